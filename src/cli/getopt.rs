@@ -1,0 +1,158 @@
+//! getopt(3) as BSD's libc does it, over raw `OsStr` bytes.
+//!
+//! Written here rather than taken from the `getopts` crate because mdmfs
+//! needs what that crate does not give: arguments that are not UTF-8 (any
+//! path a Unix file name can be), the order of flags inside one word
+//! (`-SU` and `-US` differ), and BSD's exact diagnostics.
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+/// One option occurrence: the letter and, for `x:` letters, its argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opt {
+    pub letter: char,
+    pub arg: Option<OsString>,
+}
+
+/// getopt(3)'s two complaints; `Display` is the BSD text without the
+/// program name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GetoptError {
+    #[error("illegal option -- {0}")]
+    Illegal(char),
+    #[error("option requires an argument -- {0}")]
+    MissingArgument(char),
+}
+
+/// Whether options may follow operands (GNU/util-linux helper argv) or
+/// parsing stops at the first operand (BSD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    StopAtOperand,
+    Permute,
+}
+
+/// Does `letter` exist in `spec`, and does it take an argument?
+pub fn lookup(spec: &str, letter: u8) -> Option<bool> {
+    let s = spec.as_bytes();
+    let i = s.iter().position(|&c| c == letter && c != b':')?;
+    Some(s.get(i + 1) == Some(&b':'))
+}
+
+/// Splits `args` (without argv[0]) into options, in order, and operands.
+pub fn getopt(args: &[OsString], spec: &str, style: Style) -> Result<(Vec<Opt>, Vec<OsString>), GetoptError> {
+    let mut opts = Vec::new();
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let word = args[i].as_bytes();
+        i += 1;
+        if word == b"--" {
+            operands.extend(args[i..].iter().cloned());
+            break;
+        }
+        if word.len() < 2 || word[0] != b'-' {
+            operands.push(args[i - 1].clone());
+            if style == Style::StopAtOperand {
+                operands.extend(args[i..].iter().cloned());
+                break;
+            }
+            continue;
+        }
+        let mut j = 1;
+        while j < word.len() {
+            let c = word[j];
+            j += 1;
+            let letter = char::from(c);
+            let shown = if c.is_ascii() { letter } else { char::REPLACEMENT_CHARACTER };
+            match lookup(spec, c) {
+                None => return Err(GetoptError::Illegal(shown)),
+                Some(false) => opts.push(Opt { letter, arg: None }),
+                Some(true) => {
+                    let arg = if j < word.len() {
+                        OsStr::from_bytes(&word[j..]).to_os_string()
+                    } else if i < args.len() {
+                        i += 1;
+                        args[i - 1].clone()
+                    } else {
+                        return Err(GetoptError::MissingArgument(letter));
+                    };
+                    opts.push(Opt { letter, arg: Some(arg) });
+                    break;
+                }
+            }
+        }
+    }
+    Ok((opts, operands))
+}
+
+/// `OsString` from a `&str`, for tests and for words we build ourselves.
+pub fn os(s: &str) -> OsString {
+    OsString::from(s)
+}
+
+/// The bytes of an argument as text, when they are UTF-8.
+pub fn text(arg: &OsStr) -> Option<&str> {
+    arg.to_str()
+}
+
+/// Raw bytes back into an `OsString`.
+pub fn from_bytes(b: Vec<u8>) -> OsString {
+    OsString::from_vec(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<OsString> {
+        s.split(' ').filter(|w| !w.is_empty()).map(os).collect()
+    }
+    fn o(letter: char, arg: Option<&str>) -> Opt {
+        Opt { letter, arg: arg.map(os) }
+    }
+
+    #[test]
+    fn bsd_rules() {
+        let (opts, ops) =
+            getopt(&words("-PXF/img -o -P -s 1g md /mnt extra"), "F:o:s:PX", Style::StopAtOperand).unwrap();
+        assert_eq!(
+            opts,
+            vec![o('P', None), o('X', None), o('F', Some("/img")), o('o', Some("-P")), o('s', Some("1g"))]
+        );
+        assert_eq!(ops, words("md /mnt extra"));
+        // stops at the first operand; "--" ends options; "-" is an operand
+        let (opts, ops) = getopt(&words("md -P"), "P", Style::StopAtOperand).unwrap();
+        assert!(opts.is_empty());
+        assert_eq!(ops, words("md -P"));
+        let (_, ops) = getopt(&words("-- -P x"), "P", Style::StopAtOperand).unwrap();
+        assert_eq!(ops, words("-P x"));
+        let (_, ops) = getopt(&words("- x"), "P", Style::StopAtOperand).unwrap();
+        assert_eq!(ops, words("- x"));
+    }
+
+    #[test]
+    fn permute_takes_options_anywhere() {
+        let (opts, ops) = getopt(&words("md /mnt -v -o rw,-P"), "o:v", Style::Permute).unwrap();
+        assert_eq!(opts, vec![o('v', None), o('o', Some("rw,-P"))]);
+        assert_eq!(ops, words("md /mnt"));
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(getopt(&words("-q"), "P", Style::StopAtOperand), Err(GetoptError::Illegal('q')));
+        assert_eq!(getopt(&words("-Pq"), "P", Style::StopAtOperand), Err(GetoptError::Illegal('q')));
+        assert_eq!(getopt(&words("-s"), "s:", Style::StopAtOperand), Err(GetoptError::MissingArgument('s')));
+        assert_eq!(getopt(&words("--long"), "s:", Style::StopAtOperand), Err(GetoptError::Illegal('-')));
+        assert_eq!(getopt(&words("-:"), "s:", Style::StopAtOperand), Err(GetoptError::Illegal(':')));
+        assert_eq!(GetoptError::Illegal('q').to_string(), "illegal option -- q");
+        assert_eq!(GetoptError::MissingArgument('s').to_string(), "option requires an argument -- s");
+    }
+
+    #[test]
+    fn non_utf8_arguments_survive() {
+        let raw = from_bytes(b"-F/img\xff".to_vec());
+        let (opts, _) = getopt(&[raw], "F:", Style::StopAtOperand).unwrap();
+        assert_eq!(opts[0].arg.as_deref().unwrap().as_bytes(), b"/img\xff");
+    }
+}

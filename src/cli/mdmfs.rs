@@ -1,0 +1,215 @@
+//! mdmfs's own grammar (spec §1.3): how mount_md, mdmfs and mount_mfs are
+//! called by hand, by FreeBSD 6.x mount(8) and by modern mount(8) with
+//! `mountprog=`.
+use super::getopt::{self, getopt, GetoptError, Opt, Style};
+use super::{CliError, Host};
+use crate::device::{parse_device, DeviceArg};
+use crate::flavor::Flavor;
+use crate::mode::parse_mode;
+use crate::owner::{parse_owner, OwnerError};
+use crate::request::{Backing, ModeSetting, NewfsOpt, Request};
+use crate::size::parse_size;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// Current mdmfs's getopt string, letter for letter.
+pub const SPEC: &str = "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:X";
+
+/// Options a `mount.md` caller adds on top of the mdmfs ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelperExtras {
+    pub fake: bool,
+    pub verbose: bool,
+    pub sloppy: bool,
+    pub namespace: Option<PathBuf>,
+    /// The `sub` of `-t md.sub`: a file system type for the mount.
+    pub subtype: Option<String>,
+}
+
+impl From<GetoptError> for CliError {
+    fn from(e: GetoptError) -> Self {
+        CliError::Usage(Some(e.to_string()))
+    }
+}
+
+/// Parses mdmfs-style arguments (argv without argv[0]).
+pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
+    let (mut opts, mut operands) = getopt(args, SPEC, Style::StopAtOperand)?;
+    if operands.len() > 2 {
+        let repaired = rejoin_split_values(args);
+        if repaired.len() != args.len() {
+            (opts, operands) = getopt(&repaired, SPEC, Style::StopAtOperand)?;
+        }
+    }
+    interpret(flavor, &opts, &operands, HelperExtras::default(), host)
+}
+
+/// Undoes FreeBSD mount(8)'s split of an fstab item `-F/a=b` into the two
+/// words `-F/a` and `b` (spec §4.1, trap 10).
+///
+/// mount(8) always passes the md-device and mount point as the last two
+/// words, so a non-option word that directly follows an option word whose
+/// argument is attached (`-F/a`), and is not one of those last two, can only
+/// be the tail of such a split: it is glued back with the `=` mount(8) ate.
+/// Only tried when plain parsing leaves more than two operands, which mdmfs
+/// would silently ignore.
+pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
+    let last_options = args.len().saturating_sub(2);
+    let mut out: Vec<OsString> = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        let word = args[i].as_bytes();
+        out.push(args[i].clone());
+        i += 1;
+        if word == b"--" || word.len() < 2 || word[0] != b'-' {
+            out.extend(args[i..].iter().cloned());
+            break;
+        }
+        // Walk the letters of this option word the way getopt does.
+        let mut attached = false;
+        let mut takes_next = false;
+        for (j, &c) in word.iter().enumerate().skip(1) {
+            if getopt::lookup(SPEC, c) == Some(true) {
+                attached = j + 1 < word.len();
+                takes_next = !attached;
+                break;
+            }
+        }
+        if takes_next && i < args.len() {
+            out.push(args[i].clone());
+            i += 1;
+        } else if attached {
+            while i < last_options && !args[i].as_bytes().starts_with(b"-") {
+                let mut joined = out.pop().unwrap_or_default().into_encoded_bytes();
+                joined.push(b'=');
+                joined.extend_from_slice(args[i].as_bytes());
+                out.push(getopt::from_bytes(joined));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn utf8(letter: char, arg: &OsStr) -> Result<&str, CliError> {
+    getopt::text(arg)
+        .ok_or_else(|| CliError::Fatal(format!("-{letter}: argument is not valid UTF-8: {}", arg.to_string_lossy())))
+}
+
+/// Turns ordered option occurrences and operands into a [`Request`],
+/// following mdmfs's main() switch; the checks after the loop come in
+/// mdmfs's order so the same bad command line gives the same message.
+pub fn interpret(
+    flavor: Flavor,
+    opts: &[Opt],
+    operands: &[OsString],
+    extras: HelperExtras,
+    host: &dyn Host,
+) -> Result<Request, CliError> {
+    let mut req = Request {
+        flavor,
+        device: DeviceArg::Md { unit: crate::device::Unit::Auto, suffix: String::new() },
+        mount_point: PathBuf::new(),
+        backing: Backing::Swap,
+        size: None,
+        newfs: true,
+        newfs_options: Vec::new(),
+        soft_updates: true,
+        multilabel: false,
+        mount_options: Vec::new(),
+        fstype: None,
+        // mount_mfs/mfs: 01777 unless -p says otherwise (current mdmfs).
+        mode: (flavor == Flavor::Compat).then_some(ModeSetting { mode: 0o1777, explicit: false }),
+        owner: None,
+        skel: None,
+        predetach: true,
+        mdconfig_path: None,
+        loud: false,
+        dry_run: extras.fake,
+        show_plan: extras.fake && extras.verbose,
+        debug: extras.verbose,
+        sloppy: extras.sloppy,
+        namespace: extras.namespace,
+    };
+    let mut have_type = false;
+    let mut size_arg: Option<&str> = None;
+    for opt in opts {
+        let arg = opt.arg.as_deref();
+        let value = || arg.map(|a| utf8(opt.letter, a)).transpose();
+        match opt.letter {
+            'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'i' | 'm' | 'O' | 'v' | 'n' | 't' => {
+                req.newfs_options.push(NewfsOpt { letter: opt.letter, value: value()?.map(str::to_string) })
+            }
+            'l' => {
+                req.multilabel = true;
+                req.newfs_options.push(NewfsOpt { letter: 'l', value: None });
+            }
+            'C' => {} // ignored, as in current mdmfs
+            'D' => req.predetach = false,
+            'E' => req.mdconfig_path = arg.map(PathBuf::from),
+            'F' | 'M' => {
+                if have_type {
+                    return Err(CliError::Usage(None));
+                }
+                have_type = true;
+                req.backing = match arg {
+                    Some(path) => Backing::Vnode(PathBuf::from(path)),
+                    None => Backing::Malloc,
+                };
+            }
+            'h' => return Err(CliError::Usage(None)),
+            'k' => req.skel = arg.map(PathBuf::from),
+            'L' => req.loud = true,
+            'N' => {
+                req.dry_run = true;
+                req.show_plan = true;
+            }
+            'o' => {
+                let list = value()?.unwrap_or_default();
+                req.mount_options.extend(list.split(',').filter(|s| !s.is_empty()).map(str::to_string));
+            }
+            'P' => req.newfs = false,
+            'p' => {
+                let mode = parse_mode(value()?.unwrap_or_default(), host.umask()).ok_or(CliError::Usage(None))?;
+                req.mode = Some(ModeSetting { mode, explicit: true });
+            }
+            'S' => req.soft_updates = false,
+            'U' => req.soft_updates = true,
+            's' => size_arg = value()?,
+            'T' => req.fstype = value()?.map(str::to_string),
+            'w' => {
+                req.owner = Some(parse_owner(value()?.unwrap_or_default(), host).map_err(|e| match e {
+                    OwnerError::Usage => CliError::Usage(None),
+                    OwnerError::Invalid(m) => CliError::Fatal(m),
+                })?)
+            }
+            'X' => req.debug = true,
+            other => unreachable!("getopt returned -{other}, which is not in SPEC"),
+        }
+    }
+    // mdmfs ignores operands beyond two; we refuse them (README: deviations),
+    // since they are always a mistake once mount(8)'s '=' split is repaired.
+    let [device, mount_point] = operands else {
+        return Err(CliError::Usage(None));
+    };
+    if let Some(s) = size_arg {
+        req.size = Some(parse_size(s).map_err(|e| CliError::Fatal(e.to_string()))?);
+    }
+    let device = getopt::text(device)
+        .ok_or_else(|| CliError::Fatal(format!("bad device unit: {}", device.to_string_lossy())))?;
+    req.device = parse_device(device).map_err(CliError::Fatal)?;
+    // `auto` means tmpfs only when nothing asks for a disk (deviation: mdmfs
+    // would silently drop -F or -M and mount a tmpfs).
+    if req.device == DeviceArg::Auto && have_type {
+        req.device = DeviceArg::Md { unit: crate::device::Unit::Auto, suffix: String::new() };
+    }
+    req.mount_point = PathBuf::from(mount_point);
+    if req.fstype.is_none() {
+        req.fstype = extras.subtype;
+    }
+    if !req.newfs && req.device != DeviceArg::Tmpfs && !matches!(req.backing, Backing::Vnode(_)) {
+        return Err(CliError::Fatal("-P requires a vnode-backed disk".into()));
+    }
+    Ok(req)
+}

@@ -1,0 +1,76 @@
+//! The one error type every runtime step returns.
+//!
+//! It prints the err(3) way: `<what>: <why>`, where `why` is `strerror` of an
+//! errno, a helper's own message, or nothing. The program name is added by
+//! the caller, once, when the error reaches the user.
+use nix::errno::Errno;
+use std::fmt;
+
+/// Why a step failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// A system call failed with this errno.
+    Errno(Errno),
+    /// The kernel or a helper explained itself (nmount's errmsg, mkfs's
+    /// stderr), and also gave an errno.
+    Explained(String, Errno),
+    /// Free text (a helper's stderr, a validation failure).
+    Text(String),
+    /// Nothing more to say than `what`.
+    Nothing,
+}
+
+/// A failed step: `what` names the object or operation, `why` the cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Error {
+    pub what: String,
+    pub why: Why,
+}
+
+impl Error {
+    /// `what: strerror(errno)`.
+    pub fn sys(what: impl Into<String>, errno: Errno) -> Self {
+        Error { what: what.into(), why: Why::Errno(errno) }
+    }
+    /// `what: text`.
+    pub fn text(what: impl Into<String>, text: impl Into<String>) -> Self {
+        Error { what: what.into(), why: Why::Text(text.into()) }
+    }
+    /// Just `what` (errx(3) style).
+    pub fn plain(what: impl Into<String>) -> Self {
+        Error { what: what.into(), why: Why::Nothing }
+    }
+    /// `what: explanation: strerror(errno)` (how mount(8) reports nmount).
+    pub fn explained(what: impl Into<String>, text: impl Into<String>, errno: Errno) -> Self {
+        Error { what: what.into(), why: Why::Explained(text.into(), errno) }
+    }
+    /// The errno behind this error, if there is one: retry and rollback
+    /// decisions look at this, never at message text.
+    pub fn errno(&self) -> Option<Errno> {
+        match self.why {
+            Why::Errno(e) | Why::Explained(_, e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.why {
+            Why::Errno(e) => write!(f, "{}: {}", self.what, e.desc()),
+            Why::Explained(t, e) => write!(f, "{}: {}: {}", self.what, t, e.desc()),
+            Why::Text(t) => write!(f, "{}: {}", self.what, t),
+            Why::Nothing => f.write_str(&self.what),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Turns `std::io::Error` into ours, keeping the errno when there is one.
+pub fn from_io(what: impl Into<String>, e: &std::io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(n) => Error::sys(what, Errno::from_raw(n)),
+        None => Error::text(what, e.to_string()),
+    }
+}

@@ -1,0 +1,23 @@
+//! mount_md: FreeBSD's mdmfs(8) as a mount helper that attaches an image
+//! file as a disk (md(4) on FreeBSD, loop(4) on Linux) and mounts it, so a
+//! jail or container root cannot grow beyond the image.
+//!
+//! The flow is linear: [`cli`] turns argv into a validated
+//! [`request::Request`]; [`plan`] turns that into an ordered list of steps;
+//! [`exec`] runs the steps on a [`platform::Platform`] and undoes what it did
+//! on the first failure. Parsing and planning are pure; every system call
+//! lives under [`platform`].
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod cli;
+pub mod device;
+pub mod error;
+pub mod exec;
+pub mod flavor;
+pub mod mode;
+pub mod owner;
+pub mod plan;
+pub mod platform;
+pub mod request;
+pub mod run;
+pub mod size;

@@ -1,0 +1,188 @@
+//! A request becomes a plan: the ordered steps that will run, each with
+//! every argument it needs. Building it is pure; [`crate::exec`] runs it.
+use crate::device::{DeviceArg, Unit};
+use crate::request::{Backing, NewfsOpt, Request};
+use std::path::PathBuf;
+
+/// What a platform fills in where the command line is silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Defaults {
+    /// The file system newfs/mkfs makes and mount uses (`ufs`, `ext4`).
+    pub fstype: &'static str,
+    /// With `-P` and no `-T`, read the type from the image instead of
+    /// assuming `fstype` (Linux can mount many; FreeBSD's mdmfs assumes UFS).
+    pub probe_preserved: bool,
+    /// Whether `auto` may become a tmpfs here.
+    pub tmpfs_available: bool,
+}
+
+/// Attach a disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attach {
+    pub unit: Unit,
+    pub backing: Backing,
+    /// `-s` in bytes; for a vnode disk it overrides the file's length.
+    pub size: Option<u64>,
+    /// `-o ro`: attach read-only as well.
+    pub read_only: bool,
+}
+
+/// Make a file system on the attached disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    pub fstype: String,
+    pub options: Vec<NewfsOpt>,
+    pub soft_updates: bool,
+    /// `-L`: let the formatter's normal output through.
+    pub loud: bool,
+}
+
+/// Which file system type to mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FsType {
+    Named(String),
+    /// Read it from the image's superblock (Linux, `-P` without `-T`).
+    Probe,
+}
+
+/// Mount the attached disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub fstype: FsType,
+    pub options: Vec<String>,
+    /// Appended to the device path (`.uzip` → `/dev/md0.uzip`).
+    pub suffix: String,
+    pub mount_point: PathBuf,
+    /// Ignore mount options the platform does not know (mount.md `-s`).
+    pub sloppy: bool,
+}
+
+/// Mount a tmpfs (`tmpfs`/`auto` md-device).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpfsMount {
+    /// `-s`, in bytes; `None` or 0 leaves the kernel's default.
+    pub size: Option<u64>,
+    pub options: Vec<String>,
+    pub mount_point: PathBuf,
+    pub sloppy: bool,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// mount.md `-N`: switch to that mount namespace first.
+    EnterNamespace(PathBuf),
+    /// Detach a fixed unit left from an earlier run; failure is ignored
+    /// (mdmfs's pre-detach, skipped with `-D`).
+    PreDetach(u32),
+    Attach(Attach),
+    /// Wait, bounded, for the device node to appear.
+    WaitForNode,
+    Format(Format),
+    Mount(Mount),
+    MountTmpfs(TmpfsMount),
+    /// chmod of the mounted root. `explicit` is false for compat mode's
+    /// implied 01777.
+    SetMode {
+        mode: u32,
+        explicit: bool,
+    },
+    /// chown of the mounted root (`-w`).
+    SetOwner {
+        uid: u32,
+        gid: u32,
+    },
+    /// `-k`: copy a skeleton tree into the new file system.
+    CopySkeleton(PathBuf),
+}
+
+impl Step {
+    /// Short name for messages and failure injection.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::EnterNamespace(_) => "namespace",
+            Step::PreDetach(_) => "predetach",
+            Step::Attach(_) => "attach",
+            Step::WaitForNode => "wait",
+            Step::Format(_) => "format",
+            Step::Mount(_) => "mount",
+            Step::MountTmpfs(_) => "tmpfs",
+            Step::SetMode { .. } => "chmod",
+            Step::SetOwner { .. } => "chown",
+            Step::CopySkeleton(_) => "skel",
+        }
+    }
+}
+
+/// The steps, in order, plus what the executor needs to report on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub mount_point: PathBuf,
+}
+
+/// Builds the plan for a request (mdmfs's order of operations, spec §1.7).
+pub fn build(req: &Request, defaults: Defaults) -> Plan {
+    let mut steps = Vec::new();
+    if let Some(ns) = &req.namespace {
+        steps.push(Step::EnterNamespace(ns.clone()));
+    }
+    let use_tmpfs = match req.device {
+        DeviceArg::Tmpfs => true,
+        DeviceArg::Auto => defaults.tmpfs_available && !req.multilabel,
+        DeviceArg::Md { .. } => false,
+    };
+    if use_tmpfs {
+        steps.push(Step::MountTmpfs(TmpfsMount {
+            size: req.size.filter(|s| *s != 0),
+            options: req.mount_options.clone(),
+            mount_point: req.mount_point.clone(),
+            sloppy: req.sloppy,
+        }));
+    } else {
+        let (unit, suffix) = match &req.device {
+            DeviceArg::Md { unit, suffix } => (*unit, suffix.clone()),
+            _ => (Unit::Auto, String::new()),
+        };
+        if let (Unit::Fixed(n), true) = (unit, req.predetach) {
+            steps.push(Step::PreDetach(n));
+        }
+        steps.push(Step::Attach(Attach {
+            unit,
+            backing: req.backing.clone(),
+            size: req.size,
+            read_only: req.read_only(),
+        }));
+        steps.push(Step::WaitForNode);
+        let fstype = req.fstype.clone().unwrap_or_else(|| defaults.fstype.to_string());
+        if req.newfs {
+            steps.push(Step::Format(Format {
+                fstype: fstype.clone(),
+                options: req.newfs_options.clone(),
+                soft_updates: req.soft_updates,
+                loud: req.loud,
+            }));
+        }
+        let fstype = match (&req.fstype, req.newfs, defaults.probe_preserved) {
+            (None, false, true) => FsType::Probe,
+            _ => FsType::Named(fstype),
+        };
+        steps.push(Step::Mount(Mount {
+            fstype,
+            options: req.mount_options.clone(),
+            suffix,
+            mount_point: req.mount_point.clone(),
+            sloppy: req.sloppy,
+        }));
+    }
+    if let Some(m) = req.mode {
+        steps.push(Step::SetMode { mode: m.mode, explicit: m.explicit });
+    }
+    if let Some((uid, gid)) = req.owner {
+        steps.push(Step::SetOwner { uid, gid });
+    }
+    if let Some(skel) = &req.skel {
+        steps.push(Step::CopySkeleton(skel.clone()));
+    }
+    Plan { steps, mount_point: req.mount_point.clone() }
+}

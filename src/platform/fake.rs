@@ -1,0 +1,198 @@
+//! A recording platform for tests (youki's pattern): every call is logged
+//! with its arguments, the disks and mounts it "made" are tracked, and it
+//! can be told to fail at any step.
+use super::{describe, Device, Mounted, Note, Platform};
+use crate::device::Unit;
+use crate::error::{Error, Result};
+use crate::plan::{Attach, Defaults, Format, FsType, Mount, Plan, Step, TmpfsMount};
+use nix::errno::Errno;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    EnterNamespace(PathBuf),
+    DetachUnit(u32),
+    Attach(Attach),
+    Detach(u32),
+    WaitForNode(PathBuf),
+    Format { device: PathBuf, fstype: String },
+    Mount { fstype: String, device: PathBuf, mount_point: PathBuf, options: Vec<String> },
+    MountTmpfs(TmpfsMount),
+    Unmount(PathBuf),
+    SetMode(PathBuf, u32),
+    SetOwner(PathBuf, u32, u32),
+    CopySkeleton(PathBuf, PathBuf),
+}
+
+/// The recording platform.
+#[derive(Debug)]
+pub struct Fake {
+    pub calls: Vec<Call>,
+    /// Units currently attached.
+    pub attached: BTreeSet<u32>,
+    /// Mount points currently mounted, in mount order.
+    pub mounted: Vec<PathBuf>,
+    /// Fail the first call of this kind (a [`Step::kind`] name, or
+    /// `"detach"`/`"unmount"` for rollback) with this errno.
+    pub fail: Option<(&'static str, Errno)>,
+    /// Mounts come out read-only (as a read-only image would).
+    pub read_only_fs: bool,
+    pub defaults: Defaults,
+    /// Device path prefix, `/dev/md` unless told otherwise.
+    pub prefix: String,
+    notes: Vec<Note>,
+}
+
+impl Default for Fake {
+    fn default() -> Self {
+        Fake {
+            calls: Vec::new(),
+            attached: BTreeSet::new(),
+            mounted: Vec::new(),
+            fail: None,
+            read_only_fs: false,
+            defaults: Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true },
+            prefix: "/dev/md".into(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl Fake {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A fake told to fail at `kind` with `errno`.
+    pub fn failing_at(kind: &'static str, errno: Errno) -> Self {
+        Fake { fail: Some((kind, errno)), ..Self::default() }
+    }
+
+    /// Nothing attached, nothing mounted.
+    pub fn is_clean(&self) -> bool {
+        self.attached.is_empty() && self.mounted.is_empty()
+    }
+
+    fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
+        match self.fail {
+            Some((k, errno)) if k == kind => {
+                self.fail = None;
+                Err(Error::sys(what, errno))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Platform for Fake {
+    fn defaults(&self) -> Defaults {
+        self.defaults
+    }
+
+    fn check(&self, _plan: &Plan) -> Result<()> {
+        Ok(())
+    }
+
+    fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
+        describe::generic(step, &self.prefix, dev)
+    }
+
+    fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
+        self.calls.push(Call::EnterNamespace(ns.to_path_buf()));
+        self.maybe_fail("namespace", ns.display().to_string())
+    }
+
+    fn detach_unit(&mut self, unit: u32) -> Result<()> {
+        self.calls.push(Call::DetachUnit(unit));
+        self.maybe_fail("predetach", format!("{}{unit}", self.prefix))?;
+        if self.attached.remove(&unit) {
+            Ok(())
+        } else {
+            Err(Error::sys(format!("{}{unit}", self.prefix), Errno::ENOENT))
+        }
+    }
+
+    fn attach(&mut self, a: &Attach) -> Result<Device> {
+        self.calls.push(Call::Attach(a.clone()));
+        self.maybe_fail("attach", "attach")?;
+        let unit = match a.unit {
+            Unit::Fixed(n) if self.attached.contains(&n) => {
+                return Err(Error::sys(format!("{}{n}", self.prefix), Errno::EBUSY));
+            }
+            Unit::Fixed(n) => n,
+            Unit::Auto => (0..).find(|u| !self.attached.contains(u)).unwrap_or(0),
+        };
+        self.attached.insert(unit);
+        Ok(Device { unit, path: PathBuf::from(format!("{}{unit}", self.prefix)), read_only: a.read_only })
+    }
+
+    fn detach(&mut self, dev: &Device) -> Result<()> {
+        self.calls.push(Call::Detach(dev.unit));
+        self.maybe_fail("detach", dev.path.display().to_string())?;
+        self.attached.remove(&dev.unit);
+        Ok(())
+    }
+
+    fn wait_for_node(&mut self, dev: &Device) -> Result<()> {
+        self.calls.push(Call::WaitForNode(dev.path.clone()));
+        self.maybe_fail("wait", dev.path.display().to_string())
+    }
+
+    fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
+        self.calls.push(Call::Format { device: dev.path.clone(), fstype: f.fstype.clone() });
+        self.maybe_fail("format", "newfs")
+    }
+
+    fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {
+        let fstype = match &m.fstype {
+            FsType::Named(t) => t.clone(),
+            FsType::Probe => self.defaults.fstype.to_string(),
+        };
+        let mut device = dev.path.clone().into_os_string();
+        device.push(&m.suffix);
+        self.calls.push(Call::Mount {
+            fstype: fstype.clone(),
+            device: device.into(),
+            mount_point: m.mount_point.clone(),
+            options: m.options.clone(),
+        });
+        self.maybe_fail("mount", dev.path.display().to_string())?;
+        self.mounted.push(m.mount_point.clone());
+        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only: self.read_only_fs || dev.read_only })
+    }
+
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
+        self.calls.push(Call::MountTmpfs(t.clone()));
+        self.maybe_fail("tmpfs", "tmpfs")?;
+        self.mounted.push(t.mount_point.clone());
+        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only: self.read_only_fs })
+    }
+
+    fn unmount(&mut self, m: &Mounted) -> Result<()> {
+        self.calls.push(Call::Unmount(m.mount_point.clone()));
+        self.maybe_fail("unmount", m.mount_point.display().to_string())?;
+        self.mounted.retain(|p| p != &m.mount_point);
+        Ok(())
+    }
+
+    fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
+        self.calls.push(Call::SetMode(m.mount_point.clone(), mode));
+        self.maybe_fail("chmod", format!("chmod: {}", m.mount_point.display()))
+    }
+
+    fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
+        self.calls.push(Call::SetOwner(m.mount_point.clone(), uid, gid));
+        self.maybe_fail("chown", format!("chown {} to {uid}:{gid}", m.mount_point.display()))
+    }
+
+    fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
+        self.calls.push(Call::CopySkeleton(from.to_path_buf(), m.mount_point.clone()));
+        self.maybe_fail("skel", format!("skel copy from {}", from.display()))
+    }
+
+    fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+}

@@ -1,0 +1,28 @@
+//! The parser's view of the machine: user/group databases and the umask.
+use crate::cli::Host;
+use crate::owner::IdLookup;
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{Group, User};
+
+/// Reads the real password and group databases.
+pub struct SystemHost;
+
+impl IdLookup for SystemHost {
+    fn uid_of(&self, name: &str) -> Option<u32> {
+        User::from_name(name).ok().flatten().map(|u| u.uid.as_raw())
+    }
+    fn gid_of(&self, name: &str) -> Option<u32> {
+        Group::from_name(name).ok().flatten().map(|g| g.gid.as_raw())
+    }
+}
+
+impl Host for SystemHost {
+    fn umask(&self) -> u32 {
+        // umask(2) can only be read by setting it; put it straight back.
+        let old = umask(Mode::from_bits_truncate(0o022));
+        umask(old);
+        // mode_t is u32 on Linux but u16 on FreeBSD.
+        #[allow(clippy::useless_conversion)]
+        u32::from(old.bits())
+    }
+}

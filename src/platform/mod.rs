@@ -1,0 +1,88 @@
+//! Where plans meet the system. A [`Platform`] performs one step at a time;
+//! the executor decides order and rollback. Implementations:
+//! * `linux`   — loop(4) devices, mount(2) (cfg `loop_backend`);
+//! * `freebsd` — md(4) ioctls on /dev/mdctl, nmount(2) (cfg `md_backend`);
+//! * [`fake`]  — records every call and can be told to fail, for tests;
+//! * [`unsupported`] — elsewhere: plans print, nothing runs.
+//!
+//! All `unsafe` code and every system call of the crate live below here.
+use crate::error::Result;
+use crate::plan::{Attach, Defaults, Format, Mount, Plan, Step, TmpfsMount};
+use std::path::{Path, PathBuf};
+
+pub mod describe;
+pub mod fake;
+pub mod host;
+pub mod unsupported;
+
+/// An attached disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// md or loop unit number.
+    pub unit: u32,
+    /// `/dev/md3`, `/dev/loop7`.
+    pub path: PathBuf,
+    /// Attached read-only (asked for, or the image was not writable).
+    pub read_only: bool,
+}
+
+/// A mounted file system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mounted {
+    pub mount_point: PathBuf,
+    /// The file system type actually mounted (after probing).
+    pub fstype: String,
+    /// Mounted read-only: mode and owner are then left alone.
+    pub read_only: bool,
+}
+
+/// Something a platform wants the user to know, printed by the executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Always printed: `<prog>: <text>`.
+    Warning(String),
+    /// Printed under `-X`: `DEBUG: <text>`.
+    Debug(String),
+}
+
+/// One operating system's way of doing each step.
+pub trait Platform {
+    /// Values the plan uses where the command line is silent.
+    fn defaults(&self) -> Defaults;
+    /// Refuses a plan this platform cannot carry out, before anything runs
+    /// (also under `-N`, so a dry run says what a real run would refuse).
+    fn check(&self, plan: &Plan) -> Result<()>;
+    /// One line saying exactly what the step will do: the syscall or
+    /// program and its arguments. `dev` is the attached device, or `None`
+    /// before attach and in a dry run.
+    fn describe(&self, step: &Step, dev: Option<&Device>) -> String;
+
+    fn enter_namespace(&mut self, ns: &Path) -> Result<()>;
+    /// Detach a fixed unit (mdmfs's pre-detach). Errors are ignored by the
+    /// caller.
+    fn detach_unit(&mut self, unit: u32) -> Result<()>;
+    fn attach(&mut self, a: &Attach) -> Result<Device>;
+    /// Undo [`Platform::attach`] (rollback).
+    fn detach(&mut self, dev: &Device) -> Result<()>;
+    fn wait_for_node(&mut self, dev: &Device) -> Result<()>;
+    fn format(&mut self, dev: &Device, f: &Format) -> Result<()>;
+    fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted>;
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted>;
+    /// Undo a mount (rollback).
+    fn unmount(&mut self, m: &Mounted) -> Result<()>;
+    /// chmod of the mounted root, through a descriptor of it.
+    fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()>;
+    /// chown of the mounted root, through a descriptor of it.
+    fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()>;
+    fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()>;
+    /// Called once after every step succeeded: release what was held only
+    /// for the duration of the run (the Linux loop fd).
+    fn finish(&mut self) {}
+    /// Warnings and debug lines gathered since the last call.
+    fn take_notes(&mut self) -> Vec<Note>;
+}
+
+/// The platform of the machine we run on.
+pub fn native() -> Box<dyn Platform> {
+    Box::new(unsupported::Unsupported::new())
+}

@@ -1,0 +1,75 @@
+//! The platform for systems with neither md(4) nor loop(4): plans can be
+//! printed (`-N`), nothing can run.
+use super::{describe, Device, Mounted, Note, Platform};
+use crate::error::{Error, Result};
+use crate::plan::{Attach, Defaults, Format, Mount, Plan, Step, TmpfsMount};
+use std::path::Path;
+
+pub struct Unsupported;
+
+impl Unsupported {
+    pub fn new() -> Self {
+        Unsupported
+    }
+}
+
+impl Default for Unsupported {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn refuse<T>() -> Result<T> {
+    Err(Error::plain("this operating system has neither md(4) nor loop(4); only -N works"))
+}
+
+impl Platform for Unsupported {
+    fn defaults(&self) -> Defaults {
+        Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: false }
+    }
+    fn check(&self, _plan: &Plan) -> Result<()> {
+        Ok(())
+    }
+    fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
+        describe::generic(step, "/dev/md", dev)
+    }
+    fn enter_namespace(&mut self, _: &Path) -> Result<()> {
+        refuse()
+    }
+    fn detach_unit(&mut self, _: u32) -> Result<()> {
+        refuse()
+    }
+    fn attach(&mut self, _: &Attach) -> Result<Device> {
+        refuse()
+    }
+    fn detach(&mut self, _: &Device) -> Result<()> {
+        refuse()
+    }
+    fn wait_for_node(&mut self, _: &Device) -> Result<()> {
+        refuse()
+    }
+    fn format(&mut self, _: &Device, _: &Format) -> Result<()> {
+        refuse()
+    }
+    fn mount(&mut self, _: &Device, _: &Mount) -> Result<Mounted> {
+        refuse()
+    }
+    fn mount_tmpfs(&mut self, _: &TmpfsMount) -> Result<Mounted> {
+        refuse()
+    }
+    fn unmount(&mut self, _: &Mounted) -> Result<()> {
+        refuse()
+    }
+    fn set_mode(&mut self, _: &Mounted, _: u32) -> Result<()> {
+        refuse()
+    }
+    fn set_owner(&mut self, _: &Mounted, _: u32, _: u32) -> Result<()> {
+        refuse()
+    }
+    fn copy_skeleton(&mut self, _: &Mounted, _: &Path) -> Result<()> {
+        refuse()
+    }
+    fn take_notes(&mut self) -> Vec<Note> {
+        Vec::new()
+    }
+}

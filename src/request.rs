@@ -1,0 +1,112 @@
+//! The validated request: everything the command line asked for, typed and
+//! checked, in one value that does not care which dialect it came from.
+use crate::device::DeviceArg;
+use crate::flavor::Flavor;
+use std::path::PathBuf;
+
+/// What backs the disk (mdconfig's `-t`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backing {
+    /// Default: swap-backed md(4).
+    Swap,
+    /// `-M`: malloc-backed, reserved.
+    Malloc,
+    /// `-F file`: vnode-backed by an image file.
+    Vnode(PathBuf),
+}
+
+/// One newfs option, in command-line order. `letter` is the mdmfs letter
+/// (what the user typed, used in messages); `newfs_argv` says what newfs
+/// sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewfsOpt {
+    pub letter: char,
+    pub value: Option<String>,
+}
+
+impl NewfsOpt {
+    /// The newfs(8) flag this mdmfs letter becomes (`-O x` → `-o x`,
+    /// `-v N` → `-O N`; the rest keep their letter).
+    pub fn newfs_flag(&self) -> char {
+        match self.letter {
+            'O' => 'o',
+            'v' => 'O',
+            c => c,
+        }
+    }
+}
+
+/// `-p` (or compat mode's implied 01777).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeSetting {
+    pub mode: u32,
+    /// Given with `-p`, not implied: a read-only mount then warns.
+    pub explicit: bool,
+}
+
+/// A request ready to be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub flavor: Flavor,
+    pub device: DeviceArg,
+    pub mount_point: PathBuf,
+    pub backing: Backing,
+    /// `-s`, in bytes.
+    pub size: Option<u64>,
+    /// false with `-P`.
+    pub newfs: bool,
+    pub newfs_options: Vec<NewfsOpt>,
+    /// `-U` (default) / `-S`.
+    pub soft_updates: bool,
+    /// `-l`: multilabel; also keeps `auto` off tmpfs.
+    pub multilabel: bool,
+    /// `-o`, split at commas, in order.
+    pub mount_options: Vec<String>,
+    /// `-T`.
+    pub fstype: Option<String>,
+    pub mode: Option<ModeSetting>,
+    /// `-w`, as (uid, gid).
+    pub owner: Option<(u32, u32)>,
+    /// `-k`.
+    pub skel: Option<PathBuf>,
+    /// false with `-D`: do not detach a fixed unit first.
+    pub predetach: bool,
+    /// `-E`: accepted for compatibility; mount_md never runs mdconfig.
+    pub mdconfig_path: Option<PathBuf>,
+    /// `-L`: show helpers' (mkfs/newfs) normal output too.
+    pub loud: bool,
+    /// `-N` / mount.md `-f`: change nothing.
+    pub dry_run: bool,
+    /// `-N`: print the plan.
+    pub show_plan: bool,
+    /// `-X` / mount.md `-v`.
+    pub debug: bool,
+    /// mount.md `-s`: ignore mount options the platform does not know.
+    pub sloppy: bool,
+    /// mount.md `-N ns`: the mount namespace to mount in.
+    pub namespace: Option<PathBuf>,
+}
+
+impl Request {
+    /// Does `-o` ask for a read-only mount? The last of `ro`/`rdonly` and
+    /// `rw`/`noro` wins, as in mount(8).
+    pub fn read_only(&self) -> bool {
+        let mut ro = false;
+        for o in &self.mount_options {
+            match o.as_str() {
+                "ro" | "rdonly" => ro = true,
+                "rw" | "noro" => ro = false,
+                _ => {}
+            }
+        }
+        ro
+    }
+
+    /// The image path, for vnode disks.
+    pub fn image(&self) -> Option<&std::path::Path> {
+        match &self.backing {
+            Backing::Vnode(p) => Some(p),
+            _ => None,
+        }
+    }
+}

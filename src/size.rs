@@ -1,0 +1,113 @@
+//! `-s size`: mdmfs's size syntax (spec §1.5), decoded to bytes.
+//!
+//! A number as strtoumax(3) reads it with base 0 (`0x` hex, leading `0`
+//! octal, else decimal), then at most one suffix letter: none = 512-byte
+//! sectors, `b` bytes, `k m g t p` powers of 1024. Unlike mdmfs, a value that
+//! does not fit in 64 bits (in the number or after scaling) is rejected with
+//! the same `invalid size` message instead of wrapping.
+
+/// Why a size was refused; `Display` gives mdmfs's exact text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("invalid size '{0}'")]
+    Invalid(String),
+    #[error("invalid size suffix on '{0}'")]
+    Suffix(String),
+}
+
+/// Largest size we accept: md_mediasize is an off_t (signed 64-bit).
+const MAX_BYTES: u64 = i64::MAX as u64;
+
+/// Parses an mdmfs size argument into bytes.
+pub fn parse_size(arg: &str) -> Result<u64, SizeError> {
+    let invalid = || SizeError::Invalid(arg.to_string());
+    let (value, rest) = strtoumax_base0(arg).ok_or_else(invalid)?;
+    let mut chars = rest.chars();
+    let suffix = chars.next();
+    if chars.next().is_some() {
+        return Err(invalid());
+    }
+    let shift = match suffix {
+        None => return value.checked_mul(512).filter(|v| *v <= MAX_BYTES).ok_or_else(invalid),
+        Some('b' | 'B') => 0,
+        Some('k' | 'K') => 10,
+        Some('m' | 'M') => 20,
+        Some('g' | 'G') => 30,
+        Some('t' | 'T') => 40,
+        Some('p' | 'P') => 50,
+        Some(_) => return Err(SizeError::Suffix(arg.to_string())),
+    };
+    value.checked_mul(1u64 << shift).filter(|v| *v <= MAX_BYTES).ok_or_else(invalid)
+}
+
+/// strtoumax(s, &end, 0) without its silent wrap-arounds: returns the value
+/// and the unparsed tail, or `None` when no digit was read, the number is
+/// negative, or it overflows 64 bits.
+fn strtoumax_base0(s: &str) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let t = match t.as_bytes().first() {
+        Some(b'+') => &t[1..],
+        Some(b'-') => return None,
+        _ => t,
+    };
+    let b = t.as_bytes();
+    // "0x" counts as a hex prefix only when a hex digit follows; otherwise
+    // strtoumax reads the "0" and leaves "x…" as the tail.
+    let (radix, digits) = if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
+        (16, &t[2..])
+    } else if b.first() == Some(&b'0') {
+        (8, t)
+    } else {
+        (10, t)
+    };
+    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for c in digits[..end].chars() {
+        v = v.checked_mul(u64::from(radix))?.checked_add(u64::from(c.to_digit(radix)?))?;
+    }
+    Some((v, &digits[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_and_bases() {
+        assert_eq!(parse_size("1"), Ok(512));
+        assert_eq!(parse_size("1b"), Ok(1));
+        assert_eq!(parse_size("1B"), Ok(1));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("2t"), Ok(2 << 40));
+        assert_eq!(parse_size("1p"), Ok(1 << 50));
+        assert_eq!(parse_size("010m"), Ok(8 << 20));
+        assert_eq!(parse_size("0x10"), Ok(16 * 512));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size(" +4k"), Ok(4096));
+    }
+
+    #[test]
+    fn bad_sizes() {
+        for s in ["", "m", "-1", "-1m", "10mb", "1kk", "x", " ", "+"] {
+            assert_eq!(parse_size(s), Err(SizeError::Invalid(s.into())), "{s:?}");
+        }
+        for s in ["1x", "10q", "08", "0x", "1 "] {
+            assert_eq!(parse_size(s), Err(SizeError::Suffix(s.into())), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn overflow_is_rejected_not_wrapped() {
+        for s in ["18446744073709551616", "99999999999999999999999b", "16777216t", "8192p", "18014398509481984"] {
+            assert_eq!(parse_size(s), Err(SizeError::Invalid(s.into())), "{s:?}");
+        }
+        assert_eq!(parse_size("8191p"), Ok(8191 << 50));
+        assert_eq!(parse_size("9223372036854775807b"), Ok(i64::MAX as u64));
+        assert_eq!(parse_size("9223372036854775808b"), Err(SizeError::Invalid("9223372036854775808b".into())));
+    }
+}

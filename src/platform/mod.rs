@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 pub mod describe;
 pub mod fake;
 pub mod host;
+pub mod posix;
 pub mod unsupported;
 
 /// An attached disk.

@@ -3,7 +3,7 @@
 mod core_support;
 use core_support::*;
 use mount_md::device::Unit;
-use mount_md::plan::{Attach, TmpfsMount};
+use mount_md::plan::{Attach, OpenImage, TmpfsMount};
 use mount_md::platform::fake::{Call, Fake};
 use mount_md::request::Backing;
 use nix::errno::Errno;
@@ -20,6 +20,14 @@ fn seed_attach() -> Call {
     })
 }
 
+fn seed_open() -> Call {
+    Call::OpenImage(OpenImage { path: "/jails/10.0.0.1/rootfs.volume".into(), create: None, read_only: false })
+}
+
+fn seed_find() -> Call {
+    Call::FindAttached("/var/jails/10.0.0.1".into())
+}
+
 fn seed_mount(options: &[&str]) -> Call {
     Call::Mount {
         fstype: "ufs".into(),
@@ -33,13 +41,21 @@ fn seed_mount(options: &[&str]) -> Call {
 fn seed_case_attaches_and_mounts_and_nothing_else() {
     let o = run_line(SEED_6X);
     assert_eq!((o.status, o.stderr.as_str(), o.stdout.as_str()), (0, "", ""));
-    // The only changes are the attach and the mount; the wait only looks.
-    assert_eq!(o.fake.calls, vec![seed_attach(), Call::WaitForNode("/dev/md0".into()), seed_mount(&[])]);
+    // The only changes are the attach and the mount; opening the image
+    // (to lock it), looking for an earlier attachment and waiting for the
+    // node only look.
+    assert_eq!(
+        o.fake.calls,
+        vec![seed_open(), seed_find(), seed_attach(), Call::WaitForNode("/dev/md0".into()), seed_mount(&[])]
+    );
     assert_eq!(o.fake.attached.iter().copied().collect::<Vec<_>>(), vec![0]);
     assert_eq!(o.fake.mounted, vec![PathBuf::from("/var/jails/10.0.0.1")]);
 
     let modern = run_line("/usr/local/sbin/mount_md -o rw -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1");
-    assert_eq!(modern.fake.calls, vec![seed_attach(), Call::WaitForNode("/dev/md0".into()), seed_mount(&["rw"])]);
+    assert_eq!(
+        modern.fake.calls,
+        vec![seed_open(), seed_find(), seed_attach(), Call::WaitForNode("/dev/md0".into()), seed_mount(&["rw"])]
+    );
     let linux = run_line("/sbin/mount.md md /var/jails/10.0.0.1 -o rw,-P,-F/jails/10.0.0.1/rootfs.volume");
     assert_eq!(linux.status, 0);
     assert_eq!(linux.fake.calls, modern.fake.calls);
@@ -77,8 +93,8 @@ fn full_plan_order() {
 /// and nothing stays attached or mounted.
 #[test]
 fn failure_at_each_step_rolls_back_everything() {
-    let line = "mount_md -s 64m -p 0750 -w www:staff -k /skel md /mnt";
-    for step in ["attach", "wait", "format", "mount", "chmod", "chown", "skel"] {
+    let line = "mount_md -F /img -s 64m -p 0750 -w www:staff -k /skel md /mnt";
+    for step in ["open", "attach", "wait", "format", "mount", "chmod", "chown", "skel"] {
         let o = run_on(Fake::failing_at(step, Errno::EIO), &argv(line));
         assert_eq!(o.status, 1, "{step}");
         assert!(o.fake.is_clean(), "{step}: left {:?} / {:?}", o.fake.attached, o.fake.mounted);
@@ -92,8 +108,8 @@ fn failure_at_each_step_rolls_back_everything() {
         // rollback order: unmount before detach
         let undo: Vec<&Call> =
             o.fake.calls.iter().filter(|c| matches!(c, Call::Unmount(_) | Call::Detach(_))).collect();
-        let expect_unmount = !matches!(step, "attach" | "wait" | "format" | "mount");
-        let expect_detach = step != "attach";
+        let expect_unmount = !matches!(step, "open" | "attach" | "wait" | "format" | "mount");
+        let expect_detach = !matches!(step, "open" | "attach");
         let mut want = Vec::new();
         if expect_unmount {
             want.push(Call::Unmount("/mnt".into()));
@@ -129,7 +145,7 @@ fn tmpfs_failure_and_rollback_failure() {
 fn predetach_failure_is_ignored_and_only_shown_under_x() {
     let o = run_line("mount_md -P -F /i md4 /m");
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-    assert_eq!(o.fake.calls[0], Call::DetachUnit(4));
+    assert_eq!(o.fake.calls[1], Call::DetachUnit(4));
     let o = run_line("mount_md -X -P -F /i md4 /m");
     assert!(o.stderr.contains("DEBUG: /dev/md4: No such file or directory (ignored)\n"), "{}", o.stderr);
 }
@@ -188,7 +204,8 @@ fn debug_lines_name_each_step_as_it_runs() {
     assert_eq!(o.status, 0);
     assert_eq!(
         o.stderr,
-        "DEBUG: attach vnode /jails/10.0.0.1/rootfs.volume unit=auto\n\
+        "DEBUG: open and lock /jails/10.0.0.1/rootfs.volume\n\
+         DEBUG: attach vnode /jails/10.0.0.1/rootfs.volume unit=auto\n\
          DEBUG: wait for /dev/md0\n\
          DEBUG: mount -t ufs /dev/md0 /var/jails/10.0.0.1\n"
     );

@@ -5,7 +5,7 @@ use mount_md::cli::{self, CliError, Host};
 use mount_md::flavor::{progname, Flavor};
 use mount_md::owner::IdLookup;
 use mount_md::platform::fake::Fake;
-use mount_md::request::Request;
+use mount_md::request::{Command, Request};
 use std::ffi::OsString;
 
 /// `root`/`wheel` = 0, `www` = 80, `staff` = 20; umask 022.
@@ -42,6 +42,14 @@ pub fn argv(line: &str) -> Vec<OsString> {
 
 /// Parses a command line (argv[0] first) the way the binary would.
 pub fn parse(words: &[OsString]) -> Result<Request, CliError> {
+    match parse_command(words)? {
+        Command::Mount(r) => Ok(*r),
+        Command::Release(r) => panic!("expected a mount request, got {r:?}"),
+    }
+}
+
+/// Parses any command line (mount or `-u`).
+pub fn parse_command(words: &[OsString]) -> Result<Command, CliError> {
     let flavor = Flavor::from_name(&progname(words.first().map(|w| w.as_os_str())));
     cli::parse(flavor, words, &TestHost)
 }

@@ -1,28 +1,15 @@
 //! Opening, creating and locking the backing image (shared by both
 //! platforms): no symlinks, no overwrite, reserved or sparse, cleanup.
 use mount_md::platform::posix::{open_dir_no_symlinks, open_image, CreateMode};
+mod core_support;
+use core_support::TempDir;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt};
-use std::path::{Path, PathBuf};
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("mount_md-image-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use std::path::Path;
 
 #[test]
 fn create_sparse_and_reserved() {
-    let t = TempDir::new("create");
+    let t = TempDir::new("image-create");
     let sparse = t.0.join("sparse.img");
     let img = open_image(&sparse, Some((64 << 20, CreateMode::Sparse)), false).unwrap();
     assert!(img.created && img.writable);
@@ -39,7 +26,7 @@ fn create_sparse_and_reserved() {
 
 #[test]
 fn never_overwrites_an_existing_image() {
-    let t = TempDir::new("keep");
+    let t = TempDir::new("image-keep");
     let p = t.0.join("a.img");
     fs::write(&p, b"precious").unwrap();
     let img = open_image(&p, Some((1 << 20, CreateMode::Reserve)), false).unwrap();
@@ -50,7 +37,7 @@ fn never_overwrites_an_existing_image() {
 
 #[test]
 fn symlinks_anywhere_in_the_path_are_refused() {
-    let t = TempDir::new("links");
+    let t = TempDir::new("image-links");
     fs::create_dir(t.0.join("real")).unwrap();
     fs::write(t.0.join("real/a.img"), b"x").unwrap();
     symlink("real", t.0.join("dirlink")).unwrap();
@@ -73,7 +60,7 @@ fn symlinks_anywhere_in_the_path_are_refused() {
 
 #[test]
 fn wrong_kinds_of_file() {
-    let t = TempDir::new("kinds");
+    let t = TempDir::new("image-kinds");
     let e = open_image(&t.0, None, false).unwrap_err();
     assert_eq!(e.to_string(), format!("{}: Is a directory", t.0.display()));
     let e = open_image(&t.0.join("missing.img"), None, false).unwrap_err();
@@ -89,7 +76,7 @@ fn full_disk_removes_the_half_made_image() {
         eprintln!("skipped: mounting a small tmpfs needs root");
         return;
     }
-    let t = TempDir::new("full");
+    let t = TempDir::new("image-full");
     nix::mount::mount(Some("tmpfs"), &t.0, Some("tmpfs"), nix::mount::MsFlags::empty(), Some("size=1m")).unwrap();
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {

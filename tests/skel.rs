@@ -1,30 +1,17 @@
 //! `-k skel`: the tree copy keeps what `pax -rw -pe` keeps. Runs on plain
 //! directories (no mount needed); the owner part needs root.
 use mount_md::platform::posix::{copy_skeleton, open_root};
+mod core_support;
+use core_support::TempDir;
 use std::fs;
 use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("mount_md-skel-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn copies_modes_owners_times_links_and_special_files() {
     let root = nix::unistd::geteuid().is_root();
-    let src = TempDir::new("src");
-    let dst = TempDir::new("dst");
+    let src = TempDir::new("skel-src");
+    let dst = TempDir::new("skel-dst");
     let s = &src.0;
     fs::create_dir(s.join("etc")).unwrap();
     fs::write(s.join("etc/rc.conf"), b"hostname=jail\n").unwrap();
@@ -72,7 +59,7 @@ fn copies_modes_owners_times_links_and_special_files() {
 
 #[test]
 fn missing_skeleton_is_a_clear_error() {
-    let dst = TempDir::new("dst2");
+    let dst = TempDir::new("skel-dst2");
     let fd = open_root(&dst.0).unwrap();
     let e = copy_skeleton(std::path::Path::new("/nonexistent/skel"), &fd).unwrap_err();
     assert_eq!(e.to_string(), "skel copy from /nonexistent/skel: No such file or directory");
@@ -80,7 +67,7 @@ fn missing_skeleton_is_a_clear_error() {
 
 #[test]
 fn refuses_a_symlinked_root() {
-    let dir = TempDir::new("ln");
+    let dir = TempDir::new("skel-ln");
     symlink("/", dir.0.join("link")).unwrap();
     let e = open_root(&dir.0.join("link")).unwrap_err();
     assert!(

@@ -77,3 +77,21 @@ pub fn run_on(fake: Fake, words: &[OsString]) -> Outcome {
 pub fn run_line(line: &str) -> Outcome {
     run_on(Fake::new(), &argv(line))
 }
+
+/// A scratch directory under the system temp dir, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("mount_md-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

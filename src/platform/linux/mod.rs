@@ -1,0 +1,588 @@
+//! Linux: loop(4) devices and mount(2).
+//!
+//! * attach — [`loopdev`]: `LOOP_CTL_GET_FREE` + `LOOP_CONFIGURE` under a
+//!   `flock` of `/dev/loop-control`, always `LO_FLAGS_AUTOCLEAR`, so the
+//!   device goes away by itself when the file system is unmounted. The loop
+//!   descriptor is held until the run is over (until mount(2) has returned
+//!   at least), or autoclear would tear the device down under mkfs.
+//! * swap- and malloc-backed disks (`-M`, or no `-F`) are backed by an
+//!   anonymous memfd of the `-s` size: swappable memory that vanishes with
+//!   the loop device, leaving nothing in any file system.
+//! * format — [`mkfs`]; mount — [`mount`] splits `-o` as util-linux does;
+//!   `-P` without `-T` reads the type from the superblock ([`probe`]).
+use super::{posix, Device, Mounted, Note, Platform};
+use crate::device::Unit;
+use crate::error::{Error, Result};
+use crate::plan::{Attach, Defaults, Format, FsType, Mount, Plan, Step, TmpfsMount};
+use crate::request::Backing;
+use loopdev::{LoopInfo64, LOOP_CONTROL};
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::mount::{MntFlags, MsFlags};
+use nix::sys::stat::{fstat, Mode, SFlag};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub mod loopdev;
+pub mod mkfs;
+pub mod mount;
+pub mod probe;
+
+/// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
+/// a static /dev with udev may lag).
+const NODE_WAIT: Duration = Duration::from_secs(5);
+
+/// The loop device this run attached, held open until [`Platform::finish`]
+/// or a rollback detach.
+#[derive(Debug)]
+struct Held {
+    unit: u32,
+    fd: OwnedFd,
+    /// The image, for messages (`None` for memfd-backed disks).
+    image: Option<PathBuf>,
+}
+
+/// The Linux platform.
+#[derive(Debug, Default)]
+pub struct Linux {
+    held: Option<Held>,
+    notes: Vec<Note>,
+    /// The plan's mount point, remembered by `check()` so that `describe()`
+    /// can name it in the chmod/chown/copy lines.
+    mount_point: std::cell::RefCell<Option<PathBuf>>,
+}
+
+impl Linux {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn warn(&mut self, text: String) {
+        self.notes.push(Note::Warning(text));
+    }
+
+    fn debug(&mut self, text: String) {
+        self.notes.push(Note::Debug(text));
+    }
+}
+
+fn own(fd: std::os::fd::RawFd) -> OwnedFd {
+    // SAFETY: `fd` was just returned by a successful open and is owned by
+    // nobody else.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+fn show(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// What the loop device will be bound to.
+struct Backing_ {
+    file: OwnedFd,
+    /// For `lo_file_name` and messages.
+    name: PathBuf,
+    image: Option<PathBuf>,
+    read_only: bool,
+    sizelimit: u64,
+}
+
+fn is_ufs(t: &str) -> bool {
+    matches!(t, "ufs" | "ffs")
+}
+
+fn swap_needs_size() -> Error {
+    Error::plain("swap- and malloc-backed disks need a size on Linux (-s)")
+}
+
+impl Linux {
+    /// Opens the image (or makes the memfd) and works out flags and size.
+    fn open_backing(&mut self, a: &Attach) -> Result<Backing_> {
+        let path = match &a.backing {
+            Backing::Vnode(p) => p,
+            Backing::Swap | Backing::Malloc => {
+                let size = a.size.filter(|s| *s > 0).ok_or_else(swap_needs_size)?;
+                let name = c"mount_md";
+                let file = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)
+                    .map_err(|e| Error::sys("memfd_create", e))?;
+                let len = i64::try_from(size).map_err(|_| Error::sys("memfd_create", Errno::EFBIG))?;
+                nix::unistd::ftruncate(&file, len).map_err(|e| Error::sys(format!("memfd: ftruncate {size}"), e))?;
+                return Ok(Backing_ {
+                    file,
+                    name: PathBuf::from("memfd:mount_md"),
+                    image: None,
+                    read_only: a.read_only,
+                    sizelimit: 0,
+                });
+            }
+        };
+        let open_as = |flags: OFlag| open(path, flags | OFlag::O_CLOEXEC, Mode::empty()).map(own);
+        let (file, read_only) = if a.read_only {
+            (open_as(OFlag::O_RDONLY).map_err(|e| Error::sys(show(path), e))?, true)
+        } else {
+            match open_as(OFlag::O_RDWR) {
+                Ok(f) => (f, false),
+                Err(e @ (Errno::EACCES | Errno::EROFS | Errno::EPERM)) => {
+                    let f = open_as(OFlag::O_RDONLY).map_err(|e| Error::sys(show(path), e))?;
+                    self.warn(format!(
+                        "{}: {}; attaching it read-only and mounting read-only",
+                        path.display(),
+                        e.desc()
+                    ));
+                    (f, true)
+                }
+                Err(e) => return Err(Error::sys(show(path), e)),
+            }
+        };
+        let st = fstat(std::os::fd::AsRawFd::as_raw_fd(&file)).map_err(|e| Error::sys(show(path), e))?;
+        let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
+        if kind == SFlag::S_IFDIR {
+            return Err(Error::sys(show(path), Errno::EISDIR));
+        }
+        if kind != SFlag::S_IFREG && kind != SFlag::S_IFBLK {
+            return Err(Error::text(show(path), "not a regular file or block device"));
+        }
+        let len = u64::try_from(st.st_size).unwrap_or(0);
+        let mut sizelimit = 0;
+        if let Some(size) = a.size.filter(|s| *s > 0) {
+            if kind == SFlag::S_IFBLK || size < len {
+                sizelimit = size;
+            } else if size > len {
+                // As md(4) with -s: the device is that large; the file grows
+                // sparsely to match (never shrinks).
+                if read_only {
+                    return Err(Error::text(
+                        show(path),
+                        format!("is {len} bytes and read-only: cannot extend it to {size} bytes for -s"),
+                    ));
+                }
+                let new = i64::try_from(size).map_err(|_| Error::sys(show(path), Errno::EFBIG))?;
+                nix::unistd::ftruncate(&file, new)
+                    .map_err(|e| Error::sys(format!("{}: extend to {size} bytes", path.display()), e))?;
+                self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
+            }
+        }
+        Ok(Backing_ { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit })
+    }
+
+    /// Opens `/dev/loopN`, waiting (bounded) for the node to appear.
+    fn open_loop(unit: u32) -> nix::Result<OwnedFd> {
+        match loopdev::open_device(unit, OFlag::O_RDWR) {
+            Err(Errno::ENOENT) => {
+                let _ = posix::wait_for_node(&loopdev::node(unit), NODE_WAIT);
+                loopdev::open_device(unit, OFlag::O_RDWR)
+            }
+            r => r,
+        }
+    }
+
+    /// The held loop fd if it is `dev`'s, else a fresh read-only one.
+    fn read_head(&self, dev: &Device) -> Result<Vec<u8>> {
+        let fresh;
+        let fd = match &self.held {
+            Some(h) if h.unit == dev.unit => &h.fd,
+            _ => {
+                fresh = loopdev::open_device(dev.unit, OFlag::O_RDONLY).map_err(|e| Error::sys(show(&dev.path), e))?;
+                &fresh
+            }
+        };
+        let file = std::fs::File::from(fd.try_clone().map_err(|e| crate::error::from_io(show(&dev.path), &e))?);
+        let mut buf = vec![0u8; probe::PROBE_LEN];
+        let mut got = 0;
+        while got < buf.len() {
+            match file.read_at(&mut buf[got..], got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(crate::error::from_io(format!("{}: read superblock", dev.path.display()), &e)),
+            }
+        }
+        buf.truncate(got);
+        Ok(buf)
+    }
+
+    fn probe(&self, dev: &Device) -> Result<String> {
+        let what = match &self.held {
+            Some(Held { unit, image: Some(img), .. }) if *unit == dev.unit => show(img),
+            _ => show(&dev.path),
+        };
+        match probe::probe(&self.read_head(dev)?) {
+            probe::Found::Mountable(t) => Ok(t.to_string()),
+            probe::Found::Ufs(n) => Err(Error::text(
+                what,
+                format!(
+                    "UFS{n} file system: Linux cannot mount UFS read-write (use FreeBSD, or -T ufs -o ro,ufstype=ufs2)"
+                ),
+            )),
+            probe::Found::JournalDevice => Err(Error::text(what, "an external ext3/ext4 journal, not a file system")),
+            probe::Found::Unknown => Err(Error::text(what, "no recognised file system (use -T to name one)")),
+        }
+    }
+}
+
+/// mount(2), with the errno turned into words a user can act on.
+fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &str) -> Result<()> {
+    let data = if data.is_empty() { None } else { Some(data) };
+    nix::mount::mount(Some(source), target, Some(fstype), flags, data).map_err(|e| {
+        let what = format!("{source} on {}", target.display());
+        let text = match e {
+            Errno::ENODEV => format!("the kernel does not know file system type {fstype}"),
+            Errno::EINVAL => format!("not a valid {fstype} file system, or an option {fstype} does not accept"),
+            Errno::EBUSY => "already mounted, or the mount point is busy".to_string(),
+            Errno::ENOENT => "mount point does not exist".to_string(),
+            Errno::ENOTDIR => "mount point is not a directory".to_string(),
+            Errno::EROFS | Errno::EACCES if !flags.contains(MsFlags::MS_RDONLY) => {
+                "device is write-protected; mount with -o ro".to_string()
+            }
+            _ => return Error::sys(what, e),
+        };
+        Error::explained(what, text, e)
+    })
+}
+
+fn describe_attach(a: &Attach) -> String {
+    let mut flags = vec!["AUTOCLEAR"];
+    if a.read_only {
+        flags.push("READ_ONLY");
+    }
+    let (open_part, fd_name, sizelimit) = match &a.backing {
+        Backing::Vnode(p) => {
+            let mode = if a.read_only { "O_RDONLY" } else { "O_RDWR" };
+            let len = std::fs::metadata(p).map(|m| m.len()).ok();
+            let (grow, limit) = match (a.size, len) {
+                (Some(s), Some(l)) if s > l => (format!("; ftruncate({}, {s})", mount::quoted(&show(p))), None),
+                (Some(s), _) if s > 0 => (String::new(), Some(s)),
+                _ => (String::new(), None),
+            };
+            (format!("open({}, {mode}){grow}", mount::quoted(&show(p))), "<img>", limit)
+        }
+        Backing::Swap | Backing::Malloc => {
+            let size = a.size.map(|s| s.to_string()).unwrap_or_else(|| "<-s missing>".into());
+            (format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", None)
+        }
+    };
+    let (find, node) = match a.unit {
+        Unit::Auto => ("ioctl(/dev/loop-control, LOOP_CTL_GET_FREE)".to_string(), "/dev/loop?".to_string()),
+        Unit::Fixed(n) => (format!("ioctl(/dev/loop-control, LOOP_CTL_ADD, {n})"), format!("/dev/loop{n}")),
+    };
+    let limit = sizelimit.map(|s| format!(", sizelimit={s}")).unwrap_or_default();
+    format!(
+        "{open_part}; flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, flags={}{limit})",
+        flags.join("|")
+    )
+}
+
+impl Platform for Linux {
+    fn defaults(&self) -> Defaults {
+        Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }
+    }
+
+    fn check(&self, plan: &Plan) -> Result<()> {
+        *self.mount_point.borrow_mut() = Some(plan.mount_point.clone());
+        let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
+        for step in &plan.steps {
+            match step {
+                Step::Attach(a) if matches!(a.backing, Backing::Swap | Backing::Malloc) && a.size.unwrap_or(0) == 0 => {
+                    return Err(swap_needs_size());
+                }
+                Step::Format(f) => {
+                    if is_ufs(&f.fstype) {
+                        return Err(Error::plain(
+                            "Linux cannot make UFS file systems (make the image on FreeBSD and use -P)",
+                        ));
+                    }
+                    if !mkfs::valid_type(&f.fstype) {
+                        return Err(Error::text(format!("-T {}", f.fstype), "not a file system type"));
+                    }
+                    mkfs::argv(f, "/dev/loop?")
+                        .map_err(|c| Error::plain(format!("option -{c} has no meaning for {} on Linux", f.fstype)))?;
+                }
+                Step::Mount(m) => {
+                    if !m.suffix.is_empty() {
+                        return Err(Error::plain(format!(
+                            "device suffix {} has no meaning on Linux (loop devices have no .uzip or partitions)",
+                            m.suffix
+                        )));
+                    }
+                    if let FsType::Named(t) = &m.fstype {
+                        if !mkfs::valid_type(t) {
+                            return Err(Error::text(format!("-T {t}"), "not a file system type"));
+                        }
+                        if is_ufs(t) && !mount::split(&m.options).flags.contains(MsFlags::MS_RDONLY) {
+                            return Err(Error::plain("Linux cannot mount UFS read-write (add -o ro,ufstype=ufs2)"));
+                        }
+                    }
+                    check_options(&m.options)?;
+                }
+                Step::MountTmpfs(t) => check_options(&t.options)?,
+                _ => {}
+            }
+        }
+        if !in_other_ns && plan.steps.iter().any(|s| matches!(s, Step::Mount(_) | Step::MountTmpfs(_))) {
+            let mp = &plan.mount_point;
+            match std::fs::metadata(mp) {
+                Ok(md) if md.is_dir() => {}
+                Ok(_) => return Err(Error::sys(show(mp), Errno::ENOTDIR)),
+                Err(e) => return Err(crate::error::from_io(show(mp), &e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
+        let node = super::describe::device_name("/dev/loop", dev);
+        let mp = self.mount_point.borrow().clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
+        let root = format!("open({}, O_DIRECTORY|O_NOFOLLOW)", mount::quoted(&show(&mp)));
+        match step {
+            Step::EnterNamespace(ns) => format!("setns(open({}), CLONE_NEWNS)", mount::quoted(&show(ns))),
+            Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
+            Step::Attach(a) => describe_attach(a),
+            Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
+            Step::Format(f) => match mkfs::argv(f, &node) {
+                Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
+                Err(c) => format!("mkfs.{}: option -{c} has no meaning", f.fstype),
+            },
+            Step::Mount(m) => {
+                let t = match &m.fstype {
+                    FsType::Named(t) => t.clone(),
+                    FsType::Probe => "<probed>".to_string(),
+                };
+                let s = mount::split(&m.options);
+                let mut flags = s.flags;
+                if dev.is_some_and(|d| d.read_only) {
+                    flags |= MsFlags::MS_RDONLY;
+                }
+                format!(
+                    "mount({}, {}, {}, {}, {})",
+                    mount::quoted(&format!("{node}{}", m.suffix)),
+                    mount::quoted(&show(&m.mount_point)),
+                    mount::quoted(&t),
+                    mount::flag_names(flags),
+                    mount::quoted(&s.data_string())
+                )
+            }
+            Step::MountTmpfs(t) => {
+                let mut s = mount::split(&t.options);
+                if let Some(size) = t.size {
+                    s.data.push(format!("size={size}"));
+                }
+                format!(
+                    "mount(\"tmpfs\", {}, \"tmpfs\", {}, {})",
+                    mount::quoted(&show(&t.mount_point)),
+                    mount::flag_names(s.flags),
+                    mount::quoted(&s.data_string())
+                )
+            }
+            Step::SetMode { mode, .. } => format!("fchmod({root}, {mode:04o})"),
+            Step::SetOwner { uid, gid } => format!("fchown({root}, {uid}, {gid})"),
+            Step::CopySkeleton(p) => {
+                format!("copy {} into {root}", mount::quoted(&show(p)))
+            }
+        }
+    }
+
+    fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
+        let fd = open(ns, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map(own)
+            .map_err(|e| Error::sys(show(ns), e))?;
+        nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| Error::sys(format!("setns {}", ns.display()), e))
+    }
+
+    fn detach_unit(&mut self, unit: u32) -> Result<()> {
+        let node = loopdev::node(unit);
+        // O_EXCL on a block device fails with EBUSY while it is mounted or
+        // otherwise claimed (mkfs, device mapper): those are left alone.
+        let fd = loopdev::open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL).map_err(|e| Error::sys(show(&node), e))?;
+        let before = loopdev::get_status64(&fd).map_err(|e| match e {
+            Errno::ENXIO => Error::text(show(&node), "not attached"),
+            e => Error::sys(show(&node), e),
+        })?;
+        let holders = std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0);
+        if holders > 0 {
+            return Err(Error::explained(show(&node), "held by another device", Errno::EBUSY));
+        }
+        loopdev::clr_fd(&fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", node.display()), e))?;
+        // Someone else has it open: the kernel only set autoclear. Put the
+        // flags back as they were; the device is theirs.
+        if loopdev::get_status64(&fd).is_ok() {
+            if before.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR == 0 {
+                let _ = loopdev::set_status64(&fd, &before);
+            }
+            return Err(Error::explained(show(&node), "open elsewhere, left attached", Errno::EBUSY));
+        }
+        self.debug(format!("{}: detached", node.display()));
+        Ok(())
+    }
+
+    fn attach(&mut self, a: &Attach) -> Result<Device> {
+        let b = self.open_backing(a)?;
+        let control = loopdev::open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+        let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
+        if b.read_only {
+            flags |= loopdev::LO_FLAGS_READ_ONLY;
+        }
+        let info = LoopInfo64::new(flags, b.sizelimit, &b.name);
+        let mut use_configure = true;
+        let mut last = Errno::EBUSY;
+        for attempt in 0..loopdev::ATTEMPTS {
+            if attempt > 0 {
+                std::thread::sleep(loopdev::backoff(attempt));
+            }
+            let lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+            let unit = match a.unit {
+                Unit::Auto => loopdev::get_free(&control)
+                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
+                Unit::Fixed(n) => match loopdev::ctl_add(&control, n) {
+                    Ok(()) | Err(Errno::EEXIST) => n,
+                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
+                },
+            };
+            let node = loopdev::node(unit);
+            let fixed = matches!(a.unit, Unit::Fixed(_));
+            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
+            // device: try again. Nothing of ours is bound to it.
+            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
+            let dev = match Self::open_loop(unit) {
+                Ok(d) => d,
+                Err(e) if retry(e) => {
+                    last = e;
+                    continue;
+                }
+                Err(e) => return Err(Error::sys(show(&node), e)),
+            };
+            match loopdev::bind(&dev, &b.file, &info, &mut use_configure) {
+                Ok(()) => {
+                    drop(lock);
+                    if !use_configure {
+                        self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
+                    }
+                    if attempt > 0 {
+                        self.debug(format!("{}: attached after {attempt} lost race(s)", node.display()));
+                    }
+                    self.held = Some(Held { unit, fd: dev, image: b.image.clone() });
+                    return Ok(Device { unit, path: node, read_only: b.read_only });
+                }
+                Err(e) if retry(e) => last = e,
+                Err(Errno::EBUSY) => {
+                    return Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY));
+                }
+                Err(e) => {
+                    return Err(Error::explained(
+                        show(&node),
+                        format!("failed to set up loop device for {}", b.name.display()),
+                        e,
+                    ))
+                }
+            }
+        }
+        Err(Error::explained(
+            LOOP_CONTROL,
+            format!("cannot find an unused loop device after {} attempts", loopdev::ATTEMPTS),
+            last,
+        ))
+    }
+
+    fn detach(&mut self, dev: &Device) -> Result<()> {
+        match self.held.take() {
+            Some(h) if h.unit == dev.unit => {
+                loopdev::clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))
+            }
+            other => {
+                self.held = other;
+                Err(Error::text(show(&dev.path), "not attached by this run; left alone"))
+            }
+        }
+    }
+
+    fn wait_for_node(&mut self, dev: &Device) -> Result<()> {
+        posix::wait_for_node(&dev.path, NODE_WAIT)
+    }
+
+    fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
+        mkfs::run(f, &dev.path)
+    }
+
+    fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {
+        let fstype = match &m.fstype {
+            FsType::Named(t) => t.clone(),
+            FsType::Probe => {
+                let t = self.probe(dev)?;
+                self.debug(format!("{}: found {t}", dev.path.display()));
+                t
+            }
+        };
+        let mut s = mount::split(&m.options);
+        if !s.dropped.is_empty() {
+            self.debug(format!("ignored userspace-only options: {}", s.dropped.join(",")));
+        }
+        if dev.read_only && !s.flags.contains(MsFlags::MS_RDONLY) {
+            s.flags |= MsFlags::MS_RDONLY;
+            self.debug(format!("{} is read-only: mounting with MS_RDONLY", dev.path.display()));
+        }
+        let source = format!("{}{}", dev.path.display(), m.suffix);
+        let data = s.data_string();
+        match do_mount(&source, &m.mount_point, &fstype, s.flags, &data) {
+            Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
+                self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));
+                do_mount(&source, &m.mount_point, &fstype, s.flags, "")?;
+            }
+            r => r?,
+        }
+        let read_only = s.flags.contains(MsFlags::MS_RDONLY)
+            || posix::open_root(&m.mount_point).and_then(|fd| posix::is_read_only(&fd)).unwrap_or(false);
+        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only })
+    }
+
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
+        let mut s = mount::split(&t.options);
+        if let Some(size) = t.size {
+            s.data.push(format!("size={size}"));
+        }
+        do_mount("tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
+        let read_only = s.flags.contains(MsFlags::MS_RDONLY);
+        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only })
+    }
+
+    fn unmount(&mut self, m: &Mounted) -> Result<()> {
+        let what = || format!("unmount {}", m.mount_point.display());
+        match nix::mount::umount2(&m.mount_point, MntFlags::empty()) {
+            Err(Errno::EBUSY) => {
+                self.warn(format!("{} is busy; detaching it lazily", m.mount_point.display()));
+                nix::mount::umount2(&m.mount_point, MntFlags::MNT_DETACH).map_err(|e| Error::sys(what(), e))
+            }
+            r => r.map_err(|e| Error::sys(what(), e)),
+        }
+    }
+
+    fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
+        let root = posix::open_root(&m.mount_point)?;
+        posix::set_mode(&root, &m.mount_point, mode)
+    }
+
+    fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
+        let root = posix::open_root(&m.mount_point)?;
+        posix::set_owner(&root, &m.mount_point, uid, gid)
+    }
+
+    fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
+        let root = posix::open_root(&m.mount_point)?;
+        posix::copy_skeleton(from, &root)
+    }
+
+    fn finish(&mut self) {
+        self.held = None;
+    }
+
+    fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+}
+
+fn check_options(options: &[String]) -> Result<()> {
+    match options.iter().find(|o| mount::refused(o)) {
+        Some(o) => Err(Error::plain(format!("mount option {o} has no meaning for mount_md"))),
+        None => Ok(()),
+    }
+}

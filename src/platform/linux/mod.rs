@@ -586,3 +586,98 @@ fn check_options(options: &[String]) -> Result<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::host::SystemHost;
+    use std::ffi::OsString;
+
+    fn plan(args: &[&str]) -> Plan {
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let flavor = crate::flavor::Flavor::from_name(args[0]);
+        let req = crate::cli::parse(flavor, &argv, &SystemHost).expect("command line");
+        crate::plan::build(&req, Linux::new().defaults())
+    }
+
+    fn check(args: &[&str]) -> std::result::Result<(), String> {
+        Linux::new().check(&plan(args)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn check_accepts() {
+        assert_eq!(check(&["mount_md", "-F", "/img", "md", "/"]), Ok(()));
+        assert_eq!(check(&["mount_md", "-P", "-F", "/img", "-o", "ro,noatime", "md", "/"]), Ok(()));
+        assert_eq!(
+            check(&["mount_md", "-b", "4096", "-i", "8192", "-m", "0", "-n", "-S", "-F", "/i", "md", "/"]),
+            Ok(())
+        );
+        assert_eq!(check(&["mount_md", "-s", "64m", "md", "/"]), Ok(()));
+        assert_eq!(check(&["mount_md", "-M", "-s", "64m", "md3", "/"]), Ok(()));
+        assert_eq!(check(&["mount_md", "-s", "64m", "tmpfs", "/"]), Ok(()));
+        assert_eq!(check(&["mount_md", "-P", "-T", "ufs", "-o", "ro,ufstype=ufs2", "-F", "/i", "md", "/"]), Ok(()));
+        assert_eq!(check(&["mount.md", "md", "/", "-o", "rw,noatime,-P,-F/i"]), Ok(()));
+    }
+
+    #[test]
+    fn check_refuses() {
+        let e = |args: &[&str]| check(args).unwrap_err();
+        assert_eq!(e(&["mount_md", "-O", "2", "-F", "/i", "md", "/"]), "option -O has no meaning for ext4 on Linux");
+        assert_eq!(e(&["mount_md", "-l", "-F", "/i", "md", "/"]), "option -l has no meaning for ext4 on Linux");
+        assert_eq!(
+            e(&["mount_md", "-i", "1", "-T", "xfs", "-F", "/i", "md", "/"]),
+            "option -i has no meaning for xfs on Linux"
+        );
+        assert!(e(&["mount_md", "-T", "ufs", "-F", "/i", "md", "/"]).contains("cannot make UFS"));
+        assert!(e(&["mount_md", "-P", "-T", "ufs", "-F", "/i", "md", "/"]).contains("cannot mount UFS read-write"));
+        assert!(e(&["mount_md", "-F", "/i", "md.uzip", "/"]).starts_with("device suffix .uzip has no meaning"));
+        assert!(e(&["mount_md", "md", "/"]).contains("need a size"));
+        assert!(e(&["mount_md", "-M", "md", "/"]).contains("need a size"));
+        assert!(e(&["mount_md", "-T", "../x", "-F", "/i", "md", "/"]).contains("not a file system type"));
+        assert_eq!(
+            e(&["mount_md", "-o", "bind", "-F", "/i", "md", "/"]),
+            "mount option bind has no meaning for mount_md"
+        );
+        assert!(e(&["mount_md", "-F", "/i", "md", "/nonexistent/x"]).ends_with("No such file or directory"));
+        assert!(e(&["mount_md", "-F", "/i", "md", "/proc/self/status"]).ends_with("Not a directory"));
+        // In another mount namespace the mount point is not ours to look at.
+        assert_eq!(check(&["mount.md", "md", "/nonexistent/x", "-N", "/proc/1/ns/mnt", "-o", "-P,-F/i"]), Ok(()));
+    }
+
+    #[test]
+    fn describes_exact_calls() {
+        let l = Linux::new();
+        let p = plan(&["mount_md", "-o", "noatime,nodev,errors=remount-ro", "-p", "0750", "-F", "/i m/g", "md", "/"]);
+        l.check(&p).unwrap();
+        let lines: Vec<String> = p.steps.iter().map(|s| l.describe(s, None)).collect();
+        assert_eq!(
+            lines,
+            [
+                "open(\"/i m/g\", O_RDWR); flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
+                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR)",
+                "wait for /dev/loop? (at most 5 s)",
+                "mkfs.ext4 -q -F /dev/loop?",
+                "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\")",
+                "fchmod(open(\"/\", O_DIRECTORY|O_NOFOLLOW), 0750)",
+            ]
+        );
+        let dev = Device { unit: 7, path: "/dev/loop7".into(), read_only: true };
+        let p = plan(&["mount_md", "-P", "-F", "/i", "md", "/"]);
+        assert_eq!(l.describe(&p.steps[2], Some(&dev)), "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\")");
+        let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
+        assert_eq!(p.steps[0].kind(), "predetach");
+        assert_eq!(l.describe(&p.steps[0], None), "ioctl(/dev/loop4, LOOP_CLR_FD) if bound and not in use");
+        assert_eq!(
+            l.describe(&p.steps[1], None),
+            "open(\"/nonexistent\", O_RDONLY); flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_ADD, 4); \
+             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576)"
+        );
+        let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
+        assert_eq!(l.describe(&p.steps[0], None), "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\")");
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(Linux::new().defaults(), Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true });
+    }
+}

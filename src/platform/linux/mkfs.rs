@@ -98,6 +98,8 @@ pub fn run(f: &Format, device: &Path) -> Result<()> {
         return Ok(());
     }
     let why = last_lines(&stderr, 2);
+    // mke2fs prefixes its messages with its own name; ours already says it.
+    let why = why.strip_prefix(&format!("{name}: ")).map(str::to_string).unwrap_or(why);
     let why = if !why.is_empty() {
         why
     } else if let Some(code) = status.code() {

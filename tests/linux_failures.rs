@@ -173,3 +173,37 @@ fn fixed_unit_left_bound_is_pre_detached() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("already attached"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn second_attach_of_a_mounted_image_is_refused() {
+    require_loop!();
+    let tmp = TempDir::new("twice");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let first = tmp.dir("first");
+    let second = tmp.dir("second");
+    let mut loops = LoopGuard::default();
+    let out = run(&bin(), args!["-P", "-F", img, "md", first]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _g = MountGuard(first.clone());
+    let m = mount_at(&first).unwrap();
+    loops.record(&m.source, &img);
+    // As a second `mount -a` would: refused, nothing new attached.
+    let out = run(&flavor(&tmp, "mount.md"), args!["md", second, "-o", format!("rw,-P,-F{}", img.display())]);
+    assert_eq!(out.status.code(), Some(32));
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "mount.md: {}: already attached to {} (mounted on {}); attaching it twice would corrupt it: Device or resource busy",
+            img.display(),
+            m.source,
+            first.display()
+        )
+    );
+    assert_eq!(loops_backed_by(&img), vec![m.source.trim_start_matches("/dev/").to_string()]);
+    assert!(mount_at(&second).is_none());
+    // Read-only next to read-write is refused too; read-only twice is fine.
+    let out = run(&bin(), args!["-P", "-o", "ro", "-F", img, "md", second]);
+    assert_eq!(out.status.code(), Some(1));
+}

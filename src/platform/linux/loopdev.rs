@@ -242,6 +242,48 @@ fn random_below(n: u64) -> u64 {
     r % n.max(1)
 }
 
+/// A loop device already bound to a given file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub unit: u32,
+    pub read_only: bool,
+}
+
+/// Loop devices whose backing file is the file with this (st_dev, st_ino),
+/// found through `/sys/block/loop*/loop/backing_file` (the path the kernel
+/// shows, checked by stat against the identity we opened).
+pub fn bound_to(id: (u64, u64)) -> Vec<Bound> {
+    let Ok(dir) = std::fs::read_dir("/sys/block") else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(unit) = name.to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("loop/backing_file")) else { continue };
+        let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(raw));
+        let Ok(st) = nix::sys::stat::stat(path) else { continue };
+        #[allow(clippy::unnecessary_cast)]
+        if (st.st_dev as u64, st.st_ino as u64) == id {
+            let ro = std::fs::read_to_string(entry.path().join("ro")).is_ok_and(|s| s.trim() == "1");
+            found.push(Bound { unit, read_only: ro });
+        }
+    }
+    found.sort_by_key(|b| b.unit);
+    found
+}
+
+/// Where `/dev/loopN` is mounted, from /proc/self/mountinfo (for messages).
+pub fn mounted_on(unit: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let source = format!("/dev/loop{unit}");
+    text.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        (right.split(' ').nth(1)? == source).then(|| left.split(' ').nth(4).map(|m| m.replace("\\040", " ")))?
+    })
+}
+
 /// How many times a lost race is retried (systemd and losetup use 64).
 pub const ATTEMPTS: u32 = 64;
 

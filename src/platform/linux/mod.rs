@@ -86,6 +86,8 @@ struct Backing_ {
     image: Option<PathBuf>,
     read_only: bool,
     sizelimit: u64,
+    /// (st_dev, st_ino) of an image file, to find it already attached.
+    id: Option<(u64, u64)>,
 }
 
 fn is_ufs(t: &str) -> bool {
@@ -114,6 +116,7 @@ impl Linux {
                     image: None,
                     read_only: a.read_only,
                     sizelimit: 0,
+                    id: None,
                 });
             }
         };
@@ -163,7 +166,9 @@ impl Linux {
                 self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
             }
         }
-        Ok(Backing_ { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit })
+        #[allow(clippy::unnecessary_cast)]
+        let id = Some((st.st_dev as u64, st.st_ino as u64));
+        Ok(Backing_ { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit, id })
     }
 
     /// Opens `/dev/loopN`, waiting (bounded) for the node to appear.
@@ -431,6 +436,9 @@ impl Platform for Linux {
                 std::thread::sleep(loopdev::backoff(attempt));
             }
             let lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+            if attempt == 0 {
+                refuse_double_attach(&b)?;
+            }
             let unit = match a.unit {
                 Unit::Auto => loopdev::get_free(&control)
                     .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
@@ -578,6 +586,33 @@ impl Platform for Linux {
     fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
     }
+}
+
+/// Two read-write attachments of one image (a second `mount -a`, two
+/// fstab lines) would be two file systems writing the same blocks: refused,
+/// as util-linux does. Read-only sharing is allowed. An attachment that is
+/// being torn down by autoclear after a umount gets a moment to go.
+fn refuse_double_attach(b: &Backing_) -> Result<()> {
+    let Some(id) = b.id else { return Ok(()) };
+    let conflict =
+        || -> Option<loopdev::Bound> { loopdev::bound_to(id).into_iter().find(|o| !(b.read_only && o.read_only)) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while let Some(other) = conflict() {
+        if std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        let place = match loopdev::mounted_on(other.unit) {
+            Some(m) => format!(" (mounted on {m})"),
+            None => String::new(),
+        };
+        return Err(Error::explained(
+            show(&b.name),
+            format!("already attached to /dev/loop{}{place}; attaching it twice would corrupt it", other.unit),
+            Errno::EBUSY,
+        ));
+    }
+    Ok(())
 }
 
 fn check_options(options: &[String]) -> Result<()> {

@@ -273,3 +273,48 @@ fn paths_with_spaces_and_equals() {
     assert!(m.options.split(',').any(|o| o == "noatime"));
     unmount_and_check_no_leak(guard, &tmp);
 }
+
+#[test]
+fn tmpfs_and_auto() {
+    require_loop!();
+    let tmp = TempDir::new("tmpfs");
+    for device in ["tmpfs", "auto"] {
+        let mnt = tmp.dir(device);
+        let out = run(&bin(), args!["-s", "8m", "-o", "nodev", "-p", "0700", device, mnt]);
+        ok(&out);
+        let guard = MountGuard(mnt.clone());
+        let m = mount_at(&mnt).expect("mounted");
+        assert_eq!(m.fstype, "tmpfs");
+        assert!(m.options.split(',').any(|o| o == "nodev"));
+        let st = nix::sys::statvfs::statvfs(&mnt).unwrap();
+        #[allow(clippy::unnecessary_cast)]
+        let bytes = st.blocks() as u64 * st.fragment_size() as u64;
+        assert_eq!(bytes, 8 * MIB);
+        assert_eq!(std::fs::metadata(&mnt).unwrap().mode() & 0o7777, 0o700);
+        drop(guard);
+    }
+}
+
+#[test]
+fn sloppy_drops_refused_options() {
+    require_loop!();
+    let tmp = TempDir::new("sloppy");
+    let img = tmp.join("s.img");
+    make_image(&img, 16 * MIB, true);
+    let mnt = tmp.dir("mnt");
+    let helper = flavor(&tmp, "mount.md");
+    let opts = format!("noatime,no_such_option=1,-P,-F{}", img.display());
+    // Without -s the kernel's refusal is the error, rolled back.
+    let out = run(&helper, args!["md", mnt, "-o", opts]);
+    assert_eq!(out.status.code(), Some(32));
+    assert!(text(&out.stderr).contains("an option ext4 does not accept"), "{}", text(&out.stderr));
+    assert_eq!(wait_no_loops(tmp.path(), SETTLE), Vec::<String>::new());
+    // With -s (sloppy) it mounts without them, and says so.
+    let mut loops = LoopGuard::default();
+    let out = run(&helper, args!["md", mnt, "-s", "-o", opts]);
+    ok(&out);
+    assert!(text(&out.stderr).contains("sloppy: ext4 refused options no_such_option=1"), "{}", text(&out.stderr));
+    let (guard, m) = mounted(&mnt, &img, &mut loops);
+    assert!(m.options.split(',').any(|o| o == "noatime"));
+    unmount_and_check_no_leak(guard, &tmp);
+}

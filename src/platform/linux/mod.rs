@@ -52,6 +52,8 @@ pub struct Linux {
     /// The plan's mount point, remembered by `check()` so that `describe()`
     /// can name it in the chmod/chown/copy lines.
     mount_point: std::cell::RefCell<Option<PathBuf>>,
+    /// A fixed unit from the plan, so dry-run lines can name `/dev/loopN`.
+    fixed_unit: std::cell::Cell<Option<u32>>,
 }
 
 impl Linux {
@@ -285,6 +287,10 @@ impl Platform for Linux {
 
     fn check(&self, plan: &Plan) -> Result<()> {
         *self.mount_point.borrow_mut() = Some(plan.mount_point.clone());
+        self.fixed_unit.set(plan.steps.iter().find_map(|s| match s {
+            Step::Attach(Attach { unit: Unit::Fixed(n), .. }) => Some(*n),
+            _ => None,
+        }));
         let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
         for step in &plan.steps {
             match step {
@@ -336,7 +342,10 @@ impl Platform for Linux {
     }
 
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
-        let node = super::describe::device_name("/dev/loop", dev);
+        let node = match (dev, self.fixed_unit.get()) {
+            (None, Some(n)) => show(&loopdev::node(n)),
+            _ => super::describe::device_name("/dev/loop", dev),
+        };
         let mp = self.mount_point.borrow().clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
         let root = format!("open({}, O_DIRECTORY|O_NOFOLLOW)", mount::quoted(&show(&mp)));
         match step {

@@ -81,7 +81,7 @@ fn show(p: &Path) -> String {
 }
 
 /// What the loop device will be bound to.
-struct Backing_ {
+struct Source {
     file: OwnedFd,
     /// For `lo_file_name` and messages.
     name: PathBuf,
@@ -102,7 +102,7 @@ fn swap_needs_size() -> Error {
 
 impl Linux {
     /// Opens the image (or makes the memfd) and works out flags and size.
-    fn open_backing(&mut self, a: &Attach) -> Result<Backing_> {
+    fn open_backing(&mut self, a: &Attach) -> Result<Source> {
         let path = match &a.backing {
             Backing::Vnode(p) => p,
             Backing::Swap | Backing::Malloc => {
@@ -112,7 +112,7 @@ impl Linux {
                     .map_err(|e| Error::sys("memfd_create", e))?;
                 let len = i64::try_from(size).map_err(|_| Error::sys("memfd_create", Errno::EFBIG))?;
                 nix::unistd::ftruncate(&file, len).map_err(|e| Error::sys(format!("memfd: ftruncate {size}"), e))?;
-                return Ok(Backing_ {
+                return Ok(Source {
                     file,
                     name: PathBuf::from("memfd:mount_md"),
                     image: None,
@@ -170,7 +170,7 @@ impl Linux {
         }
         #[allow(clippy::unnecessary_cast)]
         let id = Some((st.st_dev as u64, st.st_ino as u64));
-        Ok(Backing_ { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit, id })
+        Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit, id })
     }
 
     /// Opens `/dev/loopN`, waiting (bounded) for the node to appear.
@@ -601,7 +601,7 @@ impl Platform for Linux {
 /// fstab lines) would be two file systems writing the same blocks: refused,
 /// as util-linux does. Read-only sharing is allowed. An attachment that is
 /// being torn down by autoclear after a umount gets a moment to go.
-fn refuse_double_attach(b: &Backing_) -> Result<()> {
+fn refuse_double_attach(b: &Source) -> Result<()> {
     let Some(id) = b.id else { return Ok(()) };
     let conflict =
         || -> Option<loopdev::Bound> { loopdev::bound_to(id).into_iter().find(|o| !(b.read_only && o.read_only)) };

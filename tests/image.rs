@@ -90,3 +90,40 @@ fn full_disk_removes_the_half_made_image() {
     assert_eq!(e.to_string(), format!("{}: cannot create image: No space left on device", p.display()));
     assert!(fs::symlink_metadata(&p).is_err(), "half-made image removed");
 }
+
+/// A loop device keeps the bound descriptor's open file description: the
+/// run's lock must not live on it, or the next run would wait forever.
+#[test]
+fn the_lock_ends_with_the_run_even_if_the_descriptor_lives_on() {
+    let t = TempDir::new("image-lock");
+    let p = t.0.join("a.img");
+    fs::write(&p, vec![0u8; 4096]).unwrap();
+    let img = open_image(&p, None, false).unwrap();
+    let bound = img.fd.try_clone().unwrap(); // same description, like LOOP_CONFIGURE's reference
+    drop(img);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p2 = p.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(open_image(&p2, None, false).map(|_| ()));
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("second open blocked on the lock");
+    assert!(got.is_ok());
+    drop(bound);
+}
+
+/// Two runs on one image take turns: the second waits for the first.
+#[test]
+fn concurrent_opens_take_turns() {
+    let t = TempDir::new("image-turns");
+    let p = t.0.join("a.img");
+    fs::write(&p, vec![0u8; 4096]).unwrap();
+    let first = open_image(&p, None, false).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p2 = p.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(open_image(&p2, None, false).map(|_| ()));
+    });
+    assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "second run must wait");
+    drop(first);
+    assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap().is_ok());
+}

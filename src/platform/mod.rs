@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub mod describe;
 pub mod fake;
 pub mod host;
+#[cfg(loop_backend)]
+pub mod linux;
 pub mod posix;
 pub mod unsupported;
 
@@ -115,6 +117,13 @@ pub trait Platform {
 }
 
 /// The platform of the machine we run on.
+///
+/// One cfg-gated arm per backend; exactly one is compiled in.
 pub fn native() -> Box<dyn Platform> {
-    Box::new(unsupported::Unsupported::new())
+    #[cfg(loop_backend)]
+    return Box::new(linux::Linux::new());
+    // Until the FreeBSD backend adds its own `#[cfg(md_backend)]` arm
+    // (and takes `md_backend` out of this one), FreeBSD plans but cannot run.
+    #[cfg(any(no_backend, md_backend))]
+    return Box::new(unsupported::Unsupported::new());
 }

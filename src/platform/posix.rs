@@ -274,8 +274,14 @@ pub use crate::request::CreateMode;
 /// A backing image, opened once and locked for the whole run.
 #[derive(Debug)]
 pub struct Image {
-    /// Open read-write when possible, else read-only; `flock(LOCK_EX)`-ed.
+    /// Open read-write when possible, else read-only: what a loop device
+    /// is bound to.
     pub fd: OwnedFd,
+    /// A second open file description of the same file carrying the
+    /// `flock(LOCK_EX)`. flock belongs to the open file description, and a
+    /// loop device keeps `fd`'s description for as long as it is bound: a
+    /// lock on `fd` would outlive this process and block the next run.
+    _lock: OwnedFd,
     pub writable: bool,
     /// This run created the file (`--create`); rollback removes it.
     pub created: bool,
@@ -294,48 +300,56 @@ pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: boo
     let (dir, name) = walk_to_parent(path)?;
     let d = Some(dir.as_raw_fd());
     let nofollow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mut created = false;
-    let mut opened = None;
+    let reopen = |flags: OFlag| openat(d, name.as_os_str(), flags | nofollow, Mode::empty()).map(own);
+    let mut created = None;
     if let Some((size, mode)) = create {
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | nofollow;
         match openat(d, name.as_os_str(), flags, Mode::from_bits_truncate(0o600)) {
             Ok(fd) => {
-                let fd = own(fd);
-                lock(&fd).map_err(|e| Error::sys(shown(), e))?;
-                if let Err(e) = allocate(&fd, size, mode) {
+                // Locked before it has a size, so a concurrent run that finds
+                // the new file waits until it is made (and formatted).
+                let lock_fd = own(fd);
+                lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
+                if let Err(e) = allocate(&lock_fd, size, mode) {
                     let _ = nix::unistd::unlinkat(d, name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
                     return Err(Error::sys(format!("{}: cannot create image", shown()), e));
                 }
-                created = true;
-                opened = Some((fd, true));
+                created = Some(lock_fd);
             }
             Err(Errno::EEXIST) => {}
             Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
         }
     }
-    let (fd, writable) = match opened {
-        Some(o) => o,
-        None => {
-            let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
-            match openat(d, name.as_os_str(), rw | nofollow, Mode::empty()) {
-                Ok(fd) => (own(fd), !read_only),
-                Err(Errno::EACCES | Errno::EROFS | Errno::EPERM) if !read_only => {
-                    let fd = openat(d, name.as_os_str(), OFlag::O_RDONLY | nofollow, Mode::empty())
-                        .map_err(|e| refuse_symlink(&dir, &name, path, e))?;
-                    (own(fd), false)
-                }
-                Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
-            }
+    let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
+    let (fd, writable) = match reopen(rw) {
+        Ok(fd) => (fd, !read_only),
+        Err(Errno::EACCES | Errno::EROFS | Errno::EPERM) if !read_only => {
+            (reopen(OFlag::O_RDONLY).map_err(|e| refuse_symlink(&dir, &name, path, e))?, false)
         }
+        Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
     };
     let stat = fstat(fd.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
-    if SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
-        return Err(Error::plain(format!("{} is not a regular file", shown())));
+    match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
+        SFlag::S_IFREG => {}
+        SFlag::S_IFDIR => return Err(Error::sys(shown(), Errno::EISDIR)),
+        _ => return Err(Error::plain(format!("{} is not a regular file", shown()))),
     }
-    if !created {
-        lock(&fd).map_err(|e| Error::sys(shown(), e))?;
+    let was_created = created.is_some();
+    let lock_fd = match created {
+        Some(l) => l,
+        None => {
+            let l = reopen(OFlag::O_RDONLY).map_err(|e| refuse_symlink(&dir, &name, path, e))?;
+            lock(&l).map_err(|e| Error::sys(shown(), e))?;
+            l
+        }
+    };
+    // Both descriptions must be of one file (the name could have been
+    // swapped between the two opens).
+    let locked = fstat(lock_fd.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+    if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
+        return Err(Error::plain(format!("{} was replaced while opening it", shown())));
     }
-    Ok(Image { fd, writable, created, stat, dir, name })
+    Ok(Image { fd, _lock: lock_fd, writable, created: was_created, stat, dir, name })
 }
 
 impl Image {

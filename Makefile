@@ -1,0 +1,65 @@
+# mount_md — build and install.
+#
+#   make                      # cargo build --release
+#   make install              # as root; PREFIX=/usr/local by default
+#   make uninstall            # removes exactly what install put there
+#
+# Variables: PREFIX (/usr/local), SBINDIR ($(PREFIX)/sbin),
+# MANDIR ($(PREFIX)/share/man), DESTDIR (staging root, empty),
+# HELPERDIR (/sbin): on Linux, where the mount.md symlink goes so that
+# util-linux mount(8) finds it (it looks in /sbin:/sbin/fs.d:/sbin/fs; on
+# merged-/usr systems /sbin is /usr/sbin). Set HELPERDIR= (empty) to skip it.
+#
+# Written for both GNU make and BSD make: no conditionals, the OS test is in
+# the shell.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+HELPERDIR ?= /sbin
+DESTDIR ?=
+CARGO ?= cargo
+INSTALL ?= install
+
+BIN = target/release/mount_md
+MAN = man/mount_md.8
+
+# cargo decides what is out of date.
+all:
+	$(CARGO) build --release --locked
+
+# Builds only if there is no binary yet: `make && sudo make install`.
+$(BIN):
+	$(CARGO) build --release --locked
+
+install: $(BIN)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR)
+	$(INSTALL) -m 0555 $(BIN) $(DESTDIR)$(SBINDIR)/mount_md
+	@if [ -f $(MAN) ]; then \
+		echo "$(INSTALL) -m 0444 $(MAN) $(DESTDIR)$(MANDIR)/man8/mount_md.8"; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man8 && \
+		$(INSTALL) -m 0444 $(MAN) $(DESTDIR)$(MANDIR)/man8/mount_md.8; \
+	fi
+	@if [ "$$(uname -s)" = Linux ] && [ -n "$(HELPERDIR)" ]; then \
+		link=$(DESTDIR)$(HELPERDIR)/mount.md; \
+		if [ -e "$$link" ] && [ ! -L "$$link" ]; then \
+			echo "make: $$link exists and is not a symlink; not replacing it" >&2; exit 1; \
+		fi; \
+		echo "ln -sfn $(SBINDIR)/mount_md $$link"; \
+		$(INSTALL) -d $(DESTDIR)$(HELPERDIR) && ln -sfn $(SBINDIR)/mount_md "$$link"; \
+	fi
+
+uninstall:
+	@if [ -n "$(HELPERDIR)" ]; then \
+		link=$(DESTDIR)$(HELPERDIR)/mount.md; \
+		if [ -L "$$link" ] && [ "$$(readlink "$$link")" = "$(SBINDIR)/mount_md" ]; then \
+			echo "rm -f $$link"; rm -f "$$link"; \
+		fi; \
+	fi
+	@if [ -f $(MAN) ]; then echo "rm -f $(DESTDIR)$(MANDIR)/man8/mount_md.8"; rm -f $(DESTDIR)$(MANDIR)/man8/mount_md.8; fi
+	rm -f $(DESTDIR)$(SBINDIR)/mount_md
+
+clean:
+	$(CARGO) clean
+
+.PHONY: all install uninstall clean

@@ -1,0 +1,438 @@
+//! loop(4) control ABI (spec §6.2) and the attach flow (§6.3, §6.4):
+//! `flock` on `/dev/loop-control`, `LOOP_CTL_GET_FREE`, `LOOP_CONFIGURE`
+//! with the image's descriptor, bounded retry with random backoff when
+//! another allocator wins the race, and the `LOOP_SET_FD` +
+//! `LOOP_SET_STATUS64` fallback for kernels before 5.8.
+//!
+//! The structures are declared here, with their sizes and offsets checked
+//! at compile time, rather than taken from `libc`, so the layout the kernel
+//! sees is the one written down in the spec.
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+use std::mem::{offset_of, size_of};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+// Ioctl numbers: plain constants, not _IOC-encoded (linux/loop.h).
+pub const LOOP_SET_FD: u32 = 0x4C00;
+pub const LOOP_CLR_FD: u32 = 0x4C01;
+pub const LOOP_SET_STATUS: u32 = 0x4C02;
+pub const LOOP_GET_STATUS: u32 = 0x4C03;
+pub const LOOP_SET_STATUS64: u32 = 0x4C04;
+pub const LOOP_GET_STATUS64: u32 = 0x4C05;
+pub const LOOP_CHANGE_FD: u32 = 0x4C06;
+pub const LOOP_SET_CAPACITY: u32 = 0x4C07;
+pub const LOOP_SET_DIRECT_IO: u32 = 0x4C08;
+pub const LOOP_SET_BLOCK_SIZE: u32 = 0x4C09;
+pub const LOOP_CONFIGURE: u32 = 0x4C0A;
+pub const LOOP_CTL_ADD: u32 = 0x4C80;
+pub const LOOP_CTL_REMOVE: u32 = 0x4C81;
+pub const LOOP_CTL_GET_FREE: u32 = 0x4C82;
+
+pub const LO_FLAGS_READ_ONLY: u32 = 1;
+pub const LO_FLAGS_AUTOCLEAR: u32 = 4;
+pub const LO_FLAGS_PARTSCAN: u32 = 8;
+pub const LO_FLAGS_DIRECT_IO: u32 = 16;
+
+pub const LO_NAME_SIZE: usize = 64;
+pub const LO_KEY_SIZE: usize = 32;
+
+pub const LOOP_CONTROL: &str = "/dev/loop-control";
+
+/// `struct loop_info64`: all fixed-width, the same on every architecture.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct LoopInfo64 {
+    pub lo_device: u64,
+    pub lo_inode: u64,
+    pub lo_rdevice: u64,
+    pub lo_offset: u64,
+    /// Bytes of the backing file the device shows; 0 = all of it.
+    pub lo_sizelimit: u64,
+    pub lo_number: u32,
+    pub lo_encrypt_type: u32,
+    pub lo_encrypt_key_size: u32,
+    pub lo_flags: u32,
+    /// Informational only; the kernel keeps the real path in sysfs.
+    pub lo_file_name: [u8; LO_NAME_SIZE],
+    pub lo_crypt_name: [u8; LO_NAME_SIZE],
+    pub lo_encrypt_key: [u8; LO_KEY_SIZE],
+    pub lo_init: [u64; 2],
+}
+
+/// `struct loop_config` (LOOP_CONFIGURE, Linux ≥ 5.8).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct LoopConfig {
+    pub fd: u32,
+    /// 0: the default (512, or the backing device's).
+    pub block_size: u32,
+    pub info: LoopInfo64,
+    /// Must be zero.
+    pub reserved: [u64; 8],
+}
+
+const _: () = {
+    assert!(size_of::<LoopInfo64>() == 232);
+    assert!(offset_of!(LoopInfo64, lo_device) == 0);
+    assert!(offset_of!(LoopInfo64, lo_inode) == 8);
+    assert!(offset_of!(LoopInfo64, lo_rdevice) == 16);
+    assert!(offset_of!(LoopInfo64, lo_offset) == 24);
+    assert!(offset_of!(LoopInfo64, lo_sizelimit) == 32);
+    assert!(offset_of!(LoopInfo64, lo_number) == 40);
+    assert!(offset_of!(LoopInfo64, lo_encrypt_type) == 44);
+    assert!(offset_of!(LoopInfo64, lo_encrypt_key_size) == 48);
+    assert!(offset_of!(LoopInfo64, lo_flags) == 52);
+    assert!(offset_of!(LoopInfo64, lo_file_name) == 56);
+    assert!(offset_of!(LoopInfo64, lo_crypt_name) == 120);
+    assert!(offset_of!(LoopInfo64, lo_encrypt_key) == 184);
+    assert!(offset_of!(LoopInfo64, lo_init) == 216);
+    assert!(size_of::<LoopConfig>() == 304);
+    assert!(offset_of!(LoopConfig, fd) == 0);
+    assert!(offset_of!(LoopConfig, block_size) == 4);
+    assert!(offset_of!(LoopConfig, info) == 8);
+    assert!(offset_of!(LoopConfig, reserved) == 240);
+};
+
+impl LoopInfo64 {
+    pub fn zeroed() -> Self {
+        LoopInfo64 {
+            lo_device: 0,
+            lo_inode: 0,
+            lo_rdevice: 0,
+            lo_offset: 0,
+            lo_sizelimit: 0,
+            lo_number: 0,
+            lo_encrypt_type: 0,
+            lo_encrypt_key_size: 0,
+            lo_flags: 0,
+            lo_file_name: [0; LO_NAME_SIZE],
+            lo_crypt_name: [0; LO_NAME_SIZE],
+            lo_encrypt_key: [0; LO_KEY_SIZE],
+            lo_init: [0; 2],
+        }
+    }
+
+    /// Flags, size limit and the (truncated) file name for the kernel.
+    pub fn new(flags: u32, sizelimit: u64, name: &Path) -> Self {
+        let mut info = LoopInfo64::zeroed();
+        info.lo_flags = flags;
+        info.lo_sizelimit = sizelimit;
+        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str());
+        let n = bytes.len().min(LO_NAME_SIZE - 1);
+        info.lo_file_name[..n].copy_from_slice(&bytes[..n]);
+        info
+    }
+}
+
+mod sys {
+    use super::{LoopConfig, LoopInfo64};
+    nix::ioctl_none_bad!(ctl_get_free, super::LOOP_CTL_GET_FREE);
+    nix::ioctl_write_int_bad!(ctl_add, super::LOOP_CTL_ADD);
+    nix::ioctl_write_ptr_bad!(configure, super::LOOP_CONFIGURE, LoopConfig);
+    nix::ioctl_write_int_bad!(set_fd, super::LOOP_SET_FD);
+    nix::ioctl_none_bad!(clr_fd, super::LOOP_CLR_FD);
+    nix::ioctl_write_ptr_bad!(set_status64, super::LOOP_SET_STATUS64, LoopInfo64);
+    nix::ioctl_read_bad!(get_status64, super::LOOP_GET_STATUS64, LoopInfo64);
+}
+
+/// `/dev/loopN`.
+pub fn node(unit: u32) -> PathBuf {
+    PathBuf::from(format!("/dev/loop{unit}"))
+}
+
+fn own(fd: RawFd) -> OwnedFd {
+    // SAFETY: `fd` was just returned by a successful open and is owned by
+    // nobody else.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+pub fn open_control() -> nix::Result<OwnedFd> {
+    open(LOOP_CONTROL, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map(own)
+}
+
+/// Opens `/dev/loopN` read-write (the mode decides whether the kernel lets
+/// the device be writable at all).
+pub fn open_device(unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
+    open(&node(unit), flags | OFlag::O_CLOEXEC, Mode::empty()).map(own)
+}
+
+/// LOOP_CTL_GET_FREE: a free index (possibly newly created); not reserved.
+pub fn get_free(control: &OwnedFd) -> nix::Result<u32> {
+    // SAFETY: the request takes no argument; the fd is valid.
+    let n = unsafe { sys::ctl_get_free(control.as_raw_fd()) }?;
+    u32::try_from(n).map_err(|_| Errno::EINVAL)
+}
+
+/// LOOP_CTL_ADD: creates `/dev/loopN`; EEXIST when it exists already.
+pub fn ctl_add(control: &OwnedFd, unit: u32) -> nix::Result<()> {
+    let n = libc::c_int::try_from(unit).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: the argument is an integer passed by value.
+    unsafe { sys::ctl_add(control.as_raw_fd(), n) }.map(drop)
+}
+
+pub fn configure(dev: &OwnedFd, cfg: &LoopConfig) -> nix::Result<()> {
+    // SAFETY: `cfg` is a valid, fully initialised `struct loop_config`
+    // that outlives the call; the kernel only reads it.
+    unsafe { sys::configure(dev.as_raw_fd(), cfg) }.map(drop)
+}
+
+pub fn set_fd(dev: &OwnedFd, file: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: the argument is a descriptor passed by value.
+    unsafe { sys::set_fd(dev.as_raw_fd(), file.as_raw_fd()) }.map(drop)
+}
+
+pub fn set_status64(dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
+    // SAFETY: `info` is a valid `struct loop_info64`; the kernel only reads it.
+    unsafe { sys::set_status64(dev.as_raw_fd(), info) }.map(drop)
+}
+
+/// LOOP_GET_STATUS64: the binding, or ENXIO when the device is unbound.
+pub fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
+    let mut info = LoopInfo64::zeroed();
+    // SAFETY: `info` is a valid, writable `struct loop_info64`.
+    unsafe { sys::get_status64(dev.as_raw_fd(), &mut info) }?;
+    Ok(info)
+}
+
+pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: the request takes no argument; the fd is valid.
+    unsafe { sys::clr_fd(dev.as_raw_fd()) }.map(drop)
+}
+
+/// `flock(LOCK_EX)` held until drop. Serialises allocators that cooperate
+/// (systemd does the same); losetup does not, hence the retry as well.
+pub struct ControlLock<'a>(&'a OwnedFd);
+
+impl<'a> ControlLock<'a> {
+    pub fn take(control: &'a OwnedFd) -> nix::Result<Self> {
+        loop {
+            // SAFETY: plain flock(2) on a valid descriptor.
+            let r = unsafe { libc::flock(control.as_raw_fd(), libc::LOCK_EX) };
+            match Errno::result(r) {
+                Ok(_) => return Ok(ControlLock(control)),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for ControlLock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: plain flock(2) on a valid descriptor.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// A random number below `n` (n > 0), from getrandom(2); falls back to the
+/// clock if the kernel has none to give, which only costs fairness.
+fn random_below(n: u64) -> u64 {
+    let mut buf = [0u8; 8];
+    // SAFETY: `buf` is valid for 8 writable bytes.
+    let got = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
+    let r = if got == 8 {
+        u64::from_ne_bytes(buf)
+    } else {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        u64::from(t.subsec_nanos()) ^ u64::from(std::process::id())
+    };
+    r % n.max(1)
+}
+
+/// A loop device already bound to a given file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub unit: u32,
+    pub read_only: bool,
+}
+
+/// Loop devices whose backing file is the file with this (st_dev, st_ino),
+/// found through `/sys/block/loop*/loop/backing_file` (the path the kernel
+/// shows, checked by stat against the identity we opened).
+pub fn bound_to(id: (u64, u64)) -> Vec<Bound> {
+    let Ok(dir) = std::fs::read_dir("/sys/block") else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(unit) = name.to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("loop/backing_file")) else { continue };
+        let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(raw));
+        let Ok(st) = nix::sys::stat::stat(path) else { continue };
+        #[allow(clippy::unnecessary_cast)]
+        if (st.st_dev as u64, st.st_ino as u64) == id {
+            let ro = std::fs::read_to_string(entry.path().join("ro")).is_ok_and(|s| s.trim() == "1");
+            found.push(Bound { unit, read_only: ro });
+        }
+    }
+    found.sort_by_key(|b| b.unit);
+    found
+}
+
+/// Whether `/dev/loopN` is claimed: mounted, or opened exclusively (an
+/// `O_EXCL` open of a block device fails with EBUSY then), or held by a
+/// stacked device.
+pub fn claimed(unit: u32) -> bool {
+    let holders = std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0);
+    holders > 0 || matches!(open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL), Err(Errno::EBUSY))
+}
+
+/// Whether `/dev/loopN` has autoclear set (it will go away by itself once
+/// the last opener closes it).
+pub fn autoclear(unit: u32) -> bool {
+    std::fs::read_to_string(format!("/sys/block/loop{unit}/loop/autoclear")).is_ok_and(|s| s.trim() == "1")
+}
+
+/// Makes sure `/dev/loopN` is detached after its file systems were
+/// unmounted: LOOP_CLR_FD if it is still bound (autoclear off, or not run
+/// yet), then waits, bounded, for it to be free. Returns the node if this
+/// call or autoclear detached something, `None` if it was not attached.
+pub fn release(unit: u32) -> nix::Result<Option<PathBuf>> {
+    let fd = match open_device(unit, OFlag::O_RDONLY) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match get_status64(&fd) {
+        Err(Errno::ENXIO) => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    match clr_fd(&fd) {
+        // ENXIO: autoclear got there first.
+        Ok(()) | Err(Errno::ENXIO) => {}
+        Err(e) => return Err(e),
+    }
+    drop(fd);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::fs::metadata(format!("/sys/block/loop{unit}/loop/backing_file")).is_ok() {
+        if std::time::Instant::now() >= deadline {
+            return Err(Errno::EBUSY);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(Some(node(unit)))
+}
+
+/// How many times a lost race is retried (systemd and losetup use 64).
+pub const ATTEMPTS: u32 = 64;
+
+/// systemd's backoff: 10 ms plus a random part growing with the attempt,
+/// up to 250 ms.
+pub fn backoff(attempt: u32) -> Duration {
+    let span = 240_000 * u64::from(attempt.min(ATTEMPTS)) / u64::from(ATTEMPTS) + 1;
+    Duration::from_micros(10_000 + random_below(span))
+}
+
+/// Errors that mean "another allocator took or removed this device; pick
+/// again": the device is not ours and must not be detached.
+pub fn lost_race(e: Errno) -> bool {
+    matches!(e, Errno::EBUSY | Errno::ENXIO | Errno::ENODEV | Errno::EAGAIN)
+}
+
+/// Errors by which a kernel before 5.8 says it has no LOOP_CONFIGURE.
+pub fn no_configure(e: Errno) -> bool {
+    matches!(e, Errno::EINVAL | Errno::ENOTTY | Errno::ENOSYS)
+}
+
+/// Binds `file` to the opened loop device. LOOP_CONFIGURE does it in one
+/// step; without it, LOOP_SET_FD then LOOP_SET_STATUS64 (and if the latter
+/// fails, the binding we just made is ours to undo). EBUSY from either
+/// first call means someone else owns the device: it is left alone.
+pub fn bind(dev: &OwnedFd, file: &OwnedFd, info: &LoopInfo64, use_configure: &mut bool) -> nix::Result<()> {
+    if *use_configure {
+        let fd = u32::try_from(file.as_raw_fd()).map_err(|_| Errno::EBADF)?;
+        let cfg = LoopConfig { fd, block_size: 0, info: *info, reserved: [0; 8] };
+        match configure(dev, &cfg) {
+            Err(e) if no_configure(e) => *use_configure = false,
+            r => return r,
+        }
+    }
+    set_fd(dev, file)?;
+    // LOOP_SET_FD cannot set read-only by flag: the file's open mode does.
+    let mut status = *info;
+    status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
+    let mut last = Errno::EAGAIN;
+    for _ in 0..ATTEMPTS {
+        match set_status64(dev, &status) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EAGAIN) => {
+                last = Errno::EAGAIN;
+                std::thread::sleep(backoff(1));
+            }
+            Err(e) => {
+                last = e;
+                break;
+            }
+        }
+    }
+    let _ = clr_fd(dev);
+    // Not EBUSY: the caller must not think the device is someone else's
+    // and retry on it after we cleared it; report what failed.
+    Err(if last == Errno::EBUSY { Errno::EIO } else { last })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioctl_numbers() {
+        let numbers = [
+            LOOP_SET_FD,
+            LOOP_CLR_FD,
+            LOOP_SET_STATUS,
+            LOOP_GET_STATUS,
+            LOOP_SET_STATUS64,
+            LOOP_GET_STATUS64,
+            LOOP_CHANGE_FD,
+            LOOP_SET_CAPACITY,
+            LOOP_SET_DIRECT_IO,
+            LOOP_SET_BLOCK_SIZE,
+            LOOP_CONFIGURE,
+        ];
+        for (i, n) in numbers.iter().enumerate() {
+            assert_eq!(*n, 0x4C00 + i as u32);
+        }
+        assert_eq!([LOOP_CTL_ADD, LOOP_CTL_REMOVE, LOOP_CTL_GET_FREE], [0x4C80, 0x4C81, 0x4C82]);
+        assert_eq!([LO_FLAGS_READ_ONLY, LO_FLAGS_AUTOCLEAR, LO_FLAGS_PARTSCAN, LO_FLAGS_DIRECT_IO], [1, 4, 8, 16]);
+    }
+
+    #[test]
+    fn layout() {
+        assert_eq!(size_of::<LoopInfo64>(), 232);
+        assert_eq!(size_of::<LoopConfig>(), 304);
+        assert_eq!(offset_of!(LoopConfig, info) + offset_of!(LoopInfo64, lo_flags), 60);
+        assert_eq!(offset_of!(LoopConfig, info) + offset_of!(LoopInfo64, lo_sizelimit), 40);
+    }
+
+    #[test]
+    fn info_name_is_truncated_and_terminated() {
+        let long = "x".repeat(100);
+        let info = LoopInfo64::new(LO_FLAGS_AUTOCLEAR, 4096, Path::new(&long));
+        assert_eq!(info.lo_flags, LO_FLAGS_AUTOCLEAR);
+        assert_eq!(info.lo_sizelimit, 4096);
+        assert_eq!(info.lo_file_name[62], b'x');
+        assert_eq!(info.lo_file_name[63], 0);
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        for attempt in 0..=ATTEMPTS + 3 {
+            let d = backoff(attempt);
+            assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(250), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn race_errors() {
+        assert!(lost_race(Errno::EBUSY) && lost_race(Errno::ENXIO) && lost_race(Errno::ENODEV));
+        assert!(!lost_race(Errno::EINVAL) && !lost_race(Errno::EACCES));
+        assert!(no_configure(Errno::EINVAL) && no_configure(Errno::ENOTTY) && no_configure(Errno::ENOSYS));
+    }
+}

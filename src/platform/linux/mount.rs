@@ -1,0 +1,211 @@
+//! `-o` options → mount(2) flags and data, the way util-linux splits them
+//! (libmount's optmap): the generic VFS options become `MS_*` bits, options
+//! only mount(8) itself understands are dropped, and everything else goes
+//! to the file system in the comma-separated data string, in order.
+use nix::mount::MsFlags;
+
+/// How one known option changes the flags.
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    Set(MsFlags),
+    Clear(MsFlags),
+}
+
+const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256); // MS_NOSYMFOLLOW, Linux 5.10
+
+/// The VFS options (mount(8) "FILESYSTEM-INDEPENDENT MOUNT OPTIONS").
+const TABLE: &[(&str, Effect)] = {
+    use Effect::{Clear, Set};
+    &[
+        ("ro", Set(MsFlags::MS_RDONLY)),
+        ("rdonly", Set(MsFlags::MS_RDONLY)), // FreeBSD's spelling
+        ("rw", Clear(MsFlags::MS_RDONLY)),
+        ("noro", Clear(MsFlags::MS_RDONLY)),
+        ("nosuid", Set(MsFlags::MS_NOSUID)),
+        ("suid", Clear(MsFlags::MS_NOSUID)),
+        ("nodev", Set(MsFlags::MS_NODEV)),
+        ("dev", Clear(MsFlags::MS_NODEV)),
+        ("noexec", Set(MsFlags::MS_NOEXEC)),
+        ("exec", Clear(MsFlags::MS_NOEXEC)),
+        ("sync", Set(MsFlags::MS_SYNCHRONOUS)),
+        ("async", Clear(MsFlags::MS_SYNCHRONOUS)),
+        ("dirsync", Set(MsFlags::MS_DIRSYNC)),
+        ("mand", Set(MsFlags::MS_MANDLOCK)),
+        ("nomand", Clear(MsFlags::MS_MANDLOCK)),
+        ("noatime", Set(MsFlags::MS_NOATIME)),
+        ("atime", Clear(MsFlags::MS_NOATIME)),
+        ("nodiratime", Set(MsFlags::MS_NODIRATIME)),
+        ("diratime", Clear(MsFlags::MS_NODIRATIME)),
+        ("relatime", Set(MsFlags::MS_RELATIME)),
+        ("norelatime", Clear(MsFlags::MS_RELATIME)),
+        ("strictatime", Set(MsFlags::MS_STRICTATIME)),
+        ("nostrictatime", Clear(MsFlags::MS_STRICTATIME)),
+        ("lazytime", Set(MsFlags::MS_LAZYTIME)),
+        ("nolazytime", Clear(MsFlags::MS_LAZYTIME)),
+        ("iversion", Set(MsFlags::MS_I_VERSION)),
+        ("noiversion", Clear(MsFlags::MS_I_VERSION)),
+        ("silent", Set(MsFlags::MS_SILENT)),
+        ("loud", Clear(MsFlags::MS_SILENT)),
+        ("nosymfollow", Set(NOSYMFOLLOW)),
+        ("symfollow", Clear(NOSYMFOLLOW)),
+    ]
+};
+
+/// Options that mean something to mount(8) or fstab only, never to the
+/// kernel: dropped (util-linux strips most before calling a helper).
+fn userspace_only(opt: &str) -> bool {
+    const WORDS: &[&str] =
+        &["defaults", "auto", "noauto", "nofail", "_netdev", "user", "nouser", "users", "owner", "group", "loop"];
+    const PREFIXES: &[&str] = &["x-", "X-", "comment=", "helper=", "uhelper=", "loop=", "offset=", "sizelimit="];
+    WORDS.contains(&opt) || PREFIXES.iter().any(|p| opt.starts_with(p))
+}
+
+/// Options that would make mount(2) do something other than mount a new
+/// file system: refused by `check()`.
+pub fn refused(opt: &str) -> bool {
+    matches!(
+        opt,
+        "remount"
+            | "bind"
+            | "rbind"
+            | "move"
+            | "shared"
+            | "rshared"
+            | "slave"
+            | "rslave"
+            | "private"
+            | "rprivate"
+            | "unbindable"
+            | "runbindable"
+    ) || opt.starts_with("make-")
+}
+
+/// The options split for mount(2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub flags: MsFlags,
+    /// File-system-specific options, comma-joined, in the order given.
+    pub data: Vec<String>,
+    /// Dropped userspace-only options (shown under -X).
+    pub dropped: Vec<String>,
+}
+
+impl Split {
+    pub fn data_string(&self) -> String {
+        self.data.join(",")
+    }
+}
+
+/// Splits `-o` items. Later items win (`ro,rw` is read-write).
+pub fn split(options: &[String]) -> Split {
+    let mut s = Split { flags: MsFlags::empty(), data: Vec::new(), dropped: Vec::new() };
+    for opt in options.iter().filter(|o| !o.is_empty()) {
+        match TABLE.iter().find(|(name, _)| name == opt) {
+            Some((_, Effect::Set(f))) => {
+                s.flags |= *f;
+                // atime family: choosing one clears the others, as libmount does.
+                if f.intersects(MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME) {
+                    s.flags.remove(MsFlags::MS_NOATIME);
+                }
+                if f.contains(MsFlags::MS_NOATIME) {
+                    s.flags.remove(MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME);
+                }
+            }
+            Some((_, Effect::Clear(f))) => s.flags.remove(*f),
+            None if userspace_only(opt) => s.dropped.push(opt.clone()),
+            None => s.data.push(opt.clone()),
+        }
+    }
+    s
+}
+
+/// `MS_RDONLY|MS_NOATIME`, or `0`, for `-N`/`-X` lines.
+pub fn flag_names(flags: MsFlags) -> String {
+    const NAMES: &[(MsFlags, &str)] = &[
+        (MsFlags::MS_RDONLY, "MS_RDONLY"),
+        (MsFlags::MS_NOSUID, "MS_NOSUID"),
+        (MsFlags::MS_NODEV, "MS_NODEV"),
+        (MsFlags::MS_NOEXEC, "MS_NOEXEC"),
+        (MsFlags::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
+        (MsFlags::MS_MANDLOCK, "MS_MANDLOCK"),
+        (MsFlags::MS_DIRSYNC, "MS_DIRSYNC"),
+        (NOSYMFOLLOW, "MS_NOSYMFOLLOW"),
+        (MsFlags::MS_NOATIME, "MS_NOATIME"),
+        (MsFlags::MS_NODIRATIME, "MS_NODIRATIME"),
+        (MsFlags::MS_SILENT, "MS_SILENT"),
+        (MsFlags::MS_RELATIME, "MS_RELATIME"),
+        (MsFlags::MS_I_VERSION, "MS_I_VERSION"),
+        (MsFlags::MS_STRICTATIME, "MS_STRICTATIME"),
+        (MsFlags::MS_LAZYTIME, "MS_LAZYTIME"),
+    ];
+    let names: Vec<&str> = NAMES.iter().filter(|(f, _)| flags.contains(*f)).map(|(_, n)| *n).collect();
+    if names.is_empty() {
+        "0".to_string()
+    } else {
+        names.join("|")
+    }
+}
+
+/// A quoted C-ish string for descriptions: `"/mnt/a b"`.
+pub fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(s: &str) -> Vec<String> {
+        s.split(',').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn flags_and_data() {
+        let s = split(&opts("rw,noatime,nodev,nosuid,noexec,errors=remount-ro,discard,commit=30"));
+        assert_eq!(s.flags, MsFlags::MS_NOATIME | MsFlags::MS_NODEV | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC);
+        assert_eq!(s.data_string(), "errors=remount-ro,discard,commit=30");
+        assert!(s.dropped.is_empty());
+    }
+
+    #[test]
+    fn later_wins() {
+        assert_eq!(split(&opts("ro,rw")).flags, MsFlags::empty());
+        assert_eq!(split(&opts("rw,ro")).flags, MsFlags::MS_RDONLY);
+        assert_eq!(split(&opts("rdonly")).flags, MsFlags::MS_RDONLY);
+        assert_eq!(split(&opts("nodev,dev,suid,exec,async,atime")).flags, MsFlags::empty());
+        assert_eq!(
+            split(&opts("sync,dirsync,mand")).flags,
+            MsFlags::MS_SYNCHRONOUS | MsFlags::MS_DIRSYNC | MsFlags::MS_MANDLOCK
+        );
+        assert_eq!(split(&opts("noatime,relatime")).flags, MsFlags::MS_RELATIME);
+        assert_eq!(split(&opts("relatime,noatime")).flags, MsFlags::MS_NOATIME);
+        assert_eq!(split(&opts("strictatime,norelatime")).flags, MsFlags::MS_STRICTATIME);
+        assert_eq!(
+            split(&opts("lazytime,nodiratime,silent")).flags,
+            MsFlags::MS_LAZYTIME | MsFlags::MS_NODIRATIME | MsFlags::MS_SILENT
+        );
+        assert_eq!(split(&opts("silent,loud,iversion,noiversion,nolazytime,diratime,nomand")).flags, MsFlags::empty());
+        assert_eq!(split(&opts("nosymfollow")).flags.bits(), 256);
+    }
+
+    #[test]
+    fn userspace_options_are_dropped() {
+        let s = split(&opts("defaults,noauto,nofail,_netdev,x-systemd.device-timeout=5,comment=foo,user_xattr"));
+        assert_eq!(s.flags, MsFlags::empty());
+        assert_eq!(s.data, ["user_xattr"]);
+        assert_eq!(s.dropped.len(), 6);
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(refused("bind") && refused("remount") && refused("make-private") && refused("rshared"));
+        assert!(!refused("ro") && !refused("discard"));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(flag_names(MsFlags::empty()), "0");
+        assert_eq!(flag_names(MsFlags::MS_RDONLY | MsFlags::MS_NOATIME), "MS_RDONLY|MS_NOATIME");
+        assert_eq!(quoted("/a b"), "\"/a b\"");
+    }
+}

@@ -1,0 +1,247 @@
+//! Shared helpers for the real (root, loop device) tests: skip guards,
+//! cleanup guards that only ever touch what the test itself made, and
+//! readers for /proc/self/mountinfo and /sys/block/loop*/loop/backing_file.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use nix::mount::{umount2, MntFlags};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Why this machine cannot run the real tests, if it cannot.
+pub fn skip_reason() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root".into());
+    }
+    if !Path::new("/dev/loop-control").exists() {
+        return Some("/dev/loop-control is missing".into());
+    }
+    if mkfs_ext4().is_none() {
+        return Some("mkfs.ext4 not found (apt-get install -y e2fsprogs)".into());
+    }
+    None
+}
+
+/// Returns from the test, saying why, when it cannot run here.
+#[macro_export]
+macro_rules! require_loop {
+    () => {
+        if let Some(why) = common::skip_reason() {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+}
+
+pub fn mkfs_ext4() -> Option<PathBuf> {
+    ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().map(|d| Path::new(d).join("mkfs.ext4")).find(|p| p.is_file())
+}
+
+/// A directory under the system temp dir, removed on drop (after lazily
+/// unmounting anything still mounted below it, so nothing is deleted
+/// through a mount).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("mount_md-test-{tag}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let p = std::env::temp_dir().join(name);
+        std::fs::create_dir(&p).expect("create temp dir");
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
+
+    /// A subdirectory (a mount point).
+    pub fn dir(&self, name: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::create_dir_all(&p).expect("create dir");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let mut below: Vec<PathBuf> = mount_points().into_iter().filter(|m| m.starts_with(&self.0)).collect();
+        below.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
+        for m in &below {
+            let _ = umount2(m, MntFlags::MNT_DETACH);
+        }
+        if mount_points().iter().any(|m| m.starts_with(&self.0)) {
+            eprintln!("warning: leaving {} (still mounted)", self.0.display());
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Unmounts its mount point on drop if it is still mounted (lazily if busy).
+pub struct MountGuard(pub PathBuf);
+
+impl Drop for MountGuard {
+    fn drop(&mut self) {
+        while mount_points().contains(&self.0) {
+            if umount2(&self.0, MntFlags::empty()).is_err() && umount2(&self.0, MntFlags::MNT_DETACH).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Loop devices this test saw attached to its own images; on drop, each one
+/// still bound to that same image is detached. Nothing else is touched.
+#[derive(Default)]
+pub struct LoopGuard(pub Vec<(String, PathBuf)>);
+
+impl LoopGuard {
+    pub fn record(&mut self, device: &str, image: &Path) {
+        self.0.push((device.to_string(), image.to_path_buf()));
+    }
+}
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        for (dev, image) in &self.0 {
+            let name = dev.trim_start_matches("/dev/");
+            if backing_file(name).as_deref() == Some(image.as_path()) {
+                let _ = Command::new("losetup").arg("-d").arg(dev).status();
+            }
+        }
+    }
+}
+
+/// Decodes mountinfo's octal escapes (`\040` for a space).
+fn unescape(field: &str) -> PathBuf {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    PathBuf::from(OsStr::from_bytes(&out))
+}
+
+/// One mount: (mount point, fs type, source, per-mount options).
+#[derive(Debug, Clone)]
+pub struct MountInfo {
+    pub mount_point: PathBuf,
+    pub fstype: String,
+    pub source: String,
+    pub options: String,
+}
+
+pub fn mounts() -> Vec<MountInfo> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let f: Vec<&str> = left.split(' ').collect();
+            let r: Vec<&str> = right.split(' ').collect();
+            Some(MountInfo {
+                mount_point: unescape(f.get(4)?),
+                options: f.get(5)?.to_string(),
+                fstype: r.first()?.to_string(),
+                source: unescape(r.get(1)?).display().to_string(),
+            })
+        })
+        .collect()
+}
+
+pub fn mount_points() -> Vec<PathBuf> {
+    mounts().into_iter().map(|m| m.mount_point).collect()
+}
+
+/// The newest mount at `dir`, if any.
+pub fn mount_at(dir: &Path) -> Option<MountInfo> {
+    mounts().into_iter().rev().find(|m| m.mount_point == dir)
+}
+
+/// `/sys/block/<name>/loop/backing_file`, without the newline.
+pub fn backing_file(name: &str) -> Option<PathBuf> {
+    let s = std::fs::read(format!("/sys/block/{name}/loop/backing_file")).ok()?;
+    let s = s.strip_suffix(b"\n").unwrap_or(&s);
+    Some(PathBuf::from(OsStr::from_bytes(s)))
+}
+
+/// Loop devices (`loop3`) bound to a file at or below `path`.
+pub fn loops_backed_by(path: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/sys/block")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("loop"))
+                .filter(|n| backing_file(n).is_some_and(|b| b.starts_with(path)))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Waits (autoclear is asynchronous) until no loop device is backed by a
+/// file under `path`; returns those still there after `timeout`.
+pub fn wait_no_loops(path: &Path, timeout: Duration) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let left = loops_backed_by(path);
+        if left.is_empty() || start.elapsed() > timeout {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A sparse file of `size` bytes; with `format`, an ext4 file system in it.
+pub fn make_image(path: &Path, size: u64, format: bool) {
+    let f = std::fs::File::create(path).expect("create image");
+    f.set_len(size).expect("size image");
+    drop(f);
+    if format {
+        let st = Command::new(mkfs_ext4().unwrap()).args(["-q", "-F"]).arg(path).status().expect("mkfs.ext4");
+        assert!(st.success(), "mkfs.ext4 {} failed", path.display());
+    }
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mount_md"))
+}
+
+/// A link to the binary named `name` (`mount.md`, `mount_mfs`) in `dir`.
+pub fn flavor(dir: &TempDir, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    if !p.exists() {
+        std::os::unix::fs::symlink(bin(), &p).expect("symlink");
+    }
+    p
+}
+
+pub fn run(program: &Path, args: &[&OsStr]) -> Output {
+    Command::new(program).args(args).stdin(Stdio::null()).output().expect("run mount_md")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Shorthand: `&OsStr` arguments from strs and paths.
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$(::std::ffi::OsStr::new(&$a)),*] };
+}

@@ -1,0 +1,208 @@
+//! Failures leave nothing behind: one clear line, a non-zero exit (1 for
+//! mount_md, 32 for mount.md), and no loop device bound to the test's files.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use common::*;
+use std::ffi::OsStr;
+use std::path::Path;
+use std::time::Duration;
+
+const MIB: u64 = 1 << 20;
+
+/// Runs a command that must fail; returns its single stderr line.
+fn fails(program: &Path, args: &[&OsStr], tmp: &TempDir, status: i32) -> String {
+    let out = run(program, args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(status), "stderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert_eq!(wait_no_loops(tmp.path(), Duration::from_secs(10)), Vec::<String>::new(), "loop device left");
+    assert!(!mount_points().iter().any(|m| m.starts_with(tmp.path())), "mount left");
+    lines[0].to_string()
+}
+
+#[test]
+fn missing_image() {
+    require_loop!();
+    let tmp = TempDir::new("missing");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("nope.img");
+    let line = fails(&bin(), args!["-P", "-F", img, "md", mnt], &tmp, 1);
+    assert_eq!(line, format!("mount_md: {}: No such file or directory", img.display()));
+}
+
+#[test]
+fn image_is_a_directory() {
+    require_loop!();
+    let tmp = TempDir::new("isdir");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.dir("dir.img");
+    let line = fails(&bin(), args!["-F", img, "md", mnt], &tmp, 1);
+    assert_eq!(line, format!("mount_md: {}: Is a directory", img.display()));
+    let line = fails(&bin(), args!["-o", "ro", "-P", "-F", img, "md", mnt], &tmp, 1);
+    assert_eq!(line, format!("mount_md: {}: Is a directory", img.display()));
+}
+
+#[test]
+fn mount_point_missing_or_not_a_directory() {
+    require_loop!();
+    let tmp = TempDir::new("mntpt");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let missing = tmp.join("nowhere");
+    let line = fails(&bin(), args!["-P", "-F", img, "md", missing], &tmp, 1);
+    assert_eq!(line, format!("mount_md: {}: No such file or directory", missing.display()));
+    let file = tmp.join("file");
+    std::fs::write(&file, b"").unwrap();
+    let line = fails(&bin(), args!["-F", img, "md", file], &tmp, 1);
+    assert_eq!(line, format!("mount_md: {}: Not a directory", file.display()));
+    // The image was not formatted on the way to that failure.
+    let out = run(&bin(), args!["-N", "-P", "-F", img, "md", tmp.dir("m")]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn garbage_image_with_p() {
+    require_loop!();
+    let tmp = TempDir::new("garbage");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("garbage.img");
+    let noise: Vec<u8> = (0..4 * MIB as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    std::fs::write(&img, noise).unwrap();
+    let line = fails(&bin(), args!["-P", "-F", img, "md", mnt], &tmp, 1);
+    assert_eq!(line, format!("mount_md: {}: no recognised file system (use -T to name one)", img.display()));
+    // Naming a type gets the mount(2) error instead, still rolled back.
+    let line =
+        fails(&flavor(&tmp, "mount.md"), args!["md", mnt, "-o", format!("-P,-Text4,-F{}", img.display())], &tmp, 32);
+    assert!(line.starts_with("mount.md: /dev/loop") && line.contains("not a valid ext4 file system"), "{line}");
+}
+
+#[test]
+fn mkfs_failure() {
+    require_loop!();
+    let tmp = TempDir::new("mkfs");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, false);
+    let line = fails(&bin(), args!["-b", "999", "-F", img, "md", mnt], &tmp, 1);
+    assert_eq!(line, "mount_md: mkfs.ext4: invalid block size - 999");
+    // Too small for ext4 at all.
+    let tiny = tmp.join("tiny.img");
+    make_image(&tiny, 4096, false);
+    let line = fails(&bin(), args!["-F", tiny, "md", mnt], &tmp, 1);
+    assert!(line.starts_with("mount_md: mkfs.ext4: "), "{line}");
+}
+
+#[test]
+fn refusals_before_anything_runs() {
+    require_loop!();
+    let tmp = TempDir::new("refuse");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, false);
+    let line = fails(&bin(), args!["-O", "2", "-F", img, "md", mnt], &tmp, 1);
+    assert_eq!(line, "mount_md: option -O has no meaning for ext4 on Linux");
+    let line = fails(&bin(), args!["-F", img, "md.uzip", mnt], &tmp, 1);
+    assert!(line.contains("suffix .uzip"), "{line}");
+    let line = fails(&bin(), args!["md", mnt], &tmp, 1);
+    assert!(line.contains("need a size"), "{line}");
+    // Untouched: still blank (no mkfs ran).
+    assert!(std::fs::read(&img).unwrap().iter().all(|b| *b == 0));
+}
+
+#[test]
+fn busy_fixed_unit_is_not_stolen() {
+    require_loop!();
+    let tmp = TempDir::new("fixed");
+    let a = tmp.join("a.img");
+    let b = tmp.join("b.img");
+    make_image(&a, 16 * MIB, true);
+    make_image(&b, 16 * MIB, true);
+    let ma = tmp.dir("ma");
+    let mb = tmp.dir("mb");
+    let mut loops = LoopGuard::default();
+    let out = run(&bin(), args!["-P", "-F", a, "md", ma]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _ga = MountGuard(ma.clone());
+    let m = mount_at(&ma).unwrap();
+    loops.record(&m.source, &a);
+    let unit = m.source.trim_start_matches("/dev/loop").to_string();
+    // Asking for that very unit: the pre-detach leaves a mounted device
+    // alone, and the attach says it is taken.
+    let out = run(&bin(), args!["-P", "-F", b, format!("md{unit}"), mb]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.trim(),
+        format!("mount_md: /dev/loop{unit}: already attached to another file: Device or resource busy")
+    );
+    assert_eq!(backing_file(&format!("loop{unit}")).as_deref(), Some(a.as_path()), "still a's");
+    assert!(mount_at(&ma).is_some());
+    assert!(mount_at(&mb).is_none());
+}
+
+#[test]
+fn fixed_unit_left_bound_is_pre_detached() {
+    require_loop!();
+    let tmp = TempDir::new("predetach");
+    let old = tmp.join("old.img");
+    let new = tmp.join("new.img");
+    make_image(&old, 16 * MIB, true);
+    make_image(&new, 16 * MIB, true);
+    let mnt = tmp.dir("mnt");
+    let mut loops = LoopGuard::default();
+    // A device left bound (not mounted, not open) by an earlier run: ours.
+    let out = std::process::Command::new("losetup").args(["-f", "--show"]).arg(&old).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dev = text(&out.stdout).trim().to_string();
+    loops.record(&dev, &old);
+    let unit = dev.trim_start_matches("/dev/loop").to_string();
+    let out = run(&bin(), args!["-X", "-P", "-F", new, format!("md{unit}"), mnt]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&format!("{dev}: detached")), "{}", text(&out.stderr));
+    let _g = MountGuard(mnt.clone());
+    let m = mount_at(&mnt).unwrap();
+    loops.record(&m.source, &new);
+    assert_eq!(m.source, dev);
+    assert_eq!(backing_file(&format!("loop{unit}")).as_deref(), Some(new.as_path()));
+    // With -D there is no pre-detach, and the busy unit is refused.
+    let other = tmp.dir("other");
+    let out = run(&bin(), args!["-D", "-P", "-F", old, format!("md{unit}"), other]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("already attached"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn second_attach_of_a_mounted_image_is_refused() {
+    require_loop!();
+    let tmp = TempDir::new("twice");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let first = tmp.dir("first");
+    let second = tmp.dir("second");
+    let mut loops = LoopGuard::default();
+    let out = run(&bin(), args!["-P", "-F", img, "md", first]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _g = MountGuard(first.clone());
+    let m = mount_at(&first).unwrap();
+    loops.record(&m.source, &img);
+    // Mounting it again where it is mounted (a second `mount -a`): done
+    // already, exit 0, nothing new attached or mounted.
+    let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let out = run(&flavor(&tmp, "mount.md"), args!["md", first, "-v", "-o", format!("rw,-P,-F{}", img.display())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("already mounted"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string("/proc/self/mountinfo").unwrap(), before);
+    // Elsewhere: refused, nothing new attached.
+    let out = run(&flavor(&tmp, "mount.md"), args!["md", second, "-o", format!("rw,-P,-F{}", img.display())]);
+    assert_eq!(out.status.code(), Some(32));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim(), format!("mount.md: {}: already attached as {}", img.display(), m.source));
+    assert_eq!(loops_backed_by(&img), vec![m.source.trim_start_matches("/dev/").to_string()]);
+    assert!(mount_at(&second).is_none());
+    // Read-only next to read-write is refused too.
+    let out = run(&bin(), args!["-P", "-o", "ro", "-F", img, "md", second]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub mod describe;
 pub mod fake;
+pub mod freebsd;
 pub mod host;
 pub mod posix;
 pub mod unsupported;
@@ -85,5 +86,10 @@ pub trait Platform {
 
 /// The platform of the machine we run on.
 pub fn native() -> Box<dyn Platform> {
+    #[cfg(md_backend)]
+    {
+        return Box::new(freebsd::FreeBsd::new());
+    }
+    #[allow(unreachable_code)]
     Box::new(unsupported::Unsupported::new())
 }

@@ -1,0 +1,181 @@
+//! The real system operations on FreeBSD: md(4) ioctls on /dev/mdctl,
+//! nmount(2), unmount(2), and the exec of /sbin/newfs. Every `unsafe` block
+//! of the FreeBSD backend is here.
+use super::abi::{self, MdIoctl};
+use super::requests::{show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
+use super::MdSys;
+use crate::error::{from_io, Error, Result};
+use libc::{c_char, c_int, c_uint, c_void};
+use nix::errno::Errno;
+use std::ffi::{CStr, CString, OsString};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+extern "C" {
+    // FreeBSD system calls (libc), not bound by the libc crate.
+    fn modfind(modname: *const c_char) -> c_int;
+    fn kldload(file: *const c_char) -> c_int;
+}
+
+/// The kernel, through /dev/mdctl and the mount syscalls.
+#[derive(Debug, Default)]
+pub struct Kernel {
+    ctl: Option<File>,
+}
+
+impl Kernel {
+    pub fn new() -> Self {
+        Kernel { ctl: None }
+    }
+
+    /// /dev/mdctl, opened read-write once; if it is missing, geom_md is
+    /// loaded first, as mdconfig(8) does.
+    fn ctl(&mut self) -> Result<&File> {
+        if self.ctl.is_none() {
+            let open = || {
+                std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_CLOEXEC).open(abi::MDCTL_PATH)
+            };
+            let f = match open() {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    load_geom_md()?;
+                    open()
+                }
+                other => other,
+            }
+            .map_err(|e| from_io(abi::MDCTL_PATH, &e))?;
+            self.ctl = Some(f);
+        }
+        Ok(self.ctl.as_ref().expect("opened above"))
+    }
+
+    fn ioctl(&mut self, request: libc::c_ulong, name: &str, mdio: &mut MdIoctl) -> Result<()> {
+        let fd = self.ctl()?.as_raw_fd();
+        // SAFETY: `mdio` is a live, properly laid out struct md_ioctl (its
+        // size is encoded in `request` and asserted in abi.rs); the pointers
+        // it holds point to buffers the caller keeps alive for this call.
+        let r = unsafe { libc::ioctl(fd, request, mdio as *mut MdIoctl) };
+        if r == -1 {
+            return Err(Error::sys(format!("ioctl({}, {name})", abi::MDCTL_PATH), Errno::last()));
+        }
+        Ok(())
+    }
+}
+
+/// `kld_isloaded("g_md") || kld_load("geom_md")`.
+fn load_geom_md() -> Result<()> {
+    let module = CString::new(abi::GEOM_MD_MODULE).expect("no NUL");
+    let file = CString::new(abi::GEOM_MD_FILE).expect("no NUL");
+    // SAFETY: both are valid NUL-terminated strings that outlive the calls.
+    if unsafe { modfind(module.as_ptr()) } != -1 {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    if unsafe { kldload(file.as_ptr()) } == -1 {
+        let e = Errno::last();
+        if e != Errno::EEXIST {
+            return Err(Error::sys("failed to load geom_md module", e));
+        }
+    }
+    Ok(())
+}
+
+impl MdSys for Kernel {
+    fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
+        let mut file: Option<Vec<u8>> = req.file.as_ref().map(|f| f.as_bytes_with_nul().to_vec());
+        // mdconfig hands the kernel a zeroed PATH_MAX label buffer.
+        let mut label: Vec<u8> = match &req.label {
+            Some(l) => l.as_bytes_with_nul().to_vec(),
+            None => vec![0; abi::PATH_MAX],
+        };
+        let mut mdio = MdIoctl::zeroed();
+        mdio.md_version = abi::MDIOVERSION;
+        mdio.md_type = req.md_type;
+        mdio.md_options = req.options;
+        mdio.md_unit = req.unit as c_uint;
+        mdio.md_mediasize = i64::try_from(req.mediasize).map_err(|_| Error::sys("md_mediasize", Errno::EOVERFLOW))?;
+        mdio.md_file = file.as_mut().map_or(std::ptr::null_mut(), |f| f.as_mut_ptr().cast::<c_char>());
+        mdio.md_label = label.as_mut_ptr().cast::<c_char>();
+        self.ioctl(abi::MDIOCATTACH, "MDIOCATTACH", &mut mdio)?;
+        Ok(mdio.md_unit)
+    }
+
+    fn detach(&mut self, unit: u32) -> Result<()> {
+        let mut mdio = MdIoctl::zeroed();
+        mdio.md_version = abi::MDIOVERSION;
+        mdio.md_unit = unit as c_uint;
+        self.ioctl(abi::MDIOCDETACH, "MDIOCDETACH", &mut mdio)
+            .map_err(|e| Error { what: format!("detach /dev/md{unit}"), why: e.why })
+    }
+
+    fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
+        let mut errmsg = [0u8; ERRMSG_LEN];
+        let mut iov: Vec<libc::iovec> = Vec::with_capacity(req.iov.len() * 2);
+        for (name, value) in &req.iov {
+            let name = name.as_bytes_with_nul();
+            iov.push(libc::iovec { iov_base: name.as_ptr() as *mut c_void, iov_len: name.len() });
+            iov.push(match value {
+                IoValue::Flag => libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 },
+                IoValue::Text(t) => {
+                    let t = t.as_bytes_with_nul();
+                    libc::iovec { iov_base: t.as_ptr() as *mut c_void, iov_len: t.len() }
+                }
+                IoValue::Errmsg => {
+                    libc::iovec { iov_base: errmsg.as_mut_ptr().cast::<c_void>(), iov_len: errmsg.len() }
+                }
+            });
+        }
+        // SAFETY: every iovec points into `req` or `errmsg`, both alive
+        // until the call returns; only errmsg is written, within its length.
+        let r = unsafe { libc::nmount(iov.as_mut_ptr(), iov.len() as c_uint, req.flags_arg()) };
+        if r == -1 {
+            let errno = Errno::last();
+            let text =
+                CStr::from_bytes_until_nul(&errmsg).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+            return Err(if text.is_empty() {
+                Error::sys(req.from(), errno)
+            } else {
+                Error::explained(req.from(), text, errno)
+            });
+        }
+        Ok(())
+    }
+
+    fn unmount(&mut self, fspath: &Path) -> Result<()> {
+        let what = || format!("unmount of {}", fspath.display());
+        let p = CString::new(fspath.as_os_str().as_bytes()).map_err(|_| Error::text(what(), "contains a NUL byte"))?;
+        // SAFETY: `p` is a valid NUL-terminated path.
+        if unsafe { libc::unmount(p.as_ptr(), 0) } == -1 {
+            return Err(Error::sys(what(), Errno::last()));
+        }
+        Ok(())
+    }
+
+    fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
+        let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("newfs: empty argv"))?;
+        let mut cmd = Command::new(prog);
+        cmd.args(args).stdin(Stdio::null());
+        let (status, output) = if loud {
+            let s = cmd.status().map_err(|e| from_io(format!("exec: {}", show_argv(&argv[..1])), &e))?;
+            (s, String::new())
+        } else {
+            let o = cmd.output().map_err(|e| from_io(format!("exec: {}", show_argv(&argv[..1])), &e))?;
+            let mut text = String::from_utf8_lossy(&o.stderr).into_owned();
+            text.push_str(&String::from_utf8_lossy(&o.stdout));
+            (o.status, text.trim().to_string())
+        };
+        if status.success() {
+            return Ok(());
+        }
+        let what = match (status.code(), status.signal()) {
+            (Some(c), _) => format!("newfs exited with error code {c}"),
+            (None, Some(s)) => format!("newfs exited with signal {s}"),
+            _ => "newfs failed".to_string(),
+        };
+        Err(if output.is_empty() { Error::plain(what) } else { Error::text(what, output) })
+    }
+}

@@ -32,10 +32,10 @@ pub struct Recorder {
     pub files: BTreeMap<PathBuf, BackingFile>,
     pub attached: BTreeSet<u32>,
     pub mounted: Vec<PathBuf>,
-    /// Fail the first operation of this kind once: `attach`, `detach`,
-    /// `wait`, `newfs`, `nmount`, `unmount`, `statfs`, `chmod`, `chown`,
-    /// `skel`.
-    pub fail: Option<(&'static str, Errno)>,
+    /// Fail the first operation of each listed kind, once: `attach`,
+    /// `detach`, `wait`, `newfs`, `nmount`, `unmount`, `statfs`, `chmod`,
+    /// `chown`, `skel`.
+    pub fail: Vec<(&'static str, Errno)>,
     /// The kernel's errmsg when `nmount` fails.
     pub errmsg: String,
     /// Mounts come out read-only.
@@ -50,7 +50,7 @@ impl Default for Recorder {
             files: BTreeMap::new(),
             attached: BTreeSet::new(),
             mounted: Vec::new(),
-            fail: None,
+            fail: Vec::new(),
             errmsg: String::new(),
             read_only_fs: false,
             page_size: 4096,
@@ -74,7 +74,7 @@ impl Recorder {
     }
 
     pub fn failing_at(mut self, kind: &'static str, errno: Errno) -> Self {
-        self.fail = Some((kind, errno));
+        self.fail.push((kind, errno));
         self
     }
 
@@ -84,15 +84,15 @@ impl Recorder {
     }
 
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
-        match self.fail {
-            Some((k, errno)) if k == kind => {
-                self.fail = None;
+        match self.fail.iter().position(|(k, _)| *k == kind) {
+            Some(i) => {
+                let (_, errno) = self.fail.remove(i);
                 if kind == "nmount" && !self.errmsg.is_empty() {
                     return Err(Error::explained(what, self.errmsg.clone(), errno));
                 }
                 Err(Error::sys(what, errno))
             }
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 }

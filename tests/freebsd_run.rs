@@ -6,7 +6,7 @@ mod freebsd_support;
 
 use freebsd_support::{jail_commands, mount_6x_argv, mount_modern_argv, run, words};
 use mount_md::device::Unit;
-use mount_md::plan::{Attach, FsType};
+use mount_md::plan::Attach;
 use mount_md::platform::fake::{Call, Fake};
 use mount_md::platform::freebsd::abi::{MD_CLUSTER, MD_COMPRESS, MD_READONLY, MD_VNODE};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
@@ -340,5 +340,4 @@ fn plan_fstype_is_ufs_unless_t() {
         panic!()
     };
     assert_eq!(fstype, "msdosfs");
-    let _ = FsType::Probe;
 }

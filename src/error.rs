@@ -54,11 +54,21 @@ impl Error {
     }
 }
 
+/// The C library's strerror(3) text for `errno` (nix's own table words some
+/// differently; users expect what every other tool on the system prints).
+pub fn strerror(errno: Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(errno as i32).to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.why {
-            Why::Errno(e) => write!(f, "{}: {}", self.what, e.desc()),
-            Why::Explained(t, e) => write!(f, "{}: {}: {}", self.what, t, e.desc()),
+            Why::Errno(e) => write!(f, "{}: {}", self.what, strerror(*e)),
+            Why::Explained(t, e) => write!(f, "{}: {}: {}", self.what, t, strerror(*e)),
             Why::Text(t) => write!(f, "{}: {}", self.what, t),
             Why::Nothing => f.write_str(&self.what),
         }

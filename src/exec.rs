@@ -2,8 +2,9 @@
 //! every step already done, newest first (unmount what it mounted, detach
 //! what it attached), then returns the original error.
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Step};
+use crate::plan::{Attach, Plan, Step};
 use crate::platform::{Device, Mounted, Note, Platform};
+use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
 
 /// How to run.
@@ -27,8 +28,16 @@ pub struct Output<'a> {
 
 /// What rollback must undo, newest last.
 enum Undo {
+    RemoveImage,
     Detach(Device),
     Unmount(Mounted),
+}
+
+/// Whether to go on with the plan.
+enum Flow {
+    Next,
+    /// Already done by an earlier run (`mount -a` twice): stop, succeed.
+    AlreadyMounted,
 }
 
 /// Runs `plan`. On error, the system is as it was before (as far as the
@@ -43,8 +52,17 @@ pub fn execute(plan: &Plan, platform: &mut dyn Platform, opts: Options, io: &mut
         }
         return Ok(());
     }
-    let mut run =
-        Run { platform, io, debug: opts.debug, undo: Vec::new(), device: None, mounted: None, ro_noted: false };
+    let mut run = Run {
+        platform,
+        io,
+        debug: opts.debug,
+        mount_point: &plan.mount_point,
+        undo: Vec::new(),
+        device: None,
+        mounted: None,
+        created: false,
+        ro_noted: false,
+    };
     for step in &plan.steps {
         if run.debug {
             let line = run.platform.describe(step, run.device.as_ref());
@@ -52,9 +70,13 @@ pub fn execute(plan: &Plan, platform: &mut dyn Platform, opts: Options, io: &mut
         }
         let result = run.step(step);
         run.flush_notes();
-        if let Err(e) = result {
-            run.rollback();
-            return Err(e);
+        match result {
+            Ok(Flow::Next) => {}
+            Ok(Flow::AlreadyMounted) => break,
+            Err(e) => {
+                run.rollback();
+                return Err(e);
+            }
         }
     }
     run.platform.finish();
@@ -66,6 +88,9 @@ struct Run<'p, 'o, 'w> {
     platform: &'p mut dyn Platform,
     io: &'o mut Output<'w>,
     debug: bool,
+    mount_point: &'p std::path::Path,
+    /// This run created the image (`--create`).
+    created: bool,
     undo: Vec<Undo>,
     device: Option<Device>,
     mounted: Option<Mounted>,
@@ -74,55 +99,105 @@ struct Run<'p, 'o, 'w> {
 }
 
 impl Run<'_, '_, '_> {
-    fn step(&mut self, step: &Step) -> Result<()> {
+    fn step(&mut self, step: &Step) -> Result<Flow> {
         match step {
-            Step::EnterNamespace(ns) => self.platform.enter_namespace(ns),
+            Step::EnterNamespace(ns) => self.platform.enter_namespace(ns)?,
+            Step::OpenImage(o) => {
+                if self.platform.open_image(o)? {
+                    self.created = true;
+                    self.undo.push(Undo::RemoveImage);
+                    self.debug_line(&format!("created {}", o.path.display()));
+                }
+            }
             Step::PreDetach(unit) => {
                 if let Err(e) = self.platform.detach_unit(*unit) {
                     self.debug_line(&format!("{e} (ignored)"));
                 }
-                Ok(())
             }
-            Step::Attach(a) => {
-                let dev = self.platform.attach(a)?;
-                self.undo.push(Undo::Detach(dev.clone()));
-                self.device = Some(dev);
-                Ok(())
-            }
+            Step::Attach(a) => return self.attach(a),
             Step::WaitForNode => {
                 let dev = self.device()?.clone();
-                self.platform.wait_for_node(&dev)
+                self.platform.wait_for_node(&dev)?
+            }
+            Step::Format(f) if f.only_if_created && !self.created => {
+                self.debug_line("-P: keeping the image's file system");
             }
             Step::Format(f) => {
                 let dev = self.device()?.clone();
-                self.platform.format(&dev, f)
+                self.platform.format(&dev, f)?
             }
             Step::Mount(m) => {
                 let dev = self.device()?.clone();
                 let mounted = self.platform.mount(&dev, m)?;
                 self.undo.push(Undo::Unmount(mounted.clone()));
                 self.mounted = Some(mounted);
-                Ok(())
             }
             Step::MountTmpfs(t) => {
                 let mounted = self.platform.mount_tmpfs(t)?;
                 self.undo.push(Undo::Unmount(mounted.clone()));
                 self.mounted = Some(mounted);
-                Ok(())
             }
             Step::SetMode { mode, explicit } => {
-                let Some(m) = self.writable_root(*explicit)? else { return Ok(()) };
-                self.platform.set_mode(&m, *mode)
+                if let Some(m) = self.writable_root(*explicit)? {
+                    self.platform.set_mode(&m, *mode)?
+                }
             }
             Step::SetOwner { uid, gid } => {
-                let Some(m) = self.writable_root(true)? else { return Ok(()) };
-                self.platform.set_owner(&m, *uid, *gid)
+                if let Some(m) = self.writable_root(true)? {
+                    self.platform.set_owner(&m, *uid, *gid)?
+                }
             }
             Step::CopySkeleton(from) => {
                 let m = self.mounted()?.clone();
-                self.platform.copy_skeleton(&m, from)
+                self.platform.copy_skeleton(&m, from)?
             }
         }
+        Ok(Flow::Next)
+    }
+
+    /// One image, one attachment: an image already mounted here is done; one
+    /// attached and in use elsewhere is refused; a leftover unit nobody
+    /// uses is taken over (or replaced) rather than joined by a second one.
+    fn attach(&mut self, a: &Attach) -> Result<Flow> {
+        if let Backing::Vnode(image) = &a.backing {
+            let existing = self.platform.find_attached(self.mount_point)?;
+            if let Some(e) = existing.iter().find(|e| e.mounted_here) {
+                self.debug_line(&format!(
+                    "already mounted: {} on {}",
+                    e.device.path.display(),
+                    self.mount_point.display()
+                ));
+                return Ok(Flow::AlreadyMounted);
+            }
+            if let Some(e) = existing.iter().find(|e| e.in_use) {
+                return Err(Error::plain(format!(
+                    "{}: already attached as {}",
+                    image.display(),
+                    e.device.path.display()
+                )));
+            }
+            if let Some(e) = existing.first() {
+                match self.platform.reuse(e, a)? {
+                    Some(dev) => {
+                        self.debug_line(&format!("reusing {}, left attached by an earlier run", dev.path.display()));
+                        // It was there before this run: rollback leaves it.
+                        self.device = Some(dev);
+                        return Ok(Flow::Next);
+                    }
+                    None => {
+                        self.debug_line(&format!(
+                            "detaching {}, left attached by an earlier run",
+                            e.device.path.display()
+                        ));
+                        self.platform.detach(&e.device)?;
+                    }
+                }
+            }
+        }
+        let dev = self.platform.attach(a)?;
+        self.undo.push(Undo::Detach(dev.clone()));
+        self.device = Some(dev);
+        Ok(Flow::Next)
     }
 
     fn device(&self) -> Result<&Device> {
@@ -156,6 +231,7 @@ impl Run<'_, '_, '_> {
     fn rollback(&mut self) {
         while let Some(u) = self.undo.pop() {
             let r = match &u {
+                Undo::RemoveImage => self.platform.remove_image(),
                 Undo::Unmount(m) => self.platform.unmount(m),
                 Undo::Detach(d) => self.platform.detach(d),
             };
@@ -184,4 +260,43 @@ impl Run<'_, '_, '_> {
             let _ = writeln!(self.io.err, "DEBUG: {text}");
         }
     }
+}
+
+/// `mount_md -u`: unmount and detach. Nothing to do is success (so a
+/// jail's `exec.release` can run it every time), said under `-X`.
+pub fn release(req: &ReleaseRequest, platform: &mut dyn Platform, io: &mut Output<'_>) -> Result<()> {
+    let target = match &req.target {
+        ReleaseTarget::Unit(n) => format!("unit {n}"),
+        ReleaseTarget::Path(p) => p.display().to_string(),
+    };
+    if req.dry_run {
+        let force = if req.force { " (forced)" } else { "" };
+        let _ = writeln!(io.out, "unmount and detach {target}{force}");
+        return Ok(());
+    }
+    let done = platform.release(&req.target, req.force);
+    for note in platform.take_notes() {
+        match note {
+            Note::Warning(t) => {
+                let _ = writeln!(io.err, "{}: {t}", io.prog);
+            }
+            Note::Debug(t) if req.debug => {
+                let _ = writeln!(io.err, "DEBUG: {t}");
+            }
+            Note::Debug(_) => {}
+        }
+    }
+    let done = done?;
+    if req.debug {
+        for m in &done.unmounted {
+            let _ = writeln!(io.err, "DEBUG: unmounted {}", m.display());
+        }
+        for d in &done.detached {
+            let _ = writeln!(io.err, "DEBUG: detached {}", d.path.display());
+        }
+        if done.unmounted.is_empty() && done.detached.is_empty() {
+            let _ = writeln!(io.err, "DEBUG: {target}: not mounted, not attached: nothing to do");
+        }
+    }
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! A request becomes a plan: the ordered steps that will run, each with
 //! every argument it needs. Building it is pure; [`crate::exec`] runs it.
 use crate::device::{DeviceArg, Unit};
-use crate::request::{Backing, NewfsOpt, Request};
+use crate::request::{Backing, CreateMode, NewfsOpt, Request};
 use std::path::PathBuf;
 
 /// What a platform fills in where the command line is silent.
@@ -14,6 +14,17 @@ pub struct Defaults {
     pub probe_preserved: bool,
     /// Whether `auto` may become a tmpfs here.
     pub tmpfs_available: bool,
+}
+
+/// Open (and with `--create`, make) the backing image and lock it for the
+/// rest of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenImage {
+    pub path: PathBuf,
+    /// `--create`: size in bytes and how to allocate it.
+    pub create: Option<(u64, CreateMode)>,
+    /// `-o ro`: open read-only even if writable.
+    pub read_only: bool,
 }
 
 /// Attach a disk.
@@ -35,6 +46,8 @@ pub struct Format {
     pub soft_updates: bool,
     /// `-L`: let the formatter's normal output through.
     pub loud: bool,
+    /// `-P --create`: format only an image this run has just created.
+    pub only_if_created: bool,
 }
 
 /// Which file system type to mount.
@@ -72,6 +85,7 @@ pub struct TmpfsMount {
 pub enum Step {
     /// mount.md `-N`: switch to that mount namespace first.
     EnterNamespace(PathBuf),
+    OpenImage(OpenImage),
     /// Detach a fixed unit left from an earlier run; failure is ignored
     /// (mdmfs's pre-detach, skipped with `-D`).
     PreDetach(u32),
@@ -101,6 +115,7 @@ impl Step {
     pub fn kind(&self) -> &'static str {
         match self {
             Step::EnterNamespace(_) => "namespace",
+            Step::OpenImage(_) => "open",
             Step::PreDetach(_) => "predetach",
             Step::Attach(_) => "attach",
             Step::WaitForNode => "wait",
@@ -147,6 +162,13 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
             DeviceArg::Md { unit, suffix } => (*unit, suffix.clone()),
             _ => (Unit::Auto, String::new()),
         };
+        if let Backing::Vnode(path) = &req.backing {
+            steps.push(Step::OpenImage(OpenImage {
+                path: path.clone(),
+                create: req.create.zip(req.size).map(|(mode, size)| (size, mode)),
+                read_only: req.read_only(),
+            }));
+        }
         if let (Unit::Fixed(n), true) = (unit, req.predetach) {
             steps.push(Step::PreDetach(n));
         }
@@ -158,12 +180,15 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
         }));
         steps.push(Step::WaitForNode);
         let fstype = req.fstype.clone().unwrap_or_else(|| defaults.fstype.to_string());
-        if req.newfs {
+        // -P keeps the image's file system; with --create a brand-new
+        // image has none yet, so that one is formatted all the same.
+        if req.newfs || req.create.is_some() {
             steps.push(Step::Format(Format {
                 fstype: fstype.clone(),
                 options: req.newfs_options.clone(),
                 soft_updates: req.soft_updates,
                 loud: req.loud,
+                only_if_created: !req.newfs,
             }));
         }
         let fstype = match (&req.fstype, req.newfs, defaults.probe_preserved) {

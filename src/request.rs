@@ -36,6 +36,16 @@ impl NewfsOpt {
     }
 }
 
+/// `--create`: how to make a missing image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateMode {
+    /// Every block allocated up front (posix_fallocate): the space the
+    /// image promises is really there, as `dd if=/dev/zero` gave the seed.
+    Reserve,
+    /// A sparse file: instant, but the host may run out under the image.
+    Sparse,
+}
+
 /// `-p` (or compat mode's implied 01777).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeSetting {
@@ -85,6 +95,8 @@ pub struct Request {
     pub sloppy: bool,
     /// mount.md `-N ns`: the mount namespace to mount in.
     pub namespace: Option<PathBuf>,
+    /// `--create`: make the `-F` image of `-s` bytes if it does not exist.
+    pub create: Option<CreateMode>,
 }
 
 impl Request {
@@ -109,4 +121,31 @@ impl Request {
             _ => None,
         }
     }
+}
+
+/// What `mount_md -u` names: a unit, or a path (mount point or image).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseTarget {
+    /// `mdN`, `/dev/mdN`, `loopN`, `/dev/loopN`.
+    Unit(u32),
+    /// A mount point or an image file.
+    Path(PathBuf),
+}
+
+/// `mount_md -u [-fNX] target`: unmount and detach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRequest {
+    pub flavor: Flavor,
+    pub target: ReleaseTarget,
+    /// `-f`: unmount even if busy, detach even if open.
+    pub force: bool,
+    pub dry_run: bool,
+    pub debug: bool,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Mount(Box<Request>),
+    Release(ReleaseRequest),
 }

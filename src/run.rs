@@ -5,6 +5,7 @@ use crate::exec::{self, Options, Output};
 use crate::flavor::{progname, Flavor};
 use crate::plan;
 use crate::platform::{self, host::SystemHost, Platform};
+use crate::request::Command;
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -18,7 +19,7 @@ pub fn run(
 ) -> i32 {
     let prog = progname(argv.first().map(|a| a.as_os_str()));
     let flavor = Flavor::from_name(&prog);
-    let req = match cli::parse(flavor, argv, host) {
+    let cmd = match cli::parse(flavor, argv, host) {
         Ok(r) => r,
         Err(CliError::Usage(line)) => {
             if let Some(line) = line {
@@ -32,10 +33,16 @@ pub fn run(
             return 1;
         }
     };
-    let plan = plan::build(&req, platform.defaults());
-    let opts = Options { dry_run: req.dry_run, show_plan: req.show_plan, debug: req.debug };
     let mut io = Output { prog: &prog, out, err };
-    match exec::execute(&plan, platform, opts, &mut io) {
+    let result = match cmd {
+        Command::Mount(req) => {
+            let plan = plan::build(&req, platform.defaults());
+            let opts = Options { dry_run: req.dry_run, show_plan: req.show_plan, debug: req.debug };
+            exec::execute(&plan, platform, opts, &mut io)
+        }
+        Command::Release(req) => exec::release(&req, platform, &mut io),
+    };
+    match result {
         Ok(()) => 0,
         Err(e) => {
             let _ = writeln!(io.err, "{prog}: {e}");

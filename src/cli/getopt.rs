@@ -8,11 +8,30 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// One option occurrence: the letter and, for `x:` letters, its argument.
+/// A long option (`--create=sparse`) has letter `-` and its name in `long`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opt {
     pub letter: char,
+    pub long: Option<&'static str>,
     pub arg: Option<OsString>,
 }
+
+impl Opt {
+    pub fn short(letter: char, arg: Option<OsString>) -> Self {
+        Opt { letter, long: None, arg }
+    }
+}
+
+/// Whether a long option takes a value: `--name` or `--name=value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongArg {
+    No,
+    Optional,
+    Required,
+}
+
+/// The long options a grammar knows.
+pub type Longs = &'static [(&'static str, LongArg)];
 
 /// getopt(3)'s two complaints; `Display` is the BSD text without the
 /// program name.
@@ -22,6 +41,12 @@ pub enum GetoptError {
     Illegal(char),
     #[error("option requires an argument -- {0}")]
     MissingArgument(char),
+    #[error("unrecognized option '--{0}'")]
+    IllegalLong(String),
+    #[error("option '--{0}' requires an argument")]
+    LongMissingArgument(String),
+    #[error("option '--{0}' doesn't allow an argument")]
+    LongUnexpectedArgument(String),
 }
 
 /// Whether options may follow operands (GNU/util-linux helper argv) or
@@ -40,7 +65,12 @@ pub fn lookup(spec: &str, letter: u8) -> Option<bool> {
 }
 
 /// Splits `args` (without argv[0]) into options, in order, and operands.
-pub fn getopt(args: &[OsString], spec: &str, style: Style) -> Result<(Vec<Opt>, Vec<OsString>), GetoptError> {
+pub fn getopt(
+    args: &[OsString],
+    spec: &str,
+    longs: Longs,
+    style: Style,
+) -> Result<(Vec<Opt>, Vec<OsString>), GetoptError> {
     let mut opts = Vec::new();
     let mut operands = Vec::new();
     let mut i = 0;
@@ -59,6 +89,10 @@ pub fn getopt(args: &[OsString], spec: &str, style: Style) -> Result<(Vec<Opt>, 
             }
             continue;
         }
+        if word[1] == b'-' {
+            opts.push(long_option(&word[2..], longs)?);
+            continue;
+        }
         let mut j = 1;
         while j < word.len() {
             let c = word[j];
@@ -67,7 +101,7 @@ pub fn getopt(args: &[OsString], spec: &str, style: Style) -> Result<(Vec<Opt>, 
             let shown = if c.is_ascii() { letter } else { char::REPLACEMENT_CHARACTER };
             match lookup(spec, c) {
                 None => return Err(GetoptError::Illegal(shown)),
-                Some(false) => opts.push(Opt { letter, arg: None }),
+                Some(false) => opts.push(Opt::short(letter, None)),
                 Some(true) => {
                     let arg = if j < word.len() {
                         OsStr::from_bytes(&word[j..]).to_os_string()
@@ -77,13 +111,33 @@ pub fn getopt(args: &[OsString], spec: &str, style: Style) -> Result<(Vec<Opt>, 
                     } else {
                         return Err(GetoptError::MissingArgument(letter));
                     };
-                    opts.push(Opt { letter, arg: Some(arg) });
+                    opts.push(Opt::short(letter, Some(arg)));
                     break;
                 }
             }
         }
     }
     Ok((opts, operands))
+}
+
+/// `--name` or `--name=value`. A value is only ever attached with `=`, so
+/// that a following operand is never swallowed. Without long options at all
+/// the word is BSD's `illegal option -- -`.
+fn long_option(body: &[u8], longs: Longs) -> Result<Opt, GetoptError> {
+    let (name, value) = match body.iter().position(|&b| b == b'=') {
+        Some(i) => (&body[..i], Some(OsStr::from_bytes(&body[i + 1..]).to_os_string())),
+        None => (body, None),
+    };
+    let shown = String::from_utf8_lossy(name).into_owned();
+    if longs.is_empty() {
+        return Err(GetoptError::Illegal('-'));
+    }
+    let &(long, kind) = longs.iter().find(|(n, _)| n.as_bytes() == name).ok_or(GetoptError::IllegalLong(shown))?;
+    match (kind, &value) {
+        (LongArg::No, Some(_)) => Err(GetoptError::LongUnexpectedArgument(long.to_string())),
+        (LongArg::Required, None) => Err(GetoptError::LongMissingArgument(long.to_string())),
+        _ => Ok(Opt { letter: '-', long: Some(long), arg: value }),
+    }
 }
 
 /// `OsString` from a `&str`, for tests and for words we build ourselves.
@@ -109,50 +163,61 @@ mod tests {
         s.split(' ').filter(|w| !w.is_empty()).map(os).collect()
     }
     fn o(letter: char, arg: Option<&str>) -> Opt {
-        Opt { letter, arg: arg.map(os) }
+        Opt::short(letter, arg.map(os))
     }
+    const LONGS: Longs = &[("create", LongArg::Optional), ("flag", LongArg::No), ("need", LongArg::Required)];
 
     #[test]
     fn bsd_rules() {
         let (opts, ops) =
-            getopt(&words("-PXF/img -o -P -s 1g md /mnt extra"), "F:o:s:PX", Style::StopAtOperand).unwrap();
+            getopt(&words("-PXF/img -o -P -s 1g md /mnt extra"), "F:o:s:PX", &[], Style::StopAtOperand).unwrap();
         assert_eq!(
             opts,
             vec![o('P', None), o('X', None), o('F', Some("/img")), o('o', Some("-P")), o('s', Some("1g"))]
         );
         assert_eq!(ops, words("md /mnt extra"));
         // stops at the first operand; "--" ends options; "-" is an operand
-        let (opts, ops) = getopt(&words("md -P"), "P", Style::StopAtOperand).unwrap();
+        let (opts, ops) = getopt(&words("md -P"), "P", &[], Style::StopAtOperand).unwrap();
         assert!(opts.is_empty());
         assert_eq!(ops, words("md -P"));
-        let (_, ops) = getopt(&words("-- -P x"), "P", Style::StopAtOperand).unwrap();
+        let (_, ops) = getopt(&words("-- -P x"), "P", &[], Style::StopAtOperand).unwrap();
         assert_eq!(ops, words("-P x"));
-        let (_, ops) = getopt(&words("- x"), "P", Style::StopAtOperand).unwrap();
+        let (_, ops) = getopt(&words("- x"), "P", &[], Style::StopAtOperand).unwrap();
         assert_eq!(ops, words("- x"));
     }
 
     #[test]
     fn permute_takes_options_anywhere() {
-        let (opts, ops) = getopt(&words("md /mnt -v -o rw,-P"), "o:v", Style::Permute).unwrap();
+        let (opts, ops) = getopt(&words("md /mnt -v -o rw,-P"), "o:v", &[], Style::Permute).unwrap();
         assert_eq!(opts, vec![o('v', None), o('o', Some("rw,-P"))]);
         assert_eq!(ops, words("md /mnt"));
     }
 
     #[test]
     fn errors() {
-        assert_eq!(getopt(&words("-q"), "P", Style::StopAtOperand), Err(GetoptError::Illegal('q')));
-        assert_eq!(getopt(&words("-Pq"), "P", Style::StopAtOperand), Err(GetoptError::Illegal('q')));
-        assert_eq!(getopt(&words("-s"), "s:", Style::StopAtOperand), Err(GetoptError::MissingArgument('s')));
-        assert_eq!(getopt(&words("--long"), "s:", Style::StopAtOperand), Err(GetoptError::Illegal('-')));
-        assert_eq!(getopt(&words("-:"), "s:", Style::StopAtOperand), Err(GetoptError::Illegal(':')));
+        assert_eq!(getopt(&words("-q"), "P", &[], Style::StopAtOperand), Err(GetoptError::Illegal('q')));
+        assert_eq!(getopt(&words("-Pq"), "P", &[], Style::StopAtOperand), Err(GetoptError::Illegal('q')));
+        assert_eq!(getopt(&words("-s"), "s:", &[], Style::StopAtOperand), Err(GetoptError::MissingArgument('s')));
+        assert_eq!(getopt(&words("--long"), "s:", &[], Style::StopAtOperand), Err(GetoptError::Illegal('-')));
+        assert_eq!(getopt(&words("-:"), "s:", &[], Style::StopAtOperand), Err(GetoptError::Illegal(':')));
         assert_eq!(GetoptError::Illegal('q').to_string(), "illegal option -- q");
+        let long = |w: &str| getopt(&words(w), "P", LONGS, Style::StopAtOperand).map(|(o, _)| o);
+        assert_eq!(long("--create"), Ok(vec![Opt { letter: '-', long: Some("create"), arg: None }]));
+        assert_eq!(
+            long("--create=sparse"),
+            Ok(vec![Opt { letter: '-', long: Some("create"), arg: Some(os("sparse")) }])
+        );
+        assert_eq!(long("--nope"), Err(GetoptError::IllegalLong("nope".into())));
+        assert_eq!(long("--flag=1"), Err(GetoptError::LongUnexpectedArgument("flag".into())));
+        assert_eq!(long("--need"), Err(GetoptError::LongMissingArgument("need".into())));
+        assert_eq!(GetoptError::IllegalLong("nope".into()).to_string(), "unrecognized option '--nope'");
         assert_eq!(GetoptError::MissingArgument('s').to_string(), "option requires an argument -- s");
     }
 
     #[test]
     fn non_utf8_arguments_survive() {
         let raw = from_bytes(b"-F/img\xff".to_vec());
-        let (opts, _) = getopt(&[raw], "F:", Style::StopAtOperand).unwrap();
+        let (opts, _) = getopt(&[raw], "F:", &[], Style::StopAtOperand).unwrap();
         assert_eq!(opts[0].arg.as_deref().unwrap().as_bytes(), b"/img\xff");
     }
 }

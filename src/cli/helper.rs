@@ -20,7 +20,7 @@ const SPEC: &str = "fhnN:o:st:v";
 
 /// Parses `mount.md` arguments (argv without argv[0]).
 pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
-    let (opts, operands) = getopt(args, SPEC, Style::Permute)?;
+    let (opts, operands) = getopt(args, SPEC, &[], Style::Permute)?;
     let mut extras = HelperExtras::default();
     let mut items: Vec<&[u8]> = Vec::new();
     for opt in &opts {
@@ -50,12 +50,12 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
             mount_options.push(getopt::from_bytes(item.to_vec()));
         }
     }
-    let (mut mdmfs_opts, stray) = getopt(&dash_words, mdmfs::SPEC, Style::StopAtOperand)?;
+    let (mut mdmfs_opts, stray) = getopt(&dash_words, mdmfs::SPEC, mdmfs::LONGS, Style::StopAtOperand)?;
     if let Some(word) = stray.first() {
         return Err(CliError::Fatal(format!("{}: not an mdmfs option", word.to_string_lossy())));
     }
     // Mount options go last, as util-linux orders VFS options before the rest.
-    mdmfs_opts.extend(mount_options.into_iter().map(|o| getopt::Opt { letter: 'o', arg: Some(o) }));
+    mdmfs_opts.extend(mount_options.into_iter().map(|o| getopt::Opt::short('o', Some(o))));
     mdmfs::interpret(Flavor::LinuxHelper, &mdmfs_opts, &operands, extras, host)
 }
 

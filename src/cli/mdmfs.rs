@@ -1,13 +1,13 @@
 //! mdmfs's own grammar (spec §1.3): how mount_md, mdmfs and mount_mfs are
 //! called by hand, by FreeBSD 6.x mount(8) and by modern mount(8) with
 //! `mountprog=`.
-use super::getopt::{self, getopt, GetoptError, Opt, Style};
+use super::getopt::{self, getopt, GetoptError, LongArg, Longs, Opt, Style};
 use super::{CliError, Host};
 use crate::device::{parse_device, DeviceArg};
 use crate::flavor::Flavor;
 use crate::mode::parse_mode;
 use crate::owner::{parse_owner, OwnerError};
-use crate::request::{Backing, ModeSetting, NewfsOpt, Request};
+use crate::request::{Backing, CreateMode, ModeSetting, NewfsOpt, Request};
 use crate::size::parse_size;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -15,6 +15,9 @@ use std::path::PathBuf;
 
 /// Current mdmfs's getopt string, letter for letter.
 pub const SPEC: &str = "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:X";
+
+/// Our long options (none in mdmfs): `--create[=reserve|sparse]`.
+pub const LONGS: Longs = &[("create", LongArg::Optional)];
 
 /// Options a `mount.md` caller adds on top of the mdmfs ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,11 +38,11 @@ impl From<GetoptError> for CliError {
 
 /// Parses mdmfs-style arguments (argv without argv[0]).
 pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
-    let (mut opts, mut operands) = getopt(args, SPEC, Style::StopAtOperand)?;
+    let (mut opts, mut operands) = getopt(args, SPEC, LONGS, Style::StopAtOperand)?;
     if operands.len() > 2 {
         let repaired = rejoin_split_values(args);
         if repaired.len() != args.len() {
-            (opts, operands) = getopt(&repaired, SPEC, Style::StopAtOperand)?;
+            (opts, operands) = getopt(&repaired, SPEC, LONGS, Style::StopAtOperand)?;
         }
     }
     interpret(flavor, &opts, &operands, HelperExtras::default(), host)
@@ -66,6 +69,15 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
             out.extend(args[i..].iter().cloned());
             break;
         }
+        if word.starts_with(b"--") {
+            // `--create=sparse` arrives as `--create` `sparse` too.
+            let takes_value = LONGS.iter().any(|(n, k)| *k != LongArg::No && n.as_bytes() == &word[2..]);
+            if takes_value && i < last_options && !args[i].as_bytes().starts_with(b"-") {
+                glue(&mut out, &args[i]);
+                i += 1;
+            }
+            continue;
+        }
         // Walk the letters of this option word the way getopt does.
         let mut attached = false;
         let mut takes_next = false;
@@ -81,15 +93,22 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
             i += 1;
         } else if attached {
             while i < last_options && !args[i].as_bytes().starts_with(b"-") {
-                let mut joined = out.pop().unwrap_or_default().into_encoded_bytes();
-                joined.push(b'=');
-                joined.extend_from_slice(args[i].as_bytes());
-                out.push(getopt::from_bytes(joined));
+                glue(&mut out, &args[i]);
                 i += 1;
             }
         }
     }
     out
+}
+
+/// Appends `=tail` to the last word of `out`.
+fn glue(out: &mut [OsString], tail: &OsStr) {
+    if let Some(last) = out.last_mut() {
+        let mut joined = std::mem::take(last).into_encoded_bytes();
+        joined.push(b'=');
+        joined.extend_from_slice(tail.as_bytes());
+        *last = getopt::from_bytes(joined);
+    }
 }
 
 fn utf8(letter: char, arg: &OsStr) -> Result<&str, CliError> {
@@ -131,6 +150,7 @@ pub fn interpret(
         debug: extras.verbose,
         sloppy: extras.sloppy,
         namespace: extras.namespace,
+        create: None,
     };
     let mut have_type = false;
     let mut size_arg: Option<&str> = None;
@@ -185,6 +205,18 @@ pub fn interpret(
                 })?)
             }
             'X' => req.debug = true,
+            '-' => {
+                // --create[=reserve|sparse]: the only long option (LONGS).
+                req.create = Some(match value()? {
+                    None | Some("reserve") => CreateMode::Reserve,
+                    Some("sparse") => CreateMode::Sparse,
+                    Some(other) => {
+                        return Err(CliError::Fatal(format!(
+                            "--create: unknown mode '{other}' (use reserve or sparse)"
+                        )))
+                    }
+                });
+            }
             other => unreachable!("getopt returned -{other}, which is not in SPEC"),
         }
     }
@@ -210,6 +242,9 @@ pub fn interpret(
     }
     if !req.newfs && req.device != DeviceArg::Tmpfs && !matches!(req.backing, Backing::Vnode(_)) {
         return Err(CliError::Fatal("-P requires a vnode-backed disk".into()));
+    }
+    if req.create.is_some() && (!matches!(req.backing, Backing::Vnode(_)) || req.size.is_none()) {
+        return Err(CliError::Fatal("--create requires -F file and -s size".into()));
     }
     Ok(req)
 }

@@ -7,11 +7,12 @@
 pub mod getopt;
 pub mod helper;
 pub mod mdmfs;
+pub mod release;
 pub mod usage;
 
 use crate::flavor::Flavor;
 use crate::owner::IdLookup;
-use crate::request::Request;
+use crate::request::Command;
 use std::ffi::OsString;
 
 /// What the parser needs from the machine: user and group names, and the
@@ -31,10 +32,11 @@ pub enum CliError {
 }
 
 /// Parses a whole argv (argv[0] included) for the given flavor.
-pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
+pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Command, CliError> {
     let args = argv.get(1..).unwrap_or_default();
     match flavor {
-        Flavor::LinuxHelper => helper::parse(args, host),
-        _ => mdmfs::parse(flavor, args, host),
+        Flavor::LinuxHelper => helper::parse(args, host).map(|r| Command::Mount(Box::new(r))),
+        _ if release::wanted(args) => release::parse(flavor, args).map(Command::Release),
+        _ => mdmfs::parse(flavor, args, host).map(|r| Command::Mount(Box::new(r))),
     }
 }

@@ -17,6 +17,14 @@ pub fn generic(step: &Step, prefix: &str, dev: Option<&Device>) -> String {
     let name = device_name(prefix, dev);
     match step {
         Step::EnterNamespace(ns) => format!("enter mount namespace {}", ns.display()),
+        Step::OpenImage(o) => {
+            let create = match o.create {
+                Some((size, mode)) => format!(" (create {size} bytes, {mode:?})").to_lowercase(),
+                None => String::new(),
+            };
+            let ro = if o.read_only { " readonly" } else { "" };
+            format!("open and lock {}{ro}{create}", o.path.display())
+        }
         Step::PreDetach(u) => format!("detach {prefix}{u} if attached"),
         Step::Attach(a) => {
             let what = match &a.backing {

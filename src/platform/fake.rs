@@ -1,18 +1,24 @@
 //! A recording platform for tests (youki's pattern): every call is logged
 //! with its arguments, the disks and mounts it "made" are tracked, and it
 //! can be told to fail at any step.
-use super::{describe, Device, Mounted, Note, Platform};
+use super::{describe, Device, Existing, Mounted, Note, Platform, Released};
 use crate::device::Unit;
 use crate::error::{Error, Result};
-use crate::plan::{Attach, Defaults, Format, FsType, Mount, Plan, Step, TmpfsMount};
+use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::request::ReleaseTarget;
 use nix::errno::Errno;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     EnterNamespace(PathBuf),
+    OpenImage(OpenImage),
+    RemoveImage(PathBuf),
+    FindAttached(PathBuf),
+    Reuse(u32),
+    Release(ReleaseTarget, bool),
     DetachUnit(u32),
     Attach(Attach),
     Detach(u32),
@@ -34,6 +40,18 @@ pub struct Fake {
     pub attached: BTreeSet<u32>,
     /// Mount points currently mounted, in mount order.
     pub mounted: Vec<PathBuf>,
+    /// Which unit each mount point was mounted from.
+    pub mount_units: BTreeMap<PathBuf, u32>,
+    /// Image files that exist (for `--create`); a path not listed is
+    /// missing. `None`: every image exists.
+    pub images: Option<BTreeSet<PathBuf>>,
+    /// Images this fake created and that are still there.
+    pub created: BTreeSet<PathBuf>,
+    /// What `find_attached` reports.
+    pub existing: Vec<Existing>,
+    /// Whether `reuse` takes over a leftover unit.
+    pub reuse_ok: bool,
+    opened: Option<PathBuf>,
     /// Fail the first call of this kind (a [`Step::kind`] name, or
     /// `"detach"`/`"unmount"` for rollback) with this errno.
     pub fail: Option<(&'static str, Errno)>,
@@ -51,6 +69,12 @@ impl Default for Fake {
             calls: Vec::new(),
             attached: BTreeSet::new(),
             mounted: Vec::new(),
+            mount_units: BTreeMap::new(),
+            images: None,
+            created: BTreeSet::new(),
+            existing: Vec::new(),
+            reuse_ok: false,
+            opened: None,
             fail: None,
             read_only_fs: false,
             defaults: Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true },
@@ -70,9 +94,9 @@ impl Fake {
         Fake { fail: Some((kind, errno)), ..Self::default() }
     }
 
-    /// Nothing attached, nothing mounted.
+    /// Nothing attached, nothing mounted, no image created.
     pub fn is_clean(&self) -> bool {
-        self.attached.is_empty() && self.mounted.is_empty()
+        self.attached.is_empty() && self.mounted.is_empty() && self.created.is_empty()
     }
 
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
@@ -102,6 +126,65 @@ impl Platform for Fake {
     fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
         self.calls.push(Call::EnterNamespace(ns.to_path_buf()));
         self.maybe_fail("namespace", ns.display().to_string())
+    }
+
+    fn open_image(&mut self, o: &OpenImage) -> Result<bool> {
+        self.calls.push(Call::OpenImage(o.clone()));
+        self.maybe_fail("open", o.path.display().to_string())?;
+        self.opened = Some(o.path.clone());
+        let exists = self.images.as_ref().is_none_or(|set| set.contains(&o.path));
+        match (exists, o.create) {
+            (true, _) => Ok(false),
+            (false, Some(_)) => {
+                self.created.insert(o.path.clone());
+                if let Some(set) = self.images.as_mut() {
+                    set.insert(o.path.clone());
+                }
+                Ok(true)
+            }
+            (false, None) => Err(Error::sys(o.path.display().to_string(), Errno::ENOENT)),
+        }
+    }
+
+    fn remove_image(&mut self) -> Result<()> {
+        let path = self.opened.clone().unwrap_or_default();
+        self.calls.push(Call::RemoveImage(path.clone()));
+        self.created.remove(&path);
+        if let Some(set) = self.images.as_mut() {
+            set.remove(&path);
+        }
+        Ok(())
+    }
+
+    fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>> {
+        self.calls.push(Call::FindAttached(mount_point.to_path_buf()));
+        Ok(self.existing.clone())
+    }
+
+    fn reuse(&mut self, e: &Existing, _a: &Attach) -> Result<Option<Device>> {
+        self.calls.push(Call::Reuse(e.device.unit));
+        Ok(self.reuse_ok.then(|| e.device.clone()))
+    }
+
+    fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released> {
+        self.calls.push(Call::Release(target.clone(), force));
+        self.maybe_fail("release", "release")?;
+        let mut out = Released::default();
+        let unit = match target {
+            ReleaseTarget::Unit(n) => Some(*n),
+            ReleaseTarget::Path(p) => {
+                let unit = self.mount_units.remove(p);
+                if self.mounted.contains(p) {
+                    self.mounted.retain(|m| m != p);
+                    out.unmounted.push(p.clone());
+                }
+                unit
+            }
+        };
+        if let Some(n) = unit.filter(|n| self.attached.remove(n)) {
+            out.detached.push(Device { unit: n, path: format!("{}{n}", self.prefix).into(), read_only: false });
+        }
+        Ok(out)
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
@@ -160,6 +243,7 @@ impl Platform for Fake {
         });
         self.maybe_fail("mount", dev.path.display().to_string())?;
         self.mounted.push(m.mount_point.clone());
+        self.mount_units.insert(m.mount_point.clone(), dev.unit);
         Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only: self.read_only_fs || dev.read_only })
     }
 
@@ -174,6 +258,7 @@ impl Platform for Fake {
         self.calls.push(Call::Unmount(m.mount_point.clone()));
         self.maybe_fail("unmount", m.mount_point.display().to_string())?;
         self.mounted.retain(|p| p != &m.mount_point);
+        self.mount_units.remove(&m.mount_point);
         Ok(())
     }
 

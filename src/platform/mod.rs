@@ -7,7 +7,8 @@
 //!
 //! All `unsafe` code and every system call of the crate live below here.
 use crate::error::Result;
-use crate::plan::{Attach, Defaults, Format, Mount, Plan, Step, TmpfsMount};
+use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::request::ReleaseTarget;
 use std::path::{Path, PathBuf};
 
 pub mod describe;
@@ -38,6 +39,23 @@ pub struct Mounted {
     pub read_only: bool,
 }
 
+/// A unit that already has the image attached (found before attaching).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub device: Device,
+    /// Mounted at the mount point this run was asked to mount on.
+    pub mounted_here: bool,
+    /// Mounted anywhere, or held open by anyone.
+    pub in_use: bool,
+}
+
+/// What `mount_md -u` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Released {
+    pub unmounted: Vec<PathBuf>,
+    pub detached: Vec<Device>,
+}
+
 /// Something a platform wants the user to know, printed by the executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
@@ -60,6 +78,19 @@ pub trait Platform {
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String;
 
     fn enter_namespace(&mut self, ns: &Path) -> Result<()>;
+    /// Opens the backing image once (creating it for `--create`), refusing
+    /// symlinks in its path, and holds it locked until the run ends.
+    /// Returns whether this run created it.
+    fn open_image(&mut self, o: &OpenImage) -> Result<bool>;
+    /// Removes the image this run created (rollback).
+    fn remove_image(&mut self) -> Result<()>;
+    /// Units already backed by the opened image (same device and inode).
+    fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>>;
+    /// Takes over a leftover unit nothing uses, if it fits `a`; `None`
+    /// means the caller should detach it and attach afresh.
+    fn reuse(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>>;
+    /// `mount_md -u`: unmount what is mounted from our unit, detach it.
+    fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released>;
     /// Detach a fixed unit (mdmfs's pre-detach). Errors are ignored by the
     /// caller.
     fn detach_unit(&mut self, unit: u32) -> Result<()>;

@@ -216,3 +216,193 @@ fn apply_meta_at(dir: &OwnedFd, name: &OsStr, st: &FileStat, kind: SFlag) -> nix
     let (a, m) = times(st);
     utimensat(d, name, &a, &m, UtimensatFlags::NoFollowSymlink)
 }
+
+/// Opens every directory of `path` in turn with `O_NOFOLLOW`, so that no
+/// component can be a symlink (what `openat2(RESOLVE_NO_SYMLINKS)` does on
+/// Linux, done portably). Returns the last directory's descriptor and the
+/// final component's name. A relative path starts at the working directory.
+pub fn walk_to_parent(path: &Path) -> Result<(OwnedFd, OsString)> {
+    use std::path::Component;
+    let shown = || path.display().to_string();
+    let mut comps: Vec<Component> = path.components().collect();
+    let last = match comps.pop() {
+        Some(Component::Normal(name)) => name.to_os_string(),
+        _ => return Err(Error::text(shown(), "not a file name")),
+    };
+    let mut dir = open_dir_at(None, if path.is_absolute() { "/" } else { "." }).map_err(|e| Error::sys(shown(), e))?;
+    let mut walked = std::path::PathBuf::new();
+    for c in comps {
+        let name: &OsStr = match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {
+                walked.push(c.as_os_str());
+                continue;
+            }
+            Component::ParentDir => OsStr::new(".."),
+            Component::Normal(n) => n,
+        };
+        walked.push(name);
+        dir = open_dir_at(Some(dir.as_raw_fd()), name).map_err(|e| refuse_symlink(&dir, name, &walked, e))?;
+    }
+    Ok((dir, last))
+}
+
+/// Turns an `O_NOFOLLOW` failure into "… is a symbolic link" when that is
+/// what it was (Linux says ELOOP, FreeBSD EMLINK), else the plain error.
+fn refuse_symlink(dir: &OwnedFd, name: &OsStr, walked: &Path, e: Errno) -> Error {
+    let is_link = fstatat(Some(dir.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map(|st| SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFLNK)
+        .unwrap_or(false);
+    if is_link {
+        Error::plain(format!("{} is a symbolic link", walked.display()))
+    } else {
+        Error::sys(walked.display().to_string(), e)
+    }
+}
+
+/// Opens a directory (a mount point) refusing symlinks in every component.
+pub fn open_dir_no_symlinks(path: &Path) -> Result<OwnedFd> {
+    if path.as_os_str() == "/" {
+        return open_root(path);
+    }
+    let (parent, name) = walk_to_parent(path)?;
+    open_dir_at(Some(parent.as_raw_fd()), name.as_os_str()).map_err(|e| refuse_symlink(&parent, &name, path, e))
+}
+
+/// How `--create` makes a missing image.
+pub use crate::request::CreateMode;
+
+/// A backing image, opened once and locked for the whole run.
+#[derive(Debug)]
+pub struct Image {
+    /// Open read-write when possible, else read-only; `flock(LOCK_EX)`-ed.
+    pub fd: OwnedFd,
+    pub writable: bool,
+    /// This run created the file (`--create`); rollback removes it.
+    pub created: bool,
+    pub stat: FileStat,
+    dir: OwnedFd,
+    name: OsString,
+}
+
+/// Opens the image at `path` without following symlinks anywhere in the
+/// path, creating it first (mode 0600, never over an existing file) when
+/// `create` says so, and takes an exclusive lock on it so that concurrent
+/// mount_md runs on the same image go one at a time. `read_only` opens it
+/// read-only even if writable.
+pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
+    let shown = || path.display().to_string();
+    let (dir, name) = walk_to_parent(path)?;
+    let d = Some(dir.as_raw_fd());
+    let nofollow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut created = false;
+    let mut opened = None;
+    if let Some((size, mode)) = create {
+        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | nofollow;
+        match openat(d, name.as_os_str(), flags, Mode::from_bits_truncate(0o600)) {
+            Ok(fd) => {
+                let fd = own(fd);
+                lock(&fd).map_err(|e| Error::sys(shown(), e))?;
+                if let Err(e) = allocate(&fd, size, mode) {
+                    let _ = nix::unistd::unlinkat(d, name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+                    return Err(Error::sys(format!("{}: cannot create image", shown()), e));
+                }
+                created = true;
+                opened = Some((fd, true));
+            }
+            Err(Errno::EEXIST) => {}
+            Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
+        }
+    }
+    let (fd, writable) = match opened {
+        Some(o) => o,
+        None => {
+            let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
+            match openat(d, name.as_os_str(), rw | nofollow, Mode::empty()) {
+                Ok(fd) => (own(fd), !read_only),
+                Err(Errno::EACCES | Errno::EROFS | Errno::EPERM) if !read_only => {
+                    let fd = openat(d, name.as_os_str(), OFlag::O_RDONLY | nofollow, Mode::empty())
+                        .map_err(|e| refuse_symlink(&dir, &name, path, e))?;
+                    (own(fd), false)
+                }
+                Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
+            }
+        }
+    };
+    let stat = fstat(fd.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+    if SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+        return Err(Error::plain(format!("{} is not a regular file", shown())));
+    }
+    if !created {
+        lock(&fd).map_err(|e| Error::sys(shown(), e))?;
+    }
+    Ok(Image { fd, writable, created, stat, dir, name })
+}
+
+impl Image {
+    /// Removes the file this run created (rollback), if the name still
+    /// points at the file we made.
+    pub fn remove_created(&self) -> Result<()> {
+        if !self.created {
+            return Ok(());
+        }
+        let d = Some(self.dir.as_raw_fd());
+        if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            if (st.st_dev, st.st_ino) == (self.stat.st_dev, self.stat.st_ino) {
+                nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                    .map_err(|e| Error::sys(self.name.to_string_lossy().into_owned(), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Grows the file (never shrinks it) to `size` bytes, sparsely.
+    pub fn extend_to(&self, size: u64) -> Result<bool> {
+        #[allow(clippy::unnecessary_cast)]
+        let current = self.stat.st_size as u64;
+        if size <= current {
+            return Ok(false);
+        }
+        let len = i64::try_from(size).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
+        #[allow(clippy::useless_conversion)]
+        nix::unistd::ftruncate(&self.fd, len.try_into().map_err(|_| Error::sys("image size", Errno::EFBIG))?)
+            .map_err(|e| Error::sys(format!("extend {}", self.name.to_string_lossy()), e))?;
+        Ok(true)
+    }
+}
+
+fn lock(fd: &OwnedFd) -> nix::Result<()> {
+    loop {
+        // SAFETY: flock(2) on a descriptor we own; no memory is passed.
+        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
+        match Errno::result(r) {
+            Err(Errno::EINTR) => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
+    let len = i64::try_from(size).map_err(|_| Errno::EFBIG)?;
+    #[allow(clippy::useless_conversion)]
+    let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
+    match mode {
+        CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
+        CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd.as_raw_fd(), 0, len) {
+            // ZFS (and some others) cannot preallocate: write the zeros, as
+            // the seed's dd did, so the space is still really taken.
+            Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, size),
+            other => other,
+        },
+    }
+}
+
+fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
+    let chunk = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
+        let wrote = nix::unistd::write(fd, &chunk[..n])?;
+        left -= wrote as u64;
+    }
+    nix::unistd::fsync(fd.as_raw_fd())
+}

@@ -1,8 +1,9 @@
 //! The platform for systems with neither md(4) nor loop(4): plans can be
 //! printed (`-N`), nothing can run.
-use super::{describe, Device, Mounted, Note, Platform};
+use super::{describe, Device, Existing, Mounted, Note, Platform, Released};
 use crate::error::{Error, Result};
-use crate::plan::{Attach, Defaults, Format, Mount, Plan, Step, TmpfsMount};
+use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::request::ReleaseTarget;
 use std::path::Path;
 
 pub struct Unsupported;
@@ -34,6 +35,21 @@ impl Platform for Unsupported {
         describe::generic(step, "/dev/md", dev)
     }
     fn enter_namespace(&mut self, _: &Path) -> Result<()> {
+        refuse()
+    }
+    fn open_image(&mut self, _: &OpenImage) -> Result<bool> {
+        refuse()
+    }
+    fn remove_image(&mut self) -> Result<()> {
+        refuse()
+    }
+    fn find_attached(&mut self, _: &Path) -> Result<Vec<Existing>> {
+        refuse()
+    }
+    fn reuse(&mut self, _: &Existing, _: &Attach) -> Result<Option<Device>> {
+        refuse()
+    }
+    fn release(&mut self, _: &ReleaseTarget, _: bool) -> Result<Released> {
         refuse()
     }
     fn detach_unit(&mut self, _: u32) -> Result<()> {

@@ -1,0 +1,114 @@
+//! Runs every row of doc/bad-inputs.md against the real binary: exact
+//! message, exit status, and nothing changed on the system.
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Scratch(PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch() -> Scratch {
+    let t = std::env::temp_dir().join(format!("mount_md-bad-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&t);
+    fs::create_dir_all(t.join("mnt")).unwrap();
+    fs::create_dir_all(t.join("dir")).unwrap();
+    fs::write(t.join("plain.img"), vec![0u8; 1 << 20]).unwrap();
+    symlink(t.join("plain.img"), t.join("link.img")).unwrap();
+    symlink(t.join("dir"), t.join("linkdir")).unwrap();
+    Scratch(t)
+}
+
+/// What must not change: mounts, loop devices and the scratch directory.
+fn snapshot(t: &Path) -> (String, Vec<String>, Vec<(PathBuf, u64)>) {
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut loops = Vec::new();
+    if let Ok(rd) = fs::read_dir("/sys/block") {
+        for e in rd.flatten() {
+            if let Ok(b) = fs::read_to_string(e.path().join("loop/backing_file")) {
+                loops.push(format!("{}={}", e.file_name().to_string_lossy(), b.trim()));
+            }
+        }
+    }
+    loops.sort();
+    let mut files = Vec::new();
+    let mut stack = vec![t.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+            files.push((e.path(), m.len()));
+        }
+    }
+    files.sort();
+    (mounts, loops, files)
+}
+
+/// `\xNN` → byte; `$T` → the scratch dir.
+fn word(w: &str, t: &Path) -> OsString {
+    let w = w.replace("$T", &t.display().to_string());
+    let mut out = Vec::new();
+    let b = w.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && b.get(i + 1) == Some(&b'x') && i + 3 < b.len() {
+            out.push(u8::from_str_radix(&w[i + 2..i + 4], 16).unwrap());
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    OsString::from_vec(out)
+}
+
+fn rows() -> Vec<(String, String, i32, String)> {
+    let doc = include_str!("../doc/bad-inputs.md");
+    doc.lines()
+        .filter(|l| l.starts_with("| ") && l.chars().nth(2).is_some_and(|c| c.is_ascii_digit()))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+            let strip = |s: &str| s.trim_matches('`').to_string();
+            (cells[0].to_string(), strip(cells[1]), cells[2].parse().unwrap(), strip(cells[3]))
+        })
+        .collect()
+}
+
+#[test]
+fn every_documented_bad_input() {
+    let rows = rows();
+    assert!(rows.len() >= 30, "doc/bad-inputs.md lists {} rows", rows.len());
+    let t = scratch();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_mount_md"));
+    let links = t.0.join("bin");
+    fs::create_dir_all(&links).unwrap();
+    for name in ["mount.md", "mount_mfs"] {
+        symlink(&bin, links.join(name)).unwrap();
+    }
+    for (n, cmd, status, message) in rows {
+        let mut words = cmd.split(' ').map(|w| word(w, &t.0));
+        let prog = words.next().unwrap();
+        let exe = if prog == "mount_md" { bin.clone() } else { links.join(&prog) };
+        let before = snapshot(&t.0);
+        let out = Command::new(&exe).args(words).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().next().unwrap_or("");
+        assert_eq!(out.status.code(), Some(status), "row {n}: {cmd}: {stderr}");
+        let message = message.replace("$T", &t.0.display().to_string());
+        if message == "usage: …" {
+            let usage = stderr.lines().find(|l| l.starts_with("usage: ")).unwrap_or("");
+            assert!(usage.starts_with(&format!("usage: {} ", prog.to_string_lossy())), "row {n}: {cmd}: {stderr}");
+        } else {
+            assert_eq!(first, message, "row {n}: {cmd}");
+        }
+        assert_eq!(snapshot(&t.0), before, "row {n}: {cmd} changed the system");
+    }
+}

@@ -193,6 +193,7 @@ fn newfs_argv_in_order_with_soft_updates_last() {
             opt('m', Some("5")),
         ],
         soft_updates: true,
+        only_if_created: false,
         loud: false,
     };
     let argv = newfs_argv(&f, Path::new("/dev/md4"));

@@ -6,7 +6,8 @@ mod freebsd_support;
 
 use freebsd_support::{jail_commands, mount_6x_argv, mount_modern_argv, run, words};
 use mount_md::device::Unit;
-use mount_md::plan::Attach;
+use mount_md::error::strerror;
+use mount_md::plan::{Attach, OpenImage};
 use mount_md::platform::fake::{Call, Fake};
 use mount_md::platform::freebsd::abi::{MD_CLUSTER, MD_COMPRESS, MD_READONLY, MD_VNODE};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
@@ -76,6 +77,8 @@ fn argv_from_modern_mount_and_jail() {
 
 fn fake_seed_calls(options: &[&str], mnt: &str, image: &str) -> Vec<Call> {
     vec![
+        Call::OpenImage(OpenImage { path: image.into(), create: None, read_only: false }),
+        Call::FindAttached(mnt.into()),
         Call::Attach(Attach { unit: Unit::Auto, backing: Backing::Vnode(image.into()), size: None, read_only: false }),
         Call::WaitForNode("/dev/md0".into()),
         Call::Mount {
@@ -183,7 +186,7 @@ fn fixed_unit_with_size_is_predetached_then_attached() {
     assert_eq!((a.unit, a.options, a.mediasize), (7, MD_CLUSTER | MD_COMPRESS, 64 << 20));
     assert_eq!(calls[2], SysCall::WaitForNode("/dev/md7".into()));
     assert!(err.contains("DEBUG: ioctl(/dev/mdctl, MDIOCDETACH, {unit=7, options=0, mediasize=0}) (errors ignored)\n"));
-    assert!(err.contains("DEBUG: /dev/md7: No such file or directory (ignored)\n"), "{err}");
+    assert!(err.contains("DEBUG: detach /dev/md7: No such file or directory (ignored)\n"), "{err}");
     // -D: no pre-detach.
     let mut fb = freebsd();
     run(&words("mount_md -D -P -F /jails/10.0.0.1/rootfs.volume md7 /m"), &mut fb);
@@ -247,7 +250,8 @@ fn dry_run_prints_the_exact_calls() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(
         out,
-        "ioctl(/dev/mdctl, MDIOCATTACH, {type=MD_VNODE, file=/jails/10.0.0.1/rootfs.volume, mediasize=1073741824, \
+        "open and lock /jails/10.0.0.1/rootfs.volume\n\
+         ioctl(/dev/mdctl, MDIOCATTACH, {type=MD_VNODE, file=/jails/10.0.0.1/rootfs.volume, mediasize=1073741824, \
          options=MD_CLUSTER|MD_AUTOUNIT|MD_COMPRESS})\n\
          wait for /dev/md?\n\
          nmount(fstype=ufs, fspath=/var/jails/10.0.0.1, from=/dev/md?, errmsg)\n"
@@ -255,7 +259,7 @@ fn dry_run_prints_the_exact_calls() {
     assert!(fb.sys().calls.is_empty());
     let mut fb = freebsd();
     let (_, out, _) = run(&words("mount_md -N -s 1g -F /jails/10.0.0.1/rootfs.volume md3 /m"), &mut fb);
-    assert!(out.starts_with("ioctl(/dev/mdctl, MDIOCDETACH, {unit=3, options=0, mediasize=0}) (errors ignored)\n"));
+    assert!(out.starts_with("open and lock /jails/10.0.0.1/rootfs.volume\nioctl(/dev/mdctl, MDIOCDETACH, {unit=3, options=0, mediasize=0}) (errors ignored)\n"));
     assert!(out.contains("\n/sbin/newfs -U /dev/md?\n"), "{out}");
 }
 
@@ -289,7 +293,7 @@ fn every_failure_rolls_back_completely() {
         let mut fb = FreeBsd::with_sys(Recorder::new().with_file(IMG, IMG, GIB).failing_at(kind, Errno::EIO));
         let (code, _, err) = run(&argv, &mut fb);
         assert_eq!(code, 1, "{kind}");
-        assert!(err.ends_with(&format!("{}\n", Errno::EIO.desc())), "{kind}: {err}");
+        assert!(err.ends_with(&format!("{}\n", strerror(Errno::EIO))), "{kind}: {err}");
         let sys = fb.sys();
         assert!(sys.is_clean(), "{kind}: attached {:?} mounted {:?}", sys.attached, sys.mounted);
         let attached = sys.calls.iter().any(|c| matches!(c, SysCall::Attach(_)));
@@ -317,7 +321,10 @@ fn a_failed_rollback_is_reported_after_the_first_error() {
     let (busy, perm) = (Errno::EBUSY.desc(), Errno::EPERM.desc());
     assert_eq!(
         err,
-        format!("mount_md: rollback: /m: {busy}\nmount_md: rollback: /dev/md0: {busy}\nmount_md: chmod: /m: {perm}\n")
+        format!(
+            "mount_md: rollback: unmount of /m: {busy}\nmount_md: rollback: detach /dev/md0: {busy}\n\
+             mount_md: chmod: /m: {perm}\n"
+        )
     );
 }
 

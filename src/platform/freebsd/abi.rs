@@ -188,6 +188,22 @@ pub const fn iowr(group: u8, num: u8, len: usize) -> c_ulong {
     (IOC_INOUT | ((len as u32 & IOCPARM_MASK) << 16) | ((group as u32) << 8) | num as u32) as c_ulong
 }
 
+/// `_IOR(group, num, <len bytes>)`: the kernel copies `len` bytes out.
+pub const fn ior(group: u8, num: u8, len: usize) -> c_ulong {
+    assert!(len <= IOCPARM_MASK as usize, "ioctl parameter too large for the encoding");
+    (IOC_OUT | ((len as u32 & IOCPARM_MASK) << 16) | ((group as u32) << 8) | num as u32) as c_ulong
+}
+
+/// sys/sys/disk.h: the buffer DIOCGIDENT fills (a NUL-terminated string).
+pub const DISK_IDENT_SIZE: usize = 256;
+/// `DIOCGIDENT = _IOR('d', 137, char[DISK_IDENT_SIZE])`: a GEOM provider's
+/// ident, asked of `/dev/mdN`. Its size does not depend on the target, so
+/// the number is the same everywhere: 0x41006489.
+pub const DIOCGIDENT: c_ulong = ior(b'd', 137, DISK_IDENT_SIZE);
+/// `char ident[32]` in md.c's softc: a vnode unit's ident,
+/// `MD-DEV<va_fsid>-INO<va_fileid>` (both `%ju`), is cut to 31 bytes.
+pub const MD_IDENT_LEN: usize = 32;
+
 /// md(4)'s ioctl group, `'m'`.
 pub const MD_GROUP: u8 = b'm';
 
@@ -293,6 +309,7 @@ const _: () = assert!(size_of::<MdIoctlIlp32>() == expected::ILP32_SIZE);
 const _: () = assert!(same_offsets(&ILP32_OFFSETS, &expected::ILP32_OFFSETS));
 const _: () = assert!(same_requests(&ILP32, &expected::ILP32_REQUESTS));
 // MDIOCLIST (3) only existed up to FreeBSD 13; its number is pinned too.
+const _: () = assert!(DIOCGIDENT == 0x4100_6489);
 const _: () = assert!(iowr(MD_GROUP, 3, expected::LP64_SIZE) == 0xC1C0_6D03);
 
 // The struct actually handed to the kernel, checked against its target's ABI.

@@ -2,7 +2,8 @@
 //! nmount(2), unmount(2), and the exec of /sbin/newfs. Every `unsafe` block
 //! of the FreeBSD backend is here.
 use super::abi::{self, MdIoctl};
-use super::requests::{show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
+use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
+use super::requests::{device_path, show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
 use super::MdSys;
 use crate::error::{from_io, Error, Result};
 use libc::{c_char, c_int, c_uint, c_void};
@@ -11,9 +12,10 @@ use std::ffi::{CStr, CString, OsString};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 extern "C" {
@@ -66,6 +68,42 @@ impl Kernel {
     }
 }
 
+/// The bytes of a fixed C char array up to its first NUL.
+fn c_chars(a: &[c_char]) -> Vec<u8> {
+    a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
+}
+
+/// A string-valued sysctl, read whole (asking again if it grew meanwhile).
+fn sysctl_text(name: &str) -> Result<String> {
+    let cname = CString::new(name).expect("no NUL");
+    loop {
+        let mut len: libc::size_t = 0;
+        // SAFETY: a size query: no buffer, `len` receives the size.
+        let r = unsafe { libc::sysctlbyname(cname.as_ptr(), std::ptr::null_mut(), &mut len, std::ptr::null(), 0) };
+        if r == -1 {
+            return Err(Error::sys(format!("sysctl {name}"), Errno::last()));
+        }
+        let mut buf = vec![0u8; len + len / 4 + 4096];
+        let mut got = buf.len();
+        // SAFETY: `buf` is `got` bytes long and outlives the call; the
+        // kernel writes at most `got` bytes and stores the count in `got`.
+        let r = unsafe {
+            libc::sysctlbyname(cname.as_ptr(), buf.as_mut_ptr().cast::<c_void>(), &mut got, std::ptr::null(), 0)
+        };
+        if r == -1 {
+            match Errno::last() {
+                Errno::ENOMEM => continue,
+                e => return Err(Error::sys(format!("sysctl {name}"), e)),
+            }
+        }
+        buf.truncate(got);
+        if buf.last() == Some(&0) {
+            buf.pop();
+        }
+        return Ok(String::from_utf8_lossy(&buf).into_owned());
+    }
+}
+
 /// `kld_isloaded("g_md") || kld_load("geom_md")`.
 fn load_geom_md() -> Result<()> {
     let module = CString::new(abi::GEOM_MD_MODULE).expect("no NUL");
@@ -104,12 +142,83 @@ impl MdSys for Kernel {
         Ok(mdio.md_unit)
     }
 
-    fn detach(&mut self, unit: u32) -> Result<()> {
+    fn detach(&mut self, unit: u32, force: bool) -> Result<()> {
         let mut mdio = MdIoctl::zeroed();
         mdio.md_version = abi::MDIOVERSION;
         mdio.md_unit = unit as c_uint;
+        mdio.md_options = if force { abi::MD_FORCE } else { 0 };
         self.ioctl(abi::MDIOCDETACH, "MDIOCDETACH", &mut mdio)
             .map_err(|e| Error { what: format!("detach /dev/md{unit}"), why: e.why })
+    }
+
+    fn query(&mut self, unit: u32) -> Result<UnitQuery> {
+        // The kernel copies a vnode unit's path out: a PATH_MAX buffer.
+        let mut file = vec![0u8; abi::PATH_MAX];
+        let mut mdio = MdIoctl::zeroed();
+        mdio.md_version = abi::MDIOVERSION;
+        mdio.md_unit = unit as c_uint;
+        mdio.md_file = file.as_mut_ptr().cast::<c_char>();
+        self.ioctl(abi::MDIOCQUERY, "MDIOCQUERY", &mut mdio)
+            .map_err(|e| Error { what: format!("query /dev/md{unit}"), why: e.why })?;
+        let path = CStr::from_bytes_until_nul(&file).map(|c| c.to_bytes().to_vec()).unwrap_or_default();
+        Ok(UnitQuery {
+            md_type: mdio.md_type,
+            options: mdio.md_options,
+            mediasize: u64::try_from(mdio.md_mediasize).unwrap_or(0),
+            sectorsize: mdio.md_sectorsize,
+            file: (!path.is_empty()).then(|| PathBuf::from(OsString::from_vec(path))),
+        })
+    }
+
+    fn disk_ident(&mut self, unit: u32) -> Result<String> {
+        let node = device_path(unit);
+        let what = || format!("ioctl({}, DIOCGIDENT)", node.display());
+        let dev = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&node)
+            .map_err(|e| from_io(node.display().to_string(), &e))?;
+        let mut ident = [0u8; abi::DISK_IDENT_SIZE];
+        // SAFETY: DIOCGIDENT writes at most DISK_IDENT_SIZE bytes (encoded in
+        // the request) into `ident`, which outlives the call.
+        let r = unsafe { libc::ioctl(dev.as_raw_fd(), abi::DIOCGIDENT, ident.as_mut_ptr()) };
+        if r == -1 {
+            return Err(Error::sys(what(), Errno::last()));
+        }
+        let text = CStr::from_bytes_until_nul(&ident).map_err(|_| Error::text(what(), "ident not terminated"))?;
+        Ok(text.to_string_lossy().into_owned())
+    }
+
+    fn list_units(&mut self) -> Result<Vec<MdUnit>> {
+        let xml = sysctl_text("kern.geom.confxml")?;
+        Ok(parse_confxml(&xml))
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountEntry>> {
+        let mut cap = 32usize;
+        loop {
+            // SAFETY: struct statfs is plain data; all zeros is a valid value.
+            let mut buf: Vec<libc::statfs> = (0..cap).map(|_| unsafe { std::mem::zeroed() }).collect();
+            let bytes = (cap * std::mem::size_of::<libc::statfs>()) as libc::c_long;
+            // SAFETY: `buf` holds `cap` structs, exactly `bytes` long; the
+            // kernel writes at most that many.
+            let n = unsafe { libc::getfsstat(buf.as_mut_ptr(), bytes, libc::MNT_NOWAIT) };
+            if n == -1 {
+                return Err(Error::sys("getfsstat", Errno::last()));
+            }
+            let n = n as usize;
+            if n >= cap {
+                cap = n * 2;
+                continue; // mounts were added meanwhile: ask again
+            }
+            return Ok(buf[..n]
+                .iter()
+                .map(|f| MountEntry {
+                    from: String::from_utf8_lossy(&c_chars(&f.f_mntfromname)).into_owned(),
+                    on: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntonname))),
+                })
+                .collect());
+        }
     }
 
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
@@ -145,11 +254,12 @@ impl MdSys for Kernel {
         Ok(())
     }
 
-    fn unmount(&mut self, fspath: &Path) -> Result<()> {
+    fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
         let what = || format!("unmount of {}", fspath.display());
         let p = CString::new(fspath.as_os_str().as_bytes()).map_err(|_| Error::text(what(), "contains a NUL byte"))?;
+        let flags = if force { libc::MNT_FORCE } else { 0 };
         // SAFETY: `p` is a valid NUL-terminated path.
-        if unsafe { libc::unmount(p.as_ptr(), 0) } == -1 {
+        if unsafe { libc::unmount(p.as_ptr(), flags) } == -1 {
             return Err(Error::sys(what(), Errno::last()));
         }
         Ok(())

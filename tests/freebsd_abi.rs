@@ -99,3 +99,15 @@ fn zeroed_struct_is_version_zero_with_null_pointers() {
     assert!(m.md_file.is_null() && m.md_label.is_null());
     assert!(m.md_pad.iter().all(|p| *p == 0));
 }
+
+#[test]
+fn diocgident_number() {
+    // _IOR('d', 137, char[DISK_IDENT_SIZE]) from sys/sys/disk.h, by hand:
+    // IOC_OUT 0x40000000 + 256<<16 + 'd'<<8 + 137.
+    assert_eq!(abi::DISK_IDENT_SIZE, 256);
+    assert_eq!(u64::from(abi::DIOCGIDENT), 0x4000_0000 + (256 << 16) + (0x64 << 8) + 137);
+    assert_eq!(u64::from(abi::DIOCGIDENT), 0x4100_6489);
+    assert_eq!(u64::from(abi::ior(b'd', 137, 256)), 0x4100_6489);
+    // md.c's `char ident[32]`.
+    assert_eq!(abi::MD_IDENT_LEN, 32);
+}

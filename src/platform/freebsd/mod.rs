@@ -410,12 +410,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn remove_image(&mut self) -> Result<()> {
-        match self.image.take() {
-            Some(img) => {
-                let r = self.sys.remove_image(&img);
-                self.image = Some(img);
-                r
-            }
+        match &self.image {
+            Some(img) => self.sys.remove_image(img),
             None => Ok(()),
         }
     }

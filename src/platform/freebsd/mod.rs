@@ -202,15 +202,18 @@ impl<S: MdSys> FreeBsd<S> {
     /// image we hold open (a dry run, which opens nothing, inspects it).
     fn request_for(&self, a: &Attach) -> Result<(AttachRequest, Vec<Note>)> {
         let backing = match &a.backing {
-            Backing::Vnode(p) => {
-                let mut b = self.sys.inspect_backing(p)?;
-                if let Some(img) = self.image.as_ref().filter(|i| &i.path == p) {
-                    b.size = img.size;
-                    b.writable = img.writable;
-                    b.regular = true;
-                }
-                Some(b)
-            }
+            Backing::Vnode(p) => Some(match self.image.as_ref().filter(|i| &i.path == p) {
+                Some(img) => BackingFile {
+                    path: self.sys.realpath(p).map_err(|e| Error {
+                        what: format!("could not find full path for {}", p.display()),
+                        why: e.why,
+                    })?,
+                    size: img.size,
+                    regular: true,
+                    writable: img.writable,
+                },
+                None => self.sys.inspect_backing(p)?,
+            }),
             _ => None,
         };
         attach_request(a, backing.as_ref(), self.sys.page_size())
@@ -449,12 +452,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let unit = e.device.unit;
         let q = self.sys.query(unit)?;
         let (req, _) = self.request_for(a)?;
-        // The kernel cuts a partial last sector off.
-        let sector = u64::from(if q.sectorsize == 0 { 512 } else { q.sectorsize });
-        let want = req.mediasize - req.mediasize % sector;
+        // We ask for 512-byte sectors; the kernel cuts a partial last one off.
+        let want = req.mediasize - req.mediasize % 512;
         let q_ro = q.options & abi::MD_READONLY != 0;
         let misfit = if q.md_type != abi::MD_VNODE {
             Some(format!("type {}", abi::type_name(q.md_type)))
+        } else if q.sectorsize != 512 {
+            Some(format!("sectorsize {}, want 512", q.sectorsize))
         } else if q.mediasize != want {
             Some(format!("mediasize {}, want {want}", q.mediasize))
         } else if q_ro != req.read_only() {

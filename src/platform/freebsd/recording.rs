@@ -373,8 +373,10 @@ impl MdSys for Recorder {
         Ok(FileId { dev: 1, ino })
     }
 
+    /// Known images resolve as [`Recorder::files`] says; other paths are
+    /// taken as real already.
     fn realpath(&self, path: &Path) -> Result<PathBuf> {
-        Ok(path.to_path_buf())
+        Ok(self.files.get(path).map_or_else(|| path.to_path_buf(), |b| b.path.clone()))
     }
 
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {

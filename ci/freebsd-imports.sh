@@ -1,7 +1,8 @@
 #!/bin/sh
 # ci/freebsd-imports.sh [BINARY] — checks a linked FreeBSD mount_md (from
 # `freebsd-build --build`) does its work through the kernel:
-#   * it imports nmount, ioctl, unmount (and kldload/modfind for geom_md);
+#   * it imports nmount, ioctl, unmount (and kldload/modfind for geom_md),
+#     getfsstat and sysctlbyname (finding units and mounts), flock (the image lock);
 #   * the only helper program it names is /sbin/newfs (run only without -P);
 #     no mdconfig, mount, pax or shell path is in it.
 # The -P path starting no process is argued from the code (newfs is exec'd
@@ -13,7 +14,7 @@ B=${1:-target/freebsd/x86_64-unknown-freebsd/release/mount_md}
 READELF=$(command -v readelf || command -v llvm-readelf) || { echo "freebsd-imports: no readelf" >&2; exit 1; }
 syms=$("$READELF" --dyn-syms -W "$B" | awk '$7 == "UND" { sub(/@.*/, "", $8); print $8 }' | sort -u)
 fail=0
-for s in nmount ioctl unmount kldload modfind; do
+for s in nmount ioctl unmount kldload modfind getfsstat sysctlbyname flock; do
   if printf '%s\n' "$syms" | grep -qx "$s"; then echo "ok: imports $s"
   else echo "FAIL: does not import $s" >&2; fail=1; fi
 done

@@ -10,7 +10,10 @@
 //! * [`vnode_ident`] is the ident md.c gives a vnode unit:
 //!   `MD-DEV<va_fsid>-INO<va_fileid>`. FreeBSD's stat(2) fills `st_dev`
 //!   from `va_fsid` and `st_ino` from `va_fileid` (vn_stat), so it is
-//!   rebuilt from the `fstat` of the image we hold open.
+//!   rebuilt from the `fstat` of the image we hold open. (vn_stat falls
+//!   back to `f_fsid.val[0]` when a file system leaves `va_fsid` unset;
+//!   UFS, ZFS and tmpfs set it. On one that did not, the check after the
+//!   attach would fail safe: the unit is detached and the mount refused.)
 //! * [`md_unit_of`] says which unit a mount's `from` names.
 use super::abi::{MD_IDENT_LEN, MD_MALLOC, MD_NULL, MD_PRELOAD, MD_SWAP, MD_VNODE};
 use libc::c_uint;

@@ -69,6 +69,7 @@ impl Kernel {
 }
 
 /// The bytes of a fixed C char array up to its first NUL.
+#[allow(clippy::unnecessary_cast)] // c_char is u8 on arm64, i8 on x86
 fn c_chars(a: &[c_char]) -> Vec<u8> {
     a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
 }

@@ -134,6 +134,9 @@ impl Step {
 pub struct Plan {
     pub steps: Vec<Step>,
     pub mount_point: PathBuf,
+    /// `-E`: accepted for compatibility; platforms that never run mdconfig
+    /// may say so under `-X`.
+    pub mdconfig_path: Option<PathBuf>,
 }
 
 /// Builds the plan for a request (mdmfs's order of operations, spec §1.7).
@@ -209,5 +212,5 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
     if let Some(skel) = &req.skel {
         steps.push(Step::CopySkeleton(skel.clone()));
     }
-    Plan { steps, mount_point: req.mount_point.clone() }
+    Plan { steps, mount_point: req.mount_point.clone(), mdconfig_path: req.mdconfig_path.clone() }
 }

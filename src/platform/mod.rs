@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub mod describe;
 pub mod fake;
+pub mod freebsd;
 pub mod host;
 #[cfg(loop_backend)]
 pub mod linux;
@@ -122,8 +123,8 @@ pub trait Platform {
 pub fn native() -> Box<dyn Platform> {
     #[cfg(loop_backend)]
     return Box::new(linux::Linux::new());
-    // Until the FreeBSD backend adds its own `#[cfg(md_backend)]` arm
-    // (and takes `md_backend` out of this one), FreeBSD plans but cannot run.
-    #[cfg(any(no_backend, md_backend))]
+    #[cfg(md_backend)]
+    return Box::new(freebsd::FreeBsd::new());
+    #[cfg(no_backend)]
     return Box::new(unsupported::Unsupported::new());
 }

@@ -1,0 +1,428 @@
+//! A recording [`MdSys`] for tests: logs every system operation the
+//! FreeBSD backend asks for, with its exact arguments, tracks which units
+//! are attached (with what the kernel would say about them) and what is
+//! mounted from where, and can fail any operation once.
+//!
+//! Operations that change something go to [`Recorder::calls`]; questions
+//! (open, stat, query, ident, the unit and mount lists) to
+//! [`Recorder::asked`].
+use super::abi::{MD_READONLY, MD_VNODE};
+use super::geom::{vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
+use super::requests::{AttachRequest, BackingFile, IoValue, NmountRequest};
+use super::{MdSys, OpenedImage};
+use crate::error::{Error, Result};
+use crate::plan::OpenImage;
+use nix::errno::Errno;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// One recorded operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SysCall {
+    /// `--create` made the image.
+    CreateImage(PathBuf),
+    RemoveImage(PathBuf),
+    Attach(AttachRequest),
+    Detach(u32),
+    /// MDIOCDETACH with MD_FORCE.
+    DetachForced(u32),
+    WaitForNode(PathBuf),
+    Newfs {
+        argv: Vec<String>,
+        loud: bool,
+    },
+    Nmount(NmountRequest),
+    Unmount(PathBuf),
+    /// unmount(2) with MNT_FORCE.
+    UnmountForced(PathBuf),
+    ReadOnlyCheck(PathBuf),
+    SetMode(PathBuf, u32),
+    SetOwner(PathBuf, u32, u32),
+    CopySkeleton {
+        fspath: PathBuf,
+        from: PathBuf,
+    },
+}
+
+/// One recorded question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    OpenImage(PathBuf),
+    Stat(PathBuf),
+    Query(u32),
+    Ident(u32),
+    ListUnits,
+    Mounts,
+}
+
+/// What the double's kernel knows about an attached unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecUnit {
+    pub md_type: libc::c_uint,
+    pub mediasize: u64,
+    pub read_only: bool,
+    /// The backing file's realpath and identity (vnode units).
+    pub file: Option<(PathBuf, FileId)>,
+    /// Opens other than mounts (a process holding `/dev/mdN`).
+    pub held: bool,
+}
+
+/// The recording double.
+#[derive(Debug)]
+pub struct Recorder {
+    pub calls: Vec<SysCall>,
+    pub asked: Vec<Asked>,
+    /// What `inspect_backing` reports, by the path as given.
+    pub files: BTreeMap<PathBuf, BackingFile>,
+    /// Each file's identity, by realpath.
+    pub ids: BTreeMap<PathBuf, FileId>,
+    /// Files (by realpath) that the kernel, opening them by path at
+    /// MDIOCATTACH, finds replaced by another file.
+    pub replaced: BTreeSet<PathBuf>,
+    pub attached: BTreeSet<u32>,
+    /// What the kernel knows about each attached unit.
+    pub units: BTreeMap<u32, RecUnit>,
+    /// Mount points, in mount order.
+    pub mounted: Vec<PathBuf>,
+    /// Each mount point's `from`.
+    pub mount_from: BTreeMap<PathBuf, String>,
+    /// Answer DIOCGIDENT with ENOTTY (a kernel without md idents).
+    pub no_idents: bool,
+    /// Fail the first operation of each listed kind, once: `open`,
+    /// `remove`, `attach`, `detach`, `query`, `ident`, `list`, `mounts`,
+    /// `wait`, `newfs`, `nmount`, `unmount`, `statfs`, `chmod`, `chown`,
+    /// `skel`.
+    pub fail: Vec<(&'static str, Errno)>,
+    /// The kernel's errmsg when `nmount` fails.
+    pub errmsg: String,
+    /// Mounts come out read-only.
+    pub read_only_fs: bool,
+    pub page_size: u64,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            calls: Vec::new(),
+            asked: Vec::new(),
+            files: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            replaced: BTreeSet::new(),
+            attached: BTreeSet::new(),
+            units: BTreeMap::new(),
+            mounted: Vec::new(),
+            mount_from: BTreeMap::new(),
+            no_idents: false,
+            fail: Vec::new(),
+            errmsg: String::new(),
+            read_only_fs: false,
+            page_size: 4096,
+        }
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Knows `given` as a regular, writable file of `size` bytes whose
+    /// realpath is `real`.
+    pub fn with_file(mut self, given: &str, real: &str, size: u64) -> Self {
+        self.files.insert(
+            PathBuf::from(given),
+            BackingFile { path: PathBuf::from(real), size, regular: true, writable: true },
+        );
+        self.id_of(Path::new(real));
+        self
+    }
+
+    /// The identity of the file at realpath `real` (made up on first use:
+    /// device 90, inodes from 1000 on).
+    pub fn id_of(&mut self, real: &Path) -> FileId {
+        let next = FileId { dev: 90, ino: 1000 + self.ids.len() as u64 };
+        *self.ids.entry(real.to_path_buf()).or_insert(next)
+    }
+
+    /// A vnode unit left attached (by an earlier run) on the file known as
+    /// `given`, of `mediasize` bytes.
+    pub fn with_leftover(mut self, unit: u32, given: &str, mediasize: u64, read_only: bool) -> Self {
+        let real = self.files[Path::new(given)].path.clone();
+        let id = self.id_of(&real);
+        self.attached.insert(unit);
+        self.units
+            .insert(unit, RecUnit { md_type: MD_VNODE, mediasize, read_only, file: Some((real, id)), held: false });
+        self
+    }
+
+    /// Something is mounted on `on` from `from`.
+    pub fn with_mount(mut self, from: &str, on: &str) -> Self {
+        self.mounted.push(PathBuf::from(on));
+        self.mount_from.insert(PathBuf::from(on), from.to_string());
+        self
+    }
+
+    pub fn failing_at(mut self, kind: &'static str, errno: Errno) -> Self {
+        self.fail.push((kind, errno));
+        self
+    }
+
+    /// Nothing attached, nothing mounted.
+    pub fn is_clean(&self) -> bool {
+        self.attached.is_empty() && self.mounted.is_empty()
+    }
+
+    /// Operations of the kinds that change something, in order.
+    pub fn changes(&self) -> Vec<&SysCall> {
+        self.calls.iter().filter(|c| !matches!(c, SysCall::WaitForNode(_) | SysCall::ReadOnlyCheck(_))).collect()
+    }
+
+    fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
+        match self.fail.iter().position(|(k, _)| *k == kind) {
+            Some(i) => {
+                let (_, errno) = self.fail.remove(i);
+                if kind == "nmount" && !self.errmsg.is_empty() {
+                    return Err(Error::explained(what, self.errmsg.clone(), errno));
+                }
+                Err(Error::sys(what, errno))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl MdSys for Recorder {
+    fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
+        self.calls.push(SysCall::Attach(req.clone()));
+        self.maybe_fail("attach", "ioctl(/dev/mdctl, MDIOCATTACH)")?;
+        let unit = if req.autounit() {
+            (0..).find(|u| !self.attached.contains(u)).unwrap_or(0)
+        } else if self.attached.contains(&req.unit) {
+            return Err(Error::sys("ioctl(/dev/mdctl, MDIOCATTACH)", Errno::EBUSY));
+        } else {
+            req.unit
+        };
+        let file = req.file.as_ref().map(|f| {
+            let real = PathBuf::from(f.to_string_lossy().into_owned());
+            let mut id = self.id_of(&real);
+            if self.replaced.contains(&real) {
+                id.ino += 1_000_000;
+            }
+            (real, id)
+        });
+        self.attached.insert(unit);
+        self.units.insert(
+            unit,
+            RecUnit {
+                md_type: req.md_type,
+                mediasize: req.mediasize - req.mediasize % 512,
+                read_only: req.read_only(),
+                file,
+                held: false,
+            },
+        );
+        Ok(unit)
+    }
+
+    fn detach(&mut self, unit: u32, force: bool) -> Result<()> {
+        self.calls.push(if force { SysCall::DetachForced(unit) } else { SysCall::Detach(unit) });
+        self.maybe_fail("detach", format!("detach /dev/md{unit}"))?;
+        if !self.attached.contains(&unit) {
+            return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::ENOENT));
+        }
+        let mounted = self.mount_from.values().any(|f| super::geom::md_unit_of(f) == Some(unit));
+        let held = self.units.get(&unit).is_some_and(|u| u.held);
+        if (mounted || held) && !force {
+            return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::EBUSY));
+        }
+        self.attached.remove(&unit);
+        self.units.remove(&unit);
+        Ok(())
+    }
+
+    fn query(&mut self, unit: u32) -> Result<UnitQuery> {
+        self.asked.push(Asked::Query(unit));
+        self.maybe_fail("query", format!("ioctl(/dev/mdctl, MDIOCQUERY) of md{unit}"))?;
+        let u = self
+            .units
+            .get(&unit)
+            .ok_or_else(|| Error::sys(format!("ioctl(/dev/mdctl, MDIOCQUERY) of md{unit}"), Errno::ENOENT))?;
+        Ok(UnitQuery {
+            md_type: u.md_type,
+            options: if u.read_only { MD_READONLY } else { 0 },
+            mediasize: u.mediasize,
+            sectorsize: 512,
+            file: u.file.as_ref().map(|(p, _)| p.clone()),
+        })
+    }
+
+    fn disk_ident(&mut self, unit: u32) -> Result<String> {
+        self.asked.push(Asked::Ident(unit));
+        let what = format!("ioctl(/dev/md{unit}, DIOCGIDENT)");
+        self.maybe_fail("ident", what.clone())?;
+        if self.no_idents {
+            return Err(Error::sys(what, Errno::ENOTTY));
+        }
+        match self.units.get(&unit) {
+            Some(RecUnit { file: Some((_, id)), .. }) => Ok(vnode_ident(*id)),
+            Some(_) => Err(Error::sys(what, Errno::EOPNOTSUPP)),
+            None => Err(Error::sys(format!("/dev/md{unit}"), Errno::ENOENT)),
+        }
+    }
+
+    fn list_units(&mut self) -> Result<Vec<MdUnit>> {
+        self.asked.push(Asked::ListUnits);
+        self.maybe_fail("list", "sysctl kern.geom.confxml")?;
+        let mut out = Vec::new();
+        for (&unit, u) in &self.units {
+            let mounts = self.mount_from.values().filter(|f| super::geom::md_unit_of(f) == Some(unit)).count() as u32;
+            let opens = mounts + u32::from(u.held);
+            out.push(MdUnit {
+                unit,
+                md_type: Some(u.md_type),
+                mediasize: Some(u.mediasize),
+                read_only: Some(u.read_only),
+                ident: if self.no_idents { None } else { u.file.as_ref().map(|(_, id)| vnode_ident(*id)) },
+                file: u.file.as_ref().map(|(p, _)| p.clone()),
+                access: Some((opens, opens, opens)),
+            });
+        }
+        Ok(out)
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountEntry>> {
+        self.asked.push(Asked::Mounts);
+        self.maybe_fail("mounts", "getfsstat")?;
+        Ok(self
+            .mounted
+            .iter()
+            .map(|on| MountEntry { from: self.mount_from.get(on).cloned().unwrap_or_default(), on: on.clone() })
+            .collect())
+    }
+
+    fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
+        self.calls.push(SysCall::Nmount(req.clone()));
+        self.maybe_fail("nmount", req.from())?;
+        if let Some(IoValue::Text(p)) = req.get("fspath") {
+            let on = PathBuf::from(p.to_string_lossy().into_owned());
+            self.mounted.push(on.clone());
+            self.mount_from.insert(on, req.from());
+        }
+        Ok(())
+    }
+
+    fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
+        let p = fspath.to_path_buf();
+        self.calls.push(if force { SysCall::UnmountForced(p) } else { SysCall::Unmount(p) });
+        self.maybe_fail("unmount", format!("unmount of {}", fspath.display()))?;
+        self.mounted.retain(|p| p != fspath);
+        self.mount_from.remove(fspath);
+        Ok(())
+    }
+
+    fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
+        self.asked.push(Asked::OpenImage(o.path.clone()));
+        self.maybe_fail("open", o.path.display().to_string())?;
+        let created = match (self.files.get(&o.path), o.create) {
+            (Some(_), _) => false,
+            (None, Some((size, _))) => {
+                self.calls.push(SysCall::CreateImage(o.path.clone()));
+                self.files
+                    .insert(o.path.clone(), BackingFile { path: o.path.clone(), size, regular: true, writable: true });
+                true
+            }
+            (None, None) => return Err(Error::sys(o.path.display().to_string(), Errno::ENOENT)),
+        };
+        let b = self.files[&o.path].clone();
+        let id = self.id_of(&b.path);
+        Ok(OpenedImage {
+            path: o.path.clone(),
+            id,
+            size: b.size,
+            writable: b.writable && !o.read_only,
+            created,
+            handle: None,
+        })
+    }
+
+    fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
+        if !image.created {
+            return Ok(());
+        }
+        self.calls.push(SysCall::RemoveImage(image.path.clone()));
+        self.maybe_fail("remove", image.path.display().to_string())?;
+        if let Some(b) = self.files.remove(&image.path) {
+            self.ids.remove(&b.path);
+        }
+        Ok(())
+    }
+
+    /// Known images by their realpath; any other path is a directory of
+    /// its own (a mount point).
+    fn stat_file(&self, path: &Path) -> Result<FileId> {
+        if let Some(id) = self.ids.get(path) {
+            return Ok(*id);
+        }
+        if let Some(b) = self.files.get(path) {
+            if let Some(id) = self.ids.get(&b.path) {
+                return Ok(*id);
+            }
+        }
+        let ino = path.as_os_str().len() as u64;
+        Ok(FileId { dev: 1, ino })
+    }
+
+    /// Known images resolve as [`Recorder::files`] says; other paths are
+    /// taken as real already.
+    fn realpath(&self, path: &Path) -> Result<PathBuf> {
+        Ok(self.files.get(path).map_or_else(|| path.to_path_buf(), |b| b.path.clone()))
+    }
+
+    fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
+        let argv = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        self.calls.push(SysCall::Newfs { argv, loud });
+        self.maybe_fail("newfs", "newfs exited with error code 1")
+    }
+
+    fn page_size(&self) -> u64 {
+        self.page_size
+    }
+
+    fn inspect_backing(&self, file: &Path) -> Result<BackingFile> {
+        self.files
+            .get(file)
+            .cloned()
+            .ok_or_else(|| Error::sys(format!("could not find full path for {}", file.display()), Errno::ENOENT))
+    }
+
+    fn wait_for_node(&mut self, node: &Path) -> Result<()> {
+        self.calls.push(SysCall::WaitForNode(node.to_path_buf()));
+        self.maybe_fail("wait", node.display().to_string())
+    }
+
+    fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
+        Ok(mount_point.to_path_buf())
+    }
+
+    fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
+        self.calls.push(SysCall::ReadOnlyCheck(fspath.to_path_buf()));
+        self.maybe_fail("statfs", "statvfs")?;
+        Ok(self.read_only_fs)
+    }
+
+    fn set_mode(&mut self, fspath: &Path, mode: u32) -> Result<()> {
+        self.calls.push(SysCall::SetMode(fspath.to_path_buf(), mode));
+        self.maybe_fail("chmod", format!("chmod: {}", fspath.display()))
+    }
+
+    fn set_owner(&mut self, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
+        self.calls.push(SysCall::SetOwner(fspath.to_path_buf(), uid, gid));
+        self.maybe_fail("chown", format!("chown {} to {uid}:{gid}", fspath.display()))
+    }
+
+    fn copy_skeleton(&mut self, fspath: &Path, from: &Path) -> Result<()> {
+        self.calls.push(SysCall::CopySkeleton { fspath: fspath.to_path_buf(), from: from.to_path_buf() });
+        self.maybe_fail("skel", format!("skel copy from {}", from.display()))
+    }
+}

@@ -1,0 +1,292 @@
+//! The real system operations on FreeBSD: md(4) ioctls on /dev/mdctl,
+//! nmount(2), unmount(2), and the exec of /sbin/newfs. Every `unsafe` block
+//! of the FreeBSD backend is here.
+use super::abi::{self, MdIoctl};
+use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
+use super::requests::{device_path, show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
+use super::MdSys;
+use crate::error::{from_io, Error, Result};
+use libc::{c_char, c_int, c_uint, c_void};
+use nix::errno::Errno;
+use std::ffi::{CStr, CString, OsString};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+extern "C" {
+    // FreeBSD system calls (libc), not bound by the libc crate.
+    fn modfind(modname: *const c_char) -> c_int;
+    fn kldload(file: *const c_char) -> c_int;
+}
+
+/// The kernel, through /dev/mdctl and the mount syscalls.
+#[derive(Debug, Default)]
+pub struct Kernel {
+    ctl: Option<File>,
+}
+
+impl Kernel {
+    pub fn new() -> Self {
+        Kernel { ctl: None }
+    }
+
+    /// /dev/mdctl, opened read-write once; if it is missing, geom_md is
+    /// loaded first, as mdconfig(8) does.
+    fn ctl(&mut self) -> Result<&File> {
+        if self.ctl.is_none() {
+            let open = || {
+                std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_CLOEXEC).open(abi::MDCTL_PATH)
+            };
+            let f = match open() {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    load_geom_md()?;
+                    open()
+                }
+                other => other,
+            }
+            .map_err(|e| from_io(abi::MDCTL_PATH, &e))?;
+            self.ctl = Some(f);
+        }
+        Ok(self.ctl.as_ref().expect("opened above"))
+    }
+
+    fn ioctl(&mut self, request: libc::c_ulong, name: &str, mdio: &mut MdIoctl) -> Result<()> {
+        let fd = self.ctl()?.as_raw_fd();
+        // SAFETY: `mdio` is a live, properly laid out struct md_ioctl (its
+        // size is encoded in `request` and asserted in abi.rs); the pointers
+        // it holds point to buffers the caller keeps alive for this call.
+        let r = unsafe { libc::ioctl(fd, request, mdio as *mut MdIoctl) };
+        if r == -1 {
+            return Err(Error::sys(format!("ioctl({}, {name})", abi::MDCTL_PATH), Errno::last()));
+        }
+        Ok(())
+    }
+}
+
+/// The bytes of a fixed C char array up to its first NUL.
+#[allow(clippy::unnecessary_cast)] // c_char is u8 on arm64, i8 on x86
+fn c_chars(a: &[c_char]) -> Vec<u8> {
+    a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
+}
+
+/// A string-valued sysctl, read whole (asking again if it grew meanwhile).
+fn sysctl_text(name: &str) -> Result<String> {
+    let cname = CString::new(name).expect("no NUL");
+    loop {
+        let mut len: libc::size_t = 0;
+        // SAFETY: a size query: no buffer, `len` receives the size.
+        let r = unsafe { libc::sysctlbyname(cname.as_ptr(), std::ptr::null_mut(), &mut len, std::ptr::null(), 0) };
+        if r == -1 {
+            return Err(Error::sys(format!("sysctl {name}"), Errno::last()));
+        }
+        let mut buf = vec![0u8; len + len / 4 + 4096];
+        let mut got = buf.len();
+        // SAFETY: `buf` is `got` bytes long and outlives the call; the
+        // kernel writes at most `got` bytes and stores the count in `got`.
+        let r = unsafe {
+            libc::sysctlbyname(cname.as_ptr(), buf.as_mut_ptr().cast::<c_void>(), &mut got, std::ptr::null(), 0)
+        };
+        if r == -1 {
+            match Errno::last() {
+                Errno::ENOMEM => continue,
+                e => return Err(Error::sys(format!("sysctl {name}"), e)),
+            }
+        }
+        buf.truncate(got);
+        if buf.last() == Some(&0) {
+            buf.pop();
+        }
+        return Ok(String::from_utf8_lossy(&buf).into_owned());
+    }
+}
+
+/// `kld_isloaded("g_md") || kld_load("geom_md")`.
+fn load_geom_md() -> Result<()> {
+    let module = CString::new(abi::GEOM_MD_MODULE).expect("no NUL");
+    let file = CString::new(abi::GEOM_MD_FILE).expect("no NUL");
+    // SAFETY: both are valid NUL-terminated strings that outlive the calls.
+    if unsafe { modfind(module.as_ptr()) } != -1 {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    if unsafe { kldload(file.as_ptr()) } == -1 {
+        let e = Errno::last();
+        if e != Errno::EEXIST {
+            return Err(Error::sys("failed to load geom_md module", e));
+        }
+    }
+    Ok(())
+}
+
+impl MdSys for Kernel {
+    fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
+        let mut file: Option<Vec<u8>> = req.file.as_ref().map(|f| f.as_bytes_with_nul().to_vec());
+        // mdconfig hands the kernel a zeroed PATH_MAX label buffer.
+        let mut label: Vec<u8> = match &req.label {
+            Some(l) => l.as_bytes_with_nul().to_vec(),
+            None => vec![0; abi::PATH_MAX],
+        };
+        let mut mdio = MdIoctl::zeroed();
+        mdio.md_version = abi::MDIOVERSION;
+        mdio.md_type = req.md_type;
+        mdio.md_options = req.options;
+        mdio.md_unit = req.unit as c_uint;
+        mdio.md_mediasize = i64::try_from(req.mediasize).map_err(|_| Error::sys("md_mediasize", Errno::EOVERFLOW))?;
+        mdio.md_file = file.as_mut().map_or(std::ptr::null_mut(), |f| f.as_mut_ptr().cast::<c_char>());
+        mdio.md_label = label.as_mut_ptr().cast::<c_char>();
+        self.ioctl(abi::MDIOCATTACH, "MDIOCATTACH", &mut mdio)?;
+        Ok(mdio.md_unit)
+    }
+
+    fn detach(&mut self, unit: u32, force: bool) -> Result<()> {
+        let mut mdio = MdIoctl::zeroed();
+        mdio.md_version = abi::MDIOVERSION;
+        mdio.md_unit = unit as c_uint;
+        mdio.md_options = if force { abi::MD_FORCE } else { 0 };
+        self.ioctl(abi::MDIOCDETACH, "MDIOCDETACH", &mut mdio)
+            .map_err(|e| Error { what: format!("detach /dev/md{unit}"), why: e.why })
+    }
+
+    fn query(&mut self, unit: u32) -> Result<UnitQuery> {
+        // The kernel copies a vnode unit's path out: a PATH_MAX buffer.
+        let mut file = vec![0u8; abi::PATH_MAX];
+        let mut mdio = MdIoctl::zeroed();
+        mdio.md_version = abi::MDIOVERSION;
+        mdio.md_unit = unit as c_uint;
+        mdio.md_file = file.as_mut_ptr().cast::<c_char>();
+        self.ioctl(abi::MDIOCQUERY, "MDIOCQUERY", &mut mdio)
+            .map_err(|e| Error { what: format!("query /dev/md{unit}"), why: e.why })?;
+        let path = CStr::from_bytes_until_nul(&file).map(|c| c.to_bytes().to_vec()).unwrap_or_default();
+        Ok(UnitQuery {
+            md_type: mdio.md_type,
+            options: mdio.md_options,
+            mediasize: u64::try_from(mdio.md_mediasize).unwrap_or(0),
+            sectorsize: mdio.md_sectorsize,
+            file: (!path.is_empty()).then(|| PathBuf::from(OsString::from_vec(path))),
+        })
+    }
+
+    fn disk_ident(&mut self, unit: u32) -> Result<String> {
+        let node = device_path(unit);
+        let what = || format!("ioctl({}, DIOCGIDENT)", node.display());
+        let dev = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&node)
+            .map_err(|e| from_io(node.display().to_string(), &e))?;
+        let mut ident = [0u8; abi::DISK_IDENT_SIZE];
+        // SAFETY: DIOCGIDENT writes at most DISK_IDENT_SIZE bytes (encoded in
+        // the request) into `ident`, which outlives the call.
+        let r = unsafe { libc::ioctl(dev.as_raw_fd(), abi::DIOCGIDENT, ident.as_mut_ptr()) };
+        if r == -1 {
+            return Err(Error::sys(what(), Errno::last()));
+        }
+        let text = CStr::from_bytes_until_nul(&ident).map_err(|_| Error::text(what(), "ident not terminated"))?;
+        Ok(text.to_string_lossy().into_owned())
+    }
+
+    fn list_units(&mut self) -> Result<Vec<MdUnit>> {
+        let xml = sysctl_text("kern.geom.confxml")?;
+        Ok(parse_confxml(&xml))
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountEntry>> {
+        let mut cap = 32usize;
+        loop {
+            // SAFETY: struct statfs is plain data; all zeros is a valid value.
+            let mut buf: Vec<libc::statfs> = (0..cap).map(|_| unsafe { std::mem::zeroed() }).collect();
+            let bytes = (cap * std::mem::size_of::<libc::statfs>()) as libc::c_long;
+            // SAFETY: `buf` holds `cap` structs, exactly `bytes` long; the
+            // kernel writes at most that many.
+            let n = unsafe { libc::getfsstat(buf.as_mut_ptr(), bytes, libc::MNT_NOWAIT) };
+            if n == -1 {
+                return Err(Error::sys("getfsstat", Errno::last()));
+            }
+            let n = n as usize;
+            if n >= cap {
+                cap = n * 2;
+                continue; // mounts were added meanwhile: ask again
+            }
+            return Ok(buf[..n]
+                .iter()
+                .map(|f| MountEntry {
+                    from: String::from_utf8_lossy(&c_chars(&f.f_mntfromname)).into_owned(),
+                    on: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntonname))),
+                })
+                .collect());
+        }
+    }
+
+    fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
+        let mut errmsg = [0u8; ERRMSG_LEN];
+        let mut iov: Vec<libc::iovec> = Vec::with_capacity(req.iov.len() * 2);
+        for (name, value) in &req.iov {
+            let name = name.as_bytes_with_nul();
+            iov.push(libc::iovec { iov_base: name.as_ptr() as *mut c_void, iov_len: name.len() });
+            iov.push(match value {
+                IoValue::Flag => libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 },
+                IoValue::Text(t) => {
+                    let t = t.as_bytes_with_nul();
+                    libc::iovec { iov_base: t.as_ptr() as *mut c_void, iov_len: t.len() }
+                }
+                IoValue::Errmsg => {
+                    libc::iovec { iov_base: errmsg.as_mut_ptr().cast::<c_void>(), iov_len: errmsg.len() }
+                }
+            });
+        }
+        // SAFETY: every iovec points into `req` or `errmsg`, both alive
+        // until the call returns; only errmsg is written, within its length.
+        let r = unsafe { libc::nmount(iov.as_mut_ptr(), iov.len() as c_uint, req.flags_arg()) };
+        if r == -1 {
+            let errno = Errno::last();
+            let text =
+                CStr::from_bytes_until_nul(&errmsg).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+            return Err(if text.is_empty() {
+                Error::sys(req.from(), errno)
+            } else {
+                Error::explained(req.from(), text, errno)
+            });
+        }
+        Ok(())
+    }
+
+    fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
+        let what = || format!("unmount of {}", fspath.display());
+        let p = CString::new(fspath.as_os_str().as_bytes()).map_err(|_| Error::text(what(), "contains a NUL byte"))?;
+        let flags = if force { libc::MNT_FORCE } else { 0 };
+        // SAFETY: `p` is a valid NUL-terminated path.
+        if unsafe { libc::unmount(p.as_ptr(), flags) } == -1 {
+            return Err(Error::sys(what(), Errno::last()));
+        }
+        Ok(())
+    }
+
+    fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
+        let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("newfs: empty argv"))?;
+        let mut cmd = Command::new(prog);
+        cmd.args(args).stdin(Stdio::null());
+        let (status, output) = if loud {
+            let s = cmd.status().map_err(|e| from_io(format!("exec: {}", show_argv(&argv[..1])), &e))?;
+            (s, String::new())
+        } else {
+            let o = cmd.output().map_err(|e| from_io(format!("exec: {}", show_argv(&argv[..1])), &e))?;
+            let mut text = String::from_utf8_lossy(&o.stderr).into_owned();
+            text.push_str(&String::from_utf8_lossy(&o.stdout));
+            (o.status, text.trim().to_string())
+        };
+        if status.success() {
+            return Ok(());
+        }
+        let what = match (status.code(), status.signal()) {
+            (Some(c), _) => format!("newfs exited with error code {c}"),
+            (None, Some(s)) => format!("newfs exited with signal {s}"),
+            _ => "newfs failed".to_string(),
+        };
+        Err(if output.is_empty() { Error::plain(what) } else { Error::text(what, output) })
+    }
+}

@@ -249,24 +249,33 @@ pub struct Bound {
     pub read_only: bool,
 }
 
+/// Loop units that may be bound. /proc/partitions lists only block devices
+/// with a size, so one read finds the bound loop devices among however many
+/// exist (a host that has run many containers may have hundreds); without
+/// /proc every `loopN` in /sys/block is a candidate.
+fn candidate_units() -> Vec<u32> {
+    let unit_of = |name: &str| name.strip_prefix("loop").and_then(|n| n.parse::<u32>().ok());
+    if let Ok(text) = std::fs::read_to_string("/proc/partitions") {
+        return text.lines().filter_map(|l| l.split_whitespace().nth(3)).filter_map(unit_of).collect();
+    }
+    let Ok(dir) = std::fs::read_dir("/sys/block") else { return Vec::new() };
+    dir.flatten().filter_map(|e| e.file_name().to_str().and_then(unit_of)).collect()
+}
+
 /// Loop devices whose backing file is the file with this (st_dev, st_ino),
-/// found through `/sys/block/loop*/loop/backing_file` (the path the kernel
+/// found through `/sys/block/loopN/loop/backing_file` (the path the kernel
 /// shows, checked by stat against the identity we opened).
 pub fn bound_to(id: (u64, u64)) -> Vec<Bound> {
-    let Ok(dir) = std::fs::read_dir("/sys/block") else { return Vec::new() };
     let mut found = Vec::new();
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(unit) = name.to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(entry.path().join("loop/backing_file")) else { continue };
+    for unit in candidate_units() {
+        let sys = PathBuf::from(format!("/sys/block/loop{unit}"));
+        let Ok(raw) = std::fs::read(sys.join("loop/backing_file")) else { continue };
         let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
         let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(raw));
         let Ok(st) = nix::sys::stat::stat(path) else { continue };
         #[allow(clippy::unnecessary_cast)]
         if (st.st_dev as u64, st.st_ino as u64) == id {
-            let ro = std::fs::read_to_string(entry.path().join("ro")).is_ok_and(|s| s.trim() == "1");
+            let ro = std::fs::read_to_string(sys.join("ro")).is_ok_and(|s| s.trim() == "1");
             found.push(Bound { unit, read_only: ro });
         }
     }
@@ -314,7 +323,7 @@ pub fn release(unit: u32) -> nix::Result<Option<PathBuf>> {
         if std::time::Instant::now() >= deadline {
             return Err(Errno::EBUSY);
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(1));
     }
     Ok(Some(node(unit)))
 }

@@ -164,7 +164,7 @@ impl Linux {
     }
 
     /// The held loop fd if it is `dev`'s, else a fresh read-only one.
-    fn read_head(&self, dev: &Device) -> Result<Vec<u8>> {
+    fn read_head(&self, dev: &Device, len: usize) -> Result<Vec<u8>> {
         let fresh;
         let fd = match &self.held {
             Some(h) if h.unit == dev.unit => &h.fd,
@@ -174,7 +174,7 @@ impl Linux {
             }
         };
         let file = std::fs::File::from(fd.try_clone().map_err(|e| crate::error::from_io(show(&dev.path), &e))?);
-        let mut buf = vec![0u8; probe::PROBE_LEN];
+        let mut buf = vec![0u8; len];
         let mut got = 0;
         while got < buf.len() {
             match file.read_at(&mut buf[got..], got as u64) {
@@ -193,7 +193,13 @@ impl Linux {
             Some(Held { unit, image: Some(img), .. }) if *unit == dev.unit => show(img),
             _ => show(&dev.path),
         };
-        match probe::probe(&self.read_head(dev)?) {
+        // ext2/3/4 and XFS are told by the first 4 KiB; only when those do
+        // not match is the rest (btrfs at 64 KiB, UFS up to 256 KiB) read.
+        let mut found = probe::probe(&self.read_head(dev, probe::FIRST_LEN)?);
+        if found == probe::Found::Unknown {
+            found = probe::probe(&self.read_head(dev, probe::PROBE_LEN)?);
+        }
+        match found {
             probe::Found::Mountable(t) => Ok(t.to_string()),
             probe::Found::Ufs(n) => Err(Error::text(
                 what,

@@ -6,6 +6,10 @@
 /// below (UFS2 may sit at 256 KiB).
 pub const PROBE_LEN: usize = 262_144 + 2048;
 
+/// Enough for the common cases (ext superblock at 1 KiB, XFS at 0), read
+/// first so that a `-P` mount of an ext4 image reads 4 KiB, not 258.
+pub const FIRST_LEN: usize = 4096;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
     /// A type Linux mounts (`ext2`, `ext3`, `ext4`, `xfs`, `btrfs`).

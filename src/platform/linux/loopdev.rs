@@ -288,21 +288,35 @@ pub fn autoclear(unit: u32) -> bool {
     std::fs::read_to_string(format!("/sys/block/loop{unit}/loop/autoclear")).is_ok_and(|s| s.trim() == "1")
 }
 
+/// What [`release`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// It was not attached.
+    NotAttached,
+    /// Detached, by this call or by autoclear.
+    Detached,
+    /// Forced, and still open elsewhere (a lazily unmounted file system, a
+    /// process holding the node): autoclear is set, so the kernel detaches
+    /// it when its last user closes it.
+    OnLastClose,
+}
+
 /// Makes sure `/dev/loopN` is detached after its file systems were
 /// unmounted: LOOP_CLR_FD if it is still bound (autoclear off, or not run
-/// yet), then waits, bounded, for it to be free. Returns the node if this
-/// call or autoclear detached something, `None` if it was not attached.
-pub fn release(unit: u32) -> nix::Result<Option<PathBuf>> {
+/// yet), then waits, bounded, for it to be free. With `force`, a device
+/// still in use is left to autoclear instead of being an error.
+pub fn release(unit: u32, force: bool) -> nix::Result<Release> {
     let fd = match open_device(unit, OFlag::O_RDONLY) {
         Ok(fd) => fd,
-        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(None),
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Release::NotAttached),
         Err(e) => return Err(e),
     };
     match get_status64(&fd) {
-        Err(Errno::ENXIO) => return Ok(None),
+        Err(Errno::ENXIO) => return Ok(Release::NotAttached),
         Err(e) => return Err(e),
         Ok(_) => {}
     }
+    // While others have it open, the kernel only sets autoclear.
     match clr_fd(&fd) {
         // ENXIO: autoclear got there first.
         Ok(()) | Err(Errno::ENXIO) => {}
@@ -311,12 +325,17 @@ pub fn release(unit: u32) -> nix::Result<Option<PathBuf>> {
     drop(fd);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while std::fs::metadata(format!("/sys/block/loop{unit}/loop/backing_file")).is_ok() {
+        // A lazily unmounted file system still claims the device, for as
+        // long as anything inside it is open: no use waiting for that.
+        if force && claimed(unit) {
+            return Ok(Release::OnLastClose);
+        }
         if std::time::Instant::now() >= deadline {
-            return Err(Errno::EBUSY);
+            return if force { Ok(Release::OnLastClose) } else { Err(Errno::EBUSY) };
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    Ok(Some(node(unit)))
+    Ok(Release::Detached)
 }
 
 /// How many times a lost race is retried (systemd and losetup use 64).

@@ -507,8 +507,13 @@ impl Platform for Linux {
                 nix::mount::umount2(&m, flags).map_err(|e| Error::sys(format!("unmount {}", m.display()), e))?;
                 done.unmounted.push(m);
             }
-            if let Some(dev) = loopdev::release(unit).map_err(|e| Error::sys(show(&loopdev::node(unit)), e))? {
-                done.detached.push(Device { unit, path: dev, read_only: false });
+            let node = loopdev::node(unit);
+            match loopdev::release(unit, force).map_err(|e| Error::sys(show(&node), e))? {
+                loopdev::Release::Detached => done.detached.push(Device { unit, path: node, read_only: false }),
+                loopdev::Release::OnLastClose => {
+                    self.warn(format!("{}: still in use; detached when its last user closes it", node.display()))
+                }
+                loopdev::Release::NotAttached => {}
             }
         }
         Ok(done)

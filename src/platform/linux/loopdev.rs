@@ -301,22 +301,35 @@ pub enum Release {
     OnLastClose,
 }
 
-/// Makes sure `/dev/loopN` is detached after its file systems were
-/// unmounted: LOOP_CLR_FD if it is still bound (autoclear off, or not run
-/// yet), then waits, bounded, for it to be free. With `force`, a device
-/// still in use is left to autoclear instead of being an error.
-pub fn release(unit: u32, force: bool) -> nix::Result<Release> {
+/// What `/dev/loopN` is bound to: the backing file's device and inode as
+/// LOOP_GET_STATUS64 reports them, or `None` if it is not bound.
+pub fn binding(unit: u32) -> Option<(u64, u64)> {
+    let fd = open_device(unit, OFlag::O_RDONLY).ok()?;
+    get_status64(&fd).ok().map(|i| (i.lo_device, i.lo_inode))
+}
+
+/// Makes sure `/dev/loopN`, bound to `bound` (from [`binding`] before its
+/// file systems were unmounted), is detached: LOOP_CLR_FD if it is still
+/// bound to that same file (autoclear off, or not run yet), then waits,
+/// bounded, for it to be free. Once autoclear has freed the unit, another
+/// run may take the number at once: a unit bound to anything else is not
+/// ours and is left alone. With `force`, a device still in use is left to
+/// autoclear instead of being an error.
+pub fn release(unit: u32, bound: (u64, u64), force: bool) -> nix::Result<Release> {
     let fd = match open_device(unit, OFlag::O_RDONLY) {
         Ok(fd) => fd,
         Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Release::NotAttached),
         Err(e) => return Err(e),
     };
+    // While this descriptor is open the binding cannot change under us:
+    // autoclear waits for the last close, and a LOOP_CLR_FD by anyone
+    // else only sets autoclear.
     match get_status64(&fd) {
-        Err(Errno::ENXIO) => return Ok(Release::NotAttached),
+        Err(Errno::ENXIO) => return Ok(Release::Detached),
         Err(e) => return Err(e),
+        Ok(i) if (i.lo_device, i.lo_inode) != bound => return Ok(Release::Detached),
         Ok(_) => {}
     }
-    // While others have it open, the kernel only sets autoclear.
     match clr_fd(&fd) {
         // ENXIO: autoclear got there first.
         Ok(()) | Err(Errno::ENXIO) => {}
@@ -324,7 +337,7 @@ pub fn release(unit: u32, force: bool) -> nix::Result<Release> {
     }
     drop(fd);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while std::fs::metadata(format!("/sys/block/loop{unit}/loop/backing_file")).is_ok() {
+    while binding(unit) == Some(bound) {
         // A lazily unmounted file system still claims the device, for as
         // long as anything inside it is open: no use waiting for that.
         if force && claimed(unit) {

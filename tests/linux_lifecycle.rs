@@ -109,6 +109,23 @@ fn release_by_mount_point_image_and_device() {
 }
 
 #[test]
+fn release_says_what_it_did_under_x() {
+    require_loop!();
+    let tmp = TempDir::new("u-debug");
+    let mut loops = LoopGuard::default();
+    let (img, dir, _guard, m) = mount_seeded(&tmp, "a", &mut loops);
+    let out = run(&bin(), args!["-u", "-X", dir]);
+    ok(&out);
+    assert_eq!(text(&out.stderr), format!("DEBUG: unmounted {}\nDEBUG: detached {}\n", dir.display(), m.source));
+    // A leftover nobody mounted (losetup, no autoclear), by its image.
+    let dev = losetup(&img, &mut loops);
+    let out = run(&bin(), args!["-u", "-X", img]);
+    ok(&out);
+    assert_eq!(text(&out.stderr), format!("DEBUG: detached {dev}\n"));
+    assert_nothing_left(&tmp);
+}
+
+#[test]
 fn release_of_nothing_says_so_under_x() {
     require_loop!();
     let tmp = TempDir::new("u-nothing");
@@ -224,8 +241,8 @@ fn mount_a_twice_mounts_once() {
     let out = run(&mount_md, args!["md", ct, "-v", "-o", format!("rw,noatime,-P,-F{}", img.display())]);
     ok(&out);
     assert!(text(&out.stderr).contains("already mounted"), "{}", text(&out.stderr));
+    eprintln!("mount -a twice via {}", if link.is_some() { "util-linux mount(8)" } else { "the mount.md argv" });
     drop(link);
-    eprintln!("mount -a twice via {}", if have_mount() { "util-linux mount(8)" } else { "mount.md argv" });
     unmount_and_check_no_leak(guard, &tmp);
 }
 

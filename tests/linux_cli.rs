@@ -8,38 +8,9 @@ mod common;
 use common::*;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::Duration;
 
 const MIB: u64 = 1 << 20;
-const SETTLE: Duration = Duration::from_secs(10);
-
-/// Mounted by the test: records the loop device and unmounts on drop.
-fn mounted(dir: &Path, image: &Path, loops: &mut LoopGuard) -> (MountGuard, MountInfo) {
-    let guard = MountGuard(dir.to_path_buf());
-    let m = mount_at(dir).unwrap_or_else(|| panic!("{} is not mounted", dir.display()));
-    assert!(m.source.starts_with("/dev/loop"), "source {}", m.source);
-    loops.record(&m.source, image);
-    assert_eq!(
-        backing_file(m.source.trim_start_matches("/dev/")).as_deref(),
-        Some(image),
-        "{} is not backed by the image",
-        m.source
-    );
-    (guard, m)
-}
-
-fn ok(out: &std::process::Output) {
-    assert!(out.status.success(), "exit {:?}, stderr: {}", out.status.code(), text(&out.stderr));
-}
-
-fn unmount_and_check_no_leak(guard: MountGuard, tmp: &TempDir) {
-    let st = std::process::Command::new("umount").arg(&guard.0).status().unwrap();
-    assert!(st.success());
-    drop(guard);
-    assert_eq!(wait_no_loops(tmp.path(), SETTLE), Vec::<String>::new(), "loop device left after umount");
-}
-
 #[test]
 fn preserved_image_with_p() {
     require_loop!();

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,32 +15,6 @@ use std::time::Duration;
 /// Tests in this binary that install the helper link take turns; other
 /// binaries run after this one (cargo runs test binaries one at a time).
 static HELPER: Mutex<()> = Mutex::new(());
-
-/// `/sbin/mount.md` → our binary, removed on drop.
-struct HelperLink(PathBuf);
-
-impl HelperLink {
-    fn install() -> Result<HelperLink, String> {
-        let link = Path::new("/sbin/mount.md");
-        if link.symlink_metadata().is_ok() {
-            return Err(format!("{} exists already; not replacing it", link.display()));
-        }
-        std::os::unix::fs::symlink(bin(), link).map_err(|e| format!("{}: {e}", link.display()))?;
-        Ok(HelperLink(link.to_path_buf()))
-    }
-}
-
-impl Drop for HelperLink {
-    fn drop(&mut self) {
-        if std::fs::read_link(&self.0).ok() == Some(bin()) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
-fn have_mount() -> bool {
-    Command::new("mount").arg("--version").output().is_ok_and(|o| o.status.success())
-}
 
 #[test]
 fn mount_a_with_an_md_fstab_line() {

@@ -245,3 +245,80 @@ pub fn text(b: &[u8]) -> String {
 macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$(::std::ffi::OsStr::new(&$a)),*] };
 }
+
+/// How long autoclear (asynchronous) may take to free a loop device.
+pub const SETTLE: Duration = Duration::from_secs(10);
+
+/// Mounted by the test: records the loop device and unmounts on drop.
+pub fn mounted(dir: &Path, image: &Path, loops: &mut LoopGuard) -> (MountGuard, MountInfo) {
+    let guard = MountGuard(dir.to_path_buf());
+    let m = mount_at(dir).unwrap_or_else(|| panic!("{} is not mounted", dir.display()));
+    assert!(m.source.starts_with("/dev/loop"), "source {}", m.source);
+    loops.record(&m.source, image);
+    assert_eq!(
+        backing_file(m.source.trim_start_matches("/dev/")).as_deref(),
+        Some(image),
+        "{} is not backed by the image",
+        m.source
+    );
+    (guard, m)
+}
+
+pub fn ok(out: &Output) {
+    assert!(out.status.success(), "exit {:?}, stderr: {}", out.status.code(), text(&out.stderr));
+}
+
+/// umount(8) the guarded mount point, then checks that no loop device is
+/// left bound to anything under `tmp`.
+pub fn unmount_and_check_no_leak(guard: MountGuard, tmp: &TempDir) {
+    let st = Command::new("umount").arg(&guard.0).status().unwrap();
+    assert!(st.success());
+    drop(guard);
+    assert_eq!(wait_no_loops(tmp.path(), SETTLE), Vec::<String>::new(), "loop device left after umount");
+}
+
+/// Nothing of the test's is mounted or attached any more (bounded wait for
+/// autoclear).
+pub fn assert_nothing_left(tmp: &TempDir) {
+    assert_eq!(wait_no_loops(tmp.path(), SETTLE), Vec::<String>::new(), "loop device left");
+    let left: Vec<PathBuf> = mount_points().into_iter().filter(|m| m.starts_with(tmp.path())).collect();
+    assert!(left.is_empty(), "mounts left: {left:?}");
+}
+
+/// `losetup -f --show <image>`: a leftover attachment without autoclear,
+/// recorded in `loops` so that it is detached if the test fails.
+pub fn losetup(image: &Path, loops: &mut LoopGuard) -> String {
+    let out = Command::new("losetup").args(["-f", "--show"]).arg(image).output().expect("losetup");
+    assert!(out.status.success(), "losetup: {}", text(&out.stderr));
+    let dev = text(&out.stdout).trim().to_string();
+    loops.record(&dev, image);
+    dev
+}
+
+pub fn have_mount() -> bool {
+    Command::new("mount").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// `/sbin/mount.md` → our binary, removed on drop. Installed only if there
+/// is no mount.md already; tests of one binary that use it take turns
+/// through a lock of their own (cargo runs test binaries one at a time).
+pub struct HelperLink(PathBuf);
+
+impl HelperLink {
+    pub fn install() -> Result<HelperLink, String> {
+        let link = Path::new("/sbin/mount.md");
+        if link.symlink_metadata().is_ok() {
+            return Err(format!("{} exists already; not replacing it", link.display()));
+        }
+        std::os::unix::fs::symlink(bin(), link).map_err(|e| format!("{}: {e}", link.display()))?;
+        Ok(HelperLink(link.to_path_buf()))
+    }
+}
+
+impl Drop for HelperLink {
+    fn drop(&mut self) {
+        if std::fs::read_link(&self.0).ok() == Some(bin()) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}

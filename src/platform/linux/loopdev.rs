@@ -297,19 +297,46 @@ pub fn autoclear(unit: u32) -> bool {
     std::fs::read_to_string(format!("/sys/block/loop{unit}/loop/autoclear")).is_ok_and(|s| s.trim() == "1")
 }
 
-/// Makes sure `/dev/loopN` is detached after its file systems were
-/// unmounted: LOOP_CLR_FD if it is still bound (autoclear off, or not run
-/// yet), then waits, bounded, for it to be free. Returns the node if this
-/// call or autoclear detached something, `None` if it was not attached.
-pub fn release(unit: u32) -> nix::Result<Option<PathBuf>> {
+/// What [`release`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// It was not attached.
+    NotAttached,
+    /// Detached, by this call or by autoclear.
+    Detached,
+    /// Forced, and still open elsewhere (a lazily unmounted file system, a
+    /// process holding the node): autoclear is set, so the kernel detaches
+    /// it when its last user closes it.
+    OnLastClose,
+}
+
+/// What `/dev/loopN` is bound to: the backing file's device and inode as
+/// LOOP_GET_STATUS64 reports them, or `None` if it is not bound.
+pub fn binding(unit: u32) -> Option<(u64, u64)> {
+    let fd = open_device(unit, OFlag::O_RDONLY).ok()?;
+    get_status64(&fd).ok().map(|i| (i.lo_device, i.lo_inode))
+}
+
+/// Makes sure `/dev/loopN`, bound to `bound` (from [`binding`] before its
+/// file systems were unmounted), is detached: LOOP_CLR_FD if it is still
+/// bound to that same file (autoclear off, or not run yet), then waits,
+/// bounded, for it to be free. Once autoclear has freed the unit, another
+/// run may take the number at once: a unit bound to anything else is not
+/// ours and is left alone. With `force`, a device still in use is left to
+/// autoclear instead of being an error.
+pub fn release(unit: u32, bound: (u64, u64), force: bool) -> nix::Result<Release> {
     let fd = match open_device(unit, OFlag::O_RDONLY) {
         Ok(fd) => fd,
-        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(None),
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Release::NotAttached),
         Err(e) => return Err(e),
     };
+    // While this descriptor is open the binding cannot change under us:
+    // autoclear waits for the last close, and a LOOP_CLR_FD by anyone
+    // else only sets autoclear.
     match get_status64(&fd) {
-        Err(Errno::ENXIO) => return Ok(None),
+        Err(Errno::ENXIO) => return Ok(Release::Detached),
         Err(e) => return Err(e),
+        Ok(i) if (i.lo_device, i.lo_inode) != bound => return Ok(Release::Detached),
         Ok(_) => {}
     }
     match clr_fd(&fd) {
@@ -319,13 +346,18 @@ pub fn release(unit: u32) -> nix::Result<Option<PathBuf>> {
     }
     drop(fd);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while std::fs::metadata(format!("/sys/block/loop{unit}/loop/backing_file")).is_ok() {
+    while binding(unit) == Some(bound) {
+        // A lazily unmounted file system still claims the device, for as
+        // long as anything inside it is open: no use waiting for that.
+        if force && claimed(unit) {
+            return Ok(Release::OnLastClose);
+        }
         if std::time::Instant::now() >= deadline {
-            return Err(Errno::EBUSY);
+            return if force { Ok(Release::OnLastClose) } else { Err(Errno::EBUSY) };
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    Ok(Some(node(unit)))
+    Ok(Release::Detached)
 }
 
 /// How many times a lost race is retried (systemd and losetup use 64).

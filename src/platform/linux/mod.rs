@@ -507,14 +507,22 @@ impl Platform for Linux {
         };
         let mut done = Released::default();
         for unit in units {
+            // What it is bound to now: once unmounted, autoclear may free it
+            // and another run take the number; that one is not ours.
+            let Some(bound) = loopdev::binding(unit) else { continue };
             // Newest mount first, so stacked mounts come off in order.
             for m in mountinfo::targets_of(unit).into_iter().rev() {
                 let flags = if force { MntFlags::MNT_DETACH } else { MntFlags::empty() };
                 nix::mount::umount2(&m, flags).map_err(|e| Error::sys(format!("unmount {}", m.display()), e))?;
                 done.unmounted.push(m);
             }
-            if let Some(dev) = loopdev::release(unit).map_err(|e| Error::sys(show(&loopdev::node(unit)), e))? {
-                done.detached.push(Device { unit, path: dev, read_only: false });
+            let node = loopdev::node(unit);
+            match loopdev::release(unit, bound, force).map_err(|e| Error::sys(show(&node), e))? {
+                loopdev::Release::Detached => done.detached.push(Device { unit, path: node, read_only: false }),
+                loopdev::Release::OnLastClose => {
+                    self.warn(format!("{}: still in use; detached when its last user closes it", node.display()))
+                }
+                loopdev::Release::NotAttached => {}
             }
         }
         Ok(done)

@@ -337,7 +337,6 @@ fn create_reserves_or_not() {
 /// backing file, so the blocks `--create` reserved are given back by the
 /// format that follows (allocated ends up as with `--create=sparse`).
 #[test]
-#[ignore = "known bug: mkfs discard punches the --create reservation"]
 fn create_fills_its_blocks() {
     require_loop!();
     let tmp = TempDir::new("create-blocks");
@@ -557,7 +556,6 @@ fn chmod_chown_and_copy_into_an_immutable_root_fail_cleanly() {
 /// (sparsely) before anything can fail, and a failed run does not shrink
 /// it back; with `--create` ("an existing file is never touched") too.
 #[test]
-#[ignore = "known bug: -s grows an existing file even when the run then fails"]
 fn a_failed_run_leaves_an_existing_file_as_it_was() {
     require_loop!();
     let tmp = TempDir::new("grown");

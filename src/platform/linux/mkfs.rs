@@ -30,6 +30,10 @@ fn is_ext(t: &str) -> bool {
 /// * every type: `-n` (no `.snap` directory) is satisfied already, and
 ///   `-U`/`-S` (soft updates) are not newfs options here at all;
 /// * anything else is refused.
+///
+/// Discard is always off (`-E nodiscard`, `-K`): on a loop device a discard
+/// punches holes in the image file, which would undo `--create=reserve`
+/// and any space the admin preallocated. newfs(8) does not discard either.
 pub fn argv(f: &Format, device: &str) -> std::result::Result<Vec<String>, char> {
     let t = f.fstype.as_str();
     let mut args: Vec<String> = Vec::new();
@@ -37,12 +41,12 @@ pub fn argv(f: &Format, device: &str) -> std::result::Result<Vec<String>, char> 
         if !f.loud {
             args.push("-q".into());
         }
-        args.push("-F".into());
+        args.extend(["-F".into(), "-E".into(), "nodiscard".into()]);
     } else if matches!(t, "xfs" | "btrfs") {
         if !f.loud {
             args.push("-q".into());
         }
-        args.push("-f".into());
+        args.extend(["-f".into(), "-K".into()]);
     }
     for o in &f.options {
         let v = o.value.clone().unwrap_or_default();
@@ -129,17 +133,20 @@ mod tests {
     #[test]
     fn ext4_mapping() {
         let f = fmt("ext4", &[('b', Some("4096")), ('i', Some("8192")), ('m', Some("0")), ('n', None)], false);
-        assert_eq!(argv(&f, "/dev/loop3").unwrap(), ["-q", "-F", "-b", "4096", "-i", "8192", "-m", "0", "/dev/loop3"]);
-        assert_eq!(argv(&fmt("ext2", &[], true), "/dev/loop0").unwrap(), ["-F", "/dev/loop0"]);
+        assert_eq!(
+            argv(&f, "/dev/loop3").unwrap(),
+            ["-q", "-F", "-E", "nodiscard", "-b", "4096", "-i", "8192", "-m", "0", "/dev/loop3"]
+        );
+        assert_eq!(argv(&fmt("ext2", &[], true), "/dev/loop0").unwrap(), ["-F", "-E", "nodiscard", "/dev/loop0"]);
     }
 
     #[test]
     fn other_types() {
         assert_eq!(
             argv(&fmt("xfs", &[('b', Some("4096"))], false), "/d").unwrap(),
-            ["-q", "-f", "-b", "size=4096", "/d"]
+            ["-q", "-f", "-K", "-b", "size=4096", "/d"]
         );
-        assert_eq!(argv(&fmt("btrfs", &[], false), "/d").unwrap(), ["-q", "-f", "/d"]);
+        assert_eq!(argv(&fmt("btrfs", &[], false), "/d").unwrap(), ["-q", "-f", "-K", "/d"]);
         assert_eq!(argv(&fmt("vfat", &[], false), "/d").unwrap(), ["/d"]);
         assert_eq!(argv(&fmt("xfs", &[('i', Some("1"))], false), "/d"), Err('i'));
     }

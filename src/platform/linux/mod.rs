@@ -51,6 +51,9 @@ pub struct Linux {
     held: Option<Held>,
     /// The backing image, opened and locked by `open_image` for the run.
     image: Option<posix::Image>,
+    /// The image's length before `-s` extended it, so that a failed run
+    /// can put it back.
+    grown_from: Option<u64>,
     notes: Vec<Note>,
     /// The plan's mount point, remembered by `check()` so that `describe()`
     /// can name it in the chmod/chown/copy lines.
@@ -146,10 +149,90 @@ impl Linux {
                 let new = i64::try_from(size).map_err(|_| Error::sys(show(path), Errno::EFBIG))?;
                 nix::unistd::ftruncate(&file, new)
                     .map_err(|e| Error::sys(format!("{}: extend to {size} bytes", path.display()), e))?;
+                self.grown_from = Some(len);
                 self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
             }
         }
         Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit })
+    }
+
+    /// The attach proper: bind a loop device to the backing file, with
+    /// the allocation race handled as util-linux and systemd do.
+    fn attach_loop(&mut self, a: &Attach) -> Result<Device> {
+        let b = self.open_backing(a)?;
+        let control = loopdev::open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+        let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
+        if b.read_only {
+            flags |= loopdev::LO_FLAGS_READ_ONLY;
+        }
+        let info = LoopInfo64::new(flags, b.sizelimit, &b.name);
+        let mut use_configure = true;
+        let mut last = Errno::EBUSY;
+        for attempt in 0..loopdev::ATTEMPTS {
+            if attempt > 0 {
+                std::thread::sleep(loopdev::backoff(attempt));
+            }
+            let lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+            let unit = match a.unit {
+                Unit::Auto => loopdev::get_free(&control)
+                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
+                Unit::Fixed(n) => match loopdev::ctl_add(&control, n) {
+                    Ok(()) | Err(Errno::EEXIST) => n,
+                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
+                },
+            };
+            let node = loopdev::node(unit);
+            let fixed = matches!(a.unit, Unit::Fixed(_));
+            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
+            // device: try again. Nothing of ours is bound to it.
+            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
+            let dev = match Self::open_loop(unit) {
+                Ok(d) => d,
+                Err(e) if retry(e) => {
+                    last = e;
+                    continue;
+                }
+                Err(e) => return Err(Error::sys(show(&node), e)),
+            };
+            match loopdev::bind(&dev, &b.file, &info, &mut use_configure) {
+                Ok(()) => {
+                    drop(lock);
+                    if !use_configure {
+                        self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
+                    }
+                    if attempt > 0 {
+                        self.debug(format!("{}: attached after {attempt} lost race(s)", node.display()));
+                    }
+                    self.held = Some(Held { unit, fd: dev, image: b.image.clone() });
+                    return Ok(Device { unit, path: node, read_only: b.read_only });
+                }
+                Err(e) if retry(e) => last = e,
+                Err(Errno::EBUSY) => {
+                    return Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY));
+                }
+                Err(e) => {
+                    return Err(Error::explained(
+                        show(&node),
+                        format!("failed to set up loop device for {}", b.name.display()),
+                        e,
+                    ))
+                }
+            }
+        }
+        Err(Error::explained(
+            LOOP_CONTROL,
+            format!("cannot find an unused loop device after {} attempts", loopdev::ATTEMPTS),
+            last,
+        ))
+    }
+
+    /// Puts the image back to the length it had before `-s` grew it.
+    fn restore_length(&mut self) {
+        let (Some(len), Some(img)) = (self.grown_from.take(), &self.image) else { return };
+        let shrunk = i64::try_from(len).ok().and_then(|l| nix::unistd::ftruncate(&img.fd, l).ok());
+        if shrunk.is_none() {
+            self.warn(format!("could not give the image back its length of {len} bytes"));
+        }
     }
 
     /// Opens `/dev/loopN`, waiting (bounded) for the node to appear.
@@ -555,77 +638,20 @@ impl Platform for Linux {
     }
 
     fn attach(&mut self, a: &Attach) -> Result<Device> {
-        let b = self.open_backing(a)?;
-        let control = loopdev::open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-        let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
-        if b.read_only {
-            flags |= loopdev::LO_FLAGS_READ_ONLY;
+        let r = self.attach_loop(a);
+        if r.is_err() {
+            self.restore_length();
         }
-        let info = LoopInfo64::new(flags, b.sizelimit, &b.name);
-        let mut use_configure = true;
-        let mut last = Errno::EBUSY;
-        for attempt in 0..loopdev::ATTEMPTS {
-            if attempt > 0 {
-                std::thread::sleep(loopdev::backoff(attempt));
-            }
-            let lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-            let unit = match a.unit {
-                Unit::Auto => loopdev::get_free(&control)
-                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
-                Unit::Fixed(n) => match loopdev::ctl_add(&control, n) {
-                    Ok(()) | Err(Errno::EEXIST) => n,
-                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
-                },
-            };
-            let node = loopdev::node(unit);
-            let fixed = matches!(a.unit, Unit::Fixed(_));
-            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
-            // device: try again. Nothing of ours is bound to it.
-            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
-            let dev = match Self::open_loop(unit) {
-                Ok(d) => d,
-                Err(e) if retry(e) => {
-                    last = e;
-                    continue;
-                }
-                Err(e) => return Err(Error::sys(show(&node), e)),
-            };
-            match loopdev::bind(&dev, &b.file, &info, &mut use_configure) {
-                Ok(()) => {
-                    drop(lock);
-                    if !use_configure {
-                        self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
-                    }
-                    if attempt > 0 {
-                        self.debug(format!("{}: attached after {attempt} lost race(s)", node.display()));
-                    }
-                    self.held = Some(Held { unit, fd: dev, image: b.image.clone() });
-                    return Ok(Device { unit, path: node, read_only: b.read_only });
-                }
-                Err(e) if retry(e) => last = e,
-                Err(Errno::EBUSY) => {
-                    return Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY));
-                }
-                Err(e) => {
-                    return Err(Error::explained(
-                        show(&node),
-                        format!("failed to set up loop device for {}", b.name.display()),
-                        e,
-                    ))
-                }
-            }
-        }
-        Err(Error::explained(
-            LOOP_CONTROL,
-            format!("cannot find an unused loop device after {} attempts", loopdev::ATTEMPTS),
-            last,
-        ))
+        r
     }
 
     fn detach(&mut self, dev: &Device) -> Result<()> {
         match self.held.take() {
             Some(h) if h.unit == dev.unit => {
-                loopdev::clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))
+                loopdev::clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))?;
+                drop(h);
+                self.restore_length();
+                Ok(())
             }
             other => {
                 // A leftover found by find_attached: detached only if nobody
@@ -714,6 +740,7 @@ impl Platform for Linux {
     fn finish(&mut self) {
         self.held = None;
         self.image = None;
+        self.grown_from = None;
     }
 
     fn take_notes(&mut self) -> Vec<Note> {
@@ -801,7 +828,7 @@ mod tests {
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR)",
                 "wait for /dev/loop? (at most 5 s)",
-                "mkfs.ext4 -q -F /dev/loop?",
+                "mkfs.ext4 -q -F -E nodiscard /dev/loop?",
                 "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\")",
                 "fchmod(open(\"/\", O_DIRECTORY|O_NOFOLLOW), 0750)",
             ]

@@ -127,3 +127,22 @@ fn concurrent_opens_take_turns() {
     drop(first);
     assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap().is_ok());
 }
+
+/// FreeBSD's fspath for nmount(2) (plain code, checked here on Linux):
+/// a symlink anywhere in the mount point's path is refused.
+#[test]
+fn freebsd_fspath_refuses_symlinks() {
+    use mount_md::platform::freebsd::resolve_mount_point;
+    let t = TempDir::new("image-fspath");
+    fs::create_dir(t.0.join("jail")).unwrap();
+    symlink(t.0.join("jail"), t.0.join("link")).unwrap();
+    fs::create_dir(t.0.join("jail/usr")).unwrap();
+    fs::write(t.0.join("file"), b"").unwrap();
+    assert_eq!(resolve_mount_point(&t.0.join("jail/usr")).unwrap(), fs::canonicalize(t.0.join("jail/usr")).unwrap());
+    let e = resolve_mount_point(&t.0.join("link")).unwrap_err();
+    assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("link").display()));
+    let e = resolve_mount_point(&t.0.join("link/usr")).unwrap_err();
+    assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("link").display()));
+    let e = resolve_mount_point(&t.0.join("file")).unwrap_err();
+    assert_eq!(e.to_string(), format!("{}: Not a directory", t.0.join("file").display()));
+}

@@ -36,6 +36,21 @@ use requests::{
     AttachRequest, BackingFile, NmountRequest,
 };
 
+/// The `fspath` for nmount(2): the mount point must be a directory reached
+/// without a symlink in any component (as jail(8) insists for
+/// `mount.fstab`), given to the kernel as an absolute path. nmount takes a
+/// path, not a descriptor, so unlike Linux the directory cannot be pinned
+/// for the mount itself; refusing symlinks leaves a jailed root no link to
+/// plant, and the mounted root is then used through a descriptor.
+pub fn resolve_mount_point(mount_point: &Path) -> Result<PathBuf> {
+    let what = || mount_point.display().to_string();
+    posix::open_dir_no_symlinks(mount_point).map_err(|e| match e.errno() {
+        Some(nix::errno::Errno::ENOTDIR) => Error::sys(what(), nix::errno::Errno::ENOTDIR),
+        _ => e,
+    })?;
+    std::fs::canonicalize(mount_point).map_err(|e| crate::error::from_io(what(), &e))
+}
+
 /// The backing image this run opened (and, for `--create`, made).
 #[derive(Debug)]
 pub struct OpenedImage {
@@ -127,12 +142,7 @@ pub trait MdSys {
     }
     /// mount(8)'s checkpath: realpath, and it must be a directory.
     fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
-        let what = || mount_point.display().to_string();
-        let p = std::fs::canonicalize(mount_point).map_err(|e| crate::error::from_io(what(), &e))?;
-        if !p.is_dir() {
-            return Err(Error::sys(what(), nix::errno::Errno::ENOTDIR));
-        }
-        Ok(p)
+        resolve_mount_point(mount_point)
     }
     fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
         posix::is_read_only(&posix::open_root(fspath)?)

@@ -9,23 +9,13 @@ mod common;
 use common::*;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Duration;
-
-/// Tests in this binary that install the helper link take turns; other
-/// binaries run after this one (cargo runs test binaries one at a time).
-static HELPER: Mutex<()> = Mutex::new(());
 
 #[test]
 fn mount_a_with_an_md_fstab_line() {
     require_loop!();
-    if !have_mount() {
-        eprintln!("skipped: util-linux mount(8) not found");
-        return;
-    }
-    let _turn = HELPER.lock().unwrap_or_else(|e| e.into_inner());
-    let link = match HelperLink::install() {
-        Ok(l) => l,
+    let helper = match helper_turn() {
+        Ok(t) => t,
         Err(why) => {
             eprintln!("skipped: {why}");
             return;
@@ -51,7 +41,7 @@ fn mount_a_with_an_md_fstab_line() {
     let st = Command::new("umount").arg(&ct).status().unwrap();
     assert!(st.success());
     drop(guard);
-    drop(link);
+    drop(helper);
     assert_eq!(wait_no_loops(tmp.path(), Duration::from_secs(10)), Vec::<String>::new());
     assert!(Path::new("/sbin/mount.md").symlink_metadata().is_err(), "helper link removed");
 }
@@ -59,13 +49,8 @@ fn mount_a_with_an_md_fstab_line() {
 #[test]
 fn mount_t_md_failure_is_32() {
     require_loop!();
-    if !have_mount() {
-        eprintln!("skipped: util-linux mount(8) not found");
-        return;
-    }
-    let _turn = HELPER.lock().unwrap_or_else(|e| e.into_inner());
-    let _link = match HelperLink::install() {
-        Ok(l) => l,
+    let _helper = match helper_turn() {
+        Ok(t) => t,
         Err(why) => {
             eprintln!("skipped: {why}");
             return;

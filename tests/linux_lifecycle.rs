@@ -12,12 +12,8 @@ use std::ffi::OsStr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 
 const MIB: u64 = 1 << 20;
-
-/// Tests here that install `/sbin/mount.md` take turns.
-static HELPER: Mutex<()> = Mutex::new(());
 
 /// A seeded 16 MiB ext4 image mounted with `-P` at `dir`.
 fn mount_seeded(tmp: &TempDir, name: &str, loops: &mut LoopGuard) -> (PathBuf, PathBuf, MountGuard, MountInfo) {
@@ -218,8 +214,7 @@ fn mount_a_twice_mounts_once() {
     let opts = format!("rw,noatime,-P,-F{}", img.display());
     // util-linux when it is there (with /sbin/mount.md installed for the
     // test), else the argv mount(8) would pass to mount.md.
-    let _turn = HELPER.lock().unwrap_or_else(|e| e.into_inner());
-    let link = if have_mount() { HelperLink::install().ok() } else { None };
+    let link = helper_turn().ok();
     let mount_a = || match &link {
         Some(_) => Command::new("mount").arg("-a").arg("-T").arg(&fstab).output().unwrap(),
         None => run(&mount_md, args!["md", ct, "-o", opts]),

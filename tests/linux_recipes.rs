@@ -9,10 +9,6 @@ mod common;
 use common::*;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
-
-/// The tests here install /sbin/mount.md: one at a time.
-static HELPER: Mutex<()> = Mutex::new(());
 
 const RECIPES: &str = include_str!("../doc/recipes.md");
 const DOC_DIR: &str = "/srv/ct/web1";
@@ -39,7 +35,7 @@ fn moved(text: &str, dir: &Path, img: &Path) -> String {
 
 struct Setup {
     tmp: TempDir,
-    _link: HelperLink,
+    _helper: HelperTurn,
     dir: std::path::PathBuf,
     img: std::path::PathBuf,
 }
@@ -49,12 +45,8 @@ fn setup(tag: &str) -> Option<Setup> {
         eprintln!("skipped: {why}");
         return None;
     }
-    if !have_mount() {
-        eprintln!("skipped: util-linux mount(8) not found");
-        return None;
-    }
-    let link = match HelperLink::install() {
-        Ok(l) => l,
+    let helper = match helper_turn() {
+        Ok(h) => h,
         Err(why) => {
             eprintln!("skipped: {why}");
             return None;
@@ -64,12 +56,11 @@ fn setup(tag: &str) -> Option<Setup> {
     let img = tmp.join("web1.img");
     make_image(&img, 32 << 20, true);
     let dir = tmp.dir("ct/web1");
-    Some(Setup { tmp, _link: link, dir, img })
+    Some(Setup { tmp, _helper: helper, dir, img })
 }
 
 #[test]
 fn fstab_recipe_with_mount_a_twice() {
-    let _turn = HELPER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(s) = setup("recipe-fstab") else { return };
     let line = block_after("## Linux: a container root from /etc/fstab");
     assert_eq!(line, format!("md {DOC_DIR} md rw,noatime,-P,-F{DOC_IMG} 0 0"));
@@ -96,7 +87,6 @@ fn fstab_recipe_with_mount_a_twice() {
 
 #[test]
 fn systemd_unit_recipe() {
-    let _turn = HELPER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(s) = setup("recipe-systemd") else { return };
     let unit = moved(&block_after("## Linux: a systemd mount unit"), &s.dir, &s.img);
     let field = |k: &str| {

@@ -315,6 +315,29 @@ impl HelperLink {
     }
 }
 
+/// The tests of one binary that install the helper link take turns (each
+/// test binary has its own copy of this lock; cargo runs binaries one at a
+/// time).
+static HELPER_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// This test's turn with `/sbin/mount.md` installed. Fields drop in order:
+/// the link goes before the turn passes on.
+pub struct HelperTurn {
+    pub link: HelperLink,
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Waits for this binary's turn and installs `/sbin/mount.md`, or says why
+/// the real util-linux client cannot be used here (`Err`, for a `skipped:`
+/// line). Keep the value for the test's duration.
+pub fn helper_turn() -> Result<HelperTurn, String> {
+    if !have_mount() {
+        return Err("util-linux mount(8) not found".into());
+    }
+    let turn = HELPER_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(HelperTurn { link: HelperLink::install()?, _turn: turn })
+}
+
 impl Drop for HelperLink {
     fn drop(&mut self) {
         if std::fs::read_link(&self.0).ok() == Some(bin()) {

@@ -370,6 +370,7 @@ impl Image {
     }
 
     /// Grows the file (never shrinks it) to `size` bytes, sparsely.
+    /// Returns whether it grew.
     pub fn extend_to(&self, size: u64) -> Result<bool> {
         #[allow(clippy::unnecessary_cast)]
         let current = self.stat.st_size as u64;

@@ -130,28 +130,26 @@ impl Linux {
         let img = self.image.as_ref().ok_or_else(|| Error::text(show(path), "not opened"))?;
         let read_only = a.read_only || !img.writable;
         let file = img.fd.try_clone().map_err(|e| crate::error::from_io(show(path), &e))?;
-        let st = img.stat;
-        let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
-        let len = u64::try_from(st.st_size).unwrap_or(0);
+        #[allow(clippy::unnecessary_cast)]
+        let len = img.stat.st_size as u64;
         let mut sizelimit = 0;
-        if let Some(size) = a.size.filter(|s| *s > 0) {
-            if kind == SFlag::S_IFBLK || size < len {
-                sizelimit = size;
-            } else if size > len {
+        match a.size.filter(|s| *s > 0) {
+            Some(size) if size < len => sizelimit = size,
+            Some(size) if size > len => {
                 // As md(4) with -s: the device is that large; the file grows
-                // sparsely to match (never shrinks).
+                // sparsely to match (never shrinks; a failed run shrinks it
+                // back, see restore_length).
                 if read_only {
                     return Err(Error::text(
                         show(path),
                         format!("is {len} bytes and read-only: cannot extend it to {size} bytes for -s"),
                     ));
                 }
-                let new = i64::try_from(size).map_err(|_| Error::sys(show(path), Errno::EFBIG))?;
-                nix::unistd::ftruncate(&file, new)
-                    .map_err(|e| Error::sys(format!("{}: extend to {size} bytes", path.display()), e))?;
+                img.extend_to(size)?;
                 self.grown_from = Some(len);
                 self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
             }
+            _ => {}
         }
         Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit })
     }

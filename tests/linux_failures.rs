@@ -123,11 +123,8 @@ fn busy_fixed_unit_is_not_stolen() {
     let ma = tmp.dir("ma");
     let mb = tmp.dir("mb");
     let mut loops = LoopGuard::default();
-    let out = run(&bin(), args!["-P", "-F", a, "md", ma]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let _ga = MountGuard(ma.clone());
-    let m = mount_at(&ma).unwrap();
-    loops.record(&m.source, &a);
+    ok(&run(&bin(), args!["-P", "-F", a, "md", ma]));
+    let (_ga, m) = mounted(&ma, &a, &mut loops);
     let unit = m.source.trim_start_matches("/dev/loop").to_string();
     // Asking for that very unit: the pre-detach leaves a mounted device
     // alone, and the attach says it is taken.
@@ -162,11 +159,8 @@ fn fixed_unit_left_bound_is_pre_detached() {
     let out = run(&bin(), args!["-X", "-P", "-F", new, format!("md{unit}"), mnt]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains(&format!("{dev}: detached")), "{}", text(&out.stderr));
-    let _g = MountGuard(mnt.clone());
-    let m = mount_at(&mnt).unwrap();
-    loops.record(&m.source, &new);
+    let (_g, m) = mounted(&mnt, &new, &mut loops);
     assert_eq!(m.source, dev);
-    assert_eq!(backing_file(&format!("loop{unit}")).as_deref(), Some(new.as_path()));
     // With -D there is no pre-detach, and the busy unit is refused.
     let other = tmp.dir("other");
     let out = run(&bin(), args!["-D", "-P", "-F", old, format!("md{unit}"), other]);
@@ -183,11 +177,8 @@ fn second_attach_of_a_mounted_image_is_refused() {
     let first = tmp.dir("first");
     let second = tmp.dir("second");
     let mut loops = LoopGuard::default();
-    let out = run(&bin(), args!["-P", "-F", img, "md", first]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let _g = MountGuard(first.clone());
-    let m = mount_at(&first).unwrap();
-    loops.record(&m.source, &img);
+    ok(&run(&bin(), args!["-P", "-F", img, "md", first]));
+    let (_g, m) = mounted(&first, &img, &mut loops);
     // Mounting it again where it is mounted (a second `mount -a`): done
     // already, exit 0, nothing new attached or mounted.
     // Only the test's own mounts: other mounts on the host may come and go.

@@ -113,14 +113,6 @@ impl Request {
         }
         ro
     }
-
-    /// The image path, for vnode disks.
-    pub fn image(&self) -> Option<&std::path::Path> {
-        match &self.backing {
-            Backing::Vnode(p) => Some(p),
-            _ => None,
-        }
-    }
 }
 
 /// What `mount_md -u` names: a unit, or a path (mount point or image).

@@ -191,9 +191,6 @@ impl<S: MdSys> FreeBsd<S> {
     pub fn sys(&self) -> &S {
         &self.sys
     }
-    pub fn sys_mut(&mut self) -> &mut S {
-        &mut self.sys
-    }
     pub fn into_sys(self) -> S {
         self.sys
     }

@@ -14,6 +14,7 @@ pub mod device;
 pub mod error;
 pub mod exec;
 pub mod flavor;
+pub mod mark;
 pub mod mode;
 pub mod owner;
 pub mod plan;

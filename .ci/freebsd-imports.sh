@@ -1,5 +1,5 @@
 #!/bin/sh
-# ci/freebsd-imports.sh [BINARY] — checks a linked FreeBSD mount_md (from
+# .ci/freebsd-imports.sh [BINARY] — checks a linked FreeBSD mount_md (from
 # `freebsd-build --build`) does its work through the kernel:
 #   * it imports nmount, ioctl, unmount (and kldload/modfind for geom_md),
 #     getfsstat and sysctlbyname (finding units and mounts), flock (the image lock);

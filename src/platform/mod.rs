@@ -12,6 +12,7 @@ use crate::request::ReleaseTarget;
 use std::path::{Path, PathBuf};
 
 pub mod describe;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod freebsd;
 pub mod host;

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 pub mod abi;
 pub mod geom;
+#[cfg(any(test, feature = "test-support"))]
 pub mod recording;
 pub mod requests;
 #[cfg(md_backend)]

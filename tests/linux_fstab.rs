@@ -17,7 +17,7 @@ fn mount_a_with_an_md_fstab_line() {
     let helper = match helper_turn() {
         Ok(t) => t,
         Err(why) => {
-            eprintln!("skipped: {why}");
+            common::skip(&why);
             return;
         }
     };
@@ -54,7 +54,7 @@ fn mount_t_md_failure_is_32() {
     let _helper = match helper_turn() {
         Ok(t) => t,
         Err(why) => {
-            eprintln!("skipped: {why}");
+            common::skip(&why);
             return;
         }
     };

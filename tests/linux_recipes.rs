@@ -42,13 +42,13 @@ struct Setup {
 
 fn setup(tag: &str) -> Option<Setup> {
     if let Some(why) = skip_reason() {
-        eprintln!("skipped: {why}");
+        skip(&why);
         return None;
     }
     let helper = match helper_turn() {
         Ok(h) => h,
         Err(why) => {
-            eprintln!("skipped: {why}");
+            skip(&why);
             return None;
         }
     };

@@ -25,12 +25,27 @@ pub fn skip_reason() -> Option<String> {
     None
 }
 
-/// Returns from the test, saying why, when it cannot run here.
+/// Whether a skip must fail instead (`MOUNT_MD_REQUIRE_ROOT=1`, which
+/// `.ci/run` sets: a CI machine without root or loop devices must not go
+/// green by skipping).
+pub fn skips_fail() -> bool {
+    std::env::var_os("MOUNT_MD_REQUIRE_ROOT").is_some_and(|v| v == "1")
+}
+
+/// Prints why a test cannot run here; panics instead under
+/// `MOUNT_MD_REQUIRE_ROOT=1`.
+pub fn skip(why: &str) {
+    assert!(!skips_fail(), "MOUNT_MD_REQUIRE_ROOT=1, but this test cannot run: {why}");
+    eprintln!("skipped: {why}");
+}
+
+/// Returns from the test, saying why, when it cannot run here (fails the
+/// test instead under `MOUNT_MD_REQUIRE_ROOT=1`).
 #[macro_export]
 macro_rules! require_loop {
     () => {
         if let Some(why) = common::skip_reason() {
-            eprintln!("skipped: {why}");
+            common::skip(&why);
             return;
         }
     };

@@ -1,6 +1,7 @@
 //! `make install` / `make uninstall` into a staging root: what install
 //! puts there is what the FreeBSD port's plist lists (plus the Linux helper
-//! link), and uninstall takes away exactly that.
+//! link), and uninstall takes away those files and the link, leaving the
+//! directories, as the README says.
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,5 +65,10 @@ fn install_and_uninstall_exactly() {
     assert!(plist.is_subset(&want), "pkg-plist {plist:?} vs installed {want:?}");
     assert!(files_under(&stage.0).iter().all(|f| !f.ends_with("/mdmfs") && !f.ends_with("/mount_mfs")));
     make("uninstall");
-    assert_eq!(files_under(&stage.0), BTreeSet::new(), "uninstall removed exactly what install made");
+    assert_eq!(files_under(&stage.0), BTreeSet::new(), "uninstall removed every file and link install made");
+    // As the README and Makefile say, the directories install created stay
+    // (others' files may live there): uninstall removes files, not dirs.
+    for dir in ["usr/local/sbin", "usr/local/share/man/man8"] {
+        assert!(stage.0.join(dir).is_dir(), "{dir} was removed, yet the README says directories stay");
+    }
 }

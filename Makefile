@@ -2,7 +2,8 @@
 #
 #   make                      # cargo build --release
 #   make install              # as root; PREFIX=/usr/local by default
-#   make uninstall            # removes exactly what install put there
+#   make uninstall            # as root: removes the binary, the man page and
+#                             # the mount.md link; directories stay
 #
 # Variables: PREFIX (/usr/local), SBINDIR ($(PREFIX)/sbin),
 # MANDIR ($(PREFIX)/share/man), DESTDIR (staging root, empty),
@@ -28,7 +29,7 @@ MAN = man/mount_md.8
 all:
 	$(CARGO) build --release --locked
 
-# Builds only if there is no binary yet: `make && sudo make install`.
+# Builds only if there is no binary yet: `make`, then as root `make install`.
 $(BIN):
 	$(CARGO) build --release --locked
 

@@ -1,6 +1,7 @@
 //! `make install` / `make uninstall` into a staging root: what install
 //! puts there is what the FreeBSD port's plist lists (plus the Linux helper
-//! link), and uninstall takes away exactly that.
+//! link), and uninstall takes away those files and the link, leaving the
+//! directories, as the README says.
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,15 +55,27 @@ fn install_and_uninstall_exactly() {
         assert_eq!(link, Path::new("/usr/local/sbin/mount_md"), "the link points at the installed path");
     }
     assert_eq!(files_under(&stage.0), want);
-    // The port installs the same two files under PREFIX (its plist names
+    // The port installs the same two files under PREFIX (PLIST_FILES names
     // the man page compressed, as the ports framework stores it).
-    let plist: BTreeSet<String> = include_str!("../packaging/freebsd/sysutils/mount_md/pkg-plist")
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| format!("usr/local/{}", l.trim_end_matches(".gz")))
-        .collect();
-    assert!(plist.is_subset(&want), "pkg-plist {plist:?} vs installed {want:?}");
+    let port = include_str!("../packaging/freebsd/sysutils/mount_md/Makefile");
+    let start = port.find("PLIST_FILES=").expect("PLIST_FILES in the port");
+    let mut plist = BTreeSet::new();
+    for line in port[start + "PLIST_FILES=".len()..].lines() {
+        plist.extend(
+            line.trim_end_matches('\\').split_whitespace().map(|f| format!("usr/local/{}", f.trim_end_matches(".gz"))),
+        );
+        if !line.trim_end().ends_with('\\') {
+            break;
+        }
+    }
+    assert_eq!(plist.len(), 2, "PLIST_FILES: {plist:?}");
+    assert!(plist.is_subset(&want), "PLIST_FILES {plist:?} vs installed {want:?}");
     assert!(files_under(&stage.0).iter().all(|f| !f.ends_with("/mdmfs") && !f.ends_with("/mount_mfs")));
     make("uninstall");
-    assert_eq!(files_under(&stage.0), BTreeSet::new(), "uninstall removed exactly what install made");
+    assert_eq!(files_under(&stage.0), BTreeSet::new(), "uninstall removed every file and link install made");
+    // As the README and Makefile say, the directories install created stay
+    // (others' files may live there): uninstall removes files, not dirs.
+    for dir in ["usr/local/sbin", "usr/local/share/man/man8"] {
+        assert!(stage.0.join(dir).is_dir(), "{dir} was removed, yet the README says directories stay");
+    }
 }

@@ -1,7 +1,10 @@
 //! The Linux recipes of doc/recipes.md, run as written (with the paths
 //! moved into a scratch directory): the fstab line through util-linux
-//! `mount -a -T`, twice, and the systemd unit through `systemd-analyze
-//! verify` and the very mount command systemd runs for a `.mount` unit.
+//! `mount -a -T`, twice, and through systemd-fstab-generator (its unit must
+//! pass `systemd-analyze verify` and be ordered after the image's
+//! directory); the systemd unit through `systemd-analyze verify` and the
+//! very mount command systemd runs for a `.mount` unit. Needs systemd's
+//! tools (tests/run installs them).
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -13,6 +16,9 @@ use std::process::Command;
 const RECIPES: &str = include_str!("../doc/recipes.md");
 const DOC_DIR: &str = "/srv/ct/web1";
 const DOC_IMG: &str = "/srv/images/web1.img";
+const DOC_IMG_DIR: &str = "/srv/images";
+const FSTAB_LINE: &str =
+    "md /srv/ct/web1 md rw,noatime,-P,-F/srv/images/web1.img,x-systemd.requires-mounts-for=/srv/images 0 0";
 
 /// The indented block that follows `heading` in doc/recipes.md.
 fn block_after(heading: &str) -> String {
@@ -30,7 +36,57 @@ fn block_after(heading: &str) -> String {
 }
 
 fn moved(text: &str, dir: &Path, img: &Path) -> String {
-    text.replace(DOC_DIR, &dir.display().to_string()).replace(DOC_IMG, &img.display().to_string())
+    text.replace(DOC_DIR, &dir.display().to_string())
+        .replace(DOC_IMG, &img.display().to_string())
+        .replace(DOC_IMG_DIR, &img.parent().unwrap().display().to_string())
+}
+
+/// `systemd-analyze verify` on a unit file; its absence is a failure.
+fn verify(unit_file: &Path) {
+    let v = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(unit_file)
+        .output()
+        .unwrap_or_else(|e| panic!("systemd-analyze: {e} (install systemd; tests/run does)"));
+    assert!(
+        v.status.success(),
+        "systemd-analyze verify {}: {}{}",
+        unit_file.display(),
+        text(&v.stdout),
+        text(&v.stderr)
+    );
+}
+
+/// The boot-ordering option of the fstab recipe does what the doc says:
+/// systemd-fstab-generator turns the doc's line into a unit that passes
+/// `systemd-analyze verify` and carries `RequiresMountsFor=` the image's
+/// directory. Needs no root: the generator only writes files.
+#[test]
+fn fstab_recipe_orders_after_the_image_directory() {
+    let line = block_after("## Linux: a container root from /etc/fstab");
+    assert_eq!(line, FSTAB_LINE);
+    let generator = ["/usr/lib/systemd/system-generators", "/lib/systemd/system-generators"]
+        .iter()
+        .map(|d| Path::new(d).join("systemd-fstab-generator"))
+        .find(|p| p.exists())
+        .expect("systemd-fstab-generator (install systemd; tests/run does)");
+    let tmp = TempDir::new("recipe-generator");
+    let fstab = tmp.join("fstab");
+    std::fs::write(&fstab, format!("{line}\n")).unwrap();
+    let out_dirs: Vec<_> = ["normal", "early", "late"].iter().map(|d| tmp.dir(d)).collect();
+    let out = Command::new(&generator)
+        .args(&out_dirs)
+        .env("SYSTEMD_FSTAB", &fstab)
+        .env("SYSTEMD_PROC_CMDLINE", "")
+        .env("SYSTEMD_LOG_LEVEL", "err")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "systemd-fstab-generator: {}", text(&out.stderr));
+    let unit_file = out_dirs[0].join("srv-ct-web1.mount");
+    let unit = std::fs::read_to_string(&unit_file).expect("the generator wrote srv-ct-web1.mount");
+    assert!(unit.lines().any(|l| l == format!("RequiresMountsFor={DOC_IMG_DIR}")), "{unit}");
+    assert!(unit.lines().any(|l| l == "Type=md"), "{unit}");
+    verify(&unit_file);
 }
 
 struct Setup {
@@ -63,7 +119,7 @@ fn setup(tag: &str) -> Option<Setup> {
 fn fstab_recipe_with_mount_a_twice() {
     let Some(s) = setup("recipe-fstab") else { return };
     let line = block_after("## Linux: a container root from /etc/fstab");
-    assert_eq!(line, format!("md {DOC_DIR} md rw,noatime,-P,-F{DOC_IMG} 0 0"));
+    assert_eq!(line, FSTAB_LINE);
     let fstab = s.tmp.join("fstab");
     std::fs::write(&fstab, moved(&line, &s.dir, &s.img) + "\n").unwrap();
     let mut loops = LoopGuard::default();
@@ -88,7 +144,12 @@ fn fstab_recipe_with_mount_a_twice() {
 #[test]
 fn systemd_unit_recipe() {
     let Some(s) = setup("recipe-systemd") else { return };
-    let unit = moved(&block_after("## Linux: a systemd mount unit"), &s.dir, &s.img);
+    let doc_unit = block_after("## Linux: a systemd mount unit");
+    assert!(
+        doc_unit.lines().any(|l| l == format!("RequiresMountsFor={DOC_IMG_DIR}")),
+        "the unit must be ordered after the image's directory:\n{doc_unit}"
+    );
+    let unit = moved(&doc_unit, &s.dir, &s.img);
     let field = |k: &str| {
         unit.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or_else(|| panic!("no {k}=")).to_string()
     };
@@ -99,10 +160,9 @@ fn systemd_unit_recipe() {
         let name = text(&out.stdout).trim().to_string();
         let unit_file = s.tmp.join(&name);
         std::fs::write(&unit_file, &unit).unwrap();
-        match Command::new("systemd-analyze").arg("verify").arg(&unit_file).output() {
-            Ok(v) => assert!(v.status.success(), "systemd-analyze verify: {}{}", text(&v.stdout), text(&v.stderr)),
-            Err(_) => eprintln!("note: systemd-analyze not found; unit syntax not verified"),
-        }
+        verify(&unit_file);
+    } else {
+        panic!("systemd-escape not found (install systemd; tests/run does)");
     }
     // What systemd runs to start a .mount unit, and to stop it.
     let mut loops = LoopGuard::default();

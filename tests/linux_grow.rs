@@ -1,6 +1,7 @@
 //! `mount_md -r` and `mount_md --list` for real, on loop devices (root).
 //! Every test works on its own images under its own temp dir and touches
 //! no other loop device or mount.
+#![cfg(target_os = "linux")]
 #[macro_use]
 mod common;
 

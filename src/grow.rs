@@ -24,7 +24,9 @@
 //!    that failed may have begun to use the new space. The
 //!    growers change the file system so that an interruption leaves it
 //!    consistent at the old or the new size; the message says the image
-//!    stays larger, and running the same `mount_md -r` again finishes it.
+//!    stays larger and gives the command that finishes the grow (a second
+//!    `mount_md -r` to the same size would find the disk already that size
+//!    and do nothing).
 //! 6. **Detach** (offline only) — the unit attached in step 2 goes again,
 //!    on failure as on success.
 //!
@@ -193,6 +195,11 @@ pub trait GrowOps {
     fn run(&mut self, step: &GrowStep) -> Result<()>;
     /// Undo a done ExtendImage (cut the image back) or Attach (detach).
     fn undo(&mut self, step: &GrowStep) -> Result<()>;
+    /// The command that finishes `step` (a GrowFs) by hand after it failed
+    /// and the image stayed larger. Called before any rollback.
+    fn finish_hint(&self, step: &GrowStep) -> String {
+        self.describe(step)
+    }
 }
 
 /// How to run.
@@ -241,6 +248,7 @@ pub fn execute(
             Err(e) => {
                 // A grower that failed may have begun to use the new space.
                 told_kernel |= matches!(step, GrowStep::GrowFs(_));
+                let hint = steps.iter().find(|s| matches!(s, GrowStep::GrowFs(_))).map(|s| ops.finish_hint(s));
                 for d in done.iter().rev() {
                     let undo = match d {
                         GrowStep::Attach => true,
@@ -253,7 +261,7 @@ pub fn execute(
                         }
                     }
                 }
-                return Err(explain(e, found, steps, told_kernel));
+                return Err(explain(e, found, steps, told_kernel, hint));
             }
         }
     }
@@ -261,16 +269,17 @@ pub fn execute(
 }
 
 /// Adds to a failure what it left behind.
-fn explain(e: Error, found: &Found, steps: &[GrowStep], told_kernel: bool) -> Error {
+fn explain(e: Error, found: &Found, steps: &[GrowStep], told_kernel: bool, hint: Option<String>) -> Error {
     let to = steps.iter().find_map(|s| match s {
         GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
         _ => None,
     });
     let tail = match (told_kernel, to) {
         (true, Some(to)) => format!(
-            "the image stays {to} bytes (was {}); its file system is intact but may not fill it yet: \
-             run the same mount_md -r again",
-            found.disk_size
+            "the image stays {to} bytes (was {}), its file system intact at its old size; \
+             once the cause is fixed, finish with: {}",
+            found.disk_size,
+            hint.unwrap_or_default()
         ),
         _ => "nothing changed".to_string(),
     };

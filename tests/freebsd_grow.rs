@@ -209,13 +209,19 @@ fn failures() {
     let (mut sys, mut g) = mounted();
     g.fail = Some("growfs");
     let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
-    assert!(r.unwrap_err().contains("the image stays 2147483648 bytes (was 1073741824)"));
+    let e = r.unwrap_err();
+    assert!(e.contains("the image stays 2147483648 bytes (was 1073741824)"), "{e}");
+    assert!(e.ends_with("finish with: /sbin/growfs -y /dev/md3)"), "{e}");
     assert!(!g.log.iter().any(|c| matches!(c, G::Truncate(_))));
     // Offline, growfs fails: detached all the same.
     let mut sys = Recorder::new().with_file("/img", "/img", GIB);
     let mut g = Grow { fail: Some("growfs"), ..Grow::default() };
     let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
-    assert!(r.is_err());
+    let e = r.unwrap_err();
+    assert!(
+        e.ends_with("finish with: md=$(mdconfig -a -t vnode -f /img) && growfs -y /dev/$md; mdconfig -d -u $md)"),
+        "{e}"
+    );
     assert!(sys.is_clean());
 }
 

@@ -166,8 +166,8 @@ fn rollback_online() {
     assert_eq!(log, ["extend", "capacity", "grow"]);
     assert_eq!(
         r.unwrap_err(),
-        "grow: No space left on device (the image stays 134217728 bytes (was 67108864); its file system is intact \
-         but may not fill it yet: run the same mount_md -r again)"
+        "grow: No space left on device (the image stays 134217728 bytes (was 67108864), its file system intact at \
+         its old size; once the cause is fixed, finish with: <grow>)"
     );
 }
 

@@ -184,6 +184,7 @@ fn online_ext4_failure_keeps_the_mount_and_says_the_image_stays_larger() {
     let err = text(&out.stderr);
     assert!(err.starts_with("mount_md: resize2fs /dev/loop"), "{err}");
     assert!(err.contains("the image stays 134217728 bytes (was 67108864)"), "{err}");
+    assert!(err.ends_with(&format!("finish with: resize2fs {})\n", before.source)), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(mount_at(&dir).unwrap().source, before.source);
     assert_eq!(std::fs::read(dir.join("f")).unwrap(), b"kept");

@@ -112,6 +112,8 @@ struct Run<'a, S: MdSys, G: GrowSys> {
     image: OpenedImage,
     realpath: PathBuf,
     unit: Option<u32>,
+    /// The image was not attached: this run attaches it for the grow.
+    offline: bool,
 }
 
 impl<S: MdSys, G: GrowSys> Run<'_, S, G> {
@@ -195,6 +197,17 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
                 Some(u) => r.sys.detach(u, false),
                 None => Ok(()),
             },
+        }
+    }
+
+    /// Offline the unit is gone again: say how to attach it by hand.
+    fn finish_hint(&self, step: &GrowStep) -> String {
+        match self.run.offline {
+            true => format!(
+                "md=$(mdconfig -a -t vnode -f {}) && growfs -y /dev/$md; mdconfig -d -u $md",
+                self.run.image.path.display()
+            ),
+            false => self.describe(step),
         }
     }
 
@@ -293,7 +306,7 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
                 }),
                 fstype: "ufs".into(),
             };
-            (found, Run { sys, g, image, realpath: file, unit: Some(u.unit) })
+            (found, Run { sys, g, image, realpath: file, unit: Some(u.unit), offline: false })
         }
         (None, Some(p)) => {
             let image = sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false })?;
@@ -308,7 +321,7 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
                 attached: None,
                 fstype: "ufs".into(),
             };
-            (found, Run { sys, g, image, realpath, unit: None })
+            (found, Run { sys, g, image, realpath, unit: None, offline: true })
         }
         (None, None) => return Err(Error::plain("internal error: nothing located")),
     };

@@ -208,6 +208,8 @@ struct LinuxGrow {
     /// found).
     dev: Option<OwnedFd>,
     mount_point: Option<PathBuf>,
+    /// The image was not attached: this run attaches it for the grow.
+    offline: bool,
 }
 
 impl LinuxGrow {
@@ -352,6 +354,16 @@ impl GrowOps for LinuxGrow {
             _ => Ok(()),
         }
     }
+
+    /// Offline, e2fsprogs work on the image file itself.
+    fn finish_hint(&self, step: &GrowStep) -> String {
+        match step {
+            GrowStep::GrowFs(Tool::Resize2fs) if self.offline => {
+                format!("e2fsck -f -p {0} && resize2fs {0}", self.shown)
+            }
+            s => self.describe(s),
+        }
+    }
 }
 
 /// Opens and checks unit `unit` for a grow.
@@ -404,7 +416,7 @@ fn found_unit(unit: u32) -> Result<(Found, LinuxGrow)> {
         }),
         fstype,
     };
-    let ops = LinuxGrow { image, shown, unit: Some(unit), dev: Some(dev), mount_point };
+    let ops = LinuxGrow { image, shown, unit: Some(unit), dev: Some(dev), mount_point, offline: false };
     Ok((found, ops))
 }
 
@@ -423,7 +435,7 @@ fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
     #[allow(clippy::unnecessary_cast)]
     let image_len = image.stat.st_size as u64;
     let found = Found { image: path.to_path_buf(), image_len, disk_size: image_len, attached: None, fstype };
-    Ok((found, LinuxGrow { image, shown, unit: None, dev: None, mount_point: None }))
+    Ok((found, LinuxGrow { image, shown, unit: None, dev: None, mount_point: None, offline: true }))
 }
 
 /// `mount_md -r`.
@@ -516,7 +528,14 @@ mod tests {
         let path = std::env::temp_dir().join(format!("mount_md-grow-describe-{}", std::process::id()));
         std::fs::write(&path, b"x").unwrap();
         let image = posix::open_image(&path, None, false).unwrap();
-        let ops = LinuxGrow { image, shown: "/i".into(), unit: Some(3), dev: None, mount_point: Some("/j".into()) };
+        let ops = LinuxGrow {
+            image,
+            shown: "/i".into(),
+            unit: Some(3),
+            dev: None,
+            mount_point: Some("/j".into()),
+            offline: false,
+        };
         assert_eq!(ops.describe(&GrowStep::ExtendImage { from: 10, to: 30 }), "posix_fallocate(/i, 10, 20)");
         assert_eq!(
             ops.describe(&GrowStep::SetCapacity { from: 10, to: 30 }),

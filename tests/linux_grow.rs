@@ -156,6 +156,16 @@ fn online_grow_xfs_while_writing() {
 }
 
 #[test]
+fn online_grow_btrfs_while_writing() {
+    require_loop!();
+    if program("mkfs.btrfs").is_none() || program("btrfs").is_none() || !kernel_has("btrfs") {
+        eprintln!("skipped: mkfs.btrfs/btrfs or the kernel's btrfs missing (apt-get install -y btrfs-progs)");
+        return;
+    }
+    online_grow("btrfs", 160 * MIB, 320 * MIB);
+}
+
+#[test]
 fn online_grow_ext4_while_writing() {
     require_loop!();
     if !have_cap_sys_resource() {

@@ -34,10 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod sys {
-    nix::ioctl_none_bad!(set_capacity, loopdev_nr::LOOP_SET_CAPACITY);
-    mod loopdev_nr {
-        pub const LOOP_SET_CAPACITY: u32 = super::super::loopdev::LOOP_SET_CAPACITY;
-    }
+    nix::ioctl_none_bad!(set_capacity, super::loopdev::LOOP_SET_CAPACITY);
 }
 
 /// LOOP_SET_CAPACITY: the loop device re-reads its backing file's size.
@@ -77,6 +74,18 @@ pub struct MountLine {
     pub dev: Vec<u8>,
     pub mount_point: Vec<u8>,
     pub fstype: String,
+    /// The mount source (`/dev/loop3`); see [`MountLine::loop_unit`].
+    pub source: Vec<u8>,
+}
+
+impl MountLine {
+    /// The loop unit this mount is on. By device number; only a file
+    /// system on an anonymous device (major 0: btrfs gives every mount
+    /// its own) cannot be told that way, and is taken from the source
+    /// the kernel shows (`/dev/loopN`).
+    fn loop_unit(&self, unit_dev: &[u8], unit: u32) -> bool {
+        self.dev == unit_dev || (self.dev.starts_with(b"0:") && self.source == format!("/dev/loop{unit}").as_bytes())
+    }
 }
 
 fn unescape(b: &[u8]) -> Vec<u8> {
@@ -104,11 +113,13 @@ pub fn parse_mountinfo(text: &[u8]) -> Vec<MountLine> {
         .filter_map(|line| {
             let sep = line.windows(3).position(|w| w == b" - ")?;
             let left: Vec<&[u8]> = line[..sep].split(|&b| b == b' ').collect();
-            let fstype = line[sep + 3..].split(|&b| b == b' ').next()?;
+            let mut right = line[sep + 3..].split(|&b| b == b' ');
+            let fstype = right.next()?;
             Some(MountLine {
                 dev: left.get(2)?.to_vec(),
                 mount_point: unescape(left.get(4)?),
                 fstype: String::from_utf8_lossy(fstype).into_owned(),
+                source: unescape(right.next()?),
             })
         })
         .collect()
@@ -121,7 +132,7 @@ fn mounts() -> Vec<MountLine> {
 /// Mounts of loop unit `unit`, by its major:minor.
 fn mounts_of(unit: u32, all: &[MountLine]) -> Vec<MountLine> {
     let Some(dev) = sys_read(unit, "dev") else { return Vec::new() };
-    all.iter().filter(|m| m.dev == dev).cloned().collect()
+    all.iter().filter(|m| m.loop_unit(&dev, unit)).cloned().collect()
 }
 
 /// The loop unit behind a block device number, if it is one.
@@ -153,11 +164,25 @@ fn locate(target: &ReleaseTarget) -> Result<Where> {
         #[allow(clippy::unnecessary_cast)]
         let dev = majmin(st.st_dev as u64);
         let here = mounts().into_iter().rev().find(|m| m.mount_point == real.as_os_str().as_bytes());
+        let not_loop = || Error::plain(format!("{}: not mounted from a loop device; nothing changed", p.display()));
         return match here {
-            Some(m) if m.dev == dev => match unit_of_dev(&dev) {
-                Some(n) => Ok(Where::Unit(n)),
-                None => Err(Error::plain(format!("{}: not mounted from a loop device; nothing changed", p.display()))),
-            },
+            // btrfs: the mount and the directory have different anonymous
+            // devices; the unit is the one the source names, accepted only
+            // if its mark names this very mount point.
+            Some(m) if m.dev.starts_with(b"0:") && dev.starts_with(b"0:") => {
+                let n: Option<u32> =
+                    m.source.strip_prefix(b"/dev/loop").and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
+                let marked = |n: u32| {
+                    let fd = loopdev::open_device(n, OFlag::O_RDONLY).ok()?;
+                    let info = loopdev::get_status64(&fd).ok()?;
+                    mark::decode(&info.lo_file_name, mark::LINUX_CAPACITY)
+                };
+                match n {
+                    Some(n) if marked(n).is_some_and(|k| k.names(real.as_os_str().as_bytes())) => Ok(Where::Unit(n)),
+                    _ => Err(not_loop()),
+                }
+            }
+            Some(m) if m.dev == dev => unit_of_dev(&dev).map(Where::Unit).ok_or_else(not_loop),
             _ => Err(Error::plain(format!("{}: not a mount point; nothing changed", p.display()))),
         };
     }
@@ -517,7 +542,18 @@ mod tests {
         let text = b"36 35 7:3 / /mnt/a\\040b rw,noatime master:1 - ext4 /dev/loop3 rw\n\
                      37 35 0:5 / /t\\134x\xff rw - tmpfs tmpfs rw,size=1024k\n";
         let m = parse_mountinfo(text);
-        assert_eq!(m[0], MountLine { dev: b"7:3".to_vec(), mount_point: b"/mnt/a b".to_vec(), fstype: "ext4".into() });
+        assert_eq!(
+            m[0],
+            MountLine {
+                dev: b"7:3".to_vec(),
+                mount_point: b"/mnt/a b".to_vec(),
+                fstype: "ext4".into(),
+                source: b"/dev/loop3".to_vec()
+            }
+        );
+        assert!(m[0].loop_unit(b"7:3", 3) && !m[0].loop_unit(b"7:4", 4));
+        let btrfs = MountLine { dev: b"0:52".to_vec(), source: b"/dev/loop9".to_vec(), ..m[0].clone() };
+        assert!(btrfs.loop_unit(b"7:9", 9) && !btrfs.loop_unit(b"7:8", 8));
         assert_eq!(m[1].mount_point, b"/t\\x\xff");
         assert_eq!(m[1].dev, b"0:5");
         assert_eq!(majmin(nix::sys::stat::makedev(7, 300)), b"7:300");

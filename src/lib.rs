@@ -14,6 +14,8 @@ pub mod device;
 pub mod error;
 pub mod exec;
 pub mod flavor;
+pub mod grow;
+pub mod list;
 pub mod mark;
 pub mod mode;
 pub mod owner;

@@ -135,9 +135,32 @@ pub struct ReleaseRequest {
     pub debug: bool,
 }
 
+/// `mount_md -r -s size [-NX] target`: grow an image (and its file
+/// system) to `size` bytes, mounted or not (see [`crate::grow`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrowRequest {
+    pub target: ReleaseTarget,
+    /// `-s`, in bytes.
+    pub size: u64,
+    /// `-N`: print the steps, change nothing.
+    pub dry_run: bool,
+    /// `-X`: trace the steps as they run.
+    pub debug: bool,
+}
+
+/// `mount_md --list [--json] [--all]` (see [`crate::list`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListRequest {
+    pub json: bool,
+    /// Also units mount_md did not attach, marked foreign.
+    pub all: bool,
+}
+
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Mount(Box<Request>),
     Release(ReleaseRequest),
+    Grow(GrowRequest),
+    List(ListRequest),
 }

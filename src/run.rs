@@ -41,6 +41,18 @@ pub fn run(
             exec::execute(&plan, platform, opts, &mut io)
         }
         Command::Release(req) => exec::release(&req, platform, &mut io),
+        Command::Grow(req) => platform.grow(&req, &mut io),
+        Command::List(req) => platform.list().map(|units| {
+            let units = crate::list::select(units, req.all);
+            if req.json {
+                let _ = io.out.write_all(crate::list::json(&units).as_bytes());
+            } else {
+                for u in &units {
+                    let _ = io.out.write_all(&crate::list::line(u));
+                    let _ = io.out.write_all(b"\n");
+                }
+            }
+        }),
     };
     match result {
         Ok(()) => 0,

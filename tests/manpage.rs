@@ -1,5 +1,5 @@
 //! The man page lists exactly the options the parser accepts.
-use mount_md::cli::{mdmfs, release};
+use mount_md::cli::{grow, mdmfs, release};
 use std::collections::BTreeSet;
 
 fn option_list() -> (BTreeSet<char>, BTreeSet<String>) {
@@ -23,6 +23,7 @@ fn man_page_options_match_the_parser() {
     let (short, long) = option_list();
     let mut want: BTreeSet<char> = mdmfs::SPEC.chars().filter(|c| *c != ':').collect();
     want.extend(release::SPEC.chars().filter(|c| *c == 'u'));
+    want.extend(grow::SPEC.chars().filter(|c| *c == 'r'));
     assert_eq!(short, want, "man page .It Fl entries vs getopt strings");
     let want_long: BTreeSet<String> = mdmfs::LONGS.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(long, want_long);

@@ -208,7 +208,7 @@ fn diagnostics_are_messages_the_code_prints() {
     for line in diag.lines().filter_map(|l| l.strip_prefix(".It \"mount_md: ")) {
         n += 1;
         let msg = line.trim_end_matches('"');
-        for piece in msg.split("%s").flat_map(|p| p.split("%c")) {
+        for piece in msg.split("%s").flat_map(|p| p.split("%c")).flat_map(|p| p.split("%d")) {
             let piece = piece.trim_matches(|c: char| c == ' ' || c == ':' || c == '\'');
             if piece.len() > 2 {
                 assert!(sources.contains(piece), "DIAGNOSTICS {msg:?}: {piece:?} is not in src/");

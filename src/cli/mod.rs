@@ -5,6 +5,7 @@
 //! option list, which [`mdmfs::interpret`] validates into one [`Request`].
 //! Nothing here touches the system except through [`Host`] look-ups.
 pub mod getopt;
+pub mod grow;
 pub mod helper;
 pub mod mdmfs;
 pub mod release;
@@ -37,6 +38,8 @@ pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Comma
     match flavor {
         Flavor::LinuxHelper => helper::parse(args, host).map(|r| Command::Mount(Box::new(r))),
         _ if release::wanted(args) => release::parse(flavor, args).map(Command::Release),
+        _ if grow::wanted(args) => grow::parse(args).map(Command::Grow),
+        _ if grow::list_wanted(args) => grow::parse_list(args).map(Command::List),
         _ => mdmfs::parse(flavor, args, host).map(|r| Command::Mount(Box::new(r))),
     }
 }

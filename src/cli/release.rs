@@ -37,7 +37,7 @@ pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliErr
 
 /// `md3`, `/dev/md3`, `loop3`, `/dev/loop3` name a unit; anything else is
 /// a path (write `./md3` for a directory called md3).
-fn target_of(word: &OsString) -> ReleaseTarget {
+pub fn target_of(word: &OsString) -> ReleaseTarget {
     let b = word.as_bytes();
     let b = b.strip_prefix(b"/dev/").unwrap_or(b);
     let digits = b.strip_prefix(b"md").or_else(|| b.strip_prefix(b"loop"));

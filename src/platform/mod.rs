@@ -12,6 +12,7 @@ use crate::request::ReleaseTarget;
 use std::path::{Path, PathBuf};
 
 pub mod describe;
+pub mod extend;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod freebsd;
@@ -116,6 +117,17 @@ pub trait Platform {
     fn finish(&mut self) {}
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
+
+    /// `mount_md -r`: grow an image and its file system ([`crate::grow`]).
+    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
+        let _ = (req, io);
+        Err(crate::error::Error::plain("growing an image (-r) is not supported on this system"))
+    }
+    /// `mount_md --list`: every attached unit, mount_md's own and (marked
+    /// foreign) the others ([`crate::list`]).
+    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
+        Err(crate::error::Error::plain("--list is not supported on this system"))
+    }
 }
 
 /// The platform of the machine we run on.

@@ -25,6 +25,9 @@ use std::time::Duration;
 
 pub mod abi;
 pub mod geom;
+pub mod grow;
+#[cfg(md_backend)]
+pub mod grow_sys;
 #[cfg(any(test, feature = "test-support"))]
 pub mod recording;
 pub mod requests;
@@ -596,5 +599,17 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn take_notes(&mut self) -> Vec<Note> {
         self.notes.take()
+    }
+
+    // grow/list (src/platform/freebsd/grow.rs); elsewhere the defaults
+    // say the system cannot.
+    #[cfg(md_backend)]
+    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
+        grow::grow(&mut self.sys, &mut grow_sys::KernelGrow::new(), req, io)
+    }
+
+    #[cfg(md_backend)]
+    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
+        grow::list(&mut self.sys, &mut grow_sys::KernelGrow::new())
     }
 }

@@ -21,10 +21,12 @@ use nix::fcntl::{open, OFlag};
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::{Mode, SFlag};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod grow;
 pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
@@ -163,7 +165,15 @@ impl Linux {
         if b.read_only {
             flags |= loopdev::LO_FLAGS_READ_ONLY;
         }
-        let info = LoopInfo64::new(flags, b.sizelimit, &b.name);
+        // grow/list: the ownership mark (src/mark.rs) in lo_file_name, so
+        // that -r and --list know the unit for mount_md's. (To be merged
+        // with the identity branch's own marking.)
+        let mark = {
+            let mp = self.mount_point.borrow().clone().unwrap_or_default();
+            crate::mark::encode(mp.as_os_str().as_encoded_bytes(), crate::mark::LINUX_CAPACITY)
+        };
+        let mark = std::ffi::OsString::from_vec(mark);
+        let info = LoopInfo64::new(flags, b.sizelimit, Path::new(&mark));
         let mut use_configure = true;
         let mut last = Errno::EBUSY;
         for attempt in 0..loopdev::ATTEMPTS {
@@ -743,6 +753,14 @@ impl Platform for Linux {
 
     fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
+    }
+
+    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
+        grow::grow(req, io)
+    }
+
+    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
+        grow::list()
     }
 }
 

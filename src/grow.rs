@@ -1,0 +1,302 @@
+//! `mount_md -r -s size target`: grow an image and the file system on it,
+//! mounted (online) or not (offline). This module is the pure part: what
+//! the platform found becomes an ordered list of [`GrowStep`]s, and
+//! [`execute`] runs them on a [`GrowOps`] with the rollback rules below.
+//!
+//! Order, and what a failure at each step leaves:
+//!
+//! 1. **ExtendImage** — `posix_fallocate` of the new tail (every block
+//!    allocated, as `--create` does; zeros are written where the file
+//!    system cannot preallocate). Failure (ENOSPC, say): the image is cut
+//!    back to its old length; nothing changed.
+//! 2. **Attach** (offline only) — the image is attached as a new unit,
+//!    carrying the ownership mark with no mount point. Failure: the image
+//!    is cut back; nothing changed.
+//! 3. **SetCapacity** — the kernel is told the disk's new size (Linux
+//!    `LOOP_SET_CAPACITY`, FreeBSD `MDIOCRESIZE`). Failure: the image is
+//!    cut back (the disk never showed the new blocks); nothing changed.
+//! 4. **CheckFs** (offline ext2/3/4 only: `e2fsck -f -p`, which resize2fs
+//!    demands before an offline resize). Failure: the unit is detached and
+//!    the image cut back (the check never writes past the old end), unless
+//!    step 3 ran, in which case the image stays larger as below.
+//! 5. **GrowFs** (`resize2fs`, `xfs_growfs`, `btrfs filesystem resize max`,
+//!    `growfs -y`). From its start on the image stays larger: a grower
+//!    that failed may have begun to use the new space. The
+//!    growers change the file system so that an interruption leaves it
+//!    consistent at the old or the new size; the message says the image
+//!    stays larger and gives the command that finishes the grow (a second
+//!    `mount_md -r` to the same size would find the disk already that size
+//!    and do nothing).
+//! 6. **Detach** (offline only) — the unit attached in step 2 goes again,
+//!    on failure as on success.
+//!
+//! Shrinking is refused before anything is done; asking for the current
+//! size is success with nothing done.
+use crate::error::{Error, Result};
+use crate::exec::Output;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// A program that grows (or, first, checks) a file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `e2fsck -f -p device`: resize2fs refuses an offline resize of a
+    /// file system not checked since it was last mounted.
+    E2fsck,
+    /// `resize2fs device`: online when mounted, offline otherwise.
+    Resize2fs,
+    /// `xfs_growfs mount-point`: XFS grows only while mounted.
+    XfsGrowfs,
+    /// `btrfs filesystem resize max mount-point`: likewise.
+    BtrfsResize,
+    /// `growfs -y device`: FreeBSD UFS, mounted or not.
+    Growfs,
+}
+
+impl Tool {
+    /// The argv, program name first (the platform finds its absolute path).
+    pub fn argv(self, device: &str, mount_point: Option<&Path>) -> Vec<OsString> {
+        let mp = || mount_point.map(|p| p.as_os_str().to_os_string()).unwrap_or_else(|| "<mount point>".into());
+        let words = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
+        match self {
+            Tool::E2fsck => words(&["e2fsck", "-f", "-p", device]),
+            Tool::Resize2fs => words(&["resize2fs", device]),
+            Tool::XfsGrowfs => {
+                let mut a = words(&["xfs_growfs"]);
+                a.push(mp());
+                a
+            }
+            Tool::BtrfsResize => {
+                let mut a = words(&["btrfs", "filesystem", "resize", "max"]);
+                a.push(mp());
+                a
+            }
+            Tool::Growfs => words(&["growfs", "-y", device]),
+        }
+    }
+
+    /// Exit codes that mean success: e2fsck's 1 is "errors corrected".
+    pub fn succeeded(self, code: i32) -> bool {
+        code == 0 || (self == Tool::E2fsck && code == 1)
+    }
+}
+
+/// One step of a grow, in the order [`plan`] gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrowStep {
+    /// Allocate the image's new tail, `from`..`to` bytes.
+    ExtendImage { from: u64, to: u64 },
+    /// Offline: attach the image as a new unit (marked, no mount point).
+    Attach,
+    /// Tell the kernel the disk is now `to` bytes (it was `from`).
+    SetCapacity { from: u64, to: u64 },
+    /// Check the file system before an offline resize.
+    CheckFs(Tool),
+    /// Grow the file system into the whole disk.
+    GrowFs(Tool),
+    /// Offline: detach the unit attached by [`GrowStep::Attach`].
+    Detach,
+}
+
+/// What the platform found about the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The image, for messages.
+    pub image: PathBuf,
+    /// The image file's length.
+    pub image_len: u64,
+    /// The disk the file system sees now: the unit's size if attached,
+    /// else the image's length.
+    pub disk_size: u64,
+    /// The unit the image is attached as, if it is.
+    pub attached: Option<Attached>,
+    /// The file system type (from the mount table, or read from the image).
+    pub fstype: String,
+}
+
+/// An attached unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    pub device: PathBuf,
+    /// Where it is mounted, if anywhere.
+    pub mount_point: Option<PathBuf>,
+    pub read_only: bool,
+}
+
+/// What [`plan`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already that size.
+    Nothing {
+        size: u64,
+    },
+    Steps(Vec<GrowStep>),
+}
+
+/// Sizes must be whole 512-byte sectors: md(4) and loop(4) both count in
+/// them, and a disk cut short of the asked size would be a lie.
+pub const SECTOR: u64 = 512;
+
+/// The checker (if any) and grower for `fstype`, mounted or not.
+pub fn tools(fstype: &str, mounted: bool) -> Result<(Option<Tool>, Tool)> {
+    match fstype {
+        "ext2" | "ext3" | "ext4" if mounted => Ok((None, Tool::Resize2fs)),
+        "ext2" | "ext3" | "ext4" => Ok((Some(Tool::E2fsck), Tool::Resize2fs)),
+        "xfs" | "btrfs" if !mounted => Err(Error::plain(format!(
+            "{fstype} grows only while mounted: mount it, then run mount_md -r on the mount point (nothing changed)"
+        ))),
+        "xfs" => Ok((None, Tool::XfsGrowfs)),
+        "btrfs" => Ok((None, Tool::BtrfsResize)),
+        "ufs" | "ffs" => Ok((None, Tool::Growfs)),
+        t => Err(Error::plain(format!("mount_md cannot grow a {t} file system (nothing changed)"))),
+    }
+}
+
+/// The steps that grow `found` to `size` bytes, or why not.
+pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
+    let shown = found.image.display();
+    if size == 0 || size % SECTOR != 0 {
+        return Err(Error::plain(format!("-s {size}B: a size to grow to must be a whole number of 512-byte sectors")));
+    }
+    if size < found.disk_size {
+        return Err(Error::plain(format!(
+            "{shown}: is {} bytes; -r does not shrink (asked for {size}); nothing changed",
+            found.disk_size
+        )));
+    }
+    if size == found.disk_size {
+        return Ok(Outcome::Nothing { size });
+    }
+    if found.attached.as_ref().is_some_and(|a| a.read_only) {
+        return Err(Error::plain(format!("{shown}: attached read-only; nothing changed")));
+    }
+    let mounted = found.attached.as_ref().is_some_and(|a| a.mount_point.is_some());
+    let (check, grow) = tools(&found.fstype, mounted)?;
+    let mut steps = Vec::new();
+    if size > found.image_len {
+        steps.push(GrowStep::ExtendImage { from: found.image_len, to: size });
+    }
+    match &found.attached {
+        Some(_) => steps.push(GrowStep::SetCapacity { from: found.disk_size, to: size }),
+        None => steps.push(GrowStep::Attach),
+    }
+    steps.extend(check.map(GrowStep::CheckFs));
+    steps.push(GrowStep::GrowFs(grow));
+    if found.attached.is_none() {
+        steps.push(GrowStep::Detach);
+    }
+    Ok(Outcome::Steps(steps))
+}
+
+/// A platform's way of doing each step.
+pub trait GrowOps {
+    /// One line: the exact syscall or program.
+    fn describe(&self, step: &GrowStep) -> String;
+    fn run(&mut self, step: &GrowStep) -> Result<()>;
+    /// Undo a done ExtendImage (cut the image back) or Attach (detach).
+    fn undo(&mut self, step: &GrowStep) -> Result<()>;
+    /// The command that finishes `step` (a GrowFs) by hand after it failed
+    /// and the image stayed larger. Called before any rollback.
+    fn finish_hint(&self, step: &GrowStep) -> String {
+        self.describe(step)
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `-N`: print the steps on standard output, do nothing.
+    pub dry_run: bool,
+    /// `-X`: a `DEBUG:` line per step as it runs.
+    pub debug: bool,
+}
+
+/// Runs `outcome` (see the module text for the rollback rules).
+pub fn execute(
+    found: &Found,
+    outcome: &Outcome,
+    ops: &mut dyn GrowOps,
+    opts: Options,
+    io: &mut Output<'_>,
+) -> Result<()> {
+    let steps = match outcome {
+        Outcome::Nothing { size } => {
+            if opts.debug || opts.dry_run {
+                let _ = writeln!(io.err, "DEBUG: {} is already {size} bytes: nothing to do", found.image.display());
+            }
+            return Ok(());
+        }
+        Outcome::Steps(s) => s,
+    };
+    if opts.dry_run {
+        for s in steps {
+            let _ = writeln!(io.out, "{}", ops.describe(s));
+        }
+        return Ok(());
+    }
+    let mut done: Vec<&GrowStep> = Vec::new();
+    let mut told_kernel = false;
+    for step in steps {
+        if opts.debug {
+            let _ = writeln!(io.err, "DEBUG: {}", ops.describe(step));
+        }
+        match ops.run(step) {
+            Ok(()) => {
+                told_kernel |= matches!(step, GrowStep::SetCapacity { .. });
+                done.push(step);
+            }
+            Err(e) => {
+                // A grower that failed may have begun to use the new space.
+                told_kernel |= matches!(step, GrowStep::GrowFs(_));
+                let hint = steps.iter().find(|s| matches!(s, GrowStep::GrowFs(_))).map(|s| ops.finish_hint(s));
+                for d in done.iter().rev() {
+                    let undo = match d {
+                        GrowStep::Attach => true,
+                        GrowStep::ExtendImage { .. } => !told_kernel,
+                        _ => false,
+                    };
+                    if undo {
+                        if let Err(u) = ops.undo(d) {
+                            let _ = writeln!(io.err, "{}: rollback: {u}", io.prog);
+                        }
+                    }
+                }
+                return Err(explain(e, found, steps, told_kernel, hint));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds to a failure what it left behind.
+fn explain(e: Error, found: &Found, steps: &[GrowStep], told_kernel: bool, hint: Option<String>) -> Error {
+    let to = steps.iter().find_map(|s| match s {
+        GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
+        _ => None,
+    });
+    let tail = match (told_kernel, to) {
+        (true, Some(to)) => format!(
+            "the image stays {to} bytes (was {}), its file system intact at its old size; \
+             once the cause is fixed, finish with: {}",
+            found.disk_size,
+            hint.unwrap_or_default()
+        ),
+        _ => "nothing changed".to_string(),
+    };
+    Error { what: e.what, why: append(e.why, &tail) }
+}
+
+fn append(why: crate::error::Why, tail: &str) -> crate::error::Why {
+    use crate::error::{strerror, Why};
+    match why {
+        Why::Errno(n) => Why::Text(format!("{} ({tail})", strerror(n))),
+        Why::Explained(t, n) => Why::Text(format!("{t}: {} ({tail})", strerror(n))),
+        Why::Text(t) => Why::Text(format!("{t} ({tail})")),
+        Why::Nothing => Why::Text(tail.to_string()),
+    }
+}
+
+/// `resize2fs /dev/loop3`, for describe lines and messages.
+pub fn show_argv(argv: &[OsString]) -> String {
+    argv.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+}

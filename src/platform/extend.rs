@@ -1,0 +1,68 @@
+//! Growing an image file, the same on Linux and FreeBSD: the new tail is
+//! allocated as `--create` allocates a new image (`posix_fallocate`, or
+//! zeros written where the file system cannot preallocate, as on ZFS), so
+//! the space the bigger image promises is really there.
+use crate::error::{Error, Result};
+use nix::errno::Errno;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+fn off(n: u64) -> Result<libc::off_t> {
+    let n = i64::try_from(n).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
+    #[allow(clippy::useless_conversion)]
+    libc::off_t::try_from(n).map_err(|_| Error::sys("image size", Errno::EFBIG))
+}
+
+/// Allocates bytes `from..to` of the file (which is `from` bytes long),
+/// making it `to` bytes long.
+pub fn allocate_range(fd: &OwnedFd, from: u64, to: u64, what: &str) -> Result<()> {
+    if to <= from {
+        return Ok(());
+    }
+    let fail = |e: Errno| Error::sys(format!("{what}: allocate {} bytes", to - from), e);
+    match nix::fcntl::posix_fallocate(fd.as_raw_fd(), off(from)?, off(to - from)?) {
+        Ok(()) => Ok(()),
+        Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, from, to).map_err(fail),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+fn write_zeros(fd: &OwnedFd, from: u64, to: u64) -> std::result::Result<(), Errno> {
+    let chunk = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at < to {
+        let n = usize::try_from((to - at).min(chunk.len() as u64)).unwrap_or(chunk.len());
+        let pos = libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)?;
+        let wrote = nix::sys::uio::pwrite(fd, &chunk[..n], pos)?;
+        at += wrote as u64;
+    }
+    nix::unistd::fsync(fd.as_raw_fd())
+}
+
+/// Cuts the file back to `len` bytes (rollback of [`allocate_range`]).
+pub fn truncate(fd: &OwnedFd, len: u64, what: &str) -> Result<()> {
+    nix::unistd::ftruncate(fd, off(len)?).map_err(|e| Error::sys(format!("{what}: cut back to {len} bytes"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn grows_allocated_and_cuts_back() {
+        let dir = std::env::temp_dir().join(format!("mount_md-extend-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("img");
+        std::fs::write(&path, vec![7u8; 4096]).unwrap();
+        let fd: OwnedFd = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap().into();
+        allocate_range(&fd, 4096, 1 << 20, "img").unwrap();
+        let md = std::fs::metadata(&path).unwrap();
+        assert_eq!(md.len(), 1 << 20);
+        // Every block is allocated (tmpfs and ext4 both preallocate).
+        assert!(md.blocks() * 512 >= 1 << 20, "{} blocks", md.blocks());
+        assert_eq!(std::fs::read(&path).unwrap()[..4096], [7u8; 4096]);
+        truncate(&fd, 4096, "img").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

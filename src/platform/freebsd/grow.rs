@@ -1,0 +1,360 @@
+//! FreeBSD side of `mount_md -r` and `mount_md --list`.
+//!
+//! * Growing a unit: `MDIOCRESIZE` on /dev/mdctl with the new
+//!   `md_mediasize` (sys/dev/md/md.c `kern_mdresize_locked`: options may
+//!   only hold MD_FORCE and MD_RESERVE, a smaller size without MD_FORCE is
+//!   EBUSY; `mdresize` takes a vnode unit's new size as given, so the file
+//!   is extended first, and the size must be whole sectors because resize,
+//!   unlike attach, does not cut a partial sector off), then `growfs -y
+//!   /dev/mdN` (growfs(8) grows a mounted UFS as well).
+//! * Not attached: the image is extended, attached (`MDIOCATTACH`,
+//!   `md_label` = `mount_md:`), grown with growfs, detached.
+//! * A unit counts as mount_md's when its label (`md_label`, read back
+//!   with `MDIOCQUERY`) carries the mark ([`crate::mark`]). The file system
+//!   is taken to be UFS, as mdmfs assumes for md disks.
+//!
+//! The logic is generic over [`MdSys`] (what the mount path uses) and
+//! [`GrowSys`] (what only grow and list need), so the doubles test it on
+//! any host; `grow_sys.rs` holds the real system calls.
+use super::geom::{ident_matches, md_unit_of, MdUnit};
+use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
+use super::{MdSys, OpenedImage};
+use crate::device::Unit;
+use crate::error::{Error, Result};
+use crate::exec::Output;
+use crate::grow::{self, Attached, Found, GrowOps, GrowStep, Tool};
+use crate::list::Listed;
+use crate::mark;
+use crate::plan::{Attach, OpenImage};
+use crate::request::{Backing, GrowRequest, ReleaseTarget};
+use libc::c_uint;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// growfs(8), always by absolute path.
+pub const GROWFS: &str = "/sbin/growfs";
+
+/// The fields an MDIOCRESIZE sets; everything else is zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResizeRequest {
+    pub unit: u32,
+    /// Bytes, whole 512-byte sectors.
+    pub mediasize: u64,
+    /// 0: never MD_FORCE (which would let a shrink through) and never
+    /// MD_RESERVE (meaningful for swap units only).
+    pub options: c_uint,
+}
+
+impl ResizeRequest {
+    pub fn describe(&self) -> String {
+        format!(
+            "ioctl(/dev/mdctl, MDIOCRESIZE, {{unit={}, mediasize={}, options={}}})",
+            self.unit,
+            self.mediasize,
+            super::abi::options_names(self.options)
+        )
+    }
+}
+
+/// The resize request for growing `unit` to `mediasize` bytes.
+pub fn resize_request(unit: u32, mediasize: u64) -> Result<ResizeRequest> {
+    if mediasize == 0 || mediasize % grow::SECTOR != 0 || i64::try_from(mediasize).is_err() {
+        return Err(Error::plain(format!("-s {mediasize}B: not a whole number of 512-byte sectors")));
+    }
+    Ok(ResizeRequest { unit, mediasize, options: 0 })
+}
+
+/// The `struct md_ioctl` an MDIOCRESIZE hands the kernel: version 0,
+/// unit, mediasize and options set, every pointer null (resize reads no
+/// file or label).
+pub fn resize_mdio(req: &ResizeRequest) -> Result<super::abi::MdIoctl> {
+    let mut mdio = super::abi::MdIoctl::zeroed();
+    mdio.md_version = super::abi::MDIOVERSION;
+    mdio.md_unit = req.unit as c_uint;
+    mdio.md_options = req.options;
+    mdio.md_mediasize =
+        i64::try_from(req.mediasize).map_err(|_| Error::sys("md_mediasize", nix::errno::Errno::EOVERFLOW))?;
+    Ok(mdio)
+}
+
+/// `/sbin/growfs -y /dev/mdN`: `-y` answers growfs's question itself
+/// (there is nobody to ask).
+pub fn growfs_argv(device: &Path) -> Vec<OsString> {
+    vec![GROWFS.into(), "-y".into(), device.as_os_str().to_os_string()]
+}
+
+/// What only grow and list need of the system, beside [`MdSys`].
+pub trait GrowSys {
+    /// MDIOCRESIZE.
+    fn resize(&mut self, req: &ResizeRequest) -> Result<()>;
+    /// MDIOCQUERY with a label buffer: the unit's `md_label` bytes.
+    fn label(&mut self, unit: u32) -> Result<Vec<u8>>;
+    /// Runs a program (argv[0] an absolute path) with a cleared
+    /// environment; its stderr becomes the error.
+    fn run_program(&mut self, argv: &[OsString]) -> Result<()>;
+    /// Allocates the image's bytes `from..to` ([`crate::platform::extend`]).
+    fn extend(&mut self, image: &OpenedImage, from: u64, to: u64) -> Result<()>;
+    /// Cuts the image back to `len` bytes.
+    fn truncate(&mut self, image: &OpenedImage, len: u64) -> Result<()>;
+    /// Bytes used on the file system mounted at `on` (statvfs).
+    fn used(&mut self, on: &Path) -> Option<u64>;
+}
+
+fn is_ours(label: &[u8]) -> bool {
+    mark::decode(label, mark::FREEBSD_CAPACITY).is_some()
+}
+
+/// The grow of one image, as it runs.
+struct Run<'a, S: MdSys, G: GrowSys> {
+    sys: &'a mut S,
+    g: &'a mut G,
+    image: OpenedImage,
+    realpath: PathBuf,
+    unit: Option<u32>,
+    /// The image was not attached: this run attaches it for the grow.
+    offline: bool,
+}
+
+impl<S: MdSys, G: GrowSys> Run<'_, S, G> {
+    fn device(&self) -> PathBuf {
+        self.unit.map(device_path).unwrap_or_else(|| PathBuf::from("/dev/md?"))
+    }
+
+    fn attach_request(&self, size: u64) -> Result<AttachRequest> {
+        let a = Attach {
+            unit: Unit::Auto,
+            backing: Backing::Vnode(self.image.path.clone()),
+            size: Some(size),
+            read_only: false,
+        };
+        let b = BackingFile { path: self.realpath.clone(), size, regular: true, writable: true };
+        let (mut req, _) = attach_request(&a, Some(&b), self.sys.page_size())?;
+        let label = mark::encode(b"", mark::FREEBSD_CAPACITY);
+        req.label = Some(CString::new(label).map_err(|_| Error::plain("mark holds a NUL"))?);
+        Ok(req)
+    }
+}
+
+struct Ops<'a, 'b, S: MdSys, G: GrowSys> {
+    run: &'b mut Run<'a, S, G>,
+    /// The size the disk is to have (what an offline attach asks for).
+    to: u64,
+}
+
+impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
+    fn describe(&self, step: &GrowStep) -> String {
+        let dev = self.run.device();
+        match step {
+            GrowStep::ExtendImage { from, to } => {
+                format!("posix_fallocate({}, {from}, {})", self.run.image.path.display(), to - from)
+            }
+            GrowStep::Attach => match self.run.attach_request(self.to) {
+                Ok(r) => format!("ioctl(/dev/mdctl, MDIOCATTACH, {}) label=\"mount_md:\"", r.describe()),
+                Err(e) => format!("MDIOCATTACH: {e}"),
+            },
+            GrowStep::SetCapacity { to, .. } => match resize_request(self.run.unit.unwrap_or(0), *to) {
+                Ok(r) => r.describe(),
+                Err(e) => format!("MDIOCRESIZE: {e}"),
+            },
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => match t {
+                Tool::Growfs => show_argv(&growfs_argv(&dev)),
+                t => grow::show_argv(&t.argv(&dev.display().to_string(), None)),
+            },
+            GrowStep::Detach => format!(
+                "ioctl(/dev/mdctl, MDIOCDETACH, {})",
+                super::requests::describe_detach(self.run.unit.unwrap_or(0))
+            ),
+        }
+    }
+
+    fn run(&mut self, step: &GrowStep) -> Result<()> {
+        let r = &mut *self.run;
+        match step {
+            GrowStep::ExtendImage { from, to } => r.g.extend(&r.image, *from, *to),
+            GrowStep::Attach => {
+                let req = r.attach_request(self.to)?;
+                let unit = r.sys.attach(&req)?;
+                r.unit = Some(unit);
+                // The kernel opened the file by path: it must be the one
+                // we hold (as after a mount's attach).
+                r.sys.wait_for_node(&r.device())?;
+                let ident = r.sys.disk_ident(unit)?;
+                if !ident_matches(&ident, r.image.id) {
+                    return Err(Error::plain(format!("{}: replaced while attaching", r.image.path.display())));
+                }
+                Ok(())
+            }
+            GrowStep::SetCapacity { to, .. } => {
+                let req = resize_request(r.unit.ok_or_else(|| Error::plain("internal error: no unit"))?, *to)?;
+                r.g.resize(&req)
+            }
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => match t {
+                Tool::Growfs => r.g.run_program(&growfs_argv(&r.device())),
+                t => Err(Error::plain(format!("{t:?}: not a FreeBSD program"))),
+            },
+            GrowStep::Detach => match r.unit.take() {
+                Some(u) => r.sys.detach(u, false),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Offline the unit is gone again: say how to attach it by hand.
+    fn finish_hint(&self, step: &GrowStep) -> String {
+        match self.run.offline {
+            true => format!(
+                "md=$(mdconfig -a -t vnode -f {}) && growfs -y /dev/$md; mdconfig -d -u $md",
+                self.run.image.path.display()
+            ),
+            false => self.describe(step),
+        }
+    }
+
+    fn undo(&mut self, step: &GrowStep) -> Result<()> {
+        let r = &mut *self.run;
+        match step {
+            GrowStep::ExtendImage { from, .. } => r.g.truncate(&r.image, *from),
+            GrowStep::Attach => match r.unit.take() {
+                Some(u) => r.sys.detach(u, false),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Which unit a target names; `None` with the image when nothing is
+/// attached.
+fn locate<S: MdSys>(sys: &mut S, target: &ReleaseTarget) -> Result<(Option<MdUnit>, Option<PathBuf>)> {
+    let units = sys.list_units()?;
+    let find = |n: u32| units.iter().find(|u| u.unit == n).cloned();
+    match target {
+        ReleaseTarget::Unit(n) => match find(*n) {
+            Some(u) => Ok((Some(u), None)),
+            None => Err(Error::plain(format!("{}: not attached", device_path(*n).display()))),
+        },
+        ReleaseTarget::Path(p) => {
+            let real = sys.realpath(p)?;
+            let mounts = sys.mounts()?;
+            if let Some(m) = mounts.iter().rev().find(|m| m.on == real) {
+                let n = md_unit_of(&m.from).filter(|n| m.from == device_path(*n).display().to_string()).ok_or_else(
+                    || {
+                        Error::plain(format!(
+                            "{}: mounted from {}, not a whole md(4) disk; nothing changed",
+                            p.display(),
+                            m.from
+                        ))
+                    },
+                )?;
+                return find(n).map(|u| (Some(u), None)).ok_or_else(|| Error::plain(format!("md{n}: not attached")));
+            }
+            let id = sys.stat_file(&real)?;
+            let backed: Vec<MdUnit> = units
+                .iter()
+                .filter(|u| {
+                    u.md_type == Some(super::abi::MD_VNODE) && u.ident.as_deref().is_some_and(|i| ident_matches(i, id))
+                })
+                .cloned()
+                .collect();
+            match &backed[..] {
+                [] => Ok((None, Some(p.clone()))),
+                [u] => Ok((Some(u.clone()), None)),
+                _ => Err(Error::plain(format!("{}: attached as {} units; nothing changed", p.display(), backed.len()))),
+            }
+        }
+    }
+}
+
+/// `mount_md -r` on FreeBSD.
+pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
+    let (unit, unattached) = locate(sys, &req.target)?;
+    let (found, mut run) = match (unit, unattached) {
+        (Some(u), _) => {
+            let dev = device_path(u.unit);
+            if !is_ours(&g.label(u.unit)?) {
+                return Err(Error::plain(format!(
+                    "{}: not attached by mount_md (its label carries no mount_md mark); nothing changed",
+                    dev.display()
+                )));
+            }
+            let q = sys.query(u.unit)?;
+            let file = q.file.filter(|_| q.md_type == super::abi::MD_VNODE).ok_or_else(|| {
+                Error::plain(format!("{}: not backed by an image file; nothing changed", dev.display()))
+            })?;
+            let image = sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false })?;
+            if !u.ident.as_deref().is_some_and(|i| ident_matches(i, image.id)) {
+                return Err(Error::plain(format!(
+                    "{}: not the file {} is backed by; nothing changed",
+                    file.display(),
+                    dev.display()
+                )));
+            }
+            if !image.writable {
+                return Err(Error::plain(format!("{}: not writable; nothing changed", file.display())));
+            }
+            let mounts = sys.mounts()?;
+            let mount_point = mounts.iter().find(|m| md_unit_of(&m.from) == Some(u.unit)).map(|m| m.on.clone());
+            let found = Found {
+                image: file.clone(),
+                image_len: image.size,
+                disk_size: q.mediasize,
+                attached: Some(Attached {
+                    device: dev,
+                    mount_point,
+                    read_only: q.options & super::abi::MD_READONLY != 0,
+                }),
+                fstype: "ufs".into(),
+            };
+            (found, Run { sys, g, image, realpath: file, unit: Some(u.unit), offline: false })
+        }
+        (None, Some(p)) => {
+            let image = sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false })?;
+            if !image.writable {
+                return Err(Error::plain(format!("{}: not writable; nothing changed", p.display())));
+            }
+            let realpath = sys.realpath(&p)?;
+            let found = Found {
+                image: p.clone(),
+                image_len: image.size,
+                disk_size: image.size,
+                attached: None,
+                fstype: "ufs".into(),
+            };
+            (found, Run { sys, g, image, realpath, unit: None, offline: true })
+        }
+        (None, None) => return Err(Error::plain("internal error: nothing located")),
+    };
+    let outcome = grow::plan(&found, req.size)?;
+    let opts = grow::Options { dry_run: req.dry_run, debug: req.debug };
+    let mut ops = Ops { run: &mut run, to: req.size };
+    grow::execute(&found, &outcome, &mut ops, opts, io)
+}
+
+/// `mount_md --list` on FreeBSD: every md unit.
+pub fn list<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G) -> Result<Vec<Listed>> {
+    let units = sys.list_units()?;
+    let mounts = sys.mounts()?;
+    let mut out = Vec::new();
+    for u in units {
+        let label = match g.label(u.unit) {
+            Ok(l) => l,
+            Err(e) if e.errno() == Some(nix::errno::Errno::ENOENT) => continue, // detached meanwhile
+            Err(e) => return Err(e),
+        };
+        let mount_point = mounts.iter().find(|m| md_unit_of(&m.from) == Some(u.unit)).map(|m| m.on.clone());
+        let used = mount_point.as_deref().and_then(|on| g.used(on));
+        out.push(Listed {
+            unit: u.unit,
+            device: device_path(u.unit),
+            image: u.file.as_ref().map(|f| f.as_os_str().as_bytes().to_vec()),
+            mount_point: mount_point.map(|p| p.into_os_string().into_encoded_bytes()),
+            size: u.mediasize.unwrap_or(0),
+            used,
+            read_only: u.read_only.unwrap_or(false),
+            foreign: !is_ours(&label),
+            mark: (!label.is_empty()).then_some(label),
+        });
+    }
+    Ok(out)
+}

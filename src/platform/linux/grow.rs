@@ -1,0 +1,586 @@
+//! Linux side of `mount_md -r` and `mount_md --list`.
+//!
+//! * Finding the unit: a mount point by the device number of what is
+//!   mounted there (`/proc/self/mountinfo`, read as bytes, matched by
+//!   major:minor, then `/sys/dev/block/M:m` names the loop device); an
+//!   image by its device and inode among bound loop devices; a unit by its
+//!   number. Only a unit carrying mount_md's mark (`lo_file_name`, read
+//!   with `LOOP_GET_STATUS64`; see [`crate::mark`]) is grown.
+//! * The image is opened through the path sysfs shows and accepted only if
+//!   its device and inode are the ones `LOOP_GET_STATUS64` reports for the
+//!   unit; it is locked (`flock`) as a mount locks it.
+//! * Growing: `posix_fallocate` of the tail, `LOOP_SET_CAPACITY`, then the
+//!   file system's own grower, run as mkfs is (absolute path from a fixed
+//!   list of directories, argv vector, cleared environment).
+//! * Not attached: attach (marked `mount_md:` with no mount point,
+//!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
+use super::{loopdev, mkfs, probe};
+use crate::error::{Error, Result};
+use crate::exec::Output;
+use crate::grow::{self, Attached, Found, GrowOps, GrowStep, Outcome, Tool};
+use crate::list::Listed;
+use crate::mark;
+use crate::platform::{extend, posix};
+use crate::request::{GrowRequest, ReleaseTarget};
+use loopdev::LoopInfo64;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use std::ffi::{OsStr, OsString};
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+mod sys {
+    nix::ioctl_none_bad!(set_capacity, super::loopdev::LOOP_SET_CAPACITY);
+}
+
+/// LOOP_SET_CAPACITY: the loop device re-reads its backing file's size.
+fn set_capacity(dev: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: the request takes no argument; the fd is a valid open loop device.
+    unsafe { sys::set_capacity(dev.as_raw_fd()) }.map(drop)
+}
+
+fn show(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
+    let mut raw = std::fs::read(format!("/sys/block/loop{unit}/{rel}")).ok()?;
+    if raw.last() == Some(&b'\n') {
+        raw.pop();
+    }
+    Some(raw)
+}
+
+/// The loop device's size in bytes, as the kernel has it now.
+fn disk_size(unit: u32) -> Option<u64> {
+    let sectors: u64 = std::str::from_utf8(&sys_read(unit, "size")?).ok()?.trim().parse().ok()?;
+    Some(sectors * 512)
+}
+
+/// The path the kernel shows for the backing file (display, and the way
+/// to reopen it, checked by identity).
+fn backing_file(unit: u32) -> Option<Vec<u8>> {
+    sys_read(unit, "loop/backing_file")
+}
+
+/// One line of /proc/self/mountinfo, as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountLine {
+    /// `major:minor` of the mounted device.
+    pub dev: Vec<u8>,
+    pub mount_point: Vec<u8>,
+    pub fstype: String,
+    /// The mount source (`/dev/loop3`); see [`MountLine::loop_unit`].
+    pub source: Vec<u8>,
+}
+
+impl MountLine {
+    /// The loop unit this mount is on. By device number; only a file
+    /// system on an anonymous device (major 0: btrfs gives every mount
+    /// its own) cannot be told that way, and is taken from the source
+    /// the kernel shows (`/dev/loopN`).
+    fn loop_unit(&self, unit_dev: &[u8], unit: u32) -> bool {
+        self.dev == unit_dev || (self.dev.starts_with(b"0:") && self.source == format!("/dev/loop{unit}").as_bytes())
+    }
+}
+
+fn unescape(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b.get(i + 1..i + 4) {
+            Some(d) if b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Parses mountinfo bytes: field 3 is major:minor, field 5 the mount
+/// point, the first field after ` - ` the type.
+pub fn parse_mountinfo(text: &[u8]) -> Vec<MountLine> {
+    text.split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let sep = line.windows(3).position(|w| w == b" - ")?;
+            let left: Vec<&[u8]> = line[..sep].split(|&b| b == b' ').collect();
+            let mut right = line[sep + 3..].split(|&b| b == b' ');
+            let fstype = right.next()?;
+            Some(MountLine {
+                dev: left.get(2)?.to_vec(),
+                mount_point: unescape(left.get(4)?),
+                fstype: String::from_utf8_lossy(fstype).into_owned(),
+                source: unescape(right.next()?),
+            })
+        })
+        .collect()
+}
+
+fn mounts() -> Vec<MountLine> {
+    std::fs::read("/proc/self/mountinfo").map(|t| parse_mountinfo(&t)).unwrap_or_default()
+}
+
+/// Mounts of loop unit `unit`, by its major:minor.
+fn mounts_of(unit: u32, all: &[MountLine]) -> Vec<MountLine> {
+    let Some(dev) = sys_read(unit, "dev") else { return Vec::new() };
+    all.iter().filter(|m| m.loop_unit(&dev, unit)).cloned().collect()
+}
+
+/// The loop unit behind a block device number, if it is one.
+fn unit_of_dev(dev: &[u8]) -> Option<u32> {
+    let link = std::fs::read_link(Path::new(OsStr::from_bytes(&[b"/sys/dev/block/", dev].concat()))).ok()?;
+    let name = link.file_name()?.to_str()?.to_string();
+    name.strip_prefix("loop")?.parse().ok()
+}
+
+fn majmin(dev: u64) -> Vec<u8> {
+    format!("{}:{}", nix::sys::stat::major(dev), nix::sys::stat::minor(dev)).into_bytes()
+}
+
+/// Which unit `-r` is about, or the image when nothing is attached.
+enum Where {
+    Unit(u32),
+    Unattached(PathBuf),
+}
+
+fn locate(target: &ReleaseTarget) -> Result<Where> {
+    let p = match target {
+        ReleaseTarget::Unit(n) => return Ok(Where::Unit(*n)),
+        ReleaseTarget::Path(p) => p,
+    };
+    let st = nix::sys::stat::stat(p.as_path()).map_err(|e| Error::sys(show(p), e))?;
+    let kind = nix::sys::stat::SFlag::from_bits_truncate(st.st_mode & nix::sys::stat::SFlag::S_IFMT.bits());
+    if kind == nix::sys::stat::SFlag::S_IFDIR {
+        let real = std::fs::canonicalize(p).map_err(|e| crate::error::from_io(show(p), &e))?;
+        #[allow(clippy::unnecessary_cast)]
+        let dev = majmin(st.st_dev as u64);
+        let here = mounts().into_iter().rev().find(|m| m.mount_point == real.as_os_str().as_bytes());
+        let not_loop = || Error::plain(format!("{}: not mounted from a loop device; nothing changed", p.display()));
+        return match here {
+            // btrfs: the mount and the directory have different anonymous
+            // devices; the unit is the one the source names, accepted only
+            // if its mark names this very mount point.
+            Some(m) if m.dev.starts_with(b"0:") && dev.starts_with(b"0:") => {
+                let n: Option<u32> =
+                    m.source.strip_prefix(b"/dev/loop").and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
+                let marked = |n: u32| {
+                    let fd = loopdev::open_device(n, OFlag::O_RDONLY).ok()?;
+                    let info = loopdev::get_status64(&fd).ok()?;
+                    mark::decode(&info.lo_file_name, mark::LINUX_CAPACITY)
+                };
+                match n {
+                    Some(n) if marked(n).is_some_and(|k| k.names(real.as_os_str().as_bytes())) => Ok(Where::Unit(n)),
+                    _ => Err(not_loop()),
+                }
+            }
+            Some(m) if m.dev == dev => unit_of_dev(&dev).map(Where::Unit).ok_or_else(not_loop),
+            _ => Err(Error::plain(format!("{}: not a mount point; nothing changed", p.display()))),
+        };
+    }
+    if kind != nix::sys::stat::SFlag::S_IFREG {
+        return Err(Error::plain(format!("{}: not a mount point, an image file or a unit", p.display())));
+    }
+    #[allow(clippy::unnecessary_cast)]
+    let bound = loopdev::bound_to((st.st_dev as u64, st.st_ino as u64));
+    match &bound[..] {
+        [] => Ok(Where::Unattached(p.clone())),
+        [b] => Ok(Where::Unit(b.unit)),
+        _ => Err(Error::plain(format!(
+            "{}: attached as {} units ({}); nothing changed",
+            p.display(),
+            bound.len(),
+            bound.iter().map(|b| format!("/dev/loop{}", b.unit)).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Reads the start of the image to tell its file system type.
+fn probe_image(img: &posix::Image, shown: &str) -> Result<String> {
+    let file = std::fs::File::from(img.fd.try_clone().map_err(|e| crate::error::from_io(shown, &e))?);
+    let mut buf = vec![0u8; probe::PROBE_LEN];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(crate::error::from_io(format!("{shown}: read superblock"), &e)),
+        }
+    }
+    buf.truncate(got);
+    match probe::probe(&buf) {
+        probe::Found::Mountable(t) => Ok(t.to_string()),
+        probe::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),
+        _ => Err(Error::text(shown, "no file system mount_md knows how to grow; nothing changed")),
+    }
+}
+
+/// The grow of one image, as it runs.
+struct LinuxGrow {
+    image: posix::Image,
+    shown: String,
+    unit: Option<u32>,
+    /// The loop device, held open (the unit this run attached, or the one
+    /// found).
+    dev: Option<OwnedFd>,
+    mount_point: Option<PathBuf>,
+    /// The image was not attached: this run attaches it for the grow.
+    offline: bool,
+}
+
+impl LinuxGrow {
+    fn node(&self) -> String {
+        self.unit.map(|u| show(&loopdev::node(u))).unwrap_or_else(|| "/dev/loop?".into())
+    }
+
+    fn argv(&self, tool: Tool) -> Vec<OsString> {
+        tool.argv(&self.node(), self.mount_point.as_deref())
+    }
+
+    /// Attach the image, marked with no mount point, as util-linux and the
+    /// mount path do (flock on loop-control, LOOP_CTL_GET_FREE,
+    /// LOOP_CONFIGURE, retry on a lost race).
+    fn attach(&mut self) -> Result<()> {
+        let control = loopdev::open_control().map_err(|e| Error::sys(loopdev::LOOP_CONTROL, e))?;
+        let name = mark::encode(b"", mark::LINUX_CAPACITY);
+        let info = LoopInfo64::new(loopdev::LO_FLAGS_AUTOCLEAR, 0, Path::new(OsStr::from_bytes(&name)));
+        let mut use_configure = true;
+        let mut last = Errno::EBUSY;
+        for attempt in 0..loopdev::ATTEMPTS {
+            if attempt > 0 {
+                std::thread::sleep(loopdev::backoff(attempt));
+            }
+            let _lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(loopdev::LOOP_CONTROL, e))?;
+            let unit = loopdev::get_free(&control)
+                .map_err(|e| Error::explained(loopdev::LOOP_CONTROL, "cannot find an unused loop device", e))?;
+            let dev = match loopdev::open_device(unit, OFlag::O_RDWR) {
+                Ok(d) => d,
+                Err(e) if loopdev::lost_race(e) || e == Errno::ENOENT => {
+                    last = e;
+                    continue;
+                }
+                Err(e) => return Err(Error::sys(show(&loopdev::node(unit)), e)),
+            };
+            match loopdev::bind(&dev, &self.image.fd, &info, &mut use_configure) {
+                Ok(()) => {
+                    self.unit = Some(unit);
+                    self.dev = Some(dev);
+                    return Ok(());
+                }
+                Err(e) if loopdev::lost_race(e) => last = e,
+                Err(e) => return Err(Error::sys(show(&loopdev::node(unit)), e)),
+            }
+        }
+        Err(Error::explained(loopdev::LOOP_CONTROL, "no loop device could be attached", last))
+    }
+
+    fn detach(&mut self) -> Result<()> {
+        let (Some(unit), Some(fd)) = (self.unit, self.dev.take()) else { return Ok(()) };
+        loopdev::clr_fd(&fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", loopdev::node(unit).display()), e))
+    }
+
+    fn set_capacity(&mut self, to: u64) -> Result<()> {
+        let (Some(unit), Some(fd)) = (self.unit, self.dev.as_ref()) else {
+            return Err(Error::plain("internal error: no loop device to resize"));
+        };
+        let node = show(&loopdev::node(unit));
+        set_capacity(fd).map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
+        match disk_size(unit) {
+            Some(n) if n == to => Ok(()),
+            n => Err(Error::plain(format!(
+                "{node}: LOOP_SET_CAPACITY left the disk {} bytes, not {to}",
+                n.map_or("?".to_string(), |n| n.to_string())
+            ))),
+        }
+    }
+}
+
+/// `/usr/sbin/resize2fs`, from the directories mkfs is looked for in.
+fn find_program(name: &OsStr) -> Result<PathBuf> {
+    mkfs::SEARCH.iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file()).ok_or_else(|| {
+        Error::text(name.to_string_lossy().into_owned(), format!("not found in {}", mkfs::SEARCH.join(":")))
+    })
+}
+
+/// Runs a file system tool as mkfs is run; its stderr becomes the error.
+fn run_tool(tool: Tool, argv: &[OsString]) -> Result<()> {
+    let (name, args) = argv.split_first().ok_or_else(|| Error::plain("internal error: empty argv"))?;
+    let program = find_program(name)?;
+    let shown = grow::show_argv(argv);
+    let mut child = Command::new(&program)
+        .args(args)
+        .env_clear()
+        .env("PATH", mkfs::SEARCH.join(":"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| crate::error::from_io(program.display().to_string(), &e))?;
+    let mut raw = Vec::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_end(&mut raw);
+    }
+    let status = child.wait().map_err(|e| crate::error::from_io(shown.clone(), &e))?;
+    if status.code().is_some_and(|c| tool.succeeded(c)) {
+        return Ok(());
+    }
+    let why = mkfs::last_lines(&String::from_utf8_lossy(&raw), 2);
+    let why = if !why.is_empty() {
+        why
+    } else if let Some(code) = status.code() {
+        format!("exited with error code {code}")
+    } else {
+        use std::os::unix::process::ExitStatusExt;
+        format!("killed by signal {}", status.signal().unwrap_or(0))
+    };
+    Err(Error::text(shown, why))
+}
+
+impl GrowOps for LinuxGrow {
+    fn describe(&self, step: &GrowStep) -> String {
+        match step {
+            GrowStep::ExtendImage { from, to } => {
+                format!("posix_fallocate({}, {from}, {})", self.shown, to - from)
+            }
+            GrowStep::Attach => format!(
+                "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
+                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<{}>, flags=AUTOCLEAR, name=\"mount_md:\")",
+                self.shown
+            ),
+            GrowStep::SetCapacity { to, .. } => format!("ioctl({}, LOOP_SET_CAPACITY) (to {to} bytes)", self.node()),
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => grow::show_argv(&self.argv(*t)),
+            GrowStep::Detach => format!("ioctl({}, LOOP_CLR_FD)", self.node()),
+        }
+    }
+
+    fn run(&mut self, step: &GrowStep) -> Result<()> {
+        match step {
+            GrowStep::ExtendImage { from, to } => extend::allocate_range(&self.image.fd, *from, *to, &self.shown),
+            GrowStep::Attach => self.attach(),
+            GrowStep::SetCapacity { to, .. } => self.set_capacity(*to),
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => run_tool(*t, &self.argv(*t)),
+            GrowStep::Detach => self.detach(),
+        }
+    }
+
+    fn undo(&mut self, step: &GrowStep) -> Result<()> {
+        match step {
+            GrowStep::ExtendImage { from, .. } => extend::truncate(&self.image.fd, *from, &self.shown),
+            GrowStep::Attach => self.detach(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Offline, e2fsprogs work on the image file itself.
+    fn finish_hint(&self, step: &GrowStep) -> String {
+        match step {
+            GrowStep::GrowFs(Tool::Resize2fs) if self.offline => {
+                format!("e2fsck -f -p {0} && resize2fs {0}", self.shown)
+            }
+            s => self.describe(s),
+        }
+    }
+}
+
+/// Opens and checks unit `unit` for a grow.
+fn found_unit(unit: u32) -> Result<(Found, LinuxGrow)> {
+    let node = show(&loopdev::node(unit));
+    let dev = loopdev::open_device(unit, OFlag::O_RDONLY).map_err(|e| Error::sys(node.clone(), e))?;
+    let info = loopdev::get_status64(&dev).map_err(|e| match e {
+        Errno::ENXIO => Error::plain(format!("{node}: not attached")),
+        e => Error::sys(node.clone(), e),
+    })?;
+    if mark::decode(&info.lo_file_name, mark::LINUX_CAPACITY).is_none() {
+        return Err(Error::plain(format!(
+            "{node}: not attached by mount_md (it carries no mount_md mark); nothing changed"
+        )));
+    }
+    if info.lo_offset != 0 || info.lo_sizelimit != 0 {
+        return Err(Error::plain(format!(
+            "{node}: attached with a size limit (-s smaller than the image); unmount it and grow the image; nothing changed"
+        )));
+    }
+    let raw = backing_file(unit).ok_or_else(|| Error::plain(format!("{node}: no backing file")))?;
+    let path = PathBuf::from(OsStr::from_bytes(&raw));
+    let image = posix::open_image(&path, None, false)?;
+    #[allow(clippy::unnecessary_cast)]
+    let id = (image.stat.st_dev as u64, image.stat.st_ino as u64);
+    if id != (info.lo_device, info.lo_inode) {
+        return Err(Error::plain(format!("{}: not the file {node} is bound to; nothing changed", path.display())));
+    }
+    if !image.writable {
+        return Err(Error::plain(format!("{}: not writable; nothing changed", path.display())));
+    }
+    let all = mounts();
+    let mine = mounts_of(unit, &all);
+    let shown = show(&path);
+    let fstype = match mine.first() {
+        Some(m) => m.fstype.clone(),
+        None => probe_image(&image, &shown)?,
+    };
+    let mount_point = mine.first().map(|m| PathBuf::from(OsStr::from_bytes(&m.mount_point)));
+    #[allow(clippy::unnecessary_cast)]
+    let image_len = image.stat.st_size as u64;
+    let found = Found {
+        image: path,
+        image_len,
+        disk_size: disk_size(unit).unwrap_or(image_len),
+        attached: Some(Attached {
+            device: loopdev::node(unit),
+            mount_point: mount_point.clone(),
+            read_only: info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0,
+        }),
+        fstype,
+    };
+    let ops = LinuxGrow { image, shown, unit: Some(unit), dev: Some(dev), mount_point, offline: false };
+    Ok((found, ops))
+}
+
+fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
+    let image = posix::open_image(path, None, false)?;
+    let shown = show(path);
+    if !image.writable {
+        return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
+    }
+    // Attached meanwhile (the lock is ours now, so not any more after this).
+    #[allow(clippy::unnecessary_cast)]
+    if !loopdev::bound_to((image.stat.st_dev as u64, image.stat.st_ino as u64)).is_empty() {
+        return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
+    }
+    let fstype = probe_image(&image, &shown)?;
+    #[allow(clippy::unnecessary_cast)]
+    let image_len = image.stat.st_size as u64;
+    let found = Found { image: path.to_path_buf(), image_len, disk_size: image_len, attached: None, fstype };
+    Ok((found, LinuxGrow { image, shown, unit: None, dev: None, mount_point: None, offline: true }))
+}
+
+/// `mount_md -r`.
+pub fn grow(req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
+    let (found, mut ops) = match locate(&req.target)? {
+        Where::Unit(n) => found_unit(n)?,
+        Where::Unattached(p) => found_image(&p)?,
+    };
+    let outcome: Outcome = grow::plan(&found, req.size)?;
+    let opts = grow::Options { dry_run: req.dry_run, debug: req.debug };
+    grow::execute(&found, &outcome, &mut ops, opts, io)
+}
+
+/// `mount_md --list`: every bound loop device.
+pub fn list() -> Result<Vec<Listed>> {
+    let dir = std::fs::read_dir("/sys/block").map_err(|e| crate::error::from_io("/sys/block", &e))?;
+    let all = mounts();
+    let mut out = Vec::new();
+    for e in dir.flatten() {
+        let Some(unit) = e.file_name().to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse().ok())
+        else {
+            continue;
+        };
+        let Some(image) = backing_file(unit) else { continue };
+        let node = loopdev::node(unit);
+        let info = match loopdev::open_device(unit, OFlag::O_RDONLY).and_then(|fd| loopdev::get_status64(&fd)) {
+            Ok(i) => i,
+            // Detached between the two looks.
+            Err(Errno::ENXIO | Errno::ENOENT) => continue,
+            Err(Errno::EACCES | Errno::EPERM) => {
+                return Err(Error::explained(
+                    show(&node),
+                    "reading a unit's mark needs read access to the device (root)",
+                    Errno::EACCES,
+                ))
+            }
+            Err(e) => return Err(Error::sys(show(&node), e)),
+        };
+        let field = &info.lo_file_name;
+        let text = field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec();
+        let ours = mark::decode(field, mark::LINUX_CAPACITY).is_some();
+        let mine = mounts_of(unit, &all);
+        let mount_point = mine.first().map(|m| m.mount_point.clone());
+        let used = mount_point.as_ref().and_then(|mp| used_bytes(Path::new(OsStr::from_bytes(mp)), unit));
+        out.push(Listed {
+            unit,
+            device: node,
+            image: Some(image),
+            mount_point,
+            size: disk_size(unit).unwrap_or(0),
+            used,
+            read_only: sys_read(unit, "ro").is_some_and(|r| r == b"1"),
+            mark: (!text.is_empty()).then_some(text),
+            foreign: !ours,
+        });
+    }
+    Ok(out)
+}
+
+/// Bytes in use on the file system mounted at `mp`, if it is still the
+/// one from `unit` (statvfs: blocks minus free blocks, in fragment units).
+fn used_bytes(mp: &Path, unit: u32) -> Option<u64> {
+    let st = nix::sys::stat::stat(mp).ok()?;
+    #[allow(clippy::unnecessary_cast)]
+    if majmin(st.st_dev as u64) != sys_read(unit, "dev")? {
+        return None;
+    }
+    let v = nix::sys::statvfs::statvfs(mp).ok()?;
+    #[allow(clippy::unnecessary_cast)]
+    Some((v.blocks() as u64).saturating_sub(v.blocks_free() as u64) * v.fragment_size() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_bytes() {
+        let text = b"36 35 7:3 / /mnt/a\\040b rw,noatime master:1 - ext4 /dev/loop3 rw\n\
+                     37 35 0:5 / /t\\134x\xff rw - tmpfs tmpfs rw,size=1024k\n";
+        let m = parse_mountinfo(text);
+        assert_eq!(
+            m[0],
+            MountLine {
+                dev: b"7:3".to_vec(),
+                mount_point: b"/mnt/a b".to_vec(),
+                fstype: "ext4".into(),
+                source: b"/dev/loop3".to_vec()
+            }
+        );
+        assert!(m[0].loop_unit(b"7:3", 3) && !m[0].loop_unit(b"7:4", 4));
+        let btrfs = MountLine { dev: b"0:52".to_vec(), source: b"/dev/loop9".to_vec(), ..m[0].clone() };
+        assert!(btrfs.loop_unit(b"7:9", 9) && !btrfs.loop_unit(b"7:8", 8));
+        assert_eq!(m[1].mount_point, b"/t\\x\xff");
+        assert_eq!(m[1].dev, b"0:5");
+        assert_eq!(majmin(nix::sys::stat::makedev(7, 300)), b"7:300");
+    }
+
+    #[test]
+    fn describes() {
+        let path = std::env::temp_dir().join(format!("mount_md-grow-describe-{}", std::process::id()));
+        std::fs::write(&path, b"x").unwrap();
+        let image = posix::open_image(&path, None, false).unwrap();
+        let ops = LinuxGrow {
+            image,
+            shown: "/i".into(),
+            unit: Some(3),
+            dev: None,
+            mount_point: Some("/j".into()),
+            offline: false,
+        };
+        assert_eq!(ops.describe(&GrowStep::ExtendImage { from: 10, to: 30 }), "posix_fallocate(/i, 10, 20)");
+        assert_eq!(
+            ops.describe(&GrowStep::SetCapacity { from: 10, to: 30 }),
+            "ioctl(/dev/loop3, LOOP_SET_CAPACITY) (to 30 bytes)"
+        );
+        assert_eq!(ops.describe(&GrowStep::GrowFs(Tool::Resize2fs)), "resize2fs /dev/loop3");
+        assert_eq!(ops.describe(&GrowStep::GrowFs(Tool::XfsGrowfs)), "xfs_growfs /j");
+        assert_eq!(ops.describe(&GrowStep::GrowFs(Tool::BtrfsResize)), "btrfs filesystem resize max /j");
+        assert_eq!(ops.describe(&GrowStep::CheckFs(Tool::E2fsck)), "e2fsck -f -p /dev/loop3");
+        std::fs::remove_file(&path).unwrap();
+    }
+}

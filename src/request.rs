@@ -46,6 +46,16 @@ pub enum CreateMode {
     Sparse,
 }
 
+/// `--fsck`: when to check the file system before mounting it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FsckPolicy {
+    /// Only when its superblock says it is not clean (the default).
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
 /// `-p` (or compat mode's implied 01777).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeSetting {
@@ -97,6 +107,12 @@ pub struct Request {
     pub namespace: Option<PathBuf>,
     /// `--create`: make the `-F` image of `-s` bytes if it does not exist.
     pub create: Option<CreateMode>,
+    /// `--fsck=auto|always|never`.
+    pub fsck: FsckPolicy,
+    /// `--reformat`: format even an image that holds a file system.
+    pub reformat: bool,
+    /// false with `--no-direct-io`.
+    pub direct_io: bool,
 }
 
 impl Request {
@@ -135,9 +151,29 @@ pub struct ReleaseRequest {
     pub debug: bool,
 }
 
+/// `mount_md -r -s SIZE [-NX] target`: grow an image (and its file system).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrowRequest {
+    pub target: ReleaseTarget,
+    /// `-s`, in bytes.
+    pub size: u64,
+    pub dry_run: bool,
+    pub debug: bool,
+}
+
+/// `mount_md --list [--json] [--all]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListRequest {
+    pub json: bool,
+    /// Units other tools attached too, marked as foreign.
+    pub all: bool,
+}
+
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Mount(Box<Request>),
     Release(ReleaseRequest),
+    Grow(GrowRequest),
+    List(ListRequest),
 }

@@ -2,42 +2,45 @@
 //! `target` is a mount point, an image file, or a unit (`md3`, `/dev/md3`,
 //! `loop3`, `/dev/loop3`); `-f` forces, `-N` says what it would do, `-X`
 //! explains.
+use super::flags::{self, Mode};
 use super::getopt::{getopt, Style};
-use super::CliError;
+use super::{info_request, CliError};
 use crate::flavor::Flavor;
 use crate::request::{ReleaseRequest, ReleaseTarget};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-pub const SPEC: &str = "ufNX";
-
-/// Whether argv (without argv[0]) asks for `-u`: its first word is an
-/// option word containing `u`, a letter mdmfs itself does not have.
-pub fn wanted(args: &[OsString]) -> bool {
-    args.first().map(|w| w.as_bytes()).is_some_and(|w| w.len() > 1 && w[0] == b'-' && w[1] != b'-' && w.contains(&b'u'))
-}
-
 pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliError> {
-    let (opts, operands) = getopt(args, SPEC, &[], Style::StopAtOperand)?;
-    let [target] = &operands[..] else {
-        return Err(CliError::Usage(None));
-    };
-    let mut req = ReleaseRequest { flavor, target: target_of(target), force: false, dry_run: false, debug: false };
+    let (opts, operands) =
+        getopt(args, &flags::spec(Mode::Release), &flags::longs(Mode::Release), Style::StopAtOperand)?;
+    info_request(&opts)?;
+    let target = one_target("-u", &operands)?;
+    let mut req = ReleaseRequest { flavor, target, force: false, dry_run: false, debug: false };
     for o in opts {
         match o.letter {
             'f' => req.force = true,
             'N' => req.dry_run = true,
             'X' => req.debug = true,
+            'h' => return Err(CliError::Usage(None)),
             _ => {} // 'u'
         }
     }
     Ok(req)
 }
 
+/// The one operand of `-u` and `-r`.
+pub(crate) fn one_target(mode: &str, operands: &[OsString]) -> Result<ReleaseTarget, CliError> {
+    match operands {
+        [target] => Ok(target_of(target)),
+        [] => Err(CliError::Usage(Some(format!("{mode}: missing target (a mount point, an image or a unit)")))),
+        [_, extra, ..] => Err(CliError::Usage(Some(format!("unexpected operand '{}'", extra.to_string_lossy())))),
+    }
+}
+
 /// `md3`, `/dev/md3`, `loop3`, `/dev/loop3` name a unit; anything else is
 /// a path (write `./md3` for a directory called md3).
-fn target_of(word: &OsString) -> ReleaseTarget {
+pub(crate) fn target_of(word: &OsString) -> ReleaseTarget {
     let b = word.as_bytes();
     let b = b.strip_prefix(b"/dev/").unwrap_or(b);
     let digits = b.strip_prefix(b"md").or_else(|| b.strip_prefix(b"loop"));
@@ -63,10 +66,6 @@ mod tests {
 
     #[test]
     fn targets_and_flags() {
-        assert!(wanted(&words("-u /j")));
-        assert!(wanted(&words("-Xu /j")));
-        assert!(!wanted(&words("-P -u")));
-        assert!(!wanted(&words("--create")));
         let r = parse(Flavor::Mdmfs, &words("-u -f -X md3")).unwrap();
         assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Unit(3), true, true, false));
         assert_eq!(parse(Flavor::Mdmfs, &words("-u /dev/loop12")).unwrap().target, ReleaseTarget::Unit(12));
@@ -76,8 +75,13 @@ mod tests {
         );
         assert_eq!(parse(Flavor::Mdmfs, &words("-u ./md3")).unwrap().target, ReleaseTarget::Path("./md3".into()));
         assert_eq!(parse(Flavor::Mdmfs, &words("-u md")).unwrap().target, ReleaseTarget::Path("md".into()));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u")), Err(CliError::Usage(None)));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u a b")), Err(CliError::Usage(None)));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u -P a")), Err(CliError::Usage(Some("illegal option -- P".into()))));
+        assert_eq!(
+            parse(Flavor::Mdmfs, &words("-u")),
+            Err(CliError::Usage(Some("-u: missing target (a mount point, an image or a unit)".into())))
+        );
+        assert_eq!(parse(Flavor::Mdmfs, &words("-u a b")), Err(CliError::Usage(Some("unexpected operand 'b'".into()))));
+        assert_eq!(parse(Flavor::Mdmfs, &words("-u --help")), Err(CliError::Help));
+        let r = parse(Flavor::Mdmfs, &words("-X -N -u /")).unwrap();
+        assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Path("/".into()), false, true, true));
     }
 }

@@ -44,7 +44,7 @@ pub fn argv(line: &str) -> Vec<OsString> {
 pub fn parse(words: &[OsString]) -> Result<Request, CliError> {
     match parse_command(words)? {
         Command::Mount(r) => Ok(*r),
-        Command::Release(r) => panic!("expected a mount request, got {r:?}"),
+        other => panic!("expected a mount request, got {other:?}"),
     }
 }
 

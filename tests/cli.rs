@@ -448,6 +448,23 @@ fn grow_and_list_say_not_supported_yet() {
     }
 }
 
+/// Parsed for the branches that implement them; where this build would
+/// not do what they say, the run refuses, exit 1, nothing touched.
+#[test]
+fn options_this_build_cannot_honour_yet_are_refused() {
+    for (line, msg) in [
+        ("mount_md --fsck=always -P -F /i md /j", "mount_md: --fsck=always: not supported yet by this build\n"),
+        ("mount.md md /j -o -P,-F/i,--reformat", "mount.md: --reformat with -P: not supported yet by this build\n"),
+    ] {
+        let o = run_line(line);
+        assert_eq!((o.status, o.stderr.as_str()), (1, msg), "{line}");
+        assert!(o.fake.calls.is_empty());
+    }
+    for line in ["mount_md --fsck=never -P -F /i md /j", "mount_md --reformat --no-direct-io -F /i md /j"] {
+        assert_eq!(run_line(line).status, 0, "{line}");
+    }
+}
+
 /// `-N`: conditional steps say so.
 #[test]
 fn dry_run_marks_conditional_steps() {

@@ -74,7 +74,7 @@ pub fn wait_for_node(node: &Path, timeout: Duration) -> Result<()> {
 /// nodes, as `pax -rw -pe` does for mdmfs. Existing entries in the target
 /// are an error (a fresh file system has none but `lost+found`).
 pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
-    let what = || format!("skel copy from {}", from.display());
+    let what = || format!("skel copy from {}", crate::error::quoted(from));
     let src = open_dir_at(None, from).map_err(|e| Error::sys(what(), e))?;
     let mut links = HashMap::new();
     copy_dir(&src, root, &mut links, &mut Vec::new()).map_err(|(path, e)| {

@@ -86,7 +86,7 @@ pub fn check(plan: &Plan) -> Result<()> {
                     if !facts.writable {
                         return Err(Error::plain(format!(
                             "{}: not writable, so it cannot be formatted (add -P to mount its file system read-only)",
-                            path.display()
+                            crate::error::quoted(path)
                         )));
                     }
                 }
@@ -111,10 +111,88 @@ pub fn check(plan: &Plan) -> Result<()> {
                 // As copy_skeleton opens it.
                 posix::open_dir_at(None, from.as_path())
                     .map(drop)
-                    .map_err(|e| Error::sys(format!("skel copy from {}", from.display()), e))?;
+                    .map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))?;
             }
             _ => {}
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::host::SystemHost;
+    use std::ffi::OsString;
+    use std::path::PathBuf;
+
+    struct Scratch(PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn check_line(args: &[&str]) -> std::result::Result<(), String> {
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let flavor = crate::flavor::Flavor::from_name(args[0]);
+        let crate::request::Command::Mount(req) = crate::cli::parse(flavor, &argv, &SystemHost).expect("command line")
+        else {
+            panic!("not a mount command")
+        };
+        let defaults = crate::plan::Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true };
+        check(&crate::plan::build(&req, defaults)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn checks_what_the_run_will_find() {
+        let t = Scratch(std::env::temp_dir().join(format!("mount_md-preflight-{}", std::process::id())));
+        std::fs::create_dir_all(t.0.join("skel")).unwrap();
+        let img = t.0.join("i.img");
+        std::fs::File::create(&img).unwrap().set_len(1 << 20).unwrap();
+        let p = |name: &str| t.0.join(name).display().to_string();
+        let (img_s, skel, missing) = (p("i.img"), p("skel"), p("missing.img"));
+        assert_eq!(check_line(&["mount_md", "-F", &img_s, "-k", &skel, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "-P", "-F", &missing, "md", "/"]),
+            Err(format!("{missing}: No such file or directory"))
+        );
+        // --create makes a missing image: nothing to refuse, its size is -s.
+        assert_eq!(check_line(&["mount_md", "--create", "-s", "1m", "-F", &missing, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "--create", "-s", "64k", "-F", &missing, "md", "/"]),
+            Err("a disk of 65536 bytes is too small for ext4 (at least 102400 bytes)".into())
+        );
+        // -P keeps the file system: no size rule.
+        assert_eq!(check_line(&["mount_md", "-P", "-s", "64k", "-F", &img_s, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "-T", "btrfs", "-F", &img_s, "md", "/"]),
+            Err("a disk of 1048576 bytes is too small for btrfs (at least 114294784 bytes)".into())
+        );
+        assert_eq!(check_line(&["mount_md", "-s", "32m", "-T", "xfs", "-F", &img_s, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "-F", &img_s, "-k", &img_s, "md", "/"]),
+            Err(format!("skel copy from {img_s}: Not a directory"))
+        );
+        assert_eq!(
+            check_line(&["mount_md", "-s", "8m", "-k", &missing, "tmpfs", "/"]),
+            Err(format!("skel copy from {missing}: No such file or directory"))
+        );
+        // mount.md -N: only the namespace file is ours to look at.
+        let ns = p("ns");
+        assert_eq!(
+            check_line(&["mount.md", "md", "/", "-N", &ns, "-o", "-P,-F/nonexistent"]),
+            Err(format!("{ns}: No such file or directory"))
+        );
+        assert_eq!(check_line(&["mount.md", "md", "/", "-N", "/proc/self/ns/mnt", "-o", "-P,-F/nonexistent"]), Ok(()));
+    }
+
+    #[test]
+    fn minimum_sizes() {
+        assert_eq!(minimum_size("ext4"), Some(102_400));
+        assert_eq!(minimum_size("ext2"), Some(102_400));
+        assert_eq!(minimum_size("xfs"), Some(16 << 20));
+        assert_eq!(minimum_size("btrfs"), Some(114_294_784));
+        assert_eq!(minimum_size("ufs"), None);
+    }
 }

@@ -265,7 +265,7 @@ fn bad_input_messages_and_exit_status() {
         ("mount_md -w :wheel md /mnt", "mount_md: -w: ':wheel' is not user:group\n"),
         ("mount_md -h", ""),
         ("mount_md -F /img md /mnt extra", "mount_md: unexpected operand 'extra'\n"),
-        ("mount_md -F /img md /mnt -P", "mount_md: unexpected operand '-P'\n"),
+        ("mount_md -F /img md /mnt -P", "mount_md: option -P after the operands (options come first)\n"),
         ("mount_md -u", "mount_md: -u: missing target (a mount point, an image or a unit)\n"),
         ("mount_md -u /a /b", "mount_md: unexpected operand '/b'\n"),
         ("mount_md -u -P /j", "mount_md: -P cannot be used with -u\n"),

@@ -266,11 +266,11 @@ pub fn interpret(
     // mdmfs ignores operands beyond two; we refuse them (README: deviations),
     // since they are always a mistake once mount(8)'s '=' split is repaired.
     let [device, mount_point] = operands else {
-        return Err(CliError::Usage(Some(match operands {
-            [] => "missing md-device and mount-point".to_string(),
-            [_] => "missing mount-point".to_string(),
-            _ => format!("unexpected operand '{}'", operands[2].to_string_lossy()),
-        })));
+        return Err(match operands {
+            [] => CliError::Usage(Some("missing md-device and mount-point".into())),
+            [_] => CliError::Usage(Some("missing mount-point".into())),
+            _ => super::extra_operand(&operands[2]),
+        });
     };
     if let Some(s) = size_arg {
         req.size = Some(parse_size(s).map_err(|e| CliError::Fatal(e.to_string()))?);

@@ -121,6 +121,17 @@ pub(crate) fn info_request(opts: &[getopt::Opt]) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The usage line for an operand too many: an option after the operands
+/// (BSD getopt stops at the first operand) says so.
+pub(crate) fn extra_operand(word: &std::ffi::OsStr) -> CliError {
+    let w = word.to_string_lossy();
+    CliError::Usage(Some(if w.len() > 1 && w.starts_with('-') {
+        format!("option {w} after the operands (options come first)")
+    } else {
+        format!("unexpected operand '{w}'")
+    }))
+}
+
 /// Splits a comma-separated option list the way libmount does
 /// (`mnt_optstr_next_option`): a comma inside double quotes does not
 /// separate, so fstab can say `-F="/srv/a,b.img"` or

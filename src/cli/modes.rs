@@ -38,7 +38,7 @@ pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
     let (opts, operands) = getopt(args, &flags::spec(Mode::List), &flags::longs(Mode::List), Style::StopAtOperand)?;
     info_request(&opts)?;
     if let Some(extra) = operands.first() {
-        return Err(CliError::Usage(Some(format!("unexpected operand '{}'", extra.to_string_lossy()))));
+        return Err(super::extra_operand(extra));
     }
     let mut req = ListRequest { json: false, all: false };
     for o in &opts {

@@ -34,7 +34,7 @@ pub(crate) fn one_target(mode: &str, operands: &[OsString]) -> Result<ReleaseTar
     match operands {
         [target] => Ok(target_of(target)),
         [] => Err(CliError::Usage(Some(format!("{mode}: missing target (a mount point, an image or a unit)")))),
-        [_, extra, ..] => Err(CliError::Usage(Some(format!("unexpected operand '{}'", extra.to_string_lossy())))),
+        [_, extra, ..] => Err(super::extra_operand(extra)),
     }
 }
 
@@ -80,6 +80,10 @@ mod tests {
             Err(CliError::Usage(Some("-u: missing target (a mount point, an image or a unit)".into())))
         );
         assert_eq!(parse(Flavor::Mdmfs, &words("-u a b")), Err(CliError::Usage(Some("unexpected operand 'b'".into()))));
+        assert_eq!(
+            parse(Flavor::Mdmfs, &words("-u /j -f")),
+            Err(CliError::Usage(Some("option -f after the operands (options come first)".into())))
+        );
         assert_eq!(parse(Flavor::Mdmfs, &words("-u --help")), Err(CliError::Help));
         let r = parse(Flavor::Mdmfs, &words("-X -N -u /")).unwrap();
         assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Path("/".into()), false, true, true));

@@ -12,6 +12,9 @@ use std::ffi::OsString;
 pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
     let (opts, operands) = getopt(args, &flags::spec(Mode::Grow), &flags::longs(Mode::Grow), Style::StopAtOperand)?;
     info_request(&opts)?;
+    if opts.iter().any(|o| o.letter == 'h') {
+        return Err(CliError::Usage(None));
+    }
     let target = one_target("-r", &operands)?;
     let (mut size, mut dry_run, mut debug) = (None, false, false);
     for o in &opts {
@@ -25,7 +28,6 @@ pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
             }
             'N' => dry_run = true,
             'X' => debug = true,
-            'h' => return Err(CliError::Usage(None)),
             _ => {} // 'r'
         }
     }
@@ -37,6 +39,9 @@ pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
 pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
     let (opts, operands) = getopt(args, &flags::spec(Mode::List), &flags::longs(Mode::List), Style::StopAtOperand)?;
     info_request(&opts)?;
+    if opts.iter().any(|o| o.letter == 'h') {
+        return Err(CliError::Usage(None));
+    }
     if let Some(extra) = operands.first() {
         return Err(super::extra_operand(extra));
     }
@@ -45,7 +50,6 @@ pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
         match (o.letter, o.long) {
             (_, Some("json")) => req.json = true,
             (_, Some("all")) => req.all = true,
-            ('h', None) => return Err(CliError::Usage(None)),
             _ => {} // --list
         }
     }

@@ -15,6 +15,9 @@ pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliErr
     let (opts, operands) =
         getopt(args, &flags::spec(Mode::Release), &flags::longs(Mode::Release), Style::StopAtOperand)?;
     info_request(&opts)?;
+    if opts.iter().any(|o| o.letter == 'h') {
+        return Err(CliError::Usage(None));
+    }
     let target = one_target("-u", &operands)?;
     let mut req = ReleaseRequest { flavor, target, force: false, dry_run: false, debug: false };
     for o in opts {
@@ -22,7 +25,6 @@ pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliErr
             'f' => req.force = true,
             'N' => req.dry_run = true,
             'X' => req.debug = true,
-            'h' => return Err(CliError::Usage(None)),
             _ => {} // 'u'
         }
     }
@@ -85,6 +87,7 @@ mod tests {
             Err(CliError::Usage(Some("option -f after the operands (options come first)".into())))
         );
         assert_eq!(parse(Flavor::Mdmfs, &words("-u --help")), Err(CliError::Help));
+        assert_eq!(parse(Flavor::Mdmfs, &words("-h -u")), Err(CliError::Usage(None)));
         let r = parse(Flavor::Mdmfs, &words("-X -N -u /")).unwrap();
         assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Path("/".into()), false, true, true));
     }

@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::exec::{self, Options, Output};
 use crate::flavor::{progname, Failure, Flavor};
 use crate::plan;
-use crate::platform::{self, host::SystemHost, Platform};
+use crate::platform::{self, host::SystemHost, Note, Platform};
 use crate::request::{Command, FsckPolicy, Request};
 use nix::errno::Errno;
 use std::ffi::OsString;
@@ -57,8 +57,22 @@ pub fn run(
                 let failure = if e.errno().is_some() { classify(&e) } else { Failure::Usage };
                 return report(&mut io, flavor, &e, failure);
             }
+            // What check() noted: said now in a dry run; a real run checks
+            // again in exec::execute, which says it then.
+            let notes = platform.take_notes();
             match platform.preflight(&plan) {
                 Ok(()) if req.dry_run => {
+                    for note in notes {
+                        match note {
+                            Note::Warning(t) => {
+                                let _ = writeln!(io.err, "{prog}: {t}");
+                            }
+                            Note::Debug(t) if req.debug => {
+                                let _ = writeln!(io.err, "DEBUG: {t}");
+                            }
+                            Note::Debug(_) => {}
+                        }
+                    }
                     if req.show_plan {
                         show_plan(&plan, platform, &mut io);
                     }

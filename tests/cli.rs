@@ -480,3 +480,23 @@ fn dry_run_marks_conditional_steps() {
         o.fake.calls
     );
 }
+
+/// What the platform's check notes is said once: in a dry run by run.rs,
+/// in a real run by the executor (which checks again), never twice.
+#[test]
+fn check_notes_are_said_once() {
+    use mount_md::platform::freebsd::recording::Recorder;
+    use mount_md::platform::freebsd::FreeBsd;
+    let img = "/jails/j/rootfs.volume";
+    for line in [
+        format!("mount_md -X -E /sbin/mdconfig -P -F {img} md /m"),
+        format!("mount_md -N -X -E /sbin/mdconfig -P -F {img} md /m"),
+    ] {
+        let mut fb = FreeBsd::with_sys(Recorder::new().with_file(img, img, 1 << 30));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let status = mount_md::run::run(&argv(&line), &mut fb, &TestHost, &mut out, &mut err);
+        let err = String::from_utf8_lossy(&err);
+        assert_eq!(status, 0, "{line}: {err}");
+        assert_eq!(err.matches("DEBUG: -E /sbin/mdconfig: ignored").count(), 1, "{line}: {err}");
+    }
+}

@@ -78,9 +78,7 @@ pub fn select_mode(args: &[OsString]) -> Result<Mode, CliError> {
         // The mount grammar gives the error (it is the union's subset).
         return Ok(Mode::Mount);
     };
-    if opts.iter().any(|o| matches!(o.long, Some("help" | "version"))) {
-        return Ok(Mode::Mount);
-    }
+    info_request(&opts)?;
     let selected: Vec<(Mode, &flags::Flag)> = opts.iter().filter_map(flags::selected_mode).collect();
     let Some(&(mode, flag)) = selected.first() else {
         // An option of another mode without that mode's option.
@@ -193,6 +191,8 @@ mod tests {
         // a `u` after the operands is an operand (BSD getopt stops there)
         assert_eq!(m("-P -F /i md /j -u"), Ok(Mode::Mount));
         assert_eq!(m("--json -P -F /i md /j"), Err(CliError::Usage(Some("--json needs --list".into()))));
+        assert_eq!(m("-u -P --help /j"), Err(CliError::Help));
+        assert_eq!(m("-F --help md /j"), Ok(Mode::Mount));
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub const FLAGS: &[Flag] = &[
     short('w', R("user:group"), MOUNT, "owner of the mounted root"),
     short('X', N, MOUNT | RELEASE | GROW, "print a DEBUG: line per step"),
     long("create", Opt_("reserve|sparse"), MOUNT, "create a missing -F image of -s size"),
-    long("fsck", R("auto|always|never"), MOUNT, "when to check the file system before mounting"),
+    long("fsck", R("auto|always|never"), MOUNT, "when to check the file system first (this build never checks yet)"),
     long("reformat", N, MOUNT, "format even an image that holds a file system"),
     long("no-direct-io", N, MOUNT, "attach without direct I/O"),
     mode_flag(None, Some("list"), Mode::List, "list what mount_md has attached (not in this build yet)"),

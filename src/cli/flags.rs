@@ -324,9 +324,37 @@ pub fn help(prog: &str) -> String {
             (None, Some(l), Arg::None) => format!("--{l}"),
             (None, None, _) => continue,
         };
-        out.push_str(&format!("  {name:<34} {}\n", f.help));
+        out.push_str(&help_line(&name, f.help));
     }
     out.push_str("\nSee mount_md(8).\n");
+    out
+}
+
+/// `  name   text`, the text wrapped at 79 columns under itself.
+pub fn help_line(name: &str, text: &str) -> String {
+    const INDENT: usize = 31;
+    let mut out = format!("  {name:<28} ");
+    let mut col = out.len().max(INDENT);
+    if out.len() > INDENT {
+        out.push('\n');
+        out.push_str(&" ".repeat(INDENT));
+        col = INDENT;
+    }
+    let mut first = true;
+    for word in text.split(' ') {
+        if !first && col + 1 + word.len() > 79 {
+            out.push('\n');
+            out.push_str(&" ".repeat(INDENT));
+            col = INDENT;
+        } else if !first {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += word.len();
+        first = false;
+    }
+    out.push('\n');
     out
 }
 
@@ -358,10 +386,12 @@ pub fn helper_longs() -> Vec<(&'static str, LongArg)> {
 /// mount.md's usage text.
 pub fn helper_usage(prog: &str) -> String {
     format!(
-        "usage: {prog} md-device mount-point [-fnsv] [-N namespace] [-o options] [-t type]\n\
-         \toptions: mount options and mount_md options, comma-separated: rw,noatime,-P,-F/path/to/image\n\
-         \ta value with a comma in double quotes: -F=\"/srv/a,b.img\"\n\
-         \t{prog} --help | --version\n"
+        "usage: {prog} md-device mount-point [-fnsv] [-N namespace] [-o options]\n\
+         \t[-t type]\n\
+         \t{prog} --help | --version\n\
+         options: mount options and mount_md options, comma-separated\n\
+         \t(rw,noatime,-P,-F/path/to/image); a comma inside a value in\n\
+         \tdouble quotes (-F=\"/srv/a,b.img\")\n"
     )
 }
 
@@ -382,6 +412,7 @@ mod tests {
         assert_eq!(spec(Mode::List), "h");
         assert_eq!(union_spec(), "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:Xru");
         assert_eq!(helper_spec(), "fhnN:o:st:v");
+        assert!(helper_usage("mount.md").lines().all(|l| l.len() <= 79));
     }
 
     #[test]
@@ -402,8 +433,10 @@ mod tests {
         }
         assert!(u.lines().all(|l| l.len() <= 80), "{u}");
         let h = help("mount_md");
+        assert!(h.lines().all(|l| l.len() <= 79), "{h}");
+        let flat = h.split_whitespace().collect::<Vec<_>>().join(" ");
         for f in FLAGS {
-            assert!(h.contains(f.help), "{:?} missing from --help", f.name());
+            assert!(flat.contains(f.help), "{:?} missing from --help", f.name());
         }
     }
 }

@@ -24,7 +24,7 @@ pub fn help_text(flavor: Flavor, prog: &str) -> String {
                     (None, Some(l), _) => format!("--{l}"),
                     (None, None, _) => continue,
                 };
-                out.push_str(&format!("  {name:<34} {}\n", f.help));
+                out.push_str(&flags::help_line(&name, f.help));
             }
             out.push_str("\nmount_md options in the -o list:\n\n");
             out.push_str(&flags::help("mount_md"));

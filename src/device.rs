@@ -1,4 +1,4 @@
-//! The md-device operand (spec §1.4): `md`, `/dev/md`, `mdN`, `/dev/mdN`,
+//! The md-device operand (FreeBSD sbin/mdmfs/mdmfs.c, main()): `md`, `/dev/md`, `mdN`, `/dev/mdN`,
 //! optional suffixes (`md.uzip`, `md1.uzip`), and the words `auto` and `tmpfs`.
 
 /// Which unit to attach.

@@ -77,10 +77,37 @@ impl fmt::Display for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// A path as messages show it: whole, as given, in single quotes when it
+/// has a space or a control character (so where it ends is plain), or is
+/// empty.
+pub fn quoted(p: &std::path::Path) -> String {
+    let text = p.display().to_string();
+    if text.is_empty() || text.chars().any(|c| c == ' ' || c.is_control()) {
+        let shown: String =
+            text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
+        format!("'{shown}'")
+    } else {
+        text
+    }
+}
+
 /// Turns `std::io::Error` into ours, keeping the errno when there is one.
 pub fn from_io(what: impl Into<String>, e: &std::io::Error) -> Error {
     match e.raw_os_error() {
         Some(n) => Error::sys(what, Errno::from_raw(n)),
         None => Error::text(what, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_only_when_needed() {
+        assert_eq!(quoted(std::path::Path::new("/srv/g.img")), "/srv/g.img");
+        assert_eq!(quoted(std::path::Path::new("/srv/a b.img")), "'/srv/a b.img'");
+        assert_eq!(quoted(std::path::Path::new("")), "''");
+        assert_eq!(quoted(std::path::Path::new("/a\nb é")), "'/a\\nb é'");
     }
 }

@@ -23,14 +23,30 @@ impl Flavor {
         }
     }
 
-    /// Exit status for a failure after the command line was accepted:
-    /// mdmfs always exits 1; mount(8) helpers report 32, "mount failure".
-    pub fn failure_status(self) -> i32 {
-        match self {
-            Flavor::LinuxHelper => 32,
+    /// Exit status for a failure: mdmfs always exits 1; `mount.md` follows
+    /// the contract mount(8) has with its helpers (util-linux
+    /// include/exitcodes.h: MNT_EX_USAGE 1, MNT_EX_SYSERR 2, MNT_EX_FAIL 32).
+    pub fn exit_status(self, failure: Failure) -> i32 {
+        match (self, failure) {
+            (Flavor::LinuxHelper, Failure::System) => 2,
+            (Flavor::LinuxHelper, Failure::Mount) => 32,
             _ => 1,
         }
     }
+}
+
+/// What kind of failure ended a run, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A bad command line or fstab line (also under mount.md `-f`).
+    Usage,
+    /// Not allowed: EACCES/EPERM.
+    Permission,
+    /// The system ran out of something (memory, descriptors, space).
+    System,
+    /// The mount could not be made (a missing image or mount point, a
+    /// refusal by the kernel, a formatter that failed, …).
+    Mount,
 }
 
 /// The basename of argv[0], as getprogname(3) gives it; `mount_md` when
@@ -59,5 +75,9 @@ mod tests {
         assert_eq!(progname(Some(OsStr::new("/usr/local/sbin/mount_md"))), "mount_md");
         assert_eq!(progname(Some(OsStr::new("/sbin/mount.md"))), "mount.md");
         assert_eq!(progname(None), "mount_md");
+        let all = [Failure::Usage, Failure::Permission, Failure::System, Failure::Mount];
+        assert_eq!(all.map(|f| Flavor::LinuxHelper.exit_status(f)), [1, 1, 2, 32]);
+        assert_eq!(all.map(|f| Flavor::Mdmfs.exit_status(f)), [1; 4]);
+        assert_eq!(all.map(|f| Flavor::Compat.exit_status(f)), [1; 4]);
     }
 }

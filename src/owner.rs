@@ -1,4 +1,4 @@
-//! `-w user:group` (spec §1.10): names or numeric ids, both required.
+//! `-w user:group` (FreeBSD sbin/mdmfs/mdmfs.c, extract_ugid()): names or numeric ids, both required.
 
 /// Looks up names; the real one asks the password and group databases
 /// (platform::host), tests give a fixed table.

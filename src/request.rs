@@ -46,6 +46,16 @@ pub enum CreateMode {
     Sparse,
 }
 
+/// `--fsck`: when to check the file system before mounting it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FsckPolicy {
+    /// Only when its superblock says it is not clean (the default).
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
 /// `-p` (or compat mode's implied 01777).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeSetting {
@@ -97,6 +107,12 @@ pub struct Request {
     pub namespace: Option<PathBuf>,
     /// `--create`: make the `-F` image of `-s` bytes if it does not exist.
     pub create: Option<CreateMode>,
+    /// `--fsck=auto|always|never`.
+    pub fsck: FsckPolicy,
+    /// `--reformat`: format even an image that holds a file system.
+    pub reformat: bool,
+    /// false with `--no-direct-io`.
+    pub direct_io: bool,
 }
 
 impl Request {

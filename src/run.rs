@@ -1,11 +1,13 @@
 //! The one linear main, as FreeBSD's sbin tools have it: name → flavor,
 //! argv → request, request → plan, plan → platform; one line on failure.
-use crate::cli::{self, usage::usage_text, CliError, Host};
+use crate::cli::{self, usage, CliError, Host};
+use crate::error::Error;
 use crate::exec::{self, Options, Output};
-use crate::flavor::{progname, Flavor};
+use crate::flavor::{progname, Failure, Flavor};
 use crate::plan;
-use crate::platform::{self, host::SystemHost, Platform};
-use crate::request::Command;
+use crate::platform::{self, host::SystemHost, Note, Platform};
+use crate::request::{Command, FsckPolicy, Request};
+use nix::errno::Errno;
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -25,22 +27,72 @@ pub fn run(
             if let Some(line) = line {
                 let _ = writeln!(err, "{prog}: {line}");
             }
-            let _ = write!(err, "{}", usage_text(flavor, &prog));
-            return 1;
+            let _ = write!(err, "{}", usage::usage_text(flavor, &prog));
+            return flavor.exit_status(Failure::Usage);
         }
         Err(CliError::Fatal(msg)) => {
             let _ = writeln!(err, "{prog}: {msg}");
-            return 1;
+            return flavor.exit_status(Failure::Usage);
+        }
+        Err(CliError::Help) => {
+            let _ = write!(out, "{}", usage::help_text(flavor, &prog));
+            return 0;
+        }
+        Err(CliError::Version) => {
+            let _ = write!(out, "{}", cli::flags::version(&prog));
+            return 0;
         }
     };
     let mut io = Output { prog: &prog, out, err };
     let result = match cmd {
         Command::Mount(req) => {
+            if let Some(e) = not_in_this_build(&req) {
+                return report(&mut io, flavor, &e, Failure::Usage);
+            }
             let plan = plan::build(&req, platform.defaults());
-            let opts = Options { dry_run: req.dry_run, show_plan: req.show_plan, debug: req.debug };
-            exec::execute(&plan, platform, opts, &mut io)
+            // What the platform cannot do at all is a bad invocation (1),
+            // under mount.md -f too; what the system says is not so is
+            // classified by its errno.
+            if let Err(e) = platform.check(&plan) {
+                let failure = if e.errno().is_some() { classify(&e) } else { Failure::Usage };
+                return report(&mut io, flavor, &e, failure);
+            }
+            // What check() noted: said now in a dry run; a real run checks
+            // again in exec::execute, which says it then.
+            let notes = platform.take_notes();
+            match platform.preflight(&plan) {
+                Ok(()) if req.dry_run => {
+                    for note in notes {
+                        match note {
+                            Note::Warning(t) => {
+                                let _ = writeln!(io.err, "{prog}: {t}");
+                            }
+                            Note::Debug(t) if req.debug => {
+                                let _ = writeln!(io.err, "DEBUG: {t}");
+                            }
+                            Note::Debug(_) => {}
+                        }
+                    }
+                    if req.show_plan {
+                        show_plan(&plan, platform, &mut io);
+                    }
+                    Ok(())
+                }
+                Ok(()) => {
+                    let opts = Options { dry_run: false, show_plan: false, debug: req.debug };
+                    exec::execute(&plan, platform, opts, &mut io)
+                }
+                Err(e) => Err(e),
+            }
         }
-        Command::Release(req) => exec::release(&req, platform, &mut io),
+        Command::Release(req) => match (req.dry_run, platform.preview_release(&req.target, req.force)) {
+            (true, Some(preview)) => preview.map(|lines| {
+                for line in lines {
+                    let _ = writeln!(io.out, "{line}");
+                }
+            }),
+            _ => exec::release(&req, platform, &mut io),
+        },
         Command::Grow(req) => platform.grow(&req, &mut io),
         Command::List(req) => platform.list().map(|units| {
             let units = crate::list::select(units, req.all);
@@ -57,9 +109,62 @@ pub fn run(
     match result {
         Ok(()) => 0,
         Err(e) => {
-            let _ = writeln!(io.err, "{prog}: {e}");
-            flavor.failure_status()
+            let failure = classify(&e);
+            report(&mut io, flavor, &e, failure)
         }
+    }
+}
+
+/// `-N`: the plan, one line per step, each step that runs only under a
+/// condition saying so.
+fn show_plan(plan: &plan::Plan, platform: &dyn Platform, io: &mut Output<'_>) {
+    for step in &plan.steps {
+        let condition = match step {
+            plan::Step::OpenImage(o) if o.create.is_some() => " (created only if it does not exist)",
+            plan::Step::Format(f) if f.only_if_created => " (only if this run created the image)",
+            _ => "",
+        };
+        let _ = writeln!(io.out, "{}{condition}", platform.describe(step, None));
+    }
+}
+
+/// Options parsed for the branches that implement them, refused where
+/// this build would not do what they say (each line goes when its code is
+/// merged). `--fsck=auto` and `=never`, `--reformat` without `-P` and
+/// `--no-direct-io` already describe what this build does.
+fn not_in_this_build(req: &Request) -> Option<Error> {
+    if req.fsck == FsckPolicy::Always {
+        return Some(Error::plain("--fsck=always: not supported yet by this build"));
+    }
+    if req.reformat && !req.newfs {
+        return Some(Error::plain("--reformat with -P: not supported yet by this build"));
+    }
+    None
+}
+
+/// Prints `<prog>: <error>` (with a hint when a privilege is missing) and
+/// gives the exit status.
+fn report(io: &mut Output<'_>, flavor: Flavor, e: &Error, failure: Failure) -> i32 {
+    let hint = match e.errno() {
+        Some(Errno::EACCES | Errno::EPERM) if !nix::unistd::geteuid().is_root() => {
+            " (mount_md needs root, or the privileges to attach disks and mount)"
+        }
+        _ => "",
+    };
+    let _ = writeln!(io.err, "{}: {e}{hint}", io.prog);
+    flavor.exit_status(failure)
+}
+
+/// The kind of failure by its errno: no permission, the system out of a
+/// resource (mount(8)'s "system error": out of memory, cannot fork, no more
+/// loop devices), or else the mount failed.
+pub fn classify(e: &Error) -> Failure {
+    match e.errno() {
+        Some(Errno::EACCES | Errno::EPERM) => Failure::Permission,
+        Some(Errno::ENOMEM | Errno::EMFILE | Errno::ENFILE | Errno::EAGAIN | Errno::ENOSPC | Errno::EDQUOT) => {
+            Failure::System
+        }
+        _ => Failure::Mount,
     }
 }
 

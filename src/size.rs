@@ -1,4 +1,4 @@
-//! `-s size`: mdmfs's size syntax (spec §1.5), decoded to bytes.
+//! `-s size`: mdmfs's size syntax (FreeBSD sbin/mdmfs/mdmfs.c, main(), case 's'), decoded to bytes.
 //!
 //! A number as strtoumax(3) reads it with base 0 (`0x` hex, leading `0`
 //! octal, else decimal), then at most one suffix letter: none = 512-byte

@@ -289,3 +289,262 @@ fn sloppy_drops_refused_options() {
     assert!(m.options.split(',').any(|o| o == "noatime"));
     unmount_and_check_no_leak(guard, &tmp);
 }
+
+/// `/sbin/mount.md` for this test; other worktrees' tests may hold the
+/// path for a while, so wait (bounded) for it to be free.
+fn helper_link() -> Result<HelperTurn, String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match helper_turn() {
+            Err(why) if why.contains("exists already") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn util_linux_mount(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new("mount").args(args).stdin(std::process::Stdio::null()).output().expect("mount")
+}
+
+/// mount(8)'s contract with its helpers, through the real util-linux
+/// mount: 0 mounted, 1 bad invocation (also under -f), 2 system error, 32
+/// the mount failed.
+#[test]
+fn mount_md_exit_statuses_through_util_linux_mount() {
+    require_loop!();
+    let _helper = match helper_link() {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let tmp = TempDir::new("exit");
+    let img = tmp.join("ok.img");
+    make_image(&img, 16 * MIB, true);
+    let mnt = tmp.dir("mnt");
+    let status = |o: &std::process::Output| (o.status.code(), text(&o.stderr));
+    // 0
+    let mut loops = LoopGuard::default();
+    let out = util_linux_mount(args!["-t", "md", "-o", format!("-P,-F{}", img.display()), "md", mnt]);
+    assert_eq!(status(&out), (Some(0), String::new()));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    // 1: a bad option
+    let out = util_linux_mount(args!["-t", "md", "-o", format!("-P,-q,-F{}", img.display()), "md", mnt]);
+    let (code, err) = status(&out);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("mount.md: illegal option -- q"), "{err}");
+    // 1: an option this system cannot carry out, with and without -f
+    for fake in [false, true] {
+        let mut a: Vec<&std::ffi::OsStr> = Vec::new();
+        if fake {
+            a.push("-f".as_ref());
+        }
+        let opts = format!("-Ospace,-F{}", img.display());
+        a.extend(args!["-t", "md", "-o", opts, "md", mnt]);
+        let (code, err) = status(&util_linux_mount(&a));
+        assert_eq!(code, Some(1), "fake={fake}: {err}");
+        assert!(err.contains("option -O has no meaning for ext4 on Linux"), "{err}");
+    }
+    // 32: a missing image, with and without -f
+    for fake in [false, true] {
+        let mut a: Vec<&std::ffi::OsStr> = Vec::new();
+        if fake {
+            a.push("-f".as_ref());
+        }
+        let opts = format!("-P,-F{}", tmp.join("missing.img").display());
+        a.extend(args!["-t", "md", "-o", opts, "md", mnt]);
+        let (code, err) = status(&util_linux_mount(&a));
+        assert_eq!(code, Some(32), "fake={fake}: {err}");
+        assert!(err.contains("missing.img: No such file or directory"), "{err}");
+    }
+    // 2: the host file system is full (--create into a 4 MiB tmpfs)
+    let small = tmp.dir("small");
+    let st = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&small).status();
+    assert!(st.unwrap().success());
+    let small_guard = MountGuard(small.clone());
+    let opts = format!("-F{},-s64m,--create", small.join("new.img").display());
+    let (code, err) = status(&util_linux_mount(args!["-t", "md", "-o", opts, "md", mnt]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!small.join("new.img").exists(), "the new image is removed again");
+    drop(small_guard);
+    assert_nothing_left(&tmp);
+}
+
+/// libmount keeps a double-quoted fstab value whole: an image path with a
+/// comma works from /etc/fstab.
+#[test]
+fn comma_in_an_fstab_image_path() {
+    require_loop!();
+    let _helper = match helper_link() {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let tmp = TempDir::new("comma");
+    let img = tmp.join("a,b.img");
+    make_image(&img, 16 * MIB, true);
+    let mnt = tmp.dir("ct");
+    let fstab = tmp.join("fstab");
+    std::fs::write(&fstab, format!("md {} md rw,noatime,-P,-F=\"{}\" 0 0\n", mnt.display(), img.display())).unwrap();
+    let mut loops = LoopGuard::default();
+    let out = util_linux_mount(args!["-a", "-T", fstab]);
+    assert!(out.status.success(), "mount -a: {}", text(&out.stderr));
+    let (guard, m) = mounted(&mnt, &img, &mut loops);
+    assert!(m.options.split(',').any(|o| o == "noatime"), "{}", m.options);
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+/// Not root: the loop control device refuses, and the message says why.
+#[test]
+fn not_root_is_told_it_needs_root() {
+    use std::os::unix::process::CommandExt;
+    require_loop!();
+    let tmp = TempDir::new("nonroot");
+    std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let img = tmp.join("u.img");
+    make_image(&img, 16 * MIB, true);
+    let mnt = tmp.dir("mnt");
+    let helper = flavor(&tmp, "mount.md");
+    for (prog, args, code) in [
+        (
+            bin(),
+            vec!["-P".to_string(), "-F".into(), img.display().to_string(), "md".into(), mnt.display().to_string()],
+            1,
+        ),
+        (helper, vec!["md".into(), mnt.display().to_string(), "-o".into(), format!("-P,-F{}", img.display())], 1),
+    ] {
+        let out = std::process::Command::new(&prog).args(&args).uid(65534).gid(65534).output().unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert!(err.contains("/dev/loop-control: Permission denied (mount_md needs root"), "{err}");
+    }
+    assert_nothing_left(&tmp);
+}
+
+/// -N makes the real run's checks and fails with its message and status;
+/// the real run fails the same way, before attaching anything.
+#[test]
+fn dry_run_fails_as_the_real_run_does() {
+    require_loop!();
+    let tmp = TempDir::new("preflight");
+    let img = tmp.join("p.img");
+    make_image(&img, 16 * MIB, false);
+    let mnt = tmp.dir("mnt");
+    // A read-only image store: the image cannot be formatted.
+    let store_dir = TempDir::new("preflight-store");
+    let store = store_dir.dir("store");
+    let ro_img = store.join("ro.img");
+    make_image(&ro_img, 16 * MIB, false);
+    let st = std::process::Command::new("mount").args(["--bind", "-o", "ro"]).arg(&store).arg(&store).status();
+    assert!(st.unwrap().success());
+    let _store_guard = MountGuard(store.clone());
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["-F".into(), ro_img.display().to_string(), "md".into(), mnt.display().to_string()],
+            format!(
+                "mount_md: {}: not writable, so it cannot be formatted (add -P to mount its file system read-only)",
+                ro_img.display()
+            ),
+        ),
+        (
+            vec![
+                "-s".into(),
+                "64k".into(),
+                "-F".into(),
+                img.display().to_string(),
+                "md".into(),
+                mnt.display().to_string(),
+            ],
+            "mount_md: a disk of 65536 bytes is too small for ext4 (at least 102400 bytes)".into(),
+        ),
+        (
+            vec![
+                "-k".into(),
+                tmp.join("noskel").display().to_string(),
+                "-F".into(),
+                img.display().to_string(),
+                "md".into(),
+                mnt.display().to_string(),
+            ],
+            format!("mount_md: skel copy from {}: No such file or directory", tmp.join("noskel").display()),
+        ),
+        (
+            vec!["-u".into(), "/".into()],
+            String::new(), // compared with the real run below
+        ),
+    ];
+    for (args, message) in cases {
+        let real = std::process::Command::new(bin()).args(&args).output().unwrap();
+        let mut dry_args = vec!["-N".to_string()];
+        dry_args.extend(args.iter().cloned());
+        let dry = std::process::Command::new(bin()).args(&dry_args).output().unwrap();
+        assert_eq!(dry.status.code(), Some(1), "{args:?}: {}", text(&dry.stderr));
+        assert_eq!((real.status.code(), text(&real.stderr)), (dry.status.code(), text(&dry.stderr)), "{args:?}");
+        assert!(dry.stdout.is_empty(), "{args:?}: no plan after a failed check");
+        if !message.is_empty() {
+            assert_eq!(text(&dry.stderr), format!("{message}\n"), "{args:?}");
+        }
+        assert_nothing_left(&tmp);
+    }
+    // A plan that passes every check: printed, nothing changed.
+    let out = run(&bin(), args!["-N", "-F", img, "md", mnt]);
+    ok(&out);
+    assert!(text(&out.stdout).contains("mkfs.ext4"), "{}", text(&out.stdout));
+    assert_nothing_left(&tmp);
+}
+
+/// -N -u says what -u would unmount and detach, and changes nothing.
+#[test]
+fn dry_run_release_names_its_steps() {
+    require_loop!();
+    let tmp = TempDir::new("dryu");
+    let img = tmp.join("u.img");
+    make_image(&img, 16 * MIB, true);
+    let mnt = tmp.dir("mnt");
+    let mut loops = LoopGuard::default();
+    ok(&run(&bin(), args!["-P", "-F", img, "md", mnt]));
+    let (guard, m) = mounted(&mnt, &img, &mut loops);
+    let runs: [&[&std::ffi::OsStr]; 3] = [args!["-N", "-u", mnt], args!["-X", "-N", "-u", img], args!["-u", "-N", mnt]];
+    for args in runs {
+        let out = run(&bin(), args);
+        ok(&out);
+        let plan = text(&out.stdout);
+        assert!(plan.contains(&format!("umount2({}, 0) (refused if it is busy", mnt.display())), "{plan}");
+        assert!(plan.contains(&format!("ioctl({}, LOOP_CLR_FD)", m.source)), "{plan}");
+        assert_eq!(mount_at(&mnt).map(|n| n.source), Some(m.source.clone()), "still mounted");
+    }
+    let out = run(&bin(), args!["-N", "-f", "-u", mnt]);
+    assert!(text(&out.stdout).contains("MNT_DETACH"), "{}", text(&out.stdout));
+    unmount_and_check_no_leak(guard, &tmp);
+    let out = run(&bin(), args!["-N", "-u", mnt]);
+    ok(&out);
+    assert!(text(&out.stdout).contains("not mounted, not attached: nothing to do"), "{}", text(&out.stdout));
+}
+
+/// Messages name the image by its whole path, quoted when it has a space.
+#[test]
+fn messages_name_the_whole_path() {
+    require_loop!();
+    let tmp = TempDir::new("whole");
+    let store = tmp.dir("image store");
+    let img = store.join("g.img");
+    make_image(&img, MIB, false);
+    let mnt = tmp.dir("mnt");
+    // Larger than any file the temporary file system allows.
+    let out = run(&bin(), args!["-P", "-T", "ext4", "-s", "8000000t", "-F", img, "md", mnt]);
+    let err = text(&out.stderr);
+    if !err.contains("File too large") {
+        eprintln!("skipped: this temporary file system allows an 8000000 TiB file: {err}");
+        return;
+    }
+    assert_eq!(err, format!("mount_md: extend '{}': File too large\n", img.display()));
+    assert_eq!(out.status.code(), Some(1));
+    assert_nothing_left(&tmp);
+}

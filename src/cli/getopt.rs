@@ -31,7 +31,7 @@ pub enum LongArg {
 }
 
 /// The long options a grammar knows.
-pub type Longs = &'static [(&'static str, LongArg)];
+pub type Longs<'a> = &'a [(&'static str, LongArg)];
 
 /// getopt(3)'s two complaints; `Display` is the BSD text without the
 /// program name.
@@ -68,7 +68,7 @@ pub fn lookup(spec: &str, letter: u8) -> Option<bool> {
 pub fn getopt(
     args: &[OsString],
     spec: &str,
-    longs: Longs,
+    longs: Longs<'_>,
     style: Style,
 ) -> Result<(Vec<Opt>, Vec<OsString>), GetoptError> {
     let mut opts = Vec::new();
@@ -123,7 +123,7 @@ pub fn getopt(
 /// `--name` or `--name=value`. A value is only ever attached with `=`, so
 /// that a following operand is never swallowed. Without long options at all
 /// the word is BSD's `illegal option -- -`.
-fn long_option(body: &[u8], longs: Longs) -> Result<Opt, GetoptError> {
+fn long_option(body: &[u8], longs: Longs<'_>) -> Result<Opt, GetoptError> {
     let (name, value) = match body.iter().position(|&b| b == b'=') {
         Some(i) => (&body[..i], Some(OsStr::from_bytes(&body[i + 1..]).to_os_string())),
         None => (body, None),
@@ -165,7 +165,7 @@ mod tests {
     fn o(letter: char, arg: Option<&str>) -> Opt {
         Opt::short(letter, arg.map(os))
     }
-    const LONGS: Longs = &[("create", LongArg::Optional), ("flag", LongArg::No), ("need", LongArg::Required)];
+    const LONGS: Longs<'static> = &[("create", LongArg::Optional), ("flag", LongArg::No), ("need", LongArg::Required)];
 
     #[test]
     fn bsd_rules() {

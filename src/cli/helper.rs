@@ -1,26 +1,28 @@
-//! util-linux's helper argv (spec §6.1):
+//! util-linux's helper argv (util-linux libmount/src/context_mount.c,
+//! exec_helper()):
 //! `mount.md spec dir [-sfnv] [-N namespace] [-o options] [-t type.subtype]`.
 //!
 //! Options may come after the operands, and every fstab option arrives in
-//! one comma list. Items starting with `-` are mdmfs options (`-P`,
-//! `-F/img`, `-F=/img`, `-s1g`, `-w0:0`); the rest are mount options. The
-//! mdmfs items are parsed by the very same getopt and switch as mount_md's
-//! own command line, so every dialect yields the same [`Request`].
+//! one comma list, split as libmount splits it (a comma inside double
+//! quotes does not separate). Items starting with `-` are mount_md options
+//! (`-P`, `-F/img`, `-F=/img`, `-F="/a,b.img"`, `-s1g`, `-w0:0`,
+//! `--fsck=never`); the rest are mount options. The mount_md items are
+//! parsed by the very same getopt and switch as mount_md's own command
+//! line, so every dialect yields the same [`Request`].
+use super::flags;
 use super::getopt::{self, getopt, Style};
 use super::mdmfs::{self, HelperExtras};
-use super::{CliError, Host};
+use super::{info_request, split_option_list, unquote, CliError, Host};
 use crate::flavor::Flavor;
 use crate::request::Request;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// The options util-linux's mount(8) passes to helpers.
-const SPEC: &str = "fhnN:o:st:v";
-
 /// Parses `mount.md` arguments (argv without argv[0]).
 pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
-    let (opts, operands) = getopt(args, SPEC, &[], Style::Permute)?;
+    let (opts, operands) = getopt(args, &flags::helper_spec(), &flags::helper_longs(), Style::Permute)?;
+    info_request(&opts)?;
     let mut extras = HelperExtras::default();
     let mut items: Vec<&[u8]> = Vec::new();
     for opt in &opts {
@@ -30,30 +32,30 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
             's' => extras.sloppy = true,
             'v' => extras.verbose = true,
             'N' => extras.namespace = opt.arg.as_deref().map(PathBuf::from),
-            'o' => items.extend(
-                opt.arg.as_deref().unwrap_or_default().as_bytes().split(|&b| b == b',').filter(|i| !i.is_empty()),
-            ),
+            'o' => items.extend(split_option_list(opt.arg.as_deref().unwrap_or_default().as_bytes())),
             't' => {
                 // `-t md.ext4`: util-linux adds -t only for a subtype.
                 let t = getopt::text(opt.arg.as_deref().unwrap_or_default()).unwrap_or_default();
                 extras.subtype = t.split_once('.').map(|(_, sub)| sub.to_string()).filter(|s| !s.is_empty());
             }
-            _ => return Err(CliError::Usage(None)), // -h
+            'h' => return Err(CliError::Usage(None)),
+            _ => {} // --help, --version: answered above
         }
     }
     let mut dash_words = Vec::new();
     let mut mount_options = Vec::new();
     for item in items {
         if item.len() > 1 && item[0] == b'-' {
-            dash_words.push(getopt::from_bytes(strip_equals(item)));
+            dash_words.push(getopt::from_bytes(strip_equals(&unquote(item))));
         } else {
             mount_options.push(getopt::from_bytes(item.to_vec()));
         }
     }
-    let (mut mdmfs_opts, stray) = getopt(&dash_words, mdmfs::SPEC, mdmfs::LONGS, Style::StopAtOperand)?;
+    let (mut mdmfs_opts, stray) = getopt(&dash_words, &mdmfs::spec(), &mdmfs::longs(), Style::StopAtOperand)?;
     if let Some(word) = stray.first() {
         return Err(CliError::Fatal(format!("{}: not an mdmfs option", word.to_string_lossy())));
     }
+    info_request(&mdmfs_opts)?;
     // Mount options go last, as util-linux orders VFS options before the rest.
     mdmfs_opts.extend(mount_options.into_iter().map(|o| getopt::Opt::short('o', Some(o))));
     mdmfs::interpret(Flavor::LinuxHelper, &mdmfs_opts, &operands, extras, host)
@@ -64,7 +66,7 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
 /// take an argument, so a path that merely contains `=` is left alone.
 fn strip_equals(item: &[u8]) -> Vec<u8> {
     match item {
-        [b'-', letter, b'=', rest @ ..] if getopt::lookup(mdmfs::SPEC, *letter) == Some(true) => {
+        [b'-', letter, b'=', rest @ ..] if getopt::lookup(&mdmfs::spec(), *letter) == Some(true) => {
             let mut v = vec![b'-', *letter];
             v.extend_from_slice(rest);
             v

@@ -1,23 +1,29 @@
-//! mdmfs's own grammar (spec §1.3): how mount_md, mdmfs and mount_mfs are
-//! called by hand, by FreeBSD 6.x mount(8) and by modern mount(8) with
-//! `mountprog=`.
-use super::getopt::{self, getopt, GetoptError, LongArg, Longs, Opt, Style};
-use super::{CliError, Host};
+//! mdmfs's own grammar (FreeBSD's sbin/mdmfs/mdmfs.c, main()): how
+//! mount_md, mdmfs and mount_mfs are called by hand, by FreeBSD 6.x
+//! mount(8) and by modern mount(8) with `mountprog=`.
+use super::flags::{self, Mode};
+use super::getopt::{self, getopt, GetoptError, LongArg, Opt, Style};
+use super::{info_request, split_option_list, CliError, Host};
 use crate::device::{parse_device, DeviceArg};
 use crate::flavor::Flavor;
 use crate::mode::parse_mode;
 use crate::owner::{parse_owner, OwnerError};
-use crate::request::{Backing, CreateMode, ModeSetting, NewfsOpt, Request};
+use crate::request::{Backing, CreateMode, FsckPolicy, ModeSetting, NewfsOpt, Request};
 use crate::size::parse_size;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// Current mdmfs's getopt string, letter for letter.
-pub const SPEC: &str = "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:X";
+/// The mount mode's getopt string: current mdmfs's, letter for letter
+/// (generated from [`flags::FLAGS`]).
+pub fn spec() -> String {
+    flags::spec(Mode::Mount)
+}
 
-/// Our long options (none in mdmfs): `--create[=reserve|sparse]`.
-pub const LONGS: Longs = &[("create", LongArg::Optional)];
+/// Our long options (none in mdmfs): `--create`, `--fsck`, ….
+pub fn longs() -> Vec<(&'static str, LongArg)> {
+    flags::longs(Mode::Mount)
+}
 
 /// Options a `mount.md` caller adds on top of the mdmfs ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,18 +44,28 @@ impl From<GetoptError> for CliError {
 
 /// Parses mdmfs-style arguments (argv without argv[0]).
 pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
-    let (mut opts, mut operands) = getopt(args, SPEC, LONGS, Style::StopAtOperand)?;
-    if operands.len() > 2 {
-        let repaired = rejoin_split_values(args);
-        if repaired.len() != args.len() {
-            (opts, operands) = getopt(&repaired, SPEC, LONGS, Style::StopAtOperand)?;
+    let (spec, longs) = (spec(), longs());
+    let plain = getopt(args, &spec, &longs, Style::StopAtOperand);
+    // More than two operands, or `--fsck` without its value: perhaps
+    // FreeBSD mount(8) split an `-x=value` item in two.
+    let (opts, operands) = match plain {
+        Ok((_, ref operands)) if operands.len() <= 2 => plain?,
+        _ => {
+            let repaired = rejoin_split_values(args);
+            if repaired.len() != args.len() {
+                getopt(&repaired, &spec, &longs, Style::StopAtOperand)?
+            } else {
+                plain?
+            }
         }
-    }
+    };
+    info_request(&opts)?;
     interpret(flavor, &opts, &operands, HelperExtras::default(), host)
 }
 
 /// Undoes FreeBSD mount(8)'s split of an fstab item `-F/a=b` into the two
-/// words `-F/a` and `b` (spec §4.1, trap 10).
+/// words `-F/a` and `b` (FreeBSD's sbin/mount/mount.c, mangle(), splits
+/// every `-x=value` item at its first `=`).
 ///
 /// mount(8) always passes the md-device and mount point as the last two
 /// words, so a non-option word that directly follows an option word whose
@@ -58,6 +74,7 @@ pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Reque
 /// Only tried when plain parsing leaves more than two operands, which mdmfs
 /// would silently ignore.
 pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
+    let (spec, longs) = (spec(), longs());
     let last_options = args.len().saturating_sub(2);
     let mut out: Vec<OsString> = Vec::with_capacity(args.len());
     let mut i = 0;
@@ -71,7 +88,7 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
         }
         if word.starts_with(b"--") {
             // `--create=sparse` arrives as `--create` `sparse` too.
-            let takes_value = LONGS.iter().any(|(n, k)| *k != LongArg::No && n.as_bytes() == &word[2..]);
+            let takes_value = longs.iter().any(|(n, k)| *k != LongArg::No && n.as_bytes() == &word[2..]);
             if takes_value && i < last_options && !args[i].as_bytes().starts_with(b"-") {
                 glue(&mut out, &args[i]);
                 i += 1;
@@ -82,7 +99,7 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
         let mut attached = false;
         let mut takes_next = false;
         for (j, &c) in word.iter().enumerate().skip(1) {
-            if getopt::lookup(SPEC, c) == Some(true) {
+            if getopt::lookup(&spec, c) == Some(true) {
                 attached = j + 1 < word.len();
                 takes_next = !attached;
                 break;
@@ -151,6 +168,9 @@ pub fn interpret(
         sloppy: extras.sloppy,
         namespace: extras.namespace,
         create: None,
+        fsck: FsckPolicy::Auto,
+        reformat: false,
+        direct_io: true,
     };
     let mut have_type = false;
     let mut size_arg: Option<&str> = None;
@@ -170,7 +190,7 @@ pub fn interpret(
             'E' => req.mdconfig_path = arg.map(PathBuf::from),
             'F' | 'M' => {
                 if have_type {
-                    return Err(CliError::Usage(None));
+                    return Err(CliError::Usage(Some("only one of -F file and -M may be given".into())));
                 }
                 have_type = true;
                 req.backing = match arg {
@@ -187,11 +207,15 @@ pub fn interpret(
             }
             'o' => {
                 let list = value()?.unwrap_or_default();
-                req.mount_options.extend(list.split(',').filter(|s| !s.is_empty()).map(str::to_string));
+                req.mount_options.extend(
+                    split_option_list(list.as_bytes()).into_iter().map(|i| String::from_utf8_lossy(i).into_owned()),
+                );
             }
             'P' => req.newfs = false,
             'p' => {
-                let mode = parse_mode(value()?.unwrap_or_default(), host.umask()).ok_or(CliError::Usage(None))?;
+                let text = value()?.unwrap_or_default();
+                let mode = parse_mode(text, host.umask())
+                    .ok_or_else(|| CliError::Usage(Some(format!("-p: invalid mode '{text}'"))))?;
                 req.mode = Some(ModeSetting { mode, explicit: true });
             }
             'S' => req.soft_updates = false,
@@ -199,31 +223,54 @@ pub fn interpret(
             's' => size_arg = value()?,
             'T' => req.fstype = value()?.map(str::to_string),
             'w' => {
-                req.owner = Some(parse_owner(value()?.unwrap_or_default(), host).map_err(|e| match e {
-                    OwnerError::Usage => CliError::Usage(None),
+                let text = value()?.unwrap_or_default();
+                req.owner = Some(parse_owner(text, host).map_err(|e| match e {
+                    OwnerError::Usage => CliError::Usage(Some(format!("-w: '{text}' is not user:group"))),
                     OwnerError::Invalid(m) => CliError::Fatal(m),
                 })?)
             }
             'X' => req.debug = true,
-            '-' => {
-                // --create[=reserve|sparse]: the only long option (LONGS).
-                req.create = Some(match value()? {
-                    None | Some("reserve") => CreateMode::Reserve,
-                    Some("sparse") => CreateMode::Sparse,
-                    Some(other) => {
-                        return Err(CliError::Fatal(format!(
-                            "--create: unknown mode '{other}' (use reserve or sparse)"
-                        )))
+            '-' => match opt.long {
+                Some("create") => {
+                    req.create = Some(match value()? {
+                        None | Some("reserve") => CreateMode::Reserve,
+                        Some("sparse") => CreateMode::Sparse,
+                        Some(other) => {
+                            return Err(CliError::Fatal(format!(
+                                "--create: unknown mode '{other}' (use reserve or sparse)"
+                            )))
+                        }
+                    })
+                }
+                Some("fsck") => {
+                    req.fsck = match value()? {
+                        Some("auto") => FsckPolicy::Auto,
+                        Some("always") => FsckPolicy::Always,
+                        Some("never") => FsckPolicy::Never,
+                        other => {
+                            return Err(CliError::Fatal(format!(
+                                "--fsck: unknown policy '{}' (use auto, always or never)",
+                                other.unwrap_or_default()
+                            )))
+                        }
                     }
-                });
-            }
-            other => unreachable!("getopt returned -{other}, which is not in SPEC"),
+                }
+                Some("reformat") => req.reformat = true,
+                Some("no-direct-io") => req.direct_io = false,
+                Some("help" | "version") => {} // answered before interpret
+                other => unreachable!("getopt returned --{other:?}, which is not in the flag table"),
+            },
+            other => unreachable!("getopt returned -{other}, which is not in the flag table"),
         }
     }
     // mdmfs ignores operands beyond two; we refuse them (README: deviations),
     // since they are always a mistake once mount(8)'s '=' split is repaired.
     let [device, mount_point] = operands else {
-        return Err(CliError::Usage(None));
+        return Err(match operands {
+            [] => CliError::Usage(Some("missing md-device and mount-point".into())),
+            [_] => CliError::Usage(Some("missing mount-point".into())),
+            _ => super::extra_operand(&operands[2]),
+        });
     };
     if let Some(s) = size_arg {
         req.size = Some(parse_size(s).map_err(|e| CliError::Fatal(e.to_string()))?);

@@ -2,28 +2,24 @@
 //! `target` is a mount point, an image file, or a unit (`md3`, `/dev/md3`,
 //! `loop3`, `/dev/loop3`); `-f` forces, `-N` says what it would do, `-X`
 //! explains.
+use super::flags::{self, Mode};
 use super::getopt::{getopt, Style};
-use super::CliError;
+use super::{info_request, CliError};
 use crate::flavor::Flavor;
 use crate::request::{ReleaseRequest, ReleaseTarget};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-pub const SPEC: &str = "ufNX";
-
-/// Whether argv (without argv[0]) asks for `-u`: its first word is an
-/// option word containing `u`, a letter mdmfs itself does not have.
-pub fn wanted(args: &[OsString]) -> bool {
-    args.first().map(|w| w.as_bytes()).is_some_and(|w| w.len() > 1 && w[0] == b'-' && w[1] != b'-' && w.contains(&b'u'))
-}
-
 pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliError> {
-    let (opts, operands) = getopt(args, SPEC, &[], Style::StopAtOperand)?;
-    let [target] = &operands[..] else {
+    let (opts, operands) =
+        getopt(args, &flags::spec(Mode::Release), &flags::longs(Mode::Release), Style::StopAtOperand)?;
+    info_request(&opts)?;
+    if opts.iter().any(|o| o.letter == 'h') {
         return Err(CliError::Usage(None));
-    };
-    let mut req = ReleaseRequest { flavor, target: target_of(target), force: false, dry_run: false, debug: false };
+    }
+    let target = one_target("-u", &operands)?;
+    let mut req = ReleaseRequest { flavor, target, force: false, dry_run: false, debug: false };
     for o in opts {
         match o.letter {
             'f' => req.force = true,
@@ -33,6 +29,15 @@ pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliErr
         }
     }
     Ok(req)
+}
+
+/// The one operand of `-u` and `-r`.
+pub(crate) fn one_target(mode: &str, operands: &[OsString]) -> Result<ReleaseTarget, CliError> {
+    match operands {
+        [target] => Ok(target_of(target)),
+        [] => Err(CliError::Usage(Some(format!("{mode}: missing target (a mount point, an image or a unit)")))),
+        [_, extra, ..] => Err(super::extra_operand(extra)),
+    }
 }
 
 /// `md3`, `/dev/md3`, `loop3`, `/dev/loop3` name a unit; anything else is
@@ -63,10 +68,6 @@ mod tests {
 
     #[test]
     fn targets_and_flags() {
-        assert!(wanted(&words("-u /j")));
-        assert!(wanted(&words("-Xu /j")));
-        assert!(!wanted(&words("-P -u")));
-        assert!(!wanted(&words("--create")));
         let r = parse(Flavor::Mdmfs, &words("-u -f -X md3")).unwrap();
         assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Unit(3), true, true, false));
         assert_eq!(parse(Flavor::Mdmfs, &words("-u /dev/loop12")).unwrap().target, ReleaseTarget::Unit(12));
@@ -76,8 +77,18 @@ mod tests {
         );
         assert_eq!(parse(Flavor::Mdmfs, &words("-u ./md3")).unwrap().target, ReleaseTarget::Path("./md3".into()));
         assert_eq!(parse(Flavor::Mdmfs, &words("-u md")).unwrap().target, ReleaseTarget::Path("md".into()));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u")), Err(CliError::Usage(None)));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u a b")), Err(CliError::Usage(None)));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u -P a")), Err(CliError::Usage(Some("illegal option -- P".into()))));
+        assert_eq!(
+            parse(Flavor::Mdmfs, &words("-u")),
+            Err(CliError::Usage(Some("-u: missing target (a mount point, an image or a unit)".into())))
+        );
+        assert_eq!(parse(Flavor::Mdmfs, &words("-u a b")), Err(CliError::Usage(Some("unexpected operand 'b'".into()))));
+        assert_eq!(
+            parse(Flavor::Mdmfs, &words("-u /j -f")),
+            Err(CliError::Usage(Some("option -f after the operands (options come first)".into())))
+        );
+        assert_eq!(parse(Flavor::Mdmfs, &words("-u --help")), Err(CliError::Help));
+        assert_eq!(parse(Flavor::Mdmfs, &words("-h -u")), Err(CliError::Usage(None)));
+        let r = parse(Flavor::Mdmfs, &words("-X -N -u /")).unwrap();
+        assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Path("/".into()), false, true, true));
     }
 }

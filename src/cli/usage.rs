@@ -1,22 +1,35 @@
-//! usage() texts. mdmfs's current text, with `-T` (which mdmfs accepts but
-//! forgot to list), and util-linux's documented helper synopsis for
-//! `mount.md`.
+//! usage() texts, generated from [`super::flags`]: mount_md's lists every
+//! mode; `mount.md`'s is util-linux's documented helper synopsis.
+use super::flags;
 use crate::flavor::Flavor;
 
 /// The usage text for `prog`, ending in a newline.
 pub fn usage_text(flavor: Flavor, prog: &str) -> String {
     match flavor {
-        Flavor::LinuxHelper => format!(
-            "usage: {prog} md-device mount-point [-fnsv] [-N namespace] [-o options] [-t type]\n\
-             \toptions: mount options and mdmfs options, comma-separated: rw,noatime,-P,-F/path/to/image\n"
-        ),
-        _ => format!(
-            "usage: {prog} [-DLlMNnPStUX] [-a maxcontig] [-b block-size]\n\
-             \t[-c blocks-per-cylinder-group][-d max-extent-size] [-E path-mdconfig]\n\
-             \t[-e maxbpg] [-F file] [-f frag-size] [-i bytes] [-k skel]\n\
-             \t[-m percent-free] [-O optimization] [-o mount-options]\n\
-             \t[-p permissions] [-s size] [-T fstype] [-v version] [-w user:group]\n\
-             \tmd-device mount-point\n"
-        ),
+        Flavor::LinuxHelper => flags::helper_usage(prog),
+        _ => flags::usage(prog),
+    }
+}
+
+/// `--help`.
+pub fn help_text(flavor: Flavor, prog: &str) -> String {
+    match flavor {
+        Flavor::LinuxHelper => {
+            let mut out = flags::helper_usage(prog);
+            out.push_str("\nhelper options:\n");
+            for f in flags::HELPER_FLAGS {
+                let name = match (f.short, f.long, f.arg) {
+                    (Some(c), _, flags::Arg::Required(a)) => format!("-{c} {a}"),
+                    (Some(c), _, _) => format!("-{c}"),
+                    (None, Some(l), _) => format!("--{l}"),
+                    (None, None, _) => continue,
+                };
+                out.push_str(&flags::help_line(&name, f.help));
+            }
+            out.push_str("\nmount_md options in the -o list:\n\n");
+            out.push_str(&flags::help("mount_md"));
+            out
+        }
+        _ => flags::help(prog),
     }
 }

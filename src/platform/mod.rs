@@ -20,6 +20,7 @@ pub mod host;
 #[cfg(loop_backend)]
 pub mod linux;
 pub mod posix;
+pub mod preflight;
 pub mod unsupported;
 
 /// An attached disk.
@@ -127,6 +128,19 @@ pub trait Platform {
     /// foreign) the others ([`crate::list`]).
     fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
         Err(crate::error::Error::plain("--list is not supported on this system"))
+    }
+
+    /// Every check of `plan` against the real system that changes nothing
+    /// ([`preflight::check`]), run before the first step and under `-N`.
+    /// Platforms that touch no real files (the recording doubles) skip it.
+    fn preflight(&self, _plan: &Plan) -> Result<()> {
+        Ok(())
+    }
+    /// `-N -u`: the steps `-u` would take, after the same look-ups and
+    /// refusals, changing nothing. `None`: this platform cannot tell, and
+    /// `-N -u` only repeats the request.
+    fn preview_release(&mut self, _target: &ReleaseTarget, _force: bool) -> Option<Result<Vec<String>>> {
+        None
     }
 }
 

@@ -74,7 +74,7 @@ pub fn wait_for_node(node: &Path, timeout: Duration) -> Result<()> {
 /// nodes, as `pax -rw -pe` does for mdmfs. Existing entries in the target
 /// are an error (a fresh file system has none but `lost+found`).
 pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
-    let what = || format!("skel copy from {}", from.display());
+    let what = || format!("skel copy from {}", crate::error::quoted(from));
     let src = open_dir_at(None, from).map_err(|e| Error::sys(what(), e))?;
     let mut links = HashMap::new();
     copy_dir(&src, root, &mut links, &mut Vec::new()).map_err(|(path, e)| {
@@ -223,7 +223,7 @@ fn apply_meta_at(dir: &OwnedFd, name: &OsStr, st: &FileStat, kind: SFlag) -> nix
 /// final component's name. A relative path starts at the working directory.
 pub fn walk_to_parent(path: &Path) -> Result<(OwnedFd, OsString)> {
     use std::path::Component;
-    let shown = || path.display().to_string();
+    let shown = || crate::error::quoted(path);
     let mut comps: Vec<Component> = path.components().collect();
     let last = match comps.pop() {
         Some(Component::Normal(name)) => name.to_os_string(),
@@ -253,9 +253,9 @@ fn refuse_symlink(dir: &OwnedFd, name: &OsStr, walked: &Path, e: Errno) -> Error
         .map(|st| SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFLNK)
         .unwrap_or(false);
     if is_link {
-        Error::plain(format!("{} is a symbolic link", walked.display()))
+        Error::plain(format!("{} is a symbolic link", crate::error::quoted(walked)))
     } else {
-        Error::sys(walked.display().to_string(), e)
+        Error::sys(crate::error::quoted(walked), e)
     }
 }
 
@@ -288,6 +288,8 @@ pub struct Image {
     pub stat: FileStat,
     dir: OwnedFd,
     name: OsString,
+    /// The whole path as given, for messages.
+    path: std::path::PathBuf,
 }
 
 /// Opens the image at `path` without following symlinks anywhere in the
@@ -296,7 +298,7 @@ pub struct Image {
 /// mount_md runs on the same image go one at a time. `read_only` opens it
 /// read-only even if writable.
 pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
-    let shown = || path.display().to_string();
+    let shown = || crate::error::quoted(path);
     let (dir, name) = walk_to_parent(path)?;
     let d = Some(dir.as_raw_fd());
     let nofollow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
@@ -349,7 +351,7 @@ pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: boo
     if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
         return Err(Error::plain(format!("{} was replaced while opening it", shown())));
     }
-    Ok(Image { fd, _lock: lock_fd, writable, created: was_created, stat, dir, name })
+    Ok(Image { fd, _lock: lock_fd, writable, created: was_created, stat, dir, name, path: path.to_path_buf() })
 }
 
 impl Image {
@@ -363,7 +365,7 @@ impl Image {
         if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
             if (st.st_dev, st.st_ino) == (self.stat.st_dev, self.stat.st_ino) {
                 nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
-                    .map_err(|e| Error::sys(self.name.to_string_lossy().into_owned(), e))?;
+                    .map_err(|e| Error::sys(crate::error::quoted(&self.path), e))?;
             }
         }
         Ok(())
@@ -380,7 +382,7 @@ impl Image {
         let len = i64::try_from(size).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
         #[allow(clippy::useless_conversion)]
         nix::unistd::ftruncate(&self.fd, len.try_into().map_err(|_| Error::sys("image size", Errno::EFBIG))?)
-            .map_err(|e| Error::sys(format!("extend {}", self.name.to_string_lossy()), e))?;
+            .map_err(|e| Error::sys(format!("extend {}", crate::error::quoted(&self.path)), e))?;
         Ok(true)
     }
 }

@@ -31,6 +31,7 @@ pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
 pub mod mountinfo;
+pub mod preview;
 pub mod probe;
 
 /// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
@@ -761,6 +762,14 @@ impl Platform for Linux {
 
     fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
         grow::list()
+    }
+
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        super::preflight::check(plan)
+    }
+
+    fn preview_release(&mut self, target: &ReleaseTarget, force: bool) -> Option<Result<Vec<String>>> {
+        Some(preview::release(target, force))
     }
 }
 

@@ -1,0 +1,198 @@
+//! `-N` as a preflight: every check of a plan that changes nothing, made
+//! against the real system before the first step runs (also before a real
+//! run, so `-N` and the run refuse with the same message).
+//!
+//! Checked here, alike on every system with real files:
+//! * the namespace file (mount.md `-N`) can be opened;
+//! * the image opens as the run will open it (no symlink in its path, a
+//!   regular file, lockable) — unless `--create` will make it;
+//! * an image that is not writable is not going to be formatted;
+//! * the disk is not obviously too small for the file system it gets;
+//! * the skeleton (`-k`) opens as a directory.
+//!
+//! Paths are looked at from this mount namespace: after mount.md `-N` the
+//! run resolves them in another one, so only the namespace file is checked.
+use super::posix;
+use crate::error::{Error, Result};
+use crate::plan::{Plan, Step};
+use crate::request::Backing;
+use nix::errno::Errno;
+use nix::fcntl::{open, AtFlags, OFlag};
+use nix::sys::stat::{fstatat, Mode};
+use std::os::fd::AsRawFd;
+
+/// The smallest disk each formatter can make a file system on; smaller
+/// sizes fail in mkfs anyway, after a device was attached. Deliberately low
+/// bounds (mke2fs fails at 96 KiB; mkfs.xfs from 5.19 on wants 300 MiB,
+/// older ones 16 MiB; mkfs.btrfs's own minimum is 114294784 bytes).
+pub fn minimum_size(fstype: &str) -> Option<u64> {
+    match fstype {
+        "ext2" | "ext3" | "ext4" => Some(100 << 10),
+        "xfs" => Some(16 << 20),
+        "btrfs" => Some(114_294_784),
+        _ => None,
+    }
+}
+
+/// What the image check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ImageFacts {
+    /// `--create` will make it (it does not exist yet).
+    to_create: bool,
+    writable: bool,
+    len: u64,
+}
+
+/// Runs every check of `plan` that changes nothing; the first failure is
+/// the error the run itself would stop with.
+pub fn check(plan: &Plan) -> Result<()> {
+    let mut image: Option<(ImageFacts, &std::path::Path)> = None;
+    for step in &plan.steps {
+        match step {
+            Step::EnterNamespace(ns) => {
+                // As enter_namespace opens it.
+                open(ns.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                    .map(drop)
+                    .map_err(|e| Error::sys(ns.display().to_string(), e))?;
+                return Ok(());
+            }
+            Step::OpenImage(o) => {
+                let to_create = match o.create {
+                    Some(_) => {
+                        let (dir, name) = posix::walk_to_parent(&o.path)?;
+                        matches!(
+                            fstatat(Some(dir.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW),
+                            Err(Errno::ENOENT)
+                        )
+                    }
+                    None => false,
+                };
+                let facts = if to_create {
+                    ImageFacts { to_create, writable: true, len: o.create.map(|(size, _)| size).unwrap_or(0) }
+                } else {
+                    let img = posix::open_image(&o.path, None, o.read_only)?;
+                    #[allow(clippy::unnecessary_cast)]
+                    let len = img.stat.st_size as u64;
+                    ImageFacts { to_create, writable: img.writable || o.read_only, len }
+                };
+                image = Some((facts, &o.path));
+            }
+            Step::Format(f) => {
+                let formats = !f.only_if_created || image.is_some_and(|(i, _)| i.to_create);
+                if !formats {
+                    continue;
+                }
+                if let Some((facts, path)) = image {
+                    if !facts.writable {
+                        return Err(Error::plain(format!(
+                            "{}: not writable, so it cannot be formatted (add -P to mount its file system read-only)",
+                            crate::error::quoted(path)
+                        )));
+                    }
+                }
+                let size = plan.steps.iter().find_map(|s| match s {
+                    Step::Attach(a) => Some(match (&a.backing, a.size.filter(|s| *s > 0)) {
+                        (_, Some(s)) => Some(s),
+                        (Backing::Vnode(_), None) => image.map(|(i, _)| i.len),
+                        _ => None,
+                    }),
+                    _ => None,
+                });
+                if let (Some(Some(size)), Some(min)) = (size, minimum_size(&f.fstype)) {
+                    if size < min {
+                        return Err(Error::plain(format!(
+                            "a disk of {size} bytes is too small for {} (at least {min} bytes)",
+                            f.fstype
+                        )));
+                    }
+                }
+            }
+            Step::CopySkeleton(from) => {
+                // As copy_skeleton opens it.
+                posix::open_dir_at(None, from.as_path())
+                    .map(drop)
+                    .map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::host::SystemHost;
+    use std::ffi::OsString;
+    use std::path::PathBuf;
+
+    struct Scratch(PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn check_line(args: &[&str]) -> std::result::Result<(), String> {
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let flavor = crate::flavor::Flavor::from_name(args[0]);
+        let crate::request::Command::Mount(req) = crate::cli::parse(flavor, &argv, &SystemHost).expect("command line")
+        else {
+            panic!("not a mount command")
+        };
+        let defaults = crate::plan::Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true };
+        check(&crate::plan::build(&req, defaults)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn checks_what_the_run_will_find() {
+        let t = Scratch(std::env::temp_dir().join(format!("mount_md-preflight-{}", std::process::id())));
+        std::fs::create_dir_all(t.0.join("skel")).unwrap();
+        let img = t.0.join("i.img");
+        std::fs::File::create(&img).unwrap().set_len(1 << 20).unwrap();
+        let p = |name: &str| t.0.join(name).display().to_string();
+        let (img_s, skel, missing) = (p("i.img"), p("skel"), p("missing.img"));
+        assert_eq!(check_line(&["mount_md", "-F", &img_s, "-k", &skel, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "-P", "-F", &missing, "md", "/"]),
+            Err(format!("{missing}: No such file or directory"))
+        );
+        // --create makes a missing image: nothing to refuse, its size is -s.
+        assert_eq!(check_line(&["mount_md", "--create", "-s", "1m", "-F", &missing, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "--create", "-s", "64k", "-F", &missing, "md", "/"]),
+            Err("a disk of 65536 bytes is too small for ext4 (at least 102400 bytes)".into())
+        );
+        // -P keeps the file system: no size rule.
+        assert_eq!(check_line(&["mount_md", "-P", "-s", "64k", "-F", &img_s, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "-T", "btrfs", "-F", &img_s, "md", "/"]),
+            Err("a disk of 1048576 bytes is too small for btrfs (at least 114294784 bytes)".into())
+        );
+        assert_eq!(check_line(&["mount_md", "-s", "32m", "-T", "xfs", "-F", &img_s, "md", "/"]), Ok(()));
+        assert_eq!(
+            check_line(&["mount_md", "-F", &img_s, "-k", &img_s, "md", "/"]),
+            Err(format!("skel copy from {img_s}: Not a directory"))
+        );
+        assert_eq!(
+            check_line(&["mount_md", "-s", "8m", "-k", &missing, "tmpfs", "/"]),
+            Err(format!("skel copy from {missing}: No such file or directory"))
+        );
+        // mount.md -N: only the namespace file is ours to look at.
+        let ns = p("ns");
+        assert_eq!(
+            check_line(&["mount.md", "md", "/", "-N", &ns, "-o", "-P,-F/nonexistent"]),
+            Err(format!("{ns}: No such file or directory"))
+        );
+        assert_eq!(check_line(&["mount.md", "md", "/", "-N", "/proc/self/ns/mnt", "-o", "-P,-F/nonexistent"]), Ok(()));
+    }
+
+    #[test]
+    fn minimum_sizes() {
+        assert_eq!(minimum_size("ext4"), Some(102_400));
+        assert_eq!(minimum_size("ext2"), Some(102_400));
+        assert_eq!(minimum_size("xfs"), Some(16 << 20));
+        assert_eq!(minimum_size("btrfs"), Some(114_294_784));
+        assert_eq!(minimum_size("ufs"), None);
+    }
+}

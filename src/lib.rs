@@ -14,6 +14,7 @@ pub mod device;
 pub mod error;
 pub mod exec;
 pub mod flavor;
+pub mod lifecycle;
 pub mod mark;
 pub mod mode;
 pub mod owner;

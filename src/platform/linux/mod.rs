@@ -10,26 +10,34 @@
 //!   the loop device, leaving nothing in any file system.
 //! * format — [`mkfs`]; mount — [`mount`] splits `-o` as util-linux does;
 //!   `-P` without `-T` reads the type from the superblock ([`probe`]).
-use super::{posix, Device, Existing, Mounted, Note, Platform, Released};
+use super::{posix, Detached, Device, Existing, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::request::{Backing, ReleaseTarget};
+use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::mount::{MntFlags, MsFlags};
-use nix::sys::stat::{Mode, SFlag};
+use nix::sys::stat::Mode;
+use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
 pub mod mountinfo;
 pub mod probe;
+pub mod units;
+
+/// How long a detach that finds the unit busy (EBUSY: a prober such as
+/// udev's blkid still has it open right after an unmount) keeps trying,
+/// when no mount uses the unit.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 /// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
 /// a static /dev with udev may lag).
@@ -60,6 +68,10 @@ pub struct Linux {
     mount_point: std::cell::RefCell<Option<PathBuf>>,
     /// A fixed unit from the plan, so dry-run lines can name `/dev/loopN`.
     fixed_unit: std::cell::Cell<Option<u32>>,
+    /// The mounted root, opened once right after mount(2) through the
+    /// pinned parent of the mount point; chmod, chown and the skeleton
+    /// copy use it, never the path again.
+    root: Option<(PathBuf, OwnedFd)>,
 }
 
 impl Linux {
@@ -89,11 +101,32 @@ fn show(p: &Path) -> String {
 /// What the loop device will be bound to.
 struct Source {
     file: OwnedFd,
-    /// For `lo_file_name` and messages.
+    /// For messages.
     name: PathBuf,
     image: Option<PathBuf>,
     read_only: bool,
     sizelimit: u64,
+}
+
+/// The mark stored in `lo_file_name` for a unit attached for
+/// `mount_point`: the path resolved if it can be (so that `-u DIR` can
+/// match it), else as given.
+fn mark_of(mount_point: &Path) -> Vec<u8> {
+    let real = std::fs::canonicalize(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
+    crate::mark::encode(real.as_os_str().as_bytes(), crate::mark::LINUX_CAPACITY)
+}
+
+/// The image's size handling for `-s`, the one rule both the attach and
+/// its `-N` description use: `(grow the file to, lo_sizelimit)`. With
+/// `-s` the device is exactly that large (the file grown sparsely first
+/// if it is shorter); without, the whole file (sizelimit 0). `len` is
+/// `None` when the image cannot be looked at (a dry run of a missing one).
+pub fn sizing(size: Option<u64>, len: Option<u64>) -> (Option<u64>, u64) {
+    match (size.filter(|s| *s > 0), len) {
+        (Some(s), Some(l)) if s > l => (Some(s), s),
+        (Some(s), _) => (None, s),
+        (None, _) => (None, 0),
+    }
 }
 
 fn is_ufs(t: &str) -> bool {
@@ -132,10 +165,9 @@ impl Linux {
         let file = img.fd.try_clone().map_err(|e| crate::error::from_io(show(path), &e))?;
         #[allow(clippy::unnecessary_cast)]
         let len = img.stat.st_size as u64;
-        let mut sizelimit = 0;
-        match a.size.filter(|s| *s > 0) {
-            Some(size) if size < len => sizelimit = size,
-            Some(size) if size > len => {
+        let (grow, sizelimit) = sizing(a.size, Some(len));
+        if let Some(size) = grow {
+            {
                 // As md(4) with -s: the device is that large; the file grows
                 // sparsely to match (never shrinks; a failed run shrinks it
                 // back, see restore_length).
@@ -149,21 +181,20 @@ impl Linux {
                 self.grown_from = Some(len);
                 self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
             }
-            _ => {}
         }
         Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit })
     }
 
     /// The attach proper: bind a loop device to the backing file, with
     /// the allocation race handled as util-linux and systemd do.
-    fn attach_loop(&mut self, a: &Attach) -> Result<Device> {
+    fn attach_loop(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
         let b = self.open_backing(a)?;
         let control = loopdev::open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
         let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
         if b.read_only {
             flags |= loopdev::LO_FLAGS_READ_ONLY;
         }
-        let info = LoopInfo64::new(flags, b.sizelimit, &b.name);
+        let info = LoopInfo64::new(flags, b.sizelimit, Path::new(OsStr::from_bytes(&mark_of(mount_point))));
         let mut use_configure = true;
         let mut last = Errno::EBUSY;
         for attempt in 0..loopdev::ATTEMPTS {
@@ -222,6 +253,39 @@ impl Linux {
             format!("cannot find an unused loop device after {} attempts", loopdev::ATTEMPTS),
             last,
         ))
+    }
+
+    /// Opens the root just mounted on `pin` and keeps it for chmod, chown
+    /// and the skeleton; if it cannot be opened, the mount is undone (the
+    /// executor only undoes mounts it was told about).
+    fn keep_root(&mut self, pin: &Target, m: &Mounted) -> Result<&OwnedFd> {
+        match pin.mounted_root(&m.mount_point) {
+            Ok(fd) => {
+                let (_, fd) = self.root.insert((m.mount_point.clone(), fd));
+                Ok(fd)
+            }
+            Err(e) => {
+                if let Err(u) = nix::mount::umount2(&pin.pinned, MntFlags::MNT_DETACH) {
+                    self.warn(format!("rollback: unmount {}: {}", m.mount_point.display(), u.desc()));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The root [`Linux::keep_root`] opened for `m`.
+    fn root(&self, m: &Mounted) -> Result<&OwnedFd> {
+        match &self.root {
+            Some((p, fd)) if p == &m.mount_point => Ok(fd),
+            _ => Err(Error::text(show(&m.mount_point), "internal error: the mounted root is not open")),
+        }
+    }
+
+    /// Whether a mount in this namespace uses `/dev/loopN` (by device
+    /// number).
+    fn mounted_anywhere_here(&self, unit: u32) -> Result<bool> {
+        let Some(u) = units::get(unit)? else { return Ok(false) };
+        Ok(mountinfo::read()?.iter().any(|e| e.dev == u.rdev))
     }
 
     /// Puts the image back to the length it had before `-s` grew it.
@@ -297,29 +361,48 @@ impl Linux {
 /// The mount point, opened without following a symlink in any component
 /// and pinned: mount(2) is pointed at `/proc/self/fd/N`, so nothing can
 /// swap a directory of the path for a symlink between the check and the
-/// mount. Without /proc (rare) the checked path is used as it is.
+/// mount. Its parent stays open too: right after the mount, the new root
+/// is opened through it (`openat(parent, name, O_DIRECTORY|O_NOFOLLOW)`),
+/// once. Without /proc (rare) the checked path is used as it is.
 struct Target {
-    dir: OwnedFd,
+    /// Held open: `pinned` names it.
+    _dir: OwnedFd,
+    /// The parent and the last component (`None` for `/`).
+    parent: Option<(OwnedFd, std::ffi::OsString)>,
     pinned: PathBuf,
 }
 
 impl Target {
     fn open(mount_point: &Path) -> Result<Target> {
-        let dir = posix::open_dir_no_symlinks(mount_point)?;
+        let (dir, parent) = if mount_point.as_os_str() == "/" {
+            (posix::open_root(mount_point)?, None)
+        } else {
+            let (parent, name) = posix::walk_to_parent(mount_point)?;
+            let dir = posix::open_dir_no_symlinks(mount_point)?;
+            (dir, Some((parent, name)))
+        };
         let proc_path = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
         let pinned = if proc_path.exists() { proc_path } else { mount_point.to_path_buf() };
-        Ok(Target { dir, pinned })
+        Ok(Target { _dir: dir, parent, pinned })
+    }
+
+    /// The root of what is now mounted on the target.
+    fn mounted_root(&self, mount_point: &Path) -> Result<OwnedFd> {
+        match &self.parent {
+            Some((parent, name)) => posix::open_dir_at(Some(parent.as_raw_fd()), name.as_os_str())
+                .map_err(|e| Error::sys(show(mount_point), e)),
+            None => posix::open_root(mount_point),
+        }
     }
 }
 
 /// mount(2) on a pinned mount point, with the errno turned into words a
-/// user can act on.
-fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &str) -> Result<()> {
+/// user can act on. Returns the pinned target, for the new root.
+fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &str) -> Result<Target> {
     let pin = Target::open(target)?;
     let data = if data.is_empty() { None } else { Some(data) };
     let result = nix::mount::mount(Some(source), &pin.pinned, Some(fstype), flags, data);
-    drop(pin.dir);
-    result.map_err(|e| {
+    result.map(|()| pin).map_err(|e| {
         let what = format!("{source} on {}", target.display());
         let text = match e {
             Errno::ENODEV => format!("the kernel does not know file system type {fstype}"),
@@ -344,12 +427,9 @@ fn describe_attach(a: &Attach) -> String {
     let (open_part, fd_name, sizelimit) = match &a.backing {
         Backing::Vnode(p) => {
             let len = std::fs::metadata(p).map(|m| m.len()).ok();
-            let (grow, limit) = match (a.size, len) {
-                (Some(s), Some(l)) if s > l => (format!("; ftruncate({}, {s})", mount::quoted(&show(p))), None),
-                (Some(s), _) if s > 0 => (String::new(), Some(s)),
-                _ => (String::new(), None),
-            };
-            (grow.trim_start_matches("; ").to_string(), "<img>", limit)
+            let (grow, limit) = sizing(a.size, len);
+            let grow = grow.map(|s| format!("ftruncate({}, {s})", mount::quoted(&show(p)))).unwrap_or_default();
+            (grow, "<img>", Some(limit).filter(|l| *l > 0))
         }
         Backing::Swap | Backing::Malloc => {
             let size = a.size.map(|s| s.to_string()).unwrap_or_else(|| "<-s missing>".into());
@@ -407,6 +487,12 @@ impl Platform for Linux {
                     if let FsType::Named(t) = &m.fstype {
                         if !mkfs::valid_type(t) {
                             return Err(Error::text(format!("-T {t}"), "not a file system type"));
+                        }
+                        if kernel_says_nodev(t) {
+                            return Err(Error::text(
+                                format!("-T {t}"),
+                                "not a file system on a disk (/proc/filesystems: nodev)",
+                            ));
                         }
                         if is_ufs(t) && !mount::split(&m.options).flags.contains(MsFlags::MS_RDONLY) {
                             return Err(Error::plain("Linux cannot mount UFS read-write (add -o ro,ufstype=ufs2)"));
@@ -525,31 +611,46 @@ impl Platform for Linux {
         }
     }
 
-    fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>> {
-        let Some(img) = &self.image else { return Ok(Vec::new()) };
+    fn image_id(&self) -> Option<FileId> {
         #[allow(clippy::unnecessary_cast)]
-        let id = (img.stat.st_dev as u64, img.stat.st_ino as u64);
-        let here = std::fs::canonicalize(mount_point).ok();
-        // A device of ours that was just unmounted is still bound until
-        // autoclear has run (asynchronously): give it a moment to go.
-        let deadline = std::time::Instant::now() + Duration::from_secs(1);
-        loop {
-            let found: Vec<Existing> = loopdev::bound_to(id)
-                .into_iter()
-                .map(|b| {
-                    let targets = mountinfo::targets_of(b.unit);
-                    let mounted_here = here.as_ref().is_some_and(|h| targets.contains(h));
-                    let in_use = !targets.is_empty() || loopdev::claimed(b.unit);
-                    let path = loopdev::node(b.unit);
-                    Existing { device: Device { unit: b.unit, path, read_only: b.read_only }, mounted_here, in_use }
-                })
-                .collect();
-            let settling = found.iter().any(|e| !e.in_use && loopdev::autoclear(e.device.unit));
-            if !settling || std::time::Instant::now() >= deadline {
-                return Ok(found);
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        self.image.as_ref().map(|i| FileId { dev: i.stat.st_dev as u64, ino: i.stat.st_ino as u64 })
+    }
+
+    fn units(&mut self) -> Result<Vec<UnitInfo>> {
+        units::list()
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountRec>> {
+        Ok(mountinfo::read()?
+            .into_iter()
+            .map(|e| MountRec { id: e.id, on: e.target, dev: e.dev, fstype: e.fstype, source: e.source })
+            .collect())
+    }
+
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(units::held(u.device.unit))
+    }
+
+    fn identify(&mut self, path: &Path) -> Result<PathKind> {
+        units::identify(path)
+    }
+
+    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+        let flags = if force { MntFlags::MNT_DETACH } else { MntFlags::empty() };
+        nix::mount::umount2(on, flags).map_err(|e| Error::sys(format!("unmount {}", on.display()), e))
+    }
+
+    fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
+        let unit = u.device.unit;
+        let Some(bound) = u.backing.map(|b| (b.dev, b.ino)) else { return Ok(Detached::Now) };
+        match loopdev::release(unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
+            loopdev::Release::Detached | loopdev::Release::NotAttached => Ok(Detached::Now),
+            loopdev::Release::OnLastClose => Ok(Detached::OnLastClose),
         }
+    }
+
+    fn disk_name(&self) -> &'static str {
+        "a loop device"
     }
 
     /// A leftover loop device (attached without autoclear, say by
@@ -559,61 +660,21 @@ impl Platform for Linux {
         Ok(None)
     }
 
-    fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released> {
-        let units: Vec<u32> = match target {
-            ReleaseTarget::Unit(n) => vec![*n],
-            ReleaseTarget::Path(p) => {
-                let st = nix::sys::stat::stat(p.as_path()).map_err(|e| Error::sys(show(p), e))?;
-                if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFDIR {
-                    let real = std::fs::canonicalize(p).map_err(|e| crate::error::from_io(show(p), &e))?;
-                    match mountinfo::mounts().into_iter().rev().find(|e| e.target == real) {
-                        None => return Ok(Released::default()),
-                        Some(e) => match e.source.strip_prefix("/dev/loop").and_then(|n| n.parse().ok()) {
-                            Some(n) => vec![n],
-                            None => {
-                                return Err(Error::plain(format!(
-                                    "{}: mounted from {}, not a loop device",
-                                    p.display(),
-                                    e.source
-                                )))
-                            }
-                        },
-                    }
-                } else {
-                    #[allow(clippy::unnecessary_cast)]
-                    let id = (st.st_dev as u64, st.st_ino as u64);
-                    loopdev::bound_to(id).into_iter().map(|b| b.unit).collect()
-                }
-            }
-        };
-        let mut done = Released::default();
-        for unit in units {
-            // What it is bound to now: once unmounted, autoclear may free it
-            // and another run take the number; that one is not ours.
-            let Some(bound) = loopdev::binding(unit) else { continue };
-            // Newest mount first, so stacked mounts come off in order.
-            for m in mountinfo::targets_of(unit).into_iter().rev() {
-                let flags = if force { MntFlags::MNT_DETACH } else { MntFlags::empty() };
-                nix::mount::umount2(&m, flags).map_err(|e| Error::sys(format!("unmount {}", m.display()), e))?;
-                done.unmounted.push(m);
-            }
-            let node = loopdev::node(unit);
-            match loopdev::release(unit, bound, force).map_err(|e| Error::sys(show(&node), e))? {
-                loopdev::Release::Detached => done.detached.push(Device { unit, path: node, read_only: false }),
-                loopdev::Release::OnLastClose => {
-                    self.warn(format!("{}: still in use; detached when its last user closes it", node.display()))
-                }
-                loopdev::Release::NotAttached => {}
-            }
-        }
-        Ok(done)
-    }
-
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
         let node = loopdev::node(unit);
         // O_EXCL on a block device fails with EBUSY while it is mounted or
         // otherwise claimed (mkfs, device mapper): those are left alone.
-        let fd = loopdev::open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL).map_err(|e| Error::sys(show(&node), e))?;
+        // A prober that opened it right after an unmount lets go soon:
+        // while no mount uses it, EBUSY is retried for BUSY_RETRY.
+        let deadline = Instant::now() + BUSY_RETRY;
+        let fd = loop {
+            match loopdev::open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL) {
+                Err(Errno::EBUSY) if Instant::now() < deadline && !self.mounted_anywhere_here(unit)? => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => break r.map_err(|e| Error::sys(show(&node), e))?,
+            }
+        };
         let before = loopdev::get_status64(&fd).map_err(|e| match e {
             Errno::ENXIO => Error::text(show(&node), "not attached"),
             e => Error::sys(show(&node), e),
@@ -635,8 +696,8 @@ impl Platform for Linux {
         Ok(())
     }
 
-    fn attach(&mut self, a: &Attach) -> Result<Device> {
-        let r = self.attach_loop(a);
+    fn attach(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
+        let r = self.attach_loop(a, mount_point);
         if r.is_err() {
             self.restore_length();
         }
@@ -687,16 +748,17 @@ impl Platform for Linux {
         }
         let source = format!("{}{}", dev.path.display(), m.suffix);
         let data = s.data_string();
-        match do_mount(&source, &m.mount_point, &fstype, s.flags, &data) {
+        let pin = match do_mount(&source, &m.mount_point, &fstype, s.flags, &data) {
             Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
                 self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));
-                do_mount(&source, &m.mount_point, &fstype, s.flags, "")?;
+                do_mount(&source, &m.mount_point, &fstype, s.flags, "")?
             }
             r => r?,
-        }
-        let read_only = s.flags.contains(MsFlags::MS_RDONLY)
-            || posix::open_root(&m.mount_point).and_then(|fd| posix::is_read_only(&fd)).unwrap_or(false);
-        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only })
+        };
+        let mounted = Mounted { mount_point: m.mount_point.clone(), fstype, read_only: false };
+        let root = self.keep_root(&pin, &mounted)?;
+        let read_only = s.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(root).unwrap_or(false);
+        Ok(Mounted { read_only, ..mounted })
     }
 
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
@@ -704,12 +766,17 @@ impl Platform for Linux {
         if let Some(size) = t.size {
             s.data.push(format!("size={size}"));
         }
-        do_mount("tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
+        let pin = do_mount("tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
         let read_only = s.flags.contains(MsFlags::MS_RDONLY);
-        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only })
+        let mounted = Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only };
+        self.keep_root(&pin, &mounted)?;
+        Ok(mounted)
     }
 
     fn unmount(&mut self, m: &Mounted) -> Result<()> {
+        if self.root.as_ref().is_some_and(|(p, _)| p == &m.mount_point) {
+            self.root = None;
+        }
         let what = || format!("unmount {}", m.mount_point.display());
         match nix::mount::umount2(&m.mount_point, MntFlags::empty()) {
             Err(Errno::EBUSY) => {
@@ -721,21 +788,19 @@ impl Platform for Linux {
     }
 
     fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
-        let root = posix::open_root(&m.mount_point)?;
-        posix::set_mode(&root, &m.mount_point, mode)
+        posix::set_mode(self.root(m)?, &m.mount_point, mode)
     }
 
     fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
-        let root = posix::open_root(&m.mount_point)?;
-        posix::set_owner(&root, &m.mount_point, uid, gid)
+        posix::set_owner(self.root(m)?, &m.mount_point, uid, gid)
     }
 
     fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
-        let root = posix::open_root(&m.mount_point)?;
-        posix::copy_skeleton(from, &root)
+        posix::copy_skeleton(from, self.root(m)?)
     }
 
     fn finish(&mut self) {
+        self.root = None;
         self.held = None;
         self.image = None;
         self.grown_from = None;
@@ -744,6 +809,16 @@ impl Platform for Linux {
     fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
     }
+}
+
+/// Whether /proc/filesystems lists `fstype` as `nodev` (it needs no block
+/// device: a pseudo file system). Unreadable or unlisted: no.
+fn kernel_says_nodev(fstype: &str) -> bool {
+    let Ok(bytes) = std::fs::read("/proc/filesystems") else { return false };
+    bytes.split(|&c| c == b'\n').any(|l| {
+        let mut f = l.split(|&c| c == b'\t');
+        f.next() == Some(b"nodev") && f.next() == Some(fstype.as_bytes())
+    })
 }
 
 fn check_options(options: &[String]) -> Result<()> {

@@ -360,3 +360,33 @@ fn t_names_only_file_systems_on_a_disk() {
     assert_eq!(err, "mount_md: -T cpuset: not a file system on a disk (/proc/filesystems: nodev)\n");
     assert_nothing_left(&tmp);
 }
+
+#[test]
+fn btrfs_mounts_are_matched_to_their_device() {
+    require_loop!();
+    if !["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().any(|d| Path::new(d).join("mkfs.btrfs").is_file()) {
+        eprintln!("skipped: mkfs.btrfs not found");
+        return;
+    }
+    let tmp = TempDir::new("id-btrfs");
+    let img = tmp.join("x.img");
+    make_image(&img, 128 * MIB, false);
+    let m = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    let out = run(&bin(), args!["-T", "btrfs", "-F", img, "md", m]);
+    if !out.status.success() && text(&out.stderr).contains("does not know file system type") {
+        eprintln!("skipped: no btrfs in this kernel");
+        return;
+    }
+    ok(&out);
+    let (guard, info) = mounted(&m, &img, &mut loops);
+    // btrfs shows an anonymous device in mountinfo; still ours, still here.
+    let out = run(&bin(), args!["-X", "-P", "-T", "btrfs", "-F", img, "md", m]);
+    ok(&out);
+    assert!(text(&out.stderr).contains("already mounted"), "{}", text(&out.stderr));
+    let out = run(&bin(), args!["-u", "-X", m]);
+    ok(&out);
+    assert_eq!(text(&out.stderr), format!("DEBUG: unmounted {}\nDEBUG: detached {}\n", m.display(), info.source));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}

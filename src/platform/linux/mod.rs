@@ -623,7 +623,7 @@ impl Platform for Linux {
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(mountinfo::read()?
             .into_iter()
-            .map(|e| MountRec { id: e.id, on: e.target, dev: e.dev, fstype: e.fstype, source: e.source })
+            .map(|e| MountRec { id: e.id, dev: btrfs_device(&e), on: e.target, fstype: e.fstype, source: e.source })
             .collect())
     }
 
@@ -808,6 +808,23 @@ impl Platform for Linux {
 
     fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
+    }
+}
+
+/// The device number a mount is matched to a unit by: mountinfo's
+/// `major:minor`. btrfs alone reports an anonymous device there (0:N, one
+/// per subvolume, fs/btrfs/super.c); for it, the block device the kernel
+/// names as its source (`/dev/loopN`, the device btrfs opened) is asked for
+/// its `st_rdev`. Only a btrfs mount gets this, so a decoy of another type
+/// named like a loop device is still matched by its own device number.
+fn btrfs_device(e: &mountinfo::Entry) -> u64 {
+    if libc::major(e.dev) != 0 || e.fstype != "btrfs" || !e.source.starts_with("/dev/") {
+        return e.dev;
+    }
+    match nix::sys::stat::stat(e.source.as_str()) {
+        #[allow(clippy::unnecessary_cast)]
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFBLK => st.st_rdev as u64,
+        _ => e.dev,
     }
 }
 

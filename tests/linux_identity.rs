@@ -331,7 +331,7 @@ fn the_dry_run_shows_the_sizelimit_the_attach_uses() {
     let m = tmp.dir("m");
     let out = run(&bin(), args!["-N", "-s", "1m", "-F", img, "md", m]);
     ok(&out);
-    assert!(text(&out.stdout).contains("sizelimit=1048576)"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("sizelimit=1048576, lo_file_name="), "{}", text(&out.stdout));
     let mut loops = LoopGuard::default();
     ok(&run(&bin(), args!["-s", "1m", "-F", img, "md", m]));
     let (guard, info) = mounted(&m, &img, &mut loops);

@@ -10,6 +10,14 @@
 //!   the loop device, leaving nothing in any file system.
 //! * format — [`mkfs`]; mount — [`mount`] splits `-o` as util-linux does;
 //!   `-P` without `-T` reads the type from the superblock ([`probe`]).
+//!
+//! Shape (as the FreeBSD backend): [`requests`] builds what the kernel is
+//! given (`loop_info64`, the mount call) for both the real call and its
+//! `-N` description; [`sys::LoopSys`] is the thin seam holding every loop(4)
+//! call, kernel-table read and statx(2) ([`sys::Kernel`] for real,
+//! [`recording::Recorder`] in tests); [`Linux`] and [`units`] are the
+//! policy, generic over it: the attach race loop, the binding checks and
+//! the lifecycle primitives run without root against the recorder.
 use super::{posix, Detached, Device, Existing, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
@@ -17,27 +25,24 @@ use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step
 use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::OFlag;
 use nix::mount::{MntFlags, MsFlags};
-use nix::sys::stat::Mode;
-use std::ffi::OsStr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
 pub mod mountinfo;
 pub mod probe;
+pub mod recording;
+pub mod requests;
+pub mod sys;
 pub mod units;
 
-/// How long a detach that finds the unit busy (EBUSY: a prober such as
-/// udev's blkid still has it open right after an unmount) keeps trying,
-/// when no mount uses the unit.
-const BUSY_RETRY: Duration = Duration::from_secs(1);
+use requests::{describe_info, loop_info, mount_call, sizing};
+use sys::{Kernel, LoopSys};
 
 /// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
 /// a static /dev with udev may lag).
@@ -45,18 +50,18 @@ const NODE_WAIT: Duration = Duration::from_secs(5);
 
 /// The loop device this run attached, held open until [`Platform::finish`]
 /// or a rollback detach.
-#[derive(Debug)]
-struct Held {
+struct Held<D> {
     unit: u32,
-    fd: OwnedFd,
+    fd: D,
     /// The image, for messages (`None` for memfd-backed disks).
     image: Option<PathBuf>,
 }
 
-/// The Linux platform.
-#[derive(Debug, Default)]
-pub struct Linux {
-    held: Option<Held>,
+/// The Linux platform: the policy, over the loop(4) operations of `S`
+/// ([`Kernel`] for real, [`recording::Recorder`] in tests).
+pub struct Linux<S: LoopSys = Kernel> {
+    sys: S,
+    held: Option<Held<S::Dev>>,
     /// The backing image, opened and locked by `open_image` for the run.
     image: Option<posix::Image>,
     /// The image's length before `-s` extended it, so that a failed run
@@ -74,9 +79,38 @@ pub struct Linux {
     root: Option<(PathBuf, OwnedFd)>,
 }
 
-impl Linux {
+impl Linux<Kernel> {
     pub fn new() -> Self {
-        Self::default()
+        Self::with_sys(Kernel::new())
+    }
+}
+
+impl Default for Linux<Kernel> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: LoopSys> Linux<S> {
+    pub fn with_sys(sys: S) -> Self {
+        Linux {
+            sys,
+            held: None,
+            image: None,
+            grown_from: None,
+            notes: Vec::new(),
+            mount_point: std::cell::RefCell::new(None),
+            fixed_unit: std::cell::Cell::new(None),
+            root: None,
+        }
+    }
+
+    pub fn sys(&self) -> &S {
+        &self.sys
+    }
+
+    pub fn into_sys(self) -> S {
+        self.sys
     }
 
     fn warn(&mut self, text: String) {
@@ -88,14 +122,15 @@ impl Linux {
     }
 }
 
-fn own(fd: std::os::fd::RawFd) -> OwnedFd {
-    // SAFETY: `fd` was just returned by a successful open and is owned by
-    // nobody else.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
 fn show(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// How one attempt at binding a unit ended.
+enum Attempt<D> {
+    Bound(u32, D),
+    /// Another allocator took or removed the unit: pick again.
+    Lost(Errno),
 }
 
 /// What the loop device will be bound to.
@@ -113,20 +148,7 @@ struct Source {
 /// match it), else as given.
 fn mark_of(mount_point: &Path) -> Vec<u8> {
     let real = std::fs::canonicalize(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
-    crate::mark::encode(real.as_os_str().as_bytes(), crate::mark::LINUX_CAPACITY)
-}
-
-/// The image's size handling for `-s`, the one rule both the attach and
-/// its `-N` description use: `(grow the file to, lo_sizelimit)`. With
-/// `-s` the device is exactly that large (the file grown sparsely first
-/// if it is shorter); without, the whole file (sizelimit 0). `len` is
-/// `None` when the image cannot be looked at (a dry run of a missing one).
-pub fn sizing(size: Option<u64>, len: Option<u64>) -> (Option<u64>, u64) {
-    match (size.filter(|s| *s > 0), len) {
-        (Some(s), Some(l)) if s > l => (Some(s), s),
-        (Some(s), _) => (None, s),
-        (None, _) => (None, 0),
-    }
+    requests::mark_for(&real)
 }
 
 fn is_ufs(t: &str) -> bool {
@@ -137,7 +159,7 @@ fn swap_needs_size() -> Error {
     Error::plain("swap- and malloc-backed disks need a size on Linux (-s)")
 }
 
-impl Linux {
+impl<S: LoopSys> Linux<S> {
     /// Opens the image (or makes the memfd) and works out flags and size.
     fn open_backing(&mut self, a: &Attach) -> Result<Source> {
         let path = match &a.backing {
@@ -189,43 +211,21 @@ impl Linux {
     /// the allocation race handled as util-linux and systemd do.
     fn attach_loop(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
         let b = self.open_backing(a)?;
-        let control = loopdev::open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-        let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
-        if b.read_only {
-            flags |= loopdev::LO_FLAGS_READ_ONLY;
-        }
-        let info = LoopInfo64::new(flags, b.sizelimit, Path::new(OsStr::from_bytes(&mark_of(mount_point))));
+        self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+        let info = loop_info(b.read_only, b.sizelimit, &mark_of(mount_point));
         let mut use_configure = true;
         let mut last = Errno::EBUSY;
         for attempt in 0..loopdev::ATTEMPTS {
             if attempt > 0 {
-                std::thread::sleep(loopdev::backoff(attempt));
+                self.sys.sleep(loopdev::backoff(attempt));
             }
-            let lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-            let unit = match a.unit {
-                Unit::Auto => loopdev::get_free(&control)
-                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
-                Unit::Fixed(n) => match loopdev::ctl_add(&control, n) {
-                    Ok(()) | Err(Errno::EEXIST) => n,
-                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
-                },
-            };
-            let node = loopdev::node(unit);
-            let fixed = matches!(a.unit, Unit::Fixed(_));
-            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
-            // device: try again. Nothing of ours is bound to it.
-            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
-            let dev = match Self::open_loop(unit) {
-                Ok(d) => d,
-                Err(e) if retry(e) => {
-                    last = e;
-                    continue;
-                }
-                Err(e) => return Err(Error::sys(show(&node), e)),
-            };
-            match loopdev::bind(&dev, &b.file, &info, &mut use_configure) {
-                Ok(()) => {
-                    drop(lock);
+            self.sys.lock_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+            // Every way out of this attempt lets go of the lock.
+            let r = self.attempt(a, &b, &info, &mut use_configure);
+            self.sys.unlock_control();
+            match r? {
+                Attempt::Bound(unit, dev) => {
+                    let node = loopdev::node(unit);
                     if !use_configure {
                         self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
                     }
@@ -235,17 +235,7 @@ impl Linux {
                     self.held = Some(Held { unit, fd: dev, image: b.image.clone() });
                     return Ok(Device { unit, path: node, read_only: b.read_only });
                 }
-                Err(e) if retry(e) => last = e,
-                Err(Errno::EBUSY) => {
-                    return Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY));
-                }
-                Err(e) => {
-                    return Err(Error::explained(
-                        show(&node),
-                        format!("failed to set up loop device for {}", b.name.display()),
-                        e,
-                    ))
-                }
+                Attempt::Lost(e) => last = e,
             }
         }
         Err(Error::explained(
@@ -253,6 +243,51 @@ impl Linux {
             format!("cannot find an unused loop device after {} attempts", loopdev::ATTEMPTS),
             last,
         ))
+    }
+
+    /// One attempt, under the loop-control lock: pick a unit, open it,
+    /// bind it. Losing the race to another allocator is not an error.
+    fn attempt(
+        &mut self,
+        a: &Attach,
+        b: &Source,
+        info: &LoopInfo64,
+        use_configure: &mut bool,
+    ) -> Result<Attempt<S::Dev>> {
+        {
+            let unit = match a.unit {
+                Unit::Auto => self
+                    .sys
+                    .get_free()
+                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
+                Unit::Fixed(n) => match self.sys.ctl_add(n) {
+                    Ok(()) | Err(Errno::EEXIST) => n,
+                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
+                },
+            };
+            let node = loopdev::node(unit);
+            let fixed = matches!(a.unit, Unit::Fixed(_));
+            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
+            // device: try again. Nothing of ours is bound to it.
+            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
+            let dev = match self.open_loop(unit) {
+                Ok(d) => d,
+                Err(e) if retry(e) => return Ok(Attempt::Lost(e)),
+                Err(e) => return Err(Error::sys(show(&node), e)),
+            };
+            match self.sys.bind(&dev, b.file.as_fd(), info, use_configure) {
+                Ok(()) => Ok(Attempt::Bound(unit, dev)),
+                Err(e) if retry(e) => Ok(Attempt::Lost(e)),
+                Err(Errno::EBUSY) => {
+                    Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY))
+                }
+                Err(e) => Err(Error::explained(
+                    show(&node),
+                    format!("failed to set up loop device for {}", b.name.display()),
+                    e,
+                )),
+            }
+        }
     }
 
     /// Opens the root just mounted on `pin` and keeps it for chmod, chown
@@ -281,13 +316,6 @@ impl Linux {
         }
     }
 
-    /// Whether a mount in this namespace uses `/dev/loopN` (by device
-    /// number).
-    fn mounted_anywhere_here(&self, unit: u32) -> Result<bool> {
-        let Some(u) = units::get(unit)? else { return Ok(false) };
-        Ok(mountinfo::read()?.iter().any(|e| e.dev == u.rdev))
-    }
-
     /// Puts the image back to the length it had before `-s` grew it.
     fn restore_length(&mut self) {
         let (Some(len), Some(img)) = (self.grown_from.take(), &self.image) else { return };
@@ -298,42 +326,33 @@ impl Linux {
     }
 
     /// Opens `/dev/loopN`, waiting (bounded) for the node to appear.
-    fn open_loop(unit: u32) -> nix::Result<OwnedFd> {
-        match loopdev::open_device(unit, OFlag::O_RDWR) {
+    fn open_loop(&mut self, unit: u32) -> nix::Result<S::Dev> {
+        match self.sys.open_device(unit, OFlag::O_RDWR) {
             Err(Errno::ENOENT) => {
-                let _ = posix::wait_for_node(&loopdev::node(unit), NODE_WAIT);
-                loopdev::open_device(unit, OFlag::O_RDWR)
+                self.sys.wait_for_node(unit, NODE_WAIT);
+                self.sys.open_device(unit, OFlag::O_RDWR)
             }
             r => r,
         }
     }
 
-    /// The held loop fd if it is `dev`'s, else a fresh read-only one.
-    fn read_head(&self, dev: &Device, len: usize) -> Result<Vec<u8>> {
-        let fresh;
-        let fd = match &self.held {
-            Some(h) if h.unit == dev.unit => &h.fd,
-            _ => {
-                fresh = loopdev::open_device(dev.unit, OFlag::O_RDONLY).map_err(|e| Error::sys(show(&dev.path), e))?;
-                &fresh
+    /// The start of `dev`, through the held loop fd if it is `dev`'s, else
+    /// a fresh read-only one.
+    fn read_head(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
+        let what = || format!("{}: read superblock", dev.path.display());
+        match &self.held {
+            Some(h) if h.unit == dev.unit => {
+                self.sys.read_head(&h.fd, len).map_err(|e| crate::error::from_io(what(), &e))
             }
-        };
-        let file = std::fs::File::from(fd.try_clone().map_err(|e| crate::error::from_io(show(&dev.path), &e))?);
-        let mut buf = vec![0u8; len];
-        let mut got = 0;
-        while got < buf.len() {
-            match file.read_at(&mut buf[got..], got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(crate::error::from_io(format!("{}: read superblock", dev.path.display()), &e)),
+            _ => {
+                let fresh =
+                    self.sys.open_device(dev.unit, OFlag::O_RDONLY).map_err(|e| Error::sys(show(&dev.path), e))?;
+                self.sys.read_head(&fresh, len).map_err(|e| crate::error::from_io(what(), &e))
             }
         }
-        buf.truncate(got);
-        Ok(buf)
     }
 
-    fn probe(&self, dev: &Device) -> Result<String> {
+    fn probe(&mut self, dev: &Device) -> Result<String> {
         let what = match &self.held {
             Some(Held { unit, image: Some(img), .. }) if *unit == dev.unit => show(img),
             _ => show(&dev.path),
@@ -419,36 +438,44 @@ fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &st
     })
 }
 
-fn describe_attach(a: &Attach) -> String {
-    let mut flags = vec!["AUTOCLEAR"];
-    if a.read_only {
-        flags.push("READ_ONLY");
+/// How the mounted root is opened right after the mount.
+fn describe_root(mount_point: &Path) -> String {
+    match (mount_point.parent(), mount_point.file_name()) {
+        (Some(parent), Some(name)) => format!(
+            "openat(<{}>, {}, O_DIRECTORY|O_NOFOLLOW)",
+            parent.display(),
+            mount::quoted(&name.to_string_lossy())
+        ),
+        _ => format!("open({}, O_DIRECTORY|O_NOFOLLOW)", mount::quoted(&show(mount_point))),
     }
+}
+
+fn describe_attach(a: &Attach, mount_point: &Path) -> String {
     let (open_part, fd_name, sizelimit) = match &a.backing {
         Backing::Vnode(p) => {
             let len = std::fs::metadata(p).map(|m| m.len()).ok();
             let (grow, limit) = sizing(a.size, len);
             let grow = grow.map(|s| format!("ftruncate({}, {s})", mount::quoted(&show(p)))).unwrap_or_default();
-            (grow, "<img>", Some(limit).filter(|l| *l > 0))
+            (grow, "<img>", limit)
         }
         Backing::Swap | Backing::Malloc => {
             let size = a.size.map(|s| s.to_string()).unwrap_or_else(|| "<-s missing>".into());
-            (format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", None)
+            (format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", 0)
         }
     };
+    let info = loop_info(a.read_only, sizelimit, &mark_of(mount_point));
     let (find, node) = match a.unit {
         Unit::Auto => ("ioctl(/dev/loop-control, LOOP_CTL_GET_FREE)".to_string(), "/dev/loop?".to_string()),
         Unit::Fixed(n) => (format!("ioctl(/dev/loop-control, LOOP_CTL_ADD, {n})"), format!("/dev/loop{n}")),
     };
-    let limit = sizelimit.map(|s| format!(", sizelimit={s}")).unwrap_or_default();
     format!(
-        "{open_part}{}flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, flags={}{limit})",
+        "{open_part}{}flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, {})",
         if open_part.is_empty() { "" } else { "; " },
-        flags.join("|")
+        describe_info(&info)
     )
 }
 
-impl Platform for Linux {
+impl<S: LoopSys> Platform for Linux<S> {
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }
     }
@@ -521,7 +548,8 @@ impl Platform for Linux {
             _ => super::describe::device_name("/dev/loop", dev),
         };
         let mp = self.mount_point.borrow().clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
-        let root = format!("open({}, O_DIRECTORY|O_NOFOLLOW)", mount::quoted(&show(&mp)));
+        // The root as mount() opened it, once, through the pinned parent.
+        let root = format!("<root of {}>", mount::quoted(&show(&mp)));
         match step {
             Step::EnterNamespace(ns) => format!("setns(open({}), CLONE_NEWNS)", mount::quoted(&show(ns))),
             Step::OpenImage(o) => {
@@ -541,7 +569,7 @@ impl Platform for Linux {
                 )
             }
             Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
-            Step::Attach(a) => describe_attach(a),
+            Step::Attach(a) => describe_attach(a, &mp),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
@@ -552,18 +580,15 @@ impl Platform for Linux {
                     FsType::Named(t) => t.clone(),
                     FsType::Probe => "<probed>".to_string(),
                 };
-                let s = mount::split(&m.options);
-                let mut flags = s.flags;
-                if dev.is_some_and(|d| d.read_only) {
-                    flags |= MsFlags::MS_RDONLY;
-                }
+                let c = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
                 format!(
-                    "mount({}, {}, {}, {}, {})",
+                    "mount({}, {}, {}, {}, {}); {}",
                     mount::quoted(&format!("{node}{}", m.suffix)),
                     mount::quoted(&show(&m.mount_point)),
                     mount::quoted(&t),
-                    mount::flag_names(flags),
-                    mount::quoted(&s.data_string())
+                    mount::flag_names(c.flags),
+                    mount::quoted(&c.data),
+                    describe_root(&m.mount_point)
                 )
             }
             Step::MountTmpfs(t) => {
@@ -572,10 +597,11 @@ impl Platform for Linux {
                     s.data.push(format!("size={size}"));
                 }
                 format!(
-                    "mount(\"tmpfs\", {}, \"tmpfs\", {}, {})",
+                    "mount(\"tmpfs\", {}, \"tmpfs\", {}, {}); {}",
                     mount::quoted(&show(&t.mount_point)),
                     mount::flag_names(s.flags),
-                    mount::quoted(&s.data_string())
+                    mount::quoted(&s.data_string()),
+                    describe_root(&t.mount_point)
                 )
             }
             Step::SetMode { mode, .. } => format!("fchmod({root}, {mode:04o})"),
@@ -587,9 +613,7 @@ impl Platform for Linux {
     }
 
     fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
-        let fd = open(ns, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map(own)
-            .map_err(|e| Error::sys(show(ns), e))?;
+        let fd = std::fs::File::open(ns).map_err(|e| crate::error::from_io(show(ns), &e))?;
         nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNS)
             .map_err(|e| Error::sys(format!("setns {}", ns.display()), e))
     }
@@ -617,35 +641,34 @@ impl Platform for Linux {
     }
 
     fn units(&mut self) -> Result<Vec<UnitInfo>> {
-        units::list()
+        units::list(&mut self.sys)
     }
 
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
-        Ok(mountinfo::read()?
+        Ok(units::mounts(&mut self.sys)?
             .into_iter()
-            .map(|e| MountRec { id: e.id, dev: btrfs_device(&e), on: e.target, fstype: e.fstype, source: e.source })
+            .map(|e| MountRec { id: e.id, dev: e.dev, on: e.target, fstype: e.fstype, source: e.source })
             .collect())
     }
 
     fn held(&mut self, u: &UnitInfo) -> Result<bool> {
-        Ok(units::held(u.device.unit))
+        Ok(units::claimed(&mut self.sys, u.device.unit))
     }
 
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
-        units::identify(path)
+        units::identify(&mut self.sys, path)
     }
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
-        let flags = if force { MntFlags::MNT_DETACH } else { MntFlags::empty() };
-        nix::mount::umount2(on, flags).map_err(|e| Error::sys(format!("unmount {}", on.display()), e))
+        self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", on.display()), e))
     }
 
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
         let unit = u.device.unit;
         let Some(bound) = u.backing.map(|b| (b.dev, b.ino)) else { return Ok(Detached::Now) };
-        match loopdev::release(unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
-            loopdev::Release::Detached | loopdev::Release::NotAttached => Ok(Detached::Now),
-            loopdev::Release::OnLastClose => Ok(Detached::OnLastClose),
+        match units::release(&mut self.sys, unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
+            units::Release::Detached => Ok(Detached::Now),
+            units::Release::OnLastClose => Ok(Detached::OnLastClose),
         }
     }
 
@@ -661,38 +684,8 @@ impl Platform for Linux {
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        let node = loopdev::node(unit);
-        // O_EXCL on a block device fails with EBUSY while it is mounted or
-        // otherwise claimed (mkfs, device mapper): those are left alone.
-        // A prober that opened it right after an unmount lets go soon:
-        // while no mount uses it, EBUSY is retried for BUSY_RETRY.
-        let deadline = Instant::now() + BUSY_RETRY;
-        let fd = loop {
-            match loopdev::open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL) {
-                Err(Errno::EBUSY) if Instant::now() < deadline && !self.mounted_anywhere_here(unit)? => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                r => break r.map_err(|e| Error::sys(show(&node), e))?,
-            }
-        };
-        let before = loopdev::get_status64(&fd).map_err(|e| match e {
-            Errno::ENXIO => Error::text(show(&node), "not attached"),
-            e => Error::sys(show(&node), e),
-        })?;
-        let holders = std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0);
-        if holders > 0 {
-            return Err(Error::explained(show(&node), "held by another device", Errno::EBUSY));
-        }
-        loopdev::clr_fd(&fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", node.display()), e))?;
-        // Someone else has it open: the kernel only set autoclear. Put the
-        // flags back as they were; the device is theirs.
-        if loopdev::get_status64(&fd).is_ok() {
-            if before.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR == 0 {
-                let _ = loopdev::set_status64(&fd, &before);
-            }
-            return Err(Error::explained(show(&node), "open elsewhere, left attached", Errno::EBUSY));
-        }
-        self.debug(format!("{}: detached", node.display()));
+        units::detach_idle(&mut self.sys, unit)?;
+        self.debug(format!("{}: detached", loopdev::node(unit).display()));
         Ok(())
     }
 
@@ -707,7 +700,7 @@ impl Platform for Linux {
     fn detach(&mut self, dev: &Device) -> Result<()> {
         match self.held.take() {
             Some(h) if h.unit == dev.unit => {
-                loopdev::clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))?;
+                self.sys.clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))?;
                 drop(h);
                 self.restore_length();
                 Ok(())
@@ -738,26 +731,25 @@ impl Platform for Linux {
                 t
             }
         };
-        let mut s = mount::split(&m.options);
-        if !s.dropped.is_empty() {
-            self.debug(format!("ignored userspace-only options: {}", s.dropped.join(",")));
+        let c = mount_call(&m.options, dev.read_only);
+        if !c.dropped.is_empty() {
+            self.debug(format!("ignored userspace-only options: {}", c.dropped.join(",")));
         }
-        if dev.read_only && !s.flags.contains(MsFlags::MS_RDONLY) {
-            s.flags |= MsFlags::MS_RDONLY;
+        if c.forced_ro {
             self.debug(format!("{} is read-only: mounting with MS_RDONLY", dev.path.display()));
         }
         let source = format!("{}{}", dev.path.display(), m.suffix);
-        let data = s.data_string();
-        let pin = match do_mount(&source, &m.mount_point, &fstype, s.flags, &data) {
+        let data = c.data;
+        let pin = match do_mount(&source, &m.mount_point, &fstype, c.flags, &data) {
             Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
                 self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));
-                do_mount(&source, &m.mount_point, &fstype, s.flags, "")?
+                do_mount(&source, &m.mount_point, &fstype, c.flags, "")?
             }
             r => r?,
         };
         let mounted = Mounted { mount_point: m.mount_point.clone(), fstype, read_only: false };
         let root = self.keep_root(&pin, &mounted)?;
-        let read_only = s.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(root).unwrap_or(false);
+        let read_only = c.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(root).unwrap_or(false);
         Ok(Mounted { read_only, ..mounted })
     }
 
@@ -808,23 +800,6 @@ impl Platform for Linux {
 
     fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
-    }
-}
-
-/// The device number a mount is matched to a unit by: mountinfo's
-/// `major:minor`. btrfs alone reports an anonymous device there (0:N, one
-/// per subvolume, fs/btrfs/super.c); for it, the block device the kernel
-/// names as its source (`/dev/loopN`, the device btrfs opened) is asked for
-/// its `st_rdev`. Only a btrfs mount gets this, so a decoy of another type
-/// named like a loop device is still matched by its own device number.
-fn btrfs_device(e: &mountinfo::Entry) -> u64 {
-    if libc::major(e.dev) != 0 || e.fstype != "btrfs" || !e.source.starts_with("/dev/") {
-        return e.dev;
-    }
-    match nix::sys::stat::stat(e.source.as_str()) {
-        #[allow(clippy::unnecessary_cast)]
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFBLK => st.st_rdev as u64,
-        _ => e.dev,
     }
 }
 
@@ -916,16 +891,20 @@ mod tests {
             [
                 "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
-                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR)",
+                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR, lo_file_name=\"mount_md:/\")",
                 "wait for /dev/loop? (at most 5 s)",
                 "mkfs.ext4 -q -F -E nodiscard /dev/loop?",
-                "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\")",
-                "fchmod(open(\"/\", O_DIRECTORY|O_NOFOLLOW), 0750)",
+                "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\"); \
+                 open(\"/\", O_DIRECTORY|O_NOFOLLOW)",
+                "fchmod(<root of \"/\">, 0750)",
             ]
         );
         let dev = Device { unit: 7, path: "/dev/loop7".into(), read_only: true };
         let p = plan(&["mount_md", "-P", "-F", "/i", "md", "/"]);
-        assert_eq!(l.describe(&p.steps[3], Some(&dev)), "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\")");
+        assert_eq!(
+            l.describe(&p.steps[3], Some(&dev)),
+            "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
+        );
         let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),
@@ -936,7 +915,8 @@ mod tests {
         assert_eq!(
             l.describe(&p.steps[2], None),
             "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_ADD, 4); \
-             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576)"
+             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576, \
+             lo_file_name=\"mount_md:/\")"
         );
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
         assert_eq!(
@@ -945,7 +925,10 @@ mod tests {
              openat(\"/n\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)"
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
-        assert_eq!(l.describe(&p.steps[0], None), "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\")");
+        assert_eq!(
+            l.describe(&p.steps[0], None),
+            "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! space, tab, newline and backslash in paths escaped as `\ooo`. A path is
 //! any bytes (not necessarily UTF-8); the table is never guessed at: a
 //! table that cannot be read or parsed is an error.
-use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
@@ -78,12 +77,6 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Vec<Entry>, usize> {
         .filter(|(_, l)| !l.is_empty())
         .map(|(n, l)| parse_line(l).ok_or(n + 1))
         .collect()
-}
-
-/// This process's mounts, in mount order.
-pub fn read() -> Result<Vec<Entry>> {
-    let bytes = std::fs::read(PATH).map_err(|e| crate::error::from_io(PATH, &e))?;
-    parse(&bytes).map_err(|line| Error::text(PATH, format!("cannot parse line {line}")))
 }
 
 #[cfg(test)]

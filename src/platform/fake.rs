@@ -186,7 +186,7 @@ impl Platform for Fake {
         self.defaults
     }
 
-    fn check(&self, _plan: &Plan) -> Result<()> {
+    fn check(&mut self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
 

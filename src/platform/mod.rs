@@ -162,13 +162,17 @@ pub trait Platform {
     fn defaults(&self) -> Defaults;
     /// Refuses a plan this platform cannot carry out, before anything runs
     /// (also under `-N`, so a dry run says what a real run would refuse).
-    fn check(&self, plan: &Plan) -> Result<()>;
+    /// It may remember what [`Platform::describe`] needs from the plan.
+    fn check(&mut self, plan: &Plan) -> Result<()>;
     /// One line saying exactly what the step will do: the syscall or
     /// program and its arguments. `dev` is the attached device, or `None`
     /// before attach and in a dry run.
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String;
 
-    fn enter_namespace(&mut self, ns: &Path) -> Result<()>;
+    /// mount.md `-N`: enter that mount namespace (Linux only).
+    fn enter_namespace(&mut self, _ns: &Path) -> Result<()> {
+        Err(crate::error::Error::plain("mount namespaces (mount.md -N) exist only on Linux"))
+    }
     /// Opens the backing image once (creating it for `--create`), refusing
     /// symlinks in its path, and holds it locked until the run ends.
     /// Returns whether this run created it.
@@ -199,8 +203,11 @@ pub trait Platform {
     /// device", "an md(4) disk".
     fn disk_name(&self) -> &'static str;
     /// Takes over a leftover unit of ours nothing uses, if it fits `a`;
-    /// `None` means the caller should detach it and attach afresh.
-    fn reuse(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>>;
+    /// `None` (the default) means the caller should detach it and attach
+    /// afresh.
+    fn reuse(&mut self, _e: &Existing, _a: &Attach) -> Result<Option<Device>> {
+        Ok(None)
+    }
     /// Detach a fixed unit (mdmfs's pre-detach); the core calls it only
     /// for a unit that is ours. Errors are ignored by the caller.
     fn detach_unit(&mut self, unit: u32) -> Result<()>;

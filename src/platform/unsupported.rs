@@ -27,7 +27,7 @@ impl Platform for Unsupported {
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: false }
     }
-    fn check(&self, _plan: &Plan) -> Result<()> {
+    fn check(&mut self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String {

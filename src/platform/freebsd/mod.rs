@@ -318,7 +318,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true }
     }
 
-    fn check(&self, plan: &Plan) -> Result<()> {
+    fn check(&mut self, plan: &Plan) -> Result<()> {
         for step in &plan.steps {
             match step {
                 Step::EnterNamespace(_) => {

@@ -18,7 +18,7 @@
 //! [`recording::Recorder`] in tests); [`Linux`] and [`units`] are the
 //! policy, generic over it: the attach race loop, the binding checks and
 //! the lifecycle primitives run without root against the recorder.
-use super::{posix, Detached, Device, Existing, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
+use super::{posix, Detached, Device, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
@@ -70,9 +70,9 @@ pub struct Linux<S: LoopSys = Kernel> {
     notes: Vec<Note>,
     /// The plan's mount point, remembered by `check()` so that `describe()`
     /// can name it in the chmod/chown/copy lines.
-    mount_point: std::cell::RefCell<Option<PathBuf>>,
+    mount_point: Option<PathBuf>,
     /// A fixed unit from the plan, so dry-run lines can name `/dev/loopN`.
-    fixed_unit: std::cell::Cell<Option<u32>>,
+    fixed_unit: Option<u32>,
     /// The mounted root, opened once right after mount(2) through the
     /// pinned parent of the mount point; chmod, chown and the skeleton
     /// copy use it, never the path again.
@@ -99,8 +99,8 @@ impl<S: LoopSys> Linux<S> {
             image: None,
             grown_from: None,
             notes: Vec::new(),
-            mount_point: std::cell::RefCell::new(None),
-            fixed_unit: std::cell::Cell::new(None),
+            mount_point: None,
+            fixed_unit: None,
             root: None,
         }
     }
@@ -480,12 +480,12 @@ impl<S: LoopSys> Platform for Linux<S> {
         Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }
     }
 
-    fn check(&self, plan: &Plan) -> Result<()> {
-        *self.mount_point.borrow_mut() = Some(plan.mount_point.clone());
-        self.fixed_unit.set(plan.steps.iter().find_map(|s| match s {
+    fn check(&mut self, plan: &Plan) -> Result<()> {
+        self.mount_point = Some(plan.mount_point.clone());
+        self.fixed_unit = plan.steps.iter().find_map(|s| match s {
             Step::Attach(Attach { unit: Unit::Fixed(n), .. }) => Some(*n),
             _ => None,
-        }));
+        });
         let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
         for step in &plan.steps {
             match step {
@@ -543,11 +543,11 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
-        let node = match (dev, self.fixed_unit.get()) {
+        let node = match (dev, self.fixed_unit) {
             (None, Some(n)) => show(&loopdev::node(n)),
             _ => super::describe::device_name("/dev/loop", dev),
         };
-        let mp = self.mount_point.borrow().clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
+        let mp = self.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
         // The root as mount() opened it, once, through the pinned parent.
         let root = format!("<root of {}>", mount::quoted(&show(&mp)));
         match step {
@@ -676,12 +676,9 @@ impl<S: LoopSys> Platform for Linux<S> {
         "a loop device"
     }
 
-    /// A leftover loop device (attached without autoclear, say by
-    /// `losetup`) is not taken over: the executor detaches it and attaches
-    /// afresh, so the new device has autoclear and our size and flags.
-    fn reuse(&mut self, _e: &Existing, _a: &Attach) -> Result<Option<Device>> {
-        Ok(None)
-    }
+    // reuse: the default. A leftover of ours (its autoclear lost, say) is
+    // not taken over: the executor detaches it and attaches afresh, so the
+    // new device has autoclear and this run's size and flags.
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
         units::detach_idle(&mut self.sys, unit)?;
@@ -882,7 +879,7 @@ mod tests {
 
     #[test]
     fn describes_exact_calls() {
-        let l = Linux::new();
+        let mut l = Linux::new();
         let p = plan(&["mount_md", "-o", "noatime,nodev,errors=remount-ro", "-p", "0750", "-F", "/i m/g", "md", "/"]);
         l.check(&p).unwrap();
         let lines: Vec<String> = p.steps.iter().map(|s| l.describe(s, None)).collect();

@@ -390,3 +390,62 @@ fn btrfs_mounts_are_matched_to_their_device() {
     drop(guard);
     assert_nothing_left(&tmp);
 }
+
+/// Writes mount_md's mark for `mount_point` into `lo_file_name` of a unit
+/// `losetup` attached (LOOP_GET_STATUS64, then LOOP_SET_STATUS64): a
+/// leftover of ours without autoclear, as a run killed between attach and
+/// mount would leave on a kernel that lost the flag.
+fn mark_as_ours(dev: &str, mount_point: &Path) {
+    let fd = std::fs::File::open(dev).unwrap();
+    let mut raw = [0u8; 232];
+    // SAFETY: LOOP_GET_STATUS64 writes a 232-byte struct loop_info64.
+    assert_eq!(unsafe { libc::ioctl(fd.as_raw_fd(), 0x4C05, raw.as_mut_ptr()) }, 0);
+    let mark = mount_md::mark::encode(mount_point.as_os_str().as_encoded_bytes(), 64);
+    raw[56..120].fill(0);
+    raw[56..56 + mark.len()].copy_from_slice(&mark);
+    // SAFETY: LOOP_SET_STATUS64 reads a 232-byte struct loop_info64.
+    assert_eq!(unsafe { libc::ioctl(fd.as_raw_fd(), 0x4C04, raw.as_ptr()) }, 0);
+}
+
+#[test]
+fn a_marked_leftover_is_replaced_predetached_or_released_by_its_directory() {
+    require_loop!();
+    let tmp = TempDir::new("id-leftover");
+    let img = tmp.join("x.img");
+    let other = tmp.join("y.img");
+    make_image(&img, 16 * MIB, true);
+    make_image(&other, 16 * MIB, true);
+    let m = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    // Replaced: detached, then attached afresh (with autoclear).
+    let old = losetup(&img, &mut loops);
+    mark_as_ours(&old, &m);
+    let out = run(&bin(), args!["-X", "-P", "-F", img, "md", m]);
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains(&format!("DEBUG: detaching {old}, left attached by an earlier run")),
+        "{}",
+        text(&out.stderr)
+    );
+    let (guard, info) = mounted(&m, &img, &mut loops);
+    assert_eq!(loops_backed_by(&img), vec![info.source.trim_start_matches("/dev/").to_string()]);
+    unmount_and_check_no_leak(guard, &tmp);
+    // Pre-detached when its unit is named (mdmfs's mdN).
+    let old = losetup(&img, &mut loops);
+    mark_as_ours(&old, &m);
+    let unit = old.trim_start_matches("/dev/loop").to_string();
+    let out = run(&bin(), args!["-X", "-P", "-F", other, format!("md{unit}"), m]);
+    ok(&out);
+    assert!(text(&out.stderr).contains(&format!("{old}: detached")), "{}", text(&out.stderr));
+    let (guard, info) = mounted(&m, &other, &mut loops);
+    assert_eq!(info.source, old);
+    unmount_and_check_no_leak(guard, &tmp);
+    // -u of the directory it was attached for, now that nothing is mounted
+    // there (jail(8) unmounts before exec.release): detached.
+    let old = losetup(&img, &mut loops);
+    mark_as_ours(&old, &m);
+    let out = run(&bin(), args!["-u", "-X", m]);
+    ok(&out);
+    assert_eq!(text(&out.stderr), format!("DEBUG: detached {old}\n"));
+    assert_nothing_left(&tmp);
+}

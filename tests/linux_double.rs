@@ -209,3 +209,14 @@ fn u_through_the_core_on_the_double() {
     assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::ClrFd(1)]);
     assert!(l.sys().loops[&2].info.is_some());
 }
+
+#[test]
+fn a_busy_rollback_unmount_is_made_lazy_with_a_warning() {
+    let mut rec = Recorder::new().with_mount(40, 1, "/j");
+    rec.unmount_error = Some(nix::errno::Errno::EBUSY);
+    let mut l = Linux::with_sys(rec);
+    let m = mount_md::platform::Mounted { mount_point: "/j".into(), fstype: "ext4".into(), read_only: false };
+    l.unmount(&m).unwrap();
+    assert_eq!(l.take_notes(), [Note::Warning("/j is busy; detaching it lazily".into())]);
+    assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::Unmount("/j".into(), true)]);
+}

@@ -26,7 +26,7 @@ use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::mount::{MntFlags, MsFlags};
+use nix::mount::MsFlags;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -300,7 +300,7 @@ impl<S: LoopSys> Linux<S> {
                 Ok(fd)
             }
             Err(e) => {
-                if let Err(u) = nix::mount::umount2(&pin.pinned, MntFlags::MNT_DETACH) {
+                if let Err(u) = self.sys.unmount(&pin.pinned, true) {
                     self.warn(format!("rollback: unmount {}: {}", m.mount_point.display(), u.desc()));
                 }
                 Err(e)
@@ -767,10 +767,10 @@ impl<S: LoopSys> Platform for Linux<S> {
             self.root = None;
         }
         let what = || format!("unmount {}", m.mount_point.display());
-        match nix::mount::umount2(&m.mount_point, MntFlags::empty()) {
+        match self.sys.unmount(&m.mount_point, false) {
             Err(Errno::EBUSY) => {
                 self.warn(format!("{} is busy; detaching it lazily", m.mount_point.display()));
-                nix::mount::umount2(&m.mount_point, MntFlags::MNT_DETACH).map_err(|e| Error::sys(what(), e))
+                self.sys.unmount(&m.mount_point, true).map_err(|e| Error::sys(what(), e))
             }
             r => r.map_err(|e| Error::sys(what(), e)),
         }

@@ -92,7 +92,7 @@ pub fn check_plan(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// How long to give a unit of ours that was just unmounted (autoclear runs
+/// How long to give a unit that was just unmounted (autoclear runs
 /// asynchronously) to go away before it counts as a leftover.
 const SETTLE: Duration = Duration::from_secs(1);
 
@@ -117,7 +117,8 @@ pub fn find_attached(p: &mut dyn Platform, image: FileId, mount_point: &Path) ->
         for u in units {
             let mounted = mounts.iter().any(|m| m.dev == u.rdev);
             let in_use = mounted || p.held(&u)?;
-            settling |= !in_use && u.autoclear && !u.owner.is_foreign();
+            // Unused with autoclear: going away (whoever attached it).
+            settling |= !in_use && u.autoclear;
             found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
         }
         if !settling || Instant::now() >= deadline {

@@ -449,3 +449,21 @@ fn a_marked_leftover_is_replaced_predetached_or_released_by_its_directory() {
     assert_eq!(text(&out.stderr), format!("DEBUG: detached {old}\n"));
     assert_nothing_left(&tmp);
 }
+
+#[test]
+fn an_image_just_unmounted_by_another_tool_is_free_again() {
+    require_loop!();
+    let tmp = TempDir::new("id-after-loop");
+    let img = tmp.join("x.img");
+    make_image(&img, 16 * MIB, true);
+    let m = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    for _ in 0..3 {
+        // mount -o loop sets autoclear; right after umount the unit may
+        // still be bound for a moment: not a foreign leftover.
+        sh("mount -o loop \"$1\" \"$2\" && umount \"$2\"", args![img, m]);
+        ok(&run(&bin(), args!["-P", "-F", img, "md", m]));
+        let (guard, _) = mounted(&m, &img, &mut loops);
+        unmount_and_check_no_leak(guard, &tmp);
+    }
+}

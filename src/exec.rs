@@ -2,6 +2,7 @@
 //! every step already done, newest first (unmount what it mounted, detach
 //! what it attached), then returns the original error.
 use crate::error::{Error, Result};
+use crate::lifecycle::{self, Decision};
 use crate::plan::{Attach, Plan, Step};
 use crate::platform::{Device, Mounted, Note, Platform};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
@@ -43,6 +44,7 @@ enum Flow {
 /// Runs `plan`. On error, the system is as it was before (as far as the
 /// platform could undo) and the first error is returned.
 pub fn execute(plan: &Plan, platform: &mut dyn Platform, opts: Options, io: &mut Output<'_>) -> Result<()> {
+    lifecycle::check_plan(plan)?;
     platform.check(plan)?;
     if opts.dry_run {
         if opts.show_plan {
@@ -110,7 +112,10 @@ impl Run<'_, '_, '_> {
                 }
             }
             Step::PreDetach(unit) => {
-                if let Err(e) = self.platform.detach_unit(*unit) {
+                let mut notes = Vec::new();
+                let r = lifecycle::predetach(&mut *self.platform, *unit, &mut notes);
+                self.show(notes);
+                if let Err(e) = r {
                     self.debug_line(&format!("{e} (ignored)"));
                 }
             }
@@ -156,28 +161,32 @@ impl Run<'_, '_, '_> {
     }
 
     /// One image, one attachment: an image already mounted here is done; one
-    /// attached and in use elsewhere is refused; a leftover unit nobody
-    /// uses is taken over (or replaced) rather than joined by a second one.
+    /// attached and in use elsewhere is refused; one another tool attached
+    /// is refused; a leftover of ours nobody uses is taken over (or
+    /// replaced) rather than joined by a second unit
+    /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
-        if let Backing::Vnode(image) = &a.backing {
-            let existing = self.platform.find_attached(self.mount_point)?;
-            if let Some(e) = existing.iter().find(|e| e.mounted_here) {
-                self.debug_line(&format!(
-                    "already mounted: {} on {}",
-                    e.device.path.display(),
-                    self.mount_point.display()
-                ));
-                return Ok(Flow::AlreadyMounted);
-            }
-            if let Some(e) = existing.iter().find(|e| e.in_use) {
-                return Err(Error::plain(format!(
-                    "{}: already attached as {}",
-                    image.display(),
-                    e.device.path.display()
-                )));
-            }
-            if let Some(e) = existing.first() {
-                match self.platform.reuse(e, a)? {
+        if let (Backing::Vnode(image), Some(id)) = (&a.backing, self.platform.image_id()) {
+            let existing = lifecycle::find_attached(&mut *self.platform, id, self.mount_point)?;
+            match lifecycle::decide(&existing) {
+                Decision::Attach => {}
+                Decision::AlreadyMounted(e) => {
+                    self.debug_line(&format!(
+                        "already mounted: {} on {}",
+                        e.device.path.display(),
+                        self.mount_point.display()
+                    ));
+                    return Ok(Flow::AlreadyMounted);
+                }
+                Decision::InUse(e) => {
+                    return Err(Error::plain(format!(
+                        "{}: already attached as {}",
+                        image.display(),
+                        e.device.path.display()
+                    )));
+                }
+                Decision::Foreign(e) => return Err(lifecycle::foreign(&image.display().to_string(), &e.device)),
+                Decision::Leftover(e) => match self.platform.reuse(&e, a)? {
                     Some(dev) => {
                         self.debug_line(&format!("reusing {}, left attached by an earlier run", dev.path.display()));
                         // It was there before this run: rollback leaves it.
@@ -191,10 +200,10 @@ impl Run<'_, '_, '_> {
                         ));
                         self.platform.detach(&e.device)?;
                     }
-                }
+                },
             }
         }
-        let dev = self.platform.attach(a)?;
+        let dev = self.platform.attach(a, self.mount_point)?;
         self.undo.push(Undo::Detach(dev.clone()));
         self.device = Some(dev);
         Ok(Flow::Next)
@@ -243,7 +252,12 @@ impl Run<'_, '_, '_> {
     }
 
     fn flush_notes(&mut self) {
-        for note in self.platform.take_notes() {
+        let notes = self.platform.take_notes();
+        self.show(notes);
+    }
+
+    fn show(&mut self, notes: Vec<Note>) {
+        for note in notes {
             match note {
                 Note::Warning(t) => self.warn(&t),
                 Note::Debug(t) => self.debug_line(&t),
@@ -262,20 +276,24 @@ impl Run<'_, '_, '_> {
     }
 }
 
-/// `mount_md -u`: unmount and detach. Nothing to do is success (so a
-/// jail's `exec.release` can run it every time), said under `-X`.
+/// `mount_md -u`: unmount and detach what is ours ([`lifecycle::release`]).
+/// Nothing to do is success (so a jail's `exec.release` can run it every
+/// time), said under `-X`; what could not be checked is an error.
 pub fn release(req: &ReleaseRequest, platform: &mut dyn Platform, io: &mut Output<'_>) -> Result<()> {
     let target = match &req.target {
         ReleaseTarget::Unit(n) => format!("unit {n}"),
         ReleaseTarget::Path(p) => p.display().to_string(),
     };
     if req.dry_run {
-        let force = if req.force { " (forced)" } else { "" };
-        let _ = writeln!(io.out, "unmount and detach {target}{force}");
+        for line in lifecycle::preview(platform, &req.target, req.force)? {
+            let _ = writeln!(io.out, "{line}");
+        }
         return Ok(());
     }
-    let done = platform.release(&req.target, req.force);
-    for note in platform.take_notes() {
+    let mut notes = Vec::new();
+    let done = lifecycle::release(platform, &req.target, req.force, &mut notes);
+    notes.extend(platform.take_notes());
+    for note in notes {
         match note {
             Note::Warning(t) => {
                 let _ = writeln!(io.err, "{}: {t}", io.prog);

@@ -15,6 +15,7 @@ pub mod error;
 pub mod exec;
 pub mod flavor;
 pub mod grow;
+pub mod lifecycle;
 pub mod list;
 pub mod mark;
 pub mod mode;

@@ -53,7 +53,7 @@ pub fn run(
             // What the platform cannot do at all is a bad invocation (1),
             // under mount.md -f too; what the system says is not so is
             // classified by its errno.
-            if let Err(e) = platform.check(&plan) {
+            if let Err(e) = crate::lifecycle::check_plan(&plan).and_then(|()| platform.check(&plan)) {
                 let failure = if e.errno().is_some() { classify(&e) } else { Failure::Usage };
                 return report(&mut io, flavor, &e, failure);
             }
@@ -85,14 +85,7 @@ pub fn run(
                 Err(e) => Err(e),
             }
         }
-        Command::Release(req) => match (req.dry_run, platform.preview_release(&req.target, req.force)) {
-            (true, Some(preview)) => preview.map(|lines| {
-                for line in lines {
-                    let _ = writeln!(io.out, "{line}");
-                }
-            }),
-            _ => exec::release(&req, platform, &mut io),
-        },
+        Command::Release(req) => exec::release(&req, platform, &mut io),
         Command::Grow(req) => platform.grow(&req, &mut io),
         Command::List(req) => platform.list().map(|units| {
             let units = crate::list::select(units, req.all);

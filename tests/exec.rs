@@ -4,9 +4,11 @@ mod core_support;
 use core_support::*;
 use mount_md::device::Unit;
 use mount_md::plan::{Attach, OpenImage, TmpfsMount};
-use mount_md::platform::fake::{Call, Fake};
+use mount_md::platform::fake::{mark_for, Call, Fake};
+use mount_md::platform::Owner;
 use mount_md::request::Backing;
 use nix::errno::Errno;
+use std::path::Path;
 use std::path::PathBuf;
 
 const SEED_6X: &str = "mount_md -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1";
@@ -25,7 +27,7 @@ fn seed_open() -> Call {
 }
 
 fn seed_find() -> Call {
-    Call::FindAttached("/var/jails/10.0.0.1".into())
+    Call::Units
 }
 
 fn seed_mount(options: &[&str]) -> Call {
@@ -63,13 +65,16 @@ fn seed_case_attaches_and_mounts_and_nothing_else() {
 
 #[test]
 fn full_plan_order() {
-    let o = run_line("mount_md -s 64m -o noatime -p 0750 -w www:staff -k /skel md5 /mnt");
+    // Unit 5 left attached by an earlier run of ours.
+    let fake = Fake::new().with_unit(5, Path::new("/old"), mark_for(Path::new("/mnt")), false);
+    let o = run_on(fake, &argv("mount_md -s 64m -o noatime -p 0750 -w www:staff -k /skel md5 /mnt"));
     assert_eq!(o.status, 0, "{}", o.stderr);
     let kinds: Vec<&str> = o
         .fake
         .calls
         .iter()
         .map(|c| match c {
+            Call::Units => "units",
             Call::DetachUnit(_) => "predetach",
             Call::Attach(_) => "attach",
             Call::WaitForNode(_) => "wait",
@@ -81,7 +86,7 @@ fn full_plan_order() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(kinds, ["predetach", "attach", "wait", "format", "mount", "chmod", "chown", "skel"]);
+    assert_eq!(kinds, ["units", "predetach", "attach", "wait", "format", "mount", "chmod", "chown", "skel"]);
     assert!(o.fake.calls.contains(&Call::SetMode("/mnt".into(), 0o750)));
     assert!(o.fake.calls.contains(&Call::SetOwner("/mnt".into(), 80, 20)));
     // -D: no pre-detach
@@ -143,11 +148,24 @@ fn tmpfs_failure_and_rollback_failure() {
 
 #[test]
 fn predetach_failure_is_ignored_and_only_shown_under_x() {
-    let o = run_line("mount_md -P -F /i md4 /m");
+    let ours = || Fake::new().with_unit(4, Path::new("/old"), mark_for(Path::new("/m")), false);
+    let o = run_on(ours(), &argv("mount_md -P -F /i md4 /m"));
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-    assert_eq!(o.fake.calls[1], Call::DetachUnit(4));
+    assert_eq!(o.fake.calls[1..3], [Call::Units, Call::DetachUnit(4)]);
+    let mut fake = ours();
+    fake.fail = Some(("predetach", Errno::EBUSY));
+    let o = run_on(fake, &argv("mount_md -X -P -F /i md4 /m"));
+    assert!(o.stderr.contains("DEBUG: /dev/md4: Device or resource busy (ignored)\n"), "{}", o.stderr);
+    // Nothing there: the detach fails, ignored.
     let o = run_line("mount_md -X -P -F /i md4 /m");
     assert!(o.stderr.contains("DEBUG: /dev/md4: No such file or directory (ignored)\n"), "{}", o.stderr);
+    // Another tool's unit is never pre-detached; the attach then fails.
+    let fake = Fake::new().with_unit(4, Path::new("/old"), Owner::Foreign, false);
+    let o = run_on(fake, &argv("mount_md -X -P -F /i md4 /m"));
+    assert!(o.stderr.contains("DEBUG: /dev/md4 was not attached by mount_md; left alone\n"), "{}", o.stderr);
+    assert!(!o.fake.calls.iter().any(|c| matches!(c, Call::DetachUnit(_))));
+    assert_eq!(o.status, 1);
+    assert!(o.fake.attached.contains(&4));
 }
 
 #[test]

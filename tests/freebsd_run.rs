@@ -78,7 +78,7 @@ fn argv_from_modern_mount_and_jail() {
 fn fake_seed_calls(options: &[&str], mnt: &str, image: &str) -> Vec<Call> {
     vec![
         Call::OpenImage(OpenImage { path: image.into(), create: None, read_only: false }),
-        Call::FindAttached(mnt.into()),
+        Call::Units,
         Call::Attach(Attach { unit: Unit::Auto, backing: Backing::Vnode(image.into()), size: None, read_only: false }),
         Call::WaitForNode("/dev/md0".into()),
         Call::Mount {

@@ -3,15 +3,25 @@
 mod core_support;
 use core_support::*;
 use mount_md::cli::CliError;
-use mount_md::platform::fake::{Call, Fake};
-use mount_md::platform::{Device, Existing};
+use mount_md::platform::fake::{mark_for, Call, Fake};
+use mount_md::platform::Owner;
 use mount_md::request::{Command, CreateMode, ReleaseTarget};
 use nix::errno::Errno;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-fn leftover(unit: u32, mounted_here: bool, in_use: bool) -> Existing {
-    Existing { device: Device { unit, path: format!("/dev/md{unit}").into(), read_only: false }, mounted_here, in_use }
+/// A fake where unit `unit` is backed by /img (ours, marked for /j), and,
+/// if `mounted_at` says so, mounted there; `held`: open by someone.
+fn leftover(unit: u32, mounted_at: Option<&str>, held: bool) -> Fake {
+    leftover_of(Fake::new(), unit, mounted_at, held, mark_for(Path::new("/j")))
+}
+
+fn leftover_of(fake: Fake, unit: u32, mounted_at: Option<&str>, held: bool, owner: Owner) -> Fake {
+    let fake = fake.with_unit(unit, Path::new("/img"), owner, held);
+    match mounted_at {
+        Some(at) => fake.with_mount(unit, at),
+        None => fake,
+    }
 }
 
 fn changes(f: &Fake) -> Vec<&Call> {
@@ -25,31 +35,64 @@ const SEED: &str = "mount_md -o rw -P -F/img md /j";
 
 #[test]
 fn already_mounted_here_is_success_and_changes_nothing() {
-    let mut fake = Fake::new();
-    fake.existing = vec![leftover(3, true, true)];
-    let o = run_on(fake, &argv(SEED));
+    let o = run_on(leftover(3, Some("/j"), false), &argv(SEED));
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
     assert!(changes(&o.fake).is_empty());
-    let mut fake = Fake::new();
-    fake.existing = vec![leftover(3, true, true)];
+    // Whoever attached it: it is mounted where asked.
+    let fake = leftover_of(Fake::new(), 3, Some("/j"), false, Owner::Foreign);
     let o = run_on(fake, &argv(&SEED.replace("-P", "-X -P")));
     assert!(o.stderr.contains("DEBUG: already mounted: /dev/md3 on /j\n"), "{}", o.stderr);
 }
 
 #[test]
 fn attached_and_in_use_elsewhere_is_refused() {
-    let mut fake = Fake::new();
-    fake.existing = vec![leftover(2, false, true)];
+    for fake in [leftover(2, Some("/elsewhere"), false), leftover(2, None, true)] {
+        let o = run_on(fake, &argv(SEED));
+        assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /img: already attached as /dev/md2\n"));
+        assert!(changes(&o.fake).is_empty());
+    }
+}
+
+#[test]
+fn an_idle_unit_another_tool_attached_is_refused_not_replaced() {
+    let fake = leftover_of(Fake::new(), 4, None, false, Owner::Foreign);
     let o = run_on(fake, &argv(SEED));
-    assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /img: already attached as /dev/md2\n"));
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "mount_md: /img: /dev/md4 was not attached by mount_md; left alone\n")
+    );
     assert!(changes(&o.fake).is_empty());
+    assert!(o.fake.attached.contains(&4));
+}
+
+#[test]
+fn an_attach_is_marked_for_its_mount_point() {
+    let o = run_line(SEED);
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(o.fake.units[&0].owner, mark_for(Path::new("/j")));
+}
+
+#[test]
+fn t_with_a_disk_takes_only_file_systems_on_a_disk() {
+    for t in ["tmpfs", "proc", "sysfs", "ramfs", "devpts", "cgroup2"] {
+        for line in [format!("mount_md -P -T {t} -F/img md /j"), format!("mount_md -N -T {t} -s 1m md /j")] {
+            let o = run_line(&line);
+            assert_eq!(o.status, 1, "{line}");
+            assert_eq!(
+                o.stderr,
+                format!("mount_md: -T {t}: not a file system on a disk (for a tmpfs, use tmpfs as the md-device)\n"),
+                "{line}"
+            );
+            assert!(o.fake.calls.is_empty(), "{line}");
+        }
+    }
+    // tmpfs as the md-device is still a tmpfs.
+    assert_eq!(run_line("mount_md -s 1m tmpfs /j").status, 0);
 }
 
 #[test]
 fn an_unused_leftover_is_reused_or_replaced_never_doubled() {
-    let mut fake = Fake::new();
-    fake.existing = vec![leftover(5, false, false)];
-    fake.attached.insert(5);
+    let mut fake = leftover(5, None, false);
     fake.reuse_ok = true;
     let o = run_on(fake, &argv(SEED));
     assert_eq!(o.status, 0, "{}", o.stderr);
@@ -63,9 +106,7 @@ fn an_unused_leftover_is_reused_or_replaced_never_doubled() {
     assert_eq!(o.fake.attached.len(), 1);
 
     // Not reusable (say, another size): detached, then attached afresh.
-    let mut fake = Fake::new();
-    fake.existing = vec![leftover(5, false, false)];
-    fake.attached.insert(5);
+    let fake = leftover(5, None, false);
     let o = run_on(fake, &argv(SEED));
     assert_eq!(o.status, 0);
     let seq: Vec<&Call> = changes(&o.fake);
@@ -73,9 +114,7 @@ fn an_unused_leftover_is_reused_or_replaced_never_doubled() {
     assert_eq!(o.fake.attached.len(), 1);
 
     // A reused unit was there before: a failure later leaves it attached.
-    let mut fake = Fake::failing_at("mount", Errno::EINVAL);
-    fake.existing = vec![leftover(5, false, false)];
-    fake.attached.insert(5);
+    let mut fake = leftover_of(Fake::failing_at("mount", Errno::EINVAL), 5, None, false, mark_for(Path::new("/j")));
     fake.reuse_ok = true;
     let o = run_on(fake, &argv(SEED));
     assert_eq!(o.status, 1);
@@ -168,9 +207,90 @@ fn release_command() {
     assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: /j: not mounted, not attached: nothing to do\n"));
     // -N says what it would do
     let o = run_line("mount_md -uN md4");
-    assert_eq!((o.status, o.stdout.as_str()), (0, "unmount and detach unit 4\n"));
-    assert!(o.fake.calls.is_empty());
-    // busy: the platform's error, exit 1
-    let o = run_on(Fake::failing_at("release", Errno::EBUSY), &argv("mount_md -u /j"));
-    assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: release: Device or resource busy\n"));
+    assert_eq!((o.status, o.stdout.as_str()), (0, "unit 4: not mounted, not attached: nothing to do\n"));
+    assert!(o.fake.is_clean());
+    // ... after the same look-ups as -u: each unmount and detach, nothing done
+    let o = run_on(leftover(1, Some("/j"), false), &argv("mount_md -N -u /j"));
+    assert_eq!(
+        (o.status, o.stdout.as_str()),
+        (0, "unmount /j (refused if it is busy; -f forces)\ndetach /dev/md1 (refused while it is open; -f forces)\n")
+    );
+    assert!(changes(&o.fake).is_empty() && !o.fake.calls.iter().any(|c| matches!(c, Call::Unmount(_))));
+    // ... and refuses what -u refuses
+    let o = run_on(leftover_of(Fake::new(), 1, Some("/j"), false, Owner::Foreign), &argv("mount_md -N -u /j"));
+    assert_eq!(o.status, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("was not attached by mount_md"), "{}", o.stderr);
+    // busy: nothing detached, exit 1; -f forces
+    let mut fake = leftover(1, Some("/j"), false);
+    fake.fail = Some(("unmount", Errno::EBUSY));
+    let o = run_on(fake, &argv("mount_md -u /j"));
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "mount_md: unmount of /j: in use, nothing detached (-f forces): Device or resource busy\n")
+    );
+    assert_eq!(o.fake.calls, [Call::Units, Call::Unmount("/j".into())]);
+    let o = run_on(o.fake, &argv("mount_md -u -f /j"));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(o.fake.is_clean());
+}
+
+#[test]
+fn release_touches_only_what_mount_md_attached() {
+    // By mount point, image and unit: refused whole, nothing changed.
+    for target in ["/j", "/img", "md6"] {
+        let fake = leftover_of(Fake::new(), 6, Some("/j"), false, Owner::Foreign);
+        let o = run_on(fake, &argv(&format!("mount_md -u {target}")));
+        let shown = if target == "md6" { String::new() } else { format!("{target}: ") };
+        assert_eq!(
+            (o.status, o.stderr.as_str()),
+            (1, format!("mount_md: {shown}/dev/md6 was not attached by mount_md; left alone\n").as_str()),
+            "{target}"
+        );
+        assert_eq!(o.fake.calls, [Call::Units], "{target}");
+        assert_eq!(o.fake.mounted, [PathBuf::from("/j")]);
+    }
+    // An image backing one unit of ours and one of another tool's: neither.
+    let fake = leftover_of(leftover(1, None, false), 2, None, false, Owner::Foreign);
+    let o = run_on(fake, &argv("mount_md -u /img"));
+    assert_eq!(o.status, 1);
+    assert_eq!(o.fake.attached.len(), 2);
+    // A mount that is not from a disk at all.
+    let mut fake = Fake::new();
+    fake.mounted.push("/t".into());
+    let o = run_on(fake, &argv("mount_md -u /t"));
+    assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /t: mounted from tmpfs, not an md(4) disk\n"));
+}
+
+#[test]
+fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
+    // jail(8) unmounts, then runs exec.release with the directory.
+    let o = run_on(leftover(3, None, false), &argv("mount_md -u -X /j"));
+    assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: detached /dev/md3\n"));
+    assert!(o.fake.is_clean());
+    // Only a mark that names it, and only while nothing uses the unit.
+    for fake in [leftover(3, None, true), leftover(3, Some("/elsewhere"), false)] {
+        let o = run_on(fake, &argv("mount_md -u /k"));
+        assert_eq!((o.status, o.stderr.as_str()), (0, ""));
+        assert_eq!(o.fake.attached.len(), 1);
+    }
+    let o = run_on(leftover(3, None, true), &argv("mount_md -u /j"));
+    assert_eq!((o.status, o.stderr.as_str()), (0, ""));
+    assert_eq!(o.fake.attached.len(), 1);
+}
+
+#[test]
+fn what_cannot_be_checked_is_an_error() {
+    for kind in ["units", "mounts"] {
+        let mut fake = leftover(1, Some("/j"), false);
+        fake.fail = Some((kind, Errno::EACCES));
+        let o = run_on(fake, &argv("mount_md -u /j"));
+        assert_eq!((o.status, o.stderr.as_str()), (1, format!("mount_md: {kind}: Permission denied\n").as_str()));
+        assert_eq!(o.fake.mounted.len(), 1, "{kind}");
+        // Mounting too: the check that the image is free is not skipped.
+        let mut fake = leftover(1, None, false);
+        fake.fail = Some((kind, Errno::EACCES));
+        let o = run_on(fake, &argv(SEED));
+        assert_eq!(o.status, 1, "{kind}");
+        assert!(changes(&o.fake).is_empty(), "{kind}");
+    }
 }

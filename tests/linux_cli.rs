@@ -423,7 +423,14 @@ fn not_root_is_told_it_needs_root() {
         let out = std::process::Command::new(&prog).args(&args).uid(65534).gid(65534).output().unwrap();
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{err}");
-        assert!(err.contains("/dev/loop-control: Permission denied (mount_md needs root"), "{err}");
+        // The first privileged step refuses: /dev/loop-control, or (while
+        // other tests have loop devices attached) reading whose a bound
+        // /dev/loopN is.
+        assert!(
+            err.contains("/dev/loop-control: Permission denied (mount_md needs root")
+                || (err.contains("cannot check whose it is: Permission denied (mount_md needs root")),
+            "{err}"
+        );
     }
     assert_nothing_left(&tmp);
 }
@@ -516,12 +523,12 @@ fn dry_run_release_names_its_steps() {
         let out = run(&bin(), args);
         ok(&out);
         let plan = text(&out.stdout);
-        assert!(plan.contains(&format!("umount2({}, 0) (refused if it is busy", mnt.display())), "{plan}");
-        assert!(plan.contains(&format!("ioctl({}, LOOP_CLR_FD)", m.source)), "{plan}");
+        assert!(plan.contains(&format!("unmount {} (refused if it is busy; -f forces)", mnt.display())), "{plan}");
+        assert!(plan.contains(&format!("detach {} (refused while it is open", m.source)), "{plan}");
         assert_eq!(mount_at(&mnt).map(|n| n.source), Some(m.source.clone()), "still mounted");
     }
     let out = run(&bin(), args!["-N", "-f", "-u", mnt]);
-    assert!(text(&out.stdout).contains("MNT_DETACH"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("(forced)"), "{}", text(&out.stdout));
     unmount_and_check_no_leak(guard, &tmp);
     let out = run(&bin(), args!["-N", "-u", mnt]);
     ok(&out);

@@ -150,22 +150,25 @@ fn fixed_unit_left_bound_is_pre_detached() {
     make_image(&new, 16 * MIB, true);
     let mnt = tmp.dir("mnt");
     let mut loops = LoopGuard::default();
-    // A device left bound (not mounted, not open) by an earlier run: ours.
+    // A device left bound (not mounted, not open) by another tool: not
+    // mount_md's, so the pre-detach leaves it and the attach is refused.
+    // (The core's tests cover the pre-detach of a unit of ours.)
     let out = std::process::Command::new("losetup").args(["-f", "--show"]).arg(&old).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let dev = text(&out.stdout).trim().to_string();
     loops.record(&dev, &old);
     let unit = dev.trim_start_matches("/dev/loop").to_string();
     let out = run(&bin(), args!["-X", "-P", "-F", new, format!("md{unit}"), mnt]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains(&format!("{dev}: detached")), "{}", text(&out.stderr));
-    let (_g, m) = mounted(&mnt, &new, &mut loops);
-    assert_eq!(m.source, dev);
-    // With -D there is no pre-detach, and the busy unit is refused.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("{dev} was not attached by mount_md; left alone")), "{err}");
+    assert_eq!(backing_file(dev.trim_start_matches("/dev/")).as_deref(), Some(old.as_path()));
+    assert!(mount_at(&mnt).is_none());
+    // With -D there is no pre-detach; the image is another tool's: refused.
     let other = tmp.dir("other");
     let out = run(&bin(), args!["-D", "-P", "-F", old, format!("md{unit}"), other]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("already attached"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not attached by mount_md"), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -1,13 +1,21 @@
 //! A recording platform for tests (youki's pattern): every call is logged
 //! with its arguments, the disks and mounts it "made" are tracked, and it
 //! can be told to fail at any step.
-use super::{describe, Device, Existing, Mounted, Note, Platform, Released};
+//!
+//! It models units the way the kernel reports them: each attached unit has
+//! a backing identity, an owner (the mark mount_md leaves, or another
+//! tool's), and a device number that its mounts carry.
+use super::{
+    describe, Detached, Device, Existing, FileId, MountRec, Mounted, Note, Owner, PathKind, Platform, UnitInfo,
+};
 use crate::device::Unit;
 use crate::error::{Error, Result};
+use crate::mark::Mark;
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::request::ReleaseTarget;
+use crate::request::Backing;
 use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// One recorded call.
@@ -16,20 +24,60 @@ pub enum Call {
     EnterNamespace(PathBuf),
     OpenImage(OpenImage),
     RemoveImage(PathBuf),
-    FindAttached(PathBuf),
+    /// The unit list was read.
+    Units,
     Reuse(u32),
-    Release(ReleaseTarget, bool),
     DetachUnit(u32),
     Attach(Attach),
     Detach(u32),
     WaitForNode(PathBuf),
-    Format { device: PathBuf, fstype: String },
-    Mount { fstype: String, device: PathBuf, mount_point: PathBuf, options: Vec<String> },
+    Format {
+        device: PathBuf,
+        fstype: String,
+    },
+    Mount {
+        fstype: String,
+        device: PathBuf,
+        mount_point: PathBuf,
+        options: Vec<String>,
+    },
     MountTmpfs(TmpfsMount),
     Unmount(PathBuf),
+    /// `-u -f`: unmount even if busy.
+    UnmountForced(PathBuf),
     SetMode(PathBuf, u32),
     SetOwner(PathBuf, u32, u32),
     CopySkeleton(PathBuf, PathBuf),
+}
+
+/// An attached unit as the fake kernel knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeUnit {
+    pub backing: Option<FileId>,
+    pub owner: Owner,
+    /// Held open by someone other than a mount.
+    pub held: bool,
+}
+
+/// The identity the fake gives the file at `path` (stable, distinct).
+pub fn file_id(path: &Path) -> FileId {
+    // FNV-1a over the path bytes.
+    let ino = path
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
+    FileId { dev: 1, ino }
+}
+
+/// The mark mount_md leaves for `mount_point`.
+pub fn mark_for(mount_point: &Path) -> Owner {
+    Owner::Ours(Mark { mount_point: mount_point.as_os_str().as_bytes().to_vec(), truncated: false })
+}
+
+/// The device number of unit `n` in the fake.
+pub fn rdev_of(unit: u32) -> u64 {
+    1000 + u64::from(unit)
 }
 
 /// The recording platform.
@@ -47,8 +95,9 @@ pub struct Fake {
     pub images: Option<BTreeSet<PathBuf>>,
     /// Images this fake created and that are still there.
     pub created: BTreeSet<PathBuf>,
-    /// What `find_attached` reports.
-    pub existing: Vec<Existing>,
+    /// What the kernel would say about each attached unit; a unit in
+    /// `attached` without an entry is ours, backed by nothing known.
+    pub units: BTreeMap<u32, FakeUnit>,
     /// Whether `reuse` takes over a leftover unit.
     pub reuse_ok: bool,
     opened: Option<PathBuf>,
@@ -72,7 +121,7 @@ impl Default for Fake {
             mount_units: BTreeMap::new(),
             images: None,
             created: BTreeSet::new(),
-            existing: Vec::new(),
+            units: BTreeMap::new(),
             reuse_ok: false,
             opened: None,
             fail: None,
@@ -99,6 +148,28 @@ impl Fake {
         self.attached.is_empty() && self.mounted.is_empty() && self.created.is_empty()
     }
 
+    /// A unit attached before this run, backed by `image`.
+    pub fn with_unit(mut self, unit: u32, image: &Path, owner: Owner, held: bool) -> Self {
+        self.attached.insert(unit);
+        self.units.insert(unit, FakeUnit { backing: Some(file_id(image)), owner, held });
+        self
+    }
+
+    /// A mount of `unit` at `at`, made before this run.
+    pub fn with_mount(mut self, unit: u32, at: &str) -> Self {
+        self.mounted.push(at.into());
+        self.mount_units.insert(at.into(), unit);
+        self
+    }
+
+    fn device(&self, unit: u32) -> Device {
+        Device { unit, path: PathBuf::from(format!("{}{unit}", self.prefix)), read_only: false }
+    }
+
+    fn mount_id(p: &Path) -> u64 {
+        file_id(p).ino
+    }
+
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
         match self.fail {
             Some((k, errno)) if k == kind => {
@@ -115,7 +186,7 @@ impl Platform for Fake {
         self.defaults
     }
 
-    fn check(&self, _plan: &Plan) -> Result<()> {
+    fn check(&mut self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
 
@@ -156,9 +227,88 @@ impl Platform for Fake {
         Ok(())
     }
 
-    fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>> {
-        self.calls.push(Call::FindAttached(mount_point.to_path_buf()));
-        Ok(self.existing.clone())
+    fn image_id(&self) -> Option<FileId> {
+        self.opened.as_deref().map(file_id)
+    }
+
+    fn units(&mut self) -> Result<Vec<UnitInfo>> {
+        self.calls.push(Call::Units);
+        self.maybe_fail("units", "units")?;
+        Ok(self
+            .attached
+            .iter()
+            .map(|&n| {
+                let u = self.units.get(&n);
+                UnitInfo {
+                    device: self.device(n),
+                    rdev: rdev_of(n),
+                    backing: u.and_then(|u| u.backing),
+                    owner: u
+                        .map_or(Owner::Ours(Mark { mount_point: Vec::new(), truncated: false }), |u| u.owner.clone()),
+                    autoclear: false,
+                }
+            })
+            .collect())
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountRec>> {
+        self.maybe_fail("mounts", "mounts")?;
+        Ok(self
+            .mounted
+            .iter()
+            .map(|p| {
+                let unit = self.mount_units.get(p).copied();
+                MountRec {
+                    id: Self::mount_id(p),
+                    on: p.clone(),
+                    dev: unit.map_or(1, rdev_of),
+                    fstype: if unit.is_some() { self.defaults.fstype.into() } else { "tmpfs".into() },
+                    source: unit.map_or("tmpfs".into(), |n| format!("{}{n}", self.prefix)),
+                }
+            })
+            .collect())
+    }
+
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(self.units.get(&u.device.unit).is_some_and(|f| f.held))
+    }
+
+    fn identify(&mut self, path: &Path) -> Result<PathKind> {
+        if self.mounted.iter().any(|m| m == path) {
+            return Ok(PathKind::MountRoot(Self::mount_id(path)));
+        }
+        let id = file_id(path);
+        let image = self.images.as_ref().is_some_and(|s| s.contains(path))
+            || self.units.values().any(|u| u.backing == Some(id))
+            || self.opened.as_deref() == Some(path);
+        Ok(if image { PathKind::File(id) } else { PathKind::Dir(path.to_path_buf()) })
+    }
+
+    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+        self.calls.push(if force { Call::UnmountForced(on.into()) } else { Call::Unmount(on.into()) });
+        self.maybe_fail("unmount", format!("unmount of {}", on.display()))?;
+        self.mounted.retain(|p| p != on);
+        self.mount_units.remove(on);
+        Ok(())
+    }
+
+    fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
+        let n = u.device.unit;
+        self.calls.push(Call::Detach(n));
+        self.maybe_fail("detach", format!("detach {}", u.device.path.display()))?;
+        if self.units.get(&n).is_some_and(|f| f.held) {
+            if force {
+                return Ok(Detached::OnLastClose);
+            }
+            return Err(Error::sys(format!("detach {}", u.device.path.display()), Errno::EBUSY));
+        }
+        self.attached.remove(&n);
+        self.units.remove(&n);
+        Ok(Detached::Now)
+    }
+
+    fn disk_name(&self) -> &'static str {
+        "an md(4) disk"
     }
 
     fn reuse(&mut self, e: &Existing, _a: &Attach) -> Result<Option<Device>> {
@@ -166,38 +316,18 @@ impl Platform for Fake {
         Ok(self.reuse_ok.then(|| e.device.clone()))
     }
 
-    fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released> {
-        self.calls.push(Call::Release(target.clone(), force));
-        self.maybe_fail("release", "release")?;
-        let mut out = Released::default();
-        let unit = match target {
-            ReleaseTarget::Unit(n) => Some(*n),
-            ReleaseTarget::Path(p) => {
-                let unit = self.mount_units.remove(p);
-                if self.mounted.contains(p) {
-                    self.mounted.retain(|m| m != p);
-                    out.unmounted.push(p.clone());
-                }
-                unit
-            }
-        };
-        if let Some(n) = unit.filter(|n| self.attached.remove(n)) {
-            out.detached.push(Device { unit: n, path: format!("{}{n}", self.prefix).into(), read_only: false });
-        }
-        Ok(out)
-    }
-
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
         self.calls.push(Call::DetachUnit(unit));
         self.maybe_fail("predetach", format!("{}{unit}", self.prefix))?;
         if self.attached.remove(&unit) {
+            self.units.remove(&unit);
             Ok(())
         } else {
             Err(Error::sys(format!("{}{unit}", self.prefix), Errno::ENOENT))
         }
     }
 
-    fn attach(&mut self, a: &Attach) -> Result<Device> {
+    fn attach(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
         self.calls.push(Call::Attach(a.clone()));
         self.maybe_fail("attach", "attach")?;
         let unit = match a.unit {
@@ -208,6 +338,11 @@ impl Platform for Fake {
             Unit::Auto => (0..).find(|u| !self.attached.contains(u)).unwrap_or(0),
         };
         self.attached.insert(unit);
+        let backing = match &a.backing {
+            Backing::Vnode(p) => Some(file_id(p)),
+            _ => None,
+        };
+        self.units.insert(unit, FakeUnit { backing, owner: mark_for(mount_point), held: false });
         Ok(Device { unit, path: PathBuf::from(format!("{}{unit}", self.prefix)), read_only: a.read_only })
     }
 
@@ -215,6 +350,7 @@ impl Platform for Fake {
         self.calls.push(Call::Detach(dev.unit));
         self.maybe_fail("detach", dev.path.display().to_string())?;
         self.attached.remove(&dev.unit);
+        self.units.remove(&dev.unit);
         Ok(())
     }
 

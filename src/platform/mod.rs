@@ -7,8 +7,8 @@
 //!
 //! All `unsafe` code and every system call of the crate live below here.
 use crate::error::Result;
+use crate::mark::Mark;
 use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::request::ReleaseTarget;
 use std::path::{Path, PathBuf};
 
 pub mod describe;
@@ -44,6 +44,85 @@ pub struct Mounted {
     pub read_only: bool,
 }
 
+/// A file as the kernel knows it: `st_dev` and `st_ino` (on Linux the
+/// `lo_device`/`lo_inode` of `LOOP_GET_STATUS64`, which the kernel fills
+/// from the same getattr as fstat(2)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// Whose a unit is, by the mark in it (see [`crate::mark`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// Attached by mount_md: the mark it carries.
+    Ours(Mark),
+    /// Attached by another tool (losetup, mount -o loop, mdconfig): never
+    /// taken over, never torn down.
+    Foreign,
+    /// The backend cannot read marks yet (FreeBSD until `md_label` is read
+    /// back): treated as ours for `-u` on a mount, unit or image, but never
+    /// matched by the mount point a mark names.
+    Unchecked,
+}
+
+impl Owner {
+    pub fn is_foreign(&self) -> bool {
+        matches!(self, Owner::Foreign)
+    }
+}
+
+/// One attached unit, as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub device: Device,
+    /// The device number of its node (`st_rdev` of `/dev/loopN`): mounts
+    /// are matched to the unit by this, never by their source text.
+    pub rdev: u64,
+    /// The backing file, when it is one (vnode/loop units).
+    pub backing: Option<FileId>,
+    pub owner: Owner,
+    /// Goes away by itself once its last user closes it (Linux autoclear).
+    pub autoclear: bool,
+}
+
+/// One mounted file system, from the mount table read as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountRec {
+    /// The kernel's id of the mount (Linux mount id); unique in the table.
+    pub id: u64,
+    /// Where it is mounted, as the table shows it.
+    pub on: PathBuf,
+    /// The device number of the mounted file system (mountinfo
+    /// `major:minor`; on FreeBSD the `rdev` of `f_mntfromname`).
+    pub dev: u64,
+    pub fstype: String,
+    /// The source text, for messages only.
+    pub source: String,
+}
+
+/// What a path given to `-u` (or a mount point) is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathKind {
+    /// The root of a mount: its id in [`Platform::mounts`].
+    MountRoot(u64),
+    /// A directory that is not a mount root (resolved, for matching marks).
+    Dir(PathBuf),
+    /// Anything else: the file's identity (an image).
+    File(FileId),
+}
+
+/// What releasing a unit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detached {
+    /// Detached now (or it had already gone).
+    Now,
+    /// Forced, and still open elsewhere: the kernel detaches it when its
+    /// last user closes it.
+    OnLastClose,
+}
+
 /// A unit that already has the image attached (found before attaching).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existing {
@@ -52,6 +131,8 @@ pub struct Existing {
     pub mounted_here: bool,
     /// Mounted anywhere, or held open by anyone.
     pub in_use: bool,
+    /// Who attached it.
+    pub owner: Owner,
 }
 
 /// What `mount_md -u` did.
@@ -71,35 +152,71 @@ pub enum Note {
 }
 
 /// One operating system's way of doing each step.
+///
+/// Each method does one thing and is all-or-nothing: when it fails it has
+/// undone its own partial work (or says in its error what it could not
+/// undo); undoing earlier *successful* steps is the executor's job
+/// ([`crate::exec`]). The rules of the lifecycle (which unit is whose, what
+/// `-u` may touch) live once in [`crate::lifecycle`], over the primitives
+/// [`Platform::units`], [`Platform::mounts`], [`Platform::identify`],
+/// [`Platform::unmount_at`] and [`Platform::release_unit`].
 pub trait Platform {
     /// Values the plan uses where the command line is silent.
     fn defaults(&self) -> Defaults;
     /// Refuses a plan this platform cannot carry out, before anything runs
     /// (also under `-N`, so a dry run says what a real run would refuse).
-    fn check(&self, plan: &Plan) -> Result<()>;
+    /// It may remember what [`Platform::describe`] needs from the plan.
+    fn check(&mut self, plan: &Plan) -> Result<()>;
     /// One line saying exactly what the step will do: the syscall or
     /// program and its arguments. `dev` is the attached device, or `None`
     /// before attach and in a dry run.
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String;
 
-    fn enter_namespace(&mut self, ns: &Path) -> Result<()>;
+    /// mount.md `-N`: enter that mount namespace (Linux only).
+    fn enter_namespace(&mut self, _ns: &Path) -> Result<()> {
+        Err(crate::error::Error::plain("mount namespaces (mount.md -N) exist only on Linux"))
+    }
     /// Opens the backing image once (creating it for `--create`), refusing
     /// symlinks in its path, and holds it locked until the run ends.
     /// Returns whether this run created it.
     fn open_image(&mut self, o: &OpenImage) -> Result<bool>;
     /// Removes the image this run created (rollback).
     fn remove_image(&mut self) -> Result<()>;
-    /// Units already backed by the opened image (same device and inode).
-    fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>>;
-    /// Takes over a leftover unit nothing uses, if it fits `a`; `None`
-    /// means the caller should detach it and attach afresh.
-    fn reuse(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>>;
-    /// `mount_md -u`: unmount what is mounted from our unit, detach it.
-    fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released>;
-    /// Detach a fixed unit (mdmfs's pre-detach). Errors are ignored by the
-    /// caller.
+    /// The identity of the image [`Platform::open_image`] opened (fstat of
+    /// the descriptor held), if one is open.
+    fn image_id(&self) -> Option<FileId>;
+    /// Every attached unit, with what the kernel says backs it and the mark
+    /// it carries. A unit that cannot be read (no permission) is an error,
+    /// never left out.
+    fn units(&mut self) -> Result<Vec<UnitInfo>>;
+    /// Every mount of this mount namespace, in mount order. A table that
+    /// cannot be read is an error, never an empty list.
+    fn mounts(&mut self) -> Result<Vec<MountRec>>;
+    /// Whether a unit is held open by anyone (a mount, here or in another
+    /// namespace; a process; a stacked device).
+    fn held(&mut self, u: &UnitInfo) -> Result<bool>;
+    /// What `path` is (following symlinks, as umount(8) does).
+    fn identify(&mut self, path: &Path) -> Result<PathKind>;
+    /// unmount(2) of a mount point for `-u`; `force`: even if busy.
+    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()>;
+    /// Detaches `u` (found by [`Platform::units`]) if it is still bound to
+    /// the same backing; EBUSY is retried for a bounded time first.
+    fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached>;
+    /// What a unit is called in messages, with its article: "a loop
+    /// device", "an md(4) disk".
+    fn disk_name(&self) -> &'static str;
+    /// Takes over a leftover unit of ours nothing uses, if it fits `a`;
+    /// `None` (the default) means the caller should detach it and attach
+    /// afresh.
+    fn reuse(&mut self, _e: &Existing, _a: &Attach) -> Result<Option<Device>> {
+        Ok(None)
+    }
+    /// Detach a fixed unit (mdmfs's pre-detach); the core calls it only
+    /// for a unit that is ours. Errors are ignored by the caller.
     fn detach_unit(&mut self, unit: u32) -> Result<()>;
-    fn attach(&mut self, a: &Attach) -> Result<Device>;
+    /// Attaches a disk, marked as mount_md's for `mount_point` (see
+    /// [`crate::mark`]).
+    fn attach(&mut self, a: &Attach, mount_point: &Path) -> Result<Device>;
     /// Undo [`Platform::attach`] (rollback).
     fn detach(&mut self, dev: &Device) -> Result<()>;
     fn wait_for_node(&mut self, dev: &Device) -> Result<()>;
@@ -135,12 +252,6 @@ pub trait Platform {
     /// Platforms that touch no real files (the recording doubles) skip it.
     fn preflight(&self, _plan: &Plan) -> Result<()> {
         Ok(())
-    }
-    /// `-N -u`: the steps `-u` would take, after the same look-ups and
-    /// refusals, changing nothing. `None`: this platform cannot tell, and
-    /// `-N -u` only repeats the request.
-    fn preview_release(&mut self, _target: &ReleaseTarget, _force: bool) -> Option<Result<Vec<String>>> {
-        None
     }
 }
 

@@ -1,9 +1,8 @@
 //! The platform for systems with neither md(4) nor loop(4): plans can be
 //! printed (`-N`), nothing can run.
-use super::{describe, Device, Existing, Mounted, Note, Platform, Released};
+use super::{describe, Detached, Device, Existing, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::request::ReleaseTarget;
 use std::path::Path;
 
 pub struct Unsupported;
@@ -28,7 +27,7 @@ impl Platform for Unsupported {
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: false }
     }
-    fn check(&self, _plan: &Plan) -> Result<()> {
+    fn check(&mut self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
@@ -43,19 +42,37 @@ impl Platform for Unsupported {
     fn remove_image(&mut self) -> Result<()> {
         refuse()
     }
-    fn find_attached(&mut self, _: &Path) -> Result<Vec<Existing>> {
+    fn image_id(&self) -> Option<FileId> {
+        None
+    }
+    fn units(&mut self) -> Result<Vec<UnitInfo>> {
         refuse()
+    }
+    fn mounts(&mut self) -> Result<Vec<MountRec>> {
+        refuse()
+    }
+    fn held(&mut self, _: &UnitInfo) -> Result<bool> {
+        refuse()
+    }
+    fn identify(&mut self, _: &Path) -> Result<PathKind> {
+        refuse()
+    }
+    fn unmount_at(&mut self, _: &Path, _: bool) -> Result<()> {
+        refuse()
+    }
+    fn release_unit(&mut self, _: &UnitInfo, _: bool) -> Result<Detached> {
+        refuse()
+    }
+    fn disk_name(&self) -> &'static str {
+        "an md(4) disk"
     }
     fn reuse(&mut self, _: &Existing, _: &Attach) -> Result<Option<Device>> {
-        refuse()
-    }
-    fn release(&mut self, _: &ReleaseTarget, _: bool) -> Result<Released> {
         refuse()
     }
     fn detach_unit(&mut self, _: u32) -> Result<()> {
         refuse()
     }
-    fn attach(&mut self, _: &Attach) -> Result<Device> {
+    fn attach(&mut self, _: &Attach, _: &Path) -> Result<Device> {
         refuse()
     }
     fn detach(&mut self, _: &Device) -> Result<()> {

@@ -163,7 +163,10 @@ pub struct MountInfo {
 }
 
 pub fn mounts() -> Vec<MountInfo> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    // Bytes: one mount point elsewhere that is not UTF-8 must not hide the
+    // rest (a lossy line only misnames that one).
+    let bytes = std::fs::read("/proc/self/mountinfo").expect("read /proc/self/mountinfo");
+    let text = String::from_utf8_lossy(&bytes);
     text.lines()
         .filter_map(|l| {
             let (left, right) = l.split_once(" - ")?;

@@ -13,10 +13,12 @@
 //! ident must name the very file we hold, or the unit is detached again;
 //! existing units are found in `kern.geom.confxml` and matched by ident,
 //! mounts by getfsstat(2).
-use super::{describe, posix, Device, Existing, Mounted, Note, Platform, Released};
+use super::{
+    describe, posix, Detached, Device, Existing, MountRec, Mounted, Note, Owner, PathKind, Platform, UnitInfo,
+};
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::request::{Backing, ReleaseTarget};
+use crate::request::Backing;
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -230,19 +232,6 @@ impl<S: MdSys> FreeBsd<S> {
         attach_request(a, backing.as_ref(), self.sys.page_size())
     }
 
-    /// Whether `u` is backed by the file `id`: by its ident, or (a kernel
-    /// that gives none) by stat of the path it was attached with.
-    fn backed_by(&self, u: &MdUnit, id: FileId) -> bool {
-        if u.md_type != Some(abi::MD_VNODE) {
-            return false;
-        }
-        match (&u.ident, &u.file) {
-            (Some(ident), _) => ident_matches(ident, id),
-            (None, Some(file)) => self.sys.stat_file(file).ok() == Some(id),
-            (None, None) => false,
-        }
-    }
-
     /// After MDIOCATTACH of a vnode disk: the kernel opened the file by
     /// path, so make sure that path still led to the file we hold. On a
     /// mismatch (or if it cannot be told) the unit is detached again.
@@ -275,46 +264,19 @@ impl<S: MdSys> FreeBsd<S> {
         Err(failure)
     }
 
-    /// Unmounts for `-u`: a busy file system is an error that says so.
-    fn release_unmount(&mut self, on: &Path, force: bool, out: &mut Released) -> Result<()> {
-        match self.sys.unmount(on, force) {
-            Ok(()) => {
-                out.unmounted.push(on.to_path_buf());
-                Ok(())
-            }
-            Err(e) if e.errno() == Some(Errno::EBUSY) && !force => Err(Error::explained(
-                format!("unmount of {}", on.display()),
-                "in use, nothing detached (-f forces)",
-                Errno::EBUSY,
-            )),
-            Err(e) => Err(e),
+    /// The identity of the file backing `u`, as the lifecycle compares it:
+    /// an ident that fits its 31 characters names it exactly; a cut one (or
+    /// none) is confirmed through the path the unit was attached with.
+    fn backing_of(&self, u: &MdUnit) -> Option<super::FileId> {
+        if u.md_type != Some(abi::MD_VNODE) {
+            return None;
         }
-    }
-
-    /// Detaches for `-u`; a unit already gone is fine.
-    fn release_detach(&mut self, unit: u32, force: bool, out: &mut Released) -> Result<()> {
-        match self.sys.detach(unit, force) {
-            Ok(()) => {
-                out.detached.push(Device { unit, path: device_path(unit), read_only: false });
-                Ok(())
-            }
-            Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(()),
-            Err(e) if e.errno() == Some(Errno::EBUSY) && !force => Err(Error::explained(
-                format!("detach {}", device_path(unit).display()),
-                "still open (-f forces)",
-                Errno::EBUSY,
-            )),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Unmounts everything mounted from `unit` (newest first), then
-    /// detaches it. Stops at the first unmount that fails.
-    fn release_unit(&mut self, unit: u32, mounts: &[MountEntry], force: bool, out: &mut Released) -> Result<()> {
-        for m in mounts.iter().rev().filter(|m| md_unit_of(&m.from) == Some(unit)) {
-            self.release_unmount(&m.on, force, out)?;
-        }
-        self.release_detach(unit, force, out)
+        let exact = u.ident.as_deref().filter(|i| i.len() < abi::MD_IDENT_LEN - 1).and_then(parse_ident);
+        let id = match exact {
+            Some(id) => id,
+            None => self.sys.stat_file(u.file.as_deref()?).ok()?,
+        };
+        Some(super::FileId { dev: id.dev, ino: id.ino })
     }
 
     /// After a successful nmount: read the mount's flags; if even that
@@ -333,6 +295,19 @@ impl<S: MdSys> FreeBsd<S> {
     }
 }
 
+/// `MD-DEV<dev>-INO<ino>` (an ident that was not cut) → the file's id.
+fn parse_ident(ident: &str) -> Option<FileId> {
+    let (dev, ino) = ident.strip_prefix("MD-DEV")?.split_once("-INO")?;
+    Some(FileId { dev: dev.parse().ok()?, ino: ino.parse().ok()? })
+}
+
+/// The key mounts and units are matched by. Until this backend compares
+/// the `rdev` of `f_mntfromname` with the unit's node, it is derived from
+/// the unit number [`md_unit_of`] reads in the mount's `from`.
+fn unit_key(unit: u32) -> u64 {
+    (1 << 32) | u64::from(unit)
+}
+
 fn fstype_of(m: &Mount) -> String {
     match &m.fstype {
         FsType::Named(t) => t.clone(),
@@ -347,7 +322,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true }
     }
 
-    fn check(&self, plan: &Plan) -> Result<()> {
+    fn check(&mut self, plan: &Plan) -> Result<()> {
         for step in &plan.steps {
             match step {
                 Step::EnterNamespace(_) => {
@@ -430,33 +405,69 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         }
     }
 
-    fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>> {
-        let Some(id) = self.image.as_ref().map(|i| i.id) else { return Ok(Vec::new()) };
+    fn image_id(&self) -> Option<super::FileId> {
+        self.image.as_ref().map(|i| super::FileId { dev: i.id.dev, ino: i.id.ino })
+    }
+
+    fn units(&mut self) -> Result<Vec<UnitInfo>> {
         let units = self.sys.list_units()?;
-        let ours: Vec<MdUnit> = units.into_iter().filter(|u| self.backed_by(u, id)).collect();
-        if ours.is_empty() {
-            return Ok(Vec::new());
+        Ok(units
+            .iter()
+            .map(|u| UnitInfo {
+                device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
+                rdev: unit_key(u.unit),
+                backing: self.backing_of(u),
+                // md_label is not read back yet.
+                owner: Owner::Unchecked,
+                autoclear: false,
+            })
+            .collect())
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountRec>> {
+        Ok(self
+            .sys
+            .mounts()?
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| MountRec {
+                id: i as u64 + 1,
+                dev: md_unit_of(&m.from).map_or(0, unit_key),
+                on: m.on,
+                fstype: String::new(),
+                source: m.from,
+            })
+            .collect())
+    }
+
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(self.sys.list_units()?.iter().any(|m| m.unit == u.device.unit && m.held_open()))
+    }
+
+    fn identify(&mut self, path: &Path) -> Result<PathKind> {
+        let real = self.sys.realpath(path)?;
+        if let Some(m) = self.mounts()?.into_iter().rev().find(|m| m.on == real) {
+            return Ok(PathKind::MountRoot(m.id));
         }
-        let mounts = self.sys.mounts()?;
-        let here = self.sys.resolve_mount_point(mount_point).ok();
-        let mut found = Vec::new();
-        for u in ours {
-            let mine: Vec<&MountEntry> = mounts.iter().filter(|m| md_unit_of(&m.from) == Some(u.unit)).collect();
-            let mounted_here = here.as_ref().is_some_and(|h| mine.iter().any(|m| &m.on == h));
-            let in_use = !mine.is_empty() || u.held_open();
-            self.note(Note::Debug(format!(
-                "{} is backed by this image ({}{})",
-                device_path(u.unit).display(),
-                u.ident.as_deref().unwrap_or("no ident"),
-                match &u.access {
-                    Some((r, w, e)) => format!(", r{r}w{w}e{e}"),
-                    None => String::new(),
-                }
-            )));
-            let device = Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) };
-            found.push(Existing { device, mounted_here, in_use });
+        // Not a mount point: the image, if any unit is backed by it.
+        let id = self.sys.stat_file(&real)?;
+        Ok(PathKind::File(super::FileId { dev: id.dev, ino: id.ino }))
+    }
+
+    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+        self.sys.unmount(on, force)
+    }
+
+    fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
+        match self.sys.detach(u.device.unit, force) {
+            Ok(()) => Ok(Detached::Now),
+            Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(Detached::Now),
+            Err(e) => Err(e),
         }
-        Ok(found)
+    }
+
+    fn disk_name(&self) -> &'static str {
+        "an md(4) disk"
     }
 
     fn reuse(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>> {
@@ -488,45 +499,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         }
     }
 
-    fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released> {
-        let mut out = Released::default();
-        match target {
-            ReleaseTarget::Unit(n) => {
-                if !self.sys.list_units()?.iter().any(|u| u.unit == *n) {
-                    return Ok(out);
-                }
-                let mounts = self.sys.mounts()?;
-                self.release_unit(*n, &mounts, force, &mut out)?;
-            }
-            ReleaseTarget::Path(p) => {
-                let mounts = self.sys.mounts()?;
-                let real = self.sys.realpath(p)?;
-                if let Some(m) = mounts.iter().rev().find(|m| m.on == real) {
-                    let unit = md_unit_of(&m.from).ok_or_else(|| {
-                        Error::plain(format!("{}: mounted from {}, not an md(4) disk", p.display(), m.from))
-                    })?;
-                    let on = m.on.clone();
-                    self.release_unmount(&on, force, &mut out)?;
-                    self.release_detach(unit, force, &mut out)?;
-                    return Ok(out);
-                }
-                // Not a mount point: the image, if any unit is backed by it.
-                let id = self.sys.stat_file(&real)?;
-                let units: Vec<u32> =
-                    self.sys.list_units()?.iter().filter(|u| self.backed_by(u, id)).map(|u| u.unit).collect();
-                for unit in units {
-                    self.release_unit(unit, &mounts, force, &mut out)?;
-                }
-            }
-        }
-        Ok(out)
-    }
-
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
         self.sys.detach(unit, false)
     }
 
-    fn attach(&mut self, a: &Attach) -> Result<Device> {
+    fn attach(&mut self, a: &Attach, _mount_point: &Path) -> Result<Device> {
         let (req, notes) = self.request_for(a)?;
         self.notes.borrow_mut().extend(notes);
         let unit = self.sys.attach(&req)?;

@@ -190,17 +190,25 @@ fn locate(target: &ReleaseTarget) -> Result<Where> {
         return Err(Error::plain(format!("{}: not a mount point, an image file or a unit", p.display())));
     }
     #[allow(clippy::unnecessary_cast)]
-    let bound = loopdev::bound_to((st.st_dev as u64, st.st_ino as u64));
+    let bound = bound_to((st.st_dev as u64, st.st_ino as u64))?;
     match &bound[..] {
         [] => Ok(Where::Unattached(p.clone())),
-        [b] => Ok(Where::Unit(b.unit)),
+        [b] => Ok(Where::Unit(*b)),
         _ => Err(Error::plain(format!(
             "{}: attached as {} units ({}); nothing changed",
             p.display(),
             bound.len(),
-            bound.iter().map(|b| format!("/dev/loop{}", b.unit)).collect::<Vec<_>>().join(", ")
+            bound.iter().map(|b| format!("/dev/loop{b}")).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// The loop units bound to the file `(dev, ino)`, as the kernel reports
+/// their backing files (`LOOP_GET_STATUS64` `lo_device`/`lo_inode`).
+fn bound_to((dev, ino): (u64, u64)) -> Result<Vec<u32>> {
+    let id = crate::platform::FileId { dev, ino };
+    let units = super::units::list(&mut super::sys::Kernel::new())?;
+    Ok(units.into_iter().filter(|u| u.backing == Some(id)).map(|u| u.device.unit).collect())
 }
 
 /// Reads the start of the image to tell its file system type.
@@ -453,7 +461,7 @@ fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
     }
     // Attached meanwhile (the lock is ours now, so not any more after this).
     #[allow(clippy::unnecessary_cast)]
-    if !loopdev::bound_to((image.stat.st_dev as u64, image.stat.st_ino as u64)).is_empty() {
+    if !bound_to((image.stat.st_dev as u64, image.stat.st_ino as u64))?.is_empty() {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
     let fstype = probe_image(&image, &shown)?;

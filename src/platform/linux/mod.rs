@@ -10,19 +10,24 @@
 //!   the loop device, leaving nothing in any file system.
 //! * format — [`mkfs`]; mount — [`mount`] splits `-o` as util-linux does;
 //!   `-P` without `-T` reads the type from the superblock ([`probe`]).
-use super::{posix, Device, Existing, Mounted, Note, Platform, Released};
+//!
+//! Shape (as the FreeBSD backend): [`requests`] builds what the kernel is
+//! given (`loop_info64`, the mount call) for both the real call and its
+//! `-N` description; [`sys::LoopSys`] is the thin seam holding every loop(4)
+//! call, kernel-table read and statx(2) ([`sys::Kernel`] for real,
+//! [`recording::Recorder`] in tests); [`Linux`] and [`units`] are the
+//! policy, generic over it: the attach race loop, the binding checks and
+//! the lifecycle primitives run without root against the recorder.
+use super::{posix, Detached, Device, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::request::{Backing, ReleaseTarget};
+use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::mount::{MntFlags, MsFlags};
-use nix::sys::stat::{Mode, SFlag};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::FileExt;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -31,8 +36,14 @@ pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
 pub mod mountinfo;
-pub mod preview;
 pub mod probe;
+pub mod recording;
+pub mod requests;
+pub mod sys;
+pub mod units;
+
+use requests::{describe_info, loop_info, mount_call, sizing};
+use sys::{Kernel, LoopSys};
 
 /// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
 /// a static /dev with udev may lag).
@@ -40,18 +51,18 @@ const NODE_WAIT: Duration = Duration::from_secs(5);
 
 /// The loop device this run attached, held open until [`Platform::finish`]
 /// or a rollback detach.
-#[derive(Debug)]
-struct Held {
+struct Held<D> {
     unit: u32,
-    fd: OwnedFd,
+    fd: D,
     /// The image, for messages (`None` for memfd-backed disks).
     image: Option<PathBuf>,
 }
 
-/// The Linux platform.
-#[derive(Debug, Default)]
-pub struct Linux {
-    held: Option<Held>,
+/// The Linux platform: the policy, over the loop(4) operations of `S`
+/// ([`Kernel`] for real, [`recording::Recorder`] in tests).
+pub struct Linux<S: LoopSys = Kernel> {
+    sys: S,
+    held: Option<Held<S::Dev>>,
     /// The backing image, opened and locked by `open_image` for the run.
     image: Option<posix::Image>,
     /// The image's length before `-s` extended it, so that a failed run
@@ -60,14 +71,47 @@ pub struct Linux {
     notes: Vec<Note>,
     /// The plan's mount point, remembered by `check()` so that `describe()`
     /// can name it in the chmod/chown/copy lines.
-    mount_point: std::cell::RefCell<Option<PathBuf>>,
+    mount_point: Option<PathBuf>,
     /// A fixed unit from the plan, so dry-run lines can name `/dev/loopN`.
-    fixed_unit: std::cell::Cell<Option<u32>>,
+    fixed_unit: Option<u32>,
+    /// The mounted root, opened once right after mount(2) through the
+    /// pinned parent of the mount point; chmod, chown and the skeleton
+    /// copy use it, never the path again.
+    root: Option<(PathBuf, OwnedFd)>,
 }
 
-impl Linux {
+impl Linux<Kernel> {
     pub fn new() -> Self {
-        Self::default()
+        Self::with_sys(Kernel::new())
+    }
+}
+
+impl Default for Linux<Kernel> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: LoopSys> Linux<S> {
+    pub fn with_sys(sys: S) -> Self {
+        Linux {
+            sys,
+            held: None,
+            image: None,
+            grown_from: None,
+            notes: Vec::new(),
+            mount_point: None,
+            fixed_unit: None,
+            root: None,
+        }
+    }
+
+    pub fn sys(&self) -> &S {
+        &self.sys
+    }
+
+    pub fn into_sys(self) -> S {
+        self.sys
     }
 
     fn warn(&mut self, text: String) {
@@ -79,24 +123,33 @@ impl Linux {
     }
 }
 
-fn own(fd: std::os::fd::RawFd) -> OwnedFd {
-    // SAFETY: `fd` was just returned by a successful open and is owned by
-    // nobody else.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
 fn show(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// How one attempt at binding a unit ended.
+enum Attempt<D> {
+    Bound(u32, D),
+    /// Another allocator took or removed the unit: pick again.
+    Lost(Errno),
 }
 
 /// What the loop device will be bound to.
 struct Source {
     file: OwnedFd,
-    /// For `lo_file_name` and messages.
+    /// For messages.
     name: PathBuf,
     image: Option<PathBuf>,
     read_only: bool,
     sizelimit: u64,
+}
+
+/// The mark stored in `lo_file_name` for a unit attached for
+/// `mount_point`: the path resolved if it can be (so that `-u DIR` can
+/// match it), else as given.
+fn mark_of(mount_point: &Path) -> Vec<u8> {
+    let real = std::fs::canonicalize(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
+    requests::mark_for(&real)
 }
 
 fn is_ufs(t: &str) -> bool {
@@ -107,7 +160,7 @@ fn swap_needs_size() -> Error {
     Error::plain("swap- and malloc-backed disks need a size on Linux (-s)")
 }
 
-impl Linux {
+impl<S: LoopSys> Linux<S> {
     /// Opens the image (or makes the memfd) and works out flags and size.
     fn open_backing(&mut self, a: &Attach) -> Result<Source> {
         let path = match &a.backing {
@@ -135,10 +188,9 @@ impl Linux {
         let file = img.fd.try_clone().map_err(|e| crate::error::from_io(show(path), &e))?;
         #[allow(clippy::unnecessary_cast)]
         let len = img.stat.st_size as u64;
-        let mut sizelimit = 0;
-        match a.size.filter(|s| *s > 0) {
-            Some(size) if size < len => sizelimit = size,
-            Some(size) if size > len => {
+        let (grow, sizelimit) = sizing(a.size, Some(len));
+        if let Some(size) = grow {
+            {
                 // As md(4) with -s: the device is that large; the file grows
                 // sparsely to match (never shrinks; a failed run shrinks it
                 // back, see restore_length).
@@ -152,60 +204,29 @@ impl Linux {
                 self.grown_from = Some(len);
                 self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
             }
-            _ => {}
         }
         Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit })
     }
 
     /// The attach proper: bind a loop device to the backing file, with
     /// the allocation race handled as util-linux and systemd do.
-    fn attach_loop(&mut self, a: &Attach) -> Result<Device> {
+    fn attach_loop(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
         let b = self.open_backing(a)?;
-        let control = loopdev::open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-        let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
-        if b.read_only {
-            flags |= loopdev::LO_FLAGS_READ_ONLY;
-        }
-        // grow/list: the ownership mark (src/mark.rs) in lo_file_name, so
-        // that -r and --list know the unit for mount_md's. (To be merged
-        // with the identity branch's own marking.)
-        let mark = {
-            let mp = self.mount_point.borrow().clone().unwrap_or_default();
-            crate::mark::encode(mp.as_os_str().as_encoded_bytes(), crate::mark::LINUX_CAPACITY)
-        };
-        let mark = std::ffi::OsString::from_vec(mark);
-        let info = LoopInfo64::new(flags, b.sizelimit, Path::new(&mark));
+        self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+        let info = loop_info(b.read_only, b.sizelimit, &mark_of(mount_point));
         let mut use_configure = true;
         let mut last = Errno::EBUSY;
         for attempt in 0..loopdev::ATTEMPTS {
             if attempt > 0 {
-                std::thread::sleep(loopdev::backoff(attempt));
+                self.sys.sleep(loopdev::backoff(attempt));
             }
-            let lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-            let unit = match a.unit {
-                Unit::Auto => loopdev::get_free(&control)
-                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
-                Unit::Fixed(n) => match loopdev::ctl_add(&control, n) {
-                    Ok(()) | Err(Errno::EEXIST) => n,
-                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
-                },
-            };
-            let node = loopdev::node(unit);
-            let fixed = matches!(a.unit, Unit::Fixed(_));
-            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
-            // device: try again. Nothing of ours is bound to it.
-            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
-            let dev = match Self::open_loop(unit) {
-                Ok(d) => d,
-                Err(e) if retry(e) => {
-                    last = e;
-                    continue;
-                }
-                Err(e) => return Err(Error::sys(show(&node), e)),
-            };
-            match loopdev::bind(&dev, &b.file, &info, &mut use_configure) {
-                Ok(()) => {
-                    drop(lock);
+            self.sys.lock_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+            // Every way out of this attempt lets go of the lock.
+            let r = self.attempt(a, &b, &info, &mut use_configure);
+            self.sys.unlock_control();
+            match r? {
+                Attempt::Bound(unit, dev) => {
+                    let node = loopdev::node(unit);
                     if !use_configure {
                         self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
                     }
@@ -215,17 +236,7 @@ impl Linux {
                     self.held = Some(Held { unit, fd: dev, image: b.image.clone() });
                     return Ok(Device { unit, path: node, read_only: b.read_only });
                 }
-                Err(e) if retry(e) => last = e,
-                Err(Errno::EBUSY) => {
-                    return Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY));
-                }
-                Err(e) => {
-                    return Err(Error::explained(
-                        show(&node),
-                        format!("failed to set up loop device for {}", b.name.display()),
-                        e,
-                    ))
-                }
+                Attempt::Lost(e) => last = e,
             }
         }
         Err(Error::explained(
@@ -233,6 +244,77 @@ impl Linux {
             format!("cannot find an unused loop device after {} attempts", loopdev::ATTEMPTS),
             last,
         ))
+    }
+
+    /// One attempt, under the loop-control lock: pick a unit, open it,
+    /// bind it. Losing the race to another allocator is not an error.
+    fn attempt(
+        &mut self,
+        a: &Attach,
+        b: &Source,
+        info: &LoopInfo64,
+        use_configure: &mut bool,
+    ) -> Result<Attempt<S::Dev>> {
+        {
+            let unit = match a.unit {
+                Unit::Auto => self
+                    .sys
+                    .get_free()
+                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
+                Unit::Fixed(n) => match self.sys.ctl_add(n) {
+                    Ok(()) | Err(Errno::EEXIST) => n,
+                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
+                },
+            };
+            let node = loopdev::node(unit);
+            let fixed = matches!(a.unit, Unit::Fixed(_));
+            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
+            // device: try again. Nothing of ours is bound to it.
+            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
+            let dev = match self.open_loop(unit) {
+                Ok(d) => d,
+                Err(e) if retry(e) => return Ok(Attempt::Lost(e)),
+                Err(e) => return Err(Error::sys(show(&node), e)),
+            };
+            match self.sys.bind(&dev, b.file.as_fd(), info, use_configure) {
+                Ok(()) => Ok(Attempt::Bound(unit, dev)),
+                Err(e) if retry(e) => Ok(Attempt::Lost(e)),
+                Err(Errno::EBUSY) => {
+                    Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY))
+                }
+                Err(e) => Err(Error::explained(
+                    show(&node),
+                    format!("failed to set up loop device for {}", b.name.display()),
+                    e,
+                )),
+            }
+        }
+    }
+
+    /// Opens the root just mounted on `pin` and keeps it for chmod, chown
+    /// and the skeleton; if it cannot be opened, the mount is undone (the
+    /// executor only undoes mounts it was told about).
+    fn keep_root(&mut self, pin: &Target, m: &Mounted) -> Result<&OwnedFd> {
+        match pin.mounted_root(&m.mount_point) {
+            Ok(fd) => {
+                let (_, fd) = self.root.insert((m.mount_point.clone(), fd));
+                Ok(fd)
+            }
+            Err(e) => {
+                if let Err(u) = self.sys.unmount(&pin.pinned, true) {
+                    self.warn(format!("rollback: unmount {}: {}", m.mount_point.display(), u.desc()));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The root [`Linux::keep_root`] opened for `m`.
+    fn root(&self, m: &Mounted) -> Result<&OwnedFd> {
+        match &self.root {
+            Some((p, fd)) if p == &m.mount_point => Ok(fd),
+            _ => Err(Error::text(show(&m.mount_point), "internal error: the mounted root is not open")),
+        }
     }
 
     /// Puts the image back to the length it had before `-s` grew it.
@@ -245,42 +327,33 @@ impl Linux {
     }
 
     /// Opens `/dev/loopN`, waiting (bounded) for the node to appear.
-    fn open_loop(unit: u32) -> nix::Result<OwnedFd> {
-        match loopdev::open_device(unit, OFlag::O_RDWR) {
+    fn open_loop(&mut self, unit: u32) -> nix::Result<S::Dev> {
+        match self.sys.open_device(unit, OFlag::O_RDWR) {
             Err(Errno::ENOENT) => {
-                let _ = posix::wait_for_node(&loopdev::node(unit), NODE_WAIT);
-                loopdev::open_device(unit, OFlag::O_RDWR)
+                self.sys.wait_for_node(unit, NODE_WAIT);
+                self.sys.open_device(unit, OFlag::O_RDWR)
             }
             r => r,
         }
     }
 
-    /// The held loop fd if it is `dev`'s, else a fresh read-only one.
-    fn read_head(&self, dev: &Device, len: usize) -> Result<Vec<u8>> {
-        let fresh;
-        let fd = match &self.held {
-            Some(h) if h.unit == dev.unit => &h.fd,
-            _ => {
-                fresh = loopdev::open_device(dev.unit, OFlag::O_RDONLY).map_err(|e| Error::sys(show(&dev.path), e))?;
-                &fresh
+    /// The start of `dev`, through the held loop fd if it is `dev`'s, else
+    /// a fresh read-only one.
+    fn read_head(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
+        let what = || format!("{}: read superblock", dev.path.display());
+        match &self.held {
+            Some(h) if h.unit == dev.unit => {
+                self.sys.read_head(&h.fd, len).map_err(|e| crate::error::from_io(what(), &e))
             }
-        };
-        let file = std::fs::File::from(fd.try_clone().map_err(|e| crate::error::from_io(show(&dev.path), &e))?);
-        let mut buf = vec![0u8; len];
-        let mut got = 0;
-        while got < buf.len() {
-            match file.read_at(&mut buf[got..], got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(crate::error::from_io(format!("{}: read superblock", dev.path.display()), &e)),
+            _ => {
+                let fresh =
+                    self.sys.open_device(dev.unit, OFlag::O_RDONLY).map_err(|e| Error::sys(show(&dev.path), e))?;
+                self.sys.read_head(&fresh, len).map_err(|e| crate::error::from_io(what(), &e))
             }
         }
-        buf.truncate(got);
-        Ok(buf)
     }
 
-    fn probe(&self, dev: &Device) -> Result<String> {
+    fn probe(&mut self, dev: &Device) -> Result<String> {
         let what = match &self.held {
             Some(Held { unit, image: Some(img), .. }) if *unit == dev.unit => show(img),
             _ => show(&dev.path),
@@ -308,29 +381,48 @@ impl Linux {
 /// The mount point, opened without following a symlink in any component
 /// and pinned: mount(2) is pointed at `/proc/self/fd/N`, so nothing can
 /// swap a directory of the path for a symlink between the check and the
-/// mount. Without /proc (rare) the checked path is used as it is.
+/// mount. Its parent stays open too: right after the mount, the new root
+/// is opened through it (`openat(parent, name, O_DIRECTORY|O_NOFOLLOW)`),
+/// once. Without /proc (rare) the checked path is used as it is.
 struct Target {
-    dir: OwnedFd,
+    /// Held open: `pinned` names it.
+    _dir: OwnedFd,
+    /// The parent and the last component (`None` for `/`).
+    parent: Option<(OwnedFd, std::ffi::OsString)>,
     pinned: PathBuf,
 }
 
 impl Target {
     fn open(mount_point: &Path) -> Result<Target> {
-        let dir = posix::open_dir_no_symlinks(mount_point)?;
+        let (dir, parent) = if mount_point.as_os_str() == "/" {
+            (posix::open_root(mount_point)?, None)
+        } else {
+            let (parent, name) = posix::walk_to_parent(mount_point)?;
+            let dir = posix::open_dir_no_symlinks(mount_point)?;
+            (dir, Some((parent, name)))
+        };
         let proc_path = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
         let pinned = if proc_path.exists() { proc_path } else { mount_point.to_path_buf() };
-        Ok(Target { dir, pinned })
+        Ok(Target { _dir: dir, parent, pinned })
+    }
+
+    /// The root of what is now mounted on the target.
+    fn mounted_root(&self, mount_point: &Path) -> Result<OwnedFd> {
+        match &self.parent {
+            Some((parent, name)) => posix::open_dir_at(Some(parent.as_raw_fd()), name.as_os_str())
+                .map_err(|e| Error::sys(show(mount_point), e)),
+            None => posix::open_root(mount_point),
+        }
     }
 }
 
 /// mount(2) on a pinned mount point, with the errno turned into words a
-/// user can act on.
-fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &str) -> Result<()> {
+/// user can act on. Returns the pinned target, for the new root.
+fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &str) -> Result<Target> {
     let pin = Target::open(target)?;
     let data = if data.is_empty() { None } else { Some(data) };
     let result = nix::mount::mount(Some(source), &pin.pinned, Some(fstype), flags, data);
-    drop(pin.dir);
-    result.map_err(|e| {
+    result.map(|()| pin).map_err(|e| {
         let what = format!("{source} on {}", target.display());
         let text = match e {
             Errno::ENODEV => format!("the kernel does not know file system type {fstype}"),
@@ -347,49 +439,54 @@ fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &st
     })
 }
 
-fn describe_attach(a: &Attach) -> String {
-    let mut flags = vec!["AUTOCLEAR"];
-    if a.read_only {
-        flags.push("READ_ONLY");
+/// How the mounted root is opened right after the mount.
+fn describe_root(mount_point: &Path) -> String {
+    match (mount_point.parent(), mount_point.file_name()) {
+        (Some(parent), Some(name)) => format!(
+            "openat(<{}>, {}, O_DIRECTORY|O_NOFOLLOW)",
+            parent.display(),
+            mount::quoted(&name.to_string_lossy())
+        ),
+        _ => format!("open({}, O_DIRECTORY|O_NOFOLLOW)", mount::quoted(&show(mount_point))),
     }
+}
+
+fn describe_attach(a: &Attach, mount_point: &Path) -> String {
     let (open_part, fd_name, sizelimit) = match &a.backing {
         Backing::Vnode(p) => {
             let len = std::fs::metadata(p).map(|m| m.len()).ok();
-            let (grow, limit) = match (a.size, len) {
-                (Some(s), Some(l)) if s > l => (format!("; ftruncate({}, {s})", mount::quoted(&show(p))), None),
-                (Some(s), _) if s > 0 => (String::new(), Some(s)),
-                _ => (String::new(), None),
-            };
-            (grow.trim_start_matches("; ").to_string(), "<img>", limit)
+            let (grow, limit) = sizing(a.size, len);
+            let grow = grow.map(|s| format!("ftruncate({}, {s})", mount::quoted(&show(p)))).unwrap_or_default();
+            (grow, "<img>", limit)
         }
         Backing::Swap | Backing::Malloc => {
             let size = a.size.map(|s| s.to_string()).unwrap_or_else(|| "<-s missing>".into());
-            (format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", None)
+            (format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", 0)
         }
     };
+    let info = loop_info(a.read_only, sizelimit, &mark_of(mount_point));
     let (find, node) = match a.unit {
         Unit::Auto => ("ioctl(/dev/loop-control, LOOP_CTL_GET_FREE)".to_string(), "/dev/loop?".to_string()),
         Unit::Fixed(n) => (format!("ioctl(/dev/loop-control, LOOP_CTL_ADD, {n})"), format!("/dev/loop{n}")),
     };
-    let limit = sizelimit.map(|s| format!(", sizelimit={s}")).unwrap_or_default();
     format!(
-        "{open_part}{}flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, flags={}{limit})",
+        "{open_part}{}flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, {})",
         if open_part.is_empty() { "" } else { "; " },
-        flags.join("|")
+        describe_info(&info)
     )
 }
 
-impl Platform for Linux {
+impl<S: LoopSys> Platform for Linux<S> {
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }
     }
 
-    fn check(&self, plan: &Plan) -> Result<()> {
-        *self.mount_point.borrow_mut() = Some(plan.mount_point.clone());
-        self.fixed_unit.set(plan.steps.iter().find_map(|s| match s {
+    fn check(&mut self, plan: &Plan) -> Result<()> {
+        self.mount_point = Some(plan.mount_point.clone());
+        self.fixed_unit = plan.steps.iter().find_map(|s| match s {
             Step::Attach(Attach { unit: Unit::Fixed(n), .. }) => Some(*n),
             _ => None,
-        }));
+        });
         let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
         for step in &plan.steps {
             match step {
@@ -419,6 +516,12 @@ impl Platform for Linux {
                         if !mkfs::valid_type(t) {
                             return Err(Error::text(format!("-T {t}"), "not a file system type"));
                         }
+                        if kernel_says_nodev(t) {
+                            return Err(Error::text(
+                                format!("-T {t}"),
+                                "not a file system on a disk (/proc/filesystems: nodev)",
+                            ));
+                        }
                         if is_ufs(t) && !mount::split(&m.options).flags.contains(MsFlags::MS_RDONLY) {
                             return Err(Error::plain("Linux cannot mount UFS read-write (add -o ro,ufstype=ufs2)"));
                         }
@@ -441,12 +544,13 @@ impl Platform for Linux {
     }
 
     fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
-        let node = match (dev, self.fixed_unit.get()) {
+        let node = match (dev, self.fixed_unit) {
             (None, Some(n)) => show(&loopdev::node(n)),
             _ => super::describe::device_name("/dev/loop", dev),
         };
-        let mp = self.mount_point.borrow().clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
-        let root = format!("open({}, O_DIRECTORY|O_NOFOLLOW)", mount::quoted(&show(&mp)));
+        let mp = self.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
+        // The root as mount() opened it, once, through the pinned parent.
+        let root = format!("<root of {}>", mount::quoted(&show(&mp)));
         match step {
             Step::EnterNamespace(ns) => format!("setns(open({}), CLONE_NEWNS)", mount::quoted(&show(ns))),
             Step::OpenImage(o) => {
@@ -466,7 +570,7 @@ impl Platform for Linux {
                 )
             }
             Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
-            Step::Attach(a) => describe_attach(a),
+            Step::Attach(a) => describe_attach(a, &mp),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
@@ -477,18 +581,15 @@ impl Platform for Linux {
                     FsType::Named(t) => t.clone(),
                     FsType::Probe => "<probed>".to_string(),
                 };
-                let s = mount::split(&m.options);
-                let mut flags = s.flags;
-                if dev.is_some_and(|d| d.read_only) {
-                    flags |= MsFlags::MS_RDONLY;
-                }
+                let c = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
                 format!(
-                    "mount({}, {}, {}, {}, {})",
+                    "mount({}, {}, {}, {}, {}); {}",
                     mount::quoted(&format!("{node}{}", m.suffix)),
                     mount::quoted(&show(&m.mount_point)),
                     mount::quoted(&t),
-                    mount::flag_names(flags),
-                    mount::quoted(&s.data_string())
+                    mount::flag_names(c.flags),
+                    mount::quoted(&c.data),
+                    describe_root(&m.mount_point)
                 )
             }
             Step::MountTmpfs(t) => {
@@ -497,10 +598,11 @@ impl Platform for Linux {
                     s.data.push(format!("size={size}"));
                 }
                 format!(
-                    "mount(\"tmpfs\", {}, \"tmpfs\", {}, {})",
+                    "mount(\"tmpfs\", {}, \"tmpfs\", {}, {}); {}",
                     mount::quoted(&show(&t.mount_point)),
                     mount::flag_names(s.flags),
-                    mount::quoted(&s.data_string())
+                    mount::quoted(&s.data_string()),
+                    describe_root(&t.mount_point)
                 )
             }
             Step::SetMode { mode, .. } => format!("fchmod({root}, {mode:04o})"),
@@ -512,9 +614,7 @@ impl Platform for Linux {
     }
 
     fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
-        let fd = open(ns, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map(own)
-            .map_err(|e| Error::sys(show(ns), e))?;
+        let fd = std::fs::File::open(ns).map_err(|e| crate::error::from_io(show(ns), &e))?;
         nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNS)
             .map_err(|e| Error::sys(format!("setns {}", ns.display()), e))
     }
@@ -536,118 +636,59 @@ impl Platform for Linux {
         }
     }
 
-    fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>> {
-        let Some(img) = &self.image else { return Ok(Vec::new()) };
+    fn image_id(&self) -> Option<FileId> {
         #[allow(clippy::unnecessary_cast)]
-        let id = (img.stat.st_dev as u64, img.stat.st_ino as u64);
-        let here = std::fs::canonicalize(mount_point).ok();
-        // A device of ours that was just unmounted is still bound until
-        // autoclear has run (asynchronously): give it a moment to go.
-        let deadline = std::time::Instant::now() + Duration::from_secs(1);
-        loop {
-            let found: Vec<Existing> = loopdev::bound_to(id)
-                .into_iter()
-                .map(|b| {
-                    let targets = mountinfo::targets_of(b.unit);
-                    let mounted_here = here.as_ref().is_some_and(|h| targets.contains(h));
-                    let in_use = !targets.is_empty() || loopdev::claimed(b.unit);
-                    let path = loopdev::node(b.unit);
-                    Existing { device: Device { unit: b.unit, path, read_only: b.read_only }, mounted_here, in_use }
-                })
-                .collect();
-            let settling = found.iter().any(|e| !e.in_use && loopdev::autoclear(e.device.unit));
-            if !settling || std::time::Instant::now() >= deadline {
-                return Ok(found);
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        self.image.as_ref().map(|i| FileId { dev: i.stat.st_dev as u64, ino: i.stat.st_ino as u64 })
+    }
+
+    fn units(&mut self) -> Result<Vec<UnitInfo>> {
+        units::list(&mut self.sys)
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountRec>> {
+        Ok(units::mounts(&mut self.sys)?
+            .into_iter()
+            .map(|e| MountRec { id: e.id, dev: e.dev, on: e.target, fstype: e.fstype, source: e.source })
+            .collect())
+    }
+
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(units::claimed(&mut self.sys, u.device.unit))
+    }
+
+    fn identify(&mut self, path: &Path) -> Result<PathKind> {
+        units::identify(&mut self.sys, path)
+    }
+
+    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+        self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", on.display()), e))
+    }
+
+    fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
+        let unit = u.device.unit;
+        let Some(bound) = u.backing.map(|b| (b.dev, b.ino)) else { return Ok(Detached::Now) };
+        match units::release(&mut self.sys, unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
+            units::Release::Detached => Ok(Detached::Now),
+            units::Release::OnLastClose => Ok(Detached::OnLastClose),
         }
     }
 
-    /// A leftover loop device (attached without autoclear, say by
-    /// `losetup`) is not taken over: the executor detaches it and attaches
-    /// afresh, so the new device has autoclear and our size and flags.
-    fn reuse(&mut self, _e: &Existing, _a: &Attach) -> Result<Option<Device>> {
-        Ok(None)
+    fn disk_name(&self) -> &'static str {
+        "a loop device"
     }
 
-    fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released> {
-        let units: Vec<u32> = match target {
-            ReleaseTarget::Unit(n) => vec![*n],
-            ReleaseTarget::Path(p) => {
-                let st = nix::sys::stat::stat(p.as_path()).map_err(|e| Error::sys(show(p), e))?;
-                if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFDIR {
-                    let real = std::fs::canonicalize(p).map_err(|e| crate::error::from_io(show(p), &e))?;
-                    match mountinfo::mounts().into_iter().rev().find(|e| e.target == real) {
-                        None => return Ok(Released::default()),
-                        Some(e) => match e.source.strip_prefix("/dev/loop").and_then(|n| n.parse().ok()) {
-                            Some(n) => vec![n],
-                            None => {
-                                return Err(Error::plain(format!(
-                                    "{}: mounted from {}, not a loop device",
-                                    p.display(),
-                                    e.source
-                                )))
-                            }
-                        },
-                    }
-                } else {
-                    #[allow(clippy::unnecessary_cast)]
-                    let id = (st.st_dev as u64, st.st_ino as u64);
-                    loopdev::bound_to(id).into_iter().map(|b| b.unit).collect()
-                }
-            }
-        };
-        let mut done = Released::default();
-        for unit in units {
-            // What it is bound to now: once unmounted, autoclear may free it
-            // and another run take the number; that one is not ours.
-            let Some(bound) = loopdev::binding(unit) else { continue };
-            // Newest mount first, so stacked mounts come off in order.
-            for m in mountinfo::targets_of(unit).into_iter().rev() {
-                let flags = if force { MntFlags::MNT_DETACH } else { MntFlags::empty() };
-                nix::mount::umount2(&m, flags).map_err(|e| Error::sys(format!("unmount {}", m.display()), e))?;
-                done.unmounted.push(m);
-            }
-            let node = loopdev::node(unit);
-            match loopdev::release(unit, bound, force).map_err(|e| Error::sys(show(&node), e))? {
-                loopdev::Release::Detached => done.detached.push(Device { unit, path: node, read_only: false }),
-                loopdev::Release::OnLastClose => {
-                    self.warn(format!("{}: still in use; detached when its last user closes it", node.display()))
-                }
-                loopdev::Release::NotAttached => {}
-            }
-        }
-        Ok(done)
-    }
+    // reuse: the default. A leftover of ours (its autoclear lost, say) is
+    // not taken over: the executor detaches it and attaches afresh, so the
+    // new device has autoclear and this run's size and flags.
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        let node = loopdev::node(unit);
-        // O_EXCL on a block device fails with EBUSY while it is mounted or
-        // otherwise claimed (mkfs, device mapper): those are left alone.
-        let fd = loopdev::open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL).map_err(|e| Error::sys(show(&node), e))?;
-        let before = loopdev::get_status64(&fd).map_err(|e| match e {
-            Errno::ENXIO => Error::text(show(&node), "not attached"),
-            e => Error::sys(show(&node), e),
-        })?;
-        let holders = std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0);
-        if holders > 0 {
-            return Err(Error::explained(show(&node), "held by another device", Errno::EBUSY));
-        }
-        loopdev::clr_fd(&fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", node.display()), e))?;
-        // Someone else has it open: the kernel only set autoclear. Put the
-        // flags back as they were; the device is theirs.
-        if loopdev::get_status64(&fd).is_ok() {
-            if before.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR == 0 {
-                let _ = loopdev::set_status64(&fd, &before);
-            }
-            return Err(Error::explained(show(&node), "open elsewhere, left attached", Errno::EBUSY));
-        }
-        self.debug(format!("{}: detached", node.display()));
+        units::detach_idle(&mut self.sys, unit)?;
+        self.debug(format!("{}: detached", loopdev::node(unit).display()));
         Ok(())
     }
 
-    fn attach(&mut self, a: &Attach) -> Result<Device> {
-        let r = self.attach_loop(a);
+    fn attach(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
+        let r = self.attach_loop(a, mount_point);
         if r.is_err() {
             self.restore_length();
         }
@@ -657,7 +698,7 @@ impl Platform for Linux {
     fn detach(&mut self, dev: &Device) -> Result<()> {
         match self.held.take() {
             Some(h) if h.unit == dev.unit => {
-                loopdev::clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))?;
+                self.sys.clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))?;
                 drop(h);
                 self.restore_length();
                 Ok(())
@@ -688,26 +729,26 @@ impl Platform for Linux {
                 t
             }
         };
-        let mut s = mount::split(&m.options);
-        if !s.dropped.is_empty() {
-            self.debug(format!("ignored userspace-only options: {}", s.dropped.join(",")));
+        let c = mount_call(&m.options, dev.read_only);
+        if !c.dropped.is_empty() {
+            self.debug(format!("ignored userspace-only options: {}", c.dropped.join(",")));
         }
-        if dev.read_only && !s.flags.contains(MsFlags::MS_RDONLY) {
-            s.flags |= MsFlags::MS_RDONLY;
+        if c.forced_ro {
             self.debug(format!("{} is read-only: mounting with MS_RDONLY", dev.path.display()));
         }
         let source = format!("{}{}", dev.path.display(), m.suffix);
-        let data = s.data_string();
-        match do_mount(&source, &m.mount_point, &fstype, s.flags, &data) {
+        let data = c.data;
+        let pin = match do_mount(&source, &m.mount_point, &fstype, c.flags, &data) {
             Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
                 self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));
-                do_mount(&source, &m.mount_point, &fstype, s.flags, "")?;
+                do_mount(&source, &m.mount_point, &fstype, c.flags, "")?
             }
             r => r?,
-        }
-        let read_only = s.flags.contains(MsFlags::MS_RDONLY)
-            || posix::open_root(&m.mount_point).and_then(|fd| posix::is_read_only(&fd)).unwrap_or(false);
-        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only })
+        };
+        let mounted = Mounted { mount_point: m.mount_point.clone(), fstype, read_only: false };
+        let root = self.keep_root(&pin, &mounted)?;
+        let read_only = c.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(root).unwrap_or(false);
+        Ok(Mounted { read_only, ..mounted })
     }
 
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
@@ -715,38 +756,41 @@ impl Platform for Linux {
         if let Some(size) = t.size {
             s.data.push(format!("size={size}"));
         }
-        do_mount("tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
+        let pin = do_mount("tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
         let read_only = s.flags.contains(MsFlags::MS_RDONLY);
-        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only })
+        let mounted = Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only };
+        self.keep_root(&pin, &mounted)?;
+        Ok(mounted)
     }
 
     fn unmount(&mut self, m: &Mounted) -> Result<()> {
+        if self.root.as_ref().is_some_and(|(p, _)| p == &m.mount_point) {
+            self.root = None;
+        }
         let what = || format!("unmount {}", m.mount_point.display());
-        match nix::mount::umount2(&m.mount_point, MntFlags::empty()) {
+        match self.sys.unmount(&m.mount_point, false) {
             Err(Errno::EBUSY) => {
                 self.warn(format!("{} is busy; detaching it lazily", m.mount_point.display()));
-                nix::mount::umount2(&m.mount_point, MntFlags::MNT_DETACH).map_err(|e| Error::sys(what(), e))
+                self.sys.unmount(&m.mount_point, true).map_err(|e| Error::sys(what(), e))
             }
             r => r.map_err(|e| Error::sys(what(), e)),
         }
     }
 
     fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
-        let root = posix::open_root(&m.mount_point)?;
-        posix::set_mode(&root, &m.mount_point, mode)
+        posix::set_mode(self.root(m)?, &m.mount_point, mode)
     }
 
     fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
-        let root = posix::open_root(&m.mount_point)?;
-        posix::set_owner(&root, &m.mount_point, uid, gid)
+        posix::set_owner(self.root(m)?, &m.mount_point, uid, gid)
     }
 
     fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
-        let root = posix::open_root(&m.mount_point)?;
-        posix::copy_skeleton(from, &root)
+        posix::copy_skeleton(from, self.root(m)?)
     }
 
     fn finish(&mut self) {
+        self.root = None;
         self.held = None;
         self.image = None;
         self.grown_from = None;
@@ -767,10 +811,16 @@ impl Platform for Linux {
     fn preflight(&self, plan: &Plan) -> Result<()> {
         super::preflight::check(plan)
     }
+}
 
-    fn preview_release(&mut self, target: &ReleaseTarget, force: bool) -> Option<Result<Vec<String>>> {
-        Some(preview::release(target, force))
-    }
+/// Whether /proc/filesystems lists `fstype` as `nodev` (it needs no block
+/// device: a pseudo file system). Unreadable or unlisted: no.
+fn kernel_says_nodev(fstype: &str) -> bool {
+    let Ok(bytes) = std::fs::read("/proc/filesystems") else { return false };
+    bytes.split(|&c| c == b'\n').any(|l| {
+        let mut f = l.split(|&c| c == b'\t');
+        f.next() == Some(b"nodev") && f.next() == Some(fstype.as_bytes())
+    })
 }
 
 fn check_options(options: &[String]) -> Result<()> {
@@ -842,7 +892,7 @@ mod tests {
 
     #[test]
     fn describes_exact_calls() {
-        let l = Linux::new();
+        let mut l = Linux::new();
         let p = plan(&["mount_md", "-o", "noatime,nodev,errors=remount-ro", "-p", "0750", "-F", "/i m/g", "md", "/"]);
         l.check(&p).unwrap();
         let lines: Vec<String> = p.steps.iter().map(|s| l.describe(s, None)).collect();
@@ -851,16 +901,20 @@ mod tests {
             [
                 "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
-                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR)",
+                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR, lo_file_name=\"mount_md:/\")",
                 "wait for /dev/loop? (at most 5 s)",
                 "mkfs.ext4 -q -F -E nodiscard /dev/loop?",
-                "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\")",
-                "fchmod(open(\"/\", O_DIRECTORY|O_NOFOLLOW), 0750)",
+                "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\"); \
+                 open(\"/\", O_DIRECTORY|O_NOFOLLOW)",
+                "fchmod(<root of \"/\">, 0750)",
             ]
         );
         let dev = Device { unit: 7, path: "/dev/loop7".into(), read_only: true };
         let p = plan(&["mount_md", "-P", "-F", "/i", "md", "/"]);
-        assert_eq!(l.describe(&p.steps[3], Some(&dev)), "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\")");
+        assert_eq!(
+            l.describe(&p.steps[3], Some(&dev)),
+            "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
+        );
         let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),
@@ -871,7 +925,8 @@ mod tests {
         assert_eq!(
             l.describe(&p.steps[2], None),
             "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_ADD, 4); \
-             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576)"
+             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576, \
+             lo_file_name=\"mount_md:/\")"
         );
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
         assert_eq!(
@@ -880,7 +935,10 @@ mod tests {
              openat(\"/n\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)"
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
-        assert_eq!(l.describe(&p.steps[0], None), "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\")");
+        assert_eq!(
+            l.describe(&p.steps[0], None),
+            "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
+        );
     }
 
     #[test]

@@ -1,29 +1,38 @@
-//! /proc/self/mountinfo, read the way the kernel writes it: fields split on
-//! spaces, with space, tab, newline and backslash in paths escaped as octal.
+//! /proc/self/mountinfo, read as bytes the way the kernel writes it
+//! (fs/proc_namespace.c `show_mountinfo`): fields split on single spaces,
+//! space, tab, newline and backslash in paths escaped as `\ooo`. A path is
+//! any bytes (not necessarily UTF-8); the table is never guessed at: a
+//! table that cannot be read or parsed is an error.
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
+pub const PATH: &str = "/proc/self/mountinfo";
+
 /// One mounted file system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The mount id (first field), unique in this table.
+    pub id: u64,
+    /// The device number of the mounted file system (`major:minor`), as
+    /// `makedev(3)` builds it, comparable with `st_rdev` of a block node.
+    pub dev: u64,
     /// Where it is mounted.
     pub target: PathBuf,
-    /// The mount source (`/dev/loop3`, `tmpfs`).
+    /// The mount source (`/dev/loop3`, `tmpfs`): for messages only.
     pub source: String,
     pub fstype: String,
 }
 
 /// Undoes the kernel's `\ooo` escapes.
-fn unescape(field: &str) -> Vec<u8> {
-    let b = field.as_bytes();
+fn unescape(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         let octal = b.get(i + 1..i + 4).filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match (b[i], octal) {
             (b'\\', Some(d)) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                out.push((d[0] - b'0').wrapping_mul(64).wrapping_add((d[1] - b'0') * 8 + (d[2] - b'0')));
                 i += 4;
             }
             (c, _) => {
@@ -35,42 +44,73 @@ fn unescape(field: &str) -> Vec<u8> {
     out
 }
 
-/// Parses mountinfo text.
-pub fn parse(text: &str) -> Vec<Entry> {
-    text.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let target = left.split(' ').nth(4)?;
-            let mut right = right.split(' ');
-            let fstype = right.next()?.to_string();
-            let source = String::from_utf8_lossy(&unescape(right.next()?)).into_owned();
-            Some(Entry { target: PathBuf::from(OsString::from_vec(unescape(target))), source, fstype })
-        })
+fn number<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// One line: `id parent major:minor root target options [optional...] -
+/// fstype source superoptions`.
+fn parse_line(line: &[u8]) -> Option<Entry> {
+    let fields: Vec<&[u8]> = line.split(|&c| c == b' ').collect();
+    let sep = fields.iter().position(|f| *f == b"-")?;
+    if sep < 6 {
+        return None;
+    }
+    let id = number(fields[0])?;
+    let (major, minor) = {
+        let mm = fields[2];
+        let colon = mm.iter().position(|&c| c == b':')?;
+        (number::<u32>(&mm[..colon])?, number::<u32>(&mm[colon + 1..])?)
+    };
+    let target = PathBuf::from(OsString::from_vec(unescape(fields[4])));
+    let fstype = String::from_utf8_lossy(&unescape(fields.get(sep + 1)?)).into_owned();
+    let source = String::from_utf8_lossy(&unescape(fields.get(sep + 2)?)).into_owned();
+    Some(Entry { id, dev: libc::makedev(major, minor), target, source, fstype })
+}
+
+/// Parses mountinfo bytes; a line that does not parse makes the whole
+/// table an error (it would otherwise hide a mount).
+pub fn parse(bytes: &[u8]) -> std::result::Result<Vec<Entry>, usize> {
+    bytes
+        .split(|&c| c == b'\n')
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(n, l)| parse_line(l).ok_or(n + 1))
         .collect()
-}
-
-/// This process's mounts, in mount order.
-pub fn mounts() -> Vec<Entry> {
-    std::fs::read_to_string("/proc/self/mountinfo").map(|t| parse(&t)).unwrap_or_default()
-}
-
-/// Mount points of `/dev/loopN`.
-pub fn targets_of(unit: u32) -> Vec<PathBuf> {
-    let source = format!("/dev/loop{unit}");
-    mounts().into_iter().filter(|e| e.source == source).map(|e| e.target).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     #[test]
     fn parses_and_unescapes() {
-        let text = "36 35 98:0 / /mnt/a\\040b rw,noatime master:1 - ext4 /dev/loop3 rw\n\
-                    37 35 0:5 / /t\\134x rw - tmpfs tmpfs rw,size=1024k\n";
-        let e = parse(text);
-        assert_eq!(e[0], Entry { target: "/mnt/a b".into(), source: "/dev/loop3".into(), fstype: "ext4".into() });
+        let text = b"36 35 7:3 / /mnt/a\\040b rw,noatime master:1 - ext4 /dev/loop3 rw\n\
+                     37 35 0:5 / /t\\134x rw - tmpfs tmpfs rw,size=1024k\n\
+                     38 35 0:6 / /n\xff\xfe rw shared:2 master:3 - tmpfs /dev/loop3 rw\n";
+        let e = parse(text).unwrap();
+        assert_eq!(
+            e[0],
+            Entry {
+                id: 36,
+                dev: libc::makedev(7, 3),
+                target: "/mnt/a b".into(),
+                source: "/dev/loop3".into(),
+                fstype: "ext4".into()
+            }
+        );
         assert_eq!(e[1].target, PathBuf::from("/t\\x"));
         assert_eq!(e[1].source, "tmpfs");
+        // Not UTF-8: kept as bytes; the decoy's source is only text.
+        assert_eq!(e[2].target.as_os_str().as_bytes(), b"/n\xff\xfe");
+        assert_eq!((e[2].dev, e[2].fstype.as_str()), (libc::makedev(0, 6), "tmpfs"));
+    }
+
+    #[test]
+    fn a_bad_line_is_an_error() {
+        assert_eq!(parse(b"36 35 7:3 / /a rw - ext4 /dev/loop3 rw\ngarbage\n"), Err(2));
+        assert_eq!(parse(b"36 35 x:3 / /a rw - ext4 /dev/loop3 rw\n"), Err(1));
+        assert_eq!(parse(b""), Ok(vec![]));
     }
 }

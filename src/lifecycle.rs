@@ -1,0 +1,354 @@
+//! The lifecycle rules, written once for every system: which existing
+//! unit backs the image, whether it may be reused, and what `mount_md -u`
+//! may tear down. They work over the small primitives each backend gives
+//! ([`Platform::units`], [`Platform::mounts`], [`Platform::identify`],
+//! [`Platform::unmount_at`], [`Platform::release_unit`]):
+//!
+//! * a unit is known by the device and inode of its backing file as the
+//!   kernel reports them, never by a path resolved from our view;
+//! * a mount belongs to a unit when its device number is the unit's, never
+//!   by its source text;
+//! * mount_md touches only units that carry its mark ([`crate::mark`]):
+//!   for anything another tool attached, `-u` says so and changes nothing,
+//!   and a leftover is reused or replaced only if it is ours;
+//! * what cannot be checked (no permission, an unreadable table) is an
+//!   error, never "nothing to do".
+use crate::error::{Error, Result};
+use crate::plan::{FsType, Plan, Step};
+use crate::platform::{
+    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo,
+};
+use crate::request::ReleaseTarget;
+use nix::errno::Errno;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// File systems that do not live on a disk: mounting one "from" an md or
+/// loop device would only name the device as its source.
+const NOT_ON_A_DISK: &[&str] = &[
+    "tmpfs",
+    "ramfs",
+    "proc",
+    "procfs",
+    "linprocfs",
+    "sysfs",
+    "linsysfs",
+    "devpts",
+    "devtmpfs",
+    "devfs",
+    "fdescfs",
+    "cgroup",
+    "cgroup2",
+    "mqueue",
+    "mqueuefs",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "configfs",
+    "bpf",
+    "pstore",
+    "hugetlbfs",
+    "autofs",
+    "fusectl",
+    "binfmt_misc",
+    "efivarfs",
+    "nsfs",
+    "overlay",
+    "nullfs",
+    "unionfs",
+    "nfs",
+    "nfs4",
+    "smbfs",
+    "cifs",
+    "fuse",
+    "rpc_pipefs",
+];
+
+/// Whether `fstype` is one that cannot be mounted from a disk.
+pub fn not_on_a_disk(fstype: &str) -> bool {
+    NOT_ON_A_DISK.contains(&fstype)
+}
+
+/// Refuses `-T` naming a file system that does not live on a block device
+/// when a disk is attached (tmpfs is the md-device `tmpfs`, not `-T`).
+pub fn check_plan(plan: &Plan) -> Result<()> {
+    for step in &plan.steps {
+        let t = match step {
+            Step::Mount(m) => match &m.fstype {
+                FsType::Named(t) => t,
+                FsType::Probe => continue,
+            },
+            Step::Format(f) => &f.fstype,
+            _ => continue,
+        };
+        if not_on_a_disk(t) {
+            return Err(Error::text(
+                format!("-T {t}"),
+                "not a file system on a disk (for a tmpfs, use tmpfs as the md-device)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How long to give a unit that was just unmounted (autoclear runs
+/// asynchronously) to go away before it counts as a leftover.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// The units backed by the image `image`, each with whether it is mounted
+/// at `mount_point`, in use at all, and whose it is.
+pub fn find_attached(p: &mut dyn Platform, image: FileId, mount_point: &Path) -> Result<Vec<Existing>> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let units: Vec<UnitInfo> = p.units()?.into_iter().filter(|u| u.backing == Some(image)).collect();
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mounts = p.mounts()?;
+        // Where the mount point is, by the kernel's mount id (a path that
+        // cannot be looked at is simply not "here").
+        let here = match p.identify(mount_point) {
+            Ok(PathKind::MountRoot(id)) => mounts.iter().find(|m| m.id == id).map(|m| m.dev),
+            _ => None,
+        };
+        let mut found = Vec::new();
+        let mut settling = false;
+        for u in units {
+            let mounted = mounts.iter().any(|m| m.dev == u.rdev);
+            let in_use = mounted || p.held(&u)?;
+            // Unused with autoclear: going away (whoever attached it).
+            settling |= !in_use && u.autoclear;
+            found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
+        }
+        if !settling || Instant::now() >= deadline {
+            return Ok(found);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What to do about the units already backed by the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// None: attach.
+    Attach,
+    /// Already mounted where asked (`mount -a` twice): done.
+    AlreadyMounted(Existing),
+    /// Mounted or open elsewhere: refuse (one image, one writer).
+    InUse(Existing),
+    /// Attached by another tool and idle: refuse, it is not ours to replace.
+    Foreign(Existing),
+    /// A leftover of ours nobody uses: reuse it, or detach it and attach.
+    Leftover(Existing),
+}
+
+/// The rule, pure: mounted here wins, then in use, then foreign, then ours.
+pub fn decide(existing: &[Existing]) -> Decision {
+    if let Some(e) = existing.iter().find(|e| e.mounted_here) {
+        return Decision::AlreadyMounted(e.clone());
+    }
+    if let Some(e) = existing.iter().find(|e| e.in_use) {
+        return Decision::InUse(e.clone());
+    }
+    if let Some(e) = existing.iter().find(|e| e.owner.is_foreign()) {
+        return Decision::Foreign(e.clone());
+    }
+    match existing.first() {
+        Some(e) => Decision::Leftover(e.clone()),
+        None => Decision::Attach,
+    }
+}
+
+/// The error for a unit another tool attached.
+pub fn foreign(what: &str, dev: &Device) -> Error {
+    Error::plain(format!("{what}: {} was not attached by mount_md; left alone", dev.path.display()))
+}
+
+/// mdmfs's pre-detach of a fixed unit, never of a unit another tool
+/// attached: `Ok(false)` (with the reason in `notes`) when it is left
+/// alone. The caller ignores errors, as mdmfs does.
+pub fn predetach(p: &mut dyn Platform, unit: u32, notes: &mut Vec<Note>) -> Result<bool> {
+    if let Some(u) = p.units()?.into_iter().find(|u| u.device.unit == unit && u.owner.is_foreign()) {
+        notes.push(Note::Debug(format!("{} was not attached by mount_md; left alone", u.device.path.display())));
+        return Ok(false);
+    }
+    p.detach_unit(unit)?;
+    Ok(true)
+}
+
+/// `mount_md -u`: unmounts what is mounted from the target's unit(s) of
+/// ours, newest first, and detaches them. Everything is checked before
+/// anything changes: a unit another tool attached is refused whole.
+pub fn release(p: &mut dyn Platform, target: &ReleaseTarget, force: bool, notes: &mut Vec<Note>) -> Result<Released> {
+    let chosen = choose(p, target)?;
+    let mut out = Released::default();
+    if chosen.is_empty() {
+        return Ok(out);
+    }
+    let mounts = p.mounts()?;
+    for u in &chosen {
+        release_one(p, u, &mounts, force, notes, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// `mount_md -N -u`: the same look-ups and refusals as [`release`], then
+/// one line per unmount and detach it would do, changing nothing.
+pub fn preview(p: &mut dyn Platform, target: &ReleaseTarget, force: bool) -> Result<Vec<String>> {
+    let chosen = choose(p, target)?;
+    let mounts = if chosen.is_empty() { Vec::new() } else { p.mounts()? };
+    let mut lines = Vec::new();
+    for u in &chosen {
+        for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
+            let on = crate::error::quoted(&m.on);
+            lines.push(if force {
+                format!("unmount {on} (forced)")
+            } else {
+                format!("unmount {on} (refused if it is busy; -f forces)")
+            });
+        }
+        let dev = u.device.path.display();
+        lines.push(if force {
+            format!("detach {dev} (if still in use, when its last user closes it)")
+        } else {
+            format!("detach {dev} (refused while it is open; -f forces)")
+        });
+    }
+    if lines.is_empty() {
+        let what = match target {
+            ReleaseTarget::Unit(n) => format!("unit {n}"),
+            ReleaseTarget::Path(path) => crate::error::quoted(path),
+        };
+        lines.push(format!("{what}: not mounted, not attached: nothing to do"));
+    }
+    Ok(lines)
+}
+
+/// The units `-u target` acts on, after every check and before anything
+/// changes; a unit another tool attached is refused.
+fn choose(p: &mut dyn Platform, target: &ReleaseTarget) -> Result<Vec<UnitInfo>> {
+    let shown = match target {
+        ReleaseTarget::Unit(n) => format!("unit {n}"),
+        ReleaseTarget::Path(path) => path.display().to_string(),
+    };
+    let units = p.units()?;
+    let chosen: Vec<UnitInfo> = match target {
+        ReleaseTarget::Unit(n) => units.into_iter().filter(|u| u.device.unit == *n).collect(),
+        ReleaseTarget::Path(path) => match p.identify(path)? {
+            PathKind::MountRoot(id) => {
+                let mounts = p.mounts()?;
+                let m = mounts
+                    .iter()
+                    .find(|m| m.id == id)
+                    .ok_or_else(|| Error::text(shown.clone(), "mount vanished from the mount table"))?;
+                match units.into_iter().find(|u| u.rdev == m.dev) {
+                    Some(u) => vec![u],
+                    None => {
+                        return Err(Error::plain(format!("{shown}: mounted from {}, not {}", m.source, p.disk_name())))
+                    }
+                }
+            }
+            // Not mounted (jail(8) unmounts before exec.release): a unit of
+            // ours whose mark names this directory and that nothing uses.
+            PathKind::Dir(real) => {
+                let mounts = p.mounts()?;
+                let bytes = real.as_os_str().as_bytes();
+                let mut v = Vec::new();
+                for u in units {
+                    let named = matches!(&u.owner, Owner::Ours(m) if m.names(bytes));
+                    if named && !mounts.iter().any(|m| m.dev == u.rdev) && !p.held(&u)? {
+                        v.push(u);
+                    }
+                }
+                v
+            }
+            PathKind::File(id) => units.into_iter().filter(|u| u.backing == Some(id)).collect(),
+        },
+    };
+    if let Some(u) = chosen.iter().find(|u| u.owner.is_foreign()) {
+        return Err(match target {
+            ReleaseTarget::Unit(_) => {
+                Error::plain(format!("{} was not attached by mount_md; left alone", u.device.path.display()))
+            }
+            ReleaseTarget::Path(_) => foreign(&shown, &u.device),
+        });
+    }
+    Ok(chosen)
+}
+
+/// Unmounts every mount of `u` (newest first; the first that fails stops
+/// everything), then detaches it.
+fn release_one(
+    p: &mut dyn Platform,
+    u: &UnitInfo,
+    mounts: &[MountRec],
+    force: bool,
+    notes: &mut Vec<Note>,
+    out: &mut Released,
+) -> Result<()> {
+    for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
+        match p.unmount_at(&m.on, force) {
+            Ok(()) => out.unmounted.push(m.on.clone()),
+            Err(e) if e.errno() == Some(Errno::EBUSY) && !force => {
+                return Err(Error::explained(
+                    format!("unmount of {}", m.on.display()),
+                    "in use, nothing detached (-f forces)",
+                    Errno::EBUSY,
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match p.release_unit(u, force) {
+        Ok(Detached::Now) => out.detached.push(u.device.clone()),
+        Ok(Detached::OnLastClose) => notes.push(Note::Warning(format!(
+            "{}: still in use; detached when its last user closes it",
+            u.device.path.display()
+        ))),
+        Err(e) if e.errno() == Some(Errno::EBUSY) && !force => {
+            return Err(Error::explained(
+                format!("detach {}", u.device.path.display()),
+                "still open (-f forces)",
+                Errno::EBUSY,
+            ))
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mark::Mark;
+
+    fn e(unit: u32, mounted_here: bool, in_use: bool, owner: Owner) -> Existing {
+        let device = Device { unit, path: format!("/dev/md{unit}").into(), read_only: false };
+        Existing { device, mounted_here, in_use, owner }
+    }
+
+    #[test]
+    fn decisions() {
+        let ours = Owner::Ours(Mark { mount_point: b"/j".to_vec(), truncated: false });
+        assert_eq!(decide(&[]), Decision::Attach);
+        let here = e(1, true, true, Owner::Foreign);
+        assert_eq!(decide(&[e(2, false, true, ours.clone()), here.clone()]), Decision::AlreadyMounted(here));
+        let busy = e(2, false, true, ours.clone());
+        assert_eq!(decide(&[e(3, false, false, Owner::Foreign), busy.clone()]), Decision::InUse(busy));
+        let theirs = e(3, false, false, Owner::Foreign);
+        assert_eq!(decide(&[e(4, false, false, ours.clone()), theirs.clone()]), Decision::Foreign(theirs));
+        let left = e(4, false, false, ours);
+        assert_eq!(decide(std::slice::from_ref(&left)), Decision::Leftover(left));
+    }
+
+    #[test]
+    fn pseudo_file_systems() {
+        for t in ["tmpfs", "proc", "sysfs", "ramfs", "devpts", "cgroup", "cgroup2", "devfs"] {
+            assert!(not_on_a_disk(t), "{t}");
+        }
+        for t in ["ext4", "xfs", "ufs", "btrfs", "vfat", "msdosfs"] {
+            assert!(!not_on_a_disk(t), "{t}");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Pure request builders for the Linux calls: what `LOOP_CONFIGURE` gets
+//! (`struct loop_info64`) and what mount(2) gets, built once and used both
+//! by the real call and by its `-N`/`-X` description, so the two cannot
+//! disagree.
+use super::loopdev::{self, LoopInfo64};
+use super::mount;
+use crate::mark;
+use nix::mount::MsFlags;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// The image's size handling for `-s`: `(grow the file to, lo_sizelimit)`.
+/// With `-s` the device is exactly that large (the file grown sparsely
+/// first if it is shorter); without, the whole file (sizelimit 0). `len`
+/// is `None` when the image cannot be looked at (a dry run of a missing
+/// one).
+pub fn sizing(size: Option<u64>, len: Option<u64>) -> (Option<u64>, u64) {
+    match (size.filter(|s| *s > 0), len) {
+        (Some(s), Some(l)) if s > l => (Some(s), s),
+        (Some(s), _) => (None, s),
+        (None, _) => (None, 0),
+    }
+}
+
+/// The mark for a unit attached for `mount_point` (as resolved by the
+/// caller): `mount_md:<path>`, cut to `lo_file_name`.
+pub fn mark_for(mount_point: &Path) -> Vec<u8> {
+    mark::encode(mount_point.as_os_str().as_bytes(), mark::LINUX_CAPACITY)
+}
+
+/// `struct loop_info64` for LOOP_CONFIGURE: always autoclear, read-only
+/// if asked, the size limit, and the mark in `lo_file_name`.
+pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8]) -> LoopInfo64 {
+    let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
+    if read_only {
+        flags |= loopdev::LO_FLAGS_READ_ONLY;
+    }
+    LoopInfo64::new(flags, sizelimit, Path::new(OsStr::from_bytes(mark)))
+}
+
+/// `flags=AUTOCLEAR|READ_ONLY[, sizelimit=N], lo_file_name="…"`.
+pub fn describe_info(info: &LoopInfo64) -> String {
+    let mut flags = Vec::new();
+    if info.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0 {
+        flags.push("AUTOCLEAR");
+    }
+    if info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 {
+        flags.push("READ_ONLY");
+    }
+    let limit = if info.lo_sizelimit > 0 { format!(", sizelimit={}", info.lo_sizelimit) } else { String::new() };
+    let end = info.lo_file_name.iter().position(|&c| c == 0).unwrap_or(info.lo_file_name.len());
+    let name = String::from_utf8_lossy(&info.lo_file_name[..end]);
+    format!("flags={}{limit}, lo_file_name={}", flags.join("|"), mount::quoted(&name))
+}
+
+/// What mount(2) gets for `-o` on a device that may be read-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountCall {
+    pub flags: MsFlags,
+    pub data: String,
+    /// Userspace-only options dropped (said under `-X`).
+    pub dropped: Vec<String>,
+    /// MS_RDONLY was added because the device is read-only.
+    pub forced_ro: bool,
+}
+
+pub fn mount_call(options: &[String], device_read_only: bool) -> MountCall {
+    let s = mount::split(options);
+    let forced_ro = device_read_only && !s.flags.contains(MsFlags::MS_RDONLY);
+    let mut flags = s.flags;
+    if forced_ro {
+        flags |= MsFlags::MS_RDONLY;
+    }
+    MountCall { flags, data: s.data_string(), dropped: s.dropped, forced_ro }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(sizing(None, Some(10)), (None, 0));
+        assert_eq!(sizing(Some(0), Some(10)), (None, 0));
+        assert_eq!(sizing(Some(10), Some(10)), (None, 10));
+        assert_eq!(sizing(Some(5), Some(10)), (None, 5));
+        assert_eq!(sizing(Some(20), Some(10)), (Some(20), 20));
+        assert_eq!(sizing(Some(20), None), (None, 20));
+    }
+
+    #[test]
+    fn info_and_its_description() {
+        let i = loop_info(true, 4096, &mark_for(Path::new("/j")));
+        assert_eq!(i.lo_flags, loopdev::LO_FLAGS_AUTOCLEAR | loopdev::LO_FLAGS_READ_ONLY);
+        assert_eq!(describe_info(&i), "flags=AUTOCLEAR|READ_ONLY, sizelimit=4096, lo_file_name=\"mount_md:/j\"");
+        let i = loop_info(false, 0, &mark_for(Path::new(&"x".repeat(100))));
+        assert_eq!(i.lo_file_name[62], b'x');
+        assert_eq!(i.lo_file_name[63], 0);
+    }
+
+    #[test]
+    fn mount_calls() {
+        let c = mount_call(&["noatime".into(), "errors=remount-ro".into(), "nofail".into()], true);
+        assert_eq!(c.flags, MsFlags::MS_NOATIME | MsFlags::MS_RDONLY);
+        assert_eq!((c.data.as_str(), c.dropped.len(), c.forced_ro), ("errors=remount-ro", 1, true));
+        assert!(!mount_call(&["ro".into()], true).forced_ro);
+    }
+}

@@ -1,0 +1,236 @@
+//! The thin seam under the Linux policy: every loop(4) call, the kernel
+//! tables it reads, statx(2), and sleeping, as one trait. [`Kernel`] does
+//! them for real (the ioctl wrappers are in [`super::loopdev`]);
+//! [`super::recording::Recorder`] records them and plays a scripted kernel,
+//! so the attach race loop, the binding checks and the lifecycle primitives
+//! are tested without root.
+use super::loopdev::{self, LoopInfo64};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// What statx(2) says about a path (the fields the lifecycle uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statx {
+    pub is_dir: bool,
+    /// `makedev(stx_dev_major, stx_dev_minor)`.
+    pub dev: u64,
+    pub ino: u64,
+    /// `STATX_MNT_ID`, when the kernel gave it.
+    pub mnt_id: Option<u64>,
+    /// `STATX_ATTR_MOUNT_ROOT`, when the kernel knows the attribute.
+    pub mount_root: Option<bool>,
+    /// `makedev(stx_rdev_major, stx_rdev_minor)` of a block device node.
+    pub rdev: Option<u64>,
+}
+
+/// The loop(4) and kernel-table operations the Linux backend needs.
+pub trait LoopSys {
+    /// An open `/dev/loopN`.
+    type Dev;
+    /// Opens `/dev/loop-control` (once; later calls reuse it).
+    fn open_control(&mut self) -> nix::Result<()>;
+    /// `flock(LOCK_EX)` of loop-control, until [`LoopSys::unlock_control`].
+    fn lock_control(&mut self) -> nix::Result<()>;
+    fn unlock_control(&mut self);
+    /// LOOP_CTL_GET_FREE.
+    fn get_free(&mut self) -> nix::Result<u32>;
+    /// LOOP_CTL_ADD (EEXIST when it exists).
+    fn ctl_add(&mut self, unit: u32) -> nix::Result<()>;
+    /// open(2) of `/dev/loopN` with `flags` (O_CLOEXEC added).
+    fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<Self::Dev>;
+    /// Waits, bounded, for `/dev/loopN` to appear.
+    fn wait_for_node(&mut self, unit: u32, timeout: Duration);
+    /// LOOP_CONFIGURE (or LOOP_SET_FD + LOOP_SET_STATUS64 before 5.8).
+    fn bind(
+        &mut self,
+        dev: &Self::Dev,
+        file: BorrowedFd<'_>,
+        info: &LoopInfo64,
+        configure: &mut bool,
+    ) -> nix::Result<()>;
+    fn clr_fd(&mut self, dev: &Self::Dev) -> nix::Result<()>;
+    /// LOOP_GET_STATUS64 (ENXIO: not bound).
+    fn get_status(&mut self, dev: &Self::Dev) -> nix::Result<LoopInfo64>;
+    fn set_status(&mut self, dev: &Self::Dev, info: &LoopInfo64) -> nix::Result<()>;
+    /// `st_rdev` of the opened node.
+    fn rdev(&mut self, dev: &Self::Dev) -> nix::Result<u64>;
+    /// Reads from the start of the device (superblock probing).
+    fn read_head(&mut self, dev: &Self::Dev, len: usize) -> std::io::Result<Vec<u8>>;
+    /// Entries of `/sys/block/loopN/holders` (stacked devices).
+    fn holders(&mut self, unit: u32) -> usize;
+    /// `/proc/partitions`, or the `loopN` names of `/sys/block`.
+    fn partitions(&mut self) -> std::io::Result<Vec<u8>>;
+    /// `/proc/self/mountinfo`.
+    fn mountinfo(&mut self) -> std::io::Result<Vec<u8>>;
+    /// statx(2) relative to `dir` (None: the working directory), following
+    /// symlinks.
+    fn statx(&mut self, dir: Option<RawFd>, name: &[u8]) -> nix::Result<Statx>;
+    /// umount2(2); `lazy`: MNT_DETACH.
+    fn unmount(&mut self, on: &std::path::Path, lazy: bool) -> nix::Result<()>;
+    fn sleep(&mut self, d: Duration);
+}
+
+/// The real kernel.
+#[derive(Debug, Default)]
+pub struct Kernel {
+    control: Option<OwnedFd>,
+}
+
+impl Kernel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn control(&self) -> nix::Result<&OwnedFd> {
+        self.control.as_ref().ok_or(Errno::EBADF)
+    }
+}
+
+impl LoopSys for Kernel {
+    type Dev = OwnedFd;
+
+    fn open_control(&mut self) -> nix::Result<()> {
+        if self.control.is_none() {
+            self.control = Some(loopdev::open_control()?);
+        }
+        Ok(())
+    }
+
+    fn lock_control(&mut self) -> nix::Result<()> {
+        let fd = self.control()?.as_raw_fd();
+        loop {
+            // SAFETY: plain flock(2) on a descriptor we own.
+            let r = unsafe { libc::flock(fd, libc::LOCK_EX) };
+            match Errno::result(r) {
+                Ok(_) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn unlock_control(&mut self) {
+        if let Ok(fd) = self.control() {
+            // SAFETY: plain flock(2) on a descriptor we own.
+            unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_UN) };
+        }
+    }
+
+    fn get_free(&mut self) -> nix::Result<u32> {
+        loopdev::get_free(self.control()?)
+    }
+
+    fn ctl_add(&mut self, unit: u32) -> nix::Result<()> {
+        loopdev::ctl_add(self.control()?, unit)
+    }
+
+    fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
+        loopdev::open_device(unit, flags)
+    }
+
+    fn wait_for_node(&mut self, unit: u32, timeout: Duration) {
+        let _ = crate::platform::posix::wait_for_node(&loopdev::node(unit), timeout);
+    }
+
+    fn bind(
+        &mut self,
+        dev: &OwnedFd,
+        file: BorrowedFd<'_>,
+        info: &LoopInfo64,
+        configure: &mut bool,
+    ) -> nix::Result<()> {
+        let file = file.try_clone_to_owned().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))?;
+        loopdev::bind(dev, &file, info, configure)
+    }
+
+    fn clr_fd(&mut self, dev: &OwnedFd) -> nix::Result<()> {
+        loopdev::clr_fd(dev)
+    }
+
+    fn get_status(&mut self, dev: &OwnedFd) -> nix::Result<LoopInfo64> {
+        loopdev::get_status64(dev)
+    }
+
+    fn set_status(&mut self, dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
+        loopdev::set_status64(dev, info)
+    }
+
+    fn rdev(&mut self, dev: &OwnedFd) -> nix::Result<u64> {
+        #[allow(clippy::unnecessary_cast)]
+        nix::sys::stat::fstat(dev.as_raw_fd()).map(|st| st.st_rdev as u64)
+    }
+
+    fn read_head(&mut self, dev: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::from(dev.try_clone()?);
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < buf.len() {
+            match file.read_at(&mut buf[got..], got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(got);
+        Ok(buf)
+    }
+
+    fn holders(&mut self, unit: u32) -> usize {
+        std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0)
+    }
+
+    fn partitions(&mut self) -> std::io::Result<Vec<u8>> {
+        match std::fs::read("/proc/partitions") {
+            Ok(b) => Ok(b),
+            Err(_) => {
+                // Without /proc: every block device name, one per line, in
+                // the fourth column as /proc/partitions has it.
+                let mut out = Vec::new();
+                for e in std::fs::read_dir("/sys/block")?.flatten() {
+                    out.extend_from_slice(b"0 0 0 ");
+                    out.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(e.file_name().as_os_str()));
+                    out.push(b'\n');
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn mountinfo(&mut self) -> std::io::Result<Vec<u8>> {
+        std::fs::read(super::mountinfo::PATH)
+    }
+
+    fn statx(&mut self, dir: Option<RawFd>, name: &[u8]) -> nix::Result<Statx> {
+        let c = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: an all-zero `struct statx` is a valid value.
+        let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+        let mask = libc::STATX_TYPE | libc::STATX_INO | libc::STATX_MNT_ID;
+        // SAFETY: `c` is NUL-terminated and `stx` writable; both outlive the call.
+        let r = unsafe { libc::statx(dir.unwrap_or(libc::AT_FDCWD), c.as_ptr(), 0, mask, &mut stx) };
+        Errno::result(r)?;
+        let root_attr = libc::STATX_ATTR_MOUNT_ROOT as u64;
+        Ok(Statx {
+            is_dir: u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFDIR,
+            dev: libc::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+            ino: stx.stx_ino,
+            mnt_id: (stx.stx_mask & libc::STATX_MNT_ID != 0).then_some(stx.stx_mnt_id),
+            mount_root: (stx.stx_attributes_mask & root_attr != 0).then_some(stx.stx_attributes & root_attr != 0),
+            rdev: (u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFBLK)
+                .then(|| libc::makedev(stx.stx_rdev_major, stx.stx_rdev_minor)),
+        })
+    }
+
+    fn unmount(&mut self, on: &std::path::Path, lazy: bool) -> nix::Result<()> {
+        use nix::mount::MntFlags;
+        nix::mount::umount2(on, if lazy { MntFlags::MNT_DETACH } else { MntFlags::empty() })
+    }
+
+    fn sleep(&mut self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}

@@ -1,0 +1,270 @@
+//! What the kernel says about loop devices, mounts and paths, and the
+//! per-unit operations the lifecycle rules ([`crate::lifecycle`]) are built
+//! on, all over [`LoopSys`]:
+//!
+//! * [`list`]: every bound loop device, by `LOOP_GET_STATUS64` on its node:
+//!   `lo_device`/`lo_inode` are the backing file's `st_dev`/`st_ino` as the
+//!   kernel holds it (linux/drivers/block/loop.c `loop_get_status`), so an
+//!   attachment is found whatever path the caller sees the file by (another
+//!   mount namespace, a lazily unmounted bind mount, a path longer than
+//!   PATH_MAX, where `/sys/block/loopN/loop/backing_file` cannot be
+//!   resolved). `lo_file_name` carries mount_md's mark ([`crate::mark`]);
+//!   `st_rdev` of the node is what mountinfo's `major:minor` is compared
+//!   with.
+//! * [`mounts`]: mountinfo read as bytes; an unreadable table is an error.
+//! * [`identify`]: statx(2) of a path: its mount id and whether it is a
+//!   mount root (`STATX_MNT_ID`, `STATX_ATTR_MOUNT_ROOT`, Linux 5.8), or
+//!   the file's identity.
+//! * [`release`] and [`detach_idle`]: the two ways a unit found this way is
+//!   detached (after `-u` unmounted it; a leftover nobody uses).
+use super::loopdev::{self, LoopInfo64};
+use super::mountinfo;
+use super::sys::LoopSys;
+use crate::error::{Error, Result};
+use crate::mark::{self, LINUX_CAPACITY};
+use crate::platform::{posix, Device, FileId, Owner, PathKind, UnitInfo};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a detach that finds the unit busy (EBUSY: a prober such as
+/// udev's blkid still has it open right after an unmount) keeps trying,
+/// while no mount uses the unit.
+pub const BUSY_RETRY: Duration = Duration::from_secs(1);
+
+/// How long `-u` waits, after LOOP_CLR_FD, for the last opener to let go
+/// of the unit (the kernel detaches it then).
+pub const RELEASE_WAIT: Duration = Duration::from_secs(5);
+
+const STEP: Duration = Duration::from_millis(10);
+
+/// Loop units that may be bound: /proc/partitions lists only block devices
+/// with a size, so one read finds the bound ones among however many exist.
+fn candidates<S: LoopSys>(sys: &mut S) -> Result<Vec<u32>> {
+    let bytes = sys.partitions().map_err(|e| crate::error::from_io("/proc/partitions", &e))?;
+    let mut units: Vec<u32> = bytes
+        .split(|&c| c == b'\n')
+        .filter_map(|l| l.split(|c| c.is_ascii_whitespace()).filter(|f| !f.is_empty()).nth(3))
+        .filter_map(|name| {
+            let n = name.strip_prefix(b"loop")?;
+            std::str::from_utf8(n).ok()?.parse::<u32>().ok()
+        })
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    Ok(units)
+}
+
+/// What a status says about its unit.
+pub fn info_of(unit: u32, rdev: u64, st: &LoopInfo64) -> UnitInfo {
+    let owner = match mark::decode(&st.lo_file_name, LINUX_CAPACITY) {
+        Some(m) => Owner::Ours(m),
+        None => Owner::Foreign,
+    };
+    UnitInfo {
+        device: Device { unit, path: loopdev::node(unit), read_only: st.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 },
+        rdev,
+        backing: Some(FileId { dev: st.lo_device, ino: st.lo_inode }),
+        owner,
+        autoclear: st.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0,
+    }
+}
+
+/// One unit, if bound. A node that cannot be opened for a reason other
+/// than "not there" (no permission) is an error: its owner cannot be told.
+pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
+    let node = loopdev::node(unit);
+    let dev = match sys.open_device(unit, OFlag::O_RDONLY) {
+        Ok(d) => d,
+        Err(Errno::ENOENT | Errno::ENXIO | Errno::ENODEV) => return Ok(None),
+        Err(e) => return Err(Error::explained(node.display().to_string(), "cannot check whose it is", e)),
+    };
+    let st = match sys.get_status(&dev) {
+        Ok(st) => st,
+        Err(Errno::ENXIO) => return Ok(None),
+        Err(e) => return Err(Error::sys(format!("{}: LOOP_GET_STATUS64", node.display()), e)),
+    };
+    let rdev = sys.rdev(&dev).map_err(|e| Error::sys(node.display().to_string(), e))?;
+    Ok(Some(info_of(unit, rdev, &st)))
+}
+
+/// Every bound loop device.
+pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<UnitInfo>> {
+    let mut out = Vec::new();
+    for n in candidates(sys)? {
+        if let Some(u) = get(sys, n)? {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+/// This namespace's mounts, in mount order, each with the device number
+/// it is matched to a unit by (`btrfs_device`).
+pub fn mounts<S: LoopSys>(sys: &mut S) -> Result<Vec<mountinfo::Entry>> {
+    let bytes = sys.mountinfo().map_err(|e| crate::error::from_io(mountinfo::PATH, &e))?;
+    let mut entries =
+        mountinfo::parse(&bytes).map_err(|line| Error::text(mountinfo::PATH, format!("cannot parse line {line}")))?;
+    for e in &mut entries {
+        e.dev = btrfs_device(sys, e);
+    }
+    Ok(entries)
+}
+
+/// The device number a mount is matched to a unit by: mountinfo's
+/// `major:minor`. btrfs alone reports an anonymous device there (0:N, one
+/// per subvolume, fs/btrfs/super.c); for it, the block device the kernel
+/// names as its source (`/dev/loopN`, the device btrfs opened) is asked for
+/// its `st_rdev`. Only a btrfs mount gets this, so a decoy of another type
+/// named like a loop device is still matched by its own device number.
+fn btrfs_device<S: LoopSys>(sys: &mut S, e: &mountinfo::Entry) -> u64 {
+    if libc::major(e.dev) != 0 || e.fstype != "btrfs" || !e.source.starts_with("/dev/") {
+        return e.dev;
+    }
+    match sys.statx(None, e.source.as_bytes()) {
+        Ok(st) if st.rdev.is_some() => st.rdev.unwrap_or(e.dev),
+        _ => e.dev,
+    }
+}
+
+/// Whether `/dev/loopN` is claimed: mounted (here or in any namespace),
+/// opened exclusively (an `O_EXCL` open of a block device fails with EBUSY
+/// then), or held by a stacked device.
+pub fn claimed<S: LoopSys>(sys: &mut S, unit: u32) -> bool {
+    sys.holders(unit) > 0 || matches!(sys.open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL), Err(Errno::EBUSY))
+}
+
+/// What `path` is: a mount root (by mount id), another directory, or a
+/// file. A path too long for one call is walked a directory at a time.
+pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
+    let shown = || path.display().to_string();
+    let st = match sys.statx(None, path.as_os_str().as_bytes()) {
+        Err(Errno::ENAMETOOLONG) => {
+            let (dir, name) = posix::walk_to_parent(path)?;
+            sys.statx(Some(dir.as_raw_fd()), name.as_bytes()).map_err(|e| Error::sys(shown(), e))?
+        }
+        r => r.map_err(|e| Error::sys(shown(), e))?,
+    };
+    if !st.is_dir {
+        return Ok(PathKind::File(FileId { dev: st.dev, ino: st.ino }));
+    }
+    if let (Some(id), Some(root)) = (st.mnt_id, st.mount_root) {
+        if root {
+            return Ok(PathKind::MountRoot(id));
+        }
+        return Ok(PathKind::Dir(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())));
+    }
+    // A kernel before 5.8: the mount table by the resolved path.
+    let real = std::fs::canonicalize(path).map_err(|e| crate::error::from_io(shown(), &e))?;
+    Ok(match mounts(sys)?.into_iter().rev().find(|e| e.target == real) {
+        Some(e) => PathKind::MountRoot(e.id),
+        None => PathKind::Dir(real),
+    })
+}
+
+/// What [`release`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Detached, by this call or by autoclear (or it had gone already).
+    Detached,
+    /// Forced, and still open elsewhere (a lazily unmounted file system, a
+    /// process holding the node): autoclear is set, so the kernel detaches
+    /// it when its last user closes it.
+    OnLastClose,
+}
+
+/// The backing `(lo_device, lo_inode)` of `/dev/loopN`, or `None`.
+fn binding<S: LoopSys>(sys: &mut S, unit: u32) -> Option<(u64, u64)> {
+    let dev = sys.open_device(unit, OFlag::O_RDONLY).ok()?;
+    sys.get_status(&dev).ok().map(|i| (i.lo_device, i.lo_inode))
+}
+
+/// Makes sure `/dev/loopN`, bound to `bound` (read before its file systems
+/// were unmounted), is detached: LOOP_CLR_FD if it is still bound to that
+/// same file (autoclear off, or not run yet), then waits, bounded, for it
+/// to be free. Once autoclear has freed the unit, another run may take the
+/// number at once: a unit bound to anything else is not ours and is left
+/// alone. With `force`, a device still in use is left to autoclear instead
+/// of being an error.
+pub fn release<S: LoopSys>(sys: &mut S, unit: u32, bound: (u64, u64), force: bool) -> nix::Result<Release> {
+    let dev = match sys.open_device(unit, OFlag::O_RDONLY) {
+        Ok(d) => d,
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Release::Detached),
+        Err(e) => return Err(e),
+    };
+    // While this descriptor is open the binding cannot change under us:
+    // autoclear waits for the last close, and a LOOP_CLR_FD by anyone
+    // else only sets autoclear.
+    match sys.get_status(&dev) {
+        Err(Errno::ENXIO) => return Ok(Release::Detached),
+        Err(e) => return Err(e),
+        Ok(i) if (i.lo_device, i.lo_inode) != bound => return Ok(Release::Detached),
+        Ok(_) => {}
+    }
+    match sys.clr_fd(&dev) {
+        // ENXIO: autoclear got there first.
+        Ok(()) | Err(Errno::ENXIO) => {}
+        Err(e) => return Err(e),
+    }
+    drop(dev);
+    let mut waited = Duration::ZERO;
+    while binding(sys, unit) == Some(bound) {
+        // A lazily unmounted file system still claims the device, for as
+        // long as anything inside it is open: no use waiting for that.
+        if force && claimed(sys, unit) {
+            return Ok(Release::OnLastClose);
+        }
+        if waited >= RELEASE_WAIT {
+            return if force { Ok(Release::OnLastClose) } else { Err(Errno::EBUSY) };
+        }
+        sys.sleep(STEP);
+        waited += STEP;
+    }
+    Ok(Release::Detached)
+}
+
+/// Detaches a unit nobody uses (mdmfs's pre-detach; a leftover being
+/// replaced). The exclusive open fails with EBUSY while it is mounted or
+/// otherwise claimed; while no mount in this namespace uses it, that is
+/// retried for [`BUSY_RETRY`] (a prober that opened it right after an
+/// unmount lets go soon), then reported. If someone else still has it
+/// open, LOOP_CLR_FD only sets autoclear: the flags are put back and the
+/// unit is left to them.
+pub fn detach_idle<S: LoopSys>(sys: &mut S, unit: u32) -> Result<()> {
+    let node = loopdev::node(unit);
+    let shown = || node.display().to_string();
+    let mut waited = Duration::ZERO;
+    let dev = loop {
+        match sys.open_device(unit, OFlag::O_RDONLY | OFlag::O_EXCL) {
+            Err(Errno::EBUSY) if waited < BUSY_RETRY && !mounted_here(sys, unit)? => {
+                sys.sleep(STEP);
+                waited += STEP;
+            }
+            r => break r.map_err(|e| Error::sys(shown(), e))?,
+        }
+    };
+    let before = sys.get_status(&dev).map_err(|e| match e {
+        Errno::ENXIO => Error::text(shown(), "not attached"),
+        e => Error::sys(shown(), e),
+    })?;
+    if sys.holders(unit) > 0 {
+        return Err(Error::explained(shown(), "held by another device", Errno::EBUSY));
+    }
+    sys.clr_fd(&dev).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", node.display()), e))?;
+    if sys.get_status(&dev).is_ok() {
+        if before.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR == 0 {
+            let _ = sys.set_status(&dev, &before);
+        }
+        return Err(Error::explained(shown(), "open elsewhere, left attached", Errno::EBUSY));
+    }
+    Ok(())
+}
+
+/// Whether a mount in this namespace uses `/dev/loopN` (by device number).
+fn mounted_here<S: LoopSys>(sys: &mut S, unit: u32) -> Result<bool> {
+    let Some(u) = get(sys, unit)? else { return Ok(false) };
+    Ok(mounts(sys)?.iter().any(|e| e.dev == u.rdev))
+}

@@ -46,6 +46,19 @@ pub enum CreateMode {
     Sparse,
 }
 
+/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`)
+/// on a kept (`-P`) file system before mounting it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FsckPolicy {
+    /// Only when the superblock says it is not clean (the default).
+    #[default]
+    Auto,
+    /// Every time, clean or not.
+    Always,
+    /// Never; mount as it is.
+    Never,
+}
+
 /// `-p` (or compat mode's implied 01777).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeSetting {
@@ -97,6 +110,10 @@ pub struct Request {
     pub namespace: Option<PathBuf>,
     /// `--create`: make the `-F` image of `-s` bytes if it does not exist.
     pub create: Option<CreateMode>,
+    /// `--fsck`.
+    pub fsck: FsckPolicy,
+    /// `--reformat`: format a `-F` image even if it holds a file system.
+    pub reformat: bool,
 }
 
 impl Request {

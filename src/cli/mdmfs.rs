@@ -7,7 +7,7 @@ use crate::device::{parse_device, DeviceArg};
 use crate::flavor::Flavor;
 use crate::mode::parse_mode;
 use crate::owner::{parse_owner, OwnerError};
-use crate::request::{Backing, CreateMode, ModeSetting, NewfsOpt, Request};
+use crate::request::{Backing, CreateMode, FsckPolicy, ModeSetting, NewfsOpt, Request};
 use crate::size::parse_size;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -16,8 +16,9 @@ use std::path::PathBuf;
 /// Current mdmfs's getopt string, letter for letter.
 pub const SPEC: &str = "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:X";
 
-/// Our long options (none in mdmfs): `--create[=reserve|sparse]`.
-pub const LONGS: Longs = &[("create", LongArg::Optional)];
+/// Our long options (none in mdmfs): `--create[=reserve|sparse]`,
+/// `--fsck=auto|always|never`, `--reformat`.
+pub const LONGS: Longs = &[("create", LongArg::Optional), ("fsck", LongArg::Required), ("reformat", LongArg::No)];
 
 /// Options a `mount.md` caller adds on top of the mdmfs ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,6 +152,8 @@ pub fn interpret(
         sloppy: extras.sloppy,
         namespace: extras.namespace,
         create: None,
+        fsck: FsckPolicy::Auto,
+        reformat: false,
     };
     let mut have_type = false;
     let mut size_arg: Option<&str> = None;
@@ -205,8 +208,22 @@ pub fn interpret(
                 })?)
             }
             'X' => req.debug = true,
+            '-' if opt.long == Some("fsck") => {
+                req.fsck = match value()? {
+                    Some("auto") => FsckPolicy::Auto,
+                    Some("always") => FsckPolicy::Always,
+                    Some("never") => FsckPolicy::Never,
+                    other => {
+                        return Err(CliError::Fatal(format!(
+                            "--fsck: unknown policy '{}' (use auto, always or never)",
+                            other.unwrap_or_default()
+                        )))
+                    }
+                }
+            }
+            '-' if opt.long == Some("reformat") => req.reformat = true,
             '-' => {
-                // --create[=reserve|sparse]: the only long option (LONGS).
+                // --create[=reserve|sparse] (LONGS).
                 req.create = Some(match value()? {
                     None | Some("reserve") => CreateMode::Reserve,
                     Some("sparse") => CreateMode::Sparse,

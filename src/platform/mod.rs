@@ -101,6 +101,19 @@ pub trait Platform {
     fn detach(&mut self, dev: &Device) -> Result<()>;
     fn wait_for_node(&mut self, dev: &Device) -> Result<()>;
     fn format(&mut self, dev: &Device, f: &Format) -> Result<()>;
+    /// The first `len` bytes of the attached disk (fewer if it is smaller),
+    /// for its superblock. The default reads nothing, so a platform that
+    /// cannot read its disks sees no file system on them.
+    fn read_start(&mut self, _dev: &Device, _len: usize) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+    /// Runs the system's checker in preen mode on `dev`, which holds `fs`
+    /// (`ext4`, `ufs`): argv vector, cleared environment. Returns the
+    /// checker's name, or `None` when this system has no checker for `fs`.
+    /// A failed check's error carries the checker's own output.
+    fn fsck(&mut self, _dev: &Device, _fs: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
     fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted>;
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted>;
     /// Undo a mount (rollback).

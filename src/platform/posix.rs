@@ -421,3 +421,97 @@ fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
     }
     nix::unistd::fsync(fd.as_raw_fd())
 }
+
+/// Where helper programs (mkfs, newfs, fsck) look for the programs they
+/// run themselves: the system directories, never the caller's `$PATH`.
+pub const HELPER_PATH: &str = "/sbin:/usr/sbin:/bin:/usr/bin";
+
+/// At most this many lines of a helper's output go into a message.
+pub const OUTPUT_LINES: usize = 40;
+/// And at most this many bytes are kept while reading it.
+const OUTPUT_BYTES: usize = 64 * 1024;
+
+/// What a helper printed and how it ended.
+#[derive(Debug)]
+pub struct Captured {
+    pub status: std::process::ExitStatus,
+    /// Its standard output and standard error, interleaved as written
+    /// (one pipe for both), at most 64 KiB of it.
+    pub output: String,
+}
+
+/// Runs `program` with `args` as an argument vector (no shell), with a
+/// cleared environment (only `PATH`=[`HELPER_PATH`]), standard input from
+/// /dev/null and its output captured (bounded). `loud` lets its output
+/// through to ours instead.
+pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Captured> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(program);
+    cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(Stdio::null());
+    let shown = || program.display().to_string();
+    let mut reader = None;
+    if !loud {
+        let (r, w) = nix::unistd::pipe().map_err(|e| Error::sys("pipe", e))?;
+        let w2 = w.try_clone().map_err(|e| crate::error::from_io("pipe", &e))?;
+        cmd.stdout(Stdio::from(w)).stderr(Stdio::from(w2));
+        reader = Some(r);
+    }
+    let mut child = cmd.spawn().map_err(|e| crate::error::from_io(shown(), &e))?;
+    // The write ends now live only in the child (Command dropped ours).
+    drop(cmd);
+    let mut kept = Vec::new();
+    if let Some(r) = reader {
+        let mut pipe = std::fs::File::from(r);
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = OUTPUT_BYTES.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e))?;
+    Ok(Captured { status, output: String::from_utf8_lossy(&kept).into_owned() })
+}
+
+/// The non-empty lines of a helper's output, trimmed, with a `prefix` of
+/// its own name dropped, at most [`OUTPUT_LINES`] of them (the first and
+/// last halves, saying how many were left out between).
+pub fn output_lines(output: &str, prefix: &str) -> Vec<String> {
+    let lines: Vec<String> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.strip_prefix(prefix).unwrap_or(l).to_string())
+        .collect();
+    if lines.len() <= OUTPUT_LINES {
+        return lines;
+    }
+    let half = OUTPUT_LINES / 2;
+    let mut out = lines[..half].to_vec();
+    out.push(format!("… ({} lines left out)", lines.len() - 2 * half));
+    out.extend_from_slice(&lines[lines.len() - half..]);
+    out
+}
+
+/// The error for a helper that failed: `<what>: <how it ended>`, then its
+/// output — on the same line if it is one line, else indented below.
+pub fn helper_failed(what: String, status: std::process::ExitStatus, lines: &[String]) -> Error {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with error code {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "failed".to_string(),
+    };
+    match lines {
+        [] => Error::text(what, how),
+        [one] => Error::text(what, one.clone()),
+        many => Error::text(what, format!("{how}:\n    {}", many.join("\n    "))),
+    }
+}

@@ -269,11 +269,16 @@ impl Linux {
         Ok(buf)
     }
 
-    fn probe(&self, dev: &Device) -> Result<String> {
-        let what = match &self.held {
+    /// The image behind `dev` for messages, else the device itself.
+    fn shown_image(&self, dev: &Device) -> String {
+        match &self.held {
             Some(Held { unit, image: Some(img), .. }) if *unit == dev.unit => show(img),
             _ => show(&dev.path),
-        };
+        }
+    }
+
+    fn probe(&self, dev: &Device) -> Result<String> {
+        let what = self.shown_image(dev);
         // ext2/3/4 and XFS are told by the first 4 KiB; only when those do
         // not match is the rest (btrfs at 64 KiB, UFS up to 256 KiB) read.
         let mut found = probe::probe(&self.read_head(dev, probe::FIRST_LEN)?);
@@ -457,6 +462,7 @@ impl Platform for Linux {
             Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
             Step::Attach(a) => describe_attach(a),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
+            Step::Examine(e) => super::describe::examine(e, &node, "e2fsck -p"),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
                 Err(c) => format!("mkfs.{}: option -{c} has no meaning", f.fstype),
@@ -665,7 +671,23 @@ impl Platform for Linux {
     }
 
     fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
-        mkfs::run(f, &dev.path)
+        mkfs::run(f, &dev.path, &self.shown_image(dev))
+    }
+
+    fn read_start(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
+        self.read_head(dev, len)
+    }
+
+    /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
+    fn fsck(&mut self, dev: &Device, fs: &str) -> Result<Option<String>> {
+        if !matches!(fs, "ext2" | "ext3" | "ext4") {
+            return Ok(None);
+        }
+        let output = mkfs::e2fsck(&dev.path, &self.shown_image(dev))?;
+        for line in output.lines().filter(|l| !l.trim().is_empty()) {
+            self.debug(format!("e2fsck: {line}"));
+        }
+        Ok(Some("e2fsck -p".into()))
     }
 
     fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {
@@ -826,6 +848,7 @@ mod tests {
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR)",
                 "wait for /dev/loop? (at most 5 s)",
+                "pread(/dev/loop?, 4096, 0): refuse to format over a file system",
                 "mkfs.ext4 -q -F -E nodiscard /dev/loop?",
                 "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\")",
                 "fchmod(open(\"/\", O_DIRECTORY|O_NOFOLLOW), 0750)",
@@ -833,7 +856,11 @@ mod tests {
         );
         let dev = Device { unit: 7, path: "/dev/loop7".into(), read_only: true };
         let p = plan(&["mount_md", "-P", "-F", "/i", "md", "/"]);
-        assert_eq!(l.describe(&p.steps[3], Some(&dev)), "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\")");
+        assert_eq!(
+            l.describe(&p.steps[3], Some(&dev)),
+            "pread(/dev/loop7, 4096, 0); e2fsck -p /dev/loop7 only if it is not clean"
+        );
+        assert_eq!(l.describe(&p.steps[4], Some(&dev)), "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\")");
         let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),

@@ -132,7 +132,11 @@ impl Run<'_, '_, '_> {
             }
             Step::Format(f) => {
                 let dev = self.device()?.clone();
-                self.platform.format(&dev, f)?
+                self.platform.format(&dev, f)?;
+                if self.created {
+                    // Only now, formatted, does a new image get its name.
+                    self.platform.publish_image()?;
+                }
             }
             Step::Mount(m) => {
                 let dev = self.device()?.clone();

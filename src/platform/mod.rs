@@ -86,6 +86,12 @@ pub trait Platform {
     fn open_image(&mut self, o: &OpenImage) -> Result<bool>;
     /// Removes the image this run created (rollback).
     fn remove_image(&mut self) -> Result<()>;
+    /// Gives the image this run created (under a temporary name) its final
+    /// name, once it has been formatted: fsync, rename without replacing.
+    /// The default has nothing to rename.
+    fn publish_image(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Units already backed by the opened image (same device and inode).
     fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>>;
     /// Takes over a leftover unit nothing uses, if it fits `a`; `None`

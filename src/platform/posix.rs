@@ -287,74 +287,244 @@ pub struct Image {
     pub created: bool,
     pub stat: FileStat,
     dir: OwnedFd,
+    /// Its name in `dir` now: the temporary name until [`Image::publish`].
     name: OsString,
+    /// The path as given.
+    given: std::path::PathBuf,
+    /// A created image's final name, until [`Image::publish`] gives it.
+    unpublished: Option<OsString>,
+}
+
+/// How long a run waits for a lock another process holds (the image's, or
+/// its directory's while an image is being created there) before it gives
+/// up with nothing changed.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The temporary name `--create` makes an image under, in the same
+/// directory: `.<name>.mount_md-new`. Fixed, so that a run can find and
+/// remove what an interrupted one left.
+pub fn temp_name(name: &OsStr) -> OsString {
+    let mut t = OsString::from(".");
+    t.push(name);
+    t.push(".mount_md-new");
+    t
+}
+
+/// Writes a line on standard error at once, as err(3) would: used for what
+/// must be seen while it happens (a wait), not after the step.
+fn say_now(text: &str) {
+    let prog = std::env::args_os()
+        .next()
+        .map(|a| Path::new(&a).file_name().map(OsStr::to_os_string).unwrap_or(a))
+        .unwrap_or_else(|| "mount_md".into());
+    eprintln!("{}: {text}", prog.to_string_lossy());
 }
 
 /// Opens the image at `path` without following symlinks anywhere in the
-/// path, creating it first (mode 0600, never over an existing file) when
-/// `create` says so, and takes an exclusive lock on it so that concurrent
-/// mount_md runs on the same image go one at a time. `read_only` opens it
-/// read-only even if writable.
+/// path and takes an exclusive lock on it (waiting at most [`LOCK_WAIT`]
+/// for another process to let go), so that concurrent mount_md runs on the
+/// same image go one at a time. `read_only` opens it read-only even if
+/// writable. Nothing in the path can make this block: every open is
+/// `O_NONBLOCK` and the type is checked before anything else (a FIFO is
+/// refused, never waited on).
+///
+/// With `create`, a missing image is made crash-safely: under a
+/// [`temp_name`] in the same directory (mode 0600, `O_EXCL`), allocated,
+/// and given its final name by [`Image::publish`] once it has been
+/// formatted, without replacing anything. A temporary left by an
+/// interrupted run (nobody holds its lock) is removed first. Creation is
+/// serialised per directory by a `flock` of the directory.
 pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
-    let shown = || path.display().to_string();
     let (dir, name) = walk_to_parent(path)?;
-    let d = Some(dir.as_raw_fd());
-    let nofollow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let reopen = |flags: OFlag| openat(d, name.as_os_str(), flags | nofollow, Mode::empty()).map(own);
-    let mut created = None;
     if let Some((size, mode)) = create {
-        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | nofollow;
-        match openat(d, name.as_os_str(), flags, Mode::from_bits_truncate(0o600)) {
-            Ok(fd) => {
-                // Locked before it has a size, so a concurrent run that finds
-                // the new file waits until it is made (and formatted).
-                let lock_fd = own(fd);
-                lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
-                if let Err(e) = allocate(&lock_fd, size, mode) {
-                    let _ = nix::unistd::unlinkat(d, name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-                    return Err(Error::sys(format!("{}: cannot create image", shown()), e));
-                }
-                created = Some(lock_fd);
-            }
-            Err(Errno::EEXIST) => {}
-            Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
+        if let Some(img) = create_image(&dir, &name, path, size, mode, read_only)? {
+            return Ok(img);
         }
     }
+    open_existing(dir, name, path, read_only)
+}
+
+const NOFOLLOW: OFlag = OFlag::O_NOFOLLOW.union(OFlag::O_CLOEXEC).union(OFlag::O_NONBLOCK);
+
+fn kind_of(st: &FileStat) -> SFlag {
+    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits())
+}
+
+/// Refuses anything but a regular file, by what `fstat` says.
+fn regular(st: &FileStat, path: &Path) -> Result<()> {
+    match kind_of(st) {
+        SFlag::S_IFREG => Ok(()),
+        SFlag::S_IFDIR => Err(Error::sys(path.display().to_string(), Errno::EISDIR)),
+        _ => Err(Error::plain(format!("{} is not a regular file", path.display()))),
+    }
+}
+
+/// Opens `name` in `dir` without blocking and without following a symlink,
+/// then takes `O_NONBLOCK` off again once it is known to be a regular file.
+fn open_regular(dir: &OwnedFd, name: &OsStr, path: &Path, flags: OFlag) -> Result<(OwnedFd, FileStat)> {
+    let fd = openat(Some(dir.as_raw_fd()), name, flags | NOFOLLOW, Mode::empty())
+        .map(own)
+        .map_err(|e| refuse_symlink(dir, name, path, e))?;
+    let st = fstat(fd.as_raw_fd()).map_err(|e| Error::sys(path.display().to_string(), e))?;
+    regular(&st, path)?;
+    let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::F_GETFL).map_err(|e| Error::sys("fcntl", e))?;
+    let fl = OFlag::from_bits_truncate(fl) & !OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::F_SETFL(fl)).map_err(|e| Error::sys("fcntl", e))?;
+    Ok((fd, st))
+}
+
+fn open_existing(dir: OwnedFd, name: OsString, path: &Path, read_only: bool) -> Result<Image> {
+    let shown = || path.display().to_string();
     let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
-    let (fd, writable) = match reopen(rw) {
-        Ok(fd) => (fd, !read_only),
-        Err(Errno::EACCES | Errno::EROFS | Errno::EPERM) if !read_only => {
-            (reopen(OFlag::O_RDONLY).map_err(|e| refuse_symlink(&dir, &name, path, e))?, false)
+    let ((fd, stat), writable) = match open_regular(&dir, &name, path, rw) {
+        Ok(r) => (r, !read_only),
+        Err(e) if !read_only && matches!(e.errno(), Some(Errno::EACCES | Errno::EROFS | Errno::EPERM)) => {
+            (open_regular(&dir, &name, path, OFlag::O_RDONLY)?, false)
         }
-        Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
+        Err(e) => return Err(e),
     };
-    let stat = fstat(fd.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
-    match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
-        SFlag::S_IFREG => {}
-        SFlag::S_IFDIR => return Err(Error::sys(shown(), Errno::EISDIR)),
-        _ => return Err(Error::plain(format!("{} is not a regular file", shown()))),
-    }
-    let was_created = created.is_some();
-    let lock_fd = match created {
-        Some(l) => l,
-        None => {
-            let l = reopen(OFlag::O_RDONLY).map_err(|e| refuse_symlink(&dir, &name, path, e))?;
-            lock(&l).map_err(|e| Error::sys(shown(), e))?;
-            l
-        }
-    };
+    let (lock_fd, locked) = open_regular(&dir, &name, path, OFlag::O_RDONLY)?;
+    wait_lock(&lock_fd, &locked, &shown(), "")?;
     // Both descriptions must be of one file (the name could have been
     // swapped between the two opens).
-    let locked = fstat(lock_fd.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
     if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
         return Err(Error::plain(format!("{} was replaced while opening it", shown())));
     }
-    Ok(Image { fd, _lock: lock_fd, writable, created: was_created, stat, dir, name })
+    Ok(Image {
+        fd,
+        _lock: lock_fd,
+        writable,
+        created: false,
+        stat,
+        dir,
+        name,
+        given: path.to_path_buf(),
+        unpublished: None,
+    })
+}
+
+/// `--create`: `None` when the image exists (open it as usual).
+fn create_image(
+    dir: &OwnedFd,
+    name: &OsStr,
+    path: &Path,
+    size: u64,
+    mode: CreateMode,
+    read_only: bool,
+) -> Result<Option<Image>> {
+    let shown = || path.display().to_string();
+    let tmp = temp_name(name);
+    let d = Some(dir.as_raw_fd());
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        // Creators take turns per directory: while this is held, a
+        // temporary nobody has locked can only be an interrupted run's.
+        let dir_lock = open_dir_at(Some(dir.as_raw_fd()), ".").map_err(|e| Error::sys(shown(), e))?;
+        let dir_st = fstat(dir_lock.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+        wait_lock(&dir_lock, &dir_st, &shown(), " (another run is creating an image in its directory)")?;
+        match openat(d, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()).map(own) {
+            Ok(t) => {
+                if try_lock(&t).map_err(|e| Error::sys(shown(), e))? {
+                    nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                        .map_err(|e| Error::sys(format!("remove {}", Path::new(&tmp).display()), e))?;
+                    say_now(&format!(
+                        "{}: removed {}, left by an interrupted --create",
+                        shown(),
+                        Path::new(&tmp).display()
+                    ));
+                } else {
+                    // Another run is making this very image: wait for it
+                    // (bounded), then look again.
+                    drop(dir_lock);
+                    let st = fstat(t.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+                    wait_lock(&t, &st, &shown(), " (another run is creating it)")?;
+                    if Instant::now() > deadline {
+                        return Err(Error::text(shown(), "another run keeps creating it; giving up"));
+                    }
+                    continue;
+                }
+            }
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(refuse_symlink(dir, &tmp, path, e)),
+        }
+        match fstatat(d, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(_) => return Ok(None),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys(shown(), e)),
+        }
+        if read_only {
+            return Err(Error::text(
+                shown(),
+                "does not exist, and --create cannot make it for a read-only mount (-o ro): \
+                 a new image must be formatted",
+            ));
+        }
+        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
+        let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
+            .map(own)
+            .map_err(|e| refuse_symlink(dir, &tmp, path, e))?;
+        // Locked before the directory lock goes: a temporary is never seen
+        // unlocked while its run is alive.
+        lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
+        drop(dir_lock);
+        let remove = || {
+            let _ = nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        };
+        if let Err(e) = allocate(&lock_fd, size, mode) {
+            remove();
+            return Err(Error::sys(format!("{}: cannot create image", shown()), e));
+        }
+        let opened = open_regular(dir, &tmp, path, OFlag::O_RDWR);
+        let (fd, stat) = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                remove();
+                return Err(e);
+            }
+        };
+        let dir = nix::unistd::dup(dir.as_raw_fd()).map(own).map_err(|e| Error::sys(shown(), e))?;
+        return Ok(Some(Image {
+            fd,
+            _lock: lock_fd,
+            writable: true,
+            created: true,
+            stat,
+            dir,
+            name: tmp,
+            given: path.to_path_buf(),
+            unpublished: Some(name.to_os_string()),
+        }));
+    }
 }
 
 impl Image {
-    /// Removes the file this run created (rollback), if the name still
-    /// points at the file we made.
+    /// The path the image has now: the temporary one for a created image
+    /// that is not published yet (what FreeBSD's md(4) must open).
+    pub fn current_path(&self) -> std::path::PathBuf {
+        self.given.with_file_name(&self.name)
+    }
+
+    /// Gives a created image its final name, once it holds its file
+    /// system: fsync, then rename without replacing anything
+    /// (`renameat2(RENAME_NOREPLACE)` on Linux; elsewhere, or where the
+    /// file system lacks it, `link` then `unlink`, which never replaces
+    /// either), then fsync the directory. Nothing to do for an image that
+    /// existed.
+    pub fn publish(&mut self) -> Result<()> {
+        let Some(target) = self.unpublished.clone() else { return Ok(()) };
+        let shown = || self.given.display().to_string();
+        nix::unistd::fsync(self.fd.as_raw_fd()).map_err(|e| Error::sys(format!("fsync {}", shown()), e))?;
+        rename_noreplace(&self.dir, &self.name, &target).map_err(|e| match e {
+            Errno::EEXIST => Error::text(shown(), "appeared while this run was creating it; left as it is"),
+            e => Error::sys(format!("rename {} to {}", Path::new(&self.name).display(), shown()), e),
+        })?;
+        self.name = target;
+        self.unpublished = None;
+        nix::unistd::fsync(self.dir.as_raw_fd()).map_err(|e| Error::sys(format!("fsync directory of {}", shown()), e))
+    }
+
+    /// Removes the file this run created (rollback), under whichever name
+    /// it has now, if that name still points at the file we made.
     pub fn remove_created(&self) -> Result<()> {
         if !self.created {
             return Ok(());
@@ -385,6 +555,17 @@ impl Image {
     }
 }
 
+fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> {
+    let d = Some(dir.as_raw_fd());
+    #[cfg(target_os = "linux")]
+    match nix::fcntl::renameat2(d, from, d, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
+        Err(Errno::EINVAL | Errno::ENOSYS) => {}
+        other => return other,
+    }
+    linkat(d, from, d, to, AtFlags::empty())?;
+    nix::unistd::unlinkat(d, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
+}
+
 fn lock(fd: &OwnedFd) -> nix::Result<()> {
     loop {
         // SAFETY: flock(2) on a descriptor we own; no memory is passed.
@@ -394,6 +575,78 @@ fn lock(fd: &OwnedFd) -> nix::Result<()> {
             other => return other.map(drop),
         }
     }
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: whether it was taken.
+fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
+    // SAFETY: flock(2) on a descriptor we own; no memory is passed.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    match Errno::result(r) {
+        Ok(_) => Ok(true),
+        Err(Errno::EWOULDBLOCK | Errno::EINTR) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the lock on `fd` (the file `st` describes, `what` in messages),
+/// waiting at most [`LOCK_WAIT`]. The wait is announced once, at once,
+/// with who holds the lock where the system says (/proc/locks); after it
+/// the run gives up, having changed nothing.
+fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
+    if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+        return Ok(());
+    }
+    let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
+    say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
+    let start = Instant::now();
+    while start.elapsed() < LOCK_WAIT {
+        std::thread::sleep(Duration::from_millis(20));
+        if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+            return Ok(());
+        }
+    }
+    Err(Error::text(
+        what.to_string(),
+        format!("still locked after {} s{holder}{why}; giving up, nothing changed", LOCK_WAIT.as_secs()),
+    ))
+}
+
+/// Who holds a `flock` on the file `st` describes: `pid N (comm)` from
+/// /proc/locks (read as bytes) and /proc/N/comm. Linux only; `None`
+/// where the system does not say.
+fn lock_holder(st: &FileStat) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        #[allow(clippy::unnecessary_cast)]
+        let (dev, ino) = (st.st_dev as u64, st.st_ino as u64);
+        let key = format!("{:02x}:{:02x}:{ino}", libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let table = std::fs::read("/proc/locks").ok()?;
+        let pid = holder_pid(&table, &key)?;
+        let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let comm = String::from_utf8_lossy(&comm).trim().to_string();
+        Some(if comm.is_empty() { format!("pid {pid}") } else { format!("pid {pid} ({comm})") })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = st;
+        None
+    }
+}
+
+/// The pid of the first `FLOCK` line of /proc/locks for `key`
+/// (`maj:min:inode`, as the kernel prints it).
+pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
+    table.split(|b| *b == b'\n').find_map(|line| {
+        let line = std::str::from_utf8(line).ok()?;
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's
+        // line starts with "1: ->" and is skipped.
+        let at = f.iter().position(|w| *w == "FLOCK")?;
+        if f.get(at.checked_sub(1)?) == Some(&"->") {
+            return None;
+        }
+        (f.get(at + 4) == Some(&key)).then(|| f.get(at + 3)?.parse().ok())?
+    })
 }
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {

@@ -75,7 +75,8 @@ impl OpenedImage {
         #[allow(clippy::unnecessary_cast)]
         let (dev, ino, size) = (image.stat.st_dev as u64, image.stat.st_ino as u64, image.stat.st_size as u64);
         OpenedImage {
-            path: path.to_path_buf(),
+            // A created image has a temporary name until it is published.
+            path: if image.created { image.current_path() } else { path.to_path_buf() },
             id: FileId { dev, ino },
             size,
             writable: image.writable,
@@ -569,6 +570,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
         self.sys.run_newfs(&newfs_argv(f, &dev.path), f.loud)
+    }
+
+    fn publish_image(&mut self) -> Result<()> {
+        if let Some(OpenedImage { handle: Some(h), path, .. }) = &mut self.image {
+            h.publish()?;
+            *path = h.current_path();
+        }
+        Ok(())
     }
 
     fn read_start(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {

@@ -445,18 +445,25 @@ impl Platform for Linux {
             Step::EnterNamespace(ns) => format!("setns(open({}), CLONE_NEWNS)", mount::quoted(&show(ns))),
             Step::OpenImage(o) => {
                 let mode = if o.read_only { "O_RDONLY" } else { "O_RDWR" };
+                let tmp = o.path.file_name().map(|n| show(Path::new(&posix::temp_name(n)))).unwrap_or_default();
                 let create = match o.create {
-                    Some((size, crate::request::CreateMode::Reserve)) => {
-                        format!("openat(O_CREAT|O_EXCL, 0600); posix_fallocate(<img>, 0, {size}); ")
-                    }
-                    Some((size, crate::request::CreateMode::Sparse)) => {
-                        format!("openat(O_CREAT|O_EXCL, 0600); ftruncate(<img>, {size}); ")
-                    }
+                    Some((size, crate::request::CreateMode::Reserve)) => format!(
+                        "if missing: flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
+                         posix_fallocate(<img>, 0, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
+                        mount::quoted(&tmp)
+                    ),
+                    Some((size, crate::request::CreateMode::Sparse)) => format!(
+                        "if missing: flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
+                         ftruncate(<img>, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
+                        mount::quoted(&tmp)
+                    ),
                     None => String::new(),
                 };
                 format!(
-                    "{create}openat({}, {mode}|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)",
-                    mount::quoted(&show(&o.path))
+                    "{create}openat({}, {mode}|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+                     flock(<img>, LOCK_EX) (at most {} s)",
+                    mount::quoted(&show(&o.path)),
+                    posix::LOCK_WAIT.as_secs()
                 )
             }
             Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
@@ -674,6 +681,10 @@ impl Platform for Linux {
         mkfs::run(f, &dev.path, &self.shown_image(dev))
     }
 
+    fn publish_image(&mut self) -> Result<()> {
+        self.image.as_mut().map_or(Ok(()), posix::Image::publish)
+    }
+
     fn read_start(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
         self.read_head(dev, len)
     }
@@ -844,7 +855,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)",
+                "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+                 flock(<img>, LOCK_EX) (at most 10 s)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR)",
                 "wait for /dev/loop? (at most 5 s)",
@@ -864,7 +876,8 @@ mod tests {
         let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),
-            "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)"
+            "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+             flock(<img>, LOCK_EX) (at most 10 s)"
         );
         assert_eq!(p.steps[1].kind(), "predetach");
         assert_eq!(l.describe(&p.steps[1], None), "ioctl(/dev/loop4, LOOP_CLR_FD) if bound and not in use");
@@ -876,8 +889,10 @@ mod tests {
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),
-            "openat(O_CREAT|O_EXCL, 0600); ftruncate(<img>, 1048576); \
-             openat(\"/n\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)"
+            "if missing: flock(<dir>, LOCK_EX); openat(\".n.mount_md-new\", O_CREAT|O_EXCL, 0600); \
+             ftruncate(<img>, 1048576); renameat2(RENAME_NOREPLACE) once formatted; \
+             openat(\"/n\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+             flock(<img>, LOCK_EX) (at most 10 s)"
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
         assert_eq!(l.describe(&p.steps[0], None), "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\")");

@@ -215,3 +215,85 @@ fn read_only_without_p_is_refused_before_attaching() {
     assert_eq!(out.status.code(), Some(1));
     assert!(std::fs::read(&img).unwrap().iter().all(|b| *b == 0), "untouched");
 }
+
+/// A FIFO named as the image: refused at once, also read-only (where a
+/// plain open would wait for a writer forever).
+#[test]
+fn a_fifo_as_image_never_blocks() {
+    require_loop!();
+    let tmp = TempDir::new("fifo");
+    let mnt = tmp.dir("mnt");
+    let fifo = tmp.join("fifo.img");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let lines: [&[&std::ffi::OsStr]; 3] = [
+        args!["-o", "ro", "-P", "-F", fifo, "md", mnt],
+        args!["-P", "-F", fifo, "md", mnt],
+        args!["-P", "--create", "-s", "16m", "-F", fifo, "md", mnt],
+    ];
+    for args in lines {
+        let mut child = Command::new(bin()).args(args).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(5) {
+                let _ = child.kill();
+                panic!("mount_md blocked on a FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(1));
+        assert_eq!(err.trim(), format!("mount_md: {} is not a regular file", fifo.display()));
+        assert_nothing_left(&tmp);
+    }
+}
+
+/// A lock held by another process: mount_md says once what it waits for
+/// and who holds it, gives up after 10 s, and has changed nothing.
+#[test]
+fn a_held_lock_is_a_bounded_wait() {
+    require_loop!();
+    if Command::new("flock").arg("--version").output().is_err() {
+        eprintln!("skipped: flock(1) not found");
+        return;
+    }
+    let tmp = TempDir::new("held");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let mut holder = Command::new("flock").arg("-x").arg(&img).args(["sleep", "60"]).spawn().unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = holder.id();
+    let _kill = Kill(&mut holder);
+    // Until flock(1) holds it.
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
+        && start.elapsed() < std::time::Duration::from_secs(5)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let start = std::time::Instant::now();
+    let out = run(&bin(), args!["-P", "-F", img, "md", mnt]);
+    let waited = start.elapsed();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(waited >= std::time::Duration::from_secs(10) && waited < std::time::Duration::from_secs(20), "{waited:?}");
+    let shown = img.display();
+    assert_eq!(
+        err,
+        format!(
+            "mount_md: {shown}: waiting up to 10 s for its lock, held by pid {pid} (flock)\n\
+             mount_md: {shown}: still locked after 10 s, held by pid {pid} (flock); giving up, nothing changed\n"
+        )
+    );
+    assert_nothing_left(&tmp);
+}

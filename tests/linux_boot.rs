@@ -297,3 +297,38 @@ fn a_held_lock_is_a_bounded_wait() {
     );
     assert_nothing_left(&tmp);
 }
+
+/// `-k` with a skeleton that contains the mount point is refused (the old
+/// recursive copy walked into its own target until the stack overflowed,
+/// leaving the mount behind); a copy that fails half-way (the skeleton
+/// does not fit) rolls the mount back.
+#[test]
+fn skeleton_failures_roll_the_mount_back() {
+    require_loop!();
+    let tmp = TempDir::new("skel-roll");
+    let skel = tmp.dir("skel");
+    let mnt = tmp.dir("skel/jail");
+    std::fs::write(skel.join("etc"), b"x").unwrap();
+    let out = run(&bin(), args!["-s", "16m", "-k", skel, "md", mnt]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!(
+            "mount_md: -k {}: the skeleton contains the mount point; refusing to copy it into itself",
+            skel.display()
+        )
+    );
+    assert_nothing_left(&tmp);
+    // Too big for the disk: ENOSPC half-way, and nothing stays mounted.
+    let big = tmp.dir("big");
+    std::fs::write(big.join("small"), b"s").unwrap();
+    std::fs::write(big.join("z-large"), vec![1u8; 24 * MIB as usize]).unwrap();
+    let other = tmp.dir("other");
+    let out = run(&bin(), args!["-s", "16m", "-k", big, "md", other]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!("mount_md: skel copy: {}: No space left on device", big.join("z-large").display())
+    );
+    assert_nothing_left(&tmp);
+}

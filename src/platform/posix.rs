@@ -73,44 +73,130 @@ pub fn wait_for_node(node: &Path, timeout: Duration) -> Result<()> {
 /// keeping modes, owners, times, symlinks, hard links, fifos and device
 /// nodes, as `pax -rw -pe` does for mdmfs. Existing entries in the target
 /// are an error (a fresh file system has none but `lost+found`).
+///
+/// A skeleton that contains the mount point (`-k /` onto `/mnt`) is refused
+/// before anything is copied: the copy would walk into its own target. The
+/// walk is iterative and holds two directory descriptors whatever the
+/// depth (it goes back up through `..`, checking it lands where it came
+/// from), so no tree can exhaust the stack or the descriptor table; every
+/// directory is also compared, by device and inode, with the target root.
 pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
     let what = || format!("skel copy from {}", from.display());
     let src = open_dir_at(None, from).map_err(|e| Error::sys(what(), e))?;
-    let mut links = HashMap::new();
-    copy_dir(&src, root, &mut links, &mut Vec::new()).map_err(|(path, e)| {
-        let shown = if path.is_empty() { from.display().to_string() } else { from.join(&path).display().to_string() };
-        Error::sys(format!("skel copy: {shown}"), e)
+    let src_st = fstat(src.as_raw_fd()).map_err(|e| Error::sys(what(), e))?;
+    if is_ancestor(&src_st, root).map_err(|e| Error::sys(what(), e))? {
+        return Err(Error::text(
+            format!("-k {}", from.display()),
+            "the skeleton contains the mount point; refusing to copy it into itself",
+        ));
+    }
+    let dst = nix::unistd::dup(root.as_raw_fd()).map(own).map_err(|e| Error::sys(what(), e))?;
+    copy_tree(src, dst, root).map_err(|(path, e)| {
+        let shown = if path.as_os_str().is_empty() { from.to_path_buf() } else { from.join(&path) };
+        match e {
+            CopyFault::Errno(e) => Error::sys(format!("skel copy: {}", shown.display()), e),
+            CopyFault::Text(t) => Error::text(format!("skel copy: {}", shown.display()), t),
+        }
     })?;
     // The root's own mode, owner and times come from the skeleton's top.
-    let st = fstat(src.as_raw_fd()).map_err(|e| Error::sys(what(), e))?;
-    apply_meta_fd(root, &st).map_err(|e| Error::sys(what(), e))
+    apply_meta_fd(root, &src_st).map_err(|e| Error::sys(what(), e))
 }
 
-type CopyError = (OsString, Errno);
+/// Whether the directory `st` describes is `dir` or one of its ancestors
+/// (walking up through `..` to the root, by device and inode).
+fn is_ancestor(st: &FileStat, dir: &OwnedFd) -> nix::Result<bool> {
+    let mut cur = nix::unistd::dup(dir.as_raw_fd()).map(own)?;
+    // Deeper than this no real path goes (PATH_MAX / 2).
+    for _ in 0..2048 {
+        let here = fstat(cur.as_raw_fd())?;
+        if (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino) {
+            return Ok(true);
+        }
+        let up = open_dir_at(Some(cur.as_raw_fd()), "..")?;
+        let parent = fstat(up.as_raw_fd())?;
+        if (parent.st_dev, parent.st_ino) == (here.st_dev, here.st_ino) {
+            return Ok(false); // the root
+        }
+        cur = up;
+    }
+    Ok(false)
+}
 
-fn copy_dir(
-    src: &OwnedFd,
-    dst: &OwnedFd,
-    links: &mut HashMap<(u64, u64), (OwnedFd, OsString)>,
-    path: &mut Vec<OsString>,
-) -> std::result::Result<(), CopyError> {
-    let here = |path: &Vec<OsString>, name: &OsStr| -> OsString {
-        let mut p: std::path::PathBuf = path.iter().collect();
-        p.push(name);
-        p.into_os_string()
-    };
-    let entries = read_dir_names(src).map_err(|e| (here(path, OsStr::new("")), e))?;
-    for name in entries {
-        let shown = here(path, &name);
-        let fail = |e: Errno| (shown.clone(), e);
+enum CopyFault {
+    Errno(Errno),
+    Text(&'static str),
+}
+
+impl From<Errno> for CopyFault {
+    fn from(e: Errno) -> Self {
+        CopyFault::Errno(e)
+    }
+}
+
+type CopyError = (std::path::PathBuf, CopyFault);
+
+/// One directory being copied: what is left of its entries, and what the
+/// walk needs to come back to it.
+struct Frame {
+    names: std::vec::IntoIter<OsString>,
+    /// Relative to the skeleton (and to the target root).
+    path: std::path::PathBuf,
+    /// Device and inode of the source and target directory, to check that
+    /// `..` leads back to them.
+    src_id: (u64, u64),
+    dst_id: (u64, u64),
+    /// The source directory's metadata, applied once it is filled (the
+    /// root's is applied by the caller).
+    meta: Option<FileStat>,
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn id(st: &FileStat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result::Result<(), CopyError> {
+    let top = |e: Errno| (std::path::PathBuf::new(), CopyFault::Errno(e));
+    let root_id = id(&fstat(root.as_raw_fd()).map_err(top)?);
+    // Files with more than one link: where the first copy went, relative
+    // to the target root.
+    let mut links: HashMap<(u64, u64), std::path::PathBuf> = HashMap::new();
+    let mut stack = vec![Frame {
+        names: read_dir_names(&src).map_err(top)?.into_iter(),
+        path: std::path::PathBuf::new(),
+        src_id: id(&fstat(src.as_raw_fd()).map_err(top)?),
+        dst_id: root_id,
+        meta: None,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        let Some(name) = frame.names.next() else {
+            let done = stack.pop().expect("a frame");
+            let fail = |e: CopyFault| (done.path.clone(), e);
+            if let Some(st) = &done.meta {
+                apply_meta_fd(&dst, st).map_err(|e| fail(e.into()))?;
+            }
+            let Some(parent) = stack.last() else { break };
+            // Back up one level, checking `..` is where we came from.
+            src = open_dir_at(Some(src.as_raw_fd()), "..").map_err(|e| fail(e.into()))?;
+            dst = open_dir_at(Some(dst.as_raw_fd()), "..").map_err(|e| fail(e.into()))?;
+            let back = (
+                id(&fstat(src.as_raw_fd()).map_err(|e| fail(e.into()))?),
+                id(&fstat(dst.as_raw_fd()).map_err(|e| fail(e.into()))?),
+            );
+            if back != (parent.src_id, parent.dst_id) {
+                return Err(fail(CopyFault::Text("moved while it was being copied")));
+            }
+            continue;
+        };
+        let rel = frame.path.join(&name);
+        let fail = |e: Errno| (rel.clone(), CopyFault::Errno(e));
         let st = fstatat(Some(src.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fail)?;
-        let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
-        #[allow(clippy::unnecessary_cast)]
-        let key = (st.st_dev as u64, st.st_ino as u64);
+        let kind = kind_of(&st);
+        let key = id(&st);
         if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
-            if let Some((dir, first)) = links.get(&key) {
+            if let Some(first) = links.get(&key) {
                 linkat(
-                    Some(dir.as_raw_fd()),
+                    Some(root.as_raw_fd()),
                     first.as_os_str(),
                     Some(dst.as_raw_fd()),
                     name.as_os_str(),
@@ -123,16 +209,19 @@ fn copy_dir(
         let perm = Mode::from_bits_truncate(0o700);
         match kind {
             SFlag::S_IFDIR => {
+                if key == root_id {
+                    return Err((rel, CopyFault::Text("is the mount point: the skeleton contains it")));
+                }
                 mkdirat(Some(dst.as_raw_fd()), name.as_os_str(), perm).map_err(fail)?;
                 let s = open_dir_at(Some(src.as_raw_fd()), name.as_os_str()).map_err(fail)?;
                 let d = open_dir_at(Some(dst.as_raw_fd()), name.as_os_str()).map_err(fail)?;
-                path.push(name.clone());
-                copy_dir(&s, &d, links, path)?;
-                path.pop();
-                apply_meta_fd(&d, &st).map_err(fail)?;
+                let names = read_dir_names(&s).map_err(fail)?;
+                let dst_id = id(&fstat(d.as_raw_fd()).map_err(fail)?);
+                stack.push(Frame { names: names.into_iter(), path: rel, src_id: key, dst_id, meta: Some(st) });
+                (src, dst) = (s, d);
                 continue;
             }
-            SFlag::S_IFREG => copy_file(src, dst, &name).map_err(fail)?,
+            SFlag::S_IFREG => copy_file(&src, &dst, &name).map_err(fail)?,
             SFlag::S_IFLNK => {
                 let target = readlinkat(Some(src.as_raw_fd()), name.as_os_str()).map_err(fail)?;
                 symlinkat(target.as_os_str(), Some(dst.as_raw_fd()), name.as_os_str()).map_err(fail)?;
@@ -143,10 +232,9 @@ fn copy_dir(
                 mknodat(Some(dst.as_raw_fd()), name.as_os_str(), kind, perm, rdev).map_err(fail)?;
             }
         }
-        apply_meta_at(dst, &name, &st, kind).map_err(fail)?;
+        apply_meta_at(&dst, &name, &st, kind).map_err(fail)?;
         if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
-            let dir = nix::unistd::dup(dst.as_raw_fd()).map(own).map_err(fail)?;
-            links.insert(key, (dir, name));
+            links.insert(key, rel);
         }
     }
     Ok(())
@@ -169,9 +257,12 @@ fn read_dir_names(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
 }
 
 fn copy_file(src: &OwnedFd, dst: &OwnedFd, name: &OsStr) -> nix::Result<()> {
-    let from =
-        openat(Some(src.as_raw_fd()), name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-            .map(own)?;
+    // O_NONBLOCK: a FIFO swapped in after the fstatat cannot make this wait.
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+    let from = openat(Some(src.as_raw_fd()), name, flags, Mode::empty()).map(own)?;
+    if kind_of(&fstat(from.as_raw_fd())?) != SFlag::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
     let to = openat(
         Some(dst.as_raw_fd()),
         name,

@@ -5,7 +5,7 @@
 //! UFS is not formatted again without `--reformat`.
 mod freebsd_support;
 
-use freebsd_support::{run, words};
+use freebsd_support::{mount_6x_argv, mount_modern_argv, run, words};
 use mount_md::platform::freebsd::fsck::fsck_argv;
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
@@ -153,4 +153,26 @@ fn ufs_image_is_not_formatted_again() {
     let mut fb = freebsd(vec![0u8; 4096]);
     let (code, _, err) = run(&words(line), &mut fb);
     assert_eq!(code, 0, "{err}");
+}
+
+/// From fstab: FreeBSD's mount(8) splits `--fsck=always` at the `=` into
+/// two words (6.x and modern alike); they are joined again.
+#[test]
+fn fsck_option_from_fstab() {
+    for argv in [
+        mount_modern_argv(
+            "md /var/jails/j1 ufs rw,-P,--fsck=always,-F/jails/j1/rootfs.volume,mountprog=/usr/local/sbin/mount_md 0 0",
+        )
+        .unwrap(),
+        mount_6x_argv("md /var/jails/j1 md rw,-P,--fsck=always,-F/jails/j1/rootfs.volume 0 0").unwrap(),
+    ] {
+        assert!(argv.contains(&"always".to_string()), "split as mount(8) does: {argv:?}");
+        let mut fb = freebsd(ufs2(1, 0x2));
+        let (code, _, err) = run(&argv, &mut fb);
+        assert_eq!(code, 0, "{argv:?}: {err}");
+        assert_eq!(fscks(&fb).len(), 1, "{argv:?}");
+    }
+    let mut fb = freebsd(ufs2(1, 0x2));
+    let (code, _, err) = run(&words("mount_md --fsck -P -F /jails/j1/rootfs.volume md /var/jails/j1"), &mut fb);
+    assert_eq!((code, err.as_str()), (1, "mount_md: --fsck needs a value: auto, always or never\n"));
 }

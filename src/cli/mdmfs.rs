@@ -17,8 +17,10 @@ use std::path::PathBuf;
 pub const SPEC: &str = "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:X";
 
 /// Our long options (none in mdmfs): `--create[=reserve|sparse]`,
-/// `--fsck=auto|always|never`, `--reformat`.
-pub const LONGS: Longs = &[("create", LongArg::Optional), ("fsck", LongArg::Required), ("reformat", LongArg::No)];
+/// `--fsck=auto|always|never`, `--reformat`. `--fsck` takes its value
+/// optionally only so that FreeBSD mount(8)'s split of `--fsck=always` into
+/// two words is repaired like `--create=sparse`; a missing value is refused.
+pub const LONGS: Longs = &[("create", LongArg::Optional), ("fsck", LongArg::Optional), ("reformat", LongArg::No)];
 
 /// Options a `mount.md` caller adds on top of the mdmfs ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -213,10 +215,10 @@ pub fn interpret(
                     Some("auto") => FsckPolicy::Auto,
                     Some("always") => FsckPolicy::Always,
                     Some("never") => FsckPolicy::Never,
-                    other => {
+                    None => return Err(CliError::Fatal("--fsck needs a value: auto, always or never".into())),
+                    Some(other) => {
                         return Err(CliError::Fatal(format!(
-                            "--fsck: unknown policy '{}' (use auto, always or never)",
-                            other.unwrap_or_default()
+                            "--fsck: unknown policy '{other}' (use auto, always or never)"
                         )))
                     }
                 }

@@ -1,6 +1,7 @@
 //! FreeBSD: md(4) disks attached with MDIOCATTACH on /dev/mdctl and mounted
-//! with nmount(2); newfs(8) is the only program ever started, and only
-//! without `-P`.
+//! with nmount(2). The only programs ever started are newfs(8), only
+//! without `-P`, and `fsck_ufs -p` ([`fsck`]), only with `-P` on a file
+//! system whose superblock says it is not clean.
 //!
 //! [`FreeBsd`] holds the logic (what to ask, in what words, what to undo)
 //! over a small [`MdSys`] trait of system operations, so that the logic

@@ -332,3 +332,35 @@ fn skeleton_failures_roll_the_mount_back() {
     );
     assert_nothing_left(&tmp);
 }
+
+/// What a host crash leaves: an ext2 image copied while it was mounted
+/// read-write (ext2 clears `EXT4_VALID_FS` while mounted) is checked
+/// before it is mounted again.
+#[test]
+fn an_image_left_mounted_by_a_crash_is_checked() {
+    require_tools!();
+    let tmp = TempDir::new("crash-ext2");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("live.img");
+    make_image(&img, 16 * MIB, false);
+    let st = Command::new("mkfs.ext2").args(["-q", "-F"]).arg(&img).status().unwrap();
+    assert!(st.success());
+    let mut loops = LoopGuard::default();
+    ok(&run(&bin(), args!["-P", "-F", img, "md", mnt]));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    std::fs::write(mnt.join("file"), b"data").unwrap();
+    nix::unistd::sync();
+    let crashed = tmp.join("crashed.img");
+    std::fs::copy(&img, &crashed).unwrap();
+    unmount_and_check_no_leak(guard, &tmp);
+    assert_eq!(fs_state(&crashed), "not clean");
+    let out = run(&bin(), args!["-P", "-F", crashed, "md", mnt]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!("mount_md: {}: ext2 is not clean (not cleanly unmounted): checked with e2fsck -p", crashed.display())
+    );
+    let (guard, _) = mounted(&mnt, &crashed, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    assert_eq!(fs_state(&crashed), "clean");
+}

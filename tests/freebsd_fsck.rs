@@ -2,7 +2,8 @@
 //! that was not cleanly unmounted (a host crash) is checked with
 //! `fsck_ufs -p` before nmount; a clean one starts no process; a failed
 //! check stops the mount with nothing left attached; a `-F` image holding
-//! UFS is not formatted again without `--reformat`.
+//! UFS is not formatted again without `--reformat`; newfs failures name the
+//! image.
 mod freebsd_support;
 
 use freebsd_support::{mount_6x_argv, mount_modern_argv, run, words};
@@ -175,4 +176,13 @@ fn fsck_option_from_fstab() {
     let mut fb = freebsd(ufs2(1, 0x2));
     let (code, _, err) = run(&words("mount_md --fsck -P -F /jails/j1/rootfs.volume md /var/jails/j1"), &mut fb);
     assert_eq!((code, err.as_str()), (1, "mount_md: --fsck needs a value: auto, always or never\n"));
+}
+
+/// A newfs failure names the image, and leaves nothing attached.
+#[test]
+fn newfs_failure_names_the_image() {
+    let mut fb = FreeBsd::with_sys(freebsd(vec![0u8; 4096]).into_sys().failing_at("newfs", Errno::EIO));
+    let (code, _, err) = run(&words("mount_md -F /jails/j1/rootfs.volume md /var/jails/j1"), &mut fb);
+    assert_eq!((code, err.as_str()), (1, "mount_md: newfs on /jails/j1/rootfs.volume: Input/output error\n"));
+    assert!(fb.sys().is_clean());
 }

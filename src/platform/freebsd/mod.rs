@@ -570,7 +570,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
-        self.sys.run_newfs(&newfs_argv(f, &dev.path), f.loud)
+        // The error names the image, not only the unit.
+        let image = self.image.as_ref().map_or_else(|| dev.path.clone(), |i| i.path.clone());
+        self.sys.run_newfs(&newfs_argv(f, &dev.path), f.loud).map_err(|mut e| {
+            e.what = format!("{} on {}", e.what, image.display());
+            e
+        })
     }
 
     fn publish_image(&mut self) -> Result<()> {

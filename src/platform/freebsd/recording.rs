@@ -387,7 +387,7 @@ impl MdSys for Recorder {
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
         let argv = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         self.calls.push(SysCall::Newfs { argv, loud });
-        self.maybe_fail("newfs", "newfs exited with error code 1")
+        self.maybe_fail("newfs", "newfs")
     }
 
     fn read_start(&mut self, _node: &Path, len: usize) -> Result<Vec<u8>> {

@@ -264,3 +264,32 @@ fn proc_locks_lines() {
     assert_eq!(holder_pid(table, "08:01:99"), None, "POSIX locks are not ours");
     assert_eq!(holder_pid(b"", "08:01:1"), None);
 }
+
+/// Helper output in messages: every line, trimmed, the program's own name
+/// dropped, at most 40 (first and last 20, with a count between).
+#[test]
+fn helper_output_is_shown_in_full_but_bounded() {
+    use mount_md::platform::posix::{helper_failed, output_lines, run_captured};
+    assert_eq!(output_lines("mkfs.ext4: a\n\n  b  \n", "mkfs.ext4: "), ["a", "b"]);
+    let many: String = (0..100).map(|i| format!("line {i}\n")).collect();
+    let lines = output_lines(&many, "");
+    assert_eq!(lines.len(), 41);
+    assert_eq!((lines[0].as_str(), lines[19].as_str()), ("line 0", "line 19"));
+    assert_eq!(lines[20], "… (60 lines left out)");
+    assert_eq!(lines[40], "line 99");
+    // A real program: its environment is empty but for PATH, and both of
+    // its output streams are captured, in order.
+    let done = run_captured(Path::new("/bin/sh"), &["-c".into(), "echo out; echo err >&2; env; exit 3".into()], false)
+        .unwrap();
+    assert_eq!(done.status.code(), Some(3));
+    let got: Vec<&str> = done
+        .output
+        .lines()
+        .filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL=") && !l.starts_with("_="))
+        .collect();
+    assert_eq!(got, ["out", "err", "PATH=/sbin:/usr/sbin:/bin:/usr/bin"]);
+    let e = helper_failed("prog on /img".into(), done.status, &output_lines(&done.output, "")[..2]);
+    assert_eq!(e.to_string(), "prog on /img: exited with error code 3:\n    out\n    err");
+    let e = helper_failed("prog on /img".into(), done.status, &[]);
+    assert_eq!(e.to_string(), "prog on /img: exited with error code 3");
+}

@@ -3,11 +3,13 @@
 # `freebsd-build --build`) does its work through the kernel:
 #   * it imports nmount, ioctl, unmount (and kldload/modfind for geom_md),
 #     getfsstat and sysctlbyname (finding units and mounts), flock (the image lock);
-#   * the only helper program it names is /sbin/newfs (run only without -P);
-#     no mdconfig, mount, pax or shell path is in it.
-# The -P path starting no process is argued from the code (newfs is exec'd
-# only by Platform::format, planned only when -P is absent) and tested with
-# the recording syscall layer (tests/freebsd_run.rs).
+#   * the only helper programs it names are /sbin/newfs (run only without -P)
+#     and /sbin/fsck_ufs (run only with -P, on a file system that is not
+#     clean); no mdconfig, mount, pax or shell path is in it.
+# The clean -P path starting no process is argued from the code (newfs is
+# exec'd only by Platform::format, planned only when -P is absent; fsck_ufs
+# only when the superblock says not clean) and tested with the recording
+# syscall layer (tests/freebsd_run.rs, tests/freebsd_fsck.rs).
 set -eu
 B=${1:-target/freebsd/x86_64-unknown-freebsd/release/mount_md}
 [ -f "$B" ] || { echo "freebsd-imports: $B: no such file (run freebsd-build --build first)" >&2; exit 1; }
@@ -19,6 +21,7 @@ for s in nmount ioctl unmount kldload modfind getfsstat sysctlbyname flock; do
   else echo "FAIL: does not import $s" >&2; fail=1; fi
 done
 grep -qaF /sbin/newfs "$B" || { echo "FAIL: /sbin/newfs not named" >&2; fail=1; }
+grep -qaF /sbin/fsck_ufs "$B" || { echo "FAIL: /sbin/fsck_ufs not named" >&2; fail=1; }
 for p in /sbin/mdconfig /sbin/mount /bin/pax /bin/sh; do
   if grep -qaF "$p" "$B"; then echo "FAIL: names $p" >&2; fail=1; else echo "ok: does not name $p"; fi
 done

@@ -10,6 +10,8 @@
 2. boot at scale: N images mounted by N concurrent invocations, and serially.
 3. image creation (1 GiB): mount_md's reserve and sparse creation, dd, fallocate.
 4. peak RSS of one mount_md invocation; size of the stripped release binary.
+5. programs started by one -P mount (strace -f -e trace=execve): a clean
+   image starts none besides mount_md itself; a dirty one adds e2fsck -p.
 
 Wall time is perf_counter around the programs; CPU time is user+sys of the
 children (getrusage). Ratios, not absolute times, are what to quote.
@@ -256,6 +258,37 @@ def bench_rss(size_mib):
     return out
 
 
+# --- 5. processes per mount -----------------------------------------------
+
+def execs(argv):
+    """The programs argv starts, itself included: execve lines of strace -f."""
+    log = os.path.join(WORK, "strace.log")
+    sh(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", log, *argv])
+    with open(log, "rb") as f:
+        lines = [l for l in f.read().decode(errors="replace").splitlines() if "execve(" in l and "= 0" in l]
+    return [l.split('execve("', 1)[1].split('"', 1)[0] for l in lines]
+
+
+def bench_processes(size_mib):
+    img = os.path.join(WORK, "proc.img")
+    mnt = os.path.join(WORK, "proc.mnt")
+    make_image(img, size_mib)
+    os.mkdir(mnt)
+    out = []
+    for state in ("clean", "dirty"):
+        if state == "dirty":
+            sh(["tune2fs", "-E", "force_fsck", img])
+        for name, argv in [("mount_md -P", [MOUNT_MD, "-P", "-F", img, "md", mnt]),
+                           ("mount -o loop", ["mount", "-o", "loop", img, mnt])]:
+            if state == "dirty" and name != "mount_md -P":
+                continue
+            progs = execs(argv)
+            out.append((f"{name} ({state} image)", progs))
+            sh(["umount", mnt])
+            settle_loops()
+    return out
+
+
 def med(xs):
     return statistics.median(xs)
 
@@ -316,6 +349,13 @@ def main():
         for name, kib in bench_rss(args.image_mib).items():
             print(f"{name:28} {kib:10d}")
         print(f"stripped release binary: {os.path.getsize(MOUNT_MD)} bytes")
+
+        if shutil.which("strace"):
+            print("\n5. programs started by one mount (strace -f -e trace=execve)")
+            for name, progs in bench_processes(max(args.image_mib // 4, 16)):
+                print(f"{name:28} {len(progs):3d}  {' '.join(os.path.basename(p) for p in progs)}")
+        else:
+            print("\n5. skipped: strace not found")
     finally:
         cleanup()
     left = our_loops() + our_mounts()

@@ -3,7 +3,7 @@
 //! what it attached), then returns the original error.
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision};
-use crate::plan::{Attach, Plan, Step};
+use crate::plan::{Attach, Examine, Plan, Step};
 use crate::platform::{Device, Mounted, Note, Platform};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
@@ -46,6 +46,9 @@ enum Flow {
 pub fn execute(plan: &Plan, platform: &mut dyn Platform, opts: Options, io: &mut Output<'_>) -> Result<()> {
     lifecycle::check_plan(plan)?;
     platform.check(plan)?;
+    if let Some(why) = plan.refusal() {
+        return Err(Error::plain(why));
+    }
     if opts.dry_run {
         if opts.show_plan {
             for step in &plan.steps {
@@ -63,6 +66,7 @@ pub fn execute(plan: &Plan, platform: &mut dyn Platform, opts: Options, io: &mut
         device: None,
         mounted: None,
         created: false,
+        image: None,
         ro_noted: false,
     };
     for step in &plan.steps {
@@ -93,6 +97,8 @@ struct Run<'p, 'o, 'w> {
     mount_point: &'p std::path::Path,
     /// This run created the image (`--create`).
     created: bool,
+    /// The `-F` image, for messages about what it holds.
+    image: Option<std::path::PathBuf>,
     undo: Vec<Undo>,
     device: Option<Device>,
     mounted: Option<Mounted>,
@@ -105,6 +111,7 @@ impl Run<'_, '_, '_> {
         match step {
             Step::EnterNamespace(ns) => self.platform.enter_namespace(ns)?,
             Step::OpenImage(o) => {
+                self.image = Some(o.path.clone());
                 if self.platform.open_image(o)? {
                     self.created = true;
                     self.undo.push(Undo::RemoveImage);
@@ -124,12 +131,17 @@ impl Run<'_, '_, '_> {
                 let dev = self.device()?.clone();
                 self.platform.wait_for_node(&dev)?
             }
+            Step::Examine(e) => self.examine(e)?,
             Step::Format(f) if f.only_if_created && !self.created => {
                 self.debug_line("-P: keeping the image's file system");
             }
             Step::Format(f) => {
                 let dev = self.device()?.clone();
-                self.platform.format(&dev, f)?
+                self.platform.format(&dev, f)?;
+                if self.created {
+                    // Only now, formatted, does a new image get its name.
+                    self.platform.publish_image()?;
+                }
             }
             Step::Mount(m) => {
                 let dev = self.device()?.clone();
@@ -207,6 +219,58 @@ impl Run<'_, '_, '_> {
         self.undo.push(Undo::Detach(dev.clone()));
         self.device = Some(dev);
         Ok(Flow::Next)
+    }
+
+    /// Reads the superblock of the attached disk (4 KiB, more only when
+    /// those do not say what it is) and acts on it: refuse to format over
+    /// a file system, or check a kept one as `--fsck` says. An image this
+    /// run created holds nothing yet to refuse or check.
+    fn examine(&mut self, e: &Examine) -> Result<()> {
+        use crate::superblock::{self, Decision, FsckPolicy};
+        if self.created {
+            self.debug_line("new image: nothing to examine");
+            return Ok(());
+        }
+        let dev = self.device()?.clone();
+        let what = self.image.as_ref().unwrap_or(&dev.path).display().to_string();
+        let mut head = self.platform.read_start(&dev, superblock::FIRST_LEN)?;
+        let mut found = superblock::probe(&head);
+        if found == superblock::Found::Unknown && head.len() == superblock::FIRST_LEN {
+            head = self.platform.read_start(&dev, superblock::PROBE_LEN)?;
+            found = superblock::probe(&head);
+        }
+        let policy = match e {
+            Examine::BeforeFormat => {
+                return match found.name() {
+                    Some(fs) => Err(Error::text(
+                        what,
+                        format!(
+                            "already holds a file system ({fs}); not formatting it \
+                             (-P mounts it as it is, --reformat replaces it)"
+                        ),
+                    )),
+                    None => Ok(()),
+                };
+            }
+            Examine::BeforeMount(policy) => *policy,
+        };
+        let health = superblock::health(&head, found);
+        match superblock::decide(policy, found, &health, dev.read_only) {
+            Decision::Mount(why) => self.debug_line(&format!("{what}: {why}")),
+            Decision::Warn(why) => self.warn(&format!("{what}: {why}")),
+            Decision::Refuse(why) => return Err(Error::text(what, why)),
+            Decision::Check(why) => {
+                let fs = found.name().unwrap_or_default();
+                match self.platform.fsck(&dev, fs)? {
+                    Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
+                    None if policy == FsckPolicy::Always => {
+                        return Err(Error::text(what, format!("--fsck=always: no checker for {fs} on this system")))
+                    }
+                    None => self.warn(&format!("{what}: {why}; no checker for {fs} on this system, not checked")),
+                }
+            }
+        }
+        Ok(())
     }
 
     fn device(&self) -> Result<&Device> {

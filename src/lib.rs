@@ -25,3 +25,4 @@ pub mod platform;
 pub mod request;
 pub mod run;
 pub mod size;
+pub mod superblock;

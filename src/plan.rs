@@ -1,7 +1,7 @@
 //! A request becomes a plan: the ordered steps that will run, each with
 //! every argument it needs. Building it is pure; [`crate::exec`] runs it.
 use crate::device::{DeviceArg, Unit};
-use crate::request::{Backing, CreateMode, NewfsOpt, Request};
+use crate::request::{Backing, CreateMode, FsckPolicy, NewfsOpt, Request};
 use std::path::PathBuf;
 
 /// What a platform fills in where the command line is silent.
@@ -50,6 +50,18 @@ pub struct Format {
     pub only_if_created: bool,
 }
 
+/// Read the attached disk's superblock (no process is started for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Examine {
+    /// Before formatting a `-F` image: refuse if it holds a recognised file
+    /// system, unless this run created the image (`--reformat` leaves this
+    /// step out).
+    BeforeFormat,
+    /// Before mounting a kept (`-P`) file system: run the system's checker
+    /// as the policy says (nothing to do for an image this run created).
+    BeforeMount(FsckPolicy),
+}
+
 /// Which file system type to mount.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsType {
@@ -92,6 +104,7 @@ pub enum Step {
     Attach(Attach),
     /// Wait, bounded, for the device node to appear.
     WaitForNode,
+    Examine(Examine),
     Format(Format),
     Mount(Mount),
     MountTmpfs(TmpfsMount),
@@ -119,6 +132,8 @@ impl Step {
             Step::PreDetach(_) => "predetach",
             Step::Attach(_) => "attach",
             Step::WaitForNode => "wait",
+            Step::Examine(Examine::BeforeFormat) => "guard",
+            Step::Examine(Examine::BeforeMount(_)) => "fsck",
             Step::Format(_) => "format",
             Step::Mount(_) => "mount",
             Step::MountTmpfs(_) => "tmpfs",
@@ -137,6 +152,21 @@ pub struct Plan {
     /// `-E`: accepted for compatibility; platforms that never run mdconfig
     /// may say so under `-X`.
     pub mdconfig_path: Option<PathBuf>,
+}
+
+impl Plan {
+    /// Why the plan cannot work, known before anything runs: formatting a
+    /// disk that is attached read-only (`-o ro` without `-P`) would only
+    /// fail late, in the formatter.
+    pub fn refusal(&self) -> Option<String> {
+        let read_only = self.steps.iter().any(|s| matches!(s, Step::Attach(a) if a.read_only));
+        let formats = self.steps.iter().any(|s| matches!(s, Step::Format(f) if !f.only_if_created));
+        (read_only && formats).then(|| {
+            "-o ro without -P: a disk attached read-only cannot be formatted \
+             (add -P to mount the file system the image holds)"
+                .to_string()
+        })
+    }
 }
 
 /// Builds the plan for a request (mdmfs's order of operations, spec §1.7).
@@ -182,6 +212,11 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
         let fstype = req.fstype.clone().unwrap_or_else(|| defaults.fstype.to_string());
         // -P keeps the image's file system; with --create a brand-new
         // image has none yet, so that one is formatted all the same.
+        let vnode = matches!(req.backing, Backing::Vnode(_));
+        if req.newfs && vnode && !req.reformat {
+            // Never format over a file system nobody asked to replace.
+            steps.push(Step::Examine(Examine::BeforeFormat));
+        }
         if req.newfs || req.create.is_some() {
             steps.push(Step::Format(Format {
                 fstype: fstype.clone(),
@@ -190,6 +225,9 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
                 loud: req.loud,
                 only_if_created: !req.newfs,
             }));
+        }
+        if !req.newfs {
+            steps.push(Step::Examine(Examine::BeforeMount(req.fsck)));
         }
         let fstype = match (&req.fstype, req.newfs, defaults.probe_preserved) {
             (None, false, true) => FsType::Probe,

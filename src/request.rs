@@ -46,13 +46,16 @@ pub enum CreateMode {
     Sparse,
 }
 
-/// `--fsck`: when to check the file system before mounting it.
+/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`)
+/// on a kept (`-P`) file system before mounting it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FsckPolicy {
-    /// Only when its superblock says it is not clean (the default).
+    /// Only when the superblock says it is not clean (the default).
     #[default]
     Auto,
+    /// Every time, clean or not.
     Always,
+    /// Never; mount as it is.
     Never,
 }
 

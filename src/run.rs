@@ -6,7 +6,7 @@ use crate::exec::{self, Options, Output};
 use crate::flavor::{progname, Failure, Flavor};
 use crate::plan;
 use crate::platform::{self, host::SystemHost, Note, Platform};
-use crate::request::{Command, FsckPolicy, Request};
+use crate::request::{Command, Request};
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::io::Write;
@@ -53,7 +53,13 @@ pub fn run(
             // What the platform cannot do at all is a bad invocation (1),
             // under mount.md -f too; what the system says is not so is
             // classified by its errno.
-            if let Err(e) = crate::lifecycle::check_plan(&plan).and_then(|()| platform.check(&plan)) {
+            let refused = match plan.refusal() {
+                Some(why) => Err(Error::plain(why)),
+                None => Ok(()),
+            };
+            if let Err(e) =
+                refused.and_then(|()| crate::lifecycle::check_plan(&plan)).and_then(|()| platform.check(&plan))
+            {
                 let failure = if e.errno().is_some() { classify(&e) } else { Failure::Usage };
                 return report(&mut io, flavor, &e, failure);
             }
@@ -121,16 +127,11 @@ fn show_plan(plan: &plan::Plan, platform: &dyn Platform, io: &mut Output<'_>) {
     }
 }
 
-/// Options parsed for the branches that implement them, refused where
-/// this build would not do what they say (each line goes when its code is
-/// merged). `--fsck=auto` and `=never`, `--reformat` without `-P` and
-/// `--no-direct-io` already describe what this build does.
+/// Combinations that ask for nothing this build can do: `--reformat`
+/// replaces a file system that `-P` says to keep.
 fn not_in_this_build(req: &Request) -> Option<Error> {
-    if req.fsck == FsckPolicy::Always {
-        return Some(Error::plain("--fsck=always: not supported yet by this build"));
-    }
-    if req.reformat && !req.newfs {
-        return Some(Error::plain("--reformat with -P: not supported yet by this build"));
+    if req.reformat && !req.newfs && req.create.is_none() {
+        return Some(Error::plain("--reformat has no meaning with -P (-P keeps the image's file system)"));
     }
     None
 }

@@ -225,6 +225,8 @@ fn debug_lines_name_each_step_as_it_runs() {
         "DEBUG: open and lock /jails/10.0.0.1/rootfs.volume\n\
          DEBUG: attach vnode /jails/10.0.0.1/rootfs.volume unit=auto\n\
          DEBUG: wait for /dev/md0\n\
+         DEBUG: pread(/dev/md0, 4096, 0); fsck -p /dev/md0 only if it is not clean\n\
+         DEBUG: /jails/10.0.0.1/rootfs.volume: no recognised file system: no clean flag to read; left to the kernel\n\
          DEBUG: mount -t ufs /dev/md0 /var/jails/10.0.0.1\n"
     );
 }

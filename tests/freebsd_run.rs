@@ -254,6 +254,7 @@ fn dry_run_prints_the_exact_calls() {
          ioctl(/dev/mdctl, MDIOCATTACH, {type=MD_VNODE, file=/jails/10.0.0.1/rootfs.volume, mediasize=1073741824, \
          options=MD_CLUSTER|MD_AUTOUNIT|MD_COMPRESS})\n\
          wait for /dev/md?\n\
+         pread(/dev/md?, 4096, 0); /sbin/fsck_ufs -p /dev/md? only if it is not clean\n\
          nmount(fstype=ufs, fspath=/var/jails/10.0.0.1, from=/dev/md?, errmsg)\n"
     );
     assert!(fb.sys().calls.is_empty());

@@ -87,12 +87,33 @@ fn mkfs_failure() {
     let img = tmp.join("a.img");
     make_image(&img, 16 * MIB, false);
     let line = fails(&bin(), args!["-b", "999", "-F", img, "md", mnt], &tmp, 1);
-    assert_eq!(line, "mount_md: mkfs.ext4: invalid block size - 999");
+    assert_eq!(line, format!("mount_md: mkfs.ext4 on {}: invalid block size - 999", img.display()));
     // Too small for ext4 at all: refused before anything is attached.
     let tiny = tmp.join("tiny.img");
     make_image(&tiny, 4096, false);
     let line = fails(&bin(), args!["-F", tiny, "md", mnt], &tmp, 1);
     assert_eq!(line, "mount_md: a disk of 4096 bytes is too small for ext4 (at least 102400 bytes)");
+}
+
+/// An image of exactly the preflight's ext4 floor (100 KiB): mke2fs fails
+/// and explains itself over several lines; every one is shown, and the
+/// first ("Filesystem too small for a journal") is the one that explains.
+#[test]
+fn mkfs_failure_shows_every_line() {
+    require_loop!();
+    let tmp = TempDir::new("mkfs-lines");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("small.img");
+    make_image(&img, 102400, false);
+    let out = run(&bin(), args!["-F", img, "md", mnt]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], format!("mount_md: mkfs.ext4 on {}: exited with error code 1:", img.display()));
+    assert!(lines.len() > 2, "{err}");
+    assert!(lines[1].starts_with("    Filesystem too small for a journal"), "{err}");
+    assert!(lines[1..].iter().all(|l| l.starts_with("    ")), "{err}");
+    assert_nothing_left(&tmp);
 }
 
 #[test]

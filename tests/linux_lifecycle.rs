@@ -425,8 +425,11 @@ fn symlinked_mount_point_or_parent() {
     for (mp, shown) in [(link.clone(), link.clone()), (parent_link.join("sub"), parent_link.clone())] {
         // Formatting and -P alike: refused before anything is changed.
         for p in [true, false] {
-            let line =
-                if p { fails(args!["-P", "-F", img, "md", mp], &tmp) } else { fails(args!["-F", img, "md", mp], &tmp) };
+            let line = if p {
+                fails(args!["-P", "-F", img, "md", mp], &tmp)
+            } else {
+                fails(args!["--reformat", "-F", img, "md", mp], &tmp)
+            };
             assert_eq!(line, format!("mount_md: {} is a symbolic link", shown.display()));
         }
         assert_eq!(std::fs::read(real.join("marker")).unwrap(), b"untouched");
@@ -454,7 +457,8 @@ fn a_hostile_environment_changes_nothing() {
     let mut loops = LoopGuard::default();
     for path in [fake.as_os_str(), OsStr::new(""), OsStr::new("/nonexistent")] {
         let out = Command::new(bin())
-            .args([OsStr::new("-F"), img.as_os_str(), OsStr::new("md"), dir.as_os_str()])
+            // --reformat: from the second round on the image holds ext4.
+            .args([OsStr::new("--reformat"), OsStr::new("-F"), img.as_os_str(), OsStr::new("md"), dir.as_os_str()])
             .env_clear()
             .env("PATH", path)
             .env("LD_LIBRARY_PATH", &fake)
@@ -482,7 +486,7 @@ fn every_failure_rolls_back_and_removes_a_created_image() {
     let new = tmp.join("new.img");
     // mkfs fails.
     let line = fails(args!["--create", "-s", "16m", "-b", "999", "-F", new, "md", dir], &tmp);
-    assert_eq!(line, "mount_md: mkfs.ext4: invalid block size - 999");
+    assert_eq!(line, format!("mount_md: mkfs.ext4 on {}: invalid block size - 999", new.display()));
     assert!(new.symlink_metadata().is_err(), "mkfs: created image removed");
     // mount(2) fails: an option ext4 refuses.
     let line = fails(args!["--create", "-s", "16m", "-o", "data=bogus", "-F", new, "md", dir], &tmp);

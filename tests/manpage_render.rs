@@ -187,6 +187,24 @@ fn files_see_also_history_caveats() {
     assert!(compat.matches('o').count() > 0 && compat.contains("mdmfs(8)"));
 }
 
+/// Rust source with string literals continued over lines (`\` at the
+/// end of a line, then indentation) joined back into one line.
+fn join_continued_strings(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut lines = src.split('\n');
+    let mut continued = false;
+    while let Some(line) = lines.next().map(|l| if continued { l.trim_start() } else { l }) {
+        continued = line.ends_with('\\');
+        if continued {
+            out.push_str(&line[..line.len() - 1]);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Every message in DIAGNOSTICS is text the code prints: each literal piece
 /// between `%s`/`%c` is found in the sources.
 #[test]
@@ -200,7 +218,7 @@ fn diagnostics_are_messages_the_code_prints() {
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());
             } else if e.path().extension().is_some_and(|x| x == "rs") {
-                sources.push_str(&std::fs::read_to_string(e.path()).unwrap());
+                sources.push_str(&join_continued_strings(&std::fs::read_to_string(e.path()).unwrap()));
             }
         }
     }

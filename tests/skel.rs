@@ -75,3 +75,67 @@ fn refuses_a_symlinked_root() {
         "{e}"
     );
 }
+
+/// A skeleton that contains the target (`-k /` onto `/mnt`) is refused
+/// before anything is copied, instead of copying itself into itself.
+#[test]
+fn a_skeleton_containing_the_target_is_refused() {
+    let src = TempDir::new("skel-self");
+    fs::create_dir_all(src.0.join("a/mnt")).unwrap();
+    fs::write(src.0.join("a/file"), b"x").unwrap();
+    for skel in [src.0.clone(), src.0.join("a"), src.0.join("a/mnt")] {
+        let fd = open_root(&src.0.join("a/mnt")).unwrap();
+        let e = copy_skeleton(&skel, &fd).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("-k {}: the skeleton contains the mount point; refusing to copy it into itself", skel.display())
+        );
+        assert_eq!(fs::read_dir(src.0.join("a/mnt")).unwrap().count(), 0, "nothing copied");
+    }
+}
+
+/// The walk holds a fixed number of descriptors however deep the tree:
+/// with the descriptor limit at 64, a tree 400 directories deep (which a
+/// walk holding two per level could not open) is copied, modes and all.
+#[test]
+fn deep_trees_need_no_recursion_and_few_descriptors() {
+    let src = TempDir::new("skel-deep-src");
+    let dst = TempDir::new("skel-deep-dst");
+    let depth = 400;
+    let mut p = src.0.clone();
+    for i in 0..depth {
+        p.push("d");
+        fs::create_dir(&p).unwrap();
+        if i == depth / 2 {
+            fs::write(p.join("middle"), b"m").unwrap();
+            fs::hard_link(p.join("middle"), src.0.join("top-link")).unwrap();
+        }
+    }
+    fs::write(p.join("bottom"), b"b").unwrap();
+    // A read-only directory deep down: filled first, mode applied after.
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o555)).unwrap();
+    let fd = open_root(&dst.0).unwrap();
+    let mut old = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) };
+    let low = libc::rlimit { rlim_cur: 64, rlim_max: old.rlim_max };
+    // SAFETY: as above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) };
+    let r = copy_skeleton(&src.0, &fd);
+    // SAFETY: as above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
+    r.unwrap();
+    let mut q = dst.0.clone();
+    for _ in 0..depth {
+        q.push("d");
+    }
+    assert_eq!(fs::read(q.join("bottom")).unwrap(), b"b");
+    assert_eq!(fs::metadata(&q).unwrap().mode() & 0o7777, 0o555);
+    let mid = dst.0.join(["d"; 201].join("/")).join("middle");
+    assert_eq!(fs::metadata(&mid).unwrap().ino(), fs::metadata(dst.0.join("top-link")).unwrap().ino());
+    // Deep trees are removed with rm(1), which walks them without limits.
+    for t in [&src.0, &dst.0] {
+        let _ = std::process::Command::new("chmod").args(["-R", "u+w"]).arg(t).status();
+        let _ = std::process::Command::new("rm").arg("-rf").arg(t).status();
+    }
+}

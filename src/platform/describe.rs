@@ -1,8 +1,9 @@
 //! Platform-neutral one-line descriptions of steps, used by the fake and
 //! by platforms for steps they have nothing more exact to say about.
 use super::Device;
-use crate::plan::{FsType, Step};
+use crate::plan::{Examine, FsType, Step};
 use crate::request::Backing;
+use crate::request::FsckPolicy;
 
 /// `/dev/md3`, or `<prefix>?` when the unit is not known yet.
 pub fn device_name(prefix: &str, dev: Option<&Device>) -> String {
@@ -41,6 +42,7 @@ pub fn generic(step: &Step, prefix: &str, dev: Option<&Device>) -> String {
             format!("attach {what} unit={unit}{size}{ro}")
         }
         Step::WaitForNode => format!("wait for {name}"),
+        Step::Examine(e) => examine(e, &name, "fsck -p"),
         Step::Format(f) => format!("format {} {name}", f.fstype),
         Step::Mount(m) => {
             let t = match &m.fstype {
@@ -61,5 +63,19 @@ pub fn generic(step: &Step, prefix: &str, dev: Option<&Device>) -> String {
         Step::SetMode { mode, .. } => format!("chmod {mode:o} (mounted root)"),
         Step::SetOwner { uid, gid } => format!("chown {uid}:{gid} (mounted root)"),
         Step::CopySkeleton(p) => format!("copy {} into the mounted root", p.display()),
+    }
+}
+
+/// What an [`Examine`] step does, with the checker's name filled in.
+pub fn examine(e: &Examine, name: &str, checker: &str) -> String {
+    match e {
+        Examine::BeforeFormat => format!("pread({name}, 4096, 0): refuse to format over a file system"),
+        Examine::BeforeMount(FsckPolicy::Auto) => {
+            format!("pread({name}, 4096, 0); {checker} {name} only if it is not clean")
+        }
+        Examine::BeforeMount(FsckPolicy::Always) => format!("{checker} {name}"),
+        Examine::BeforeMount(FsckPolicy::Never) => {
+            format!("pread({name}, 4096, 0): warn if it is not clean (--fsck=never)")
+        }
     }
 }

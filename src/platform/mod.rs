@@ -182,6 +182,12 @@ pub trait Platform {
     fn open_image(&mut self, o: &OpenImage) -> Result<bool>;
     /// Removes the image this run created (rollback).
     fn remove_image(&mut self) -> Result<()>;
+    /// Gives the image this run created (under a temporary name) its final
+    /// name, once it has been formatted: fsync, rename without replacing.
+    /// The default has nothing to rename.
+    fn publish_image(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The identity of the image [`Platform::open_image`] opened (fstat of
     /// the descriptor held), if one is open.
     fn image_id(&self) -> Option<FileId>;
@@ -221,6 +227,19 @@ pub trait Platform {
     fn detach(&mut self, dev: &Device) -> Result<()>;
     fn wait_for_node(&mut self, dev: &Device) -> Result<()>;
     fn format(&mut self, dev: &Device, f: &Format) -> Result<()>;
+    /// The first `len` bytes of the attached disk (fewer if it is smaller),
+    /// for its superblock. The default reads nothing, so a platform that
+    /// cannot read its disks sees no file system on them.
+    fn read_start(&mut self, _dev: &Device, _len: usize) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+    /// Runs the system's checker in preen mode on `dev`, which holds `fs`
+    /// (`ext4`, `ufs`): argv vector, cleared environment. Returns the
+    /// checker's name, or `None` when this system has no checker for `fs`.
+    /// A failed check's error carries the checker's own output.
+    fn fsck(&mut self, _dev: &Device, _fs: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
     fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted>;
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted>;
     /// Undo a mount (rollback).

@@ -73,44 +73,130 @@ pub fn wait_for_node(node: &Path, timeout: Duration) -> Result<()> {
 /// keeping modes, owners, times, symlinks, hard links, fifos and device
 /// nodes, as `pax -rw -pe` does for mdmfs. Existing entries in the target
 /// are an error (a fresh file system has none but `lost+found`).
+///
+/// A skeleton that contains the mount point (`-k /` onto `/mnt`) is refused
+/// before anything is copied: the copy would walk into its own target. The
+/// walk is iterative and holds two directory descriptors whatever the
+/// depth (it goes back up through `..`, checking it lands where it came
+/// from), so no tree can exhaust the stack or the descriptor table; every
+/// directory is also compared, by device and inode, with the target root.
 pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
     let what = || format!("skel copy from {}", crate::error::quoted(from));
     let src = open_dir_at(None, from).map_err(|e| Error::sys(what(), e))?;
-    let mut links = HashMap::new();
-    copy_dir(&src, root, &mut links, &mut Vec::new()).map_err(|(path, e)| {
-        let shown = if path.is_empty() { from.display().to_string() } else { from.join(&path).display().to_string() };
-        Error::sys(format!("skel copy: {shown}"), e)
+    let src_st = fstat(src.as_raw_fd()).map_err(|e| Error::sys(what(), e))?;
+    if is_ancestor(&src_st, root).map_err(|e| Error::sys(what(), e))? {
+        return Err(Error::text(
+            format!("-k {}", from.display()),
+            "the skeleton contains the mount point; refusing to copy it into itself",
+        ));
+    }
+    let dst = nix::unistd::dup(root.as_raw_fd()).map(own).map_err(|e| Error::sys(what(), e))?;
+    copy_tree(src, dst, root).map_err(|(path, e)| {
+        let shown = if path.as_os_str().is_empty() { from.to_path_buf() } else { from.join(&path) };
+        match e {
+            CopyFault::Errno(e) => Error::sys(format!("skel copy: {}", shown.display()), e),
+            CopyFault::Text(t) => Error::text(format!("skel copy: {}", shown.display()), t),
+        }
     })?;
     // The root's own mode, owner and times come from the skeleton's top.
-    let st = fstat(src.as_raw_fd()).map_err(|e| Error::sys(what(), e))?;
-    apply_meta_fd(root, &st).map_err(|e| Error::sys(what(), e))
+    apply_meta_fd(root, &src_st).map_err(|e| Error::sys(what(), e))
 }
 
-type CopyError = (OsString, Errno);
+/// Whether the directory `st` describes is `dir` or one of its ancestors
+/// (walking up through `..` to the root, by device and inode).
+fn is_ancestor(st: &FileStat, dir: &OwnedFd) -> nix::Result<bool> {
+    let mut cur = nix::unistd::dup(dir.as_raw_fd()).map(own)?;
+    // Deeper than this no real path goes (PATH_MAX / 2).
+    for _ in 0..2048 {
+        let here = fstat(cur.as_raw_fd())?;
+        if (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino) {
+            return Ok(true);
+        }
+        let up = open_dir_at(Some(cur.as_raw_fd()), "..")?;
+        let parent = fstat(up.as_raw_fd())?;
+        if (parent.st_dev, parent.st_ino) == (here.st_dev, here.st_ino) {
+            return Ok(false); // the root
+        }
+        cur = up;
+    }
+    Ok(false)
+}
 
-fn copy_dir(
-    src: &OwnedFd,
-    dst: &OwnedFd,
-    links: &mut HashMap<(u64, u64), (OwnedFd, OsString)>,
-    path: &mut Vec<OsString>,
-) -> std::result::Result<(), CopyError> {
-    let here = |path: &Vec<OsString>, name: &OsStr| -> OsString {
-        let mut p: std::path::PathBuf = path.iter().collect();
-        p.push(name);
-        p.into_os_string()
-    };
-    let entries = read_dir_names(src).map_err(|e| (here(path, OsStr::new("")), e))?;
-    for name in entries {
-        let shown = here(path, &name);
-        let fail = |e: Errno| (shown.clone(), e);
+enum CopyFault {
+    Errno(Errno),
+    Text(&'static str),
+}
+
+impl From<Errno> for CopyFault {
+    fn from(e: Errno) -> Self {
+        CopyFault::Errno(e)
+    }
+}
+
+type CopyError = (std::path::PathBuf, CopyFault);
+
+/// One directory being copied: what is left of its entries, and what the
+/// walk needs to come back to it.
+struct Frame {
+    names: std::vec::IntoIter<OsString>,
+    /// Relative to the skeleton (and to the target root).
+    path: std::path::PathBuf,
+    /// Device and inode of the source and target directory, to check that
+    /// `..` leads back to them.
+    src_id: (u64, u64),
+    dst_id: (u64, u64),
+    /// The source directory's metadata, applied once it is filled (the
+    /// root's is applied by the caller).
+    meta: Option<FileStat>,
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn id(st: &FileStat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result::Result<(), CopyError> {
+    let top = |e: Errno| (std::path::PathBuf::new(), CopyFault::Errno(e));
+    let root_id = id(&fstat(root.as_raw_fd()).map_err(top)?);
+    // Files with more than one link: where the first copy went, relative
+    // to the target root.
+    let mut links: HashMap<(u64, u64), std::path::PathBuf> = HashMap::new();
+    let mut stack = vec![Frame {
+        names: read_dir_names(&src).map_err(top)?.into_iter(),
+        path: std::path::PathBuf::new(),
+        src_id: id(&fstat(src.as_raw_fd()).map_err(top)?),
+        dst_id: root_id,
+        meta: None,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        let Some(name) = frame.names.next() else {
+            let done = stack.pop().expect("a frame");
+            let fail = |e: CopyFault| (done.path.clone(), e);
+            if let Some(st) = &done.meta {
+                apply_meta_fd(&dst, st).map_err(|e| fail(e.into()))?;
+            }
+            let Some(parent) = stack.last() else { break };
+            // Back up one level, checking `..` is where we came from.
+            src = open_dir_at(Some(src.as_raw_fd()), "..").map_err(|e| fail(e.into()))?;
+            dst = open_dir_at(Some(dst.as_raw_fd()), "..").map_err(|e| fail(e.into()))?;
+            let back = (
+                id(&fstat(src.as_raw_fd()).map_err(|e| fail(e.into()))?),
+                id(&fstat(dst.as_raw_fd()).map_err(|e| fail(e.into()))?),
+            );
+            if back != (parent.src_id, parent.dst_id) {
+                return Err(fail(CopyFault::Text("moved while it was being copied")));
+            }
+            continue;
+        };
+        let rel = frame.path.join(&name);
+        let fail = |e: Errno| (rel.clone(), CopyFault::Errno(e));
         let st = fstatat(Some(src.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fail)?;
-        let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
-        #[allow(clippy::unnecessary_cast)]
-        let key = (st.st_dev as u64, st.st_ino as u64);
+        let kind = kind_of(&st);
+        let key = id(&st);
         if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
-            if let Some((dir, first)) = links.get(&key) {
+            if let Some(first) = links.get(&key) {
                 linkat(
-                    Some(dir.as_raw_fd()),
+                    Some(root.as_raw_fd()),
                     first.as_os_str(),
                     Some(dst.as_raw_fd()),
                     name.as_os_str(),
@@ -123,16 +209,19 @@ fn copy_dir(
         let perm = Mode::from_bits_truncate(0o700);
         match kind {
             SFlag::S_IFDIR => {
+                if key == root_id {
+                    return Err((rel, CopyFault::Text("is the mount point: the skeleton contains it")));
+                }
                 mkdirat(Some(dst.as_raw_fd()), name.as_os_str(), perm).map_err(fail)?;
                 let s = open_dir_at(Some(src.as_raw_fd()), name.as_os_str()).map_err(fail)?;
                 let d = open_dir_at(Some(dst.as_raw_fd()), name.as_os_str()).map_err(fail)?;
-                path.push(name.clone());
-                copy_dir(&s, &d, links, path)?;
-                path.pop();
-                apply_meta_fd(&d, &st).map_err(fail)?;
+                let names = read_dir_names(&s).map_err(fail)?;
+                let dst_id = id(&fstat(d.as_raw_fd()).map_err(fail)?);
+                stack.push(Frame { names: names.into_iter(), path: rel, src_id: key, dst_id, meta: Some(st) });
+                (src, dst) = (s, d);
                 continue;
             }
-            SFlag::S_IFREG => copy_file(src, dst, &name).map_err(fail)?,
+            SFlag::S_IFREG => copy_file(&src, &dst, &name).map_err(fail)?,
             SFlag::S_IFLNK => {
                 let target = readlinkat(Some(src.as_raw_fd()), name.as_os_str()).map_err(fail)?;
                 symlinkat(target.as_os_str(), Some(dst.as_raw_fd()), name.as_os_str()).map_err(fail)?;
@@ -143,10 +232,9 @@ fn copy_dir(
                 mknodat(Some(dst.as_raw_fd()), name.as_os_str(), kind, perm, rdev).map_err(fail)?;
             }
         }
-        apply_meta_at(dst, &name, &st, kind).map_err(fail)?;
+        apply_meta_at(&dst, &name, &st, kind).map_err(fail)?;
         if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
-            let dir = nix::unistd::dup(dst.as_raw_fd()).map(own).map_err(fail)?;
-            links.insert(key, (dir, name));
+            links.insert(key, rel);
         }
     }
     Ok(())
@@ -169,9 +257,12 @@ fn read_dir_names(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
 }
 
 fn copy_file(src: &OwnedFd, dst: &OwnedFd, name: &OsStr) -> nix::Result<()> {
-    let from =
-        openat(Some(src.as_raw_fd()), name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-            .map(own)?;
+    // O_NONBLOCK: a FIFO swapped in after the fstatat cannot make this wait.
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+    let from = openat(Some(src.as_raw_fd()), name, flags, Mode::empty()).map(own)?;
+    if kind_of(&fstat(from.as_raw_fd())?) != SFlag::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
     let to = openat(
         Some(dst.as_raw_fd()),
         name,
@@ -287,76 +378,244 @@ pub struct Image {
     pub created: bool,
     pub stat: FileStat,
     dir: OwnedFd,
+    /// Its name in `dir` now: the temporary name until [`Image::publish`].
     name: OsString,
-    /// The whole path as given, for messages.
-    path: std::path::PathBuf,
+    /// The path as given.
+    given: std::path::PathBuf,
+    /// A created image's final name, until [`Image::publish`] gives it.
+    unpublished: Option<OsString>,
+}
+
+/// How long a run waits for a lock another process holds (the image's, or
+/// its directory's while an image is being created there) before it gives
+/// up with nothing changed.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The temporary name `--create` makes an image under, in the same
+/// directory: `.<name>.mount_md-new`. Fixed, so that a run can find and
+/// remove what an interrupted one left.
+pub fn temp_name(name: &OsStr) -> OsString {
+    let mut t = OsString::from(".");
+    t.push(name);
+    t.push(".mount_md-new");
+    t
+}
+
+/// Writes a line on standard error at once, as err(3) would: used for what
+/// must be seen while it happens (a wait), not after the step.
+fn say_now(text: &str) {
+    let prog = std::env::args_os()
+        .next()
+        .map(|a| Path::new(&a).file_name().map(OsStr::to_os_string).unwrap_or(a))
+        .unwrap_or_else(|| "mount_md".into());
+    eprintln!("{}: {text}", prog.to_string_lossy());
 }
 
 /// Opens the image at `path` without following symlinks anywhere in the
-/// path, creating it first (mode 0600, never over an existing file) when
-/// `create` says so, and takes an exclusive lock on it so that concurrent
-/// mount_md runs on the same image go one at a time. `read_only` opens it
-/// read-only even if writable.
+/// path and takes an exclusive lock on it (waiting at most [`LOCK_WAIT`]
+/// for another process to let go), so that concurrent mount_md runs on the
+/// same image go one at a time. `read_only` opens it read-only even if
+/// writable. Nothing in the path can make this block: every open is
+/// `O_NONBLOCK` and the type is checked before anything else (a FIFO is
+/// refused, never waited on).
+///
+/// With `create`, a missing image is made crash-safely: under a
+/// [`temp_name`] in the same directory (mode 0600, `O_EXCL`), allocated,
+/// and given its final name by [`Image::publish`] once it has been
+/// formatted, without replacing anything. A temporary left by an
+/// interrupted run (nobody holds its lock) is removed first. Creation is
+/// serialised per directory by a `flock` of the directory.
 pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
-    let shown = || crate::error::quoted(path);
     let (dir, name) = walk_to_parent(path)?;
-    let d = Some(dir.as_raw_fd());
-    let nofollow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let reopen = |flags: OFlag| openat(d, name.as_os_str(), flags | nofollow, Mode::empty()).map(own);
-    let mut created = None;
     if let Some((size, mode)) = create {
-        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | nofollow;
-        match openat(d, name.as_os_str(), flags, Mode::from_bits_truncate(0o600)) {
-            Ok(fd) => {
-                // Locked before it has a size, so a concurrent run that finds
-                // the new file waits until it is made (and formatted).
-                let lock_fd = own(fd);
-                lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
-                if let Err(e) = allocate(&lock_fd, size, mode) {
-                    let _ = nix::unistd::unlinkat(d, name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-                    return Err(Error::sys(format!("{}: cannot create image", shown()), e));
-                }
-                created = Some(lock_fd);
-            }
-            Err(Errno::EEXIST) => {}
-            Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
+        if let Some(img) = create_image(&dir, &name, path, size, mode, read_only)? {
+            return Ok(img);
         }
     }
+    open_existing(dir, name, path, read_only)
+}
+
+const NOFOLLOW: OFlag = OFlag::O_NOFOLLOW.union(OFlag::O_CLOEXEC).union(OFlag::O_NONBLOCK);
+
+fn kind_of(st: &FileStat) -> SFlag {
+    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits())
+}
+
+/// Refuses anything but a regular file, by what `fstat` says.
+fn regular(st: &FileStat, path: &Path) -> Result<()> {
+    match kind_of(st) {
+        SFlag::S_IFREG => Ok(()),
+        SFlag::S_IFDIR => Err(Error::sys(path.display().to_string(), Errno::EISDIR)),
+        _ => Err(Error::plain(format!("{} is not a regular file", path.display()))),
+    }
+}
+
+/// Opens `name` in `dir` without blocking and without following a symlink,
+/// then takes `O_NONBLOCK` off again once it is known to be a regular file.
+fn open_regular(dir: &OwnedFd, name: &OsStr, path: &Path, flags: OFlag) -> Result<(OwnedFd, FileStat)> {
+    let fd = openat(Some(dir.as_raw_fd()), name, flags | NOFOLLOW, Mode::empty())
+        .map(own)
+        .map_err(|e| refuse_symlink(dir, name, path, e))?;
+    let st = fstat(fd.as_raw_fd()).map_err(|e| Error::sys(path.display().to_string(), e))?;
+    regular(&st, path)?;
+    let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::F_GETFL).map_err(|e| Error::sys("fcntl", e))?;
+    let fl = OFlag::from_bits_truncate(fl) & !OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::F_SETFL(fl)).map_err(|e| Error::sys("fcntl", e))?;
+    Ok((fd, st))
+}
+
+fn open_existing(dir: OwnedFd, name: OsString, path: &Path, read_only: bool) -> Result<Image> {
+    let shown = || crate::error::quoted(path);
     let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
-    let (fd, writable) = match reopen(rw) {
-        Ok(fd) => (fd, !read_only),
-        Err(Errno::EACCES | Errno::EROFS | Errno::EPERM) if !read_only => {
-            (reopen(OFlag::O_RDONLY).map_err(|e| refuse_symlink(&dir, &name, path, e))?, false)
+    let ((fd, stat), writable) = match open_regular(&dir, &name, path, rw) {
+        Ok(r) => (r, !read_only),
+        Err(e) if !read_only && matches!(e.errno(), Some(Errno::EACCES | Errno::EROFS | Errno::EPERM)) => {
+            (open_regular(&dir, &name, path, OFlag::O_RDONLY)?, false)
         }
-        Err(e) => return Err(refuse_symlink(&dir, &name, path, e)),
+        Err(e) => return Err(e),
     };
-    let stat = fstat(fd.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
-    match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
-        SFlag::S_IFREG => {}
-        SFlag::S_IFDIR => return Err(Error::sys(shown(), Errno::EISDIR)),
-        _ => return Err(Error::plain(format!("{} is not a regular file", shown()))),
-    }
-    let was_created = created.is_some();
-    let lock_fd = match created {
-        Some(l) => l,
-        None => {
-            let l = reopen(OFlag::O_RDONLY).map_err(|e| refuse_symlink(&dir, &name, path, e))?;
-            lock(&l).map_err(|e| Error::sys(shown(), e))?;
-            l
-        }
-    };
+    let (lock_fd, locked) = open_regular(&dir, &name, path, OFlag::O_RDONLY)?;
+    wait_lock(&lock_fd, &locked, &shown(), "")?;
     // Both descriptions must be of one file (the name could have been
     // swapped between the two opens).
-    let locked = fstat(lock_fd.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
     if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
         return Err(Error::plain(format!("{} was replaced while opening it", shown())));
     }
-    Ok(Image { fd, _lock: lock_fd, writable, created: was_created, stat, dir, name, path: path.to_path_buf() })
+    Ok(Image {
+        fd,
+        _lock: lock_fd,
+        writable,
+        created: false,
+        stat,
+        dir,
+        name,
+        given: path.to_path_buf(),
+        unpublished: None,
+    })
+}
+
+/// `--create`: `None` when the image exists (open it as usual).
+fn create_image(
+    dir: &OwnedFd,
+    name: &OsStr,
+    path: &Path,
+    size: u64,
+    mode: CreateMode,
+    read_only: bool,
+) -> Result<Option<Image>> {
+    let shown = || crate::error::quoted(path);
+    let tmp = temp_name(name);
+    let d = Some(dir.as_raw_fd());
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        // Creators take turns per directory: while this is held, a
+        // temporary nobody has locked can only be an interrupted run's.
+        let dir_lock = open_dir_at(Some(dir.as_raw_fd()), ".").map_err(|e| Error::sys(shown(), e))?;
+        let dir_st = fstat(dir_lock.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+        wait_lock(&dir_lock, &dir_st, &shown(), " (another run is creating an image in its directory)")?;
+        match openat(d, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()).map(own) {
+            Ok(t) => {
+                if try_lock(&t).map_err(|e| Error::sys(shown(), e))? {
+                    nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                        .map_err(|e| Error::sys(format!("remove {}", Path::new(&tmp).display()), e))?;
+                    say_now(&format!(
+                        "{}: removed {}, left by an interrupted --create",
+                        shown(),
+                        Path::new(&tmp).display()
+                    ));
+                } else {
+                    // Another run is making this very image: wait for it
+                    // (bounded), then look again.
+                    drop(dir_lock);
+                    let st = fstat(t.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+                    wait_lock(&t, &st, &shown(), " (another run is creating it)")?;
+                    if Instant::now() > deadline {
+                        return Err(Error::text(shown(), "another run keeps creating it; giving up"));
+                    }
+                    continue;
+                }
+            }
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(refuse_symlink(dir, &tmp, path, e)),
+        }
+        match fstatat(d, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(_) => return Ok(None),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys(shown(), e)),
+        }
+        if read_only {
+            return Err(Error::text(
+                shown(),
+                "does not exist, and --create cannot make it for a read-only mount (-o ro): \
+                 a new image must be formatted",
+            ));
+        }
+        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
+        let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
+            .map(own)
+            .map_err(|e| refuse_symlink(dir, &tmp, path, e))?;
+        // Locked before the directory lock goes: a temporary is never seen
+        // unlocked while its run is alive.
+        lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
+        drop(dir_lock);
+        let remove = || {
+            let _ = nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        };
+        if let Err(e) = allocate(&lock_fd, size, mode) {
+            remove();
+            return Err(Error::sys(format!("{}: cannot create image", shown()), e));
+        }
+        let opened = open_regular(dir, &tmp, path, OFlag::O_RDWR);
+        let (fd, stat) = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                remove();
+                return Err(e);
+            }
+        };
+        let dir = nix::unistd::dup(dir.as_raw_fd()).map(own).map_err(|e| Error::sys(shown(), e))?;
+        return Ok(Some(Image {
+            fd,
+            _lock: lock_fd,
+            writable: true,
+            created: true,
+            stat,
+            dir,
+            name: tmp,
+            given: path.to_path_buf(),
+            unpublished: Some(name.to_os_string()),
+        }));
+    }
 }
 
 impl Image {
-    /// Removes the file this run created (rollback), if the name still
-    /// points at the file we made.
+    /// The path the image has now: the temporary one for a created image
+    /// that is not published yet (what FreeBSD's md(4) must open).
+    pub fn current_path(&self) -> std::path::PathBuf {
+        self.given.with_file_name(&self.name)
+    }
+
+    /// Gives a created image its final name, once it holds its file
+    /// system: fsync, then rename without replacing anything
+    /// (`renameat2(RENAME_NOREPLACE)` on Linux; elsewhere, or where the
+    /// file system lacks it, `link` then `unlink`, which never replaces
+    /// either), then fsync the directory. Nothing to do for an image that
+    /// existed.
+    pub fn publish(&mut self) -> Result<()> {
+        let Some(target) = self.unpublished.clone() else { return Ok(()) };
+        let shown = || self.given.display().to_string();
+        nix::unistd::fsync(self.fd.as_raw_fd()).map_err(|e| Error::sys(format!("fsync {}", shown()), e))?;
+        rename_noreplace(&self.dir, &self.name, &target).map_err(|e| match e {
+            Errno::EEXIST => Error::text(shown(), "appeared while this run was creating it; left as it is"),
+            e => Error::sys(format!("rename {} to {}", Path::new(&self.name).display(), shown()), e),
+        })?;
+        self.name = target;
+        self.unpublished = None;
+        nix::unistd::fsync(self.dir.as_raw_fd()).map_err(|e| Error::sys(format!("fsync directory of {}", shown()), e))
+    }
+
+    /// Removes the file this run created (rollback), under whichever name
+    /// it has now, if that name still points at the file we made.
     pub fn remove_created(&self) -> Result<()> {
         if !self.created {
             return Ok(());
@@ -365,7 +624,7 @@ impl Image {
         if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
             if (st.st_dev, st.st_ino) == (self.stat.st_dev, self.stat.st_ino) {
                 nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
-                    .map_err(|e| Error::sys(crate::error::quoted(&self.path), e))?;
+                    .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
             }
         }
         Ok(())
@@ -382,9 +641,20 @@ impl Image {
         let len = i64::try_from(size).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
         #[allow(clippy::useless_conversion)]
         nix::unistd::ftruncate(&self.fd, len.try_into().map_err(|_| Error::sys("image size", Errno::EFBIG))?)
-            .map_err(|e| Error::sys(format!("extend {}", crate::error::quoted(&self.path)), e))?;
+            .map_err(|e| Error::sys(format!("extend {}", crate::error::quoted(&self.given)), e))?;
         Ok(true)
     }
+}
+
+fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> {
+    let d = Some(dir.as_raw_fd());
+    #[cfg(target_os = "linux")]
+    match nix::fcntl::renameat2(d, from, d, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
+        Err(Errno::EINVAL | Errno::ENOSYS) => {}
+        other => return other,
+    }
+    linkat(d, from, d, to, AtFlags::empty())?;
+    nix::unistd::unlinkat(d, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
 }
 
 fn lock(fd: &OwnedFd) -> nix::Result<()> {
@@ -396,6 +666,78 @@ fn lock(fd: &OwnedFd) -> nix::Result<()> {
             other => return other.map(drop),
         }
     }
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: whether it was taken.
+fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
+    // SAFETY: flock(2) on a descriptor we own; no memory is passed.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    match Errno::result(r) {
+        Ok(_) => Ok(true),
+        Err(Errno::EWOULDBLOCK | Errno::EINTR) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the lock on `fd` (the file `st` describes, `what` in messages),
+/// waiting at most [`LOCK_WAIT`]. The wait is announced once, at once,
+/// with who holds the lock where the system says (/proc/locks); after it
+/// the run gives up, having changed nothing.
+fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
+    if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+        return Ok(());
+    }
+    let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
+    say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
+    let start = Instant::now();
+    while start.elapsed() < LOCK_WAIT {
+        std::thread::sleep(Duration::from_millis(20));
+        if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+            return Ok(());
+        }
+    }
+    Err(Error::text(
+        what.to_string(),
+        format!("still locked after {} s{holder}{why}; giving up, nothing changed", LOCK_WAIT.as_secs()),
+    ))
+}
+
+/// Who holds a `flock` on the file `st` describes: `pid N (comm)` from
+/// /proc/locks (read as bytes) and /proc/N/comm. Linux only; `None`
+/// where the system does not say.
+fn lock_holder(st: &FileStat) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        #[allow(clippy::unnecessary_cast)]
+        let (dev, ino) = (st.st_dev as u64, st.st_ino as u64);
+        let key = format!("{:02x}:{:02x}:{ino}", libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let table = std::fs::read("/proc/locks").ok()?;
+        let pid = holder_pid(&table, &key)?;
+        let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let comm = String::from_utf8_lossy(&comm).trim().to_string();
+        Some(if comm.is_empty() { format!("pid {pid}") } else { format!("pid {pid} ({comm})") })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = st;
+        None
+    }
+}
+
+/// The pid of the first `FLOCK` line of /proc/locks for `key`
+/// (`maj:min:inode`, as the kernel prints it).
+pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
+    table.split(|b| *b == b'\n').find_map(|line| {
+        let line = std::str::from_utf8(line).ok()?;
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's
+        // line starts with "1: ->" and is skipped.
+        let at = f.iter().position(|w| *w == "FLOCK")?;
+        if f.get(at.checked_sub(1)?) == Some(&"->") {
+            return None;
+        }
+        (f.get(at + 4) == Some(&key)).then(|| f.get(at + 3)?.parse().ok())?
+    })
 }
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
@@ -422,4 +764,98 @@ fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
         left -= wrote as u64;
     }
     nix::unistd::fsync(fd.as_raw_fd())
+}
+
+/// Where helper programs (mkfs, newfs, fsck) look for the programs they
+/// run themselves: the system directories, never the caller's `$PATH`.
+pub const HELPER_PATH: &str = "/sbin:/usr/sbin:/bin:/usr/bin";
+
+/// At most this many lines of a helper's output go into a message.
+pub const OUTPUT_LINES: usize = 40;
+/// And at most this many bytes are kept while reading it.
+const OUTPUT_BYTES: usize = 64 * 1024;
+
+/// What a helper printed and how it ended.
+#[derive(Debug)]
+pub struct Captured {
+    pub status: std::process::ExitStatus,
+    /// Its standard output and standard error, interleaved as written
+    /// (one pipe for both), at most 64 KiB of it.
+    pub output: String,
+}
+
+/// Runs `program` with `args` as an argument vector (no shell), with a
+/// cleared environment (only `PATH`=[`HELPER_PATH`]), standard input from
+/// /dev/null and its output captured (bounded). `loud` lets its output
+/// through to ours instead.
+pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Captured> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(program);
+    cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(Stdio::null());
+    let shown = || program.display().to_string();
+    let mut reader = None;
+    if !loud {
+        let (r, w) = nix::unistd::pipe().map_err(|e| Error::sys("pipe", e))?;
+        let w2 = w.try_clone().map_err(|e| crate::error::from_io("pipe", &e))?;
+        cmd.stdout(Stdio::from(w)).stderr(Stdio::from(w2));
+        reader = Some(r);
+    }
+    let mut child = cmd.spawn().map_err(|e| crate::error::from_io(shown(), &e))?;
+    // The write ends now live only in the child (Command dropped ours).
+    drop(cmd);
+    let mut kept = Vec::new();
+    if let Some(r) = reader {
+        let mut pipe = std::fs::File::from(r);
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = OUTPUT_BYTES.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e))?;
+    Ok(Captured { status, output: String::from_utf8_lossy(&kept).into_owned() })
+}
+
+/// The non-empty lines of a helper's output, trimmed, with a `prefix` of
+/// its own name dropped, at most [`OUTPUT_LINES`] of them (the first and
+/// last halves, saying how many were left out between).
+pub fn output_lines(output: &str, prefix: &str) -> Vec<String> {
+    let lines: Vec<String> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.strip_prefix(prefix).unwrap_or(l).to_string())
+        .collect();
+    if lines.len() <= OUTPUT_LINES {
+        return lines;
+    }
+    let half = OUTPUT_LINES / 2;
+    let mut out = lines[..half].to_vec();
+    out.push(format!("… ({} lines left out)", lines.len() - 2 * half));
+    out.extend_from_slice(&lines[lines.len() - half..]);
+    out
+}
+
+/// The error for a helper that failed: `<what>: <how it ended>`, then its
+/// output — on the same line if it is one line, else indented below.
+pub fn helper_failed(what: String, status: std::process::ExitStatus, lines: &[String]) -> Error {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with error code {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "failed".to_string(),
+    };
+    match lines {
+        [] => Error::text(what, how),
+        [one] => Error::text(what, one.clone()),
+        many => Error::text(what, format!("{how}:\n    {}", many.join("\n    "))),
+    }
 }

@@ -1,6 +1,7 @@
 //! FreeBSD: md(4) disks attached with MDIOCATTACH on /dev/mdctl and mounted
-//! with nmount(2); newfs(8) is the only program ever started, and only
-//! without `-P`.
+//! with nmount(2). The only programs ever started are newfs(8), only
+//! without `-P`, and `fsck_ufs -p` ([`fsck`]), only with `-P` on a file
+//! system whose superblock says it is not clean.
 //!
 //! [`FreeBsd`] holds the logic (what to ask, in what words, what to undo)
 //! over a small [`MdSys`] trait of system operations, so that the logic
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod abi;
+pub mod fsck;
 pub mod geom;
 pub mod grow;
 #[cfg(md_backend)]
@@ -80,7 +82,8 @@ impl OpenedImage {
         #[allow(clippy::unnecessary_cast)]
         let (dev, ino, size) = (image.stat.st_dev as u64, image.stat.st_ino as u64, image.stat.st_size as u64);
         OpenedImage {
-            path: path.to_path_buf(),
+            // A created image has a temporary name until it is published.
+            path: if image.created { image.current_path() } else { path.to_path_buf() },
             id: FileId { dev, ino },
             size,
             writable: image.writable,
@@ -117,6 +120,14 @@ pub trait MdSys {
     /// Runs newfs with `argv` (argv[0] is its absolute path); its output is
     /// shown when `loud`, otherwise captured and shown on failure.
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()>;
+    /// The first `len` bytes of the disk `node`, for its superblock.
+    fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {
+        fsck::read_start(node, len)
+    }
+    /// Runs `fsck_ufs -p` ([`fsck::fsck_argv`]); returns its output.
+    fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
+        fsck::run(argv)
+    }
 
     /// Opens (or with `--create` makes) and locks the image: no symlink
     /// in any component, created 0600 and never over an existing file.
@@ -362,6 +373,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)
             }
             Step::WaitForNode => format!("wait for {name}"),
+            Step::Examine(e) => describe::examine(e, &name, &format!("{} -p", fsck::FSCK_UFS)),
             Step::Format(f) => show_argv(&newfs_argv(f, Path::new(&name))),
             Step::Mount(m) => {
                 let from = mount_from(Path::new(&name), &m.suffix);
@@ -539,7 +551,40 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
-        self.sys.run_newfs(&newfs_argv(f, &dev.path), f.loud)
+        // The error names the image, not only the unit.
+        let image = self.image.as_ref().map_or_else(|| dev.path.clone(), |i| i.path.clone());
+        self.sys.run_newfs(&newfs_argv(f, &dev.path), f.loud).map_err(|mut e| {
+            e.what = format!("{} on {}", e.what, image.display());
+            e
+        })
+    }
+
+    fn publish_image(&mut self) -> Result<()> {
+        if let Some(OpenedImage { handle: Some(h), path, .. }) = &mut self.image {
+            h.publish()?;
+            *path = h.current_path();
+        }
+        Ok(())
+    }
+
+    fn read_start(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
+        self.sys.read_start(&dev.path, len)
+    }
+
+    /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`.
+    fn fsck(&mut self, dev: &Device, fs: &str) -> Result<Option<String>> {
+        if fs != "ufs" {
+            return Ok(None);
+        }
+        let image = self.image.as_ref().map_or_else(|| dev.path.clone(), |i| i.path.clone());
+        let output = self.sys.run_fsck(&fsck::fsck_argv(&dev.path)).map_err(|mut e| {
+            e.what = format!("{} on {}", e.what, image.display());
+            e
+        })?;
+        for line in output.lines().filter(|l| !l.trim().is_empty()) {
+            self.note(Note::Debug(format!("fsck_ufs: {line}")));
+        }
+        Ok(Some("fsck_ufs -p".into()))
     }
 
     fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {

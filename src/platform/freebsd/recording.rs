@@ -32,6 +32,8 @@ pub enum SysCall {
         argv: Vec<String>,
         loud: bool,
     },
+    /// fsck_ufs, with its argv.
+    Fsck(Vec<String>),
     Nmount(NmountRequest),
     Unmount(PathBuf),
     /// unmount(2) with MNT_FORCE.
@@ -99,6 +101,8 @@ pub struct Recorder {
     /// Mounts come out read-only.
     pub read_only_fs: bool,
     pub page_size: u64,
+    /// The first bytes of every disk (a superblock); empty: none.
+    pub disk_start: Vec<u8>,
 }
 
 impl Default for Recorder {
@@ -118,6 +122,7 @@ impl Default for Recorder {
             errmsg: String::new(),
             read_only_fs: false,
             page_size: 4096,
+            disk_start: Vec::new(),
         }
     }
 }
@@ -382,7 +387,17 @@ impl MdSys for Recorder {
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
         let argv = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         self.calls.push(SysCall::Newfs { argv, loud });
-        self.maybe_fail("newfs", "newfs exited with error code 1")
+        self.maybe_fail("newfs", "newfs")
+    }
+
+    fn read_start(&mut self, _node: &Path, len: usize) -> Result<Vec<u8>> {
+        Ok(self.disk_start.iter().copied().take(len).collect())
+    }
+
+    fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
+        self.calls.push(SysCall::Fsck(argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()));
+        self.maybe_fail("fsck", "fsck_ufs -p")?;
+        Ok("** /dev/md0\n** Phase 1 - Check Blocks and Sizes\n".into())
     }
 
     fn page_size(&self) -> u64 {

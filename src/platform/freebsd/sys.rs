@@ -14,9 +14,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 extern "C" {
     // FreeBSD system calls (libc), not bound by the libc crate.
@@ -266,27 +264,17 @@ impl MdSys for Kernel {
         Ok(())
     }
 
+    /// Run as mkfs is on Linux ([`posix::run_captured`]): argument vector,
+    /// cleared environment, output captured (bounded) and shown in full on
+    /// failure.
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
         let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("newfs: empty argv"))?;
-        let mut cmd = Command::new(prog);
-        cmd.args(args).stdin(Stdio::null());
-        let (status, output) = if loud {
-            let s = cmd.status().map_err(|e| from_io(format!("exec: {}", show_argv(&argv[..1])), &e))?;
-            (s, String::new())
-        } else {
-            let o = cmd.output().map_err(|e| from_io(format!("exec: {}", show_argv(&argv[..1])), &e))?;
-            let mut text = String::from_utf8_lossy(&o.stderr).into_owned();
-            text.push_str(&String::from_utf8_lossy(&o.stdout));
-            (o.status, text.trim().to_string())
-        };
-        if status.success() {
+        let done = crate::platform::posix::run_captured(Path::new(prog), args, loud)
+            .map_err(|e| Error { what: format!("exec: {}", show_argv(&argv[..1])), ..e })?;
+        if done.status.success() {
             return Ok(());
         }
-        let what = match (status.code(), status.signal()) {
-            (Some(c), _) => format!("newfs exited with error code {c}"),
-            (None, Some(s)) => format!("newfs exited with signal {s}"),
-            _ => "newfs failed".to_string(),
-        };
-        Err(if output.is_empty() { Error::plain(what) } else { Error::text(what, output) })
+        let lines = crate::platform::posix::output_lines(&done.output, "newfs: ");
+        Err(crate::platform::posix::helper_failed("newfs".into(), done.status, &lines))
     }
 }

@@ -341,7 +341,7 @@ fn run_tool(tool: Tool, argv: &[OsString]) -> Result<()> {
     if status.code().is_some_and(|c| tool.succeeded(c)) {
         return Ok(());
     }
-    let why = mkfs::last_lines(&String::from_utf8_lossy(&raw), 2);
+    let why = posix::output_lines(&String::from_utf8_lossy(&raw), "").join("; ");
     let why = if !why.is_empty() {
         why
     } else if let Some(code) = status.code() {

@@ -4,9 +4,8 @@
 //! equivalent and refused where it has none.
 use crate::error::{Error, Result};
 use crate::plan::Format;
-use std::io::Read;
+use crate::platform::posix;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Where mkfs programs are looked for, in order. Never `$PATH`: what runs
 /// as root must not depend on the caller's environment.
@@ -71,48 +70,48 @@ pub fn find(fstype: &str) -> Result<PathBuf> {
         .ok_or_else(|| Error::text(name, format!("not found in {}", SEARCH.join(":"))))
 }
 
-/// The last non-empty lines of a helper's stderr, joined for one message.
-pub fn last_lines(stderr: &str, n: usize) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].join("; ")
-}
-
-/// Runs mkfs; on failure its stderr becomes the error text.
-pub fn run(f: &Format, device: &Path) -> Result<()> {
+/// Runs mkfs on `device`; `image` names what is behind it in messages. On
+/// failure the error names the image and carries mkfs's output (bounded).
+pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
     let args = argv(f, &device.display().to_string())
         .map_err(|c| Error::plain(format!("option -{c} has no meaning for {} on Linux", f.fstype)))?;
     let program = find(&f.fstype)?;
-    let mut cmd = Command::new(&program);
-    cmd.args(&args).env_clear().env("PATH", SEARCH.join(":")).stdin(Stdio::null());
-    if f.loud {
-        cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
-    } else {
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-    }
-    let mut child = cmd.spawn().map_err(|e| crate::error::from_io(program.display().to_string(), &e))?;
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let mut raw = Vec::new();
-        let _ = pipe.read_to_end(&mut raw);
-        stderr = String::from_utf8_lossy(&raw).into_owned();
-    }
-    let status = child.wait().map_err(|e| crate::error::from_io(name.clone(), &e))?;
-    if status.success() {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let done = posix::run_captured(&program, &args, f.loud)?;
+    if done.status.success() {
         return Ok(());
     }
-    let why = last_lines(&stderr, 2);
     // mke2fs prefixes its messages with its own name; ours already says it.
-    let why = why.strip_prefix(&format!("{name}: ")).map(str::to_string).unwrap_or(why);
-    let why = if !why.is_empty() {
-        why
-    } else if let Some(code) = status.code() {
-        format!("exited with error code {code}")
-    } else {
-        use std::os::unix::process::ExitStatusExt;
-        format!("killed by signal {}", status.signal().unwrap_or(0))
-    };
-    Err(Error::text(name, why))
+    let lines = posix::output_lines(&done.output, &format!("{name}: "));
+    Err(posix::helper_failed(format!("{name} on {image}"), done.status, &lines))
+}
+
+/// `e2fsck -p <device>`, found as mkfs is and run the same way. Success is
+/// exit 0, 1 (errors corrected) or 2 (corrected, reboot advised — for the
+/// root file system only); anything else stops the mount with e2fsck's own
+/// output. Returns that output (its summary line) on success.
+pub fn e2fsck(device: &Path, image: &str) -> Result<String> {
+    let program = SEARCH
+        .iter()
+        .map(|d| Path::new(d).join("e2fsck"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::text("e2fsck", format!("not found in {}", SEARCH.join(":"))))?;
+    let args = e2fsck_argv(device);
+    let done = posix::run_captured(&program, &args, false)?;
+    match done.status.code() {
+        Some(c) if c & !3 == 0 => Ok(done.output),
+        _ => {
+            let lines = posix::output_lines(&done.output, "");
+            Err(posix::helper_failed(format!("e2fsck -p on {image}"), done.status, &lines))
+        }
+    }
+}
+
+/// e2fsck's arguments: preen (`-p`: repair what is safe without asking,
+/// stop on anything else), the device.
+pub fn e2fsck_argv(device: &Path) -> Vec<std::ffi::OsString> {
+    vec!["-p".into(), device.as_os_str().to_os_string()]
 }
 
 #[cfg(test)]
@@ -163,7 +162,6 @@ mod tests {
     fn names() {
         assert!(valid_type("ext4") && valid_type("fuse-x") && valid_type("ntfs3"));
         assert!(!valid_type("") && !valid_type("../x") && !valid_type("a b") && !valid_type("e/x"));
-        assert_eq!(last_lines("a\n\nb\n  c  \n\n", 2), "b; c");
-        assert_eq!(last_lines("", 2), "");
+        assert_eq!(e2fsck_argv(Path::new("/dev/loop3")), ["-p", "/dev/loop3"]);
     }
 }

@@ -353,11 +353,16 @@ impl<S: LoopSys> Linux<S> {
         }
     }
 
-    fn probe(&mut self, dev: &Device) -> Result<String> {
-        let what = match &self.held {
+    /// The image behind `dev` for messages, else the device itself.
+    fn shown_image(&self, dev: &Device) -> String {
+        match &self.held {
             Some(Held { unit, image: Some(img), .. }) if *unit == dev.unit => show(img),
             _ => show(&dev.path),
-        };
+        }
+    }
+
+    fn probe(&mut self, dev: &Device) -> Result<String> {
+        let what = self.shown_image(dev);
         // ext2/3/4 and XFS are told by the first 4 KiB; only when those do
         // not match is the rest (btrfs at 64 KiB, UFS up to 256 KiB) read.
         let mut found = probe::probe(&self.read_head(dev, probe::FIRST_LEN)?);
@@ -555,23 +560,31 @@ impl<S: LoopSys> Platform for Linux<S> {
             Step::EnterNamespace(ns) => format!("setns(open({}), CLONE_NEWNS)", mount::quoted(&show(ns))),
             Step::OpenImage(o) => {
                 let mode = if o.read_only { "O_RDONLY" } else { "O_RDWR" };
+                let tmp = o.path.file_name().map(|n| show(Path::new(&posix::temp_name(n)))).unwrap_or_default();
                 let create = match o.create {
-                    Some((size, crate::request::CreateMode::Reserve)) => {
-                        format!("openat(O_CREAT|O_EXCL, 0600); posix_fallocate(<img>, 0, {size}); ")
-                    }
-                    Some((size, crate::request::CreateMode::Sparse)) => {
-                        format!("openat(O_CREAT|O_EXCL, 0600); ftruncate(<img>, {size}); ")
-                    }
+                    Some((size, crate::request::CreateMode::Reserve)) => format!(
+                        "if missing: flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
+                         posix_fallocate(<img>, 0, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
+                        mount::quoted(&tmp)
+                    ),
+                    Some((size, crate::request::CreateMode::Sparse)) => format!(
+                        "if missing: flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
+                         ftruncate(<img>, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
+                        mount::quoted(&tmp)
+                    ),
                     None => String::new(),
                 };
                 format!(
-                    "{create}openat({}, {mode}|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)",
-                    mount::quoted(&show(&o.path))
+                    "{create}openat({}, {mode}|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+                     flock(<img>, LOCK_EX) (at most {} s)",
+                    mount::quoted(&show(&o.path)),
+                    posix::LOCK_WAIT.as_secs()
                 )
             }
             Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
             Step::Attach(a) => describe_attach(a, &mp),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
+            Step::Examine(e) => super::describe::examine(e, &node, "e2fsck -p"),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
                 Err(c) => format!("mkfs.{}: option -{c} has no meaning", f.fstype),
@@ -717,7 +730,27 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
-        mkfs::run(f, &dev.path)
+        mkfs::run(f, &dev.path, &self.shown_image(dev))
+    }
+
+    fn publish_image(&mut self) -> Result<()> {
+        self.image.as_mut().map_or(Ok(()), posix::Image::publish)
+    }
+
+    fn read_start(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
+        self.read_head(dev, len)
+    }
+
+    /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
+    fn fsck(&mut self, dev: &Device, fs: &str) -> Result<Option<String>> {
+        if !matches!(fs, "ext2" | "ext3" | "ext4") {
+            return Ok(None);
+        }
+        let output = mkfs::e2fsck(&dev.path, &self.shown_image(dev))?;
+        for line in output.lines().filter(|l| !l.trim().is_empty()) {
+            self.debug(format!("e2fsck: {line}"));
+        }
+        Ok(Some("e2fsck -p".into()))
     }
 
     fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {
@@ -899,10 +932,12 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)",
+                "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+                 flock(<img>, LOCK_EX) (at most 10 s)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR, lo_file_name=\"mount_md:/\")",
                 "wait for /dev/loop? (at most 5 s)",
+                "pread(/dev/loop?, 4096, 0): refuse to format over a file system",
                 "mkfs.ext4 -q -F -E nodiscard /dev/loop?",
                 "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\"); \
                  open(\"/\", O_DIRECTORY|O_NOFOLLOW)",
@@ -913,12 +948,17 @@ mod tests {
         let p = plan(&["mount_md", "-P", "-F", "/i", "md", "/"]);
         assert_eq!(
             l.describe(&p.steps[3], Some(&dev)),
+            "pread(/dev/loop7, 4096, 0); e2fsck -p /dev/loop7 only if it is not clean"
+        );
+        assert_eq!(
+            l.describe(&p.steps[4], Some(&dev)),
             "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
         );
         let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),
-            "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)"
+            "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+             flock(<img>, LOCK_EX) (at most 10 s)"
         );
         assert_eq!(p.steps[1].kind(), "predetach");
         assert_eq!(l.describe(&p.steps[1], None), "ioctl(/dev/loop4, LOOP_CLR_FD) if bound and not in use");
@@ -931,8 +971,10 @@ mod tests {
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),
-            "openat(O_CREAT|O_EXCL, 0600); ftruncate(<img>, 1048576); \
-             openat(\"/n\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)"
+            "if missing: flock(<dir>, LOCK_EX); openat(\".n.mount_md-new\", O_CREAT|O_EXCL, 0600); \
+             ftruncate(<img>, 1048576); renameat2(RENAME_NOREPLACE) once formatted; \
+             openat(\"/n\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+             flock(<img>, LOCK_EX) (at most 10 s)"
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
         assert_eq!(

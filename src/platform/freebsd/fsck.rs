@@ -1,0 +1,65 @@
+//! `fsck_ufs -p` before mounting a kept UFS file system that is not clean
+//! (see [`crate::superblock::health`]), and reading a unit's first bytes
+//! for that test. Plain code: it compiles and its argv is tested anywhere.
+//!
+//! fsck_ufs (fsck_ffs) in preen mode repairs what is safe to repair without
+//! asking, replays a soft-updates journal, and exits 8 (`EEXIT`) on
+//! anything it will not fix unattended, 16 (`ERERUN`) when it wants to be
+//! run again (sbin/fsck_ffs/fsck.h).
+use crate::error::{Error, Result};
+use crate::platform::posix;
+use std::ffi::OsString;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// The checker, by absolute path.
+pub const FSCK_UFS: &str = "/sbin/fsck_ufs";
+
+/// fsck_ffs's "run me again" exit code.
+const ERERUN: i32 = 16;
+
+/// `fsck_ufs -p /dev/mdN`: preen mode, the unit's node.
+pub fn fsck_argv(device: &Path) -> Vec<OsString> {
+    vec![FSCK_UFS.into(), "-p".into(), device.as_os_str().to_os_string()]
+}
+
+/// Runs `argv` (from [`fsck_argv`]) as mkfs and newfs are run: argument
+/// vector, cleared environment, output captured. Exit 0 is success; 16 is
+/// run once more; anything else is an error carrying fsck_ufs's output
+/// (bounded). Returns that output on success.
+pub fn run(argv: &[OsString]) -> Result<String> {
+    let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("fsck_ufs: empty argv"))?;
+    let mut output = String::new();
+    for _ in 0..2 {
+        let done = posix::run_captured(Path::new(prog), args, false)?;
+        output.push_str(&done.output);
+        match done.status.code() {
+            Some(0) => return Ok(output),
+            Some(ERERUN) => continue,
+            _ => {
+                let lines = posix::output_lines(&output, "");
+                return Err(posix::helper_failed("fsck_ufs -p".into(), done.status, &lines));
+            }
+        }
+    }
+    Err(Error::text("fsck_ufs -p", "asked to be run again twice; run it by hand"))
+}
+
+/// The first `len` bytes of the disk `node` (fewer if it is smaller);
+/// `len` is a multiple of 512, as reads from a FreeBSD disk must be.
+pub fn read_start(node: &Path, len: usize) -> Result<Vec<u8>> {
+    let what = || format!("{}: read superblock", node.display());
+    let file = std::fs::File::open(node).map_err(|e| crate::error::from_io(what(), &e))?;
+    let mut buf = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(crate::error::from_io(what(), &e)),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}

@@ -1,0 +1,390 @@
+//! What a disk's first bytes say, read the same way on every system (pure:
+//! it only looks at bytes already read):
+//!
+//! * [`probe`]: which file system it holds — ext2/ext3/ext4 told apart by
+//!   feature flags as libblkid does, XFS, btrfs, UFS1/UFS2. Linux uses it
+//!   for `-P` without `-T`; both systems use it to refuse formatting over a
+//!   file system nobody asked to replace.
+//! * [`health`]: whether that file system says it was cleanly unmounted,
+//!   the test the system's checker makes in preen mode before doing any
+//!   work: ext2/3/4 `s_state` (linux/fs/ext4/ext4.h: `EXT4_VALID_FS`,
+//!   `EXT4_ERROR_FS`), UFS `fs_clean` and `fs_flags` (FreeBSD
+//!   sys/ufs/ffs/fs.h: `FS_UNCLEAN`, `FS_NEEDSFSCK`, `FS_SUJ`). XFS and
+//!   btrfs have no such flag to read: their log is replayed by the kernel.
+//! * [`decide`]: what `--fsck` makes of that.
+
+/// Bytes to read from the start of the device: enough for every magic
+/// below (UFS2 may sit at 256 KiB).
+pub const PROBE_LEN: usize = 262_144 + 2048;
+
+/// Enough for the common cases (ext superblock at 1 KiB, XFS at 0), read
+/// first so that a `-P` mount of an ext4 image reads 4 KiB, not 258.
+pub const FIRST_LEN: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// A type Linux mounts (`ext2`, `ext3`, `ext4`, `xfs`, `btrfs`).
+    Mountable(&'static str),
+    /// FreeBSD's UFS1 or UFS2.
+    Ufs(u8),
+    /// An external ext3/4 journal device: not a file system.
+    JournalDevice,
+    Unknown,
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+// ext2/3/4 (superblock at 1024).
+const EXT_SB: usize = 1024;
+const EXT_MAGIC: u16 = 0xEF53;
+const COMPAT_HAS_JOURNAL: u32 = 0x0004;
+const INCOMPAT_JOURNAL_DEV: u32 = 0x0008;
+/// What the ext2 and ext3 drivers understood (libblkid's *_SUPP masks).
+const EXT2_INCOMPAT: u32 = 0x0002 | 0x0010; // FILETYPE | META_BG
+const EXT3_INCOMPAT: u32 = EXT2_INCOMPAT | 0x0004; // + RECOVER
+const EXT23_RO_COMPAT: u32 = 0x0001 | 0x0002 | 0x0004; // SPARSE_SUPER | LARGE_FILE | BTREE_DIR
+
+// ext4.h: s_state, and its bits.
+const EXT_STATE: usize = 0x3A;
+const EXT4_VALID_FS: u16 = 0x0001;
+const EXT4_ERROR_FS: u16 = 0x0002;
+
+// UFS: struct fs at 8 KiB (UFS1, or UFS2 on small media), 64 KiB (UFS2)
+// or 256 KiB (piggy); fs_magic at offset 1372 within it.
+const UFS_SBLOCKS: [usize; 3] = [8192, 65_536, 262_144];
+const UFS_MAGIC_OFF: usize = 1372;
+const FS_UFS1_MAGIC: u32 = 0x0001_1954;
+const FS_UFS2_MAGIC: u32 = 0x1954_0119;
+// fs.h, struct fs: int8_t fs_clean at 209, int8_t fs_old_flags at 211,
+// int32_t fs_flags at 1312 (sizeof(struct fs) is 1376, fs_magic last).
+const UFS_CLEAN_OFF: usize = 209;
+const UFS_OLD_FLAGS_OFF: usize = 211;
+const UFS_FLAGS_OFF: usize = 1312;
+const FS_UNCLEAN: u32 = 0x01;
+const FS_NEEDSFSCK: u32 = 0x04;
+const FS_SUJ: u32 = 0x08;
+/// Set in fs_old_flags once the flags live in fs_flags (ffs_vfsops.c,
+/// ffs_oldfscompat_read); before that fs_old_flags holds them.
+const FS_FLAGS_UPDATED: u32 = 0x80;
+
+/// A UFS superblock found in `buf`: its offset, byte order and version.
+fn ufs_super(buf: &[u8]) -> Option<(usize, bool, u8)> {
+    for at in UFS_SBLOCKS {
+        let m = at + UFS_MAGIC_OFF;
+        for (big, v) in [(false, le32(buf, m)), (true, be32(buf, m))] {
+            match v {
+                Some(FS_UFS1_MAGIC) => return Some((at, big, 1)),
+                Some(FS_UFS2_MAGIC) => return Some((at, big, 2)),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Looks at the first bytes of a device (as read; a short read is fine).
+pub fn probe(buf: &[u8]) -> Found {
+    if le16(buf, EXT_SB + 0x38) == Some(EXT_MAGIC) {
+        let compat = le32(buf, EXT_SB + 0x5C).unwrap_or(0);
+        let incompat = le32(buf, EXT_SB + 0x60).unwrap_or(0);
+        let ro_compat = le32(buf, EXT_SB + 0x64).unwrap_or(0);
+        if incompat & INCOMPAT_JOURNAL_DEV != 0 {
+            return Found::JournalDevice;
+        }
+        let old_ro = ro_compat & !EXT23_RO_COMPAT == 0;
+        return Found::Mountable(if compat & COMPAT_HAS_JOURNAL != 0 {
+            if incompat & !EXT3_INCOMPAT == 0 && old_ro {
+                "ext3"
+            } else {
+                "ext4"
+            }
+        } else if incompat & !EXT2_INCOMPAT == 0 && old_ro {
+            "ext2"
+        } else {
+            "ext4"
+        });
+    }
+    if be32(buf, 0) == Some(0x5846_5342) {
+        return Found::Mountable("xfs"); // "XFSB"
+    }
+    if buf.get(0x10040..0x10048) == Some(b"_BHRfS_M") {
+        return Found::Mountable("btrfs");
+    }
+    if let Some((_, _, version)) = ufs_super(buf) {
+        return Found::Ufs(version);
+    }
+    Found::Unknown
+}
+
+impl Found {
+    /// The name used in messages and for `-T` (`ext4`, `ufs`).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Found::Mountable(t) => Some(t),
+            Found::Ufs(_) => Some("ufs"),
+            Found::JournalDevice => Some("ext3/ext4 external journal"),
+            Found::Unknown => None,
+        }
+    }
+}
+
+/// Whether the file system in `buf` (as [`probe`] found it) was cleanly
+/// unmounted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Clean,
+    /// Not clean, and why, in the words of the flags that say so.
+    NotClean(String),
+    /// No clean flag to read here (XFS, btrfs, nothing recognised).
+    Unknown,
+}
+
+/// Reads the clean flags of the file system [`probe`] found in `buf`.
+///
+/// * ext2/3/4: not clean when `s_state` lacks `EXT4_VALID_FS` (set at a
+///   clean unmount, cleared while mounted without a journal) or has
+///   `EXT4_ERROR_FS` (the kernel found an inconsistency). A journal that
+///   only needs replaying is left to the kernel, which replays it at mount.
+/// * UFS: not clean when `fs_clean` is 0 (a read-write mount that was never
+///   unmounted) or `fs_flags` has `FS_UNCLEAN` or `FS_NEEDSFSCK` — the
+///   tests ffs_mountfs makes before it refuses a read-write mount. With
+///   soft-updates journaling (`FS_SUJ`) the check is a fast journal replay.
+pub fn health(buf: &[u8], found: Found) -> Health {
+    match found {
+        Found::Mountable("ext2" | "ext3" | "ext4") => {
+            let Some(state) = le16(buf, EXT_SB + EXT_STATE) else { return Health::Unknown };
+            let mut why = Vec::new();
+            if state & EXT4_VALID_FS == 0 {
+                why.push("not cleanly unmounted");
+            }
+            if state & EXT4_ERROR_FS != 0 {
+                why.push("errors recorded");
+            }
+            if why.is_empty() {
+                Health::Clean
+            } else {
+                Health::NotClean(why.join(", "))
+            }
+        }
+        Found::Ufs(_) => {
+            let Some((at, big, _)) = ufs_super(buf) else { return Health::Unknown };
+            let (Some(&clean), Some(&old)) = (buf.get(at + UFS_CLEAN_OFF), buf.get(at + UFS_OLD_FLAGS_OFF)) else {
+                return Health::Unknown;
+            };
+            let read = if big { be32 } else { le32 };
+            let flags = if u32::from(old) & FS_FLAGS_UPDATED != 0 {
+                let Some(f) = read(buf, at + UFS_FLAGS_OFF) else { return Health::Unknown };
+                f
+            } else {
+                u32::from(old)
+            };
+            let mut why = Vec::new();
+            if clean == 0 {
+                why.push("fs_clean is 0");
+            }
+            if flags & FS_UNCLEAN != 0 {
+                why.push("FS_UNCLEAN");
+            }
+            if flags & FS_NEEDSFSCK != 0 {
+                why.push("FS_NEEDSFSCK");
+            }
+            if why.is_empty() {
+                Health::Clean
+            } else {
+                if flags & FS_SUJ != 0 {
+                    why.push("soft updates journal to replay");
+                }
+                Health::NotClean(why.join(", "))
+            }
+        }
+        _ => Health::Unknown,
+    }
+}
+
+/// `--fsck`: when to run the system's checker before mounting a file
+/// system that is kept (`-P`).
+pub use crate::request::FsckPolicy;
+
+/// What to do before mounting a kept file system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Mount as it is; the text says why, for `-X`.
+    Mount(String),
+    /// Run the checker in preen mode first; the text says why.
+    Check(String),
+    /// Do not check, but say so to the user (a warning), then mount.
+    Warn(String),
+    /// Refuse (`--fsck=always` where no check can run).
+    Refuse(String),
+}
+
+/// Pure: what `policy` makes of what the superblock says. `read_only`: the
+/// disk is attached read-only, so a checker could not repair anything.
+pub fn decide(policy: FsckPolicy, found: Found, health: &Health, read_only: bool) -> Decision {
+    let name = found.name().unwrap_or("no recognised file system");
+    match (policy, health) {
+        (FsckPolicy::Never, Health::NotClean(why)) => {
+            Decision::Warn(format!("{name} is not clean ({why}); not checked (--fsck=never)"))
+        }
+        (FsckPolicy::Never, _) => Decision::Mount("--fsck=never: not checked".into()),
+        (FsckPolicy::Auto, Health::Clean) => Decision::Mount(format!("{name} is clean")),
+        (FsckPolicy::Auto, Health::Unknown) => {
+            Decision::Mount(format!("{name}: no clean flag to read; left to the kernel"))
+        }
+        (FsckPolicy::Always, Health::Unknown) => {
+            Decision::Refuse(format!("{name}: --fsck=always, but there is no checker for it"))
+        }
+        (_, health) => {
+            let why = match health {
+                Health::NotClean(why) => format!("{name} is not clean ({why})"),
+                _ => format!("{name}: --fsck=always"),
+            };
+            if !read_only {
+                Decision::Check(why)
+            } else if policy == FsckPolicy::Always {
+                Decision::Refuse(format!("{why}: attached read-only, so it cannot be checked"))
+            } else {
+                Decision::Warn(format!("{why}; attached read-only, so not checked"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ext(compat: u32, incompat: u32, ro_compat: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 4096];
+        b[EXT_SB + 0x38..EXT_SB + 0x3A].copy_from_slice(&EXT_MAGIC.to_le_bytes());
+        b[EXT_SB + 0x5C..EXT_SB + 0x60].copy_from_slice(&compat.to_le_bytes());
+        b[EXT_SB + 0x60..EXT_SB + 0x64].copy_from_slice(&incompat.to_le_bytes());
+        b[EXT_SB + 0x64..EXT_SB + 0x68].copy_from_slice(&ro_compat.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn ext_family() {
+        // mke2fs -t ext2 defaults: ext_attr, resize_inode, dir_index; filetype; sparse_super, large_file.
+        assert_eq!(probe(&ext(0x38, 0x2, 0x3)), Found::Mountable("ext2"));
+        // ext3: + has_journal.
+        assert_eq!(probe(&ext(0x3C, 0x2, 0x3)), Found::Mountable("ext3"));
+        // ext3 with a journal to recover is still ext3.
+        assert_eq!(probe(&ext(0x3C, 0x6, 0x3)), Found::Mountable("ext3"));
+        // ext4 defaults: extents, 64bit, flex_bg; huge_file, dir_nlink, extra_isize, metadata_csum.
+        assert_eq!(probe(&ext(0x3C, 0x2C2, 0x46B)), Found::Mountable("ext4"));
+        // extents without a journal is ext4 too.
+        assert_eq!(probe(&ext(0x38, 0x42, 0x3)), Found::Mountable("ext4"));
+        // ext3 features plus metadata_csum (ro_compat) is ext4.
+        assert_eq!(probe(&ext(0x3C, 0x2, 0x403)), Found::Mountable("ext4"));
+        assert_eq!(probe(&ext(0x0, 0x8, 0x0)), Found::JournalDevice);
+    }
+
+    #[test]
+    fn xfs_and_btrfs() {
+        let mut b = vec![0u8; 4096];
+        b[..4].copy_from_slice(b"XFSB");
+        assert_eq!(probe(&b), Found::Mountable("xfs"));
+        let mut b = vec![0u8; 0x11000];
+        b[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
+        assert_eq!(probe(&b), Found::Mountable("btrfs"));
+    }
+
+    #[test]
+    fn ufs() {
+        let mut b = vec![0u8; PROBE_LEN];
+        b[8192 + 1372..8192 + 1376].copy_from_slice(&FS_UFS1_MAGIC.to_le_bytes());
+        assert_eq!(probe(&b), Found::Ufs(1));
+        let mut b = vec![0u8; PROBE_LEN];
+        b[65_536 + 1372..65_536 + 1376].copy_from_slice(&FS_UFS2_MAGIC.to_le_bytes());
+        assert_eq!(probe(&b), Found::Ufs(2));
+        let mut b = vec![0u8; PROBE_LEN];
+        b[262_144 + 1372..262_144 + 1376].copy_from_slice(&FS_UFS2_MAGIC.to_be_bytes());
+        assert_eq!(probe(&b), Found::Ufs(2));
+    }
+
+    fn ext_state(state: u16) -> Vec<u8> {
+        let mut b = ext(0x3C, 0x2C2, 0x46B);
+        b[EXT_SB + EXT_STATE..EXT_SB + EXT_STATE + 2].copy_from_slice(&state.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn ext_health() {
+        let f = Found::Mountable("ext4");
+        assert_eq!(health(&ext_state(1), f), Health::Clean);
+        assert_eq!(health(&ext_state(0), f), Health::NotClean("not cleanly unmounted".into()));
+        assert_eq!(health(&ext_state(3), f), Health::NotClean("errors recorded".into()));
+        assert_eq!(health(&ext_state(2), f), Health::NotClean("not cleanly unmounted, errors recorded".into()));
+        assert_eq!(health(&ext_state(1)[..EXT_SB + EXT_STATE + 1], f), Health::Unknown);
+        assert_eq!(health(&ext_state(0), Found::Mountable("xfs")), Health::Unknown);
+    }
+
+    /// A UFS2 superblock at 64 KiB with these fields, little- or big-endian.
+    fn ufs2(clean: u8, old_flags: u8, flags: u32, big: bool) -> Vec<u8> {
+        let at = 65_536;
+        let mut b = vec![0u8; PROBE_LEN];
+        let put = |v: u32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        b[at + UFS_MAGIC_OFF..at + UFS_MAGIC_OFF + 4].copy_from_slice(&put(FS_UFS2_MAGIC));
+        b[at + UFS_CLEAN_OFF] = clean;
+        b[at + UFS_OLD_FLAGS_OFF] = old_flags;
+        b[at + UFS_FLAGS_OFF..at + UFS_FLAGS_OFF + 4].copy_from_slice(&put(flags));
+        b
+    }
+
+    #[test]
+    fn ufs_health() {
+        let f = Found::Ufs(2);
+        // newfs -U: FS_DOSOFTDEP, flags moved to fs_flags.
+        assert_eq!(health(&ufs2(1, 0x80, 0x2, false), f), Health::Clean);
+        assert_eq!(health(&ufs2(1, 0x80, 0x2, true), f), Health::Clean);
+        assert_eq!(health(&ufs2(0, 0x80, 0x2, false), f), Health::NotClean("fs_clean is 0".into()));
+        assert_eq!(
+            health(&ufs2(0, 0x80, 0x2 | 0x8, false), f),
+            Health::NotClean("fs_clean is 0, soft updates journal to replay".into())
+        );
+        assert_eq!(health(&ufs2(1, 0x80, 0x4, true), f), Health::NotClean("FS_NEEDSFSCK".into()));
+        assert_eq!(health(&ufs2(1, 0x80, 0x1, false), f), Health::NotClean("FS_UNCLEAN".into()));
+        // Flags not yet moved: fs_old_flags holds them, fs_flags is ignored.
+        assert_eq!(health(&ufs2(1, 0x04, 0x0, false), f), Health::NotClean("FS_NEEDSFSCK".into()));
+        assert_eq!(health(&ufs2(1, 0x00, 0x4, false), f), Health::Clean);
+        assert_eq!(probe(&ufs2(1, 0x80, 0, true)), Found::Ufs(2));
+    }
+
+    #[test]
+    fn decisions() {
+        use FsckPolicy::*;
+        let e = Found::Mountable("ext4");
+        let dirty = Health::NotClean("errors recorded".into());
+        assert!(matches!(decide(Auto, e, &Health::Clean, false), Decision::Mount(_)));
+        assert_eq!(decide(Auto, e, &dirty, false), Decision::Check("ext4 is not clean (errors recorded)".into()));
+        assert_eq!(decide(Always, e, &Health::Clean, false), Decision::Check("ext4: --fsck=always".into()));
+        assert!(matches!(decide(Never, e, &dirty, false), Decision::Warn(_)));
+        assert!(matches!(decide(Never, e, &Health::Clean, false), Decision::Mount(_)));
+        assert!(matches!(decide(Auto, e, &dirty, true), Decision::Warn(_)));
+        assert!(matches!(decide(Always, e, &Health::Clean, true), Decision::Refuse(_)));
+        let x = Found::Mountable("xfs");
+        assert!(matches!(decide(Auto, x, &Health::Unknown, false), Decision::Mount(_)));
+        assert!(matches!(decide(Always, x, &Health::Unknown, false), Decision::Refuse(_)));
+    }
+
+    #[test]
+    fn garbage() {
+        assert_eq!(probe(&[]), Found::Unknown);
+        assert_eq!(probe(&[0u8; 100]), Found::Unknown);
+        let noise: Vec<u8> = (0..PROBE_LEN as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(probe(&noise), Found::Unknown);
+        // A magic with the feature words cut off reads them as zero (no panic).
+        let mut b = vec![0u8; EXT_SB + 0x3A];
+        b[EXT_SB + 0x38..].copy_from_slice(&EXT_MAGIC.to_le_bytes());
+        assert_eq!(probe(&b), Found::Mountable("ext2"));
+    }
+}

@@ -110,7 +110,8 @@ fn other_images_units_are_not_ours() {
 
 #[test]
 fn an_unused_leftover_that_fits_is_reused() {
-    let (code, err, fb) = seed(rec().with_leftover(5, IMG, GIB, false));
+    let leftover = || rec().with_leftover(5, IMG, GIB, false).with_label(5, b"mount_md:/var/jails/10.0.0.1");
+    let (code, err, fb) = seed(leftover());
     assert_eq!((code, err.as_str()), (0, ""));
     let sys = fb.sys();
     assert_eq!(attaches(sys), 0, "never a second unit");
@@ -118,7 +119,7 @@ fn an_unused_leftover_that_fits_is_reused() {
     assert_eq!(nmount_from(sys), ["/dev/md5"]);
     assert_eq!(units(sys), [5]);
     // A reused unit was there before the run: a later failure leaves it.
-    let (code, _, fb) = seed(rec().with_leftover(5, IMG, GIB, false).failing_at("nmount", Errno::EINVAL));
+    let (code, _, fb) = seed(leftover().failing_at("nmount", Errno::EINVAL));
     assert_eq!(code, 1);
     assert_eq!(units(fb.sys()), [5]);
     assert!(fb.sys().mounted.is_empty());
@@ -269,7 +270,10 @@ fn sys_clone(s: &Recorder) -> Recorder {
 fn release_refuses_a_mount_that_is_not_an_md_disk() {
     let sys = rec().with_mount("zroot/jails/x", "/var/jails/x");
     let (code, err, sys) = release(sys, "mount_md -u /var/jails/x");
-    assert_eq!((code, err.as_str()), (1, "mount_md: /var/jails/x: mounted from zroot/jails/x, not an md(4) disk\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "mount_md: /var/jails/x: mounted from zroot/jails/x (zfs), not an md(4) disk\n")
+    );
     assert!(sys.calls.is_empty());
 }
 
@@ -400,7 +404,7 @@ const CONFXML: &str = r#"<mesh>
           <type>vnode</type>
           <file>/jails/a&amp;b/root fs.img</file>
           <cache>off</cache>
-          <label></label>
+          <label>mount_md:/var/jails/caf&#xC3;&#xA9;</label>
         </config>
       </provider>
     </geom>
@@ -465,6 +469,7 @@ fn confxml_md_class_is_read() {
                 read_only: Some(false),
                 ident: Some("MD-DEV1895890688-INO12".into()),
                 file: Some("/jails/a&b/root fs.img".into()),
+                label: Some("mount_md:/var/jails/café".as_bytes().to_vec()),
                 access: Some((1, 1, 1)),
             },
             MdUnit {
@@ -474,6 +479,7 @@ fn confxml_md_class_is_read() {
                 read_only: Some(true),
                 ident: None,
                 file: None,
+                label: Some(Vec::new()),
                 access: Some((0, 0, 0)),
             },
         ]

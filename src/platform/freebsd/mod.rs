@@ -5,21 +5,34 @@
 //! [`FreeBsd`] holds the logic (what to ask, in what words, what to undo)
 //! over a small [`MdSys`] trait of system operations, so that the logic
 //! compiles and is tested on any host: [`sys::Kernel`] (FreeBSD only) does
-//! the real ioctls and syscalls, [`recording::Recorder`] records them.
+//! the real ioctls and syscalls, [`recording::Recorder`] records them, and
+//! the tests' stateful model of md(4), GEOM and VFS
+//! (tests/freebsd_support/model.rs) behaves as the kernel sources say.
 //!
-//! Lifecycle (one image, one attachment; `mount_md -u`): the image is
-//! opened once without following symlinks and locked for the run; after
-//! MDIOCATTACH (the kernel opens the file again, by path) the unit's GEOM
-//! ident must name the very file we hold, or the unit is detached again;
-//! existing units are found in `kern.geom.confxml` and matched by ident,
-//! mounts by getfsstat(2).
+//! Identity, by what the kernel holds:
+//! * a unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>-INO
+//!   <st_ino>`) is whole and equal; a cut ident (31 characters, as on ZFS) is
+//!   confirmed by stat'ing the file MDIOCQUERY reports and comparing device
+//!   and inode ([`FreeBsd::backed_by`]);
+//! * a mount belongs to a unit when its type lives on a disk and the node its
+//!   `f_mntfromname` names is, by `st_rdev`, that unit's device or a GEOM
+//!   provider on it (`md3.uzip`) ([`FreeBsd::mount_unit`]);
+//! * every unit mount_md attaches carries the mark `mount_md:<mount point>`
+//!   in `md_label` (crate::mark); `-u` touches only marked units, and finds a
+//!   unit by the mark after jail(8) has already unmounted its directory.
+//!
+//! The image is opened once without following symlinks and locked for the
+//! run; after MDIOCATTACH (the kernel opens the file again, by path) the
+//! unit must be backed by the very file we hold, or it is detached again.
 use super::{describe, posix, Device, Existing, Mounted, Note, Platform, Released};
 use crate::error::{Error, Result};
+use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
 use crate::request::{Backing, ReleaseTarget};
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,7 +43,7 @@ pub mod requests;
 #[cfg(md_backend)]
 pub mod sys;
 
-use geom::{ident_matches, md_unit_of, vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
+use geom::{ident_match, md_unit_of, vnode_ident, FileId, IdentMatch, MdUnit, MountEntry, UnitQuery};
 use requests::{
     attach_request, describe_detach, device_path, mount_from, newfs_argv, nmount_request, show_argv, tmpfs_request,
     AttachRequest, BackingFile, NmountRequest,
@@ -84,8 +97,20 @@ impl OpenedImage {
     }
 }
 
-/// How long to wait for `/dev/mdN` after the attach.
+/// How long to wait for `/dev/mdN` after the attach, and for a GEOM
+/// provider stacked on it (`/dev/md0.uzip`) before nmount.
 pub const NODE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often to look for it meanwhile.
+pub const NODE_POLL: Duration = Duration::from_millis(10);
+/// MDIOCDETACH answers EBUSY while anything has the provider open
+/// (sys/dev/md/md.c `kern_mddetach_locked`: `sc->opencount != 0`). Right
+/// after the last writer closes it, GEOM re-tastes the provider
+/// (sys/geom/geom_subr.c `g_access` posts `g_new_provider_event` when the
+/// write count drops to 0) and the tasters hold it open for a moment. When no
+/// mount uses the unit, the detach is retried every [`DETACH_POLL`] for
+/// [`DETACH_TRIES`] tries (about a second) before it is reported.
+pub const DETACH_POLL: Duration = Duration::from_millis(50);
+pub const DETACH_TRIES: u32 = 20;
 
 /// The system operations the FreeBSD backend needs. The required methods
 /// are the md(4)/mount syscalls and the newfs exec; the provided ones are
@@ -96,7 +121,7 @@ pub trait MdSys {
     fn attach(&mut self, req: &AttachRequest) -> Result<u32>;
     /// MDIOCDETACH of `unit` (mediasize 0; options 0, or MD_FORCE).
     fn detach(&mut self, unit: u32, force: bool) -> Result<()>;
-    /// MDIOCQUERY of `unit`.
+    /// MDIOCQUERY of `unit`, with buffers for `md_file` and `md_label`.
     fn query(&mut self, unit: u32) -> Result<UnitQuery>;
     /// DIOCGIDENT on `/dev/mdN`: the unit's GEOM ident.
     fn disk_ident(&mut self, unit: u32) -> Result<String>;
@@ -104,6 +129,10 @@ pub trait MdSys {
     fn list_units(&mut self) -> Result<Vec<MdUnit>>;
     /// Every mounted file system (getfsstat(2)), in mount order.
     fn mounts(&mut self) -> Result<Vec<MountEntry>>;
+    /// The kernel's name for the character device at `node` (stat(2), then
+    /// devname(3) of its `st_rdev`): `md3`, `md3.uzip`. `None` when `node`
+    /// is missing or not a character device.
+    fn device_name(&mut self, node: &Path) -> Result<Option<String>>;
     /// nmount(2), with the errmsg text in the error.
     fn nmount(&mut self, req: &NmountRequest) -> Result<()>;
     /// unmount(2) of a mount point; `force` adds MNT_FORCE.
@@ -137,8 +166,31 @@ pub trait MdSys {
     fn inspect_backing(&self, file: &Path) -> Result<BackingFile> {
         requests::inspect_backing(file)
     }
+    /// Whether `node` exists (lstat(2)).
+    fn node_exists(&mut self, node: &Path) -> bool {
+        std::fs::symlink_metadata(node).is_ok()
+    }
+    /// Sleeps. Every wait of the backend is a bounded count of these.
+    fn pause(&mut self, d: Duration) {
+        std::thread::sleep(d)
+    }
+    /// Waits, bounded by [`NODE_TIMEOUT`], for devfs to show `node`.
     fn wait_for_node(&mut self, node: &Path) -> Result<()> {
-        posix::wait_for_node(node, NODE_TIMEOUT)
+        let polls = (NODE_TIMEOUT.as_millis() / NODE_POLL.as_millis()) as u32;
+        for _ in 0..polls {
+            if self.node_exists(node) {
+                return Ok(());
+            }
+            self.pause(NODE_POLL);
+        }
+        if self.node_exists(node) {
+            return Ok(());
+        }
+        Err(Error::explained(
+            node.display().to_string(),
+            format!("did not appear within {} s", NODE_TIMEOUT.as_secs()),
+            Errno::ETIMEDOUT,
+        ))
     }
     /// mount(8)'s checkpath: realpath, and it must be a directory.
     fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
@@ -163,10 +215,32 @@ pub struct FreeBsd<S: MdSys> {
     sys: S,
     /// `check` takes `&self` but may have something to say.
     notes: RefCell<Vec<Note>>,
+    /// What the plan seen by `check` will do later (attach needs it).
+    intent: RefCell<Intent>,
     /// The image, open and locked from the OpenImage step to the end.
     image: Option<OpenedImage>,
     /// The unit whose node `attach` already waited for.
     node_ready: Option<u32>,
+}
+
+/// What `check` learnt from the plan.
+#[derive(Debug, Clone, Default)]
+struct Intent {
+    /// The plan's mount point: the mark names it.
+    mount_point: Option<PathBuf>,
+    /// A Format step: `Some(false)` always formats, `Some(true)` formats
+    /// only an image this run creates (`-P --create`).
+    format: Option<bool>,
+}
+
+/// A unit as the lifecycle sees it: number, mark, and whether it is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub unit: u32,
+    /// `None`: not attached by mount_md.
+    pub mark: Option<Mark>,
+    pub read_only: bool,
+    pub held_open: bool,
 }
 
 #[cfg(md_backend)]
@@ -184,9 +258,21 @@ impl Default for FreeBsd<sys::Kernel> {
     }
 }
 
+/// The mark of a unit from its label field (confxml `<label>` or
+/// MDIOCQUERY's `md_label`).
+fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
+    label.and_then(|l| mark::decode(l, mark::FREEBSD_CAPACITY))
+}
+
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd { sys, notes: RefCell::new(Vec::new()), image: None, node_ready: None }
+        FreeBsd {
+            sys,
+            notes: RefCell::new(Vec::new()),
+            intent: RefCell::new(Intent::default()),
+            image: None,
+            node_ready: None,
+        }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -202,6 +288,34 @@ impl<S: MdSys> FreeBsd<S> {
     /// The image this run opened, if any.
     pub fn image(&self) -> Option<&OpenedImage> {
         self.image.as_ref()
+    }
+
+    /// Whether the plan formats the disk this run attaches: always without
+    /// `-P`; with `-P --create` only when this run created the image.
+    fn formats(&self) -> bool {
+        match self.intent.borrow().format {
+            Some(false) => true,
+            Some(true) => self.image.as_ref().is_some_and(|i| i.created),
+            None => false,
+        }
+    }
+
+    /// `-o ro` becomes MD_READONLY only for a vnode disk that will not be
+    /// formatted: md.c `mdcreate_malloc` answers EINVAL to MD_READONLY, and
+    /// newfs cannot write a disk the kernel opened without FWRITE
+    /// (`mdcreate_vnode`; `g_md_access` answers EROFS to a writer). Swap
+    /// disks are always formatted. The mount itself is read-only either way.
+    fn effective_read_only(&self, a: &Attach) -> bool {
+        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !self.formats()
+    }
+
+    /// The mark this run stores in `md_label`: the mount point as nmount
+    /// will be given it (realpath), or as written when it cannot be resolved
+    /// yet (a dry run).
+    fn mark_bytes(&self) -> Option<Vec<u8>> {
+        let mp = self.intent.borrow().mount_point.clone()?;
+        let real = self.sys.resolve_mount_point(&mp).unwrap_or(mp);
+        Some(mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY))
     }
 
     /// The attach request for `a`. The path handed to the kernel is the
@@ -223,20 +337,79 @@ impl<S: MdSys> FreeBsd<S> {
             }),
             _ => None,
         };
-        attach_request(a, backing.as_ref(), self.sys.page_size())
+        let mut a = a.clone();
+        a.read_only = self.effective_read_only(&a);
+        let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
+        if let Some(m) = self.mark_bytes() {
+            req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
+        }
+        Ok((req, notes))
     }
 
-    /// Whether `u` is backed by the file `id`: by its ident, or (a kernel
-    /// that gives none) by stat of the path it was attached with.
-    fn backed_by(&self, u: &MdUnit, id: FileId) -> bool {
+    /// Whether `unit` is backed by the file `id`. An ident under 31
+    /// characters is exact; a cut one (ZFS) or none at all (an old kernel) is
+    /// settled by the file MDIOCQUERY reports (exact bytes; the confxml
+    /// `<file>` when the query fails), stat'ed and compared by device and
+    /// inode.
+    pub fn backed_by(&mut self, u: &MdUnit, id: FileId) -> bool {
         if u.md_type != Some(abi::MD_VNODE) {
             return false;
         }
-        match (&u.ident, &u.file) {
-            (Some(ident), _) => ident_matches(ident, id),
-            (None, Some(file)) => self.sys.stat_file(file).ok() == Some(id),
-            (None, None) => false,
+        match u.ident.as_deref().map(|i| ident_match(i, id)) {
+            Some(IdentMatch::No) => false,
+            Some(IdentMatch::Exact) => true,
+            Some(IdentMatch::Candidate) | None => self.file_is(u.unit, u.file.as_deref(), id),
         }
+    }
+
+    /// Whether the file `unit` was attached with is `id` now.
+    fn file_is(&mut self, unit: u32, listed: Option<&Path>, id: FileId) -> bool {
+        let file = match self.sys.query(unit) {
+            Ok(q) => q.file,
+            Err(_) => listed.map(Path::to_path_buf),
+        };
+        file.is_some_and(|f| self.sys.stat_file(&f).ok() == Some(id))
+    }
+
+    /// Every md unit with its mark.
+    pub fn units(&mut self) -> Result<Vec<(MdUnit, UnitInfo)>> {
+        Ok(self
+            .sys
+            .list_units()?
+            .into_iter()
+            .map(|u| {
+                let info = UnitInfo {
+                    unit: u.unit,
+                    mark: mark_of(u.label.as_deref()),
+                    read_only: u.read_only.unwrap_or(false),
+                    held_open: u.held_open(),
+                };
+                (u, info)
+            })
+            .collect())
+    }
+
+    /// The unit a mount is of: its type lives on a disk, and the node its
+    /// `f_mntfromname` names is, by `st_rdev`, an md unit or a provider
+    /// stacked on one. A tmpfs whose source text reads `/dev/md0` is not.
+    pub fn mount_unit(&mut self, m: &MountEntry) -> Option<u32> {
+        if !m.on_disk() {
+            return None;
+        }
+        let name = self.sys.device_name(&m.from).ok().flatten()?;
+        md_unit_of(&name)
+    }
+
+    /// Mounts with the unit each is of.
+    fn mounts_with_units(&mut self) -> Result<Vec<(MountEntry, Option<u32>)>> {
+        let mounts = self.sys.mounts()?;
+        Ok(mounts
+            .into_iter()
+            .map(|m| {
+                let u = self.mount_unit(&m);
+                (m, u)
+            })
+            .collect())
     }
 
     /// After MDIOCATTACH of a vnode disk: the kernel opened the file by
@@ -246,11 +419,14 @@ impl<S: MdSys> FreeBsd<S> {
         let checked = self.sys.wait_for_node(&dev.path).and_then(|()| {
             self.node_ready = Some(dev.unit);
             match self.sys.disk_ident(dev.unit) {
-                Ok(ident) => Ok(ident_matches(&ident, id)),
+                Ok(ident) => Ok(match ident_match(&ident, id) {
+                    IdentMatch::No => false,
+                    IdentMatch::Exact => true,
+                    IdentMatch::Candidate => self.file_is(dev.unit, None, id),
+                }),
                 // A kernel without idents: the path it recorded, stat'ed.
                 Err(e) if matches!(e.errno(), Some(Errno::ENOTTY | Errno::EOPNOTSUPP)) => {
-                    let q = self.sys.query(dev.unit)?;
-                    Ok(q.file.is_some_and(|f| self.sys.stat_file(&f).ok() == Some(id)))
+                    Ok(self.file_is(dev.unit, None, id))
                 }
                 Err(e) => Err(e),
             }
@@ -264,11 +440,40 @@ impl<S: MdSys> FreeBsd<S> {
             )),
             Err(e) => e,
         };
-        if let Err(d) = self.sys.detach(dev.unit, false) {
+        if let Err(d) = self.detach_settled(dev.unit, false) {
             self.note(Note::Warning(format!("rollback: {d}")));
         }
         self.node_ready = None;
         Err(failure)
+    }
+
+    /// MDIOCDETACH; EBUSY while no mount uses the unit (GEOM re-tasting it
+    /// after the last writer closed) is retried, bounded (see
+    /// [`DETACH_TRIES`]). ENOENT and other errors are returned at once.
+    pub fn detach_settled(&mut self, unit: u32, force: bool) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            let e = match self.sys.detach(unit, force) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            tries += 1;
+            if e.errno() != Some(Errno::EBUSY) || force || tries >= DETACH_TRIES {
+                return Err(e);
+            }
+            let mounted = self.mounts_with_units()?.iter().any(|(_, u)| *u == Some(unit));
+            if mounted {
+                return Err(e);
+            }
+            if tries == 1 {
+                self.note(Note::Debug(format!(
+                    "{}: busy with no mount on it (GEOM re-taste?); retrying for up to {} ms",
+                    device_path(unit).display(),
+                    DETACH_POLL.as_millis() * u128::from(DETACH_TRIES)
+                )));
+            }
+            self.sys.pause(DETACH_POLL);
+        }
     }
 
     /// Unmounts for `-u`: a busy file system is an error that says so.
@@ -289,7 +494,7 @@ impl<S: MdSys> FreeBsd<S> {
 
     /// Detaches for `-u`; a unit already gone is fine.
     fn release_detach(&mut self, unit: u32, force: bool, out: &mut Released) -> Result<()> {
-        match self.sys.detach(unit, force) {
+        match self.detach_settled(unit, force) {
             Ok(()) => {
                 out.detached.push(Device { unit, path: device_path(unit), read_only: false });
                 Ok(())
@@ -306,11 +511,176 @@ impl<S: MdSys> FreeBsd<S> {
 
     /// Unmounts everything mounted from `unit` (newest first), then
     /// detaches it. Stops at the first unmount that fails.
-    fn release_unit(&mut self, unit: u32, mounts: &[MountEntry], force: bool, out: &mut Released) -> Result<()> {
-        for m in mounts.iter().rev().filter(|m| md_unit_of(&m.from) == Some(unit)) {
+    fn release_unit(
+        &mut self,
+        unit: u32,
+        mounts: &[(MountEntry, Option<u32>)],
+        force: bool,
+        out: &mut Released,
+    ) -> Result<()> {
+        for (m, _) in mounts.iter().rev().filter(|(_, u)| *u == Some(unit)) {
             self.release_unmount(&m.on, force, out)?;
         }
         self.release_detach(unit, force, out)
+    }
+
+    /// Refuses a unit mount_md did not attach.
+    fn require_marked(info: &UnitInfo, what: &str) -> Result<()> {
+        match info.mark {
+            Some(_) => Ok(()),
+            None => Err(Error::plain(format!(
+                "{what}: {} was not attached by mount_md (no mount_md: label); left alone",
+                device_path(info.unit).display()
+            ))),
+        }
+    }
+
+    /// `mount_md -u`: by unit, by mount point (mounted, or already
+    /// unmounted: then by the mark naming it), or by image. Only units that
+    /// carry mount_md's mark are touched; anything else is an error that
+    /// changes nothing.
+    pub fn release_target(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released> {
+        let mut out = Released::default();
+        match target {
+            ReleaseTarget::Unit(n) => {
+                let Some((_, info)) = self.units()?.into_iter().find(|(u, _)| u.unit == *n) else {
+                    return Ok(out);
+                };
+                Self::require_marked(&info, &format!("md{n}"))?;
+                let mounts = self.mounts_with_units()?;
+                self.release_unit(*n, &mounts, force, &mut out)?;
+            }
+            ReleaseTarget::Path(p) => {
+                let mounts = self.mounts_with_units()?;
+                let real = self.sys.realpath(p)?;
+                let units = self.units()?;
+                if let Some((m, unit)) = mounts.iter().rev().find(|(m, _)| m.on == real) {
+                    let unit = unit.ok_or_else(|| {
+                        Error::plain(format!(
+                            "{}: mounted from {} ({}), not an md(4) disk",
+                            p.display(),
+                            m.from.display(),
+                            m.fstype
+                        ))
+                    })?;
+                    if let Some((_, info)) = units.iter().find(|(u, _)| u.unit == unit) {
+                        Self::require_marked(info, &p.display().to_string())?;
+                    }
+                    let on = m.on.clone();
+                    self.release_unmount(&on, force, &mut out)?;
+                    self.release_detach(unit, force, &mut out)?;
+                    return Ok(out);
+                }
+                // Not mounted (any more): units whose mark names it, as
+                // after jail(8) unmounted it before exec.release.
+                let named: Vec<u32> = units
+                    .iter()
+                    .filter(|(_, i)| {
+                        i.mark.as_ref().is_some_and(|m| !m.truncated && m.names(real.as_os_str().as_bytes()))
+                    })
+                    .map(|(u, _)| u.unit)
+                    .collect();
+                if !named.is_empty() {
+                    for unit in named {
+                        self.note(Note::Debug(format!(
+                            "{} is marked for {}",
+                            device_path(unit).display(),
+                            real.display()
+                        )));
+                        self.release_unit(unit, &mounts, force, &mut out)?;
+                    }
+                    return Ok(out);
+                }
+                // The image, if any unit is backed by it.
+                let id = self.sys.stat_file(&real)?;
+                let mut backed = Vec::new();
+                for (u, info) in units {
+                    if self.backed_by(&u, id) {
+                        backed.push(info);
+                    }
+                }
+                for info in &backed {
+                    Self::require_marked(info, &p.display().to_string())?;
+                }
+                for info in backed {
+                    self.release_unit(info.unit, &mounts, force, &mut out)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Units backed by the opened image, with their use.
+    pub fn attached_to_image(&mut self, mount_point: &Path) -> Result<Vec<Existing>> {
+        let Some(id) = self.image.as_ref().map(|i| i.id) else { return Ok(Vec::new()) };
+        let mut ours = Vec::new();
+        for (u, info) in self.units()? {
+            if self.backed_by(&u, id) {
+                ours.push((u, info));
+            }
+        }
+        if ours.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mounts = self.mounts_with_units()?;
+        let here = self.sys.resolve_mount_point(mount_point).ok();
+        let mut found = Vec::new();
+        for (u, info) in ours {
+            let mine: Vec<&MountEntry> = mounts.iter().filter(|(_, x)| *x == Some(u.unit)).map(|(m, _)| m).collect();
+            let mounted_here = here.as_ref().is_some_and(|h| mine.iter().any(|m| &m.on == h));
+            // A unit another tool attached is never reused or detached:
+            // it counts as in use, so the run refuses.
+            let in_use = !mine.is_empty() || info.held_open || info.mark.is_none();
+            self.note(Note::Debug(format!(
+                "{} is backed by this image ({}{}{})",
+                device_path(u.unit).display(),
+                u.ident.as_deref().unwrap_or("no ident"),
+                match &u.access {
+                    Some((r, w, e)) => format!(", r{r}w{w}e{e}"),
+                    None => String::new(),
+                },
+                if info.mark.is_some() { "" } else { ", not attached by mount_md" }
+            )));
+            let device = Device { unit: u.unit, path: device_path(u.unit), read_only: info.read_only };
+            found.push(Existing { device, mounted_here: mounted_here && info.mark.is_some(), in_use });
+        }
+        Ok(found)
+    }
+
+    /// Takes over a marked leftover unit nothing uses if it fits `a` and
+    /// its mark names this mount point; `None` otherwise.
+    pub fn reuse_unit(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>> {
+        let unit = e.device.unit;
+        let q = self.sys.query(unit)?;
+        let (req, _) = self.request_for(a)?;
+        // We ask for 512-byte sectors; the kernel cuts a partial last one off.
+        let want = req.mediasize - req.mediasize % 512;
+        let q_ro = q.options & abi::MD_READONLY != 0;
+        let want_label = req.label.as_ref().map(|l| l.as_bytes().to_vec());
+        let misfit = if q.md_type != abi::MD_VNODE {
+            Some(format!("type {}", abi::type_name(q.md_type)))
+        } else if mark_of(q.label.as_deref()).is_none() {
+            Some("not attached by mount_md".to_string())
+        } else if want_label.is_some() && q.label != want_label {
+            Some(format!("marked {}", String::from_utf8_lossy(q.label.as_deref().unwrap_or_default())))
+        } else if q.sectorsize != 512 {
+            Some(format!("sectorsize {}, want 512", q.sectorsize))
+        } else if q.mediasize != want {
+            Some(format!("mediasize {}, want {want}", q.mediasize))
+        } else if q_ro != req.read_only() {
+            Some(format!("read-only {q_ro}, want {}", req.read_only()))
+        } else if !req.autounit() && req.unit != unit {
+            Some(format!("unit {unit}, want {}", req.unit))
+        } else {
+            None
+        };
+        match misfit {
+            Some(why) => {
+                self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
+                Ok(None)
+            }
+            None => Ok(Some(Device { unit, path: device_path(unit), read_only: q_ro })),
+        }
     }
 
     /// After a successful nmount: read the mount's flags; if even that
@@ -344,6 +714,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn check(&self, plan: &Plan) -> Result<()> {
+        let mut intent = Intent { mount_point: Some(plan.mount_point.clone()), format: None };
         for step in &plan.steps {
             match step {
                 Step::EnterNamespace(_) => {
@@ -356,9 +727,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                         f.fstype, f.fstype
                     )));
                 }
+                Step::Format(f) => intent.format = Some(f.only_if_created),
+                Step::Mount(m) => requests::check_disk_fstype(&fstype_of(m))?,
                 _ => {}
             }
         }
+        *self.intent.borrow_mut() = intent;
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.note(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",
@@ -387,10 +761,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             Step::Mount(m) => {
                 let from = mount_from(Path::new(&name), &m.suffix);
                 let ro = dev.is_some_and(|d| d.read_only);
-                match nmount_request(&fstype_of(m), &m.options, &m.mount_point, &from, ro) {
+                let mut line = match nmount_request(&fstype_of(m), &m.options, &m.mount_point, &from, ro) {
                     Ok(r) => r.describe(),
                     Err(e) => format!("nmount: {e}"),
+                };
+                if !m.suffix.is_empty() {
+                    line = format!("wait for {}; {line}", Path::new(&from).display());
                 }
+                line
             }
             Step::MountTmpfs(t) => match tmpfs_request(t, &t.mount_point) {
                 Ok(r) => r.describe(),
@@ -405,7 +783,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn open_image(&mut self, o: &OpenImage) -> Result<bool> {
-        let img = self.sys.open_image(o)?;
+        // An image that will be formatted is opened read-write even under
+        // `-o ro`: newfs writes it, the mount is read-only.
+        let mut o = o.clone();
+        if self.intent.borrow().format.is_some() {
+            o.read_only = false;
+        }
+        let img = self.sys.open_image(&o)?;
         let created = img.created;
         self.note(Note::Debug(format!(
             "opened {} (dev {}, inode {}, {}){}",
@@ -427,95 +811,15 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn find_attached(&mut self, mount_point: &Path) -> Result<Vec<Existing>> {
-        let Some(id) = self.image.as_ref().map(|i| i.id) else { return Ok(Vec::new()) };
-        let units = self.sys.list_units()?;
-        let ours: Vec<MdUnit> = units.into_iter().filter(|u| self.backed_by(u, id)).collect();
-        if ours.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mounts = self.sys.mounts()?;
-        let here = self.sys.resolve_mount_point(mount_point).ok();
-        let mut found = Vec::new();
-        for u in ours {
-            let mine: Vec<&MountEntry> = mounts.iter().filter(|m| md_unit_of(&m.from) == Some(u.unit)).collect();
-            let mounted_here = here.as_ref().is_some_and(|h| mine.iter().any(|m| &m.on == h));
-            let in_use = !mine.is_empty() || u.held_open();
-            self.note(Note::Debug(format!(
-                "{} is backed by this image ({}{})",
-                device_path(u.unit).display(),
-                u.ident.as_deref().unwrap_or("no ident"),
-                match &u.access {
-                    Some((r, w, e)) => format!(", r{r}w{w}e{e}"),
-                    None => String::new(),
-                }
-            )));
-            let device = Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) };
-            found.push(Existing { device, mounted_here, in_use });
-        }
-        Ok(found)
+        self.attached_to_image(mount_point)
     }
 
     fn reuse(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>> {
-        let unit = e.device.unit;
-        let q = self.sys.query(unit)?;
-        let (req, _) = self.request_for(a)?;
-        // We ask for 512-byte sectors; the kernel cuts a partial last one off.
-        let want = req.mediasize - req.mediasize % 512;
-        let q_ro = q.options & abi::MD_READONLY != 0;
-        let misfit = if q.md_type != abi::MD_VNODE {
-            Some(format!("type {}", abi::type_name(q.md_type)))
-        } else if q.sectorsize != 512 {
-            Some(format!("sectorsize {}, want 512", q.sectorsize))
-        } else if q.mediasize != want {
-            Some(format!("mediasize {}, want {want}", q.mediasize))
-        } else if q_ro != req.read_only() {
-            Some(format!("read-only {q_ro}, want {}", req.read_only()))
-        } else if !req.autounit() && req.unit != unit {
-            Some(format!("unit {unit}, want {}", req.unit))
-        } else {
-            None
-        };
-        match misfit {
-            Some(why) => {
-                self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
-                Ok(None)
-            }
-            None => Ok(Some(Device { unit, path: device_path(unit), read_only: q_ro })),
-        }
+        self.reuse_unit(e, a)
     }
 
     fn release(&mut self, target: &ReleaseTarget, force: bool) -> Result<Released> {
-        let mut out = Released::default();
-        match target {
-            ReleaseTarget::Unit(n) => {
-                if !self.sys.list_units()?.iter().any(|u| u.unit == *n) {
-                    return Ok(out);
-                }
-                let mounts = self.sys.mounts()?;
-                self.release_unit(*n, &mounts, force, &mut out)?;
-            }
-            ReleaseTarget::Path(p) => {
-                let mounts = self.sys.mounts()?;
-                let real = self.sys.realpath(p)?;
-                if let Some(m) = mounts.iter().rev().find(|m| m.on == real) {
-                    let unit = md_unit_of(&m.from).ok_or_else(|| {
-                        Error::plain(format!("{}: mounted from {}, not an md(4) disk", p.display(), m.from))
-                    })?;
-                    let on = m.on.clone();
-                    self.release_unmount(&on, force, &mut out)?;
-                    self.release_detach(unit, force, &mut out)?;
-                    return Ok(out);
-                }
-                // Not a mount point: the image, if any unit is backed by it.
-                let id = self.sys.stat_file(&real)?;
-                let units: Vec<u32> =
-                    self.sys.list_units()?.iter().filter(|u| self.backed_by(u, id)).map(|u| u.unit).collect();
-                for unit in units {
-                    self.release_unit(unit, &mounts, force, &mut out)?;
-                }
-            }
-        }
-        Ok(out)
+        self.release_target(target, force)
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
@@ -547,7 +851,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         if self.node_ready == Some(dev.unit) {
             self.node_ready = None;
         }
-        self.sys.detach(dev.unit, false)
+        self.detach_settled(dev.unit, false)
     }
 
     fn wait_for_node(&mut self, dev: &Device) -> Result<()> {
@@ -565,6 +869,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let fstype = fstype_of(m);
         let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
         let from = mount_from(&dev.path, &m.suffix);
+        if !m.suffix.is_empty() {
+            // A provider GEOM stacks on the unit (geom_uzip's md0.uzip)
+            // appears only after it tasted the new unit.
+            self.sys.wait_for_node(Path::new(&from))?;
+        }
         let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
         self.sys.nmount(&req)?;
         self.finish_mount(fspath, fstype)

@@ -149,6 +149,13 @@ fn jail_release_leaves_units_mount_md_did_not_attach() {
     assert_eq!(code, 1);
     assert!(err.contains("already attached as /dev/md0"), "{err}");
     assert!(m.md_mounts().is_empty());
+    // Nor pre-detached when its unit is asked for: the attach finds it taken.
+    let m = m.image("/images/other.img", 64 * MIB, Model::clean_ufs(), None);
+    let (code, _, err) = mount_md(&m, &words("mount_md -P -F /images/other.img md0 /var/jails/j1"));
+    assert_eq!(code, 1);
+    assert_eq!(err, "mount_md: ioctl(/dev/mdctl, MDIOCATTACH): Device or resource busy\n");
+    assert_eq!(m.unit_numbers(), [0]);
+    assert_eq!(m.clone().query(0).unwrap().file, Some(PathBuf::from(IMG1)));
 }
 
 #[test]

@@ -823,6 +823,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
+        // mdmfs's pre-detach of a fixed unit, but never of a unit another
+        // tool attached: the attach then finds the unit taken (EBUSY).
+        if let Some((_, info)) = self.units()?.into_iter().find(|(u, _)| u.unit == unit) {
+            Self::require_marked(&info, "pre-detach")?;
+        }
         self.sys.detach(unit, false)
     }
 

@@ -264,6 +264,33 @@ impl Model {
         }
     }
 
+    /// MDIOCRESIZE (md.c `kern_mdresize_locked`, `mdresize`): options
+    /// other than MD_FORCE and MD_RESERVE are EINVAL, a size below one
+    /// sector EINVAL, shrinking without MD_FORCE EBUSY; vnode and null units
+    /// take any size, swap units a multiple of the page size (EDOM), others
+    /// EOPNOTSUPP.
+    pub fn resize(&self, unit: u32, mediasize: u64, options: u32) -> std::result::Result<(), Errno> {
+        let mut k = self.k();
+        if options & !(MD_FORCE | MD_RESERVE) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let u = k.units.get_mut(&unit).ok_or(Errno::ENOENT)?;
+        if mediasize < u64::from(u.sectorsize) {
+            return Err(Errno::EINVAL);
+        }
+        if mediasize < u.mediasize && u.flags & MD_FORCE == 0 && options & MD_FORCE == 0 {
+            return Err(Errno::EBUSY);
+        }
+        match u.md_type {
+            MD_VNODE | MD_NULL => {}
+            MD_SWAP if mediasize % PAGE != 0 => return Err(Errno::EDOM),
+            MD_SWAP => {}
+            _ => return Err(Errno::EOPNOTSUPP),
+        }
+        u.mediasize = mediasize;
+        Ok(())
+    }
+
     /// The `kern.geom.confxml` document as sys/geom/geom_dump.c renders it:
     /// the MD class with one geom and provider per unit, `g_md_dumpconf`'s
     /// config (sys/dev/md/md.c), text escaped by `g_conf_printf_escaped`.

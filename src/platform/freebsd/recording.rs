@@ -206,6 +206,18 @@ impl Recorder {
             .collect()
     }
 
+    /// How many mounts hold `unit` open: those of a disk type whose
+    /// `from` names it (a tmpfs mounted with any source text holds nothing).
+    fn mounts_of(&self, unit: u32) -> usize {
+        self.mount_from
+            .iter()
+            .filter(|(on, f)| {
+                let ty = self.mount_type.get(*on).map_or("ufs", String::as_str);
+                super::geom::DISK_FSTYPES.contains(&ty) && super::geom::md_unit_of(f) == Some(unit)
+            })
+            .count()
+    }
+
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
         match self.fail.iter().position(|(k, _)| *k == kind) {
             Some(i) => {
@@ -260,7 +272,7 @@ impl MdSys for Recorder {
         if !self.attached.contains(&unit) {
             return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::ENOENT));
         }
-        let mounted = self.mount_from.values().any(|f| super::geom::md_unit_of(f) == Some(unit));
+        let mounted = self.mounts_of(unit) > 0;
         let settling = self.busy_detaches > 0;
         if settling && !force {
             self.busy_detaches -= 1;
@@ -311,7 +323,7 @@ impl MdSys for Recorder {
         self.maybe_fail("list", "sysctl kern.geom.confxml")?;
         let mut out = Vec::new();
         for (&unit, u) in &self.units {
-            let mounts = self.mount_from.values().filter(|f| super::geom::md_unit_of(f) == Some(unit)).count() as u32;
+            let mounts = self.mounts_of(unit) as u32;
             let opens = mounts + u32::from(u.held);
             out.push(MdUnit {
                 unit,

@@ -198,3 +198,19 @@ fn options_only_mount8_knows_never_reach_nmount() {
     assert!(check_disk_fstype("ufs").is_ok());
     assert!(check_disk_fstype("msdosfs").is_err());
 }
+
+#[test]
+fn the_backing_file_of_a_unit_by_its_ident_or_its_file() {
+    use mount_md::platform::freebsd::geom::parse_ident;
+    use mount_md::platform::freebsd::FreeBsd;
+    assert_eq!(parse_ident("MD-DEV90-INO12"), Some(FileId { dev: 90, ino: 12 }));
+    assert_eq!(parse_ident("MD-DEV18446744073709551615-INO1"), None, "cut");
+    assert_eq!(parse_ident("MD-DEV090-INO12"), None);
+    for h in [Host::Ufs, Host::Zfs] {
+        let mut m = Model::new(h).image("/a.img", 64 * MIB, Model::clean_ufs(), Some(1234));
+        m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/a.img"))).unwrap();
+        let units = m.list_units().unwrap();
+        let mut fb = FreeBsd::with_sys(m.clone());
+        assert_eq!(fb.backing_id(&units[0]), Some(FileId { dev: h.dev(), ino: 1234 }), "{h:?}");
+    }
+}

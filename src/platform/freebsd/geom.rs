@@ -142,6 +142,17 @@ pub fn ident_match(ident: &str, id: FileId) -> IdentMatch {
     }
 }
 
+/// The file a whole ident names: `MD-DEV90-INO12` → (90, 12). A cut
+/// ident (31 characters) names no file for sure: `None`.
+pub fn parse_ident(ident: &str) -> Option<FileId> {
+    if ident.len() >= MD_IDENT_LEN - 1 {
+        return None;
+    }
+    let (dev, ino) = ident.strip_prefix("MD-DEV")?.split_once("-INO")?;
+    let id = FileId { dev: dev.parse().ok()?, ino: ino.parse().ok()? };
+    (vnode_ident(id) == ident).then_some(id)
+}
+
 /// The md unit a device name or path names: `/dev/md3`, `/dev/md3.uzip`,
 /// `/dev/md3p1`, `md3` → 3. Anything else (`/dev/mdctl`, `/dev/ada0p2`,
 /// `tmpfs`) → `None`.

@@ -362,6 +362,27 @@ impl<S: MdSys> FreeBsd<S> {
         }
     }
 
+    /// The device and inode of the file a vnode unit holds: from a whole
+    /// ident; from a cut one (or none) by stat'ing the file MDIOCQUERY
+    /// reports, kept only if it gives back the same ident.
+    pub fn backing_id(&mut self, u: &MdUnit) -> Option<FileId> {
+        if u.md_type != Some(abi::MD_VNODE) {
+            return None;
+        }
+        if let Some(id) = u.ident.as_deref().and_then(geom::parse_ident) {
+            return Some(id);
+        }
+        let file = match self.sys.query(u.unit) {
+            Ok(q) => q.file,
+            Err(_) => u.file.clone(),
+        }?;
+        let id = self.sys.stat_file(&file).ok()?;
+        match u.ident.as_deref() {
+            Some(ident) if ident != vnode_ident(id) => None,
+            _ => Some(id),
+        }
+    }
+
     /// Whether the file `unit` was attached with is `id` now.
     fn file_is(&mut self, unit: u32, listed: Option<&Path>, id: FileId) -> bool {
         let file = match self.sys.query(unit) {

@@ -54,6 +54,25 @@ fn jail_start_stop_100_times_on_a_zfs_host_leaves_no_unit() {
     cycles(Host::Zfs);
 }
 
+/// FreeBSD 6.x: rc.d/jail's `mount -a -F fstab` runs `mount_md` with `rw`
+/// dropped; its stop unmounts the mount point; mount_md -u DIR then finds
+/// the unit by its mark.
+#[test]
+fn jail_start_stop_100_times_with_6x_mount_leaves_no_unit() {
+    let m = host(Host::Zfs);
+    let j = Jail {
+        fstab: vec!["md /var/jails/j1 md rw,-P,-F/images/j1.img 0 0"],
+        release: Some(RELEASE1),
+        dialect: Dialect::Old6x,
+    };
+    for i in 0..100 {
+        j.start(&m).unwrap_or_else(|e| panic!("start {i}: {e}\n{}", log(&m)));
+        assert_eq!(m.md_mounts().len(), 1);
+        j.stop(&m).unwrap_or_else(|e| panic!("stop {i}: {e}\n{}", log(&m)));
+        assert!(m.unit_numbers().is_empty(), "cycle {i}");
+    }
+}
+
 #[test]
 fn jail_units_carry_the_mark_that_mdconfig_lv_shows() {
     let m = host(Host::Zfs);

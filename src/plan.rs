@@ -162,7 +162,7 @@ impl Plan {
         let read_only = self.steps.iter().any(|s| matches!(s, Step::Attach(a) if a.read_only));
         let formats = self.steps.iter().any(|s| matches!(s, Step::Format(f) if !f.only_if_created));
         (read_only && formats).then(|| {
-            "-o ro without -P: a disk attached read-only cannot be formatted \
+            "-o ro without -P: the new file system would be empty and read-only \
              (add -P to mount the file system the image holds)"
                 .to_string()
         })

@@ -110,7 +110,8 @@ fn other_images_units_are_not_ours() {
 
 #[test]
 fn an_unused_leftover_that_fits_is_reused() {
-    let (code, err, fb) = seed(rec().with_leftover(5, IMG, GIB, false));
+    let leftover = || rec().with_leftover(5, IMG, GIB, false).with_label(5, b"mount_md:/var/jails/10.0.0.1");
+    let (code, err, fb) = seed(leftover());
     assert_eq!((code, err.as_str()), (0, ""));
     let sys = fb.sys();
     assert_eq!(attaches(sys), 0, "never a second unit");
@@ -118,7 +119,7 @@ fn an_unused_leftover_that_fits_is_reused() {
     assert_eq!(nmount_from(sys), ["/dev/md5"]);
     assert_eq!(units(sys), [5]);
     // A reused unit was there before the run: a later failure leaves it.
-    let (code, _, fb) = seed(rec().with_leftover(5, IMG, GIB, false).failing_at("nmount", Errno::EINVAL));
+    let (code, _, fb) = seed(leftover().failing_at("nmount", Errno::EINVAL));
     assert_eq!(code, 1);
     assert_eq!(units(fb.sys()), [5]);
     assert!(fb.sys().mounted.is_empty());
@@ -262,6 +263,7 @@ fn sys_clone(s: &Recorder) -> Recorder {
     r.units = s.units.clone();
     r.mounted = s.mounted.clone();
     r.mount_from = s.mount_from.clone();
+    r.mount_type = s.mount_type.clone();
     r
 }
 
@@ -400,7 +402,7 @@ const CONFXML: &str = r#"<mesh>
           <type>vnode</type>
           <file>/jails/a&amp;b/root fs.img</file>
           <cache>off</cache>
-          <label></label>
+          <label>mount_md:/var/jails/caf&#xC3;&#xA9;</label>
         </config>
       </provider>
     </geom>
@@ -465,6 +467,7 @@ fn confxml_md_class_is_read() {
                 read_only: Some(false),
                 ident: Some("MD-DEV1895890688-INO12".into()),
                 file: Some("/jails/a&b/root fs.img".into()),
+                label: Some("mount_md:/var/jails/café".as_bytes().to_vec()),
                 access: Some((1, 1, 1)),
             },
             MdUnit {
@@ -474,6 +477,7 @@ fn confxml_md_class_is_read() {
                 read_only: Some(true),
                 ident: None,
                 file: None,
+                label: Some(Vec::new()),
                 access: Some((0, 0, 0)),
             },
         ]
@@ -510,4 +514,70 @@ fn mount_from_names_a_unit() {
     ] {
         assert_eq!(md_unit_of(from), unit, "{from}");
     }
+}
+
+#[test]
+fn detach_ebusy_with_no_mount_is_retried_for_about_a_second() {
+    use mount_md::platform::freebsd::{DETACH_POLL, DETACH_TRIES};
+    let leftover = || rec().with_leftover(0, IMG, GIB, false).with_label(0, b"mount_md:/var/jails/10.0.0.1");
+    // EBUSY once (a GEOM re-taste), then gone.
+    let mut sys = leftover();
+    sys.busy_detaches = 1;
+    let (code, err, sys) = release(sys, "mount_md -u md0");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        sys.calls,
+        [SysCall::Detach(0), SysCall::Pause(DETACH_POLL), SysCall::Detach(0)],
+        "EBUSY on the first detach, success on a retry"
+    );
+    assert!(sys.is_clean());
+    // Busy for good: bounded, then said, and nothing changed.
+    let mut sys = leftover();
+    sys.busy_detaches = 1000;
+    let (code, err, sys) = release(sys, "mount_md -u md0");
+    assert_eq!(code, 1);
+    assert_eq!(err, "mount_md: detach /dev/md0: still open (-f forces): Device or resource busy\n");
+    let detaches = sys.calls.iter().filter(|c| matches!(c, SysCall::Detach(0))).count();
+    let pauses = sys.calls.iter().filter(|c| matches!(c, SysCall::Pause(_))).count();
+    assert_eq!((detaches, pauses), (DETACH_TRIES as usize, DETACH_TRIES as usize - 1));
+    assert_eq!(units(&sys), [0]);
+    // Mounted: EBUSY is the mount's, not a re-taste: no retry.
+    let sys = leftover().with_mount("/dev/md0", MNT).failing_at("unmount", Errno::EBUSY);
+    let (code, _, sys) = release(sys, "mount_md -u md0");
+    assert_eq!(code, 1);
+    assert!(!sys.calls.iter().any(|c| matches!(c, SysCall::Pause(_))));
+}
+
+#[test]
+fn release_refuses_units_without_the_mark() {
+    let sys = rec().with_leftover(0, IMG, GIB, false).with_label(0, b"");
+    for line in ["mount_md -u md0", "mount_md -u /jails/10.0.0.1/rootfs.volume"] {
+        let (code, err, sys) = release(sys_clone(&sys), line);
+        assert_eq!(code, 1, "{line}");
+        assert!(err.ends_with("/dev/md0 was not attached by mount_md; left alone\n"), "{err}");
+        assert!(sys.calls.is_empty(), "{line}: {:?}", sys.calls);
+    }
+    // Mounted by someone else's unit: the mount is left too.
+    let sys = rec()
+        .with_leftover(0, IMG, GIB, false)
+        .with_label(0, b"/jails/10.0.0.1/rootfs.volume")
+        .with_mount("/dev/md0", MNT);
+    let (code, _, sys) = release(sys, "mount_md -u /var/jails/10.0.0.1");
+    assert_eq!(code, 1);
+    assert!(sys.calls.is_empty());
+}
+
+#[test]
+fn a_tmpfs_named_like_our_device_is_not_our_mount() {
+    let mut sys = rec().with_leftover(0, IMG, GIB, false).with_label(0, b"mount_md:/var/jails/10.0.0.1");
+    sys = sys.with_mount("/dev/md0", "/decoy");
+    sys.mount_type.insert(PathBuf::from("/decoy"), "tmpfs".into());
+    let (code, err, sys) = release(sys, "mount_md -u /decoy");
+    assert_eq!(code, 1);
+    assert_eq!(err, "mount_md: /decoy: mounted from /dev/md0, not an md(4) disk\n");
+    assert!(sys.calls.is_empty());
+    // And -u of the unit does not unmount the decoy.
+    let (code, _, sys) = release(sys_clone(&sys), "mount_md -u md0");
+    assert_eq!(code, 0);
+    assert_eq!(sys.calls, [SysCall::Detach(0)]);
 }

@@ -44,7 +44,14 @@ fn seed_nmount(options: &[&str], mnt: &str) -> NmountRequest {
 }
 
 fn seed_attach() -> AttachRequest {
-    AttachRequest { md_type: MD_VNODE, options: 0x15, unit: 0, mediasize: GIB, file: Some(c(IMG)), label: None }
+    AttachRequest {
+        md_type: MD_VNODE,
+        options: 0x15,
+        unit: 0,
+        mediasize: GIB,
+        file: Some(c(IMG)),
+        label: Some(c("mount_md:/var/jails/10.0.0.1")),
+    }
 }
 
 #[test]
@@ -251,7 +258,8 @@ fn dry_run_prints_the_exact_calls() {
     assert_eq!(
         out,
         "open and lock /jails/10.0.0.1/rootfs.volume\n\
-         ioctl(/dev/mdctl, MDIOCATTACH, {type=MD_VNODE, file=/jails/10.0.0.1/rootfs.volume, mediasize=1073741824, \
+         ioctl(/dev/mdctl, MDIOCATTACH, {type=MD_VNODE, file=/jails/10.0.0.1/rootfs.volume, \
+         label=mount_md:/var/jails/10.0.0.1, mediasize=1073741824, \
          options=MD_CLUSTER|MD_AUTOUNIT|MD_COMPRESS})\n\
          wait for /dev/md?\n\
          pread(/dev/md?, 4096, 0); /sbin/fsck_ufs -p /dev/md? only if it is not clean\n\
@@ -275,12 +283,15 @@ fn mdconfig_path_is_accepted_and_noted_under_debug() {
 
 #[test]
 fn nmount_failure_shows_the_kernels_errmsg_and_detaches() {
-    let mut rec = Recorder::new().with_file(IMG, IMG, GIB).failing_at("nmount", Errno::EINVAL);
-    rec.errmsg = "Invalid fstype".into();
+    let mut rec = Recorder::new().with_file(IMG, IMG, GIB).failing_at("nmount", Errno::EPERM);
+    rec.errmsg = "R/W mount of /m denied. Filesystem is not clean - run fsck.".into();
     let mut fb = FreeBsd::with_sys(rec);
-    let (code, _, err) = run(&words("mount_md -P -T md -F /jails/10.0.0.1/rootfs.volume md /m"), &mut fb);
+    let (code, _, err) = run(&words("mount_md -P -F /jails/10.0.0.1/rootfs.volume md /m"), &mut fb);
     assert_eq!(code, 1);
-    assert_eq!(err, "mount_md: /dev/md0: Invalid fstype: Invalid argument\n");
+    assert_eq!(
+        err,
+        "mount_md: /dev/md0: R/W mount of /m denied. Filesystem is not clean - run fsck.: Operation not permitted\n"
+    );
     assert_eq!(fb.sys().calls.last(), Some(&SysCall::Detach(0)));
     assert!(fb.sys().is_clean());
 }

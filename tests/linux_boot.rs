@@ -205,7 +205,7 @@ fn read_only_without_p_is_refused_before_attaching() {
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(
             text(&out.stderr).trim(),
-            "mount_md: -o ro without -P: a disk attached read-only cannot be formatted \
+            "mount_md: -o ro without -P: the new file system would be empty and read-only \
              (add -P to mount the file system the image holds)"
         );
         assert_nothing_left(&tmp);

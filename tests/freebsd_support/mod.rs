@@ -135,3 +135,6 @@ pub fn jail_commands(line: &str) -> (Vec<String>, Vec<String>) {
     let remove = ["/sbin/umount", "-t", f.vfstype, f.file].map(String::from).to_vec();
     (create, remove)
 }
+
+pub mod jail;
+pub mod model;

@@ -1,5 +1,7 @@
-//! md(4)'s control ABI (spec §2): `struct md_ioctl` as FreeBSD 14 and later
-//! declare it (with `md_label`), its constants, and the ioctl requests.
+//! md(4)'s control ABI (sys/sys/mdioctl.h): `struct md_ioctl` with
+//! `md_label` and `md_pad[96]`, as FreeBSD 13 and later declare it (the
+//! md.c of 13 copies `md_label` in `kern_mdattach_locked` and still has
+//! MDIOCLIST, which 14 removed), its constants, and the ioctl requests.
 //!
 //! [`MdIoctl`] is the struct for the *target* (it is what the syscall layer
 //! hands the kernel). [`MdIoctlLp64`], [`MdIoctlI386`] and [`MdIoctlIlp32`]
@@ -8,14 +10,14 @@
 //! request numbers are computed from FreeBSD's `_IOWR` encoding
 //! (sys/sys/ioccom.h) and the struct size, never copied; the `const`
 //! assertions below compare them, the size and every field offset with the
-//! spec's numbers, so any build for any target (including each
+//! numbers sys/sys/mdioctl.h and sys/sys/ioccom.h give, so any build for any target (including each
 //! `freebsd-build --check`) re-proves them.
 use libc::{c_char, c_int, c_uint, c_ulong};
 use std::mem::{offset_of, size_of};
 
 /// The only version any FreeBSD kernel accepts (`EINVAL` otherwise).
 pub const MDIOVERSION: c_uint = 0;
-/// `int md_pad[MDNPAD]` after `md_label` (FreeBSD 14+; 97 before).
+/// `int md_pad[MDNPAD]` after `md_label` (97 before `md_label` existed).
 pub const MDNPAD: usize = 96;
 /// The control device.
 pub const MDCTL_PATH: &str = "/dev/mdctl";
@@ -267,7 +269,7 @@ pub const LP64_OFFSETS: Offsets = offsets_of!(MdIoctlLp64);
 pub const I386_OFFSETS: Offsets = offsets_of!(MdIoctlI386);
 pub const ILP32_OFFSETS: Offsets = offsets_of!(MdIoctlIlp32);
 
-/// The spec's numbers (§2.2, §2.3).
+/// The sizes, offsets and request numbers the headers give (sys/sys/mdioctl.h, sys/sys/ioccom.h).
 pub mod expected {
     use super::{c_ulong, Offsets};
     pub const LP64_SIZE: usize = 448;

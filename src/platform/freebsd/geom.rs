@@ -14,9 +14,23 @@
 //!   back to `f_fsid.val[0]` when a file system leaves `va_fsid` unset;
 //!   UFS, ZFS and tmpfs set it. On one that did not, the check after the
 //!   attach would fail safe: the unit is detached and the mount refused.)
-//! * [`md_unit_of`] says which unit a mount's `from` names.
+//!   md.c's `char ident[32]` keeps 31 characters: an ident shorter than
+//!   that is whole, so equal idents mean the same file ([`IdentMatch::Exact`]);
+//!   a 31-character one may have been cut (on ZFS `st_dev` has 19–20 digits
+//!   and only a digit or two of the inode survive), so equality is only a
+//!   [`IdentMatch::Candidate`] that the caller confirms through the unit's
+//!   file (MDIOCQUERY `md_file`, stat'ed, compared by device and inode).
+//! * [`md_unit_of`] says which unit a device name (`md3`, `md3.uzip`) is.
+//! * Text in the document is escaped by sys/geom/geom_dump.c
+//!   `g_conf_cat_escaped`/`g_conf_printf_escaped`: `& < > ' "` and every
+//!   byte above 0x7e become `&#xNN;` (one *byte* each), other control bytes
+//!   but tab, newline and return become `?`. [`parse_confxml`] reads bytes
+//!   and decodes `&#xNN;` back to the byte, so a non-ASCII file name comes
+//!   back exactly (a name with a control byte does not: MDIOCQUERY has it).
 use super::abi::{MD_IDENT_LEN, MD_MALLOC, MD_NULL, MD_PRELOAD, MD_SWAP, MD_VNODE};
 use libc::c_uint;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 /// A file's identity: `st_dev`, `st_ino`.
@@ -40,6 +54,8 @@ pub struct MdUnit {
     pub ident: Option<String>,
     /// `<file>`: the path the kernel opened (as given at attach).
     pub file: Option<PathBuf>,
+    /// `<label>`: `md_label` as given at attach (empty when none was).
+    pub label: Option<Vec<u8>>,
     /// The provider's `<mode>rXwYeZ</mode>`: how many hold it open.
     pub access: Option<(u32, u32, u32)>,
 }
@@ -64,15 +80,35 @@ pub struct UnitQuery {
     pub sectorsize: u32,
     /// The backing file's path as attached (vnode units).
     pub file: Option<PathBuf>,
+    /// `md_label` (kern_mdquery_locked copies it out when asked).
+    pub label: Option<Vec<u8>>,
 }
 
 /// One mounted file system, as getfsstat(2) lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountEntry {
     /// `f_mntfromname`: `/dev/md3`, `/dev/md3.uzip`, `tmpfs`, `zroot/usr`.
-    pub from: String,
+    /// Only a name: which device it is comes from the `st_rdev` of the node
+    /// it names (see `MdSys::device_name`).
+    pub from: PathBuf,
     /// `f_mntonname`.
     pub on: PathBuf,
+    /// `f_fstypename`: `ufs`, `tmpfs`, `zfs`.
+    pub fstype: String,
+}
+
+/// File system types that live on a disk device, whose `f_mntfromname`
+/// names that device (sys/ufs/ffs/ffs_vfsops.c `ffs_mount` calls
+/// `vfs_mountedfrom` with the device path; msdosfs, cd9660, ext2fs and udf
+/// do the same). Any other type (tmpfs, nullfs, devfs, zfs, nfs, …) may carry
+/// any text there, `/dev/md0` included, and is never taken for a unit's mount.
+pub const DISK_FSTYPES: [&str; 5] = ["ufs", "msdosfs", "cd9660", "ext2fs", "udf"];
+
+impl MountEntry {
+    /// Whether this type keeps a device in `f_mntfromname`.
+    pub fn on_disk(&self) -> bool {
+        DISK_FSTYPES.contains(&self.fstype.as_str())
+    }
 }
 
 /// The ident md.c builds for a vnode unit backed by the file `id`, cut to
@@ -83,12 +119,41 @@ pub fn vnode_ident(id: FileId) -> String {
     s
 }
 
-/// Whether a unit's ident says it is backed by the file `id`.
-pub fn ident_matches(ident: &str, id: FileId) -> bool {
-    ident == vnode_ident(id)
+/// What a unit's ident says about the file `id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentMatch {
+    /// Another file.
+    No,
+    /// Whole (under 31 characters) and equal: this file.
+    Exact,
+    /// Equal, but 31 characters long, so possibly cut: several files may
+    /// share it; confirm through the unit's file.
+    Candidate,
 }
 
-/// The md unit a mount's `from` names: `/dev/md3`, `/dev/md3.uzip`,
+/// Compares a unit's ident with the one md.c would give the file `id`.
+pub fn ident_match(ident: &str, id: FileId) -> IdentMatch {
+    if ident != vnode_ident(id) {
+        IdentMatch::No
+    } else if ident.len() < MD_IDENT_LEN - 1 {
+        IdentMatch::Exact
+    } else {
+        IdentMatch::Candidate
+    }
+}
+
+/// The file a whole ident names: `MD-DEV90-INO12` → (90, 12). A cut
+/// ident (31 characters) names no file for sure: `None`.
+pub fn parse_ident(ident: &str) -> Option<FileId> {
+    if ident.len() >= MD_IDENT_LEN - 1 {
+        return None;
+    }
+    let (dev, ino) = ident.strip_prefix("MD-DEV")?.split_once("-INO")?;
+    let id = FileId { dev: dev.parse().ok()?, ino: ino.parse().ok()? };
+    (vnode_ident(id) == ident).then_some(id)
+}
+
+/// The md unit a device name or path names: `/dev/md3`, `/dev/md3.uzip`,
 /// `/dev/md3p1`, `md3` → 3. Anything else (`/dev/mdctl`, `/dev/ada0p2`,
 /// `tmpfs`) → `None`.
 pub fn md_unit_of(from: &str) -> Option<u32> {
@@ -103,7 +168,11 @@ pub fn md_unit_of(from: &str) -> Option<u32> {
 /// The md units in a `kern.geom.confxml` document (the `MD` class's
 /// providers). Plain string handling: the document is machine-written by
 /// GEOM with one element per line and escaped text.
-pub fn parse_confxml(xml: &str) -> Vec<MdUnit> {
+pub fn parse_confxml(xml: impl AsRef<[u8]>) -> Vec<MdUnit> {
+    // Markup is ASCII; only the escaped text may hold other bytes, and it
+    // is decoded from its escapes, never from this lossy view.
+    let text = String::from_utf8_lossy(xml.as_ref());
+    let xml: &str = &text;
     let Some(class) = blocks(xml, "<class id=", "</class>").find(|b| tag(b, "name") == Some("MD")) else {
         return Vec::new();
     };
@@ -118,8 +187,9 @@ pub fn parse_confxml(xml: &str) -> Vec<MdUnit> {
             md_type: tag(config, "type").and_then(type_from_name),
             mediasize: tag(config, "length").or_else(|| tag(p, "mediasize")).and_then(|v| v.trim().parse().ok()),
             read_only: tag(config, "access").map(|a| a == "read-only"),
-            ident: tag(config, "ident").map(unescape),
-            file: tag(config, "file").map(|f| PathBuf::from(unescape(f))),
+            ident: tag(config, "ident").map(|i| String::from_utf8_lossy(&unescape(i)).into_owned()),
+            file: tag(config, "file").map(|f| PathBuf::from(OsString::from_vec(unescape(f)))),
+            label: tag(config, "label").map(unescape),
             access: tag(p, "mode").and_then(parse_mode),
         });
     }
@@ -167,41 +237,56 @@ fn parse_mode(mode: &str) -> Option<(u32, u32, u32)> {
     Some((r.parse().ok()?, w.parse().ok()?, e.parse().ok()?))
 }
 
-/// Undoes GEOM's XML escaping: the five named entities and `&#N;`/`&#xN;`.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Undoes GEOM's XML escaping (geom_dump.c `g_conf_cat_escaped`): the
+/// five named entities and `&#xNN;`/`&#NN;`, each of which stands for one
+/// byte, not a code point.
+fn unescape(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
+        out.extend_from_slice(&rest.as_bytes()[..i]);
         rest = &rest[i..];
         let decoded = rest.find(';').and_then(|end| {
-            let c = match &rest[1..end] {
-                "amp" => '&',
-                "lt" => '<',
-                "gt" => '>',
-                "quot" => '"',
-                "apos" => '\'',
-                e => {
-                    let n = match e.strip_prefix("#x").or_else(|| e.strip_prefix("#X")) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                        None => e.strip_prefix('#')?.parse().ok()?,
-                    };
-                    char::from_u32(n)?
-                }
+            let b = match &rest[1..end] {
+                "amp" => b'&',
+                "lt" => b'<',
+                "gt" => b'>',
+                "quot" => b'"',
+                "apos" => b'\'',
+                e => match e.strip_prefix("#x").or_else(|| e.strip_prefix("#X")) {
+                    Some(hex) => u8::from_str_radix(hex, 16).ok()?,
+                    None => e.strip_prefix('#')?.parse().ok()?,
+                },
             };
-            Some((c, end))
+            Some((b, end))
         });
         match decoded {
-            Some((c, end)) => {
-                out.push(c);
+            Some((b, end)) => {
+                out.push(b);
                 rest = &rest[end + 1..];
             }
             None => {
-                out.push('&');
+                out.push(b'&');
                 rest = &rest[1..];
             }
         }
     }
-    out.push_str(rest);
+    out.extend_from_slice(rest.as_bytes());
+    out
+}
+
+/// geom_dump.c `g_conf_cat_escaped`, for test doubles that render a
+/// confxml document as the kernel does.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &c in bytes {
+        if matches!(c, b'&' | b'<' | b'>' | b'\'' | b'"') || c > 0x7e {
+            out.push_str(&format!("&#x{c:X};"));
+        } else if matches!(c, b'\t' | b'\n' | b'\r') || c > 0x1f {
+            out.push(c as char);
+        } else {
+            out.push('?');
+        }
+    }
     out
 }

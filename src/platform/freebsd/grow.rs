@@ -16,7 +16,7 @@
 //! The logic is generic over [`MdSys`] (what the mount path uses) and
 //! [`GrowSys`] (what only grow and list need), so the doubles test it on
 //! any host; `grow_sys.rs` holds the real system calls.
-use super::geom::{ident_matches, md_unit_of, MdUnit};
+use super::geom::{ident_match, md_unit_of, IdentMatch, MdUnit};
 use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
 use super::{MdSys, OpenedImage};
 use crate::device::Unit;
@@ -238,15 +238,14 @@ fn locate<S: MdSys>(sys: &mut S, target: &ReleaseTarget) -> Result<(Option<MdUni
             let real = sys.realpath(p)?;
             let mounts = sys.mounts()?;
             if let Some(m) = mounts.iter().rev().find(|m| m.on == real) {
-                let n = md_unit_of(&m.from).filter(|n| m.from == device_path(*n).display().to_string()).ok_or_else(
-                    || {
+                let n =
+                    md_unit_of(&m.from.to_string_lossy()).filter(|n| m.from == device_path(*n)).ok_or_else(|| {
                         Error::plain(format!(
                             "{}: mounted from {}, not a whole md(4) disk; nothing changed",
                             p.display(),
-                            m.from
+                            m.from.display()
                         ))
-                    },
-                )?;
+                    })?;
                 return find(n).map(|u| (Some(u), None)).ok_or_else(|| Error::plain(format!("md{n}: not attached")));
             }
             let id = sys.stat_file(&real)?;
@@ -294,7 +293,8 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
                 return Err(Error::plain(format!("{}: not writable; nothing changed", file.display())));
             }
             let mounts = sys.mounts()?;
-            let mount_point = mounts.iter().find(|m| md_unit_of(&m.from) == Some(u.unit)).map(|m| m.on.clone());
+            let mount_point =
+                mounts.iter().find(|m| md_unit_of(&m.from.to_string_lossy()) == Some(u.unit)).map(|m| m.on.clone());
             let found = Found {
                 image: file.clone(),
                 image_len: image.size,
@@ -342,7 +342,8 @@ pub fn list<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G) -> Result<Vec<Listed>>
             Err(e) if e.errno() == Some(nix::errno::Errno::ENOENT) => continue, // detached meanwhile
             Err(e) => return Err(e),
         };
-        let mount_point = mounts.iter().find(|m| md_unit_of(&m.from) == Some(u.unit)).map(|m| m.on.clone());
+        let mount_point =
+            mounts.iter().find(|m| md_unit_of(&m.from.to_string_lossy()) == Some(u.unit)).map(|m| m.on.clone());
         let used = mount_point.as_deref().and_then(|on| g.used(on));
         out.push(Listed {
             unit: u.unit,
@@ -357,4 +358,10 @@ pub fn list<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G) -> Result<Vec<Listed>>
         });
     }
     Ok(out)
+}
+
+/// A whole ident naming the file `id` exactly. A cut ident (ZFS) is not
+/// enough to grow a unit: it could be another image on the same dataset.
+fn ident_matches(ident: &str, id: super::FileId) -> bool {
+    ident_match(ident, id) == IdentMatch::Exact
 }

@@ -6,23 +6,36 @@
 //! [`FreeBsd`] holds the logic (what to ask, in what words, what to undo)
 //! over a small [`MdSys`] trait of system operations, so that the logic
 //! compiles and is tested on any host: [`sys::Kernel`] (FreeBSD only) does
-//! the real ioctls and syscalls, [`recording::Recorder`] records them.
+//! the real ioctls and syscalls, [`recording::Recorder`] records them, and
+//! the tests' stateful model of md(4), GEOM and VFS
+//! (tests/freebsd_support/model.rs) behaves as the kernel sources say.
 //!
-//! Lifecycle (one image, one attachment; `mount_md -u`): the image is
-//! opened once without following symlinks and locked for the run; after
-//! MDIOCATTACH (the kernel opens the file again, by path) the unit's GEOM
-//! ident must name the very file we hold, or the unit is detached again;
-//! existing units are found in `kern.geom.confxml` and matched by ident,
-//! mounts by getfsstat(2).
+//! Identity, by what the kernel holds:
+//! * a unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>-INO
+//!   <st_ino>`) is whole and equal; a cut ident (31 characters, as on ZFS) is
+//!   confirmed by stat'ing the file MDIOCQUERY reports and comparing device
+//!   and inode ([`FreeBsd::backed_by`]);
+//! * a mount belongs to a unit when its type lives on a disk and the node its
+//!   `f_mntfromname` names is, by `st_rdev`, that unit's device or a GEOM
+//!   provider on it (`md3.uzip`) ([`FreeBsd::mount_unit`]);
+//! * every unit mount_md attaches carries the mark `mount_md:<mount point>`
+//!   in `md_label` (crate::mark); `-u` touches only marked units, and finds a
+//!   unit by the mark after jail(8) has already unmounted its directory.
+//!
+//! The image is opened once without following symlinks and locked for the
+//! run; after MDIOCATTACH (the kernel opens the file again, by path) the
+//! unit must be backed by the very file we hold, or it is detached again.
 use super::{
     describe, posix, Detached, Device, Existing, MountRec, Mounted, Note, Owner, PathKind, Platform, UnitInfo,
 };
 use crate::error::{Error, Result};
+use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,7 +51,7 @@ pub mod requests;
 #[cfg(md_backend)]
 pub mod sys;
 
-use geom::{ident_matches, md_unit_of, vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
+use geom::{ident_match, md_unit_of, vnode_ident, FileId, IdentMatch, MdUnit, MountEntry, UnitQuery};
 use requests::{
     attach_request, describe_detach, device_path, mount_from, newfs_argv, nmount_request, show_argv, tmpfs_request,
     AttachRequest, BackingFile, NmountRequest,
@@ -93,8 +106,20 @@ impl OpenedImage {
     }
 }
 
-/// How long to wait for `/dev/mdN` after the attach.
+/// How long to wait for `/dev/mdN` after the attach, and for a GEOM
+/// provider stacked on it (`/dev/md0.uzip`) before nmount.
 pub const NODE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often to look for it meanwhile.
+pub const NODE_POLL: Duration = Duration::from_millis(10);
+/// MDIOCDETACH answers EBUSY while anything has the provider open
+/// (sys/dev/md/md.c `kern_mddetach_locked`: `sc->opencount != 0`). Right
+/// after the last writer closes it, GEOM re-tastes the provider
+/// (sys/geom/geom_subr.c `g_access` posts `g_new_provider_event` when the
+/// write count drops to 0) and the tasters hold it open for a moment. When no
+/// mount uses the unit, the detach is retried every [`DETACH_POLL`] for
+/// [`DETACH_TRIES`] tries (about a second) before it is reported.
+pub const DETACH_POLL: Duration = Duration::from_millis(50);
+pub const DETACH_TRIES: u32 = 20;
 
 /// The system operations the FreeBSD backend needs. The required methods
 /// are the md(4)/mount syscalls and the newfs exec; the provided ones are
@@ -105,7 +130,7 @@ pub trait MdSys {
     fn attach(&mut self, req: &AttachRequest) -> Result<u32>;
     /// MDIOCDETACH of `unit` (mediasize 0; options 0, or MD_FORCE).
     fn detach(&mut self, unit: u32, force: bool) -> Result<()>;
-    /// MDIOCQUERY of `unit`.
+    /// MDIOCQUERY of `unit`, with buffers for `md_file` and `md_label`.
     fn query(&mut self, unit: u32) -> Result<UnitQuery>;
     /// DIOCGIDENT on `/dev/mdN`: the unit's GEOM ident.
     fn disk_ident(&mut self, unit: u32) -> Result<String>;
@@ -113,6 +138,10 @@ pub trait MdSys {
     fn list_units(&mut self) -> Result<Vec<MdUnit>>;
     /// Every mounted file system (getfsstat(2)), in mount order.
     fn mounts(&mut self) -> Result<Vec<MountEntry>>;
+    /// The kernel's name for the character device at `node` (stat(2), then
+    /// devname(3) of its `st_rdev`): `md3`, `md3.uzip`. `None` when `node`
+    /// is missing or not a character device.
+    fn device_name(&mut self, node: &Path) -> Result<Option<String>>;
     /// nmount(2), with the errmsg text in the error.
     fn nmount(&mut self, req: &NmountRequest) -> Result<()>;
     /// unmount(2) of a mount point; `force` adds MNT_FORCE.
@@ -154,8 +183,31 @@ pub trait MdSys {
     fn inspect_backing(&self, file: &Path) -> Result<BackingFile> {
         requests::inspect_backing(file)
     }
+    /// Whether `node` exists (lstat(2)).
+    fn node_exists(&mut self, node: &Path) -> bool {
+        std::fs::symlink_metadata(node).is_ok()
+    }
+    /// Sleeps. Every wait of the backend is a bounded count of these.
+    fn pause(&mut self, d: Duration) {
+        std::thread::sleep(d)
+    }
+    /// Waits, bounded by [`NODE_TIMEOUT`], for devfs to show `node`.
     fn wait_for_node(&mut self, node: &Path) -> Result<()> {
-        posix::wait_for_node(node, NODE_TIMEOUT)
+        let polls = (NODE_TIMEOUT.as_millis() / NODE_POLL.as_millis()) as u32;
+        for _ in 0..polls {
+            if self.node_exists(node) {
+                return Ok(());
+            }
+            self.pause(NODE_POLL);
+        }
+        if self.node_exists(node) {
+            return Ok(());
+        }
+        Err(Error::explained(
+            node.display().to_string(),
+            format!("did not appear within {} s", NODE_TIMEOUT.as_secs()),
+            Errno::ETIMEDOUT,
+        ))
     }
     /// mount(8)'s checkpath: realpath, and it must be a directory.
     fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
@@ -180,10 +232,32 @@ pub struct FreeBsd<S: MdSys> {
     sys: S,
     /// `check` takes `&self` but may have something to say.
     notes: RefCell<Vec<Note>>,
+    /// What the plan seen by `check` will do later (attach needs it).
+    intent: RefCell<Intent>,
     /// The image, open and locked from the OpenImage step to the end.
     image: Option<OpenedImage>,
     /// The unit whose node `attach` already waited for.
     node_ready: Option<u32>,
+}
+
+/// What `check` learnt from the plan.
+#[derive(Debug, Clone, Default)]
+struct Intent {
+    /// The plan's mount point: the mark names it.
+    mount_point: Option<PathBuf>,
+    /// A Format step: `Some(false)` always formats, `Some(true)` formats
+    /// only an image this run creates (`-P --create`).
+    format: Option<bool>,
+}
+
+/// A unit as the lifecycle sees it: number, mark, and whether it is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdInfo {
+    pub unit: u32,
+    /// `None`: not attached by mount_md.
+    pub mark: Option<Mark>,
+    pub read_only: bool,
+    pub held_open: bool,
 }
 
 #[cfg(md_backend)]
@@ -201,9 +275,21 @@ impl Default for FreeBsd<sys::Kernel> {
     }
 }
 
+/// The mark of a unit from its label field (confxml `<label>` or
+/// MDIOCQUERY's `md_label`).
+fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
+    label.and_then(|l| mark::decode(l, mark::FREEBSD_CAPACITY))
+}
+
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd { sys, notes: RefCell::new(Vec::new()), image: None, node_ready: None }
+        FreeBsd {
+            sys,
+            notes: RefCell::new(Vec::new()),
+            intent: RefCell::new(Intent::default()),
+            image: None,
+            node_ready: None,
+        }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -219,6 +305,34 @@ impl<S: MdSys> FreeBsd<S> {
     /// The image this run opened, if any.
     pub fn image(&self) -> Option<&OpenedImage> {
         self.image.as_ref()
+    }
+
+    /// Whether the plan formats the disk this run attaches: always without
+    /// `-P`; with `-P --create` only when this run created the image.
+    fn formats(&self) -> bool {
+        match self.intent.borrow().format {
+            Some(false) => true,
+            Some(true) => self.image.as_ref().is_some_and(|i| i.created),
+            None => false,
+        }
+    }
+
+    /// `-o ro` becomes MD_READONLY only for a vnode disk that will not be
+    /// formatted: md.c `mdcreate_malloc` answers EINVAL to MD_READONLY, and
+    /// newfs cannot write a disk the kernel opened without FWRITE
+    /// (`mdcreate_vnode`; `g_md_access` answers EROFS to a writer). Swap
+    /// disks are always formatted. The mount itself is read-only either way.
+    fn effective_read_only(&self, a: &Attach) -> bool {
+        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !self.formats()
+    }
+
+    /// The mark this run stores in `md_label`: the mount point as nmount
+    /// will be given it (realpath), or as written when it cannot be resolved
+    /// yet (a dry run).
+    fn mark_bytes(&self) -> Option<Vec<u8>> {
+        let mp = self.intent.borrow().mount_point.clone()?;
+        let real = self.sys.resolve_mount_point(&mp).unwrap_or(mp);
+        Some(mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY))
     }
 
     /// The attach request for `a`. The path handed to the kernel is the
@@ -240,7 +354,100 @@ impl<S: MdSys> FreeBsd<S> {
             }),
             _ => None,
         };
-        attach_request(a, backing.as_ref(), self.sys.page_size())
+        let mut a = a.clone();
+        a.read_only = self.effective_read_only(&a);
+        let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
+        if let Some(m) = self.mark_bytes() {
+            req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
+        }
+        Ok((req, notes))
+    }
+
+    /// Whether `unit` is backed by the file `id`. An ident under 31
+    /// characters is exact; a cut one (ZFS) or none at all (an old kernel) is
+    /// settled by the file MDIOCQUERY reports (exact bytes; the confxml
+    /// `<file>` when the query fails), stat'ed and compared by device and
+    /// inode.
+    pub fn backed_by(&mut self, u: &MdUnit, id: FileId) -> bool {
+        if u.md_type != Some(abi::MD_VNODE) {
+            return false;
+        }
+        match u.ident.as_deref().map(|i| ident_match(i, id)) {
+            Some(IdentMatch::No) => false,
+            Some(IdentMatch::Exact) => true,
+            Some(IdentMatch::Candidate) | None => self.file_is(u.unit, u.file.as_deref(), id),
+        }
+    }
+
+    /// The device and inode of the file a vnode unit holds: from a whole
+    /// ident; from a cut one (or none) by stat'ing the file MDIOCQUERY
+    /// reports, kept only if it gives back the same ident.
+    pub fn backing_id(&mut self, u: &MdUnit) -> Option<FileId> {
+        if u.md_type != Some(abi::MD_VNODE) {
+            return None;
+        }
+        if let Some(id) = u.ident.as_deref().and_then(geom::parse_ident) {
+            return Some(id);
+        }
+        let file = match self.sys.query(u.unit) {
+            Ok(q) => q.file,
+            Err(_) => u.file.clone(),
+        }?;
+        let id = self.sys.stat_file(&file).ok()?;
+        match u.ident.as_deref() {
+            Some(ident) if ident != vnode_ident(id) => None,
+            _ => Some(id),
+        }
+    }
+
+    /// Whether the file `unit` was attached with is `id` now.
+    fn file_is(&mut self, unit: u32, listed: Option<&Path>, id: FileId) -> bool {
+        let file = match self.sys.query(unit) {
+            Ok(q) => q.file,
+            Err(_) => listed.map(Path::to_path_buf),
+        };
+        file.is_some_and(|f| self.sys.stat_file(&f).ok() == Some(id))
+    }
+
+    /// Every md unit with its mark.
+    pub fn md_units(&mut self) -> Result<Vec<(MdUnit, MdInfo)>> {
+        Ok(self
+            .sys
+            .list_units()?
+            .into_iter()
+            .map(|u| {
+                let info = MdInfo {
+                    unit: u.unit,
+                    mark: mark_of(u.label.as_deref()),
+                    read_only: u.read_only.unwrap_or(false),
+                    held_open: u.held_open(),
+                };
+                (u, info)
+            })
+            .collect())
+    }
+
+    /// The unit a mount is of: its type lives on a disk, and the node its
+    /// `f_mntfromname` names is, by `st_rdev`, an md unit or a provider
+    /// stacked on one. A tmpfs whose source text reads `/dev/md0` is not.
+    pub fn mount_unit(&mut self, m: &MountEntry) -> Option<u32> {
+        if !m.on_disk() {
+            return None;
+        }
+        let name = self.sys.device_name(&m.from).ok().flatten()?;
+        md_unit_of(&name)
+    }
+
+    /// Mounts with the unit each is of.
+    fn mounts_with_units(&mut self) -> Result<Vec<(MountEntry, Option<u32>)>> {
+        let mounts = self.sys.mounts()?;
+        Ok(mounts
+            .into_iter()
+            .map(|m| {
+                let u = self.mount_unit(&m);
+                (m, u)
+            })
+            .collect())
     }
 
     /// After MDIOCATTACH of a vnode disk: the kernel opened the file by
@@ -250,11 +457,14 @@ impl<S: MdSys> FreeBsd<S> {
         let checked = self.sys.wait_for_node(&dev.path).and_then(|()| {
             self.node_ready = Some(dev.unit);
             match self.sys.disk_ident(dev.unit) {
-                Ok(ident) => Ok(ident_matches(&ident, id)),
+                Ok(ident) => Ok(match ident_match(&ident, id) {
+                    IdentMatch::No => false,
+                    IdentMatch::Exact => true,
+                    IdentMatch::Candidate => self.file_is(dev.unit, None, id),
+                }),
                 // A kernel without idents: the path it recorded, stat'ed.
                 Err(e) if matches!(e.errno(), Some(Errno::ENOTTY | Errno::EOPNOTSUPP)) => {
-                    let q = self.sys.query(dev.unit)?;
-                    Ok(q.file.is_some_and(|f| self.sys.stat_file(&f).ok() == Some(id)))
+                    Ok(self.file_is(dev.unit, None, id))
                 }
                 Err(e) => Err(e),
             }
@@ -268,26 +478,76 @@ impl<S: MdSys> FreeBsd<S> {
             )),
             Err(e) => e,
         };
-        if let Err(d) = self.sys.detach(dev.unit, false) {
+        if let Err(d) = self.detach_settled(dev.unit, false) {
             self.note(Note::Warning(format!("rollback: {d}")));
         }
         self.node_ready = None;
         Err(failure)
     }
 
-    /// The identity of the file backing `u`, as the lifecycle compares it:
-    /// an ident that fits its 31 characters names it exactly; a cut one (or
-    /// none) is confirmed through the path the unit was attached with.
-    fn backing_of(&self, u: &MdUnit) -> Option<super::FileId> {
-        if u.md_type != Some(abi::MD_VNODE) {
-            return None;
+    /// MDIOCDETACH; EBUSY while no mount uses the unit (GEOM re-tasting it
+    /// after the last writer closed) is retried, bounded (see
+    /// [`DETACH_TRIES`]). ENOENT and other errors are returned at once.
+    pub fn detach_settled(&mut self, unit: u32, force: bool) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            let e = match self.sys.detach(unit, force) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            tries += 1;
+            if e.errno() != Some(Errno::EBUSY) || force || tries >= DETACH_TRIES {
+                return Err(e);
+            }
+            let mounted = self.mounts_with_units()?.iter().any(|(_, u)| *u == Some(unit));
+            if mounted {
+                return Err(e);
+            }
+            if tries == 1 {
+                self.note(Note::Debug(format!(
+                    "{}: busy with no mount on it (GEOM re-taste?); retrying for up to {} ms",
+                    device_path(unit).display(),
+                    DETACH_POLL.as_millis() * u128::from(DETACH_TRIES)
+                )));
+            }
+            self.sys.pause(DETACH_POLL);
         }
-        let exact = u.ident.as_deref().filter(|i| i.len() < abi::MD_IDENT_LEN - 1).and_then(parse_ident);
-        let id = match exact {
-            Some(id) => id,
-            None => self.sys.stat_file(u.file.as_deref()?).ok()?,
+    }
+
+    /// Takes over a marked leftover unit nothing uses if it fits `a` and
+    /// its mark names this mount point; `None` otherwise.
+    pub fn reuse_unit(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>> {
+        let unit = e.device.unit;
+        let q = self.sys.query(unit)?;
+        let (req, _) = self.request_for(a)?;
+        // We ask for 512-byte sectors; the kernel cuts a partial last one off.
+        let want = req.mediasize - req.mediasize % 512;
+        let q_ro = q.options & abi::MD_READONLY != 0;
+        let want_label = req.label.as_ref().map(|l| l.as_bytes().to_vec());
+        let misfit = if q.md_type != abi::MD_VNODE {
+            Some(format!("type {}", abi::type_name(q.md_type)))
+        } else if mark_of(q.label.as_deref()).is_none() {
+            Some("not attached by mount_md".to_string())
+        } else if want_label.is_some() && q.label != want_label {
+            Some(format!("marked {}", String::from_utf8_lossy(q.label.as_deref().unwrap_or_default())))
+        } else if q.sectorsize != 512 {
+            Some(format!("sectorsize {}, want 512", q.sectorsize))
+        } else if q.mediasize != want {
+            Some(format!("mediasize {}, want {want}", q.mediasize))
+        } else if q_ro != req.read_only() {
+            Some(format!("read-only {q_ro}, want {}", req.read_only()))
+        } else if !req.autounit() && req.unit != unit {
+            Some(format!("unit {unit}, want {}", req.unit))
+        } else {
+            None
         };
-        Some(super::FileId { dev: id.dev, ino: id.ino })
+        match misfit {
+            Some(why) => {
+                self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
+                Ok(None)
+            }
+            None => Ok(Some(Device { unit, path: device_path(unit), read_only: q_ro })),
+        }
     }
 
     /// After a successful nmount: read the mount's flags; if even that
@@ -306,15 +566,9 @@ impl<S: MdSys> FreeBsd<S> {
     }
 }
 
-/// `MD-DEV<dev>-INO<ino>` (an ident that was not cut) → the file's id.
-fn parse_ident(ident: &str) -> Option<FileId> {
-    let (dev, ino) = ident.strip_prefix("MD-DEV")?.split_once("-INO")?;
-    Some(FileId { dev: dev.parse().ok()?, ino: ino.parse().ok()? })
-}
-
-/// The key mounts and units are matched by. Until this backend compares
-/// the `rdev` of `f_mntfromname` with the unit's node, it is derived from
-/// the unit number [`md_unit_of`] reads in the mount's `from`.
+/// The key mounts and units are matched by in the core lifecycle: derived
+/// from the unit number, which [`FreeBsd::mount_unit`] finds for a mount by
+/// the `st_rdev` of the node its `f_mntfromname` names (never by the text).
 fn unit_key(unit: u32) -> u64 {
     (1 << 32) | u64::from(unit)
 }
@@ -334,6 +588,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
+        let mut intent = Intent { mount_point: Some(plan.mount_point.clone()), format: None };
         for step in &plan.steps {
             match step {
                 Step::EnterNamespace(_) => {
@@ -346,9 +601,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                         f.fstype, f.fstype
                     )));
                 }
+                Step::Format(f) => intent.format = Some(f.only_if_created),
+                Step::Mount(m) => requests::check_disk_fstype(&fstype_of(m))?,
                 _ => {}
             }
         }
+        *self.intent.borrow_mut() = intent;
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.note(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",
@@ -378,10 +636,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             Step::Mount(m) => {
                 let from = mount_from(Path::new(&name), &m.suffix);
                 let ro = dev.is_some_and(|d| d.read_only);
-                match nmount_request(&fstype_of(m), &m.options, &m.mount_point, &from, ro) {
+                let mut line = match nmount_request(&fstype_of(m), &m.options, &m.mount_point, &from, ro) {
                     Ok(r) => r.describe(),
                     Err(e) => format!("nmount: {e}"),
+                };
+                if !m.suffix.is_empty() {
+                    line = format!("wait for {}; {line}", Path::new(&from).display());
                 }
+                line
             }
             Step::MountTmpfs(t) => match tmpfs_request(t, &t.mount_point) {
                 Ok(r) => r.describe(),
@@ -396,7 +658,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn open_image(&mut self, o: &OpenImage) -> Result<bool> {
-        let img = self.sys.open_image(o)?;
+        // An image that will be formatted is opened read-write even under
+        // `-o ro`: newfs writes it, the mount is read-only.
+        let mut o = o.clone();
+        if self.intent.borrow().format.is_some() {
+            o.read_only = false;
+        }
+        let img = self.sys.open_image(&o)?;
         let created = img.created;
         self.note(Note::Debug(format!(
             "opened {} (dev {}, inode {}, {}){}",
@@ -421,47 +689,68 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.image.as_ref().map(|i| super::FileId { dev: i.id.dev, ino: i.id.ino })
     }
 
+    /// Every md unit: its backing file as [`FreeBsd::backing_id`] settles
+    /// it, and its owner by the mark in `md_label`.
     fn units(&mut self) -> Result<Vec<UnitInfo>> {
-        let units = self.sys.list_units()?;
-        Ok(units
-            .iter()
-            .map(|u| UnitInfo {
-                device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
+        let mut out = Vec::new();
+        for (u, info) in self.md_units()? {
+            let backing = self.backing_id(&u).map(|id| super::FileId { dev: id.dev, ino: id.ino });
+            out.push(UnitInfo {
+                device: Device { unit: u.unit, path: device_path(u.unit), read_only: info.read_only },
                 rdev: unit_key(u.unit),
-                backing: self.backing_of(u),
-                // md_label is not read back yet.
-                owner: Owner::Unchecked,
+                backing,
+                owner: match info.mark {
+                    Some(m) => Owner::Ours(m),
+                    None => Owner::Foreign,
+                },
                 autoclear: false,
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
+    /// getfsstat(2), each mount keyed to the unit its `f_mntfromname` node
+    /// is by `st_rdev` ([`FreeBsd::mount_unit`]); a mount on no md unit
+    /// gets key 0.
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(self
-            .sys
-            .mounts()?
+            .mounts_with_units()?
             .into_iter()
             .enumerate()
-            .map(|(i, m)| MountRec {
+            .map(|(i, (m, unit))| MountRec {
                 id: i as u64 + 1,
-                dev: md_unit_of(&m.from).map_or(0, unit_key),
+                dev: unit.map_or(0, unit_key),
                 on: m.on,
-                fstype: String::new(),
-                source: m.from,
+                fstype: m.fstype,
+                source: m.from.display().to_string(),
             })
             .collect())
     }
 
+    /// Held: something writes to the unit or holds it exclusively (a
+    /// mount, a uzip or partition consumer). A GEOM taster reading it after
+    /// the last writer closed (geom_subr.c `g_access` re-taste) holds it
+    /// for a moment with `r1w0e0` only: that does not count, the detach's
+    /// EBUSY retry outlasts it.
     fn held(&mut self, u: &UnitInfo) -> Result<bool> {
-        Ok(self.sys.list_units()?.iter().any(|m| m.unit == u.device.unit && m.held_open()))
+        Ok(self
+            .sys
+            .list_units()?
+            .iter()
+            .any(|m| m.unit == u.device.unit && m.access.is_some_and(|(_, w, e)| w + e > 0)))
     }
 
+    /// A mount root; else a directory some unit's mark names (jail(8)
+    /// unmounted it before exec.release); else the file (an image).
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
         let real = self.sys.realpath(path)?;
-        if let Some(m) = self.mounts()?.into_iter().rev().find(|m| m.on == real) {
+        if let Some(m) = Platform::mounts(self)?.into_iter().rev().find(|m| m.on == real) {
             return Ok(PathKind::MountRoot(m.id));
         }
-        // Not a mount point: the image, if any unit is backed by it.
+        let bytes = real.as_os_str().as_bytes();
+        if self.md_units()?.iter().any(|(_, i)| i.mark.as_ref().is_some_and(|m| m.names(bytes))) {
+            return Ok(PathKind::Dir(real));
+        }
         let id = self.sys.stat_file(&real)?;
         Ok(PathKind::File(super::FileId { dev: id.dev, ino: id.ino }))
     }
@@ -470,8 +759,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.unmount(on, force)
     }
 
+    /// MDIOCDETACH, with EBUSY retried while no mount uses the unit
+    /// ([`FreeBsd::detach_settled`]); a unit already gone is fine.
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
-        match self.sys.detach(u.device.unit, force) {
+        match self.detach_settled(u.device.unit, force) {
             Ok(()) => Ok(Detached::Now),
             Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(Detached::Now),
             Err(e) => Err(e),
@@ -483,35 +774,20 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn reuse(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>> {
-        let unit = e.device.unit;
-        let q = self.sys.query(unit)?;
-        let (req, _) = self.request_for(a)?;
-        // We ask for 512-byte sectors; the kernel cuts a partial last one off.
-        let want = req.mediasize - req.mediasize % 512;
-        let q_ro = q.options & abi::MD_READONLY != 0;
-        let misfit = if q.md_type != abi::MD_VNODE {
-            Some(format!("type {}", abi::type_name(q.md_type)))
-        } else if q.sectorsize != 512 {
-            Some(format!("sectorsize {}, want 512", q.sectorsize))
-        } else if q.mediasize != want {
-            Some(format!("mediasize {}, want {want}", q.mediasize))
-        } else if q_ro != req.read_only() {
-            Some(format!("read-only {q_ro}, want {}", req.read_only()))
-        } else if !req.autounit() && req.unit != unit {
-            Some(format!("unit {unit}, want {}", req.unit))
-        } else {
-            None
-        };
-        match misfit {
-            Some(why) => {
-                self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
-                Ok(None)
-            }
-            None => Ok(Some(Device { unit, path: device_path(unit), read_only: q_ro })),
-        }
+        self.reuse_unit(e, a)
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
+        // mdmfs's pre-detach of a fixed unit, but never of a unit another
+        // tool attached: the attach then finds the unit taken (EBUSY).
+        if let Some((_, info)) = self.md_units()?.into_iter().find(|(u, _)| u.unit == unit) {
+            if info.mark.is_none() {
+                return Err(Error::plain(format!(
+                    "pre-detach: {} was not attached by mount_md; left alone",
+                    device_path(unit).display()
+                )));
+            }
+        }
         self.sys.detach(unit, false)
     }
 
@@ -540,7 +816,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         if self.node_ready == Some(dev.unit) {
             self.node_ready = None;
         }
-        self.sys.detach(dev.unit, false)
+        self.detach_settled(dev.unit, false)
     }
 
     fn wait_for_node(&mut self, dev: &Device) -> Result<()> {
@@ -591,6 +867,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let fstype = fstype_of(m);
         let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
         let from = mount_from(&dev.path, &m.suffix);
+        if !m.suffix.is_empty() {
+            // A provider GEOM stacks on the unit (geom_uzip's md0.uzip)
+            // appears only after it tasted the new unit.
+            self.sys.wait_for_node(Path::new(&from))?;
+        }
         let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
         self.sys.nmount(&req)?;
         self.finish_mount(fspath, fstype)

@@ -28,6 +28,8 @@ pub enum SysCall {
     /// MDIOCDETACH with MD_FORCE.
     DetachForced(u32),
     WaitForNode(PathBuf),
+    /// A bounded wait's sleep.
+    Pause(std::time::Duration),
     Newfs {
         argv: Vec<String>,
         loud: bool,
@@ -68,6 +70,8 @@ pub struct RecUnit {
     pub file: Option<(PathBuf, FileId)>,
     /// Opens other than mounts (a process holding `/dev/mdN`).
     pub held: bool,
+    /// `md_label` as attached.
+    pub label: Vec<u8>,
 }
 
 /// The recording double.
@@ -89,6 +93,11 @@ pub struct Recorder {
     pub mounted: Vec<PathBuf>,
     /// Each mount point's `from`.
     pub mount_from: BTreeMap<PathBuf, String>,
+    /// Each mount point's type (`ufs` when not recorded).
+    pub mount_type: BTreeMap<PathBuf, String>,
+    /// The next this many non-forced detaches answer EBUSY (a GEOM
+    /// re-taste holding the provider).
+    pub busy_detaches: u32,
     /// Answer DIOCGIDENT with ENOTTY (a kernel without md idents).
     pub no_idents: bool,
     /// Fail the first operation of each listed kind, once: `open`,
@@ -117,6 +126,8 @@ impl Default for Recorder {
             units: BTreeMap::new(),
             mounted: Vec::new(),
             mount_from: BTreeMap::new(),
+            mount_type: BTreeMap::new(),
+            busy_detaches: 0,
             no_idents: false,
             fail: Vec::new(),
             errmsg: String::new(),
@@ -156,13 +167,27 @@ impl Recorder {
         let real = self.files[Path::new(given)].path.clone();
         let id = self.id_of(&real);
         self.attached.insert(unit);
-        self.units
-            .insert(unit, RecUnit { md_type: MD_VNODE, mediasize, read_only, file: Some((real, id)), held: false });
+        let label = crate::mark::encode(b"", crate::mark::FREEBSD_CAPACITY);
+        self.units.insert(
+            unit,
+            RecUnit { md_type: MD_VNODE, mediasize, read_only, file: Some((real, id)), held: false, label },
+        );
         self
     }
 
-    /// Something is mounted on `on` from `from`.
+    /// Sets the label of an attached unit (an empty one: another tool's).
+    pub fn with_label(mut self, unit: u32, label: &[u8]) -> Self {
+        if let Some(u) = self.units.get_mut(&unit) {
+            u.label = label.to_vec();
+        }
+        self
+    }
+
+    /// Something is mounted on `on` from `from`: UFS from a `/dev/` node,
+    /// a ZFS dataset otherwise.
     pub fn with_mount(mut self, from: &str, on: &str) -> Self {
+        let fstype = if from.starts_with("/dev/") { "ufs" } else { "zfs" };
+        self.mount_type.insert(PathBuf::from(on), fstype.into());
         self.mounted.push(PathBuf::from(on));
         self.mount_from.insert(PathBuf::from(on), from.to_string());
         self
@@ -180,7 +205,22 @@ impl Recorder {
 
     /// Operations of the kinds that change something, in order.
     pub fn changes(&self) -> Vec<&SysCall> {
-        self.calls.iter().filter(|c| !matches!(c, SysCall::WaitForNode(_) | SysCall::ReadOnlyCheck(_))).collect()
+        self.calls
+            .iter()
+            .filter(|c| !matches!(c, SysCall::WaitForNode(_) | SysCall::ReadOnlyCheck(_) | SysCall::Pause(_)))
+            .collect()
+    }
+
+    /// How many mounts hold `unit` open: those of a disk type whose
+    /// `from` names it (a tmpfs mounted with any source text holds nothing).
+    fn mounts_of(&self, unit: u32) -> usize {
+        self.mount_from
+            .iter()
+            .filter(|(on, f)| {
+                let ty = self.mount_type.get(*on).map_or("ufs", String::as_str);
+                super::geom::DISK_FSTYPES.contains(&ty) && super::geom::md_unit_of(f) == Some(unit)
+            })
+            .count()
     }
 
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
@@ -225,6 +265,7 @@ impl MdSys for Recorder {
                 read_only: req.read_only(),
                 file,
                 held: false,
+                label: req.label.as_ref().map(|l| l.as_bytes().to_vec()).unwrap_or_default(),
             },
         );
         Ok(unit)
@@ -236,7 +277,12 @@ impl MdSys for Recorder {
         if !self.attached.contains(&unit) {
             return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::ENOENT));
         }
-        let mounted = self.mount_from.values().any(|f| super::geom::md_unit_of(f) == Some(unit));
+        let mounted = self.mounts_of(unit) > 0;
+        let settling = self.busy_detaches > 0;
+        if settling && !force {
+            self.busy_detaches -= 1;
+            return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::EBUSY));
+        }
         let held = self.units.get(&unit).is_some_and(|u| u.held);
         if (mounted || held) && !force {
             return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::EBUSY));
@@ -259,6 +305,7 @@ impl MdSys for Recorder {
             mediasize: u.mediasize,
             sectorsize: 512,
             file: u.file.as_ref().map(|(p, _)| p.clone()),
+            label: Some(u.label.clone()),
         })
     }
 
@@ -281,7 +328,7 @@ impl MdSys for Recorder {
         self.maybe_fail("list", "sysctl kern.geom.confxml")?;
         let mut out = Vec::new();
         for (&unit, u) in &self.units {
-            let mounts = self.mount_from.values().filter(|f| super::geom::md_unit_of(f) == Some(unit)).count() as u32;
+            let mounts = self.mounts_of(unit) as u32;
             let opens = mounts + u32::from(u.held);
             out.push(MdUnit {
                 unit,
@@ -290,6 +337,7 @@ impl MdSys for Recorder {
                 read_only: Some(u.read_only),
                 ident: if self.no_idents { None } else { u.file.as_ref().map(|(_, id)| vnode_ident(*id)) },
                 file: u.file.as_ref().map(|(p, _)| p.clone()),
+                label: Some(u.label.clone()),
                 access: Some((opens, opens, opens)),
             });
         }
@@ -302,8 +350,19 @@ impl MdSys for Recorder {
         Ok(self
             .mounted
             .iter()
-            .map(|on| MountEntry { from: self.mount_from.get(on).cloned().unwrap_or_default(), on: on.clone() })
+            .map(|on| MountEntry {
+                from: PathBuf::from(self.mount_from.get(on).cloned().unwrap_or_default()),
+                on: on.clone(),
+                fstype: self.mount_type.get(on).cloned().unwrap_or_else(|| "ufs".into()),
+            })
             .collect())
+    }
+
+    /// `/dev/mdN` (and `/dev/mdN.suffix`) of an attached unit is `mdN…`.
+    fn device_name(&mut self, node: &Path) -> Result<Option<String>> {
+        let name = node.to_string_lossy();
+        let Some(rest) = name.strip_prefix("/dev/") else { return Ok(None) };
+        Ok(super::geom::md_unit_of(rest).filter(|u| self.attached.contains(u)).map(|_| rest.to_string()))
     }
 
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
@@ -312,6 +371,9 @@ impl MdSys for Recorder {
         if let Some(IoValue::Text(p)) = req.get("fspath") {
             let on = PathBuf::from(p.to_string_lossy().into_owned());
             self.mounted.push(on.clone());
+            if let Some(IoValue::Text(t)) = req.get("fstype") {
+                self.mount_type.insert(on.clone(), t.to_string_lossy().into_owned());
+            }
             self.mount_from.insert(on, req.from());
         }
         Ok(())
@@ -323,6 +385,7 @@ impl MdSys for Recorder {
         self.maybe_fail("unmount", format!("unmount of {}", fspath.display()))?;
         self.mounted.retain(|p| p != fspath);
         self.mount_from.remove(fspath);
+        self.mount_type.remove(fspath);
         Ok(())
     }
 
@@ -414,6 +477,10 @@ impl MdSys for Recorder {
     fn wait_for_node(&mut self, node: &Path) -> Result<()> {
         self.calls.push(SysCall::WaitForNode(node.to_path_buf()));
         self.maybe_fail("wait", node.display().to_string())
+    }
+
+    fn pause(&mut self, d: std::time::Duration) {
+        self.calls.push(SysCall::Pause(d));
     }
 
     fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {

@@ -1,7 +1,7 @@
 //! What the FreeBSD backend asks of the kernel, built by plain functions
 //! that compile and are tested everywhere: the md_ioctl contents for an
-//! attach (as mdconfig(8) fills them, spec §2.4), the nmount(2) name/value
-//! list for a mount (as mount(8)'s mount_fs.c builds it, spec §3), the
+//! attach (as sbin/mdconfig/mdconfig.c fills them), the nmount(2) name/value
+//! list for a mount (as sbin/mount/mount_fs.c builds it), the
 //! MNT_* flags from mount(8)'s standard option table, and newfs(8)'s argv.
 //! Only the syscall layer (`sys.rs`) turns these into raw structs.
 use super::abi::{
@@ -57,6 +57,9 @@ impl AttachRequest {
         if let Some(f) = &self.file {
             s.push_str(&format!(", file={}", f.to_string_lossy()));
         }
+        if let Some(l) = &self.label {
+            s.push_str(&format!(", label={}", l.to_string_lossy()));
+        }
         if !self.autounit() {
             s.push_str(&format!(", unit={}", self.unit));
         }
@@ -100,7 +103,9 @@ pub fn inspect_backing(file: &Path) -> Result<BackingFile> {
 }
 
 /// Size rules the kernel enforces, checked first so the user gets a clear
-/// message rather than `EDOM`/`EINVAL` (spec §2.5).
+/// message rather than `EDOM`/`EINVAL` (sys/dev/md/md.c
+/// `kern_mdattach_locked`: mediasize below the sector size is EINVAL;
+/// `mdcreate_swap`: a size that is not a multiple of the page size is EDOM).
 pub fn validate_size(backing: &Backing, size: Option<u64>, page_size: u64) -> Result<()> {
     match backing {
         Backing::Vnode(_) => match size {
@@ -352,8 +357,42 @@ pub fn rmslashes(path: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Options only mount(8) understands: sbin/mount/mount.c drops `noauto`,
+/// `late`, `failok`, `userquota`, `groupquota` (with or without a value)
+/// before it execs a helper or calls nmount, and takes `mountprog=` for
+/// itself. Run directly (an rc.d script, `mount_md -o late,...`), mount_md
+/// drops them too; passed on, ffs_mount would refuse `noauto`, `late`,
+/// `failok` and `mountprog` ("mount option <late> is unknown").
+pub const MOUNT8_ONLY: [&str; 6] = ["noauto", "late", "failok", "userquota", "groupquota", "mountprog"];
+
+/// Whether mount(8) keeps `option` to itself (see [`MOUNT8_ONLY`]).
+pub fn mount8_only(option: &str) -> bool {
+    let name = option.split_once('=').map_or(option, |(n, _)| n);
+    MOUNT8_ONLY.contains(&name)
+}
+
+/// The file system types mount_md mounts from an md disk itself: UFS,
+/// which mount(8) also mounts with nmount directly (sbin/mount/mount.c
+/// `mountfs` runs a `mount_<type>` helper only for cd9660, msdosfs, nfs,
+/// nullfs, smbfs, udf and unionfs). Those helpers add options of their own
+/// (mount_msdosfs: `uid`, `gid`, `mask`, `dirmask` from the mount point's
+/// owner; mount_cd9660: `ssector` read from the disk), which mount_md does
+/// not reproduce, so `-T` with any other type is refused before anything
+/// runs: mount the unit with `mount -t TYPE /dev/mdN DIR` instead. A type
+/// that does not live on a disk (tmpfs, nullfs, …) is refused the same way.
+pub fn check_disk_fstype(fstype: &str) -> Result<()> {
+    if fstype == "ufs" {
+        return Ok(());
+    }
+    Err(Error::plain(format!(
+        "-T {fstype}: mount_md mounts md disks only as ufs on FreeBSD \
+         (mount(8) runs mount_{fstype}, whose options mount_md does not reproduce); \
+         attach with mdconfig and use mount -t {fstype}"
+    )))
+}
+
 /// The nmount(2) list mount(8) sends for `-o` options `options` on a
-/// device: each option as (name, value-or-flag), split at the first `=`,
+/// device (those in [`MOUNT8_ONLY`] left out): each option as (name, value-or-flag), split at the first `=`,
 /// then `fstype`, `fspath`, `from`, `errmsg`. `force_ro` (the disk was
 /// attached read-only) appends `ro` after the user's options, so it wins.
 pub fn nmount_request(
@@ -363,7 +402,7 @@ pub fn nmount_request(
     from: &OsStr,
     force_ro: bool,
 ) -> Result<NmountRequest> {
-    let mut opts: Vec<String> = options.to_vec();
+    let mut opts: Vec<String> = options.iter().filter(|o| !mount8_only(o)).cloned().collect();
     if force_ro && mnt_flags(&opts) & mnt::RDONLY == 0 {
         opts.push("ro".into());
     }

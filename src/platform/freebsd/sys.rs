@@ -72,8 +72,9 @@ fn c_chars(a: &[c_char]) -> Vec<u8> {
     a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
 }
 
-/// A string-valued sysctl, read whole (asking again if it grew meanwhile).
-fn sysctl_text(name: &str) -> Result<String> {
+/// A string-valued sysctl, read whole as bytes (asking again if it grew
+/// meanwhile).
+fn sysctl_bytes(name: &str) -> Result<Vec<u8>> {
     let cname = CString::new(name).expect("no NUL");
     loop {
         let mut len: libc::size_t = 0;
@@ -99,7 +100,7 @@ fn sysctl_text(name: &str) -> Result<String> {
         if buf.last() == Some(&0) {
             buf.pop();
         }
-        return Ok(String::from_utf8_lossy(&buf).into_owned());
+        return Ok(buf);
     }
 }
 
@@ -151,12 +152,15 @@ impl MdSys for Kernel {
     }
 
     fn query(&mut self, unit: u32) -> Result<UnitQuery> {
-        // The kernel copies a vnode unit's path out: a PATH_MAX buffer.
+        // The kernel copies a vnode unit's path and the label out
+        // (md.c `kern_mdquery_locked`): PATH_MAX buffers, as mdconfig's.
         let mut file = vec![0u8; abi::PATH_MAX];
+        let mut label = vec![0u8; abi::PATH_MAX];
         let mut mdio = MdIoctl::zeroed();
         mdio.md_version = abi::MDIOVERSION;
         mdio.md_unit = unit as c_uint;
         mdio.md_file = file.as_mut_ptr().cast::<c_char>();
+        mdio.md_label = label.as_mut_ptr().cast::<c_char>();
         self.ioctl(abi::MDIOCQUERY, "MDIOCQUERY", &mut mdio)
             .map_err(|e| Error { what: format!("query /dev/md{unit}"), why: e.why })?;
         let path = CStr::from_bytes_until_nul(&file).map(|c| c.to_bytes().to_vec()).unwrap_or_default();
@@ -166,6 +170,7 @@ impl MdSys for Kernel {
             mediasize: u64::try_from(mdio.md_mediasize).unwrap_or(0),
             sectorsize: mdio.md_sectorsize,
             file: (!path.is_empty()).then(|| PathBuf::from(OsString::from_vec(path))),
+            label: CStr::from_bytes_until_nul(&label).ok().map(|c| c.to_bytes().to_vec()),
         })
     }
 
@@ -189,7 +194,7 @@ impl MdSys for Kernel {
     }
 
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {
-        let xml = sysctl_text("kern.geom.confxml")?;
+        let xml = sysctl_bytes("kern.geom.confxml")?;
         Ok(parse_confxml(&xml))
     }
 
@@ -213,11 +218,31 @@ impl MdSys for Kernel {
             return Ok(buf[..n]
                 .iter()
                 .map(|f| MountEntry {
-                    from: String::from_utf8_lossy(&c_chars(&f.f_mntfromname)).into_owned(),
+                    from: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntfromname))),
                     on: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntonname))),
+                    fstype: String::from_utf8_lossy(&c_chars(&f.f_fstypename)).into_owned(),
                 })
                 .collect());
         }
+    }
+
+    fn device_name(&mut self, node: &Path) -> Result<Option<String>> {
+        let st = match nix::sys::stat::stat(node) {
+            Ok(st) => st,
+            Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
+            Err(e) => return Err(Error::sys(node.display().to_string(), e)),
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFCHR {
+            return Ok(None);
+        }
+        let mut buf = [0 as c_char; 64];
+        // SAFETY: `buf` is 64 bytes and outlives the call; devname_r writes
+        // at most that many, NUL included, and returns `buf` or NULL.
+        let p = unsafe { libc::devname_r(st.st_rdev, libc::S_IFCHR, buf.as_mut_ptr(), buf.len() as c_int) };
+        if p.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(String::from_utf8_lossy(&c_chars(&buf)).into_owned()))
     }
 
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {

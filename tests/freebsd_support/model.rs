@@ -1,0 +1,857 @@
+//! A stateful model of the FreeBSD kernel parts mount_md talks to: md(4),
+//! GEOM and devfs, the VFS (nmount, unmount, getfsstat) with UFS, and the
+//! host file system the images live on. It implements `MdSys`, so the real
+//! policy `FreeBsd<Model>` runs against it; every process (each mount_md run)
+//! gets its own `FreeBsd` over a clone of the same `Model`.
+//!
+//! Each behaviour cites the FreeBSD source it follows. Time is virtual: it
+//! moves only when the backend sleeps (`MdSys::pause`), so delays (devfs
+//! nodes, GEOM tasting) are counted in the backend's own polls.
+//!
+//! What it does not model (only a FreeBSD machine can confirm): the exact
+//! delays, soft updates and journaling, GEOM classes other than MD and UZIP,
+//! process credentials, and file contents beyond "empty / UFS clean or not /
+//! uzip around UFS".
+#![allow(dead_code)]
+use mount_md::error::{Error, Result};
+use mount_md::plan::OpenImage;
+use mount_md::platform::freebsd::abi::{
+    MD_ASYNC, MD_AUTOUNIT, MD_CACHE, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_NULL, MD_PRELOAD, MD_READONLY, MD_RESERVE,
+    MD_SWAP, MD_VERIFY, MD_VNODE,
+};
+use mount_md::platform::freebsd::geom::{
+    escape, md_unit_of, parse_confxml, vnode_ident, FileId, MdUnit, MountEntry, UnitQuery,
+};
+use mount_md::platform::freebsd::requests::{mnt, AttachRequest, BackingFile, IoValue, NmountRequest};
+use mount_md::platform::freebsd::{MdSys, OpenedImage};
+use nix::errno::Errno;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// What an image (or a memory disk) holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Empty,
+    /// A UFS file system. `clean` is the superblock's `fs_clean`;
+    /// `fsmnt` its `fs_fsmnt` (the last mount point).
+    Ufs {
+        clean: bool,
+        fsmnt: PathBuf,
+    },
+    /// A geom_uzip image (mkuzip) around a file system.
+    Uzip(Box<Content>),
+}
+
+/// The host file system the images live on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// UFS: `st_dev` is a small number (a devfs cdev's index).
+    Ufs,
+    /// ZFS: `st_dev` is the dataset's 64-bit fsid, 19–20 decimal digits, so
+    /// md.c's 31-character ident keeps 1–2 digits of the inode.
+    Zfs,
+}
+
+impl Host {
+    pub fn dev(self) -> u64 {
+        match self {
+            Host::Ufs => 0x5a,
+            Host::Zfs => 12_736_845_312_519_347_813,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct File {
+    pub id: FileId,
+    pub size: u64,
+    pub writable: bool,
+    pub content: Content,
+}
+
+/// Where a unit's sectors are.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// The image at this path (bytes as the kernel was given them).
+    Vnode(PathBuf),
+    /// Memory (malloc, swap).
+    Memory(Content),
+}
+
+/// One md unit (sys/dev/md/md.c `struct md_s`).
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub md_type: u32,
+    /// `sc->flags`, as the create function kept them.
+    pub flags: u32,
+    pub mediasize: u64,
+    pub sectorsize: u32,
+    pub store: Store,
+    /// `sc->file` (vnode units).
+    pub file: Vec<u8>,
+    /// `sc->label`.
+    pub label: Vec<u8>,
+    /// `sc->ident`: `MD-DEV%ju-INO%ju` in `char ident[32]`.
+    pub ident: String,
+    /// When devfs shows `/dev/mdN` (ms).
+    pub node_at: u64,
+    /// When geom_uzip's provider `mdN.uzip` appears (uzip images).
+    pub uzip_at: Option<u64>,
+    /// A GEOM re-taste holds the provider open until then (ms).
+    pub taste_until: u64,
+    /// Opens by processes outside the model's mounts (`held`).
+    pub held: u32,
+}
+
+/// One mount (sys/kern/vfs_mount.c `struct mount`, as getfsstat shows it).
+#[derive(Debug, Clone)]
+pub struct Mnt {
+    pub on: PathBuf,
+    pub from: PathBuf,
+    pub fstype: String,
+    pub read_only: bool,
+    /// The md unit whose provider (or a provider on it) it holds open.
+    pub unit: Option<u32>,
+    /// Files open on it (unmount answers EBUSY).
+    pub open_files: u32,
+}
+
+/// The kernel's state.
+#[derive(Debug)]
+pub struct Kernel {
+    pub now: u64,
+    pub host: Host,
+    pub files: BTreeMap<PathBuf, File>,
+    pub dirs: Vec<PathBuf>,
+    pub units: BTreeMap<u32, Unit>,
+    pub mounts: Vec<Mnt>,
+    pub next_ino: u64,
+    /// devfs creates `/dev/mdN` this long after the attach (ms).
+    pub node_delay: u64,
+    /// geom_uzip's provider appears this long after the unit (ms).
+    pub uzip_delay: u64,
+    /// A re-taste holds a provider open this long (ms).
+    pub taste_hold: u64,
+    /// Everything the backend did, one line each (for failure messages).
+    pub log: Vec<String>,
+}
+
+/// A handle on the kernel; clones share it.
+#[derive(Debug, Clone)]
+pub struct Model(pub Rc<RefCell<Kernel>>);
+
+const PAGE: u64 = 4096;
+/// sys/sys/mount.h MNT_FORCE.
+const MNT_FORCE: u64 = 0x8_0000;
+/// sys/sys/param.h DEV_BSIZE: md's sector size when none is asked.
+const DEV_BSIZE: u32 = 512;
+/// `char label[PATH_MAX]` in md.c's softc.
+const LABEL_MAX: usize = 1024;
+/// sys/geom/geom_subr.c: `g_access` is where the re-taste is posted.
+const IDENT_LEN: usize = 32;
+
+/// sys/kern/vfs_mount.c `global_opts`.
+const GLOBAL_OPTS: [&str; 7] = ["errmsg", "fstype", "fspath", "ro", "rw", "nosuid", "noexec"];
+/// sys/ufs/ffs/ffs_vfsops.c `ffs_opts`.
+const FFS_OPTS: [&str; 21] = [
+    "acls",
+    "async",
+    "noatime",
+    "noclusterr",
+    "noclusterw",
+    "noexec",
+    "export",
+    "force",
+    "from",
+    "groupquota",
+    "multilabel",
+    "nfsv4acls",
+    "fsckpid",
+    "snapshot",
+    "nosuid",
+    "suiddir",
+    "nosymfollow",
+    "sync",
+    "union",
+    "userquota",
+    "untrusted",
+];
+
+fn err(what: impl Into<String>, e: Errno) -> Error {
+    Error::sys(what, e)
+}
+
+impl Model {
+    pub fn new(host: Host) -> Self {
+        Model(Rc::new(RefCell::new(Kernel {
+            now: 0,
+            host,
+            files: BTreeMap::new(),
+            dirs: vec![PathBuf::from("/")],
+            units: BTreeMap::new(),
+            mounts: Vec::new(),
+            next_ino: 1000,
+            node_delay: 30,
+            uzip_delay: 80,
+            taste_hold: 120,
+            log: Vec::new(),
+        })))
+    }
+
+    pub fn k(&self) -> std::cell::RefMut<'_, Kernel> {
+        self.0.borrow_mut()
+    }
+
+    /// A directory (a mount point).
+    pub fn dir(self, path: &str) -> Self {
+        self.k().dirs.push(PathBuf::from(path));
+        self
+    }
+
+    /// An image file of `size` bytes holding `content`; inode `ino`, or the
+    /// next free one.
+    pub fn image(self, path: impl AsRef<Path>, size: u64, content: Content, ino: Option<u64>) -> Self {
+        {
+            let mut k = self.k();
+            let ino = ino.unwrap_or_else(|| {
+                k.next_ino += 1;
+                k.next_ino
+            });
+            let dev = k.host.dev();
+            k.files
+                .insert(path.as_ref().to_path_buf(), File { id: FileId { dev, ino }, size, writable: true, content });
+        }
+        self
+    }
+
+    pub fn clean_ufs() -> Content {
+        Content::Ufs { clean: true, fsmnt: PathBuf::new() }
+    }
+
+    pub fn content(&self, path: &str) -> Content {
+        self.k().files[Path::new(path)].content.clone()
+    }
+
+    /// md units attached now.
+    pub fn unit_numbers(&self) -> Vec<u32> {
+        self.k().units.keys().copied().collect()
+    }
+
+    /// Mounts of md providers now: (on, from).
+    pub fn md_mounts(&self) -> Vec<(PathBuf, PathBuf)> {
+        self.k().mounts.iter().filter(|m| m.unit.is_some()).map(|m| (m.on.clone(), m.from.clone())).collect()
+    }
+
+    /// The host goes down: md units and mounts are gone; a UFS that was
+    /// mounted read-write stays not clean (ffs_mountfs clears `fs_clean` for
+    /// a read-write mount; only ffs_unmount sets it again).
+    pub fn crash(&self) {
+        let mut k = self.k();
+        k.units.clear();
+        k.mounts.clear();
+        k.log.push("-- crash --".into());
+    }
+
+    /// A process keeps a file open on the mount at `on`.
+    pub fn open_file_on(&self, on: &str) {
+        if let Some(m) = self.k().mounts.iter_mut().rev().find(|m| m.on == Path::new(on)) {
+            m.open_files += 1;
+        }
+    }
+
+    /// MDIOCRESIZE (md.c `kern_mdresize_locked`, `mdresize`): options
+    /// other than MD_FORCE and MD_RESERVE are EINVAL, a size below one
+    /// sector EINVAL, shrinking without MD_FORCE EBUSY; vnode and null units
+    /// take any size, swap units a multiple of the page size (EDOM), others
+    /// EOPNOTSUPP.
+    pub fn resize(&self, unit: u32, mediasize: u64, options: u32) -> std::result::Result<(), Errno> {
+        let mut k = self.k();
+        if options & !(MD_FORCE | MD_RESERVE) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let u = k.units.get_mut(&unit).ok_or(Errno::ENOENT)?;
+        if mediasize < u64::from(u.sectorsize) {
+            return Err(Errno::EINVAL);
+        }
+        if mediasize < u.mediasize && u.flags & MD_FORCE == 0 && options & MD_FORCE == 0 {
+            return Err(Errno::EBUSY);
+        }
+        match u.md_type {
+            MD_VNODE | MD_NULL => {}
+            MD_SWAP if mediasize % PAGE != 0 => return Err(Errno::EDOM),
+            MD_SWAP => {}
+            _ => return Err(Errno::EOPNOTSUPP),
+        }
+        u.mediasize = mediasize;
+        Ok(())
+    }
+
+    /// The `kern.geom.confxml` document as sys/geom/geom_dump.c renders it:
+    /// the MD class with one geom and provider per unit, `g_md_dumpconf`'s
+    /// config (sys/dev/md/md.c), text escaped by `g_conf_printf_escaped`.
+    pub fn confxml(&self) -> String {
+        let k = self.0.borrow();
+        let mut x = String::from("<mesh>\n  <class id=\"0xffffffff81e2a000\">\n    <name>MD</name>\n");
+        for (n, u) in &k.units {
+            let (r, w, e) = k.access(*n);
+            let ty = match u.md_type {
+                MD_MALLOC => "malloc",
+                MD_PRELOAD => "preload",
+                MD_VNODE => "vnode",
+                MD_SWAP => "swap",
+                MD_NULL => "null",
+                _ => "unknown",
+            };
+            x.push_str(&format!(
+                "    <geom id=\"0x{n:x}00\">\n      <name>md{n}</name>\n      <provider id=\"0x{n:x}01\">\n        \
+                 <name>md{n}</name>\n        <mode>r{r}w{w}e{e}</mode>\n        <mediasize>{}</mediasize>\n        \
+                 <sectorsize>{}</sectorsize>\n        <config>\n          <unit>{n}</unit>\n",
+                u.mediasize, u.sectorsize
+            ));
+            if !u.ident.is_empty() {
+                x.push_str(&format!("          <ident>{}</ident>\n", escape(u.ident.as_bytes())));
+            }
+            x.push_str(&format!("          <length>{}</length>\n", u.mediasize));
+            let access = if u.flags & MD_READONLY == 0 { "read-write" } else { "read-only" };
+            x.push_str(&format!("          <access>{access}</access>\n          <type>{ty}</type>\n"));
+            if u.md_type == MD_VNODE {
+                x.push_str(&format!("          <file>{}</file>\n", escape(&u.file)));
+            }
+            x.push_str(&format!("          <label>{}</label>\n", escape(&u.label)));
+            x.push_str("        </config>\n      </provider>\n    </geom>\n");
+        }
+        x.push_str("  </class>\n</mesh>\n");
+        x
+    }
+}
+
+impl Kernel {
+    fn log(&mut self, line: String) {
+        self.log.push(format!("[{} ms] {line}", self.now));
+    }
+
+    /// The provider's access counts (sys/geom/geom_subr.c `g_access` keeps
+    /// `acr/acw/ace`): mounts of it or of a provider stacked on it (uzip's
+    /// consumer passes its opens down: `g_std_access`), a re-taste in
+    /// progress (r1), and opens by other processes.
+    pub fn access(&self, unit: u32) -> (u32, u32, u32) {
+        let mut a = (0, 0, 0);
+        for m in self.mounts.iter().filter(|m| m.unit == Some(unit)) {
+            a.0 += 1;
+            if !m.read_only {
+                a.1 += 1;
+                a.2 += 1;
+            }
+        }
+        if let Some(u) = self.units.get(&unit) {
+            if self.now < u.taste_until {
+                a.0 += 1;
+            }
+            a.0 += u.held;
+        }
+        a
+    }
+
+    /// md.c `g_md_access`: `opencount` is 1 while any access is held.
+    fn opencount(&self, unit: u32) -> u32 {
+        let (r, w, e) = self.access(unit);
+        u32::from(r + w + e > 0)
+    }
+
+    /// The last writer closed `unit`'s provider: sys/geom/geom_subr.c
+    /// `g_access` posts `g_new_provider_event`, and every class tastes the
+    /// provider again, holding it open meanwhile.
+    fn retaste(&mut self, unit: u32) {
+        let until = self.now + self.taste_hold;
+        if let Some(u) = self.units.get_mut(&unit) {
+            u.taste_until = until;
+        }
+    }
+
+    /// devfs: the provider `name` (`md3`, `md3.uzip`) if its node exists now
+    /// (sys/geom/geom_dev.c creates it when it tastes the provider).
+    fn node(&self, path: &Path) -> Option<(u32, bool)> {
+        let name = path.as_os_str().as_bytes().strip_prefix(b"/dev/")?;
+        let name = std::str::from_utf8(name).ok()?;
+        let unit = md_unit_of(name)?;
+        let u = self.units.get(&unit)?;
+        if name == format!("md{unit}") {
+            return (self.now >= u.node_at).then_some((unit, false));
+        }
+        if name == format!("md{unit}.uzip") {
+            return u.uzip_at.filter(|t| self.now >= *t).map(|_| (unit, true));
+        }
+        None
+    }
+
+    fn content_of(&mut self, unit: u32) -> Option<&mut Content> {
+        let u = self.units.get_mut(&unit)?;
+        match &mut u.store {
+            Store::Memory(c) => Some(c),
+            Store::Vnode(p) => {
+                let p = p.clone();
+                self.files.get_mut(&p).map(|f| &mut f.content)
+            }
+        }
+    }
+
+    fn is_dir(&self, p: &Path) -> bool {
+        self.dirs.iter().any(|d| d == p)
+    }
+}
+
+/// vfs_mount.c `vfs_filteropt`: an option is known when its name, or its
+/// name without a leading "no", is in the global or the file system's list.
+fn unknown_option(name: &str, legal: &[&str]) -> bool {
+    let q = name.strip_prefix("no");
+    let known = |t: &&str| *t == name || q == Some(*t);
+    !(GLOBAL_OPTS.iter().any(known) || legal.iter().any(known))
+}
+
+impl MdSys for Model {
+    /// md.c `kern_mdattach_locked`, `mdcreate_malloc`, `mdcreate_vnode`,
+    /// `mdcreate_swap`.
+    fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
+        let mut k = self.k();
+        k.log(format!("MDIOCATTACH {}", req.describe()));
+        let what = "ioctl(/dev/mdctl, MDIOCATTACH)";
+        if !matches!(req.md_type, MD_MALLOC | MD_PRELOAD | MD_VNODE | MD_SWAP | MD_NULL) {
+            return Err(err(what, Errno::EINVAL));
+        }
+        // md_sectorsize 0 → DEV_BSIZE; a medium below one sector is EINVAL.
+        let sectorsize = DEV_BSIZE;
+        if req.mediasize < u64::from(sectorsize) {
+            return Err(err(what, Errno::EINVAL));
+        }
+        // mdnew: alloc_unr / alloc_unr_specific; a taken unit is EBUSY.
+        let unit = if req.options & MD_AUTOUNIT != 0 {
+            (0..).find(|u| !k.units.contains_key(u)).expect("a free unit")
+        } else if k.units.contains_key(&req.unit) {
+            return Err(err(what, Errno::EBUSY));
+        } else {
+            req.unit
+        };
+        // copyinstr into `char label[PATH_MAX]`.
+        let label = req.label.as_ref().map(|l| l.as_bytes().to_vec()).unwrap_or_default();
+        if label.len() >= LABEL_MAX {
+            return Err(err(what, Errno::ENAMETOOLONG));
+        }
+        let (flags, store, file, ident) = match req.md_type {
+            MD_MALLOC => {
+                // mdcreate_malloc: any option but these three is EINVAL
+                // (MD_READONLY included).
+                if req.options & !(MD_AUTOUNIT | MD_COMPRESS | MD_RESERVE) != 0 {
+                    return Err(err(what, Errno::EINVAL));
+                }
+                (req.options & (MD_COMPRESS | MD_FORCE), Store::Memory(Content::Empty), Vec::new(), String::new())
+            }
+            MD_SWAP => {
+                if req.mediasize % PAGE != 0 {
+                    return Err(err(what, Errno::EDOM));
+                }
+                if req.options & MD_VERIFY != 0 {
+                    return Err(err(what, Errno::EINVAL));
+                }
+                (req.options & (MD_FORCE | MD_RESERVE), Store::Memory(Content::Empty), Vec::new(), String::new())
+            }
+            MD_VNODE => {
+                let path = req.file.as_ref().map(|f| PathBuf::from(OsString::from_vec(f.as_bytes().to_vec())));
+                let path = path.ok_or_else(|| err(what, Errno::EINVAL))?;
+                // vn_open(FREAD | (MD_READONLY ? 0 : FWRITE)), FOLLOW.
+                let f = k.files.get(&path).ok_or_else(|| err(what, Errno::ENOENT))?;
+                if req.options & MD_READONLY == 0 && !f.writable {
+                    return Err(err(what, Errno::EACCES));
+                }
+                let mut ident = format!("MD-DEV{}-INO{}", f.id.dev, f.id.ino);
+                ident.truncate(IDENT_LEN - 1);
+                let mut flags = req.options & (MD_ASYNC | MD_CACHE | MD_FORCE | MD_VERIFY);
+                if req.options & MD_READONLY != 0 {
+                    flags |= MD_READONLY;
+                }
+                (flags, Store::Vnode(path.clone()), path.as_os_str().as_bytes().to_vec(), ident)
+            }
+            _ => return Err(err(what, Errno::EOPNOTSUPP)),
+        };
+        // Prune off any residual fractional sector.
+        let mediasize = req.mediasize - req.mediasize % u64::from(sectorsize);
+        let now = k.now;
+        let (node_delay, uzip_delay) = (k.node_delay, k.uzip_delay);
+        let uzip = match &store {
+            Store::Vnode(p) => matches!(k.files[p].content, Content::Uzip(_)),
+            Store::Memory(_) => false,
+        };
+        k.units.insert(
+            unit,
+            Unit {
+                md_type: req.md_type,
+                flags,
+                mediasize,
+                sectorsize,
+                store,
+                file,
+                label,
+                ident,
+                node_at: now + node_delay,
+                uzip_at: uzip.then_some(now + uzip_delay),
+                taste_until: now + node_delay,
+                held: 0,
+            },
+        );
+        Ok(unit)
+    }
+
+    /// md.c `kern_mddetach_locked`.
+    fn detach(&mut self, unit: u32, force: bool) -> Result<()> {
+        let mut k = self.k();
+        k.log(format!("MDIOCDETACH md{unit}{}", if force { " MD_FORCE" } else { "" }));
+        let what = format!("detach /dev/md{unit}");
+        let u = k.units.get(&unit).ok_or_else(|| err(&what, Errno::ENOENT))?;
+        if k.opencount(unit) != 0 && u.flags & MD_FORCE == 0 && !force {
+            return Err(err(what, Errno::EBUSY));
+        }
+        // mddestroy withers the geom; mounts on it see ENXIO from now on.
+        k.units.remove(&unit);
+        for m in k.mounts.iter_mut().filter(|m| m.unit == Some(unit)) {
+            m.unit = None;
+        }
+        Ok(())
+    }
+
+    /// md.c `kern_mdquery_locked`.
+    fn query(&mut self, unit: u32) -> Result<UnitQuery> {
+        let k = self.0.borrow();
+        let u = k.units.get(&unit).ok_or_else(|| err(format!("query /dev/md{unit}"), Errno::ENOENT))?;
+        Ok(UnitQuery {
+            md_type: u.md_type,
+            options: u.flags,
+            mediasize: u.mediasize,
+            sectorsize: u.sectorsize,
+            file: (u.md_type == MD_VNODE).then(|| PathBuf::from(OsString::from_vec(u.file.clone()))),
+            label: Some(u.label.clone()),
+        })
+    }
+
+    /// DIOCGIDENT on `/dev/mdN`: md.c `g_md_start` answers `GEOM::ident`
+    /// with `sc->ident`.
+    fn disk_ident(&mut self, unit: u32) -> Result<String> {
+        let k = self.0.borrow();
+        let node = PathBuf::from(format!("/dev/md{unit}"));
+        if k.node(&node).is_none() {
+            return Err(err(node.display().to_string(), Errno::ENOENT));
+        }
+        Ok(k.units[&unit].ident.clone())
+    }
+
+    /// `kern.geom.confxml`, rendered and read back with the backend's own
+    /// parser.
+    fn list_units(&mut self) -> Result<Vec<MdUnit>> {
+        Ok(parse_confxml(self.confxml()))
+    }
+
+    /// getfsstat(2): `f_mntfromname`, `f_mntonname`, `f_fstypename`, with
+    /// the host's root first.
+    fn mounts(&mut self) -> Result<Vec<MountEntry>> {
+        let k = self.0.borrow();
+        let root = match k.host {
+            Host::Ufs => MountEntry { from: "/dev/ada0p2".into(), on: "/".into(), fstype: "ufs".into() },
+            Host::Zfs => MountEntry { from: "zroot/ROOT/default".into(), on: "/".into(), fstype: "zfs".into() },
+        };
+        let mut out = vec![root];
+        out.extend(k.mounts.iter().map(|m| MountEntry {
+            from: m.from.clone(),
+            on: m.on.clone(),
+            fstype: m.fstype.clone(),
+        }));
+        Ok(out)
+    }
+
+    /// stat(2) of a devfs node and devname(3) of its `st_rdev`.
+    fn device_name(&mut self, node: &Path) -> Result<Option<String>> {
+        let k = self.0.borrow();
+        if node == Path::new("/dev/ada0p2") {
+            return Ok(Some("ada0p2".into()));
+        }
+        Ok(k.node(node).map(|(unit, uzip)| if uzip { format!("md{unit}.uzip") } else { format!("md{unit}") }))
+    }
+
+    /// nmount(2): sys/kern/vfs_mount.c `vfs_donmount` with
+    /// sys/ufs/ffs/ffs_vfsops.c `ffs_mount`/`ffs_mountfs`, and tmpfs.
+    fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
+        let mut k = self.k();
+        k.log(req.describe());
+        let text = |name: &str| match req.get(name) {
+            Some(IoValue::Text(t)) => Some(PathBuf::from(OsString::from_vec(t.as_bytes().to_vec()))),
+            _ => None,
+        };
+        let from = text("from").unwrap_or_default();
+        let what = from.display().to_string();
+        let fstype = text("fstype").map(|t| t.display().to_string()).unwrap_or_default();
+        let fspath = text("fspath").ok_or_else(|| err(&what, Errno::EINVAL))?;
+        if !k.is_dir(&fspath) {
+            return Err(err(&what, Errno::ENOENT));
+        }
+        let names: Vec<String> = req.iov.iter().map(|(n, _)| n.to_string_lossy().into_owned()).collect();
+        let read_only = req.flags & mnt::RDONLY != 0 || names.iter().any(|n| n == "ro" || n == "rdonly");
+        match fstype.as_str() {
+            "tmpfs" => {
+                k.mounts.push(Mnt { on: fspath, from, fstype, read_only, unit: None, open_files: 0 });
+                return Ok(());
+            }
+            "ufs" => {}
+            _ => return Err(Error::explained(&what, "Invalid fstype", Errno::EINVAL)),
+        }
+        // vfs_filteropt(mp->mnt_optnew, ffs_opts).
+        if let Some(bad) = names.iter().find(|n| unknown_option(n, &FFS_OPTS)) {
+            return Err(Error::explained(&what, format!("mount option <{bad}> is unknown"), Errno::EINVAL));
+        }
+        // ffs_mount: namei(from) must be a disk device.
+        let (unit, uzip) = k.node(&from).ok_or_else(|| err(&what, Errno::ENOENT))?;
+        // g_vfs_open → g_access(cp, 1, rw, rw): md.c `g_md_access` answers
+        // EROFS to a writer of a read-only unit; uzip's provider is
+        // read-only (sys/geom/uzip/g_uzip.c).
+        let unit_ro = k.units[&unit].flags & MD_READONLY != 0;
+        if !read_only && (unit_ro || uzip) {
+            return Err(err(&what, Errno::EROFS));
+        }
+        let content = k.content_of(unit).ok_or_else(|| err(&what, Errno::ENXIO))?;
+        let content = match (content, uzip) {
+            (Content::Uzip(inner), true) => inner.as_mut(),
+            (c, false) => c,
+            (_, true) => return Err(err(&what, Errno::EINVAL)),
+        };
+        match content {
+            // ffs_mountfs: ffs_sbget finds no superblock.
+            Content::Empty | Content::Uzip(_) => return Err(err(&what, Errno::EINVAL)),
+            Content::Ufs { clean, fsmnt } => {
+                if !*clean && !read_only && req.flags & MNT_FORCE == 0 {
+                    // ffs_mountfs: vfs_mount_error(mp, "R/W mount of %s
+                    // denied. %s.%s", fs->fs_fsmnt, "Filesystem is not clean
+                    // - run fsck", "") and EPERM (MNT_FORCE would allow it).
+                    let msg = format!("R/W mount of {} denied. Filesystem is not clean - run fsck.", fsmnt.display());
+                    return Err(Error::explained(&what, msg, Errno::EPERM));
+                }
+                if !read_only {
+                    *clean = false;
+                    *fsmnt = fspath.clone();
+                }
+            }
+        }
+        k.mounts.push(Mnt { on: fspath, from, fstype, read_only, unit: Some(unit), open_files: 0 });
+        Ok(())
+    }
+
+    /// unmount(2): sys/kern/vfs_mount.c `dounmount`; ffs_unmount marks the
+    /// superblock clean again after a read-write mount, and closing the
+    /// device for writing makes GEOM re-taste it.
+    fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
+        let mut k = self.k();
+        k.log(format!("unmount {}{}", fspath.display(), if force { " MNT_FORCE" } else { "" }));
+        let what = format!("unmount of {}", fspath.display());
+        let i = k.mounts.iter().rposition(|m| m.on == fspath).ok_or_else(|| err(&what, Errno::EINVAL))?;
+        if k.mounts[i].open_files > 0 && !force {
+            return Err(err(what, Errno::EBUSY));
+        }
+        let m = k.mounts.remove(i);
+        if let (Some(unit), false) = (m.unit, m.read_only) {
+            if m.fstype == "ufs" {
+                let uzip = m.from.as_os_str().as_bytes().ends_with(b".uzip");
+                if let Some(c) = k.content_of(unit) {
+                    let c = match (c, uzip) {
+                        (Content::Uzip(inner), true) => inner.as_mut(),
+                        (c, _) => c,
+                    };
+                    if let Content::Ufs { clean, .. } = c {
+                        *clean = true;
+                    }
+                }
+            }
+            let writers = k.access(unit).1;
+            if writers == 0 {
+                k.retaste(unit);
+            }
+        }
+        Ok(())
+    }
+
+    /// newfs(8) on `/dev/mdN`: opens the disk for writing (EROFS on a
+    /// read-only unit, md.c `g_md_access`), writes a clean UFS, closes it
+    /// (GEOM re-tastes it).
+    fn run_newfs(&mut self, argv: &[OsString], _loud: bool) -> Result<()> {
+        let mut k = self.k();
+        k.log(format!("exec {:?}", argv));
+        let dev = PathBuf::from(argv.last().cloned().unwrap_or_default());
+        let Some((unit, false)) = k.node(&dev) else {
+            return Err(Error::text(
+                "newfs exited with error code 1",
+                format!("newfs: {}: No such file or directory", dev.display()),
+            ));
+        };
+        if k.units[&unit].flags & MD_READONLY != 0 {
+            return Err(Error::text(
+                "newfs exited with error code 1",
+                format!("newfs: {}: Read-only file system", dev.display()),
+            ));
+        }
+        if let Some(c) = k.content_of(unit) {
+            *c = Content::Ufs { clean: true, fsmnt: PathBuf::new() };
+        }
+        k.retaste(unit);
+        Ok(())
+    }
+
+    /// The start of a disk as ffs lays it out: a UFS2 superblock at 64 KiB
+    /// (sys/ufs/ffs/fs.h `SBLOCK_UFS2`, `FS_UFS2_MAGIC` at `fs_magic`,
+    /// `fs_clean`, `FS_FLAGS_UPDATED` in `fs_old_flags`), clean or not as
+    /// the content is; zeros for a disk that holds no UFS.
+    fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {
+        let mut k = self.k();
+        let Some((unit, uzip)) = k.node(node) else {
+            return Err(err(node.display().to_string(), Errno::ENOENT));
+        };
+        let mut b = vec![0u8; len];
+        let at = 65_536;
+        let ufs = match k.content_of(unit) {
+            Some(Content::Uzip(inner)) if uzip => match inner.as_ref() {
+                Content::Ufs { clean, .. } => Some(*clean),
+                _ => None,
+            },
+            Some(Content::Ufs { clean, .. }) => Some(*clean),
+            _ => None,
+        };
+        if let (Some(clean), true) = (ufs, len >= at + 1376) {
+            b[at + 1372..at + 1376].copy_from_slice(&0x1954_0119u32.to_le_bytes());
+            b[at + 209] = u8::from(clean);
+            b[at + 211] = 0x80;
+        }
+        Ok(b)
+    }
+
+    /// `fsck_ufs -p /dev/mdN` (sbin/fsck_ffs): preen mode repairs what a
+    /// crash leaves and marks the superblock clean; the disk is opened for
+    /// writing and closed again (GEOM re-tastes it).
+    fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
+        let mut k = self.k();
+        k.log(format!("exec {:?}", argv));
+        let dev = PathBuf::from(argv.last().cloned().unwrap_or_default());
+        let Some((unit, false)) = k.node(&dev) else {
+            return Err(Error::text(
+                "fsck_ufs exited with error code 8",
+                format!("fsck_ufs: {}: No such file or directory", dev.display()),
+            ));
+        };
+        if let Some(Content::Ufs { clean, .. }) = k.content_of(unit) {
+            *clean = true;
+        }
+        k.retaste(unit);
+        Ok(format!("** {}\n** Phase 1 - Check Blocks and Sizes\n***** FILE SYSTEM MARKED CLEAN *****\n", dev.display()))
+    }
+
+    fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
+        let mut k = self.k();
+        let created = match (k.files.contains_key(&o.path), o.create) {
+            (true, _) => false,
+            (false, Some((size, _))) => {
+                k.next_ino += 1;
+                let id = FileId { dev: k.host.dev(), ino: k.next_ino };
+                k.files.insert(o.path.clone(), File { id, size, writable: true, content: Content::Empty });
+                true
+            }
+            (false, None) => return Err(err(o.path.display().to_string(), Errno::ENOENT)),
+        };
+        let f = &k.files[&o.path];
+        Ok(OpenedImage {
+            path: o.path.clone(),
+            id: f.id,
+            size: f.size,
+            writable: f.writable && !o.read_only,
+            created,
+            handle: None,
+        })
+    }
+
+    fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
+        if image.created {
+            self.k().files.remove(&image.path);
+        }
+        Ok(())
+    }
+
+    fn stat_file(&self, path: &Path) -> Result<FileId> {
+        let k = self.0.borrow();
+        if let Some(f) = k.files.get(path) {
+            return Ok(f.id);
+        }
+        if let Some(i) = k.dirs.iter().position(|d| d == path) {
+            return Ok(FileId { dev: k.host.dev(), ino: 2 + i as u64 });
+        }
+        Err(err(path.display().to_string(), Errno::ENOENT))
+    }
+
+    fn realpath(&self, path: &Path) -> Result<PathBuf> {
+        self.stat_file(path).map(|_| path.to_path_buf())
+    }
+
+    fn page_size(&self) -> u64 {
+        PAGE
+    }
+
+    fn inspect_backing(&self, file: &Path) -> Result<BackingFile> {
+        let k = self.0.borrow();
+        let f = k
+            .files
+            .get(file)
+            .ok_or_else(|| err(format!("could not find full path for {}", file.display()), Errno::ENOENT))?;
+        Ok(BackingFile { path: file.to_path_buf(), size: f.size, regular: true, writable: f.writable })
+    }
+
+    fn node_exists(&mut self, node: &Path) -> bool {
+        self.0.borrow().node(node).is_some()
+    }
+
+    fn pause(&mut self, d: Duration) {
+        self.k().now += d.as_millis() as u64;
+    }
+
+    fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
+        let k = self.0.borrow();
+        if k.is_dir(mount_point) {
+            Ok(mount_point.to_path_buf())
+        } else if k.files.contains_key(mount_point) {
+            Err(err(mount_point.display().to_string(), Errno::ENOTDIR))
+        } else {
+            Err(err(mount_point.display().to_string(), Errno::ENOENT))
+        }
+    }
+
+    fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
+        let k = self.0.borrow();
+        k.mounts
+            .iter()
+            .rev()
+            .find(|m| m.on == fspath)
+            .map(|m| m.read_only)
+            .ok_or_else(|| err(fspath.display().to_string(), Errno::ENOENT))
+    }
+
+    fn set_mode(&mut self, _: &Path, _: u32) -> Result<()> {
+        Ok(())
+    }
+
+    fn set_owner(&mut self, _: &Path, _: u32, _: u32) -> Result<()> {
+        Ok(())
+    }
+
+    fn copy_skeleton(&mut self, _: &Path, _: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The ident md.c gives `id` (re-exported for tests).
+pub fn ident(id: FileId) -> String {
+    vnode_ident(id)
+}

@@ -6,7 +6,7 @@
 //! * `no_backend`    — anything else: the binary parses, plans and prints
 //!   (`-N`) but refuses to run a plan.
 //! * `md_abi = "lp64" | "i386" | "ilp32"` — which `struct md_ioctl` layout the
-//!   *target* uses (spec §2.2). i386 aligns 64-bit fields to 4 bytes (436-byte
+//!   *target* uses (sys/sys/mdioctl.h `struct md_ioctl`). i386 aligns 64-bit fields to 4 bytes (436-byte
 //!   struct); other 32-bit ABIs align them to 8 (440); LP64 is 448. The layout
 //!   types compile on every host so tests can pin all three, but the one the
 //!   FreeBSD backend passes to the kernel is chosen here from the target,

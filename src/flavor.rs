@@ -14,7 +14,7 @@ pub enum Flavor {
 }
 
 impl Flavor {
-    /// From argv[0]'s basename.
+    /// From `argv[0]`'s basename.
     pub fn from_name(name: &str) -> Flavor {
         match name {
             "mount_mfs" | "mfs" => Flavor::Compat,
@@ -49,8 +49,8 @@ pub enum Failure {
     Mount,
 }
 
-/// The basename of argv[0], as getprogname(3) gives it; `mount_md` when
-/// argv[0] is missing or empty.
+/// The basename of `argv[0]`, as getprogname(3) gives it; `mount_md` when
+/// `argv[0]` is missing or empty.
 pub fn progname(argv0: Option<&OsStr>) -> String {
     argv0
         .map(Path::new)

@@ -169,7 +169,7 @@ impl Plan {
     }
 }
 
-/// Builds the plan for a request (mdmfs's order of operations, spec §1.7).
+/// Builds the plan for a request (mdmfs's order of operations: sbin/mdmfs/mdmfs.c `main`).
 pub fn build(req: &Request, defaults: Defaults) -> Plan {
     let mut steps = Vec::new();
     if let Some(ns) = &req.namespace {

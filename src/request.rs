@@ -40,7 +40,7 @@ impl NewfsOpt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateMode {
     /// Every block allocated up front (posix_fallocate): the space the
-    /// image promises is really there, as `dd if=/dev/zero` gave the seed.
+    /// image promises is really there, as `dd if=/dev/zero` gave the 2006 article.
     Reserve,
     /// A sparse file: instant, but the host may run out under the image.
     Sparse,

@@ -138,7 +138,7 @@ fn compat_names_imply_01777_unless_p() {
     }
 }
 
-/// The seed's fstab line, `md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume`,
+/// The 2006 article's fstab line, `md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume`,
 /// as each mount(8) hands it over, must become one and the same request.
 #[test]
 fn three_dialects_one_request() {

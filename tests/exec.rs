@@ -11,9 +11,9 @@ use nix::errno::Errno;
 use std::path::Path;
 use std::path::PathBuf;
 
-const SEED_6X: &str = "mount_md -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1";
+const ARTICLE_6X: &str = "mount_md -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1";
 
-fn seed_attach() -> Call {
+fn article_attach() -> Call {
     Call::Attach(Attach {
         unit: Unit::Auto,
         backing: Backing::Vnode("/jails/10.0.0.1/rootfs.volume".into()),
@@ -22,15 +22,15 @@ fn seed_attach() -> Call {
     })
 }
 
-fn seed_open() -> Call {
+fn article_open() -> Call {
     Call::OpenImage(OpenImage { path: "/jails/10.0.0.1/rootfs.volume".into(), create: None, read_only: false })
 }
 
-fn seed_find() -> Call {
+fn article_find() -> Call {
     Call::Units
 }
 
-fn seed_mount(options: &[&str]) -> Call {
+fn article_mount(options: &[&str]) -> Call {
     Call::Mount {
         fstype: "ufs".into(),
         device: "/dev/md0".into(),
@@ -40,15 +40,21 @@ fn seed_mount(options: &[&str]) -> Call {
 }
 
 #[test]
-fn seed_case_attaches_and_mounts_and_nothing_else() {
-    let o = run_line(SEED_6X);
+fn article_case_attaches_and_mounts_and_nothing_else() {
+    let o = run_line(ARTICLE_6X);
     assert_eq!((o.status, o.stderr.as_str(), o.stdout.as_str()), (0, "", ""));
     // The only changes are the attach and the mount; opening the image
     // (to lock it), looking for an earlier attachment and waiting for the
     // node only look.
     assert_eq!(
         o.fake.calls,
-        vec![seed_open(), seed_find(), seed_attach(), Call::WaitForNode("/dev/md0".into()), seed_mount(&[])]
+        vec![
+            article_open(),
+            article_find(),
+            article_attach(),
+            Call::WaitForNode("/dev/md0".into()),
+            article_mount(&[])
+        ]
     );
     assert_eq!(o.fake.attached.iter().copied().collect::<Vec<_>>(), vec![0]);
     assert_eq!(o.fake.mounted, vec![PathBuf::from("/var/jails/10.0.0.1")]);
@@ -56,7 +62,13 @@ fn seed_case_attaches_and_mounts_and_nothing_else() {
     let modern = run_line("/usr/local/sbin/mount_md -o rw -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1");
     assert_eq!(
         modern.fake.calls,
-        vec![seed_open(), seed_find(), seed_attach(), Call::WaitForNode("/dev/md0".into()), seed_mount(&["rw"])]
+        vec![
+            article_open(),
+            article_find(),
+            article_attach(),
+            Call::WaitForNode("/dev/md0".into()),
+            article_mount(&["rw"])
+        ]
     );
     let linux = run_line("/sbin/mount.md md /var/jails/10.0.0.1 -o rw,-P,-F/jails/10.0.0.1/rootfs.volume");
     assert_eq!(linux.status, 0);
@@ -204,10 +216,10 @@ fn tmpfs_and_auto() {
 
 #[test]
 fn dry_run_changes_nothing_and_prints_the_plan() {
-    let o = run_line(&format!("{} ", SEED_6X.replace("-P", "-N -P")));
+    let o = run_line(&format!("{} ", ARTICLE_6X.replace("-P", "-N -P")));
     assert_eq!(o.status, 0);
     assert!(o.fake.calls.is_empty());
-    let golden = include_str!("golden/seed_plan.txt");
+    let golden = include_str!("golden/article_plan.txt");
     assert_eq!(o.stdout, golden);
     // mount.md -f is silent, -fv prints the plan
     let o = run_line("mount.md md /var/jails/10.0.0.1 -f -o -P,-F/jails/10.0.0.1/rootfs.volume");
@@ -218,7 +230,7 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
 
 #[test]
 fn debug_lines_name_each_step_as_it_runs() {
-    let o = run_line(&SEED_6X.replace("-P", "-X -P"));
+    let o = run_line(&ARTICLE_6X.replace("-P", "-X -P"));
     assert_eq!(o.status, 0);
     assert_eq!(
         o.stderr,

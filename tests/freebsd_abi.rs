@@ -1,7 +1,7 @@
 //! md(4) ABI pinned at run time as well (abi.rs asserts the same at compile
 //! time): both layouts' sizes and every field offset, and every request
-//! number recomputed here from FreeBSD's `_IOWR` arithmetic (spec §2.3)
-//! and compared with the spec's literal values.
+//! number recomputed here from FreeBSD's `_IOWR` arithmetic (sys/sys/ioccom.h, sys/sys/mdioctl.h)
+//! and compared with the literal values mdconfig's header gives.
 // c_ulong is 64 bits here but 32 on i386: the conversions are for the latter.
 #![allow(clippy::useless_conversion)]
 use mount_md::platform::freebsd::abi::{self, expected, MdIoctlI386, MdIoctlIlp32, MdIoctlLp64};

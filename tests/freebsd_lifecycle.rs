@@ -13,7 +13,7 @@ use mount_md::platform::freebsd::FreeBsd;
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
 
-const SEED: &str = "md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume 0 0";
+const ARTICLE: &str = "md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume 0 0";
 const IMG: &str = "/jails/10.0.0.1/rootfs.volume";
 const MNT: &str = "/var/jails/10.0.0.1";
 const GIB: u64 = 1 << 30;
@@ -22,9 +22,9 @@ fn rec() -> Recorder {
     Recorder::new().with_file(IMG, IMG, GIB)
 }
 
-fn seed(sys: Recorder) -> (i32, String, FreeBsd<Recorder>) {
+fn run_article_line(sys: Recorder) -> (i32, String, FreeBsd<Recorder>) {
     let mut fb = FreeBsd::with_sys(sys);
-    let (code, _, err) = run(&mount_6x_argv(SEED).unwrap(), &mut fb);
+    let (code, _, err) = run(&mount_6x_argv(ARTICLE).unwrap(), &mut fb);
     (code, err, fb)
 }
 
@@ -47,8 +47,8 @@ fn nmount_from(sys: &Recorder) -> Vec<String> {
 }
 
 #[test]
-fn seed_attaches_once_checks_the_ident_and_mounts() {
-    let (code, err, fb) = seed(rec());
+fn article_attaches_once_checks_the_ident_and_mounts() {
+    let (code, err, fb) = run_article_line(rec());
     assert_eq!((code, err.as_str()), (0, ""));
     let sys = fb.sys();
     assert_eq!(attaches(sys), 1);
@@ -63,13 +63,13 @@ fn seed_attaches_once_checks_the_ident_and_mounts() {
 
 #[test]
 fn mount_a_twice_is_a_no_op_the_second_time() {
-    let (code, _, fb) = seed(rec());
+    let (code, _, fb) = run_article_line(rec());
     assert_eq!(code, 0);
     let mut sys = fb.into_sys();
     sys.calls.clear();
     // A new process: a new FreeBsd over the same "kernel".
     let mut fb = FreeBsd::with_sys(sys);
-    let (code, _, err) = run(&mount_6x_argv(SEED).unwrap(), &mut fb);
+    let (code, _, err) = run(&mount_6x_argv(ARTICLE).unwrap(), &mut fb);
     assert_eq!((code, err.as_str()), (0, ""));
     assert!(fb.sys().calls.is_empty(), "{:?}", fb.sys().calls);
     assert_eq!(units(fb.sys()), [0]);
@@ -84,17 +84,18 @@ fn mount_a_twice_is_a_no_op_the_second_time() {
 #[test]
 fn attached_and_in_use_elsewhere_is_refused_and_nothing_changes() {
     // Mounted elsewhere.
-    let (code, err, fb) = seed(rec().with_leftover(2, IMG, GIB, false).with_mount("/dev/md2", "/elsewhere"));
+    let (code, err, fb) =
+        run_article_line(rec().with_leftover(2, IMG, GIB, false).with_mount("/dev/md2", "/elsewhere"));
     assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md2\n"));
     assert!(fb.sys().calls.is_empty(), "{:?}", fb.sys().calls);
     assert_eq!(units(fb.sys()), [2]);
     // Mounted elsewhere through a GEOM layer (md2.uzip).
-    let (code, err, _) = seed(rec().with_leftover(2, IMG, GIB, false).with_mount("/dev/md2.uzip", "/ro"));
+    let (code, err, _) = run_article_line(rec().with_leftover(2, IMG, GIB, false).with_mount("/dev/md2.uzip", "/ro"));
     assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md2\n"));
     // Not mounted, but held open (GEOM access counts).
     let mut sys = rec().with_leftover(4, IMG, GIB, false);
     sys.units.get_mut(&4).unwrap().held = true;
-    let (code, err, fb) = seed(sys);
+    let (code, err, fb) = run_article_line(sys);
     assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md4\n"));
     assert!(fb.sys().calls.is_empty());
 }
@@ -102,7 +103,7 @@ fn attached_and_in_use_elsewhere_is_refused_and_nothing_changes() {
 #[test]
 fn other_images_units_are_not_ours() {
     let sys = rec().with_file("/other.img", "/other.img", GIB).with_leftover(0, "/other.img", GIB, false);
-    let (code, err, fb) = seed(sys.with_mount("/dev/md0", "/other"));
+    let (code, err, fb) = run_article_line(sys.with_mount("/dev/md0", "/other"));
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(units(fb.sys()), [0, 1]);
     assert_eq!(nmount_from(fb.sys()), ["/dev/md1"]);
@@ -111,7 +112,7 @@ fn other_images_units_are_not_ours() {
 #[test]
 fn an_unused_leftover_that_fits_is_reused() {
     let leftover = || rec().with_leftover(5, IMG, GIB, false).with_label(5, b"mount_md:/var/jails/10.0.0.1");
-    let (code, err, fb) = seed(leftover());
+    let (code, err, fb) = run_article_line(leftover());
     assert_eq!((code, err.as_str()), (0, ""));
     let sys = fb.sys();
     assert_eq!(attaches(sys), 0, "never a second unit");
@@ -119,7 +120,7 @@ fn an_unused_leftover_that_fits_is_reused() {
     assert_eq!(nmount_from(sys), ["/dev/md5"]);
     assert_eq!(units(sys), [5]);
     // A reused unit was there before the run: a later failure leaves it.
-    let (code, _, fb) = seed(leftover().failing_at("nmount", Errno::EINVAL));
+    let (code, _, fb) = run_article_line(leftover().failing_at("nmount", Errno::EINVAL));
     assert_eq!(code, 1);
     assert_eq!(units(fb.sys()), [5]);
     assert!(fb.sys().mounted.is_empty());
@@ -152,7 +153,7 @@ fn a_leftover_that_does_not_fit_is_detached_then_attached_afresh() {
 fn an_image_replaced_between_open_and_attach_is_detached() {
     let mut sys = rec();
     sys.replaced.insert(IMG.into());
-    let (code, err, fb) = seed(sys);
+    let (code, err, fb) = run_article_line(sys);
     assert_eq!(
         (code, err.as_str()),
         (1, "mount_md: /jails/10.0.0.1/rootfs.volume: replaced while attaching; detached /dev/md0\n")
@@ -170,7 +171,7 @@ fn an_image_replaced_between_open_and_attach_is_detached() {
 fn without_idents_the_attached_path_is_compared() {
     let mut sys = rec();
     sys.no_idents = true;
-    let (code, err, fb) = seed(sys);
+    let (code, err, fb) = run_article_line(sys);
     assert_eq!((code, err.as_str()), (0, ""));
     assert!(fb.sys().asked.contains(&Asked::Query(0)));
     let mut sys = rec();
@@ -178,14 +179,14 @@ fn without_idents_the_attached_path_is_compared() {
     sys.replaced.insert(IMG.into());
     // The double's stat of the path still finds the original file: without
     // an ident only a replacement *after* the kernel's open is invisible.
-    let (code, _, _) = seed(sys);
+    let (code, _, _) = run_article_line(sys);
     assert_eq!(code, 0);
 }
 
 #[test]
 fn ident_and_query_failures_detach() {
     for kind in ["ident", "wait"] {
-        let (code, err, fb) = seed(rec().failing_at(kind, Errno::EIO));
+        let (code, err, fb) = run_article_line(rec().failing_at(kind, Errno::EIO));
         assert_eq!(code, 1, "{kind}");
         assert!(err.ends_with(": Input/output error\n"), "{kind}: {err}");
         assert!(fb.sys().is_clean(), "{kind}");
@@ -193,7 +194,7 @@ fn ident_and_query_failures_detach() {
     }
     // Listing units or mounts failing: nothing was done yet.
     for kind in ["list", "open"] {
-        let (code, _, fb) = seed(rec().failing_at(kind, Errno::EPERM));
+        let (code, _, fb) = run_article_line(rec().failing_at(kind, Errno::EPERM));
         assert_eq!(code, 1, "{kind}");
         assert!(fb.sys().calls.is_empty(), "{kind}");
     }
@@ -207,7 +208,7 @@ fn release(sys: Recorder, line: &str) -> (i32, String, Recorder) {
 
 #[test]
 fn release_by_mount_point_then_again_is_a_no_op() {
-    let (code, _, fb) = seed(rec());
+    let (code, _, fb) = run_article_line(rec());
     assert_eq!(code, 0);
     let mut sys = fb.into_sys();
     sys.calls.clear();
@@ -364,7 +365,7 @@ fn every_rollback_leaves_no_unit_attached() {
 fn read_only_fallback_comes_from_the_opened_image() {
     let mut sys = rec();
     sys.files.get_mut(Path::new(IMG)).unwrap().writable = false;
-    let (code, err, fb) = seed(sys);
+    let (code, err, fb) = run_article_line(sys);
     assert_eq!(code, 0);
     assert_eq!(err, "mount_md: WARNING: opening backing store: /jails/10.0.0.1/rootfs.volume readonly\n");
     let SysCall::Attach(a) = &fb.sys().calls[0] else { panic!() };

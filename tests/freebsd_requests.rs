@@ -48,7 +48,7 @@ fn p(name: &str, v: Option<&str>) -> (String, Option<String>) {
 }
 
 #[test]
-fn seed_attach_is_vnode_realpath_filesize_0x15_autounit() {
+fn article_attach_is_vnode_realpath_filesize_0x15_autounit() {
     let (req, notes) = attach_request(&vnode(Unit::Auto, None, false), Some(&file(GIB, true)), 4096).unwrap();
     assert_eq!(
         req,
@@ -70,7 +70,7 @@ fn seed_attach_is_vnode_realpath_filesize_0x15_autounit() {
 }
 
 #[test]
-fn seed_nmount_is_fstype_fspath_from_errmsg() {
+fn article_nmount_is_fstype_fspath_from_errmsg() {
     let r = nmount_request("ufs", &[], Path::new("/var/jails/10.0.0.1"), OsStr::new("/dev/md0"), false).unwrap();
     assert_eq!(
         pairs(&r),

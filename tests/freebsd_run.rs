@@ -1,4 +1,4 @@
-//! The seed's fstab line, and the modern one, end to end through
+//! The 2006 article's fstab line, and the modern one, end to end through
 //! `run::run`: the argv FreeBSD's mount(8) (6.x and modern) and jail(8)
 //! build for them, then what the recording platform and the FreeBSD backend
 //! (over a recording syscall layer) do with it; and every rollback path.
@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use std::ffi::CString;
 use std::path::PathBuf;
 
-const SEED: &str = "md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume 0 0";
+const ARTICLE: &str = "md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume 0 0";
 const MODERN: &str =
     "md /var/jails/10.0.0.1 ufs rw,-P,-F/jails/10.0.0.1/rootfs.volume,mountprog=/usr/local/sbin/mount_md 0 0";
 const EQUALS: &str = "md /var/jails/x ufs rw,-P,-F/jails/a=b/rootfs.volume,mountprog=/usr/local/sbin/mount_md 0 0";
@@ -34,7 +34,7 @@ fn freebsd() -> FreeBsd<Recorder> {
     FreeBsd::with_sys(Recorder::new().with_file(IMG, IMG, GIB).with_file("/jails/a=b/rootfs.volume", "/img", GIB))
 }
 
-fn seed_nmount(options: &[&str], mnt: &str) -> NmountRequest {
+fn article_nmount(options: &[&str], mnt: &str) -> NmountRequest {
     let mut iov: Vec<(CString, IoValue)> = options.iter().map(|o| (c(o), IoValue::Flag)).collect();
     iov.push((c("fstype"), IoValue::Text(c("ufs"))));
     iov.push((c("fspath"), IoValue::Text(c(mnt))));
@@ -43,7 +43,7 @@ fn seed_nmount(options: &[&str], mnt: &str) -> NmountRequest {
     NmountRequest { iov, flags: 0 }
 }
 
-fn seed_attach() -> AttachRequest {
+fn article_attach() -> AttachRequest {
     AttachRequest {
         md_type: MD_VNODE,
         options: 0x15,
@@ -56,15 +56,15 @@ fn seed_attach() -> AttachRequest {
 
 #[test]
 fn argv_from_freebsd_6x_mount() {
-    let argv = mount_6x_argv(SEED).unwrap();
+    let argv = mount_6x_argv(ARTICLE).unwrap();
     assert_eq!(argv, words("mount_md -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1"));
 }
 
 #[test]
 fn argv_from_modern_mount_and_jail() {
-    // The seed's line: type md is not in use_mountprog()'s list and has no
+    // The 2006 article's line: type md is not in use_mountprog()'s list and has no
     // mountprog=, so modern mount(8) runs no helper at all (nmount fstype=md).
-    assert_eq!(mount_modern_argv(SEED), None);
+    assert_eq!(mount_modern_argv(ARTICLE), None);
     let argv = mount_modern_argv(MODERN).unwrap();
     assert_eq!(argv, words("/usr/local/sbin/mount_md -o rw -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1"));
     // jail(8) runs `mount -t ufs -o <opts> md <dir>`, which reaches the same
@@ -82,7 +82,7 @@ fn argv_from_modern_mount_and_jail() {
     );
 }
 
-fn fake_seed_calls(options: &[&str], mnt: &str, image: &str) -> Vec<Call> {
+fn fake_article_calls(options: &[&str], mnt: &str, image: &str) -> Vec<Call> {
     vec![
         Call::OpenImage(OpenImage { path: image.into(), create: None, read_only: false }),
         Call::Units,
@@ -100,33 +100,33 @@ fn fake_seed_calls(options: &[&str], mnt: &str, image: &str) -> Vec<Call> {
 #[test]
 fn both_dialects_through_the_recording_platform() {
     let mut fake = Fake::new();
-    let (code, out, err) = run(&mount_6x_argv(SEED).unwrap(), &mut fake);
+    let (code, out, err) = run(&mount_6x_argv(ARTICLE).unwrap(), &mut fake);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
-    assert_eq!(fake.calls, fake_seed_calls(&[], MNT, IMG));
+    assert_eq!(fake.calls, fake_article_calls(&[], MNT, IMG));
 
     let mut fake = Fake::new();
     let (code, _, err) = run(&mount_modern_argv(MODERN).unwrap(), &mut fake);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(fake.calls, fake_seed_calls(&["rw"], MNT, IMG));
+    assert_eq!(fake.calls, fake_article_calls(&["rw"], MNT, IMG));
 
     let mut fake = Fake::new();
     let (code, _, err) = run(&mount_modern_argv(EQUALS).unwrap(), &mut fake);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(fake.calls, fake_seed_calls(&["rw"], "/var/jails/x", "/jails/a=b/rootfs.volume"));
+    assert_eq!(fake.calls, fake_article_calls(&["rw"], "/var/jails/x", "/jails/a=b/rootfs.volume"));
 }
 
 #[test]
-fn seed_through_the_freebsd_backend_starts_no_process() {
+fn article_through_the_freebsd_backend_starts_no_process() {
     let mut fb = freebsd();
-    let (code, out, err) = run(&mount_6x_argv(SEED).unwrap(), &mut fb);
+    let (code, out, err) = run(&mount_6x_argv(ARTICLE).unwrap(), &mut fb);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
     let sys = fb.into_sys();
     assert_eq!(
         sys.calls,
         [
-            SysCall::Attach(seed_attach()),
+            SysCall::Attach(article_attach()),
             SysCall::WaitForNode("/dev/md0".into()),
-            SysCall::Nmount(seed_nmount(&[], MNT)),
+            SysCall::Nmount(article_nmount(&[], MNT)),
             SysCall::ReadOnlyCheck(MNT.into()),
         ]
     );
@@ -141,8 +141,8 @@ fn modern_line_through_the_freebsd_backend() {
     let (code, _, err) = run(&mount_modern_argv(MODERN).unwrap(), &mut fb);
     assert_eq!(code, 0, "{err}");
     let calls = &fb.sys().calls;
-    assert_eq!(calls[0], SysCall::Attach(seed_attach()));
-    assert_eq!(calls[2], SysCall::Nmount(seed_nmount(&["rw"], MNT)));
+    assert_eq!(calls[0], SysCall::Attach(article_attach()));
+    assert_eq!(calls[2], SysCall::Nmount(article_nmount(&["rw"], MNT)));
 
     let mut fb = freebsd();
     let (code, _, err) = run(&mount_modern_argv(EQUALS).unwrap(), &mut fb);
@@ -341,10 +341,10 @@ fn a_failed_rollback_is_reported_after_the_first_error() {
 }
 
 #[test]
-fn executor_rollback_on_the_recording_platform_for_the_seed() {
+fn executor_rollback_on_the_recording_platform_for_the_2006_article() {
     for kind in ["wait", "mount"] {
         let mut fake = Fake::failing_at(kind, Errno::EIO);
-        let (code, _, _) = run(&mount_6x_argv(SEED).unwrap(), &mut fake);
+        let (code, _, _) = run(&mount_6x_argv(ARTICLE).unwrap(), &mut fake);
         assert_eq!(code, 1);
         assert!(fake.is_clean(), "{kind}");
         assert_eq!(fake.calls.last(), Some(&Call::Detach(0)));

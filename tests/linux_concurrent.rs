@@ -19,7 +19,7 @@ fn sixteen_at_once() {
     let mut dirs = Vec::new();
     for i in 0..N {
         let img = tmp.join(format!("c{i}.img"));
-        // Half are seeded (-P), half are formatted by mount_md itself.
+        // Half are prepared ext4 images (-P), half are formatted by mount_md itself.
         make_image(&img, 24 << 20, i % 2 == 1);
         images.push(img);
         dirs.push(tmp.dir(&format!("m{i}")));

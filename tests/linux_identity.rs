@@ -1,4 +1,4 @@
-//! Identity and ownership on real loop devices, as root (issue #10): an
+//! Identity and ownership on real loop devices, as root: an
 //! attachment is found by what the kernel holds (LOOP_GET_STATUS64), not
 //! by a path from our view; a mount belongs to a unit by its device number,
 //! not its source text; `-u` touches only what mount_md marked, and says so

@@ -1,4 +1,4 @@
-//! The lifecycle on real loop devices, as root (issue #5, "Proof"):
+//! The lifecycle on real loop devices, as root:
 //! `mount_md -u` on every kind of target, busy and forced; `mount -a`
 //! twice; a leftover `losetup` attachment; `--create`; symlinks swapped in
 //! between runs; a hostile environment; and real failures at every step,
@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 
 const MIB: u64 = 1 << 20;
 
-/// A seeded 16 MiB ext4 image mounted with `-P` at `dir`.
-fn mount_seeded(tmp: &TempDir, name: &str, loops: &mut LoopGuard) -> (PathBuf, PathBuf, MountGuard, MountInfo) {
+/// A prepared 16 MiB ext4 image mounted with `-P` at `dir`.
+fn mount_prepared(tmp: &TempDir, name: &str, loops: &mut LoopGuard) -> (PathBuf, PathBuf, MountGuard, MountInfo) {
     let img = tmp.join(format!("{name}.img"));
     make_image(&img, 16 * MIB, true);
     let dir = tmp.dir(name);
@@ -78,7 +78,7 @@ fn release_by_mount_point_image_and_device() {
     let tmp = TempDir::new("u-targets");
     let mut loops = LoopGuard::default();
     for how in ["mount point", "image", "device"] {
-        let (img, dir, _guard, m) = mount_seeded(&tmp, "a", &mut loops);
+        let (img, dir, _guard, m) = mount_prepared(&tmp, "a", &mut loops);
         std::fs::write(dir.join("f"), b"data").unwrap();
         let target: PathBuf = match how {
             "mount point" => dir.clone(),
@@ -109,7 +109,7 @@ fn release_says_what_it_did_under_x() {
     require_loop!();
     let tmp = TempDir::new("u-debug");
     let mut loops = LoopGuard::default();
-    let (img, dir, _guard, m) = mount_seeded(&tmp, "a", &mut loops);
+    let (img, dir, _guard, m) = mount_prepared(&tmp, "a", &mut loops);
     let out = run(&bin(), args!["-u", "-X", dir]);
     ok(&out);
     assert_eq!(text(&out.stderr), format!("DEBUG: unmounted {}\nDEBUG: detached {}\n", dir.display(), m.source));
@@ -144,7 +144,7 @@ fn release_of_a_busy_mount_is_refused_then_forced() {
     require_loop!();
     let tmp = TempDir::new("u-busy");
     let mut loops = LoopGuard::default();
-    let (img, dir, _guard, m) = mount_seeded(&tmp, "busy", &mut loops);
+    let (img, dir, _guard, m) = mount_prepared(&tmp, "busy", &mut loops);
     std::fs::create_dir(dir.join("sub")).unwrap();
     let name = unit_of(&m);
     // Busy through an open file, then through a working directory.
@@ -374,7 +374,7 @@ fn image_replaced_by_a_symlink_between_runs() {
     require_loop!();
     let tmp = TempDir::new("sym-image");
     let mut loops = LoopGuard::default();
-    let (img, dir, guard, _) = mount_seeded(&tmp, "a", &mut loops);
+    let (img, dir, guard, _) = mount_prepared(&tmp, "a", &mut loops);
     unmount_and_check_no_leak(guard, &tmp);
     let real = tmp.join("moved.img");
     std::fs::rename(&img, &real).unwrap();
@@ -513,7 +513,7 @@ fn every_failure_rolls_back_and_removes_a_created_image() {
 }
 
 /// chmod and chown of the mounted root fail for real when the root
-/// directory of a seeded image is immutable (chattr +i).
+/// directory of a prepared image is immutable (chattr +i).
 #[test]
 fn chmod_chown_and_copy_into_an_immutable_root_fail_cleanly() {
     require_loop!();
@@ -523,7 +523,7 @@ fn chmod_chown_and_copy_into_an_immutable_root_fail_cleanly() {
     }
     let tmp = TempDir::new("immutable");
     let mut loops = LoopGuard::default();
-    let (img, dir, guard, _) = mount_seeded(&tmp, "i", &mut loops);
+    let (img, dir, guard, _) = mount_prepared(&tmp, "i", &mut loops);
     let st = Command::new("chattr").arg("+i").arg(&dir).status().unwrap();
     assert!(st.success(), "chattr +i");
     unmount_and_check_no_leak(guard, &tmp);

@@ -64,7 +64,7 @@ pub fn lookup(spec: &str, letter: u8) -> Option<bool> {
     Some(s.get(i + 1) == Some(&b':'))
 }
 
-/// Splits `args` (without argv[0]) into options, in order, and operands.
+/// Splits `args` (without `argv[0]`) into options, in order, and operands.
 pub fn getopt(
     args: &[OsString],
     spec: &str,

@@ -19,7 +19,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// Parses `mount.md` arguments (argv without argv[0]).
+/// Parses `mount.md` arguments (argv without `argv[0]`).
 pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     let (opts, operands) = getopt(args, &flags::helper_spec(), &flags::helper_longs(), Style::Permute)?;
     info_request(&opts)?;

@@ -42,7 +42,7 @@ impl From<GetoptError> for CliError {
     }
 }
 
-/// Parses mdmfs-style arguments (argv without argv[0]).
+/// Parses mdmfs-style arguments (argv without `argv[0]`).
 pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     let (spec, longs) = (spec(), longs());
     let plain = getopt(args, &spec, &longs, Style::StopAtOperand);

@@ -1,6 +1,6 @@
 //! Command line → validated [`Request`](crate::request::Request), in two
 //! stages (as ripgrep does): raw words are tokenised by a BSD getopt
-//! ([`getopt`]), then each dialect ([`mdmfs`] for mount_md/mdmfs/mount_mfs
+//! ([`getopt`](mod@getopt)), then each dialect ([`mdmfs`] for mount_md/mdmfs/mount_mfs
 //! and both FreeBSD mount(8)s, [`helper`] for util-linux's `mount.md`)
 //! turns its tokens into the same option list, which [`mdmfs::interpret`]
 //! validates into one request. Every option is declared once, in
@@ -43,7 +43,7 @@ pub enum CliError {
     Version,
 }
 
-/// Parses a whole argv (argv[0] included) for the given flavor.
+/// Parses a whole argv (`argv[0]` included) for the given flavor.
 pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Command, CliError> {
     let args = argv.get(1..).unwrap_or_default();
     match flavor {
@@ -57,7 +57,7 @@ pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Comma
     }
 }
 
-/// Which mode argv (without argv[0]) asks for, by getopt's rules: `-u`,
+/// Which mode argv (without `argv[0]`) asks for, by getopt's rules: `-u`,
 /// `-r` and `--list` count only as option letters (never a `u` inside
 /// `-F/usr/x.img`) and may come anywhere among the options.
 ///

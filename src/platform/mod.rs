@@ -2,7 +2,8 @@
 //! the executor decides order and rollback. Implementations:
 //! * `linux`   — loop(4) devices, mount(2) (cfg `loop_backend`);
 //! * `freebsd` — md(4) ioctls on /dev/mdctl, nmount(2) (cfg `md_backend`);
-//! * [`fake`]  — records every call and can be told to fail, for tests;
+//! * `fake`  — records every call and can be told to fail, for tests
+//!   (feature `test-support`, never in the shipped binary);
 //! * [`unsupported`] — elsewhere: plans print, nothing runs.
 //!
 //! All `unsafe` code and every system call of the crate live below here.

@@ -748,7 +748,7 @@ fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
         CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
         CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd.as_raw_fd(), 0, len) {
             // ZFS (and some others) cannot preallocate: write the zeros, as
-            // the seed's dd did, so the space is still really taken.
+            // the 2006 article's dd did, so the space is still really taken.
             Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, size),
             other => other,
         },
@@ -793,6 +793,7 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(program);
     cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(Stdio::null());
+    die_with_parent(&mut cmd);
     let shown = || program.display().to_string();
     let mut reader = None;
     if !loud {
@@ -823,6 +824,38 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
     let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e))?;
     Ok(Captured { status, output: String::from_utf8_lossy(&kept).into_owned() })
 }
+
+/// A helper (mkfs, fsck, a grower) dies with mount_md: killed (kill -9,
+/// a boot timeout), mount_md's loop descriptor closes and autoclear frees
+/// the device, and the next run may be given the same `/dev/loopN`. A
+/// formatter left running would open that node by name and write into the
+/// next run's image. `PR_SET_PDEATHSIG` (linux/kernel/sys.c `prctl`) sends
+/// it SIGKILL when its parent goes; if the parent is already gone by then,
+/// the child exits at once.
+#[cfg(target_os = "linux")]
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe system calls (prctl, getppid, _exit); it
+    // touches no memory shared with the parent and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent.as_raw() {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the helper outlives a killed mount_md (FreeBSD has
+/// `procctl(PROC_PDEATHSIG_CTL)`; not used yet).
+#[cfg(not(target_os = "linux"))]
+pub fn die_with_parent(_cmd: &mut std::process::Command) {}
 
 /// The non-empty lines of a helper's output, trimmed, with a `prefix` of
 /// its own name dropped, at most [`OUTPUT_LINES`] of them (the first and

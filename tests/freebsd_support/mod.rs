@@ -1,6 +1,6 @@
 //! Shared by the FreeBSD tests: a fixed host, a runner, and re-creations of
 //! how FreeBSD's mount(8) (6.x and modern) and jail(8) turn an fstab line
-//! into a helper's argv (spec §4.1, §4.2, §4.6; sbin/mount/mount.c `mangle`,
+//! into a helper's argv (sbin/mount/mount.c `mangle`,
 //! `mountfs`, `use_mountprog`; usr.sbin/jail/command.c `run_command`).
 #![allow(dead_code)]
 use mount_md::cli::Host;

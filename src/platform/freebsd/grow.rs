@@ -90,7 +90,7 @@ pub trait GrowSys {
     fn resize(&mut self, req: &ResizeRequest) -> Result<()>;
     /// MDIOCQUERY with a label buffer: the unit's `md_label` bytes.
     fn label(&mut self, unit: u32) -> Result<Vec<u8>>;
-    /// Runs a program (argv[0] an absolute path) with a cleared
+    /// Runs a program (`argv[0]` an absolute path) with a cleared
     /// environment; its stderr becomes the error.
     fn run_program(&mut self, argv: &[OsString]) -> Result<()>;
     /// Allocates the image's bytes `from..to` ([`crate::platform::extend`]).

@@ -5,8 +5,8 @@
 //!
 //! [`FreeBsd`] holds the logic (what to ask, in what words, what to undo)
 //! over a small [`MdSys`] trait of system operations, so that the logic
-//! compiles and is tested on any host: [`sys::Kernel`] (FreeBSD only) does
-//! the real ioctls and syscalls, [`recording::Recorder`] records them, and
+//! compiles and is tested on any host: `sys::Kernel` (FreeBSD only) does
+//! the real ioctls and syscalls, `recording::Recorder` (feature `test-support`) records them, and
 //! the tests' stateful model of md(4), GEOM and VFS
 //! (tests/freebsd_support/model.rs) behaves as the kernel sources say.
 //!
@@ -146,7 +146,7 @@ pub trait MdSys {
     fn nmount(&mut self, req: &NmountRequest) -> Result<()>;
     /// unmount(2) of a mount point; `force` adds MNT_FORCE.
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()>;
-    /// Runs newfs with `argv` (argv[0] is its absolute path); its output is
+    /// Runs newfs with `argv` (`argv[0]` is its absolute path); its output is
     /// shown when `loud`, otherwise captured and shown on failure.
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()>;
     /// The first `len` bytes of the disk `node`, for its superblock.

@@ -362,7 +362,7 @@ pub fn rmslashes(path: &[u8]) -> Vec<u8> {
 /// before it execs a helper or calls nmount, and takes `mountprog=` for
 /// itself. Run directly (an rc.d script, `mount_md -o late,...`), mount_md
 /// drops them too; passed on, ffs_mount would refuse `noauto`, `late`,
-/// `failok` and `mountprog` ("mount option <late> is unknown").
+/// `failok` and `mountprog` ("mount option `<late>` is unknown").
 pub const MOUNT8_ONLY: [&str; 6] = ["noauto", "late", "failok", "userquota", "groupquota", "mountprog"];
 
 /// Whether mount(8) keeps `option` to itself (see [`MOUNT8_ONLY`]).

@@ -74,7 +74,7 @@ pub struct MountLine {
     pub dev: Vec<u8>,
     pub mount_point: Vec<u8>,
     pub fstype: String,
-    /// The mount source (`/dev/loop3`); see [`MountLine::loop_unit`].
+    /// The mount source (`/dev/loop3`); see `MountLine::loop_unit`.
     pub source: Vec<u8>,
 }
 

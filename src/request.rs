@@ -97,6 +97,9 @@ pub struct Request {
     pub namespace: Option<PathBuf>,
     /// `--create`: make the `-F` image of `-s` bytes if it does not exist.
     pub create: Option<CreateMode>,
+    /// false with `--no-direct-io`: attach the loop device buffered (Linux;
+    /// md(4) vnode disks bypass the cache by themselves).
+    pub direct_io: bool,
 }
 
 impl Request {

@@ -17,6 +17,7 @@ fn seed_attach() -> Call {
         backing: Backing::Vnode("/jails/10.0.0.1/rootfs.volume".into()),
         size: None,
         read_only: false,
+        direct_io: true,
     })
 }
 

@@ -10,7 +10,7 @@ fn option_list() -> (BTreeSet<char>, BTreeSet<String>) {
     let mut long = BTreeSet::new();
     for line in page[start..end].lines() {
         if let Some(rest) = line.strip_prefix(".It Fl Fl ") {
-            long.insert(rest.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap().to_string());
+            long.insert(rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').next().unwrap().to_string());
         } else if let Some(rest) = line.strip_prefix(".It Fl ") {
             short.insert(rest.chars().next().unwrap());
         }

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 /// Current mdmfs's getopt string, letter for letter.
 pub const SPEC: &str = "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:X";
 
-/// Our long options (none in mdmfs): `--create[=reserve|sparse]`.
-pub const LONGS: Longs = &[("create", LongArg::Optional)];
+/// Our long options (none in mdmfs): `--create[=reserve|sparse]`,
+/// `--no-direct-io`.
+pub const LONGS: Longs = &[("create", LongArg::Optional), ("no-direct-io", LongArg::No)];
 
 /// Options a `mount.md` caller adds on top of the mdmfs ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,6 +152,7 @@ pub fn interpret(
         sloppy: extras.sloppy,
         namespace: extras.namespace,
         create: None,
+        direct_io: true,
     };
     let mut have_type = false;
     let mut size_arg: Option<&str> = None;
@@ -205,8 +207,9 @@ pub fn interpret(
                 })?)
             }
             'X' => req.debug = true,
+            '-' if opt.long == Some("no-direct-io") => req.direct_io = false,
             '-' => {
-                // --create[=reserve|sparse]: the only long option (LONGS).
+                // --create[=reserve|sparse]: the other long option (LONGS).
                 req.create = Some(match value()? {
                     None | Some("reserve") => CreateMode::Reserve,
                     Some("sparse") => CreateMode::Sparse,

@@ -159,7 +159,8 @@ impl Linux {
     fn attach_loop(&mut self, a: &Attach) -> Result<Device> {
         let b = self.open_backing(a)?;
         let control = loopdev::open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-        let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
+        let dio = loopdev::direct_io_for(a.direct_io, loopdev::dio_offset_align(&b.file));
+        let mut flags = loopdev::LO_FLAGS_AUTOCLEAR | dio.flag();
         if b.read_only {
             flags |= loopdev::LO_FLAGS_READ_ONLY;
         }
@@ -192,12 +193,14 @@ impl Linux {
                 }
                 Err(e) => return Err(Error::sys(show(&node), e)),
             };
-            match loopdev::bind(&dev, &b.file, &info, &mut use_configure) {
+            match loopdev::bind(&dev, &b.file, &info, dio.block_size(), &mut use_configure) {
                 Ok(()) => {
                     drop(lock);
                     if !use_configure {
                         self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
                     }
+                    let on = loopdev::direct_io_result(&dev, dio);
+                    self.debug(loopdev::direct_io_note(&node, &b.name, dio, on));
                     if attempt > 0 {
                         self.debug(format!("{}: attached after {attempt} lost race(s)", node.display()));
                     }
@@ -341,6 +344,16 @@ fn describe_attach(a: &Attach) -> String {
     if a.read_only {
         flags.push("READ_ONLY");
     }
+    let dio = loopdev::direct_io_for(
+        a.direct_io,
+        match &a.backing {
+            Backing::Vnode(p) => loopdev::dio_offset_align_of(p),
+            Backing::Swap | Backing::Malloc => None,
+        },
+    );
+    if dio.flag() != 0 {
+        flags.push("DIRECT_IO");
+    }
     let (open_part, fd_name, sizelimit) = match &a.backing {
         Backing::Vnode(p) => {
             let len = std::fs::metadata(p).map(|m| m.len()).ok();
@@ -360,7 +373,10 @@ fn describe_attach(a: &Attach) -> String {
         Unit::Auto => ("ioctl(/dev/loop-control, LOOP_CTL_GET_FREE)".to_string(), "/dev/loop?".to_string()),
         Unit::Fixed(n) => (format!("ioctl(/dev/loop-control, LOOP_CTL_ADD, {n})"), format!("/dev/loop{n}")),
     };
-    let limit = sizelimit.map(|s| format!(", sizelimit={s}")).unwrap_or_default();
+    let mut limit = sizelimit.map(|s| format!(", sizelimit={s}")).unwrap_or_default();
+    if dio.block_size() != 0 {
+        limit.push_str(&format!(", block_size={}", dio.block_size()));
+    }
     format!(
         "{open_part}{}flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, flags={}{limit})",
         if open_part.is_empty() { "" } else { "; " },
@@ -824,7 +840,7 @@ mod tests {
             [
                 "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW) (no symlink in any component); flock(<img>, LOCK_EX)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
-                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR)",
+                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|DIRECT_IO)",
                 "wait for /dev/loop? (at most 5 s)",
                 "mkfs.ext4 -q -F -E nodiscard /dev/loop?",
                 "mount(\"/dev/loop?\", \"/\", \"ext4\", MS_NODEV|MS_NOATIME, \"errors=remount-ro\")",
@@ -844,7 +860,7 @@ mod tests {
         assert_eq!(
             l.describe(&p.steps[2], None),
             "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_ADD, 4); \
-             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576)"
+             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY|DIRECT_IO, sizelimit=1048576)"
         );
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
         assert_eq!(
@@ -854,6 +870,28 @@ mod tests {
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
         assert_eq!(l.describe(&p.steps[0], None), "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\")");
+    }
+
+    #[test]
+    fn no_direct_io_option() {
+        let l = Linux::new();
+        let attach = |args: &[&str]| {
+            let p = plan(args);
+            let a = p.steps.iter().find(|s| s.kind() == "attach").expect("attach step").clone();
+            l.describe(&a, None)
+        };
+        let flags = |line: String| line.rsplit_once("flags=").map(|(_, f)| f.to_string()).unwrap();
+        assert_eq!(flags(attach(&["mount_md", "-F", "/nonexistent", "md", "/"])), "AUTOCLEAR|DIRECT_IO)");
+        assert_eq!(flags(attach(&["mount_md", "--no-direct-io", "-F", "/nonexistent", "md", "/"])), "AUTOCLEAR)");
+        assert_eq!(flags(attach(&["mount.md", "md", "/", "-o", "-F/nonexistent,--no-direct-io"])), "AUTOCLEAR)");
+        assert_eq!(flags(attach(&["mount_md", "-s", "1m", "md", "/"])), "AUTOCLEAR|DIRECT_IO)");
+        // The block size is the image's file system's direct-I/O alignment.
+        let exe = std::env::current_exe().unwrap();
+        let line = attach(&["mount_md", "-F", exe.to_str().unwrap(), "md", "/"]);
+        match loopdev::dio_offset_align_of(&exe) {
+            Some(a) if a > 0 => assert!(line.ends_with(&format!(", block_size={})", a.max(512))), "{line}"),
+            _ => assert!(!line.contains("block_size"), "{line}"),
+        }
     }
 
     #[test]

@@ -256,7 +256,7 @@ pub struct Bound {
 /// /proc every `loopN` in /sys/block is a candidate.
 fn candidate_units() -> Vec<u32> {
     let unit_of = |name: &str| name.strip_prefix("loop").and_then(|n| n.parse::<u32>().ok());
-    if let Ok(text) = std::fs::read_to_string("/proc/partitions") {
+    if let Ok(text) = super::kfile::read_string("/proc/partitions") {
         return text.lines().filter_map(|l| l.split_whitespace().nth(3)).filter_map(unit_of).collect();
     }
     let Ok(dir) = std::fs::read_dir("/sys/block") else { return Vec::new() };
@@ -270,13 +270,13 @@ pub fn bound_to(id: (u64, u64)) -> Vec<Bound> {
     let mut found = Vec::new();
     for unit in candidate_units() {
         let sys = PathBuf::from(format!("/sys/block/loop{unit}"));
-        let Ok(raw) = std::fs::read(sys.join("loop/backing_file")) else { continue };
+        let Ok(raw) = super::kfile::read(sys.join("loop/backing_file")) else { continue };
         let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
         let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(raw));
         let Ok(st) = nix::sys::stat::stat(path) else { continue };
         #[allow(clippy::unnecessary_cast)]
         if (st.st_dev as u64, st.st_ino as u64) == id {
-            let ro = std::fs::read_to_string(sys.join("ro")).is_ok_and(|s| s.trim() == "1");
+            let ro = super::kfile::read(sys.join("ro")).is_ok_and(|s| s.trim_ascii() == b"1");
             found.push(Bound { unit, read_only: ro });
         }
     }
@@ -295,7 +295,7 @@ pub fn claimed(unit: u32) -> bool {
 /// Whether `/dev/loopN` has autoclear set (it will go away by itself once
 /// the last opener closes it).
 pub fn autoclear(unit: u32) -> bool {
-    std::fs::read_to_string(format!("/sys/block/loop{unit}/loop/autoclear")).is_ok_and(|s| s.trim() == "1")
+    super::kfile::read(format!("/sys/block/loop{unit}/loop/autoclear")).is_ok_and(|s| s.trim_ascii() == b"1")
 }
 
 /// What [`release`] did.

@@ -25,11 +25,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod kfile;
 pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
 pub mod mountinfo;
 pub mod probe;
+pub mod start;
 
 /// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
 /// a static /dev with udev may lag).

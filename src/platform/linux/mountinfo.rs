@@ -51,7 +51,7 @@ pub fn parse(text: &str) -> Vec<Entry> {
 
 /// This process's mounts, in mount order.
 pub fn mounts() -> Vec<Entry> {
-    std::fs::read_to_string("/proc/self/mountinfo").map(|t| parse(&t)).unwrap_or_default()
+    super::kfile::read_string("/proc/self/mountinfo").map(|t| parse(&t)).unwrap_or_default()
 }
 
 /// Mount points of `/dev/loopN`.

@@ -33,6 +33,25 @@ pub fn read(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// A sysfs attribute: the kernel formats it whole into one page and hands
+/// it out in one read, so a read that does not fill the buffer is the
+/// whole of it (no second read for EOF, unlike procfs's seq_files).
+pub fn read_attr(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 4096];
+    let n = loop {
+        match file.read(&mut buf) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            r => break r?,
+        }
+    };
+    buf.truncate(n);
+    if n == 4096 {
+        Plain(file).read_to_end(&mut buf)?;
+    }
+    Ok(buf)
+}
+
 /// The whole file as UTF-8 text; `InvalidData` otherwise, as
 /// `std::fs::read_to_string`.
 pub fn read_string(path: impl AsRef<Path>) -> std::io::Result<String> {
@@ -56,5 +75,15 @@ mod tests {
         assert_eq!(got.unwrap(), big);
         assert!(read("/nonexistent/x").is_err());
         assert_eq!(read_string("/proc/sys/kernel/ostype").unwrap(), "Linux\n");
+        let dev =
+            std::fs::read("/sys/kernel/mm/transparent_hugepage/enabled").or_else(|_| std::fs::read("/sys/power/state"));
+        if let Ok(want) = dev {
+            let path = if std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists() {
+                "/sys/kernel/mm/transparent_hugepage/enabled"
+            } else {
+                "/sys/power/state"
+            };
+            assert_eq!(read_attr(path).unwrap(), want);
+        }
     }
 }

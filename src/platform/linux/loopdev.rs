@@ -270,13 +270,13 @@ pub fn bound_to(id: (u64, u64)) -> Vec<Bound> {
     let mut found = Vec::new();
     for unit in candidate_units() {
         let sys = PathBuf::from(format!("/sys/block/loop{unit}"));
-        let Ok(raw) = super::kfile::read(sys.join("loop/backing_file")) else { continue };
+        let Ok(raw) = super::kfile::read_attr(sys.join("loop/backing_file")) else { continue };
         let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
         let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(raw));
         let Ok(st) = nix::sys::stat::stat(path) else { continue };
         #[allow(clippy::unnecessary_cast)]
         if (st.st_dev as u64, st.st_ino as u64) == id {
-            let ro = super::kfile::read(sys.join("ro")).is_ok_and(|s| s.trim_ascii() == b"1");
+            let ro = super::kfile::read_attr(sys.join("ro")).is_ok_and(|s| s.trim_ascii() == b"1");
             found.push(Bound { unit, read_only: ro });
         }
     }
@@ -295,7 +295,7 @@ pub fn claimed(unit: u32) -> bool {
 /// Whether `/dev/loopN` has autoclear set (it will go away by itself once
 /// the last opener closes it).
 pub fn autoclear(unit: u32) -> bool {
-    super::kfile::read(format!("/sys/block/loop{unit}/loop/autoclear")).is_ok_and(|s| s.trim_ascii() == b"1")
+    super::kfile::read_attr(format!("/sys/block/loop{unit}/loop/autoclear")).is_ok_and(|s| s.trim_ascii() == b"1")
 }
 
 /// What [`release`] did.

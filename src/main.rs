@@ -6,9 +6,11 @@
 //! matters here. std still gets argv there (glibc hands it to std's
 //! `.init_array` hook), so `std::env::args_os` works as usual. Elsewhere
 //! (FreeBSD, musl) the ordinary `fn main`.
-#![cfg_attr(all(target_os = "linux", target_env = "gnu"), no_main)]
+//! (`cargo test` builds this file with the test harness's own `main`: that
+//! build keeps the ordinary one too.)
+#![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
 #[no_mangle]
 extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     mount_md::platform::linux::start::init();
@@ -17,7 +19,7 @@ extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char
     code
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(any(test, not(all(target_os = "linux", target_env = "gnu"))))]
 fn main() {
     std::process::exit(mount_md::run::main());
 }

@@ -2,9 +2,11 @@
  * The floor for a mount+unmount cycle: exactly the system calls a loop
  * mount needs and nothing else (no parsing, no checks, no retries).
  *
- *   floor mount IMAGE MOUNTPOINT FSTYPE
- *       LOOP_CTL_GET_FREE, open /dev/loopN, LOOP_CONFIGURE (autoclear),
- *       mount(2); the mount keeps the device, autoclear frees it later.
+ *   floor mount IMAGE MOUNTPOINT FSTYPE [dio]
+ *       LOOP_CTL_GET_FREE, open /dev/loopN, LOOP_CONFIGURE (autoclear;
+ *       with "dio" also LO_FLAGS_DIRECT_IO, the kernel picking the block
+ *       size), mount(2); the mount keeps the device, autoclear frees it
+ *       later.
  *   floor umount MOUNTPOINT
  *       umount2(2).
  */
@@ -28,7 +30,7 @@ main(int argc, char **argv)
 			return perror("umount2"), 1;
 		return 0;
 	}
-	if (argc != 5 || strcmp(argv[1], "mount") != 0)
+	if ((argc != 5 && argc != 6) || strcmp(argv[1], "mount") != 0)
 		return 2;
 	if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) < 0 ||
 	    (n = ioctl(ctl, LOOP_CTL_GET_FREE)) < 0)
@@ -40,6 +42,8 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.fd = img;
 	cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+	if (argc == 6 && strcmp(argv[5], "dio") == 0)
+		cfg.info.lo_flags |= LO_FLAGS_DIRECT_IO;
 	if (ioctl(loop, LOOP_CONFIGURE, &cfg) < 0)
 		return perror("LOOP_CONFIGURE"), 1;
 	if (mount(dev, argv[3], argv[4], 0, "") < 0)

@@ -36,6 +36,8 @@ pub struct Attach {
     pub size: Option<u64>,
     /// `-o ro`: attach read-only as well.
     pub read_only: bool,
+    /// Ask for direct I/O on the backing file (`--no-direct-io` clears it).
+    pub direct_io: bool,
 }
 
 /// Make a file system on the attached disk.
@@ -207,6 +209,7 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
             backing: req.backing.clone(),
             size: req.size,
             read_only: req.read_only(),
+            direct_io: req.direct_io,
         }));
         steps.push(Step::WaitForNode);
         let fstype = req.fstype.clone().unwrap_or_else(|| defaults.fstype.to_string());

@@ -114,7 +114,8 @@ pub struct Request {
     pub fsck: FsckPolicy,
     /// `--reformat`: format even an image that holds a file system.
     pub reformat: bool,
-    /// false with `--no-direct-io`.
+    /// false with `--no-direct-io`: attach the loop device buffered (Linux;
+    /// md(4) vnode disks bypass the cache by themselves).
     pub direct_io: bool,
 }
 

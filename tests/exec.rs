@@ -19,6 +19,7 @@ fn article_attach() -> Call {
         backing: Backing::Vnode("/jails/10.0.0.1/rootfs.volume".into()),
         size: None,
         read_only: false,
+        direct_io: true,
     })
 }
 

@@ -13,7 +13,7 @@ const IMG: &str = "/jails/10.0.0.1/rootfs.volume";
 const GIB: u64 = 1 << 30;
 
 fn vnode(unit: Unit, size: Option<u64>, read_only: bool) -> Attach {
-    Attach { unit, backing: Backing::Vnode(IMG.into()), size, read_only }
+    Attach { unit, backing: Backing::Vnode(IMG.into()), size, read_only, direct_io: true }
 }
 
 fn file(size: u64, writable: bool) -> BackingFile {
@@ -148,7 +148,8 @@ fn empty_or_irregular_images_are_refused_before_the_kernel_sees_them() {
 
 #[test]
 fn swap_disk() {
-    let a = Attach { unit: Unit::Auto, backing: Backing::Swap, size: Some(64 << 20), read_only: false };
+    let a =
+        Attach { unit: Unit::Auto, backing: Backing::Swap, size: Some(64 << 20), read_only: false, direct_io: true };
     let (req, _) = attach_request(&a, None, 4096).unwrap();
     assert_eq!(
         req,
@@ -167,7 +168,8 @@ fn swap_disk() {
 
 #[test]
 fn malloc_disk_is_reserved_and_needs_only_whole_sectors() {
-    let a = Attach { unit: Unit::Fixed(2), backing: Backing::Malloc, size: Some(512), read_only: false };
+    let a =
+        Attach { unit: Unit::Fixed(2), backing: Backing::Malloc, size: Some(512), read_only: false, direct_io: true };
     let (req, _) = attach_request(&a, None, 4096).unwrap();
     assert_eq!(req.md_type, MD_MALLOC);
     assert_eq!(req.options, MD_COMPRESS | MD_RESERVE);

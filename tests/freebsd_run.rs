@@ -86,7 +86,13 @@ fn fake_article_calls(options: &[&str], mnt: &str, image: &str) -> Vec<Call> {
     vec![
         Call::OpenImage(OpenImage { path: image.into(), create: None, read_only: false }),
         Call::Units,
-        Call::Attach(Attach { unit: Unit::Auto, backing: Backing::Vnode(image.into()), size: None, read_only: false }),
+        Call::Attach(Attach {
+            unit: Unit::Auto,
+            backing: Backing::Vnode(image.into()),
+            size: None,
+            read_only: false,
+            direct_io: true,
+        }),
         Call::WaitForNode("/dev/md0".into()),
         Call::Mount {
             fstype: "ufs".into(),

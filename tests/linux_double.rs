@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 fn swap(unit: Unit) -> Attach {
-    Attach { unit, backing: Backing::Swap, size: Some(1 << 20), read_only: false }
+    Attach { unit, backing: Backing::Swap, size: Some(1 << 20), read_only: false, direct_io: true }
 }
 
 fn ours(mount_point: &str) -> Vec<u8> {
@@ -65,7 +65,13 @@ fn every_attach_is_marked_autoclear_and_sized_as_described() {
     std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
     let mut l = Linux::with_sys(Recorder::new());
     l.open_image(&OpenImage { path: img.clone(), create: None, read_only: false }).unwrap();
-    let a = Attach { unit: Unit::Auto, backing: Backing::Vnode(img.clone()), size: Some(1 << 20), read_only: true };
+    let a = Attach {
+        unit: Unit::Auto,
+        backing: Backing::Vnode(img.clone()),
+        size: Some(1 << 20),
+        read_only: true,
+        direct_io: false,
+    };
     let described = l.describe(&mount_md::plan::Step::Attach(a.clone()), None);
     assert!(
         described.ends_with("flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576, lo_file_name=\"mount_md:<mount point>\")"),

@@ -127,6 +127,7 @@ impl<S: MdSys, G: GrowSys> Run<'_, S, G> {
             backing: Backing::Vnode(self.image.path.clone()),
             size: Some(size),
             read_only: false,
+            direct_io: true,
         };
         let b = BackingFile { path: self.realpath.clone(), size, regular: true, writable: true };
         let (mut req, _) = attach_request(&a, Some(&b), self.sys.page_size())?;

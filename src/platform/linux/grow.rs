@@ -278,7 +278,7 @@ impl LinuxGrow {
                 }
                 Err(e) => return Err(Error::sys(show(&loopdev::node(unit)), e)),
             };
-            match loopdev::bind(&dev, &self.image.fd, &info, &mut use_configure) {
+            match loopdev::bind(&dev, &self.image.fd, &info, 0, &mut use_configure) {
                 Ok(()) => {
                     self.unit = Some(unit);
                     self.dev = Some(dev);

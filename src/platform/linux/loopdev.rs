@@ -136,6 +136,7 @@ mod sys {
     nix::ioctl_none_bad!(clr_fd, super::LOOP_CLR_FD);
     nix::ioctl_write_ptr_bad!(set_status64, super::LOOP_SET_STATUS64, LoopInfo64);
     nix::ioctl_read_bad!(get_status64, super::LOOP_GET_STATUS64, LoopInfo64);
+    nix::ioctl_write_int_bad!(set_direct_io, super::LOOP_SET_DIRECT_IO);
 }
 
 /// `/dev/loopN`.
@@ -264,20 +265,44 @@ pub fn no_configure(e: Errno) -> bool {
 }
 
 /// Binds `file` to the opened loop device. LOOP_CONFIGURE does it in one
-/// step; without it, LOOP_SET_FD then LOOP_SET_STATUS64 (and if the latter
-/// fails, the binding we just made is ours to undo). EBUSY from either
-/// first call means someone else owns the device: it is left alone.
-pub fn bind(dev: &OwnedFd, file: &OwnedFd, info: &LoopInfo64, use_configure: &mut bool) -> nix::Result<()> {
+/// step, with `block_size` as the device's logical block size (0: the
+/// kernel's default); without it, LOOP_SET_FD then LOOP_SET_STATUS64 (and
+/// if the latter fails, the binding we just made is ours to undo). EBUSY
+/// from either first call means someone else owns the device: it is left
+/// alone.
+///
+/// A kernel that refuses the direct I/O request or the block size says
+/// EINVAL, the same word by which one before 5.8 says it has no
+/// LOOP_CONFIGURE: so an EINVAL with either asked for is retried once
+/// without them (buffered, default block size) before LOOP_CONFIGURE is
+/// given up for LOOP_SET_FD. [`direct_io_result`] then says what the
+/// kernel really did.
+pub fn bind(
+    dev: &OwnedFd,
+    file: &OwnedFd,
+    info: &LoopInfo64,
+    block_size: u32,
+    use_configure: &mut bool,
+) -> nix::Result<()> {
     if *use_configure {
         let fd = u32::try_from(file.as_raw_fd()).map_err(|_| Errno::EBADF)?;
-        let cfg = LoopConfig { fd, block_size: 0, info: *info, reserved: [0; 8] };
-        match configure(dev, &cfg) {
+        let mut cfg = LoopConfig { fd, block_size, info: *info, reserved: [0; 8] };
+        let mut r = configure(dev, &cfg);
+        let asked = block_size != 0 || info.lo_flags & LO_FLAGS_DIRECT_IO != 0;
+        if r == Err(Errno::EINVAL) && asked {
+            cfg.block_size = 0;
+            cfg.info.lo_flags &= !LO_FLAGS_DIRECT_IO;
+            r = configure(dev, &cfg);
+        }
+        match r {
             Err(e) if no_configure(e) => *use_configure = false,
             r => return r,
         }
     }
     set_fd(dev, file)?;
     // LOOP_SET_FD cannot set read-only by flag: the file's open mode does.
+    // Direct I/O, if asked for, is switched on afterwards by
+    // direct_io_result (LOOP_SET_DIRECT_IO).
     let mut status = *info;
     status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
     let mut last = Errno::EAGAIN;
@@ -298,6 +323,139 @@ pub fn bind(dev: &OwnedFd, file: &OwnedFd, info: &LoopInfo64, use_configure: &mu
     // Not EBUSY: the caller must not think the device is someone else's
     // and retry on it after we cleared it; report what failed.
     Err(if last == Errno::EBUSY { Errno::EIO } else { last })
+}
+
+/// LOOP_SET_DIRECT_IO: switch direct I/O on a bound device on (1) or off.
+pub fn set_direct_io(dev: &OwnedFd, on: bool) -> nix::Result<()> {
+    // SAFETY: the argument is an integer passed by value.
+    unsafe { sys::set_direct_io(dev.as_raw_fd(), libc::c_int::from(on)) }.map(drop)
+}
+
+/// Direct I/O for a new loop device: whether to ask the kernel for it,
+/// and with which logical block size.
+///
+/// With direct I/O the loop device reads and writes the backing file
+/// around the page cache (`IOCB_DIRECT`, drivers/block/loop.c
+/// `lo_rw_aio`), so a block the mounted file system caches is not cached
+/// a second time as a page of the image. The kernel only does so when the
+/// loop device's logical block size is at least the backing file's
+/// direct-I/O alignment (loop.c `lo_can_use_dio`); otherwise it clears
+/// the flag and stays buffered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectIo {
+    /// `--no-direct-io`.
+    Off,
+    /// statx(2) says the backing file system has no direct I/O
+    /// (`STATX_DIOALIGN` reported with a zero offset alignment).
+    Unsupported,
+    /// Ask for it: `LO_FLAGS_DIRECT_IO` with this `block_size` (the file
+    /// system's direct-I/O offset alignment, at least 512; 0 where statx
+    /// does not report one, which lets the kernel pick: tmpfs, or a kernel
+    /// before 6.1).
+    Ask { block_size: u32 },
+}
+
+impl DirectIo {
+    /// The flag to add to `lo_flags`.
+    pub fn flag(self) -> u32 {
+        match self {
+            DirectIo::Ask { .. } => LO_FLAGS_DIRECT_IO,
+            _ => 0,
+        }
+    }
+
+    /// The `block_size` of `struct loop_config`.
+    pub fn block_size(self) -> u32 {
+        match self {
+            DirectIo::Ask { block_size } => block_size,
+            _ => 0,
+        }
+    }
+}
+
+/// Largest logical block size asked for: the kernel takes powers of two
+/// from 512 up to (at least) the page size, and 4096 is the smallest page
+/// size of the architectures we build for, so it is valid everywhere.
+const MAX_BLOCK_SIZE: u32 = 4096;
+
+/// What to ask for, given statx's `STATX_DIOALIGN` answer for the backing
+/// file: `None` when the kernel did not report it, else the offset
+/// alignment (0: no direct I/O on this file).
+pub fn direct_io_for(wanted: bool, dio_offset_align: Option<u32>) -> DirectIo {
+    match (wanted, dio_offset_align) {
+        (false, _) => DirectIo::Off,
+        (true, None) => DirectIo::Ask { block_size: 0 },
+        (true, Some(0)) => DirectIo::Unsupported,
+        (true, Some(a)) if a.is_power_of_two() && a <= MAX_BLOCK_SIZE => DirectIo::Ask { block_size: a.max(512) },
+        // An alignment no loop device can have: the kernel would refuse
+        // direct I/O anyway.
+        (true, Some(_)) => DirectIo::Unsupported,
+    }
+}
+
+/// `stx_dio_offset_align` of the open file, or `None` if the kernel does
+/// not report `STATX_DIOALIGN` for it.
+pub fn dio_offset_align(file: &OwnedFd) -> Option<u32> {
+    dio_offset_align_raw(file.as_raw_fd())
+}
+
+/// The same for a raw descriptor.
+pub fn dio_offset_align_raw(fd: RawFd) -> Option<u32> {
+    statx_dio(fd, c"", libc::AT_EMPTY_PATH)
+}
+
+/// The same for a path (the `-N` line, before anything is opened).
+pub fn dio_offset_align_of(path: &Path) -> Option<u32> {
+    let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).ok()?;
+    statx_dio(libc::AT_FDCWD, &c, 0)
+}
+
+fn statx_dio(dirfd: RawFd, path: &std::ffi::CStr, flags: libc::c_int) -> Option<u32> {
+    // SAFETY: an all-zero `struct statx` is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated, `stx` is valid and writable.
+    let r = unsafe { libc::statx(dirfd, path.as_ptr(), flags, libc::STATX_DIOALIGN, &mut stx) };
+    (r == 0 && stx.stx_mask & libc::STATX_DIOALIGN != 0).then_some(stx.stx_dio_offset_align)
+}
+
+/// After [`bind`]: whether the device really does direct I/O, from the
+/// flags LOOP_GET_STATUS64 reports (the kernel clears `LO_FLAGS_DIRECT_IO`
+/// when it cannot). Where it was asked for and is off, LOOP_SET_DIRECT_IO
+/// is tried once, for kernels that ignore the flag in LOOP_CONFIGURE or
+/// took the LOOP_SET_FD path; its refusal only means buffered I/O.
+pub fn direct_io_result(dev: &OwnedFd, asked: DirectIo) -> nix::Result<bool> {
+    let on = |i: LoopInfo64| i.lo_flags & LO_FLAGS_DIRECT_IO != 0;
+    if on(get_status64(dev)?) {
+        return Ok(true);
+    }
+    if !matches!(asked, DirectIo::Ask { .. }) || set_direct_io(dev, true).is_err() {
+        return Ok(false);
+    }
+    Ok(on(get_status64(dev)?))
+}
+
+/// The `-X` line saying how the device does its I/O, and why.
+pub fn direct_io_note(node: &Path, backing: &Path, asked: DirectIo, on: nix::Result<bool>) -> String {
+    let (node, backing) = (node.display(), backing.display());
+    match (asked, on) {
+        (_, Err(e)) => format!("{node}: direct I/O state unknown (LOOP_GET_STATUS64: {})", e.desc()),
+        (_, Ok(true)) => {
+            let bs = match asked.block_size() {
+                0 => String::new(),
+                n => format!(", logical block size {n}"),
+            };
+            format!("{node}: direct I/O on{bs}: the image's blocks bypass the page cache")
+        }
+        (DirectIo::Off, Ok(false)) => format!("{node}: buffered I/O (--no-direct-io)"),
+        (DirectIo::Unsupported, Ok(false)) => format!(
+            "{node}: the file system of {backing} has no direct I/O; falling back to buffered I/O \
+             (its pages are cached twice)"
+        ),
+        (DirectIo::Ask { .. }, Ok(false)) => format!(
+            "{node}: the kernel refused direct I/O on {backing}; falling back to buffered I/O \
+             (its pages are cached twice)"
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +508,37 @@ mod tests {
             let d = backoff(attempt);
             assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(250), "{d:?}");
         }
+    }
+
+    #[test]
+    fn direct_io_choice() {
+        assert_eq!(direct_io_for(false, Some(512)), DirectIo::Off);
+        assert_eq!(direct_io_for(true, Some(512)), DirectIo::Ask { block_size: 512 });
+        assert_eq!(direct_io_for(true, Some(4096)), DirectIo::Ask { block_size: 4096 });
+        // Byte-aligned direct I/O (some network file systems): the loop
+        // device still needs 512.
+        assert_eq!(direct_io_for(true, Some(1)), DirectIo::Ask { block_size: 512 });
+        assert_eq!(direct_io_for(true, Some(0)), DirectIo::Unsupported);
+        assert_eq!(direct_io_for(true, Some(65536)), DirectIo::Unsupported);
+        assert_eq!(direct_io_for(true, Some(3000)), DirectIo::Unsupported);
+        assert_eq!(direct_io_for(true, None), DirectIo::Ask { block_size: 0 });
+        assert_eq!(DirectIo::Ask { block_size: 512 }.flag(), LO_FLAGS_DIRECT_IO);
+        assert_eq!(DirectIo::Unsupported.flag() | DirectIo::Off.flag(), 0);
+        assert_eq!(DirectIo::Off.block_size(), 0);
+    }
+
+    #[test]
+    fn direct_io_notes() {
+        let n = |asked, on| direct_io_note(Path::new("/dev/loop3"), Path::new("/i"), asked, on);
+        assert_eq!(
+            n(DirectIo::Ask { block_size: 512 }, Ok(true)),
+            "/dev/loop3: direct I/O on, logical block size 512: the image's blocks bypass the page cache"
+        );
+        assert!(n(DirectIo::Ask { block_size: 0 }, Ok(true)).starts_with("/dev/loop3: direct I/O on: "));
+        assert!(n(DirectIo::Ask { block_size: 0 }, Ok(false)).contains("kernel refused direct I/O on /i; falling back"));
+        assert!(n(DirectIo::Unsupported, Ok(false)).contains("of /i has no direct I/O; falling back to buffered"));
+        assert_eq!(n(DirectIo::Off, Ok(false)), "/dev/loop3: buffered I/O (--no-direct-io)");
+        assert!(n(DirectIo::Off, Err(Errno::EIO)).contains("unknown"));
     }
 
     #[test]

@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod grow;
+pub mod kfile;
 pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
@@ -44,6 +45,7 @@ pub mod units;
 
 use requests::{describe_info, loop_info, mount_call, sizing};
 use sys::{Kernel, LoopSys};
+pub mod start;
 
 /// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
 /// a static /dev with udev may lag).
@@ -213,7 +215,8 @@ impl<S: LoopSys> Linux<S> {
     fn attach_loop(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
         let b = self.open_backing(a)?;
         self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-        let info = loop_info(b.read_only, b.sizelimit, &mark_of(mount_point));
+        let dio = loopdev::direct_io_for(a.direct_io, self.sys.dio_align(b.file.as_fd()));
+        let info = loop_info(b.read_only, b.sizelimit, &mark_of(mount_point), dio.flag());
         let mut use_configure = true;
         let mut last = Errno::EBUSY;
         for attempt in 0..loopdev::ATTEMPTS {
@@ -222,7 +225,7 @@ impl<S: LoopSys> Linux<S> {
             }
             self.sys.lock_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
             // Every way out of this attempt lets go of the lock.
-            let r = self.attempt(a, &b, &info, &mut use_configure);
+            let r = self.attempt(a, &b, &info, dio.block_size(), &mut use_configure);
             self.sys.unlock_control();
             match r? {
                 Attempt::Bound(unit, dev) => {
@@ -230,6 +233,8 @@ impl<S: LoopSys> Linux<S> {
                     if !use_configure {
                         self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
                     }
+                    let on = self.sys.direct_io_result(&dev, dio);
+                    self.debug(loopdev::direct_io_note(&node, &b.name, dio, on));
                     if attempt > 0 {
                         self.debug(format!("{}: attached after {attempt} lost race(s)", node.display()));
                     }
@@ -253,6 +258,7 @@ impl<S: LoopSys> Linux<S> {
         a: &Attach,
         b: &Source,
         info: &LoopInfo64,
+        block_size: u32,
         use_configure: &mut bool,
     ) -> Result<Attempt<S::Dev>> {
         {
@@ -276,7 +282,7 @@ impl<S: LoopSys> Linux<S> {
                 Err(e) if retry(e) => return Ok(Attempt::Lost(e)),
                 Err(e) => return Err(Error::sys(show(&node), e)),
             };
-            match self.sys.bind(&dev, b.file.as_fd(), info, use_configure) {
+            match self.sys.bind(&dev, b.file.as_fd(), info, block_size, use_configure) {
                 Ok(()) => Ok(Attempt::Bound(unit, dev)),
                 Err(e) if retry(e) => Ok(Attempt::Lost(e)),
                 Err(Errno::EBUSY) => {
@@ -457,6 +463,13 @@ fn describe_root(mount_point: &Path) -> String {
 }
 
 fn describe_attach(a: &Attach, mount_point: &Path) -> String {
+    let dio = loopdev::direct_io_for(
+        a.direct_io,
+        match &a.backing {
+            Backing::Vnode(p) => loopdev::dio_offset_align_of(p),
+            Backing::Swap | Backing::Malloc => None,
+        },
+    );
     let (open_part, fd_name, sizelimit) = match &a.backing {
         Backing::Vnode(p) => {
             let len = std::fs::metadata(p).map(|m| m.len()).ok();
@@ -469,13 +482,17 @@ fn describe_attach(a: &Attach, mount_point: &Path) -> String {
             (format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", 0)
         }
     };
-    let info = loop_info(a.read_only, sizelimit, &mark_of(mount_point));
+    let info = loop_info(a.read_only, sizelimit, &mark_of(mount_point), dio.flag());
     let (find, node) = match a.unit {
         Unit::Auto => ("ioctl(/dev/loop-control, LOOP_CTL_GET_FREE)".to_string(), "/dev/loop?".to_string()),
         Unit::Fixed(n) => (format!("ioctl(/dev/loop-control, LOOP_CTL_ADD, {n})"), format!("/dev/loop{n}")),
     };
+    let block_size = match dio.block_size() {
+        0 => String::new(),
+        n => format!(", block_size={n}"),
+    };
     format!(
-        "{open_part}{}flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, {})",
+        "{open_part}{}flock(/dev/loop-control, LOCK_EX); {find}; ioctl({node}, LOOP_CONFIGURE, fd={fd_name}, {}{block_size})",
         if open_part.is_empty() { "" } else { "; " },
         describe_info(&info)
     )
@@ -935,7 +952,7 @@ mod tests {
                 "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
                  flock(<img>, LOCK_EX) (at most 10 s)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
-                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR, lo_file_name=\"mount_md:/\")",
+                 ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|DIRECT_IO, lo_file_name=\"mount_md:/\")",
                 "wait for /dev/loop? (at most 5 s)",
                 "pread(/dev/loop?, 4096, 0): refuse to format over a file system",
                 "mkfs.ext4 -q -F -E nodiscard /dev/loop?",
@@ -965,7 +982,7 @@ mod tests {
         assert_eq!(
             l.describe(&p.steps[2], None),
             "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_ADD, 4); \
-             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576, \
+             ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY|DIRECT_IO, sizelimit=1048576, \
              lo_file_name=\"mount_md:/\")"
         );
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
@@ -981,6 +998,31 @@ mod tests {
             l.describe(&p.steps[0], None),
             "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
         );
+    }
+
+    #[test]
+    fn no_direct_io_option() {
+        let l = Linux::new();
+        let attach = |args: &[&str]| {
+            let p = plan(args);
+            let a = p.steps.iter().find(|s| s.kind() == "attach").expect("attach step").clone();
+            l.describe(&a, None)
+        };
+        let flags = |line: String| {
+            let f = line.rsplit_once("flags=").map(|(_, f)| f.to_string()).unwrap();
+            f.replace(", lo_file_name=\"mount_md:<mount point>\"", "")
+        };
+        assert_eq!(flags(attach(&["mount_md", "-F", "/nonexistent", "md", "/"])), "AUTOCLEAR|DIRECT_IO)");
+        assert_eq!(flags(attach(&["mount_md", "--no-direct-io", "-F", "/nonexistent", "md", "/"])), "AUTOCLEAR)");
+        assert_eq!(flags(attach(&["mount.md", "md", "/", "-o", "-F/nonexistent,--no-direct-io"])), "AUTOCLEAR)");
+        assert_eq!(flags(attach(&["mount_md", "-s", "1m", "md", "/"])), "AUTOCLEAR|DIRECT_IO)");
+        // The block size is the image's file system's direct-I/O alignment.
+        let exe = std::env::current_exe().unwrap();
+        let line = attach(&["mount_md", "-F", exe.to_str().unwrap(), "md", "/"]);
+        match loopdev::dio_offset_align_of(&exe) {
+            Some(a) if a > 0 => assert!(line.ends_with(&format!(", block_size={})", a.max(512))), "{line}"),
+            _ => assert!(!line.contains("block_size"), "{line}"),
+        }
     }
 
     #[test]

@@ -156,7 +156,14 @@ impl LoopSys for Recorder {
 
     fn wait_for_node(&mut self, _unit: u32, _timeout: Duration) {}
 
-    fn bind(&mut self, dev: &u32, _file: BorrowedFd<'_>, info: &LoopInfo64, configure: &mut bool) -> nix::Result<()> {
+    fn bind(
+        &mut self,
+        dev: &u32,
+        _file: BorrowedFd<'_>,
+        info: &LoopInfo64,
+        _block_size: u32,
+        configure: &mut bool,
+    ) -> nix::Result<()> {
         let unit = *dev;
         assert!(self.locked, "bind outside the loop-control lock");
         if self.no_configure {
@@ -180,6 +187,18 @@ impl LoopSys for Recorder {
         }
         l.info = Some(*info);
         Ok(())
+    }
+
+    /// The double's backing files report no alignment: the kernel would
+    /// pick the block size.
+    fn dio_align(&mut self, _file: BorrowedFd<'_>) -> Option<u32> {
+        None
+    }
+
+    /// What was asked is what the double's kernel did.
+    fn direct_io_result(&mut self, dev: &u32, _asked: loopdev::DirectIo) -> nix::Result<bool> {
+        let info = self.entry(*dev)?.info.ok_or(Errno::ENXIO)?;
+        Ok(info.lo_flags & loopdev::LO_FLAGS_DIRECT_IO != 0)
     }
 
     fn clr_fd(&mut self, dev: &u32) -> nix::Result<()> {

@@ -30,9 +30,10 @@ pub fn mark_for(mount_point: &Path) -> Vec<u8> {
 }
 
 /// `struct loop_info64` for LOOP_CONFIGURE: always autoclear, read-only
-/// if asked, the size limit, and the mark in `lo_file_name`.
-pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8]) -> LoopInfo64 {
-    let mut flags = loopdev::LO_FLAGS_AUTOCLEAR;
+/// if asked, `extra` flags (`LO_FLAGS_DIRECT_IO`), the size limit, and the
+/// mark in `lo_file_name`.
+pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8], extra: u32) -> LoopInfo64 {
+    let mut flags = loopdev::LO_FLAGS_AUTOCLEAR | extra;
     if read_only {
         flags |= loopdev::LO_FLAGS_READ_ONLY;
     }
@@ -47,6 +48,9 @@ pub fn describe_info(info: &LoopInfo64) -> String {
     }
     if info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 {
         flags.push("READ_ONLY");
+    }
+    if info.lo_flags & loopdev::LO_FLAGS_DIRECT_IO != 0 {
+        flags.push("DIRECT_IO");
     }
     let limit = if info.lo_sizelimit > 0 { format!(", sizelimit={}", info.lo_sizelimit) } else { String::new() };
     let end = info.lo_file_name.iter().position(|&c| c == 0).unwrap_or(info.lo_file_name.len());
@@ -91,10 +95,12 @@ mod tests {
 
     #[test]
     fn info_and_its_description() {
-        let i = loop_info(true, 4096, &mark_for(Path::new("/j")));
+        let i = loop_info(true, 4096, &mark_for(Path::new("/j")), 0);
         assert_eq!(i.lo_flags, loopdev::LO_FLAGS_AUTOCLEAR | loopdev::LO_FLAGS_READ_ONLY);
         assert_eq!(describe_info(&i), "flags=AUTOCLEAR|READ_ONLY, sizelimit=4096, lo_file_name=\"mount_md:/j\"");
-        let i = loop_info(false, 0, &mark_for(Path::new(&"x".repeat(100))));
+        let i = loop_info(false, 0, &mark_for(Path::new("/j")), loopdev::LO_FLAGS_DIRECT_IO);
+        assert_eq!(describe_info(&i), "flags=AUTOCLEAR|DIRECT_IO, lo_file_name=\"mount_md:/j\"");
+        let i = loop_info(false, 0, &mark_for(Path::new(&"x".repeat(100))), 0);
         assert_eq!(i.lo_file_name[62], b'x');
         assert_eq!(i.lo_file_name[63], 0);
     }

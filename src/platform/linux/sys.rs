@@ -43,14 +43,22 @@ pub trait LoopSys {
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<Self::Dev>;
     /// Waits, bounded, for `/dev/loopN` to appear.
     fn wait_for_node(&mut self, unit: u32, timeout: Duration);
-    /// LOOP_CONFIGURE (or LOOP_SET_FD + LOOP_SET_STATUS64 before 5.8).
+    /// LOOP_CONFIGURE with `block_size` (or LOOP_SET_FD + LOOP_SET_STATUS64
+    /// before 5.8); see [`loopdev::bind`].
     fn bind(
         &mut self,
         dev: &Self::Dev,
         file: BorrowedFd<'_>,
         info: &LoopInfo64,
+        block_size: u32,
         configure: &mut bool,
     ) -> nix::Result<()>;
+    /// statx(2) `STATX_DIOALIGN` of the backing file: its direct-I/O offset
+    /// alignment, `None` when the kernel does not report one.
+    fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32>;
+    /// After a bind: whether the device really does direct I/O
+    /// ([`loopdev::direct_io_result`]).
+    fn direct_io_result(&mut self, dev: &Self::Dev, asked: loopdev::DirectIo) -> nix::Result<bool>;
     fn clr_fd(&mut self, dev: &Self::Dev) -> nix::Result<()>;
     /// LOOP_GET_STATUS64 (ENXIO: not bound).
     fn get_status(&mut self, dev: &Self::Dev) -> nix::Result<LoopInfo64>;
@@ -140,10 +148,19 @@ impl LoopSys for Kernel {
         dev: &OwnedFd,
         file: BorrowedFd<'_>,
         info: &LoopInfo64,
+        block_size: u32,
         configure: &mut bool,
     ) -> nix::Result<()> {
         let file = file.try_clone_to_owned().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))?;
-        loopdev::bind(dev, &file, info, configure)
+        loopdev::bind(dev, &file, info, block_size, configure)
+    }
+
+    fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32> {
+        loopdev::dio_offset_align_raw(file.as_raw_fd())
+    }
+
+    fn direct_io_result(&mut self, dev: &OwnedFd, asked: loopdev::DirectIo) -> nix::Result<bool> {
+        loopdev::direct_io_result(dev, asked)
     }
 
     fn clr_fd(&mut self, dev: &OwnedFd) -> nix::Result<()> {

@@ -1,7 +1,7 @@
 //! md(4)'s control ABI (sys/sys/mdioctl.h): `struct md_ioctl` with
-//! `md_label` and `md_pad[96]`, as FreeBSD 13 and later declare it (the
-//! md.c of 13 copies `md_label` in `kern_mdattach_locked` and still has
-//! MDIOCLIST, which 14 removed), its constants, and the ioctl requests.
+//! `md_label` and `md_pad[96]`, as FreeBSD 12.0 and later declare it (md.c
+//! copies `md_label` in `kern_mdattach_locked`; see doc/freebsd.md for the
+//! floor), its constants, and the ioctl requests.
 //!
 //! [`MdIoctl`] is the struct for the *target* (it is what the syscall layer
 //! hands the kernel). [`MdIoctlLp64`], [`MdIoctlI386`] and [`MdIoctlIlp32`]

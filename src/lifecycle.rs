@@ -277,6 +277,27 @@ fn choose(p: &mut dyn Platform, target: &ReleaseTarget) -> Result<Vec<UnitInfo>>
     Ok(chosen)
 }
 
+/// How often, and how far apart, an unmount refused as busy is tried
+/// again: a holder that is already going away (a process exiting, a child
+/// between fork and exec that inherited a descriptor for a moment) lets go
+/// within that second; one that stays makes `-u` fail, changing nothing.
+const UNMOUNT_TRIES: u32 = 10;
+const UNMOUNT_PAUSE: Duration = Duration::from_millis(100);
+
+/// unmount(2) of `on`, EBUSY retried for about a second unless forced.
+fn unmount_settled(p: &mut dyn Platform, on: &Path, force: bool) -> Result<()> {
+    let mut tries = 1;
+    loop {
+        match p.unmount_at(on, force) {
+            Err(e) if e.errno() == Some(Errno::EBUSY) && !force && tries < UNMOUNT_TRIES => {
+                tries += 1;
+                p.pause(UNMOUNT_PAUSE);
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Unmounts every mount of `u` (newest first; the first that fails stops
 /// everything), then detaches it.
 fn release_one(
@@ -288,7 +309,7 @@ fn release_one(
     out: &mut Released,
 ) -> Result<()> {
     for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
-        match p.unmount_at(&m.on, force) {
+        match unmount_settled(p, &m.on, force) {
             Ok(()) => out.unmounted.push(m.on.clone()),
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force => {
                 return Err(Error::explained(

@@ -220,16 +220,28 @@ fn release_command() {
     let o = run_on(leftover_of(Fake::new(), 1, Some("/j"), false, Owner::Foreign), &argv("mount_md -N -u /j"));
     assert_eq!(o.status, 1, "{}", o.stderr);
     assert!(o.stderr.contains("was not attached by mount_md"), "{}", o.stderr);
-    // busy: nothing detached, exit 1; -f forces
+    // busy for a moment (a holder going away): retried, then done
     let mut fake = leftover(1, Some("/j"), false);
     fake.fail = Some(("unmount", Errno::EBUSY));
+    let o = run_on(fake, &argv("mount_md -u /j"));
+    assert_eq!((o.status, o.stderr.as_str()), (0, ""));
+    assert_eq!(o.fake.calls.iter().filter(|c| **c == Call::Unmount("/j".into())).count(), 2);
+    assert!(o.fake.is_clean());
+    // busy for good: nothing detached, exit 1 after ten tries; -f forces
+    let mut fake = leftover(1, Some("/j"), false);
+    fake.fail = Some(("unmount", Errno::EBUSY));
+    fake.fail_always = true;
     let o = run_on(fake, &argv("mount_md -u /j"));
     assert_eq!(
         (o.status, o.stderr.as_str()),
         (1, "mount_md: unmount of /j: in use, nothing detached (-f forces): Device or resource busy\n")
     );
-    assert_eq!(o.fake.calls, [Call::Units, Call::Unmount("/j".into())]);
-    let o = run_on(o.fake, &argv("mount_md -u -f /j"));
+    let mut want = vec![Call::Units];
+    want.extend(std::iter::repeat_n(Call::Unmount("/j".into()), 10));
+    assert_eq!(o.fake.calls, want);
+    let mut fake = o.fake;
+    fake.fail = None;
+    let o = run_on(fake, &argv("mount_md -u -f /j"));
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert!(o.fake.is_clean());
 }

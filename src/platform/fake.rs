@@ -104,6 +104,8 @@ pub struct Fake {
     /// Fail the first call of this kind (a [`Step::kind`] name, or
     /// `"detach"`/`"unmount"` for rollback) with this errno.
     pub fail: Option<(&'static str, Errno)>,
+    /// `fail` fails every call of that kind, not only the first.
+    pub fail_always: bool,
     /// Mounts come out read-only (as a read-only image would).
     pub read_only_fs: bool,
     pub defaults: Defaults,
@@ -125,6 +127,7 @@ impl Default for Fake {
             reuse_ok: false,
             opened: None,
             fail: None,
+            fail_always: false,
             read_only_fs: false,
             defaults: Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true },
             prefix: "/dev/md".into(),
@@ -173,7 +176,9 @@ impl Fake {
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
         match self.fail {
             Some((k, errno)) if k == kind => {
-                self.fail = None;
+                if !self.fail_always {
+                    self.fail = None;
+                }
                 Err(Error::sys(what, errno))
             }
             _ => Ok(()),
@@ -283,6 +288,9 @@ impl Platform for Fake {
             || self.opened.as_deref() == Some(path);
         Ok(if image { PathKind::File(id) } else { PathKind::Dir(path.to_path_buf()) })
     }
+
+    /// The fake's time does not pass.
+    fn pause(&mut self, _d: std::time::Duration) {}
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
         self.calls.push(if force { Call::UnmountForced(on.into()) } else { Call::Unmount(on.into()) });

@@ -209,6 +209,12 @@ pub trait Platform {
     /// Detaches `u` (found by [`Platform::units`]) if it is still bound to
     /// the same backing; EBUSY is retried for a bounded time first.
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached>;
+    /// Waits `d` between two tries of something the kernel refused for the
+    /// moment (the recording doubles and the FreeBSD model advance their
+    /// own clock instead).
+    fn pause(&mut self, d: std::time::Duration) {
+        std::thread::sleep(d);
+    }
     /// What a unit is called in messages, with its article: "a loop
     /// device", "an md(4) disk".
     fn disk_name(&self) -> &'static str;

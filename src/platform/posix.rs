@@ -683,16 +683,29 @@ fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
 /// waiting at most [`LOCK_WAIT`]. The wait is announced once, at once,
 /// with who holds the lock where the system says (/proc/locks); after it
 /// the run gives up, having changed nothing.
-fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
-    if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
+    wait_lock_quietly(fd, st, what, why, Duration::ZERO)
+}
+
+/// [`wait_lock`], saying nothing for the first `quiet` of the wait: for a
+/// lock that cooperating runs take in turns many times a second
+/// (`/dev/loop-control`), only a wait that lasts is worth a line.
+pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
+    let try_it = || try_lock(fd).map_err(|e| Error::sys(what.to_string(), e));
+    if try_it()? {
         return Ok(());
     }
-    let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
-    say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
     let start = Instant::now();
+    let mut said = false;
+    let mut holder = String::new();
     while start.elapsed() < LOCK_WAIT {
-        std::thread::sleep(Duration::from_millis(20));
-        if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+        if !said && start.elapsed() >= quiet {
+            said = true;
+            holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
+            say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(if said { 20 } else { 2 }));
+        if try_it()? {
             return Ok(());
         }
     }

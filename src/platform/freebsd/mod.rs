@@ -769,6 +769,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         }
     }
 
+    fn pause(&mut self, d: std::time::Duration) {
+        self.sys.pause(d);
+    }
+
     fn disk_name(&self) -> &'static str {
         "an md(4) disk"
     }

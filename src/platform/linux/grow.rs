@@ -267,7 +267,7 @@ impl LinuxGrow {
             if attempt > 0 {
                 std::thread::sleep(loopdev::backoff(attempt));
             }
-            let _lock = loopdev::ControlLock::take(&control).map_err(|e| Error::sys(loopdev::LOOP_CONTROL, e))?;
+            let _lock = loopdev::ControlLock::take(&control)?;
             let unit = loopdev::get_free(&control)
                 .map_err(|e| Error::explained(loopdev::LOOP_CONTROL, "cannot find an unused loop device", e))?;
             let dev = match loopdev::open_device(unit, OFlag::O_RDWR) {

@@ -203,21 +203,27 @@ pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
     unsafe { sys::clr_fd(dev.as_raw_fd()) }.map(drop)
 }
 
+/// How long a wait for `/dev/loop-control`'s lock stays silent: runs take
+/// it in turns many times a second; only a holder that keeps it is named.
+pub const CONTROL_QUIET: Duration = Duration::from_secs(1);
+
 /// `flock(LOCK_EX)` held until drop. Serialises allocators that cooperate
 /// (systemd does the same); losetup does not, hence the retry as well.
 pub struct ControlLock<'a>(&'a OwnedFd);
 
 impl<'a> ControlLock<'a> {
-    pub fn take(control: &'a OwnedFd) -> nix::Result<Self> {
-        loop {
-            // SAFETY: plain flock(2) on a valid descriptor.
-            let r = unsafe { libc::flock(control.as_raw_fd(), libc::LOCK_EX) };
-            match Errno::result(r) {
-                Ok(_) => return Ok(ControlLock(control)),
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+    /// Takes the lock, waiting at most [`crate::platform::posix::LOCK_WAIT`] for another
+    /// allocator (announced once, naming the holder where /proc/locks
+    /// tells), then fails with nothing changed.
+    pub fn take(control: &'a OwnedFd) -> crate::error::Result<Self> {
+        let st = nix::sys::stat::fstat(control.as_raw_fd()).map_err(|e| crate::error::Error::sys(LOOP_CONTROL, e))?;
+        crate::platform::posix::wait_lock(
+            control,
+            &st,
+            LOOP_CONTROL,
+            " (another program is allocating a loop device)",
+        )?;
+        Ok(ControlLock(control))
     }
 }
 

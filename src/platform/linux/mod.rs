@@ -223,7 +223,7 @@ impl<S: LoopSys> Linux<S> {
             if attempt > 0 {
                 self.sys.sleep(loopdev::backoff(attempt));
             }
-            self.sys.lock_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
+            self.sys.lock_control()?;
             // Every way out of this attempt lets go of the lock.
             let r = self.attempt(a, &b, &info, dio.block_size(), &mut use_configure);
             self.sys.unlock_control();
@@ -701,6 +701,10 @@ impl<S: LoopSys> Platform for Linux<S> {
             units::Release::Detached => Ok(Detached::Now),
             units::Release::OnLastClose => Ok(Detached::OnLastClose),
         }
+    }
+
+    fn pause(&mut self, d: std::time::Duration) {
+        self.sys.sleep(d);
     }
 
     fn disk_name(&self) -> &'static str {

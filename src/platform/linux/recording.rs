@@ -112,7 +112,7 @@ impl LoopSys for Recorder {
         Ok(())
     }
 
-    fn lock_control(&mut self) -> nix::Result<()> {
+    fn lock_control(&mut self) -> crate::error::Result<()> {
         assert!(!self.locked, "loop-control locked twice");
         self.locked = true;
         Ok(())

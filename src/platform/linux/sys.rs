@@ -32,8 +32,10 @@ pub trait LoopSys {
     type Dev;
     /// Opens `/dev/loop-control` (once; later calls reuse it).
     fn open_control(&mut self) -> nix::Result<()>;
-    /// `flock(LOCK_EX)` of loop-control, until [`LoopSys::unlock_control`].
-    fn lock_control(&mut self) -> nix::Result<()>;
+    /// `flock(LOCK_EX)` of loop-control, until [`LoopSys::unlock_control`];
+    /// waits at most [`posix::LOCK_WAIT`](crate::platform::posix::LOCK_WAIT)
+    /// for another allocator, then fails saying who holds it.
+    fn lock_control(&mut self) -> crate::error::Result<()>;
     fn unlock_control(&mut self);
     /// LOOP_CTL_GET_FREE.
     fn get_free(&mut self) -> nix::Result<u32>;
@@ -107,17 +109,16 @@ impl LoopSys for Kernel {
         Ok(())
     }
 
-    fn lock_control(&mut self) -> nix::Result<()> {
-        let fd = self.control()?.as_raw_fd();
-        loop {
-            // SAFETY: plain flock(2) on a descriptor we own.
-            let r = unsafe { libc::flock(fd, libc::LOCK_EX) };
-            match Errno::result(r) {
-                Ok(_) => return Ok(()),
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+    fn lock_control(&mut self) -> crate::error::Result<()> {
+        let fd = self.control().map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
+        let st =
+            nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
+        crate::platform::posix::wait_lock(
+            fd,
+            &st,
+            loopdev::LOOP_CONTROL,
+            " (another program is allocating a loop device)",
+        )
     }
 
     fn unlock_control(&mut self) {

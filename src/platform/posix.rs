@@ -516,6 +516,9 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
             }
         };
         let Some(link_st) = found else { continue };
+        // The link's owner (above), the directory's owner and mode, and the
+        // target are three calls: once the rule holds, only root or the
+        // caller could swap the link in between, and they are trusted.
         let here = || crate::error::quoted(&shown);
         let dir_st = fstat(dir.as_raw_fd()).map_err(|e| Error::sys(here(), e))?;
         #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD

@@ -22,6 +22,9 @@ fn scratch() -> Scratch {
     fs::write(t.join("plain.img"), vec![0u8; 1 << 20]).unwrap();
     symlink(t.join("plain.img"), t.join("link.img")).unwrap();
     symlink(t.join("dir"), t.join("linkdir")).unwrap();
+    // Group-writable without the sticky bit: its symlinks are not followed.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&t, fs::Permissions::from_mode(0o775)).unwrap();
     Scratch(t)
 }
 

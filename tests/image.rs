@@ -1,10 +1,10 @@
 //! Opening, creating and locking the backing image (shared by both
-//! platforms): no symlinks, no overwrite, reserved or sparse, cleanup.
+//! platforms): only symlinks nobody else can change, no overwrite, reserved or sparse, cleanup.
 use mount_md::platform::posix::{holder_pid, open_dir_no_symlinks, open_image, temp_name, CreateMode};
 mod core_support;
 use core_support::TempDir;
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt};
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 #[test]
@@ -44,26 +44,54 @@ fn never_overwrites_an_existing_image() {
 }
 
 #[test]
-fn symlinks_anywhere_in_the_path_are_refused() {
+fn symlinks_followed_only_when_nobody_else_can_change_them() {
     let t = TempDir::new("image-links");
+    let mode = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    mode(&t.0, 0o755);
     fs::create_dir(t.0.join("real")).unwrap();
     fs::write(t.0.join("real/a.img"), b"x").unwrap();
+    let ino = fs::metadata(t.0.join("real/a.img")).unwrap().ino();
+    // The caller's links in the caller's 0755 directory: followed, the
+    // last component's too.
     symlink("real", t.0.join("dirlink")).unwrap();
     symlink("real/a.img", t.0.join("filelink")).unwrap();
-    let e = open_image(&t.0.join("dirlink/a.img"), None, false).unwrap_err();
-    assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("dirlink").display()));
-    let e = open_image(&t.0.join("filelink"), None, false).unwrap_err();
-    assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("filelink").display()));
-    // --create does not follow a dangling link either
-    symlink("/nonexistent-target", t.0.join("dangling")).unwrap();
-    let e = open_image(&t.0.join("dangling"), Some((1 << 20, CreateMode::Sparse)), false).unwrap_err();
-    assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("dangling").display()));
-    assert!(fs::symlink_metadata("/nonexistent-target").is_err());
-    // mount points too
+    assert_eq!(open_image(&t.0.join("dirlink/a.img"), None, false).unwrap().stat.st_ino, ino);
+    assert_eq!(open_image(&t.0.join("filelink"), None, false).unwrap().stat.st_ino, ino);
+    // The strict walk still refuses every link.
     let e = open_dir_no_symlinks(&t.0.join("dirlink")).unwrap_err();
     assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("dirlink").display()));
     assert!(open_dir_no_symlinks(&t.0.join("real")).is_ok());
     assert!(open_dir_no_symlinks(Path::new("/")).is_ok());
+
+    // In a directory anyone may write (no sticky bit): refused.
+    let open = t.0.join("open");
+    fs::create_dir(&open).unwrap();
+    symlink("../real", open.join("dirlink")).unwrap();
+    symlink("../real/a.img", open.join("filelink")).unwrap();
+    symlink("/nonexistent-target", open.join("dangling")).unwrap();
+    let refused = |p: &Path, how: &str| {
+        let e = open_image(p, None, false).unwrap_err();
+        let link = if p.ends_with("a.img") { p.parent().unwrap() } else { p };
+        assert_eq!(e.to_string(), format!("{} is a symbolic link in a {how} directory, not followed", link.display()));
+    };
+    for (m, how) in [(0o777, "world-writable"), (0o775, "group-writable"), (0o757, "world-writable")] {
+        mode(&open, m);
+        refused(&open.join("dirlink/a.img"), how);
+        refused(&open.join("filelink"), how);
+        // --create does not follow a dangling link either
+        let e = open_image(&open.join("dangling"), Some((1 << 20, CreateMode::Sparse)), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{} is a symbolic link in a {how} directory, not followed", open.join("dangling").display())
+        );
+        assert!(fs::symlink_metadata("/nonexistent-target").is_err());
+    }
+    // The sticky bit: only root, the link's owner and the directory's may
+    // remove or replace it, so it is followed (as in /tmp).
+    mode(&open, 0o1777);
+    assert_eq!(open_image(&open.join("dirlink/a.img"), None, false).unwrap().stat.st_ino, ino);
+    assert_eq!(open_image(&open.join("filelink"), None, false).unwrap().stat.st_ino, ino);
+    mode(&open, 0o755);
 }
 
 #[test]
@@ -138,20 +166,28 @@ fn concurrent_opens_take_turns() {
 }
 
 /// FreeBSD's fspath for nmount(2) (plain code, checked here on Linux):
-/// a symlink anywhere in the mount point's path is refused.
+/// the realpath of a mount point reached through symlinks only root or
+/// the caller can change; any other link is refused.
 #[test]
-fn freebsd_fspath_refuses_symlinks() {
+fn freebsd_fspath_follows_only_safe_symlinks() {
     use mount_md::platform::freebsd::resolve_mount_point;
     let t = TempDir::new("image-fspath");
+    fs::set_permissions(&t.0, fs::Permissions::from_mode(0o755)).unwrap();
     fs::create_dir(t.0.join("jail")).unwrap();
     symlink(t.0.join("jail"), t.0.join("link")).unwrap();
     fs::create_dir(t.0.join("jail/usr")).unwrap();
     fs::write(t.0.join("file"), b"").unwrap();
-    assert_eq!(resolve_mount_point(&t.0.join("jail/usr")).unwrap(), fs::canonicalize(t.0.join("jail/usr")).unwrap());
-    let e = resolve_mount_point(&t.0.join("link")).unwrap_err();
-    assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("link").display()));
-    let e = resolve_mount_point(&t.0.join("link/usr")).unwrap_err();
-    assert_eq!(e.to_string(), format!("{} is a symbolic link", t.0.join("link").display()));
+    let real = fs::canonicalize(t.0.join("jail/usr")).unwrap();
+    assert_eq!(resolve_mount_point(&t.0.join("jail/usr")).unwrap(), real);
+    assert_eq!(resolve_mount_point(&t.0.join("link/usr")).unwrap(), real);
+    assert_eq!(resolve_mount_point(&t.0.join("link")).unwrap(), fs::canonicalize(t.0.join("jail")).unwrap());
+    let open = t.0.join("open");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    symlink(t.0.join("jail"), open.join("link")).unwrap();
+    let e = resolve_mount_point(&open.join("link/usr")).unwrap_err();
+    let shown = open.join("link").display().to_string();
+    assert_eq!(e.to_string(), format!("{shown} is a symbolic link in a world-writable directory, not followed"));
     let e = resolve_mount_point(&t.0.join("file")).unwrap_err();
     assert_eq!(e.to_string(), format!("{}: Not a directory", t.0.join("file").display()));
 }

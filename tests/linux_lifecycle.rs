@@ -368,6 +368,16 @@ fn create_never_overwrites_an_existing_file() {
 }
 
 // ---------------------------------------------------------------- symlinks
+// (Symlinks that only root or the caller can change are followed:
+// tests/linux_symlinks.rs.)
+
+const NOT_FOLLOWED: &str = "is a symbolic link owned by uid 65534, not followed";
+
+/// A symlink as another user (uid 65534) would plant it.
+fn attackers_symlink(target: &Path, link: &Path) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+    std::os::unix::fs::lchown(link, Some(65534), Some(65534)).unwrap();
+}
 
 #[test]
 fn image_replaced_by_a_symlink_between_runs() {
@@ -378,18 +388,19 @@ fn image_replaced_by_a_symlink_between_runs() {
     unmount_and_check_no_leak(guard, &tmp);
     let real = tmp.join("moved.img");
     std::fs::rename(&img, &real).unwrap();
-    std::os::unix::fs::symlink(&real, &img).unwrap();
+    // Planted by another user (uid 65534): not followed.
+    attackers_symlink(&real, &img);
     let line = fails(args!["-P", "-F", img, "md", dir], &tmp);
-    assert_eq!(line, format!("mount_md: {} is a symbolic link", img.display()));
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", img.display()));
     // Not with --create either (O_EXCL on a symlink is EEXIST, then refused).
     let line = fails(args!["-P", "--create", "-s", "16m", "-F", img, "md", dir], &tmp);
-    assert_eq!(line, format!("mount_md: {} is a symbolic link", img.display()));
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", img.display()));
     // A dangling one is not followed to create its target.
     let dangling = tmp.join("dangling.img");
     let target = tmp.join("target-of-dangling.img");
-    std::os::unix::fs::symlink(&target, &dangling).unwrap();
+    attackers_symlink(&target, &dangling);
     let line = fails(args!["--create", "-s", "16m", "-F", dangling, "md", dir], &tmp);
-    assert_eq!(line, format!("mount_md: {} is a symbolic link", dangling.display()));
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", dangling.display()));
     assert!(target.symlink_metadata().is_err(), "the link's target was not created");
 }
 
@@ -401,12 +412,12 @@ fn symlinked_directory_in_the_image_path() {
     let img = real.join("a.img");
     make_image(&img, 16 * MIB, true);
     let link = tmp.join("link");
-    std::os::unix::fs::symlink(&real, &link).unwrap();
+    attackers_symlink(&real, &link);
     let dir = tmp.dir("m");
     let line = fails(args!["-P", "-F", link.join("a.img"), "md", dir], &tmp);
-    assert_eq!(line, format!("mount_md: {} is a symbolic link", link.display()));
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", link.display()));
     let line = fails(args!["--create", "-s", "16m", "-F", link.join("new.img"), "md", dir], &tmp);
-    assert_eq!(line, format!("mount_md: {} is a symbolic link", link.display()));
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", link.display()));
     assert!(real.join("new.img").symlink_metadata().is_err());
 }
 
@@ -419,9 +430,9 @@ fn symlinked_mount_point_or_parent() {
     let real = tmp.dir("real/sub");
     std::fs::write(real.join("marker"), b"untouched").unwrap();
     let link = tmp.join("link");
-    std::os::unix::fs::symlink(&real, &link).unwrap();
+    attackers_symlink(&real, &link);
     let parent_link = tmp.join("plink");
-    std::os::unix::fs::symlink(tmp.join("real"), &parent_link).unwrap();
+    attackers_symlink(&tmp.join("real"), &parent_link);
     for (mp, shown) in [(link.clone(), link.clone()), (parent_link.join("sub"), parent_link.clone())] {
         // Formatting and -P alike: refused before anything is changed.
         for p in [true, false] {
@@ -430,7 +441,7 @@ fn symlinked_mount_point_or_parent() {
             } else {
                 fails(args!["--reformat", "-F", img, "md", mp], &tmp)
             };
-            assert_eq!(line, format!("mount_md: {} is a symbolic link", shown.display()));
+            assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", shown.display()));
         }
         assert_eq!(std::fs::read(real.join("marker")).unwrap(), b"untouched");
         assert_eq!(std::fs::read_dir(&real).unwrap().count(), 1, "nothing added to the target");

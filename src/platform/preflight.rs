@@ -4,8 +4,9 @@
 //!
 //! Checked here, alike on every system with real files:
 //! * the namespace file (mount.md `-N`) can be opened;
-//! * the image opens as the run will open it (no symlink in its path, a
-//!   regular file, lockable) — unless `--create` will make it;
+//! * the image opens as the run will open it (no symlink in its path but
+//!   those nobody but root or the caller can change, a regular file,
+//!   lockable) — unless `--create` will make it;
 //! * an image that is not writable is not going to be formatted;
 //! * the disk is not obviously too small for the file system it gets;
 //! * the skeleton (`-k`) opens as a directory.

@@ -57,19 +57,35 @@ use requests::{
     AttachRequest, BackingFile, NmountRequest,
 };
 
-/// The `fspath` for nmount(2): the mount point must be a directory reached
-/// without a symlink in any component (as jail(8) insists for
-/// `mount.fstab`), given to the kernel as an absolute path. nmount takes a
-/// path, not a descriptor, so unlike Linux the directory cannot be pinned
-/// for the mount itself; refusing symlinks leaves a jailed root no link to
-/// plant, and the mounted root is then used through a descriptor.
+/// The `fspath` for nmount(2): the mount point must be a directory
+/// reached by [`posix::walk_path`] (a symlink is followed only when nobody
+/// but root or the caller can change it: FreeBSD's `/home -> usr/home`),
+/// given to the kernel as its absolute path without symlinks. nmount
+/// takes a path, not a descriptor, so unlike Linux the directory cannot be
+/// pinned for the mount itself: the path handed over is the realpath of
+/// the walked one, checked to reach, with no symlink in any component, the
+/// very directory the walk opened (device and inode). A jailed root has
+/// no link to plant, and the mounted root is then used through a
+/// descriptor.
 pub fn resolve_mount_point(mount_point: &Path) -> Result<PathBuf> {
     let what = || mount_point.display().to_string();
-    posix::open_dir_no_symlinks(mount_point).map_err(|e| match e.errno() {
+    let not_dir = |e: Error| match e.errno() {
         Some(nix::errno::Errno::ENOTDIR) => Error::sys(what(), nix::errno::Errno::ENOTDIR),
         _ => e,
-    })?;
-    std::fs::canonicalize(mount_point).map_err(|e| crate::error::from_io(what(), &e))
+    };
+    let (dir, walked) = posix::open_dir_walked(mount_point).map_err(not_dir)?;
+    let walked = walked.map_or_else(|| mount_point.to_path_buf(), |w| w.path);
+    let real = std::fs::canonicalize(&walked).map_err(|e| crate::error::from_io(what(), &e))?;
+    let check = posix::open_dir_no_symlinks(&real).map_err(not_dir)?;
+    let id = |fd: &std::os::fd::OwnedFd| {
+        nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(fd))
+            .map(|st| (st.st_dev, st.st_ino))
+            .map_err(|e| Error::sys(what(), e))
+    };
+    if id(&dir)? != id(&check)? {
+        return Err(Error::plain(format!("{} changed while it was being resolved", what())));
+    }
+    Ok(real)
 }
 
 /// The backing image this run opened (and, for `--create`, made).
@@ -158,8 +174,9 @@ pub trait MdSys {
         fsck::run(argv)
     }
 
-    /// Opens (or with `--create` makes) and locks the image: no symlink
-    /// in any component, created 0600 and never over an existing file.
+    /// Opens (or with `--create` makes) and locks the image: a symlink in
+    /// its path is followed only when nobody but root or the caller can
+    /// change it; created 0600 and never over an existing file.
     fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
         Ok(OpenedImage::from_posix(&o.path, posix::open_image(&o.path, o.create, o.read_only)?))
     }

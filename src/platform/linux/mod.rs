@@ -389,8 +389,8 @@ impl<S: LoopSys> Linux<S> {
     }
 }
 
-/// The mount point, opened without following a symlink in any component
-/// and pinned: mount(2) is pointed at `/proc/self/fd/N`, so nothing can
+/// The mount point, opened by [`posix::walk_path`] (a symlink is followed
+/// only when nobody but root or the caller can change it) and pinned: mount(2) is pointed at `/proc/self/fd/N`, so nothing can
 /// swap a directory of the path for a symlink between the check and the
 /// mount. Its parent stays open too: right after the mount, the new root
 /// is opened through it (`openat(parent, name, O_DIRECTORY|O_NOFOLLOW)`),
@@ -405,13 +405,11 @@ struct Target {
 
 impl Target {
     fn open(mount_point: &Path) -> Result<Target> {
-        let (dir, parent) = if mount_point.as_os_str() == "/" {
-            (posix::open_root(mount_point)?, None)
-        } else {
-            let (parent, name) = posix::walk_to_parent(mount_point)?;
-            let dir = posix::open_dir_no_symlinks(mount_point)?;
-            (dir, Some((parent, name)))
-        };
+        // One walk: the directory and the parent it is opened from are
+        // the ones mounted on and reopened after, whatever symlink (one
+        // only root or the caller can change) led there.
+        let (dir, walked) = posix::open_dir_walked(mount_point)?;
+        let parent = walked.map(|w| (w.parent, w.name));
         let proc_path = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
         let pinned = if proc_path.exists() { proc_path } else { mount_point.to_path_buf() };
         Ok(Target { _dir: dir, parent, pinned })
@@ -592,7 +590,7 @@ impl<S: LoopSys> Platform for Linux<S> {
                     None => String::new(),
                 };
                 format!(
-                    "{create}openat({}, {mode}|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+                    "{create}openat({}, {mode}|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
                      flock(<img>, LOCK_EX) (at most {} s)",
                     mount::quoted(&show(&o.path)),
                     posix::LOCK_WAIT.as_secs()
@@ -953,7 +951,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+                "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
                  flock(<img>, LOCK_EX) (at most 10 s)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|DIRECT_IO, lo_file_name=\"mount_md:/\")",
@@ -978,7 +976,7 @@ mod tests {
         let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None),
-            "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+            "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
              flock(<img>, LOCK_EX) (at most 10 s)"
         );
         assert_eq!(p.steps[1].kind(), "predetach");
@@ -994,7 +992,7 @@ mod tests {
             l.describe(&p.steps[0], None),
             "if missing: flock(<dir>, LOCK_EX); openat(\".n.mount_md-new\", O_CREAT|O_EXCL, 0600); \
              ftruncate(<img>, 1048576); renameat2(RENAME_NOREPLACE) once formatted; \
-             openat(\"/n\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (no symlink in any component); \
+             openat(\"/n\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
              flock(<img>, LOCK_EX) (at most 10 s)"
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);

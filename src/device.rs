@@ -1,5 +1,6 @@
 //! The md-device operand (FreeBSD sbin/mdmfs/mdmfs.c, main()): `md`, `/dev/md`, `mdN`, `/dev/mdN`,
 //! optional suffixes (`md.uzip`, `md1.uzip`), and the words `auto` and `tmpfs`.
+#![forbid(unsafe_code)]
 
 /// Which unit to attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

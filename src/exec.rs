@@ -1,6 +1,7 @@
 //! Runs a plan on a platform, step by step; on the first failure undoes
 //! every step already done, newest first (unmount what it mounted, detach
 //! what it attached), then returns the original error.
+#![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision};
 use crate::plan::{Attach, Examine, Plan, Step};

@@ -1,4 +1,5 @@
 //! Behaviour chosen by program name, as mdmfs does with getprogname().
+#![forbid(unsafe_code)]
 use std::ffi::OsStr;
 use std::path::Path;
 

@@ -32,6 +32,7 @@
 //!
 //! Shrinking is refused before anything is done; asking for the current
 //! size is success with nothing done.
+#![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::exec::Output;
 use std::ffi::OsString;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod exec;
 pub mod flavor;
 pub mod grow;
+pub mod host;
 pub mod lifecycle;
 pub mod list;
 pub mod mark;

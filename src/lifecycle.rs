@@ -13,6 +13,7 @@
 //!   and a leftover is reused or replaced only if it is ours;
 //! * what cannot be checked (no permission, an unreadable table) is an
 //!   error, never "nothing to do".
+#![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::plan::{FsType, Plan, Step};
 use crate::platform::{

@@ -12,6 +12,7 @@
 //! `null`. Strings are the bytes the kernel gave; bytes that are not UTF-8
 //! become U+FFFD (so this is lossy for such names: the text form keeps
 //! them).
+#![forbid(unsafe_code)]
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

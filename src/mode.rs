@@ -2,6 +2,7 @@
 //! getmode(set, 0777) read it in mdmfs — symbolic clauses apply to a base
 //! of `rwxrwxrwx`. Returns `None` for anything setmode(3) would refuse
 //! (mdmfs then prints usage).
+#![forbid(unsafe_code)]
 
 const SETID: u32 = 0o6000;
 const STICKY: u32 = 0o1000;

@@ -1,7 +1,8 @@
 //! `-w user:group` (FreeBSD sbin/mdmfs/mdmfs.c, extract_ugid()): names or numeric ids, both required.
+#![forbid(unsafe_code)]
 
 /// Looks up names; the real one asks the password and group databases
-/// (platform::host), tests give a fixed table.
+/// ([`crate::host::SystemHost`]), tests give a fixed table.
 pub trait IdLookup {
     fn uid_of(&self, name: &str) -> Option<u32>;
     fn gid_of(&self, name: &str) -> Option<u32>;

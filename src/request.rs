@@ -1,5 +1,6 @@
 //! The validated request: everything the command line asked for, typed and
 //! checked, in one value that does not care which dialect it came from.
+#![forbid(unsafe_code)]
 use crate::device::DeviceArg;
 use crate::flavor::Flavor;
 use std::path::PathBuf;
@@ -16,24 +17,13 @@ pub enum Backing {
 }
 
 /// One newfs option, in command-line order. `letter` is the mdmfs letter
-/// (what the user typed, used in messages); `newfs_argv` says what newfs
+/// (what the user typed, used in messages); the FreeBSD request builder's
+/// `newfs_argv` says what newfs
 /// sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewfsOpt {
     pub letter: char,
     pub value: Option<String>,
-}
-
-impl NewfsOpt {
-    /// The newfs(8) flag this mdmfs letter becomes (`-O x` → `-o x`,
-    /// `-v N` → `-O N`; the rest keep their letter).
-    pub fn newfs_flag(&self) -> char {
-        match self.letter {
-            'O' => 'o',
-            'v' => 'O',
-            c => c,
-        }
-    }
 }
 
 /// `--create`: how to make a missing image.

@@ -1,11 +1,13 @@
 //! The one linear main, as FreeBSD's sbin tools have it: name → flavor,
 //! argv → request, request → plan, plan → platform; one line on failure.
+#![forbid(unsafe_code)]
 use crate::cli::{self, usage, CliError, Host};
 use crate::error::Error;
 use crate::exec::{self, Options, Output};
 use crate::flavor::{progname, Failure, Flavor};
+use crate::host::SystemHost;
 use crate::plan;
-use crate::platform::{self, host::SystemHost, Note, Platform};
+use crate::platform::{self, Note, Platform};
 use crate::request::{Command, Request};
 use nix::errno::Errno;
 use std::ffi::OsString;

@@ -5,6 +5,7 @@
 //! sectors, `b` bytes, `k m g t p` powers of 1024. Unlike mdmfs, a value that
 //! does not fit in 64 bits (in the number or after scaling) is rejected with
 //! the same `invalid size` message instead of wrapping.
+#![forbid(unsafe_code)]
 
 /// Why a size was refused; `Display` gives mdmfs's exact text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,6 +12,7 @@
 //!   sys/ufs/ffs/fs.h: `FS_UNCLEAN`, `FS_NEEDSFSCK`, `FS_SUJ`). XFS and
 //!   btrfs have no such flag to read: their log is replayed by the kernel.
 //! * [`decide`]: what `--fsck` makes of that.
+#![forbid(unsafe_code)]
 
 /// Bytes to read from the start of the device: enough for every magic
 /// below (UFS2 may sit at 256 KiB).

@@ -37,7 +37,7 @@ fn every_newfs_letter_is_kept_in_order() {
     );
     assert!(r.multilabel);
     // what newfs(8) sees: -O → -o, -v → -O
-    let flags: String = r.newfs_options.iter().map(|o| o.newfs_flag()).collect();
+    let flags: String = r.newfs_options.iter().map(mount_md::platform::freebsd::requests::newfs_flag).collect();
     assert_eq!(flags, "abcdefilmnotO");
 }
 

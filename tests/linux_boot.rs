@@ -311,7 +311,7 @@ fn a_held_lock_that_lets_go_is_waited_for() {
     let tmp = TempDir::new("held-quiet");
     let file = tmp.join("lock");
     std::fs::write(&file, b"").unwrap();
-    let mut holder = Command::new("flock").arg("-x").arg(&file).args(["sleep", "2"]).spawn().unwrap();
+    let mut holder = Command::new("flock").arg("-x").arg(&file).args(["sleep", "3"]).spawn().unwrap();
     let pid = holder.id();
     let start = std::time::Instant::now();
     while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
@@ -322,11 +322,11 @@ fn a_held_lock_that_lets_go_is_waited_for() {
     let fd: std::os::fd::OwnedFd = std::fs::File::open(&file).unwrap().into();
     let st = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
     let start = std::time::Instant::now();
-    let quiet = std::time::Duration::from_secs(1);
+    let quiet = mount_md::platform::linux::loopdev::CONTROL_QUIET;
     mount_md::platform::posix::wait_lock_quietly(&fd, &st, "lock", "", quiet).unwrap();
     let waited = start.elapsed();
     let _ = holder.wait();
-    assert!(waited >= std::time::Duration::from_millis(1500), "{waited:?}");
+    assert!(waited >= std::time::Duration::from_millis(2500), "{waited:?}");
     assert!(waited < std::time::Duration::from_secs(8), "{waited:?}");
 }
 

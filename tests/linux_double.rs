@@ -5,9 +5,9 @@
 #![cfg(target_os = "linux")]
 
 use mount_md::device::Unit;
+use mount_md::host::SystemHost;
 use mount_md::mark;
 use mount_md::plan::{Attach, OpenImage};
-use mount_md::platform::host::SystemHost;
 use mount_md::platform::linux::loopdev::{LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY};
 use mount_md::platform::linux::recording::{bound, rdev_of, LoopCall, Recorder};
 use mount_md::platform::linux::sys::Statx;

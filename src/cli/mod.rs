@@ -6,6 +6,7 @@
 //! validates into one request. Every option is declared once, in
 //! [`flags::FLAGS`]. Nothing here touches the system except through
 //! [`Host`] look-ups.
+#![forbid(unsafe_code)]
 pub mod flags;
 pub mod getopt;
 pub mod helper;
@@ -15,17 +16,12 @@ pub mod release;
 pub mod usage;
 
 use crate::flavor::Flavor;
-use crate::owner::IdLookup;
 use crate::request::Command;
 use flags::Mode;
 use getopt::{getopt, Style};
 use std::ffi::OsString;
 
-/// What the parser needs from the machine: user and group names, and the
-/// umask that symbolic `-p` modes without a `who` honour.
-pub trait Host: IdLookup {
-    fn umask(&self) -> u32;
-}
+pub use crate::host::Host;
 
 /// A command line that runs nothing. `Usage` and `Fatal` print
 /// `<prog>: <message>` (`Usage` then the usage text) on standard error and

@@ -1,4 +1,4 @@
-//! A recording platform for tests (youki's pattern): every call is logged
+//! A recording platform for the core's tests: every call is logged
 //! with its arguments, the disks and mounts it "made" are tracked, and it
 //! can be told to fail at any step.
 //!

@@ -17,7 +17,6 @@ pub mod extend;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod freebsd;
-pub mod host;
 #[cfg(loop_backend)]
 pub mod linux;
 pub mod posix;

@@ -540,7 +540,7 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
     }
 }
 
-/// Walks `path` to its last component ([`walk`]), following only the
+/// Walks `path` to its last component (`walk`), following only the
 /// symlinks nobody but root or the caller can change, the last
 /// component's included. Returns the directory holding where the path
 /// leads and the name there (not a symlink when looked at; the caller
@@ -575,7 +575,7 @@ pub fn open_dir_no_symlinks(path: &Path) -> Result<OwnedFd> {
     open_dir_at(Some(w.parent.as_raw_fd()), w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, path, e))
 }
 
-/// A directory (a mount point) reached by [`walk`]: its descriptor, and
+/// A directory (a mount point) reached by `walk`: its descriptor, and
 /// the walk (the directory holding it and its name there). `/` has no
 /// walk.
 pub fn open_dir_walked(path: &Path) -> Result<(OwnedFd, Option<Walked>)> {
@@ -645,7 +645,7 @@ fn say_now(text: &str) {
 
 /// Opens the image at `path`, following a symlink in the path (the last
 /// component's included) only when nobody but root or the caller can
-/// change it ([`walk`], [`link_risk`]), and takes an exclusive lock on it (waiting at most [`LOCK_WAIT`]
+/// change it (`walk`, [`link_risk`]), and takes an exclusive lock on it (waiting at most [`LOCK_WAIT`]
 /// for another process to let go), so that concurrent mount_md runs on the
 /// same image go one at a time. `read_only` opens it read-only even if
 /// writable. Nothing in the path can make this block: every open is

@@ -123,7 +123,7 @@ pub fn check(plan: &Plan) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::host::SystemHost;
+    use crate::host::SystemHost;
     use std::ffi::OsString;
     use std::path::PathBuf;
 

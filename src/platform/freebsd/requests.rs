@@ -431,12 +431,22 @@ pub fn tmpfs_request(t: &TmpfsMount, fspath: &Path) -> Result<NmountRequest> {
     nmount_request("tmpfs", &options, fspath, OsStr::new(TMPFS_FROM), false)
 }
 
+/// The newfs(8) flag an mdmfs letter becomes (`-O x` → `-o x`, `-v N` →
+/// `-O N`; the rest keep their letter), as mdmfs.c `main` maps them.
+pub fn newfs_flag(o: &crate::request::NewfsOpt) -> char {
+    match o.letter {
+        'O' => 'o',
+        'v' => 'O',
+        c => c,
+    }
+}
+
 /// newfs(8)'s argv: `/sbin/newfs`, the newfs options in command-line order,
 /// `-U` last unless `-S`, then the device (never with the mount suffix).
 pub fn newfs_argv(f: &Format, device: &Path) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec![NEWFS.into()];
     for o in &f.options {
-        argv.push(format!("-{}", o.newfs_flag()).into());
+        argv.push(format!("-{}", newfs_flag(o)).into());
         if let Some(v) = &o.value {
             argv.push(v.into());
         }

@@ -1,6 +1,7 @@
 //! The real system operations on FreeBSD: md(4) ioctls on /dev/mdctl,
-//! nmount(2), unmount(2), and the exec of /sbin/newfs. Every `unsafe` block
-//! of the FreeBSD backend is here.
+//! nmount(2), unmount(2), and the exec of /sbin/newfs. The `unsafe` blocks
+//! of the FreeBSD backend are here and in `grow_sys.rs` (MDIOCRESIZE);
+//! the POSIX calls both systems share are in `platform::posix`.
 use super::abi::{self, MdIoctl};
 use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
 use super::requests::{device_path, show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};

@@ -1,4 +1,5 @@
-//! loop(4) control ABI (spec §6.2) and the attach flow (§6.3, §6.4):
+//! loop(4) control ABI (include/uapi/linux/loop.h) and the attach flow
+//! (drivers/block/loop.c `loop_control_get_free`, `loop_configure`):
 //! `flock` on `/dev/loop-control`, `LOOP_CTL_GET_FREE`, `LOOP_CONFIGURE`
 //! with the image's descriptor, bounded retry with random backoff when
 //! another allocator wins the race, and the `LOOP_SET_FD` +
@@ -6,7 +7,7 @@
 //!
 //! The structures are declared here, with their sizes and offsets checked
 //! at compile time, rather than taken from `libc`, so the layout the kernel
-//! sees is the one written down in the spec.
+//! sees is the one include/uapi/linux/loop.h declares.
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
@@ -154,8 +155,9 @@ pub fn open_control() -> nix::Result<OwnedFd> {
     open(LOOP_CONTROL, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map(own)
 }
 
-/// Opens `/dev/loopN` read-write (the mode decides whether the kernel lets
-/// the device be writable at all).
+/// Opens `/dev/loopN` with `flags` (`O_CLOEXEC` added): `O_RDWR` to bind
+/// it (the open mode decides whether the kernel lets the device be
+/// writable at all), `O_RDONLY` to read its status, `O_EXCL` to claim it.
 pub fn open_device(unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
     open(&node(unit), flags | OFlag::O_CLOEXEC, Mode::empty()).map(own)
 }
@@ -205,7 +207,7 @@ pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
 
 /// How long a wait for `/dev/loop-control`'s lock stays silent: runs take
 /// it in turns many times a second; only a holder that keeps it is named.
-pub const CONTROL_QUIET: Duration = Duration::from_secs(1);
+pub const CONTROL_QUIET: Duration = Duration::from_secs(2);
 
 /// `flock(LOCK_EX)` held until drop. Serialises allocators that cooperate
 /// (systemd does the same); losetup does not, hence the retry as well.

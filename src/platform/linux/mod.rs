@@ -216,6 +216,16 @@ impl<S: LoopSys> Linux<S> {
         let b = self.open_backing(a)?;
         self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
         let dio = loopdev::direct_io_for(a.direct_io, self.sys.dio_align(b.file.as_fd()));
+        if dio.flag() != 0 {
+            // Switching a loop device to direct I/O writes the backing
+            // file's dirty pages back first (drivers/block/loop.c
+            // `loop_update_dio`, `vfs_fsync`). Do that here, before the
+            // loop-control lock, so that the lock is never held for a
+            // write-back (a freshly made image can have megabytes dirty).
+            if let Err(e) = self.sys.sync_file(b.file.as_fd()) {
+                self.debug(format!("{}: fdatasync before attaching: {}", b.name.display(), e.desc()));
+            }
+        }
         let info = loop_info(b.read_only, b.sizelimit, &mark_of(mount_point), dio.flag());
         let mut use_configure = true;
         let mut last = Errno::EBUSY;
@@ -885,7 +895,7 @@ fn check_options(options: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::host::SystemHost;
+    use crate::host::SystemHost;
     use std::ffi::OsString;
 
     fn plan(args: &[&str]) -> Plan {

@@ -191,6 +191,10 @@ impl LoopSys for Recorder {
 
     /// The double's backing files report no alignment: the kernel would
     /// pick the block size.
+    fn sync_file(&mut self, _file: BorrowedFd<'_>) -> nix::Result<()> {
+        Ok(())
+    }
+
     fn dio_align(&mut self, _file: BorrowedFd<'_>) -> Option<u32> {
         None
     }

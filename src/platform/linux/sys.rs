@@ -55,6 +55,8 @@ pub trait LoopSys {
         block_size: u32,
         configure: &mut bool,
     ) -> nix::Result<()>;
+    /// fdatasync(2) of the backing file.
+    fn sync_file(&mut self, file: BorrowedFd<'_>) -> nix::Result<()>;
     /// statx(2) `STATX_DIOALIGN` of the backing file: its direct-I/O offset
     /// alignment, `None` when the kernel does not report one.
     fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32>;
@@ -154,6 +156,10 @@ impl LoopSys for Kernel {
     ) -> nix::Result<()> {
         let file = file.try_clone_to_owned().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))?;
         loopdev::bind(dev, &file, info, block_size, configure)
+    }
+
+    fn sync_file(&mut self, file: BorrowedFd<'_>) -> nix::Result<()> {
+        nix::unistd::fdatasync(file.as_raw_fd())
     }
 
     fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32> {

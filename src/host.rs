@@ -1,8 +1,15 @@
 //! The parser's view of the machine: user/group databases and the umask.
-use crate::cli::Host;
+//! Below the command line (which asks through [`Host`]) and beside the
+//! `-w` look-up trait it extends ([`IdLookup`]).
 use crate::owner::IdLookup;
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{Group, User};
+
+/// What the parser needs from the machine: user and group names, and the
+/// umask that symbolic `-p` modes without a `who` honour.
+pub trait Host: IdLookup {
+    fn umask(&self) -> u32;
+}
 
 /// Reads the real password and group databases.
 pub struct SystemHost;

@@ -194,11 +194,11 @@ impl Run<'_, '_, '_> {
                 Decision::InUse(e) => {
                     return Err(Error::plain(format!(
                         "{}: already attached as {}",
-                        image.display(),
+                        crate::error::quoted(image),
                         e.device.path.display()
                     )));
                 }
-                Decision::Foreign(e) => return Err(lifecycle::foreign(&image.display().to_string(), &e.device)),
+                Decision::Foreign(e) => return Err(lifecycle::foreign(&crate::error::quoted(image), &e.device)),
                 Decision::Leftover(e) => match self.platform.reuse(&e, a)? {
                     Some(dev) => {
                         self.debug_line(&format!("reusing {}, left attached by an earlier run", dev.path.display()));
@@ -292,7 +292,8 @@ impl Run<'_, '_, '_> {
         }
         if !self.ro_noted {
             self.ro_noted = true;
-            let text = format!("Not changing mode/owner of {} since it is read-only", m.mount_point.display());
+            let text =
+                format!("Not changing mode/owner of {} since it is read-only", crate::error::quoted(&m.mount_point));
             if explicit {
                 self.warn(&text);
             } else {

@@ -231,7 +231,7 @@ pub fn preview(p: &mut dyn Platform, target: &ReleaseTarget, force: bool) -> Res
 fn choose(p: &mut dyn Platform, target: &ReleaseTarget) -> Result<Vec<UnitInfo>> {
     let shown = match target {
         ReleaseTarget::Unit(n) => format!("unit {n}"),
-        ReleaseTarget::Path(path) => path.display().to_string(),
+        ReleaseTarget::Path(path) => crate::error::quoted(path),
     };
     let units = p.units()?;
     let chosen: Vec<UnitInfo> = match target {
@@ -314,7 +314,7 @@ fn release_one(
             Ok(()) => out.unmounted.push(m.on.clone()),
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force => {
                 return Err(Error::explained(
-                    format!("unmount of {}", m.on.display()),
+                    format!("unmount of {}", crate::error::quoted(&m.on)),
                     "in use, nothing detached (-f forces)",
                     Errno::EBUSY,
                 ))

@@ -544,11 +544,16 @@ fn messages_name_the_whole_path() {
     let img = store.join("g.img");
     make_image(&img, MIB, false);
     let mnt = tmp.dir("mnt");
+    // A mount point with a space, named whole and quoted.
+    let missing = tmp.join("no such dir");
+    let out = run(&bin(), args!["-P", "-F", img, "md", missing]);
+    assert_eq!(text(&out.stderr), format!("mount_md: '{}': No such file or directory\n", missing.display()));
+    assert_eq!(out.status.code(), Some(1));
     // Larger than any file the temporary file system allows.
     let out = run(&bin(), args!["-P", "-T", "ext4", "-s", "8000000t", "-F", img, "md", mnt]);
     let err = text(&out.stderr);
     if !err.contains("File too large") {
-        eprintln!("skipped: this temporary file system allows an 8000000 TiB file: {err}");
+        common::skip(&format!("this temporary file system allows an 8000000 TiB file: {err}"));
         return;
     }
     assert_eq!(err, format!("mount_md: extend '{}': File too large\n", img.display()));

@@ -185,9 +185,9 @@ impl<S: LoopSys> Linux<S> {
         };
         // The image was opened (without following symlinks) and locked by
         // open_image; the loop device is bound to that very descriptor.
-        let img = self.image.as_ref().ok_or_else(|| Error::text(show(path), "not opened"))?;
+        let img = self.image.as_ref().ok_or_else(|| Error::text(crate::error::quoted(path), "not opened"))?;
         let read_only = a.read_only || !img.writable;
-        let file = img.fd.try_clone().map_err(|e| crate::error::from_io(show(path), &e))?;
+        let file = img.fd.try_clone().map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))?;
         #[allow(clippy::unnecessary_cast)]
         let len = img.stat.st_size as u64;
         let (grow, sizelimit) = sizing(a.size, Some(len));
@@ -198,7 +198,7 @@ impl<S: LoopSys> Linux<S> {
                 // back, see restore_length).
                 if read_only {
                     return Err(Error::text(
-                        show(path),
+                        crate::error::quoted(path),
                         format!("is {len} bytes and read-only: cannot extend it to {size} bytes for -s"),
                     ));
                 }
@@ -329,7 +329,7 @@ impl<S: LoopSys> Linux<S> {
     fn root(&self, m: &Mounted) -> Result<&OwnedFd> {
         match &self.root {
             Some((p, fd)) if p == &m.mount_point => Ok(fd),
-            _ => Err(Error::text(show(&m.mount_point), "internal error: the mounted root is not open")),
+            _ => Err(Error::text(crate::error::quoted(&m.mount_point), "internal error: the mounted root is not open")),
         }
     }
 
@@ -429,7 +429,7 @@ impl Target {
     fn mounted_root(&self, mount_point: &Path) -> Result<OwnedFd> {
         match &self.parent {
             Some((parent, name)) => posix::open_dir_at(Some(parent.as_raw_fd()), name.as_os_str())
-                .map_err(|e| Error::sys(show(mount_point), e)),
+                .map_err(|e| Error::sys(crate::error::quoted(mount_point), e)),
             None => posix::open_root(mount_point),
         }
     }
@@ -442,7 +442,7 @@ fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &st
     let data = if data.is_empty() { None } else { Some(data) };
     let result = nix::mount::mount(Some(source), &pin.pinned, Some(fstype), flags, data);
     result.map(|()| pin).map_err(|e| {
-        let what = format!("{source} on {}", target.display());
+        let what = format!("{source} on {}", crate::error::quoted(target));
         let text = match e {
             Errno::ENODEV => format!("the kernel does not know file system type {fstype}"),
             Errno::EINVAL => format!("not a valid {fstype} file system, or an option {fstype} does not accept"),
@@ -566,8 +566,8 @@ impl<S: LoopSys> Platform for Linux<S> {
             let mp = &plan.mount_point;
             match std::fs::metadata(mp) {
                 Ok(md) if md.is_dir() => {}
-                Ok(_) => return Err(Error::sys(show(mp), Errno::ENOTDIR)),
-                Err(e) => return Err(crate::error::from_io(show(mp), &e)),
+                Ok(_) => return Err(Error::sys(crate::error::quoted(mp), Errno::ENOTDIR)),
+                Err(e) => return Err(crate::error::from_io(crate::error::quoted(mp), &e)),
             }
         }
         Ok(())
@@ -652,7 +652,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
-        let fd = std::fs::File::open(ns).map_err(|e| crate::error::from_io(show(ns), &e))?;
+        let fd = std::fs::File::open(ns).map_err(|e| crate::error::from_io(crate::error::quoted(ns), &e))?;
         nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNS)
             .map_err(|e| Error::sys(format!("setns {}", ns.display()), e))
     }

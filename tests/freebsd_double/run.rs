@@ -1,17 +1,15 @@
 //! The 2006 article's fstab line, and the modern one, end to end through
 //! `run::run`: the argv FreeBSD's mount(8) (6.x and modern) and jail(8)
-//! build for them, then what the recording platform and the FreeBSD backend
-//! (over a recording syscall layer) do with it; and every rollback path.
+//! build for them, then what the FreeBSD backend (over a recording syscall
+//! layer) does with it; and every rollback path. (The same argv through
+//! the recording platform, and its rollbacks: tests/core/exec.rs.)
 use crate::support::freebsd::{jail_commands, mount_6x_argv, mount_modern_argv, run, words};
-use mount_md::device::Unit;
 use mount_md::error::strerror;
-use mount_md::plan::{Attach, OpenImage};
 use mount_md::platform::fake::{Call, Fake};
 use mount_md::platform::freebsd::abi::{MD_CLUSTER, MD_COMPRESS, MD_READONLY, MD_VNODE};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::requests::{AttachRequest, IoValue, NmountRequest};
 use mount_md::platform::freebsd::FreeBsd;
-use mount_md::request::Backing;
 use nix::errno::Errno;
 use std::ffi::CString;
 use std::path::PathBuf;
@@ -78,45 +76,6 @@ fn argv_from_modern_mount_and_jail() {
         mount_modern_argv(EQUALS).unwrap(),
         words("/usr/local/sbin/mount_md -o rw -P -F/jails/a b/rootfs.volume md /var/jails/x")
     );
-}
-
-fn fake_article_calls(options: &[&str], mnt: &str, image: &str) -> Vec<Call> {
-    vec![
-        Call::OpenImage(OpenImage { path: image.into(), create: None, read_only: false }),
-        Call::Units,
-        Call::Attach(Attach {
-            unit: Unit::Auto,
-            backing: Backing::Vnode(image.into()),
-            size: None,
-            read_only: false,
-            direct_io: true,
-        }),
-        Call::WaitForNode("/dev/md0".into()),
-        Call::Mount {
-            fstype: "ufs".into(),
-            device: "/dev/md0".into(),
-            mount_point: mnt.into(),
-            options: options.iter().map(|s| s.to_string()).collect(),
-        },
-    ]
-}
-
-#[test]
-fn both_dialects_through_the_recording_platform() {
-    let mut fake = Fake::new();
-    let (code, out, err) = run(&mount_6x_argv(ARTICLE).unwrap(), &mut fake);
-    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
-    assert_eq!(fake.calls, fake_article_calls(&[], MNT, IMG));
-
-    let mut fake = Fake::new();
-    let (code, _, err) = run(&mount_modern_argv(MODERN).unwrap(), &mut fake);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(fake.calls, fake_article_calls(&["rw"], MNT, IMG));
-
-    let mut fake = Fake::new();
-    let (code, _, err) = run(&mount_modern_argv(EQUALS).unwrap(), &mut fake);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(fake.calls, fake_article_calls(&["rw"], "/var/jails/x", "/jails/a=b/rootfs.volume"));
 }
 
 #[test]
@@ -342,17 +301,6 @@ fn a_failed_rollback_is_reported_after_the_first_error() {
              mount_md: chmod: /m: {perm}\n"
         )
     );
-}
-
-#[test]
-fn executor_rollback_on_the_recording_platform_for_the_2006_article() {
-    for kind in ["wait", "mount"] {
-        let mut fake = Fake::failing_at(kind, Errno::EIO);
-        let (code, _, _) = run(&mount_6x_argv(ARTICLE).unwrap(), &mut fake);
-        assert_eq!(code, 1);
-        assert!(fake.is_clean(), "{kind}");
-        assert_eq!(fake.calls.last(), Some(&Call::Detach(0)));
-    }
 }
 
 #[test]

@@ -1,11 +1,10 @@
 //! The pure part of `mount_md -r`: which steps, in which order, and what
 //! each failure leaves (src/grow.rs), on a recording GrowOps.
+use crate::support::MIB;
 use mount_md::error::{Error, Result};
 use mount_md::exec::Output;
 use mount_md::grow::{execute, plan, tools, Attached, Found, GrowOps, GrowStep, Options, Outcome, Tool};
 use nix::errno::Errno;
-
-const MIB: u64 = 1 << 20;
 
 fn found(mounted: Option<&str>, attached: bool, fstype: &str) -> Found {
     Found {

@@ -5,6 +5,7 @@
 //! UFS is not formatted again without `--reformat`; newfs failures name the
 //! image.
 use crate::support::freebsd::{mount_6x_argv, mount_modern_argv, run, words};
+use crate::support::GIB;
 use mount_md::platform::freebsd::fsck::fsck_argv;
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
@@ -12,7 +13,6 @@ use nix::errno::Errno;
 use std::path::Path;
 
 const IMG: &str = "/jails/j1/rootfs.volume";
-const GIB: u64 = 1 << 30;
 
 /// A UFS2 superblock at 64 KiB (sys/ufs/ffs/fs.h: fs_clean at 209,
 /// fs_old_flags at 211, fs_flags at 1312, fs_magic at 1372).

@@ -4,6 +4,7 @@
 //! steps online and offline, and what each failure leaves.
 // c_ulong is 64 bits here but 32 on i386.
 #![allow(clippy::useless_conversion)]
+use crate::support::GIB;
 use mount_md::error::{Error, Result};
 use mount_md::exec::Output;
 use mount_md::platform::freebsd::abi;
@@ -15,8 +16,6 @@ use nix::errno::Errno;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
-
-const GIB: u64 = 1 << 30;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum G {

@@ -4,12 +4,12 @@
 use crate::support::freebsd::jail::{mount8, mount_md, Dialect, Jail};
 use crate::support::freebsd::model::{Content, Host, Model};
 use crate::support::freebsd::words;
+use crate::support::MIB;
 use mount_md::platform::freebsd::abi::MD_READONLY;
 use mount_md::platform::freebsd::geom::FileId;
 use mount_md::platform::freebsd::MdSys;
 use std::path::{Path, PathBuf};
 
-const MIB: u64 = 1 << 20;
 const J1: &str = "/var/jails/j1";
 const IMG1: &str = "/images/j1.img";
 const LINE1: &str = "md /var/jails/j1 ufs rw,-P,-F/images/j1.img,mountprog=/usr/local/sbin/mount_md 0 0";

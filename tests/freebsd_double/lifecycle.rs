@@ -4,6 +4,7 @@
 //! `mount_md -u`; plus the pure readers of `kern.geom.confxml` and of a
 //! mount's `from`.
 use crate::support::freebsd::{mount_6x_argv, run, words};
+use crate::support::GIB;
 use mount_md::platform::freebsd::abi::{MD_SWAP, MD_VNODE};
 use mount_md::platform::freebsd::geom::{md_unit_of, parse_confxml, vnode_ident, FileId, MdUnit};
 use mount_md::platform::freebsd::recording::{Asked, Recorder, SysCall};
@@ -14,7 +15,6 @@ use std::path::{Path, PathBuf};
 const ARTICLE: &str = "md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume 0 0";
 const IMG: &str = "/jails/10.0.0.1/rootfs.volume";
 const MNT: &str = "/var/jails/10.0.0.1";
-const GIB: u64 = 1 << 30;
 
 fn rec() -> Recorder {
     Recorder::new().with_file(IMG, IMG, GIB)

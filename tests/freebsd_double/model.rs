@@ -3,6 +3,7 @@
 //! the kernel reports (ident comparison, confxml escapes, mount(8)-only
 //! options).
 use crate::support::freebsd::model::{Content, Host, Model};
+use crate::support::MIB;
 use mount_md::platform::freebsd::abi::{
     MD_AUTOUNIT, MD_CLUSTER, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_READONLY, MD_RESERVE, MD_SWAP, MD_VNODE,
 };
@@ -16,8 +17,6 @@ use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-const MIB: u64 = 1 << 20;
 
 fn req(md_type: u32, options: u32, mediasize: u64, file: Option<&str>) -> AttachRequest {
     AttachRequest {

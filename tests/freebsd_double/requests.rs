@@ -1,16 +1,17 @@
 //! The FreeBSD request builders, as plain functions: what MDIOCATTACH,
 //! nmount(2) and newfs(8) would be given.
+use crate::support::freebsd::c;
+use crate::support::GIB;
 use mount_md::device::Unit;
 use mount_md::plan::{Attach, Format, TmpfsMount};
 use mount_md::platform::freebsd::abi::*;
 use mount_md::platform::freebsd::requests::*;
 use mount_md::platform::Note;
 use mount_md::request::{Backing, NewfsOpt};
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 const IMG: &str = "/jails/10.0.0.1/rootfs.volume";
-const GIB: u64 = 1 << 30;
 
 fn vnode(unit: Unit, size: Option<u64>, read_only: bool) -> Attach {
     Attach { unit, backing: Backing::Vnode(IMG.into()), size, read_only, direct_io: true }
@@ -18,10 +19,6 @@ fn vnode(unit: Unit, size: Option<u64>, read_only: bool) -> Attach {
 
 fn file(size: u64, writable: bool) -> BackingFile {
     BackingFile { path: PathBuf::from("/real/rootfs.volume"), size, regular: true, writable }
-}
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
 }
 
 fn text(s: &str) -> IoValue {

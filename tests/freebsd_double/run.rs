@@ -3,7 +3,8 @@
 //! build for them, then what the FreeBSD backend (over a recording syscall
 //! layer) does with it; and every rollback path. (The same argv through
 //! the recording platform, and its rollbacks: tests/core/exec.rs.)
-use crate::support::freebsd::{jail_commands, mount_6x_argv, mount_modern_argv, run, words};
+use crate::support::freebsd::{c, jail_commands, mount_6x_argv, mount_modern_argv, run, words};
+use crate::support::GIB;
 use mount_md::error::strerror;
 use mount_md::platform::fake::{Call, Fake};
 use mount_md::platform::freebsd::abi::{MD_CLUSTER, MD_COMPRESS, MD_READONLY, MD_VNODE};
@@ -20,11 +21,6 @@ const MODERN: &str =
 const EQUALS: &str = "md /var/jails/x ufs rw,-P,-F/jails/a=b/rootfs.volume,mountprog=/usr/local/sbin/mount_md 0 0";
 const IMG: &str = "/jails/10.0.0.1/rootfs.volume";
 const MNT: &str = "/var/jails/10.0.0.1";
-const GIB: u64 = 1 << 30;
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
 
 fn freebsd() -> FreeBsd<Recorder> {
     FreeBsd::with_sys(Recorder::new().with_file(IMG, IMG, GIB).with_file("/jails/a=b/rootfs.volume", "/img", GIB))

@@ -6,8 +6,6 @@ use crate::support::*;
 use std::path::Path;
 use std::process::Command;
 
-const MIB: u64 = 1 << 20;
-
 /// `dumpe2fs -h`'s "Filesystem state:" value.
 fn fs_state(img: &Path) -> String {
     let out = Command::new("dumpe2fs").arg("-h").arg(img).output().expect("dumpe2fs");

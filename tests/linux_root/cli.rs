@@ -6,7 +6,6 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-const MIB: u64 = 1 << 20;
 #[test]
 fn preserved_image_with_p() {
     require_loop!();

@@ -8,8 +8,6 @@ use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const MIB: u64 = 1 << 20;
-
 /// `losetup -l -n -O DIO <dev>`: "1" or "0".
 fn losetup_dio(dev: &str) -> String {
     let out = Command::new("losetup").args(["-l", "-n", "-O", "DIO", dev]).output().expect("losetup");

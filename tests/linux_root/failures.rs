@@ -8,8 +8,6 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
 
-const MIB: u64 = 1 << 20;
-
 /// Runs a command that must fail; returns its single stderr line.
 fn fails(program: &Path, args: &[&OsStr], tmp: &TempDir, status: i32) -> String {
     let out = run(program, args);

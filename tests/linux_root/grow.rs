@@ -9,8 +9,6 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-const MIB: u64 = 1 << 20;
-
 fn mdmfs(args: &[&std::ffi::OsStr]) -> Output {
     run(&bin(), args)
 }

@@ -11,20 +11,9 @@ use std::io::BufRead;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-const MIB: u64 = 1 << 20;
+use std::process::{Command, Stdio};
 
 /// A child process killed (and reaped) on drop.
-struct Holder(Child);
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The loop device (`loop3`) whose backing file, as sysfs shows it, is `p`.
 fn loop_of(p: &Path) -> String {
     let found: Vec<String> = loops_backed_by(p).into_iter().filter(|n| backing_file(n).as_deref() == Some(p)).collect();

@@ -7,9 +7,7 @@ use crate::support::*;
 use std::ffi::OsStr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-const MIB: u64 = 1 << 20;
+use std::process::{Command, Stdio};
 
 /// A prepared 16 MiB ext4 image mounted with `-P` at `dir`.
 fn mount_prepared(tmp: &TempDir, name: &str, loops: &mut LoopGuard) -> (PathBuf, PathBuf, MountGuard, MountInfo) {
@@ -42,15 +40,6 @@ fn autoclear(name: &str) -> bool {
 }
 
 /// A child process killed (and reaped) on drop.
-struct Holder(Child);
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A process whose working directory is `dir` (keeps a mount busy).
 fn hold_cwd(dir: &Path) -> Holder {
     let child = Command::new("sleep").arg("600").current_dir(dir).stdin(Stdio::null()).spawn().expect("sleep");

@@ -12,8 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-const MIB: u64 = 1 << 20;
-
 /// How long each soak runs (`MOUNT_MD_SOAK_SECS`, default 20).
 fn soak_time() -> Duration {
     let secs = std::env::var("MOUNT_MD_SOAK_SECS").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(20);

@@ -21,6 +21,17 @@ pub fn unmount_below(dir: &Path) -> bool {
     !mount_points().iter().any(|m| m.starts_with(dir))
 }
 
+/// A child process, killed and reaped on drop (a test's helper process
+/// must not outlive a failed assertion).
+pub struct Holder(pub std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Unmounts its mount point on drop if it is still mounted (lazily if busy).
 pub struct MountGuard(pub PathBuf);
 

@@ -30,6 +30,9 @@ pub mod linux;
 #[allow(unused_imports)] // not every harness uses them
 pub use linux::*;
 
+pub const MIB: u64 = 1 << 20;
+pub const GIB: u64 = 1 << 30;
+
 /// Why this machine cannot run the real tests, if it cannot.
 pub fn skip_reason() -> Option<String> {
     if !nix::unistd::geteuid().is_root() {

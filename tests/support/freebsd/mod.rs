@@ -6,6 +6,11 @@ use super::TestHost;
 use mount_md::platform::Platform;
 use std::ffi::OsString;
 
+/// A C string (for the request builders' expected values).
+pub fn c(s: &str) -> std::ffi::CString {
+    std::ffi::CString::new(s).unwrap()
+}
+
 /// Exit status, stdout, stderr of `run::run`.
 pub fn run(argv: &[String], platform: &mut dyn Platform) -> (i32, String, String) {
     let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();

@@ -9,7 +9,7 @@
 # The clean -P path starting no process is argued from the code (newfs is
 # exec'd only by Platform::format, planned only when -P is absent; fsck_ufs
 # only when the superblock says not clean) and tested with the recording
-# syscall layer (tests/freebsd_run.rs, tests/freebsd_fsck.rs).
+# syscall layer (tests/freebsd_double/run.rs, tests/freebsd_double/fsck.rs).
 set -eu
 B=${1:-target/freebsd/x86_64-unknown-freebsd/release/mount_md}
 [ -f "$B" ] || { echo "freebsd-imports: $B: no such file (run freebsd-build --build first)" >&2; exit 1; }

@@ -1,6 +1,6 @@
 //! The one table of command-line options. The getopt strings, the long
 //! option lists and the usage text are generated from it, and
-//! `tests/manpage.rs` checks the man page against it, so an option is
+//! `tests/repo/manpage.rs` checks the man page against it, so an option is
 //! spelled once here and once in its `match` arm.
 use super::getopt::{LongArg, Opt};
 

@@ -8,7 +8,7 @@
 //! compiles and is tested on any host: `sys::Kernel` (FreeBSD only) does
 //! the real ioctls and syscalls, `recording::Recorder` (feature `test-support`) records them, and
 //! the tests' stateful model of md(4), GEOM and VFS
-//! (tests/freebsd_support/model.rs) behaves as the kernel sources say.
+//! (tests/support/freebsd/model.rs) behaves as the kernel sources say.
 //!
 //! Identity, by what the kernel holds:
 //! * a unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>-INO

@@ -1,0 +1,198 @@
+//! The pure part of `mount_md -r`: which steps, in which order, and what
+//! each failure leaves (src/grow.rs), on a recording GrowOps.
+use crate::support::MIB;
+use mount_md::error::{Error, Result};
+use mount_md::exec::Output;
+use mount_md::grow::{execute, plan, tools, Attached, Found, GrowOps, GrowStep, Options, Outcome, Tool};
+use nix::errno::Errno;
+
+fn found(mounted: Option<&str>, attached: bool, fstype: &str) -> Found {
+    Found {
+        image: "/img".into(),
+        image_len: 64 * MIB,
+        disk_size: 64 * MIB,
+        attached: attached.then(|| Attached {
+            device: "/dev/loop3".into(),
+            mount_point: mounted.map(Into::into),
+            read_only: false,
+        }),
+        fstype: fstype.into(),
+    }
+}
+
+fn steps(f: &Found, size: u64) -> Vec<GrowStep> {
+    match plan(f, size).unwrap() {
+        Outcome::Steps(s) => s,
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn step_orders() {
+    let ext = GrowStep::ExtendImage { from: 64 * MIB, to: 128 * MIB };
+    let cap = GrowStep::SetCapacity { from: 64 * MIB, to: 128 * MIB };
+    assert_eq!(
+        steps(&found(Some("/j"), true, "ext4"), 128 * MIB),
+        [ext.clone(), cap.clone(), GrowStep::GrowFs(Tool::Resize2fs)]
+    );
+    assert_eq!(
+        steps(&found(Some("/j"), true, "xfs"), 128 * MIB),
+        [ext.clone(), cap.clone(), GrowStep::GrowFs(Tool::XfsGrowfs)]
+    );
+    assert_eq!(steps(&found(Some("/j"), true, "ufs"), 128 * MIB)[2], GrowStep::GrowFs(Tool::Growfs));
+    // Attached, not mounted: checked first.
+    assert_eq!(
+        steps(&found(None, true, "ext4"), 128 * MIB),
+        [ext.clone(), cap, GrowStep::CheckFs(Tool::E2fsck), GrowStep::GrowFs(Tool::Resize2fs)]
+    );
+    // Not attached: attach, check, grow, detach.
+    assert_eq!(
+        steps(&found(None, false, "ext3"), 128 * MIB),
+        [ext, GrowStep::Attach, GrowStep::CheckFs(Tool::E2fsck), GrowStep::GrowFs(Tool::Resize2fs), GrowStep::Detach]
+    );
+    // An image already longer than its disk (grown earlier, fs not yet).
+    let mut f = found(Some("/j"), true, "ext4");
+    f.image_len = 128 * MIB;
+    assert_eq!(
+        steps(&f, 128 * MIB),
+        [GrowStep::SetCapacity { from: 64 * MIB, to: 128 * MIB }, GrowStep::GrowFs(Tool::Resize2fs)]
+    );
+}
+
+#[test]
+fn refusals() {
+    let e = |f: &Found, size: u64| plan(f, size).unwrap_err().to_string();
+    let mounted = found(Some("/j"), true, "ext4");
+    assert_eq!(
+        e(&mounted, 32 * MIB),
+        "/img: is 67108864 bytes; -r does not shrink (asked for 33554432); nothing changed"
+    );
+    assert_eq!(plan(&mounted, 64 * MIB).unwrap(), Outcome::Nothing { size: 64 * MIB });
+    assert!(e(&mounted, 64 * MIB + 100).contains("whole number of 512-byte sectors"));
+    assert!(e(&found(None, false, "xfs"), 128 * MIB).starts_with("xfs grows only while mounted"));
+    assert!(e(&found(None, true, "btrfs"), 128 * MIB).starts_with("btrfs grows only while mounted"));
+    assert_eq!(
+        e(&found(Some("/j"), true, "vfat"), 128 * MIB),
+        "mount_md cannot grow a vfat file system (nothing changed)"
+    );
+    let mut ro = found(Some("/j"), true, "ext4");
+    ro.attached.as_mut().unwrap().read_only = true;
+    assert_eq!(e(&ro, 128 * MIB), "/img: attached read-only; nothing changed");
+    assert_eq!(tools("ext4", false).unwrap(), (Some(Tool::E2fsck), Tool::Resize2fs));
+}
+
+#[test]
+fn argvs() {
+    let s = |t: Tool, mp: Option<&str>| {
+        t.argv("/dev/loop3", mp.map(std::path::Path::new))
+            .iter()
+            .map(|a| a.to_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(s(Tool::E2fsck, None), ["e2fsck", "-f", "-p", "/dev/loop3"]);
+    assert_eq!(s(Tool::Resize2fs, Some("/j")), ["resize2fs", "/dev/loop3"]);
+    assert_eq!(s(Tool::XfsGrowfs, Some("/j")), ["xfs_growfs", "/j"]);
+    assert_eq!(s(Tool::BtrfsResize, Some("/j")), ["btrfs", "filesystem", "resize", "max", "/j"]);
+    assert_eq!(s(Tool::Growfs, Some("/j")), ["growfs", "-y", "/dev/loop3"]);
+    assert!(Tool::E2fsck.succeeded(1) && !Tool::E2fsck.succeeded(4) && !Tool::Resize2fs.succeeded(1));
+}
+
+/// Records runs and undos; fails at the first step of a given kind.
+#[derive(Default)]
+struct Rec {
+    log: Vec<String>,
+    fail: Option<&'static str>,
+}
+
+fn kind(s: &GrowStep) -> &'static str {
+    match s {
+        GrowStep::ExtendImage { .. } => "extend",
+        GrowStep::Attach => "attach",
+        GrowStep::SetCapacity { .. } => "capacity",
+        GrowStep::CheckFs(_) => "check",
+        GrowStep::GrowFs(_) => "grow",
+        GrowStep::Detach => "detach",
+    }
+}
+
+impl GrowOps for Rec {
+    fn describe(&self, s: &GrowStep) -> String {
+        format!("<{}>", kind(s))
+    }
+    fn run(&mut self, s: &GrowStep) -> Result<()> {
+        self.log.push(kind(s).to_string());
+        if self.fail == Some(kind(s)) {
+            return Err(Error::sys(kind(s), Errno::ENOSPC));
+        }
+        Ok(())
+    }
+    fn undo(&mut self, s: &GrowStep) -> Result<()> {
+        self.log.push(format!("undo {}", kind(s)));
+        Ok(())
+    }
+}
+
+fn go(
+    f: &Found,
+    fail: Option<&'static str>,
+    opts: Options,
+) -> (Vec<String>, std::result::Result<(), String>, String, String) {
+    let mut rec = Rec { fail, ..Rec::default() };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let outcome = plan(f, 128 * MIB).unwrap();
+    let r = {
+        let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
+        execute(f, &outcome, &mut rec, opts, &mut io)
+    };
+    (rec.log, r.map_err(|e| e.to_string()), String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+}
+
+#[test]
+fn rollback_online() {
+    let f = found(Some("/j"), true, "ext4");
+    let (log, r, ..) = go(&f, None, Options::default());
+    assert_eq!(log, ["extend", "capacity", "grow"]);
+    assert_eq!(r, Ok(()));
+    // The kernel refused the new size: the image is cut back.
+    let (log, r, ..) = go(&f, Some("capacity"), Options::default());
+    assert_eq!(log, ["extend", "capacity", "undo extend"]);
+    assert_eq!(r.unwrap_err(), "capacity: No space left on device (nothing changed)");
+    let (log, r, ..) = go(&f, Some("extend"), Options::default());
+    assert_eq!(log, ["extend"]);
+    assert_eq!(r.unwrap_err(), "extend: No space left on device (nothing changed)");
+    // The file system grow failed: the image stays larger, and says so.
+    let (log, r, ..) = go(&f, Some("grow"), Options::default());
+    assert_eq!(log, ["extend", "capacity", "grow"]);
+    assert_eq!(
+        r.unwrap_err(),
+        "grow: No space left on device (the image stays 134217728 bytes (was 67108864), its file system intact at \
+         its old size; once the cause is fixed, finish with: <grow>)"
+    );
+}
+
+#[test]
+fn rollback_offline() {
+    let f = found(None, false, "ext4");
+    let (log, r, ..) = go(&f, Some("attach"), Options::default());
+    assert_eq!(log, ["extend", "attach", "undo extend"]);
+    assert!(r.unwrap_err().ends_with("(nothing changed)"));
+    // The check writes nothing past the old end: detach and cut back.
+    let (log, r, ..) = go(&f, Some("check"), Options::default());
+    assert_eq!(log, ["extend", "attach", "check", "undo attach", "undo extend"]);
+    assert!(r.unwrap_err().ends_with("(nothing changed)"));
+    let (log, r, ..) = go(&f, Some("grow"), Options::default());
+    assert_eq!(log, ["extend", "attach", "check", "grow", "undo attach"]);
+    assert!(r.unwrap_err().contains("the image stays 134217728 bytes"));
+}
+
+#[test]
+fn dry_run_and_trace() {
+    let f = found(None, false, "ext4");
+    let (log, r, out, err) = go(&f, None, Options { dry_run: true, debug: false });
+    assert!(log.is_empty() && r.is_ok() && err.is_empty());
+    assert_eq!(out, "<extend>\n<attach>\n<check>\n<grow>\n<detach>\n");
+    let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true });
+    assert_eq!(log.len(), 5);
+    assert!(out.is_empty());
+    assert_eq!(err, "DEBUG: <extend>\nDEBUG: <attach>\nDEBUG: <check>\nDEBUG: <grow>\nDEBUG: <detach>\n");
+}

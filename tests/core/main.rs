@@ -1,0 +1,12 @@
+//! The pure core, on any system, no root: the command line, plans and the
+//! executor on the recording platform, the lifecycle rules, `-r`'s steps,
+//! and property tests of the parsers.
+#[macro_use]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod exec;
+mod grow;
+mod lifecycle;
+mod properties;

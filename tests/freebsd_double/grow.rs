@@ -1,0 +1,242 @@
+//! `mount_md -r` and `--list` on FreeBSD, through the recording md(4)
+//! double (`Recorder`, as MdSys) and a recording [`GrowSys`]: the
+//! MDIOCRESIZE request (its number pinned), the growfs argv, the order of
+//! steps online and offline, and what each failure leaves.
+// c_ulong is 64 bits here but 32 on i386.
+#![allow(clippy::useless_conversion)]
+use crate::support::GIB;
+use mount_md::error::{Error, Result};
+use mount_md::exec::Output;
+use mount_md::platform::freebsd::abi;
+use mount_md::platform::freebsd::grow::{self, growfs_argv, resize_mdio, resize_request, GrowSys, ResizeRequest};
+use mount_md::platform::freebsd::recording::{Recorder, SysCall};
+use mount_md::platform::freebsd::OpenedImage;
+use mount_md::request::{GrowRequest, ReleaseTarget};
+use nix::errno::Errno;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum G {
+    Extend(u64, u64),
+    Truncate(u64),
+    Resize(ResizeRequest),
+    Run(Vec<String>),
+}
+
+#[derive(Default)]
+struct Grow {
+    log: Vec<G>,
+    labels: BTreeMap<u32, Vec<u8>>,
+    fail: Option<&'static str>,
+}
+
+impl Grow {
+    fn check(&mut self, kind: &str) -> Result<()> {
+        if self.fail == Some(kind) {
+            return Err(Error::sys(kind, Errno::EIO));
+        }
+        Ok(())
+    }
+}
+
+impl GrowSys for Grow {
+    fn resize(&mut self, req: &ResizeRequest) -> Result<()> {
+        self.log.push(G::Resize(req.clone()));
+        self.check("resize")
+    }
+    fn label(&mut self, unit: u32) -> Result<Vec<u8>> {
+        Ok(self.labels.get(&unit).cloned().unwrap_or_default())
+    }
+    fn run_program(&mut self, argv: &[OsString]) -> Result<()> {
+        self.log.push(G::Run(argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()));
+        self.check("growfs")
+    }
+    fn extend(&mut self, _: &OpenedImage, from: u64, to: u64) -> Result<()> {
+        self.log.push(G::Extend(from, to));
+        self.check("extend")
+    }
+    fn truncate(&mut self, _: &OpenedImage, len: u64) -> Result<()> {
+        self.log.push(G::Truncate(len));
+        Ok(())
+    }
+    fn used(&mut self, _: &Path) -> Option<u64> {
+        Some(4096)
+    }
+}
+
+fn req(target: ReleaseTarget, size: u64) -> GrowRequest {
+    GrowRequest { target, size, dry_run: false, debug: false }
+}
+
+fn go(sys: &mut Recorder, g: &mut Grow, r: &GrowRequest) -> (std::result::Result<(), String>, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let res = {
+        let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
+        grow::grow(sys, g, r, &mut io)
+    };
+    (res.map_err(|e| e.to_string()), String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+}
+
+/// md3 backed by /img (1 GiB), mounted on /j, marked.
+fn mounted() -> (Recorder, Grow) {
+    let sys = Recorder::new()
+        .with_file("/img", "/img", GIB)
+        .with_leftover(3, "/img", GIB, false)
+        .with_mount("/dev/md3", "/j");
+    let mut g = Grow::default();
+    g.labels.insert(3, b"mount_md:/j".to_vec());
+    (sys, g)
+}
+
+#[test]
+fn resize_request_and_number() {
+    // _IOWR('m', 4, struct md_ioctl): pinned for every layout.
+    assert_eq!(u64::from(abi::LP64.resize), 0xC1C0_6D04);
+    assert_eq!(u64::from(abi::I386.resize), 0xC1B4_6D04);
+    assert_eq!(u64::from(abi::ILP32.resize), 0xC1B8_6D04);
+    assert_eq!(u64::from(abi::iowr(b'm', 4, 448)), 0xC000_0000 + (448 << 16) + (0x6D << 8) + 4);
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(u64::from(abi::MDIOCRESIZE), 0xC1C0_6D04);
+    let r = resize_request(3, 2 * GIB).unwrap();
+    assert_eq!(r, ResizeRequest { unit: 3, mediasize: 2 * GIB, options: 0 });
+    assert_eq!(r.describe(), "ioctl(/dev/mdctl, MDIOCRESIZE, {unit=3, mediasize=2147483648, options=0})");
+    let m = resize_mdio(&r).unwrap();
+    assert_eq!((m.md_version, m.md_unit, m.md_mediasize, m.md_options), (0, 3, 2 * GIB as i64, 0));
+    assert!(m.md_file.is_null() && m.md_label.is_null() && m.md_sectorsize == 0);
+    assert!(resize_request(3, 2 * GIB + 1).is_err());
+    assert!(resize_request(3, 0).is_err());
+}
+
+#[test]
+fn growfs_argv_is_absolute_and_answers_yes() {
+    assert_eq!(growfs_argv(Path::new("/dev/md3")), [OsString::from("/sbin/growfs"), "-y".into(), "/dev/md3".into()]);
+}
+
+#[test]
+fn online_by_mount_point_image_and_unit() {
+    for target in [ReleaseTarget::Path("/j".into()), ReleaseTarget::Path("/img".into()), ReleaseTarget::Unit(3)] {
+        let (mut sys, mut g) = mounted();
+        let (r, out, err) = go(&mut sys, &mut g, &req(target.clone(), 2 * GIB));
+        assert_eq!(r, Ok(()), "{target:?}");
+        assert!(out.is_empty() && err.is_empty());
+        assert_eq!(
+            g.log,
+            [
+                G::Extend(GIB, 2 * GIB),
+                G::Resize(ResizeRequest { unit: 3, mediasize: 2 * GIB, options: 0 }),
+                G::Run(vec!["/sbin/growfs".into(), "-y".into(), "/dev/md3".into()]),
+            ],
+            "{target:?}"
+        );
+        // Nothing attached, detached, mounted or unmounted on the way.
+        assert!(sys.changes().is_empty(), "{:?}", sys.changes());
+    }
+}
+
+#[test]
+fn dry_run_prints_the_steps() {
+    let (mut sys, mut g) = mounted();
+    let r = GrowRequest { dry_run: true, ..req(ReleaseTarget::Path("/j".into()), 2 * GIB) };
+    let (res, out, _) = go(&mut sys, &mut g, &r);
+    assert_eq!(res, Ok(()));
+    assert!(g.log.is_empty());
+    assert_eq!(
+        out,
+        "posix_fallocate(/img, 1073741824, 1073741824)\n\
+         ioctl(/dev/mdctl, MDIOCRESIZE, {unit=3, mediasize=2147483648, options=0})\n\
+         /sbin/growfs -y /dev/md3\n"
+    );
+}
+
+#[test]
+fn offline_attaches_marked_grows_and_detaches() {
+    let mut sys = Recorder::new().with_file("/img", "/img", GIB);
+    let mut g = Grow::default();
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    assert_eq!(r, Ok(()));
+    assert_eq!(g.log, [G::Extend(GIB, 2 * GIB), G::Run(vec!["/sbin/growfs".into(), "-y".into(), "/dev/md0".into()])]);
+    let changes: Vec<SysCall> = sys.changes().into_iter().cloned().collect();
+    let SysCall::Attach(a) = &changes[0] else { panic!("{changes:?}") };
+    assert_eq!(a.md_type, abi::MD_VNODE);
+    assert_eq!(a.mediasize, 2 * GIB);
+    assert_eq!(a.label.as_ref().unwrap().to_bytes(), b"mount_md:");
+    assert_eq!(changes[1], SysCall::Detach(0));
+    assert!(sys.is_clean());
+}
+
+#[test]
+fn refusals_change_nothing() {
+    // Not ours.
+    let (mut sys, mut g) = mounted();
+    g.labels.clear();
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    assert_eq!(
+        r.unwrap_err(),
+        "/dev/md3: not attached by mount_md (its label carries no mount_md mark); nothing changed"
+    );
+    assert!(g.log.is_empty());
+    // Shrink.
+    let (mut sys, mut g) = mounted();
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Unit(3), GIB / 2));
+    assert_eq!(r.unwrap_err(), "/img: is 1073741824 bytes; -r does not shrink (asked for 536870912); nothing changed");
+    assert!(g.log.is_empty());
+    // Same size.
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Unit(3), GIB));
+    assert_eq!(r, Ok(()));
+    assert!(g.log.is_empty());
+    // Mounted from a slice of the disk.
+    let mut sys = Recorder::new()
+        .with_file("/img", "/img", GIB)
+        .with_leftover(3, "/img", GIB, false)
+        .with_mount("/dev/md3.uzip", "/j");
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    assert!(r.unwrap_err().contains("not a whole md(4) disk"));
+    assert!(g.log.is_empty() && sys.changes().is_empty());
+}
+
+#[test]
+fn failures() {
+    // The kernel refuses the new size: the image is cut back.
+    let (mut sys, mut g) = mounted();
+    g.fail = Some("resize");
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    assert_eq!(r.unwrap_err(), "resize: Input/output error (nothing changed)");
+    assert_eq!(g.log.last(), Some(&G::Truncate(GIB)));
+    // growfs fails: the image stays larger, and the message says so.
+    let (mut sys, mut g) = mounted();
+    g.fail = Some("growfs");
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    let e = r.unwrap_err();
+    assert!(e.contains("the image stays 2147483648 bytes (was 1073741824)"), "{e}");
+    assert!(e.ends_with("finish with: /sbin/growfs -y /dev/md3)"), "{e}");
+    assert!(!g.log.iter().any(|c| matches!(c, G::Truncate(_))));
+    // Offline, growfs fails: detached all the same.
+    let mut sys = Recorder::new().with_file("/img", "/img", GIB);
+    let mut g = Grow { fail: Some("growfs"), ..Grow::default() };
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    let e = r.unwrap_err();
+    assert!(
+        e.ends_with("finish with: md=$(mdconfig -a -t vnode -f /img) && growfs -y /dev/$md; mdconfig -d -u $md)"),
+        "{e}"
+    );
+    assert!(sys.is_clean());
+}
+
+#[test]
+fn list_marks_foreign_units() {
+    let (mut sys, mut g) = mounted();
+    let mut sys2 = std::mem::take(&mut sys).with_file("/other", "/other", GIB).with_leftover(4, "/other", GIB, true);
+    g.labels.insert(4, b"/other".to_vec());
+    let units = grow::list(&mut sys2, &mut g).unwrap();
+    assert_eq!(units.len(), 2);
+    assert_eq!(units[0].device, Path::new("/dev/md3"));
+    assert_eq!(units[0].image.as_deref(), Some(&b"/img"[..]));
+    assert_eq!(units[0].mount_point.as_deref(), Some(&b"/j"[..]));
+    assert_eq!((units[0].size, units[0].used, units[0].read_only, units[0].foreign), (GIB, Some(4096), false, false));
+    assert_eq!(units[0].mark.as_deref(), Some(&b"mount_md:/j"[..]));
+    assert_eq!((units[1].foreign, units[1].read_only, units[1].used), (true, true, None));
+    let shown = mount_md::list::select(units, false);
+    assert_eq!(shown.len(), 1);
+}

@@ -1,0 +1,213 @@
+//! The kernel model itself (tests/support/freebsd/model.rs) against what
+//! the FreeBSD sources say, and the pure readers the backend uses on what
+//! the kernel reports (ident comparison, confxml escapes, mount(8)-only
+//! options).
+use crate::support::freebsd::model::{Content, Host, Model};
+use crate::support::MIB;
+use mount_md::platform::freebsd::abi::{
+    MD_AUTOUNIT, MD_CLUSTER, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_READONLY, MD_RESERVE, MD_SWAP, MD_VNODE,
+};
+use mount_md::platform::freebsd::geom::{escape, ident_match, parse_confxml, FileId, IdentMatch};
+use mount_md::platform::freebsd::requests::{
+    check_disk_fstype, mount8_only, nmount_request, AttachRequest, IoValue, NmountRequest,
+};
+use mount_md::platform::freebsd::MdSys;
+use nix::errno::Errno;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn req(md_type: u32, options: u32, mediasize: u64, file: Option<&str>) -> AttachRequest {
+    AttachRequest {
+        md_type,
+        options,
+        unit: 0,
+        mediasize,
+        file: file.map(|f| CString::new(f).unwrap()),
+        label: Some(CString::new("mount_md:/mnt").unwrap()),
+    }
+}
+
+fn errno<T: std::fmt::Debug>(r: mount_md::error::Result<T>) -> Option<Errno> {
+    r.err().and_then(|e| e.errno())
+}
+
+fn model() -> Model {
+    Model::new(Host::Ufs).dir("/mnt").image("/img", 64 * MIB, Model::clean_ufs(), None)
+}
+
+#[test]
+fn attach_is_checked_as_md_c_does() {
+    let mut m = model();
+    // mdcreate_malloc: MD_READONLY (or MD_CLUSTER) on a malloc disk.
+    assert_eq!(errno(m.attach(&req(MD_MALLOC, MD_AUTOUNIT | MD_READONLY, MIB, None))), Some(Errno::EINVAL));
+    assert_eq!(errno(m.attach(&req(MD_MALLOC, MD_AUTOUNIT | MD_CLUSTER, MIB, None))), Some(Errno::EINVAL));
+    assert_eq!(m.attach(&req(MD_MALLOC, MD_AUTOUNIT | MD_COMPRESS | MD_RESERVE, MIB, None)).unwrap(), 0);
+    // kern_mdattach_locked: below one sector; an unknown type.
+    assert_eq!(errno(m.attach(&req(MD_VNODE, MD_AUTOUNIT, 511, Some("/img")))), Some(Errno::EINVAL));
+    assert_eq!(errno(m.attach(&req(9, MD_AUTOUNIT, MIB, None))), Some(Errno::EINVAL));
+    // mdcreate_swap: not a multiple of the page size.
+    assert_eq!(errno(m.attach(&req(MD_SWAP, MD_AUTOUNIT, MIB + 512, None))), Some(Errno::EDOM));
+    // mdnew: a taken unit.
+    assert_eq!(errno(m.attach(&req(MD_SWAP, 0, MIB, None))), Some(Errno::EBUSY));
+    // mdcreate_vnode: a missing file; the fractional sector pruned.
+    assert_eq!(errno(m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/nope")))), Some(Errno::ENOENT));
+    let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT | MD_READONLY, MIB + 100, Some("/img"))).unwrap();
+    assert_eq!(u, 1);
+    let q = m.query(1).unwrap();
+    assert_eq!((q.mediasize, q.options & MD_READONLY, q.sectorsize), (MIB, MD_READONLY, 512));
+    assert_eq!(q.label.as_deref(), Some(&b"mount_md:/mnt"[..]));
+    // A label that does not fit `char label[PATH_MAX]`.
+    let mut long = req(MD_SWAP, MD_AUTOUNIT, MIB, None);
+    long.label = Some(CString::new(vec![b'a'; 1024]).unwrap());
+    assert_eq!(errno(m.attach(&long)), Some(Errno::ENAMETOOLONG));
+}
+
+#[test]
+fn detach_is_checked_as_md_c_does() {
+    let mut m = model();
+    assert_eq!(errno(m.detach(3, false)), Some(Errno::ENOENT));
+    let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    // GEOM tastes the new provider: open for a moment.
+    assert_eq!(errno(m.detach(u, false)), Some(Errno::EBUSY));
+    m.pause(Duration::from_millis(200));
+    m.detach(u, false).unwrap();
+    let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    m.detach(u, true).unwrap();
+    assert!(m.unit_numbers().is_empty());
+    let _ = MD_FORCE;
+}
+
+#[test]
+fn resize_is_checked_as_md_c_does() {
+    let mut m = model();
+    let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT, 2 * MIB, Some("/img"))).unwrap();
+    assert_eq!(m.resize(u, MIB, 0), Err(Errno::EBUSY));
+    assert_eq!(m.resize(u, MIB, MD_READONLY), Err(Errno::EINVAL));
+    assert_eq!(m.resize(u, 100, MD_FORCE), Err(Errno::EINVAL));
+    m.resize(u, 4 * MIB, 0).unwrap();
+    assert_eq!(m.query(u).unwrap().mediasize, 4 * MIB);
+    let s = m.attach(&req(MD_SWAP, MD_AUTOUNIT, MIB, None)).unwrap();
+    assert_eq!(m.resize(s, MIB + 512, 0), Err(Errno::EDOM));
+    let k = m.attach(&req(MD_MALLOC, MD_AUTOUNIT, MIB, None)).unwrap();
+    assert_eq!(m.resize(k, 2 * MIB, 0), Err(Errno::EOPNOTSUPP));
+    assert_eq!(m.resize(42, MIB, 0), Err(Errno::ENOENT));
+}
+
+fn nmount(opts: &[&str], from: &str) -> NmountRequest {
+    let opts: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+    nmount_request("ufs", &opts, Path::new("/mnt"), OsStr::new(from), false).unwrap()
+}
+
+#[test]
+fn nmount_is_checked_as_vfs_mount_c_and_ffs_vfsops_c_do() {
+    let mut m = model();
+    let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT | MD_READONLY, MIB, Some("/img"))).unwrap();
+    // No node yet: devfs shows it some polls after the attach.
+    assert_eq!(errno(m.nmount(&nmount(&["ro"], "/dev/md0"))), Some(Errno::ENOENT));
+    m.pause(Duration::from_millis(200));
+    // vfs_filteropt.
+    let mut bad = nmount(&["ro"], "/dev/md0");
+    bad.iov.insert(0, (CString::new("late").unwrap(), IoValue::Flag));
+    let e = m.nmount(&bad).unwrap_err();
+    assert_eq!(e.to_string(), "/dev/md0: mount option <late> is unknown: Invalid argument");
+    // A read-write mount of a read-only unit: g_md_access says EROFS.
+    assert_eq!(errno(m.nmount(&nmount(&["rw"], "/dev/md0"))), Some(Errno::EROFS));
+    m.nmount(&nmount(&["ro", "noatime", "nosuid"], "/dev/md0")).unwrap();
+    assert!(m.mounted_read_only(Path::new("/mnt")).unwrap());
+    m.open_file_on("/mnt");
+    assert_eq!(errno(m.unmount(Path::new("/mnt"), false)), Some(Errno::EBUSY));
+    m.unmount(Path::new("/mnt"), true).unwrap();
+    m.detach(u, false).unwrap();
+}
+
+#[test]
+fn a_ufs_not_cleanly_unmounted_refuses_read_write() {
+    let mut m = Model::new(Host::Ufs).dir("/mnt").image(
+        "/img",
+        64 * MIB,
+        Content::Ufs { clean: false, fsmnt: "/var/jails/j1".into() },
+        None,
+    );
+    m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    m.pause(Duration::from_millis(200));
+    let e = m.nmount(&nmount(&["rw"], "/dev/md0")).unwrap_err();
+    assert_eq!(e.errno(), Some(Errno::EPERM));
+    assert_eq!(
+        e.to_string(),
+        "/dev/md0: R/W mount of /var/jails/j1 denied. Filesystem is not clean - run fsck.: Operation not permitted"
+    );
+    m.nmount(&nmount(&["ro"], "/dev/md0")).unwrap();
+}
+
+#[test]
+fn newfs_on_a_read_only_unit_fails_with_erofs() {
+    let mut m = model();
+    m.attach(&req(MD_VNODE, MD_AUTOUNIT | MD_READONLY, MIB, Some("/img"))).unwrap();
+    m.pause(Duration::from_millis(200));
+    let e = m.run_newfs(&[OsString::from("/sbin/newfs"), OsString::from("/dev/md0")], false).unwrap_err();
+    assert_eq!(e.to_string(), "newfs exited with error code 1: newfs: /dev/md0: Read-only file system");
+}
+
+#[test]
+fn confxml_is_rendered_as_geom_dump_c_escapes_and_read_back_exactly() {
+    // Bytes above 0x7e and the five markup characters become &#xNN;, one
+    // byte each; other control bytes but \t \n \r become '?'.
+    assert_eq!(escape(b"a&b<c>'\"\xc3\xa9\x01\t"), "a&#x26;b&#x3C;c&#x3E;&#x27;&#x22;&#xC3;&#xA9;?\t");
+    let raw = b"/images/\xff\xfe not utf8.img".to_vec();
+    let name = PathBuf::from(OsString::from_vec(raw.clone()));
+    let mut m = Model::new(Host::Ufs).image(&name, 64 * MIB, Model::clean_ufs(), None);
+    let mut r = req(MD_VNODE, MD_AUTOUNIT, MIB, None);
+    r.file = Some(CString::new(raw.clone()).unwrap());
+    r.label = Some(CString::new(b"mount_md:/j\xe9".to_vec()).unwrap());
+    m.attach(&r).unwrap();
+    let units = parse_confxml(m.confxml());
+    assert_eq!(units[0].file.as_deref(), Some(name.as_path()));
+    assert_eq!(units[0].label.as_deref(), Some(&b"mount_md:/j\xe9"[..]));
+    assert_eq!(units[0].access, Some((1, 0, 0)), "the taste after the attach");
+}
+
+#[test]
+fn an_ident_under_31_characters_is_exact_a_cut_one_a_candidate() {
+    let ufs = FileId { dev: 90, ino: 1234 };
+    assert_eq!(ident_match("MD-DEV90-INO1234", ufs), IdentMatch::Exact);
+    assert_eq!(ident_match("MD-DEV90-INO1235", ufs), IdentMatch::No);
+    let dev = Host::Zfs.dev();
+    let (a, b) = (FileId { dev, ino: 1234 }, FileId { dev, ino: 1299 });
+    let cut = crate::support::freebsd::model::ident(a);
+    assert_eq!(cut.len(), 31);
+    assert_eq!(ident_match(&cut, a), IdentMatch::Candidate);
+    assert_eq!(ident_match(&cut, b), IdentMatch::Candidate, "one dataset, one ident");
+}
+
+#[test]
+fn options_only_mount8_knows_never_reach_nmount() {
+    for o in ["late", "failok", "noauto", "userquota", "groupquota=staff", "mountprog=/usr/local/sbin/mount_md"] {
+        assert!(mount8_only(o), "{o}");
+    }
+    for o in ["rw", "ro", "noatime", "auto", "latex"] {
+        assert!(!mount8_only(o), "{o}");
+    }
+    let r = nmount(&["rw", "late", "mountprog=/x", "noatime"], "/dev/md0");
+    let names: Vec<&[u8]> = r.iov.iter().map(|(n, _)| n.as_bytes()).collect();
+    assert_eq!(names, [&b"rw"[..], b"noatime", b"fstype", b"fspath", b"from", b"errmsg"]);
+    assert!(check_disk_fstype("ufs").is_ok());
+    assert!(check_disk_fstype("msdosfs").is_err());
+}
+
+#[test]
+fn the_backing_file_of_a_unit_by_its_ident_or_its_file() {
+    use mount_md::platform::freebsd::geom::parse_ident;
+    use mount_md::platform::freebsd::FreeBsd;
+    assert_eq!(parse_ident("MD-DEV90-INO12"), Some(FileId { dev: 90, ino: 12 }));
+    assert_eq!(parse_ident("MD-DEV18446744073709551615-INO1"), None, "cut");
+    assert_eq!(parse_ident("MD-DEV090-INO12"), None);
+    for h in [Host::Ufs, Host::Zfs] {
+        let mut m = Model::new(h).image("/a.img", 64 * MIB, Model::clean_ufs(), Some(1234));
+        m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/a.img"))).unwrap();
+        let units = m.list_units().unwrap();
+        let mut fb = FreeBsd::with_sys(m.clone());
+        assert_eq!(fb.backing_id(&units[0]), Some(FileId { dev: h.dev(), ino: 1234 }), "{h:?}");
+    }
+}

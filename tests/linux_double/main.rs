@@ -1,0 +1,230 @@
+//! The Linux policy over the recording double (no root, no loop device):
+//! the attach race loop, the mark and size each attach asks for, the units
+//! and mounts the lifecycle sees, and how `-u` and a leftover's detach
+//! treat busy, foreign and unreadable units.
+#![cfg(target_os = "linux")]
+
+#[macro_use]
+#[path = "../support/mod.rs"]
+mod support;
+
+use mount_md::device::Unit;
+use mount_md::host::SystemHost;
+use mount_md::mark;
+use mount_md::plan::{Attach, OpenImage};
+use mount_md::platform::linux::loopdev::{LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY};
+use mount_md::platform::linux::recording::{bound, rdev_of, LoopCall, Recorder};
+use mount_md::platform::linux::sys::Statx;
+use mount_md::platform::linux::Linux;
+use mount_md::platform::{Detached, Note, Owner, Platform};
+use mount_md::request::Backing;
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+fn swap(unit: Unit) -> Attach {
+    Attach { unit, backing: Backing::Swap, size: Some(1 << 20), read_only: false, direct_io: true }
+}
+
+fn ours(mount_point: &str) -> Vec<u8> {
+    mark::encode(mount_point.as_bytes(), mark::LINUX_CAPACITY)
+}
+
+fn binds(calls: &[LoopCall]) -> Vec<u32> {
+    calls.iter().filter_map(|c| if let LoopCall::Bind { unit, .. } = c { Some(*unit) } else { None }).collect()
+}
+
+#[test]
+fn a_lost_race_is_retried_on_another_unit() {
+    let mut rec = Recorder::new();
+    rec.stolen = vec![0];
+    let mut l = Linux::with_sys(rec);
+    let dev = l.attach(&swap(Unit::Auto), Path::new("/nonexistent/j")).unwrap();
+    assert_eq!(dev.unit, 1);
+    assert!(l.take_notes().contains(&Note::Debug("/dev/loop1: attached after 1 lost race(s)".into())));
+    let rec = l.into_sys();
+    assert_eq!(binds(&rec.calls), [0, 1]);
+    assert!(!rec.locked, "the loop-control lock is let go");
+    assert!(rec.slept >= Duration::from_millis(10), "backed off");
+    // The stolen unit is someone else's: never cleared.
+    assert!(!rec.calls.contains(&LoopCall::ClrFd(0)));
+}
+
+#[test]
+fn a_busy_fixed_unit_is_refused_not_retried() {
+    let rec = Recorder::new().with_unit(3, bound(1, 2, 0, b"/other.img"));
+    let mut l = Linux::with_sys(rec);
+    let e = l.attach(&swap(Unit::Fixed(3)), Path::new("/j")).unwrap_err();
+    assert_eq!(e.to_string(), "/dev/loop3: already attached to another file: Device or resource busy");
+    let rec = l.into_sys();
+    assert_eq!(binds(&rec.calls), [3]);
+    assert!(!rec.locked);
+}
+
+#[test]
+fn every_attach_is_marked_autoclear_and_sized_as_described() {
+    let dir = support::TempDir::new("double");
+    let img = dir.join("x.img");
+    std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+    let mut l = Linux::with_sys(Recorder::new());
+    l.open_image(&OpenImage { path: img.clone(), create: None, read_only: false }).unwrap();
+    let a = Attach {
+        unit: Unit::Auto,
+        backing: Backing::Vnode(img.clone()),
+        size: Some(1 << 20),
+        read_only: true,
+        direct_io: false,
+    };
+    let described = l.describe(&mount_md::plan::Step::Attach(a.clone()), None);
+    assert!(
+        described.ends_with("flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576, lo_file_name=\"mount_md:<mount point>\")"),
+        "{described}"
+    );
+    let dev = l.attach(&a, Path::new("/nonexistent/j")).unwrap();
+    assert!(dev.read_only);
+    let rec = l.into_sys();
+    let bind = rec.calls.iter().find(|c| matches!(c, LoopCall::Bind { .. })).unwrap();
+    assert_eq!(
+        bind,
+        &LoopCall::Bind {
+            unit: 0,
+            flags: LO_FLAGS_AUTOCLEAR | LO_FLAGS_READ_ONLY,
+            sizelimit: 1 << 20,
+            name: ours("/nonexistent/j")
+        }
+    );
+}
+
+#[test]
+fn units_say_whose_they_are_and_what_backs_them() {
+    let rec = Recorder::new()
+        .with_unit(1, bound(5, 6, LO_FLAGS_AUTOCLEAR, &ours("/j")))
+        .with_unit(2, bound(5, 7, 0, b"/srv/x.img"));
+    let mut l = Linux::with_sys(rec);
+    let units = l.units().unwrap();
+    assert_eq!(units.len(), 2);
+    assert!(matches!(&units[0].owner, Owner::Ours(m) if m.mount_point == b"/j"));
+    assert_eq!((units[0].rdev, units[0].autoclear), (rdev_of(1), true));
+    assert_eq!(units[0].backing.map(|b| (b.dev, b.ino)), Some((5, 6)));
+    assert_eq!(units[1].owner, Owner::Foreign);
+    // No permission to look: an error, never an empty list.
+    let mut rec = l.into_sys();
+    rec.deny = true;
+    let mut l = Linux::with_sys(rec);
+    assert_eq!(l.units().unwrap_err().to_string(), "/dev/loop1: cannot check whose it is: Permission denied");
+}
+
+#[test]
+fn mounts_are_read_as_bytes_and_an_unreadable_table_is_an_error() {
+    let mut rec = Recorder::new().with_mount(40, 1, "/j");
+    rec.mountinfo.as_mut().unwrap().extend_from_slice(b"41 1 0:9 / /odd\xff rw - tmpfs /dev/loop1 rw\n");
+    let mut l = Linux::with_sys(rec);
+    let m = l.mounts().unwrap();
+    assert_eq!((m[0].id, m[0].dev), (40, rdev_of(1)));
+    assert_eq!(m[1].dev, libc::makedev(0, 9), "a decoy is matched by its own device number");
+    let mut rec = l.into_sys();
+    rec.mountinfo = None;
+    let mut l = Linux::with_sys(rec);
+    assert_eq!(l.mounts().unwrap_err().to_string(), "/proc/self/mountinfo: Permission denied");
+}
+
+#[test]
+fn release_waits_bounded_for_the_last_user() {
+    let info = bound(5, 6, LO_FLAGS_AUTOCLEAR, &ours("/j"));
+    let mut rec = Recorder::new().with_unit(1, info);
+    rec.loops.get_mut(&1).unwrap().open_elsewhere = true;
+    let mut l = Linux::with_sys(rec);
+    let u = l.units().unwrap().remove(0);
+    let e = l.release_unit(&u, false).unwrap_err();
+    assert_eq!(e.to_string(), "/dev/loop1: Device or resource busy");
+    assert_eq!(l.sys().slept, Duration::from_secs(5));
+    // Forced, while a lazily unmounted file system still claims it.
+    let mut rec = l.into_sys();
+    rec.loops.get_mut(&1).unwrap().claimed = true;
+    rec.slept = Duration::ZERO;
+    let mut l = Linux::with_sys(rec);
+    assert_eq!(l.release_unit(&u, true).unwrap(), Detached::OnLastClose);
+    assert_eq!(l.sys().slept, Duration::ZERO);
+    // Nobody else: detached at once.
+    let mut l = Linux::with_sys(Recorder::new().with_unit(1, info));
+    assert_eq!(l.release_unit(&u, false).unwrap(), Detached::Now);
+    assert!(l.sys().loops[&1].info.is_none());
+    // Bound to another file by now (autoclear freed it, someone took it):
+    // left alone.
+    let mut l = Linux::with_sys(Recorder::new().with_unit(1, bound(8, 9, 0, b"/theirs")));
+    assert_eq!(l.release_unit(&u, false).unwrap(), Detached::Now);
+    assert!(l.sys().calls.is_empty());
+}
+
+#[test]
+fn a_leftover_detach_retries_ebusy_only_while_unmounted() {
+    let info = bound(5, 6, 0, &ours("/j"));
+    let mut rec = Recorder::new().with_unit(2, info);
+    rec.busy_excl = 3;
+    let mut l = Linux::with_sys(rec);
+    l.detach_unit(2).unwrap();
+    assert_eq!(l.sys().slept, Duration::from_millis(30));
+    assert!(l.sys().loops[&2].info.is_none());
+    // Mounted here: busy at once, no waiting.
+    let mut rec = Recorder::new().with_unit(2, info).with_mount(40, 2, "/j");
+    rec.loops.get_mut(&2).unwrap().claimed = true;
+    let mut l = Linux::with_sys(rec);
+    assert_eq!(l.detach_unit(2).unwrap_err().to_string(), "/dev/loop2: Device or resource busy");
+    assert_eq!(l.sys().slept, Duration::ZERO);
+    // Claimed by something that is not a mount: retried for a second.
+    let mut rec = Recorder::new().with_unit(2, info);
+    rec.loops.get_mut(&2).unwrap().claimed = true;
+    let mut l = Linux::with_sys(rec);
+    assert!(l.detach_unit(2).is_err());
+    assert_eq!(l.sys().slept, Duration::from_secs(1));
+    // Open elsewhere: LOOP_CLR_FD only set autoclear; put back, refused.
+    let mut rec = Recorder::new().with_unit(2, info);
+    rec.loops.get_mut(&2).unwrap().open_elsewhere = true;
+    let mut l = Linux::with_sys(rec);
+    let e = l.detach_unit(2).unwrap_err();
+    assert_eq!(e.to_string(), "/dev/loop2: open elsewhere, left attached: Device or resource busy");
+    assert_eq!(l.sys().loops[&2].info.unwrap().lo_flags & LO_FLAGS_AUTOCLEAR, 0);
+}
+
+fn run(l: &mut Linux<Recorder>, line: &str) -> (i32, String) {
+    let argv: Vec<OsString> = line.split(' ').map(OsString::from).collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = mount_md::run::run(&argv, l, &SystemHost, &mut out, &mut err);
+    (code, String::from_utf8_lossy(&err).into_owned())
+}
+
+fn dir(mnt_id: u64) -> Statx {
+    Statx { is_dir: true, dev: 1, ino: 2, mnt_id: Some(mnt_id), mount_root: Some(true), rdev: None }
+}
+
+#[test]
+fn u_through_the_core_on_the_double() {
+    let mut rec = Recorder::new()
+        .with_unit(1, bound(5, 6, LO_FLAGS_AUTOCLEAR, &ours("/j")))
+        .with_unit(2, bound(5, 7, 0, b"/srv/x.img"))
+        .with_mount(40, 1, "/j")
+        .with_mount(41, 2, "/k");
+    rec.paths.insert(b"/j".to_vec(), dir(40));
+    rec.paths.insert(b"/k".to_vec(), dir(41));
+    let mut l = Linux::with_sys(rec);
+    let (code, err) = run(&mut l, "mount_md -u /k");
+    assert_eq!((code, err.as_str()), (1, "mount_md: /k: /dev/loop2 was not attached by mount_md; left alone\n"));
+    let (code, err) = run(&mut l, "mount_md -u /dev/loop2");
+    assert_eq!((code, err.as_str()), (1, "mount_md: /dev/loop2 was not attached by mount_md; left alone\n"));
+    assert!(!l.sys().calls.iter().any(|c| matches!(c, LoopCall::Unmount(..) | LoopCall::ClrFd(_))));
+    let (code, err) = run(&mut l, "mount_md -u -X /j");
+    assert_eq!((code, err.as_str()), (0, "DEBUG: unmounted /j\nDEBUG: detached /dev/loop1\n"));
+    assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::ClrFd(1)]);
+    assert!(l.sys().loops[&2].info.is_some());
+}
+
+#[test]
+fn a_busy_rollback_unmount_is_made_lazy_with_a_warning() {
+    let mut rec = Recorder::new().with_mount(40, 1, "/j");
+    rec.unmount_error = Some(nix::errno::Errno::EBUSY);
+    let mut l = Linux::with_sys(rec);
+    let m = mount_md::platform::Mounted { mount_point: "/j".into(), fstype: "ext4".into(), read_only: false };
+    l.unmount(&m).unwrap();
+    assert_eq!(l.take_notes(), [Note::Warning("/j is busy; detaching it lazily".into())]);
+    assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::Unmount("/j".into(), true)]);
+}

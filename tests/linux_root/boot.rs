@@ -1,0 +1,392 @@
+//! Boot safety on Linux, for real: a dirty ext4 image is checked with
+//! `e2fsck -p` before it is mounted (and a failed check leaves nothing
+//! behind), an image holding a file system is never formatted again without
+//! `--reformat`, `-o ro` without `-P` is refused before attaching.
+use crate::support::*;
+use std::path::Path;
+use std::process::Command;
+
+/// `dumpe2fs -h`'s "Filesystem state:" value.
+fn fs_state(img: &Path) -> String {
+    let out = Command::new("dumpe2fs").arg("-h").arg(img).output().expect("dumpe2fs");
+    text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Filesystem state:").map(|v| v.trim().to_string()))
+        .unwrap_or_default()
+}
+
+/// Marks the file system as having errors, as the kernel does when it
+/// finds an inconsistency (`tune2fs -E force_fsck` sets `EXT4_ERROR_FS`).
+fn mark_errors(img: &Path) {
+    let st = Command::new("tune2fs").args(["-E", "force_fsck"]).arg(img).output().expect("tune2fs");
+    assert!(st.status.success(), "{}", text(&st.stderr));
+    assert_eq!(fs_state(img), "clean with errors");
+}
+
+fn have_e2fsprogs_tools() -> bool {
+    ["tune2fs", "dumpe2fs", "debugfs"].iter().all(|t| Command::new(t).arg("-V").output().is_ok())
+}
+
+macro_rules! require_tools {
+    () => {
+        require_loop!();
+        if !have_e2fsprogs_tools() {
+            skip("tune2fs/dumpe2fs/debugfs not found (apt-get install -y e2fsprogs)");
+            return;
+        }
+    };
+}
+
+#[test]
+fn dirty_ext4_is_checked_then_mounted() {
+    require_tools!();
+    let tmp = TempDir::new("fsck");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 32 * MIB, true);
+    mark_errors(&img);
+    let mut loops = LoopGuard::default();
+    let out = run(&bin(), args!["-X", "-P", "-F", img, "md", mnt]);
+    ok(&out);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "mount_md: {}: ext4 is not clean (errors recorded): checked with e2fsck -p",
+            img.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("DEBUG: e2fsck: "), "e2fsck's summary under -X: {err}");
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    assert_eq!(fs_state(&img), "clean");
+}
+
+#[test]
+fn clean_ext4_starts_no_checker() {
+    require_tools!();
+    let tmp = TempDir::new("fsck-clean");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 32 * MIB, true);
+    let mut loops = LoopGuard::default();
+    let out = run(&bin(), args!["-X", "-P", "-F", img, "md", mnt]);
+    ok(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("DEBUG: {}: ext4 is clean", img.display())), "{err}");
+    assert!(!err.contains("e2fsck:") && !err.contains("checked with"), "{err}");
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+#[test]
+fn failed_check_mounts_nothing_and_shows_e2fsck() {
+    require_tools!();
+    let tmp = TempDir::new("fsck-fail");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 32 * MIB, true);
+    // A root inode that is gone: more than preen mode will repair.
+    let st = Command::new("debugfs").args(["-w", "-R", "clri <2>"]).arg(&img).output().unwrap();
+    assert!(st.status.success(), "{}", text(&st.stderr));
+    mark_errors(&img);
+    let out = run(&bin(), args!["-P", "-F", img, "md", mnt]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], format!("mount_md: e2fsck -p on {}: exited with error code 4:", img.display()));
+    assert!(err.contains("UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"), "{err}");
+    assert_nothing_left(&tmp);
+    // mount.md: the same, with mount(8)'s exit code.
+    let out = run(&flavor(&tmp, "mount.md"), args!["md", mnt, "-o", format!("rw,-P,-F{}", img.display())]);
+    assert_eq!(out.status.code(), Some(32), "{}", text(&out.stderr));
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn fsck_policies() {
+    require_tools!();
+    let tmp = TempDir::new("fsck-policy");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 32 * MIB, true);
+    mark_errors(&img);
+    let mut loops = LoopGuard::default();
+    // never: mounted as it is, with a warning; still dirty afterwards.
+    let out = run(&bin(), args!["--fsck=never", "-P", "-F", img, "md", mnt]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!("mount_md: {}: ext4 is not clean (errors recorded); not checked (--fsck=never)", img.display())
+    );
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    assert_eq!(fs_state(&img), "clean with errors");
+    // -o ro: cannot repair, so not checked; said so.
+    let out = run(&bin(), args!["-o", "ro", "-P", "-F", img, "md", mnt]);
+    ok(&out);
+    assert!(text(&out.stderr).contains("attached read-only, so not checked"), "{}", text(&out.stderr));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    // always, through mount.md's option list: checked although clean.
+    let out = run(&bin(), args!["-P", "-F", img, "md", mnt]);
+    ok(&out);
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    assert_eq!(fs_state(&img), "clean");
+    let out =
+        run(&flavor(&tmp, "mount.md"), args!["md", mnt, "-o", format!("rw,-P,--fsck=always,-F{}", img.display())]);
+    ok(&out);
+    assert!(text(&out.stderr).contains("ext4: --fsck=always: checked with e2fsck -p"), "{}", text(&out.stderr));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+#[test]
+fn an_image_with_a_file_system_is_not_formatted_again() {
+    require_tools!();
+    let tmp = TempDir::new("reformat");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 32 * MIB, true);
+    let mut loops = LoopGuard::default();
+    // Put a file in it, to see whether it survives.
+    ok(&run(&bin(), args!["-P", "-F", img, "md", mnt]));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    std::fs::write(mnt.join("precious"), b"data").unwrap();
+    unmount_and_check_no_leak(guard, &tmp);
+    // The missing -P: refused, both ways on named, nothing attached.
+    let out = run(&bin(), args!["-F", img, "md", mnt]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!(
+            "mount_md: {}: already holds a file system (ext4); not formatting it \
+             (-P mounts it as it is, --reformat replaces it)",
+            img.display()
+        )
+    );
+    assert_nothing_left(&tmp);
+    ok(&run(&bin(), args!["-P", "-F", img, "md", mnt]));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    assert_eq!(std::fs::read(mnt.join("precious")).unwrap(), b"data");
+    unmount_and_check_no_leak(guard, &tmp);
+    // xfs-looking bytes count too (no mkfs.xfs needed to recognise them).
+    let fake_xfs = tmp.join("x.img");
+    let mut bytes = vec![0u8; 16 * MIB as usize];
+    bytes[..4].copy_from_slice(b"XFSB");
+    std::fs::write(&fake_xfs, bytes).unwrap();
+    let out = run(&bin(), args!["-F", fake_xfs, "md", mnt]);
+    assert!(text(&out.stderr).contains("already holds a file system (xfs)"), "{}", text(&out.stderr));
+    assert_nothing_left(&tmp);
+    // --reformat replaces it (mount.md's option list reaches it too).
+    let out = run(&flavor(&tmp, "mount.md"), args!["md", mnt, "-o", format!("rw,--reformat,-F{}", img.display())]);
+    ok(&out);
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    assert!(!mnt.join("precious").exists());
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+#[test]
+fn read_only_without_p_is_refused_before_attaching() {
+    require_loop!();
+    let tmp = TempDir::new("ro-nop");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("blank.img");
+    make_image(&img, 16 * MIB, false);
+    for args in [args!["-o", "ro", "-F", img, "md", mnt], args!["-o", "ro", "-s", "16m", "md", mnt]] {
+        let out = run(&bin(), args);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            text(&out.stderr).trim(),
+            "mount_md: -o ro without -P: the new file system would be empty and read-only \
+             (add -P to mount the file system the image holds)"
+        );
+        assert_nothing_left(&tmp);
+    }
+    // Even a dry run says so.
+    let out = run(&bin(), args!["-N", "-o", "ro", "-F", img, "md", mnt]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(std::fs::read(&img).unwrap().iter().all(|b| *b == 0), "untouched");
+}
+
+/// A FIFO named as the image: refused at once, also read-only (where a
+/// plain open would wait for a writer forever).
+#[test]
+fn a_fifo_as_image_never_blocks() {
+    require_loop!();
+    let tmp = TempDir::new("fifo");
+    let mnt = tmp.dir("mnt");
+    let fifo = tmp.join("fifo.img");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let lines: [&[&std::ffi::OsStr]; 3] = [
+        args!["-o", "ro", "-P", "-F", fifo, "md", mnt],
+        args!["-P", "-F", fifo, "md", mnt],
+        args!["-P", "--create", "-s", "16m", "-F", fifo, "md", mnt],
+    ];
+    for args in lines {
+        let mut child = Command::new(bin()).args(args).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(5) {
+                let _ = child.kill();
+                panic!("mount_md blocked on a FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(1));
+        assert_eq!(err.trim(), format!("mount_md: {} is not a regular file", fifo.display()));
+        assert_nothing_left(&tmp);
+    }
+}
+
+/// A lock held by another process: mount_md says once what it waits for
+/// and who holds it, gives up after 10 s, and has changed nothing.
+#[test]
+fn a_held_lock_is_a_bounded_wait() {
+    require_loop!();
+    if Command::new("flock").arg("--version").output().is_err() {
+        skip("flock(1) not found (util-linux)");
+        return;
+    }
+    let tmp = TempDir::new("held");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let mut holder = Command::new("flock").arg("-x").arg(&img).args(["sleep", "60"]).spawn().unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = holder.id();
+    let _kill = Kill(&mut holder);
+    // Until flock(1) holds it.
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
+        && start.elapsed() < std::time::Duration::from_secs(5)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let start = std::time::Instant::now();
+    let out = run(&bin(), args!["-P", "-F", img, "md", mnt]);
+    let waited = start.elapsed();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(waited >= std::time::Duration::from_secs(10) && waited < std::time::Duration::from_secs(20), "{waited:?}");
+    let shown = img.display();
+    assert_eq!(
+        err,
+        format!(
+            "mount_md: {shown}: waiting up to 10 s for its lock, held by pid {pid} (flock)\n\
+             mount_md: {shown}: still locked after 10 s, held by pid {pid} (flock); giving up, nothing changed\n"
+        )
+    );
+    assert_nothing_left(&tmp);
+}
+
+/// The bounded wait for `/dev/loop-control`'s lock (`wait_lock_quietly`,
+/// which the Linux backend takes it with), on a file of the test's own:
+/// holding the real loop-control lock would stall every other attach on
+/// the machine. A holder that lets go within the bound is waited for.
+#[test]
+fn a_held_lock_that_lets_go_is_waited_for() {
+    if Command::new("flock").arg("--version").output().is_err() {
+        skip("flock(1) not found");
+        return;
+    }
+    let tmp = TempDir::new("held-quiet");
+    let file = tmp.join("lock");
+    std::fs::write(&file, b"").unwrap();
+    let mut holder = Command::new("flock").arg("-x").arg(&file).args(["sleep", "3"]).spawn().unwrap();
+    let pid = holder.id();
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
+        && start.elapsed() < std::time::Duration::from_secs(5)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let fd: std::os::fd::OwnedFd = std::fs::File::open(&file).unwrap().into();
+    let st = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
+    let start = std::time::Instant::now();
+    let quiet = mount_md::platform::linux::loopdev::CONTROL_QUIET;
+    mount_md::platform::posix::wait_lock_quietly(&fd, &st, "lock", "", quiet).unwrap();
+    let waited = start.elapsed();
+    let _ = holder.wait();
+    assert!(waited >= std::time::Duration::from_millis(2500), "{waited:?}");
+    assert!(waited < std::time::Duration::from_secs(8), "{waited:?}");
+}
+
+/// `-k` with a skeleton that contains the mount point is refused (the old
+/// recursive copy walked into its own target until the stack overflowed,
+/// leaving the mount behind); a copy that fails half-way (the skeleton
+/// does not fit) rolls the mount back.
+#[test]
+fn skeleton_failures_roll_the_mount_back() {
+    require_loop!();
+    let tmp = TempDir::new("skel-roll");
+    let skel = tmp.dir("skel");
+    let mnt = tmp.dir("skel/jail");
+    std::fs::write(skel.join("etc"), b"x").unwrap();
+    let out = run(&bin(), args!["-s", "16m", "-k", skel, "md", mnt]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!(
+            "mount_md: -k {}: the skeleton contains the mount point; refusing to copy it into itself",
+            skel.display()
+        )
+    );
+    assert_nothing_left(&tmp);
+    // Too big for the disk: ENOSPC half-way, and nothing stays mounted.
+    let big = tmp.dir("big");
+    std::fs::write(big.join("small"), b"s").unwrap();
+    std::fs::write(big.join("z-large"), vec![1u8; 24 * MIB as usize]).unwrap();
+    let other = tmp.dir("other");
+    let out = run(&bin(), args!["-s", "16m", "-k", big, "md", other]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!("mount_md: skel copy: {}: No space left on device", big.join("z-large").display())
+    );
+    assert_nothing_left(&tmp);
+}
+
+/// What a host crash leaves: an ext2 image copied while it was mounted
+/// read-write (ext2 clears `EXT4_VALID_FS` while mounted) is checked
+/// before it is mounted again.
+#[test]
+fn an_image_left_mounted_by_a_crash_is_checked() {
+    require_tools!();
+    let tmp = TempDir::new("crash-ext2");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("live.img");
+    make_image(&img, 16 * MIB, false);
+    let st = Command::new("mkfs.ext2").args(["-q", "-F"]).arg(&img).status().unwrap();
+    assert!(st.success());
+    let mut loops = LoopGuard::default();
+    ok(&run(&bin(), args!["-P", "-F", img, "md", mnt]));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    std::fs::write(mnt.join("file"), b"data").unwrap();
+    nix::unistd::sync();
+    let crashed = tmp.join("crashed.img");
+    std::fs::copy(&img, &crashed).unwrap();
+    unmount_and_check_no_leak(guard, &tmp);
+    assert_eq!(fs_state(&crashed), "not clean");
+    let out = run(&bin(), args!["-P", "-F", crashed, "md", mnt]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!("mount_md: {}: ext2 is not clean (not cleanly unmounted): checked with e2fsck -p", crashed.display())
+    );
+    let (guard, _) = mounted(&mnt, &crashed, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    assert_eq!(fs_state(&crashed), "clean");
+}

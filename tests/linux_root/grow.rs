@@ -1,0 +1,391 @@
+//! `mount_md -r` and `mount_md --list` for real, on loop devices (root).
+//! Every test works on its own images under its own temp dir and touches
+//! no other loop device or mount.
+use crate::support::*;
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+fn mdmfs(args: &[&std::ffi::OsStr]) -> Output {
+    run(&bin(), args)
+}
+
+/// FNV-1a, enough to tell whether bytes changed.
+fn fnv(data: &[u8], mut h: u64) -> u64 {
+    for b in data {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+const FNV0: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn hash_file(p: &Path) -> u64 {
+    let mut f = std::fs::File::open(p).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut h = FNV0;
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            return h;
+        }
+        h = fnv(&buf[..n], h);
+    }
+}
+
+/// The size of the file system mounted at `dir`, as df(1) reports it.
+fn df_size(dir: &Path) -> u64 {
+    let out = Command::new("df").args(["-B1", "--output=size"]).arg(dir).output().expect("df");
+    assert!(out.status.success());
+    text(&out.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
+}
+
+fn program(name: &str) -> Option<PathBuf> {
+    ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+fn kernel_has(fstype: &str) -> bool {
+    std::fs::read_to_string("/proc/filesystems")
+        .is_ok_and(|t| t.lines().any(|l| l.split_whitespace().last() == Some(fstype)))
+}
+
+/// ext4 grows online through an ioctl that needs CAP_SYS_RESOURCE, which
+/// some containers drop even for root.
+fn have_cap_sys_resource() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim).unwrap_or("0");
+    u64::from_str_radix(eff, 16).is_ok_and(|caps| caps & (1 << 24) != 0)
+}
+
+fn mkfs(fstype: &str, image: &Path, size: u64) {
+    let f = std::fs::File::create(image).unwrap();
+    f.set_len(size).unwrap();
+    drop(f);
+    let prog = program(&format!("mkfs.{fstype}")).unwrap();
+    let flag = if fstype == "ext4" { "-F" } else { "-f" };
+    let st = Command::new(prog).args(["-q", flag]).arg(image).status().unwrap();
+    assert!(st.success(), "mkfs.{fstype}");
+}
+
+/// Mounted through mount_md; the guards clean up if the test fails.
+fn mount(image: &Path, dir: &Path, loops: &mut LoopGuard) -> (MountGuard, MountInfo) {
+    ok(&mdmfs(args!["-P", "-F", image, "md", dir]));
+    mounted(dir, image, loops)
+}
+
+/// Grows a mounted `fstype` image from `from` to `to` bytes while a
+/// thread keeps writing into it; checks the data, the new size and that
+/// it stayed mounted.
+fn online_grow(fstype: &str, from: u64, to: u64) {
+    let tmp = TempDir::new(&format!("grow-online-{fstype}"));
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs(fstype, &image, from);
+    let mut loops = LoopGuard::default();
+    let (guard, before) = mount(&image, &dir, &mut loops);
+    let old_size = df_size(&dir);
+    // Data that was there before.
+    let seed: Vec<u8> = (0..4 * MIB).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(dir.join("before"), &seed).unwrap();
+    // A writer that keeps appending while the grow runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let path = dir.join("stream");
+        std::thread::spawn(move || {
+            let mut f = std::fs::File::create(&path).unwrap();
+            let mut h = FNV0;
+            let mut n: u64 = 0;
+            let mut chunks = 0;
+            while !stop.load(Ordering::SeqCst) || chunks < 8 {
+                let chunk: Vec<u8> = (0..64 * 1024u64).map(|i| ((n + i) * 31 % 253) as u8).collect();
+                f.write_all(&chunk).unwrap();
+                f.sync_data().unwrap();
+                h = fnv(&chunk, h);
+                n += chunk.len() as u64;
+                chunks += 1;
+                if n > from / 4 {
+                    break; // never fill the old size
+                }
+            }
+            (h, n)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let out = mdmfs(args!["-X", "-r", "-s", format!("{to}b"), &dir]);
+    stop.store(true, Ordering::SeqCst);
+    let (want, written) = writer.join().unwrap();
+    ok(&out);
+    assert!(text(&out.stderr).contains("LOOP_SET_CAPACITY"), "{}", text(&out.stderr));
+    // Still mounted, from the same device.
+    let now = mount_at(&dir).expect("still mounted");
+    assert_eq!(now.source, before.source);
+    // Data unchanged.
+    assert_eq!(std::fs::metadata(dir.join("stream")).unwrap().len(), written);
+    assert_eq!(hash_file(&dir.join("stream")), want);
+    assert_eq!(hash_file(&dir.join("before")), fnv(&seed, FNV0));
+    // df shows the new size (less the file system's own overhead).
+    let new_size = df_size(&dir);
+    assert!(new_size > old_size + (to - from) * 8 / 10, "df: {old_size} -> {new_size}");
+    // The image is that large and every new block is allocated.
+    let md = std::fs::metadata(&image).unwrap();
+    assert_eq!(md.len(), to);
+    assert!(md.blocks() * 512 >= to - from, "{} blocks", md.blocks());
+    ok(&mdmfs(args!["-u", &dir]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn online_grow_xfs_while_writing() {
+    require_loop!();
+    if program("mkfs.xfs").is_none() || program("xfs_growfs").is_none() || !kernel_has("xfs") {
+        skip_optional("mkfs.xfs/xfs_growfs or the kernel's xfs missing (apt-get install -y xfsprogs)");
+        return;
+    }
+    online_grow("xfs", 320 * MIB, 640 * MIB);
+}
+
+#[test]
+fn online_grow_btrfs_while_writing() {
+    require_loop!();
+    if program("mkfs.btrfs").is_none() || program("btrfs").is_none() || !kernel_has("btrfs") {
+        skip_optional("mkfs.btrfs/btrfs or the kernel's btrfs missing (apt-get install -y btrfs-progs)");
+        return;
+    }
+    online_grow("btrfs", 160 * MIB, 320 * MIB);
+}
+
+#[test]
+fn online_grow_ext4_while_writing() {
+    require_loop!();
+    if !have_cap_sys_resource() {
+        skip_optional("no CAP_SYS_RESOURCE here, which ext4's online resize (EXT4_IOC_RESIZE_FS) needs");
+        return;
+    }
+    online_grow("ext4", 64 * MIB, 128 * MIB);
+}
+
+#[test]
+fn online_ext4_failure_keeps_the_mount_and_says_the_image_stays_larger() {
+    require_loop!();
+    if have_cap_sys_resource() {
+        skip_optional("this host can grow ext4 online; the failure needs a host without CAP_SYS_RESOURCE");
+        return;
+    }
+    let tmp = TempDir::new("grow-online-fail");
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs("ext4", &image, 64 * MIB);
+    let mut loops = LoopGuard::default();
+    let (guard, before) = mount(&image, &dir, &mut loops);
+    std::fs::write(dir.join("f"), b"kept").unwrap();
+    let out = mdmfs(args!["-r", "-s", "128m", &dir]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("mount_md: resize2fs /dev/loop"), "{err}");
+    assert!(err.contains("the image stays 134217728 bytes (was 67108864)"), "{err}");
+    assert!(err.ends_with(&format!("finish with: resize2fs {})\n", before.source)), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(mount_at(&dir).unwrap().source, before.source);
+    assert_eq!(std::fs::read(dir.join("f")).unwrap(), b"kept");
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 128 * MIB);
+    ok(&mdmfs(args!["-u", &dir]));
+    drop(guard);
+    // The file system is intact: e2fsck finds nothing to fix.
+    let st = Command::new(program("e2fsck").unwrap()).args(["-f", "-n"]).arg(&image).output().unwrap();
+    assert!(st.status.success(), "e2fsck: {}", text(&st.stdout));
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn offline_grow_ext4() {
+    require_loop!();
+    let tmp = TempDir::new("grow-offline");
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs("ext4", &image, 64 * MIB);
+    let data: Vec<u8> = (0..3 * MIB).map(|i| (i % 241) as u8).collect();
+    {
+        let mut loops = LoopGuard::default();
+        let (guard, _) = mount(&image, &dir, &mut loops);
+        std::fs::write(dir.join("data"), &data).unwrap();
+        ok(&mdmfs(args!["-u", &dir]));
+        drop(guard);
+    }
+    let old = {
+        let mut loops = LoopGuard::default();
+        let (guard, _) = mount(&image, &dir, &mut loops);
+        let s = df_size(&dir);
+        ok(&mdmfs(args!["-u", &dir]));
+        drop(guard);
+        s
+    };
+    assert_nothing_left(&tmp);
+    // -N prints the steps and changes nothing.
+    let out = mdmfs(args!["-N", "-r", "-s", "128m", &image]);
+    ok(&out);
+    let steps = text(&out.stdout);
+    let kinds: Vec<&str> = steps.lines().map(|l| l.split(['(', ' ']).next().unwrap()).collect();
+    assert_eq!(kinds, ["posix_fallocate", "flock", "e2fsck", "resize2fs", "ioctl"], "{steps}");
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 64 * MIB);
+    // The grow itself, traced.
+    let out = mdmfs(args!["-X", "-r", "-s", "128m", &image]);
+    ok(&out);
+    let trace = text(&out.stderr);
+    assert!(trace.contains("DEBUG: e2fsck -f -p /dev/loop") && trace.contains("DEBUG: resize2fs /dev/loop"), "{trace}");
+    assert_nothing_left(&tmp);
+    let md = std::fs::metadata(&image).unwrap();
+    assert_eq!(md.len(), 128 * MIB);
+    assert!(md.blocks() * 512 >= 64 * MIB, "new tail not allocated: {} blocks", md.blocks());
+    let mut loops = LoopGuard::default();
+    let (guard, _) = mount(&image, &dir, &mut loops);
+    let new = df_size(&dir);
+    assert!(new > old + 50 * MIB, "df: {old} -> {new}");
+    assert_eq!(std::fs::read(dir.join("data")).unwrap(), data);
+    ok(&mdmfs(args!["-u", &dir]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn shrink_is_refused_and_same_size_does_nothing() {
+    require_loop!();
+    let tmp = TempDir::new("grow-shrink");
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs("ext4", &image, 64 * MIB);
+    // Offline.
+    let out = mdmfs(args!["-r", "-s", "32m", &image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "mount_md: {}: is 67108864 bytes; -r does not shrink (asked for 33554432); nothing changed\n",
+            image.display()
+        )
+    );
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 64 * MIB);
+    ok(&mdmfs(args!["-r", "-s", "64m", &image]));
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 64 * MIB);
+    assert_nothing_left(&tmp);
+    // Mounted.
+    let mut loops = LoopGuard::default();
+    let (guard, before) = mount(&image, &dir, &mut loops);
+    let size = df_size(&dir);
+    let out = mdmfs(args!["-r", "-s", "63m", &dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("does not shrink"), "{}", text(&out.stderr));
+    let out = mdmfs(args!["-X", "-r", "-s", "64m", &dir]);
+    ok(&out);
+    assert!(text(&out.stderr).contains("already 67108864 bytes: nothing to do"), "{}", text(&out.stderr));
+    assert_eq!(mount_at(&dir).unwrap().source, before.source);
+    assert_eq!(df_size(&dir), size);
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 64 * MIB);
+    ok(&mdmfs(args!["-u", &dir]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn units_without_the_mark_are_neither_grown_nor_listed() {
+    require_loop!();
+    let tmp = TempDir::new("grow-foreign");
+    let image = tmp.join("img");
+    mkfs("ext4", &image, 64 * MIB);
+    let mut loops = LoopGuard::default();
+    let dev = losetup(&image, &mut loops);
+    let out = mdmfs(args!["-r", "-s", "128m", &dev]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("mount_md: {dev}: not attached by mount_md (it carries no mount_md mark); nothing changed\n")
+    );
+    let out = mdmfs(args!["-r", "-s", "128m", &image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 64 * MIB);
+    // --list leaves it out; --all shows it, foreign.
+    let out = mdmfs(args!["--list"]);
+    ok(&out);
+    assert!(!text(&out.stdout).lines().any(|l| l.starts_with(&format!("{dev} "))), "{}", text(&out.stdout));
+    let out = mdmfs(args!["--list", "--all"]);
+    ok(&out);
+    let line = text(&out.stdout).lines().find(|l| l.starts_with(&format!("{dev} "))).map(str::to_string);
+    let line = line.unwrap_or_else(|| panic!("{dev} not in --list --all: {}", text(&out.stdout)));
+    assert_eq!(line, format!("{dev} {} - 67108864 - rw foreign:{}", image.display(), image.display()));
+    let out = mdmfs(args!["--list", "--all", "--json"]);
+    ok(&out);
+    assert!(text(&out.stdout).contains(&format!("\"device\": \"{dev}\"")), "{}", text(&out.stdout));
+    let st = Command::new("losetup").arg("-d").arg(&dev).status().unwrap();
+    assert!(st.success());
+    assert_nothing_left(&tmp);
+}
+
+/// The object for `device` in `--list --json` output, checked by python3's
+/// json module when it is there (the output must be strict JSON).
+fn json_object(json: &str, device: &str) -> Option<String> {
+    if let Some(py) = program("python3") {
+        let check = Command::new(py)
+            .args(["-c", "import json,sys; a=json.load(sys.stdin); assert isinstance(a, list); print(len(a))"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().unwrap().write_all(json.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(check.status.success(), "not valid JSON: {json}");
+    }
+    json.lines().find(|l| l.contains(&format!("\"device\": \"{device}\""))).map(str::to_string)
+}
+
+#[test]
+fn list_and_json_while_mounted_and_after_release() {
+    require_loop!();
+    let tmp = TempDir::new("list \"q\"");
+    let image = tmp.join("im g");
+    let dir = tmp.dir("mnt");
+    mkfs("ext4", &image, 64 * MIB);
+    let mut loops = LoopGuard::default();
+    let (guard, m) = mount(&image, &dir, &mut loops);
+    std::fs::write(dir.join("f"), vec![1u8; 2 * MIB as usize]).unwrap();
+    nix::unistd::sync();
+    let out = mdmfs(args!["--list"]);
+    ok(&out);
+    let listing = text(&out.stdout);
+    let line =
+        listing.lines().find(|l| l.starts_with(&format!("{} ", m.source))).unwrap_or_else(|| panic!("{listing}"));
+    let f: Vec<&str> = line.split(' ').collect();
+    let esc = |p: &Path| p.display().to_string().replace(' ', "\\040");
+    assert_eq!(f.len(), 7, "{line}");
+    assert_eq!(f[1], esc(&image));
+    assert_eq!(f[2], esc(&dir));
+    assert_eq!(f[3], "67108864");
+    let used: u64 = f[4].parse().unwrap();
+    assert!((2 * MIB..64 * MIB).contains(&used), "{line}");
+    assert_eq!(f[5], "rw");
+    assert_eq!(f[6], format!("mount_md:{}", esc(&dir)));
+    let out = mdmfs(args!["--list", "--json"]);
+    ok(&out);
+    let json = text(&out.stdout);
+    let obj = json_object(&json, &m.source).unwrap_or_else(|| panic!("{json}"));
+    let q = |p: &Path| p.display().to_string().replace('"', "\\\"");
+    assert!(obj.contains(&format!("\"image\": \"{}\"", q(&image))), "{obj}");
+    assert!(obj.contains(&format!("\"mountpoint\": \"{}\"", q(&dir))), "{obj}");
+    assert!(obj.contains("\"size\": 67108864") && obj.contains("\"readonly\": false"), "{obj}");
+    assert!(obj.contains("\"used\": ") && !obj.contains("\"used\": null"), "{obj}");
+    ok(&mdmfs(args!["-u", &dir]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+    let out = mdmfs(args!["--list", "--all"]);
+    ok(&out);
+    assert!(!text(&out.stdout).contains(&esc(&image)), "{}", text(&out.stdout));
+    let out = mdmfs(args!["--list", "--json"]);
+    ok(&out);
+    let json = text(&out.stdout);
+    assert!(json_object(&json, &m.source).is_none_or(|o| !o.contains(&q(&image))), "{json}");
+}

@@ -1,0 +1,559 @@
+//! The lifecycle on real loop devices, as root:
+//! `mount_md -u` on every kind of target, busy and forced; `mount -a`
+//! twice; a leftover `losetup` attachment; `--create`; symlinks swapped in
+//! between runs; a hostile environment; and real failures at every step,
+//! each leaving nothing mounted, nothing attached and no half-made image.
+use crate::support::*;
+use std::ffi::OsStr;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A prepared 16 MiB ext4 image mounted with `-P` at `dir`.
+fn mount_prepared(tmp: &TempDir, name: &str, loops: &mut LoopGuard) -> (PathBuf, PathBuf, MountGuard, MountInfo) {
+    let img = tmp.join(format!("{name}.img"));
+    make_image(&img, 16 * MIB, true);
+    let dir = tmp.dir(name);
+    ok(&run(&bin(), args!["-P", "-F", img, "md", dir]));
+    let (guard, m) = mounted(&dir, &img, loops);
+    (img, dir, guard, m)
+}
+
+/// Runs a command that must fail with exit 1 and exactly one stderr line;
+/// afterwards nothing of the test's is mounted or attached.
+fn fails(args: &[&OsStr], tmp: &TempDir) -> String {
+    let out = run(&bin(), args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert_nothing_left(tmp);
+    lines[0].to_string()
+}
+
+fn unit_of(m: &MountInfo) -> String {
+    m.source.trim_start_matches("/dev/").to_string()
+}
+
+fn autoclear(name: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/block/{name}/loop/autoclear")).is_ok_and(|s| s.trim() == "1")
+}
+
+/// A child process killed (and reaped) on drop.
+/// A process whose working directory is `dir` (keeps a mount busy).
+fn hold_cwd(dir: &Path) -> Holder {
+    let child = Command::new("sleep").arg("600").current_dir(dir).stdin(Stdio::null()).spawn().expect("sleep");
+    // The working directory is set before exec: once /proc shows it, it holds.
+    let cwd = format!("/proc/{}/cwd", child.id());
+    let h = Holder(child);
+    for _ in 0..500 {
+        if std::fs::read_link(&cwd).is_ok_and(|p| p == dir) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h
+}
+
+// ---------------------------------------------------------------- -u
+
+#[test]
+fn release_by_mount_point_image_and_device() {
+    require_loop!();
+    let tmp = TempDir::new("u-targets");
+    let mut loops = LoopGuard::default();
+    for how in ["mount point", "image", "device"] {
+        let (img, dir, _guard, m) = mount_prepared(&tmp, "a", &mut loops);
+        std::fs::write(dir.join("f"), b"data").unwrap();
+        let target: PathBuf = match how {
+            "mount point" => dir.clone(),
+            "image" => img.clone(),
+            _ => PathBuf::from(&m.source),
+        };
+        let out = run(&bin(), args!["-u", target]);
+        ok(&out);
+        assert_eq!(text(&out.stdout), "", "{how}");
+        assert_eq!(text(&out.stderr), "", "{how}");
+        assert!(mount_at(&dir).is_none(), "{how}: still mounted");
+        assert_nothing_left(&tmp);
+        // Again: nothing to do, exit 0, silent.
+        let out = run(&bin(), args!["-u", target]);
+        ok(&out);
+        assert_eq!((text(&out.stdout), text(&out.stderr)), (String::new(), String::new()), "{how}, twice");
+        // The data was written back: it is there on the next mount.
+        ok(&run(&bin(), args!["-P", "-F", img, "md", dir]));
+        let (g, _) = mounted(&dir, &img, &mut loops);
+        assert_eq!(std::fs::read(dir.join("f")).unwrap(), b"data");
+        unmount_and_check_no_leak(g, &tmp);
+        std::fs::remove_file(&img).unwrap();
+    }
+}
+
+#[test]
+fn release_says_what_it_did_under_x() {
+    require_loop!();
+    let tmp = TempDir::new("u-debug");
+    let mut loops = LoopGuard::default();
+    let (img, dir, _guard, m) = mount_prepared(&tmp, "a", &mut loops);
+    let out = run(&bin(), args!["-u", "-X", dir]);
+    ok(&out);
+    assert_eq!(text(&out.stderr), format!("DEBUG: unmounted {}\nDEBUG: detached {}\n", dir.display(), m.source));
+    let _ = img;
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn release_of_nothing_says_so_under_x() {
+    require_loop!();
+    let tmp = TempDir::new("u-nothing");
+    let dir = tmp.dir("empty");
+    let img = tmp.join("idle.img");
+    make_image(&img, MIB, false);
+    for target in [dir.clone(), img.clone()] {
+        let out = run(&bin(), args!["-u", "-X", target]);
+        ok(&out);
+        assert_eq!(
+            text(&out.stderr),
+            format!("DEBUG: {}: not mounted, not attached: nothing to do\n", target.display())
+        );
+    }
+    // A unit that is not attached: nothing to do either.
+    let out = run(&bin(), args!["-u", "-X", "/dev/loop999999"]);
+    ok(&out);
+    assert_eq!(text(&out.stderr), "DEBUG: unit 999999: not mounted, not attached: nothing to do\n");
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn release_of_a_busy_mount_is_refused_then_forced() {
+    require_loop!();
+    let tmp = TempDir::new("u-busy");
+    let mut loops = LoopGuard::default();
+    let (img, dir, _guard, m) = mount_prepared(&tmp, "busy", &mut loops);
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let name = unit_of(&m);
+    // Busy through an open file, then through a working directory.
+    for holder in ["open file", "cwd"] {
+        let file = (holder == "open file").then(|| std::fs::File::create(dir.join("open")).unwrap());
+        let cwd = (holder == "cwd").then(|| hold_cwd(&dir.join("sub")));
+        let out = run(&bin(), args!["-u", dir]);
+        assert_eq!(out.status.code(), Some(1), "{holder}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "mount_md: unmount of {}: in use, nothing detached (-f forces): Device or resource busy\n",
+                dir.display()
+            ),
+            "{holder}"
+        );
+        assert!(mount_at(&dir).is_some_and(|x| x.source == m.source), "{holder}: still mounted");
+        assert_eq!(backing_file(&name).as_deref(), Some(img.as_path()), "{holder}: still attached");
+        drop((file, cwd));
+    }
+    // -f: lazily unmounted at once; the device goes when the holder lets go.
+    let holder = hold_cwd(&dir.join("sub"));
+    let out = run(&bin(), args!["-u", "-f", dir]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stderr),
+        format!("mount_md: {}: still in use; detached when its last user closes it\n", m.source)
+    );
+    assert!(mount_at(&dir).is_none(), "lazily unmounted");
+    assert_eq!(backing_file(&name).as_deref(), Some(img.as_path()), "the holder still uses the device");
+    assert!(autoclear(&name), "the device goes by itself once the holder closes it");
+    drop(holder);
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn release_refuses_a_mount_that_is_not_a_loop_device() {
+    require_loop!();
+    let tmp = TempDir::new("u-tmpfs");
+    let dir = tmp.dir("t");
+    let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&dir).status().unwrap();
+    assert!(st.success());
+    let _g = MountGuard(dir.clone());
+    for force in [false, true] {
+        let out = if force { run(&bin(), args!["-u", "-f", dir]) } else { run(&bin(), args!["-u", dir]) };
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(text(&out.stderr), format!("mount_md: {}: mounted from tmpfs, not a loop device\n", dir.display()));
+        assert_eq!(mount_at(&dir).map(|m| m.fstype).as_deref(), Some("tmpfs"), "tmpfs still mounted");
+    }
+}
+
+// ---------------------------------------------------------------- mount -a twice
+
+#[test]
+fn mount_a_twice_mounts_once() {
+    require_loop!();
+    let tmp = TempDir::new("mount-a-twice");
+    let img = tmp.join("web.img");
+    make_image(&img, 16 * MIB, true);
+    let ct = tmp.dir("ct");
+    let fstab = tmp.join("fstab");
+    std::fs::write(&fstab, format!("md {} md rw,noatime,-P,-F{} 0 0\n", ct.display(), img.display())).unwrap();
+    let mut loops = LoopGuard::default();
+    let guard = MountGuard(ct.clone());
+    let mount_md = flavor(&tmp, "mount.md");
+    let opts = format!("rw,noatime,-P,-F{}", img.display());
+    // util-linux when it is there (with /sbin/mount.md installed for the
+    // test), else the argv mount(8) would pass to mount.md.
+    let link = helper_turn().ok();
+    let mount_a = || match &link {
+        Some(_) => Command::new("mount").arg("-a").arg("-T").arg(&fstab).output().unwrap(),
+        None => run(&mount_md, args!["md", ct, "-o", opts]),
+    };
+    let first = mount_a();
+    ok(&first);
+    let m = mount_at(&ct).expect("mounted");
+    loops.record(&m.source, &img);
+    let before: Vec<String> =
+        mounts().into_iter().filter(|x| x.mount_point.starts_with(tmp.path())).map(|x| x.source).collect();
+    assert_eq!(before, vec![m.source.clone()]);
+    let second = mount_a();
+    ok(&second);
+    let after: Vec<String> =
+        mounts().into_iter().filter(|x| x.mount_point.starts_with(tmp.path())).map(|x| x.source).collect();
+    assert_eq!(after, before, "no stacked mount");
+    assert_eq!(loops_backed_by(&img), vec![unit_of(&m)], "no new device");
+    // The helper itself, twice more, says why it did nothing.
+    let out = run(&mount_md, args!["md", ct, "-v", "-o", format!("rw,noatime,-P,-F{}", img.display())]);
+    ok(&out);
+    assert!(text(&out.stderr).contains("already mounted"), "{}", text(&out.stderr));
+    eprintln!("mount -a twice via {}", if link.is_some() { "util-linux mount(8)" } else { "the mount.md argv" });
+    drop(link);
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+// ---------------------------------------------------------------- leftovers
+
+#[test]
+fn a_leftover_losetup_attachment_is_refused_not_replaced() {
+    require_loop!();
+    let tmp = TempDir::new("leftover");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let dir = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    let old = losetup(&img, &mut loops);
+    let old_name = old.trim_start_matches("/dev/").to_string();
+    assert!(!autoclear(&old_name), "losetup's device has no autoclear");
+    // Not ours: never detached to make room, whatever state it is in.
+    let out = run(&bin(), args!["-P", "-F", img, "md", dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("mount_md: {}: {old} was not attached by mount_md; left alone\n", img.display())
+    );
+    assert_eq!(loops_backed_by(&img), vec![old_name.clone()], "losetup's device is still there");
+    assert!(mount_at(&dir).is_none());
+}
+
+// ---------------------------------------------------------------- --create
+
+#[test]
+fn create_formats_mounts_and_keeps_data() {
+    require_loop!();
+    let tmp = TempDir::new("create");
+    let img = tmp.join("new.img");
+    let dir = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    let out = run(&bin(), args!["--create", "-s", "32m", "-F", img, "md", dir]);
+    ok(&out);
+    let md = std::fs::metadata(&img).unwrap();
+    assert_eq!(md.mode() & 0o7777, 0o600);
+    assert_eq!(md.len(), 32 * MIB);
+    let (guard, m) = mounted(&dir, &img, &mut loops);
+    assert_eq!(m.fstype, "ext4");
+    std::fs::write(dir.join("keep"), b"kept").unwrap();
+    unmount_and_check_no_leak(guard, &tmp);
+    // The fstab form: -P --create on the now existing image keeps it.
+    let out = run(&bin(), args!["-X", "-P", "--create", "-s", "32m", "-F", img, "md", dir]);
+    ok(&out);
+    let err = text(&out.stderr);
+    assert!(!err.contains("DEBUG: created"), "{err}");
+    assert!(err.contains("-P: keeping the image's file system"), "{err}");
+    let (guard, _) = mounted(&dir, &img, &mut loops);
+    assert_eq!(std::fs::read(dir.join("keep")).unwrap(), b"kept");
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+/// `--create` reserves every block, `--create=sparse` none. Measured where
+/// mkfs cannot interfere: on a file system too small for the reservation.
+#[test]
+fn create_reserves_or_not() {
+    require_loop!();
+    let home = TempDir::new("create-alloc-fs");
+    let small = home.dir("small");
+    let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&small).status().unwrap();
+    assert!(st.success());
+    let _g = MountGuard(small.clone());
+    let tmp = TempDir::new("create-alloc");
+    let dir = tmp.dir("m");
+    let img = small.join("big.img");
+    // Reserve: 32 MiB do not fit in 4 MiB, so nothing is even attached.
+    let line = fails(args!["--create", "-s", "32m", "-F", img, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: {}: cannot create image: No space left on device", img.display()));
+    assert!(img.symlink_metadata().is_err(), "half-made image removed");
+    // Sparse: created at once, and fails only when mkfs writes (on a
+    // bigger file system it would succeed); removed again.
+    let out = run(&bin(), args!["-X", "--create=sparse", "-s", "32m", "-F", img, "md", dir]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("DEBUG: created {}", img.display())), "{err}");
+    assert!(err.contains("DEBUG: mkfs.ext4"), "it got as far as mkfs: {err}");
+    assert!(img.symlink_metadata().is_err(), "half-made image removed");
+    assert_nothing_left(&tmp);
+    assert_eq!(wait_no_loops(&small, SETTLE), Vec::<String>::new());
+}
+
+/// Known bug, left for the lead: mkfs.ext4 discards the loop device by
+/// default, and a loop device turns discard into hole punching in the
+/// backing file, so the blocks `--create` reserved are given back by the
+/// format that follows (allocated ends up as with `--create=sparse`).
+#[test]
+fn create_fills_its_blocks() {
+    require_loop!();
+    let tmp = TempDir::new("create-blocks");
+    let dir = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    for (mode, reserved) in [("--create=sparse", false), ("--create", true)] {
+        let img = tmp.join(format!("{}.img", reserved));
+        ok(&run(&bin(), args![mode, "-s", "32m", "-F", img, "md", dir]));
+        let (guard, _) = mounted(&dir, &img, &mut loops);
+        unmount_and_check_no_leak(guard, &tmp);
+        let allocated = std::fs::metadata(&img).unwrap().blocks() * 512;
+        if reserved {
+            assert!(allocated >= 32 * MIB, "{mode}: {allocated} bytes allocated");
+        } else {
+            assert!(allocated < 16 * MIB, "{mode}: {allocated} bytes allocated");
+        }
+    }
+}
+
+#[test]
+fn create_never_overwrites_an_existing_file() {
+    require_loop!();
+    let tmp = TempDir::new("create-existing");
+    let dir = tmp.dir("m");
+    let img = tmp.join("notes.txt");
+    // Exactly the -s size: a larger -s would grow the file (see below).
+    let mut content = b"not an image, and it stays that way\n".repeat(MIB as usize / 36 + 1);
+    content.truncate(MIB as usize);
+    std::fs::write(&img, &content).unwrap();
+    std::fs::set_permissions(&img, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = std::fs::metadata(&img).unwrap();
+    // -P --create: not created by this run, so not formatted; the probe
+    // finds no file system; the file is neither changed nor removed.
+    let line = fails(args!["-P", "--create", "-s", "1m", "-F", img, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: {}: no recognised file system (use -T to name one)", img.display()));
+    let after = std::fs::metadata(&img).unwrap();
+    assert!(std::fs::read(&img).unwrap() == content, "the file's content changed");
+    assert_eq!((after.ino(), after.mode(), after.len()), (before.ino(), before.mode(), before.len()));
+}
+
+// ---------------------------------------------------------------- symlinks
+// (Symlinks that only root or the caller can change are followed:
+// tests/linux_symlinks.rs.)
+
+const NOT_FOLLOWED: &str = "is a symbolic link owned by uid 65534, not followed";
+
+/// A symlink as another user (uid 65534) would plant it.
+fn attackers_symlink(target: &Path, link: &Path) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+    std::os::unix::fs::lchown(link, Some(65534), Some(65534)).unwrap();
+}
+
+#[test]
+fn image_replaced_by_a_symlink_between_runs() {
+    require_loop!();
+    let tmp = TempDir::new("sym-image");
+    let mut loops = LoopGuard::default();
+    let (img, dir, guard, _) = mount_prepared(&tmp, "a", &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    let real = tmp.join("moved.img");
+    std::fs::rename(&img, &real).unwrap();
+    // Planted by another user (uid 65534): not followed.
+    attackers_symlink(&real, &img);
+    let line = fails(args!["-P", "-F", img, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", img.display()));
+    // Not with --create either (O_EXCL on a symlink is EEXIST, then refused).
+    let line = fails(args!["-P", "--create", "-s", "16m", "-F", img, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", img.display()));
+    // A dangling one is not followed to create its target.
+    let dangling = tmp.join("dangling.img");
+    let target = tmp.join("target-of-dangling.img");
+    attackers_symlink(&target, &dangling);
+    let line = fails(args!["--create", "-s", "16m", "-F", dangling, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", dangling.display()));
+    assert!(target.symlink_metadata().is_err(), "the link's target was not created");
+}
+
+#[test]
+fn symlinked_directory_in_the_image_path() {
+    require_loop!();
+    let tmp = TempDir::new("sym-dir");
+    let real = tmp.dir("images");
+    let img = real.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let link = tmp.join("link");
+    attackers_symlink(&real, &link);
+    let dir = tmp.dir("m");
+    let line = fails(args!["-P", "-F", link.join("a.img"), "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", link.display()));
+    let line = fails(args!["--create", "-s", "16m", "-F", link.join("new.img"), "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", link.display()));
+    assert!(real.join("new.img").symlink_metadata().is_err());
+}
+
+#[test]
+fn symlinked_mount_point_or_parent() {
+    require_loop!();
+    let tmp = TempDir::new("sym-mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let real = tmp.dir("real/sub");
+    std::fs::write(real.join("marker"), b"untouched").unwrap();
+    let link = tmp.join("link");
+    attackers_symlink(&real, &link);
+    let parent_link = tmp.join("plink");
+    attackers_symlink(&tmp.join("real"), &parent_link);
+    for (mp, shown) in [(link.clone(), link.clone()), (parent_link.join("sub"), parent_link.clone())] {
+        // Formatting and -P alike: refused before anything is changed.
+        for p in [true, false] {
+            let line = if p {
+                fails(args!["-P", "-F", img, "md", mp], &tmp)
+            } else {
+                fails(args!["--reformat", "-F", img, "md", mp], &tmp)
+            };
+            assert_eq!(line, format!("mount_md: {} {NOT_FOLLOWED}", shown.display()));
+        }
+        assert_eq!(std::fs::read(real.join("marker")).unwrap(), b"untouched");
+        assert_eq!(std::fs::read_dir(&real).unwrap().count(), 1, "nothing added to the target");
+        assert!(mount_at(&real).is_none());
+    }
+}
+
+// ---------------------------------------------------------------- environment
+
+#[test]
+fn a_hostile_environment_changes_nothing() {
+    require_loop!();
+    let tmp = TempDir::new("env");
+    let fake = tmp.dir("fakebin");
+    let marker = tmp.join("fake-mkfs-ran");
+    for prog in ["mkfs.ext4", "mkfs", "mke2fs", "mount", "losetup", "umount"] {
+        let p = fake.join(prog);
+        std::fs::write(&p, format!("#!/bin/sh\ntouch {}\nexit 0\n", marker.display())).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, false);
+    let dir = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    for path in [fake.as_os_str(), OsStr::new(""), OsStr::new("/nonexistent")] {
+        let out = Command::new(bin())
+            // --reformat: from the second round on the image holds ext4.
+            .args([OsStr::new("--reformat"), OsStr::new("-F"), img.as_os_str(), OsStr::new("md"), dir.as_os_str()])
+            .env_clear()
+            .env("PATH", path)
+            .env("LD_LIBRARY_PATH", &fake)
+            .env("IFS", "/")
+            .env("MKE2FS_CONFIG", fake.join("mke2fs.conf"))
+            .env("HOME", &fake)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        ok(&out);
+        assert!(!marker.exists(), "PATH={path:?}: a program from PATH ran");
+        let (guard, m) = mounted(&dir, &img, &mut loops);
+        assert_eq!(m.fstype, "ext4", "the real mkfs.ext4 made it");
+        unmount_and_check_no_leak(guard, &tmp);
+    }
+}
+
+// ---------------------------------------------------------------- failures
+
+#[test]
+fn every_failure_rolls_back_and_removes_a_created_image() {
+    require_loop!();
+    let tmp = TempDir::new("faults");
+    let dir = tmp.dir("m");
+    let new = tmp.join("new.img");
+    // mkfs fails.
+    let line = fails(args!["--create", "-s", "16m", "-b", "999", "-F", new, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: mkfs.ext4 on {}: invalid block size - 999", new.display()));
+    assert!(new.symlink_metadata().is_err(), "mkfs: created image removed");
+    // mount(2) fails: an option ext4 refuses.
+    let line = fails(args!["--create", "-s", "16m", "-o", "data=bogus", "-F", new, "md", dir], &tmp);
+    assert!(line.contains("not a valid ext4 file system, or an option ext4 does not accept"), "{line}");
+    assert!(new.symlink_metadata().is_err(), "mount: created image removed");
+    // mount(2) fails: garbage under -P -T ext4.
+    let garbage = tmp.join("garbage.img");
+    let noise: Vec<u8> = (0..4 * MIB as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    std::fs::write(&garbage, &noise).unwrap();
+    let line = fails(args!["-P", "-T", "ext4", "-F", garbage, "md", dir], &tmp);
+    assert!(line.starts_with("mount_md: /dev/loop") && line.contains("not a valid ext4 file system"), "{line}");
+    assert!(std::fs::read(&garbage).unwrap() == noise, "-P: the image is untouched");
+    // Skeleton copy fails: a missing tree.
+    let line = fails(args!["--create", "-s", "16m", "-k", tmp.join("no-skel"), "-F", new, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: skel copy from {}: No such file or directory", tmp.join("no-skel").display()));
+    assert!(new.symlink_metadata().is_err(), "skel: created image removed");
+    // Skeleton copy fails: a tree larger than the file system.
+    let skel = tmp.dir("skel");
+    std::fs::create_dir(skel.join("etc")).unwrap();
+    std::fs::write(skel.join("etc/big"), vec![0x5au8; 24 * MIB as usize]).unwrap();
+    let line = fails(args!["--create", "-s", "16m", "-k", skel, "-F", new, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: skel copy: {}: No space left on device", skel.join("etc/big").display()));
+    assert!(new.symlink_metadata().is_err(), "skel ENOSPC: created image removed");
+}
+
+/// chmod and chown of the mounted root fail for real when the root
+/// directory of a prepared image is immutable (chattr +i).
+#[test]
+fn chmod_chown_and_copy_into_an_immutable_root_fail_cleanly() {
+    require_loop!();
+    if Command::new("chattr").arg("--help").output().is_err() {
+        skip("chattr not found (apt-get install -y e2fsprogs)");
+        return;
+    }
+    let tmp = TempDir::new("immutable");
+    let mut loops = LoopGuard::default();
+    let (img, dir, guard, _) = mount_prepared(&tmp, "i", &mut loops);
+    let st = Command::new("chattr").arg("+i").arg(&dir).status().unwrap();
+    assert!(st.success(), "chattr +i");
+    unmount_and_check_no_leak(guard, &tmp);
+    let line = fails(args!["-P", "-p", "0755", "-F", img, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: chmod: {}: Operation not permitted", dir.display()));
+    let line = fails(args!["-P", "-w", "1:1", "-F", img, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: chown {} to 1:1: Operation not permitted", dir.display()));
+    let skel = tmp.dir("skel");
+    std::fs::write(skel.join("f"), b"x").unwrap();
+    let line = fails(args!["-P", "-k", skel, "-F", img, "md", dir], &tmp);
+    assert_eq!(line, format!("mount_md: skel copy: {}: Operation not permitted", skel.join("f").display()));
+    // Read-only: chmod is skipped with a warning instead of failing.
+    let out = run(&bin(), args!["-P", "-o", "ro", "-p", "0755", "-F", img, "md", dir]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stderr),
+        format!("mount_md: Not changing mode/owner of {} since it is read-only\n", dir.display())
+    );
+    let (guard, _) = mounted(&dir, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+/// Known bug, left for the lead: `-s` larger than an existing file grows it
+/// (sparsely) before anything can fail, and a failed run does not shrink
+/// it back; with `--create` ("an existing file is never touched") too.
+#[test]
+fn a_failed_run_leaves_an_existing_file_as_it_was() {
+    require_loop!();
+    let tmp = TempDir::new("grown");
+    let dir = tmp.dir("m");
+    let img = tmp.join("notes.txt");
+    std::fs::write(&img, b"short text file\n").unwrap();
+    let line = fails(args!["-P", "--create", "-s", "1m", "-F", img, "md", dir], &tmp);
+    assert!(line.ends_with("no recognised file system (use -T to name one)"), "{line}");
+    let len = std::fs::metadata(&img).unwrap().len();
+    assert_eq!(len, 16, "the file was grown and left grown");
+}

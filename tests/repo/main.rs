@@ -1,0 +1,12 @@
+//! The repository's documents and packaging against the code: the man
+//! page (its option list, and as mandoc renders it), the README, the
+//! FreeBSD port and `make install`. No root needed.
+#[macro_use]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod install;
+mod manpage;
+mod manpage_render;
+mod packaging;
+mod readme;

@@ -1,0 +1,97 @@
+//! The README as an administrator reads it: platform status and
+//! requirements near the top, a "Quick start" with the two commands, "as
+//! root" (FreeBSD's base system has no sudo), the install sentence that
+//! matches `make uninstall`, and no reference to anything outside the
+//! repository in README, doc/, the man page or the port.
+use std::path::Path;
+
+const README: &str = include_str!("../../README.md");
+
+/// `## ` headings in order.
+fn headings() -> Vec<&'static str> {
+    README.lines().filter_map(|l| l.strip_prefix("## ")).collect()
+}
+
+#[test]
+fn status_and_requirements_come_first() {
+    let h = headings();
+    assert_eq!(&h[..3], ["Status", "Requirements", "Quick start"], "the first sections of README");
+    let status = flat(section("Status"));
+    assert!(status.contains("**Linux**: runs for real"), "{status}");
+    assert!(status.contains("**not yet been run on a FreeBSD kernel**"), "{status}");
+    let req = flat(section("Requirements"));
+    for needed in ["**FreeBSD 12.0 or later**", "LOOP_CONFIGURE", "5.8", "LOOP_SET_FD", "**root**", "**Rust 1.85"] {
+        assert!(req.contains(needed), "Requirements lack {needed}");
+    }
+    let rust_version = include_str!("../../Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .map(|v| v.trim_end_matches('"'))
+        .unwrap();
+    assert!(req.contains(&format!("Rust {rust_version} or later")), "Requirements vs Cargo.toml rust-version");
+}
+
+/// Text with every run of white space made one space.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn section(name: &str) -> &'static str {
+    let start = README.find(&format!("\n## {name}\n")).unwrap_or_else(|| panic!("no section {name}")) + 1;
+    let end = README[start + 3..].find("\n## ").map_or(README.len(), |e| start + 3 + e);
+    &README[start..end]
+}
+
+#[test]
+fn quick_start_has_the_two_commands_as_root() {
+    let quick = section("Quick start");
+    assert!(quick.contains("as root"), "{quick}");
+    let commands: Vec<&str> =
+        quick.lines().filter_map(|l| l.strip_prefix("    ")).map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(commands, ["demo/run", "tests/run"]);
+    for cmd in commands {
+        assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join(cmd).is_file(), "{cmd} does not exist");
+    }
+}
+
+#[test]
+fn uninstall_sentence_matches_the_makefile() {
+    let install = section("Install");
+    assert!(install.contains("As root:"), "{install}");
+    assert!(install.contains("keeps directories"), "{install}");
+    assert!(!install.contains("exactly what install put there"), "uninstall leaves directories: {install}");
+    let makefile = include_str!("../../Makefile");
+    let uninstall = &makefile[makefile.find("\nuninstall:").unwrap()..makefile.find("\nclean:").unwrap()];
+    assert!(!uninstall.contains("rmdir") && !uninstall.contains("rm -r"), "uninstall removes directories now");
+}
+
+/// Files an administrator or porter reads.
+fn admin_docs() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = vec![("README.md".to_string(), README.to_string())];
+    for dir in ["doc", "man", "packaging"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                } else if let Ok(text) = std::fs::read_to_string(e.path()) {
+                    out.push((e.path().strip_prefix(root).unwrap().display().to_string(), text));
+                }
+            }
+        }
+    }
+    for f in ["Makefile", "demo/run"] {
+        out.push((f.to_string(), std::fs::read_to_string(root.join(f)).unwrap()));
+    }
+    out
+}
+
+#[test]
+fn no_references_outside_the_repository_and_no_sudo() {
+    for (name, text) in admin_docs() {
+        for bad in ["../shared", "shared/reference", "spec §", "peers.md", "seed-article", "sudo "] {
+            assert!(!text.contains(bad), "{name} contains {bad:?}");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Shared by every test harness (tests/<harness>/main.rs includes it with
+//! `#[path = "../support/mod.rs"] mod support;`):
+//!
+//! * skipping: [`skip`] for a test that cannot run without root, loop
+//!   devices or the tools `tests/run` installs (it fails instead under
+//!   `MOUNT_MD_REQUIRE_ROOT=1`, which `.ci/run` sets), [`skip_optional`]
+//!   for what a CI machine may lack (xfsprogs, a kernel file system, make);
+//! * [`TempDir`], a scratch directory removed on drop;
+//! * [`TestHost`], a fixed user/group table, and ways to parse a command
+//!   line and to run the whole program on the recording platform;
+//! * [`linux`] (Linux only): mount table and loop device readers and
+//!   cleanup guards for the tests that run as root;
+//! * [`freebsd`]: mount(8) and jail(8) re-created, and the FreeBSD kernel
+//!   model the FreeBSD backend runs on.
+#![allow(dead_code)] // each harness uses a different subset
+use mount_md::cli::{self, CliError, Host};
+use mount_md::flavor::{progname, Flavor};
+use mount_md::owner::IdLookup;
+use mount_md::platform::fake::Fake;
+use mount_md::request::{Command, Request};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+pub mod freebsd;
+#[cfg(target_os = "linux")]
+pub mod linux;
+#[cfg(target_os = "linux")]
+#[allow(unused_imports)] // not every harness uses them
+pub use linux::*;
+
+pub const MIB: u64 = 1 << 20;
+pub const GIB: u64 = 1 << 30;
+
+/// Why this machine cannot run the real tests, if it cannot.
+pub fn skip_reason() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root".into());
+    }
+    if !Path::new("/dev/loop-control").exists() {
+        return Some("/dev/loop-control is missing".into());
+    }
+    if mkfs_ext4().is_none() {
+        return Some("mkfs.ext4 not found (apt-get install -y e2fsprogs)".into());
+    }
+    None
+}
+
+/// Whether a skip must fail instead (`MOUNT_MD_REQUIRE_ROOT=1`, which
+/// `.ci/run` sets: a CI machine without root or loop devices must not go
+/// green by skipping).
+pub fn skips_fail() -> bool {
+    std::env::var_os("MOUNT_MD_REQUIRE_ROOT").is_some_and(|v| v == "1")
+}
+
+/// Prints why a test cannot run here: no root, no loop devices, or a tool
+/// that `tests/run` installs is missing. Panics instead under
+/// `MOUNT_MD_REQUIRE_ROOT=1`.
+pub fn skip(why: &str) {
+    assert!(!skips_fail(), "MOUNT_MD_REQUIRE_ROOT=1, but this test cannot run: {why}");
+    eprintln!("skipped: {why}");
+}
+
+/// Prints why a test cannot run here, for what a CI machine may lack
+/// without being broken (a file system's tools or kernel module that
+/// `tests/run` does not install, `make`, a host property the test needs
+/// the opposite of); never fails, not even under `MOUNT_MD_REQUIRE_ROOT=1`.
+pub fn skip_optional(why: &str) {
+    eprintln!("skipped: {why}");
+}
+
+/// The tests of a harness run on parallel threads of one process. A test
+/// whose check depends on the machine being otherwise quiet within this
+/// process (the crash test spreads its kill points over a run's measured
+/// duration) runs alone: it takes the write side of this lock through
+/// `require_loop!(alone)`, every other `require_loop!()` test the read side.
+static ALONE: RwLock<()> = RwLock::new(());
+
+/// Held by a `require_loop!()` test for its duration.
+pub fn shared_turn() -> RwLockReadGuard<'static, ()> {
+    ALONE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by a `require_loop!(alone)` test: no other `require_loop!` test of
+/// this harness runs meanwhile.
+pub fn alone_turn() -> RwLockWriteGuard<'static, ()> {
+    ALONE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Returns from the test, saying why, when it cannot run here (fails the
+/// test instead under `MOUNT_MD_REQUIRE_ROOT=1`); otherwise holds the
+/// test's turn ([`shared_turn`], or [`alone_turn`] with `alone`) until the
+/// end of the enclosing block. Once per test.
+#[macro_export]
+macro_rules! require_loop {
+    () => {
+        $crate::require_loop!(@turn shared_turn)
+    };
+    (alone) => {
+        $crate::require_loop!(@turn alone_turn)
+    };
+    (@turn $turn:ident) => {
+        let _turn = match $crate::support::skip_reason() {
+            Some(why) => {
+                $crate::support::skip(&why);
+                return;
+            }
+            None => $crate::support::$turn(),
+        };
+    };
+}
+
+/// Shorthand: `&OsStr` arguments from strs and paths.
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$(::std::ffi::OsStr::new(&$a)),*] };
+}
+
+pub fn mkfs_ext4() -> Option<PathBuf> {
+    ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().map(|d| Path::new(d).join("mkfs.ext4")).find(|p| p.is_file())
+}
+
+/// A directory under the system temp dir, unique to this test, removed on
+/// drop (on Linux after lazily unmounting anything still mounted below it,
+/// so nothing is deleted through a mount).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("mount_md-test-{tag}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let p = std::env::temp_dir().join(name);
+        std::fs::create_dir(&p).expect("create temp dir");
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
+
+    /// A subdirectory (a mount point).
+    pub fn dir(&self, name: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::create_dir_all(&p).expect("create dir");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if !linux::unmount_below(&self.0) {
+            eprintln!("warning: leaving {} (still mounted)", self.0.display());
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mount_md"))
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `root`/`wheel` = 0, `www` = 80, `staff` = 20; umask 022.
+pub struct TestHost;
+
+impl IdLookup for TestHost {
+    fn uid_of(&self, name: &str) -> Option<u32> {
+        match name {
+            "root" => Some(0),
+            "www" => Some(80),
+            _ => None,
+        }
+    }
+    fn gid_of(&self, name: &str) -> Option<u32> {
+        match name {
+            "wheel" => Some(0),
+            "www" => Some(80),
+            "staff" => Some(20),
+            _ => None,
+        }
+    }
+}
+
+impl Host for TestHost {
+    fn umask(&self) -> u32 {
+        0o022
+    }
+}
+
+/// argv from space-separated words (no word may contain a space).
+pub fn argv(line: &str) -> Vec<OsString> {
+    line.split(' ').filter(|w| !w.is_empty()).map(OsString::from).collect()
+}
+
+/// Parses a command line (argv[0] first) the way the binary would.
+pub fn parse(words: &[OsString]) -> Result<Request, CliError> {
+    match parse_command(words)? {
+        Command::Mount(r) => Ok(*r),
+        other => panic!("expected a mount request, got {other:?}"),
+    }
+}
+
+/// Parses any command line (mount or `-u`).
+pub fn parse_command(words: &[OsString]) -> Result<Command, CliError> {
+    let flavor = Flavor::from_name(&progname(words.first().map(|w| w.as_os_str())));
+    cli::parse(flavor, words, &TestHost)
+}
+
+pub fn parse_line(line: &str) -> Result<Request, CliError> {
+    parse(&argv(line))
+}
+
+/// What one run of the program did.
+pub struct Outcome {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub fake: Fake,
+}
+
+/// Runs the program on a given fake.
+pub fn run_on(fake: Fake, words: &[OsString]) -> Outcome {
+    let mut fake = fake;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = mount_md::run::run(words, &mut fake, &TestHost, &mut out, &mut err);
+    Outcome { status, stdout: String::from_utf8_lossy(&out).into(), stderr: String::from_utf8_lossy(&err).into(), fake }
+}
+
+pub fn run_line(line: &str) -> Outcome {
+    run_on(Fake::new(), &argv(line))
+}

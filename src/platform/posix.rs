@@ -1088,6 +1088,25 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
     Ok(Captured { status, output: String::from_utf8_lossy(&kept).into_owned() })
 }
 
+/// The first `len` bytes of the file or disk `fd` (fewer if it is
+/// smaller), read with pread(2) from offset 0: superblocks.
+pub fn read_start(fd: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::from(fd.try_clone()?);
+    let mut buf = vec![0u8; len];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
 /// A helper (mkfs, fsck, a grower) dies with mount_md: killed (kill -9,
 /// a boot timeout), mount_md's loop descriptor closes and autoclear frees
 /// the device, and the next run may be given the same `/dev/loopN`. A

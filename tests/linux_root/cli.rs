@@ -295,13 +295,7 @@ fn util_linux_mount(args: &[&std::ffi::OsStr]) -> std::process::Output {
 #[test]
 fn mount_md_exit_statuses_through_util_linux_mount() {
     require_loop!();
-    let _helper = match helper_turn() {
-        Ok(t) => t,
-        Err(why) => {
-            skip(&why);
-            return;
-        }
-    };
+    let _helper = require_helper!();
     let tmp = TempDir::new("exit");
     let img = tmp.join("ok.img");
     make_image(&img, 16 * MIB, true);
@@ -361,13 +355,7 @@ fn mount_md_exit_statuses_through_util_linux_mount() {
 #[test]
 fn comma_in_an_fstab_image_path() {
     require_loop!();
-    let _helper = match helper_turn() {
-        Ok(t) => t,
-        Err(why) => {
-            skip(&why);
-            return;
-        }
-    };
+    let _helper = require_helper!();
     let tmp = TempDir::new("comma");
     let img = tmp.join("a,b.img");
     make_image(&img, 16 * MIB, true);

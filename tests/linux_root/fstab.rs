@@ -10,13 +10,7 @@ use std::time::Duration;
 #[test]
 fn mount_a_with_an_md_fstab_line() {
     require_loop!();
-    let helper = match helper_turn() {
-        Ok(t) => t,
-        Err(why) => {
-            skip(&why);
-            return;
-        }
-    };
+    let helper = require_helper!();
     let tmp = TempDir::new("fstab");
     let img = tmp.join("web1.img");
     make_image(&img, 32 << 20, true);
@@ -47,13 +41,7 @@ fn mount_a_with_an_md_fstab_line() {
 #[test]
 fn mount_t_md_failure_is_32() {
     require_loop!();
-    let _helper = match helper_turn() {
-        Ok(t) => t,
-        Err(why) => {
-            skip(&why);
-            return;
-        }
-    };
+    let _helper = require_helper!();
     let tmp = TempDir::new("fstab32");
     let dir = tmp.dir("d");
     let img = tmp.join("missing.img");

@@ -111,6 +111,21 @@ macro_rules! require_loop {
     };
 }
 
+/// This test's turn with `/sbin/mount.md` installed (see [`helper_turn`]),
+/// or returns from the test saying why it cannot have one.
+#[macro_export]
+macro_rules! require_helper {
+    () => {
+        match $crate::support::helper_turn() {
+            Ok(t) => t,
+            Err(why) => {
+                $crate::support::skip(&why);
+                return;
+            }
+        }
+    };
+}
+
 /// Shorthand: `&OsStr` arguments from strs and paths.
 #[macro_export]
 macro_rules! args {

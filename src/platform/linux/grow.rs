@@ -29,7 +29,6 @@ use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -213,18 +212,8 @@ fn bound_to((dev, ino): (u64, u64)) -> Result<Vec<u32>> {
 
 /// Reads the start of the image to tell its file system type.
 fn probe_image(img: &posix::Image, shown: &str) -> Result<String> {
-    let file = std::fs::File::from(img.fd.try_clone().map_err(|e| crate::error::from_io(shown, &e))?);
-    let mut buf = vec![0u8; probe::PROBE_LEN];
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(crate::error::from_io(format!("{shown}: read superblock"), &e)),
-        }
-    }
-    buf.truncate(got);
+    let buf = posix::read_start(&img.fd, probe::PROBE_LEN)
+        .map_err(|e| crate::error::from_io(format!("{shown}: read superblock"), &e))?;
     match probe::probe(&buf) {
         probe::Found::Mountable(t) => Ok(t.to_string()),
         probe::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),

@@ -188,20 +188,7 @@ impl LoopSys for Kernel {
     }
 
     fn read_head(&mut self, dev: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {
-        use std::os::unix::fs::FileExt;
-        let file = std::fs::File::from(dev.try_clone()?);
-        let mut buf = vec![0u8; len];
-        let mut got = 0;
-        while got < buf.len() {
-            match file.read_at(&mut buf[got..], got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        buf.truncate(got);
-        Ok(buf)
+        crate::platform::posix::read_start(dev, len)
     }
 
     fn holders(&mut self, unit: u32) -> usize {

@@ -15,7 +15,7 @@
 //! given (`loop_info64`, the mount call) for both the real call and its
 //! `-N` description; [`sys::LoopSys`] is the thin seam holding every loop(4)
 //! call, kernel-table read and statx(2) ([`sys::Kernel`] for real,
-//! [`recording::Recorder`] in tests); [`Linux`] and [`units`] are the
+//! `recording::Recorder` in tests, feature `test-support`); [`Linux`] and [`units`] are the
 //! policy, generic over it: the attach race loop, the binding checks and
 //! the lifecycle primitives run without root against the recorder.
 use super::{posix, Detached, Device, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
@@ -38,6 +38,7 @@ pub mod mkfs;
 pub mod mount;
 pub mod mountinfo;
 pub mod probe;
+#[cfg(any(test, feature = "test-support"))]
 pub mod recording;
 pub mod requests;
 pub mod sys;
@@ -61,7 +62,7 @@ struct Held<D> {
 }
 
 /// The Linux platform: the policy, over the loop(4) operations of `S`
-/// ([`Kernel`] for real, [`recording::Recorder`] in tests).
+/// ([`Kernel`] for real, `recording::Recorder` in tests).
 pub struct Linux<S: LoopSys = Kernel> {
     sys: S,
     held: Option<Held<S::Dev>>,

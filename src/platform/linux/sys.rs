@@ -1,7 +1,7 @@
 //! The thin seam under the Linux policy: every loop(4) call, the kernel
 //! tables it reads, statx(2), and sleeping, as one trait. [`Kernel`] does
 //! them for real (the ioctl wrappers are in [`super::loopdev`]);
-//! [`super::recording::Recorder`] records them and plays a scripted kernel,
+//! `super::recording::Recorder` (feature `test-support`) records them and plays a scripted kernel,
 //! so the attach race loop, the binding checks and the lifecycle primitives
 //! are tested without root.
 use super::loopdev::{self, LoopInfo64};

@@ -33,7 +33,6 @@ use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
 use crate::request::Backing;
 use nix::errno::Errno;
-use std::cell::RefCell;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -247,10 +246,10 @@ pub trait MdSys {
 /// The FreeBSD platform over a set of system operations.
 pub struct FreeBsd<S: MdSys> {
     sys: S,
-    /// `check` takes `&self` but may have something to say.
-    notes: RefCell<Vec<Note>>,
+    /// Warnings and debug lines for the executor ([`Platform::take_notes`]).
+    notes: Vec<Note>,
     /// What the plan seen by `check` will do later (attach needs it).
-    intent: RefCell<Intent>,
+    intent: Intent,
     /// The image, open and locked from the OpenImage step to the end.
     image: Option<OpenedImage>,
     /// The unit whose node `attach` already waited for.
@@ -300,13 +299,7 @@ fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
 
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd {
-            sys,
-            notes: RefCell::new(Vec::new()),
-            intent: RefCell::new(Intent::default()),
-            image: None,
-            node_ready: None,
-        }
+        FreeBsd { sys, notes: Vec::new(), intent: Intent::default(), image: None, node_ready: None }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -315,8 +308,8 @@ impl<S: MdSys> FreeBsd<S> {
         self.sys
     }
 
-    fn note(&self, n: Note) {
-        self.notes.borrow_mut().push(n);
+    fn note(&mut self, n: Note) {
+        self.notes.push(n);
     }
 
     /// The image this run opened, if any.
@@ -327,7 +320,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// Whether the plan formats the disk this run attaches: always without
     /// `-P`; with `-P --create` only when this run created the image.
     fn formats(&self) -> bool {
-        match self.intent.borrow().format {
+        match self.intent.format {
             Some(false) => true,
             Some(true) => self.image.as_ref().is_some_and(|i| i.created),
             None => false,
@@ -347,7 +340,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// will be given it (realpath), or as written when it cannot be resolved
     /// yet (a dry run).
     fn mark_bytes(&self) -> Option<Vec<u8>> {
-        let mp = self.intent.borrow().mount_point.clone()?;
+        let mp = self.intent.mount_point.clone()?;
         let real = self.sys.resolve_mount_point(&mp).unwrap_or(mp);
         Some(mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY))
     }
@@ -623,7 +616,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 _ => {}
             }
         }
-        *self.intent.borrow_mut() = intent;
+        self.intent = intent;
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.note(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",
@@ -678,7 +671,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         // An image that will be formatted is opened read-write even under
         // `-o ro`: newfs writes it, the mount is read-only.
         let mut o = o.clone();
-        if self.intent.borrow().format.is_some() {
+        if self.intent.format.is_some() {
             o.read_only = false;
         }
         let img = self.sys.open_image(&o)?;
@@ -814,7 +807,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn attach(&mut self, a: &Attach, _mount_point: &Path) -> Result<Device> {
         let (req, notes) = self.request_for(a)?;
-        self.notes.borrow_mut().extend(notes);
+        self.notes.extend(notes);
         let unit = self.sys.attach(&req)?;
         let path = device_path(unit);
         self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
@@ -922,7 +915,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn take_notes(&mut self) -> Vec<Note> {
-        self.notes.take()
+        std::mem::take(&mut self.notes)
     }
 
     // grow/list (src/platform/freebsd/grow.rs); elsewhere the defaults

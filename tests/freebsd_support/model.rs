@@ -14,7 +14,7 @@
 //! uzip around UFS".
 #![allow(dead_code)]
 use mount_md::error::{Error, Result};
-use mount_md::plan::OpenImage;
+use mount_md::plan::{OpenImage, Plan, Step};
 use mount_md::platform::freebsd::abi::{
     MD_ASYNC, MD_AUTOUNIT, MD_CACHE, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_NULL, MD_PRELOAD, MD_READONLY, MD_RESERVE,
     MD_SWAP, MD_VERIFY, MD_VNODE,
@@ -749,6 +749,33 @@ impl MdSys for Model {
         }
         k.retaste(unit);
         Ok(format!("** {}\n** Phase 1 - Check Blocks and Sizes\n***** FILE SYSTEM MARKED CLEAN *****\n", dev.display()))
+    }
+
+    /// platform::preflight::check against the model's own files: the
+    /// image opens as `open_image` opens it (missing without `--create` is
+    /// ENOENT), and one that is not writable is not to be formatted.
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        let k = self.0.borrow();
+        let mut image: Option<(&Path, bool, bool)> = None; // (path, to create, writable)
+        for step in &plan.steps {
+            match step {
+                Step::OpenImage(o) => match (k.files.get(&o.path), o.create) {
+                    (Some(f), _) => image = Some((&o.path, false, f.writable || o.read_only)),
+                    (None, Some(_)) => image = Some((&o.path, true, true)),
+                    (None, None) => return Err(err(o.path.display().to_string(), Errno::ENOENT)),
+                },
+                Step::Format(f) if !f.only_if_created || image.is_some_and(|(_, c, _)| c) => {
+                    if let Some((path, _, false)) = image {
+                        return Err(Error::plain(format!(
+                            "{}: not writable, so it cannot be formatted (add -P to mount its file system read-only)",
+                            mount_md::error::quoted(path)
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {

@@ -225,6 +225,16 @@ pub trait MdSys {
             Errno::ETIMEDOUT,
         ))
     }
+    /// `-N` as a preflight: the checks of `plan` that change nothing
+    /// ([`crate::platform::preflight::check`]: the image opens as the run
+    /// will open it, an image that is not writable is not to be formatted,
+    /// the skeleton is a directory). Its formatter floors name Linux file
+    /// systems only: no size floor is checked for UFS (newfs(8) itself
+    /// refuses a disk too small for it, after the attach, and the rollback
+    /// detaches the unit). Test doubles with no real files override it.
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        crate::platform::preflight::check(plan)
+    }
     /// mount(8)'s checkpath: realpath, and it must be a directory.
     fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
         resolve_mount_point(mount_point)
@@ -912,6 +922,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
         self.sys.copy_skeleton(&m.mount_point, from)
+    }
+
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        self.sys.preflight(plan)
     }
 
     fn take_notes(&mut self) -> Vec<Note> {

@@ -238,6 +238,11 @@ impl Recorder {
 }
 
 impl MdSys for Recorder {
+    /// No real files to look at: the recorded run is the check.
+    fn preflight(&self, _plan: &crate::plan::Plan) -> Result<()> {
+        Ok(())
+    }
+
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
         self.calls.push(SysCall::Attach(req.clone()));
         self.maybe_fail("attach", "ioctl(/dev/mdctl, MDIOCATTACH)")?;

@@ -6,9 +6,11 @@ mod freebsd_support;
 use freebsd_support::jail;
 use freebsd_support::model::{Host, Model};
 use freebsd_support::{run, words};
-use mount_md::platform::freebsd::recording::Recorder;
+use mount_md::plan::TmpfsMount;
+use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
 use mount_md::platform::{Note, Platform};
+use std::path::PathBuf;
 
 const IMG: &str = "/images/j1.img";
 const MIB: u64 = 1 << 20;
@@ -53,4 +55,52 @@ fn recorder_preflight_passes() {
     let (code, out, err) = run(&words("mount_md -N -P -F /nowhere.img md /mnt"), &mut fb);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("MDIOCATTACH"), "{out}");
+}
+
+/// #10 item 7 on FreeBSD: the mounted root is opened once, right after
+/// nmount, and mode, owner and skeleton all go through that one handle.
+#[test]
+fn mounted_root_is_opened_once_and_used_for_every_later_step() {
+    let mut fb = FreeBsd::with_sys(Recorder::new().with_file(IMG, IMG, 64 * MIB));
+    let (code, _, err) = run(&words("mount_md -P -p 0750 -w 0:0 -k /skel -F /images/j1.img md /mnt"), &mut fb);
+    assert_eq!(code, 0, "{err}");
+    let sys = fb.into_sys();
+    assert_eq!(sys.roots, [PathBuf::from("/mnt")]);
+    let after_mount: Vec<&SysCall> =
+        sys.calls.iter().skip_while(|c| !matches!(c, SysCall::Nmount(_))).skip(1).collect();
+    assert_eq!(
+        after_mount,
+        [
+            &SysCall::ReadOnlyCheck("/mnt".into()),
+            &SysCall::SetMode("/mnt".into(), 0o750),
+            &SysCall::SetOwner("/mnt".into(), 0, 0),
+            &SysCall::CopySkeleton { fspath: "/mnt".into(), from: "/skel".into() },
+        ]
+    );
+}
+
+/// On the model the root is a file open on the mount: held through the
+/// run, closed when it finishes (so the mount is not left busy) and
+/// before a rollback unmounts (which would otherwise be refused, EBUSY).
+#[test]
+fn mounted_root_is_closed_at_the_end_and_before_a_rollback() {
+    let m = Model::new(Host::Ufs).dir("/mnt").image(IMG, 64 * MIB, Model::clean_ufs(), None);
+    let mut fb = FreeBsd::with_sys(m.clone());
+    let (code, _, err) = run(&words("mount_md -P -p 0750 -F /images/j1.img md /mnt"), &mut fb);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(m.k().roots_opened, 1);
+    assert_eq!(m.k().mounts.iter().map(|x| x.open_files).collect::<Vec<_>>(), [0], "closed by finish");
+    let (code, _, err) = jail::mount_md(&m, &words("mount_md -u /mnt"));
+    assert_eq!(code, 0, "{err}");
+    assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty());
+
+    // The root is open when the executor undoes the mount: unmount closes
+    // it first, or the model's unmount(2) would answer EBUSY.
+    let mut fb = FreeBsd::with_sys(m.clone());
+    let t = TmpfsMount { size: Some(MIB), options: vec![], mount_point: "/mnt".into(), sloppy: false };
+    let mounted = fb.mount_tmpfs(&t).unwrap();
+    assert_eq!(m.k().mounts.iter().map(|x| x.open_files).collect::<Vec<_>>(), [1], "held for mode, owner, skeleton");
+    fb.unmount(&mounted).unwrap();
+    assert!(m.k().mounts.is_empty());
+    assert_eq!(m.k().roots_opened, 2);
 }

@@ -139,6 +139,8 @@ pub struct Kernel {
     pub taste_hold: u64,
     /// Everything the backend did, one line each (for failure messages).
     pub log: Vec<String>,
+    /// How many mounted roots were opened (right after nmount).
+    pub roots_opened: u32,
 }
 
 /// A handle on the kernel; clones share it.
@@ -199,6 +201,7 @@ impl Model {
             node_delay: 30,
             uzip_delay: 80,
             taste_hold: 120,
+            roots_opened: 0,
             log: Vec::new(),
         })))
     }
@@ -414,6 +417,9 @@ fn unknown_option(name: &str, legal: &[&str]) -> bool {
 }
 
 impl MdSys for Model {
+    type Pin = ();
+    type Root = RootHandle;
+
     /// md.c `kern_mdattach_locked`, `mdcreate_malloc`, `mdcreate_vnode`,
     /// `mdcreate_swap`.
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
@@ -855,26 +861,62 @@ impl MdSys for Model {
         }
     }
 
-    fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
+    fn pin_mount_point(&mut self, fspath: &Path) -> Result<()> {
+        self.k().log(format!("pin parent of {}", fspath.display()));
+        Ok(())
+    }
+
+    /// The root is a file open on the mount (unmount answers EBUSY while it
+    /// is held) until the handle is dropped.
+    fn open_mounted_root(&mut self, _pin: (), fspath: &Path) -> Result<RootHandle> {
+        let mut k = self.k();
+        k.log(format!("openat root of {}", fspath.display()));
+        let m = k.mounts.iter_mut().rev().find(|m| m.on == fspath);
+        let m = m.ok_or_else(|| err(fspath.display().to_string(), Errno::ENOENT))?;
+        m.open_files += 1;
+        k.roots_opened += 1;
+        Ok(RootHandle { model: self.clone(), on: fspath.to_path_buf() })
+    }
+
+    fn mounted_read_only(&mut self, root: &RootHandle, fspath: &Path) -> Result<bool> {
         let k = self.0.borrow();
         k.mounts
             .iter()
             .rev()
-            .find(|m| m.on == fspath)
+            .find(|m| m.on == root.on)
             .map(|m| m.read_only)
             .ok_or_else(|| err(fspath.display().to_string(), Errno::ENOENT))
     }
 
-    fn set_mode(&mut self, _: &Path, _: u32) -> Result<()> {
+    fn set_mode(&mut self, root: &RootHandle, _: &Path, mode: u32) -> Result<()> {
+        self.k().log(format!("fchmod root of {} {mode:o}", root.on.display()));
         Ok(())
     }
 
-    fn set_owner(&mut self, _: &Path, _: u32, _: u32) -> Result<()> {
+    fn set_owner(&mut self, root: &RootHandle, _: &Path, uid: u32, gid: u32) -> Result<()> {
+        self.k().log(format!("fchown root of {} {uid}:{gid}", root.on.display()));
         Ok(())
     }
 
-    fn copy_skeleton(&mut self, _: &Path, _: &Path) -> Result<()> {
+    fn copy_skeleton(&mut self, root: &RootHandle, _: &Path, from: &Path) -> Result<()> {
+        self.k().log(format!("copy {} into root of {}", from.display(), root.on.display()));
         Ok(())
+    }
+}
+
+/// The model's mounted root: an open file on the mount it was opened on,
+/// closed when dropped.
+pub struct RootHandle {
+    model: Model,
+    pub on: PathBuf,
+}
+
+impl Drop for RootHandle {
+    fn drop(&mut self) {
+        let mut k = self.model.k();
+        if let Some(m) = k.mounts.iter_mut().rev().find(|m| m.on == self.on && m.open_files > 0) {
+            m.open_files -= 1;
+        }
     }
 }
 

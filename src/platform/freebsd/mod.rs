@@ -239,18 +239,28 @@ pub trait MdSys {
     fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
         resolve_mount_point(mount_point)
     }
-    fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
-        posix::is_read_only(&posix::open_root(fspath)?)
-    }
-    fn set_mode(&mut self, fspath: &Path, mode: u32) -> Result<()> {
-        posix::set_mode(&posix::open_root(fspath)?, fspath, mode)
-    }
-    fn set_owner(&mut self, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
-        posix::set_owner(&posix::open_root(fspath)?, fspath, uid, gid)
-    }
-    fn copy_skeleton(&mut self, fspath: &Path, from: &Path) -> Result<()> {
-        posix::copy_skeleton(from, &posix::open_root(fspath)?)
-    }
+    /// The mount point's parent directory, opened (no symlink in its path)
+    /// before nmount: the mounted root is opened through it afterwards.
+    /// `sys::Kernel`: the parent's descriptor and the last component.
+    type Pin;
+    /// The root of the file system just mounted, opened once right after
+    /// nmount; mode, owner and skeleton go through it. `sys::Kernel`: an
+    /// `O_DIRECTORY|O_NOFOLLOW` descriptor.
+    type Root;
+    /// Opens the parent of `fspath` (a realpath from
+    /// [`MdSys::resolve_mount_point`]) before the mount.
+    fn pin_mount_point(&mut self, fspath: &Path) -> Result<Self::Pin>;
+    /// After nmount: `openat(parent, name, O_DIRECTORY|O_NOFOLLOW)`, i.e.
+    /// the root of what is now mounted on the pinned directory.
+    fn open_mounted_root(&mut self, pin: Self::Pin, fspath: &Path) -> Result<Self::Root>;
+    /// fstatvfs of the mounted root: mounted read-only?
+    fn mounted_read_only(&mut self, root: &Self::Root, fspath: &Path) -> Result<bool>;
+    /// fchmod of the mounted root (`fspath` for messages only).
+    fn set_mode(&mut self, root: &Self::Root, fspath: &Path, mode: u32) -> Result<()>;
+    /// fchown of the mounted root (`fspath` for messages only).
+    fn set_owner(&mut self, root: &Self::Root, fspath: &Path, uid: u32, gid: u32) -> Result<()>;
+    /// Copies the skeleton `from` into the mounted root.
+    fn copy_skeleton(&mut self, root: &Self::Root, fspath: &Path, from: &Path) -> Result<()>;
 }
 
 /// The FreeBSD platform over a set of system operations.
@@ -264,6 +274,10 @@ pub struct FreeBsd<S: MdSys> {
     image: Option<OpenedImage>,
     /// The unit whose node `attach` already waited for.
     node_ready: Option<u32>,
+    /// The root this run mounted, opened once right after nmount (with
+    /// its mount point): mode, owner and skeleton go through it. Dropped
+    /// before that mount is undone and when the run finishes.
+    root: Option<(PathBuf, S::Root)>,
 }
 
 /// What `check` learnt from the plan.
@@ -309,7 +323,7 @@ fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
 
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd { sys, notes: Vec::new(), intent: Intent::default(), image: None, node_ready: None }
+        FreeBsd { sys, notes: Vec::new(), intent: Intent::default(), image: None, node_ready: None, root: None }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -570,18 +584,34 @@ impl<S: MdSys> FreeBsd<S> {
         }
     }
 
-    /// After a successful nmount: read the mount's flags; if even that
-    /// fails, unmount again (the executor only undoes mounts it was told
-    /// about) and report the first error.
-    fn finish_mount(&mut self, fspath: PathBuf, fstype: String) -> Result<Mounted> {
-        match self.sys.mounted_read_only(&fspath) {
-            Ok(read_only) => Ok(Mounted { mount_point: fspath, fstype, read_only }),
+    /// After a successful nmount: open the new root through the pinned
+    /// parent and read the mount's flags through it; if either fails,
+    /// unmount again (the executor only undoes mounts it was told about)
+    /// and report the first error.
+    fn finish_mount(&mut self, pin: S::Pin, fspath: PathBuf, fstype: String) -> Result<Mounted> {
+        let opened = self.sys.open_mounted_root(pin, &fspath).and_then(|root| {
+            let read_only = self.sys.mounted_read_only(&root, &fspath)?;
+            Ok((root, read_only))
+        });
+        match opened {
+            Ok((root, read_only)) => {
+                self.root = Some((fspath.clone(), root));
+                Ok(Mounted { mount_point: fspath, fstype, read_only })
+            }
             Err(e) => {
                 if let Err(u) = self.sys.unmount(&fspath, false) {
                     self.note(Note::Warning(format!("rollback: {u}")));
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// The root [`FreeBsd::finish_mount`] opened for `m`.
+    fn root_of<'a>(root: &'a Option<(PathBuf, S::Root)>, m: &Mounted) -> Result<&'a S::Root> {
+        match root {
+            Some((p, r)) if p == &m.mount_point => Ok(r),
+            _ => Err(Error::text(m.mount_point.display().to_string(), "internal error: the mounted root is not open")),
         }
     }
 }
@@ -897,31 +927,46 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             self.sys.wait_for_node(Path::new(&from))?;
         }
         let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
         self.sys.nmount(&req)?;
-        self.finish_mount(fspath, fstype)
+        self.finish_mount(pin, fspath, fstype)
     }
 
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
         let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
         let req = tmpfs_request(t, &fspath)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
         self.sys.nmount(&req)?;
-        self.finish_mount(fspath, "tmpfs".into())
+        self.finish_mount(pin, fspath, "tmpfs".into())
     }
 
+    /// Closes the mounted root first: a descriptor on it keeps the mount
+    /// busy.
     fn unmount(&mut self, m: &Mounted) -> Result<()> {
+        if self.root.as_ref().is_some_and(|(p, _)| p == &m.mount_point) {
+            self.root = None;
+        }
         self.sys.unmount(&m.mount_point, false)
     }
 
     fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
-        self.sys.set_mode(&m.mount_point, mode)
+        let root = Self::root_of(&self.root, m)?;
+        self.sys.set_mode(root, &m.mount_point, mode)
     }
 
     fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
-        self.sys.set_owner(&m.mount_point, uid, gid)
+        let root = Self::root_of(&self.root, m)?;
+        self.sys.set_owner(root, &m.mount_point, uid, gid)
     }
 
     fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
-        self.sys.copy_skeleton(&m.mount_point, from)
+        let root = Self::root_of(&self.root, m)?;
+        self.sys.copy_skeleton(root, &m.mount_point, from)
+    }
+
+    /// The run is done: the mounted root is closed.
+    fn finish(&mut self) {
+        self.root = None;
     }
 
     fn preflight(&self, plan: &Plan) -> Result<()> {

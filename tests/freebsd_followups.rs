@@ -3,14 +3,20 @@
 //! (tests/freebsd_support/model.rs).
 mod freebsd_support;
 
-use freebsd_support::jail;
+use freebsd_support::jail::{self, Dialect, Jail};
 use freebsd_support::model::{Host, Model};
 use freebsd_support::{run, words};
+use mount_md::error::Error;
+use mount_md::exec::Output;
 use mount_md::plan::TmpfsMount;
+use mount_md::platform::freebsd::grow::{self, GrowSys, ResizeRequest};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
+use mount_md::platform::freebsd::{MdSys, OpenedImage};
 use mount_md::platform::{Note, Platform};
-use std::path::PathBuf;
+use mount_md::request::{GrowRequest, ReleaseTarget};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 const IMG: &str = "/images/j1.img";
 const MIB: u64 = 1 << 20;
@@ -103,4 +109,94 @@ fn mounted_root_is_closed_at_the_end_and_before_a_rollback() {
     fb.unmount(&mounted).unwrap();
     assert!(m.k().mounts.is_empty());
     assert_eq!(m.k().roots_opened, 2);
+}
+
+/// What only grow and list need, over the model: MDIOCRESIZE is the
+/// model's, the label comes from its MDIOCQUERY, growfs only logs.
+struct ModelGrow(Model);
+
+impl GrowSys for ModelGrow {
+    fn resize(&mut self, req: &ResizeRequest) -> mount_md::error::Result<()> {
+        self.0.resize(req.unit, req.mediasize, req.options).map_err(|e| Error::sys("MDIOCRESIZE", e))
+    }
+    fn label(&mut self, unit: u32) -> mount_md::error::Result<Vec<u8>> {
+        Ok(self.0.clone().query(unit)?.label.unwrap_or_default())
+    }
+    fn run_program(&mut self, argv: &[OsString]) -> mount_md::error::Result<()> {
+        self.0.k().log.push(format!("run {argv:?}"));
+        Ok(())
+    }
+    fn extend(&mut self, image: &OpenedImage, _: u64, to: u64) -> mount_md::error::Result<()> {
+        self.0.k().files.get_mut(&image.path).expect("the image").size = to;
+        Ok(())
+    }
+    fn truncate(&mut self, image: &OpenedImage, len: u64) -> mount_md::error::Result<()> {
+        self.0.k().files.get_mut(&image.path).expect("the image").size = len;
+        Ok(())
+    }
+    fn used(&mut self, _: &Path) -> Option<u64> {
+        Some(4096)
+    }
+}
+
+const J1: &str = "/var/jails/j1";
+const LINE1: &str = "md /var/jails/j1 ufs rw,-P,-F/images/j1.img,mountprog=/usr/local/sbin/mount_md 0 0";
+
+fn started(host: Host) -> Model {
+    let m = Model::new(host).dir(J1).image(IMG, 64 * MIB, Model::clean_ufs(), None);
+    let j = Jail {
+        fstab: vec![LINE1],
+        release: Some("/usr/local/sbin/mount_md -u /var/jails/j1"),
+        dialect: Dialect::Modern,
+    };
+    j.start(&m).unwrap();
+    m
+}
+
+fn grow_to(m: &Model, target: ReleaseTarget, size: u64) -> std::result::Result<(), String> {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
+    let req = GrowRequest { target, size, dry_run: false, debug: false };
+    grow::grow(&mut FreeBsd::with_sys(m.clone()), &mut ModelGrow(m.clone()), &req, &mut io).map_err(|e| e.to_string())
+}
+
+/// #14 on FreeBSD: grow finds the unit as the lifecycle does. On a ZFS
+/// host the ident is cut (31 characters) and confirmed through the unit's
+/// file; the unit of a mount is found by `st_rdev`.
+#[test]
+fn grow_finds_the_unit_of_a_cut_ident_and_of_a_mount() {
+    for host in [Host::Ufs, Host::Zfs] {
+        for (target, size) in
+            [(ReleaseTarget::Path(IMG.into()), 128 * MIB), (ReleaseTarget::Path(J1.into()), 256 * MIB)]
+        {
+            let m = started(host);
+            if host == Host::Zfs {
+                let k = m.k();
+                assert_eq!(k.units[&0].ident.len(), 31, "the model cuts ZFS idents");
+            }
+            grow_to(&m, target.clone(), size).unwrap_or_else(|e| panic!("{host:?} {target:?}: {e}"));
+            assert_eq!(m.k().units[&0].mediasize, size, "{host:?} {target:?}");
+            assert_eq!(m.unit_numbers(), [0], "grown in place, no second unit");
+        }
+    }
+}
+
+/// `--list` on FreeBSD reads the mark from `md_label` and the mount by
+/// `st_rdev`; after a jail start the unit is listed as mount_md's.
+#[test]
+fn list_after_a_jail_start() {
+    let m = started(Host::Zfs);
+    let units = grow::list(&mut FreeBsd::with_sys(m.clone()), &mut ModelGrow(m.clone())).unwrap();
+    let units = mount_md::list::select(units, false);
+    assert_eq!(units.len(), 1);
+    assert_eq!(
+        String::from_utf8(mount_md::list::line(&units[0])).unwrap(),
+        "/dev/md0 /images/j1.img /var/jails/j1 67108864 4096 rw mount_md:/var/jails/j1"
+    );
+    assert_eq!(
+        mount_md::list::json(&units),
+        "[\n  {\"device\": \"/dev/md0\", \"unit\": 0, \"image\": \"/images/j1.img\", \"mountpoint\": \"/var/jails/j1\", \
+         \"size\": 67108864, \"used\": 4096, \"readonly\": false, \"mark\": \"mount_md:/var/jails/j1\", \
+         \"foreign\": false}\n]\n"
+    );
 }

@@ -465,11 +465,17 @@ impl<S: MdSys> FreeBsd<S> {
     /// `f_mntfromname` names is, by `st_rdev`, an md unit or a provider
     /// stacked on one. A tmpfs whose source text reads `/dev/md0` is not.
     pub fn mount_unit(&mut self, m: &MountEntry) -> Option<u32> {
+        self.mount_provider(m).map(|(unit, _)| unit)
+    }
+
+    /// [`FreeBsd::mount_unit`] with the kernel's name of the node
+    /// (`md3`, `md3.uzip`).
+    pub fn mount_provider(&mut self, m: &MountEntry) -> Option<(u32, String)> {
         if !m.on_disk() {
             return None;
         }
         let name = self.sys.device_name(&m.from).ok().flatten()?;
-        md_unit_of(&name)
+        md_unit_of(&name).map(|unit| (unit, name))
     }
 
     /// Mounts with the unit each is of.
@@ -981,11 +987,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     // say the system cannot.
     #[cfg(md_backend)]
     fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        grow::grow(&mut self.sys, &mut grow_sys::KernelGrow::new(), req, io)
+        grow::grow(self, &mut grow_sys::KernelGrow::new(), req, io)
     }
 
     #[cfg(md_backend)]
     fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
-        grow::list(&mut self.sys, &mut grow_sys::KernelGrow::new())
+        grow::list(self, &mut grow_sys::KernelGrow::new())
     }
 }

@@ -10,7 +10,7 @@ use mount_md::exec::Output;
 use mount_md::platform::freebsd::abi;
 use mount_md::platform::freebsd::grow::{self, growfs_argv, resize_mdio, resize_request, GrowSys, ResizeRequest};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
-use mount_md::platform::freebsd::OpenedImage;
+use mount_md::platform::freebsd::{FreeBsd, OpenedImage};
 use mount_md::request::{GrowRequest, ReleaseTarget};
 use nix::errno::Errno;
 use std::collections::BTreeMap;
@@ -74,7 +74,10 @@ fn go(sys: &mut Recorder, g: &mut Grow, r: &GrowRequest) -> (std::result::Result
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let res = {
         let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
-        grow::grow(sys, g, r, &mut io)
+        let mut fb = FreeBsd::with_sys(std::mem::take(sys));
+        let res = grow::grow(&mut fb, g, r, &mut io);
+        *sys = fb.into_sys();
+        res
     };
     (res.map_err(|e| e.to_string()), String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
 }
@@ -227,9 +230,9 @@ fn failures() {
 #[test]
 fn list_marks_foreign_units() {
     let (mut sys, mut g) = mounted();
-    let mut sys2 = std::mem::take(&mut sys).with_file("/other", "/other", GIB).with_leftover(4, "/other", GIB, true);
+    let sys2 = std::mem::take(&mut sys).with_file("/other", "/other", GIB).with_leftover(4, "/other", GIB, true);
     g.labels.insert(4, b"/other".to_vec());
-    let units = grow::list(&mut sys2, &mut g).unwrap();
+    let units = grow::list(&mut FreeBsd::with_sys(sys2), &mut g).unwrap();
     assert_eq!(units.len(), 2);
     assert_eq!(units[0].device, Path::new("/dev/md3"));
     assert_eq!(units[0].image.as_deref(), Some(&b"/img"[..]));

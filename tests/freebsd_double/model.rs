@@ -115,7 +115,9 @@ fn nmount_is_checked_as_vfs_mount_c_and_ffs_vfsops_c_do() {
     // A read-write mount of a read-only unit: g_md_access says EROFS.
     assert_eq!(errno(m.nmount(&nmount(&["rw"], "/dev/md0"))), Some(Errno::EROFS));
     m.nmount(&nmount(&["ro", "noatime", "nosuid"], "/dev/md0")).unwrap();
-    assert!(m.mounted_read_only(Path::new("/mnt")).unwrap());
+    let root = m.open_mounted_root((), Path::new("/mnt")).unwrap();
+    assert!(m.mounted_read_only(&root, Path::new("/mnt")).unwrap());
+    drop(root);
     m.open_file_on("/mnt");
     assert_eq!(errno(m.unmount(Path::new("/mnt"), false)), Some(Errno::EBUSY));
     m.unmount(Path::new("/mnt"), true).unwrap();

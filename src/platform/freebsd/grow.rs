@@ -13,12 +13,18 @@
 //!   with `MDIOCQUERY`) carries the mark ([`crate::mark`]). The file system
 //!   is taken to be UFS, as mdmfs assumes for md disks.
 //!
-//! The logic is generic over [`MdSys`] (what the mount path uses) and
-//! [`GrowSys`] (what only grow and list need), so the doubles test it on
-//! any host; `grow_sys.rs` holds the real system calls.
-use super::geom::{ident_match, md_unit_of, IdentMatch, MdUnit};
+//! * Identity as the lifecycle settles it: the unit of a mount by the
+//!   `st_rdev` of the node its `f_mntfromname` names
+//!   ([`FreeBsd::mount_unit`]), never by the source text; the unit backed
+//!   by an image by [`FreeBsd::backed_by`] (a cut ident, as on ZFS, is
+//!   confirmed through the file MDIOCQUERY reports).
+//!
+//! The logic runs over [`FreeBsd`] with any [`MdSys`] (what the mount path
+//! uses) and [`GrowSys`] (what only grow and list need), so the doubles
+//! test it on any host; `grow_sys.rs` holds the real system calls.
+use super::geom::{ident_match, IdentMatch, MdUnit, MountEntry};
 use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
-use super::{MdSys, OpenedImage};
+use super::{FreeBsd, MdSys, OpenedImage};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::exec::Output;
@@ -107,7 +113,7 @@ fn is_ours(label: &[u8]) -> bool {
 
 /// The grow of one image, as it runs.
 struct Run<'a, S: MdSys, G: GrowSys> {
-    sys: &'a mut S,
+    fb: &'a mut FreeBsd<S>,
     g: &'a mut G,
     image: OpenedImage,
     realpath: PathBuf,
@@ -130,7 +136,7 @@ impl<S: MdSys, G: GrowSys> Run<'_, S, G> {
             direct_io: true,
         };
         let b = BackingFile { path: self.realpath.clone(), size, regular: true, writable: true };
-        let (mut req, _) = attach_request(&a, Some(&b), self.sys.page_size())?;
+        let (mut req, _) = attach_request(&a, Some(&b), self.fb.sys.page_size())?;
         let label = mark::encode(b"", mark::FREEBSD_CAPACITY);
         req.label = Some(CString::new(label).map_err(|_| Error::plain("mark holds a NUL"))?);
         Ok(req)
@@ -175,13 +181,19 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
             GrowStep::ExtendImage { from, to } => r.g.extend(&r.image, *from, *to),
             GrowStep::Attach => {
                 let req = r.attach_request(self.to)?;
-                let unit = r.sys.attach(&req)?;
+                let unit = r.fb.sys.attach(&req)?;
                 r.unit = Some(unit);
                 // The kernel opened the file by path: it must be the one
-                // we hold (as after a mount's attach).
-                r.sys.wait_for_node(&r.device())?;
-                let ident = r.sys.disk_ident(unit)?;
-                if !ident_matches(&ident, r.image.id) {
+                // we hold (as after a mount's attach; a cut ident is
+                // confirmed through the file the unit reports).
+                r.fb.sys.wait_for_node(&r.device())?;
+                let ident = r.fb.sys.disk_ident(unit)?;
+                let same = match ident_match(&ident, r.image.id) {
+                    IdentMatch::Exact => true,
+                    IdentMatch::Candidate => r.fb.file_is(unit, None, r.image.id),
+                    IdentMatch::No => false,
+                };
+                if !same {
                     return Err(Error::plain(format!("{}: replaced while attaching", r.image.path.display())));
                 }
                 Ok(())
@@ -195,7 +207,7 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
                 t => Err(Error::plain(format!("{t:?}: not a FreeBSD program"))),
             },
             GrowStep::Detach => match r.unit.take() {
-                Some(u) => r.sys.detach(u, false),
+                Some(u) => r.fb.sys.detach(u, false),
                 None => Ok(()),
             },
         }
@@ -217,7 +229,7 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
         match step {
             GrowStep::ExtendImage { from, .. } => r.g.truncate(&r.image, *from),
             GrowStep::Attach => match r.unit.take() {
-                Some(u) => r.sys.detach(u, false),
+                Some(u) => r.fb.sys.detach(u, false),
                 None => Ok(()),
             },
             _ => Ok(()),
@@ -225,10 +237,17 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
     }
 }
 
+/// The unit a mount is on when it is a whole md(4) disk (`/dev/mdN` by
+/// its `st_rdev`, not a provider stacked on one such as `md3.uzip`).
+fn whole_unit<S: MdSys>(fb: &mut FreeBsd<S>, m: &MountEntry) -> Option<u32> {
+    let (unit, name) = fb.mount_provider(m)?;
+    (name == format!("md{unit}")).then_some(unit)
+}
+
 /// Which unit a target names; `None` with the image when nothing is
 /// attached.
-fn locate<S: MdSys>(sys: &mut S, target: &ReleaseTarget) -> Result<(Option<MdUnit>, Option<PathBuf>)> {
-    let units = sys.list_units()?;
+fn locate<S: MdSys>(fb: &mut FreeBsd<S>, target: &ReleaseTarget) -> Result<(Option<MdUnit>, Option<PathBuf>)> {
+    let units = fb.sys.list_units()?;
     let find = |n: u32| units.iter().find(|u| u.unit == n).cloned();
     match target {
         ReleaseTarget::Unit(n) => match find(*n) {
@@ -236,27 +255,25 @@ fn locate<S: MdSys>(sys: &mut S, target: &ReleaseTarget) -> Result<(Option<MdUni
             None => Err(Error::plain(format!("{}: not attached", device_path(*n).display()))),
         },
         ReleaseTarget::Path(p) => {
-            let real = sys.realpath(p)?;
-            let mounts = sys.mounts()?;
+            let real = fb.sys.realpath(p)?;
+            let mounts = fb.sys.mounts()?;
             if let Some(m) = mounts.iter().rev().find(|m| m.on == real) {
-                let n =
-                    md_unit_of(&m.from.to_string_lossy()).filter(|n| m.from == device_path(*n)).ok_or_else(|| {
-                        Error::plain(format!(
-                            "{}: mounted from {}, not a whole md(4) disk; nothing changed",
-                            p.display(),
-                            m.from.display()
-                        ))
-                    })?;
+                let n = whole_unit(fb, m).ok_or_else(|| {
+                    Error::plain(format!(
+                        "{}: mounted from {}, not a whole md(4) disk; nothing changed",
+                        p.display(),
+                        m.from.display()
+                    ))
+                })?;
                 return find(n).map(|u| (Some(u), None)).ok_or_else(|| Error::plain(format!("md{n}: not attached")));
             }
-            let id = sys.stat_file(&real)?;
-            let backed: Vec<MdUnit> = units
-                .iter()
-                .filter(|u| {
-                    u.md_type == Some(super::abi::MD_VNODE) && u.ident.as_deref().is_some_and(|i| ident_matches(i, id))
-                })
-                .cloned()
-                .collect();
+            let id = fb.sys.stat_file(&real)?;
+            let mut backed: Vec<MdUnit> = Vec::new();
+            for u in &units {
+                if fb.backed_by(u, id) {
+                    backed.push(u.clone());
+                }
+            }
             match &backed[..] {
                 [] => Ok((None, Some(p.clone()))),
                 [u] => Ok((Some(u.clone()), None)),
@@ -267,8 +284,13 @@ fn locate<S: MdSys>(sys: &mut S, target: &ReleaseTarget) -> Result<(Option<MdUni
 }
 
 /// `mount_md -r` on FreeBSD.
-pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
-    let (unit, unattached) = locate(sys, &req.target)?;
+pub fn grow<S: MdSys, G: GrowSys>(
+    fb: &mut FreeBsd<S>,
+    g: &mut G,
+    req: &GrowRequest,
+    io: &mut Output<'_>,
+) -> Result<()> {
+    let (unit, unattached) = locate(fb, &req.target)?;
     let (found, mut run) = match (unit, unattached) {
         (Some(u), _) => {
             let dev = device_path(u.unit);
@@ -278,12 +300,12 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
                     dev.display()
                 )));
             }
-            let q = sys.query(u.unit)?;
+            let q = fb.sys.query(u.unit)?;
             let file = q.file.filter(|_| q.md_type == super::abi::MD_VNODE).ok_or_else(|| {
                 Error::plain(format!("{}: not backed by an image file; nothing changed", dev.display()))
             })?;
-            let image = sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false })?;
-            if !u.ident.as_deref().is_some_and(|i| ident_matches(i, image.id)) {
+            let image = fb.sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false })?;
+            if !fb.backed_by(&u, image.id) {
                 return Err(Error::plain(format!(
                     "{}: not the file {} is backed by; nothing changed",
                     file.display(),
@@ -293,9 +315,7 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
             if !image.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", file.display())));
             }
-            let mounts = sys.mounts()?;
-            let mount_point =
-                mounts.iter().find(|m| md_unit_of(&m.from.to_string_lossy()) == Some(u.unit)).map(|m| m.on.clone());
+            let mount_point = mount_point_of(fb, u.unit)?;
             let found = Found {
                 image: file.clone(),
                 image_len: image.size,
@@ -307,14 +327,14 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
                 }),
                 fstype: "ufs".into(),
             };
-            (found, Run { sys, g, image, realpath: file, unit: Some(u.unit), offline: false })
+            (found, Run { fb, g, image, realpath: file, unit: Some(u.unit), offline: false })
         }
         (None, Some(p)) => {
-            let image = sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false })?;
+            let image = fb.sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false })?;
             if !image.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", p.display())));
             }
-            let realpath = sys.realpath(&p)?;
+            let realpath = fb.sys.realpath(&p)?;
             let found = Found {
                 image: p.clone(),
                 image_len: image.size,
@@ -322,7 +342,7 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
                 attached: None,
                 fstype: "ufs".into(),
             };
-            (found, Run { sys, g, image, realpath, unit: None, offline: true })
+            (found, Run { fb, g, image, realpath, unit: None, offline: true })
         }
         (None, None) => return Err(Error::plain("internal error: nothing located")),
     };
@@ -333,9 +353,13 @@ pub fn grow<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G, req: &GrowRequest, io:
 }
 
 /// `mount_md --list` on FreeBSD: every md unit.
-pub fn list<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G) -> Result<Vec<Listed>> {
-    let units = sys.list_units()?;
-    let mounts = sys.mounts()?;
+pub fn list<S: MdSys, G: GrowSys>(fb: &mut FreeBsd<S>, g: &mut G) -> Result<Vec<Listed>> {
+    let units = fb.sys.list_units()?;
+    let mut mounts = Vec::new();
+    for m in fb.sys.mounts()? {
+        let unit = fb.mount_unit(&m);
+        mounts.push((m, unit));
+    }
     let mut out = Vec::new();
     for u in units {
         let label = match g.label(u.unit) {
@@ -343,8 +367,7 @@ pub fn list<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G) -> Result<Vec<Listed>>
             Err(e) if e.errno() == Some(nix::errno::Errno::ENOENT) => continue, // detached meanwhile
             Err(e) => return Err(e),
         };
-        let mount_point =
-            mounts.iter().find(|m| md_unit_of(&m.from.to_string_lossy()) == Some(u.unit)).map(|m| m.on.clone());
+        let mount_point = mounts.iter().find(|(_, n)| *n == Some(u.unit)).map(|(m, _)| m.on.clone());
         let used = mount_point.as_deref().and_then(|on| g.used(on));
         out.push(Listed {
             unit: u.unit,
@@ -361,8 +384,13 @@ pub fn list<S: MdSys, G: GrowSys>(sys: &mut S, g: &mut G) -> Result<Vec<Listed>>
     Ok(out)
 }
 
-/// A whole ident naming the file `id` exactly. A cut ident (ZFS) is not
-/// enough to grow a unit: it could be another image on the same dataset.
-fn ident_matches(ident: &str, id: super::FileId) -> bool {
-    ident_match(ident, id) == IdentMatch::Exact
+/// Where unit `unit` is mounted (the first mount on it, or on a provider
+/// stacked on it), by [`FreeBsd::mount_unit`].
+fn mount_point_of<S: MdSys>(fb: &mut FreeBsd<S>, unit: u32) -> Result<Option<PathBuf>> {
+    for m in fb.sys.mounts()? {
+        if fb.mount_unit(&m) == Some(unit) {
+            return Ok(Some(m.on));
+        }
+    }
+    Ok(None)
 }

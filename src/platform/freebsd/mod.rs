@@ -33,7 +33,6 @@ use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
 use crate::request::Backing;
 use nix::errno::Errno;
-use std::cell::RefCell;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -226,35 +225,59 @@ pub trait MdSys {
             Errno::ETIMEDOUT,
         ))
     }
+    /// `-N` as a preflight: the checks of `plan` that change nothing
+    /// ([`crate::platform::preflight::check`]: the image opens as the run
+    /// will open it, an image that is not writable is not to be formatted,
+    /// the skeleton is a directory). Its formatter floors name Linux file
+    /// systems only: no size floor is checked for UFS (newfs(8) itself
+    /// refuses a disk too small for it, after the attach, and the rollback
+    /// detaches the unit). Test doubles with no real files override it.
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        crate::platform::preflight::check(plan)
+    }
     /// mount(8)'s checkpath: realpath, and it must be a directory.
     fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
         resolve_mount_point(mount_point)
     }
-    fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
-        posix::is_read_only(&posix::open_root(fspath)?)
-    }
-    fn set_mode(&mut self, fspath: &Path, mode: u32) -> Result<()> {
-        posix::set_mode(&posix::open_root(fspath)?, fspath, mode)
-    }
-    fn set_owner(&mut self, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
-        posix::set_owner(&posix::open_root(fspath)?, fspath, uid, gid)
-    }
-    fn copy_skeleton(&mut self, fspath: &Path, from: &Path) -> Result<()> {
-        posix::copy_skeleton(from, &posix::open_root(fspath)?)
-    }
+    /// The mount point's parent directory, opened (no symlink in its path)
+    /// before nmount: the mounted root is opened through it afterwards.
+    /// `sys::Kernel`: the parent's descriptor and the last component.
+    type Pin;
+    /// The root of the file system just mounted, opened once right after
+    /// nmount; mode, owner and skeleton go through it. `sys::Kernel`: an
+    /// `O_DIRECTORY|O_NOFOLLOW` descriptor.
+    type Root;
+    /// Opens the parent of `fspath` (a realpath from
+    /// [`MdSys::resolve_mount_point`]) before the mount.
+    fn pin_mount_point(&mut self, fspath: &Path) -> Result<Self::Pin>;
+    /// After nmount: `openat(parent, name, O_DIRECTORY|O_NOFOLLOW)`, i.e.
+    /// the root of what is now mounted on the pinned directory.
+    fn open_mounted_root(&mut self, pin: Self::Pin, fspath: &Path) -> Result<Self::Root>;
+    /// fstatvfs of the mounted root: mounted read-only?
+    fn mounted_read_only(&mut self, root: &Self::Root, fspath: &Path) -> Result<bool>;
+    /// fchmod of the mounted root (`fspath` for messages only).
+    fn set_mode(&mut self, root: &Self::Root, fspath: &Path, mode: u32) -> Result<()>;
+    /// fchown of the mounted root (`fspath` for messages only).
+    fn set_owner(&mut self, root: &Self::Root, fspath: &Path, uid: u32, gid: u32) -> Result<()>;
+    /// Copies the skeleton `from` into the mounted root.
+    fn copy_skeleton(&mut self, root: &Self::Root, fspath: &Path, from: &Path) -> Result<()>;
 }
 
 /// The FreeBSD platform over a set of system operations.
 pub struct FreeBsd<S: MdSys> {
     sys: S,
-    /// `check` takes `&self` but may have something to say.
-    notes: RefCell<Vec<Note>>,
+    /// Warnings and debug lines for the executor ([`Platform::take_notes`]).
+    notes: Vec<Note>,
     /// What the plan seen by `check` will do later (attach needs it).
-    intent: RefCell<Intent>,
+    intent: Intent,
     /// The image, open and locked from the OpenImage step to the end.
     image: Option<OpenedImage>,
     /// The unit whose node `attach` already waited for.
     node_ready: Option<u32>,
+    /// The root this run mounted, opened once right after nmount (with
+    /// its mount point): mode, owner and skeleton go through it. Dropped
+    /// before that mount is undone and when the run finishes.
+    root: Option<(PathBuf, S::Root)>,
 }
 
 /// What `check` learnt from the plan.
@@ -300,13 +323,7 @@ fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
 
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd {
-            sys,
-            notes: RefCell::new(Vec::new()),
-            intent: RefCell::new(Intent::default()),
-            image: None,
-            node_ready: None,
-        }
+        FreeBsd { sys, notes: Vec::new(), intent: Intent::default(), image: None, node_ready: None, root: None }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -315,8 +332,8 @@ impl<S: MdSys> FreeBsd<S> {
         self.sys
     }
 
-    fn note(&self, n: Note) {
-        self.notes.borrow_mut().push(n);
+    fn note(&mut self, n: Note) {
+        self.notes.push(n);
     }
 
     /// The image this run opened, if any.
@@ -327,7 +344,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// Whether the plan formats the disk this run attaches: always without
     /// `-P`; with `-P --create` only when this run created the image.
     fn formats(&self) -> bool {
-        match self.intent.borrow().format {
+        match self.intent.format {
             Some(false) => true,
             Some(true) => self.image.as_ref().is_some_and(|i| i.created),
             None => false,
@@ -347,7 +364,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// will be given it (realpath), or as written when it cannot be resolved
     /// yet (a dry run).
     fn mark_bytes(&self) -> Option<Vec<u8>> {
-        let mp = self.intent.borrow().mount_point.clone()?;
+        let mp = self.intent.mount_point.clone()?;
         let real = self.sys.resolve_mount_point(&mp).unwrap_or(mp);
         Some(mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY))
     }
@@ -448,11 +465,17 @@ impl<S: MdSys> FreeBsd<S> {
     /// `f_mntfromname` names is, by `st_rdev`, an md unit or a provider
     /// stacked on one. A tmpfs whose source text reads `/dev/md0` is not.
     pub fn mount_unit(&mut self, m: &MountEntry) -> Option<u32> {
+        self.mount_provider(m).map(|(unit, _)| unit)
+    }
+
+    /// [`FreeBsd::mount_unit`] with the kernel's name of the node
+    /// (`md3`, `md3.uzip`).
+    pub fn mount_provider(&mut self, m: &MountEntry) -> Option<(u32, String)> {
         if !m.on_disk() {
             return None;
         }
         let name = self.sys.device_name(&m.from).ok().flatten()?;
-        md_unit_of(&name)
+        md_unit_of(&name).map(|unit| (unit, name))
     }
 
     /// Mounts with the unit each is of.
@@ -567,18 +590,34 @@ impl<S: MdSys> FreeBsd<S> {
         }
     }
 
-    /// After a successful nmount: read the mount's flags; if even that
-    /// fails, unmount again (the executor only undoes mounts it was told
-    /// about) and report the first error.
-    fn finish_mount(&mut self, fspath: PathBuf, fstype: String) -> Result<Mounted> {
-        match self.sys.mounted_read_only(&fspath) {
-            Ok(read_only) => Ok(Mounted { mount_point: fspath, fstype, read_only }),
+    /// After a successful nmount: open the new root through the pinned
+    /// parent and read the mount's flags through it; if either fails,
+    /// unmount again (the executor only undoes mounts it was told about)
+    /// and report the first error.
+    fn finish_mount(&mut self, pin: S::Pin, fspath: PathBuf, fstype: String) -> Result<Mounted> {
+        let opened = self.sys.open_mounted_root(pin, &fspath).and_then(|root| {
+            let read_only = self.sys.mounted_read_only(&root, &fspath)?;
+            Ok((root, read_only))
+        });
+        match opened {
+            Ok((root, read_only)) => {
+                self.root = Some((fspath.clone(), root));
+                Ok(Mounted { mount_point: fspath, fstype, read_only })
+            }
             Err(e) => {
                 if let Err(u) = self.sys.unmount(&fspath, false) {
                     self.note(Note::Warning(format!("rollback: {u}")));
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// The root [`FreeBsd::finish_mount`] opened for `m`.
+    fn root_of<'a>(root: &'a Option<(PathBuf, S::Root)>, m: &Mounted) -> Result<&'a S::Root> {
+        match root {
+            Some((p, r)) if p == &m.mount_point => Ok(r),
+            _ => Err(Error::text(m.mount_point.display().to_string(), "internal error: the mounted root is not open")),
         }
     }
 }
@@ -623,7 +662,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 _ => {}
             }
         }
-        *self.intent.borrow_mut() = intent;
+        self.intent = intent;
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.note(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",
@@ -678,7 +717,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         // An image that will be formatted is opened read-write even under
         // `-o ro`: newfs writes it, the mount is read-only.
         let mut o = o.clone();
-        if self.intent.borrow().format.is_some() {
+        if self.intent.format.is_some() {
             o.read_only = false;
         }
         let img = self.sys.open_image(&o)?;
@@ -814,7 +853,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn attach(&mut self, a: &Attach, _mount_point: &Path) -> Result<Device> {
         let (req, notes) = self.request_for(a)?;
-        self.notes.borrow_mut().extend(notes);
+        self.notes.extend(notes);
         let unit = self.sys.attach(&req)?;
         let path = device_path(unit);
         self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
@@ -894,46 +933,65 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             self.sys.wait_for_node(Path::new(&from))?;
         }
         let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
         self.sys.nmount(&req)?;
-        self.finish_mount(fspath, fstype)
+        self.finish_mount(pin, fspath, fstype)
     }
 
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
         let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
         let req = tmpfs_request(t, &fspath)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
         self.sys.nmount(&req)?;
-        self.finish_mount(fspath, "tmpfs".into())
+        self.finish_mount(pin, fspath, "tmpfs".into())
     }
 
+    /// Closes the mounted root first: a descriptor on it keeps the mount
+    /// busy.
     fn unmount(&mut self, m: &Mounted) -> Result<()> {
+        if self.root.as_ref().is_some_and(|(p, _)| p == &m.mount_point) {
+            self.root = None;
+        }
         self.sys.unmount(&m.mount_point, false)
     }
 
     fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
-        self.sys.set_mode(&m.mount_point, mode)
+        let root = Self::root_of(&self.root, m)?;
+        self.sys.set_mode(root, &m.mount_point, mode)
     }
 
     fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
-        self.sys.set_owner(&m.mount_point, uid, gid)
+        let root = Self::root_of(&self.root, m)?;
+        self.sys.set_owner(root, &m.mount_point, uid, gid)
     }
 
     fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
-        self.sys.copy_skeleton(&m.mount_point, from)
+        let root = Self::root_of(&self.root, m)?;
+        self.sys.copy_skeleton(root, &m.mount_point, from)
+    }
+
+    /// The run is done: the mounted root is closed.
+    fn finish(&mut self) {
+        self.root = None;
+    }
+
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        self.sys.preflight(plan)
     }
 
     fn take_notes(&mut self) -> Vec<Note> {
-        self.notes.take()
+        std::mem::take(&mut self.notes)
     }
 
     // grow/list (src/platform/freebsd/grow.rs); elsewhere the defaults
     // say the system cannot.
     #[cfg(md_backend)]
     fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        grow::grow(&mut self.sys, &mut grow_sys::KernelGrow::new(), req, io)
+        grow::grow(self, &mut grow_sys::KernelGrow::new(), req, io)
     }
 
     #[cfg(md_backend)]
     fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
-        grow::list(&mut self.sys, &mut grow_sys::KernelGrow::new())
+        grow::list(self, &mut grow_sys::KernelGrow::new())
     }
 }

@@ -112,6 +112,8 @@ pub struct Recorder {
     pub page_size: u64,
     /// The first bytes of every disk (a superblock); empty: none.
     pub disk_start: Vec<u8>,
+    /// Every mounted root opened (right after nmount), by mount point.
+    pub roots: Vec<PathBuf>,
 }
 
 impl Default for Recorder {
@@ -134,6 +136,7 @@ impl Default for Recorder {
             read_only_fs: false,
             page_size: 4096,
             disk_start: Vec::new(),
+            roots: Vec::new(),
         }
     }
 }
@@ -238,6 +241,15 @@ impl Recorder {
 }
 
 impl MdSys for Recorder {
+    type Pin = ();
+    /// The mount point the root was opened for (recorded calls name it).
+    type Root = PathBuf;
+
+    /// No real files to look at: the recorded run is the check.
+    fn preflight(&self, _plan: &crate::plan::Plan) -> Result<()> {
+        Ok(())
+    }
+
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
         self.calls.push(SysCall::Attach(req.clone()));
         self.maybe_fail("attach", "ioctl(/dev/mdctl, MDIOCATTACH)")?;
@@ -487,24 +499,34 @@ impl MdSys for Recorder {
         Ok(mount_point.to_path_buf())
     }
 
-    fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
-        self.calls.push(SysCall::ReadOnlyCheck(fspath.to_path_buf()));
+    fn pin_mount_point(&mut self, _fspath: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    /// Counts the open in [`Recorder::roots`]; the handle is the path.
+    fn open_mounted_root(&mut self, _pin: (), fspath: &Path) -> Result<PathBuf> {
+        self.roots.push(fspath.to_path_buf());
+        Ok(fspath.to_path_buf())
+    }
+
+    fn mounted_read_only(&mut self, root: &PathBuf, _fspath: &Path) -> Result<bool> {
+        self.calls.push(SysCall::ReadOnlyCheck(root.clone()));
         self.maybe_fail("statfs", "statvfs")?;
         Ok(self.read_only_fs)
     }
 
-    fn set_mode(&mut self, fspath: &Path, mode: u32) -> Result<()> {
-        self.calls.push(SysCall::SetMode(fspath.to_path_buf(), mode));
+    fn set_mode(&mut self, root: &PathBuf, fspath: &Path, mode: u32) -> Result<()> {
+        self.calls.push(SysCall::SetMode(root.clone(), mode));
         self.maybe_fail("chmod", format!("chmod: {}", fspath.display()))
     }
 
-    fn set_owner(&mut self, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
-        self.calls.push(SysCall::SetOwner(fspath.to_path_buf(), uid, gid));
+    fn set_owner(&mut self, root: &PathBuf, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
+        self.calls.push(SysCall::SetOwner(root.clone(), uid, gid));
         self.maybe_fail("chown", format!("chown {} to {uid}:{gid}", fspath.display()))
     }
 
-    fn copy_skeleton(&mut self, fspath: &Path, from: &Path) -> Result<()> {
-        self.calls.push(SysCall::CopySkeleton { fspath: fspath.to_path_buf(), from: from.to_path_buf() });
+    fn copy_skeleton(&mut self, root: &PathBuf, _fspath: &Path, from: &Path) -> Result<()> {
+        self.calls.push(SysCall::CopySkeleton { fspath: root.clone(), from: from.to_path_buf() });
         self.maybe_fail("skel", format!("skel copy from {}", from.display()))
     }
 }

@@ -7,11 +7,12 @@ use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
 use super::requests::{device_path, show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
 use super::MdSys;
 use crate::error::{from_io, Error, Result};
+use crate::platform::posix;
 use libc::{c_char, c_int, c_uint, c_void};
 use nix::errno::Errno;
 use std::ffi::{CStr, CString, OsString};
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::OpenOptionsExt;
@@ -124,6 +125,42 @@ fn load_geom_md() -> Result<()> {
 }
 
 impl MdSys for Kernel {
+    type Pin = Option<(OwnedFd, OsString)>;
+    type Root = OwnedFd;
+
+    /// The parent of the realpath, walked with no symlink in any component
+    /// (`None` for `/`).
+    fn pin_mount_point(&mut self, fspath: &Path) -> Result<Self::Pin> {
+        match (fspath.parent(), fspath.file_name()) {
+            (Some(parent), Some(name)) => Ok(Some((posix::open_dir_no_symlinks(parent)?, name.to_os_string()))),
+            _ => Ok(None),
+        }
+    }
+
+    fn open_mounted_root(&mut self, pin: Self::Pin, fspath: &Path) -> Result<OwnedFd> {
+        match &pin {
+            Some((parent, name)) => posix::open_dir_at(Some(parent.as_raw_fd()), name.as_os_str())
+                .map_err(|e| Error::sys(fspath.display().to_string(), e)),
+            None => posix::open_root(fspath),
+        }
+    }
+
+    fn mounted_read_only(&mut self, root: &OwnedFd, _fspath: &Path) -> Result<bool> {
+        posix::is_read_only(root)
+    }
+
+    fn set_mode(&mut self, root: &OwnedFd, fspath: &Path, mode: u32) -> Result<()> {
+        posix::set_mode(root, fspath, mode)
+    }
+
+    fn set_owner(&mut self, root: &OwnedFd, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
+        posix::set_owner(root, fspath, uid, gid)
+    }
+
+    fn copy_skeleton(&mut self, root: &OwnedFd, _fspath: &Path, from: &Path) -> Result<()> {
+        posix::copy_skeleton(from, root)
+    }
+
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
         let mut file: Option<Vec<u8>> = req.file.as_ref().map(|f| f.as_bytes_with_nul().to_vec());
         // mdconfig hands the kernel a zeroed PATH_MAX label buffer.

@@ -14,7 +14,7 @@
 //! uzip around UFS".
 #![allow(dead_code)]
 use mount_md::error::{Error, Result};
-use mount_md::plan::OpenImage;
+use mount_md::plan::{OpenImage, Plan, Step};
 use mount_md::platform::freebsd::abi::{
     MD_ASYNC, MD_AUTOUNIT, MD_CACHE, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_NULL, MD_PRELOAD, MD_READONLY, MD_RESERVE,
     MD_SWAP, MD_VERIFY, MD_VNODE,
@@ -139,6 +139,8 @@ pub struct Kernel {
     pub taste_hold: u64,
     /// Everything the backend did, one line each (for failure messages).
     pub log: Vec<String>,
+    /// How many mounted roots were opened (right after nmount).
+    pub roots_opened: u32,
 }
 
 /// A handle on the kernel; clones share it.
@@ -199,6 +201,7 @@ impl Model {
             node_delay: 30,
             uzip_delay: 80,
             taste_hold: 120,
+            roots_opened: 0,
             log: Vec::new(),
         })))
     }
@@ -414,6 +417,9 @@ fn unknown_option(name: &str, legal: &[&str]) -> bool {
 }
 
 impl MdSys for Model {
+    type Pin = ();
+    type Root = RootHandle;
+
     /// md.c `kern_mdattach_locked`, `mdcreate_malloc`, `mdcreate_vnode`,
     /// `mdcreate_swap`.
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
@@ -751,6 +757,33 @@ impl MdSys for Model {
         Ok(format!("** {}\n** Phase 1 - Check Blocks and Sizes\n***** FILE SYSTEM MARKED CLEAN *****\n", dev.display()))
     }
 
+    /// platform::preflight::check against the model's own files: the
+    /// image opens as `open_image` opens it (missing without `--create` is
+    /// ENOENT), and one that is not writable is not to be formatted.
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        let k = self.0.borrow();
+        let mut image: Option<(&Path, bool, bool)> = None; // (path, to create, writable)
+        for step in &plan.steps {
+            match step {
+                Step::OpenImage(o) => match (k.files.get(&o.path), o.create) {
+                    (Some(f), _) => image = Some((&o.path, false, f.writable || o.read_only)),
+                    (None, Some(_)) => image = Some((&o.path, true, true)),
+                    (None, None) => return Err(err(o.path.display().to_string(), Errno::ENOENT)),
+                },
+                Step::Format(f) if !f.only_if_created || image.is_some_and(|(_, c, _)| c) => {
+                    if let Some((path, _, false)) = image {
+                        return Err(Error::plain(format!(
+                            "{}: not writable, so it cannot be formatted (add -P to mount its file system read-only)",
+                            mount_md::error::quoted(path)
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
         let mut k = self.k();
         let created = match (k.files.contains_key(&o.path), o.create) {
@@ -828,26 +861,62 @@ impl MdSys for Model {
         }
     }
 
-    fn mounted_read_only(&mut self, fspath: &Path) -> Result<bool> {
+    fn pin_mount_point(&mut self, fspath: &Path) -> Result<()> {
+        self.k().log(format!("pin parent of {}", fspath.display()));
+        Ok(())
+    }
+
+    /// The root is a file open on the mount (unmount answers EBUSY while it
+    /// is held) until the handle is dropped.
+    fn open_mounted_root(&mut self, _pin: (), fspath: &Path) -> Result<RootHandle> {
+        let mut k = self.k();
+        k.log(format!("openat root of {}", fspath.display()));
+        let m = k.mounts.iter_mut().rev().find(|m| m.on == fspath);
+        let m = m.ok_or_else(|| err(fspath.display().to_string(), Errno::ENOENT))?;
+        m.open_files += 1;
+        k.roots_opened += 1;
+        Ok(RootHandle { model: self.clone(), on: fspath.to_path_buf() })
+    }
+
+    fn mounted_read_only(&mut self, root: &RootHandle, fspath: &Path) -> Result<bool> {
         let k = self.0.borrow();
         k.mounts
             .iter()
             .rev()
-            .find(|m| m.on == fspath)
+            .find(|m| m.on == root.on)
             .map(|m| m.read_only)
             .ok_or_else(|| err(fspath.display().to_string(), Errno::ENOENT))
     }
 
-    fn set_mode(&mut self, _: &Path, _: u32) -> Result<()> {
+    fn set_mode(&mut self, root: &RootHandle, _: &Path, mode: u32) -> Result<()> {
+        self.k().log(format!("fchmod root of {} {mode:o}", root.on.display()));
         Ok(())
     }
 
-    fn set_owner(&mut self, _: &Path, _: u32, _: u32) -> Result<()> {
+    fn set_owner(&mut self, root: &RootHandle, _: &Path, uid: u32, gid: u32) -> Result<()> {
+        self.k().log(format!("fchown root of {} {uid}:{gid}", root.on.display()));
         Ok(())
     }
 
-    fn copy_skeleton(&mut self, _: &Path, _: &Path) -> Result<()> {
+    fn copy_skeleton(&mut self, root: &RootHandle, _: &Path, from: &Path) -> Result<()> {
+        self.k().log(format!("copy {} into root of {}", from.display(), root.on.display()));
         Ok(())
+    }
+}
+
+/// The model's mounted root: an open file on the mount it was opened on,
+/// closed when dropped.
+pub struct RootHandle {
+    model: Model,
+    pub on: PathBuf,
+}
+
+impl Drop for RootHandle {
+    fn drop(&mut self) {
+        let mut k = self.model.k();
+        if let Some(m) = k.mounts.iter_mut().rev().find(|m| m.on == self.on && m.open_files > 0) {
+            m.open_files -= 1;
+        }
     }
 }
 

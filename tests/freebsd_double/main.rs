@@ -8,6 +8,7 @@
 mod support;
 
 mod abi;
+mod followups;
 mod fsck;
 mod grow;
 mod jail;

@@ -1,11 +1,11 @@
-//! Follow-ups on the FreeBSD backend (#10 items 7 and 9, #13, #14), on the
+//! The FreeBSD backend's mounted root by descriptor, `-N` as a preflight,
+//! and grow and list knowing units as the lifecycle does, on the
 //! recording syscall layer and on the kernel model
-//! (tests/freebsd_support/model.rs).
-mod freebsd_support;
-
-use freebsd_support::jail::{self, Dialect, Jail};
-use freebsd_support::model::{Host, Model};
-use freebsd_support::{run, words};
+//! (tests/support/freebsd/model.rs).
+use crate::support::freebsd::jail::{self, Dialect, Jail};
+use crate::support::freebsd::model::{Host, Model};
+use crate::support::freebsd::{run, words};
+use crate::support::MIB;
 use mount_md::error::Error;
 use mount_md::exec::Output;
 use mount_md::plan::TmpfsMount;
@@ -19,7 +19,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 const IMG: &str = "/images/j1.img";
-const MIB: u64 = 1 << 20;
 
 /// What `check` has to say (here: `-E` is ignored) reaches the executor
 /// through `take_notes`, once: the backend keeps its notes in a plain

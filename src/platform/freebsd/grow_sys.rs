@@ -5,9 +5,8 @@ use super::grow::{GrowSys, ResizeRequest};
 use super::OpenedImage;
 use crate::error::{from_io, Error, Result};
 use crate::platform::extend;
-use libc::{c_char, c_uint};
 use nix::errno::Errno;
-use std::ffi::{CStr, OsString};
+use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -56,18 +55,10 @@ impl GrowSys for KernelGrow {
             .map_err(|e| Error { what: format!("resize /dev/md{}", req.unit), why: e.why })
     }
 
+    /// MDIOCQUERY's `md_label`, through the backend's own query.
     fn label(&mut self, unit: u32) -> Result<Vec<u8>> {
-        // The kernel copies a vnode unit's path and every unit's label out.
-        let mut file = vec![0u8; abi::PATH_MAX];
-        let mut label = vec![0u8; abi::PATH_MAX];
-        let mut mdio = MdIoctl::zeroed();
-        mdio.md_version = abi::MDIOVERSION;
-        mdio.md_unit = unit as c_uint;
-        mdio.md_file = file.as_mut_ptr().cast::<c_char>();
-        mdio.md_label = label.as_mut_ptr().cast::<c_char>();
-        self.ioctl(abi::MDIOCQUERY, "MDIOCQUERY", &mut mdio)
-            .map_err(|e| Error { what: format!("query /dev/md{unit}"), why: e.why })?;
-        Ok(CStr::from_bytes_until_nul(&label).map(|c| c.to_bytes().to_vec()).unwrap_or_default())
+        use super::MdSys;
+        Ok(super::sys::Kernel::new().query(unit)?.label.unwrap_or_default())
     }
 
     fn run_program(&mut self, argv: &[OsString]) -> Result<()> {

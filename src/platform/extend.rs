@@ -4,7 +4,7 @@
 //! the space the bigger image promises is really there.
 use crate::error::{Error, Result};
 use nix::errno::Errno;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 fn off(n: u64) -> Result<libc::off_t> {
     let n = i64::try_from(n).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
@@ -19,7 +19,7 @@ pub fn allocate_range(fd: &OwnedFd, from: u64, to: u64, what: &str) -> Result<()
         return Ok(());
     }
     let fail = |e: Errno| Error::sys(format!("{what}: allocate {} bytes", to - from), e);
-    match nix::fcntl::posix_fallocate(fd.as_raw_fd(), off(from)?, off(to - from)?) {
+    match nix::fcntl::posix_fallocate(fd, off(from)?, off(to - from)?) {
         Ok(()) => Ok(()),
         Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, from, to).map_err(fail),
         Err(e) => Err(fail(e)),
@@ -35,7 +35,7 @@ fn write_zeros(fd: &OwnedFd, from: u64, to: u64) -> std::result::Result<(), Errn
         let wrote = nix::sys::uio::pwrite(fd, &chunk[..n], pos)?;
         at += wrote as u64;
     }
-    nix::unistd::fsync(fd.as_raw_fd())
+    nix::unistd::fsync(fd)
 }
 
 /// Cuts the file back to `len` bytes (rollback of [`allocate_range`]).

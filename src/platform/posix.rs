@@ -7,33 +7,26 @@
 //! or copy onto the host (mdmfs's chmod/chown-by-path race).
 use crate::error::{Error, Result};
 use nix::errno::Errno;
-use nix::fcntl::{openat, readlinkat, AtFlags, OFlag};
+use nix::fcntl::{openat, readlinkat, AtFlags, OFlag, AT_FDCWD};
 use nix::sys::stat::{fchmod, fstat, fstatat, mkdirat, mknodat, utimensat, FileStat, Mode, SFlag, UtimensatFlags};
 use nix::sys::statvfs::{fstatvfs, FsFlags};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchown, fchownat, linkat, symlinkat, Gid, Uid};
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn own(fd: RawFd) -> OwnedFd {
-    // SAFETY: `fd` was just returned by a successful open/openat and is
-    // owned by nobody else.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
 /// Opens a directory without following a symlink in its last component.
-pub fn open_dir_at(dir: Option<RawFd>, name: &(impl nix::NixPath + ?Sized)) -> nix::Result<OwnedFd> {
+pub fn open_dir_at(dir: impl AsFd, name: &(impl nix::NixPath + ?Sized)) -> nix::Result<OwnedFd> {
     openat(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-        .map(own)
 }
 
 /// The root directory of what is mounted at `mount_point`.
 pub fn open_root(mount_point: &Path) -> Result<OwnedFd> {
-    open_dir_at(None, mount_point).map_err(|e| Error::sys(mount_point.display().to_string(), e))
+    open_dir_at(AT_FDCWD, mount_point).map_err(|e| Error::sys(mount_point.display().to_string(), e))
 }
 
 /// Whether the file system holding `fd` is mounted read-only.
@@ -46,12 +39,12 @@ pub fn is_read_only(fd: &OwnedFd) -> Result<bool> {
 pub fn set_mode(root: &OwnedFd, mount_point: &Path, mode: u32) -> Result<()> {
     #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
     let mode = Mode::from_bits_truncate((mode & 0o7777).try_into().unwrap_or_default());
-    fchmod(root.as_raw_fd(), mode).map_err(|e| Error::sys(format!("chmod: {}", mount_point.display()), e))
+    fchmod(root, mode).map_err(|e| Error::sys(format!("chmod: {}", mount_point.display()), e))
 }
 
 /// chown of the mounted root, through its descriptor.
 pub fn set_owner(root: &OwnedFd, mount_point: &Path, uid: u32, gid: u32) -> Result<()> {
-    fchown(root.as_raw_fd(), Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+    fchown(root, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
         .map_err(|e| Error::sys(format!("chown {} to {uid}:{gid}", mount_point.display()), e))
 }
 
@@ -82,15 +75,15 @@ pub fn wait_for_node(node: &Path, timeout: Duration) -> Result<()> {
 /// directory is also compared, by device and inode, with the target root.
 pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
     let what = || format!("skel copy from {}", crate::error::quoted(from));
-    let src = open_dir_at(None, from).map_err(|e| Error::sys(what(), e))?;
-    let src_st = fstat(src.as_raw_fd()).map_err(|e| Error::sys(what(), e))?;
+    let src = open_dir_at(AT_FDCWD, from).map_err(|e| Error::sys(what(), e))?;
+    let src_st = fstat(&src).map_err(|e| Error::sys(what(), e))?;
     if is_ancestor(&src_st, root).map_err(|e| Error::sys(what(), e))? {
         return Err(Error::text(
             format!("-k {}", from.display()),
             "the skeleton contains the mount point; refusing to copy it into itself",
         ));
     }
-    let dst = nix::unistd::dup(root.as_raw_fd()).map(own).map_err(|e| Error::sys(what(), e))?;
+    let dst = nix::unistd::dup(root).map_err(|e| Error::sys(what(), e))?;
     copy_tree(src, dst, root).map_err(|(path, e)| {
         let shown = if path.as_os_str().is_empty() { from.to_path_buf() } else { from.join(&path) };
         match e {
@@ -105,15 +98,15 @@ pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
 /// Whether the directory `st` describes is `dir` or one of its ancestors
 /// (walking up through `..` to the root, by device and inode).
 fn is_ancestor(st: &FileStat, dir: &OwnedFd) -> nix::Result<bool> {
-    let mut cur = nix::unistd::dup(dir.as_raw_fd()).map(own)?;
+    let mut cur = nix::unistd::dup(dir)?;
     // Deeper than this no real path goes (PATH_MAX / 2).
     for _ in 0..2048 {
-        let here = fstat(cur.as_raw_fd())?;
+        let here = fstat(&cur)?;
         if (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino) {
             return Ok(true);
         }
-        let up = open_dir_at(Some(cur.as_raw_fd()), "..")?;
-        let parent = fstat(up.as_raw_fd())?;
+        let up = open_dir_at(&cur, "..")?;
+        let parent = fstat(&up)?;
         if (parent.st_dev, parent.st_ino) == (here.st_dev, here.st_ino) {
             return Ok(false); // the root
         }
@@ -157,14 +150,14 @@ fn id(st: &FileStat) -> (u64, u64) {
 
 fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result::Result<(), CopyError> {
     let top = |e: Errno| (std::path::PathBuf::new(), CopyFault::Errno(e));
-    let root_id = id(&fstat(root.as_raw_fd()).map_err(top)?);
+    let root_id = id(&fstat(root).map_err(top)?);
     // Files with more than one link: where the first copy went, relative
     // to the target root.
     let mut links: HashMap<(u64, u64), std::path::PathBuf> = HashMap::new();
     let mut stack = vec![Frame {
         names: read_dir_names(&src).map_err(top)?.into_iter(),
         path: std::path::PathBuf::new(),
-        src_id: id(&fstat(src.as_raw_fd()).map_err(top)?),
+        src_id: id(&fstat(&src).map_err(top)?),
         dst_id: root_id,
         meta: None,
     }];
@@ -177,12 +170,9 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
             }
             let Some(parent) = stack.last() else { break };
             // Back up one level, checking `..` is where we came from.
-            src = open_dir_at(Some(src.as_raw_fd()), "..").map_err(|e| fail(e.into()))?;
-            dst = open_dir_at(Some(dst.as_raw_fd()), "..").map_err(|e| fail(e.into()))?;
-            let back = (
-                id(&fstat(src.as_raw_fd()).map_err(|e| fail(e.into()))?),
-                id(&fstat(dst.as_raw_fd()).map_err(|e| fail(e.into()))?),
-            );
+            src = open_dir_at(&src, "..").map_err(|e| fail(e.into()))?;
+            dst = open_dir_at(&dst, "..").map_err(|e| fail(e.into()))?;
+            let back = (id(&fstat(&src).map_err(|e| fail(e.into()))?), id(&fstat(&dst).map_err(|e| fail(e.into()))?));
             if back != (parent.src_id, parent.dst_id) {
                 return Err(fail(CopyFault::Text("moved while it was being copied")));
             }
@@ -190,19 +180,12 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
         };
         let rel = frame.path.join(&name);
         let fail = |e: Errno| (rel.clone(), CopyFault::Errno(e));
-        let st = fstatat(Some(src.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fail)?;
+        let st = fstatat(&src, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fail)?;
         let kind = kind_of(&st);
         let key = id(&st);
         if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
             if let Some(first) = links.get(&key) {
-                linkat(
-                    Some(root.as_raw_fd()),
-                    first.as_os_str(),
-                    Some(dst.as_raw_fd()),
-                    name.as_os_str(),
-                    AtFlags::empty(),
-                )
-                .map_err(fail)?;
+                linkat(root, first.as_os_str(), &dst, name.as_os_str(), AtFlags::empty()).map_err(fail)?;
                 continue;
             }
         }
@@ -212,24 +195,24 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
                 if key == root_id {
                     return Err((rel, CopyFault::Text("is the mount point: the skeleton contains it")));
                 }
-                mkdirat(Some(dst.as_raw_fd()), name.as_os_str(), perm).map_err(fail)?;
-                let s = open_dir_at(Some(src.as_raw_fd()), name.as_os_str()).map_err(fail)?;
-                let d = open_dir_at(Some(dst.as_raw_fd()), name.as_os_str()).map_err(fail)?;
+                mkdirat(&dst, name.as_os_str(), perm).map_err(fail)?;
+                let s = open_dir_at(&src, name.as_os_str()).map_err(fail)?;
+                let d = open_dir_at(&dst, name.as_os_str()).map_err(fail)?;
                 let names = read_dir_names(&s).map_err(fail)?;
-                let dst_id = id(&fstat(d.as_raw_fd()).map_err(fail)?);
+                let dst_id = id(&fstat(&d).map_err(fail)?);
                 stack.push(Frame { names: names.into_iter(), path: rel, src_id: key, dst_id, meta: Some(st) });
                 (src, dst) = (s, d);
                 continue;
             }
             SFlag::S_IFREG => copy_file(&src, &dst, &name).map_err(fail)?,
             SFlag::S_IFLNK => {
-                let target = readlinkat(Some(src.as_raw_fd()), name.as_os_str()).map_err(fail)?;
-                symlinkat(target.as_os_str(), Some(dst.as_raw_fd()), name.as_os_str()).map_err(fail)?;
+                let target = readlinkat(&src, name.as_os_str()).map_err(fail)?;
+                symlinkat(target.as_os_str(), &dst, name.as_os_str()).map_err(fail)?;
             }
             _ => {
                 #[allow(clippy::useless_conversion)]
                 let rdev = st.st_rdev.try_into().map_err(|_| fail(Errno::EOVERFLOW))?;
-                mknodat(Some(dst.as_raw_fd()), name.as_os_str(), kind, perm, rdev).map_err(fail)?;
+                mknodat(&dst, name.as_os_str(), kind, perm, rdev).map_err(fail)?;
             }
         }
         apply_meta_at(&dst, &name, &st, kind).map_err(fail)?;
@@ -242,9 +225,8 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
 
 /// Names in a directory, without `.` and `..`, sorted for a stable order.
 fn read_dir_names(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
-    let fd = open_dir_at(Some(dir.as_raw_fd()), ".")?;
-    let mut d = nix::dir::Dir::from_fd(fd.as_raw_fd())?;
-    std::mem::forget(fd); // Dir now owns and will close it
+    let fd = open_dir_at(dir, ".")?;
+    let mut d = nix::dir::Dir::from_fd(fd)?;
     let mut names = Vec::new();
     for entry in d.iter() {
         let name = OsStr::from_bytes(entry?.file_name().to_bytes()).to_os_string();
@@ -259,17 +241,16 @@ fn read_dir_names(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
 fn copy_file(src: &OwnedFd, dst: &OwnedFd, name: &OsStr) -> nix::Result<()> {
     // O_NONBLOCK: a FIFO swapped in after the fstatat cannot make this wait.
     let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
-    let from = openat(Some(src.as_raw_fd()), name, flags, Mode::empty()).map(own)?;
-    if kind_of(&fstat(from.as_raw_fd())?) != SFlag::S_IFREG {
+    let from = openat(src, name, flags, Mode::empty())?;
+    if kind_of(&fstat(&from)?) != SFlag::S_IFREG {
         return Err(Errno::EINVAL);
     }
     let to = openat(
-        Some(dst.as_raw_fd()),
+        dst,
         name,
         OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::from_bits_truncate(0o600),
-    )
-    .map(own)?;
+    )?;
     let mut r = std::fs::File::from(from);
     let mut w = std::fs::File::from(to);
     std::io::copy(&mut r, &mut w).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
@@ -287,15 +268,15 @@ fn times(st: &FileStat) -> (TimeSpec, TimeSpec) {
 
 /// Owner first (chown clears set-id bits), then mode, then times.
 fn apply_meta_fd(fd: &OwnedFd, st: &FileStat) -> nix::Result<()> {
-    fchown(fd.as_raw_fd(), Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))?;
+    fchown(fd, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))?;
     #[allow(clippy::useless_conversion)]
-    fchmod(fd.as_raw_fd(), Mode::from_bits_truncate((st.st_mode & 0o7777).try_into().unwrap_or_default()))?;
+    fchmod(fd, Mode::from_bits_truncate((st.st_mode & 0o7777).try_into().unwrap_or_default()))?;
     let (a, m) = times(st);
-    nix::sys::stat::futimens(fd.as_raw_fd(), &a, &m)
+    nix::sys::stat::futimens(fd, &a, &m)
 }
 
 fn apply_meta_at(dir: &OwnedFd, name: &OsStr, st: &FileStat, kind: SFlag) -> nix::Result<()> {
-    let d = Some(dir.as_raw_fd());
+    let d = dir;
     fchownat(d, name, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
     if kind != SFlag::S_IFLNK {
         // fchmodat has no portable no-follow flag, but this entry is one we
@@ -459,7 +440,8 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
     let caller = nix::unistd::geteuid().as_raw();
     let mut todo = Vec::new();
     push_steps(&mut todo, path);
-    let mut dir = open_dir_at(None, if path.is_absolute() { "/" } else { "." }).map_err(|e| Error::sys(given(), e))?;
+    let mut dir =
+        open_dir_at(AT_FDCWD, if path.is_absolute() { "/" } else { "." }).map_err(|e| Error::sys(given(), e))?;
     let mut shown = std::path::PathBuf::new();
     let mut followed = 0u32;
     // The last link followed, for a target that ends in no file name.
@@ -471,7 +453,7 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
                 return Err(Error::text(what, "not a file name"));
             }
             Some(Step::Root) => {
-                dir = open_dir_at(None, "/").map_err(|e| Error::sys(given(), e))?;
+                dir = open_dir_at(AT_FDCWD, "/").map_err(|e| Error::sys(given(), e))?;
                 shown = std::path::PathBuf::from("/");
                 continue;
             }
@@ -481,16 +463,13 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
             }
             Some(Step::Up) => {
                 shown.push("..");
-                dir = open_dir_at(Some(dir.as_raw_fd()), "..")
-                    .map_err(|e| Error::sys(crate::error::quoted(&shown), e))?;
+                dir = open_dir_at(&dir, "..").map_err(|e| Error::sys(crate::error::quoted(&shown), e))?;
                 continue;
             }
             Some(Step::Name(name)) => name,
         };
         shown.push(&name);
-        let link = |dir: &OwnedFd| {
-            fstatat(Some(dir.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok().filter(is_link)
-        };
+        let link = |dir: &OwnedFd| fstatat(dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok().filter(is_link);
         let found = if todo.is_empty() {
             match link(&dir) {
                 Some(st) if follow => Some(st),
@@ -500,7 +479,7 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
                 }
             }
         } else {
-            match open_dir_at(Some(dir.as_raw_fd()), name.as_os_str()) {
+            match open_dir_at(&dir, name.as_os_str()) {
                 Ok(d) => {
                     dir = d;
                     continue;
@@ -520,7 +499,7 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
         // target are three calls: once the rule holds, only root or the
         // caller could swap the link in between, and they are trusted.
         let here = || crate::error::quoted(&shown);
-        let dir_st = fstat(dir.as_raw_fd()).map_err(|e| Error::sys(here(), e))?;
+        let dir_st = fstat(&dir).map_err(|e| Error::sys(here(), e))?;
         #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
         if let Some(risk) = link_risk(link_st.st_uid, dir_st.st_uid, u32::from(dir_st.st_mode), caller) {
             return Err(Error::plain(risk.message(&here())));
@@ -529,7 +508,7 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
         if followed > MAX_SYMLINKS {
             return Err(Error::sys(here(), Errno::ELOOP));
         }
-        let target = readlinkat(Some(dir.as_raw_fd()), name.as_os_str()).map_err(|e| Error::sys(here(), e))?;
+        let target = readlinkat(&dir, name.as_os_str()).map_err(|e| Error::sys(here(), e))?;
         if target.is_empty() {
             // As both kernels answer an empty link.
             return Err(Error::sys(here(), Errno::ENOENT));
@@ -557,8 +536,7 @@ pub fn walk_path(path: &Path) -> Result<Walked> {
 /// Turns an `O_NOFOLLOW` failure into "… is a symbolic link" when that is
 /// what it was (Linux says ELOOP, FreeBSD EMLINK), else the plain error.
 fn refuse_symlink(dir: &OwnedFd, name: &OsStr, walked: &Path, e: Errno) -> Error {
-    let is_link =
-        fstatat(Some(dir.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW).map(|st| is_link(&st)).unwrap_or(false);
+    let is_link = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map(|st| is_link(&st)).unwrap_or(false);
     if is_link {
         Error::plain(format!("{} is a symbolic link", crate::error::quoted(walked)))
     } else {
@@ -572,7 +550,7 @@ pub fn open_dir_no_symlinks(path: &Path) -> Result<OwnedFd> {
         return open_root(path);
     }
     let w = walk(path, false)?;
-    open_dir_at(Some(w.parent.as_raw_fd()), w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, path, e))
+    open_dir_at(&w.parent, w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, path, e))
 }
 
 /// A directory (a mount point) reached by `walk`: its descriptor, and
@@ -583,8 +561,7 @@ pub fn open_dir_walked(path: &Path) -> Result<(OwnedFd, Option<Walked>)> {
         return Ok((open_root(path)?, None));
     }
     let w = walk(path, true)?;
-    let dir = open_dir_at(Some(w.parent.as_raw_fd()), w.name.as_os_str())
-        .map_err(|e| refuse_symlink(&w.parent, &w.name, &w.path, e))?;
+    let dir = open_dir_at(&w.parent, w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, &w.path, e))?;
     Ok((dir, Some(w)))
 }
 
@@ -686,14 +663,12 @@ fn regular(st: &FileStat, path: &Path) -> Result<()> {
 /// Opens `name` in `dir` without blocking and without following a symlink,
 /// then takes `O_NONBLOCK` off again once it is known to be a regular file.
 fn open_regular(dir: &OwnedFd, name: &OsStr, path: &Path, flags: OFlag) -> Result<(OwnedFd, FileStat)> {
-    let fd = openat(Some(dir.as_raw_fd()), name, flags | NOFOLLOW, Mode::empty())
-        .map(own)
-        .map_err(|e| refuse_symlink(dir, name, path, e))?;
-    let st = fstat(fd.as_raw_fd()).map_err(|e| Error::sys(path.display().to_string(), e))?;
+    let fd = openat(dir, name, flags | NOFOLLOW, Mode::empty()).map_err(|e| refuse_symlink(dir, name, path, e))?;
+    let st = fstat(&fd).map_err(|e| Error::sys(path.display().to_string(), e))?;
     regular(&st, path)?;
-    let fl = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::F_GETFL).map_err(|e| Error::sys("fcntl", e))?;
+    let fl = nix::fcntl::fcntl(&fd, nix::fcntl::F_GETFL).map_err(|e| Error::sys("fcntl", e))?;
     let fl = OFlag::from_bits_truncate(fl) & !OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::F_SETFL(fl)).map_err(|e| Error::sys("fcntl", e))?;
+    nix::fcntl::fcntl(&fd, nix::fcntl::F_SETFL(fl)).map_err(|e| Error::sys("fcntl", e))?;
     Ok((fd, st))
 }
 
@@ -734,15 +709,15 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
     let (dir, name) = (&w.parent, w.name.as_os_str());
     let shown = || crate::error::quoted(path);
     let tmp = temp_name(name);
-    let d = Some(dir.as_raw_fd());
+    let d = dir;
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         // Creators take turns per directory: while this is held, a
         // temporary nobody has locked can only be an interrupted run's.
-        let dir_lock = open_dir_at(Some(dir.as_raw_fd()), ".").map_err(|e| Error::sys(shown(), e))?;
-        let dir_st = fstat(dir_lock.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+        let dir_lock = open_dir_at(dir, ".").map_err(|e| Error::sys(shown(), e))?;
+        let dir_st = fstat(&dir_lock).map_err(|e| Error::sys(shown(), e))?;
         wait_lock(&dir_lock, &dir_st, &shown(), " (another run is creating an image in its directory)")?;
-        match openat(d, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()).map(own) {
+        match openat(d, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()) {
             Ok(t) => {
                 if try_lock(&t).map_err(|e| Error::sys(shown(), e))? {
                     nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
@@ -756,7 +731,7 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
                     // Another run is making this very image: wait for it
                     // (bounded), then look again.
                     drop(dir_lock);
-                    let st = fstat(t.as_raw_fd()).map_err(|e| Error::sys(shown(), e))?;
+                    let st = fstat(&t).map_err(|e| Error::sys(shown(), e))?;
                     wait_lock(&t, &st, &shown(), " (another run is creating it)")?;
                     if Instant::now() > deadline {
                         return Err(Error::text(shown(), "another run keeps creating it; giving up"));
@@ -781,7 +756,6 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
         }
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
         let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
-            .map(own)
             .map_err(|e| refuse_symlink(dir, &tmp, path, e))?;
         // Locked before the directory lock goes: a temporary is never seen
         // unlocked while its run is alive.
@@ -802,7 +776,7 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
                 return Err(e);
             }
         };
-        let dir = nix::unistd::dup(dir.as_raw_fd()).map(own).map_err(|e| Error::sys(shown(), e))?;
+        let dir = nix::unistd::dup(dir).map_err(|e| Error::sys(shown(), e))?;
         return Ok(Some(Image {
             fd,
             _lock: lock_fd,
@@ -835,14 +809,14 @@ impl Image {
     pub fn publish(&mut self) -> Result<()> {
         let Some(target) = self.unpublished.clone() else { return Ok(()) };
         let shown = || self.given.display().to_string();
-        nix::unistd::fsync(self.fd.as_raw_fd()).map_err(|e| Error::sys(format!("fsync {}", shown()), e))?;
+        nix::unistd::fsync(&self.fd).map_err(|e| Error::sys(format!("fsync {}", shown()), e))?;
         rename_noreplace(&self.dir, &self.name, &target).map_err(|e| match e {
             Errno::EEXIST => Error::text(shown(), "appeared while this run was creating it; left as it is"),
             e => Error::sys(format!("rename {} to {}", Path::new(&self.name).display(), shown()), e),
         })?;
         self.name = target;
         self.unpublished = None;
-        nix::unistd::fsync(self.dir.as_raw_fd()).map_err(|e| Error::sys(format!("fsync directory of {}", shown()), e))
+        nix::unistd::fsync(&self.dir).map_err(|e| Error::sys(format!("fsync directory of {}", shown()), e))
     }
 
     /// Removes the file this run created (rollback), under whichever name
@@ -851,7 +825,7 @@ impl Image {
         if !self.created {
             return Ok(());
         }
-        let d = Some(self.dir.as_raw_fd());
+        let d = &self.dir;
         if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
             if (st.st_dev, st.st_ino) == (self.stat.st_dev, self.stat.st_ino) {
                 nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
@@ -878,7 +852,7 @@ impl Image {
 }
 
 fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> {
-    let d = Some(dir.as_raw_fd());
+    let d = dir;
     #[cfg(target_os = "linux")]
     match nix::fcntl::renameat2(d, from, d, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
         Err(Errno::EINVAL | Errno::ENOSYS) => {}
@@ -1009,7 +983,7 @@ fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
     let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
     match mode {
         CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
-        CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd.as_raw_fd(), 0, len) {
+        CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd, 0, len) {
             // ZFS (and some others) cannot preallocate: write the zeros, as
             // the 2006 article's dd did, so the space is still really taken.
             Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, size),
@@ -1026,7 +1000,7 @@ fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
         let wrote = nix::unistd::write(fd, &chunk[..n])?;
         left -= wrote as u64;
     }
-    nix::unistd::fsync(fd.as_raw_fd())
+    nix::unistd::fsync(fd)
 }
 
 /// Where helper programs (mkfs, newfs, fsck) look for the programs they

@@ -20,7 +20,6 @@ use crate::request::Backing;
 use nix::errno::Errno;
 use nix::fcntl::{open, AtFlags, OFlag};
 use nix::sys::stat::{fstatat, Mode};
-use std::os::fd::AsRawFd;
 
 /// The smallest disk each formatter can make a file system on; smaller
 /// sizes fail in mkfs anyway, after a device was attached. Deliberately low
@@ -61,10 +60,7 @@ pub fn check(plan: &Plan) -> Result<()> {
                 let to_create = match o.create {
                     Some(_) => {
                         let (dir, name) = posix::walk_to_parent(&o.path)?;
-                        matches!(
-                            fstatat(Some(dir.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW),
-                            Err(Errno::ENOENT)
-                        )
+                        matches!(fstatat(&dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW), Err(Errno::ENOENT))
                     }
                     None => false,
                 };
@@ -110,7 +106,7 @@ pub fn check(plan: &Plan) -> Result<()> {
             }
             Step::CopySkeleton(from) => {
                 // As copy_skeleton opens it.
-                posix::open_dir_at(None, from.as_path())
+                posix::open_dir_at(nix::fcntl::AT_FDCWD, from.as_path())
                     .map(drop)
                     .map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))?;
             }

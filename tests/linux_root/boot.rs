@@ -314,7 +314,7 @@ fn a_held_lock_that_lets_go_is_waited_for() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let fd: std::os::fd::OwnedFd = std::fs::File::open(&file).unwrap().into();
-    let st = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
+    let st = nix::sys::stat::fstat(&fd).unwrap();
     let start = std::time::Instant::now();
     let quiet = mount_md::platform::linux::loopdev::CONTROL_QUIET;
     mount_md::platform::posix::wait_lock_quietly(&fd, &st, "lock", "", quiet).unwrap();

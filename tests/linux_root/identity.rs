@@ -4,11 +4,11 @@
 //! not its source text; `-u` touches only what mount_md marked, and says so
 //! when it cannot check.
 use crate::support::*;
-use nix::fcntl::{openat, renameat, OFlag};
+use nix::fcntl::{openat, renameat, OFlag, AT_FDCWD};
 use nix::sys::stat::{mkdirat, Mode};
 use std::ffi::{OsStr, OsString};
 use std::io::BufRead;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -117,22 +117,19 @@ fn an_attachment_made_through_a_lazily_unmounted_bind_mount_is_seen() {
 fn deep_image(tmp: &TempDir) -> PathBuf {
     let short = tmp.join("x.img");
     make_image(&short, 16 * MIB, true);
-    let open_dir = |dir: Option<&OwnedFd>, name: &OsStr| {
-        let fd = openat(dir.map(|d| d.as_raw_fd()), name, OFlag::O_DIRECTORY | OFlag::O_RDONLY, Mode::empty())
-            .expect("open dir");
-        // SAFETY: a fresh descriptor owned by nobody else.
-        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+    let open_dir = |dir: BorrowedFd, name: &OsStr| {
+        openat(dir, name, OFlag::O_DIRECTORY | OFlag::O_RDONLY, Mode::empty()).expect("open dir")
     };
-    let top = open_dir(None, tmp.path().as_os_str());
+    let top = open_dir(AT_FDCWD, tmp.path().as_os_str());
     let name = "d".repeat(200);
     let mut path = tmp.path().to_path_buf();
-    let mut dir = open_dir(None, tmp.path().as_os_str());
+    let mut dir = open_dir(AT_FDCWD, tmp.path().as_os_str());
     for _ in 0..25 {
-        mkdirat(Some(dir.as_raw_fd()), name.as_str(), Mode::from_bits_truncate(0o755)).expect("mkdirat");
-        dir = open_dir(Some(&dir), OsStr::new(&name));
+        mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o755)).expect("mkdirat");
+        dir = open_dir(dir.as_fd(), OsStr::new(&name));
         path.push(&name);
     }
-    renameat(Some(top.as_raw_fd()), "x.img", Some(dir.as_raw_fd()), "x.img").expect("renameat");
+    renameat(&top, "x.img", &dir, "x.img").expect("renameat");
     path.push("x.img");
     assert!(path.as_os_str().len() > libc::PATH_MAX as usize);
     path

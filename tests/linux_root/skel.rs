@@ -24,7 +24,7 @@ fn copies_modes_owners_times_links_and_special_files() {
     fs::set_permissions(s, fs::Permissions::from_mode(0o755)).unwrap();
     let old = nix::sys::time::TimeSpec::new(1_000_000_000, 0);
     nix::sys::stat::utimensat(
-        None,
+        nix::fcntl::AT_FDCWD,
         &s.join("etc/rc.conf"),
         &old,
         &old,

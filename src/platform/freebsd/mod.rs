@@ -77,9 +77,7 @@ pub fn resolve_mount_point(mount_point: &Path) -> Result<PathBuf> {
     let real = std::fs::canonicalize(&walked).map_err(|e| crate::error::from_io(what(), &e))?;
     let check = posix::open_dir_no_symlinks(&real).map_err(not_dir)?;
     let id = |fd: &std::os::fd::OwnedFd| {
-        nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(fd))
-            .map(|st| (st.st_dev, st.st_ino))
-            .map_err(|e| Error::sys(what(), e))
+        nix::sys::stat::fstat(fd).map(|st| (st.st_dev, st.st_ino)).map_err(|e| Error::sys(what(), e))
     };
     if id(&dir)? != id(&check)? {
         return Err(Error::plain(format!("{} changed while it was being resolved", what())));

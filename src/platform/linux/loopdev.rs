@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use std::mem::{offset_of, size_of};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -145,21 +145,15 @@ pub fn node(unit: u32) -> PathBuf {
     PathBuf::from(format!("/dev/loop{unit}"))
 }
 
-fn own(fd: RawFd) -> OwnedFd {
-    // SAFETY: `fd` was just returned by a successful open and is owned by
-    // nobody else.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
 pub fn open_control() -> nix::Result<OwnedFd> {
-    open(LOOP_CONTROL, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map(own)
+    open(LOOP_CONTROL, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 /// Opens `/dev/loopN` with `flags` (`O_CLOEXEC` added): `O_RDWR` to bind
 /// it (the open mode decides whether the kernel lets the device be
 /// writable at all), `O_RDONLY` to read its status, `O_EXCL` to claim it.
 pub fn open_device(unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
-    open(&node(unit), flags | OFlag::O_CLOEXEC, Mode::empty()).map(own)
+    open(&node(unit), flags | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 /// LOOP_CTL_GET_FREE: a free index (possibly newly created); not reserved.
@@ -218,7 +212,7 @@ impl<'a> ControlLock<'a> {
     /// allocator (announced once, naming the holder where /proc/locks
     /// tells), then fails with nothing changed.
     pub fn take(control: &'a OwnedFd) -> crate::error::Result<Self> {
-        let st = nix::sys::stat::fstat(control.as_raw_fd()).map_err(|e| crate::error::Error::sys(LOOP_CONTROL, e))?;
+        let st = nix::sys::stat::fstat(control).map_err(|e| crate::error::Error::sys(LOOP_CONTROL, e))?;
         crate::platform::posix::wait_lock(
             control,
             &st,

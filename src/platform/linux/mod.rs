@@ -171,7 +171,7 @@ impl<S: LoopSys> Linux<S> {
             Backing::Swap | Backing::Malloc => {
                 let size = a.size.filter(|s| *s > 0).ok_or_else(swap_needs_size)?;
                 let name = c"mount_md";
-                let file = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)
+                let file = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
                     .map_err(|e| Error::sys("memfd_create", e))?;
                 let len = i64::try_from(size).map_err(|_| Error::sys("memfd_create", Errno::EFBIG))?;
                 nix::unistd::ftruncate(&file, len).map_err(|e| Error::sys(format!("memfd: ftruncate {size}"), e))?;
@@ -429,7 +429,7 @@ impl Target {
     /// The root of what is now mounted on the target.
     fn mounted_root(&self, mount_point: &Path) -> Result<OwnedFd> {
         match &self.parent {
-            Some((parent, name)) => posix::open_dir_at(Some(parent.as_raw_fd()), name.as_os_str())
+            Some((parent, name)) => posix::open_dir_at(parent, name.as_os_str())
                 .map_err(|e| Error::sys(crate::error::quoted(mount_point), e)),
             None => posix::open_root(mount_point),
         }

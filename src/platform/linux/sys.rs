@@ -113,8 +113,7 @@ impl LoopSys for Kernel {
 
     fn lock_control(&mut self) -> crate::error::Result<()> {
         let fd = self.control().map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
-        let st =
-            nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
+        let st = nix::sys::stat::fstat(fd).map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
         crate::platform::posix::wait_lock(
             fd,
             &st,
@@ -159,7 +158,7 @@ impl LoopSys for Kernel {
     }
 
     fn sync_file(&mut self, file: BorrowedFd<'_>) -> nix::Result<()> {
-        nix::unistd::fdatasync(file.as_raw_fd())
+        nix::unistd::fdatasync(file)
     }
 
     fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32> {
@@ -184,7 +183,7 @@ impl LoopSys for Kernel {
 
     fn rdev(&mut self, dev: &OwnedFd) -> nix::Result<u64> {
         #[allow(clippy::unnecessary_cast)]
-        nix::sys::stat::fstat(dev.as_raw_fd()).map(|st| st.st_rdev as u64)
+        nix::sys::stat::fstat(dev).map(|st| st.st_rdev as u64)
     }
 
     fn read_head(&mut self, dev: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {

@@ -305,7 +305,7 @@ fn a_held_lock_that_lets_go_is_waited_for() {
     let tmp = TempDir::new("held-quiet");
     let file = tmp.join("lock");
     std::fs::write(&file, b"").unwrap();
-    let mut holder = Command::new("flock").arg("-x").arg(&file).args(["sleep", "3"]).spawn().unwrap();
+    let mut holder = Command::new("flock").arg("-x").arg(&file).args(["sleep", "6"]).spawn().unwrap();
     let pid = holder.id();
     let start = std::time::Instant::now();
     while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
@@ -320,8 +320,8 @@ fn a_held_lock_that_lets_go_is_waited_for() {
     mount_md::platform::posix::wait_lock_quietly(&fd, &st, "lock", "", quiet).unwrap();
     let waited = start.elapsed();
     let _ = holder.wait();
-    assert!(waited >= std::time::Duration::from_millis(2500), "{waited:?}");
-    assert!(waited < std::time::Duration::from_secs(8), "{waited:?}");
+    assert!(waited >= std::time::Duration::from_millis(5500), "{waited:?}");
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
 }
 
 /// `-k` with a skeleton that contains the mount point is refused (the old

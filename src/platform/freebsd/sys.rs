@@ -139,8 +139,9 @@ impl MdSys for Kernel {
 
     fn open_mounted_root(&mut self, pin: Self::Pin, fspath: &Path) -> Result<OwnedFd> {
         match &pin {
-            Some((parent, name)) => posix::open_dir_at(Some(parent.as_raw_fd()), name.as_os_str())
-                .map_err(|e| Error::sys(fspath.display().to_string(), e)),
+            Some((parent, name)) => {
+                posix::open_dir_at(parent, name.as_os_str()).map_err(|e| Error::sys(fspath.display().to_string(), e))
+            }
             None => posix::open_root(fspath),
         }
     }

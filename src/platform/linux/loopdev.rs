@@ -201,7 +201,7 @@ pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
 
 /// How long a wait for `/dev/loop-control`'s lock stays silent: runs take
 /// it in turns many times a second; only a holder that keeps it is named.
-pub const CONTROL_QUIET: Duration = Duration::from_secs(2);
+pub const CONTROL_QUIET: Duration = Duration::from_secs(5);
 
 /// `flock(LOCK_EX)` held until drop. Serialises allocators that cooperate
 /// (systemd does the same); losetup does not, hence the retry as well.

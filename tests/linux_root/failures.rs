@@ -122,7 +122,9 @@ fn refusals_before_anything_runs() {
 
 #[test]
 fn busy_fixed_unit_is_not_stolen() {
-    require_loop!();
+    // A named unit: no other test of this harness may take that number
+    // between the pre-detach and the attach.
+    require_loop!(alone);
     let tmp = TempDir::new("fixed");
     let a = tmp.join("a.img");
     let b = tmp.join("b.img");
@@ -150,7 +152,9 @@ fn busy_fixed_unit_is_not_stolen() {
 
 #[test]
 fn fixed_unit_left_bound_is_pre_detached() {
-    require_loop!();
+    // A named unit: no other test of this harness may take that number
+    // between the pre-detach and the attach.
+    require_loop!(alone);
     let tmp = TempDir::new("predetach");
     let old = tmp.join("old.img");
     let new = tmp.join("new.img");

@@ -391,7 +391,9 @@ fn mark_as_ours(dev: &str, mount_point: &Path) {
 
 #[test]
 fn a_marked_leftover_is_replaced_predetached_or_released_by_its_directory() {
-    require_loop!();
+    // A named unit: no other test of this harness may take that number
+    // between the pre-detach and the attach.
+    require_loop!(alone);
     let tmp = TempDir::new("id-leftover");
     let img = tmp.join("x.img");
     let other = tmp.join("y.img");

@@ -1,4 +1,4 @@
-//! Direct I/O on real loop devices, as root (issue #15): an image on a file
+//! Direct I/O on real loop devices, as root: an image on a file
 //! system with direct I/O gets a loop device that does direct I/O, as
 //! `losetup -l -O DIO` and sysfs show; `--no-direct-io` (also as a
 //! mount.md `-o` item) leaves it buffered; an image on tmpfs mounts either

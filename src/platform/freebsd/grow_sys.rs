@@ -1,64 +1,42 @@
 //! The real system calls behind [`super::grow::GrowSys`] (FreeBSD only):
 //! MDIOCRESIZE and MDIOCQUERY on /dev/mdctl, the growfs exec, statvfs.
-use super::abi::{self, MdIoctl};
+use super::abi;
 use super::grow::{GrowSys, ResizeRequest};
 use super::OpenedImage;
 use crate::error::{from_io, Error, Result};
 use crate::platform::extend;
-use nix::errno::Errno;
 use std::ffi::OsString;
-use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Where growfs may look for what it runs; nothing from the caller.
 const PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin";
 
+/// The grow operations over the backend's own /dev/mdctl handle
+/// ([`super::sys::Kernel`]): one descriptor, one ioctl wrapper.
 #[derive(Debug, Default)]
 pub struct KernelGrow {
-    ctl: Option<File>,
+    kernel: super::sys::Kernel,
 }
 
 impl KernelGrow {
     pub fn new() -> Self {
-        KernelGrow { ctl: None }
-    }
-
-    fn ioctl(&mut self, request: libc::c_ulong, name: &str, mdio: &mut MdIoctl) -> Result<()> {
-        if self.ctl.is_none() {
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(libc::O_CLOEXEC)
-                .open(abi::MDCTL_PATH)
-                .map_err(|e| from_io(abi::MDCTL_PATH, &e))?;
-            self.ctl = Some(f);
-        }
-        let fd = self.ctl.as_ref().expect("opened above").as_raw_fd();
-        // SAFETY: `mdio` is a live struct md_ioctl of the size encoded in
-        // `request` (asserted in abi.rs); its pointers are null or point to
-        // buffers the caller keeps alive for the call.
-        let r = unsafe { libc::ioctl(fd, request, mdio as *mut MdIoctl) };
-        if r == -1 {
-            return Err(Error::sys(format!("ioctl({}, {name})", abi::MDCTL_PATH), Errno::last()));
-        }
-        Ok(())
+        Self::default()
     }
 }
 
 impl GrowSys for KernelGrow {
     fn resize(&mut self, req: &ResizeRequest) -> Result<()> {
         let mut mdio = super::grow::resize_mdio(req)?;
-        self.ioctl(abi::MDIOCRESIZE, "MDIOCRESIZE", &mut mdio)
+        self.kernel
+            .ioctl(abi::MDIOCRESIZE, "MDIOCRESIZE", &mut mdio)
             .map_err(|e| Error { what: format!("resize /dev/md{}", req.unit), why: e.why })
     }
 
     /// MDIOCQUERY's `md_label`, through the backend's own query.
     fn label(&mut self, unit: u32) -> Result<Vec<u8>> {
         use super::MdSys;
-        Ok(super::sys::Kernel::new().query(unit)?.label.unwrap_or_default())
+        Ok(self.kernel.query(unit)?.label.unwrap_or_default())
     }
 
     fn run_program(&mut self, argv: &[OsString]) -> Result<()> {

@@ -1,7 +1,8 @@
 //! The real system operations on FreeBSD: md(4) ioctls on /dev/mdctl,
 //! nmount(2), unmount(2), and the exec of /sbin/newfs. The `unsafe` blocks
-//! of the FreeBSD backend are here and in `grow_sys.rs` (MDIOCRESIZE);
-//! the POSIX calls both systems share are in `platform::posix`.
+//! of the FreeBSD backend are here (`grow_sys.rs` goes through this file's
+//! ioctl for MDIOCRESIZE); the POSIX calls both systems share are in
+//! `platform::posix`.
 use super::abi::{self, MdIoctl};
 use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
 use super::requests::{device_path, show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
@@ -55,7 +56,7 @@ impl Kernel {
         Ok(self.ctl.as_ref().expect("opened above"))
     }
 
-    fn ioctl(&mut self, request: libc::c_ulong, name: &str, mdio: &mut MdIoctl) -> Result<()> {
+    pub(super) fn ioctl(&mut self, request: libc::c_ulong, name: &str, mdio: &mut MdIoctl) -> Result<()> {
         let fd = self.ctl()?.as_raw_fd();
         // SAFETY: `mdio` is a live, properly laid out struct md_ioctl (its
         // size is encoded in `request` and asserted in abi.rs); the pointers

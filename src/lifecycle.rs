@@ -182,14 +182,15 @@ pub fn predetach(p: &mut dyn Platform, unit: u32, notes: &mut Vec<Note>) -> Resu
 /// ours, newest first, and detaches them. Everything is checked before
 /// anything changes: a unit another tool attached is refused whole.
 pub fn release(p: &mut dyn Platform, target: &ReleaseTarget, force: bool, notes: &mut Vec<Note>) -> Result<Released> {
-    let chosen = choose(p, target)?;
+    let mut table = None;
+    let chosen = choose(p, target, &mut table)?;
     let mut out = Released::default();
     if chosen.is_empty() {
         return Ok(out);
     }
-    let mounts = p.mounts()?;
+    let mounts = mount_table(p, &mut table)?;
     for u in &chosen {
-        release_one(p, u, &mounts, force, notes, &mut out)?;
+        release_one(p, u, mounts, force, notes, &mut out)?;
     }
     Ok(out)
 }
@@ -197,8 +198,9 @@ pub fn release(p: &mut dyn Platform, target: &ReleaseTarget, force: bool, notes:
 /// `mount_md -N -u`: the same look-ups and refusals as [`release`], then
 /// one line per unmount and detach it would do, changing nothing.
 pub fn preview(p: &mut dyn Platform, target: &ReleaseTarget, force: bool) -> Result<Vec<String>> {
-    let chosen = choose(p, target)?;
-    let mounts = if chosen.is_empty() { Vec::new() } else { p.mounts()? };
+    let mut table = None;
+    let chosen = choose(p, target, &mut table)?;
+    let mounts = if chosen.is_empty() { &[][..] } else { mount_table(p, &mut table)? };
     let mut lines = Vec::new();
     for u in &chosen {
         for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
@@ -226,9 +228,19 @@ pub fn preview(p: &mut dyn Platform, target: &ReleaseTarget, force: bool) -> Res
     Ok(lines)
 }
 
+/// The mount table, read at most once per `-u` ([`release`], [`preview`]
+/// and [`choose`] share `table`).
+fn mount_table<'t>(p: &mut dyn Platform, table: &'t mut Option<Vec<MountRec>>) -> Result<&'t [MountRec]> {
+    if table.is_none() {
+        *table = Some(p.mounts()?);
+    }
+    Ok(table.as_deref().unwrap_or_default())
+}
+
 /// The units `-u target` acts on, after every check and before anything
-/// changes; a unit another tool attached is refused.
-fn choose(p: &mut dyn Platform, target: &ReleaseTarget) -> Result<Vec<UnitInfo>> {
+/// changes; a unit another tool attached is refused. The mount table it
+/// reads is left in `table` for the caller.
+fn choose(p: &mut dyn Platform, target: &ReleaseTarget, table: &mut Option<Vec<MountRec>>) -> Result<Vec<UnitInfo>> {
     let shown = match target {
         ReleaseTarget::Unit(n) => format!("unit {n}"),
         ReleaseTarget::Path(path) => crate::error::quoted(path),
@@ -238,7 +250,7 @@ fn choose(p: &mut dyn Platform, target: &ReleaseTarget) -> Result<Vec<UnitInfo>>
         ReleaseTarget::Unit(n) => units.into_iter().filter(|u| u.device.unit == *n).collect(),
         ReleaseTarget::Path(path) => match p.identify(path)? {
             PathKind::MountRoot(id) => {
-                let mounts = p.mounts()?;
+                let mounts = mount_table(p, table)?;
                 let m = mounts
                     .iter()
                     .find(|m| m.id == id)
@@ -253,7 +265,7 @@ fn choose(p: &mut dyn Platform, target: &ReleaseTarget) -> Result<Vec<UnitInfo>>
             // Not mounted (jail(8) unmounts before exec.release): a unit of
             // ours whose mark names this directory and that nothing uses.
             PathKind::Dir(real) => {
-                let mounts = p.mounts()?;
+                let mounts = mount_table(p, table)?;
                 let bytes = real.as_os_str().as_bytes();
                 let mut v = Vec::new();
                 for u in units {

@@ -9,7 +9,6 @@
 use crate::error::{Error, Result};
 use crate::platform::posix;
 use std::ffi::OsString;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// The checker, by absolute path.
@@ -50,16 +49,5 @@ pub fn run(argv: &[OsString]) -> Result<String> {
 pub fn read_start(node: &Path, len: usize) -> Result<Vec<u8>> {
     let what = || format!("{}: read superblock", node.display());
     let file = std::fs::File::open(node).map_err(|e| crate::error::from_io(what(), &e))?;
-    let mut buf = vec![0u8; len];
-    let mut got = 0;
-    while got < len {
-        match file.read_at(&mut buf[got..], got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(crate::error::from_io(what(), &e)),
-        }
-    }
-    buf.truncate(got);
-    Ok(buf)
+    posix::read_start(&file.into(), len).map_err(|e| crate::error::from_io(what(), &e))
 }

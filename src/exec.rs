@@ -9,17 +9,6 @@ use crate::platform::{Device, Mounted, Note, Platform};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
 
-/// How to run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Options {
-    /// Change nothing (`-N`, mount.md `-f`).
-    pub dry_run: bool,
-    /// Print the plan on `out`, a line per step (`-N`).
-    pub show_plan: bool,
-    /// Print `DEBUG:` lines on `err` as steps run (`-X`).
-    pub debug: bool,
-}
-
 /// Where the executor writes: the plan to `out`; warnings and debug lines,
 /// prefixed as err(3) would, to `err`.
 pub struct Output<'a> {
@@ -42,26 +31,28 @@ enum Flow {
     AlreadyMounted,
 }
 
-/// Runs `plan`. On error, the system is as it was before (as far as the
-/// platform could undo) and the first error is returned.
-pub fn execute(plan: &Plan, platform: &mut dyn Platform, opts: Options, io: &mut Output<'_>) -> Result<()> {
-    lifecycle::check_plan(plan)?;
-    platform.check(plan)?;
+/// Every refusal of `plan` that looks at nothing but the plan and the
+/// platform's rules, in the order a user meets them: what the plan itself
+/// refuses (`-o ro` without `-P`), the rules both systems share
+/// ([`lifecycle::check_plan`]), then the platform's ([`Platform::check`]).
+/// Run once, before a dry run prints the plan or a real run starts.
+pub fn check(plan: &Plan, platform: &mut dyn Platform) -> Result<()> {
     if let Some(why) = plan.refusal() {
         return Err(Error::plain(why));
     }
-    if opts.dry_run {
-        if opts.show_plan {
-            for step in &plan.steps {
-                let _ = writeln!(io.out, "{}", platform.describe(step, None));
-            }
-        }
-        return Ok(());
-    }
+    lifecycle::check_plan(plan)?;
+    platform.check(plan)
+}
+
+/// Runs `plan`, already accepted by [`check`] (and the platform's
+/// preflight); `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
+/// On error, the system is as it was before (as far as the platform could
+/// undo) and the first error is returned.
+pub fn execute(plan: &Plan, platform: &mut dyn Platform, debug: bool, io: &mut Output<'_>) -> Result<()> {
     let mut run = Run {
         platform,
         io,
-        debug: opts.debug,
+        debug,
         mount_point: &plan.mount_point,
         undo: Vec::new(),
         device: None,

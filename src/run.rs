@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 use crate::cli::{self, usage, CliError, Host};
 use crate::error::Error;
-use crate::exec::{self, Options, Output};
+use crate::exec::{self, Output};
 use crate::flavor::{progname, Failure, Flavor};
 use crate::host::SystemHost;
 use crate::plan;
@@ -55,41 +55,30 @@ pub fn run(
             // What the platform cannot do at all is a bad invocation (1),
             // under mount.md -f too; what the system says is not so is
             // classified by its errno.
-            let refused = match plan.refusal() {
-                Some(why) => Err(Error::plain(why)),
-                None => Ok(()),
-            };
-            if let Err(e) =
-                refused.and_then(|()| crate::lifecycle::check_plan(&plan)).and_then(|()| platform.check(&plan))
-            {
+            if let Err(e) = exec::check(&plan, platform) {
                 let failure = if e.errno().is_some() { classify(&e) } else { Failure::Usage };
                 return report(&mut io, flavor, &e, failure);
             }
-            // What check() noted: said now in a dry run; a real run checks
-            // again in exec::execute, which says it then.
-            let notes = platform.take_notes();
+            // What check() noted, said before anything runs.
+            for note in platform.take_notes() {
+                match note {
+                    Note::Warning(t) => {
+                        let _ = writeln!(io.err, "{prog}: {t}");
+                    }
+                    Note::Debug(t) if req.debug => {
+                        let _ = writeln!(io.err, "DEBUG: {t}");
+                    }
+                    Note::Debug(_) => {}
+                }
+            }
             match platform.preflight(&plan) {
                 Ok(()) if req.dry_run => {
-                    for note in notes {
-                        match note {
-                            Note::Warning(t) => {
-                                let _ = writeln!(io.err, "{prog}: {t}");
-                            }
-                            Note::Debug(t) if req.debug => {
-                                let _ = writeln!(io.err, "DEBUG: {t}");
-                            }
-                            Note::Debug(_) => {}
-                        }
-                    }
                     if req.show_plan {
                         show_plan(&plan, platform, &mut io);
                     }
                     Ok(())
                 }
-                Ok(()) => {
-                    let opts = Options { dry_run: false, show_plan: false, debug: req.debug };
-                    exec::execute(&plan, platform, opts, &mut io)
-                }
+                Ok(()) => exec::execute(&plan, platform, req.debug, &mut io),
                 Err(e) => Err(e),
             }
         }

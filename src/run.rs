@@ -48,7 +48,7 @@ pub fn run(
     let mut io = Output { prog: &prog, out, err };
     let result = match cmd {
         Command::Mount(req) => {
-            if let Some(e) = not_in_this_build(&req) {
+            if let Some(e) = contradiction(&req) {
                 return report(&mut io, flavor, &e, Failure::Usage);
             }
             let plan = plan::build(&req, platform.defaults());
@@ -118,9 +118,9 @@ fn show_plan(plan: &plan::Plan, platform: &dyn Platform, io: &mut Output<'_>) {
     }
 }
 
-/// Combinations that ask for nothing this build can do: `--reformat`
-/// replaces a file system that `-P` says to keep.
-fn not_in_this_build(req: &Request) -> Option<Error> {
+/// Options that contradict each other: `--reformat` replaces a file
+/// system that `-P` says to keep.
+fn contradiction(req: &Request) -> Option<Error> {
     if req.reformat && !req.newfs && req.create.is_none() {
         return Some(Error::plain("--reformat has no meaning with -P (-P keeps the image's file system)"));
     }

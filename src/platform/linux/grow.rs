@@ -313,15 +313,16 @@ fn run_tool(tool: Tool, argv: &[OsString]) -> Result<()> {
     let (name, args) = argv.split_first().ok_or_else(|| Error::plain("internal error: empty argv"))?;
     let program = find_program(name)?;
     let shown = grow::show_argv(argv);
-    let mut child = Command::new(&program)
-        .args(args)
+    let mut cmd = Command::new(&program);
+    cmd.args(args)
         .env_clear()
         .env("PATH", mkfs::SEARCH.join(":"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| crate::error::from_io(program.display().to_string(), &e))?;
+        .stderr(Stdio::piped());
+    // Like mkfs: a grower must not outlive a killed mount_md.
+    posix::die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().map_err(|e| crate::error::from_io(program.display().to_string(), &e))?;
     let mut raw = Vec::new();
     if let Some(mut pipe) = child.stderr.take() {
         let _ = pipe.read_to_end(&mut raw);

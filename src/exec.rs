@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision};
 use crate::plan::{Attach, Examine, Plan, Step};
-use crate::platform::{Device, Mounted, Note, Platform};
+use crate::platform::{Disk, Mounted, Note, Opened, Platform};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
 
@@ -15,13 +15,6 @@ pub struct Output<'a> {
     pub prog: &'a str,
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
-}
-
-/// What rollback must undo, newest last.
-enum Undo {
-    RemoveImage,
-    Detach(Device),
-    Unmount(Mounted),
 }
 
 /// Whether to go on with the plan.
@@ -36,7 +29,7 @@ enum Flow {
 /// refuses (`-o ro` without `-P`), the rules both systems share
 /// ([`lifecycle::check_plan`]), then the platform's ([`Platform::check`]).
 /// Run once, before a dry run prints the plan or a real run starts.
-pub fn check(plan: &Plan, platform: &mut dyn Platform) -> Result<()> {
+pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P) -> Result<()> {
     if let Some(why) = plan.refusal() {
         return Err(Error::plain(why));
     }
@@ -48,22 +41,28 @@ pub fn check(plan: &Plan, platform: &mut dyn Platform) -> Result<()> {
 /// preflight); `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
 /// On error, the system is as it was before (as far as the platform could
 /// undo) and the first error is returned.
-pub fn execute(plan: &Plan, platform: &mut dyn Platform, debug: bool, io: &mut Output<'_>) -> Result<()> {
+///
+/// The executor owns what the run holds: the opened image, the attached
+/// disk and the mounted root, as the handles the platform returned. A
+/// successful run lets go of them in that order, newest first (the root,
+/// then the loop descriptor, then the image and its lock); a failed one
+/// hands them to the undo steps, newest first.
+pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut Output<'_>) -> Result<()> {
     let mut run = Run {
         platform,
         io,
         debug,
         mount_point: &plan.mount_point,
-        undo: Vec::new(),
-        device: None,
-        mounted: None,
-        created: false,
+        image_path: None,
         image: None,
+        disk: None,
+        attached: false,
+        mounted: None,
         ro_noted: false,
     };
     for step in &plan.steps {
         if run.debug {
-            let line = run.platform.describe(step, run.device.as_ref());
+            let line = run.platform.describe(step, run.disk.as_ref().map(|d| &d.device), run.image.as_ref());
             let _ = writeln!(run.io.err, "DEBUG: {line}");
         }
         let result = run.step(step);
@@ -77,36 +76,48 @@ pub fn execute(plan: &Plan, platform: &mut dyn Platform, debug: bool, io: &mut O
             }
         }
     }
-    run.platform.finish();
+    // Let go, newest first.
+    drop(run.mounted.take());
+    drop(run.disk.take());
+    drop(run.image.take());
     run.flush_notes();
     Ok(())
 }
 
-struct Run<'p, 'o, 'w> {
-    platform: &'p mut dyn Platform,
+struct Run<'p, 'o, 'w, P: Platform> {
+    platform: &'p mut P,
     io: &'o mut Output<'w>,
     debug: bool,
     mount_point: &'p std::path::Path,
-    /// This run created the image (`--create`).
-    created: bool,
-    /// The `-F` image, for messages about what it holds.
-    image: Option<std::path::PathBuf>,
-    undo: Vec<Undo>,
-    device: Option<Device>,
-    mounted: Option<Mounted>,
+    /// The `-F` image as given, for messages about what it holds (set
+    /// before it is opened, so that a failed open names it too).
+    image_path: Option<std::path::PathBuf>,
+    /// The opened image; rollback removes it if this run created it.
+    image: Option<Opened<P::Image>>,
+    /// The disk the run works on: attached by it, or a leftover taken over.
+    disk: Option<Disk<P::Hold>>,
+    /// `disk` was attached by this run: rollback detaches it (a leftover
+    /// taken over was there before and stays).
+    attached: bool,
+    /// What this run mounted: rollback unmounts it.
+    mounted: Option<Mounted<P::Root>>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
 }
 
-impl Run<'_, '_, '_> {
+impl<P: Platform> Run<'_, '_, '_, P> {
+    /// This run created the image (`--create`).
+    fn created(&self) -> bool {
+        self.image.as_ref().is_some_and(|i| i.created)
+    }
+
     fn step(&mut self, step: &Step) -> Result<Flow> {
         match step {
             Step::EnterNamespace(ns) => self.platform.enter_namespace(ns)?,
             Step::OpenImage(o) => {
-                self.image = Some(o.path.clone());
-                if self.platform.open_image(o)? {
-                    self.created = true;
-                    self.undo.push(Undo::RemoveImage);
+                self.image_path = Some(o.path.clone());
+                let image = self.image.insert(self.platform.open_image(o)?);
+                if image.created {
                     self.debug_line(&format!("created {}", o.path.display()));
                 }
             }
@@ -120,45 +131,41 @@ impl Run<'_, '_, '_> {
             }
             Step::Attach(a) => return self.attach(a),
             Step::WaitForNode => {
-                let dev = self.device()?.clone();
-                self.platform.wait_for_node(&dev)?
+                let disk = need(&self.disk, "a device before attaching one")?;
+                self.platform.wait_for_node(disk)?
             }
             Step::Examine(e) => self.examine(e)?,
-            Step::Format(f) if f.only_if_created && !self.created => {
+            Step::Format(f) if f.only_if_created && !self.created() => {
                 self.debug_line("-P: keeping the image's file system");
             }
             Step::Format(f) => {
-                let dev = self.device()?.clone();
-                self.platform.format(&dev, f)?;
-                if self.created {
+                let disk = need(&self.disk, "a device before attaching one")?;
+                self.platform.format(disk, f)?;
+                if let Some(image) = self.image.as_mut().filter(|i| i.created) {
                     // Only now, formatted, does a new image get its name.
-                    self.platform.publish_image()?;
+                    self.platform.publish_image(image)?;
                 }
             }
             Step::Mount(m) => {
-                let dev = self.device()?.clone();
-                let mounted = self.platform.mount(&dev, m)?;
-                self.undo.push(Undo::Unmount(mounted.clone()));
-                self.mounted = Some(mounted);
+                let disk = need(&self.disk, "a device before attaching one")?;
+                self.mounted = Some(self.platform.mount(disk, m)?);
             }
-            Step::MountTmpfs(t) => {
-                let mounted = self.platform.mount_tmpfs(t)?;
-                self.undo.push(Undo::Unmount(mounted.clone()));
-                self.mounted = Some(mounted);
-            }
+            Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount_tmpfs(t)?),
             Step::SetMode { mode, explicit } => {
-                if let Some(m) = self.writable_root(*explicit)? {
-                    self.platform.set_mode(&m, *mode)?
+                if self.root_writable(*explicit)? {
+                    let m = need(&self.mounted, "a mount before mounting")?;
+                    self.platform.set_mode(m, *mode)?
                 }
             }
             Step::SetOwner { uid, gid } => {
-                if let Some(m) = self.writable_root(true)? {
-                    self.platform.set_owner(&m, *uid, *gid)?
+                if self.root_writable(true)? {
+                    let m = need(&self.mounted, "a mount before mounting")?;
+                    self.platform.set_owner(m, *uid, *gid)?
                 }
             }
             Step::CopySkeleton(from) => {
-                let m = self.mounted()?.clone();
-                self.platform.copy_skeleton(&m, from)?
+                let m = need(&self.mounted, "a mount before mounting")?;
+                self.platform.copy_skeleton(m, from)?
             }
         }
         Ok(Flow::Next)
@@ -170,7 +177,7 @@ impl Run<'_, '_, '_> {
     /// replaced) rather than joined by a second unit
     /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
-        if let (Backing::Vnode(image), Some(id)) = (&a.backing, self.platform.image_id()) {
+        if let (Backing::Vnode(image), Some(id)) = (&a.backing, self.image.as_ref().map(|i| i.id)) {
             let existing = lifecycle::find_attached(&mut *self.platform, id, self.mount_point)?;
             match lifecycle::decide(&existing) {
                 Decision::Attach => {}
@@ -190,11 +197,12 @@ impl Run<'_, '_, '_> {
                     )));
                 }
                 Decision::Foreign(e) => return Err(lifecycle::foreign(&crate::error::quoted(image), &e.device)),
-                Decision::Leftover(e) => match self.platform.reuse(&e, a)? {
-                    Some(dev) => {
-                        self.debug_line(&format!("reusing {}, left attached by an earlier run", dev.path.display()));
+                Decision::Leftover(e) => match self.platform.reuse(&e, a, self.image.as_ref())? {
+                    Some(disk) => {
+                        let shown = disk.device.path.display().to_string();
+                        self.debug_line(&format!("reusing {shown}, left attached by an earlier run"));
                         // It was there before this run: rollback leaves it.
-                        self.device = Some(dev);
+                        self.disk = Some(disk);
                         return Ok(Flow::Next);
                     }
                     None => {
@@ -202,14 +210,14 @@ impl Run<'_, '_, '_> {
                             "detaching {}, left attached by an earlier run",
                             e.device.path.display()
                         ));
-                        self.platform.detach(&e.device)?;
+                        self.platform.detach_leftover(&e.device)?;
                     }
                 },
             }
         }
-        let dev = self.platform.attach(a, self.mount_point)?;
-        self.undo.push(Undo::Detach(dev.clone()));
-        self.device = Some(dev);
+        let image = self.image.as_ref().filter(|_| matches!(a.backing, Backing::Vnode(_)));
+        self.disk = Some(self.platform.attach(a, image, self.mount_point)?);
+        self.attached = true;
         Ok(Flow::Next)
     }
 
@@ -219,16 +227,17 @@ impl Run<'_, '_, '_> {
     /// run created holds nothing yet to refuse or check.
     fn examine(&mut self, e: &Examine) -> Result<()> {
         use crate::superblock::{self, Decision, FsckPolicy};
-        if self.created {
+        if self.created() {
             self.debug_line("new image: nothing to examine");
             return Ok(());
         }
-        let dev = self.device()?.clone();
-        let what = self.image.as_ref().unwrap_or(&dev.path).display().to_string();
-        let mut head = self.platform.read_start(&dev, superblock::FIRST_LEN)?;
+        let disk = need(&self.disk, "a device before attaching one")?;
+        let what = self.image_path.as_ref().unwrap_or(&disk.device.path).display().to_string();
+        let read_only = disk.device.read_only;
+        let mut head = self.platform.read_start(disk, superblock::FIRST_LEN)?;
         let mut found = superblock::probe(&head);
         if found == superblock::Found::Unknown && head.len() == superblock::FIRST_LEN {
-            head = self.platform.read_start(&dev, superblock::PROBE_LEN)?;
+            head = self.platform.read_start(disk, superblock::PROBE_LEN)?;
             found = superblock::probe(&head);
         }
         let policy = match e {
@@ -247,13 +256,13 @@ impl Run<'_, '_, '_> {
             Examine::BeforeMount(policy) => *policy,
         };
         let health = superblock::health(&head, found);
-        match superblock::decide(policy, found, &health, dev.read_only) {
+        match superblock::decide(policy, found, &health, read_only) {
             Decision::Mount(why) => self.debug_line(&format!("{what}: {why}")),
             Decision::Warn(why) => self.warn(&format!("{what}: {why}")),
             Decision::Refuse(why) => return Err(Error::text(what, why)),
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
-                match self.platform.fsck(&dev, fs)? {
+                match self.platform.fsck(need(&self.disk, "a device before attaching one")?, fs)? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if policy == FsckPolicy::Always => {
                         return Err(Error::text(what, format!("--fsck=always: no checker for {fs} on this system")))
@@ -265,46 +274,54 @@ impl Run<'_, '_, '_> {
         Ok(())
     }
 
-    fn device(&self) -> Result<&Device> {
-        self.device.as_ref().ok_or_else(|| Error::plain("internal error: plan uses a device before attaching one"))
-    }
-
-    fn mounted(&self) -> Result<&Mounted> {
-        self.mounted.as_ref().ok_or_else(|| Error::plain("internal error: plan uses a mount before mounting"))
-    }
-
-    /// The mounted root for chmod/chown, or `None` when it is read-only:
-    /// as mdmfs does, skip with a warning if the user asked (`-p`, `-w`),
-    /// with a debug line if only compat mode implied it.
-    fn writable_root(&mut self, explicit: bool) -> Result<Option<Mounted>> {
-        let m = self.mounted()?.clone();
+    /// Whether the mounted root may be chmod'ed and chown'ed: not when it
+    /// is read-only, which is skipped as mdmfs does, with a warning if the
+    /// user asked (`-p`, `-w`), with a debug line if only compat mode
+    /// implied it.
+    fn root_writable(&mut self, explicit: bool) -> Result<bool> {
+        let m = need(&self.mounted, "a mount before mounting")?;
         if !m.read_only {
-            return Ok(Some(m));
+            return Ok(true);
         }
+        let text = format!("Not changing mode/owner of {} since it is read-only", crate::error::quoted(&m.mount_point));
         if !self.ro_noted {
             self.ro_noted = true;
-            let text =
-                format!("Not changing mode/owner of {} since it is read-only", crate::error::quoted(&m.mount_point));
             if explicit {
                 self.warn(&text);
             } else {
                 self.debug_line(&text);
             }
         }
-        Ok(None)
+        Ok(false)
     }
 
+    /// Undoes what this run did, newest first, each undo step consuming
+    /// its handle: the mount, the disk it attached (not a leftover it took
+    /// over), the image it created.
     fn rollback(&mut self) {
-        while let Some(u) = self.undo.pop() {
-            let r = match &u {
-                Undo::RemoveImage => self.platform.remove_image(),
-                Undo::Unmount(m) => self.platform.unmount(m),
-                Undo::Detach(d) => self.platform.detach(d),
-            };
-            self.flush_notes();
-            if let Err(e) = r {
-                self.warn(&format!("rollback: {e}"));
+        if let Some(m) = self.mounted.take() {
+            let r = self.platform.unmount(m);
+            self.undone(r);
+        }
+        match self.disk.take() {
+            Some(disk) if self.attached => {
+                let r = self.platform.detach(disk);
+                self.undone(r);
             }
+            other => drop(other),
+        }
+        if let Some(image) = self.image.take() {
+            if image.created {
+                let r = self.platform.remove_image(image);
+                self.undone(r);
+            }
+        }
+    }
+
+    fn undone(&mut self, r: Result<()>) {
+        self.flush_notes();
+        if let Err(e) = r {
+            self.warn(&format!("rollback: {e}"));
         }
     }
 
@@ -333,10 +350,16 @@ impl Run<'_, '_, '_> {
     }
 }
 
+/// What a step needs that an earlier step makes; its absence is a plan
+/// built wrongly.
+fn need<'a, T>(slot: &'a Option<T>, what: &str) -> Result<&'a T> {
+    slot.as_ref().ok_or_else(|| Error::plain(format!("internal error: plan uses {what}")))
+}
+
 /// `mount_md -u`: unmount and detach what is ours ([`lifecycle::release`]).
 /// Nothing to do is success (so a jail's `exec.release` can run it every
 /// time), said under `-X`; what could not be checked is an error.
-pub fn release(req: &ReleaseRequest, platform: &mut dyn Platform, io: &mut Output<'_>) -> Result<()> {
+pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io: &mut Output<'_>) -> Result<()> {
     let target = match &req.target {
         ReleaseTarget::Unit(n) => format!("unit {n}"),
         ReleaseTarget::Path(p) => p.display().to_string(),

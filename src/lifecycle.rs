@@ -99,7 +99,7 @@ const SETTLE: Duration = Duration::from_secs(1);
 
 /// The units backed by the image `image`, each with whether it is mounted
 /// at `mount_point`, in use at all, and whose it is.
-pub fn find_attached(p: &mut dyn Platform, image: FileId, mount_point: &Path) -> Result<Vec<Existing>> {
+pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point: &Path) -> Result<Vec<Existing>> {
     let deadline = Instant::now() + SETTLE;
     loop {
         let units: Vec<UnitInfo> = p.units()?.into_iter().filter(|u| u.backing == Some(image)).collect();
@@ -169,7 +169,7 @@ pub fn foreign(what: &str, dev: &Device) -> Error {
 /// mdmfs's pre-detach of a fixed unit, never of a unit another tool
 /// attached: `Ok(false)` (with the reason in `notes`) when it is left
 /// alone. The caller ignores errors, as mdmfs does.
-pub fn predetach(p: &mut dyn Platform, unit: u32, notes: &mut Vec<Note>) -> Result<bool> {
+pub fn predetach<P: Platform + ?Sized>(p: &mut P, unit: u32, notes: &mut Vec<Note>) -> Result<bool> {
     if let Some(u) = p.units()?.into_iter().find(|u| u.device.unit == unit && u.owner.is_foreign()) {
         notes.push(Note::Debug(format!("{} was not attached by mount_md; left alone", u.device.path.display())));
         return Ok(false);
@@ -181,7 +181,12 @@ pub fn predetach(p: &mut dyn Platform, unit: u32, notes: &mut Vec<Note>) -> Resu
 /// `mount_md -u`: unmounts what is mounted from the target's unit(s) of
 /// ours, newest first, and detaches them. Everything is checked before
 /// anything changes: a unit another tool attached is refused whole.
-pub fn release(p: &mut dyn Platform, target: &ReleaseTarget, force: bool, notes: &mut Vec<Note>) -> Result<Released> {
+pub fn release<P: Platform + ?Sized>(
+    p: &mut P,
+    target: &ReleaseTarget,
+    force: bool,
+    notes: &mut Vec<Note>,
+) -> Result<Released> {
     let mut table = None;
     let chosen = choose(p, target, &mut table)?;
     let mut out = Released::default();
@@ -197,7 +202,7 @@ pub fn release(p: &mut dyn Platform, target: &ReleaseTarget, force: bool, notes:
 
 /// `mount_md -N -u`: the same look-ups and refusals as [`release`], then
 /// one line per unmount and detach it would do, changing nothing.
-pub fn preview(p: &mut dyn Platform, target: &ReleaseTarget, force: bool) -> Result<Vec<String>> {
+pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget, force: bool) -> Result<Vec<String>> {
     let mut table = None;
     let chosen = choose(p, target, &mut table)?;
     let mounts = if chosen.is_empty() { &[][..] } else { mount_table(p, &mut table)? };
@@ -230,7 +235,7 @@ pub fn preview(p: &mut dyn Platform, target: &ReleaseTarget, force: bool) -> Res
 
 /// The mount table, read at most once per `-u` ([`release`], [`preview`]
 /// and [`choose`] share `table`).
-fn mount_table<'t>(p: &mut dyn Platform, table: &'t mut Option<Vec<MountRec>>) -> Result<&'t [MountRec]> {
+fn mount_table<'t, P: Platform + ?Sized>(p: &mut P, table: &'t mut Option<Vec<MountRec>>) -> Result<&'t [MountRec]> {
     if table.is_none() {
         *table = Some(p.mounts()?);
     }
@@ -240,7 +245,11 @@ fn mount_table<'t>(p: &mut dyn Platform, table: &'t mut Option<Vec<MountRec>>) -
 /// The units `-u target` acts on, after every check and before anything
 /// changes; a unit another tool attached is refused. The mount table it
 /// reads is left in `table` for the caller.
-fn choose(p: &mut dyn Platform, target: &ReleaseTarget, table: &mut Option<Vec<MountRec>>) -> Result<Vec<UnitInfo>> {
+fn choose<P: Platform + ?Sized>(
+    p: &mut P,
+    target: &ReleaseTarget,
+    table: &mut Option<Vec<MountRec>>,
+) -> Result<Vec<UnitInfo>> {
     let shown = match target {
         ReleaseTarget::Unit(n) => format!("unit {n}"),
         ReleaseTarget::Path(path) => crate::error::quoted(path),
@@ -298,7 +307,7 @@ const UNMOUNT_TRIES: u32 = 10;
 const UNMOUNT_PAUSE: Duration = Duration::from_millis(100);
 
 /// unmount(2) of `on`, EBUSY retried for about a second unless forced.
-fn unmount_settled(p: &mut dyn Platform, on: &Path, force: bool) -> Result<()> {
+fn unmount_settled<P: Platform + ?Sized>(p: &mut P, on: &Path, force: bool) -> Result<()> {
     let mut tries = 1;
     loop {
         match p.unmount_at(on, force) {
@@ -313,8 +322,8 @@ fn unmount_settled(p: &mut dyn Platform, on: &Path, force: bool) -> Result<()> {
 
 /// Unmounts every mount of `u` (newest first; the first that fails stops
 /// everything), then detaches it.
-fn release_one(
-    p: &mut dyn Platform,
+fn release_one<P: Platform + ?Sized>(
+    p: &mut P,
     u: &UnitInfo,
     mounts: &[MountRec],
     force: bool,

@@ -14,9 +14,9 @@ use std::ffi::OsString;
 use std::io::Write;
 
 /// Runs mount_md for `argv` on `platform`; returns the exit status.
-pub fn run(
+pub fn run<P: Platform>(
     argv: &[OsString],
-    platform: &mut dyn Platform,
+    platform: &mut P,
     host: &dyn Host,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -107,14 +107,14 @@ pub fn run(
 
 /// `-N`: the plan, one line per step, each step that runs only under a
 /// condition saying so.
-fn show_plan(plan: &plan::Plan, platform: &dyn Platform, io: &mut Output<'_>) {
+fn show_plan<P: Platform>(plan: &plan::Plan, platform: &P, io: &mut Output<'_>) {
     for step in &plan.steps {
         let condition = match step {
             plan::Step::OpenImage(o) if o.create.is_some() => " (created only if it does not exist)",
             plan::Step::Format(f) if f.only_if_created => " (only if this run created the image)",
             _ => "",
         };
-        let _ = writeln!(io.out, "{}{condition}", platform.describe(step, None));
+        let _ = writeln!(io.out, "{}{condition}", platform.describe(step, None, None));
     }
 }
 
@@ -157,5 +157,5 @@ pub fn classify(e: &Error) -> Failure {
 pub fn main() -> i32 {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let mut platform = platform::native();
-    run(&argv, platform.as_mut(), &SystemHost, &mut std::io::stdout(), &mut std::io::stderr())
+    run(&argv, &mut platform, &SystemHost, &mut std::io::stdout(), &mut std::io::stderr())
 }

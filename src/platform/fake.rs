@@ -6,7 +6,8 @@
 //! a backing identity, an owner (the mark mount_md leaves, or another
 //! tool's), and a device number that its mounts carry.
 use super::{
-    describe, Detached, Device, Existing, FileId, MountRec, Mounted, Note, Owner, PathKind, Platform, UnitInfo,
+    describe, Detached, Device, Disk, Existing, FileId, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform,
+    UnitInfo,
 };
 use crate::device::Unit;
 use crate::error::{Error, Result};
@@ -100,7 +101,9 @@ pub struct Fake {
     pub units: BTreeMap<u32, FakeUnit>,
     /// Whether `reuse` takes over a leftover unit.
     pub reuse_ok: bool,
-    opened: Option<PathBuf>,
+    /// Each descriptor the fake hands out (image, disk, root) holds a
+    /// clone of this: [`Fake::open_handles`] counts those still open.
+    handles: std::rc::Rc<()>,
     /// Fail the first call of this kind (a [`Step::kind`] name, or
     /// `"detach"`/`"unmount"` for rollback) with this errno.
     pub fail: Option<(&'static str, Errno)>,
@@ -125,7 +128,7 @@ impl Default for Fake {
             created: BTreeSet::new(),
             units: BTreeMap::new(),
             reuse_ok: false,
-            opened: None,
+            handles: std::rc::Rc::new(()),
             fail: None,
             fail_always: false,
             read_only_fs: false,
@@ -144,6 +147,12 @@ impl Fake {
     /// A fake told to fail at `kind` with `errno`.
     pub fn failing_at(kind: &'static str, errno: Errno) -> Self {
         Fake { fail: Some((kind, errno)), ..Self::default() }
+    }
+
+    /// How many descriptors the fake handed out are still open: 0 once a
+    /// run is over, whether it succeeded or was rolled back.
+    pub fn open_handles(&self) -> usize {
+        std::rc::Rc::strong_count(&self.handles) - 1
     }
 
     /// Nothing attached, nothing mounted, no image created.
@@ -186,7 +195,26 @@ impl Fake {
     }
 }
 
+/// A descriptor the fake handed out: counted by [`Fake::open_handles`]
+/// until it is dropped.
+#[derive(Debug)]
+pub struct Handle {
+    _open: std::rc::Rc<()>,
+    /// What it is a descriptor of (the image, the device, the root).
+    pub of: PathBuf,
+}
+
+impl Handle {
+    fn new(handles: &std::rc::Rc<()>, of: &Path) -> Self {
+        Handle { _open: handles.clone(), of: of.to_path_buf() }
+    }
+}
+
 impl Platform for Fake {
+    type Image = Handle;
+    type Hold = Handle;
+    type Root = Handle;
+
     fn defaults(&self) -> Defaults {
         self.defaults
     }
@@ -195,7 +223,7 @@ impl Platform for Fake {
         Ok(())
     }
 
-    fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
+    fn describe(&self, step: &Step, dev: Option<&Device>, _image: Option<&Opened<Handle>>) -> String {
         describe::generic(step, &self.prefix, dev)
     }
 
@@ -204,36 +232,33 @@ impl Platform for Fake {
         self.maybe_fail("namespace", ns.display().to_string())
     }
 
-    fn open_image(&mut self, o: &OpenImage) -> Result<bool> {
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<Handle>> {
         self.calls.push(Call::OpenImage(o.clone()));
         self.maybe_fail("open", o.path.display().to_string())?;
-        self.opened = Some(o.path.clone());
         let exists = self.images.as_ref().is_none_or(|set| set.contains(&o.path));
-        match (exists, o.create) {
-            (true, _) => Ok(false),
+        let created = match (exists, o.create) {
+            (true, _) => false,
             (false, Some(_)) => {
                 self.created.insert(o.path.clone());
                 if let Some(set) = self.images.as_mut() {
                     set.insert(o.path.clone());
                 }
-                Ok(true)
+                true
             }
-            (false, None) => Err(Error::sys(o.path.display().to_string(), Errno::ENOENT)),
-        }
+            (false, None) => return Err(Error::sys(o.path.display().to_string(), Errno::ENOENT)),
+        };
+        let handle = Handle::new(&self.handles, &o.path);
+        Ok(Opened { path: o.path.clone(), id: file_id(&o.path), created, handle })
     }
 
-    fn remove_image(&mut self) -> Result<()> {
-        let path = self.opened.clone().unwrap_or_default();
+    fn remove_image(&mut self, image: Opened<Handle>) -> Result<()> {
+        let path = image.handle.of.clone();
         self.calls.push(Call::RemoveImage(path.clone()));
         self.created.remove(&path);
         if let Some(set) = self.images.as_mut() {
             set.remove(&path);
         }
         Ok(())
-    }
-
-    fn image_id(&self) -> Option<FileId> {
-        self.opened.as_deref().map(file_id)
     }
 
     fn units(&mut self) -> Result<Vec<UnitInfo>> {
@@ -284,8 +309,7 @@ impl Platform for Fake {
         }
         let id = file_id(path);
         let image = self.images.as_ref().is_some_and(|s| s.contains(path))
-            || self.units.values().any(|u| u.backing == Some(id))
-            || self.opened.as_deref() == Some(path);
+            || self.units.values().any(|u| u.backing == Some(id));
         Ok(if image { PathKind::File(id) } else { PathKind::Dir(path.to_path_buf()) })
     }
 
@@ -319,9 +343,18 @@ impl Platform for Fake {
         "an md(4) disk"
     }
 
-    fn reuse(&mut self, e: &Existing, _a: &Attach) -> Result<Option<Device>> {
+    fn reuse(&mut self, e: &Existing, _a: &Attach, _image: Option<&Opened<Handle>>) -> Result<Option<Disk<Handle>>> {
         self.calls.push(Call::Reuse(e.device.unit));
-        Ok(self.reuse_ok.then(|| e.device.clone()))
+        let take = |d: &Device| Disk { device: d.clone(), hold: Handle::new(&self.handles, &d.path) };
+        Ok(self.reuse_ok.then(|| take(&e.device)))
+    }
+
+    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
+        self.calls.push(Call::Detach(dev.unit));
+        self.maybe_fail("detach", dev.path.display().to_string())?;
+        self.attached.remove(&dev.unit);
+        self.units.remove(&dev.unit);
+        Ok(())
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
@@ -335,7 +368,7 @@ impl Platform for Fake {
         }
     }
 
-    fn attach(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
+    fn attach(&mut self, a: &Attach, _image: Option<&Opened<Handle>>, mount_point: &Path) -> Result<Disk<Handle>> {
         self.calls.push(Call::Attach(a.clone()));
         self.maybe_fail("attach", "attach")?;
         let unit = match a.unit {
@@ -351,28 +384,27 @@ impl Platform for Fake {
             _ => None,
         };
         self.units.insert(unit, FakeUnit { backing, owner: mark_for(mount_point), held: false });
-        Ok(Device { unit, path: PathBuf::from(format!("{}{unit}", self.prefix)), read_only: a.read_only })
+        let path = PathBuf::from(format!("{}{unit}", self.prefix));
+        let hold = Handle::new(&self.handles, &path);
+        Ok(Disk { device: Device { unit, path, read_only: a.read_only }, hold })
     }
 
-    fn detach(&mut self, dev: &Device) -> Result<()> {
-        self.calls.push(Call::Detach(dev.unit));
-        self.maybe_fail("detach", dev.path.display().to_string())?;
-        self.attached.remove(&dev.unit);
-        self.units.remove(&dev.unit);
-        Ok(())
+    fn detach(&mut self, disk: Disk<Handle>) -> Result<()> {
+        self.detach_leftover(&disk.device)
     }
 
-    fn wait_for_node(&mut self, dev: &Device) -> Result<()> {
-        self.calls.push(Call::WaitForNode(dev.path.clone()));
-        self.maybe_fail("wait", dev.path.display().to_string())
+    fn wait_for_node(&mut self, disk: &Disk<Handle>) -> Result<()> {
+        self.calls.push(Call::WaitForNode(disk.hold.of.clone()));
+        self.maybe_fail("wait", disk.device.path.display().to_string())
     }
 
-    fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
-        self.calls.push(Call::Format { device: dev.path.clone(), fstype: f.fstype.clone() });
+    fn format(&mut self, disk: &Disk<Handle>, f: &Format) -> Result<()> {
+        self.calls.push(Call::Format { device: disk.hold.of.clone(), fstype: f.fstype.clone() });
         self.maybe_fail("format", "newfs")
     }
 
-    fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {
+    fn mount(&mut self, disk: &Disk<Handle>, m: &Mount) -> Result<Mounted<Handle>> {
+        let dev = &disk.device;
         let fstype = match &m.fstype {
             FsType::Named(t) => t.clone(),
             FsType::Probe => self.defaults.fstype.to_string(),
@@ -388,36 +420,43 @@ impl Platform for Fake {
         self.maybe_fail("mount", dev.path.display().to_string())?;
         self.mounted.push(m.mount_point.clone());
         self.mount_units.insert(m.mount_point.clone(), dev.unit);
-        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only: self.read_only_fs || dev.read_only })
+        let read_only = self.read_only_fs || dev.read_only;
+        let root = Handle::new(&self.handles, &m.mount_point);
+        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only, root })
     }
 
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<Handle>> {
         self.calls.push(Call::MountTmpfs(t.clone()));
         self.maybe_fail("tmpfs", "tmpfs")?;
         self.mounted.push(t.mount_point.clone());
-        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only: self.read_only_fs })
+        let root = Handle::new(&self.handles, &t.mount_point);
+        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only: self.read_only_fs, root })
     }
 
-    fn unmount(&mut self, m: &Mounted) -> Result<()> {
-        self.calls.push(Call::Unmount(m.mount_point.clone()));
-        self.maybe_fail("unmount", m.mount_point.display().to_string())?;
-        self.mounted.retain(|p| p != &m.mount_point);
-        self.mount_units.remove(&m.mount_point);
+    /// Closes the root first, as a real backend must (an open root keeps
+    /// the mount busy).
+    fn unmount(&mut self, m: Mounted<Handle>) -> Result<()> {
+        let Mounted { mount_point, root, .. } = m;
+        drop(root);
+        self.calls.push(Call::Unmount(mount_point.clone()));
+        self.maybe_fail("unmount", mount_point.display().to_string())?;
+        self.mounted.retain(|p| p != &mount_point);
+        self.mount_units.remove(&mount_point);
         Ok(())
     }
 
-    fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
-        self.calls.push(Call::SetMode(m.mount_point.clone(), mode));
+    fn set_mode(&mut self, m: &Mounted<Handle>, mode: u32) -> Result<()> {
+        self.calls.push(Call::SetMode(m.root.of.clone(), mode));
         self.maybe_fail("chmod", format!("chmod: {}", m.mount_point.display()))
     }
 
-    fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
-        self.calls.push(Call::SetOwner(m.mount_point.clone(), uid, gid));
+    fn set_owner(&mut self, m: &Mounted<Handle>, uid: u32, gid: u32) -> Result<()> {
+        self.calls.push(Call::SetOwner(m.root.of.clone(), uid, gid));
         self.maybe_fail("chown", format!("chown {} to {uid}:{gid}", m.mount_point.display()))
     }
 
-    fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
-        self.calls.push(Call::CopySkeleton(from.to_path_buf(), m.mount_point.clone()));
+    fn copy_skeleton(&mut self, m: &Mounted<Handle>, from: &Path) -> Result<()> {
+        self.calls.push(Call::CopySkeleton(from.to_path_buf(), m.root.of.clone()));
         self.maybe_fail("skel", format!("skel copy from {}", from.display()))
     }
 

@@ -34,14 +34,44 @@ pub struct Device {
     pub read_only: bool,
 }
 
-/// A mounted file system.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mounted {
+/// The image a run opened: handed to the executor by
+/// [`Platform::open_image`] and owned by it until the run ends, when
+/// dropping it closes the descriptor and lets go of the lock.
+#[derive(Debug)]
+pub struct Opened<H> {
+    /// As given on the command line (messages use it).
+    pub path: PathBuf,
+    /// fstat of the descriptor held.
+    pub id: FileId,
+    /// This run created it (`--create`): rollback removes it.
+    pub created: bool,
+    /// What the backend holds of it (descriptor and lock).
+    pub handle: H,
+}
+
+/// A disk this run attached or took over, owned by the executor: the
+/// device, and what the backend holds of it (on Linux the loop descriptor,
+/// which keeps autoclear from tearing the device down under mkfs). Dropping
+/// it at the end of the run lets go; [`Platform::detach`] consumes it.
+#[derive(Debug)]
+pub struct Disk<H> {
+    pub device: Device,
+    pub hold: H,
+}
+
+/// A file system this run mounted, owned by the executor: what was mounted
+/// and its root, opened once right after the mount through the pinned
+/// parent of the mount point. Mode, owner and skeleton go through `root`,
+/// never the path again; [`Platform::unmount`] consumes it (closing the
+/// root first, which would keep the mount busy).
+#[derive(Debug)]
+pub struct Mounted<R> {
     pub mount_point: PathBuf,
     /// The file system type actually mounted (after probing).
     pub fstype: String,
     /// Mounted read-only: mode and owner are then left alone.
     pub read_only: bool,
+    pub root: R,
 }
 
 /// A file as the kernel knows it: `st_dev` and `st_ino` (on Linux the
@@ -156,11 +186,23 @@ pub enum Note {
 /// Each method does one thing and is all-or-nothing: when it fails it has
 /// undone its own partial work (or says in its error what it could not
 /// undo); undoing earlier *successful* steps is the executor's job
-/// ([`crate::exec`]). The rules of the lifecycle (which unit is whose, what
-/// `-u` may touch) live once in [`crate::lifecycle`], over the primitives
-/// [`Platform::units`], [`Platform::mounts`], [`Platform::identify`],
-/// [`Platform::unmount_at`] and [`Platform::release_unit`].
+/// ([`crate::exec`]). What a run holds between steps (the opened image,
+/// the attached disk, the mounted root) is not kept in the platform: each
+/// step that makes one returns it as a handle ([`Opened`], [`Disk`],
+/// [`Mounted`]), the executor owns it and hands it back to the steps that
+/// use it, and the undo steps consume it. The rules of the lifecycle (which
+/// unit is whose, what `-u` may touch) live once in [`crate::lifecycle`],
+/// over the primitives [`Platform::units`], [`Platform::mounts`],
+/// [`Platform::identify`], [`Platform::unmount_at`] and
+/// [`Platform::release_unit`].
 pub trait Platform {
+    /// What the backend holds of an opened image ([`Opened::handle`]).
+    type Image;
+    /// What the backend holds of an attached disk ([`Disk::hold`]).
+    type Hold;
+    /// A mounted root ([`Mounted::root`]).
+    type Root;
+
     /// Values the plan uses where the command line is silent.
     fn defaults(&self) -> Defaults;
     /// Refuses a plan this platform cannot carry out, before anything runs
@@ -168,29 +210,25 @@ pub trait Platform {
     /// It may remember what [`Platform::describe`] needs from the plan.
     fn check(&mut self, plan: &Plan) -> Result<()>;
     /// One line saying exactly what the step will do: the syscall or
-    /// program and its arguments. `dev` is the attached device, or `None`
-    /// before attach and in a dry run.
-    fn describe(&self, step: &Step, dev: Option<&Device>) -> String;
+    /// program and its arguments. `dev` is the attached device and `image`
+    /// the opened image, or `None` before they exist and in a dry run.
+    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<Self::Image>>) -> String;
 
     /// mount.md `-N`: enter that mount namespace (Linux only).
     fn enter_namespace(&mut self, _ns: &Path) -> Result<()> {
         Err(crate::error::Error::plain("mount namespaces (mount.md -N) exist only on Linux"))
     }
     /// Opens the backing image once (creating it for `--create`), refusing
-    /// symlinks in its path, and holds it locked until the run ends.
-    /// Returns whether this run created it.
-    fn open_image(&mut self, o: &OpenImage) -> Result<bool>;
-    /// Removes the image this run created (rollback).
-    fn remove_image(&mut self) -> Result<()>;
+    /// symlinks in its path, locked for as long as the handle lives.
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<Self::Image>>;
+    /// Removes the image this run created (rollback), consuming its handle.
+    fn remove_image(&mut self, image: Opened<Self::Image>) -> Result<()>;
     /// Gives the image this run created (under a temporary name) its final
     /// name, once it has been formatted: fsync, rename without replacing.
     /// The default has nothing to rename.
-    fn publish_image(&mut self) -> Result<()> {
+    fn publish_image(&mut self, _image: &mut Opened<Self::Image>) -> Result<()> {
         Ok(())
     }
-    /// The identity of the image [`Platform::open_image`] opened (fstat of
-    /// the descriptor held), if one is open.
-    fn image_id(&self) -> Option<FileId>;
     /// Every attached unit, with what the kernel says backs it and the mark
     /// it carries. A unit that cannot be read (no permission) is an error,
     /// never left out.
@@ -217,47 +255,60 @@ pub trait Platform {
     /// What a unit is called in messages, with its article: "a loop
     /// device", "an md(4) disk".
     fn disk_name(&self) -> &'static str;
-    /// Takes over a leftover unit of ours nothing uses, if it fits `a`;
-    /// `None` (the default) means the caller should detach it and attach
-    /// afresh.
-    fn reuse(&mut self, _e: &Existing, _a: &Attach) -> Result<Option<Device>> {
+    /// Takes over a leftover unit of ours nothing uses, if it fits `a`
+    /// (backed by `image`); `None` (the default) means the caller should
+    /// detach it ([`Platform::detach_leftover`]) and attach afresh.
+    fn reuse(
+        &mut self,
+        _e: &Existing,
+        _a: &Attach,
+        _image: Option<&Opened<Self::Image>>,
+    ) -> Result<Option<Disk<Self::Hold>>> {
         Ok(None)
     }
+    /// Detaches a leftover unit of ours that nothing uses, found by
+    /// [`crate::lifecycle::find_attached`], before attaching afresh.
+    fn detach_leftover(&mut self, dev: &Device) -> Result<()>;
     /// Detach a fixed unit (mdmfs's pre-detach); the core calls it only
     /// for a unit that is ours. Errors are ignored by the caller.
     fn detach_unit(&mut self, unit: u32) -> Result<()>;
-    /// Attaches a disk, marked as mount_md's for `mount_point` (see
-    /// [`crate::mark`]).
-    fn attach(&mut self, a: &Attach, mount_point: &Path) -> Result<Device>;
-    /// Undo [`Platform::attach`] (rollback).
-    fn detach(&mut self, dev: &Device) -> Result<()>;
-    fn wait_for_node(&mut self, dev: &Device) -> Result<()>;
-    fn format(&mut self, dev: &Device, f: &Format) -> Result<()>;
+    /// Attaches a disk backed by `image` (the one [`Platform::open_image`]
+    /// opened; `None` for swap and malloc disks), marked as mount_md's for
+    /// `mount_point` (see [`crate::mark`]).
+    fn attach(
+        &mut self,
+        a: &Attach,
+        image: Option<&Opened<Self::Image>>,
+        mount_point: &Path,
+    ) -> Result<Disk<Self::Hold>>;
+    /// Undo [`Platform::attach`] (rollback), consuming the handle.
+    fn detach(&mut self, disk: Disk<Self::Hold>) -> Result<()>;
+    fn wait_for_node(&mut self, disk: &Disk<Self::Hold>) -> Result<()>;
+    fn format(&mut self, disk: &Disk<Self::Hold>, f: &Format) -> Result<()>;
     /// The first `len` bytes of the attached disk (fewer if it is smaller),
     /// for its superblock. The default reads nothing, so a platform that
     /// cannot read its disks sees no file system on them.
-    fn read_start(&mut self, _dev: &Device, _len: usize) -> Result<Vec<u8>> {
+    fn read_start(&mut self, _disk: &Disk<Self::Hold>, _len: usize) -> Result<Vec<u8>> {
         Ok(Vec::new())
     }
-    /// Runs the system's checker in preen mode on `dev`, which holds `fs`
+    /// Runs the system's checker in preen mode on `disk`, which holds `fs`
     /// (`ext4`, `ufs`): argv vector, cleared environment. Returns the
     /// checker's name, or `None` when this system has no checker for `fs`.
     /// A failed check's error carries the checker's own output.
-    fn fsck(&mut self, _dev: &Device, _fs: &str) -> Result<Option<String>> {
+    fn fsck(&mut self, _disk: &Disk<Self::Hold>, _fs: &str) -> Result<Option<String>> {
         Ok(None)
     }
-    fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted>;
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted>;
-    /// Undo a mount (rollback).
-    fn unmount(&mut self, m: &Mounted) -> Result<()>;
-    /// chmod of the mounted root, through a descriptor of it.
-    fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()>;
-    /// chown of the mounted root, through a descriptor of it.
-    fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()>;
-    fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()>;
-    /// Called once after every step succeeded: release what was held only
-    /// for the duration of the run (the Linux loop fd).
-    fn finish(&mut self) {}
+    /// Mounts the disk and opens the new root (undoing the mount if the
+    /// root cannot be opened).
+    fn mount(&mut self, disk: &Disk<Self::Hold>, m: &Mount) -> Result<Mounted<Self::Root>>;
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<Self::Root>>;
+    /// Undo a mount (rollback): closes its root, then unmounts.
+    fn unmount(&mut self, m: Mounted<Self::Root>) -> Result<()>;
+    /// chmod of the mounted root, through its descriptor.
+    fn set_mode(&mut self, m: &Mounted<Self::Root>, mode: u32) -> Result<()>;
+    /// chown of the mounted root, through its descriptor.
+    fn set_owner(&mut self, m: &Mounted<Self::Root>, uid: u32, gid: u32) -> Result<()>;
+    fn copy_skeleton(&mut self, m: &Mounted<Self::Root>, from: &Path) -> Result<()>;
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
 
@@ -280,14 +331,16 @@ pub trait Platform {
     }
 }
 
+/// The platform of the machine we run on: one cfg-gated alias per
+/// backend; exactly one is compiled in.
+#[cfg(loop_backend)]
+pub type Native = linux::Linux;
+#[cfg(md_backend)]
+pub type Native = freebsd::FreeBsd<freebsd::sys::Kernel>;
+#[cfg(no_backend)]
+pub type Native = unsupported::Unsupported;
+
 /// The platform of the machine we run on.
-///
-/// One cfg-gated arm per backend; exactly one is compiled in.
-pub fn native() -> Box<dyn Platform> {
-    #[cfg(loop_backend)]
-    return Box::new(linux::Linux::new());
-    #[cfg(md_backend)]
-    return Box::new(freebsd::FreeBsd::new());
-    #[cfg(no_backend)]
-    return Box::new(unsupported::Unsupported::new());
+pub fn native() -> Native {
+    Native::new()
 }

@@ -606,8 +606,19 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 pub fn temp_name(name: &OsStr) -> OsString {
     let mut t = OsString::from(".");
     t.push(name);
-    t.push(".mount_md-new");
+    t.push(TEMP_SUFFIX);
     t
+}
+
+/// What [`temp_name`] appends.
+const TEMP_SUFFIX: &str = ".mount_md-new";
+
+/// The final name of an image whose temporary name ([`temp_name`]) is
+/// `path`; `None` when `path` is not such a name.
+pub fn published_name(path: &Path) -> Option<std::path::PathBuf> {
+    let name = path.file_name()?.as_bytes();
+    let inner = name.strip_prefix(b".")?.strip_suffix(TEMP_SUFFIX.as_bytes())?;
+    (!inner.is_empty()).then(|| path.with_file_name(OsStr::from_bytes(inner)))
 }
 
 /// Writes a line on standard error at once, as err(3) would: used for what

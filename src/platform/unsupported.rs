@@ -1,6 +1,6 @@
 //! The platform for systems with neither md(4) nor loop(4): plans can be
 //! printed (`-N`), nothing can run.
-use super::{describe, Detached, Device, Existing, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
+use super::{describe, Detached, Device, Disk, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
 use std::path::Path;
@@ -24,26 +24,27 @@ fn refuse<T>() -> Result<T> {
 }
 
 impl Platform for Unsupported {
+    type Image = ();
+    type Hold = ();
+    type Root = ();
+
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: false }
     }
     fn check(&mut self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
-    fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
+    fn describe(&self, step: &Step, dev: Option<&Device>, _: Option<&Opened<()>>) -> String {
         describe::generic(step, "/dev/md", dev)
     }
     fn enter_namespace(&mut self, _: &Path) -> Result<()> {
         refuse()
     }
-    fn open_image(&mut self, _: &OpenImage) -> Result<bool> {
+    fn open_image(&mut self, _: &OpenImage) -> Result<Opened<()>> {
         refuse()
     }
-    fn remove_image(&mut self) -> Result<()> {
+    fn remove_image(&mut self, _: Opened<()>) -> Result<()> {
         refuse()
-    }
-    fn image_id(&self) -> Option<FileId> {
-        None
     }
     fn units(&mut self) -> Result<Vec<UnitInfo>> {
         refuse()
@@ -66,40 +67,40 @@ impl Platform for Unsupported {
     fn disk_name(&self) -> &'static str {
         "an md(4) disk"
     }
-    fn reuse(&mut self, _: &Existing, _: &Attach) -> Result<Option<Device>> {
+    fn detach_leftover(&mut self, _: &Device) -> Result<()> {
         refuse()
     }
     fn detach_unit(&mut self, _: u32) -> Result<()> {
         refuse()
     }
-    fn attach(&mut self, _: &Attach, _: &Path) -> Result<Device> {
+    fn attach(&mut self, _: &Attach, _: Option<&Opened<()>>, _: &Path) -> Result<Disk<()>> {
         refuse()
     }
-    fn detach(&mut self, _: &Device) -> Result<()> {
+    fn detach(&mut self, _: Disk<()>) -> Result<()> {
         refuse()
     }
-    fn wait_for_node(&mut self, _: &Device) -> Result<()> {
+    fn wait_for_node(&mut self, _: &Disk<()>) -> Result<()> {
         refuse()
     }
-    fn format(&mut self, _: &Device, _: &Format) -> Result<()> {
+    fn format(&mut self, _: &Disk<()>, _: &Format) -> Result<()> {
         refuse()
     }
-    fn mount(&mut self, _: &Device, _: &Mount) -> Result<Mounted> {
+    fn mount(&mut self, _: &Disk<()>, _: &Mount) -> Result<Mounted<()>> {
         refuse()
     }
-    fn mount_tmpfs(&mut self, _: &TmpfsMount) -> Result<Mounted> {
+    fn mount_tmpfs(&mut self, _: &TmpfsMount) -> Result<Mounted<()>> {
         refuse()
     }
-    fn unmount(&mut self, _: &Mounted) -> Result<()> {
+    fn unmount(&mut self, _: Mounted<()>) -> Result<()> {
         refuse()
     }
-    fn set_mode(&mut self, _: &Mounted, _: u32) -> Result<()> {
+    fn set_mode(&mut self, _: &Mounted<()>, _: u32) -> Result<()> {
         refuse()
     }
-    fn set_owner(&mut self, _: &Mounted, _: u32, _: u32) -> Result<()> {
+    fn set_owner(&mut self, _: &Mounted<()>, _: u32, _: u32) -> Result<()> {
         refuse()
     }
-    fn copy_skeleton(&mut self, _: &Mounted, _: &Path) -> Result<()> {
+    fn copy_skeleton(&mut self, _: &Mounted<()>, _: &Path) -> Result<()> {
         refuse()
     }
     fn take_notes(&mut self) -> Vec<Note> {

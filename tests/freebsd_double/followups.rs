@@ -94,7 +94,7 @@ fn mounted_root_is_closed_at_the_end_and_before_a_rollback() {
     let (code, _, err) = run(&words("mount_md -P -p 0750 -F /images/j1.img md /mnt"), &mut fb);
     assert_eq!(code, 0, "{err}");
     assert_eq!(m.k().roots_opened, 1);
-    assert_eq!(m.k().mounts.iter().map(|x| x.open_files).collect::<Vec<_>>(), [0], "closed by finish");
+    assert_eq!(m.k().mounts.iter().map(|x| x.open_files).collect::<Vec<_>>(), [0], "closed when the run ends");
     let (code, _, err) = jail::mount_md(&m, &words("mount_md -u /mnt"));
     assert_eq!(code, 0, "{err}");
     assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty());
@@ -105,7 +105,7 @@ fn mounted_root_is_closed_at_the_end_and_before_a_rollback() {
     let t = TmpfsMount { size: Some(MIB), options: vec![], mount_point: "/mnt".into(), sloppy: false };
     let mounted = fb.mount_tmpfs(&t).unwrap();
     assert_eq!(m.k().mounts.iter().map(|x| x.open_files).collect::<Vec<_>>(), [1], "held for mode, owner, skeleton");
-    fb.unmount(&mounted).unwrap();
+    fb.unmount(mounted).unwrap();
     assert!(m.k().mounts.is_empty());
     assert_eq!(m.k().roots_opened, 2);
 }

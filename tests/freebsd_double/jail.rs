@@ -345,3 +345,31 @@ fn jail_fstab_line_with_dash_f_first() {
         assert_eq!(m.md_mounts(), [(PathBuf::from(J1), PathBuf::from("/dev/md0"))]);
     }
 }
+
+/// `--create` makes the image under its temporary name, which MDIOCATTACH
+/// is given (md(4) opens by path), and renames it once newfs is done; the
+/// unit keeps the old name as its `md_file`. On ZFS the cut ident is
+/// confirmed through that file, so the published name stands in for the
+/// one that is gone: a second mount finds the unit, `-u IMAGE` detaches it.
+#[test]
+fn jail_a_created_image_is_found_after_its_rename_on_zfs() {
+    let m = Model::new(Host::Zfs).dir(J1).dir("/images");
+    let line = "mount_md -P --create -s 64m -F /images/j1.img md /var/jails/j1";
+    let (code, _, err) = mount_md(&m, &words(line));
+    assert_eq!(code, 0, "{err}\n{}", log(&m));
+    assert!(m.k().files.contains_key(Path::new(IMG1)), "published under its name");
+    assert_eq!(m.k().files.len(), 1, "no temporary left");
+    let q = m.clone().query(0).unwrap();
+    assert_eq!(q.file.as_deref(), Some(Path::new("/images/.j1.img.mount_md-new")), "md_file keeps the old name");
+    assert_eq!(m.content(IMG1), Content::Ufs { clean: false, fsmnt: J1.into() }, "formatted, mounted");
+
+    // The same line again (mount -a twice): already mounted, nothing new.
+    let (code, _, err) = mount_md(&m, &words(line));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(m.unit_numbers(), [0]);
+    // Unmounted by hand; -u IMAGE still finds the unit by the image.
+    m.clone().unmount(Path::new(J1), false).unwrap();
+    let (code, _, err) = mount_md(&m, &words("mount_md -u /images/j1.img"));
+    assert_eq!(code, 0, "{err}");
+    assert!(m.unit_numbers().is_empty(), "{}", log(&m));
+}

@@ -3,7 +3,7 @@
 //! GEOM ident), the ident check after MDIOCATTACH, `--create`, and
 //! `mount_md -u`; plus the pure readers of `kern.geom.confxml` and of a
 //! mount's `from`.
-use crate::support::freebsd::{mount_6x_argv, run, words};
+use crate::support::freebsd::{c, mount_6x_argv, run, words};
 use crate::support::GIB;
 use mount_md::platform::freebsd::abi::{MD_SWAP, MD_VNODE};
 use mount_md::platform::freebsd::geom::{md_unit_of, parse_confxml, vnode_ident, FileId, MdUnit};
@@ -56,7 +56,9 @@ fn article_attaches_once_checks_the_ident_and_mounts() {
     // Opened before anything else; the ident asked right after the attach.
     assert_eq!(sys.asked[0], Asked::OpenImage(IMG.into()));
     assert!(sys.asked.contains(&Asked::Ident(0)));
-    assert!(fb.image().is_some_and(|i| !i.created && i.writable));
+    // The image was there and writable: nothing created, attached read-write.
+    assert!(!sys.calls.iter().any(|c| matches!(c, SysCall::CreateImage(_) | SysCall::PublishImage(_))));
+    assert!(sys.calls.iter().any(|c| matches!(c, SysCall::Attach(a) if !a.read_only())));
 }
 
 #[test]
@@ -326,8 +328,13 @@ fn create_makes_formats_once_and_removes_on_failure() {
     assert_eq!(sys.calls[0], SysCall::CreateImage("/img".into()));
     let SysCall::Attach(a) = &sys.calls[1] else { panic!("{:?}", sys.calls) };
     assert_eq!(a.mediasize, 64 << 20);
-    assert!(sys.calls.contains(&SysCall::Newfs { argv: words("/sbin/newfs -U /dev/md0"), loud: false }));
-    assert!(fb.image().is_some_and(|i| i.created));
+    // The kernel opens the new image by path: by its temporary name, the
+    // only one it has until it is formatted and published.
+    assert_eq!(a.file, Some(c("/.img.mount_md-new")));
+    let newfs = SysCall::Newfs { argv: words("/sbin/newfs -U /dev/md0"), loud: false };
+    let at = |c: &SysCall| sys.calls.iter().position(|x| x == c);
+    assert!(at(&newfs) < at(&SysCall::PublishImage("/img".into())), "{:?}", sys.calls);
+    assert!(sys.files.contains_key(Path::new("/img")) && sys.files.len() == 1);
 
     // Next boot: the image exists, -P keeps its file system.
     let mut fb = FreeBsd::with_sys(Recorder::new().with_file("/img", "/img", 64 << 20));
@@ -342,8 +349,11 @@ fn create_makes_formats_once_and_removes_on_failure() {
         assert_eq!(code, 1, "{kind}: {err}");
         let sys = fb.sys();
         assert!(sys.is_clean(), "{kind}: {:?}", sys.calls);
-        assert_eq!(sys.calls.last(), Some(&SysCall::RemoveImage("/img".into())), "{kind}");
-        assert!(!sys.files.contains_key(Path::new("/img")), "{kind}");
+        // Removed under the name it had when the run failed.
+        let published = sys.calls.contains(&SysCall::PublishImage("/img".into()));
+        let name = if published { "/img" } else { "/.img.mount_md-new" };
+        assert_eq!(sys.calls.last(), Some(&SysCall::RemoveImage(name.into())), "{kind}");
+        assert!(sys.files.is_empty(), "{kind}");
     }
     // An image that was already there is never removed.
     let mut fb = FreeBsd::with_sys(Recorder::new().with_file("/img", "/img", GIB).failing_at("nmount", Errno::EIO));

@@ -39,8 +39,8 @@ fn a_lost_race_is_retried_on_another_unit() {
     let mut rec = Recorder::new();
     rec.stolen = vec![0];
     let mut l = Linux::with_sys(rec);
-    let dev = l.attach(&swap(Unit::Auto), Path::new("/nonexistent/j")).unwrap();
-    assert_eq!(dev.unit, 1);
+    let disk = l.attach(&swap(Unit::Auto), None, Path::new("/nonexistent/j")).unwrap();
+    assert_eq!(disk.device.unit, 1);
     assert!(l.take_notes().contains(&Note::Debug("/dev/loop1: attached after 1 lost race(s)".into())));
     let rec = l.into_sys();
     assert_eq!(binds(&rec.calls), [0, 1]);
@@ -54,7 +54,7 @@ fn a_lost_race_is_retried_on_another_unit() {
 fn a_busy_fixed_unit_is_refused_not_retried() {
     let rec = Recorder::new().with_unit(3, bound(1, 2, 0, b"/other.img"));
     let mut l = Linux::with_sys(rec);
-    let e = l.attach(&swap(Unit::Fixed(3)), Path::new("/j")).unwrap_err();
+    let e = l.attach(&swap(Unit::Fixed(3)), None, Path::new("/j")).unwrap_err();
     assert_eq!(e.to_string(), "/dev/loop3: already attached to another file: Device or resource busy");
     let rec = l.into_sys();
     assert_eq!(binds(&rec.calls), [3]);
@@ -67,7 +67,7 @@ fn every_attach_is_marked_autoclear_and_sized_as_described() {
     let img = dir.join("x.img");
     std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
     let mut l = Linux::with_sys(Recorder::new());
-    l.open_image(&OpenImage { path: img.clone(), create: None, read_only: false }).unwrap();
+    let opened = l.open_image(&OpenImage { path: img.clone(), create: None, read_only: false }).unwrap();
     let a = Attach {
         unit: Unit::Auto,
         backing: Backing::Vnode(img.clone()),
@@ -75,13 +75,14 @@ fn every_attach_is_marked_autoclear_and_sized_as_described() {
         read_only: true,
         direct_io: false,
     };
-    let described = l.describe(&mount_md::plan::Step::Attach(a.clone()), None);
+    let described = l.describe(&mount_md::plan::Step::Attach(a.clone()), None, Some(&opened));
     assert!(
         described.ends_with("flags=AUTOCLEAR|READ_ONLY, sizelimit=1048576, lo_file_name=\"mount_md:<mount point>\")"),
         "{described}"
     );
-    let dev = l.attach(&a, Path::new("/nonexistent/j")).unwrap();
-    assert!(dev.read_only);
+    let disk = l.attach(&a, Some(&opened), Path::new("/nonexistent/j")).unwrap();
+    assert!(disk.device.read_only);
+    drop(disk);
     let rec = l.into_sys();
     let bind = rec.calls.iter().find(|c| matches!(c, LoopCall::Bind { .. })).unwrap();
     assert_eq!(
@@ -223,8 +224,9 @@ fn a_busy_rollback_unmount_is_made_lazy_with_a_warning() {
     let mut rec = Recorder::new().with_mount(40, 1, "/j");
     rec.unmount_error = Some(nix::errno::Errno::EBUSY);
     let mut l = Linux::with_sys(rec);
-    let m = mount_md::platform::Mounted { mount_point: "/j".into(), fstype: "ext4".into(), read_only: false };
-    l.unmount(&m).unwrap();
+    let root = std::fs::File::open("/").unwrap().into();
+    let m = mount_md::platform::Mounted { mount_point: "/j".into(), fstype: "ext4".into(), read_only: false, root };
+    l.unmount(m).unwrap();
     assert_eq!(l.take_notes(), [Note::Warning("/j is busy; detaching it lazily".into())]);
     assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::Unmount("/j".into(), true)]);
 }

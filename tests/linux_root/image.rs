@@ -188,7 +188,15 @@ fn freebsd_fspath_follows_only_safe_symlinks() {
 
 #[test]
 fn temp_names() {
+    use mount_md::platform::posix::published_name;
     assert_eq!(temp_name(std::ffi::OsStr::new("a.img")), ".a.img.mount_md-new");
+    // And back, for a unit md(4) attached under the temporary name.
+    let back = |p: &str| published_name(Path::new(p)).map(|p| p.display().to_string());
+    assert_eq!(back("/images/.a.img.mount_md-new").as_deref(), Some("/images/a.img"));
+    assert_eq!(back(".a.img.mount_md-new").as_deref(), Some("a.img"));
+    for not_temp in ["/images/a.img", "/images/..mount_md-new", "/images/a.img.mount_md-new", "/"] {
+        assert_eq!(back(not_temp), None, "{not_temp}");
+    }
 }
 
 /// A temporary left by an interrupted `--create` (nobody holds its lock)

@@ -250,6 +250,9 @@ pub fn run_on(fake: Fake, words: &[OsString]) -> Outcome {
     let mut fake = fake;
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let status = mount_md::run::run(words, &mut fake, &TestHost, &mut out, &mut err);
+    // Whatever happened, the executor let go of every image, disk and root
+    // it was handed.
+    assert_eq!(fake.open_handles(), 0, "handles left open after {words:?}");
     Outcome { status, stdout: String::from_utf8_lossy(&out).into(), stderr: String::from_utf8_lossy(&err).into(), fake }
 }
 

@@ -26,7 +26,8 @@
 //! run; after MDIOCATTACH (the kernel opens the file again, by path) the
 //! unit must be backed by the very file we hold, or it is detached again.
 use super::{
-    describe, posix, Detached, Device, Existing, MountRec, Mounted, Note, Owner, PathKind, Platform, UnitInfo,
+    describe, posix, Detached, Device, Disk, Existing, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform,
+    UnitInfo,
 };
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
@@ -88,7 +89,9 @@ pub fn resolve_mount_point(mount_point: &Path) -> Result<PathBuf> {
 /// The backing image this run opened (and, for `--create`, made).
 #[derive(Debug)]
 pub struct OpenedImage {
-    /// As given on the command line.
+    /// Where the image is now, and what MDIOCATTACH is given (resolved):
+    /// as given on the command line, or for an image this run is creating,
+    /// its temporary name ([`posix::temp_name`]) until it is published.
     pub path: PathBuf,
     pub id: FileId,
     pub size: u64,
@@ -181,6 +184,16 @@ pub trait MdSys {
     fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
         image.handle.as_ref().map_or(Ok(()), posix::Image::remove_created)
     }
+    /// Gives the image this run created its final name `to`, as given on
+    /// the command line ([`posix::Image::publish`], which knows it);
+    /// `image.path` follows it.
+    fn publish_image(&mut self, image: &mut OpenedImage, _to: &Path) -> Result<()> {
+        if let Some(h) = &mut image.handle {
+            h.publish()?;
+            image.path = h.current_path();
+        }
+        Ok(())
+    }
     /// stat(2): the identity of the file at `path`.
     fn stat_file(&self, path: &Path) -> Result<FileId> {
         let st = nix::sys::stat::stat(path).map_err(|e| Error::sys(path.display().to_string(), e))?;
@@ -268,14 +281,17 @@ pub struct FreeBsd<S: MdSys> {
     notes: Vec<Note>,
     /// What the plan seen by `check` will do later (attach needs it).
     intent: Intent,
-    /// The image, open and locked from the OpenImage step to the end.
-    image: Option<OpenedImage>,
-    /// The unit whose node `attach` already waited for.
-    node_ready: Option<u32>,
-    /// The root this run mounted, opened once right after nmount (with
-    /// its mount point): mode, owner and skeleton go through it. Dropped
-    /// before that mount is undone and when the run finishes.
-    root: Option<(PathBuf, S::Root)>,
+}
+
+/// What a run holds of the md disk it attached or took over
+/// ([`Disk::hold`]). md(4) needs no descriptor kept open (nothing
+/// autoclears), so this is only what the later steps need to know.
+#[derive(Debug, Clone, Default)]
+pub struct MdHold {
+    /// `attach` already waited for `/dev/mdN` (to read its ident).
+    node_ready: bool,
+    /// The image, for messages (`None` for swap and malloc disks).
+    image: Option<PathBuf>,
 }
 
 /// What `check` learnt from the plan.
@@ -321,7 +337,7 @@ fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
 
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd { sys, notes: Vec::new(), intent: Intent::default(), image: None, node_ready: None, root: None }
+        FreeBsd { sys, notes: Vec::new(), intent: Intent::default() }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -334,17 +350,13 @@ impl<S: MdSys> FreeBsd<S> {
         self.notes.push(n);
     }
 
-    /// The image this run opened, if any.
-    pub fn image(&self) -> Option<&OpenedImage> {
-        self.image.as_ref()
-    }
-
-    /// Whether the plan formats the disk this run attaches: always without
-    /// `-P`; with `-P --create` only when this run created the image.
-    fn formats(&self) -> bool {
+    /// Whether the plan formats the disk this run attaches (backed by
+    /// `image`): always without `-P`; with `-P --create` only when this run
+    /// created the image.
+    fn formats(&self, image: Option<&OpenedImage>) -> bool {
         match self.intent.format {
             Some(false) => true,
-            Some(true) => self.image.as_ref().is_some_and(|i| i.created),
+            Some(true) => image.is_some_and(|i| i.created),
             None => false,
         }
     }
@@ -354,8 +366,8 @@ impl<S: MdSys> FreeBsd<S> {
     /// newfs cannot write a disk the kernel opened without FWRITE
     /// (`mdcreate_vnode`; `g_md_access` answers EROFS to a writer). Swap
     /// disks are always formatted. The mount itself is read-only either way.
-    fn effective_read_only(&self, a: &Attach) -> bool {
-        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !self.formats()
+    fn effective_read_only(&self, a: &Attach, image: Option<&OpenedImage>) -> bool {
+        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !self.formats(image)
     }
 
     /// The mark this run stores in `md_label`: the mount point as nmount
@@ -368,13 +380,14 @@ impl<S: MdSys> FreeBsd<S> {
     }
 
     /// The attach request for `a`. The path handed to the kernel is the
-    /// realpath, as mdconfig gives it; size and writability come from the
-    /// image we hold open (a dry run, which opens nothing, inspects it).
-    fn request_for(&self, a: &Attach) -> Result<(AttachRequest, Vec<Note>)> {
+    /// realpath of the image we hold open (its temporary name, for one this
+    /// run is creating), as mdconfig gives it; size and writability come
+    /// from that image (a dry run, which opens nothing, inspects `a`'s).
+    fn request_for(&self, a: &Attach, image: Option<&OpenedImage>) -> Result<(AttachRequest, Vec<Note>)> {
         let backing = match &a.backing {
-            Backing::Vnode(p) => Some(match self.image.as_ref().filter(|i| &i.path == p) {
+            Backing::Vnode(p) => Some(match image {
                 Some(img) => BackingFile {
-                    path: self.sys.realpath(p).map_err(|e| Error {
+                    path: self.sys.realpath(&img.path).map_err(|e| Error {
                         what: format!("could not find full path for {}", p.display()),
                         why: e.why,
                     })?,
@@ -387,7 +400,7 @@ impl<S: MdSys> FreeBsd<S> {
             _ => None,
         };
         let mut a = a.clone();
-        a.read_only = self.effective_read_only(&a);
+        a.read_only = self.effective_read_only(&a, image);
         let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
         if let Some(m) = self.mark_bytes() {
             req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
@@ -425,7 +438,7 @@ impl<S: MdSys> FreeBsd<S> {
             Ok(q) => q.file,
             Err(_) => u.file.clone(),
         }?;
-        let id = self.sys.stat_file(&file).ok()?;
+        let id = self.stat_unit_file(&file)?;
         match u.ident.as_deref() {
             Some(ident) if ident != vnode_ident(id) => None,
             _ => Some(id),
@@ -438,7 +451,19 @@ impl<S: MdSys> FreeBsd<S> {
             Ok(q) => q.file,
             Err(_) => listed.map(Path::to_path_buf),
         };
-        file.is_some_and(|f| self.sys.stat_file(&f).ok() == Some(id))
+        file.is_some_and(|f| self.stat_unit_file(&f) == Some(id))
+    }
+
+    /// The identity of the file a unit was attached with, by the path md(4)
+    /// recorded. An image `--create` made was attached under its temporary
+    /// name and renamed after newfs, and md.c `mdcreate_vnode` keeps the
+    /// path it was given: when that name is gone, the published name
+    /// ([`posix::published_name`]) is stat'ed instead.
+    fn stat_unit_file(&self, file: &Path) -> Option<FileId> {
+        match self.sys.stat_file(file) {
+            Ok(id) => Some(id),
+            Err(_) => self.sys.stat_file(&posix::published_name(file)?).ok(),
+        }
     }
 
     /// Every md unit with its mark.
@@ -491,9 +516,10 @@ impl<S: MdSys> FreeBsd<S> {
     /// After MDIOCATTACH of a vnode disk: the kernel opened the file by
     /// path, so make sure that path still led to the file we hold. On a
     /// mismatch (or if it cannot be told) the unit is detached again.
+    /// Waits for the node on the way, so the WaitForNode step has nothing
+    /// left to wait for.
     fn verify_backing(&mut self, dev: &Device, img_path: &Path, id: FileId) -> Result<()> {
         let checked = self.sys.wait_for_node(&dev.path).and_then(|()| {
-            self.node_ready = Some(dev.unit);
             match self.sys.disk_ident(dev.unit) {
                 Ok(ident) => Ok(match ident_match(&ident, id) {
                     IdentMatch::No => false,
@@ -519,7 +545,6 @@ impl<S: MdSys> FreeBsd<S> {
         if let Err(d) = self.detach_settled(dev.unit, false) {
             self.note(Note::Warning(format!("rollback: {d}")));
         }
-        self.node_ready = None;
         Err(failure)
     }
 
@@ -554,10 +579,15 @@ impl<S: MdSys> FreeBsd<S> {
 
     /// Takes over a marked leftover unit nothing uses if it fits `a` and
     /// its mark names this mount point; `None` otherwise.
-    pub fn reuse_unit(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>> {
+    pub fn reuse_unit(
+        &mut self,
+        e: &Existing,
+        a: &Attach,
+        image: Option<&Opened<OpenedImage>>,
+    ) -> Result<Option<Disk<MdHold>>> {
         let unit = e.device.unit;
         let q = self.sys.query(unit)?;
-        let (req, _) = self.request_for(a)?;
+        let (req, _) = self.request_for(a, image.map(|i| &i.handle))?;
         // We ask for 512-byte sectors; the kernel cuts a partial last one off.
         let want = req.mediasize - req.mediasize % 512;
         let q_ro = q.options & abi::MD_READONLY != 0;
@@ -584,7 +614,10 @@ impl<S: MdSys> FreeBsd<S> {
                 self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
                 Ok(None)
             }
-            None => Ok(Some(Device { unit, path: device_path(unit), read_only: q_ro })),
+            None => Ok(Some(Disk {
+                device: Device { unit, path: device_path(unit), read_only: q_ro },
+                hold: MdHold { node_ready: false, image: image.map(|i| i.path.clone()) },
+            })),
         }
     }
 
@@ -592,30 +625,19 @@ impl<S: MdSys> FreeBsd<S> {
     /// parent and read the mount's flags through it; if either fails,
     /// unmount again (the executor only undoes mounts it was told about)
     /// and report the first error.
-    fn finish_mount(&mut self, pin: S::Pin, fspath: PathBuf, fstype: String) -> Result<Mounted> {
+    fn finish_mount(&mut self, pin: S::Pin, fspath: PathBuf, fstype: String) -> Result<Mounted<S::Root>> {
         let opened = self.sys.open_mounted_root(pin, &fspath).and_then(|root| {
             let read_only = self.sys.mounted_read_only(&root, &fspath)?;
             Ok((root, read_only))
         });
         match opened {
-            Ok((root, read_only)) => {
-                self.root = Some((fspath.clone(), root));
-                Ok(Mounted { mount_point: fspath, fstype, read_only })
-            }
+            Ok((root, read_only)) => Ok(Mounted { mount_point: fspath, fstype, read_only, root }),
             Err(e) => {
                 if let Err(u) = self.sys.unmount(&fspath, false) {
                     self.note(Note::Warning(format!("rollback: {u}")));
                 }
                 Err(e)
             }
-        }
-    }
-
-    /// The root [`FreeBsd::finish_mount`] opened for `m`.
-    fn root_of<'a>(root: &'a Option<(PathBuf, S::Root)>, m: &Mounted) -> Result<&'a S::Root> {
-        match root {
-            Some((p, r)) if p == &m.mount_point => Ok(r),
-            _ => Err(Error::text(m.mount_point.display().to_string(), "internal error: the mounted root is not open")),
         }
     }
 }
@@ -635,7 +657,16 @@ fn fstype_of(m: &Mount) -> String {
     }
 }
 
+/// The image behind a disk for messages, else the device itself.
+fn shown_image(disk: &Disk<MdHold>) -> &Path {
+    disk.hold.image.as_deref().unwrap_or(&disk.device.path)
+}
+
 impl<S: MdSys> Platform for FreeBsd<S> {
+    type Image = OpenedImage;
+    type Hold = MdHold;
+    type Root = S::Root;
+
     fn defaults(&self) -> Defaults {
         // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true }
@@ -670,14 +701,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Ok(())
     }
 
-    fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
+    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<OpenedImage>>) -> String {
         let name = describe::device_name("/dev/md", dev);
         match step {
             Step::PreDetach(u) => {
                 format!("ioctl({}, MDIOCDETACH, {}) (errors ignored)", abi::MDCTL_PATH, describe_detach(*u))
             }
             Step::Attach(a) => {
-                let what = match self.request_for(a) {
+                let what = match self.request_for(a, image.map(|i| &i.handle)) {
                     Ok((req, _)) => req.describe(),
                     // Under -N the image may not be there yet: say why.
                     Err(e) => format!("{{{}: {e}}}", describe::generic(step, "/dev/md", dev)),
@@ -711,7 +742,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Err(Error::plain("mount namespaces (mount.md -N) exist only on Linux"))
     }
 
-    fn open_image(&mut self, o: &OpenImage) -> Result<bool> {
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<OpenedImage>> {
         // An image that will be formatted is opened read-write even under
         // `-o ro`: newfs writes it, the mount is read-only.
         let mut o = o.clone();
@@ -728,19 +759,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             if img.writable { "read-write" } else { "read-only" },
             if created { ", created" } else { "" }
         )));
-        self.image = Some(img);
-        Ok(created)
+        let id = super::FileId { dev: img.id.dev, ino: img.id.ino };
+        Ok(Opened { path: o.path.clone(), id, created, handle: img })
     }
 
-    fn remove_image(&mut self) -> Result<()> {
-        match &self.image {
-            Some(img) => self.sys.remove_image(img),
-            None => Ok(()),
-        }
-    }
-
-    fn image_id(&self) -> Option<super::FileId> {
-        self.image.as_ref().map(|i| super::FileId { dev: i.id.dev, ino: i.id.ino })
+    fn remove_image(&mut self, image: Opened<OpenedImage>) -> Result<()> {
+        self.sys.remove_image(&image.handle)
     }
 
     /// Every md unit: its backing file as [`FreeBsd::backing_id`] settles
@@ -831,8 +855,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         "an md(4) disk"
     }
 
-    fn reuse(&mut self, e: &Existing, a: &Attach) -> Result<Option<Device>> {
-        self.reuse_unit(e, a)
+    fn reuse(&mut self, e: &Existing, a: &Attach, image: Option<&Opened<OpenedImage>>) -> Result<Option<Disk<MdHold>>> {
+        self.reuse_unit(e, a, image)
+    }
+
+    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
+        self.detach_settled(dev.unit, false)
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
@@ -849,70 +877,62 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.detach(unit, false)
     }
 
-    fn attach(&mut self, a: &Attach, _mount_point: &Path) -> Result<Device> {
-        let (req, notes) = self.request_for(a)?;
+    fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, _mount_point: &Path) -> Result<Disk<MdHold>> {
+        let (req, notes) = self.request_for(a, image.map(|i| &i.handle))?;
         self.notes.extend(notes);
         let unit = self.sys.attach(&req)?;
         let path = device_path(unit);
         self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
-        let dev = Device { unit, path, read_only: req.read_only() };
-        if let Backing::Vnode(given) = &a.backing {
-            if let Some(id) = self.image.as_ref().map(|i| i.id) {
-                self.verify_backing(&dev, given, id)?;
-                self.note(Note::Debug(format!(
-                    "{} is backed by {} ({})",
-                    dev.path.display(),
-                    given.display(),
-                    vnode_ident(id)
-                )));
-            }
+        let device = Device { unit, path, read_only: req.read_only() };
+        let mut hold = MdHold::default();
+        if let (Backing::Vnode(given), Some(img)) = (&a.backing, image) {
+            let id = img.handle.id;
+            self.verify_backing(&device, given, id)?;
+            hold = MdHold { node_ready: true, image: Some(img.path.clone()) };
+            self.note(Note::Debug(format!(
+                "{} is backed by {} ({})",
+                device.path.display(),
+                given.display(),
+                vnode_ident(id)
+            )));
         }
-        Ok(dev)
+        Ok(Disk { device, hold })
     }
 
-    fn detach(&mut self, dev: &Device) -> Result<()> {
-        if self.node_ready == Some(dev.unit) {
-            self.node_ready = None;
-        }
-        self.detach_settled(dev.unit, false)
+    fn detach(&mut self, disk: Disk<MdHold>) -> Result<()> {
+        self.detach_settled(disk.device.unit, false)
     }
 
-    fn wait_for_node(&mut self, dev: &Device) -> Result<()> {
-        if self.node_ready == Some(dev.unit) {
+    fn wait_for_node(&mut self, disk: &Disk<MdHold>) -> Result<()> {
+        if disk.hold.node_ready {
             return Ok(());
         }
-        self.sys.wait_for_node(&dev.path)
+        self.sys.wait_for_node(&disk.device.path)
     }
 
-    fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
+    fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         // The error names the image, not only the unit.
-        let image = self.image.as_ref().map_or_else(|| dev.path.clone(), |i| i.path.clone());
-        self.sys.run_newfs(&newfs_argv(f, &dev.path), f.loud).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, image.display());
+        self.sys.run_newfs(&newfs_argv(f, &disk.device.path), f.loud).map_err(|mut e| {
+            e.what = format!("{} on {}", e.what, shown_image(disk).display());
             e
         })
     }
 
-    fn publish_image(&mut self) -> Result<()> {
-        if let Some(OpenedImage { handle: Some(h), path, .. }) = &mut self.image {
-            h.publish()?;
-            *path = h.current_path();
-        }
-        Ok(())
+    fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
+        self.sys.publish_image(&mut image.handle, &image.path)
     }
 
-    fn read_start(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
-        self.sys.read_start(&dev.path, len)
+    fn read_start(&mut self, disk: &Disk<MdHold>, len: usize) -> Result<Vec<u8>> {
+        self.sys.read_start(&disk.device.path, len)
     }
 
     /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`.
-    fn fsck(&mut self, dev: &Device, fs: &str) -> Result<Option<String>> {
+    fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str) -> Result<Option<String>> {
         if fs != "ufs" {
             return Ok(None);
         }
-        let image = self.image.as_ref().map_or_else(|| dev.path.clone(), |i| i.path.clone());
-        let output = self.sys.run_fsck(&fsck::fsck_argv(&dev.path)).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, image.display());
+        let output = self.sys.run_fsck(&fsck::fsck_argv(&disk.device.path)).map_err(|mut e| {
+            e.what = format!("{} on {}", e.what, shown_image(disk).display());
             e
         })?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
@@ -921,7 +941,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Ok(Some("fsck_ufs -p".into()))
     }
 
-    fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {
+    fn mount(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
+        let dev = &disk.device;
         let fstype = fstype_of(m);
         let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
         let from = mount_from(&dev.path, &m.suffix);
@@ -936,7 +957,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.finish_mount(pin, fspath, fstype)
     }
 
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
         let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
         let req = tmpfs_request(t, &fspath)?;
         let pin = self.sys.pin_mount_point(&fspath)?;
@@ -946,31 +967,22 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     /// Closes the mounted root first: a descriptor on it keeps the mount
     /// busy.
-    fn unmount(&mut self, m: &Mounted) -> Result<()> {
-        if self.root.as_ref().is_some_and(|(p, _)| p == &m.mount_point) {
-            self.root = None;
-        }
-        self.sys.unmount(&m.mount_point, false)
+    fn unmount(&mut self, m: Mounted<S::Root>) -> Result<()> {
+        let Mounted { mount_point, root, .. } = m;
+        drop(root);
+        self.sys.unmount(&mount_point, false)
     }
 
-    fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
-        let root = Self::root_of(&self.root, m)?;
-        self.sys.set_mode(root, &m.mount_point, mode)
+    fn set_mode(&mut self, m: &Mounted<S::Root>, mode: u32) -> Result<()> {
+        self.sys.set_mode(&m.root, &m.mount_point, mode)
     }
 
-    fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
-        let root = Self::root_of(&self.root, m)?;
-        self.sys.set_owner(root, &m.mount_point, uid, gid)
+    fn set_owner(&mut self, m: &Mounted<S::Root>, uid: u32, gid: u32) -> Result<()> {
+        self.sys.set_owner(&m.root, &m.mount_point, uid, gid)
     }
 
-    fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
-        let root = Self::root_of(&self.root, m)?;
-        self.sys.copy_skeleton(root, &m.mount_point, from)
-    }
-
-    /// The run is done: the mounted root is closed.
-    fn finish(&mut self) {
-        self.root = None;
+    fn copy_skeleton(&mut self, m: &Mounted<S::Root>, from: &Path) -> Result<()> {
+        self.sys.copy_skeleton(&m.root, &m.mount_point, from)
     }
 
     fn preflight(&self, plan: &Plan) -> Result<()> {

@@ -20,8 +20,11 @@ use std::path::{Path, PathBuf};
 /// One recorded operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SysCall {
-    /// `--create` made the image.
+    /// `--create` made the image (named as given; it is made under its
+    /// temporary name).
     CreateImage(PathBuf),
+    /// The created image got its final name.
+    PublishImage(PathBuf),
     RemoveImage(PathBuf),
     Attach(AttachRequest),
     Detach(u32),
@@ -404,26 +407,39 @@ impl MdSys for Recorder {
     fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
         self.asked.push(Asked::OpenImage(o.path.clone()));
         self.maybe_fail("open", o.path.display().to_string())?;
-        let created = match (self.files.get(&o.path), o.create) {
-            (Some(_), _) => false,
+        // As posix::open_image does, a new image is made under its
+        // temporary name and keeps it until it is published.
+        let (created, at) = match (self.files.get(&o.path), o.create) {
+            (Some(_), _) => (false, o.path.clone()),
             (None, Some((size, _))) => {
                 self.calls.push(SysCall::CreateImage(o.path.clone()));
-                self.files
-                    .insert(o.path.clone(), BackingFile { path: o.path.clone(), size, regular: true, writable: true });
-                true
+                let tmp =
+                    o.path.with_file_name(crate::platform::posix::temp_name(o.path.file_name().unwrap_or_default()));
+                self.files.insert(tmp.clone(), BackingFile { path: tmp.clone(), size, regular: true, writable: true });
+                (true, tmp)
             }
             (None, None) => return Err(Error::sys(o.path.display().to_string(), Errno::ENOENT)),
         };
-        let b = self.files[&o.path].clone();
+        let b = self.files[&at].clone();
         let id = self.id_of(&b.path);
-        Ok(OpenedImage {
-            path: o.path.clone(),
-            id,
-            size: b.size,
-            writable: b.writable && !o.read_only,
-            created,
-            handle: None,
-        })
+        Ok(OpenedImage { path: at, id, size: b.size, writable: b.writable && !o.read_only, created, handle: None })
+    }
+
+    /// Renames the created image, keeping its identity.
+    fn publish_image(&mut self, image: &mut OpenedImage, to: &Path) -> Result<()> {
+        if !image.created {
+            return Ok(());
+        }
+        self.calls.push(SysCall::PublishImage(to.to_path_buf()));
+        self.maybe_fail("publish", to.display().to_string())?;
+        if let Some(b) = self.files.remove(&image.path) {
+            if let Some(id) = self.ids.remove(&b.path) {
+                self.ids.insert(to.to_path_buf(), id);
+            }
+            self.files.insert(to.to_path_buf(), BackingFile { path: to.to_path_buf(), ..b });
+        }
+        image.path = to.to_path_buf();
+        Ok(())
     }
 
     fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {

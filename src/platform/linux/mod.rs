@@ -18,7 +18,7 @@
 //! `recording::Recorder` in tests, feature `test-support`); [`Linux`] and [`units`] are the
 //! policy, generic over it: the attach race loop, the binding checks and
 //! the lifecycle primitives run without root against the recorder.
-use super::{posix, Detached, Device, FileId, MountRec, Mounted, Note, PathKind, Platform, UnitInfo};
+use super::{posix, Detached, Device, Disk, FileId, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
@@ -52,35 +52,35 @@ pub mod start;
 /// a static /dev with udev may lag).
 const NODE_WAIT: Duration = Duration::from_secs(5);
 
-/// The loop device this run attached, held open until [`Platform::finish`]
-/// or a rollback detach.
-struct Held<D> {
-    unit: u32,
+/// What a run holds of the loop device it attached ([`Disk::hold`]): its
+/// descriptor, open until the executor lets go of the disk at the end of
+/// the run (or hands it to [`Platform::detach`]), so that autoclear cannot
+/// tear the device down under mkfs or before mount(2) has returned.
+pub struct Held<D> {
     fd: D,
     /// The image, for messages (`None` for memfd-backed disks).
     image: Option<PathBuf>,
+    /// The image's length before `-s` extended it, with a descriptor of it,
+    /// so that a rollback can put it back.
+    grown_from: Option<(OwnedFd, u64)>,
+}
+
+impl<D> std::fmt::Debug for Held<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held").field("image", &self.image).finish_non_exhaustive()
+    }
 }
 
 /// The Linux platform: the policy, over the loop(4) operations of `S`
 /// ([`Kernel`] for real, `recording::Recorder` in tests).
 pub struct Linux<S: LoopSys = Kernel> {
     sys: S,
-    held: Option<Held<S::Dev>>,
-    /// The backing image, opened and locked by `open_image` for the run.
-    image: Option<posix::Image>,
-    /// The image's length before `-s` extended it, so that a failed run
-    /// can put it back.
-    grown_from: Option<u64>,
     notes: Vec<Note>,
     /// The plan's mount point, remembered by `check()` so that `describe()`
     /// can name it in the chmod/chown/copy lines.
     mount_point: Option<PathBuf>,
     /// A fixed unit from the plan, so dry-run lines can name `/dev/loopN`.
     fixed_unit: Option<u32>,
-    /// The mounted root, opened once right after mount(2) through the
-    /// pinned parent of the mount point; chmod, chown and the skeleton
-    /// copy use it, never the path again.
-    root: Option<(PathBuf, OwnedFd)>,
 }
 
 impl Linux<Kernel> {
@@ -97,16 +97,7 @@ impl Default for Linux<Kernel> {
 
 impl<S: LoopSys> Linux<S> {
     pub fn with_sys(sys: S) -> Self {
-        Linux {
-            sys,
-            held: None,
-            image: None,
-            grown_from: None,
-            notes: Vec::new(),
-            mount_point: None,
-            fixed_unit: None,
-            root: None,
-        }
+        Linux { sys, notes: Vec::new(), mount_point: None, fixed_unit: None }
     }
 
     pub fn sys(&self) -> &S {
@@ -145,6 +136,8 @@ struct Source {
     image: Option<PathBuf>,
     read_only: bool,
     sizelimit: u64,
+    /// The image's length before `-s` extended it.
+    grown_from: Option<u64>,
 }
 
 /// The mark stored in `lo_file_name` for a unit attached for
@@ -165,7 +158,7 @@ fn swap_needs_size() -> Error {
 
 impl<S: LoopSys> Linux<S> {
     /// Opens the image (or makes the memfd) and works out flags and size.
-    fn open_backing(&mut self, a: &Attach) -> Result<Source> {
+    fn open_backing(&mut self, a: &Attach, image: Option<&Opened<posix::Image>>) -> Result<Source> {
         let path = match &a.backing {
             Backing::Vnode(p) => p,
             Backing::Swap | Backing::Malloc => {
@@ -181,17 +174,19 @@ impl<S: LoopSys> Linux<S> {
                     image: None,
                     read_only: a.read_only,
                     sizelimit: 0,
+                    grown_from: None,
                 });
             }
         };
         // The image was opened (without following symlinks) and locked by
         // open_image; the loop device is bound to that very descriptor.
-        let img = self.image.as_ref().ok_or_else(|| Error::text(crate::error::quoted(path), "not opened"))?;
+        let img = &image.ok_or_else(|| Error::text(crate::error::quoted(path), "not opened"))?.handle;
         let read_only = a.read_only || !img.writable;
         let file = img.fd.try_clone().map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))?;
         #[allow(clippy::unnecessary_cast)]
         let len = img.stat.st_size as u64;
         let (grow, sizelimit) = sizing(a.size, Some(len));
+        let mut grown_from = None;
         if let Some(size) = grow {
             {
                 // As md(4) with -s: the device is that large; the file grows
@@ -204,17 +199,17 @@ impl<S: LoopSys> Linux<S> {
                     ));
                 }
                 img.extend_to(size)?;
-                self.grown_from = Some(len);
+                grown_from = Some(len);
                 self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
             }
         }
-        Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit })
+        Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit, grown_from })
     }
 
     /// The attach proper: bind a loop device to the backing file, with
-    /// the allocation race handled as util-linux and systemd do.
-    fn attach_loop(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
-        let b = self.open_backing(a)?;
+    /// the allocation race handled as util-linux and systemd do. Returns
+    /// the unit and its open descriptor.
+    fn attach_loop(&mut self, a: &Attach, b: &Source, mount_point: &Path) -> Result<(u32, S::Dev)> {
         self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
         let dio = loopdev::direct_io_for(a.direct_io, self.sys.dio_align(b.file.as_fd()));
         if dio.flag() != 0 {
@@ -236,7 +231,7 @@ impl<S: LoopSys> Linux<S> {
             }
             self.sys.lock_control()?;
             // Every way out of this attempt lets go of the lock.
-            let r = self.attempt(a, &b, &info, dio.block_size(), &mut use_configure);
+            let r = self.attempt(a, b, &info, dio.block_size(), &mut use_configure);
             self.sys.unlock_control();
             match r? {
                 Attempt::Bound(unit, dev) => {
@@ -249,8 +244,7 @@ impl<S: LoopSys> Linux<S> {
                     if attempt > 0 {
                         self.debug(format!("{}: attached after {attempt} lost race(s)", node.display()));
                     }
-                    self.held = Some(Held { unit, fd: dev, image: b.image.clone() });
-                    return Ok(Device { unit, path: node, read_only: b.read_only });
+                    return Ok((unit, dev));
                 }
                 Attempt::Lost(e) => last = e,
             }
@@ -308,36 +302,20 @@ impl<S: LoopSys> Linux<S> {
         }
     }
 
-    /// Opens the root just mounted on `pin` and keeps it for chmod, chown
-    /// and the skeleton; if it cannot be opened, the mount is undone (the
-    /// executor only undoes mounts it was told about).
-    fn keep_root(&mut self, pin: &Target, m: &Mounted) -> Result<&OwnedFd> {
-        match pin.mounted_root(&m.mount_point) {
-            Ok(fd) => {
-                let (_, fd) = self.root.insert((m.mount_point.clone(), fd));
-                Ok(fd)
+    /// Opens the root just mounted on `pin` for chmod, chown and the
+    /// skeleton; if it cannot be opened, the mount is undone (the executor
+    /// only undoes mounts it was handed).
+    fn open_root(&mut self, pin: &Target, mount_point: &Path) -> Result<OwnedFd> {
+        pin.mounted_root(mount_point).inspect_err(|_| {
+            if let Err(u) = self.sys.unmount(&pin.pinned, true) {
+                self.warn(format!("rollback: unmount {}: {}", mount_point.display(), u.desc()));
             }
-            Err(e) => {
-                if let Err(u) = self.sys.unmount(&pin.pinned, true) {
-                    self.warn(format!("rollback: unmount {}: {}", m.mount_point.display(), u.desc()));
-                }
-                Err(e)
-            }
-        }
+        })
     }
 
-    /// The root [`Linux::keep_root`] opened for `m`.
-    fn root(&self, m: &Mounted) -> Result<&OwnedFd> {
-        match &self.root {
-            Some((p, fd)) if p == &m.mount_point => Ok(fd),
-            _ => Err(Error::text(crate::error::quoted(&m.mount_point), "internal error: the mounted root is not open")),
-        }
-    }
-
-    /// Puts the image back to the length it had before `-s` grew it.
-    fn restore_length(&mut self) {
-        let (Some(len), Some(img)) = (self.grown_from.take(), &self.image) else { return };
-        let shrunk = i64::try_from(len).ok().and_then(|l| nix::unistd::ftruncate(&img.fd, l).ok());
+    /// Puts the image back to the length `len` it had before `-s` grew it.
+    fn restore_length(&mut self, file: &OwnedFd, len: u64) {
+        let shrunk = i64::try_from(len).ok().and_then(|l| nix::unistd::ftruncate(file, l).ok());
         if shrunk.is_none() {
             self.warn(format!("could not give the image back its length of {len} bytes"));
         }
@@ -354,37 +332,19 @@ impl<S: LoopSys> Linux<S> {
         }
     }
 
-    /// The start of `dev`, through the held loop fd if it is `dev`'s, else
-    /// a fresh read-only one.
-    fn read_head(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
-        let what = || format!("{}: read superblock", dev.path.display());
-        match &self.held {
-            Some(h) if h.unit == dev.unit => {
-                self.sys.read_head(&h.fd, len).map_err(|e| crate::error::from_io(what(), &e))
-            }
-            _ => {
-                let fresh =
-                    self.sys.open_device(dev.unit, OFlag::O_RDONLY).map_err(|e| Error::sys(show(&dev.path), e))?;
-                self.sys.read_head(&fresh, len).map_err(|e| crate::error::from_io(what(), &e))
-            }
-        }
+    /// The start of the disk, through the loop descriptor held.
+    fn read_head(&mut self, disk: &Disk<Held<S::Dev>>, len: usize) -> Result<Vec<u8>> {
+        let what = || format!("{}: read superblock", disk.device.path.display());
+        self.sys.read_head(&disk.hold.fd, len).map_err(|e| crate::error::from_io(what(), &e))
     }
 
-    /// The image behind `dev` for messages, else the device itself.
-    fn shown_image(&self, dev: &Device) -> String {
-        match &self.held {
-            Some(Held { unit, image: Some(img), .. }) if *unit == dev.unit => show(img),
-            _ => show(&dev.path),
-        }
-    }
-
-    fn probe(&mut self, dev: &Device) -> Result<String> {
-        let what = self.shown_image(dev);
+    fn probe(&mut self, disk: &Disk<Held<S::Dev>>) -> Result<String> {
+        let what = shown_image(disk);
         // ext2/3/4 and XFS are told by the first 4 KiB; only when those do
         // not match is the rest (btrfs at 64 KiB, UFS up to 256 KiB) read.
-        let mut found = probe::probe(&self.read_head(dev, probe::FIRST_LEN)?);
+        let mut found = probe::probe(&self.read_head(disk, probe::FIRST_LEN)?);
         if found == probe::Found::Unknown {
-            found = probe::probe(&self.read_head(dev, probe::PROBE_LEN)?);
+            found = probe::probe(&self.read_head(disk, probe::PROBE_LEN)?);
         }
         match found {
             probe::Found::Mountable(t) => Ok(t.to_string()),
@@ -398,6 +358,11 @@ impl<S: LoopSys> Linux<S> {
             probe::Found::Unknown => Err(Error::text(what, "no recognised file system (use -T to name one)")),
         }
     }
+}
+
+/// The image behind a disk for messages, else the device itself.
+fn shown_image<D>(disk: &Disk<Held<D>>) -> String {
+    show(disk.hold.image.as_ref().unwrap_or(&disk.device.path))
 }
 
 /// The mount point, opened by [`posix::walk_path`] (a symlink is followed
@@ -508,6 +473,10 @@ fn describe_attach(a: &Attach, mount_point: &Path) -> String {
 }
 
 impl<S: LoopSys> Platform for Linux<S> {
+    type Image = posix::Image;
+    type Hold = Held<S::Dev>;
+    type Root = OwnedFd;
+
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }
     }
@@ -574,7 +543,7 @@ impl<S: LoopSys> Platform for Linux<S> {
         Ok(())
     }
 
-    fn describe(&self, step: &Step, dev: Option<&Device>) -> String {
+    fn describe(&self, step: &Step, dev: Option<&Device>, _image: Option<&Opened<posix::Image>>) -> String {
         let node = match (dev, self.fixed_unit) {
             (None, Some(n)) => show(&loopdev::node(n)),
             _ => super::describe::device_name("/dev/loop", dev),
@@ -658,26 +627,18 @@ impl<S: LoopSys> Platform for Linux<S> {
             .map_err(|e| Error::sys(format!("setns {}", ns.display()), e))
     }
 
-    fn open_image(&mut self, o: &OpenImage) -> Result<bool> {
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<posix::Image>> {
         let img = posix::open_image(&o.path, o.create, o.read_only)?;
         if !img.writable && !o.read_only {
             self.warn(format!("{}: not writable; attaching it read-only and mounting read-only", o.path.display()));
         }
-        let created = img.created;
-        self.image = Some(img);
-        Ok(created)
-    }
-
-    fn remove_image(&mut self) -> Result<()> {
-        match self.image.take() {
-            Some(img) => img.remove_created(),
-            None => Ok(()),
-        }
-    }
-
-    fn image_id(&self) -> Option<FileId> {
         #[allow(clippy::unnecessary_cast)]
-        self.image.as_ref().map(|i| FileId { dev: i.stat.st_dev as u64, ino: i.stat.st_ino as u64 })
+        let id = FileId { dev: img.stat.st_dev as u64, ino: img.stat.st_ino as u64 };
+        Ok(Opened { path: o.path.clone(), id, created: img.created, handle: img })
+    }
+
+    fn remove_image(&mut self, image: Opened<posix::Image>) -> Result<()> {
+        image.handle.remove_created()
     }
 
     fn units(&mut self) -> Result<Vec<UnitInfo>> {
@@ -730,64 +691,78 @@ impl<S: LoopSys> Platform for Linux<S> {
         Ok(())
     }
 
-    fn attach(&mut self, a: &Attach, mount_point: &Path) -> Result<Device> {
-        let r = self.attach_loop(a, mount_point);
-        if r.is_err() {
-            self.restore_length();
-        }
-        r
-    }
-
-    fn detach(&mut self, dev: &Device) -> Result<()> {
-        match self.held.take() {
-            Some(h) if h.unit == dev.unit => {
-                self.sys.clr_fd(&h.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", dev.path.display()), e))?;
-                drop(h);
-                self.restore_length();
-                Ok(())
-            }
-            other => {
-                // A leftover found by find_attached: detached only if nobody
-                // has it open (detach_unit's exclusive open).
-                self.held = other;
-                self.detach_unit(dev.unit)
+    fn attach(
+        &mut self,
+        a: &Attach,
+        image: Option<&Opened<posix::Image>>,
+        mount_point: &Path,
+    ) -> Result<Disk<Held<S::Dev>>> {
+        let b = self.open_backing(a, image)?;
+        match self.attach_loop(a, &b, mount_point) {
+            Ok((unit, fd)) => Ok(Disk {
+                device: Device { unit, path: loopdev::node(unit), read_only: b.read_only },
+                hold: Held { fd, image: b.image, grown_from: b.grown_from.map(|len| (b.file, len)) },
+            }),
+            Err(e) => {
+                if let Some(len) = b.grown_from {
+                    self.restore_length(&b.file, len);
+                }
+                Err(e)
             }
         }
     }
 
-    fn wait_for_node(&mut self, dev: &Device) -> Result<()> {
-        posix::wait_for_node(&dev.path, NODE_WAIT)
+    /// A leftover found by find_attached: detached only if nobody has it
+    /// open (detach_unit's exclusive open).
+    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
+        self.detach_unit(dev.unit)
     }
 
-    fn format(&mut self, dev: &Device, f: &Format) -> Result<()> {
-        mkfs::run(f, &dev.path, &self.shown_image(dev))
+    fn detach(&mut self, disk: Disk<Held<S::Dev>>) -> Result<()> {
+        let Disk { device, hold } = disk;
+        self.sys.clr_fd(&hold.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", device.path.display()), e))?;
+        let Held { fd, grown_from, .. } = hold;
+        drop(fd);
+        if let Some((file, len)) = grown_from {
+            self.restore_length(&file, len);
+        }
+        Ok(())
     }
 
-    fn publish_image(&mut self) -> Result<()> {
-        self.image.as_mut().map_or(Ok(()), posix::Image::publish)
+    fn wait_for_node(&mut self, disk: &Disk<Held<S::Dev>>) -> Result<()> {
+        posix::wait_for_node(&disk.device.path, NODE_WAIT)
     }
 
-    fn read_start(&mut self, dev: &Device, len: usize) -> Result<Vec<u8>> {
-        self.read_head(dev, len)
+    fn format(&mut self, disk: &Disk<Held<S::Dev>>, f: &Format) -> Result<()> {
+        mkfs::run(f, &disk.device.path, &shown_image(disk))
+    }
+
+    fn publish_image(&mut self, image: &mut Opened<posix::Image>) -> Result<()> {
+        image.handle.publish()
+    }
+
+    fn read_start(&mut self, disk: &Disk<Held<S::Dev>>, len: usize) -> Result<Vec<u8>> {
+        self.read_head(disk, len)
     }
 
     /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
-    fn fsck(&mut self, dev: &Device, fs: &str) -> Result<Option<String>> {
+    fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str) -> Result<Option<String>> {
         if !matches!(fs, "ext2" | "ext3" | "ext4") {
             return Ok(None);
         }
-        let output = mkfs::e2fsck(&dev.path, &self.shown_image(dev))?;
+        let output = mkfs::e2fsck(&disk.device.path, &shown_image(disk))?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
             self.debug(format!("e2fsck: {line}"));
         }
         Ok(Some("e2fsck -p".into()))
     }
 
-    fn mount(&mut self, dev: &Device, m: &Mount) -> Result<Mounted> {
+    fn mount(&mut self, disk: &Disk<Held<S::Dev>>, m: &Mount) -> Result<Mounted<OwnedFd>> {
+        let dev = &disk.device;
         let fstype = match &m.fstype {
             FsType::Named(t) => t.clone(),
             FsType::Probe => {
-                let t = self.probe(dev)?;
+                let t = self.probe(disk)?;
                 self.debug(format!("{}: found {t}", dev.path.display()));
                 t
             }
@@ -808,55 +783,46 @@ impl<S: LoopSys> Platform for Linux<S> {
             }
             r => r?,
         };
-        let mounted = Mounted { mount_point: m.mount_point.clone(), fstype, read_only: false };
-        let root = self.keep_root(&pin, &mounted)?;
-        let read_only = c.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(root).unwrap_or(false);
-        Ok(Mounted { read_only, ..mounted })
+        let root = self.open_root(&pin, &m.mount_point)?;
+        let read_only = c.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(&root).unwrap_or(false);
+        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only, root })
     }
 
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted> {
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<OwnedFd>> {
         let mut s = mount::split(&t.options);
         if let Some(size) = t.size {
             s.data.push(format!("size={size}"));
         }
         let pin = do_mount("tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
         let read_only = s.flags.contains(MsFlags::MS_RDONLY);
-        let mounted = Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only };
-        self.keep_root(&pin, &mounted)?;
-        Ok(mounted)
+        let root = self.open_root(&pin, &t.mount_point)?;
+        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only, root })
     }
 
-    fn unmount(&mut self, m: &Mounted) -> Result<()> {
-        if self.root.as_ref().is_some_and(|(p, _)| p == &m.mount_point) {
-            self.root = None;
-        }
-        let what = || format!("unmount {}", m.mount_point.display());
-        match self.sys.unmount(&m.mount_point, false) {
+    /// Closes the root first: a descriptor on it keeps the mount busy.
+    fn unmount(&mut self, m: Mounted<OwnedFd>) -> Result<()> {
+        let Mounted { mount_point: on, root, .. } = m;
+        drop(root);
+        let what = || format!("unmount {}", on.display());
+        match self.sys.unmount(&on, false) {
             Err(Errno::EBUSY) => {
-                self.warn(format!("{} is busy; detaching it lazily", m.mount_point.display()));
-                self.sys.unmount(&m.mount_point, true).map_err(|e| Error::sys(what(), e))
+                self.warn(format!("{} is busy; detaching it lazily", on.display()));
+                self.sys.unmount(&on, true).map_err(|e| Error::sys(what(), e))
             }
             r => r.map_err(|e| Error::sys(what(), e)),
         }
     }
 
-    fn set_mode(&mut self, m: &Mounted, mode: u32) -> Result<()> {
-        posix::set_mode(self.root(m)?, &m.mount_point, mode)
+    fn set_mode(&mut self, m: &Mounted<OwnedFd>, mode: u32) -> Result<()> {
+        posix::set_mode(&m.root, &m.mount_point, mode)
     }
 
-    fn set_owner(&mut self, m: &Mounted, uid: u32, gid: u32) -> Result<()> {
-        posix::set_owner(self.root(m)?, &m.mount_point, uid, gid)
+    fn set_owner(&mut self, m: &Mounted<OwnedFd>, uid: u32, gid: u32) -> Result<()> {
+        posix::set_owner(&m.root, &m.mount_point, uid, gid)
     }
 
-    fn copy_skeleton(&mut self, m: &Mounted, from: &Path) -> Result<()> {
-        posix::copy_skeleton(from, self.root(m)?)
-    }
-
-    fn finish(&mut self) {
-        self.root = None;
-        self.held = None;
-        self.image = None;
-        self.grown_from = None;
+    fn copy_skeleton(&mut self, m: &Mounted<OwnedFd>, from: &Path) -> Result<()> {
+        posix::copy_skeleton(from, &m.root)
     }
 
     fn take_notes(&mut self) -> Vec<Note> {
@@ -958,7 +924,7 @@ mod tests {
         let mut l = Linux::new();
         let p = plan(&["mount_md", "-o", "noatime,nodev,errors=remount-ro", "-p", "0750", "-F", "/i m/g", "md", "/"]);
         l.check(&p).unwrap();
-        let lines: Vec<String> = p.steps.iter().map(|s| l.describe(s, None)).collect();
+        let lines: Vec<String> = p.steps.iter().map(|s| l.describe(s, None, None)).collect();
         assert_eq!(
             lines,
             [
@@ -977,30 +943,30 @@ mod tests {
         let dev = Device { unit: 7, path: "/dev/loop7".into(), read_only: true };
         let p = plan(&["mount_md", "-P", "-F", "/i", "md", "/"]);
         assert_eq!(
-            l.describe(&p.steps[3], Some(&dev)),
+            l.describe(&p.steps[3], Some(&dev), None),
             "pread(/dev/loop7, 4096, 0); e2fsck -p /dev/loop7 only if it is not clean"
         );
         assert_eq!(
-            l.describe(&p.steps[4], Some(&dev)),
+            l.describe(&p.steps[4], Some(&dev), None),
             "mount(\"/dev/loop7\", \"/\", \"<probed>\", MS_RDONLY, \"\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
         );
         let p = plan(&["mount_md", "-o", "ro", "-s", "1m", "-F", "/nonexistent", "md4", "/"]);
         assert_eq!(
-            l.describe(&p.steps[0], None),
+            l.describe(&p.steps[0], None, None),
             "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
              flock(<img>, LOCK_EX) (at most 10 s)"
         );
         assert_eq!(p.steps[1].kind(), "predetach");
-        assert_eq!(l.describe(&p.steps[1], None), "ioctl(/dev/loop4, LOOP_CLR_FD) if bound and not in use");
+        assert_eq!(l.describe(&p.steps[1], None, None), "ioctl(/dev/loop4, LOOP_CLR_FD) if bound and not in use");
         assert_eq!(
-            l.describe(&p.steps[2], None),
+            l.describe(&p.steps[2], None, None),
             "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_ADD, 4); \
              ioctl(/dev/loop4, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|READ_ONLY|DIRECT_IO, sizelimit=1048576, \
              lo_file_name=\"mount_md:/\")"
         );
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
         assert_eq!(
-            l.describe(&p.steps[0], None),
+            l.describe(&p.steps[0], None, None),
             "if missing: flock(<dir>, LOCK_EX); openat(\".n.mount_md-new\", O_CREAT|O_EXCL, 0600); \
              ftruncate(<img>, 1048576); renameat2(RENAME_NOREPLACE) once formatted; \
              openat(\"/n\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
@@ -1008,7 +974,7 @@ mod tests {
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
         assert_eq!(
-            l.describe(&p.steps[0], None),
+            l.describe(&p.steps[0], None, None),
             "mount(\"tmpfs\", \"/\", \"tmpfs\", 0, \"size=1048576\"); open(\"/\", O_DIRECTORY|O_NOFOLLOW)"
         );
     }
@@ -1019,7 +985,7 @@ mod tests {
         let attach = |args: &[&str]| {
             let p = plan(args);
             let a = p.steps.iter().find(|s| s.kind() == "attach").expect("attach step").clone();
-            l.describe(&a, None)
+            l.describe(&a, None, None)
         };
         let flags = |line: String| {
             let f = line.rsplit_once("flags=").map(|(_, f)| f.to_string()).unwrap();

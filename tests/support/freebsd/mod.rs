@@ -12,7 +12,7 @@ pub fn c(s: &str) -> std::ffi::CString {
 }
 
 /// Exit status, stdout, stderr of `run::run`.
-pub fn run(argv: &[String], platform: &mut dyn Platform) -> (i32, String, String) {
+pub fn run<P: Platform>(argv: &[String], platform: &mut P) -> (i32, String, String) {
     let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = mount_md::run::run(&argv, platform, &TestHost, &mut out, &mut err);

@@ -24,6 +24,7 @@ use mount_md::platform::freebsd::geom::{
 };
 use mount_md::platform::freebsd::requests::{mnt, AttachRequest, BackingFile, IoValue, NmountRequest};
 use mount_md::platform::freebsd::{MdSys, OpenedImage};
+use mount_md::platform::posix;
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -784,21 +785,25 @@ impl MdSys for Model {
         Ok(())
     }
 
+    /// As mount_md's own `posix::open_image`: a new image is made under
+    /// its temporary name, which MDIOCATTACH is then given, until it is
+    /// published.
     fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
         let mut k = self.k();
-        let created = match (k.files.contains_key(&o.path), o.create) {
-            (true, _) => false,
+        let (created, at) = match (k.files.contains_key(&o.path), o.create) {
+            (true, _) => (false, o.path.clone()),
             (false, Some((size, _))) => {
                 k.next_ino += 1;
                 let id = FileId { dev: k.host.dev(), ino: k.next_ino };
-                k.files.insert(o.path.clone(), File { id, size, writable: true, content: Content::Empty });
-                true
+                let tmp = o.path.with_file_name(posix::temp_name(o.path.file_name().unwrap_or_default()));
+                k.files.insert(tmp.clone(), File { id, size, writable: true, content: Content::Empty });
+                (true, tmp)
             }
             (false, None) => return Err(err(o.path.display().to_string(), Errno::ENOENT)),
         };
-        let f = &k.files[&o.path];
+        let f = &k.files[&at];
         Ok(OpenedImage {
-            path: o.path.clone(),
+            path: at.clone(),
             id: f.id,
             size: f.size,
             writable: f.writable && !o.read_only,
@@ -810,6 +815,26 @@ impl MdSys for Model {
     fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
         if image.created {
             self.k().files.remove(&image.path);
+        }
+        Ok(())
+    }
+
+    /// rename(2): the same file (inode) under its final name. A unit
+    /// attached under the temporary name keeps that name as its `md_file`
+    /// (sys/dev/md/md.c `mdcreate_vnode` copies the path it was given).
+    fn publish_image(&mut self, image: &mut OpenedImage, to: &Path) -> Result<()> {
+        if image.created {
+            let mut k = self.k();
+            if let Some(f) = k.files.remove(&image.path) {
+                k.files.insert(to.to_path_buf(), f);
+            }
+            // The unit holds the vnode, which the rename does not change.
+            for u in k.units.values_mut() {
+                if matches!(&u.store, Store::Vnode(p) if p == &image.path) {
+                    u.store = Store::Vnode(to.to_path_buf());
+                }
+            }
+            image.path = to.to_path_buf();
         }
         Ok(())
     }

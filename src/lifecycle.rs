@@ -250,53 +250,125 @@ fn choose<P: Platform + ?Sized>(
     target: &ReleaseTarget,
     table: &mut Option<Vec<MountRec>>,
 ) -> Result<Vec<UnitInfo>> {
-    let shown = match target {
-        ReleaseTarget::Unit(n) => format!("unit {n}"),
-        ReleaseTarget::Path(path) => crate::error::quoted(path),
-    };
-    let units = p.units()?;
-    let chosen: Vec<UnitInfo> = match target {
-        ReleaseTarget::Unit(n) => units.into_iter().filter(|u| u.device.unit == *n).collect(),
-        ReleaseTarget::Path(path) => match p.identify(path)? {
-            PathKind::MountRoot(id) => {
-                let mounts = mount_table(p, table)?;
-                let m = mounts
-                    .iter()
-                    .find(|m| m.id == id)
-                    .ok_or_else(|| Error::text(shown.clone(), "mount vanished from the mount table"))?;
-                match units.into_iter().find(|u| u.rdev == m.dev) {
-                    Some(u) => vec![u],
-                    None => {
-                        return Err(Error::plain(format!("{shown}: mounted from {}, not {}", m.source, p.disk_name())))
-                    }
-                }
-            }
-            // Not mounted (jail(8) unmounts before exec.release): a unit of
-            // ours whose mark names this directory and that nothing uses.
-            PathKind::Dir(real) => {
-                let mounts = mount_table(p, table)?;
-                let bytes = real.as_os_str().as_bytes();
-                let mut v = Vec::new();
-                for u in units {
-                    let named = matches!(&u.owner, Owner::Ours(m) if m.names(bytes));
-                    if named && !mounts.iter().any(|m| m.dev == u.rdev) && !p.held(&u)? {
-                        v.push(u);
-                    }
-                }
-                v
-            }
-            PathKind::File(id) => units.into_iter().filter(|u| u.backing == Some(id)).collect(),
-        },
-    };
+    let (chosen, _) = resolve(p, target, table)?;
     if let Some(u) = chosen.iter().find(|u| u.owner.is_foreign()) {
         return Err(match target {
             ReleaseTarget::Unit(_) => {
                 Error::plain(format!("{} was not attached by mount_md; left alone", u.device.path.display()))
             }
-            ReleaseTarget::Path(_) => foreign(&shown, &u.device),
+            ReleaseTarget::Path(_) => foreign(&shown(target), &u.device),
         });
     }
     Ok(chosen)
+}
+
+fn shown(target: &ReleaseTarget) -> String {
+    match target {
+        ReleaseTarget::Unit(n) => format!("unit {n}"),
+        ReleaseTarget::Path(path) => crate::error::quoted(path),
+    }
+}
+
+/// The units a target names, whoever attached them, and what a path
+/// target turned out to be: a unit by number; the unit a mount root is
+/// mounted from (by device number); for a directory that is not mounted
+/// (jail(8) unmounts before exec.release), the units of ours whose mark
+/// names it and that nothing uses; for a file, the units backed by it.
+fn resolve<P: Platform + ?Sized>(
+    p: &mut P,
+    target: &ReleaseTarget,
+    table: &mut Option<Vec<MountRec>>,
+) -> Result<(Vec<UnitInfo>, Option<PathKind>)> {
+    let units = p.units()?;
+    let path = match target {
+        ReleaseTarget::Unit(n) => return Ok((units.into_iter().filter(|u| u.device.unit == *n).collect(), None)),
+        ReleaseTarget::Path(path) => path,
+    };
+    let kind = p.identify(path)?;
+    let chosen = match &kind {
+        PathKind::MountRoot(id) => {
+            let mounts = mount_table(p, table)?;
+            let m = mounts
+                .iter()
+                .find(|m| m.id == *id)
+                .ok_or_else(|| Error::text(shown(target), "mount vanished from the mount table"))?;
+            match units.into_iter().find(|u| u.rdev == m.dev) {
+                Some(u) => vec![u],
+                None => {
+                    return Err(Error::plain(format!(
+                        "{}: mounted from {}, not {}",
+                        shown(target),
+                        m.source,
+                        p.disk_name()
+                    )))
+                }
+            }
+        }
+        PathKind::Dir(real) => {
+            let mounts = mount_table(p, table)?;
+            let bytes = real.as_os_str().as_bytes();
+            let mut v = Vec::new();
+            for u in units {
+                let named = matches!(&u.owner, Owner::Ours(m) if m.names(bytes));
+                if named && !mounts.iter().any(|m| m.dev == u.rdev) && !p.held(&u)? {
+                    v.push(u);
+                }
+            }
+            v
+        }
+        PathKind::File(id) => units.into_iter().filter(|u| u.backing == Some(*id)).collect(),
+    };
+    Ok((chosen, Some(kind)))
+}
+
+/// What `mount_md -r target` grows ([`locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    /// A unit of ours, with the mounts on it in mount order (none when it
+    /// is attached but not mounted).
+    Unit(UnitInfo, Vec<MountRec>),
+    /// An image file no unit has attached: grown offline.
+    Image(std::path::PathBuf),
+}
+
+/// The one unit (or unattached image) `-r target` is about, by the rules
+/// `-u` uses ([`resolve`]): a unit by number, by the mount on a mount
+/// point, by its mark for a directory that is not mounted, by its backing
+/// file for an image. A unit another tool attached, a target that names
+/// nothing growable, and an image attached twice are errors, with nothing
+/// changed.
+pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget) -> Result<Located> {
+    let mut table = None;
+    let (mut chosen, kind) = resolve(p, target, &mut table)?;
+    let u = match (chosen.len(), &kind, target) {
+        (1, _, _) => chosen.remove(0),
+        (0, _, ReleaseTarget::Unit(n)) => {
+            return Err(Error::plain(format!("{}: not attached", p.node(*n).display())));
+        }
+        (0, Some(PathKind::File(_)), ReleaseTarget::Path(path)) => return Ok(Located::Image(path.clone())),
+        (0, _, _) => {
+            return Err(Error::plain(format!(
+                "{}: not a mount point, an image file or a unit; nothing changed",
+                shown(target)
+            )));
+        }
+        (n, _, _) => {
+            let names: Vec<String> = chosen.iter().map(|u| u.device.path.display().to_string()).collect();
+            return Err(Error::plain(format!(
+                "{}: attached as {n} units ({}); nothing changed",
+                shown(target),
+                names.join(", ")
+            )));
+        }
+    };
+    if u.owner.is_foreign() {
+        return Err(Error::plain(format!(
+            "{}: not attached by mount_md (it carries no mount_md mark); nothing changed",
+            u.device.path.display()
+        )));
+    }
+    let mounts = mount_table(p, &mut table)?.iter().filter(|m| m.dev == u.rdev).cloned().collect();
+    Ok(Located::Unit(u, mounts))
 }
 
 /// How often, and how far apart, an unmount refused as busy is tried

@@ -343,6 +343,10 @@ impl Platform for Fake {
         "an md(4) disk"
     }
 
+    fn node(&self, unit: u32) -> PathBuf {
+        self.device(unit).path
+    }
+
     fn reuse(&mut self, e: &Existing, _a: &Attach, _image: Option<&Opened<Handle>>) -> Result<Option<Disk<Handle>>> {
         self.calls.push(Call::Reuse(e.device.unit));
         let take = |d: &Device| Disk { device: d.clone(), hold: Handle::new(&self.handles, &d.path) };

@@ -255,6 +255,8 @@ pub trait Platform {
     /// What a unit is called in messages, with its article: "a loop
     /// device", "an md(4) disk".
     fn disk_name(&self) -> &'static str;
+    /// The node of unit `unit`: `/dev/loop3`, `/dev/md3`.
+    fn node(&self, unit: u32) -> PathBuf;
     /// Takes over a leftover unit of ours nothing uses, if it fits `a`
     /// (backed by `image`); `None` (the default) means the caller should
     /// detach it ([`Platform::detach_leftover`]) and attach afresh.

@@ -67,6 +67,9 @@ impl Platform for Unsupported {
     fn disk_name(&self) -> &'static str {
         "an md(4) disk"
     }
+    fn node(&self, unit: u32) -> std::path::PathBuf {
+        format!("/dev/md{unit}").into()
+    }
     fn detach_leftover(&mut self, _: &Device) -> Result<()> {
         refuse()
     }

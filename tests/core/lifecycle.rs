@@ -305,3 +305,45 @@ fn what_cannot_be_checked_is_an_error() {
         assert!(changes(&o.fake).is_empty(), "{kind}");
     }
 }
+
+/// `-r` finds its unit by the rules `-u` uses (`lifecycle::locate`).
+#[test]
+fn grow_locates_by_the_release_rules() {
+    use mount_md::lifecycle::{locate, Located};
+    let path = |p: &str| ReleaseTarget::Path(p.into());
+    let unit_of = |r: mount_md::error::Result<Located>| match r {
+        Ok(Located::Unit(u, m)) => Ok((u.device.unit, m.iter().map(|m| m.on.clone()).collect::<Vec<_>>())),
+        Ok(other) => Err(format!("{other:?}")),
+        Err(e) => Err(e.to_string()),
+    };
+    // By mount point, image and unit number: the same unit, with its mount.
+    let mut f = leftover(3, Some("/j"), false);
+    for t in [path("/j"), path("/img"), ReleaseTarget::Unit(3)] {
+        assert_eq!(unit_of(locate(&mut f, &t)), Ok((3, vec![PathBuf::from("/j")])), "{t:?}");
+    }
+    // Unmounted (jail(8) stop): the directory finds it by its mark.
+    let mut f = leftover(3, None, false);
+    assert_eq!(unit_of(locate(&mut f, &path("/j"))), Ok((3, vec![])));
+    // An image nothing attached is grown offline.
+    let mut f = Fake::new();
+    f.images = Some(BTreeSet::from([PathBuf::from("/other.img")]));
+    assert_eq!(locate(&mut f, &path("/other.img")), Ok(Located::Image("/other.img".into())));
+    // Refusals, each with nothing changed.
+    let mut f = leftover_of(Fake::new(), 3, Some("/j"), false, Owner::Foreign);
+    assert_eq!(
+        unit_of(locate(&mut f, &path("/j"))),
+        Err("/dev/md3: not attached by mount_md (it carries no mount_md mark); nothing changed".into())
+    );
+    let mut f = Fake::new();
+    assert_eq!(unit_of(locate(&mut f, &ReleaseTarget::Unit(4))), Err("/dev/md4: not attached".into()));
+    assert_eq!(
+        unit_of(locate(&mut f, &path("/nowhere"))),
+        Err("/nowhere: not a mount point, an image file or a unit; nothing changed".into())
+    );
+    let mut f = leftover(3, None, false).with_unit(5, Path::new("/img"), mark_for(Path::new("/k")), false);
+    assert_eq!(
+        unit_of(locate(&mut f, &path("/img"))),
+        Err("/img: attached as 2 units (/dev/md3, /dev/md5); nothing changed".into())
+    );
+    assert!(f.calls.iter().all(|c| matches!(c, Call::Units)), "{:?}", f.calls);
+}

@@ -13,22 +13,25 @@
 //!   with `MDIOCQUERY`) carries the mark ([`crate::mark`]). The file system
 //!   is taken to be UFS, as mdmfs assumes for md disks.
 //!
-//! * Identity as the lifecycle settles it: the unit of a mount by the
+//! * The unit is found by [`crate::lifecycle::locate`], the rules `-u`
+//!   uses, over the backend's primitives: the unit of a mount by the
 //!   `st_rdev` of the node its `f_mntfromname` names
 //!   ([`FreeBsd::mount_unit`]), never by the source text; the unit backed
 //!   by an image by [`FreeBsd::backed_by`] (a cut ident, as on ZFS, is
-//!   confirmed through the file MDIOCQUERY reports).
+//!   confirmed through the file MDIOCQUERY reports); a directory jail(8)
+//!   unmounted by the mark naming it.
 //!
 //! The logic runs over [`FreeBsd`] with any [`MdSys`] (what the mount path
 //! uses) and [`GrowSys`] (what only grow and list need), so the doubles
 //! test it on any host; `grow_sys.rs` holds the real system calls.
-use super::geom::{ident_match, IdentMatch, MdUnit, MountEntry};
+use super::geom::{ident_match, IdentMatch, MdUnit};
 use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
 use super::{FreeBsd, MdSys, OpenedImage};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::exec::Output;
 use crate::grow::{self, Attached, Found, GrowOps, GrowStep, Tool};
+use crate::lifecycle::{self, Located};
 use crate::list::Listed;
 use crate::mark;
 use crate::plan::{Attach, OpenImage};
@@ -237,50 +240,38 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
     }
 }
 
-/// The unit a mount is on when it is a whole md(4) disk (`/dev/mdN` by
-/// its `st_rdev`, not a provider stacked on one such as `md3.uzip`).
-fn whole_unit<S: MdSys>(fb: &mut FreeBsd<S>, m: &MountEntry) -> Option<u32> {
-    let (unit, name) = fb.mount_provider(m)?;
-    (name == format!("md{unit}")).then_some(unit)
-}
-
-/// Which unit a target names; `None` with the image when nothing is
-/// attached.
-fn locate<S: MdSys>(fb: &mut FreeBsd<S>, target: &ReleaseTarget) -> Result<(Option<MdUnit>, Option<PathBuf>)> {
-    let units = fb.sys.list_units()?;
-    let find = |n: u32| units.iter().find(|u| u.unit == n).cloned();
-    match target {
-        ReleaseTarget::Unit(n) => match find(*n) {
-            Some(u) => Ok((Some(u), None)),
-            None => Err(Error::plain(format!("{}: not attached", device_path(*n).display()))),
-        },
-        ReleaseTarget::Path(p) => {
-            let real = fb.sys.realpath(p)?;
-            let mounts = fb.sys.mounts()?;
-            if let Some(m) = mounts.iter().rev().find(|m| m.on == real) {
-                let n = whole_unit(fb, m).ok_or_else(|| {
-                    Error::plain(format!(
-                        "{}: mounted from {}, not a whole md(4) disk; nothing changed",
-                        p.display(),
-                        m.from.display()
-                    ))
-                })?;
-                return find(n).map(|u| (Some(u), None)).ok_or_else(|| Error::plain(format!("md{n}: not attached")));
-            }
-            let id = fb.sys.stat_file(&real)?;
-            let mut backed: Vec<MdUnit> = Vec::new();
-            for u in &units {
-                if fb.backed_by(u, id) {
-                    backed.push(u.clone());
-                }
-            }
-            match &backed[..] {
-                [] => Ok((None, Some(p.clone()))),
-                [u] => Ok((Some(u.clone()), None)),
-                _ => Err(Error::plain(format!("{}: attached as {} units; nothing changed", p.display(), backed.len()))),
-            }
+/// The unit `-r` is about, found by the rules `-u` uses
+/// ([`lifecycle::locate`]), with its md(4) entry and the mount point of
+/// its first mount; `None` with the image when nothing is attached. A
+/// mount on a provider stacked on the unit (`md3.uzip`, by the kernel's
+/// name of the node its `f_mntfromname` names) is not a disk growfs can
+/// grow.
+fn locate<S: MdSys>(fb: &mut FreeBsd<S>, target: &ReleaseTarget) -> Result<Target> {
+    let (u, mounts) = match lifecycle::locate(fb, target)? {
+        Located::Image(p) => return Ok(Target::Image(p)),
+        Located::Unit(u, mounts) => (u, mounts),
+    };
+    let whole = format!("md{}", u.device.unit);
+    for m in &mounts {
+        if fb.sys.device_name(Path::new(&m.source))?.as_deref() != Some(whole.as_str()) {
+            return Err(Error::plain(format!(
+                "{}: mounted from {}, not a whole md(4) disk; nothing changed",
+                m.on.display(),
+                m.source
+            )));
         }
     }
+    let md = fb.sys.list_units()?.into_iter().find(|m| m.unit == u.device.unit);
+    let md = md.ok_or_else(|| Error::plain(format!("{}: not attached", u.device.path.display())))?;
+    Ok(Target::Unit(md, mounts.first().map(|m| m.on.clone())))
+}
+
+/// What [`locate`] found.
+enum Target {
+    /// A unit of ours and where it is mounted.
+    Unit(MdUnit, Option<PathBuf>),
+    /// An image nothing has attached.
+    Image(PathBuf),
 }
 
 /// `mount_md -r` on FreeBSD.
@@ -290,9 +281,8 @@ pub fn grow<S: MdSys, G: GrowSys>(
     req: &GrowRequest,
     io: &mut Output<'_>,
 ) -> Result<()> {
-    let (unit, unattached) = locate(fb, &req.target)?;
-    let (found, mut run) = match (unit, unattached) {
-        (Some(u), _) => {
+    let (found, mut run) = match locate(fb, &req.target)? {
+        Target::Unit(u, mount_point) => {
             let dev = device_path(u.unit);
             if !is_ours(&g.label(u.unit)?) {
                 return Err(Error::plain(format!(
@@ -315,7 +305,6 @@ pub fn grow<S: MdSys, G: GrowSys>(
             if !image.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", file.display())));
             }
-            let mount_point = mount_point_of(fb, u.unit)?;
             let found = Found {
                 image: file.clone(),
                 image_len: image.size,
@@ -329,7 +318,7 @@ pub fn grow<S: MdSys, G: GrowSys>(
             };
             (found, Run { fb, g, image, realpath: file, unit: Some(u.unit), offline: false })
         }
-        (None, Some(p)) => {
+        Target::Image(p) => {
             let image = fb.sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false })?;
             if !image.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", p.display())));
@@ -344,7 +333,6 @@ pub fn grow<S: MdSys, G: GrowSys>(
             };
             (found, Run { fb, g, image, realpath, unit: None, offline: true })
         }
-        (None, None) => return Err(Error::plain("internal error: nothing located")),
     };
     let outcome = grow::plan(&found, req.size)?;
     let opts = grow::Options { dry_run: req.dry_run, debug: req.debug };
@@ -382,15 +370,4 @@ pub fn list<S: MdSys, G: GrowSys>(fb: &mut FreeBsd<S>, g: &mut G) -> Result<Vec<
         });
     }
     Ok(out)
-}
-
-/// Where unit `unit` is mounted (the first mount on it, or on a provider
-/// stacked on it), by [`FreeBsd::mount_unit`].
-fn mount_point_of<S: MdSys>(fb: &mut FreeBsd<S>, unit: u32) -> Result<Option<PathBuf>> {
-    for m in fb.sys.mounts()? {
-        if fb.mount_unit(&m) == Some(unit) {
-            return Ok(Some(m.on));
-        }
-    }
-    Ok(None)
 }

@@ -855,6 +855,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         "an md(4) disk"
     }
 
+    fn node(&self, unit: u32) -> PathBuf {
+        device_path(unit)
+    }
+
     fn reuse(&mut self, e: &Existing, a: &Attach, image: Option<&Opened<OpenedImage>>) -> Result<Option<Disk<MdHold>>> {
         self.reuse_unit(e, a, image)
     }

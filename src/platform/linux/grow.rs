@@ -1,11 +1,11 @@
 //! Linux side of `mount_md -r` and `mount_md --list`.
 //!
-//! * Finding the unit: a mount point by the device number of what is
-//!   mounted there (`/proc/self/mountinfo`, read as bytes, matched by
-//!   major:minor, then `/sys/dev/block/M:m` names the loop device); an
-//!   image by its device and inode among bound loop devices; a unit by its
-//!   number. Only a unit carrying mount_md's mark (`lo_file_name`, read
-//!   with `LOOP_GET_STATUS64`; see [`crate::mark`]) is grown.
+//! * Finding the unit: [`crate::lifecycle::locate`], the rules `-u` uses,
+//!   over the backend's primitives: a mount point by the device number of
+//!   what is mounted there, a directory that is not mounted by the mark
+//!   naming it, an image by its device and inode among bound loop devices,
+//!   a unit by its number. Only a unit carrying mount_md's mark
+//!   (`lo_file_name`; see [`crate::mark`]) is grown.
 //! * The image is opened through the path sysfs shows and accepted only if
 //!   its device and inode are the ones `LOOP_GET_STATUS64` reports for the
 //!   unit; it is locked (`flock`) as a mount locks it.
@@ -14,14 +14,16 @@
 //!   list of directories, argv vector, cleared environment).
 //! * Not attached: attach (marked `mount_md:` with no mount point,
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
-use super::{loopdev, mkfs, probe};
+use super::sys::{Kernel, LoopSys};
+use super::{loopdev, mkfs, probe, units, Linux};
 use crate::error::{Error, Result};
 use crate::exec::Output;
 use crate::grow::{self, Attached, Found, GrowOps, GrowStep, Outcome, Tool};
+use crate::lifecycle::{self, Located};
 use crate::list::Listed;
 use crate::mark;
-use crate::platform::{extend, posix};
-use crate::request::{GrowRequest, ReleaseTarget};
+use crate::platform::{extend, posix, FileId, MountRec, UnitInfo};
+use crate::request::GrowRequest;
 use loopdev::LoopInfo64;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -64,142 +66,6 @@ fn disk_size(unit: u32) -> Option<u64> {
 /// to reopen it, checked by identity).
 fn backing_file(unit: u32) -> Option<Vec<u8>> {
     sys_read(unit, "loop/backing_file")
-}
-
-/// One line of /proc/self/mountinfo, as bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountLine {
-    /// `major:minor` of the mounted device.
-    pub dev: Vec<u8>,
-    pub mount_point: Vec<u8>,
-    pub fstype: String,
-    /// The mount source (`/dev/loop3`); see `MountLine::loop_unit`.
-    pub source: Vec<u8>,
-}
-
-impl MountLine {
-    /// The loop unit this mount is on. By device number; only a file
-    /// system on an anonymous device (major 0: btrfs gives every mount
-    /// its own) cannot be told that way, and is taken from the source
-    /// the kernel shows (`/dev/loopN`).
-    fn loop_unit(&self, unit_dev: &[u8], unit: u32) -> bool {
-        self.dev == unit_dev || (self.dev.starts_with(b"0:") && self.source == format!("/dev/loop{unit}").as_bytes())
-    }
-}
-
-fn unescape(b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b.get(i + 1..i + 4) {
-            Some(d) if b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            _ => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-/// Parses mountinfo bytes: field 3 is major:minor, field 5 the mount
-/// point, the first field after ` - ` the type.
-pub fn parse_mountinfo(text: &[u8]) -> Vec<MountLine> {
-    text.split(|&b| b == b'\n')
-        .filter_map(|line| {
-            let sep = line.windows(3).position(|w| w == b" - ")?;
-            let left: Vec<&[u8]> = line[..sep].split(|&b| b == b' ').collect();
-            let mut right = line[sep + 3..].split(|&b| b == b' ');
-            let fstype = right.next()?;
-            Some(MountLine {
-                dev: left.get(2)?.to_vec(),
-                mount_point: unescape(left.get(4)?),
-                fstype: String::from_utf8_lossy(fstype).into_owned(),
-                source: unescape(right.next()?),
-            })
-        })
-        .collect()
-}
-
-fn mounts() -> Vec<MountLine> {
-    std::fs::read("/proc/self/mountinfo").map(|t| parse_mountinfo(&t)).unwrap_or_default()
-}
-
-/// Mounts of loop unit `unit`, by its major:minor.
-fn mounts_of(unit: u32, all: &[MountLine]) -> Vec<MountLine> {
-    let Some(dev) = sys_read(unit, "dev") else { return Vec::new() };
-    all.iter().filter(|m| m.loop_unit(&dev, unit)).cloned().collect()
-}
-
-/// The loop unit behind a block device number, if it is one.
-fn unit_of_dev(dev: &[u8]) -> Option<u32> {
-    let link = std::fs::read_link(Path::new(OsStr::from_bytes(&[b"/sys/dev/block/", dev].concat()))).ok()?;
-    let name = link.file_name()?.to_str()?.to_string();
-    name.strip_prefix("loop")?.parse().ok()
-}
-
-fn majmin(dev: u64) -> Vec<u8> {
-    format!("{}:{}", nix::sys::stat::major(dev), nix::sys::stat::minor(dev)).into_bytes()
-}
-
-/// Which unit `-r` is about, or the image when nothing is attached.
-enum Where {
-    Unit(u32),
-    Unattached(PathBuf),
-}
-
-fn locate(target: &ReleaseTarget) -> Result<Where> {
-    let p = match target {
-        ReleaseTarget::Unit(n) => return Ok(Where::Unit(*n)),
-        ReleaseTarget::Path(p) => p,
-    };
-    let st = nix::sys::stat::stat(p.as_path()).map_err(|e| Error::sys(show(p), e))?;
-    let kind = nix::sys::stat::SFlag::from_bits_truncate(st.st_mode & nix::sys::stat::SFlag::S_IFMT.bits());
-    if kind == nix::sys::stat::SFlag::S_IFDIR {
-        let real = std::fs::canonicalize(p).map_err(|e| crate::error::from_io(show(p), &e))?;
-        #[allow(clippy::unnecessary_cast)]
-        let dev = majmin(st.st_dev as u64);
-        let here = mounts().into_iter().rev().find(|m| m.mount_point == real.as_os_str().as_bytes());
-        let not_loop = || Error::plain(format!("{}: not mounted from a loop device; nothing changed", p.display()));
-        return match here {
-            // btrfs: the mount and the directory have different anonymous
-            // devices; the unit is the one the source names, accepted only
-            // if its mark names this very mount point.
-            Some(m) if m.dev.starts_with(b"0:") && dev.starts_with(b"0:") => {
-                let n: Option<u32> =
-                    m.source.strip_prefix(b"/dev/loop").and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
-                let marked = |n: u32| {
-                    let fd = loopdev::open_device(n, OFlag::O_RDONLY).ok()?;
-                    let info = loopdev::get_status64(&fd).ok()?;
-                    mark::decode(&info.lo_file_name, mark::LINUX_CAPACITY)
-                };
-                match n {
-                    Some(n) if marked(n).is_some_and(|k| k.names(real.as_os_str().as_bytes())) => Ok(Where::Unit(n)),
-                    _ => Err(not_loop()),
-                }
-            }
-            Some(m) if m.dev == dev => unit_of_dev(&dev).map(Where::Unit).ok_or_else(not_loop),
-            _ => Err(Error::plain(format!("{}: not a mount point; nothing changed", p.display()))),
-        };
-    }
-    if kind != nix::sys::stat::SFlag::S_IFREG {
-        return Err(Error::plain(format!("{}: not a mount point, an image file or a unit", p.display())));
-    }
-    #[allow(clippy::unnecessary_cast)]
-    let bound = bound_to((st.st_dev as u64, st.st_ino as u64))?;
-    match &bound[..] {
-        [] => Ok(Where::Unattached(p.clone())),
-        [b] => Ok(Where::Unit(*b)),
-        _ => Err(Error::plain(format!(
-            "{}: attached as {} units ({}); nothing changed",
-            p.display(),
-            bound.len(),
-            bound.iter().map(|b| format!("/dev/loop{b}")).collect::<Vec<_>>().join(", ")
-        ))),
-    }
 }
 
 /// The loop units bound to the file `(dev, ino)`, as the kernel reports
@@ -389,8 +255,9 @@ impl GrowOps for LinuxGrow {
     }
 }
 
-/// Opens and checks unit `unit` for a grow.
-fn found_unit(unit: u32) -> Result<(Found, LinuxGrow)> {
+/// Opens and checks unit `u` of ours, mounted as `mounts` say, for a grow.
+fn found_unit(u: &UnitInfo, mounts: &[MountRec]) -> Result<(Found, LinuxGrow)> {
+    let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
     let dev = loopdev::open_device(unit, OFlag::O_RDONLY).map_err(|e| Error::sys(node.clone(), e))?;
     let info = loopdev::get_status64(&dev).map_err(|e| match e {
@@ -411,21 +278,20 @@ fn found_unit(unit: u32) -> Result<(Found, LinuxGrow)> {
     let path = PathBuf::from(OsStr::from_bytes(&raw));
     let image = posix::open_image(&path, None, false)?;
     #[allow(clippy::unnecessary_cast)]
-    let id = (image.stat.st_dev as u64, image.stat.st_ino as u64);
-    if id != (info.lo_device, info.lo_inode) {
+    let id = FileId { dev: image.stat.st_dev as u64, ino: image.stat.st_ino as u64 };
+    // Still the file the unit was found by, and the one it holds.
+    if Some(id) != u.backing || (id.dev, id.ino) != (info.lo_device, info.lo_inode) {
         return Err(Error::plain(format!("{}: not the file {node} is bound to; nothing changed", path.display())));
     }
     if !image.writable {
         return Err(Error::plain(format!("{}: not writable; nothing changed", path.display())));
     }
-    let all = mounts();
-    let mine = mounts_of(unit, &all);
     let shown = show(&path);
-    let fstype = match mine.first() {
+    let fstype = match mounts.first() {
         Some(m) => m.fstype.clone(),
         None => probe_image(&image, &shown)?,
     };
-    let mount_point = mine.first().map(|m| PathBuf::from(OsStr::from_bytes(&m.mount_point)));
+    let mount_point = mounts.first().map(|m| m.on.clone());
     #[allow(clippy::unnecessary_cast)]
     let image_len = image.stat.st_size as u64;
     let found = Found {
@@ -461,11 +327,12 @@ fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
     Ok((found, LinuxGrow { image, shown, unit: None, dev: None, mount_point: None, offline: true }))
 }
 
-/// `mount_md -r`.
-pub fn grow(req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
-    let (found, mut ops) = match locate(&req.target)? {
-        Where::Unit(n) => found_unit(n)?,
-        Where::Unattached(p) => found_image(&p)?,
+/// `mount_md -r`: the unit (or unattached image) is found through `linux`
+/// ([`lifecycle::locate`]); the grow itself talks to the kernel.
+pub fn grow<S: LoopSys>(linux: &mut Linux<S>, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
+    let (found, mut ops) = match lifecycle::locate(linux, &req.target)? {
+        Located::Unit(u, mounts) => found_unit(&u, &mounts)?,
+        Located::Image(p) => found_image(&p)?,
     };
     let outcome: Outcome = grow::plan(&found, req.size)?;
     let opts = grow::Options { dry_run: req.dry_run, debug: req.debug };
@@ -475,7 +342,7 @@ pub fn grow(req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
 /// `mount_md --list`: every bound loop device.
 pub fn list() -> Result<Vec<Listed>> {
     let dir = std::fs::read_dir("/sys/block").map_err(|e| crate::error::from_io("/sys/block", &e))?;
-    let all = mounts();
+    let all = units::mounts(&mut Kernel::new())?;
     let mut out = Vec::new();
     for e in dir.flatten() {
         let Some(unit) = e.file_name().to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse().ok())
@@ -500,9 +367,10 @@ pub fn list() -> Result<Vec<Listed>> {
         let field = &info.lo_file_name;
         let text = field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec();
         let ours = mark::decode(field, mark::LINUX_CAPACITY).is_some();
-        let mine = mounts_of(unit, &all);
-        let mount_point = mine.first().map(|m| m.mount_point.clone());
-        let used = mount_point.as_ref().and_then(|mp| used_bytes(Path::new(OsStr::from_bytes(mp)), unit));
+        let rdev = unit_rdev(unit);
+        let mount_point = all.iter().find(|m| Some(m.dev) == rdev).map(|m| m.target.clone());
+        let used = mount_point.as_deref().zip(rdev).and_then(|(mp, rdev)| used_bytes(mp, rdev));
+        let mount_point = mount_point.map(|p| p.into_os_string().into_encoded_bytes());
         out.push(Listed {
             unit,
             device: node,
@@ -518,12 +386,21 @@ pub fn list() -> Result<Vec<Listed>> {
     Ok(out)
 }
 
+/// The device number of `/dev/loopN` (sysfs `dev`, `major:minor`), as
+/// mountinfo's devices are compared with.
+fn unit_rdev(unit: u32) -> Option<u64> {
+    let raw = sys_read(unit, "dev")?;
+    let (major, minor) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
+    Some(libc::makedev(major.parse().ok()?, minor.parse().ok()?))
+}
+
 /// Bytes in use on the file system mounted at `mp`, if it is still the
-/// one from `unit` (statvfs: blocks minus free blocks, in fragment units).
-fn used_bytes(mp: &Path, unit: u32) -> Option<u64> {
+/// one on device `rdev` (statvfs: blocks minus free blocks, in fragment
+/// units).
+fn used_bytes(mp: &Path, rdev: u64) -> Option<u64> {
     let st = nix::sys::stat::stat(mp).ok()?;
     #[allow(clippy::unnecessary_cast)]
-    if majmin(st.st_dev as u64) != sys_read(unit, "dev")? {
+    if st.st_dev as u64 != rdev {
         return None;
     }
     let v = nix::sys::statvfs::statvfs(mp).ok()?;
@@ -534,28 +411,6 @@ fn used_bytes(mp: &Path, unit: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mountinfo_bytes() {
-        let text = b"36 35 7:3 / /mnt/a\\040b rw,noatime master:1 - ext4 /dev/loop3 rw\n\
-                     37 35 0:5 / /t\\134x\xff rw - tmpfs tmpfs rw,size=1024k\n";
-        let m = parse_mountinfo(text);
-        assert_eq!(
-            m[0],
-            MountLine {
-                dev: b"7:3".to_vec(),
-                mount_point: b"/mnt/a b".to_vec(),
-                fstype: "ext4".into(),
-                source: b"/dev/loop3".to_vec()
-            }
-        );
-        assert!(m[0].loop_unit(b"7:3", 3) && !m[0].loop_unit(b"7:4", 4));
-        let btrfs = MountLine { dev: b"0:52".to_vec(), source: b"/dev/loop9".to_vec(), ..m[0].clone() };
-        assert!(btrfs.loop_unit(b"7:9", 9) && !btrfs.loop_unit(b"7:8", 8));
-        assert_eq!(m[1].mount_point, b"/t\\x\xff");
-        assert_eq!(m[1].dev, b"0:5");
-        assert_eq!(majmin(nix::sys::stat::makedev(7, 300)), b"7:300");
-    }
 
     #[test]
     fn describes() {

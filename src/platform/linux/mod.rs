@@ -681,6 +681,10 @@ impl<S: LoopSys> Platform for Linux<S> {
         "a loop device"
     }
 
+    fn node(&self, unit: u32) -> PathBuf {
+        loopdev::node(unit)
+    }
+
     // reuse: the default. A leftover of ours (its autoclear lost, say) is
     // not taken over: the executor detaches it and attaches afresh, so the
     // new device has autoclear and this run's size and flags.
@@ -830,7 +834,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        grow::grow(req, io)
+        grow::grow(self, req, io)
     }
 
     fn list(&mut self) -> Result<Vec<crate::list::Listed>> {

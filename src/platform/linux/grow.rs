@@ -15,16 +15,19 @@
 //! * Not attached: attach (marked `mount_md:` with no mount point,
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
 use super::sys::{Kernel, LoopSys};
-use super::{loopdev, mkfs, probe, units, Linux};
+use super::{loopdev, mkfs, opened, probe, units, Held, Linux};
+use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::exec::Output;
 use crate::grow::{self, Attached, Found, GrowOps, GrowStep, Outcome, Tool};
 use crate::lifecycle::{self, Located};
 use crate::list::Listed;
 use crate::mark;
+use crate::plan::Attach;
 use crate::platform::{extend, posix, FileId, MountRec, UnitInfo};
+use crate::platform::{Disk, Opened, Platform};
+use crate::request::Backing;
 use crate::request::GrowRequest;
-use loopdev::LoopInfo64;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::{OsStr, OsString};
@@ -89,15 +92,31 @@ fn probe_image(img: &posix::Image, shown: &str) -> Result<String> {
 
 /// The grow of one image, as it runs.
 struct LinuxGrow {
-    image: posix::Image,
+    image: Opened<posix::Image>,
     shown: String,
     unit: Option<u32>,
-    /// The loop device, held open (the unit this run attached, or the one
-    /// found).
-    dev: Option<OwnedFd>,
+    /// The loop device, held open.
+    dev: Option<Dev>,
     mount_point: Option<PathBuf>,
     /// The image was not attached: this run attaches it for the grow.
     offline: bool,
+}
+
+/// The loop device a grow works on.
+enum Dev {
+    /// The unit the image was found attached as.
+    Found(OwnedFd),
+    /// Attached by this run for an offline grow, as the mount path attaches.
+    Attached(Disk<Held<OwnedFd>>),
+}
+
+impl Dev {
+    fn fd(&self) -> &OwnedFd {
+        match self {
+            Dev::Found(fd) => fd,
+            Dev::Attached(disk) => &disk.hold.fd,
+        }
+    }
 }
 
 impl LinuxGrow {
@@ -109,50 +128,36 @@ impl LinuxGrow {
         tool.argv(&self.node(), self.mount_point.as_deref())
     }
 
-    /// Attach the image, marked with no mount point, as util-linux and the
-    /// mount path do (flock on loop-control, LOOP_CTL_GET_FREE,
-    /// LOOP_CONFIGURE, retry on a lost race).
+    /// Attach the image with the mount path's own attach
+    /// ([`Platform::attach`]: flock on loop-control, bounded;
+    /// LOOP_CTL_GET_FREE; LOOP_CONFIGURE; retry on a lost race), marked with
+    /// no mount point, autoclear, buffered I/O.
     fn attach(&mut self) -> Result<()> {
-        let control = loopdev::open_control().map_err(|e| Error::sys(loopdev::LOOP_CONTROL, e))?;
-        let name = mark::encode(b"", mark::LINUX_CAPACITY);
-        let info = LoopInfo64::new(loopdev::LO_FLAGS_AUTOCLEAR, 0, Path::new(OsStr::from_bytes(&name)));
-        let mut use_configure = true;
-        let mut last = Errno::EBUSY;
-        for attempt in 0..loopdev::ATTEMPTS {
-            if attempt > 0 {
-                std::thread::sleep(loopdev::backoff(attempt));
-            }
-            let _lock = loopdev::ControlLock::take(&control)?;
-            let unit = loopdev::get_free(&control)
-                .map_err(|e| Error::explained(loopdev::LOOP_CONTROL, "cannot find an unused loop device", e))?;
-            let dev = match loopdev::open_device(unit, OFlag::O_RDWR) {
-                Ok(d) => d,
-                Err(e) if loopdev::lost_race(e) || e == Errno::ENOENT => {
-                    last = e;
-                    continue;
-                }
-                Err(e) => return Err(Error::sys(show(&loopdev::node(unit)), e)),
-            };
-            match loopdev::bind(&dev, &self.image.fd, &info, 0, &mut use_configure) {
-                Ok(()) => {
-                    self.unit = Some(unit);
-                    self.dev = Some(dev);
-                    return Ok(());
-                }
-                Err(e) if loopdev::lost_race(e) => last = e,
-                Err(e) => return Err(Error::sys(show(&loopdev::node(unit)), e)),
-            }
-        }
-        Err(Error::explained(loopdev::LOOP_CONTROL, "no loop device could be attached", last))
+        let a = Attach {
+            unit: Unit::Auto,
+            backing: Backing::Vnode(self.image.path.clone()),
+            size: None,
+            read_only: false,
+            direct_io: false,
+        };
+        let disk = Linux::new().attach(&a, Some(&self.image), Path::new(""))?;
+        self.unit = Some(disk.device.unit);
+        self.dev = Some(Dev::Attached(disk));
+        Ok(())
     }
 
     fn detach(&mut self) -> Result<()> {
-        let (Some(unit), Some(fd)) = (self.unit, self.dev.take()) else { return Ok(()) };
-        loopdev::clr_fd(&fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", loopdev::node(unit).display()), e))
+        match self.dev.take() {
+            Some(Dev::Attached(disk)) => Linux::new().detach(disk),
+            other => {
+                self.dev = other;
+                Ok(())
+            }
+        }
     }
 
     fn set_capacity(&mut self, to: u64) -> Result<()> {
-        let (Some(unit), Some(fd)) = (self.unit, self.dev.as_ref()) else {
+        let (Some(unit), Some(fd)) = (self.unit, self.dev.as_ref().map(Dev::fd)) else {
             return Err(Error::plain("internal error: no loop device to resize"));
         };
         let node = show(&loopdev::node(unit));
@@ -228,7 +233,9 @@ impl GrowOps for LinuxGrow {
 
     fn run(&mut self, step: &GrowStep) -> Result<()> {
         match step {
-            GrowStep::ExtendImage { from, to } => extend::allocate_range(&self.image.fd, *from, *to, &self.shown),
+            GrowStep::ExtendImage { from, to } => {
+                extend::allocate_range(&self.image.handle.fd, *from, *to, &self.shown)
+            }
             GrowStep::Attach => self.attach(),
             GrowStep::SetCapacity { to, .. } => self.set_capacity(*to),
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => run_tool(*t, &self.argv(*t)),
@@ -238,7 +245,7 @@ impl GrowOps for LinuxGrow {
 
     fn undo(&mut self, step: &GrowStep) -> Result<()> {
         match step {
-            GrowStep::ExtendImage { from, .. } => extend::truncate(&self.image.fd, *from, &self.shown),
+            GrowStep::ExtendImage { from, .. } => extend::truncate(&self.image.handle.fd, *from, &self.shown),
             GrowStep::Attach => self.detach(),
             _ => Ok(()),
         }
@@ -295,7 +302,7 @@ fn found_unit(u: &UnitInfo, mounts: &[MountRec]) -> Result<(Found, LinuxGrow)> {
     #[allow(clippy::unnecessary_cast)]
     let image_len = image.stat.st_size as u64;
     let found = Found {
-        image: path,
+        image: path.clone(),
         image_len,
         disk_size: disk_size(unit).unwrap_or(image_len),
         attached: Some(Attached {
@@ -305,7 +312,8 @@ fn found_unit(u: &UnitInfo, mounts: &[MountRec]) -> Result<(Found, LinuxGrow)> {
         }),
         fstype,
     };
-    let ops = LinuxGrow { image, shown, unit: Some(unit), dev: Some(dev), mount_point, offline: false };
+    let image = opened(&path, image);
+    let ops = LinuxGrow { image, shown, unit: Some(unit), dev: Some(Dev::Found(dev)), mount_point, offline: false };
     Ok((found, ops))
 }
 
@@ -324,6 +332,7 @@ fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
     #[allow(clippy::unnecessary_cast)]
     let image_len = image.stat.st_size as u64;
     let found = Found { image: path.to_path_buf(), image_len, disk_size: image_len, attached: None, fstype };
+    let image = opened(path, image);
     Ok((found, LinuxGrow { image, shown, unit: None, dev: None, mount_point: None, offline: true }))
 }
 
@@ -416,7 +425,7 @@ mod tests {
     fn describes() {
         let path = std::env::temp_dir().join(format!("mount_md-grow-describe-{}", std::process::id()));
         std::fs::write(&path, b"x").unwrap();
-        let image = posix::open_image(&path, None, false).unwrap();
+        let image = opened(&path, posix::open_image(&path, None, false).unwrap());
         let ops = LinuxGrow {
             image,
             shown: "/i".into(),

@@ -203,33 +203,6 @@ pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
 /// it in turns many times a second; only a holder that keeps it is named.
 pub const CONTROL_QUIET: Duration = Duration::from_secs(5);
 
-/// `flock(LOCK_EX)` held until drop. Serialises allocators that cooperate
-/// (systemd does the same); losetup does not, hence the retry as well.
-pub struct ControlLock<'a>(&'a OwnedFd);
-
-impl<'a> ControlLock<'a> {
-    /// Takes the lock, waiting at most [`crate::platform::posix::LOCK_WAIT`] for another
-    /// allocator (announced once, naming the holder where /proc/locks
-    /// tells), then fails with nothing changed.
-    pub fn take(control: &'a OwnedFd) -> crate::error::Result<Self> {
-        let st = nix::sys::stat::fstat(control).map_err(|e| crate::error::Error::sys(LOOP_CONTROL, e))?;
-        crate::platform::posix::wait_lock(
-            control,
-            &st,
-            LOOP_CONTROL,
-            " (another program is allocating a loop device)",
-        )?;
-        Ok(ControlLock(control))
-    }
-}
-
-impl Drop for ControlLock<'_> {
-    fn drop(&mut self) {
-        // SAFETY: plain flock(2) on a valid descriptor.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
-    }
-}
-
 /// A random number below `n` (n > 0), from getrandom(2); falls back to the
 /// clock if the kernel has none to give, which only costs fairness.
 fn random_below(n: u64) -> u64 {

@@ -360,6 +360,13 @@ impl<S: LoopSys> Linux<S> {
     }
 }
 
+/// The handle of an image opened as `path`.
+fn opened(path: &Path, img: posix::Image) -> Opened<posix::Image> {
+    #[allow(clippy::unnecessary_cast)]
+    let id = FileId { dev: img.stat.st_dev as u64, ino: img.stat.st_ino as u64 };
+    Opened { path: path.to_path_buf(), id, created: img.created, handle: img }
+}
+
 /// The image behind a disk for messages, else the device itself.
 fn shown_image<D>(disk: &Disk<Held<D>>) -> String {
     show(disk.hold.image.as_ref().unwrap_or(&disk.device.path))
@@ -632,9 +639,7 @@ impl<S: LoopSys> Platform for Linux<S> {
         if !img.writable && !o.read_only {
             self.warn(format!("{}: not writable; attaching it read-only and mounting read-only", o.path.display()));
         }
-        #[allow(clippy::unnecessary_cast)]
-        let id = FileId { dev: img.stat.st_dev as u64, ino: img.stat.st_ino as u64 };
-        Ok(Opened { path: o.path.clone(), id, created: img.created, handle: img })
+        Ok(opened(&o.path, img))
     }
 
     fn remove_image(&mut self, image: Opened<posix::Image>) -> Result<()> {

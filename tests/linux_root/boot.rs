@@ -247,6 +247,20 @@ fn a_fifo_as_image_never_blocks() {
 
 /// A lock held by another process: mount_md says once what it waits for
 /// and who holds it, gives up after 10 s, and has changed nothing.
+/// flock(1) holding `path`'s lock for `secs` seconds, returned once
+/// /proc/locks shows it held (at most 5 s).
+fn hold_lock(path: &Path, secs: u32) -> std::process::Child {
+    let holder = Command::new("flock").arg("-x").arg(path).arg("sleep").arg(secs.to_string()).spawn().unwrap();
+    let pid = holder.id();
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
+        && start.elapsed() < std::time::Duration::from_secs(5)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    holder
+}
+
 #[test]
 fn a_held_lock_is_a_bounded_wait() {
     require_loop!();
@@ -258,7 +272,7 @@ fn a_held_lock_is_a_bounded_wait() {
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
     make_image(&img, 16 * MIB, true);
-    let mut holder = Command::new("flock").arg("-x").arg(&img).args(["sleep", "60"]).spawn().unwrap();
+    let mut holder = hold_lock(&img, 60);
     struct Kill<'a>(&'a mut std::process::Child);
     impl Drop for Kill<'_> {
         fn drop(&mut self) {
@@ -268,13 +282,6 @@ fn a_held_lock_is_a_bounded_wait() {
     }
     let pid = holder.id();
     let _kill = Kill(&mut holder);
-    // Until flock(1) holds it.
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
-        && start.elapsed() < std::time::Duration::from_secs(5)
-    {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
     let start = std::time::Instant::now();
     let out = run(&bin(), args!["-P", "-F", img, "md", mnt]);
     let waited = start.elapsed();
@@ -292,6 +299,29 @@ fn a_held_lock_is_a_bounded_wait() {
     assert_nothing_left(&tmp);
 }
 
+/// Allocators that cooperate hold `/dev/loop-control`'s lock in turns, for
+/// moments: a wait for it says nothing for its first five seconds. (The
+/// real lock is held here for a second, so this test runs alone.)
+#[test]
+fn a_short_wait_for_the_loop_control_lock_says_nothing() {
+    require_loop!(alone);
+    if Command::new("flock").arg("--version").output().is_err() {
+        skip("flock(1) not found (util-linux)");
+        return;
+    }
+    let tmp = TempDir::new("control-quiet");
+    let mnt = tmp.dir("mnt");
+    let img = tmp.join("a.img");
+    make_image(&img, 16 * MIB, true);
+    let mut holder = hold_lock(Path::new("/dev/loop-control"), 1);
+    let out = run(&bin(), args!["-P", "-F", img, "md", mnt]);
+    let _ = holder.wait();
+    let err = text(&out.stderr);
+    assert_eq!((out.status.code(), err.as_str()), (Some(0), ""));
+    run(&bin(), args!["-u", mnt]);
+    assert_nothing_left(&tmp);
+}
+
 /// The bounded wait for `/dev/loop-control`'s lock (`wait_lock_quietly`,
 /// which the Linux backend takes it with), on a file of the test's own:
 /// holding the real loop-control lock would stall every other attach on
@@ -305,14 +335,7 @@ fn a_held_lock_that_lets_go_is_waited_for() {
     let tmp = TempDir::new("held-quiet");
     let file = tmp.join("lock");
     std::fs::write(&file, b"").unwrap();
-    let mut holder = Command::new("flock").arg("-x").arg(&file).args(["sleep", "6"]).spawn().unwrap();
-    let pid = holder.id();
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
-        && start.elapsed() < std::time::Duration::from_secs(5)
-    {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let mut holder = hold_lock(&file, 6);
     let fd: std::os::fd::OwnedFd = std::fs::File::open(&file).unwrap().into();
     let st = nix::sys::stat::fstat(&fd).unwrap();
     let start = std::time::Instant::now();

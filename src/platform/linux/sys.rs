@@ -114,11 +114,12 @@ impl LoopSys for Kernel {
     fn lock_control(&mut self) -> crate::error::Result<()> {
         let fd = self.control().map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
         let st = nix::sys::stat::fstat(fd).map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
-        crate::platform::posix::wait_lock(
+        crate::platform::posix::wait_lock_quietly(
             fd,
             &st,
             loopdev::LOOP_CONTROL,
             " (another program is allocating a loop device)",
+            loopdev::CONTROL_QUIET,
         )
     }
 

@@ -1119,9 +1119,35 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
     }
 }
 
-/// Elsewhere the helper outlives a killed mount_md (FreeBSD has
-/// `procctl(PROC_PDEATHSIG_CTL)`; not used yet).
-#[cfg(not(target_os = "linux"))]
+/// FreeBSD: `procctl(P_PID, 0, PROC_PDEATHSIG_CTL, SIGKILL)`, the same
+/// request (sys/kern/kern_procctl.c `pdeathsig_ctl`, FreeBSD 11.2 and
+/// later): newfs, fsck_ufs or growfs left running would keep `/dev/mdN`
+/// open, and the next run's detach of the leftover unit would find it busy.
+#[cfg(target_os = "freebsd")]
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe system calls (procctl, getppid, _exit) with
+    // a pointer to its own stack variable, which outlives the call; it
+    // touches no memory shared with the parent and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut signal: libc::c_int = libc::SIGKILL;
+            let data: *mut libc::c_int = &mut signal;
+            if libc::procctl(libc::P_PID, 0, libc::PROC_PDEATHSIG_CTL, data.cast()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent.as_raw() {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the helper outlives a killed mount_md.
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
 pub fn die_with_parent(_cmd: &mut std::process::Command) {}
 
 /// The non-empty lines of a helper's output, trimmed, with a `prefix` of
@@ -1144,6 +1170,20 @@ pub fn output_lines(output: &str, prefix: &str) -> Vec<String> {
     out
 }
 
+/// How a helper that failed ended, on one line (for messages that go on
+/// after it, as a grow's do): its output lines joined by `; `, or, if it
+/// printed nothing, its exit status or signal.
+pub fn failure_line(c: &Captured) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let why = output_lines(&c.output, "").join("; ");
+    match (why.is_empty(), c.status.code(), c.status.signal()) {
+        (false, ..) => why,
+        (true, Some(code), _) => format!("exited with error code {code}"),
+        (true, None, Some(s)) => format!("killed by signal {s}"),
+        (true, None, None) => "failed".to_string(),
+    }
+}
+
 /// The error for a helper that failed: `<what>: <how it ended>`, then its
 /// output — on the same line if it is one line, else indented below.
 pub fn helper_failed(what: String, status: std::process::ExitStatus, lines: &[String]) -> Error {
@@ -1162,7 +1202,19 @@ pub fn helper_failed(what: String, status: std::process::ExitStatus, lines: &[St
 
 #[cfg(test)]
 mod tests {
-    use super::{link_risk, LinkRisk};
+    use super::{failure_line, link_risk, Captured, LinkRisk};
+
+    #[test]
+    fn a_failed_helper_on_one_line() {
+        use std::os::unix::process::ExitStatusExt;
+        let ended = |raw: i32, output: &str| Captured {
+            status: std::process::ExitStatus::from_raw(raw),
+            output: output.to_string(),
+        };
+        assert_eq!(failure_line(&ended(1 << 8, "resize2fs 1.47\n\n  Bad magic  \n")), "resize2fs 1.47; Bad magic");
+        assert_eq!(failure_line(&ended(3 << 8, "")), "exited with error code 3");
+        assert_eq!(failure_line(&ended(9, "")), "killed by signal 9");
+    }
 
     const ME: u32 = 1000;
 

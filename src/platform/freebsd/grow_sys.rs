@@ -3,14 +3,10 @@
 use super::abi;
 use super::grow::{GrowSys, ResizeRequest};
 use super::OpenedImage;
-use crate::error::{from_io, Error, Result};
-use crate::platform::extend;
+use crate::error::{Error, Result};
+use crate::platform::{extend, posix};
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-/// Where growfs may look for what it runs; nothing from the caller.
-const PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin";
 
 /// The grow operations over the backend's own /dev/mdctl handle
 /// ([`super::sys::Kernel`]): one descriptor, one ioctl wrapper.
@@ -39,22 +35,17 @@ impl GrowSys for KernelGrow {
         Ok(self.kernel.query(unit)?.label.unwrap_or_default())
     }
 
+    /// As newfs is run ([`posix::run_captured`]: argument vector, cleared
+    /// environment, dies with mount_md); its output, on one line, becomes
+    /// the error.
     fn run_program(&mut self, argv: &[OsString]) -> Result<()> {
-        let shown = super::requests::show_argv(argv);
         let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("empty argv"))?;
-        let out = Command::new(prog)
-            .args(args)
-            .env_clear()
-            .env("PATH", PATH)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| from_io(format!("exec: {}", prog.to_string_lossy()), &e))?;
-        if out.status.success() {
+        let done = posix::run_captured(Path::new(prog), args, false)
+            .map_err(|e| Error { what: format!("exec: {}", prog.to_string_lossy()), ..e })?;
+        if done.status.success() {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        let text = if text.is_empty() { format!("exited with status {:?}", out.status.code()) } else { text };
-        Err(Error::text(shown, text))
+        Err(Error::text(super::requests::show_argv(argv), posix::failure_line(&done)))
     }
 
     fn extend(&mut self, image: &OpenedImage, from: u64, to: u64) -> Result<()> {

@@ -31,11 +31,9 @@ use crate::request::GrowRequest;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 mod sys {
     nix::ioctl_none_bad!(set_capacity, super::loopdev::LOOP_SET_CAPACITY);
@@ -172,46 +170,17 @@ impl LinuxGrow {
     }
 }
 
-/// `/usr/sbin/resize2fs`, from the directories mkfs is looked for in.
-fn find_program(name: &OsStr) -> Result<PathBuf> {
-    mkfs::SEARCH.iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file()).ok_or_else(|| {
-        Error::text(name.to_string_lossy().into_owned(), format!("not found in {}", mkfs::SEARCH.join(":")))
-    })
-}
-
-/// Runs a file system tool as mkfs is run; its stderr becomes the error.
+/// Runs a file system tool as mkfs is run ([`posix::run_captured`]:
+/// argument vector, cleared environment, dies with mount_md); its output,
+/// on one line, becomes the error.
 fn run_tool(tool: Tool, argv: &[OsString]) -> Result<()> {
     let (name, args) = argv.split_first().ok_or_else(|| Error::plain("internal error: empty argv"))?;
-    let program = find_program(name)?;
-    let shown = grow::show_argv(argv);
-    let mut cmd = Command::new(&program);
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", mkfs::SEARCH.join(":"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // Like mkfs: a grower must not outlive a killed mount_md.
-    posix::die_with_parent(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| crate::error::from_io(program.display().to_string(), &e))?;
-    let mut raw = Vec::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = pipe.read_to_end(&mut raw);
-    }
-    let status = child.wait().map_err(|e| crate::error::from_io(shown.clone(), &e))?;
-    if status.code().is_some_and(|c| tool.succeeded(c)) {
+    let program = mkfs::program(&name.to_string_lossy())?;
+    let done = posix::run_captured(&program, args, false)?;
+    if done.status.code().is_some_and(|c| tool.succeeded(c)) {
         return Ok(());
     }
-    let why = posix::output_lines(&String::from_utf8_lossy(&raw), "").join("; ");
-    let why = if !why.is_empty() {
-        why
-    } else if let Some(code) = status.code() {
-        format!("exited with error code {code}")
-    } else {
-        use std::os::unix::process::ExitStatusExt;
-        format!("killed by signal {}", status.signal().unwrap_or(0))
-    };
-    Err(Error::text(shown, why))
+    Err(Error::text(grow::show_argv(argv), posix::failure_line(&done)))
 }
 
 impl GrowOps for LinuxGrow {

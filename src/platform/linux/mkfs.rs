@@ -62,10 +62,15 @@ pub fn argv(f: &Format, device: &str) -> std::result::Result<Vec<String>, char> 
 
 /// `/usr/sbin/mkfs.ext4`, from [`SEARCH`].
 pub fn find(fstype: &str) -> Result<PathBuf> {
-    let name = format!("mkfs.{fstype}");
+    program(&format!("mkfs.{fstype}"))
+}
+
+/// The program `name` (`e2fsck`, `resize2fs`), from [`SEARCH`], never
+/// from the caller's `$PATH`.
+pub fn program(name: &str) -> Result<PathBuf> {
     SEARCH
         .iter()
-        .map(|d| Path::new(d).join(&name))
+        .map(|d| Path::new(d).join(name))
         .find(|p| p.is_file())
         .ok_or_else(|| Error::text(name, format!("not found in {}", SEARCH.join(":"))))
 }
@@ -92,11 +97,7 @@ pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
 /// root file system only); anything else stops the mount with e2fsck's own
 /// output. Returns that output (its summary line) on success.
 pub fn e2fsck(device: &Path, image: &str) -> Result<String> {
-    let program = SEARCH
-        .iter()
-        .map(|d| Path::new(d).join("e2fsck"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| Error::text("e2fsck", format!("not found in {}", SEARCH.join(":"))))?;
+    let program = program("e2fsck")?;
     let args = e2fsck_argv(device);
     let done = posix::run_captured(&program, &args, false)?;
     match done.status.code() {

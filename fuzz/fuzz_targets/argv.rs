@@ -36,4 +36,5 @@ fuzz_target!(|data: &[u8]| {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let status = mount_md::run::run(&argv, &mut fake, &H, &mut out, &mut err);
     assert!(matches!(status, 0 | 1 | 2 | 32));
+    assert_eq!(fake.open_handles(), 0, "the executor let go of every handle");
 });

@@ -273,7 +273,8 @@ fn shown(target: &ReleaseTarget) -> String {
 /// target turned out to be: a unit by number; the unit a mount root is
 /// mounted from (by device number); for a directory that is not mounted
 /// (jail(8) unmounts before exec.release), the units of ours whose mark
-/// names it and that nothing uses; for a file, the units backed by it.
+/// names it (one mounted elsewhere is an error, one held open is left to
+/// the detach to refuse); for a file, the units backed by it.
 fn resolve<P: Platform + ?Sized>(
     p: &mut P,
     target: &ReleaseTarget,
@@ -308,11 +309,20 @@ fn resolve<P: Platform + ?Sized>(
             let mounts = mount_table(p, table)?;
             let bytes = real.as_os_str().as_bytes();
             let mut v = Vec::new();
-            for u in units {
-                let named = matches!(&u.owner, Owner::Ours(m) if m.names(bytes));
-                if named && !mounts.iter().any(|m| m.dev == u.rdev) && !p.held(&u)? {
-                    v.push(u);
+            for u in units.into_iter().filter(|u| matches!(&u.owner, Owner::Ours(m) if m.names(bytes))) {
+                // Marked for this directory but mounted somewhere else: it
+                // serves that mount now, and says so rather than vanish.
+                if let Some(m) = mounts.iter().find(|m| m.dev == u.rdev) {
+                    return Err(Error::plain(format!(
+                        "{}: {} is mounted on {}; left alone",
+                        shown(target),
+                        u.device.path.display(),
+                        crate::error::quoted(&m.on)
+                    )));
                 }
+                // Held open (a process, a mount in another namespace): the
+                // detach says so, and -f forces it.
+                v.push(u);
             }
             v
         }

@@ -278,15 +278,26 @@ fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
     let o = run_on(leftover(3, None, false), &argv("mount_md -u -X /j"));
     assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: detached /dev/md3\n"));
     assert!(o.fake.is_clean());
-    // Only a mark that names it, and only while nothing uses the unit.
+    // Only a mark that names it.
     for fake in [leftover(3, None, true), leftover(3, Some("/elsewhere"), false)] {
         let o = run_on(fake, &argv("mount_md -u /k"));
         assert_eq!((o.status, o.stderr.as_str()), (0, ""));
         assert_eq!(o.fake.attached.len(), 1);
     }
+    // Held open: never "nothing to do"; refused, and -f forces it.
     let o = run_on(leftover(3, None, true), &argv("mount_md -u /j"));
-    assert_eq!((o.status, o.stderr.as_str()), (0, ""));
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "mount_md: detach /dev/md3: still open (-f forces): Device or resource busy\n")
+    );
     assert_eq!(o.fake.attached.len(), 1);
+    let o = run_on(leftover(3, None, true), &argv("mount_md -u -f /j"));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(o.stderr, "mount_md: /dev/md3: still in use; detached when its last user closes it\n");
+    // Mounted somewhere else: it serves that mount; said, left alone.
+    let o = run_on(leftover(3, Some("/elsewhere"), false), &argv("mount_md -u /j"));
+    assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /j: /dev/md3 is mounted on /elsewhere; left alone\n"));
+    assert_eq!((o.fake.attached.len(), o.fake.mounted.len()), (1, 1));
 }
 
 #[test]

@@ -165,6 +165,36 @@ fn release_of_a_busy_mount_is_refused_then_forced() {
     assert_nothing_left(&tmp);
 }
 
+/// jail(8) unmounted the directory, but a process still holds the loop
+/// device: `-u DIR` finds the unit by its mark and says it is still open
+/// (never "nothing to do"); `-f` leaves it to autoclear.
+#[test]
+fn release_of_an_unmounted_directory_whose_unit_is_held() {
+    require_loop!();
+    let tmp = TempDir::new("u-held");
+    let mut loops = LoopGuard::default();
+    let (img, dir, guard, m) = mount_prepared(&tmp, "held", &mut loops);
+    let name = unit_of(&m);
+    let held = std::fs::File::open(&m.source).unwrap();
+    nix::mount::umount(&dir).unwrap();
+    drop(guard);
+    assert_eq!(backing_file(&name).as_deref(), Some(img.as_path()), "held: still attached");
+    let out = run(&bin(), args!["-u", dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!("mount_md: detach {}: still open (-f forces): Device or resource busy\n", m.source)
+    );
+    let out = run(&bin(), args!["-u", "-f", dir]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stderr),
+        format!("mount_md: {}: still in use; detached when its last user closes it\n", m.source)
+    );
+    drop(held);
+    assert_nothing_left(&tmp);
+}
+
 #[test]
 fn release_refuses_a_mount_that_is_not_a_loop_device() {
     require_loop!();

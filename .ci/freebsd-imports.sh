@@ -3,13 +3,15 @@
 # `freebsd-build --build`) does its work through the kernel:
 #   * it imports nmount, ioctl, unmount (and kldload/modfind for geom_md),
 #     getfsstat and sysctlbyname (finding units and mounts), flock (the image lock);
-#   * the only helper programs it names are /sbin/newfs (run only without -P)
-#     and /sbin/fsck_ufs (run only with -P, on a file system that is not
-#     clean); no mdconfig, mount, pax or shell path is in it.
+#   * it names /sbin/newfs (run without -P, or for an image -P --create
+#     made) and /sbin/fsck_ufs (run with -P on a file system that is not
+#     clean, or always under --fsck=always); no mdconfig, mount, pax or
+#     shell path is in it. (-r also names /sbin/growfs; not checked here.)
 # The clean -P path starting no process is argued from the code (newfs is
-# exec'd only by Platform::format, planned only when -P is absent; fsck_ufs
-# only when the superblock says not clean) and tested with the recording
-# syscall layer (tests/freebsd_double/run.rs, tests/freebsd_double/fsck.rs).
+# exec'd only by Platform::format, planned only without -P or for a created
+# image; fsck_ufs only when the superblock says not clean, unless
+# --fsck=always) and tested with the recording syscall layer
+# (tests/freebsd_double/run.rs, tests/freebsd_double/fsck.rs).
 set -eu
 B=${1:-target/freebsd/x86_64-unknown-freebsd/release/mount_md}
 [ -f "$B" ] || { echo "freebsd-imports: $B: no such file (run freebsd-build --build first)" >&2; exit 1; }

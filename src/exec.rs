@@ -232,7 +232,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             return Ok(());
         }
         let disk = need(&self.disk, "a device before attaching one")?;
-        let what = self.image_path.as_ref().unwrap_or(&disk.device.path).display().to_string();
+        let what = crate::error::quoted(self.image_path.as_ref().unwrap_or(&disk.device.path));
         let read_only = disk.device.read_only;
         let mut head = self.platform.read_start(disk, superblock::FIRST_LEN)?;
         let mut found = superblock::probe(&head);

@@ -28,7 +28,10 @@
 //!    `mount_md -r` to the same size would find the disk already that size
 //!    and do nothing).
 //! 6. **Detach** (offline only) — the unit attached in step 2 goes again,
-//!    on failure as on success.
+//!    on failure as on success. If the detach itself fails, the grow is
+//!    done: nothing is undone (cutting the image back would cut the grown
+//!    file system), and the message says the image and its file system
+//!    were grown and the unit is still attached.
 //!
 //! Shrinking is refused before anything is done; asking for the current
 //! size is success with nothing done.
@@ -245,6 +248,18 @@ pub fn execute(
             Ok(()) => {
                 told_kernel |= matches!(step, GrowStep::SetCapacity { .. });
                 done.push(step);
+            }
+            Err(e) if done.iter().any(|d| matches!(d, GrowStep::GrowFs(_))) => {
+                // Only the detach is left: the grow is done and stays.
+                let to = steps.iter().find_map(|s| match s {
+                    GrowStep::ExtendImage { to, .. } => Some(*to),
+                    _ => None,
+                });
+                let tail = format!(
+                    "the image and its file system were grown to {} bytes; the unit is still attached",
+                    to.unwrap_or_default()
+                );
+                return Err(Error { what: e.what, why: append(e.why, &tail) });
             }
             Err(e) => {
                 // A grower that failed may have begun to use the new space.

@@ -39,13 +39,13 @@ pub fn is_read_only(fd: &OwnedFd) -> Result<bool> {
 pub fn set_mode(root: &OwnedFd, mount_point: &Path, mode: u32) -> Result<()> {
     #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
     let mode = Mode::from_bits_truncate((mode & 0o7777).try_into().unwrap_or_default());
-    fchmod(root, mode).map_err(|e| Error::sys(format!("chmod: {}", mount_point.display()), e))
+    fchmod(root, mode).map_err(|e| Error::sys(format!("chmod: {}", crate::error::quoted(mount_point)), e))
 }
 
 /// chown of the mounted root, through its descriptor.
 pub fn set_owner(root: &OwnedFd, mount_point: &Path, uid: u32, gid: u32) -> Result<()> {
     fchown(root, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
-        .map_err(|e| Error::sys(format!("chown {} to {uid}:{gid}", mount_point.display()), e))
+        .map_err(|e| Error::sys(format!("chown {} to {uid}:{gid}", crate::error::quoted(mount_point)), e))
 }
 
 /// Waits, bounded, for a device node to exist (udev or GEOM may lag).
@@ -568,7 +568,7 @@ pub fn open_dir_walked(path: &Path) -> Result<(OwnedFd, Option<Walked>)> {
 /// How `--create` makes a missing image.
 pub use crate::request::CreateMode;
 
-/// A backing image, opened once and locked for the whole run.
+/// A backing image, opened and locked; the lock lasts as long as this.
 #[derive(Debug)]
 pub struct Image {
     /// Open read-write when possible, else read-only: what a loop device
@@ -609,6 +609,10 @@ pub fn temp_name(name: &OsStr) -> OsString {
     t.push(TEMP_SUFFIX);
     t
 }
+
+/// Why `--create` under `-o ro` makes nothing.
+pub const NO_READ_ONLY_CREATE: &str =
+    "does not exist, and --create cannot make it for a read-only mount (-o ro): a new image must be formatted";
 
 /// What [`temp_name`] appends.
 const TEMP_SUFFIX: &str = ".mount_md-new";
@@ -666,8 +670,8 @@ fn kind_of(st: &FileStat) -> SFlag {
 fn regular(st: &FileStat, path: &Path) -> Result<()> {
     match kind_of(st) {
         SFlag::S_IFREG => Ok(()),
-        SFlag::S_IFDIR => Err(Error::sys(path.display().to_string(), Errno::EISDIR)),
-        _ => Err(Error::plain(format!("{} is not a regular file", path.display()))),
+        SFlag::S_IFDIR => Err(Error::sys(crate::error::quoted(path), Errno::EISDIR)),
+        _ => Err(Error::plain(format!("{} is not a regular file", crate::error::quoted(path)))),
     }
 }
 
@@ -759,11 +763,7 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
             Err(e) => return Err(Error::sys(shown(), e)),
         }
         if read_only {
-            return Err(Error::text(
-                shown(),
-                "does not exist, and --create cannot make it for a read-only mount (-o ro): \
-                 a new image must be formatted",
-            ));
+            return Err(Error::text(shown(), NO_READ_ONLY_CREATE));
         }
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
         let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))

@@ -183,6 +183,15 @@ fn rollback_offline() {
     let (log, r, ..) = go(&f, Some("grow"), Options::default());
     assert_eq!(log, ["extend", "attach", "check", "grow", "undo attach"]);
     assert!(r.unwrap_err().contains("the image stays 134217728 bytes"));
+    // Grown, then the detach failed: nothing is undone (cutting the image
+    // back would cut the grown file system), and the message says so.
+    let (log, r, ..) = go(&f, Some("detach"), Options::default());
+    assert_eq!(log, ["extend", "attach", "check", "grow", "detach"]);
+    assert_eq!(
+        r.unwrap_err(),
+        "detach: No space left on device (the image and its file system were grown to 134217728 bytes; \
+         the unit is still attached)"
+    );
 }
 
 #[test]

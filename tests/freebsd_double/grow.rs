@@ -169,6 +169,20 @@ fn offline_attaches_marked_grows_and_detaches() {
     assert!(sys.is_clean());
 }
 
+/// The offline attach is checked as a mount's is: an image replaced
+/// between the open and MDIOCATTACH (which opens by path) gets its unit
+/// detached again and the image cut back; nothing changed.
+#[test]
+fn offline_attach_of_a_replaced_image_is_detached_again() {
+    let mut sys = Recorder::new().with_file("/img", "/img", GIB);
+    sys.replaced.insert("/img".into());
+    let mut g = Grow::default();
+    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    assert_eq!(r.unwrap_err(), "/img: replaced while attaching; detached /dev/md0: nothing changed");
+    assert_eq!(g.log, [G::Extend(GIB, 2 * GIB), G::Truncate(GIB)]);
+    assert!(sys.is_clean(), "{:?}", sys.calls);
+}
+
 #[test]
 fn refusals_change_nothing() {
     // Not ours.

@@ -363,6 +363,27 @@ fn create_makes_formats_once_and_removes_on_failure() {
     assert!(fb.sys().is_clean());
 }
 
+/// `-P --create -o ro`: a missing image is not made (it would have to be
+/// formatted, and the mount is read-only), as on Linux; one that exists is
+/// attached and mounted read-only, never opened for writing.
+#[test]
+fn create_under_read_only_makes_nothing() {
+    let line = "mount_md -P --create -s 64m -o ro -F /img md /j";
+    let mut fb = FreeBsd::with_sys(missing_image());
+    let (code, _, err) = run(&words(line), &mut fb);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "mount_md: /img: does not exist, and --create cannot make it for a read-only mount (-o ro): a new image must be formatted\n")
+    );
+    assert!(fb.sys().calls.is_empty() && fb.sys().files.is_empty(), "{:?}", fb.sys().calls);
+    let mut fb = FreeBsd::with_sys(Recorder::new().with_file("/img", "/img", 64 << 20));
+    let (code, _, err) = run(&words(line), &mut fb);
+    assert_eq!(code, 0, "{err}");
+    let SysCall::Attach(a) = &fb.sys().calls[0] else { panic!("{:?}", fb.sys().calls) };
+    assert!(a.read_only(), "MD_READONLY for an image that is kept");
+    assert!(!fb.sys().calls.iter().any(|c| matches!(c, SysCall::Newfs { .. } | SysCall::CreateImage(_))));
+}
+
 #[test]
 fn every_rollback_leaves_no_unit_attached() {
     let argv = words("mount_md -s 1g -p 0755 -w 0:0 -k /skel -F /jails/10.0.0.1/rootfs.volume md3 /m");

@@ -179,6 +179,13 @@ fn an_image_with_a_file_system_is_not_formatted_again() {
     let out = run(&bin(), args!["-F", fake_xfs, "md", mnt]);
     assert!(text(&out.stderr).contains("already holds a file system (xfs)"), "{}", text(&out.stderr));
     assert_nothing_left(&tmp);
+    // A path with a space is named whole, in single quotes.
+    let spaced = tmp.join("x y.img");
+    std::fs::rename(&fake_xfs, &spaced).unwrap();
+    let out = run(&bin(), args!["-F", spaced, "md", mnt]);
+    let err = text(&out.stderr);
+    assert!(err.starts_with(&format!("mount_md: '{}': already holds", spaced.display())), "{err}");
+    assert_nothing_left(&tmp);
     // --reformat replaces it (mount.md's option list reaches it too).
     let out = run(&flavor(&tmp, "mount.md"), args!["md", mnt, "-o", format!("rw,--reformat,-F{}", img.display())]);
     ok(&out);

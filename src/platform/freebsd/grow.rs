@@ -24,7 +24,7 @@
 //! The logic runs over [`FreeBsd`] with any [`MdSys`] (what the mount path
 //! uses) and [`GrowSys`] (what only grow and list need), so the doubles
 //! test it on any host; `grow_sys.rs` holds the real system calls.
-use super::geom::{ident_match, IdentMatch, MdUnit};
+use super::geom::MdUnit;
 use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
 use super::{FreeBsd, MdSys, OpenedImage};
 use crate::device::Unit;
@@ -183,22 +183,12 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
         match step {
             GrowStep::ExtendImage { from, to } => r.g.extend(&r.image, *from, *to),
             GrowStep::Attach => {
+                // The kernel opens the file by path: the new unit is checked
+                // to hold the one we hold, as after a mount's attach (and
+                // detached again if not).
                 let req = r.attach_request(self.to)?;
-                let unit = r.fb.sys.attach(&req)?;
-                r.unit = Some(unit);
-                // The kernel opened the file by path: it must be the one
-                // we hold (as after a mount's attach; a cut ident is
-                // confirmed through the file the unit reports).
-                r.fb.sys.wait_for_node(&r.device())?;
-                let ident = r.fb.sys.disk_ident(unit)?;
-                let same = match ident_match(&ident, r.image.id) {
-                    IdentMatch::Exact => true,
-                    IdentMatch::Candidate => r.fb.file_is(unit, None, r.image.id),
-                    IdentMatch::No => false,
-                };
-                if !same {
-                    return Err(Error::plain(format!("{}: replaced while attaching", r.image.path.display())));
-                }
+                let dev = r.fb.attach_checked(&req, Some((&r.image.path, r.image.id)))?;
+                r.unit = Some(dev.unit);
                 Ok(())
             }
             GrowStep::SetCapacity { to, .. } => {
@@ -210,7 +200,7 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
                 t => Err(Error::plain(format!("{t:?}: not a FreeBSD program"))),
             },
             GrowStep::Detach => match r.unit.take() {
-                Some(u) => r.fb.sys.detach(u, false),
+                Some(u) => r.fb.detach_settled(u, false),
                 None => Ok(()),
             },
         }
@@ -232,7 +222,7 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
         match step {
             GrowStep::ExtendImage { from, .. } => r.g.truncate(&r.image, *from),
             GrowStep::Attach => match r.unit.take() {
-                Some(u) => r.fb.sys.detach(u, false),
+                Some(u) => r.fb.detach_settled(u, false),
                 None => Ok(()),
             },
             _ => Ok(()),

@@ -22,9 +22,11 @@
 //!   in `md_label` (crate::mark); `-u` touches only marked units, and finds a
 //!   unit by the mark after jail(8) has already unmounted its directory.
 //!
-//! The image is opened once without following symlinks and locked for the
-//! run; after MDIOCATTACH (the kernel opens the file again, by path) the
-//! unit must be backed by the very file we hold, or it is detached again.
+//! The image is opened without following symlinks and locked, and the
+//! executor holds that descriptor for the run (the preflight before it
+//! opens, locks and lets go once, to check); after MDIOCATTACH (the kernel
+//! opens the file again, by path) the unit must be backed by the very file
+//! we hold, or it is detached again.
 use super::{
     describe, posix, Detached, Device, Disk, Existing, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform,
     UnitInfo,
@@ -548,6 +550,27 @@ impl<S: MdSys> FreeBsd<S> {
         Err(failure)
     }
 
+    /// MDIOCATTACH of `req`. For a vnode disk (`vnode`: the path given and
+    /// the identity of the file we hold), the new unit is then checked to
+    /// hold that very file ([`FreeBsd::verify_backing`], which detaches it
+    /// again if not). Used by the mount path and by `-r`'s offline attach.
+    pub fn attach_checked(&mut self, req: &AttachRequest, vnode: Option<(&Path, FileId)>) -> Result<Device> {
+        let unit = self.sys.attach(req)?;
+        let path = device_path(unit);
+        self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
+        let device = Device { unit, path, read_only: req.read_only() };
+        if let Some((given, id)) = vnode {
+            self.verify_backing(&device, given, id)?;
+            self.note(Note::Debug(format!(
+                "{} is backed by {} ({})",
+                device.path.display(),
+                given.display(),
+                vnode_ident(id)
+            )));
+        }
+        Ok(device)
+    }
+
     /// MDIOCDETACH; EBUSY while no mount uses the unit (GEOM re-tasting it
     /// after the last writer closed) is retried, bounded (see
     /// [`DETACH_TRIES`]). ENOENT and other errors are returned at once.
@@ -742,14 +765,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Err(Error::plain("mount namespaces (mount.md -N) exist only on Linux"))
     }
 
+    /// Under `-o ro` the image is opened read-only, and a missing one is
+    /// not created (it would have to be formatted), as on Linux: `-o ro`
+    /// without `-P` is refused before this, so only `-P --create -o ro`
+    /// gets here, and it mounts an image that exists, read-only.
     fn open_image(&mut self, o: &OpenImage) -> Result<Opened<OpenedImage>> {
-        // An image that will be formatted is opened read-write even under
-        // `-o ro`: newfs writes it, the mount is read-only.
-        let mut o = o.clone();
-        if self.intent.format.is_some() {
-            o.read_only = false;
-        }
-        let img = self.sys.open_image(&o)?;
+        let img = self.sys.open_image(o)?;
         let created = img.created;
         self.note(Note::Debug(format!(
             "opened {} (dev {}, inode {}, {}){}",
@@ -884,22 +905,15 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, _mount_point: &Path) -> Result<Disk<MdHold>> {
         let (req, notes) = self.request_for(a, image.map(|i| &i.handle))?;
         self.notes.extend(notes);
-        let unit = self.sys.attach(&req)?;
-        let path = device_path(unit);
-        self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
-        let device = Device { unit, path, read_only: req.read_only() };
-        let mut hold = MdHold::default();
-        if let (Backing::Vnode(given), Some(img)) = (&a.backing, image) {
-            let id = img.handle.id;
-            self.verify_backing(&device, given, id)?;
-            hold = MdHold { node_ready: true, image: Some(img.path.clone()) };
-            self.note(Note::Debug(format!(
-                "{} is backed by {} ({})",
-                device.path.display(),
-                given.display(),
-                vnode_ident(id)
-            )));
-        }
+        let vnode = match (&a.backing, image) {
+            (Backing::Vnode(given), Some(img)) => Some((given.as_path(), img.handle.id)),
+            _ => None,
+        };
+        let device = self.attach_checked(&req, vnode)?;
+        let hold = match vnode.zip(image) {
+            Some((_, img)) => MdHold { node_ready: true, image: Some(img.path.clone()) },
+            None => MdHold::default(),
+        };
         Ok(Disk { device, hold })
     }
 
@@ -917,7 +931,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         // The error names the image, not only the unit.
         self.sys.run_newfs(&newfs_argv(f, &disk.device.path), f.loud).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, shown_image(disk).display());
+            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
             e
         })
     }
@@ -936,7 +950,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             return Ok(None);
         }
         let output = self.sys.run_fsck(&fsck::fsck_argv(&disk.device.path)).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, shown_image(disk).display());
+            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
             e
         })?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {

@@ -411,6 +411,9 @@ impl MdSys for Recorder {
         // temporary name and keeps it until it is published.
         let (created, at) = match (self.files.get(&o.path), o.create) {
             (Some(_), _) => (false, o.path.clone()),
+            (None, Some(_)) if o.read_only => {
+                return Err(Error::text(o.path.display().to_string(), crate::platform::posix::NO_READ_ONLY_CREATE));
+            }
             (None, Some((size, _))) => {
                 self.calls.push(SysCall::CreateImage(o.path.clone()));
                 let tmp =

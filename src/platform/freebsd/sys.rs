@@ -319,7 +319,7 @@ impl MdSys for Kernel {
     }
 
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
-        let what = || format!("unmount of {}", fspath.display());
+        let what = || format!("unmount of {}", crate::error::quoted(fspath));
         let p = CString::new(fspath.as_os_str().as_bytes()).map_err(|_| Error::text(what(), "contains a NUL byte"))?;
         let flags = if force { libc::MNT_FORCE } else { 0 };
         // SAFETY: `p` is a valid NUL-terminated path.

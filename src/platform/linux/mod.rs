@@ -308,7 +308,7 @@ impl<S: LoopSys> Linux<S> {
     fn open_root(&mut self, pin: &Target, mount_point: &Path) -> Result<OwnedFd> {
         pin.mounted_root(mount_point).inspect_err(|_| {
             if let Err(u) = self.sys.unmount(&pin.pinned, true) {
-                self.warn(format!("rollback: unmount {}: {}", mount_point.display(), u.desc()));
+                self.warn(format!("rollback: unmount {}: {}", crate::error::quoted(mount_point), u.desc()));
             }
         })
     }
@@ -369,7 +369,7 @@ fn opened(path: &Path, img: posix::Image) -> Opened<posix::Image> {
 
 /// The image behind a disk for messages, else the device itself.
 fn shown_image<D>(disk: &Disk<Held<D>>) -> String {
-    show(disk.hold.image.as_ref().unwrap_or(&disk.device.path))
+    crate::error::quoted(disk.hold.image.as_ref().unwrap_or(&disk.device.path))
 }
 
 /// The mount point, opened by [`posix::walk_path`] (a symlink is followed
@@ -489,6 +489,12 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
+        if let Some(mdconfig) = &plan.mdconfig_path {
+            self.debug(format!(
+                "-E {}: ignored; mount_md attaches loop devices itself and runs no mdconfig",
+                mdconfig.display()
+            ));
+        }
         self.mount_point = Some(plan.mount_point.clone());
         self.fixed_unit = plan.steps.iter().find_map(|s| match s {
             Step::Attach(Attach { unit: Unit::Fixed(n), .. }) => Some(*n),
@@ -637,7 +643,10 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn open_image(&mut self, o: &OpenImage) -> Result<Opened<posix::Image>> {
         let img = posix::open_image(&o.path, o.create, o.read_only)?;
         if !img.writable && !o.read_only {
-            self.warn(format!("{}: not writable; attaching it read-only and mounting read-only", o.path.display()));
+            self.warn(format!(
+                "{}: not writable; attaching it read-only and mounting read-only",
+                crate::error::quoted(&o.path)
+            ));
         }
         Ok(opened(&o.path, img))
     }
@@ -666,7 +675,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
-        self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", on.display()), e))
+        self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e))
     }
 
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
@@ -812,10 +821,10 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn unmount(&mut self, m: Mounted<OwnedFd>) -> Result<()> {
         let Mounted { mount_point: on, root, .. } = m;
         drop(root);
-        let what = || format!("unmount {}", on.display());
+        let what = || format!("unmount {}", crate::error::quoted(&on));
         match self.sys.unmount(&on, false) {
             Err(Errno::EBUSY) => {
-                self.warn(format!("{} is busy; detaching it lazily", on.display()));
+                self.warn(format!("{} is busy; detaching it lazily", crate::error::quoted(&on)));
                 self.sys.unmount(&on, true).map_err(|e| Error::sys(what(), e))
             }
             r => r.map_err(|e| Error::sys(what(), e)),
@@ -901,6 +910,19 @@ mod tests {
         assert_eq!(check(&["mount_md", "-s", "64m", "tmpfs", "/"]), Ok(()));
         assert_eq!(check(&["mount_md", "-P", "-T", "ufs", "-o", "ro,ufstype=ufs2", "-F", "/i", "md", "/"]), Ok(()));
         assert_eq!(check(&["mount.md", "md", "/", "-o", "rw,noatime,-P,-F/i"]), Ok(()));
+    }
+
+    /// `-E mdconfig` has nothing to name on Linux either; `-X` says so.
+    #[test]
+    fn mdconfig_path_is_ignored_and_said() {
+        let mut l = Linux::new();
+        l.check(&plan(&["mount_md", "-E", "/sbin/mdconfig", "-s", "64m", "md", "/"])).unwrap();
+        assert_eq!(
+            l.take_notes(),
+            [Note::Debug(
+                "-E /sbin/mdconfig: ignored; mount_md attaches loop devices itself and runs no mdconfig".into()
+            )]
+        );
     }
 
     #[test]

@@ -792,6 +792,9 @@ impl MdSys for Model {
         let mut k = self.k();
         let (created, at) = match (k.files.contains_key(&o.path), o.create) {
             (true, _) => (false, o.path.clone()),
+            (false, Some(_)) if o.read_only => {
+                return Err(Error::text(o.path.display().to_string(), posix::NO_READ_ONLY_CREATE));
+            }
             (false, Some((size, _))) => {
                 k.next_ino += 1;
                 let id = FileId { dev: k.host.dev(), ino: k.next_ino };

@@ -342,7 +342,7 @@ pub enum Located {
 }
 
 /// The one unit (or unattached image) `-r target` is about, by the rules
-/// `-u` uses ([`resolve`]): a unit by number, by the mount on a mount
+/// `-u` uses (`resolve`): a unit by number, by the mount on a mount
 /// point, by its mark for a directory that is not mounted, by its backing
 /// file for an image. A unit another tool attached, a target that names
 /// nothing growable, and an image attached twice are errors, with nothing

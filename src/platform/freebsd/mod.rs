@@ -552,7 +552,7 @@ impl<S: MdSys> FreeBsd<S> {
 
     /// MDIOCATTACH of `req`. For a vnode disk (`vnode`: the path given and
     /// the identity of the file we hold), the new unit is then checked to
-    /// hold that very file ([`FreeBsd::verify_backing`], which detaches it
+    /// hold that very file (`verify_backing`, which detaches it
     /// again if not). Used by the mount path and by `-r`'s offline attach.
     pub fn attach_checked(&mut self, req: &AttachRequest, vnode: Option<(&Path, FileId)>) -> Result<Device> {
         let unit = self.sys.attach(req)?;

@@ -197,7 +197,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
                     )));
                 }
                 Decision::Foreign(e) => return Err(lifecycle::foreign(&crate::error::quoted(image), &e.device)),
-                Decision::Leftover(e) => match self.platform.reuse(&e, a, self.image.as_ref())? {
+                Decision::Leftover(e) => match self.platform.reuse(&e, a, self.image.as_ref(), self.mount_point)? {
                     Some(disk) => {
                         let shown = disk.device.path.display().to_string();
                         self.debug_line(&format!("reusing {shown}, left attached by an earlier run"));

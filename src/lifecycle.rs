@@ -23,7 +23,7 @@ use crate::request::ReleaseTarget;
 use nix::errno::Errno;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// File systems that do not live on a disk: mounting one "from" an md or
 /// loop device would only name the device as its source.
@@ -96,11 +96,13 @@ pub fn check_plan(plan: &Plan) -> Result<()> {
 /// How long to give a unit that was just unmounted (autoclear runs
 /// asynchronously) to go away before it counts as a leftover.
 const SETTLE: Duration = Duration::from_secs(1);
+/// How often it is looked at meanwhile.
+const SETTLE_STEP: Duration = Duration::from_millis(10);
 
 /// The units backed by the image `image`, each with whether it is mounted
 /// at `mount_point`, in use at all, and whose it is.
 pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point: &Path) -> Result<Vec<Existing>> {
-    let deadline = Instant::now() + SETTLE;
+    let mut waited = Duration::ZERO;
     loop {
         let units: Vec<UnitInfo> = p.units()?.into_iter().filter(|u| u.backing == Some(image)).collect();
         if units.is_empty() {
@@ -122,10 +124,12 @@ pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point
             settling |= !in_use && u.autoclear;
             found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
         }
-        if !settling || Instant::now() >= deadline {
+        if !settling || waited >= SETTLE {
             return Ok(found);
         }
-        std::thread::sleep(Duration::from_millis(10));
+        // The platform's pause: the doubles count it instead of sleeping.
+        p.pause(SETTLE_STEP);
+        waited += SETTLE_STEP;
     }
 }
 
@@ -324,6 +328,17 @@ fn resolve<P: Platform + ?Sized>(
                 // detach says so, and -f forces it.
                 v.push(u);
             }
+            // A cut mark without its hash names every directory it begins:
+            // with more than one unit to choose from, choose none.
+            let inexact = |u: &UnitInfo| matches!(&u.owner, Owner::Ours(m) if !m.is_exact());
+            if v.len() > 1 && v.iter().any(inexact) {
+                let names: Vec<String> = v.iter().map(|u| u.device.path.display().to_string()).collect();
+                return Err(Error::plain(format!(
+                    "{}: the cut marks of {} all fit it; name the unit or the image; nothing done",
+                    shown(target),
+                    names.join(", ")
+                )));
+            }
             v
         }
         PathKind::File(id) => units.into_iter().filter(|u| u.backing == Some(*id)).collect(),
@@ -455,7 +470,7 @@ mod tests {
 
     #[test]
     fn decisions() {
-        let ours = Owner::Ours(Mark { mount_point: b"/j".to_vec(), truncated: false });
+        let ours = Owner::Ours(Mark { mount_point: b"/j".to_vec(), truncated: false, hash: None });
         assert_eq!(decide(&[]), Decision::Attach);
         let here = e(1, true, true, Owner::Foreign);
         assert_eq!(decide(&[e(2, false, true, ours.clone()), here.clone()]), Decision::AlreadyMounted(here));

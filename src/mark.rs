@@ -11,13 +11,16 @@
 //!   `kern_mdattach_locked` copies it into the unit; `mdconfig -lv` prints it
 //!   in its last column).
 //!
-//! The format is `mount_md:` followed by the mount point's bytes, cut to
-//! what the field holds. A path that other tools store there (losetup puts
-//! the backing file's absolute path, beginning with `/`) can never begin
-//! with `mount_md:`.
+//! The format is `mount_md:` followed by the mount point's bytes. A path
+//! that other tools store there (losetup puts the backing file's absolute
+//! path, beginning with `/`) can never begin with `mount_md:`.
 //!
-//! A cut mark still says "ours"; the mount point it names is then only a
-//! prefix, and callers must not treat it as exact (see [`Mark::truncated`]).
+//! A mount point too long for the field (on Linux, more than 53 bytes) is
+//! cut, and the mark then ends in `#` and 16 hex digits: the 64-bit FNV-1a
+//! hash of the whole mount point, so that a cut mark still names exactly
+//! one directory ([`Mark::names`]). A cut mark without the hash (written
+//! before it was added) names every directory it is a prefix of; the
+//! lifecycle refuses to choose between several of those.
 #![forbid(unsafe_code)]
 
 /// What every mark begins with.
@@ -36,19 +39,40 @@ pub const FREEBSD_CAPACITY: usize = 1024;
 pub struct Mark {
     /// The mount point the unit was attached for (bytes, as the path was
     /// given to the kernel); empty when it was attached for no mount (an
-    /// offline grow, say).
+    /// offline grow, say). Only its head when the mark was cut.
     pub mount_point: Vec<u8>,
-    /// The field was full: `mount_point` may be only a prefix.
+    /// The field was full: `mount_point` is only a prefix.
     pub truncated: bool,
+    /// For a cut mark, the hash of the whole mount point ([`hash`]); `None`
+    /// for a whole mark, or a cut one written without it.
+    pub hash: Option<u64>,
+}
+
+/// `#` and 16 hex digits.
+const HASH_LEN: usize = 17;
+
+/// The 64-bit FNV-1a hash of a mount point, as cut marks carry it. Not a
+/// defence against anyone (only root writes marks): it tells apart long
+/// mount points that share their first bytes.
+pub fn hash(mount_point: &[u8]) -> u64 {
+    mount_point.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The bytes to store for `mount_point` in a field of `capacity` bytes
 /// (NUL included): the result is at most `capacity - 1` bytes and holds no
-/// NUL (a mount point never does).
+/// NUL (a mount point never does). A mark that would fill the field is cut
+/// and ends in the hash of the whole mount point.
 pub fn encode(mount_point: &[u8], capacity: usize) -> Vec<u8> {
+    let room = capacity.saturating_sub(1);
     let mut out = PREFIX.to_vec();
     out.extend_from_slice(mount_point);
-    out.truncate(capacity.saturating_sub(1).max(PREFIX.len()));
+    if out.len() < room {
+        return out;
+    }
+    let head = room.saturating_sub(PREFIX.len() + HASH_LEN).min(mount_point.len());
+    out.truncate(PREFIX.len() + head);
+    out.extend_from_slice(format!("#{:016x}", hash(mount_point)).as_bytes());
+    out.truncate(room.max(PREFIX.len()));
     out
 }
 
@@ -58,18 +82,36 @@ pub fn decode(field: &[u8], capacity: usize) -> Option<Mark> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
     let text = &field[..end];
     let rest = text.strip_prefix(PREFIX)?;
-    Some(Mark { mount_point: rest.to_vec(), truncated: end >= capacity.saturating_sub(1) })
+    if end < capacity.saturating_sub(1) {
+        return Some(Mark { mount_point: rest.to_vec(), truncated: false, hash: None });
+    }
+    let hashed = rest.len().checked_sub(HASH_LEN).and_then(|at| {
+        let (head, tail) = rest.split_at(at);
+        let hex = tail.strip_prefix(b"#")?;
+        let h = u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+        (hex.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())).then_some((head, h))
+    });
+    Some(match hashed {
+        Some((head, h)) => Mark { mount_point: head.to_vec(), truncated: true, hash: Some(h) },
+        None => Mark { mount_point: rest.to_vec(), truncated: true, hash: None },
+    })
 }
 
 impl Mark {
-    /// Whether this mark can name `mount_point`: equal, or (when cut) a
-    /// prefix of it.
+    /// Whether this mark names `mount_point`: equal; for a cut mark, a
+    /// prefix of it with the same hash; for a cut mark without a hash, any
+    /// directory it is a prefix of.
     pub fn names(&self, mount_point: &[u8]) -> bool {
-        if self.truncated {
-            mount_point.starts_with(&self.mount_point)
-        } else {
-            mount_point == self.mount_point.as_slice()
+        match (self.truncated, self.hash) {
+            (false, _) => mount_point == self.mount_point.as_slice(),
+            (true, Some(h)) => mount_point.starts_with(&self.mount_point) && hash(mount_point) == h,
+            (true, None) => mount_point.starts_with(&self.mount_point),
         }
+    }
+
+    /// Names one directory only (a whole mark, or a cut one with its hash).
+    pub fn is_exact(&self) -> bool {
+        !self.truncated || self.hash.is_some()
     }
 }
 
@@ -82,22 +124,45 @@ mod tests {
         let field = encode(b"/var/jails/j1", LINUX_CAPACITY);
         assert_eq!(field, b"mount_md:/var/jails/j1");
         let m = decode(&field, LINUX_CAPACITY).unwrap();
-        assert_eq!(m, Mark { mount_point: b"/var/jails/j1".to_vec(), truncated: false });
+        assert_eq!(m, Mark { mount_point: b"/var/jails/j1".to_vec(), truncated: false, hash: None });
         assert!(m.names(b"/var/jails/j1"));
         assert!(!m.names(b"/var/jails/j10"));
     }
 
     #[test]
-    fn cut_to_the_field() {
+    fn cut_to_the_field_with_the_hash_of_the_whole() {
         let long = vec![b'a'; 100];
         let field = encode(&long, LINUX_CAPACITY);
         assert_eq!(field.len(), LINUX_CAPACITY - 1);
+        assert!(field.ends_with(format!("#{:016x}", hash(&long)).as_bytes()));
         let mut raw = field.clone();
         raw.push(0);
         let m = decode(&raw, LINUX_CAPACITY).unwrap();
-        assert!(m.truncated);
+        assert!(m.truncated && m.is_exact());
+        assert_eq!(m.mount_point.len(), LINUX_CAPACITY - 1 - PREFIX.len() - HASH_LEN);
         assert!(m.names(&long));
         assert!(!m.names(b"b"));
+        // Two long mount points with the same head are told apart.
+        let mut other = long.clone();
+        other[99] = b'b';
+        assert!(!m.names(&other));
+        assert!(decode(&encode(&other, LINUX_CAPACITY), LINUX_CAPACITY).unwrap().names(&other));
+        // A mark that would fill the field exactly is cut too, so a whole
+        // mark is always shorter than the field.
+        let exact = vec![b'c'; LINUX_CAPACITY - 1 - PREFIX.len()];
+        let m = decode(&encode(&exact, LINUX_CAPACITY), LINUX_CAPACITY).unwrap();
+        assert!(m.truncated && m.names(&exact));
+        let fits = vec![b'c'; LINUX_CAPACITY - 2 - PREFIX.len()];
+        assert_eq!(decode(&encode(&fits, LINUX_CAPACITY), LINUX_CAPACITY).unwrap().mount_point, fits);
+    }
+
+    #[test]
+    fn a_cut_mark_without_a_hash_names_any_directory_it_begins() {
+        let mut old = PREFIX.to_vec();
+        old.extend(vec![b'a'; LINUX_CAPACITY - 1 - PREFIX.len()]);
+        let m = decode(&old, LINUX_CAPACITY).unwrap();
+        assert!(m.truncated && !m.is_exact());
+        assert!(m.names(&[b'a'; 80]) && m.names(&[b'a'; 90]));
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub fn file_id(path: &Path) -> FileId {
 
 /// The mark mount_md leaves for `mount_point`.
 pub fn mark_for(mount_point: &Path) -> Owner {
-    Owner::Ours(Mark { mount_point: mount_point.as_os_str().as_bytes().to_vec(), truncated: false })
+    Owner::Ours(Mark { mount_point: mount_point.as_os_str().as_bytes().to_vec(), truncated: false, hash: None })
 }
 
 /// The device number of unit `n` in the fake.
@@ -273,8 +273,9 @@ impl Platform for Fake {
                     device: self.device(n),
                     rdev: rdev_of(n),
                     backing: u.and_then(|u| u.backing),
-                    owner: u
-                        .map_or(Owner::Ours(Mark { mount_point: Vec::new(), truncated: false }), |u| u.owner.clone()),
+                    owner: u.map_or(Owner::Ours(Mark { mount_point: Vec::new(), truncated: false, hash: None }), |u| {
+                        u.owner.clone()
+                    }),
                     autoclear: false,
                 }
             })
@@ -347,7 +348,13 @@ impl Platform for Fake {
         self.device(unit).path
     }
 
-    fn reuse(&mut self, e: &Existing, _a: &Attach, _image: Option<&Opened<Handle>>) -> Result<Option<Disk<Handle>>> {
+    fn reuse(
+        &mut self,
+        e: &Existing,
+        _a: &Attach,
+        _image: Option<&Opened<Handle>>,
+        _mount_point: &Path,
+    ) -> Result<Option<Disk<Handle>>> {
         self.calls.push(Call::Reuse(e.device.unit));
         let take = |d: &Device| Disk { device: d.clone(), hold: Handle::new(&self.handles, &d.path) };
         Ok(self.reuse_ok.then(|| take(&e.device)))

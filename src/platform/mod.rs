@@ -91,10 +91,6 @@ pub enum Owner {
     /// Attached by another tool (losetup, mount -o loop, mdconfig): never
     /// taken over, never torn down.
     Foreign,
-    /// The backend cannot read marks yet (FreeBSD until `md_label` is read
-    /// back): treated as ours for `-u` on a mount, unit or image, but never
-    /// matched by the mount point a mark names.
-    Unchecked,
 }
 
 impl Owner {
@@ -258,13 +254,15 @@ pub trait Platform {
     /// The node of unit `unit`: `/dev/loop3`, `/dev/md3`.
     fn node(&self, unit: u32) -> PathBuf;
     /// Takes over a leftover unit of ours nothing uses, if it fits `a`
-    /// (backed by `image`); `None` (the default) means the caller should
-    /// detach it ([`Platform::detach_leftover`]) and attach afresh.
+    /// (backed by `image`) and its mark names `mount_point`; `None` (the
+    /// default) means the caller should detach it
+    /// ([`Platform::detach_leftover`]) and attach afresh.
     fn reuse(
         &mut self,
         _e: &Existing,
         _a: &Attach,
         _image: Option<&Opened<Self::Image>>,
+        _mount_point: &Path,
     ) -> Result<Option<Disk<Self::Hold>>> {
         Ok(None)
     }

@@ -358,3 +358,37 @@ fn grow_locates_by_the_release_rules() {
     );
     assert!(f.calls.iter().all(|c| matches!(c, Call::Units)), "{:?}", f.calls);
 }
+
+/// Long mount points: a cut mark carries the hash of the whole path, so
+/// `-u DIR` on an unmounted directory takes only its own unit, not one of
+/// a sibling with the same first bytes; cut marks without a hash (older
+/// runs) that several units share make it choose none.
+#[test]
+fn cut_marks_name_one_directory() {
+    use mount_md::mark::{decode, encode, Mark, LINUX_CAPACITY};
+    let base = format!("/var/jails/{}", "x".repeat(60));
+    let (j1, j2) = (format!("{base}/j1"), format!("{base}/j2"));
+    let marked = |p: &str| Owner::Ours(decode(&encode(p.as_bytes(), LINUX_CAPACITY), LINUX_CAPACITY).unwrap());
+    let fake = Fake::new().with_unit(1, Path::new("/a.img"), marked(&j1), false).with_unit(
+        2,
+        Path::new("/b.img"),
+        marked(&j2),
+        false,
+    );
+    let o = run_on(fake, &argv(&format!("mount_md -u -X {j1}")));
+    assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: detached /dev/md1\n"));
+    assert_eq!(o.fake.attached.iter().copied().collect::<Vec<_>>(), [2]);
+    // Old cut marks, no hash: both fit; neither is touched.
+    let old = Owner::Ours(Mark { mount_point: base.as_bytes()[..40].to_vec(), truncated: true, hash: None });
+    let fake =
+        Fake::new().with_unit(1, Path::new("/a.img"), old.clone(), false).with_unit(2, Path::new("/b.img"), old, false);
+    let o = run_on(fake, &argv(&format!("mount_md -u {j1}")));
+    assert_eq!(o.status, 1);
+    assert!(
+        o.stderr
+            .ends_with("the cut marks of /dev/md1, /dev/md2 all fit it; name the unit or the image; nothing done\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.fake.attached.len(), 2);
+}

@@ -372,20 +372,25 @@ impl<S: MdSys> FreeBsd<S> {
         a.read_only && matches!(a.backing, Backing::Vnode(_)) && !self.formats(image)
     }
 
-    /// The mark this run stores in `md_label`: the mount point as nmount
-    /// will be given it (realpath), or as written when it cannot be resolved
-    /// yet (a dry run).
-    fn mark_bytes(&self) -> Option<Vec<u8>> {
-        let mp = self.intent.mount_point.clone()?;
-        let real = self.sys.resolve_mount_point(&mp).unwrap_or(mp);
-        Some(mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY))
+    /// The mark stored in `md_label` for `mount_point`: the mount point as
+    /// nmount will be given it (realpath), or as written when it cannot be
+    /// resolved yet (a dry run).
+    fn mark_bytes(&self, mount_point: &Path) -> Vec<u8> {
+        let real = self.sys.resolve_mount_point(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
+        mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY)
     }
 
     /// The attach request for `a`. The path handed to the kernel is the
     /// realpath of the image we hold open (its temporary name, for one this
     /// run is creating), as mdconfig gives it; size and writability come
     /// from that image (a dry run, which opens nothing, inspects `a`'s).
-    fn request_for(&self, a: &Attach, image: Option<&OpenedImage>) -> Result<(AttachRequest, Vec<Note>)> {
+    /// The mark names `mount_point`.
+    fn request_for(
+        &self,
+        a: &Attach,
+        image: Option<&OpenedImage>,
+        mount_point: &Path,
+    ) -> Result<(AttachRequest, Vec<Note>)> {
         let backing = match &a.backing {
             Backing::Vnode(p) => Some(match image {
                 Some(img) => BackingFile {
@@ -404,9 +409,8 @@ impl<S: MdSys> FreeBsd<S> {
         let mut a = a.clone();
         a.read_only = self.effective_read_only(&a, image);
         let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
-        if let Some(m) = self.mark_bytes() {
-            req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
-        }
+        let m = self.mark_bytes(mount_point);
+        req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
         Ok((req, notes))
     }
 
@@ -600,50 +604,6 @@ impl<S: MdSys> FreeBsd<S> {
         }
     }
 
-    /// Takes over a marked leftover unit nothing uses if it fits `a` and
-    /// its mark names this mount point; `None` otherwise.
-    pub fn reuse_unit(
-        &mut self,
-        e: &Existing,
-        a: &Attach,
-        image: Option<&Opened<OpenedImage>>,
-    ) -> Result<Option<Disk<MdHold>>> {
-        let unit = e.device.unit;
-        let q = self.sys.query(unit)?;
-        let (req, _) = self.request_for(a, image.map(|i| &i.handle))?;
-        // We ask for 512-byte sectors; the kernel cuts a partial last one off.
-        let want = req.mediasize - req.mediasize % 512;
-        let q_ro = q.options & abi::MD_READONLY != 0;
-        let want_label = req.label.as_ref().map(|l| l.as_bytes().to_vec());
-        let misfit = if q.md_type != abi::MD_VNODE {
-            Some(format!("type {}", abi::type_name(q.md_type)))
-        } else if mark_of(q.label.as_deref()).is_none() {
-            Some("not attached by mount_md".to_string())
-        } else if want_label.is_some() && q.label != want_label {
-            Some(format!("marked {}", String::from_utf8_lossy(q.label.as_deref().unwrap_or_default())))
-        } else if q.sectorsize != 512 {
-            Some(format!("sectorsize {}, want 512", q.sectorsize))
-        } else if q.mediasize != want {
-            Some(format!("mediasize {}, want {want}", q.mediasize))
-        } else if q_ro != req.read_only() {
-            Some(format!("read-only {q_ro}, want {}", req.read_only()))
-        } else if !req.autounit() && req.unit != unit {
-            Some(format!("unit {unit}, want {}", req.unit))
-        } else {
-            None
-        };
-        match misfit {
-            Some(why) => {
-                self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
-                Ok(None)
-            }
-            None => Ok(Some(Disk {
-                device: Device { unit, path: device_path(unit), read_only: q_ro },
-                hold: MdHold { node_ready: false, image: image.map(|i| i.path.clone()) },
-            })),
-        }
-    }
-
     /// After a successful nmount: open the new root through the pinned
     /// parent and read the mount's flags through it; if either fails,
     /// unmount again (the executor only undoes mounts it was told about)
@@ -731,7 +691,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 format!("ioctl({}, MDIOCDETACH, {}) (errors ignored)", abi::MDCTL_PATH, describe_detach(*u))
             }
             Step::Attach(a) => {
-                let what = match self.request_for(a, image.map(|i| &i.handle)) {
+                let mp = self.intent.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
+                let what = match self.request_for(a, image.map(|i| &i.handle), &mp) {
                     Ok((req, _)) => req.describe(),
                     // Under -N the image may not be there yet: say why.
                     Err(e) => format!("{{{}: {e}}}", describe::generic(step, "/dev/md", dev)),
@@ -880,8 +841,49 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         device_path(unit)
     }
 
-    fn reuse(&mut self, e: &Existing, a: &Attach, image: Option<&Opened<OpenedImage>>) -> Result<Option<Disk<MdHold>>> {
-        self.reuse_unit(e, a, image)
+    /// Takes over a marked leftover unit nothing uses if it fits `a` and
+    /// its mark names this mount point; `None` otherwise.
+    fn reuse(
+        &mut self,
+        e: &Existing,
+        a: &Attach,
+        image: Option<&Opened<OpenedImage>>,
+        mount_point: &Path,
+    ) -> Result<Option<Disk<MdHold>>> {
+        let unit = e.device.unit;
+        let q = self.sys.query(unit)?;
+        let (req, _) = self.request_for(a, image.map(|i| &i.handle), mount_point)?;
+        // We ask for 512-byte sectors; the kernel cuts a partial last one off.
+        let want = req.mediasize - req.mediasize % 512;
+        let q_ro = q.options & abi::MD_READONLY != 0;
+        let want_label = req.label.as_ref().map(|l| l.as_bytes().to_vec());
+        let misfit = if q.md_type != abi::MD_VNODE {
+            Some(format!("type {}", abi::type_name(q.md_type)))
+        } else if mark_of(q.label.as_deref()).is_none() {
+            Some("not attached by mount_md".to_string())
+        } else if want_label.is_some() && q.label != want_label {
+            Some(format!("marked {}", String::from_utf8_lossy(q.label.as_deref().unwrap_or_default())))
+        } else if q.sectorsize != 512 {
+            Some(format!("sectorsize {}, want 512", q.sectorsize))
+        } else if q.mediasize != want {
+            Some(format!("mediasize {}, want {want}", q.mediasize))
+        } else if q_ro != req.read_only() {
+            Some(format!("read-only {q_ro}, want {}", req.read_only()))
+        } else if !req.autounit() && req.unit != unit {
+            Some(format!("unit {unit}, want {}", req.unit))
+        } else {
+            None
+        };
+        match misfit {
+            Some(why) => {
+                self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
+                Ok(None)
+            }
+            None => Ok(Some(Disk {
+                device: Device { unit, path: device_path(unit), read_only: q_ro },
+                hold: MdHold { node_ready: false, image: image.map(|i| i.path.clone()) },
+            })),
+        }
     }
 
     fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
@@ -902,8 +904,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.detach(unit, false)
     }
 
-    fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, _mount_point: &Path) -> Result<Disk<MdHold>> {
-        let (req, notes) = self.request_for(a, image.map(|i| &i.handle))?;
+    fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, mount_point: &Path) -> Result<Disk<MdHold>> {
+        let (req, notes) = self.request_for(a, image.map(|i| &i.handle), mount_point)?;
         self.notes.extend(notes);
         let vnode = match (&a.backing, image) {
             (Backing::Vnode(given), Some(img)) => Some((given.as_path(), img.handle.id)),

@@ -43,6 +43,9 @@ const STEP: Duration = Duration::from_millis(10);
 
 /// Loop units that may be bound: /proc/partitions lists only block devices
 /// with a size, so one read finds the bound ones among however many exist.
+/// A unit bound to an empty file has no size and is not seen: it holds no
+/// file system to mount or to protect, and one of mount_md's own does not
+/// outlive its run (autoclear detaches it when the run's descriptor closes).
 fn candidates<S: LoopSys>(sys: &mut S) -> Result<Vec<u32>> {
     let bytes = sys.partitions().map_err(|e| crate::error::from_io("/proc/partitions", &e))?;
     let mut units: Vec<u32> = bytes

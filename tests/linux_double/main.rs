@@ -230,3 +230,48 @@ fn a_busy_rollback_unmount_is_made_lazy_with_a_warning() {
     assert_eq!(l.take_notes(), [Note::Warning("/j is busy; detaching it lazily".into())]);
     assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::Unmount("/j".into(), true)]);
 }
+
+/// mount(2) goes through the seam: the flags and data split as util-linux
+/// splits them; with `-s` (sloppy) options the file system refuses are
+/// dropped with a warning and the mount tried once more without them;
+/// without it the refusal is said in words. The root is opened after.
+#[test]
+fn the_mount_call_and_a_sloppy_retry() {
+    use mount_md::plan::{FsType, Mount};
+    use nix::mount::MsFlags;
+    let dir = support::TempDir::new("double-mount");
+    let mp = dir.dir("j");
+    let mut rec = Recorder::new();
+    rec.refuse_mount_data = true;
+    let mut l = Linux::with_sys(rec);
+    let disk = l.attach(&swap(Unit::Auto), None, &mp).unwrap();
+    let m = Mount {
+        fstype: FsType::Named("ext4".into()),
+        options: vec!["noatime".into(), "errors=remount-ro".into(), "nofail".into()],
+        suffix: String::new(),
+        mount_point: mp.clone(),
+        sloppy: true,
+    };
+    let mounted = l.mount(&disk, &m).unwrap();
+    assert_eq!((mounted.fstype.as_str(), mounted.read_only), ("ext4", false));
+    assert!(l
+        .take_notes()
+        .contains(&Note::Warning("sloppy: ext4 refused options errors=remount-ro; mounting without them".into())));
+    let mounts: Vec<&LoopCall> = l.sys().calls.iter().filter(|c| matches!(c, LoopCall::Mount { .. })).collect();
+    let call = |data: Option<&str>| LoopCall::Mount {
+        source: "/dev/loop0".into(),
+        fstype: "ext4".into(),
+        flags: MsFlags::MS_NOATIME,
+        data: data.map(str::to_string),
+    };
+    assert_eq!(mounts, [&call(Some("errors=remount-ro")), &call(None)]);
+    drop(mounted);
+    let e = l.mount(&disk, &Mount { sloppy: false, ..m }).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "/dev/loop0 on {}: not a valid ext4 file system, or an option ext4 does not accept: Invalid argument",
+            mp.display()
+        )
+    );
+}

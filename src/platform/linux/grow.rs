@@ -14,7 +14,7 @@
 //!   list of directories, argv vector, cleared environment).
 //! * Not attached: attach (marked `mount_md:` with no mount point,
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
-use super::sys::{Kernel, LoopSys};
+use super::sys::LoopSys;
 use super::{loopdev, mkfs, opened, probe, units, Held, Linux};
 use crate::device::Unit;
 use crate::error::{Error, Result};
@@ -31,19 +31,8 @@ use crate::request::GrowRequest;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-mod sys {
-    nix::ioctl_none_bad!(set_capacity, super::loopdev::LOOP_SET_CAPACITY);
-}
-
-/// LOOP_SET_CAPACITY: the loop device re-reads its backing file's size.
-fn set_capacity(dev: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the request takes no argument; the fd is a valid open loop device.
-    unsafe { sys::set_capacity(dev.as_raw_fd()) }.map(drop)
-}
 
 fn show(p: &Path) -> String {
     p.display().to_string()
@@ -69,11 +58,10 @@ fn backing_file(unit: u32) -> Option<Vec<u8>> {
     sys_read(unit, "loop/backing_file")
 }
 
-/// The loop units bound to the file `(dev, ino)`, as the kernel reports
-/// their backing files (`LOOP_GET_STATUS64` `lo_device`/`lo_inode`).
-fn bound_to((dev, ino): (u64, u64)) -> Result<Vec<u32>> {
-    let id = crate::platform::FileId { dev, ino };
-    let units = super::units::list(&mut super::sys::Kernel::new())?;
+/// The loop units bound to the file `id`, as the kernel reports their
+/// backing files (`LOOP_GET_STATUS64` `lo_device`/`lo_inode`).
+fn bound_to<S: LoopSys>(sys: &mut S, id: FileId) -> Result<Vec<u32>> {
+    let units = units::list(sys)?;
     Ok(units.into_iter().filter(|u| u.backing == Some(id)).map(|u| u.device.unit).collect())
 }
 
@@ -88,28 +76,29 @@ fn probe_image(img: &posix::Image, shown: &str) -> Result<String> {
     }
 }
 
-/// The grow of one image, as it runs.
-struct LinuxGrow {
+/// The grow of one image, as it runs, over the backend's system calls.
+struct LinuxGrow<'a, S: LoopSys> {
+    linux: &'a mut Linux<S>,
     image: Opened<posix::Image>,
     shown: String,
     unit: Option<u32>,
     /// The loop device, held open.
-    dev: Option<Dev>,
+    dev: Option<Dev<S::Dev>>,
     mount_point: Option<PathBuf>,
     /// The image was not attached: this run attaches it for the grow.
     offline: bool,
 }
 
 /// The loop device a grow works on.
-enum Dev {
+enum Dev<D> {
     /// The unit the image was found attached as.
-    Found(OwnedFd),
+    Found(D),
     /// Attached by this run for an offline grow, as the mount path attaches.
-    Attached(Disk<Held<OwnedFd>>),
+    Attached(Disk<Held<D>>),
 }
 
-impl Dev {
-    fn fd(&self) -> &OwnedFd {
+impl<D> Dev<D> {
+    fn fd(&self) -> &D {
         match self {
             Dev::Found(fd) => fd,
             Dev::Attached(disk) => &disk.hold.fd,
@@ -117,7 +106,7 @@ impl Dev {
     }
 }
 
-impl LinuxGrow {
+impl<S: LoopSys> LinuxGrow<'_, S> {
     fn node(&self) -> String {
         self.unit.map(|u| show(&loopdev::node(u))).unwrap_or_else(|| "/dev/loop?".into())
     }
@@ -138,7 +127,7 @@ impl LinuxGrow {
             read_only: false,
             direct_io: false,
         };
-        let disk = Linux::new().attach(&a, Some(&self.image), Path::new(""))?;
+        let disk = self.linux.attach(&a, Some(&self.image), Path::new(""))?;
         self.unit = Some(disk.device.unit);
         self.dev = Some(Dev::Attached(disk));
         Ok(())
@@ -146,7 +135,7 @@ impl LinuxGrow {
 
     fn detach(&mut self) -> Result<()> {
         match self.dev.take() {
-            Some(Dev::Attached(disk)) => Linux::new().detach(disk),
+            Some(Dev::Attached(disk)) => self.linux.detach(disk),
             other => {
                 self.dev = other;
                 Ok(())
@@ -159,7 +148,7 @@ impl LinuxGrow {
             return Err(Error::plain("internal error: no loop device to resize"));
         };
         let node = show(&loopdev::node(unit));
-        set_capacity(fd).map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
+        self.linux.sys.set_capacity(fd).map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
         match disk_size(unit) {
             Some(n) if n == to => Ok(()),
             n => Err(Error::plain(format!(
@@ -183,7 +172,7 @@ fn run_tool(tool: Tool, argv: &[OsString]) -> Result<()> {
     Err(Error::text(grow::show_argv(argv), posix::failure_line(&done)))
 }
 
-impl GrowOps for LinuxGrow {
+impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
     fn describe(&self, step: &GrowStep) -> String {
         match step {
             GrowStep::ExtendImage { from, to } => {
@@ -232,11 +221,15 @@ impl GrowOps for LinuxGrow {
 }
 
 /// Opens and checks unit `u` of ours, mounted as `mounts` say, for a grow.
-fn found_unit(u: &UnitInfo, mounts: &[MountRec]) -> Result<(Found, LinuxGrow)> {
+fn found_unit<'a, S: LoopSys>(
+    linux: &'a mut Linux<S>,
+    u: &UnitInfo,
+    mounts: &[MountRec],
+) -> Result<(Found, LinuxGrow<'a, S>)> {
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
-    let dev = loopdev::open_device(unit, OFlag::O_RDONLY).map_err(|e| Error::sys(node.clone(), e))?;
-    let info = loopdev::get_status64(&dev).map_err(|e| match e {
+    let dev = linux.sys.open_device(unit, OFlag::O_RDONLY).map_err(|e| Error::sys(node.clone(), e))?;
+    let info = linux.sys.get_status(&dev).map_err(|e| match e {
         Errno::ENXIO => Error::plain(format!("{node}: not attached")),
         e => Error::sys(node.clone(), e),
     })?;
@@ -282,11 +275,12 @@ fn found_unit(u: &UnitInfo, mounts: &[MountRec]) -> Result<(Found, LinuxGrow)> {
         fstype,
     };
     let image = opened(&path, image);
-    let ops = LinuxGrow { image, shown, unit: Some(unit), dev: Some(Dev::Found(dev)), mount_point, offline: false };
+    let ops =
+        LinuxGrow { linux, image, shown, unit: Some(unit), dev: Some(Dev::Found(dev)), mount_point, offline: false };
     Ok((found, ops))
 }
 
-fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
+fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(Found, LinuxGrow<'a, S>)> {
     let image = posix::open_image(path, None, false)?;
     let shown = show(path);
     if !image.writable {
@@ -294,7 +288,7 @@ fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
     }
     // Attached meanwhile (the lock is ours now, so not any more after this).
     #[allow(clippy::unnecessary_cast)]
-    if !bound_to((image.stat.st_dev as u64, image.stat.st_ino as u64))?.is_empty() {
+    if !bound_to(&mut linux.sys, FileId { dev: image.stat.st_dev as u64, ino: image.stat.st_ino as u64 })?.is_empty() {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
     let fstype = probe_image(&image, &shown)?;
@@ -302,15 +296,16 @@ fn found_image(path: &Path) -> Result<(Found, LinuxGrow)> {
     let image_len = image.stat.st_size as u64;
     let found = Found { image: path.to_path_buf(), image_len, disk_size: image_len, attached: None, fstype };
     let image = opened(path, image);
-    Ok((found, LinuxGrow { image, shown, unit: None, dev: None, mount_point: None, offline: true }))
+    Ok((found, LinuxGrow { linux, image, shown, unit: None, dev: None, mount_point: None, offline: true }))
 }
 
-/// `mount_md -r`: the unit (or unattached image) is found through `linux`
-/// ([`lifecycle::locate`]); the grow itself talks to the kernel.
+/// `mount_md -r`, over `linux`'s system calls: the unit (or unattached
+/// image) found by [`lifecycle::locate`], the loop ioctls through its
+/// [`LoopSys`]; the image, sysfs and the growers are the real ones.
 pub fn grow<S: LoopSys>(linux: &mut Linux<S>, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
     let (found, mut ops) = match lifecycle::locate(linux, &req.target)? {
-        Located::Unit(u, mounts) => found_unit(&u, &mounts)?,
-        Located::Image(p) => found_image(&p)?,
+        Located::Unit(u, mounts) => found_unit(linux, &u, &mounts)?,
+        Located::Image(p) => found_image(linux, &p)?,
     };
     let outcome: Outcome = grow::plan(&found, req.size)?;
     let opts = grow::Options { dry_run: req.dry_run, debug: req.debug };
@@ -318,9 +313,9 @@ pub fn grow<S: LoopSys>(linux: &mut Linux<S>, req: &GrowRequest, io: &mut Output
 }
 
 /// `mount_md --list`: every bound loop device.
-pub fn list() -> Result<Vec<Listed>> {
+pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
     let dir = std::fs::read_dir("/sys/block").map_err(|e| crate::error::from_io("/sys/block", &e))?;
-    let all = units::mounts(&mut Kernel::new())?;
+    let all = units::mounts(sys)?;
     let mut out = Vec::new();
     for e in dir.flatten() {
         let Some(unit) = e.file_name().to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse().ok())
@@ -329,7 +324,7 @@ pub fn list() -> Result<Vec<Listed>> {
         };
         let Some(image) = backing_file(unit) else { continue };
         let node = loopdev::node(unit);
-        let info = match loopdev::open_device(unit, OFlag::O_RDONLY).and_then(|fd| loopdev::get_status64(&fd)) {
+        let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
             Ok(i) => i,
             // Detached between the two looks.
             Err(Errno::ENXIO | Errno::ENOENT) => continue,
@@ -395,7 +390,9 @@ mod tests {
         let path = std::env::temp_dir().join(format!("mount_md-grow-describe-{}", std::process::id()));
         std::fs::write(&path, b"x").unwrap();
         let image = opened(&path, posix::open_image(&path, None, false).unwrap());
+        let mut linux = Linux::new();
         let ops = LinuxGrow {
+            linux: &mut linux,
             image,
             shown: "/i".into(),
             unit: Some(3),

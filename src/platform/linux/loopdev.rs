@@ -138,6 +138,7 @@ mod sys {
     nix::ioctl_write_ptr_bad!(set_status64, super::LOOP_SET_STATUS64, LoopInfo64);
     nix::ioctl_read_bad!(get_status64, super::LOOP_GET_STATUS64, LoopInfo64);
     nix::ioctl_write_int_bad!(set_direct_io, super::LOOP_SET_DIRECT_IO);
+    nix::ioctl_none_bad!(set_capacity, super::LOOP_SET_CAPACITY);
 }
 
 /// `/dev/loopN`.
@@ -192,6 +193,12 @@ pub fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
     // SAFETY: `info` is a valid, writable `struct loop_info64`.
     unsafe { sys::get_status64(dev.as_raw_fd(), &mut info) }?;
     Ok(info)
+}
+
+/// LOOP_SET_CAPACITY: the device re-reads its backing file's size.
+pub fn set_capacity(dev: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: the request takes no argument; the fd is a valid open loop device.
+    unsafe { sys::set_capacity(dev.as_raw_fd()) }.map(drop)
 }
 
 pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {

@@ -14,10 +14,13 @@
 //! Shape (as the FreeBSD backend): [`requests`] builds what the kernel is
 //! given (`loop_info64`, the mount call) for both the real call and its
 //! `-N` description; [`sys::LoopSys`] is the thin seam holding every loop(4)
-//! call, kernel-table read and statx(2) ([`sys::Kernel`] for real,
-//! `recording::Recorder` in tests, feature `test-support`); [`Linux`] and [`units`] are the
-//! policy, generic over it: the attach race loop, the binding checks and
-//! the lifecycle primitives run without root against the recorder.
+//! call (with `-r`'s LOOP_SET_CAPACITY), mount(2) and umount2(2), the
+//! kernel-table reads and statx(2) ([`sys::Kernel`] for real,
+//! `recording::Recorder` in tests, feature `test-support`); [`Linux`],
+//! [`units`] and [`grow`] are the policy, generic over it: the attach race
+//! loop, the binding checks, the mount call and the lifecycle primitives
+//! run without root against the recorder. The image itself, sysfs and the
+//! helper programs are outside the seam (plain files and processes).
 use super::{posix, Detached, Device, Disk, FileId, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
@@ -410,10 +413,17 @@ impl Target {
 
 /// mount(2) on a pinned mount point, with the errno turned into words a
 /// user can act on. Returns the pinned target, for the new root.
-fn do_mount(source: &str, target: &Path, fstype: &str, flags: MsFlags, data: &str) -> Result<Target> {
+fn do_mount<S: LoopSys>(
+    sys: &mut S,
+    source: &str,
+    target: &Path,
+    fstype: &str,
+    flags: MsFlags,
+    data: &str,
+) -> Result<Target> {
     let pin = Target::open(target)?;
     let data = if data.is_empty() { None } else { Some(data) };
-    let result = nix::mount::mount(Some(source), &pin.pinned, Some(fstype), flags, data);
+    let result = sys.mount(source, &pin.pinned, fstype, flags, data);
     result.map(|()| pin).map_err(|e| {
         let what = format!("{source} on {}", crate::error::quoted(target));
         let text = match e {
@@ -794,10 +804,10 @@ impl<S: LoopSys> Platform for Linux<S> {
         }
         let source = format!("{}{}", dev.path.display(), m.suffix);
         let data = c.data;
-        let pin = match do_mount(&source, &m.mount_point, &fstype, c.flags, &data) {
+        let pin = match do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, &data) {
             Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
                 self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));
-                do_mount(&source, &m.mount_point, &fstype, c.flags, "")?
+                do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, "")?
             }
             r => r?,
         };
@@ -811,7 +821,7 @@ impl<S: LoopSys> Platform for Linux<S> {
         if let Some(size) = t.size {
             s.data.push(format!("size={size}"));
         }
-        let pin = do_mount("tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
+        let pin = do_mount(&mut self.sys, "tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
         let read_only = s.flags.contains(MsFlags::MS_RDONLY);
         let root = self.open_root(&pin, &t.mount_point)?;
         Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only, root })
@@ -852,7 +862,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
-        grow::list()
+        grow::list(&mut self.sys)
     }
 
     fn preflight(&self, plan: &Plan) -> Result<()> {

@@ -26,6 +26,14 @@ pub enum LoopCall {
     ClrFd(u32),
     SetStatus(u32),
     Unmount(std::path::PathBuf, bool),
+    /// mount(2): source, type, flags and data as given.
+    Mount {
+        source: String,
+        fstype: String,
+        flags: nix::mount::MsFlags,
+        data: Option<String>,
+    },
+    SetCapacity(u32),
 }
 
 /// One loop device of the double.
@@ -60,6 +68,9 @@ pub struct Recorder {
     pub paths: BTreeMap<Vec<u8>, Statx>,
     /// unmount fails with this (EBUSY: a busy file system).
     pub unmount_error: Option<Errno>,
+    /// mount(2) with file-system data fails with EINVAL (options the file
+    /// system does not take).
+    pub refuse_mount_data: bool,
     /// Total time the policy slept.
     pub slept: Duration,
     /// The loop-control lock is held.
@@ -272,6 +283,31 @@ impl LoopSys for Recorder {
             table.split_inclusive(|&c| c == b'\n').filter(|l| !String::from_utf8_lossy(l).contains(&needle)).collect();
         self.mountinfo = Some(kept.concat());
         Ok(())
+    }
+
+    fn mount(
+        &mut self,
+        source: &str,
+        _target: &std::path::Path,
+        fstype: &str,
+        flags: nix::mount::MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()> {
+        self.calls.push(LoopCall::Mount {
+            source: source.to_string(),
+            fstype: fstype.to_string(),
+            flags,
+            data: data.map(str::to_string),
+        });
+        if self.refuse_mount_data && data.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    fn set_capacity(&mut self, dev: &u32) -> nix::Result<()> {
+        self.calls.push(LoopCall::SetCapacity(*dev));
+        self.entry(*dev)?.info.map(drop).ok_or(Errno::ENXIO)
     }
 
     fn sleep(&mut self, d: Duration) {

@@ -1,5 +1,6 @@
-//! The thin seam under the Linux policy: every loop(4) call, the kernel
-//! tables it reads, statx(2), and sleeping, as one trait. [`Kernel`] does
+//! The thin seam under the Linux policy: every loop(4) call, mount(2) and
+//! umount2(2), the kernel tables it reads, statx(2), and sleeping, as one
+//! trait. [`Kernel`] does
 //! them for real (the ioctl wrappers are in [`super::loopdev`]);
 //! `super::recording::Recorder` (feature `test-support`) records them and plays a scripted kernel,
 //! so the attach race loop, the binding checks and the lifecycle primitives
@@ -82,6 +83,17 @@ pub trait LoopSys {
     fn statx(&mut self, dir: Option<RawFd>, name: &[u8]) -> nix::Result<Statx>;
     /// umount2(2); `lazy`: MNT_DETACH.
     fn unmount(&mut self, on: &std::path::Path, lazy: bool) -> nix::Result<()>;
+    /// mount(2) of `source` on `target` (the pinned `/proc/self/fd/N`).
+    fn mount(
+        &mut self,
+        source: &str,
+        target: &std::path::Path,
+        fstype: &str,
+        flags: nix::mount::MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()>;
+    /// LOOP_SET_CAPACITY (`-r`: the device takes its file's new size).
+    fn set_capacity(&mut self, dev: &Self::Dev) -> nix::Result<()>;
     fn sleep(&mut self, d: Duration);
 }
 
@@ -239,6 +251,21 @@ impl LoopSys for Kernel {
     fn unmount(&mut self, on: &std::path::Path, lazy: bool) -> nix::Result<()> {
         use nix::mount::MntFlags;
         nix::mount::umount2(on, if lazy { MntFlags::MNT_DETACH } else { MntFlags::empty() })
+    }
+
+    fn mount(
+        &mut self,
+        source: &str,
+        target: &std::path::Path,
+        fstype: &str,
+        flags: nix::mount::MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()> {
+        nix::mount::mount(Some(source), target, Some(fstype), flags, data)
+    }
+
+    fn set_capacity(&mut self, dev: &OwnedFd) -> nix::Result<()> {
+        loopdev::set_capacity(dev)
     }
 
     fn sleep(&mut self, d: Duration) {

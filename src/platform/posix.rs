@@ -1032,11 +1032,29 @@ pub struct Captured {
     pub output: String,
 }
 
+/// A helper still running after this long is named on standard error,
+/// once, so that a boot that seems to hang says what it waits for. The
+/// helper is not stopped: a formatter or checker of a large image may need
+/// minutes, and killing it half-way would leave the file system worse.
+pub const HELPER_NOTICE: Duration = Duration::from_secs(10);
+
 /// Runs `program` with `args` as an argument vector (no shell), with a
 /// cleared environment (only `PATH`=[`HELPER_PATH`]), standard input from
 /// /dev/null and its output captured (bounded). `loud` lets its output
-/// through to ours instead.
+/// through to ours instead. Still running after [`HELPER_NOTICE`], it is
+/// named on standard error (pid, how long), once.
 pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Captured> {
+    run_noticed(program, args, loud, HELPER_NOTICE, |text| say_now(&text))
+}
+
+/// [`run_captured`], with the notice after `after` given to `notice`.
+pub fn run_noticed(
+    program: &Path,
+    args: &[OsString],
+    loud: bool,
+    after: Duration,
+    notice: impl FnOnce(String) + Send + 'static,
+) -> Result<Captured> {
     use std::io::Read;
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(program);
@@ -1053,6 +1071,13 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
     let mut child = cmd.spawn().map_err(|e| crate::error::from_io(shown(), &e))?;
     // The write ends now live only in the child (Command dropped ours).
     drop(cmd);
+    let (finished, until) = std::sync::mpsc::channel::<()>();
+    let text = format!("still waiting for {} (pid {}) after {} s", shown(), child.id(), after.as_secs());
+    let watch = std::thread::spawn(move || {
+        if until.recv_timeout(after) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            notice(text);
+        }
+    });
     let mut kept = Vec::new();
     if let Some(r) = reader {
         let mut pipe = std::fs::File::from(r);
@@ -1069,8 +1094,10 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
             }
         }
     }
-    let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e))?;
-    Ok(Captured { status, output: String::from_utf8_lossy(&kept).into_owned() })
+    let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e));
+    drop(finished);
+    let _ = watch.join();
+    Ok(Captured { status: status?, output: String::from_utf8_lossy(&kept).into_owned() })
 }
 
 /// The first `len` bytes of the file or disk `fd` (fewer if it is
@@ -1203,6 +1230,31 @@ pub fn helper_failed(what: String, status: std::process::ExitStatus, lines: &[St
 #[cfg(test)]
 mod tests {
     use super::{failure_line, link_risk, Captured, LinkRisk};
+
+    /// A helper that runs long is named once, and waited for to the end;
+    /// one that ends in time is not named.
+    #[test]
+    fn a_long_helper_is_named_while_it_runs() {
+        use std::path::Path;
+        use std::time::Duration;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let slow = [std::ffi::OsString::from("0.3")];
+        let tx2 = tx.clone();
+        let done = super::run_noticed(Path::new("/bin/sleep"), &slow, false, Duration::from_millis(50), move |t| {
+            let _ = tx2.send(t);
+        })
+        .unwrap();
+        assert!(done.status.success());
+        let said: Vec<String> = rx.try_iter().collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].starts_with("still waiting for /bin/sleep (pid "), "{}", said[0]);
+        let quick = [std::ffi::OsString::from("0")];
+        super::run_noticed(Path::new("/bin/sleep"), &quick, false, Duration::from_secs(5), move |t| {
+            let _ = tx.send(t);
+        })
+        .unwrap();
+        assert_eq!(rx.try_iter().count(), 0);
+    }
 
     #[test]
     fn a_failed_helper_on_one_line() {

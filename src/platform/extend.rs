@@ -13,17 +13,25 @@ fn off(n: u64) -> Result<libc::off_t> {
 }
 
 /// Allocates bytes `from..to` of the file (which is `from` bytes long),
-/// making it `to` bytes long.
+/// making it `to` bytes long. All or nothing: when it fails part-way (no
+/// space left), the file is cut back to `from` bytes, giving back what was
+/// allocated, before the error is returned.
 pub fn allocate_range(fd: &OwnedFd, from: u64, to: u64, what: &str) -> Result<()> {
     if to <= from {
         return Ok(());
     }
     let fail = |e: Errno| Error::sys(format!("{what}: allocate {} bytes", to - from), e);
-    match nix::fcntl::posix_fallocate(fd, off(from)?, off(to - from)?) {
-        Ok(()) => Ok(()),
+    let r = match nix::fcntl::posix_fallocate(fd, off(from)?, off(to - from)?) {
+        Ok(()) => return Ok(()),
         Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, from, to).map_err(fail),
         Err(e) => Err(fail(e)),
+    };
+    if let Err(e) = &r {
+        if let Err(cut) = truncate(fd, from, what) {
+            return Err(Error::text(what.to_string(), format!("{e}; and then: {cut}")));
+        }
     }
+    r
 }
 
 fn write_zeros(fd: &OwnedFd, from: u64, to: u64) -> std::result::Result<(), Errno> {

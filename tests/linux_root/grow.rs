@@ -389,3 +389,33 @@ fn list_and_json_while_mounted_and_after_release() {
     let json = text(&out.stdout);
     assert!(json_object(&json, &m.source).is_none_or(|o| !o.contains(&q(&image))), "{json}");
 }
+
+/// A grow the host file system has no room for: the allocation fails
+/// part-way, the image is cut back to its old length (the space given
+/// back), and the message says nothing changed. The host is a small ext4
+/// of the test's own, mounted through mount_md.
+#[test]
+fn a_grow_without_room_gives_the_space_back() {
+    require_loop!();
+    let tmp = TempDir::new("grow-enospc");
+    let host_img = tmp.join("host.img");
+    let host = tmp.dir("host");
+    mkfs("ext4", &host_img, 48 * MIB);
+    let mut loops = LoopGuard::default();
+    let (guard, _) = mount(&host_img, &host, &mut loops);
+    let image = host.join("a.img");
+    mkfs("ext4", &image, 16 * MIB);
+    let before = hash_file(&image);
+    let free = || nix::sys::statvfs::statvfs(&host).map(|v| v.blocks_available() * v.fragment_size()).unwrap();
+    let free_before = free();
+    let out = mdmfs(args!["-r", "-s", "128m", &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("No space left on device") && err.trim_end().ends_with("(nothing changed)"), "{err}");
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 16 * MIB, "cut back");
+    assert_eq!(hash_file(&image), before);
+    assert!(free() + MIB >= free_before, "the space is given back: {} < {free_before}", free());
+    ok(&mdmfs(args!["-u", &host]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}

@@ -270,7 +270,7 @@ fn the_mount_call_and_a_sloppy_retry() {
     assert_eq!(
         e.to_string(),
         format!(
-            "/dev/loop0 on {}: not a valid ext4 file system, or an option ext4 does not accept: Invalid argument",
+            "/dev/loop0 on {}: not a valid ext4 file system, one larger than the disk (-s), or an option ext4 does not accept: Invalid argument",
             mp.display()
         )
     );

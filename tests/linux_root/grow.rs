@@ -79,13 +79,20 @@ fn mount(image: &Path, dir: &Path, loops: &mut LoopGuard) -> (MountGuard, MountI
 /// Grows a mounted `fstype` image from `from` to `to` bytes while a
 /// thread keeps writing into it; checks the data, the new size and that
 /// it stayed mounted.
-fn online_grow(fstype: &str, from: u64, to: u64) {
+/// `with_s`: mounted with `-s` the image's size (as a `--create -s` line
+/// leaves it), so the loop device has a size limit to grow.
+fn online_grow(fstype: &str, from: u64, to: u64, with_s: bool) {
     let tmp = TempDir::new(&format!("grow-online-{fstype}"));
     let image = tmp.join("img");
     let dir = tmp.dir("mnt");
     mkfs(fstype, &image, from);
     let mut loops = LoopGuard::default();
-    let (guard, before) = mount(&image, &dir, &mut loops);
+    let (guard, before) = if with_s {
+        ok(&mdmfs(args!["-P", "-s", format!("{from}b"), "-F", &image, "md", &dir]));
+        mounted(&dir, &image, &mut loops)
+    } else {
+        mount(&image, &dir, &mut loops)
+    };
     let old_size = df_size(&dir);
     // Data that was there before.
     let seed: Vec<u8> = (0..4 * MIB).map(|i| (i * 7 % 251) as u8).collect();
@@ -119,7 +126,8 @@ fn online_grow(fstype: &str, from: u64, to: u64) {
     stop.store(true, Ordering::SeqCst);
     let (want, written) = writer.join().unwrap();
     ok(&out);
-    assert!(text(&out.stderr).contains("LOOP_SET_CAPACITY"), "{}", text(&out.stderr));
+    let how = if with_s { format!("LOOP_SET_STATUS64, lo_sizelimit={to}") } else { "LOOP_SET_CAPACITY".into() };
+    assert!(text(&out.stderr).contains(&how), "{}", text(&out.stderr));
     // Still mounted, from the same device.
     let now = mount_at(&dir).expect("still mounted");
     assert_eq!(now.source, before.source);
@@ -146,7 +154,19 @@ fn online_grow_xfs_while_writing() {
         skip_optional("mkfs.xfs/xfs_growfs or the kernel's xfs missing (apt-get install -y xfsprogs)");
         return;
     }
-    online_grow("xfs", 320 * MIB, 640 * MIB);
+    online_grow("xfs", 320 * MIB, 640 * MIB, false);
+}
+
+/// Mounted with `-s` (the loop device has a size limit): the new size is
+/// given as the new limit.
+#[test]
+fn online_grow_xfs_mounted_with_s() {
+    require_loop!();
+    if program("mkfs.xfs").is_none() || program("xfs_growfs").is_none() || !kernel_has("xfs") {
+        skip_optional("mkfs.xfs/xfs_growfs or the kernel's xfs missing (apt-get install -y xfsprogs)");
+        return;
+    }
+    online_grow("xfs", 320 * MIB, 480 * MIB, true);
 }
 
 #[test]
@@ -156,7 +176,7 @@ fn online_grow_btrfs_while_writing() {
         skip_optional("mkfs.btrfs/btrfs or the kernel's btrfs missing (apt-get install -y btrfs-progs)");
         return;
     }
-    online_grow("btrfs", 160 * MIB, 320 * MIB);
+    online_grow("btrfs", 160 * MIB, 320 * MIB, false);
 }
 
 #[test]
@@ -166,7 +186,7 @@ fn online_grow_ext4_while_writing() {
         skip_optional("no CAP_SYS_RESOURCE here, which ext4's online resize (EXT4_IOC_RESIZE_FS) needs");
         return;
     }
-    online_grow("ext4", 64 * MIB, 128 * MIB);
+    online_grow("ext4", 64 * MIB, 128 * MIB, false);
 }
 
 #[test]

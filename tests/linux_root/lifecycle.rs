@@ -516,7 +516,10 @@ fn every_failure_rolls_back_and_removes_a_created_image() {
     assert!(new.symlink_metadata().is_err(), "mkfs: created image removed");
     // mount(2) fails: an option ext4 refuses.
     let line = fails(args!["--create", "-s", "16m", "-o", "data=bogus", "-F", new, "md", dir], &tmp);
-    assert!(line.contains("not a valid ext4 file system, or an option ext4 does not accept"), "{line}");
+    assert!(
+        line.contains("not a valid ext4 file system, one larger than the disk (-s), or an option ext4 does not accept"),
+        "{line}"
+    );
     assert!(new.symlink_metadata().is_err(), "mount: created image removed");
     // mount(2) fails: garbage under -P -T ext4.
     let garbage = tmp.join("garbage.img");

@@ -87,6 +87,9 @@ struct LinuxGrow<'a, S: LoopSys> {
     mount_point: Option<PathBuf>,
     /// The image was not attached: this run attaches it for the grow.
     offline: bool,
+    /// The unit was attached with a size limit (`-s`) equal to the image's
+    /// length: the new size is given as a new limit, not re-read.
+    limited: bool,
 }
 
 /// The loop device a grow works on.
@@ -148,7 +151,17 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
             return Err(Error::plain("internal error: no loop device to resize"));
         };
         let node = show(&loopdev::node(unit));
-        self.linux.sys.set_capacity(fd).map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
+        if self.limited {
+            // LOOP_SET_CAPACITY would keep the limit: give the new size as
+            // the new limit instead (linux/drivers/block/loop.c
+            // `loop_set_status` resizes when lo_sizelimit changes).
+            let mut info =
+                self.linux.sys.get_status(fd).map_err(|e| Error::sys(format!("{node}: LOOP_GET_STATUS64"), e))?;
+            info.lo_sizelimit = to;
+            self.linux.sys.set_status(fd, &info).map_err(|e| Error::sys(format!("{node}: LOOP_SET_STATUS64"), e))?;
+        } else {
+            self.linux.sys.set_capacity(fd).map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
+        }
         match disk_size(unit) {
             Some(n) if n == to => Ok(()),
             n => Err(Error::plain(format!(
@@ -183,6 +196,9 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<{}>, flags=AUTOCLEAR, name=\"mount_md:\")",
                 self.shown
             ),
+            GrowStep::SetCapacity { to, .. } if self.limited => {
+                format!("ioctl({}, LOOP_SET_STATUS64, lo_sizelimit={to})", self.node())
+            }
             GrowStep::SetCapacity { to, .. } => format!("ioctl({}, LOOP_SET_CAPACITY) (to {to} bytes)", self.node()),
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => grow::show_argv(&self.argv(*t)),
             GrowStep::Detach => format!("ioctl({}, LOOP_CLR_FD)", self.node()),
@@ -238,10 +254,8 @@ fn found_unit<'a, S: LoopSys>(
             "{node}: not attached by mount_md (it carries no mount_md mark); nothing changed"
         )));
     }
-    if info.lo_offset != 0 || info.lo_sizelimit != 0 {
-        return Err(Error::plain(format!(
-            "{node}: attached with a size limit (-s smaller than the image); unmount it and grow the image; nothing changed"
-        )));
+    if info.lo_offset != 0 {
+        return Err(Error::plain(format!("{node}: attached at an offset into its file; nothing changed")));
     }
     let raw = backing_file(unit).ok_or_else(|| Error::plain(format!("{node}: no backing file")))?;
     let path = PathBuf::from(OsStr::from_bytes(&raw));
@@ -255,14 +269,25 @@ fn found_unit<'a, S: LoopSys>(
     if !image.writable {
         return Err(Error::plain(format!("{}: not writable; nothing changed", path.display())));
     }
+    #[allow(clippy::unnecessary_cast)]
+    let image_len = image.stat.st_size as u64;
+    // A limit equal to the file (`-s` at attach, as `--create -s` leaves
+    // it) is grown with the file; one smaller than the file is a disk the
+    // admin meant to be smaller than its image.
+    let limited = info.lo_sizelimit != 0;
+    if limited && info.lo_sizelimit < image_len {
+        return Err(Error::plain(format!(
+            "{node}: attached with a size limit of {} bytes, smaller than its {image_len}-byte image (-s); \
+             unmount it and mount it with the size wanted; nothing changed",
+            info.lo_sizelimit
+        )));
+    }
     let shown = show(&path);
     let fstype = match mounts.first() {
         Some(m) => m.fstype.clone(),
         None => probe_image(&image, &shown)?,
     };
     let mount_point = mounts.first().map(|m| m.on.clone());
-    #[allow(clippy::unnecessary_cast)]
-    let image_len = image.stat.st_size as u64;
     let found = Found {
         image: path.clone(),
         image_len,
@@ -275,8 +300,16 @@ fn found_unit<'a, S: LoopSys>(
         fstype,
     };
     let image = opened(&path, image);
-    let ops =
-        LinuxGrow { linux, image, shown, unit: Some(unit), dev: Some(Dev::Found(dev)), mount_point, offline: false };
+    let ops = LinuxGrow {
+        linux,
+        image,
+        shown,
+        unit: Some(unit),
+        dev: Some(Dev::Found(dev)),
+        mount_point,
+        offline: false,
+        limited,
+    };
     Ok((found, ops))
 }
 
@@ -296,7 +329,9 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
     let image_len = image.stat.st_size as u64;
     let found = Found { image: path.to_path_buf(), image_len, disk_size: image_len, attached: None, fstype };
     let image = opened(path, image);
-    Ok((found, LinuxGrow { linux, image, shown, unit: None, dev: None, mount_point: None, offline: true }))
+    let ops =
+        LinuxGrow { linux, image, shown, unit: None, dev: None, mount_point: None, offline: true, limited: false };
+    Ok((found, ops))
 }
 
 /// `mount_md -r`, over `linux`'s system calls: the unit (or unattached
@@ -399,6 +434,7 @@ mod tests {
             dev: None,
             mount_point: Some("/j".into()),
             offline: false,
+            limited: false,
         };
         assert_eq!(ops.describe(&GrowStep::ExtendImage { from: 10, to: 30 }), "posix_fallocate(/i, 10, 20)");
         assert_eq!(

@@ -428,7 +428,9 @@ fn do_mount<S: LoopSys>(
         let what = format!("{source} on {}", crate::error::quoted(target));
         let text = match e {
             Errno::ENODEV => format!("the kernel does not know file system type {fstype}"),
-            Errno::EINVAL => format!("not a valid {fstype} file system, or an option {fstype} does not accept"),
+            Errno::EINVAL => format!(
+                "not a valid {fstype} file system, one larger than the disk (-s), or an option {fstype} does not accept"
+            ),
             Errno::EBUSY => "already mounted, or the mount point is busy".to_string(),
             Errno::ENOENT => "mount point does not exist".to_string(),
             Errno::ENOTDIR => "mount point is not a directory".to_string(),

@@ -289,7 +289,24 @@ fn resolve<P: Platform + ?Sized>(
         ReleaseTarget::Unit(n) => return Ok((units.into_iter().filter(|u| u.device.unit == *n).collect(), None)),
         ReleaseTarget::Path(path) => path,
     };
-    let kind = p.identify(path)?;
+    // A mount root whose mount is not in the table was unmounted between
+    // the two looks (another `-u`, a jail stop): look again, a few times.
+    let mut looks = 0;
+    let kind = loop {
+        let kind = p.identify(path)?;
+        let gone = match &kind {
+            PathKind::MountRoot(id) => !mount_table(p, table)?.iter().any(|m| m.id == *id),
+            _ => false,
+        };
+        looks += 1;
+        if !gone {
+            break kind;
+        }
+        if looks >= 3 {
+            return Err(Error::text(shown(target), "mount vanished from the mount table"));
+        }
+        *table = None;
+    };
     let chosen = match &kind {
         PathKind::MountRoot(id) => {
             let mounts = mount_table(p, table)?;
@@ -403,6 +420,11 @@ pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget) -> Result
 const UNMOUNT_TRIES: u32 = 10;
 const UNMOUNT_PAUSE: Duration = Duration::from_millis(100);
 
+/// Whether the mount `m` is still in the table (by its id).
+fn still_mounted<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> {
+    Ok(p.mounts()?.iter().any(|x| x.id == m.id))
+}
+
 /// unmount(2) of `on`, EBUSY retried for about a second unless forced.
 fn unmount_settled<P: Platform + ?Sized>(p: &mut P, on: &Path, force: bool) -> Result<()> {
     let mut tries = 1;
@@ -430,6 +452,9 @@ fn release_one<P: Platform + ?Sized>(
     for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
         match unmount_settled(p, &m.on, force) {
             Ok(()) => out.unmounted.push(m.on.clone()),
+            // Not mounted any more: someone else (another `-u`, a jail
+            // stop) unmounted it meanwhile. Done, not by us.
+            Err(e) if matches!(e.errno(), Some(Errno::EINVAL | Errno::ENOENT)) && !still_mounted(p, m)? => {}
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force => {
                 return Err(Error::explained(
                     format!("unmount of {}", crate::error::quoted(&m.on)),

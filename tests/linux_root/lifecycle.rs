@@ -195,6 +195,32 @@ fn release_of_an_unmounted_directory_whose_unit_is_held() {
     assert_nothing_left(&tmp);
 }
 
+/// Two `-u` of one target at once (a jail stop beside a service stop):
+/// whichever comes second finds the work done, and both succeed.
+#[test]
+fn two_releases_at_once_both_succeed() {
+    require_loop!();
+    let tmp = TempDir::new("u-twice");
+    let mut loops = LoopGuard::default();
+    for round in 0..12 {
+        let (img, dir, guard, m) = mount_prepared(&tmp, "twice", &mut loops);
+        // Half the rounds by mount point twice, half by mount point and image.
+        let second = if round % 2 == 0 { dir.clone() } else { img.clone() };
+        let a = Command::new(bin()).arg("-u").arg(&dir).stderr(Stdio::piped()).spawn().unwrap();
+        let b = Command::new(bin()).arg("-u").arg(&second).stderr(Stdio::piped()).spawn().unwrap();
+        for (which, child) in [("first", a), ("second", b)] {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "round {round}, {which}: {}", text(&out.stderr));
+        }
+        assert!(mount_at(&dir).is_none(), "round {round}: unmounted");
+        let _ = wait_no_loops(&img, std::time::Duration::from_secs(5));
+        assert!(loops_backed_by(&img).is_empty(), "round {round}: {} detached", m.source);
+        drop(guard);
+        std::fs::remove_file(&img).unwrap();
+    }
+    assert_nothing_left(&tmp);
+}
+
 #[test]
 fn release_refuses_a_mount_that_is_not_a_loop_device() {
     require_loop!();

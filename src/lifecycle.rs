@@ -213,6 +213,9 @@ pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget, force: b
     let mut lines = Vec::new();
     for u in &chosen {
         for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
+            if force {
+                refuse_nested(m, u, mounts)?;
+            }
             let on = crate::error::quoted(&m.on);
             lines.push(if force {
                 format!("unmount {on} (forced)")
@@ -420,6 +423,21 @@ pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget) -> Result
 const UNMOUNT_TRIES: u32 = 10;
 const UNMOUNT_PAUSE: Duration = Duration::from_millis(100);
 
+/// A forced unmount is lazy on Linux (MNT_DETACH), and a lazy unmount
+/// takes every mount below it too: refused while another file system is
+/// mounted inside `m` (a jail's devfs, a tmpfs on a subdirectory), whose
+/// owner `-u` must not touch. Unmount those first.
+fn refuse_nested(m: &MountRec, u: &UnitInfo, mounts: &[MountRec]) -> Result<()> {
+    match mounts.iter().find(|x| x.dev != u.rdev && x.on != m.on && x.on.starts_with(&m.on)) {
+        Some(inner) => Err(Error::plain(format!(
+            "{}: {} is mounted inside it, and -f would unmount it too; unmount it first",
+            crate::error::quoted(&m.on),
+            crate::error::quoted(&inner.on)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Whether the mount `m` is still in the table (by its id).
 fn still_mounted<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> {
     Ok(p.mounts()?.iter().any(|x| x.id == m.id))
@@ -449,6 +467,11 @@ fn release_one<P: Platform + ?Sized>(
     notes: &mut Vec<Note>,
     out: &mut Released,
 ) -> Result<()> {
+    if force {
+        for m in mounts.iter().filter(|m| m.dev == u.rdev) {
+            refuse_nested(m, u, mounts)?;
+        }
+    }
     for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
         match unmount_settled(p, &m.on, force) {
             Ok(()) => out.unmounted.push(m.on.clone()),

@@ -195,6 +195,37 @@ fn release_of_an_unmounted_directory_whose_unit_is_held() {
     assert_nothing_left(&tmp);
 }
 
+/// `-u -f` unmounts lazily, and a lazy unmount would take every mount
+/// below too: with another file system mounted inside (a jail's tmpfs),
+/// it is refused, under -N as well, and nothing changes.
+#[test]
+fn forced_release_leaves_mounts_inside_alone() {
+    require_loop!();
+    let tmp = TempDir::new("u-nested");
+    let mut loops = LoopGuard::default();
+    let (img, dir, guard, m) = mount_prepared(&tmp, "outer", &mut loops);
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    nix::mount::mount(Some("tmpfs"), &sub, Some("tmpfs"), nix::mount::MsFlags::empty(), None::<&str>).unwrap();
+    let inner = MountGuard(sub.clone());
+    let want = format!(
+        "mount_md: {}: {} is mounted inside it, and -f would unmount it too; unmount it first\n",
+        dir.display(),
+        sub.display()
+    );
+    for dry in ["-f", "-N"] {
+        let out = run(&bin(), args!["-u", "-f", dry, &dir]);
+        assert_eq!((out.status.code(), text(&out.stderr)), (Some(1), want.clone()));
+        assert!(mount_at(&sub).is_some(), "the inner mount stays");
+        assert!(mount_at(&dir).is_some_and(|x| x.source == m.source), "the outer one too");
+    }
+    drop(inner);
+    ok(&run(&bin(), args!["-u", "-f", &dir]));
+    drop(guard);
+    let _ = wait_no_loops(&img, std::time::Duration::from_secs(5));
+    assert_nothing_left(&tmp);
+}
+
 /// Two `-u` of one target at once (a jail stop beside a service stop):
 /// whichever comes second finds the work done, and both succeed.
 #[test]

@@ -3,7 +3,7 @@
 //! what it attached), then returns the original error.
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, Decision};
+use crate::lifecycle::{self, Decision, Occupant};
 use crate::plan::{Attach, Examine, Plan, Step};
 use crate::platform::{Disk, Mounted, Note, Opened, Platform};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
@@ -177,7 +177,21 @@ impl<P: Platform> Run<'_, '_, '_, P> {
     /// replaced) rather than joined by a second unit
     /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
-        if let (Backing::Vnode(image), Some(id)) = (&a.backing, self.image.as_ref().map(|i| i.id)) {
+        let image_id = self.image.as_ref().map(|i| i.id);
+        match lifecycle::occupant(&mut *self.platform, self.mount_point, image_id)? {
+            Occupant::Free | Occupant::ThisImage => {}
+            // `mount -a` again with a memory-disk line: its disk is there.
+            Occupant::Ours(u) if matches!(a.backing, Backing::Swap | Backing::Malloc) => {
+                let shown = u.device.path.display().to_string();
+                self.debug_line(&format!("already mounted: {shown} on {}", self.mount_point.display()));
+                return Ok(Flow::AlreadyMounted);
+            }
+            Occupant::Ours(u) => {
+                return Err(over(self.mount_point, &u.device.path.display().to_string()));
+            }
+            Occupant::Other(m) => return Err(over(self.mount_point, &m.source)),
+        }
+        if let (Backing::Vnode(image), Some(id)) = (&a.backing, image_id) {
             let existing = lifecycle::find_attached(&mut *self.platform, id, self.mount_point)?;
             match lifecycle::decide(&existing) {
                 Decision::Attach => {}
@@ -348,6 +362,14 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             let _ = writeln!(self.io.err, "DEBUG: {text}");
         }
     }
+}
+
+/// The refusal to mount a disk over a file system already mounted there.
+fn over(mount_point: &std::path::Path, source: &str) -> Error {
+    Error::plain(format!(
+        "{}: already a mount point (of {source}); not mounting over it (unmount it first)",
+        crate::error::quoted(mount_point)
+    ))
 }
 
 /// What a step needs that an earlier step makes; its absence is a plan

@@ -133,6 +133,43 @@ pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point
     }
 }
 
+/// What the mount point already is, before a disk is attached for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Occupant {
+    /// Not a mount point (or not one that can be looked at: later steps
+    /// say why).
+    Free,
+    /// Mounted from a unit backed by this run's image:
+    /// [`find_attached`] decides.
+    ThisImage,
+    /// Mounted from a unit of ours whose mark names this mount point (an
+    /// earlier run of the same line).
+    Ours(UnitInfo),
+    /// Mounted from anything else.
+    Other(MountRec),
+}
+
+/// Whether `mount_point` is already the root of a mount, and of what.
+/// Mounting a disk over it would hide that file system (and, run twice by
+/// `mount -a`, stack a second disk on the first), so the executor mounts
+/// over nothing.
+pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Option<FileId>) -> Result<Occupant> {
+    let id = match p.identify(mount_point) {
+        Ok(PathKind::MountRoot(id)) => id,
+        // Missing or not a directory: the mount says so, in its words.
+        Ok(_) => return Ok(Occupant::Free),
+        Err(e) if matches!(e.errno(), Some(Errno::ENOENT | Errno::ENOTDIR)) => return Ok(Occupant::Free),
+        Err(e) => return Err(e),
+    };
+    let Some(m) = p.mounts()?.into_iter().find(|m| m.id == id) else { return Ok(Occupant::Free) };
+    let unit = p.units()?.into_iter().find(|u| u.rdev == m.dev);
+    Ok(match unit {
+        Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
+        Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => Occupant::Ours(u),
+        _ => Occupant::Other(m),
+    })
+}
+
 /// What to do about the units already backed by the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

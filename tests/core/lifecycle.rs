@@ -392,3 +392,29 @@ fn cut_marks_name_one_directory() {
     );
     assert_eq!(o.fake.attached.len(), 2);
 }
+
+/// A disk is never mounted over a file system already mounted there: the
+/// same memory-disk line run again (`mount -a` twice) finds its disk and
+/// succeeds; anything else on the mount point is refused, nothing changed.
+#[test]
+fn no_disk_is_mounted_over_another_mount() {
+    let o = run_line("mount_md -M -s 16m md /mnt");
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    let o = run_on(o.fake, &argv("mount_md -X -M -s 16m md /mnt"));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(o.stderr.ends_with("DEBUG: already mounted: /dev/md0 on /mnt\n"), "{}", o.stderr);
+    assert_eq!((o.fake.attached.len(), o.fake.mounted.len()), (1, 1));
+    // Someone else's mount there, or another image of ours: refused.
+    for fake in [
+        Fake::new().with_unit(4, Path::new("/other.img"), Owner::Foreign, false).with_mount(4, "/mnt"),
+        leftover(3, Some("/mnt"), false),
+    ] {
+        let before = fake.calls.len();
+        let o = run_on(fake, &argv("mount_md -P -F /new.img md /mnt"));
+        assert_eq!(o.status, 1, "{}", o.stderr);
+        let refused =
+            |n: u32| format!("/mnt: already a mount point (of /dev/md{n}); not mounting over it (unmount it first)\n");
+        assert!(o.stderr.ends_with(&refused(4)) || o.stderr.ends_with(&refused(3)), "{}", o.stderr);
+        assert!(!o.fake.calls[before..].iter().any(|c| matches!(c, Call::Attach(_))), "{:?}", o.fake.calls);
+    }
+}

@@ -312,6 +312,37 @@ fn mount_a_twice_mounts_once() {
     unmount_and_check_no_leak(guard, &tmp);
 }
 
+/// A memory-disk line run again finds its disk there (exit 0, nothing
+/// stacked); another image is not mounted over it; -u still works.
+#[test]
+fn no_disk_is_stacked_on_a_mount_point() {
+    require_loop!();
+    let tmp = TempDir::new("no-stack");
+    let mp = tmp.dir("mp");
+    let guard = MountGuard(mp.clone());
+    for _ in 0..3 {
+        ok(&run(&bin(), args!["-M", "-s", "16m", "md", &mp]));
+    }
+    let here: Vec<MountInfo> = mounts().into_iter().filter(|x| x.mount_point == mp).collect();
+    assert_eq!(here.len(), 1, "one disk, not three stacked");
+    let img = tmp.join("other.img");
+    make_image(&img, 16 * MIB, true);
+    let out = run(&bin(), args!["-P", "-F", &img, "md", &mp]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "mount_md: {}: already a mount point (of {}); not mounting over it (unmount it first)\n",
+            mp.display(),
+            here[0].source
+        )
+    );
+    assert!(loops_backed_by(&img).is_empty(), "nothing attached for it");
+    ok(&run(&bin(), args!["-u", &mp]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}
+
 // ---------------------------------------------------------------- leftovers
 
 #[test]

@@ -103,6 +103,10 @@ fn an_attachment_made_through_a_lazily_unmounted_bind_mount_is_seen() {
     drop(bind);
     let err = refused(args!["-P", "-F", img, "md", m2]);
     assert_eq!(err, format!("mount_md: {}: already attached as {}\n", img.display(), m.source));
+    // sysfs cannot show the image's path: --list still lists the unit.
+    let out = run(&bin(), args!["--list"]);
+    ok(&out);
+    assert!(text(&out.stdout).lines().any(|l| l.starts_with(&format!("{} ", m.source))), "{}", text(&out.stdout));
     assert!(mount_at(&m2).is_none());
     // -u by the image's other path finds and releases it.
     let out = run(&bin(), args!["-u", "-X", img]);
@@ -117,10 +121,20 @@ fn an_attachment_made_through_a_lazily_unmounted_bind_mount_is_seen() {
 fn deep_image(tmp: &TempDir) -> PathBuf {
     let short = tmp.join("x.img");
     make_image(&short, 16 * MIB, true);
+    let (dir, mut path) = deep_dir(tmp);
+    let top = openat(AT_FDCWD, tmp.path().as_os_str(), OFlag::O_DIRECTORY | OFlag::O_RDONLY, Mode::empty()).unwrap();
+    renameat(&top, "x.img", &dir, "x.img").expect("renameat");
+    path.push("x.img");
+    assert!(path.as_os_str().len() > libc::PATH_MAX as usize);
+    path
+}
+
+/// A directory 25 levels of 200-byte names below `tmp` (longer than
+/// PATH_MAX), opened, and its path.
+fn deep_dir(tmp: &TempDir) -> (std::os::fd::OwnedFd, PathBuf) {
     let open_dir = |dir: BorrowedFd, name: &OsStr| {
         openat(dir, name, OFlag::O_DIRECTORY | OFlag::O_RDONLY, Mode::empty()).expect("open dir")
     };
-    let top = open_dir(AT_FDCWD, tmp.path().as_os_str());
     let name = "d".repeat(200);
     let mut path = tmp.path().to_path_buf();
     let mut dir = open_dir(AT_FDCWD, tmp.path().as_os_str());
@@ -129,10 +143,7 @@ fn deep_image(tmp: &TempDir) -> PathBuf {
         dir = open_dir(dir.as_fd(), OsStr::new(&name));
         path.push(&name);
     }
-    renameat(&top, "x.img", &dir, "x.img").expect("renameat");
-    path.push("x.img");
-    assert!(path.as_os_str().len() > libc::PATH_MAX as usize);
-    path
+    (dir, path)
 }
 
 #[test]
@@ -148,12 +159,42 @@ fn an_image_path_longer_than_path_max() {
     loops.record(&m.source, &img);
     let err = refused(args!["-P", "-F", img, "md", m2]);
     assert_eq!(err, format!("mount_md: {}: already attached as {}\n", img.display(), m.source));
+    // sysfs cannot show the image's path: --list still lists the unit.
+    let out = run(&bin(), args!["--list"]);
+    ok(&out);
+    assert!(text(&out.stdout).lines().any(|l| l.starts_with(&format!("{} ", m.source))), "{}", text(&out.stdout));
     let out = run(&bin(), args!["-u", "-X", img]);
     ok(&out);
     assert_eq!(text(&out.stderr), format!("DEBUG: unmounted {}\nDEBUG: detached {}\n", m1.display(), m.source));
     drop(guard);
     assert!(mount_at(&m1).is_none());
     assert!(mount_at(&m2).is_none());
+}
+
+/// A mount point longer than PATH_MAX: mounted through its pinned
+/// descriptor, and released (`-u`) through one too. In a mount namespace
+/// of its own, so that a failure leaves no mount behind.
+#[test]
+fn a_mount_point_longer_than_path_max_is_released() {
+    require_loop!();
+    let tmp = TempDir::new("id-long-mp");
+    let img = tmp.join("x.img");
+    make_image(&img, 16 * MIB, true);
+    let (_dir, mp) = deep_dir(&tmp);
+    let script = r#"
+        "$1" -P -F "$2" md "$3"; a=$?
+        n=$(grep -c " - ext4 /dev/loop" /proc/self/mountinfo)
+        "$1" -u "$3"; b=$?
+        l=$(grep -c " - ext4 /dev/loop" /proc/self/mountinfo)
+        echo "$a $b $((n - l))"
+    "#;
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args([bin().as_os_str(), img.as_os_str(), mp.as_os_str()])
+        .output()
+        .expect("unshare");
+    assert_eq!(text(&out.stdout).trim(), "0 0 1", "{}", text(&out.stderr));
+    assert!(wait_no_loops(&img, std::time::Duration::from_secs(5)).is_empty());
 }
 
 #[test]

@@ -241,6 +241,7 @@ fn found_unit<'a, S: LoopSys>(
     linux: &'a mut Linux<S>,
     u: &UnitInfo,
     mounts: &[MountRec],
+    named: Option<&Path>,
 ) -> Result<(Found, LinuxGrow<'a, S>)> {
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
@@ -257,8 +258,18 @@ fn found_unit<'a, S: LoopSys>(
     if info.lo_offset != 0 {
         return Err(Error::plain(format!("{node}: attached at an offset into its file; nothing changed")));
     }
-    let raw = backing_file(unit).ok_or_else(|| Error::plain(format!("{node}: no backing file")))?;
-    let path = PathBuf::from(OsStr::from_bytes(&raw));
+    // The image by the path sysfs shows, or, where it shows none (a path
+    // longer than a page), by the path the target named; either way it
+    // must be the very file the unit holds (below).
+    let path = match (backing_file(unit), named) {
+        (Some(raw), _) => PathBuf::from(OsStr::from_bytes(&raw)),
+        (None, Some(p)) if p.is_file() => p.to_path_buf(),
+        (None, _) => {
+            return Err(Error::plain(format!(
+                "{node}: the kernel does not show its backing file's path; name the image itself; nothing changed"
+            )))
+        }
+    };
     let image = posix::open_image(&path, None, false)?;
     #[allow(clippy::unnecessary_cast)]
     let id = FileId { dev: image.stat.st_dev as u64, ino: image.stat.st_ino as u64 };
@@ -339,7 +350,13 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
 /// [`LoopSys`]; the image, sysfs and the growers are the real ones.
 pub fn grow<S: LoopSys>(linux: &mut Linux<S>, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
     let (found, mut ops) = match lifecycle::locate(linux, &req.target)? {
-        Located::Unit(u, mounts) => found_unit(linux, &u, &mounts)?,
+        Located::Unit(u, mounts) => {
+            let named = match &req.target {
+                crate::request::ReleaseTarget::Path(p) => Some(p.as_path()),
+                crate::request::ReleaseTarget::Unit(_) => None,
+            };
+            found_unit(linux, &u, &mounts, named)?
+        }
         Located::Image(p) => found_image(linux, &p)?,
     };
     let outcome: Outcome = grow::plan(&found, req.size)?;
@@ -357,7 +374,13 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         else {
             continue;
         };
-        let Some(image) = backing_file(unit) else { continue };
+        // Bound units have a `loop/` directory in sysfs. The backing file's
+        // path may not be readable there (longer than a page:
+        // ENAMETOOLONG): the unit is listed all the same, its image unknown.
+        if !Path::new(&format!("/sys/block/loop{unit}/loop")).exists() {
+            continue;
+        }
+        let image = backing_file(unit);
         let node = loopdev::node(unit);
         let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
             Ok(i) => i,
@@ -382,7 +405,7 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         out.push(Listed {
             unit,
             device: node,
-            image: Some(image),
+            image,
             mount_point,
             size: disk_size(unit).unwrap_or(0),
             used,

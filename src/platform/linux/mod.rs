@@ -562,6 +562,9 @@ impl<S: LoopSys> Platform for Linux<S> {
             match std::fs::metadata(mp) {
                 Ok(md) if md.is_dir() => {}
                 Ok(_) => return Err(Error::sys(crate::error::quoted(mp), Errno::ENOTDIR)),
+                // Longer than PATH_MAX: the mount walks it a directory at a
+                // time and says what it finds.
+                Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {}
                 Err(e) => return Err(crate::error::from_io(crate::error::quoted(mp), &e)),
             }
         }

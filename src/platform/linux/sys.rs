@@ -248,9 +248,22 @@ impl LoopSys for Kernel {
         })
     }
 
+    /// A mount point longer than PATH_MAX (ENAMETOOLONG) is reached a
+    /// directory at a time, and unmounted as `/proc/self/fd/N/<name>`
+    /// through a descriptor of its parent (one of the mount itself would
+    /// keep it busy).
     fn unmount(&mut self, on: &std::path::Path, lazy: bool) -> nix::Result<()> {
         use nix::mount::MntFlags;
-        nix::mount::umount2(on, if lazy { MntFlags::MNT_DETACH } else { MntFlags::empty() })
+        let flags = if lazy { MntFlags::MNT_DETACH } else { MntFlags::empty() };
+        match nix::mount::umount2(on, flags) {
+            Err(Errno::ENAMETOOLONG) => {
+                let (dir, name) =
+                    crate::platform::posix::walk_to_parent(on).map_err(|e| e.errno().unwrap_or(Errno::ENAMETOOLONG))?;
+                let via = std::path::Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
+                nix::mount::umount2(&via, flags)
+            }
+            r => r,
+        }
     }
 
     fn mount(

@@ -3,9 +3,11 @@
 //!
 //! Text: one line per unit, fields separated by one space:
 //! `device image mount-point size used ro|rw mark`, where a missing value
-//! is `-`, sizes are bytes, and space, tab, newline and backslash inside a
-//! path or mark are written as `\040`, `\011`, `\012`, `\134` (as
-//! /proc/self/mountinfo and fstab(5) do), so every line splits on spaces.
+//! is `-`, sizes are bytes, and space, backslash and control bytes (tab,
+//! newline, escape, DEL…) inside a path or mark are written in octal
+//! (`\040`, `\134`, `\011`, `\012`, `\033`, `\177`), as
+//! /proc/self/mountinfo and fstab(5) write the first four, so every line
+//! splits on spaces and prints nothing a terminal would act on.
 //!
 //! JSON: an array of objects with `device`, `unit`, `image`, `mountpoint`,
 //! `size`, `used`, `readonly`, `mark` and `foreign`; missing values are
@@ -45,13 +47,14 @@ pub fn select(units: Vec<Listed>, all: bool) -> Vec<Listed> {
     shown
 }
 
-/// Bytes with space, tab, newline and backslash escaped as octal; other
-/// bytes kept (a terminal shows what the name is).
+/// Bytes with space, backslash and every control byte (tab, newline,
+/// escape sequences a terminal would act on, DEL) escaped as octal; other
+/// bytes kept, UTF-8 and not (a terminal shows what the name is).
 pub fn escape_field(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     for &c in b {
         match c {
-            b' ' | b'\t' | b'\n' | b'\\' => out.extend_from_slice(format!("\\{c:03o}").as_bytes()),
+            b' ' | b'\\' | 0..=0x1f | 0x7f => out.extend_from_slice(format!("\\{c:03o}").as_bytes()),
             _ => out.push(c),
         }
     }
@@ -156,6 +159,14 @@ mod tests {
             mark: (!foreign).then(|| b"mount_md:/j/x".to_vec()),
             foreign,
         }
+    }
+
+    #[test]
+    fn control_bytes_are_escaped() {
+        assert_eq!(
+            escape_field(b"a b\\c\td\ne\x1b[31mf\x7fg\xff"),
+            b"a\\040b\\134c\\011d\\012e\\033[31mf\\177g\xff".to_vec()
+        );
     }
 
     #[test]

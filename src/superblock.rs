@@ -30,6 +30,10 @@ pub enum Found {
     Ufs(u8),
     /// An external ext3/4 journal device: not a file system.
     JournalDevice,
+    /// Something else worth keeping that mount_md does not mount: swap,
+    /// an encrypted or LVM volume, another system's file system, a
+    /// partition table (the names are libblkid's).
+    Other(&'static str),
     Unknown,
 }
 
@@ -122,7 +126,42 @@ pub fn probe(buf: &[u8]) -> Found {
     if let Some((_, _, version)) = ufs_super(buf) {
         return Found::Ufs(version);
     }
-    Found::Unknown
+    other(buf).map_or(Found::Unknown, Found::Other)
+}
+
+/// The signatures of what is not a file system mount_md mounts, but must
+/// not be formatted over without `--reformat` either (as libblkid knows
+/// them: the magic and where it sits).
+fn other(buf: &[u8]) -> Option<&'static str> {
+    let at = |off: usize, magic: &[u8]| buf.get(off..off + magic.len()) == Some(magic);
+    // mkswap: "SWAPSPACE2" in the last 10 bytes of the first page.
+    if [4096, 8192, 16_384, 65_536].iter().any(|p| at(p - 10, b"SWAPSPACE2") || at(p - 10, b"SWAP-SPACE")) {
+        return Some("swap");
+    }
+    let found = [
+        (0, &b"LUKS\xba\xbe"[..], "crypto_LUKS"),
+        (0, b"hsqs", "squashfs"),
+        (3, b"NTFS    ", "ntfs"),
+        (3, b"EXFAT   ", "exfat"),
+        (54, b"FAT12   ", "vfat"),
+        (54, b"FAT16   ", "vfat"),
+        (82, b"FAT32   ", "vfat"),
+        (512 + 24, b"LVM2 001", "LVM2_member"),
+        (512, b"EFI PART", "gpt partition table"),
+        (32_769, b"CD001", "iso9660"),
+    ];
+    if let Some((_, _, name)) = found.iter().find(|(off, magic, _)| at(*off, magic)) {
+        return Some(name);
+    }
+    if le32(buf, 1024) == Some(0xF2F5_2010) {
+        return Some("f2fs");
+    }
+    // A boot sector's signature with none of the above: a disk image with
+    // a DOS partition table.
+    if at(510, &[0x55, 0xAA]) {
+        return Some("dos partition table");
+    }
+    None
 }
 
 impl Found {
@@ -132,6 +171,7 @@ impl Found {
             Found::Mountable(t) => Some(t),
             Found::Ufs(_) => Some("ufs"),
             Found::JournalDevice => Some("ext3/ext4 external journal"),
+            Found::Other(t) => Some(t),
             Found::Unknown => None,
         }
     }
@@ -287,6 +327,31 @@ mod tests {
         // ext3 features plus metadata_csum (ro_compat) is ext4.
         assert_eq!(probe(&ext(0x3C, 0x2, 0x403)), Found::Mountable("ext4"));
         assert_eq!(probe(&ext(0x0, 0x8, 0x0)), Found::JournalDevice);
+    }
+
+    #[test]
+    fn other_signatures_are_found() {
+        let with = |off: usize, magic: &[u8]| {
+            let mut b = vec![0u8; PROBE_LEN];
+            b[off..off + magic.len()].copy_from_slice(magic);
+            probe(&b)
+        };
+        assert_eq!(with(4086, b"SWAPSPACE2"), Found::Other("swap"));
+        assert_eq!(with(65_526, b"SWAPSPACE2"), Found::Other("swap"));
+        assert_eq!(with(0, b"LUKS\xba\xbe"), Found::Other("crypto_LUKS"));
+        assert_eq!(with(82, b"FAT32   "), Found::Other("vfat"));
+        assert_eq!(with(3, b"NTFS    "), Found::Other("ntfs"));
+        assert_eq!(with(536, b"LVM2 001"), Found::Other("LVM2_member"));
+        assert_eq!(with(512, b"EFI PART"), Found::Other("gpt partition table"));
+        assert_eq!(with(32_769, b"CD001"), Found::Other("iso9660"));
+        assert_eq!(with(1024, &0xF2F5_2010u32.to_le_bytes()), Found::Other("f2fs"));
+        assert_eq!(with(510, &[0x55, 0xAA]), Found::Other("dos partition table"));
+        assert_eq!(with(0, b""), Found::Unknown);
+        // A file system's own magic wins over a boot signature it carries.
+        let mut b = ext(0x3C, 0x2C2, 0x46B);
+        b[510] = 0x55;
+        b[511] = 0xAA;
+        assert_eq!(probe(&b), Found::Mountable("ext4"));
     }
 
     #[test]

@@ -179,6 +179,16 @@ fn an_image_with_a_file_system_is_not_formatted_again() {
     let out = run(&bin(), args!["-F", fake_xfs, "md", mnt]);
     assert!(text(&out.stderr).contains("already holds a file system (xfs)"), "{}", text(&out.stderr));
     assert_nothing_left(&tmp);
+    // Swap space (or LUKS, vfat, a partition table…) is not formatted
+    // over either.
+    let swap = tmp.join("swap.img");
+    let mut bytes = vec![0u8; 16 * MIB as usize];
+    bytes[4086..4096].copy_from_slice(b"SWAPSPACE2");
+    std::fs::write(&swap, bytes).unwrap();
+    let out = run(&bin(), args!["-F", swap, "md", mnt]);
+    assert!(text(&out.stderr).contains("already holds a file system (swap)"), "{}", text(&out.stderr));
+    assert_nothing_left(&tmp);
+    std::fs::remove_file(&swap).unwrap();
     // A path with a space is named whole, in single quotes.
     let spaced = tmp.join("x y.img");
     std::fs::rename(&fake_xfs, &spaced).unwrap();

@@ -358,6 +358,9 @@ impl<S: LoopSys> Linux<S> {
                 ),
             )),
             probe::Found::JournalDevice => Err(Error::text(what, "an external ext3/ext4 journal, not a file system")),
+            probe::Found::Other(t) => {
+                Err(Error::text(what, format!("holds {t}, not a file system mount_md mounts (use -T to name one)")))
+            }
             probe::Found::Unknown => Err(Error::text(what, "no recognised file system (use -T to name one)")),
         }
     }

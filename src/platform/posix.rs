@@ -705,6 +705,9 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
     if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
         return Err(Error::plain(format!("{} was replaced while opening it", shown())));
     }
+    // Read again now that it is ours: the run that held the lock may have
+    // changed its length (a `-r` growing it).
+    let stat = fstat(&fd).map_err(|e| Error::sys(shown(), e))?;
     Ok(Image {
         fd,
         _lock: lock_fd,

@@ -439,3 +439,34 @@ fn a_grow_without_room_gives_the_space_back() {
     drop(guard);
     assert_nothing_left(&tmp);
 }
+
+/// An image mounted in another mount namespace (a container's) is in use,
+/// not offline: -r refuses it, changing nothing, instead of running e2fsck
+/// and resize2fs on a mounted file system.
+#[test]
+fn an_image_mounted_in_another_namespace_is_not_grown_offline() {
+    require_loop!();
+    let tmp = TempDir::new("grow-other-ns");
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs("ext4", &image, 32 * MIB);
+    let mut holder = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", r#""$1" -P -F "$2" md "$3" && exec sleep 60"#, "sh"])
+        .args([bin().as_os_str(), image.as_os_str(), dir.as_os_str()])
+        .spawn()
+        .expect("unshare");
+    let start = std::time::Instant::now();
+    while loops_backed_by(&image).is_empty() && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let attached = loops_backed_by(&image);
+    let out = mdmfs(args!["-r", "-s", "48m", &image]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(attached.len(), 1, "mounted in the other namespace");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("in use but not mounted here"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 32 * MIB, "nothing changed");
+    assert!(wait_no_loops(&image, std::time::Duration::from_secs(5)).is_empty());
+    assert_nothing_left(&tmp);
+}

@@ -255,6 +255,15 @@ fn found_unit<'a, S: LoopSys>(
             "{node}: not attached by mount_md (it carries no mount_md mark); nothing changed"
         )));
     }
+    // Not mounted in this namespace but claimed (mounted in another mount
+    // namespace, a container's): the offline path would run e2fsck and
+    // resize2fs on a mounted file system. Refused before anything changes.
+    if mounts.is_empty() && units::claimed(&mut linux.sys, unit) {
+        return Err(Error::plain(format!(
+            "{node}: in use but not mounted here (mounted in another mount namespace?); \
+             grow it from where it is mounted; nothing changed"
+        )));
+    }
     if info.lo_offset != 0 {
         return Err(Error::plain(format!("{node}: attached at an offset into its file; nothing changed")));
     }
@@ -271,6 +280,9 @@ fn found_unit<'a, S: LoopSys>(
         }
     };
     let image = posix::open_image(&path, None, false)?;
+    // Read again under the image's lock: another `-r` that held it may have
+    // grown the image and the limit meanwhile.
+    let info = linux.sys.get_status(&dev).map_err(|e| Error::sys(node.clone(), e))?;
     #[allow(clippy::unnecessary_cast)]
     let id = FileId { dev: image.stat.st_dev as u64, ino: image.stat.st_ino as u64 };
     // Still the file the unit was found by, and the one it holds.

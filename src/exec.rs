@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Occupant};
 use crate::plan::{Attach, Examine, Plan, Step};
-use crate::platform::{Disk, Mounted, Note, Opened, Platform};
+use crate::platform::{Disk, Existing, FileId, Mounted, Note, Opened, PathKind, Platform};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
 
@@ -53,6 +53,7 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         io,
         debug,
         mount_point: &plan.mount_point,
+        fstype: fstype_of(plan),
         image_path: None,
         image: None,
         disk: None,
@@ -89,6 +90,8 @@ struct Run<'p, 'o, 'w, P: Platform> {
     io: &'o mut Output<'w>,
     debug: bool,
     mount_point: &'p std::path::Path,
+    /// The file system type the plan mounts, when it names one.
+    fstype: Option<&'p str>,
     /// The `-F` image as given, for messages about what it holds (set
     /// before it is opened, so that a failed open names it too).
     image_path: Option<std::path::PathBuf>,
@@ -178,56 +181,25 @@ impl<P: Platform> Run<'_, '_, '_, P> {
     /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
         let image_id = self.image.as_ref().map(|i| i.id);
-        match lifecycle::occupant(&mut *self.platform, self.mount_point, image_id)? {
-            Occupant::Free | Occupant::ThisImage => {}
-            // `mount -a` again with a memory-disk line: its disk is there.
-            Occupant::Ours(u) if matches!(a.backing, Backing::Swap | Backing::Malloc) => {
-                let shown = u.device.path.display().to_string();
-                self.debug_line(&format!("already mounted: {shown} on {}", self.mount_point.display()));
+        match before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)? {
+            Before::Attach => {}
+            Before::AlreadyMounted(dev) => {
+                self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
                 return Ok(Flow::AlreadyMounted);
             }
-            Occupant::Ours(u) => {
-                return Err(over(self.mount_point, &u.device.path.display().to_string()));
-            }
-            Occupant::Other(m) => return Err(over(self.mount_point, &m.source)),
-        }
-        if let (Backing::Vnode(image), Some(id)) = (&a.backing, image_id) {
-            let existing = lifecycle::find_attached(&mut *self.platform, id, self.mount_point)?;
-            match lifecycle::decide(&existing) {
-                Decision::Attach => {}
-                Decision::AlreadyMounted(e) => {
-                    self.debug_line(&format!(
-                        "already mounted: {} on {}",
-                        e.device.path.display(),
-                        self.mount_point.display()
-                    ));
-                    return Ok(Flow::AlreadyMounted);
+            Before::Leftover(e) => match self.platform.reuse(&e, a, self.image.as_ref(), self.mount_point)? {
+                Some(disk) => {
+                    let shown = disk.device.path.display().to_string();
+                    self.debug_line(&format!("reusing {shown}, left attached by an earlier run"));
+                    // It was there before this run: rollback leaves it.
+                    self.disk = Some(disk);
+                    return Ok(Flow::Next);
                 }
-                Decision::InUse(e) => {
-                    return Err(Error::plain(format!(
-                        "{}: already attached as {}",
-                        crate::error::quoted(image),
-                        e.device.path.display()
-                    )));
+                None => {
+                    self.debug_line(&format!("detaching {}, left attached by an earlier run", e.device.path.display()));
+                    self.platform.detach_leftover(&e.device)?;
                 }
-                Decision::Foreign(e) => return Err(lifecycle::foreign(&crate::error::quoted(image), &e.device)),
-                Decision::Leftover(e) => match self.platform.reuse(&e, a, self.image.as_ref(), self.mount_point)? {
-                    Some(disk) => {
-                        let shown = disk.device.path.display().to_string();
-                        self.debug_line(&format!("reusing {shown}, left attached by an earlier run"));
-                        // It was there before this run: rollback leaves it.
-                        self.disk = Some(disk);
-                        return Ok(Flow::Next);
-                    }
-                    None => {
-                        self.debug_line(&format!(
-                            "detaching {}, left attached by an earlier run",
-                            e.device.path.display()
-                        ));
-                        self.platform.detach_leftover(&e.device)?;
-                    }
-                },
-            }
+            },
         }
         let image = self.image.as_ref().filter(|_| matches!(a.backing, Backing::Vnode(_)));
         self.disk = Some(self.platform.attach(a, image, self.mount_point)?);
@@ -362,6 +334,95 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             let _ = writeln!(self.io.err, "DEBUG: {text}");
         }
     }
+}
+
+/// What the lifecycle rules say before a disk is attached.
+enum Before {
+    Attach,
+    /// Already done (`mount -a` twice): the device it is mounted from.
+    AlreadyMounted(std::path::PathBuf),
+    /// A leftover unit of ours nobody uses: take it over or replace it.
+    Leftover(Existing),
+}
+
+/// The lifecycle's look-ups before attaching `a` for `mount_point` (the
+/// image known as `image`); nothing changes. A disk is not mounted over a
+/// file system already mounted there ([`lifecycle::occupant`]); one image
+/// has one attachment: already mounted here is done, attached and in use
+/// elsewhere is refused, another tool's unit is refused, a leftover of ours
+/// is reported ([`lifecycle::decide`]). Shared by the run and by `-N`.
+fn before_attach<P: Platform + ?Sized>(
+    p: &mut P,
+    a: &Attach,
+    mount_point: &std::path::Path,
+    image: Option<FileId>,
+    fstype: Option<&str>,
+) -> Result<Before> {
+    match lifecycle::occupant(p, mount_point, image)? {
+        Occupant::Free | Occupant::ThisImage => {}
+        // `mount -a` again with a memory-disk line: its disk is there (a
+        // memory disk of ours for this mount point, of the type asked).
+        Occupant::Ours(u, m, true)
+            if matches!(a.backing, Backing::Swap | Backing::Malloc) && fstype.is_none_or(|t| t == m.fstype) =>
+        {
+            return Ok(Before::AlreadyMounted(u.device.path));
+        }
+        Occupant::Ours(u, ..) => return Err(over(mount_point, &u.device.path.display().to_string())),
+        Occupant::Other(m) => return Err(over(mount_point, &m.source)),
+    }
+    if let (Backing::Vnode(path), Some(id)) = (&a.backing, image) {
+        let existing = lifecycle::find_attached(p, id, mount_point)?;
+        match lifecycle::decide(&existing) {
+            Decision::Attach => {}
+            Decision::AlreadyMounted(e) => return Ok(Before::AlreadyMounted(e.device.path)),
+            Decision::InUse(e) => {
+                return Err(Error::plain(format!(
+                    "{}: already attached as {}",
+                    crate::error::quoted(path),
+                    e.device.path.display()
+                )));
+            }
+            Decision::Foreign(e) => return Err(lifecycle::foreign(&crate::error::quoted(path), &e.device)),
+            Decision::Leftover(e) => return Ok(Before::Leftover(e)),
+        }
+    }
+    Ok(Before::Attach)
+}
+
+/// `-N`: the lifecycle's look-ups a real run would make before attaching
+/// (the image by its identity, what the mount point holds), so that a dry
+/// run fails where the run would; nothing changes. Skipped for mount.md
+/// `-N namespace`, whose tables are another namespace's.
+pub fn dry_check<P: Platform>(plan: &Plan, platform: &mut P) -> Result<()> {
+    if plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_))) {
+        return Ok(());
+    }
+    let Some(a) = plan.steps.iter().find_map(|s| match s {
+        Step::Attach(a) => Some(a),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let image = match &a.backing {
+        // Not there yet (`--create`): nothing can be attached to it.
+        Backing::Vnode(path) => match platform.identify(path) {
+            Ok(PathKind::File(id)) => Some(id),
+            _ => None,
+        },
+        Backing::Swap | Backing::Malloc => None,
+    };
+    before_attach(platform, a, &plan.mount_point, image, fstype_of(plan)).map(drop)
+}
+
+/// The type the plan mounts, when it names one.
+fn fstype_of(plan: &Plan) -> Option<&str> {
+    plan.steps.iter().find_map(|s| match s {
+        Step::Mount(m) => match &m.fstype {
+            crate::plan::FsType::Named(t) => Some(t.as_str()),
+            crate::plan::FsType::Probe => None,
+        },
+        _ => None,
+    })
 }
 
 /// The refusal to mount a disk over a file system already mounted there.

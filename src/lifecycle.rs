@@ -143,8 +143,9 @@ pub enum Occupant {
     /// [`find_attached`] decides.
     ThisImage,
     /// Mounted from a unit of ours whose mark names this mount point (an
-    /// earlier run of the same line).
-    Ours(UnitInfo),
+    /// earlier run of the same line, or another line for this mount
+    /// point): the unit, the mount, and whether it is a memory disk.
+    Ours(UnitInfo, MountRec, bool),
     /// Mounted from anything else.
     Other(MountRec),
 }
@@ -165,7 +166,10 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     let unit = p.units()?.into_iter().find(|u| u.rdev == m.dev);
     Ok(match unit {
         Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
-        Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => Occupant::Ours(u),
+        Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => {
+            let memory = p.memory_backed(&u);
+            Occupant::Ours(u, m, memory)
+        }
         _ => Occupant::Other(m),
     })
 }

@@ -72,12 +72,11 @@ pub fn run<P: Platform>(
                 }
             }
             match platform.preflight(&plan) {
-                Ok(()) if req.dry_run => {
+                Ok(()) if req.dry_run => exec::dry_check(&plan, platform).map(|()| {
                     if req.show_plan {
                         show_plan(&plan, platform, &mut io);
                     }
-                    Ok(())
-                }
+                }),
                 Ok(()) => exec::execute(&plan, platform, req.debug, &mut io),
                 Err(e) => Err(e),
             }

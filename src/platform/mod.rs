@@ -235,6 +235,11 @@ pub trait Platform {
     /// Whether a unit is held open by anyone (a mount, here or in another
     /// namespace; a process; a stacked device).
     fn held(&mut self, u: &UnitInfo) -> Result<bool>;
+    /// Whether `u` is a memory disk (swap- or malloc-backed), not an image.
+    /// The default: a unit with no backing file is one (FreeBSD's md).
+    fn memory_backed(&mut self, u: &UnitInfo) -> bool {
+        u.backing.is_none()
+    }
     /// What `path` is (following symlinks, as umount(8) does).
     fn identify(&mut self, path: &Path) -> Result<PathKind>;
     /// unmount(2) of a mount point for `-u`; `force`: even if busy.

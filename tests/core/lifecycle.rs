@@ -404,6 +404,10 @@ fn no_disk_is_mounted_over_another_mount() {
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert!(o.stderr.ends_with("DEBUG: already mounted: /dev/md0 on /mnt\n"), "{}", o.stderr);
     assert_eq!((o.fake.attached.len(), o.fake.mounted.len()), (1, 1));
+    // A memory-disk line asking for another type is another line: refused.
+    let o = run_on(o.fake, &argv("mount_md -M -s 16m -T xfs md /mnt"));
+    assert_eq!(o.status, 1, "{}", o.stderr);
+    assert!(o.stderr.ends_with("already a mount point (of /dev/md0); not mounting over it (unmount it first)\n"));
     // Someone else's mount there, or another image of ours: refused.
     for fake in [
         Fake::new().with_unit(4, Path::new("/other.img"), Owner::Foreign, false).with_mount(4, "/mnt"),

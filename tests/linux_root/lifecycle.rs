@@ -312,6 +312,39 @@ fn mount_a_twice_mounts_once() {
     unmount_and_check_no_leak(guard, &tmp);
 }
 
+/// `-N` makes the lifecycle's look-ups too, so it fails where the run
+/// would: the image in use elsewhere, a mount point already mounted, a
+/// unit another tool attached; and changes nothing.
+#[test]
+fn a_dry_run_fails_where_the_run_would() {
+    require_loop!();
+    let tmp = TempDir::new("dry-lifecycle");
+    let mut loops = LoopGuard::default();
+    let (img, dir, guard, m) = mount_prepared(&tmp, "a", &mut loops);
+    let other = tmp.dir("other");
+    let refused = |out: std::process::Output, want: String| {
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(&want), "{}", text(&out.stderr));
+    };
+    refused(
+        run(&bin(), args!["-N", "-P", "-F", &img, "md", &other]),
+        format!("{}: already attached as {}", img.display(), m.source),
+    );
+    refused(
+        run(&bin(), args!["-N", "-M", "-s", "16m", "-T", "xfs", "md", &dir]),
+        format!("{}: already a mount point (of {})", dir.display(), m.source),
+    );
+    ok(&run(&bin(), args!["-u", &dir]));
+    drop(guard);
+    let plain = tmp.join("plain.img");
+    make_image(&plain, 16 * MIB, true);
+    let dev = losetup(&plain, &mut loops);
+    let out = run(&bin(), args!["-N", "-P", "-F", &plain, "md", &other]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("was not attached by mount_md"), "{}", text(&out.stderr));
+    assert_eq!(loops_backed_by(&plain), vec![dev.trim_start_matches("/dev/").to_string()]);
+}
+
 /// A memory-disk line run again finds its disk there (exit 0, nothing
 /// stacked); another image is not mounted over it; -u still works.
 #[test]

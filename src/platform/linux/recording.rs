@@ -46,6 +46,8 @@ pub struct FakeLoop {
     /// Open by someone else: LOOP_CLR_FD only sets autoclear.
     pub open_elsewhere: bool,
     pub holders: usize,
+    /// What sysfs shows as its backing file.
+    pub backing_name: Option<Vec<u8>>,
 }
 
 /// The double.
@@ -248,6 +250,10 @@ impl LoopSys for Recorder {
 
     fn read_head(&mut self, _dev: &u32, len: usize) -> std::io::Result<Vec<u8>> {
         Ok(vec![0; len])
+    }
+
+    fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>> {
+        self.loops.get(&unit).and_then(|l| l.backing_name.clone())
     }
 
     fn holders(&mut self, unit: u32) -> usize {

@@ -74,6 +74,9 @@ pub trait LoopSys {
     fn read_head(&mut self, dev: &Self::Dev, len: usize) -> std::io::Result<Vec<u8>>;
     /// Entries of `/sys/block/loopN/holders` (stacked devices).
     fn holders(&mut self, unit: u32) -> usize;
+    /// `/sys/block/loopN/loop/backing_file`: the path the kernel shows for
+    /// the backing file (`/memfd:mount_md (deleted)` for a memory disk).
+    fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>>;
     /// `/proc/partitions`, or the `loopN` names of `/sys/block`.
     fn partitions(&mut self) -> std::io::Result<Vec<u8>>;
     /// `/proc/self/mountinfo`.
@@ -201,6 +204,14 @@ impl LoopSys for Kernel {
 
     fn read_head(&mut self, dev: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {
         crate::platform::posix::read_start(dev, len)
+    }
+
+    fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>> {
+        let mut raw = std::fs::read(format!("/sys/block/loop{unit}/loop/backing_file")).ok()?;
+        if raw.last() == Some(&b'\n') {
+            raw.pop();
+        }
+        Some(raw)
     }
 
     fn holders(&mut self, unit: u32) -> usize {

@@ -62,6 +62,10 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         ro_noted: false,
     };
     for step in &plan.steps {
+        if let Some(signal) = run.platform.interrupted() {
+            run.rollback();
+            return Err(Error::plain(format!("stopped by {signal}; what this run did is undone")));
+        }
         if run.debug {
             let line = run.platform.describe(step, run.disk.as_ref().map(|d| &d.device), run.image.as_ref());
             let _ = writeln!(run.io.err, "DEBUG: {line}");

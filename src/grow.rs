@@ -199,6 +199,10 @@ pub trait GrowOps {
     fn run(&mut self, step: &GrowStep) -> Result<()>;
     /// Undo a done ExtendImage (cut the image back) or Attach (detach).
     fn undo(&mut self, step: &GrowStep) -> Result<()>;
+    /// A stop signal that arrived (checked between steps); the default: none.
+    fn interrupted(&mut self) -> Option<&'static str> {
+        None
+    }
     /// The command that finishes `step` (a GrowFs) by hand after it failed
     /// and the image stayed larger. Called before any rollback.
     fn finish_hint(&self, step: &GrowStep) -> String {
@@ -244,7 +248,13 @@ pub fn execute(
         if opts.debug {
             let _ = writeln!(io.err, "DEBUG: {}", ops.describe(step));
         }
-        match ops.run(step) {
+        // A stop signal between steps fails the next one, with the same
+        // rules for what is undone.
+        let ran = match ops.interrupted() {
+            Some(signal) => Err(Error::plain(format!("stopped by {signal} before: {}", ops.describe(step)))),
+            None => ops.run(step),
+        };
+        match ran {
             Ok(()) => {
                 told_kernel |= matches!(step, GrowStep::SetCapacity { .. });
                 done.push(step);

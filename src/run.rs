@@ -156,5 +156,7 @@ pub fn classify(e: &Error) -> Failure {
 pub fn main() -> i32 {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let mut platform = platform::native();
+    // A stop signal is noticed between steps and undoes the run.
+    platform::posix::hold_stop_signals();
     run(&argv, &mut platform, &SystemHost, &mut std::io::stdout(), &mut std::io::stderr())
 }

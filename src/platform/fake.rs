@@ -101,6 +101,8 @@ pub struct Fake {
     pub units: BTreeMap<u32, FakeUnit>,
     /// Whether `reuse` takes over a leftover unit.
     pub reuse_ok: bool,
+    /// A stop signal "arrives" once this many calls have been made.
+    pub interrupt_after: Option<usize>,
     /// Each descriptor the fake hands out (image, disk, root) holds a
     /// clone of this: [`Fake::open_handles`] counts those still open.
     handles: std::rc::Rc<()>,
@@ -128,6 +130,7 @@ impl Default for Fake {
             created: BTreeSet::new(),
             units: BTreeMap::new(),
             reuse_ok: false,
+            interrupt_after: None,
             handles: std::rc::Rc::new(()),
             fail: None,
             fail_always: false,
@@ -346,6 +349,10 @@ impl Platform for Fake {
 
     fn node(&self, unit: u32) -> PathBuf {
         self.device(unit).path
+    }
+
+    fn interrupted(&mut self) -> Option<&'static str> {
+        self.interrupt_after.filter(|n| self.calls.len() >= *n).map(|_| "SIGTERM")
     }
 
     fn reuse(

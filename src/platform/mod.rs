@@ -235,6 +235,12 @@ pub trait Platform {
     /// Whether a unit is held open by anyone (a mount, here or in another
     /// namespace; a process; a stacked device).
     fn held(&mut self, u: &UnitInfo) -> Result<bool>;
+    /// A stop signal (SIGTERM, SIGINT…) that arrived during the run, by
+    /// name: the executor then undoes what the run did
+    /// ([`posix::hold_stop_signals`]). The default: none ever arrives.
+    fn interrupted(&mut self) -> Option<&'static str> {
+        None
+    }
     /// Whether `u` is a memory disk (swap- or malloc-backed), not an image.
     /// The default: a unit with no backing file is one (FreeBSD's md).
     fn memory_backed(&mut self, u: &UnitInfo) -> bool {

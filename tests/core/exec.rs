@@ -242,3 +242,21 @@ fn debug_lines_name_each_step_as_it_runs() {
          DEBUG: mount -t ufs /dev/md0 /var/jails/10.0.0.1\n"
     );
 }
+
+/// A stop signal (SIGTERM from a service manager, a boot timeout) that
+/// arrives during a run is noticed before the next step, and everything
+/// the run did is undone.
+#[test]
+fn a_stop_signal_undoes_the_run() {
+    let line = "mount_md -F /img -s 64m -p 0750 -k /skel md /mnt";
+    let mut fake = Fake::new();
+    // Stops once attach, format and mount are done.
+    let calls_until_mounted =
+        run_on(Fake::new(), &argv(line)).fake.calls.iter().position(|c| matches!(c, Call::Mount { .. })).unwrap() + 1;
+    fake.interrupt_after = Some(calls_until_mounted);
+    let o = run_on(fake, &argv(line));
+    assert_eq!(o.status, 1);
+    assert_eq!(o.stderr, "mount_md: stopped by SIGTERM; what this run did is undone\n");
+    assert!(o.fake.is_clean(), "{:?}", o.fake.calls);
+    assert!(!o.fake.calls.iter().any(|c| matches!(c, Call::SetMode(..) | Call::CopySkeleton(..))));
+}

@@ -226,6 +226,45 @@ fn forced_release_leaves_mounts_inside_alone() {
     assert_nothing_left(&tmp);
 }
 
+/// SIGTERM (a service manager's stop, a boot timeout) during the skeleton
+/// copy: the copy stops, the mount is undone and the disk detached: no
+/// half-copied root is left mounted for the next run to take as done.
+#[test]
+fn a_stop_signal_during_the_copy_undoes_the_mount() {
+    require_loop!();
+    let tmp = TempDir::new("sigterm-skel");
+    let skel = tmp.dir("skel");
+    for d in 0..40 {
+        let sub = skel.join(format!("d{d}"));
+        std::fs::create_dir(&sub).unwrap();
+        for f in 0..250 {
+            std::fs::write(sub.join(format!("f{f}")), b"x").unwrap();
+        }
+    }
+    let mp = tmp.dir("mp");
+    let guard = MountGuard(mp.clone());
+    let child = Command::new(bin())
+        .args(["-M", "-s", "256m", "-k"])
+        .arg(&skel)
+        .arg("md")
+        .arg(&mp)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while mount_at(&mp).is_none() && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted") || err.contains("stopped by SIGTERM"), "{err}");
+    assert!(mount_at(&mp).is_none(), "the mount is undone");
+    drop(guard);
+    assert_nothing_left(&tmp);
+}
+
 /// Two `-u` of one target at once (a jail stop beside a service stop):
 /// whichever comes second finds the work done, and both succeed.
 #[test]

@@ -153,6 +153,10 @@ struct Ops<'a, 'b, S: MdSys, G: GrowSys> {
 }
 
 impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
+    fn interrupted(&mut self) -> Option<&'static str> {
+        crate::platform::Platform::interrupted(self.run.fb)
+    }
+
     fn describe(&self, step: &GrowStep) -> String {
         let dev = self.run.device();
         match step {

@@ -841,6 +841,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         device_path(unit)
     }
 
+    fn interrupted(&mut self) -> Option<&'static str> {
+        posix::pending_stop()
+    }
+
     /// Takes over a marked leftover unit nothing uses if it fits `a` and
     /// its mark names this mount point; `None` otherwise.
     fn reuse(

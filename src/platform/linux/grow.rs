@@ -186,6 +186,10 @@ fn run_tool(tool: Tool, argv: &[OsString]) -> Result<()> {
 }
 
 impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
+    fn interrupted(&mut self) -> Option<&'static str> {
+        posix::pending_stop()
+    }
+
     fn describe(&self, step: &GrowStep) -> String {
         match step {
             GrowStep::ExtendImage { from, to } => {

@@ -688,6 +688,10 @@ impl<S: LoopSys> Platform for Linux<S> {
         Ok(units::claimed(&mut self.sys, u.device.unit))
     }
 
+    fn interrupted(&mut self) -> Option<&'static str> {
+        posix::pending_stop()
+    }
+
     /// Memory disks are backed by mount_md's memfd.
     fn memory_backed(&mut self, u: &UnitInfo) -> bool {
         self.sys.backing_name(u.device.unit).is_some_and(|n| n.starts_with(b"/memfd:mount_md"))

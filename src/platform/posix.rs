@@ -75,7 +75,7 @@ pub fn wait_for_node(node: &Path, timeout: Duration) -> Result<()> {
 /// directory is also compared, by device and inode, with the target root.
 pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
     let what = || format!("skel copy from {}", crate::error::quoted(from));
-    let src = open_dir_at(AT_FDCWD, from).map_err(|e| Error::sys(what(), e))?;
+    let src = open_skeleton(from)?;
     let src_st = fstat(&src).map_err(|e| Error::sys(what(), e))?;
     if is_ancestor(&src_st, root).map_err(|e| Error::sys(what(), e))? {
         return Err(Error::text(
@@ -93,6 +93,16 @@ pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
     })?;
     // The root's own mode, owner and times come from the skeleton's top.
     apply_meta_fd(root, &src_st).map_err(|e| Error::sys(what(), e))
+}
+
+/// Opens the skeleton directory `from` as the image is opened: walked a
+/// component at a time, a symlink (the last one included, as `chdir` in
+/// mdmfs follows it) followed only when nobody but root or the caller can
+/// change it.
+pub fn open_skeleton(from: &Path) -> Result<OwnedFd> {
+    open_dir_walked(from)
+        .map(|(dir, _)| dir)
+        .map_err(|e| Error { what: format!("skel copy from {}", crate::error::quoted(from)), why: e.why })
 }
 
 /// Whether the directory `st` describes is `dir` or one of its ancestors
@@ -254,10 +264,34 @@ fn copy_file(src: &OwnedFd, dst: &OwnedFd, name: &OsStr) -> nix::Result<()> {
         OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::from_bits_truncate(0o600),
     )?;
-    let mut r = std::fs::File::from(from);
-    let mut w = std::fs::File::from(to);
-    std::io::copy(&mut r, &mut w).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
-    Ok(())
+    copy_sparse(&from, &to)
+}
+
+/// Copies `from` into `to` keeping holes, as pax does: a block of zeros is
+/// skipped (seeked over) rather than written, and the length set at the
+/// end, so a sparse file takes no more room in the copy than in the
+/// skeleton.
+fn copy_sparse(from: &OwnedFd, to: &OwnedFd) -> nix::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at: u64 = 0;
+    loop {
+        let n = match nix::unistd::read(from, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        if chunk.iter().any(|&b| b != 0) {
+            let mut done = 0;
+            while done < n {
+                let pos = libc::off_t::try_from(at + done as u64).map_err(|_| Errno::EFBIG)?;
+                done += nix::sys::uio::pwrite(to, &chunk[done..], pos)?;
+            }
+        }
+        at += n as u64;
+    }
+    nix::unistd::ftruncate(to, libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)?)
 }
 
 fn times(st: &FileStat) -> (TimeSpec, TimeSpec) {

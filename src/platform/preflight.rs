@@ -106,9 +106,7 @@ pub fn check(plan: &Plan) -> Result<()> {
             }
             Step::CopySkeleton(from) => {
                 // As copy_skeleton opens it.
-                posix::open_dir_at(nix::fcntl::AT_FDCWD, from.as_path())
-                    .map(drop)
-                    .map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))?;
+                posix::open_skeleton(from)?;
             }
             _ => {}
         }

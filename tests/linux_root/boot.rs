@@ -430,3 +430,34 @@ fn an_image_left_mounted_by_a_crash_is_checked() {
     unmount_and_check_no_leak(guard, &tmp);
     assert_eq!(fs_state(&crashed), "clean");
 }
+
+/// `-k` as mdmfs's `cd skel; pax -rw -pe . mtpt` does it: the skeleton
+/// may be named through a symlink nobody else can change, and a sparse
+/// file keeps its holes (here a 64 MiB sparse file onto a 32 MiB disk).
+#[test]
+fn a_skeleton_through_a_symlink_with_a_sparse_file() {
+    require_loop!();
+    let tmp = TempDir::new("skel-sparse");
+    let skel = tmp.dir("skel");
+    std::fs::write(skel.join("motd"), b"hello\n").unwrap();
+    let sparse = std::fs::File::create(skel.join("sparse")).unwrap();
+    sparse.set_len(64 * MIB).unwrap();
+    std::os::unix::fs::FileExt::write_at(&sparse, b"end", 64 * MIB - 3).unwrap();
+    drop(sparse);
+    let link = tmp.join("sklink");
+    std::os::unix::fs::symlink(&skel, &link).unwrap();
+    let mp = tmp.dir("mp");
+    let guard = MountGuard(mp.clone());
+    ok(&run(&bin(), args!["-M", "-s", "32m", "-k", &link, "md", &mp]));
+    assert_eq!(std::fs::read(mp.join("motd")).unwrap(), b"hello\n");
+    let md = std::fs::metadata(mp.join("sparse")).unwrap();
+    assert_eq!(md.len(), 64 * MIB);
+    assert!(std::os::unix::fs::MetadataExt::blocks(&md) * 512 < MIB, "holes kept");
+    let mut tail = [0u8; 3];
+    std::os::unix::fs::FileExt::read_at(&std::fs::File::open(mp.join("sparse")).unwrap(), &mut tail, 64 * MIB - 3)
+        .unwrap();
+    assert_eq!(&tail, b"end");
+    ok(&run(&bin(), args!["-u", &mp]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}

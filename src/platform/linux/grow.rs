@@ -275,6 +275,12 @@ fn found_unit<'a, S: LoopSys>(
     // longer than a page), by the path the target named; either way it
     // must be the very file the unit holds (below).
     let path = match (backing_file(unit), named) {
+        (Some(raw), _) if raw.starts_with(b"/memfd:") => {
+            return Err(Error::plain(format!("{node}: a memory disk, with no image file to grow; nothing changed")))
+        }
+        (Some(raw), _) if raw.ends_with(b" (deleted)") => {
+            return Err(Error::plain(format!("{node}: its image file was deleted; nothing changed")))
+        }
         (Some(raw), _) => PathBuf::from(OsStr::from_bytes(&raw)),
         (None, Some(p)) if p.is_file() => p.to_path_buf(),
         (None, _) => {

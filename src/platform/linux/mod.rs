@@ -971,6 +971,11 @@ mod tests {
             e(&["mount_md", "-o", "bind", "-F", "/i", "md", "/"]),
             "mount option bind has no meaning for mount_md"
         );
+        // mount(8)'s loop options would mount part of the image.
+        assert_eq!(
+            e(&["mount_md", "-P", "-o", "offset=1048576", "-F", "/i", "md", "/"]),
+            "mount option offset=1048576 has no meaning for mount_md"
+        );
         assert!(e(&["mount_md", "-F", "/i", "md", "/nonexistent/x"]).ends_with("No such file or directory"));
         assert!(e(&["mount_md", "-F", "/i", "md", "/proc/self/status"]).ends_with("Not a directory"));
         // In another mount namespace the mount point is not ours to look at.

@@ -78,6 +78,9 @@ pub fn refused(opt: &str) -> bool {
             | "unbindable"
             | "runbindable"
     ) || opt.starts_with("make-")
+        // mount(8)'s loop options that change what is mounted: mount_md
+        // attaches the whole image itself (`-s` limits it).
+        || ["offset=", "sizelimit=", "encryption="].iter().any(|p| opt.starts_with(p))
 }
 
 /// The options split for mount(2).

@@ -164,11 +164,15 @@ impl Plan {
     pub fn refusal(&self) -> Option<String> {
         let read_only = self.steps.iter().any(|s| matches!(s, Step::Attach(a) if a.read_only));
         let formats = self.steps.iter().any(|s| matches!(s, Step::Format(f) if !f.only_if_created));
-        (read_only && formats).then(|| {
-            "-o ro without -P: the new file system would be empty and read-only \
-             (add -P to mount the file system the image holds)"
-                .to_string()
-        })
+        if read_only && formats {
+            return Some(
+                "-o ro without -P: the new file system would be empty and read-only \
+                 (add -P to mount the file system the image holds)"
+                    .to_string(),
+            );
+        }
+        let copies = self.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_)));
+        (read_only && copies).then(|| "-k with -o ro: the skeleton cannot be copied into a read-only mount".to_string())
     }
 }
 

@@ -495,3 +495,15 @@ fn check_notes_are_said_once() {
         assert_eq!(err.matches("DEBUG: -E /sbin/mdconfig: ignored").count(), 1, "{line}: {err}");
     }
 }
+
+/// `-k` with `-o ro` is refused before anything runs: the copy could only
+/// fail against a read-only mount (and blame the skeleton).
+#[test]
+fn skeleton_into_a_read_only_mount_is_refused() {
+    let o = run_line("mount_md -P -o ro -k /skel -F /img md /mnt");
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "mount_md: -k with -o ro: the skeleton cannot be copied into a read-only mount\n")
+    );
+    assert!(o.fake.calls.is_empty());
+}

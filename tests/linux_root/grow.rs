@@ -138,6 +138,13 @@ fn online_grow(fstype: &str, from: u64, to: u64, with_s: bool) {
     // df shows the new size (less the file system's own overhead).
     let new_size = df_size(&dir);
     assert!(new_size > old_size + (to - from) * 8 / 10, "df: {old_size} -> {new_size}");
+    // --list says how much is used, whatever device number the file
+    // system reports (btrfs gives its mounts anonymous ones).
+    let list = mdmfs(args!["--list"]);
+    ok(&list);
+    let line = text(&list.stdout).lines().find(|l| l.starts_with(&format!("{} ", before.source))).map(str::to_string);
+    let used = line.as_deref().and_then(|l| l.split(' ').nth(4)).unwrap_or("?").to_string();
+    assert!(used.parse::<u64>().is_ok(), "{fstype}: used {used:?} in {line:?}");
     // The image is that large and every new block is allocated.
     let md = std::fs::metadata(&image).unwrap();
     assert_eq!(md.len(), to);

@@ -265,6 +265,37 @@ fn a_stop_signal_during_the_copy_undoes_the_mount() {
     assert_nothing_left(&tmp);
 }
 
+/// A file system that shut down (XFS after an I/O error) answers EIO even
+/// to a stat of its mount point: `-u` by that mount point (what the
+/// jail.conf recipe names) still finds and releases it, by the mount
+/// table. In a mount namespace of its own.
+#[test]
+fn release_of_a_shut_down_file_system() {
+    require_loop!();
+    let have = |p: &str| ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().any(|d| Path::new(d).join(p).is_file());
+    if !have("mkfs.xfs") || !have("xfs_io") {
+        skip_optional("mkfs.xfs/xfs_io missing (apt-get install -y xfsprogs)");
+        return;
+    }
+    let tmp = TempDir::new("u-shutdown");
+    let mp = tmp.dir("m");
+    let img = tmp.join("x.img");
+    let script = r#"
+        "$1" -T xfs -s 320m --create=sparse -F "$2" md "$3" || exit 9
+        xfs_io -x -c shutdown "$3"
+        stat "$3" >/dev/null 2>&1 && echo "stat works"
+        "$1" -u "$3"; echo "rc=$?"
+    "#;
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args([bin().as_os_str(), img.as_os_str(), mp.as_os_str()])
+        .output()
+        .expect("unshare");
+    assert_eq!(text(&out.stdout).trim(), "rc=0", "{}", text(&out.stderr));
+    assert!(wait_no_loops(&img, std::time::Duration::from_secs(5)).is_empty());
+    assert_nothing_left(&tmp);
+}
+
 /// Two `-u` of one target at once (a jail stop beside a service stop):
 /// whichever comes second finds the work done, and both succeed.
 #[test]

@@ -240,6 +240,12 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
     }
 }
 
+/// Whether the file at `p` is the one the kernel says backs a unit.
+fn same_file(p: &Path, backing: Option<FileId>) -> bool {
+    #[allow(clippy::unnecessary_cast)]
+    nix::sys::stat::stat(p).is_ok_and(|st| Some(FileId { dev: st.st_dev as u64, ino: st.st_ino as u64 }) == backing)
+}
+
 /// Opens and checks unit `u` of ours, mounted as `mounts` say, for a grow.
 fn found_unit<'a, S: LoopSys>(
     linux: &'a mut Linux<S>,
@@ -278,8 +284,17 @@ fn found_unit<'a, S: LoopSys>(
         (Some(raw), _) if raw.starts_with(b"/memfd:") => {
             return Err(Error::plain(format!("{node}: a memory disk, with no image file to grow; nothing changed")))
         }
-        (Some(raw), _) if raw.ends_with(b" (deleted)") => {
-            return Err(Error::plain(format!("{node}: its image file was deleted; nothing changed")))
+        // The name it was attached by is gone: the file itself may live on
+        // under another name (a `--create` published by link and unlink
+        // where renameat2 is missing, as on FUSE): the target's own path,
+        // or the published name of a temporary; checked by identity below.
+        (Some(raw), named) if raw.ends_with(b" (deleted)") => {
+            let gone = PathBuf::from(OsStr::from_bytes(&raw[..raw.len() - b" (deleted)".len()]));
+            let candidates = [named.map(Path::to_path_buf), posix::published_name(&gone)];
+            match candidates.into_iter().flatten().find(|p| p.is_file() && same_file(p, u.backing)) {
+                Some(p) => p,
+                None => return Err(Error::plain(format!("{node}: its image file was deleted; nothing changed"))),
+            }
         }
         (Some(raw), _) => PathBuf::from(OsStr::from_bytes(&raw)),
         (None, Some(p)) if p.is_file() => p.to_path_buf(),
@@ -421,9 +436,11 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         let text = field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec();
         let ours = mark::decode(field, mark::LINUX_CAPACITY).is_some();
         let rdev = unit_rdev(unit);
-        let mount_point = all.iter().find(|m| Some(m.dev) == rdev).map(|m| m.target.clone());
-        let used = mount_point.as_deref().zip(rdev).and_then(|(mp, rdev)| used_bytes(mp, rdev));
-        let mount_point = mount_point.map(|p| p.into_os_string().into_encoded_bytes());
+        let mount = all.iter().find(|m| Some(m.dev) == rdev);
+        // btrfs gives its mounts an anonymous device of their own (the
+        // table was matched through its source): no device to check there.
+        let used = mount.and_then(|m| used_bytes(&m.target, rdev.filter(|_| m.fstype != "btrfs")));
+        let mount_point = mount.map(|m| m.target.clone().into_os_string().into_encoded_bytes());
         out.push(Listed {
             unit,
             device: node,
@@ -448,12 +465,12 @@ fn unit_rdev(unit: u32) -> Option<u64> {
 }
 
 /// Bytes in use on the file system mounted at `mp`, if it is still the
-/// one on device `rdev` (statvfs: blocks minus free blocks, in fragment
+/// one on device `rdev` when that can be told (statvfs: blocks minus free blocks, in fragment
 /// units).
-fn used_bytes(mp: &Path, rdev: u64) -> Option<u64> {
+fn used_bytes(mp: &Path, rdev: Option<u64>) -> Option<u64> {
     let st = nix::sys::stat::stat(mp).ok()?;
     #[allow(clippy::unnecessary_cast)]
-    if st.st_dev as u64 != rdev {
+    if rdev.is_some_and(|rdev| st.st_dev as u64 != rdev) {
         return None;
     }
     let v = nix::sys::statvfs::statvfs(mp).ok()?;

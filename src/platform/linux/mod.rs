@@ -532,6 +532,11 @@ impl<S: LoopSys> Platform for Linux<S> {
                     }
                     mkfs::argv(f, "/dev/loop?")
                         .map_err(|c| Error::plain(format!("option -{c} has no meaning for {} on Linux", f.fstype)))?;
+                    // A run that always formats needs its mkfs: said before
+                    // anything is created or attached (and under -N).
+                    if !f.only_if_created {
+                        mkfs::find(&f.fstype)?;
+                    }
                 }
                 Step::Mount(m) => {
                     if !m.suffix.is_empty() {

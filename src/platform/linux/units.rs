@@ -149,6 +149,19 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
             let (dir, name) = posix::walk_to_parent(path)?;
             sys.statx(Some(dir.as_raw_fd()), name.as_bytes()).map_err(|e| Error::sys(shown(), e))?
         }
+        // A file system that shut down (XFS after an I/O error) answers EIO
+        // even to a stat of its root: a mount point is then found in the
+        // table by the path it is mounted on.
+        Err(Errno::EIO) => {
+            let abs = match path.is_absolute() {
+                true => path.to_path_buf(),
+                false => std::env::current_dir().map_err(|e| crate::error::from_io(shown(), &e))?.join(path),
+            };
+            return match mounts(sys)?.into_iter().rev().find(|e| e.target == abs) {
+                Some(e) => Ok(PathKind::MountRoot(e.id)),
+                None => Err(Error::sys(shown(), Errno::EIO)),
+            };
+        }
         r => r.map_err(|e| Error::sys(shown(), e))?,
     };
     if !st.is_dir {

@@ -199,3 +199,18 @@ fn list_after_a_jail_start() {
          \"foreign\": false}\n]\n"
     );
 }
+
+/// md(4) keeps the path an image was attached by (md.c `mdcreate_vnode`):
+/// for one `--create` made, the temporary name it was published from. -r
+/// finds the file under its published name, by identity.
+#[test]
+fn grow_of_a_created_image_after_its_rename() {
+    for host in [Host::Ufs, Host::Zfs] {
+        let m = Model::new(host).dir("/var/jails/j1").dir("/images");
+        let line = words("mount_md -P --create -s 64m -F /images/j1.img md /var/jails/j1");
+        let (code, _, err) = jail::mount_md(&m, &line);
+        assert_eq!(code, 0, "{host:?}: {err}");
+        grow_to(&m, ReleaseTarget::Path("/var/jails/j1".into()), 128 * MIB).unwrap_or_else(|e| panic!("{host:?}: {e}"));
+        assert_eq!(m.k().units[&0].mediasize, 128 * MIB, "{host:?}");
+    }
+}

@@ -98,6 +98,13 @@ fn read_only_noatime() {
     assert_eq!(r.iov.len(), 6, "ro is not added twice");
     assert_eq!(r.flags, mnt::RDONLY | mnt::NOATIME);
     assert_eq!(r.flags_arg(), 0x1000_0001);
+    // noclusterw (bit 31) goes by name only: a negative int would be
+    // widened with the sign by sys_nmount, setting unrelated MNT_ bits.
+    let n = nmount_request("ufs", &["noclusterw".into()], Path::new("/mnt"), std::ffi::OsStr::new("/dev/md0"), false)
+        .unwrap();
+    assert_eq!(n.flags & 0x8000_0000, 0x8000_0000);
+    assert!(n.flags_arg() >= 0);
+    assert!(n.iov.iter().any(|(k, _)| k.as_bytes() == b"noclusterw"));
     assert_eq!(
         r.describe(),
         "nmount(ro, noatime, fstype=ufs, fspath=/mnt, from=/dev/md1, errmsg) flags=MNT_RDONLY|MNT_NOATIME"

@@ -202,15 +202,20 @@ pub enum IoValue {
 pub struct NmountRequest {
     pub iov: Vec<(CString, IoValue)>,
     /// MNT_* bits from mount(8)'s standard option table. nmount's flags
-    /// argument is an `int`: [`NmountRequest::flags_arg`] keeps the low 32
-    /// bits, as mount(8) does; higher bits travel by name only.
+    /// argument is an `int`: [`NmountRequest::flags_arg`] keeps the low 31
+    /// bits; higher bits travel by name only.
     pub flags: u64,
 }
 
 impl NmountRequest {
-    /// The flags argument of nmount(2).
+    /// The flags argument of nmount(2): the low 31 bits. Bit 31
+    /// (MNT_NOCLUSTERW) would make the `int` negative, and sys_nmount
+    /// (sys/kern/vfs_mount.c) widens it to 64 bits with the sign, setting
+    /// MNT_AUTOMOUNTED, MNT_UNTRUSTED, MNT_NOCOVER and MNT_EMPTYDIR too
+    /// (mount(8) passes it that way, bug for bug). `noclusterw` goes by its
+    /// name in the list, which vfs_donmount turns into MNT_NOCLUSTERW.
     pub fn flags_arg(&self) -> libc::c_int {
-        (self.flags & 0xffff_ffff) as u32 as libc::c_int
+        (self.flags & 0x7fff_ffff) as libc::c_int
     }
     /// The value of the first pair called `name`.
     pub fn get(&self, name: &str) -> Option<&IoValue> {

@@ -129,7 +129,7 @@ fn a_ufs_not_cleanly_unmounted_refuses_read_write() {
     let mut m = Model::new(Host::Ufs).dir("/mnt").image(
         "/img",
         64 * MIB,
-        Content::Ufs { clean: false, fsmnt: "/var/jails/j1".into() },
+        Content::Ufs { clean: false, fsmnt: "/var/jails/j1".into(), softdep: false },
         None,
     );
     m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();

@@ -39,10 +39,12 @@ use std::time::Duration;
 pub enum Content {
     Empty,
     /// A UFS file system. `clean` is the superblock's `fs_clean`;
-    /// `fsmnt` its `fs_fsmnt` (the last mount point).
+    /// `fsmnt` its `fs_fsmnt` (the last mount point); `softdep`: soft
+    /// updates without a journal (`FS_DOSOFTDEP`, what `newfs -U` makes).
     Ufs {
         clean: bool,
         fsmnt: PathBuf,
+        softdep: bool,
     },
     /// A geom_uzip image (mkuzip) around a file system.
     Uzip(Box<Content>),
@@ -234,7 +236,7 @@ impl Model {
     }
 
     pub fn clean_ufs() -> Content {
-        Content::Ufs { clean: true, fsmnt: PathBuf::new() }
+        Content::Ufs { clean: true, fsmnt: PathBuf::new(), softdep: true }
     }
 
     pub fn content(&self, path: &str) -> Content {
@@ -631,22 +633,33 @@ impl MdSys for Model {
             (c, false) => c,
             (_, true) => return Err(err(&what, Errno::EINVAL)),
         };
+        let mut warning = None;
         match content {
             // ffs_mountfs: ffs_sbget finds no superblock.
             Content::Empty | Content::Uzip(_) => return Err(err(&what, Errno::EINVAL)),
-            Content::Ufs { clean, fsmnt } => {
-                if !*clean && !read_only && req.flags & MNT_FORCE == 0 {
+            Content::Ufs { clean, fsmnt, softdep } => {
+                let forced = req.flags & MNT_FORCE != 0 || req.get("force").is_some();
+                if !*clean && !read_only && !forced && !*softdep {
                     // ffs_mountfs: vfs_mount_error(mp, "R/W mount of %s
                     // denied. %s.%s", fs->fs_fsmnt, "Filesystem is not clean
-                    // - run fsck", "") and EPERM (MNT_FORCE would allow it).
+                    // - run fsck", "") and EPERM (MNT_FORCE, "force" by name
+                    // in vfs_donmount, would allow it).
                     let msg = format!("R/W mount of {} denied. Filesystem is not clean - run fsck.", fsmnt.display());
                     return Err(Error::explained(&what, msg, Errno::EPERM));
+                }
+                if !*clean && !read_only {
+                    // ffs_mountfs: soft updates without a journal (or a
+                    // forced mount) go on, with a console warning.
+                    warning = Some(format!("WARNING: {} was not properly dismounted", fsmnt.display()));
                 }
                 if !read_only {
                     *clean = false;
                     *fsmnt = fspath.clone();
                 }
             }
+        }
+        if let Some(w) = warning {
+            k.log.push(w);
         }
         k.mounts.push(Mnt { on: fspath, from, fstype, read_only, unit: Some(unit), open_files: 0 });
         Ok(())
@@ -691,6 +704,7 @@ impl MdSys for Model {
     fn run_newfs(&mut self, argv: &[OsString], _loud: bool) -> Result<()> {
         let mut k = self.k();
         k.log(format!("exec {:?}", argv));
+        let softdep = argv.iter().any(|a| a == "-U");
         let dev = PathBuf::from(argv.last().cloned().unwrap_or_default());
         let Some((unit, false)) = k.node(&dev) else {
             return Err(Error::text(
@@ -705,7 +719,7 @@ impl MdSys for Model {
             ));
         }
         if let Some(c) = k.content_of(unit) {
-            *c = Content::Ufs { clean: true, fsmnt: PathBuf::new() };
+            *c = Content::Ufs { clean: true, fsmnt: PathBuf::new(), softdep };
         }
         k.retaste(unit);
         Ok(())

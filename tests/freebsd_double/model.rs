@@ -124,6 +124,17 @@ fn nmount_is_checked_as_vfs_mount_c_and_ffs_vfsops_c_do() {
     m.detach(u, false).unwrap();
 }
 
+/// ffs_mountfs: one mount per device; a second mount of /dev/md0 (on the
+/// same or another directory) is EBUSY.
+#[test]
+fn a_device_is_mounted_once() {
+    let mut m = Model::new(Host::Ufs).dir("/mnt").image("/img", 64 * MIB, Model::clean_ufs(), None);
+    m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    m.pause(Duration::from_millis(200));
+    m.nmount(&nmount(&["rw"], "/dev/md0")).unwrap();
+    assert_eq!(errno(m.nmount(&nmount(&["ro"], "/dev/md0"))), Some(Errno::EBUSY));
+}
+
 #[test]
 fn a_ufs_not_cleanly_unmounted_refuses_read_write() {
     let mut m = Model::new(Host::Ufs).dir("/mnt").image(

@@ -627,6 +627,11 @@ impl MdSys for Model {
         if !read_only && (unit_ro || uzip) {
             return Err(err(&what, Errno::EROFS));
         }
+        // ffs_mountfs: one mount per device (`dev->si_mountpt` already
+        // set: EBUSY).
+        if k.mounts.iter().any(|m| m.unit == Some(unit) && m.from == from) {
+            return Err(err(&what, Errno::EBUSY));
+        }
         let content = k.content_of(unit).ok_or_else(|| err(&what, Errno::ENXIO))?;
         let content = match (content, uzip) {
             (Content::Uzip(inner), true) => inner.as_mut(),

@@ -231,18 +231,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             found = superblock::probe(&head);
         }
         let policy = match e {
-            Examine::BeforeFormat => {
-                return match found.name() {
-                    Some(fs) => Err(Error::text(
-                        what,
-                        format!(
-                            "already holds a file system ({fs}); not formatting it \
-                             (-P mounts it as it is, --reformat replaces it)"
-                        ),
-                    )),
-                    None => Ok(()),
-                };
-            }
+            Examine::BeforeFormat => return formatted_over(found, what).map_or(Ok(()), Err),
             Examine::BeforeMount(policy) => *policy,
         };
         let health = superblock::health(&head, found);
@@ -415,7 +404,47 @@ pub fn dry_check<P: Platform>(plan: &Plan, platform: &mut P) -> Result<()> {
         },
         Backing::Swap | Backing::Malloc => None,
     };
-    before_attach(platform, a, &plan.mount_point, image, fstype_of(plan)).map(drop)
+    before_attach(platform, a, &plan.mount_point, image, fstype_of(plan))?;
+    dry_examine(plan, platform, a)
+}
+
+/// The refusal to format over what an image already holds.
+fn formatted_over(found: crate::superblock::Found, what: String) -> Option<Error> {
+    found.name().map(|fs| {
+        Error::text(
+            what,
+            format!(
+                "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
+            ),
+        )
+    })
+}
+
+/// `-N`: what the superblock of an image that exists would make the run
+/// refuse (formatting over a file system; `--fsck=always` on one it cannot
+/// check; a disk read-only under `always`). Read from the image file: the
+/// disk starts where the image does.
+fn dry_examine<P: Platform>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
+    use crate::superblock::{self, Decision};
+    let Backing::Vnode(path) = &a.backing else { return Ok(()) };
+    let Some(e) = plan.steps.iter().find_map(|s| match s {
+        Step::Examine(e) => Some(e),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let Some(head) = platform.image_start(path, superblock::PROBE_LEN)? else { return Ok(()) };
+    let found = superblock::probe(&head);
+    let what = crate::error::quoted(path);
+    match e {
+        Examine::BeforeFormat => formatted_over(found, what).map_or(Ok(()), Err),
+        Examine::BeforeMount(policy) => {
+            match superblock::decide(*policy, found, &superblock::health(&head, found), a.read_only) {
+                Decision::Refuse(why) => Err(Error::text(what, why)),
+                _ => Ok(()),
+            }
+        }
+    }
 }
 
 /// The type the plan mounts, when it names one.

@@ -241,6 +241,12 @@ pub trait Platform {
     fn interrupted(&mut self) -> Option<&'static str> {
         None
     }
+    /// `-N`: the first `len` bytes of the image at `path` as the run would
+    /// open it (for its superblock); `None` when it does not exist yet
+    /// (`--create`) or this platform reads no files.
+    fn image_start(&mut self, _path: &Path, _len: usize) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
     /// Whether `u` is a memory disk (swap- or malloc-backed), not an image.
     /// The default: a unit with no backing file is one (FreeBSD's md).
     fn memory_backed(&mut self, u: &UnitInfo) -> bool {

@@ -654,6 +654,19 @@ pub const NO_READ_ONLY_CREATE: &str =
 /// What [`temp_name`] appends.
 const TEMP_SUFFIX: &str = ".mount_md-new";
 
+/// `-N`: the first `len` bytes of the image at `path`, opened as the run
+/// opens it (read-only, locked for the moment); `None` if it does not
+/// exist.
+pub fn image_start(path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+    match open_image(path, None, true) {
+        Ok(img) => {
+            read_start(&img.fd, len).map(Some).map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))
+        }
+        Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The final name of an image whose temporary name ([`temp_name`]) is
 /// `path`; `None` when `path` is not such a name.
 pub fn published_name(path: &Path) -> Option<std::path::PathBuf> {

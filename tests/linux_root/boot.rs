@@ -155,7 +155,11 @@ fn an_image_with_a_file_system_is_not_formatted_again() {
     let (guard, _) = mounted(&mnt, &img, &mut loops);
     std::fs::write(mnt.join("precious"), b"data").unwrap();
     unmount_and_check_no_leak(guard, &tmp);
-    // The missing -P: refused, both ways on named, nothing attached.
+    // The missing -P: refused, both ways on named, nothing attached; -N
+    // says so too (it reads the image's superblock).
+    let dry = run(&bin(), args!["-N", "-F", img, "md", mnt]);
+    assert_eq!(dry.status.code(), Some(1), "{}", text(&dry.stderr));
+    assert!(text(&dry.stderr).contains("already holds a file system (ext4)"), "{}", text(&dry.stderr));
     let out = run(&bin(), args!["-F", img, "md", mnt]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

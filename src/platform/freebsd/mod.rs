@@ -171,6 +171,10 @@ pub trait MdSys {
     fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {
         fsck::read_start(node, len)
     }
+    /// `-N`: the start of the image at `path` ([`posix::image_start`]).
+    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+        posix::image_start(path, len)
+    }
     /// Runs `fsck_ufs -p` ([`fsck::fsck_argv`]); returns its output.
     fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
         fsck::run(argv)
@@ -843,6 +847,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn interrupted(&mut self) -> Option<&'static str> {
         posix::pending_stop()
+    }
+
+    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+        self.sys.image_start(path, len)
     }
 
     /// Takes over a marked leftover unit nothing uses if it fits `a` and

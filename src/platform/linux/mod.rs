@@ -697,6 +697,10 @@ impl<S: LoopSys> Platform for Linux<S> {
         posix::pending_stop()
     }
 
+    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+        posix::image_start(path, len)
+    }
+
     /// Memory disks are backed by mount_md's memfd.
     fn memory_backed(&mut self, u: &UnitInfo) -> bool {
         self.sys.backing_name(u.device.unit).is_some_and(|n| n.starts_with(b"/memfd:mount_md"))

@@ -188,11 +188,7 @@ fn a_mount_point_longer_than_path_max_is_released() {
         l=$(grep -c " - ext4 /dev/loop" /proc/self/mountinfo)
         echo "$a $b $((n - l))"
     "#;
-    let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
-        .args([bin().as_os_str(), img.as_os_str(), mp.as_os_str()])
-        .output()
-        .expect("unshare");
+    let out = in_own_namespace(script, &[bin().as_os_str(), img.as_os_str(), mp.as_os_str()]);
     assert_eq!(text(&out.stdout).trim(), "0 0 1", "{}", text(&out.stderr));
     assert!(wait_no_loops(&img, std::time::Duration::from_secs(5)).is_empty());
 }
@@ -217,11 +213,7 @@ fn a_mount_point_that_is_not_utf8_elsewhere_blinds_nothing() {
         l=$(grep -c " $4 " /proc/self/mountinfo)
         echo "$a $b $n $c $l"
     "#;
-    let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
-        .args([odd.as_os_str(), bin().as_os_str(), img.as_os_str(), m.as_os_str()])
-        .output()
-        .expect("unshare");
+    let out = in_own_namespace(script, &[odd.as_os_str(), bin().as_os_str(), img.as_os_str(), m.as_os_str()]);
     // Mount, mount again (already mounted: success, no second mount),
     // release: gone.
     assert_eq!(text(&out.stdout).trim(), "0 0 1 0 0", "stderr: {}", text(&out.stderr));

@@ -286,11 +286,7 @@ fn release_of_a_shut_down_file_system() {
         stat "$3" >/dev/null 2>&1 && echo "stat works"
         "$1" -u "$3"; echo "rc=$?"
     "#;
-    let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
-        .args([bin().as_os_str(), img.as_os_str(), mp.as_os_str()])
-        .output()
-        .expect("unshare");
+    let out = in_own_namespace(script, &[bin().as_os_str(), img.as_os_str(), mp.as_os_str()]);
     assert_eq!(text(&out.stdout).trim(), "rc=0", "{}", text(&out.stderr));
     assert!(wait_no_loops(&img, std::time::Duration::from_secs(5)).is_empty());
     assert_nothing_left(&tmp);

@@ -300,3 +300,14 @@ impl Drop for HelperLink {
         }
     }
 }
+
+/// Runs the sh `script` with `args` ($1, $2…) in a mount namespace of its
+/// own (private propagation): mounts it makes go when it exits, whatever
+/// the test asserts.
+pub fn in_own_namespace(script: &str, args: &[&std::ffi::OsStr]) -> Output {
+    std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args(args)
+        .output()
+        .expect("unshare")
+}

@@ -602,6 +602,13 @@ pub fn open_dir_walked(path: &Path) -> Result<(OwnedFd, Option<Walked>)> {
     Ok((dir, Some(w)))
 }
 
+/// The identity of the file `st` describes.
+pub fn file_id(st: &FileStat) -> crate::platform::FileId {
+    // st_dev and st_ino differ in width between targets.
+    #[allow(clippy::unnecessary_cast)]
+    crate::platform::FileId { dev: st.st_dev as u64, ino: st.st_ino as u64 }
+}
+
 /// How `--create` makes a missing image.
 pub use crate::request::CreateMode;
 

@@ -288,16 +288,10 @@ pub fn grow<S: MdSys, G: GrowSys>(
             let file = q.file.filter(|_| q.md_type == super::abi::MD_VNODE).ok_or_else(|| {
                 Error::plain(format!("{}: not backed by an image file; nothing changed", dev.display()))
             })?;
-            // md(4) keeps the path it was attached by (md.c `mdcreate_vnode`):
-            // for an image `--create` made, the temporary name it was
-            // published from. The file is then under its published name
-            // (its identity is checked below).
-            let file = match fb.sys.stat_file(&file) {
-                Err(_) => crate::platform::posix::published_name(&file)
-                    .filter(|p| fb.sys.stat_file(p).is_ok())
-                    .unwrap_or(file),
-                Ok(_) => file,
-            };
+            // md(4) keeps the path it was attached by: for an image
+            // `--create` made, the temporary name it was published from
+            // (FreeBsd::unit_file; its identity is checked below).
+            let file = fb.unit_file(&file).map_or(file, |(now, _)| now);
             let image = fb.sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false })?;
             if !fb.backed_by(&u, image.id) {
                 return Err(Error::plain(format!(

@@ -465,14 +465,24 @@ impl<S: MdSys> FreeBsd<S> {
     }
 
     /// The identity of the file a unit was attached with, by the path md(4)
-    /// recorded. An image `--create` made was attached under its temporary
-    /// name and renamed after newfs, and md.c `mdcreate_vnode` keeps the
-    /// path it was given: when that name is gone, the published name
-    /// ([`posix::published_name`]) is stat'ed instead.
+    /// recorded ([`FreeBsd::unit_file`]).
     fn stat_unit_file(&self, file: &Path) -> Option<FileId> {
+        self.unit_file(file).map(|(_, id)| id)
+    }
+
+    /// Where the file a unit was attached with is now, and its identity,
+    /// from the path md(4) recorded. An image `--create` made was attached
+    /// under its temporary name and renamed after newfs, and md.c
+    /// `mdcreate_vnode` keeps the path it was given: when that name is
+    /// gone, the published name ([`posix::published_name`]) is used.
+    fn unit_file(&self, file: &Path) -> Option<(PathBuf, FileId)> {
         match self.sys.stat_file(file) {
-            Ok(id) => Some(id),
-            Err(_) => self.sys.stat_file(&posix::published_name(file)?).ok(),
+            Ok(id) => Some((file.to_path_buf(), id)),
+            Err(_) => {
+                let published = posix::published_name(file)?;
+                let id = self.sys.stat_file(&published).ok()?;
+                Some((published, id))
+            }
         }
     }
 

@@ -15,7 +15,7 @@
 //! * Not attached: attach (marked `mount_md:` with no mount point,
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
 use super::sys::LoopSys;
-use super::{loopdev, mkfs, opened, probe, units, Held, Linux};
+use super::{loopdev, memory_name, mkfs, opened, probe, units, Held, Linux};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::exec::Output;
@@ -50,12 +50,6 @@ fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
 fn disk_size(unit: u32) -> Option<u64> {
     let sectors: u64 = std::str::from_utf8(&sys_read(unit, "size")?).ok()?.trim().parse().ok()?;
     Some(sectors * 512)
-}
-
-/// The path the kernel shows for the backing file (display, and the way
-/// to reopen it, checked by identity).
-fn backing_file(unit: u32) -> Option<Vec<u8>> {
-    sys_read(unit, "loop/backing_file")
 }
 
 /// The loop units bound to the file `id`, as the kernel reports their
@@ -242,8 +236,7 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
 
 /// Whether the file at `p` is the one the kernel says backs a unit.
 fn same_file(p: &Path, backing: Option<FileId>) -> bool {
-    #[allow(clippy::unnecessary_cast)]
-    nix::sys::stat::stat(p).is_ok_and(|st| Some(FileId { dev: st.st_dev as u64, ino: st.st_ino as u64 }) == backing)
+    nix::sys::stat::stat(p).is_ok_and(|st| Some(posix::file_id(&st)) == backing)
 }
 
 /// Opens and checks unit `u` of ours, mounted as `mounts` say, for a grow.
@@ -280,8 +273,8 @@ fn found_unit<'a, S: LoopSys>(
     // The image by the path sysfs shows, or, where it shows none (a path
     // longer than a page), by the path the target named; either way it
     // must be the very file the unit holds (below).
-    let path = match (backing_file(unit), named) {
-        (Some(raw), _) if raw.starts_with(b"/memfd:") => {
+    let path = match (linux.sys.backing_name(unit), named) {
+        (Some(raw), _) if memory_name(&raw) => {
             return Err(Error::plain(format!("{node}: a memory disk, with no image file to grow; nothing changed")))
         }
         // The name it was attached by is gone: the file itself may live on
@@ -308,8 +301,7 @@ fn found_unit<'a, S: LoopSys>(
     // Read again under the image's lock: another `-r` that held it may have
     // grown the image and the limit meanwhile.
     let info = linux.sys.get_status(&dev).map_err(|e| Error::sys(node.clone(), e))?;
-    #[allow(clippy::unnecessary_cast)]
-    let id = FileId { dev: image.stat.st_dev as u64, ino: image.stat.st_ino as u64 };
+    let id = posix::file_id(&image.stat);
     // Still the file the unit was found by, and the one it holds.
     if Some(id) != u.backing || (id.dev, id.ino) != (info.lo_device, info.lo_inode) {
         return Err(Error::plain(format!("{}: not the file {node} is bound to; nothing changed", path.display())));
@@ -368,8 +360,7 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
         return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
     }
     // Attached meanwhile (the lock is ours now, so not any more after this).
-    #[allow(clippy::unnecessary_cast)]
-    if !bound_to(&mut linux.sys, FileId { dev: image.stat.st_dev as u64, ino: image.stat.st_ino as u64 })?.is_empty() {
+    if !bound_to(&mut linux.sys, posix::file_id(&image.stat))?.is_empty() {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
     let fstype = probe_image(&image, &shown)?;
@@ -417,10 +408,13 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         if !Path::new(&format!("/sys/block/loop{unit}/loop")).exists() {
             continue;
         }
-        let image = backing_file(unit);
+        let image = sys.backing_name(unit);
         let node = loopdev::node(unit);
-        let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
-            Ok(i) => i,
+        let (info, rdev) = match sys
+            .open_device(unit, OFlag::O_RDONLY)
+            .and_then(|fd| Ok((sys.get_status(&fd)?, sys.rdev(&fd).ok())))
+        {
+            Ok(r) => r,
             // Detached between the two looks.
             Err(Errno::ENXIO | Errno::ENOENT) => continue,
             Err(Errno::EACCES | Errno::EPERM) => {
@@ -435,7 +429,6 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         let field = &info.lo_file_name;
         let text = field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec();
         let ours = mark::decode(field, mark::LINUX_CAPACITY).is_some();
-        let rdev = unit_rdev(unit);
         let mount = all.iter().find(|m| Some(m.dev) == rdev);
         // btrfs gives its mounts an anonymous device of their own (the
         // table was matched through its source): no device to check there.
@@ -454,14 +447,6 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         });
     }
     Ok(out)
-}
-
-/// The device number of `/dev/loopN` (sysfs `dev`, `major:minor`), as
-/// mountinfo's devices are compared with.
-fn unit_rdev(unit: u32) -> Option<u64> {
-    let raw = sys_read(unit, "dev")?;
-    let (major, minor) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
-    Some(libc::makedev(major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// Bytes in use on the file system mounted at `mp`, if it is still the

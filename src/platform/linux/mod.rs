@@ -19,9 +19,10 @@
 //! `recording::Recorder` in tests, feature `test-support`); [`Linux`],
 //! [`units`] and [`grow`] are the policy, generic over it: the attach race
 //! loop, the binding checks, the mount call and the lifecycle primitives
-//! run without root against the recorder. The image itself, sysfs and the
-//! helper programs are outside the seam (plain files and processes).
-use super::{posix, Detached, Device, Disk, FileId, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
+//! run without root against the recorder. The image itself, sysfs's size
+//! and read-only attributes and the helper programs are outside the seam
+//! (plain files and processes).
+use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
@@ -368,9 +369,13 @@ impl<S: LoopSys> Linux<S> {
 
 /// The handle of an image opened as `path`.
 fn opened(path: &Path, img: posix::Image) -> Opened<posix::Image> {
-    #[allow(clippy::unnecessary_cast)]
-    let id = FileId { dev: img.stat.st_dev as u64, ino: img.stat.st_ino as u64 };
-    Opened { path: path.to_path_buf(), id, created: img.created, handle: img }
+    Opened { path: path.to_path_buf(), id: posix::file_id(&img.stat), created: img.created, handle: img }
+}
+
+/// Whether the backing name sysfs shows is a memory disk's memfd
+/// (`/memfd:mount_md (deleted)`), not an image file.
+fn memory_name(name: &[u8]) -> bool {
+    name.starts_with(b"/memfd:")
 }
 
 /// The image behind a disk for messages, else the device itself.
@@ -703,7 +708,7 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     /// Memory disks are backed by mount_md's memfd.
     fn memory_backed(&mut self, u: &UnitInfo) -> bool {
-        self.sys.backing_name(u.device.unit).is_some_and(|n| n.starts_with(b"/memfd:mount_md"))
+        self.sys.backing_name(u.device.unit).is_some_and(|n| memory_name(&n))
     }
 
     fn identify(&mut self, path: &Path) -> Result<PathKind> {

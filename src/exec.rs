@@ -154,8 +154,9 @@ impl<P: Platform> Run<'_, '_, '_, P> {
                 }
             }
             Step::Mount(m) => {
+                let hardened = self.harden(m);
                 let disk = need(&self.disk, "a device before attaching one")?;
-                self.mounted = Some(self.platform.mount(disk, m)?);
+                self.mounted = Some(self.platform.mount(disk, hardened.as_ref().unwrap_or(m))?);
             }
             Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount_tmpfs(t)?),
             Step::SetMode { mode, explicit } => {
@@ -224,14 +225,18 @@ impl<P: Platform> Run<'_, '_, '_, P> {
         let disk = need(&self.disk, "a device before attaching one")?;
         let what = crate::error::quoted(self.image_path.as_ref().unwrap_or(&disk.device.path));
         let read_only = disk.device.read_only;
-        let mut head = self.platform.read_start(disk, superblock::FIRST_LEN)?;
+        let first = match e {
+            Examine::BeforeFormat => superblock::EMPTY_LEN,
+            Examine::BeforeMount(_) => superblock::FIRST_LEN,
+        };
+        let mut head = self.platform.read_start(disk, first)?;
         let mut found = superblock::probe(&head);
         if found == superblock::Found::Unknown && head.len() == superblock::FIRST_LEN {
             head = self.platform.read_start(disk, superblock::PROBE_LEN)?;
             found = superblock::probe(&head);
         }
         let policy = match e {
-            Examine::BeforeFormat => return formatted_over(found, what).map_or(Ok(()), Err),
+            Examine::BeforeFormat => return format_consent(&head, found, what).map_or(Ok(()), Err),
             Examine::BeforeMount(policy) => *policy,
         };
         let health = superblock::health(&head, found);
@@ -251,6 +256,23 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             }
         }
         Ok(())
+    }
+
+    /// The mount of an image someone other than root can change, with
+    /// [`Platform::HARDENING`] added ([`crate::trust::harden`]), said once
+    /// under `-X`; `None` for root's own image (mount `m` as it is).
+    fn harden(&mut self, m: &crate::plan::Mount) -> Option<crate::plan::Mount> {
+        let why = self.image.as_ref()?.untrusted.clone()?;
+        let what = crate::error::quoted(self.image_path.as_deref().unwrap_or(std::path::Path::new("the image")));
+        let (options, warnings) = crate::trust::harden(&m.options, P::HARDENING);
+        let added: Vec<&str> = options[m.options.len()..].iter().map(String::as_str).collect();
+        if !added.is_empty() {
+            self.debug_line(&format!("{what} is {why}: mounting it {}", added.join(",")));
+        }
+        for w in warnings {
+            self.warn(&format!("{what} is {why}: {w}"));
+        }
+        Some(crate::plan::Mount { options, ..m.clone() })
     }
 
     /// Whether the mounted root may be chmod'ed and chown'ed: not when it
@@ -408,14 +430,24 @@ pub fn dry_check<P: Platform>(plan: &Plan, platform: &mut P) -> Result<()> {
     dry_examine(plan, platform, a)
 }
 
-/// The refusal to format over what an image already holds.
-fn formatted_over(found: crate::superblock::Found, what: String) -> Option<Error> {
-    found.name().map(|fs| {
-        Error::text(
+/// The refusal to format over what an image already holds: a file
+/// system or other signature it recognises, or else any byte that is not
+/// zero in its first [`crate::superblock::EMPTY_LEN`] bytes (mdmfs formats
+/// whatever it is given; mount_md asks for `--reformat`).
+fn format_consent(head: &[u8], found: crate::superblock::Found, what: String) -> Option<Error> {
+    if let Some(fs) = found.name() {
+        return Some(Error::text(
             what,
             format!(
                 "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
             ),
+        ));
+    }
+    (!crate::superblock::empty(head)).then(|| {
+        Error::text(
+            what,
+            "is not empty (its first MiB holds data mount_md does not recognise); \
+             not formatting it (--reformat formats it anyway)",
         )
     })
 }
@@ -433,11 +465,15 @@ fn dry_examine<P: Platform>(plan: &Plan, platform: &mut P, a: &Attach) -> Result
     }) else {
         return Ok(());
     };
-    let Some(head) = platform.image_start(path, superblock::PROBE_LEN)? else { return Ok(()) };
+    let len = match e {
+        Examine::BeforeFormat => superblock::EMPTY_LEN,
+        Examine::BeforeMount(_) => superblock::PROBE_LEN,
+    };
+    let Some(head) = platform.image_start(path, len)? else { return Ok(()) };
     let found = superblock::probe(&head);
     let what = crate::error::quoted(path);
     match e {
-        Examine::BeforeFormat => formatted_over(found, what).map_or(Ok(()), Err),
+        Examine::BeforeFormat => format_consent(&head, found, what).map_or(Ok(()), Err),
         Examine::BeforeMount(policy) => {
             match superblock::decide(*policy, found, &superblock::health(&head, found), a.read_only) {
                 Decision::Refuse(why) => Err(Error::text(what, why)),

@@ -27,3 +27,4 @@ pub mod request;
 pub mod run;
 pub mod size;
 pub mod superblock;
+pub mod trust;

@@ -3,17 +3,21 @@
 //!
 //! Text: one line per unit, fields separated by one space:
 //! `device image mount-point size used ro|rw mark`, where a missing value
-//! is `-`, sizes are bytes, and space, backslash and control bytes (tab,
-//! newline, escape, DEL…) inside a path or mark are written in octal
-//! (`\040`, `\134`, `\011`, `\012`, `\033`, `\177`), as
-//! /proc/self/mountinfo and fstab(5) write the first four, so every line
-//! splits on spaces and prints nothing a terminal would act on.
+//! is `-`, sizes are bytes, and space, backslash, every control character
+//! (C0 such as tab, newline and escape; DEL; C1, U+0080 to U+009F) and
+//! every byte that is not UTF-8 inside a path or mark are written in
+//! octal a byte at a time (`\040`, `\134`, `\011`, `\012`, `\033`,
+//! `\177`, `\302\233`), as /proc/self/mountinfo and fstab(5) write the
+//! first four, so every line splits on spaces and prints nothing a
+//! terminal would act on.
 //!
-//! JSON: an array of objects with `device`, `unit`, `image`, `mountpoint`,
-//! `size`, `used`, `readonly`, `mark` and `foreign`; missing values are
-//! `null`. Strings are the bytes the kernel gave; bytes that are not UTF-8
-//! become U+FFFD (so this is lossy for such names: the text form keeps
-//! them).
+//! JSON: an array of objects with `device`, `unit`, `image`, `deleted`,
+//! `mountpoint`, `size`, `used`, `readonly`, `mark` and `foreign`; missing
+//! values are `null`. `image` of an unlinked file is its last name and
+//! `deleted` is true, so a file really named `… (deleted)` is told apart.
+//! Strings are the bytes the kernel gave, control characters escaped;
+//! bytes that are not UTF-8 become U+FFFD (so this is lossy for such
+//! names: the text form keeps them, in octal).
 #![forbid(unsafe_code)]
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -27,6 +31,9 @@ pub struct Listed {
     /// The backing file as the kernel shows it (for display only), or
     /// `None` for a unit with no file (swap, malloc, memfd).
     pub image: Option<Vec<u8>>,
+    /// The backing file was unlinked: `image` is its last name, without
+    /// the ` (deleted)` the kernel shows after it. `None`: not known.
+    pub deleted: Option<bool>,
     /// Where it is mounted (the first such mount), if anywhere.
     pub mount_point: Option<Vec<u8>>,
     /// Bytes the disk holds.
@@ -47,16 +54,29 @@ pub fn select(units: Vec<Listed>, all: bool) -> Vec<Listed> {
     shown
 }
 
-/// Bytes with space, backslash and every control byte (tab, newline,
-/// escape sequences a terminal would act on, DEL) escaped as octal; other
-/// bytes kept, UTF-8 and not (a terminal shows what the name is).
+/// Bytes with space, backslash, every control character and every byte
+/// that is not UTF-8 escaped as octal, a byte at a time: C0 (tab,
+/// newline, escape), DEL, C1 (U+0080 to U+009F, whose UTF-8 form a
+/// terminal may take for CSI and friends) and a raw 0x80 to 0xFF byte
+/// (which an 8-bit terminal would). Printable UTF-8 is kept as it is.
 pub fn escape_field(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
-    for &c in b {
-        match c {
-            b' ' | b'\\' | 0..=0x1f | 0x7f => out.extend_from_slice(format!("\\{c:03o}").as_bytes()),
-            _ => out.push(c),
+    let octal = |out: &mut Vec<u8>, bytes: &[u8]| {
+        for c in bytes {
+            out.extend_from_slice(format!("\\{c:03o}").as_bytes());
         }
+    };
+    for chunk in b.utf8_chunks() {
+        let mut buf = [0u8; 4];
+        for c in chunk.valid().chars() {
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            if c == ' ' || c == '\\' || c.is_control() {
+                octal(&mut out, bytes);
+            } else {
+                out.extend_from_slice(bytes);
+            }
+        }
+        octal(&mut out, chunk.invalid());
     }
     out
 }
@@ -65,6 +85,11 @@ pub fn escape_field(b: &[u8]) -> Vec<u8> {
 pub fn line(u: &Listed) -> Vec<u8> {
     let dash = || b"-".to_vec();
     let field = |v: &Option<Vec<u8>>| v.as_deref().map(escape_field).unwrap_or_else(dash);
+    // The kernel's own form for an unlinked file (the JSON says it apart).
+    let image = match (&u.image, u.deleted) {
+        (Some(name), Some(true)) => Some([name.as_slice(), b" (deleted)"].concat()),
+        (name, _) => name.clone(),
+    };
     let mark = if u.foreign {
         let mut m = b"foreign".to_vec();
         if let Some(l) = u.mark.as_deref().filter(|l| !l.is_empty()) {
@@ -77,7 +102,7 @@ pub fn line(u: &Listed) -> Vec<u8> {
     };
     let parts: Vec<Vec<u8>> = vec![
         escape_field(u.device.as_os_str().as_encoded_bytes()),
-        field(&u.image),
+        field(&image),
         field(&u.mount_point),
         u.size.to_string().into_bytes(),
         u.used.map(|n| n.to_string().into_bytes()).unwrap_or_else(dash),
@@ -87,8 +112,8 @@ pub fn line(u: &Listed) -> Vec<u8> {
     parts.join(&b' ')
 }
 
-/// A JSON string literal for `b`: `"`, `\` and control characters escaped
-/// (RFC 8259), bytes that are not UTF-8 as U+FFFD.
+/// A JSON string literal for `b`: `"`, `\` and every control character
+/// (C0, DEL, C1) escaped (RFC 8259), bytes that are not UTF-8 as U+FFFD.
 pub fn json_string(b: &[u8]) -> String {
     let text = String::from_utf8_lossy(b);
     let mut s = String::with_capacity(text.len() + 2);
@@ -100,7 +125,7 @@ pub fn json_string(b: &[u8]) -> String {
             '\n' => s.push_str("\\n"),
             '\r' => s.push_str("\\r"),
             '\t' => s.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+            c if c.is_control() => {
                 let _ = write!(s, "\\u{:04x}", c as u32);
             }
             c => s.push(c),
@@ -123,11 +148,12 @@ pub fn json(units: &[Listed]) -> String {
         }
         let _ = write!(
             s,
-            "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"mountpoint\": {}, \"size\": {}, \"used\": {}, \
+            "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"deleted\": {}, \"mountpoint\": {}, \"size\": {}, \"used\": {}, \
              \"readonly\": {}, \"mark\": {}, \"foreign\": {}}}",
             json_string(u.device.as_os_str().as_encoded_bytes()),
             u.unit,
             json_opt(&u.image),
+            u.deleted.map_or_else(|| "null".to_string(), |d| d.to_string()),
             json_opt(&u.mount_point),
             u.size,
             u.used.map(|n| n.to_string()).unwrap_or_else(|| "null".into()),
@@ -152,6 +178,7 @@ mod tests {
             unit: n,
             device: format!("/dev/loop{n}").into(),
             image: Some(b"/srv/a b.img".to_vec()),
+            deleted: Some(false),
             mount_point: (!foreign).then(|| b"/j/x".to_vec()),
             size: 1 << 30,
             used: (!foreign).then_some(4096),
@@ -165,8 +192,29 @@ mod tests {
     fn control_bytes_are_escaped() {
         assert_eq!(
             escape_field(b"a b\\c\td\ne\x1b[31mf\x7fg\xff"),
-            b"a\\040b\\134c\\011d\\012e\\033[31mf\\177g\xff".to_vec()
+            b"a\\040b\\134c\\011d\\012e\\033[31mf\\177g\\377".to_vec()
         );
+    }
+
+    #[test]
+    fn c1_controls_and_raw_high_bytes_are_escaped() {
+        // U+009B (CSI) in UTF-8, then a raw 0x9B byte, then printable é.
+        assert_eq!(escape_field("a\u{9b}31m".as_bytes()), b"a\\302\\23331m".to_vec());
+        assert_eq!(escape_field(b"a\x9b31m\xff"), b"a\\23331m\\377".to_vec());
+        assert_eq!(escape_field("caf\u{e9}".as_bytes()), "caf\u{e9}".as_bytes().to_vec());
+        assert!(escape_field(&(0u8..=255).collect::<Vec<_>>()).iter().all(|&c| (0x21..0x7f).contains(&c)));
+        assert_eq!(json_string("x\u{9b}y".as_bytes()), r#""x\u009by""#);
+    }
+
+    #[test]
+    fn an_unlinked_image_is_told_from_a_file_named_deleted() {
+        let mut gone = unit(3, false);
+        gone.deleted = Some(true);
+        assert!(json(&[gone.clone()]).contains(r#""image": "/srv/a b.img", "deleted": true"#));
+        assert!(String::from_utf8(line(&gone)).unwrap().contains(" /srv/a\\040b.img\\040(deleted) "));
+        let mut named = unit(3, false);
+        named.image = Some(b"/srv/a b.img (deleted)".to_vec());
+        assert!(json(&[named]).contains(r#""image": "/srv/a b.img (deleted)", "deleted": false"#));
     }
 
     #[test]
@@ -200,7 +248,7 @@ mod tests {
         assert_eq!(json_string(b"x\xffy"), "\"x\u{fffd}y\"");
         assert_eq!(json(&[]), "[]\n");
         let j = json(&[unit(3, false), unit(4, true)]);
-        assert!(j.contains(r#"{"device": "/dev/loop3", "unit": 3, "image": "/srv/a b.img", "mountpoint": "/j/x", "size": 1073741824, "used": 4096, "readonly": false, "mark": "mount_md:/j/x", "foreign": false}"#), "{j}");
+        assert!(j.contains(r#"{"device": "/dev/loop3", "unit": 3, "image": "/srv/a b.img", "deleted": false, "mountpoint": "/j/x", "size": 1073741824, "used": 4096, "readonly": false, "mark": "mount_md:/j/x", "foreign": false}"#), "{j}");
         assert!(j.contains(r#""mountpoint": null, "size": 1073741824, "used": null, "readonly": true, "mark": null, "foreign": true}"#), "{j}");
     }
 }

@@ -155,6 +155,11 @@ pub fn classify(e: &Error) -> Failure {
 /// The real thing: this process's argv, the native platform, stdio.
 pub fn main() -> i32 {
     let argv: Vec<OsString> = std::env::args_os().collect();
+    if let Some(why) = platform::posix::set_id() {
+        let prog = progname(argv.first().map(|a| a.as_os_str()));
+        let _ = writeln!(std::io::stderr(), "{prog}: {why}");
+        return Flavor::from_name(&prog).exit_status(Failure::Permission);
+    }
     let mut platform = platform::native();
     // A stop signal is noticed between steps and undoes the run.
     platform::posix::hold_stop_signals();

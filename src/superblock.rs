@@ -22,6 +22,18 @@ pub const PROBE_LEN: usize = 262_144 + 2048;
 /// first so that a `-P` mount of an ext4 image reads 4 KiB, not 258.
 pub const FIRST_LEN: usize = 4096;
 
+/// How much of an image must be zeros for mount_md to format it without
+/// `--reformat`: the first MiB, where every partition table, volume header
+/// and file system superblock mount_md or libblkid knows of begins
+/// (a damaged ext4 still has its group descriptors there; qcow2, LUKS,
+/// tar and random data are never all zeros).
+pub const EMPTY_LEN: usize = 1 << 20;
+
+/// Whether `buf`, the first bytes of a disk, holds nothing at all.
+pub fn empty(buf: &[u8]) -> bool {
+    buf.iter().all(|&b| b == 0)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
     /// A type Linux mounts (`ext2`, `ext3`, `ext4`, `xfs`, `btrfs`).

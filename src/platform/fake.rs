@@ -113,6 +113,8 @@ pub struct Fake {
     pub fail_always: bool,
     /// Mounts come out read-only (as a read-only image would).
     pub read_only_fs: bool,
+    /// Images someone other than root can change, and why.
+    pub untrusted: BTreeMap<PathBuf, String>,
     pub defaults: Defaults,
     /// Device path prefix, `/dev/md` unless told otherwise.
     pub prefix: String,
@@ -135,6 +137,7 @@ impl Default for Fake {
             fail: None,
             fail_always: false,
             read_only_fs: false,
+            untrusted: BTreeMap::new(),
             defaults: Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true },
             prefix: "/dev/md".into(),
             notes: Vec::new(),
@@ -217,6 +220,7 @@ impl Platform for Fake {
     type Image = Handle;
     type Hold = Handle;
     type Root = Handle;
+    const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
 
     fn defaults(&self) -> Defaults {
         self.defaults
@@ -251,7 +255,8 @@ impl Platform for Fake {
             (false, None) => return Err(Error::sys(o.path.display().to_string(), Errno::ENOENT)),
         };
         let handle = Handle::new(&self.handles, &o.path);
-        Ok(Opened { path: o.path.clone(), id: file_id(&o.path), created, handle })
+        let untrusted = self.untrusted.get(&o.path).cloned();
+        Ok(Opened { path: o.path.clone(), id: file_id(&o.path), created, untrusted, handle })
     }
 
     fn remove_image(&mut self, image: Opened<Handle>) -> Result<()> {

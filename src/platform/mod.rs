@@ -45,6 +45,10 @@ pub struct Opened<H> {
     pub id: FileId,
     /// This run created it (`--create`): rollback removes it.
     pub created: bool,
+    /// Why someone other than root can change its bytes
+    /// ([`crate::trust::untrusted`]), or `None`: its mount then gets
+    /// [`Platform::HARDENING`].
+    pub untrusted: Option<String>,
     /// What the backend holds of it (descriptor and lock).
     pub handle: H,
 }
@@ -198,6 +202,10 @@ pub trait Platform {
     type Hold;
     /// A mounted root ([`Mounted::root`]).
     type Root;
+    /// The mount options an image someone else can change is mounted with
+    /// ([`crate::trust::harden`]): `nosuid`, and `nodev` where the system
+    /// has such an option.
+    const HARDENING: &'static [&'static str];
 
     /// Values the plan uses where the command line is silent.
     fn defaults(&self) -> Defaults;

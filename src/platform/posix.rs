@@ -472,7 +472,7 @@ fn is_link(st: &FileStat) -> bool {
 /// (absolute), by the same rule. `follow: false` refuses every symlink
 /// but the last component's, which is left to the caller (its own
 /// `O_NOFOLLOW` open refuses it).
-fn walk(path: &Path, follow: bool) -> Result<Walked> {
+fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
     let given = || crate::error::quoted(path);
     let caller = nix::unistd::geteuid().as_raw();
     let mut todo = Vec::new();
@@ -485,6 +485,9 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
     let mut last_link: Option<std::path::PathBuf> = None;
     loop {
         let name = match todo.pop() {
+            // The path ends at a directory (`.`, `..`): with `dot`, the
+            // directory itself, as `.` in it.
+            None if dot => return Ok(Walked { parent: dir, name: ".".into(), path: shown, followed }),
             None => {
                 let what = last_link.as_deref().map_or_else(given, crate::error::quoted);
                 return Err(Error::text(what, "not a file name"));
@@ -562,12 +565,19 @@ fn walk(path: &Path, follow: bool) -> Result<Walked> {
 /// leads and the name there (not a symlink when looked at; the caller
 /// opens it with `O_NOFOLLOW`).
 pub fn walk_to_parent(path: &Path) -> Result<(OwnedFd, OsString)> {
-    walk(path, true).map(|w| (w.parent, w.name))
+    walk(path, true, false).map(|w| (w.parent, w.name))
 }
 
 /// [`walk_to_parent`], with the path as walked.
 pub fn walk_path(path: &Path) -> Result<Walked> {
-    walk(path, true)
+    walk(path, true, false)
+}
+
+/// [`walk_path`] for a path to look at, not to open or create: one that
+/// ends at a directory (`/`, `.`, `dir/..`) gives that directory and the
+/// name `.`.
+pub fn walk_target(path: &Path) -> Result<Walked> {
+    walk(path, true, true)
 }
 
 /// Turns an `O_NOFOLLOW` failure into "… is a symbolic link" when that is
@@ -586,7 +596,7 @@ pub fn open_dir_no_symlinks(path: &Path) -> Result<OwnedFd> {
     if path.as_os_str() == "/" {
         return open_root(path);
     }
-    let w = walk(path, false)?;
+    let w = walk(path, false, false)?;
     open_dir_at(&w.parent, w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, path, e))
 }
 
@@ -597,7 +607,7 @@ pub fn open_dir_walked(path: &Path) -> Result<(OwnedFd, Option<Walked>)> {
     if path.as_os_str() == "/" {
         return Ok((open_root(path)?, None));
     }
-    let w = walk(path, true)?;
+    let w = walk(path, true, false)?;
     let dir = open_dir_at(&w.parent, w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, &w.path, e))?;
     Ok((dir, Some(w)))
 }
@@ -864,6 +874,21 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
 }
 
 impl Image {
+    /// Why someone other than root can change this image's bytes, by
+    /// fstat of it and of the directory holding it
+    /// ([`crate::trust::untrusted`]); `None` when only root can.
+    pub fn untrusted(&self) -> Option<String> {
+        #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
+        let (uid, mode) = (self.stat.st_uid, u32::from(self.stat.st_mode));
+        // A directory that cannot be looked at counts as someone else's.
+        let (dir_uid, dir_mode) = match fstat(&self.dir) {
+            #[allow(clippy::useless_conversion)]
+            Ok(d) => (d.st_uid, u32::from(d.st_mode)),
+            Err(_) => (u32::MAX, 0o40777),
+        };
+        crate::trust::untrusted(uid, mode, dir_uid, dir_mode)
+    }
+
     /// The path the image has now: the temporary one for a created image
     /// that is not published yet (what FreeBSD's md(4) must open), in the
     /// directory the walk reached (through any symlink it followed).
@@ -1238,6 +1263,33 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
 /// The signals that ask a run to stop: SIGTERM (a service manager's stop,
 /// a boot timeout), SIGINT, SIGHUP, SIGQUIT.
 const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT];
+
+/// Why this process has privileges its caller lacks — it was started
+/// from a set-user-ID or set-group-ID file (or, on Linux, one with file
+/// capabilities) — or `None`. mount_md is not meant to be installed that
+/// way: it would let any user attach and mount images on any directory.
+/// FreeBSD asks issetugid(2) (sys/kern/kern_prot.c `sys_issetugid`: the
+/// process changed credentials at exec); Linux compares the real and
+/// effective ids and reads the kernel's `AT_SECURE` (set by
+/// security/commoncap.c `cap_bprm_creds_from_file` for such an exec).
+pub fn set_id() -> Option<String> {
+    use nix::unistd::{getegid, geteuid, getgid, getuid};
+    let (uid, euid, gid, egid) = (getuid(), geteuid(), getgid(), getegid());
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: issetugid(2) takes no arguments and only reads the process's flags.
+    let secure = unsafe { libc::issetugid() } != 0;
+    #[cfg(target_os = "linux")]
+    // SAFETY: getauxval(3) only reads the auxiliary vector the kernel gave.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    #[cfg(not(any(target_os = "freebsd", target_os = "linux")))]
+    let secure = false;
+    (secure || uid != euid || gid != egid).then(|| {
+        format!(
+            "refusing to run set-user-ID or set-group-ID (real uid {uid}, effective uid {euid}, \
+             real gid {gid}, effective gid {egid}): mount_md is not meant to be installed setuid; run it as root"
+        )
+    })
+}
 
 /// Holds (blocks) the stop signals for the rest of the run: one that
 /// arrives is noticed between steps ([`pending_stop`]) and the run undoes

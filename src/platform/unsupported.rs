@@ -27,6 +27,7 @@ impl Platform for Unsupported {
     type Image = ();
     type Hold = ();
     type Root = ();
+    const HARDENING: &'static [&'static str] = &["nosuid"];
 
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: false }

@@ -194,7 +194,7 @@ fn list_after_a_jail_start() {
     );
     assert_eq!(
         mount_md::list::json(&units),
-        "[\n  {\"device\": \"/dev/md0\", \"unit\": 0, \"image\": \"/images/j1.img\", \"mountpoint\": \"/var/jails/j1\", \
+        "[\n  {\"device\": \"/dev/md0\", \"unit\": 0, \"image\": \"/images/j1.img\", \"deleted\": null, \"mountpoint\": \"/var/jails/j1\", \
          \"size\": 67108864, \"used\": 4096, \"readonly\": false, \"mark\": \"mount_md:/var/jails/j1\", \
          \"foreign\": false}\n]\n"
     );

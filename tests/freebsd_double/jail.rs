@@ -370,3 +370,33 @@ fn jail_a_created_image_is_found_after_its_rename_on_zfs() {
     assert_eq!(code, 0, "{err}");
     assert!(m.unit_numbers().is_empty(), "{}", log(&m));
 }
+
+/// A jail image someone other than root can write (here owned by the
+/// jail's admin, uid 1001) is mounted with MNT_NOSUID through jail(8)'s
+/// mount.fstab, so a set-user-ID file planted in it gives nothing; root's
+/// own 0600 image in a root-owned directory is mounted as the line says;
+/// `suid` named on the line is kept, with a warning.
+#[test]
+fn a_jail_image_someone_else_can_write_is_mounted_nosuid() {
+    let m = host(Host::Zfs);
+    let j = jail1();
+    j.start(&m).unwrap();
+    assert!(!m.k().mounts.last().unwrap().nosuid, "root's image: as the line says\n{}", log(&m));
+    j.stop(&m).unwrap();
+    m.k().files.get_mut(Path::new(IMG1)).unwrap().owners[0] = (1001, 0o100600);
+    j.start(&m).unwrap();
+    assert!(m.k().mounts.last().unwrap().nosuid, "a tenant's image: nosuid\n{}", log(&m));
+    j.stop(&m).unwrap();
+    m.k().files.get_mut(Path::new(IMG1)).unwrap().owners = [(0, 0o100600), (1001, 0o40755)];
+    let (code, _, err) = mount_md(&m, &words("mount_md -P -X -F /images/j1.img md /var/jails/j1"));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is in a directory owned by uid 1001: mounting it nosuid"), "{err}");
+    assert!(m.k().mounts.last().unwrap().nosuid);
+    assert_eq!(mount_md(&m, &words("mount_md -u /var/jails/j1")).0, 0);
+    let (code, _, err) = mount_md(&m, &words("mount_md -P -o suid -F /images/j1.img md /var/jails/j1"));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("-o suid: its set-user-ID and set-group-ID files take effect"), "{err}");
+    assert!(!m.k().mounts.last().unwrap().nosuid);
+    assert_eq!(mount_md(&m, &words("mount_md -u /var/jails/j1")).0, 0);
+    assert!(m.unit_numbers().is_empty());
+}

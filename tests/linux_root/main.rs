@@ -26,3 +26,4 @@ mod recipes;
 mod skel;
 mod soak;
 mod symlinks;
+mod untrusted;

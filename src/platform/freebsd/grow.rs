@@ -359,6 +359,9 @@ pub fn list<S: MdSys, G: GrowSys>(fb: &mut FreeBsd<S>, g: &mut G) -> Result<Vec<
             unit: u.unit,
             device: device_path(u.unit),
             image: u.file.as_ref().map(|f| f.as_os_str().as_bytes().to_vec()),
+            // md(4) keeps the path it was given (`sc->file`), not whether
+            // it still names the file.
+            deleted: None,
             mount_point: mount_point.map(|p| p.into_os_string().into_encoded_bytes()),
             size: u.mediasize.unwrap_or(0),
             used,

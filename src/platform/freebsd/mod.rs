@@ -101,6 +101,8 @@ pub struct OpenedImage {
     pub writable: bool,
     /// This run created it: rollback removes it.
     pub created: bool,
+    /// Why someone other than root can change it ([`crate::trust`]).
+    pub untrusted: Option<String>,
     /// The descriptor, holding the flock(2) until the run ends. Test
     /// doubles have none.
     pub handle: Option<posix::Image>,
@@ -119,6 +121,7 @@ impl OpenedImage {
             size,
             writable: image.writable,
             created: image.created,
+            untrusted: image.untrusted(),
             handle: Some(image),
         }
     }
@@ -206,9 +209,13 @@ pub trait MdSys {
         #[allow(clippy::unnecessary_cast)]
         Ok(FileId { dev: st.st_dev as u64, ino: st.st_ino as u64 })
     }
-    /// realpath(3), as umount(8) resolves its argument.
+    /// realpath(3), as umount(8) resolves its argument, of the path the
+    /// symlink rule reaches ([`posix::walk_target`]): a symlink someone
+    /// other than root or the caller could have changed is refused, not
+    /// followed, so a link a tenant planted cannot steer `-u` or `-r`.
     fn realpath(&self, path: &Path) -> Result<PathBuf> {
-        std::fs::canonicalize(path).map_err(|e| crate::error::from_io(path.display().to_string(), &e))
+        let walked = posix::walk_target(path)?;
+        std::fs::canonicalize(&walked.path).map_err(|e| crate::error::from_io(path.display().to_string(), &e))
     }
     fn page_size(&self) -> u64 {
         nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p as u64)
@@ -663,6 +670,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     type Image = OpenedImage;
     type Hold = MdHold;
     type Root = S::Root;
+    /// MNT_NOSUID. mount(8)'s standard options have no `dev`/`nodev`
+    /// (sbin/mount/mntopts.h `MOPT_STDOPTS`), and ffs_mount refuses an
+    /// option it does not know, so none is added for device nodes.
+    const HARDENING: &'static [&'static str] = &["nosuid"];
 
     fn defaults(&self) -> Defaults {
         // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).
@@ -747,6 +758,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     fn open_image(&mut self, o: &OpenImage) -> Result<Opened<OpenedImage>> {
         let img = self.sys.open_image(o)?;
         let created = img.created;
+        let untrusted = img.untrusted.clone();
         self.note(Note::Debug(format!(
             "opened {} (dev {}, inode {}, {}){}",
             o.path.display(),
@@ -756,7 +768,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             if created { ", created" } else { "" }
         )));
         let id = super::FileId { dev: img.id.dev, ino: img.id.ino };
-        Ok(Opened { path: o.path.clone(), id, created, handle: img })
+        Ok(Opened { path: o.path.clone(), id, created, untrusted, handle: img })
     }
 
     fn remove_image(&mut self, image: Opened<OpenedImage>) -> Result<()> {

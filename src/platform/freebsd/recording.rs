@@ -425,7 +425,15 @@ impl MdSys for Recorder {
         };
         let b = self.files[&at].clone();
         let id = self.id_of(&b.path);
-        Ok(OpenedImage { path: at, id, size: b.size, writable: b.writable && !o.read_only, created, handle: None })
+        Ok(OpenedImage {
+            path: at,
+            id,
+            size: b.size,
+            writable: b.writable && !o.read_only,
+            created,
+            untrusted: None,
+            handle: None,
+        })
     }
 
     /// Renames the created image, keeping its identity.

@@ -434,10 +434,12 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         // table was matched through its source): no device to check there.
         let used = mount.and_then(|m| used_bytes(&m.target, rdev.filter(|_| m.fstype != "btrfs")));
         let mount_point = mount.map(|m| m.target.clone().into_os_string().into_encoded_bytes());
+        let (image, deleted) = deleted_name(image, (info.lo_device, info.lo_inode));
         out.push(Listed {
             unit,
             device: node,
             image,
+            deleted,
             mount_point,
             size: disk_size(unit).unwrap_or(0),
             used,
@@ -447,6 +449,22 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
         });
     }
     Ok(out)
+}
+
+/// The kernel shows an unlinked backing file as its last path with
+/// ` (deleted)` appended (fs/d_path.c `d_path`), which a file could also be
+/// named. The name without that suffix and whether the file is gone: it is
+/// not when the name as shown is the unit's own file (lstat, by device
+/// and inode).
+fn deleted_name(shown: Option<Vec<u8>>, id: (u64, u64)) -> (Option<Vec<u8>>, Option<bool>) {
+    use std::os::unix::fs::MetadataExt;
+    let Some(name) = shown else { return (None, None) };
+    let Some(stem) = name.strip_suffix(b" (deleted)") else { return (Some(name), Some(false)) };
+    let os = std::ffi::OsStr::from_bytes(&name);
+    match std::fs::symlink_metadata(os) {
+        Ok(m) if (m.dev(), m.ino()) == id => (Some(name), Some(false)),
+        _ => (Some(stem.to_vec()), Some(true)),
+    }
 }
 
 /// Bytes in use on the file system mounted at `mp`, if it is still the

@@ -369,7 +369,8 @@ impl<S: LoopSys> Linux<S> {
 
 /// The handle of an image opened as `path`.
 fn opened(path: &Path, img: posix::Image) -> Opened<posix::Image> {
-    Opened { path: path.to_path_buf(), id: posix::file_id(&img.stat), created: img.created, handle: img }
+    let untrusted = img.untrusted();
+    Opened { path: path.to_path_buf(), id: posix::file_id(&img.stat), created: img.created, untrusted, handle: img }
 }
 
 /// Whether the backing name sysfs shows is a memory disk's memfd
@@ -503,6 +504,8 @@ impl<S: LoopSys> Platform for Linux<S> {
     type Image = posix::Image;
     type Hold = Held<S::Dev>;
     type Root = OwnedFd;
+    /// MS_NOSUID and MS_NODEV.
+    const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
 
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }

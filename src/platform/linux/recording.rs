@@ -274,8 +274,9 @@ impl LoopSys for Recorder {
         self.mountinfo.clone().ok_or_else(|| std::io::Error::from_raw_os_error(libc::EACCES))
     }
 
-    fn statx(&mut self, _dir: Option<RawFd>, name: &[u8]) -> nix::Result<Statx> {
-        self.paths.get(name).copied().ok_or(Errno::ENOENT)
+    fn statx(&mut self, _dir: Option<RawFd>, name: &[u8]) -> crate::error::Result<Statx> {
+        let missing = || crate::error::Error::sys(String::from_utf8_lossy(name).into_owned(), Errno::ENOENT);
+        self.paths.get(name).copied().ok_or_else(missing)
     }
 
     fn unmount(&mut self, on: &std::path::Path, lazy: bool) -> nix::Result<()> {

@@ -6,10 +6,12 @@
 //! so the attach race loop, the binding checks and the lifecycle primitives
 //! are tested without root.
 use super::loopdev::{self, LoopInfo64};
+use crate::platform::posix;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 /// What statx(2) says about a path (the fields the lifecycle uses).
@@ -34,7 +36,7 @@ pub trait LoopSys {
     /// Opens `/dev/loop-control` (once; later calls reuse it).
     fn open_control(&mut self) -> nix::Result<()>;
     /// `flock(LOCK_EX)` of loop-control, until [`LoopSys::unlock_control`];
-    /// waits at most [`posix::LOCK_WAIT`](crate::platform::posix::LOCK_WAIT)
+    /// waits at most [`posix::LOCK_WAIT`]
     /// for another allocator, then fails saying who holds it.
     fn lock_control(&mut self) -> crate::error::Result<()>;
     fn unlock_control(&mut self);
@@ -81,9 +83,13 @@ pub trait LoopSys {
     fn partitions(&mut self) -> std::io::Result<Vec<u8>>;
     /// `/proc/self/mountinfo`.
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>>;
-    /// statx(2) relative to `dir` (None: the working directory), following
-    /// symlinks.
-    fn statx(&mut self, dir: Option<RawFd>, name: &[u8]) -> nix::Result<Statx>;
+    /// statx(2) of `name` relative to `dir`, never following `name`'s
+    /// last component. With no `dir`, `name` is a path walked from the
+    /// working directory by the symlink rule ([`posix::walk_target`]): a
+    /// symlink on the way, the last component's included, is followed
+    /// only where nobody but root or the caller could have changed it, so
+    /// a link a tenant planted cannot steer `-u` or `-r` elsewhere.
+    fn statx(&mut self, dir: Option<RawFd>, name: &[u8]) -> crate::error::Result<Statx>;
     /// umount2(2); `lazy`: MNT_DETACH.
     fn unmount(&mut self, on: &std::path::Path, lazy: bool) -> nix::Result<()>;
     /// mount(2) of `source` on `target` (the pinned `/proc/self/fd/N`).
@@ -239,14 +245,24 @@ impl LoopSys for Kernel {
         std::fs::read(super::mountinfo::PATH)
     }
 
-    fn statx(&mut self, dir: Option<RawFd>, name: &[u8]) -> nix::Result<Statx> {
-        let c = CString::new(name).map_err(|_| Errno::EINVAL)?;
+    fn statx(&mut self, dir: Option<RawFd>, name: &[u8]) -> crate::error::Result<Statx> {
+        let shown = || String::from_utf8_lossy(name).into_owned();
+        let walked;
+        let (dir, name) = match dir {
+            Some(d) => (d, name),
+            None => {
+                walked = posix::walk_target(std::path::Path::new(std::ffi::OsStr::from_bytes(name)))?;
+                (walked.parent.as_raw_fd(), walked.name.as_bytes())
+            }
+        };
+        let c = CString::new(name).map_err(|_| crate::error::Error::sys(shown(), Errno::EINVAL))?;
         // SAFETY: an all-zero `struct statx` is a valid value.
         let mut stx: libc::statx = unsafe { std::mem::zeroed() };
         let mask = libc::STATX_TYPE | libc::STATX_INO | libc::STATX_MNT_ID;
+        let flags = libc::AT_SYMLINK_NOFOLLOW;
         // SAFETY: `c` is NUL-terminated and `stx` writable; both outlive the call.
-        let r = unsafe { libc::statx(dir.unwrap_or(libc::AT_FDCWD), c.as_ptr(), 0, mask, &mut stx) };
-        Errno::result(r)?;
+        let r = unsafe { libc::statx(dir, c.as_ptr(), flags, mask, &mut stx) };
+        Errno::result(r).map_err(|e| crate::error::Error::sys(shown(), e))?;
         let root_attr = libc::STATX_ATTR_MOUNT_ROOT as u64;
         Ok(Statx {
             is_dir: u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFDIR,

@@ -22,10 +22,9 @@ use super::mountinfo;
 use super::sys::LoopSys;
 use crate::error::{Error, Result};
 use crate::mark::{self, LINUX_CAPACITY};
-use crate::platform::{posix, Device, FileId, Owner, PathKind, UnitInfo};
+use crate::platform::{Device, FileId, Owner, PathKind, UnitInfo};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
@@ -145,14 +144,10 @@ pub fn claimed<S: LoopSys>(sys: &mut S, unit: u32) -> bool {
 pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
     let shown = || path.display().to_string();
     let st = match sys.statx(None, path.as_os_str().as_bytes()) {
-        Err(Errno::ENAMETOOLONG) => {
-            let (dir, name) = posix::walk_to_parent(path)?;
-            sys.statx(Some(dir.as_raw_fd()), name.as_bytes()).map_err(|e| Error::sys(shown(), e))?
-        }
         // A file system that shut down (XFS after an I/O error) answers EIO
         // even to a stat of its root: a mount point is then found in the
         // table by the path it is mounted on.
-        Err(Errno::EIO) => {
+        Err(e) if e.errno() == Some(Errno::EIO) => {
             let abs = match path.is_absolute() {
                 true => path.to_path_buf(),
                 false => std::env::current_dir().map_err(|e| crate::error::from_io(shown(), &e))?.join(path),
@@ -162,7 +157,7 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
                 None => Err(Error::sys(shown(), Errno::EIO)),
             };
         }
-        r => r.map_err(|e| Error::sys(shown(), e))?,
+        r => r?,
     };
     if !st.is_dir {
         return Ok(PathKind::File(FileId { dev: st.dev, ino: st.ino }));

@@ -75,6 +75,9 @@ pub struct File {
     pub size: u64,
     pub writable: bool,
     pub content: Content,
+    /// Owner uid and mode of the file, then of the directory holding it
+    /// (fstat of each, as mount_md's open_image reads them).
+    pub owners: [(u32, u32); 2],
 }
 
 /// Where a unit's sectors are.
@@ -118,6 +121,10 @@ pub struct Mnt {
     pub from: PathBuf,
     pub fstype: String,
     pub read_only: bool,
+    /// MNT_NOSUID: set-user-ID bits do not take effect (vfs_mount.c
+    /// `vfs_donmount` turns the global option `nosuid` into the flag;
+    /// kern_exec.c `do_execve` ignores the bits under it).
+    pub nosuid: bool,
     /// The md unit whose provider (or a provider on it) it holds open.
     pub unit: Option<u32>,
     /// Files open on it (unmount answers EBUSY).
@@ -151,6 +158,8 @@ pub struct Kernel {
 pub struct Model(pub Rc<RefCell<Kernel>>);
 
 const PAGE: u64 = 4096;
+/// A root-owned 0600 image in a root-owned 0755 directory.
+pub const ROOTS: [(u32, u32); 2] = [(0, 0o100600), (0, 0o40755)];
 /// sys/sys/mount.h MNT_FORCE.
 const MNT_FORCE: u64 = 0x8_0000;
 /// sys/sys/param.h DEV_BSIZE: md's sector size when none is asked.
@@ -229,8 +238,10 @@ impl Model {
                 k.next_ino
             });
             let dev = k.host.dev();
-            k.files
-                .insert(path.as_ref().to_path_buf(), File { id: FileId { dev, ino }, size, writable: true, content });
+            k.files.insert(
+                path.as_ref().to_path_buf(),
+                File { id: FileId { dev, ino }, size, writable: true, content, owners: ROOTS },
+            );
         }
         self
     }
@@ -604,11 +615,23 @@ impl MdSys for Model {
         if !k.is_dir(&fspath) {
             return Err(err(&what, Errno::ENOENT));
         }
-        let names: Vec<String> = req.iov.iter().map(|(n, _)| n.to_string_lossy().into_owned()).collect();
+        // vfs_mount.c `vfs_donmount` renames the positive forms of a few
+        // flag options to a double negative (`suid` → `nonosuid`), which
+        // vfs_filteropt then takes for the known `nosuid` negated.
+        let names: Vec<String> = req
+            .iov
+            .iter()
+            .map(|(n, _)| n.to_string_lossy().into_owned())
+            .map(|n| match n.as_str() {
+                "clusterr" | "clusterw" | "exec" | "suid" | "symfollow" => format!("nono{n}"),
+                _ => n,
+            })
+            .collect();
         let read_only = req.flags & mnt::RDONLY != 0 || names.iter().any(|n| n == "ro" || n == "rdonly");
+        let nosuid = req.flags & mnt::NOSUID != 0 || names.iter().any(|n| n == "nosuid");
         match fstype.as_str() {
             "tmpfs" => {
-                k.mounts.push(Mnt { on: fspath, from, fstype, read_only, unit: None, open_files: 0 });
+                k.mounts.push(Mnt { on: fspath, from, fstype, read_only, nosuid, unit: None, open_files: 0 });
                 return Ok(());
             }
             "ufs" => {}
@@ -666,7 +689,7 @@ impl MdSys for Model {
         if let Some(w) = warning {
             k.log.push(w);
         }
-        k.mounts.push(Mnt { on: fspath, from, fstype, read_only, unit: Some(unit), open_files: 0 });
+        k.mounts.push(Mnt { on: fspath, from, fstype, read_only, nosuid, unit: Some(unit), open_files: 0 });
         Ok(())
     }
 
@@ -818,18 +841,20 @@ impl MdSys for Model {
                 k.next_ino += 1;
                 let id = FileId { dev: k.host.dev(), ino: k.next_ino };
                 let tmp = o.path.with_file_name(posix::temp_name(o.path.file_name().unwrap_or_default()));
-                k.files.insert(tmp.clone(), File { id, size, writable: true, content: Content::Empty });
+                k.files.insert(tmp.clone(), File { id, size, writable: true, content: Content::Empty, owners: ROOTS });
                 (true, tmp)
             }
             (false, None) => return Err(err(o.path.display().to_string(), Errno::ENOENT)),
         };
         let f = &k.files[&at];
+        let [(uid, mode), (dir_uid, dir_mode)] = f.owners;
         Ok(OpenedImage {
             path: at.clone(),
             id: f.id,
             size: f.size,
             writable: f.writable && !o.read_only,
             created,
+            untrusted: mount_md::trust::untrusted(uid, mode, dir_uid, dir_mode),
             handle: None,
         })
     }

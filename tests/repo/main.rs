@@ -1,10 +1,12 @@
 //! The repository's documents and packaging against the code: the man
 //! page (its option list, and as mandoc renders it), the README, the
-//! FreeBSD port and `make install`. No root needed.
+//! FreeBSD port, `make install` and the FreeBSD host script. No root
+//! needed.
 #[macro_use]
 #[path = "../support/mod.rs"]
 mod support;
 
+mod host_script;
 mod install;
 mod manpage;
 mod manpage_render;

@@ -2,8 +2,9 @@
 #
 #   make                      # cargo build --release
 #   make install              # as root; PREFIX=/usr/local by default
-#   make uninstall            # as root: removes the binary, the man page and
-#                             # the mount.md link; directories stay
+#   make uninstall            # as root: removes what install made (the
+#                             # binary, the man page, the mount.md links);
+#                             # directories stay
 #
 # Variables: PREFIX (/usr/local), SBINDIR ($(PREFIX)/sbin),
 # MANDIR ($(PREFIX)/share/man), DESTDIR (staging root, empty),
@@ -39,7 +40,11 @@ install: $(BIN)
 	@if [ -f $(MAN) ]; then \
 		echo "$(INSTALL) -m 0444 $(MAN) $(DESTDIR)$(MANDIR)/man8/mount_md.8"; \
 		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man8 && \
-		$(INSTALL) -m 0444 $(MAN) $(DESTDIR)$(MANDIR)/man8/mount_md.8; \
+		$(INSTALL) -m 0444 $(MAN) $(DESTDIR)$(MANDIR)/man8/mount_md.8 && \
+		if [ "$$(uname -s)" = Linux ]; then \
+			echo "ln -sfn mount_md.8 $(DESTDIR)$(MANDIR)/man8/mount.md.8"; \
+			ln -sfn mount_md.8 $(DESTDIR)$(MANDIR)/man8/mount.md.8; \
+		fi; \
 	fi
 	@if [ "$$(uname -s)" = Linux ] && [ -n "$(HELPERDIR)" ]; then \
 		link=$(DESTDIR)$(HELPERDIR)/mount.md; \
@@ -57,6 +62,8 @@ uninstall:
 			echo "rm -f $$link"; rm -f "$$link"; \
 		fi; \
 	fi
+	@link=$(DESTDIR)$(MANDIR)/man8/mount.md.8; \
+	if [ -L "$$link" ] && [ "$$(readlink "$$link")" = mount_md.8 ]; then echo "rm -f $$link"; rm -f "$$link"; fi
 	@if [ -f $(MAN) ]; then echo "rm -f $(DESTDIR)$(MANDIR)/man8/mount_md.8"; rm -f $(DESTDIR)$(MANDIR)/man8/mount_md.8; fi
 	rm -f $(DESTDIR)$(SBINDIR)/mount_md
 

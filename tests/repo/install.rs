@@ -1,7 +1,7 @@
 //! `make install` / `make uninstall` into a staging root: what install
-//! puts there is what the FreeBSD port's plist lists (plus the Linux helper
-//! link), and uninstall takes away those files and the link, leaving the
-//! directories, as the README says.
+//! puts there is what the FreeBSD port's plist lists, plus on Linux the
+//! helper link and the man page under the helper's name; uninstall takes
+//! away those files and links, leaving the directories, as the README says.
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,6 +52,10 @@ fn install_and_uninstall_exactly() {
         want.insert("sbin/mount.md".to_string());
         let link = std::fs::read_link(stage.0.join("sbin/mount.md")).unwrap();
         assert_eq!(link, Path::new("/usr/local/sbin/mount_md"), "the link points at the installed path");
+        // `man mount.md` finds the page under the helper's name.
+        want.insert("usr/local/share/man/man8/mount.md.8".to_string());
+        let link = std::fs::read_link(stage.0.join("usr/local/share/man/man8/mount.md.8")).unwrap();
+        assert_eq!(link, Path::new("mount_md.8"));
     }
     assert_eq!(files_under(&stage.0), want);
     // The port installs the same two files under PREFIX (PLIST_FILES names

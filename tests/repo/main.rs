@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod completion;
 mod install;
 mod manpage;
 mod manpage_render;

@@ -339,7 +339,7 @@ fn release_refuses_a_mount_that_is_not_a_loop_device() {
 #[test]
 fn mount_a_twice_mounts_once() {
     require_loop!();
-    let tmp = TempDir::new("mount-a-twice");
+    let tmp = require_helper!("mount-a-twice");
     let img = tmp.join("web.img");
     make_image(&img, 16 * MIB, true);
     let ct = tmp.dir("ct");
@@ -348,14 +348,7 @@ fn mount_a_twice_mounts_once() {
     let mut loops = LoopGuard::default();
     let guard = MountGuard(ct.clone());
     let mount_md = flavor(&tmp, "mount.md");
-    let opts = format!("rw,noatime,-P,-F{}", img.display());
-    // util-linux when it is there (with /sbin/mount.md installed for the
-    // test), else the argv mount(8) would pass to mount.md.
-    let link = helper_turn().ok();
-    let mount_a = || match &link {
-        Some(_) => Command::new("mount").arg("-a").arg("-T").arg(&fstab).output().unwrap(),
-        None => run(&mount_md, args!["md", ct, "-o", opts]),
-    };
+    let mount_a = || tmp.mount(args!["-a", "-T", fstab]);
     let first = mount_a();
     ok(&first);
     let m = mount_at(&ct).expect("mounted");
@@ -373,8 +366,6 @@ fn mount_a_twice_mounts_once() {
     let out = run(&mount_md, args!["md", ct, "-v", "-o", format!("rw,noatime,-P,-F{}", img.display())]);
     ok(&out);
     assert!(text(&out.stderr).contains("already mounted"), "{}", text(&out.stderr));
-    eprintln!("mount -a twice via {}", if link.is_some() { "util-linux mount(8)" } else { "the mount.md argv" });
-    drop(link);
     unmount_and_check_no_leak(guard, &tmp);
 }
 

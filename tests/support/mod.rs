@@ -111,12 +111,13 @@ macro_rules! require_loop {
     };
 }
 
-/// This test's turn with `/sbin/mount.md` installed (see [`helper_turn`]),
-/// or returns from the test saying why it cannot have one.
+/// A [`HelperDir`] (util-linux mount(8) running this build as
+/// `/sbin/mount.md`) for this test, or returns from the test saying why it
+/// cannot have one (fails instead under `MOUNT_MD_REQUIRE_ROOT=1`).
 #[macro_export]
 macro_rules! require_helper {
-    () => {
-        match $crate::support::helper_turn() {
+    ($tag:expr) => {
+        match $crate::support::HelperDir::new($tag) {
             Ok(t) => t,
             Err(why) => {
                 $crate::support::skip(&why);

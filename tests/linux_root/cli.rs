@@ -290,7 +290,7 @@ fn sloppy_drops_refused_options() {
 /// the mount failed.
 #[test]
 fn mount_md_exit_statuses_through_util_linux_mount() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = require_helper!("exit");
     let img = tmp.join("ok.img");
     make_image(&img, 16 * MIB, true);
@@ -349,7 +349,7 @@ fn mount_md_exit_statuses_through_util_linux_mount() {
 /// comma works from /etc/fstab.
 #[test]
 fn comma_in_an_fstab_image_path() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = require_helper!("comma");
     let img = tmp.join("a,b.img");
     make_image(&img, 16 * MIB, true);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 #[test]
 fn mount_a_with_an_md_fstab_line() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = require_helper!("fstab");
     let img = tmp.join("web1.img");
     make_image(&img, 32 << 20, true);
@@ -34,7 +34,7 @@ fn mount_a_with_an_md_fstab_line() {
 
 #[test]
 fn mount_t_md_failure_is_32() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = require_helper!("fstab32");
     let dir = tmp.dir("d");
     let img = tmp.join("missing.img");

@@ -86,9 +86,11 @@ fn fstab_recipe_orders_after_the_image_directory() {
 }
 
 struct Setup {
+    // Dropped last: the test runs alone (it makes mount namespaces).
     tmp: HelperDir,
     dir: std::path::PathBuf,
     img: std::path::PathBuf,
+    _turn: std::sync::RwLockWriteGuard<'static, ()>,
 }
 
 fn setup(tag: &str) -> Option<Setup> {
@@ -96,6 +98,7 @@ fn setup(tag: &str) -> Option<Setup> {
         skip(&why);
         return None;
     }
+    let turn = alone_turn();
     let tmp = match HelperDir::new(tag) {
         Ok(h) => h,
         Err(why) => {
@@ -106,7 +109,7 @@ fn setup(tag: &str) -> Option<Setup> {
     let img = tmp.join("web1.img");
     make_image(&img, 32 << 20, true);
     let dir = tmp.dir("ct/web1");
-    Some(Setup { tmp, dir, img })
+    Some(Setup { tmp, dir, img, _turn: turn })
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The repository's documents and packaging against the code: the man
 //! page (its option list, and as mandoc renders it), the README, the
-//! FreeBSD port and `make install`. No root needed.
+//! FreeBSD port, `make install`, and the shell scripts through shellcheck.
+//! No root needed.
 #[macro_use]
 #[path = "../support/mod.rs"]
 mod support;
@@ -10,3 +11,4 @@ mod manpage;
 mod manpage_render;
 mod packaging;
 mod readme;
+mod scripts;

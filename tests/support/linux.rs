@@ -244,7 +244,8 @@ pub fn have_mount() -> bool {
 /// host's /sbin is never changed and tests do not wait for each other. That
 /// `mount.md` runs this build's binary, under that name, back in the test's
 /// own mount namespace (nsenter), so the image is opened and mounted where
-/// the test checks and unmounts it. Derefs to the scratch directory.
+/// the test checks and unmounts it. The test runs alone
+/// (`require_loop!(alone)`). Derefs to the scratch directory.
 pub struct HelperDir {
     // Dropped first: the scratch directory, with whatever is mounted in it.
     tmp: TempDir,
@@ -308,7 +309,7 @@ impl std::ops::Deref for HelperDir {
 
 /// Runs the sh `script` with `args` ($1, $2…) in a mount namespace of its
 /// own (private propagation): mounts it makes go when it exits, whatever
-/// the test asserts.
+/// the test asserts. The test runs alone (`require_loop!(alone)`).
 pub fn in_own_namespace(script: &str, args: &[&std::ffi::OsStr]) -> Output {
     std::process::Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])

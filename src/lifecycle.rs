@@ -15,6 +15,7 @@
 //!   error, never "nothing to do".
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
+pub use crate::grow_ops::Located;
 use crate::plan::{FsType, Plan, Step};
 use crate::platform::{
     Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo,
@@ -405,16 +406,6 @@ fn resolve<P: Platform + ?Sized>(
         PathKind::File(id) => units.into_iter().filter(|u| u.backing == Some(*id)).collect(),
     };
     Ok((chosen, Some(kind)))
-}
-
-/// What `mount_md -r target` grows ([`locate`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Located {
-    /// A unit of ours, with the mounts on it in mount order (none when it
-    /// is attached but not mounted).
-    Unit(UnitInfo, Vec<MountRec>),
-    /// An image file no unit has attached: grown offline.
-    Image(std::path::PathBuf),
 }
 
 /// The one unit (or unattached image) `-r target` is about, by the rules

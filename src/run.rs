@@ -86,8 +86,8 @@ pub fn run<P: Platform>(
             }
         }
         Command::Release(req) => exec::release(&req, platform, &mut io),
-        Command::Grow(req) => platform.grow(&req, &mut io),
-        Command::List(req) => platform.list().map(|units| {
+        Command::Grow(req) => crate::grow::run(platform, &req, &mut io),
+        Command::List(req) => crate::list::collect(platform).map(|units| {
             let units = crate::list::select(units, req.all);
             if req.json {
                 let _ = io.out.write_all(crate::list::json(&units).as_bytes());
@@ -164,8 +164,22 @@ pub fn main() -> i32 {
         let _ = writeln!(std::io::stderr(), "{prog}: {why}");
         return Flavor::from_name(&prog).exit_status(Failure::Permission);
     }
-    let mut platform = platform::native();
+    let mut platform = native();
     // A stop signal is noticed between steps and undoes the run.
     platform::posix::hold_stop_signals();
     run(&argv, &mut platform, &SystemHost, &mut std::io::stdout(), &mut std::io::stderr())
+}
+
+/// The platform of the machine we run on: one cfg-gated alias per
+/// backend; exactly one is compiled in.
+#[cfg(loop_backend)]
+pub type Native = platform::linux::Linux;
+#[cfg(md_backend)]
+pub type Native = platform::freebsd::FreeBsd<platform::freebsd::sys::Kernel>;
+#[cfg(no_backend)]
+pub type Native = platform::unsupported::Unsupported;
+
+/// The platform of the machine we run on.
+pub fn native() -> Native {
+    Native::new()
 }

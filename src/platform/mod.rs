@@ -8,7 +8,7 @@
 //!
 //! All `unsafe` code and every system call of the crate live below here.
 use crate::error::Result;
-use crate::mark::Mark;
+use crate::grow_ops::{Found, GrowOps, Located};
 use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
 use std::path::{Path, PathBuf};
 
@@ -23,16 +23,7 @@ pub mod posix;
 pub mod preflight;
 pub mod unsupported;
 
-/// An attached disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
-    /// md or loop unit number.
-    pub unit: u32,
-    /// `/dev/md3`, `/dev/loop7`.
-    pub path: PathBuf,
-    /// Attached read-only (asked for, or the image was not writable).
-    pub read_only: bool,
-}
+pub use crate::unit::{Device, FileId, Listed, MountRec, Owner, UnitInfo};
 
 /// The image a run opened: handed to the executor by
 /// [`Platform::open_image`] and owned by it until the run ends, when
@@ -76,60 +67,6 @@ pub struct Mounted<R> {
     /// Mounted read-only: mode and owner are then left alone.
     pub read_only: bool,
     pub root: R,
-}
-
-/// A file as the kernel knows it: `st_dev` and `st_ino` (on Linux the
-/// `lo_device`/`lo_inode` of `LOOP_GET_STATUS64`, which the kernel fills
-/// from the same getattr as fstat(2)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FileId {
-    pub dev: u64,
-    pub ino: u64,
-}
-
-/// Whose a unit is, by the mark in it (see [`crate::mark`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
-    /// Attached by mount_md: the mark it carries.
-    Ours(Mark),
-    /// Attached by another tool (losetup, mount -o loop, mdconfig): never
-    /// taken over, never torn down.
-    Foreign,
-}
-
-impl Owner {
-    pub fn is_foreign(&self) -> bool {
-        matches!(self, Owner::Foreign)
-    }
-}
-
-/// One attached unit, as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitInfo {
-    pub device: Device,
-    /// The device number of its node (`st_rdev` of `/dev/loopN`): mounts
-    /// are matched to the unit by this, never by their source text.
-    pub rdev: u64,
-    /// The backing file, when it is one (vnode/loop units).
-    pub backing: Option<FileId>,
-    pub owner: Owner,
-    /// Goes away by itself once its last user closes it (Linux autoclear).
-    pub autoclear: bool,
-}
-
-/// One mounted file system, from the mount table read as bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountRec {
-    /// The kernel's id of the mount (Linux mount id); unique in the table.
-    pub id: u64,
-    /// Where it is mounted, as the table shows it.
-    pub on: PathBuf,
-    /// The device number of the mounted file system (mountinfo
-    /// `major:minor`; on FreeBSD the `rdev` of `f_mntfromname`).
-    pub dev: u64,
-    pub fstype: String,
-    /// The source text, for messages only.
-    pub source: String,
 }
 
 /// What a path given to `-u` (or a mount point) is.
@@ -337,14 +274,22 @@ pub trait Platform {
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
 
-    /// `mount_md -r`: grow an image and its file system ([`crate::grow`]).
-    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        let _ = (req, io);
+    /// `mount_md -r`: what this system finds at the target the lifecycle
+    /// located ([`crate::lifecycle::locate`]), and its way of doing each
+    /// step of a grow to `size` bytes ([`crate::grow`]). `named` is the path
+    /// the command line gave, if it gave one.
+    fn grow_target(
+        &mut self,
+        _target: &Located,
+        _named: Option<&Path>,
+        _size: u64,
+    ) -> Result<(Found, Box<dyn GrowOps + '_>)> {
         Err(crate::error::Error::plain("growing an image (-r) is not supported on this system"))
     }
-    /// `mount_md --list`: every attached unit, mount_md's own and (marked
-    /// foreign) the others ([`crate::list`]).
-    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
+    /// `mount_md --list`: one row for unit `u` (found by
+    /// [`Platform::units`]) and `mount`, the first mount of its device;
+    /// `None` when it went away meanwhile ([`crate::list::collect`]).
+    fn list_row(&mut self, _u: &UnitInfo, _mount: Option<&MountRec>) -> Result<Option<Listed>> {
         Err(crate::error::Error::plain("--list is not supported on this system"))
     }
 
@@ -354,18 +299,4 @@ pub trait Platform {
     fn preflight(&self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
-}
-
-/// The platform of the machine we run on: one cfg-gated alias per
-/// backend; exactly one is compiled in.
-#[cfg(loop_backend)]
-pub type Native = linux::Linux;
-#[cfg(md_backend)]
-pub type Native = freebsd::FreeBsd<freebsd::sys::Kernel>;
-#[cfg(no_backend)]
-pub type Native = unsupported::Unsupported;
-
-/// The platform of the machine we run on.
-pub fn native() -> Native {
-    Native::new()
 }

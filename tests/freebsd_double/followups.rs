@@ -6,17 +6,13 @@ use crate::support::freebsd::jail::{self, Dialect, Jail};
 use crate::support::freebsd::model::{Host, Model};
 use crate::support::freebsd::{run, words};
 use crate::support::MIB;
-use mount_md::error::Error;
 use mount_md::exec::Output;
 use mount_md::plan::TmpfsMount;
-use mount_md::platform::freebsd::grow::{self, GrowSys, ResizeRequest};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
-use mount_md::platform::freebsd::{MdSys, OpenedImage};
 use mount_md::platform::{Note, Platform};
 use mount_md::request::{GrowRequest, ReleaseTarget};
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const IMG: &str = "/images/j1.img";
 
@@ -100,34 +96,6 @@ fn mounted_root_is_closed_at_the_end_and_before_a_rollback() {
     assert_eq!(m.k().roots_opened, 2);
 }
 
-/// What only grow and list need, over the model: MDIOCRESIZE is the
-/// model's, the label comes from its MDIOCQUERY, growfs only logs.
-struct ModelGrow(Model);
-
-impl GrowSys for ModelGrow {
-    fn resize(&mut self, req: &ResizeRequest) -> mount_md::error::Result<()> {
-        self.0.resize(req.unit, req.mediasize, req.options).map_err(|e| Error::sys("MDIOCRESIZE", e))
-    }
-    fn label(&mut self, unit: u32) -> mount_md::error::Result<Vec<u8>> {
-        Ok(self.0.clone().query(unit)?.label.unwrap_or_default())
-    }
-    fn run_program(&mut self, argv: &[OsString]) -> mount_md::error::Result<()> {
-        self.0.k().log.push(format!("run {argv:?}"));
-        Ok(())
-    }
-    fn extend(&mut self, image: &OpenedImage, _: u64, to: u64) -> mount_md::error::Result<()> {
-        self.0.k().files.get_mut(&image.path).expect("the image").size = to;
-        Ok(())
-    }
-    fn truncate(&mut self, image: &OpenedImage, len: u64) -> mount_md::error::Result<()> {
-        self.0.k().files.get_mut(&image.path).expect("the image").size = len;
-        Ok(())
-    }
-    fn used(&mut self, _: &Path) -> Option<u64> {
-        Some(4096)
-    }
-}
-
 const J1: &str = "/var/jails/j1";
 const LINE1: &str = "md /var/jails/j1 ufs rw,-P,-F/images/j1.img,mountprog=/usr/local/sbin/mount_md 0 0";
 
@@ -146,7 +114,7 @@ fn grow_to(m: &Model, target: ReleaseTarget, size: u64) -> std::result::Result<(
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
     let req = GrowRequest { target, size, dry_run: false, debug: false };
-    grow::grow(&mut FreeBsd::with_sys(m.clone()), &mut ModelGrow(m.clone()), &req, &mut io).map_err(|e| e.to_string())
+    mount_md::grow::run(&mut FreeBsd::with_sys(m.clone()), &req, &mut io).map_err(|e| e.to_string())
 }
 
 /// #14 on FreeBSD: grow finds the unit as the lifecycle does. On a ZFS
@@ -175,7 +143,7 @@ fn grow_finds_the_unit_of_a_cut_ident_and_of_a_mount() {
 #[test]
 fn list_after_a_jail_start() {
     let m = started(Host::Zfs);
-    let units = grow::list(&mut FreeBsd::with_sys(m.clone()), &mut ModelGrow(m.clone())).unwrap();
+    let units = mount_md::list::collect(&mut FreeBsd::with_sys(m.clone())).unwrap();
     let units = mount_md::list::select(units, false);
     assert_eq!(units.len(), 1);
     assert_eq!(

@@ -45,8 +45,6 @@ pub mod abi;
 pub mod fsck;
 pub mod geom;
 pub mod grow;
-#[cfg(md_backend)]
-pub mod grow_sys;
 #[cfg(any(test, feature = "test-support"))]
 pub mod recording;
 pub mod requests;
@@ -170,6 +168,35 @@ pub trait MdSys {
     /// Runs newfs with `argv` (`argv[0]` is its absolute path); its output is
     /// shown when `loud`, otherwise captured and shown on failure.
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()>;
+    /// MDIOCRESIZE (`-r`).
+    fn resize(&mut self, req: &grow::ResizeRequest) -> Result<()>;
+    /// Runs growfs (`argv[0]` its absolute path) as newfs is run
+    /// ([`posix::run_captured`]); its output, on one line, becomes the error.
+    fn run_growfs(&mut self, argv: &[OsString]) -> Result<()> {
+        let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("empty argv"))?;
+        let done = posix::run_captured(Path::new(prog), args, false)
+            .map_err(|e| Error { what: format!("exec: {}", prog.to_string_lossy()), ..e })?;
+        if done.status.success() {
+            return Ok(());
+        }
+        Err(Error::text(requests::show_argv(argv), posix::failure_line(&done)))
+    }
+    /// Allocates the image's bytes `from..to` ([`crate::platform::extend`]).
+    fn extend(&mut self, image: &OpenedImage, from: u64, to: u64) -> Result<()> {
+        let h = image.handle.as_ref().ok_or_else(|| Error::plain("internal error: image not open"))?;
+        crate::platform::extend::allocate_range(&h.fd, from, to, &image.path.display().to_string())
+    }
+    /// Cuts the image back to `len` bytes.
+    fn truncate(&mut self, image: &OpenedImage, len: u64) -> Result<()> {
+        let h = image.handle.as_ref().ok_or_else(|| Error::plain("internal error: image not open"))?;
+        crate::platform::extend::truncate(&h.fd, len, &image.path.display().to_string())
+    }
+    /// Bytes used on the file system mounted at `on` (statvfs).
+    fn used(&mut self, on: &Path) -> Option<u64> {
+        let v = nix::sys::statvfs::statvfs(on).ok()?;
+        #[allow(clippy::unnecessary_cast)]
+        Some((v.blocks() as u64).saturating_sub(v.blocks_free() as u64) * v.fragment_size() as u64)
+    }
     /// The first `len` bytes of the disk `node`, for its superblock.
     fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {
         fsck::read_start(node, len)
@@ -1047,15 +1074,16 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         std::mem::take(&mut self.notes)
     }
 
-    // grow/list (src/platform/freebsd/grow.rs); elsewhere the defaults
-    // say the system cannot.
-    #[cfg(md_backend)]
-    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        grow::grow(self, &mut grow_sys::KernelGrow::new(), req, io)
+    fn grow_target(
+        &mut self,
+        target: &crate::grow_ops::Located,
+        _named: Option<&Path>,
+        size: u64,
+    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
+        grow::target(self, target, size)
     }
 
-    #[cfg(md_backend)]
-    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
-        grow::list(self, &mut grow_sys::KernelGrow::new())
+    fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
+        grow::row(self, u, mount)
     }
 }

@@ -891,12 +891,17 @@ impl<S: LoopSys> Platform for Linux<S> {
         std::mem::take(&mut self.notes)
     }
 
-    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        grow::grow(self, req, io)
+    fn grow_target(
+        &mut self,
+        target: &crate::grow_ops::Located,
+        named: Option<&Path>,
+        _size: u64,
+    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
+        grow::target(self, target, named)
     }
 
-    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
-        grow::list(&mut self.sys)
+    fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
+        grow::row(&mut self.sys, u, mount)
     }
 
     fn preflight(&self, plan: &Plan) -> Result<()> {

@@ -6,8 +6,8 @@
 //! root that swaps a directory for a symlink cannot redirect a chmod, chown
 //! or copy onto the host (mdmfs's chmod/chown-by-path race).
 //!
-//! One file per concern: [`root`], [`skeleton`], [`walk`], [`image`],
-//! [`spawn`], [`signals`].
+//! One file per concern: `root`, `skeleton`, `walk`, `image`,
+//! `spawn`, `signals`.
 mod image;
 mod root;
 mod setid;

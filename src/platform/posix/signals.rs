@@ -9,7 +9,7 @@ const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHU
 /// arrives is noticed between steps ([`pending_stop`]) and the run undoes
 /// what it did instead of dying half-way (a mounted disk half-copied, an
 /// image grown under a file system that was not). The helpers inherit the
-/// hold (see [`die_with_parent`]) and finish their step; SIGKILL still
+/// hold (see [`super::die_with_parent`]) and finish their step; SIGKILL still
 /// ends everything, and the helpers with it.
 pub fn hold_stop_signals() {
     let set = stop_set();

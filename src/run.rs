@@ -176,8 +176,6 @@ pub fn main() -> i32 {
 pub type Native = platform::linux::Linux;
 #[cfg(md_backend)]
 pub type Native = platform::freebsd::FreeBsd<platform::freebsd::sys::Kernel>;
-#[cfg(no_backend)]
-pub type Native = platform::unsupported::Unsupported;
 
 /// The platform of the machine we run on.
 pub fn native() -> Native {

@@ -4,7 +4,8 @@
 //! * `freebsd` — md(4) ioctls on /dev/mdctl, nmount(2) (cfg `md_backend`);
 //! * `fake`  — records every call and can be told to fail, for tests
 //!   (feature `test-support`, never in the shipped binary);
-//! * [`unsupported`] — elsewhere: plans print, nothing runs.
+//!
+//! Any other system has no backend and does not compile (see `build.rs`).
 //!
 //! All `unsafe` code and every system call of the crate live below here.
 use crate::error::Result;
@@ -21,7 +22,6 @@ pub mod freebsd;
 pub mod linux;
 pub mod posix;
 pub mod preflight;
-pub mod unsupported;
 
 pub use crate::unit::{Device, FileId, Listed, MountRec, Owner, UnitInfo};
 

@@ -5,7 +5,9 @@
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Occupant};
 use crate::plan::{Attach, Examine, Plan, Step};
-use crate::platform::{Disk, Existing, FileId, Mounted, Note, Opened, PathKind, Platform};
+use crate::platform::{
+    Describe, Disk, Existing, FileId, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform, RootAttr,
+};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
 
@@ -47,7 +49,7 @@ pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P) -> Result<()> 
 /// successful run lets go of them in that order, newest first (the root,
 /// then the loop descriptor, then the image and its lock); a failed one
 /// hands them to the undo steps, newest first.
-pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut Output<'_>) -> Result<()> {
+pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut Output<'_>) -> Result<()> {
     let mut run = Run {
         platform,
         io,
@@ -89,7 +91,7 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
     Ok(())
 }
 
-struct Run<'p, 'o, 'w, P: Platform> {
+struct Run<'p, 'o, 'w, P: Describe> {
     platform: &'p mut P,
     io: &'o mut Output<'w>,
     debug: bool,
@@ -112,7 +114,7 @@ struct Run<'p, 'o, 'w, P: Platform> {
     ro_noted: bool,
 }
 
-impl<P: Platform> Run<'_, '_, '_, P> {
+impl<P: Describe> Run<'_, '_, '_, P> {
     /// This run created the image (`--create`).
     fn created(&self) -> bool {
         self.image.as_ref().is_some_and(|i| i.created)
@@ -147,7 +149,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             }
             Step::Format(f) => {
                 let disk = need(&self.disk, "a device before attaching one")?;
-                self.platform.format(disk, f)?;
+                self.platform.helper(disk, Helper::Format(f))?;
                 if let Some(image) = self.image.as_mut().filter(|i| i.created) {
                     // Only now, formatted, does a new image get its name.
                     self.platform.publish_image(image)?;
@@ -156,19 +158,19 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             Step::Mount(m) => {
                 let hardened = self.harden(m);
                 let disk = need(&self.disk, "a device before attaching one")?;
-                self.mounted = Some(self.platform.mount(disk, hardened.as_ref().unwrap_or(m))?);
+                self.mounted = Some(self.platform.mount(MountOf::Disk(disk, hardened.as_ref().unwrap_or(m)))?);
             }
-            Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount_tmpfs(t)?),
+            Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount(MountOf::Tmpfs(t))?),
             Step::SetMode { mode, explicit } => {
                 if self.root_writable(*explicit)? {
                     let m = need(&self.mounted, "a mount before mounting")?;
-                    self.platform.set_mode(m, *mode)?
+                    self.platform.set_root(m, RootAttr::Mode(*mode))?
                 }
             }
             Step::SetOwner { uid, gid } => {
                 if self.root_writable(true)? {
                     let m = need(&self.mounted, "a mount before mounting")?;
-                    self.platform.set_owner(m, *uid, *gid)?
+                    self.platform.set_root(m, RootAttr::Owner(*uid, *gid))?
                 }
             }
             Step::CopySkeleton(from) => {
@@ -201,8 +203,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
                     return Ok(Flow::Next);
                 }
                 None => {
-                    self.debug_line(&format!("detaching {}, left attached by an earlier run", e.device.path.display()));
-                    self.platform.detach_leftover(&e.device)?;
+                    self.debug_line(&format!("detaching {}, left attached by an earlier run", e.device.path.display()))
                 }
             },
         }
@@ -229,10 +230,10 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             Examine::BeforeFormat => superblock::EMPTY_LEN,
             Examine::BeforeMount(_) => superblock::FIRST_LEN,
         };
-        let mut head = self.platform.read_start(disk, first)?;
+        let mut head = self.platform.read_start(Head::Disk(disk), first)?.unwrap_or_default();
         let mut found = superblock::probe(&head);
         if found == superblock::Found::Unknown && head.len() == superblock::FIRST_LEN {
-            head = self.platform.read_start(disk, superblock::PROBE_LEN)?;
+            head = self.platform.read_start(Head::Disk(disk), superblock::PROBE_LEN)?.unwrap_or_default();
             found = superblock::probe(&head);
         }
         let policy = match e {
@@ -246,7 +247,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             Decision::Refuse(why) => return Err(Error::text(what, why)),
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
-                match self.platform.fsck(need(&self.disk, "a device before attaching one")?, fs)? {
+                match self.platform.helper(need(&self.disk, "a device before attaching one")?, Helper::Fsck(fs))? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if policy == FsckPolicy::Always => {
                         return Err(Error::text(what, format!("--fsck=always: no checker for {fs} on this system")))
@@ -469,7 +470,7 @@ fn dry_examine<P: Platform>(plan: &Plan, platform: &mut P, a: &Attach) -> Result
         Examine::BeforeFormat => superblock::EMPTY_LEN,
         Examine::BeforeMount(_) => superblock::PROBE_LEN,
     };
-    let Some(head) = platform.image_start(path, len)? else { return Ok(()) };
+    let Some(head) = platform.read_start(Head::Image(path), len)? else { return Ok(()) };
     let found = superblock::probe(&head);
     let what = crate::error::quoted(path);
     match e {

@@ -120,7 +120,7 @@ pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point
         let mut settling = false;
         for u in units {
             let mounted = mounts.iter().any(|m| m.dev == u.rdev);
-            let in_use = mounted || p.held(&u)?;
+            let in_use = mounted || p.unit_use(&u)?.held;
             // Unused with autoclear: going away (whoever attached it).
             settling |= !in_use && u.autoclear;
             found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
@@ -168,7 +168,7 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     Ok(match unit {
         Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
         Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => {
-            let memory = p.memory_backed(&u);
+            let memory = p.unit_use(&u)?.memory;
             Occupant::Ours(u, m, memory)
         }
         _ => Occupant::Other(m),
@@ -366,7 +366,7 @@ fn resolve<P: Platform + ?Sized>(
                         "{}: mounted from {}, not {}",
                         shown(target),
                         m.source,
-                        p.disk_name()
+                        P::DISK_NAME
                     )))
                 }
             }
@@ -420,7 +420,7 @@ pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget) -> Result
     let u = match (chosen.len(), &kind, target) {
         (1, _, _) => chosen.remove(0),
         (0, _, ReleaseTarget::Unit(n)) => {
-            return Err(Error::plain(format!("{}: not attached", p.node(*n).display())));
+            return Err(Error::plain(format!("{}: not attached", crate::platform::node::<P>(*n).display())));
         }
         (0, Some(PathKind::File(_)), ReleaseTarget::Path(path)) => return Ok(Located::Image(path.clone())),
         (0, _, _) => {

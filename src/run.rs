@@ -7,14 +7,14 @@ use crate::exec::{self, Output};
 use crate::flavor::{progname, Failure, Flavor};
 use crate::host::SystemHost;
 use crate::plan;
-use crate::platform::{self, Note, Platform};
+use crate::platform::{self, Describe, Note};
 use crate::request::{Command, Request};
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::io::Write;
 
 /// Runs mount_md for `argv` on `platform`; returns the exit status.
-pub fn run<P: Platform>(
+pub fn run<P: Describe>(
     argv: &[OsString],
     platform: &mut P,
     host: &dyn Host,
@@ -55,7 +55,7 @@ pub fn run<P: Platform>(
             if let Some(e) = contradiction(&req) {
                 return report(&mut io, flavor, &e, Failure::Usage);
             }
-            let plan = plan::build(&req, platform.defaults());
+            let plan = plan::build(&req, P::DEFAULTS);
             // What the platform cannot do at all is a bad invocation (1),
             // under mount.md -f too; what the system says is not so is
             // classified by its errno.
@@ -110,7 +110,7 @@ pub fn run<P: Platform>(
 
 /// `-N`: the plan, one line per step, each step that runs only under a
 /// condition saying so.
-fn show_plan<P: Platform>(plan: &plan::Plan, platform: &P, io: &mut Output<'_>) {
+fn show_plan<P: Describe>(plan: &plan::Plan, platform: &P, io: &mut Output<'_>) {
     for step in &plan.steps {
         let condition = match step {
             plan::Step::OpenImage(o) if o.create.is_some() => " (created only if it does not exist)",

@@ -102,6 +102,46 @@ pub struct Existing {
     pub owner: Owner,
 }
 
+/// What [`Platform::unit_use`] sees of a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitUse {
+    /// Held open by anyone (a mount anywhere, a process, a stacked device).
+    pub held: bool,
+    /// A memory disk, not an image.
+    pub memory: bool,
+}
+
+/// Where [`Platform::read_start`] reads.
+#[derive(Debug)]
+pub enum Head<'a, H> {
+    /// The attached disk.
+    Disk(&'a Disk<H>),
+    /// `-N`: the image at this path, as the run would open it.
+    Image(&'a Path),
+}
+
+/// What [`Platform::mount`] mounts.
+#[derive(Debug)]
+pub enum MountOf<'a, H> {
+    Disk(&'a Disk<H>, &'a Mount),
+    Tmpfs(&'a TmpfsMount),
+}
+
+/// What [`Platform::helper`] runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Helper<'a> {
+    Format(&'a Format),
+    /// The checker for this file system type.
+    Fsck(&'a str),
+}
+
+/// What [`Platform::set_root`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootAttr {
+    Mode(u32),
+    Owner(u32, u32),
+}
+
 /// What `mount_md -u` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Released {
@@ -145,15 +185,17 @@ pub trait Platform {
     const HARDENING: &'static [&'static str];
 
     /// Values the plan uses where the command line is silent.
-    fn defaults(&self) -> Defaults;
+    const DEFAULTS: Defaults;
+    /// What a unit is called in messages, with its article: "a loop
+    /// device", "an md(4) disk".
+    const DISK_NAME: &'static str;
+    /// The node of unit N is this followed by N: `/dev/loop`, `/dev/md`.
+    const NODE_PREFIX: &'static str;
+
     /// Refuses a plan this platform cannot carry out, before anything runs
     /// (also under `-N`, so a dry run says what a real run would refuse).
-    /// It may remember what [`Platform::describe`] needs from the plan.
+    /// It may remember what [`Describe::describe`] needs from the plan.
     fn check(&mut self, plan: &Plan) -> Result<()>;
-    /// One line saying exactly what the step will do: the syscall or
-    /// program and its arguments. `dev` is the attached device and `image`
-    /// the opened image, or `None` before they exist and in a dry run.
-    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<Self::Image>>) -> String;
 
     /// mount.md `-N`: enter that mount namespace (Linux only).
     fn enter_namespace(&mut self, _ns: &Path) -> Result<()> {
@@ -177,25 +219,11 @@ pub trait Platform {
     /// Every mount of this mount namespace, in mount order. A table that
     /// cannot be read is an error, never an empty list.
     fn mounts(&mut self) -> Result<Vec<MountRec>>;
-    /// Whether a unit is held open by anyone (a mount, here or in another
-    /// namespace; a process; a stacked device).
-    fn held(&mut self, u: &UnitInfo) -> Result<bool>;
     /// A stop signal (SIGTERM, SIGINT…) that arrived during the run, by
     /// name: the executor then undoes what the run did
     /// ([`posix::hold_stop_signals`]). The default: none ever arrives.
     fn interrupted(&mut self) -> Option<&'static str> {
         None
-    }
-    /// `-N`: the first `len` bytes of the image at `path` as the run would
-    /// open it (for its superblock); `None` when it does not exist yet
-    /// (`--create`) or this platform reads no files.
-    fn image_start(&mut self, _path: &Path, _len: usize) -> Result<Option<Vec<u8>>> {
-        Ok(None)
-    }
-    /// Whether `u` is a memory disk (swap- or malloc-backed), not an image.
-    /// The default: a unit with no backing file is one (FreeBSD's md).
-    fn memory_backed(&mut self, u: &UnitInfo) -> bool {
-        u.backing.is_none()
     }
     /// What `path` is (following symlinks, as umount(8) does).
     fn identify(&mut self, path: &Path) -> Result<PathKind>;
@@ -210,27 +238,17 @@ pub trait Platform {
     fn pause(&mut self, d: std::time::Duration) {
         std::thread::sleep(d);
     }
-    /// What a unit is called in messages, with its article: "a loop
-    /// device", "an md(4) disk".
-    fn disk_name(&self) -> &'static str;
-    /// The node of unit `unit`: `/dev/loop3`, `/dev/md3`.
-    fn node(&self, unit: u32) -> PathBuf;
-    /// Takes over a leftover unit of ours nothing uses, if it fits `a`
-    /// (backed by `image`) and its mark names `mount_point`; `None` (the
-    /// default) means the caller should detach it
-    /// ([`Platform::detach_leftover`]) and attach afresh.
+    /// A leftover unit of ours that nothing uses, found by
+    /// [`crate::lifecycle::find_attached`]: taken over if it fits `a`
+    /// (backed by `image`) and its mark names `mount_point`, or else
+    /// detached (`None`), so that the caller attaches afresh.
     fn reuse(
         &mut self,
-        _e: &Existing,
-        _a: &Attach,
-        _image: Option<&Opened<Self::Image>>,
-        _mount_point: &Path,
-    ) -> Result<Option<Disk<Self::Hold>>> {
-        Ok(None)
-    }
-    /// Detaches a leftover unit of ours that nothing uses, found by
-    /// [`crate::lifecycle::find_attached`], before attaching afresh.
-    fn detach_leftover(&mut self, dev: &Device) -> Result<()>;
+        e: &Existing,
+        a: &Attach,
+        image: Option<&Opened<Self::Image>>,
+        mount_point: &Path,
+    ) -> Result<Option<Disk<Self::Hold>>>;
     /// Detach a fixed unit (mdmfs's pre-detach); the core calls it only
     /// for a unit that is ours. Errors are ignored by the caller.
     fn detach_unit(&mut self, unit: u32) -> Result<()>;
@@ -246,30 +264,29 @@ pub trait Platform {
     /// Undo [`Platform::attach`] (rollback), consuming the handle.
     fn detach(&mut self, disk: Disk<Self::Hold>) -> Result<()>;
     fn wait_for_node(&mut self, disk: &Disk<Self::Hold>) -> Result<()>;
-    fn format(&mut self, disk: &Disk<Self::Hold>, f: &Format) -> Result<()>;
-    /// The first `len` bytes of the attached disk (fewer if it is smaller),
-    /// for its superblock. The default reads nothing, so a platform that
-    /// cannot read its disks sees no file system on them.
-    fn read_start(&mut self, _disk: &Disk<Self::Hold>, _len: usize) -> Result<Vec<u8>> {
-        Ok(Vec::new())
-    }
-    /// Runs the system's checker in preen mode on `disk`, which holds `fs`
-    /// (`ext4`, `ufs`): argv vector, cleared environment. Returns the
-    /// checker's name, or `None` when this system has no checker for `fs`.
-    /// A failed check's error carries the checker's own output.
-    fn fsck(&mut self, _disk: &Disk<Self::Hold>, _fs: &str) -> Result<Option<String>> {
-        Ok(None)
-    }
-    /// Mounts the disk and opens the new root (undoing the mount if the
-    /// root cannot be opened).
-    fn mount(&mut self, disk: &Disk<Self::Hold>, m: &Mount) -> Result<Mounted<Self::Root>>;
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<Self::Root>>;
+    /// What the backend sees of unit `u` beyond the enumeration: whether
+    /// anyone holds it open (a mount, here or in another namespace; a
+    /// process; a stacked device), and whether it is a memory disk (swap-
+    /// or malloc-backed, or Linux's memfd), not an image.
+    fn unit_use(&mut self, u: &UnitInfo) -> Result<UnitUse>;
+    /// The first `len` bytes (fewer if it is smaller) of the attached disk,
+    /// or under `-N` of the image at a path as the run would open it, for
+    /// its superblock; `None` when the image does not exist yet
+    /// (`--create`).
+    fn read_start(&mut self, from: Head<'_, Self::Hold>, len: usize) -> Result<Option<Vec<u8>>>;
+    /// Runs a helper on `disk` (argv vector, cleared environment): the
+    /// formatter, or the system's checker in preen mode for the file system
+    /// it holds (`ext4`, `ufs`), which returns the checker's name, or `None`
+    /// when this system has none for it. A failed helper's error carries
+    /// its own output.
+    fn helper(&mut self, disk: &Disk<Self::Hold>, job: Helper<'_>) -> Result<Option<String>>;
+    /// Mounts the disk (or a tmpfs) and opens the new root (undoing the
+    /// mount if the root cannot be opened).
+    fn mount(&mut self, what: MountOf<'_, Self::Hold>) -> Result<Mounted<Self::Root>>;
     /// Undo a mount (rollback): closes its root, then unmounts.
     fn unmount(&mut self, m: Mounted<Self::Root>) -> Result<()>;
-    /// chmod of the mounted root, through its descriptor.
-    fn set_mode(&mut self, m: &Mounted<Self::Root>, mode: u32) -> Result<()>;
-    /// chown of the mounted root, through its descriptor.
-    fn set_owner(&mut self, m: &Mounted<Self::Root>, uid: u32, gid: u32) -> Result<()>;
+    /// chmod or chown of the mounted root, through its descriptor.
+    fn set_root(&mut self, m: &Mounted<Self::Root>, attr: RootAttr) -> Result<()>;
     fn copy_skeleton(&mut self, m: &Mounted<Self::Root>, from: &Path) -> Result<()>;
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
@@ -299,4 +316,18 @@ pub trait Platform {
     fn preflight(&self, _plan: &Plan) -> Result<()> {
         Ok(())
     }
+}
+
+/// How a platform says what a step will do, for `-N` and `-X`: kept apart
+/// from [`Platform`], which does the steps.
+pub trait Describe: Platform {
+    /// One line saying exactly what the step will do: the syscall or
+    /// program and its arguments. `dev` is the attached device and `image`
+    /// the opened image, or `None` before they exist and in a dry run.
+    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<Self::Image>>) -> String;
+}
+
+/// The node of unit `unit` on platform `P`: `/dev/loop3`, `/dev/md3`.
+pub fn node<P: Platform + ?Sized>(unit: u32) -> PathBuf {
+    PathBuf::from(format!("{}{unit}", P::NODE_PREFIX))
 }

@@ -89,7 +89,7 @@ fn mounted_root_is_closed_at_the_end_and_before_a_rollback() {
     // it first, or the model's unmount(2) would answer EBUSY.
     let mut fb = FreeBsd::with_sys(m.clone());
     let t = TmpfsMount { size: Some(MIB), options: vec![], mount_point: "/mnt".into(), sloppy: false };
-    let mounted = fb.mount_tmpfs(&t).unwrap();
+    let mounted = fb.mount(mount_md::platform::MountOf::Tmpfs(&t)).unwrap();
     assert_eq!(m.k().mounts.iter().map(|x| x.open_files).collect::<Vec<_>>(), [1], "held for mode, owner, skeleton");
     fb.unmount(mounted).unwrap();
     assert!(m.k().mounts.is_empty());

@@ -16,7 +16,7 @@ use mount_md::platform::linux::loopdev::{LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY}
 use mount_md::platform::linux::recording::{bound, rdev_of, LoopCall, Recorder};
 use mount_md::platform::linux::sys::Statx;
 use mount_md::platform::linux::Linux;
-use mount_md::platform::{Detached, Note, Owner, Platform};
+use mount_md::platform::{Describe, Detached, MountOf, Note, Owner, Platform};
 use mount_md::request::Backing;
 use std::ffi::OsString;
 use std::path::Path;
@@ -252,7 +252,7 @@ fn the_mount_call_and_a_sloppy_retry() {
         mount_point: mp.clone(),
         sloppy: true,
     };
-    let mounted = l.mount(&disk, &m).unwrap();
+    let mounted = l.mount(MountOf::Disk(&disk, &m)).unwrap();
     assert_eq!((mounted.fstype.as_str(), mounted.read_only), ("ext4", false));
     assert!(l
         .take_notes()
@@ -266,7 +266,7 @@ fn the_mount_call_and_a_sloppy_retry() {
     };
     assert_eq!(mounts, [&call(Some("errors=remount-ro")), &call(None)]);
     drop(mounted);
-    let e = l.mount(&disk, &Mount { sloppy: false, ..m }).unwrap_err();
+    let e = l.mount(MountOf::Disk(&disk, &Mount { sloppy: false, ..m })).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(

@@ -34,6 +34,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitUse};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::ffi::OsString;
@@ -694,6 +695,10 @@ fn shown_image(disk: &Disk<MdHold>) -> &Path {
 }
 
 impl<S: MdSys> Platform for FreeBsd<S> {
+    // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).
+    const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
+    const DISK_NAME: &'static str = "an md(4) disk";
+    const NODE_PREFIX: &'static str = "/dev/md";
     type Image = OpenedImage;
     type Hold = MdHold;
     type Root = S::Root;
@@ -701,11 +706,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// (sbin/mount/mntopts.h `MOPT_STDOPTS`), and ffs_mount refuses an
     /// option it does not know, so none is added for device nodes.
     const HARDENING: &'static [&'static str] = &["nosuid"];
-
-    fn defaults(&self) -> Defaults {
-        // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).
-        Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true }
-    }
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
         let mut intent = Intent { mount_point: Some(plan.mount_point.clone()), format: None };
@@ -734,44 +734,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             )));
         }
         Ok(())
-    }
-
-    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<OpenedImage>>) -> String {
-        let name = describe::device_name("/dev/md", dev);
-        match step {
-            Step::PreDetach(u) => {
-                format!("ioctl({}, MDIOCDETACH, {}) (errors ignored)", abi::MDCTL_PATH, describe_detach(*u))
-            }
-            Step::Attach(a) => {
-                let mp = self.intent.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
-                let what = match self.request_for(a, image.map(|i| &i.handle), &mp) {
-                    Ok((req, _)) => req.describe(),
-                    // Under -N the image may not be there yet: say why.
-                    Err(e) => format!("{{{}: {e}}}", describe::generic(step, "/dev/md", dev)),
-                };
-                format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)
-            }
-            Step::WaitForNode => format!("wait for {name}"),
-            Step::Examine(e) => describe::examine(e, &name, &format!("{} -p", fsck::FSCK_UFS)),
-            Step::Format(f) => show_argv(&newfs_argv(f, Path::new(&name))),
-            Step::Mount(m) => {
-                let from = mount_from(Path::new(&name), &m.suffix);
-                let ro = dev.is_some_and(|d| d.read_only);
-                let mut line = match nmount_request(&fstype_of(m), &m.options, &m.mount_point, &from, ro) {
-                    Ok(r) => r.describe(),
-                    Err(e) => format!("nmount: {e}"),
-                };
-                if !m.suffix.is_empty() {
-                    line = format!("wait for {}; {line}", Path::new(&from).display());
-                }
-                line
-            }
-            Step::MountTmpfs(t) => match tmpfs_request(t, &t.mount_point) {
-                Ok(r) => r.describe(),
-                Err(e) => format!("nmount: {e}"),
-            },
-            _ => describe::generic(step, "/dev/md", dev),
-        }
     }
 
     fn enter_namespace(&mut self, _: &Path) -> Result<()> {
@@ -840,19 +802,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             .collect())
     }
 
-    /// Held: something writes to the unit or holds it exclusively (a
-    /// mount, a uzip or partition consumer). A GEOM taster reading it after
-    /// the last writer closed (geom_subr.c `g_access` re-taste) holds it
-    /// for a moment with `r1w0e0` only: that does not count, the detach's
-    /// EBUSY retry outlasts it.
-    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
-        Ok(self
-            .sys
-            .list_units()?
-            .iter()
-            .any(|m| m.unit == u.device.unit && m.access.is_some_and(|(_, w, e)| w + e > 0)))
-    }
-
     /// A mount root; else a directory some unit's mark names (jail(8)
     /// unmounted it before exec.release); else the file (an image).
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
@@ -886,20 +835,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.pause(d);
     }
 
-    fn disk_name(&self) -> &'static str {
-        "an md(4) disk"
-    }
-
-    fn node(&self, unit: u32) -> PathBuf {
-        device_path(unit)
-    }
-
     fn interrupted(&mut self) -> Option<&'static str> {
         posix::pending_stop()
-    }
-
-    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
-        self.sys.image_start(path, len)
     }
 
     /// Takes over a marked leftover unit nothing uses if it fits `a` and
@@ -938,6 +875,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         match misfit {
             Some(why) => {
                 self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
+                self.detach_settled(unit, false)?;
                 Ok(None)
             }
             None => Ok(Some(Disk {
@@ -945,10 +883,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 hold: MdHold { node_ready: false, image: image.map(|i| i.path.clone()) },
             })),
         }
-    }
-
-    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
-        self.detach_settled(dev.unit, false)
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
@@ -991,59 +925,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.wait_for_node(&disk.device.path)
     }
 
-    fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
-        // The error names the image, not only the unit.
-        self.sys.run_newfs(&newfs_argv(f, &disk.device.path), f.loud).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
-            e
-        })
-    }
-
     fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
         self.sys.publish_image(&mut image.handle, &image.path)
-    }
-
-    fn read_start(&mut self, disk: &Disk<MdHold>, len: usize) -> Result<Vec<u8>> {
-        self.sys.read_start(&disk.device.path, len)
-    }
-
-    /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`.
-    fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str) -> Result<Option<String>> {
-        if fs != "ufs" {
-            return Ok(None);
-        }
-        let output = self.sys.run_fsck(&fsck::fsck_argv(&disk.device.path)).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
-            e
-        })?;
-        for line in output.lines().filter(|l| !l.trim().is_empty()) {
-            self.note(Note::Debug(format!("fsck_ufs: {line}")));
-        }
-        Ok(Some("fsck_ufs -p".into()))
-    }
-
-    fn mount(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
-        let dev = &disk.device;
-        let fstype = fstype_of(m);
-        let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
-        let from = mount_from(&dev.path, &m.suffix);
-        if !m.suffix.is_empty() {
-            // A provider GEOM stacks on the unit (geom_uzip's md0.uzip)
-            // appears only after it tasted the new unit.
-            self.sys.wait_for_node(Path::new(&from))?;
-        }
-        let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
-        let pin = self.sys.pin_mount_point(&fspath)?;
-        self.sys.nmount(&req)?;
-        self.finish_mount(pin, fspath, fstype)
-    }
-
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
-        let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
-        let req = tmpfs_request(t, &fspath)?;
-        let pin = self.sys.pin_mount_point(&fspath)?;
-        self.sys.nmount(&req)?;
-        self.finish_mount(pin, fspath, "tmpfs".into())
     }
 
     /// Closes the mounted root first: a descriptor on it keeps the mount
@@ -1052,14 +935,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let Mounted { mount_point, root, .. } = m;
         drop(root);
         self.sys.unmount(&mount_point, false)
-    }
-
-    fn set_mode(&mut self, m: &Mounted<S::Root>, mode: u32) -> Result<()> {
-        self.sys.set_mode(&m.root, &m.mount_point, mode)
-    }
-
-    fn set_owner(&mut self, m: &Mounted<S::Root>, uid: u32, gid: u32) -> Result<()> {
-        self.sys.set_owner(&m.root, &m.mount_point, uid, gid)
     }
 
     fn copy_skeleton(&mut self, m: &Mounted<S::Root>, from: &Path) -> Result<()> {
@@ -1085,5 +960,147 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
         grow::row(self, u, mount)
+    }
+
+    fn unit_use(&mut self, u: &UnitInfo) -> Result<UnitUse> {
+        Ok(UnitUse { held: self.held(u)?, memory: u.backing.is_none() })
+    }
+
+    fn read_start(&mut self, from: Head<'_, MdHold>, len: usize) -> Result<Option<Vec<u8>>> {
+        match from {
+            Head::Disk(disk) => Ok(Some(self.read_start(disk, len)?)),
+            Head::Image(path) => self.image_start(path, len),
+        }
+    }
+
+    fn mount(&mut self, what: MountOf<'_, MdHold>) -> Result<Mounted<S::Root>> {
+        match what {
+            MountOf::Disk(disk, m) => self.mount_disk(disk, m),
+            MountOf::Tmpfs(t) => self.mount_tmpfs(t),
+        }
+    }
+
+    fn helper(&mut self, disk: &Disk<MdHold>, job: Helper<'_>) -> Result<Option<String>> {
+        match job {
+            Helper::Format(f) => self.format(disk, f).map(|()| None),
+            Helper::Fsck(fs) => self.fsck(disk, fs),
+        }
+    }
+
+    fn set_root(&mut self, m: &Mounted<S::Root>, attr: RootAttr) -> Result<()> {
+        match attr {
+            RootAttr::Mode(mode) => self.set_mode(m, mode),
+            RootAttr::Owner(uid, gid) => self.set_owner(m, uid, gid),
+        }
+    }
+}
+
+impl<S: MdSys> FreeBsd<S> {
+    /// Held: something writes to the unit or holds it exclusively (a
+    /// mount, a uzip or partition consumer). A GEOM taster reading it after
+    /// the last writer closed (geom_subr.c `g_access` re-taste) holds it
+    /// for a moment with `r1w0e0` only: that does not count, the detach's
+    /// EBUSY retry outlasts it.
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(self
+            .sys
+            .list_units()?
+            .iter()
+            .any(|m| m.unit == u.device.unit && m.access.is_some_and(|(_, w, e)| w + e > 0)))
+    }
+    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+        self.sys.image_start(path, len)
+    }
+    fn read_start(&mut self, disk: &Disk<MdHold>, len: usize) -> Result<Vec<u8>> {
+        self.sys.read_start(&disk.device.path, len)
+    }
+    fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
+        let dev = &disk.device;
+        let fstype = fstype_of(m);
+        let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
+        let from = mount_from(&dev.path, &m.suffix);
+        if !m.suffix.is_empty() {
+            // A provider GEOM stacks on the unit (geom_uzip's md0.uzip)
+            // appears only after it tasted the new unit.
+            self.sys.wait_for_node(Path::new(&from))?;
+        }
+        let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
+        self.sys.nmount(&req)?;
+        self.finish_mount(pin, fspath, fstype)
+    }
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
+        let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
+        let req = tmpfs_request(t, &fspath)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
+        self.sys.nmount(&req)?;
+        self.finish_mount(pin, fspath, "tmpfs".into())
+    }
+    fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
+        // The error names the image, not only the unit.
+        self.sys.run_newfs(&newfs_argv(f, &disk.device.path), f.loud).map_err(|mut e| {
+            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
+            e
+        })
+    }
+    /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`.
+    fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str) -> Result<Option<String>> {
+        if fs != "ufs" {
+            return Ok(None);
+        }
+        let output = self.sys.run_fsck(&fsck::fsck_argv(&disk.device.path)).map_err(|mut e| {
+            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
+            e
+        })?;
+        for line in output.lines().filter(|l| !l.trim().is_empty()) {
+            self.note(Note::Debug(format!("fsck_ufs: {line}")));
+        }
+        Ok(Some("fsck_ufs -p".into()))
+    }
+    fn set_mode(&mut self, m: &Mounted<S::Root>, mode: u32) -> Result<()> {
+        self.sys.set_mode(&m.root, &m.mount_point, mode)
+    }
+    fn set_owner(&mut self, m: &Mounted<S::Root>, uid: u32, gid: u32) -> Result<()> {
+        self.sys.set_owner(&m.root, &m.mount_point, uid, gid)
+    }
+}
+
+impl<S: MdSys> super::Describe for FreeBsd<S> {
+    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<OpenedImage>>) -> String {
+        let name = describe::device_name("/dev/md", dev);
+        match step {
+            Step::PreDetach(u) => {
+                format!("ioctl({}, MDIOCDETACH, {}) (errors ignored)", abi::MDCTL_PATH, describe_detach(*u))
+            }
+            Step::Attach(a) => {
+                let mp = self.intent.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
+                let what = match self.request_for(a, image.map(|i| &i.handle), &mp) {
+                    Ok((req, _)) => req.describe(),
+                    // Under -N the image may not be there yet: say why.
+                    Err(e) => format!("{{{}: {e}}}", describe::generic(step, "/dev/md", dev)),
+                };
+                format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)
+            }
+            Step::WaitForNode => format!("wait for {name}"),
+            Step::Examine(e) => describe::examine(e, &name, &format!("{} -p", fsck::FSCK_UFS)),
+            Step::Format(f) => show_argv(&newfs_argv(f, Path::new(&name))),
+            Step::Mount(m) => {
+                let from = mount_from(Path::new(&name), &m.suffix);
+                let ro = dev.is_some_and(|d| d.read_only);
+                let mut line = match nmount_request(&fstype_of(m), &m.options, &m.mount_point, &from, ro) {
+                    Ok(r) => r.describe(),
+                    Err(e) => format!("nmount: {e}"),
+                };
+                if !m.suffix.is_empty() {
+                    line = format!("wait for {}; {line}", Path::new(&from).display());
+                }
+                line
+            }
+            Step::MountTmpfs(t) => match tmpfs_request(t, &t.mount_point) {
+                Ok(r) => r.describe(),
+                Err(e) => format!("nmount: {e}"),
+            },
+            _ => describe::generic(step, "/dev/md", dev),
+        }
     }
 }

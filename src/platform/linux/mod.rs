@@ -26,6 +26,7 @@ use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Path
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitUse};
 use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
@@ -501,15 +502,14 @@ fn describe_attach(a: &Attach, mount_point: &Path) -> String {
 }
 
 impl<S: LoopSys> Platform for Linux<S> {
+    const DEFAULTS: Defaults = Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true };
+    const DISK_NAME: &'static str = "a loop device";
+    const NODE_PREFIX: &'static str = "/dev/loop";
     type Image = posix::Image;
     type Hold = Held<S::Dev>;
     type Root = OwnedFd;
     /// MS_NOSUID and MS_NODEV.
     const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
-
-    fn defaults(&self) -> Defaults {
-        Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }
-    }
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
         if let Some(mdconfig) = &plan.mdconfig_path {
@@ -587,6 +587,272 @@ impl<S: LoopSys> Platform for Linux<S> {
         Ok(())
     }
 
+    fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
+        let fd = std::fs::File::open(ns).map_err(|e| crate::error::from_io(crate::error::quoted(ns), &e))?;
+        nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| Error::sys(format!("setns {}", ns.display()), e))
+    }
+
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<posix::Image>> {
+        let img = posix::open_image(&o.path, o.create, o.read_only)?;
+        if !img.writable && !o.read_only {
+            self.warn(format!(
+                "{}: not writable; attaching it read-only and mounting read-only",
+                crate::error::quoted(&o.path)
+            ));
+        }
+        Ok(opened(&o.path, img))
+    }
+
+    fn remove_image(&mut self, image: Opened<posix::Image>) -> Result<()> {
+        image.handle.remove_created()
+    }
+
+    fn units(&mut self) -> Result<Vec<UnitInfo>> {
+        units::list(&mut self.sys)
+    }
+
+    fn mounts(&mut self) -> Result<Vec<MountRec>> {
+        Ok(units::mounts(&mut self.sys)?
+            .into_iter()
+            .map(|e| MountRec { id: e.id, dev: e.dev, on: e.target, fstype: e.fstype, source: e.source })
+            .collect())
+    }
+
+    fn interrupted(&mut self) -> Option<&'static str> {
+        posix::pending_stop()
+    }
+
+    fn identify(&mut self, path: &Path) -> Result<PathKind> {
+        units::identify(&mut self.sys, path)
+    }
+
+    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+        self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e))
+    }
+
+    fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
+        let unit = u.device.unit;
+        let Some(bound) = u.backing.map(|b| (b.dev, b.ino)) else { return Ok(Detached::Now) };
+        match units::release(&mut self.sys, unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
+            units::Release::Detached => Ok(Detached::Now),
+            units::Release::OnLastClose => Ok(Detached::OnLastClose),
+        }
+    }
+
+    fn pause(&mut self, d: std::time::Duration) {
+        self.sys.sleep(d);
+    }
+
+    /// A leftover of ours (its autoclear lost, say) is not taken over: it
+    /// is detached and the executor attaches afresh, so the new device has
+    /// autoclear and this run's size and flags.
+    fn reuse(
+        &mut self,
+        e: &super::Existing,
+        _: &Attach,
+        _: Option<&Opened<posix::Image>>,
+        _: &Path,
+    ) -> Result<Option<Disk<Held<S::Dev>>>> {
+        self.detach_unit(e.device.unit)?;
+        Ok(None)
+    }
+
+    fn detach_unit(&mut self, unit: u32) -> Result<()> {
+        units::detach_idle(&mut self.sys, unit)?;
+        self.debug(format!("{}: detached", loopdev::node(unit).display()));
+        Ok(())
+    }
+
+    fn attach(
+        &mut self,
+        a: &Attach,
+        image: Option<&Opened<posix::Image>>,
+        mount_point: &Path,
+    ) -> Result<Disk<Held<S::Dev>>> {
+        let b = self.open_backing(a, image)?;
+        match self.attach_loop(a, &b, mount_point) {
+            Ok((unit, fd)) => Ok(Disk {
+                device: Device { unit, path: loopdev::node(unit), read_only: b.read_only },
+                hold: Held { fd, image: b.image, grown_from: b.grown_from.map(|len| (b.file, len)) },
+            }),
+            Err(e) => {
+                if let Some(len) = b.grown_from {
+                    self.restore_length(&b.file, len);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn detach(&mut self, disk: Disk<Held<S::Dev>>) -> Result<()> {
+        let Disk { device, hold } = disk;
+        self.sys.clr_fd(&hold.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", device.path.display()), e))?;
+        let Held { fd, grown_from, .. } = hold;
+        drop(fd);
+        if let Some((file, len)) = grown_from {
+            self.restore_length(&file, len);
+        }
+        Ok(())
+    }
+
+    fn wait_for_node(&mut self, disk: &Disk<Held<S::Dev>>) -> Result<()> {
+        posix::wait_for_node(&disk.device.path, NODE_WAIT)
+    }
+
+    fn publish_image(&mut self, image: &mut Opened<posix::Image>) -> Result<()> {
+        image.handle.publish()
+    }
+
+    /// Closes the root first: a descriptor on it keeps the mount busy.
+    fn unmount(&mut self, m: Mounted<OwnedFd>) -> Result<()> {
+        let Mounted { mount_point: on, root, .. } = m;
+        drop(root);
+        let what = || format!("unmount {}", crate::error::quoted(&on));
+        match self.sys.unmount(&on, false) {
+            Err(Errno::EBUSY) => {
+                self.warn(format!("{} is busy; detaching it lazily", crate::error::quoted(&on)));
+                self.sys.unmount(&on, true).map_err(|e| Error::sys(what(), e))
+            }
+            r => r.map_err(|e| Error::sys(what(), e)),
+        }
+    }
+
+    fn copy_skeleton(&mut self, m: &Mounted<OwnedFd>, from: &Path) -> Result<()> {
+        posix::copy_skeleton(from, &m.root)
+    }
+
+    fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn grow_target(
+        &mut self,
+        target: &crate::grow_ops::Located,
+        named: Option<&Path>,
+        _size: u64,
+    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
+        grow::target(self, target, named)
+    }
+
+    fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
+        grow::row(&mut self.sys, u, mount)
+    }
+
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        super::preflight::check(plan)
+    }
+
+    fn unit_use(&mut self, u: &UnitInfo) -> Result<UnitUse> {
+        Ok(UnitUse { held: self.held(u)?, memory: self.memory_backed(u) })
+    }
+
+    fn read_start(&mut self, from: Head<'_, Held<S::Dev>>, len: usize) -> Result<Option<Vec<u8>>> {
+        match from {
+            Head::Disk(disk) => Ok(Some(self.read_start(disk, len)?)),
+            Head::Image(path) => self.image_start(path, len),
+        }
+    }
+
+    fn mount(&mut self, what: MountOf<'_, Held<S::Dev>>) -> Result<Mounted<OwnedFd>> {
+        match what {
+            MountOf::Disk(disk, m) => self.mount_disk(disk, m),
+            MountOf::Tmpfs(t) => self.mount_tmpfs(t),
+        }
+    }
+
+    fn helper(&mut self, disk: &Disk<Held<S::Dev>>, job: Helper<'_>) -> Result<Option<String>> {
+        match job {
+            Helper::Format(f) => self.format(disk, f).map(|()| None),
+            Helper::Fsck(fs) => self.fsck(disk, fs),
+        }
+    }
+
+    fn set_root(&mut self, m: &Mounted<OwnedFd>, attr: RootAttr) -> Result<()> {
+        match attr {
+            RootAttr::Mode(mode) => self.set_mode(m, mode),
+            RootAttr::Owner(uid, gid) => self.set_owner(m, uid, gid),
+        }
+    }
+}
+
+impl<S: LoopSys> Linux<S> {
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(units::claimed(&mut self.sys, u.device.unit))
+    }
+    /// Memory disks are backed by mount_md's memfd.
+    fn memory_backed(&mut self, u: &UnitInfo) -> bool {
+        self.sys.backing_name(u.device.unit).is_some_and(|n| memory_name(&n))
+    }
+    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+        posix::image_start(path, len)
+    }
+    fn read_start(&mut self, disk: &Disk<Held<S::Dev>>, len: usize) -> Result<Vec<u8>> {
+        self.read_head(disk, len)
+    }
+    fn mount_disk(&mut self, disk: &Disk<Held<S::Dev>>, m: &Mount) -> Result<Mounted<OwnedFd>> {
+        let dev = &disk.device;
+        let fstype = match &m.fstype {
+            FsType::Named(t) => t.clone(),
+            FsType::Probe => {
+                let t = self.probe(disk)?;
+                self.debug(format!("{}: found {t}", dev.path.display()));
+                t
+            }
+        };
+        let c = mount_call(&m.options, dev.read_only);
+        if !c.dropped.is_empty() {
+            self.debug(format!("ignored userspace-only options: {}", c.dropped.join(",")));
+        }
+        if c.forced_ro {
+            self.debug(format!("{} is read-only: mounting with MS_RDONLY", dev.path.display()));
+        }
+        let source = format!("{}{}", dev.path.display(), m.suffix);
+        let data = c.data;
+        let pin = match do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, &data) {
+            Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
+                self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));
+                do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, "")?
+            }
+            r => r?,
+        };
+        let root = self.open_root(&pin, &m.mount_point)?;
+        let read_only = c.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(&root).unwrap_or(false);
+        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only, root })
+    }
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<OwnedFd>> {
+        let mut s = mount::split(&t.options);
+        if let Some(size) = t.size {
+            s.data.push(format!("size={size}"));
+        }
+        let pin = do_mount(&mut self.sys, "tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
+        let read_only = s.flags.contains(MsFlags::MS_RDONLY);
+        let root = self.open_root(&pin, &t.mount_point)?;
+        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only, root })
+    }
+    fn format(&mut self, disk: &Disk<Held<S::Dev>>, f: &Format) -> Result<()> {
+        mkfs::run(f, &disk.device.path, &shown_image(disk))
+    }
+    /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
+    fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str) -> Result<Option<String>> {
+        if !matches!(fs, "ext2" | "ext3" | "ext4") {
+            return Ok(None);
+        }
+        let output = mkfs::e2fsck(&disk.device.path, &shown_image(disk))?;
+        for line in output.lines().filter(|l| !l.trim().is_empty()) {
+            self.debug(format!("e2fsck: {line}"));
+        }
+        Ok(Some("e2fsck -p".into()))
+    }
+    fn set_mode(&mut self, m: &Mounted<OwnedFd>, mode: u32) -> Result<()> {
+        posix::set_mode(&m.root, &m.mount_point, mode)
+    }
+    fn set_owner(&mut self, m: &Mounted<OwnedFd>, uid: u32, gid: u32) -> Result<()> {
+        posix::set_owner(&m.root, &m.mount_point, uid, gid)
+    }
+}
+
+impl<S: LoopSys> super::Describe for Linux<S> {
     fn describe(&self, step: &Step, dev: Option<&Device>, _image: Option<&Opened<posix::Image>>) -> String {
         let node = match (dev, self.fixed_unit) {
             (None, Some(n)) => show(&loopdev::node(n)),
@@ -664,249 +930,6 @@ impl<S: LoopSys> Platform for Linux<S> {
             }
         }
     }
-
-    fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
-        let fd = std::fs::File::open(ns).map_err(|e| crate::error::from_io(crate::error::quoted(ns), &e))?;
-        nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNS)
-            .map_err(|e| Error::sys(format!("setns {}", ns.display()), e))
-    }
-
-    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<posix::Image>> {
-        let img = posix::open_image(&o.path, o.create, o.read_only)?;
-        if !img.writable && !o.read_only {
-            self.warn(format!(
-                "{}: not writable; attaching it read-only and mounting read-only",
-                crate::error::quoted(&o.path)
-            ));
-        }
-        Ok(opened(&o.path, img))
-    }
-
-    fn remove_image(&mut self, image: Opened<posix::Image>) -> Result<()> {
-        image.handle.remove_created()
-    }
-
-    fn units(&mut self) -> Result<Vec<UnitInfo>> {
-        units::list(&mut self.sys)
-    }
-
-    fn mounts(&mut self) -> Result<Vec<MountRec>> {
-        Ok(units::mounts(&mut self.sys)?
-            .into_iter()
-            .map(|e| MountRec { id: e.id, dev: e.dev, on: e.target, fstype: e.fstype, source: e.source })
-            .collect())
-    }
-
-    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
-        Ok(units::claimed(&mut self.sys, u.device.unit))
-    }
-
-    fn interrupted(&mut self) -> Option<&'static str> {
-        posix::pending_stop()
-    }
-
-    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
-        posix::image_start(path, len)
-    }
-
-    /// Memory disks are backed by mount_md's memfd.
-    fn memory_backed(&mut self, u: &UnitInfo) -> bool {
-        self.sys.backing_name(u.device.unit).is_some_and(|n| memory_name(&n))
-    }
-
-    fn identify(&mut self, path: &Path) -> Result<PathKind> {
-        units::identify(&mut self.sys, path)
-    }
-
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
-        self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e))
-    }
-
-    fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
-        let unit = u.device.unit;
-        let Some(bound) = u.backing.map(|b| (b.dev, b.ino)) else { return Ok(Detached::Now) };
-        match units::release(&mut self.sys, unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
-            units::Release::Detached => Ok(Detached::Now),
-            units::Release::OnLastClose => Ok(Detached::OnLastClose),
-        }
-    }
-
-    fn pause(&mut self, d: std::time::Duration) {
-        self.sys.sleep(d);
-    }
-
-    fn disk_name(&self) -> &'static str {
-        "a loop device"
-    }
-
-    fn node(&self, unit: u32) -> PathBuf {
-        loopdev::node(unit)
-    }
-
-    // reuse: the default. A leftover of ours (its autoclear lost, say) is
-    // not taken over: the executor detaches it and attaches afresh, so the
-    // new device has autoclear and this run's size and flags.
-
-    fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        units::detach_idle(&mut self.sys, unit)?;
-        self.debug(format!("{}: detached", loopdev::node(unit).display()));
-        Ok(())
-    }
-
-    fn attach(
-        &mut self,
-        a: &Attach,
-        image: Option<&Opened<posix::Image>>,
-        mount_point: &Path,
-    ) -> Result<Disk<Held<S::Dev>>> {
-        let b = self.open_backing(a, image)?;
-        match self.attach_loop(a, &b, mount_point) {
-            Ok((unit, fd)) => Ok(Disk {
-                device: Device { unit, path: loopdev::node(unit), read_only: b.read_only },
-                hold: Held { fd, image: b.image, grown_from: b.grown_from.map(|len| (b.file, len)) },
-            }),
-            Err(e) => {
-                if let Some(len) = b.grown_from {
-                    self.restore_length(&b.file, len);
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// A leftover found by find_attached: detached only if nobody has it
-    /// open (detach_unit's exclusive open).
-    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
-        self.detach_unit(dev.unit)
-    }
-
-    fn detach(&mut self, disk: Disk<Held<S::Dev>>) -> Result<()> {
-        let Disk { device, hold } = disk;
-        self.sys.clr_fd(&hold.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", device.path.display()), e))?;
-        let Held { fd, grown_from, .. } = hold;
-        drop(fd);
-        if let Some((file, len)) = grown_from {
-            self.restore_length(&file, len);
-        }
-        Ok(())
-    }
-
-    fn wait_for_node(&mut self, disk: &Disk<Held<S::Dev>>) -> Result<()> {
-        posix::wait_for_node(&disk.device.path, NODE_WAIT)
-    }
-
-    fn format(&mut self, disk: &Disk<Held<S::Dev>>, f: &Format) -> Result<()> {
-        mkfs::run(f, &disk.device.path, &shown_image(disk))
-    }
-
-    fn publish_image(&mut self, image: &mut Opened<posix::Image>) -> Result<()> {
-        image.handle.publish()
-    }
-
-    fn read_start(&mut self, disk: &Disk<Held<S::Dev>>, len: usize) -> Result<Vec<u8>> {
-        self.read_head(disk, len)
-    }
-
-    /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
-    fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str) -> Result<Option<String>> {
-        if !matches!(fs, "ext2" | "ext3" | "ext4") {
-            return Ok(None);
-        }
-        let output = mkfs::e2fsck(&disk.device.path, &shown_image(disk))?;
-        for line in output.lines().filter(|l| !l.trim().is_empty()) {
-            self.debug(format!("e2fsck: {line}"));
-        }
-        Ok(Some("e2fsck -p".into()))
-    }
-
-    fn mount(&mut self, disk: &Disk<Held<S::Dev>>, m: &Mount) -> Result<Mounted<OwnedFd>> {
-        let dev = &disk.device;
-        let fstype = match &m.fstype {
-            FsType::Named(t) => t.clone(),
-            FsType::Probe => {
-                let t = self.probe(disk)?;
-                self.debug(format!("{}: found {t}", dev.path.display()));
-                t
-            }
-        };
-        let c = mount_call(&m.options, dev.read_only);
-        if !c.dropped.is_empty() {
-            self.debug(format!("ignored userspace-only options: {}", c.dropped.join(",")));
-        }
-        if c.forced_ro {
-            self.debug(format!("{} is read-only: mounting with MS_RDONLY", dev.path.display()));
-        }
-        let source = format!("{}{}", dev.path.display(), m.suffix);
-        let data = c.data;
-        let pin = match do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, &data) {
-            Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
-                self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));
-                do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, "")?
-            }
-            r => r?,
-        };
-        let root = self.open_root(&pin, &m.mount_point)?;
-        let read_only = c.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(&root).unwrap_or(false);
-        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only, root })
-    }
-
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<OwnedFd>> {
-        let mut s = mount::split(&t.options);
-        if let Some(size) = t.size {
-            s.data.push(format!("size={size}"));
-        }
-        let pin = do_mount(&mut self.sys, "tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
-        let read_only = s.flags.contains(MsFlags::MS_RDONLY);
-        let root = self.open_root(&pin, &t.mount_point)?;
-        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only, root })
-    }
-
-    /// Closes the root first: a descriptor on it keeps the mount busy.
-    fn unmount(&mut self, m: Mounted<OwnedFd>) -> Result<()> {
-        let Mounted { mount_point: on, root, .. } = m;
-        drop(root);
-        let what = || format!("unmount {}", crate::error::quoted(&on));
-        match self.sys.unmount(&on, false) {
-            Err(Errno::EBUSY) => {
-                self.warn(format!("{} is busy; detaching it lazily", crate::error::quoted(&on)));
-                self.sys.unmount(&on, true).map_err(|e| Error::sys(what(), e))
-            }
-            r => r.map_err(|e| Error::sys(what(), e)),
-        }
-    }
-
-    fn set_mode(&mut self, m: &Mounted<OwnedFd>, mode: u32) -> Result<()> {
-        posix::set_mode(&m.root, &m.mount_point, mode)
-    }
-
-    fn set_owner(&mut self, m: &Mounted<OwnedFd>, uid: u32, gid: u32) -> Result<()> {
-        posix::set_owner(&m.root, &m.mount_point, uid, gid)
-    }
-
-    fn copy_skeleton(&mut self, m: &Mounted<OwnedFd>, from: &Path) -> Result<()> {
-        posix::copy_skeleton(from, &m.root)
-    }
-
-    fn take_notes(&mut self) -> Vec<Note> {
-        std::mem::take(&mut self.notes)
-    }
-
-    fn grow_target(
-        &mut self,
-        target: &crate::grow_ops::Located,
-        named: Option<&Path>,
-        _size: u64,
-    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
-        grow::target(self, target, named)
-    }
-
-    fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
-        grow::row(&mut self.sys, u, mount)
-    }
-
-    fn preflight(&self, plan: &Plan) -> Result<()> {
-        super::preflight::check(plan)
-    }
 }
 
 /// Whether /proc/filesystems lists `fstype` as `nodev` (it needs no block
@@ -930,6 +953,7 @@ fn check_options(options: &[String]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::host::SystemHost;
+    use crate::platform::Describe;
     use std::ffi::OsString;
 
     fn plan(args: &[&str]) -> Plan {
@@ -939,7 +963,7 @@ mod tests {
         else {
             panic!("not a mount command")
         };
-        crate::plan::build(&req, Linux::new().defaults())
+        crate::plan::build(&req, <Linux>::DEFAULTS)
     }
 
     fn check(args: &[&str]) -> std::result::Result<(), String> {

@@ -16,7 +16,7 @@
 //! * Not attached: attach (marked `mount_md:` with no mount point,
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
 use super::sys::LoopSys;
-use super::{loopdev, memory_name, mkfs, opened, probe, units, Held, Linux};
+use super::{loopdev, memory_name, mkfs, opened, units, Held, Linux};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::grow_ops::{self as grow, Attached, Found, GrowOps, GrowStep, Located, Tool};
@@ -24,6 +24,7 @@ use crate::plan::Attach;
 use crate::platform::{extend, posix, FileId, MountRec, UnitInfo};
 use crate::platform::{Disk, Opened, Platform};
 use crate::request::Backing;
+use crate::superblock;
 use crate::unit::Listed;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -58,11 +59,11 @@ fn bound_to<S: LoopSys>(sys: &mut S, id: FileId) -> Result<Vec<u32>> {
 
 /// Reads the start of the image to tell its file system type.
 fn probe_image(img: &posix::Image, shown: &str) -> Result<String> {
-    let buf = posix::read_start(&img.fd, probe::PROBE_LEN)
+    let buf = posix::read_start(&img.fd, superblock::PROBE_LEN)
         .map_err(|e| crate::error::from_io(format!("{shown}: read superblock"), &e))?;
-    match probe::probe(&buf) {
-        probe::Found::Mountable(t) => Ok(t.to_string()),
-        probe::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),
+    match superblock::probe(&buf) {
+        superblock::Found::Mountable(t) => Ok(t.to_string()),
+        superblock::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),
         _ => Err(Error::text(shown, "no file system mount_md knows how to grow; nothing changed")),
     }
 }

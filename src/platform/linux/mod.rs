@@ -39,7 +39,6 @@ use std::time::Duration;
 
 mod describe;
 pub mod grow;
-pub mod kfile;
 pub mod loopdev;
 pub mod mkfs;
 pub mod mount;
@@ -49,12 +48,12 @@ pub mod recording;
 pub mod requests;
 mod steps;
 use steps::{mark_of, swap_needs_size};
+pub mod start;
 pub mod sys;
 pub mod units;
 
 use requests::{describe_info, loop_info, mount_call, sizing};
 use sys::{Kernel, LoopSys};
-pub mod start;
 
 /// How long to wait for `/dev/loopN` to appear (devtmpfs makes it at once;
 /// a static /dev with udev may lag).

@@ -2,7 +2,6 @@
 use crate::support::*;
 use mount_md::cli::CliError;
 use mount_md::device::{DeviceArg, Unit};
-use mount_md::flavor::Flavor;
 use mount_md::platform::fake::Call;
 use mount_md::request::{Backing, ModeSetting, NewfsOpt};
 use std::ffi::OsString;
@@ -152,10 +151,9 @@ fn three_dialects_one_request() {
         assert_eq!(r.mount_point, PathBuf::from("/var/jails/10.0.0.1"));
         assert!(!r.read_only());
     }
-    // Only the spelling of the options and the flavor differ.
+    // Only the spelling of the options differs.
     let same = |a: &mount_md::request::Request, b: &mount_md::request::Request| {
         let mut b = b.clone();
-        b.flavor = a.flavor;
         b.mount_options = a.mount_options.clone();
         assert_eq!(*a, b);
     };
@@ -339,7 +337,7 @@ fn u_inside_an_argument_is_not_the_u_option() {
 fn modes_anywhere_among_the_options() {
     use mount_md::request::{Command, GrowRequest, ListRequest, ReleaseRequest, ReleaseTarget};
     let release = |target: ReleaseTarget, force, dry_run, debug| {
-        Ok(Command::Release(ReleaseRequest { flavor: Flavor::Mdmfs, target, force, dry_run, debug }))
+        Ok(Command::Release(ReleaseRequest { target, force, dry_run, debug }))
     };
     let path = |p: &str| ReleaseTarget::Path(p.into());
     assert_eq!(parse_command(&argv("mount_md -X -u /j")), release(path("/j"), false, false, true));

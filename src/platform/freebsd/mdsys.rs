@@ -167,10 +167,10 @@ pub trait MdSys {
     fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
         image.handle.as_ref().map_or(Ok(()), posix::Image::remove_created)
     }
-    /// Gives the image this run created its final name `to`, as given on
-    /// the command line ([`posix::Image::publish`], which knows it);
-    /// `image.path` follows it.
-    fn publish_image(&mut self, image: &mut OpenedImage, _to: &Path) -> Result<()> {
+    /// Gives the image this run created its final name, the one given on
+    /// the command line ([`posix::Image::publish`] knows it); `image.path`
+    /// follows it.
+    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
         if let Some(h) = &mut image.handle {
             h.publish()?;
             image.path = h.current_path();

@@ -636,7 +636,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
-        self.sys.publish_image(&mut image.handle, &image.path)
+        self.sys.publish_image(&mut image.handle)
     }
 
     /// Closes the mounted root first: a descriptor on it keeps the mount

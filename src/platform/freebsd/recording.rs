@@ -473,10 +473,11 @@ impl MdSys for Recorder {
     }
 
     /// Renames the created image, keeping its identity.
-    fn publish_image(&mut self, image: &mut OpenedImage, to: &Path) -> Result<()> {
+    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
         if !image.created {
             return Ok(());
         }
+        let to = &crate::platform::posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
         self.calls.push(SysCall::PublishImage(to.to_path_buf()));
         self.maybe_fail("publish", to.display().to_string())?;
         if let Some(b) = self.files.remove(&image.path) {

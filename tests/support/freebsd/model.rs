@@ -895,8 +895,9 @@ impl MdSys for Model {
     /// rename(2): the same file (inode) under its final name. A unit
     /// attached under the temporary name keeps that name as its `md_file`
     /// (sys/dev/md/md.c `mdcreate_vnode` copies the path it was given).
-    fn publish_image(&mut self, image: &mut OpenedImage, to: &Path) -> Result<()> {
+    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
         if image.created {
+            let to = &posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
             let mut k = self.k();
             if let Some(f) = k.files.remove(&image.path) {
                 k.files.insert(to.to_path_buf(), f);

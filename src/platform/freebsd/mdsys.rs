@@ -180,8 +180,7 @@ pub trait MdSys {
     /// stat(2): the identity of the file at `path`.
     fn stat_file(&self, path: &Path) -> Result<FileId> {
         let st = nix::sys::stat::stat(path).map_err(|e| Error::sys(path.display().to_string(), e))?;
-        #[allow(clippy::unnecessary_cast)]
-        Ok(FileId { dev: st.st_dev as u64, ino: st.st_ino as u64 })
+        Ok(posix::file_id(&st))
     }
     /// realpath(3), as umount(8) resolves its argument, of the path the
     /// symlink rule reaches ([`posix::walk_target`]): a symlink someone

@@ -474,7 +474,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             if img.writable { "read-write" } else { "read-only" },
             if created { ", created" } else { "" }
         )));
-        let id = super::FileId { dev: img.id.dev, ino: img.id.ino };
+        let id = img.id;
         Ok(Opened { path: o.path.clone(), id, created, untrusted, handle: img })
     }
 
@@ -487,7 +487,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     fn units(&mut self) -> Result<Vec<UnitInfo>> {
         let mut out = Vec::new();
         for u in self.sys.list_units()? {
-            let backing = self.backing_id(&u).map(|id| super::FileId { dev: id.dev, ino: id.ino });
+            let backing = self.backing_id(&u);
             out.push(UnitInfo {
                 device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
                 rdev: unit_key(u.unit),
@@ -532,7 +532,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             return Ok(PathKind::Dir(real));
         }
         let id = self.sys.stat_file(&real)?;
-        Ok(PathKind::File(super::FileId { dev: id.dev, ino: id.ino }))
+        Ok(PathKind::File(id))
     }
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {

@@ -11,7 +11,7 @@ mod support;
 use mount_md::device::Unit;
 use mount_md::host::SystemHost;
 use mount_md::mark;
-use mount_md::plan::{Attach, OpenImage};
+use mount_md::plan::{Attach, Formats, OpenImage};
 use mount_md::platform::linux::loopdev::{LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY};
 use mount_md::platform::linux::recording::{bound, rdev_of, LoopCall, Recorder};
 use mount_md::platform::linux::sys::Statx;
@@ -23,7 +23,14 @@ use std::path::Path;
 use std::time::Duration;
 
 fn swap(unit: Unit) -> Attach {
-    Attach { unit, backing: Backing::Swap, size: Some(1 << 20), read_only: false, direct_io: true }
+    Attach {
+        unit,
+        backing: Backing::Swap,
+        size: Some(1 << 20),
+        read_only: false,
+        direct_io: true,
+        formats: Formats::Never,
+    }
 }
 
 fn ours(mount_point: &str) -> Vec<u8> {
@@ -74,6 +81,7 @@ fn every_attach_is_marked_autoclear_and_sized_as_described() {
         size: Some(1 << 20),
         read_only: true,
         direct_io: false,
+        formats: Formats::Never,
     };
     let described = l.describe(&mount_md::plan::Step::Attach(a.clone()), None, Some(&opened));
     assert!(

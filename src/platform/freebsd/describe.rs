@@ -11,7 +11,7 @@ impl<S: MdSys> Describe for FreeBsd<S> {
                 format!("ioctl({}, MDIOCDETACH, {}) (errors ignored)", abi::MDCTL_PATH, describe_detach(*u))
             }
             Step::Attach(a) => {
-                let mp = self.intent.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
+                let mp = self.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
                 let what = match self.request_for(a, image.map(|i| &i.handle), &mp) {
                     Ok((req, _)) => req.describe(),
                     // Under -N the image may not be there yet: say why.

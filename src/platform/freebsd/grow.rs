@@ -30,7 +30,7 @@ use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::grow_ops::{self as grow, Attached, Found, GrowOps, GrowStep, Located, Tool};
 use crate::mark;
-use crate::plan::{Attach, OpenImage};
+use crate::plan::{Attach, Formats, OpenImage};
 use crate::platform::{MountRec, UnitInfo};
 use crate::request::Backing;
 use crate::unit::Listed;
@@ -113,6 +113,7 @@ impl<S: MdSys> Run<'_, S> {
             size: Some(size),
             read_only: false,
             direct_io: true,
+            formats: Formats::Never,
         };
         let b = BackingFile { path: self.realpath.clone(), size, regular: true, writable: true };
         let (mut req, _) = attach_request(&a, Some(&b), self.fb.sys.page_size())?;

@@ -33,7 +33,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
-use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::plan::{Attach, Defaults, Format, Formats, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
 use crate::platform::{Head, Helper, MountOf, RootAttr, UnitUse};
 use crate::request::Backing;
 use nix::errno::Errno;
@@ -66,8 +66,9 @@ pub struct FreeBsd<S: MdSys> {
     sys: S,
     /// Warnings and debug lines for the executor ([`Platform::take_notes`]).
     notes: Vec<Note>,
-    /// What the plan seen by `check` will do later (attach needs it).
-    intent: Intent,
+    /// The mount point of the plan seen by `check`, for the mark in the
+    /// `-N` line of its attach (as Linux keeps it).
+    mount_point: Option<PathBuf>,
 }
 
 /// What a run holds of the md disk it attached or took over
@@ -79,16 +80,6 @@ pub struct MdHold {
     node_ready: bool,
     /// The image, for messages (`None` for swap and malloc disks).
     image: Option<PathBuf>,
-}
-
-/// What `check` learnt from the plan.
-#[derive(Debug, Clone, Default)]
-struct Intent {
-    /// The plan's mount point: the mark names it.
-    mount_point: Option<PathBuf>,
-    /// A Format step: `Some(false)` always formats, `Some(true)` formats
-    /// only an image this run creates (`-P --create`).
-    format: Option<bool>,
 }
 
 #[cfg(md_backend)]
@@ -114,7 +105,7 @@ fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
 
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd { sys, notes: Vec::new(), intent: Intent::default() }
+        FreeBsd { sys, notes: Vec::new(), mount_point: None }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -130,11 +121,11 @@ impl<S: MdSys> FreeBsd<S> {
     /// Whether the plan formats the disk this run attaches (backed by
     /// `image`): always without `-P`; with `-P --create` only when this run
     /// created the image.
-    fn formats(&self, image: Option<&OpenedImage>) -> bool {
-        match self.intent.format {
-            Some(false) => true,
-            Some(true) => image.is_some_and(|i| i.created),
-            None => false,
+    fn formats(a: &Attach, image: Option<&OpenedImage>) -> bool {
+        match a.formats {
+            Formats::Always => true,
+            Formats::IfCreated => image.is_some_and(|i| i.created),
+            Formats::Never => false,
         }
     }
 
@@ -144,7 +135,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// (`mdcreate_vnode`; `g_md_access` answers EROFS to a writer). Swap
     /// disks are always formatted. The mount itself is read-only either way.
     fn effective_read_only(&self, a: &Attach, image: Option<&OpenedImage>) -> bool {
-        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !self.formats(image)
+        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !Self::formats(a, image)
     }
 
     /// The mark stored in `md_label` for `mount_point`: the mount point as
@@ -426,7 +417,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     const HARDENING: &'static [&'static str] = &["nosuid"];
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
-        let mut intent = Intent { mount_point: Some(plan.mount_point.clone()), format: None };
         for step in &plan.steps {
             match step {
                 Step::EnterNamespace(_) => {
@@ -439,12 +429,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                         f.fstype, f.fstype
                     )));
                 }
-                Step::Format(f) => intent.format = Some(f.only_if_created),
                 Step::Mount(m) => requests::check_disk_fstype(&fstype_of(m))?,
                 _ => {}
             }
         }
-        self.intent = intent;
+        self.mount_point = Some(plan.mount_point.clone());
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.note(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",

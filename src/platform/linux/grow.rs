@@ -20,7 +20,7 @@ use super::{loopdev, memory_name, mkfs, opened, units, Held, Linux};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::grow_ops::{self as grow, Attached, Found, GrowOps, GrowStep, Located, Tool};
-use crate::plan::Attach;
+use crate::plan::{Attach, Formats};
 use crate::platform::{extend, posix, FileId, MountRec, UnitInfo};
 use crate::platform::{Disk, Opened, Platform};
 use crate::request::Backing;
@@ -121,6 +121,7 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
             size: None,
             read_only: false,
             direct_io: false,
+            formats: Formats::Never,
         };
         let disk = self.linux.attach(&a, Some(&self.image), Path::new(""))?;
         self.unit = Some(disk.device.unit);

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 pub use crate::grow_ops::Located;
 use crate::plan::{FsType, Plan, Step};
 use crate::platform::{
-    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo,
+    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState,
 };
 use crate::request::ReleaseTarget;
 use nix::errno::Errno;
@@ -120,7 +120,7 @@ pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point
         let mut settling = false;
         for u in units {
             let mounted = mounts.iter().any(|m| m.dev == u.rdev);
-            let in_use = mounted || p.unit_use(&u)?.held;
+            let in_use = mounted || p.unit_is(&u, UnitState::Held)?;
             // Unused with autoclear: going away (whoever attached it).
             settling |= !in_use && u.autoclear;
             found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
@@ -168,7 +168,7 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     Ok(match unit {
         Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
         Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => {
-            let memory = p.unit_use(&u)?.memory;
+            let memory = p.unit_is(&u, UnitState::MemoryBacked)?;
             Occupant::Ours(u, m, memory)
         }
         _ => Occupant::Other(m),

@@ -13,7 +13,7 @@ use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::mark::Mark;
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitUse};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
@@ -430,8 +430,11 @@ impl Platform for Fake {
         std::mem::take(&mut self.notes)
     }
 
-    fn unit_use(&mut self, u: &UnitInfo) -> Result<UnitUse> {
-        Ok(UnitUse { held: self.held(u)?, memory: u.backing.is_none() })
+    fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
+        match what {
+            UnitState::Held => self.held(u),
+            UnitState::MemoryBacked => Ok(u.backing.is_none()),
+        }
     }
 
     fn read_start(&mut self, from: Head<'_, Handle>, _len: usize) -> Result<Option<Vec<u8>>> {

@@ -102,13 +102,14 @@ pub struct Existing {
     pub owner: Owner,
 }
 
-/// What [`Platform::unit_use`] sees of a unit.
+/// What [`Platform::unit_is`] is asked about a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnitUse {
+pub enum UnitState {
     /// Held open by anyone (a mount anywhere, a process, a stacked device).
-    pub held: bool,
-    /// A memory disk, not an image.
-    pub memory: bool,
+    Held,
+    /// A memory disk (swap- or malloc-backed, or Linux's memfd), not an
+    /// image.
+    MemoryBacked,
 }
 
 /// Where [`Platform::read_start`] reads.
@@ -264,11 +265,9 @@ pub trait Platform {
     /// Undo [`Platform::attach`] (rollback), consuming the handle.
     fn detach(&mut self, disk: Disk<Self::Hold>) -> Result<()>;
     fn wait_for_node(&mut self, disk: &Disk<Self::Hold>) -> Result<()>;
-    /// What the backend sees of unit `u` beyond the enumeration: whether
-    /// anyone holds it open (a mount, here or in another namespace; a
-    /// process; a stacked device), and whether it is a memory disk (swap-
-    /// or malloc-backed, or Linux's memfd), not an image.
-    fn unit_use(&mut self, u: &UnitInfo) -> Result<UnitUse>;
+    /// What the backend sees of unit `u` beyond the enumeration, asked
+    /// one question at a time (each costs system calls of its own).
+    fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool>;
     /// The first `len` bytes (fewer if it is smaller) of the attached disk,
     /// or under `-N` of the image at a path as the run would open it, for
     /// its superblock; `None` when the image does not exist yet

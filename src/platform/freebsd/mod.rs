@@ -34,7 +34,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, Formats, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitUse};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::ffi::OsString;
@@ -661,8 +661,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         grow::row(self, u, mount)
     }
 
-    fn unit_use(&mut self, u: &UnitInfo) -> Result<UnitUse> {
-        Ok(UnitUse { held: self.held(u)?, memory: u.backing.is_none() })
+    fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
+        match what {
+            UnitState::Held => self.held(u),
+            UnitState::MemoryBacked => Ok(u.backing.is_none()),
+        }
     }
 
     fn read_start(&mut self, from: Head<'_, MdHold>, len: usize) -> Result<Option<Vec<u8>>> {

@@ -134,18 +134,7 @@ impl<S: LoopSys> Describe for Linux<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::SystemHost;
-    use std::ffi::OsString;
-
-    fn plan(args: &[&str]) -> Plan {
-        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
-        let flavor = crate::flavor::Flavor::from_name(args[0]);
-        let crate::request::Command::Mount(req) = crate::cli::parse(flavor, &argv, &SystemHost).expect("command line")
-        else {
-            panic!("not a mount command")
-        };
-        crate::plan::build(&req, <Linux>::DEFAULTS)
-    }
+    use crate::platform::linux::tests::plan;
 
     #[test]
     fn describes_exact_calls() {

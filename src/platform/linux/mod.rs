@@ -27,7 +27,7 @@ use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Path
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitUse};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
 use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
@@ -427,8 +427,11 @@ impl<S: LoopSys> Platform for Linux<S> {
         super::preflight::check(plan)
     }
 
-    fn unit_use(&mut self, u: &UnitInfo) -> Result<UnitUse> {
-        Ok(UnitUse { held: self.held(u)?, memory: self.memory_backed(u) })
+    fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
+        match what {
+            UnitState::Held => self.held(u),
+            UnitState::MemoryBacked => Ok(self.memory_backed(u)),
+        }
     }
 
     fn read_start(&mut self, from: Head<'_, Held<S::Dev>>, len: usize) -> Result<Option<Vec<u8>>> {
@@ -483,7 +486,7 @@ mod tests {
     use crate::host::SystemHost;
     use std::ffi::OsString;
 
-    fn plan(args: &[&str]) -> Plan {
+    pub(super) fn plan(args: &[&str]) -> Plan {
         let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
         let flavor = crate::flavor::Flavor::from_name(args[0]);
         let crate::request::Command::Mount(req) = crate::cli::parse(flavor, &argv, &SystemHost).expect("command line")

@@ -333,12 +333,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     }
 
     fn show(&mut self, notes: Vec<Note>) {
-        for note in notes {
-            match note {
-                Note::Warning(t) => self.warn(&t),
-                Note::Debug(t) => self.debug_line(&t),
-            }
-        }
+        print_notes(notes, self.debug, self.io);
     }
 
     fn warn(&mut self, text: &str) {
@@ -526,17 +521,7 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
     let mut notes = Vec::new();
     let done = lifecycle::release(platform, &req.target, req.force, &mut notes);
     notes.extend(platform.take_notes());
-    for note in notes {
-        match note {
-            Note::Warning(t) => {
-                let _ = writeln!(io.err, "{}: {t}", io.prog);
-            }
-            Note::Debug(t) if req.debug => {
-                let _ = writeln!(io.err, "DEBUG: {t}");
-            }
-            Note::Debug(_) => {}
-        }
-    }
+    print_notes(notes, req.debug, io);
     let done = done?;
     if req.debug {
         for m in &done.unmounted {
@@ -550,4 +535,20 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
         }
     }
     Ok(())
+}
+
+/// The one note printer: a warning as `<prog>: <text>`, a debug line as
+/// `DEBUG: <text>` under `-X` (`debug`).
+pub fn print_notes(notes: impl IntoIterator<Item = Note>, debug: bool, io: &mut Output<'_>) {
+    for note in notes {
+        match note {
+            Note::Warning(t) => {
+                let _ = writeln!(io.err, "{}: {t}", io.prog);
+            }
+            Note::Debug(t) if debug => {
+                let _ = writeln!(io.err, "DEBUG: {t}");
+            }
+            Note::Debug(_) => {}
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::exec::{self, Output};
 use crate::flavor::{progname, Failure, Flavor};
 use crate::host::SystemHost;
 use crate::plan;
-use crate::platform::{self, Describe, Note};
+use crate::platform::{self, Describe};
 use crate::request::{Command, Request};
 use nix::errno::Errno;
 use std::ffi::OsString;
@@ -64,17 +64,7 @@ pub fn run<P: Describe>(
                 return report(&mut io, flavor, &e, failure);
             }
             // What check() noted, said before anything runs.
-            for note in platform.take_notes() {
-                match note {
-                    Note::Warning(t) => {
-                        let _ = writeln!(io.err, "{prog}: {t}");
-                    }
-                    Note::Debug(t) if req.debug => {
-                        let _ = writeln!(io.err, "DEBUG: {t}");
-                    }
-                    Note::Debug(_) => {}
-                }
-            }
+            exec::print_notes(platform.take_notes(), req.debug, &mut io);
             match platform.preflight(&plan) {
                 Ok(()) if req.dry_run => exec::dry_check(&plan, platform).map(|()| {
                     if req.show_plan {

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Occupant};
-use crate::plan::{Attach, Examine, Plan, Step};
+use crate::plan::{Attach, Examine, FsType, Plan, Step};
 use crate::platform::{
     Describe, Disk, Existing, FileId, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform, RootAttr,
 };
@@ -62,6 +62,7 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         attached: false,
         mounted: None,
         ro_noted: false,
+        probed: None,
     };
     for step in &plan.steps {
         if let Some(signal) = run.platform.interrupted() {
@@ -112,6 +113,9 @@ struct Run<'p, 'o, 'w, P: Describe> {
     mounted: Option<Mounted<P::Root>>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
+    /// The file system type Examine read from the disk's superblock: a
+    /// mount that probes uses it instead of reading the disk again.
+    probed: Option<String>,
 }
 
 impl<P: Describe> Run<'_, '_, '_, P> {
@@ -156,9 +160,15 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 }
             }
             Step::Mount(m) => {
-                let hardened = self.harden(m);
+                let mut m = self.harden(m).unwrap_or_else(|| m.clone());
                 let disk = need(&self.disk, "a device before attaching one")?;
-                self.mounted = Some(self.platform.mount(MountOf::Disk(disk, hardened.as_ref().unwrap_or(m)))?);
+                if let (FsType::Probe, Some(t)) = (&m.fstype, &self.probed) {
+                    let line = format!("{}: found {t}", disk.device.path.display());
+                    m.fstype = FsType::Named(t.clone());
+                    self.debug_line(&line);
+                }
+                let disk = need(&self.disk, "a device before attaching one")?;
+                self.mounted = Some(self.platform.mount(MountOf::Disk(disk, &m))?);
             }
             Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount(MountOf::Tmpfs(t))?),
             Step::SetMode { mode, explicit } => {
@@ -235,6 +245,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         if found == superblock::Found::Unknown && head.len() == superblock::FIRST_LEN {
             head = self.platform.read_start(Head::Disk(disk), superblock::PROBE_LEN)?.unwrap_or_default();
             found = superblock::probe(&head);
+        }
+        if let (Examine::BeforeMount(_), superblock::Found::Mountable(t)) = (e, found) {
+            self.probed = Some(t.to_string());
         }
         let policy = match e {
             Examine::BeforeFormat => return format_consent(&head, found, what).map_or(Ok(()), Err),

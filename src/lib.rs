@@ -27,4 +27,5 @@ pub mod request;
 pub mod run;
 pub mod size;
 pub mod superblock;
+pub mod template;
 pub mod trust;

@@ -12,6 +12,7 @@ use crate::mark::Mark;
 use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
 use std::path::{Path, PathBuf};
 
+pub mod clone;
 pub mod describe;
 pub mod extend;
 #[cfg(any(test, feature = "test-support"))]

@@ -26,4 +26,5 @@ mod recipes;
 mod skel;
 mod soak;
 mod symlinks;
+mod template;
 mod untrusted;

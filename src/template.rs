@@ -5,6 +5,38 @@
 use crate::platform::{FileId, MountRec, UnitInfo};
 use std::path::PathBuf;
 
+/// `--clone=`: what to do when the new image cannot be a clone of its base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Clone where possible, else copy (keeping holes).
+    #[default]
+    Auto,
+    /// Clone or fail: never spend the time and the space of a copy.
+    Require,
+}
+
+/// `--from=BASE`: the image a missing `-F` image is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    pub path: PathBuf,
+    pub clone: Policy,
+}
+
+/// Refuses `base` (opened, its identity `id`) when a unit has it attached
+/// read-write ([`in_use`]), from the units and mounts `p` reports.
+pub fn refuse_in_use<P: crate::platform::Platform + ?Sized>(
+    p: &mut P,
+    base: &std::path::Path,
+    id: FileId,
+) -> crate::error::Result<()> {
+    let units = p.units()?;
+    let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
+    match in_use(id, &units, &mounts) {
+        Some(w) => Err(crate::error::Error::text(crate::error::quoted(base), w.text())),
+        None => Ok(()),
+    }
+}
+
 /// A unit that has the base attached read-write, and where it is mounted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Writer {

@@ -27,15 +27,7 @@
 use nix::errno::Errno;
 use std::time::{Duration, Instant};
 
-/// `--clone=`: what to do when the image cannot be a clone of its base.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
-    /// Clone where possible, else copy (keeping holes).
-    #[default]
-    Auto,
-    /// Clone or fail: never spend the time and the space of a copy.
-    Require,
-}
+pub use crate::template::Policy;
 
 /// How the new image got the base's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

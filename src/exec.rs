@@ -130,8 +130,12 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Step::OpenImage(o) => {
                 self.image_path = Some(o.path.clone());
                 let image = self.image.insert(self.platform.open_image(o)?);
+                let made = image.made;
                 if image.created {
                     self.debug_line(&format!("created {}", o.path.display()));
+                }
+                if let Some(made) = made {
+                    self.debug_line(&format!("{}: {}", o.path.display(), made.line()));
                 }
             }
             Step::PreDetach(unit) => {
@@ -181,6 +185,21 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 if self.root_writable(true)? {
                     let m = need(&self.mounted, "a mount before mounting")?;
                     self.platform.set_root(m, RootAttr::Owner(*uid, *gid))?
+                }
+            }
+            Step::NewIdentity => {
+                // Only an image this run made from its base; it is
+                // published once its file system has its own identity.
+                if self.image.as_ref().is_some_and(|i| i.created && i.made.is_some()) {
+                    let disk = need(&self.disk, "a device before attaching one")?;
+                    let head =
+                        self.platform.read_start(Head::Disk(disk), crate::superblock::PROBE_LEN)?.unwrap_or_default();
+                    if let Some(tool) = self.platform.helper(disk, Helper::NewIdentity(&head))? {
+                        self.debug_line(&format!("{tool}: a new UUID for the copy"));
+                    }
+                    if let Some(image) = self.image.as_mut() {
+                        self.platform.publish_image(image)?;
+                    }
                 }
             }
             Step::CopySkeleton(from) => {

@@ -35,5 +35,6 @@ pub mod request;
 pub mod run;
 pub mod size;
 pub mod superblock;
+pub mod template;
 pub mod trust;
 pub mod unit;

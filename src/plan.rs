@@ -26,6 +26,9 @@ pub struct OpenImage {
     pub create: Option<(u64, CreateMode)>,
     /// `-o ro`: open read-only even if writable.
     pub read_only: bool,
+    /// `--create --from=BASE`: a missing image is made from BASE (a clone
+    /// or a copy, [`crate::platform::clone`]) instead of being allocated.
+    pub from: Option<crate::template::Base>,
 }
 
 /// Attach a disk.
@@ -137,6 +140,10 @@ pub enum Step {
     },
     /// `-k`: copy a skeleton tree into the new file system.
     CopySkeleton(PathBuf),
+    /// `--from`: give the file system of an image this run made from a
+    /// base an identity of its own ([`crate::template::new_identity`]),
+    /// then publish the image (nothing for an image that existed).
+    NewIdentity,
 }
 
 impl Step {
@@ -156,6 +163,7 @@ impl Step {
             Step::SetMode { .. } => "chmod",
             Step::SetOwner { .. } => "chown",
             Step::CopySkeleton(_) => "skel",
+            Step::NewIdentity => "identity",
         }
     }
 }
@@ -217,6 +225,7 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
                 path: path.clone(),
                 create: req.create.zip(req.size).map(|(mode, size)| (size, mode)),
                 read_only: req.read_only(),
+                from: req.from.clone(),
             }));
         }
         if let (Unit::Fixed(n), true) = (unit, req.predetach) {
@@ -243,7 +252,9 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
             // Never format over a file system nobody asked to replace.
             steps.push(Step::Examine(Examine::BeforeFormat));
         }
-        if req.newfs || req.create.is_some() {
+        if req.from.is_some() {
+            steps.push(Step::NewIdentity);
+        } else if req.newfs || req.create.is_some() {
             steps.push(Step::Format(Format {
                 fstype: fstype.clone(),
                 options: req.newfs_options.clone(),

@@ -98,6 +98,8 @@ pub struct Request {
     pub namespace: Option<PathBuf>,
     /// `--create`: make the `-F` image of `-s` bytes if it does not exist.
     pub create: Option<CreateMode>,
+    /// `--from=BASE` (with `--clone=`): a missing image is made from BASE.
+    pub from: Option<crate::template::Base>,
     /// `--fsck=auto|always|never`.
     pub fsck: FsckPolicy,
     /// `--reformat`: format even an image that holds a file system.

@@ -141,6 +141,20 @@ pub fn probe(buf: &[u8]) -> Found {
     other(buf).map_or(Found::Unknown, Found::Other)
 }
 
+/// The smallest unit the file system in `buf` reads and writes, where its
+/// superblock says: ext2/3/4 its block size (`1024 << s_log_block_size`),
+/// XFS `sb_sectsize`, btrfs `sectorsize`. A disk whose logical block size
+/// is larger cannot hold it (XFS: "device supports 4096 byte sectors (not
+/// 512)").
+pub fn sector_size(buf: &[u8]) -> Option<u32> {
+    match probe(buf) {
+        Found::Mountable("ext2" | "ext3" | "ext4") => le32(buf, EXT_SB + 24).and_then(|l| 1024u32.checked_shl(l)),
+        Found::Mountable("xfs") => buf.get(102..104).map(|b| u32::from(u16::from_be_bytes([b[0], b[1]]))),
+        Found::Mountable("btrfs") => le32(buf, 0x10000 + 0x90),
+        _ => None,
+    }
+}
+
 /// The signatures of what is not a file system mount_md mounts, but must
 /// not be formatted over without `--reformat` either (as libblkid knows
 /// them: the magic and where it sits).
@@ -464,5 +478,22 @@ mod tests {
         let mut b = vec![0u8; EXT_SB + 0x3A];
         b[EXT_SB + 0x38..].copy_from_slice(&EXT_MAGIC.to_le_bytes());
         assert_eq!(probe(&b), Found::Mountable("ext2"));
+    }
+
+    #[test]
+    fn sector_sizes() {
+        let mut xfs = vec![0u8; 4096];
+        xfs[..4].copy_from_slice(b"XFSB");
+        xfs[102..104].copy_from_slice(&512u16.to_be_bytes());
+        assert_eq!(sector_size(&xfs), Some(512));
+        let mut ext = vec![0u8; 4096];
+        ext[EXT_SB + 0x38..EXT_SB + 0x3A].copy_from_slice(&EXT_MAGIC.to_le_bytes());
+        ext[EXT_SB + 24..EXT_SB + 28].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(sector_size(&ext), Some(4096));
+        let mut btrfs = vec![0u8; 0x10100];
+        btrfs[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
+        btrfs[0x10090..0x10094].copy_from_slice(&4096u32.to_le_bytes());
+        assert_eq!(sector_size(&btrfs), Some(4096));
+        assert_eq!(sector_size(&[0u8; 4096]), None);
     }
 }

@@ -133,6 +133,8 @@ pub const FLAGS: &[Flag] = &[
     short('w', R("user:group"), MOUNT, "owner of the mounted root"),
     short('X', N, MOUNT | RELEASE | GROW, "print a DEBUG: line per step"),
     long("create", Opt_("reserve|sparse"), MOUNT, "create a missing -F image of -s size"),
+    long("from", R("base-image"), MOUNT, "with --create: make a missing image from this one, not by formatting"),
+    long("clone", R("auto|require"), MOUNT, "with --from: clone or copy (auto), or clone only (require)"),
     long(
         "fsck",
         R("auto|always|never"),

@@ -167,12 +167,14 @@ pub fn interpret(
         sloppy: extras.sloppy,
         namespace: extras.namespace,
         create: None,
+        from: None,
         fsck: FsckPolicy::Auto,
         reformat: false,
         direct_io: true,
     };
     let mut have_type = false;
     let mut size_arg: Option<&str> = None;
+    let mut clone_policy = None;
     for opt in opts {
         let arg = opt.arg.as_deref();
         let value = || arg.map(|a| utf8(opt.letter, a)).transpose();
@@ -241,6 +243,30 @@ pub fn interpret(
                         }
                     })
                 }
+                Some("from") => {
+                    let path = arg
+                        .filter(|a| !a.is_empty())
+                        .ok_or_else(|| CliError::Fatal("--from: no base image named".into()))?;
+                    req.from
+                        .get_or_insert_with(|| crate::template::Base {
+                            path: PathBuf::new(),
+                            clone: Default::default(),
+                        })
+                        .path = PathBuf::from(path);
+                }
+                Some("clone") => {
+                    let clone = match value()? {
+                        Some("auto") => crate::template::Policy::Auto,
+                        Some("require") => crate::template::Policy::Require,
+                        other => {
+                            return Err(CliError::Fatal(format!(
+                                "--clone: unknown policy '{}' (use auto or require)",
+                                other.unwrap_or_default()
+                            )))
+                        }
+                    };
+                    clone_policy = Some(clone);
+                }
                 Some("fsck") => {
                     req.fsck = match value()? {
                         Some("auto") => FsckPolicy::Auto,
@@ -289,7 +315,22 @@ pub fn interpret(
     if !req.newfs && req.device != DeviceArg::Tmpfs && !matches!(req.backing, Backing::Vnode(_)) {
         return Err(CliError::Fatal("-P requires a vnode-backed disk".into()));
     }
-    if req.create.is_some() && (!matches!(req.backing, Backing::Vnode(_)) || req.size.is_none()) {
+    if let Some(base) = req.from.as_mut() {
+        if req.create.is_none() || !matches!(req.backing, Backing::Vnode(_)) {
+            return Err(CliError::Fatal("--from requires --create and -F file".into()));
+        }
+        if req.size.is_some() {
+            return Err(CliError::Fatal(
+                "--from with -s: the new image has its base's size (grow it afterwards with -r)".into(),
+            ));
+        }
+        base.clone = clone_policy.unwrap_or_default();
+        // The copy holds its base's file system: nothing to format.
+        req.newfs = false;
+    } else if clone_policy.is_some() {
+        return Err(CliError::Fatal("--clone requires --from".into()));
+    }
+    if req.create.is_some() && req.from.is_none() && (!matches!(req.backing, Backing::Vnode(_)) || req.size.is_none()) {
         return Err(CliError::Fatal("--create requires -F file and -s size".into()));
     }
     Ok(req)

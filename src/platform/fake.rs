@@ -247,7 +247,7 @@ impl Platform for Fake {
         self.calls.push(Call::OpenImage(o.clone()));
         self.maybe_fail("open", o.path.display().to_string())?;
         let exists = self.images.as_ref().is_none_or(|set| set.contains(&o.path));
-        let created = match (exists, o.create) {
+        let created = match (exists, o.create.map(drop).or(o.from.as_ref().map(drop))) {
             (true, _) => false,
             (false, Some(_)) => {
                 self.created.insert(o.path.clone());
@@ -260,7 +260,13 @@ impl Platform for Fake {
         };
         let handle = Handle::new(&self.handles, &o.path);
         let untrusted = self.untrusted.get(&o.path).cloned();
-        Ok(Opened { path: o.path.clone(), id: file_id(&o.path), created, untrusted, handle })
+        let made = (created && o.from.is_some()).then_some(crate::platform::clone::Made {
+            method: crate::platform::clone::Method::Clone,
+            copied: 0,
+            len: 0,
+            took: std::time::Duration::ZERO,
+        });
+        Ok(Opened { path: o.path.clone(), id: file_id(&o.path), created, untrusted, made, handle })
     }
 
     fn remove_image(&mut self, image: Opened<Handle>) -> Result<()> {
@@ -459,6 +465,7 @@ impl Platform for Fake {
                 let _ = fs;
                 Ok(None)
             }
+            Helper::NewIdentity(_) => Ok(None),
         }
     }
 

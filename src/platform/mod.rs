@@ -13,6 +13,7 @@ use crate::grow_ops::{Found, GrowOps, Located};
 use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
 use std::path::{Path, PathBuf};
 
+pub mod clone;
 pub mod describe;
 pub mod extend;
 #[cfg(any(test, feature = "test-support"))]
@@ -40,6 +41,9 @@ pub struct Opened<H> {
     /// ([`crate::trust::untrusted`]), or `None`: its mount then gets
     /// [`Platform::HARDENING`].
     pub untrusted: Option<String>,
+    /// `--from`: how this run made it from its base (a clone or a copy,
+    /// and how long it took).
+    pub made: Option<clone::Made>,
     /// What the backend holds of it (descriptor and lock).
     pub handle: H,
 }
@@ -163,6 +167,10 @@ pub enum Helper<'a> {
     Format(&'a Format),
     /// The checker for this file system type.
     Fsck(&'a str),
+    /// The tool that gives a copy of a base image's file system an
+    /// identity of its own ([`crate::template::new_identity`]), for the
+    /// file system whose first bytes these are.
+    NewIdentity(&'a [u8]),
 }
 
 /// What [`Platform::set_root`] changes.

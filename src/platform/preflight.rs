@@ -57,13 +57,17 @@ pub fn check(plan: &Plan) -> Result<()> {
                 return Ok(());
             }
             Step::OpenImage(o) => {
-                let to_create = match o.create {
-                    Some(_) => {
+                let to_create = match o.create.map(drop).or(o.from.as_ref().map(drop)) {
+                    Some(()) => {
                         let (dir, name) = posix::walk_to_parent(&o.path)?;
                         matches!(fstatat(&dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW), Err(Errno::ENOENT))
                     }
                     None => false,
                 };
+                if let (true, Some(b)) = (to_create, &o.from) {
+                    // The base opens as the run will open it.
+                    posix::open_image(&b.path, None, true)?;
+                }
                 let facts = if to_create {
                     ImageFacts { to_create, writable: true, len: o.create.map(|(size, _)| size).unwrap_or(0) }
                 } else {

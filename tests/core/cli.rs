@@ -506,3 +506,41 @@ fn skeleton_into_a_read_only_mount_is_refused() {
     );
     assert!(o.fake.calls.is_empty());
 }
+
+/// `--create --from=BASE [--clone=…]`: from the command line, from
+/// util-linux's one comma list, and as FreeBSD's mount(8) splits
+/// `--from=/b` into two words; `--from` implies -P; misuse is a usage
+/// error saying what was wrong.
+#[test]
+fn from_a_base() {
+    use mount_md::template::{Base, Policy};
+    let base = |p: Policy| Some(Base { path: "/images/base.img".into(), clone: p });
+    for line in [
+        "mount_md --create --from=/images/base.img -F /images/j1.img md /j1",
+        "mount_md --create --from /images/base.img -F /images/j1.img md /j1",
+        "mount_md -o rw --create --from /images/base.img -F/images/j1.img md /j1",
+        "mount.md md /j1 -o rw,--create,--from=/images/base.img,-F/images/j1.img",
+    ] {
+        let r = parse_line(line).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+        assert_eq!(r.from, base(Policy::Auto), "{line}");
+        assert!(!r.newfs, "{line}: -P implied");
+    }
+    let r = parse_line("mount_md --create --from=/images/base.img --clone=require -F /j.img md /j1").unwrap();
+    assert_eq!(r.from, base(Policy::Require));
+    let fatal = |line: &str| match parse_line(line) {
+        Err(CliError::Fatal(m)) => m,
+        other => panic!("{line}: {other:?}"),
+    };
+    assert_eq!(fatal("mount_md --from=/b -F /j.img md /j1"), "--from requires --create and -F file");
+    assert_eq!(fatal("mount_md --create --from=/b -s 1g md /j1"), "--from requires --create and -F file");
+    assert_eq!(
+        fatal("mount_md --create --from=/b -s 1g -F /j.img md /j1"),
+        "--from with -s: the new image has its base's size (grow it afterwards with -r)"
+    );
+    assert_eq!(fatal("mount_md --create --clone=require -s 1g -F /j.img md /j1"), "--clone requires --from");
+    assert_eq!(
+        fatal("mount_md --create --from=/b --clone=maybe -F /j.img md /j1"),
+        "--clone: unknown policy 'maybe' (use auto or require)"
+    );
+    assert_eq!(fatal("mount_md --create --from= -F /j.img md /j1"), "--from: no base image named");
+}

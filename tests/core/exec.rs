@@ -24,7 +24,12 @@ fn article_attach() -> Call {
 }
 
 fn article_open() -> Call {
-    Call::OpenImage(OpenImage { path: "/jails/10.0.0.1/rootfs.volume".into(), create: None, read_only: false })
+    Call::OpenImage(OpenImage {
+        path: "/jails/10.0.0.1/rootfs.volume".into(),
+        create: None,
+        read_only: false,
+        from: None,
+    })
 }
 
 fn article_find() -> Call {

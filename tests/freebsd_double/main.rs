@@ -17,3 +17,4 @@ mod model;
 mod mounted_root;
 mod requests;
 mod run;
+mod template;

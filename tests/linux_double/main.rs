@@ -74,7 +74,7 @@ fn every_attach_is_marked_autoclear_and_sized_as_described() {
     let img = dir.join("x.img");
     std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
     let mut l = Linux::with_sys(Recorder::new());
-    let opened = l.open_image(&OpenImage { path: img.clone(), create: None, read_only: false }).unwrap();
+    let opened = l.open_image(&OpenImage { path: img.clone(), create: None, read_only: false, from: None }).unwrap();
     let a = Attach {
         unit: Unit::Auto,
         backing: Backing::Vnode(img.clone()),

@@ -28,4 +28,5 @@ mod scale;
 mod skel;
 mod soak;
 mod symlinks;
+mod template;
 mod untrusted;

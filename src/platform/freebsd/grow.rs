@@ -264,7 +264,8 @@ pub fn target<'a, S: MdSys>(
             // `--create` made, the temporary name it was published from
             // (FreeBsd::unit_file; its identity is checked below).
             let file = fb.unit_file(&file).map_or(file, |(now, _)| now);
-            let image = fb.sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false })?;
+            let image =
+                fb.sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false, from: None })?;
             if !fb.backed_by(&u, image.id) {
                 return Err(Error::plain(format!(
                     "{}: not the file {} is backed by; nothing changed",
@@ -289,7 +290,8 @@ pub fn target<'a, S: MdSys>(
             (found, Run { fb, image, realpath: file, unit: Some(u.unit), offline: false })
         }
         Target::Image(p) => {
-            let image = fb.sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false })?;
+            let image =
+                fb.sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false, from: None })?;
             if !image.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", p.display())));
             }

@@ -48,6 +48,8 @@ pub struct OpenedImage {
     pub created: bool,
     /// Why someone other than root can change it ([`crate::trust`]).
     pub untrusted: Option<String>,
+    /// `--from`: how this run made it from its base.
+    pub made: Option<crate::platform::clone::Made>,
     /// The descriptor, holding the flock(2) until the run ends. Test
     /// doubles have none.
     pub handle: Option<posix::Image>,
@@ -67,6 +69,7 @@ impl OpenedImage {
             writable: image.writable,
             created: image.created,
             untrusted: image.untrusted(),
+            made: image.made,
             handle: Some(image),
         }
     }
@@ -161,7 +164,12 @@ pub trait MdSys {
     /// its path is followed only when nobody but root or the caller can
     /// change it; created 0600 and never over an existing file.
     fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
-        Ok(OpenedImage::from_posix(&o.path, posix::open_image(&o.path, o.create, o.read_only)?))
+        let image = match &o.from {
+            // The base was looked at by the caller (FreeBsd::open_image).
+            Some(b) => posix::open_image_from(&o.path, b, o.read_only, &mut |_| Ok(()))?,
+            None => posix::open_image(&o.path, o.create, o.read_only)?,
+        };
+        Ok(OpenedImage::from_posix(&o.path, image))
     }
     /// Removes the image this run created, if its name still points at it.
     fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {

@@ -452,6 +452,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// without `-P` is refused before this, so only `-P --create -o ro`
     /// gets here, and it mounts an image that exists, read-only.
     fn open_image(&mut self, o: &OpenImage) -> Result<Opened<OpenedImage>> {
+        if let Some(b) = &o.from {
+            // A base attached read-write is refused before anything is
+            // made (looked at only when the image is still to be made).
+            if self.sys.stat_file(&o.path).is_err() {
+                let id = self.sys.stat_file(&b.path)?;
+                crate::template::refuse_in_use(&mut *self, &b.path, id)?;
+            }
+        }
         let img = self.sys.open_image(o)?;
         let created = img.created;
         let untrusted = img.untrusted.clone();
@@ -463,8 +471,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             if img.writable { "read-write" } else { "read-only" },
             if created { ", created" } else { "" }
         )));
-        let id = img.id;
-        Ok(Opened { path: o.path.clone(), id, created, untrusted, handle: img })
+        let (id, made) = (img.id, img.made);
+        Ok(Opened { path: o.path.clone(), id, created, untrusted, made, handle: img })
     }
 
     fn remove_image(&mut self, image: Opened<OpenedImage>) -> Result<()> {
@@ -686,6 +694,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         match job {
             Helper::Format(f) => self.format(disk, f).map(|()| None),
             Helper::Fsck(fs) => self.fsck(disk, fs),
+            // UFS needs nothing (ffs_mountfs gives a duplicate fs_id a new
+            // fsid); no other file system is made or mounted here.
+            Helper::NewIdentity(head) => match crate::template::new_identity(head) {
+                crate::template::Identity::Kept(_) => Ok(None),
+                crate::template::Identity::Run { program, .. } => {
+                    Err(Error::plain(format!("{program} is not run on FreeBSD: only UFS copies are mounted here")))
+                }
+            },
         }
     }
 

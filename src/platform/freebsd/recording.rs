@@ -445,7 +445,8 @@ impl MdSys for Recorder {
         self.maybe_fail("open", o.path.display().to_string())?;
         // As posix::open_image does, a new image is made under its
         // temporary name and keeps it until it is published.
-        let (created, at) = match (self.files.get(&o.path), o.create) {
+        let create = o.create.or(o.from.as_ref().map(|_| (0, crate::request::CreateMode::Sparse)));
+        let (created, at) = match (self.files.get(&o.path), create) {
             (Some(_), _) => (false, o.path.clone()),
             (None, Some(_)) if o.read_only => {
                 return Err(Error::text(o.path.display().to_string(), crate::platform::posix::NO_READ_ONLY_CREATE));
@@ -468,6 +469,7 @@ impl MdSys for Recorder {
             writable: b.writable && !o.read_only,
             created,
             untrusted: None,
+            made: None,
             handle: None,
         })
     }

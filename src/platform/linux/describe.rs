@@ -76,7 +76,20 @@ impl<S: LoopSys> Describe for Linux<S> {
                          ftruncate(<img>, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
                         mount::quoted(&tmp)
                     ),
-                    None => String::new(),
+                    None => match &o.from {
+                        Some(b) => format!(
+                            "if missing: open {} read-only, locked; refuse it if a unit has it attached read-write; \
+                             flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); ioctl(<img>, FICLONE, <base>){}; \
+                             renameat2(RENAME_NOREPLACE) once it has its own UUID; ",
+                            mount::quoted(&show(&b.path)),
+                            mount::quoted(&tmp),
+                            match b.clone {
+                                crate::template::Policy::Auto =>                                     " else copy_file_range, else pread/pwrite, of each SEEK_DATA..SEEK_HOLE segment",
+                                crate::template::Policy::Require => " (no copy: --clone=require)",
+                            }
+                        ),
+                        None => String::new(),
+                    },
                 };
                 format!(
                     "{create}openat({}, {mode}|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
@@ -127,6 +140,9 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::CopySkeleton(p) => {
                 format!("copy {} into {root}", mount::quoted(&show(p)))
             }
+            Step::NewIdentity => format!(
+                "tune2fs -U random | xfs_admin -U generate | btrfstune -m {node} (by its file system), then publish the image"
+            ),
         }
     }
 }

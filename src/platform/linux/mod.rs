@@ -135,7 +135,8 @@ fn is_ufs(t: &str) -> bool {
 /// The handle of an image opened as `path`.
 fn opened(path: &Path, img: posix::Image) -> Opened<posix::Image> {
     let untrusted = img.untrusted();
-    Opened { path: path.to_path_buf(), id: posix::file_id(&img.stat), created: img.created, untrusted, handle: img }
+    let (id, made) = (posix::file_id(&img.stat), img.made);
+    Opened { path: path.to_path_buf(), id, created: img.created, untrusted, made, handle: img }
 }
 
 /// Whether the backing name sysfs shows is a memory disk's memfd
@@ -278,7 +279,13 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn open_image(&mut self, o: &OpenImage) -> Result<Opened<posix::Image>> {
-        let img = posix::open_image(&o.path, o.create, o.read_only)?;
+        let img = match &o.from {
+            // The base is refused while a unit has it attached read-write.
+            Some(b) => posix::open_image_from(&o.path, b, o.read_only, &mut |id| {
+                crate::template::refuse_in_use(&mut *self, &b.path, id)
+            })?,
+            None => posix::open_image(&o.path, o.create, o.read_only)?,
+        };
         if !img.writable && !o.read_only {
             self.warn(format!(
                 "{}: not writable; attaching it read-only and mounting read-only",
@@ -452,6 +459,15 @@ impl<S: LoopSys> Platform for Linux<S> {
         match job {
             Helper::Format(f) => self.format(disk, f).map(|()| None),
             Helper::Fsck(fs) => self.fsck(disk, fs),
+            Helper::NewIdentity(head) => {
+                let ran = crate::platform::clone::give_new_identity(
+                    &disk.device.path,
+                    head,
+                    mkfs::program,
+                    &shown_image(disk),
+                )?;
+                Ok(ran.map(str::to_string))
+            }
         }
     }
 

@@ -40,6 +40,8 @@ pub struct Image {
     walked: std::path::PathBuf,
     /// A created image's final name, until [`Image::publish`] gives it.
     unpublished: Option<OsString>,
+    /// `--from`: how this run made it from its base.
+    pub made: Option<crate::platform::clone::Made>,
 }
 
 /// How long a run waits for a lock another process holds (the image's, or
@@ -113,11 +115,40 @@ pub(super) fn say_now(text: &str) {
 pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
     let w = walk_path(path)?;
     if let Some((size, mode)) = create {
-        if let Some(img) = create_image(&w, path, size, mode, read_only)? {
+        if let Some(img) = create_image(&w, path, Fill::Allocate(size, mode), read_only)? {
             return Ok(img);
         }
     }
     open_existing(w, path, read_only)
+}
+
+/// [`open_image`] for `--create --from=BASE`: a missing image is made as
+/// `--create` makes one (temporary name, published by
+/// [`Image::publish`]), filled from `base` by
+/// [`crate::platform::clone::make_from_base`] instead of allocated. The
+/// base is opened as an image is (the symlink rule, a regular file),
+/// read-only, and locked for the copy; `check` is given its identity
+/// first and may refuse it (a base attached read-write,
+/// [`crate::template::refuse_in_use`]), before anything is created.
+pub fn open_image_from(
+    path: &Path,
+    base: &crate::template::Base,
+    read_only: bool,
+    check: &mut dyn FnMut(crate::platform::FileId) -> Result<()>,
+) -> Result<Image> {
+    let w = walk_path(path)?;
+    if let Some(img) = create_image(&w, path, Fill::Base(base, check), read_only)? {
+        return Ok(img);
+    }
+    open_existing(w, path, read_only)
+}
+
+/// What a created image is filled with.
+enum Fill<'a> {
+    /// `-s` bytes, allocated as `--create=` says.
+    Allocate(u64, CreateMode),
+    /// A copy of a base image, once `check` accepts it.
+    Base(&'a crate::template::Base, &'a mut dyn FnMut(crate::platform::FileId) -> Result<()>),
 }
 
 const NOFOLLOW: OFlag = OFlag::O_NOFOLLOW.union(OFlag::O_CLOEXEC).union(OFlag::O_NONBLOCK);
@@ -179,11 +210,12 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
         given: path.to_path_buf(),
         walked,
         unpublished: None,
+        made: None,
     })
 }
 
 /// `--create`: `None` when the image exists (open it as usual).
-fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only: bool) -> Result<Option<Image>> {
+fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> Result<Option<Image>> {
     let (dir, name) = (&w.parent, w.name.as_os_str());
     let shown = || crate::error::quoted(path);
     let tmp = temp_name(name);
@@ -228,6 +260,15 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
         if read_only {
             return Err(Error::text(shown(), NO_READ_ONLY_CREATE));
         }
+        // The base, opened, locked and accepted before anything is made.
+        let base = match &mut fill {
+            Fill::Allocate(..) => None,
+            Fill::Base(b, check) => {
+                let img = open_existing(walk_path(&b.path)?, &b.path, true)?;
+                check(file_id(&img.stat))?;
+                Some((img, b.clone))
+            }
+        };
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
         let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
             .map_err(|e| refuse_symlink(dir, &tmp, path, e))?;
@@ -238,9 +279,25 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
         let remove = || {
             let _ = nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
         };
-        if let Err(e) = allocate(&lock_fd, size, mode) {
-            remove();
-            return Err(Error::sys(format!("{}: cannot create image", shown()), e));
+        let mut made = None;
+        match (&fill, base) {
+            (Fill::Allocate(size, mode), _) => {
+                if let Err(e) = allocate(&lock_fd, *size, *mode) {
+                    remove();
+                    return Err(Error::sys(format!("{}: cannot create image", shown()), e));
+                }
+            }
+            (Fill::Base(..), Some((base, policy))) => {
+                let mut k = crate::platform::clone::Kernel { watch_stop: true };
+                match crate::platform::clone::make_from_base(&mut k, &base.fd, &lock_fd, policy) {
+                    Ok(m) => made = Some(m),
+                    Err(f) => {
+                        remove();
+                        return Err(Error::text(shown(), f.text()));
+                    }
+                }
+            }
+            (Fill::Base(..), None) => unreachable!("the base is opened above"),
         }
         let opened = open_regular(dir, &tmp, path, OFlag::O_RDWR);
         let (fd, stat) = match opened {
@@ -262,6 +319,7 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
             given: path.to_path_buf(),
             walked: w.path.clone(),
             unpublished: Some(name.to_os_string()),
+            made,
         }));
     }
 }

@@ -152,6 +152,13 @@ pub struct Kernel {
     pub log: Vec<String>,
     /// How many mounted roots were opened (right after nmount).
     pub roots_opened: u32,
+    /// ZFS block cloning on (`vfs.zfs.bclone_enabled` 1 and the pool's
+    /// `feature@block_cloning`): copy_file_range between two files of the
+    /// pool shares their blocks (`zfs_freebsd_copy_file_range` in
+    /// sys/contrib/openzfs/module/os/freebsd/zfs/zfs_vnops_os.c);
+    /// otherwise it falls back to `vn_generic_copy_file_range`
+    /// (sys/kern/vfs_vnops.c), a copy.
+    pub bclone: bool,
 }
 
 /// A handle on the kernel; clones share it.
@@ -215,6 +222,7 @@ impl Model {
             uzip_delay: 80,
             taste_hold: 120,
             roots_opened: 0,
+            bclone: false,
             log: Vec::new(),
         })))
     }
@@ -834,9 +842,9 @@ impl MdSys for Model {
         let mut image: Option<(&Path, bool, bool)> = None; // (path, to create, writable)
         for step in &plan.steps {
             match step {
-                Step::OpenImage(o) => match (k.files.get(&o.path), o.create) {
+                Step::OpenImage(o) => match (k.files.get(&o.path), o.create.map(drop).or(o.from.as_ref().map(drop))) {
                     (Some(f), _) => image = Some((&o.path, false, f.writable || o.read_only)),
-                    (None, Some(_)) => image = Some((&o.path, true, true)),
+                    (None, Some(())) => image = Some((&o.path, true, true)),
                     (None, None) => return Err(err(o.path.display().to_string(), Errno::ENOENT)),
                 },
                 Step::Format(f) if !f.only_if_created || image.is_some_and(|(_, c, _)| c) => {
@@ -858,7 +866,34 @@ impl MdSys for Model {
     /// published.
     fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
         let mut k = self.k();
+        let mut made = None;
+        if let (false, Some(b)) = (k.files.contains_key(&o.path), &o.from) {
+            if o.read_only {
+                return Err(Error::text(o.path.display().to_string(), posix::NO_READ_ONLY_CREATE));
+            }
+            let base = k.files.get(&b.path).cloned().ok_or_else(|| err(b.path.display().to_string(), Errno::ENOENT))?;
+            // FreeBSD has no FICLONE: copy_file_range, which clones only
+            // on ZFS with block cloning on.
+            let clones = k.host == Host::Zfs && k.bclone;
+            if b.clone == mount_md::template::Policy::Require && !clones {
+                let f = mount_md::platform::clone::Failed::NoClone(Errno::EOPNOTSUPP);
+                return Err(Error::text(o.path.display().to_string(), f.text()));
+            }
+            use mount_md::platform::clone::{Made, Method};
+            let method = if clones { Method::Clone } else { Method::KernelCopy };
+            let copied = if clones { 0 } else { base.size };
+            made = Some(Made { method, copied, len: base.size, took: std::time::Duration::from_millis(1) });
+            k.next_ino += 1;
+            let id = FileId { dev: k.host.dev(), ino: k.next_ino };
+            let tmp = o.path.with_file_name(posix::temp_name(o.path.file_name().unwrap_or_default()));
+            let file = File { id, size: base.size, writable: true, content: base.content.clone(), owners: ROOTS };
+            k.files.insert(tmp, file);
+            k.log(format!("copy_file_range {} -> {} ({method:?})", b.path.display(), o.path.display()));
+        }
         let (created, at) = match (k.files.contains_key(&o.path), o.create) {
+            _ if made.is_some() => {
+                (true, o.path.with_file_name(posix::temp_name(o.path.file_name().unwrap_or_default())))
+            }
             (true, _) => (false, o.path.clone()),
             (false, Some(_)) if o.read_only => {
                 return Err(Error::text(o.path.display().to_string(), posix::NO_READ_ONLY_CREATE));
@@ -881,6 +916,7 @@ impl MdSys for Model {
             writable: f.writable && !o.read_only,
             created,
             untrusted: mount_md::trust::untrusted(uid, mode, dir_uid, dir_mode),
+            made,
             handle: None,
         })
     }

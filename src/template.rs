@@ -1,0 +1,207 @@
+//! Template images (`--create --from=BASE`), the pure rules: when a base
+//! may be copied ([`in_use`]) and how a copy gets a file system identity
+//! of its own ([`new_identity`]). The copying itself is
+//! [`crate::platform::clone`].
+use crate::platform::{FileId, MountRec, UnitInfo};
+use std::path::PathBuf;
+
+/// `--clone=`: what to do when the new image cannot be a clone of its base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Clone where possible, else copy (keeping holes).
+    #[default]
+    Auto,
+    /// Clone or fail: never spend the time and the space of a copy.
+    Require,
+}
+
+/// `--from=BASE`: the image a missing `-F` image is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    pub path: PathBuf,
+    pub clone: Policy,
+}
+
+/// Refuses `base` (opened, its identity `id`) when a unit has it attached
+/// read-write ([`in_use`]), from the units and mounts `p` reports.
+pub fn refuse_in_use<P: crate::platform::Platform + ?Sized>(
+    p: &mut P,
+    base: &std::path::Path,
+    id: FileId,
+) -> crate::error::Result<()> {
+    let units = p.units()?;
+    let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
+    match in_use(id, &units, &mounts) {
+        Some(w) => Err(crate::error::Error::text(crate::error::quoted(base), w.text())),
+        None => Ok(()),
+    }
+}
+
+/// A unit that has the base attached read-write, and where it is mounted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    /// `/dev/loop3`, `/dev/md3`.
+    pub node: PathBuf,
+    /// Where its file system is mounted (none: attached, not mounted; it
+    /// can still be written through the device).
+    pub mounted_on: Vec<PathBuf>,
+}
+
+impl Writer {
+    /// The message after `<base>: `.
+    pub fn text(&self) -> String {
+        let where_ = match self.mounted_on.as_slice() {
+            [] => "not mounted".to_string(),
+            on => format!("mounted on {}", on.iter().map(|p| crate::error::quoted(p)).collect::<Vec<_>>().join(", ")),
+        };
+        format!(
+            "is attached read-write as {} ({where_}): a copy of it could be torn; detach it or attach it read-only first",
+            self.node.display()
+        )
+    }
+}
+
+/// The first unit (as the kernel reports them) that has the file `base`
+/// attached read-write, by mount_md or any other tool, with where it is
+/// mounted (mounts matched by device number). A base attached read-only
+/// is fine: nothing can change it while it is copied.
+pub fn in_use(base: FileId, units: &[UnitInfo], mounts: &[MountRec]) -> Option<Writer> {
+    let u = units.iter().find(|u| u.backing == Some(base) && !u.device.read_only)?;
+    let mounted_on = mounts.iter().filter(|m| m.dev == u.rdev).map(|m| m.on.clone()).collect();
+    Some(Writer { node: u.device.path.clone(), mounted_on })
+}
+
+/// How a copy of a base gets its own file system identity, so that base
+/// and copies can be mounted side by side (XFS refuses to mount a second
+/// file system with a UUID already mounted; btrfs ties devices to
+/// file systems by it; ext4 and `mount UUID=` tell them apart by it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Run `program` with `args` then the device, on the attached copy
+    /// before its first mount.
+    Run { program: &'static str, args: &'static [&'static str] },
+    /// Nothing to do, and why.
+    Kept(&'static str),
+}
+
+/// ext4's `metadata_csum` (`EXT4_FEATURE_RO_COMPAT_METADATA_CSUM`, in
+/// `s_feature_ro_compat` at 0x64 of the superblock at 1024).
+const EXT4_METADATA_CSUM: u32 = 0x400;
+
+/// For the file system whose first bytes are `start`:
+///
+/// * ext2/3/4: `tune2fs -U random`; with `metadata_csum`,
+///   `tune2fs -O metadata_csum_seed -U random`, since without a checksum
+///   seed tune2fs rewrites every checksum and wants a fresh `e2fsck -f`
+///   first (it refuses a file system mounted since its last check:
+///   "This operation requires a freshly checked filesystem"); with the
+///   seed the change is one superblock write (Linux 4.4 and later mount
+///   it);
+/// * XFS: `xfs_admin -U generate` (on a v5 file system it sets the
+///   `meta_uuid` feature, so only the superblocks are written; Linux 4.3);
+/// * btrfs: `btrfstune -m` (a new fsid, the old one kept as
+///   `metadata_uuid`, so only the superblocks are written; Linux 5.0),
+///   rather than `-u`, which rewrites every metadata block;
+/// * UFS: nothing can and nothing need be done: tunefs(8) has no option
+///   for `fs_id`, and `ffs_mountfs` (sys/ufs/ffs/ffs_vfsops.c) gives a
+///   file system whose `fs_id` is already mounted a new fsid
+///   (`vfs_getnewfsid`), so copies mount side by side (only GEOM's
+///   `/dev/ufsid/` names, taken from `fs_id`, are shared);
+/// * anything else: kept as it is.
+pub fn new_identity(start: &[u8]) -> Identity {
+    use crate::superblock::{probe, Found};
+    match probe(start) {
+        Found::Mountable("ext2" | "ext3" | "ext4") => {
+            let ro_compat =
+                start.get(1024 + 0x64..1024 + 0x68).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or_default()));
+            let args: &'static [&'static str] = if ro_compat & EXT4_METADATA_CSUM != 0 {
+                &["-O", "metadata_csum_seed", "-U", "random"]
+            } else {
+                &["-U", "random"]
+            };
+            Identity::Run { program: "tune2fs", args }
+        }
+        Found::Mountable("xfs") => Identity::Run { program: "xfs_admin", args: &["-U", "generate"] },
+        Found::Mountable("btrfs") => Identity::Run { program: "btrfstune", args: &["-m"] },
+        Found::Ufs(_) => {
+            Identity::Kept("UFS: the kernel gives a copy mounted beside its base a file system id of its own")
+        }
+        _ => Identity::Kept("no file system identity known to change"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mark::Mark;
+    use crate::platform::{Device, Owner};
+
+    fn unit(n: u32, backing: u64, ro: bool, owner: Owner) -> UnitInfo {
+        UnitInfo {
+            device: Device { unit: n, path: format!("/dev/loop{n}").into(), read_only: ro },
+            rdev: 0x700 + u64::from(n),
+            backing: Some(FileId { dev: 1, ino: backing }),
+            owner,
+            autoclear: true,
+        }
+    }
+
+    fn mount(dev: u64, on: &str) -> MountRec {
+        MountRec { id: dev, on: on.into(), dev, fstype: "ext4".into(), source: String::new() }
+    }
+
+    #[test]
+    fn a_base_attached_read_write_anywhere_is_refused() {
+        let base = FileId { dev: 1, ino: 42 };
+        let ours = Owner::Ours(Mark { mount_point: b"/j/base".to_vec(), truncated: false, hash: None });
+        let units = [unit(0, 7, false, Owner::Foreign), unit(3, 42, false, ours), unit(4, 42, true, Owner::Foreign)];
+        let mounts = [mount(0x703, "/j/base"), mount(0x700, "/elsewhere")];
+        let w = in_use(base, &units, &mounts).unwrap();
+        assert_eq!(w, Writer { node: "/dev/loop3".into(), mounted_on: vec!["/j/base".into()] });
+        assert_eq!(
+            w.text(),
+            "is attached read-write as /dev/loop3 (mounted on /j/base): a copy of it could be torn; \
+             detach it or attach it read-only first"
+        );
+        // Another tool's unit counts the same, mounted or not.
+        let units = [unit(5, 42, false, Owner::Foreign)];
+        let w = in_use(base, &units, &[]).unwrap();
+        assert!(w.text().contains("/dev/loop5 (not mounted)"), "{}", w.text());
+    }
+
+    #[test]
+    fn read_only_or_other_files_are_fine() {
+        let base = FileId { dev: 1, ino: 42 };
+        let units = [unit(4, 42, true, Owner::Foreign), unit(5, 43, false, Owner::Foreign)];
+        assert_eq!(in_use(base, &units, &[mount(0x704, "/ro")]), None);
+        assert_eq!(in_use(base, &[], &[]), None);
+    }
+
+    fn ext(ro_compat: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 4096];
+        b[1024 + 0x38..1024 + 0x3A].copy_from_slice(&0xEF53u16.to_le_bytes());
+        b[1024 + 0x5C..1024 + 0x60].copy_from_slice(&4u32.to_le_bytes()); // has_journal
+        b[1024 + 0x60..1024 + 0x64].copy_from_slice(&0x2C2u32.to_le_bytes()); // extents, 64bit, flex_bg
+        b[1024 + 0x64..1024 + 0x68].copy_from_slice(&ro_compat.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn each_file_system_its_tool() {
+        assert_eq!(
+            new_identity(&ext(0x400 | 0x3)),
+            Identity::Run { program: "tune2fs", args: &["-O", "metadata_csum_seed", "-U", "random"] }
+        );
+        assert_eq!(new_identity(&ext(0x3)), Identity::Run { program: "tune2fs", args: &["-U", "random"] });
+        let mut xfs = vec![0u8; 4096];
+        xfs[..4].copy_from_slice(b"XFSB");
+        assert_eq!(new_identity(&xfs), Identity::Run { program: "xfs_admin", args: &["-U", "generate"] });
+        let mut btrfs = vec![0u8; 0x10048];
+        btrfs[0x10040..].copy_from_slice(b"_BHRfS_M");
+        assert_eq!(new_identity(&btrfs), Identity::Run { program: "btrfstune", args: &["-m"] });
+        let mut ufs = vec![0u8; 65_536 + 1376];
+        ufs[65_536 + 1372..65_536 + 1376].copy_from_slice(&0x1954_0119u32.to_le_bytes());
+        assert!(matches!(new_identity(&ufs), Identity::Kept(_)));
+        assert!(matches!(new_identity(&[0u8; 4096]), Identity::Kept(_)));
+    }
+}

@@ -29,7 +29,7 @@ pub fn refuse_in_use<P: crate::platform::Platform + ?Sized>(
     base: &std::path::Path,
     id: FileId,
 ) -> crate::error::Result<()> {
-    let units = p.units()?;
+    let units = p.units(crate::platform::Which::All)?;
     let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
     match in_use(id, &units, &mounts) {
         Some(w) => Err(crate::error::Error::text(crate::error::quoted(base), w.text())),

@@ -10,6 +10,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod cli;
+pub mod crypt;
 pub mod device;
 pub mod error;
 pub mod exec;

@@ -17,6 +17,7 @@ pub mod extend;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod freebsd;
+pub mod keyed;
 #[cfg(loop_backend)]
 pub mod linux;
 pub mod posix;

@@ -10,6 +10,7 @@ mod support;
 mod abi;
 mod followups;
 mod fsck;
+mod geli;
 mod grow;
 mod jail;
 mod lifecycle;

@@ -35,6 +35,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod dmcrypt;
 pub mod grow;
 pub mod kfile;
 pub mod loopdev;

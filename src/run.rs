@@ -44,6 +44,10 @@ pub fn run<P: Platform>(
             let _ = write!(out, "{}", cli::flags::version(&prog));
             return 0;
         }
+        Err(CliError::Completion(shell)) => {
+            let _ = write!(out, "{}", cli::complete::script(shell));
+            return 0;
+        }
     };
     let mut io = Output { prog: &prog, out, err };
     let result = match cmd {

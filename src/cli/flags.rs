@@ -1,5 +1,6 @@
 //! The one table of command-line options. The getopt strings, the long
-//! option lists and the usage text are generated from it, and
+//! option lists, the usage text and the shell completions
+//! ([`super::complete`]) are generated from it, and
 //! `tests/repo/manpage.rs` checks the man page against it, so an option is
 //! spelled once here and once in its `match` arm.
 use super::getopt::{LongArg, Opt};
@@ -145,6 +146,7 @@ pub const FLAGS: &[Flag] = &[
     long("all", N, LIST, "with --list: units other tools attached too"),
     long("help", N, EVERY, "print this help on standard output and exit 0"),
     long("version", N, EVERY, "print the version on standard output and exit 0"),
+    long("completion", R("bash|zsh"), EVERY, "print the shell's completion script on standard output and exit 0"),
 ];
 
 /// The flags valid in `mode`.
@@ -258,7 +260,9 @@ fn synopsis(mode: Mode) -> Vec<String> {
     if let Some(sel) = selector(mode) {
         words.push(sel.name());
     }
-    let shown = |f: &&Flag| f.selects.is_none() && !matches!(f.long, Some("help" | "version")) && f.short != Some('h');
+    let shown = |f: &&Flag| {
+        f.selects.is_none() && !matches!(f.long, Some("help" | "version" | "completion")) && f.short != Some('h')
+    };
     let mut bundle: Vec<char> =
         flags_for(mode).filter(shown).filter(|f| f.arg == Arg::None).filter_map(|f| f.short).collect();
     // BSD usage order: alphabetical, upper case before lower case.
@@ -313,6 +317,7 @@ pub fn usage(prog: &str) -> String {
         out.push_str(&wrap(&lead, &synopsis(mode)));
     }
     out.push_str(&format!("       {prog} --help | --version\n"));
+    out.push_str(&format!("       {prog} --completion=bash|zsh\n"));
     out
 }
 
@@ -429,6 +434,7 @@ mod tests {
             "mount_md -r -s size [-NX] mount-point|image|unit\n",
             "mount_md --list [--json] [--all]\n",
             "mount_md --help | --version\n",
+            "mount_md --completion=bash|zsh\n",
             "[--create[=reserve|sparse]]",
             "[--fsck=auto|always|never]",
             "[--reformat]",

@@ -7,6 +7,7 @@
 //! [`flags::FLAGS`]. Nothing here touches the system except through
 //! [`Host`] look-ups.
 #![forbid(unsafe_code)]
+pub mod complete;
 pub mod flags;
 pub mod getopt;
 pub mod helper;
@@ -37,6 +38,8 @@ pub enum CliError {
     Help,
     /// `--version`.
     Version,
+    /// `--completion=SHELL`: the script on standard output, exit 0.
+    Completion(complete::Shell),
 }
 
 /// Parses a whole argv (`argv[0]` included) for the given flavor.
@@ -109,6 +112,11 @@ pub(crate) fn info_request(opts: &[getopt::Opt]) -> Result<(), CliError> {
         match o.long {
             Some("help") => return Err(CliError::Help),
             Some("version") => return Err(CliError::Version),
+            Some("completion") => {
+                return Err(
+                    complete::Shell::from_arg(o.arg.as_deref()).map_or_else(CliError::Fatal, CliError::Completion)
+                )
+            }
             _ => {}
         }
     }

@@ -1,6 +1,7 @@
 //! `make install` / `make uninstall` into a staging root: what install
-//! puts there is what the FreeBSD port's plist lists (plus the Linux helper
-//! link), and uninstall takes away those files and the link, leaving the
+//! puts there is what the FreeBSD port's plist lists, plus the shell
+//! completions and on Linux the helper link and the man page under the
+//! helper's name; uninstall takes away those files and links, leaving the
 //! directories, as the README says.
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -46,14 +47,60 @@ fn install_and_uninstall_exactly() {
         assert!(out.status.success(), "make {target}: {}", String::from_utf8_lossy(&out.stderr));
     };
     make("install");
-    let mut want =
-        BTreeSet::from(["usr/local/sbin/mount_md".to_string(), "usr/local/share/man/man8/mount_md.8".to_string()]);
+    let mut want = BTreeSet::from(
+        [
+            "usr/local/sbin/mount_md",
+            "usr/local/share/man/man8/mount_md.8",
+            "usr/local/share/bash-completion/completions/mount_md",
+            "usr/local/share/bash-completion/completions/mount.md",
+            "usr/local/share/zsh/site-functions/_mount_md",
+        ]
+        .map(String::from),
+    );
+    let link = |path: &str| std::fs::read_link(stage.0.join(path)).unwrap();
     if cfg!(target_os = "linux") {
         want.insert("sbin/mount.md".to_string());
-        let link = std::fs::read_link(stage.0.join("sbin/mount.md")).unwrap();
-        assert_eq!(link, Path::new("/usr/local/sbin/mount_md"), "the link points at the installed path");
+        assert_eq!(
+            link("sbin/mount.md"),
+            Path::new("/usr/local/sbin/mount_md"),
+            "the link points at the installed path"
+        );
+        // `man mount.md` finds the page under the helper's name.
+        want.insert("usr/local/share/man/man8/mount.md.8".to_string());
+        assert_eq!(link("usr/local/share/man/man8/mount.md.8"), Path::new("mount_md.8"));
     }
     assert_eq!(files_under(&stage.0), want);
+    // The completions are what the binary prints; bash-completion loads a
+    // command's file by its name, so mount.md is a link to mount_md.
+    assert_eq!(link("usr/local/share/bash-completion/completions/mount.md"), Path::new("mount_md"));
+    for (file, shell) in [
+        ("usr/local/share/bash-completion/completions/mount_md", "bash"),
+        ("usr/local/share/zsh/site-functions/_mount_md", "zsh"),
+    ] {
+        let printed = Command::new(&bin).arg(format!("--completion={shell}")).output().unwrap().stdout;
+        assert_eq!(std::fs::read(stage.0.join(file)).unwrap(), printed, "{file}");
+    }
+    // bash-completion's loader finds both names where install put them
+    // (it looks under every $XDG_DATA_DIRS, /usr/local/share by default).
+    if cfg!(target_os = "linux") {
+        let loader = "/usr/share/bash-completion/bash_completion";
+        assert!(Path::new(loader).exists(), "{loader} missing (install bash-completion; tests/run does)");
+        let out = Command::new("bash")
+            .arg("--norc")
+            .arg("-c")
+            .arg(format!(
+                "source {loader}; for c in mount_md mount.md; do __load_completion $c && complete -p $c; done"
+            ))
+            .env("XDG_DATA_DIRS", stage.0.join("usr/local/share"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "complete -F _mount_md mount_md\ncomplete -F _mount_md mount.md\n",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // The port installs the same two files under PREFIX (PLIST_FILES names
     // the man page compressed, as the ports framework stores it).
     let port = include_str!("../../packaging/freebsd/sysutils/mount_md/Makefile");
@@ -74,7 +121,12 @@ fn install_and_uninstall_exactly() {
     assert_eq!(files_under(&stage.0), BTreeSet::new(), "uninstall removed every file and link install made");
     // As the README and Makefile say, the directories install created stay
     // (others' files may live there): uninstall removes files, not dirs.
-    for dir in ["usr/local/sbin", "usr/local/share/man/man8"] {
+    for dir in [
+        "usr/local/sbin",
+        "usr/local/share/man/man8",
+        "usr/local/share/bash-completion/completions",
+        "usr/local/share/zsh/site-functions",
+    ] {
         assert!(stage.0.join(dir).is_dir(), "{dir} was removed, yet the README says directories stay");
     }
 }

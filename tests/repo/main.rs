@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod completion;
 mod host_script;
 mod install;
 mod manpage;

@@ -235,3 +235,54 @@ fn diagnostics_are_messages_the_code_prints() {
     }
     assert!(n >= 10, "DIAGNOSTICS lists {n} messages");
 }
+
+/// Each SYNOPSIS entry as rendered (continuation lines joined) starts with
+/// the command's name, and the mount_md entries are the modes the usage
+/// text lists, one each: a missing `.Nm` once ran two of them together
+/// (`mount_md --list [--json] [--all] --help | --version`).
+#[test]
+fn synopsis_entries_each_start_with_the_command() {
+    let text = rendered();
+    let lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| l.trim() != "SYNOPSIS")
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let first = lines.iter().map(|l| indent(l)).min().expect("a SYNOPSIS");
+    let mut entries: Vec<String> = Vec::new();
+    for l in &lines {
+        match entries.last_mut() {
+            Some(e) if indent(l) > first => {
+                e.push(' ');
+                e.push_str(l.trim());
+            }
+            _ => entries.push(l.trim().to_string()),
+        }
+    }
+    // What selects each entry's mode: its first option if that is not
+    // bracketed (`-u`, `--list`, `--completion`), else the mount mode.
+    let head = |entry: &str| {
+        let mut words = entry.split_whitespace();
+        let prog = words.next().unwrap_or_default().to_string();
+        let mode = match words.next() {
+            Some(w) if w.starts_with('-') => w.split('=').next().unwrap().to_string(),
+            _ => "mount".to_string(),
+        };
+        (prog, mode)
+    };
+    for e in &entries {
+        let (prog, _) = head(e);
+        assert!(prog == "mount_md" || prog == "mount.md", "SYNOPSIS entry not starting with the command: {e}");
+        let modes = e.split_whitespace().filter(|w| ["-u", "-r", "--list", "--help", "--completion"].contains(w));
+        assert!(modes.count() <= 1, "two modes run together in one SYNOPSIS entry: {e}");
+    }
+    let page: Vec<(String, String)> = entries.iter().map(|e| head(e)).filter(|(p, _)| p == "mount_md").collect();
+    let usage = mount_md::cli::flags::usage("mount_md");
+    let want: Vec<(String, String)> =
+        usage.lines().filter(|l| !l.starts_with('\t')).map(|l| head(l.trim_start_matches("usage:").trim())).collect();
+    assert_eq!(page, want, "SYNOPSIS modes vs the usage text");
+    assert_eq!(entries.iter().filter(|e| e.starts_with("mount.md ")).count(), 1, "{entries:#?}");
+}

@@ -104,3 +104,19 @@ fn no_references_outside_the_repository_and_no_sudo() {
         }
     }
 }
+
+/// The README says where the build leaves the binary (the Makefile's
+/// `BIN`), and before the first fstab line that the recipes need
+/// `make install`, which creates the `/sbin/mount.md` link mount(8) runs.
+#[test]
+fn install_says_where_the_binary_is_and_fstab_needs_it_installed() {
+    let makefile = include_str!("../../Makefile");
+    let bin = makefile.lines().find_map(|l| l.strip_prefix("BIN = ")).expect("BIN in the Makefile");
+    let install = flat(section("Install"));
+    assert!(install.contains(&format!("`{bin}`")), "Install does not say the build leaves {bin}: {install}");
+    let recipes = section("fstab recipes");
+    let first = recipes.find("\n    md ").expect("an fstab line");
+    let before = flat(&recipes[..first]);
+    assert!(before.contains("`make install` first") && before.contains("`/sbin/mount.md`"), "{before}");
+    assert!(makefile.contains("HELPERDIR ?= /sbin") && makefile.contains("link=$(DESTDIR)$(HELPERDIR)/mount.md"));
+}

@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod abi;
+pub mod eli;
 pub mod fsck;
 pub mod geom;
 pub mod grow;

@@ -8,12 +8,13 @@
 mod support;
 
 mod abi;
-mod followups;
 mod fsck;
 mod geli;
 mod grow;
+mod grow_on_the_model;
 mod jail;
 mod lifecycle;
 mod model;
+mod mounted_root;
 mod requests;
 mod run;

@@ -44,6 +44,16 @@ impl Scheme {
     }
 }
 
+/// `--encrypt=SCHEME`, `--key-file=PATH`, `--kdf=KDF` of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encrypt {
+    pub scheme: Scheme,
+    /// Where the key is; `None`: ask for a passphrase on the terminal.
+    pub key_file: Option<std::path::PathBuf>,
+    /// For a header `--create` writes; `None`: the tool's default.
+    pub kdf: Option<Kdf>,
+}
+
 /// The key derivation `--create` asks cryptsetup for (`--kdf=`). Left out,
 /// cryptsetup chooses: argon2id, benchmarked to 2 s of unlock time and up
 /// to 1 GiB of memory (libcryptsetup's `DEFAULT_LUKS2_ITER_TIME`,
@@ -350,6 +360,33 @@ pub fn geli_detach_argv(eli: &str) -> Vec<OsString> {
 /// `eli_resize`).
 pub fn geli_resize_argv(provider: &str, old_size: u64) -> Vec<OsString> {
     os(vec!["resize".into(), "-s".into(), old_size.to_string(), provider.to_string()])
+}
+
+/// What `-N` and `-X` say the crypt step runs on `device` (`/dev/loop?`,
+/// `/dev/md3`) for `mount_point`: the argument vectors, and where the key
+/// comes from (never the key).
+pub fn describe(e: &Encrypt, read_only: bool, device: &Path, mount_point: &[u8]) -> String {
+    let line = |v: Vec<OsString>| v.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ");
+    let key = match &e.key_file {
+        Some(k) => format!("the key from {} on standard input", crate::error::quoted(k)),
+        None => "the passphrase asked on the terminal, through a pipe".to_string(),
+    };
+    match e.scheme {
+        Scheme::Luks2 => format!(
+            "if this run created the image: cryptsetup {}; then cryptsetup {} ({key})",
+            line(luks_format_argv(device, e.kdf.as_ref())),
+            line(luks_open_argv(device, &dm_name(mount_point), read_only))
+        ),
+        Scheme::Geli => {
+            let unit = device.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let k = if e.key_file.is_some() { GeliKey::File } else { GeliKey::Passphrase };
+            format!(
+                "if this run created the image: geli {}; then geli {} ({key})",
+                line(geli_init_argv(&unit, k)),
+                line(geli_attach_argv(&unit, k, read_only))
+            )
+        }
+    }
 }
 
 #[cfg(test)]

@@ -141,6 +141,11 @@ pub fn open_key_file(path: &Path) -> Result<Key> {
 /// What is said where no key file is given and no terminal can be asked.
 pub const NO_KEY: &str = "no --key-file given, and standard input is not a terminal to ask for a passphrase";
 
+/// Whether standard input is a terminal a passphrase can be asked on.
+pub fn stdin_is_terminal() -> bool {
+    nix::unistd::isatty(std::io::stdin().as_fd()).unwrap_or(false)
+}
+
 /// Asks for the passphrase on the terminal that is standard input, echo
 /// off, as cryptsetup and geli do; `confirm` asks twice (for a new
 /// header). Refuses at once, with [`NO_KEY`], when standard input is not a
@@ -148,7 +153,7 @@ pub const NO_KEY: &str = "no --key-file given, and standard input is not a termi
 pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
     use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
     let stdin = std::io::stdin();
-    if !nix::unistd::isatty(stdin.as_fd()).unwrap_or(false) {
+    if !stdin_is_terminal() {
         return Err(Error::plain(NO_KEY.to_string()));
     }
     let saved = tcgetattr(stdin.as_fd()).map_err(|e| Error::sys("terminal", e))?;
@@ -190,49 +195,7 @@ pub fn run_keyed(program: &Path, args: &[OsString], key: Option<&Key>) -> Result
         Some(k) => k.stdin()?,
         None => Stdio::null(),
     };
-    run_with_stdin(program, args, stdin)
-}
-
-/// [`posix::run_noticed`] with a standard input of the caller's.
-// Phase note: posix's runner takes /dev/null as standard input; this copy
-// of its loop is folded into it (a `stdin` argument) once posix is a folder.
-fn run_with_stdin(program: &Path, args: &[OsString], stdin: Stdio) -> Result<posix::Captured> {
-    use std::io::Read;
-    use std::process::Command;
-    let mut cmd = Command::new(program);
-    cmd.args(args).env_clear().env("PATH", posix::HELPER_PATH).stdin(stdin);
-    posix::die_with_parent(&mut cmd);
-    let shown = || program.display().to_string();
-    let (r, w) = nix::unistd::pipe().map_err(|e| Error::sys("pipe", e))?;
-    let w2 = w.try_clone().map_err(|e| crate::error::from_io("pipe", &e))?;
-    cmd.stdout(Stdio::from(w)).stderr(Stdio::from(w2));
-    let mut child = cmd.spawn().map_err(|e| crate::error::from_io(shown(), &e))?;
-    drop(cmd);
-    let (finished, until) = std::sync::mpsc::channel::<()>();
-    let text = format!("still waiting for {} (pid {}) after {} s", shown(), child.id(), posix::HELPER_NOTICE.as_secs());
-    let watch = std::thread::spawn(move || {
-        if until.recv_timeout(posix::HELPER_NOTICE) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
-            eprintln!("mount_md: {text}");
-        }
-    });
-    let mut kept = Vec::new();
-    let mut pipe = std::fs::File::from(r);
-    let mut buf = [0u8; 8192];
-    loop {
-        match pipe.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                let room = (64 * 1024usize).saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-    let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e));
-    drop(finished);
-    let _ = watch.join();
-    Ok(posix::Captured { status: status?, output: String::from_utf8_lossy(&kept).into_owned() })
+    posix::run_fed(program, args, stdin)
 }
 
 /// Runs a crypt helper and turns a failure into one error naming `what`

@@ -11,8 +11,11 @@ impl Disks for Units {
     fn mediasize(&self, p: &str) -> Option<u64> {
         self.0.get(p).map(|u| u.0)
     }
-    fn metadata(&mut self, p: &str) -> &mut Option<OnDisk> {
-        &mut self.0.get_mut(p).unwrap().1
+    fn metadata(&self, p: &str) -> Option<OnDisk> {
+        self.0.get(p).and_then(|u| u.1.clone())
+    }
+    fn store(&mut self, p: &str, md: OnDisk, _fresh: bool) {
+        self.0.get_mut(p).unwrap().1 = Some(md);
     }
 }
 

@@ -8,6 +8,7 @@
 mod support;
 
 mod abi;
+mod crypt;
 mod fsck;
 mod geli;
 mod grow;

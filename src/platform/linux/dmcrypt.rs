@@ -86,6 +86,36 @@ pub fn layers_over(sysfs: &Path, loop_name: &str) -> std::io::Result<Vec<Layer>>
     Ok(out)
 }
 
+/// The loop unit under a dm target of mount_md's, by device numbers: when
+/// `dev` is a dm target whose name [`crate::crypt::is_ours_name`] accepts
+/// and whose one slave is a loop device, that loop device's number. A
+/// mount on mount_md's crypt layer is then matched to the unit under it,
+/// as a mount on the unit itself is (`/sys/dev/block/M:m/dm/name`,
+/// `slaves/`, linux/drivers/md/dm-sysfs.c and dm.c `open_table_device`).
+pub fn unit_under(sysfs: &Path, dev: u64) -> Option<u64> {
+    // Anonymous devices (tmpfs, proc, btrfs subvolumes) and loop devices
+    // themselves are never dm targets: no sysfs look-up for them.
+    if matches!(libc::major(dev), 0 | 7) {
+        return None;
+    }
+    let dir = sysfs.join("dev/block").join(format!("{}:{}", libc::major(dev), libc::minor(dev)));
+    let name = trim_nl(std::fs::read(dir.join("dm/name")).ok()?);
+    if !crate::crypt::is_ours_name(&name) {
+        return None;
+    }
+    let slaves: Vec<String> = std::fs::read_dir(dir.join("slaves"))
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let [only] = slaves.as_slice() else { return None };
+    if !only.starts_with("loop") {
+        return None;
+    }
+    let (major, minor) = parse_dev(&std::fs::read(sysfs.join("block").join(only).join("dev")).ok()?)?;
+    Some(libc::makedev(major, minor))
+}
+
 /// The device-mapper control node (linux/drivers/md/dm-ioctl.c
 /// `_dm_misc`: misc minor 236, "mapper/control").
 pub const CONTROL: &str = "/dev/mapper/control";
@@ -128,6 +158,33 @@ mod tests {
         if let Some(m) = missing {
             assert!(m.starts_with("this kernel has no device-mapper (/dev/mapper/control: "), "{m}");
         }
+    }
+
+    /// A dm target of ours over loop7 stands for loop7; another's, or one
+    /// over two devices, does not.
+    #[test]
+    fn mounts_on_our_layer_belong_to_the_unit_under_it() {
+        let root = std::env::temp_dir().join(format!("mount_md-dmdev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mk = |dev: &str, name: &str, slaves: &[&str]| {
+            let d = root.join("dev/block").join(dev);
+            std::fs::create_dir_all(d.join("dm")).unwrap();
+            std::fs::create_dir_all(d.join("slaves")).unwrap();
+            std::fs::write(d.join("dm/name"), format!("{name}\n")).unwrap();
+            for s in slaves {
+                std::fs::create_dir_all(d.join("slaves").join(s)).unwrap();
+            }
+        };
+        std::fs::create_dir_all(root.join("block/loop7")).unwrap();
+        std::fs::write(root.join("block/loop7/dev"), "7:7\n").unwrap();
+        mk("253:1", "mount_md-0011223344556677", &["loop7"]);
+        mk("253:2", "vg-lv", &["loop7"]);
+        mk("253:3", "mount_md-8899aabbccddeeff", &["loop7", "loop8"]);
+        assert_eq!(unit_under(&root, libc::makedev(253, 1)), Some(libc::makedev(7, 7)));
+        assert_eq!(unit_under(&root, libc::makedev(253, 2)), None);
+        assert_eq!(unit_under(&root, libc::makedev(253, 3)), None);
+        assert_eq!(unit_under(&root, libc::makedev(8, 1)), None);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -63,7 +63,10 @@ pub trait Disks {
     /// The provider's mediasize, `None` when there is no such provider.
     fn mediasize(&self, provider: &str) -> Option<u64>;
     /// The metadata the provider's image holds.
-    fn metadata(&mut self, provider: &str) -> &mut Option<OnDisk>;
+    fn metadata(&self, provider: &str) -> Option<OnDisk>;
+    /// Writes metadata: `fresh` for `init` (what was on the disk is no
+    /// longer reachable), else an update in place (`resize`).
+    fn store(&mut self, provider: &str, md: OnDisk, fresh: bool);
 }
 
 /// An attached `.eli` provider.
@@ -215,8 +218,7 @@ impl Geli {
         if self.attached.contains_key(&prov) {
             return Err(format!("Cannot store metadata on {prov}: Operation not permitted."));
         }
-        *disks.metadata(&prov) =
-            Some(OnDisk { at: size - UNIT_SECTOR, provsize: size, sectorsize, no_passphrase, key });
+        disks.store(&prov, OnDisk { at: size - UNIT_SECTOR, provsize: size, sectorsize, no_passphrase, key }, true);
         let backup = a.values.get(&'B').map(String::as_str) != Some("none");
         Ok(if backup {
             format!("\nMetadata backup can be found in /var/backups/{prov}.eli and\n")
@@ -233,7 +235,7 @@ impl Geli {
         };
         // Read from the unit's last sector: after the unit grew, the
         // metadata is no longer there.
-        let md = match disks.metadata(&prov).clone() {
+        let md = match disks.metadata(&prov) {
             Some(md) if md.at + UNIT_SECTOR == size => md,
             _ => return Err(format!("Cannot read metadata from {prov}: Invalid argument.")),
         };
@@ -288,14 +290,14 @@ impl Geli {
         if old == size {
             return Err("Size hasn't changed.".to_string());
         }
-        let md = disks.metadata(&prov);
-        match md {
-            Some(m) if m.at + UNIT_SECTOR == old => {
+        match disks.metadata(&prov) {
+            Some(mut m) if m.at + UNIT_SECTOR == old => {
                 if m.provsize != old {
                     return Err("Provider size mismatch at oldsize.".to_string());
                 }
                 m.provsize = size;
                 m.at = size - UNIT_SECTOR;
+                disks.store(&prov, m, false);
                 Ok(String::new())
             }
             _ => Err(format!("Inconsistent provider's {prov} metadata.")),

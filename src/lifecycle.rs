@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 pub use crate::grow_ops::Located;
 use crate::plan::{FsType, Plan, Step};
 use crate::platform::{
-    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState,
+    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState, Which,
 };
 use crate::request::ReleaseTarget;
 use nix::errno::Errno;
@@ -105,7 +105,7 @@ const SETTLE_STEP: Duration = Duration::from_millis(10);
 pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point: &Path) -> Result<Vec<Existing>> {
     let mut waited = Duration::ZERO;
     loop {
-        let units: Vec<UnitInfo> = p.units()?.into_iter().filter(|u| u.backing == Some(image)).collect();
+        let units: Vec<UnitInfo> = p.units(Which::All)?.into_iter().filter(|u| u.backing == Some(image)).collect();
         if units.is_empty() {
             return Ok(Vec::new());
         }
@@ -164,7 +164,7 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
         Err(e) => return Err(e),
     };
     let Some(m) = p.mounts()?.into_iter().find(|m| m.id == id) else { return Ok(Occupant::Free) };
-    let unit = p.units()?.into_iter().find(|u| u.rdev == m.dev);
+    let unit = p.units(Which::Device(m.dev))?.into_iter().next();
     Ok(match unit {
         Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
         Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => {
@@ -216,7 +216,7 @@ pub fn foreign(what: &str, dev: &Device) -> Error {
 /// attached: `Ok(false)` (with the reason in `notes`) when it is left
 /// alone. The caller ignores errors, as mdmfs does.
 pub fn predetach<P: Platform + ?Sized>(p: &mut P, unit: u32, notes: &mut Vec<Note>) -> Result<bool> {
-    if let Some(u) = p.units()?.into_iter().find(|u| u.device.unit == unit && u.owner.is_foreign()) {
+    if let Some(u) = p.units(Which::Unit(unit))?.into_iter().find(|u| u.owner.is_foreign()) {
         notes.push(Note::Debug(format!("{} was not attached by mount_md; left alone", u.device.path.display())));
         return Ok(false);
     }
@@ -329,9 +329,8 @@ fn resolve<P: Platform + ?Sized>(
     target: &ReleaseTarget,
     table: &mut Option<Vec<MountRec>>,
 ) -> Result<(Vec<UnitInfo>, Option<PathKind>)> {
-    let units = p.units()?;
     let path = match target {
-        ReleaseTarget::Unit(n) => return Ok((units.into_iter().filter(|u| u.device.unit == *n).collect(), None)),
+        ReleaseTarget::Unit(n) => return Ok((p.units(Which::Unit(*n))?, None)),
         ReleaseTarget::Path(path) => path,
     };
     // A mount root whose mount is not in the table was unmounted between
@@ -359,7 +358,10 @@ fn resolve<P: Platform + ?Sized>(
                 .iter()
                 .find(|m| m.id == *id)
                 .ok_or_else(|| Error::text(shown(target), "mount vanished from the mount table"))?;
-            match units.into_iter().find(|u| u.rdev == m.dev) {
+            // The mount's device number names its unit: one unit read,
+            // whatever the number attached.
+            let dev = m.dev;
+            match p.units(Which::Device(dev))?.into_iter().next() {
                 Some(u) => vec![u],
                 None => {
                     return Err(Error::plain(format!(
@@ -375,7 +377,7 @@ fn resolve<P: Platform + ?Sized>(
             let mounts = mount_table(p, table)?;
             let bytes = real.as_os_str().as_bytes();
             let mut v = Vec::new();
-            for u in units.into_iter().filter(|u| matches!(&u.owner, Owner::Ours(m) if m.names(bytes))) {
+            for u in p.units(Which::All)?.into_iter().filter(|u| matches!(&u.owner, Owner::Ours(m) if m.names(bytes))) {
                 // Marked for this directory but mounted somewhere else: it
                 // serves that mount now, and says so rather than vanish.
                 if let Some(m) = mounts.iter().find(|m| m.dev == u.rdev) {
@@ -403,7 +405,7 @@ fn resolve<P: Platform + ?Sized>(
             }
             v
         }
-        PathKind::File(id) => units.into_iter().filter(|u| u.backing == Some(*id)).collect(),
+        PathKind::File(id) => p.units(Which::All)?.into_iter().filter(|u| u.backing == Some(*id)).collect(),
     };
     Ok((chosen, Some(kind)))
 }
@@ -475,6 +477,22 @@ fn still_mounted<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> 
     Ok(p.mounts()?.iter().any(|x| x.id == m.id))
 }
 
+/// After an unmount that said "not mounted" (EINVAL, ENOENT): whether `m`
+/// is gone from the table, looking again for up to [`SETTLE`] while it is
+/// still listed (another `-u` unmounting it at the same moment can make
+/// ours fail before the table shows its own unmount finished).
+fn gone_soon<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> {
+    let mut waited = Duration::ZERO;
+    while still_mounted(p, m)? {
+        if waited >= SETTLE {
+            return Ok(false);
+        }
+        p.pause(SETTLE_STEP);
+        waited += SETTLE_STEP;
+    }
+    Ok(true)
+}
+
 /// unmount(2) of `on`, EBUSY retried for about a second unless forced.
 fn unmount_settled<P: Platform + ?Sized>(p: &mut P, on: &Path, force: bool) -> Result<()> {
     let mut tries = 1;
@@ -509,7 +527,7 @@ fn release_one<P: Platform + ?Sized>(
             Ok(()) => out.unmounted.push(m.on.clone()),
             // Not mounted any more: someone else (another `-u`, a jail
             // stop) unmounted it meanwhile. Done, not by us.
-            Err(e) if matches!(e.errno(), Some(Errno::EINVAL | Errno::ENOENT)) && !still_mounted(p, m)? => {}
+            Err(e) if matches!(e.errno(), Some(Errno::EINVAL | Errno::ENOENT)) && gone_soon(p, m)? => {}
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force => {
                 return Err(Error::explained(
                     format!("unmount of {}", crate::error::quoted(&m.on)),

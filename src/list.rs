@@ -22,7 +22,7 @@
 //! names: the text form keeps them, in octal).
 #![forbid(unsafe_code)]
 use crate::error::Result;
-use crate::platform::Platform;
+use crate::platform::{Platform, Which};
 pub use crate::unit::Listed;
 use std::fmt::Write as _;
 
@@ -33,7 +33,7 @@ use std::fmt::Write as _;
 pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Listed>> {
     let mounts = p.mounts()?;
     let mut out = Vec::new();
-    for u in p.units()? {
+    for u in p.units(Which::All)? {
         let mount = mounts.iter().find(|m| m.dev == u.rdev);
         out.extend(p.list_row(&u, mount)?);
     }

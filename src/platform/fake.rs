@@ -13,7 +13,7 @@ use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::mark::Mark;
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState, Which};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
@@ -280,7 +280,7 @@ impl Platform for Fake {
         Ok(())
     }
 
-    fn units(&mut self) -> Result<Vec<UnitInfo>> {
+    fn units(&mut self, which: Which) -> Result<Vec<UnitInfo>> {
         self.calls.push(Call::Units);
         self.maybe_fail("units", "units")?;
         Ok(self
@@ -298,6 +298,7 @@ impl Platform for Fake {
                     autoclear: false,
                 }
             })
+            .filter(|u| which.matches(u))
             .collect())
     }
 

@@ -90,6 +90,35 @@ pub struct Mounted<R> {
     pub root: R,
 }
 
+/// Which units [`Platform::units`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Every attached unit (is this image attached anywhere?).
+    All,
+    /// The unit with this number, if attached.
+    Unit(u32),
+    /// The unit whose node has this device number (a mount's `dev`), if
+    /// it is one.
+    Device(u64),
+}
+
+impl Which {
+    /// Whether `u` is one that was asked for.
+    pub fn matches(self, u: &UnitInfo) -> bool {
+        self.matches_unit(u.device.unit, u.rdev)
+    }
+
+    /// Whether the unit numbered `unit`, whose node is `rdev`, is one that
+    /// was asked for.
+    pub fn matches_unit(self, unit: u32, rdev: u64) -> bool {
+        match self {
+            Which::All => true,
+            Which::Unit(n) => unit == n,
+            Which::Device(d) => rdev == d,
+        }
+    }
+}
+
 /// What a path given to `-u` (or a mount point) is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathKind {
@@ -239,10 +268,12 @@ pub trait Platform {
     fn publish_image(&mut self, _image: &mut Opened<Self::Image>) -> Result<()> {
         Ok(())
     }
-    /// Every attached unit, with what the kernel says backs it and the mark
-    /// it carries. A unit that cannot be read (no permission) is an error,
-    /// never left out.
-    fn units(&mut self) -> Result<Vec<UnitInfo>>;
+    /// The attached units `which` asks for (every one, or the one a number
+    /// or device number names), each with what the kernel says backs it
+    /// and the mark it carries. A unit that cannot be read (no permission)
+    /// is an error, never left out. Asking for one unit costs what one
+    /// unit costs where the kernel can name it directly.
+    fn units(&mut self, which: Which) -> Result<Vec<UnitInfo>>;
     /// Every mount of this mount namespace, in mount order. A table that
     /// cannot be read is an error, never an empty list.
     fn mounts(&mut self) -> Result<Vec<MountRec>>;

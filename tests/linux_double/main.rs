@@ -16,7 +16,7 @@ use mount_md::platform::linux::loopdev::{LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY}
 use mount_md::platform::linux::recording::{bound, rdev_of, LoopCall, Recorder};
 use mount_md::platform::linux::sys::Statx;
 use mount_md::platform::linux::Linux;
-use mount_md::platform::{Describe, Detached, MountOf, Note, Owner, Platform};
+use mount_md::platform::{Describe, Detached, MountOf, Note, Owner, Platform, Which};
 use mount_md::request::Backing;
 use std::ffi::OsString;
 use std::path::Path;
@@ -110,7 +110,7 @@ fn units_say_whose_they_are_and_what_backs_them() {
         .with_unit(1, bound(5, 6, LO_FLAGS_AUTOCLEAR, &ours("/j")))
         .with_unit(2, bound(5, 7, 0, b"/srv/x.img"));
     let mut l = Linux::with_sys(rec);
-    let units = l.units().unwrap();
+    let units = l.units(Which::All).unwrap();
     assert_eq!(units.len(), 2);
     assert!(matches!(&units[0].owner, Owner::Ours(m) if m.mount_point == b"/j"));
     assert_eq!((units[0].rdev, units[0].autoclear), (rdev_of(1), true));
@@ -120,7 +120,7 @@ fn units_say_whose_they_are_and_what_backs_them() {
     let mut rec = l.into_sys();
     rec.deny = true;
     let mut l = Linux::with_sys(rec);
-    assert_eq!(l.units().unwrap_err().to_string(), "/dev/loop1: cannot check whose it is: Permission denied");
+    assert_eq!(l.units(Which::All).unwrap_err().to_string(), "/dev/loop1: cannot check whose it is: Permission denied");
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn release_waits_bounded_for_the_last_user() {
     let mut rec = Recorder::new().with_unit(1, info);
     rec.loops.get_mut(&1).unwrap().open_elsewhere = true;
     let mut l = Linux::with_sys(rec);
-    let u = l.units().unwrap().remove(0);
+    let u = l.units(Which::All).unwrap().remove(0);
     let e = l.release_unit(&u, false).unwrap_err();
     assert_eq!(e.to_string(), "/dev/loop1: Device or resource busy");
     assert_eq!(l.sys().slept, Duration::from_secs(5));
@@ -282,4 +282,20 @@ fn the_mount_call_and_a_sloppy_retry() {
             mp.display()
         )
     );
+}
+
+/// `-u DIR` on a mount point reads the one unit the mount's device number
+/// names, however many are attached; `-u IMAGE` must look at all of them.
+#[test]
+fn u_of_a_mount_point_reads_one_unit_whatever_the_number_attached() {
+    let mut rec = Recorder::new().with_unit(1, bound(5, 6, LO_FLAGS_AUTOCLEAR, &ours("/j"))).with_mount(40, 1, "/j");
+    for n in 2..200 {
+        rec = rec.with_unit(n, bound(5, u64::from(n) + 100, 0, b"/srv/other.img"));
+    }
+    rec.paths.insert(b"/j".to_vec(), dir(40));
+    let mut l = Linux::with_sys(rec);
+    let (code, err) = run(&mut l, "mount_md -u /j");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(l.sys().opens <= 3, "{} loop nodes opened", l.sys().opens);
+    assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::ClrFd(1)]);
 }

@@ -34,7 +34,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, Formats, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState, Which};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::ffi::OsString;
@@ -485,9 +485,9 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     /// Every md unit: its backing file as [`FreeBsd::backing_id`] settles
     /// it, and its owner by the mark in `md_label`.
-    fn units(&mut self) -> Result<Vec<UnitInfo>> {
+    fn units(&mut self, which: Which) -> Result<Vec<UnitInfo>> {
         let mut out = Vec::new();
-        for u in self.sys.list_units()? {
+        for u in self.sys.list_units()?.into_iter().filter(|u| which.matches_unit(u.unit, unit_key(u.unit))) {
             let backing = self.backing_id(&u);
             out.push(UnitInfo {
                 device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },

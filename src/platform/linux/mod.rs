@@ -27,7 +27,7 @@ use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Path
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState, Which};
 use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
@@ -304,8 +304,8 @@ impl<S: LoopSys> Platform for Linux<S> {
         image.handle.remove_created()
     }
 
-    fn units(&mut self) -> Result<Vec<UnitInfo>> {
-        units::list(&mut self.sys)
+    fn units(&mut self, which: Which) -> Result<Vec<UnitInfo>> {
+        units::some(&mut self.sys, which)
     }
 
     fn mounts(&mut self) -> Result<Vec<MountRec>> {

@@ -77,6 +77,8 @@ pub struct Recorder {
     pub slept: Duration,
     /// The loop-control lock is held.
     pub locked: bool,
+    /// How many times a loop node was opened (what a scan costs).
+    pub opens: usize,
 }
 
 /// A `loop_info64` bound to the file `(dev, ino)`, with `flags` and the
@@ -152,6 +154,7 @@ impl LoopSys for Recorder {
     }
 
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<u32> {
+        self.opens += 1;
         if self.deny {
             return Err(Errno::EACCES);
         }
@@ -258,6 +261,10 @@ impl LoopSys for Recorder {
 
     fn holders(&mut self, unit: u32) -> usize {
         self.loops.get(&unit).map_or(0, |l| l.holders)
+    }
+
+    fn unit_of_rdev(&mut self, rdev: u64) -> Option<u32> {
+        self.loops.keys().copied().find(|&n| rdev_of(n) == rdev && self.loops[&n].info.is_some())
     }
 
     fn partitions(&mut self) -> std::io::Result<Vec<u8>> {

@@ -83,6 +83,10 @@ pub trait LoopSys {
     fn partitions(&mut self) -> std::io::Result<Vec<u8>>;
     /// `/proc/self/mountinfo`.
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>>;
+    /// The loop unit whose node is block device `rdev`, by the name sysfs
+    /// gives `/sys/dev/block/MAJ:MIN` (`…/loopN`); `None` for any other
+    /// device. The caller checks the node's own device number.
+    fn unit_of_rdev(&mut self, rdev: u64) -> Option<u32>;
     /// statx(2) of `name` relative to `dir`, never following `name`'s
     /// last component. With no `dir`, `name` is a path walked from the
     /// working directory by the symlink rule ([`posix::walk_target`]): a
@@ -239,6 +243,11 @@ impl LoopSys for Kernel {
                 Ok(out)
             }
         }
+    }
+
+    fn unit_of_rdev(&mut self, rdev: u64) -> Option<u32> {
+        let link = std::fs::read_link(format!("/sys/dev/block/{}:{}", libc::major(rdev), libc::minor(rdev))).ok()?;
+        link.file_name()?.to_str()?.strip_prefix("loop")?.parse().ok()
     }
 
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>> {

@@ -22,7 +22,7 @@ use super::mountinfo;
 use super::sys::LoopSys;
 use crate::error::{Error, Result};
 use crate::mark::{self, LINUX_CAPACITY};
-use crate::platform::{Device, FileId, Owner, PathKind, UnitInfo};
+use crate::platform::{Device, FileId, Owner, PathKind, UnitInfo, Which};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::os::unix::ffi::OsStrExt;
@@ -91,6 +91,23 @@ pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
     };
     let rdev = sys.rdev(&dev).map_err(|e| Error::sys(node.display().to_string(), e))?;
     Ok(Some(info_of(unit, rdev, &st)))
+}
+
+/// The bound loop devices `which` asks for: one is read directly (by its
+/// number, or for a device number by the unit sysfs names for it), every
+/// one only for [`Which::All`].
+pub fn some<S: LoopSys>(sys: &mut S, which: Which) -> Result<Vec<UnitInfo>> {
+    let unit = match which {
+        Which::All => return list(sys),
+        Which::Unit(n) => n,
+        Which::Device(rdev) => match sys.unit_of_rdev(rdev) {
+            Some(n) => n,
+            None => return Ok(Vec::new()),
+        },
+    };
+    // The node's own device number must be the one asked for (identity by
+    // what the kernel holds, not by the name sysfs gave).
+    Ok(get(sys, unit)?.into_iter().filter(|u| which.matches(u)).collect())
 }
 
 /// Every bound loop device.

@@ -151,6 +151,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 let disk = need(&self.disk, "a device before attaching one")?;
                 self.platform.wait_for_node(disk)?
             }
+            Step::Crypt(c) => self.crypt(c)?,
             Step::Examine(e) => self.examine(e)?,
             Step::Format(f) if f.only_if_created && !self.created() => {
                 self.debug_line("-P: keeping the image's file system");
@@ -240,6 +241,34 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         self.disk = Some(self.platform.attach(a, image, self.mount_point)?);
         self.attached = true;
         Ok(Flow::Next)
+    }
+
+    /// Opens the crypt layer on the attached disk: on an image this run
+    /// created, after writing its header; on any other, only over a header
+    /// that is there (LUKS2 is looked for here; geli's attach finds no
+    /// metadata itself). Nothing is ever formatted over an image that holds
+    /// no header. From here on the disk is used through the layer, and
+    /// detaching it closes the layer first.
+    fn crypt(&mut self, c: &crate::plan::Crypt) -> Result<()> {
+        use crate::crypt::{luks_version, Scheme};
+        let disk = need(&self.disk, "a device before attaching one")?;
+        let what = crate::error::quoted(self.image_path.as_ref().unwrap_or(&disk.device.path));
+        if self.created() {
+            self.platform.helper(disk, Helper::CryptHeader(c))?;
+        } else if c.encrypt.scheme == Scheme::Luks2 {
+            let head = self.platform.read_start(Head::Disk(disk), 4096)?.unwrap_or_default();
+            if luks_version(&head) != Some(2) {
+                return Err(Error::text(
+                    what,
+                    "holds no LUKS2 header: not opened and not formatted (--create --encrypt=luks2 makes one on a new image)",
+                ));
+            }
+        }
+        let node = self.platform.helper(disk, Helper::CryptOpen(c))?;
+        let node = node.ok_or_else(|| Error::text(what, "the crypt layer gave no device"))?;
+        let disk = self.disk.as_mut().expect("checked above");
+        disk.layer = Some(crate::platform::Layer { scheme: c.encrypt.scheme, node: node.into() });
+        Ok(())
     }
 
     /// Reads the superblock of the attached disk (4 KiB, more only when

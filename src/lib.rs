@@ -17,6 +17,7 @@
 compile_error!("mount_md has a backend for Linux (loop devices) and FreeBSD (md disks) only");
 
 pub mod cli;
+pub mod crypt;
 pub mod device;
 pub mod error;
 pub mod exec;

@@ -2,7 +2,9 @@
 //! as it describes each ([`collect`]), and the two ways of printing them.
 //!
 //! Text: one line per unit, fields separated by one space:
-//! `device image mount-point size used ro|rw mark`, where a missing value
+//! `device image mount-point size used ro|rw mark crypt`, where `crypt` is
+//! the crypt layer as `TYPE:DEVICE` (`luks2:/dev/mapper/mount_md-…`,
+//! `geli:/dev/md3.eli`), and a missing value
 //! is `-`, sizes are bytes, and space, backslash, every control character
 //! (C0 such as tab, newline and escape; DEL; C1, U+0080 to U+009F) and
 //! every byte that is not UTF-8 inside a path or mark are written in
@@ -12,8 +14,8 @@
 //! terminal would act on.
 //!
 //! JSON: an array of objects with `device`, `unit`, `image`, `deleted`,
-//! `mountpoint`, `size`, `used`, `readonly`, `mark` and `foreign`; missing
-//! values are `null`. `image` of an unlinked file is its last name and
+//! `mountpoint`, `size`, `used`, `readonly`, `mark`, `foreign` and `crypt`
+//! (`{"type": …, "device": …}`); missing values are `null`. `image` of an unlinked file is its last name and
 //! `deleted` is true, so a file really named `… (deleted)` is told apart.
 //! Strings are the bytes the kernel gave, control characters escaped;
 //! bytes that are not UTF-8 become U+FFFD (so this is lossy for such
@@ -99,6 +101,9 @@ pub fn line(u: &Listed) -> Vec<u8> {
         u.used.map(|n| n.to_string().into_bytes()).unwrap_or_else(dash),
         if u.read_only { b"ro".to_vec() } else { b"rw".to_vec() },
         mark,
+        u.crypt
+            .as_ref()
+            .map_or_else(dash, |(t, d)| [t.as_bytes(), b":", &escape_field(d.as_os_str().as_encoded_bytes())].concat()),
     ];
     parts.join(&b' ')
 }
@@ -140,7 +145,7 @@ pub fn json(units: &[Listed]) -> String {
         let _ = write!(
             s,
             "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"deleted\": {}, \"mountpoint\": {}, \"size\": {}, \"used\": {}, \
-             \"readonly\": {}, \"mark\": {}, \"foreign\": {}}}",
+             \"readonly\": {}, \"mark\": {}, \"foreign\": {}, \"crypt\": {}}}",
             json_string(u.device.as_os_str().as_encoded_bytes()),
             u.unit,
             json_opt(&u.image),
@@ -150,7 +155,11 @@ pub fn json(units: &[Listed]) -> String {
             u.used.map(|n| n.to_string()).unwrap_or_else(|| "null".into()),
             u.read_only,
             json_opt(&u.mark),
-            u.foreign
+            u.foreign,
+            u.crypt.as_ref().map_or_else(
+                || "null".to_string(),
+                |(t, d)| format!("{{\"type\": {}, \"device\": {}}}", json_string(t.as_bytes()), json_string(d.as_os_str().as_encoded_bytes()))
+            )
         );
     }
     if !units.is_empty() {
@@ -176,6 +185,7 @@ mod tests {
             read_only: foreign,
             mark: (!foreign).then(|| b"mount_md:/j/x".to_vec()),
             foreign,
+            crypt: None,
         }
     }
 
@@ -212,15 +222,15 @@ mod tests {
     fn lines() {
         assert_eq!(
             String::from_utf8(line(&unit(3, false))).unwrap(),
-            "/dev/loop3 /srv/a\\040b.img /j/x 1073741824 4096 rw mount_md:/j/x"
+            "/dev/loop3 /srv/a\\040b.img /j/x 1073741824 4096 rw mount_md:/j/x -"
         );
         assert_eq!(
             String::from_utf8(line(&unit(4, true))).unwrap(),
-            "/dev/loop4 /srv/a\\040b.img - 1073741824 - ro foreign"
+            "/dev/loop4 /srv/a\\040b.img - 1073741824 - ro foreign -"
         );
         let mut u = unit(5, true);
         u.mark = Some(b"/srv/a b.img".to_vec());
-        assert!(String::from_utf8(line(&u)).unwrap().ends_with(" foreign:/srv/a\\040b.img"));
+        assert!(String::from_utf8(line(&u)).unwrap().ends_with(" foreign:/srv/a\\040b.img -"));
         assert_eq!(escape_field(b"a\\b\tc\nd"), b"a\\134b\\011c\\012d");
     }
 
@@ -239,7 +249,7 @@ mod tests {
         assert_eq!(json_string(b"x\xffy"), "\"x\u{fffd}y\"");
         assert_eq!(json(&[]), "[]\n");
         let j = json(&[unit(3, false), unit(4, true)]);
-        assert!(j.contains(r#"{"device": "/dev/loop3", "unit": 3, "image": "/srv/a b.img", "deleted": false, "mountpoint": "/j/x", "size": 1073741824, "used": 4096, "readonly": false, "mark": "mount_md:/j/x", "foreign": false}"#), "{j}");
-        assert!(j.contains(r#""mountpoint": null, "size": 1073741824, "used": null, "readonly": true, "mark": null, "foreign": true}"#), "{j}");
+        assert!(j.contains(r#"{"device": "/dev/loop3", "unit": 3, "image": "/srv/a b.img", "deleted": false, "mountpoint": "/j/x", "size": 1073741824, "used": 4096, "readonly": false, "mark": "mount_md:/j/x", "foreign": false, "crypt": null}"#), "{j}");
+        assert!(j.contains(r#""mountpoint": null, "size": 1073741824, "used": null, "readonly": true, "mark": null, "foreign": true, "crypt": null}"#), "{j}");
     }
 }

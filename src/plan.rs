@@ -57,6 +57,16 @@ pub enum Formats {
     IfCreated,
 }
 
+/// Open the crypt layer on the attached disk (`--encrypt`): write its
+/// header first when this run created the image (`--create`), else find
+/// one there or refuse; format, check and mount then go through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crypt {
+    pub encrypt: crate::crypt::Encrypt,
+    /// `-o ro`: open it read-only.
+    pub read_only: bool,
+}
+
 /// Make a file system on the attached disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Format {
@@ -123,6 +133,7 @@ pub enum Step {
     Attach(Attach),
     /// Wait, bounded, for the device node to appear.
     WaitForNode,
+    Crypt(Crypt),
     Examine(Examine),
     Format(Format),
     Mount(Mount),
@@ -155,6 +166,7 @@ impl Step {
             Step::PreDetach(_) => "predetach",
             Step::Attach(_) => "attach",
             Step::WaitForNode => "wait",
+            Step::Crypt(_) => "crypt",
             Step::Examine(Examine::BeforeFormat) => "guard",
             Step::Examine(Examine::BeforeMount(_)) => "fsck",
             Step::Format(_) => "format",
@@ -244,6 +256,9 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
             },
         }));
         steps.push(Step::WaitForNode);
+        if let Some(e) = &req.encrypt {
+            steps.push(Step::Crypt(Crypt { encrypt: e.clone(), read_only: req.read_only() }));
+        }
         let fstype = req.fstype.clone().unwrap_or_else(|| defaults.fstype.to_string());
         // -P keeps the image's file system; with --create a brand-new
         // image has none yet, so that one is formatted all the same.

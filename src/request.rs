@@ -107,6 +107,8 @@ pub struct Request {
     /// false with `--no-direct-io`: attach the loop device buffered (Linux;
     /// md(4) vnode disks bypass the cache by themselves).
     pub direct_io: bool,
+    /// `--encrypt`: a crypt layer between the disk and the file system.
+    pub encrypt: Option<crate::crypt::Encrypt>,
 }
 
 impl Request {

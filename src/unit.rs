@@ -94,4 +94,7 @@ pub struct Listed {
     pub mark: Option<Vec<u8>>,
     /// Not attached by mount_md (no mount_md mark).
     pub foreign: bool,
+    /// The crypt layer mount_md opened on it: its type (`luks2`, `geli`)
+    /// and device (`/dev/mapper/mount_md-…`, `/dev/md3.eli`).
+    pub crypt: Option<(String, PathBuf)>,
 }

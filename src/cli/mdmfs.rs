@@ -4,6 +4,7 @@
 use super::flags::{self, Mode};
 use super::getopt::{self, getopt, GetoptError, LongArg, Opt, Style};
 use super::{info_request, split_option_list, CliError, Host};
+use crate::crypt::{Encrypt, Kdf, Scheme};
 use crate::device::{parse_device, DeviceArg};
 use crate::flavor::Flavor;
 use crate::mode::parse_mode;
@@ -171,10 +172,12 @@ pub fn interpret(
         fsck: FsckPolicy::Auto,
         reformat: false,
         direct_io: true,
+        encrypt: None,
     };
     let mut have_type = false;
     let mut size_arg: Option<&str> = None;
     let mut clone_policy = None;
+    let (mut scheme, mut key_file, mut kdf) = (None, None, None);
     for opt in opts {
         let arg = opt.arg.as_deref();
         let value = || arg.map(|a| utf8(opt.letter, a)).transpose();
@@ -282,6 +285,9 @@ pub fn interpret(
                 }
                 Some("reformat") => req.reformat = true,
                 Some("no-direct-io") => req.direct_io = false,
+                Some("encrypt") => scheme = Some(Scheme::parse(value()?.unwrap_or_default()).map_err(CliError::Fatal)?),
+                Some("key-file") => key_file = value()?.map(PathBuf::from),
+                Some("kdf") => kdf = Some(Kdf::parse(value()?.unwrap_or_default()).map_err(CliError::Fatal)?),
                 Some("help" | "version") => {} // answered before interpret
                 other => unreachable!("getopt returned --{other:?}, which is not in the flag table"),
             },
@@ -333,5 +339,34 @@ pub fn interpret(
     if req.create.is_some() && req.from.is_none() && (!matches!(req.backing, Backing::Vnode(_)) || req.size.is_none()) {
         return Err(CliError::Fatal("--create requires -F file and -s size".into()));
     }
+    req.encrypt = encryption(scheme, key_file, kdf, &req)?;
     Ok(req)
+}
+
+/// The crypt layer a request asks for, or why the options do not fit.
+fn encryption(
+    scheme: Option<Scheme>,
+    key_file: Option<PathBuf>,
+    kdf: Option<Kdf>,
+    req: &Request,
+) -> Result<Option<Encrypt>, CliError> {
+    let Some(scheme) = scheme else {
+        return match (&key_file, &kdf) {
+            (Some(_), _) => Err(CliError::Fatal("--key-file requires --encrypt".into())),
+            (_, Some(_)) => Err(CliError::Fatal("--kdf requires --encrypt".into())),
+            _ => Ok(None),
+        };
+    };
+    if !matches!(req.backing, Backing::Vnode(_)) {
+        return Err(CliError::Fatal("--encrypt requires -F file".into()));
+    }
+    if kdf.is_some() && req.create.is_none() {
+        return Err(CliError::Fatal("--kdf requires --create: it sets up a new header".into()));
+    }
+    if kdf.is_some() && scheme == Scheme::Geli {
+        return Err(CliError::Fatal(
+            "--kdf applies to --encrypt=luks2 only (geli with a key file derives no key)".into(),
+        ));
+    }
+    Ok(Some(Encrypt { scheme, key_file, kdf }))
 }

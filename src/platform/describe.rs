@@ -27,6 +27,7 @@ pub fn generic(step: &Step, prefix: &str, dev: Option<&Device>) -> String {
             format!("open and lock {}{ro}{create}", o.path.display())
         }
         Step::PreDetach(u) => format!("detach {prefix}{u} if attached"),
+        Step::Crypt(c) => format!("open the {} crypt layer on {name}", c.encrypt.scheme.name()),
         Step::Attach(a) => {
             let what = match &a.backing {
                 Backing::Swap => "swap".to_string(),

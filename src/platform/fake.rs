@@ -33,6 +33,10 @@ pub enum Call {
     Attach(Attach),
     Detach(u32),
     WaitForNode(PathBuf),
+    /// `--encrypt`: a header written, a layer opened or closed, on a unit.
+    CryptHeader(u32),
+    CryptOpen(u32),
+    CryptClose(u32),
     Format {
         device: PathBuf,
         fstype: String,
@@ -119,6 +123,8 @@ pub struct Fake {
     /// Device path prefix, `/dev/md` unless told otherwise.
     pub prefix: String,
     notes: Vec<Note>,
+    /// The first bytes of every unit (`--encrypt` looks for a header).
+    pub head: Vec<u8>,
 }
 
 impl Default for Fake {
@@ -140,6 +146,7 @@ impl Default for Fake {
             untrusted: BTreeMap::new(),
             prefix: "/dev/md".into(),
             notes: Vec::new(),
+            head: Vec::new(),
         }
     }
 }
@@ -367,7 +374,7 @@ impl Platform for Fake {
         _mount_point: &Path,
     ) -> Result<Option<Disk<Handle>>> {
         self.calls.push(Call::Reuse(e.device.unit));
-        let take = |d: &Device| Disk { device: d.clone(), hold: Handle::new(&self.handles, &d.path) };
+        let take = |d: &Device| Disk { device: d.clone(), hold: Handle::new(&self.handles, &d.path), layer: None };
         if self.reuse_ok {
             return Ok(Some(take(&e.device)));
         }
@@ -404,10 +411,14 @@ impl Platform for Fake {
         self.units.insert(unit, FakeUnit { backing, owner: mark_for(mount_point), held: false });
         let path = PathBuf::from(format!("{}{unit}", self.prefix));
         let hold = Handle::new(&self.handles, &path);
-        Ok(Disk { device: Device { unit, path, read_only: a.read_only }, hold })
+        Ok(Disk { device: Device { unit, path, read_only: a.read_only }, hold, layer: None })
     }
 
     fn detach(&mut self, disk: Disk<Handle>) -> Result<()> {
+        if disk.layer.is_some() {
+            self.calls.push(Call::CryptClose(disk.device.unit));
+            self.maybe_fail("crypt-close", format!("crypt close on {}", disk.device.path.display()))?;
+        }
         self.detach_leftover(&disk.device)
     }
 
@@ -446,6 +457,9 @@ impl Platform for Fake {
 
     fn read_start(&mut self, from: Head<'_, Handle>, _len: usize) -> Result<Option<Vec<u8>>> {
         match from {
+            // What the unit itself starts with ([`Fake::head`]); through a
+            // crypt layer, nothing yet.
+            Head::Disk(d) if d.layer.is_none() => Ok(Some(self.head.clone())),
             Head::Disk(_) => Ok(Some(Vec::new())),
             Head::Image(_) => Ok(None),
         }
@@ -466,6 +480,16 @@ impl Platform for Fake {
                 Ok(None)
             }
             Helper::NewIdentity(_) => Ok(None),
+            Helper::CryptHeader(_) => {
+                self.calls.push(Call::CryptHeader(disk.device.unit));
+                self.maybe_fail("crypt-header", format!("crypt header on {}", disk.device.path.display()))?;
+                Ok(None)
+            }
+            Helper::CryptOpen(c) => {
+                self.calls.push(Call::CryptOpen(disk.device.unit));
+                self.maybe_fail("crypt-open", format!("crypt open on {}", disk.device.path.display()))?;
+                Ok(Some(format!("/dev/mapper/fake-{}-{}", c.encrypt.scheme.name(), disk.device.unit)))
+            }
         }
     }
 
@@ -487,7 +511,7 @@ impl Fake {
             FsType::Named(t) => t.clone(),
             FsType::Probe => Self::DEFAULTS.fstype.to_string(),
         };
-        let mut device = dev.path.clone().into_os_string();
+        let mut device = disk.top().to_path_buf().into_os_string();
         device.push(&m.suffix);
         self.calls.push(Call::Mount {
             fstype: fstype.clone(),
@@ -510,7 +534,8 @@ impl Fake {
         Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only: self.read_only_fs, root })
     }
     fn format(&mut self, disk: &Disk<Handle>, f: &Format) -> Result<()> {
-        self.calls.push(Call::Format { device: disk.hold.of.clone(), fstype: f.fstype.clone() });
+        let device = disk.layer.as_ref().map_or_else(|| disk.hold.of.clone(), |l| l.node.clone());
+        self.calls.push(Call::Format { device, fstype: f.fstype.clone() });
         self.maybe_fail("format", "newfs")
     }
     fn set_mode(&mut self, m: &Mounted<Handle>, mode: u32) -> Result<()> {

@@ -10,7 +10,7 @@
 //! All `unsafe` code and every system call of the crate live below here.
 use crate::error::Result;
 use crate::grow_ops::{Found, GrowOps, Located};
-use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::plan::{Attach, Crypt, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
 use std::path::{Path, PathBuf};
 
 pub mod clone;
@@ -19,6 +19,7 @@ pub mod extend;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod freebsd;
+pub mod keyed;
 #[cfg(loop_backend)]
 pub mod linux;
 pub mod posix;
@@ -56,6 +57,26 @@ pub struct Opened<H> {
 pub struct Disk<H> {
     pub device: Device,
     pub hold: H,
+    /// The crypt layer this run opened on it (`--encrypt`): format, check
+    /// and mount go through its node, and [`Platform::detach`] closes it
+    /// before detaching the unit.
+    pub layer: Option<Layer>,
+}
+
+impl<H> Disk<H> {
+    /// The node a file system is made on, checked and mounted from: the
+    /// crypt layer's, else the unit's.
+    pub fn top(&self) -> &Path {
+        self.layer.as_ref().map_or(&self.device.path, |l| &l.node)
+    }
+}
+
+/// An open crypt layer: a dm-crypt target (`/dev/mapper/mount_md-…`) or a
+/// geli provider (`/dev/md3.eli`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    pub scheme: crate::crypt::Scheme,
+    pub node: PathBuf,
 }
 
 /// A file system this run mounted, owned by the executor: what was mounted
@@ -171,6 +192,11 @@ pub enum Helper<'a> {
     /// identity of its own ([`crate::template::new_identity`]), for the
     /// file system whose first bytes these are.
     NewIdentity(&'a [u8]),
+    /// `--encrypt --create` on an image this run created: write the crypt
+    /// header on the unit (cryptsetup luksFormat, geli init).
+    CryptHeader(&'a Crypt),
+    /// Open the crypt layer on the unit; answers the layer's node.
+    CryptOpen(&'a Crypt),
 }
 
 /// What [`Platform::set_root`] changes.

@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod crypt;
 mod exec;
 mod grow;
 mod lifecycle;

@@ -8,7 +8,9 @@
 mod support;
 
 mod abi;
+mod crypt;
 mod fsck;
+mod geli;
 mod grow;
 mod grow_on_the_model;
 mod jail;

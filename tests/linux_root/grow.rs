@@ -338,7 +338,7 @@ fn units_without_the_mark_are_neither_grown_nor_listed() {
     ok(&out);
     let line = text(&out.stdout).lines().find(|l| l.starts_with(&format!("{dev} "))).map(str::to_string);
     let line = line.unwrap_or_else(|| panic!("{dev} not in --list --all: {}", text(&out.stdout)));
-    assert_eq!(line, format!("{dev} {} - 67108864 - rw foreign:{}", image.display(), image.display()));
+    assert_eq!(line, format!("{dev} {} - 67108864 - rw foreign:{} -", image.display(), image.display()));
     let out = mdmfs(args!["--list", "--all", "--json"]);
     ok(&out);
     assert!(text(&out.stdout).contains(&format!("\"device\": \"{dev}\"")), "{}", text(&out.stdout));
@@ -385,7 +385,7 @@ fn list_and_json_while_mounted_and_after_release() {
         listing.lines().find(|l| l.starts_with(&format!("{} ", m.source))).unwrap_or_else(|| panic!("{listing}"));
     let f: Vec<&str> = line.split(' ').collect();
     let esc = |p: &Path| p.display().to_string().replace(' ', "\\040");
-    assert_eq!(f.len(), 7, "{line}");
+    assert_eq!(f.len(), 8, "{line}");
     assert_eq!(f[1], esc(&image));
     assert_eq!(f[2], esc(&dir));
     assert_eq!(f[3], "67108864");
@@ -393,6 +393,7 @@ fn list_and_json_while_mounted_and_after_release() {
     assert!((2 * MIB..64 * MIB).contains(&used), "{line}");
     assert_eq!(f[5], "rw");
     assert_eq!(f[6], format!("mount_md:{}", esc(&dir)));
+    assert_eq!(f[7], "-", "no crypt layer: {line}");
     let out = mdmfs(args!["--list", "--json"]);
     ok(&out);
     let json = text(&out.stdout);

@@ -16,6 +16,7 @@ mod boot;
 mod cli;
 mod concurrent;
 mod create_crash;
+mod crypt;
 mod direct_io;
 mod failures;
 mod fstab;

@@ -5,7 +5,10 @@ use crate::platform::Describe;
 
 impl<S: MdSys> Describe for FreeBsd<S> {
     fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<OpenedImage>>) -> String {
-        let name = crate::platform::describe::device_name("/dev/md", dev);
+        let unit = crate::platform::describe::device_name("/dev/md", dev);
+        // After the crypt step, what is formatted and mounted is geli's.
+        let layered = self.encrypted && matches!(step, Step::Examine(_) | Step::Format(_) | Step::Mount(_));
+        let name = if layered { format!("{unit}.eli") } else { unit };
         match step {
             Step::PreDetach(u) => {
                 format!("ioctl({}, MDIOCDETACH, {}) (errors ignored)", abi::MDCTL_PATH, describe_detach(*u))
@@ -20,6 +23,11 @@ impl<S: MdSys> Describe for FreeBsd<S> {
                 format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)
             }
             Step::WaitForNode => format!("wait for {name}"),
+            Step::Crypt(c) => {
+                use std::os::unix::ffi::OsStrExt;
+                let mp = self.mount_point.clone().unwrap_or_default();
+                crate::crypt::describe(&c.encrypt, c.read_only, Path::new(&name), mp.as_os_str().as_bytes())
+            }
             Step::Examine(e) => crate::platform::describe::examine(e, &name, &format!("{} -p", fsck::FSCK_UFS)),
             Step::Format(f) => show_argv(&newfs_argv(f, Path::new(&name))),
             Step::Mount(m) => {

@@ -204,7 +204,7 @@ fn type_from_name(name: &str) -> Option<c_uint> {
 }
 
 /// Every `start … end` span of `text` (not nested), `start` included.
-fn blocks<'a>(text: &'a str, start: &'a str, end: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+pub(super) fn blocks<'a>(text: &'a str, start: &'a str, end: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     let mut rest = text;
     std::iter::from_fn(move || {
         let from = rest.find(start)?;
@@ -216,7 +216,7 @@ fn blocks<'a>(text: &'a str, start: &'a str, end: &'a str) -> impl Iterator<Item
 }
 
 /// The text of the first `<name>…</name>` in `block`.
-fn tag<'a>(block: &'a str, name: &str) -> Option<&'a str> {
+pub(super) fn tag<'a>(block: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let close = format!("</{name}>");
     let from = block.find(&open)? + open.len();
@@ -225,7 +225,7 @@ fn tag<'a>(block: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// `r1w1e1` → (1, 1, 1).
-fn parse_mode(mode: &str) -> Option<(u32, u32, u32)> {
+pub(super) fn parse_mode(mode: &str) -> Option<(u32, u32, u32)> {
     let rest = mode.trim().strip_prefix('r')?;
     let (r, rest) = rest.split_once('w')?;
     let (w, e) = rest.split_once('e')?;

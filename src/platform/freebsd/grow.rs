@@ -254,6 +254,12 @@ pub fn target<'a, S: MdSys>(
     size: u64,
 ) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
     let (found, run) = match locate(fb, located)? {
+        Target::Unit(u, _) if fb.sys.geli_on(u.unit)?.is_some() => {
+            return Err(Error::plain(format!(
+                "{}: has a crypt layer, which -r does not grow yet; nothing changed",
+                device_path(u.unit).display()
+            )))
+        }
         Target::Unit(u, mount_point) => {
             let dev = device_path(u.unit);
             let q = fb.sys.query(u.unit)?;
@@ -332,5 +338,6 @@ pub fn row<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mount: Option<&MountRec>
         read_only: q.options & super::abi::MD_READONLY != 0,
         foreign: u.owner.is_foreign(),
         mark: (!label.is_empty()).then_some(label),
+        crypt: fb.sys.geli_on(unit)?.map(|e| ("geli".to_string(), Path::new("/dev").join(e.name))),
     }))
 }

@@ -3,6 +3,7 @@
 //! POSIX calls shared with Linux), the one place doubled in tests; with
 //! the image as it opens it ([`OpenedImage`]) and the bounds of its waits.
 use super::*;
+use crate::platform::keyed;
 
 /// The `fspath` for nmount(2): the mount point must be a directory
 /// reached by [`posix::walk_path`] (a symlink is followed only when nobody
@@ -105,6 +106,9 @@ pub trait MdSys {
     fn disk_ident(&mut self, unit: u32) -> Result<String>;
     /// Every md unit (the MD class of `kern.geom.confxml`).
     fn list_units(&mut self) -> Result<Vec<MdUnit>>;
+    /// The geli provider attached on md unit `unit` (the ELI class of
+    /// `kern.geom.confxml`, [`super::eli::eli_over`]).
+    fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>>;
     /// Every mounted file system (getfsstat(2)), in mount order.
     fn mounts(&mut self) -> Result<Vec<MountEntry>>;
     /// The kernel's name for the character device at `node` (stat(2), then
@@ -158,6 +162,16 @@ pub trait MdSys {
     /// Runs `fsck_ufs -p` ([`fsck::fsck_argv`]); returns its output.
     fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
         fsck::run(argv)
+    }
+    /// Runs geli with `args` (not its name), the key on its standard input
+    /// ([`keyed::run_checked`]: absolute path, cleared environment).
+    fn run_geli(&mut self, args: &[OsString], key: Option<&keyed::Key>) -> Result<()> {
+        let verb = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+        keyed::run_checked(Path::new(super::crypt::GELI), args, key, format!("geli {verb}")).map(drop)
+    }
+    /// Opens and checks a key file ([`keyed::open_key_file`]).
+    fn open_key(&mut self, path: &Path) -> Result<keyed::Key> {
+        keyed::open_key_file(path)
     }
 
     /// Opens (or with `--create` makes) and locks the image: a symlink in

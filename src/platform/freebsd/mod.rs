@@ -43,7 +43,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod abi;
+mod crypt;
 mod describe;
+pub mod eli;
 mod mdsys;
 pub use mdsys::*;
 pub mod fsck;
@@ -69,6 +71,11 @@ pub struct FreeBsd<S: MdSys> {
     /// The mount point of the plan seen by `check`, for the mark in the
     /// `-N` line of its attach (as Linux keeps it).
     mount_point: Option<PathBuf>,
+    /// The plan has a crypt step: format and mount go through
+    /// `/dev/mdN.eli` (for `-N`).
+    encrypted: bool,
+    /// `--encrypt`: the key, opened or asked for once per run.
+    key: Option<crate::platform::keyed::Key>,
 }
 
 /// What a run holds of the md disk it attached or took over
@@ -105,7 +112,7 @@ fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
 
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd { sys, notes: Vec::new(), mount_point: None }
+        FreeBsd { sys, notes: Vec::new(), mount_point: None, encrypted: false, key: None }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -417,6 +424,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     const HARDENING: &'static [&'static str] = &["nosuid"];
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
+        self.encrypted = false;
         for step in &plan.steps {
             match step {
                 Step::EnterNamespace(_) => {
@@ -428,6 +436,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                         "-T {}: newfs makes only UFS; use -P with an image that already holds a {} file system",
                         f.fstype, f.fstype
                     )));
+                }
+                Step::Crypt(c) => {
+                    self.check_crypt(c)?;
+                    self.encrypted = true;
                 }
                 Step::Mount(m) => requests::check_disk_fstype(&fstype_of(m))?,
                 _ => {}
@@ -539,6 +551,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// MDIOCDETACH, with EBUSY retried while no mount uses the unit
     /// ([`FreeBsd::detach_settled`]); a unit already gone is fine.
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
+        // The unit is ours (its mark): so is the geli provider on it.
+        self.close_geli_on(u.device.unit)?;
         match self.detach_settled(u.device.unit, force) {
             Ok(()) => Ok(Detached::Now),
             Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(Detached::Now),
@@ -564,6 +578,9 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         mount_point: &Path,
     ) -> Result<Option<Disk<MdHold>>> {
         let unit = e.device.unit;
+        // A geli provider a killed run left on it goes first; the crypt
+        // step attaches it again, with the key.
+        self.close_geli_on(unit)?;
         let q = self.sys.query(unit)?;
         let (req, _) = self.request_for(a, image.map(|i| &i.handle), mount_point)?;
         // We ask for 512-byte sectors; the kernel cuts a partial last one off.
@@ -596,6 +613,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             None => Ok(Some(Disk {
                 device: Device { unit, path: device_path(unit), read_only: q_ro },
                 hold: MdHold { node_ready: false, image: image.map(|i| i.path.clone()) },
+                layer: None,
             })),
         }
     }
@@ -603,6 +621,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
         // mdmfs's pre-detach of a fixed unit; the lifecycle calls it only
         // for a unit of ours ([`crate::lifecycle::predetach`]).
+        self.close_geli_on(unit)?;
         self.sys.detach(unit, false)
     }
 
@@ -618,10 +637,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             Some((_, img)) => MdHold { node_ready: true, image: Some(img.path.clone()) },
             None => MdHold::default(),
         };
-        Ok(Disk { device, hold })
+        Ok(Disk { device, hold, layer: None })
     }
 
     fn detach(&mut self, disk: Disk<MdHold>) -> Result<()> {
+        if let Some(layer) = &disk.layer {
+            self.close(layer)?;
+        }
         self.detach_settled(disk.device.unit, false)
     }
 
@@ -702,6 +724,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                     Err(Error::plain(format!("{program} is not run on FreeBSD: only UFS copies are mounted here")))
                 }
             },
+            Helper::CryptHeader(c) => {
+                let shown = crate::error::quoted(shown_image(disk));
+                self.crypt_header(&disk.device.path, &shown, c).map(|()| None)
+            }
+            Helper::CryptOpen(c) => {
+                let shown = crate::error::quoted(shown_image(disk));
+                Ok(Some(self.crypt_open(&disk.device.path, &shown, c)?.display().to_string()))
+            }
         }
     }
 
@@ -720,23 +750,31 @@ impl<S: MdSys> FreeBsd<S> {
     /// for a moment with `r1w0e0` only: that does not count, the detach's
     /// EBUSY retry outlasts it.
     fn held(&mut self, u: &UnitInfo) -> Result<bool> {
-        Ok(self
-            .sys
-            .list_units()?
-            .iter()
-            .any(|m| m.unit == u.device.unit && m.access.is_some_and(|(_, w, e)| w + e > 0)))
+        // A geli provider of ours on it that nothing holds open is what a
+        // run killed between its attach and its mount leaves: its hold on
+        // the unit (g_eli.c `g_eli_create`: r1w1e1) does not make the unit
+        // used; [`Platform::reuse`] and [`Platform::detach_unit`] close it.
+        let idle_eli = match self.sys.geli_on(u.device.unit)? {
+            Some(eli) => matches!(u.owner, crate::platform::Owner::Ours(_)) && eli.access == Some((0, 0, 0)),
+            None => false,
+        };
+        let own = if idle_eli { (1, 1) } else { (0, 0) };
+        Ok(self.sys.list_units()?.iter().any(|m| {
+            m.unit == u.device.unit
+                && m.access.is_some_and(|(_, w, e)| w.saturating_sub(own.0) + e.saturating_sub(own.1) > 0)
+        }))
     }
     fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
         self.sys.image_start(path, len)
     }
     fn read_start(&mut self, disk: &Disk<MdHold>, len: usize) -> Result<Vec<u8>> {
-        self.sys.read_start(&disk.device.path, len)
+        self.sys.read_start(disk.top(), len)
     }
     fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
         let dev = &disk.device;
         let fstype = fstype_of(m);
         let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
-        let from = mount_from(&dev.path, &m.suffix);
+        let from = mount_from(disk.top(), &m.suffix);
         if !m.suffix.is_empty() {
             // A provider GEOM stacks on the unit (geom_uzip's md0.uzip)
             // appears only after it tasted the new unit.
@@ -756,7 +794,7 @@ impl<S: MdSys> FreeBsd<S> {
     }
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         // The error names the image, not only the unit.
-        self.sys.run_newfs(&newfs_argv(f, &disk.device.path), f.loud).map_err(|mut e| {
+        self.sys.run_newfs(&newfs_argv(f, disk.top()), f.loud).map_err(|mut e| {
             e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
             e
         })
@@ -766,7 +804,7 @@ impl<S: MdSys> FreeBsd<S> {
         if fs != "ufs" {
             return Ok(None);
         }
-        let output = self.sys.run_fsck(&fsck::fsck_argv(&disk.device.path)).map_err(|mut e| {
+        let output = self.sys.run_fsck(&fsck::fsck_argv(disk.top())).map_err(|mut e| {
             e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
             e
         })?;

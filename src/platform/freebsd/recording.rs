@@ -374,6 +374,11 @@ impl MdSys for Recorder {
         }
     }
 
+    /// The recording double has no geli.
+    fn geli_on(&mut self, _unit: u32) -> Result<Option<super::eli::EliProvider>> {
+        Ok(None)
+    }
+
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {
         self.asked.push(Asked::ListUnits);
         self.maybe_fail("list", "sysctl kern.geom.confxml")?;

@@ -237,6 +237,10 @@ impl MdSys for Kernel {
         Ok(parse_confxml(&xml))
     }
 
+    fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>> {
+        Ok(super::eli::eli_over(sysctl_bytes("kern.geom.confxml")?, unit))
+    }
+
     fn mounts(&mut self) -> Result<Vec<MountEntry>> {
         let mut cap = 32usize;
         loop {

@@ -57,6 +57,11 @@ impl<S: LoopSys> Describe for Linux<S> {
             (None, Some(n)) => show(&loopdev::node(n)),
             _ => crate::platform::describe::device_name("/dev/loop", dev),
         };
+        let unit_node = node.clone();
+        let node = match (&self.layer_node, step) {
+            (Some(l), Step::Examine(_) | Step::Format(_) | Step::Mount(_)) => show(l),
+            _ => node,
+        };
         let mp = self.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
         // The root as mount() opened it, once, through the pinned parent.
         let root = format!("<root of {}>", mount::quoted(&show(&mp)));
@@ -101,6 +106,10 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
             Step::Attach(a) => describe_attach(a, &mp),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
+            Step::Crypt(c) => {
+                use std::os::unix::ffi::OsStrExt;
+                crate::crypt::describe(&c.encrypt, c.read_only, Path::new(&unit_node), mp.as_os_str().as_bytes())
+            }
             Step::Examine(e) => crate::platform::describe::examine(e, &node, "e2fsck -p"),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),

@@ -375,6 +375,12 @@ pub fn target<'a, S: LoopSys>(
     named: Option<&Path>,
 ) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
     let (found, ops) = match target {
+        Located::Unit(u, _) if super::crypt::layer_of(u).is_some() => {
+            return Err(Error::plain(format!(
+                "{}: has a crypt layer, which -r does not grow yet; nothing changed",
+                show(&u.device.path)
+            )))
+        }
         Located::Unit(u, mounts) => found_unit(linux, u, mounts, named)?,
         Located::Image(p) => found_image(linux, p)?,
     };
@@ -410,6 +416,7 @@ pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> R
         read_only: sys_read(unit, "ro").is_some_and(|r| r == b"1"),
         mark: (!text.is_empty()).then_some(text),
         foreign: u.owner.is_foreign(),
+        crypt: super::crypt::layer_of(u).map(|node| ("luks2".to_string(), node)),
     }))
 }
 

@@ -37,7 +37,9 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod crypt;
 mod describe;
+pub mod dmcrypt;
 pub mod grow;
 pub mod loopdev;
 pub mod mkfs;
@@ -88,6 +90,10 @@ pub struct Linux<S: LoopSys = Kernel> {
     mount_point: Option<PathBuf>,
     /// A fixed unit from the plan, so dry-run lines can name `/dev/loopN`.
     fixed_unit: Option<u32>,
+    /// `--encrypt`: the key, opened or asked for once per run.
+    key: Option<super::keyed::Key>,
+    /// `--encrypt`: the dm node format and mount will use, for `-N`.
+    layer_node: Option<PathBuf>,
 }
 
 impl Linux<Kernel> {
@@ -104,7 +110,7 @@ impl Default for Linux<Kernel> {
 
 impl<S: LoopSys> Linux<S> {
     pub fn with_sys(sys: S) -> Self {
-        Linux { sys, notes: Vec::new(), mount_point: None, fixed_unit: None }
+        Linux { sys, notes: Vec::new(), mount_point: None, fixed_unit: None, key: None, layer_node: None }
     }
 
     pub fn sys(&self) -> &S {
@@ -214,6 +220,12 @@ impl<S: LoopSys> Platform for Linux<S> {
                 Step::Attach(a) if matches!(a.backing, Backing::Swap | Backing::Malloc) && a.size.unwrap_or(0) == 0 => {
                     return Err(swap_needs_size());
                 }
+                Step::Crypt(c) => {
+                    crypt::check(c)?;
+                    use std::os::unix::ffi::OsStrExt;
+                    let name = crate::crypt::dm_name(plan.mount_point.as_os_str().as_bytes());
+                    self.layer_node = Some(Path::new("/dev/mapper").join(name));
+                }
                 Step::Format(f) => {
                     if is_ufs(&f.fstype) {
                         return Err(Error::plain(
@@ -306,7 +318,14 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(units::mounts(&mut self.sys)?
             .into_iter()
-            .map(|e| MountRec { id: e.id, dev: e.dev, on: e.target, fstype: e.fstype, source: e.source })
+            .map(|e| MountRec {
+                id: e.id,
+                // On mount_md's crypt layer: the unit under it.
+                dev: dmcrypt::unit_under(Path::new("/sys"), e.dev).unwrap_or(e.dev),
+                on: e.target,
+                fstype: e.fstype,
+                source: e.source,
+            })
             .collect())
     }
 
@@ -323,6 +342,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
+        crypt::close_ours(u)?;
         let unit = u.device.unit;
         let Some(bound) = u.backing.map(|b| (b.dev, b.ino)) else { return Ok(Detached::Now) };
         match units::release(&mut self.sys, unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
@@ -350,6 +370,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
+        crypt::close_ours_on(unit)?;
         units::detach_idle(&mut self.sys, unit)?;
         self.debug(format!("{}: detached", loopdev::node(unit).display()));
         Ok(())
@@ -366,6 +387,7 @@ impl<S: LoopSys> Platform for Linux<S> {
             Ok((unit, fd)) => Ok(Disk {
                 device: Device { unit, path: loopdev::node(unit), read_only: b.read_only },
                 hold: Held { fd, image: b.image, grown_from: b.grown_from.map(|len| (b.file, len)) },
+                layer: None,
             }),
             Err(e) => {
                 if let Some(len) = b.grown_from {
@@ -377,7 +399,10 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn detach(&mut self, disk: Disk<Held<S::Dev>>) -> Result<()> {
-        let Disk { device, hold } = disk;
+        let Disk { device, hold, layer } = disk;
+        if let Some(l) = &layer {
+            crypt::close(l)?;
+        }
         self.sys.clr_fd(&hold.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", device.path.display()), e))?;
         let Held { fd, grown_from, .. } = hold;
         drop(fd);
@@ -467,6 +492,12 @@ impl<S: LoopSys> Platform for Linux<S> {
                     &shown_image(disk),
                 )?;
                 Ok(ran.map(str::to_string))
+            }
+            Helper::CryptHeader(c) => self.crypt_header(&disk.device.path, &shown_image(disk), c).map(|()| None),
+            Helper::CryptOpen(c) => {
+                let mount_point = self.mount_point.clone().unwrap_or_default();
+                let node = self.crypt_open(&disk.device.path, &shown_image(disk), c, &mount_point)?;
+                Ok(Some(node.display().to_string()))
             }
         }
     }

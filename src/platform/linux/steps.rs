@@ -262,7 +262,13 @@ impl<S: LoopSys> Linux<S> {
 
     /// The start of the disk, through the loop descriptor held.
     pub(super) fn read_head(&mut self, disk: &Disk<Held<S::Dev>>, len: usize) -> Result<Vec<u8>> {
-        let what = || format!("{}: read superblock", disk.device.path.display());
+        let what = || format!("{}: read superblock", disk.top().display());
+        if let Some(layer) = &disk.layer {
+            // Through the crypt layer: what the file system is made on.
+            let fd = nix::fcntl::open(&layer.node, OFlag::O_RDONLY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+                .map_err(|e| Error::sys(what(), e))?;
+            return posix::read_start(&fd, len).map_err(|e| crate::error::from_io(what(), &e));
+        }
         self.sys.read_head(&disk.hold.fd, len).map_err(|e| crate::error::from_io(what(), &e))
     }
 
@@ -295,6 +301,13 @@ impl<S: LoopSys> Linux<S> {
 
 impl<S: LoopSys> Linux<S> {
     pub(super) fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        // A dm-crypt target of ours on it that nobody has open (nothing
+        // mounted on it) is what a run killed between its open and its
+        // mount leaves: it does not make the unit used (the unit's
+        // detach closes it first, [`super::crypt::close_ours_on`]).
+        if super::crypt::idle_layer(u) {
+            return Ok(self.sys.holders(u.device.unit) > 1);
+        }
         Ok(units::claimed(&mut self.sys, u.device.unit))
     }
     /// Memory disks are backed by mount_md's memfd.
@@ -324,7 +337,7 @@ impl<S: LoopSys> Linux<S> {
         if c.forced_ro {
             self.debug(format!("{} is read-only: mounting with MS_RDONLY", dev.path.display()));
         }
-        let source = format!("{}{}", dev.path.display(), m.suffix);
+        let source = format!("{}{}", disk.top().display(), m.suffix);
         let data = c.data;
         let pin = match do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, &data) {
             Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
@@ -348,14 +361,14 @@ impl<S: LoopSys> Linux<S> {
         Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only, root })
     }
     pub(super) fn format(&mut self, disk: &Disk<Held<S::Dev>>, f: &Format) -> Result<()> {
-        mkfs::run(f, &disk.device.path, &shown_image(disk))
+        mkfs::run(f, disk.top(), &shown_image(disk))
     }
     /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
     pub(super) fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str) -> Result<Option<String>> {
         if !matches!(fs, "ext2" | "ext3" | "ext4") {
             return Ok(None);
         }
-        let output = mkfs::e2fsck(&disk.device.path, &shown_image(disk))?;
+        let output = mkfs::e2fsck(disk.top(), &shown_image(disk))?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
             self.debug(format!("e2fsck: {line}"));
         }

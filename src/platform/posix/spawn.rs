@@ -39,6 +39,12 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
     run_noticed(program, args, loud, HELPER_NOTICE, |text| say_now(&text))
 }
 
+/// [`run_captured`] with `stdin` as the helper's standard input (a key
+/// for cryptsetup or geli, [`crate::platform::keyed`]), output captured.
+pub fn run_fed(program: &Path, args: &[OsString], stdin: std::process::Stdio) -> Result<Captured> {
+    run_with(program, args, false, HELPER_NOTICE, |text| say_now(&text), stdin)
+}
+
 /// [`run_captured`], with the notice after `after` given to `notice`.
 pub fn run_noticed(
     program: &Path,
@@ -47,10 +53,21 @@ pub fn run_noticed(
     after: Duration,
     notice: impl FnOnce(String) + Send + 'static,
 ) -> Result<Captured> {
+    run_with(program, args, loud, after, notice, std::process::Stdio::null())
+}
+
+fn run_with(
+    program: &Path,
+    args: &[OsString],
+    loud: bool,
+    after: Duration,
+    notice: impl FnOnce(String) + Send + 'static,
+    stdin: std::process::Stdio,
+) -> Result<Captured> {
     use std::io::Read;
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(program);
-    cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(Stdio::null());
+    cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(stdin);
     die_with_parent(&mut cmd);
     let shown = || program.display().to_string();
     let mut reader = None;

@@ -122,5 +122,6 @@ pub fn jail_commands(line: &str) -> (Vec<String>, Vec<String>) {
     (create, remove)
 }
 
+pub mod geli;
 pub mod jail;
 pub mod model;

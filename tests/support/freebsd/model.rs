@@ -13,6 +13,7 @@
 //! process credentials, and file contents beyond "empty / UFS clean or not /
 //! uzip around UFS".
 #![allow(dead_code)]
+use super::geli::{Disks, Geli, OnDisk};
 use mount_md::error::{Error, Result};
 use mount_md::plan::{OpenImage, Plan, Step};
 use mount_md::platform::freebsd::abi::{
@@ -49,6 +50,12 @@ pub enum Content {
     },
     /// A geom_uzip image (mkuzip) around a file system.
     Uzip(Box<Content>),
+    /// geli metadata in the last sector, and what `mdN.eli` holds
+    /// ([`super::geli`]).
+    Geli {
+        meta: OnDisk,
+        inner: Box<Content>,
+    },
 }
 
 /// The host file system the images live on.
@@ -159,6 +166,8 @@ pub struct Kernel {
     /// otherwise it falls back to `vn_generic_copy_file_range`
     /// (sys/kern/vfs_vnops.c), a copy.
     pub bclone: bool,
+    /// The ELI class: attached `.eli` providers.
+    pub geli: Geli,
 }
 
 /// A handle on the kernel; clones share it.
@@ -223,6 +232,7 @@ impl Model {
             taste_hold: 120,
             roots_opened: 0,
             bclone: false,
+            geli: Geli::default(),
             log: Vec::new(),
         })))
     }
@@ -374,6 +384,13 @@ impl Kernel {
                 a.2 += 1;
             }
         }
+        // g_eli.c `g_eli_create`: the unit under an attached provider is
+        // held `g_access(cp, 1, 1, 1)` (read-only: `1, 0, 1`).
+        if let Some(e) = self.geli.attached.get(&format!("md{unit}")) {
+            a.0 += 1;
+            a.1 += u32::from(!e.read_only);
+            a.2 += 1;
+        }
         if let Some(u) = self.units.get(&unit) {
             if self.now < u.taste_until {
                 a.0 += 1;
@@ -411,6 +428,10 @@ impl Kernel {
         }
         if name == format!("md{unit}.uzip") {
             return u.uzip_at.filter(|t| self.now >= *t).map(|_| (unit, true));
+        }
+        // g_eli.c `g_eli_create`: `mdN.eli` while geli is attached.
+        if name == format!("md{unit}.eli") {
+            return self.geli.attached.contains_key(&format!("md{unit}")).then_some((unit, true));
         }
         None
     }
@@ -578,6 +599,17 @@ impl MdSys for Model {
 
     /// `kern.geom.confxml`, rendered and read back with the backend's own
     /// parser.
+    /// g_eli.c `g_eli_create`'s provider `mdN.eli`, as confxml lists it.
+    fn geli_on(&mut self, unit: u32) -> Result<Option<mount_md::platform::freebsd::eli::EliProvider>> {
+        let k = self.0.borrow();
+        let name = format!("md{unit}");
+        Ok(k.geli.attached.get(&name).map(|e| mount_md::platform::freebsd::eli::EliProvider {
+            name: format!("{name}.eli"),
+            mediasize: Some(e.mediasize),
+            access: Some((e.open, e.open, e.open)),
+        }))
+    }
+
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {
         Ok(parse_confxml(self.confxml()))
     }
@@ -656,7 +688,8 @@ impl MdSys for Model {
         // EROFS to a writer of a read-only unit; uzip's provider is
         // read-only (sys/geom/uzip/g_uzip.c).
         let unit_ro = k.units[&unit].flags & MD_READONLY != 0;
-        if !read_only && (unit_ro || uzip) {
+        let uzip_node = from.as_os_str().as_bytes().ends_with(b".uzip");
+        if !read_only && (unit_ro || uzip_node) {
             return Err(err(&what, Errno::EROFS));
         }
         // ffs_mountfs: one mount per device (`dev->si_mountpt` already
@@ -665,15 +698,12 @@ impl MdSys for Model {
             return Err(err(&what, Errno::EBUSY));
         }
         let content = k.content_of(unit).ok_or_else(|| err(&what, Errno::ENXIO))?;
-        let content = match (content, uzip) {
-            (Content::Uzip(inner), true) => inner.as_mut(),
-            (c, false) => c,
-            (_, true) => return Err(err(&what, Errno::EINVAL)),
-        };
+        let Some(content) = layer(content, uzip) else { return Err(err(&what, Errno::EINVAL)) };
         let mut warning = None;
         match content {
-            // ffs_mountfs: ffs_sbget finds no superblock.
-            Content::Empty | Content::Uzip(_) => return Err(err(&what, Errno::EINVAL)),
+            // ffs_mountfs: ffs_sbget finds no superblock (geli's sectors
+            // read as noise through the unit itself).
+            Content::Empty | Content::Uzip(_) | Content::Geli { .. } => return Err(err(&what, Errno::EINVAL)),
             Content::Ufs { clean, fsmnt, softdep } => {
                 let forced = req.flags & MNT_FORCE != 0 || req.get("force").is_some();
                 if !*clean && !read_only && !forced && !*softdep {
@@ -716,15 +746,10 @@ impl MdSys for Model {
         let m = k.mounts.remove(i);
         if let (Some(unit), false) = (m.unit, m.read_only) {
             if m.fstype == "ufs" {
-                let uzip = m.from.as_os_str().as_bytes().ends_with(b".uzip");
-                if let Some(c) = k.content_of(unit) {
-                    let c = match (c, uzip) {
-                        (Content::Uzip(inner), true) => inner.as_mut(),
-                        (c, _) => c,
-                    };
-                    if let Content::Ufs { clean, .. } = c {
-                        *clean = true;
-                    }
+                let from = m.from.as_os_str().as_bytes();
+                let layered = from.ends_with(b".uzip") || from.ends_with(b".eli");
+                if let Some(Content::Ufs { clean, .. }) = k.content_of(unit).and_then(|c| layer(c, layered)) {
+                    *clean = true;
                 }
             }
             let writers = k.access(unit).1;
@@ -768,7 +793,8 @@ impl MdSys for Model {
         k.log(format!("exec {:?}", argv));
         let softdep = argv.iter().any(|a| a == "-U");
         let dev = PathBuf::from(argv.last().cloned().unwrap_or_default());
-        let Some((unit, false)) = k.node(&dev) else {
+        let eli = dev.as_os_str().as_bytes().ends_with(b".eli");
+        let Some((unit, layered)) = k.node(&dev).filter(|(_, l)| !l || eli) else {
             return Err(Error::text(
                 "newfs exited with error code 1",
                 format!("newfs: {}: No such file or directory", dev.display()),
@@ -780,7 +806,7 @@ impl MdSys for Model {
                 format!("newfs: {}: Read-only file system", dev.display()),
             ));
         }
-        if let Some(c) = k.content_of(unit) {
+        if let Some(c) = k.content_of(unit).and_then(|c| layer(c, layered)) {
             *c = Content::Ufs { clean: true, fsmnt: PathBuf::new(), softdep };
         }
         k.retaste(unit);
@@ -798,11 +824,7 @@ impl MdSys for Model {
         };
         let mut b = vec![0u8; len];
         let at = 65_536;
-        let ufs = match k.content_of(unit) {
-            Some(Content::Uzip(inner)) if uzip => match inner.as_ref() {
-                Content::Ufs { clean, .. } => Some(*clean),
-                _ => None,
-            },
+        let ufs = match k.content_of(unit).and_then(|c| layer(c, uzip)) {
             Some(Content::Ufs { clean, .. }) => Some(*clean),
             _ => None,
         };
@@ -814,6 +836,50 @@ impl MdSys for Model {
         Ok(b)
     }
 
+    /// geli(8) on the model ([`super::geli`]), the key read from what
+    /// mount_md gives its standard input. geom(8) prints `geli: MESSAGE`
+    /// and exits 1; mount_md's error then reads `geli VERB: MESSAGE`.
+    fn run_geli(&mut self, args: &[OsString], key: Option<&mount_md::platform::keyed::Key>) -> Result<()> {
+        use mount_md::platform::keyed::Key;
+        use std::os::unix::fs::FileExt;
+        let stdin = match key {
+            Some(Key::File { fd, .. }) => {
+                let f = std::fs::File::from(fd.try_clone().unwrap());
+                let mut buf = vec![0u8; f.metadata().unwrap().len() as usize];
+                f.read_exact_at(&mut buf, 0).unwrap();
+                buf
+            }
+            Some(Key::Passphrase(p)) => p.bytes().to_vec(),
+            None => Vec::new(),
+        };
+        let mut guard = self.0.borrow_mut();
+        let k = &mut *guard;
+        k.log(format!("exec geli {:?}", args));
+        let mut geli = std::mem::take(&mut k.geli);
+        let r = geli.run(args, &stdin, k);
+        k.geli = geli;
+        let verb = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+        match r {
+            Ok(_) => Ok(()),
+            Err(msg) => Err(Error::text(format!("geli {verb}"), msg.trim_start_matches("geli: ").to_string())),
+        }
+    }
+
+    /// A key file as mount_md opens it, judged by the same rules with the
+    /// owner the model's files have (root).
+    fn open_key(&mut self, path: &Path) -> Result<mount_md::platform::keyed::Key> {
+        use std::os::unix::fs::MetadataExt;
+        let shown = mount_md::error::quoted(path);
+        let f = std::fs::File::open(path).map_err(|e| mount_md::error::from_io(format!("key file {shown}"), &e))?;
+        let md = f.metadata().unwrap();
+        let st =
+            mount_md::crypt::KeyFileStat { regular: md.is_file(), uid: 0, mode: md.mode() & 0o7777, size: md.len() };
+        if let Some(why) = mount_md::crypt::key_file_problem(&st) {
+            return Err(Error::plain(format!("key file {shown} {why}")));
+        }
+        Ok(mount_md::platform::keyed::Key::File { fd: f.into(), shown })
+    }
+
     /// `fsck_ufs -p /dev/mdN` (sbin/fsck_ffs): preen mode repairs what a
     /// crash leaves and marks the superblock clean; the disk is opened for
     /// writing and closed again (GEOM re-tastes it).
@@ -821,13 +887,14 @@ impl MdSys for Model {
         let mut k = self.k();
         k.log(format!("exec {:?}", argv));
         let dev = PathBuf::from(argv.last().cloned().unwrap_or_default());
-        let Some((unit, false)) = k.node(&dev) else {
+        let eli = dev.as_os_str().as_bytes().ends_with(b".eli");
+        let Some((unit, layered)) = k.node(&dev).filter(|(_, l)| !l || eli) else {
             return Err(Error::text(
                 "fsck_ufs exited with error code 8",
                 format!("fsck_ufs: {}: No such file or directory", dev.display()),
             ));
         };
-        if let Some(Content::Ufs { clean, .. }) = k.content_of(unit) {
+        if let Some(Content::Ufs { clean, .. }) = k.content_of(unit).and_then(|c| layer(c, layered)) {
             *clean = true;
         }
         k.retaste(unit);
@@ -1058,4 +1125,41 @@ impl Drop for RootHandle {
 /// The ident md.c gives `id` (re-exported for tests).
 pub fn ident(id: FileId) -> String {
     vnode_ident(id)
+}
+
+/// What a node shows of a unit's content: the unit's own, or through a
+/// provider stacked on it (`mdN.uzip`, `mdN.eli`) what that one holds.
+fn layer(c: &mut Content, layered: bool) -> Option<&mut Content> {
+    match (c, layered) {
+        (Content::Uzip(inner), true) | (Content::Geli { inner, .. }, true) => Some(inner.as_mut()),
+        (c, false) => Some(c),
+        (_, true) => None,
+    }
+}
+
+/// The model's disks as geli sees them: `mdN` is the unit, its metadata
+/// is in the image the unit is backed by.
+impl Disks for Kernel {
+    fn mediasize(&self, provider: &str) -> Option<u64> {
+        let unit = md_unit_of(provider)?;
+        (provider == format!("md{unit}")).then(|| self.units.get(&unit).map(|u| u.mediasize)).flatten()
+    }
+    fn metadata(&self, provider: &str) -> Option<OnDisk> {
+        let unit = md_unit_of(provider)?;
+        let c = match &self.units.get(&unit)?.store {
+            Store::Memory(c) => c,
+            Store::Vnode(p) => &self.files.get(p)?.content,
+        };
+        match c {
+            Content::Geli { meta, .. } => Some(meta.clone()),
+            _ => None,
+        }
+    }
+    fn store(&mut self, provider: &str, md: OnDisk, fresh: bool) {
+        let Some(c) = md_unit_of(provider).and_then(|u| self.content_of(u)) else { return };
+        match c {
+            Content::Geli { meta, .. } if !fresh => *meta = md,
+            c => *c = Content::Geli { meta: md, inner: Box::new(Content::Empty) },
+        }
+    }
 }

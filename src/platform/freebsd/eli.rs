@@ -1,0 +1,68 @@
+//! The geli layer on an md unit, as `kern.geom.confxml` shows it: the ELI
+//! class's provider named after the unit (sys/geom/eli/g_eli.c
+//! `g_eli_create`: `g_new_providerf(gp, "%s%s", bpp->name, G_ELI_SUFFIX)`,
+//! so `md3` gives `md3.eli`), its size and how many hold it open. `-u`,
+//! `-r` and `--list` find the layer this way, by what the kernel holds;
+//! the unit under it carries mount_md's mark, which is what makes the
+//! layer mount_md's.
+use super::geom::{blocks, parse_mode, tag};
+
+/// An attached `.eli` provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EliProvider {
+    /// `md3.eli`.
+    pub name: String,
+    /// `<mediasize>`, bytes.
+    pub mediasize: Option<u64>,
+    /// `<mode>rXwYeZ</mode>`: a mount holds it open.
+    pub access: Option<(u32, u32, u32)>,
+}
+
+/// The `.eli` provider on md unit `unit`, if geli is attached to it.
+pub fn eli_over(xml: impl AsRef<[u8]>, unit: u32) -> Option<EliProvider> {
+    let text = String::from_utf8_lossy(xml.as_ref());
+    let class = blocks(&text, "<class id=", "</class>").find(|b| tag(b, "name") == Some("ELI"))?;
+    let want = format!("md{unit}.eli");
+    // Bound first: the iterator borrows `text`, which the tail would outlive.
+    #[allow(clippy::let_and_return)]
+    let found =
+        blocks(class, "<provider id=", "</provider>").find(|p| tag(p, "name") == Some(want.as_str())).map(|p| {
+            EliProvider {
+                name: want.clone(),
+                mediasize: tag(p, "mediasize").and_then(|v| v.trim().parse().ok()),
+                access: tag(p, "mode").and_then(parse_mode),
+            }
+        });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XML: &str = "<mesh>
+  <class id=\"0x1\">
+    <name>MD</name>
+    <geom id=\"0x2\"><class ref=\"0x1\"/><name>md3</name>
+      <provider id=\"0x3\"><geom ref=\"0x2\"/><mode>r1w1e1</mode><name>md3</name><mediasize>67108864</mediasize></provider>
+    </geom>
+  </class>
+  <class id=\"0x4\">
+    <name>ELI</name>
+    <geom id=\"0x5\"><class ref=\"0x4\"/><name>md3.eli</name>
+      <consumer id=\"0x6\"><geom ref=\"0x5\"/><provider ref=\"0x3\"/><mode>r1w1e1</mode></consumer>
+      <provider id=\"0x7\"><geom ref=\"0x5\"/><mode>r1w1e0</mode><name>md3.eli</name><mediasize>67104768</mediasize></provider>
+    </geom>
+  </class>
+</mesh>";
+
+    #[test]
+    fn finds_the_eli_provider_of_a_unit() {
+        let e = eli_over(XML, 3).unwrap();
+        assert_eq!(e.name, "md3.eli");
+        assert_eq!(e.mediasize, Some(67104768));
+        assert_eq!(e.access, Some((1, 1, 0)));
+        assert_eq!(eli_over(XML, 13), None);
+        assert_eq!(eli_over("<mesh></mesh>", 3), None);
+    }
+}

@@ -415,6 +415,7 @@ fn zfs_pool(fd: &std::os::fd::OwnedFd) -> Option<Vec<u8>> {
     }
     // SAFETY: fstatfs returned 0, so it filled the buffer (zeroed before).
     let st = unsafe { st.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // c_char is i8 on amd64 and i386, u8 on arm64
     let text = |a: &[libc::c_char]| a.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect::<Vec<u8>>();
     if text(&st.f_fstypename) != b"zfs" {
         return None;

@@ -27,3 +27,4 @@ mod skel;
 mod soak;
 mod symlinks;
 mod untrusted;
+mod zero_size_unit;

@@ -260,14 +260,8 @@ impl LoopSys for Recorder {
         self.loops.get(&unit).map_or(0, |l| l.holders)
     }
 
-    fn partitions(&mut self) -> std::io::Result<Vec<u8>> {
-        let mut out = b"major minor  #blocks  name\n\n".to_vec();
-        for (n, l) in &self.loops {
-            if l.info.is_some() {
-                out.extend_from_slice(format!("   7 {n:>7} 16384 loop{n}\n").as_bytes());
-            }
-        }
-        Ok(out)
+    fn loop_units(&mut self) -> std::io::Result<Vec<u32>> {
+        Ok(self.loops.iter().filter(|(_, l)| l.info.is_some()).map(|(n, _)| *n).collect())
     }
 
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>> {

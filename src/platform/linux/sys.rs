@@ -79,8 +79,13 @@ pub trait LoopSys {
     /// `/sys/block/loopN/loop/backing_file`: the path the kernel shows for
     /// the backing file (`/memfd:mount_md (deleted)` for a memory disk).
     fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>>;
-    /// `/proc/partitions`, or the `loopN` names of `/sys/block`.
-    fn partitions(&mut self) -> std::io::Result<Vec<u8>>;
+    /// The numbers of the bound loop units, whatever their size: each
+    /// `loopN` of `/sys/block` that has a `loop/backing_file` (the kernel
+    /// shows it only while the unit is bound, linux/drivers/block/loop.c
+    /// `loop_attr_is_visible`). Not /proc/partitions, which leaves out a
+    /// disk without capacity (block/genhd.c `show_partition`), so a unit
+    /// bound to a file while it was empty.
+    fn loop_units(&mut self) -> std::io::Result<Vec<u32>>;
     /// `/proc/self/mountinfo`.
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>>;
     /// statx(2) of `name` relative to `dir`, never following `name`'s
@@ -224,21 +229,18 @@ impl LoopSys for Kernel {
         std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0)
     }
 
-    fn partitions(&mut self) -> std::io::Result<Vec<u8>> {
-        match std::fs::read("/proc/partitions") {
-            Ok(b) => Ok(b),
-            Err(_) => {
-                // Without /proc: every block device name, one per line, in
-                // the fourth column as /proc/partitions has it.
-                let mut out = Vec::new();
-                for e in std::fs::read_dir("/sys/block")?.flatten() {
-                    out.extend_from_slice(b"0 0 0 ");
-                    out.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(e.file_name().as_os_str()));
-                    out.push(b'\n');
-                }
-                Ok(out)
+    fn loop_units(&mut self) -> std::io::Result<Vec<u32>> {
+        let mut units = Vec::new();
+        for e in std::fs::read_dir("/sys/block")?.flatten() {
+            let name = e.file_name();
+            let Some(n) = name.to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if std::fs::symlink_metadata(format!("/sys/block/loop{n}/loop/backing_file")).is_ok() {
+                units.push(n);
             }
         }
+        Ok(units)
     }
 
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>> {

@@ -22,6 +22,9 @@ enum Flow {
     Next,
     /// Already done by an earlier run (`mount -a` twice): stop, succeed.
     AlreadyMounted,
+    /// Mounted by an earlier run whose skeleton copy did not finish: go on
+    /// after the mount step, on that mount.
+    Finish,
 }
 
 /// Every refusal of `plan` that looks at nothing but the plan and the
@@ -59,11 +62,23 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         disk: None,
         attached: false,
         mounted: None,
+        adopted: false,
+        copies: plan.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_))),
         ro_noted: false,
     };
+    let mut skip_to_mounted = false;
     for step in &plan.steps {
+        if skip_to_mounted {
+            skip_to_mounted = !matches!(step, Step::Mount(_));
+            continue;
+        }
         if let Some(signal) = run.platform.interrupted() {
             run.rollback();
+            if run.adopted {
+                return Err(Error::plain(format!(
+                    "stopped by {signal}; the skeleton copy is still unfinished (the next run finishes it)"
+                )));
+            }
             return Err(Error::plain(format!("stopped by {signal}; what this run did is undone")));
         }
         if run.debug {
@@ -75,6 +90,13 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         match result {
             Ok(Flow::Next) => {}
             Ok(Flow::AlreadyMounted) => break,
+            Ok(Flow::Finish) => skip_to_mounted = true,
+            Err(e) if run.adopted => {
+                run.rollback();
+                return Err(Error::plain(format!(
+                    "{e}; the skeleton copy is still unfinished (the next run finishes it)"
+                )));
+            }
             Err(e) => {
                 run.rollback();
                 return Err(e);
@@ -106,8 +128,13 @@ struct Run<'p, 'o, 'w, P: Platform> {
     /// `disk` was attached by this run: rollback detaches it (a leftover
     /// taken over was there before and stays).
     attached: bool,
-    /// What this run mounted: rollback unmounts it.
+    /// What this run mounted: rollback unmounts it (unless `adopted`).
     mounted: Option<Mounted<P::Root>>,
+    /// `mounted` is an earlier run's mount whose skeleton copy this run
+    /// finishes: rollback leaves it mounted.
+    adopted: bool,
+    /// The plan copies a skeleton (`-k`).
+    copies: bool,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
 }
@@ -188,6 +215,20 @@ impl<P: Platform> Run<'_, '_, '_, P> {
         let image_id = self.image.as_ref().map(|i| i.id);
         match before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)? {
             Before::Attach => {}
+            Before::AlreadyMounted(dev) if self.copies => {
+                if let Some(m) = self.platform.unfinished_copy(self.mount_point)? {
+                    self.warn(&format!(
+                        "{}: already mounted from {}, but an earlier run's skeleton copy did not finish; finishing it",
+                        crate::error::quoted(self.mount_point),
+                        dev.display()
+                    ));
+                    self.mounted = Some(m);
+                    self.adopted = true;
+                    return Ok(Flow::Finish);
+                }
+                self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
+                return Ok(Flow::AlreadyMounted);
+            }
             Before::AlreadyMounted(dev) => {
                 self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
                 return Ok(Flow::AlreadyMounted);
@@ -300,6 +341,9 @@ impl<P: Platform> Run<'_, '_, '_, P> {
     /// its handle: the mount, the disk it attached (not a leftover it took
     /// over), the image it created.
     fn rollback(&mut self) {
+        if self.adopted {
+            drop(self.mounted.take()); // an earlier run's: it stays
+        }
         if let Some(m) = self.mounted.take() {
             let r = self.platform.unmount(m);
             self.undone(r);

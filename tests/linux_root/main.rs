@@ -23,6 +23,7 @@ mod identity;
 mod image;
 mod lifecycle;
 mod recipes;
+mod second_boot;
 mod skel;
 mod soak;
 mod symlinks;

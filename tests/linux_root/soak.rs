@@ -254,3 +254,12 @@ fn release(dir: &Path, tmp: &TempDir, failures: &mut Vec<String>, round: usize) 
         failures.push(format!("round {round}: after -u {}: devices {leaked:?}, mounts {left:?}", dir.display()));
     }
 }
+
+/// kill -9 at 50 random points of `-P -k` runs, each followed by a rerun
+/// that must finish the copy (issue 23).
+#[test]
+#[ignore = "soak: cargo test --test linux_root soak:: -- --ignored"]
+fn fifty_kills_during_a_skeleton_copy() {
+    require_loop!();
+    crate::second_boot::killed_skeleton_copies(50);
+}

@@ -884,7 +884,26 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn copy_skeleton(&mut self, m: &Mounted<OwnedFd>, from: &Path) -> Result<()> {
-        posix::copy_skeleton(from, &m.root)
+        posix::copy_skeleton(from, &m.root, &m.mount_point)
+    }
+
+    fn unfinished_copy(&mut self, mount_point: &Path) -> Result<Option<Mounted<OwnedFd>>> {
+        let root = posix::open_root(mount_point)?;
+        if !posix::unfinished_copy(&root) {
+            return Ok(None);
+        }
+        let st = nix::sys::stat::fstat(&root).map_err(|e| Error::sys(mount_point.display().to_string(), e))?;
+        // The mount by the device its root is on, as the kernel says.
+        #[allow(clippy::unnecessary_cast)]
+        let dev = st.st_dev as u64;
+        let fstype = units::mounts(&mut self.sys)?
+            .into_iter()
+            .rev()
+            .find(|e| e.dev == dev)
+            .map(|e| e.fstype)
+            .unwrap_or_default();
+        let read_only = posix::is_read_only(&root)?;
+        Ok(Some(Mounted { mount_point: mount_point.to_path_buf(), fstype, read_only, root }))
     }
 
     fn take_notes(&mut self) -> Vec<Note> {

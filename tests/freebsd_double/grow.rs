@@ -67,7 +67,7 @@ impl GrowSys for Grow {
 }
 
 fn req(target: ReleaseTarget, size: u64) -> GrowRequest {
-    GrowRequest { target, size, dry_run: false, debug: false }
+    GrowRequest { target, size, size_note: None, dry_run: false, debug: false }
 }
 
 fn go(sys: &mut Recorder, g: &mut Grow, r: &GrowRequest) -> (std::result::Result<(), String>, String, String) {

@@ -397,7 +397,7 @@ fn a_dry_run_fails_where_the_run_would() {
         format!("{}: already attached as {}", img.display(), m.source),
     );
     refused(
-        run(&bin(), args!["-N", "-M", "-s", "16m", "-T", "xfs", "md", &dir]),
+        run(&bin(), args!["-N", "-M", "-s", "300m", "-T", "xfs", "md", &dir]),
         format!("{}: already a mount point (of {})", dir.display(), m.source),
     );
     ok(&run(&bin(), args!["-u", &dir]));

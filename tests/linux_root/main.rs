@@ -24,6 +24,7 @@ mod image;
 mod lifecycle;
 mod recipes;
 mod second_boot;
+mod sizes_and_stops;
 mod skel;
 mod soak;
 mod symlinks;

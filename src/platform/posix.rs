@@ -89,12 +89,7 @@ pub fn copy_skeleton(from: &Path, root: &OwnedFd, mount_point: &Path) -> Result<
     let what = || format!("skel copy from {}", crate::error::quoted(from));
     let src = open_skeleton(from)?;
     let src_st = fstat(&src).map_err(|e| Error::sys(what(), e))?;
-    if is_ancestor(&src_st, root).map_err(|e| Error::sys(what(), e))? {
-        return Err(Error::text(
-            format!("-k {}", from.display()),
-            "the skeleton contains the mount point; refusing to copy it into itself",
-        ));
-    }
+    refuse_containing(from, &src_st, root)?;
     mark_unfinished(root).map_err(|e| Error::sys(mark(), e))?;
     let dst = nix::unistd::dup(root).map_err(|e| Error::sys(what(), e))?;
     copy_tree(src, dst, root).map_err(|(path, e)| {
@@ -131,6 +126,32 @@ fn mark_unfinished(root: &OwnedFd) -> nix::Result<()> {
 /// ([`UNFINISHED`], a regular file).
 pub fn unfinished_copy(root: &OwnedFd) -> bool {
     fstatat(root, UNFINISHED, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| kind_of(&st) == SFlag::S_IFREG)
+}
+
+/// The refusal of a skeleton (`from`, described by `st`) that is the
+/// directory `dir` or one of its ancestors: copied, it would walk into its
+/// own target.
+fn refuse_containing(from: &Path, st: &FileStat, dir: &OwnedFd) -> Result<()> {
+    if is_ancestor(st, dir).map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))? {
+        return Err(Error::text(
+            format!("-k {}", from.display()),
+            "the skeleton contains the mount point; refusing to copy it into itself",
+        ));
+    }
+    Ok(())
+}
+
+/// Before anything changes (the preflight, `-N` alike): the skeleton
+/// `from` opens and does not contain the mount point, so that the run
+/// never mounts (and changes the image's superblock) only to refuse the
+/// copy. A mount point that cannot be opened is left to the mount step.
+pub fn check_skeleton(from: &Path, mount_point: &Path) -> Result<()> {
+    let src = open_skeleton(from)?;
+    let st = fstat(&src).map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))?;
+    match open_dir_walked(mount_point) {
+        Ok((dir, _)) => refuse_containing(from, &st, &dir),
+        Err(_) => Ok(()),
+    }
 }
 
 /// Opens the skeleton directory `from` as the image is opened: walked a

@@ -9,7 +9,8 @@
 //!   lockable) — unless `--create` will make it;
 //! * an image that is not writable is not going to be formatted;
 //! * the disk is not obviously too small for the file system it gets;
-//! * the skeleton (`-k`) opens as a directory.
+//! * the skeleton (`-k`) opens as a directory and does not contain the
+//!   mount point.
 //!
 //! Paths are looked at from this mount namespace: after mount.md `-N` the
 //! run resolves them in another one, so only the namespace file is checked.
@@ -134,8 +135,8 @@ pub fn check(plan: &Plan) -> Result<()> {
                 }
             }
             Step::CopySkeleton(from) => {
-                // As copy_skeleton opens it.
-                posix::open_skeleton(from)?;
+                // As copy_skeleton opens it; and not around the mount point.
+                posix::check_skeleton(from, &plan.mount_point)?;
             }
             _ => {}
         }

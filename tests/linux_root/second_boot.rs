@@ -204,3 +204,39 @@ fn a_skeleton_copy_killed_is_finished_by_the_next_run() {
     require_loop!();
     killed_skeleton_copies(6);
 }
+
+/// `dumpe2fs -h`'s "Mount count:".
+fn mount_count(image: &Path) -> String {
+    let out = Command::new("dumpe2fs").arg("-h").arg(image).output().expect("dumpe2fs");
+    text(&out.stdout).lines().find_map(|l| l.strip_prefix("Mount count:").map(|v| v.trim().to_string())).unwrap()
+}
+
+/// A skeleton that contains the mount point is refused before anything is
+/// attached or mounted (the image's superblock is not touched), `-N` alike.
+#[test]
+fn a_skeleton_containing_the_mount_point_is_refused_first() {
+    require_loop!();
+    let tmp = TempDir::new("skel-contains");
+    let image = tmp.join("img");
+    let skel = tmp.dir("skel");
+    let dir = tmp.dir("skel/jail/mnt");
+    make_image(&image, 32 * MIB, true);
+    let count = mount_count(&image);
+    for dry in [true, false] {
+        let mut a: Vec<&std::ffi::OsStr> = args!["-P", "-k", skel, "-F", image, "md", dir].to_vec();
+        if dry {
+            a.insert(0, "-N".as_ref());
+        }
+        let out = run(&bin(), &a);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "mount_md: -k {}: the skeleton contains the mount point; refusing to copy it into itself\n",
+                skel.display()
+            )
+        );
+        assert_eq!(mount_count(&image), count, "the image was mounted");
+    }
+    assert_nothing_left(&tmp);
+}

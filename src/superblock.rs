@@ -141,6 +141,22 @@ pub fn probe(buf: &[u8]) -> Found {
     other(buf).map_or(Found::Unknown, Found::Other)
 }
 
+/// The smallest unit the file system in `buf` reads and writes, which a
+/// device holding it must have as its logical block size or less: ext2/3/4
+/// its block size (`1024 << s_log_block_size`, ext4.h), XFS its sector
+/// size (`sb_sectsize`, a big-endian u16 at 102, xfs_format.h), btrfs its
+/// `sectorsize` (le32 at 0x90 of the superblock at 64 KiB, ctree.h).
+/// `None` for anything else, or a value that is not a power of two.
+pub fn io_unit(buf: &[u8], found: Found) -> Option<u32> {
+    let unit = match found {
+        Found::Mountable("ext2" | "ext3" | "ext4") => 1024u32.checked_shl(le32(buf, EXT_SB + 0x18)?)?,
+        Found::Mountable("xfs") => u32::from(u16::from_be_bytes(buf.get(102..104)?.try_into().ok()?)),
+        Found::Mountable("btrfs") => le32(buf, 0x10000 + 0x90)?,
+        _ => return None,
+    };
+    (unit.is_power_of_two() && unit >= 512).then_some(unit)
+}
+
 /// The signatures of what is not a file system mount_md mounts, but must
 /// not be formatted over without `--reformat` either (as libblkid knows
 /// them: the magic and where it sits).
@@ -322,6 +338,25 @@ mod tests {
         b[EXT_SB + 0x60..EXT_SB + 0x64].copy_from_slice(&incompat.to_le_bytes());
         b[EXT_SB + 0x64..EXT_SB + 0x68].copy_from_slice(&ro_compat.to_le_bytes());
         b
+    }
+
+    #[test]
+    fn io_units() {
+        let mut e = ext(0x3C, 0x2C2, 0x46B);
+        assert_eq!(io_unit(&e, probe(&e)), Some(1024));
+        e[EXT_SB + 0x18] = 2;
+        assert_eq!(io_unit(&e, probe(&e)), Some(4096));
+        let mut x = vec![0u8; 4096];
+        x[..4].copy_from_slice(b"XFSB");
+        x[102..104].copy_from_slice(&512u16.to_be_bytes());
+        assert_eq!(io_unit(&x, probe(&x)), Some(512));
+        let mut b = vec![0u8; 0x10100];
+        b[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
+        b[0x10090..0x10094].copy_from_slice(&4096u32.to_le_bytes());
+        assert_eq!(io_unit(&b, probe(&b)), Some(4096));
+        assert_eq!(io_unit(&[0u8; 4096], Found::Unknown), None);
+        e[EXT_SB + 0x18] = 40; // nonsense: not taken
+        assert_eq!(io_unit(&e, probe(&e)), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod cli;
 mod concurrent;
 mod create_crash;
 mod direct_io;
+mod direct_io_4k;
 mod failures;
 mod fstab;
 mod grow;

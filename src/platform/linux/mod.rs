@@ -215,7 +215,15 @@ impl<S: LoopSys> Linux<S> {
     /// the unit and its open descriptor.
     fn attach_loop(&mut self, a: &Attach, b: &Source, mount_point: &Path) -> Result<(u32, S::Dev)> {
         self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
-        let dio = loopdev::direct_io_for(a.direct_io, self.sys.dio_align(b.file.as_fd()));
+        let mut dio = loopdev::direct_io_for(a.direct_io, self.sys.dio_align(b.file.as_fd()));
+        if matches!(dio, loopdev::DirectIo::Ask { block_size } if block_size > 512) {
+            // A host whose direct I/O needs more than 512-byte units: the
+            // file system the image already holds may need smaller ones.
+            if let Ok(head) = posix::read_start(&b.file, crate::superblock::PROBE_LEN) {
+                let found = crate::superblock::probe(&head);
+                dio = loopdev::fit_to_fs(dio, crate::superblock::io_unit(&head, found));
+            }
+        }
         if dio.flag() != 0 {
             // Switching a loop device to direct I/O writes the backing
             // file's dirty pages back first (drivers/block/loop.c

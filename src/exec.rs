@@ -64,6 +64,8 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         mounted: None,
         adopted: false,
         copies: plan.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_))),
+        keeps: plan.steps.iter().any(|s| matches!(s, Step::Examine(Examine::BeforeMount(_)))),
+        fs_size: None,
         ro_noted: false,
     };
     let mut skip_to_mounted = false;
@@ -135,6 +137,11 @@ struct Run<'p, 'o, 'w, P: Platform> {
     adopted: bool,
     /// The plan copies a skeleton (`-k`).
     copies: bool,
+    /// The plan mounts the file system the image holds (`-P`).
+    keeps: bool,
+    /// With `keeps`: the size of the file system the image holds, from its
+    /// superblock.
+    fs_size: Option<u64>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
 }
@@ -149,6 +156,11 @@ impl<P: Platform> Run<'_, '_, '_, P> {
         match step {
             Step::EnterNamespace(ns) => self.platform.enter_namespace(ns)?,
             Step::OpenImage(o) => {
+                if self.keeps {
+                    // Before the image is opened and locked by this run.
+                    let head = self.platform.image_start(&o.path, crate::superblock::PROBE_LEN)?;
+                    self.fs_size = head.and_then(|h| crate::superblock::fs_size(&h, crate::superblock::probe(&h)));
+                }
                 self.image_path = Some(o.path.clone());
                 let image = self.image.insert(self.platform.open_image(o)?);
                 if image.created {
@@ -247,10 +259,31 @@ impl<P: Platform> Run<'_, '_, '_, P> {
                 }
             },
         }
+        let kept = self.keeps && self.image.as_ref().is_some_and(|i| !i.created);
+        let widened = if kept { self.fit_to_fs(a) } else { None };
+        let a = widened.as_ref().unwrap_or(a);
         let image = self.image.as_ref().filter(|_| matches!(a.backing, Backing::Vnode(_)));
         self.disk = Some(self.platform.attach(a, image, self.mount_point)?);
         self.attached = true;
         Ok(Flow::Next)
+    }
+
+    /// `-P` with `-s` smaller than the file system the image holds (grown
+    /// with `-r` since the line was written): a disk of `-s` bytes would
+    /// cut the file system short and the kernel refuse it, so the disk is
+    /// made the file system's size, with one warning naming what to update.
+    /// The superblock was read from the image file, where the disk starts,
+    /// just before the image was opened ([`Run::fs_size`]).
+    fn fit_to_fs(&mut self, a: &Attach) -> Option<Attach> {
+        let (Some(size), Backing::Vnode(path)) = (a.size.filter(|s| *s > 0), &a.backing) else { return None };
+        let fs = self.fs_size.filter(|fs| *fs > size)?;
+        self.warn(&format!(
+            "{}: its file system is {fs} bytes, more than -s {size}: mounted at its size; \
+             update -s to {} in the options (fourth field) of its fstab line",
+            crate::error::quoted(path),
+            crate::size::as_s(fs)
+        ));
+        Some(Attach { size: Some(fs), ..a.clone() })
     }
 
     /// Reads the superblock of the attached disk (4 KiB, more only when

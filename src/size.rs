@@ -60,6 +60,19 @@ pub fn sectors_note(arg: &str) -> Option<String> {
     })
 }
 
+/// What to write in a line's `-s` for a disk of `bytes` (`640m`, `2g`,
+/// `1000b`): said after a grow (`-r`) and when `-P` finds a file system
+/// larger than `-s`.
+pub fn as_s(bytes: u64) -> String {
+    if bytes % (1 << 30) == 0 {
+        format!("{}g", bytes >> 30)
+    } else if bytes % (1 << 20) == 0 {
+        format!("{}m", bytes >> 20)
+    } else {
+        format!("{bytes}b")
+    }
+}
+
 /// strtoumax(s, &end, 0) without its silent wrap-arounds: returns the value
 /// and the unparsed tail, or `None` when no digit was read, the number is
 /// negative, or it overflows 64 bits.
@@ -94,6 +107,13 @@ fn strtoumax_base0(s: &str) -> Option<(u64, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminders() {
+        assert_eq!(as_s(640 << 20), "640m");
+        assert_eq!(as_s(2 << 30), "2g");
+        assert_eq!(as_s(1000), "1000b");
+    }
 
     #[test]
     fn a_bare_number_is_said_in_bytes() {

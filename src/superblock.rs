@@ -157,6 +157,30 @@ pub fn io_unit(buf: &[u8], found: Found) -> Option<u32> {
     (unit.is_power_of_two() && unit >= 512).then_some(unit)
 }
 
+/// The size in bytes of the file system in `buf`, as its superblock says:
+/// ext2/3/4 `s_blocks_count` (with `s_blocks_count_hi` under the 64bit
+/// feature) times the block size (ext4.h), XFS `sb_dblocks` times
+/// `sb_blocksize` (xfs_format.h, big-endian), btrfs `total_bytes` (le64 at
+/// 0x70 of the superblock at 64 KiB, ctree.h). `None` for anything else.
+pub fn fs_size(buf: &[u8], found: Found) -> Option<u64> {
+    match found {
+        Found::Mountable("ext2" | "ext3" | "ext4") => {
+            let block = u64::from(io_unit(buf, found)?);
+            let lo = u64::from(le32(buf, EXT_SB + 0x04)?);
+            let incompat = le32(buf, EXT_SB + 0x60)?;
+            let hi = if incompat & 0x80 != 0 { u64::from(le32(buf, EXT_SB + 0x150)?) } else { 0 };
+            (hi << 32 | lo).checked_mul(block)
+        }
+        Found::Mountable("xfs") => {
+            let block = u64::from(be32(buf, 4)?);
+            let blocks = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
+            blocks.checked_mul(block)
+        }
+        Found::Mountable("btrfs") => Some(u64::from_le_bytes(buf.get(0x10070..0x10078)?.try_into().ok()?)),
+        _ => None,
+    }
+}
+
 /// The signatures of what is not a file system mount_md mounts, but must
 /// not be formatted over without `--reformat` either (as libblkid knows
 /// them: the magic and where it sits).
@@ -338,6 +362,25 @@ mod tests {
         b[EXT_SB + 0x60..EXT_SB + 0x64].copy_from_slice(&incompat.to_le_bytes());
         b[EXT_SB + 0x64..EXT_SB + 0x68].copy_from_slice(&ro_compat.to_le_bytes());
         b
+    }
+
+    #[test]
+    fn sizes() {
+        let mut e = ext(0x3C, 0x2C2, 0x46B);
+        e[EXT_SB + 0x04..EXT_SB + 0x08].copy_from_slice(&65536u32.to_le_bytes());
+        assert_eq!(fs_size(&e, probe(&e)), Some(64 << 20));
+        e[EXT_SB + 0x150..EXT_SB + 0x154].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(fs_size(&e, probe(&e)), Some(((1u64 << 32) + 65536) * 1024), "64bit");
+        let mut x = vec![0u8; 4096];
+        x[..4].copy_from_slice(b"XFSB");
+        x[4..8].copy_from_slice(&4096u32.to_be_bytes());
+        x[8..16].copy_from_slice(&81920u64.to_be_bytes());
+        assert_eq!(fs_size(&x, probe(&x)), Some(320 << 20));
+        let mut b = vec![0u8; 0x10100];
+        b[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
+        b[0x10070..0x10078].copy_from_slice(&(256u64 << 20).to_le_bytes());
+        assert_eq!(fs_size(&b, probe(&b)), Some(256 << 20));
+        assert_eq!(fs_size(&[0u8; 4096], Found::Unknown), None);
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod fstab;
 mod grow;
 mod identity;
 mod image;
+mod larger_fs;
 mod lifecycle;
 mod recipes;
 mod second_boot;

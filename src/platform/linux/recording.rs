@@ -260,6 +260,18 @@ impl LoopSys for Recorder {
         self.loops.get(&unit).map_or(0, |l| l.holders)
     }
 
+    fn attachment(&mut self, _dev: u64) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn skeleton_stamp(&mut self, _dir: &std::os::fd::OwnedFd) -> nix::Result<Option<Vec<u8>>> {
+        Err(Errno::ENOTSUP)
+    }
+
+    fn set_skeleton_stamp(&mut self, _dir: &std::os::fd::OwnedFd, _value: &[u8]) -> nix::Result<()> {
+        Err(Errno::ENOTSUP)
+    }
+
     fn loop_units(&mut self) -> std::io::Result<Vec<u32>> {
         Ok(self.loops.iter().filter(|(_, l)| l.info.is_some()).map(|(n, _)| *n).collect())
     }

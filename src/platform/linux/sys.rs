@@ -30,6 +30,10 @@ pub struct Statx {
 }
 
 /// The loop(4) and kernel-table operations the Linux backend needs.
+/// The extended attribute that says which attachment's skeleton copy
+/// finished ([`LoopSys::skeleton_stamp`]).
+const STAMP: &std::ffi::CStr = c"trusted.mount_md.skeleton";
+
 pub trait LoopSys {
     /// An open `/dev/loopN`.
     type Dev;
@@ -76,6 +80,17 @@ pub trait LoopSys {
     fn read_head(&mut self, dev: &Self::Dev, len: usize) -> std::io::Result<Vec<u8>>;
     /// Entries of `/sys/block/loopN/holders` (stacked devices).
     fn holders(&mut self, unit: u32) -> usize;
+    /// Which attachment of which boot the disk `dev` (a device number)
+    /// is: `/proc/sys/kernel/random/boot_id` and the disk's
+    /// `/sys/dev/block/MAJ:MIN/diskseq` (a number the kernel never gives
+    /// twice in one boot, Linux 5.15); `None` where either is missing.
+    fn attachment(&mut self, dev: u64) -> Option<Vec<u8>>;
+    /// The `trusted.mount_md.skeleton` extended attribute of the directory
+    /// `dir` (only a process with CAP_SYS_ADMIN reads or writes `trusted.`
+    /// attributes, so a jail cannot forge it): `Ok(None)` when it has none,
+    /// ENOTSUP where the file system keeps none.
+    fn skeleton_stamp(&mut self, dir: &OwnedFd) -> nix::Result<Option<Vec<u8>>>;
+    fn set_skeleton_stamp(&mut self, dir: &OwnedFd, value: &[u8]) -> nix::Result<()>;
     /// `/sys/block/loopN/loop/backing_file`: the path the kernel shows for
     /// the backing file (`/memfd:mount_md (deleted)` for a memory disk).
     fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>>;
@@ -227,6 +242,36 @@ impl LoopSys for Kernel {
 
     fn holders(&mut self, unit: u32) -> usize {
         std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0)
+    }
+
+    fn attachment(&mut self, dev: u64) -> Option<Vec<u8>> {
+        #[allow(clippy::useless_conversion)]
+        let (major, minor) = (libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let seq = std::fs::read(format!("/sys/dev/block/{major}:{minor}/diskseq")).ok()?;
+        let boot = std::fs::read("/proc/sys/kernel/random/boot_id").ok()?;
+        let mut v = boot.trim_ascii().to_vec();
+        v.push(b' ');
+        v.extend_from_slice(seq.trim_ascii());
+        Some(v)
+    }
+
+    fn skeleton_stamp(&mut self, dir: &OwnedFd) -> nix::Result<Option<Vec<u8>>> {
+        let mut buf = [0u8; 128];
+        // SAFETY: fgetxattr(2) on an open descriptor, the name NUL-terminated,
+        // writing at most `buf.len()` bytes into `buf`.
+        let n = unsafe { libc::fgetxattr(dir.as_raw_fd(), STAMP.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        match Errno::result(n) {
+            Ok(n) => Ok(Some(buf[..n as usize].to_vec())),
+            Err(Errno::ENODATA) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn set_skeleton_stamp(&mut self, dir: &OwnedFd, value: &[u8]) -> nix::Result<()> {
+        // SAFETY: fsetxattr(2) on an open descriptor, the name NUL-terminated,
+        // reading `value.len()` bytes from `value`.
+        let r = unsafe { libc::fsetxattr(dir.as_raw_fd(), STAMP.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+        Errno::result(r).map(drop)
     }
 
     fn loop_units(&mut self) -> std::io::Result<Vec<u32>> {

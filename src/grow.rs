@@ -95,7 +95,14 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
             found.disk_size
         )));
     }
-    if size == found.disk_size {
+    // The disk already that size (a run stopped after extending it, by
+    // SIGTERM or kill -9) with a file system still smaller: the grower
+    // runs again. A grower leaves up to a block group or allocation group
+    // of the disk unused, so only a file system more than that short
+    // counts; a stale superblock only makes it look smaller, and running a
+    // grower on a file system already grown does nothing.
+    let fs_short = found.fs_size.is_some_and(|fs| fs.saturating_add(GROWER_SLACK) < size);
+    if size == found.disk_size && !fs_short {
         return Ok(Outcome::Nothing { size });
     }
     if found.attached.as_ref().is_some_and(|a| a.read_only) {
@@ -103,12 +110,16 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     }
     let mounted = found.attached.as_ref().is_some_and(|a| a.mount_point.is_some());
     let (check, grow) = tools(&found.fstype, mounted)?;
+    if let Some(why) = &found.refusal {
+        return Err(Error::plain(why.clone()));
+    }
     let mut steps = Vec::new();
     if size > found.image_len {
         steps.push(GrowStep::ExtendImage { from: found.image_len, to: size });
     }
     match &found.attached {
-        Some(_) => steps.push(GrowStep::SetCapacity { from: found.disk_size, to: size }),
+        Some(_) if size > found.disk_size => steps.push(GrowStep::SetCapacity { from: found.disk_size, to: size }),
+        Some(_) => {}
         None => steps.push(GrowStep::Attach),
     }
     steps.extend(check.map(GrowStep::CheckFs));
@@ -118,6 +129,13 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     }
     Ok(Outcome::Steps(steps))
 }
+
+/// How much of a disk a grower may leave unused: a last block group too
+/// small to hold its own inode table and bitmaps (resize2fs drops it: about
+/// 2 MiB with 4 KiB blocks), a last XFS allocation group under 64 blocks.
+/// A file system shorter than this is grown again; one shorter by less is
+/// taken as grown (a grow by less than this cannot be resumed).
+const GROWER_SLACK: u64 = 4 << 20;
 
 /// How to run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -153,13 +171,20 @@ pub fn execute(
     }
     let mut done: Vec<&GrowStep> = Vec::new();
     let mut told_kernel = false;
+    let mut stopped_after: Option<&str> = None;
     for step in steps {
         if opts.debug {
             let _ = writeln!(io.err, "DEBUG: {}", ops.describe(step));
         }
         // A stop signal between steps fails the next one, with the same
-        // rules for what is undone.
+        // rules for what is undone; once the file system has grown, what
+        // is left (the detach) is finished instead, and said.
+        let grown = done.iter().any(|d| matches!(d, GrowStep::GrowFs(_)));
         let ran = match ops.interrupted() {
+            Some(signal) if grown => {
+                stopped_after.get_or_insert(signal);
+                ops.run(step)
+            }
             Some(signal) => Err(Error::plain(format!("stopped by {signal} before: {}", ops.describe(step)))),
             None => ops.run(step),
         };
@@ -200,6 +225,24 @@ pub fn execute(
             }
         }
     }
+    let shown = found.image.display();
+    if let Some(signal) = stopped_after {
+        let _ = writeln!(io.err, "{}: {shown}: {signal} after the file system grew: finished the grow", io.prog);
+    }
+    // The disk is now `size` bytes: a line that mounts it with a smaller
+    // -s would cut it (with -P it is mounted at its size, with a warning).
+    let size = steps.iter().rev().find_map(|s| match s {
+        GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
+        _ => None,
+    });
+    let size = size.unwrap_or(found.disk_size);
+    let _ = writeln!(
+        io.err,
+        "{}: {shown}: grown to {size} bytes; a line that mounts it with -s: \
+         update -s to {} in the options (fourth field) of its fstab line",
+        io.prog,
+        crate::size::as_s(size)
+    );
     Ok(())
 }
 

@@ -17,6 +17,8 @@ fn found(mounted: Option<&str>, attached: bool, fstype: &str) -> Found {
             read_only: false,
         }),
         fstype: fstype.into(),
+        fs_size: Some(64 * MIB),
+        refusal: None,
     }
 }
 
@@ -203,5 +205,38 @@ fn dry_run_and_trace() {
     let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true });
     assert_eq!(log.len(), 5);
     assert!(out.is_empty());
-    assert_eq!(err, "DEBUG: <extend>\nDEBUG: <attach>\nDEBUG: <check>\nDEBUG: <grow>\nDEBUG: <detach>\n");
+    assert_eq!(
+        err,
+        "DEBUG: <extend>\nDEBUG: <attach>\nDEBUG: <check>\nDEBUG: <grow>\nDEBUG: <detach>\n\
+         mount_md: /img: grown to 134217728 bytes; a line that mounts it with -s: \
+         update -s to 128m in the options (fourth field) of its fstab line\n"
+    );
+}
+
+/// A disk already the size asked for with a file system still smaller (a
+/// run stopped after extending the image): the grower runs again.
+#[test]
+fn a_file_system_smaller_than_its_disk_is_grown() {
+    let mut f = found(None, false, "ext4");
+    f.fs_size = Some(32 * MIB);
+    assert_eq!(
+        steps(&f, 64 * MIB),
+        [GrowStep::Attach, GrowStep::CheckFs(Tool::E2fsck), GrowStep::GrowFs(Tool::Resize2fs), GrowStep::Detach]
+    );
+    let mut m = found(Some("/j"), true, "xfs");
+    m.fs_size = Some(32 * MIB);
+    assert_eq!(steps(&m, 64 * MIB), [GrowStep::GrowFs(Tool::XfsGrowfs)]);
+    // What a grower leaves unused is not a grow to resume.
+    f.fs_size = Some(64 * MIB - 512 * 1024);
+    assert_eq!(plan(&f, 64 * MIB).unwrap(), Outcome::Nothing { size: 64 * MIB });
+}
+
+/// A mounted ext4 without CAP_SYS_RESOURCE is refused by the plan, after
+/// the shrink and same-size answers.
+#[test]
+fn a_refusal_found_by_the_backend_comes_from_the_plan() {
+    let mut f = found(Some("/j"), true, "ext4");
+    f.refusal = Some("no CAP_SYS_RESOURCE".into());
+    assert_eq!(plan(&f, 64 * MIB).unwrap(), Outcome::Nothing { size: 64 * MIB });
+    assert_eq!(plan(&f, 128 * MIB).unwrap_err().to_string(), "no CAP_SYS_RESOURCE");
 }

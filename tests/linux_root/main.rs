@@ -21,6 +21,7 @@ mod direct_io_4k;
 mod failures;
 mod fstab;
 mod grow;
+mod grow_again;
 mod identity;
 mod image;
 mod larger_fs;

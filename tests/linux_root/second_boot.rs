@@ -114,7 +114,7 @@ fn a_p_k_line_mounts_again_with_the_skeleton_changed() {
 
 /// One run of `line`, killed with SIGKILL `after` its start (or left to
 /// finish if it does so first); whether it was killed.
-fn run_killed(line: &[&std::ffi::OsStr], after: Duration) -> bool {
+pub fn run_killed(line: &[&std::ffi::OsStr], after: Duration) -> bool {
     let mut child = Command::new(bin())
         .args(line)
         .stdin(Stdio::null())
@@ -135,7 +135,7 @@ fn run_killed(line: &[&std::ffi::OsStr], after: Duration) -> bool {
 }
 
 /// A small xorshift: the kill points, reproducible from the printed seed.
-fn next(seed: &mut u64) -> u64 {
+pub fn next(seed: &mut u64) -> u64 {
     *seed ^= *seed << 13;
     *seed ^= *seed >> 7;
     *seed ^= *seed << 17;

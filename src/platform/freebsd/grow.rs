@@ -285,6 +285,8 @@ pub fn target<'a, S: MdSys>(
                     read_only: q.options & super::abi::MD_READONLY != 0,
                 }),
                 fstype: "ufs".into(),
+                fs_size: None,
+                refusal: None,
             };
             (found, Run { fb, image, realpath: file, unit: Some(u.unit), offline: false })
         }
@@ -300,6 +302,8 @@ pub fn target<'a, S: MdSys>(
                 disk_size: image.size,
                 attached: None,
                 fstype: "ufs".into(),
+                fs_size: None,
+                refusal: None,
             };
             (found, Run { fb, image, realpath, unit: None, offline: true })
         }

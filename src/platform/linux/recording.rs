@@ -256,6 +256,10 @@ impl LoopSys for Recorder {
         self.loops.get(&unit).and_then(|l| l.backing_name.clone())
     }
 
+    fn raw_fd(&self, _dev: &u32) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
     fn holders(&mut self, unit: u32) -> usize {
         self.loops.get(&unit).map_or(0, |l| l.holders)
     }

@@ -78,6 +78,9 @@ pub trait LoopSys {
     fn rdev(&mut self, dev: &Self::Dev) -> nix::Result<u64>;
     /// Reads from the start of the device (superblock probing).
     fn read_head(&mut self, dev: &Self::Dev, len: usize) -> std::io::Result<Vec<u8>>;
+    /// The descriptor of an open device, for a helper to inherit; `None`
+    /// for a double's.
+    fn raw_fd(&self, dev: &Self::Dev) -> Option<RawFd>;
     /// Entries of `/sys/block/loopN/holders` (stacked devices).
     fn holders(&mut self, unit: u32) -> usize;
     /// Which attachment of which boot the disk `dev` (a device number)
@@ -226,6 +229,10 @@ impl LoopSys for Kernel {
     fn rdev(&mut self, dev: &OwnedFd) -> nix::Result<u64> {
         #[allow(clippy::unnecessary_cast)]
         nix::sys::stat::fstat(dev).map(|st| st.st_rdev as u64)
+    }
+
+    fn raw_fd(&self, dev: &OwnedFd) -> Option<RawFd> {
+        Some(dev.as_raw_fd())
     }
 
     fn read_head(&mut self, dev: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {

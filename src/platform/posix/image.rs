@@ -270,6 +270,12 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
 }
 
 impl Image {
+    /// The descriptor carrying the image's lock, for a helper that must
+    /// hold it to its end ([`super::run_to_its_end`]).
+    pub fn lock_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self._lock)
+    }
+
     /// Why someone other than root can change this image's bytes, by
     /// fstat of it and of the directory holding it
     /// ([`crate::trust::untrusted`]); `None` when only root can.

@@ -99,11 +99,13 @@ fn argvs() {
     assert!(Tool::E2fsck.succeeded(1) && !Tool::E2fsck.succeeded(4) && !Tool::Resize2fs.succeeded(1));
 }
 
-/// Records runs and undos; fails at the first step of a given kind.
+/// Records runs and undos; fails at the first step of a given kind; with
+/// `stop_after`, a stop signal arrives once that many steps have run.
 #[derive(Default)]
 struct Rec {
     log: Vec<String>,
     fail: Option<&'static str>,
+    stop_after: Option<usize>,
 }
 
 fn kind(s: &GrowStep) -> &'static str {
@@ -118,6 +120,10 @@ fn kind(s: &GrowStep) -> &'static str {
 }
 
 impl GrowOps for Rec {
+    fn interrupted(&mut self) -> Option<&'static str> {
+        let ran = self.log.iter().filter(|l| !l.starts_with("undo")).count();
+        self.stop_after.is_some_and(|n| ran >= n).then_some("SIGTERM")
+    }
     fn describe(&self, s: &GrowStep) -> String {
         format!("<{}>", kind(s))
     }
@@ -170,6 +176,40 @@ fn rollback_online() {
         "grow: No space left on device (the image stays 134217728 bytes (was 67108864), its file system intact at \
          its old size; once the cause is fixed, finish with: <grow>)"
     );
+}
+
+/// SIGTERM undoes what is undoable (before the grower: the disk gets its
+/// old size back and the image is cut back) and finishes what is not
+/// (after the grower: the detach runs, and the run says so).
+#[test]
+fn a_stop_signal_undoes_before_the_grower_and_finishes_after() {
+    let f = found(Some("/j"), true, "ext4");
+    let mut rec = Rec { stop_after: Some(2), ..Rec::default() };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let r = execute(
+        &f,
+        &plan(&f, 128 * MIB).unwrap(),
+        &mut rec,
+        Options::default(),
+        &mut Output { prog: "mount_md", out: &mut out, err: &mut err },
+    );
+    assert_eq!(rec.log, ["extend", "capacity", "undo capacity", "undo extend"]);
+    assert_eq!(r.unwrap_err().to_string(), "stopped by SIGTERM before: <grow>: nothing changed");
+    let f = found(None, false, "ext4");
+    let mut rec = Rec { stop_after: Some(4), ..Rec::default() };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let r = execute(
+        &f,
+        &plan(&f, 128 * MIB).unwrap(),
+        &mut rec,
+        Options::default(),
+        &mut Output { prog: "mount_md", out: &mut out, err: &mut err },
+    );
+    assert_eq!(r.map_err(|e| e.to_string()), Ok(()));
+    assert_eq!(rec.log, ["extend", "attach", "check", "grow", "detach"]);
+    assert!(String::from_utf8(err)
+        .unwrap()
+        .starts_with("mount_md: /img: SIGTERM after the file system grew: finished the grow\n"));
 }
 
 #[test]

@@ -206,6 +206,8 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
                 Some(u) => r.fb.detach_settled(u, false),
                 None => Ok(()),
             },
+            // md(4) is not shrunk back: the image stays larger.
+            GrowStep::SetCapacity { .. } => Err(Error::plain("the md disk is not shrunk back on FreeBSD")),
             _ => Ok(()),
         }
     }

@@ -140,6 +140,15 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
         }
     }
 
+    /// Gives the disk its old size back (before the file system grew):
+    /// the old limit, or the image cut back and its length read again.
+    fn shrink_back(&mut self, from: u64) -> Result<()> {
+        if !self.limited {
+            extend::truncate(&self.image.handle.fd, from, &self.shown)?;
+        }
+        self.set_capacity(from)
+    }
+
     fn set_capacity(&mut self, to: u64) -> Result<()> {
         let (Some(unit), Some(fd)) = (self.unit, self.dev.as_ref().map(Dev::fd)) else {
             return Err(Error::plain("internal error: no loop device to resize"));
@@ -233,6 +242,7 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
         match step {
             GrowStep::ExtendImage { from, .. } => extend::truncate(&self.image.handle.fd, *from, &self.shown),
             GrowStep::Attach => self.detach(),
+            GrowStep::SetCapacity { from, .. } => self.shrink_back(*from),
             _ => Ok(()),
         }
     }

@@ -183,33 +183,20 @@ fn rollback_online() {
 /// (after the grower: the detach runs, and the run says so).
 #[test]
 fn a_stop_signal_undoes_before_the_grower_and_finishes_after() {
-    let f = found(Some("/j"), true, "ext4");
-    let mut rec = Rec { stop_after: Some(2), ..Rec::default() };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let r = execute(
-        &f,
-        &plan(&f, 128 * MIB).unwrap(),
-        &mut rec,
-        Options::default(),
-        &mut Output { prog: "mount_md", out: &mut out, err: &mut err },
-    );
-    assert_eq!(rec.log, ["extend", "capacity", "undo capacity", "undo extend"]);
-    assert_eq!(r.unwrap_err().to_string(), "stopped by SIGTERM before: <grow>: nothing changed");
-    let f = found(None, false, "ext4");
-    let mut rec = Rec { stop_after: Some(4), ..Rec::default() };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let r = execute(
-        &f,
-        &plan(&f, 128 * MIB).unwrap(),
-        &mut rec,
-        Options::default(),
-        &mut Output { prog: "mount_md", out: &mut out, err: &mut err },
-    );
-    assert_eq!(r.map_err(|e| e.to_string()), Ok(()));
-    assert_eq!(rec.log, ["extend", "attach", "check", "grow", "detach"]);
-    assert!(String::from_utf8(err)
-        .unwrap()
-        .starts_with("mount_md: /img: SIGTERM after the file system grew: finished the grow\n"));
+    let stopped = |f: &Found, after: usize| {
+        let mut rec = Rec { stop_after: Some(after), ..Rec::default() };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
+        let r = execute(f, &plan(f, 128 * MIB).unwrap(), &mut rec, Options::default(), &mut io);
+        (rec.log, r.map_err(|e| e.to_string()), String::from_utf8(err).unwrap())
+    };
+    let (log, r, _) = stopped(&found(Some("/j"), true, "ext4"), 2);
+    assert_eq!(log, ["extend", "capacity", "undo capacity", "undo extend"]);
+    assert_eq!(r.unwrap_err(), "stopped by SIGTERM before: <grow>: nothing changed");
+    let (log, r, err) = stopped(&found(None, false, "ext4"), 4);
+    assert_eq!(r, Ok(()));
+    assert_eq!(log, ["extend", "attach", "check", "grow", "detach"]);
+    assert!(err.starts_with("mount_md: /img: SIGTERM after the file system grew: finished the grow\n"), "{err}");
 }
 
 #[test]

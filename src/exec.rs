@@ -24,6 +24,9 @@ enum Flow {
     Next,
     /// Already done by an earlier run (`mount -a` twice): stop, succeed.
     AlreadyMounted,
+    /// Mounted by an earlier run whose skeleton copy did not finish: go on
+    /// after the mount step, on that mount.
+    Finish,
 }
 
 /// Every refusal of `plan` that looks at nothing but the plan and the
@@ -61,12 +64,26 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         disk: None,
         attached: false,
         mounted: None,
+        adopted: false,
+        copies: plan.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_))),
+        keeps: plan.steps.iter().any(|s| matches!(s, Step::Examine(Examine::BeforeMount(_)))),
+        fs_size: None,
         ro_noted: false,
         probed: None,
     };
+    let mut skip_to_mounted = false;
     for step in &plan.steps {
+        if skip_to_mounted {
+            skip_to_mounted = !matches!(step, Step::Mount(_));
+            continue;
+        }
         if let Some(signal) = run.platform.interrupted() {
             run.rollback();
+            if run.adopted {
+                return Err(Error::plain(format!(
+                    "stopped by {signal}; the skeleton copy is still unfinished (the next run finishes it)"
+                )));
+            }
             return Err(Error::plain(format!("stopped by {signal}; what this run did is undone")));
         }
         if run.debug {
@@ -78,6 +95,13 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         match result {
             Ok(Flow::Next) => {}
             Ok(Flow::AlreadyMounted) => break,
+            Ok(Flow::Finish) => skip_to_mounted = true,
+            Err(e) if run.adopted => {
+                run.rollback();
+                return Err(Error::plain(format!(
+                    "{e}; the skeleton copy is still unfinished (the next run finishes it)"
+                )));
+            }
             Err(e) => {
                 run.rollback();
                 return Err(e);
@@ -109,8 +133,18 @@ struct Run<'p, 'o, 'w, P: Describe> {
     /// `disk` was attached by this run: rollback detaches it (a leftover
     /// taken over was there before and stays).
     attached: bool,
-    /// What this run mounted: rollback unmounts it.
+    /// What this run mounted: rollback unmounts it (unless `adopted`).
     mounted: Option<Mounted<P::Root>>,
+    /// `mounted` is an earlier run's mount whose skeleton copy this run
+    /// finishes: rollback leaves it mounted.
+    adopted: bool,
+    /// The plan copies a skeleton (`-k`).
+    copies: bool,
+    /// The plan mounts the file system the image holds (`-P`).
+    keeps: bool,
+    /// With `keeps`: the size of the file system the image holds, from its
+    /// superblock.
+    fs_size: Option<u64>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
     /// The file system type Examine read from the disk's superblock: a
@@ -128,6 +162,11 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         match step {
             Step::EnterNamespace(ns) => self.platform.enter_namespace(ns)?,
             Step::OpenImage(o) => {
+                if self.keeps {
+                    // Before the image is opened and locked by this run.
+                    let head = self.platform.read_start(Head::Image(&o.path), crate::superblock::PROBE_LEN)?;
+                    self.fs_size = head.and_then(|h| crate::superblock::fs_size(&h, crate::superblock::probe(&h)));
+                }
                 self.image_path = Some(o.path.clone());
                 let image = self.image.insert(self.platform.open_image(o)?);
                 let made = image.made;
@@ -220,6 +259,20 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let image_id = self.image.as_ref().map(|i| i.id);
         match before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)? {
             Before::Attach => {}
+            Before::AlreadyMounted(dev) if self.copies => {
+                if let Some(m) = self.platform.unfinished_copy(self.mount_point)? {
+                    self.warn(&format!(
+                        "{}: already mounted from {}, but an earlier run's skeleton copy did not finish; finishing it",
+                        crate::error::quoted(self.mount_point),
+                        dev.display()
+                    ));
+                    self.mounted = Some(m);
+                    self.adopted = true;
+                    return Ok(Flow::Finish);
+                }
+                self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
+                return Ok(Flow::AlreadyMounted);
+            }
             Before::AlreadyMounted(dev) => {
                 self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
                 return Ok(Flow::AlreadyMounted);
@@ -237,6 +290,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 }
             },
         }
+        let kept = self.keeps && self.image.as_ref().is_some_and(|i| !i.created);
+        let widened = if kept { self.fit_to_fs(a) } else { None };
+        let a = widened.as_ref().unwrap_or(a);
         let image = self.image.as_ref().filter(|_| matches!(a.backing, Backing::Vnode(_)));
         self.disk = Some(self.platform.attach(a, image, self.mount_point)?);
         self.attached = true;
@@ -269,6 +325,24 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let disk = self.disk.as_mut().expect("checked above");
         disk.layer = Some(crate::platform::Layer { scheme: c.encrypt.scheme, node: node.into() });
         Ok(())
+    }
+
+    /// `-P` with `-s` smaller than the file system the image holds (grown
+    /// with `-r` since the line was written): a disk of `-s` bytes would
+    /// cut the file system short and the kernel refuse it, so the disk is
+    /// made the file system's size, with one warning naming what to update.
+    /// The superblock was read from the image file, where the disk starts,
+    /// just before the image was opened ([`Run::fs_size`]).
+    fn fit_to_fs(&mut self, a: &Attach) -> Option<Attach> {
+        let (Some(size), Backing::Vnode(path)) = (a.size.filter(|s| *s > 0), &a.backing) else { return None };
+        let fs = self.fs_size.filter(|fs| *fs > size)?;
+        self.warn(&format!(
+            "{}: its file system is {fs} bytes, more than -s {size}: mounted at its size; \
+             update -s to {} in the options (fourth field) of its fstab line",
+            crate::error::quoted(path),
+            crate::size::as_s(fs)
+        ));
+        Some(Attach { size: Some(fs), ..a.clone() })
     }
 
     /// Reads the superblock of the attached disk (4 KiB, more only when
@@ -362,6 +436,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// its handle: the mount, the disk it attached (not a leftover it took
     /// over), the image it created.
     fn rollback(&mut self) {
+        if self.adopted {
+            drop(self.mounted.take()); // an earlier run's: it stays
+        }
         if let Some(m) = self.mounted.take() {
             let r = self.platform.unmount(m);
             self.undone(r);

@@ -15,20 +15,25 @@
 //! 3. **SetCapacity** — the kernel is told the disk's new size (Linux
 //!    `LOOP_SET_CAPACITY`, FreeBSD `MDIOCRESIZE`). Failure: the image is
 //!    cut back (the disk never showed the new blocks); nothing changed.
-//! 4. **CheckFs** (offline ext2/3/4 only: `e2fsck -f -p`, which resize2fs
-//!    demands before an offline resize). Failure: the unit is detached and
-//!    the image cut back (the check never writes past the old end), unless
-//!    step 3 ran, in which case the image stays larger as below.
+//! 4. **CheckFs** (ext2/3/4 not mounted: `e2fsck -f -p`, which resize2fs
+//!    demands before an offline resize). Failure, or a stop signal before
+//!    step 5: the unit is detached, the disk given its old size back if
+//!    step 3 ran (Linux: the old limit, or the image cut back and its length
+//!    read again; FreeBSD does not shrink an md disk, and the image then
+//!    stays larger as below) and the image cut back: the file system never
+//!    used the new blocks; nothing changed.
 //! 5. **GrowFs** (`resize2fs`, `xfs_growfs`, `btrfs filesystem resize max`,
 //!    `growfs -y`). From its start on the image stays larger: a grower
 //!    that failed may have begun to use the new space. The
 //!    growers change the file system so that an interruption leaves it
 //!    consistent at the old or the new size; the message says the image
-//!    stays larger and gives the command that finishes the grow (a second
-//!    `mount_md -r` to the same size would find the disk already that size
-//!    and do nothing).
+//!    stays larger and gives the command that finishes the grow; the same
+//!    `mount_md -r` run again finishes it too ([`plan`] compares the file
+//!    system's size with the target). Offline ext2/3/4 growers run to
+//!    their end whatever happens to mount_md (see the backend).
 //! 6. **Detach** (offline only) — the unit attached in step 2 goes again,
-//!    on failure as on success. If the detach itself fails, the grow is
+//!    on failure as on success, and after a stop signal (the grow is then
+//!    finished, not undone, and said so). If the detach itself fails, the grow is
 //!    done: nothing is undone (cutting the image back would cut the grown
 //!    file system), and the message says the image and its file system
 //!    were grown and the unit is still attached.
@@ -95,7 +100,14 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
             found.disk_size
         )));
     }
-    if size == found.disk_size {
+    // The disk already that size (a run stopped after extending it, by
+    // SIGTERM or kill -9) with a file system still smaller: the grower
+    // runs again. A grower leaves up to a block group or allocation group
+    // of the disk unused, so only a file system more than that short
+    // counts; a stale superblock only makes it look smaller, and running a
+    // grower on a file system already grown does nothing.
+    let fs_short = found.fs_size.is_some_and(|fs| fs.saturating_add(GROWER_SLACK) < size);
+    if size == found.disk_size && !fs_short {
         return Ok(Outcome::Nothing { size });
     }
     if found.attached.as_ref().is_some_and(|a| a.read_only) {
@@ -103,12 +115,16 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     }
     let mounted = found.attached.as_ref().is_some_and(|a| a.mount_point.is_some());
     let (check, grow) = tools(&found.fstype, mounted)?;
+    if let Some(why) = &found.refusal {
+        return Err(Error::plain(why.clone()));
+    }
     let mut steps = Vec::new();
     if size > found.image_len {
         steps.push(GrowStep::ExtendImage { from: found.image_len, to: size });
     }
     match &found.attached {
-        Some(_) => steps.push(GrowStep::SetCapacity { from: found.disk_size, to: size }),
+        Some(_) if size > found.disk_size => steps.push(GrowStep::SetCapacity { from: found.disk_size, to: size }),
+        Some(_) => {}
         None => steps.push(GrowStep::Attach),
     }
     steps.extend(check.map(GrowStep::CheckFs));
@@ -118,6 +134,13 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     }
     Ok(Outcome::Steps(steps))
 }
+
+/// How much of a disk a grower may leave unused: a last block group too
+/// small to hold its own inode table and bitmaps (resize2fs drops it: about
+/// 2 MiB with 4 KiB blocks), a last XFS allocation group under 64 blocks.
+/// A file system shorter than this is grown again; one shorter by less is
+/// taken as grown (a grow by less than this cannot be resumed).
+const GROWER_SLACK: u64 = 4 << 20;
 
 /// How to run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,20 +175,25 @@ pub fn execute(
         return Ok(());
     }
     let mut done: Vec<&GrowStep> = Vec::new();
-    let mut told_kernel = false;
+    let mut stopped_after: Option<&str> = None;
     for step in steps {
         if opts.debug {
             let _ = writeln!(io.err, "DEBUG: {}", ops.describe(step));
         }
         // A stop signal between steps fails the next one, with the same
-        // rules for what is undone.
-        let ran = match ops.interrupted() {
-            Some(signal) => Err(Error::plain(format!("stopped by {signal} before: {}", ops.describe(step)))),
-            None => ops.run(step),
+        // rules for what is undone; once the file system has grown, what
+        // is left (the detach) is finished instead, and said.
+        let grown = done.iter().any(|d| matches!(d, GrowStep::GrowFs(_)));
+        let (ran, attempted) = match ops.interrupted() {
+            Some(signal) if grown => {
+                stopped_after.get_or_insert(signal);
+                (ops.run(step), true)
+            }
+            Some(signal) => (Err(Error::plain(format!("stopped by {signal} before: {}", ops.describe(step)))), false),
+            None => (ops.run(step), true),
         };
         match ran {
             Ok(()) => {
-                told_kernel |= matches!(step, GrowStep::SetCapacity { .. });
                 done.push(step);
             }
             Err(e) if done.iter().any(|d| matches!(d, GrowStep::GrowFs(_))) => {
@@ -181,35 +209,58 @@ pub fn execute(
                 return Err(Error { what: e.what, why: append(e.why, &tail) });
             }
             Err(e) => {
-                // A grower that failed may have begun to use the new space.
-                told_kernel |= matches!(step, GrowStep::GrowFs(_));
+                // A grower that failed may have begun to use the new space:
+                // the image stays larger. Before it, the disk is given its
+                // old size back (a stop signal, a failed check): the file
+                // system never used the new blocks; if that cannot be
+                // undone, the image stays larger too.
+                let mut larger = attempted && matches!(step, GrowStep::GrowFs(_));
                 let hint = steps.iter().find(|s| matches!(s, GrowStep::GrowFs(_))).map(|s| ops.finish_hint(s));
                 for d in done.iter().rev() {
                     let undo = match d {
                         GrowStep::Attach => true,
-                        GrowStep::ExtendImage { .. } => !told_kernel,
+                        GrowStep::SetCapacity { .. } | GrowStep::ExtendImage { .. } => !larger,
                         _ => false,
                     };
                     if undo {
                         if let Err(u) = ops.undo(d) {
                             let _ = writeln!(io.err, "{}: rollback: {u}", io.prog);
+                            larger |= matches!(d, GrowStep::SetCapacity { .. });
                         }
                     }
                 }
-                return Err(explain(e, found, steps, told_kernel, hint));
+                return Err(explain(e, found, steps, larger, hint));
             }
         }
     }
+    let shown = found.image.display();
+    if let Some(signal) = stopped_after {
+        let _ = writeln!(io.err, "{}: {shown}: {signal} after the file system grew: finished the grow", io.prog);
+    }
+    // The disk is now `size` bytes: a line that mounts it with a smaller
+    // -s would cut it (with -P it is mounted at its size, with a warning).
+    let size = steps.iter().rev().find_map(|s| match s {
+        GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
+        _ => None,
+    });
+    let size = size.unwrap_or(found.disk_size);
+    let _ = writeln!(
+        io.err,
+        "{}: {shown}: grown to {size} bytes; a line that mounts it with -s: \
+         update -s to {} in the options (fourth field) of its fstab line",
+        io.prog,
+        crate::size::as_s(size)
+    );
     Ok(())
 }
 
 /// Adds to a failure what it left behind.
-fn explain(e: Error, found: &Found, steps: &[GrowStep], told_kernel: bool, hint: Option<String>) -> Error {
+fn explain(e: Error, found: &Found, steps: &[GrowStep], larger: bool, hint: Option<String>) -> Error {
     let to = steps.iter().find_map(|s| match s {
         GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
         _ => None,
     });
-    let tail = match (told_kernel, to) {
+    let tail = match (larger, to) {
         (true, Some(to)) => format!(
             "the image stays {to} bytes (was {}), its file system intact at its old size; \
              once the cause is fixed, finish with: {}",

@@ -93,6 +93,15 @@ pub struct Found {
     pub attached: Option<Attached>,
     /// The file system type (from the mount table, or read from the image).
     pub fstype: String,
+    /// The file system's own size, from its superblock (read from the
+    /// image, or from the disk when attached: it may lag behind a grow
+    /// the kernel has not written back yet, never run ahead of it);
+    /// `None` where the backend cannot tell (UFS).
+    pub fs_size: Option<u64>,
+    /// Why the grower could not run here, found before anything changes
+    /// (a mounted ext4 without CAP_SYS_RESOURCE): a grow that needs it is
+    /// refused with this.
+    pub refusal: Option<String>,
 }
 
 /// An attached unit.

@@ -64,6 +64,9 @@ pub struct Request {
     pub backing: Backing,
     /// `-s`, in bytes.
     pub size: Option<u64>,
+    /// What a bare `-s` number means in bytes, said once with `--create`
+    /// ([`crate::size::sectors_note`]).
+    pub size_note: Option<String>,
     /// false with `-P`.
     pub newfs: bool,
     pub newfs_options: Vec<NewfsOpt>,
@@ -153,6 +156,9 @@ pub struct GrowRequest {
     pub target: ReleaseTarget,
     /// `-s`, in bytes.
     pub size: u64,
+    /// What a bare `-s` number means in bytes, said once
+    /// ([`crate::size::sectors_note`]).
+    pub size_note: Option<String>,
     /// `-N`: print the steps, change nothing.
     pub dry_run: bool,
     /// `-X`: trace the steps as they run.

@@ -50,6 +50,14 @@ pub fn run<P: Describe>(
         }
     };
     let mut io = Output { prog: &prog, out, err };
+    let size_note = match &cmd {
+        Command::Mount(req) => req.size_note.as_deref(),
+        Command::Grow(req) => req.size_note.as_deref(),
+        _ => None,
+    };
+    if let Some(note) = size_note {
+        let _ = writeln!(io.err, "{prog}: {note}");
+    }
     let result = match cmd {
         Command::Mount(req) => {
             if let Some(e) = contradiction(&req) {

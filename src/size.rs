@@ -41,6 +41,38 @@ pub fn parse_size(arg: &str) -> Result<u64, SizeError> {
     value.checked_mul(1u64 << shift).filter(|v| *v <= MAX_BYTES).ok_or_else(invalid)
 }
 
+/// What a bare `-s` number (no suffix: 512-byte sectors, as in mdmfs)
+/// means in bytes, said once where the size makes an image (`--create`)
+/// or grows one (`-r`) and a count of bytes or MiB was likely meant:
+/// `None` for a size with a suffix or one that does not parse.
+pub fn sectors_note(arg: &str) -> Option<String> {
+    let (_, rest) = strtoumax_base0(arg)?;
+    let bytes = parse_size(arg).ok()?;
+    rest.is_empty().then(|| {
+        let shown = if bytes % (1 << 30) == 0 {
+            format!("{} GiB", bytes >> 30)
+        } else if bytes % (1 << 20) == 0 {
+            format!("{} MiB", bytes >> 20)
+        } else {
+            format!("{} KiB", bytes as f64 / 1024.0)
+        };
+        format!("-s {arg} counts 512-byte sectors: {bytes} bytes ({shown})")
+    })
+}
+
+/// What to write in a line's `-s` for a disk of `bytes` (`640m`, `2g`,
+/// `1000b`): said after a grow (`-r`) and when `-P` finds a file system
+/// larger than `-s`.
+pub fn as_s(bytes: u64) -> String {
+    if bytes % (1 << 30) == 0 {
+        format!("{}g", bytes >> 30)
+    } else if bytes % (1 << 20) == 0 {
+        format!("{}m", bytes >> 20)
+    } else {
+        format!("{bytes}b")
+    }
+}
+
 /// strtoumax(s, &end, 0) without its silent wrap-arounds: returns the value
 /// and the unparsed tail, or `None` when no digit was read, the number is
 /// negative, or it overflows 64 bits.
@@ -75,6 +107,22 @@ fn strtoumax_base0(s: &str) -> Option<(u64, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminders() {
+        assert_eq!(as_s(640 << 20), "640m");
+        assert_eq!(as_s(2 << 30), "2g");
+        assert_eq!(as_s(1000), "1000b");
+    }
+
+    #[test]
+    fn a_bare_number_is_said_in_bytes() {
+        assert_eq!(sectors_note("4096").as_deref(), Some("-s 4096 counts 512-byte sectors: 2097152 bytes (2 MiB)"));
+        assert_eq!(sectors_note("3").as_deref(), Some("-s 3 counts 512-byte sectors: 1536 bytes (1.5 KiB)"));
+        assert_eq!(sectors_note("4096k"), None);
+        assert_eq!(sectors_note("4096b"), None);
+        assert_eq!(sectors_note("x"), None);
+    }
 
     #[test]
     fn suffixes_and_bases() {

@@ -141,16 +141,42 @@ pub fn probe(buf: &[u8]) -> Found {
     other(buf).map_or(Found::Unknown, Found::Other)
 }
 
-/// The smallest unit the file system in `buf` reads and writes, where its
-/// superblock says: ext2/3/4 its block size (`1024 << s_log_block_size`),
-/// XFS `sb_sectsize`, btrfs `sectorsize`. A disk whose logical block size
-/// is larger cannot hold it (XFS: "device supports 4096 byte sectors (not
-/// 512)").
-pub fn sector_size(buf: &[u8]) -> Option<u32> {
-    match probe(buf) {
-        Found::Mountable("ext2" | "ext3" | "ext4") => le32(buf, EXT_SB + 24).and_then(|l| 1024u32.checked_shl(l)),
-        Found::Mountable("xfs") => buf.get(102..104).map(|b| u32::from(u16::from_be_bytes([b[0], b[1]]))),
-        Found::Mountable("btrfs") => le32(buf, 0x10000 + 0x90),
+/// The smallest unit the file system in `buf` reads and writes, which a
+/// device holding it must have as its logical block size or less: ext2/3/4
+/// its block size (`1024 << s_log_block_size`, ext4.h), XFS its sector
+/// size (`sb_sectsize`, a big-endian u16 at 102, xfs_format.h), btrfs its
+/// `sectorsize` (le32 at 0x90 of the superblock at 64 KiB, ctree.h).
+/// `None` for anything else, or a value that is not a power of two.
+pub fn io_unit(buf: &[u8], found: Found) -> Option<u32> {
+    let unit = match found {
+        Found::Mountable("ext2" | "ext3" | "ext4") => 1024u32.checked_shl(le32(buf, EXT_SB + 0x18)?)?,
+        Found::Mountable("xfs") => u32::from(u16::from_be_bytes(buf.get(102..104)?.try_into().ok()?)),
+        Found::Mountable("btrfs") => le32(buf, 0x10000 + 0x90)?,
+        _ => return None,
+    };
+    (unit.is_power_of_two() && unit >= 512).then_some(unit)
+}
+
+/// The size in bytes of the file system in `buf`, as its superblock says:
+/// ext2/3/4 `s_blocks_count` (with `s_blocks_count_hi` under the 64bit
+/// feature) times the block size (ext4.h), XFS `sb_dblocks` times
+/// `sb_blocksize` (xfs_format.h, big-endian), btrfs `total_bytes` (le64 at
+/// 0x70 of the superblock at 64 KiB, ctree.h). `None` for anything else.
+pub fn fs_size(buf: &[u8], found: Found) -> Option<u64> {
+    match found {
+        Found::Mountable("ext2" | "ext3" | "ext4") => {
+            let block = u64::from(io_unit(buf, found)?);
+            let lo = u64::from(le32(buf, EXT_SB + 0x04)?);
+            let incompat = le32(buf, EXT_SB + 0x60)?;
+            let hi = if incompat & 0x80 != 0 { u64::from(le32(buf, EXT_SB + 0x150)?) } else { 0 };
+            (hi << 32 | lo).checked_mul(block)
+        }
+        Found::Mountable("xfs") => {
+            let block = u64::from(be32(buf, 4)?);
+            let blocks = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
+            blocks.checked_mul(block)
+        }
+        Found::Mountable("btrfs") => Some(u64::from_le_bytes(buf.get(0x10070..0x10078)?.try_into().ok()?)),
         _ => None,
     }
 }
@@ -339,6 +365,44 @@ mod tests {
     }
 
     #[test]
+    fn sizes() {
+        let mut e = ext(0x3C, 0x2C2, 0x46B);
+        e[EXT_SB + 0x04..EXT_SB + 0x08].copy_from_slice(&65536u32.to_le_bytes());
+        assert_eq!(fs_size(&e, probe(&e)), Some(64 << 20));
+        e[EXT_SB + 0x150..EXT_SB + 0x154].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(fs_size(&e, probe(&e)), Some(((1u64 << 32) + 65536) * 1024), "64bit");
+        let mut x = vec![0u8; 4096];
+        x[..4].copy_from_slice(b"XFSB");
+        x[4..8].copy_from_slice(&4096u32.to_be_bytes());
+        x[8..16].copy_from_slice(&81920u64.to_be_bytes());
+        assert_eq!(fs_size(&x, probe(&x)), Some(320 << 20));
+        let mut b = vec![0u8; 0x10100];
+        b[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
+        b[0x10070..0x10078].copy_from_slice(&(256u64 << 20).to_le_bytes());
+        assert_eq!(fs_size(&b, probe(&b)), Some(256 << 20));
+        assert_eq!(fs_size(&[0u8; 4096], Found::Unknown), None);
+    }
+
+    #[test]
+    fn io_units() {
+        let mut e = ext(0x3C, 0x2C2, 0x46B);
+        assert_eq!(io_unit(&e, probe(&e)), Some(1024));
+        e[EXT_SB + 0x18] = 2;
+        assert_eq!(io_unit(&e, probe(&e)), Some(4096));
+        let mut x = vec![0u8; 4096];
+        x[..4].copy_from_slice(b"XFSB");
+        x[102..104].copy_from_slice(&512u16.to_be_bytes());
+        assert_eq!(io_unit(&x, probe(&x)), Some(512));
+        let mut b = vec![0u8; 0x10100];
+        b[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
+        b[0x10090..0x10094].copy_from_slice(&4096u32.to_le_bytes());
+        assert_eq!(io_unit(&b, probe(&b)), Some(4096));
+        assert_eq!(io_unit(&[0u8; 4096], Found::Unknown), None);
+        e[EXT_SB + 0x18] = 40; // nonsense: not taken
+        assert_eq!(io_unit(&e, probe(&e)), None);
+    }
+
+    #[test]
     fn ext_family() {
         // mke2fs -t ext2 defaults: ext_attr, resize_inode, dir_index; filetype; sparse_super, large_file.
         assert_eq!(probe(&ext(0x38, 0x2, 0x3)), Found::Mountable("ext2"));
@@ -485,15 +549,15 @@ mod tests {
         let mut xfs = vec![0u8; 4096];
         xfs[..4].copy_from_slice(b"XFSB");
         xfs[102..104].copy_from_slice(&512u16.to_be_bytes());
-        assert_eq!(sector_size(&xfs), Some(512));
+        assert_eq!(io_unit(&xfs, probe(&xfs)), Some(512));
         let mut ext = vec![0u8; 4096];
         ext[EXT_SB + 0x38..EXT_SB + 0x3A].copy_from_slice(&EXT_MAGIC.to_le_bytes());
         ext[EXT_SB + 24..EXT_SB + 28].copy_from_slice(&2u32.to_le_bytes());
-        assert_eq!(sector_size(&ext), Some(4096));
+        assert_eq!(io_unit(&ext, probe(&ext)), Some(4096));
         let mut btrfs = vec![0u8; 0x10100];
         btrfs[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
         btrfs[0x10090..0x10094].copy_from_slice(&4096u32.to_le_bytes());
-        assert_eq!(sector_size(&btrfs), Some(4096));
-        assert_eq!(sector_size(&[0u8; 4096]), None);
+        assert_eq!(io_unit(&btrfs, probe(&btrfs)), Some(4096));
+        assert_eq!(io_unit(&[0u8; 4096], Found::Unknown), None);
     }
 }

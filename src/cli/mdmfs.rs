@@ -149,6 +149,7 @@ pub fn interpret(
         mount_point: PathBuf::new(),
         backing: Backing::Swap,
         size: None,
+        size_note: None,
         newfs: true,
         newfs_options: Vec::new(),
         soft_updates: true,
@@ -340,6 +341,9 @@ pub fn interpret(
         return Err(CliError::Fatal("--create requires -F file and -s size".into()));
     }
     req.encrypt = encryption(scheme, key_file, kdf, &req)?;
+    if req.create.is_some() {
+        req.size_note = size_arg.and_then(crate::size::sectors_note);
+    }
     Ok(req)
 }
 

@@ -16,7 +16,7 @@ pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
         return Err(CliError::Usage(None));
     }
     let target = one_target("-r", &operands)?;
-    let (mut size, mut dry_run, mut debug) = (None, false, false);
+    let (mut size, mut size_note, mut dry_run, mut debug) = (None, None, false, false);
     for o in &opts {
         match o.letter {
             's' => {
@@ -25,6 +25,7 @@ pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
                     CliError::Fatal(format!("-s: argument is not valid UTF-8: {}", arg.to_string_lossy()))
                 })?;
                 size = Some(parse_size(text).map_err(|e| CliError::Fatal(e.to_string()))?);
+                size_note = crate::size::sectors_note(text);
             }
             'N' => dry_run = true,
             'X' => debug = true,
@@ -32,7 +33,7 @@ pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
         }
     }
     let size = size.ok_or_else(|| CliError::Usage(Some("-r needs -s size".into())))?;
-    Ok(GrowRequest { target, size, dry_run, debug })
+    Ok(GrowRequest { target, size, size_note, dry_run, debug })
 }
 
 /// `--list [--json] [--all]`.
@@ -70,10 +71,26 @@ mod tests {
         let g = parse_grow(&words("-r -s 2g /j")).unwrap();
         assert_eq!(
             g,
-            GrowRequest { target: ReleaseTarget::Path("/j".into()), size: 2 << 30, dry_run: false, debug: false }
+            GrowRequest {
+                target: ReleaseTarget::Path("/j".into()),
+                size: 2 << 30,
+                size_note: None,
+                dry_run: false,
+                debug: false
+            }
         );
         let g = parse_grow(&words("-N -X -r -s4096 md3")).unwrap();
-        assert_eq!(g, GrowRequest { target: ReleaseTarget::Unit(3), size: 4096 * 512, dry_run: true, debug: true });
+        let note = Some("-s 4096 counts 512-byte sectors: 2097152 bytes (2 MiB)".to_string());
+        assert_eq!(
+            g,
+            GrowRequest {
+                target: ReleaseTarget::Unit(3),
+                size: 4096 * 512,
+                size_note: note,
+                dry_run: true,
+                debug: true
+            }
+        );
         assert_eq!(parse_grow(&words("-r /j")), Err(CliError::Usage(Some("-r needs -s size".into()))));
         assert_eq!(parse_grow(&words("-r -s 1x /j")), Err(CliError::Fatal("invalid size suffix on '1x'".into())));
         assert!(

@@ -352,6 +352,14 @@ pub trait Platform {
     /// chmod or chown of the mounted root, through its descriptor.
     fn set_root(&mut self, m: &Mounted<Self::Root>, attr: RootAttr) -> Result<()>;
     fn copy_skeleton(&mut self, m: &Mounted<Self::Root>, from: &Path) -> Result<()>;
+    /// The file system mounted at `mount_point` (one the lifecycle found
+    /// already mounted from this image), if a skeleton copy into it did not
+    /// finish (`posix::UNFINISHED` in its root): the next run finishes it.
+    /// The default: a copy always finishes.
+    fn unfinished_copy(&mut self, mount_point: &Path) -> Result<Option<Mounted<Self::Root>>> {
+        let _ = mount_point;
+        Ok(None)
+    }
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
 

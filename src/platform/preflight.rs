@@ -9,7 +9,8 @@
 //!   lockable) — unless `--create` will make it;
 //! * an image that is not writable is not going to be formatted;
 //! * the disk is not obviously too small for the file system it gets;
-//! * the skeleton (`-k`) opens as a directory.
+//! * the skeleton (`-k`) opens as a directory and does not contain the
+//!   mount point.
 //!
 //! Paths are looked at from this mount namespace: after mount.md `-N` the
 //! run resolves them in another one, so only the namespace file is checked.
@@ -23,8 +24,9 @@ use nix::sys::stat::{fstatat, Mode};
 
 /// The smallest disk each formatter can make a file system on; smaller
 /// sizes fail in mkfs anyway, after a device was attached. Deliberately low
-/// bounds (mke2fs fails at 96 KiB; mkfs.xfs from 5.19 on wants 300 MiB,
-/// older ones 16 MiB; mkfs.btrfs's own minimum is 114294784 bytes).
+/// bounds (mke2fs fails at 96 KiB; mkfs.btrfs's own minimum is 114294784
+/// bytes) but for xfs, whose floor depends on the version installed
+/// ([`xfs_minimum`]): this is the older mkfs.xfs's, 16 MiB.
 pub fn minimum_size(fstype: &str) -> Option<u64> {
     match fstype {
         "ext2" | "ext3" | "ext4" => Some(100 << 10),
@@ -32,6 +34,34 @@ pub fn minimum_size(fstype: &str) -> Option<u64> {
         "btrfs" => Some(114_294_784),
         _ => None,
     }
+}
+
+/// The smallest xfs that the mkfs.xfs printing `version` (its `-V`
+/// output) makes: 300 MiB from xfsprogs 5.19 on (mkfs/xfs_mkfs.c
+/// `validate_dblocks`: "Filesystem must be larger than 300MB"), 16 MiB
+/// before, and when the version cannot be read.
+pub fn xfs_minimum(version: &str) -> u64 {
+    let v = version.split_whitespace().find(|w| w.starts_with(|c: char| c.is_ascii_digit())).unwrap_or_default();
+    let mut parts = v.split('.').map(|n| n.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) if (major, minor) >= (5, 19) => 300 << 20,
+        _ => 16 << 20,
+    }
+}
+
+/// [`minimum_size`] as the formatter installed here has it: for xfs, asks
+/// `mkfs.xfs -V` (by absolute path, cleared environment); without one,
+/// the older floor.
+fn installed_minimum(fstype: &str) -> Option<u64> {
+    if fstype != "xfs" {
+        return minimum_size(fstype);
+    }
+    let prog = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join("mkfs.xfs"))
+        .find(|p| p.is_file());
+    let version = prog.and_then(|p| posix::run_captured(&p, &["-V".into()], false).ok());
+    Some(version.map_or(16 << 20, |out| xfs_minimum(&out.output)))
 }
 
 /// What the image check found.
@@ -99,7 +129,7 @@ pub fn check(plan: &Plan) -> Result<()> {
                     }),
                     _ => None,
                 });
-                if let (Some(Some(size)), Some(min)) = (size, minimum_size(&f.fstype)) {
+                if let (Some(Some(size)), Some(min)) = (size, installed_minimum(&f.fstype)) {
                     if size < min {
                         return Err(Error::plain(format!(
                             "a disk of {size} bytes is too small for {} (at least {min} bytes)",
@@ -109,8 +139,8 @@ pub fn check(plan: &Plan) -> Result<()> {
                 }
             }
             Step::CopySkeleton(from) => {
-                // As copy_skeleton opens it.
-                posix::open_skeleton(from)?;
+                // As copy_skeleton opens it; and not around the mount point.
+                posix::check_skeleton(from, &plan.mount_point)?;
             }
             _ => {}
         }
@@ -168,7 +198,7 @@ mod tests {
             check_line(&["mount_md", "-T", "btrfs", "-F", &img_s, "md", "/"]),
             Err("a disk of 1048576 bytes is too small for btrfs (at least 114294784 bytes)".into())
         );
-        assert_eq!(check_line(&["mount_md", "-s", "32m", "-T", "xfs", "-F", &img_s, "md", "/"]), Ok(()));
+        assert_eq!(check_line(&["mount_md", "-s", "300m", "-T", "xfs", "-F", &img_s, "md", "/"]), Ok(()));
         assert_eq!(
             check_line(&["mount_md", "-F", &img_s, "-k", &img_s, "md", "/"]),
             Err(format!("skel copy from {img_s}: Not a directory"))
@@ -184,6 +214,15 @@ mod tests {
             Err(format!("{ns}: No such file or directory"))
         );
         assert_eq!(check_line(&["mount.md", "md", "/", "-N", "/proc/self/ns/mnt", "-o", "-P,-F/nonexistent"]), Ok(()));
+    }
+
+    #[test]
+    fn the_xfs_floor_follows_the_installed_version() {
+        assert_eq!(xfs_minimum("mkfs.xfs version 6.1.0\n"), 300 << 20);
+        assert_eq!(xfs_minimum("mkfs.xfs version 5.19.0"), 300 << 20);
+        assert_eq!(xfs_minimum("mkfs.xfs version 5.18.0"), 16 << 20);
+        assert_eq!(xfs_minimum("mkfs.xfs version 4.9.0"), 16 << 20);
+        assert_eq!(xfs_minimum("garbage"), 16 << 20);
     }
 
     #[test]

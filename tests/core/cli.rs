@@ -346,7 +346,13 @@ fn modes_anywhere_among_the_options() {
     assert_eq!(parse_command(&argv("mount_md -uf /j")), release(path("/j"), true, false, false));
     assert_eq!(
         parse_command(&argv("mount_md -N -s 2g -r /j")),
-        Ok(Command::Grow(GrowRequest { target: path("/j"), size: 2 << 30, dry_run: true, debug: false }))
+        Ok(Command::Grow(GrowRequest {
+            target: path("/j"),
+            size: 2 << 30,
+            size_note: None,
+            dry_run: true,
+            debug: false
+        }))
     );
     assert_eq!(
         parse_command(&argv("mount_md --json --list")),

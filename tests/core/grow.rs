@@ -17,6 +17,8 @@ fn found(mounted: Option<&str>, attached: bool, fstype: &str) -> Found {
             read_only: false,
         }),
         fstype: fstype.into(),
+        fs_size: Some(64 * MIB),
+        refusal: None,
     }
 }
 
@@ -97,11 +99,13 @@ fn argvs() {
     assert!(Tool::E2fsck.succeeded(1) && !Tool::E2fsck.succeeded(4) && !Tool::Resize2fs.succeeded(1));
 }
 
-/// Records runs and undos; fails at the first step of a given kind.
+/// Records runs and undos; fails at the first step of a given kind; with
+/// `stop_after`, a stop signal arrives once that many steps have run.
 #[derive(Default)]
 struct Rec {
     log: Vec<String>,
     fail: Option<&'static str>,
+    stop_after: Option<usize>,
 }
 
 fn kind(s: &GrowStep) -> &'static str {
@@ -116,6 +120,10 @@ fn kind(s: &GrowStep) -> &'static str {
 }
 
 impl GrowOps for Rec {
+    fn interrupted(&mut self) -> Option<&'static str> {
+        let ran = self.log.iter().filter(|l| !l.starts_with("undo")).count();
+        self.stop_after.is_some_and(|n| ran >= n).then_some("SIGTERM")
+    }
     fn describe(&self, s: &GrowStep) -> String {
         format!("<{}>", kind(s))
     }
@@ -170,6 +178,27 @@ fn rollback_online() {
     );
 }
 
+/// SIGTERM undoes what is undoable (before the grower: the disk gets its
+/// old size back and the image is cut back) and finishes what is not
+/// (after the grower: the detach runs, and the run says so).
+#[test]
+fn a_stop_signal_undoes_before_the_grower_and_finishes_after() {
+    let stopped = |f: &Found, after: usize| {
+        let mut rec = Rec { stop_after: Some(after), ..Rec::default() };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
+        let r = execute(f, &plan(f, 128 * MIB).unwrap(), &mut rec, Options::default(), &mut io);
+        (rec.log, r.map_err(|e| e.to_string()), String::from_utf8(err).unwrap())
+    };
+    let (log, r, _) = stopped(&found(Some("/j"), true, "ext4"), 2);
+    assert_eq!(log, ["extend", "capacity", "undo capacity", "undo extend"]);
+    assert_eq!(r.unwrap_err(), "stopped by SIGTERM before: <grow>: nothing changed");
+    let (log, r, err) = stopped(&found(None, false, "ext4"), 4);
+    assert_eq!(r, Ok(()));
+    assert_eq!(log, ["extend", "attach", "check", "grow", "detach"]);
+    assert!(err.starts_with("mount_md: /img: SIGTERM after the file system grew: finished the grow\n"), "{err}");
+}
+
 #[test]
 fn rollback_offline() {
     let f = found(None, false, "ext4");
@@ -203,5 +232,38 @@ fn dry_run_and_trace() {
     let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true });
     assert_eq!(log.len(), 5);
     assert!(out.is_empty());
-    assert_eq!(err, "DEBUG: <extend>\nDEBUG: <attach>\nDEBUG: <check>\nDEBUG: <grow>\nDEBUG: <detach>\n");
+    assert_eq!(
+        err,
+        "DEBUG: <extend>\nDEBUG: <attach>\nDEBUG: <check>\nDEBUG: <grow>\nDEBUG: <detach>\n\
+         mount_md: /img: grown to 134217728 bytes; a line that mounts it with -s: \
+         update -s to 128m in the options (fourth field) of its fstab line\n"
+    );
+}
+
+/// A disk already the size asked for with a file system still smaller (a
+/// run stopped after extending the image): the grower runs again.
+#[test]
+fn a_file_system_smaller_than_its_disk_is_grown() {
+    let mut f = found(None, false, "ext4");
+    f.fs_size = Some(32 * MIB);
+    assert_eq!(
+        steps(&f, 64 * MIB),
+        [GrowStep::Attach, GrowStep::CheckFs(Tool::E2fsck), GrowStep::GrowFs(Tool::Resize2fs), GrowStep::Detach]
+    );
+    let mut m = found(Some("/j"), true, "xfs");
+    m.fs_size = Some(32 * MIB);
+    assert_eq!(steps(&m, 64 * MIB), [GrowStep::GrowFs(Tool::XfsGrowfs)]);
+    // What a grower leaves unused is not a grow to resume.
+    f.fs_size = Some(64 * MIB - 512 * 1024);
+    assert_eq!(plan(&f, 64 * MIB).unwrap(), Outcome::Nothing { size: 64 * MIB });
+}
+
+/// A mounted ext4 without CAP_SYS_RESOURCE is refused by the plan, after
+/// the shrink and same-size answers.
+#[test]
+fn a_refusal_found_by_the_backend_comes_from_the_plan() {
+    let mut f = found(Some("/j"), true, "ext4");
+    f.refusal = Some("no CAP_SYS_RESOURCE".into());
+    assert_eq!(plan(&f, 64 * MIB).unwrap(), Outcome::Nothing { size: 64 * MIB });
+    assert_eq!(plan(&f, 128 * MIB).unwrap_err().to_string(), "no CAP_SYS_RESOURCE");
 }

@@ -31,7 +31,7 @@ fn other_changes(sys: &Recorder) -> Vec<SysCall> {
 }
 
 fn req(target: ReleaseTarget, size: u64) -> GrowRequest {
-    GrowRequest { target, size, dry_run: false, debug: false }
+    GrowRequest { target, size, size_note: None, dry_run: false, debug: false }
 }
 
 fn go(sys: &mut Recorder, r: &GrowRequest) -> (std::result::Result<(), String>, String, String) {
@@ -85,7 +85,13 @@ fn online_by_mount_point_image_and_unit() {
         let mut sys = mounted();
         let (r, out, err) = go(&mut sys, &req(target.clone(), 2 * GIB));
         assert_eq!(r, Ok(()), "{target:?}");
-        assert!(out.is_empty() && err.is_empty());
+        assert!(out.is_empty());
+        // The reminder for a line that mounts the image with -s (issue 23).
+        assert!(
+            err.ends_with(": grown to 2147483648 bytes; a line that mounts it with -s: update -s to 2g in the options (fourth field) of its fstab line\n")
+                && err.lines().count() == 1,
+            "{err}"
+        );
         assert_eq!(
             grown(&sys),
             [

@@ -26,7 +26,7 @@ fn started(host: Host) -> Model {
 fn grow_to(m: &Model, target: ReleaseTarget, size: u64) -> std::result::Result<(), String> {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
-    let req = GrowRequest { target, size, dry_run: false, debug: false };
+    let req = GrowRequest { target, size, size_note: None, dry_run: false, debug: false };
     mount_md::grow::run(&mut FreeBsd::with_sys(m.clone()), &req, &mut io).map_err(|e| e.to_string())
 }
 

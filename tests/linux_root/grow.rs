@@ -192,11 +192,14 @@ fn online_grow_ext4_while_writing() {
     online_grow("ext4", 64 * MIB, 128 * MIB, false);
 }
 
+/// Without CAP_SYS_RESOURCE (some containers drop it even for root) an
+/// online ext4 grow is refused before anything changes (issue 23; it used
+/// to extend the image and then fail in resize2fs).
 #[test]
-fn online_ext4_failure_keeps_the_mount_and_says_the_image_stays_larger() {
+fn online_ext4_without_cap_sys_resource_is_refused_with_nothing_changed() {
     require_loop!();
     if have_cap_sys_resource() {
-        skip_optional("this host can grow ext4 online; the failure needs a host without CAP_SYS_RESOURCE");
+        skip_optional("this host can grow ext4 online (grow_again drops the capability with capsh)");
         return;
     }
     let tmp = TempDir::new("grow-online-fail");
@@ -205,22 +208,21 @@ fn online_ext4_failure_keeps_the_mount_and_says_the_image_stays_larger() {
     mkfs("ext4", &image, 64 * MIB);
     let mut loops = LoopGuard::default();
     let (guard, before) = mount(&image, &dir, &mut loops);
-    std::fs::write(dir.join("f"), b"kept").unwrap();
     let out = mdmfs(args!["-r", "-s", "128m", &dir]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.starts_with("mount_md: resize2fs /dev/loop"), "{err}");
-    assert!(err.contains("the image stays 134217728 bytes (was 67108864)"), "{err}");
-    assert!(err.ends_with(&format!("finish with: resize2fs {})\n", before.source)), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "mount_md: {}: growing a mounted ext4 needs CAP_SYS_RESOURCE, which this process lacks \
+             (a container drops it); unmount it and grow it offline; nothing changed\n",
+            image.display()
+        )
+    );
     assert_eq!(mount_at(&dir).unwrap().source, before.source);
-    assert_eq!(std::fs::read(dir.join("f")).unwrap(), b"kept");
-    assert_eq!(std::fs::metadata(&image).unwrap().len(), 128 * MIB);
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), 64 * MIB);
     ok(&mdmfs(args!["-u", &dir]));
     drop(guard);
-    // The file system is intact: e2fsck finds nothing to fix.
-    let st = Command::new(tool("e2fsck").unwrap()).args(["-f", "-n"]).arg(&image).output().unwrap();
-    assert!(st.status.success(), "e2fsck: {}", text(&st.stdout));
     assert_nothing_left(&tmp);
 }
 

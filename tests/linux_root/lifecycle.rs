@@ -386,7 +386,7 @@ fn a_dry_run_fails_where_the_run_would() {
         format!("{}: already attached as {}", img.display(), m.source),
     );
     refused(
-        run(&bin(), args!["-N", "-M", "-s", "16m", "-T", "xfs", "md", &dir]),
+        run(&bin(), args!["-N", "-M", "-s", "300m", "-T", "xfs", "md", &dir]),
         format!("{}: already a mount point (of {})", dir.display(), m.source),
     );
     ok(&run(&bin(), args!["-u", &dir]));
@@ -736,7 +736,8 @@ fn chmod_chown_and_copy_into_an_immutable_root_fail_cleanly() {
     let skel = tmp.dir("skel");
     std::fs::write(skel.join("f"), b"x").unwrap();
     let line = fails(args!["-P", "-k", skel, "-F", img, "md", dir], &tmp);
-    assert_eq!(line, format!("mount_md: skel copy: {}: Operation not permitted", skel.join("f").display()));
+    let mark = dir.join(".mount_md-skeleton-unfinished");
+    assert_eq!(line, format!("mount_md: skel copy: {}: Operation not permitted", mark.display()));
     // Read-only: chmod is skipped with a warning instead of failing.
     let out = run(&bin(), args!["-P", "-o", "ro", "-p", "0755", "-F", img, "md", dir]);
     ok(&out);

@@ -36,7 +36,7 @@ fn copies_modes_owners_times_links_and_special_files() {
     }
 
     let fd = open_root(&dst.0).unwrap();
-    copy_skeleton(s, &fd).unwrap();
+    copy_skeleton(s, &fd, &dst.0).unwrap();
 
     let d = &dst.0;
     assert_eq!(fs::read(d.join("etc/rc.conf")).unwrap(), b"hostname=jail\n");
@@ -60,7 +60,7 @@ fn copies_modes_owners_times_links_and_special_files() {
 fn missing_skeleton_is_a_clear_error() {
     let dst = TempDir::new("skel-dst2");
     let fd = open_root(&dst.0).unwrap();
-    let e = copy_skeleton(std::path::Path::new("/nonexistent/skel"), &fd).unwrap_err();
+    let e = copy_skeleton(std::path::Path::new("/nonexistent/skel"), &fd, &dst.0).unwrap_err();
     assert_eq!(e.to_string(), "skel copy from /nonexistent/skel: No such file or directory");
 }
 
@@ -84,7 +84,7 @@ fn a_skeleton_containing_the_target_is_refused() {
     fs::write(src.0.join("a/file"), b"x").unwrap();
     for skel in [src.0.clone(), src.0.join("a"), src.0.join("a/mnt")] {
         let fd = open_root(&src.0.join("a/mnt")).unwrap();
-        let e = copy_skeleton(&skel, &fd).unwrap_err();
+        let e = copy_skeleton(&skel, &fd, &src.0.join("a/mnt")).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!("-k {}: the skeleton contains the mount point; refusing to copy it into itself", skel.display())
@@ -120,7 +120,7 @@ fn deep_trees_need_no_recursion_and_few_descriptors() {
     let low = libc::rlimit { rlim_cur: 64, rlim_max: old.rlim_max };
     // SAFETY: as above.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) };
-    let r = copy_skeleton(&src.0, &fd);
+    let r = copy_skeleton(&src.0, &fd, &dst.0);
     // SAFETY: as above.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
     r.unwrap();

@@ -254,3 +254,24 @@ fn release(dir: &Path, tmp: &TempDir, failures: &mut Vec<String>, round: usize) 
         failures.push(format!("round {round}: after -u {}: devices {leaked:?}, mounts {left:?}", dir.display()));
     }
 }
+
+/// kill -9 at 50 random points of `-P -k` runs, each followed by a rerun
+/// that must finish the copy (issue 23).
+#[test]
+#[ignore = "soak: cargo test --test linux_root soak:: -- --ignored"]
+fn fifty_kills_during_a_skeleton_copy() {
+    require_loop!();
+    crate::second_boot::killed_skeleton_copies(50);
+}
+
+/// kill -9 at 50 random points of an offline ext4 grow and of an online
+/// XFS grow, each followed by a check and a rerun (issue 23).
+#[test]
+#[ignore = "soak: cargo test --test linux_root soak:: -- --ignored"]
+fn fifty_kills_during_grows() {
+    require_loop!();
+    crate::grow_again::killed_grows("ext4", 50);
+    if std::path::Path::new("/usr/sbin/mkfs.xfs").exists() || std::path::Path::new("/sbin/mkfs.xfs").exists() {
+        crate::grow_again::killed_grows("xfs", 50);
+    }
+}

@@ -206,6 +206,8 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
                 Some(u) => r.fb.detach_settled(u, false),
                 None => Ok(()),
             },
+            // md(4) is not shrunk back: the image stays larger.
+            GrowStep::SetCapacity { .. } => Err(Error::plain("the md disk is not shrunk back on FreeBSD")),
             _ => Ok(()),
         }
     }
@@ -292,6 +294,8 @@ pub fn target<'a, S: MdSys>(
                     read_only: q.options & super::abi::MD_READONLY != 0,
                 }),
                 fstype: "ufs".into(),
+                fs_size: None,
+                refusal: None,
             };
             (found, Run { fb, image, realpath: file, unit: Some(u.unit), offline: false })
         }
@@ -308,6 +312,8 @@ pub fn target<'a, S: MdSys>(
                 disk_size: image.size,
                 attached: None,
                 fstype: "ufs".into(),
+                fs_size: None,
+                refusal: None,
             };
             (found, Run { fb, image, realpath, unit: None, offline: true })
         }

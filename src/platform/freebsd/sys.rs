@@ -158,8 +158,8 @@ impl MdSys for Kernel {
         posix::set_owner(root, fspath, uid, gid)
     }
 
-    fn copy_skeleton(&mut self, root: &OwnedFd, _fspath: &Path, from: &Path) -> Result<()> {
-        posix::copy_skeleton(from, root)
+    fn copy_skeleton(&mut self, root: &OwnedFd, fspath: &Path, from: &Path) -> Result<()> {
+        posix::copy_skeleton(from, root, fspath)
     }
 
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {

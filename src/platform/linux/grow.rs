@@ -57,12 +57,13 @@ fn bound_to<S: LoopSys>(sys: &mut S, id: FileId) -> Result<Vec<u32>> {
     Ok(units.into_iter().filter(|u| u.backing == Some(id)).map(|u| u.device.unit).collect())
 }
 
-/// Reads the start of the image to tell its file system type.
-fn probe_image(img: &posix::Image, shown: &str) -> Result<String> {
+/// Reads the start of the image to tell its file system type and size.
+fn probe_image(img: &posix::Image, shown: &str) -> Result<(String, Option<u64>)> {
     let buf = posix::read_start(&img.fd, superblock::PROBE_LEN)
         .map_err(|e| crate::error::from_io(format!("{shown}: read superblock"), &e))?;
-    match superblock::probe(&buf) {
-        superblock::Found::Mountable(t) => Ok(t.to_string()),
+    let found = superblock::probe(&buf);
+    match found {
+        superblock::Found::Mountable(t) => Ok((t.to_string(), superblock::fs_size(&buf, found))),
         superblock::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),
         _ => Err(Error::text(shown, "no file system mount_md knows how to grow; nothing changed")),
     }
@@ -139,6 +140,15 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
         }
     }
 
+    /// Gives the disk its old size back (before the file system grew):
+    /// the old limit, or the image cut back and its length read again.
+    fn shrink_back(&mut self, from: u64) -> Result<()> {
+        if !self.limited {
+            extend::truncate(&self.image.handle.fd, from, &self.shown)?;
+        }
+        self.set_capacity(from)
+    }
+
     fn set_capacity(&mut self, to: u64) -> Result<()> {
         let (Some(unit), Some(fd)) = (self.unit, self.dev.as_ref().map(Dev::fd)) else {
             return Err(Error::plain("internal error: no loop device to resize"));
@@ -166,12 +176,17 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
 }
 
 /// Runs a file system tool as mkfs is run ([`posix::run_captured`]:
-/// argument vector, cleared environment, dies with mount_md); its output,
-/// on one line, becomes the error.
-fn run_tool(tool: Tool, argv: &[OsString]) -> Result<()> {
+/// argument vector, cleared environment, dies with mount_md), or, with
+/// `keep`, to its end whatever happens to mount_md, holding those
+/// descriptors ([`posix::run_to_its_end`]); its output, on one line,
+/// becomes the error.
+fn run_tool(tool: Tool, argv: &[OsString], keep: Option<&[std::os::fd::RawFd]>) -> Result<()> {
     let (name, args) = argv.split_first().ok_or_else(|| Error::plain("internal error: empty argv"))?;
     let program = mkfs::program(&name.to_string_lossy())?;
-    let done = posix::run_captured(&program, args, false)?;
+    let done = match keep {
+        None => posix::run_captured(&program, args, false)?,
+        Some(keep) => posix::run_to_its_end(&program, args, keep)?,
+    };
     if done.status.code().is_some_and(|c| tool.succeeded(c)) {
         return Ok(());
     }
@@ -209,7 +224,16 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
             }
             GrowStep::Attach => self.attach(),
             GrowStep::SetCapacity { to, .. } => self.set_capacity(*to),
-            GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => run_tool(*t, &self.argv(*t)),
+            // Offline, e2fsck and resize2fs change the file system in
+            // steps no journal covers: killed half-way, they could leave
+            // it inconsistent, so they run to their end, holding the unit
+            // and the image's lock (the next run waits for them).
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t) if self.offline => {
+                let dev = self.dev.as_ref().and_then(|d| self.linux.sys.raw_fd(d.fd()));
+                let keep: Vec<std::os::fd::RawFd> = dev.into_iter().chain([self.image.handle.lock_fd()]).collect();
+                run_tool(*t, &self.argv(*t), Some(&keep))
+            }
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => run_tool(*t, &self.argv(*t), None),
             GrowStep::Detach => self.detach(),
         }
     }
@@ -218,6 +242,7 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
         match step {
             GrowStep::ExtendImage { from, .. } => extend::truncate(&self.image.handle.fd, *from, &self.shown),
             GrowStep::Attach => self.detach(),
+            GrowStep::SetCapacity { from, .. } => self.shrink_back(*from),
             _ => Ok(()),
         }
     }
@@ -231,6 +256,18 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
             s => self.describe(s),
         }
     }
+}
+
+/// linux/capability.h.
+const CAP_SYS_RESOURCE: u32 = 24;
+
+/// Whether this process holds CAP_SYS_RESOURCE (bit 24 of `CapEff` in
+/// /proc/self/status); where that cannot be read, it is taken as held and
+/// resize2fs says otherwise.
+fn has_cap_sys_resource() -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return true };
+    let eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim);
+    eff.and_then(|e| u64::from_str_radix(e, 16).ok()).is_none_or(|caps| caps & (1 << CAP_SYS_RESOURCE) != 0)
 }
 
 /// Whether the file at `p` is the one the kernel says backs a unit.
@@ -319,8 +356,24 @@ fn found_unit<'a, S: LoopSys>(
     let shown = show(&path);
     let fstype = match mounts.first() {
         Some(m) => m.fstype.clone(),
-        None => probe_image(&image, &shown)?,
+        None => probe_image(&image, &shown)?.0,
     };
+    // The file system's size as the disk's superblock has it.
+    let head = linux.sys.read_head(&dev, superblock::PROBE_LEN).unwrap_or_default();
+    let fs_size = superblock::fs_size(&head, superblock::probe(&head));
+    // ext4 grows online through EXT4_IOC_RESIZE_FS, which needs
+    // CAP_SYS_RESOURCE (fs/ext4/ioctl.c `ext4_ioctl_group_add` and
+    // `EXT4_IOC_RESIZE_FS`: `capable(CAP_SYS_RESOURCE)`): without it,
+    // refused before the image is extended, -N alike.
+    let refusal = (!mounts.is_empty()
+        && matches!(fstype.as_str(), "ext2" | "ext3" | "ext4")
+        && !has_cap_sys_resource())
+    .then(|| {
+        format!(
+            "{shown}: growing a mounted {fstype} needs CAP_SYS_RESOURCE, which this process lacks \
+                 (a container drops it); unmount it and grow it offline; nothing changed"
+        )
+    });
     let mount_point = mounts.first().map(|m| m.on.clone());
     let found = Found {
         image: path.clone(),
@@ -332,6 +385,8 @@ fn found_unit<'a, S: LoopSys>(
             read_only: info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0,
         }),
         fstype,
+        fs_size,
+        refusal,
     };
     let image = opened(&path, image);
     let ops = LinuxGrow {
@@ -357,10 +412,18 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
     if !bound_to(&mut linux.sys, posix::file_id(&image.stat))?.is_empty() {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
-    let fstype = probe_image(&image, &shown)?;
+    let (fstype, fs_size) = probe_image(&image, &shown)?;
     #[allow(clippy::unnecessary_cast)]
     let image_len = image.stat.st_size as u64;
-    let found = Found { image: path.to_path_buf(), image_len, disk_size: image_len, attached: None, fstype };
+    let found = Found {
+        image: path.to_path_buf(),
+        image_len,
+        disk_size: image_len,
+        attached: None,
+        fstype,
+        fs_size,
+        refusal: None,
+    };
     let image = opened(path, image);
     let ops =
         LinuxGrow { linux, image, shown, unit: None, dev: None, mount_point: None, offline: true, limited: false };

@@ -335,6 +335,12 @@ pub enum DirectIo {
     /// does not report one, which lets the kernel pick: tmpfs, or a kernel
     /// before 6.1).
     Ask { block_size: u32 },
+    /// Buffered: the image's file system reads and writes units of
+    /// `unit` bytes (its block size, or XFS's sector size), smaller than
+    /// the `align` bytes a direct-I/O loop device would have as its
+    /// logical block size, and the kernel refuses to mount a file system
+    /// on a device whose logical blocks are larger than its own.
+    TooFine { unit: u32, align: u32 },
 }
 
 impl DirectIo {
@@ -372,6 +378,19 @@ pub fn direct_io_for(wanted: bool, dio_offset_align: Option<u32>) -> DirectIo {
         // An alignment no loop device can have: the kernel would refuse
         // direct I/O anyway.
         (true, Some(_)) => DirectIo::Unsupported,
+    }
+}
+
+/// [`DirectIo::TooFine`] when the file system the image holds works in
+/// units (`unit`, from its superblock: [`crate::superblock::io_unit`])
+/// smaller than the logical block size direct I/O would give the device;
+/// else `asked` unchanged.
+pub fn fit_to_fs(asked: DirectIo, unit: Option<u32>) -> DirectIo {
+    match (asked, unit) {
+        (DirectIo::Ask { block_size }, Some(unit)) if unit < block_size => {
+            DirectIo::TooFine { unit, align: block_size }
+        }
+        _ => asked,
     }
 }
 
@@ -429,6 +448,10 @@ pub fn direct_io_note(node: &Path, backing: &Path, asked: DirectIo, on: nix::Res
             format!("{node}: direct I/O on{bs}: the image's blocks bypass the page cache")
         }
         (DirectIo::Off, Ok(false)) => format!("{node}: buffered I/O (--no-direct-io)"),
+        (DirectIo::TooFine { unit, align }, Ok(false)) => format!(
+            "{node}: buffered I/O: the file system in {backing} works in {unit}-byte units, and direct I/O \
+             on its host needs {align}-byte logical blocks, which it could not be mounted on"
+        ),
         (DirectIo::Unsupported, Ok(false)) => format!(
             "{node}: the file system of {backing} has no direct I/O; falling back to buffered I/O \
              (its pages are cached twice)"
@@ -520,6 +543,12 @@ mod tests {
         assert!(n(DirectIo::Ask { block_size: 0 }, Ok(false)).contains("kernel refused direct I/O on /i; falling back"));
         assert!(n(DirectIo::Unsupported, Ok(false)).contains("of /i has no direct I/O; falling back to buffered"));
         assert_eq!(n(DirectIo::Off, Ok(false)), "/dev/loop3: buffered I/O (--no-direct-io)");
+        assert!(n(DirectIo::TooFine { unit: 1024, align: 4096 }, Ok(false)).contains("works in 1024-byte units"));
+        let ask = DirectIo::Ask { block_size: 4096 };
+        assert_eq!(fit_to_fs(ask, Some(1024)), DirectIo::TooFine { unit: 1024, align: 4096 });
+        assert_eq!(fit_to_fs(ask, Some(4096)), ask);
+        assert_eq!(fit_to_fs(ask, None), ask);
+        assert_eq!(fit_to_fs(DirectIo::Off, Some(512)), DirectIo::Off);
         assert!(n(DirectIo::Off, Err(Errno::EIO)).contains("unknown"));
     }
 

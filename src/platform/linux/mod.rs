@@ -434,8 +434,52 @@ impl<S: LoopSys> Platform for Linux<S> {
         }
     }
 
+    /// The copy, then the stamp that says this attachment's copy finished
+    /// (see [`Linux::unfinished_copy`]); a file system that keeps no
+    /// `trusted.` attributes relies on the marker file alone.
     fn copy_skeleton(&mut self, m: &Mounted<OwnedFd>, from: &Path) -> Result<()> {
-        posix::copy_skeleton(from, &m.root)
+        posix::copy_skeleton(from, &m.root, &m.mount_point)?;
+        let st = nix::sys::stat::fstat(&m.root).map_err(|e| Error::sys(m.mount_point.display().to_string(), e))?;
+        #[allow(clippy::unnecessary_cast)]
+        if let Some(stamp) = self.sys.attachment(st.st_dev as u64) {
+            match self.sys.set_skeleton_stamp(&m.root, &stamp) {
+                Ok(()) | Err(Errno::ENOTSUP) => {}
+                Err(e) => return Err(Error::sys(format!("skel copy: {}", m.mount_point.display()), e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// A copy did not finish when the root holds the marker file
+    /// (`posix::UNFINISHED`), or, where the kernel and the file system say
+    /// which attachment this is and keep `trusted.` attributes, when the
+    /// root's stamp is not this attachment's: a run killed during mount(2)
+    /// or before the marker was made leaves the file system mounted with
+    /// neither, and this tells it from a copy that finished.
+    fn unfinished_copy(&mut self, mount_point: &Path) -> Result<Option<Mounted<OwnedFd>>> {
+        let root = posix::open_root(mount_point)?;
+        let st = nix::sys::stat::fstat(&root).map_err(|e| Error::sys(mount_point.display().to_string(), e))?;
+        // The mount by the device its root is on, as the kernel says.
+        #[allow(clippy::unnecessary_cast)]
+        let dev = st.st_dev as u64;
+        let mut stale = || -> bool {
+            let Some(now) = self.sys.attachment(dev) else { return false };
+            match self.sys.skeleton_stamp(&root) {
+                Ok(stamp) => stamp.as_deref() != Some(now.as_slice()),
+                Err(_) => false,
+            }
+        };
+        if !posix::unfinished_copy(&root) && !stale() {
+            return Ok(None);
+        }
+        let fstype = units::mounts(&mut self.sys)?
+            .into_iter()
+            .rev()
+            .find(|e| e.dev == dev)
+            .map(|e| e.fstype)
+            .unwrap_or_default();
+        let read_only = posix::is_read_only(&root)?;
+        Ok(Some(Mounted { mount_point: mount_point.to_path_buf(), fstype, read_only, root }))
     }
 
     fn take_notes(&mut self) -> Vec<Note> {

@@ -259,6 +259,10 @@ impl LoopSys for Recorder {
         self.loops.get(&unit).and_then(|l| l.backing_name.clone())
     }
 
+    fn raw_fd(&self, _dev: &u32) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
     fn holders(&mut self, unit: u32) -> usize {
         self.loops.get(&unit).map_or(0, |l| l.holders)
     }
@@ -267,14 +271,20 @@ impl LoopSys for Recorder {
         self.loops.keys().copied().find(|&n| rdev_of(n) == rdev && self.loops[&n].info.is_some())
     }
 
-    fn partitions(&mut self) -> std::io::Result<Vec<u8>> {
-        let mut out = b"major minor  #blocks  name\n\n".to_vec();
-        for (n, l) in &self.loops {
-            if l.info.is_some() {
-                out.extend_from_slice(format!("   7 {n:>7} 16384 loop{n}\n").as_bytes());
-            }
-        }
-        Ok(out)
+    fn attachment(&mut self, _dev: u64) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn skeleton_stamp(&mut self, _dir: &std::os::fd::OwnedFd) -> nix::Result<Option<Vec<u8>>> {
+        Err(Errno::ENOTSUP)
+    }
+
+    fn set_skeleton_stamp(&mut self, _dir: &std::os::fd::OwnedFd, _value: &[u8]) -> nix::Result<()> {
+        Err(Errno::ENOTSUP)
+    }
+
+    fn loop_units(&mut self) -> std::io::Result<Vec<u32>> {
+        Ok(self.loops.iter().filter(|(_, l)| l.info.is_some()).map(|(n, _)| *n).collect())
     }
 
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>> {

@@ -125,19 +125,12 @@ impl<S: LoopSys> Linux<S> {
     pub(super) fn attach_loop(&mut self, a: &Attach, b: &Source, mount_point: &Path) -> Result<(u32, S::Dev)> {
         self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
         let mut dio = loopdev::direct_io_for(a.direct_io, self.sys.dio_align(b.file.as_fd()));
-        if let loopdev::DirectIo::Ask { block_size } = dio {
-            // A file system made in smaller units than the host's
-            // direct-I/O alignment (an XFS of 512-byte sectors whose image
-            // became a reflinked file, which XFS aligns to its block size)
-            // cannot live on a device of that block size: attach buffered.
-            let head = posix::read_start(&b.file, crate::superblock::PROBE_LEN).unwrap_or_default();
-            if let Some(s) = crate::superblock::sector_size(&head).filter(|s| block_size > 512 && *s < block_size) {
-                self.debug(format!(
-                    "{}: its file system works in {s}-byte units, below the direct-I/O alignment {block_size} \
-                     of its host: attaching it buffered",
-                    b.name.display()
-                ));
-                dio = loopdev::DirectIo::Unsupported;
+        if matches!(dio, loopdev::DirectIo::Ask { block_size } if block_size > 512) {
+            // A host whose direct I/O needs more than 512-byte units: the
+            // file system the image already holds may need smaller ones.
+            if let Ok(head) = posix::read_start(&b.file, crate::superblock::PROBE_LEN) {
+                let found = crate::superblock::probe(&head);
+                dio = loopdev::fit_to_fs(dio, crate::superblock::io_unit(&head, found));
             }
         }
         if dio.flag() != 0 {

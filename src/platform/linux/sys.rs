@@ -30,6 +30,10 @@ pub struct Statx {
 }
 
 /// The loop(4) and kernel-table operations the Linux backend needs.
+/// The extended attribute that says which attachment's skeleton copy
+/// finished ([`LoopSys::skeleton_stamp`]).
+const STAMP: &std::ffi::CStr = c"trusted.mount_md.skeleton";
+
 pub trait LoopSys {
     /// An open `/dev/loopN`.
     type Dev;
@@ -74,13 +78,32 @@ pub trait LoopSys {
     fn rdev(&mut self, dev: &Self::Dev) -> nix::Result<u64>;
     /// Reads from the start of the device (superblock probing).
     fn read_head(&mut self, dev: &Self::Dev, len: usize) -> std::io::Result<Vec<u8>>;
+    /// The descriptor of an open device, for a helper to inherit; `None`
+    /// for a double's.
+    fn raw_fd(&self, dev: &Self::Dev) -> Option<RawFd>;
     /// Entries of `/sys/block/loopN/holders` (stacked devices).
     fn holders(&mut self, unit: u32) -> usize;
+    /// Which attachment of which boot the disk `dev` (a device number)
+    /// is: `/proc/sys/kernel/random/boot_id` and the disk's
+    /// `/sys/dev/block/MAJ:MIN/diskseq` (a number the kernel never gives
+    /// twice in one boot, Linux 5.15); `None` where either is missing.
+    fn attachment(&mut self, dev: u64) -> Option<Vec<u8>>;
+    /// The `trusted.mount_md.skeleton` extended attribute of the directory
+    /// `dir` (only a process with CAP_SYS_ADMIN reads or writes `trusted.`
+    /// attributes, so a jail cannot forge it): `Ok(None)` when it has none,
+    /// ENOTSUP where the file system keeps none.
+    fn skeleton_stamp(&mut self, dir: &OwnedFd) -> nix::Result<Option<Vec<u8>>>;
+    fn set_skeleton_stamp(&mut self, dir: &OwnedFd, value: &[u8]) -> nix::Result<()>;
     /// `/sys/block/loopN/loop/backing_file`: the path the kernel shows for
     /// the backing file (`/memfd:mount_md (deleted)` for a memory disk).
     fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>>;
-    /// `/proc/partitions`, or the `loopN` names of `/sys/block`.
-    fn partitions(&mut self) -> std::io::Result<Vec<u8>>;
+    /// The numbers of the bound loop units, whatever their size: each
+    /// `loopN` of `/sys/block` that has a `loop/backing_file` (the kernel
+    /// shows it only while the unit is bound, linux/drivers/block/loop.c
+    /// `loop_attr_is_visible`). Not /proc/partitions, which leaves out a
+    /// disk without capacity (block/genhd.c `show_partition`), so a unit
+    /// bound to a file while it was empty.
+    fn loop_units(&mut self) -> std::io::Result<Vec<u32>>;
     /// `/proc/self/mountinfo`.
     fn mountinfo(&mut self) -> std::io::Result<Vec<u8>>;
     /// The loop unit whose node is block device `rdev`, by the name sysfs
@@ -212,6 +235,10 @@ impl LoopSys for Kernel {
         nix::sys::stat::fstat(dev).map(|st| st.st_rdev as u64)
     }
 
+    fn raw_fd(&self, dev: &OwnedFd) -> Option<RawFd> {
+        Some(dev.as_raw_fd())
+    }
+
     fn read_head(&mut self, dev: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {
         crate::platform::posix::read_start(dev, len)
     }
@@ -228,21 +255,48 @@ impl LoopSys for Kernel {
         std::fs::read_dir(format!("/sys/block/loop{unit}/holders")).map(|d| d.count()).unwrap_or(0)
     }
 
-    fn partitions(&mut self) -> std::io::Result<Vec<u8>> {
-        match std::fs::read("/proc/partitions") {
-            Ok(b) => Ok(b),
-            Err(_) => {
-                // Without /proc: every block device name, one per line, in
-                // the fourth column as /proc/partitions has it.
-                let mut out = Vec::new();
-                for e in std::fs::read_dir("/sys/block")?.flatten() {
-                    out.extend_from_slice(b"0 0 0 ");
-                    out.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(e.file_name().as_os_str()));
-                    out.push(b'\n');
-                }
-                Ok(out)
+    fn attachment(&mut self, dev: u64) -> Option<Vec<u8>> {
+        #[allow(clippy::useless_conversion)]
+        let (major, minor) = (libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let seq = std::fs::read(format!("/sys/dev/block/{major}:{minor}/diskseq")).ok()?;
+        let boot = std::fs::read("/proc/sys/kernel/random/boot_id").ok()?;
+        let mut v = boot.trim_ascii().to_vec();
+        v.push(b' ');
+        v.extend_from_slice(seq.trim_ascii());
+        Some(v)
+    }
+
+    fn skeleton_stamp(&mut self, dir: &OwnedFd) -> nix::Result<Option<Vec<u8>>> {
+        let mut buf = [0u8; 128];
+        // SAFETY: fgetxattr(2) on an open descriptor, the name NUL-terminated,
+        // writing at most `buf.len()` bytes into `buf`.
+        let n = unsafe { libc::fgetxattr(dir.as_raw_fd(), STAMP.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        match Errno::result(n) {
+            Ok(n) => Ok(Some(buf[..n as usize].to_vec())),
+            Err(Errno::ENODATA) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn set_skeleton_stamp(&mut self, dir: &OwnedFd, value: &[u8]) -> nix::Result<()> {
+        // SAFETY: fsetxattr(2) on an open descriptor, the name NUL-terminated,
+        // reading `value.len()` bytes from `value`.
+        let r = unsafe { libc::fsetxattr(dir.as_raw_fd(), STAMP.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+        Errno::result(r).map(drop)
+    }
+
+    fn loop_units(&mut self) -> std::io::Result<Vec<u32>> {
+        let mut units = Vec::new();
+        for e in std::fs::read_dir("/sys/block")?.flatten() {
+            let name = e.file_name();
+            let Some(n) = name.to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if std::fs::symlink_metadata(format!("/sys/block/loop{n}/loop/backing_file")).is_ok() {
+                units.push(n);
             }
         }
+        Ok(units)
     }
 
     fn unit_of_rdev(&mut self, rdev: u64) -> Option<u32> {

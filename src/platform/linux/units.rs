@@ -40,21 +40,11 @@ pub const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 const STEP: Duration = Duration::from_millis(10);
 
-/// Loop units that may be bound: /proc/partitions lists only block devices
-/// with a size, so one read finds the bound ones among however many exist.
-/// A unit bound to an empty file has no size and is not seen: it holds no
-/// file system to mount or to protect, and one of mount_md's own does not
-/// outlive its run (autoclear detaches it when the run's descriptor closes).
+/// Loop units that may be bound ([`LoopSys::loop_units`]), whatever
+/// their size: a unit another tool bound to an image while it was empty
+/// exposes the image once its capacity is refreshed, so it counts.
 fn candidates<S: LoopSys>(sys: &mut S) -> Result<Vec<u32>> {
-    let bytes = sys.partitions().map_err(|e| crate::error::from_io("/proc/partitions", &e))?;
-    let mut units: Vec<u32> = bytes
-        .split(|&c| c == b'\n')
-        .filter_map(|l| l.split(|c| c.is_ascii_whitespace()).filter(|f| !f.is_empty()).nth(3))
-        .filter_map(|name| {
-            let n = name.strip_prefix(b"loop")?;
-            std::str::from_utf8(n).ok()?.parse::<u32>().ok()
-        })
-        .collect();
+    let mut units = sys.loop_units().map_err(|e| crate::error::from_io("/sys/block", &e))?;
     units.sort_unstable();
     units.dedup();
     Ok(units)

@@ -49,6 +49,9 @@ pub struct Image {
 /// up with nothing changed.
 pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// How often a lock wait looks for a stop signal.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
 /// The temporary name `--create` makes an image under, in the same
 /// directory: `.<name>.mount_md-new`. Fixed, so that a run can find and
 /// remove what an interrupted one left.
@@ -325,6 +328,12 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
 }
 
 impl Image {
+    /// The descriptor carrying the image's lock, for a helper that must
+    /// hold it to its end ([`super::run_to_its_end`]).
+    pub fn lock_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self._lock)
+    }
+
     /// Why someone other than root can change this image's bytes, by
     /// fstat of it and of the directory holding it
     /// ([`crate::trust::untrusted`]); `None` when only root can.
@@ -467,17 +476,35 @@ pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, qui
         };
         let _ = tx.send(r);
     });
-    let got = |r: std::result::Result<nix::Result<()>, _>| match r {
-        Ok(Ok(())) => Some(Ok(())),
-        Ok(Err(e)) => Some(Err(Error::sys(what.to_string(), e))),
-        Err(_) => None,
+    // Waits up to `d` for the thread, in slices: a stop signal (held, see
+    // hold_stop_signals) ends the wait at once, naming the signal.
+    let wait = |d: Duration| -> Option<Result<()>> {
+        let until = Instant::now() + d;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left.min(STOP_POLL)) {
+                Ok(Ok(())) => return Some(Ok(())),
+                Ok(Err(e)) => return Some(Err(Error::sys(what.to_string(), e))),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(signal) = pending_stop() {
+                return Some(Err(Error::text(
+                    what.to_string(),
+                    format!("{signal} while waiting for its lock; nothing changed"),
+                )));
+            }
+            if left.is_zero() {
+                return None;
+            }
+        }
     };
-    if let Some(r) = got(rx.recv_timeout(quiet)) {
+    if let Some(r) = wait(quiet) {
         return r;
     }
     let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
     say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
-    if let Some(r) = got(rx.recv_timeout(LOCK_WAIT.saturating_sub(quiet))) {
+    if let Some(r) = wait(LOCK_WAIT.saturating_sub(quiet)) {
         return r;
     }
     Err(Error::text(

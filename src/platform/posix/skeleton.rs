@@ -15,8 +15,19 @@ use std::path::Path;
 
 /// `-k skel`: copies the tree at `from` into the directory `root`,
 /// keeping modes, owners, times, symlinks, hard links, fifos and device
-/// nodes, as `pax -rw -pe` does for mdmfs. Existing entries in the target
-/// are an error (a fresh file system has none but `lost+found`).
+/// nodes, as `pax -rw -pe` does for mdmfs, and merging into what the
+/// target already holds as pax does (FreeBSD bin/pax/file_subs.c
+/// `unlnk_exist`): an existing directory is entered (its mode, owner and
+/// times then set from the skeleton), any other existing entry (a file, a
+/// symlink, a node) is unlinked and made anew, never written through, and
+/// what the skeleton does not name (`lost+found`, the tenant's own files)
+/// is left alone. A skeleton file where the target has a non-empty
+/// directory is an error (pax warns and exits 1, and mdmfs fails then).
+///
+/// While the copy runs the target root holds [`UNFINISHED`]: a copy cut
+/// short (kill -9, a crash) leaves it there, and the next run of the same
+/// line finishes the copy ([`unfinished_copy`]) instead of taking the
+/// mount as done.
 ///
 /// A skeleton that contains the mount point (`-k /` onto `/mnt`) is refused
 /// before anything is copied: the copy would walk into its own target. The
@@ -24,16 +35,13 @@ use std::path::Path;
 /// depth (it goes back up through `..`, checking it lands where it came
 /// from), so no tree can exhaust the stack or the descriptor table; every
 /// directory is also compared, by device and inode, with the target root.
-pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
+pub fn copy_skeleton(from: &Path, root: &OwnedFd, mount_point: &Path) -> Result<()> {
+    let mark = || format!("skel copy: {}", mount_point.join(UNFINISHED).display());
     let what = || format!("skel copy from {}", crate::error::quoted(from));
     let src = open_skeleton(from)?;
     let src_st = fstat(&src).map_err(|e| Error::sys(what(), e))?;
-    if is_ancestor(&src_st, root).map_err(|e| Error::sys(what(), e))? {
-        return Err(Error::text(
-            format!("-k {}", from.display()),
-            "the skeleton contains the mount point; refusing to copy it into itself",
-        ));
-    }
+    refuse_containing(from, &src_st, root)?;
+    mark_unfinished(root).map_err(|e| Error::sys(mark(), e))?;
     let dst = nix::unistd::dup(root).map_err(|e| Error::sys(what(), e))?;
     copy_tree(src, dst, root).map_err(|(path, e)| {
         let shown = if path.as_os_str().is_empty() { from.to_path_buf() } else { from.join(&path) };
@@ -43,7 +51,58 @@ pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
         }
     })?;
     // The root's own mode, owner and times come from the skeleton's top.
-    apply_meta_fd(root, &src_st).map_err(|e| Error::sys(what(), e))
+    apply_meta_fd(root, &src_st).map_err(|e| Error::sys(what(), e))?;
+    match nix::unistd::unlinkat(root, UNFINISHED, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(Error::sys(mark(), e)),
+    }
+}
+
+/// The name, in the mounted root, that says a skeleton copy into it has
+/// not finished: made before the copy starts, removed once it is done.
+pub const UNFINISHED: &str = ".mount_md-skeleton-unfinished";
+
+/// Makes [`UNFINISHED`] in `root`, an empty file: one already there (left
+/// by a copy cut short, or anything else of that name) is replaced.
+fn mark_unfinished(root: &OwnedFd) -> nix::Result<()> {
+    match nix::unistd::unlinkat(root, UNFINISHED, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(e),
+    }
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    openat(root, UNFINISHED, flags, Mode::from_bits_truncate(0o600)).map(drop)
+}
+
+/// Whether the root `root` holds a skeleton copy that did not finish
+/// ([`UNFINISHED`], a regular file).
+pub fn unfinished_copy(root: &OwnedFd) -> bool {
+    fstatat(root, UNFINISHED, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| kind_of(&st) == SFlag::S_IFREG)
+}
+
+/// The refusal of a skeleton (`from`, described by `st`) that is the
+/// directory `dir` or one of its ancestors: copied, it would walk into its
+/// own target.
+fn refuse_containing(from: &Path, st: &FileStat, dir: &OwnedFd) -> Result<()> {
+    if is_ancestor(st, dir).map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))? {
+        return Err(Error::text(
+            format!("-k {}", from.display()),
+            "the skeleton contains the mount point; refusing to copy it into itself",
+        ));
+    }
+    Ok(())
+}
+
+/// Before anything changes (the preflight, `-N` alike): the skeleton
+/// `from` opens and does not contain the mount point, so that the run
+/// never mounts (and changes the image's superblock) only to refuse the
+/// copy. A mount point that cannot be opened is left to the mount step.
+pub fn check_skeleton(from: &Path, mount_point: &Path) -> Result<()> {
+    let src = open_skeleton(from)?;
+    let st = fstat(&src).map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))?;
+    match open_dir_walked(mount_point) {
+        Ok((dir, _)) => refuse_containing(from, &st, &dir),
+        Err(_) => Ok(()),
+    }
 }
 
 /// Opens the skeleton directory `from` as the image is opened: walked a
@@ -142,11 +201,41 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
             }
             continue;
         };
+        if frame.path.as_os_str().is_empty() && name == UNFINISHED {
+            continue; // the target's own mark, never the skeleton's
+        }
         let rel = frame.path.join(&name);
         let fail = |e: Errno| (rel.clone(), CopyFault::Errno(e));
         let st = fstatat(&src, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fail)?;
         let kind = kind_of(&st);
         let key = id(&st);
+        if kind == SFlag::S_IFDIR && key == root_id {
+            return Err((rel, CopyFault::Text("is the mount point: the skeleton contains it")));
+        }
+        // What the target already has under this name: a directory is
+        // entered when a directory is copied, anything else makes way.
+        let existing = match fstatat(&dst, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(e) => Some(kind_of(&e)),
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(fail(e)),
+        };
+        let enter = kind == SFlag::S_IFDIR && existing == Some(SFlag::S_IFDIR);
+        match existing {
+            Some(SFlag::S_IFDIR) if !enter => {
+                nix::unistd::unlinkat(&dst, name.as_os_str(), nix::unistd::UnlinkatFlags::RemoveDir).map_err(|e| {
+                    let why = if matches!(e, Errno::ENOTEMPTY | Errno::EEXIST) {
+                        CopyFault::Text("is a directory that is not empty in the mounted root; not replacing it")
+                    } else {
+                        CopyFault::Errno(e)
+                    };
+                    (rel.clone(), why)
+                })?
+            }
+            Some(_) if !enter => {
+                nix::unistd::unlinkat(&dst, name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir).map_err(fail)?
+            }
+            _ => {}
+        }
         if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
             if let Some(first) = links.get(&key) {
                 linkat(root, first.as_os_str(), &dst, name.as_os_str(), AtFlags::empty()).map_err(fail)?;
@@ -156,10 +245,9 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
         let perm = Mode::from_bits_truncate(0o700);
         match kind {
             SFlag::S_IFDIR => {
-                if key == root_id {
-                    return Err((rel, CopyFault::Text("is the mount point: the skeleton contains it")));
+                if !enter {
+                    mkdirat(&dst, name.as_os_str(), perm).map_err(fail)?;
                 }
-                mkdirat(&dst, name.as_os_str(), perm).map_err(fail)?;
                 let s = open_dir_at(&src, name.as_os_str()).map_err(fail)?;
                 let d = open_dir_at(&dst, name.as_os_str()).map_err(fail)?;
                 let names = read_dir_names(&s).map_err(fail)?;

@@ -42,7 +42,19 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
 /// [`run_captured`] with `stdin` as the helper's standard input (a key
 /// for cryptsetup or geli, [`crate::platform::keyed`]), output captured.
 pub fn run_fed(program: &Path, args: &[OsString], stdin: std::process::Stdio) -> Result<Captured> {
-    run_with(program, args, false, HELPER_NOTICE, |text| say_now(&text), stdin)
+    spawn_captured(program, args, false, HELPER_NOTICE, |text| say_now(&text), stdin, None)
+}
+
+/// [`run_captured`] for a helper that must not be cut short because
+/// mount_md is (an offline `resize2fs`, which is not atomic, and the
+/// `e2fsck` before it): it does not die with mount_md, runs in a session
+/// of its own (a terminal's signals do not reach it), ignores SIGPIPE (its
+/// output pipe loses its reader if mount_md dies) and inherits the
+/// descriptors `keep` (the loop device, so that autoclear cannot free the
+/// unit under it; the image's lock, so that the next run waits for it to
+/// end). Killed, mount_md leaves it to finish.
+pub fn run_to_its_end(program: &Path, args: &[OsString], keep: &[std::os::fd::RawFd]) -> Result<Captured> {
+    spawn_captured(program, args, false, HELPER_NOTICE, |text| say_now(&text), std::process::Stdio::null(), Some(keep))
 }
 
 /// [`run_captured`], with the notice after `after` given to `notice`.
@@ -53,22 +65,28 @@ pub fn run_noticed(
     after: Duration,
     notice: impl FnOnce(String) + Send + 'static,
 ) -> Result<Captured> {
-    run_with(program, args, loud, after, notice, std::process::Stdio::null())
+    spawn_captured(program, args, loud, after, notice, std::process::Stdio::null(), None)
 }
 
-fn run_with(
+/// The one spawn: `stdin` as its standard input; dying with mount_md, or
+/// with `to_its_end` the descriptors it inherits ([`run_to_its_end`]).
+fn spawn_captured(
     program: &Path,
     args: &[OsString],
     loud: bool,
     after: Duration,
     notice: impl FnOnce(String) + Send + 'static,
     stdin: std::process::Stdio,
+    to_its_end: Option<&[std::os::fd::RawFd]>,
 ) -> Result<Captured> {
     use std::io::Read;
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(program);
     cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(stdin);
-    die_with_parent(&mut cmd);
+    match to_its_end {
+        None => die_with_parent(&mut cmd),
+        Some(keep) => outlive_parent(&mut cmd, keep.to_vec()),
+    }
     let shown = || program.display().to_string();
     let mut reader = None;
     if !loud {
@@ -108,6 +126,34 @@ fn run_with(
     let _ = watch.join();
     Ok(Captured { status: status?, output: String::from_utf8_lossy(&kept).into_owned() })
 }
+
+/// See [`run_to_its_end`].
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+fn outlive_parent(cmd: &mut std::process::Command, keep: Vec<std::os::fd::RawFd>) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe system calls (setsid, signal, sigprocmask,
+    // fcntl) on its own descriptors; `keep` was allocated before the fork
+    // and is only read.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            hold_in_child();
+            for &fd in &keep {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere helpers outlive mount_md anyway.
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+fn outlive_parent(_cmd: &mut std::process::Command, _keep: Vec<std::os::fd::RawFd>) {}
 
 /// A helper (mkfs, fsck, a grower) dies with mount_md: killed (kill -9,
 /// a boot timeout), mount_md's loop descriptor closes and autoclear frees

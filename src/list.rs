@@ -19,6 +19,8 @@
 //! bytes that are not UTF-8 become U+FFFD (so this is lossy for such
 //! names: the text form keeps them, in octal).
 #![forbid(unsafe_code)]
+pub mod table;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

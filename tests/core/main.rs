@@ -9,4 +9,5 @@ mod cli;
 mod exec;
 mod grow;
 mod lifecycle;
+mod list_json;
 mod properties;

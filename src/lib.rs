@@ -23,6 +23,7 @@ pub mod mode;
 pub mod owner;
 pub mod plan;
 pub mod platform;
+pub mod progress;
 pub mod request;
 pub mod run;
 pub mod size;

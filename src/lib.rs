@@ -24,6 +24,7 @@ pub mod owner;
 pub mod plan;
 pub mod platform;
 pub mod progress;
+pub mod remount;
 pub mod request;
 pub mod run;
 pub mod size;

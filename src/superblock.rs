@@ -141,6 +141,33 @@ pub fn probe(buf: &[u8]) -> Found {
     other(buf).map_or(Found::Unknown, Found::Other)
 }
 
+fn le64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+fn be64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The bytes the file system in `buf` (as [`probe`] found it) says it
+/// spans, where mount_md reads that: ext2/3/4 (`s_blocks_count`, with
+/// `s_blocks_count_hi` under `INCOMPAT_64BIT`, times `1024 <<
+/// s_log_block_size`: ext4.h), XFS (`sb_dblocks` times `sb_blocksize`:
+/// xfs_format.h) and btrfs (`total_bytes` of the superblock at 64 KiB:
+/// ctree.h). `None` for any other.
+pub fn fs_bytes(buf: &[u8], found: Found) -> Option<u64> {
+    match found {
+        Found::Mountable("ext2" | "ext3" | "ext4") => {
+            let lo = u64::from(le32(buf, EXT_SB + 0x04)?);
+            let hi = if le32(buf, EXT_SB + 0x60)? & 0x80 != 0 { u64::from(le32(buf, EXT_SB + 0x150)?) } else { 0 };
+            let block = 1024u64.checked_shl(le32(buf, EXT_SB + 0x18)?)?;
+            ((hi << 32) | lo).checked_mul(block)
+        }
+        Found::Mountable("xfs") => be64(buf, 8)?.checked_mul(u64::from(be32(buf, 4)?)),
+        Found::Mountable("btrfs") => le64(buf, 0x10000 + 0x70),
+        _ => None,
+    }
+}
+
 /// The signatures of what is not a file system mount_md mounts, but must
 /// not be formatted over without `--reformat` either (as libblkid knows
 /// them: the magic and where it sits).
@@ -322,6 +349,25 @@ mod tests {
         b[EXT_SB + 0x60..EXT_SB + 0x64].copy_from_slice(&incompat.to_le_bytes());
         b[EXT_SB + 0x64..EXT_SB + 0x68].copy_from_slice(&ro_compat.to_le_bytes());
         b
+    }
+
+    #[test]
+    fn file_system_sizes() {
+        let mut b = ext(0x38, 0x2, 0x3);
+        b[EXT_SB + 4..EXT_SB + 8].copy_from_slice(&262_144u32.to_le_bytes());
+        b[EXT_SB + 0x18..EXT_SB + 0x1C].copy_from_slice(&2u32.to_le_bytes()); // 4 KiB blocks
+        assert_eq!(fs_bytes(&b, probe(&b)), Some(1 << 30));
+        let mut b = ext(0x3C, 0x2C2, 0x3); // 64bit
+        b[EXT_SB + 4..EXT_SB + 8].copy_from_slice(&1u32.to_le_bytes());
+        b[EXT_SB + 0x150..EXT_SB + 0x154].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(fs_bytes(&b, probe(&b)), Some(((1u64 << 32) + 1) * 1024));
+        let mut x = vec![0u8; 512];
+        x[..4].copy_from_slice(b"XFSB");
+        x[4..8].copy_from_slice(&4096u32.to_be_bytes());
+        x[8..16].copy_from_slice(&4096u64.to_be_bytes());
+        assert_eq!(fs_bytes(&x, probe(&x)), Some(16 << 20));
+        assert_eq!(fs_bytes(&x[..12], Found::Mountable("xfs")), None, "short read");
+        assert_eq!(fs_bytes(&[0u8; 4096], Found::Unknown), None);
     }
 
     #[test]

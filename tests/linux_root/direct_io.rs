@@ -137,7 +137,7 @@ fn image_on_ramfs_falls_back_to_buffered() {
 fn dry_run_shows_the_flag_and_block_size() {
     let tmp = TempDir::new("dio-n");
     let img = tmp.join("ext.img");
-    make_image(&img, MIB, false);
+    make_image(&img, MIB, true);
     let dir = tmp.dir("mnt");
     let out = run(&bin(), args!["-N", "-P", "-F", img, "md", dir]);
     ok(&out);

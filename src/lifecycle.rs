@@ -570,14 +570,4 @@ mod tests {
         let left = e(4, false, false, ours);
         assert_eq!(decide(std::slice::from_ref(&left)), Decision::Leftover(left));
     }
-
-    #[test]
-    fn pseudo_file_systems() {
-        for t in ["tmpfs", "proc", "sysfs", "ramfs", "devpts", "cgroup", "cgroup2", "devfs"] {
-            assert!(not_on_a_disk(t), "{t}");
-        }
-        for t in ["ext4", "xfs", "ufs", "btrfs", "vfat", "msdosfs"] {
-            assert!(!not_on_a_disk(t), "{t}");
-        }
-    }
 }

@@ -125,14 +125,12 @@ fn modes_and_owners() {
 fn compat_names_imply_01777_unless_p() {
     for name in ["mount_mfs", "mfs", "/sbin/mount_mfs"] {
         let r = parse_line(&format!("{name} -s 8m md /tmp/x")).unwrap();
-        assert_eq!(r.flavor, Flavor::Compat);
         assert_eq!(r.mode, Some(ModeSetting { mode: 0o1777, explicit: false }));
         let r = parse_line(&format!("{name} -p 0700 -s 8m md /tmp/x")).unwrap();
         assert_eq!(r.mode, Some(ModeSetting { mode: 0o700, explicit: true }));
     }
     for name in ["mount_md", "mdmfs", "/usr/local/sbin/mount_md"] {
         let r = parse_line(&format!("{name} -s 8m md /tmp/x")).unwrap();
-        assert_eq!(r.flavor, Flavor::Mdmfs);
         assert_eq!(r.mode, None);
     }
 }
@@ -194,7 +192,6 @@ fn linux_helper_argv() {
         "/sbin/mount.md md /srv/ct -s -f -n -v -N /proc/1/ns/mnt -o noatime,ro,-P,-F/i.img,-s1g,-w0:0,-p0700 -t md.xfs",
     )
     .unwrap();
-    assert_eq!(r.flavor, Flavor::LinuxHelper);
     assert!(r.sloppy && r.dry_run && r.debug && r.show_plan);
     assert_eq!(r.namespace, Some(PathBuf::from("/proc/1/ns/mnt")));
     assert_eq!(r.mount_options, vec!["noatime", "ro"]);

@@ -52,16 +52,6 @@ fn dry_run_is_a_preflight_on_the_model() {
     assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty(), "-N changed nothing");
 }
 
-/// The recording double has no real files: its preflight passes, and the
-/// recorded run is what refuses.
-#[test]
-fn recorder_preflight_passes() {
-    let mut fb = FreeBsd::with_sys(Recorder::new());
-    let (code, out, err) = run(&words("mount_md -N -P -F /nowhere.img md /mnt"), &mut fb);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("MDIOCATTACH"), "{out}");
-}
-
 /// #10 item 7 on FreeBSD: the mounted root is opened once, right after
 /// nmount, and mode, owner and skeleton all go through that one handle.
 #[test]

@@ -1083,9 +1083,4 @@ mod tests {
             _ => assert!(!line.contains("block_size"), "{line}"),
         }
     }
-
-    #[test]
-    fn defaults() {
-        assert_eq!(Linux::new().defaults(), Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true });
-    }
 }

@@ -17,8 +17,12 @@
 //! `-w`, newfs options, …) describe how the line is first mounted and are
 //! ignored.
 #![forbid(unsafe_code)]
+use crate::error::{Error, Result};
+use crate::exec::Output;
 use crate::flavor::Flavor;
-use crate::request::{Backing, Request};
+use crate::lifecycle::{self, Located};
+use crate::platform::{PathKind, Platform};
+use crate::request::{Backing, ReleaseTarget, Request};
 use std::path::PathBuf;
 
 /// The option words that ask for a remount: util-linux's `remount` and
@@ -117,7 +121,7 @@ pub enum Step {
 
 /// The steps, or why the remount cannot be done. `disk_ro_settable`: the
 /// system can change an attached disk's read-only state (Linux).
-pub fn plan(req: &RemountRequest, m: &Mounted, disk_ro_settable: bool) -> Result<Vec<Step>, String> {
+pub fn plan(req: &RemountRequest, m: &Mounted, disk_ro_settable: bool) -> std::result::Result<Vec<Step>, String> {
     let mp = crate::error::quoted(&req.mount_point);
     if m.same_image == Some(false) {
         return Err(format!(
@@ -143,6 +147,16 @@ pub fn plan(req: &RemountRequest, m: &Mounted, disk_ro_settable: bool) -> Result
             m.device.display()
         ));
     }
+    // The trust rule is applied once, when a line is mounted (see
+    // crate::trust): a remount does not lift what it set.
+    for (lift, kept) in [("suid", "nosuid"), ("dev", "nodev")] {
+        if m.options.iter().any(|o| o == kept) && req.options.iter().any(|o| o == lift) {
+            return Err(format!(
+                "{mp}: is mounted {kept}, and a remount does not lift it (-o {lift}); unmount it with mount_md -u \
+                 and mount it again with -o {lift}"
+            ));
+        }
+    }
     let mut options = m.options.clone();
     options.extend(req.options.iter().cloned());
     let mut steps = Vec::new();
@@ -154,6 +168,86 @@ pub fn plan(req: &RemountRequest, m: &Mounted, disk_ro_settable: bool) -> Result
         steps.push(Step::DiskReadOnly);
     }
     Ok(steps)
+}
+
+/// What a platform reports about a mount and its disk for a remount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// The mount's own option words now.
+    pub options: Vec<String>,
+    pub read_only: bool,
+    /// The disk is read-only now.
+    pub disk_read_only: bool,
+    pub disk_size: u64,
+}
+
+/// `-o remount,…`: finds the mount by the rules `-u` uses (a unit of
+/// mount_md's, mounted on that directory), refuses what cannot change,
+/// then runs the steps; making the disk writable is undone if the remount
+/// then fails. `-N` prints the steps instead.
+pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Output<'_>) -> Result<()> {
+    let mp = crate::error::quoted(&req.mount_point);
+    let not_mounted = || Error::plain(format!("{mp}: not a mount point; nothing to remount"));
+    let id = match p.identify(&req.mount_point)? {
+        PathKind::MountRoot(id) => id,
+        _ => return Err(not_mounted()),
+    };
+    let Located::Unit(u, mounts) = lifecycle::locate(p, &ReleaseTarget::Path(req.mount_point.clone()))? else {
+        return Err(not_mounted());
+    };
+    let m = mounts.into_iter().find(|m| m.id == id).ok_or_else(not_mounted)?;
+    let same_image = match &req.image {
+        Some(img) => Some(matches!(p.identify(img)?, PathKind::File(f) if u.backing == Some(f))),
+        None => None,
+    };
+    let f = p.remount_facts(&u, &m)?;
+    let mounted = Mounted {
+        options: f.options,
+        read_only: f.read_only,
+        fstype: m.fstype.clone(),
+        device: u.device.path.clone(),
+        attached_read_only: u.device.read_only,
+        disk_read_only: f.disk_read_only,
+        disk_size: f.disk_size,
+        same_image,
+    };
+    let steps = plan(req, &mounted, P::DISK_RO_SETTABLE).map_err(Error::plain)?;
+    let dev = u.device.path.display().to_string();
+    let said = |s: &Step| match s {
+        Step::DiskWritable => format!("make {dev} writable"),
+        Step::Remount(o) => format!("remount {mp} with {}", o.join(",")),
+        Step::DiskReadOnly => format!("make {dev} read-only"),
+    };
+    if req.dry_run {
+        if req.show_plan {
+            for s in &steps {
+                let _ = writeln!(io.out, "{}", said(s));
+            }
+        }
+        return Ok(());
+    }
+    let mut made_writable = false;
+    for s in &steps {
+        if req.debug {
+            let _ = writeln!(io.err, "DEBUG: {}", said(s));
+        }
+        let done = match s {
+            Step::DiskWritable => p.set_disk_read_only(&u, false).map(|()| made_writable = true),
+            Step::Remount(options) => p.remount(&u, &m, options),
+            Step::DiskReadOnly => p.set_disk_read_only(&u, true).map_err(|e| {
+                Error::plain(format!("{mp}: the file system is read-only now, but {dev} stays writable: {e}"))
+            }),
+        };
+        if let Err(e) = done {
+            if made_writable {
+                if let Err(undo) = p.set_disk_read_only(&u, true) {
+                    let _ = writeln!(io.err, "{}: rollback: {undo}", io.prog);
+                }
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -173,4 +173,6 @@ pub enum Command {
     Release(ReleaseRequest),
     Grow(GrowRequest),
     List(ListRequest),
+    /// `-o remount,…` (or `update,…`): change a mounted file system's flags.
+    Remount(Box<crate::remount::RemountRequest>),
 }

@@ -87,6 +87,7 @@ pub fn run<P: Platform>(
         }
         Command::Release(req) => exec::release(&req, platform, &mut io),
         Command::Grow(req) => platform.grow(&req, &mut io),
+        Command::Remount(req) => crate::remount::run(platform, &req, &mut io),
         Command::List(req) => platform.list().map(|units| {
             let units = crate::list::select(units, req.all);
             if req.json {

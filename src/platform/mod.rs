@@ -342,6 +342,22 @@ pub trait Platform {
         let _ = (req, io);
         Err(crate::error::Error::plain("growing an image (-r) is not supported on this system"))
     }
+    /// The system can make an attached disk read-only and writable again
+    /// (a remount's `ro` then covers the disk too).
+    const DISK_RO_SETTABLE: bool = false;
+    /// `-o remount`: what the mount `m` of unit `u` and the disk are now.
+    fn remount_facts(&mut self, _u: &UnitInfo, _m: &MountRec) -> Result<crate::remount::Facts> {
+        Err(crate::error::Error::plain("-o remount is not supported on this system"))
+    }
+    /// `-o remount`: the mount `m` of unit `u` takes `options` (the
+    /// mount's own, then those asked for; later ones win).
+    fn remount(&mut self, _u: &UnitInfo, _m: &MountRec, _options: &[String]) -> Result<()> {
+        Err(crate::error::Error::plain("-o remount is not supported on this system"))
+    }
+    /// Makes the disk of `u` read-only or writable ([`Platform::DISK_RO_SETTABLE`]).
+    fn set_disk_read_only(&mut self, _u: &UnitInfo, _read_only: bool) -> Result<()> {
+        Err(crate::error::Error::plain("this system cannot change an attached disk's read-only state"))
+    }
     /// `mount_md --list`: every attached unit, mount_md's own and (marked
     /// foreign) the others ([`crate::list`]).
     fn list(&mut self) -> Result<Vec<crate::list::Listed>> {

@@ -504,3 +504,27 @@ fn skeleton_into_a_read_only_mount_is_refused() {
     );
     assert!(o.fake.calls.is_empty());
 }
+
+/// `-o remount,…` (util-linux) and `-o update,…` (FreeBSD mount(8) -u)
+/// make a remount request: mount_md with the mount point alone or with
+/// both operands, mount.md as util-linux calls it (fstab options first).
+#[test]
+fn remount_requests() {
+    use mount_md::remount::RemountRequest;
+    use mount_md::request::Command;
+    let remount = |line: &str| match parse_command(&argv(line)) {
+        Ok(Command::Remount(r)) => *r,
+        other => panic!("{line}: {other:?}"),
+    };
+    let r = remount("mount_md -o remount,ro /j");
+    assert_eq!((r.mount_point.as_path(), r.options.as_slice()), (std::path::Path::new("/j"), &["ro".to_string()][..]));
+    assert_eq!((r.image, r.size, r.dry_run), (None, None, false));
+    let r = remount("mount_md -N -o update,ro -P -F /img md /j");
+    assert!(r.dry_run && r.show_plan);
+    assert_eq!(r.image, Some(PathBuf::from("/img")));
+    let r: RemountRequest = remount("/sbin/mount.md md /var/jails/j1 -o rw,noatime,-P,-F/i.img,-s1g,remount,ro");
+    assert_eq!(r.options, ["rw", "noatime", "ro"]);
+    assert_eq!((r.size, r.image.as_deref()), (Some(1 << 30), Some(std::path::Path::new("/i.img"))));
+    assert!(r.read_only(false));
+    assert!(parse_command(&argv("mount_md -o ro /j")).is_err(), "one operand without remount");
+}

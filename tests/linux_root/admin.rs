@@ -58,3 +58,88 @@ fn a_file_system_larger_than_its_disk_names_both_sizes() {
     }
     assert_eq!(std::fs::metadata(&img).unwrap().len(), 64 * MIB, "the image is as it was");
 }
+
+/// The loop device's read-only flag in sysfs.
+fn disk_ro(source: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/block/{}/ro", source.trim_start_matches("/dev/"))).unwrap().trim() == "1"
+}
+
+/// `mount_md -o remount,ro DIR` makes the mount and its loop device
+/// read-only, `remount,rw` both writable again, flags change as asked,
+/// and what cannot change is refused with nothing changed.
+#[test]
+fn remount_changes_the_mount_and_the_disk() {
+    require_loop!();
+    let tmp = TempDir::new("admin-remount");
+    let img = tmp.join("r.img");
+    make_image(&img, 32 * MIB, true);
+    let mnt = tmp.dir("mnt");
+    let mut loops = LoopGuard::default();
+    ok(&run(&bin(), args!["-P", "-F", img, "md", mnt]));
+    let (guard, info) = mounted(&mnt, &img, &mut loops);
+    ok(&run(&bin(), args!["-o", "remount,ro", mnt]));
+    let m = mount_at(&mnt).unwrap();
+    assert!(m.options.split(',').any(|o| o == "ro"), "{}", m.options);
+    assert!(disk_ro(&info.source), "the loop device is read-only too");
+    assert!(std::fs::write(mnt.join("x"), b"x").is_err());
+    // -N says what it would do, and does nothing.
+    let out = run(&bin(), args!["-N", "-o", "remount,rw", mnt]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stdout),
+        format!("make {} writable\nremount {} with ro,relatime,rw\n", info.source, mnt.display())
+    );
+    assert!(disk_ro(&info.source));
+    ok(&run(&bin(), args!["-o", "remount,rw,noexec", mnt]));
+    let m = mount_at(&mnt).unwrap();
+    assert!(m.options.split(',').any(|o| o == "rw") && m.options.contains("noexec"), "{}", m.options);
+    assert!(!disk_ro(&info.source));
+    std::fs::write(mnt.join("x"), b"x").unwrap();
+    // What a remount cannot change.
+    let out = run(&bin(), args!["-o", "remount,ro", "-s", "64m", mnt]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("a remount does not change the size (mount_md -r -s SIZE"),
+        "{}",
+        text(&out.stderr)
+    );
+    let other = tmp.join("other.img");
+    make_image(&other, 32 * MIB, true);
+    let out = run(&bin(), args!["-o", "remount,ro", "-F", other, "md", mnt]);
+    assert!(text(&out.stderr).contains("-F names another image"), "{}", text(&out.stderr));
+    assert!(mount_at(&mnt).unwrap().options.split(',').any(|o| o == "rw"), "still read-write");
+    // Not a mount point.
+    let out = run(&bin(), args!["-o", "remount,ro", tmp.path()]);
+    assert_ne!(out.status.code(), Some(0));
+    unmount_and_check_no_leak(guard, &tmp);
+}
+
+/// util-linux: `mount -o remount,ro DIR` on a mount.md fstab line runs
+/// the helper with `-o <fstab options>,remount,ro`, which remounts.
+#[test]
+fn mount_o_remount_on_an_md_fstab_line() {
+    require_loop!(alone); // it makes a mount namespace
+    let tmp = require_helper!("admin-fstab-remount");
+    let img = tmp.join("web.img");
+    make_image(&img, 32 << 20, true);
+    let ct = tmp.dir("ct");
+    let fstab = tmp.join("fstab");
+    std::fs::write(&fstab, format!("md {} md rw,noatime,-P,-F{} 0 0\n", ct.display(), img.display())).unwrap();
+    let mut loops = LoopGuard::default();
+    let guard = MountGuard(ct.clone());
+    let out = tmp.mount(args!["-a", "-T", fstab]);
+    assert!(out.status.success(), "mount -a: {}", text(&out.stderr));
+    let m = mount_at(&ct).expect("mounted by mount -a");
+    loops.record(&m.source, &img);
+    let out = tmp.mount(args!["-T", fstab, "-o", "remount,ro", ct]);
+    assert!(out.status.success(), "mount -o remount,ro: {}", text(&out.stderr));
+    let after = mount_at(&ct).unwrap();
+    assert!(after.options.split(',').any(|o| o == "ro"), "{}", after.options);
+    assert!(disk_ro(&m.source));
+    let out = tmp.mount(args!["-T", fstab, "-o", "remount,rw", ct]);
+    assert!(out.status.success(), "mount -o remount,rw: {}", text(&out.stderr));
+    assert!(mount_at(&ct).unwrap().options.split(',').any(|o| o == "rw"));
+    let st = std::process::Command::new("umount").arg(&ct).status().unwrap();
+    assert!(st.success());
+    drop(guard);
+}

@@ -38,7 +38,7 @@ fn show(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
+pub(super) fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
     let mut raw = std::fs::read(format!("/sys/block/loop{unit}/{rel}")).ok()?;
     if raw.last() == Some(&b'\n') {
         raw.pop();
@@ -47,7 +47,7 @@ fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
 }
 
 /// The loop device's size in bytes, as the kernel has it now.
-fn disk_size(unit: u32) -> Option<u64> {
+pub(super) fn disk_size(unit: u32) -> Option<u64> {
     let sectors: u64 = std::str::from_utf8(&sys_read(unit, "size")?).ok()?.trim().parse().ok()?;
     Some(sectors * 512)
 }

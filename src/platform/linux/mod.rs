@@ -44,6 +44,7 @@ pub mod mountinfo;
 pub mod probe;
 #[cfg(any(test, feature = "test-support"))]
 pub mod recording;
+pub mod remount;
 pub mod requests;
 pub mod sys;
 pub mod units;
@@ -716,6 +717,20 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
         units::identify(&mut self.sys, path)
+    }
+
+    const DISK_RO_SETTABLE: bool = true;
+
+    fn remount_facts(&mut self, u: &UnitInfo, m: &MountRec) -> Result<crate::remount::Facts> {
+        remount::facts(&mut self.sys, u, m)
+    }
+
+    fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
+        remount::remount(&mut self.sys, u, m, options)
+    }
+
+    fn set_disk_read_only(&mut self, u: &UnitInfo, read_only: bool) -> Result<()> {
+        remount::set_read_only(&mut self.sys, u, read_only)
     }
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {

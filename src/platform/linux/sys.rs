@@ -103,6 +103,8 @@ pub trait LoopSys {
     ) -> nix::Result<()>;
     /// LOOP_SET_CAPACITY (`-r`: the device takes its file's new size).
     fn set_capacity(&mut self, dev: &Self::Dev) -> nix::Result<()>;
+    /// BLKROSET: the device read-only or writable (a remount's `ro`/`rw`).
+    fn set_read_only(&mut self, dev: &Self::Dev, read_only: bool) -> nix::Result<()>;
     fn sleep(&mut self, d: Duration);
 }
 
@@ -306,6 +308,10 @@ impl LoopSys for Kernel {
 
     fn set_capacity(&mut self, dev: &OwnedFd) -> nix::Result<()> {
         loopdev::set_capacity(dev)
+    }
+
+    fn set_read_only(&mut self, dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
+        loopdev::set_read_only(dev, read_only)
     }
 
     fn sleep(&mut self, d: Duration) {

@@ -78,7 +78,7 @@ pub fn run<P: Platform>(
             match platform.preflight(&plan) {
                 Ok(()) if req.dry_run => exec::dry_check(&plan, platform).map(|()| {
                     if req.show_plan {
-                        show_plan(&plan, platform, &mut io);
+                        show_plan(&plan, platform, req.debug, &mut io);
                     }
                 }),
                 Ok(()) => exec::execute(&plan, platform, req.debug, &mut io),
@@ -109,9 +109,16 @@ pub fn run<P: Platform>(
     }
 }
 
-/// `-N`: the plan, one line per step, each step that runs only under a
-/// condition saying so.
-fn show_plan<P: Platform>(plan: &plan::Plan, platform: &P, io: &mut Output<'_>) {
+/// `-N`: the plan, one line per step as an admin names it
+/// ([`plan::words`]); with `-X` the exact calls, each step that runs only
+/// under a condition saying so.
+fn show_plan<P: Platform>(plan: &plan::Plan, platform: &P, exact: bool, io: &mut Output<'_>) {
+    if !exact {
+        for line in plan::words::describe(plan, &P::WORDS) {
+            let _ = writeln!(io.out, "{line}");
+        }
+        return;
+    }
     for step in &plan.steps {
         let condition = match step {
             plan::Step::OpenImage(o) if o.create.is_some() => " (created only if it does not exist)",

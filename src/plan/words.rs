@@ -13,6 +13,8 @@ use std::path::Path;
 pub struct Vocabulary {
     /// `loop device`, `md(4) disk`.
     pub disk: &'static str,
+    /// With its article: `a loop device`, `an md(4) disk`.
+    pub a_disk: &'static str,
     /// `/dev/loop`, `/dev/md`: a unit's node without its number.
     pub node: &'static str,
     /// The formatter for a type: `mkfs.ext4`, `newfs`.
@@ -22,12 +24,22 @@ pub struct Vocabulary {
 }
 
 /// Linux's words.
-pub const LINUX: Vocabulary =
-    Vocabulary { disk: "loop device", node: "/dev/loop", formatter: |t| format!("mkfs.{t}"), checker: "e2fsck -p" };
+pub const LINUX: Vocabulary = Vocabulary {
+    disk: "loop device",
+    a_disk: "a loop device",
+    node: "/dev/loop",
+    formatter: |t| format!("mkfs.{t}"),
+    checker: "e2fsck -p",
+};
 
 /// FreeBSD's words.
-pub const FREEBSD: Vocabulary =
-    Vocabulary { disk: "md(4) disk", node: "/dev/md", formatter: |_| "newfs".to_string(), checker: "fsck_ufs -p" };
+pub const FREEBSD: Vocabulary = Vocabulary {
+    disk: "md(4) disk",
+    a_disk: "an md(4) disk",
+    node: "/dev/md",
+    formatter: |_| "newfs".to_string(),
+    checker: "fsck_ufs -p",
+};
 
 /// A path as an admin would type it: in single quotes when it holds a
 /// space or a quote.
@@ -81,7 +93,7 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
             Step::PreDetach(n) => format!("detach {}{n} if it is attached and not in use (-D keeps it)", v.node),
             Step::Attach(a) => {
                 let what = match &a.backing {
-                    Backing::Vnode(p) => format!("attach {} as a {}", path(p), v.disk),
+                    Backing::Vnode(p) => format!("attach {} as {}", path(p), v.a_disk),
                     Backing::Swap => format!("attach a swap-backed {}", v.disk),
                     Backing::Malloc => format!("attach a memory-backed {}", v.disk),
                 };

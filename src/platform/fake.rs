@@ -221,6 +221,7 @@ impl Platform for Fake {
     type Hold = Handle;
     type Root = Handle;
     const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
+    const WORDS: crate::plan::words::Vocabulary = crate::plan::words::LINUX;
 
     fn defaults(&self) -> Defaults {
         self.defaults

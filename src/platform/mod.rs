@@ -206,6 +206,9 @@ pub trait Platform {
     /// ([`crate::trust::harden`]): `nosuid`, and `nodev` where the system
     /// has such an option.
     const HARDENING: &'static [&'static str];
+    /// How `-N` names this system's disks, formatters and checkers
+    /// ([`crate::plan::words`]).
+    const WORDS: crate::plan::words::Vocabulary;
 
     /// Values the plan uses where the command line is silent.
     fn defaults(&self) -> Defaults;

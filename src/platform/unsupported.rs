@@ -28,6 +28,7 @@ impl Platform for Unsupported {
     type Hold = ();
     type Root = ();
     const HARDENING: &'static [&'static str] = &["nosuid"];
+    const WORDS: crate::plan::words::Vocabulary = crate::plan::words::FREEBSD;
 
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: false }

@@ -143,3 +143,38 @@ fn mount_o_remount_on_an_md_fstab_line() {
     assert!(st.success());
     drop(guard);
 }
+
+/// `-N` lists the steps in an admin's words, one a line; `-N -X` the
+/// exact system calls.
+#[test]
+fn dry_run_speaks_in_steps_and_x_in_system_calls() {
+    require_loop!();
+    let tmp = TempDir::new("admin-words");
+    let img = tmp.join("new.img");
+    let mnt = tmp.dir("mnt");
+    let out = run(&bin(), args!["-N", "--create", "-s", "64m", "-p", "0750", "-w", "0:0", "-F", img, "md", mnt]);
+    ok(&out);
+    let (i, m) = (img.display(), mnt.display());
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "open {i} read-write, creating it if it does not exist (64MiB (67108864 bytes), every block reserved)\n\
+             attach {i} as a loop device of 64MiB (67108864 bytes)\n\
+             check that the loop device holds no file system (none is formatted over)\n\
+             format the loop device ext4 with mkfs.ext4\n\
+             mount the loop device on {m} (ext4)\n\
+             set the mode of {m} to 0750\n\
+             set the owner of {m} to 0:0\n\
+             remove the image again if this run created it and a later step fails\n"
+        )
+    );
+    let out = run(&bin(), args!["-N", "-X", "--create", "-s", "64m", "-F", img, "md", mnt]);
+    ok(&out);
+    assert!(
+        text(&out.stdout).contains("LOOP_CONFIGURE") && text(&out.stdout).contains("mkfs.ext4 -q"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!img.exists());
+    assert_nothing_left(&tmp);
+}

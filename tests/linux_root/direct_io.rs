@@ -139,7 +139,7 @@ fn dry_run_shows_the_flag_and_block_size() {
     let img = tmp.join("ext.img");
     make_image(&img, MIB, true);
     let dir = tmp.dir("mnt");
-    let out = run(&bin(), args!["-N", "-P", "-F", img, "md", dir]);
+    let out = run(&bin(), args!["-N", "-X", "-P", "-F", img, "md", dir]);
     ok(&out);
     let plan = text(&out.stdout) + &text(&out.stderr);
     if has_direct_io(tmp.path()) {
@@ -147,7 +147,7 @@ fn dry_run_shows_the_flag_and_block_size() {
     } else {
         assert!(plan.contains("LOOP_CONFIGURE"), "{plan}");
     }
-    let out = run(&bin(), args!["-N", "--no-direct-io", "-P", "-F", img, "md", dir]);
+    let out = run(&bin(), args!["-N", "-X", "--no-direct-io", "-P", "-F", img, "md", dir]);
     ok(&out);
     let plan = text(&out.stdout) + &text(&out.stderr);
     assert!(plan.contains("flags=AUTOCLEAR,") && !plan.contains("block_size="), "{plan}");

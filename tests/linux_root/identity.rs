@@ -341,7 +341,7 @@ fn the_dry_run_shows_the_sizelimit_the_attach_uses() {
     let img = tmp.join("x.img");
     make_image(&img, MIB, false);
     let m = tmp.dir("m");
-    let out = run(&bin(), args!["-N", "-s", "1m", "-F", img, "md", m]);
+    let out = run(&bin(), args!["-N", "-X", "-s", "1m", "-F", img, "md", m]);
     ok(&out);
     assert!(text(&out.stdout).contains("sizelimit=1048576, lo_file_name="), "{}", text(&out.stdout));
     let mut loops = LoopGuard::default();

@@ -674,6 +674,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// (sbin/mount/mntopts.h `MOPT_STDOPTS`), and ffs_mount refuses an
     /// option it does not know, so none is added for device nodes.
     const HARDENING: &'static [&'static str] = &["nosuid"];
+    const WORDS: crate::plan::words::Vocabulary = crate::plan::words::FREEBSD;
 
     fn defaults(&self) -> Defaults {
         // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).

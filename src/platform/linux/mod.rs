@@ -507,6 +507,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     type Root = OwnedFd;
     /// MS_NOSUID and MS_NODEV.
     const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
+    const WORDS: crate::plan::words::Vocabulary = crate::plan::words::LINUX;
 
     fn defaults(&self) -> Defaults {
         Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true }

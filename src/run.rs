@@ -50,6 +50,13 @@ pub fn run<P: Platform>(
         }
     };
     let mut io = Output { prog: &prog, out, err };
+    // Everything but --list attaches, mounts or reads whose a unit is.
+    if !matches!(cmd, Command::List(_)) {
+        if let Some(who) = host.unprivileged() {
+            let e = Error::plain(format!("attaching disks and mounting need root ({who}); nothing was done"));
+            return report(&mut io, flavor, &e, Failure::Permission);
+        }
+    }
     let result = match cmd {
         Command::Mount(req) => {
             if let Some(e) = contradiction(&req) {

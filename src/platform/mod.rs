@@ -345,6 +345,12 @@ pub trait Platform {
         let _ = (req, io);
         Err(crate::error::Error::plain("growing an image (-r) is not supported on this system"))
     }
+    /// `-u`: before the unit `u` (attached writable) is unmounted and
+    /// detached, undo a read-only state a remount gave its disk, which the
+    /// system would keep for the unit's next user.
+    fn leave_writable(&mut self, _u: &UnitInfo) -> Result<()> {
+        Ok(())
+    }
     /// The system can make an attached disk read-only and writable again
     /// (a remount's `ro` then covers the disk too).
     const DISK_RO_SETTABLE: bool = false;

@@ -111,7 +111,14 @@ fn remount_changes_the_mount_and_the_disk() {
     // Not a mount point.
     let out = run(&bin(), args!["-o", "remount,ro", tmp.path()]);
     assert_ne!(out.status.code(), Some(0));
-    unmount_and_check_no_leak(guard, &tmp);
+    // -u leaves the unit writable again: the kernel would keep the
+    // read-only flag for the unit's next user.
+    ok(&run(&bin(), args!["-o", "remount,ro", mnt]));
+    assert!(disk_ro(&info.source));
+    ok(&run(&bin(), args!["-u", mnt]));
+    assert!(!disk_ro(&info.source), "{} left read-only", info.source);
+    drop(guard);
+    assert_nothing_left(&tmp);
 }
 
 /// util-linux: `mount -o remount,ro DIR` on a mount.md fstab line runs

@@ -241,6 +241,14 @@ impl<S: LoopSys> Linux<S> {
             match r? {
                 Attempt::Bound(unit, dev) => {
                     let node = loopdev::node(unit);
+                    // A read-only flag a remount set (BLKROSET) outlives the
+                    // detach; a unit attached writable is made writable.
+                    if !b.read_only && self.sys.disk_read_only(unit) {
+                        self.sys
+                            .set_read_only(&dev, false)
+                            .map_err(|e| Error::sys(format!("{}: BLKROSET", node.display()), e))?;
+                        self.debug(format!("{}: cleared the read-only flag a remount had left", node.display()));
+                    }
                     if !use_configure {
                         self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
                     }
@@ -732,6 +740,13 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     fn set_disk_read_only(&mut self, u: &UnitInfo, read_only: bool) -> Result<()> {
         remount::set_read_only(&mut self.sys, u, read_only)
+    }
+
+    fn leave_writable(&mut self, u: &UnitInfo) -> Result<()> {
+        if u.device.read_only || !self.sys.disk_read_only(u.device.unit) {
+            return Ok(());
+        }
+        remount::set_read_only(&mut self.sys, u, false)
     }
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {

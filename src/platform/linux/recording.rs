@@ -321,6 +321,10 @@ impl LoopSys for Recorder {
         self.entry(*dev)?.info.map(drop).ok_or(Errno::ENXIO)
     }
 
+    fn disk_read_only(&mut self, unit: u32) -> bool {
+        self.loops.get(&unit).is_some_and(|l| l.read_only)
+    }
+
     fn set_read_only(&mut self, dev: &u32, read_only: bool) -> nix::Result<()> {
         self.calls.push(LoopCall::SetReadOnly(*dev, read_only));
         self.entry(*dev)?.read_only = read_only;

@@ -3,7 +3,7 @@
 //! `mount(2)` with `MS_REMOUNT` (fs/namespace.c `do_remount`: the file
 //! system's flags and, without `MS_BIND`, the mount's own too) and
 //! `BLKROSET` on the loop device (block/ioctl.c `blkdev_roset`).
-use super::grow::{disk_size, sys_read};
+use super::grow::disk_size;
 use super::sys::LoopSys;
 use super::{loopdev, mount, mountinfo, units};
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ pub fn facts<S: LoopSys>(sys: &mut S, u: &UnitInfo, m: &MountRec) -> Result<crat
         .ok_or_else(|| Error::text(crate::error::quoted(&m.on), "mount vanished from the mount table"))?;
     let options: Vec<String> = e.options.split(',').filter(|o| !o.is_empty()).map(str::to_string).collect();
     let read_only = options.iter().any(|o| o == "ro");
-    let disk_read_only = sys_read(unit, "ro").is_some_and(|r| r == b"1");
+    let disk_read_only = sys.disk_read_only(unit);
     let disk_size = disk_size(unit)
         .ok_or_else(|| Error::text(u.device.path.display().to_string(), "cannot read its size from /sys/block"))?;
     Ok(crate::remount::Facts { options, read_only, disk_read_only, disk_size })

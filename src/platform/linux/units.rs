@@ -213,6 +213,12 @@ pub fn release<S: LoopSys>(sys: &mut S, unit: u32, bound: (u64, u64), force: boo
         Err(Errno::ENXIO) => return Ok(Release::Detached),
         Err(e) => return Err(e),
         Ok(i) if (i.lo_device, i.lo_inode) != bound => return Ok(Release::Detached),
+        // A remount to ro made the device read-only (BLKROSET), which the
+        // kernel keeps past the detach: the next user of the unit would
+        // find it read-only. Attached writable, it leaves writable.
+        Ok(i) if i.lo_flags & loopdev::LO_FLAGS_READ_ONLY == 0 && sys.disk_read_only(unit) => {
+            sys.set_read_only(&dev, false)?
+        }
         Ok(_) => {}
     }
     match sys.clr_fd(&dev) {

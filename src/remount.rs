@@ -19,7 +19,6 @@
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::exec::Output;
-use crate::flavor::Flavor;
 use crate::lifecycle::{self, Located};
 use crate::platform::{PathKind, Platform};
 use crate::request::{Backing, ReleaseTarget, Request};
@@ -34,7 +33,6 @@ pub fn is_remount_word(w: &str) -> bool {
 /// `-o remount,…` on a mounted file system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemountRequest {
-    pub flavor: Flavor,
     pub mount_point: PathBuf,
     /// The mount options given, in order, without `remount`/`update`.
     pub options: Vec<String>,
@@ -57,7 +55,6 @@ impl RemountRequest {
             return None;
         }
         Some(RemountRequest {
-            flavor: req.flavor,
             mount_point: req.mount_point.clone(),
             options: req.mount_options.iter().filter(|o| !is_remount_word(o)).cloned().collect(),
             image: match &req.backing {
@@ -256,7 +253,6 @@ mod tests {
 
     fn req(options: &[&str]) -> RemountRequest {
         RemountRequest {
-            flavor: Flavor::LinuxHelper,
             mount_point: "/var/jails/j1".into(),
             options: options.iter().map(|s| s.to_string()).collect(),
             image: Some("/srv/j1.img".into()),

@@ -185,6 +185,7 @@ mod tests {
                 size: Some(2 << 30),
                 read_only: false,
                 direct_io: true,
+                formats: crate::plan::Formats::Always,
             }),
             Step::WaitForNode,
             Step::Format(Format {
@@ -230,6 +231,7 @@ mod tests {
                 size: Some(64 << 20),
                 read_only: false,
                 direct_io: true,
+                formats: crate::plan::Formats::Always,
             }),
             Step::Format(Format {
                 fstype: "ufs".into(),

@@ -2,7 +2,7 @@
 //! order, and that any failure leaves nothing behind.
 use crate::support::*;
 use mount_md::device::Unit;
-use mount_md::plan::{Attach, OpenImage, TmpfsMount};
+use mount_md::plan::{Attach, Formats, OpenImage, TmpfsMount};
 use mount_md::platform::fake::{mark_for, Call, Fake};
 use mount_md::platform::Owner;
 use mount_md::request::Backing;
@@ -19,6 +19,7 @@ fn article_attach() -> Call {
         size: None,
         read_only: false,
         direct_io: true,
+        formats: Formats::Never,
     })
 }
 

@@ -32,7 +32,7 @@ pub fn facts<S: LoopSys>(sys: &mut S, u: &UnitInfo, m: &MountRec) -> Result<crat
 /// the same pinned, symlink-checked path a mount takes.
 pub fn remount<S: LoopSys>(sys: &mut S, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
     let split = mount::split(options);
-    super::do_mount(
+    super::steps::do_mount(
         sys,
         &u.device.path.display().to_string(),
         &m.on,

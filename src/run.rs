@@ -85,15 +85,12 @@ pub fn run<P: Describe>(
         Command::Release(req) => exec::release(&req, platform, &mut io),
         Command::Grow(req) => crate::grow::run(platform, &req, &mut io),
         Command::Remount(req) => crate::remount::run(platform, &req, &mut io),
-        Command::List(req) => crate::list::collect(platform).map(|units| {
-            let units = crate::list::select(units, req.all);
+        Command::List(req) => crate::list::collect(platform).map(|rows| {
+            let rows = crate::list::table::select(rows, req.all);
             if req.json {
-                let _ = io.out.write_all(crate::list::json(&units).as_bytes());
+                let _ = io.out.write_all(crate::list::table::json(&rows).as_bytes());
             } else {
-                for u in &units {
-                    let _ = io.out.write_all(&crate::list::line(u));
-                    let _ = io.out.write_all(b"\n");
-                }
+                let _ = io.out.write_all(&crate::list::table::text(&rows, req.bytes));
             }
         }),
     };

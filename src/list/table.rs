@@ -6,7 +6,8 @@
 //! OWNER`. SIZE is the disk's, FSSIZE, USED and AVAIL the mounted file
 //! system's (statvfs: AVAIL is what an unprivileged writer may still use),
 //! MODE the mount's `ro`/`rw` (not the disk's), DIO whether the disk does
-//! direct I/O on its backing file, OWNER `mount_md`, `foreign` or `?`.
+//! direct I/O on its backing file (`-` on FreeBSD, whose md(4) has no such
+//! switch), OWNER `mount_md`, `foreign` or `?`.
 //! Sizes are human (`1.5G`, binary units, as `df -h`) unless `bytes`.
 //! `-` is "none" (not mounted, no backing file), `?` is "could not be
 //! read" (a normal user cannot read a unit's mark). Fields are escaped as
@@ -149,7 +150,8 @@ fn fields(r: &Row, bytes: bool) -> [String; 11] {
         match r.direct_io {
             Some(true) => "on".into(),
             Some(false) => "off".into(),
-            None => "?".into(),
+            // Not known, or not a switch this system has (md(4)).
+            None => dash(),
         },
         match r.whose {
             Whose::MountMd => "mount_md".into(),
@@ -305,7 +307,7 @@ mod tests {
         let t = String::from_utf8(text(&[r], true)).unwrap();
         let f: Vec<&str> = t.lines().nth(1).unwrap().split_whitespace().collect();
         // Mounted, but nothing else could be read.
-        assert_eq!(f[2..], ["/j/x", "?", "?", "?", "?", "?", "?", "?", "?"]);
+        assert_eq!(f[2..], ["/j/x", "?", "?", "?", "?", "?", "?", "-", "?"]);
         let t = String::from_utf8(text(&[row(3, Whose::MountMd)], true)).unwrap();
         assert!(t.contains(" 1073741824 1006632960 4096 940000000 rw "), "{t}");
     }

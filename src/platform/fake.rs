@@ -308,6 +308,7 @@ impl Platform for Fake {
                     dev: unit.map_or(1, rdev_of),
                     fstype: if unit.is_some() { Self::DEFAULTS.fstype.into() } else { "tmpfs".into() },
                     source: unit.map_or("tmpfs".into(), |n| format!("{}{n}", self.prefix)),
+                    options: vec!["rw".into()],
                 }
             })
             .collect())

@@ -327,6 +327,13 @@ pub trait Platform {
     fn set_disk_read_only(&mut self, _u: &UnitInfo, _read_only: bool) -> Result<()> {
         Err(crate::error::Error::plain("this system cannot change an attached disk's read-only state"))
     }
+    /// `mount_md --list`: every attached unit, each with whether its owner
+    /// could be read (a normal user cannot read a loop device's mark on
+    /// Linux; its owner is then unknown). The default: [`Platform::units`],
+    /// every owner known.
+    fn list_units(&mut self) -> Result<Vec<(UnitInfo, bool)>> {
+        Ok(self.units()?.into_iter().map(|u| (u, true)).collect())
+    }
     /// `mount_md --list`: one row for unit `u` (found by
     /// [`Platform::units`]) and `mount`, the first mount of its device;
     /// `None` when it went away meanwhile ([`crate::list::collect`]).

@@ -310,7 +310,7 @@ fn usage_texts_by_name() {
     for mode in [
         "mount_mfs -u [-fNX] mount-point|image|unit",
         "mount_mfs -r -s size [-NX]",
-        "mount_mfs --list [--json] [--all]",
+        "mount_mfs --list [--json] [--all] [--bytes]",
         "mount_mfs --help | --version",
         "[--create[=reserve|sparse]]",
     ] {
@@ -350,7 +350,7 @@ fn modes_anywhere_among_the_options() {
     );
     assert_eq!(
         parse_command(&argv("mount_md --json --list")),
-        Ok(Command::List(ListRequest { json: true, all: false }))
+        Ok(Command::List(ListRequest { json: true, all: false, bytes: false }))
     );
 }
 
@@ -440,7 +440,7 @@ fn grow_and_list_go_through_the_units() {
         (1, "mount_md: /j: not a mount point, an image file or a unit; nothing changed\n")
     );
     let o = run_line("mount_md --list --json");
-    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (0, "[]\n", ""));
+    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (0, "{\"mount_md\": []}\n", ""));
     for o in [run_line("mount_md -r -s 2g /j"), run_line("mount_md --list")] {
         assert!(o.fake.calls.iter().all(|c| *c == Call::Units), "{:?}", o.fake.calls);
     }

@@ -1,6 +1,7 @@
 //! What admins look at (issue 24), for real on Linux: messages that name
 //! the next step (an empty image with -P, a file system larger than its
 //! disk).
+use crate::support::schema;
 use crate::support::*;
 
 /// `-P` on an image that holds only zeros: it is empty, and the message
@@ -184,4 +185,67 @@ fn dry_run_speaks_in_steps_and_x_in_system_calls() {
     );
     assert!(!img.exists());
     assert_nothing_left(&tmp);
+}
+
+/// `--list`: a header, the unit's row with the mount's type, sizes
+/// (human, or bytes with --bytes), the mount's ro/rw (after a remount,
+/// not the disk's flag at attach), direct I/O and the owner; `--json`
+/// validates against tests/schema/list.json; a normal user gets the
+/// table too, owners unknown, exit 0.
+#[test]
+fn list_for_people_monitors_and_normal_users() {
+    use std::os::unix::process::CommandExt;
+    require_loop!();
+    let tmp = TempDir::new("admin-list");
+    std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let img = tmp.join("l.img");
+    make_image(&img, 32 * MIB, true);
+    let mnt = tmp.dir("mnt");
+    let mut loops = LoopGuard::default();
+    ok(&run(&bin(), args!["-P", "-F", img, "md", mnt]));
+    let (guard, info) = mounted(&mnt, &img, &mut loops);
+    ok(&run(&bin(), args!["-o", "remount,ro", mnt]));
+    let row = |out: &std::process::Output| -> Vec<String> {
+        let t = text(&out.stdout);
+        assert!(t.starts_with("DEVICE "), "{t}");
+        let line = t.lines().find(|l| l.split_whitespace().next() == Some(info.source.as_str())).expect("our row");
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    let out = run(&bin(), args!["--list"]);
+    ok(&out);
+    let header: Vec<String> =
+        text(&out.stdout).lines().next().unwrap().split_whitespace().map(str::to_string).collect();
+    assert_eq!(
+        header,
+        ["DEVICE", "IMAGE", "MOUNTPOINT", "TYPE", "SIZE", "FSSIZE", "USED", "AVAIL", "MODE", "DIO", "OWNER"]
+    );
+    let r = row(&out);
+    assert_eq!((r[1].as_str(), r[2].as_str(), r[3].as_str()), (img.to_str().unwrap(), mnt.to_str().unwrap(), "ext4"));
+    assert_eq!((r[4].as_str(), r[8].as_str(), r[10].as_str()), ("32M", "ro", "mount_md"));
+    assert!(["on", "off"].contains(&r[9].as_str()), "{r:?}");
+    let r = row(&run(&bin(), args!["--list", "--bytes"]));
+    assert_eq!(r[4], (32 * MIB).to_string());
+    let (fs, used, avail): (u64, u64, u64) = (r[5].parse().unwrap(), r[6].parse().unwrap(), r[7].parse().unwrap());
+    assert!(used > 0 && avail > 0 && fs <= 32 * MIB && used + avail <= fs, "{r:?}");
+    // JSON, checked against the schema.
+    let out = run(&bin(), args!["--list", "--json", "--all"]);
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema::violations(&schema::load("list"), &v), Vec::<String>::new(), "{}", text(&out.stdout));
+    let ours = v["mount_md"].as_array().unwrap().iter().find(|u| u["device"] == info.source.as_str()).unwrap();
+    assert_eq!(
+        (ours["readonly"].as_bool(), ours["type"].as_str(), ours["size"].as_u64()),
+        (Some(true), Some("ext4"), Some(32 * MIB))
+    );
+    assert_eq!(ours["owner"], "mount_md");
+    // A normal user: what sysfs and the mount table show, owners unknown.
+    let out = std::process::Command::new(bin()).args(["--list"]).uid(65534).gid(65534).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r = row(&out);
+    assert_eq!((r[2].as_str(), r[8].as_str(), r[10].as_str()), (mnt.to_str().unwrap(), "ro", "?"));
+    let out = std::process::Command::new(bin()).args(["--list", "--json"]).uid(65534).gid(65534).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema::violations(&schema::load("list"), &v), Vec::<String>::new());
+    ok(&run(&bin(), args!["-o", "remount,rw", mnt]));
+    unmount_and_check_no_leak(guard, &tmp);
 }

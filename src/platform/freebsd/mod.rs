@@ -506,6 +506,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 on: m.on,
                 fstype: m.fstype,
                 source: m.from.display().to_string(),
+                options: requests::mnt_option_words(m.flags),
             })
             .collect())
     }

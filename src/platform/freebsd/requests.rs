@@ -314,6 +314,29 @@ const MNT_NAMES: &[(u64, &str)] = &[
     (mnt::EMPTYDIR, "MNT_EMPTYDIR"),
 ];
 
+/// A mount's `f_flags` as option words (`ro`/`rw` first), as mount(8)
+/// names them.
+pub fn mnt_option_words(flags: u64) -> Vec<String> {
+    let mut out = vec![if flags & mnt::RDONLY != 0 { "ro" } else { "rw" }.to_string()];
+    for (bit, word) in [
+        (mnt::SYNCHRONOUS, "sync"),
+        (mnt::NOEXEC, "noexec"),
+        (mnt::NOSUID, "nosuid"),
+        (mnt::ASYNC, "async"),
+        (mnt::NOATIME, "noatime"),
+        (mnt::NOSYMFOLLOW, "nosymfollow"),
+        (mnt::MULTILABEL, "multilabel"),
+        (mnt::ACLS, "acls"),
+        (mnt::NOCLUSTERR, "noclusterr"),
+        (mnt::NOCLUSTERW, "noclusterw"),
+    ] {
+        if flags & bit != 0 {
+            out.push(word.to_string());
+        }
+    }
+    out
+}
+
 /// `MNT_RDONLY|MNT_NOATIME`.
 pub fn mnt_flag_names(flags: u64) -> String {
     let names: Vec<&str> = MNT_NAMES.iter().filter(|(b, _)| flags & b != 0).map(|(_, n)| *n).collect();

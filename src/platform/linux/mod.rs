@@ -301,7 +301,14 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(units::mounts(&mut self.sys)?
             .into_iter()
-            .map(|e| MountRec { id: e.id, dev: e.dev, on: e.target, fstype: e.fstype, source: e.source })
+            .map(|e| MountRec {
+                id: e.id,
+                dev: e.dev,
+                on: e.target,
+                fstype: e.fstype,
+                source: e.source,
+                options: e.options.split(',').filter(|o| !o.is_empty()).map(str::to_string).collect(),
+            })
             .collect())
     }
 
@@ -440,6 +447,10 @@ impl<S: LoopSys> Platform for Linux<S> {
         _size: u64,
     ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
         grow::target(self, target, named)
+    }
+
+    fn list_units(&mut self) -> Result<Vec<(UnitInfo, bool)>> {
+        units::list_visible(&mut self.sys)
     }
 
     fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {

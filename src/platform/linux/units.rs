@@ -93,6 +93,35 @@ pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
     Ok(Some(info_of(unit, rdev, &st)))
 }
 
+/// `--list`: every bound loop device, with whether its owner could be
+/// read. A unit this process may not open (a normal user) is described
+/// from sysfs and /dev, as `losetup -l` does: bound when
+/// `/sys/block/loopN/loop` exists, read-only from its `ro`, its device
+/// number from stat(2) of the node; its owner unknown.
+pub fn list_visible<S: LoopSys>(sys: &mut S) -> Result<Vec<(UnitInfo, bool)>> {
+    let mut out = Vec::new();
+    for n in candidates(sys)? {
+        match get(sys, n) {
+            Ok(Some(u)) => out.push((u, true)),
+            Ok(None) => {}
+            Err(e) if matches!(e.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
+                if !std::path::Path::new(&format!("/sys/block/loop{n}/loop")).exists() {
+                    continue;
+                }
+                let node = loopdev::node(n);
+                #[allow(clippy::unnecessary_cast)]
+                let Ok(rdev) = nix::sys::stat::stat(&node).map(|st| st.st_rdev as u64) else {
+                    continue;
+                };
+                let device = Device { unit: n, path: node, read_only: sys.disk_read_only(n) };
+                out.push((UnitInfo { device, rdev, backing: None, owner: Owner::Foreign, autoclear: false }, false));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Every bound loop device.
 pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<UnitInfo>> {
     let mut out = Vec::new();

@@ -579,14 +579,18 @@ impl MdSys for Model {
     fn mounts(&mut self) -> Result<Vec<MountEntry>> {
         let k = self.0.borrow();
         let root = match k.host {
-            Host::Ufs => MountEntry { from: "/dev/ada0p2".into(), on: "/".into(), fstype: "ufs".into() },
-            Host::Zfs => MountEntry { from: "zroot/ROOT/default".into(), on: "/".into(), fstype: "zfs".into() },
+            Host::Ufs => MountEntry { from: "/dev/ada0p2".into(), on: "/".into(), fstype: "ufs".into(), flags: 0 },
+            Host::Zfs => {
+                MountEntry { from: "zroot/ROOT/default".into(), on: "/".into(), fstype: "zfs".into(), flags: 0 }
+            }
         };
         let mut out = vec![root];
         out.extend(k.mounts.iter().map(|m| MountEntry {
             from: m.from.clone(),
             on: m.on.clone(),
             fstype: m.fstype.clone(),
+            // statfs f_flags (sys/mount.h MNT_RDONLY, MNT_NOSUID).
+            flags: if m.read_only { mnt::RDONLY } else { 0 } | if m.nosuid { mnt::NOSUID } else { 0 },
         }));
         Ok(out)
     }
@@ -751,8 +755,8 @@ impl MdSys for Model {
         Ok(())
     }
 
-    fn used(&mut self, _: &Path) -> Option<u64> {
-        Some(4096)
+    fn usage(&mut self, _: &Path) -> Option<mount_md::list::table::Usage> {
+        Some(mount_md::list::table::Usage { size: 1 << 30, used: 4096, available: (1 << 30) - 4096 })
     }
 
     fn run_newfs(&mut self, argv: &[OsString], _loud: bool) -> Result<()> {

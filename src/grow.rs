@@ -151,6 +151,8 @@ pub fn execute(
         }
         return Ok(());
     }
+    let mounted_on = found.attached.as_ref().and_then(|a| a.mount_point.clone());
+    let fs_before = ops.fs_bytes(mounted_on.as_deref());
     let mut done: Vec<&GrowStep> = Vec::new();
     let mut told_kernel = false;
     for step in steps {
@@ -200,7 +202,32 @@ pub fn execute(
             }
         }
     }
+    let to = steps.iter().find_map(|s| match s {
+        GrowStep::SetCapacity { to, .. } | GrowStep::ExtendImage { to, .. } => Some(*to),
+        _ => None,
+    });
+    let fs_after = ops.fs_bytes(mounted_on.as_deref());
+    let _ = writeln!(io.out, "{}", report(found, to.unwrap_or(found.disk_size), fs_before, fs_after));
     Ok(())
+}
+
+/// `-r`'s one line: the old and new size of the image and of its file
+/// system.
+pub fn report(found: &Found, to: u64, fs_before: Option<u64>, fs_after: Option<u64>) -> String {
+    let h = crate::list::table::human;
+    let from = found.disk_size;
+    let fs = match (fs_before, fs_after) {
+        (Some(a), Some(b)) => format!("from {a} to {b} bytes ({} to {})", h(a), h(b)),
+        (None, Some(b)) => format!("grown to {b} bytes ({})", h(b)),
+        _ => "grown to fill it".to_string(),
+    };
+    format!(
+        "{}: grown from {from} to {to} bytes ({} to {}); its {} file system {fs}",
+        crate::error::quoted(&found.image),
+        h(from),
+        h(to),
+        found.fstype
+    )
 }
 
 /// Adds to a failure what it left behind.

@@ -28,12 +28,20 @@ pub struct Meter {
     /// Characters of the last line drawn, to blank what a shorter one
     /// leaves.
     width: usize,
+    /// How long work runs before its line first appears ([`FIRST`]).
+    first: Duration,
 }
 
 impl Meter {
     /// `what` starts the line (`mount_md: zero-filling /srv/j1.img`).
     pub fn new(what: impl Into<String>, total: Option<u64>) -> Meter {
-        Meter { what: what.into(), total, last: None, width: 0 }
+        Meter { what: what.into(), total, last: None, width: 0, first: FIRST }
+    }
+
+    /// The line first appears after `first` instead of [`FIRST`].
+    pub fn first_after(mut self, first: Duration) -> Meter {
+        self.first = first;
+        self
     }
 
     /// `done` bytes (`None`: work that counts no bytes, such as a check
@@ -41,7 +49,7 @@ impl Meter {
     /// anything.
     pub fn tick(&mut self, done: Option<u64>, elapsed: Duration) -> Option<String> {
         let due = match self.last {
-            None => elapsed >= FIRST,
+            None => elapsed >= self.first,
             Some(t) => elapsed.saturating_sub(t) >= EVERY,
         };
         if !due {
@@ -127,6 +135,12 @@ mod tests {
         let b = m.tick(Some(1300), ms(1250)).unwrap();
         assert_eq!(a, "\rmount_md: copying /skel: 1023B, 1023B/s, 1 s");
         assert_eq!(b, "\rmount_md: copying /skel: 1.3K, 1.0K/s, 1 s  ");
+    }
+
+    #[test]
+    fn the_first_line_can_come_sooner() {
+        let mut m = Meter::new("x", None).first_after(Duration::ZERO);
+        assert!(m.tick(Some(1), ms(0)).is_some());
     }
 
     #[test]

@@ -166,6 +166,8 @@ pub fn main() -> i32 {
         let _ = writeln!(std::io::stderr(), "{prog}: {why}");
         return Flavor::from_name(&prog).exit_status(Failure::Permission);
     }
+    // Long work shows a progress line, on a terminal only.
+    platform::posix::progress::enable_on_terminal(&progname(argv.first().map(|a| a.as_os_str())));
     let mut platform = native();
     // A stop signal is noticed between steps and undoes the run.
     platform::posix::hold_stop_signals();

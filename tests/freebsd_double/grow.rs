@@ -85,7 +85,14 @@ fn online_by_mount_point_image_and_unit() {
         let mut sys = mounted();
         let (r, out, err) = go(&mut sys, &req(target.clone(), 2 * GIB));
         assert_eq!(r, Ok(()), "{target:?}");
-        assert!(out.is_empty() && err.is_empty());
+        // One line: the sizes before and after (the recording double's
+        // statvfs answers 1 GiB both times).
+        assert_eq!(
+            out,
+            "/img: grown from 1073741824 to 2147483648 bytes (1.0G to 2.0G); \
+             its ufs file system from 1073741824 to 1073741824 bytes (1.0G to 1.0G)\n"
+        );
+        assert!(err.is_empty());
         assert_eq!(
             grown(&sys),
             [

@@ -249,3 +249,75 @@ fn list_for_people_monitors_and_normal_users() {
     ok(&run(&bin(), args!["-o", "remount,rw", mnt]));
     unmount_and_check_no_leak(guard, &tmp);
 }
+
+/// Long work shows a dd-like line on a terminal only: the -k copy and
+/// helpers, bytes/rate or time; in scripted use (no terminal) nothing.
+/// `MOUNT_MD_PROGRESS_AFTER=0` makes the line come at once, so a quick
+/// test run shows it.
+#[test]
+fn progress_on_a_terminal_only() {
+    require_loop!();
+    if tool("script").is_none() {
+        skip("script(1) not found (apt-get install -y bsdutils)");
+        return;
+    }
+    let tmp = TempDir::new("admin-progress");
+    let skel = tmp.dir("skel");
+    std::fs::write(skel.join("big"), vec![7u8; 8 * MIB as usize]).unwrap();
+    let img = tmp.join("p.img");
+    let mnt = tmp.dir("mnt");
+    let mut loops = LoopGuard::default();
+    let line = format!(
+        "MOUNT_MD_PROGRESS_AFTER=0 '{}' --create -s 64m -k '{}' -F '{}' md '{}'",
+        bin().display(),
+        skel.display(),
+        img.display(),
+        mnt.display()
+    );
+    let out = std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let said = text(&out.stdout);
+    assert!(said.contains(&format!("\rmount_md: copying {}: ", skel.display())), "{said:?}");
+    assert!(said.contains("/s, ") && said.contains("\r\n"), "{said:?}");
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    ok(&run(&bin(), args!["-u", mnt]));
+    drop(guard);
+    // Not a terminal: the same run says nothing.
+    std::fs::remove_file(&img).unwrap();
+    let out = std::process::Command::new(bin())
+        .env("MOUNT_MD_PROGRESS_AFTER", "0")
+        .args(["--create", "-s", "64m", "-k"])
+        .arg(&skel)
+        .arg("-F")
+        .arg(&img)
+        .arg("md")
+        .arg(&mnt)
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(), "{}", text(&out.stderr));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    ok(&run(&bin(), args!["-u", mnt]));
+    drop(guard);
+    assert_nothing_left(&tmp);
+}
+
+/// `-r` says what it did in one line: the image's and the file system's
+/// old and new sizes.
+#[test]
+fn grow_reports_old_and_new_sizes() {
+    require_loop!();
+    let tmp = TempDir::new("admin-grow");
+    let img = tmp.join("g.img");
+    make_image(&img, 32 * MIB, true);
+    let out = run(&bin(), args!["-r", "-s", "64m", img]);
+    ok(&out);
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{}: grown from 33554432 to 67108864 bytes (32M to 64M); \
+             its ext4 file system from 33554432 to 67108864 bytes (32M to 64M)\n",
+            img.display()
+        )
+    );
+    assert_nothing_left(&tmp);
+}

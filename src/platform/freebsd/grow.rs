@@ -130,6 +130,10 @@ struct Ops<'a, S: MdSys> {
 }
 
 impl<S: MdSys> GrowOps for Ops<'_, S> {
+    fn fs_bytes(&mut self, mounted_on: Option<&Path>) -> Option<u64> {
+        self.run.fb.sys.usage(mounted_on?).map(|u| u.size)
+    }
+
     fn interrupted(&mut self) -> Option<&'static str> {
         crate::platform::Platform::interrupted(&mut *self.run.fb)
     }

@@ -214,6 +214,16 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
         }
     }
 
+    fn fs_bytes(&mut self, mounted_on: Option<&Path>) -> Option<u64> {
+        match mounted_on {
+            Some(on) => usage_of(on, None).map(|u| u.size),
+            None => {
+                let head = posix::read_start(&self.image.handle.fd, crate::superblock::PROBE_LEN).ok()?;
+                crate::superblock::fs_bytes(&head, crate::superblock::probe(&head))
+            }
+        }
+    }
+
     fn undo(&mut self, step: &GrowStep) -> Result<()> {
         match step {
             GrowStep::ExtendImage { from, .. } => extend::truncate(&self.image.handle.fd, *from, &self.shown),

@@ -238,7 +238,7 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
         let remove = || {
             let _ = nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
         };
-        if let Err(e) = allocate(&lock_fd, size, mode) {
+        if let Err(e) = allocate(&lock_fd, size, mode, &shown()) {
             remove();
             return Err(Error::sys(format!("{}: cannot create image", shown()), e));
         }
@@ -466,7 +466,7 @@ pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
     })
 }
 
-fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
+fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {
     let len = i64::try_from(size).map_err(|_| Errno::EFBIG)?;
     #[allow(clippy::useless_conversion)]
     let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
@@ -475,7 +475,12 @@ fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
         CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd, 0, len) {
             // ZFS (and some others) cannot preallocate: write the zeros, as
             // the 2006 article's dd did, so the space is still really taken.
-            Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, size),
+            Err(Errno::EINVAL | Errno::EOPNOTSUPP) => {
+                super::progress::begin(&format!("zero-filling {what}"), Some(size));
+                let r = write_zeros(fd, size);
+                super::progress::end();
+                r
+            }
             other => other,
         },
     }
@@ -488,6 +493,7 @@ fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
         let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
         let wrote = nix::unistd::write(fd, &chunk[..n])?;
         left -= wrote as u64;
+        super::progress::add(wrote as u64);
     }
     nix::unistd::fsync(fd)
 }

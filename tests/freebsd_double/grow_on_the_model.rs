@@ -98,3 +98,37 @@ fn grow_of_a_created_image_after_its_rename() {
         assert_eq!(m.k().units[&0].mediasize, 128 * MIB, "{host:?}");
     }
 }
+
+/// `-o update,ro` (what FreeBSD's `mount -u -o ro` passes a mount
+/// program) remounts through nmount(2) with MNT_UPDATE on the model
+/// (vfs_domount_update): the mount turns read-only and back; the md unit
+/// stays as attached (md(4) has no way to change that); another size is
+/// refused before the kernel.
+#[test]
+fn remount_through_nmount_update() {
+    let m = started(Host::Ufs);
+    let ro = |m: &Model| m.k().mounts.iter().find(|x| x.on == std::path::Path::new(J1)).map(|x| x.read_only);
+    assert_eq!(ro(&m), Some(false));
+    let (code, out, err) = jail::mount_md(&m, &words("mount_md -o update,ro md /var/jails/j1"));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    assert_eq!(ro(&m), Some(true));
+    assert!(
+        m.k()
+            .log
+            .iter()
+            .any(|l| l.contains("nmount(ro, fstype=ufs, fspath=/var/jails/j1, from=/dev/md0")
+                && l.contains("MNT_UPDATE")),
+        "{:?}",
+        m.k().log
+    );
+    // --list shows the mount's ro.
+    let rows = mount_md::list::collect(&mut FreeBsd::with_sys(m.clone())).unwrap();
+    assert_eq!(rows.iter().find(|r| r.unit == 0).unwrap().read_only, Some(true));
+    let (code, _, err) = jail::mount_md(&m, &words("mount_md -o update,rw /var/jails/j1"));
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(ro(&m), Some(false));
+    let (code, _, err) = jail::mount_md(&m, &words("mount_md -o update,ro -s 128m md /var/jails/j1"));
+    assert_eq!(code, 1);
+    assert!(err.contains("a remount does not change the size"), "{err}");
+    assert_eq!(ro(&m), Some(false), "nothing changed");
+}

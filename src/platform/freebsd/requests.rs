@@ -255,6 +255,8 @@ pub mod mnt {
     pub const NFS4ACLS: u64 = 0x10;
     pub const UNION: u64 = 0x20;
     pub const ASYNC: u64 = 0x40;
+    /// Change the flags of a mounted file system (mount(8) -u).
+    pub const UPDATE: u64 = 0x1_0000;
     pub const SUIDDIR: u64 = 0x10_0000;
     pub const NOSYMFOLLOW: u64 = 0x40_0000;
     pub const MULTILABEL: u64 = 0x400_0000;
@@ -308,6 +310,7 @@ const MNT_NAMES: &[(u64, &str)] = &[
     (mnt::NOATIME, "MNT_NOATIME"),
     (mnt::NOCLUSTERR, "MNT_NOCLUSTERR"),
     (mnt::NOCLUSTERW, "MNT_NOCLUSTERW"),
+    (mnt::UPDATE, "MNT_UPDATE"),
     (mnt::AUTOMOUNTED, "MNT_AUTOMOUNTED"),
     (mnt::UNTRUSTED, "MNT_UNTRUSTED"),
     (mnt::NOCOVER, "MNT_NOCOVER"),

@@ -648,6 +648,27 @@ impl MdSys for Model {
         }
         // ffs_mount: namei(from) must be a disk device.
         let (unit, uzip) = k.node(&from).ok_or_else(|| err(&what, Errno::ENOENT))?;
+        if req.flags & mnt::UPDATE != 0 {
+            // vfs_domount_update: fspath must be a mount's root; ffs_mount's
+            // ro→rw upgrade opens the device for writing (g_access: EROFS
+            // on a read-only md unit), rw→ro marks the file system clean.
+            let unit_ro = k.units[&unit].flags & MD_READONLY != 0;
+            let i = k.mounts.iter().rposition(|m| m.on == fspath).ok_or_else(|| err(&what, Errno::EINVAL))?;
+            if !read_only && k.mounts[i].read_only && (unit_ro || uzip) {
+                return Err(err(&what, Errno::EROFS));
+            }
+            let was_ro = k.mounts[i].read_only;
+            k.mounts[i].read_only = read_only;
+            k.mounts[i].nosuid = nosuid;
+            if let Some(Content::Ufs { clean, .. }) = k.content_of(unit) {
+                if read_only && !was_ro {
+                    *clean = true;
+                } else if !read_only {
+                    *clean = false;
+                }
+            }
+            return Ok(());
+        }
         // g_vfs_open → g_access(cp, 1, rw, rw): md.c `g_md_access` answers
         // EROFS to a writer of a read-only unit; uzip's provider is
         // read-only (sys/geom/uzip/g_uzip.c).

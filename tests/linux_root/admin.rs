@@ -1,8 +1,24 @@
 //! What admins look at (issue 24), for real on Linux: messages that name
 //! the next step (an empty image with -P, a file system larger than its
-//! disk).
+//! disk), remount (with mount_md and with util-linux), -N in words,
+//! --list for people, monitors and normal users, progress on a terminal,
+//! -r's report.
 use crate::support::schema;
 use crate::support::*;
+
+/// Runs `args` and `-N` with `args`: both fail with `message` alone on
+/// standard error, and nothing is left in `tmp`.
+fn refused_alike(tmp: &TempDir, args: &[&std::ffi::OsStr], message: &str) {
+    for extra in [None, Some("-N")] {
+        let mut all: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
+        all.extend(args);
+        let out = run(&bin(), &all);
+        let err = text(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{err}");
+        assert_eq!(err.trim(), message);
+        assert_nothing_left(tmp);
+    }
+}
 
 /// `-P` on an image that holds only zeros: it is empty, and the message
 /// says to drop -P (or use --create), for the run and for -N alike;
@@ -14,22 +30,12 @@ fn an_all_zero_image_with_p_is_called_empty() {
     let img = tmp.join("zero.img");
     make_image(&img, 16 * MIB, false);
     let mnt = tmp.dir("mnt");
-    for extra in [None, Some("-N")] {
-        let mut args: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
-        args.extend(args!["-P", "-F", img, "md", mnt]);
-        let out = run(&bin(), &args);
-        let err = text(&out.stderr);
-        assert_ne!(out.status.code(), Some(0), "{err}");
-        assert_eq!(
-            err.trim(),
-            format!(
-                "mount_md: {}: is empty (all zeros where a file system begins): there is nothing to mount; \
-                 drop -P to format it, or use --create to make and format a missing image",
-                img.display()
-            )
-        );
-        assert_nothing_left(&tmp);
-    }
+    let message = format!(
+        "mount_md: {}: is empty (all zeros where a file system begins): there is nothing to mount; \
+         drop -P to format it, or use --create to make and format a missing image",
+        img.display()
+    );
+    refused_alike(&tmp, args!["-P", "-F", img, "md", mnt], &message);
 }
 
 /// A file system larger than the disk `-s` makes: refused before the
@@ -41,22 +47,12 @@ fn a_file_system_larger_than_its_disk_names_both_sizes() {
     let img = tmp.join("big.img");
     make_image(&img, 64 * MIB, true);
     let mnt = tmp.dir("mnt");
-    for extra in [None, Some("-N")] {
-        let mut args: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
-        args.extend(args!["-P", "-s", "32m", "-F", img, "md", mnt]);
-        let out = run(&bin(), &args);
-        let err = text(&out.stderr);
-        assert_ne!(out.status.code(), Some(0), "{err}");
-        assert_eq!(
-            err.trim(),
-            format!(
-                "mount_md: {}: its ext4 file system spans 64M (67108864 bytes), more than the 32M (33554432 bytes) \
-                 disk -s makes; give -s 67108864 or more (drop -s to use the image's size, mount_md -r grows it)",
-                img.display()
-            )
-        );
-        assert_nothing_left(&tmp);
-    }
+    let message = format!(
+        "mount_md: {}: its ext4 file system spans 64M (67108864 bytes), more than the 32M (33554432 bytes) \
+         disk -s makes; give -s 67108864 or more (drop -s to use the image's size, mount_md -r grows it)",
+        img.display()
+    );
+    refused_alike(&tmp, args!["-P", "-s", "32m", "-F", img, "md", mnt], &message);
     assert_eq!(std::fs::metadata(&img).unwrap().len(), 64 * MIB, "the image is as it was");
 }
 

@@ -141,15 +141,7 @@ pub trait MdSys {
     /// The file system mounted at `on` (statvfs): its size, the bytes in
     /// use and what an unprivileged writer may still use (`f_bavail`).
     fn usage(&mut self, on: &Path) -> Option<crate::list::table::Usage> {
-        let v = nix::sys::statvfs::statvfs(on).ok()?;
-        #[allow(clippy::unnecessary_cast)]
-        let (blocks, free, avail, frag) =
-            (v.blocks() as u64, v.blocks_free() as u64, v.blocks_available() as u64, v.fragment_size() as u64);
-        Some(crate::list::table::Usage {
-            size: blocks * frag,
-            used: blocks.saturating_sub(free) * frag,
-            available: avail * frag,
-        })
+        crate::platform::posix::usage(on)
     }
     /// The first `len` bytes of the disk `node`, for its superblock.
     fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {

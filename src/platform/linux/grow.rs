@@ -447,24 +447,14 @@ fn deleted_name(shown: Option<Vec<u8>>, id: (u64, u64)) -> (Option<Vec<u8>>, Opt
 }
 
 /// What statvfs says of the file system mounted at `mp`, if it is still
-/// the one on device `rdev` when that can be told: its size, the bytes in
-/// use (blocks minus free blocks) and what an unprivileged writer may
-/// still use (`f_bavail`), in fragment units.
+/// the one on device `rdev` when that can be told ([`posix::usage`]).
 fn usage_of(mp: &Path, rdev: Option<u64>) -> Option<crate::list::table::Usage> {
     let st = nix::sys::stat::stat(mp).ok()?;
     #[allow(clippy::unnecessary_cast)]
     if rdev.is_some_and(|rdev| st.st_dev as u64 != rdev) {
         return None;
     }
-    let v = nix::sys::statvfs::statvfs(mp).ok()?;
-    #[allow(clippy::unnecessary_cast)]
-    let (blocks, free, avail, frag) =
-        (v.blocks() as u64, v.blocks_free() as u64, v.blocks_available() as u64, v.fragment_size() as u64);
-    Some(crate::list::table::Usage {
-        size: blocks * frag,
-        used: blocks.saturating_sub(free) * frag,
-        available: avail * frag,
-    })
+    posix::usage(mp)
 }
 
 #[cfg(test)]

@@ -294,6 +294,30 @@ fn progress_on_a_terminal_only() {
     let (guard, _) = mounted(&mnt, &img, &mut loops);
     ok(&run(&bin(), args!["-u", mnt]));
     drop(guard);
+    // ext2 cannot preallocate: --create writes the zeros, and says so.
+    let host_img = tmp.join("host.img");
+    let host = tmp.dir("host");
+    ok(&run(&bin(), args!["--create", "-s", "48m", "-T", "ext2", "-F", host_img, "md", host]));
+    let (host_guard, _) = mounted(&host, &host_img, &mut loops);
+    let inner = host.join("z.img");
+    let line = format!(
+        "MOUNT_MD_PROGRESS_AFTER=0 '{}' --create -s 16m -F '{}' md '{}'",
+        bin().display(),
+        inner.display(),
+        mnt.display()
+    );
+    let out = std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("\rmount_md: zero-filling {}: ", inner.display())) && said.contains(" of 16M ("),
+        "{said:?}"
+    );
+    let (guard, _) = mounted(&mnt, &inner, &mut loops);
+    ok(&run(&bin(), args!["-u", mnt]));
+    drop(guard);
+    ok(&run(&bin(), args!["-u", host]));
+    drop(host_guard);
     assert_nothing_left(&tmp);
 }
 

@@ -472,9 +472,10 @@ fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Resul
     let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
     match mode {
         CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
-        CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd, 0, len) {
-            // ZFS (and some others) cannot preallocate: write the zeros, as
-            // the 2006 article's dd did, so the space is still really taken.
+        CreateMode::Reserve => match preallocate(fd, len) {
+            // ZFS, ext2 (and some others) cannot preallocate: write the
+            // zeros, as the 2006 article's dd did, so the space is still
+            // really taken, with a progress line on a terminal.
             Err(Errno::EINVAL | Errno::EOPNOTSUPP) => {
                 super::progress::begin(&format!("zero-filling {what}"), Some(size));
                 let r = write_zeros(fd, size);
@@ -483,6 +484,21 @@ fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Resul
             }
             other => other,
         },
+    }
+}
+
+/// Reserves `len` bytes: fallocate(2) on Linux, where glibc's
+/// posix_fallocate would otherwise write the zeros itself, silently, on a
+/// file system that cannot (ext2, vfat); posix_fallocate(2) on FreeBSD,
+/// a system call that answers EINVAL where it cannot (ZFS).
+fn preallocate(fd: &OwnedFd, len: libc::off_t) -> nix::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        nix::fcntl::fallocate(fd, nix::fcntl::FallocateFlags::empty(), 0, len)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        nix::fcntl::posix_fallocate(fd, 0, len)
     }
 }
 

@@ -174,6 +174,8 @@ pub fn execute(
         }
         return Ok(());
     }
+    let mounted_on = found.attached.as_ref().and_then(|a| a.mount_point.clone());
+    let fs_before = ops.fs_bytes(mounted_on.as_deref());
     let mut done: Vec<&GrowStep> = Vec::new();
     let mut stopped_after: Option<&str> = None;
     for step in steps {
@@ -244,6 +246,8 @@ pub fn execute(
         _ => None,
     });
     let size = size.unwrap_or(found.disk_size);
+    let fs_after = ops.fs_bytes(mounted_on.as_deref());
+    let _ = writeln!(io.out, "{}", report(found, size, fs_before, fs_after));
     let _ = writeln!(
         io.err,
         "{}: {shown}: grown to {size} bytes; a line that mounts it with -s: \
@@ -252,6 +256,25 @@ pub fn execute(
         crate::size::as_s(size)
     );
     Ok(())
+}
+
+/// `-r`'s one line: the old and new size of the image and of its file
+/// system.
+pub fn report(found: &Found, to: u64, fs_before: Option<u64>, fs_after: Option<u64>) -> String {
+    let h = crate::list::table::human;
+    let from = found.disk_size;
+    let fs = match (fs_before, fs_after) {
+        (Some(a), Some(b)) => format!("from {a} to {b} bytes ({} to {})", h(a), h(b)),
+        (None, Some(b)) => format!("grown to {b} bytes ({})", h(b)),
+        _ => "grown to fill it".to_string(),
+    };
+    format!(
+        "{}: grown from {from} to {to} bytes ({} to {}); its {} file system {fs}",
+        crate::error::quoted(&found.image),
+        h(from),
+        h(to),
+        found.fstype
+    )
 }
 
 /// Adds to a failure what it left behind.

@@ -133,6 +133,12 @@ pub trait GrowOps {
     fn finish_hint(&self, step: &GrowStep) -> String {
         self.describe(step)
     }
+    /// The file system's size in bytes, for the report: as `df` has it
+    /// when mounted on `mounted_on` (statvfs), else as its superblock says;
+    /// `None` when it cannot be told.
+    fn fs_bytes(&mut self, _mounted_on: Option<&std::path::Path>) -> Option<u64> {
+        None
+    }
 }
 
 /// `resize2fs /dev/loop3`, for describe lines and messages.

@@ -1,4 +1,5 @@
-//! The parser's view of the machine: user/group databases and the umask.
+//! The parser's view of the machine: user/group databases, the umask, and
+//! whether this process may attach disks and mount.
 //! Below the command line (which asks through [`Host`]) and beside the
 //! `-w` look-up trait it extends ([`IdLookup`]).
 use crate::owner::IdLookup;
@@ -9,6 +10,12 @@ use nix::unistd::{Group, User};
 /// umask that symbolic `-p` modes without a `who` honour.
 pub trait Host: IdLookup {
     fn umask(&self) -> u32;
+    /// Why this process cannot attach disks or mount (`mount_md runs as
+    /// uid 1000`), or `None` when it can: said before anything is looked
+    /// at, so a normal user is not sent after a device name.
+    fn unprivileged(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Reads the real password and group databases.
@@ -31,5 +38,28 @@ impl Host for SystemHost {
         // mode_t is u32 on Linux but u16 on FreeBSD.
         #[allow(clippy::useless_conversion)]
         u32::from(old.bits())
+    }
+
+    /// Root can; on Linux so can a process with `CAP_SYS_ADMIN` (21) in its
+    /// effective set (include/uapi/linux/capability.h), as
+    /// /proc/self/status shows it. On FreeBSD /dev/mdctl and nmount(2) of
+    /// a disk are root's (a jail's root included, where allowed).
+    fn unprivileged(&self) -> Option<String> {
+        let euid = nix::unistd::geteuid();
+        if euid.is_root() {
+            return None;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let status = std::fs::read("/proc/self/status").unwrap_or_default();
+            let eff = status
+                .split(|&b| b == b'\n')
+                .find_map(|l| l.strip_prefix(b"CapEff:"))
+                .and_then(|v| u64::from_str_radix(std::str::from_utf8(v).ok()?.trim(), 16).ok());
+            if eff.unwrap_or(0) & (1 << 21) != 0 {
+                return None;
+            }
+        }
+        Some(format!("mount_md runs as uid {euid}"))
     }
 }

@@ -32,6 +32,8 @@ pub mod mode;
 pub mod owner;
 pub mod plan;
 pub mod platform;
+pub mod progress;
+pub mod remount;
 pub mod request;
 pub mod run;
 pub mod size;

@@ -522,6 +522,8 @@ fn release_one<P: Platform + ?Sized>(
             refuse_nested(m, u, mounts)?;
         }
     }
+    // While it is still ours: the unit may go away with its last unmount.
+    p.leave_writable(u)?;
     for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
         match unmount_settled(p, &m.on, force) {
             Ok(()) => out.unmounted.push(m.on.clone()),

@@ -1,50 +1,59 @@
-//! `mount_md --list [--json] [--all]`: the units the platform enumerates,
-//! as it describes each ([`collect`]), and the two ways of printing them.
+//! `mount_md --list [--json] [--all] [--bytes]`: the units the platform
+//! enumerates, each with the first mount of its device, composed here once
+//! ([`collect`]) from what the backend answers, and printed by [`table`]
+//! (a table for people, a JSON object for monitors).
 //!
-//! Text: one line per unit, fields separated by one space:
-//! `device image mount-point size used ro|rw mark crypt`, where `crypt` is
-//! the crypt layer as `TYPE:DEVICE` (`luks2:/dev/mapper/mount_md-…`,
-//! `geli:/dev/md3.eli`), and a missing value
-//! is `-`, sizes are bytes, and space, backslash, every control character
-//! (C0 such as tab, newline and escape; DEL; C1, U+0080 to U+009F) and
-//! every byte that is not UTF-8 inside a path or mark are written in
-//! octal a byte at a time (`\040`, `\134`, `\011`, `\012`, `\033`,
-//! `\177`, `\302\233`), as /proc/self/mountinfo and fstab(5) write the
-//! first four, so every line splits on spaces and prints nothing a
-//! terminal would act on.
-//!
-//! JSON: an array of objects with `device`, `unit`, `image`, `deleted`,
-//! `mountpoint`, `size`, `used`, `readonly`, `mark`, `foreign` and `crypt`
-//! (`{"type": …, "device": …}`); missing values are `null`. `image` of an unlinked file is its last name and
-//! `deleted` is true, so a file really named `… (deleted)` is told apart.
-//! Strings are the bytes the kernel gave, control characters escaped;
-//! bytes that are not UTF-8 become U+FFFD (so this is lossy for such
-//! names: the text form keeps them, in octal).
+//! Paths and marks are the bytes the kernel gave. In text, space,
+//! backslash, every control character (C0 such as tab, newline and
+//! escape; DEL; C1, U+0080 to U+009F) and every byte that is not UTF-8 are
+//! written in octal a byte at a time (`\040`, `\134`, `\011`, `\012`,
+//! `\033`, `\177`, `\302\233`), as /proc/self/mountinfo and fstab(5) write
+//! the first four, so every line splits at spaces and prints nothing a
+//! terminal would act on. In JSON, control characters are escaped and
+//! bytes that are not UTF-8 become U+FFFD (lossy for such names: the text
+//! form keeps them, in octal).
 #![forbid(unsafe_code)]
+pub mod table;
+
 use crate::error::Result;
-use crate::platform::{Platform, Which};
+use crate::platform::Platform;
 pub use crate::unit::Listed;
 use std::fmt::Write as _;
+use table::{Row, Whose};
 
-/// `mount_md --list`: every attached unit ([`Platform::units`], the one
-/// enumeration mount, `-u` and `-r` use), with the first mount of its
-/// device ([`Platform::mounts`], matched by device number as the lifecycle
-/// matches), each described by the backend ([`Platform::list_row`]).
-pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Listed>> {
+/// `mount_md --list`: every attached unit ([`Platform::list_units`]: the
+/// units mount, `-u` and `-r` see, and as a normal user those it can only
+/// see, whose owner is then unknown), with the first mount of its device
+/// ([`Platform::mounts`], matched by device number as the lifecycle
+/// matches): its type and the mount's own `ro`/`rw` from the mount table,
+/// the rest as the backend reads it ([`Platform::list_row`]).
+pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Row>> {
     let mounts = p.mounts()?;
     let mut out = Vec::new();
-    for u in p.units(Which::All)? {
+    for (u, known) in p.list_units()? {
         let mount = mounts.iter().find(|m| m.dev == u.rdev);
-        out.extend(p.list_row(&u, mount)?);
+        let Some(l) = p.list_row(&u, mount)? else { continue };
+        out.push(Row {
+            unit: l.unit,
+            device: l.device,
+            image: l.image,
+            deleted: l.deleted,
+            mount_point: mount.map(|m| m.on.clone().into_os_string().into_encoded_bytes()),
+            fstype: mount.map(|m| m.fstype.clone()),
+            size: l.size,
+            usage: l.usage,
+            read_only: mount.map(|m| m.read_only()),
+            direct_io: l.direct_io,
+            whose: match (known, u.owner.is_foreign()) {
+                (false, _) => Whose::Unknown,
+                (true, true) => Whose::Foreign,
+                (true, false) => Whose::MountMd,
+            },
+            mark: l.mark,
+            crypt: l.crypt,
+        });
     }
     Ok(out)
-}
-
-/// The units to show: mount_md's, and with `all` every other one too.
-pub fn select(units: Vec<Listed>, all: bool) -> Vec<Listed> {
-    let mut shown: Vec<Listed> = units.into_iter().filter(|u| all || !u.foreign).collect();
-    shown.sort_by_key(|u| u.unit);
-    shown
 }
 
 /// Bytes with space, backslash, every control character and every byte
@@ -74,40 +83,6 @@ pub fn escape_field(b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One text line (without the newline), as bytes: paths are not text.
-pub fn line(u: &Listed) -> Vec<u8> {
-    let dash = || b"-".to_vec();
-    let field = |v: &Option<Vec<u8>>| v.as_deref().map(escape_field).unwrap_or_else(dash);
-    // The kernel's own form for an unlinked file (the JSON says it apart).
-    let image = match (&u.image, u.deleted) {
-        (Some(name), Some(true)) => Some([name.as_slice(), b" (deleted)"].concat()),
-        (name, _) => name.clone(),
-    };
-    let mark = if u.foreign {
-        let mut m = b"foreign".to_vec();
-        if let Some(l) = u.mark.as_deref().filter(|l| !l.is_empty()) {
-            m.push(b':');
-            m.extend(escape_field(l));
-        }
-        m
-    } else {
-        field(&u.mark)
-    };
-    let parts: Vec<Vec<u8>> = vec![
-        escape_field(u.device.as_os_str().as_encoded_bytes()),
-        field(&image),
-        field(&u.mount_point),
-        u.size.to_string().into_bytes(),
-        u.used.map(|n| n.to_string().into_bytes()).unwrap_or_else(dash),
-        if u.read_only { b"ro".to_vec() } else { b"rw".to_vec() },
-        mark,
-        u.crypt
-            .as_ref()
-            .map_or_else(dash, |(t, d)| [t.as_bytes(), b":", &escape_field(d.as_os_str().as_encoded_bytes())].concat()),
-    ];
-    parts.join(&b' ')
-}
-
 /// A JSON string literal for `b`: `"`, `\` and every control character
 /// (C0, DEL, C1) escaped (RFC 8259), bytes that are not UTF-8 as U+FFFD.
 pub fn json_string(b: &[u8]) -> String {
@@ -131,63 +106,9 @@ pub fn json_string(b: &[u8]) -> String {
     s
 }
 
-fn json_opt(b: &Option<Vec<u8>>) -> String {
-    b.as_deref().map(json_string).unwrap_or_else(|| "null".into())
-}
-
-/// The JSON array (with a final newline).
-pub fn json(units: &[Listed]) -> String {
-    let mut s = String::from("[");
-    for (i, u) in units.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let _ = write!(
-            s,
-            "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"deleted\": {}, \"mountpoint\": {}, \"size\": {}, \"used\": {}, \
-             \"readonly\": {}, \"mark\": {}, \"foreign\": {}, \"crypt\": {}}}",
-            json_string(u.device.as_os_str().as_encoded_bytes()),
-            u.unit,
-            json_opt(&u.image),
-            u.deleted.map_or_else(|| "null".to_string(), |d| d.to_string()),
-            json_opt(&u.mount_point),
-            u.size,
-            u.used.map(|n| n.to_string()).unwrap_or_else(|| "null".into()),
-            u.read_only,
-            json_opt(&u.mark),
-            u.foreign,
-            u.crypt.as_ref().map_or_else(
-                || "null".to_string(),
-                |(t, d)| format!("{{\"type\": {}, \"device\": {}}}", json_string(t.as_bytes()), json_string(d.as_os_str().as_encoded_bytes()))
-            )
-        );
-    }
-    if !units.is_empty() {
-        s.push('\n');
-    }
-    s.push_str("]\n");
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unit(n: u32, foreign: bool) -> Listed {
-        Listed {
-            unit: n,
-            device: format!("/dev/loop{n}").into(),
-            image: Some(b"/srv/a b.img".to_vec()),
-            deleted: Some(false),
-            mount_point: (!foreign).then(|| b"/j/x".to_vec()),
-            size: 1 << 30,
-            used: (!foreign).then_some(4096),
-            read_only: foreign,
-            mark: (!foreign).then(|| b"mount_md:/j/x".to_vec()),
-            foreign,
-            crypt: None,
-        }
-    }
 
     #[test]
     fn control_bytes_are_escaped() {
@@ -195,6 +116,7 @@ mod tests {
             escape_field(b"a b\\c\td\ne\x1b[31mf\x7fg\xff"),
             b"a\\040b\\134c\\011d\\012e\\033[31mf\\177g\\377".to_vec()
         );
+        assert_eq!(escape_field(b"a\\b\tc\nd"), b"a\\134b\\011c\\012d");
     }
 
     #[test]
@@ -208,48 +130,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unlinked_image_is_told_from_a_file_named_deleted() {
-        let mut gone = unit(3, false);
-        gone.deleted = Some(true);
-        assert!(json(&[gone.clone()]).contains(r#""image": "/srv/a b.img", "deleted": true"#));
-        assert!(String::from_utf8(line(&gone)).unwrap().contains(" /srv/a\\040b.img\\040(deleted) "));
-        let mut named = unit(3, false);
-        named.image = Some(b"/srv/a b.img (deleted)".to_vec());
-        assert!(json(&[named]).contains(r#""image": "/srv/a b.img (deleted)", "deleted": false"#));
-    }
-
-    #[test]
-    fn lines() {
-        assert_eq!(
-            String::from_utf8(line(&unit(3, false))).unwrap(),
-            "/dev/loop3 /srv/a\\040b.img /j/x 1073741824 4096 rw mount_md:/j/x -"
-        );
-        assert_eq!(
-            String::from_utf8(line(&unit(4, true))).unwrap(),
-            "/dev/loop4 /srv/a\\040b.img - 1073741824 - ro foreign -"
-        );
-        let mut u = unit(5, true);
-        u.mark = Some(b"/srv/a b.img".to_vec());
-        assert!(String::from_utf8(line(&u)).unwrap().ends_with(" foreign:/srv/a\\040b.img -"));
-        assert_eq!(escape_field(b"a\\b\tc\nd"), b"a\\134b\\011c\\012d");
-    }
-
-    #[test]
-    fn selection() {
-        let all = vec![unit(7, true), unit(2, false), unit(1, false)];
-        assert_eq!(select(all.clone(), false).iter().map(|u| u.unit).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(select(all, true).iter().map(|u| u.unit).collect::<Vec<_>>(), [1, 2, 7]);
-    }
-
-    #[test]
     fn json_escapes() {
         assert_eq!(json_string(b"a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(json_string(b"\x01\n\x7f"), r#""\u0001\n\u007f""#);
         assert_eq!(json_string(b"caf\xc3\xa9"), "\"caf\u{e9}\"");
         assert_eq!(json_string(b"x\xffy"), "\"x\u{fffd}y\"");
-        assert_eq!(json(&[]), "[]\n");
-        let j = json(&[unit(3, false), unit(4, true)]);
-        assert!(j.contains(r#"{"device": "/dev/loop3", "unit": 3, "image": "/srv/a b.img", "deleted": false, "mountpoint": "/j/x", "size": 1073741824, "used": 4096, "readonly": false, "mark": "mount_md:/j/x", "foreign": false, "crypt": null}"#), "{j}");
-        assert!(j.contains(r#""mountpoint": null, "size": 1073741824, "used": null, "readonly": true, "mark": null, "foreign": true, "crypt": null}"#), "{j}");
     }
 }

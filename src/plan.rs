@@ -1,6 +1,8 @@
 //! A request becomes a plan: the ordered steps that will run, each with
 //! every argument it needs. Building it is pure; [`crate::exec`] runs it.
 #![forbid(unsafe_code)]
+pub mod words;
+
 use crate::device::{DeviceArg, Unit};
 use crate::request::{Backing, CreateMode, FsckPolicy, NewfsOpt, Request};
 use std::path::PathBuf;

@@ -165,12 +165,14 @@ pub struct GrowRequest {
     pub debug: bool,
 }
 
-/// `mount_md --list [--json] [--all]` (see [`crate::list`]).
+/// `mount_md --list [--json] [--all] [--bytes]` (see [`crate::list`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListRequest {
     pub json: bool,
     /// Also units mount_md did not attach, marked foreign.
     pub all: bool,
+    /// `--bytes`: sizes in bytes, not `1.5G`.
+    pub bytes: bool,
 }
 
 /// What the command line asks for.
@@ -180,4 +182,6 @@ pub enum Command {
     Release(ReleaseRequest),
     Grow(GrowRequest),
     List(ListRequest),
+    /// `-o remount,…` (or `update,…`): change a mounted file system's flags.
+    Remount(Box<crate::remount::RemountRequest>),
 }

@@ -50,6 +50,13 @@ pub fn run<P: Describe>(
         }
     };
     let mut io = Output { prog: &prog, out, err };
+    // Everything but --list attaches, mounts or reads whose a unit is.
+    if !matches!(cmd, Command::List(_)) {
+        if let Some(who) = host.unprivileged() {
+            let e = Error::plain(format!("attaching disks and mounting need root ({who}); nothing was done"));
+            return report(&mut io, flavor, &e, Failure::Permission);
+        }
+    }
     let size_note = match &cmd {
         Command::Mount(req) => req.size_note.as_deref(),
         Command::Grow(req) => req.size_note.as_deref(),
@@ -76,7 +83,7 @@ pub fn run<P: Describe>(
             match platform.preflight(&plan) {
                 Ok(()) if req.dry_run => exec::dry_check(&plan, platform).map(|()| {
                     if req.show_plan {
-                        show_plan(&plan, platform, &mut io);
+                        show_plan(&plan, platform, req.debug, &mut io);
                     }
                 }),
                 Ok(()) => exec::execute(&plan, platform, req.debug, &mut io),
@@ -85,15 +92,13 @@ pub fn run<P: Describe>(
         }
         Command::Release(req) => exec::release(&req, platform, &mut io),
         Command::Grow(req) => crate::grow::run(platform, &req, &mut io),
-        Command::List(req) => crate::list::collect(platform).map(|units| {
-            let units = crate::list::select(units, req.all);
+        Command::Remount(req) => crate::remount::run(platform, &req, &mut io),
+        Command::List(req) => crate::list::collect(platform).map(|rows| {
+            let rows = crate::list::table::select(rows, req.all);
             if req.json {
-                let _ = io.out.write_all(crate::list::json(&units).as_bytes());
+                let _ = io.out.write_all(crate::list::table::json(&rows).as_bytes());
             } else {
-                for u in &units {
-                    let _ = io.out.write_all(&crate::list::line(u));
-                    let _ = io.out.write_all(b"\n");
-                }
+                let _ = io.out.write_all(&crate::list::table::text(&rows, req.bytes));
             }
         }),
     };
@@ -106,9 +111,16 @@ pub fn run<P: Describe>(
     }
 }
 
-/// `-N`: the plan, one line per step, each step that runs only under a
-/// condition saying so.
-fn show_plan<P: Describe>(plan: &plan::Plan, platform: &P, io: &mut Output<'_>) {
+/// `-N`: the plan, one line per step as an admin names it
+/// ([`plan::words`]); with `-X` the exact calls, each step that runs only
+/// under a condition saying so.
+fn show_plan<P: Describe>(plan: &plan::Plan, platform: &P, exact: bool, io: &mut Output<'_>) {
+    if !exact {
+        for line in plan::words::describe(plan, &P::WORDS) {
+            let _ = writeln!(io.out, "{line}");
+        }
+        return;
+    }
     for step in &plan.steps {
         let condition = match step {
             plan::Step::OpenImage(o) if o.create.is_some() => " (created only if it does not exist)",
@@ -164,6 +176,8 @@ pub fn main() -> i32 {
         let _ = writeln!(std::io::stderr(), "{prog}: {why}");
         return Flavor::from_name(&prog).exit_status(Failure::Permission);
     }
+    // Long work shows a progress line, on a terminal only.
+    platform::posix::progress::enable_on_terminal(&progname(argv.first().map(|a| a.as_os_str())));
     let mut platform = native();
     // A stop signal is noticed between steps and undoes the run.
     platform::posix::hold_stop_signals();

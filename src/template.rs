@@ -147,7 +147,7 @@ mod tests {
     }
 
     fn mount(dev: u64, on: &str) -> MountRec {
-        MountRec { id: dev, on: on.into(), dev, fstype: "ext4".into(), source: String::new() }
+        MountRec { id: dev, on: on.into(), dev, fstype: "ext4".into(), source: String::new(), options: Vec::new() }
     }
 
     #[test]

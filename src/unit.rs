@@ -69,31 +69,44 @@ pub struct MountRec {
     pub fstype: String,
     /// The source text, for messages only.
     pub source: String,
+    /// The mount's own options (`ro`/`rw` is the mount's, whatever the
+    /// disk's): mountinfo's per-mount field on Linux, `f_flags` named on
+    /// FreeBSD.
+    pub options: Vec<String>,
 }
 
-/// One attached unit as `--list` shows it ([`crate::list`]).
+impl MountRec {
+    /// Mounted read-only.
+    pub fn read_only(&self) -> bool {
+        self.options.iter().any(|o| o == "ro")
+    }
+}
+
+/// What a backend reads about one attached unit for `--list`
+/// ([`crate::list::collect`] adds the mount's type and `ro`/`rw` and whose
+/// it is).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub unit: u32,
     /// `/dev/loop3`, `/dev/md3`.
     pub device: PathBuf,
     /// The backing file as the kernel shows it (for display only), or
-    /// `None` for a unit with no file (swap, malloc, memfd).
+    /// `None` for a unit with no file (swap, malloc, memfd) or one whose
+    /// file could not be read.
     pub image: Option<Vec<u8>>,
     /// The backing file was unlinked: `image` is its last name, without
     /// the ` (deleted)` the kernel shows after it. `None`: not known.
     pub deleted: Option<bool>,
-    /// Where it is mounted (the first such mount), if anywhere.
-    pub mount_point: Option<Vec<u8>>,
-    /// Bytes the disk holds.
-    pub size: u64,
-    /// Bytes the mounted file system uses (statvfs), when mounted.
-    pub used: Option<u64>,
-    pub read_only: bool,
-    /// The unit's whole mark/label text (`mount_md:/var/jails/j1`), if any.
+    /// Bytes the disk holds; `None`: could not be read.
+    pub size: Option<u64>,
+    /// The mounted file system's sizes (statvfs), when mounted and readable.
+    pub usage: Option<crate::list::table::Usage>,
+    /// The disk reads and writes its file with direct I/O; `None`: not
+    /// known, or not a thing this system has.
+    pub direct_io: Option<bool>,
+    /// The unit's whole mark/label text (`mount_md:/var/jails/j1`), if any
+    /// was read.
     pub mark: Option<Vec<u8>>,
-    /// Not attached by mount_md (no mount_md mark).
-    pub foreign: bool,
     /// The crypt layer mount_md opened on it: its type (`luks2`, `geli`)
     /// and device (`/dev/mapper/mount_md-…`, `/dev/md3.eli`).
     pub crypt: Option<(String, PathBuf)>,

@@ -46,13 +46,22 @@ pub enum CliError {
 pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Command, CliError> {
     let args = argv.get(1..).unwrap_or_default();
     match flavor {
-        Flavor::LinuxHelper => helper::parse(args, host).map(|r| Command::Mount(Box::new(r))),
+        Flavor::LinuxHelper => helper::parse(args, host).map(mount_or_remount),
         _ => match select_mode(args)? {
-            Mode::Mount => mdmfs::parse(flavor, args, host).map(|r| Command::Mount(Box::new(r))),
+            Mode::Mount => mdmfs::parse(flavor, args, host).map(mount_or_remount),
             Mode::Release => release::parse(args).map(Command::Release),
             Mode::Grow => modes::parse_grow(args).map(Command::Grow),
             Mode::List => modes::parse_list(args).map(Command::List),
         },
+    }
+}
+
+/// A mount request, or a remount when `-o` says `remount` (util-linux)
+/// or `update` (FreeBSD mount(8)'s `-u`).
+fn mount_or_remount(r: crate::request::Request) -> Command {
+    match crate::remount::RemountRequest::from_request(&r) {
+        Some(re) => Command::Remount(Box::new(re)),
+        None => Command::Mount(Box::new(r)),
     }
 }
 

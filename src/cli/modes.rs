@@ -1,5 +1,5 @@
 //! The modes added to mdmfs besides `-u` ([`super::release`]):
-//! `-r -s SIZE [-NX] target` (grow an image) and `--list [--json] [--all]`.
+//! `-r -s SIZE [-NX] target` (grow an image) and `--list [--json] [--all] [--bytes]`.
 use super::flags::{self, Mode};
 use super::getopt::{self, getopt, Style};
 use super::release::one_target;
@@ -36,7 +36,7 @@ pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
     Ok(GrowRequest { target, size, size_note, dry_run, debug })
 }
 
-/// `--list [--json] [--all]`.
+/// `--list [--json] [--all] [--bytes]`.
 pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
     let (opts, operands) = getopt(args, &flags::spec(Mode::List), &flags::longs(Mode::List), Style::StopAtOperand)?;
     info_request(&opts)?;
@@ -46,11 +46,12 @@ pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
     if let Some(extra) = operands.first() {
         return Err(super::extra_operand(extra));
     }
-    let mut req = ListRequest { json: false, all: false };
+    let mut req = ListRequest { json: false, all: false, bytes: false };
     for o in &opts {
         match (o.letter, o.long) {
             (_, Some("json")) => req.json = true,
             (_, Some("all")) => req.all = true,
+            (_, Some("bytes")) => req.bytes = true,
             _ => {} // --list
         }
     }
@@ -100,8 +101,9 @@ mod tests {
 
     #[test]
     fn list() {
-        assert_eq!(parse_list(&words("--list")), Ok(ListRequest { json: false, all: false }));
-        assert_eq!(parse_list(&words("--all --list --json")), Ok(ListRequest { json: true, all: true }));
+        assert_eq!(parse_list(&words("--list")), Ok(ListRequest { json: false, all: false, bytes: false }));
+        assert_eq!(parse_list(&words("--all --list --json")), Ok(ListRequest { json: true, all: true, bytes: false }));
+        assert_eq!(parse_list(&words("--list --bytes")), Ok(ListRequest { json: false, all: false, bytes: true }));
         assert_eq!(parse_list(&words("--list x")), Err(CliError::Usage(Some("unexpected operand 'x'".into()))));
         assert_eq!(parse_list(&words("--list --version")), Err(CliError::Version));
     }

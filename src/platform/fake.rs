@@ -240,6 +240,7 @@ impl Platform for Fake {
     type Hold = Handle;
     type Root = Handle;
     const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
+    const WORDS: crate::plan::words::Vocabulary = crate::plan::words::LINUX;
 
     fn check(&mut self, _plan: &Plan) -> Result<()> {
         Ok(())
@@ -321,6 +322,7 @@ impl Platform for Fake {
                     dev: unit.map_or(1, rdev_of),
                     fstype: if unit.is_some() { Self::DEFAULTS.fstype.into() } else { "tmpfs".into() },
                     source: unit.map_or("tmpfs".into(), |n| format!("{}{n}", self.prefix)),
+                    options: vec!["rw".into()],
                 }
             })
             .collect())

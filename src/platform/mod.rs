@@ -247,6 +247,9 @@ pub trait Platform {
     /// ([`crate::trust::harden`]): `nosuid`, and `nodev` where the system
     /// has such an option.
     const HARDENING: &'static [&'static str];
+    /// How `-N` names this system's disks, formatters and checkers
+    /// ([`crate::plan::words`]).
+    const WORDS: crate::plan::words::Vocabulary;
 
     /// Values the plan uses where the command line is silent.
     const DEFAULTS: Defaults;
@@ -374,6 +377,35 @@ pub trait Platform {
         _size: u64,
     ) -> Result<(Found, Box<dyn GrowOps + '_>)> {
         Err(crate::error::Error::plain("growing an image (-r) is not supported on this system"))
+    }
+    /// `-u`: before the unit `u` (attached writable) is unmounted and
+    /// detached, undo a read-only state a remount gave its disk, which the
+    /// system would keep for the unit's next user.
+    fn leave_writable(&mut self, _u: &UnitInfo) -> Result<()> {
+        Ok(())
+    }
+    /// The system can make an attached disk read-only and writable again
+    /// (a remount's `ro` then covers the disk too).
+    const DISK_RO_SETTABLE: bool = false;
+    /// `-o remount`: what the mount `m` of unit `u` and the disk are now.
+    fn remount_facts(&mut self, _u: &UnitInfo, _m: &MountRec) -> Result<crate::remount::Facts> {
+        Err(crate::error::Error::plain("-o remount is not supported on this system"))
+    }
+    /// `-o remount`: the mount `m` of unit `u` takes `options` (the
+    /// mount's own, then those asked for; later ones win).
+    fn remount(&mut self, _u: &UnitInfo, _m: &MountRec, _options: &[String]) -> Result<()> {
+        Err(crate::error::Error::plain("-o remount is not supported on this system"))
+    }
+    /// Makes the disk of `u` read-only or writable ([`Platform::DISK_RO_SETTABLE`]).
+    fn set_disk_read_only(&mut self, _u: &UnitInfo, _read_only: bool) -> Result<()> {
+        Err(crate::error::Error::plain("this system cannot change an attached disk's read-only state"))
+    }
+    /// `mount_md --list`: every attached unit, each with whether its owner
+    /// could be read (a normal user cannot read a loop device's mark on
+    /// Linux; its owner is then unknown). The default: [`Platform::units`],
+    /// every owner known.
+    fn list_units(&mut self) -> Result<Vec<(UnitInfo, bool)>> {
+        Ok(self.units(Which::All)?.into_iter().map(|u| (u, true)).collect())
     }
     /// `mount_md --list`: one row for unit `u` (found by
     /// [`Platform::units`]) and `mount`, the first mount of its device;

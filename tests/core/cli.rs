@@ -310,7 +310,7 @@ fn usage_texts_by_name() {
     for mode in [
         "mount_mfs -u [-fNX] mount-point|image|unit",
         "mount_mfs -r -s size [-NX]",
-        "mount_mfs --list [--json] [--all]",
+        "mount_mfs --list [--json] [--all] [--bytes]",
         "mount_mfs --help | --version",
         "[--create[=reserve|sparse]]",
     ] {
@@ -356,7 +356,7 @@ fn modes_anywhere_among_the_options() {
     );
     assert_eq!(
         parse_command(&argv("mount_md --json --list")),
-        Ok(Command::List(ListRequest { json: true, all: false }))
+        Ok(Command::List(ListRequest { json: true, all: false, bytes: false }))
     );
 }
 
@@ -446,7 +446,7 @@ fn grow_and_list_go_through_the_units() {
         (1, "mount_md: /j: not a mount point, an image file or a unit; nothing changed\n")
     );
     let o = run_line("mount_md --list --json");
-    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (0, "[]\n", ""));
+    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (0, "{\"mount_md\": []}\n", ""));
     for o in [run_line("mount_md -r -s 2g /j"), run_line("mount_md --list")] {
         assert!(o.fake.calls.iter().all(|c| *c == Call::Units), "{:?}", o.fake.calls);
     }
@@ -471,7 +471,7 @@ fn dry_run_marks_conditional_steps() {
     let o = run_on(mount_md::platform::fake::Fake::new(), &argv("mount_md -N -P --create -s 64m -F /img md /j"));
     assert_eq!(o.status, 0, "{}", o.stderr);
     let lines: Vec<&str> = o.stdout.lines().collect();
-    assert!(lines[0].ends_with(" (created only if it does not exist)"), "{}", o.stdout);
+    assert!(lines[0].contains(", creating it if it does not exist ("), "{}", o.stdout);
     let format = lines.iter().find(|l| l.contains("format")).expect("a format line");
     assert!(format.ends_with(" (only if this run created the image)"), "{}", o.stdout);
     assert!(
@@ -549,4 +549,28 @@ fn from_a_base() {
         "--clone: unknown policy 'maybe' (use auto or require)"
     );
     assert_eq!(fatal("mount_md --create --from= -F /j.img md /j1"), "--from: no base image named");
+}
+
+/// `-o remount,…` (util-linux) and `-o update,…` (FreeBSD mount(8) -u)
+/// make a remount request: mount_md with the mount point alone or with
+/// both operands, mount.md as util-linux calls it (fstab options first).
+#[test]
+fn remount_requests() {
+    use mount_md::remount::RemountRequest;
+    use mount_md::request::Command;
+    let remount = |line: &str| match parse_command(&argv(line)) {
+        Ok(Command::Remount(r)) => *r,
+        other => panic!("{line}: {other:?}"),
+    };
+    let r = remount("mount_md -o remount,ro /j");
+    assert_eq!((r.mount_point.as_path(), r.options.as_slice()), (std::path::Path::new("/j"), &["ro".to_string()][..]));
+    assert_eq!((r.image, r.size, r.dry_run), (None, None, false));
+    let r = remount("mount_md -N -o update,ro -P -F /img md /j");
+    assert!(r.dry_run && r.show_plan);
+    assert_eq!(r.image, Some(PathBuf::from("/img")));
+    let r: RemountRequest = remount("/sbin/mount.md md /var/jails/j1 -o rw,noatime,-P,-F/i.img,-s1g,remount,ro");
+    assert_eq!(r.options, ["rw", "noatime", "ro"]);
+    assert_eq!((r.size, r.image.as_deref()), (Some(1 << 30), Some(std::path::Path::new("/i.img"))));
+    assert!(r.read_only(false));
+    assert!(parse_command(&argv("mount_md -o ro /j")).is_err(), "one operand without remount");
 }

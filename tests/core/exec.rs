@@ -226,12 +226,16 @@ fn tmpfs_and_auto() {
 
 #[test]
 fn dry_run_changes_nothing_and_prints_the_plan() {
+    // -N: the steps in words; -N -X: the exact calls.
     let o = run_line(&format!("{} ", ARTICLE_6X.replace("-P", "-N -P")));
     assert_eq!(o.status, 0);
     assert!(o.fake.calls.is_empty());
+    assert_eq!(o.stdout, include_str!("../golden/article_words.txt"));
+    let o = run_line(&format!("{} ", ARTICLE_6X.replace("-P", "-N -X -P")));
+    assert_eq!((o.status, o.fake.calls.len()), (0, 0));
     let golden = include_str!("../golden/article_plan.txt");
     assert_eq!(o.stdout, golden);
-    // mount.md -f is silent, -fv prints the plan
+    // mount.md -f is silent, -fv (v is -X) prints the exact plan
     let o = run_line("mount.md md /var/jails/10.0.0.1 -f -o -P,-F/jails/10.0.0.1/rootfs.volume");
     assert_eq!((o.stdout.as_str(), o.fake.calls.len()), ("", 0));
     let o = run_line("mount.md md /var/jails/10.0.0.1 -fv -o -P,-F/jails/10.0.0.1/rootfs.volume");

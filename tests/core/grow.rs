@@ -224,6 +224,16 @@ fn rollback_offline() {
 }
 
 #[test]
+fn the_report_names_both_sizes() {
+    let f = found(Some("/j"), true, "ext4");
+    assert_eq!(
+        mount_md::grow::report(&f, 128 * MIB, Some(60 * MIB), Some(124 * MIB)),
+        "/img: grown from 67108864 to 134217728 bytes (64M to 128M); \
+         its ext4 file system from 62914560 to 130023424 bytes (60M to 124M)"
+    );
+}
+
+#[test]
 fn dry_run_and_trace() {
     let f = found(None, false, "ext4");
     let (log, r, out, err) = go(&f, None, Options { dry_run: true, debug: false });
@@ -231,7 +241,12 @@ fn dry_run_and_trace() {
     assert_eq!(out, "<extend>\n<attach>\n<check>\n<grow>\n<detach>\n");
     let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true });
     assert_eq!(log.len(), 5);
-    assert!(out.is_empty());
+    // The one line a grow reports (the double cannot tell the file
+    // system's sizes).
+    assert_eq!(
+        out,
+        "/img: grown from 67108864 to 134217728 bytes (64M to 128M); its ext4 file system grown to fill it\n"
+    );
     assert_eq!(
         err,
         "DEBUG: <extend>\nDEBUG: <attach>\nDEBUG: <check>\nDEBUG: <grow>\nDEBUG: <detach>\n\

@@ -10,4 +10,5 @@ mod crypt;
 mod exec;
 mod grow;
 mod lifecycle;
+mod list_json;
 mod properties;

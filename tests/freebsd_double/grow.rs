@@ -85,8 +85,14 @@ fn online_by_mount_point_image_and_unit() {
         let mut sys = mounted();
         let (r, out, err) = go(&mut sys, &req(target.clone(), 2 * GIB));
         assert_eq!(r, Ok(()), "{target:?}");
-        assert!(out.is_empty());
-        // The reminder for a line that mounts the image with -s (issue 23).
+        // One line: the sizes before and after (the recording double's
+        // statvfs answers 1 GiB both times).
+        assert_eq!(
+            out,
+            "/img: grown from 1073741824 to 2147483648 bytes (1.0G to 2.0G); \
+             its ufs file system from 1073741824 to 1073741824 bytes (1.0G to 1.0G)\n"
+        );
+        // The reminder for a line that mounts the image with -s.
         assert!(
             err.ends_with(": grown to 2147483648 bytes; a line that mounts it with -s: update -s to 2g in the options (fourth field) of its fstab line\n")
                 && err.lines().count() == 1,
@@ -212,9 +218,14 @@ fn list_marks_foreign_units() {
     assert_eq!(units[0].device, Path::new("/dev/md3"));
     assert_eq!(units[0].image.as_deref(), Some(&b"/img"[..]));
     assert_eq!(units[0].mount_point.as_deref(), Some(&b"/j"[..]));
-    assert_eq!((units[0].size, units[0].used, units[0].read_only, units[0].foreign), (GIB, Some(4096), false, false));
+    use mount_md::list::table::Whose;
+    assert_eq!(
+        (units[0].size, units[0].usage.map(|u| u.used), units[0].read_only, units[0].whose),
+        (Some(GIB), Some(4096), Some(false), Whose::MountMd)
+    );
+    assert_eq!((units[0].fstype.as_deref(), units[0].direct_io), (Some("ufs"), None));
     assert_eq!(units[0].mark.as_deref(), Some(&b"mount_md:/j"[..]));
-    assert_eq!((units[1].foreign, units[1].read_only, units[1].used), (true, true, None));
-    let shown = mount_md::list::select(units, false);
+    assert_eq!((units[1].whose, units[1].read_only, units[1].usage), (Whose::Foreign, None, None));
+    let shown = mount_md::list::table::select(units, false);
     assert_eq!(shown.len(), 1);
 }

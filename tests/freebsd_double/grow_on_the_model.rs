@@ -57,18 +57,31 @@ fn grow_finds_the_unit_of_a_cut_ident_and_of_a_mount() {
 fn list_after_a_jail_start() {
     let m = started(Host::Zfs);
     let units = mount_md::list::collect(&mut FreeBsd::with_sys(m.clone())).unwrap();
-    let units = mount_md::list::select(units, false);
+    let units = mount_md::list::table::select(units, false);
     assert_eq!(units.len(), 1);
     assert_eq!(
-        String::from_utf8(mount_md::list::line(&units[0])).unwrap(),
-        "/dev/md0 /images/j1.img /var/jails/j1 67108864 4096 rw mount_md:/var/jails/j1 -"
+        String::from_utf8(mount_md::list::table::text(&units, true)).unwrap(),
+        "DEVICE   IMAGE          MOUNTPOINT    TYPE SIZE     FSSIZE     USED AVAIL      MODE DIO OWNER    CRYPT\n\
+         /dev/md0 /images/j1.img /var/jails/j1 ufs  67108864 1073741824 4096 1073737728 rw   -   mount_md -\n"
     );
     assert_eq!(
-        mount_md::list::json(&units),
-        "[\n  {\"device\": \"/dev/md0\", \"unit\": 0, \"image\": \"/images/j1.img\", \"deleted\": null, \"mountpoint\": \"/var/jails/j1\", \
-         \"size\": 67108864, \"used\": 4096, \"readonly\": false, \"mark\": \"mount_md:/var/jails/j1\", \
-         \"foreign\": false, \"crypt\": null}\n]\n"
+        mount_md::list::table::json(&units),
+        "{\"mount_md\": [\n  {\"device\": \"/dev/md0\", \"unit\": 0, \"image\": \"/images/j1.img\", \"deleted\": null, \
+         \"mountpoint\": \"/var/jails/j1\", \"type\": \"ufs\", \"size\": 67108864, \"fs_size\": 1073741824, \"used\": 4096, \
+         \"available\": 1073737728, \"readonly\": false, \"direct_io\": null, \"owner\": \"mount_md\", \
+         \"mark\": \"mount_md:/var/jails/j1\", \"crypt\": null}\n]}\n"
     );
+    // The JSON validates against the schema the Linux output does.
+    let v: serde_json::Value = serde_json::from_str(&mount_md::list::table::json(&units)).unwrap();
+    assert_eq!(crate::support::schema::violations(&crate::support::schema::load("list"), &v), Vec::<String>::new());
+    // A remount to ro (nmount with MNT_RDONLY in the model's table) shows as the mount's ro.
+    let ro = {
+        let mut k = m.k();
+        k.mounts.iter_mut().for_each(|x| x.read_only = true);
+        drop(k);
+        mount_md::list::collect(&mut FreeBsd::with_sys(m.clone())).unwrap()
+    };
+    assert_eq!(ro.iter().find(|r| r.unit == 0).unwrap().read_only, Some(true));
 }
 
 /// md(4) keeps the path an image was attached by (md.c `mdcreate_vnode`):
@@ -84,4 +97,38 @@ fn grow_of_a_created_image_after_its_rename() {
         grow_to(&m, ReleaseTarget::Path("/var/jails/j1".into()), 128 * MIB).unwrap_or_else(|e| panic!("{host:?}: {e}"));
         assert_eq!(m.k().units[&0].mediasize, 128 * MIB, "{host:?}");
     }
+}
+
+/// `-o update,ro` (what FreeBSD's `mount -u -o ro` passes a mount
+/// program) remounts through nmount(2) with MNT_UPDATE on the model
+/// (vfs_domount_update): the mount turns read-only and back; the md unit
+/// stays as attached (md(4) has no way to change that); another size is
+/// refused before the kernel.
+#[test]
+fn remount_through_nmount_update() {
+    let m = started(Host::Ufs);
+    let ro = |m: &Model| m.k().mounts.iter().find(|x| x.on == std::path::Path::new(J1)).map(|x| x.read_only);
+    assert_eq!(ro(&m), Some(false));
+    let (code, out, err) = jail::mount_md(&m, &words("mount_md -o update,ro md /var/jails/j1"));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    assert_eq!(ro(&m), Some(true));
+    assert!(
+        m.k()
+            .log
+            .iter()
+            .any(|l| l.contains("nmount(ro, fstype=ufs, fspath=/var/jails/j1, from=/dev/md0")
+                && l.contains("MNT_UPDATE")),
+        "{:?}",
+        m.k().log
+    );
+    // --list shows the mount's ro.
+    let rows = mount_md::list::collect(&mut FreeBsd::with_sys(m.clone())).unwrap();
+    assert_eq!(rows.iter().find(|r| r.unit == 0).unwrap().read_only, Some(true));
+    let (code, _, err) = jail::mount_md(&m, &words("mount_md -o update,rw /var/jails/j1"));
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(ro(&m), Some(false));
+    let (code, _, err) = jail::mount_md(&m, &words("mount_md -o update,ro -s 128m md /var/jails/j1"));
+    assert_eq!(code, 1);
+    assert!(err.contains("a remount does not change the size"), "{err}");
+    assert_eq!(ro(&m), Some(false), "nothing changed");
 }

@@ -400,3 +400,18 @@ fn a_jail_image_someone_else_can_write_is_mounted_nosuid() {
     assert_eq!(mount_md(&m, &words("mount_md -u /var/jails/j1")).0, 0);
     assert!(m.unit_numbers().is_empty());
 }
+
+/// `-P` on an image that was never formatted: said to be empty, with the
+/// way forward, and nothing stays attached.
+#[test]
+fn jail_empty_image_with_p_is_called_empty() {
+    let m = Model::new(Host::Ufs).dir("/mnt").image("/images/e.img", 64 * MIB, Content::Empty, None);
+    let (code, _, err) = mount_md(&m, &words("mount_md -P -F /images/e.img md /mnt"));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err,
+        "mount_md: /images/e.img: is empty (all zeros where a file system begins): there is nothing to mount; \
+         drop -P to format it, or use --create to make and format a missing image\n"
+    );
+    assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty());
+}

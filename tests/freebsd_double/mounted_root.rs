@@ -39,7 +39,7 @@ fn dry_run_is_a_preflight_on_the_model() {
     assert_eq!((run_code, run_out.as_str(), run_err.as_str()), (code, "", err.as_str()));
     assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty());
 
-    let (code, out, err) = jail::mount_md(&m, &words("mount_md -N -P -F /images/j1.img md /mnt"));
+    let (code, out, err) = jail::mount_md(&m, &words("mount_md -N -X -P -F /images/j1.img md /mnt"));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("MDIOCATTACH") && out.contains("nmount"), "{out}");
     assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty(), "-N changed nothing");

@@ -212,7 +212,7 @@ fn tmpfs_is_an_nmount_with_size() {
 fn dry_run_prints_the_exact_calls() {
     let mut fb = freebsd();
     let (code, out, err) =
-        run(&words("mount_md -N -P -F /jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1"), &mut fb);
+        run(&words("mount_md -N -X -P -F /jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1"), &mut fb);
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(
         out,
@@ -226,9 +226,22 @@ fn dry_run_prints_the_exact_calls() {
     );
     assert!(fb.sys().calls.is_empty());
     let mut fb = freebsd();
-    let (_, out, _) = run(&words("mount_md -N -s 1g -F /jails/10.0.0.1/rootfs.volume md3 /m"), &mut fb);
+    let (_, out, _) = run(&words("mount_md -N -X -s 1g -F /jails/10.0.0.1/rootfs.volume md3 /m"), &mut fb);
     assert!(out.starts_with("open and lock /jails/10.0.0.1/rootfs.volume\nioctl(/dev/mdctl, MDIOCDETACH, {unit=3, options=0, mediasize=0}) (errors ignored)\n"));
     assert!(out.contains("\n/sbin/newfs -U /dev/md?\n"), "{out}");
+    // Without -X: the steps in FreeBSD's words.
+    let mut fb = freebsd();
+    let (_, out, _) = run(&words("mount_md -N -s 1g -F /jails/10.0.0.1/rootfs.volume md3 /m"), &mut fb);
+    assert_eq!(
+        out,
+        "open /jails/10.0.0.1/rootfs.volume read-write and lock it\n\
+         detach /dev/md3 if it is attached and not in use (-D keeps it)\n\
+         attach /jails/10.0.0.1/rootfs.volume as an md(4) disk of 1.0GiB (1073741824 bytes), /dev/md3\n\
+         check that /dev/md3 holds no file system (none is formatted over)\n\
+         format /dev/md3 ufs with newfs\n\
+         mount /dev/md3 on /m (ufs)\n"
+    );
+    assert!(fb.sys().calls.is_empty());
 }
 
 #[test]

@@ -137,9 +137,9 @@ fn image_on_ramfs_falls_back_to_buffered() {
 fn dry_run_shows_the_flag_and_block_size() {
     let tmp = TempDir::new("dio-n");
     let img = tmp.join("ext.img");
-    make_image(&img, MIB, false);
+    make_image(&img, MIB, true);
     let dir = tmp.dir("mnt");
-    let out = run(&bin(), args!["-N", "-P", "-F", img, "md", dir]);
+    let out = run(&bin(), args!["-N", "-X", "-P", "-F", img, "md", dir]);
     ok(&out);
     let plan = text(&out.stdout) + &text(&out.stderr);
     if has_direct_io(tmp.path()) {
@@ -147,7 +147,7 @@ fn dry_run_shows_the_flag_and_block_size() {
     } else {
         assert!(plan.contains("LOOP_CONFIGURE"), "{plan}");
     }
-    let out = run(&bin(), args!["-N", "--no-direct-io", "-P", "-F", img, "md", dir]);
+    let out = run(&bin(), args!["-N", "-X", "--no-direct-io", "-P", "-F", img, "md", dir]);
     ok(&out);
     let plan = text(&out.stdout) + &text(&out.stderr);
     assert!(plan.contains("flags=AUTOCLEAR,") && !plan.contains("block_size="), "{plan}");

@@ -11,6 +11,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod admin;
 mod bad_inputs;
 mod boot;
 mod cli;

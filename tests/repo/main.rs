@@ -7,6 +7,7 @@
 mod support;
 
 mod completion;
+mod diagnostics;
 mod host_script;
 mod install;
 mod manpage;

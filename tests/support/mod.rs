@@ -11,6 +11,7 @@
 //!   line and to run the whole program on the recording platform;
 //! * [`linux`] (Linux only): mount table and loop device readers and
 //!   cleanup guards for the tests that run as root;
+//! * [`schema`]: a small JSON Schema check for `--list --json`;
 //! * [`freebsd`]: mount(8) and jail(8) re-created, and the FreeBSD kernel
 //!   model the FreeBSD backend runs on.
 #![allow(dead_code)] // each harness uses a different subset
@@ -27,6 +28,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub mod freebsd;
 #[cfg(target_os = "linux")]
 pub mod linux;
+pub mod schema;
 #[cfg(target_os = "linux")]
 #[allow(unused_imports)] // not every harness uses them
 pub use linux::*;

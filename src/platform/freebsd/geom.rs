@@ -90,6 +90,8 @@ pub struct MountEntry {
     pub on: PathBuf,
     /// `f_fstypename`: `ufs`, `tmpfs`, `zfs`.
     pub fstype: String,
+    /// `f_flags`: `MNT_RDONLY`, `MNT_NOSUID`, … (sys/mount.h).
+    pub flags: u64,
 }
 
 /// File system types that live on a disk device, whose `f_mntfromname`

@@ -130,6 +130,10 @@ struct Ops<'a, S: MdSys> {
 }
 
 impl<S: MdSys> GrowOps for Ops<'_, S> {
+    fn fs_bytes(&mut self, mounted_on: Option<&Path>) -> Option<u64> {
+        self.run.fb.sys.usage(mounted_on?).map(|u| u.size)
+    }
+
     fn interrupted(&mut self) -> Option<&'static str> {
         crate::platform::Platform::interrupted(&mut *self.run.fb)
     }
@@ -338,11 +342,10 @@ pub fn row<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mount: Option<&MountRec>
         // md(4) keeps the path it was given (`sc->file`), not whether
         // it still names the file.
         deleted: None,
-        mount_point: mount.map(|m| m.on.clone().into_os_string().into_encoded_bytes()),
-        size: q.mediasize,
-        used: mount.and_then(|m| fb.sys.used(&m.on)),
-        read_only: q.options & super::abi::MD_READONLY != 0,
-        foreign: u.owner.is_foreign(),
+        size: Some(q.mediasize),
+        usage: mount.and_then(|m| fb.sys.usage(&m.on)),
+        // md(4) has no direct-I/O switch of its own to report.
+        direct_io: None,
         mark: (!label.is_empty()).then_some(label),
         crypt: fb.sys.geli_on(unit)?.map(|e| ("geli".to_string(), Path::new("/dev").join(e.name))),
     }))

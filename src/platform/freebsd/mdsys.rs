@@ -145,11 +145,10 @@ pub trait MdSys {
         let h = image.handle.as_ref().ok_or_else(|| Error::plain("internal error: image not open"))?;
         crate::platform::extend::truncate(&h.fd, len, &image.path.display().to_string())
     }
-    /// Bytes used on the file system mounted at `on` (statvfs).
-    fn used(&mut self, on: &Path) -> Option<u64> {
-        let v = nix::sys::statvfs::statvfs(on).ok()?;
-        #[allow(clippy::unnecessary_cast)]
-        Some((v.blocks() as u64).saturating_sub(v.blocks_free() as u64) * v.fragment_size() as u64)
+    /// The file system mounted at `on` (statvfs): its size, the bytes in
+    /// use and what an unprivileged writer may still use (`f_bavail`).
+    fn usage(&mut self, on: &Path) -> Option<crate::list::table::Usage> {
+        crate::platform::posix::usage(on)
     }
     /// The first `len` bytes of the disk `node`, for its superblock.
     fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {

@@ -422,6 +422,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// (sbin/mount/mntopts.h `MOPT_STDOPTS`), and ffs_mount refuses an
     /// option it does not know, so none is added for device nodes.
     const HARDENING: &'static [&'static str] = &["nosuid"];
+    const WORDS: crate::plan::words::Vocabulary = crate::plan::words::FREEBSD;
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
         self.encrypted = false;
@@ -525,6 +526,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 on: m.on,
                 fstype: m.fstype,
                 source: m.from.display().to_string(),
+                options: requests::mnt_option_words(m.flags),
             })
             .collect())
     }
@@ -685,6 +687,28 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         size: u64,
     ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
         grow::target(self, target, size)
+    }
+
+    fn remount_facts(&mut self, u: &UnitInfo, m: &MountRec) -> Result<crate::remount::Facts> {
+        let q = self.sys.query(u.device.unit)?;
+        Ok(crate::remount::Facts {
+            options: m.options.clone(),
+            read_only: m.read_only(),
+            // md(4) cannot change an attached unit's read-only state.
+            disk_read_only: u.device.read_only,
+            disk_size: q.mediasize,
+        })
+    }
+
+    /// nmount(2) with MNT_UPDATE (sys/kern/vfs_mount.c
+    /// `vfs_domount_update`), as `mount -u` does: the options named, each
+    /// flag pair down to its last word.
+    fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
+        let options = crate::remount::last_of_pairs(options);
+        let from = std::ffi::OsString::from(&m.source);
+        let mut req = nmount_request(&m.fstype, &options, &m.on, &from, u.device.read_only)?;
+        req.flags |= requests::mnt::UPDATE;
+        self.sys.nmount(&req)
     }
 
     fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {

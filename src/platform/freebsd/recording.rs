@@ -285,8 +285,8 @@ impl MdSys for Recorder {
         Ok(())
     }
 
-    fn used(&mut self, _: &Path) -> Option<u64> {
-        Some(4096)
+    fn usage(&mut self, _: &Path) -> Option<crate::list::table::Usage> {
+        Some(crate::list::table::Usage { size: 1 << 30, used: 4096, available: (1 << 30) - 4096 })
     }
 
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
@@ -410,6 +410,7 @@ impl MdSys for Recorder {
                 from: PathBuf::from(self.mount_from.get(on).cloned().unwrap_or_default()),
                 on: on.clone(),
                 fstype: self.mount_type.get(on).cloned().unwrap_or_else(|| "ufs".into()),
+                flags: 0,
             })
             .collect())
     }

@@ -255,6 +255,8 @@ pub mod mnt {
     pub const NFS4ACLS: u64 = 0x10;
     pub const UNION: u64 = 0x20;
     pub const ASYNC: u64 = 0x40;
+    /// Change the flags of a mounted file system (mount(8) -u).
+    pub const UPDATE: u64 = 0x1_0000;
     pub const SUIDDIR: u64 = 0x10_0000;
     pub const NOSYMFOLLOW: u64 = 0x40_0000;
     pub const MULTILABEL: u64 = 0x400_0000;
@@ -308,11 +310,35 @@ const MNT_NAMES: &[(u64, &str)] = &[
     (mnt::NOATIME, "MNT_NOATIME"),
     (mnt::NOCLUSTERR, "MNT_NOCLUSTERR"),
     (mnt::NOCLUSTERW, "MNT_NOCLUSTERW"),
+    (mnt::UPDATE, "MNT_UPDATE"),
     (mnt::AUTOMOUNTED, "MNT_AUTOMOUNTED"),
     (mnt::UNTRUSTED, "MNT_UNTRUSTED"),
     (mnt::NOCOVER, "MNT_NOCOVER"),
     (mnt::EMPTYDIR, "MNT_EMPTYDIR"),
 ];
+
+/// A mount's `f_flags` as option words (`ro`/`rw` first), as mount(8)
+/// names them.
+pub fn mnt_option_words(flags: u64) -> Vec<String> {
+    let mut out = vec![if flags & mnt::RDONLY != 0 { "ro" } else { "rw" }.to_string()];
+    for (bit, word) in [
+        (mnt::SYNCHRONOUS, "sync"),
+        (mnt::NOEXEC, "noexec"),
+        (mnt::NOSUID, "nosuid"),
+        (mnt::ASYNC, "async"),
+        (mnt::NOATIME, "noatime"),
+        (mnt::NOSYMFOLLOW, "nosymfollow"),
+        (mnt::MULTILABEL, "multilabel"),
+        (mnt::ACLS, "acls"),
+        (mnt::NOCLUSTERR, "noclusterr"),
+        (mnt::NOCLUSTERW, "noclusterw"),
+    ] {
+        if flags & bit != 0 {
+            out.push(word.to_string());
+        }
+    }
+    out
+}
 
 /// `MNT_RDONLY|MNT_NOATIME`.
 pub fn mnt_flag_names(flags: u64) -> String {

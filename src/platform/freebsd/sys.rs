@@ -264,6 +264,8 @@ impl MdSys for Kernel {
                     from: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntfromname))),
                     on: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntonname))),
                     fstype: String::from_utf8_lossy(&c_chars(&f.f_fstypename)).into_owned(),
+                    #[allow(clippy::unnecessary_cast)]
+                    flags: f.f_flags as u64,
                 })
                 .collect());
         }

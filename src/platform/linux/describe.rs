@@ -73,7 +73,7 @@ impl<S: LoopSys> Describe for Linux<S> {
                 let create = match o.create {
                     Some((size, crate::request::CreateMode::Reserve)) => format!(
                         "if missing: flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
-                         posix_fallocate(<img>, 0, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
+                         fallocate(<img>, 0, 0, {size}) (zeros written where the file system cannot); renameat2(RENAME_NOREPLACE) once formatted; ",
                         mount::quoted(&tmp)
                     ),
                     Some((size, crate::request::CreateMode::Sparse)) => format!(

@@ -36,7 +36,7 @@ fn show(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
+pub(super) fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
     let mut raw = std::fs::read(format!("/sys/block/loop{unit}/{rel}")).ok()?;
     if raw.last() == Some(&b'\n') {
         raw.pop();
@@ -45,7 +45,7 @@ fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
 }
 
 /// The loop device's size in bytes, as the kernel has it now.
-fn disk_size(unit: u32) -> Option<u64> {
+pub(super) fn disk_size(unit: u32) -> Option<u64> {
     let sectors: u64 = std::str::from_utf8(&sys_read(unit, "size")?).ok()?.trim().parse().ok()?;
     Some(sectors * 512)
 }
@@ -235,6 +235,16 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
             }
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => run_tool(*t, &self.argv(*t), None),
             GrowStep::Detach => self.detach(),
+        }
+    }
+
+    fn fs_bytes(&mut self, mounted_on: Option<&Path>) -> Option<u64> {
+        match mounted_on {
+            Some(on) => usage_of(on, None).map(|u| u.size),
+            None => {
+                let head = posix::read_start(&self.image.handle.fd, crate::superblock::PROBE_LEN).ok()?;
+                crate::superblock::fs_size(&head, crate::superblock::probe(&head))
+            }
         }
     }
 
@@ -456,29 +466,36 @@ pub fn target<'a, S: LoopSys>(
 pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
     let unit = u.device.unit;
     let node = loopdev::node(unit);
+    // The mark and the backing file's identity need the device opened;
+    // a normal user may not (`losetup -l` reads sysfs only): those are
+    // then unknown, the rest comes from sysfs.
     let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
-        Ok(r) => r,
+        Ok(r) => Some(r),
         // Detached between the two looks.
         Err(Errno::ENXIO | Errno::ENOENT) => return Ok(None),
+        Err(Errno::EACCES | Errno::EPERM) => None,
         Err(e) => return Err(Error::sys(show(&node), e)),
     };
-    let field = &info.lo_file_name;
-    let text = field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec();
+    let mark = info.as_ref().map(|i| {
+        let field = &i.lo_file_name;
+        field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec()
+    });
     // btrfs gives its mounts an anonymous device of their own (the table
     // was matched through its source): no device to check there.
-    let used = mount.and_then(|m| used_bytes(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
-    let (image, deleted) = deleted_name(sys.backing_name(unit), (info.lo_device, info.lo_inode));
+    let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
+    let (image, deleted) = match &info {
+        Some(i) => deleted_name(sys.backing_name(unit), (i.lo_device, i.lo_inode)),
+        None => (sys.backing_name(unit), None),
+    };
     Ok(Some(Listed {
         unit,
         device: node,
         image,
         deleted,
-        mount_point: mount.map(|m| m.on.clone().into_os_string().into_encoded_bytes()),
-        size: disk_size(unit).unwrap_or(0),
-        used,
-        read_only: sys_read(unit, "ro").is_some_and(|r| r == b"1"),
-        mark: (!text.is_empty()).then_some(text),
-        foreign: u.owner.is_foreign(),
+        size: disk_size(unit),
+        usage,
+        direct_io: sys_read(unit, "loop/dio").map(|d| d == b"1"),
+        mark: mark.filter(|t| !t.is_empty()),
         crypt: super::crypt::layer_of(u).map(|node| ("luks2".to_string(), node)),
     }))
 }
@@ -499,18 +516,15 @@ fn deleted_name(shown: Option<Vec<u8>>, id: (u64, u64)) -> (Option<Vec<u8>>, Opt
     }
 }
 
-/// Bytes in use on the file system mounted at `mp`, if it is still the
-/// one on device `rdev` when that can be told (statvfs: blocks minus free blocks, in fragment
-/// units).
-fn used_bytes(mp: &Path, rdev: Option<u64>) -> Option<u64> {
+/// What statvfs says of the file system mounted at `mp`, if it is still
+/// the one on device `rdev` when that can be told ([`posix::usage`]).
+fn usage_of(mp: &Path, rdev: Option<u64>) -> Option<crate::list::table::Usage> {
     let st = nix::sys::stat::stat(mp).ok()?;
     #[allow(clippy::unnecessary_cast)]
     if rdev.is_some_and(|rdev| st.st_dev as u64 != rdev) {
         return None;
     }
-    let v = nix::sys::statvfs::statvfs(mp).ok()?;
-    #[allow(clippy::unnecessary_cast)]
-    Some((v.blocks() as u64).saturating_sub(v.blocks_free() as u64) * v.fragment_size() as u64)
+    posix::usage(mp)
 }
 
 #[cfg(test)]

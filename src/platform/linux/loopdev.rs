@@ -25,6 +25,9 @@ pub const LOOP_SET_STATUS64: u32 = 0x4C04;
 pub const LOOP_GET_STATUS64: u32 = 0x4C05;
 pub const LOOP_CHANGE_FD: u32 = 0x4C06;
 pub const LOOP_SET_CAPACITY: u32 = 0x4C07;
+/// BLKROSET, `_IO(0x12, 93)` (include/uapi/linux/fs.h): a block device's
+/// read-only state (`blockdev --setro`); not a loop request.
+pub const BLKROSET: u32 = 0x125D;
 pub const LOOP_SET_DIRECT_IO: u32 = 0x4C08;
 pub const LOOP_SET_BLOCK_SIZE: u32 = 0x4C09;
 pub const LOOP_CONFIGURE: u32 = 0x4C0A;
@@ -139,6 +142,7 @@ mod sys {
     nix::ioctl_read_bad!(get_status64, super::LOOP_GET_STATUS64, LoopInfo64);
     nix::ioctl_write_int_bad!(set_direct_io, super::LOOP_SET_DIRECT_IO);
     nix::ioctl_none_bad!(set_capacity, super::LOOP_SET_CAPACITY);
+    nix::ioctl_write_ptr_bad!(blkroset, super::BLKROSET, libc::c_int);
 }
 
 /// `/dev/loopN`.
@@ -199,6 +203,16 @@ pub fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
 pub fn set_capacity(dev: &OwnedFd) -> nix::Result<()> {
     // SAFETY: the request takes no argument; the fd is a valid open loop device.
     unsafe { sys::set_capacity(dev.as_raw_fd()) }.map(drop)
+}
+
+/// BLKROSET: makes the device read-only (`true`) or writable again, as
+/// `blockdev --setro`/`--setrw` do; a remount to `ro` uses it so nothing
+/// writes to the image below the file system, block/ioctl.c `blkdev_roset`.
+pub fn set_read_only(dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
+    let v: libc::c_int = read_only.into();
+    // SAFETY: the argument points at a valid int for the call's duration;
+    // the fd is a valid open block device.
+    unsafe { sys::blkroset(dev.as_raw_fd(), &v) }.map(drop)
 }
 
 pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
@@ -486,6 +500,7 @@ mod tests {
             assert_eq!(*n, 0x4C00 + i as u32);
         }
         assert_eq!([LOOP_CTL_ADD, LOOP_CTL_REMOVE, LOOP_CTL_GET_FREE], [0x4C80, 0x4C81, 0x4C82]);
+        assert_eq!(BLKROSET, nix::request_code_none!(0x12, 93) as u32);
         assert_eq!([LO_FLAGS_READ_ONLY, LO_FLAGS_AUTOCLEAR, LO_FLAGS_PARTSCAN, LO_FLAGS_DIRECT_IO], [1, 4, 8, 16]);
     }
 

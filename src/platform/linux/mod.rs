@@ -47,6 +47,7 @@ pub mod mount;
 pub mod mountinfo;
 #[cfg(any(test, feature = "test-support"))]
 pub mod recording;
+pub mod remount;
 pub mod requests;
 mod steps;
 use steps::{mark_of, swap_needs_size};
@@ -201,6 +202,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     type Root = OwnedFd;
     /// MS_NOSUID and MS_NODEV.
     const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
+    const WORDS: crate::plan::words::Vocabulary = crate::plan::words::LINUX;
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
         if let Some(mdconfig) = &plan.mdconfig_path {
@@ -325,6 +327,7 @@ impl<S: LoopSys> Platform for Linux<S> {
                 on: e.target,
                 fstype: e.fstype,
                 source: e.source,
+                options: e.options.split(',').filter(|o| !o.is_empty()).map(str::to_string).collect(),
             })
             .collect())
     }
@@ -335,6 +338,27 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
         units::identify(&mut self.sys, path)
+    }
+
+    const DISK_RO_SETTABLE: bool = true;
+
+    fn remount_facts(&mut self, u: &UnitInfo, m: &MountRec) -> Result<crate::remount::Facts> {
+        remount::facts(&mut self.sys, u, m)
+    }
+
+    fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
+        remount::remount(&mut self.sys, u, m, options)
+    }
+
+    fn set_disk_read_only(&mut self, u: &UnitInfo, read_only: bool) -> Result<()> {
+        remount::set_read_only(&mut self.sys, u, read_only)
+    }
+
+    fn leave_writable(&mut self, u: &UnitInfo) -> Result<()> {
+        if u.device.read_only || !self.sys.disk_read_only(u.device.unit) {
+            return Ok(());
+        }
+        remount::set_read_only(&mut self.sys, u, false)
     }
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
@@ -493,6 +517,10 @@ impl<S: LoopSys> Platform for Linux<S> {
         _size: u64,
     ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
         grow::target(self, target, named)
+    }
+
+    fn list_units(&mut self) -> Result<Vec<(UnitInfo, bool)>> {
+        units::list_visible(&mut self.sys)
     }
 
     fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {

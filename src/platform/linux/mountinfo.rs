@@ -22,6 +22,9 @@ pub struct Entry {
     /// The mount source (`/dev/loop3`, `tmpfs`): for messages only.
     pub source: String,
     pub fstype: String,
+    /// The mount's own options (`rw,nosuid,nodev,relatime`): `ro`/`rw`
+    /// here is the mount's, whatever the disk's.
+    pub options: String,
 }
 
 /// Undoes the kernel's `\ooo` escapes.
@@ -65,7 +68,8 @@ fn parse_line(line: &[u8]) -> Option<Entry> {
     let target = PathBuf::from(OsString::from_vec(unescape(fields[4])));
     let fstype = String::from_utf8_lossy(&unescape(fields.get(sep + 1)?)).into_owned();
     let source = String::from_utf8_lossy(&unescape(fields.get(sep + 2)?)).into_owned();
-    Some(Entry { id, dev: libc::makedev(major, minor), target, source, fstype })
+    let options = String::from_utf8_lossy(fields[5]).into_owned();
+    Some(Entry { id, dev: libc::makedev(major, minor), target, source, fstype, options })
 }
 
 /// Parses mountinfo bytes; a line that does not parse makes the whole
@@ -97,11 +101,13 @@ mod tests {
                 dev: libc::makedev(7, 3),
                 target: "/mnt/a b".into(),
                 source: "/dev/loop3".into(),
-                fstype: "ext4".into()
+                fstype: "ext4".into(),
+                options: "rw,noatime".into()
             }
         );
         assert_eq!(e[1].target, PathBuf::from("/t\\x"));
         assert_eq!(e[1].source, "tmpfs");
+        assert_eq!(e[1].options, "rw");
         // Not UTF-8: kept as bytes; the decoy's source is only text.
         assert_eq!(e[2].target.as_os_str().as_bytes(), b"/n\xff\xfe");
         assert_eq!((e[2].dev, e[2].fstype.as_str()), (libc::makedev(0, 6), "tmpfs"));

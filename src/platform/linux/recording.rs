@@ -34,6 +34,8 @@ pub enum LoopCall {
         data: Option<String>,
     },
     SetCapacity(u32),
+    /// BLKROSET on a unit.
+    SetReadOnly(u32, bool),
 }
 
 /// One loop device of the double.
@@ -48,6 +50,8 @@ pub struct FakeLoop {
     pub holders: usize,
     /// What sysfs shows as its backing file.
     pub backing_name: Option<Vec<u8>>,
+    /// Made read-only with BLKROSET.
+    pub read_only: bool,
 }
 
 /// The double.
@@ -332,6 +336,16 @@ impl LoopSys for Recorder {
     fn set_capacity(&mut self, dev: &u32) -> nix::Result<()> {
         self.calls.push(LoopCall::SetCapacity(*dev));
         self.entry(*dev)?.info.map(drop).ok_or(Errno::ENXIO)
+    }
+
+    fn disk_read_only(&mut self, unit: u32) -> bool {
+        self.loops.get(&unit).is_some_and(|l| l.read_only)
+    }
+
+    fn set_read_only(&mut self, dev: &u32, read_only: bool) -> nix::Result<()> {
+        self.calls.push(LoopCall::SetReadOnly(*dev, read_only));
+        self.entry(*dev)?.read_only = read_only;
+        Ok(())
     }
 
     fn sleep(&mut self, d: Duration) {

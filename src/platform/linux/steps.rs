@@ -53,12 +53,12 @@ pub(super) fn do_mount<S: LoopSys>(
     result.map(|()| pin).map_err(|e| {
         let what = format!("{source} on {}", crate::error::quoted(target));
         let text = match e {
-            Errno::ENODEV => format!("the kernel does not know file system type {fstype}"),
+            Errno::ENODEV => format!("the kernel does not know file system type {fstype} (modprobe {fstype} loads it)"),
             Errno::EINVAL => format!(
                 "not a valid {fstype} file system, one larger than the disk (-s), or an option {fstype} does not accept"
             ),
             Errno::EBUSY => "already mounted, or the mount point is busy".to_string(),
-            Errno::ENOENT => "mount point does not exist".to_string(),
+            Errno::ENOENT => "mount point does not exist (create it first)".to_string(),
             Errno::ENOTDIR => "mount point is not a directory".to_string(),
             Errno::EROFS | Errno::EACCES if !flags.contains(MsFlags::MS_RDONLY) => {
                 "device is write-protected; mount with -o ro".to_string()
@@ -157,6 +157,14 @@ impl<S: LoopSys> Linux<S> {
             match r? {
                 Attempt::Bound(unit, dev) => {
                     let node = loopdev::node(unit);
+                    // A read-only flag a remount set (BLKROSET) outlives the
+                    // detach; a unit attached writable is made writable.
+                    if !b.read_only && self.sys.disk_read_only(unit) {
+                        self.sys
+                            .set_read_only(&dev, false)
+                            .map_err(|e| Error::sys(format!("{}: BLKROSET", node.display()), e))?;
+                        self.debug(format!("{}: cleared the read-only flag a remount had left", node.display()));
+                    }
                     if !use_configure {
                         self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
                     }
@@ -189,10 +197,14 @@ impl<S: LoopSys> Linux<S> {
     ) -> Result<Attempt<S::Dev>> {
         {
             let unit = match a.unit {
-                Unit::Auto => self
-                    .sys
-                    .get_free()
-                    .map_err(|e| Error::explained(LOOP_CONTROL, "cannot find an unused loop device", e))?,
+                Unit::Auto => self.sys.get_free().map_err(|e| {
+                    Error::explained(
+                        LOOP_CONTROL,
+                        "cannot find an unused loop device (losetup -l lists them; the loop module's max_loop \
+                             limits how many there are)",
+                        e,
+                    )
+                })?,
                 Unit::Fixed(n) => match self.sys.ctl_add(n) {
                     Ok(()) | Err(Errno::EEXIST) => n,
                     Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),

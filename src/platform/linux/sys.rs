@@ -130,6 +130,11 @@ pub trait LoopSys {
     ) -> nix::Result<()>;
     /// LOOP_SET_CAPACITY (`-r`: the device takes its file's new size).
     fn set_capacity(&mut self, dev: &Self::Dev) -> nix::Result<()>;
+    /// BLKROSET: the device read-only or writable (a remount's `ro`/`rw`).
+    fn set_read_only(&mut self, dev: &Self::Dev, read_only: bool) -> nix::Result<()>;
+    /// Whether the device is read-only now (sysfs `ro`: attached so, or
+    /// made so with BLKROSET, which the kernel keeps past a detach).
+    fn disk_read_only(&mut self, unit: u32) -> bool;
     fn sleep(&mut self, d: Duration);
 }
 
@@ -369,6 +374,14 @@ impl LoopSys for Kernel {
 
     fn set_capacity(&mut self, dev: &OwnedFd) -> nix::Result<()> {
         loopdev::set_capacity(dev)
+    }
+
+    fn set_read_only(&mut self, dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
+        loopdev::set_read_only(dev, read_only)
+    }
+
+    fn disk_read_only(&mut self, unit: u32) -> bool {
+        std::fs::read(format!("/sys/block/loop{unit}/ro")).is_ok_and(|r| r.starts_with(b"1"))
     }
 
     fn sleep(&mut self, d: Duration) {

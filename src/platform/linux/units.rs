@@ -100,6 +100,35 @@ pub fn some<S: LoopSys>(sys: &mut S, which: Which) -> Result<Vec<UnitInfo>> {
     Ok(get(sys, unit)?.into_iter().filter(|u| which.matches(u)).collect())
 }
 
+/// `--list`: every bound loop device, with whether its owner could be
+/// read. A unit this process may not open (a normal user) is described
+/// from sysfs and /dev, as `losetup -l` does: bound when
+/// `/sys/block/loopN/loop` exists, read-only from its `ro`, its device
+/// number from stat(2) of the node; its owner unknown.
+pub fn list_visible<S: LoopSys>(sys: &mut S) -> Result<Vec<(UnitInfo, bool)>> {
+    let mut out = Vec::new();
+    for n in candidates(sys)? {
+        match get(sys, n) {
+            Ok(Some(u)) => out.push((u, true)),
+            Ok(None) => {}
+            Err(e) if matches!(e.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
+                if !std::path::Path::new(&format!("/sys/block/loop{n}/loop")).exists() {
+                    continue;
+                }
+                let node = loopdev::node(n);
+                #[allow(clippy::unnecessary_cast)]
+                let Ok(rdev) = nix::sys::stat::stat(&node).map(|st| st.st_rdev as u64) else {
+                    continue;
+                };
+                let device = Device { unit: n, path: node, read_only: sys.disk_read_only(n) };
+                out.push((UnitInfo { device, rdev, backing: None, owner: Owner::Foreign, autoclear: false }, false));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Every bound loop device.
 pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<UnitInfo>> {
     let mut out = Vec::new();
@@ -220,6 +249,12 @@ pub fn release<S: LoopSys>(sys: &mut S, unit: u32, bound: (u64, u64), force: boo
         Err(Errno::ENXIO) => return Ok(Release::Detached),
         Err(e) => return Err(e),
         Ok(i) if (i.lo_device, i.lo_inode) != bound => return Ok(Release::Detached),
+        // A remount to ro made the device read-only (BLKROSET), which the
+        // kernel keeps past the detach: the next user of the unit would
+        // find it read-only. Attached writable, it leaves writable.
+        Ok(i) if i.lo_flags & loopdev::LO_FLAGS_READ_ONLY == 0 && sys.disk_read_only(unit) => {
+            sys.set_read_only(&dev, false)?
+        }
         Ok(_) => {}
     }
     match sys.clr_fd(&dev) {

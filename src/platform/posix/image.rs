@@ -285,7 +285,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
         let mut made = None;
         match (&fill, base) {
             (Fill::Allocate(size, mode), _) => {
-                if let Err(e) = allocate(&lock_fd, *size, *mode) {
+                if let Err(e) = allocate(&lock_fd, *size, *mode, &shown()) {
                     remove();
                     return Err(Error::sys(format!("{}: cannot create image", shown()), e));
                 }
@@ -551,18 +551,39 @@ pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
     })
 }
 
-fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
+fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {
     let len = i64::try_from(size).map_err(|_| Errno::EFBIG)?;
     #[allow(clippy::useless_conversion)]
     let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
     match mode {
         CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
-        CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd, 0, len) {
-            // ZFS (and some others) cannot preallocate: write the zeros, as
-            // the 2006 article's dd did, so the space is still really taken.
-            Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, size),
+        CreateMode::Reserve => match preallocate(fd, len) {
+            // ZFS, ext2 (and some others) cannot preallocate: write the
+            // zeros, as the 2006 article's dd did, so the space is still
+            // really taken, with a progress line on a terminal.
+            Err(Errno::EINVAL | Errno::EOPNOTSUPP) => {
+                super::progress::begin(&format!("zero-filling {what}"), Some(size));
+                let r = write_zeros(fd, size);
+                super::progress::end();
+                r
+            }
             other => other,
         },
+    }
+}
+
+/// Reserves `len` bytes: fallocate(2) on Linux, where glibc's
+/// posix_fallocate would otherwise write the zeros itself, silently, on a
+/// file system that cannot (ext2, vfat); posix_fallocate(2) on FreeBSD,
+/// a system call that answers EINVAL where it cannot (ZFS).
+fn preallocate(fd: &OwnedFd, len: libc::off_t) -> nix::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        nix::fcntl::fallocate(fd, nix::fcntl::FallocateFlags::empty(), 0, len)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        nix::fcntl::posix_fallocate(fd, 0, len)
     }
 }
 
@@ -573,6 +594,7 @@ fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
         let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
         let wrote = nix::unistd::write(fd, &chunk[..n])?;
         left -= wrote as u64;
+        super::progress::add(wrote as u64);
     }
     nix::unistd::fsync(fd)
 }

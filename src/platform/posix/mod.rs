@@ -7,8 +7,10 @@
 //! or copy onto the host (mdmfs's chmod/chown-by-path race).
 //!
 //! One file per concern: `root`, `skeleton`, `walk`, `image`,
-//! `spawn`, `signals`.
+//! `spawn`, `signals`, `progress` (the line long work shows on a
+//! terminal).
 mod image;
+pub mod progress;
 mod root;
 mod setid;
 mod signals;

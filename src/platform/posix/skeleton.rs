@@ -43,7 +43,10 @@ pub fn copy_skeleton(from: &Path, root: &OwnedFd, mount_point: &Path) -> Result<
     refuse_containing(from, &src_st, root)?;
     mark_unfinished(root).map_err(|e| Error::sys(mark(), e))?;
     let dst = nix::unistd::dup(root).map_err(|e| Error::sys(what(), e))?;
-    copy_tree(src, dst, root).map_err(|(path, e)| {
+    super::progress::begin(&format!("copying {}", crate::error::quoted(from)), None);
+    let copied = copy_tree(src, dst, root);
+    super::progress::end();
+    copied.map_err(|(path, e)| {
         let shown = if path.as_os_str().is_empty() { from.to_path_buf() } else { from.join(&path) };
         match e {
             CopyFault::Errno(e) => Error::sys(format!("skel copy: {}", shown.display()), e),
@@ -329,6 +332,7 @@ fn copy_sparse(from: &OwnedFd, to: &OwnedFd) -> nix::Result<()> {
             }
         }
         at += n as u64;
+        super::progress::add(n as u64);
     }
     nix::unistd::ftruncate(to, libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)?)
 }

@@ -96,6 +96,11 @@ fn spawn_captured(
         reader = Some(r);
     }
     let mut child = cmd.spawn().map_err(|e| crate::error::from_io(shown(), &e))?;
+    // On a terminal, a line with the time it has run (not when its own
+    // output goes to ours).
+    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(shown);
+    let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let _ticker = (!loud).then(|| super::progress::Ticker::start(&format!("{name} {}", words.join(" "))));
     // The write ends now live only in the child (Command dropped ours).
     drop(cmd);
     let (finished, until) = std::sync::mpsc::channel::<()>();

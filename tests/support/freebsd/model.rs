@@ -619,14 +619,18 @@ impl MdSys for Model {
     fn mounts(&mut self) -> Result<Vec<MountEntry>> {
         let k = self.0.borrow();
         let root = match k.host {
-            Host::Ufs => MountEntry { from: "/dev/ada0p2".into(), on: "/".into(), fstype: "ufs".into() },
-            Host::Zfs => MountEntry { from: "zroot/ROOT/default".into(), on: "/".into(), fstype: "zfs".into() },
+            Host::Ufs => MountEntry { from: "/dev/ada0p2".into(), on: "/".into(), fstype: "ufs".into(), flags: 0 },
+            Host::Zfs => {
+                MountEntry { from: "zroot/ROOT/default".into(), on: "/".into(), fstype: "zfs".into(), flags: 0 }
+            }
         };
         let mut out = vec![root];
         out.extend(k.mounts.iter().map(|m| MountEntry {
             from: m.from.clone(),
             on: m.on.clone(),
             fstype: m.fstype.clone(),
+            // statfs f_flags (sys/mount.h MNT_RDONLY, MNT_NOSUID).
+            flags: if m.read_only { mnt::RDONLY } else { 0 } | if m.nosuid { mnt::NOSUID } else { 0 },
         }));
         Ok(out)
     }
@@ -684,6 +688,27 @@ impl MdSys for Model {
         }
         // ffs_mount: namei(from) must be a disk device.
         let (unit, uzip) = k.node(&from).ok_or_else(|| err(&what, Errno::ENOENT))?;
+        if req.flags & mnt::UPDATE != 0 {
+            // vfs_domount_update: fspath must be a mount's root; ffs_mount's
+            // ro→rw upgrade opens the device for writing (g_access: EROFS
+            // on a read-only md unit), rw→ro marks the file system clean.
+            let unit_ro = k.units[&unit].flags & MD_READONLY != 0;
+            let i = k.mounts.iter().rposition(|m| m.on == fspath).ok_or_else(|| err(&what, Errno::EINVAL))?;
+            if !read_only && k.mounts[i].read_only && (unit_ro || uzip) {
+                return Err(err(&what, Errno::EROFS));
+            }
+            let was_ro = k.mounts[i].read_only;
+            k.mounts[i].read_only = read_only;
+            k.mounts[i].nosuid = nosuid;
+            if let Some(Content::Ufs { clean, .. }) = k.content_of(unit) {
+                if read_only && !was_ro {
+                    *clean = true;
+                } else if !read_only {
+                    *clean = false;
+                }
+            }
+            return Ok(());
+        }
         // g_vfs_open → g_access(cp, 1, rw, rw): md.c `g_md_access` answers
         // EROFS to a writer of a read-only unit; uzip's provider is
         // read-only (sys/geom/uzip/g_uzip.c).
@@ -784,8 +809,8 @@ impl MdSys for Model {
         Ok(())
     }
 
-    fn used(&mut self, _: &Path) -> Option<u64> {
-        Some(4096)
+    fn usage(&mut self, _: &Path) -> Option<mount_md::list::table::Usage> {
+        Some(mount_md::list::table::Usage { size: 1 << 30, used: 4096, available: (1 << 30) - 4096 })
     }
 
     fn run_newfs(&mut self, argv: &[OsString], _loud: bool) -> Result<()> {

@@ -1,0 +1,375 @@
+//! The `--list` table for people and the JSON object for monitors: pure
+//! formatting of [`Row`]s.
+//!
+//! Text: a header line, then one line per unit, columns aligned with
+//! spaces: `DEVICE IMAGE MOUNTPOINT TYPE SIZE FSSIZE USED AVAIL MODE DIO
+//! OWNER CRYPT`. SIZE is the disk's, FSSIZE, USED and AVAIL the mounted file
+//! system's (statvfs: AVAIL is what an unprivileged writer may still use),
+//! MODE the mount's `ro`/`rw` (not the disk's), DIO whether the disk does
+//! direct I/O on its backing file (`-` on FreeBSD, whose md(4) has no such
+//! switch), OWNER `mount_md`, `foreign` or `?`, CRYPT the crypt layer
+//! mount_md opened on the unit as `TYPE:DEVICE` (`luks2:/dev/mapper/…`,
+//! `geli:/dev/md3.eli`) or `-`.
+//! Sizes are human (`1.5G`, binary units, as `df -h`) unless `bytes`.
+//! `-` is "none" (not mounted, no backing file), `?` is "could not be
+//! read" (a normal user cannot read a unit's mark). Fields are escaped as
+//! [`super::escape_field`] does, so every line splits at runs of spaces.
+//!
+//! JSON: `{"mount_md": [ … ]}`, one object per unit with `device`, `unit`,
+//! `image`, `deleted`, `mountpoint`, `type`, `size`, `fs_size`, `used`,
+//! `available`, `readonly`, `direct_io`, `owner`, `mark` and `crypt`
+//! (`{"type": …, "device": …}`); every size in
+//! bytes, `null` where a value is unknown or does not apply.
+#![forbid(unsafe_code)]
+use super::{escape_field, json_string};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Who attached a unit, by its mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    /// It carries mount_md's mark.
+    MountMd,
+    /// Another tool's (losetup, mount -o loop, mdconfig).
+    Foreign,
+    /// The mark could not be read (a normal user on Linux).
+    Unknown,
+}
+
+/// What `statvfs` says about a mounted file system, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub size: u64,
+    pub used: u64,
+    /// What an unprivileged writer may still use (`f_bavail`).
+    pub available: u64,
+}
+
+/// One attached unit, as `--list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub unit: u32,
+    /// `/dev/loop3`, `/dev/md3`.
+    pub device: PathBuf,
+    /// The backing file as the kernel shows it (for display only), or
+    /// `None` for a unit with no file (swap, malloc, memfd).
+    pub image: Option<Vec<u8>>,
+    /// The backing file was unlinked: `image` is its last name, without
+    /// the ` (deleted)` the kernel shows after it. `None`: not known.
+    pub deleted: Option<bool>,
+    /// Where it is mounted (the first such mount), if anywhere.
+    pub mount_point: Option<Vec<u8>>,
+    /// The mounted file system's type, from the mount table.
+    pub fstype: Option<String>,
+    /// Bytes the disk holds; `None`: could not be read.
+    pub size: Option<u64>,
+    /// The mounted file system's sizes; `None` when not mounted or when
+    /// statvfs failed.
+    pub usage: Option<Usage>,
+    /// The mount is read-only (from the mount table); `None` when not
+    /// mounted.
+    pub read_only: Option<bool>,
+    /// The disk reads and writes its backing file with direct I/O;
+    /// `None`: not known.
+    pub direct_io: Option<bool>,
+    pub whose: Whose,
+    /// The unit's whole mark/label text (`mount_md:/var/jails/j1`), if
+    /// any was read.
+    pub mark: Option<Vec<u8>>,
+    /// The crypt layer mount_md opened on it: type (`luks2`, `geli`) and
+    /// device.
+    pub crypt: Option<(String, PathBuf)>,
+}
+
+/// The units to show: mount_md's and those whose mark could not be read;
+/// with `all` other tools' too. In unit order.
+pub fn select(rows: Vec<Row>, all: bool) -> Vec<Row> {
+    let mut shown: Vec<Row> = rows.into_iter().filter(|r| all || r.whose != Whose::Foreign).collect();
+    shown.sort_by_key(|r| r.unit);
+    shown
+}
+
+/// `n` bytes as people read them: `512B`, `4.0K`, `1.5G`, `20G` (binary
+/// units; one decimal below 10, as `df -h`; rounded to nearest).
+pub fn human(n: u64) -> String {
+    const UNITS: [char; 6] = ['K', 'M', 'G', 'T', 'P', 'E'];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    loop {
+        // What the value prints as, so 1023.96K carries to 1.0M.
+        let shown = if value < 9.95 { (value * 10.0).round() / 10.0 } else { value.round() };
+        if shown < 1024.0 || unit == UNITS.len() - 1 {
+            return if shown < 10.0 {
+                format!("{shown:.1}{}", UNITS[unit])
+            } else {
+                format!("{shown:.0}{}", UNITS[unit])
+            };
+        }
+        value /= 1024.0;
+        unit += 1;
+    }
+}
+
+const HEADER: [&str; 12] =
+    ["DEVICE", "IMAGE", "MOUNTPOINT", "TYPE", "SIZE", "FSSIZE", "USED", "AVAIL", "MODE", "DIO", "OWNER", "CRYPT"];
+
+/// One row's fields, escaped, in [`HEADER`]'s order.
+fn fields(r: &Row, bytes: bool) -> [String; 12] {
+    let text = |b: &[u8]| String::from_utf8_lossy(&escape_field(b)).into_owned();
+    let dash = || "-".to_string();
+    let size = |n: u64| if bytes { n.to_string() } else { human(n) };
+    let mounted = r.mount_point.is_some();
+    // Not mounted: nothing to say (`-`); mounted but unread: `?`.
+    let fs = |pick: fn(&Usage) -> u64| match (&r.usage, mounted) {
+        (Some(u), _) => size(pick(u)),
+        (None, true) => "?".into(),
+        (None, false) => dash(),
+    };
+    let image = match (&r.image, r.deleted) {
+        // The kernel's own form for an unlinked file (the JSON says it apart).
+        (Some(name), Some(true)) => text(&[name.as_slice(), b" (deleted)"].concat()),
+        (Some(name), _) => text(name),
+        (None, _) => dash(),
+    };
+    [
+        text(r.device.as_os_str().as_encoded_bytes()),
+        image,
+        r.mount_point.as_deref().map(text).unwrap_or_else(dash),
+        match (&r.fstype, mounted) {
+            (Some(t), _) => text(t.as_bytes()),
+            (None, true) => "?".into(),
+            (None, false) => dash(),
+        },
+        r.size.map(size).unwrap_or_else(|| "?".into()),
+        fs(|u| u.size),
+        fs(|u| u.used),
+        fs(|u| u.available),
+        match r.read_only {
+            Some(true) => "ro".into(),
+            Some(false) => "rw".into(),
+            None if mounted => "?".into(),
+            None => dash(),
+        },
+        match r.direct_io {
+            Some(true) => "on".into(),
+            Some(false) => "off".into(),
+            // Not known, or not a switch this system has (md(4)).
+            None => dash(),
+        },
+        match r.whose {
+            Whose::MountMd => "mount_md".into(),
+            Whose::Foreign => "foreign".into(),
+            Whose::Unknown => "?".into(),
+        },
+        match &r.crypt {
+            Some((t, d)) => format!("{t}:{}", text(d.as_os_str().as_encoded_bytes())),
+            None => dash(),
+        },
+    ]
+}
+
+/// The text table: a header line and one line per row, columns padded to
+/// the widest field (the last column is not padded), each line ending in
+/// a newline. Bytes, since a path is not text (escaped, it is ASCII and
+/// printable UTF-8).
+pub fn text(rows: &[Row], bytes: bool) -> Vec<u8> {
+    let mut lines: Vec<[String; 12]> = vec![HEADER.map(String::from)];
+    lines.extend(rows.iter().map(|r| fields(r, bytes)));
+    let mut widths = [0usize; 12];
+    for l in &lines {
+        for (w, f) in widths.iter_mut().zip(l) {
+            *w = (*w).max(f.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for l in &lines {
+        let mut line = String::new();
+        for (i, f) in l.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            line.push_str(f);
+            if i + 1 < l.len() {
+                line.extend(std::iter::repeat_n(' ', widths[i] - f.chars().count()));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "null".to_string(), |v| v.to_string())
+}
+
+/// The JSON object `{"mount_md": [...]}` (with a final newline).
+pub fn json(rows: &[Row]) -> String {
+    let mut s = String::from("{\"mount_md\": [");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let owner = match r.whose {
+            Whose::MountMd => "\"mount_md\"",
+            Whose::Foreign => "\"foreign\"",
+            Whose::Unknown => "null",
+        };
+        let _ = write!(
+            s,
+            "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"deleted\": {}, \"mountpoint\": {}, \"type\": {}, \
+             \"size\": {}, \"fs_size\": {}, \"used\": {}, \"available\": {}, \"readonly\": {}, \"direct_io\": {}, \
+             \"owner\": {owner}, \"mark\": {}, \"crypt\": {}}}",
+            json_string(r.device.as_os_str().as_encoded_bytes()),
+            r.unit,
+            opt(r.image.as_deref().map(json_string)),
+            opt(r.deleted),
+            opt(r.mount_point.as_deref().map(json_string)),
+            opt(r.fstype.as_deref().map(|t| json_string(t.as_bytes()))),
+            opt(r.size),
+            opt(r.usage.map(|u| u.size)),
+            opt(r.usage.map(|u| u.used)),
+            opt(r.usage.map(|u| u.available)),
+            opt(r.read_only),
+            opt(r.direct_io),
+            opt(r.mark.as_deref().map(json_string)),
+            opt(r.crypt.as_ref().map(|(t, d)| {
+                format!(
+                    "{{\"type\": {}, \"device\": {}}}",
+                    json_string(t.as_bytes()),
+                    json_string(d.as_os_str().as_encoded_bytes())
+                )
+            })),
+        );
+    }
+    if !rows.is_empty() {
+        s.push('\n');
+    }
+    s.push_str("]}\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn row(n: u32, whose: Whose) -> Row {
+        let ours = whose == Whose::MountMd;
+        Row {
+            unit: n,
+            device: format!("/dev/loop{n}").into(),
+            image: Some(b"/srv/a b.img".to_vec()),
+            deleted: Some(false),
+            mount_point: ours.then(|| b"/j/x".to_vec()),
+            fstype: ours.then(|| "ext4".to_string()),
+            size: Some(1 << 30),
+            usage: ours.then_some(Usage { size: 1_006_632_960, used: 4096, available: 940_000_000 }),
+            read_only: ours.then_some(false),
+            direct_io: Some(ours),
+            whose,
+            mark: ours.then(|| b"mount_md:/j/x".to_vec()),
+            crypt: None,
+        }
+    }
+
+    #[test]
+    fn human_sizes() {
+        let h = |n| human(n);
+        assert_eq!(h(0), "0B");
+        assert_eq!(h(1023), "1023B");
+        assert_eq!(h(1024), "1.0K");
+        assert_eq!(h(1536), "1.5K");
+        assert_eq!(h(10 * 1024), "10K");
+        assert_eq!(h(1024 * 1024 - 1), "1.0M");
+        assert_eq!(h(2 << 30), "2.0G");
+        assert_eq!(h(20 << 30), "20G");
+        assert_eq!(h(1_006_632_960), "960M");
+        assert_eq!(h(u64::MAX), "16E");
+    }
+
+    #[test]
+    fn a_header_then_aligned_rows() {
+        let rows = [row(3, Whose::MountMd), row(12, Whose::Foreign)];
+        let t = String::from_utf8(text(&rows, false)).unwrap();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let split: Vec<Vec<&str>> = lines.iter().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(split[0], HEADER);
+        assert_eq!(
+            split[1],
+            [
+                "/dev/loop3",
+                "/srv/a\\040b.img",
+                "/j/x",
+                "ext4",
+                "1.0G",
+                "960M",
+                "4.0K",
+                "896M",
+                "rw",
+                "on",
+                "mount_md",
+                "-"
+            ]
+        );
+        assert_eq!(
+            split[2],
+            ["/dev/loop12", "/srv/a\\040b.img", "-", "-", "1.0G", "-", "-", "-", "-", "off", "foreign", "-"]
+        );
+        // Columns line up: every field of a column starts where its header does.
+        let starts = |l: &str| -> Vec<usize> {
+            let b = l.as_bytes();
+            (0..b.len()).filter(|&i| b[i] != b' ' && (i == 0 || b[i - 1] == b' ')).collect()
+        };
+        assert_eq!(starts(lines[0]), starts(lines[1]));
+        assert_eq!(starts(lines[0]), starts(lines[2]));
+        assert!(text(&[], false) == b"DEVICE IMAGE MOUNTPOINT TYPE SIZE FSSIZE USED AVAIL MODE DIO OWNER CRYPT\n");
+    }
+
+    #[test]
+    fn bytes_and_unknowns() {
+        let mut r = row(3, Whose::Unknown);
+        r.mount_point = Some(b"/j/x".to_vec());
+        r.size = None;
+        r.direct_io = None;
+        let t = String::from_utf8(text(&[r], true)).unwrap();
+        let f: Vec<&str> = t.lines().nth(1).unwrap().split_whitespace().collect();
+        // Mounted, but nothing else could be read.
+        assert_eq!(f[2..], ["/j/x", "?", "?", "?", "?", "?", "?", "-", "?", "-"]);
+        let t = String::from_utf8(text(&[row(3, Whose::MountMd)], true)).unwrap();
+        assert!(t.contains(" 1073741824 1006632960 4096 940000000 rw "), "{t}");
+    }
+
+    #[test]
+    fn deleted_and_escaped() {
+        let mut r = row(3, Whose::MountMd);
+        r.deleted = Some(true);
+        r.mount_point = Some(b"/j/a\tb\x1b[31m".to_vec());
+        let t = String::from_utf8(text(std::slice::from_ref(&r), false)).unwrap();
+        assert!(t.contains(" /srv/a\\040b.img\\040(deleted) /j/a\\011b\\033[31m "), "{t}");
+        assert!(json(&[r]).contains(r#""image": "/srv/a b.img", "deleted": true, "mountpoint": "/j/a\tb\u001b[31m""#));
+    }
+
+    #[test]
+    fn selection_keeps_unknown_owners() {
+        let rows = vec![row(7, Whose::Foreign), row(2, Whose::Unknown), row(1, Whose::MountMd)];
+        assert_eq!(select(rows.clone(), false).iter().map(|r| r.unit).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(select(rows, true).iter().map(|r| r.unit).collect::<Vec<_>>(), [1, 2, 7]);
+    }
+
+    #[test]
+    fn json_object() {
+        assert_eq!(json(&[]), "{\"mount_md\": []}\n");
+        let j = json(&[row(3, Whose::MountMd), row(4, Whose::Unknown)]);
+        assert!(j.starts_with("{\"mount_md\": [\n  {"), "{j}");
+        assert!(j.contains(
+            r#"{"device": "/dev/loop3", "unit": 3, "image": "/srv/a b.img", "deleted": false, "mountpoint": "/j/x", "type": "ext4", "size": 1073741824, "fs_size": 1006632960, "used": 4096, "available": 940000000, "readonly": false, "direct_io": true, "owner": "mount_md", "mark": "mount_md:/j/x", "crypt": null}"#
+        ), "{j}");
+        assert!(j.contains(
+            r#""mountpoint": null, "type": null, "size": 1073741824, "fs_size": null, "used": null, "available": null, "readonly": null, "direct_io": false, "owner": null, "mark": null, "crypt": null}"#
+        ), "{j}");
+    }
+}

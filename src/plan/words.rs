@@ -1,0 +1,275 @@
+//! `-N` in words: the steps of a plan as an admin would name them, one a
+//! line, as mdmfs's `-N` lists the commands it would run (`-N -X` keeps
+//! the exact system calls each backend describes). Pure: the plan and the
+//! system's [`Vocabulary`] in, lines out.
+#![forbid(unsafe_code)]
+use super::{Examine, FsType, Plan, Step};
+use crate::device::Unit;
+use crate::request::{Backing, CreateMode, FsckPolicy};
+use std::path::Path;
+
+/// How a system names its disks and tools.
+#[derive(Debug, Clone, Copy)]
+pub struct Vocabulary {
+    /// `loop device`, `md(4) disk`.
+    pub disk: &'static str,
+    /// With its article: `a loop device`, `an md(4) disk`.
+    pub a_disk: &'static str,
+    /// `/dev/loop`, `/dev/md`: a unit's node without its number.
+    pub node: &'static str,
+    /// The formatter for a type: `mkfs.ext4`, `newfs`.
+    pub formatter: fn(&str) -> String,
+    /// The checker the `--fsck` policy runs (`e2fsck -p`, `fsck_ufs -p`).
+    pub checker: &'static str,
+}
+
+/// Linux's words.
+pub const LINUX: Vocabulary = Vocabulary {
+    disk: "loop device",
+    a_disk: "a loop device",
+    node: "/dev/loop",
+    formatter: |t| format!("mkfs.{t}"),
+    checker: "e2fsck -p",
+};
+
+/// FreeBSD's words.
+pub const FREEBSD: Vocabulary = Vocabulary {
+    disk: "md(4) disk",
+    a_disk: "an md(4) disk",
+    node: "/dev/md",
+    formatter: |_| "newfs".to_string(),
+    checker: "fsck_ufs -p",
+};
+
+/// A path as an admin would type it: in single quotes when it holds a
+/// space or a quote.
+fn path(p: &Path) -> String {
+    crate::error::quoted(p)
+}
+
+/// `2 GiB (2147483648 bytes)`, or bytes alone below a KiB.
+fn size(n: u64) -> String {
+    let h = crate::list::table::human(n);
+    if n < 1024 {
+        format!("{n} bytes")
+    } else {
+        format!("{}iB ({n} bytes)", h)
+    }
+}
+
+/// The plan's steps in words, one a line, each with the condition it runs
+/// under.
+pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
+    let unit = plan.steps.iter().find_map(|s| match s {
+        Step::Attach(a) => Some(a.unit),
+        _ => None,
+    });
+    let disk = match unit {
+        Some(Unit::Fixed(n)) => format!("{}{n}", v.node),
+        _ => format!("the {}", v.disk),
+    };
+    let created = plan.steps.iter().any(|s| matches!(s, Step::OpenImage(o) if o.create.is_some()));
+    let mut lines = Vec::new();
+    for step in &plan.steps {
+        let line = match step {
+            Step::EnterNamespace(ns) => format!("enter the mount namespace of {}", path(ns)),
+            Step::OpenImage(o) => {
+                let how = if o.read_only { "read-only" } else { "read-write" };
+                match (o.create, &o.from) {
+                    (_, Some(base)) => format!(
+                        "open {} {how}, making it from {} if it does not exist (a clone where the host can)",
+                        path(&o.path),
+                        path(&base.path)
+                    ),
+                    (Some((n, mode)), None) => {
+                        let blocks = match mode {
+                            CreateMode::Reserve => "every block reserved",
+                            CreateMode::Sparse => "sparse",
+                        };
+                        format!(
+                            "open {} {how}, creating it if it does not exist ({}, {blocks})",
+                            path(&o.path),
+                            size(n)
+                        )
+                    }
+                    (None, None) => format!("open {} {how} and lock it", path(&o.path)),
+                }
+            }
+            Step::PreDetach(n) => format!("detach {}{n} if it is attached and not in use (-D keeps it)", v.node),
+            Step::Attach(a) => {
+                let what = match &a.backing {
+                    Backing::Vnode(p) => format!("attach {} as {}", path(p), v.a_disk),
+                    Backing::Swap => format!("attach a swap-backed {}", v.disk),
+                    Backing::Malloc => format!("attach a memory-backed {}", v.disk),
+                };
+                let of = match (a.size, &a.backing) {
+                    (Some(n), _) => format!(" of {}", size(n)),
+                    (None, Backing::Vnode(_)) => " of the image's size".to_string(),
+                    (None, _) => String::new(),
+                };
+                let which = match a.unit {
+                    Unit::Fixed(n) => format!(", {}{n}", v.node),
+                    Unit::Auto => String::new(),
+                };
+                let ro = if a.read_only { ", read-only" } else { "" };
+                format!("{what}{of}{which}{ro}")
+            }
+            Step::WaitForNode => continue,
+            Step::Crypt(c) => {
+                let header = if created { ", writing its header first on an image this run created" } else { "" };
+                let ro = if c.read_only { " read-only" } else { "" };
+                format!("open the {} crypt layer on {disk}{ro}{header}", c.encrypt.scheme.name())
+            }
+            Step::NewIdentity => {
+                "give the copied file system an identity of its own (a new UUID) if this run made the image".to_string()
+            }
+            Step::Examine(Examine::BeforeFormat) => {
+                format!("check that {disk} holds no file system (none is formatted over)")
+            }
+            Step::Examine(Examine::BeforeMount(FsckPolicy::Auto)) => {
+                format!("check the file system with {} if it is not clean", v.checker)
+            }
+            Step::Examine(Examine::BeforeMount(FsckPolicy::Always)) => {
+                format!("check the file system with {}", v.checker)
+            }
+            Step::Examine(Examine::BeforeMount(FsckPolicy::Never)) => {
+                "warn if the file system is not clean (--fsck=never)".to_string()
+            }
+            Step::Format(f) => {
+                let opts: Vec<String> = f
+                    .options
+                    .iter()
+                    .map(|o| {
+                        format!("-{}{}", o.letter, o.value.as_deref().map(|v| format!(" {v}")).unwrap_or_default())
+                    })
+                    .collect();
+                let opts = if opts.is_empty() { String::new() } else { format!(" ({})", opts.join(" ")) };
+                let when = if f.only_if_created { " (only if this run created the image)" } else { "" };
+                format!("format {disk} {} with {}{opts}{when}", f.fstype, (v.formatter)(&f.fstype))
+            }
+            Step::Mount(m) => {
+                let t = match &m.fstype {
+                    FsType::Named(t) => t.clone(),
+                    FsType::Probe => "the type the image holds".to_string(),
+                };
+                let opts =
+                    if m.options.is_empty() { String::new() } else { format!(", options {}", m.options.join(",")) };
+                format!("mount {disk}{} on {} ({t}{opts})", m.suffix, path(&m.mount_point))
+            }
+            Step::MountTmpfs(t) => {
+                let of = t.size.map(|n| format!(" of {}", size(n))).unwrap_or_default();
+                let opts =
+                    if t.options.is_empty() { String::new() } else { format!(", options {}", t.options.join(",")) };
+                format!("mount a tmpfs{of} on {}{}", path(&t.mount_point), opts)
+            }
+            Step::SetMode { mode, .. } => format!("set the mode of {} to {mode:04o}", path(&plan.mount_point)),
+            Step::SetOwner { uid, gid } => format!("set the owner of {} to {uid}:{gid}", path(&plan.mount_point)),
+            Step::CopySkeleton(p) => format!("copy {} into {}", path(p), path(&plan.mount_point)),
+        };
+        lines.push(line);
+    }
+    if created {
+        lines.push("remove the image again if this run created it and a later step fails".to_string());
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Attach, Format, Mount, OpenImage};
+    use crate::request::NewfsOpt;
+
+    fn plan(steps: Vec<Step>) -> Plan {
+        Plan { steps, mount_point: "/var/jails/j1".into(), mdconfig_path: None }
+    }
+
+    #[test]
+    fn a_new_image_in_words() {
+        let p = plan(vec![
+            Step::OpenImage(OpenImage {
+                path: "/srv/j1.img".into(),
+                create: Some((2 << 30, CreateMode::Reserve)),
+                read_only: false,
+                from: None,
+            }),
+            Step::Attach(Attach {
+                unit: Unit::Auto,
+                backing: Backing::Vnode("/srv/j1.img".into()),
+                size: Some(2 << 30),
+                read_only: false,
+                direct_io: true,
+                formats: crate::plan::Formats::Always,
+            }),
+            Step::WaitForNode,
+            Step::Format(Format {
+                fstype: "ext4".into(),
+                options: vec![NewfsOpt { letter: 'i', value: Some("8192".into()) }],
+                soft_updates: true,
+                loud: false,
+                only_if_created: true,
+            }),
+            Step::Examine(Examine::BeforeMount(FsckPolicy::Auto)),
+            Step::Mount(Mount {
+                fstype: FsType::Named("ext4".into()),
+                options: vec!["rw".into(), "noatime".into()],
+                suffix: String::new(),
+                mount_point: "/var/jails/j1".into(),
+                sloppy: false,
+            }),
+            Step::SetMode { mode: 0o755, explicit: true },
+            Step::SetOwner { uid: 0, gid: 0 },
+        ]);
+        assert_eq!(
+            describe(&p, &LINUX),
+            [
+                "open /srv/j1.img read-write, creating it if it does not exist (2.0GiB (2147483648 bytes), every block reserved)",
+                "attach /srv/j1.img as a loop device of 2.0GiB (2147483648 bytes)",
+                "format the loop device ext4 with mkfs.ext4 (-i 8192) (only if this run created the image)",
+                "check the file system with e2fsck -p if it is not clean",
+                "mount the loop device on /var/jails/j1 (ext4, options rw,noatime)",
+                "set the mode of /var/jails/j1 to 0755",
+                "set the owner of /var/jails/j1 to 0:0",
+                "remove the image again if this run created it and a later step fails",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_fixed_md_unit_on_freebsd() {
+        let p = plan(vec![
+            Step::PreDetach(3),
+            Step::Attach(Attach {
+                unit: Unit::Fixed(3),
+                backing: Backing::Swap,
+                size: Some(64 << 20),
+                read_only: false,
+                direct_io: true,
+                formats: crate::plan::Formats::Always,
+            }),
+            Step::Format(Format {
+                fstype: "ufs".into(),
+                options: vec![],
+                soft_updates: true,
+                loud: false,
+                only_if_created: false,
+            }),
+            Step::Mount(Mount {
+                fstype: FsType::Named("ufs".into()),
+                options: vec![],
+                suffix: String::new(),
+                mount_point: "/tmp/x y".into(),
+                sloppy: false,
+            }),
+        ]);
+        assert_eq!(
+            describe(&p, &FREEBSD),
+            [
+                "detach /dev/md3 if it is attached and not in use (-D keeps it)",
+                "attach a swap-backed md(4) disk of 64MiB (67108864 bytes), /dev/md3",
+                "format /dev/md3 ufs with newfs",
+                "mount /dev/md3 on '/tmp/x y' (ufs)",
+            ]
+        );
+    }
+}

@@ -69,7 +69,6 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         keeps: plan.steps.iter().any(|s| matches!(s, Step::Examine(Examine::BeforeMount(_)))),
         fs_size: None,
         ro_noted: false,
-        disk_size: None,
         layered: layered(plan),
         probed: None,
     };
@@ -149,8 +148,6 @@ struct Run<'p, 'o, 'w, P: Describe> {
     fs_size: Option<u64>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
-    /// The disk's size when the plan sets it (`-s`).
-    disk_size: Option<u64>,
     /// The file system lives in a layer above the disk (`md.uzip`), not at
     /// its start.
     layered: bool,
@@ -263,7 +260,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// replaced) rather than joined by a second unit
     /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
-        self.disk_size = a.size;
         let image_id = self.image.as_ref().map(|i| i.id);
         match before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)? {
             Before::Attach => {}
@@ -383,7 +379,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Examine::BeforeFormat => return format_consent(&head, found, what).map_or(Ok(()), Err),
             Examine::BeforeMount(policy) => *policy,
         };
-        if let Some(e) = unmountable(&head, found, self.disk_size, &what).filter(|_| !self.layered) {
+        if let Some(e) = unmountable(&head, found, &what).filter(|_| !self.layered) {
             return Err(e);
         }
         let health = superblock::health(&head, found);
@@ -599,31 +595,17 @@ fn format_consent(head: &[u8], found: crate::superblock::Found, what: String) ->
 
 /// Why a kept (`-P`) image cannot be mounted, known from its first bytes:
 /// it holds nothing at all (an image made with dd or truncate and never
-/// formatted), or a file system larger than the disk `-s` makes (the
-/// kernel would refuse it with a bare EINVAL).
-fn unmountable(head: &[u8], found: crate::superblock::Found, disk: Option<u64>, what: &str) -> Option<Error> {
+/// formatted). A file system larger than the disk `-s` makes is not a
+/// refusal: the disk is made its size ([`Run::fit_to_fs`]).
+fn unmountable(head: &[u8], found: crate::superblock::Found, what: &str) -> Option<Error> {
     use crate::superblock;
     // Nothing read is not "empty": a platform that cannot read its disks
     // sees nothing.
-    if found == superblock::Found::Unknown && !head.is_empty() && superblock::empty(head) {
-        return Some(Error::text(
+    (found == superblock::Found::Unknown && !head.is_empty() && superblock::empty(head)).then(|| {
+        Error::text(
             what,
             "is empty (all zeros where a file system begins): there is nothing to mount; \
              drop -P to format it, or use --create to make and format a missing image",
-        ));
-    }
-    let (fs, disk) = (superblock::fs_size(head, found)?, disk?);
-    (fs > disk).then(|| {
-        let h = crate::list::table::human;
-        Error::text(
-            what,
-            format!(
-                "its {} file system spans {} ({fs} bytes), more than the {} ({disk} bytes) disk -s makes; \
-                 give -s {fs} or more (drop -s to use the image's size, mount_md -r grows it)",
-                found.name().unwrap_or_default(),
-                h(fs),
-                h(disk)
-            ),
         )
     })
 }
@@ -651,7 +633,7 @@ fn dry_examine<P: Platform>(plan: &Plan, platform: &mut P, a: &Attach) -> Result
     match e {
         Examine::BeforeFormat => format_consent(&head, found, what).map_or(Ok(()), Err),
         Examine::BeforeMount(policy) => {
-            if let Some(e) = unmountable(&head, found, a.size, &what).filter(|_| !layered(plan)) {
+            if let Some(e) = unmountable(&head, found, &what).filter(|_| !layered(plan)) {
                 return Err(e);
             }
             match superblock::decide(*policy, found, &superblock::health(&head, found), a.read_only) {

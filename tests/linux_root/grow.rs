@@ -344,7 +344,7 @@ fn units_without_the_mark_are_neither_grown_nor_listed() {
     let dio = f[9];
     assert_eq!(
         f,
-        [dev.as_str(), &image.display().to_string(), "-", "-", "67108864", "-", "-", "-", "-", dio, "foreign"]
+        [dev.as_str(), &image.display().to_string(), "-", "-", "67108864", "-", "-", "-", "-", dio, "foreign", "-"]
     );
     let out = mdmfs(args!["--list", "--all", "--json"]);
     ok(&out);
@@ -395,13 +395,13 @@ fn list_and_json_while_mounted_and_after_release() {
         listing.lines().find(|l| l.starts_with(&format!("{} ", m.source))).unwrap_or_else(|| panic!("{listing}"));
     let f: Vec<&str> = line.split_whitespace().collect();
     let esc = |p: &Path| p.display().to_string().replace(' ', "\\040");
-    assert_eq!(f.len(), 11, "{line}");
+    assert_eq!(f.len(), 12, "{line}");
     assert_eq!(f[1], esc(&image));
     assert_eq!(f[2], esc(&dir));
     assert_eq!((f[3], f[4]), ("ext4", "67108864"));
     let used: u64 = f[6].parse().unwrap();
     assert!((2 * MIB..64 * MIB).contains(&used), "{line}");
-    assert_eq!((f[8], f[10]), ("rw", "mount_md"));
+    assert_eq!((f[8], f[10], f[11]), ("rw", "mount_md", "-"), "no crypt layer: {line}");
     let out = mdmfs(args!["--list", "--json"]);
     ok(&out);
     let json = text(&out.stdout);

@@ -147,6 +147,8 @@ fn started(host: Host) -> Model {
         fstab: vec![LINE1],
         release: Some("/usr/local/sbin/mount_md -u /var/jails/j1"),
         dialect: Dialect::Modern,
+        prepare: None,
+        start_fails: false,
     };
     j.start(&m).unwrap();
     m

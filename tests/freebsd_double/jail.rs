@@ -20,7 +20,7 @@ fn host(h: Host) -> Model {
 }
 
 fn jail1() -> Jail<'static> {
-    Jail { fstab: vec![LINE1], release: Some(RELEASE1), dialect: Dialect::Modern }
+    Jail { fstab: vec![LINE1], prepare: None, release: Some(RELEASE1), dialect: Dialect::Modern, start_fails: false }
 }
 
 fn log(m: &Model) -> String {
@@ -62,6 +62,8 @@ fn jail_start_stop_100_times_with_6x_mount_leaves_no_unit() {
         fstab: vec!["md /var/jails/j1 md rw,-P,-F/images/j1.img 0 0"],
         release: Some(RELEASE1),
         dialect: Dialect::Old6x,
+        prepare: None,
+        start_fails: false,
     };
     for i in 0..100 {
         j.start(&m).unwrap_or_else(|e| panic!("start {i}: {e}\n{}", log(&m)));
@@ -101,11 +103,15 @@ fn jail_two_jails_on_one_zfs_dataset_each_get_their_own_unit() {
         fstab: vec!["md /var/jails/a ufs rw,-P,-F/tank/jails/a.img,mountprog=/usr/local/sbin/mount_md 0 0"],
         release: None,
         dialect: Dialect::Modern,
+        prepare: None,
+        start_fails: false,
     };
     let b = Jail {
         fstab: vec!["md /var/jails/b ufs rw,-P,-F/tank/jails/b.img,mountprog=/usr/local/sbin/mount_md 0 0"],
         release: None,
         dialect: Dialect::Modern,
+        prepare: None,
+        start_fails: false,
     };
     // a starts and stops without exec.release: md0 stays, idle.
     a.start(&m).unwrap();
@@ -399,4 +405,37 @@ fn a_jail_image_someone_else_can_write_is_mounted_nosuid() {
     assert!(!m.k().mounts.last().unwrap().nosuid);
     assert_eq!(mount_md(&m, &words("mount_md -u /var/jails/j1")).0, 0);
     assert!(m.unit_numbers().is_empty());
+}
+
+/// jail(8) (command.c `next_command`, `create_failed`): a start that fails
+/// after mount.fstab unmounts the fstab lines again, but exec.release is
+/// not among the commands it walks back through: the unit stays attached.
+#[test]
+fn jail_a_failed_start_is_undone_without_exec_release() {
+    let m = host(Host::Ufs);
+    let j = Jail { start_fails: true, ..jail1() };
+    let e = j.start(&m).unwrap_err();
+    assert!(e.contains("exec.start"), "{e}");
+    assert!(m.md_mounts().is_empty(), "umount -t ufs on the way back");
+    assert_eq!(m.unit_numbers(), [0], "no exec.release: the unit is left\n{}", log(&m));
+    // exec.prepare, by contrast, is run again on the way back.
+    let m = host(Host::Ufs);
+    let j = Jail { start_fails: true, prepare: Some(RELEASE1), ..jail1() };
+    j.start(&m).unwrap_err();
+    let runs = m.k().log.iter().filter(|l| l.starts_with("[\"/usr/local/sbin/mount_md\", \"-u\"")).count();
+    assert_eq!(runs, 2, "before mount.fstab and after its undoing\n{}", log(&m));
+}
+
+/// A dying jail's root stays busy: jail(8)'s umount fails, so does the
+/// stop, and exec.release never runs.
+#[test]
+fn jail_stop_of_a_dying_jail_fails_at_the_umount() {
+    let m = host(Host::Ufs);
+    let j = jail1();
+    j.start(&m).unwrap();
+    m.dying_jail_root(J1, 5000);
+    let e = j.stop(&m).unwrap_err();
+    assert!(e.contains("umount") && e.contains("busy"), "{e}");
+    assert_eq!(m.md_mounts().len(), 1);
+    assert_eq!(m.unit_numbers(), [0]);
 }

@@ -95,6 +95,10 @@ pub struct MountEntry {
     pub on: PathBuf,
     /// `f_fstypename`: `ufs`, `tmpfs`, `zfs`.
     pub fstype: String,
+    /// `f_fsid.val`: the mount's own id, unique among mounts (the kernel's
+    /// `vfs_getnewfsid`); what umount(8) unmounts by (`FSID:%d:%d` with
+    /// `MNT_BYFSID`). A non-root caller may be shown zeros.
+    pub fsid: [i32; 2],
 }
 
 /// File system types that live on a disk device, whose `f_mntfromname`

@@ -75,6 +75,15 @@ fn c_chars(a: &[c_char]) -> Vec<u8> {
     a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
 }
 
+/// `fsid_t`'s two ints (`val[2]` in sys/sys/types.h; libc keeps the field
+/// private).
+fn fsid_val(f: &libc::fsid_t) -> [i32; 2] {
+    const _: () = assert!(std::mem::size_of::<libc::fsid_t>() == std::mem::size_of::<[i32; 2]>());
+    // SAFETY: fsid_t is `int32_t val[2]` (asserted to be that size above);
+    // reading it as that array reads exactly its bytes.
+    unsafe { std::ptr::read_unaligned((f as *const libc::fsid_t).cast::<[i32; 2]>()) }
+}
+
 /// A string-valued sysctl, read whole as bytes (asking again if it grew
 /// meanwhile).
 fn sysctl_bytes(name: &str) -> Result<Vec<u8>> {
@@ -261,6 +270,7 @@ impl MdSys for Kernel {
                     from: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntfromname))),
                     on: PathBuf::from(OsString::from_vec(c_chars(&f.f_mntonname))),
                     fstype: String::from_utf8_lossy(&c_chars(&f.f_fstypename)).into_owned(),
+                    fsid: fsid_val(&f.f_fsid),
                 })
                 .collect());
         }

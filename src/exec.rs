@@ -246,7 +246,8 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             Decision::Refuse(why) => return Err(Error::text(what, why)),
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
-                match self.platform.fsck(need(&self.disk, "a device before attaching one")?, fs)? {
+                let force = policy == FsckPolicy::Always;
+                match self.platform.fsck(need(&self.disk, "a device before attaching one")?, fs, force)? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if policy == FsckPolicy::Always => {
                         return Err(Error::text(what, format!("--fsck=always: no checker for {fs} on this system")))

@@ -36,7 +36,8 @@ pub enum CreateMode {
     Sparse,
 }
 
-/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`)
+/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`;
+/// `-f -p` for `Always`)
 /// on a kept (`-P`) file system before mounting it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FsckPolicy {

@@ -317,10 +317,12 @@ pub trait Platform {
         Ok(Vec::new())
     }
     /// Runs the system's checker in preen mode on `disk`, which holds `fs`
-    /// (`ext4`, `ufs`): argv vector, cleared environment. Returns the
-    /// checker's name, or `None` when this system has no checker for `fs`.
-    /// A failed check's error carries the checker's own output.
-    fn fsck(&mut self, _disk: &Disk<Self::Hold>, _fs: &str) -> Result<Option<String>> {
+    /// (`ext4`, `ufs`): argv vector, cleared environment. `force`
+    /// (`--fsck=always`) checks a file system that says it is clean too
+    /// (the checker's `-f`: preen mode alone skips a clean one). Returns
+    /// what ran (`e2fsck -f -p`), or `None` when this system has no checker
+    /// for `fs`. A failed check's error carries the checker's own output.
+    fn fsck(&mut self, _disk: &Disk<Self::Hold>, _fs: &str, _force: bool) -> Result<Option<String>> {
         Ok(None)
     }
     /// Mounts the disk and opens the new root (undoing the mount if the

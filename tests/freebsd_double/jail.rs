@@ -439,3 +439,16 @@ fn jail_stop_of_a_dying_jail_fails_at_the_umount() {
     assert_eq!(m.md_mounts().len(), 1);
     assert_eq!(m.unit_numbers(), [0]);
 }
+
+/// `--fsck=always` on a clean UFS: fsck_ufs really checks it (with -f;
+/// without it fsck_ffs says "FILE SYSTEM CLEAN; SKIPPING CHECKS"), and the
+/// message names what ran.
+#[test]
+fn fsck_always_on_a_clean_image_really_checks_it() {
+    let m = host(Host::Ufs);
+    let argv = words(&format!("mount_md --fsck=always -P -F {IMG1} md {J1}"));
+    let (code, _, err) = mount_md(&m, &argv);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(m.k().fsck_checks, 1, "checked, not skipped\n{}", log(&m));
+    assert_eq!(err, format!("mount_md: {IMG1}: ufs: --fsck=always: checked with fsck_ufs -f -p\n"));
+}

@@ -178,7 +178,7 @@ pub trait MdSys {
     fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
         posix::image_start(path, len)
     }
-    /// Runs `fsck_ufs -p` ([`fsck::fsck_argv`]); returns its output.
+    /// Runs `fsck_ufs [-f] -p` ([`fsck::fsck_argv`]); returns its output.
     fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
         fsck::run(argv)
     }
@@ -725,7 +725,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)
             }
             Step::WaitForNode => format!("wait for {name}"),
-            Step::Examine(e) => describe::examine(e, &name, &format!("{} -p", fsck::FSCK_UFS)),
+            Step::Examine(e) => describe::examine(e, &name, fsck::FSCK_UFS),
             Step::Format(f) => show_argv(&newfs_argv(f, Path::new(&name))),
             Step::Mount(m) => {
                 let from = mount_from(Path::new(&name), &m.suffix);
@@ -980,19 +980,21 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.read_start(&disk.device.path, len)
     }
 
-    /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`.
-    fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str) -> Result<Option<String>> {
+    /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`
+    /// (`-f -p` with `force`).
+    fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str, force: bool) -> Result<Option<String>> {
         if fs != "ufs" {
             return Ok(None);
         }
-        let output = self.sys.run_fsck(&fsck::fsck_argv(&disk.device.path)).map_err(|mut e| {
+        let argv = fsck::fsck_argv(&disk.device.path, force);
+        let output = self.sys.run_fsck(&argv).map_err(|mut e| {
             e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
             e
         })?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
             self.note(Note::Debug(format!("fsck_ufs: {line}")));
         }
-        Ok(Some("fsck_ufs -p".into()))
+        Ok(Some(fsck::shown(&argv)))
     }
 
     fn mount(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {

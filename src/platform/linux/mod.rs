@@ -623,7 +623,7 @@ impl<S: LoopSys> Platform for Linux<S> {
             Step::PreDetach(n) => format!("ioctl(/dev/loop{n}, LOOP_CLR_FD) if bound and not in use"),
             Step::Attach(a) => describe_attach(a, &mp),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
-            Step::Examine(e) => super::describe::examine(e, &node, "e2fsck -p"),
+            Step::Examine(e) => super::describe::examine(e, &node, "e2fsck"),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
                 Err(c) => format!("mkfs.{}: option -{c} has no meaning", f.fstype),
@@ -807,16 +807,17 @@ impl<S: LoopSys> Platform for Linux<S> {
         self.read_head(disk, len)
     }
 
-    /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
-    fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str) -> Result<Option<String>> {
+    /// ext2/3/4 only: `e2fsck -p` (`-f -p` with `force`). Its summary
+    /// goes to `-X`.
+    fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str, force: bool) -> Result<Option<String>> {
         if !matches!(fs, "ext2" | "ext3" | "ext4") {
             return Ok(None);
         }
-        let output = mkfs::e2fsck(&disk.device.path, &shown_image(disk))?;
+        let (ran, output) = mkfs::e2fsck(&disk.device.path, &shown_image(disk), force)?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
             self.debug(format!("e2fsck: {line}"));
         }
-        Ok(Some("e2fsck -p".into()))
+        Ok(Some(ran))
     }
 
     fn mount(&mut self, disk: &Disk<Held<S::Dev>>, m: &Mount) -> Result<Mounted<OwnedFd>> {

@@ -452,3 +452,45 @@ fn fsck_always_on_a_clean_image_really_checks_it() {
     assert_eq!(m.k().fsck_checks, 1, "checked, not skipped\n{}", log(&m));
     assert_eq!(err, format!("mount_md: {IMG1}: ufs: --fsck=always: checked with fsck_ufs -f -p\n"));
 }
+
+/// The jail.conf block and fstab line of doc/recipes.md's "FreeBSD 12 and
+/// later" recipe: (fstab line, exec.prepare, exec.release).
+fn recipe() -> (String, Option<String>, Option<String>) {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/recipes.md")).unwrap();
+    let part = doc.split("\n## ").find(|s| s.starts_with("FreeBSD 12 and later")).expect("the recipe");
+    let fstab = part.lines().find(|l| l.starts_with("    md ") && l.contains("mountprog=")).unwrap().trim().to_string();
+    let param = |name: &str| {
+        part.lines()
+            .filter_map(|l| l.trim().strip_prefix(&format!("{name} = \"")))
+            .map(|v| v.trim_end_matches("\";").to_string())
+            .next()
+    };
+    (fstab, param("exec.prepare"), param("exec.release"))
+}
+
+/// Issue 22, item 4: a start that fails after mount.fstab, with the
+/// documented recipe, leaves no mount and no unit (jail(8)'s walk back runs
+/// exec.prepare again, not exec.release).
+#[test]
+fn jail_a_failed_start_with_the_recipe_leaves_no_unit() {
+    let (line, prepare, release) = recipe();
+    assert_eq!(line, LINE1, "the recipe's fstab line is the one these tests use");
+    for h in [Host::Ufs, Host::Zfs] {
+        let m = host(h);
+        let j = Jail {
+            fstab: vec![&line],
+            prepare: prepare.as_deref(),
+            release: release.as_deref(),
+            dialect: Dialect::Modern,
+            start_fails: true,
+        };
+        j.start(&m).unwrap_err();
+        assert!(m.md_mounts().is_empty(), "{h:?}");
+        assert!(m.unit_numbers().is_empty(), "{h:?}: a unit left after the failed start\n{}", log(&m));
+        // And the jail starts and stops cleanly afterwards.
+        let j = Jail { start_fails: false, ..j };
+        j.start(&m).unwrap_or_else(|e| panic!("{e}\n{}", log(&m)));
+        j.stop(&m).unwrap_or_else(|e| panic!("{e}\n{}", log(&m)));
+        assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty(), "{h:?}");
+    }
+}

@@ -494,3 +494,21 @@ fn jail_a_failed_start_with_the_recipe_leaves_no_unit() {
         assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty(), "{h:?}");
     }
 }
+
+/// Issue 22, item 5: a unit being destroyed (its geom withering, shown
+/// with `<wither/>` and no config in kern.geom.confxml) is not taken for
+/// another tool's unit: `-u /dev/md0` run meanwhile finds nothing there.
+#[test]
+fn jail_a_withering_unit_is_not_foreign() {
+    let m = host(Host::Ufs);
+    m.k().wither_hold = 500;
+    let j = jail1();
+    j.start(&m).unwrap();
+    j.stop(&m).unwrap();
+    assert!(m.unit_numbers().is_empty());
+    assert!(m.confxml().contains("<wither/>"), "md0 withers");
+    let (code, _, err) = mount_md(&m, &words("mount_md -u /dev/md0"));
+    assert_eq!((code, err.as_str()), (0, ""), "{}", log(&m));
+    // And the jail starts again meanwhile.
+    j.start(&m).unwrap_or_else(|e| panic!("{e}\n{}", log(&m)));
+}

@@ -3,7 +3,8 @@
 //!
 //! * [`parse_confxml`] reads the MD class out of `kern.geom.confxml`: every
 //!   unit with its type, length, access, backing file, ident and the GEOM
-//!   access counts of its provider, in one snapshot, without opening any
+//!   access counts of its provider (a unit being destroyed, whose geom
+//!   withers, is left out), in one snapshot, without opening any
 //!   `/dev/mdN` (an open would itself count as a user). There is no list
 //!   ioctl any more (MDIOCLIST is gone since FreeBSD 14); `mdconfig -l`
 //!   walks the same GEOM tree.
@@ -181,7 +182,12 @@ pub fn parse_confxml(xml: impl AsRef<[u8]>) -> Vec<MdUnit> {
         return Vec::new();
     };
     let mut units = Vec::new();
-    for p in blocks(class, "<provider id=", "</provider>") {
+    // A geom being destroyed (md.c `mddestroy` → `g_wither_geom`) says
+    // `<wither/>` where its config would be, and its provider has no
+    // `<config>` (geom_dump.c `g_conf_geom`, `g_conf_provider`): md(4) has
+    // already let go of the unit, so it is no unit of anyone's.
+    let live = blocks(class, "<geom id=", "</geom>").filter(|g| !g.contains("<wither/>"));
+    for p in live.flat_map(|g| blocks(g, "<provider id=", "</provider>")) {
         let Some(unit) = tag(p, "name").and_then(|n| n.strip_prefix("md")).and_then(|n| n.parse().ok()) else {
             continue;
         };

@@ -100,15 +100,39 @@ const SETTLE: Duration = Duration::from_secs(1);
 const SETTLE_STEP: Duration = Duration::from_millis(10);
 
 /// The units backed by the image `image`, each with whether it is mounted
-/// at `mount_point`, in use at all, and whose it is.
-pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point: &Path) -> Result<Vec<Existing>> {
+/// at `mount_point`, in use at all, and whose it is; and the stale units of
+/// ours for `mount_point`: marked for exactly that directory, holding
+/// another file than the image, used by nothing. Those are leftovers of an
+/// earlier start (jail(8) undoes a failed start without `exec.release`)
+/// whose image was replaced or removed since (a restore's `mv restored.img
+/// j1.img`); the unit's file is known by the kernel's identity (Linux
+/// `lo_device`/`lo_inode`, FreeBSD the ident or the mark), so the image
+/// itself is never among them. The run detaches them before attaching.
+pub fn find_attached<P: Platform + ?Sized>(
+    p: &mut P,
+    image: FileId,
+    mount_point: &Path,
+) -> Result<(Vec<Existing>, Vec<Device>)> {
+    let mp = mount_point.as_os_str().as_bytes();
     let mut waited = Duration::ZERO;
     loop {
-        let units: Vec<UnitInfo> = p.units()?.into_iter().filter(|u| u.backing == Some(image)).collect();
-        if units.is_empty() {
-            return Ok(Vec::new());
+        let (units, others): (Vec<UnitInfo>, Vec<UnitInfo>) =
+            p.units()?.into_iter().partition(|u| u.backing == Some(image));
+        let stale: Vec<UnitInfo> = others
+            .into_iter()
+            .filter(|u| u.backing.is_some())
+            .filter(|u| matches!(&u.owner, Owner::Ours(m) if m.is_exact() && m.names(mp)))
+            .collect();
+        if units.is_empty() && stale.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
         let mounts = p.mounts()?;
+        let mut unused = Vec::new();
+        for u in stale {
+            if !mounts.iter().any(|m| m.dev == u.rdev) && !p.held(&u)? {
+                unused.push(u.device);
+            }
+        }
         // Where the mount point is, by the kernel's mount id (a path that
         // cannot be looked at is simply not "here").
         let here = match p.identify(mount_point) {
@@ -125,7 +149,7 @@ pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point
             found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
         }
         if !settling || waited >= SETTLE {
-            return Ok(found);
+            return Ok((found, unused));
         }
         // The platform's pause: the doubles count it instead of sleeping.
         p.pause(SETTLE_STEP);

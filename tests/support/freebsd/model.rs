@@ -143,6 +143,12 @@ pub struct Mnt {
     pub busy_until: u64,
 }
 
+impl Mnt {
+    fn new(on: PathBuf, from: PathBuf, fstype: String, read_only: bool, nosuid: bool, unit: Option<u32>) -> Self {
+        Mnt { on, from, fstype, read_only, nosuid, unit, open_files: 0, fsid: [0, 0], busy_until: 0 }
+    }
+}
+
 /// The kernel's state.
 #[derive(Debug)]
 pub struct Kernel {
@@ -603,12 +609,13 @@ impl Kernel {
         Ok(())
     }
 
-    /// sys/kern/vfs_mount.c `vfs_getnewfsid`: a new mount's `f_fsid`,
-    /// unique among the mounts (val[0] a device number made from a
-    /// counter, val[1] the file system type's number; UFS's is 0x35).
-    fn new_fsid(&mut self) -> [i32; 2] {
+    /// A new mount at the end of the mount list, with its own `f_fsid`
+    /// (sys/kern/vfs_mount.c `vfs_getnewfsid`: unique among the mounts;
+    /// val[0] here a counter, val[1] the file system type's number).
+    fn push_mount(&mut self, mut m: Mnt) {
         self.next_fsid += 1;
-        [self.next_fsid, 0x35]
+        m.fsid = [self.next_fsid, 0x35];
+        self.mounts.push(m);
     }
 
     fn is_dir(&self, p: &Path) -> bool {
@@ -838,18 +845,7 @@ impl MdSys for Model {
             // Not on a disk: tmpfs, and nullfs (whose `from`/`target` is a
             // directory; sys/fs/nullfs/null_vfsops.c `nullfs_mount`).
             "tmpfs" | "nullfs" => {
-                let fsid = k.new_fsid();
-                k.mounts.push(Mnt {
-                    on: fspath,
-                    from,
-                    fstype,
-                    read_only,
-                    nosuid,
-                    unit: None,
-                    open_files: 0,
-                    fsid,
-                    busy_until: 0,
-                });
+                k.push_mount(Mnt::new(fspath, from, fstype, read_only, nosuid, None));
                 return Ok(());
             }
             "ufs" => {}
@@ -907,18 +903,7 @@ impl MdSys for Model {
         if let Some(w) = warning {
             k.log.push(w);
         }
-        let fsid = k.new_fsid();
-        k.mounts.push(Mnt {
-            on: fspath,
-            from,
-            fstype,
-            read_only,
-            nosuid,
-            unit: Some(unit),
-            open_files: 0,
-            fsid,
-            busy_until: 0,
-        });
+        k.push_mount(Mnt::new(fspath, from, fstype, read_only, nosuid, Some(unit)));
         Ok(())
     }
 

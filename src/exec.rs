@@ -187,13 +187,19 @@ impl<P: Platform> Run<'_, '_, '_, P> {
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
         let image_id = self.image.as_ref().map(|i| i.id);
         let (before, stale) = before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)?;
+        // Best effort: a stale unit holds another file, so one that cannot
+        // be detached (opened meanwhile, going away by itself) harms
+        // nothing here; it is said under -X and left.
         for dev in stale {
-            self.debug_line(&format!(
-                "detaching {}, left attached for {} by an earlier run, holding another file",
+            let what = format!(
+                "{}, left attached for {} by an earlier run, holding another file",
                 dev.path.display(),
                 self.mount_point.display()
-            ));
-            self.platform.detach_leftover(&dev)?;
+            );
+            match self.platform.detach_leftover(&dev) {
+                Ok(()) => self.debug_line(&format!("detached {what}")),
+                Err(e) => self.debug_line(&format!("left {what}: {e}")),
+            }
         }
         match before {
             Before::Attach => {}

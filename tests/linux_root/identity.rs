@@ -511,7 +511,7 @@ fn a_replaced_image_under_a_marked_leftover_is_not_reused() {
     let (guard, _) = mounted(&m, &img, &mut loops);
     assert!(
         text(&out.stderr)
-            .contains(&format!("DEBUG: detaching {old}, left attached for {} by an earlier run", m.display())),
+            .contains(&format!("DEBUG: detached {old}, left attached for {} by an earlier run", m.display())),
         "{}",
         text(&out.stderr)
     );

@@ -3,8 +3,8 @@
 //!
 //! * `loop_backend`  — Linux and Android: loop(4) devices and mount(2).
 //! * `md_backend`    — FreeBSD: md(4) ioctls on /dev/mdctl and nmount(2).
-//! * `no_backend`    — anything else: the binary parses, plans and prints
-//!   (`-N`) but refuses to run a plan.
+//! * `no_backend`    — anything else: no backend, and the crate refuses to
+//!   compile (`compile_error!` in lib.rs).
 //! * `md_abi = "lp64" | "i386" | "ilp32"` — which `struct md_ioctl` layout the
 //!   *target* uses (sys/sys/mdioctl.h `struct md_ioctl`). i386 aligns 64-bit fields to 4 bytes (436-byte
 //!   struct); other 32-bit ABIs align them to 8 (440); LP64 is 448. The layout

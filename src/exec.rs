@@ -4,8 +4,11 @@
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Occupant};
-use crate::plan::{Attach, Examine, Plan, Step};
-use crate::platform::{Device, Disk, Existing, FileId, Mounted, Note, Opened, PathKind, Platform};
+use crate::plan::{Attach, Examine, FsType, Plan, Step};
+use crate::platform::{
+    Describe, Device, Disk, Existing, FileId, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform,
+    RootAttr,
+};
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
 
@@ -47,7 +50,7 @@ pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P) -> Result<()> 
 /// successful run lets go of them in that order, newest first (the root,
 /// then the loop descriptor, then the image and its lock); a failed one
 /// hands them to the undo steps, newest first.
-pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut Output<'_>) -> Result<()> {
+pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut Output<'_>) -> Result<()> {
     let mut run = Run {
         platform,
         io,
@@ -60,6 +63,7 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         attached: false,
         mounted: None,
         ro_noted: false,
+        probed: None,
     };
     for step in &plan.steps {
         if let Some(signal) = run.platform.interrupted() {
@@ -89,7 +93,7 @@ pub fn execute<P: Platform>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
     Ok(())
 }
 
-struct Run<'p, 'o, 'w, P: Platform> {
+struct Run<'p, 'o, 'w, P: Describe> {
     platform: &'p mut P,
     io: &'o mut Output<'w>,
     debug: bool,
@@ -110,9 +114,12 @@ struct Run<'p, 'o, 'w, P: Platform> {
     mounted: Option<Mounted<P::Root>>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
+    /// The file system type Examine read from the disk's superblock: a
+    /// mount that probes uses it instead of reading the disk again.
+    probed: Option<String>,
 }
 
-impl<P: Platform> Run<'_, '_, '_, P> {
+impl<P: Describe> Run<'_, '_, '_, P> {
     /// This run created the image (`--create`).
     fn created(&self) -> bool {
         self.image.as_ref().is_some_and(|i| i.created)
@@ -147,28 +154,34 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             }
             Step::Format(f) => {
                 let disk = need(&self.disk, "a device before attaching one")?;
-                self.platform.format(disk, f)?;
+                self.platform.helper(disk, Helper::Format(f))?;
                 if let Some(image) = self.image.as_mut().filter(|i| i.created) {
                     // Only now, formatted, does a new image get its name.
                     self.platform.publish_image(image)?;
                 }
             }
             Step::Mount(m) => {
-                let hardened = self.harden(m);
+                let mut m = self.harden(m).unwrap_or_else(|| m.clone());
                 let disk = need(&self.disk, "a device before attaching one")?;
-                self.mounted = Some(self.platform.mount(disk, hardened.as_ref().unwrap_or(m))?);
+                if let (FsType::Probe, Some(t)) = (&m.fstype, &self.probed) {
+                    let line = format!("{}: found {t}", disk.device.path.display());
+                    m.fstype = FsType::Named(t.clone());
+                    self.debug_line(&line);
+                }
+                let disk = need(&self.disk, "a device before attaching one")?;
+                self.mounted = Some(self.platform.mount(MountOf::Disk(disk, &m))?);
             }
-            Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount_tmpfs(t)?),
+            Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount(MountOf::Tmpfs(t))?),
             Step::SetMode { mode, explicit } => {
                 if self.root_writable(*explicit)? {
                     let m = need(&self.mounted, "a mount before mounting")?;
-                    self.platform.set_mode(m, *mode)?
+                    self.platform.set_root(m, RootAttr::Mode(*mode))?
                 }
             }
             Step::SetOwner { uid, gid } => {
                 if self.root_writable(true)? {
                     let m = need(&self.mounted, "a mount before mounting")?;
-                    self.platform.set_owner(m, *uid, *gid)?
+                    self.platform.set_root(m, RootAttr::Owner(*uid, *gid))?
                 }
             }
             Step::CopySkeleton(from) => {
@@ -196,7 +209,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
                 dev.path.display(),
                 self.mount_point.display()
             );
-            match self.platform.detach_leftover(&dev) {
+            match self.platform.detach_unit(dev.unit) {
                 Ok(()) => self.debug_line(&format!("detached {what}")),
                 Err(e) => self.debug_line(&format!("left {what}: {e}")),
             }
@@ -216,8 +229,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
                     return Ok(Flow::Next);
                 }
                 None => {
-                    self.debug_line(&format!("detaching {}, left attached by an earlier run", e.device.path.display()));
-                    self.platform.detach_leftover(&e.device)?;
+                    self.debug_line(&format!("detaching {}, left attached by an earlier run", e.device.path.display()))
                 }
             },
         }
@@ -244,11 +256,14 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             Examine::BeforeFormat => superblock::EMPTY_LEN,
             Examine::BeforeMount(_) => superblock::FIRST_LEN,
         };
-        let mut head = self.platform.read_start(disk, first)?;
+        let mut head = self.platform.read_start(Head::Disk(disk), first)?.unwrap_or_default();
         let mut found = superblock::probe(&head);
         if found == superblock::Found::Unknown && head.len() == superblock::FIRST_LEN {
-            head = self.platform.read_start(disk, superblock::PROBE_LEN)?;
+            head = self.platform.read_start(Head::Disk(disk), superblock::PROBE_LEN)?.unwrap_or_default();
             found = superblock::probe(&head);
+        }
+        if let (Examine::BeforeMount(_), superblock::Found::Mountable(t)) = (e, found) {
+            self.probed = Some(t.to_string());
         }
         let policy = match e {
             Examine::BeforeFormat => return format_consent(&head, found, what).map_or(Ok(()), Err),
@@ -262,7 +277,8 @@ impl<P: Platform> Run<'_, '_, '_, P> {
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
                 let force = policy == FsckPolicy::Always;
-                match self.platform.fsck(need(&self.disk, "a device before attaching one")?, fs, force)? {
+                let disk = need(&self.disk, "a device before attaching one")?;
+                match self.platform.helper(disk, Helper::Fsck(fs, force))? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if policy == FsckPolicy::Always => {
                         return Err(Error::text(what, format!("--fsck=always: no checker for {fs} on this system")))
@@ -348,12 +364,7 @@ impl<P: Platform> Run<'_, '_, '_, P> {
     }
 
     fn show(&mut self, notes: Vec<Note>) {
-        for note in notes {
-            match note {
-                Note::Warning(t) => self.warn(&t),
-                Note::Debug(t) => self.debug_line(&t),
-            }
-        }
+        print_notes(notes, self.debug, self.io);
     }
 
     fn warn(&mut self, text: &str) {
@@ -488,7 +499,7 @@ fn dry_examine<P: Platform>(plan: &Plan, platform: &mut P, a: &Attach) -> Result
         Examine::BeforeFormat => superblock::EMPTY_LEN,
         Examine::BeforeMount(_) => superblock::PROBE_LEN,
     };
-    let Some(head) = platform.image_start(path, len)? else { return Ok(()) };
+    let Some(head) = platform.read_start(Head::Image(path), len)? else { return Ok(()) };
     let found = superblock::probe(&head);
     let what = crate::error::quoted(path);
     match e {
@@ -544,17 +555,7 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
     let mut notes = Vec::new();
     let done = lifecycle::release(platform, &req.target, req.force, &mut notes);
     notes.extend(platform.take_notes());
-    for note in notes {
-        match note {
-            Note::Warning(t) => {
-                let _ = writeln!(io.err, "{}: {t}", io.prog);
-            }
-            Note::Debug(t) if req.debug => {
-                let _ = writeln!(io.err, "DEBUG: {t}");
-            }
-            Note::Debug(_) => {}
-        }
-    }
+    print_notes(notes, req.debug, io);
     let done = done?;
     if req.debug {
         for m in &done.unmounted {
@@ -568,4 +569,20 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
         }
     }
     Ok(())
+}
+
+/// The one note printer: a warning as `<prog>: <text>`, a debug line as
+/// `DEBUG: <text>` under `-X` (`debug`).
+pub fn print_notes(notes: impl IntoIterator<Item = Note>, debug: bool, io: &mut Output<'_>) {
+    for note in notes {
+        match note {
+            Note::Warning(t) => {
+                let _ = writeln!(io.err, "{}: {t}", io.prog);
+            }
+            Note::Debug(t) if debug => {
+                let _ = writeln!(io.err, "DEBUG: {t}");
+            }
+            Note::Debug(_) => {}
+        }
+    }
 }

@@ -38,94 +38,10 @@
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::exec::Output;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-
-/// A program that grows (or, first, checks) a file system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tool {
-    /// `e2fsck -f -p device`: resize2fs refuses an offline resize of a
-    /// file system not checked since it was last mounted.
-    E2fsck,
-    /// `resize2fs device`: online when mounted, offline otherwise.
-    Resize2fs,
-    /// `xfs_growfs mount-point`: XFS grows only while mounted.
-    XfsGrowfs,
-    /// `btrfs filesystem resize max mount-point`: likewise.
-    BtrfsResize,
-    /// `growfs -y device`: FreeBSD UFS, mounted or not.
-    Growfs,
-}
-
-impl Tool {
-    /// The argv, program name first (the platform finds its absolute path).
-    pub fn argv(self, device: &str, mount_point: Option<&Path>) -> Vec<OsString> {
-        let mp = || mount_point.map(|p| p.as_os_str().to_os_string()).unwrap_or_else(|| "<mount point>".into());
-        let words = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
-        match self {
-            Tool::E2fsck => words(&["e2fsck", "-f", "-p", device]),
-            Tool::Resize2fs => words(&["resize2fs", device]),
-            Tool::XfsGrowfs => {
-                let mut a = words(&["xfs_growfs"]);
-                a.push(mp());
-                a
-            }
-            Tool::BtrfsResize => {
-                let mut a = words(&["btrfs", "filesystem", "resize", "max"]);
-                a.push(mp());
-                a
-            }
-            Tool::Growfs => words(&["growfs", "-y", device]),
-        }
-    }
-
-    /// Exit codes that mean success: e2fsck's 1 is "errors corrected".
-    pub fn succeeded(self, code: i32) -> bool {
-        code == 0 || (self == Tool::E2fsck && code == 1)
-    }
-}
-
-/// One step of a grow, in the order [`plan`] gives them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GrowStep {
-    /// Allocate the image's new tail, `from`..`to` bytes.
-    ExtendImage { from: u64, to: u64 },
-    /// Offline: attach the image as a new unit (marked, no mount point).
-    Attach,
-    /// Tell the kernel the disk is now `to` bytes (it was `from`).
-    SetCapacity { from: u64, to: u64 },
-    /// Check the file system before an offline resize.
-    CheckFs(Tool),
-    /// Grow the file system into the whole disk.
-    GrowFs(Tool),
-    /// Offline: detach the unit attached by [`GrowStep::Attach`].
-    Detach,
-}
-
-/// What the platform found about the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    /// The image, for messages.
-    pub image: PathBuf,
-    /// The image file's length.
-    pub image_len: u64,
-    /// The disk the file system sees now: the unit's size if attached,
-    /// else the image's length.
-    pub disk_size: u64,
-    /// The unit the image is attached as, if it is.
-    pub attached: Option<Attached>,
-    /// The file system type (from the mount table, or read from the image).
-    pub fstype: String,
-}
-
-/// An attached unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attached {
-    pub device: PathBuf,
-    /// Where it is mounted, if anywhere.
-    pub mount_point: Option<PathBuf>,
-    pub read_only: bool,
-}
+pub use crate::grow_ops::{show_argv, Attached, Found, GrowOps, GrowStep, Tool, SECTOR};
+use crate::lifecycle;
+use crate::platform::Platform;
+use crate::request::{GrowRequest, ReleaseTarget};
 
 /// What [`plan`] decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,9 +53,20 @@ pub enum Outcome {
     Steps(Vec<GrowStep>),
 }
 
-/// Sizes must be whole 512-byte sectors: md(4) and loop(4) both count in
-/// them, and a disk cut short of the asked size would be a lie.
-pub const SECTOR: u64 = 512;
+/// `mount_md -r`: the target located by the rules `-u` uses
+/// ([`lifecycle::locate`]: only a unit of ours, or an image nothing has
+/// attached), what the backend finds there and its operations, the plan,
+/// and its run.
+pub fn run<P: Platform + ?Sized>(p: &mut P, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
+    let located = lifecycle::locate(p, &req.target)?;
+    let named = match &req.target {
+        ReleaseTarget::Path(path) => Some(path.as_path()),
+        ReleaseTarget::Unit(_) => None,
+    };
+    let (found, mut ops) = p.grow_target(&located, named, req.size)?;
+    let outcome = plan(&found, req.size)?;
+    execute(&found, &outcome, ops.as_mut(), Options { dry_run: req.dry_run, debug: req.debug }, io)
+}
 
 /// The checker (if any) and grower for `fstype`, mounted or not.
 pub fn tools(fstype: &str, mounted: bool) -> Result<(Option<Tool>, Tool)> {
@@ -190,24 +117,6 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
         steps.push(GrowStep::Detach);
     }
     Ok(Outcome::Steps(steps))
-}
-
-/// A platform's way of doing each step.
-pub trait GrowOps {
-    /// One line: the exact syscall or program.
-    fn describe(&self, step: &GrowStep) -> String;
-    fn run(&mut self, step: &GrowStep) -> Result<()>;
-    /// Undo a done ExtendImage (cut the image back) or Attach (detach).
-    fn undo(&mut self, step: &GrowStep) -> Result<()>;
-    /// A stop signal that arrived (checked between steps); the default: none.
-    fn interrupted(&mut self) -> Option<&'static str> {
-        None
-    }
-    /// The command that finishes `step` (a GrowFs) by hand after it failed
-    /// and the image stayed larger. Called before any rollback.
-    fn finish_hint(&self, step: &GrowStep) -> String {
-        self.describe(step)
-    }
 }
 
 /// How to run.
@@ -320,9 +229,4 @@ fn append(why: crate::error::Why, tail: &str) -> crate::error::Why {
         Why::Text(t) => Why::Text(format!("{t} ({tail})")),
         Why::Nothing => Why::Text(tail.to_string()),
     }
-}
-
-/// `resize2fs /dev/loop3`, for describe lines and messages.
-pub fn show_argv(argv: &[OsString]) -> String {
-    argv.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
 }

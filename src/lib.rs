@@ -5,9 +5,16 @@
 //! The flow is linear: [`cli`] turns argv into a validated
 //! [`request::Request`]; [`plan`] turns that into an ordered list of steps;
 //! [`exec`] runs the steps on a [`platform::Platform`] and undoes what it did
-//! on the first failure. Parsing and planning are pure; every system call
-//! lives under [`platform`].
+//! on the first failure. `-u`, `-r` and `--list` are driven by the core
+//! ([`lifecycle`], [`grow`], [`list`]) in the same way. Parsing and planning
+//! are pure. The system calls are the backends' under [`platform`], their
+//! `unsafe` behind each system's syscall trait; outside them only [`host`]
+//! (user and group names, the umask) and [`run`] (the effective uid, for a
+//! hint) ask the system anything.
 #![deny(unsafe_op_in_unsafe_fn)]
+
+#[cfg(no_backend)]
+compile_error!("mount_md has a backend for Linux (loop devices) and FreeBSD (md disks) only");
 
 pub mod cli;
 pub mod device;
@@ -15,6 +22,7 @@ pub mod error;
 pub mod exec;
 pub mod flavor;
 pub mod grow;
+pub mod grow_ops;
 pub mod host;
 pub mod lifecycle;
 pub mod list;
@@ -28,3 +36,4 @@ pub mod run;
 pub mod size;
 pub mod superblock;
 pub mod trust;
+pub mod unit;

@@ -15,9 +15,10 @@
 //!   error, never "nothing to do".
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
+pub use crate::grow_ops::Located;
 use crate::plan::{FsType, Plan, Step};
 use crate::platform::{
-    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo,
+    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState,
 };
 use crate::request::ReleaseTarget;
 use nix::errno::Errno;
@@ -129,7 +130,7 @@ pub fn find_attached<P: Platform + ?Sized>(
         let mounts = p.mounts()?;
         let mut unused = Vec::new();
         for u in stale {
-            if !mounts.iter().any(|m| m.dev == u.rdev) && !p.held(&u)? {
+            if !mounts.iter().any(|m| m.dev == u.rdev) && !p.unit_is(&u, UnitState::Held)? {
                 unused.push(u.device);
             }
         }
@@ -143,7 +144,7 @@ pub fn find_attached<P: Platform + ?Sized>(
         let mut settling = false;
         for u in units {
             let mounted = mounts.iter().any(|m| m.dev == u.rdev);
-            let in_use = mounted || p.held(&u)?;
+            let in_use = mounted || p.unit_is(&u, UnitState::Held)?;
             // Unused with autoclear: going away (whoever attached it).
             settling |= !in_use && u.autoclear;
             found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
@@ -191,7 +192,7 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     Ok(match unit {
         Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
         Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => {
-            let memory = p.memory_backed(&u);
+            let memory = p.unit_is(&u, UnitState::MemoryBacked)?;
             Occupant::Ours(u, m, memory)
         }
         _ => Occupant::Other(m),
@@ -389,7 +390,7 @@ fn resolve<P: Platform + ?Sized>(
                         "{}: mounted from {}, not {}",
                         shown(target),
                         m.source,
-                        p.disk_name()
+                        P::DISK_NAME
                     )))
                 }
             }
@@ -431,16 +432,6 @@ fn resolve<P: Platform + ?Sized>(
     Ok((chosen, Some(kind)))
 }
 
-/// What `mount_md -r target` grows ([`locate`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Located {
-    /// A unit of ours, with the mounts on it in mount order (none when it
-    /// is attached but not mounted).
-    Unit(UnitInfo, Vec<MountRec>),
-    /// An image file no unit has attached: grown offline.
-    Image(std::path::PathBuf),
-}
-
 /// The one unit (or unattached image) `-r target` is about, by the rules
 /// `-u` uses (`resolve`): a unit by number, by the mount on a mount
 /// point, by its mark for a directory that is not mounted, by its backing
@@ -453,7 +444,7 @@ pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget) -> Result
     let u = match (chosen.len(), &kind, target) {
         (1, _, _) => chosen.remove(0),
         (0, _, ReleaseTarget::Unit(n)) => {
-            return Err(Error::plain(format!("{}: not attached", p.node(*n).display())));
+            return Err(Error::plain(format!("{}: not attached", crate::platform::node::<P>(*n).display())));
         }
         (0, Some(PathKind::File(_)), ReleaseTarget::Path(path)) => return Ok(Located::Image(path.clone())),
         (0, _, _) => {
@@ -593,15 +584,5 @@ mod tests {
         assert_eq!(decide(&[e(4, false, false, ours.clone()), theirs.clone()]), Decision::Foreign(theirs));
         let left = e(4, false, false, ours);
         assert_eq!(decide(std::slice::from_ref(&left)), Decision::Leftover(left));
-    }
-
-    #[test]
-    fn pseudo_file_systems() {
-        for t in ["tmpfs", "proc", "sysfs", "ramfs", "devpts", "cgroup", "cgroup2", "devfs"] {
-            assert!(not_on_a_disk(t), "{t}");
-        }
-        for t in ["ext4", "xfs", "ufs", "btrfs", "vfat", "msdosfs"] {
-            assert!(!not_on_a_disk(t), "{t}");
-        }
     }
 }

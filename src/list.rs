@@ -1,5 +1,5 @@
-//! `mount_md --list [--json] [--all]`: what the platform found about each
-//! attached unit, and the two ways of printing it. Pure: formatting only.
+//! `mount_md --list [--json] [--all]`: the units the platform enumerates,
+//! as it describes each ([`collect`]), and the two ways of printing them.
 //!
 //! Text: one line per unit, fields separated by one space:
 //! `device image mount-point size used ro|rw mark`, where a missing value
@@ -19,32 +19,23 @@
 //! bytes that are not UTF-8 become U+FFFD (so this is lossy for such
 //! names: the text form keeps them, in octal).
 #![forbid(unsafe_code)]
+use crate::error::Result;
+use crate::platform::Platform;
+pub use crate::unit::Listed;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
-/// One attached unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub unit: u32,
-    /// `/dev/loop3`, `/dev/md3`.
-    pub device: PathBuf,
-    /// The backing file as the kernel shows it (for display only), or
-    /// `None` for a unit with no file (swap, malloc, memfd).
-    pub image: Option<Vec<u8>>,
-    /// The backing file was unlinked: `image` is its last name, without
-    /// the ` (deleted)` the kernel shows after it. `None`: not known.
-    pub deleted: Option<bool>,
-    /// Where it is mounted (the first such mount), if anywhere.
-    pub mount_point: Option<Vec<u8>>,
-    /// Bytes the disk holds.
-    pub size: u64,
-    /// Bytes the mounted file system uses (statvfs), when mounted.
-    pub used: Option<u64>,
-    pub read_only: bool,
-    /// The unit's whole mark/label text (`mount_md:/var/jails/j1`), if any.
-    pub mark: Option<Vec<u8>>,
-    /// Not attached by mount_md (no mount_md mark).
-    pub foreign: bool,
+/// `mount_md --list`: every attached unit ([`Platform::units`], the one
+/// enumeration mount, `-u` and `-r` use), with the first mount of its
+/// device ([`Platform::mounts`], matched by device number as the lifecycle
+/// matches), each described by the backend ([`Platform::list_row`]).
+pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Listed>> {
+    let mounts = p.mounts()?;
+    let mut out = Vec::new();
+    for u in p.units()? {
+        let mount = mounts.iter().find(|m| m.dev == u.rdev);
+        out.extend(p.list_row(&u, mount)?);
+    }
+    Ok(out)
 }
 
 /// The units to show: mount_md's, and with `all` every other one too.

@@ -39,6 +39,19 @@ pub struct Attach {
     pub read_only: bool,
     /// Ask for direct I/O on the backing file (`--no-direct-io` clears it).
     pub direct_io: bool,
+    /// Whether a [`Format`] step follows (FreeBSD cannot attach read-only
+    /// a disk newfs is to write).
+    pub formats: Formats,
+}
+
+/// Whether the disk an [`Attach`] makes is formatted later in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formats {
+    Never,
+    /// Without `-P`.
+    Always,
+    /// `-P --create`: only when this run created the image.
+    IfCreated,
 }
 
 /// Make a file system on the attached disk.
@@ -215,6 +228,11 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
             size: req.size,
             read_only: req.read_only(),
             direct_io: req.direct_io,
+            formats: match (req.newfs, req.create.is_some()) {
+                (true, _) => Formats::Always,
+                (false, true) => Formats::IfCreated,
+                (false, false) => Formats::Never,
+            },
         }));
         steps.push(Step::WaitForNode);
         let fstype = req.fstype.clone().unwrap_or_else(|| defaults.fstype.to_string());

@@ -1,8 +1,7 @@
 //! The validated request: everything the command line asked for, typed and
-//! checked, in one value that does not care which dialect it came from.
+//! checked, in one value that does not say which dialect it came from.
 #![forbid(unsafe_code)]
 use crate::device::DeviceArg;
-use crate::flavor::Flavor;
 use std::path::PathBuf;
 
 /// What backs the disk (mdconfig's `-t`).
@@ -61,7 +60,6 @@ pub struct ModeSetting {
 /// A request ready to be planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    pub flavor: Flavor,
     pub device: DeviceArg,
     pub mount_point: PathBuf,
     pub backing: Backing,
@@ -138,7 +136,6 @@ pub enum ReleaseTarget {
 /// `mount_md -u [-fNX] target`: unmount and detach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseRequest {
-    pub flavor: Flavor,
     pub target: ReleaseTarget,
     /// `-f`: unmount even if busy, detach even if open.
     pub force: bool,

@@ -7,14 +7,14 @@ use crate::exec::{self, Output};
 use crate::flavor::{progname, Failure, Flavor};
 use crate::host::SystemHost;
 use crate::plan;
-use crate::platform::{self, Note, Platform};
+use crate::platform::{self, Describe};
 use crate::request::{Command, Request};
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::io::Write;
 
 /// Runs mount_md for `argv` on `platform`; returns the exit status.
-pub fn run<P: Platform>(
+pub fn run<P: Describe>(
     argv: &[OsString],
     platform: &mut P,
     host: &dyn Host,
@@ -55,7 +55,7 @@ pub fn run<P: Platform>(
             if let Some(e) = contradiction(&req) {
                 return report(&mut io, flavor, &e, Failure::Usage);
             }
-            let plan = plan::build(&req, platform.defaults());
+            let plan = plan::build(&req, P::DEFAULTS);
             // What the platform cannot do at all is a bad invocation (1),
             // under mount.md -f too; what the system says is not so is
             // classified by its errno.
@@ -64,17 +64,7 @@ pub fn run<P: Platform>(
                 return report(&mut io, flavor, &e, failure);
             }
             // What check() noted, said before anything runs.
-            for note in platform.take_notes() {
-                match note {
-                    Note::Warning(t) => {
-                        let _ = writeln!(io.err, "{prog}: {t}");
-                    }
-                    Note::Debug(t) if req.debug => {
-                        let _ = writeln!(io.err, "DEBUG: {t}");
-                    }
-                    Note::Debug(_) => {}
-                }
-            }
+            exec::print_notes(platform.take_notes(), req.debug, &mut io);
             match platform.preflight(&plan) {
                 Ok(()) if req.dry_run => exec::dry_check(&plan, platform).map(|()| {
                     if req.show_plan {
@@ -86,8 +76,8 @@ pub fn run<P: Platform>(
             }
         }
         Command::Release(req) => exec::release(&req, platform, &mut io),
-        Command::Grow(req) => platform.grow(&req, &mut io),
-        Command::List(req) => platform.list().map(|units| {
+        Command::Grow(req) => crate::grow::run(platform, &req, &mut io),
+        Command::List(req) => crate::list::collect(platform).map(|units| {
             let units = crate::list::select(units, req.all);
             if req.json {
                 let _ = io.out.write_all(crate::list::json(&units).as_bytes());
@@ -110,7 +100,7 @@ pub fn run<P: Platform>(
 
 /// `-N`: the plan, one line per step, each step that runs only under a
 /// condition saying so.
-fn show_plan<P: Platform>(plan: &plan::Plan, platform: &P, io: &mut Output<'_>) {
+fn show_plan<P: Describe>(plan: &plan::Plan, platform: &P, io: &mut Output<'_>) {
     for step in &plan.steps {
         let condition = match step {
             plan::Step::OpenImage(o) if o.create.is_some() => " (created only if it does not exist)",
@@ -164,8 +154,20 @@ pub fn main() -> i32 {
         let _ = writeln!(std::io::stderr(), "{prog}: {why}");
         return Flavor::from_name(&prog).exit_status(Failure::Permission);
     }
-    let mut platform = platform::native();
+    let mut platform = native();
     // A stop signal is noticed between steps and undoes the run.
     platform::posix::hold_stop_signals();
     run(&argv, &mut platform, &SystemHost, &mut std::io::stdout(), &mut std::io::stderr())
+}
+
+/// The platform of the machine we run on: one cfg-gated alias per
+/// backend; exactly one is compiled in.
+#[cfg(loop_backend)]
+pub type Native = platform::linux::Linux;
+#[cfg(md_backend)]
+pub type Native = platform::freebsd::FreeBsd<platform::freebsd::sys::Kernel>;
+
+/// The platform of the machine we run on.
+pub fn native() -> Native {
+    Native::new()
 }

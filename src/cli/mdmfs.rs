@@ -144,7 +144,6 @@ pub fn interpret(
     host: &dyn Host,
 ) -> Result<Request, CliError> {
     let mut req = Request {
-        flavor,
         device: DeviceArg::Md { unit: crate::device::Unit::Auto, suffix: String::new() },
         mount_point: PathBuf::new(),
         backing: Backing::Swap,

@@ -49,7 +49,7 @@ pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Comma
         Flavor::LinuxHelper => helper::parse(args, host).map(|r| Command::Mount(Box::new(r))),
         _ => match select_mode(args)? {
             Mode::Mount => mdmfs::parse(flavor, args, host).map(|r| Command::Mount(Box::new(r))),
-            Mode::Release => release::parse(flavor, args).map(Command::Release),
+            Mode::Release => release::parse(args).map(Command::Release),
             Mode::Grow => modes::parse_grow(args).map(Command::Grow),
             Mode::List => modes::parse_list(args).map(Command::List),
         },

@@ -5,13 +5,12 @@
 use super::flags::{self, Mode};
 use super::getopt::{getopt, Style};
 use super::{info_request, CliError};
-use crate::flavor::Flavor;
 use crate::request::{ReleaseRequest, ReleaseTarget};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliError> {
+pub fn parse(args: &[OsString]) -> Result<ReleaseRequest, CliError> {
     let (opts, operands) =
         getopt(args, &flags::spec(Mode::Release), &flags::longs(Mode::Release), Style::StopAtOperand)?;
     info_request(&opts)?;
@@ -19,7 +18,7 @@ pub fn parse(flavor: Flavor, args: &[OsString]) -> Result<ReleaseRequest, CliErr
         return Err(CliError::Usage(None));
     }
     let target = one_target("-u", &operands)?;
-    let mut req = ReleaseRequest { flavor, target, force: false, dry_run: false, debug: false };
+    let mut req = ReleaseRequest { target, force: false, dry_run: false, debug: false };
     for o in opts {
         match o.letter {
             'f' => req.force = true,
@@ -68,27 +67,24 @@ mod tests {
 
     #[test]
     fn targets_and_flags() {
-        let r = parse(Flavor::Mdmfs, &words("-u -f -X md3")).unwrap();
+        let r = parse(&words("-u -f -X md3")).unwrap();
         assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Unit(3), true, true, false));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u /dev/loop12")).unwrap().target, ReleaseTarget::Unit(12));
+        assert_eq!(parse(&words("-u /dev/loop12")).unwrap().target, ReleaseTarget::Unit(12));
+        assert_eq!(parse(&words("-u /var/jails/x")).unwrap().target, ReleaseTarget::Path("/var/jails/x".into()));
+        assert_eq!(parse(&words("-u ./md3")).unwrap().target, ReleaseTarget::Path("./md3".into()));
+        assert_eq!(parse(&words("-u md")).unwrap().target, ReleaseTarget::Path("md".into()));
         assert_eq!(
-            parse(Flavor::Mdmfs, &words("-u /var/jails/x")).unwrap().target,
-            ReleaseTarget::Path("/var/jails/x".into())
-        );
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u ./md3")).unwrap().target, ReleaseTarget::Path("./md3".into()));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u md")).unwrap().target, ReleaseTarget::Path("md".into()));
-        assert_eq!(
-            parse(Flavor::Mdmfs, &words("-u")),
+            parse(&words("-u")),
             Err(CliError::Usage(Some("-u: missing target (a mount point, an image or a unit)".into())))
         );
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u a b")), Err(CliError::Usage(Some("unexpected operand 'b'".into()))));
+        assert_eq!(parse(&words("-u a b")), Err(CliError::Usage(Some("unexpected operand 'b'".into()))));
         assert_eq!(
-            parse(Flavor::Mdmfs, &words("-u /j -f")),
+            parse(&words("-u /j -f")),
             Err(CliError::Usage(Some("option -f after the operands (options come first)".into())))
         );
-        assert_eq!(parse(Flavor::Mdmfs, &words("-u --help")), Err(CliError::Help));
-        assert_eq!(parse(Flavor::Mdmfs, &words("-h -u")), Err(CliError::Usage(None)));
-        let r = parse(Flavor::Mdmfs, &words("-X -N -u /")).unwrap();
+        assert_eq!(parse(&words("-u --help")), Err(CliError::Help));
+        assert_eq!(parse(&words("-h -u")), Err(CliError::Usage(None)));
+        let r = parse(&words("-X -N -u /")).unwrap();
         assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Path("/".into()), false, true, true));
     }
 }

@@ -13,6 +13,7 @@ use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::mark::Mark;
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,7 +116,6 @@ pub struct Fake {
     pub read_only_fs: bool,
     /// Images someone other than root can change, and why.
     pub untrusted: BTreeMap<PathBuf, String>,
-    pub defaults: Defaults,
     /// Device path prefix, `/dev/md` unless told otherwise.
     pub prefix: String,
     notes: Vec<Note>,
@@ -138,7 +138,6 @@ impl Default for Fake {
             fail_always: false,
             read_only_fs: false,
             untrusted: BTreeMap::new(),
-            defaults: Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true },
             prefix: "/dev/md".into(),
             notes: Vec::new(),
         }
@@ -216,22 +215,27 @@ impl Handle {
     }
 }
 
+impl Fake {
+    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
+        self.calls.push(Call::Detach(dev.unit));
+        self.maybe_fail("detach", dev.path.display().to_string())?;
+        self.attached.remove(&dev.unit);
+        self.units.remove(&dev.unit);
+        Ok(())
+    }
+}
+
 impl Platform for Fake {
+    const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
+    const DISK_NAME: &'static str = "an md(4) disk";
+    const NODE_PREFIX: &'static str = "/dev/md";
     type Image = Handle;
     type Hold = Handle;
     type Root = Handle;
     const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
 
-    fn defaults(&self) -> Defaults {
-        self.defaults
-    }
-
     fn check(&mut self, _plan: &Plan) -> Result<()> {
         Ok(())
-    }
-
-    fn describe(&self, step: &Step, dev: Option<&Device>, _image: Option<&Opened<Handle>>) -> String {
-        describe::generic(step, &self.prefix, dev)
     }
 
     fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
@@ -301,15 +305,11 @@ impl Platform for Fake {
                     id: Self::mount_id(p),
                     on: p.clone(),
                     dev: unit.map_or(1, rdev_of),
-                    fstype: if unit.is_some() { self.defaults.fstype.into() } else { "tmpfs".into() },
+                    fstype: if unit.is_some() { Self::DEFAULTS.fstype.into() } else { "tmpfs".into() },
                     source: unit.map_or("tmpfs".into(), |n| format!("{}{n}", self.prefix)),
                 }
             })
             .collect())
-    }
-
-    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
-        Ok(self.units.get(&u.device.unit).is_some_and(|f| f.held))
     }
 
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
@@ -348,14 +348,6 @@ impl Platform for Fake {
         Ok(Detached::Now)
     }
 
-    fn disk_name(&self) -> &'static str {
-        "an md(4) disk"
-    }
-
-    fn node(&self, unit: u32) -> PathBuf {
-        self.device(unit).path
-    }
-
     fn interrupted(&mut self) -> Option<&'static str> {
         self.interrupt_after.filter(|n| self.calls.len() >= *n).map(|_| "SIGTERM")
     }
@@ -369,15 +361,11 @@ impl Platform for Fake {
     ) -> Result<Option<Disk<Handle>>> {
         self.calls.push(Call::Reuse(e.device.unit));
         let take = |d: &Device| Disk { device: d.clone(), hold: Handle::new(&self.handles, &d.path) };
-        Ok(self.reuse_ok.then(|| take(&e.device)))
-    }
-
-    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
-        self.calls.push(Call::Detach(dev.unit));
-        self.maybe_fail("detach", dev.path.display().to_string())?;
-        self.attached.remove(&dev.unit);
-        self.units.remove(&dev.unit);
-        Ok(())
+        if self.reuse_ok {
+            return Ok(Some(take(&e.device)));
+        }
+        self.detach_leftover(&e.device)?;
+        Ok(None)
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
@@ -421,16 +409,75 @@ impl Platform for Fake {
         self.maybe_fail("wait", disk.device.path.display().to_string())
     }
 
-    fn format(&mut self, disk: &Disk<Handle>, f: &Format) -> Result<()> {
-        self.calls.push(Call::Format { device: disk.hold.of.clone(), fstype: f.fstype.clone() });
-        self.maybe_fail("format", "newfs")
+    /// Closes the root first, as a real backend must (an open root keeps
+    /// the mount busy).
+    fn unmount(&mut self, m: Mounted<Handle>) -> Result<()> {
+        let Mounted { mount_point, root, .. } = m;
+        drop(root);
+        self.calls.push(Call::Unmount(mount_point.clone()));
+        self.maybe_fail("unmount", mount_point.display().to_string())?;
+        self.mounted.retain(|p| p != &mount_point);
+        self.mount_units.remove(&mount_point);
+        Ok(())
     }
 
-    fn mount(&mut self, disk: &Disk<Handle>, m: &Mount) -> Result<Mounted<Handle>> {
+    fn copy_skeleton(&mut self, m: &Mounted<Handle>, from: &Path) -> Result<()> {
+        self.calls.push(Call::CopySkeleton(from.to_path_buf(), m.root.of.clone()));
+        self.maybe_fail("skel", format!("skel copy from {}", from.display()))
+    }
+
+    fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
+        match what {
+            UnitState::Held => self.held(u),
+            UnitState::MemoryBacked => Ok(u.backing.is_none()),
+        }
+    }
+
+    fn read_start(&mut self, from: Head<'_, Handle>, _len: usize) -> Result<Option<Vec<u8>>> {
+        match from {
+            Head::Disk(_) => Ok(Some(Vec::new())),
+            Head::Image(_) => Ok(None),
+        }
+    }
+
+    fn mount(&mut self, what: MountOf<'_, Handle>) -> Result<Mounted<Handle>> {
+        match what {
+            MountOf::Disk(disk, m) => self.mount_disk(disk, m),
+            MountOf::Tmpfs(t) => self.mount_tmpfs(t),
+        }
+    }
+
+    fn helper(&mut self, disk: &Disk<Handle>, job: Helper<'_>) -> Result<Option<String>> {
+        match job {
+            Helper::Format(f) => self.format(disk, f).map(|()| None),
+            Helper::Fsck(fs, _) => {
+                let _ = fs;
+                Ok(None)
+            }
+        }
+    }
+
+    fn set_root(&mut self, m: &Mounted<Handle>, attr: RootAttr) -> Result<()> {
+        match attr {
+            RootAttr::Mode(mode) => self.set_mode(m, mode),
+            RootAttr::Owner(uid, gid) => self.set_owner(m, uid, gid),
+        }
+    }
+}
+
+impl Fake {
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(self.units.get(&u.device.unit).is_some_and(|f| f.held))
+    }
+    fn mount_disk(&mut self, disk: &Disk<Handle>, m: &Mount) -> Result<Mounted<Handle>> {
         let dev = &disk.device;
         let fstype = match &m.fstype {
             FsType::Named(t) => t.clone(),
-            FsType::Probe => self.defaults.fstype.to_string(),
+            FsType::Probe => Self::DEFAULTS.fstype.to_string(),
         };
         let mut device = dev.path.clone().into_os_string();
         device.push(&m.suffix);
@@ -447,7 +494,6 @@ impl Platform for Fake {
         let root = Handle::new(&self.handles, &m.mount_point);
         Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only, root })
     }
-
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<Handle>> {
         self.calls.push(Call::MountTmpfs(t.clone()));
         self.maybe_fail("tmpfs", "tmpfs")?;
@@ -455,35 +501,22 @@ impl Platform for Fake {
         let root = Handle::new(&self.handles, &t.mount_point);
         Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only: self.read_only_fs, root })
     }
-
-    /// Closes the root first, as a real backend must (an open root keeps
-    /// the mount busy).
-    fn unmount(&mut self, m: Mounted<Handle>) -> Result<()> {
-        let Mounted { mount_point, root, .. } = m;
-        drop(root);
-        self.calls.push(Call::Unmount(mount_point.clone()));
-        self.maybe_fail("unmount", mount_point.display().to_string())?;
-        self.mounted.retain(|p| p != &mount_point);
-        self.mount_units.remove(&mount_point);
-        Ok(())
+    fn format(&mut self, disk: &Disk<Handle>, f: &Format) -> Result<()> {
+        self.calls.push(Call::Format { device: disk.hold.of.clone(), fstype: f.fstype.clone() });
+        self.maybe_fail("format", "newfs")
     }
-
     fn set_mode(&mut self, m: &Mounted<Handle>, mode: u32) -> Result<()> {
         self.calls.push(Call::SetMode(m.root.of.clone(), mode));
         self.maybe_fail("chmod", format!("chmod: {}", m.mount_point.display()))
     }
-
     fn set_owner(&mut self, m: &Mounted<Handle>, uid: u32, gid: u32) -> Result<()> {
         self.calls.push(Call::SetOwner(m.root.of.clone(), uid, gid));
         self.maybe_fail("chown", format!("chown {} to {uid}:{gid}", m.mount_point.display()))
     }
+}
 
-    fn copy_skeleton(&mut self, m: &Mounted<Handle>, from: &Path) -> Result<()> {
-        self.calls.push(Call::CopySkeleton(from.to_path_buf(), m.root.of.clone()));
-        self.maybe_fail("skel", format!("skel copy from {}", from.display()))
-    }
-
-    fn take_notes(&mut self) -> Vec<Note> {
-        std::mem::take(&mut self.notes)
+impl super::Describe for Fake {
+    fn describe(&self, step: &Step, dev: Option<&Device>, _image: Option<&Opened<Handle>>) -> String {
+        describe::generic(step, &self.prefix, dev)
     }
 }

@@ -4,11 +4,12 @@
 //! * `freebsd` — md(4) ioctls on /dev/mdctl, nmount(2) (cfg `md_backend`);
 //! * `fake`  — records every call and can be told to fail, for tests
 //!   (feature `test-support`, never in the shipped binary);
-//! * [`unsupported`] — elsewhere: plans print, nothing runs.
+//!
+//! Any other system has no backend and does not compile (see `build.rs`).
 //!
 //! All `unsafe` code and every system call of the crate live below here.
 use crate::error::Result;
-use crate::mark::Mark;
+use crate::grow_ops::{Found, GrowOps, Located};
 use crate::plan::{Attach, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};
 use std::path::{Path, PathBuf};
 
@@ -21,18 +22,8 @@ pub mod freebsd;
 pub mod linux;
 pub mod posix;
 pub mod preflight;
-pub mod unsupported;
 
-/// An attached disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
-    /// md or loop unit number.
-    pub unit: u32,
-    /// `/dev/md3`, `/dev/loop7`.
-    pub path: PathBuf,
-    /// Attached read-only (asked for, or the image was not writable).
-    pub read_only: bool,
-}
+pub use crate::unit::{Device, FileId, Listed, MountRec, Owner, UnitInfo};
 
 /// The image a run opened: handed to the executor by
 /// [`Platform::open_image`] and owned by it until the run ends, when
@@ -78,60 +69,6 @@ pub struct Mounted<R> {
     pub root: R,
 }
 
-/// A file as the kernel knows it: `st_dev` and `st_ino` (on Linux the
-/// `lo_device`/`lo_inode` of `LOOP_GET_STATUS64`, which the kernel fills
-/// from the same getattr as fstat(2)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FileId {
-    pub dev: u64,
-    pub ino: u64,
-}
-
-/// Whose a unit is, by the mark in it (see [`crate::mark`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
-    /// Attached by mount_md: the mark it carries.
-    Ours(Mark),
-    /// Attached by another tool (losetup, mount -o loop, mdconfig): never
-    /// taken over, never torn down.
-    Foreign,
-}
-
-impl Owner {
-    pub fn is_foreign(&self) -> bool {
-        matches!(self, Owner::Foreign)
-    }
-}
-
-/// One attached unit, as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitInfo {
-    pub device: Device,
-    /// The device number of its node (`st_rdev` of `/dev/loopN`): mounts
-    /// are matched to the unit by this, never by their source text.
-    pub rdev: u64,
-    /// The backing file, when it is one (vnode/loop units).
-    pub backing: Option<FileId>,
-    pub owner: Owner,
-    /// Goes away by itself once its last user closes it (Linux autoclear).
-    pub autoclear: bool,
-}
-
-/// One mounted file system, from the mount table read as bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountRec {
-    /// The kernel's id of the mount (Linux mount id); unique in the table.
-    pub id: u64,
-    /// Where it is mounted, as the table shows it.
-    pub on: PathBuf,
-    /// The device number of the mounted file system (mountinfo
-    /// `major:minor`; on FreeBSD the `rdev` of `f_mntfromname`).
-    pub dev: u64,
-    pub fstype: String,
-    /// The source text, for messages only.
-    pub source: String,
-}
-
 /// What a path given to `-u` (or a mount point) is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathKind {
@@ -163,6 +100,49 @@ pub struct Existing {
     pub in_use: bool,
     /// Who attached it.
     pub owner: Owner,
+}
+
+/// What [`Platform::unit_is`] is asked about a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitState {
+    /// Held open by anyone (a mount anywhere, a process, a stacked device).
+    Held,
+    /// A memory disk (swap- or malloc-backed, or Linux's memfd), not an
+    /// image.
+    MemoryBacked,
+}
+
+/// Where [`Platform::read_start`] reads.
+#[derive(Debug)]
+pub enum Head<'a, H> {
+    /// The attached disk.
+    Disk(&'a Disk<H>),
+    /// `-N`: the image at this path, as the run would open it.
+    Image(&'a Path),
+}
+
+/// What [`Platform::mount`] mounts.
+#[derive(Debug)]
+pub enum MountOf<'a, H> {
+    Disk(&'a Disk<H>, &'a Mount),
+    Tmpfs(&'a TmpfsMount),
+}
+
+/// What [`Platform::helper`] runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Helper<'a> {
+    Format(&'a Format),
+    /// The checker for this file system type; forced (`--fsck=always`):
+    /// also when the file system says it is clean (the checker's `-f`,
+    /// without which preen mode skips a clean one).
+    Fsck(&'a str, bool),
+}
+
+/// What [`Platform::set_root`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootAttr {
+    Mode(u32),
+    Owner(u32, u32),
 }
 
 /// What `mount_md -u` did.
@@ -208,15 +188,17 @@ pub trait Platform {
     const HARDENING: &'static [&'static str];
 
     /// Values the plan uses where the command line is silent.
-    fn defaults(&self) -> Defaults;
+    const DEFAULTS: Defaults;
+    /// What a unit is called in messages, with its article: "a loop
+    /// device", "an md(4) disk".
+    const DISK_NAME: &'static str;
+    /// The node of unit N is this followed by N: `/dev/loop`, `/dev/md`.
+    const NODE_PREFIX: &'static str;
+
     /// Refuses a plan this platform cannot carry out, before anything runs
     /// (also under `-N`, so a dry run says what a real run would refuse).
-    /// It may remember what [`Platform::describe`] needs from the plan.
+    /// It may remember what [`Describe::describe`] needs from the plan.
     fn check(&mut self, plan: &Plan) -> Result<()>;
-    /// One line saying exactly what the step will do: the syscall or
-    /// program and its arguments. `dev` is the attached device and `image`
-    /// the opened image, or `None` before they exist and in a dry run.
-    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<Self::Image>>) -> String;
 
     /// mount.md `-N`: enter that mount namespace (Linux only).
     fn enter_namespace(&mut self, _ns: &Path) -> Result<()> {
@@ -240,25 +222,11 @@ pub trait Platform {
     /// Every mount of this mount namespace, in mount order. A table that
     /// cannot be read is an error, never an empty list.
     fn mounts(&mut self) -> Result<Vec<MountRec>>;
-    /// Whether a unit is held open by anyone (a mount, here or in another
-    /// namespace; a process; a stacked device).
-    fn held(&mut self, u: &UnitInfo) -> Result<bool>;
     /// A stop signal (SIGTERM, SIGINT…) that arrived during the run, by
     /// name: the executor then undoes what the run did
     /// ([`posix::hold_stop_signals`]). The default: none ever arrives.
     fn interrupted(&mut self) -> Option<&'static str> {
         None
-    }
-    /// `-N`: the first `len` bytes of the image at `path` as the run would
-    /// open it (for its superblock); `None` when it does not exist yet
-    /// (`--create`) or this platform reads no files.
-    fn image_start(&mut self, _path: &Path, _len: usize) -> Result<Option<Vec<u8>>> {
-        Ok(None)
-    }
-    /// Whether `u` is a memory disk (swap- or malloc-backed), not an image.
-    /// The default: a unit with no backing file is one (FreeBSD's md).
-    fn memory_backed(&mut self, u: &UnitInfo) -> bool {
-        u.backing.is_none()
     }
     /// What `path` is (following symlinks, as umount(8) does).
     fn identify(&mut self, path: &Path) -> Result<PathKind>;
@@ -273,27 +241,17 @@ pub trait Platform {
     fn pause(&mut self, d: std::time::Duration) {
         std::thread::sleep(d);
     }
-    /// What a unit is called in messages, with its article: "a loop
-    /// device", "an md(4) disk".
-    fn disk_name(&self) -> &'static str;
-    /// The node of unit `unit`: `/dev/loop3`, `/dev/md3`.
-    fn node(&self, unit: u32) -> PathBuf;
-    /// Takes over a leftover unit of ours nothing uses, if it fits `a`
-    /// (backed by `image`) and its mark names `mount_point`; `None` (the
-    /// default) means the caller should detach it
-    /// ([`Platform::detach_leftover`]) and attach afresh.
+    /// A leftover unit of ours that nothing uses, found by
+    /// [`crate::lifecycle::find_attached`]: taken over if it fits `a`
+    /// (backed by `image`) and its mark names `mount_point`, or else
+    /// detached (`None`), so that the caller attaches afresh.
     fn reuse(
         &mut self,
-        _e: &Existing,
-        _a: &Attach,
-        _image: Option<&Opened<Self::Image>>,
-        _mount_point: &Path,
-    ) -> Result<Option<Disk<Self::Hold>>> {
-        Ok(None)
-    }
-    /// Detaches a leftover unit of ours that nothing uses, found by
-    /// [`crate::lifecycle::find_attached`], before attaching afresh.
-    fn detach_leftover(&mut self, dev: &Device) -> Result<()>;
+        e: &Existing,
+        a: &Attach,
+        image: Option<&Opened<Self::Image>>,
+        mount_point: &Path,
+    ) -> Result<Option<Disk<Self::Hold>>>;
     /// Detach a fixed unit (mdmfs's pre-detach); the core calls it only
     /// for a unit that is ours. Errors are ignored by the caller.
     fn detach_unit(&mut self, unit: u32) -> Result<()>;
@@ -309,44 +267,47 @@ pub trait Platform {
     /// Undo [`Platform::attach`] (rollback), consuming the handle.
     fn detach(&mut self, disk: Disk<Self::Hold>) -> Result<()>;
     fn wait_for_node(&mut self, disk: &Disk<Self::Hold>) -> Result<()>;
-    fn format(&mut self, disk: &Disk<Self::Hold>, f: &Format) -> Result<()>;
-    /// The first `len` bytes of the attached disk (fewer if it is smaller),
-    /// for its superblock. The default reads nothing, so a platform that
-    /// cannot read its disks sees no file system on them.
-    fn read_start(&mut self, _disk: &Disk<Self::Hold>, _len: usize) -> Result<Vec<u8>> {
-        Ok(Vec::new())
-    }
-    /// Runs the system's checker in preen mode on `disk`, which holds `fs`
-    /// (`ext4`, `ufs`): argv vector, cleared environment. `force`
-    /// (`--fsck=always`) checks a file system that says it is clean too
-    /// (the checker's `-f`: preen mode alone skips a clean one). Returns
-    /// what ran (`e2fsck -f -p`), or `None` when this system has no checker
-    /// for `fs`. A failed check's error carries the checker's own output.
-    fn fsck(&mut self, _disk: &Disk<Self::Hold>, _fs: &str, _force: bool) -> Result<Option<String>> {
-        Ok(None)
-    }
-    /// Mounts the disk and opens the new root (undoing the mount if the
-    /// root cannot be opened).
-    fn mount(&mut self, disk: &Disk<Self::Hold>, m: &Mount) -> Result<Mounted<Self::Root>>;
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<Self::Root>>;
+    /// What the backend sees of unit `u` beyond the enumeration, asked
+    /// one question at a time (each costs system calls of its own).
+    fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool>;
+    /// The first `len` bytes (fewer if it is smaller) of the attached disk,
+    /// or under `-N` of the image at a path as the run would open it, for
+    /// its superblock; `None` when the image does not exist yet
+    /// (`--create`).
+    fn read_start(&mut self, from: Head<'_, Self::Hold>, len: usize) -> Result<Option<Vec<u8>>>;
+    /// Runs a helper on `disk` (argv vector, cleared environment): the
+    /// formatter, or the system's checker in preen mode for the file system
+    /// it holds (`ext4`, `ufs`), with `-f` when forced, which returns what
+    /// ran (`e2fsck -f -p`), or `None` when this system has none for it. A
+    /// failed helper's error carries its own output.
+    fn helper(&mut self, disk: &Disk<Self::Hold>, job: Helper<'_>) -> Result<Option<String>>;
+    /// Mounts the disk (or a tmpfs) and opens the new root (undoing the
+    /// mount if the root cannot be opened).
+    fn mount(&mut self, what: MountOf<'_, Self::Hold>) -> Result<Mounted<Self::Root>>;
     /// Undo a mount (rollback): closes its root, then unmounts.
     fn unmount(&mut self, m: Mounted<Self::Root>) -> Result<()>;
-    /// chmod of the mounted root, through its descriptor.
-    fn set_mode(&mut self, m: &Mounted<Self::Root>, mode: u32) -> Result<()>;
-    /// chown of the mounted root, through its descriptor.
-    fn set_owner(&mut self, m: &Mounted<Self::Root>, uid: u32, gid: u32) -> Result<()>;
+    /// chmod or chown of the mounted root, through its descriptor.
+    fn set_root(&mut self, m: &Mounted<Self::Root>, attr: RootAttr) -> Result<()>;
     fn copy_skeleton(&mut self, m: &Mounted<Self::Root>, from: &Path) -> Result<()>;
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
 
-    /// `mount_md -r`: grow an image and its file system ([`crate::grow`]).
-    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        let _ = (req, io);
+    /// `mount_md -r`: what this system finds at the target the lifecycle
+    /// located ([`crate::lifecycle::locate`]), and its way of doing each
+    /// step of a grow to `size` bytes ([`crate::grow`]). `named` is the path
+    /// the command line gave, if it gave one.
+    fn grow_target(
+        &mut self,
+        _target: &Located,
+        _named: Option<&Path>,
+        _size: u64,
+    ) -> Result<(Found, Box<dyn GrowOps + '_>)> {
         Err(crate::error::Error::plain("growing an image (-r) is not supported on this system"))
     }
-    /// `mount_md --list`: every attached unit, mount_md's own and (marked
-    /// foreign) the others ([`crate::list`]).
-    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
+    /// `mount_md --list`: one row for unit `u` (found by
+    /// [`Platform::units`]) and `mount`, the first mount of its device;
+    /// `None` when it went away meanwhile ([`crate::list::collect`]).
+    fn list_row(&mut self, _u: &UnitInfo, _mount: Option<&MountRec>) -> Result<Option<Listed>> {
         Err(crate::error::Error::plain("--list is not supported on this system"))
     }
 
@@ -358,16 +319,16 @@ pub trait Platform {
     }
 }
 
-/// The platform of the machine we run on: one cfg-gated alias per
-/// backend; exactly one is compiled in.
-#[cfg(loop_backend)]
-pub type Native = linux::Linux;
-#[cfg(md_backend)]
-pub type Native = freebsd::FreeBsd<freebsd::sys::Kernel>;
-#[cfg(no_backend)]
-pub type Native = unsupported::Unsupported;
+/// How a platform says what a step will do, for `-N` and `-X`: kept apart
+/// from [`Platform`], which does the steps.
+pub trait Describe: Platform {
+    /// One line saying exactly what the step will do: the syscall or
+    /// program and its arguments. `dev` is the attached device and `image`
+    /// the opened image, or `None` before they exist and in a dry run.
+    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<Self::Image>>) -> String;
+}
 
-/// The platform of the machine we run on.
-pub fn native() -> Native {
-    Native::new()
+/// The node of unit `unit` on platform `P`: `/dev/loop3`, `/dev/md3`.
+pub fn node<P: Platform + ?Sized>(unit: u32) -> PathBuf {
+    PathBuf::from(format!("{}{unit}", P::NODE_PREFIX))
 }

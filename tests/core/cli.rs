@@ -2,7 +2,7 @@
 use crate::support::*;
 use mount_md::cli::CliError;
 use mount_md::device::{DeviceArg, Unit};
-use mount_md::flavor::Flavor;
+use mount_md::platform::fake::Call;
 use mount_md::request::{Backing, ModeSetting, NewfsOpt};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -125,14 +125,12 @@ fn modes_and_owners() {
 fn compat_names_imply_01777_unless_p() {
     for name in ["mount_mfs", "mfs", "/sbin/mount_mfs"] {
         let r = parse_line(&format!("{name} -s 8m md /tmp/x")).unwrap();
-        assert_eq!(r.flavor, Flavor::Compat);
         assert_eq!(r.mode, Some(ModeSetting { mode: 0o1777, explicit: false }));
         let r = parse_line(&format!("{name} -p 0700 -s 8m md /tmp/x")).unwrap();
         assert_eq!(r.mode, Some(ModeSetting { mode: 0o700, explicit: true }));
     }
     for name in ["mount_md", "mdmfs", "/usr/local/sbin/mount_md"] {
         let r = parse_line(&format!("{name} -s 8m md /tmp/x")).unwrap();
-        assert_eq!(r.flavor, Flavor::Mdmfs);
         assert_eq!(r.mode, None);
     }
 }
@@ -153,10 +151,9 @@ fn three_dialects_one_request() {
         assert_eq!(r.mount_point, PathBuf::from("/var/jails/10.0.0.1"));
         assert!(!r.read_only());
     }
-    // Only the spelling of the options and the flavor differ.
+    // Only the spelling of the options differs.
     let same = |a: &mount_md::request::Request, b: &mount_md::request::Request| {
         let mut b = b.clone();
-        b.flavor = a.flavor;
         b.mount_options = a.mount_options.clone();
         assert_eq!(*a, b);
     };
@@ -194,7 +191,6 @@ fn linux_helper_argv() {
         "/sbin/mount.md md /srv/ct -s -f -n -v -N /proc/1/ns/mnt -o noatime,ro,-P,-F/i.img,-s1g,-w0:0,-p0700 -t md.xfs",
     )
     .unwrap();
-    assert_eq!(r.flavor, Flavor::LinuxHelper);
     assert!(r.sloppy && r.dry_run && r.debug && r.show_plan);
     assert_eq!(r.namespace, Some(PathBuf::from("/proc/1/ns/mnt")));
     assert_eq!(r.mount_options, vec!["noatime", "ro"]);
@@ -341,7 +337,7 @@ fn u_inside_an_argument_is_not_the_u_option() {
 fn modes_anywhere_among_the_options() {
     use mount_md::request::{Command, GrowRequest, ListRequest, ReleaseRequest, ReleaseTarget};
     let release = |target: ReleaseTarget, force, dry_run, debug| {
-        Ok(Command::Release(ReleaseRequest { flavor: Flavor::Mdmfs, target, force, dry_run, debug }))
+        Ok(Command::Release(ReleaseRequest { target, force, dry_run, debug }))
     };
     let path = |p: &str| ReleaseTarget::Path(p.into());
     assert_eq!(parse_command(&argv("mount_md -X -u /j")), release(path("/j"), false, false, true));
@@ -433,17 +429,20 @@ fn double_quotes_keep_commas_in_fstab_values() {
     assert_eq!(r.mount_options, vec!["context=\"a,b\""]);
 }
 
-/// Grow and list reach the platform: the recording fake cannot do either,
-/// and says so, exit 1, nothing touched.
+/// Grow and list are driven by the core over the platform's units: a
+/// target that names nothing is refused, and a platform with no units
+/// lists none; nothing is touched.
 #[test]
-fn grow_and_list_reach_the_platform() {
-    for (line, msg) in [
-        ("mount_md -r -s 2g /j", "mount_md: growing an image (-r) is not supported on this system\n"),
-        ("mount_md --list --json", "mount_md: --list is not supported on this system\n"),
-    ] {
-        let o = run_line(line);
-        assert_eq!((o.status, o.stderr.as_str()), (1, msg));
-        assert!(o.fake.calls.is_empty());
+fn grow_and_list_go_through_the_units() {
+    let o = run_line("mount_md -r -s 2g /j");
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "mount_md: /j: not a mount point, an image file or a unit; nothing changed\n")
+    );
+    let o = run_line("mount_md --list --json");
+    assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (0, "[]\n", ""));
+    for o in [run_line("mount_md -r -s 2g /j"), run_line("mount_md --list")] {
+        assert!(o.fake.calls.iter().all(|c| *c == Call::Units), "{:?}", o.fake.calls);
     }
 }
 

@@ -1,81 +1,45 @@
 //! `mount_md -r` and `--list` on FreeBSD, through the recording md(4)
-//! double (`Recorder`, as MdSys) and a recording [`GrowSys`]: the
+//! double (`Recorder`, as MdSys): the
 //! MDIOCRESIZE request (its number pinned), the growfs argv, the order of
 //! steps online and offline, and what each failure leaves.
 // c_ulong is 64 bits here but 32 on i386.
 #![allow(clippy::useless_conversion)]
 use crate::support::GIB;
-use mount_md::error::{Error, Result};
 use mount_md::exec::Output;
 use mount_md::platform::freebsd::abi;
-use mount_md::platform::freebsd::grow::{self, growfs_argv, resize_mdio, resize_request, GrowSys, ResizeRequest};
+use mount_md::platform::freebsd::grow::{growfs_argv, resize_mdio, resize_request, ResizeRequest};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
-use mount_md::platform::freebsd::{FreeBsd, OpenedImage};
+use mount_md::platform::freebsd::FreeBsd;
 use mount_md::request::{GrowRequest, ReleaseTarget};
 use nix::errno::Errno;
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum G {
-    Extend(u64, u64),
-    Truncate(u64),
-    Resize(ResizeRequest),
-    Run(Vec<String>),
+/// The grow's own operations among what the double recorded: extend,
+/// truncate, MDIOCRESIZE, growfs.
+fn grown(sys: &Recorder) -> Vec<SysCall> {
+    sys.calls.iter().filter(|c| is_grow(c)).cloned().collect()
 }
 
-#[derive(Default)]
-struct Grow {
-    log: Vec<G>,
-    labels: BTreeMap<u32, Vec<u8>>,
-    fail: Option<&'static str>,
+fn is_grow(c: &SysCall) -> bool {
+    matches!(c, SysCall::Extend(..) | SysCall::Truncate(_) | SysCall::Resize(_) | SysCall::Growfs(_))
 }
 
-impl Grow {
-    fn check(&mut self, kind: &str) -> Result<()> {
-        if self.fail == Some(kind) {
-            return Err(Error::sys(kind, Errno::EIO));
-        }
-        Ok(())
-    }
-}
-
-impl GrowSys for Grow {
-    fn resize(&mut self, req: &ResizeRequest) -> Result<()> {
-        self.log.push(G::Resize(req.clone()));
-        self.check("resize")
-    }
-    fn label(&mut self, unit: u32) -> Result<Vec<u8>> {
-        Ok(self.labels.get(&unit).cloned().unwrap_or_default())
-    }
-    fn run_program(&mut self, argv: &[OsString]) -> Result<()> {
-        self.log.push(G::Run(argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()));
-        self.check("growfs")
-    }
-    fn extend(&mut self, _: &OpenedImage, from: u64, to: u64) -> Result<()> {
-        self.log.push(G::Extend(from, to));
-        self.check("extend")
-    }
-    fn truncate(&mut self, _: &OpenedImage, len: u64) -> Result<()> {
-        self.log.push(G::Truncate(len));
-        Ok(())
-    }
-    fn used(&mut self, _: &Path) -> Option<u64> {
-        Some(4096)
-    }
+/// What changed beside the grow's own operations.
+fn other_changes(sys: &Recorder) -> Vec<SysCall> {
+    sys.changes().into_iter().filter(|c| !is_grow(c)).cloned().collect()
 }
 
 fn req(target: ReleaseTarget, size: u64) -> GrowRequest {
     GrowRequest { target, size, dry_run: false, debug: false }
 }
 
-fn go(sys: &mut Recorder, g: &mut Grow, r: &GrowRequest) -> (std::result::Result<(), String>, String, String) {
+fn go(sys: &mut Recorder, r: &GrowRequest) -> (std::result::Result<(), String>, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let res = {
         let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
         let mut fb = FreeBsd::with_sys(std::mem::take(sys));
-        let res = grow::grow(&mut fb, g, r, &mut io);
+        let res = mount_md::grow::run(&mut fb, r, &mut io);
         *sys = fb.into_sys();
         res
     };
@@ -83,14 +47,12 @@ fn go(sys: &mut Recorder, g: &mut Grow, r: &GrowRequest) -> (std::result::Result
 }
 
 /// md3 backed by /img (1 GiB), mounted on /j, marked.
-fn mounted() -> (Recorder, Grow) {
-    let sys = Recorder::new()
+fn mounted() -> Recorder {
+    Recorder::new()
         .with_file("/img", "/img", GIB)
         .with_leftover(3, "/img", GIB, false)
-        .with_mount("/dev/md3", "/j");
-    let mut g = Grow::default();
-    g.labels.insert(3, b"mount_md:/j".to_vec());
-    (sys, g)
+        .with_label(3, b"mount_md:/j")
+        .with_mount("/dev/md3", "/j")
 }
 
 #[test]
@@ -120,31 +82,31 @@ fn growfs_argv_is_absolute_and_answers_yes() {
 #[test]
 fn online_by_mount_point_image_and_unit() {
     for target in [ReleaseTarget::Path("/j".into()), ReleaseTarget::Path("/img".into()), ReleaseTarget::Unit(3)] {
-        let (mut sys, mut g) = mounted();
-        let (r, out, err) = go(&mut sys, &mut g, &req(target.clone(), 2 * GIB));
+        let mut sys = mounted();
+        let (r, out, err) = go(&mut sys, &req(target.clone(), 2 * GIB));
         assert_eq!(r, Ok(()), "{target:?}");
         assert!(out.is_empty() && err.is_empty());
         assert_eq!(
-            g.log,
+            grown(&sys),
             [
-                G::Extend(GIB, 2 * GIB),
-                G::Resize(ResizeRequest { unit: 3, mediasize: 2 * GIB, options: 0 }),
-                G::Run(vec!["/sbin/growfs".into(), "-y".into(), "/dev/md3".into()]),
+                SysCall::Extend(GIB, 2 * GIB),
+                SysCall::Resize(ResizeRequest { unit: 3, mediasize: 2 * GIB, options: 0 }),
+                SysCall::Growfs(vec!["/sbin/growfs".into(), "-y".into(), "/dev/md3".into()]),
             ],
             "{target:?}"
         );
         // Nothing attached, detached, mounted or unmounted on the way.
-        assert!(sys.changes().is_empty(), "{:?}", sys.changes());
+        assert!(other_changes(&sys).is_empty(), "{:?}", sys.changes());
     }
 }
 
 #[test]
 fn dry_run_prints_the_steps() {
-    let (mut sys, mut g) = mounted();
+    let mut sys = mounted();
     let r = GrowRequest { dry_run: true, ..req(ReleaseTarget::Path("/j".into()), 2 * GIB) };
-    let (res, out, _) = go(&mut sys, &mut g, &r);
+    let (res, out, _) = go(&mut sys, &r);
     assert_eq!(res, Ok(()));
-    assert!(g.log.is_empty());
+    assert!(grown(&sys).is_empty());
     assert_eq!(
         out,
         "posix_fallocate(/img, 1073741824, 1073741824)\n\
@@ -156,11 +118,13 @@ fn dry_run_prints_the_steps() {
 #[test]
 fn offline_attaches_marked_grows_and_detaches() {
     let mut sys = Recorder::new().with_file("/img", "/img", GIB);
-    let mut g = Grow::default();
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
     assert_eq!(r, Ok(()));
-    assert_eq!(g.log, [G::Extend(GIB, 2 * GIB), G::Run(vec!["/sbin/growfs".into(), "-y".into(), "/dev/md0".into()])]);
-    let changes: Vec<SysCall> = sys.changes().into_iter().cloned().collect();
+    assert_eq!(
+        grown(&sys),
+        [SysCall::Extend(GIB, 2 * GIB), SysCall::Growfs(vec!["/sbin/growfs".into(), "-y".into(), "/dev/md0".into()])]
+    );
+    let changes = other_changes(&sys);
     let SysCall::Attach(a) = &changes[0] else { panic!("{changes:?}") };
     assert_eq!(a.md_type, abi::MD_VNODE);
     assert_eq!(a.mediasize, 2 * GIB);
@@ -176,63 +140,52 @@ fn offline_attaches_marked_grows_and_detaches() {
 fn offline_attach_of_a_replaced_image_is_detached_again() {
     let mut sys = Recorder::new().with_file("/img", "/img", GIB);
     sys.replaced.insert("/img".into());
-    let mut g = Grow::default();
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
     assert_eq!(r.unwrap_err(), "/img: replaced while attaching; detached /dev/md0: nothing changed");
-    assert_eq!(g.log, [G::Extend(GIB, 2 * GIB), G::Truncate(GIB)]);
+    assert_eq!(grown(&sys), [SysCall::Extend(GIB, 2 * GIB), SysCall::Truncate(GIB)]);
     assert!(sys.is_clean(), "{:?}", sys.calls);
 }
 
 #[test]
 fn refusals_change_nothing() {
-    // Not ours.
-    let (mut sys, mut g) = mounted();
-    g.labels.clear();
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
-    assert_eq!(
-        r.unwrap_err(),
-        "/dev/md3: not attached by mount_md (its label carries no mount_md mark); nothing changed"
-    );
-    assert!(g.log.is_empty());
     // Shrink.
-    let (mut sys, mut g) = mounted();
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Unit(3), GIB / 2));
+    let mut sys = mounted();
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Unit(3), GIB / 2));
     assert_eq!(r.unwrap_err(), "/img: is 1073741824 bytes; -r does not shrink (asked for 536870912); nothing changed");
-    assert!(g.log.is_empty());
+    assert!(grown(&sys).is_empty());
     // Same size.
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Unit(3), GIB));
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Unit(3), GIB));
     assert_eq!(r, Ok(()));
-    assert!(g.log.is_empty());
+    assert!(grown(&sys).is_empty());
     // Mounted from a slice of the disk.
     let mut sys = Recorder::new()
         .with_file("/img", "/img", GIB)
         .with_leftover(3, "/img", GIB, false)
         .with_mount("/dev/md3.uzip", "/j");
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
     assert!(r.unwrap_err().contains("not a whole md(4) disk"));
-    assert!(g.log.is_empty() && sys.changes().is_empty());
+    assert!(sys.changes().is_empty());
 }
 
 #[test]
 fn failures() {
     // The kernel refuses the new size: the image is cut back.
-    let (mut sys, mut g) = mounted();
-    g.fail = Some("resize");
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    let mut sys = mounted();
+    sys.fail.push(("resize", Errno::EIO));
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
     assert_eq!(r.unwrap_err(), "resize: Input/output error (nothing changed)");
-    assert_eq!(g.log.last(), Some(&G::Truncate(GIB)));
+    assert_eq!(grown(&sys).last(), Some(&SysCall::Truncate(GIB)));
     // growfs fails: the image stays larger, and the message says so.
-    let (mut sys, mut g) = mounted();
-    g.fail = Some("growfs");
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    let mut sys = mounted();
+    sys.fail.push(("growfs", Errno::EIO));
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
     let e = r.unwrap_err();
     assert!(e.contains("the image stays 2147483648 bytes (was 1073741824)"), "{e}");
     assert!(e.ends_with("finish with: /sbin/growfs -y /dev/md3)"), "{e}");
-    assert!(!g.log.iter().any(|c| matches!(c, G::Truncate(_))));
+    assert!(!grown(&sys).iter().any(|c| matches!(c, SysCall::Truncate(_))));
     // Offline, growfs fails: detached all the same.
-    let mut sys = Recorder::new().with_file("/img", "/img", GIB);
-    let mut g = Grow { fail: Some("growfs"), ..Grow::default() };
-    let (r, ..) = go(&mut sys, &mut g, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    let mut sys = Recorder::new().with_file("/img", "/img", GIB).failing_at("growfs", Errno::EIO);
+    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
     let e = r.unwrap_err();
     assert!(
         e.ends_with("finish with: md=$(mdconfig -a -t vnode -f /img) && growfs -y /dev/$md; mdconfig -d -u $md)"),
@@ -243,10 +196,12 @@ fn failures() {
 
 #[test]
 fn list_marks_foreign_units() {
-    let (mut sys, mut g) = mounted();
-    let sys2 = std::mem::take(&mut sys).with_file("/other", "/other", GIB).with_leftover(4, "/other", GIB, true);
-    g.labels.insert(4, b"/other".to_vec());
-    let units = grow::list(&mut FreeBsd::with_sys(sys2), &mut g).unwrap();
+    let mut sys = mounted();
+    let sys2 = std::mem::take(&mut sys)
+        .with_file("/other", "/other", GIB)
+        .with_leftover(4, "/other", GIB, true)
+        .with_label(4, b"/other");
+    let units = mount_md::list::collect(&mut FreeBsd::with_sys(sys2)).unwrap();
     assert_eq!(units.len(), 2);
     assert_eq!(units[0].device, Path::new("/dev/md3"));
     assert_eq!(units[0].image.as_deref(), Some(&b"/img"[..]));

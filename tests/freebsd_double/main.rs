@@ -8,11 +8,12 @@
 mod support;
 
 mod abi;
-mod followups;
 mod fsck;
 mod grow;
+mod grow_on_the_model;
 mod jail;
 mod lifecycle;
 mod model;
+mod mounted_root;
 mod requests;
 mod run;

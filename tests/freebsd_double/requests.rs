@@ -3,7 +3,7 @@
 use crate::support::freebsd::c;
 use crate::support::GIB;
 use mount_md::device::Unit;
-use mount_md::plan::{Attach, Format, TmpfsMount};
+use mount_md::plan::{Attach, Format, Formats, TmpfsMount};
 use mount_md::platform::freebsd::abi::*;
 use mount_md::platform::freebsd::requests::*;
 use mount_md::platform::Note;
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 const IMG: &str = "/jails/10.0.0.1/rootfs.volume";
 
 fn vnode(unit: Unit, size: Option<u64>, read_only: bool) -> Attach {
-    Attach { unit, backing: Backing::Vnode(IMG.into()), size, read_only, direct_io: true }
+    Attach { unit, backing: Backing::Vnode(IMG.into()), size, read_only, direct_io: true, formats: Formats::Never }
 }
 
 fn file(size: u64, writable: bool) -> BackingFile {
@@ -152,8 +152,14 @@ fn empty_or_irregular_images_are_refused_before_the_kernel_sees_them() {
 
 #[test]
 fn swap_disk() {
-    let a =
-        Attach { unit: Unit::Auto, backing: Backing::Swap, size: Some(64 << 20), read_only: false, direct_io: true };
+    let a = Attach {
+        unit: Unit::Auto,
+        backing: Backing::Swap,
+        size: Some(64 << 20),
+        read_only: false,
+        direct_io: true,
+        formats: Formats::Never,
+    };
     let (req, _) = attach_request(&a, None, 4096).unwrap();
     assert_eq!(
         req,
@@ -172,8 +178,14 @@ fn swap_disk() {
 
 #[test]
 fn malloc_disk_is_reserved_and_needs_only_whole_sectors() {
-    let a =
-        Attach { unit: Unit::Fixed(2), backing: Backing::Malloc, size: Some(512), read_only: false, direct_io: true };
+    let a = Attach {
+        unit: Unit::Fixed(2),
+        backing: Backing::Malloc,
+        size: Some(512),
+        read_only: false,
+        direct_io: true,
+        formats: Formats::Never,
+    };
     let (req, _) = attach_request(&a, None, 4096).unwrap();
     assert_eq!(req.md_type, MD_MALLOC);
     assert_eq!(req.options, MD_COMPRESS | MD_RESERVE);

@@ -11,19 +11,26 @@ mod support;
 use mount_md::device::Unit;
 use mount_md::host::SystemHost;
 use mount_md::mark;
-use mount_md::plan::{Attach, OpenImage};
+use mount_md::plan::{Attach, Formats, OpenImage};
 use mount_md::platform::linux::loopdev::{LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY};
 use mount_md::platform::linux::recording::{bound, rdev_of, LoopCall, Recorder};
 use mount_md::platform::linux::sys::Statx;
 use mount_md::platform::linux::Linux;
-use mount_md::platform::{Detached, Note, Owner, Platform};
+use mount_md::platform::{Describe, Detached, MountOf, Note, Owner, Platform};
 use mount_md::request::Backing;
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
 fn swap(unit: Unit) -> Attach {
-    Attach { unit, backing: Backing::Swap, size: Some(1 << 20), read_only: false, direct_io: true }
+    Attach {
+        unit,
+        backing: Backing::Swap,
+        size: Some(1 << 20),
+        read_only: false,
+        direct_io: true,
+        formats: Formats::Never,
+    }
 }
 
 fn ours(mount_point: &str) -> Vec<u8> {
@@ -74,6 +81,7 @@ fn every_attach_is_marked_autoclear_and_sized_as_described() {
         size: Some(1 << 20),
         read_only: true,
         direct_io: false,
+        formats: Formats::Never,
     };
     let described = l.describe(&mount_md::plan::Step::Attach(a.clone()), None, Some(&opened));
     assert!(
@@ -252,7 +260,7 @@ fn the_mount_call_and_a_sloppy_retry() {
         mount_point: mp.clone(),
         sloppy: true,
     };
-    let mounted = l.mount(&disk, &m).unwrap();
+    let mounted = l.mount(MountOf::Disk(&disk, &m)).unwrap();
     assert_eq!((mounted.fstype.as_str(), mounted.read_only), ("ext4", false));
     assert!(l
         .take_notes()
@@ -266,7 +274,7 @@ fn the_mount_call_and_a_sloppy_retry() {
     };
     assert_eq!(mounts, [&call(Some("errors=remount-ro")), &call(None)]);
     drop(mounted);
-    let e = l.mount(&disk, &Mount { sloppy: false, ..m }).unwrap_err();
+    let e = l.mount(MountOf::Disk(&disk, &Mount { sloppy: false, ..m })).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(

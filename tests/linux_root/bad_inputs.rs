@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{bin, skip, skip_reason, TempDir};
+use crate::support::{bin, missing_tools, shared_turn, skip, skip_reason, TempDir};
 
 fn scratch() -> TempDir {
     let tmp = TempDir::new("bad");
@@ -109,12 +109,23 @@ fn every_documented_bad_input() {
     // are skipped through the shared skip (a failure under
     // MOUNT_MD_REQUIRE_ROOT=1), the others still run.
     let cannot = skip_reason();
+    // Its root rows attach loop devices and every run looks at the bound
+    // ones: it takes its turn like any `require_loop!()` test, so that an
+    // `alone` test (one that names a unit) has the loop devices to itself.
+    let _turn = cannot.is_none().then(shared_turn);
     if let Some(why) = &cannot {
         let root_rows: Vec<&str> = rows.iter().filter(|r| r.1).map(|r| r.0.as_str()).collect();
         skip(&format!("rows {} of doc/bad-inputs.md: {why}", root_rows.join(", ")));
     }
     for (n, needs_root, cmd, status, message, usage) in rows {
         if needs_root && cannot.is_some() {
+            continue;
+        }
+        // A row that formats as xfs or btrfs needs that file system's mkfs
+        // (tests/run installs it): skipped through the shared skip too.
+        let mkfs = ["xfs", "btrfs"].iter().find(|fs| cmd.contains(&format!("-T {fs} "))).map(|fs| format!("mkfs.{fs}"));
+        if let Some(why) = mkfs.and_then(|m| missing_tools(&[&m])) {
+            skip(&format!("row {n} of doc/bad-inputs.md: {why}"));
             continue;
         }
         let mut words = cmd.split(' ').map(|w| word(w, &t.0));

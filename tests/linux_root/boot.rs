@@ -23,23 +23,16 @@ fn mark_errors(img: &Path) {
     assert_eq!(fs_state(img), "clean with errors");
 }
 
-fn have_e2fsprogs_tools() -> bool {
-    ["tune2fs", "dumpe2fs", "debugfs"].iter().all(|t| Command::new(t).arg("-V").output().is_ok())
-}
-
-macro_rules! require_tools {
+macro_rules! require_e2fsprogs {
     () => {
         require_loop!();
-        if !have_e2fsprogs_tools() {
-            skip("tune2fs/dumpe2fs/debugfs not found (apt-get install -y e2fsprogs)");
-            return;
-        }
+        require_tools!("tune2fs", "dumpe2fs", "debugfs");
     };
 }
 
 #[test]
 fn dirty_ext4_is_checked_then_mounted() {
-    require_tools!();
+    require_e2fsprogs!();
     let tmp = TempDir::new("fsck");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
@@ -64,7 +57,7 @@ fn dirty_ext4_is_checked_then_mounted() {
 
 #[test]
 fn clean_ext4_starts_no_checker() {
-    require_tools!();
+    require_e2fsprogs!();
     let tmp = TempDir::new("fsck-clean");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
@@ -81,7 +74,7 @@ fn clean_ext4_starts_no_checker() {
 
 #[test]
 fn failed_check_mounts_nothing_and_shows_e2fsck() {
-    require_tools!();
+    require_e2fsprogs!();
     let tmp = TempDir::new("fsck-fail");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
@@ -105,7 +98,7 @@ fn failed_check_mounts_nothing_and_shows_e2fsck() {
 
 #[test]
 fn fsck_policies() {
-    require_tools!();
+    require_e2fsprogs!();
     let tmp = TempDir::new("fsck-policy");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
@@ -155,7 +148,7 @@ fn fsck_policies() {
 
 #[test]
 fn an_image_with_a_file_system_is_not_formatted_again() {
-    require_tools!();
+    require_e2fsprogs!();
     let tmp = TempDir::new("reformat");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
@@ -296,10 +289,7 @@ fn hold_lock(path: &Path, secs: u32) -> std::process::Child {
 #[test]
 fn a_held_lock_is_a_bounded_wait() {
     require_loop!();
-    if Command::new("flock").arg("--version").output().is_err() {
-        skip("flock(1) not found (util-linux)");
-        return;
-    }
+    require_tools!("flock");
     let tmp = TempDir::new("held");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
@@ -337,10 +327,7 @@ fn a_held_lock_is_a_bounded_wait() {
 #[test]
 fn a_short_wait_for_the_loop_control_lock_says_nothing() {
     require_loop!(alone);
-    if Command::new("flock").arg("--version").output().is_err() {
-        skip("flock(1) not found (util-linux)");
-        return;
-    }
+    require_tools!("flock");
     let tmp = TempDir::new("control-quiet");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
@@ -360,10 +347,7 @@ fn a_short_wait_for_the_loop_control_lock_says_nothing() {
 /// the machine. A holder that lets go within the bound is waited for.
 #[test]
 fn a_held_lock_that_lets_go_is_waited_for() {
-    if Command::new("flock").arg("--version").output().is_err() {
-        skip("flock(1) not found");
-        return;
-    }
+    require_tools!("flock");
     let tmp = TempDir::new("held-quiet");
     let file = tmp.join("lock");
     std::fs::write(&file, b"").unwrap();
@@ -419,7 +403,7 @@ fn skeleton_failures_roll_the_mount_back() {
 /// before it is mounted again.
 #[test]
 fn an_image_left_mounted_by_a_crash_is_checked() {
-    require_tools!();
+    require_e2fsprogs!();
     let tmp = TempDir::new("crash-ext2");
     let mnt = tmp.dir("mnt");
     let img = tmp.join("live.img");

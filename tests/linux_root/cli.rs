@@ -285,30 +285,25 @@ fn sloppy_drops_refused_options() {
     unmount_and_check_no_leak(guard, &tmp);
 }
 
-fn util_linux_mount(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    std::process::Command::new("mount").args(args).stdin(std::process::Stdio::null()).output().expect("mount")
-}
-
 /// mount(8)'s contract with its helpers, through the real util-linux
 /// mount: 0 mounted, 1 bad invocation (also under -f), 2 system error, 32
 /// the mount failed.
 #[test]
 fn mount_md_exit_statuses_through_util_linux_mount() {
-    require_loop!();
-    let _helper = require_helper!();
-    let tmp = TempDir::new("exit");
+    require_loop!(alone); // it makes a mount namespace
+    let tmp = require_helper!("exit");
     let img = tmp.join("ok.img");
     make_image(&img, 16 * MIB, true);
     let mnt = tmp.dir("mnt");
     let status = |o: &std::process::Output| (o.status.code(), text(&o.stderr));
     // 0
     let mut loops = LoopGuard::default();
-    let out = util_linux_mount(args!["-t", "md", "-o", format!("-P,-F{}", img.display()), "md", mnt]);
+    let out = tmp.mount(args!["-t", "md", "-o", format!("-P,-F{}", img.display()), "md", mnt]);
     assert_eq!(status(&out), (Some(0), String::new()));
     let (guard, _) = mounted(&mnt, &img, &mut loops);
     unmount_and_check_no_leak(guard, &tmp);
     // 1: a bad option
-    let out = util_linux_mount(args!["-t", "md", "-o", format!("-P,-q,-F{}", img.display()), "md", mnt]);
+    let out = tmp.mount(args!["-t", "md", "-o", format!("-P,-q,-F{}", img.display()), "md", mnt]);
     let (code, err) = status(&out);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("mount.md: illegal option -- q"), "{err}");
@@ -320,7 +315,7 @@ fn mount_md_exit_statuses_through_util_linux_mount() {
         }
         let opts = format!("-Ospace,-F{}", img.display());
         a.extend(args!["-t", "md", "-o", opts, "md", mnt]);
-        let (code, err) = status(&util_linux_mount(&a));
+        let (code, err) = status(&tmp.mount(&a));
         assert_eq!(code, Some(1), "fake={fake}: {err}");
         assert!(err.contains("option -O has no meaning for ext4 on Linux"), "{err}");
     }
@@ -332,7 +327,7 @@ fn mount_md_exit_statuses_through_util_linux_mount() {
         }
         let opts = format!("-P,-F{}", tmp.join("missing.img").display());
         a.extend(args!["-t", "md", "-o", opts, "md", mnt]);
-        let (code, err) = status(&util_linux_mount(&a));
+        let (code, err) = status(&tmp.mount(&a));
         assert_eq!(code, Some(32), "fake={fake}: {err}");
         assert!(err.contains("missing.img: No such file or directory"), "{err}");
     }
@@ -342,7 +337,7 @@ fn mount_md_exit_statuses_through_util_linux_mount() {
     assert!(st.unwrap().success());
     let small_guard = MountGuard(small.clone());
     let opts = format!("-F{},-s64m,--create", small.join("new.img").display());
-    let (code, err) = status(&util_linux_mount(args!["-t", "md", "-o", opts, "md", mnt]));
+    let (code, err) = status(&tmp.mount(args!["-t", "md", "-o", opts, "md", mnt]));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("No space left on device"), "{err}");
     assert!(!small.join("new.img").exists(), "the new image is removed again");
@@ -354,16 +349,15 @@ fn mount_md_exit_statuses_through_util_linux_mount() {
 /// comma works from /etc/fstab.
 #[test]
 fn comma_in_an_fstab_image_path() {
-    require_loop!();
-    let _helper = require_helper!();
-    let tmp = TempDir::new("comma");
+    require_loop!(alone); // it makes a mount namespace
+    let tmp = require_helper!("comma");
     let img = tmp.join("a,b.img");
     make_image(&img, 16 * MIB, true);
     let mnt = tmp.dir("ct");
     let fstab = tmp.join("fstab");
     std::fs::write(&fstab, format!("md {} md rw,noatime,-P,-F=\"{}\" 0 0\n", mnt.display(), img.display())).unwrap();
     let mut loops = LoopGuard::default();
-    let out = util_linux_mount(args!["-a", "-T", fstab]);
+    let out = tmp.mount(args!["-a", "-T", fstab]);
     assert!(out.status.success(), "mount -a: {}", text(&out.stderr));
     let (guard, m) = mounted(&mnt, &img, &mut loops);
     assert!(m.options.split(',').any(|o| o == "noatime"), "{}", m.options);

@@ -1,17 +1,15 @@
 //! The real client: util-linux `mount -a` with an fstab line of type `md`
-//! runs `/sbin/mount.md`, which must be there: the test installs a
-//! symlink to the binary (only if there is no mount.md already) and
-//! removes it afterwards.
+//! runs `/sbin/mount.md`, which is this build's binary in the mount
+//! namespace [`HelperDir::mount`] runs mount(8) in (the host's /sbin is
+//! not touched).
 use crate::support::*;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 #[test]
 fn mount_a_with_an_md_fstab_line() {
-    require_loop!();
-    let helper = require_helper!();
-    let tmp = TempDir::new("fstab");
+    require_loop!(alone); // it makes a mount namespace
+    let tmp = require_helper!("fstab");
     let img = tmp.join("web1.img");
     make_image(&img, 32 << 20, true);
     let ct = tmp.dir("ct/web1");
@@ -20,7 +18,7 @@ fn mount_a_with_an_md_fstab_line() {
     std::fs::write(&fstab, &line).unwrap();
     let mut loops = LoopGuard::default();
     let guard = MountGuard(ct.clone());
-    let out = Command::new("mount").arg("-a").arg("-T").arg(&fstab).output().unwrap();
+    let out = tmp.mount(args!["-a", "-T", fstab]);
     assert!(out.status.success(), "mount -a: {} {}", text(&out.stdout), text(&out.stderr));
     let m = mount_at(&ct).expect("mounted by mount -a");
     loops.record(&m.source, &img);
@@ -31,27 +29,16 @@ fn mount_a_with_an_md_fstab_line() {
     let st = Command::new("umount").arg(&ct).status().unwrap();
     assert!(st.success());
     drop(guard);
-    // Remove the link but keep the turn, so that the check below cannot
-    // see the next test's link.
-    drop(helper.link);
     assert_eq!(wait_no_loops(tmp.path(), Duration::from_secs(10)), Vec::<String>::new());
-    assert!(Path::new("/sbin/mount.md").symlink_metadata().is_err(), "helper link removed");
 }
 
 #[test]
 fn mount_t_md_failure_is_32() {
-    require_loop!();
-    let _helper = require_helper!();
-    let tmp = TempDir::new("fstab32");
+    require_loop!(alone); // it makes a mount namespace
+    let tmp = require_helper!("fstab32");
     let dir = tmp.dir("d");
     let img = tmp.join("missing.img");
-    let out = Command::new("mount")
-        .args(["-t", "md", "-o"])
-        .arg(format!("-P,-F{}", img.display()))
-        .arg("md")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = tmp.mount(args!["-t", "md", "-o", format!("-P,-F{}", img.display()), "md", dir]);
     assert_eq!(out.status.code(), Some(32), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("No such file or directory"), "{}", text(&out.stderr));
 }

@@ -4,7 +4,7 @@
 use crate::support::*;
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -43,13 +43,15 @@ fn df_size(dir: &Path) -> u64 {
     text(&out.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
 }
 
-fn program(name: &str) -> Option<PathBuf> {
-    ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file())
-}
-
-fn kernel_has(fstype: &str) -> bool {
-    std::fs::read_to_string("/proc/filesystems")
-        .is_ok_and(|t| t.lines().any(|l| l.split_whitespace().last() == Some(fstype)))
+/// Returns from the test, saying why, when the kernel lacks `fstype`
+/// (fails the test instead under `MOUNT_MD_REQUIRE_ROOT=1`).
+macro_rules! require_kernel_fs {
+    ($fstype:expr) => {
+        if !kernel_has($fstype) {
+            skip(&format!("the kernel has no {} (modprobe {})", $fstype, $fstype));
+            return;
+        }
+    };
 }
 
 /// ext4 grows online through an ioctl that needs CAP_SYS_RESOURCE, which
@@ -64,7 +66,7 @@ fn mkfs(fstype: &str, image: &Path, size: u64) {
     let f = std::fs::File::create(image).unwrap();
     f.set_len(size).unwrap();
     drop(f);
-    let prog = program(&format!("mkfs.{fstype}")).unwrap();
+    let prog = tool(&format!("mkfs.{fstype}")).unwrap();
     let flag = if fstype == "ext4" { "-F" } else { "-f" };
     let st = Command::new(prog).args(["-q", flag]).arg(image).status().unwrap();
     assert!(st.success(), "mkfs.{fstype}");
@@ -157,10 +159,8 @@ fn online_grow(fstype: &str, from: u64, to: u64, with_s: bool) {
 #[test]
 fn online_grow_xfs_while_writing() {
     require_loop!();
-    if program("mkfs.xfs").is_none() || program("xfs_growfs").is_none() || !kernel_has("xfs") {
-        skip_optional("mkfs.xfs/xfs_growfs or the kernel's xfs missing (apt-get install -y xfsprogs)");
-        return;
-    }
+    require_tools!("mkfs.xfs", "xfs_growfs");
+    require_kernel_fs!("xfs");
     online_grow("xfs", 320 * MIB, 640 * MIB, false);
 }
 
@@ -169,20 +169,16 @@ fn online_grow_xfs_while_writing() {
 #[test]
 fn online_grow_xfs_mounted_with_s() {
     require_loop!();
-    if program("mkfs.xfs").is_none() || program("xfs_growfs").is_none() || !kernel_has("xfs") {
-        skip_optional("mkfs.xfs/xfs_growfs or the kernel's xfs missing (apt-get install -y xfsprogs)");
-        return;
-    }
+    require_tools!("mkfs.xfs", "xfs_growfs");
+    require_kernel_fs!("xfs");
     online_grow("xfs", 320 * MIB, 480 * MIB, true);
 }
 
 #[test]
 fn online_grow_btrfs_while_writing() {
     require_loop!();
-    if program("mkfs.btrfs").is_none() || program("btrfs").is_none() || !kernel_has("btrfs") {
-        skip_optional("mkfs.btrfs/btrfs or the kernel's btrfs missing (apt-get install -y btrfs-progs)");
-        return;
-    }
+    require_tools!("mkfs.btrfs", "btrfs");
+    require_kernel_fs!("btrfs");
     online_grow("btrfs", 160 * MIB, 320 * MIB, false);
 }
 
@@ -223,7 +219,7 @@ fn online_ext4_failure_keeps_the_mount_and_says_the_image_stays_larger() {
     ok(&mdmfs(args!["-u", &dir]));
     drop(guard);
     // The file system is intact: e2fsck finds nothing to fix.
-    let st = Command::new(program("e2fsck").unwrap()).args(["-f", "-n"]).arg(&image).output().unwrap();
+    let st = Command::new(tool("e2fsck").unwrap()).args(["-f", "-n"]).arg(&image).output().unwrap();
     assert!(st.status.success(), "e2fsck: {}", text(&st.stdout));
     assert_nothing_left(&tmp);
 }
@@ -352,10 +348,10 @@ fn units_without_the_mark_are_neither_grown_nor_listed() {
 }
 
 /// The object for `device` in `--list --json` output, checked by python3's
-/// json module when it is there (the output must be strict JSON).
+/// json module (the output must be strict JSON).
 fn json_object(json: &str, device: &str) -> Option<String> {
-    if let Some(py) = program("python3") {
-        let check = Command::new(py)
+    {
+        let check = Command::new(tool("python3").expect("python3 (tests/run installs it)"))
             .args(["-c", "import json,sys; a=json.load(sys.stdin); assert isinstance(a, list); print(len(a))"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -373,6 +369,7 @@ fn json_object(json: &str, device: &str) -> Option<String> {
 #[test]
 fn list_and_json_while_mounted_and_after_release() {
     require_loop!();
+    require_tools!("python3");
     let tmp = TempDir::new("list \"q\"");
     let image = tmp.join("im g");
     let dir = tmp.dir("mnt");
@@ -452,7 +449,7 @@ fn a_grow_without_room_gives_the_space_back() {
 /// and resize2fs on a mounted file system.
 #[test]
 fn an_image_mounted_in_another_namespace_is_not_grown_offline() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = TempDir::new("grow-other-ns");
     let image = tmp.join("img");
     let dir = tmp.dir("mnt");

@@ -36,7 +36,7 @@ fn sh(cmd: &str, args: &[&OsStr]) {
 
 #[test]
 fn an_attachment_made_in_another_mount_namespace_is_seen() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = TempDir::new("id-ns");
     let (a, b, m1, m2) = (tmp.dir("a"), tmp.dir("b"), tmp.dir("m1"), tmp.dir("m2"));
     let img = a.join("x.img");
@@ -176,7 +176,7 @@ fn an_image_path_longer_than_path_max() {
 /// of its own, so that a failure leaves no mount behind.
 #[test]
 fn a_mount_point_longer_than_path_max_is_released() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = TempDir::new("id-long-mp");
     let img = tmp.join("x.img");
     make_image(&img, 16 * MIB, true);
@@ -195,7 +195,7 @@ fn a_mount_point_longer_than_path_max_is_released() {
 
 #[test]
 fn a_mount_point_that_is_not_utf8_elsewhere_blinds_nothing() {
-    require_loop!();
+    require_loop!(alone); // it makes a mount namespace
     let tmp = TempDir::new("id-utf8");
     let img = tmp.join("x.img");
     make_image(&img, 16 * MIB, true);
@@ -309,10 +309,7 @@ fn ours_is_marked_in_lo_file_name() {
 #[test]
 fn release_without_permission_says_so() {
     require_loop!();
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        skip("setpriv not found");
-        return;
-    }
+    require_tools!("setpriv");
     let tmp = TempDir::new("id-nobody");
     let img = tmp.join("x.img");
     make_image(&img, 16 * MIB, true);
@@ -379,10 +376,7 @@ fn t_names_only_file_systems_on_a_disk() {
 #[test]
 fn btrfs_mounts_are_matched_to_their_device() {
     require_loop!();
-    if !["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().any(|d| Path::new(d).join("mkfs.btrfs").is_file()) {
-        skip_optional("mkfs.btrfs not found (apt-get install -y btrfs-progs)");
-        return;
-    }
+    require_tools!("mkfs.btrfs");
     let tmp = TempDir::new("id-btrfs");
     let img = tmp.join("x.img");
     make_image(&img, 128 * MIB, false);
@@ -390,7 +384,7 @@ fn btrfs_mounts_are_matched_to_their_device() {
     let mut loops = LoopGuard::default();
     let out = run(&bin(), args!["-T", "btrfs", "-F", img, "md", m]);
     if !out.status.success() && text(&out.stderr).contains("does not know file system type") {
-        skip_optional("no btrfs in this kernel");
+        skip("no btrfs in this kernel (modprobe btrfs)");
         return;
     }
     ok(&out);

@@ -255,7 +255,8 @@ fn a_stop_signal_during_the_copy_undoes_the_mount() {
     while mount_at(&mp).is_none() && start.elapsed() < std::time::Duration::from_secs(20) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    // SAFETY: kill(2) takes no pointers; the child is ours and not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0, "kill -TERM");
     let out = child.wait_with_output().unwrap();
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -271,12 +272,8 @@ fn a_stop_signal_during_the_copy_undoes_the_mount() {
 /// table. In a mount namespace of its own.
 #[test]
 fn release_of_a_shut_down_file_system() {
-    require_loop!();
-    let have = |p: &str| ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().any(|d| Path::new(d).join(p).is_file());
-    if !have("mkfs.xfs") || !have("xfs_io") {
-        skip_optional("mkfs.xfs/xfs_io missing (apt-get install -y xfsprogs)");
-        return;
-    }
+    require_loop!(alone); // it makes a mount namespace
+    require_tools!("mkfs.xfs", "xfs_io");
     let tmp = TempDir::new("u-shutdown");
     let mp = tmp.dir("m");
     let img = tmp.join("x.img");
@@ -338,8 +335,8 @@ fn release_refuses_a_mount_that_is_not_a_loop_device() {
 
 #[test]
 fn mount_a_twice_mounts_once() {
-    require_loop!();
-    let tmp = TempDir::new("mount-a-twice");
+    require_loop!(alone); // it makes a mount namespace
+    let tmp = require_helper!("mount-a-twice");
     let img = tmp.join("web.img");
     make_image(&img, 16 * MIB, true);
     let ct = tmp.dir("ct");
@@ -348,14 +345,7 @@ fn mount_a_twice_mounts_once() {
     let mut loops = LoopGuard::default();
     let guard = MountGuard(ct.clone());
     let mount_md = flavor(&tmp, "mount.md");
-    let opts = format!("rw,noatime,-P,-F{}", img.display());
-    // util-linux when it is there (with /sbin/mount.md installed for the
-    // test), else the argv mount(8) would pass to mount.md.
-    let link = helper_turn().ok();
-    let mount_a = || match &link {
-        Some(_) => Command::new("mount").arg("-a").arg("-T").arg(&fstab).output().unwrap(),
-        None => run(&mount_md, args!["md", ct, "-o", opts]),
-    };
+    let mount_a = || tmp.mount(args!["-a", "-T", fstab]);
     let first = mount_a();
     ok(&first);
     let m = mount_at(&ct).expect("mounted");
@@ -373,8 +363,6 @@ fn mount_a_twice_mounts_once() {
     let out = run(&mount_md, args!["md", ct, "-v", "-o", format!("rw,noatime,-P,-F{}", img.display())]);
     ok(&out);
     assert!(text(&out.stderr).contains("already mounted"), "{}", text(&out.stderr));
-    eprintln!("mount -a twice via {}", if link.is_some() { "util-linux mount(8)" } else { "the mount.md argv" });
-    drop(link);
     unmount_and_check_no_leak(guard, &tmp);
 }
 
@@ -384,6 +372,7 @@ fn mount_a_twice_mounts_once() {
 #[test]
 fn a_dry_run_fails_where_the_run_would() {
     require_loop!();
+    require_tools!("mkfs.xfs");
     let tmp = TempDir::new("dry-lifecycle");
     let mut loops = LoopGuard::default();
     let (img, dir, guard, m) = mount_prepared(&tmp, "a", &mut loops);
@@ -733,10 +722,7 @@ fn every_failure_rolls_back_and_removes_a_created_image() {
 #[test]
 fn chmod_chown_and_copy_into_an_immutable_root_fail_cleanly() {
     require_loop!();
-    if Command::new("chattr").arg("--help").output().is_err() {
-        skip("chattr not found (apt-get install -y e2fsprogs)");
-        return;
-    }
+    require_tools!("chattr");
     let tmp = TempDir::new("immutable");
     let mut loops = LoopGuard::default();
     let (img, dir, guard, _) = mount_prepared(&tmp, "i", &mut loops);

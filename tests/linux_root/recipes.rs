@@ -86,10 +86,11 @@ fn fstab_recipe_orders_after_the_image_directory() {
 }
 
 struct Setup {
-    tmp: TempDir,
-    _helper: HelperTurn,
+    // Dropped last: the test runs alone (it makes mount namespaces).
+    tmp: HelperDir,
     dir: std::path::PathBuf,
     img: std::path::PathBuf,
+    _turn: std::sync::RwLockWriteGuard<'static, ()>,
 }
 
 fn setup(tag: &str) -> Option<Setup> {
@@ -97,18 +98,18 @@ fn setup(tag: &str) -> Option<Setup> {
         skip(&why);
         return None;
     }
-    let helper = match helper_turn() {
+    let turn = alone_turn();
+    let tmp = match HelperDir::new(tag) {
         Ok(h) => h,
         Err(why) => {
             skip(&why);
             return None;
         }
     };
-    let tmp = TempDir::new(tag);
     let img = tmp.join("web1.img");
     make_image(&img, 32 << 20, true);
     let dir = tmp.dir("ct/web1");
-    Some(Setup { tmp, _helper: helper, dir, img })
+    Some(Setup { tmp, dir, img, _turn: turn })
 }
 
 #[test]
@@ -121,7 +122,7 @@ fn fstab_recipe_with_mount_a_twice() {
     let mut loops = LoopGuard::default();
     let guard = MountGuard(s.dir.clone());
     for round in 0..2 {
-        let out = Command::new("mount").arg("-a").arg("-T").arg(&fstab).output().unwrap();
+        let out = s.tmp.mount(args!["-a", "-T", fstab]);
         assert!(out.status.success(), "mount -a (round {round}): {}", text(&out.stderr));
     }
     let m = mount_at(&s.dir).expect("mounted by mount -a");
@@ -163,7 +164,7 @@ fn systemd_unit_recipe() {
     // What systemd runs to start a .mount unit, and to stop it.
     let mut loops = LoopGuard::default();
     let guard = MountGuard(s.dir.clone());
-    let out = Command::new("mount").arg(&what).arg(&wher).args(["-t", &kind, "-o", &options]).output().unwrap();
+    let out = s.tmp.mount(args![what, wher, "-t", kind, "-o", options]);
     assert!(out.status.success(), "mount: {}", text(&out.stderr));
     let m = mount_at(&s.dir).expect("mounted");
     loops.record(&m.source, &s.img);

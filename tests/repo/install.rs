@@ -27,10 +27,7 @@ fn files_under(root: &Path) -> BTreeSet<String> {
 
 #[test]
 fn install_and_uninstall_exactly() {
-    if Command::new("make").arg("--version").output().is_err() {
-        crate::support::skip_optional("make not found");
-        return;
-    }
+    require_tools!("make");
     let stage = TempDir::new("install");
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_mount_md"));
     let make = |target: &str| {

@@ -1,7 +1,7 @@
 //! The repository's documents and packaging against the code: the man
 //! page (its option list, and as mandoc renders it), the README, the
-//! FreeBSD port, `make install` and the FreeBSD host script. No root
-//! needed.
+//! FreeBSD port, `make install`, the FreeBSD host script, and the shell
+//! scripts through shellcheck. No root needed.
 #[macro_use]
 #[path = "../support/mod.rs"]
 mod support;
@@ -13,3 +13,4 @@ mod manpage;
 mod manpage_render;
 mod packaging;
 mod readme;
+mod scripts;

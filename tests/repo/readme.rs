@@ -1,28 +1,15 @@
-//! The README as an administrator reads it: platform status and
-//! requirements near the top, a "Quick start" with the two commands, "as
-//! root" (FreeBSD's base system has no sudo), the install sentence that
-//! matches `make uninstall`, and no reference to anything outside the
-//! repository in README, doc/, the man page or the port.
+//! The README's claims against the repository: the Rust version it
+//! requires is Cargo.toml's, the Quick start's commands exist, the
+//! uninstall sentence matches `make uninstall`, and no reference to
+//! anything outside the repository (nor sudo: FreeBSD's base system has
+//! none) in README, doc/, the man page or the port.
 use std::path::Path;
 
 const README: &str = include_str!("../../README.md");
 
-/// `## ` headings in order.
-fn headings() -> Vec<&'static str> {
-    README.lines().filter_map(|l| l.strip_prefix("## ")).collect()
-}
-
 #[test]
-fn status_and_requirements_come_first() {
-    let h = headings();
-    assert_eq!(&h[..3], ["Status", "Requirements", "Quick start"], "the first sections of README");
-    let status = flat(section("Status"));
-    assert!(status.contains("**Linux**: runs for real"), "{status}");
-    assert!(status.contains("**not yet been run on a FreeBSD kernel**"), "{status}");
+fn required_rust_is_cargo_toml_s() {
     let req = flat(section("Requirements"));
-    for needed in ["**FreeBSD 12.0 or later**", "LOOP_CONFIGURE", "5.8", "LOOP_SET_FD", "**root**", "**Rust 1.85"] {
-        assert!(req.contains(needed), "Requirements lack {needed}");
-    }
     let rust_version = include_str!("../../Cargo.toml")
         .lines()
         .find_map(|l| l.strip_prefix("rust-version = \""))
@@ -43,12 +30,11 @@ fn section(name: &str) -> &'static str {
 }
 
 #[test]
-fn quick_start_has_the_two_commands_as_root() {
+fn quick_start_commands_exist() {
     let quick = section("Quick start");
-    assert!(quick.contains("as root"), "{quick}");
     let commands: Vec<&str> =
         quick.lines().filter_map(|l| l.strip_prefix("    ")).map(|l| l.split_whitespace().next().unwrap()).collect();
-    assert_eq!(commands, ["demo/run", "tests/run"]);
+    assert!(!commands.is_empty(), "{quick}");
     for cmd in commands {
         assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join(cmd).is_file(), "{cmd} does not exist");
     }
@@ -57,7 +43,6 @@ fn quick_start_has_the_two_commands_as_root() {
 #[test]
 fn uninstall_sentence_matches_the_makefile() {
     let install = section("Install");
-    assert!(install.contains("As root:"), "{install}");
     assert!(install.contains("keeps directories"), "{install}");
     assert!(!install.contains("exactly what install put there"), "uninstall leaves directories: {install}");
     let makefile = include_str!("../../Makefile");

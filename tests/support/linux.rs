@@ -234,76 +234,82 @@ pub fn have_mount() -> bool {
     Command::new("mount").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-/// `/sbin/mount.md` → our binary, removed on drop. Installed only if there
-/// is no mount.md already; the tests of a harness that use it take turns
-/// through [`helper_turn`].
-pub struct HelperLink(PathBuf);
-
-impl HelperLink {
-    /// `Err` when the link cannot be made; `Ok(None)` when there is a
-    /// mount.md already (not replaced).
-    fn install() -> Result<Option<HelperLink>, String> {
-        let link = Path::new("/sbin/mount.md");
-        if link.symlink_metadata().is_ok() {
-            return Ok(None);
-        }
-        match std::os::unix::fs::symlink(bin(), link) {
-            Ok(()) => Ok(Some(HelperLink(link.to_path_buf()))),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(format!("{}: {e}", link.display())),
-        }
-    }
-}
-
-/// The tests of this harness that install the helper link take turns
-/// (cargo runs the harnesses one at a time).
-static HELPER_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// This test's turn with `/sbin/mount.md` installed. Fields drop in order:
-/// the link goes before the turn passes on.
-pub struct HelperTurn {
-    pub link: HelperLink,
-    _turn: std::sync::MutexGuard<'static, ()>,
-}
-
-/// How long [`helper_turn`] waits for a `/sbin/mount.md` someone else
-/// installed (other checkouts' tests on the same machine) to go away.
-pub const HELPER_WAIT: Duration = Duration::from_secs(120);
-
-/// Waits for this harness's turn and installs `/sbin/mount.md` (waiting,
-/// at most [`HELPER_WAIT`], while another one is there), or says why the
-/// real util-linux client cannot be used here (`Err`, for [`skip`]). Keep
-/// the value for the test's duration.
+/// A scratch directory for the tests of util-linux mount(8) running
+/// `/sbin/mount.md`, and the way to run that mount(8) ([`Self::mount`]).
 ///
-/// [`skip`]: super::skip
-pub fn helper_turn() -> Result<HelperTurn, String> {
-    if !have_mount() {
-        return Err("util-linux mount(8) not found".into());
+/// mount(8) finds its helper only in the fixed path /sbin:/sbin/fs.d:/sbin/fs
+/// (libmount, `mnt_context_prepare_helper`), so the test runs it in a mount
+/// namespace of its own in which an overlay puts a `mount.md` of the test's
+/// over whatever the host has in /sbin (an installed one or none): the
+/// host's /sbin is never changed and tests do not wait for each other. That
+/// `mount.md` runs this build's binary, under that name, back in the test's
+/// own mount namespace (nsenter), so the image is opened and mounted where
+/// the test checks and unmounts it. The test runs alone
+/// (`require_loop!(alone)`). Derefs to the scratch directory.
+pub struct HelperDir {
+    // Dropped first: the scratch directory, with whatever is mounted in it.
+    tmp: TempDir,
+    outer: TempDir,
+}
+
+impl HelperDir {
+    /// `Err` (why, for [`skip`]) when util-linux mount(8) is missing.
+    ///
+    /// [`skip`]: super::skip
+    pub fn new(tag: &str) -> Result<HelperDir, String> {
+        if !have_mount() {
+            return Err("util-linux mount(8) not found (apt-get install -y mount)".into());
+        }
+        let outer = TempDir::new(tag);
+        let named = outer.dir("bin").join("mount.md");
+        std::os::unix::fs::symlink(bin(), &named).expect("symlink mount.md");
+        let wrapper = outer.dir("sbin").join("mount.md");
+        let ns = format!("/proc/{}/ns/mnt", std::process::id());
+        let script = format!("#!/bin/sh\nexec nsenter --mount='{ns}' -- '{}' \"$@\"\n", named.display());
+        std::fs::write(&wrapper, script).expect("write mount.md");
+        std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        let tmp = TempDir(outer.join("t"));
+        std::fs::create_dir(tmp.path()).expect("create temp dir");
+        Ok(HelperDir { tmp, outer })
     }
-    let turn = HELPER_TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let deadline = Instant::now() + HELPER_WAIT;
-    loop {
-        if let Some(link) = HelperLink::install()? {
-            return Ok(HelperTurn { link, _turn: turn });
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("/sbin/mount.md exists already (waited {HELPER_WAIT:?}); not replacing it"));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+
+    /// util-linux mount(8) with `args`, run where `/sbin/mount.md` runs
+    /// this build's binary. A failure to set that up exits 125.
+    pub fn mount(&self, args: &[&OsStr]) -> Output {
+        // The overlay goes on a slave copy of the mount holding /sbin, so
+        // that it does not propagate to the host.
+        const SCRIPT: &str = r#"
+            sbin=$(readlink -f /sbin) && under=$(findmnt -n -o TARGET -T "$sbin") &&
+            mount --make-slave "$under" &&
+            mount -t overlay -o "lowerdir=$1:$sbin" mount_md-test "$sbin" ||
+            { echo "test setup: no overlay with mount.md on $sbin" >&2; exit 125; }
+            shift
+            exec mount "$@"
+        "#;
+        let out = Command::new("unshare")
+            .args(["-m", "--propagation", "unchanged", "sh", "-c", SCRIPT, "sh"])
+            .arg(self.outer.join("sbin"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("unshare");
+        let leaked: Vec<PathBuf> =
+            mounts().into_iter().filter(|m| m.source == "mount_md-test").map(|m| m.mount_point).collect();
+        assert!(leaked.is_empty(), "the test's /sbin overlay shows outside its namespace: {leaked:?}");
+        out
     }
 }
 
-impl Drop for HelperLink {
-    fn drop(&mut self) {
-        if std::fs::read_link(&self.0).ok() == Some(bin()) {
-            let _ = std::fs::remove_file(&self.0);
-        }
+impl std::ops::Deref for HelperDir {
+    type Target = TempDir;
+    fn deref(&self) -> &TempDir {
+        &self.tmp
     }
 }
 
 /// Runs the sh `script` with `args` ($1, $2…) in a mount namespace of its
 /// own (private propagation): mounts it makes go when it exits, whatever
-/// the test asserts.
+/// the test asserts. The test runs alone (`require_loop!(alone)`).
 pub fn in_own_namespace(script: &str, args: &[&std::ffi::OsStr]) -> Output {
     std::process::Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])

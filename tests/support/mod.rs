@@ -2,9 +2,10 @@
 //! `#[path = "../support/mod.rs"] mod support;`):
 //!
 //! * skipping: [`skip`] for a test that cannot run without root, loop
-//!   devices or the tools `tests/run` installs (it fails instead under
+//!   devices, a tool `tests/run` installs ([`require_tools!`]) or a file
+//!   system the kernel lacks (it fails instead under
 //!   `MOUNT_MD_REQUIRE_ROOT=1`, which `.ci/run` sets), [`skip_optional`]
-//!   for what a CI machine may lack (xfsprogs, a kernel file system, make);
+//!   only for a host property a test needs the opposite of;
 //! * [`TempDir`], a scratch directory removed on drop;
 //! * [`TestHost`], a fixed user/group table, and ways to parse a command
 //!   line and to run the whole program on the recording platform;
@@ -62,10 +63,11 @@ pub fn skip(why: &str) {
     eprintln!("skipped: {why}");
 }
 
-/// Prints why a test cannot run here, for what a CI machine may lack
-/// without being broken (a file system's tools or kernel module that
-/// `tests/run` does not install, `make`, a host property the test needs
-/// the opposite of); never fails, not even under `MOUNT_MD_REQUIRE_ROOT=1`.
+/// Prints why a test cannot run here, for a host property that one test
+/// needs and its twin needs the opposite of (CAP_SYS_RESOURCE, a temporary
+/// file system's limits); never fails, not even under
+/// `MOUNT_MD_REQUIRE_ROOT=1`. A missing tool is a [`skip`]: `tests/run`
+/// installs every tool a test needs.
 pub fn skip_optional(why: &str) {
     eprintln!("skipped: {why}");
 }
@@ -73,8 +75,11 @@ pub fn skip_optional(why: &str) {
 /// The tests of a harness run on parallel threads of one process. A test
 /// whose check depends on the machine being otherwise quiet within this
 /// process (the crash test spreads its kill points over a run's measured
-/// duration) runs alone: it takes the write side of this lock through
-/// `require_loop!(alone)`, every other `require_loop!()` test the read side.
+/// duration), and a test that makes a mount namespace (which holds a copy
+/// of every mount there is while it lives, so another test's unmount would
+/// leave that test's loop device open), runs alone: it takes the write
+/// side of this lock through `require_loop!(alone)`, every other
+/// `require_loop!()` test the read side.
 static ALONE: RwLock<()> = RwLock::new(());
 
 /// Held by a `require_loop!()` test for its duration.
@@ -111,12 +116,13 @@ macro_rules! require_loop {
     };
 }
 
-/// This test's turn with `/sbin/mount.md` installed (see [`helper_turn`]),
-/// or returns from the test saying why it cannot have one.
+/// A [`HelperDir`] (util-linux mount(8) running this build as
+/// `/sbin/mount.md`) for this test, or returns from the test saying why it
+/// cannot have one (fails instead under `MOUNT_MD_REQUIRE_ROOT=1`).
 #[macro_export]
 macro_rules! require_helper {
-    () => {
-        match $crate::support::helper_turn() {
+    ($tag:expr) => {
+        match $crate::support::HelperDir::new($tag) {
             Ok(t) => t,
             Err(why) => {
                 $crate::support::skip(&why);
@@ -132,8 +138,48 @@ macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$(::std::ffi::OsStr::new(&$a)),*] };
 }
 
+/// Where the tests look for a tool (as the Linux backend does for mkfs).
+pub const TOOL_DIRS: [&str; 4] = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"];
+
+/// The tool `name`, from [`TOOL_DIRS`].
+pub fn tool(name: &str) -> Option<PathBuf> {
+    TOOL_DIRS.iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+/// Which of `names` are not in [`TOOL_DIRS`], said for a skip.
+pub fn missing_tools(names: &[&str]) -> Option<String> {
+    let missing: Vec<&str> = names.iter().copied().filter(|n| tool(n).is_none()).collect();
+    (!missing.is_empty()).then(|| format!("{} not found (tests/run installs it)", missing.join(", ")))
+}
+
+/// Whether the kernel knows the file system type `fstype`; when
+/// /proc/filesystems does not list it yet, after `modprobe` (mount(2)
+/// would load the module too).
+pub fn kernel_has(fstype: &str) -> bool {
+    let listed = || {
+        std::fs::read_to_string("/proc/filesystems")
+            .is_ok_and(|t| t.lines().any(|l| l.split_whitespace().last() == Some(fstype)))
+    };
+    listed() || {
+        let _ = std::process::Command::new("modprobe").arg("-q").arg(fstype).status();
+        listed()
+    }
+}
+
+/// Returns from the test, saying which tools are missing (fails the test
+/// instead under `MOUNT_MD_REQUIRE_ROOT=1`).
+#[macro_export]
+macro_rules! require_tools {
+    ($($t:expr),+ $(,)?) => {
+        if let Some(why) = $crate::support::missing_tools(&[$($t),+]) {
+            $crate::support::skip(&why);
+            return;
+        }
+    };
+}
+
 pub fn mkfs_ext4() -> Option<PathBuf> {
-    ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().map(|d| Path::new(d).join("mkfs.ext4")).find(|p| p.is_file())
+    tool("mkfs.ext4")
 }
 
 /// A directory under the system temp dir, unique to this test, removed on

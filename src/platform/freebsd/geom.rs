@@ -34,12 +34,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-/// A file's identity: `st_dev`, `st_ino`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FileId {
-    pub dev: u64,
-    pub ino: u64,
-}
+pub use crate::unit::FileId;
 
 /// One md unit as `kern.geom.confxml` shows it. Fields an older kernel
 /// does not print are `None`.

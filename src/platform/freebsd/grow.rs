@@ -21,21 +21,19 @@
 //!   confirmed through the file MDIOCQUERY reports); a directory jail(8)
 //!   unmounted by the mark naming it.
 //!
-//! The logic runs over [`FreeBsd`] with any [`MdSys`] (what the mount path
-//! uses) and [`GrowSys`] (what only grow and list need), so the doubles
-//! test it on any host; `grow_sys.rs` holds the real system calls.
+//! The logic runs over [`FreeBsd`] with any [`MdSys`], so the doubles test
+//! it on any host.
 use super::geom::MdUnit;
 use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
 use super::{FreeBsd, MdSys, OpenedImage};
 use crate::device::Unit;
 use crate::error::{Error, Result};
-use crate::exec::Output;
-use crate::grow::{self, Attached, Found, GrowOps, GrowStep, Tool};
-use crate::lifecycle::{self, Located};
-use crate::list::Listed;
+use crate::grow_ops::{self as grow, Attached, Found, GrowOps, GrowStep, Located, Tool};
 use crate::mark;
-use crate::plan::{Attach, OpenImage};
-use crate::request::{Backing, GrowRequest, ReleaseTarget};
+use crate::plan::{Attach, Formats, OpenImage};
+use crate::platform::{MountRec, UnitInfo};
+use crate::request::Backing;
+use crate::unit::Listed;
 use libc::c_uint;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -93,31 +91,9 @@ pub fn growfs_argv(device: &Path) -> Vec<OsString> {
     vec![GROWFS.into(), "-y".into(), device.as_os_str().to_os_string()]
 }
 
-/// What only grow and list need of the system, beside [`MdSys`].
-pub trait GrowSys {
-    /// MDIOCRESIZE.
-    fn resize(&mut self, req: &ResizeRequest) -> Result<()>;
-    /// MDIOCQUERY with a label buffer: the unit's `md_label` bytes.
-    fn label(&mut self, unit: u32) -> Result<Vec<u8>>;
-    /// Runs a program (`argv[0]` an absolute path) with a cleared
-    /// environment; its stderr becomes the error.
-    fn run_program(&mut self, argv: &[OsString]) -> Result<()>;
-    /// Allocates the image's bytes `from..to` ([`crate::platform::extend`]).
-    fn extend(&mut self, image: &OpenedImage, from: u64, to: u64) -> Result<()>;
-    /// Cuts the image back to `len` bytes.
-    fn truncate(&mut self, image: &OpenedImage, len: u64) -> Result<()>;
-    /// Bytes used on the file system mounted at `on` (statvfs).
-    fn used(&mut self, on: &Path) -> Option<u64>;
-}
-
-fn is_ours(label: &[u8]) -> bool {
-    mark::decode(label, mark::FREEBSD_CAPACITY).is_some()
-}
-
 /// The grow of one image, as it runs.
-struct Run<'a, S: MdSys, G: GrowSys> {
+struct Run<'a, S: MdSys> {
     fb: &'a mut FreeBsd<S>,
-    g: &'a mut G,
     image: OpenedImage,
     realpath: PathBuf,
     unit: Option<u32>,
@@ -125,7 +101,7 @@ struct Run<'a, S: MdSys, G: GrowSys> {
     offline: bool,
 }
 
-impl<S: MdSys, G: GrowSys> Run<'_, S, G> {
+impl<S: MdSys> Run<'_, S> {
     fn device(&self) -> PathBuf {
         self.unit.map(device_path).unwrap_or_else(|| PathBuf::from("/dev/md?"))
     }
@@ -137,6 +113,7 @@ impl<S: MdSys, G: GrowSys> Run<'_, S, G> {
             size: Some(size),
             read_only: false,
             direct_io: true,
+            formats: Formats::Never,
         };
         let b = BackingFile { path: self.realpath.clone(), size, regular: true, writable: true };
         let (mut req, _) = attach_request(&a, Some(&b), self.fb.sys.page_size())?;
@@ -146,15 +123,15 @@ impl<S: MdSys, G: GrowSys> Run<'_, S, G> {
     }
 }
 
-struct Ops<'a, 'b, S: MdSys, G: GrowSys> {
-    run: &'b mut Run<'a, S, G>,
+struct Ops<'a, S: MdSys> {
+    run: Run<'a, S>,
     /// The size the disk is to have (what an offline attach asks for).
     to: u64,
 }
 
-impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
+impl<S: MdSys> GrowOps for Ops<'_, S> {
     fn interrupted(&mut self) -> Option<&'static str> {
-        crate::platform::Platform::interrupted(self.run.fb)
+        crate::platform::Platform::interrupted(&mut *self.run.fb)
     }
 
     fn describe(&self, step: &GrowStep) -> String {
@@ -183,9 +160,9 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
     }
 
     fn run(&mut self, step: &GrowStep) -> Result<()> {
-        let r = &mut *self.run;
+        let r = &mut self.run;
         match step {
-            GrowStep::ExtendImage { from, to } => r.g.extend(&r.image, *from, *to),
+            GrowStep::ExtendImage { from, to } => r.fb.sys.extend(&r.image, *from, *to),
             GrowStep::Attach => {
                 // The kernel opens the file by path: the new unit is checked
                 // to hold the one we hold, as after a mount's attach (and
@@ -197,10 +174,10 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
             }
             GrowStep::SetCapacity { to, .. } => {
                 let req = resize_request(r.unit.ok_or_else(|| Error::plain("internal error: no unit"))?, *to)?;
-                r.g.resize(&req)
+                r.fb.sys.resize(&req)
             }
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => match t {
-                Tool::Growfs => r.g.run_program(&growfs_argv(&r.device())),
+                Tool::Growfs => r.fb.sys.run_growfs(&growfs_argv(&r.device())),
                 t => Err(Error::plain(format!("{t:?}: not a FreeBSD program"))),
             },
             GrowStep::Detach => match r.unit.take() {
@@ -222,9 +199,9 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
     }
 
     fn undo(&mut self, step: &GrowStep) -> Result<()> {
-        let r = &mut *self.run;
+        let r = &mut self.run;
         match step {
-            GrowStep::ExtendImage { from, .. } => r.g.truncate(&r.image, *from),
+            GrowStep::ExtendImage { from, .. } => r.fb.sys.truncate(&r.image, *from),
             GrowStep::Attach => match r.unit.take() {
                 Some(u) => r.fb.detach_settled(u, false),
                 None => Ok(()),
@@ -235,18 +212,18 @@ impl<S: MdSys, G: GrowSys> GrowOps for Ops<'_, '_, S, G> {
 }
 
 /// The unit `-r` is about, found by the rules `-u` uses
-/// ([`lifecycle::locate`]), with its md(4) entry and the mount point of
+/// ([`crate::lifecycle::locate`]), with its md(4) entry and the mount point of
 /// its first mount; `None` with the image when nothing is attached. A
 /// mount on a provider stacked on the unit (`md3.uzip`, by the kernel's
 /// name of the node its `f_mntfromname` names) is not a disk growfs can
 /// grow.
-fn locate<S: MdSys>(fb: &mut FreeBsd<S>, target: &ReleaseTarget) -> Result<Target> {
-    let (u, mounts) = match lifecycle::locate(fb, target)? {
-        Located::Image(p) => return Ok(Target::Image(p)),
+fn locate<S: MdSys>(fb: &mut FreeBsd<S>, located: &Located) -> Result<Target> {
+    let (u, mounts) = match located {
+        Located::Image(p) => return Ok(Target::Image(p.clone())),
         Located::Unit(u, mounts) => (u, mounts),
     };
     let whole = format!("md{}", u.device.unit);
-    for m in &mounts {
+    for m in mounts {
         if fb.sys.device_name(Path::new(&m.source))?.as_deref() != Some(whole.as_str()) {
             return Err(Error::plain(format!(
                 "{}: mounted from {}, not a whole md(4) disk; nothing changed",
@@ -268,22 +245,17 @@ enum Target {
     Image(PathBuf),
 }
 
-/// `mount_md -r` on FreeBSD.
-pub fn grow<S: MdSys, G: GrowSys>(
-    fb: &mut FreeBsd<S>,
-    g: &mut G,
-    req: &GrowRequest,
-    io: &mut Output<'_>,
-) -> Result<()> {
-    let (found, mut run) = match locate(fb, &req.target)? {
+/// What `-r` finds at the target the lifecycle located
+/// ([`crate::lifecycle::locate`]), and the operations that grow it to
+/// `size` bytes.
+pub fn target<'a, S: MdSys>(
+    fb: &'a mut FreeBsd<S>,
+    located: &Located,
+    size: u64,
+) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
+    let (found, run) = match locate(fb, located)? {
         Target::Unit(u, mount_point) => {
             let dev = device_path(u.unit);
-            if !is_ours(&g.label(u.unit)?) {
-                return Err(Error::plain(format!(
-                    "{}: not attached by mount_md (its label carries no mount_md mark); nothing changed",
-                    dev.display()
-                )));
-            }
             let q = fb.sys.query(u.unit)?;
             let file = q.file.filter(|_| q.md_type == super::abi::MD_VNODE).ok_or_else(|| {
                 Error::plain(format!("{}: not backed by an image file; nothing changed", dev.display()))
@@ -314,7 +286,7 @@ pub fn grow<S: MdSys, G: GrowSys>(
                 }),
                 fstype: "ufs".into(),
             };
-            (found, Run { fb, g, image, realpath: file, unit: Some(u.unit), offline: false })
+            (found, Run { fb, image, realpath: file, unit: Some(u.unit), offline: false })
         }
         Target::Image(p) => {
             let image = fb.sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false })?;
@@ -329,46 +301,34 @@ pub fn grow<S: MdSys, G: GrowSys>(
                 attached: None,
                 fstype: "ufs".into(),
             };
-            (found, Run { fb, g, image, realpath, unit: None, offline: true })
+            (found, Run { fb, image, realpath, unit: None, offline: true })
         }
     };
-    let outcome = grow::plan(&found, req.size)?;
-    let opts = grow::Options { dry_run: req.dry_run, debug: req.debug };
-    let mut ops = Ops { run: &mut run, to: req.size };
-    grow::execute(&found, &outcome, &mut ops, opts, io)
+    Ok((found, Box::new(Ops { run, to: size })))
 }
 
-/// `mount_md --list` on FreeBSD: every md unit.
-pub fn list<S: MdSys, G: GrowSys>(fb: &mut FreeBsd<S>, g: &mut G) -> Result<Vec<Listed>> {
-    let units = fb.sys.list_units()?;
-    let mut mounts = Vec::new();
-    for m in fb.sys.mounts()? {
-        let unit = fb.mount_unit(&m);
-        mounts.push((m, unit));
-    }
-    let mut out = Vec::new();
-    for u in units {
-        let label = match g.label(u.unit) {
-            Ok(l) => l,
-            Err(e) if e.errno() == Some(nix::errno::Errno::ENOENT) => continue, // detached meanwhile
-            Err(e) => return Err(e),
-        };
-        let mount_point = mounts.iter().find(|(_, n)| *n == Some(u.unit)).map(|(m, _)| m.on.clone());
-        let used = mount_point.as_deref().and_then(|on| g.used(on));
-        out.push(Listed {
-            unit: u.unit,
-            device: device_path(u.unit),
-            image: u.file.as_ref().map(|f| f.as_os_str().as_bytes().to_vec()),
-            // md(4) keeps the path it was given (`sc->file`), not whether
-            // it still names the file.
-            deleted: None,
-            mount_point: mount_point.map(|p| p.into_os_string().into_encoded_bytes()),
-            size: u.mediasize.unwrap_or(0),
-            used,
-            read_only: u.read_only.unwrap_or(false),
-            foreign: !is_ours(&label),
-            mark: (!label.is_empty()).then_some(label),
-        });
-    }
-    Ok(out)
+/// `mount_md --list` on FreeBSD: the row of unit `u`, mounted as `mount`
+/// says, from its MDIOCQUERY.
+pub fn row<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
+    let unit = u.device.unit;
+    let q = match fb.sys.query(unit) {
+        Ok(q) => q,
+        Err(e) if e.errno() == Some(nix::errno::Errno::ENOENT) => return Ok(None), // detached meanwhile
+        Err(e) => return Err(e),
+    };
+    let label = q.label.unwrap_or_default();
+    Ok(Some(Listed {
+        unit,
+        device: device_path(unit),
+        image: q.file.as_ref().map(|f| f.as_os_str().as_bytes().to_vec()),
+        // md(4) keeps the path it was given (`sc->file`), not whether
+        // it still names the file.
+        deleted: None,
+        mount_point: mount.map(|m| m.on.clone().into_os_string().into_encoded_bytes()),
+        size: q.mediasize,
+        used: mount.and_then(|m| fb.sys.used(&m.on)),
+        read_only: q.options & super::abi::MD_READONLY != 0,
+        foreign: u.owner.is_foreign(),
+        mark: (!label.is_empty()).then_some(label),
+    }))
 }

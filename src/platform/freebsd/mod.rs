@@ -4,7 +4,8 @@
 //! system whose superblock says it is not clean.
 //!
 //! [`FreeBsd`] holds the logic (what to ask, in what words, what to undo)
-//! over a small [`MdSys`] trait of system operations, so that the logic
+//! over a small [`MdSys`] trait of system operations (`mdsys.rs`; the `-N`
+//! lines are in `describe.rs`), so that the logic
 //! compiles and is tested on any host: `sys::Kernel` (FreeBSD only) does
 //! the real ioctls and syscalls, `recording::Recorder` (feature `test-support`) records them, and
 //! the tests' stateful model of md(4), GEOM and VFS
@@ -28,12 +29,12 @@
 //! opens the file again, by path) the unit must be backed by the very file
 //! we hold, or it is detached again.
 use super::{
-    describe, posix, Detached, Device, Disk, Existing, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform,
-    UnitInfo,
+    posix, Detached, Device, Disk, Existing, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform, UnitInfo,
 };
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
-use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::plan::{Attach, Defaults, Format, Formats, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::ffi::OsString;
@@ -42,11 +43,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod abi;
+mod describe;
+mod mdsys;
+pub use mdsys::*;
 pub mod fsck;
 pub mod geom;
 pub mod grow;
-#[cfg(md_backend)]
-pub mod grow_sys;
 #[cfg(any(test, feature = "test-support"))]
 pub mod recording;
 pub mod requests;
@@ -59,241 +61,14 @@ use requests::{
     AttachRequest, BackingFile, NmountRequest,
 };
 
-/// The `fspath` for nmount(2): the mount point must be a directory
-/// reached by [`posix::walk_path`] (a symlink is followed only when nobody
-/// but root or the caller can change it: FreeBSD's `/home -> usr/home`),
-/// given to the kernel as its absolute path without symlinks. nmount
-/// takes a path, not a descriptor, so unlike Linux the directory cannot be
-/// pinned for the mount itself: the path handed over is the realpath of
-/// the walked one, checked to reach, with no symlink in any component, the
-/// very directory the walk opened (device and inode). A jailed root has
-/// no link to plant, and the mounted root is then used through a
-/// descriptor.
-pub fn resolve_mount_point(mount_point: &Path) -> Result<PathBuf> {
-    let what = || mount_point.display().to_string();
-    let not_dir = |e: Error| match e.errno() {
-        Some(nix::errno::Errno::ENOTDIR) => Error::sys(what(), nix::errno::Errno::ENOTDIR),
-        _ => e,
-    };
-    let (dir, walked) = posix::open_dir_walked(mount_point).map_err(not_dir)?;
-    let walked = walked.map_or_else(|| mount_point.to_path_buf(), |w| w.path);
-    let real = std::fs::canonicalize(&walked).map_err(|e| crate::error::from_io(what(), &e))?;
-    let check = posix::open_dir_no_symlinks(&real).map_err(not_dir)?;
-    let id = |fd: &std::os::fd::OwnedFd| {
-        nix::sys::stat::fstat(fd).map(|st| (st.st_dev, st.st_ino)).map_err(|e| Error::sys(what(), e))
-    };
-    if id(&dir)? != id(&check)? {
-        return Err(Error::plain(format!("{} changed while it was being resolved", what())));
-    }
-    Ok(real)
-}
-
-/// The backing image this run opened (and, for `--create`, made).
-#[derive(Debug)]
-pub struct OpenedImage {
-    /// Where the image is now, and what MDIOCATTACH is given (resolved):
-    /// as given on the command line, or for an image this run is creating,
-    /// its temporary name ([`posix::temp_name`]) until it is published.
-    pub path: PathBuf,
-    pub id: FileId,
-    pub size: u64,
-    /// Opened read-write; otherwise the disk is attached read-only.
-    pub writable: bool,
-    /// This run created it: rollback removes it.
-    pub created: bool,
-    /// Why someone other than root can change it ([`crate::trust`]).
-    pub untrusted: Option<String>,
-    /// The descriptor, holding the flock(2) until the run ends. Test
-    /// doubles have none.
-    pub handle: Option<posix::Image>,
-}
-
-impl OpenedImage {
-    /// Wraps what [`posix::open_image`] opened.
-    pub fn from_posix(path: &Path, image: posix::Image) -> Self {
-        // st_dev/st_ino/st_size widths differ between targets.
-        #[allow(clippy::unnecessary_cast)]
-        let (dev, ino, size) = (image.stat.st_dev as u64, image.stat.st_ino as u64, image.stat.st_size as u64);
-        OpenedImage {
-            // A created image has a temporary name until it is published.
-            path: if image.created { image.current_path() } else { path.to_path_buf() },
-            id: FileId { dev, ino },
-            size,
-            writable: image.writable,
-            created: image.created,
-            untrusted: image.untrusted(),
-            handle: Some(image),
-        }
-    }
-}
-
-/// How long to wait for `/dev/mdN` after the attach, and for a GEOM
-/// provider stacked on it (`/dev/md0.uzip`) before nmount.
-pub const NODE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often to look for it meanwhile.
-pub const NODE_POLL: Duration = Duration::from_millis(10);
-/// MDIOCDETACH answers EBUSY while anything has the provider open
-/// (sys/dev/md/md.c `kern_mddetach_locked`: `sc->opencount != 0`). Right
-/// after the last writer closes it, GEOM re-tastes the provider
-/// (sys/geom/geom_subr.c `g_access` posts `g_new_provider_event` when the
-/// write count drops to 0) and the tasters hold it open for a moment. When no
-/// mount uses the unit, the detach is retried every [`DETACH_POLL`] for
-/// [`DETACH_TRIES`] tries (about a second) before it is reported.
-pub const DETACH_POLL: Duration = Duration::from_millis(50);
-pub const DETACH_TRIES: u32 = 20;
-
-/// The system operations the FreeBSD backend needs. The required methods
-/// are the md(4)/mount syscalls and the newfs exec; the provided ones are
-/// plain POSIX (shared with Linux through [`posix`]) and are overridden
-/// only by test doubles.
-pub trait MdSys {
-    /// MDIOCATTACH; returns the unit the kernel used.
-    fn attach(&mut self, req: &AttachRequest) -> Result<u32>;
-    /// MDIOCDETACH of `unit` (mediasize 0; options 0, or MD_FORCE).
-    fn detach(&mut self, unit: u32, force: bool) -> Result<()>;
-    /// MDIOCQUERY of `unit`, with buffers for `md_file` and `md_label`.
-    fn query(&mut self, unit: u32) -> Result<UnitQuery>;
-    /// DIOCGIDENT on `/dev/mdN`: the unit's GEOM ident.
-    fn disk_ident(&mut self, unit: u32) -> Result<String>;
-    /// Every md unit (the MD class of `kern.geom.confxml`).
-    fn list_units(&mut self) -> Result<Vec<MdUnit>>;
-    /// Every mounted file system (getfsstat(2)), in mount order.
-    fn mounts(&mut self) -> Result<Vec<MountEntry>>;
-    /// The kernel's name for the character device at `node` (stat(2), then
-    /// devname(3) of its `st_rdev`): `md3`, `md3.uzip`. `None` when `node`
-    /// is missing or not a character device.
-    fn device_name(&mut self, node: &Path) -> Result<Option<String>>;
-    /// nmount(2), with the errmsg text in the error.
-    fn nmount(&mut self, req: &NmountRequest) -> Result<()>;
-    /// unmount(2) of a mount point; `force` adds MNT_FORCE.
-    fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()>;
-    /// Runs newfs with `argv` (`argv[0]` is its absolute path); its output is
-    /// shown when `loud`, otherwise captured and shown on failure.
-    fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()>;
-    /// The first `len` bytes of the disk `node`, for its superblock.
-    fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {
-        fsck::read_start(node, len)
-    }
-    /// `-N`: the start of the image at `path` ([`posix::image_start`]).
-    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
-        posix::image_start(path, len)
-    }
-    /// Runs `fsck_ufs [-f] -p` ([`fsck::fsck_argv`]); returns its output.
-    fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
-        fsck::run(argv)
-    }
-
-    /// Opens (or with `--create` makes) and locks the image: a symlink in
-    /// its path is followed only when nobody but root or the caller can
-    /// change it; created 0600 and never over an existing file.
-    fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
-        Ok(OpenedImage::from_posix(&o.path, posix::open_image(&o.path, o.create, o.read_only)?))
-    }
-    /// Removes the image this run created, if its name still points at it.
-    fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
-        image.handle.as_ref().map_or(Ok(()), posix::Image::remove_created)
-    }
-    /// Gives the image this run created its final name `to`, as given on
-    /// the command line ([`posix::Image::publish`], which knows it);
-    /// `image.path` follows it.
-    fn publish_image(&mut self, image: &mut OpenedImage, _to: &Path) -> Result<()> {
-        if let Some(h) = &mut image.handle {
-            h.publish()?;
-            image.path = h.current_path();
-        }
-        Ok(())
-    }
-    /// stat(2): the identity of the file at `path`.
-    fn stat_file(&self, path: &Path) -> Result<FileId> {
-        let st = nix::sys::stat::stat(path).map_err(|e| Error::sys(path.display().to_string(), e))?;
-        #[allow(clippy::unnecessary_cast)]
-        Ok(FileId { dev: st.st_dev as u64, ino: st.st_ino as u64 })
-    }
-    /// realpath(3), as umount(8) resolves its argument, of the path the
-    /// symlink rule reaches ([`posix::walk_target`]): a symlink someone
-    /// other than root or the caller could have changed is refused, not
-    /// followed, so a link a tenant planted cannot steer `-u` or `-r`.
-    fn realpath(&self, path: &Path) -> Result<PathBuf> {
-        let walked = posix::walk_target(path)?;
-        std::fs::canonicalize(&walked.path).map_err(|e| crate::error::from_io(path.display().to_string(), &e))
-    }
-    fn page_size(&self) -> u64 {
-        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p as u64)
-    }
-    fn inspect_backing(&self, file: &Path) -> Result<BackingFile> {
-        requests::inspect_backing(file)
-    }
-    /// Whether `node` exists (lstat(2)).
-    fn node_exists(&mut self, node: &Path) -> bool {
-        std::fs::symlink_metadata(node).is_ok()
-    }
-    /// Sleeps. Every wait of the backend is a bounded count of these.
-    fn pause(&mut self, d: Duration) {
-        std::thread::sleep(d)
-    }
-    /// Waits, bounded by [`NODE_TIMEOUT`], for devfs to show `node`.
-    fn wait_for_node(&mut self, node: &Path) -> Result<()> {
-        let polls = (NODE_TIMEOUT.as_millis() / NODE_POLL.as_millis()) as u32;
-        for _ in 0..polls {
-            if self.node_exists(node) {
-                return Ok(());
-            }
-            self.pause(NODE_POLL);
-        }
-        if self.node_exists(node) {
-            return Ok(());
-        }
-        Err(Error::explained(
-            node.display().to_string(),
-            format!("did not appear within {} s", NODE_TIMEOUT.as_secs()),
-            Errno::ETIMEDOUT,
-        ))
-    }
-    /// `-N` as a preflight: the checks of `plan` that change nothing
-    /// ([`crate::platform::preflight::check`]: the image opens as the run
-    /// will open it, an image that is not writable is not to be formatted,
-    /// the skeleton is a directory). Its formatter floors name Linux file
-    /// systems only: no size floor is checked for UFS (newfs(8) itself
-    /// refuses a disk too small for it, after the attach, and the rollback
-    /// detaches the unit). Test doubles with no real files override it.
-    fn preflight(&self, plan: &Plan) -> Result<()> {
-        crate::platform::preflight::check(plan)
-    }
-    /// mount(8)'s checkpath: realpath, and it must be a directory.
-    fn resolve_mount_point(&self, mount_point: &Path) -> Result<PathBuf> {
-        resolve_mount_point(mount_point)
-    }
-    /// The mount point's parent directory, opened (no symlink in its path)
-    /// before nmount: the mounted root is opened through it afterwards.
-    /// `sys::Kernel`: the parent's descriptor and the last component.
-    type Pin;
-    /// The root of the file system just mounted, opened once right after
-    /// nmount; mode, owner and skeleton go through it. `sys::Kernel`: an
-    /// `O_DIRECTORY|O_NOFOLLOW` descriptor.
-    type Root;
-    /// Opens the parent of `fspath` (a realpath from
-    /// [`MdSys::resolve_mount_point`]) before the mount.
-    fn pin_mount_point(&mut self, fspath: &Path) -> Result<Self::Pin>;
-    /// After nmount: `openat(parent, name, O_DIRECTORY|O_NOFOLLOW)`, i.e.
-    /// the root of what is now mounted on the pinned directory.
-    fn open_mounted_root(&mut self, pin: Self::Pin, fspath: &Path) -> Result<Self::Root>;
-    /// fstatvfs of the mounted root: mounted read-only?
-    fn mounted_read_only(&mut self, root: &Self::Root, fspath: &Path) -> Result<bool>;
-    /// fchmod of the mounted root (`fspath` for messages only).
-    fn set_mode(&mut self, root: &Self::Root, fspath: &Path, mode: u32) -> Result<()>;
-    /// fchown of the mounted root (`fspath` for messages only).
-    fn set_owner(&mut self, root: &Self::Root, fspath: &Path, uid: u32, gid: u32) -> Result<()>;
-    /// Copies the skeleton `from` into the mounted root.
-    fn copy_skeleton(&mut self, root: &Self::Root, fspath: &Path, from: &Path) -> Result<()>;
-}
-
 /// The FreeBSD platform over a set of system operations.
 pub struct FreeBsd<S: MdSys> {
     sys: S,
     /// Warnings and debug lines for the executor ([`Platform::take_notes`]).
     notes: Vec<Note>,
-    /// What the plan seen by `check` will do later (attach needs it).
-    intent: Intent,
+    /// The mount point of the plan seen by `check`, for the mark in the
+    /// `-N` line of its attach (as Linux keeps it).
+    mount_point: Option<PathBuf>,
 }
 
 /// What a run holds of the md disk it attached or took over
@@ -305,26 +80,6 @@ pub struct MdHold {
     node_ready: bool,
     /// The image, for messages (`None` for swap and malloc disks).
     image: Option<PathBuf>,
-}
-
-/// What `check` learnt from the plan.
-#[derive(Debug, Clone, Default)]
-struct Intent {
-    /// The plan's mount point: the mark names it.
-    mount_point: Option<PathBuf>,
-    /// A Format step: `Some(false)` always formats, `Some(true)` formats
-    /// only an image this run creates (`-P --create`).
-    format: Option<bool>,
-}
-
-/// A unit as the lifecycle sees it: number, mark, and whether it is open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MdInfo {
-    pub unit: u32,
-    /// `None`: not attached by mount_md.
-    pub mark: Option<Mark>,
-    pub read_only: bool,
-    pub held_open: bool,
 }
 
 #[cfg(md_backend)]
@@ -350,7 +105,7 @@ fn mark_of(label: Option<&[u8]>) -> Option<Mark> {
 
 impl<S: MdSys> FreeBsd<S> {
     pub fn with_sys(sys: S) -> Self {
-        FreeBsd { sys, notes: Vec::new(), intent: Intent::default() }
+        FreeBsd { sys, notes: Vec::new(), mount_point: None }
     }
     pub fn sys(&self) -> &S {
         &self.sys
@@ -366,11 +121,11 @@ impl<S: MdSys> FreeBsd<S> {
     /// Whether the plan formats the disk this run attaches (backed by
     /// `image`): always without `-P`; with `-P --create` only when this run
     /// created the image.
-    fn formats(&self, image: Option<&OpenedImage>) -> bool {
-        match self.intent.format {
-            Some(false) => true,
-            Some(true) => image.is_some_and(|i| i.created),
-            None => false,
+    fn formats(a: &Attach, image: Option<&OpenedImage>) -> bool {
+        match a.formats {
+            Formats::Always => true,
+            Formats::IfCreated => image.is_some_and(|i| i.created),
+            Formats::Never => false,
         }
     }
 
@@ -380,7 +135,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// (`mdcreate_vnode`; `g_md_access` answers EROFS to a writer). Swap
     /// disks are always formatted. The mount itself is read-only either way.
     fn effective_read_only(&self, a: &Attach, image: Option<&OpenedImage>) -> bool {
-        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !self.formats(image)
+        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !Self::formats(a, image)
     }
 
     /// The mark stored in `md_label` for `mount_point`: the mount point as
@@ -491,24 +246,6 @@ impl<S: MdSys> FreeBsd<S> {
                 Some((published, id))
             }
         }
-    }
-
-    /// Every md unit with its mark.
-    pub fn md_units(&mut self) -> Result<Vec<(MdUnit, MdInfo)>> {
-        Ok(self
-            .sys
-            .list_units()?
-            .into_iter()
-            .map(|u| {
-                let info = MdInfo {
-                    unit: u.unit,
-                    mark: mark_of(u.label.as_deref()),
-                    read_only: u.read_only.unwrap_or(false),
-                    held_open: u.held_open(),
-                };
-                (u, info)
-            })
-            .collect())
     }
 
     /// The unit a mount is of: its type lives on a disk, and the node its
@@ -667,6 +404,10 @@ fn shown_image(disk: &Disk<MdHold>) -> &Path {
 }
 
 impl<S: MdSys> Platform for FreeBsd<S> {
+    // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).
+    const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
+    const DISK_NAME: &'static str = "an md(4) disk";
+    const NODE_PREFIX: &'static str = "/dev/md";
     type Image = OpenedImage;
     type Hold = MdHold;
     type Root = S::Root;
@@ -675,13 +416,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// option it does not know, so none is added for device nodes.
     const HARDENING: &'static [&'static str] = &["nosuid"];
 
-    fn defaults(&self) -> Defaults {
-        // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).
-        Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true }
-    }
-
     fn check(&mut self, plan: &Plan) -> Result<()> {
-        let mut intent = Intent { mount_point: Some(plan.mount_point.clone()), format: None };
         for step in &plan.steps {
             match step {
                 Step::EnterNamespace(_) => {
@@ -694,12 +429,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                         f.fstype, f.fstype
                     )));
                 }
-                Step::Format(f) => intent.format = Some(f.only_if_created),
                 Step::Mount(m) => requests::check_disk_fstype(&fstype_of(m))?,
                 _ => {}
             }
         }
-        self.intent = intent;
+        self.mount_point = Some(plan.mount_point.clone());
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.note(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",
@@ -707,44 +441,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             )));
         }
         Ok(())
-    }
-
-    fn describe(&self, step: &Step, dev: Option<&Device>, image: Option<&Opened<OpenedImage>>) -> String {
-        let name = describe::device_name("/dev/md", dev);
-        match step {
-            Step::PreDetach(u) => {
-                format!("ioctl({}, MDIOCDETACH, {}) (errors ignored)", abi::MDCTL_PATH, describe_detach(*u))
-            }
-            Step::Attach(a) => {
-                let mp = self.intent.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
-                let what = match self.request_for(a, image.map(|i| &i.handle), &mp) {
-                    Ok((req, _)) => req.describe(),
-                    // Under -N the image may not be there yet: say why.
-                    Err(e) => format!("{{{}: {e}}}", describe::generic(step, "/dev/md", dev)),
-                };
-                format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)
-            }
-            Step::WaitForNode => format!("wait for {name}"),
-            Step::Examine(e) => describe::examine(e, &name, fsck::FSCK_UFS),
-            Step::Format(f) => show_argv(&newfs_argv(f, Path::new(&name))),
-            Step::Mount(m) => {
-                let from = mount_from(Path::new(&name), &m.suffix);
-                let ro = dev.is_some_and(|d| d.read_only);
-                let mut line = match nmount_request(&fstype_of(m), &m.options, &m.mount_point, &from, ro) {
-                    Ok(r) => r.describe(),
-                    Err(e) => format!("nmount: {e}"),
-                };
-                if !m.suffix.is_empty() {
-                    line = format!("wait for {}; {line}", Path::new(&from).display());
-                }
-                line
-            }
-            Step::MountTmpfs(t) => match tmpfs_request(t, &t.mount_point) {
-                Ok(r) => r.describe(),
-                Err(e) => format!("nmount: {e}"),
-            },
-            _ => describe::generic(step, "/dev/md", dev),
-        }
     }
 
     fn enter_namespace(&mut self, _: &Path) -> Result<()> {
@@ -767,7 +463,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             if img.writable { "read-write" } else { "read-only" },
             if created { ", created" } else { "" }
         )));
-        let id = super::FileId { dev: img.id.dev, ino: img.id.ino };
+        let id = img.id;
         Ok(Opened { path: o.path.clone(), id, created, untrusted, handle: img })
     }
 
@@ -779,13 +475,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// it, and its owner by the mark in `md_label`.
     fn units(&mut self) -> Result<Vec<UnitInfo>> {
         let mut out = Vec::new();
-        for (u, info) in self.md_units()? {
-            let backing = self.backing_id(&u).map(|id| super::FileId { dev: id.dev, ino: id.ino });
+        for u in self.sys.list_units()? {
+            let backing = self.backing_id(&u);
             out.push(UnitInfo {
-                device: Device { unit: u.unit, path: device_path(u.unit), read_only: info.read_only },
+                device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
                 rdev: unit_key(u.unit),
                 backing,
-                owner: match info.mark {
+                owner: match mark_of(u.label.as_deref()) {
                     Some(m) => Owner::Ours(m),
                     None => Owner::Foreign,
                 },
@@ -813,19 +509,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             .collect())
     }
 
-    /// Held: something writes to the unit or holds it exclusively (a
-    /// mount, a uzip or partition consumer). A GEOM taster reading it after
-    /// the last writer closed (geom_subr.c `g_access` re-taste) holds it
-    /// for a moment with `r1w0e0` only: that does not count, the detach's
-    /// EBUSY retry outlasts it.
-    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
-        Ok(self
-            .sys
-            .list_units()?
-            .iter()
-            .any(|m| m.unit == u.device.unit && m.access.is_some_and(|(_, w, e)| w + e > 0)))
-    }
-
     /// A mount root; else a directory some unit's mark names (jail(8)
     /// unmounted it before exec.release); else the file (an image).
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
@@ -834,11 +517,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             return Ok(PathKind::MountRoot(m.id));
         }
         let bytes = real.as_os_str().as_bytes();
-        if self.md_units()?.iter().any(|(_, i)| i.mark.as_ref().is_some_and(|m| m.names(bytes))) {
+        if self.sys.list_units()?.iter().any(|u| mark_of(u.label.as_deref()).is_some_and(|m| m.names(bytes))) {
             return Ok(PathKind::Dir(real));
         }
         let id = self.sys.stat_file(&real)?;
-        Ok(PathKind::File(super::FileId { dev: id.dev, ino: id.ino }))
+        Ok(PathKind::File(id))
     }
 
     fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
@@ -859,20 +542,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.pause(d);
     }
 
-    fn disk_name(&self) -> &'static str {
-        "an md(4) disk"
-    }
-
-    fn node(&self, unit: u32) -> PathBuf {
-        device_path(unit)
-    }
-
     fn interrupted(&mut self) -> Option<&'static str> {
         posix::pending_stop()
-    }
-
-    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
-        self.sys.image_start(path, len)
     }
 
     /// Takes over a marked leftover unit nothing uses if it fits `a` and
@@ -911,6 +582,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         match misfit {
             Some(why) => {
                 self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
+                self.detach_settled(unit, false)?;
                 Ok(None)
             }
             None => Ok(Some(Disk {
@@ -920,21 +592,9 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         }
     }
 
-    fn detach_leftover(&mut self, dev: &Device) -> Result<()> {
-        self.detach_settled(dev.unit, false)
-    }
-
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        // mdmfs's pre-detach of a fixed unit, but never of a unit another
-        // tool attached: the attach then finds the unit taken (EBUSY).
-        if let Some((_, info)) = self.md_units()?.into_iter().find(|(u, _)| u.unit == unit) {
-            if info.mark.is_none() {
-                return Err(Error::plain(format!(
-                    "pre-detach: {} was not attached by mount_md; left alone",
-                    device_path(unit).display()
-                )));
-            }
-        }
+        // mdmfs's pre-detach of a fixed unit; the lifecycle calls it only
+        // for a unit of ours ([`crate::lifecycle::predetach`]).
         self.sys.detach(unit, false)
     }
 
@@ -964,6 +624,120 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.wait_for_node(&disk.device.path)
     }
 
+    fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
+        self.sys.publish_image(&mut image.handle)
+    }
+
+    /// Closes the mounted root first: a descriptor on it keeps the mount
+    /// busy.
+    fn unmount(&mut self, m: Mounted<S::Root>) -> Result<()> {
+        let Mounted { mount_point, root, .. } = m;
+        drop(root);
+        self.sys.unmount(&mount_point, false)
+    }
+
+    fn copy_skeleton(&mut self, m: &Mounted<S::Root>, from: &Path) -> Result<()> {
+        self.sys.copy_skeleton(&m.root, &m.mount_point, from)
+    }
+
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        self.sys.preflight(plan)
+    }
+
+    fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn grow_target(
+        &mut self,
+        target: &crate::grow_ops::Located,
+        _named: Option<&Path>,
+        size: u64,
+    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
+        grow::target(self, target, size)
+    }
+
+    fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
+        grow::row(self, u, mount)
+    }
+
+    fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
+        match what {
+            UnitState::Held => self.held(u),
+            UnitState::MemoryBacked => Ok(u.backing.is_none()),
+        }
+    }
+
+    fn read_start(&mut self, from: Head<'_, MdHold>, len: usize) -> Result<Option<Vec<u8>>> {
+        match from {
+            Head::Disk(disk) => Ok(Some(self.read_start(disk, len)?)),
+            Head::Image(path) => self.image_start(path, len),
+        }
+    }
+
+    fn mount(&mut self, what: MountOf<'_, MdHold>) -> Result<Mounted<S::Root>> {
+        match what {
+            MountOf::Disk(disk, m) => self.mount_disk(disk, m),
+            MountOf::Tmpfs(t) => self.mount_tmpfs(t),
+        }
+    }
+
+    fn helper(&mut self, disk: &Disk<MdHold>, job: Helper<'_>) -> Result<Option<String>> {
+        match job {
+            Helper::Format(f) => self.format(disk, f).map(|()| None),
+            Helper::Fsck(fs, force) => self.fsck(disk, fs, force),
+        }
+    }
+
+    fn set_root(&mut self, m: &Mounted<S::Root>, attr: RootAttr) -> Result<()> {
+        match attr {
+            RootAttr::Mode(mode) => self.set_mode(m, mode),
+            RootAttr::Owner(uid, gid) => self.set_owner(m, uid, gid),
+        }
+    }
+}
+
+impl<S: MdSys> FreeBsd<S> {
+    /// Held: something writes to the unit or holds it exclusively (a
+    /// mount, a uzip or partition consumer). A GEOM taster reading it after
+    /// the last writer closed (geom_subr.c `g_access` re-taste) holds it
+    /// for a moment with `r1w0e0` only: that does not count, the detach's
+    /// EBUSY retry outlasts it.
+    fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        Ok(self
+            .sys
+            .list_units()?
+            .iter()
+            .any(|m| m.unit == u.device.unit && m.access.is_some_and(|(_, w, e)| w + e > 0)))
+    }
+    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+        self.sys.image_start(path, len)
+    }
+    fn read_start(&mut self, disk: &Disk<MdHold>, len: usize) -> Result<Vec<u8>> {
+        self.sys.read_start(&disk.device.path, len)
+    }
+    fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
+        let dev = &disk.device;
+        let fstype = fstype_of(m);
+        let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
+        let from = mount_from(&dev.path, &m.suffix);
+        if !m.suffix.is_empty() {
+            // A provider GEOM stacks on the unit (geom_uzip's md0.uzip)
+            // appears only after it tasted the new unit.
+            self.sys.wait_for_node(Path::new(&from))?;
+        }
+        let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
+        self.sys.nmount(&req)?;
+        self.finish_mount(pin, fspath, fstype)
+    }
+    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
+        let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
+        let req = tmpfs_request(t, &fspath)?;
+        let pin = self.sys.pin_mount_point(&fspath)?;
+        self.sys.nmount(&req)?;
+        self.finish_mount(pin, fspath, "tmpfs".into())
+    }
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         // The error names the image, not only the unit.
         self.sys.run_newfs(&newfs_argv(f, &disk.device.path), f.loud).map_err(|mut e| {
@@ -971,15 +745,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             e
         })
     }
-
-    fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
-        self.sys.publish_image(&mut image.handle, &image.path)
-    }
-
-    fn read_start(&mut self, disk: &Disk<MdHold>, len: usize) -> Result<Vec<u8>> {
-        self.sys.read_start(&disk.device.path, len)
-    }
-
     /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`
     /// (`-f -p` with `force`).
     fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str, force: bool) -> Result<Option<String>> {
@@ -996,68 +761,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         }
         Ok(Some(fsck::shown(&argv)))
     }
-
-    fn mount(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
-        let dev = &disk.device;
-        let fstype = fstype_of(m);
-        let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
-        let from = mount_from(&dev.path, &m.suffix);
-        if !m.suffix.is_empty() {
-            // A provider GEOM stacks on the unit (geom_uzip's md0.uzip)
-            // appears only after it tasted the new unit.
-            self.sys.wait_for_node(Path::new(&from))?;
-        }
-        let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
-        let pin = self.sys.pin_mount_point(&fspath)?;
-        self.sys.nmount(&req)?;
-        self.finish_mount(pin, fspath, fstype)
-    }
-
-    fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
-        let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
-        let req = tmpfs_request(t, &fspath)?;
-        let pin = self.sys.pin_mount_point(&fspath)?;
-        self.sys.nmount(&req)?;
-        self.finish_mount(pin, fspath, "tmpfs".into())
-    }
-
-    /// Closes the mounted root first: a descriptor on it keeps the mount
-    /// busy.
-    fn unmount(&mut self, m: Mounted<S::Root>) -> Result<()> {
-        let Mounted { mount_point, root, .. } = m;
-        drop(root);
-        self.sys.unmount(&mount_point, false)
-    }
-
     fn set_mode(&mut self, m: &Mounted<S::Root>, mode: u32) -> Result<()> {
         self.sys.set_mode(&m.root, &m.mount_point, mode)
     }
-
     fn set_owner(&mut self, m: &Mounted<S::Root>, uid: u32, gid: u32) -> Result<()> {
         self.sys.set_owner(&m.root, &m.mount_point, uid, gid)
-    }
-
-    fn copy_skeleton(&mut self, m: &Mounted<S::Root>, from: &Path) -> Result<()> {
-        self.sys.copy_skeleton(&m.root, &m.mount_point, from)
-    }
-
-    fn preflight(&self, plan: &Plan) -> Result<()> {
-        self.sys.preflight(plan)
-    }
-
-    fn take_notes(&mut self) -> Vec<Note> {
-        std::mem::take(&mut self.notes)
-    }
-
-    // grow/list (src/platform/freebsd/grow.rs); elsewhere the defaults
-    // say the system cannot.
-    #[cfg(md_backend)]
-    fn grow(&mut self, req: &crate::request::GrowRequest, io: &mut crate::exec::Output<'_>) -> Result<()> {
-        grow::grow(self, &mut grow_sys::KernelGrow::new(), req, io)
-    }
-
-    #[cfg(md_backend)]
-    fn list(&mut self) -> Result<Vec<crate::list::Listed>> {
-        grow::list(self, &mut grow_sys::KernelGrow::new())
     }
 }

@@ -8,6 +8,7 @@
 //! [`Recorder::asked`].
 use super::abi::{MD_READONLY, MD_VNODE};
 use super::geom::{vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
+use super::grow::ResizeRequest;
 use super::requests::{AttachRequest, BackingFile, IoValue, NmountRequest};
 use super::{MdSys, OpenedImage};
 use crate::error::{Error, Result};
@@ -50,6 +51,12 @@ pub enum SysCall {
         fspath: PathBuf,
         from: PathBuf,
     },
+    /// `-r`: the image's new tail allocated, `from..to`.
+    Extend(u64, u64),
+    /// `-r` rollback: the image cut back to this length.
+    Truncate(u64),
+    Resize(ResizeRequest),
+    Growfs(Vec<String>),
 }
 
 /// One recorded question.
@@ -106,6 +113,7 @@ pub struct Recorder {
     /// Fail the first operation of each listed kind, once: `open`,
     /// `remove`, `attach`, `detach`, `query`, `ident`, `list`, `mounts`,
     /// `wait`, `newfs`, `nmount`, `unmount`, `statfs`, `chmod`, `chown`,
+    /// `extend`, `resize`, `growfs`,
     /// `skel`.
     pub fail: Vec<(&'static str, Errno)>,
     /// The kernel's errmsg when `nmount` fails.
@@ -251,6 +259,34 @@ impl MdSys for Recorder {
     /// No real files to look at: the recorded run is the check.
     fn preflight(&self, _plan: &crate::plan::Plan) -> Result<()> {
         Ok(())
+    }
+
+    fn resize(&mut self, req: &ResizeRequest) -> Result<()> {
+        self.calls.push(SysCall::Resize(req.clone()));
+        self.maybe_fail("resize", "resize")?;
+        if let Some(u) = self.units.get_mut(&req.unit) {
+            u.mediasize = req.mediasize;
+        }
+        Ok(())
+    }
+
+    fn run_growfs(&mut self, argv: &[OsString]) -> Result<()> {
+        self.calls.push(SysCall::Growfs(argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()));
+        self.maybe_fail("growfs", "growfs")
+    }
+
+    fn extend(&mut self, _: &OpenedImage, from: u64, to: u64) -> Result<()> {
+        self.calls.push(SysCall::Extend(from, to));
+        self.maybe_fail("extend", "extend")
+    }
+
+    fn truncate(&mut self, _: &OpenedImage, len: u64) -> Result<()> {
+        self.calls.push(SysCall::Truncate(len));
+        Ok(())
+    }
+
+    fn used(&mut self, _: &Path) -> Option<u64> {
+        Some(4096)
     }
 
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
@@ -439,10 +475,11 @@ impl MdSys for Recorder {
     }
 
     /// Renames the created image, keeping its identity.
-    fn publish_image(&mut self, image: &mut OpenedImage, to: &Path) -> Result<()> {
+    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
         if !image.created {
             return Ok(());
         }
+        let to = &crate::platform::posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
         self.calls.push(SysCall::PublishImage(to.to_path_buf()));
         self.maybe_fail("publish", to.display().to_string())?;
         if let Some(b) = self.files.remove(&image.path) {

@@ -1,8 +1,7 @@
 //! The real system operations on FreeBSD: md(4) ioctls on /dev/mdctl,
 //! nmount(2), unmount(2), and the exec of /sbin/newfs. The `unsafe` blocks
-//! of the FreeBSD backend are here (`grow_sys.rs` goes through this file's
-//! ioctl for MDIOCRESIZE); the POSIX calls both systems share are in
-//! `platform::posix`.
+//! of the FreeBSD backend are here (MDIOCRESIZE for `-r` too); the POSIX
+//! calls both systems share are in `platform::posix`.
 use super::abi::{self, MdIoctl};
 use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
 use super::requests::{device_path, show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
@@ -342,6 +341,12 @@ impl MdSys for Kernel {
     /// Run as mkfs is on Linux ([`posix::run_captured`]): argument vector,
     /// cleared environment, output captured (bounded) and shown in full on
     /// failure.
+    fn resize(&mut self, req: &super::grow::ResizeRequest) -> Result<()> {
+        let mut mdio = super::grow::resize_mdio(req)?;
+        self.ioctl(abi::MDIOCRESIZE, "MDIOCRESIZE", &mut mdio)
+            .map_err(|e| Error { what: format!("resize /dev/md{}", req.unit), why: e.why })
+    }
+
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
         let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("newfs: empty argv"))?;
         let done = crate::platform::posix::run_captured(Path::new(prog), args, loud)

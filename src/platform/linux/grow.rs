@@ -1,6 +1,7 @@
-//! Linux side of `mount_md -r` and `mount_md --list`.
+//! Linux side of `mount_md -r` and `mount_md --list`: what the backend
+//! answers ([`target`], [`row`]); the core drives both.
 //!
-//! * Finding the unit: [`crate::lifecycle::locate`], the rules `-u` uses,
+//! * The unit is found by [`crate::lifecycle::locate`], the rules `-u` uses,
 //!   over the backend's primitives: a mount point by the device number of
 //!   what is mounted there, a directory that is not mounted by the mark
 //!   naming it, an image by its device and inode among bound loop devices,
@@ -15,19 +16,16 @@
 //! * Not attached: attach (marked `mount_md:` with no mount point,
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
 use super::sys::LoopSys;
-use super::{loopdev, memory_name, mkfs, opened, probe, units, Held, Linux};
+use super::{loopdev, memory_name, mkfs, opened, units, Held, Linux};
 use crate::device::Unit;
 use crate::error::{Error, Result};
-use crate::exec::Output;
-use crate::grow::{self, Attached, Found, GrowOps, GrowStep, Outcome, Tool};
-use crate::lifecycle::{self, Located};
-use crate::list::Listed;
-use crate::mark;
-use crate::plan::Attach;
+use crate::grow_ops::{self as grow, Attached, Found, GrowOps, GrowStep, Located, Tool};
+use crate::plan::{Attach, Formats};
 use crate::platform::{extend, posix, FileId, MountRec, UnitInfo};
 use crate::platform::{Disk, Opened, Platform};
 use crate::request::Backing;
-use crate::request::GrowRequest;
+use crate::superblock;
+use crate::unit::Listed;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::{OsStr, OsString};
@@ -61,11 +59,11 @@ fn bound_to<S: LoopSys>(sys: &mut S, id: FileId) -> Result<Vec<u32>> {
 
 /// Reads the start of the image to tell its file system type.
 fn probe_image(img: &posix::Image, shown: &str) -> Result<String> {
-    let buf = posix::read_start(&img.fd, probe::PROBE_LEN)
+    let buf = posix::read_start(&img.fd, superblock::PROBE_LEN)
         .map_err(|e| crate::error::from_io(format!("{shown}: read superblock"), &e))?;
-    match probe::probe(&buf) {
-        probe::Found::Mountable(t) => Ok(t.to_string()),
-        probe::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),
+    match superblock::probe(&buf) {
+        superblock::Found::Mountable(t) => Ok(t.to_string()),
+        superblock::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),
         _ => Err(Error::text(shown, "no file system mount_md knows how to grow; nothing changed")),
     }
 }
@@ -123,6 +121,7 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
             size: None,
             read_only: false,
             direct_io: false,
+            formats: Formats::Never,
         };
         let disk = self.linux.attach(&a, Some(&self.image), Path::new(""))?;
         self.unit = Some(disk.device.unit);
@@ -253,11 +252,6 @@ fn found_unit<'a, S: LoopSys>(
         Errno::ENXIO => Error::plain(format!("{node}: not attached")),
         e => Error::sys(node.clone(), e),
     })?;
-    if mark::decode(&info.lo_file_name, mark::LINUX_CAPACITY).is_none() {
-        return Err(Error::plain(format!(
-            "{node}: not attached by mount_md (it carries no mount_md mark); nothing changed"
-        )));
-    }
     // Not mounted in this namespace but claimed (mounted in another mount
     // namespace, a container's): the offline path would run e2fsck and
     // resize2fs on a mounted file system. Refused before anything changes.
@@ -373,82 +367,50 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
     Ok((found, ops))
 }
 
-/// `mount_md -r`, over `linux`'s system calls: the unit (or unattached
-/// image) found by [`lifecycle::locate`], the loop ioctls through its
-/// [`LoopSys`]; the image, sysfs and the growers are the real ones.
-pub fn grow<S: LoopSys>(linux: &mut Linux<S>, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
-    let (found, mut ops) = match lifecycle::locate(linux, &req.target)? {
-        Located::Unit(u, mounts) => {
-            let named = match &req.target {
-                crate::request::ReleaseTarget::Path(p) => Some(p.as_path()),
-                crate::request::ReleaseTarget::Unit(_) => None,
-            };
-            found_unit(linux, &u, &mounts, named)?
-        }
-        Located::Image(p) => found_image(linux, &p)?,
+/// What `-r` finds at the target the lifecycle located
+/// ([`crate::lifecycle::locate`]), and the operations that grow it.
+pub fn target<'a, S: LoopSys>(
+    linux: &'a mut Linux<S>,
+    target: &Located,
+    named: Option<&Path>,
+) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
+    let (found, ops) = match target {
+        Located::Unit(u, mounts) => found_unit(linux, u, mounts, named)?,
+        Located::Image(p) => found_image(linux, p)?,
     };
-    let outcome: Outcome = grow::plan(&found, req.size)?;
-    let opts = grow::Options { dry_run: req.dry_run, debug: req.debug };
-    grow::execute(&found, &outcome, &mut ops, opts, io)
+    Ok((found, Box::new(ops)))
 }
 
-/// `mount_md --list`: every bound loop device.
-pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<Listed>> {
-    let dir = std::fs::read_dir("/sys/block").map_err(|e| crate::error::from_io("/sys/block", &e))?;
-    let all = units::mounts(sys)?;
-    let mut out = Vec::new();
-    for e in dir.flatten() {
-        let Some(unit) = e.file_name().to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse().ok())
-        else {
-            continue;
-        };
-        // Bound units have a `loop/` directory in sysfs. The backing file's
-        // path may not be readable there (longer than a page:
-        // ENAMETOOLONG): the unit is listed all the same, its image unknown.
-        if !Path::new(&format!("/sys/block/loop{unit}/loop")).exists() {
-            continue;
-        }
-        let image = sys.backing_name(unit);
-        let node = loopdev::node(unit);
-        let (info, rdev) = match sys
-            .open_device(unit, OFlag::O_RDONLY)
-            .and_then(|fd| Ok((sys.get_status(&fd)?, sys.rdev(&fd).ok())))
-        {
-            Ok(r) => r,
-            // Detached between the two looks.
-            Err(Errno::ENXIO | Errno::ENOENT) => continue,
-            Err(Errno::EACCES | Errno::EPERM) => {
-                return Err(Error::explained(
-                    show(&node),
-                    "reading a unit's mark needs read access to the device (root)",
-                    Errno::EACCES,
-                ))
-            }
-            Err(e) => return Err(Error::sys(show(&node), e)),
-        };
-        let field = &info.lo_file_name;
-        let text = field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec();
-        let ours = mark::decode(field, mark::LINUX_CAPACITY).is_some();
-        let mount = all.iter().find(|m| Some(m.dev) == rdev);
-        // btrfs gives its mounts an anonymous device of their own (the
-        // table was matched through its source): no device to check there.
-        let used = mount.and_then(|m| used_bytes(&m.target, rdev.filter(|_| m.fstype != "btrfs")));
-        let mount_point = mount.map(|m| m.target.clone().into_os_string().into_encoded_bytes());
-        let (image, deleted) = deleted_name(image, (info.lo_device, info.lo_inode));
-        out.push(Listed {
-            unit,
-            device: node,
-            image,
-            deleted,
-            mount_point,
-            size: disk_size(unit).unwrap_or(0),
-            used,
-            read_only: sys_read(unit, "ro").is_some_and(|r| r == b"1"),
-            mark: (!text.is_empty()).then_some(text),
-            foreign: !ours,
-        });
-    }
-    Ok(out)
+/// `mount_md --list`: the row of bound unit `u`, mounted as `mount` says.
+/// The backing file's path may not be readable in sysfs (longer than a
+/// page: ENAMETOOLONG): the unit is listed all the same, its image unknown.
+pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
+    let unit = u.device.unit;
+    let node = loopdev::node(unit);
+    let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
+        Ok(r) => r,
+        // Detached between the two looks.
+        Err(Errno::ENXIO | Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(Error::sys(show(&node), e)),
+    };
+    let field = &info.lo_file_name;
+    let text = field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec();
+    // btrfs gives its mounts an anonymous device of their own (the table
+    // was matched through its source): no device to check there.
+    let used = mount.and_then(|m| used_bytes(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
+    let (image, deleted) = deleted_name(sys.backing_name(unit), (info.lo_device, info.lo_inode));
+    Ok(Some(Listed {
+        unit,
+        device: node,
+        image,
+        deleted,
+        mount_point: mount.map(|m| m.on.clone().into_os_string().into_encoded_bytes()),
+        size: disk_size(unit).unwrap_or(0),
+        used,
+        read_only: sys_read(unit, "ro").is_some_and(|r| r == b"1"),
+        mark: (!text.is_empty()).then_some(text),
+        foreign: u.owner.is_foreign(),
+    }))
 }
 
 /// The kernel shows an unlinked backing file as its last path with

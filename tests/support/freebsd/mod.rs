@@ -3,7 +3,7 @@
 //! into a helper's argv (sbin/mount/mount.c `mangle`,
 //! `mountfs`, `use_mountprog`; usr.sbin/jail/command.c `run_command`).
 use super::TestHost;
-use mount_md::platform::Platform;
+use mount_md::platform::Describe;
 use std::ffi::OsString;
 
 /// A C string (for the request builders' expected values).
@@ -12,7 +12,7 @@ pub fn c(s: &str) -> std::ffi::CString {
 }
 
 /// Exit status, stdout, stderr of `run::run`.
-pub fn run<P: Platform>(argv: &[String], platform: &mut P) -> (i32, String, String) {
+pub fn run<P: Describe>(argv: &[String], platform: &mut P) -> (i32, String, String) {
     let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = mount_md::run::run(&argv, platform, &TestHost, &mut out, &mut err);

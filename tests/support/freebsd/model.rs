@@ -22,6 +22,7 @@ use mount_md::platform::freebsd::abi::{
 use mount_md::platform::freebsd::geom::{
     escape, md_unit_of, parse_confxml, vnode_ident, FileId, MdUnit, MountEntry, UnitQuery,
 };
+use mount_md::platform::freebsd::grow::ResizeRequest;
 use mount_md::platform::freebsd::requests::{mnt, AttachRequest, BackingFile, IoValue, NmountRequest};
 use mount_md::platform::freebsd::{MdSys, OpenedImage};
 use mount_md::platform::posix;
@@ -922,6 +923,31 @@ impl MdSys for Model {
     /// newfs(8) on `/dev/mdN`: opens the disk for writing (EROFS on a
     /// read-only unit, md.c `g_md_access`), writes a clean UFS, closes it
     /// (GEOM re-tastes it).
+    /// md.c `kern_mdresize_locked` ([`Model::resize`]).
+    fn resize(&mut self, req: &ResizeRequest) -> Result<()> {
+        Model::resize(self, req.unit, req.mediasize, req.options).map_err(|e| Error::sys("MDIOCRESIZE", e))
+    }
+
+    /// growfs only logs.
+    fn run_growfs(&mut self, argv: &[OsString]) -> Result<()> {
+        self.k().log.push(format!("run {argv:?}"));
+        Ok(())
+    }
+
+    fn extend(&mut self, image: &OpenedImage, _: u64, to: u64) -> Result<()> {
+        self.k().files.get_mut(&image.path).expect("the image").size = to;
+        Ok(())
+    }
+
+    fn truncate(&mut self, image: &OpenedImage, len: u64) -> Result<()> {
+        self.k().files.get_mut(&image.path).expect("the image").size = len;
+        Ok(())
+    }
+
+    fn used(&mut self, _: &Path) -> Option<u64> {
+        Some(4096)
+    }
+
     fn run_newfs(&mut self, argv: &[OsString], _loud: bool) -> Result<()> {
         let mut k = self.k();
         k.log(format!("exec {:?}", argv));
@@ -1074,11 +1100,12 @@ impl MdSys for Model {
     /// rename(2): the same file (inode) under its final name. A unit
     /// attached under the temporary name keeps that name as its `md_file`
     /// (sys/dev/md/md.c `mdcreate_vnode` copies the path it was given).
-    fn publish_image(&mut self, image: &mut OpenedImage, to: &Path) -> Result<()> {
+    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
         if image.created {
+            let to = posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
             // The unit holds the vnode, which the rename does not change.
-            self.rename(&image.path, to);
-            image.path = to.to_path_buf();
+            self.rename(&image.path, &to);
+            image.path = to;
         }
         Ok(())
     }

@@ -1,0 +1,512 @@
+//! The backing image: opened once (created for `--create`), locked with
+//! flock(2) for as long as a run holds it, allocated, published, read.
+use super::*;
+use crate::error::{Error, Result};
+use nix::errno::Errno;
+use nix::fcntl::{openat, AtFlags, OFlag};
+use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
+use nix::unistd::linkat;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How `--create` makes a missing image.
+pub use crate::request::CreateMode;
+
+/// A backing image, opened and locked; the lock lasts as long as this.
+#[derive(Debug)]
+pub struct Image {
+    /// Open read-write when possible, else read-only: what a loop device
+    /// is bound to.
+    pub fd: OwnedFd,
+    /// A second open file description of the same file carrying the
+    /// `flock(LOCK_EX)`. flock belongs to the open file description, and a
+    /// loop device keeps `fd`'s description for as long as it is bound: a
+    /// lock on `fd` would outlive this process and block the next run.
+    _lock: OwnedFd,
+    pub writable: bool,
+    /// This run created the file (`--create`); rollback removes it.
+    pub created: bool,
+    pub stat: FileStat,
+    dir: OwnedFd,
+    /// Its name in `dir` now: the temporary name until [`Image::publish`].
+    name: OsString,
+    /// The path as given.
+    given: std::path::PathBuf,
+    /// The path as walked (each symlink followed replaced by its target):
+    /// where `dir` is, by name.
+    walked: std::path::PathBuf,
+    /// A created image's final name, until [`Image::publish`] gives it.
+    unpublished: Option<OsString>,
+}
+
+/// How long a run waits for a lock another process holds (the image's, or
+/// its directory's while an image is being created there) before it gives
+/// up with nothing changed.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The temporary name `--create` makes an image under, in the same
+/// directory: `.<name>.mount_md-new`. Fixed, so that a run can find and
+/// remove what an interrupted one left.
+pub fn temp_name(name: &OsStr) -> OsString {
+    let mut t = OsString::from(".");
+    t.push(name);
+    t.push(TEMP_SUFFIX);
+    t
+}
+
+/// Why `--create` under `-o ro` makes nothing.
+pub const NO_READ_ONLY_CREATE: &str =
+    "does not exist, and --create cannot make it for a read-only mount (-o ro): a new image must be formatted";
+
+/// What [`temp_name`] appends.
+const TEMP_SUFFIX: &str = ".mount_md-new";
+
+/// `-N`: the first `len` bytes of the image at `path`, opened as the run
+/// opens it (read-only, locked for the moment); `None` if it does not
+/// exist.
+pub fn image_start(path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+    match open_image(path, None, true) {
+        Ok(img) => {
+            read_start(&img.fd, len).map(Some).map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))
+        }
+        Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The final name of an image whose temporary name ([`temp_name`]) is
+/// `path`; `None` when `path` is not such a name.
+pub fn published_name(path: &Path) -> Option<std::path::PathBuf> {
+    let name = path.file_name()?.as_bytes();
+    let inner = name.strip_prefix(b".")?.strip_suffix(TEMP_SUFFIX.as_bytes())?;
+    (!inner.is_empty()).then(|| path.with_file_name(OsStr::from_bytes(inner)))
+}
+
+/// Writes a line on standard error at once, as err(3) would: used for what
+/// must be seen while it happens (a wait), not after the step.
+pub(super) fn say_now(text: &str) {
+    let prog = std::env::args_os()
+        .next()
+        .map(|a| Path::new(&a).file_name().map(OsStr::to_os_string).unwrap_or(a))
+        .unwrap_or_else(|| "mount_md".into());
+    eprintln!("{}: {text}", prog.to_string_lossy());
+}
+
+/// Opens the image at `path`, following a symlink in the path (the last
+/// component's included) only when nobody but root or the caller can
+/// change it (`walk`, [`link_risk`]), and takes an exclusive lock on it (waiting at most [`LOCK_WAIT`]
+/// for another process to let go), so that concurrent mount_md runs on the
+/// same image go one at a time. `read_only` opens it read-only even if
+/// writable. Nothing in the path can make this block: every open is
+/// `O_NONBLOCK` and the type is checked before anything else (a FIFO is
+/// refused, never waited on).
+///
+/// With `create`, a missing image is made crash-safely: under a
+/// [`temp_name`] in the same directory (mode 0600, `O_EXCL`), allocated,
+/// and given its final name by [`Image::publish`] once it has been
+/// formatted, without replacing anything. A temporary left by an
+/// interrupted run (nobody holds its lock) is removed first. Creation is
+/// serialised per directory by a `flock` of the directory.
+pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
+    let w = walk_path(path)?;
+    if let Some((size, mode)) = create {
+        if let Some(img) = create_image(&w, path, size, mode, read_only)? {
+            return Ok(img);
+        }
+    }
+    open_existing(w, path, read_only)
+}
+
+const NOFOLLOW: OFlag = OFlag::O_NOFOLLOW.union(OFlag::O_CLOEXEC).union(OFlag::O_NONBLOCK);
+
+pub(super) fn kind_of(st: &FileStat) -> SFlag {
+    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits())
+}
+
+/// Refuses anything but a regular file, by what `fstat` says.
+fn regular(st: &FileStat, path: &Path) -> Result<()> {
+    match kind_of(st) {
+        SFlag::S_IFREG => Ok(()),
+        SFlag::S_IFDIR => Err(Error::sys(crate::error::quoted(path), Errno::EISDIR)),
+        _ => Err(Error::plain(format!("{} is not a regular file", crate::error::quoted(path)))),
+    }
+}
+
+/// Opens `name` in `dir` without blocking and without following a symlink,
+/// then takes `O_NONBLOCK` off again once it is known to be a regular file.
+fn open_regular(dir: &OwnedFd, name: &OsStr, path: &Path, flags: OFlag) -> Result<(OwnedFd, FileStat)> {
+    let fd = openat(dir, name, flags | NOFOLLOW, Mode::empty()).map_err(|e| refuse_symlink(dir, name, path, e))?;
+    let st = fstat(&fd).map_err(|e| Error::sys(path.display().to_string(), e))?;
+    regular(&st, path)?;
+    let fl = nix::fcntl::fcntl(&fd, nix::fcntl::F_GETFL).map_err(|e| Error::sys("fcntl", e))?;
+    let fl = OFlag::from_bits_truncate(fl) & !OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&fd, nix::fcntl::F_SETFL(fl)).map_err(|e| Error::sys("fcntl", e))?;
+    Ok((fd, st))
+}
+
+fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
+    let Walked { parent: dir, name, path: walked, .. } = w;
+    let shown = || crate::error::quoted(path);
+    let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
+    let ((fd, stat), writable) = match open_regular(&dir, &name, path, rw) {
+        Ok(r) => (r, !read_only),
+        Err(e) if !read_only && matches!(e.errno(), Some(Errno::EACCES | Errno::EROFS | Errno::EPERM)) => {
+            (open_regular(&dir, &name, path, OFlag::O_RDONLY)?, false)
+        }
+        Err(e) => return Err(e),
+    };
+    let (lock_fd, locked) = open_regular(&dir, &name, path, OFlag::O_RDONLY)?;
+    wait_lock(&lock_fd, &locked, &shown(), "")?;
+    // Both descriptions must be of one file (the name could have been
+    // swapped between the two opens).
+    if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
+        return Err(Error::plain(format!("{} was replaced while opening it", shown())));
+    }
+    // Read again now that it is ours: the run that held the lock may have
+    // changed its length (a `-r` growing it).
+    let stat = fstat(&fd).map_err(|e| Error::sys(shown(), e))?;
+    Ok(Image {
+        fd,
+        _lock: lock_fd,
+        writable,
+        created: false,
+        stat,
+        dir,
+        name,
+        given: path.to_path_buf(),
+        walked,
+        unpublished: None,
+    })
+}
+
+/// `--create`: `None` when the image exists (open it as usual).
+fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only: bool) -> Result<Option<Image>> {
+    let (dir, name) = (&w.parent, w.name.as_os_str());
+    let shown = || crate::error::quoted(path);
+    let tmp = temp_name(name);
+    let d = dir;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        // Creators take turns per directory: while this is held, a
+        // temporary nobody has locked can only be an interrupted run's.
+        let dir_lock = open_dir_at(dir, ".").map_err(|e| Error::sys(shown(), e))?;
+        let dir_st = fstat(&dir_lock).map_err(|e| Error::sys(shown(), e))?;
+        wait_lock(&dir_lock, &dir_st, &shown(), " (another run is creating an image in its directory)")?;
+        match openat(d, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()) {
+            Ok(t) => {
+                if try_lock(&t).map_err(|e| Error::sys(shown(), e))? {
+                    nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                        .map_err(|e| Error::sys(format!("remove {}", Path::new(&tmp).display()), e))?;
+                    say_now(&format!(
+                        "{}: removed {}, left by an interrupted --create",
+                        shown(),
+                        Path::new(&tmp).display()
+                    ));
+                } else {
+                    // Another run is making this very image: wait for it
+                    // (bounded), then look again.
+                    drop(dir_lock);
+                    let st = fstat(&t).map_err(|e| Error::sys(shown(), e))?;
+                    wait_lock(&t, &st, &shown(), " (another run is creating it)")?;
+                    if Instant::now() > deadline {
+                        return Err(Error::text(shown(), "another run keeps creating it; giving up"));
+                    }
+                    continue;
+                }
+            }
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(refuse_symlink(dir, &tmp, path, e)),
+        }
+        match fstatat(d, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(_) => return Ok(None),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys(shown(), e)),
+        }
+        if read_only {
+            return Err(Error::text(shown(), NO_READ_ONLY_CREATE));
+        }
+        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
+        let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
+            .map_err(|e| refuse_symlink(dir, &tmp, path, e))?;
+        // Locked before the directory lock goes: a temporary is never seen
+        // unlocked while its run is alive.
+        lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
+        drop(dir_lock);
+        let remove = || {
+            let _ = nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        };
+        if let Err(e) = allocate(&lock_fd, size, mode) {
+            remove();
+            return Err(Error::sys(format!("{}: cannot create image", shown()), e));
+        }
+        let opened = open_regular(dir, &tmp, path, OFlag::O_RDWR);
+        let (fd, stat) = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                remove();
+                return Err(e);
+            }
+        };
+        let dir = nix::unistd::dup(dir).map_err(|e| Error::sys(shown(), e))?;
+        return Ok(Some(Image {
+            fd,
+            _lock: lock_fd,
+            writable: true,
+            created: true,
+            stat,
+            dir,
+            name: tmp,
+            given: path.to_path_buf(),
+            walked: w.path.clone(),
+            unpublished: Some(name.to_os_string()),
+        }));
+    }
+}
+
+impl Image {
+    /// Why someone other than root can change this image's bytes, by
+    /// fstat of it and of the directory holding it
+    /// ([`crate::trust::untrusted`]); `None` when only root can.
+    pub fn untrusted(&self) -> Option<String> {
+        #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
+        let (uid, mode) = (self.stat.st_uid, u32::from(self.stat.st_mode));
+        // A directory that cannot be looked at counts as someone else's.
+        let (dir_uid, dir_mode) = match fstat(&self.dir) {
+            #[allow(clippy::useless_conversion)]
+            Ok(d) => (d.st_uid, u32::from(d.st_mode)),
+            Err(_) => (u32::MAX, 0o40777),
+        };
+        crate::trust::untrusted(uid, mode, dir_uid, dir_mode)
+    }
+
+    /// The path the image has now: the temporary one for a created image
+    /// that is not published yet (what FreeBSD's md(4) must open), in the
+    /// directory the walk reached (through any symlink it followed).
+    pub fn current_path(&self) -> std::path::PathBuf {
+        self.walked.with_file_name(&self.name)
+    }
+
+    /// Gives a created image its final name, once it holds its file
+    /// system: fsync, then rename without replacing anything
+    /// (`renameat2(RENAME_NOREPLACE)` on Linux; elsewhere, or where the
+    /// file system lacks it, `link` then `unlink`, which never replaces
+    /// either), then fsync the directory. Nothing to do for an image that
+    /// existed.
+    pub fn publish(&mut self) -> Result<()> {
+        let Some(target) = self.unpublished.clone() else { return Ok(()) };
+        let shown = || self.given.display().to_string();
+        nix::unistd::fsync(&self.fd).map_err(|e| Error::sys(format!("fsync {}", shown()), e))?;
+        rename_noreplace(&self.dir, &self.name, &target).map_err(|e| match e {
+            Errno::EEXIST => Error::text(shown(), "appeared while this run was creating it; left as it is"),
+            e => Error::sys(format!("rename {} to {}", Path::new(&self.name).display(), shown()), e),
+        })?;
+        self.name = target;
+        self.unpublished = None;
+        nix::unistd::fsync(&self.dir).map_err(|e| Error::sys(format!("fsync directory of {}", shown()), e))
+    }
+
+    /// Removes the file this run created (rollback), under whichever name
+    /// it has now, if that name still points at the file we made.
+    pub fn remove_created(&self) -> Result<()> {
+        if !self.created {
+            return Ok(());
+        }
+        let d = &self.dir;
+        if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            if (st.st_dev, st.st_ino) == (self.stat.st_dev, self.stat.st_ino) {
+                nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                    .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Grows the file (never shrinks it) to `size` bytes, sparsely.
+    /// Returns whether it grew.
+    pub fn extend_to(&self, size: u64) -> Result<bool> {
+        #[allow(clippy::unnecessary_cast)]
+        let current = self.stat.st_size as u64;
+        if size <= current {
+            return Ok(false);
+        }
+        let len = i64::try_from(size).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
+        #[allow(clippy::useless_conversion)]
+        nix::unistd::ftruncate(&self.fd, len.try_into().map_err(|_| Error::sys("image size", Errno::EFBIG))?)
+            .map_err(|e| Error::sys(format!("extend {}", crate::error::quoted(&self.given)), e))?;
+        Ok(true)
+    }
+}
+
+fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> {
+    let d = dir;
+    #[cfg(target_os = "linux")]
+    match nix::fcntl::renameat2(d, from, d, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
+        Err(Errno::EINVAL | Errno::ENOSYS) => {}
+        other => return other,
+    }
+    linkat(d, from, d, to, AtFlags::empty())?;
+    nix::unistd::unlinkat(d, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
+}
+
+fn lock(fd: &OwnedFd) -> nix::Result<()> {
+    loop {
+        // SAFETY: flock(2) on a descriptor we own; no memory is passed.
+        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
+        match Errno::result(r) {
+            Err(Errno::EINTR) => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: whether it was taken.
+fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
+    // SAFETY: flock(2) on a descriptor we own; no memory is passed.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    match Errno::result(r) {
+        Ok(_) => Ok(true),
+        Err(Errno::EWOULDBLOCK | Errno::EINTR) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the lock on `fd` (the file `st` describes, `what` in messages),
+/// waiting at most [`LOCK_WAIT`]. The wait is announced once, at once,
+/// with who holds the lock where the system says (/proc/locks); after it
+/// the run gives up, having changed nothing.
+pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
+    wait_lock_quietly(fd, st, what, why, Duration::ZERO)
+}
+
+/// [`wait_lock`], saying nothing for the first `quiet` of the wait: for a
+/// lock that cooperating runs take in turns many times a second
+/// (`/dev/loop-control`), only a wait that lasts is worth a line.
+///
+/// The wait itself is a blocking `flock(LOCK_EX)` in a helper thread, on a
+/// duplicate of `fd` (the same open file description, so the lock it gets
+/// is this descriptor's): the kernel queues blocked waiters, where polling
+/// with `LOCK_NB` could lose every turn to others under contention. If the
+/// bound passes first, the run fails; should the thread get the lock after
+/// that, it holds it only until this process exits, moments later.
+pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
+    if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+        return Ok(());
+    }
+    let dup = fd.try_clone().map_err(|e| crate::error::from_io(what.to_string(), &e))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = loop {
+            // SAFETY: flock(2) on a descriptor this thread owns; no memory
+            // is passed.
+            let r = unsafe { libc::flock(dup.as_raw_fd(), libc::LOCK_EX) };
+            match Errno::result(r) {
+                Err(Errno::EINTR) => continue,
+                r => break r.map(drop),
+            }
+        };
+        let _ = tx.send(r);
+    });
+    let got = |r: std::result::Result<nix::Result<()>, _>| match r {
+        Ok(Ok(())) => Some(Ok(())),
+        Ok(Err(e)) => Some(Err(Error::sys(what.to_string(), e))),
+        Err(_) => None,
+    };
+    if let Some(r) = got(rx.recv_timeout(quiet)) {
+        return r;
+    }
+    let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
+    say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
+    if let Some(r) = got(rx.recv_timeout(LOCK_WAIT.saturating_sub(quiet))) {
+        return r;
+    }
+    Err(Error::text(
+        what.to_string(),
+        format!("still locked after {} s{holder}{why}; giving up, nothing changed", LOCK_WAIT.as_secs()),
+    ))
+}
+
+/// Who holds a `flock` on the file `st` describes: `pid N (comm)` from
+/// /proc/locks (read as bytes) and /proc/N/comm. Linux only; `None`
+/// where the system does not say.
+fn lock_holder(st: &FileStat) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        #[allow(clippy::unnecessary_cast)]
+        let (dev, ino) = (st.st_dev as u64, st.st_ino as u64);
+        let key = format!("{:02x}:{:02x}:{ino}", libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let table = std::fs::read("/proc/locks").ok()?;
+        let pid = holder_pid(&table, &key)?;
+        let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let comm = String::from_utf8_lossy(&comm).trim().to_string();
+        Some(if comm.is_empty() { format!("pid {pid}") } else { format!("pid {pid} ({comm})") })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = st;
+        None
+    }
+}
+
+/// The pid of the first `FLOCK` line of /proc/locks for `key`
+/// (`maj:min:inode`, as the kernel prints it).
+pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
+    table.split(|b| *b == b'\n').find_map(|line| {
+        let line = std::str::from_utf8(line).ok()?;
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's
+        // line starts with "1: ->" and is skipped.
+        let at = f.iter().position(|w| *w == "FLOCK")?;
+        if f.get(at.checked_sub(1)?) == Some(&"->") {
+            return None;
+        }
+        (f.get(at + 4) == Some(&key)).then(|| f.get(at + 3)?.parse().ok())?
+    })
+}
+
+fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
+    let len = i64::try_from(size).map_err(|_| Errno::EFBIG)?;
+    #[allow(clippy::useless_conversion)]
+    let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
+    match mode {
+        CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
+        CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd, 0, len) {
+            // ZFS (and some others) cannot preallocate: write the zeros, as
+            // the 2006 article's dd did, so the space is still really taken.
+            Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, size),
+            other => other,
+        },
+    }
+}
+
+fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
+    let chunk = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
+        let wrote = nix::unistd::write(fd, &chunk[..n])?;
+        left -= wrote as u64;
+    }
+    nix::unistd::fsync(fd)
+}
+
+/// The first `len` bytes of the file or disk `fd` (fewer if it is
+/// smaller), read with pread(2) from offset 0: superblocks.
+pub fn read_start(fd: &OwnedFd, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::from(fd.try_clone()?);
+    let mut buf = vec![0u8; len];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}

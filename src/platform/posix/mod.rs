@@ -1,0 +1,25 @@
+//! What Linux and FreeBSD do alike: set up the mounted root through a
+//! descriptor of it, copy a skeleton tree, wait for a device node.
+//!
+//! Everything is done relative to directory descriptors opened with
+//! `O_NOFOLLOW`, never by re-resolving a path after the mount, so a jailed
+//! root that swaps a directory for a symlink cannot redirect a chmod, chown
+//! or copy onto the host (mdmfs's chmod/chown-by-path race).
+//!
+//! One file per concern: `root`, `skeleton`, `walk`, `image`,
+//! `spawn`, `signals`.
+mod image;
+mod root;
+mod setid;
+mod signals;
+mod skeleton;
+mod spawn;
+mod walk;
+
+pub use image::*;
+pub use root::*;
+pub use setid::*;
+pub use signals::*;
+pub use skeleton::*;
+pub use spawn::*;
+pub use walk::*;

@@ -1,0 +1,278 @@
+//! `-k skel`: copying a skeleton tree into the mounted root, relative to
+//! directory descriptors opened with `O_NOFOLLOW`, never by path.
+use super::*;
+use crate::error::{Error, Result};
+use nix::errno::Errno;
+use nix::fcntl::{openat, readlinkat, AtFlags, OFlag};
+use nix::sys::stat::{fchmod, fstat, fstatat, mkdirat, mknodat, utimensat, FileStat, Mode, SFlag, UtimensatFlags};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{fchown, fchownat, linkat, symlinkat, Gid, Uid};
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// `-k skel`: copies the tree at `from` into the directory `root`,
+/// keeping modes, owners, times, symlinks, hard links, fifos and device
+/// nodes, as `pax -rw -pe` does for mdmfs. Existing entries in the target
+/// are an error (a fresh file system has none but `lost+found`).
+///
+/// A skeleton that contains the mount point (`-k /` onto `/mnt`) is refused
+/// before anything is copied: the copy would walk into its own target. The
+/// walk is iterative and holds two directory descriptors whatever the
+/// depth (it goes back up through `..`, checking it lands where it came
+/// from), so no tree can exhaust the stack or the descriptor table; every
+/// directory is also compared, by device and inode, with the target root.
+pub fn copy_skeleton(from: &Path, root: &OwnedFd) -> Result<()> {
+    let what = || format!("skel copy from {}", crate::error::quoted(from));
+    let src = open_skeleton(from)?;
+    let src_st = fstat(&src).map_err(|e| Error::sys(what(), e))?;
+    if is_ancestor(&src_st, root).map_err(|e| Error::sys(what(), e))? {
+        return Err(Error::text(
+            format!("-k {}", from.display()),
+            "the skeleton contains the mount point; refusing to copy it into itself",
+        ));
+    }
+    let dst = nix::unistd::dup(root).map_err(|e| Error::sys(what(), e))?;
+    copy_tree(src, dst, root).map_err(|(path, e)| {
+        let shown = if path.as_os_str().is_empty() { from.to_path_buf() } else { from.join(&path) };
+        match e {
+            CopyFault::Errno(e) => Error::sys(format!("skel copy: {}", shown.display()), e),
+            CopyFault::Text(t) => Error::text(format!("skel copy: {}", shown.display()), t),
+        }
+    })?;
+    // The root's own mode, owner and times come from the skeleton's top.
+    apply_meta_fd(root, &src_st).map_err(|e| Error::sys(what(), e))
+}
+
+/// Opens the skeleton directory `from` as the image is opened: walked a
+/// component at a time, a symlink (the last one included, as `chdir` in
+/// mdmfs follows it) followed only when nobody but root or the caller can
+/// change it.
+pub fn open_skeleton(from: &Path) -> Result<OwnedFd> {
+    open_dir_walked(from)
+        .map(|(dir, _)| dir)
+        .map_err(|e| Error { what: format!("skel copy from {}", crate::error::quoted(from)), why: e.why })
+}
+
+/// Whether the directory `st` describes is `dir` or one of its ancestors
+/// (walking up through `..` to the root, by device and inode).
+fn is_ancestor(st: &FileStat, dir: &OwnedFd) -> nix::Result<bool> {
+    let mut cur = nix::unistd::dup(dir)?;
+    // Deeper than this no real path goes (PATH_MAX / 2).
+    for _ in 0..2048 {
+        let here = fstat(&cur)?;
+        if (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino) {
+            return Ok(true);
+        }
+        let up = open_dir_at(&cur, "..")?;
+        let parent = fstat(&up)?;
+        if (parent.st_dev, parent.st_ino) == (here.st_dev, here.st_ino) {
+            return Ok(false); // the root
+        }
+        cur = up;
+    }
+    Ok(false)
+}
+
+enum CopyFault {
+    Errno(Errno),
+    Text(&'static str),
+}
+
+impl From<Errno> for CopyFault {
+    fn from(e: Errno) -> Self {
+        CopyFault::Errno(e)
+    }
+}
+
+type CopyError = (std::path::PathBuf, CopyFault);
+
+/// One directory being copied: what is left of its entries, and what the
+/// walk needs to come back to it.
+struct Frame {
+    names: std::vec::IntoIter<OsString>,
+    /// Relative to the skeleton (and to the target root).
+    path: std::path::PathBuf,
+    /// Device and inode of the source and target directory, to check that
+    /// `..` leads back to them.
+    src_id: (u64, u64),
+    dst_id: (u64, u64),
+    /// The source directory's metadata, applied once it is filled (the
+    /// root's is applied by the caller).
+    meta: Option<FileStat>,
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn id(st: &FileStat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result::Result<(), CopyError> {
+    let top = |e: Errno| (std::path::PathBuf::new(), CopyFault::Errno(e));
+    let root_id = id(&fstat(root).map_err(top)?);
+    // Files with more than one link: where the first copy went, relative
+    // to the target root.
+    let mut links: HashMap<(u64, u64), std::path::PathBuf> = HashMap::new();
+    let mut stack = vec![Frame {
+        names: read_dir_names(&src).map_err(top)?.into_iter(),
+        path: std::path::PathBuf::new(),
+        src_id: id(&fstat(&src).map_err(top)?),
+        dst_id: root_id,
+        meta: None,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        if pending_stop().is_some() {
+            return Err((frame.path.clone(), CopyFault::Text("interrupted")));
+        }
+        let Some(name) = frame.names.next() else {
+            let done = stack.pop().expect("a frame");
+            let fail = |e: CopyFault| (done.path.clone(), e);
+            if let Some(st) = &done.meta {
+                apply_meta_fd(&dst, st).map_err(|e| fail(e.into()))?;
+            }
+            let Some(parent) = stack.last() else { break };
+            // Back up one level, checking `..` is where we came from.
+            src = open_dir_at(&src, "..").map_err(|e| fail(e.into()))?;
+            dst = open_dir_at(&dst, "..").map_err(|e| fail(e.into()))?;
+            let back = (id(&fstat(&src).map_err(|e| fail(e.into()))?), id(&fstat(&dst).map_err(|e| fail(e.into()))?));
+            if back != (parent.src_id, parent.dst_id) {
+                return Err(fail(CopyFault::Text("moved while it was being copied")));
+            }
+            continue;
+        };
+        let rel = frame.path.join(&name);
+        let fail = |e: Errno| (rel.clone(), CopyFault::Errno(e));
+        let st = fstatat(&src, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fail)?;
+        let kind = kind_of(&st);
+        let key = id(&st);
+        if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
+            if let Some(first) = links.get(&key) {
+                linkat(root, first.as_os_str(), &dst, name.as_os_str(), AtFlags::empty()).map_err(fail)?;
+                continue;
+            }
+        }
+        let perm = Mode::from_bits_truncate(0o700);
+        match kind {
+            SFlag::S_IFDIR => {
+                if key == root_id {
+                    return Err((rel, CopyFault::Text("is the mount point: the skeleton contains it")));
+                }
+                mkdirat(&dst, name.as_os_str(), perm).map_err(fail)?;
+                let s = open_dir_at(&src, name.as_os_str()).map_err(fail)?;
+                let d = open_dir_at(&dst, name.as_os_str()).map_err(fail)?;
+                let names = read_dir_names(&s).map_err(fail)?;
+                let dst_id = id(&fstat(&d).map_err(fail)?);
+                stack.push(Frame { names: names.into_iter(), path: rel, src_id: key, dst_id, meta: Some(st) });
+                (src, dst) = (s, d);
+                continue;
+            }
+            SFlag::S_IFREG => copy_file(&src, &dst, &name).map_err(fail)?,
+            SFlag::S_IFLNK => {
+                let target = readlinkat(&src, name.as_os_str()).map_err(fail)?;
+                symlinkat(target.as_os_str(), &dst, name.as_os_str()).map_err(fail)?;
+            }
+            _ => {
+                #[allow(clippy::useless_conversion)]
+                let rdev = st.st_rdev.try_into().map_err(|_| fail(Errno::EOVERFLOW))?;
+                mknodat(&dst, name.as_os_str(), kind, perm, rdev).map_err(fail)?;
+            }
+        }
+        apply_meta_at(&dst, &name, &st, kind).map_err(fail)?;
+        if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
+            links.insert(key, rel);
+        }
+    }
+    Ok(())
+}
+
+/// Names in a directory, without `.` and `..`, sorted for a stable order.
+fn read_dir_names(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
+    let fd = open_dir_at(dir, ".")?;
+    let mut d = nix::dir::Dir::from_fd(fd)?;
+    let mut names = Vec::new();
+    for entry in d.iter() {
+        let name = OsStr::from_bytes(entry?.file_name().to_bytes()).to_os_string();
+        if name != "." && name != ".." {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn copy_file(src: &OwnedFd, dst: &OwnedFd, name: &OsStr) -> nix::Result<()> {
+    // O_NONBLOCK: a FIFO swapped in after the fstatat cannot make this wait.
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+    let from = openat(src, name, flags, Mode::empty())?;
+    if kind_of(&fstat(&from)?) != SFlag::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    let to = openat(
+        dst,
+        name,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )?;
+    copy_sparse(&from, &to)
+}
+
+/// Copies `from` into `to` keeping holes, as pax does: a block of zeros is
+/// skipped (seeked over) rather than written, and the length set at the
+/// end, so a sparse file takes no more room in the copy than in the
+/// skeleton.
+fn copy_sparse(from: &OwnedFd, to: &OwnedFd) -> nix::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at: u64 = 0;
+    loop {
+        let n = match nix::unistd::read(from, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        if chunk.iter().any(|&b| b != 0) {
+            let mut done = 0;
+            while done < n {
+                let pos = libc::off_t::try_from(at + done as u64).map_err(|_| Errno::EFBIG)?;
+                done += nix::sys::uio::pwrite(to, &chunk[done..], pos)?;
+            }
+        }
+        at += n as u64;
+    }
+    nix::unistd::ftruncate(to, libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)?)
+}
+
+fn times(st: &FileStat) -> (TimeSpec, TimeSpec) {
+    // time_t and the nsec fields differ in width between targets (i386).
+    #[allow(clippy::unnecessary_cast)]
+    let at = TimeSpec::new(st.st_atime as _, st.st_atime_nsec as _);
+    #[allow(clippy::unnecessary_cast)]
+    let mt = TimeSpec::new(st.st_mtime as _, st.st_mtime_nsec as _);
+    (at, mt)
+}
+
+/// Owner first (chown clears set-id bits), then mode, then times.
+fn apply_meta_fd(fd: &OwnedFd, st: &FileStat) -> nix::Result<()> {
+    fchown(fd, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))?;
+    #[allow(clippy::useless_conversion)]
+    fchmod(fd, Mode::from_bits_truncate((st.st_mode & 0o7777).try_into().unwrap_or_default()))?;
+    let (a, m) = times(st);
+    nix::sys::stat::futimens(fd, &a, &m)
+}
+
+fn apply_meta_at(dir: &OwnedFd, name: &OsStr, st: &FileStat, kind: SFlag) -> nix::Result<()> {
+    let d = dir;
+    fchownat(d, name, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    if kind != SFlag::S_IFLNK {
+        // fchmodat has no portable no-follow flag, but this entry is one we
+        // just created ourselves and it is not a symlink.
+        #[allow(clippy::useless_conversion)]
+        let mode = Mode::from_bits_truncate((st.st_mode & 0o7777).try_into().unwrap_or_default());
+        nix::sys::stat::fchmodat(d, name, mode, nix::sys::stat::FchmodatFlags::FollowSymlink)?;
+    }
+    let (a, m) = times(st);
+    utimensat(d, name, &a, &m, UtimensatFlags::NoFollowSymlink)
+}

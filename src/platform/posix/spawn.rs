@@ -1,0 +1,244 @@
+//! Running helper programs (mkfs, fsck, growers): absolute path, argument
+//! vector, cleared environment, output captured, dying with mount_md.
+use super::*;
+use crate::error::{Error, Result};
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+/// Where helper programs (mkfs, newfs, fsck) look for the programs they
+/// run themselves: the system directories, never the caller's `$PATH`.
+pub const HELPER_PATH: &str = "/sbin:/usr/sbin:/bin:/usr/bin";
+
+/// At most this many lines of a helper's output go into a message.
+pub const OUTPUT_LINES: usize = 40;
+/// And at most this many bytes are kept while reading it.
+const OUTPUT_BYTES: usize = 64 * 1024;
+
+/// What a helper printed and how it ended.
+#[derive(Debug)]
+pub struct Captured {
+    pub status: std::process::ExitStatus,
+    /// Its standard output and standard error, interleaved as written
+    /// (one pipe for both), at most 64 KiB of it.
+    pub output: String,
+}
+
+/// A helper still running after this long is named on standard error,
+/// once, so that a boot that seems to hang says what it waits for. The
+/// helper is not stopped: a formatter or checker of a large image may need
+/// minutes, and killing it half-way would leave the file system worse.
+pub const HELPER_NOTICE: Duration = Duration::from_secs(10);
+
+/// Runs `program` with `args` as an argument vector (no shell), with a
+/// cleared environment (only `PATH`=[`HELPER_PATH`]), standard input from
+/// /dev/null and its output captured (bounded). `loud` lets its output
+/// through to ours instead. Still running after [`HELPER_NOTICE`], it is
+/// named on standard error (pid, how long), once.
+pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Captured> {
+    run_noticed(program, args, loud, HELPER_NOTICE, |text| say_now(&text))
+}
+
+/// [`run_captured`], with the notice after `after` given to `notice`.
+pub fn run_noticed(
+    program: &Path,
+    args: &[OsString],
+    loud: bool,
+    after: Duration,
+    notice: impl FnOnce(String) + Send + 'static,
+) -> Result<Captured> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(program);
+    cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(Stdio::null());
+    die_with_parent(&mut cmd);
+    let shown = || program.display().to_string();
+    let mut reader = None;
+    if !loud {
+        let (r, w) = nix::unistd::pipe().map_err(|e| Error::sys("pipe", e))?;
+        let w2 = w.try_clone().map_err(|e| crate::error::from_io("pipe", &e))?;
+        cmd.stdout(Stdio::from(w)).stderr(Stdio::from(w2));
+        reader = Some(r);
+    }
+    let mut child = cmd.spawn().map_err(|e| crate::error::from_io(shown(), &e))?;
+    // The write ends now live only in the child (Command dropped ours).
+    drop(cmd);
+    let (finished, until) = std::sync::mpsc::channel::<()>();
+    let text = format!("still waiting for {} (pid {}) after {} s", shown(), child.id(), after.as_secs());
+    let watch = std::thread::spawn(move || {
+        if until.recv_timeout(after) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            notice(text);
+        }
+    });
+    let mut kept = Vec::new();
+    if let Some(r) = reader {
+        let mut pipe = std::fs::File::from(r);
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = OUTPUT_BYTES.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e));
+    drop(finished);
+    let _ = watch.join();
+    Ok(Captured { status: status?, output: String::from_utf8_lossy(&kept).into_owned() })
+}
+
+/// A helper (mkfs, fsck, a grower) dies with mount_md: killed (kill -9,
+/// a boot timeout), mount_md's loop descriptor closes and autoclear frees
+/// the device, and the next run may be given the same `/dev/loopN`. A
+/// formatter left running would open that node by name and write into the
+/// next run's image. `PR_SET_PDEATHSIG` (linux/kernel/sys.c `prctl`) sends
+/// it SIGKILL when its parent goes; if the parent is already gone by then,
+/// the child exits at once.
+#[cfg(target_os = "linux")]
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe system calls (prctl, getppid, _exit); it
+    // touches no memory shared with the parent and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            hold_in_child();
+            if libc::getppid() != parent.as_raw() {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// FreeBSD: `procctl(P_PID, 0, PROC_PDEATHSIG_CTL, SIGKILL)`, the same
+/// request (sys/kern/kern_procctl.c `pdeathsig_ctl`, FreeBSD 11.2 and
+/// later): newfs, fsck_ufs or growfs left running would keep `/dev/mdN`
+/// open, and the next run's detach of the leftover unit would find it busy.
+#[cfg(target_os = "freebsd")]
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe system calls (procctl, getppid, _exit) with
+    // a pointer to its own stack variable, which outlives the call; it
+    // touches no memory shared with the parent and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut signal: libc::c_int = libc::SIGKILL;
+            let data: *mut libc::c_int = &mut signal;
+            if libc::procctl(libc::P_PID, 0, libc::PROC_PDEATHSIG_CTL, data.cast()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            hold_in_child();
+            if libc::getppid() != parent.as_raw() {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+/// Elsewhere the helper outlives a killed mount_md.
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+pub fn die_with_parent(_cmd: &mut std::process::Command) {}
+
+/// The non-empty lines of a helper's output, trimmed, with a `prefix` of
+/// its own name dropped, at most [`OUTPUT_LINES`] of them (the first and
+/// last halves, saying how many were left out between).
+pub fn output_lines(output: &str, prefix: &str) -> Vec<String> {
+    let lines: Vec<String> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.strip_prefix(prefix).unwrap_or(l).to_string())
+        .collect();
+    if lines.len() <= OUTPUT_LINES {
+        return lines;
+    }
+    let half = OUTPUT_LINES / 2;
+    let mut out = lines[..half].to_vec();
+    out.push(format!("… ({} lines left out)", lines.len() - 2 * half));
+    out.extend_from_slice(&lines[lines.len() - half..]);
+    out
+}
+
+/// How a helper that failed ended, on one line (for messages that go on
+/// after it, as a grow's do): its output lines joined by `; `, or, if it
+/// printed nothing, its exit status or signal.
+pub fn failure_line(c: &Captured) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let why = output_lines(&c.output, "").join("; ");
+    match (why.is_empty(), c.status.code(), c.status.signal()) {
+        (false, ..) => why,
+        (true, Some(code), _) => format!("exited with error code {code}"),
+        (true, None, Some(s)) => format!("killed by signal {s}"),
+        (true, None, None) => "failed".to_string(),
+    }
+}
+
+/// The error for a helper that failed: `<what>: <how it ended>`, then its
+/// output — on the same line if it is one line, else indented below.
+pub fn helper_failed(what: String, status: std::process::ExitStatus, lines: &[String]) -> Error {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with error code {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "failed".to_string(),
+    };
+    match lines {
+        [] => Error::text(what, how),
+        [one] => Error::text(what, one.clone()),
+        many => Error::text(what, format!("{how}:\n    {}", many.join("\n    "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{failure_line, Captured};
+
+    /// A helper that runs long is named once, and waited for to the end;
+    /// one that ends in time is not named.
+    #[test]
+    fn a_long_helper_is_named_while_it_runs() {
+        use std::path::Path;
+        use std::time::Duration;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let slow = [std::ffi::OsString::from("0.3")];
+        let tx2 = tx.clone();
+        let done = super::run_noticed(Path::new("/bin/sleep"), &slow, false, Duration::from_millis(50), move |t| {
+            let _ = tx2.send(t);
+        })
+        .unwrap();
+        assert!(done.status.success());
+        let said: Vec<String> = rx.try_iter().collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].starts_with("still waiting for /bin/sleep (pid "), "{}", said[0]);
+        let quick = [std::ffi::OsString::from("0")];
+        super::run_noticed(Path::new("/bin/sleep"), &quick, false, Duration::from_secs(5), move |t| {
+            let _ = tx.send(t);
+        })
+        .unwrap();
+        assert_eq!(rx.try_iter().count(), 0);
+    }
+
+    #[test]
+    fn a_failed_helper_on_one_line() {
+        use std::os::unix::process::ExitStatusExt;
+        let ended = |raw: i32, output: &str| Captured {
+            status: std::process::ExitStatus::from_raw(raw),
+            output: output.to_string(),
+        };
+        assert_eq!(failure_line(&ended(1 << 8, "resize2fs 1.47\n\n  Bad magic  \n")), "resize2fs 1.47; Bad magic");
+        assert_eq!(failure_line(&ended(3 << 8, "")), "exited with error code 3");
+        assert_eq!(failure_line(&ended(9, "")), "killed by signal 9");
+    }
+}

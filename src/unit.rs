@@ -1,0 +1,97 @@
+//! What the kernel says about units and mounts, as every system reports
+//! it: a disk ([`Device`]), a file's identity ([`FileId`]), whose a unit is
+//! ([`Owner`]), one attached unit ([`UnitInfo`]), one mount
+//! ([`MountRec`]) and one row of `--list` ([`Listed`]). Types only, below the backends and the core alike.
+#![forbid(unsafe_code)]
+use crate::mark::Mark;
+use std::path::PathBuf;
+
+/// An attached disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// md or loop unit number.
+    pub unit: u32,
+    /// `/dev/md3`, `/dev/loop7`.
+    pub path: PathBuf,
+    /// Attached read-only (asked for, or the image was not writable).
+    pub read_only: bool,
+}
+
+/// A file as the kernel knows it: `st_dev` and `st_ino` (on Linux the
+/// `lo_device`/`lo_inode` of `LOOP_GET_STATUS64`, which the kernel fills
+/// from the same getattr as fstat(2)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// Whose a unit is, by the mark in it (see [`crate::mark`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// Attached by mount_md: the mark it carries.
+    Ours(Mark),
+    /// Attached by another tool (losetup, mount -o loop, mdconfig): never
+    /// taken over, never torn down.
+    Foreign,
+}
+
+impl Owner {
+    pub fn is_foreign(&self) -> bool {
+        matches!(self, Owner::Foreign)
+    }
+}
+
+/// One attached unit, as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub device: Device,
+    /// The device number of its node (`st_rdev` of `/dev/loopN`): mounts
+    /// are matched to the unit by this, never by their source text.
+    pub rdev: u64,
+    /// The backing file, when it is one (vnode/loop units).
+    pub backing: Option<FileId>,
+    pub owner: Owner,
+    /// Goes away by itself once its last user closes it (Linux autoclear).
+    pub autoclear: bool,
+}
+
+/// One mounted file system, from the mount table read as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountRec {
+    /// The kernel's id of the mount (Linux mount id); unique in the table.
+    pub id: u64,
+    /// Where it is mounted, as the table shows it.
+    pub on: PathBuf,
+    /// The device number of the mounted file system (mountinfo
+    /// `major:minor`; on FreeBSD the `rdev` of `f_mntfromname`).
+    pub dev: u64,
+    pub fstype: String,
+    /// The source text, for messages only.
+    pub source: String,
+}
+
+/// One attached unit as `--list` shows it ([`crate::list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub unit: u32,
+    /// `/dev/loop3`, `/dev/md3`.
+    pub device: PathBuf,
+    /// The backing file as the kernel shows it (for display only), or
+    /// `None` for a unit with no file (swap, malloc, memfd).
+    pub image: Option<Vec<u8>>,
+    /// The backing file was unlinked: `image` is its last name, without
+    /// the ` (deleted)` the kernel shows after it. `None`: not known.
+    pub deleted: Option<bool>,
+    /// Where it is mounted (the first such mount), if anywhere.
+    pub mount_point: Option<Vec<u8>>,
+    /// Bytes the disk holds.
+    pub size: u64,
+    /// Bytes the mounted file system uses (statvfs), when mounted.
+    pub used: Option<u64>,
+    pub read_only: bool,
+    /// The unit's whole mark/label text (`mount_md:/var/jails/j1`), if any.
+    pub mark: Option<Vec<u8>>,
+    /// Not attached by mount_md (no mount_md mark).
+    pub foreign: bool,
+}

@@ -63,12 +63,12 @@ fn list_after_a_jail_start() {
     assert_eq!(units.len(), 1);
     assert_eq!(
         String::from_utf8(mount_md::list::line(&units[0])).unwrap(),
-        "/dev/md0 /images/j1.img /var/jails/j1 67108864 4096 rw mount_md:/var/jails/j1"
+        "/dev/md0 /images/j1.img /var/jails/j1 67108864 4096 rw mount_md:dev=12736845312519347813,ino=1001:/var/jails/j1"
     );
     assert_eq!(
         mount_md::list::json(&units),
         "[\n  {\"device\": \"/dev/md0\", \"unit\": 0, \"image\": \"/images/j1.img\", \"deleted\": null, \"mountpoint\": \"/var/jails/j1\", \
-         \"size\": 67108864, \"used\": 4096, \"readonly\": false, \"mark\": \"mount_md:/var/jails/j1\", \
+         \"size\": 67108864, \"used\": 4096, \"readonly\": false, \"mark\": \"mount_md:dev=12736845312519347813,ino=1001:/var/jails/j1\", \
          \"foreign\": false}\n]\n"
     );
 }

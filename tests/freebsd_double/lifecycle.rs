@@ -111,7 +111,8 @@ fn other_images_units_are_not_ours() {
 
 #[test]
 fn an_unused_leftover_that_fits_is_reused() {
-    let leftover = || rec().with_leftover(5, IMG, GIB, false).with_label(5, b"mount_md:/var/jails/10.0.0.1");
+    let leftover =
+        || rec().with_leftover(5, IMG, GIB, false).with_label(5, b"mount_md:dev=90,ino=1000:/var/jails/10.0.0.1");
     let (code, err, fb) = run_article_line(leftover());
     assert_eq!((code, err.as_str()), (0, ""));
     let sys = fb.sys();

@@ -11,6 +11,7 @@ mod abi;
 mod fsck;
 mod grow;
 mod grow_on_the_model;
+mod issue22;
 mod jail;
 mod lifecycle;
 mod model;

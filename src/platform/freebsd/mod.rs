@@ -141,16 +141,20 @@ impl<S: MdSys> FreeBsd<S> {
     /// The mark stored in `md_label` for `mount_point`: the mount point as
     /// nmount will be given it (realpath), or as written when it cannot be
     /// resolved yet (a dry run).
-    fn mark_bytes(&self, mount_point: &Path) -> Vec<u8> {
+    fn mark_bytes(&self, mount_point: &Path, image: Option<FileId>) -> Vec<u8> {
         let real = self.sys.resolve_mount_point(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
-        mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY)
+        match image {
+            Some(id) => mark::encode_with_file(real.as_os_str().as_bytes(), id, mark::FREEBSD_CAPACITY),
+            None => mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY),
+        }
     }
 
     /// The attach request for `a`. The path handed to the kernel is the
     /// realpath of the image we hold open (its temporary name, for one this
     /// run is creating), as mdconfig gives it; size and writability come
     /// from that image (a dry run, which opens nothing, inspects `a`'s).
-    /// The mark names `mount_point`.
+    /// The mark names `mount_point`, and the image by its device and inode
+    /// (whole: md(4)'s own ident is cut on ZFS).
     fn request_for(
         &self,
         a: &Attach,
@@ -175,19 +179,23 @@ impl<S: MdSys> FreeBsd<S> {
         let mut a = a.clone();
         a.read_only = self.effective_read_only(&a, image);
         let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
-        let m = self.mark_bytes(mount_point);
+        let file = image.filter(|_| matches!(a.backing, Backing::Vnode(_))).map(|i| i.id);
+        let m = self.mark_bytes(mount_point, file);
         req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
         Ok((req, notes))
     }
 
-    /// Whether `unit` is backed by the file `id`. An ident under 31
-    /// characters is exact; a cut one (ZFS) or none at all (an old kernel) is
+    /// Whether `unit` is backed by the file `id`. Our mark names the file
+    /// exactly; else an ident under 31 characters is exact; a cut one (ZFS) or none at all (an old kernel) is
     /// settled by the file MDIOCQUERY reports (exact bytes; the confxml
     /// `<file>` when the query fails), stat'ed and compared by device and
     /// inode.
     pub fn backed_by(&mut self, u: &MdUnit, id: FileId) -> bool {
         if u.md_type != Some(abi::MD_VNODE) {
             return false;
+        }
+        if let Some(exact) = u.label.as_deref().and_then(mark::file) {
+            return exact == id;
         }
         match u.ident.as_deref().map(|i| ident_match(i, id)) {
             Some(IdentMatch::No) => false,
@@ -196,12 +204,17 @@ impl<S: MdSys> FreeBsd<S> {
         }
     }
 
-    /// The device and inode of the file a vnode unit holds: from a whole
-    /// ident; from a cut one (or none) by stat'ing the file MDIOCQUERY
+    /// The device and inode of the file a vnode unit holds: from our mark;
+    /// from a whole ident; from a cut one (or none) by stat'ing the file MDIOCQUERY
     /// reports, kept only if it gives back the same ident.
     pub fn backing_id(&mut self, u: &MdUnit) -> Option<FileId> {
         if u.md_type != Some(abi::MD_VNODE) {
             return None;
+        }
+        // Our mark names the file whole: md(4) holds the vnode it opened,
+        // whatever the path it recorded names by now.
+        if let Some(id) = u.label.as_deref().and_then(mark::file) {
+            return Some(id);
         }
         if let Some(id) = u.ident.as_deref().and_then(geom::parse_ident) {
             return Some(id);
@@ -312,6 +325,36 @@ impl<S: MdSys> FreeBsd<S> {
         Err(failure)
     }
 
+    /// After MDIOCATTACH: the mark reads back (MDIOCQUERY's `md_label`). A
+    /// kernel before 12.0 has no `md_label` in its `struct md_ioctl`,
+    /// accepts the longer struct and keeps no label, so the unit would look
+    /// like another tool's to every later run (`-u` in exec.release would
+    /// refuse it at every stop): the unit is detached again and the attach
+    /// fails.
+    fn verify_mark(&mut self, dev: &Device, want: &[u8]) -> Result<()> {
+        let kept = match self.sys.query(dev.unit) {
+            Ok(q) => q.label.as_deref() == Some(want),
+            Err(e) => {
+                self.rollback_detach(dev.unit);
+                return Err(e);
+            }
+        };
+        if kept {
+            return Ok(());
+        }
+        self.rollback_detach(dev.unit);
+        Err(Error::plain(format!(
+            "{}: the kernel did not keep mount_md's mark (md_label), which needs FreeBSD 12.0 or later; detached",
+            dev.path.display()
+        )))
+    }
+
+    fn rollback_detach(&mut self, unit: u32) {
+        if let Err(d) = self.detach_settled(unit, false) {
+            self.note(Note::Warning(format!("rollback: {d}")));
+        }
+    }
+
     /// MDIOCATTACH of `req`. For a vnode disk (`vnode`: the path given and
     /// the identity of the file we hold), the new unit is then checked to
     /// hold that very file (`verify_backing`, which detaches it
@@ -321,6 +364,9 @@ impl<S: MdSys> FreeBsd<S> {
         let path = device_path(unit);
         self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
         let device = Device { unit, path, read_only: req.read_only() };
+        if let Some(label) = &req.label {
+            self.verify_mark(&device, label.as_bytes())?;
+        }
         if let Some((given, id)) = vnode {
             self.verify_backing(&device, given, id)?;
             self.note(Note::Debug(format!(
@@ -593,9 +639,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        // mdmfs's pre-detach of a fixed unit; the lifecycle calls it only
-        // for a unit of ours ([`crate::lifecycle::predetach`]).
-        self.sys.detach(unit, false)
+        // mdmfs's pre-detach of a fixed unit, and a stale leftover of ours
+        // before an attach; the lifecycle calls it only for a unit of ours
+        // ([`crate::lifecycle::predetach`]). An unused unit may be in a
+        // GEOM re-taste: EBUSY retried as for any detach.
+        self.detach_settled(unit, false)
     }
 
     fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, mount_point: &Path) -> Result<Disk<MdHold>> {

@@ -1,0 +1,78 @@
+//! Issue 22's scenarios through the kernel model: each failed on the code
+//! before the fix.
+use crate::support::freebsd::jail::mount_md;
+use crate::support::freebsd::model::{ident, Content, Host, Model, Store};
+use crate::support::freebsd::words;
+use crate::support::MIB;
+use mount_md::platform::freebsd::MdSys;
+use std::path::Path;
+
+const J1: &str = "/var/jails/j1";
+const IMG1: &str = "/images/j1.img";
+
+fn log(m: &Model) -> String {
+    m.k().log.join("\n")
+}
+
+fn run(m: &Model, line: &str) -> (i32, String) {
+    let (code, _, err) = mount_md(m, &words(line));
+    (code, err)
+}
+
+/// A marked unit left holding IMG1's inode (mounted, then unmounted with
+/// umount(8) alone), then `mv restored.img j1.img` with other data whose
+/// cut ident on ZFS is the same.
+fn leftover_then_replaced() -> (Model, u32) {
+    let m = Model::new(Host::Zfs).dir(J1).image(IMG1, 64 * MIB, Model::clean_ufs(), None);
+    let (code, err) = run(&m, &format!("mount_md -P -F {IMG1} md {J1}"));
+    assert_eq!(code, 0, "{err}");
+    m.clone().unmount(Path::new(J1), false).unwrap();
+    let old = m.unit_numbers()[0];
+    let restored = Content::Ufs { clean: true, fsmnt: "/restored".into(), softdep: true };
+    let m = m.image("/images/restored.img", 64 * MIB, restored, None);
+    let a = m.k().files[Path::new(IMG1)].id;
+    let b = m.k().files[Path::new("/images/restored.img")].id;
+    assert_eq!(ident(a), ident(b), "one dataset, one cut ident");
+    m.rename("/images/restored.img", IMG1);
+    (m, old)
+}
+
+/// Item 1: the leftover unit still holds the old, unlinked inode; the next
+/// mount uses the new file, not the leftover (whose data would be lost).
+#[test]
+fn a_replaced_image_under_a_leftover_unit_on_zfs_is_not_reused() {
+    let (m, _) = leftover_then_replaced();
+    let (code, err) = run(&m, &format!("mount_md -P -F {IMG1} md {J1}"));
+    assert_eq!(code, 0, "{err}\n{}", log(&m));
+    let new = m.k().files[Path::new(IMG1)].id;
+    let k = m.k();
+    let mounted = k.mounts.iter().find(|x| x.on == Path::new(J1)).and_then(|x| x.unit).expect("mounted");
+    assert!(matches!(k.units[&mounted].store, Store::Vnode(id) if id == new), "the new file is mounted\n{:?}", k.log);
+    assert_eq!(k.units.len(), 1, "the leftover was detached");
+    assert!(k.kept.is_empty(), "nothing holds the replaced file any more");
+}
+
+/// Item 1: `-u IMAGE` does not take the leftover (it holds another file)
+/// for the image's unit.
+#[test]
+fn u_image_does_not_release_a_leftover_of_a_replaced_image() {
+    let (m, old) = leftover_then_replaced();
+    let (code, err) = run(&m, &format!("mount_md -u {IMG1}"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(m.unit_numbers(), [old], "not the image's unit: left for -u DIR\n{}", log(&m));
+    let (code, err) = run(&m, &format!("mount_md -u {J1}"));
+    assert_eq!(code, 0, "{err}");
+    assert!(m.unit_numbers().is_empty());
+}
+
+/// Item 5: a kernel that drops md_label: the attach fails clearly and no
+/// unit is left.
+#[test]
+fn a_kernel_that_drops_the_label_fails_the_attach() {
+    let m = Model::new(Host::Ufs).dir(J1).image(IMG1, 64 * MIB, Model::clean_ufs(), None);
+    m.k().keeps_label = false;
+    let (code, err) = run(&m, &format!("mount_md -P -F {IMG1} md {J1}"));
+    assert_eq!(code, 1);
+    assert!(err.contains("md_label"), "{err}");
+    assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty(), "{}", log(&m));
+}

@@ -499,19 +499,41 @@ fn still_mounted<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> 
     Ok(p.mounts()?.iter().any(|x| x.id == m.id))
 }
 
-/// unmount(2) of `on`, EBUSY retried for about a second unless forced.
-fn unmount_settled<P: Platform + ?Sized>(p: &mut P, on: &Path, force: bool) -> Result<()> {
+/// unmount(2) of the mount `m`, EBUSY retried for about a second unless
+/// forced; then, where the platform names something that lets go of a
+/// busy root by itself ([`Platform::BUSY_ROOT`]: FreeBSD's dying jail),
+/// for as long as it says, saying so once.
+fn unmount_settled<P: Platform + ?Sized>(p: &mut P, m: &MountRec, force: bool, notes: &mut Vec<Note>) -> Result<()> {
     let mut tries = 1;
+    let mut waited = Duration::ZERO;
     loop {
-        match p.unmount_at(on, force) {
+        match p.unmount_at(m, force) {
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force && tries < UNMOUNT_TRIES => {
                 tries += 1;
                 p.pause(UNMOUNT_PAUSE);
             }
+            Err(e) if e.errno() == Some(Errno::EBUSY) && !force => match P::BUSY_ROOT {
+                Some((limit, what)) if waited < limit => {
+                    if waited.is_zero() {
+                        notes.push(Note::Warning(format!(
+                            "unmount of {}: busy; waiting up to {} s for {what}",
+                            crate::error::quoted(&m.on),
+                            limit.as_secs()
+                        )));
+                    }
+                    p.pause(BUSY_ROOT_PAUSE);
+                    waited += BUSY_ROOT_PAUSE;
+                }
+                _ => return Err(e),
+            },
             r => return r,
         }
     }
 }
+
+/// How often a busy root is tried again while [`Platform::BUSY_ROOT`]
+/// waits.
+const BUSY_ROOT_PAUSE: Duration = Duration::from_millis(500);
 
 /// Unmounts every mount of `u` (newest first; the first that fails stops
 /// everything), then detaches it.
@@ -529,7 +551,7 @@ fn release_one<P: Platform + ?Sized>(
         }
     }
     for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
-        match unmount_settled(p, &m.on, force) {
+        match unmount_settled(p, m, force, notes) {
             Ok(()) => out.unmounted.push(m.on.clone()),
             // Not mounted any more: someone else (another `-u`, a jail
             // stop) unmounted it meanwhile. Done, not by us.

@@ -325,7 +325,8 @@ impl Platform for Fake {
     /// The fake's time does not pass.
     fn pause(&mut self, _d: std::time::Duration) {}
 
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
+        let on = m.on.as_path();
         self.calls.push(if force { Call::UnmountForced(on.into()) } else { Call::Unmount(on.into()) });
         self.maybe_fail("unmount", format!("unmount of {}", on.display()))?;
         self.mounted.retain(|p| p != on);

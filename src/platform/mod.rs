@@ -230,8 +230,13 @@ pub trait Platform {
     }
     /// What `path` is (following symlinks, as umount(8) does).
     fn identify(&mut self, path: &Path) -> Result<PathKind>;
-    /// unmount(2) of a mount point for `-u`; `force`: even if busy.
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()>;
+    /// unmount(2) of the mount `m` (found by [`Platform::mounts`]) for
+    /// `-u`; `force`: even if busy.
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()>;
+    /// What lets go of a busy root by itself, and how long `-u` waits for
+    /// it after the second of retries every busy unmount gets: FreeBSD's
+    /// dying jail. `None`: a busy root stays busy.
+    const BUSY_ROOT: Option<(std::time::Duration, &'static str)> = None;
     /// Detaches `u` (found by [`Platform::units`]) if it is still bound to
     /// the same backing; EBUSY is retried for a bounded time first.
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached>;

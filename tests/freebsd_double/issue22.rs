@@ -1,10 +1,12 @@
 //! Issue 22's scenarios through the kernel model: each failed on the code
 //! before the fix.
-use crate::support::freebsd::jail::mount_md;
+use crate::support::freebsd::jail::{mount_md, Dialect, Jail};
 use crate::support::freebsd::model::{ident, Content, Host, Model, Store};
 use crate::support::freebsd::words;
 use crate::support::MIB;
+use mount_md::platform::freebsd::requests::nmount_request;
 use mount_md::platform::freebsd::MdSys;
+use std::ffi::OsStr;
 use std::path::Path;
 
 const J1: &str = "/var/jails/j1";
@@ -75,4 +77,48 @@ fn a_kernel_that_drops_the_label_fails_the_attach() {
     assert_eq!(code, 1);
     assert!(err.contains("md_label"), "{err}");
     assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty(), "{}", log(&m));
+}
+
+/// Item 2: `-u IMAGE` / `-u DIR` with a nullfs stacked on the md file
+/// system: the nullfs stays; the md file system is unmounted by its fsid,
+/// which the kernel refuses while the nullfs covers it.
+#[test]
+fn u_with_a_nullfs_on_top_leaves_the_nullfs() {
+    for target in [IMG1, J1] {
+        let m = Model::new(Host::Ufs).dir(J1).image(IMG1, 64 * MIB, Model::clean_ufs(), None);
+        let (code, err) = run(&m, &format!("mount_md -P -F {IMG1} md {J1}"));
+        assert_eq!(code, 0, "{err}");
+        let req = nmount_request("nullfs", &[], Path::new(J1), OsStr::new("/srv/shared"), false).unwrap();
+        m.clone().nmount(&req).unwrap();
+        let (code, err) = run(&m, &format!("mount_md -u {target}"));
+        let nullfs = m.k().mounts.iter().any(|x| x.fstype == "nullfs");
+        assert!(nullfs, "{target}: the nullfs was unmounted\n{err}\n{}", log(&m));
+        if code == 0 {
+            assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty(), "{target}");
+        } else {
+            // -u IMAGE: the md file system's unmount by fsid is EBUSY; -u
+            // DIR: the topmost mount there is the nullfs, not ours.
+            assert!(err.contains("busy") || err.contains("not an md(4) disk"), "{target}: {err}");
+            assert_eq!(m.md_mounts().len(), 1, "{target}");
+            assert_eq!(m.unit_numbers().len(), 1, "{target}");
+        }
+    }
+}
+
+/// Item 4: `-u DIR` on a dying jail's root waits for its last references,
+/// says what it waits for, then unmounts and detaches.
+#[test]
+fn u_dir_waits_for_a_dying_jail() {
+    let m = Model::new(Host::Ufs).dir(J1).image(IMG1, 64 * MIB, Model::clean_ufs(), None);
+    let line = "md /var/jails/j1 ufs rw,-P,-F/images/j1.img,mountprog=/usr/local/sbin/mount_md 0 0";
+    let release = "/usr/local/sbin/mount_md -u /var/jails/j1";
+    let j =
+        Jail { fstab: vec![line], prepare: None, release: Some(release), dialect: Dialect::Modern, start_fails: false };
+    j.start(&m).unwrap();
+    m.dying_jail_root(J1, 20_000);
+    j.stop(&m).unwrap_err();
+    let (code, err) = run(&m, &format!("mount_md -u {J1}"));
+    assert_eq!(code, 0, "{err}\n{}", log(&m));
+    assert!(err.contains("dying jail"), "says what it waits for: {err}");
+    assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty());
 }

@@ -436,6 +436,25 @@ fn unit_key(unit: u32) -> u64 {
     (1 << 32) | u64::from(unit)
 }
 
+/// How long `-u` waits for a dying jail to let go of its root (2×MSL of
+/// TCP's TIME_WAIT, 60 s by default, and some margin).
+pub const BUSY_ROOT_WAIT: Duration = Duration::from_secs(70);
+
+/// A mount's id in the core's tables: its `f_fsid` (both halves); a mount
+/// getfsstat shows with a zero fsid (to a caller that is not root) gets
+/// its place in the table, flagged, and is unmounted by path.
+fn mount_id(fsid: [i32; 2], index: usize) -> u64 {
+    if fsid == [0, 0] {
+        return (1 << 63) | index as u64;
+    }
+    (u64::from(fsid[0] as u32) << 32) | u64::from(fsid[1] as u32)
+}
+
+/// The `f_fsid` a [`mount_id`] was made from.
+fn fsid_of(id: u64) -> Option<[i32; 2]> {
+    (id >> 63 == 0).then_some([(id >> 32) as u32 as i32, id as u32 as i32])
+}
+
 fn fstype_of(m: &Mount) -> String {
     match &m.fstype {
         FsType::Named(t) => t.clone(),
@@ -454,6 +473,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
     const DISK_NAME: &'static str = "an md(4) disk";
     const NODE_PREFIX: &'static str = "/dev/md";
+    /// A removed jail's prison keeps `pr_root` referenced until its last
+    /// reference goes (sys/kern/kern_jail.c `prison_deref`), sockets in
+    /// TIME_WAIT among them: 2×MSL, 60 s by default (`net.inet.tcp.msl`
+    /// 30000 ms). Its root's unmount is EBUSY meanwhile.
+    const BUSY_ROOT: Option<(std::time::Duration, &'static str)> =
+        Some((BUSY_ROOT_WAIT, "a dying jail's last references to its root (sockets in TIME_WAIT)"));
     type Image = OpenedImage;
     type Hold = MdHold;
     type Root = S::Root;
@@ -539,14 +564,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     /// getfsstat(2), each mount keyed to the unit its `f_mntfromname` node
     /// is by `st_rdev` ([`FreeBsd::mount_unit`]); a mount on no md unit
-    /// gets key 0.
+    /// gets key 0. Its id is its `f_fsid` ([`mount_id`]).
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(self
             .mounts_with_units()?
             .into_iter()
             .enumerate()
             .map(|(i, (m, unit))| MountRec {
-                id: i as u64 + 1,
+                id: mount_id(m.fsid, i),
                 dev: unit.map_or(0, unit_key),
                 on: m.on,
                 fstype: m.fstype,
@@ -570,8 +595,23 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Ok(PathKind::File(id))
     }
 
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
-        self.sys.unmount(on, force)
+    /// By the mount's `f_fsid` with `MNT_BYFSID`, as umount(8) `umountfs`
+    /// does: by path, sys/kern/vfs_mount.c `sys_unmount` takes the newest
+    /// mount on that directory, a nullfs stacked on the jail root, say.
+    /// ENOENT while getfsstat still lists the mount means a kernel without
+    /// `MNT_BYFSID`: then by path, as umount(8) retries.
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
+        let Some(fsid) = fsid_of(m.id) else { return self.sys.unmount(&m.on, force) };
+        match self.sys.unmount_fsid(fsid, &m.on, force) {
+            Err(e) if e.errno() == Some(Errno::ENOENT) => {
+                if Platform::mounts(self)?.iter().any(|x| x.id == m.id) {
+                    self.sys.unmount(&m.on, force)
+                } else {
+                    Err(e)
+                }
+            }
+            r => r,
+        }
     }
 
     /// MDIOCDETACH, with EBUSY retried while no mount uses the unit

@@ -338,6 +338,17 @@ impl MdSys for Kernel {
         Ok(())
     }
 
+    fn unmount_fsid(&mut self, fsid: [i32; 2], on: &Path, force: bool) -> Result<()> {
+        let what = || format!("unmount of {}", crate::error::quoted(on));
+        let p = CString::new(format!("FSID:{}:{}", fsid[0], fsid[1])).expect("no NUL");
+        let flags = libc::MNT_BYFSID | if force { libc::MNT_FORCE } else { 0 };
+        // SAFETY: `p` is a valid NUL-terminated string.
+        if unsafe { libc::unmount(p.as_ptr(), flags) } == -1 {
+            return Err(Error::sys(what(), Errno::last()));
+        }
+        Ok(())
+    }
+
     /// Run as mkfs is on Linux ([`posix::run_captured`]): argument vector,
     /// cleared environment, output captured (bounded) and shown in full on
     /// failure.

@@ -311,7 +311,8 @@ impl<S: LoopSys> Platform for Linux<S> {
         units::identify(&mut self.sys, path)
     }
 
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
+        let on = &m.on;
         self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e))
     }
 

@@ -920,6 +920,11 @@ impl MdSys for Model {
         k.dounmount(i, force, &what)
     }
 
+    /// unmount(2) with `MNT_BYFSID` ([`Model::unmount_by_fsid`]).
+    fn unmount_fsid(&mut self, fsid: [i32; 2], _on: &Path, force: bool) -> Result<()> {
+        self.unmount_by_fsid(&format!("FSID:{}:{}", fsid[0], fsid[1]), force)
+    }
+
     /// newfs(8) on `/dev/mdN`: opens the disk for writing (EROFS on a
     /// read-only unit, md.c `g_md_access`), writes a clean UFS, closes it
     /// (GEOM re-tastes it).

@@ -80,7 +80,7 @@ fn list_after_a_jail_start() {
 fn grow_of_a_created_image_after_its_rename() {
     for host in [Host::Ufs, Host::Zfs] {
         let m = Model::new(host).dir("/var/jails/j1").dir("/images");
-        let line = words("mount_md -P --create -s 64m -F /images/j1.img md /var/jails/j1");
+        let line = words("mount_md -P --create=sparse -s 64m -F /images/j1.img md /var/jails/j1");
         let (code, _, err) = jail::mount_md(&m, &line);
         assert_eq!(code, 0, "{host:?}: {err}");
         grow_to(&m, ReleaseTarget::Path("/var/jails/j1".into()), 128 * MIB).unwrap_or_else(|e| panic!("{host:?}: {e}"));

@@ -122,3 +122,14 @@ fn u_dir_waits_for_a_dying_jail() {
     assert!(err.contains("dying jail"), "says what it waits for: {err}");
     assert!(m.unit_numbers().is_empty() && m.md_mounts().is_empty());
 }
+
+/// Item 6: `--create=reserve` on ZFS is refused with what does hold; no
+/// image is made.
+#[test]
+fn create_reserve_on_zfs_is_refused() {
+    let m = Model::new(Host::Zfs).dir(J1).dir("/tank");
+    let (code, err) = run(&m, &format!("mount_md --create=reserve -s 64m -F /tank/j.img md {J1}"));
+    assert_eq!(code, 1);
+    assert!(err.contains("refreservation") && err.contains("zvol"), "{err}");
+    assert!(m.k().files.is_empty() && m.unit_numbers().is_empty());
+}

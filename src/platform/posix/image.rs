@@ -61,6 +61,30 @@ pub fn temp_name(name: &OsStr) -> OsString {
 pub const NO_READ_ONLY_CREATE: &str =
     "does not exist, and --create cannot make it for a read-only mount (-o ro): a new image must be formatted";
 
+/// Why `--create=reserve` makes nothing on ZFS: a reservation inside a file
+/// does not hold there. Copy-on-write allocates new blocks at every
+/// overwrite, whatever was allocated before, and with compression on (the
+/// default of FreeBSD's installer's zroot) blocks of zeros are stored as
+/// holes, so neither posix_fallocate nor writing zeros keeps the space.
+pub const NO_RESERVE_ON_ZFS: &str = "is on ZFS, where --create=reserve cannot reserve the space (copy-on-write \
+     allocates anew at every write, and compression stores zeros as holes); use --create=sparse and reserve \
+     it on the dataset (zfs set refreservation=<size>), or put the image on a zvol";
+
+/// The file system holding `fd` is ZFS (f_fstypename on FreeBSD, the
+/// statfs magic on Linux).
+pub fn on_zfs(fd: &OwnedFd) -> bool {
+    let Ok(st) = nix::sys::statfs::fstatfs(fd) else { return false };
+    #[cfg(target_os = "freebsd")]
+    return st.filesystem_type_name() == "zfs";
+    #[cfg(not(target_os = "freebsd"))]
+    #[allow(clippy::unnecessary_cast)]
+    return st.filesystem_type().0 as i64 == ZFS_SUPER_MAGIC;
+}
+
+/// OpenZFS's statfs `f_type` on Linux (module/os/linux/zfs/zfs_vfsops.c).
+#[cfg(not(target_os = "freebsd"))]
+const ZFS_SUPER_MAGIC: i64 = 0x2fc1_2fc1;
+
 /// What [`temp_name`] appends.
 const TEMP_SUFFIX: &str = ".mount_md-new";
 
@@ -227,6 +251,9 @@ fn create_image(w: &Walked, path: &Path, size: u64, mode: CreateMode, read_only:
         }
         if read_only {
             return Err(Error::text(shown(), NO_READ_ONLY_CREATE));
+        }
+        if mode == CreateMode::Reserve && on_zfs(dir) {
+            return Err(Error::text(shown(), NO_RESERVE_ON_ZFS));
         }
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
         let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
@@ -473,8 +500,11 @@ fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode) -> nix::Result<()> {
     match mode {
         CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
         CreateMode::Reserve => match nix::fcntl::posix_fallocate(fd, 0, len) {
-            // ZFS (and some others) cannot preallocate: write the zeros, as
-            // the 2006 article's dd did, so the space is still really taken.
+            // A file system that cannot preallocate (ZFS is refused before
+            // this, see NO_RESERVE_ON_ZFS): write the zeros, as the 2006
+            // article's dd did; the blocks are taken where the file system
+            // stores zeros as it stores data (not one that compresses or
+            // deduplicates them).
             Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, size),
             other => other,
         },

@@ -26,6 +26,7 @@ use mount_md::platform::freebsd::grow::ResizeRequest;
 use mount_md::platform::freebsd::requests::{mnt, AttachRequest, BackingFile, IoValue, NmountRequest};
 use mount_md::platform::freebsd::{MdSys, OpenedImage};
 use mount_md::platform::posix;
+use mount_md::request::CreateMode;
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -1072,6 +1073,10 @@ impl MdSys for Model {
             (true, _) => (false, o.path.clone()),
             (false, Some(_)) if o.read_only => {
                 return Err(Error::text(o.path.display().to_string(), posix::NO_READ_ONLY_CREATE));
+            }
+            // posix::open_image: the directory's f_fstypename is zfs.
+            (false, Some((_, CreateMode::Reserve))) if k.host == Host::Zfs => {
+                return Err(Error::text(o.path.display().to_string(), posix::NO_RESERVE_ON_ZFS));
             }
             (false, Some((size, _))) => {
                 k.next_ino += 1;

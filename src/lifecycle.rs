@@ -427,7 +427,18 @@ fn resolve<P: Platform + ?Sized>(
             }
             v
         }
-        PathKind::File(id) => units.into_iter().filter(|u| u.backing == Some(*id)).collect(),
+        PathKind::File(id) => {
+            let v: Vec<UnitInfo> = units.into_iter().filter(|u| u.backing == Some(*id)).collect();
+            if let Some(u) = v.iter().find(|u| !u.backing_exact) {
+                return Err(Error::plain(format!(
+                    "{}: {} may hold it or a file that replaced it (its ident is cut and the path it recorded \
+                     names this file now); ambiguous, nothing changed: name the unit or its mount point",
+                    shown(target),
+                    u.device.path.display()
+                )));
+            }
+            v
+        }
     };
     Ok((chosen, Some(kind)))
 }

@@ -285,6 +285,7 @@ impl Platform for Fake {
                     device: self.device(n),
                     rdev: rdev_of(n),
                     backing: u.and_then(|u| u.backing),
+                    backing_exact: true,
                     owner: u.map_or(Owner::Ours(Mark { mount_point: Vec::new(), truncated: false, hash: None }), |u| {
                         u.owner.clone()
                     }),

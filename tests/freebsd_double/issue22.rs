@@ -133,3 +133,35 @@ fn create_reserve_on_zfs_is_refused() {
     assert!(err.contains("refreservation") && err.contains("zvol"), "{err}");
     assert!(m.k().files.is_empty() && m.unit_numbers().is_empty());
 }
+
+/// Item 1: a unit whose file is known only through a cut ident and the
+/// path md(4) recorded (an older mark without the image's identity, on
+/// ZFS) is never taken for the image: `-u IMAGE` and `-r IMAGE` say it is
+/// ambiguous and change nothing.
+#[test]
+fn u_and_r_image_with_only_a_cut_ident_candidate_are_ambiguous() {
+    use mount_md::platform::freebsd::abi::{MD_AUTOUNIT, MD_VNODE};
+    use mount_md::platform::freebsd::requests::AttachRequest;
+    use std::ffi::CString;
+    let m = Model::new(Host::Zfs).dir(J1).image(IMG1, 64 * MIB, Model::clean_ufs(), None);
+    let req = AttachRequest {
+        md_type: MD_VNODE,
+        options: MD_AUTOUNIT,
+        unit: 0,
+        mediasize: 64 * MIB,
+        file: Some(CString::new(IMG1).unwrap()),
+        label: Some(CString::new("mount_md:/var/jails/j1").unwrap()),
+    };
+    let u = m.clone().attach(&req).unwrap();
+    m.clone().pause(std::time::Duration::from_millis(200));
+    for line in [format!("mount_md -u {IMG1}"), format!("mount_md -r -s 128m {IMG1}")] {
+        let (code, err) = run(&m, &line);
+        assert_eq!(code, 1, "{line}: {err}");
+        assert!(err.contains("ambiguous, nothing changed"), "{line}: {err}");
+        assert_eq!(m.unit_numbers(), [u], "{line}");
+    }
+    // By its mount point's mark it is released.
+    let (code, err) = run(&m, &format!("mount_md -u {J1}"));
+    assert_eq!(code, 0, "{err}");
+    assert!(m.unit_numbers().is_empty());
+}

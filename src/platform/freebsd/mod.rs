@@ -548,10 +548,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let mut out = Vec::new();
         for u in self.sys.list_units()? {
             let backing = self.backing_id(&u);
+            let backing_exact = u.label.as_deref().and_then(mark::file).is_some()
+                || u.ident.as_deref().and_then(geom::parse_ident).is_some();
             out.push(UnitInfo {
                 device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
                 rdev: unit_key(u.unit),
                 backing,
+                backing_exact,
                 owner: match mark_of(u.label.as_deref()) {
                     Some(m) => Owner::Ours(m),
                     None => Owner::Foreign,

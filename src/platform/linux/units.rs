@@ -70,6 +70,7 @@ pub fn info_of(unit: u32, rdev: u64, st: &LoopInfo64) -> UnitInfo {
         device: Device { unit, path: loopdev::node(unit), read_only: st.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 },
         rdev,
         backing: Some(FileId { dev: st.lo_device, ino: st.lo_inode }),
+        backing_exact: true,
         owner,
         autoclear: st.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0,
     }

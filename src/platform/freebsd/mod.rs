@@ -12,10 +12,13 @@
 //! (tests/support/freebsd/model.rs) behaves as the kernel sources say.
 //!
 //! Identity, by what the kernel holds:
-//! * a unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>-INO
-//!   <st_ino>`) is whole and equal; a cut ident (31 characters, as on ZFS) is
-//!   confirmed by stat'ing the file MDIOCQUERY reports and comparing device
-//!   and inode ([`FreeBsd::backed_by`]);
+//! * a unit of ours names its image whole in its mark
+//!   (`mount_md:dev=<st_dev>,ino=<st_ino>:…`, [`crate::mark::file`]); any
+//!   other unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>
+//!   -INO<st_ino>`) is whole and equal; a cut ident (31 characters, as on
+//!   ZFS) is only a candidate, confirmed by stat'ing the file MDIOCQUERY
+//!   reports and comparing device and inode ([`FreeBsd::backed_by`]), and
+//!   never reused or released as an image's unit (`backing_exact`);
 //! * a mount belongs to a unit when its type lives on a disk and the node its
 //!   `f_mntfromname` names is, by `st_rdev`, that unit's device or a GEOM
 //!   provider on it (`md3.uzip`) ([`FreeBsd::mount_unit`]);

@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Occupant};
 use crate::plan::{Attach, Examine, FsType, Plan, Step};
 use crate::platform::{
-    Describe, Disk, Existing, FileId, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform, RootAttr,
+    Describe, Device, Disk, Existing, FileId, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform,
+    RootAttr,
 };
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
@@ -261,7 +262,22 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
         let image_id = self.image.as_ref().map(|i| i.id);
-        match before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)? {
+        let (before, stale) = before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)?;
+        // Best effort: a stale unit holds another file, so one that cannot
+        // be detached (opened meanwhile, going away by itself) harms
+        // nothing here; it is said under -X and left.
+        for dev in stale {
+            let what = format!(
+                "{}, left attached for {} by an earlier run, holding another file",
+                dev.path.display(),
+                self.mount_point.display()
+            );
+            match self.platform.detach_unit(dev.unit) {
+                Ok(()) => self.debug_line(&format!("detached {what}")),
+                Err(e) => self.debug_line(&format!("left {what}: {e}")),
+            }
+        }
+        match before {
             Before::Attach => {}
             Before::AlreadyMounted(dev) if self.copies => {
                 if let Some(m) = self.platform.unfinished_copy(self.mount_point)? {
@@ -389,7 +405,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Decision::Refuse(why) => return Err(Error::text(what, why)),
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
-                match self.platform.helper(need(&self.disk, "a device before attaching one")?, Helper::Fsck(fs))? {
+                let force = policy == FsckPolicy::Always;
+                let disk = need(&self.disk, "a device before attaching one")?;
+                match self.platform.helper(disk, Helper::Fsck(fs, force))? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if policy == FsckPolicy::Always => {
                         return Err(Error::text(what, format!("--fsck=always: no checker for {fs} on this system")))
@@ -506,14 +524,16 @@ enum Before {
 /// file system already mounted there ([`lifecycle::occupant`]); one image
 /// has one attachment: already mounted here is done, attached and in use
 /// elsewhere is refused, another tool's unit is refused, a leftover of ours
-/// is reported ([`lifecycle::decide`]). Shared by the run and by `-N`.
+/// is reported ([`lifecycle::decide`]), and so are stale units of ours for
+/// the mount point holding another file ([`lifecycle::find_attached`]).
+/// Shared by the run and by `-N`.
 fn before_attach<P: Platform + ?Sized>(
     p: &mut P,
     a: &Attach,
     mount_point: &std::path::Path,
     image: Option<FileId>,
     fstype: Option<&str>,
-) -> Result<Before> {
+) -> Result<(Before, Vec<Device>)> {
     match lifecycle::occupant(p, mount_point, image)? {
         Occupant::Free | Occupant::ThisImage => {}
         // `mount -a` again with a memory-disk line: its disk is there (a
@@ -521,16 +541,16 @@ fn before_attach<P: Platform + ?Sized>(
         Occupant::Ours(u, m, true)
             if matches!(a.backing, Backing::Swap | Backing::Malloc) && fstype.is_none_or(|t| t == m.fstype) =>
         {
-            return Ok(Before::AlreadyMounted(u.device.path));
+            return Ok((Before::AlreadyMounted(u.device.path), Vec::new()));
         }
         Occupant::Ours(u, ..) => return Err(over(mount_point, &u.device.path.display().to_string())),
         Occupant::Other(m) => return Err(over(mount_point, &m.source)),
     }
     if let (Backing::Vnode(path), Some(id)) = (&a.backing, image) {
-        let existing = lifecycle::find_attached(p, id, mount_point)?;
-        match lifecycle::decide(&existing) {
-            Decision::Attach => {}
-            Decision::AlreadyMounted(e) => return Ok(Before::AlreadyMounted(e.device.path)),
+        let (existing, stale) = lifecycle::find_attached(p, id, mount_point)?;
+        let before = match lifecycle::decide(&existing) {
+            Decision::Attach => Before::Attach,
+            Decision::AlreadyMounted(e) => return Ok((Before::AlreadyMounted(e.device.path), Vec::new())),
             Decision::InUse(e) => {
                 return Err(Error::plain(format!(
                     "{}: already attached as {}",
@@ -539,10 +559,11 @@ fn before_attach<P: Platform + ?Sized>(
                 )));
             }
             Decision::Foreign(e) => return Err(lifecycle::foreign(&crate::error::quoted(path), &e.device)),
-            Decision::Leftover(e) => return Ok(Before::Leftover(e)),
-        }
+            Decision::Leftover(e) => Before::Leftover(e),
+        };
+        return Ok((before, stale));
     }
-    Ok(Before::Attach)
+    Ok((Before::Attach, Vec::new()))
 }
 
 /// `-N`: the lifecycle's look-ups a real run would make before attaching

@@ -101,15 +101,39 @@ const SETTLE: Duration = Duration::from_secs(1);
 const SETTLE_STEP: Duration = Duration::from_millis(10);
 
 /// The units backed by the image `image`, each with whether it is mounted
-/// at `mount_point`, in use at all, and whose it is.
-pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point: &Path) -> Result<Vec<Existing>> {
+/// at `mount_point`, in use at all, and whose it is; and the stale units of
+/// ours for `mount_point`: marked for exactly that directory, holding
+/// another file than the image, used by nothing. Those are leftovers of an
+/// earlier start (jail(8) undoes a failed start without `exec.release`)
+/// whose image was replaced or removed since (a restore's `mv restored.img
+/// j1.img`); the unit's file is known by the kernel's identity (Linux
+/// `lo_device`/`lo_inode`, FreeBSD the ident or the mark), so the image
+/// itself is never among them. The run detaches them before attaching.
+pub fn find_attached<P: Platform + ?Sized>(
+    p: &mut P,
+    image: FileId,
+    mount_point: &Path,
+) -> Result<(Vec<Existing>, Vec<Device>)> {
+    let mp = mount_point.as_os_str().as_bytes();
     let mut waited = Duration::ZERO;
     loop {
-        let units: Vec<UnitInfo> = p.units(Which::All)?.into_iter().filter(|u| u.backing == Some(image)).collect();
-        if units.is_empty() {
-            return Ok(Vec::new());
+        let (units, others): (Vec<UnitInfo>, Vec<UnitInfo>) =
+            p.units(Which::All)?.into_iter().partition(|u| u.backing == Some(image));
+        let stale: Vec<UnitInfo> = others
+            .into_iter()
+            .filter(|u| u.backing.is_some())
+            .filter(|u| matches!(&u.owner, Owner::Ours(m) if m.is_exact() && m.names(mp)))
+            .collect();
+        if units.is_empty() && stale.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
         let mounts = p.mounts()?;
+        let mut unused = Vec::new();
+        for u in stale {
+            if !mounts.iter().any(|m| m.dev == u.rdev) && !p.unit_is(&u, UnitState::Held)? {
+                unused.push(u.device);
+            }
+        }
         // Where the mount point is, by the kernel's mount id (a path that
         // cannot be looked at is simply not "here").
         let here = match p.identify(mount_point) {
@@ -126,7 +150,7 @@ pub fn find_attached<P: Platform + ?Sized>(p: &mut P, image: FileId, mount_point
             found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
         }
         if !settling || waited >= SETTLE {
-            return Ok(found);
+            return Ok((found, unused));
         }
         // The platform's pause: the doubles count it instead of sleeping.
         p.pause(SETTLE_STEP);
@@ -405,7 +429,18 @@ fn resolve<P: Platform + ?Sized>(
             }
             v
         }
-        PathKind::File(id) => p.units(Which::All)?.into_iter().filter(|u| u.backing == Some(*id)).collect(),
+        PathKind::File(id) => {
+            let v: Vec<UnitInfo> = p.units(Which::All)?.into_iter().filter(|u| u.backing == Some(*id)).collect();
+            if let Some(u) = v.iter().find(|u| !u.backing_exact) {
+                return Err(Error::plain(format!(
+                    "{}: {} may hold it or a file that replaced it (its ident is cut and the path it recorded \
+                     names this file now); ambiguous, nothing changed: name the unit or its mount point",
+                    shown(target),
+                    u.device.path.display()
+                )));
+            }
+            v
+        }
     };
     Ok((chosen, Some(kind)))
 }
@@ -493,19 +528,41 @@ fn gone_soon<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> {
     Ok(true)
 }
 
-/// unmount(2) of `on`, EBUSY retried for about a second unless forced.
-fn unmount_settled<P: Platform + ?Sized>(p: &mut P, on: &Path, force: bool) -> Result<()> {
+/// unmount(2) of the mount `m`, EBUSY retried for about a second unless
+/// forced; then, where the platform names something that lets go of a
+/// busy root by itself ([`Platform::BUSY_ROOT`]: FreeBSD's dying jail),
+/// for as long as it says, saying so once.
+fn unmount_settled<P: Platform + ?Sized>(p: &mut P, m: &MountRec, force: bool, notes: &mut Vec<Note>) -> Result<()> {
     let mut tries = 1;
+    let mut waited = Duration::ZERO;
     loop {
-        match p.unmount_at(on, force) {
+        match p.unmount_at(m, force) {
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force && tries < UNMOUNT_TRIES => {
                 tries += 1;
                 p.pause(UNMOUNT_PAUSE);
             }
+            Err(e) if e.errno() == Some(Errno::EBUSY) && !force => match P::BUSY_ROOT {
+                Some((limit, what)) if waited < limit => {
+                    if waited.is_zero() {
+                        notes.push(Note::Warning(format!(
+                            "unmount of {}: busy; waiting up to {} s for {what}",
+                            crate::error::quoted(&m.on),
+                            limit.as_secs()
+                        )));
+                    }
+                    p.pause(BUSY_ROOT_PAUSE);
+                    waited += BUSY_ROOT_PAUSE;
+                }
+                _ => return Err(e),
+            },
             r => return r,
         }
     }
 }
+
+/// How often a busy root is tried again while [`Platform::BUSY_ROOT`]
+/// waits.
+const BUSY_ROOT_PAUSE: Duration = Duration::from_millis(500);
 
 /// Unmounts every mount of `u` (newest first; the first that fails stops
 /// everything), then detaches it.
@@ -525,7 +582,7 @@ fn release_one<P: Platform + ?Sized>(
     // While it is still ours: the unit may go away with its last unmount.
     p.leave_writable(u)?;
     for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
-        match unmount_settled(p, &m.on, force) {
+        match unmount_settled(p, m, force, notes) {
             Ok(()) => out.unmounted.push(m.on.clone()),
             // Not mounted any more: someone else (another `-u`, a jail
             // stop) unmounted it meanwhile. Done, not by us.

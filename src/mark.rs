@@ -15,6 +15,15 @@
 //! that other tools store there (losetup puts the backing file's absolute
 //! path, beginning with `/`) can never begin with `mount_md:`.
 //!
+//! On FreeBSD the mark also names the image exactly:
+//! `mount_md:dev=<st_dev>,ino=<st_ino>:<mount point>` ([`encode_with_file`],
+//! [`file`]). md(4)'s own ident (`MD-DEV…-INO…`) is cut to 31 characters,
+//! which on ZFS leaves a digit or two of the inode, and the path md(4)
+//! keeps may name another file by now; the mark holds the device and inode
+//! of the file the unit was attached with, whole. (A mount point is an
+//! absolute path, so it never begins with `dev=`.) Linux needs no such
+//! part: `LOOP_GET_STATUS64` reports `lo_device` and `lo_inode` whole.
+//!
 //! A mount point too long for the field (on Linux, more than 53 bytes) is
 //! cut, and the mark then ends in `#` and 16 hex digits: the 64-bit FNV-1a
 //! hash of the whole mount point, so that a cut mark still names exactly
@@ -22,6 +31,7 @@
 //! before it was added) names every directory it is a prefix of; the
 //! lifecycle refuses to choose between several of those.
 #![forbid(unsafe_code)]
+use crate::platform::FileId;
 
 /// What every mark begins with.
 pub const PREFIX: &[u8] = b"mount_md:";
@@ -76,12 +86,50 @@ pub fn encode(mount_point: &[u8], capacity: usize) -> Vec<u8> {
     out
 }
 
+/// [`encode`], with the identity of the image the unit is attached with
+/// after the prefix (`dev=<st_dev>,ino=<st_ino>:`); a mount point too long
+/// for what is left is cut as [`encode`] cuts it.
+pub fn encode_with_file(mount_point: &[u8], file: FileId, capacity: usize) -> Vec<u8> {
+    let id = file_part(file);
+    let mut out = encode(mount_point, capacity.saturating_sub(id.len()));
+    out.splice(PREFIX.len()..PREFIX.len(), id);
+    out
+}
+
+fn file_part(file: FileId) -> Vec<u8> {
+    format!("dev={},ino={}:", file.dev, file.ino).into_bytes()
+}
+
+/// The identity part of a mark after its prefix, and what follows it.
+fn split_file(rest: &[u8]) -> (Option<FileId>, &[u8]) {
+    let parsed = (|| {
+        let colon = rest.iter().position(|&b| b == b':')?;
+        let text = std::str::from_utf8(&rest[..colon]).ok()?;
+        let (dev, ino) = text.strip_prefix("dev=")?.split_once(",ino=")?;
+        let file = FileId { dev: dev.parse().ok()?, ino: ino.parse().ok()? };
+        (file_part(file) == rest[..=colon]).then_some((file, &rest[colon + 1..]))
+    })();
+    match parsed {
+        Some((file, tail)) => (Some(file), tail),
+        None => (None, rest),
+    }
+}
+
+/// The image a marked unit was attached with, as the mark names it
+/// ([`encode_with_file`]); `None` for a mark without it (Linux, or written
+/// before it was added) or no mark.
+pub fn file(field: &[u8]) -> Option<FileId> {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    split_file(field[..end].strip_prefix(PREFIX)?).0
+}
+
 /// Reads a field back: the bytes up to the first NUL (or all of them).
-/// `None` when the unit was not marked by mount_md.
+/// `None` when the unit was not marked by mount_md. The image's identity,
+/// if the mark has one, is read by [`file`].
 pub fn decode(field: &[u8], capacity: usize) -> Option<Mark> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
     let text = &field[..end];
-    let rest = text.strip_prefix(PREFIX)?;
+    let rest = split_file(text.strip_prefix(PREFIX)?).1;
     if end < capacity.saturating_sub(1) {
         return Some(Mark { mount_point: rest.to_vec(), truncated: false, hash: None });
     }
@@ -163,6 +211,32 @@ mod tests {
         let m = decode(&old, LINUX_CAPACITY).unwrap();
         assert!(m.truncated && !m.is_exact());
         assert!(m.names(&[b'a'; 80]) && m.names(&[b'a'; 90]));
+    }
+
+    #[test]
+    fn a_freebsd_mark_names_the_image_exactly() {
+        let id = FileId { dev: 12_736_845_312_519_347_813, ino: 1234 };
+        let field = encode_with_file(b"/var/jails/j1", id, FREEBSD_CAPACITY);
+        assert_eq!(field, b"mount_md:dev=12736845312519347813,ino=1234:/var/jails/j1");
+        assert_eq!(file(&field), Some(id));
+        let m = decode(&field, FREEBSD_CAPACITY).unwrap();
+        assert_eq!(m, Mark { mount_point: b"/var/jails/j1".to_vec(), truncated: false, hash: None });
+        // No mount point (an offline grow's unit).
+        let field = encode_with_file(b"", id, FREEBSD_CAPACITY);
+        assert_eq!(file(&field), Some(id));
+        assert_eq!(decode(&field, FREEBSD_CAPACITY).unwrap().mount_point, b"");
+        // Older marks have no identity; a mount point is never taken for one.
+        assert_eq!(file(b"mount_md:/var/jails/j1"), None);
+        assert_eq!(file(b"mount_md:dev=1,ino=x:/j"), None);
+        assert_eq!(file(b"/images/j1.img"), None);
+        // Cut to the field: the identity stays whole, the mount point is cut
+        // with its hash.
+        let long = vec![b'a'; 2000];
+        let field = encode_with_file(&long, id, FREEBSD_CAPACITY);
+        assert_eq!(field.len(), FREEBSD_CAPACITY - 1);
+        assert_eq!(file(&field), Some(id));
+        let m = decode(&field, FREEBSD_CAPACITY).unwrap();
+        assert!(m.truncated && m.is_exact() && m.names(&long));
     }
 
     #[test]

@@ -28,14 +28,18 @@ pub struct NewfsOpt {
 /// `--create`: how to make a missing image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateMode {
-    /// Every block allocated up front (posix_fallocate): the space the
-    /// image promises is really there, as `dd if=/dev/zero` gave the 2006 article.
+    /// Every block allocated up front (posix_fallocate, or zeros written),
+    /// as `dd if=/dev/zero` gave the 2006 article: the space the image
+    /// promises is there where blocks, once allocated, stay the file's.
+    /// Refused on ZFS, where no reservation inside a file holds
+    /// (`posix::NO_RESERVE_ON_ZFS`).
     Reserve,
     /// A sparse file: instant, but the host may run out under the image.
     Sparse,
 }
 
-/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`)
+/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`;
+/// `-f -p` for `Always`)
 /// on a kept (`-P`) file system before mounting it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FsckPolicy {

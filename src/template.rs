@@ -143,6 +143,7 @@ mod tests {
             backing: Some(FileId { dev: 1, ino: backing }),
             owner,
             autoclear: true,
+            backing_exact: true,
         }
     }
 

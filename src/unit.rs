@@ -51,6 +51,12 @@ pub struct UnitInfo {
     pub rdev: u64,
     /// The backing file, when it is one (vnode/loop units).
     pub backing: Option<FileId>,
+    /// `backing` is the kernel's whole word (Linux `lo_device`/`lo_inode`;
+    /// FreeBSD our mark or an ident md(4) did not cut). False for a FreeBSD
+    /// unit known only through a cut ident and the path md(4) recorded,
+    /// which may name a file that replaced the one the unit holds: such a
+    /// unit is never taken for an image by `-u IMAGE` or `-r IMAGE`.
+    pub backing_exact: bool,
     pub owner: Owner,
     /// Goes away by itself once its last user closes it (Linux autoclear).
     pub autoclear: bool,

@@ -43,7 +43,7 @@ pub fn generic(step: &Step, prefix: &str, dev: Option<&Device>) -> String {
             format!("attach {what} unit={unit}{size}{ro}")
         }
         Step::WaitForNode => format!("wait for {name}"),
-        Step::Examine(e) => examine(e, &name, "fsck -p"),
+        Step::Examine(e) => examine(e, &name, "fsck"),
         Step::Format(f) => format!("format {} {name}", f.fstype),
         Step::Mount(m) => {
             let t = match &m.fstype {
@@ -68,14 +68,26 @@ pub fn generic(step: &Step, prefix: &str, dev: Option<&Device>) -> String {
     }
 }
 
-/// What an [`Examine`] step does, with the checker's name filled in.
+/// The checker's flags: preen (`-p`), and with `force` (`--fsck=always`)
+/// `-f`, without which e2fsck and fsck_ufs skip a file system marked clean.
+/// Shared by e2fsck and fsck_ufs, which spell both alike.
+pub fn checker_flags(force: bool) -> &'static [&'static str] {
+    if force {
+        &["-f", "-p"]
+    } else {
+        &["-p"]
+    }
+}
+
+/// What an [`Examine`] step does, with the checker's program filled in.
 pub fn examine(e: &Examine, name: &str, checker: &str) -> String {
+    let run = |force| format!("{checker} {} {name}", checker_flags(force).join(" "));
     match e {
         Examine::BeforeFormat => format!("pread({name}, 4096, 0): refuse to format over a file system"),
         Examine::BeforeMount(FsckPolicy::Auto) => {
-            format!("pread({name}, 4096, 0); {checker} {name} only if it is not clean")
+            format!("pread({name}, 4096, 0); {} only if it is not clean", run(false))
         }
-        Examine::BeforeMount(FsckPolicy::Always) => format!("{checker} {name}"),
+        Examine::BeforeMount(FsckPolicy::Always) => run(true),
         Examine::BeforeMount(FsckPolicy::Never) => {
             format!("pread({name}, 4096, 0): warn if it is not clean (--fsck=never)")
         }

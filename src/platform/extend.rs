@@ -1,7 +1,10 @@
 //! Growing an image file, the same on Linux and FreeBSD: the new tail is
 //! allocated as `--create` allocates a new image (`posix_fallocate`, or
-//! zeros written where the file system cannot preallocate, as on ZFS), so
-//! the space the bigger image promises is really there.
+//! zeros written where the file system cannot preallocate), so the space
+//! the bigger image promises is there where zeros are stored as data. On
+//! ZFS it is not (copy-on-write allocates anew at every write, and
+//! compression stores zeros as holes; `--create=reserve` is refused there,
+//! see `posix::NO_RESERVE_ON_ZFS`): the grown tail is written, not held.
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use std::os::fd::OwnedFd;

@@ -299,6 +299,7 @@ impl Platform for Fake {
                     device: self.device(n),
                     rdev: rdev_of(n),
                     backing: u.and_then(|u| u.backing),
+                    backing_exact: true,
                     owner: u.map_or(Owner::Ours(Mark { mount_point: Vec::new(), truncated: false, hash: None }), |u| {
                         u.owner.clone()
                     }),
@@ -341,7 +342,8 @@ impl Platform for Fake {
     /// The fake's time does not pass.
     fn pause(&mut self, _d: std::time::Duration) {}
 
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
+        let on = m.on.as_path();
         self.calls.push(if force { Call::UnmountForced(on.into()) } else { Call::Unmount(on.into()) });
         self.maybe_fail("unmount", format!("unmount of {}", on.display()))?;
         self.mounted.retain(|p| p != on);
@@ -477,7 +479,7 @@ impl Platform for Fake {
     fn helper(&mut self, disk: &Disk<Handle>, job: Helper<'_>) -> Result<Option<String>> {
         match job {
             Helper::Format(f) => self.format(disk, f).map(|()| None),
-            Helper::Fsck(fs) => {
+            Helper::Fsck(fs, _) => {
                 let _ = fs;
                 Ok(None)
             }

@@ -186,8 +186,10 @@ pub enum MountOf<'a, H> {
 #[derive(Debug, Clone, Copy)]
 pub enum Helper<'a> {
     Format(&'a Format),
-    /// The checker for this file system type.
-    Fsck(&'a str),
+    /// The checker for this file system type; forced (`--fsck=always`):
+    /// also when the file system says it is clean (the checker's `-f`,
+    /// without which preen mode skips a clean one).
+    Fsck(&'a str, bool),
     /// The tool that gives a copy of a base image's file system an
     /// identity of its own ([`crate::template::new_identity`]), for the
     /// file system whose first bytes these are.
@@ -296,8 +298,13 @@ pub trait Platform {
     }
     /// What `path` is (following symlinks, as umount(8) does).
     fn identify(&mut self, path: &Path) -> Result<PathKind>;
-    /// unmount(2) of a mount point for `-u`; `force`: even if busy.
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()>;
+    /// unmount(2) of the mount `m` (found by [`Platform::mounts`]) for
+    /// `-u`; `force`: even if busy.
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()>;
+    /// What lets go of a busy root by itself, and how long `-u` waits for
+    /// it after the second of retries every busy unmount gets: FreeBSD's
+    /// dying jail. `None`: a busy root stays busy.
+    const BUSY_ROOT: Option<(std::time::Duration, &'static str)> = None;
     /// Detaches `u` (found by [`Platform::units`]) if it is still bound to
     /// the same backing; EBUSY is retried for a bounded time first.
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached>;
@@ -343,9 +350,9 @@ pub trait Platform {
     fn read_start(&mut self, from: Head<'_, Self::Hold>, len: usize) -> Result<Option<Vec<u8>>>;
     /// Runs a helper on `disk` (argv vector, cleared environment): the
     /// formatter, or the system's checker in preen mode for the file system
-    /// it holds (`ext4`, `ufs`), which returns the checker's name, or `None`
-    /// when this system has none for it. A failed helper's error carries
-    /// its own output.
+    /// it holds (`ext4`, `ufs`), with `-f` when forced, which returns what
+    /// ran (`e2fsck -f -p`), or `None` when this system has none for it. A
+    /// failed helper's error carries its own output.
     fn helper(&mut self, disk: &Disk<Self::Hold>, job: Helper<'_>) -> Result<Option<String>>;
     /// Mounts the disk (or a tmpfs) and opens the new root (undoing the
     /// mount if the root cannot be opened).

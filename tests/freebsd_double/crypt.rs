@@ -25,7 +25,13 @@ fn line(key: &Path, extra: &str) -> String {
 }
 
 fn jail(line: &str) -> Jail<'_> {
-    Jail { fstab: vec![line], release: Some("/usr/local/sbin/mount_md -u /var/jails/j1"), dialect: Dialect::Modern }
+    Jail {
+        fstab: vec![line],
+        release: Some("/usr/local/sbin/mount_md -u /var/jails/j1"),
+        dialect: Dialect::Modern,
+        prepare: None,
+        start_fails: false,
+    }
 }
 
 fn log(m: &Model) -> String {
@@ -40,7 +46,7 @@ fn encrypted_jail_create_stop_start_stop() {
     let tmp = TempDir::new("geli-jail");
     let key = key_file(&tmp, "j1.key", b"0123456789abcdef0123456789abcdef", 0o600);
     let m = Model::new(Host::Zfs).dir(J1).dir("/images");
-    let line = line(&key, "-P,-s64m,--create,");
+    let line = line(&key, "-P,-s64m,--create=sparse,");
     let j = jail(&line);
     for round in 0..3 {
         j.start(&m).unwrap_or_else(|e| panic!("start {round}: {e}\n{}", log(&m)));
@@ -134,7 +140,7 @@ fn release_while_mounted_and_mount_twice() {
     let tmp = TempDir::new("geli-u");
     let key = key_file(&tmp, "j1.key", b"0123456789abcdef", 0o600);
     let m = Model::new(Host::Zfs).dir(J1).dir("/images");
-    let line = line(&key, "-P,-s64m,--create,");
+    let line = line(&key, "-P,-s64m,--create=sparse,");
     let j = jail(&line);
     j.start(&m).unwrap();
     j.start(&m).unwrap_or_else(|e| panic!("second mount: {e}\n{}", log(&m)));
@@ -159,7 +165,7 @@ fn a_run_killed_after_the_attach_is_recovered() {
     let tmp = TempDir::new("geli-kill");
     let key = key_file(&tmp, "j1.key", b"0123456789abcdef", 0o600);
     let m = Model::new(Host::Zfs).dir(J1).dir("/images");
-    let line = line(&key, "-P,-s64m,--create,");
+    let line = line(&key, "-P,-s64m,--create=sparse,");
     let j = jail(&line);
     j.start(&m).unwrap();
     // What a kill -9 between the attach and the mount leaves.

@@ -51,8 +51,12 @@ const LINE: &str = "mount_md -o rw -P -F /jails/j1/rootfs.volume md /var/jails/j
 
 #[test]
 fn argv_is_fsck_ufs_preen_on_the_unit() {
-    let argv: Vec<String> = fsck_argv(Path::new("/dev/md3")).iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    assert_eq!(argv, ["/sbin/fsck_ufs", "-p", "/dev/md3"]);
+    let argv = |force| -> Vec<String> {
+        fsck_argv(Path::new("/dev/md3"), force).iter().map(|a| a.to_string_lossy().into_owned()).collect()
+    };
+    assert_eq!(argv(false), ["/sbin/fsck_ufs", "-p", "/dev/md3"]);
+    // --fsck=always: -f, or fsck_ffs skips a clean file system.
+    assert_eq!(argv(true), ["/sbin/fsck_ufs", "-f", "-p", "/dev/md3"]);
 }
 
 #[test]
@@ -114,11 +118,17 @@ fn fsck_policies() {
     assert_eq!(code, 0);
     assert_eq!(err, format!("mount_md: {IMG}: ufs is not clean (fs_clean is 0); not checked (--fsck=never)\n"));
     assert!(fscks(&fb).is_empty() && nmounted(&fb));
-    // always: checked even when clean.
+    // always: checked even when clean, with -f (which fsck_ufs needs for
+    // that), and the message says so.
     let mut fb = freebsd(ufs2(1, 0x2));
-    let (code, _, _) = run(&words(&LINE.replace("-P", "-P --fsck=always")), &mut fb);
+    let (code, _, err) = run(&words(&LINE.replace("-P", "-P --fsck=always")), &mut fb);
     assert_eq!(code, 0);
-    assert_eq!(fscks(&fb).len(), 1);
+    assert_eq!(fscks(&fb), [["/sbin/fsck_ufs", "-f", "-p", "/dev/md0"]]);
+    assert_eq!(err, format!("mount_md: {IMG}: ufs: --fsck=always: checked with fsck_ufs -f -p\n"));
+    // not clean: preen mode as it is (a soft-updates journal is replayed).
+    let mut fb = freebsd(ufs2(0, 0x2));
+    run(&words(LINE), &mut fb);
+    assert_eq!(fscks(&fb), [["/sbin/fsck_ufs", "-p", "/dev/md0"]]);
     // read-only: a dirty image is not checked (nothing could be repaired);
     // the kernel mounts UFS read-only even when not clean.
     let mut fb = freebsd(ufs2(0, 0x2));

@@ -18,6 +18,8 @@ fn started(host: Host) -> Model {
         fstab: vec![LINE1],
         release: Some("/usr/local/sbin/mount_md -u /var/jails/j1"),
         dialect: Dialect::Modern,
+        prepare: None,
+        start_fails: false,
     };
     j.start(&m).unwrap();
     m
@@ -69,7 +71,7 @@ fn list_after_a_jail_start() {
         "{\"mount_md\": [\n  {\"device\": \"/dev/md0\", \"unit\": 0, \"image\": \"/images/j1.img\", \"deleted\": null, \
          \"mountpoint\": \"/var/jails/j1\", \"type\": \"ufs\", \"size\": 67108864, \"fs_size\": 1073741824, \"used\": 4096, \
          \"available\": 1073737728, \"readonly\": false, \"direct_io\": null, \"owner\": \"mount_md\", \
-         \"mark\": \"mount_md:/var/jails/j1\", \"crypt\": null}\n]}\n"
+         \"mark\": \"mount_md:dev=12736845312519347813,ino=1001:/var/jails/j1\", \"crypt\": null}\n]}\n"
     );
     // The JSON validates against the schema the Linux output does.
     let v: serde_json::Value = serde_json::from_str(&mount_md::list::table::json(&units)).unwrap();
@@ -91,7 +93,7 @@ fn list_after_a_jail_start() {
 fn grow_of_a_created_image_after_its_rename() {
     for host in [Host::Ufs, Host::Zfs] {
         let m = Model::new(host).dir("/var/jails/j1").dir("/images");
-        let line = words("mount_md -P --create -s 64m -F /images/j1.img md /var/jails/j1");
+        let line = words("mount_md -P --create=sparse -s 64m -F /images/j1.img md /var/jails/j1");
         let (code, _, err) = jail::mount_md(&m, &line);
         assert_eq!(code, 0, "{host:?}: {err}");
         grow_to(&m, ReleaseTarget::Path("/var/jails/j1".into()), 128 * MIB).unwrap_or_else(|e| panic!("{host:?}: {e}"));

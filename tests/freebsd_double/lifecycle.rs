@@ -111,7 +111,8 @@ fn other_images_units_are_not_ours() {
 
 #[test]
 fn an_unused_leftover_that_fits_is_reused() {
-    let leftover = || rec().with_leftover(5, IMG, GIB, false).with_label(5, b"mount_md:/var/jails/10.0.0.1");
+    let leftover =
+        || rec().with_leftover(5, IMG, GIB, false).with_label(5, b"mount_md:dev=90,ino=1000:/var/jails/10.0.0.1");
     let (code, err, fb) = run_article_line(leftover());
     assert_eq!((code, err.as_str()), (0, ""));
     let sys = fb.sys();
@@ -278,8 +279,9 @@ fn release_refuses_a_mount_that_is_not_an_md_disk() {
 
 #[test]
 fn release_busy_changes_nothing_and_force_forces() {
-    // Busy for longer than the core's second of unmount retries.
-    let sys = (0..10).fold(rec().with_leftover(0, IMG, GIB, false).with_mount("/dev/md0", MNT), |s, _| {
+    // Busy for longer than the core's second of unmount retries and the
+    // wait for a dying jail after it (70 s, every 500 ms).
+    let sys = (0..200).fold(rec().with_leftover(0, IMG, GIB, false).with_mount("/dev/md0", MNT), |s, _| {
         s.failing_at("unmount", Errno::EBUSY)
     });
     let (code, err, sys) = release(sys, "mount_md -u /var/jails/10.0.0.1");
@@ -287,11 +289,13 @@ fn release_busy_changes_nothing_and_force_forces() {
         (code, err.as_str()),
         (
             1,
-            "mount_md: unmount of /var/jails/10.0.0.1: in use, nothing detached (-f forces): Device or resource busy\n"
+            "mount_md: unmount of /var/jails/10.0.0.1: busy; waiting up to 70 s for a dying jail's last references \
+             to its root (sockets in TIME_WAIT)\n\
+             mount_md: unmount of /var/jails/10.0.0.1: in use, nothing detached (-f forces): Device or resource busy\n"
         )
     );
     let unmounts = sys.calls.iter().filter(|c| matches!(c, SysCall::Unmount(_))).count();
-    assert_eq!(unmounts, 10);
+    assert_eq!(unmounts, 10 + 140);
     assert!(!sys.calls.iter().any(|c| matches!(c, SysCall::Detach(_))), "{:?}", sys.calls);
     assert_eq!(units(&sys), [0]);
     assert_eq!(sys.mounted, [PathBuf::from(MNT)]);
@@ -578,7 +582,7 @@ fn detach_ebusy_with_no_mount_is_retried_for_about_a_second() {
     assert_eq!(units(&sys), [0]);
     // Mounted and busy: the unmount is what fails (after its own second of
     // retries); the detach and its re-taste retry are never reached.
-    let sys = (0..10).fold(leftover().with_mount("/dev/md0", MNT), |s, _| s.failing_at("unmount", Errno::EBUSY));
+    let sys = (0..200).fold(leftover().with_mount("/dev/md0", MNT), |s, _| s.failing_at("unmount", Errno::EBUSY));
     let (code, _, sys) = release(sys, "mount_md -u md0");
     assert_eq!(code, 1);
     assert!(!sys.calls.iter().any(|c| matches!(c, SysCall::Detach(_))), "{:?}", sys.calls);

@@ -13,6 +13,7 @@ mod fsck;
 mod geli;
 mod grow;
 mod grow_on_the_model;
+mod issue22;
 mod jail;
 mod lifecycle;
 mod model;

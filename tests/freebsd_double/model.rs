@@ -224,3 +224,143 @@ fn the_backing_file_of_a_unit_by_its_ident_or_its_file() {
         assert_eq!(fb.backing_id(&units[0]), Some(FileId { dev: h.dev(), ino: 1234 }), "{h:?}");
     }
 }
+
+/// md.c `mdcreate_vnode` keeps the vnode it opened: a file renamed over
+/// the image's path, or the image unlinked, leaves the unit on the file it
+/// opened; `sc->file` (what MDIOCQUERY copies out) stays the path string,
+/// which now names another file or none.
+#[test]
+fn a_vnode_unit_keeps_the_file_it_opened() {
+    for h in [Host::Ufs, Host::Zfs] {
+        let mut m = model_on(h).image("/restored.img", 64 * MIB, Content::Empty, None);
+        let old = m.stat_file(Path::new("/img")).unwrap();
+        let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+        m.rename("/restored.img", "/img");
+        assert_eq!(m.unit_content(u), Some(Model::clean_ufs()), "{h:?}: still the old file's data");
+        assert_eq!(m.query(u).unwrap().file.as_deref(), Some(Path::new("/img")), "the path string");
+        assert_ne!(m.stat_file(Path::new("/img")).unwrap(), old, "the path names the new file");
+        assert_eq!(m.k().kept.keys().copied().collect::<Vec<_>>(), [old], "the replaced file stays behind the unit");
+        m.unlink("/img");
+        assert_eq!(m.unit_content(u), Some(Model::clean_ufs()));
+        m.detach(u, true).unwrap();
+        assert!(m.k().kept.is_empty(), "vn_close: let go with the unit");
+    }
+}
+
+fn model_on(h: Host) -> Model {
+    Model::new(h).dir("/mnt").dir("/mnt/dev").image("/img", 64 * MIB, Model::clean_ufs(), None)
+}
+
+fn mounted_md(h: Host) -> Model {
+    let mut m = model_on(h);
+    m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    m.pause(Duration::from_millis(200));
+    m.nmount(&nmount(&["rw"], "/dev/md0")).unwrap();
+    m
+}
+
+fn other(fstype: &str, on: &str) -> NmountRequest {
+    nmount_request(fstype, &[], Path::new(on), OsStr::new(on), false).unwrap()
+}
+
+fn fsid_of(m: &mut Model, fstype: &str) -> String {
+    let e = m.mounts().unwrap().into_iter().rev().find(|e| e.fstype == fstype).unwrap();
+    format!("FSID:{}:{}", e.fsid[0], e.fsid[1])
+}
+
+/// vfs_mount.c `sys_unmount`: by path the newest mount on that directory
+/// (a nullfs stacked on the md file system goes, not the md file system);
+/// with MNT_BYFSID the mount with that `f_fsid`, ENOENT if none. A file
+/// system with another one on it or inside it is busy (EBUSY).
+#[test]
+fn unmount_by_path_takes_the_topmost_by_fsid_the_named_one() {
+    let mut m = mounted_md(Host::Ufs);
+    m.nmount(&other("nullfs", "/mnt")).unwrap();
+    let md = fsid_of(&mut m, "ufs");
+    let entries = m.mounts().unwrap();
+    let ids: std::collections::BTreeSet<[i32; 2]> = entries.iter().map(|e| e.fsid).collect();
+    assert_eq!(ids.len(), entries.len(), "getfsstat: every mount its own f_fsid");
+    // By fsid: the md file system, covered by the nullfs: busy.
+    assert_eq!(errno(m.unmount_by_fsid(&md, false)), Some(Errno::EBUSY));
+    assert_eq!(errno(m.unmount_by_fsid(&md, true)), Some(Errno::EBUSY));
+    assert_eq!(errno(m.unmount_by_fsid("FSID:7:7", false)), Some(Errno::ENOENT));
+    assert_eq!(errno(m.unmount_by_fsid("/mnt", false)), Some(Errno::EINVAL));
+    // By path: the topmost, the nullfs.
+    m.unmount(Path::new("/mnt"), false).unwrap();
+    assert_eq!(m.md_mounts().len(), 1, "the md file system stays");
+    // A mount inside it makes it busy too.
+    m.nmount(&other("tmpfs", "/mnt/dev")).unwrap();
+    assert_eq!(errno(m.unmount(Path::new("/mnt"), false)), Some(Errno::EBUSY));
+    m.unmount(Path::new("/mnt/dev"), false).unwrap();
+    m.unmount_by_fsid(&md, false).unwrap();
+    assert!(m.md_mounts().is_empty());
+}
+
+/// kern_jail.c `prison_deref`: a removed jail's prison keeps `pr_root`
+/// until its last reference goes; its root's unmount is EBUSY meanwhile.
+#[test]
+fn a_dying_jail_keeps_its_root_busy_for_a_while() {
+    let mut m = mounted_md(Host::Ufs);
+    m.dying_jail_root("/mnt", 3000);
+    assert_eq!(errno(m.unmount(Path::new("/mnt"), false)), Some(Errno::EBUSY));
+    m.pause(Duration::from_millis(2900));
+    assert_eq!(errno(m.unmount(Path::new("/mnt"), false)), Some(Errno::EBUSY));
+    m.pause(Duration::from_millis(100));
+    m.unmount(Path::new("/mnt"), false).unwrap();
+}
+
+/// fsck_ffs: without -f, `skipclean` stays set and setup.c `setup` skips a
+/// clean file system ("FILE SYSTEM CLEAN; SKIPPING CHECKS"); -f checks it.
+#[test]
+fn fsck_skips_a_clean_file_system_without_f() {
+    let mut m = model_on(Host::Ufs);
+    m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    m.pause(Duration::from_millis(200));
+    let argv = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+    let out = m.run_fsck(&argv(&["/sbin/fsck_ufs", "-p", "/dev/md0"])).unwrap();
+    assert!(out.contains("/dev/md0: FILE SYSTEM CLEAN; SKIPPING CHECKS"), "{out}");
+    assert_eq!(m.k().fsck_checks, 0);
+    let out = m.run_fsck(&argv(&["/sbin/fsck_ufs", "-f", "-p", "/dev/md0"])).unwrap();
+    assert!(out.contains("Phase 1"), "{out}");
+    assert_eq!(m.k().fsck_checks, 1);
+}
+
+/// md.c `kern_mdquery_locked` copies a vnode unit's file out whatever
+/// `md_file` is: NULL is EFAULT. The label only where a buffer is given.
+#[test]
+fn mdiocquery_with_a_null_md_file_for_a_vnode_unit_is_efault() {
+    let mut m = model_on(Host::Ufs);
+    let v = m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    let s = m.attach(&req(MD_SWAP, MD_AUTOUNIT, MIB, None)).unwrap();
+    assert_eq!(m.query_raw(v, false, true), Err(Errno::EFAULT));
+    assert_eq!(m.query_raw(s, false, false).unwrap().label, None);
+    assert_eq!(m.query_raw(v, true, true).unwrap().label.as_deref(), Some(&b"mount_md:/mnt"[..]));
+}
+
+/// An md(4) before 12.0 has no `md_label`: the attach succeeds, the unit
+/// has no label, MDIOCQUERY leaves the buffer empty, confxml shows none.
+#[test]
+fn a_kernel_without_md_label_drops_the_label() {
+    let mut m = model_on(Host::Ufs);
+    m.k().keeps_label = false;
+    let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    assert_eq!(m.query(u).unwrap().label.as_deref(), Some(&b""[..]));
+    assert_eq!(parse_confxml(m.confxml())[0].label, None);
+}
+
+/// geom_dump.c `g_conf_geom`: a geom being withered (md.c `mddestroy` →
+/// `g_wither_geom`) shows `<wither/>` and its provider no `<config>`, until
+/// it leaves the tree.
+#[test]
+fn confxml_shows_wither_for_a_unit_being_destroyed() {
+    let mut m = model_on(Host::Ufs);
+    m.k().wither_hold = 50;
+    let u = m.attach(&req(MD_VNODE, MD_AUTOUNIT, MIB, Some("/img"))).unwrap();
+    m.detach(u, true).unwrap();
+    let x = m.confxml();
+    assert!(x.contains("<name>md0</name>\n      <wither/>"), "{x}");
+    assert!(!x.contains("<config>"), "{x}");
+    assert_eq!(errno(m.query(u)), Some(Errno::ENOENT), "md(4) has let go of the unit");
+    m.pause(Duration::from_millis(50));
+    assert!(!m.confxml().contains("md0"));
+}

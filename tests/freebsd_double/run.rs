@@ -42,7 +42,7 @@ fn article_attach() -> AttachRequest {
         unit: 0,
         mediasize: GIB,
         file: Some(c(IMG)),
-        label: Some(c("mount_md:/var/jails/10.0.0.1")),
+        label: Some(c("mount_md:dev=90,ino=1000:/var/jails/10.0.0.1")),
     }
 }
 

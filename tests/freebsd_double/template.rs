@@ -31,7 +31,13 @@ fn log(m: &Model) -> String {
 #[test]
 fn a_jail_from_a_template_on_zfs_with_block_cloning() {
     let m = host(Host::Zfs, true);
-    let j = Jail { fstab: vec![LINE1], release: Some(RELEASE1), dialect: Dialect::Modern };
+    let j = Jail {
+        fstab: vec![LINE1],
+        release: Some(RELEASE1),
+        dialect: Dialect::Modern,
+        prepare: None,
+        start_fails: false,
+    };
     j.start(&m).unwrap_or_else(|e| panic!("{e}\n{}", log(&m)));
     assert!(log(&m).contains("copy_file_range /images/base.img -> /images/j1.img (Clone)"), "{}", log(&m));
     assert_eq!(m.k().files.len(), 2, "base and j1, no temporary left");

@@ -130,7 +130,18 @@ fn fsck_policies() {
     let out =
         run(&flavor(&tmp, "mount.md"), args!["md", mnt, "-o", format!("rw,-P,--fsck=always,-F{}", img.display())]);
     ok(&out);
-    assert!(text(&out.stderr).contains("ext4: --fsck=always: checked with e2fsck -p"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ext4: --fsck=always: checked with e2fsck -f -p"), "{}", text(&out.stderr));
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    unmount_and_check_no_leak(guard, &tmp);
+    // always really checks a clean ext4: e2fsck -p alone would only say
+    // "clean, N/M files" (-X shows e2fsck's summary line).
+    let out = run(&bin(), args!["-X", "--fsck=always", "-P", "-F", img, "md", mnt]);
+    ok(&out);
+    let err = text(&out.stderr);
+    let summary: Vec<&str> = err.lines().filter(|l| l.contains("e2fsck: ") && l.contains(" files")).collect();
+    assert_eq!(summary.len(), 1, "{err}");
+    assert!(!summary[0].contains("clean,") && summary[0].contains("non-contiguous"), "{err}");
+    assert!(err.contains("checked with e2fsck -f -p"), "{err}");
     let (guard, _) = mounted(&mnt, &img, &mut loops);
     unmount_and_check_no_leak(guard, &tmp);
 }

@@ -480,3 +480,36 @@ fn an_image_just_unmounted_by_another_tool_is_free_again() {
         unmount_and_check_no_leak(guard, &tmp);
     }
 }
+
+/// Issue 22, item 1, on Linux: a marked leftover still holding an image
+/// that was then replaced (`mv restored.img x.img`, a restore) is never
+/// taken for the image. LOOP_GET_STATUS64 reports `lo_device` and
+/// `lo_inode` whole, so the exact-identity rule FreeBSD's mark now follows
+/// holds here already: the next mount attaches the new file, and the
+/// leftover, marked for the directory, is detached on the way.
+#[test]
+fn a_replaced_image_under_a_marked_leftover_is_not_reused() {
+    require_loop!();
+    let tmp = TempDir::new("id-replaced");
+    let img = tmp.join("x.img");
+    let restored = tmp.join("restored.img");
+    make_image(&img, 16 * MIB, true);
+    make_image(&restored, 16 * MIB, true);
+    let m = tmp.dir("m");
+    let mut loops = LoopGuard::default();
+    let old = losetup(&img, &mut loops);
+    mark_as_ours(&old, &m);
+    std::fs::rename(&restored, &img).unwrap();
+    let out = run(&bin(), args!["-X", "-P", "-F", img, "md", m]);
+    ok(&out);
+    // mounted() checks the unit's backing file is the image as it is now
+    // (sysfs would show the old one as "x.img (deleted)").
+    let (guard, _) = mounted(&m, &img, &mut loops);
+    assert!(
+        text(&out.stderr)
+            .contains(&format!("DEBUG: detached {old}, left attached for {} by an earlier run", m.display())),
+        "{}",
+        text(&out.stderr)
+    );
+    unmount_and_check_no_leak(guard, &tmp);
+}

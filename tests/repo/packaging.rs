@@ -193,15 +193,18 @@ fn placeholders_are_marked_and_in_the_checklist() {
     assert!(CHECKLIST.contains("## Checklist for whoever submits it"));
 }
 
-/// pkg-message shows the man page's fstab line and exec.release line.
+/// pkg-message shows the man page's fstab line, exec.prepare and
+/// exec.release lines.
 #[test]
 fn pkg_message_shows_the_recipe() {
     let page = include_str!("../../man/mount_md.8");
     let shown = MESSAGE.replace("%%PREFIX%%", "/usr/local");
     let fstab = page.lines().find(|l| l.starts_with("md /var/jails/j1 ufs ")).unwrap();
     assert!(shown.lines().any(|l| l.trim() == fstab), "pkg-message lacks {fstab}");
-    let release = page.lines().find(|l| l.trim_start().starts_with("exec.release =")).unwrap().trim();
-    assert!(shown.lines().any(|l| l.trim() == release), "pkg-message lacks {release}");
+    for param in ["exec.prepare =", "exec.release ="] {
+        let line = page.lines().find(|l| l.trim_start().starts_with(param)).unwrap().trim();
+        assert!(shown.lines().any(|l| l.trim() == line), "pkg-message lacks {line}");
+    }
     assert!(make_var(PORT, "SUB_FILES").contains(&"pkg-message".to_string()));
     assert!(MESSAGE.trim_start().starts_with('[') && MESSAGE.contains("type: install"));
 }

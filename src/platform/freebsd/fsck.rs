@@ -17,9 +17,21 @@ pub const FSCK_UFS: &str = "/sbin/fsck_ufs";
 /// fsck_ffs's "run me again" exit code.
 const ERERUN: i32 = 16;
 
-/// `fsck_ufs -p /dev/mdN`: preen mode, the unit's node.
-pub fn fsck_argv(device: &Path) -> Vec<OsString> {
-    vec![FSCK_UFS.into(), "-p".into(), device.as_os_str().to_os_string()]
+/// `fsck_ufs -p /dev/mdN`: preen mode, the unit's node; with `force`
+/// (`--fsck=always`) `-f` first, without which a clean file system is
+/// skipped (sbin/fsck_ffs main.c keeps `skipclean` set unless `-f` is
+/// given; setup.c `setup`: "FILE SYSTEM CLEAN; SKIPPING CHECKS").
+pub fn fsck_argv(device: &Path, force: bool) -> Vec<OsString> {
+    let flags = crate::platform::describe::checker_flags(force).iter().map(|f| f.into());
+    std::iter::once(FSCK_UFS.into()).chain(flags).chain([device.as_os_str().to_os_string()]).collect()
+}
+
+/// What `argv` (from [`fsck_argv`]) runs, as messages name it:
+/// `fsck_ufs -f -p`.
+pub fn shown(argv: &[OsString]) -> String {
+    let flags = argv.iter().skip(1).filter(|a| a.to_string_lossy().starts_with('-'));
+    let words: Vec<String> = flags.map(|a| a.to_string_lossy().into_owned()).collect();
+    format!("fsck_ufs {}", words.join(" "))
 }
 
 /// Runs `argv` (from [`fsck_argv`]) as mkfs and newfs are run: argument
@@ -37,11 +49,11 @@ pub fn run(argv: &[OsString]) -> Result<String> {
             Some(ERERUN) => continue,
             _ => {
                 let lines = posix::output_lines(&output, "");
-                return Err(posix::helper_failed("fsck_ufs -p".into(), done.status, &lines));
+                return Err(posix::helper_failed(shown(argv), done.status, &lines));
             }
         }
     }
-    Err(Error::text("fsck_ufs -p", "asked to be run again twice; run it by hand"))
+    Err(Error::text(shown(argv), "asked to be run again twice; run it by hand"))
 }
 
 /// The first `len` bytes of the disk `node` (fewer if it is smaller);

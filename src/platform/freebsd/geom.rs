@@ -3,7 +3,8 @@
 //!
 //! * [`parse_confxml`] reads the MD class out of `kern.geom.confxml`: every
 //!   unit with its type, length, access, backing file, ident and the GEOM
-//!   access counts of its provider, in one snapshot, without opening any
+//!   access counts of its provider (a unit being destroyed, whose geom
+//!   withers, is left out), in one snapshot, without opening any
 //!   `/dev/mdN` (an open would itself count as a user). There is no list
 //!   ioctl any more (MDIOCLIST is gone since FreeBSD 14); `mdconfig -l`
 //!   walks the same GEOM tree.
@@ -92,6 +93,10 @@ pub struct MountEntry {
     pub fstype: String,
     /// `f_flags`: `MNT_RDONLY`, `MNT_NOSUID`, … (sys/mount.h).
     pub flags: u64,
+    /// `f_fsid.val`: the mount's own id, unique among mounts (the kernel's
+    /// `vfs_getnewfsid`); what umount(8) unmounts by (`FSID:%d:%d` with
+    /// `MNT_BYFSID`). A non-root caller may be shown zeros.
+    pub fsid: [i32; 2],
 }
 
 /// File system types that live on a disk device, whose `f_mntfromname`
@@ -174,7 +179,12 @@ pub fn parse_confxml(xml: impl AsRef<[u8]>) -> Vec<MdUnit> {
         return Vec::new();
     };
     let mut units = Vec::new();
-    for p in blocks(class, "<provider id=", "</provider>") {
+    // A geom being destroyed (md.c `mddestroy` → `g_wither_geom`) says
+    // `<wither/>` where its config would be, and its provider has no
+    // `<config>` (geom_dump.c `g_conf_geom`, `g_conf_provider`): md(4) has
+    // already let go of the unit, so it is no unit of anyone's.
+    let live = blocks(class, "<geom id=", "</geom>").filter(|g| !g.contains("<wither/>"));
+    for p in live.flat_map(|g| blocks(g, "<provider id=", "</provider>")) {
         let Some(unit) = tag(p, "name").and_then(|n| n.strip_prefix("md")).and_then(|n| n.parse().ok()) else {
             continue;
         };

@@ -119,6 +119,14 @@ pub trait MdSys {
     fn nmount(&mut self, req: &NmountRequest) -> Result<()>;
     /// unmount(2) of a mount point; `force` adds MNT_FORCE.
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()>;
+    /// unmount(2) with `MNT_BYFSID` of the mount whose `f_fsid` is `fsid`
+    /// (the path argument `FSID:<val0>:<val1>`, as umount(8) `umountfs`
+    /// builds it); ENOENT when no mount has it. The default unmounts the
+    /// path `on`, for test doubles that keep no fsids.
+    fn unmount_fsid(&mut self, fsid: [i32; 2], on: &Path, force: bool) -> Result<()> {
+        let _ = fsid;
+        self.unmount(on, force)
+    }
     /// Runs newfs with `argv` (`argv[0]` is its absolute path); its output is
     /// shown when `loud`, otherwise captured and shown on failure.
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()>;
@@ -158,7 +166,7 @@ pub trait MdSys {
     fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
         posix::image_start(path, len)
     }
-    /// Runs `fsck_ufs -p` ([`fsck::fsck_argv`]); returns its output.
+    /// Runs `fsck_ufs [-f] -p` ([`fsck::fsck_argv`]); returns its output.
     fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
         fsck::run(argv)
     }

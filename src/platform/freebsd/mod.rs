@@ -12,10 +12,13 @@
 //! (tests/support/freebsd/model.rs) behaves as the kernel sources say.
 //!
 //! Identity, by what the kernel holds:
-//! * a unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>-INO
-//!   <st_ino>`) is whole and equal; a cut ident (31 characters, as on ZFS) is
-//!   confirmed by stat'ing the file MDIOCQUERY reports and comparing device
-//!   and inode ([`FreeBsd::backed_by`]);
+//! * a unit of ours names its image whole in its mark
+//!   (`mount_md:dev=<st_dev>,ino=<st_ino>:…`, [`crate::mark::file`]); any
+//!   other unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>
+//!   -INO<st_ino>`) is whole and equal; a cut ident (31 characters, as on
+//!   ZFS) is only a candidate, confirmed by stat'ing the file MDIOCQUERY
+//!   reports and comparing device and inode ([`FreeBsd::backed_by`]), and
+//!   never reused or released as an image's unit (`backing_exact`);
 //! * a mount belongs to a unit when its type lives on a disk and the node its
 //!   `f_mntfromname` names is, by `st_rdev`, that unit's device or a GEOM
 //!   provider on it (`md3.uzip`) ([`FreeBsd::mount_unit`]);
@@ -148,16 +151,20 @@ impl<S: MdSys> FreeBsd<S> {
     /// The mark stored in `md_label` for `mount_point`: the mount point as
     /// nmount will be given it (realpath), or as written when it cannot be
     /// resolved yet (a dry run).
-    fn mark_bytes(&self, mount_point: &Path) -> Vec<u8> {
+    fn mark_bytes(&self, mount_point: &Path, image: Option<FileId>) -> Vec<u8> {
         let real = self.sys.resolve_mount_point(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
-        mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY)
+        match image {
+            Some(id) => mark::encode_with_file(real.as_os_str().as_bytes(), id, mark::FREEBSD_CAPACITY),
+            None => mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY),
+        }
     }
 
     /// The attach request for `a`. The path handed to the kernel is the
     /// realpath of the image we hold open (its temporary name, for one this
     /// run is creating), as mdconfig gives it; size and writability come
     /// from that image (a dry run, which opens nothing, inspects `a`'s).
-    /// The mark names `mount_point`.
+    /// The mark names `mount_point`, and the image by its device and inode
+    /// (whole: md(4)'s own ident is cut on ZFS).
     fn request_for(
         &self,
         a: &Attach,
@@ -182,19 +189,23 @@ impl<S: MdSys> FreeBsd<S> {
         let mut a = a.clone();
         a.read_only = self.effective_read_only(&a, image);
         let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
-        let m = self.mark_bytes(mount_point);
+        let file = image.filter(|_| matches!(a.backing, Backing::Vnode(_))).map(|i| i.id);
+        let m = self.mark_bytes(mount_point, file);
         req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
         Ok((req, notes))
     }
 
-    /// Whether `unit` is backed by the file `id`. An ident under 31
-    /// characters is exact; a cut one (ZFS) or none at all (an old kernel) is
+    /// Whether `unit` is backed by the file `id`. Our mark names the file
+    /// exactly; else an ident under 31 characters is exact; a cut one (ZFS) or none at all (an old kernel) is
     /// settled by the file MDIOCQUERY reports (exact bytes; the confxml
     /// `<file>` when the query fails), stat'ed and compared by device and
     /// inode.
     pub fn backed_by(&mut self, u: &MdUnit, id: FileId) -> bool {
         if u.md_type != Some(abi::MD_VNODE) {
             return false;
+        }
+        if let Some(exact) = u.label.as_deref().and_then(mark::file) {
+            return exact == id;
         }
         match u.ident.as_deref().map(|i| ident_match(i, id)) {
             Some(IdentMatch::No) => false,
@@ -203,12 +214,17 @@ impl<S: MdSys> FreeBsd<S> {
         }
     }
 
-    /// The device and inode of the file a vnode unit holds: from a whole
-    /// ident; from a cut one (or none) by stat'ing the file MDIOCQUERY
+    /// The device and inode of the file a vnode unit holds: from our mark;
+    /// from a whole ident; from a cut one (or none) by stat'ing the file MDIOCQUERY
     /// reports, kept only if it gives back the same ident.
     pub fn backing_id(&mut self, u: &MdUnit) -> Option<FileId> {
         if u.md_type != Some(abi::MD_VNODE) {
             return None;
+        }
+        // Our mark names the file whole: md(4) holds the vnode it opened,
+        // whatever the path it recorded names by now.
+        if let Some(id) = u.label.as_deref().and_then(mark::file) {
+            return Some(id);
         }
         if let Some(id) = u.ident.as_deref().and_then(geom::parse_ident) {
             return Some(id);
@@ -319,6 +335,36 @@ impl<S: MdSys> FreeBsd<S> {
         Err(failure)
     }
 
+    /// After MDIOCATTACH: the mark reads back (MDIOCQUERY's `md_label`). A
+    /// kernel before 12.0 has no `md_label` in its `struct md_ioctl`,
+    /// accepts the longer struct and keeps no label, so the unit would look
+    /// like another tool's to every later run (`-u` in exec.release would
+    /// refuse it at every stop): the unit is detached again and the attach
+    /// fails.
+    fn verify_mark(&mut self, dev: &Device, want: &[u8]) -> Result<()> {
+        let kept = match self.sys.query(dev.unit) {
+            Ok(q) => q.label.as_deref() == Some(want),
+            Err(e) => {
+                self.rollback_detach(dev.unit);
+                return Err(e);
+            }
+        };
+        if kept {
+            return Ok(());
+        }
+        self.rollback_detach(dev.unit);
+        Err(Error::plain(format!(
+            "{}: the kernel did not keep mount_md's mark (md_label), which needs FreeBSD 12.0 or later; detached",
+            dev.path.display()
+        )))
+    }
+
+    fn rollback_detach(&mut self, unit: u32) {
+        if let Err(d) = self.detach_settled(unit, false) {
+            self.note(Note::Warning(format!("rollback: {d}")));
+        }
+    }
+
     /// MDIOCATTACH of `req`. For a vnode disk (`vnode`: the path given and
     /// the identity of the file we hold), the new unit is then checked to
     /// hold that very file (`verify_backing`, which detaches it
@@ -328,6 +374,9 @@ impl<S: MdSys> FreeBsd<S> {
         let path = device_path(unit);
         self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
         let device = Device { unit, path, read_only: req.read_only() };
+        if let Some(label) = &req.label {
+            self.verify_mark(&device, label.as_bytes())?;
+        }
         if let Some((given, id)) = vnode {
             self.verify_backing(&device, given, id)?;
             self.note(Note::Debug(format!(
@@ -397,6 +446,25 @@ fn unit_key(unit: u32) -> u64 {
     (1 << 32) | u64::from(unit)
 }
 
+/// How long `-u` waits for a dying jail to let go of its root (2×MSL of
+/// TCP's TIME_WAIT, 60 s by default, and some margin).
+pub const BUSY_ROOT_WAIT: Duration = Duration::from_secs(70);
+
+/// A mount's id in the core's tables: its `f_fsid` (both halves); a mount
+/// getfsstat shows with a zero fsid (to a caller that is not root) gets
+/// its place in the table, flagged, and is unmounted by path.
+fn mount_id(fsid: [i32; 2], index: usize) -> u64 {
+    if fsid == [0, 0] {
+        return (1 << 63) | index as u64;
+    }
+    (u64::from(fsid[0] as u32) << 32) | u64::from(fsid[1] as u32)
+}
+
+/// The `f_fsid` a [`mount_id`] was made from.
+fn fsid_of(id: u64) -> Option<[i32; 2]> {
+    (id >> 63 == 0).then_some([(id >> 32) as u32 as i32, id as u32 as i32])
+}
+
 fn fstype_of(m: &Mount) -> String {
     match &m.fstype {
         FsType::Named(t) => t.clone(),
@@ -415,6 +483,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
     const DISK_NAME: &'static str = "an md(4) disk";
     const NODE_PREFIX: &'static str = "/dev/md";
+    /// A removed jail's prison keeps `pr_root` referenced until its last
+    /// reference goes (sys/kern/kern_jail.c `prison_deref`), sockets in
+    /// TIME_WAIT among them: 2×MSL, 60 s by default (`net.inet.tcp.msl`
+    /// 30000 ms). Its root's unmount is EBUSY meanwhile.
+    const BUSY_ROOT: Option<(std::time::Duration, &'static str)> =
+        Some((BUSY_ROOT_WAIT, "a dying jail's last references to its root (sockets in TIME_WAIT)"));
     type Image = OpenedImage;
     type Hold = MdHold;
     type Root = S::Root;
@@ -498,10 +572,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let mut out = Vec::new();
         for u in self.sys.list_units()?.into_iter().filter(|u| which.matches_unit(u.unit, unit_key(u.unit))) {
             let backing = self.backing_id(&u);
+            let backing_exact = u.label.as_deref().and_then(mark::file).is_some()
+                || u.ident.as_deref().and_then(geom::parse_ident).is_some();
             out.push(UnitInfo {
                 device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
                 rdev: unit_key(u.unit),
                 backing,
+                backing_exact,
                 owner: match mark_of(u.label.as_deref()) {
                     Some(m) => Owner::Ours(m),
                     None => Owner::Foreign,
@@ -514,14 +591,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     /// getfsstat(2), each mount keyed to the unit its `f_mntfromname` node
     /// is by `st_rdev` ([`FreeBsd::mount_unit`]); a mount on no md unit
-    /// gets key 0.
+    /// gets key 0. Its id is its `f_fsid` ([`mount_id`]).
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(self
             .mounts_with_units()?
             .into_iter()
             .enumerate()
             .map(|(i, (m, unit))| MountRec {
-                id: i as u64 + 1,
+                id: mount_id(m.fsid, i),
                 dev: unit.map_or(0, unit_key),
                 on: m.on,
                 fstype: m.fstype,
@@ -546,8 +623,23 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Ok(PathKind::File(id))
     }
 
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
-        self.sys.unmount(on, force)
+    /// By the mount's `f_fsid` with `MNT_BYFSID`, as umount(8) `umountfs`
+    /// does: by path, sys/kern/vfs_mount.c `sys_unmount` takes the newest
+    /// mount on that directory, a nullfs stacked on the jail root, say.
+    /// ENOENT while getfsstat still lists the mount means a kernel without
+    /// `MNT_BYFSID`: then by path, as umount(8) retries.
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
+        let Some(fsid) = fsid_of(m.id) else { return self.sys.unmount(&m.on, force) };
+        match self.sys.unmount_fsid(fsid, &m.on, force) {
+            Err(e) if e.errno() == Some(Errno::ENOENT) => {
+                if Platform::mounts(self)?.iter().any(|x| x.id == m.id) {
+                    self.sys.unmount(&m.on, force)
+                } else {
+                    Err(e)
+                }
+            }
+            r => r,
+        }
     }
 
     /// MDIOCDETACH, with EBUSY retried while no mount uses the unit
@@ -621,10 +713,12 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        // mdmfs's pre-detach of a fixed unit; the lifecycle calls it only
-        // for a unit of ours ([`crate::lifecycle::predetach`]).
+        // mdmfs's pre-detach of a fixed unit, and a stale leftover of ours
+        // before an attach; the lifecycle calls it only for a unit of ours
+        // ([`crate::lifecycle::predetach`]). An unused unit may be in a
+        // GEOM re-taste: EBUSY retried as for any detach.
         self.close_geli_on(unit)?;
-        self.sys.detach(unit, false)
+        self.detach_settled(unit, false)
     }
 
     fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, mount_point: &Path) -> Result<Disk<MdHold>> {
@@ -739,7 +833,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     fn helper(&mut self, disk: &Disk<MdHold>, job: Helper<'_>) -> Result<Option<String>> {
         match job {
             Helper::Format(f) => self.format(disk, f).map(|()| None),
-            Helper::Fsck(fs) => self.fsck(disk, fs),
+            Helper::Fsck(fs, force) => self.fsck(disk, fs, force),
             // UFS needs nothing (ffs_mountfs gives a duplicate fs_id a new
             // fsid); no other file system is made or mounted here.
             Helper::NewIdentity(head) => match crate::template::new_identity(head) {
@@ -823,19 +917,21 @@ impl<S: MdSys> FreeBsd<S> {
             e
         })
     }
-    /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`.
-    fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str) -> Result<Option<String>> {
+    /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`
+    /// (`-f -p` with `force`).
+    fn fsck(&mut self, disk: &Disk<MdHold>, fs: &str, force: bool) -> Result<Option<String>> {
         if fs != "ufs" {
             return Ok(None);
         }
-        let output = self.sys.run_fsck(&fsck::fsck_argv(disk.top())).map_err(|mut e| {
+        let argv = fsck::fsck_argv(disk.top(), force);
+        let output = self.sys.run_fsck(&argv).map_err(|mut e| {
             e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
             e
         })?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
             self.note(Note::Debug(format!("fsck_ufs: {line}")));
         }
-        Ok(Some("fsck_ufs -p".into()))
+        Ok(Some(fsck::shown(&argv)))
     }
     fn set_mode(&mut self, m: &Mounted<S::Root>, mode: u32) -> Result<()> {
         self.sys.set_mode(&m.root, &m.mount_point, mode)

@@ -406,11 +406,13 @@ impl MdSys for Recorder {
         Ok(self
             .mounted
             .iter()
-            .map(|on| MountEntry {
+            .enumerate()
+            .map(|(i, on)| MountEntry {
                 from: PathBuf::from(self.mount_from.get(on).cloned().unwrap_or_default()),
                 on: on.clone(),
                 fstype: self.mount_type.get(on).cloned().unwrap_or_else(|| "ufs".into()),
                 flags: 0,
+                fsid: [0x100 + i as i32, 0x35],
             })
             .collect())
     }

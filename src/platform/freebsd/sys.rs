@@ -74,6 +74,15 @@ fn c_chars(a: &[c_char]) -> Vec<u8> {
     a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
 }
 
+/// `fsid_t`'s two ints (`val[2]` in sys/sys/types.h; libc keeps the field
+/// private).
+fn fsid_val(f: &libc::fsid_t) -> [i32; 2] {
+    const _: () = assert!(std::mem::size_of::<libc::fsid_t>() == std::mem::size_of::<[i32; 2]>());
+    // SAFETY: fsid_t is `int32_t val[2]` (asserted to be that size above);
+    // reading it as that array reads exactly its bytes.
+    unsafe { std::ptr::read_unaligned((f as *const libc::fsid_t).cast::<[i32; 2]>()) }
+}
+
 /// A string-valued sysctl, read whole as bytes (asking again if it grew
 /// meanwhile).
 fn sysctl_bytes(name: &str) -> Result<Vec<u8>> {
@@ -266,6 +275,7 @@ impl MdSys for Kernel {
                     fstype: String::from_utf8_lossy(&c_chars(&f.f_fstypename)).into_owned(),
                     #[allow(clippy::unnecessary_cast)]
                     flags: f.f_flags as u64,
+                    fsid: fsid_val(&f.f_fsid),
                 })
                 .collect());
         }
@@ -328,6 +338,17 @@ impl MdSys for Kernel {
         let p = CString::new(fspath.as_os_str().as_bytes()).map_err(|_| Error::text(what(), "contains a NUL byte"))?;
         let flags = if force { libc::MNT_FORCE } else { 0 };
         // SAFETY: `p` is a valid NUL-terminated path.
+        if unsafe { libc::unmount(p.as_ptr(), flags) } == -1 {
+            return Err(Error::sys(what(), Errno::last()));
+        }
+        Ok(())
+    }
+
+    fn unmount_fsid(&mut self, fsid: [i32; 2], on: &Path, force: bool) -> Result<()> {
+        let what = || format!("unmount of {}", crate::error::quoted(on));
+        let p = CString::new(format!("FSID:{}:{}", fsid[0], fsid[1])).expect("no NUL");
+        let flags = libc::MNT_BYFSID | if force { libc::MNT_FORCE } else { 0 };
+        // SAFETY: `p` is a valid NUL-terminated string.
         if unsafe { libc::unmount(p.as_ptr(), flags) } == -1 {
             return Err(Error::sys(what(), Errno::last()));
         }

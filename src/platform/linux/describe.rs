@@ -110,7 +110,7 @@ impl<S: LoopSys> Describe for Linux<S> {
                 use std::os::unix::ffi::OsStrExt;
                 crate::crypt::describe(&c.encrypt, c.read_only, Path::new(&unit_node), mp.as_os_str().as_bytes())
             }
-            Step::Examine(e) => crate::platform::describe::examine(e, &node, "e2fsck -p"),
+            Step::Examine(e) => crate::platform::describe::examine(e, &node, "e2fsck"),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
                 Err(c) => format!("mkfs.{}: option -{c} has no meaning", f.fstype),

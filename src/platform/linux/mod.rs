@@ -361,7 +361,8 @@ impl<S: LoopSys> Platform for Linux<S> {
         remount::set_read_only(&mut self.sys, u, false)
     }
 
-    fn unmount_at(&mut self, on: &Path, force: bool) -> Result<()> {
+    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
+        let on = &m.on;
         self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e))
     }
 
@@ -555,7 +556,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn helper(&mut self, disk: &Disk<Held<S::Dev>>, job: Helper<'_>) -> Result<Option<String>> {
         match job {
             Helper::Format(f) => self.format(disk, f).map(|()| None),
-            Helper::Fsck(fs) => self.fsck(disk, fs),
+            Helper::Fsck(fs, force) => self.fsck(disk, fs, force),
             Helper::NewIdentity(head) => {
                 let ran = crate::platform::clone::give_new_identity(
                     &disk.device.path,

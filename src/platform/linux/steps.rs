@@ -368,16 +368,17 @@ impl<S: LoopSys> Linux<S> {
     pub(super) fn format(&mut self, disk: &Disk<Held<S::Dev>>, f: &Format) -> Result<()> {
         mkfs::run(f, disk.top(), &shown_image(disk))
     }
-    /// ext2/3/4 only: `e2fsck -p`. Its summary goes to `-X`.
-    pub(super) fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str) -> Result<Option<String>> {
+    /// ext2/3/4 only: `e2fsck -p` (`-f -p` with `force`). Its summary
+    /// goes to `-X`.
+    pub(super) fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str, force: bool) -> Result<Option<String>> {
         if !matches!(fs, "ext2" | "ext3" | "ext4") {
             return Ok(None);
         }
-        let output = mkfs::e2fsck(disk.top(), &shown_image(disk))?;
+        let (ran, output) = mkfs::e2fsck(disk.top(), &shown_image(disk), force)?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
             self.debug(format!("e2fsck: {line}"));
         }
-        Ok(Some("e2fsck -p".into()))
+        Ok(Some(ran))
     }
     pub(super) fn set_mode(&mut self, m: &Mounted<OwnedFd>, mode: u32) -> Result<()> {
         posix::set_mode(&m.root, &m.mount_point, mode)

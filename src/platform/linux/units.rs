@@ -60,6 +60,7 @@ pub fn info_of(unit: u32, rdev: u64, st: &LoopInfo64) -> UnitInfo {
         device: Device { unit, path: loopdev::node(unit), read_only: st.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 },
         rdev,
         backing: Some(FileId { dev: st.lo_device, ino: st.lo_inode }),
+        backing_exact: true,
         owner,
         autoclear: st.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0,
     }
@@ -121,7 +122,17 @@ pub fn list_visible<S: LoopSys>(sys: &mut S) -> Result<Vec<(UnitInfo, bool)>> {
                     continue;
                 };
                 let device = Device { unit: n, path: node, read_only: sys.disk_read_only(n) };
-                out.push((UnitInfo { device, rdev, backing: None, owner: Owner::Foreign, autoclear: false }, false));
+                out.push((
+                    UnitInfo {
+                        device,
+                        rdev,
+                        backing: None,
+                        owner: Owner::Foreign,
+                        autoclear: false,
+                        backing_exact: true,
+                    },
+                    false,
+                ));
             }
             Err(e) => return Err(e),
         }

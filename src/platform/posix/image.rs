@@ -66,6 +66,30 @@ pub fn temp_name(name: &OsStr) -> OsString {
 pub const NO_READ_ONLY_CREATE: &str =
     "does not exist, and --create cannot make it for a read-only mount (-o ro): a new image must be formatted";
 
+/// Why `--create=reserve` makes nothing on ZFS: a reservation inside a file
+/// does not hold there. Copy-on-write allocates new blocks at every
+/// overwrite, whatever was allocated before, and with compression on (the
+/// default of FreeBSD's installer's zroot) blocks of zeros are stored as
+/// holes, so neither posix_fallocate nor writing zeros keeps the space.
+pub const NO_RESERVE_ON_ZFS: &str = "is on ZFS, where --create=reserve cannot reserve the space (copy-on-write \
+     allocates anew at every write, and compression stores zeros as holes); use --create=sparse and reserve \
+     it on the dataset (zfs set refreservation=<size>), or put the image on a zvol";
+
+/// The file system holding `fd` is ZFS (f_fstypename on FreeBSD, the
+/// statfs magic on Linux).
+pub fn on_zfs(fd: &OwnedFd) -> bool {
+    let Ok(st) = nix::sys::statfs::fstatfs(fd) else { return false };
+    #[cfg(target_os = "freebsd")]
+    return st.filesystem_type_name() == "zfs";
+    #[cfg(not(target_os = "freebsd"))]
+    #[allow(clippy::unnecessary_cast)]
+    return st.filesystem_type().0 as i64 == ZFS_SUPER_MAGIC;
+}
+
+/// OpenZFS's statfs `f_type` on Linux (module/os/linux/zfs/zfs_vfsops.c).
+#[cfg(not(target_os = "freebsd"))]
+const ZFS_SUPER_MAGIC: i64 = 0x2fc1_2fc1;
+
 /// What [`temp_name`] appends.
 const TEMP_SUFFIX: &str = ".mount_md-new";
 
@@ -262,6 +286,9 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
         }
         if read_only {
             return Err(Error::text(shown(), NO_READ_ONLY_CREATE));
+        }
+        if matches!(fill, Fill::Allocate(_, CreateMode::Reserve)) && on_zfs(dir) {
+            return Err(Error::text(shown(), NO_RESERVE_ON_ZFS));
         }
         // The base, opened, locked and accepted before anything is made.
         let base = match &mut fill {
@@ -558,9 +585,11 @@ fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Resul
     match mode {
         CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
         CreateMode::Reserve => match preallocate(fd, len) {
-            // ZFS, ext2 (and some others) cannot preallocate: write the
-            // zeros, as the 2006 article's dd did, so the space is still
-            // really taken, with a progress line on a terminal.
+            // A file system that cannot preallocate (ZFS is refused before
+            // this, see NO_RESERVE_ON_ZFS): write the zeros, as the 2006
+            // article's dd did, with a progress line on a terminal; the
+            // blocks are taken where the file system stores zeros as it
+            // stores data (not one that compresses or deduplicates them).
             Err(Errno::EINVAL | Errno::EOPNOTSUPP) => {
                 super::progress::begin(&format!("zero-filling {what}"), Some(size));
                 let r = write_zeros(fd, size);

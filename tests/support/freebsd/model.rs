@@ -27,6 +27,7 @@ use mount_md::platform::freebsd::grow::ResizeRequest;
 use mount_md::platform::freebsd::requests::{mnt, AttachRequest, BackingFile, IoValue, NmountRequest};
 use mount_md::platform::freebsd::{MdSys, OpenedImage};
 use mount_md::platform::posix;
+use mount_md::request::CreateMode;
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -91,8 +92,13 @@ pub struct File {
 /// Where a unit's sectors are.
 #[derive(Debug, Clone)]
 pub enum Store {
-    /// The image at this path (bytes as the kernel was given them).
-    Vnode(PathBuf),
+    /// The vnode md(4) opened at attach (sys/dev/md/md.c `mdcreate_vnode`
+    /// keeps `nd.ni_vp` in `sc->vnode`), by its identity: the file it was
+    /// then, whatever its path names later. Renamed, replaced (`mv new.img
+    /// j1.img`) or unlinked, the file stays behind the unit ([`Kernel::kept`]
+    /// holds it once no path names it) until the unit is destroyed
+    /// (`mddestroy` → `vn_close`). `sc->file` is only the path string.
+    Vnode(FileId),
     /// Memory (malloc, swap).
     Memory(Content),
 }
@@ -137,6 +143,19 @@ pub struct Mnt {
     pub unit: Option<u32>,
     /// Files open on it (unmount answers EBUSY).
     pub open_files: u32,
+    /// `f_fsid` as getfsstat reports it (vfs_mount.c `vfs_getnewfsid` gives
+    /// each mount its own; umount(8) unmounts by it).
+    pub fsid: [i32; 2],
+    /// A dying jail's root (sys/kern/kern_jail.c `prison_deref`: the
+    /// prison keeps `pr_root` referenced until its last reference goes,
+    /// e.g. a socket in TIME_WAIT): unmount answers EBUSY until then (ms).
+    pub busy_until: u64,
+}
+
+impl Mnt {
+    fn new(on: PathBuf, from: PathBuf, fstype: String, read_only: bool, nosuid: bool, unit: Option<u32>) -> Self {
+        Mnt { on, from, fstype, read_only, nosuid, unit, open_files: 0, fsid: [0, 0], busy_until: 0 }
+    }
 }
 
 /// The kernel's state.
@@ -147,7 +166,23 @@ pub struct Kernel {
     pub files: BTreeMap<PathBuf, File>,
     pub dirs: Vec<PathBuf>,
     pub units: BTreeMap<u32, Unit>,
+    /// Files no path names any more that a unit still holds open (see
+    /// [`Store::Vnode`]).
+    pub kept: BTreeMap<FileId, File>,
+    /// Units being destroyed: `mddestroy` has withered their geom
+    /// (sys/geom/geom_subr.c `g_wither_geom`), which stays in the GEOM tree
+    /// until its last consumer is gone, shown with `<wither/>` and no
+    /// `<config>` (sys/geom/geom_dump.c `g_conf_geom`, `g_conf_provider`).
+    /// (unit, mediasize, sectorsize, gone at ms).
+    pub withering: Vec<(u32, u64, u32, u64)>,
+    /// How long a withered geom stays in the tree after a detach (ms).
+    pub wither_hold: u64,
+    /// The kernel keeps `md_label` (12.0 and later). An older md(4) reads
+    /// the same struct up to `md_fwsectors` and never looks at `md_label`:
+    /// the unit has no label, and MDIOCQUERY copies none out.
+    pub keeps_label: bool,
     pub mounts: Vec<Mnt>,
+    pub next_fsid: i32,
     pub next_ino: u64,
     /// devfs creates `/dev/mdN` this long after the attach (ms).
     pub node_delay: u64,
@@ -168,6 +203,8 @@ pub struct Kernel {
     pub bclone: bool,
     /// The ELI class: attached `.eli` providers.
     pub geli: Geli,
+    /// How many times fsck_ufs really checked a file system.
+    pub fsck_checks: u32,
 }
 
 /// A handle on the kernel; clones share it.
@@ -225,7 +262,12 @@ impl Model {
             files: BTreeMap::new(),
             dirs: vec![PathBuf::from("/")],
             units: BTreeMap::new(),
+            kept: BTreeMap::new(),
+            withering: Vec::new(),
+            wither_hold: 0,
+            keeps_label: true,
             mounts: Vec::new(),
+            next_fsid: 0x1000,
             next_ino: 1000,
             node_delay: 30,
             uzip_delay: 80,
@@ -233,6 +275,7 @@ impl Model {
             roots_opened: 0,
             bclone: false,
             geli: Geli::default(),
+            fsck_checks: 0,
             log: Vec::new(),
         })))
     }
@@ -263,6 +306,83 @@ impl Model {
             );
         }
         self
+    }
+
+    /// unlink(2) of `path`. A unit holding the file keeps it (its vnode
+    /// stays referenced until the unit is destroyed).
+    pub fn unlink(&self, path: impl AsRef<Path>) {
+        let mut k = self.k();
+        if let Some(f) = k.files.remove(path.as_ref()) {
+            k.keep_if_held(f);
+        }
+    }
+
+    /// rename(2) of `from` over `to` (`mv restored.img j1.img`): `to` now
+    /// names `from`'s file; the file `to` named before is unlinked (kept
+    /// only by a unit that holds it).
+    pub fn rename(&self, from: impl AsRef<Path>, to: impl AsRef<Path>) {
+        let mut k = self.k();
+        let f = k.files.remove(from.as_ref()).expect("rename: no such file");
+        if let Some(old) = k.files.insert(to.as_ref().to_path_buf(), f) {
+            k.keep_if_held(old);
+        }
+    }
+
+    /// What the unit's vnode holds, wherever (or whether) a path names it.
+    pub fn unit_content(&self, unit: u32) -> Option<Content> {
+        self.k().content_of(unit).cloned()
+    }
+
+    /// jail(8) removed the jail whose root is mounted at `on` while
+    /// something still references the prison: its `pr_root` keeps the root
+    /// busy for `ms` more (sys/kern/kern_jail.c `prison_deref` releases it
+    /// with the last reference). The jail's processes are gone.
+    pub fn dying_jail_root(&self, on: &str, ms: u64) {
+        let mut k = self.k();
+        let until = k.now + ms;
+        if let Some(m) = k.mounts.iter_mut().rev().find(|m| m.on == Path::new(on)) {
+            m.open_files = 0;
+            m.busy_until = until;
+        }
+    }
+
+    /// MDIOCQUERY as md.c `kern_mdquery_locked` answers it, with or without
+    /// the caller's buffers: the label is copied out only where a buffer
+    /// is given; a vnode unit's file is copied out whatever `md_file` is,
+    /// so a NULL `md_file` is EFAULT (copyout to address 0).
+    pub fn query_raw(&self, unit: u32, file_buf: bool, label_buf: bool) -> std::result::Result<UnitQuery, Errno> {
+        let k = self.0.borrow();
+        let u = k.units.get(&unit).ok_or(Errno::ENOENT)?;
+        if u.md_type == MD_VNODE && !file_buf {
+            return Err(Errno::EFAULT);
+        }
+        Ok(UnitQuery {
+            md_type: u.md_type,
+            options: u.flags,
+            mediasize: u.mediasize,
+            sectorsize: u.sectorsize,
+            file: (u.md_type == MD_VNODE).then(|| PathBuf::from(OsString::from_vec(u.file.clone()))),
+            // An md(4) without `md_label` leaves the caller's buffer as it
+            // was (zeroed: an empty label).
+            label: label_buf.then(|| if k.keeps_label { u.label.clone() } else { Vec::new() }),
+        })
+    }
+
+    /// unmount(2) with `MNT_BYFSID` (sys/kern/vfs_mount.c `sys_unmount`):
+    /// the path is `FSID:<val0>:<val1>`, the mount the one with that
+    /// `f_fsid` (ENOENT if none; EINVAL for a string that is not of that
+    /// form), then `dounmount` as for a path.
+    pub fn unmount_by_fsid(&self, fsid: &str, force: bool) -> Result<()> {
+        let mut k = self.k();
+        k.log(format!("unmount {fsid} MNT_BYFSID{}", if force { " MNT_FORCE" } else { "" }));
+        let what = format!("unmount of {fsid}");
+        let ids: Option<Vec<i32>> =
+            fsid.strip_prefix("FSID:").map(|r| r.split(':').map_while(|n| n.parse().ok()).collect());
+        let Some([a, b]) = ids.as_deref().and_then(|v| <[i32; 2]>::try_from(v).ok()) else {
+            return Err(err(what, Errno::EINVAL));
+        };
+        let i = k.mounts.iter().rposition(|m| m.fsid == [a, b]).ok_or_else(|| err(&what, Errno::ENOENT))?;
+        k.dounmount(i, force, &what)
     }
 
     pub fn clean_ufs() -> Content {
@@ -358,8 +478,23 @@ impl Model {
             if u.md_type == MD_VNODE {
                 x.push_str(&format!("          <file>{}</file>\n", escape(&u.file)));
             }
-            x.push_str(&format!("          <label>{}</label>\n", escape(&u.label)));
+            // g_md_dumpconf prints the label only where md(4) has one.
+            if k.keeps_label {
+                x.push_str(&format!("          <label>{}</label>\n", escape(&u.label)));
+            }
             x.push_str("        </config>\n      </provider>\n    </geom>\n");
+        }
+        // g_conf_geom: a withering geom says `<wither/>` where its config
+        // would be; g_conf_provider prints no `<config>` for its provider.
+        for (n, mediasize, sectorsize, gone) in &k.withering {
+            if k.now >= *gone {
+                continue;
+            }
+            x.push_str(&format!(
+                "    <geom id=\"0x{n:x}00\">\n      <name>md{n}</name>\n      <wither/>\n      <provider id=\"0x{n:x}01\">\n        \
+                 <name>md{n}</name>\n        <mode>r0w0e0</mode>\n        <mediasize>{mediasize}</mediasize>\n        \
+                 <sectorsize>{sectorsize}</sectorsize>\n      </provider>\n    </geom>\n"
+            ));
         }
         x.push_str("  </class>\n</mesh>\n");
         x
@@ -437,14 +572,76 @@ impl Kernel {
     }
 
     fn content_of(&mut self, unit: u32) -> Option<&mut Content> {
-        let u = self.units.get_mut(&unit)?;
-        match &mut u.store {
+        if let Store::Vnode(id) = self.units.get(&unit)?.store {
+            return self.file_by_id(id).map(|f| &mut f.content);
+        }
+        match &mut self.units.get_mut(&unit)?.store {
             Store::Memory(c) => Some(c),
-            Store::Vnode(p) => {
-                let p = p.clone();
-                self.files.get_mut(&p).map(|f| &mut f.content)
+            Store::Vnode(_) => None,
+        }
+    }
+
+    /// The file `id`: named by a path, or kept by a unit only.
+    fn file_by_id(&mut self, id: FileId) -> Option<&mut File> {
+        if self.files.values().any(|f| f.id == id) {
+            return self.files.values_mut().find(|f| f.id == id);
+        }
+        self.kept.get_mut(&id)
+    }
+
+    fn held_by_unit(&self, id: FileId) -> bool {
+        self.units.values().any(|u| matches!(u.store, Store::Vnode(v) if v == id))
+    }
+
+    /// A file no path names any more stays while a unit holds it.
+    fn keep_if_held(&mut self, f: File) {
+        if self.held_by_unit(f.id) && !self.files.values().any(|g| g.id == f.id) {
+            self.kept.insert(f.id, f);
+        }
+    }
+
+    /// sys/kern/vfs_mount.c `dounmount` of mount `i`, and what ffs_unmount
+    /// then does: a mount with another one on it or inside it is busy (the
+    /// other's `mnt_vnodecovered` is a vnode of this one, which vflush in
+    /// sys/kern/vfs_subr.c finds in use: EBUSY; the model refuses a forced
+    /// unmount of it too); open files or a dying jail's root make it EBUSY
+    /// unless forced. ffs_unmount marks the superblock clean again after a
+    /// read-write mount, and closing the device for writing makes GEOM
+    /// re-taste it.
+    fn dounmount(&mut self, i: usize, force: bool, what: &str) -> Result<()> {
+        let on = self.mounts[i].on.clone();
+        let covered = self.mounts[i + 1..].iter().any(|m| m.on.starts_with(&on));
+        if covered {
+            return Err(err(what, Errno::EBUSY));
+        }
+        let m = &self.mounts[i];
+        if (m.open_files > 0 || self.now < m.busy_until) && !force {
+            return Err(err(what, Errno::EBUSY));
+        }
+        let m = self.mounts.remove(i);
+        if let (Some(unit), false) = (m.unit, m.read_only) {
+            if m.fstype == "ufs" {
+                let from = m.from.as_os_str().as_bytes();
+                let layered = from.ends_with(b".uzip") || from.ends_with(b".eli");
+                if let Some(Content::Ufs { clean, .. }) = self.content_of(unit).and_then(|c| layer(c, layered)) {
+                    *clean = true;
+                }
+            }
+            let writers = self.access(unit).1;
+            if writers == 0 {
+                self.retaste(unit);
             }
         }
+        Ok(())
+    }
+
+    /// A new mount at the end of the mount list, with its own `f_fsid`
+    /// (sys/kern/vfs_mount.c `vfs_getnewfsid`: unique among the mounts;
+    /// val[0] here a counter, val[1] the file system type's number).
+    fn push_mount(&mut self, mut m: Mnt) {
+        self.next_fsid += 1;
+        m.fsid = [self.next_fsid, 0x35];
+        self.mounts.push(m);
     }
 
     fn is_dir(&self, p: &Path) -> bool {
@@ -523,7 +720,7 @@ impl MdSys for Model {
                 if req.options & MD_READONLY != 0 {
                     flags |= MD_READONLY;
                 }
-                (flags, Store::Vnode(path.clone()), path.as_os_str().as_bytes().to_vec(), ident)
+                (flags, Store::Vnode(f.id), path.as_os_str().as_bytes().to_vec(), ident)
             }
             _ => return Err(err(what, Errno::EOPNOTSUPP)),
         };
@@ -532,9 +729,11 @@ impl MdSys for Model {
         let now = k.now;
         let (node_delay, uzip_delay) = (k.node_delay, k.uzip_delay);
         let uzip = match &store {
-            Store::Vnode(p) => matches!(k.files[p].content, Content::Uzip(_)),
+            Store::Vnode(id) => matches!(k.file_by_id(*id).map(|f| &f.content), Some(Content::Uzip(_))),
             Store::Memory(_) => false,
         };
+        // A kernel before 12.0 has no `md_label` in its struct and keeps none.
+        let label = if k.keeps_label { label } else { Vec::new() };
         k.units.insert(
             unit,
             Unit {
@@ -564,26 +763,29 @@ impl MdSys for Model {
         if k.opencount(unit) != 0 && u.flags & MD_FORCE == 0 && !force {
             return Err(err(what, Errno::EBUSY));
         }
-        // mddestroy withers the geom; mounts on it see ENXIO from now on.
-        k.units.remove(&unit);
+        // mddestroy withers the geom (it lingers in the GEOM tree for
+        // `wither_hold`); mounts on it see ENXIO from now on; vn_close lets
+        // go of the vnode.
+        let u = k.units.remove(&unit).expect("checked above");
         for m in k.mounts.iter_mut().filter(|m| m.unit == Some(unit)) {
             m.unit = None;
+        }
+        if k.wither_hold > 0 {
+            let gone = k.now + k.wither_hold;
+            k.withering.push((unit, u.mediasize, u.sectorsize, gone));
+        }
+        if let Store::Vnode(id) = u.store {
+            if !k.held_by_unit(id) {
+                k.kept.remove(&id);
+            }
         }
         Ok(())
     }
 
-    /// md.c `kern_mdquery_locked`.
+    /// md.c `kern_mdquery_locked`, with both buffers given as the
+    /// backend's MdSys does ([`Model::query_raw`]).
     fn query(&mut self, unit: u32) -> Result<UnitQuery> {
-        let k = self.0.borrow();
-        let u = k.units.get(&unit).ok_or_else(|| err(format!("query /dev/md{unit}"), Errno::ENOENT))?;
-        Ok(UnitQuery {
-            md_type: u.md_type,
-            options: u.flags,
-            mediasize: u.mediasize,
-            sectorsize: u.sectorsize,
-            file: (u.md_type == MD_VNODE).then(|| PathBuf::from(OsString::from_vec(u.file.clone()))),
-            label: Some(u.label.clone()),
-        })
+        self.query_raw(unit, true, true).map_err(|e| err(format!("query /dev/md{unit}"), e))
     }
 
     /// DIOCGIDENT on `/dev/mdN`: md.c `g_md_start` answers `GEOM::ident`
@@ -614,15 +816,26 @@ impl MdSys for Model {
         Ok(parse_confxml(self.confxml()))
     }
 
-    /// getfsstat(2): `f_mntfromname`, `f_mntonname`, `f_fstypename`, with
-    /// the host's root first.
+    /// getfsstat(2): `f_mntfromname`, `f_mntonname`, `f_fstypename`,
+    /// `f_fsid`, oldest first (the mount list's order), with the host's
+    /// root first.
     fn mounts(&mut self) -> Result<Vec<MountEntry>> {
         let k = self.0.borrow();
         let root = match k.host {
-            Host::Ufs => MountEntry { from: "/dev/ada0p2".into(), on: "/".into(), fstype: "ufs".into(), flags: 0 },
-            Host::Zfs => {
-                MountEntry { from: "zroot/ROOT/default".into(), on: "/".into(), fstype: "zfs".into(), flags: 0 }
-            }
+            Host::Ufs => MountEntry {
+                from: "/dev/ada0p2".into(),
+                on: "/".into(),
+                fstype: "ufs".into(),
+                flags: 0,
+                fsid: [1, 0x35],
+            },
+            Host::Zfs => MountEntry {
+                from: "zroot/ROOT/default".into(),
+                on: "/".into(),
+                fstype: "zfs".into(),
+                flags: 0,
+                fsid: [2, 0xde],
+            },
         };
         let mut out = vec![root];
         out.extend(k.mounts.iter().map(|m| MountEntry {
@@ -631,6 +844,7 @@ impl MdSys for Model {
             fstype: m.fstype.clone(),
             // statfs f_flags (sys/mount.h MNT_RDONLY, MNT_NOSUID).
             flags: if m.read_only { mnt::RDONLY } else { 0 } | if m.nosuid { mnt::NOSUID } else { 0 },
+            fsid: m.fsid,
         }));
         Ok(out)
     }
@@ -675,8 +889,10 @@ impl MdSys for Model {
         let read_only = req.flags & mnt::RDONLY != 0 || names.iter().any(|n| n == "ro" || n == "rdonly");
         let nosuid = req.flags & mnt::NOSUID != 0 || names.iter().any(|n| n == "nosuid");
         match fstype.as_str() {
-            "tmpfs" => {
-                k.mounts.push(Mnt { on: fspath, from, fstype, read_only, nosuid, unit: None, open_files: 0 });
+            // Not on a disk: tmpfs, and nullfs (whose `from`/`target` is a
+            // directory; sys/fs/nullfs/null_vfsops.c `nullfs_mount`).
+            "tmpfs" | "nullfs" => {
+                k.push_mount(Mnt::new(fspath, from, fstype, read_only, nosuid, None));
                 return Ok(());
             }
             "ufs" => {}
@@ -753,36 +969,25 @@ impl MdSys for Model {
         if let Some(w) = warning {
             k.log.push(w);
         }
-        k.mounts.push(Mnt { on: fspath, from, fstype, read_only, nosuid, unit: Some(unit), open_files: 0 });
+        k.push_mount(Mnt::new(fspath, from, fstype, read_only, nosuid, Some(unit)));
         Ok(())
     }
 
-    /// unmount(2): sys/kern/vfs_mount.c `dounmount`; ffs_unmount marks the
-    /// superblock clean again after a read-write mount, and closing the
-    /// device for writing makes GEOM re-taste it.
+    /// unmount(2) by path: sys/kern/vfs_mount.c `sys_unmount` scans the
+    /// mount list newest first for `f_mntonname`, so of mounts stacked on
+    /// one directory the topmost is taken (EINVAL if none), then
+    /// `dounmount` ([`Kernel::dounmount`]).
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
         let mut k = self.k();
         k.log(format!("unmount {}{}", fspath.display(), if force { " MNT_FORCE" } else { "" }));
         let what = format!("unmount of {}", fspath.display());
         let i = k.mounts.iter().rposition(|m| m.on == fspath).ok_or_else(|| err(&what, Errno::EINVAL))?;
-        if k.mounts[i].open_files > 0 && !force {
-            return Err(err(what, Errno::EBUSY));
-        }
-        let m = k.mounts.remove(i);
-        if let (Some(unit), false) = (m.unit, m.read_only) {
-            if m.fstype == "ufs" {
-                let from = m.from.as_os_str().as_bytes();
-                let layered = from.ends_with(b".uzip") || from.ends_with(b".eli");
-                if let Some(Content::Ufs { clean, .. }) = k.content_of(unit).and_then(|c| layer(c, layered)) {
-                    *clean = true;
-                }
-            }
-            let writers = k.access(unit).1;
-            if writers == 0 {
-                k.retaste(unit);
-            }
-        }
-        Ok(())
+        k.dounmount(i, force, &what)
+    }
+
+    /// unmount(2) with `MNT_BYFSID` ([`Model::unmount_by_fsid`]).
+    fn unmount_fsid(&mut self, fsid: [i32; 2], _on: &Path, force: bool) -> Result<()> {
+        self.unmount_by_fsid(&format!("FSID:{}:{}", fsid[0], fsid[1]), force)
     }
 
     /// newfs(8) on `/dev/mdN`: opens the disk for writing (EROFS on a
@@ -905,9 +1110,13 @@ impl MdSys for Model {
         Ok(mount_md::platform::keyed::Key::File { fd: f.into(), shown })
     }
 
-    /// `fsck_ufs -p /dev/mdN` (sbin/fsck_ffs): preen mode repairs what a
-    /// crash leaves and marks the superblock clean; the disk is opened for
-    /// writing and closed again (GEOM re-tastes it).
+    /// `fsck_ufs -p [-f] /dev/mdN` (sbin/fsck_ffs): preen mode repairs
+    /// what a crash leaves and marks the superblock clean; the disk is
+    /// opened for writing and closed again (GEOM re-tastes it). Without
+    /// `-f` a clean file system is not checked at all: main.c keeps
+    /// `skipclean` set unless `-f` is given, and setup.c `setup` then
+    /// answers "FILE SYSTEM CLEAN; SKIPPING CHECKS" (main.c `checkfilesys`
+    /// reports it clean, exit 0). `checks` counts the checks really made.
     fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
         let mut k = self.k();
         k.log(format!("exec {:?}", argv));
@@ -919,9 +1128,17 @@ impl MdSys for Model {
                 format!("fsck_ufs: {}: No such file or directory", dev.display()),
             ));
         };
+        let force = argv.iter().any(|a| a == "-f");
+        if let Some(Content::Ufs { clean: true, .. }) = k.content_of(unit).and_then(|c| layer(c, layered)) {
+            if !force {
+                let d = dev.display();
+                return Ok(format!("{d}: FILE SYSTEM CLEAN; SKIPPING CHECKS\n{d}: clean, 15000 free (8 frags, 1874 blocks, 0.0% fragmentation)\n"));
+            }
+        }
         if let Some(Content::Ufs { clean, .. }) = k.content_of(unit).and_then(|c| layer(c, layered)) {
             *clean = true;
         }
+        k.fsck_checks += 1;
         k.retaste(unit);
         Ok(format!("** {}\n** Phase 1 - Check Blocks and Sizes\n***** FILE SYSTEM MARKED CLEAN *****\n", dev.display()))
     }
@@ -990,6 +1207,10 @@ impl MdSys for Model {
             (false, Some(_)) if o.read_only => {
                 return Err(Error::text(o.path.display().to_string(), posix::NO_READ_ONLY_CREATE));
             }
+            // posix::open_image: the directory's f_fstypename is zfs.
+            (false, Some((_, CreateMode::Reserve))) if k.host == Host::Zfs => {
+                return Err(Error::text(o.path.display().to_string(), posix::NO_RESERVE_ON_ZFS));
+            }
             (false, Some((size, _))) => {
                 k.next_ino += 1;
                 let id = FileId { dev: k.host.dev(), ino: k.next_ino };
@@ -1015,7 +1236,7 @@ impl MdSys for Model {
 
     fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
         if image.created {
-            self.k().files.remove(&image.path);
+            self.unlink(&image.path);
         }
         Ok(())
     }
@@ -1025,18 +1246,10 @@ impl MdSys for Model {
     /// (sys/dev/md/md.c `mdcreate_vnode` copies the path it was given).
     fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
         if image.created {
-            let to = &posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
-            let mut k = self.k();
-            if let Some(f) = k.files.remove(&image.path) {
-                k.files.insert(to.to_path_buf(), f);
-            }
+            let to = posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
             // The unit holds the vnode, which the rename does not change.
-            for u in k.units.values_mut() {
-                if matches!(&u.store, Store::Vnode(p) if p == &image.path) {
-                    u.store = Store::Vnode(to.to_path_buf());
-                }
-            }
-            image.path = to.to_path_buf();
+            self.rename(&image.path, &to);
+            image.path = to;
         }
         Ok(())
     }
@@ -1173,7 +1386,7 @@ impl Disks for Kernel {
         let unit = md_unit_of(provider)?;
         let c = match &self.units.get(&unit)?.store {
             Store::Memory(c) => c,
-            Store::Vnode(p) => &self.files.get(p)?.content,
+            Store::Vnode(id) => &self.files.values().find(|f| f.id == *id).or_else(|| self.kept.get(id))?.content,
         };
         match c {
             Content::Geli { meta, .. } => Some(meta.clone()),

@@ -197,10 +197,10 @@ fn rollback_offline() {
 #[test]
 fn dry_run_and_trace() {
     let f = found(None, false, "ext4");
-    let (log, r, out, err) = go(&f, None, Options { dry_run: true, debug: false });
+    let (log, r, out, err) = go(&f, None, Options { dry_run: true, debug: false, scratch: false });
     assert!(log.is_empty() && r.is_ok() && err.is_empty());
     assert_eq!(out, "<extend>\n<attach>\n<check>\n<grow>\n<detach>\n");
-    let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true });
+    let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true, scratch: false });
     assert_eq!(log.len(), 5);
     assert!(out.is_empty());
     assert_eq!(err, "DEBUG: <extend>\nDEBUG: <attach>\nDEBUG: <check>\nDEBUG: <grow>\nDEBUG: <detach>\n");

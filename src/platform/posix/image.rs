@@ -266,6 +266,10 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             Fill::Base(b, check) => {
                 let img = open_existing(walk_path(&b.path)?, &b.path, true)?;
                 check(file_id(&img.stat))?;
+                #[allow(clippy::unnecessary_cast)]
+                if let Some(e) = crate::template::smaller_than_base(&b.path, img.stat.st_size as u64, b.size) {
+                    return Err(e);
+                }
                 Some((img, b.clone))
             }
         };

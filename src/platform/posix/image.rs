@@ -452,14 +452,17 @@ pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<(
 /// is this descriptor's): the kernel queues blocked waiters, where polling
 /// with `LOCK_NB` could lose every turn to others under contention. If the
 /// bound passes first, the run fails; should the thread get the lock after
-/// that, it holds it only until this process exits, moments later.
+/// that, it holds it only until this process exits, moments later. A
+/// thread that got the lock is joined before this returns: the run is
+/// single-threaded again, as `unshare(CLONE_NEWNS)` needs (a new image
+/// grown mounted, [`crate::platform::Platform::grow_made`]).
 pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
     if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
         return Ok(());
     }
     let dup = fd.try_clone().map_err(|e| crate::error::from_io(what.to_string(), &e))?;
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let waiter = std::thread::spawn(move || {
         let r = loop {
             // SAFETY: flock(2) on a descriptor this thread owns; no memory
             // is passed.
@@ -477,11 +480,13 @@ pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, qui
         Err(_) => None,
     };
     if let Some(r) = got(rx.recv_timeout(quiet)) {
+        let _ = waiter.join();
         return r;
     }
     let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
     say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
     if let Some(r) = got(rx.recv_timeout(LOCK_WAIT.saturating_sub(quiet))) {
+        let _ = waiter.join();
         return r;
     }
     Err(Error::text(

@@ -232,7 +232,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                     self.platform.set_root(m, RootAttr::Owner(*uid, *gid))?
                 }
             }
-            Step::NewIdentity => {
+            Step::NewIdentity { grow_to } => {
                 // Only an image this run made from its base; it is
                 // published once its file system has its own identity.
                 if self.image.as_ref().is_some_and(|i| i.created && i.made.is_some()) {
@@ -241,6 +241,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                         self.platform.read_start(Head::Disk(disk), crate::superblock::PROBE_LEN)?.unwrap_or_default();
                     if let Some(tool) = self.platform.helper(disk, Helper::NewIdentity(&head))? {
                         self.debug_line(&format!("{tool}: a new UUID for the copy"));
+                    }
+                    if let Some(size) = *grow_to {
+                        self.grow_made(size)?;
                     }
                     if let Some(image) = self.image.as_mut() {
                         self.platform.publish_image(image)?;
@@ -253,6 +256,30 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             }
         }
         Ok(Flow::Next)
+    }
+
+    /// `--from` with `-s`: grows the image this run made from its base,
+    /// attached and not yet mounted nor published, to `size` bytes, by
+    /// `-r`'s plan and its run ([`crate::grow`]) over the backend's
+    /// operations ([`Platform::grow_made`]). The same size is nothing to
+    /// do; on failure the run's rollback removes the image.
+    fn grow_made(&mut self, size: u64) -> Result<()> {
+        let disk = need(&self.disk, "a device before attaching one")?;
+        let image = need(&self.image, "an image before opening one")?;
+        let started = std::time::Instant::now();
+        let (found, mut ops) = self.platform.grow_made(disk, image, self.mount_point)?;
+        let outcome = crate::grow::plan(&found, size)?;
+        let opts = crate::grow::Options { dry_run: false, debug: self.debug, scratch: true };
+        crate::grow::execute(&found, &outcome, ops.as_mut(), opts, self.io)?;
+        drop(ops);
+        if let crate::grow::Outcome::Steps(_) = outcome {
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            self.debug_line(&format!(
+                "grew the new image and its {} file system from its base's {} to {size} bytes in {took:.0} ms",
+                found.fstype, found.disk_size
+            ));
+        }
+        Ok(())
     }
 
     /// One image, one attachment: an image already mounted here is done; one

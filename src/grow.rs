@@ -70,7 +70,7 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &GrowRequest, io: &mut Output<'
     };
     let (found, mut ops) = p.grow_target(&located, named, req.size)?;
     let outcome = plan(&found, req.size)?;
-    execute(&found, &outcome, ops.as_mut(), Options { dry_run: req.dry_run, debug: req.debug }, io)
+    execute(&found, &outcome, ops.as_mut(), Options { dry_run: req.dry_run, debug: req.debug, scratch: false }, io)
 }
 
 /// The checker (if any) and grower for `fstype`, mounted or not.
@@ -149,6 +149,9 @@ pub struct Options {
     pub dry_run: bool,
     /// `-X`: a `DEBUG:` line per step as it runs.
     pub debug: bool,
+    /// The image is a new one its run removes on failure (`--from` with
+    /// `-s`): a failure says so instead of what stays.
+    pub scratch: bool,
 }
 
 /// Runs `outcome` (see the module text for the rollback rules).
@@ -230,6 +233,9 @@ pub fn execute(
                             larger |= matches!(d, GrowStep::SetCapacity { .. });
                         }
                     }
+                }
+                if opts.scratch {
+                    return Err(Error { what: e.what, why: append(e.why, "the new image is removed") });
                 }
                 return Err(explain(e, found, steps, larger, hint));
             }

@@ -155,8 +155,12 @@ pub enum Step {
     CopySkeleton(PathBuf),
     /// `--from`: give the file system of an image this run made from a
     /// base an identity of its own ([`crate::template::new_identity`]),
+    /// then, with `grow_to` (`-s` larger than the base), grow the image and
+    /// its file system to that many bytes as `-r` does ([`crate::grow`]),
     /// then publish the image (nothing for an image that existed).
-    NewIdentity,
+    NewIdentity {
+        grow_to: Option<u64>,
+    },
 }
 
 impl Step {
@@ -177,7 +181,7 @@ impl Step {
             Step::SetMode { .. } => "chmod",
             Step::SetOwner { .. } => "chown",
             Step::CopySkeleton(_) => "skel",
-            Step::NewIdentity => "identity",
+            Step::NewIdentity { .. } => "identity",
         }
     }
 }
@@ -269,8 +273,8 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
             // Never format over a file system nobody asked to replace.
             steps.push(Step::Examine(Examine::BeforeFormat));
         }
-        if req.from.is_some() {
-            steps.push(Step::NewIdentity);
+        if let Some(base) = &req.from {
+            steps.push(Step::NewIdentity { grow_to: base.size });
         } else if req.newfs || req.create.is_some() {
             steps.push(Step::Format(Format {
                 fstype: fstype.clone(),

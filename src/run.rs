@@ -126,7 +126,7 @@ fn show_plan<P: Describe>(plan: &plan::Plan, platform: &P, exact: bool, io: &mut
             plan::Step::OpenImage(o) if o.create.is_some() => " (created only if it does not exist)",
             plan::Step::Format(f) if f.only_if_created => " (only if this run created the image)",
             plan::Step::OpenImage(o) if o.from.is_some() => " (made from the base only if it does not exist)",
-            plan::Step::NewIdentity => " (only if this run made the image from the base)",
+            plan::Step::NewIdentity { .. } => " (only if this run made the image from the base)",
             _ => "",
         };
         let _ = writeln!(io.out, "{}{condition}", platform.describe(step, None, None));

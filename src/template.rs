@@ -20,6 +20,27 @@ pub enum Policy {
 pub struct Base {
     pub path: PathBuf,
     pub clone: Policy,
+    /// `-s`: the size the new image is grown to when that is more than
+    /// its base's (by `-r`'s grow, [`crate::grow`], before the image is
+    /// published); less is refused before anything is made
+    /// ([`smaller_than_base`]), the same is nothing to do.
+    pub size: Option<u64>,
+}
+
+/// Where the backend cannot grow an image it made from a base
+/// ([`crate::platform::Platform::grow_made`]): `-s` with `--from` is
+/// refused before anything is made.
+pub const NO_GROW_MADE: &str = "--from with -s: this system does not grow a new image made from a base; \
+     make it without -s, then grow it with -r";
+
+/// The refusal of `-s size` smaller than the base's `base_len` bytes,
+/// from the base's path as given; `None` when the size is fine.
+pub fn smaller_than_base(base: &std::path::Path, base_len: u64, size: Option<u64>) -> Option<crate::error::Error> {
+    let size = size.filter(|s| *s < base_len)?;
+    Some(crate::error::Error::text(
+        crate::error::quoted(base),
+        format!("is {base_len} bytes, more than -s {size}: an image made from a base is never smaller; nothing made"),
+    ))
 }
 
 /// Refuses `base` (opened, its identity `id`) when a unit has it attached

@@ -255,6 +255,7 @@ pub fn interpret(
                         .get_or_insert_with(|| crate::template::Base {
                             path: PathBuf::new(),
                             clone: Default::default(),
+                            size: None,
                         })
                         .path = PathBuf::from(path);
                 }
@@ -333,11 +334,8 @@ pub fn interpret(
         if req.create.is_none() || !matches!(req.backing, Backing::Vnode(_)) {
             return Err(CliError::Fatal("--from requires --create and -F file".into()));
         }
-        if req.size.is_some() {
-            return Err(CliError::Fatal(
-                "--from with -s: the new image has its base's size (grow it afterwards with -r)".into(),
-            ));
-        }
+        // -s is the size the copy is grown to, not one to attach it with.
+        base.size = req.size.take();
         base.clone = clone_policy.unwrap_or_default();
         // The copy holds its base's file system: nothing to format.
         req.newfs = false;

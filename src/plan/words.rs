@@ -120,8 +120,12 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
                 let ro = if c.read_only { " read-only" } else { "" };
                 format!("open the {} crypt layer on {disk}{ro}{header}", c.encrypt.scheme.name())
             }
-            Step::NewIdentity => {
-                "give the copied file system an identity of its own (a new UUID) if this run made the image".to_string()
+            Step::NewIdentity { grow_to } => {
+                let grow =
+                    grow_to.map(|n| format!(", then grow it and its file system to {}", size(n))).unwrap_or_default();
+                format!(
+                    "give the copied file system an identity of its own (a new UUID){grow}, if this run made the image"
+                )
             }
             Step::Examine(Examine::BeforeFormat) => {
                 format!("check that {disk} holds no file system (none is formatted over)")

@@ -64,7 +64,10 @@ pub fn generic(step: &Step, prefix: &str, dev: Option<&Device>) -> String {
         Step::SetMode { mode, .. } => format!("chmod {mode:o} (mounted root)"),
         Step::SetOwner { uid, gid } => format!("chown {uid}:{gid} (mounted root)"),
         Step::CopySkeleton(p) => format!("copy {} into the mounted root", p.display()),
-        Step::NewIdentity => format!("give the file system on {name} a new UUID, then publish the image"),
+        Step::NewIdentity { grow_to } => format!(
+            "give the file system on {name} a new UUID, {}then publish the image",
+            grow_to.map_or(String::new(), |s| format!("grow it to {s} bytes if it is smaller, "))
+        ),
     }
 }
 

@@ -414,6 +414,20 @@ pub trait Platform {
     fn list_units(&mut self) -> Result<Vec<(UnitInfo, bool)>> {
         Ok(self.units(Which::All)?.into_iter().map(|u| (u, true)).collect())
     }
+    /// `--create --from=BASE -s size`: what the backend finds about an
+    /// image this run made from its base (`image`, not yet published),
+    /// attached by this run as `disk` and not mounted, and its way of doing
+    /// each step of `-r`'s grow of it to `size` bytes ([`crate::grow`]).
+    /// `mount_point` is the run's, for a file system that grows only while
+    /// mounted (mounted where nobody else sees it, for the grow only).
+    fn grow_made<'a>(
+        &'a mut self,
+        _disk: &'a Disk<Self::Hold>,
+        _image: &'a Opened<Self::Image>,
+        _mount_point: &Path,
+    ) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
+        Err(crate::error::Error::plain(crate::template::NO_GROW_MADE))
+    }
     /// `mount_md --list`: one row for unit `u` (found by
     /// [`Platform::units`]) and `mount`, the first mount of its device;
     /// `None` when it went away meanwhile ([`crate::list::collect`]).

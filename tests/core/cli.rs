@@ -520,7 +520,7 @@ fn skeleton_into_a_read_only_mount_is_refused() {
 #[test]
 fn from_a_base() {
     use mount_md::template::{Base, Policy};
-    let base = |p: Policy| Some(Base { path: "/images/base.img".into(), clone: p });
+    let base = |p: Policy| Some(Base { path: "/images/base.img".into(), clone: p, size: None });
     for line in [
         "mount_md --create --from=/images/base.img -F /images/j1.img md /j1",
         "mount_md --create --from /images/base.img -F /images/j1.img md /j1",
@@ -539,10 +539,11 @@ fn from_a_base() {
     };
     assert_eq!(fatal("mount_md --from=/b -F /j.img md /j1"), "--from requires --create and -F file");
     assert_eq!(fatal("mount_md --create --from=/b -s 1g md /j1"), "--from requires --create and -F file");
-    assert_eq!(
-        fatal("mount_md --create --from=/b -s 1g -F /j.img md /j1"),
-        "--from with -s: the new image has its base's size (grow it afterwards with -r)"
-    );
+    // -s with --from: the size the new image is grown to, not a size to
+    // attach it with.
+    let r = parse_line("mount_md --create --from=/images/base.img -s 1g -F /j.img md /j1").unwrap();
+    assert_eq!(r.from, Some(Base { path: "/images/base.img".into(), clone: Policy::Auto, size: Some(1 << 30) }));
+    assert_eq!(r.size, None);
     assert_eq!(fatal("mount_md --create --clone=require -s 1g -F /j.img md /j1"), "--clone requires --from");
     assert_eq!(
         fatal("mount_md --create --from=/b --clone=maybe -F /j.img md /j1"),

@@ -236,10 +236,10 @@ fn the_report_names_both_sizes() {
 #[test]
 fn dry_run_and_trace() {
     let f = found(None, false, "ext4");
-    let (log, r, out, err) = go(&f, None, Options { dry_run: true, debug: false });
+    let (log, r, out, err) = go(&f, None, Options { dry_run: true, debug: false, scratch: false });
     assert!(log.is_empty() && r.is_ok() && err.is_empty());
     assert_eq!(out, "<extend>\n<attach>\n<check>\n<grow>\n<detach>\n");
-    let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true });
+    let (log, _, out, err) = go(&f, None, Options { dry_run: false, debug: true, scratch: false });
     assert_eq!(log.len(), 5);
     // The one line a grow reports (the double cannot tell the file
     // system's sizes).

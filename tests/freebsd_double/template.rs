@@ -107,3 +107,20 @@ fn a_base_attached_read_write_is_refused() {
     assert_eq!(code, 0, "{err}\n{}", log(&m));
     assert_eq!(m.content(IMG1), Content::Ufs { clean: false, fsmnt: J1.into(), softdep: true });
 }
+
+/// `-s` with `--from` is refused on FreeBSD before anything is made (the
+/// grow at creation is Linux's; growfs there is `-r`'s, afterwards).
+#[test]
+fn s_with_from_is_refused_before_anything_is_made() {
+    let m = host(Host::Zfs, true);
+    let line = "mount_md --create --from=/images/base.img -s 512m -F /images/j1.img md /var/jails/j1";
+    let (code, _, err) = mount_md(&m, &words(line));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err,
+        "mount_md: --from with -s: this system does not grow a new image made from a base; \
+         make it without -s, then grow it with -r\n"
+    );
+    assert_eq!(m.k().files.len(), 1, "nothing made: {:?}", m.k().files.keys().collect::<Vec<_>>());
+    assert!(m.unit_numbers().is_empty());
+}

@@ -439,3 +439,202 @@ fn killed_during_the_copy_a_rerun_succeeds() {
     }
     assert_nothing_left(&tmp);
 }
+
+// ---- `--create --from=BASE -s SIZE`: the new image grown ----
+
+/// The size the file system in image `p` says it has, from its superblock:
+/// ext4 blocks × block size, XFS data blocks × block size, btrfs
+/// total_bytes.
+fn fs_size(p: &Path, fstype: &str) -> u64 {
+    let mut b = vec![0u8; 0x10000 + 4096];
+    File::open(p).unwrap().read_exact_at(&mut b, 0).unwrap();
+    let le32 = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()));
+    match fstype {
+        "ext4" => {
+            let blocks = le32(1024 + 0x4) | (le32(1024 + 0x150) << 32);
+            blocks * (1024 << le32(1024 + 0x18))
+        }
+        "xfs" => {
+            let bs = u64::from(u32::from_be_bytes(b[4..8].try_into().unwrap()));
+            u64::from_be_bytes(b[8..16].try_into().unwrap()) * bs
+        }
+        _ => u64::from_le_bytes(b[0x10000 + 0x70..0x10000 + 0x78].try_into().unwrap()),
+    }
+}
+
+/// statvfs of `dir`: the file system's size in bytes.
+fn statvfs_size(dir: &Path) -> u64 {
+    let st = nix::sys::statvfs::statvfs(dir).unwrap();
+    #[allow(clippy::unnecessary_cast)]
+    let size = st.blocks() as u64 * st.fragment_size() as u64;
+    size
+}
+
+fn sha256(p: &Path) -> String {
+    let out = Command::new(tool("sha256sum").unwrap()).arg(p).output().unwrap();
+    ok(&out);
+    text(&out.stdout).split_whitespace().next().unwrap().to_string()
+}
+
+/// A 320 MiB base of `fstype` (XFS's smallest is 300 MiB) made by
+/// mount_md under `tmp`, holding a file `data`, unmounted again.
+fn small_base(tmp: &TempDir, fstype: &str) -> (PathBuf, Vec<u8>) {
+    let base = tmp.join("base.img");
+    let mnt = tmp.dir("base-mnt");
+    ok(&mdmfs(args!["--create=sparse", "-s", "320m", "-T", fstype, "-F", &base, "md", &mnt]));
+    let data: Vec<u8> = (0..8 * MIB).map(|i| (i as u8).wrapping_mul(7) ^ 0x3c).collect();
+    std::fs::write(mnt.join("data"), &data).unwrap();
+    ok(&mdmfs(args!["-u", &mnt]));
+    (base, data)
+}
+
+/// `-s` larger than the base: the new image is that size and its file
+/// system fills it (statvfs while mounted, the superblock after), the data
+/// is there, the base is untouched; `-X` says what was done. The same size
+/// is nothing to do; a smaller one is refused with nothing made.
+fn grown_from_base(fstype: &str) {
+    let tmp = TempDir::new(&format!("template-grow-{fstype}"));
+    let mut loops = LoopGuard::default();
+    let (base, data) = small_base(&tmp, fstype);
+    let before = sha256(&base);
+    let from = format!("--from={}", base.display());
+    let j1 = tmp.join("j1.img");
+    let m1 = tmp.dir("j1");
+    let out = mdmfs(args!["-X", "--create", &from, "-s", "512m", "-F", &j1, "md", &m1]);
+    ok(&out);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "grew the new image and its {fstype} file system from its base's {} to {} bytes",
+            320 * MIB,
+            512 * MIB
+        )),
+        "{err}"
+    );
+    let (g1, _) = mounted(&m1, &j1, &mut loops);
+    assert_eq!(std::fs::metadata(&j1).unwrap().len(), 512 * MIB);
+    let seen = statvfs_size(&m1);
+    assert!(seen > 400 * MIB && seen <= 512 * MIB, "{fstype}: statvfs says {seen} bytes");
+    assert_eq!(std::fs::read(m1.join("data")).unwrap(), data);
+    ok(&mdmfs(args!["-u", &m1]));
+    drop(g1);
+    assert_eq!(fs_size(&j1, fstype), 512 * MIB, "{fstype}: the superblock");
+    assert_ne!(uuid_of(&j1), uuid_of(&base));
+    assert_eq!(sha256(&base), before, "{fstype}: the base changed");
+    assert_eq!(std::fs::metadata(&base).unwrap().len(), 320 * MIB);
+
+    // The base's own size: nothing to grow, said under -X.
+    let j2 = tmp.join("j2.img");
+    let out = mdmfs(args!["-X", "--create", &from, "-s", "320m", "-F", &j2, "md", &m1]);
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains(&format!("is already {} bytes: nothing to do", 320 * MIB)),
+        "{}",
+        text(&out.stderr)
+    );
+    let (g2, _) = mounted(&m1, &j2, &mut loops);
+    ok(&mdmfs(args!["-u", &m1]));
+    drop(g2);
+    assert_eq!(std::fs::metadata(&j2).unwrap().len(), 320 * MIB);
+
+    // Smaller: one line, nothing made.
+    let j3 = tmp.join("j3.img");
+    let out = mdmfs(args!["--create", &from, "-s", "100m", "-F", &j3, "md", &m1]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "is {} bytes, more than -s {}: an image made from a base is never smaller",
+            320 * MIB,
+            100 * MIB
+        )),
+        "{err}"
+    );
+    assert!(!j3.exists() && !tmp.join(".j3.img.mount_md-new").exists());
+    assert_eq!(sha256(&base), before);
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn grown_from_an_ext4_base() {
+    require_loop!();
+    grown_from_base("ext4");
+}
+
+#[test]
+fn grown_from_an_xfs_base() {
+    require_loop!();
+    if have_host("xfs") {
+        grown_from_base("xfs");
+    }
+}
+
+#[test]
+fn grown_from_a_btrfs_base() {
+    require_loop!();
+    if have_host("btrfs") {
+        grown_from_base("btrfs");
+    }
+}
+
+/// SIGKILL while the new image is grown (offline for ext4, mounted in the
+/// run's own mount namespace for XFS): no half image under the final name
+/// (anything published is whole: the size asked, its file system that
+/// size), no mount or loop device left, and the line run again succeeds.
+fn killed_while_growing(fstype: &str) {
+    let tmp = TempDir::new(&format!("template-grow-kill-{fstype}"));
+    let (base, data) = small_base(&tmp, fstype);
+    let j1 = tmp.join("j1.img");
+    let m1 = tmp.dir("j1");
+    let from = format!("--from={}", base.display());
+    let line: Vec<std::ffi::OsString> = vec![
+        "--create".into(),
+        from.into(),
+        "-s".into(),
+        "1g".into(),
+        "-F".into(),
+        j1.clone().into(),
+        "md".into(),
+        m1.clone().into(),
+    ];
+    let line: Vec<&std::ffi::OsStr> = line.iter().map(|a| a.as_os_str()).collect();
+    let line = line.as_slice();
+    let mut loops = LoopGuard::default();
+    for delay_ms in [0u64, 30, 80, 150, 300, 600] {
+        let mut child = Command::new(bin()).args(line).stdin(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = nix::mount::umount2(&m1, nix::mount::MntFlags::empty());
+        assert_eq!(wait_no_loops(tmp.path().join("j1.img").as_path(), SETTLE), Vec::<String>::new());
+        if j1.exists() {
+            assert_eq!(std::fs::metadata(&j1).unwrap().len(), GIB, "after {delay_ms} ms");
+            assert_eq!(fs_size(&j1, fstype), GIB, "after {delay_ms} ms");
+        }
+        ok(&mdmfs(line));
+        let (g, _) = mounted(&m1, &j1, &mut loops);
+        assert_eq!(std::fs::read(m1.join("data")).unwrap(), data, "after {delay_ms} ms");
+        ok(&mdmfs(args!["-u", &m1]));
+        drop(g);
+        assert_eq!(fs_size(&j1, fstype), GIB, "after {delay_ms} ms");
+        assert!(!tmp.join(".j1.img.mount_md-new").exists(), "temporary left after {delay_ms} ms");
+        std::fs::remove_file(&j1).unwrap();
+    }
+    assert_eq!(std::fs::metadata(&base).unwrap().len(), 320 * MIB);
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn killed_while_growing_ext4_a_rerun_succeeds() {
+    require_loop!();
+    killed_while_growing("ext4");
+}
+
+#[test]
+fn killed_while_growing_xfs_a_rerun_succeeds() {
+    require_loop!();
+    if have_host("xfs") {
+        killed_while_growing("xfs");
+    }
+}

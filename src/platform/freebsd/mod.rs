@@ -505,6 +505,9 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 Step::EnterNamespace(_) => {
                     return Err(Error::plain("mount namespaces (mount.md -N) exist only on Linux"));
                 }
+                Step::OpenImage(o) if o.from.as_ref().is_some_and(|b| b.size.is_some()) => {
+                    return Err(Error::plain(crate::template::NO_GROW_MADE));
+                }
                 Step::Attach(a) => requests::validate_size(&a.backing, a.size, self.sys.page_size())?,
                 Step::Format(f) if f.fstype != "ufs" => {
                     return Err(Error::plain(format!(

@@ -149,8 +149,13 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::CopySkeleton(p) => {
                 format!("copy {} into {root}", mount::quoted(&show(p)))
             }
-            Step::NewIdentity => format!(
-                "tune2fs -U random | xfs_admin -U generate | btrfstune -m {node} (by its file system), then publish the image"
+            Step::NewIdentity { grow_to } => format!(
+                "tune2fs -U random | xfs_admin -U generate | btrfstune -m {node} (by its file system), {}then publish the image",
+                grow_to.map_or(String::new(), |s| format!(
+                    "then if it is smaller than {s} bytes: posix_fallocate of its tail, LOOP_SET_CAPACITY, \
+                     e2fsck -f -p + resize2fs {node} | xfs_growfs | btrfs filesystem resize max (mounted in a \
+                     mount namespace of its own), "
+                ))
             ),
         }
     }

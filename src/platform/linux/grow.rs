@@ -460,6 +460,171 @@ pub fn target<'a, S: LoopSys>(
     Ok((found, Box::new(ops)))
 }
 
+/// The grow of an image `--create --from` made ([`Platform::grow_made`]):
+/// attached by the run as `dev`, not mounted, not published. `-r`'s steps
+/// on the run's own unit: extend the file, `LOOP_SET_CAPACITY`, then the
+/// grower, offline for ext2/3/4 (`e2fsck -f -p` first), and for XFS and
+/// btrfs, which grow only while mounted, mounted in a mount namespace of
+/// this run's own ([`MadeGrow::in_private_mount`]).
+struct MadeGrow<'a, S: LoopSys> {
+    linux: &'a mut Linux<S>,
+    dev: &'a S::Dev,
+    unit: u32,
+    image: &'a std::os::fd::OwnedFd,
+    shown: String,
+    fstype: String,
+    mount_point: PathBuf,
+}
+
+impl<S: LoopSys> MadeGrow<'_, S> {
+    fn node(&self) -> String {
+        show(&loopdev::node(self.unit))
+    }
+
+    /// Runs `tool` with the disk mounted on the run's mount point in a
+    /// mount namespace made for it (`unshare(CLONE_NEWNS)`, every mount in
+    /// it private), so that no other process sees the mount, and it dies
+    /// with this process if it is killed meanwhile; then unmounts and goes
+    /// back to the namespace (and working directory) it came from.
+    fn in_private_mount(&mut self, tool: Tool) -> Result<()> {
+        use nix::sched::{setns, unshare, CloneFlags};
+        let home = std::fs::File::open("/proc/self/ns/mnt")
+            .map_err(|e| crate::error::from_io("/proc/self/ns/mnt".to_string(), &e))?;
+        let cwd =
+            nix::fcntl::open(".", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+                .map_err(|e| Error::sys("open .", e))?;
+        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| Error::sys("unshare(CLONE_NEWNS)", e))?;
+        let ran = self.mounted_run(tool);
+        setns(&home, CloneFlags::CLONE_NEWNS).map_err(|e| Error::sys("setns back to the mount namespace", e))?;
+        nix::unistd::fchdir(&cwd).map_err(|e| Error::sys("fchdir back", e))?;
+        ran
+    }
+
+    fn mounted_run(&mut self, tool: Tool) -> Result<()> {
+        use nix::mount::MsFlags;
+        let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+        self.linux
+            .sys
+            .mount("none", Path::new("/"), "", private, None)
+            .map_err(|e| Error::sys("mount --make-rprivate /", e))?;
+        let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let node = self.node();
+        let pin = super::steps::do_mount(&mut self.linux.sys, &node, &self.mount_point, &self.fstype, flags, "")?;
+        let ran = run_tool(tool, &tool.argv(&node, Some(&self.mount_point)), None);
+        drop(pin);
+        let what = || format!("unmount {} (mounted for the grow)", crate::error::quoted(&self.mount_point));
+        self.linux.sys.unmount(&self.mount_point, false).map_err(|e| Error::sys(what(), e))?;
+        ran
+    }
+}
+
+impl<S: LoopSys> GrowOps for MadeGrow<'_, S> {
+    fn interrupted(&mut self) -> Option<&'static str> {
+        posix::pending_stop()
+    }
+
+    fn describe(&self, step: &GrowStep) -> String {
+        match step {
+            GrowStep::ExtendImage { from, to } => format!("posix_fallocate({}, {from}, {})", self.shown, to - from),
+            GrowStep::SetCapacity { to, .. } => format!("ioctl({}, LOOP_SET_CAPACITY) (to {to} bytes)", self.node()),
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t @ (Tool::E2fsck | Tool::Resize2fs | Tool::Growfs)) => {
+                grow::show_argv(&t.argv(&self.node(), None))
+            }
+            GrowStep::GrowFs(t) => format!(
+                "unshare(CLONE_NEWNS); mount({}, {}, {}); {}; umount({})",
+                self.node(),
+                self.mount_point.display(),
+                self.fstype,
+                grow::show_argv(&t.argv(&self.node(), Some(&self.mount_point))),
+                self.mount_point.display()
+            ),
+            GrowStep::Attach | GrowStep::Detach => "internal error: the new image is attached by its run".into(),
+        }
+    }
+
+    fn run(&mut self, step: &GrowStep) -> Result<()> {
+        match step {
+            GrowStep::ExtendImage { from, to } => extend::allocate_range(self.image, *from, *to, &self.shown),
+            GrowStep::SetCapacity { to, .. } => {
+                let node = self.node();
+                self.linux
+                    .sys
+                    .set_capacity(self.dev)
+                    .map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
+                match disk_size(self.unit) {
+                    Some(n) if n == *to => Ok(()),
+                    n => Err(Error::plain(format!(
+                        "{node}: LOOP_SET_CAPACITY left the disk {} bytes, not {to}",
+                        n.map_or("?".to_string(), |n| n.to_string())
+                    ))),
+                }
+            }
+            GrowStep::CheckFs(t) | GrowStep::GrowFs(t @ (Tool::E2fsck | Tool::Resize2fs | Tool::Growfs)) => {
+                // A new image under its temporary name: a cut-short grow of
+                // it is removed by the next run, so its tools die with
+                // mount_md.
+                run_tool(*t, &t.argv(&self.node(), None), None)
+            }
+            GrowStep::GrowFs(t) => self.in_private_mount(*t),
+            GrowStep::Attach | GrowStep::Detach => Err(Error::plain(self.describe(step))),
+        }
+    }
+
+    fn undo(&mut self, step: &GrowStep) -> Result<()> {
+        match step {
+            GrowStep::ExtendImage { from, .. } => extend::truncate(self.image, *from, &self.shown),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What [`Platform::grow_made`] answers on Linux ([`MadeGrow`]).
+pub fn made<'a, S: LoopSys>(
+    linux: &'a mut Linux<S>,
+    disk: &'a Disk<Held<S::Dev>>,
+    image: &'a Opened<posix::Image>,
+    mount_point: &Path,
+) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
+    let shown = show(&image.path);
+    if disk.layer.is_some() {
+        return Err(Error::text(shown, "has a crypt layer, which -s does not grow yet with --from"));
+    }
+    let unit = disk.device.unit;
+    let head = linux.read_start(disk, superblock::PROBE_LEN)?;
+    let probed = superblock::probe(&head);
+    let fstype = match probed {
+        superblock::Found::Mountable(t) => t.to_string(),
+        _ => return Err(Error::text(shown, "no file system mount_md knows how to grow (-s with --from)")),
+    };
+    let st = nix::sys::stat::fstat(&image.handle.fd).map_err(|e| Error::sys(shown.clone(), e))?;
+    #[allow(clippy::unnecessary_cast)]
+    let image_len = st.st_size as u64;
+    let online = matches!(fstype.as_str(), "xfs" | "btrfs");
+    let found = Found {
+        image: image.path.clone(),
+        image_len,
+        disk_size: disk_size(unit).unwrap_or(image_len),
+        attached: Some(Attached {
+            device: loopdev::node(unit),
+            mount_point: online.then(|| mount_point.to_path_buf()),
+            read_only: disk.device.read_only,
+        }),
+        fstype: fstype.clone(),
+        fs_size: superblock::fs_size(&head, probed),
+        refusal: None,
+    };
+    let ops = MadeGrow {
+        linux,
+        dev: &disk.hold.fd,
+        unit,
+        image: &image.handle.fd,
+        shown,
+        fstype,
+        mount_point: mount_point.to_path_buf(),
+    };
+    Ok((found, Box::new(ops)))
+}
+
 /// `mount_md --list`: the row of bound unit `u`, mounted as `mount` says.
 /// The backing file's path may not be readable in sysfs (longer than a
 /// page: ENAMETOOLONG): the unit is listed all the same, its image unknown.

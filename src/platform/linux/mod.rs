@@ -524,6 +524,15 @@ impl<S: LoopSys> Platform for Linux<S> {
         units::list_visible(&mut self.sys)
     }
 
+    fn grow_made<'a>(
+        &'a mut self,
+        disk: &'a Disk<Held<S::Dev>>,
+        image: &'a Opened<posix::Image>,
+        mount_point: &Path,
+    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + 'a>)> {
+        grow::made(self, disk, image, mount_point)
+    }
+
     fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
         grow::row(&mut self.sys, u, mount)
     }

@@ -296,6 +296,10 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             Fill::Base(b, check) => {
                 let img = open_existing(walk_path(&b.path)?, &b.path, true)?;
                 check(file_id(&img.stat))?;
+                #[allow(clippy::unnecessary_cast)]
+                if let Some(e) = crate::template::smaller_than_base(&b.path, img.stat.st_size as u64, b.size) {
+                    return Err(e);
+                }
                 Some((img, b.clone))
             }
         };
@@ -484,14 +488,17 @@ pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<(
 /// is this descriptor's): the kernel queues blocked waiters, where polling
 /// with `LOCK_NB` could lose every turn to others under contention. If the
 /// bound passes first, the run fails; should the thread get the lock after
-/// that, it holds it only until this process exits, moments later.
+/// that, it holds it only until this process exits, moments later. A
+/// thread that got the lock is joined before this returns: the run is
+/// single-threaded again, as `unshare(CLONE_NEWNS)` needs (a new image
+/// grown mounted, [`crate::platform::Platform::grow_made`]).
 pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
     if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
         return Ok(());
     }
     let dup = fd.try_clone().map_err(|e| crate::error::from_io(what.to_string(), &e))?;
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let waiter = std::thread::spawn(move || {
         let r = loop {
             // SAFETY: flock(2) on a descriptor this thread owns; no memory
             // is passed.
@@ -527,11 +534,23 @@ pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, qui
         }
     };
     if let Some(r) = wait(quiet) {
+        // The thread sent its answer and ends: wait for it (a later
+        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
+        // after a stop signal, while it still waits in flock.
+        if r.is_ok() {
+            let _ = waiter.join();
+        }
         return r;
     }
     let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
     say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
     if let Some(r) = wait(LOCK_WAIT.saturating_sub(quiet)) {
+        // The thread sent its answer and ends: wait for it (a later
+        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
+        // after a stop signal, while it still waits in flock.
+        if r.is_ok() {
+            let _ = waiter.join();
+        }
         return r;
     }
     Err(Error::text(

@@ -17,7 +17,7 @@
 //!
 //! On FreeBSD the mark also names the image exactly:
 //! `mount_md:dev=<st_dev>,ino=<st_ino>:<mount point>` ([`encode_with_file`],
-//! [`file`]). md(4)'s own ident (`MD-DEV…-INO…`) is cut to 31 characters,
+//! [`file()`]). md(4)'s own ident (`MD-DEV…-INO…`) is cut to 31 characters,
 //! which on ZFS leaves a digit or two of the inode, and the path md(4)
 //! keeps may name another file by now; the mark holds the device and inode
 //! of the file the unit was attached with, whole. (A mount point is an
@@ -125,7 +125,7 @@ pub fn file(field: &[u8]) -> Option<FileId> {
 
 /// Reads a field back: the bytes up to the first NUL (or all of them).
 /// `None` when the unit was not marked by mount_md. The image's identity,
-/// if the mark has one, is read by [`file`].
+/// if the mark has one, is read by [`file()`].
 pub fn decode(field: &[u8], capacity: usize) -> Option<Mark> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
     let text = &field[..end];

@@ -594,7 +594,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     /// getfsstat(2), each mount keyed to the unit its `f_mntfromname` node
     /// is by `st_rdev` ([`FreeBsd::mount_unit`]); a mount on no md unit
-    /// gets key 0. Its id is its `f_fsid` ([`mount_id`]).
+    /// gets key 0. Its id is its `f_fsid` (`mount_id`).
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(self
             .mounts_with_units()?

@@ -578,7 +578,7 @@ impl<S: LoopSys> GrowOps for MadeGrow<'_, S> {
     }
 }
 
-/// What [`Platform::grow_made`] answers on Linux ([`MadeGrow`]).
+/// What [`Platform::grow_made`] answers on Linux (`MadeGrow`).
 pub fn made<'a, S: LoopSys>(
     linux: &'a mut Linux<S>,
     disk: &'a Disk<Held<S::Dev>>,

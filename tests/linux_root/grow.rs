@@ -43,17 +43,6 @@ fn df_size(dir: &Path) -> u64 {
     text(&out.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
 }
 
-/// Returns from the test, saying why, when the kernel lacks `fstype`
-/// (fails the test instead under `MOUNT_MD_REQUIRE_ROOT=1`).
-macro_rules! require_kernel_fs {
-    ($fstype:expr) => {
-        if !kernel_has($fstype) {
-            skip(&format!("the kernel has no {} (modprobe {})", $fstype, $fstype));
-            return;
-        }
-    };
-}
-
 /// ext4 grows online through an ioctl that needs CAP_SYS_RESOURCE, which
 /// some containers drop even for root.
 fn have_cap_sys_resource() -> bool {

@@ -6,7 +6,7 @@
 use crate::second_boot::{next, run_killed};
 use crate::support::*;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,20 +14,11 @@ fn mdmfs(args: &[&std::ffi::OsStr]) -> Output {
     run(&bin(), args)
 }
 
-fn program(name: &str) -> Option<PathBuf> {
-    ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file())
-}
-
-fn kernel_has(fstype: &str) -> bool {
-    std::fs::read_to_string("/proc/filesystems")
-        .is_ok_and(|t| t.lines().any(|l| l.split_whitespace().last() == Some(fstype)))
-}
-
 fn mkfs(fstype: &str, image: &Path, size: u64, extra: &[&str]) {
     let f = std::fs::File::create(image).unwrap();
     f.set_len(size).unwrap();
     drop(f);
-    let prog = program(&format!("mkfs.{fstype}")).unwrap();
+    let prog = tool(&format!("mkfs.{fstype}")).unwrap();
     let flag = if fstype == "ext4" { "-F" } else { "-f" };
     let st = Command::new(prog).args(["-q", flag]).args(extra).arg(image).status().unwrap();
     assert!(st.success(), "mkfs.{fstype}");
@@ -46,7 +37,7 @@ fn ext4_size(image: &Path) -> u64 {
 /// The data size of the xfs file system mounted at `dir`, from
 /// `xfs_info`'s `data = bsize=B blocks=N` line.
 fn xfs_size(dir: &Path) -> u64 {
-    let out = Command::new(program("xfs_info").unwrap()).arg(dir).output().expect("xfs_info");
+    let out = Command::new(tool("xfs_info").unwrap()).arg(dir).output().expect("xfs_info");
     let t = text(&out.stdout);
     let line = t.lines().find(|l| l.starts_with("data")).unwrap_or_default();
     let field = |name: &str| -> u64 {
@@ -67,7 +58,7 @@ fn statvfs_size(dir: &Path) -> u64 {
 }
 
 fn e2fsck_clean(image: &Path) -> Result<(), String> {
-    let out = Command::new(program("e2fsck").unwrap()).args(["-f", "-n"]).arg(image).output().unwrap();
+    let out = Command::new(tool("e2fsck").unwrap()).args(["-f", "-n"]).arg(image).output().unwrap();
     if out.status.success() {
         Ok(())
     } else {
@@ -76,7 +67,7 @@ fn e2fsck_clean(image: &Path) -> Result<(), String> {
 }
 
 fn xfs_repair_clean(image: &Path) -> Result<(), String> {
-    let out = Command::new(program("xfs_repair").unwrap()).args(["-n", "-f"]).arg(image).output().unwrap();
+    let out = Command::new(tool("xfs_repair").unwrap()).args(["-n", "-f"]).arg(image).output().unwrap();
     if out.status.success() {
         Ok(())
     } else {
@@ -122,10 +113,8 @@ fn a_rerun_finishes_an_offline_ext4_grow_cut_short() {
 #[test]
 fn a_rerun_finishes_an_online_xfs_grow_cut_short() {
     require_loop!();
-    if program("mkfs.xfs").is_none() || program("xfs_growfs").is_none() || !kernel_has("xfs") {
-        skip_optional("xfs tools or kernel support missing (apt-get install -y xfsprogs)");
-        return;
-    }
+    require_tools!("mkfs.xfs", "xfs_growfs", "xfs_repair");
+    require_kernel_fs!("xfs");
     let tmp = TempDir::new("grow-resume-xfs");
     let image = tmp.join("img");
     let dir = tmp.dir("mnt");
@@ -182,10 +171,7 @@ fn a_grow_then_the_unchanged_line_mounts() {
 #[test]
 fn online_ext4_grow_without_cap_sys_resource_is_refused_first() {
     require_loop!();
-    if program("capsh").is_none() {
-        skip_optional("capsh missing (apt-get install -y libcap2-bin)");
-        return;
-    }
+    require_tools!("capsh");
     let tmp = TempDir::new("grow-nocap");
     let image = tmp.join("img");
     let dir = tmp.dir("mnt");
@@ -195,7 +181,7 @@ fn online_ext4_grow_without_cap_sys_resource_is_refused_first() {
     let (guard, _) = mounted(&dir, &image, &mut loops);
     for dry in [true, false] {
         let n = if dry { "-N" } else { "-X" };
-        let out = Command::new(program("capsh").unwrap())
+        let out = Command::new(tool("capsh").unwrap())
             .arg("--drop=cap_sys_resource")
             .args(["--", "-c", r#"exec "$0" "$1" -r -s 128m "$2""#])
             .arg(bin())
@@ -313,9 +299,7 @@ fn kill_9_during_an_offline_ext4_grow() {
 #[test]
 fn kill_9_during_an_online_xfs_grow() {
     require_loop!();
-    if program("mkfs.xfs").is_none() || program("xfs_growfs").is_none() || !kernel_has("xfs") {
-        skip_optional("xfs tools or kernel support missing (apt-get install -y xfsprogs)");
-        return;
-    }
+    require_tools!("mkfs.xfs", "xfs_growfs", "xfs_repair");
+    require_kernel_fs!("xfs");
     killed_grows("xfs", 4);
 }

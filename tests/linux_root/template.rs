@@ -24,7 +24,7 @@ fn have_host(fstype: &str) -> bool {
         return false;
     }
     if !kernel_has(fstype) {
-        skip_optional(&format!("this kernel has no {fstype}"));
+        skip(&format!("the kernel has no {fstype} (modprobe {fstype})"));
         return false;
     }
     true

@@ -180,6 +180,18 @@ macro_rules! require_tools {
     };
 }
 
+/// Returns from the test, saying why, when the kernel lacks `fstype`
+/// (fails the test instead under `MOUNT_MD_REQUIRE_ROOT=1`).
+#[allow(unused_macros)] // only the root tests use it
+macro_rules! require_kernel_fs {
+    ($fstype:expr) => {
+        if !$crate::support::kernel_has($fstype) {
+            $crate::support::skip(&format!("the kernel has no {} (modprobe {})", $fstype, $fstype));
+            return;
+        }
+    };
+}
+
 pub fn mkfs_ext4() -> Option<PathBuf> {
     tool("mkfs.ext4")
 }

@@ -153,25 +153,30 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
         let (Some(unit), Some(fd)) = (self.unit, self.dev.as_ref().map(Dev::fd)) else {
             return Err(Error::plain("internal error: no loop device to resize"));
         };
-        let node = show(&loopdev::node(unit));
-        if self.limited {
-            // LOOP_SET_CAPACITY would keep the limit: give the new size as
-            // the new limit instead (linux/drivers/block/loop.c
-            // `loop_set_status` resizes when lo_sizelimit changes).
-            let mut info =
-                self.linux.sys.get_status(fd).map_err(|e| Error::sys(format!("{node}: LOOP_GET_STATUS64"), e))?;
-            info.lo_sizelimit = to;
-            self.linux.sys.set_status(fd, &info).map_err(|e| Error::sys(format!("{node}: LOOP_SET_STATUS64"), e))?;
-        } else {
-            self.linux.sys.set_capacity(fd).map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
-        }
-        match disk_size(unit) {
-            Some(n) if n == to => Ok(()),
-            n => Err(Error::plain(format!(
-                "{node}: LOOP_SET_CAPACITY left the disk {} bytes, not {to}",
-                n.map_or("?".to_string(), |n| n.to_string())
-            ))),
-        }
+        resize_unit(&mut self.linux.sys, fd, unit, to, self.limited)
+    }
+}
+
+/// Makes loop unit `unit` (open as `fd`) `to` bytes: LOOP_SET_CAPACITY to
+/// its file's length, or, for a unit with a size limit (`limited`), that
+/// limit set to `to`, since LOOP_SET_CAPACITY would keep it
+/// (linux/drivers/block/loop.c `loop_set_status` resizes when
+/// lo_sizelimit changes); then checked against the size sysfs reports.
+fn resize_unit<S: LoopSys>(sys: &mut S, fd: &S::Dev, unit: u32, to: u64, limited: bool) -> Result<()> {
+    let node = show(&loopdev::node(unit));
+    if limited {
+        let mut info = sys.get_status(fd).map_err(|e| Error::sys(format!("{node}: LOOP_GET_STATUS64"), e))?;
+        info.lo_sizelimit = to;
+        sys.set_status(fd, &info).map_err(|e| Error::sys(format!("{node}: LOOP_SET_STATUS64"), e))?;
+    } else {
+        sys.set_capacity(fd).map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
+    }
+    match disk_size(unit) {
+        Some(n) if n == to => Ok(()),
+        n => Err(Error::plain(format!(
+            "{node}: LOOP_SET_CAPACITY left the disk {} bytes, not {to}",
+            n.map_or("?".to_string(), |n| n.to_string())
+        ))),
     }
 }
 
@@ -545,20 +550,7 @@ impl<S: LoopSys> GrowOps for MadeGrow<'_, S> {
     fn run(&mut self, step: &GrowStep) -> Result<()> {
         match step {
             GrowStep::ExtendImage { from, to } => extend::allocate_range(self.image, *from, *to, &self.shown),
-            GrowStep::SetCapacity { to, .. } => {
-                let node = self.node();
-                self.linux
-                    .sys
-                    .set_capacity(self.dev)
-                    .map_err(|e| Error::sys(format!("{node}: LOOP_SET_CAPACITY"), e))?;
-                match disk_size(self.unit) {
-                    Some(n) if n == *to => Ok(()),
-                    n => Err(Error::plain(format!(
-                        "{node}: LOOP_SET_CAPACITY left the disk {} bytes, not {to}",
-                        n.map_or("?".to_string(), |n| n.to_string())
-                    ))),
-                }
-            }
+            GrowStep::SetCapacity { to, .. } => resize_unit(&mut self.linux.sys, self.dev, self.unit, *to, false),
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t @ (Tool::E2fsck | Tool::Resize2fs | Tool::Growfs)) => {
                 // A new image under its temporary name: a cut-short grow of
                 // it is removed by the next run, so its tools die with

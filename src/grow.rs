@@ -5,9 +5,10 @@
 //!
 //! Order, and what a failure at each step leaves:
 //!
-//! 1. **ExtendImage** — `posix_fallocate` of the new tail (every block
-//!    allocated, as `--create` does; zeros are written where the file
-//!    system cannot preallocate). Failure (ENOSPC, say): the image is cut
+//! 1. **ExtendImage** — `fallocate` (Linux) or `posix_fallocate` (FreeBSD)
+//!    of the new tail (every block allocated, as `--create` does; zeros are
+//!    written, with a progress line on a terminal, where the file system
+//!    cannot preallocate). Failure (ENOSPC, say): the image is cut
 //!    back to its old length; nothing changed.
 //! 2. **Attach** (offline only) — the image is attached as a new unit,
 //!    carrying the ownership mark with no mount point. Failure: the image

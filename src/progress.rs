@@ -1,5 +1,5 @@
-//! A progress line for long work (zero-filling a new image, the `-k`
-//! copy, a file system check, a grow), the way `dd status=progress` shows
+//! A progress line for long work (zero-filling a new image or a grown
+//! one's tail, the `-k` copy, a file system check, a grow), the way `dd status=progress` shows
 //! one: on standard error, rewritten in place with `\r`, at most
 //! [`EVERY`] apart, saying the bytes done, the total when known and the
 //! rate. Nothing is drawn before [`FIRST`] has passed, so quick work

@@ -28,7 +28,8 @@ pub struct NewfsOpt {
 /// `--create`: how to make a missing image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateMode {
-    /// Every block allocated up front (posix_fallocate, or zeros written),
+    /// Every block allocated up front (fallocate on Linux, posix_fallocate on
+    /// FreeBSD, or zeros written),
     /// as `dd if=/dev/zero` gave the 2006 article: the space the image
     /// promises is there where blocks, once allocated, stay the file's.
     /// Refused on ZFS, where no reservation inside a file holds

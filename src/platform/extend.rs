@@ -1,6 +1,7 @@
-//! Growing an image file, the same on Linux and FreeBSD: the new tail is
-//! allocated as `--create` allocates a new image (`posix_fallocate`, or
-//! zeros written where the file system cannot preallocate), so the space
+//! Allocating an image's bytes, the same for `--create=reserve` and for
+//! `-r`'s new tail on Linux and FreeBSD ([`reserve`]: `fallocate` on
+//! Linux, `posix_fallocate` on FreeBSD, or zeros written, with a progress
+//! line on a terminal, where the file system cannot preallocate), so the space
 //! the bigger image promises is there where zeros are stored as data. On
 //! ZFS it is not (copy-on-write allocates anew at every write, and
 //! compression stores zeros as holes; `--create=reserve` is refused there,
@@ -24,17 +25,54 @@ pub fn allocate_range(fd: &OwnedFd, from: u64, to: u64, what: &str) -> Result<()
         return Ok(());
     }
     let fail = |e: Errno| Error::sys(format!("{what}: allocate {} bytes", to - from), e);
-    let r = match nix::fcntl::posix_fallocate(fd, off(from)?, off(to - from)?) {
-        Ok(()) => return Ok(()),
-        Err(Errno::EINVAL | Errno::EOPNOTSUPP) => write_zeros(fd, from, to).map_err(fail),
-        Err(e) => Err(fail(e)),
-    };
+    let r = reserve(fd, from, to, what).map_err(fail);
     if let Err(e) = &r {
         if let Err(cut) = truncate(fd, from, what) {
             return Err(Error::text(what.to_string(), format!("{e}; and then: {cut}")));
         }
     }
     r
+}
+
+/// Allocates bytes `from..to` of the file, making it at least `to` bytes
+/// long: [`preallocate`], or, on a file system that cannot (ext2, vfat;
+/// FreeBSD's ZFS), the zeros written, as the 2006 article's dd did, with a
+/// progress line (`zero-filling WHAT`) on a terminal. The blocks are
+/// then taken where the file system stores zeros as it stores data (not
+/// one that compresses or deduplicates them).
+pub fn reserve(fd: &OwnedFd, from: u64, to: u64, what: &str) -> std::result::Result<(), Errno> {
+    let at = libc::off_t::try_from(i64::try_from(from).map_err(|_| Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
+    let len = libc::off_t::try_from(i64::try_from(to - from).map_err(|_| Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
+    match preallocate(fd, at, len) {
+        Err(Errno::EINVAL | Errno::EOPNOTSUPP) => {
+            super::posix::progress::begin(&format!("zero-filling {what}"), Some(to - from));
+            let r = write_zeros(fd, from, to);
+            super::posix::progress::end();
+            r
+        }
+        other => other,
+    }
+}
+
+/// Reserves `len` bytes at `at`: fallocate(2) on Linux, where glibc's
+/// posix_fallocate would otherwise write the zeros itself, silently, on a
+/// file system that cannot (ext2, vfat); posix_fallocate(2) on FreeBSD,
+/// a system call that answers EINVAL where it cannot (ZFS).
+fn preallocate(fd: &OwnedFd, at: libc::off_t, len: libc::off_t) -> std::result::Result<(), Errno> {
+    #[cfg(target_os = "linux")]
+    {
+        nix::fcntl::fallocate(fd, nix::fcntl::FallocateFlags::empty(), at, len)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        nix::fcntl::posix_fallocate(fd, at, len)
+    }
+}
+
+/// What [`reserve`] does on Linux, as `-N -X` shows it (FreeBSD's grow
+/// shows its `posix_fallocate` itself).
+pub fn describe_linux(what: &str, from: u64, to: u64) -> String {
+    format!("fallocate({what}, 0, {from}, {}) (zeros written where the file system cannot)", to - from)
 }
 
 fn write_zeros(fd: &OwnedFd, from: u64, to: u64) -> std::result::Result<(), Errno> {
@@ -45,6 +83,7 @@ fn write_zeros(fd: &OwnedFd, from: u64, to: u64) -> std::result::Result<(), Errn
         let pos = libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)?;
         let wrote = nix::sys::uio::pwrite(fd, &chunk[..n], pos)?;
         at += wrote as u64;
+        super::posix::progress::add(wrote as u64);
     }
     nix::unistd::fsync(fd)
 }

@@ -228,8 +228,9 @@ fn list_for_people_monitors_and_normal_users() {
     unmount_and_check_no_leak(guard, &tmp);
 }
 
-/// Long work shows a dd-like line on a terminal only: the -k copy and
-/// helpers, bytes/rate or time; in scripted use (no terminal) nothing.
+/// Long work shows a dd-like line on a terminal only: the -k copy, the
+/// zero-filling of --create and of -r's new tail, and helpers, bytes/rate
+/// or time; in scripted use (no terminal) nothing.
 /// `MOUNT_MD_PROGRESS_AFTER=0` makes the line come at once, so a quick
 /// test run shows it.
 #[test]
@@ -298,6 +299,16 @@ fn progress_on_a_terminal_only() {
     let (guard, _) = mounted(&mnt, &inner, &mut loops);
     ok(&run(&bin(), args!["-u", mnt]));
     drop(guard);
+    // -r extends it the same way: its new tail zero-filled, and said so.
+    let line = format!("MOUNT_MD_PROGRESS_AFTER=0 '{}' -r -s 32m '{}'", bin().display(), inner.display());
+    let out = std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("\rmount_md: zero-filling {}: ", inner.display())) && said.contains(" of 16M ("),
+        "{said:?}"
+    );
+    assert_eq!(std::fs::metadata(&inner).unwrap().len(), 32 * MIB);
     ok(&run(&bin(), args!["-u", host]));
     drop(host_guard);
     assert_nothing_left(&tmp);

@@ -152,7 +152,7 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::NewIdentity { grow_to } => format!(
                 "tune2fs -U random | xfs_admin -U generate | btrfstune -m {node} (by its file system), {}then publish the image",
                 grow_to.map_or(String::new(), |s| format!(
-                    "then if it is smaller than {s} bytes: posix_fallocate of its tail, LOOP_SET_CAPACITY, \
+                    "then if it is smaller than {s} bytes: fallocate of its tail, LOOP_SET_CAPACITY, \
                      e2fsck -f -p + resize2fs {node} | xfs_growfs | btrfs filesystem resize max (mounted in a \
                      mount namespace of its own), "
                 ))

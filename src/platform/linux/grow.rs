@@ -10,7 +10,7 @@
 //! * The image is opened through the path sysfs shows and accepted only if
 //!   its device and inode are the ones `LOOP_GET_STATUS64` reports for the
 //!   unit; it is locked (`flock`) as a mount locks it.
-//! * Growing: `posix_fallocate` of the tail, `LOOP_SET_CAPACITY`, then the
+//! * Growing: `fallocate` of the tail, `LOOP_SET_CAPACITY`, then the
 //!   file system's own grower, run as mkfs is (absolute path from a fixed
 //!   list of directories, argv vector, cleared environment).
 //! * Not attached: attach (marked `mount_md:` with no mount point,
@@ -205,9 +205,7 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
 
     fn describe(&self, step: &GrowStep) -> String {
         match step {
-            GrowStep::ExtendImage { from, to } => {
-                format!("posix_fallocate({}, {from}, {})", self.shown, to - from)
-            }
+            GrowStep::ExtendImage { from, to } => extend::describe_linux(&self.shown, *from, *to),
             GrowStep::Attach => format!(
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<{}>, flags=AUTOCLEAR, name=\"mount_md:\")",
@@ -530,7 +528,7 @@ impl<S: LoopSys> GrowOps for MadeGrow<'_, S> {
 
     fn describe(&self, step: &GrowStep) -> String {
         match step {
-            GrowStep::ExtendImage { from, to } => format!("posix_fallocate({}, {from}, {})", self.shown, to - from),
+            GrowStep::ExtendImage { from, to } => extend::describe_linux(&self.shown, *from, *to),
             GrowStep::SetCapacity { to, .. } => format!("ioctl({}, LOOP_SET_CAPACITY) (to {to} bytes)", self.node()),
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t @ (Tool::E2fsck | Tool::Resize2fs | Tool::Growfs)) => {
                 grow::show_argv(&t.argv(&self.node(), None))
@@ -704,7 +702,10 @@ mod tests {
             offline: false,
             limited: false,
         };
-        assert_eq!(ops.describe(&GrowStep::ExtendImage { from: 10, to: 30 }), "posix_fallocate(/i, 10, 20)");
+        assert_eq!(
+            ops.describe(&GrowStep::ExtendImage { from: 10, to: 30 }),
+            "fallocate(/i, 0, 10, 20) (zeros written where the file system cannot)"
+        );
         assert_eq!(
             ops.describe(&GrowStep::SetCapacity { from: 10, to: 30 }),
             "ioctl(/dev/loop3, LOOP_SET_CAPACITY) (to 30 bytes)"

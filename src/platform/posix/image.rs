@@ -598,53 +598,16 @@ pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
 }
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {
-    let len = i64::try_from(size).map_err(|_| Errno::EFBIG)?;
-    #[allow(clippy::useless_conversion)]
-    let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
     match mode {
-        CreateMode::Sparse => nix::unistd::ftruncate(fd, len),
-        CreateMode::Reserve => match preallocate(fd, len) {
-            // A file system that cannot preallocate (ZFS is refused before
-            // this, see NO_RESERVE_ON_ZFS): write the zeros, as the 2006
-            // article's dd did, with a progress line on a terminal; the
-            // blocks are taken where the file system stores zeros as it
-            // stores data (not one that compresses or deduplicates them).
-            Err(Errno::EINVAL | Errno::EOPNOTSUPP) => {
-                super::progress::begin(&format!("zero-filling {what}"), Some(size));
-                let r = write_zeros(fd, size);
-                super::progress::end();
-                r
-            }
-            other => other,
-        },
+        CreateMode::Sparse => {
+            let len = i64::try_from(size).map_err(|_| Errno::EFBIG)?;
+            #[allow(clippy::useless_conversion)]
+            let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
+            nix::unistd::ftruncate(fd, len)
+        }
+        // ZFS is refused before this (see NO_RESERVE_ON_ZFS).
+        CreateMode::Reserve => crate::platform::extend::reserve(fd, 0, size, what),
     }
-}
-
-/// Reserves `len` bytes: fallocate(2) on Linux, where glibc's
-/// posix_fallocate would otherwise write the zeros itself, silently, on a
-/// file system that cannot (ext2, vfat); posix_fallocate(2) on FreeBSD,
-/// a system call that answers EINVAL where it cannot (ZFS).
-fn preallocate(fd: &OwnedFd, len: libc::off_t) -> nix::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        nix::fcntl::fallocate(fd, nix::fcntl::FallocateFlags::empty(), 0, len)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        nix::fcntl::posix_fallocate(fd, 0, len)
-    }
-}
-
-fn write_zeros(fd: &OwnedFd, size: u64) -> nix::Result<()> {
-    let chunk = vec![0u8; 1 << 20];
-    let mut left = size;
-    while left > 0 {
-        let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
-        let wrote = nix::unistd::write(fd, &chunk[..n])?;
-        left -= wrote as u64;
-        super::progress::add(wrote as u64);
-    }
-    nix::unistd::fsync(fd)
 }
 
 /// The first `len` bytes of the file or disk `fd` (fewer if it is

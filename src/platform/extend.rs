@@ -35,9 +35,10 @@ pub fn allocate_range(fd: &OwnedFd, from: u64, to: u64, what: &str) -> Result<()
 }
 
 /// Allocates bytes `from..to` of the file, making it at least `to` bytes
-/// long: [`preallocate`], or, on a file system that cannot (ext2, vfat;
-/// FreeBSD's ZFS), the zeros written, as the 2006 article's dd did, with a
-/// progress line (`zero-filling WHAT`) on a terminal. The blocks are
+/// long: `fallocate` (Linux) or `posix_fallocate` (FreeBSD), or, on a
+/// file system that cannot (ext2, vfat; FreeBSD's ZFS), the zeros written,
+/// as the 2006 article's dd did, with a progress line (`zero-filling
+/// WHAT`) on a terminal. The blocks are
 /// then taken where the file system stores zeros as it stores data (not
 /// one that compresses or deduplicates them).
 pub fn reserve(fd: &OwnedFd, from: u64, to: u64, what: &str) -> std::result::Result<(), Errno> {

@@ -437,7 +437,12 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 match self.platform.helper(disk, Helper::Fsck(fs, force))? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if policy == FsckPolicy::Always => {
-                        return Err(Error::text(what, format!("--fsck=always: no checker for {fs} on this system")))
+                        return Err(Error::text(
+                            what,
+                            format!(
+                                "--fsck=always: no checker for {fs} on this system (install it, or use --fsck=auto)"
+                            ),
+                        ))
                     }
                     None => self.warn(&format!("{what}: {why}; no checker for {fs} on this system, not checked")),
                 }
@@ -578,14 +583,26 @@ fn before_attach<P: Platform + ?Sized>(
         let before = match lifecycle::decide(&existing) {
             Decision::Attach => Before::Attach,
             Decision::AlreadyMounted(e) => return Ok((Before::AlreadyMounted(e.device.path), Vec::new())),
+            // In use: the next step is where it is used, and whose it is
+            // to release (-u refuses another tool's unit).
+            Decision::InUse(e) if e.owner.is_foreign() => {
+                return Err(Error::plain(format!(
+                    "{}: already attached as {} by another tool, and in use (when nothing uses it, {}{} detaches it)",
+                    crate::error::quoted(path),
+                    e.device.path.display(),
+                    P::DETACH_BY_HAND,
+                    e.device.unit
+                )));
+            }
             Decision::InUse(e) => {
                 return Err(Error::plain(format!(
-                    "{}: already attached as {}",
+                    "{}: already attached as {}, and in use (mount_md --list shows it; mount_md -u {} releases it)",
                     crate::error::quoted(path),
+                    e.device.path.display(),
                     e.device.path.display()
                 )));
             }
-            Decision::Foreign(e) => return Err(lifecycle::foreign(&crate::error::quoted(path), &e.device)),
+            Decision::Foreign(e) => return Err(lifecycle::foreign::<P>(&crate::error::quoted(path), &e.device)),
             Decision::Leftover(e) => Before::Leftover(e),
         };
         return Ok((before, stale));

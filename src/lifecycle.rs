@@ -231,9 +231,20 @@ pub fn decide(existing: &[Existing]) -> Decision {
     }
 }
 
-/// The error for a unit another tool attached.
-pub fn foreign(what: &str, dev: &Device) -> Error {
-    Error::plain(format!("{what}: {} was not attached by mount_md; left alone", dev.path.display()))
+/// The error for a unit another tool attached: `-u` refuses it, so the
+/// next step named is that tool's own detach.
+pub fn foreign<P: Platform + ?Sized>(what: &str, dev: &Device) -> Error {
+    Error::plain(format!("{what}: {}", foreign_unit::<P>(dev)))
+}
+
+/// `/dev/loop3 was not attached by mount_md; left alone (…)`.
+fn foreign_unit<P: Platform + ?Sized>(dev: &Device) -> String {
+    format!(
+        "{} was not attached by mount_md; left alone (another tool attached it: when nothing uses it, {}{} detaches it)",
+        dev.path.display(),
+        P::DETACH_BY_HAND,
+        dev.unit
+    )
 }
 
 /// mdmfs's pre-detach of a fixed unit, never of a unit another tool
@@ -326,10 +337,8 @@ fn choose<P: Platform + ?Sized>(
     let (chosen, _) = resolve(p, target, table)?;
     if let Some(u) = chosen.iter().find(|u| u.owner.is_foreign()) {
         return Err(match target {
-            ReleaseTarget::Unit(_) => {
-                Error::plain(format!("{} was not attached by mount_md; left alone", u.device.path.display()))
-            }
-            ReleaseTarget::Path(_) => foreign(&shown(target), &u.device),
+            ReleaseTarget::Unit(_) => Error::plain(foreign_unit::<P>(&u.device)),
+            ReleaseTarget::Path(_) => foreign::<P>(&shown(target), &u.device),
         });
     }
     Ok(chosen)
@@ -406,9 +415,10 @@ fn resolve<P: Platform + ?Sized>(
                 // serves that mount now, and says so rather than vanish.
                 if let Some(m) = mounts.iter().find(|m| m.dev == u.rdev) {
                     return Err(Error::plain(format!(
-                        "{}: {} is mounted on {}; left alone",
+                        "{}: {} is mounted on {}; left alone (mount_md -u {} releases it there)",
                         shown(target),
                         u.device.path.display(),
+                        crate::error::quoted(&m.on),
                         crate::error::quoted(&m.on)
                     )));
                 }

@@ -262,7 +262,9 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Outpu
             Step::DiskWritable => p.set_disk_read_only(&u, false).map(|()| made_writable = true),
             Step::Remount(options) => p.remount(&u, &m, options),
             Step::DiskReadOnly => p.set_disk_read_only(&u, true).map_err(|e| {
-                Error::plain(format!("{mp}: the file system is read-only now, but {dev} stays writable: {e}"))
+                Error::plain(format!(
+                    "{mp}: the file system is read-only now, but {dev} stays writable (blockdev --setro {dev} sets it): {e}"
+                ))
             }),
         };
         if let Err(e) = done {

@@ -332,9 +332,9 @@ pub fn decide(policy: FsckPolicy, found: Found, health: &Health, read_only: bool
         (FsckPolicy::Auto, Health::Unknown) => {
             Decision::Mount(format!("{name}: no clean flag to read; left to the kernel"))
         }
-        (FsckPolicy::Always, Health::Unknown) => {
-            Decision::Refuse(format!("{name}: --fsck=always, but there is no checker for it"))
-        }
+        (FsckPolicy::Always, Health::Unknown) => Decision::Refuse(format!(
+            "{name}: --fsck=always, but there is no checker for it (--fsck=auto mounts it unchecked)"
+        )),
         (_, health) => {
             let why = match health {
                 Health::NotClean(why) => format!("{name} is not clean ({why})"),
@@ -343,7 +343,9 @@ pub fn decide(policy: FsckPolicy, found: Found, health: &Health, read_only: bool
             if !read_only {
                 Decision::Check(why)
             } else if policy == FsckPolicy::Always {
-                Decision::Refuse(format!("{why}: attached read-only, so it cannot be checked"))
+                Decision::Refuse(format!(
+                    "{why}: attached read-only, so it cannot be checked (--fsck=auto mounts it unchecked)"
+                ))
             } else {
                 Decision::Warn(format!("{why}; attached read-only, so not checked"))
             }

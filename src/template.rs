@@ -39,7 +39,10 @@ pub fn smaller_than_base(base: &std::path::Path, base_len: u64, size: Option<u64
     let size = size.filter(|s| *s < base_len)?;
     Some(crate::error::Error::text(
         crate::error::quoted(base),
-        format!("is {base_len} bytes, more than -s {size}: an image made from a base is never smaller; nothing made"),
+        format!(
+            "is {base_len} bytes, more than -s {size}: an image made from a base is never smaller; \
+             give -s {base_len}B or more, or no -s; nothing made"
+        ),
     ))
 }
 

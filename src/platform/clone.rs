@@ -94,7 +94,7 @@ impl Failed {
     pub fn text(&self) -> String {
         match self {
             Failed::NoClone(e) => format!(
-                "cannot be made a clone of its base ({}), and --clone=require forbids a copy",
+                "cannot be made a clone of its base ({}), and --clone=require forbids a copy (--clone=auto copies it)",
                 crate::error::strerror(*e)
             ),
             Failed::Io(what, e) => format!("making it from its base: {what}: {}", crate::error::strerror(*e)),
@@ -587,7 +587,8 @@ mod tests {
         assert_eq!(m.calls, ["clone"], "nothing copied");
         assert_eq!(
             e.text(),
-            "cannot be made a clone of its base (Operation not supported), and --clone=require forbids a copy"
+            "cannot be made a clone of its base (Operation not supported), and --clone=require forbids a copy \
+             (--clone=auto copies it)"
         );
     }
 

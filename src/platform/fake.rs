@@ -235,6 +235,7 @@ impl Fake {
 impl Platform for Fake {
     const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
     const DISK_NAME: &'static str = "an md(4) disk";
+    const DETACH_BY_HAND: &'static str = "mdconfig -d -u ";
     const NODE_PREFIX: &'static str = "/dev/md";
     type Image = Handle;
     type Hold = Handle;

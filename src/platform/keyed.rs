@@ -139,7 +139,8 @@ pub fn open_key_file(path: &Path) -> Result<Key> {
 }
 
 /// What is said where no key file is given and no terminal can be asked.
-pub const NO_KEY: &str = "no --key-file given, and standard input is not a terminal to ask for a passphrase";
+pub const NO_KEY: &str =
+    "no --key-file given, and standard input is not a terminal to ask for a passphrase (add --key-file=PATH, or run it at a terminal)";
 
 /// Whether standard input is a terminal a passphrase can be asked on.
 pub fn stdin_is_terminal() -> bool {

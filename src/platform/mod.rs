@@ -258,6 +258,9 @@ pub trait Platform {
     /// What a unit is called in messages, with its article: "a loop
     /// device", "an md(4) disk".
     const DISK_NAME: &'static str;
+    /// The command that detaches unit N by hand, without N: `losetup -d
+    /// /dev/loop`, `mdconfig -d -u ` (said for another tool's unit).
+    const DETACH_BY_HAND: &'static str;
     /// The node of unit N is this followed by N: `/dev/loop`, `/dev/md`.
     const NODE_PREFIX: &'static str;
 

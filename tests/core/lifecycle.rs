@@ -47,7 +47,7 @@ fn already_mounted_here_is_success_and_changes_nothing() {
 fn attached_and_in_use_elsewhere_is_refused() {
     for fake in [leftover(2, Some("/elsewhere"), false), leftover(2, None, true)] {
         let o = run_on(fake, &argv(SEED));
-        assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /img: already attached as /dev/md2\n"));
+        assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /img: already attached as /dev/md2, and in use (mount_md --list shows it; mount_md -u /dev/md2 releases it)\n"));
         assert!(changes(&o.fake).is_empty());
     }
 }
@@ -58,7 +58,7 @@ fn an_idle_unit_another_tool_attached_is_refused_not_replaced() {
     let o = run_on(fake, &argv(SEED));
     assert_eq!(
         (o.status, o.stderr.as_str()),
-        (1, "mount_md: /img: /dev/md4 was not attached by mount_md; left alone\n")
+        (1, "mount_md: /img: /dev/md4 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, mdconfig -d -u 4 detaches it)\n")
     );
     assert!(changes(&o.fake).is_empty());
     assert!(o.fake.attached.contains(&4));
@@ -254,7 +254,7 @@ fn release_touches_only_what_mount_md_attached() {
         let shown = if target == "md6" { String::new() } else { format!("{target}: ") };
         assert_eq!(
             (o.status, o.stderr.as_str()),
-            (1, format!("mount_md: {shown}/dev/md6 was not attached by mount_md; left alone\n").as_str()),
+            (1, format!("mount_md: {shown}/dev/md6 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, mdconfig -d -u 6 detaches it)\n").as_str()),
             "{target}"
         );
         assert_eq!(o.fake.calls, [Call::Units], "{target}");
@@ -296,7 +296,10 @@ fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
     assert_eq!(o.stderr, "mount_md: /dev/md3: still in use; detached when its last user closes it\n");
     // Mounted somewhere else: it serves that mount; said, left alone.
     let o = run_on(leftover(3, Some("/elsewhere"), false), &argv("mount_md -u /j"));
-    assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /j: /dev/md3 is mounted on /elsewhere; left alone\n"));
+    assert_eq!(
+        (o.status, o.stderr.as_str()),
+        (1, "mount_md: /j: /dev/md3 is mounted on /elsewhere; left alone (mount_md -u /elsewhere releases it there)\n")
+    );
     assert_eq!((o.fake.attached.len(), o.fake.mounted.len()), (1, 1));
 }
 

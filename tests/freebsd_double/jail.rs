@@ -177,7 +177,7 @@ fn jail_release_leaves_units_mount_md_did_not_attach() {
     // Nor is it reused: mount_md refuses rather than mount someone's unit.
     let (code, _, err) = mount_md(&m, &words("mount_md -P -F /images/j1.img md /var/jails/j1"));
     assert_eq!(code, 1);
-    assert_eq!(err, "mount_md: /images/j1.img: /dev/md0 was not attached by mount_md; left alone\n");
+    assert_eq!(err, "mount_md: /images/j1.img: /dev/md0 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, mdconfig -d -u 0 detaches it)\n");
     assert!(m.md_mounts().is_empty());
     // Nor pre-detached when its unit is asked for: the attach finds it taken.
     let m = m.image("/images/other.img", 64 * MIB, Model::clean_ufs(), None);

@@ -86,17 +86,17 @@ fn attached_and_in_use_elsewhere_is_refused_and_nothing_changes() {
     // Mounted elsewhere.
     let (code, err, fb) =
         run_article_line(rec().with_leftover(2, IMG, GIB, false).with_mount("/dev/md2", "/elsewhere"));
-    assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md2\n"));
+    assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md2, and in use (mount_md --list shows it; mount_md -u /dev/md2 releases it)\n"));
     assert!(fb.sys().calls.is_empty(), "{:?}", fb.sys().calls);
     assert_eq!(units(fb.sys()), [2]);
     // Mounted elsewhere through a GEOM layer (md2.uzip).
     let (code, err, _) = run_article_line(rec().with_leftover(2, IMG, GIB, false).with_mount("/dev/md2.uzip", "/ro"));
-    assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md2\n"));
+    assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md2, and in use (mount_md --list shows it; mount_md -u /dev/md2 releases it)\n"));
     // Not mounted, but held open (GEOM access counts).
     let mut sys = rec().with_leftover(4, IMG, GIB, false);
     sys.units.get_mut(&4).unwrap().held = true;
     let (code, err, fb) = run_article_line(sys);
-    assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md4\n"));
+    assert_eq!((code, err.as_str()), (1, "mount_md: /jails/10.0.0.1/rootfs.volume: already attached as /dev/md4, and in use (mount_md --list shows it; mount_md -u /dev/md4 releases it)\n"));
     assert!(fb.sys().calls.is_empty());
 }
 
@@ -594,7 +594,7 @@ fn release_refuses_units_without_the_mark() {
     for line in ["mount_md -u md0", "mount_md -u /jails/10.0.0.1/rootfs.volume"] {
         let (code, err, sys) = release(sys_clone(&sys), line);
         assert_eq!(code, 1, "{line}");
-        assert!(err.ends_with("/dev/md0 was not attached by mount_md; left alone\n"), "{err}");
+        assert!(err.ends_with("/dev/md0 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, mdconfig -d -u 0 detaches it)\n"), "{err}");
         assert!(sys.calls.is_empty(), "{line}: {:?}", sys.calls);
     }
     // Mounted by someone else's unit: the mount is left too.

@@ -79,7 +79,7 @@ fn a_copy_without_block_cloning_and_require_refusing_it() {
         assert_eq!(
             err,
             "mount_md: /images/j1.img: cannot be made a clone of its base (Operation not supported), \
-             and --clone=require forbids a copy\n"
+             and --clone=require forbids a copy (--clone=auto copies it)\n"
         );
         assert_eq!(m.k().files.len(), 1, "nothing made: {:?}", m.k().files.keys().collect::<Vec<_>>());
         assert!(m.unit_numbers().is_empty());

@@ -217,9 +217,9 @@ fn u_through_the_core_on_the_double() {
     rec.paths.insert(b"/k".to_vec(), dir(41));
     let mut l = Linux::with_sys(rec);
     let (code, err) = run(&mut l, "mount_md -u /k");
-    assert_eq!((code, err.as_str()), (1, "mount_md: /k: /dev/loop2 was not attached by mount_md; left alone\n"));
+    assert_eq!((code, err.as_str()), (1, "mount_md: /k: /dev/loop2 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, losetup -d /dev/loop2 detaches it)\n"));
     let (code, err) = run(&mut l, "mount_md -u /dev/loop2");
-    assert_eq!((code, err.as_str()), (1, "mount_md: /dev/loop2 was not attached by mount_md; left alone\n"));
+    assert_eq!((code, err.as_str()), (1, "mount_md: /dev/loop2 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, losetup -d /dev/loop2 detaches it)\n"));
     assert!(!l.sys().calls.iter().any(|c| matches!(c, LoopCall::Unmount(..) | LoopCall::ClrFd(_))));
     let (code, err) = run(&mut l, "mount_md -u -X /j");
     assert_eq!((code, err.as_str()), (0, "DEBUG: unmounted /j\nDEBUG: detached /dev/loop1\n"));

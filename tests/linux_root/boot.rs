@@ -315,7 +315,7 @@ fn a_held_lock_is_a_bounded_wait() {
         err,
         format!(
             "mount_md: {shown}: waiting up to 10 s for its lock, held by pid {pid} (flock)\n\
-             mount_md: {shown}: still locked after 10 s, held by pid {pid} (flock); giving up, nothing changed\n"
+             mount_md: {shown}: still locked after 10 s, held by pid {pid} (flock); giving up, nothing changed; run again once that process is done\n"
         )
     );
     assert_nothing_left(&tmp);

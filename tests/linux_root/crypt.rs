@@ -68,7 +68,8 @@ fn no_key_file_and_no_terminal_is_an_error_not_a_wait() {
         &out,
         &tmp,
         &img,
-        "mount_md: no --key-file given, and standard input is not a terminal to ask for a passphrase",
+        "mount_md: no --key-file given, and standard input is not a terminal to ask for a passphrase \
+         (add --key-file=PATH, or run it at a terminal)\n",
     );
 }
 

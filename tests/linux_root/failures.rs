@@ -111,7 +111,7 @@ fn refusals_before_anything_runs() {
     let img = tmp.join("a.img");
     make_image(&img, 16 * MIB, false);
     let line = fails(&bin(), args!["-O", "2", "-F", img, "md", mnt], &tmp, 1);
-    assert_eq!(line, "mount_md: option -O has no meaning for ext4 on Linux");
+    assert_eq!(line, "mount_md: option -O has no meaning for ext4 on Linux (drop it)");
     let line = fails(&bin(), args!["-F", img, "md.uzip", mnt], &tmp, 1);
     assert!(line.contains("suffix .uzip"), "{line}");
     let line = fails(&bin(), args!["md", mnt], &tmp, 1);
@@ -213,7 +213,14 @@ fn second_attach_of_a_mounted_image_is_refused() {
     let out = run(&flavor(&tmp, "mount.md"), args!["md", second, "-o", format!("rw,-P,-F{}", img.display())]);
     assert_eq!(out.status.code(), Some(32));
     let err = text(&out.stderr);
-    assert_eq!(err.trim(), format!("mount.md: {}: already attached as {}", img.display(), m.source));
+    assert_eq!(
+        err.trim(),
+        format!(
+            "mount.md: {}: already attached as {1}, and in use (mount_md --list shows it; mount_md -u {1} releases it)",
+            img.display(),
+            m.source
+        )
+    );
     assert_eq!(loops_backed_by(&img), vec![m.source.trim_start_matches("/dev/").to_string()]);
     assert!(mount_at(&second).is_none());
     // Read-only next to read-write is refused too.

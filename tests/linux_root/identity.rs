@@ -70,7 +70,7 @@ fn an_attachment_made_in_another_mount_namespace_is_seen() {
     loops.record(&dev, &theirs);
     // Here: the same file, by another path. One image, one writer.
     let err = refused(args!["-P", "-F", img, "md", m2]);
-    assert_eq!(err, format!("mount_md: {}: already attached as /dev/{dev}\n", img.display()));
+    assert_eq!(err, format!("mount_md: {}: already attached as /dev/{dev}, and in use (mount_md --list shows it; mount_md -u /dev/{dev} releases it)\n", img.display()));
     assert!(mount_at(&m2).is_none());
     // -u by the image from here finds it as well (mounted elsewhere: the
     // unit is in use, the detach says so and nothing changes).
@@ -102,7 +102,7 @@ fn an_attachment_made_through_a_lazily_unmounted_bind_mount_is_seen() {
     sh("umount -l \"$1\"", args![b]);
     drop(bind);
     let err = refused(args!["-P", "-F", img, "md", m2]);
-    assert_eq!(err, format!("mount_md: {}: already attached as {}\n", img.display(), m.source));
+    assert_eq!(err, format!("mount_md: {}: already attached as {1}, and in use (mount_md --list shows it; mount_md -u {1} releases it)\n", img.display(), m.source));
     // sysfs cannot show the image's path: --list still lists the unit.
     let out = run(&bin(), args!["--list"]);
     ok(&out);
@@ -158,7 +158,7 @@ fn an_image_path_longer_than_path_max() {
     let m = mount_at(&m1).expect("mounted");
     loops.record(&m.source, &img);
     let err = refused(args!["-P", "-F", img, "md", m2]);
-    assert_eq!(err, format!("mount_md: {}: already attached as {}\n", img.display(), m.source));
+    assert_eq!(err, format!("mount_md: {}: already attached as {1}, and in use (mount_md --list shows it; mount_md -u {1} releases it)\n", img.display(), m.source));
     // sysfs cannot show the image's path: --list still lists the unit.
     let out = run(&bin(), args!["--list"]);
     ok(&out);
@@ -258,7 +258,7 @@ fn units_and_mounts_other_tools_made_are_left_alone() {
     for target in [PathBuf::from(&dev), img.clone()] {
         let err = refused(args!["-u", target]);
         let shown = if target == Path::new(&dev) { String::new() } else { format!("{}: ", target.display()) };
-        assert_eq!(err, format!("mount_md: {shown}{dev} was not attached by mount_md; left alone\n"));
+        assert_eq!(err, format!("mount_md: {shown}{dev} was not attached by mount_md; left alone (another tool attached it: when nothing uses it, losetup -d {dev} detaches it)\n"));
         assert_eq!(backing_file(&name).as_deref(), Some(img.as_path()), "still attached");
     }
     sh("losetup -d \"$1\"", args![dev]);
@@ -271,11 +271,11 @@ fn units_and_mounts_other_tools_made_are_left_alone() {
     for target in [m.clone(), PathBuf::from(&src), img.clone()] {
         let err = refused(args!["-u", target]);
         let shown = if target == Path::new(&src) { String::new() } else { format!("{}: ", target.display()) };
-        assert_eq!(err, format!("mount_md: {shown}{src} was not attached by mount_md; left alone\n"));
+        assert_eq!(err, format!("mount_md: {shown}{src} was not attached by mount_md; left alone (another tool attached it: when nothing uses it, losetup -d {src} detaches it)\n"));
         assert_eq!(mount_at(&m).map(|x| x.source), Some(src.clone()), "still mounted");
     }
     let err = refused(args!["-P", "-F", img, "md", m2]);
-    assert_eq!(err, format!("mount_md: {}: already attached as {src}\n", img.display()));
+    assert_eq!(err, format!("mount_md: {}: already attached as {src} by another tool, and in use (when nothing uses it, losetup -d {src} detaches it)\n", img.display()));
     unmount_and_check_no_leak(guard, &tmp);
 }
 

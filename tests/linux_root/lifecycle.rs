@@ -449,7 +449,7 @@ fn a_leftover_losetup_attachment_is_refused_not_replaced() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        format!("mount_md: {}: {old} was not attached by mount_md; left alone\n", img.display())
+        format!("mount_md: {}: {old} was not attached by mount_md; left alone (another tool attached it: when nothing uses it, losetup -d {old} detaches it)\n", img.display())
     );
     assert_eq!(loops_backed_by(&img), vec![old_name.clone()], "losetup's device is still there");
     assert!(mount_at(&dir).is_none());

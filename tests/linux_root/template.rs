@@ -329,7 +329,7 @@ fn from_a_base_on_ext4_copies_keeping_holes() {
         text(&out.stderr),
         format!(
             "mount_md: {}: cannot be made a clone of its base (Operation not supported), \
-             and --clone=require forbids a copy\n",
+             and --clone=require forbids a copy (--clone=auto copies it)\n",
             j1.display()
         )
     );
@@ -545,9 +545,11 @@ fn grown_from_base(fstype: &str) {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains(&format!(
-            "is {} bytes, more than -s {}: an image made from a base is never smaller",
+            "is {} bytes, more than -s {}: an image made from a base is never smaller; give -s {}B or more, \
+             or no -s; nothing made",
             320 * MIB,
-            100 * MIB
+            100 * MIB,
+            320 * MIB
         )),
         "{err}"
     );

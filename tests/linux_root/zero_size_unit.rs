@@ -22,7 +22,7 @@ fn a_zero_size_unit_of_another_tool_counts() {
     assert!(!out.status.success(), "formatted and mounted while {dev} is bound to the image");
     assert_eq!(
         text(&out.stderr),
-        format!("mount_md: {}: {dev} was not attached by mount_md; left alone\n", img.display())
+        format!("mount_md: {}: {dev} was not attached by mount_md; left alone (another tool attached it: when nothing uses it, losetup -d {dev} detaches it)\n", img.display())
     );
     assert!(mount_at(&mnt).is_none());
     drop(guard);

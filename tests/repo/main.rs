@@ -12,6 +12,7 @@ mod host_script;
 mod install;
 mod manpage;
 mod manpage_render;
+mod next_step;
 mod packaging;
 mod readme;
 mod scripts;

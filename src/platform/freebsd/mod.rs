@@ -482,6 +482,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     // tmpfs is in GENERIC or autoloaded by nmount(2) (vfs_byname_kld).
     const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
     const DISK_NAME: &'static str = "an md(4) disk";
+    const DETACH_BY_HAND: &'static str = "mdconfig -d -u ";
     const NODE_PREFIX: &'static str = "/dev/md";
     /// A removed jail's prison keeps `pr_root` referenced until its last
     /// reference goes (sys/kern/kern_jail.c `prison_deref`), sockets in

@@ -80,7 +80,7 @@ pub fn program(name: &str) -> Result<PathBuf> {
 pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
     let args = argv(f, &device.display().to_string())
-        .map_err(|c| Error::plain(format!("option -{c} has no meaning for {} on Linux", f.fstype)))?;
+        .map_err(|c| Error::plain(format!("option -{c} has no meaning for {} on Linux (drop it)", f.fstype)))?;
     let program = find(&f.fstype)?;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let done = posix::run_captured(&program, &args, f.loud)?;

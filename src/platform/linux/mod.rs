@@ -196,6 +196,7 @@ impl Target {
 impl<S: LoopSys> Platform for Linux<S> {
     const DEFAULTS: Defaults = Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true };
     const DISK_NAME: &'static str = "a loop device";
+    const DETACH_BY_HAND: &'static str = "losetup -d /dev/loop";
     const NODE_PREFIX: &'static str = "/dev/loop";
     type Image = posix::Image;
     type Hold = Held<S::Dev>;
@@ -237,8 +238,9 @@ impl<S: LoopSys> Platform for Linux<S> {
                     if !mkfs::valid_type(&f.fstype) {
                         return Err(Error::text(format!("-T {}", f.fstype), "not a file system type"));
                     }
-                    mkfs::argv(f, "/dev/loop?")
-                        .map_err(|c| Error::plain(format!("option -{c} has no meaning for {} on Linux", f.fstype)))?;
+                    mkfs::argv(f, "/dev/loop?").map_err(|c| {
+                        Error::plain(format!("option -{c} has no meaning for {} on Linux (drop it)", f.fstype))
+                    })?;
                     // A run that always formats needs its mkfs: said before
                     // anything is created or attached (and under -N).
                     if !f.only_if_created {
@@ -660,11 +662,17 @@ mod tests {
     #[test]
     fn check_refuses() {
         let e = |args: &[&str]| check(args).unwrap_err();
-        assert_eq!(e(&["mount_md", "-O", "2", "-F", "/i", "md", "/"]), "option -O has no meaning for ext4 on Linux");
-        assert_eq!(e(&["mount_md", "-l", "-F", "/i", "md", "/"]), "option -l has no meaning for ext4 on Linux");
+        assert_eq!(
+            e(&["mount_md", "-O", "2", "-F", "/i", "md", "/"]),
+            "option -O has no meaning for ext4 on Linux (drop it)"
+        );
+        assert_eq!(
+            e(&["mount_md", "-l", "-F", "/i", "md", "/"]),
+            "option -l has no meaning for ext4 on Linux (drop it)"
+        );
         assert_eq!(
             e(&["mount_md", "-i", "1", "-T", "xfs", "-F", "/i", "md", "/"]),
-            "option -i has no meaning for xfs on Linux"
+            "option -i has no meaning for xfs on Linux (drop it)"
         );
         assert!(e(&["mount_md", "-T", "ufs", "-F", "/i", "md", "/"]).contains("cannot make UFS"));
         assert!(e(&["mount_md", "-P", "-T", "ufs", "-F", "/i", "md", "/"]).contains("cannot mount UFS read-write"));

@@ -250,7 +250,9 @@ impl<S: LoopSys> Linux<S> {
     pub(super) fn restore_length(&mut self, file: &OwnedFd, len: u64) {
         let shrunk = i64::try_from(len).ok().and_then(|l| nix::unistd::ftruncate(file, l).ok());
         if shrunk.is_none() {
-            self.warn(format!("could not give the image back its length of {len} bytes"));
+            self.warn(format!(
+                "could not give the image back its length of {len} bytes (truncate -s {len} on it does)"
+            ));
         }
     }
 

@@ -555,7 +555,11 @@ pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, qui
     }
     Err(Error::text(
         what.to_string(),
-        format!("still locked after {} s{holder}{why}; giving up, nothing changed", LOCK_WAIT.as_secs()),
+        format!(
+            "still locked after {} s{holder}{why}; giving up, nothing changed; run again once {} is done",
+            LOCK_WAIT.as_secs(),
+            if holder.is_empty() { "its holder" } else { "that process" }
+        ),
     ))
 }
 

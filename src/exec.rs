@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Occupant};
 use crate::plan::{Attach, Examine, FsType, Plan, Step};
 use crate::platform::{
-    Describe, Device, Disk, Existing, FileId, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform,
-    RootAttr,
+    Describe, Device, Disk, Existing, FileId, Fit, GrowOf, Head, Helper, MountOf, Mounted, Note, Opened, PathKind,
+    Platform, RootAttr, UnmountOf,
 };
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
 use std::io::Write;
@@ -79,7 +79,7 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
             skip_to_mounted = !matches!(step, Step::Mount(_));
             continue;
         }
-        if let Some(signal) = run.platform.interrupted() {
+        if let Some(signal) = run.platform.pause(std::time::Duration::ZERO) {
             run.rollback();
             if run.adopted {
                 return Err(Error::plain(format!(
@@ -261,13 +261,13 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// `--from` with `-s`: grows the image this run made from its base,
     /// attached and not yet mounted nor published, to `size` bytes, by
     /// `-r`'s plan and its run ([`crate::grow`]) over the backend's
-    /// operations ([`Platform::grow_made`]). The same size is nothing to
+    /// operations ([`Platform::grow`]). The same size is nothing to
     /// do; on failure the run's rollback removes the image.
     fn grow_made(&mut self, size: u64) -> Result<()> {
         let disk = need(&self.disk, "a device before attaching one")?;
         let image = need(&self.image, "an image before opening one")?;
         let started = std::time::Instant::now();
-        let (found, mut ops) = self.platform.grow_made(disk, image, self.mount_point)?;
+        let (found, mut ops) = self.platform.grow(GrowOf::Made { disk, image, mount_point: self.mount_point })?;
         let outcome = crate::grow::plan(&found, size)?;
         let opts = crate::grow::Options { dry_run: false, debug: self.debug, scratch: true };
         crate::grow::execute(&found, &outcome, ops.as_mut(), opts, self.io)?;
@@ -299,8 +299,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 dev.path.display(),
                 self.mount_point.display()
             );
-            match self.platform.detach_unit(dev.unit) {
-                Ok(()) => self.debug_line(&format!("detached {what}")),
+            match self.platform.reuse(&dev, None) {
+                Ok(_) => self.debug_line(&format!("detached {what}")),
                 Err(e) => self.debug_line(&format!("left {what}: {e}")),
             }
         }
@@ -324,7 +324,10 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
                 return Ok(Flow::AlreadyMounted);
             }
-            Before::Leftover(e) => match self.platform.reuse(&e, a, self.image.as_ref(), self.mount_point)? {
+            Before::Leftover(e) => match self
+                .platform
+                .reuse(&e.device, Some(Fit { attach: a, image: self.image.as_ref(), mount_point: self.mount_point }))?
+            {
                 Some(disk) => {
                     let shown = disk.device.path.display().to_string();
                     self.debug_line(&format!("reusing {shown}, left attached by an earlier run"));
@@ -497,7 +500,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             drop(self.mounted.take()); // an earlier run's: it stays
         }
         if let Some(m) = self.mounted.take() {
-            let r = self.platform.unmount(m);
+            let r = self.platform.unmount(UnmountOf::Made(m));
             self.undone(r);
         }
         match self.disk.take() {

@@ -46,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::exec::Output;
 pub use crate::grow_ops::{show_argv, Attached, Found, GrowOps, GrowStep, Tool, SECTOR};
 use crate::lifecycle;
-use crate::platform::Platform;
+use crate::platform::{GrowOf, Platform};
 use crate::request::{GrowRequest, ReleaseTarget};
 
 /// What [`plan`] decided.
@@ -69,7 +69,7 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &GrowRequest, io: &mut Output<'
         ReleaseTarget::Path(path) => Some(path.as_path()),
         ReleaseTarget::Unit(_) => None,
     };
-    let (found, mut ops) = p.grow_target(&located, named, req.size)?;
+    let (found, mut ops) = p.grow(GrowOf::Target { target: &located, named, size: req.size })?;
     let outcome = plan(&found, req.size)?;
     execute(&found, &outcome, ops.as_mut(), Options { dry_run: req.dry_run, debug: req.debug, scratch: false }, io)
 }

@@ -2,7 +2,7 @@
 //! unit backs the image, whether it may be reused, and what `mount_md -u`
 //! may tear down. They work over the small primitives each backend gives
 //! ([`Platform::units`], [`Platform::mounts`], [`Platform::identify`],
-//! [`Platform::unmount_at`], [`Platform::release_unit`]):
+//! [`Platform::unmount`], [`Platform::release_unit`]):
 //!
 //! * a unit is known by the device and inode of its backing file as the
 //!   kernel reports them, never by a path resolved from our view;
@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 pub use crate::grow_ops::Located;
 use crate::plan::{FsType, Plan, Step};
 use crate::platform::{
-    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState, Which,
+    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState,
+    UnmountOf, Which,
 };
 use crate::request::ReleaseTarget;
 use nix::errno::Errno;
@@ -153,7 +154,7 @@ pub fn find_attached<P: Platform + ?Sized>(
             return Ok((found, unused));
         }
         // The platform's pause: the doubles count it instead of sleeping.
-        p.pause(SETTLE_STEP);
+        let _ = p.pause(SETTLE_STEP);
         waited += SETTLE_STEP;
     }
 }
@@ -255,7 +256,8 @@ pub fn predetach<P: Platform + ?Sized>(p: &mut P, unit: u32, notes: &mut Vec<Not
         notes.push(Note::Debug(format!("{} was not attached by mount_md; left alone", u.device.path.display())));
         return Ok(false);
     }
-    p.detach_unit(unit)?;
+    let device = Device { unit, path: crate::platform::node::<P>(unit), read_only: false };
+    p.reuse(&device, None)?;
     Ok(true)
 }
 
@@ -532,7 +534,7 @@ fn gone_soon<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> {
         if waited >= SETTLE {
             return Ok(false);
         }
-        p.pause(SETTLE_STEP);
+        let _ = p.pause(SETTLE_STEP);
         waited += SETTLE_STEP;
     }
     Ok(true)
@@ -546,10 +548,10 @@ fn unmount_settled<P: Platform + ?Sized>(p: &mut P, m: &MountRec, force: bool, n
     let mut tries = 1;
     let mut waited = Duration::ZERO;
     loop {
-        match p.unmount_at(m, force) {
+        match p.unmount(UnmountOf::Found(m, force)) {
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force && tries < UNMOUNT_TRIES => {
                 tries += 1;
-                p.pause(UNMOUNT_PAUSE);
+                let _ = p.pause(UNMOUNT_PAUSE);
             }
             Err(e) if e.errno() == Some(Errno::EBUSY) && !force => match P::BUSY_ROOT {
                 Some((limit, what)) if waited < limit => {
@@ -560,7 +562,7 @@ fn unmount_settled<P: Platform + ?Sized>(p: &mut P, m: &MountRec, force: bool, n
                             limit.as_secs()
                         )));
                     }
-                    p.pause(BUSY_ROOT_PAUSE);
+                    let _ = p.pause(BUSY_ROOT_PAUSE);
                     waited += BUSY_ROOT_PAUSE;
                 }
                 _ => return Err(e),
@@ -590,7 +592,11 @@ fn release_one<P: Platform + ?Sized>(
         }
     }
     // While it is still ours: the unit may go away with its last unmount.
-    p.leave_writable(u)?;
+    // A remount to ro made its disk read-only, which the system would
+    // keep for the unit's next user: attached writable, it leaves writable.
+    if P::DISK_RO_SETTABLE && !u.device.read_only && p.disk(u, None)?.read_only {
+        p.disk(u, Some(false))?;
+    }
     for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
         match unmount_settled(p, m, force, notes) {
             Ok(()) => out.unmounted.push(m.on.clone()),

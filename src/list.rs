@@ -16,23 +16,22 @@
 pub mod table;
 
 use crate::error::Result;
-use crate::platform::Platform;
+use crate::platform::{mount_of, Platform};
 pub use crate::unit::Listed;
 use std::fmt::Write as _;
 use table::{Row, Whose};
 
-/// `mount_md --list`: every attached unit ([`Platform::list_units`]: the
+/// `mount_md --list`: every attached unit ([`Platform::list`]: the
 /// units mount, `-u` and `-r` see, and as a normal user those it can only
 /// see, whose owner is then unknown), with the first mount of its device
 /// ([`Platform::mounts`], matched by device number as the lifecycle
-/// matches): its type and the mount's own `ro`/`rw` from the mount table,
-/// the rest as the backend reads it ([`Platform::list_row`]).
+/// matches, [`mount_of`]): its type and the mount's own `ro`/`rw` from the
+/// mount table, the rest as the backend reads it.
 pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Row>> {
     let mounts = p.mounts()?;
     let mut out = Vec::new();
-    for (u, known) in p.list_units()? {
-        let mount = mounts.iter().find(|m| m.dev == u.rdev);
-        let Some(l) = p.list_row(&u, mount)? else { continue };
+    for (u, known, l) in p.list(&mounts)? {
+        let mount = mount_of(&mounts, &u);
         out.push(Row {
             unit: l.unit,
             device: l.device,

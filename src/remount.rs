@@ -197,17 +197,6 @@ pub fn last_of_pairs(options: &[String]) -> Vec<String> {
     out
 }
 
-/// What a platform reports about a mount and its disk for a remount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
-    /// The mount's own option words now.
-    pub options: Vec<String>,
-    pub read_only: bool,
-    /// The disk is read-only now.
-    pub disk_read_only: bool,
-    pub disk_size: u64,
-}
-
 /// `-o remount,…`: finds the mount by the rules `-u` uses (a unit of
 /// mount_md's, mounted on that directory), refuses what cannot change,
 /// then runs the steps; making the disk writable is undone if the remount
@@ -227,15 +216,15 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Outpu
         Some(img) => Some(matches!(p.identify(img)?, PathKind::File(f) if u.backing == Some(f))),
         None => None,
     };
-    let f = p.remount_facts(&u, &m)?;
+    let disk = p.disk(&u, None)?;
     let mounted = Mounted {
-        options: f.options,
-        read_only: f.read_only,
+        options: m.options.clone(),
+        read_only: m.read_only(),
         fstype: m.fstype.clone(),
         device: u.device.path.clone(),
         attached_read_only: u.device.read_only,
-        disk_read_only: f.disk_read_only,
-        disk_size: f.disk_size,
+        disk_read_only: disk.read_only,
+        disk_size: disk.size.ok_or_else(|| Error::text(u.device.path.display().to_string(), "cannot read its size"))?,
         same_image,
     };
     let steps = plan(req, &mounted, P::DISK_RO_SETTABLE).map_err(Error::plain)?;
@@ -259,9 +248,9 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Outpu
             let _ = writeln!(io.err, "DEBUG: {}", said(s));
         }
         let done = match s {
-            Step::DiskWritable => p.set_disk_read_only(&u, false).map(|()| made_writable = true),
+            Step::DiskWritable => p.disk(&u, Some(false)).map(|_| made_writable = true),
             Step::Remount(options) => p.remount(&u, &m, options),
-            Step::DiskReadOnly => p.set_disk_read_only(&u, true).map_err(|e| {
+            Step::DiskReadOnly => p.disk(&u, Some(true)).map(drop).map_err(|e| {
                 Error::plain(format!(
                     "{mp}: the file system is read-only now, but {dev} stays writable (blockdev --setro {dev} sets it): {e}"
                 ))
@@ -269,7 +258,7 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Outpu
         };
         if let Err(e) = done {
             if made_writable {
-                if let Err(undo) = p.set_disk_read_only(&u, true) {
+                if let Err(undo) = p.disk(&u, Some(true)) {
                     let _ = writeln!(io.err, "{}: rollback: {undo}", io.prog);
                 }
             }

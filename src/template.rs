@@ -28,7 +28,7 @@ pub struct Base {
 }
 
 /// Where the backend cannot grow an image it made from a base
-/// ([`crate::platform::Platform::grow_made`]): `-s` with `--from` is
+/// ([`crate::platform::Platform::grow`]): `-s` with `--from` is
 /// refused before anything is made.
 pub const NO_GROW_MADE: &str = "--from with -s: this system does not grow a new image made from a base; \
      make it without -s, then grow it with -r";

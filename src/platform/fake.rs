@@ -6,14 +6,13 @@
 //! a backing identity, an owner (the mark mount_md leaves, or another
 //! tool's), and a device number that its mounts carry.
 use super::{
-    describe, Detached, Device, Disk, Existing, FileId, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform,
-    UnitInfo,
+    describe, Detached, Device, Disk, FileId, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform, UnitInfo,
 };
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::mark::Mark;
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState, Which};
+use crate::platform::{Fit, Head, Helper, MountOf, RootAttr, UnitState, UnmountOf, Which};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
@@ -341,15 +340,8 @@ impl Platform for Fake {
     }
 
     /// The fake's time does not pass.
-    fn pause(&mut self, _d: std::time::Duration) {}
-
-    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
-        let on = m.on.as_path();
-        self.calls.push(if force { Call::UnmountForced(on.into()) } else { Call::Unmount(on.into()) });
-        self.maybe_fail("unmount", format!("unmount of {}", on.display()))?;
-        self.mounted.retain(|p| p != on);
-        self.mount_units.remove(on);
-        Ok(())
+    fn pause(&mut self, _d: std::time::Duration) -> Option<&'static str> {
+        self.interrupt_after.filter(|n| self.calls.len() >= *n).map(|_| "SIGTERM")
     }
 
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
@@ -367,35 +359,25 @@ impl Platform for Fake {
         Ok(Detached::Now)
     }
 
-    fn interrupted(&mut self) -> Option<&'static str> {
-        self.interrupt_after.filter(|n| self.calls.len() >= *n).map(|_| "SIGTERM")
-    }
-
-    fn reuse(
-        &mut self,
-        e: &Existing,
-        _a: &Attach,
-        _image: Option<&Opened<Handle>>,
-        _mount_point: &Path,
-    ) -> Result<Option<Disk<Handle>>> {
-        self.calls.push(Call::Reuse(e.device.unit));
-        let take = |d: &Device| Disk { device: d.clone(), hold: Handle::new(&self.handles, &d.path), layer: None };
-        if self.reuse_ok {
-            return Ok(Some(take(&e.device)));
-        }
-        self.detach_leftover(&e.device)?;
-        Ok(None)
-    }
-
-    fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        self.calls.push(Call::DetachUnit(unit));
-        self.maybe_fail("predetach", format!("{}{unit}", self.prefix))?;
-        if self.attached.remove(&unit) {
+    /// With a fit: taken over when told to (`reuse_ok`); without one, the
+    /// pre-detach (`DetachUnit`).
+    fn reuse(&mut self, dev: &Device, fit: Option<Fit<'_, Handle>>) -> Result<Option<Disk<Handle>>> {
+        let unit = dev.unit;
+        if fit.is_none() {
+            self.calls.push(Call::DetachUnit(unit));
+            self.maybe_fail("predetach", format!("{}{unit}", self.prefix))?;
+            if !self.attached.remove(&unit) {
+                return Err(Error::sys(format!("{}{unit}", self.prefix), Errno::ENOENT));
+            }
             self.units.remove(&unit);
-            Ok(())
-        } else {
-            Err(Error::sys(format!("{}{unit}", self.prefix), Errno::ENOENT))
+            return Ok(None);
         }
+        self.calls.push(Call::Reuse(unit));
+        if self.reuse_ok {
+            return Ok(Some(Disk { device: dev.clone(), hold: Handle::new(&self.handles, &dev.path), layer: None }));
+        }
+        self.detach_leftover(dev)?;
+        Ok(None)
     }
 
     fn attach(&mut self, a: &Attach, _image: Option<&Opened<Handle>>, mount_point: &Path) -> Result<Disk<Handle>> {
@@ -434,13 +416,22 @@ impl Platform for Fake {
 
     /// Closes the root first, as a real backend must (an open root keeps
     /// the mount busy).
-    fn unmount(&mut self, m: Mounted<Handle>) -> Result<()> {
-        let Mounted { mount_point, root, .. } = m;
-        drop(root);
-        self.calls.push(Call::Unmount(mount_point.clone()));
-        self.maybe_fail("unmount", mount_point.display().to_string())?;
-        self.mounted.retain(|p| p != &mount_point);
-        self.mount_units.remove(&mount_point);
+    fn unmount(&mut self, what: UnmountOf<'_, Handle>) -> Result<()> {
+        let (on, call, what) = match what {
+            UnmountOf::Made(Mounted { mount_point, root, .. }) => {
+                drop(root);
+                (mount_point.clone(), Call::Unmount(mount_point.clone()), mount_point.display().to_string())
+            }
+            UnmountOf::Found(m, force) => (
+                m.on.clone(),
+                if force { Call::UnmountForced(m.on.clone()) } else { Call::Unmount(m.on.clone()) },
+                format!("unmount of {}", m.on.display()),
+            ),
+        };
+        self.calls.push(call);
+        self.maybe_fail("unmount", what)?;
+        self.mounted.retain(|p| p != &on);
+        self.mount_units.remove(&on);
         Ok(())
     }
 

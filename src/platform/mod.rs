@@ -175,6 +175,56 @@ pub enum Head<'a, H> {
     Image(&'a Path),
 }
 
+/// What [`Platform::unmount`] unmounts.
+#[derive(Debug)]
+pub enum UnmountOf<'a, R> {
+    /// A mount this run made: rollback.
+    Made(Mounted<R>),
+    /// A mount found by [`Platform::mounts`] (`-u`); `true`: even if busy.
+    Found(&'a MountRec, bool),
+}
+
+/// What a leftover unit must fit to be taken over by [`Platform::reuse`]:
+/// the attach this run would make, backed by `image`, its mark naming
+/// `mount_point`.
+#[derive(Debug, Clone, Copy)]
+pub struct Fit<'a, I> {
+    pub attach: &'a Attach,
+    pub image: Option<&'a Opened<I>>,
+    pub mount_point: &'a Path,
+}
+
+/// What [`Platform::grow`] looks at.
+#[derive(Debug)]
+pub enum GrowOf<'a, H, I> {
+    /// `mount_md -r`: the target the lifecycle located
+    /// ([`crate::lifecycle::locate`]), the path the command line named if
+    /// it named one, and the size asked for.
+    Target { target: &'a Located, named: Option<&'a Path>, size: u64 },
+    /// `--create --from=BASE -s size`: the image this run made from its
+    /// base (not yet published), attached by this run as `disk` and not
+    /// mounted; `mount_point` is the run's, for a file system that grows
+    /// only while mounted (mounted where nobody else sees it, for the grow
+    /// only).
+    Made { disk: &'a Disk<H>, image: &'a Opened<I>, mount_point: &'a Path },
+}
+
+/// What [`Platform::disk`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskNow {
+    /// Read-only now (a remount's `ro` may have made it so since the
+    /// attach).
+    pub read_only: bool,
+    /// Its size in bytes; `None`: could not be read.
+    pub size: Option<u64>,
+}
+
+/// The mount of unit `u` that `--list` shows: the first of its device in
+/// `mounts`, matched by device number as the lifecycle matches.
+pub fn mount_of<'m>(mounts: &'m [MountRec], u: &UnitInfo) -> Option<&'m MountRec> {
+    mounts.iter().find(|m| m.dev == u.rdev)
+}
+
 /// What [`Platform::mount`] mounts.
 #[derive(Debug)]
 pub enum MountOf<'a, H> {
@@ -236,7 +286,7 @@ pub enum Note {
 /// use it, and the undo steps consume it. The rules of the lifecycle (which
 /// unit is whose, what `-u` may touch) live once in [`crate::lifecycle`],
 /// over the primitives [`Platform::units`], [`Platform::mounts`],
-/// [`Platform::identify`], [`Platform::unmount_at`] and
+/// [`Platform::identify`], [`Platform::unmount`] and
 /// [`Platform::release_unit`].
 pub trait Platform {
     /// What the backend holds of an opened image ([`Opened::handle`]).
@@ -293,17 +343,8 @@ pub trait Platform {
     /// Every mount of this mount namespace, in mount order. A table that
     /// cannot be read is an error, never an empty list.
     fn mounts(&mut self) -> Result<Vec<MountRec>>;
-    /// A stop signal (SIGTERM, SIGINT…) that arrived during the run, by
-    /// name: the executor then undoes what the run did
-    /// ([`posix::hold_stop_signals`]). The default: none ever arrives.
-    fn interrupted(&mut self) -> Option<&'static str> {
-        None
-    }
     /// What `path` is (following symlinks, as umount(8) does).
     fn identify(&mut self, path: &Path) -> Result<PathKind>;
-    /// unmount(2) of the mount `m` (found by [`Platform::mounts`]) for
-    /// `-u`; `force`: even if busy.
-    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()>;
     /// What lets go of a busy root by itself, and how long `-u` waits for
     /// it after the second of retries every busy unmount gets: FreeBSD's
     /// dying jail. `None`: a busy root stays busy.
@@ -311,26 +352,22 @@ pub trait Platform {
     /// Detaches `u` (found by [`Platform::units`]) if it is still bound to
     /// the same backing; EBUSY is retried for a bounded time first.
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached>;
-    /// Waits `d` between two tries of something the kernel refused for the
-    /// moment (the recording doubles and the FreeBSD model advance their
-    /// own clock instead).
-    fn pause(&mut self, d: std::time::Duration) {
+    /// Waits `d` (not at all when it is zero) between two tries of
+    /// something the kernel refused for the moment, and answers a stop
+    /// signal (SIGTERM, SIGINT…) that arrived during the run, by name: the
+    /// executor then undoes what the run did
+    /// ([`posix::hold_stop_signals`]). The recording doubles and the
+    /// FreeBSD model advance their own clock instead of sleeping.
+    fn pause(&mut self, d: std::time::Duration) -> Option<&'static str> {
         std::thread::sleep(d);
+        None
     }
-    /// A leftover unit of ours that nothing uses, found by
-    /// [`crate::lifecycle::find_attached`]: taken over if it fits `a`
-    /// (backed by `image`) and its mark names `mount_point`, or else
-    /// detached (`None`), so that the caller attaches afresh.
-    fn reuse(
-        &mut self,
-        e: &Existing,
-        a: &Attach,
-        image: Option<&Opened<Self::Image>>,
-        mount_point: &Path,
-    ) -> Result<Option<Disk<Self::Hold>>>;
-    /// Detach a fixed unit (mdmfs's pre-detach); the core calls it only
-    /// for a unit that is ours. Errors are ignored by the caller.
-    fn detach_unit(&mut self, unit: u32) -> Result<()>;
+    /// An idle unit of ours (the core asks only about one whose mark is
+    /// mount_md's and that nothing uses): taken over if `fit` is given
+    /// and it fits ([`Fit`]), or else detached (`None`), so that the
+    /// caller attaches afresh. Without `fit`: mdmfs's pre-detach of a
+    /// fixed unit, or a stale leftover holding another file.
+    fn reuse(&mut self, unit: &Device, fit: Option<Fit<'_, Self::Image>>) -> Result<Option<Disk<Self::Hold>>>;
     /// Attaches a disk backed by `image` (the one [`Platform::open_image`]
     /// opened; `None` for swap and malloc disks), marked as mount_md's for
     /// `mount_point` (see [`crate::mark`]).
@@ -360,8 +397,9 @@ pub trait Platform {
     /// Mounts the disk (or a tmpfs) and opens the new root (undoing the
     /// mount if the root cannot be opened).
     fn mount(&mut self, what: MountOf<'_, Self::Hold>) -> Result<Mounted<Self::Root>>;
-    /// Undo a mount (rollback): closes its root, then unmounts.
-    fn unmount(&mut self, m: Mounted<Self::Root>) -> Result<()>;
+    /// unmount(2): a mount this run made (rollback; its root is closed
+    /// first), or one [`Platform::mounts`] found (`-u`).
+    fn unmount(&mut self, what: UnmountOf<'_, Self::Root>) -> Result<()>;
     /// chmod or chown of the mounted root, through its descriptor.
     fn set_root(&mut self, m: &Mounted<Self::Root>, attr: RootAttr) -> Result<()>;
     fn copy_skeleton(&mut self, m: &Mounted<Self::Root>, from: &Path) -> Result<()>;
@@ -376,66 +414,44 @@ pub trait Platform {
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
 
-    /// `mount_md -r`: what this system finds at the target the lifecycle
-    /// located ([`crate::lifecycle::locate`]), and its way of doing each
-    /// step of a grow to `size` bytes ([`crate::grow`]). `named` is the path
-    /// the command line gave, if it gave one.
-    fn grow_target(
-        &mut self,
-        _target: &Located,
-        _named: Option<&Path>,
-        _size: u64,
-    ) -> Result<(Found, Box<dyn GrowOps + '_>)> {
-        Err(crate::error::Error::plain("growing an image (-r) is not supported on this system"))
-    }
-    /// `-u`: before the unit `u` (attached writable) is unmounted and
-    /// detached, undo a read-only state a remount gave its disk, which the
-    /// system would keep for the unit's next user.
-    fn leave_writable(&mut self, _u: &UnitInfo) -> Result<()> {
-        Ok(())
+    /// What this system finds at a target to grow and its way of doing
+    /// each step of the grow ([`crate::grow`]): `mount_md -r`'s target, or
+    /// an image this run made from its base ([`GrowOf`]).
+    fn grow<'a>(&'a mut self, of: GrowOf<'a, Self::Hold, Self::Image>) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
+        Err(crate::error::Error::plain(match of {
+            GrowOf::Target { .. } => "growing an image (-r) is not supported on this system",
+            GrowOf::Made { .. } => crate::template::NO_GROW_MADE,
+        }))
     }
     /// The system can make an attached disk read-only and writable again
     /// (a remount's `ro` then covers the disk too).
     const DISK_RO_SETTABLE: bool = false;
-    /// `-o remount`: what the mount `m` of unit `u` and the disk are now.
-    fn remount_facts(&mut self, _u: &UnitInfo, _m: &MountRec) -> Result<crate::remount::Facts> {
-        Err(crate::error::Error::plain("-o remount is not supported on this system"))
+    /// The disk of unit `u` now ([`DiskNow`]), made read-only (`true`) or
+    /// writable (`false`) first when `set` says so
+    /// ([`Platform::DISK_RO_SETTABLE`]): `-o remount` reads and sets it,
+    /// and `-u` leaves a disk attached writable writable again.
+    fn disk(&mut self, _u: &UnitInfo, set: Option<bool>) -> Result<DiskNow> {
+        Err(crate::error::Error::plain(match set {
+            None => "-o remount is not supported on this system",
+            Some(_) => "this system cannot change an attached disk's read-only state",
+        }))
     }
     /// `-o remount`: the mount `m` of unit `u` takes `options` (the
     /// mount's own, then those asked for; later ones win).
     fn remount(&mut self, _u: &UnitInfo, _m: &MountRec, _options: &[String]) -> Result<()> {
         Err(crate::error::Error::plain("-o remount is not supported on this system"))
     }
-    /// Makes the disk of `u` read-only or writable ([`Platform::DISK_RO_SETTABLE`]).
-    fn set_disk_read_only(&mut self, _u: &UnitInfo, _read_only: bool) -> Result<()> {
-        Err(crate::error::Error::plain("this system cannot change an attached disk's read-only state"))
-    }
-    /// `mount_md --list`: every attached unit, each with whether its owner
-    /// could be read (a normal user cannot read a loop device's mark on
-    /// Linux; its owner is then unknown). The default: [`Platform::units`],
-    /// every owner known.
-    fn list_units(&mut self) -> Result<Vec<(UnitInfo, bool)>> {
-        Ok(self.units(Which::All)?.into_iter().map(|u| (u, true)).collect())
-    }
-    /// `--create --from=BASE -s size`: what the backend finds about an
-    /// image this run made from its base (`image`, not yet published),
-    /// attached by this run as `disk` and not mounted, and its way of doing
-    /// each step of `-r`'s grow of it to `size` bytes ([`crate::grow`]).
-    /// `mount_point` is the run's, for a file system that grows only while
-    /// mounted (mounted where nobody else sees it, for the grow only).
-    fn grow_made<'a>(
-        &'a mut self,
-        _disk: &'a Disk<Self::Hold>,
-        _image: &'a Opened<Self::Image>,
-        _mount_point: &Path,
-    ) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
-        Err(crate::error::Error::plain(crate::template::NO_GROW_MADE))
-    }
-    /// `mount_md --list`: one row for unit `u` (found by
-    /// [`Platform::units`]) and `mount`, the first mount of its device;
-    /// `None` when it went away meanwhile ([`crate::list::collect`]).
-    fn list_row(&mut self, _u: &UnitInfo, _mount: Option<&MountRec>) -> Result<Option<Listed>> {
-        Err(crate::error::Error::plain("--list is not supported on this system"))
+    /// `mount_md --list`: every attached unit (as a normal user, also
+    /// those it can only see, whose owner is then unknown: `false`), each
+    /// with what the backend reads of it given `mounts` ([`Platform::mounts`];
+    /// the unit's is the first of its device, [`mount_of`]). A unit that
+    /// went away meanwhile is left out ([`crate::list::collect`]). The
+    /// default lists nothing, and refuses when there is something.
+    fn list(&mut self, _mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, Listed)>> {
+        match self.units(Which::All)?.is_empty() {
+            true => Ok(Vec::new()),
+            false => Err(crate::error::Error::plain("--list is not supported on this system")),
+        }
     }
 
     /// Every check of `plan` against the real system that changes nothing

@@ -8,7 +8,7 @@ use crate::support::MIB;
 use mount_md::plan::TmpfsMount;
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
-use mount_md::platform::{Note, Platform};
+use mount_md::platform::{Note, Platform, UnmountOf};
 use std::path::PathBuf;
 
 const IMG: &str = "/images/j1.img";
@@ -88,7 +88,7 @@ fn mounted_root_is_closed_at_the_end_and_before_a_rollback() {
     let t = TmpfsMount { size: Some(MIB), options: vec![], mount_point: "/mnt".into(), sloppy: false };
     let mounted = fb.mount(mount_md::platform::MountOf::Tmpfs(&t)).unwrap();
     assert_eq!(m.k().mounts.iter().map(|x| x.open_files).collect::<Vec<_>>(), [1], "held for mode, owner, skeleton");
-    fb.unmount(mounted).unwrap();
+    fb.unmount(UnmountOf::Made(mounted)).unwrap();
     assert!(m.k().mounts.is_empty());
     assert_eq!(m.k().roots_opened, 2);
 }

@@ -16,7 +16,7 @@ use mount_md::platform::linux::loopdev::{LO_FLAGS_AUTOCLEAR, LO_FLAGS_READ_ONLY}
 use mount_md::platform::linux::recording::{bound, rdev_of, LoopCall, Recorder};
 use mount_md::platform::linux::sys::Statx;
 use mount_md::platform::linux::Linux;
-use mount_md::platform::{Describe, Detached, MountOf, Note, Owner, Platform, Which};
+use mount_md::platform::{Describe, Detached, Device, MountOf, Note, Owner, Platform, UnmountOf, Which};
 use mount_md::request::Backing;
 use std::ffi::OsString;
 use std::path::Path;
@@ -165,32 +165,36 @@ fn release_waits_bounded_for_the_last_user() {
     assert!(l.sys().calls.is_empty());
 }
 
+fn loop2() -> Device {
+    Device { unit: 2, path: "/dev/loop2".into(), read_only: false }
+}
+
 #[test]
 fn a_leftover_detach_retries_ebusy_only_while_unmounted() {
     let info = bound(5, 6, 0, &ours("/j"));
     let mut rec = Recorder::new().with_unit(2, info);
     rec.busy_excl = 3;
     let mut l = Linux::with_sys(rec);
-    l.detach_unit(2).unwrap();
+    l.reuse(&loop2(), None).unwrap();
     assert_eq!(l.sys().slept, Duration::from_millis(30));
     assert!(l.sys().loops[&2].info.is_none());
     // Mounted here: busy at once, no waiting.
     let mut rec = Recorder::new().with_unit(2, info).with_mount(40, 2, "/j");
     rec.loops.get_mut(&2).unwrap().claimed = true;
     let mut l = Linux::with_sys(rec);
-    assert_eq!(l.detach_unit(2).unwrap_err().to_string(), "/dev/loop2: Device or resource busy");
+    assert_eq!(l.reuse(&loop2(), None).unwrap_err().to_string(), "/dev/loop2: Device or resource busy");
     assert_eq!(l.sys().slept, Duration::ZERO);
     // Claimed by something that is not a mount: retried for a second.
     let mut rec = Recorder::new().with_unit(2, info);
     rec.loops.get_mut(&2).unwrap().claimed = true;
     let mut l = Linux::with_sys(rec);
-    assert!(l.detach_unit(2).is_err());
+    assert!(l.reuse(&loop2(), None).is_err());
     assert_eq!(l.sys().slept, Duration::from_secs(1));
     // Open elsewhere: LOOP_CLR_FD only set autoclear; put back, refused.
     let mut rec = Recorder::new().with_unit(2, info);
     rec.loops.get_mut(&2).unwrap().open_elsewhere = true;
     let mut l = Linux::with_sys(rec);
-    let e = l.detach_unit(2).unwrap_err();
+    let e = l.reuse(&loop2(), None).unwrap_err();
     assert_eq!(e.to_string(), "/dev/loop2: open elsewhere, left attached: Device or resource busy");
     assert_eq!(l.sys().loops[&2].info.unwrap().lo_flags & LO_FLAGS_AUTOCLEAR, 0);
 }
@@ -234,7 +238,7 @@ fn a_busy_rollback_unmount_is_made_lazy_with_a_warning() {
     let mut l = Linux::with_sys(rec);
     let root = std::fs::File::open("/").unwrap().into();
     let m = mount_md::platform::Mounted { mount_point: "/j".into(), fstype: "ext4".into(), read_only: false, root };
-    l.unmount(m).unwrap();
+    l.unmount(UnmountOf::Made(m)).unwrap();
     assert_eq!(l.take_notes(), [Note::Warning("/j is busy; detaching it lazily".into())]);
     assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::Unmount("/j".into(), true)]);
 }

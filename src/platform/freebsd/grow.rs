@@ -135,7 +135,7 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
     }
 
     fn interrupted(&mut self) -> Option<&'static str> {
-        crate::platform::Platform::interrupted(&mut *self.run.fb)
+        crate::platform::Platform::pause(&mut *self.run.fb, std::time::Duration::ZERO)
     }
 
     fn describe(&self, step: &GrowStep) -> String {

@@ -31,13 +31,11 @@
 //! opens, locks and lets go once, to check); after MDIOCATTACH (the kernel
 //! opens the file again, by path) the unit must be backed by the very file
 //! we hold, or it is detached again.
-use super::{
-    posix, Detached, Device, Disk, Existing, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform, UnitInfo,
-};
+use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform, UnitInfo};
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
 use crate::plan::{Attach, Defaults, Format, Formats, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState, Which};
+use crate::platform::{DiskNow, Fit, GrowOf, Head, Helper, MountOf, RootAttr, UnitState, UnmountOf, Which};
 use crate::request::Backing;
 use nix::errno::Errno;
 use std::ffi::OsString;
@@ -627,12 +625,20 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         Ok(PathKind::File(id))
     }
 
-    /// By the mount's `f_fsid` with `MNT_BYFSID`, as umount(8) `umountfs`
-    /// does: by path, sys/kern/vfs_mount.c `sys_unmount` takes the newest
-    /// mount on that directory, a nullfs stacked on the jail root, say.
-    /// ENOENT while getfsstat still lists the mount means a kernel without
-    /// `MNT_BYFSID`: then by path, as umount(8) retries.
-    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
+    /// A mount this run made: its root closed first, then by path. One
+    /// found: by the mount's `f_fsid` with `MNT_BYFSID`, as umount(8)
+    /// `umountfs` does: by path, sys/kern/vfs_mount.c `sys_unmount` takes
+    /// the newest mount on that directory, a nullfs stacked on the jail
+    /// root, say. ENOENT while getfsstat still lists the mount means a
+    /// kernel without `MNT_BYFSID`: then by path, as umount(8) retries.
+    fn unmount(&mut self, what: UnmountOf<'_, S::Root>) -> Result<()> {
+        let (m, force) = match what {
+            UnmountOf::Made(Mounted { mount_point, root, .. }) => {
+                drop(root);
+                return self.sys.unmount(&mount_point, false);
+            }
+            UnmountOf::Found(m, force) => (m, force),
+        };
         let Some(fsid) = fsid_of(m.id) else { return self.sys.unmount(&m.on, force) };
         match self.sys.unmount_fsid(fsid, &m.on, force) {
             Err(e) if e.errno() == Some(Errno::ENOENT) => {
@@ -658,27 +664,28 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         }
     }
 
-    fn pause(&mut self, d: std::time::Duration) {
-        self.sys.pause(d);
-    }
-
-    fn interrupted(&mut self) -> Option<&'static str> {
+    fn pause(&mut self, d: std::time::Duration) -> Option<&'static str> {
+        if !d.is_zero() {
+            self.sys.pause(d);
+        }
         posix::pending_stop()
     }
 
-    /// Takes over a marked leftover unit nothing uses if it fits `a` and
-    /// its mark names this mount point; `None` otherwise.
-    fn reuse(
-        &mut self,
-        e: &Existing,
-        a: &Attach,
-        image: Option<&Opened<OpenedImage>>,
-        mount_point: &Path,
-    ) -> Result<Option<Disk<MdHold>>> {
-        let unit = e.device.unit;
+    /// Takes over a marked leftover unit nothing uses if it fits and its
+    /// mark names this mount point; detaches it otherwise. Without a fit:
+    /// mdmfs's pre-detach of a fixed unit, and a stale leftover of ours
+    /// before an attach (the lifecycle asks only about a unit of ours,
+    /// [`crate::lifecycle::predetach`]). An unused unit may be in a GEOM
+    /// re-taste: EBUSY retried as for any detach.
+    fn reuse(&mut self, dev: &Device, fit: Option<Fit<'_, OpenedImage>>) -> Result<Option<Disk<MdHold>>> {
+        let unit = dev.unit;
         // A geli provider a killed run left on it goes first; the crypt
         // step attaches it again, with the key.
         self.close_geli_on(unit)?;
+        let Some(Fit { attach: a, image, mount_point }) = fit else {
+            self.detach_settled(unit, false)?;
+            return Ok(None);
+        };
         let q = self.sys.query(unit)?;
         let (req, _) = self.request_for(a, image.map(|i| &i.handle), mount_point)?;
         // We ask for 512-byte sectors; the kernel cuts a partial last one off.
@@ -704,7 +711,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         };
         match misfit {
             Some(why) => {
-                self.note(Note::Debug(format!("{} does not fit: {why}", e.device.path.display())));
+                self.note(Note::Debug(format!("{} does not fit: {why}", dev.path.display())));
                 self.detach_settled(unit, false)?;
                 Ok(None)
             }
@@ -714,15 +721,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 layer: None,
             })),
         }
-    }
-
-    fn detach_unit(&mut self, unit: u32) -> Result<()> {
-        // mdmfs's pre-detach of a fixed unit, and a stale leftover of ours
-        // before an attach; the lifecycle calls it only for a unit of ours
-        // ([`crate::lifecycle::predetach`]). An unused unit may be in a
-        // GEOM re-taste: EBUSY retried as for any detach.
-        self.close_geli_on(unit)?;
-        self.detach_settled(unit, false)
     }
 
     fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, mount_point: &Path) -> Result<Disk<MdHold>> {
@@ -760,12 +758,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     /// Closes the mounted root first: a descriptor on it keeps the mount
     /// busy.
-    fn unmount(&mut self, m: Mounted<S::Root>) -> Result<()> {
-        let Mounted { mount_point, root, .. } = m;
-        drop(root);
-        self.sys.unmount(&mount_point, false)
-    }
-
     fn copy_skeleton(&mut self, m: &Mounted<S::Root>, from: &Path) -> Result<()> {
         self.sys.copy_skeleton(&m.root, &m.mount_point, from)
     }
@@ -778,24 +770,26 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         std::mem::take(&mut self.notes)
     }
 
-    fn grow_target(
-        &mut self,
-        target: &crate::grow_ops::Located,
-        _named: Option<&Path>,
-        size: u64,
-    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
-        grow::target(self, target, size)
+    /// `-r` only: a new image grown from its base is refused by
+    /// [`Platform::check`].
+    fn grow<'a>(
+        &'a mut self,
+        of: GrowOf<'a, MdHold, OpenedImage>,
+    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + 'a>)> {
+        match of {
+            GrowOf::Target { target, size, .. } => grow::target(self, target, size),
+            GrowOf::Made { .. } => Err(Error::plain(crate::template::NO_GROW_MADE)),
+        }
     }
 
-    fn remount_facts(&mut self, u: &UnitInfo, m: &MountRec) -> Result<crate::remount::Facts> {
+    /// md(4) cannot change an attached unit's read-only state: it stays
+    /// as attached; its size from MDIOCQUERY.
+    fn disk(&mut self, u: &UnitInfo, set: Option<bool>) -> Result<DiskNow> {
+        if set.is_some() {
+            return Err(Error::plain("this system cannot change an attached disk's read-only state"));
+        }
         let q = self.sys.query(u.device.unit)?;
-        Ok(crate::remount::Facts {
-            options: m.options.clone(),
-            read_only: m.read_only(),
-            // md(4) cannot change an attached unit's read-only state.
-            disk_read_only: u.device.read_only,
-            disk_size: q.mediasize,
-        })
+        Ok(DiskNow { read_only: u.device.read_only, size: Some(q.mediasize) })
     }
 
     /// nmount(2) with MNT_UPDATE (sys/kern/vfs_mount.c
@@ -809,8 +803,14 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.nmount(&req)
     }
 
-    fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
-        grow::row(self, u, mount)
+    fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
+        let mut out = Vec::new();
+        for u in Platform::units(self, Which::All)? {
+            if let Some(row) = grow::row(self, &u, super::mount_of(mounts, &u))? {
+                out.push((u, true, row));
+            }
+        }
+        Ok(out)
     }
 
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
@@ -875,7 +875,7 @@ impl<S: MdSys> FreeBsd<S> {
         // A geli provider of ours on it that nothing holds open is what a
         // run killed between its attach and its mount leaves: its hold on
         // the unit (g_eli.c `g_eli_create`: r1w1e1) does not make the unit
-        // used; [`Platform::reuse`] and [`Platform::detach_unit`] close it.
+        // used; [`Platform::reuse`] closes it.
         let idle_eli = match self.sys.geli_on(u.device.unit)? {
             Some(eli) => matches!(u.owner, crate::platform::Owner::Ours(_)) && eli.access == Some((0, 0, 0)),
             None => false,

@@ -463,7 +463,7 @@ pub fn target<'a, S: LoopSys>(
     Ok((found, Box::new(ops)))
 }
 
-/// The grow of an image `--create --from` made ([`Platform::grow_made`]):
+/// The grow of an image `--create --from` made ([`Platform::grow`]):
 /// attached by the run as `dev`, not mounted, not published. `-r`'s steps
 /// on the run's own unit: extend the file, `LOOP_SET_CAPACITY`, then the
 /// grower, offline for ext2/3/4 (`e2fsck -f -p` first), and for XFS and
@@ -568,7 +568,7 @@ impl<S: LoopSys> GrowOps for MadeGrow<'_, S> {
     }
 }
 
-/// What [`Platform::grow_made`] answers on Linux (`MadeGrow`).
+/// What [`Platform::grow`] answers on Linux (`MadeGrow`).
 pub fn made<'a, S: LoopSys>(
     linux: &'a mut Linux<S>,
     disk: &'a Disk<Held<S::Dev>>,

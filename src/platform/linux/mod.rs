@@ -27,7 +27,7 @@ use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Path
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
-use crate::platform::{Head, Helper, MountOf, RootAttr, UnitState, Which};
+use crate::platform::{DiskNow, Fit, GrowOf, Head, Helper, MountOf, RootAttr, UnitState, UnmountOf, Which};
 use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
 use nix::errno::Errno;
@@ -334,38 +334,24 @@ impl<S: LoopSys> Platform for Linux<S> {
             .collect())
     }
 
-    fn interrupted(&mut self) -> Option<&'static str> {
-        posix::pending_stop()
-    }
-
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
         units::identify(&mut self.sys, path)
     }
 
     const DISK_RO_SETTABLE: bool = true;
 
-    fn remount_facts(&mut self, u: &UnitInfo, m: &MountRec) -> Result<crate::remount::Facts> {
-        remount::facts(&mut self.sys, u, m)
+    /// The loop device's read-only state and size from sysfs (`ro`,
+    /// `size`), after `BLKROSET` when asked to set it.
+    fn disk(&mut self, u: &UnitInfo, set: Option<bool>) -> Result<DiskNow> {
+        if let Some(read_only) = set {
+            remount::set_read_only(&mut self.sys, u, read_only)?;
+        }
+        let unit = u.device.unit;
+        Ok(DiskNow { read_only: self.sys.disk_read_only(unit), size: grow::disk_size(unit) })
     }
 
     fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
         remount::remount(&mut self.sys, u, m, options)
-    }
-
-    fn set_disk_read_only(&mut self, u: &UnitInfo, read_only: bool) -> Result<()> {
-        remount::set_read_only(&mut self.sys, u, read_only)
-    }
-
-    fn leave_writable(&mut self, u: &UnitInfo) -> Result<()> {
-        if u.device.read_only || !self.sys.disk_read_only(u.device.unit) {
-            return Ok(());
-        }
-        remount::set_read_only(&mut self.sys, u, false)
-    }
-
-    fn unmount_at(&mut self, m: &MountRec, force: bool) -> Result<()> {
-        let on = &m.on;
-        self.sys.unmount(on, force).map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e))
     }
 
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
@@ -378,29 +364,22 @@ impl<S: LoopSys> Platform for Linux<S> {
         }
     }
 
-    fn pause(&mut self, d: std::time::Duration) {
-        self.sys.sleep(d);
+    fn pause(&mut self, d: std::time::Duration) -> Option<&'static str> {
+        if !d.is_zero() {
+            self.sys.sleep(d);
+        }
+        posix::pending_stop()
     }
 
-    /// A leftover of ours (its autoclear lost, say) is not taken over: it
-    /// is detached and the executor attaches afresh, so the new device has
-    /// autoclear and this run's size and flags.
-    fn reuse(
-        &mut self,
-        e: &super::Existing,
-        _: &Attach,
-        _: Option<&Opened<posix::Image>>,
-        _: &Path,
-    ) -> Result<Option<Disk<Held<S::Dev>>>> {
-        self.detach_unit(e.device.unit)?;
-        Ok(None)
-    }
-
-    fn detach_unit(&mut self, unit: u32) -> Result<()> {
+    /// A leftover of ours (its autoclear lost, say) is never taken over:
+    /// it is detached and the executor attaches afresh, so the new device
+    /// has autoclear and this run's size and flags.
+    fn reuse(&mut self, unit: &Device, _: Option<Fit<'_, posix::Image>>) -> Result<Option<Disk<Held<S::Dev>>>> {
+        let unit = unit.unit;
         crypt::close_ours_on(unit)?;
         units::detach_idle(&mut self.sys, unit)?;
         self.debug(format!("{}: detached", loopdev::node(unit).display()));
-        Ok(())
+        Ok(None)
     }
 
     fn attach(
@@ -447,8 +426,19 @@ impl<S: LoopSys> Platform for Linux<S> {
         image.handle.publish()
     }
 
-    /// Closes the root first: a descriptor on it keeps the mount busy.
-    fn unmount(&mut self, m: Mounted<OwnedFd>) -> Result<()> {
+    /// A mount this run made: its root closed first (a descriptor on it
+    /// keeps the mount busy), and a busy one detached lazily.
+    fn unmount(&mut self, what: UnmountOf<'_, OwnedFd>) -> Result<()> {
+        let m = match what {
+            UnmountOf::Made(m) => m,
+            UnmountOf::Found(m, force) => {
+                let on = &m.on;
+                return self
+                    .sys
+                    .unmount(on, force)
+                    .map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e));
+            }
+        };
         let Mounted { mount_point: on, root, .. } = m;
         drop(root);
         let what = || format!("unmount {}", crate::error::quoted(&on));
@@ -513,30 +503,24 @@ impl<S: LoopSys> Platform for Linux<S> {
         std::mem::take(&mut self.notes)
     }
 
-    fn grow_target(
-        &mut self,
-        target: &crate::grow_ops::Located,
-        named: Option<&Path>,
-        _size: u64,
-    ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + '_>)> {
-        grow::target(self, target, named)
-    }
-
-    fn list_units(&mut self) -> Result<Vec<(UnitInfo, bool)>> {
-        units::list_visible(&mut self.sys)
-    }
-
-    fn grow_made<'a>(
+    fn grow<'a>(
         &'a mut self,
-        disk: &'a Disk<Held<S::Dev>>,
-        image: &'a Opened<posix::Image>,
-        mount_point: &Path,
+        of: GrowOf<'a, Held<S::Dev>, posix::Image>,
     ) -> Result<(crate::grow_ops::Found, Box<dyn crate::grow_ops::GrowOps + 'a>)> {
-        grow::made(self, disk, image, mount_point)
+        match of {
+            GrowOf::Target { target, named, .. } => grow::target(self, target, named),
+            GrowOf::Made { disk, image, mount_point } => grow::made(self, disk, image, mount_point),
+        }
     }
 
-    fn list_row(&mut self, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<crate::unit::Listed>> {
-        grow::row(&mut self.sys, u, mount)
+    fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
+        let mut out = Vec::new();
+        for (u, known) in units::list_visible(&mut self.sys)? {
+            if let Some(row) = grow::row(&mut self.sys, &u, super::mount_of(mounts, &u))? {
+                out.push((u, known, row));
+            }
+        }
+        Ok(out)
     }
 
     fn preflight(&self, plan: &Plan) -> Result<()> {

@@ -491,7 +491,7 @@ pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<(
 /// that, it holds it only until this process exits, moments later. A
 /// thread that got the lock is joined before this returns: the run is
 /// single-threaded again, as `unshare(CLONE_NEWNS)` needs (a new image
-/// grown mounted, [`crate::platform::Platform::grow_made`]).
+/// grown mounted, [`crate::platform::Platform::grow`]).
 pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
     if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
         return Ok(());

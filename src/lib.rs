@@ -8,7 +8,9 @@
 //! on the first failure. `-u`, `-r` and `--list` are driven by the core
 //! ([`lifecycle`], [`grow`], [`list`]) in the same way. Parsing and planning
 //! are pure. The system calls are the backends' under [`platform`], their
-//! `unsafe` behind each system's syscall trait; outside them only [`host`]
+//! `unsafe` behind each system's syscall trait (`LoopSys`, `MdSys`) and in
+//! one small module of raw calls both share (`platform::posix::sys`), with
+//! the Linux `no_main` entry; outside them only [`host`]
 //! (user and group names, the umask) and [`run`] (the effective uid, for a
 //! hint) ask the system anything.
 #![deny(unsafe_op_in_unsafe_fn)]

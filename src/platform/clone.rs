@@ -21,9 +21,11 @@
 //! of copying.
 //!
 //! The policy ([`make_from_base`]) is generic over [`CloneSys`], the few
-//! system calls it needs: [`Kernel`] makes them for real (the one `unsafe`
-//! call, the ioctl, is here), and the FreeBSD kernel model of the tests
+//! system calls it needs: [`Kernel`] makes them for real (the raw ones
+//! through `posix::sys`), and the FreeBSD kernel model of the tests
 //! answers them as FreeBSD would.
+#![forbid(unsafe_code)]
+use super::posix::sys;
 use nix::errno::Errno;
 use std::time::{Duration, Instant};
 
@@ -308,13 +310,8 @@ impl CloneSys for Kernel {
 
     #[cfg(target_os = "linux")]
     fn clone_file(&mut self, from: &Self::F, to: &Self::F) -> Result<(), Errno> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: ioctl(2) FICLONE takes the source descriptor as its
-        // integer argument (linux/fs.h `_IOW(0x94, 9, int)`); both
-        // descriptors are open for the duration of the call and no memory
-        // is passed.
-        let r = unsafe { libc::ioctl(to.as_raw_fd(), libc::FICLONE, from.as_raw_fd()) };
-        Errno::result(r).map(drop)
+        use std::os::fd::AsFd;
+        sys::ficlone(from.as_fd(), to.as_fd())
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -330,15 +327,10 @@ impl CloneSys for Kernel {
     fn copy_range(&mut self, from: &Self::F, to: &Self::F, at: u64, len: u64) -> Result<u64, Errno> {
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
         {
-            use std::os::fd::AsRawFd;
+            use std::os::fd::AsFd;
             let len = usize::try_from(len).unwrap_or(usize::MAX);
             loop {
-                let (mut a, mut b) = (off(at)?, off(at)?);
-                // SAFETY: copy_file_range(2) on two open descriptors, with
-                // offsets that are local variables alive across the call
-                // (so the files' own offsets are left alone), no flags.
-                let r = unsafe { libc::copy_file_range(from.as_raw_fd(), &mut a, to.as_raw_fd(), &mut b, len, 0) };
-                match Errno::result(r) {
+                match sys::copy_file_range(from.as_fd(), to.as_fd(), off(at)?, len) {
                     Err(Errno::EINTR) => continue,
                     r => return r.map(|n| n as u64),
                 }
@@ -399,41 +391,16 @@ impl CloneSys for Kernel {
 #[cfg(target_os = "freebsd")]
 fn freebsd_zfs_clones(from: &std::os::fd::OwnedFd, to: &std::os::fd::OwnedFd) -> bool {
     let same_pool = matches!((zfs_pool(from), zfs_pool(to)), (Some(a), Some(b)) if a == b);
-    same_pool && sysctl_int(c"vfs.zfs.bclone_enabled") == Some(1)
+    same_pool && sys::sysctl_int(c"vfs.zfs.bclone_enabled") == Some(1)
 }
 
 /// The ZFS pool the file `fd` is on (fstatfs(2): `f_fstypename` "zfs",
 /// the pool is `f_mntfromname` up to its first `/`), or `None`.
 #[cfg(target_os = "freebsd")]
 fn zfs_pool(fd: &std::os::fd::OwnedFd) -> Option<Vec<u8>> {
-    use std::os::fd::AsRawFd;
-    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-    // SAFETY: fstatfs(2) fills the statfs buffer it is given, which is
-    // valid and large enough; the descriptor is open.
-    if unsafe { libc::fstatfs(fd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
-        return None;
-    }
-    // SAFETY: fstatfs returned 0, so it filled the buffer (zeroed before).
-    let st = unsafe { st.assume_init() };
-    #[allow(clippy::unnecessary_cast)] // c_char is i8 on amd64 and i386, u8 on arm64
-    let text = |a: &[libc::c_char]| a.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect::<Vec<u8>>();
-    if text(&st.f_fstypename) != b"zfs" {
-        return None;
-    }
-    let from = text(&st.f_mntfromname);
-    Some(from.split(|&b| b == b'/').next().unwrap_or_default().to_vec())
-}
-
-#[cfg(target_os = "freebsd")]
-fn sysctl_int(name: &std::ffi::CStr) -> Option<i32> {
-    let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>();
-    // SAFETY: sysctlbyname(3) with a NUL-terminated name, an out buffer of
-    // `len` bytes that lives across the call, no new value.
-    let r = unsafe {
-        libc::sysctlbyname(name.as_ptr(), (&mut v as *mut libc::c_int).cast(), &mut len, std::ptr::null(), 0)
-    };
-    (r == 0 && len == std::mem::size_of::<libc::c_int>()).then_some(v)
+    use std::os::fd::AsFd;
+    let (fstype, from) = sys::fstatfs_names(fd.as_fd())?;
+    (fstype == b"zfs").then(|| from.split(|&b| b == b'/').next().unwrap_or_default().to_vec())
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ fn describe_attach(a: &Attach, mount_point: &Path) -> String {
     let dio = loopdev::direct_io_for(
         a.direct_io,
         match &a.backing {
-            Backing::Vnode(p) => loopdev::dio_offset_align_of(p),
+            Backing::Vnode(p) => super::sys::dio_offset_align_of(p),
             Backing::Swap | Backing::Malloc => None,
         },
     );
@@ -245,7 +245,7 @@ mod tests {
         // The block size is the image's file system's direct-I/O alignment.
         let exe = std::env::current_exe().unwrap();
         let line = attach(&["mount_md", "-F", exe.to_str().unwrap(), "md", "/"]);
-        match loopdev::dio_offset_align_of(&exe) {
+        match super::sys::dio_offset_align_of(&exe) {
             Some(a) if a > 0 => assert!(line.ends_with(&format!(", block_size={})", a.max(512))), "{line}"),
             _ => assert!(!line.contains("block_size"), "{line}"),
         }

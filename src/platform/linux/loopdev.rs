@@ -1,18 +1,20 @@
-//! loop(4) control ABI (include/uapi/linux/loop.h) and the attach flow
-//! (drivers/block/loop.c `loop_control_get_free`, `loop_configure`):
-//! `flock` on `/dev/loop-control`, `LOOP_CTL_GET_FREE`, `LOOP_CONFIGURE`
-//! with the image's descriptor, bounded retry with random backoff when
-//! another allocator wins the race, and the `LOOP_SET_FD` +
-//! `LOOP_SET_STATUS64` fallback for kernels before 5.8.
+//! loop(4) control ABI (include/uapi/linux/loop.h) and the rules of the
+//! attach flow (drivers/block/loop.c `loop_control_get_free`,
+//! `loop_configure`): bounded retry with random backoff when another
+//! allocator wins the race, which errors mean that, and the direct I/O
+//! choice. The calls themselves (`LOOP_CTL_GET_FREE`, `LOOP_CONFIGURE`
+//! and the `LOOP_SET_FD` + `LOOP_SET_STATUS64` fallback for kernels
+//! before 5.8) are made by [`super::sys::Kernel`].
 //!
 //! The structures are declared here, with their sizes and offsets checked
 //! at compile time, rather than taken from `libc`, so the layout the kernel
 //! sees is the one include/uapi/linux/loop.h declares.
+#![forbid(unsafe_code)]
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use std::mem::{offset_of, size_of};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -131,20 +133,6 @@ impl LoopInfo64 {
     }
 }
 
-mod sys {
-    use super::{LoopConfig, LoopInfo64};
-    nix::ioctl_none_bad!(ctl_get_free, super::LOOP_CTL_GET_FREE);
-    nix::ioctl_write_int_bad!(ctl_add, super::LOOP_CTL_ADD);
-    nix::ioctl_write_ptr_bad!(configure, super::LOOP_CONFIGURE, LoopConfig);
-    nix::ioctl_write_int_bad!(set_fd, super::LOOP_SET_FD);
-    nix::ioctl_none_bad!(clr_fd, super::LOOP_CLR_FD);
-    nix::ioctl_write_ptr_bad!(set_status64, super::LOOP_SET_STATUS64, LoopInfo64);
-    nix::ioctl_read_bad!(get_status64, super::LOOP_GET_STATUS64, LoopInfo64);
-    nix::ioctl_write_int_bad!(set_direct_io, super::LOOP_SET_DIRECT_IO);
-    nix::ioctl_none_bad!(set_capacity, super::LOOP_SET_CAPACITY);
-    nix::ioctl_write_ptr_bad!(blkroset, super::BLKROSET, libc::c_int);
-}
-
 /// `/dev/loopN`.
 pub fn node(unit: u32) -> PathBuf {
     PathBuf::from(format!("/dev/loop{unit}"))
@@ -161,82 +149,16 @@ pub fn open_device(unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
     open(&node(unit), flags | OFlag::O_CLOEXEC, Mode::empty())
 }
 
-/// LOOP_CTL_GET_FREE: a free index (possibly newly created); not reserved.
-pub fn get_free(control: &OwnedFd) -> nix::Result<u32> {
-    // SAFETY: the request takes no argument; the fd is valid.
-    let n = unsafe { sys::ctl_get_free(control.as_raw_fd()) }?;
-    u32::try_from(n).map_err(|_| Errno::EINVAL)
-}
-
-/// LOOP_CTL_ADD: creates `/dev/loopN`; EEXIST when it exists already.
-pub fn ctl_add(control: &OwnedFd, unit: u32) -> nix::Result<()> {
-    let n = libc::c_int::try_from(unit).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: the argument is an integer passed by value.
-    unsafe { sys::ctl_add(control.as_raw_fd(), n) }.map(drop)
-}
-
-pub fn configure(dev: &OwnedFd, cfg: &LoopConfig) -> nix::Result<()> {
-    // SAFETY: `cfg` is a valid, fully initialised `struct loop_config`
-    // that outlives the call; the kernel only reads it.
-    unsafe { sys::configure(dev.as_raw_fd(), cfg) }.map(drop)
-}
-
-pub fn set_fd(dev: &OwnedFd, file: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the argument is a descriptor passed by value.
-    unsafe { sys::set_fd(dev.as_raw_fd(), file.as_raw_fd()) }.map(drop)
-}
-
-pub fn set_status64(dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
-    // SAFETY: `info` is a valid `struct loop_info64`; the kernel only reads it.
-    unsafe { sys::set_status64(dev.as_raw_fd(), info) }.map(drop)
-}
-
-/// LOOP_GET_STATUS64: the binding, or ENXIO when the device is unbound.
-pub fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
-    let mut info = LoopInfo64::zeroed();
-    // SAFETY: `info` is a valid, writable `struct loop_info64`.
-    unsafe { sys::get_status64(dev.as_raw_fd(), &mut info) }?;
-    Ok(info)
-}
-
-/// LOOP_SET_CAPACITY: the device re-reads its backing file's size.
-pub fn set_capacity(dev: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the request takes no argument; the fd is a valid open loop device.
-    unsafe { sys::set_capacity(dev.as_raw_fd()) }.map(drop)
-}
-
-/// BLKROSET: makes the device read-only (`true`) or writable again, as
-/// `blockdev --setro`/`--setrw` do; a remount to `ro` uses it so nothing
-/// writes to the image below the file system, block/ioctl.c `blkdev_roset`.
-pub fn set_read_only(dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
-    let v: libc::c_int = read_only.into();
-    // SAFETY: the argument points at a valid int for the call's duration;
-    // the fd is a valid open block device.
-    unsafe { sys::blkroset(dev.as_raw_fd(), &v) }.map(drop)
-}
-
-pub fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the request takes no argument; the fd is valid.
-    unsafe { sys::clr_fd(dev.as_raw_fd()) }.map(drop)
-}
-
 /// How long a wait for `/dev/loop-control`'s lock stays silent: runs take
 /// it in turns many times a second; only a holder that keeps it is named.
 pub const CONTROL_QUIET: Duration = Duration::from_secs(5);
 
-/// A random number below `n` (n > 0), from getrandom(2); falls back to the
-/// clock if the kernel has none to give, which only costs fairness.
+/// A random number below `n` (n > 0): std's per-process random hash keys
+/// (seeded from getrandom(2) once, new keys each call), with nothing
+/// hashed.
 fn random_below(n: u64) -> u64 {
-    let mut buf = [0u8; 8];
-    // SAFETY: `buf` is valid for 8 writable bytes.
-    let got = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
-    let r = if got == 8 {
-        u64::from_ne_bytes(buf)
-    } else {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        u64::from(t.subsec_nanos()) ^ u64::from(std::process::id())
-    };
-    r % n.max(1)
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new().build_hasher().finish() % n.max(1)
 }
 
 /// How many times a lost race is retried (systemd and losetup use 64).
@@ -258,73 +180,6 @@ pub fn lost_race(e: Errno) -> bool {
 /// Errors by which a kernel before 5.8 says it has no LOOP_CONFIGURE.
 pub fn no_configure(e: Errno) -> bool {
     matches!(e, Errno::EINVAL | Errno::ENOTTY | Errno::ENOSYS)
-}
-
-/// Binds `file` to the opened loop device. LOOP_CONFIGURE does it in one
-/// step, with `block_size` as the device's logical block size (0: the
-/// kernel's default); without it, LOOP_SET_FD then LOOP_SET_STATUS64 (and
-/// if the latter fails, the binding we just made is ours to undo). EBUSY
-/// from either first call means someone else owns the device: it is left
-/// alone.
-///
-/// A kernel that refuses the direct I/O request or the block size says
-/// EINVAL, the same word by which one before 5.8 says it has no
-/// LOOP_CONFIGURE: so an EINVAL with either asked for is retried once
-/// without them (buffered, default block size) before LOOP_CONFIGURE is
-/// given up for LOOP_SET_FD. [`direct_io_result`] then says what the
-/// kernel really did.
-pub fn bind(
-    dev: &OwnedFd,
-    file: &OwnedFd,
-    info: &LoopInfo64,
-    block_size: u32,
-    use_configure: &mut bool,
-) -> nix::Result<()> {
-    if *use_configure {
-        let fd = u32::try_from(file.as_raw_fd()).map_err(|_| Errno::EBADF)?;
-        let mut cfg = LoopConfig { fd, block_size, info: *info, reserved: [0; 8] };
-        let mut r = configure(dev, &cfg);
-        let asked = block_size != 0 || info.lo_flags & LO_FLAGS_DIRECT_IO != 0;
-        if r == Err(Errno::EINVAL) && asked {
-            cfg.block_size = 0;
-            cfg.info.lo_flags &= !LO_FLAGS_DIRECT_IO;
-            r = configure(dev, &cfg);
-        }
-        match r {
-            Err(e) if no_configure(e) => *use_configure = false,
-            r => return r,
-        }
-    }
-    set_fd(dev, file)?;
-    // LOOP_SET_FD cannot set read-only by flag: the file's open mode does.
-    // Direct I/O, if asked for, is switched on afterwards by
-    // direct_io_result (LOOP_SET_DIRECT_IO).
-    let mut status = *info;
-    status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
-    let mut last = Errno::EAGAIN;
-    for _ in 0..ATTEMPTS {
-        match set_status64(dev, &status) {
-            Ok(()) => return Ok(()),
-            Err(Errno::EAGAIN) => {
-                last = Errno::EAGAIN;
-                std::thread::sleep(backoff(1));
-            }
-            Err(e) => {
-                last = e;
-                break;
-            }
-        }
-    }
-    let _ = clr_fd(dev);
-    // Not EBUSY: the caller must not think the device is someone else's
-    // and retry on it after we cleared it; report what failed.
-    Err(if last == Errno::EBUSY { Errno::EIO } else { last })
-}
-
-/// LOOP_SET_DIRECT_IO: switch direct I/O on a bound device on (1) or off.
-pub fn set_direct_io(dev: &OwnedFd, on: bool) -> nix::Result<()> {
-    // SAFETY: the argument is an integer passed by value.
-    unsafe { sys::set_direct_io(dev.as_raw_fd(), libc::c_int::from(on)) }.map(drop)
 }
 
 /// Direct I/O for a new loop device: whether to ask the kernel for it,
@@ -406,47 +261,6 @@ pub fn fit_to_fs(asked: DirectIo, unit: Option<u32>) -> DirectIo {
         }
         _ => asked,
     }
-}
-
-/// `stx_dio_offset_align` of the open file, or `None` if the kernel does
-/// not report `STATX_DIOALIGN` for it.
-pub fn dio_offset_align(file: &OwnedFd) -> Option<u32> {
-    dio_offset_align_raw(file.as_raw_fd())
-}
-
-/// The same for a raw descriptor.
-pub fn dio_offset_align_raw(fd: RawFd) -> Option<u32> {
-    statx_dio(fd, c"", libc::AT_EMPTY_PATH)
-}
-
-/// The same for a path (the `-N` line, before anything is opened).
-pub fn dio_offset_align_of(path: &Path) -> Option<u32> {
-    let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).ok()?;
-    statx_dio(libc::AT_FDCWD, &c, 0)
-}
-
-fn statx_dio(dirfd: RawFd, path: &std::ffi::CStr, flags: libc::c_int) -> Option<u32> {
-    // SAFETY: an all-zero `struct statx` is a valid value.
-    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: `path` is NUL-terminated, `stx` is valid and writable.
-    let r = unsafe { libc::statx(dirfd, path.as_ptr(), flags, libc::STATX_DIOALIGN, &mut stx) };
-    (r == 0 && stx.stx_mask & libc::STATX_DIOALIGN != 0).then_some(stx.stx_dio_offset_align)
-}
-
-/// After [`bind`]: whether the device really does direct I/O, from the
-/// flags LOOP_GET_STATUS64 reports (the kernel clears `LO_FLAGS_DIRECT_IO`
-/// when it cannot). Where it was asked for and is off, LOOP_SET_DIRECT_IO
-/// is tried once, for kernels that ignore the flag in LOOP_CONFIGURE or
-/// took the LOOP_SET_FD path; its refusal only means buffered I/O.
-pub fn direct_io_result(dev: &OwnedFd, asked: DirectIo) -> nix::Result<bool> {
-    let on = |i: LoopInfo64| i.lo_flags & LO_FLAGS_DIRECT_IO != 0;
-    if on(get_status64(dev)?) {
-        return Ok(true);
-    }
-    if !matches!(asked, DirectIo::Ask { .. }) || set_direct_io(dev, true).is_err() {
-        return Ok(false);
-    }
-    Ok(on(get_status64(dev)?))
 }
 
 /// The `-X` line saying how the device does its I/O, and why.

@@ -1,11 +1,15 @@
 //! The thin seam under the Linux policy: every loop(4) call, mount(2) and
 //! umount2(2), the kernel tables it reads, statx(2), and sleeping, as one
-//! trait. [`Kernel`] does
-//! them for real (the ioctl wrappers are in [`super::loopdev`]);
-//! `super::recording::Recorder` (feature `test-support`) records them and plays a scripted kernel,
-//! so the attach race loop, the binding checks and the lifecycle primitives
-//! are tested without root.
-use super::loopdev::{self, LoopInfo64};
+//! trait. [`Kernel`] does them for real, with the ioctl wrappers at the
+//! end of this file: all of the Linux backend's `unsafe` is here (and the
+//! `no_main` entry, start.rs). `super::recording::Recorder` (feature
+//! `test-support`) records them and plays a scripted kernel, so the attach
+//! race loop, the binding checks and the lifecycle primitives are tested
+//! without root.
+use super::loopdev::{
+    self, backoff, no_configure, DirectIo, LoopConfig, LoopInfo64, ATTEMPTS, LO_FLAGS_AUTOCLEAR, LO_FLAGS_DIRECT_IO,
+    LO_FLAGS_PARTSCAN,
+};
 use crate::platform::posix;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -53,7 +57,7 @@ pub trait LoopSys {
     /// Waits, bounded, for `/dev/loopN` to appear.
     fn wait_for_node(&mut self, unit: u32, timeout: Duration);
     /// LOOP_CONFIGURE with `block_size` (or LOOP_SET_FD + LOOP_SET_STATUS64
-    /// before 5.8); see [`loopdev::bind`].
+    /// before 5.8); see `bind` in this file.
     fn bind(
         &mut self,
         dev: &Self::Dev,
@@ -68,7 +72,7 @@ pub trait LoopSys {
     /// alignment, `None` when the kernel does not report one.
     fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32>;
     /// After a bind: whether the device really does direct I/O
-    /// ([`loopdev::direct_io_result`]).
+    /// (`direct_io_result` in this file).
     fn direct_io_result(&mut self, dev: &Self::Dev, asked: loopdev::DirectIo) -> nix::Result<bool>;
     fn clr_fd(&mut self, dev: &Self::Dev) -> nix::Result<()>;
     /// LOOP_GET_STATUS64 (ENXIO: not bound).
@@ -184,11 +188,11 @@ impl LoopSys for Kernel {
     }
 
     fn get_free(&mut self) -> nix::Result<u32> {
-        loopdev::get_free(self.control()?)
+        get_free(self.control()?)
     }
 
     fn ctl_add(&mut self, unit: u32) -> nix::Result<()> {
-        loopdev::ctl_add(self.control()?, unit)
+        ctl_add(self.control()?, unit)
     }
 
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
@@ -208,7 +212,7 @@ impl LoopSys for Kernel {
         configure: &mut bool,
     ) -> nix::Result<()> {
         let file = file.try_clone_to_owned().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))?;
-        loopdev::bind(dev, &file, info, block_size, configure)
+        bind(dev, &file, info, block_size, configure)
     }
 
     fn sync_file(&mut self, file: BorrowedFd<'_>) -> nix::Result<()> {
@@ -216,23 +220,23 @@ impl LoopSys for Kernel {
     }
 
     fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32> {
-        loopdev::dio_offset_align_raw(file.as_raw_fd())
+        dio_offset_align_raw(file.as_raw_fd())
     }
 
     fn direct_io_result(&mut self, dev: &OwnedFd, asked: loopdev::DirectIo) -> nix::Result<bool> {
-        loopdev::direct_io_result(dev, asked)
+        direct_io_result(dev, asked)
     }
 
     fn clr_fd(&mut self, dev: &OwnedFd) -> nix::Result<()> {
-        loopdev::clr_fd(dev)
+        clr_fd(dev)
     }
 
     fn get_status(&mut self, dev: &OwnedFd) -> nix::Result<LoopInfo64> {
-        loopdev::get_status64(dev)
+        get_status64(dev)
     }
 
     fn set_status(&mut self, dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
-        loopdev::set_status64(dev, info)
+        set_status64(dev, info)
     }
 
     fn rdev(&mut self, dev: &OwnedFd) -> nix::Result<u64> {
@@ -373,11 +377,11 @@ impl LoopSys for Kernel {
     }
 
     fn set_capacity(&mut self, dev: &OwnedFd) -> nix::Result<()> {
-        loopdev::set_capacity(dev)
+        set_capacity(dev)
     }
 
     fn set_read_only(&mut self, dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
-        loopdev::set_read_only(dev, read_only)
+        set_read_only(dev, read_only)
     }
 
     fn disk_read_only(&mut self, unit: u32) -> bool {
@@ -387,4 +391,186 @@ impl LoopSys for Kernel {
     fn sleep(&mut self, d: Duration) {
         std::thread::sleep(d);
     }
+}
+
+// What `Kernel` does for real: every raw loop(4) call and the statx(2)
+// of direct I/O alignment, the only `unsafe` of the Linux backend with
+// the `Kernel` methods above.
+
+/// The loop(4) and block ioctls, declared once (nix's macros make
+/// `unsafe fn`s; each call below says why it is sound).
+mod ioctl {
+    use super::loopdev::{self as l, LoopConfig, LoopInfo64};
+    nix::ioctl_none_bad!(ctl_get_free, l::LOOP_CTL_GET_FREE);
+    nix::ioctl_write_int_bad!(ctl_add, l::LOOP_CTL_ADD);
+    nix::ioctl_write_ptr_bad!(configure, l::LOOP_CONFIGURE, LoopConfig);
+    nix::ioctl_write_int_bad!(set_fd, l::LOOP_SET_FD);
+    nix::ioctl_none_bad!(clr_fd, l::LOOP_CLR_FD);
+    nix::ioctl_write_ptr_bad!(set_status64, l::LOOP_SET_STATUS64, LoopInfo64);
+    nix::ioctl_read_bad!(get_status64, l::LOOP_GET_STATUS64, LoopInfo64);
+    nix::ioctl_write_int_bad!(set_direct_io, l::LOOP_SET_DIRECT_IO);
+    nix::ioctl_none_bad!(set_capacity, l::LOOP_SET_CAPACITY);
+    nix::ioctl_write_ptr_bad!(blkroset, l::BLKROSET, libc::c_int);
+}
+
+/// LOOP_CTL_GET_FREE: a free index (possibly newly created); not reserved.
+fn get_free(control: &OwnedFd) -> nix::Result<u32> {
+    // SAFETY: the request takes no argument; the fd is valid.
+    let n = unsafe { ioctl::ctl_get_free(control.as_raw_fd()) }?;
+    u32::try_from(n).map_err(|_| Errno::EINVAL)
+}
+
+/// LOOP_CTL_ADD: creates `/dev/loopN`; EEXIST when it exists already.
+fn ctl_add(control: &OwnedFd, unit: u32) -> nix::Result<()> {
+    let n = libc::c_int::try_from(unit).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: the argument is an integer passed by value.
+    unsafe { ioctl::ctl_add(control.as_raw_fd(), n) }.map(drop)
+}
+
+fn configure(dev: &OwnedFd, cfg: &LoopConfig) -> nix::Result<()> {
+    // SAFETY: `cfg` is a valid, fully initialised `struct loop_config`
+    // that outlives the call; the kernel only reads it.
+    unsafe { ioctl::configure(dev.as_raw_fd(), cfg) }.map(drop)
+}
+
+fn set_fd(dev: &OwnedFd, file: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: the argument is a descriptor passed by value.
+    unsafe { ioctl::set_fd(dev.as_raw_fd(), file.as_raw_fd()) }.map(drop)
+}
+
+fn set_status64(dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
+    // SAFETY: `info` is a valid `struct loop_info64`; the kernel only reads it.
+    unsafe { ioctl::set_status64(dev.as_raw_fd(), info) }.map(drop)
+}
+
+/// LOOP_GET_STATUS64: the binding, or ENXIO when the device is unbound.
+fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
+    let mut info = LoopInfo64::zeroed();
+    // SAFETY: `info` is a valid, writable `struct loop_info64`.
+    unsafe { ioctl::get_status64(dev.as_raw_fd(), &mut info) }?;
+    Ok(info)
+}
+
+/// LOOP_SET_CAPACITY: the device re-reads its backing file's size.
+fn set_capacity(dev: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: the request takes no argument; the fd is a valid open loop device.
+    unsafe { ioctl::set_capacity(dev.as_raw_fd()) }.map(drop)
+}
+
+/// BLKROSET: makes the device read-only (`true`) or writable again, as
+/// `blockdev --setro`/`--setrw` do; a remount to `ro` uses it so nothing
+/// writes to the image below the file system, block/ioctl.c `blkdev_roset`.
+fn set_read_only(dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
+    let v: libc::c_int = read_only.into();
+    // SAFETY: the argument points at a valid int for the call's duration;
+    // the fd is a valid open block device.
+    unsafe { ioctl::blkroset(dev.as_raw_fd(), &v) }.map(drop)
+}
+
+fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: the request takes no argument; the fd is valid.
+    unsafe { ioctl::clr_fd(dev.as_raw_fd()) }.map(drop)
+}
+
+/// Binds `file` to the opened loop device. LOOP_CONFIGURE does it in one
+/// step, with `block_size` as the device's logical block size (0: the
+/// kernel's default); without it, LOOP_SET_FD then LOOP_SET_STATUS64 (and
+/// if the latter fails, the binding we just made is ours to undo). EBUSY
+/// from either first call means someone else owns the device: it is left
+/// alone.
+///
+/// A kernel that refuses the direct I/O request or the block size says
+/// EINVAL, the same word by which one before 5.8 says it has no
+/// LOOP_CONFIGURE: so an EINVAL with either asked for is retried once
+/// without them (buffered, default block size) before LOOP_CONFIGURE is
+/// given up for LOOP_SET_FD. [`direct_io_result`] then says what the
+/// kernel really did.
+fn bind(
+    dev: &OwnedFd,
+    file: &OwnedFd,
+    info: &LoopInfo64,
+    block_size: u32,
+    use_configure: &mut bool,
+) -> nix::Result<()> {
+    if *use_configure {
+        let fd = u32::try_from(file.as_raw_fd()).map_err(|_| Errno::EBADF)?;
+        let mut cfg = LoopConfig { fd, block_size, info: *info, reserved: [0; 8] };
+        let mut r = configure(dev, &cfg);
+        let asked = block_size != 0 || info.lo_flags & LO_FLAGS_DIRECT_IO != 0;
+        if r == Err(Errno::EINVAL) && asked {
+            cfg.block_size = 0;
+            cfg.info.lo_flags &= !LO_FLAGS_DIRECT_IO;
+            r = configure(dev, &cfg);
+        }
+        match r {
+            Err(e) if no_configure(e) => *use_configure = false,
+            r => return r,
+        }
+    }
+    set_fd(dev, file)?;
+    // LOOP_SET_FD cannot set read-only by flag: the file's open mode does.
+    // Direct I/O, if asked for, is switched on afterwards by
+    // direct_io_result (LOOP_SET_DIRECT_IO).
+    let mut status = *info;
+    status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
+    let mut last = Errno::EAGAIN;
+    for _ in 0..ATTEMPTS {
+        match set_status64(dev, &status) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EAGAIN) => {
+                last = Errno::EAGAIN;
+                std::thread::sleep(backoff(1));
+            }
+            Err(e) => {
+                last = e;
+                break;
+            }
+        }
+    }
+    let _ = clr_fd(dev);
+    // Not EBUSY: the caller must not think the device is someone else's
+    // and retry on it after we cleared it; report what failed.
+    Err(if last == Errno::EBUSY { Errno::EIO } else { last })
+}
+
+/// LOOP_SET_DIRECT_IO: switch direct I/O on a bound device on (1) or off.
+fn set_direct_io(dev: &OwnedFd, on: bool) -> nix::Result<()> {
+    // SAFETY: the argument is an integer passed by value.
+    unsafe { ioctl::set_direct_io(dev.as_raw_fd(), libc::c_int::from(on)) }.map(drop)
+}
+
+/// `stx_dio_offset_align` of the open file, or `None` if the kernel does
+/// not report `STATX_DIOALIGN` for it.
+fn dio_offset_align_raw(fd: RawFd) -> Option<u32> {
+    statx_dio(fd, c"", libc::AT_EMPTY_PATH)
+}
+
+/// The same for a path (the `-N` line, before anything is opened).
+pub fn dio_offset_align_of(path: &std::path::Path) -> Option<u32> {
+    let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).ok()?;
+    statx_dio(libc::AT_FDCWD, &c, 0)
+}
+
+fn statx_dio(dirfd: RawFd, path: &std::ffi::CStr, flags: libc::c_int) -> Option<u32> {
+    // SAFETY: an all-zero `struct statx` is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated, `stx` is valid and writable.
+    let r = unsafe { libc::statx(dirfd, path.as_ptr(), flags, libc::STATX_DIOALIGN, &mut stx) };
+    (r == 0 && stx.stx_mask & libc::STATX_DIOALIGN != 0).then_some(stx.stx_dio_offset_align)
+}
+
+/// After [`bind`]: whether the device really does direct I/O, from the
+/// flags LOOP_GET_STATUS64 reports (the kernel clears `LO_FLAGS_DIRECT_IO`
+/// when it cannot). Where it was asked for and is off, LOOP_SET_DIRECT_IO
+/// is tried once, for kernels that ignore the flag in LOOP_CONFIGURE or
+/// took the LOOP_SET_FD path; its refusal only means buffered I/O.
+fn direct_io_result(dev: &OwnedFd, asked: DirectIo) -> nix::Result<bool> {
+    let on = |i: LoopInfo64| i.lo_flags & LO_FLAGS_DIRECT_IO != 0;
+    if on(get_status64(dev)?) {
+        return Ok(true);
+    }
+    if !matches!(asked, DirectIo::Ask { .. }) || set_direct_io(dev, true).is_err() {
+        return Ok(false);
+    }
+    Ok(on(get_status64(dev)?))
 }

@@ -1,5 +1,6 @@
 //! The backing image: opened once (created for `--create`), locked with
 //! flock(2) for as long as a run holds it, allocated, published, read.
+#![forbid(unsafe_code)]
 use super::*;
 use crate::error::{Error, Result};
 use nix::errno::Errno;
@@ -7,7 +8,7 @@ use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::linkat;
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -450,22 +451,13 @@ fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> 
 }
 
 fn lock(fd: &OwnedFd) -> nix::Result<()> {
-    loop {
-        // SAFETY: flock(2) on a descriptor we own; no memory is passed.
-        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
-        match Errno::result(r) {
-            Err(Errno::EINTR) => continue,
-            other => return other.map(drop),
-        }
-    }
+    super::sys::flock(fd.as_fd(), libc::LOCK_EX)
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`: whether it was taken.
 fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
-    // SAFETY: flock(2) on a descriptor we own; no memory is passed.
-    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    match Errno::result(r) {
-        Ok(_) => Ok(true),
+    match super::sys::flock(fd.as_fd(), libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => Ok(true),
         Err(Errno::EWOULDBLOCK | Errno::EINTR) => Ok(false),
         Err(e) => Err(e),
     }
@@ -499,16 +491,7 @@ pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, qui
     let dup = fd.try_clone().map_err(|e| crate::error::from_io(what.to_string(), &e))?;
     let (tx, rx) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {
-        let r = loop {
-            // SAFETY: flock(2) on a descriptor this thread owns; no memory
-            // is passed.
-            let r = unsafe { libc::flock(dup.as_raw_fd(), libc::LOCK_EX) };
-            match Errno::result(r) {
-                Err(Errno::EINTR) => continue,
-                r => break r.map(drop),
-            }
-        };
-        let _ = tx.send(r);
+        let _ = tx.send(super::sys::flock(dup.as_fd(), libc::LOCK_EX));
     });
     // Waits up to `d` for the thread, in slices: a stop signal (held, see
     // hold_stop_signals) ends the wait at once, naming the signal.

@@ -16,6 +16,7 @@ mod setid;
 mod signals;
 mod skeleton;
 mod spawn;
+pub(in crate::platform) mod sys;
 mod walk;
 
 pub use image::*;
@@ -24,4 +25,5 @@ pub use setid::*;
 pub use signals::*;
 pub use skeleton::*;
 pub use spawn::*;
+pub use sys::die_with_parent;
 pub use walk::*;

@@ -1,5 +1,6 @@
 //! Whether this process runs with privileges its caller lacks (started
 //! from a set-user-ID or set-group-ID file).
+#![forbid(unsafe_code)]
 
 /// Why this process has privileges its caller lacks — it was started
 /// from a set-user-ID or set-group-ID file (or, on Linux, one with file
@@ -12,15 +13,7 @@
 pub fn set_id() -> Option<String> {
     use nix::unistd::{getegid, geteuid, getgid, getuid};
     let (uid, euid, gid, egid) = (getuid(), geteuid(), getgid(), getegid());
-    #[cfg(target_os = "freebsd")]
-    // SAFETY: issetugid(2) takes no arguments and only reads the process's flags.
-    let secure = unsafe { libc::issetugid() } != 0;
-    #[cfg(target_os = "linux")]
-    // SAFETY: getauxval(3) only reads the auxiliary vector the kernel gave.
-    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
-    #[cfg(not(any(target_os = "freebsd", target_os = "linux")))]
-    let secure = false;
-    (secure || uid != euid || gid != egid).then(|| {
+    (super::sys::secure_exec() || uid != euid || gid != egid).then(|| {
         format!(
             "refusing to run set-user-ID or set-group-ID (real uid {uid}, effective uid {euid}, \
              real gid {gid}, effective gid {egid}): mount_md is not meant to be installed setuid; run it as root"

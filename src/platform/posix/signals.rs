@@ -3,7 +3,7 @@
 
 /// The signals that ask a run to stop: SIGTERM (a service manager's stop,
 /// a boot timeout), SIGINT, SIGHUP, SIGQUIT.
-const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT];
+pub(super) const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT];
 
 /// Holds (blocks) the stop signals for the rest of the run: one that
 /// arrives is noticed between steps ([`pending_stop`]) and the run undoes
@@ -12,24 +12,7 @@ const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHU
 /// hold (see [`super::die_with_parent`]) and finish their step; SIGKILL still
 /// ends everything, and the helpers with it.
 pub fn hold_stop_signals() {
-    let set = stop_set();
-    // SAFETY: pthread_sigmask reads the initialised set; no old mask wanted.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-}
-
-/// The set of [`STOP_SIGNALS`]. Only async-signal-safe calls: used between
-/// fork and exec too.
-fn stop_set() -> libc::sigset_t {
-    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset initialises `set`, a local; sigaddset writes into
-    // it; it is read only once initialised.
-    unsafe {
-        libc::sigemptyset(set.as_mut_ptr());
-        for s in STOP_SIGNALS {
-            libc::sigaddset(set.as_mut_ptr(), s);
-        }
-        set.assume_init()
-    }
+    super::sys::block(&super::sys::stop_set(), false);
 }
 
 /// The name of a stop signal.
@@ -43,32 +26,9 @@ fn signal_name(s: libc::c_int) -> &'static str {
     }
 }
 
-/// [`hold_stop_signals`] in a child between fork and exec (std resets
-/// the signal mask there): a helper finishes its step, and the run decides
-/// what a stop means. Only async-signal-safe calls.
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
-pub(super) fn hold_in_child() {
-    let set = stop_set();
-    // SAFETY: sigprocmask is async-signal-safe and reads the initialised set.
-    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-}
-
 /// The first stop signal waiting for this process, if any, by name.
 pub fn pending_stop() -> Option<&'static str> {
-    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset initialises the set, sigpending fills it; both
-    // write only into `set`, which lives across the calls.
-    let ok = unsafe { libc::sigemptyset(set.as_mut_ptr()) == 0 && libc::sigpending(set.as_mut_ptr()) == 0 };
-    if !ok {
-        return None;
-    }
-    // SAFETY: initialised above.
-    let set = unsafe { set.assume_init() };
-    STOP_SIGNALS.into_iter().find_map(|s| {
-        // SAFETY: reads the initialised set.
-        let member = unsafe { libc::sigismember(&set, s) } == 1;
-        member.then(|| signal_name(s))
-    })
+    super::sys::pending(&STOP_SIGNALS).map(signal_name)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Running helper programs (mkfs, fsck, growers): absolute path, argument
 //! vector, cleared environment, output captured, dying with mount_md.
+#![forbid(unsafe_code)]
 use super::*;
 use crate::error::{Error, Result};
 use std::ffi::OsString;
@@ -85,7 +86,7 @@ fn spawn_captured(
     cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(stdin);
     match to_its_end {
         None => die_with_parent(&mut cmd),
-        Some(keep) => outlive_parent(&mut cmd, keep.to_vec()),
+        Some(keep) => super::sys::outlive_parent(&mut cmd, keep.to_vec()),
     }
     let shown = || program.display().to_string();
     let mut reader = None;
@@ -131,93 +132,6 @@ fn spawn_captured(
     let _ = watch.join();
     Ok(Captured { status: status?, output: String::from_utf8_lossy(&kept).into_owned() })
 }
-
-/// See [`run_to_its_end`].
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
-fn outlive_parent(cmd: &mut std::process::Command, keep: Vec<std::os::fd::RawFd>) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (setsid, signal, sigprocmask,
-    // fcntl) on its own descriptors; `keep` was allocated before the fork
-    // and is only read.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::setsid();
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-            hold_in_child();
-            for &fd in &keep {
-                let flags = libc::fcntl(fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-}
-
-/// Elsewhere helpers outlive mount_md anyway.
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-fn outlive_parent(_cmd: &mut std::process::Command, _keep: Vec<std::os::fd::RawFd>) {}
-
-/// A helper (mkfs, fsck, a grower) dies with mount_md: killed (kill -9,
-/// a boot timeout), mount_md's loop descriptor closes and autoclear frees
-/// the device, and the next run may be given the same `/dev/loopN`. A
-/// formatter left running would open that node by name and write into the
-/// next run's image. `PR_SET_PDEATHSIG` (linux/kernel/sys.c `prctl`) sends
-/// it SIGKILL when its parent goes; if the parent is already gone by then,
-/// the child exits at once.
-#[cfg(target_os = "linux")]
-pub fn die_with_parent(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    let parent = nix::unistd::getpid();
-    // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (prctl, getppid, _exit); it
-    // touches no memory shared with the parent and allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            hold_in_child();
-            if libc::getppid() != parent.as_raw() {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-/// FreeBSD: `procctl(P_PID, 0, PROC_PDEATHSIG_CTL, SIGKILL)`, the same
-/// request (sys/kern/kern_procctl.c `pdeathsig_ctl`, FreeBSD 11.2 and
-/// later): newfs, fsck_ufs or growfs left running would keep `/dev/mdN`
-/// open, and the next run's detach of the leftover unit would find it busy.
-#[cfg(target_os = "freebsd")]
-pub fn die_with_parent(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    let parent = nix::unistd::getpid();
-    // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (procctl, getppid, _exit) with
-    // a pointer to its own stack variable, which outlives the call; it
-    // touches no memory shared with the parent and allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            let mut signal: libc::c_int = libc::SIGKILL;
-            let data: *mut libc::c_int = &mut signal;
-            if libc::procctl(libc::P_PID, 0, libc::PROC_PDEATHSIG_CTL, data.cast()) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            hold_in_child();
-            if libc::getppid() != parent.as_raw() {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-/// Elsewhere the helper outlives a killed mount_md.
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-pub fn die_with_parent(_cmd: &mut std::process::Command) {}
 
 /// The non-empty lines of a helper's output, trimmed, with a `prefix` of
 /// its own name dropped, at most [`OUTPUT_LINES`] of them (the first and

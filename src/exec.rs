@@ -32,14 +32,13 @@ enum Flow {
 
 /// Every refusal of `plan` that looks at nothing but the plan and the
 /// platform's rules, in the order a user meets them: what the plan itself
-/// refuses (`-o ro` without `-P`), the rules both systems share
-/// ([`lifecycle::check_plan`]), then the platform's ([`Platform::check`]).
+/// refuses ([`Plan::refusal`]: `-o ro` without `-P`, `-T tmpfs`), then the
+/// platform's ([`Platform::check`]).
 /// Run once, before a dry run prints the plan or a real run starts.
 pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P) -> Result<()> {
     if let Some(why) = plan.refusal() {
         return Err(Error::plain(why));
     }
-    lifecycle::check_plan(plan)?;
     platform.check(plan)
 }
 

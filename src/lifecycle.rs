@@ -16,7 +16,6 @@
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 pub use crate::grow_ops::Located;
-use crate::plan::{FsType, Plan, Step};
 use crate::platform::{
     Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState,
     UnmountOf, Which,
@@ -26,74 +25,6 @@ use nix::errno::Errno;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
-
-/// File systems that do not live on a disk: mounting one "from" an md or
-/// loop device would only name the device as its source.
-const NOT_ON_A_DISK: &[&str] = &[
-    "tmpfs",
-    "ramfs",
-    "proc",
-    "procfs",
-    "linprocfs",
-    "sysfs",
-    "linsysfs",
-    "devpts",
-    "devtmpfs",
-    "devfs",
-    "fdescfs",
-    "cgroup",
-    "cgroup2",
-    "mqueue",
-    "mqueuefs",
-    "debugfs",
-    "tracefs",
-    "securityfs",
-    "configfs",
-    "bpf",
-    "pstore",
-    "hugetlbfs",
-    "autofs",
-    "fusectl",
-    "binfmt_misc",
-    "efivarfs",
-    "nsfs",
-    "overlay",
-    "nullfs",
-    "unionfs",
-    "nfs",
-    "nfs4",
-    "smbfs",
-    "cifs",
-    "fuse",
-    "rpc_pipefs",
-];
-
-/// Whether `fstype` is one that cannot be mounted from a disk.
-pub fn not_on_a_disk(fstype: &str) -> bool {
-    NOT_ON_A_DISK.contains(&fstype)
-}
-
-/// Refuses `-T` naming a file system that does not live on a block device
-/// when a disk is attached (tmpfs is the md-device `tmpfs`, not `-T`).
-pub fn check_plan(plan: &Plan) -> Result<()> {
-    for step in &plan.steps {
-        let t = match step {
-            Step::Mount(m) => match &m.fstype {
-                FsType::Named(t) => t,
-                FsType::Probe => continue,
-            },
-            Step::Format(f) => &f.fstype,
-            _ => continue,
-        };
-        if not_on_a_disk(t) {
-            return Err(Error::text(
-                format!("-T {t}"),
-                "not a file system on a disk (for a tmpfs, use tmpfs as the md-device)",
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// How long to give a unit that was just unmounted (autoclear runs
 /// asynchronously) to go away before it counts as a leftover.

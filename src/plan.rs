@@ -199,7 +199,9 @@ pub struct Plan {
 impl Plan {
     /// Why the plan cannot work, known before anything runs: formatting a
     /// disk that is attached read-only (`-o ro` without `-P`) would only
-    /// fail late, in the formatter.
+    /// fail late, in the formatter; a skeleton cannot go into a read-only
+    /// mount; `-T` names a file system that does not live on a disk
+    /// ([`on_a_disk`]; tmpfs is the md-device `tmpfs`, not `-T`).
     pub fn refusal(&self) -> Option<String> {
         let read_only = self.steps.iter().any(|s| matches!(s, Step::Attach(a) if a.read_only));
         let formats = self.steps.iter().any(|s| matches!(s, Step::Format(f) if !f.only_if_created));
@@ -211,7 +213,77 @@ impl Plan {
             );
         }
         let copies = self.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_)));
-        (read_only && copies).then(|| "-k with -o ro: the skeleton cannot be copied into a read-only mount".to_string())
+        if read_only && copies {
+            return Some("-k with -o ro: the skeleton cannot be copied into a read-only mount".to_string());
+        }
+        self.steps.iter().find_map(|step| {
+            let t = match step {
+                Step::Mount(Mount { fstype: FsType::Named(t), .. }) => t,
+                Step::Format(f) => &f.fstype,
+                _ => return None,
+            };
+            (on_a_disk(t) == Some(false))
+                .then(|| format!("-T {t}: not a file system on a disk (for a tmpfs, use tmpfs as the md-device)"))
+        })
+    }
+}
+
+/// Whether a file system of type `fstype` lives on a disk, by its name:
+/// the one answer mount, `-u`, `-r` and `--list` use.
+/// * `Some(true)`: a type whose mount names the disk it is on (FreeBSD's
+///   ufs, msdosfs, cd9660, ext2fs and udf: sys/ufs/ffs/ffs_vfsops.c
+///   `ffs_mount` calls `vfs_mountedfrom` with the device path, and the
+///   others do the same), so a mount of it is matched to a unit;
+/// * `Some(false)`: one that never does (memory, kernel, network and
+///   stacked file systems): mounting one "from" an md or loop device would
+///   only name the device as its source, and any text may stand there;
+/// * `None`: a name not known here (Linux then asks /proc/filesystems).
+pub fn on_a_disk(fstype: &str) -> Option<bool> {
+    const ON: &[&str] = &["ufs", "msdosfs", "cd9660", "ext2fs", "udf"];
+    const NOT_ON: &[&str] = &[
+        "tmpfs",
+        "ramfs",
+        "proc",
+        "procfs",
+        "linprocfs",
+        "sysfs",
+        "linsysfs",
+        "devpts",
+        "devtmpfs",
+        "devfs",
+        "fdescfs",
+        "cgroup",
+        "cgroup2",
+        "mqueue",
+        "mqueuefs",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "configfs",
+        "bpf",
+        "pstore",
+        "hugetlbfs",
+        "autofs",
+        "fusectl",
+        "binfmt_misc",
+        "efivarfs",
+        "nsfs",
+        "overlay",
+        "nullfs",
+        "unionfs",
+        "nfs",
+        "nfs4",
+        "smbfs",
+        "cifs",
+        "fuse",
+        "rpc_pipefs",
+    ];
+    if ON.contains(&fstype) {
+        Some(true)
+    } else if NOT_ON.contains(&fstype) {
+        Some(false)
+    } else {
+        None
     }
 }
 

@@ -8,7 +8,7 @@ use crate::flavor::{progname, Failure, Flavor};
 use crate::host::SystemHost;
 use crate::plan;
 use crate::platform::{self, Describe};
-use crate::request::{Command, Request};
+use crate::request::Command;
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::io::Write;
@@ -67,9 +67,6 @@ pub fn run<P: Describe>(
     }
     let result = match cmd {
         Command::Mount(req) => {
-            if let Some(e) = contradiction(&req) {
-                return report(&mut io, flavor, &e, Failure::Usage);
-            }
             let plan = plan::build(&req, P::DEFAULTS);
             // What the platform cannot do at all is a bad invocation (1),
             // under mount.md -f too; what the system says is not so is
@@ -131,15 +128,6 @@ fn show_plan<P: Describe>(plan: &plan::Plan, platform: &P, exact: bool, io: &mut
         };
         let _ = writeln!(io.out, "{}{condition}", platform.describe(step, None, None));
     }
-}
-
-/// Options that contradict each other: `--reformat` replaces a file
-/// system that `-P` says to keep.
-fn contradiction(req: &Request) -> Option<Error> {
-    if req.reformat && !req.newfs && req.create.is_none() {
-        return Some(Error::plain("--reformat has no meaning with -P (-P keeps the image's file system)"));
-    }
-    None
 }
 
 /// Prints `<prog>: <error>` (with a hint when a privilege is missing) and

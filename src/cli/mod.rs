@@ -46,9 +46,9 @@ pub enum CliError {
 pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Command, CliError> {
     let args = argv.get(1..).unwrap_or_default();
     match flavor {
-        Flavor::LinuxHelper => helper::parse(args, host).map(mount_or_remount),
+        Flavor::LinuxHelper => helper::parse(args, host).and_then(mount_or_remount),
         _ => match select_mode(args)? {
-            Mode::Mount => mdmfs::parse(flavor, args, host).map(mount_or_remount),
+            Mode::Mount => mdmfs::parse(flavor, args, host).and_then(mount_or_remount),
             Mode::Release => release::parse(args).map(Command::Release),
             Mode::Grow => modes::parse_grow(args).map(Command::Grow),
             Mode::List => modes::parse_list(args).map(Command::List),
@@ -57,12 +57,17 @@ pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Comma
 }
 
 /// A mount request, or a remount when `-o` says `remount` (util-linux)
-/// or `update` (FreeBSD mount(8)'s `-u`).
-fn mount_or_remount(r: crate::request::Request) -> Command {
-    match crate::remount::RemountRequest::from_request(&r) {
-        Some(re) => Command::Remount(Box::new(re)),
-        None => Command::Mount(Box::new(r)),
+/// or `update` (FreeBSD mount(8)'s `-u`). A mount refuses options that
+/// contradict each other: `--reformat` replaces a file system that `-P`
+/// says to keep.
+fn mount_or_remount(r: crate::request::Request) -> Result<Command, CliError> {
+    if let Some(re) = crate::remount::RemountRequest::from_request(&r) {
+        return Ok(Command::Remount(Box::new(re)));
     }
+    if r.reformat && !r.newfs && r.create.is_none() {
+        return Err(CliError::Fatal("--reformat has no meaning with -P (-P keeps the image's file system)".into()));
+    }
+    Ok(Command::Mount(Box::new(r)))
 }
 
 /// Which mode argv (without `argv[0]`) asks for, by getopt's rules: `-u`,

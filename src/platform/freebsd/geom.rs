@@ -99,17 +99,13 @@ pub struct MountEntry {
     pub fsid: [i32; 2],
 }
 
-/// File system types that live on a disk device, whose `f_mntfromname`
-/// names that device (sys/ufs/ffs/ffs_vfsops.c `ffs_mount` calls
-/// `vfs_mountedfrom` with the device path; msdosfs, cd9660, ext2fs and udf
-/// do the same). Any other type (tmpfs, nullfs, devfs, zfs, nfs, …) may carry
-/// any text there, `/dev/md0` included, and is never taken for a unit's mount.
-pub const DISK_FSTYPES: [&str; 5] = ["ufs", "msdosfs", "cd9660", "ext2fs", "udf"];
-
 impl MountEntry {
-    /// Whether this type keeps a device in `f_mntfromname`.
+    /// Whether this type keeps a device in `f_mntfromname`
+    /// ([`crate::plan::on_a_disk`]). Any other type (tmpfs, nullfs, devfs,
+    /// zfs, nfs, …) may carry any text there, `/dev/md0` included, and is
+    /// never taken for a unit's mount.
     pub fn on_disk(&self) -> bool {
-        DISK_FSTYPES.contains(&self.fstype.as_str())
+        crate::plan::on_a_disk(&self.fstype) == Some(true)
     }
 }
 

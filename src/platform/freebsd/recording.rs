@@ -232,7 +232,7 @@ impl Recorder {
             .iter()
             .filter(|(on, f)| {
                 let ty = self.mount_type.get(*on).map_or("ufs", String::as_str);
-                super::geom::DISK_FSTYPES.contains(&ty) && super::geom::md_unit_of(f) == Some(unit)
+                crate::plan::on_a_disk(ty) == Some(true) && super::geom::md_unit_of(f) == Some(unit)
             })
             .count()
     }

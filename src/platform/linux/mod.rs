@@ -258,7 +258,7 @@ impl<S: LoopSys> Platform for Linux<S> {
                         if !mkfs::valid_type(t) {
                             return Err(Error::text(format!("-T {t}"), "not a file system type"));
                         }
-                        if kernel_says_nodev(t) {
+                        if crate::plan::on_a_disk(t).is_none() && kernel_says_nodev(t) {
                             return Err(Error::text(
                                 format!("-T {t}"),
                                 "not a file system on a disk (/proc/filesystems: nodev)",

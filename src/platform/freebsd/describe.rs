@@ -15,7 +15,7 @@ impl<S: MdSys> Describe for FreeBsd<S> {
             }
             Step::Attach(a) => {
                 let mp = self.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
-                let what = match self.request_for(a, image.map(|i| &i.handle), &mp) {
+                let what = match self.request_for(a, image, &mp) {
                     Ok((req, _)) => req.describe(),
                     // Under -N the image may not be there yet: say why.
                     Err(e) => format!("{{{}: {e}}}", crate::platform::describe::generic(step, "/dev/md", dev)),

@@ -25,7 +25,7 @@
 //! it on any host.
 use super::geom::MdUnit;
 use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
-use super::{FreeBsd, MdSys, OpenedImage};
+use super::{FreeBsd, MdSys, Opened, OpenedImage};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::grow_ops::{self as grow, Attached, Found, GrowOps, GrowStep, Located, Tool};
@@ -94,7 +94,7 @@ pub fn growfs_argv(device: &Path) -> Vec<OsString> {
 /// The grow of one image, as it runs.
 struct Run<'a, S: MdSys> {
     fb: &'a mut FreeBsd<S>,
-    image: OpenedImage,
+    image: Opened<OpenedImage>,
     realpath: PathBuf,
     unit: Option<u32>,
     /// The image was not attached: this run attaches it for the grow.
@@ -166,13 +166,13 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
     fn run(&mut self, step: &GrowStep) -> Result<()> {
         let r = &mut self.run;
         match step {
-            GrowStep::ExtendImage { from, to } => r.fb.sys.extend(&r.image, *from, *to),
+            GrowStep::ExtendImage { from, to } => r.fb.sys.extend(&r.image.handle, *from, *to),
             GrowStep::Attach => {
                 // The kernel opens the file by path: the new unit is checked
                 // to hold the one we hold, as after a mount's attach (and
                 // detached again if not).
                 let req = r.attach_request(self.to)?;
-                let dev = r.fb.attach_checked(&req, Some((&r.image.path, r.image.id)))?;
+                let dev = r.fb.attach_checked(&req, Some((&r.image.handle.path, r.image.id)))?;
                 r.unit = Some(dev.unit);
                 Ok(())
             }
@@ -205,7 +205,7 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
     fn undo(&mut self, step: &GrowStep) -> Result<()> {
         let r = &mut self.run;
         match step {
-            GrowStep::ExtendImage { from, .. } => r.fb.sys.truncate(&r.image, *from),
+            GrowStep::ExtendImage { from, .. } => r.fb.sys.truncate(&r.image.handle, *from),
             GrowStep::Attach => match r.unit.take() {
                 Some(u) => r.fb.detach_settled(u, false),
                 None => Ok(()),
@@ -285,12 +285,12 @@ pub fn target<'a, S: MdSys>(
                     dev.display()
                 )));
             }
-            if !image.writable {
+            if !image.handle.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", file.display())));
             }
             let found = Found {
                 image: file.clone(),
-                image_len: image.size,
+                image_len: image.handle.size,
                 disk_size: q.mediasize,
                 attached: Some(Attached {
                     device: dev,
@@ -306,14 +306,14 @@ pub fn target<'a, S: MdSys>(
         Target::Image(p) => {
             let image =
                 fb.sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false, from: None })?;
-            if !image.writable {
+            if !image.handle.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", p.display())));
             }
             let realpath = fb.sys.realpath(&p)?;
             let found = Found {
                 image: p.clone(),
-                image_len: image.size,
-                disk_size: image.size,
+                image_len: image.handle.size,
+                disk_size: image.handle.size,
                 attached: None,
                 fstype: "ufs".into(),
                 fs_size: None,

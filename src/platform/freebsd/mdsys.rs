@@ -34,44 +34,41 @@ pub fn resolve_mount_point(mount_point: &Path) -> Result<PathBuf> {
     Ok(real)
 }
 
-/// The backing image this run opened (and, for `--create`, made).
+/// What the FreeBSD backend holds of the image this run opened (and, for
+/// `--create`, made): the handle of an [`Opened`], which says what it is
+/// (its identity, whether this run created it, whose it is).
 #[derive(Debug)]
 pub struct OpenedImage {
     /// Where the image is now, and what MDIOCATTACH is given (resolved):
     /// as given on the command line, or for an image this run is creating,
     /// its temporary name ([`posix::temp_name`]) until it is published.
     pub path: PathBuf,
-    pub id: FileId,
     pub size: u64,
     /// Opened read-write; otherwise the disk is attached read-only.
     pub writable: bool,
-    /// This run created it: rollback removes it.
-    pub created: bool,
-    /// Why someone other than root can change it ([`crate::trust`]).
-    pub untrusted: Option<String>,
-    /// `--from`: how this run made it from its base.
-    pub made: Option<crate::platform::clone::Made>,
     /// The descriptor, holding the flock(2) until the run ends. Test
     /// doubles have none.
     pub handle: Option<posix::Image>,
 }
 
 impl OpenedImage {
-    /// Wraps what [`posix::open_image`] opened.
-    pub fn from_posix(path: &Path, image: posix::Image) -> Self {
-        // st_dev/st_ino/st_size widths differ between targets.
-        #[allow(clippy::unnecessary_cast)]
-        let (dev, ino, size) = (image.stat.st_dev as u64, image.stat.st_ino as u64, image.stat.st_size as u64);
-        OpenedImage {
-            // A created image has a temporary name until it is published.
-            path: if image.created { image.current_path() } else { path.to_path_buf() },
-            id: FileId { dev, ino },
-            size,
-            writable: image.writable,
+    /// Wraps what [`posix::open_image`] opened at `path`.
+    pub fn from_posix(path: &Path, image: posix::Image) -> Opened<OpenedImage> {
+        #[allow(clippy::unnecessary_cast)] // st_size's width differs between targets
+        let size = image.stat.st_size as u64;
+        Opened {
+            path: path.to_path_buf(),
+            id: posix::file_id(&image.stat),
             created: image.created,
             untrusted: image.untrusted(),
             made: image.made,
-            handle: Some(image),
+            handle: OpenedImage {
+                // A created image has a temporary name until it is published.
+                path: if image.created { image.current_path() } else { path.to_path_buf() },
+                size,
+                writable: image.writable,
+                handle: Some(image),
+            },
         }
     }
 }
@@ -184,7 +181,7 @@ pub trait MdSys {
     /// Opens (or with `--create` makes) and locks the image: a symlink in
     /// its path is followed only when nobody but root or the caller can
     /// change it; created 0600 and never over an existing file.
-    fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<OpenedImage>> {
         let image = match &o.from {
             // The base was looked at by the caller (FreeBsd::open_image).
             Some(b) => posix::open_image_from(&o.path, b, o.read_only, &mut |_| Ok(()))?,
@@ -193,13 +190,14 @@ pub trait MdSys {
         Ok(OpenedImage::from_posix(&o.path, image))
     }
     /// Removes the image this run created, if its name still points at it.
-    fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
-        image.handle.as_ref().map_or(Ok(()), posix::Image::remove_created)
+    fn remove_image(&mut self, image: &Opened<OpenedImage>) -> Result<()> {
+        image.handle.handle.as_ref().map_or(Ok(()), posix::Image::remove_created)
     }
     /// Gives the image this run created its final name, the one given on
     /// the command line ([`posix::Image::publish`] knows it); `image.path`
     /// follows it.
-    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
+    fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
+        let image = &mut image.handle;
         if let Some(h) = &mut image.handle {
             h.publish()?;
             image.path = h.current_path();

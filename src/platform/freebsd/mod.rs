@@ -131,7 +131,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// Whether the plan formats the disk this run attaches (backed by
     /// `image`): always without `-P`; with `-P --create` only when this run
     /// created the image.
-    fn formats(a: &Attach, image: Option<&OpenedImage>) -> bool {
+    fn formats(a: &Attach, image: Option<&Opened<OpenedImage>>) -> bool {
         match a.formats {
             Formats::Always => true,
             Formats::IfCreated => image.is_some_and(|i| i.created),
@@ -144,7 +144,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// newfs cannot write a disk the kernel opened without FWRITE
     /// (`mdcreate_vnode`; `g_md_access` answers EROFS to a writer). Swap
     /// disks are always formatted. The mount itself is read-only either way.
-    fn effective_read_only(&self, a: &Attach, image: Option<&OpenedImage>) -> bool {
+    fn effective_read_only(&self, a: &Attach, image: Option<&Opened<OpenedImage>>) -> bool {
         a.read_only && matches!(a.backing, Backing::Vnode(_)) && !Self::formats(a, image)
     }
 
@@ -168,11 +168,11 @@ impl<S: MdSys> FreeBsd<S> {
     fn request_for(
         &self,
         a: &Attach,
-        image: Option<&OpenedImage>,
+        image: Option<&Opened<OpenedImage>>,
         mount_point: &Path,
     ) -> Result<(AttachRequest, Vec<Note>)> {
         let backing = match &a.backing {
-            Backing::Vnode(p) => Some(match image {
+            Backing::Vnode(p) => Some(match image.map(|i| &i.handle) {
                 Some(img) => BackingFile {
                     path: self.sys.realpath(&img.path).map_err(|e| Error {
                         what: format!("could not find full path for {}", p.display()),
@@ -309,22 +309,19 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             }
         }
         let img = self.sys.open_image(o)?;
-        let created = img.created;
-        let untrusted = img.untrusted.clone();
         self.note(Note::Debug(format!(
             "opened {} (dev {}, inode {}, {}){}",
             o.path.display(),
             img.id.dev,
             img.id.ino,
-            if img.writable { "read-write" } else { "read-only" },
-            if created { ", created" } else { "" }
+            if img.handle.writable { "read-write" } else { "read-only" },
+            if img.created { ", created" } else { "" }
         )));
-        let (id, made) = (img.id, img.made);
-        Ok(Opened { path: o.path.clone(), id, created, untrusted, made, handle: img })
+        Ok(img)
     }
 
     fn remove_image(&mut self, image: Opened<OpenedImage>) -> Result<()> {
-        self.sys.remove_image(&image.handle)
+        self.sys.remove_image(&image)
     }
 
     /// Every md unit: its backing file as [`FreeBsd::backing_id`] settles
@@ -446,7 +443,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             return Ok(None);
         };
         let q = self.sys.query(unit)?;
-        let (req, _) = self.request_for(a, image.map(|i| &i.handle), mount_point)?;
+        let (req, _) = self.request_for(a, image, mount_point)?;
         // We ask for 512-byte sectors; the kernel cuts a partial last one off.
         let want = req.mediasize - req.mediasize % 512;
         let q_ro = q.options & abi::MD_READONLY != 0;
@@ -483,10 +480,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn attach(&mut self, a: &Attach, image: Option<&Opened<OpenedImage>>, mount_point: &Path) -> Result<Disk<MdHold>> {
-        let (req, notes) = self.request_for(a, image.map(|i| &i.handle), mount_point)?;
+        let (req, notes) = self.request_for(a, image, mount_point)?;
         self.notes.extend(notes);
         let vnode = match (&a.backing, image) {
-            (Backing::Vnode(given), Some(img)) => Some((given.as_path(), img.handle.id)),
+            (Backing::Vnode(given), Some(img)) => Some((given.as_path(), img.id)),
             _ => None,
         };
         let device = self.attach_checked(&req, vnode)?;
@@ -512,7 +509,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
-        self.sys.publish_image(&mut image.handle)
+        self.sys.publish_image(image)
     }
 
     /// Closes the mounted root first: a descriptor on it keeps the mount

@@ -10,7 +10,7 @@ use super::abi::{MD_READONLY, MD_VNODE};
 use super::geom::{vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
 use super::grow::ResizeRequest;
 use super::requests::{AttachRequest, BackingFile, IoValue, NmountRequest};
-use super::{MdSys, OpenedImage};
+use super::{MdSys, Opened, OpenedImage};
 use crate::error::{Error, Result};
 use crate::plan::OpenImage;
 use nix::errno::Errno;
@@ -448,7 +448,7 @@ impl MdSys for Recorder {
         Ok(())
     }
 
-    fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<OpenedImage>> {
         self.asked.push(Asked::OpenImage(o.path.clone()));
         self.maybe_fail("open", o.path.display().to_string())?;
         // As posix::open_image does, a new image is made under its
@@ -470,23 +470,22 @@ impl MdSys for Recorder {
         };
         let b = self.files[&at].clone();
         let id = self.id_of(&b.path);
-        Ok(OpenedImage {
-            path: at,
+        Ok(Opened {
+            path: o.path.clone(),
             id,
-            size: b.size,
-            writable: b.writable && !o.read_only,
             created,
             untrusted: None,
             made: None,
-            handle: None,
+            handle: OpenedImage { path: at, size: b.size, writable: b.writable && !o.read_only, handle: None },
         })
     }
 
     /// Renames the created image, keeping its identity.
-    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
+    fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
         if !image.created {
             return Ok(());
         }
+        let image = &mut image.handle;
         let to = &crate::platform::posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
         self.calls.push(SysCall::PublishImage(to.to_path_buf()));
         self.maybe_fail("publish", to.display().to_string())?;
@@ -500,10 +499,11 @@ impl MdSys for Recorder {
         Ok(())
     }
 
-    fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
+    fn remove_image(&mut self, image: &Opened<OpenedImage>) -> Result<()> {
         if !image.created {
             return Ok(());
         }
+        let image = &image.handle;
         self.calls.push(SysCall::RemoveImage(image.path.clone()));
         self.maybe_fail("remove", image.path.display().to_string())?;
         if let Some(b) = self.files.remove(&image.path) {

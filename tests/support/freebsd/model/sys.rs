@@ -1,6 +1,7 @@
 //! The model as `MdSys`: each call of the FreeBSD backend, answered from
 //! (and changing) the model's kernel state.
 use super::*;
+use mount_md::platform::Opened;
 
 impl MdSys for Model {
     type Pin = ();
@@ -518,7 +519,7 @@ impl MdSys for Model {
     /// As mount_md's own `posix::open_image`: a new image is made under
     /// its temporary name, which MDIOCATTACH is then given, until it is
     /// published.
-    fn open_image(&mut self, o: &OpenImage) -> Result<OpenedImage> {
+    fn open_image(&mut self, o: &OpenImage) -> Result<Opened<OpenedImage>> {
         let mut k = self.k();
         let mut made = None;
         if let (false, Some(b)) = (k.files.contains_key(&o.path), &o.from) {
@@ -567,21 +568,19 @@ impl MdSys for Model {
         };
         let f = &k.files[&at];
         let [(uid, mode), (dir_uid, dir_mode)] = f.owners;
-        Ok(OpenedImage {
-            path: at.clone(),
+        Ok(Opened {
+            path: o.path.clone(),
             id: f.id,
-            size: f.size,
-            writable: f.writable && !o.read_only,
             created,
             untrusted: mount_md::trust::untrusted(uid, mode, dir_uid, dir_mode),
             made,
-            handle: None,
+            handle: OpenedImage { path: at.clone(), size: f.size, writable: f.writable && !o.read_only, handle: None },
         })
     }
 
-    fn remove_image(&mut self, image: &OpenedImage) -> Result<()> {
+    fn remove_image(&mut self, image: &Opened<OpenedImage>) -> Result<()> {
         if image.created {
-            self.unlink(&image.path);
+            self.unlink(&image.handle.path);
         }
         Ok(())
     }
@@ -589,8 +588,9 @@ impl MdSys for Model {
     /// rename(2): the same file (inode) under its final name. A unit
     /// attached under the temporary name keeps that name as its `md_file`
     /// (sys/dev/md/md.c `mdcreate_vnode` copies the path it was given).
-    fn publish_image(&mut self, image: &mut OpenedImage) -> Result<()> {
+    fn publish_image(&mut self, image: &mut Opened<OpenedImage>) -> Result<()> {
         if image.created {
+            let image = &mut image.handle;
             let to = posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
             // The unit holds the vnode, which the rename does not change.
             self.rename(&image.path, &to);

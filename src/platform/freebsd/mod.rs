@@ -560,13 +560,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
-        let mut out = Vec::new();
-        for u in Platform::units(self, Which::All)? {
-            if let Some(row) = grow::row(self, &u, super::mount_of(mounts, &u))? {
-                out.push((u, true, row));
-            }
-        }
-        Ok(out)
+        let units = Platform::units(self, Which::All)?.into_iter().map(|u| (u, true)).collect();
+        super::listing(units, mounts, |u, m| grow::row(self, u, m))
     }
 
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {

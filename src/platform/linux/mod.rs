@@ -514,13 +514,8 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
-        let mut out = Vec::new();
-        for (u, known) in units::list_visible(&mut self.sys)? {
-            if let Some(row) = grow::row(&mut self.sys, &u, super::mount_of(mounts, &u))? {
-                out.push((u, known, row));
-            }
-        }
-        Ok(out)
+        let units = units::list_visible(&mut self.sys)?;
+        super::listing(units, mounts, |u, m| grow::row(&mut self.sys, u, m))
     }
 
     fn preflight(&self, plan: &Plan) -> Result<()> {

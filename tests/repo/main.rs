@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod architecture;
 mod completion;
 mod diagnostics;
 mod host_script;

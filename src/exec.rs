@@ -10,15 +10,8 @@ use crate::platform::{
     Platform, RootAttr, UnmountOf,
 };
 use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
-use std::io::Write;
 
-/// Where the executor writes: the plan to `out`; warnings and debug lines,
-/// prefixed as err(3) would, to `err`.
-pub struct Output<'a> {
-    pub prog: &'a str,
-    pub out: &'a mut dyn Write,
-    pub err: &'a mut dyn Write,
-}
+use crate::output::Output;
 
 /// Whether to go on with the plan.
 enum Flow {

@@ -43,9 +43,9 @@
 //! size is success with nothing done.
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
-use crate::exec::Output;
 pub use crate::grow_ops::{show_argv, Attached, Found, GrowOps, GrowStep, Tool, SECTOR};
 use crate::lifecycle;
+use crate::output::Output;
 use crate::platform::{GrowOf, Platform};
 use crate::request::{GrowRequest, ReleaseTarget};
 
@@ -268,7 +268,7 @@ pub fn execute(
 /// `-r`'s one line: the old and new size of the image and of its file
 /// system.
 pub fn report(found: &Found, to: u64, fs_before: Option<u64>, fs_after: Option<u64>) -> String {
-    let h = crate::list::table::human;
+    let h = crate::size::human;
     let from = found.disk_size;
     let fs = match (fs_before, fs_after) {
         (Some(a), Some(b)) => format!("from {a} to {b} bytes ({} to {})", h(a), h(b)),

@@ -31,6 +31,7 @@ pub mod lifecycle;
 pub mod list;
 pub mod mark;
 pub mod mode;
+pub mod output;
 pub mod owner;
 pub mod plan;
 pub mod platform;

@@ -31,7 +31,7 @@
 //! before it was added) names every directory it is a prefix of; the
 //! lifecycle refuses to choose between several of those.
 #![forbid(unsafe_code)]
-use crate::platform::FileId;
+use crate::unit::FileId;
 
 /// What every mark begins with.
 pub const PREFIX: &[u8] = b"mount_md:";
@@ -44,19 +44,7 @@ pub const LINUX_CAPACITY: usize = 64;
 /// NUL included.
 pub const FREEBSD_CAPACITY: usize = 1024;
 
-/// A decoded mark.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
-    /// The mount point the unit was attached for (bytes, as the path was
-    /// given to the kernel); empty when it was attached for no mount (an
-    /// offline grow, say). Only its head when the mark was cut.
-    pub mount_point: Vec<u8>,
-    /// The field was full: `mount_point` is only a prefix.
-    pub truncated: bool,
-    /// For a cut mark, the hash of the whole mount point ([`hash`]); `None`
-    /// for a whole mark, or a cut one written without it.
-    pub hash: Option<u64>,
-}
+pub use crate::unit::Mark;
 
 /// `#` and 16 hex digits.
 const HASH_LEN: usize = 17;

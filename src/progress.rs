@@ -8,7 +8,7 @@
 //!
 //! Pure: the caller gives the time elapsed and writes what it gets back.
 #![forbid(unsafe_code)]
-use crate::list::table::human;
+use crate::size::human;
 use std::time::Duration;
 
 /// How long work runs before its line first appears.

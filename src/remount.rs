@@ -2,7 +2,7 @@
 //! as util-linux does for its own helpers (`mount -o remount,ro /j` on a
 //! mount.md line calls `mount.md md /j -o <fstab options>,remount,ro`),
 //! and FreeBSD's `mount -u` (which passes `-o update,…` to the mount
-//! program). Pure: which request is a remount, what the new option list
+//! program). Pure: what the new option list
 //! is, what cannot change and the steps in their order.
 //!
 //! What a remount changes: the mount's flags (`ro`/`rw`, `nosuid`,
@@ -18,68 +18,11 @@
 //! ignored.
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
-use crate::exec::Output;
 use crate::lifecycle::{self, Located};
+use crate::output::Output;
 use crate::platform::{PathKind, Platform};
-use crate::request::{Backing, ReleaseTarget, Request};
+use crate::request::{ReleaseTarget, RemountRequest};
 use std::path::PathBuf;
-
-/// The option words that ask for a remount: util-linux's `remount` and
-/// FreeBSD mount(8)'s `update` (its `-u`).
-pub fn is_remount_word(w: &str) -> bool {
-    w == "remount" || w == "update"
-}
-
-/// `-o remount,…` on a mounted file system.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemountRequest {
-    pub mount_point: PathBuf,
-    /// The mount options given, in order, without `remount`/`update`.
-    pub options: Vec<String>,
-    /// `-F`: must be the image attached there.
-    pub image: Option<PathBuf>,
-    /// `-s`: must be the disk's size now.
-    pub size: Option<u64>,
-    /// `-T` (or mount.md's `-t md.TYPE`): must be the mounted type.
-    pub fstype: Option<String>,
-    pub dry_run: bool,
-    pub show_plan: bool,
-    pub debug: bool,
-    pub namespace: Option<PathBuf>,
-}
-
-impl RemountRequest {
-    /// A mount request whose `-o` holds `remount` or `update`, or `None`.
-    pub fn from_request(req: &Request) -> Option<RemountRequest> {
-        if !req.mount_options.iter().any(|o| is_remount_word(o)) {
-            return None;
-        }
-        Some(RemountRequest {
-            mount_point: req.mount_point.clone(),
-            options: req.mount_options.iter().filter(|o| !is_remount_word(o)).cloned().collect(),
-            image: match &req.backing {
-                Backing::Vnode(p) => Some(p.clone()),
-                Backing::Swap | Backing::Malloc => None,
-            },
-            size: req.size,
-            fstype: req.fstype.clone(),
-            dry_run: req.dry_run,
-            show_plan: req.show_plan,
-            debug: req.debug,
-            namespace: req.namespace.clone(),
-        })
-    }
-
-    /// Read-only after the remount: the last of `ro`/`rdonly` and
-    /// `rw`/`noro` given, else as it is now.
-    pub fn read_only(&self, now: bool) -> bool {
-        self.options.iter().fold(now, |ro, o| match o.as_str() {
-            "ro" | "rdonly" => true,
-            "rw" | "noro" => false,
-            _ => ro,
-        })
-    }
-}
 
 /// What the system says about the mount and its disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,36 +108,6 @@ pub fn plan(req: &RemountRequest, m: &Mounted, disk_ro_settable: bool) -> std::r
         steps.push(Step::DiskReadOnly);
     }
     Ok(steps)
-}
-
-/// `options` with each flag pair (`ro`/`rw`, `nosuid`/`suid`, …) down to
-/// its last word, the others kept in order: for a system call that takes
-/// names, not a sequence (FreeBSD's nmount(2)).
-pub fn last_of_pairs(options: &[String]) -> Vec<String> {
-    const PAIRS: &[(&str, &str)] = &[
-        ("ro", "rw"),
-        ("rdonly", "rw"),
-        ("ro", "noro"),
-        ("nosuid", "suid"),
-        ("noexec", "exec"),
-        ("nodev", "dev"),
-        ("noatime", "atime"),
-        ("sync", "async"),
-        ("nosymfollow", "symfollow"),
-    ];
-    let family = |o: &str| PAIRS.iter().find(|(a, b)| *a == o || *b == o).map(|(a, _)| *a);
-    let mut out: Vec<String> = Vec::new();
-    for o in options {
-        if let Some(f) = family(o) {
-            out.retain(|x| family(x) != Some(f));
-        } else {
-            out.retain(|x| x != o);
-        }
-        out.push(o.clone());
-    }
-    // `rw` is what nmount does without `ro`.
-    out.retain(|o| o != "rw" && o != "noro");
-    out
 }
 
 /// `-o remount,…`: finds the mount by the rules `-u` uses (a unit of
@@ -301,12 +214,6 @@ mod tests {
 
     fn words(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn pairs_come_down_to_their_last_word() {
-        assert_eq!(last_of_pairs(&words(&["rw", "nosuid", "noatime", "ro", "suid", "rw"])), ["noatime", "suid"]);
-        assert_eq!(last_of_pairs(&words(&["rw", "nosuid", "ro"])), ["nosuid", "ro"]);
     }
 
     #[test]

@@ -39,19 +39,7 @@ pub enum CreateMode {
     Sparse,
 }
 
-/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`;
-/// `-f -p` for `Always`)
-/// on a kept (`-P`) file system before mounting it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum FsckPolicy {
-    /// Only when the superblock says it is not clean (the default).
-    #[default]
-    Auto,
-    /// Every time, clean or not.
-    Always,
-    /// Never; mount as it is.
-    Never,
-}
+pub use crate::superblock::FsckPolicy;
 
 /// `-p` (or compat mode's implied 01777).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,5 +176,62 @@ pub enum Command {
     Grow(GrowRequest),
     List(ListRequest),
     /// `-o remount,…` (or `update,…`): change a mounted file system's flags.
-    Remount(Box<crate::remount::RemountRequest>),
+    Remount(Box<RemountRequest>),
+}
+
+/// The option words that ask for a remount: util-linux's `remount` and
+/// FreeBSD mount(8)'s `update` (its `-u`).
+pub fn is_remount_word(w: &str) -> bool {
+    w == "remount" || w == "update"
+}
+
+/// `-o remount,…` on a mounted file system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemountRequest {
+    pub mount_point: PathBuf,
+    /// The mount options given, in order, without `remount`/`update`.
+    pub options: Vec<String>,
+    /// `-F`: must be the image attached there.
+    pub image: Option<PathBuf>,
+    /// `-s`: must be the disk's size now.
+    pub size: Option<u64>,
+    /// `-T` (or mount.md's `-t md.TYPE`): must be the mounted type.
+    pub fstype: Option<String>,
+    pub dry_run: bool,
+    pub show_plan: bool,
+    pub debug: bool,
+    pub namespace: Option<PathBuf>,
+}
+
+impl RemountRequest {
+    /// A mount request whose `-o` holds `remount` or `update`, or `None`.
+    pub fn from_request(req: &Request) -> Option<RemountRequest> {
+        if !req.mount_options.iter().any(|o| is_remount_word(o)) {
+            return None;
+        }
+        Some(RemountRequest {
+            mount_point: req.mount_point.clone(),
+            options: req.mount_options.iter().filter(|o| !is_remount_word(o)).cloned().collect(),
+            image: match &req.backing {
+                Backing::Vnode(p) => Some(p.clone()),
+                Backing::Swap | Backing::Malloc => None,
+            },
+            size: req.size,
+            fstype: req.fstype.clone(),
+            dry_run: req.dry_run,
+            show_plan: req.show_plan,
+            debug: req.debug,
+            namespace: req.namespace.clone(),
+        })
+    }
+
+    /// Read-only after the remount: the last of `ro`/`rdonly` and
+    /// `rw`/`noro` given, else as it is now.
+    pub fn read_only(&self, now: bool) -> bool {
+        self.options.iter().fold(now, |ro, o| match o.as_str() {
+            "ro" | "rdonly" => true,
+            "rw" | "noro" => false,
+            _ => ro,
+        })
+    }
 }

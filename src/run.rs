@@ -3,9 +3,10 @@
 #![forbid(unsafe_code)]
 use crate::cli::{self, usage, CliError, Host};
 use crate::error::Error;
-use crate::exec::{self, Output};
+use crate::exec;
 use crate::flavor::{progname, Failure, Flavor};
 use crate::host::SystemHost;
+use crate::output::Output;
 use crate::plan;
 use crate::platform::{self, Describe};
 use crate::request::Command;

@@ -302,9 +302,19 @@ pub fn health(buf: &[u8], found: Found) -> Health {
     }
 }
 
-/// `--fsck`: when to run the system's checker before mounting a file
-/// system that is kept (`-P`).
-pub use crate::request::FsckPolicy;
+/// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`;
+/// `-f -p` for `Always`)
+/// on a kept (`-P`) file system before mounting it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FsckPolicy {
+    /// Only when the superblock says it is not clean (the default).
+    #[default]
+    Auto,
+    /// Every time, clean or not.
+    Always,
+    /// Never; mount as it is.
+    Never,
+}
 
 /// What to do before mounting a kept file system.
 #[derive(Debug, Clone, PartialEq, Eq)]

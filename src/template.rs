@@ -2,7 +2,7 @@
 //! may be copied ([`in_use`]) and how a copy gets a file system identity
 //! of its own ([`new_identity`]). The copying itself is
 //! [`crate::platform::clone`].
-use crate::platform::{FileId, MountRec, UnitInfo};
+use crate::unit::{FileId, MountRec, UnitInfo};
 use std::path::PathBuf;
 
 /// `--clone=`: what to do when the new image cannot be a clone of its base.
@@ -44,21 +44,6 @@ pub fn smaller_than_base(base: &std::path::Path, base_len: u64, size: Option<u64
              give -s {base_len}B or more, or no -s; nothing made"
         ),
     ))
-}
-
-/// Refuses `base` (opened, its identity `id`) when a unit has it attached
-/// read-write ([`in_use`]), from the units and mounts `p` reports.
-pub fn refuse_in_use<P: crate::platform::Platform + ?Sized>(
-    p: &mut P,
-    base: &std::path::Path,
-    id: FileId,
-) -> crate::error::Result<()> {
-    let units = p.units(crate::platform::Which::All)?;
-    let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
-    match in_use(id, &units, &mounts) {
-        Some(w) => Err(crate::error::Error::text(crate::error::quoted(base), w.text())),
-        None => Ok(()),
-    }
 }
 
 /// A unit that has the base attached read-write, and where it is mounted.
@@ -158,7 +143,7 @@ pub fn new_identity(start: &[u8]) -> Identity {
 mod tests {
     use super::*;
     use crate::mark::Mark;
-    use crate::platform::{Device, Owner};
+    use crate::unit::{Device, Owner};
 
     fn unit(n: u32, backing: u64, ro: bool, owner: Owner) -> UnitInfo {
         UnitInfo {

@@ -3,7 +3,6 @@
 //! ([`Owner`]), one attached unit ([`UnitInfo`]), one mount
 //! ([`MountRec`]) and one row of `--list` ([`Listed`]). Types only, below the backends and the core alike.
 #![forbid(unsafe_code)]
-use crate::mark::Mark;
 use std::path::PathBuf;
 
 /// An attached disk.
@@ -106,7 +105,7 @@ pub struct Listed {
     /// Bytes the disk holds; `None`: could not be read.
     pub size: Option<u64>,
     /// The mounted file system's sizes (statvfs), when mounted and readable.
-    pub usage: Option<crate::list::table::Usage>,
+    pub usage: Option<Usage>,
     /// The disk reads and writes its file with direct I/O; `None`: not
     /// known, or not a thing this system has.
     pub direct_io: Option<bool>,
@@ -116,4 +115,27 @@ pub struct Listed {
     /// The crypt layer mount_md opened on it: its type (`luks2`, `geli`)
     /// and device (`/dev/mapper/mount_md-…`, `/dev/md3.eli`).
     pub crypt: Option<(String, PathBuf)>,
+}
+
+/// What `statvfs` says about a mounted file system, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub size: u64,
+    pub used: u64,
+    /// What an unprivileged writer may still use (`f_bavail`).
+    pub available: u64,
+}
+
+/// A decoded mark ([`crate::mark`] encodes and decodes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// The mount point the unit was attached for (bytes, as the path was
+    /// given to the kernel); empty when it was attached for no mount (an
+    /// offline grow, say). Only its head when the mark was cut.
+    pub mount_point: Vec<u8>,
+    /// The field was full: `mount_point` is only a prefix.
+    pub truncated: bool,
+    /// For a cut mark, the hash of the whole mount point ([`crate::mark::hash`]); `None`
+    /// for a whole mark, or a cut one written without it.
+    pub hash: Option<u64>,
 }

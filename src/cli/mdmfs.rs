@@ -299,7 +299,7 @@ pub fn interpret(
     // mdmfs ignores operands beyond two; we refuse them (README: deviations),
     // since they are always a mistake once mount(8)'s '=' split is repaired.
     // A remount names only the mount point (`mount_md -o remount,ro /j`).
-    let remount = req.mount_options.iter().any(|o| crate::remount::is_remount_word(o));
+    let remount = req.mount_options.iter().any(|o| crate::request::is_remount_word(o));
     let md = OsString::from("md");
     let operands: &[OsString] = match operands {
         [mount_point] if remount => &[md, mount_point.clone()],

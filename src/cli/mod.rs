@@ -61,7 +61,7 @@ pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Comma
 /// contradict each other: `--reformat` replaces a file system that `-P`
 /// says to keep.
 fn mount_or_remount(r: crate::request::Request) -> Result<Command, CliError> {
-    if let Some(re) = crate::remount::RemountRequest::from_request(&r) {
+    if let Some(re) = crate::request::RemountRequest::from_request(&r) {
         return Ok(Command::Remount(Box::new(re)));
     }
     if r.reformat && !r.newfs && r.create.is_none() {

@@ -36,14 +36,7 @@ pub enum Whose {
     Unknown,
 }
 
-/// What `statvfs` says about a mounted file system, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    pub size: u64,
-    pub used: u64,
-    /// What an unprivileged writer may still use (`f_bavail`).
-    pub available: u64,
-}
+pub use crate::unit::Usage;
 
 /// One attached unit, as `--list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,29 +82,7 @@ pub fn select(rows: Vec<Row>, all: bool) -> Vec<Row> {
     shown
 }
 
-/// `n` bytes as people read them: `512B`, `4.0K`, `1.5G`, `20G` (binary
-/// units; one decimal below 10, as `df -h`; rounded to nearest).
-pub fn human(n: u64) -> String {
-    const UNITS: [char; 6] = ['K', 'M', 'G', 'T', 'P', 'E'];
-    if n < 1024 {
-        return format!("{n}B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    loop {
-        // What the value prints as, so 1023.96K carries to 1.0M.
-        let shown = if value < 9.95 { (value * 10.0).round() / 10.0 } else { value.round() };
-        if shown < 1024.0 || unit == UNITS.len() - 1 {
-            return if shown < 10.0 {
-                format!("{shown:.1}{}", UNITS[unit])
-            } else {
-                format!("{shown:.0}{}", UNITS[unit])
-            };
-        }
-        value /= 1024.0;
-        unit += 1;
-    }
-}
+pub use crate::size::human;
 
 const HEADER: [&str; 12] =
     ["DEVICE", "IMAGE", "MOUNTPOINT", "TYPE", "SIZE", "FSSIZE", "USED", "AVAIL", "MODE", "DIO", "OWNER", "CRYPT"];

@@ -49,7 +49,7 @@ fn path(p: &Path) -> String {
 
 /// `2 GiB (2147483648 bytes)`, or bytes alone below a KiB.
 fn size(n: u64) -> String {
-    let h = crate::list::table::human(n);
+    let h = crate::size::human(n);
     if n < 1024 {
         format!("{n} bytes")
     } else {

@@ -403,6 +403,21 @@ fn zfs_pool(fd: &std::os::fd::OwnedFd) -> Option<Vec<u8>> {
     (fstype == b"zfs").then(|| from.split(|&b| b == b'/').next().unwrap_or_default().to_vec())
 }
 
+/// Refuses `base` (opened, its identity `id`) when a unit has it attached
+/// read-write ([`crate::template::in_use`]), from the units and mounts `p` reports.
+pub fn refuse_in_use<P: super::Platform + ?Sized>(
+    p: &mut P,
+    base: &std::path::Path,
+    id: crate::unit::FileId,
+) -> crate::error::Result<()> {
+    let units = p.units(super::Which::All)?;
+    let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
+    match crate::template::in_use(id, &units, &mounts) {
+        Some(w) => Err(crate::error::Error::text(crate::error::quoted(base), w.text())),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -557,8 +557,8 @@ fn from_a_base() {
 /// both operands, mount.md as util-linux calls it (fstab options first).
 #[test]
 fn remount_requests() {
-    use mount_md::remount::RemountRequest;
     use mount_md::request::Command;
+    use mount_md::request::RemountRequest;
     let remount = |line: &str| match parse_command(&argv(line)) {
         Ok(Command::Remount(r)) => *r,
         other => panic!("{line}: {other:?}"),

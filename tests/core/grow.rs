@@ -2,8 +2,8 @@
 //! each failure leaves (src/grow.rs), on a recording GrowOps.
 use crate::support::MIB;
 use mount_md::error::{Error, Result};
-use mount_md::exec::Output;
 use mount_md::grow::{execute, plan, tools, Attached, Found, GrowOps, GrowStep, Options, Outcome, Tool};
+use mount_md::output::Output;
 use nix::errno::Errno;
 
 fn found(mounted: Option<&str>, attached: bool, fstype: &str) -> Found {

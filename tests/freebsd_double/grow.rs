@@ -5,7 +5,7 @@
 // c_ulong is 64 bits here but 32 on i386.
 #![allow(clippy::useless_conversion)]
 use crate::support::GIB;
-use mount_md::exec::Output;
+use mount_md::output::Output;
 use mount_md::platform::freebsd::abi;
 use mount_md::platform::freebsd::grow::{growfs_argv, resize_mdio, resize_request, ResizeRequest};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};

@@ -4,7 +4,7 @@ use crate::support::freebsd::jail::{self, Dialect, Jail};
 use crate::support::freebsd::model::{Host, Model};
 use crate::support::freebsd::words;
 use crate::support::MIB;
-use mount_md::exec::Output;
+use mount_md::output::Output;
 use mount_md::platform::freebsd::FreeBsd;
 use mount_md::request::{GrowRequest, ReleaseTarget};
 

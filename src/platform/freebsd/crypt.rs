@@ -12,9 +12,6 @@ use crate::platform::keyed::{self, Key};
 use crate::platform::Layer;
 use std::path::{Path, PathBuf};
 
-/// geli's absolute path (FreeBSD base).
-pub const GELI: &str = "/sbin/geli";
-
 impl<S: MdSys> FreeBsd<S> {
     /// What a plan's crypt step needs, said before anything is attached:
     /// geli (LUKS2 is Linux's), and a key file that passes the rules or a

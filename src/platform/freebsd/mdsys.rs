@@ -5,6 +5,9 @@
 use super::*;
 use crate::platform::keyed;
 
+/// geli's absolute path (FreeBSD base).
+pub const GELI: &str = "/sbin/geli";
+
 /// The `fspath` for nmount(2): the mount point must be a directory
 /// reached by [`posix::walk_path`] (a symlink is followed only when nobody
 /// but root or the caller can change it: FreeBSD's `/home -> usr/home`),
@@ -152,7 +155,7 @@ pub trait MdSys {
     }
     /// The file system mounted at `on` (statvfs): its size, the bytes in
     /// use and what an unprivileged writer may still use (`f_bavail`).
-    fn usage(&mut self, on: &Path) -> Option<crate::list::table::Usage> {
+    fn usage(&mut self, on: &Path) -> Option<crate::unit::Usage> {
         crate::platform::posix::usage(on)
     }
     /// The first `len` bytes of the disk `node`, for its superblock.
@@ -171,7 +174,7 @@ pub trait MdSys {
     /// ([`keyed::run_checked`]: absolute path, cleared environment).
     fn run_geli(&mut self, args: &[OsString], key: Option<&keyed::Key>) -> Result<()> {
         let verb = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
-        keyed::run_checked(Path::new(super::crypt::GELI), args, key, format!("geli {verb}")).map(drop)
+        keyed::run_checked(Path::new(GELI), args, key, format!("geli {verb}")).map(drop)
     }
     /// Opens and checks a key file ([`keyed::open_key_file`]).
     fn open_key(&mut self, path: &Path) -> Result<keyed::Key> {

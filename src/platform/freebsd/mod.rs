@@ -305,7 +305,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             // made (looked at only when the image is still to be made).
             if self.sys.stat_file(&o.path).is_err() {
                 let id = self.sys.stat_file(&b.path)?;
-                crate::template::refuse_in_use(&mut *self, &b.path, id)?;
+                super::clone::refuse_in_use(&mut *self, &b.path, id)?;
             }
         }
         let img = self.sys.open_image(o)?;
@@ -552,7 +552,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// `vfs_domount_update`), as `mount -u` does: the options named, each
     /// flag pair down to its last word.
     fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
-        let options = crate::remount::last_of_pairs(options);
+        let options = requests::last_of_pairs(options);
         let from = std::ffi::OsString::from(&m.source);
         let mut req = nmount_request(&m.fstype, &options, &m.on, &from, u.device.read_only)?;
         req.flags |= requests::mnt::UPDATE;

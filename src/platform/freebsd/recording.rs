@@ -285,8 +285,8 @@ impl MdSys for Recorder {
         Ok(())
     }
 
-    fn usage(&mut self, _: &Path) -> Option<crate::list::table::Usage> {
-        Some(crate::list::table::Usage { size: 1 << 30, used: 4096, available: (1 << 30) - 4096 })
+    fn usage(&mut self, _: &Path) -> Option<crate::unit::Usage> {
+        Some(crate::unit::Usage { size: 1 << 30, used: 4096, available: (1 << 30) - 4096 })
     }
 
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {

@@ -501,9 +501,49 @@ pub fn mount_from(dev: &Path, suffix: &str) -> OsString {
     OsString::from_vec(v)
 }
 
+/// `options` with each flag pair (`ro`/`rw`, `nosuid`/`suid`, …) down to
+/// its last word, the others kept in order: for a system call that takes
+/// names, not a sequence (FreeBSD's nmount(2)).
+pub fn last_of_pairs(options: &[String]) -> Vec<String> {
+    const PAIRS: &[(&str, &str)] = &[
+        ("ro", "rw"),
+        ("rdonly", "rw"),
+        ("ro", "noro"),
+        ("nosuid", "suid"),
+        ("noexec", "exec"),
+        ("nodev", "dev"),
+        ("noatime", "atime"),
+        ("sync", "async"),
+        ("nosymfollow", "symfollow"),
+    ];
+    let family = |o: &str| PAIRS.iter().find(|(a, b)| *a == o || *b == o).map(|(a, _)| *a);
+    let mut out: Vec<String> = Vec::new();
+    for o in options {
+        if let Some(f) = family(o) {
+            out.retain(|x| family(x) != Some(f));
+        } else {
+            out.retain(|x| x != o);
+        }
+        out.push(o.clone());
+    }
+    // `rw` is what nmount does without `ro`.
+    out.retain(|o| o != "rw" && o != "noro");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn pairs_come_down_to_their_last_word() {
+        assert_eq!(last_of_pairs(&words(&["rw", "nosuid", "noatime", "ro", "suid", "rw"])), ["noatime", "suid"]);
+        assert_eq!(last_of_pairs(&words(&["rw", "nosuid", "ro"])), ["nosuid", "ro"]);
+    }
 
     #[test]
     fn getmntopts_semantics() {

@@ -673,7 +673,7 @@ fn deleted_name(shown: Option<Vec<u8>>, id: (u64, u64)) -> (Option<Vec<u8>>, Opt
 
 /// What statvfs says of the file system mounted at `mp`, if it is still
 /// the one on device `rdev` when that can be told ([`posix::usage`]).
-fn usage_of(mp: &Path, rdev: Option<u64>) -> Option<crate::list::table::Usage> {
+fn usage_of(mp: &Path, rdev: Option<u64>) -> Option<crate::unit::Usage> {
     let st = nix::sys::stat::stat(mp).ok()?;
     #[allow(clippy::unnecessary_cast)]
     if rdev.is_some_and(|rdev| st.st_dev as u64 != rdev) {

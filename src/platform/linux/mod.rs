@@ -298,7 +298,7 @@ impl<S: LoopSys> Platform for Linux<S> {
         let img = match &o.from {
             // The base is refused while a unit has it attached read-write.
             Some(b) => posix::open_image_from(&o.path, b, o.read_only, &mut |id| {
-                crate::template::refuse_in_use(&mut *self, &b.path, id)
+                super::clone::refuse_in_use(&mut *self, &b.path, id)
             })?,
             None => posix::open_image(&o.path, o.create, o.read_only)?,
         };

@@ -157,7 +157,7 @@ pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: boo
 /// base is opened as an image is (the symlink rule, a regular file),
 /// read-only, and locked for the copy; `check` is given its identity
 /// first and may refuse it (a base attached read-write,
-/// [`crate::template::refuse_in_use`]), before anything is created.
+/// [`crate::platform::clone::refuse_in_use`]), before anything is created.
 pub fn open_image_from(
     path: &Path,
     base: &crate::template::Base,

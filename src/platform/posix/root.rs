@@ -12,17 +12,13 @@ use std::time::{Duration, Instant};
 /// What statvfs(2) says of the file system mounted at `on`: its size, the
 /// bytes in use (blocks minus free blocks) and what an unprivileged writer
 /// may still use (`f_bavail`), in fragment units, as `df` counts them.
-pub fn usage(on: &Path) -> Option<crate::list::table::Usage> {
+pub fn usage(on: &Path) -> Option<crate::unit::Usage> {
     let v = nix::sys::statvfs::statvfs(on).ok()?;
     // The field widths differ between systems and targets.
     #[allow(clippy::unnecessary_cast)]
     let (blocks, free, avail, frag) =
         (v.blocks() as u64, v.blocks_free() as u64, v.blocks_available() as u64, v.fragment_size() as u64);
-    Some(crate::list::table::Usage {
-        size: blocks * frag,
-        used: blocks.saturating_sub(free) * frag,
-        available: avail * frag,
-    })
+    Some(crate::unit::Usage { size: blocks * frag, used: blocks.saturating_sub(free) * frag, available: avail * frag })
 }
 
 /// Opens a directory without following a symlink in its last component.

@@ -1,9 +1,7 @@
 //! Stop signals (SIGTERM, SIGINT, SIGHUP, SIGQUIT): held for the run and
 //! noticed between steps, so a stop undoes the run.
 
-/// The signals that ask a run to stop: SIGTERM (a service manager's stop,
-/// a boot timeout), SIGINT, SIGHUP, SIGQUIT.
-pub(super) const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT];
+use super::sys::STOP_SIGNALS;
 
 /// Holds (blocks) the stop signals for the rest of the run: one that
 /// arrives is noticed between steps ([`pending_stop`]) and the run undoes

@@ -19,7 +19,11 @@ pub fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> nix::Result<()> {
     }
 }
 
-/// The set of the stop signals ([`super::signals::STOP_SIGNALS`]). Only async-signal-safe calls: used between
+/// The signals that ask a run to stop: SIGTERM (a service manager's stop,
+/// a boot timeout), SIGINT, SIGHUP, SIGQUIT.
+pub(super) const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT];
+
+/// The set of the stop signals ([`STOP_SIGNALS`]). Only async-signal-safe calls: used between
 /// fork and exec too.
 pub fn stop_set() -> libc::sigset_t {
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
@@ -27,7 +31,7 @@ pub fn stop_set() -> libc::sigset_t {
     // it; it is read only once initialised.
     unsafe {
         libc::sigemptyset(set.as_mut_ptr());
-        for s in super::signals::STOP_SIGNALS {
+        for s in STOP_SIGNALS {
             libc::sigaddset(set.as_mut_ptr(), s);
         }
         set.assume_init()

@@ -25,24 +25,33 @@ pub enum Why {
 pub struct Error {
     pub what: String,
     pub why: Why,
+    /// What this system cannot do at all, whatever it holds, known from
+    /// the plan alone ([`Error::as_unsupported`]): a bad invocation, which
+    /// exits as one (1, under mount.md too), not as a failed mount.
+    pub unsupported: bool,
 }
 
 impl Error {
     /// `what: strerror(errno)`.
     pub fn sys(what: impl Into<String>, errno: Errno) -> Self {
-        Error { what: what.into(), why: Why::Errno(errno) }
+        Error { what: what.into(), why: Why::Errno(errno), unsupported: false }
     }
     /// `what: text`.
     pub fn text(what: impl Into<String>, text: impl Into<String>) -> Self {
-        Error { what: what.into(), why: Why::Text(text.into()) }
+        Error { what: what.into(), why: Why::Text(text.into()), unsupported: false }
     }
     /// Just `what` (errx(3) style).
     pub fn plain(what: impl Into<String>) -> Self {
-        Error { what: what.into(), why: Why::Nothing }
+        Error { what: what.into(), why: Why::Nothing, unsupported: false }
     }
     /// `what: explanation: strerror(errno)` (how mount(8) reports nmount).
     pub fn explained(what: impl Into<String>, text: impl Into<String>, errno: Errno) -> Self {
-        Error { what: what.into(), why: Why::Explained(text.into(), errno) }
+        Error { what: what.into(), why: Why::Explained(text.into(), errno), unsupported: false }
+    }
+    /// This error, when no errno says the system refused it, as a refusal
+    /// of what this system cannot do at all ([`Error::unsupported`]).
+    pub fn as_unsupported(self) -> Self {
+        Error { unsupported: self.errno().is_none(), ..self }
     }
     /// The errno behind this error, if there is one: retry and rollback
     /// decisions look at this, never at message text.

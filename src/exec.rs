@@ -23,20 +23,47 @@ enum Flow {
     Finish,
 }
 
-/// Every refusal of `plan` that looks at nothing but the plan and the
-/// platform's rules, in the order a user meets them: what the plan itself
-/// refuses ([`Plan::refusal`]: `-o ro` without `-P`, `-T tmpfs`), then the
-/// platform's ([`Platform::check`]).
-/// Run once, before a dry run prints the plan or a real run starts.
+/// The one check of `plan` against the system, run before the first step
+/// by the real run and by `-N` alike, so that a dry run refuses where the
+/// run would refuse before changing anything; nothing changes. In the
+/// order a user meets them: what the plan itself refuses
+/// ([`Plan::refusal`]: `-o ro` without `-P`, `-T tmpfs`) and what this
+/// system cannot do at all (the first part of [`Platform::check`]), both
+/// a bad invocation ([`Error::as_unsupported`]); what the files say (the
+/// rest of [`Platform::check`]); then the lifecycle's look-ups the run
+/// makes again at its Attach and Examine steps (the image by its identity,
+/// what the mount point holds, what the image's first bytes hold). The
+/// look-ups are skipped for mount.md `-N namespace`, whose tables are
+/// another namespace's.
 pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P) -> Result<()> {
     if let Some(why) = plan.refusal() {
-        return Err(Error::plain(why));
+        return Err(Error::plain(why).as_unsupported());
     }
-    platform.check(plan)
+    platform.check(plan)?;
+    if plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_))) {
+        return Ok(());
+    }
+    let Some(a) = plan.steps.iter().find_map(|s| match s {
+        Step::Attach(a) => Some(a),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let image = match &a.backing {
+        Backing::Vnode(path) => match platform.identify(path) {
+            Ok(PathKind::File(id)) => Some(id),
+            Ok(_) => None,
+            // Not there yet (`--create`): nothing can be attached to it.
+            Err(e) if matches!(e.errno(), Some(nix::errno::Errno::ENOENT)) => None,
+            Err(e) => return Err(e),
+        },
+        Backing::Swap | Backing::Malloc => None,
+    };
+    before_attach(platform, a, &plan.mount_point, image, fstype_of(plan))?;
+    examine_image(plan, platform, a)
 }
 
-/// Runs `plan`, already accepted by [`check`] (and the platform's
-/// preflight); `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
+/// Runs `plan`, already accepted by [`check`]; `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
 /// On error, the system is as it was before (as far as the platform could
 /// undo) and the first error is returned.
 ///
@@ -553,7 +580,7 @@ enum Before {
 /// elsewhere is refused, another tool's unit is refused, a leftover of ours
 /// is reported ([`lifecycle::decide`]), and so are stale units of ours for
 /// the mount point holding another file ([`lifecycle::find_attached`]).
-/// Shared by the run and by `-N`.
+/// Made by [`check`] and again by the Attach step.
 fn before_attach<P: Platform + ?Sized>(
     p: &mut P,
     a: &Attach,
@@ -605,32 +632,6 @@ fn before_attach<P: Platform + ?Sized>(
     Ok((Before::Attach, Vec::new()))
 }
 
-/// `-N`: the lifecycle's look-ups a real run would make before attaching
-/// (the image by its identity, what the mount point holds), so that a dry
-/// run fails where the run would; nothing changes. Skipped for mount.md
-/// `-N namespace`, whose tables are another namespace's.
-pub fn dry_check<P: Platform>(plan: &Plan, platform: &mut P) -> Result<()> {
-    if plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_))) {
-        return Ok(());
-    }
-    let Some(a) = plan.steps.iter().find_map(|s| match s {
-        Step::Attach(a) => Some(a),
-        _ => None,
-    }) else {
-        return Ok(());
-    };
-    let image = match &a.backing {
-        // Not there yet (`--create`): nothing can be attached to it.
-        Backing::Vnode(path) => match platform.identify(path) {
-            Ok(PathKind::File(id)) => Some(id),
-            _ => None,
-        },
-        Backing::Swap | Backing::Malloc => None,
-    };
-    before_attach(platform, a, &plan.mount_point, image, fstype_of(plan))?;
-    dry_examine(plan, platform, a)
-}
-
 /// The refusal to format over what an image already holds: a file
 /// system or other signature it recognises, or else any byte that is not
 /// zero in its first [`crate::superblock::EMPTY_LEN`] bytes (mdmfs formats
@@ -670,11 +671,11 @@ fn unmountable(head: &[u8], found: crate::superblock::Found, what: &str) -> Opti
     })
 }
 
-/// `-N`: what the superblock of an image that exists would make the run
+/// [`check`]: what the superblock of an image that exists would make the run
 /// refuse (formatting over a file system; `--fsck=always` on one it cannot
 /// check; a disk read-only under `always`). Read from the image file: the
 /// disk starts where the image does.
-fn dry_examine<P: Platform>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
+fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
     use crate::superblock::{self, Decision};
     let Backing::Vnode(path) = &a.backing else { return Ok(()) };
     let Some(e) = plan.steps.iter().find_map(|s| match s {

@@ -212,7 +212,7 @@ pub fn execute(
                     "the image and its file system were grown to {} bytes; the unit is still attached",
                     to.unwrap_or_default()
                 );
-                return Err(Error { what: e.what, why: append(e.why, &tail) });
+                return Err(Error { what: e.what, why: append(e.why, &tail), ..e });
             }
             Err(e) => {
                 // A grower that failed may have begun to use the new space:
@@ -236,7 +236,7 @@ pub fn execute(
                     }
                 }
                 if opts.scratch {
-                    return Err(Error { what: e.what, why: append(e.why, "the new image is removed") });
+                    return Err(Error { what: e.what, why: append(e.why, "the new image is removed"), ..e });
                 }
                 return Err(explain(e, found, steps, larger, hint));
             }
@@ -299,7 +299,7 @@ fn explain(e: Error, found: &Found, steps: &[GrowStep], larger: bool, hint: Opti
         ),
         _ => "nothing changed".to_string(),
     };
-    Error { what: e.what, why: append(e.why, &tail) }
+    Error { what: e.what, why: append(e.why, &tail), ..e }
 }
 
 fn append(why: crate::error::Why, tail: &str) -> crate::error::Why {

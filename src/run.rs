@@ -69,21 +69,17 @@ pub fn run<P: Describe>(
     let result = match cmd {
         Command::Mount(req) => {
             let plan = plan::build(&req, P::DEFAULTS);
-            // What the platform cannot do at all is a bad invocation (1),
-            // under mount.md -f too; what the system says is not so is
-            // classified by its errno.
-            if let Err(e) = exec::check(&plan, platform) {
-                let failure = if e.errno().is_some() { classify(&e) } else { Failure::Usage };
-                return report(&mut io, flavor, &e, failure);
-            }
-            // What check() noted, said before anything runs.
+            // The one check, the same under -N: nothing runs unless it passes.
+            let checked = exec::check(&plan, platform);
+            // What it noted, said before its refusal or the first step.
             exec::print_notes(platform.take_notes(), req.debug, &mut io);
-            match platform.preflight(&plan) {
-                Ok(()) if req.dry_run => exec::dry_check(&plan, platform).map(|()| {
+            match checked {
+                Ok(()) if req.dry_run => {
                     if req.show_plan {
                         show_plan(&plan, platform, req.debug, &mut io);
                     }
-                }),
+                    Ok(())
+                }
                 Ok(()) => exec::execute(&plan, platform, req.debug, &mut io),
                 Err(e) => Err(e),
             }
@@ -144,10 +140,15 @@ fn report(io: &mut Output<'_>, flavor: Flavor, e: &Error, failure: Failure) -> i
     flavor.exit_status(failure)
 }
 
-/// The kind of failure by its errno: no permission, the system out of a
-/// resource (mount(8)'s "system error": out of memory, cannot fork, no more
-/// loop devices), or else the mount failed.
+/// The kind of failure: what this system cannot do at all is a bad
+/// invocation ([`Error::unsupported`]; under mount.md `-f` too); else by
+/// its errno: no permission, the system out of a resource (mount(8)'s
+/// "system error": out of memory, cannot fork, no more loop devices), or
+/// else the mount failed.
 pub fn classify(e: &Error) -> Failure {
+    if e.unsupported {
+        return Failure::Usage;
+    }
     match e.errno() {
         Some(Errno::EACCES | Errno::EPERM) => Failure::Permission,
         Some(Errno::ENOMEM | Errno::EMFILE | Errno::ENFILE | Errno::EAGAIN | Errno::ENOSPC | Errno::EDQUOT) => {

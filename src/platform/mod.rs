@@ -332,8 +332,12 @@ pub trait Platform {
     const NODE_PREFIX: &'static str;
 
     /// Refuses a plan this platform cannot carry out, before anything runs
-    /// (also under `-N`, so a dry run says what a real run would refuse).
-    /// It may remember what [`Describe::describe`] needs from the plan.
+    /// (the same under `-N`, as part of [`crate::exec::check`]): first
+    /// what this system cannot do at all, known from the plan alone
+    /// (marked [`crate::error::Error::as_unsupported`]), then what its
+    /// files say ([`preflight::check`] where they are real; the recording
+    /// doubles skip it). It may remember what [`Describe::describe`] needs
+    /// from the plan.
     fn check(&mut self, plan: &Plan) -> Result<()>;
 
     /// mount.md `-N`: enter that mount namespace (Linux only).
@@ -469,13 +473,6 @@ pub trait Platform {
             true => Ok(Vec::new()),
             false => Err(crate::error::Error::plain("--list is not supported on this system")),
         }
-    }
-
-    /// Every check of `plan` against the real system that changes nothing
-    /// ([`preflight::check`]), run before the first step and under `-N`.
-    /// Platforms that touch no real files (the recording doubles) skip it.
-    fn preflight(&self, _plan: &Plan) -> Result<()> {
-        Ok(())
     }
 }
 

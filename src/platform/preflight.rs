@@ -1,6 +1,6 @@
-//! `-N` as a preflight: every check of a plan that changes nothing, made
-//! against the real system before the first step runs (also before a real
-//! run, so `-N` and the run refuse with the same message).
+//! The files' part of the check of a plan ([`crate::exec::check`]):
+//! what the real files say, looked at before the first step runs, by the
+//! real run and by `-N` alike, so both refuse with the same message.
 //!
 //! Checked here, alike on every system with real files:
 //! * the namespace file (mount.md `-N`) can be opened;

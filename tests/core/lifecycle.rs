@@ -425,3 +425,33 @@ fn no_disk_is_mounted_over_another_mount() {
         assert!(!o.fake.calls[before..].iter().any(|c| matches!(c, Call::Attach(_))), "{:?}", o.fake.calls);
     }
 }
+
+/// The check of a plan is one, made before the first step by the run and
+/// by `-N` (mount.md `-f`) alike: a dry run refuses with the run's message
+/// and exit status, and the run refuses before changing anything (before
+/// mdmfs's pre-detach of a fixed unit, before opening the image). What
+/// the plan itself contradicts exits as a bad invocation (1), what the
+/// system holds as a failed mount (mount.md: 32).
+#[test]
+fn the_run_refuses_where_a_dry_run_does_before_changing_anything() {
+    let in_use_and_md5_idle = || {
+        // /img in use as md2; md5 an idle unit of ours for /j, which the
+        // run's pre-detach of a fixed unit would detach.
+        leftover(2, Some("/elsewhere"), false).with_unit(5, Path::new("/old"), mark_for(Path::new("/j")), false)
+    };
+    let foreign = || leftover_of(Fake::new(), 4, None, false, Owner::Foreign);
+    let cases: [(&dyn Fn() -> Fake, &str, &str, i32); 5] = [
+        (&in_use_and_md5_idle, "mount_md -P -F/img md5 /j", "mount_md -N -P -F/img md5 /j", 1),
+        (&foreign, SEED, "mount_md -N -o rw -P -F/img md /j", 1),
+        (&foreign, "mount.md md /j -o rw,-P,-F/img", "mount.md -f md /j -o rw,-P,-F/img", 32),
+        (&in_use_and_md5_idle, "mount.md md5 /j -o -P,-F/img", "mount.md -f md5 /j -o -P,-F/img", 32),
+        (&foreign, "mount.md md /j -o ro,-F/img", "mount.md -f md /j -o ro,-F/img", 1),
+    ];
+    for (fake, line, dry_line, status) in cases {
+        let dry = run_on(fake(), &argv(dry_line));
+        let run = run_on(fake(), &argv(line));
+        assert_eq!(run.status, status, "{line}: {}", run.stderr);
+        assert_eq!((dry.status, dry.stderr.as_str()), (run.status, run.stderr.as_str()), "{line}");
+        assert!(run.fake.calls.iter().all(|c| matches!(c, Call::Units)), "{line}: {:?}", run.fake.calls);
+    }
+}

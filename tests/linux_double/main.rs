@@ -303,3 +303,30 @@ fn u_of_a_mount_point_reads_one_unit_whatever_the_number_attached() {
     assert!(l.sys().opens <= 3, "{} loop nodes opened", l.sys().opens);
     assert_eq!(l.sys().calls, [LoopCall::Unmount("/j".into(), false), LoopCall::ClrFd(1)]);
 }
+
+/// The one check keeps each refusal's exit status: what Linux cannot do
+/// at all is a bad invocation (1, under mount.md too), what the files say
+/// is a failed mount (mount.md: 32); what the check noted (`-E`, said
+/// under `-v`) comes before the files' refusal.
+#[test]
+fn each_refusal_of_the_check_keeps_its_exit_status() {
+    let tmp = support::TempDir::new("check-status");
+    let img = tmp.join("i.img");
+    std::fs::File::create(&img).unwrap().set_len(1 << 20).unwrap();
+    let mnt = tmp.dir("mnt");
+    let (img, mnt, skel) = (img.display(), mnt.display(), tmp.path().display());
+    let mut l = Linux::with_sys(Recorder::new());
+    let (code, err) = run(&mut l, &format!("mount.md md {mnt} -o -P,-Tufs,-F{img}"));
+    assert_eq!((code, err.as_str()), (1, "mount.md: Linux cannot mount UFS read-write (add -o ro,ufstype=ufs2)\n"));
+    let mut l = Linux::with_sys(Recorder::new());
+    let (code, err) = run(&mut l, &format!("mount.md -v md {mnt} -o -P,-E/sbin/mdconfig,-k{skel},-F{img}"));
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(code, 32, "{err}");
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("DEBUG: -E /sbin/mdconfig: ignored"), "{err}");
+    assert_eq!(
+        lines[1],
+        format!("mount.md: -k {skel}: the skeleton contains the mount point; refusing to copy it into itself")
+    );
+    assert!(l.sys().calls.is_empty(), "{:?}", l.sys().calls);
+}

@@ -252,8 +252,8 @@ pub trait MdSys {
             Errno::ETIMEDOUT,
         ))
     }
-    /// `-N` as a preflight: the checks of `plan` that change nothing
-    /// ([`crate::platform::preflight::check`]: the image opens as the run
+    /// The part of [`crate::platform::Platform::check`] that looks at
+    /// files ([`crate::platform::preflight::check`]: the image opens as the run
     /// will open it, an image that is not writable is not to be formatted,
     /// the skeleton is a directory). Its formatter floors name Linux file
     /// systems only: no size floor is checked for UFS (newfs(8) itself

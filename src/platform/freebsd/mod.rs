@@ -27,8 +27,8 @@
 //!   unit by the mark after jail(8) has already unmounted its directory.
 //!
 //! The image is opened without following symlinks and locked, and the
-//! executor holds that descriptor for the run (the preflight before it
-//! opens, locks and lets go once, to check); after MDIOCATTACH (the kernel
+//! executor holds that descriptor for the run (the check before it
+//! opens, locks and lets go once); after MDIOCATTACH (the kernel
 //! opens the file again, by path) the unit must be backed by the very file
 //! we hold, or it is detached again.
 use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform, UnitInfo};
@@ -128,6 +128,36 @@ impl<S: MdSys> FreeBsd<S> {
         self.notes.push(n);
     }
 
+    /// What [`Platform::check`] refuses before looking at any file: what
+    /// FreeBSD cannot do at all.
+    fn refusal(&mut self, plan: &Plan) -> Result<()> {
+        self.encrypted = false;
+        for step in &plan.steps {
+            match step {
+                Step::EnterNamespace(_) => {
+                    return Err(Error::plain("mount namespaces (mount.md -N) exist only on Linux"));
+                }
+                Step::OpenImage(o) if o.from.as_ref().is_some_and(|b| b.size.is_some()) => {
+                    return Err(Error::plain(crate::template::NO_GROW_MADE));
+                }
+                Step::Attach(a) => requests::validate_size(&a.backing, a.size, self.sys.page_size())?,
+                Step::Format(f) if f.fstype != "ufs" => {
+                    return Err(Error::plain(format!(
+                        "-T {}: newfs makes only UFS; use -P with an image that already holds a {} file system",
+                        f.fstype, f.fstype
+                    )));
+                }
+                Step::Crypt(c) => {
+                    self.check_crypt(c)?;
+                    self.encrypted = true;
+                }
+                Step::Mount(m) => requests::check_disk_fstype(&fstype_of(m))?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the plan formats the disk this run attaches (backed by
     /// `image`): always without `-P`; with `-P --create` only when this run
     /// created the image.
@@ -174,10 +204,10 @@ impl<S: MdSys> FreeBsd<S> {
         let backing = match &a.backing {
             Backing::Vnode(p) => Some(match image.map(|i| &i.handle) {
                 Some(img) => BackingFile {
-                    path: self.sys.realpath(&img.path).map_err(|e| Error {
-                        what: format!("could not find full path for {}", p.display()),
-                        why: e.why,
-                    })?,
+                    path: self
+                        .sys
+                        .realpath(&img.path)
+                        .map_err(|e| Error { what: format!("could not find full path for {}", p.display()), ..e })?,
                     size: img.size,
                     regular: true,
                     writable: img.writable,
@@ -257,30 +287,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     const WORDS: crate::plan::words::Vocabulary = crate::plan::words::FREEBSD;
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
-        self.encrypted = false;
-        for step in &plan.steps {
-            match step {
-                Step::EnterNamespace(_) => {
-                    return Err(Error::plain("mount namespaces (mount.md -N) exist only on Linux"));
-                }
-                Step::OpenImage(o) if o.from.as_ref().is_some_and(|b| b.size.is_some()) => {
-                    return Err(Error::plain(crate::template::NO_GROW_MADE));
-                }
-                Step::Attach(a) => requests::validate_size(&a.backing, a.size, self.sys.page_size())?,
-                Step::Format(f) if f.fstype != "ufs" => {
-                    return Err(Error::plain(format!(
-                        "-T {}: newfs makes only UFS; use -P with an image that already holds a {} file system",
-                        f.fstype, f.fstype
-                    )));
-                }
-                Step::Crypt(c) => {
-                    self.check_crypt(c)?;
-                    self.encrypted = true;
-                }
-                Step::Mount(m) => requests::check_disk_fstype(&fstype_of(m))?,
-                _ => {}
-            }
-        }
+        self.refusal(plan).map_err(Error::as_unsupported)?;
         self.mount_point = Some(plan.mount_point.clone());
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.note(Note::Debug(format!(
@@ -288,7 +295,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 mdconfig.display()
             )));
         }
-        Ok(())
+        self.sys.preflight(plan)
     }
 
     fn enter_namespace(&mut self, _: &Path) -> Result<()> {
@@ -516,10 +523,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// busy.
     fn copy_skeleton(&mut self, m: &Mounted<S::Root>, from: &Path) -> Result<()> {
         self.sys.copy_skeleton(&m.root, &m.mount_point, from)
-    }
-
-    fn preflight(&self, plan: &Plan) -> Result<()> {
-        self.sys.preflight(plan)
     }
 
     fn take_notes(&mut self) -> Vec<Note> {

@@ -196,7 +196,7 @@ impl MdSys for Kernel {
         mdio.md_unit = unit as c_uint;
         mdio.md_options = if force { abi::MD_FORCE } else { 0 };
         self.ioctl(abi::MDIOCDETACH, "MDIOCDETACH", &mut mdio)
-            .map_err(|e| Error { what: format!("detach /dev/md{unit}"), why: e.why })
+            .map_err(|e| Error { what: format!("detach /dev/md{unit}"), ..e })
     }
 
     fn query(&mut self, unit: u32) -> Result<UnitQuery> {
@@ -210,7 +210,7 @@ impl MdSys for Kernel {
         mdio.md_file = file.as_mut_ptr().cast::<c_char>();
         mdio.md_label = label.as_mut_ptr().cast::<c_char>();
         self.ioctl(abi::MDIOCQUERY, "MDIOCQUERY", &mut mdio)
-            .map_err(|e| Error { what: format!("query /dev/md{unit}"), why: e.why })?;
+            .map_err(|e| Error { what: format!("query /dev/md{unit}"), ..e })?;
         let path = CStr::from_bytes_until_nul(&file).map(|c| c.to_bytes().to_vec()).unwrap_or_default();
         Ok(UnitQuery {
             md_type: mdio.md_type,
@@ -361,7 +361,7 @@ impl MdSys for Kernel {
     fn resize(&mut self, req: &super::grow::ResizeRequest) -> Result<()> {
         let mut mdio = super::grow::resize_mdio(req)?;
         self.ioctl(abi::MDIOCRESIZE, "MDIOCRESIZE", &mut mdio)
-            .map_err(|e| Error { what: format!("resize /dev/md{}", req.unit), why: e.why })
+            .map_err(|e| Error { what: format!("resize /dev/md{}", req.unit), ..e })
     }
 
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {

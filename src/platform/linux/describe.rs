@@ -170,7 +170,7 @@ mod tests {
     fn describes_exact_calls() {
         let mut l = Linux::new();
         let p = plan(&["mount_md", "-o", "noatime,nodev,errors=remount-ro", "-p", "0750", "-F", "/i m/g", "md", "/"]);
-        l.check(&p).unwrap();
+        l.refusal(&p).unwrap();
         let lines: Vec<String> = p.steps.iter().map(|s| l.describe(s, None, None)).collect();
         assert_eq!(
             lines,

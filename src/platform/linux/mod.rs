@@ -129,6 +129,85 @@ impl<S: LoopSys> Linux<S> {
     fn debug(&mut self, text: String) {
         self.notes.push(Note::Debug(text));
     }
+
+    /// What [`Platform::check`] refuses before looking at any file: what
+    /// Linux cannot do at all, and a mount point that is not a directory.
+    pub(super) fn refusal(&mut self, plan: &Plan) -> Result<()> {
+        self.mount_point = Some(plan.mount_point.clone());
+        self.fixed_unit = plan.steps.iter().find_map(|s| match s {
+            Step::Attach(Attach { unit: Unit::Fixed(n), .. }) => Some(*n),
+            _ => None,
+        });
+        let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
+        for step in &plan.steps {
+            match step {
+                Step::Attach(a) if matches!(a.backing, Backing::Swap | Backing::Malloc) && a.size.unwrap_or(0) == 0 => {
+                    return Err(swap_needs_size());
+                }
+                Step::Crypt(c) => {
+                    crypt::check(c)?;
+                    use std::os::unix::ffi::OsStrExt;
+                    let name = crate::crypt::dm_name(plan.mount_point.as_os_str().as_bytes());
+                    self.layer_node = Some(Path::new("/dev/mapper").join(name));
+                }
+                Step::Format(f) => {
+                    if is_ufs(&f.fstype) {
+                        return Err(Error::plain(
+                            "Linux cannot make UFS file systems (make the image on FreeBSD and use -P)",
+                        ));
+                    }
+                    if !mkfs::valid_type(&f.fstype) {
+                        return Err(Error::text(format!("-T {}", f.fstype), "not a file system type"));
+                    }
+                    mkfs::argv(f, "/dev/loop?").map_err(|c| {
+                        Error::plain(format!("option -{c} has no meaning for {} on Linux (drop it)", f.fstype))
+                    })?;
+                    // A run that always formats needs its mkfs: said before
+                    // anything is created or attached (and under -N).
+                    if !f.only_if_created {
+                        mkfs::find(&f.fstype)?;
+                    }
+                }
+                Step::Mount(m) => {
+                    if !m.suffix.is_empty() {
+                        return Err(Error::plain(format!(
+                            "device suffix {} has no meaning on Linux (loop devices have no .uzip or partitions)",
+                            m.suffix
+                        )));
+                    }
+                    if let FsType::Named(t) = &m.fstype {
+                        if !mkfs::valid_type(t) {
+                            return Err(Error::text(format!("-T {t}"), "not a file system type"));
+                        }
+                        if crate::plan::on_a_disk(t).is_none() && kernel_says_nodev(t) {
+                            return Err(Error::text(
+                                format!("-T {t}"),
+                                "not a file system on a disk (/proc/filesystems: nodev)",
+                            ));
+                        }
+                        if is_ufs(t) && !mount::split(&m.options).flags.contains(MsFlags::MS_RDONLY) {
+                            return Err(Error::plain("Linux cannot mount UFS read-write (add -o ro,ufstype=ufs2)"));
+                        }
+                    }
+                    check_options(&m.options)?;
+                }
+                Step::MountTmpfs(t) => check_options(&t.options)?,
+                _ => {}
+            }
+        }
+        if !in_other_ns && plan.steps.iter().any(|s| matches!(s, Step::Mount(_) | Step::MountTmpfs(_))) {
+            let mp = &plan.mount_point;
+            match std::fs::metadata(mp) {
+                Ok(md) if md.is_dir() => {}
+                Ok(_) => return Err(Error::sys(crate::error::quoted(mp), Errno::ENOTDIR)),
+                // Longer than PATH_MAX: the mount walks it a directory at a
+                // time and says what it finds.
+                Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {}
+                Err(e) => return Err(crate::error::from_io(crate::error::quoted(mp), &e)),
+            }
+        }
+        Ok(())
+    }
 }
 
 fn show(p: &Path) -> String {
@@ -206,86 +285,14 @@ impl<S: LoopSys> Platform for Linux<S> {
     const WORDS: crate::plan::words::Vocabulary = crate::plan::words::LINUX;
 
     fn check(&mut self, plan: &Plan) -> Result<()> {
+        self.refusal(plan).map_err(Error::as_unsupported)?;
         if let Some(mdconfig) = &plan.mdconfig_path {
             self.debug(format!(
                 "-E {}: ignored; mount_md attaches loop devices itself and runs no mdconfig",
                 mdconfig.display()
             ));
         }
-        self.mount_point = Some(plan.mount_point.clone());
-        self.fixed_unit = plan.steps.iter().find_map(|s| match s {
-            Step::Attach(Attach { unit: Unit::Fixed(n), .. }) => Some(*n),
-            _ => None,
-        });
-        let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
-        for step in &plan.steps {
-            match step {
-                Step::Attach(a) if matches!(a.backing, Backing::Swap | Backing::Malloc) && a.size.unwrap_or(0) == 0 => {
-                    return Err(swap_needs_size());
-                }
-                Step::Crypt(c) => {
-                    crypt::check(c)?;
-                    use std::os::unix::ffi::OsStrExt;
-                    let name = crate::crypt::dm_name(plan.mount_point.as_os_str().as_bytes());
-                    self.layer_node = Some(Path::new("/dev/mapper").join(name));
-                }
-                Step::Format(f) => {
-                    if is_ufs(&f.fstype) {
-                        return Err(Error::plain(
-                            "Linux cannot make UFS file systems (make the image on FreeBSD and use -P)",
-                        ));
-                    }
-                    if !mkfs::valid_type(&f.fstype) {
-                        return Err(Error::text(format!("-T {}", f.fstype), "not a file system type"));
-                    }
-                    mkfs::argv(f, "/dev/loop?").map_err(|c| {
-                        Error::plain(format!("option -{c} has no meaning for {} on Linux (drop it)", f.fstype))
-                    })?;
-                    // A run that always formats needs its mkfs: said before
-                    // anything is created or attached (and under -N).
-                    if !f.only_if_created {
-                        mkfs::find(&f.fstype)?;
-                    }
-                }
-                Step::Mount(m) => {
-                    if !m.suffix.is_empty() {
-                        return Err(Error::plain(format!(
-                            "device suffix {} has no meaning on Linux (loop devices have no .uzip or partitions)",
-                            m.suffix
-                        )));
-                    }
-                    if let FsType::Named(t) = &m.fstype {
-                        if !mkfs::valid_type(t) {
-                            return Err(Error::text(format!("-T {t}"), "not a file system type"));
-                        }
-                        if crate::plan::on_a_disk(t).is_none() && kernel_says_nodev(t) {
-                            return Err(Error::text(
-                                format!("-T {t}"),
-                                "not a file system on a disk (/proc/filesystems: nodev)",
-                            ));
-                        }
-                        if is_ufs(t) && !mount::split(&m.options).flags.contains(MsFlags::MS_RDONLY) {
-                            return Err(Error::plain("Linux cannot mount UFS read-write (add -o ro,ufstype=ufs2)"));
-                        }
-                    }
-                    check_options(&m.options)?;
-                }
-                Step::MountTmpfs(t) => check_options(&t.options)?,
-                _ => {}
-            }
-        }
-        if !in_other_ns && plan.steps.iter().any(|s| matches!(s, Step::Mount(_) | Step::MountTmpfs(_))) {
-            let mp = &plan.mount_point;
-            match std::fs::metadata(mp) {
-                Ok(md) if md.is_dir() => {}
-                Ok(_) => return Err(Error::sys(crate::error::quoted(mp), Errno::ENOTDIR)),
-                // Longer than PATH_MAX: the mount walks it a directory at a
-                // time and says what it finds.
-                Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {}
-                Err(e) => return Err(crate::error::from_io(crate::error::quoted(mp), &e)),
-            }
-        }
-        Ok(())
+        super::preflight::check(plan)
     }
 
     fn enter_namespace(&mut self, ns: &Path) -> Result<()> {
@@ -518,10 +525,6 @@ impl<S: LoopSys> Platform for Linux<S> {
         super::listing(units, mounts, |u, m| grow::row(&mut self.sys, u, m))
     }
 
-    fn preflight(&self, plan: &Plan) -> Result<()> {
-        super::preflight::check(plan)
-    }
-
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
         match what {
             UnitState::Held => self.held(u),
@@ -606,23 +609,23 @@ mod tests {
         crate::plan::build(&req, <Linux>::DEFAULTS)
     }
 
-    fn check(args: &[&str]) -> std::result::Result<(), String> {
-        Linux::new().check(&plan(args)).map_err(|e| e.to_string())
+    fn refusal(args: &[&str]) -> std::result::Result<(), String> {
+        Linux::new().refusal(&plan(args)).map_err(|e| e.to_string())
     }
 
     #[test]
-    fn check_accepts() {
-        assert_eq!(check(&["mount_md", "-F", "/img", "md", "/"]), Ok(()));
-        assert_eq!(check(&["mount_md", "-P", "-F", "/img", "-o", "ro,noatime", "md", "/"]), Ok(()));
+    fn refusal_accepts() {
+        assert_eq!(refusal(&["mount_md", "-F", "/img", "md", "/"]), Ok(()));
+        assert_eq!(refusal(&["mount_md", "-P", "-F", "/img", "-o", "ro,noatime", "md", "/"]), Ok(()));
         assert_eq!(
-            check(&["mount_md", "-b", "4096", "-i", "8192", "-m", "0", "-n", "-S", "-F", "/i", "md", "/"]),
+            refusal(&["mount_md", "-b", "4096", "-i", "8192", "-m", "0", "-n", "-S", "-F", "/i", "md", "/"]),
             Ok(())
         );
-        assert_eq!(check(&["mount_md", "-s", "64m", "md", "/"]), Ok(()));
-        assert_eq!(check(&["mount_md", "-M", "-s", "64m", "md3", "/"]), Ok(()));
-        assert_eq!(check(&["mount_md", "-s", "64m", "tmpfs", "/"]), Ok(()));
-        assert_eq!(check(&["mount_md", "-P", "-T", "ufs", "-o", "ro,ufstype=ufs2", "-F", "/i", "md", "/"]), Ok(()));
-        assert_eq!(check(&["mount.md", "md", "/", "-o", "rw,noatime,-P,-F/i"]), Ok(()));
+        assert_eq!(refusal(&["mount_md", "-s", "64m", "md", "/"]), Ok(()));
+        assert_eq!(refusal(&["mount_md", "-M", "-s", "64m", "md3", "/"]), Ok(()));
+        assert_eq!(refusal(&["mount_md", "-s", "64m", "tmpfs", "/"]), Ok(()));
+        assert_eq!(refusal(&["mount_md", "-P", "-T", "ufs", "-o", "ro,ufstype=ufs2", "-F", "/i", "md", "/"]), Ok(()));
+        assert_eq!(refusal(&["mount.md", "md", "/", "-o", "rw,noatime,-P,-F/i"]), Ok(()));
     }
 
     /// `-E mdconfig` has nothing to name on Linux either; `-X` says so.
@@ -639,8 +642,8 @@ mod tests {
     }
 
     #[test]
-    fn check_refuses() {
-        let e = |args: &[&str]| check(args).unwrap_err();
+    fn refusal_refuses() {
+        let e = |args: &[&str]| refusal(args).unwrap_err();
         assert_eq!(
             e(&["mount_md", "-O", "2", "-F", "/i", "md", "/"]),
             "option -O has no meaning for ext4 on Linux (drop it)"
@@ -671,6 +674,6 @@ mod tests {
         assert!(e(&["mount_md", "-F", "/i", "md", "/nonexistent/x"]).ends_with("No such file or directory"));
         assert!(e(&["mount_md", "-F", "/i", "md", "/proc/self/status"]).ends_with("Not a directory"));
         // In another mount namespace the mount point is not ours to look at.
-        assert_eq!(check(&["mount.md", "md", "/nonexistent/x", "-N", "/proc/1/ns/mnt", "-o", "-P,-F/i"]), Ok(()));
+        assert_eq!(refusal(&["mount.md", "md", "/nonexistent/x", "-N", "/proc/1/ns/mnt", "-o", "-P,-F/i"]), Ok(()));
     }
 }

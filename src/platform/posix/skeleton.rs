@@ -95,7 +95,7 @@ fn refuse_containing(from: &Path, st: &FileStat, dir: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-/// Before anything changes (the preflight, `-N` alike): the skeleton
+/// Before anything changes (the check, `-N` alike): the skeleton
 /// `from` opens and does not contain the mount point, so that the run
 /// never mounts (and changes the image's superblock) only to refuse the
 /// copy. A mount point that cannot be opened is left to the mount step.
@@ -115,7 +115,7 @@ pub fn check_skeleton(from: &Path, mount_point: &Path) -> Result<()> {
 pub fn open_skeleton(from: &Path) -> Result<OwnedFd> {
     open_dir_walked(from)
         .map(|(dir, _)| dir)
-        .map_err(|e| Error { what: format!("skel copy from {}", crate::error::quoted(from)), why: e.why })
+        .map_err(|e| Error { what: format!("skel copy from {}", crate::error::quoted(from)), ..e })
 }
 
 /// Whether the directory `st` describes is `dir` or one of its ancestors

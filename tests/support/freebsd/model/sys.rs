@@ -489,7 +489,8 @@ impl MdSys for Model {
         Ok(format!("** {}\n** Phase 1 - Check Blocks and Sizes\n***** FILE SYSTEM MARKED CLEAN *****\n", dev.display()))
     }
 
-    /// platform::preflight::check against the model's own files: the
+    /// platform::preflight::check against the model's own files (the files'
+    /// part of the check): the
     /// image opens as `open_image` opens it (missing without `--create` is
     /// ENOENT), and one that is not writable is not to be formatted.
     fn preflight(&self, plan: &Plan) -> Result<()> {

@@ -9,7 +9,7 @@ use crate::platform::{
     Describe, Device, Disk, Existing, FileId, Fit, GrowOf, Head, Helper, MountOf, Mounted, Note, Opened, PathKind,
     Platform, RootAttr, UnmountOf,
 };
-use crate::request::{Backing, ReleaseRequest, ReleaseTarget};
+use crate::request::{Backing, ReleaseRequest, Target};
 
 use crate::output::Output;
 
@@ -740,8 +740,8 @@ fn need<'a, T>(slot: &'a Option<T>, what: &str) -> Result<&'a T> {
 /// time), said under `-X`; what could not be checked is an error.
 pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io: &mut Output<'_>) -> Result<()> {
     let target = match &req.target {
-        ReleaseTarget::Unit(n) => format!("unit {n}"),
-        ReleaseTarget::Path(p) => p.display().to_string(),
+        Target::Unit(n) => format!("unit {n}"),
+        Target::Path(p) => p.display().to_string(),
     };
     if req.dry_run {
         for line in lifecycle::preview(platform, &req.target, req.force)? {

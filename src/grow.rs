@@ -47,7 +47,7 @@ pub use crate::grow_ops::{show_argv, Attached, Found, GrowOps, GrowStep, Tool, S
 use crate::lifecycle;
 use crate::output::Output;
 use crate::platform::{GrowOf, Platform};
-use crate::request::{GrowRequest, ReleaseTarget};
+use crate::request::{GrowRequest, Target};
 
 /// What [`plan`] decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +66,8 @@ pub enum Outcome {
 pub fn run<P: Platform + ?Sized>(p: &mut P, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
     let located = lifecycle::locate(p, &req.target)?;
     let named = match &req.target {
-        ReleaseTarget::Path(path) => Some(path.as_path()),
-        ReleaseTarget::Unit(_) => None,
+        Target::Path(path) => Some(path.as_path()),
+        Target::Unit(_) => None,
     };
     let (found, mut ops) = p.grow(GrowOf::Target { target: &located, named, size: req.size })?;
     let outcome = plan(&found, req.size)?;

@@ -20,7 +20,7 @@ use crate::platform::{
     Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState,
     UnmountOf, Which,
 };
-use crate::request::ReleaseTarget;
+use crate::request::Target;
 use nix::errno::Errno;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -197,7 +197,7 @@ pub fn predetach<P: Platform + ?Sized>(p: &mut P, unit: u32, notes: &mut Vec<Not
 /// anything changes: a unit another tool attached is refused whole.
 pub fn release<P: Platform + ?Sized>(
     p: &mut P,
-    target: &ReleaseTarget,
+    target: &Target,
     force: bool,
     notes: &mut Vec<Note>,
 ) -> Result<Released> {
@@ -216,7 +216,7 @@ pub fn release<P: Platform + ?Sized>(
 
 /// `mount_md -N -u`: the same look-ups and refusals as [`release`], then
 /// one line per unmount and detach it would do, changing nothing.
-pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget, force: bool) -> Result<Vec<String>> {
+pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &Target, force: bool) -> Result<Vec<String>> {
     let mut table = None;
     let chosen = choose(p, target, &mut table)?;
     let mounts = if chosen.is_empty() { &[][..] } else { mount_table(p, &mut table)? };
@@ -242,8 +242,8 @@ pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget, force: b
     }
     if lines.is_empty() {
         let what = match target {
-            ReleaseTarget::Unit(n) => format!("unit {n}"),
-            ReleaseTarget::Path(path) => crate::error::quoted(path),
+            Target::Unit(n) => format!("unit {n}"),
+            Target::Path(path) => crate::error::quoted(path),
         };
         lines.push(format!("{what}: not mounted, not attached: nothing to do"));
     }
@@ -264,23 +264,23 @@ fn mount_table<'t, P: Platform + ?Sized>(p: &mut P, table: &'t mut Option<Vec<Mo
 /// reads is left in `table` for the caller.
 fn choose<P: Platform + ?Sized>(
     p: &mut P,
-    target: &ReleaseTarget,
+    target: &Target,
     table: &mut Option<Vec<MountRec>>,
 ) -> Result<Vec<UnitInfo>> {
     let (chosen, _) = resolve(p, target, table)?;
     if let Some(u) = chosen.iter().find(|u| u.owner.is_foreign()) {
         return Err(match target {
-            ReleaseTarget::Unit(_) => Error::plain(foreign_unit::<P>(&u.device)),
-            ReleaseTarget::Path(_) => foreign::<P>(&shown(target), &u.device),
+            Target::Unit(_) => Error::plain(foreign_unit::<P>(&u.device)),
+            Target::Path(_) => foreign::<P>(&shown(target), &u.device),
         });
     }
     Ok(chosen)
 }
 
-fn shown(target: &ReleaseTarget) -> String {
+fn shown(target: &Target) -> String {
     match target {
-        ReleaseTarget::Unit(n) => format!("unit {n}"),
-        ReleaseTarget::Path(path) => crate::error::quoted(path),
+        Target::Unit(n) => format!("unit {n}"),
+        Target::Path(path) => crate::error::quoted(path),
     }
 }
 
@@ -292,12 +292,12 @@ fn shown(target: &ReleaseTarget) -> String {
 /// the detach to refuse); for a file, the units backed by it.
 fn resolve<P: Platform + ?Sized>(
     p: &mut P,
-    target: &ReleaseTarget,
+    target: &Target,
     table: &mut Option<Vec<MountRec>>,
 ) -> Result<(Vec<UnitInfo>, Option<PathKind>)> {
     let path = match target {
-        ReleaseTarget::Unit(n) => return Ok((p.units(Which::Unit(*n))?, None)),
-        ReleaseTarget::Path(path) => path,
+        Target::Unit(n) => return Ok((p.units(Which::Unit(*n))?, None)),
+        Target::Path(path) => path,
     };
     // A mount root whose mount is not in the table was unmounted between
     // the two looks (another `-u`, a jail stop): look again, a few times.
@@ -394,15 +394,15 @@ fn resolve<P: Platform + ?Sized>(
 /// file for an image. A unit another tool attached, a target that names
 /// nothing growable, and an image attached twice are errors, with nothing
 /// changed.
-pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &ReleaseTarget) -> Result<Located> {
+pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &Target) -> Result<Located> {
     let mut table = None;
     let (mut chosen, kind) = resolve(p, target, &mut table)?;
     let u = match (chosen.len(), &kind, target) {
         (1, _, _) => chosen.remove(0),
-        (0, _, ReleaseTarget::Unit(n)) => {
+        (0, _, Target::Unit(n)) => {
             return Err(Error::plain(format!("{}: not attached", crate::platform::node::<P>(*n).display())));
         }
-        (0, Some(PathKind::File(_)), ReleaseTarget::Path(path)) => return Ok(Located::Image(path.clone())),
+        (0, Some(PathKind::File(_)), Target::Path(path)) => return Ok(Located::Image(path.clone())),
         (0, _, _) => {
             return Err(Error::plain(format!(
                 "{}: not a mount point, an image file or a unit; nothing changed",

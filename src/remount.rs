@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle::{self, Located};
 use crate::output::Output;
 use crate::platform::{PathKind, Platform};
-use crate::request::{ReleaseTarget, RemountRequest};
+use crate::request::{RemountRequest, Target};
 use std::path::PathBuf;
 
 /// What the system says about the mount and its disk.
@@ -121,7 +121,7 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Outpu
         PathKind::MountRoot(id) => id,
         _ => return Err(not_mounted()),
     };
-    let Located::Unit(u, mounts) = lifecycle::locate(p, &ReleaseTarget::Path(req.mount_point.clone()))? else {
+    let Located::Unit(u, mounts) = lifecycle::locate(p, &Target::Path(req.mount_point.clone()))? else {
         return Err(not_mounted());
     };
     let m = mounts.into_iter().find(|m| m.id == id).ok_or_else(not_mounted)?;

@@ -123,9 +123,10 @@ impl Request {
     }
 }
 
-/// What `mount_md -u` names: a unit, or a path (mount point or image).
+/// What `mount_md -u` and `-r` name: a unit, or a path (a mount point or
+/// an image file).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReleaseTarget {
+pub enum Target {
     /// `mdN`, `/dev/mdN`, `loopN`, `/dev/loopN`.
     Unit(u32),
     /// A mount point or an image file.
@@ -135,7 +136,7 @@ pub enum ReleaseTarget {
 /// `mount_md -u [-fNX] target`: unmount and detach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseRequest {
-    pub target: ReleaseTarget,
+    pub target: Target,
     /// `-f`: unmount even if busy, detach even if open.
     pub force: bool,
     pub dry_run: bool,
@@ -146,7 +147,7 @@ pub struct ReleaseRequest {
 /// system) to `size` bytes, mounted or not (see [`crate::grow`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrowRequest {
-    pub target: ReleaseTarget,
+    pub target: Target,
     /// `-s`, in bytes.
     pub size: u64,
     /// What a bare `-s` number means in bytes, said once

@@ -61,7 +61,7 @@ pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::ReleaseTarget;
+    use crate::request::Target;
 
     fn words(s: &str) -> Vec<OsString> {
         s.split(' ').map(OsString::from).collect()
@@ -73,7 +73,7 @@ mod tests {
         assert_eq!(
             g,
             GrowRequest {
-                target: ReleaseTarget::Path("/j".into()),
+                target: Target::Path("/j".into()),
                 size: 2 << 30,
                 size_note: None,
                 dry_run: false,
@@ -84,13 +84,7 @@ mod tests {
         let note = Some("-s 4096 counts 512-byte sectors: 2097152 bytes (2 MiB)".to_string());
         assert_eq!(
             g,
-            GrowRequest {
-                target: ReleaseTarget::Unit(3),
-                size: 4096 * 512,
-                size_note: note,
-                dry_run: true,
-                debug: true
-            }
+            GrowRequest { target: Target::Unit(3), size: 4096 * 512, size_note: note, dry_run: true, debug: true }
         );
         assert_eq!(parse_grow(&words("-r /j")), Err(CliError::Usage(Some("-r needs -s size".into()))));
         assert_eq!(parse_grow(&words("-r -s 1x /j")), Err(CliError::Fatal("invalid size suffix on '1x'".into())));

@@ -5,7 +5,7 @@
 use super::flags::{self, Mode};
 use super::getopt::{getopt, Style};
 use super::{info_request, CliError};
-use crate::request::{ReleaseRequest, ReleaseTarget};
+use crate::request::{ReleaseRequest, Target};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -31,7 +31,7 @@ pub fn parse(args: &[OsString]) -> Result<ReleaseRequest, CliError> {
 }
 
 /// The one operand of `-u` and `-r`.
-pub(crate) fn one_target(mode: &str, operands: &[OsString]) -> Result<ReleaseTarget, CliError> {
+pub(crate) fn one_target(mode: &str, operands: &[OsString]) -> Result<Target, CliError> {
     match operands {
         [target] => Ok(target_of(target)),
         [] => Err(CliError::Usage(Some(format!("{mode}: missing target (a mount point, an image or a unit)")))),
@@ -41,7 +41,7 @@ pub(crate) fn one_target(mode: &str, operands: &[OsString]) -> Result<ReleaseTar
 
 /// `md3`, `/dev/md3`, `loop3`, `/dev/loop3` name a unit; anything else is
 /// a path (write `./md3` for a directory called md3).
-pub fn target_of(word: &OsString) -> ReleaseTarget {
+pub fn target_of(word: &OsString) -> Target {
     let b = word.as_bytes();
     let b = b.strip_prefix(b"/dev/").unwrap_or(b);
     let digits = b.strip_prefix(b"md").or_else(|| b.strip_prefix(b"loop"));
@@ -50,10 +50,10 @@ pub fn target_of(word: &OsString) -> ReleaseTarget {
         .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
     {
         Some(d) => match d.parse::<u32>() {
-            Ok(n) => ReleaseTarget::Unit(n),
-            Err(_) => ReleaseTarget::Path(PathBuf::from(word)),
+            Ok(n) => Target::Unit(n),
+            Err(_) => Target::Path(PathBuf::from(word)),
         },
-        None => ReleaseTarget::Path(PathBuf::from(word)),
+        None => Target::Path(PathBuf::from(word)),
     }
 }
 
@@ -68,11 +68,11 @@ mod tests {
     #[test]
     fn targets_and_flags() {
         let r = parse(&words("-u -f -X md3")).unwrap();
-        assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Unit(3), true, true, false));
-        assert_eq!(parse(&words("-u /dev/loop12")).unwrap().target, ReleaseTarget::Unit(12));
-        assert_eq!(parse(&words("-u /var/jails/x")).unwrap().target, ReleaseTarget::Path("/var/jails/x".into()));
-        assert_eq!(parse(&words("-u ./md3")).unwrap().target, ReleaseTarget::Path("./md3".into()));
-        assert_eq!(parse(&words("-u md")).unwrap().target, ReleaseTarget::Path("md".into()));
+        assert_eq!((r.target, r.force, r.debug, r.dry_run), (Target::Unit(3), true, true, false));
+        assert_eq!(parse(&words("-u /dev/loop12")).unwrap().target, Target::Unit(12));
+        assert_eq!(parse(&words("-u /var/jails/x")).unwrap().target, Target::Path("/var/jails/x".into()));
+        assert_eq!(parse(&words("-u ./md3")).unwrap().target, Target::Path("./md3".into()));
+        assert_eq!(parse(&words("-u md")).unwrap().target, Target::Path("md".into()));
         assert_eq!(
             parse(&words("-u")),
             Err(CliError::Usage(Some("-u: missing target (a mount point, an image or a unit)".into())))
@@ -85,6 +85,6 @@ mod tests {
         assert_eq!(parse(&words("-u --help")), Err(CliError::Help));
         assert_eq!(parse(&words("-h -u")), Err(CliError::Usage(None)));
         let r = parse(&words("-X -N -u /")).unwrap();
-        assert_eq!((r.target, r.force, r.debug, r.dry_run), (ReleaseTarget::Path("/".into()), false, true, true));
+        assert_eq!((r.target, r.force, r.debug, r.dry_run), (Target::Path("/".into()), false, true, true));
     }
 }

@@ -335,14 +335,13 @@ fn u_inside_an_argument_is_not_the_u_option() {
 /// Mode options anywhere among the options.
 #[test]
 fn modes_anywhere_among_the_options() {
-    use mount_md::request::{Command, GrowRequest, ListRequest, ReleaseRequest, ReleaseTarget};
-    let release = |target: ReleaseTarget, force, dry_run, debug| {
-        Ok(Command::Release(ReleaseRequest { target, force, dry_run, debug }))
-    };
-    let path = |p: &str| ReleaseTarget::Path(p.into());
+    use mount_md::request::{Command, GrowRequest, ListRequest, ReleaseRequest, Target};
+    let release =
+        |target: Target, force, dry_run, debug| Ok(Command::Release(ReleaseRequest { target, force, dry_run, debug }));
+    let path = |p: &str| Target::Path(p.into());
     assert_eq!(parse_command(&argv("mount_md -X -u /j")), release(path("/j"), false, false, true));
     assert_eq!(parse_command(&argv("mount_md -N -u /")), release(path("/"), false, true, false));
-    assert_eq!(parse_command(&argv("mount_md -f -X -u md3")), release(ReleaseTarget::Unit(3), true, false, true));
+    assert_eq!(parse_command(&argv("mount_md -f -X -u md3")), release(Target::Unit(3), true, false, true));
     assert_eq!(parse_command(&argv("mount_md -uf /j")), release(path("/j"), true, false, false));
     assert_eq!(
         parse_command(&argv("mount_md -N -s 2g -r /j")),

@@ -4,7 +4,7 @@ use crate::support::*;
 use mount_md::cli::CliError;
 use mount_md::platform::fake::{mark_for, Call, Fake};
 use mount_md::platform::Owner;
-use mount_md::request::{Command, CreateMode, ReleaseTarget};
+use mount_md::request::{Command, CreateMode, Target};
 use nix::errno::Errno;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -188,9 +188,7 @@ fn create_makes_formats_and_on_failure_removes_the_image() {
 #[test]
 fn release_command() {
     let cmd = parse_command(&argv("mount_md -u -f /var/jails/x")).unwrap();
-    assert!(
-        matches!(cmd, Command::Release(ref r) if r.force && r.target == ReleaseTarget::Path("/var/jails/x".into()))
-    );
+    assert!(matches!(cmd, Command::Release(ref r) if r.force && r.target == Target::Path("/var/jails/x".into())));
 
     // mount, then -u on the mount point: unmounted and detached
     let o = run_line(SEED);
@@ -324,7 +322,7 @@ fn what_cannot_be_checked_is_an_error() {
 #[test]
 fn grow_locates_by_the_release_rules() {
     use mount_md::lifecycle::{locate, Located};
-    let path = |p: &str| ReleaseTarget::Path(p.into());
+    let path = |p: &str| Target::Path(p.into());
     let unit_of = |r: mount_md::error::Result<Located>| match r {
         Ok(Located::Unit(u, m)) => Ok((u.device.unit, m.iter().map(|m| m.on.clone()).collect::<Vec<_>>())),
         Ok(other) => Err(format!("{other:?}")),
@@ -332,7 +330,7 @@ fn grow_locates_by_the_release_rules() {
     };
     // By mount point, image and unit number: the same unit, with its mount.
     let mut f = leftover(3, Some("/j"), false);
-    for t in [path("/j"), path("/img"), ReleaseTarget::Unit(3)] {
+    for t in [path("/j"), path("/img"), Target::Unit(3)] {
         assert_eq!(unit_of(locate(&mut f, &t)), Ok((3, vec![PathBuf::from("/j")])), "{t:?}");
     }
     // Unmounted (jail(8) stop): the directory finds it by its mark.
@@ -349,7 +347,7 @@ fn grow_locates_by_the_release_rules() {
         Err("/dev/md3: not attached by mount_md (it carries no mount_md mark); nothing changed".into())
     );
     let mut f = Fake::new();
-    assert_eq!(unit_of(locate(&mut f, &ReleaseTarget::Unit(4))), Err("/dev/md4: not attached".into()));
+    assert_eq!(unit_of(locate(&mut f, &Target::Unit(4))), Err("/dev/md4: not attached".into()));
     assert_eq!(
         unit_of(locate(&mut f, &path("/nowhere"))),
         Err("/nowhere: not a mount point, an image file or a unit; nothing changed".into())

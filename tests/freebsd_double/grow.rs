@@ -10,7 +10,7 @@ use mount_md::platform::freebsd::abi;
 use mount_md::platform::freebsd::grow::{growfs_argv, resize_mdio, resize_request, ResizeRequest};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
-use mount_md::request::{GrowRequest, ReleaseTarget};
+use mount_md::request::{GrowRequest, Target};
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::path::Path;
@@ -30,7 +30,7 @@ fn other_changes(sys: &Recorder) -> Vec<SysCall> {
     sys.changes().into_iter().filter(|c| !is_grow(c)).cloned().collect()
 }
 
-fn req(target: ReleaseTarget, size: u64) -> GrowRequest {
+fn req(target: Target, size: u64) -> GrowRequest {
     GrowRequest { target, size, size_note: None, dry_run: false, debug: false }
 }
 
@@ -81,7 +81,7 @@ fn growfs_argv_is_absolute_and_answers_yes() {
 
 #[test]
 fn online_by_mount_point_image_and_unit() {
-    for target in [ReleaseTarget::Path("/j".into()), ReleaseTarget::Path("/img".into()), ReleaseTarget::Unit(3)] {
+    for target in [Target::Path("/j".into()), Target::Path("/img".into()), Target::Unit(3)] {
         let mut sys = mounted();
         let (r, out, err) = go(&mut sys, &req(target.clone(), 2 * GIB));
         assert_eq!(r, Ok(()), "{target:?}");
@@ -115,7 +115,7 @@ fn online_by_mount_point_image_and_unit() {
 #[test]
 fn dry_run_prints_the_steps() {
     let mut sys = mounted();
-    let r = GrowRequest { dry_run: true, ..req(ReleaseTarget::Path("/j".into()), 2 * GIB) };
+    let r = GrowRequest { dry_run: true, ..req(Target::Path("/j".into()), 2 * GIB) };
     let (res, out, _) = go(&mut sys, &r);
     assert_eq!(res, Ok(()));
     assert!(grown(&sys).is_empty());
@@ -130,7 +130,7 @@ fn dry_run_prints_the_steps() {
 #[test]
 fn offline_attaches_marked_grows_and_detaches() {
     let mut sys = Recorder::new().with_file("/img", "/img", GIB);
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(Target::Path("/img".into()), 2 * GIB));
     assert_eq!(r, Ok(()));
     assert_eq!(
         grown(&sys),
@@ -152,7 +152,7 @@ fn offline_attaches_marked_grows_and_detaches() {
 fn offline_attach_of_a_replaced_image_is_detached_again() {
     let mut sys = Recorder::new().with_file("/img", "/img", GIB);
     sys.replaced.insert("/img".into());
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(Target::Path("/img".into()), 2 * GIB));
     assert_eq!(r.unwrap_err(), "/img: replaced while attaching; detached /dev/md0: nothing changed");
     assert_eq!(grown(&sys), [SysCall::Extend(GIB, 2 * GIB), SysCall::Truncate(GIB)]);
     assert!(sys.is_clean(), "{:?}", sys.calls);
@@ -162,11 +162,11 @@ fn offline_attach_of_a_replaced_image_is_detached_again() {
 fn refusals_change_nothing() {
     // Shrink.
     let mut sys = mounted();
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Unit(3), GIB / 2));
+    let (r, ..) = go(&mut sys, &req(Target::Unit(3), GIB / 2));
     assert_eq!(r.unwrap_err(), "/img: is 1073741824 bytes; -r does not shrink (asked for 536870912); nothing changed");
     assert!(grown(&sys).is_empty());
     // Same size.
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Unit(3), GIB));
+    let (r, ..) = go(&mut sys, &req(Target::Unit(3), GIB));
     assert_eq!(r, Ok(()));
     assert!(grown(&sys).is_empty());
     // Mounted from a slice of the disk.
@@ -174,7 +174,7 @@ fn refusals_change_nothing() {
         .with_file("/img", "/img", GIB)
         .with_leftover(3, "/img", GIB, false)
         .with_mount("/dev/md3.uzip", "/j");
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(Target::Path("/j".into()), 2 * GIB));
     assert!(r.unwrap_err().contains("not a whole md(4) disk"));
     assert!(sys.changes().is_empty());
 }
@@ -184,20 +184,20 @@ fn failures() {
     // The kernel refuses the new size: the image is cut back.
     let mut sys = mounted();
     sys.fail.push(("resize", Errno::EIO));
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(Target::Path("/j".into()), 2 * GIB));
     assert_eq!(r.unwrap_err(), "resize: Input/output error (nothing changed)");
     assert_eq!(grown(&sys).last(), Some(&SysCall::Truncate(GIB)));
     // growfs fails: the image stays larger, and the message says so.
     let mut sys = mounted();
     sys.fail.push(("growfs", Errno::EIO));
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/j".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(Target::Path("/j".into()), 2 * GIB));
     let e = r.unwrap_err();
     assert!(e.contains("the image stays 2147483648 bytes (was 1073741824)"), "{e}");
     assert!(e.ends_with("finish with: /sbin/growfs -y /dev/md3)"), "{e}");
     assert!(!grown(&sys).iter().any(|c| matches!(c, SysCall::Truncate(_))));
     // Offline, growfs fails: detached all the same.
     let mut sys = Recorder::new().with_file("/img", "/img", GIB).failing_at("growfs", Errno::EIO);
-    let (r, ..) = go(&mut sys, &req(ReleaseTarget::Path("/img".into()), 2 * GIB));
+    let (r, ..) = go(&mut sys, &req(Target::Path("/img".into()), 2 * GIB));
     let e = r.unwrap_err();
     assert!(
         e.ends_with("finish with: md=$(mdconfig -a -t vnode -f /img) && growfs -y /dev/$md; mdconfig -d -u $md)"),

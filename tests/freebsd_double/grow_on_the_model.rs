@@ -6,7 +6,7 @@ use crate::support::freebsd::words;
 use crate::support::MIB;
 use mount_md::output::Output;
 use mount_md::platform::freebsd::FreeBsd;
-use mount_md::request::{GrowRequest, ReleaseTarget};
+use mount_md::request::{GrowRequest, Target};
 
 const IMG: &str = "/images/j1.img";
 const J1: &str = "/var/jails/j1";
@@ -25,7 +25,7 @@ fn started(host: Host) -> Model {
     m
 }
 
-fn grow_to(m: &Model, target: ReleaseTarget, size: u64) -> std::result::Result<(), String> {
+fn grow_to(m: &Model, target: Target, size: u64) -> std::result::Result<(), String> {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut io = Output { prog: "mount_md", out: &mut out, err: &mut err };
     let req = GrowRequest { target, size, size_note: None, dry_run: false, debug: false };
@@ -38,9 +38,7 @@ fn grow_to(m: &Model, target: ReleaseTarget, size: u64) -> std::result::Result<(
 #[test]
 fn grow_finds_the_unit_of_a_cut_ident_and_of_a_mount() {
     for host in [Host::Ufs, Host::Zfs] {
-        for (target, size) in
-            [(ReleaseTarget::Path(IMG.into()), 128 * MIB), (ReleaseTarget::Path(J1.into()), 256 * MIB)]
-        {
+        for (target, size) in [(Target::Path(IMG.into()), 128 * MIB), (Target::Path(J1.into()), 256 * MIB)] {
             let m = started(host);
             if host == Host::Zfs {
                 let k = m.k();
@@ -96,7 +94,7 @@ fn grow_of_a_created_image_after_its_rename() {
         let line = words("mount_md -P --create=sparse -s 64m -F /images/j1.img md /var/jails/j1");
         let (code, _, err) = jail::mount_md(&m, &line);
         assert_eq!(code, 0, "{host:?}: {err}");
-        grow_to(&m, ReleaseTarget::Path("/var/jails/j1".into()), 128 * MIB).unwrap_or_else(|e| panic!("{host:?}: {e}"));
+        grow_to(&m, Target::Path("/var/jails/j1".into()), 128 * MIB).unwrap_or_else(|e| panic!("{host:?}: {e}"));
         assert_eq!(m.k().units[&0].mediasize, 128 * MIB, "{host:?}");
     }
 }

@@ -3,11 +3,11 @@
 //! what it attached), then returns the original error.
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, Decision, Occupant};
+use crate::lifecycle::{self, Decision, Existing, Occupant};
 use crate::plan::{Attach, Examine, FsType, Plan, Step};
 use crate::platform::{
-    Describe, Device, Disk, Existing, FileId, Fit, GrowOf, Head, Helper, MountOf, Mounted, Note, Opened, PathKind,
-    Platform, RootAttr, UnmountOf,
+    Describe, Device, Disk, FileId, Fit, GrowOf, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform,
+    RootAttr, UnmountOf,
 };
 use crate::request::{Backing, ReleaseRequest, Target};
 
@@ -343,10 +343,10 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
                 return Ok(Flow::AlreadyMounted);
             }
-            Before::Leftover(e) => match self
-                .platform
-                .reuse(&e.device, Some(Fit { attach: a, image: self.image.as_ref(), mount_point: self.mount_point }))?
-            {
+            Before::Leftover(e) => match self.platform.reuse(
+                &e.unit.device,
+                Some(Fit { attach: a, image: self.image.as_ref(), mount_point: self.mount_point }),
+            )? {
                 Some(disk) => {
                     let shown = disk.device.path.display().to_string();
                     self.debug_line(&format!("reusing {shown}, left attached by an earlier run"));
@@ -354,9 +354,10 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                     self.disk = Some(disk);
                     return Ok(Flow::Next);
                 }
-                None => {
-                    self.debug_line(&format!("detaching {}, left attached by an earlier run", e.device.path.display()))
-                }
+                None => self.debug_line(&format!(
+                    "detaching {}, left attached by an earlier run",
+                    e.unit.device.path.display()
+                )),
             },
         }
         let kept = self.keeps && self.image.as_ref().is_some_and(|i| !i.created);
@@ -604,27 +605,27 @@ fn before_attach<P: Platform + ?Sized>(
         let (existing, stale) = lifecycle::find_attached(p, id, mount_point)?;
         let before = match lifecycle::decide(&existing) {
             Decision::Attach => Before::Attach,
-            Decision::AlreadyMounted(e) => return Ok((Before::AlreadyMounted(e.device.path), Vec::new())),
+            Decision::AlreadyMounted(e) => return Ok((Before::AlreadyMounted(e.unit.device.path), Vec::new())),
             // In use: the next step is where it is used, and whose it is
             // to release (-u refuses another tool's unit).
-            Decision::InUse(e) if e.owner.is_foreign() => {
+            Decision::InUse(e) if e.unit.owner.is_foreign() => {
                 return Err(Error::plain(format!(
                     "{}: already attached as {} by another tool, and in use (when nothing uses it, {}{} detaches it)",
                     crate::error::quoted(path),
-                    e.device.path.display(),
+                    e.unit.device.path.display(),
                     P::DETACH_BY_HAND,
-                    e.device.unit
+                    e.unit.device.unit
                 )));
             }
             Decision::InUse(e) => {
                 return Err(Error::plain(format!(
                     "{}: already attached as {}, and in use (mount_md --list shows it; mount_md -u {} releases it)",
                     crate::error::quoted(path),
-                    e.device.path.display(),
-                    e.device.path.display()
+                    e.unit.device.path.display(),
+                    e.unit.device.path.display()
                 )));
             }
-            Decision::Foreign(e) => return Err(lifecycle::foreign::<P>(&crate::error::quoted(path), &e.device)),
+            Decision::Foreign(e) => return Err(lifecycle::foreign::<P>(&crate::error::quoted(path), &e.unit.device)),
             Decision::Leftover(e) => Before::Leftover(e),
         };
         return Ok((before, stale));

@@ -111,7 +111,7 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     if size == found.disk_size && !fs_short {
         return Ok(Outcome::Nothing { size });
     }
-    if found.attached.as_ref().is_some_and(|a| a.read_only) {
+    if found.attached.as_ref().is_some_and(|a| a.device.read_only) {
         return Err(Error::plain(format!("{shown}: attached read-only; nothing changed")));
     }
     let mounted = found.attached.as_ref().is_some_and(|a| a.mount_point.is_some());

@@ -4,7 +4,7 @@
 //! ([`GrowOps`]). Types only, below the backends and the core alike.
 #![forbid(unsafe_code)]
 use crate::error::Result;
-use crate::unit::{MountRec, UnitInfo};
+use crate::unit::{Device, MountRec, UnitInfo};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -104,13 +104,13 @@ pub struct Found {
     pub refusal: Option<String>,
 }
 
-/// An attached unit.
+/// The unit a grow target is attached as: its [`Device`] (node and
+/// read-only state, as the kernel reports them) and where it is mounted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attached {
-    pub device: PathBuf,
+    pub device: Device,
     /// Where it is mounted, if anywhere.
     pub mount_point: Option<PathBuf>,
-    pub read_only: bool,
 }
 
 /// Sizes must be whole 512-byte sectors: md(4) and loop(4) both count in

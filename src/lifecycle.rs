@@ -17,8 +17,8 @@
 use crate::error::{Error, Result};
 pub use crate::grow_ops::Located;
 use crate::platform::{
-    Detached, Device, Existing, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState,
-    UnmountOf, Which,
+    Detached, Device, FileId, MountRec, Note, Owner, PathKind, Platform, Released, UnitInfo, UnitState, UnmountOf,
+    Which,
 };
 use crate::request::Target;
 use nix::errno::Errno;
@@ -79,7 +79,7 @@ pub fn find_attached<P: Platform + ?Sized>(
             let in_use = mounted || p.unit_is(&u, UnitState::Held)?;
             // Unused with autoclear: going away (whoever attached it).
             settling |= !in_use && u.autoclear;
-            found.push(Existing { mounted_here: here == Some(u.rdev), in_use, owner: u.owner, device: u.device });
+            found.push(Existing { mounted_here: here == Some(u.rdev), in_use, unit: u });
         }
         if !settling || waited >= SETTLE {
             return Ok((found, unused));
@@ -131,6 +131,18 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     })
 }
 
+/// A unit that already has the image attached, as
+/// [`Platform::units`] reported it, and how it is used
+/// ([`find_attached`], before attaching).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub unit: UnitInfo,
+    /// Mounted at the mount point this run was asked to mount on.
+    pub mounted_here: bool,
+    /// Mounted anywhere, or held open by anyone.
+    pub in_use: bool,
+}
+
 /// What to do about the units already backed by the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -154,7 +166,7 @@ pub fn decide(existing: &[Existing]) -> Decision {
     if let Some(e) = existing.iter().find(|e| e.in_use) {
         return Decision::InUse(e.clone());
     }
-    if let Some(e) = existing.iter().find(|e| e.owner.is_foreign()) {
+    if let Some(e) = existing.iter().find(|e| e.unit.owner.is_foreign()) {
         return Decision::Foreign(e.clone());
     }
     match existing.first() {
@@ -569,7 +581,8 @@ mod tests {
 
     fn e(unit: u32, mounted_here: bool, in_use: bool, owner: Owner) -> Existing {
         let device = Device { unit, path: format!("/dev/md{unit}").into(), read_only: false };
-        Existing { device, mounted_here, in_use, owner }
+        let unit = UnitInfo { device, rdev: 0, backing: None, backing_exact: true, owner, autoclear: false };
+        Existing { unit, mounted_here, in_use }
     }
 
     #[test]

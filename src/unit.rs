@@ -2,6 +2,20 @@
 //! it: a disk ([`Device`]), a file's identity ([`FileId`]), whose a unit is
 //! ([`Owner`]), one attached unit ([`UnitInfo`]), one mount
 //! ([`MountRec`]) and one row of `--list` ([`Listed`]). Types only, below the backends and the core alike.
+//!
+//! [`UnitInfo`] is the one description of a unit the core works with.
+//! The other types about a unit each add or keep something it does not
+//! say: [`crate::lifecycle::Existing`] is a `UnitInfo` and how it is used
+//! (mounted here, in use), found before attaching; [`crate::grow_ops::Attached`]
+//! is a grow target's [`Device`] and where it is mounted; [`Listed`] is
+//! what `--list` shows of one (its file's name as the kernel prints it,
+//! sizes, mark text), read for display only. Below the backend, FreeBSD's
+//! two kernel reports are kept apart because they answer differently:
+//! `geom::MdUnit` is one unit of `kern.geom.confxml` (every unit at once,
+//! each field only if the kernel prints it, with its open count), and
+//! `geom::UnitQuery` is MDIOCQUERY's answer for one unit by number (with
+//! its exact flags and sector size). The recording doubles keep their own
+//! kernel's state (`fake::FakeUnit`, `freebsd::recording::RecUnit`).
 #![forbid(unsafe_code)]
 use std::path::PathBuf;
 

@@ -55,7 +55,8 @@ pub enum Call {
     CopySkeleton(PathBuf, PathBuf),
 }
 
-/// An attached unit as the fake kernel knows it.
+/// An attached unit as the fake kernel knows it: its state, from which
+/// [`Platform::units`] answers [`UnitInfo`]s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeUnit {
     pub backing: Option<FileId>,

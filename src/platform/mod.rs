@@ -144,19 +144,8 @@ pub enum Detached {
     OnLastClose,
 }
 
-/// A unit that already has the image attached (found before attaching).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Existing {
-    pub device: Device,
-    /// Mounted at the mount point this run was asked to mount on.
-    pub mounted_here: bool,
-    /// Mounted anywhere, or held open by anyone.
-    pub in_use: bool,
-    /// Who attached it.
-    pub owner: Owner,
-}
-
-/// What [`Platform::unit_is`] is asked about a unit.
+/// What [`Platform::unit_is`] is asked about a unit: a question, not a
+/// description of one (that is [`UnitInfo`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitState {
     /// Held open by anyone (a mount anywhere, a process, a stacked device).

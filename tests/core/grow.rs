@@ -12,9 +12,8 @@ fn found(mounted: Option<&str>, attached: bool, fstype: &str) -> Found {
         image_len: 64 * MIB,
         disk_size: 64 * MIB,
         attached: attached.then(|| Attached {
-            device: "/dev/loop3".into(),
+            device: mount_md::platform::Device { unit: 3, path: "/dev/loop3".into(), read_only: false },
             mount_point: mounted.map(Into::into),
-            read_only: false,
         }),
         fstype: fstype.into(),
         fs_size: Some(64 * MIB),
@@ -78,7 +77,7 @@ fn refusals() {
         "mount_md cannot grow a vfat file system (nothing changed)"
     );
     let mut ro = found(Some("/j"), true, "ext4");
-    ro.attached.as_mut().unwrap().read_only = true;
+    ro.attached.as_mut().unwrap().device.read_only = true;
     assert_eq!(e(&ro, 128 * MIB), "/img: attached read-only; nothing changed");
     assert_eq!(tools("ext4", false).unwrap(), (Some(Tool::E2fsck), Tool::Resize2fs));
 }

@@ -36,8 +36,9 @@ use std::path::PathBuf;
 
 pub use crate::unit::FileId;
 
-/// One md unit as `kern.geom.confxml` shows it. Fields an older kernel
-/// does not print are `None`.
+/// One md unit as `kern.geom.confxml` shows it: every unit at once, with
+/// how many hold it open. Fields an older kernel does not print are
+/// `None`. The backend builds each [`crate::unit::UnitInfo`] from it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MdUnit {
     pub unit: u32,
@@ -64,7 +65,9 @@ impl MdUnit {
     }
 }
 
-/// What MDIOCQUERY reports about a unit.
+/// What MDIOCQUERY reports about one unit, asked by number: every field
+/// there, and the unit's flags and sector size, which confxml does not
+/// give ([`MdUnit`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitQuery {
     pub md_type: c_uint,

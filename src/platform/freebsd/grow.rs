@@ -293,9 +293,12 @@ pub fn target<'a, S: MdSys>(
                 image_len: image.handle.size,
                 disk_size: q.mediasize,
                 attached: Some(Attached {
-                    device: dev,
+                    device: crate::unit::Device {
+                        unit: u.unit,
+                        path: dev,
+                        read_only: q.options & super::abi::MD_READONLY != 0,
+                    },
                     mount_point,
-                    read_only: q.options & super::abi::MD_READONLY != 0,
                 }),
                 fstype: "ufs".into(),
                 fs_size: None,

@@ -70,7 +70,8 @@ pub enum Asked {
     Mounts,
 }
 
-/// What the double's kernel knows about an attached unit.
+/// What the double's kernel knows about an attached unit: its state, from
+/// which it answers `list_units` ([`MdUnit`]) and `query` ([`UnitQuery`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecUnit {
     pub md_type: libc::c_uint,

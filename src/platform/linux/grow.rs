@@ -393,9 +393,12 @@ fn found_unit<'a, S: LoopSys>(
         image_len,
         disk_size: disk_size(unit).unwrap_or(image_len),
         attached: Some(Attached {
-            device: loopdev::node(unit),
+            device: crate::unit::Device {
+                unit,
+                path: loopdev::node(unit),
+                read_only: info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0,
+            },
             mount_point: mount_point.clone(),
-            read_only: info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0,
         }),
         fstype,
         fs_size,
@@ -595,9 +598,8 @@ pub fn made<'a, S: LoopSys>(
         image_len,
         disk_size: disk_size(unit).unwrap_or(image_len),
         attached: Some(Attached {
-            device: loopdev::node(unit),
+            device: crate::unit::Device { unit, path: loopdev::node(unit), read_only: disk.device.read_only },
             mount_point: online.then(|| mount_point.to_path_buf()),
-            read_only: disk.device.read_only,
         }),
         fstype: fstype.clone(),
         fs_size: superblock::fs_size(&head, probed),

@@ -33,23 +33,15 @@ pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Row>> {
     for (u, known, l) in p.list(&mounts)? {
         let mount = mount_of(&mounts, &u);
         out.push(Row {
-            unit: l.unit,
-            device: l.device,
-            image: l.image,
-            deleted: l.deleted,
             mount_point: mount.map(|m| m.on.clone().into_os_string().into_encoded_bytes()),
             fstype: mount.map(|m| m.fstype.clone()),
-            size: l.size,
-            usage: l.usage,
             read_only: mount.map(|m| m.read_only()),
-            direct_io: l.direct_io,
             whose: match (known, u.owner.is_foreign()) {
                 (false, _) => Whose::Unknown,
                 (true, true) => Whose::Foreign,
                 (true, false) => Whose::MountMd,
             },
-            mark: l.mark,
-            crypt: l.crypt,
+            listed: l,
         });
     }
     Ok(out)

@@ -8,8 +8,9 @@
 //! say: [`crate::lifecycle::Existing`] is a `UnitInfo` and how it is used
 //! (mounted here, in use), found before attaching; [`crate::grow_ops::Attached`]
 //! is a grow target's [`Device`] and where it is mounted; [`Listed`] is
-//! what `--list` shows of one (its file's name as the kernel prints it,
-//! sizes, mark text), read for display only. Below the backend, FreeBSD's
+//! what a backend reads of one for `--list` (its file's name as the kernel
+//! prints it, sizes, mark text), for display only, and
+//! [`crate::list::table::Row`] a `Listed` and what its mount adds. Below the backend, FreeBSD's
 //! two kernel reports are kept apart because they answer differently:
 //! `geom::MdUnit` is one unit of `kern.geom.confxml` (every unit at once,
 //! each field only if the kernel prints it, with its open count), and

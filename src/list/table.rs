@@ -22,8 +22,8 @@
 //! bytes, `null` where a value is unknown or does not apply.
 #![forbid(unsafe_code)]
 use super::{escape_field, json_string};
+use crate::unit::Listed;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 /// Who attached a unit, by its mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,47 +38,26 @@ pub enum Whose {
 
 pub use crate::unit::Usage;
 
-/// One attached unit, as `--list` shows it.
+/// One attached unit, as `--list` shows it: what the backend read of it
+/// ([`Listed`]), and what its mount and mark add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    pub unit: u32,
-    /// `/dev/loop3`, `/dev/md3`.
-    pub device: PathBuf,
-    /// The backing file as the kernel shows it (for display only), or
-    /// `None` for a unit with no file (swap, malloc, memfd).
-    pub image: Option<Vec<u8>>,
-    /// The backing file was unlinked: `image` is its last name, without
-    /// the ` (deleted)` the kernel shows after it. `None`: not known.
-    pub deleted: Option<bool>,
+    pub listed: Listed,
     /// Where it is mounted (the first such mount), if anywhere.
     pub mount_point: Option<Vec<u8>>,
     /// The mounted file system's type, from the mount table.
     pub fstype: Option<String>,
-    /// Bytes the disk holds; `None`: could not be read.
-    pub size: Option<u64>,
-    /// The mounted file system's sizes; `None` when not mounted or when
-    /// statvfs failed.
-    pub usage: Option<Usage>,
     /// The mount is read-only (from the mount table); `None` when not
     /// mounted.
     pub read_only: Option<bool>,
-    /// The disk reads and writes its backing file with direct I/O;
-    /// `None`: not known.
-    pub direct_io: Option<bool>,
     pub whose: Whose,
-    /// The unit's whole mark/label text (`mount_md:/var/jails/j1`), if
-    /// any was read.
-    pub mark: Option<Vec<u8>>,
-    /// The crypt layer mount_md opened on it: type (`luks2`, `geli`) and
-    /// device.
-    pub crypt: Option<(String, PathBuf)>,
 }
 
 /// The units to show: mount_md's and those whose mark could not be read;
 /// with `all` other tools' too. In unit order.
 pub fn select(rows: Vec<Row>, all: bool) -> Vec<Row> {
     let mut shown: Vec<Row> = rows.into_iter().filter(|r| all || r.whose != Whose::Foreign).collect();
-    shown.sort_by_key(|r| r.unit);
+    shown.sort_by_key(|r| r.listed.unit);
     shown
 }
 
@@ -94,19 +73,19 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
     let size = |n: u64| if bytes { n.to_string() } else { human(n) };
     let mounted = r.mount_point.is_some();
     // Not mounted: nothing to say (`-`); mounted but unread: `?`.
-    let fs = |pick: fn(&Usage) -> u64| match (&r.usage, mounted) {
+    let fs = |pick: fn(&Usage) -> u64| match (&r.listed.usage, mounted) {
         (Some(u), _) => size(pick(u)),
         (None, true) => "?".into(),
         (None, false) => dash(),
     };
-    let image = match (&r.image, r.deleted) {
+    let image = match (&r.listed.image, r.listed.deleted) {
         // The kernel's own form for an unlinked file (the JSON says it apart).
         (Some(name), Some(true)) => text(&[name.as_slice(), b" (deleted)"].concat()),
         (Some(name), _) => text(name),
         (None, _) => dash(),
     };
     [
-        text(r.device.as_os_str().as_encoded_bytes()),
+        text(r.listed.device.as_os_str().as_encoded_bytes()),
         image,
         r.mount_point.as_deref().map(text).unwrap_or_else(dash),
         match (&r.fstype, mounted) {
@@ -114,7 +93,7 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
             (None, true) => "?".into(),
             (None, false) => dash(),
         },
-        r.size.map(size).unwrap_or_else(|| "?".into()),
+        r.listed.size.map(size).unwrap_or_else(|| "?".into()),
         fs(|u| u.size),
         fs(|u| u.used),
         fs(|u| u.available),
@@ -124,7 +103,7 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
             None if mounted => "?".into(),
             None => dash(),
         },
-        match r.direct_io {
+        match r.listed.direct_io {
             Some(true) => "on".into(),
             Some(false) => "off".into(),
             // Not known, or not a switch this system has (md(4)).
@@ -135,7 +114,7 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
             Whose::Foreign => "foreign".into(),
             Whose::Unknown => "?".into(),
         },
-        match &r.crypt {
+        match &r.listed.crypt {
             Some((t, d)) => format!("{t}:{}", text(d.as_os_str().as_encoded_bytes())),
             None => dash(),
         },
@@ -194,20 +173,20 @@ pub fn json(rows: &[Row]) -> String {
             "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"deleted\": {}, \"mountpoint\": {}, \"type\": {}, \
              \"size\": {}, \"fs_size\": {}, \"used\": {}, \"available\": {}, \"readonly\": {}, \"direct_io\": {}, \
              \"owner\": {owner}, \"mark\": {}, \"crypt\": {}}}",
-            json_string(r.device.as_os_str().as_encoded_bytes()),
-            r.unit,
-            opt(r.image.as_deref().map(json_string)),
-            opt(r.deleted),
+            json_string(r.listed.device.as_os_str().as_encoded_bytes()),
+            r.listed.unit,
+            opt(r.listed.image.as_deref().map(json_string)),
+            opt(r.listed.deleted),
             opt(r.mount_point.as_deref().map(json_string)),
             opt(r.fstype.as_deref().map(|t| json_string(t.as_bytes()))),
-            opt(r.size),
-            opt(r.usage.map(|u| u.size)),
-            opt(r.usage.map(|u| u.used)),
-            opt(r.usage.map(|u| u.available)),
+            opt(r.listed.size),
+            opt(r.listed.usage.map(|u| u.size)),
+            opt(r.listed.usage.map(|u| u.used)),
+            opt(r.listed.usage.map(|u| u.available)),
             opt(r.read_only),
-            opt(r.direct_io),
-            opt(r.mark.as_deref().map(json_string)),
-            opt(r.crypt.as_ref().map(|(t, d)| {
+            opt(r.listed.direct_io),
+            opt(r.listed.mark.as_deref().map(json_string)),
+            opt(r.listed.crypt.as_ref().map(|(t, d)| {
                 format!(
                     "{{\"type\": {}, \"device\": {}}}",
                     json_string(t.as_bytes()),
@@ -229,20 +208,23 @@ mod tests {
 
     pub(crate) fn row(n: u32, whose: Whose) -> Row {
         let ours = whose == Whose::MountMd;
-        Row {
+        let listed = Listed {
             unit: n,
             device: format!("/dev/loop{n}").into(),
             image: Some(b"/srv/a b.img".to_vec()),
             deleted: Some(false),
-            mount_point: ours.then(|| b"/j/x".to_vec()),
-            fstype: ours.then(|| "ext4".to_string()),
             size: Some(1 << 30),
             usage: ours.then_some(Usage { size: 1_006_632_960, used: 4096, available: 940_000_000 }),
-            read_only: ours.then_some(false),
             direct_io: Some(ours),
-            whose,
             mark: ours.then(|| b"mount_md:/j/x".to_vec()),
             crypt: None,
+        };
+        Row {
+            listed,
+            mount_point: ours.then(|| b"/j/x".to_vec()),
+            fstype: ours.then(|| "ext4".to_string()),
+            read_only: ours.then_some(false),
+            whose,
         }
     }
 
@@ -304,8 +286,8 @@ mod tests {
     fn bytes_and_unknowns() {
         let mut r = row(3, Whose::Unknown);
         r.mount_point = Some(b"/j/x".to_vec());
-        r.size = None;
-        r.direct_io = None;
+        r.listed.size = None;
+        r.listed.direct_io = None;
         let t = String::from_utf8(text(&[r], true)).unwrap();
         let f: Vec<&str> = t.lines().nth(1).unwrap().split_whitespace().collect();
         // Mounted, but nothing else could be read.
@@ -317,7 +299,7 @@ mod tests {
     #[test]
     fn deleted_and_escaped() {
         let mut r = row(3, Whose::MountMd);
-        r.deleted = Some(true);
+        r.listed.deleted = Some(true);
         r.mount_point = Some(b"/j/a\tb\x1b[31m".to_vec());
         let t = String::from_utf8(text(std::slice::from_ref(&r), false)).unwrap();
         assert!(t.contains(" /srv/a\\040b.img\\040(deleted) /j/a\\011b\\033[31m "), "{t}");
@@ -327,8 +309,8 @@ mod tests {
     #[test]
     fn selection_keeps_unknown_owners() {
         let rows = vec![row(7, Whose::Foreign), row(2, Whose::Unknown), row(1, Whose::MountMd)];
-        assert_eq!(select(rows.clone(), false).iter().map(|r| r.unit).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(select(rows, true).iter().map(|r| r.unit).collect::<Vec<_>>(), [1, 2, 7]);
+        assert_eq!(select(rows.clone(), false).iter().map(|r| r.listed.unit).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(select(rows, true).iter().map(|r| r.listed.unit).collect::<Vec<_>>(), [1, 2, 7]);
     }
 
     #[test]

@@ -4,40 +4,41 @@
 //! the schema forbids.
 use crate::support::schema;
 use mount_md::list::table::{json, Row, Usage, Whose};
+use mount_md::list::Listed;
 use serde_json::Value;
 
 fn rows() -> Vec<Row> {
     let full = Row {
-        unit: 3,
-        device: "/dev/loop3".into(),
-        image: Some(b"/srv/j \"1\"\\\x1b\xff.img".to_vec()),
-        deleted: Some(false),
+        listed: Listed {
+            unit: 3,
+            device: "/dev/loop3".into(),
+            image: Some(b"/srv/j \"1\"\\\x1b\xff.img".to_vec()),
+            deleted: Some(false),
+            size: Some(u64::MAX),
+            usage: Some(Usage { size: 1 << 30, used: 0, available: 1 << 29 }),
+            direct_io: Some(true),
+            mark: Some(b"mount_md:/var/jails/j1".to_vec()),
+            crypt: Some(("luks2".into(), "/dev/mapper/mount_md-j1".into())),
+        },
         mount_point: Some(b"/var/jails/j1".to_vec()),
         fstype: Some("ext4".into()),
-        size: Some(u64::MAX),
-        usage: Some(Usage { size: 1 << 30, used: 0, available: 1 << 29 }),
         read_only: Some(true),
-        direct_io: Some(true),
         whose: Whose::MountMd,
-        mark: Some(b"mount_md:/var/jails/j1".to_vec()),
-        crypt: Some(("luks2".into(), "/dev/mapper/mount_md-j1".into())),
     };
-    let bare = Row {
+    let none = Listed {
         unit: 0,
         device: "/dev/md0".into(),
         image: None,
         deleted: None,
-        mount_point: None,
-        fstype: None,
         size: None,
         usage: None,
-        read_only: None,
         direct_io: None,
-        whose: Whose::Unknown,
         mark: None,
         crypt: None,
     };
-    let foreign = Row { unit: 7, whose: Whose::Foreign, mark: Some(b"label".to_vec()), ..bare.clone() };
+    let bare = Row { listed: none.clone(), mount_point: None, fstype: None, read_only: None, whose: Whose::Unknown };
+    let listed = Listed { unit: 7, mark: Some(b"label".to_vec()), ..none };
+    let foreign = Row { listed, whose: Whose::Foreign, ..bare.clone() };
     vec![full, bare, foreign]
 }
 

@@ -215,17 +215,17 @@ fn list_marks_foreign_units() {
         .with_label(4, b"/other");
     let units = mount_md::list::collect(&mut FreeBsd::with_sys(sys2)).unwrap();
     assert_eq!(units.len(), 2);
-    assert_eq!(units[0].device, Path::new("/dev/md3"));
-    assert_eq!(units[0].image.as_deref(), Some(&b"/img"[..]));
+    assert_eq!(units[0].listed.device, Path::new("/dev/md3"));
+    assert_eq!(units[0].listed.image.as_deref(), Some(&b"/img"[..]));
     assert_eq!(units[0].mount_point.as_deref(), Some(&b"/j"[..]));
     use mount_md::list::table::Whose;
     assert_eq!(
-        (units[0].size, units[0].usage.map(|u| u.used), units[0].read_only, units[0].whose),
+        (units[0].listed.size, units[0].listed.usage.map(|u| u.used), units[0].read_only, units[0].whose),
         (Some(GIB), Some(4096), Some(false), Whose::MountMd)
     );
-    assert_eq!((units[0].fstype.as_deref(), units[0].direct_io), (Some("ufs"), None));
-    assert_eq!(units[0].mark.as_deref(), Some(&b"mount_md:/j"[..]));
-    assert_eq!((units[1].whose, units[1].read_only, units[1].usage), (Whose::Foreign, None, None));
+    assert_eq!((units[0].fstype.as_deref(), units[0].listed.direct_io), (Some("ufs"), None));
+    assert_eq!(units[0].listed.mark.as_deref(), Some(&b"mount_md:/j"[..]));
+    assert_eq!((units[1].whose, units[1].read_only, units[1].listed.usage), (Whose::Foreign, None, None));
     let shown = mount_md::list::table::select(units, false);
     assert_eq!(shown.len(), 1);
 }

@@ -81,7 +81,7 @@ fn list_after_a_jail_start() {
         drop(k);
         mount_md::list::collect(&mut FreeBsd::with_sys(m.clone())).unwrap()
     };
-    assert_eq!(ro.iter().find(|r| r.unit == 0).unwrap().read_only, Some(true));
+    assert_eq!(ro.iter().find(|r| r.listed.unit == 0).unwrap().read_only, Some(true));
 }
 
 /// md(4) keeps the path an image was attached by (md.c `mdcreate_vnode`):
@@ -123,7 +123,7 @@ fn remount_through_nmount_update() {
     );
     // --list shows the mount's ro.
     let rows = mount_md::list::collect(&mut FreeBsd::with_sys(m.clone())).unwrap();
-    assert_eq!(rows.iter().find(|r| r.unit == 0).unwrap().read_only, Some(true));
+    assert_eq!(rows.iter().find(|r| r.listed.unit == 0).unwrap().read_only, Some(true));
     let (code, _, err) = jail::mount_md(&m, &words("mount_md -o update,rw /var/jails/j1"));
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(ro(&m), Some(false));

@@ -228,6 +228,18 @@ impl Plan {
     }
 }
 
+/// The plan of a mount command line (`args[0]` names the dialect), for
+/// in-file tests.
+#[cfg(test)]
+pub(crate) fn of_line(args: &[&str], defaults: Defaults) -> Plan {
+    let argv: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+    let flavor = crate::flavor::Flavor::from_name(args[0]);
+    match crate::cli::parse(flavor, &argv, &crate::host::SystemHost).expect("command line") {
+        crate::request::Command::Mount(req) => build(&req, defaults),
+        _ => panic!("not a mount command"),
+    }
+}
+
 /// Whether a file system of type `fstype` lives on a disk, by its name:
 /// the one answer mount, `-u`, `-r` and `--list` use.
 /// * `Some(true)`: a type whose mount names the disk it is on (FreeBSD's

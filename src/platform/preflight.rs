@@ -151,8 +151,6 @@ pub fn check(plan: &Plan) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::SystemHost;
-    use std::ffi::OsString;
     use std::path::PathBuf;
 
     struct Scratch(PathBuf);
@@ -163,14 +161,8 @@ mod tests {
     }
 
     fn check_line(args: &[&str]) -> std::result::Result<(), String> {
-        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
-        let flavor = crate::flavor::Flavor::from_name(args[0]);
-        let crate::request::Command::Mount(req) = crate::cli::parse(flavor, &argv, &SystemHost).expect("command line")
-        else {
-            panic!("not a mount command")
-        };
         let defaults = crate::plan::Defaults { fstype: "ext4", probe_preserved: true, tmpfs_available: true };
-        check(&crate::plan::build(&req, defaults)).map_err(|e| e.to_string())
+        check(&crate::plan::of_line(args, defaults)).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -223,14 +215,5 @@ mod tests {
         assert_eq!(xfs_minimum("mkfs.xfs version 5.18.0"), 16 << 20);
         assert_eq!(xfs_minimum("mkfs.xfs version 4.9.0"), 16 << 20);
         assert_eq!(xfs_minimum("garbage"), 16 << 20);
-    }
-
-    #[test]
-    fn minimum_sizes() {
-        assert_eq!(minimum_size("ext4"), Some(102_400));
-        assert_eq!(minimum_size("ext2"), Some(102_400));
-        assert_eq!(minimum_size("xfs"), Some(16 << 20));
-        assert_eq!(minimum_size("btrfs"), Some(114_294_784));
-        assert_eq!(minimum_size("ufs"), None);
     }
 }

@@ -57,14 +57,6 @@ pub struct MdUnit {
     pub access: Option<(u32, u32, u32)>,
 }
 
-impl MdUnit {
-    /// Someone (a mount, a GEOM consumer such as uzip or a partition, a
-    /// process with `/dev/mdN` open) holds the unit open.
-    pub fn held_open(&self) -> bool {
-        self.access.is_some_and(|(r, w, e)| r + w + e > 0)
-    }
-}
-
 /// What MDIOCQUERY reports about one unit, asked by number: every field
 /// there, and the unit's flags and sector size, which confxml does not
 /// give ([`MdUnit`]).

@@ -596,17 +596,9 @@ fn check_options(options: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::SystemHost;
-    use std::ffi::OsString;
 
     pub(super) fn plan(args: &[&str]) -> Plan {
-        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
-        let flavor = crate::flavor::Flavor::from_name(args[0]);
-        let crate::request::Command::Mount(req) = crate::cli::parse(flavor, &argv, &SystemHost).expect("command line")
-        else {
-            panic!("not a mount command")
-        };
-        crate::plan::build(&req, <Linux>::DEFAULTS)
+        crate::plan::of_line(args, <Linux>::DEFAULTS)
     }
 
     fn refusal(args: &[&str]) -> std::result::Result<(), String> {

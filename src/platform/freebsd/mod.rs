@@ -298,10 +298,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.preflight(plan)
     }
 
-    fn enter_namespace(&mut self, _: &Path) -> Result<()> {
-        Err(Error::plain("mount namespaces (mount.md -N) exist only on Linux"))
-    }
-
     /// Under `-o ro` the image is opened read-only, and a missing one is
     /// not created (it would have to be formatted), as on Linux: `-o ro`
     /// without `-P` is refused before this, so only `-P --create -o ro`

@@ -299,6 +299,7 @@ pub fn target<'a, S: MdSys>(
                 }),
                 fstype: "ufs".into(),
                 fs_size: None,
+                growth: None,
                 refusal: None,
             };
             (found, Run { fb, image, realpath: file, unit: Some(u.unit), offline: false })
@@ -317,6 +318,7 @@ pub fn target<'a, S: MdSys>(
                 attached: None,
                 fstype: "ufs".into(),
                 fs_size: None,
+                growth: None,
                 refusal: None,
             };
             (found, Run { fb, image, realpath, unit: None, offline: true })

@@ -679,6 +679,11 @@ fn unmountable(head: &[u8], found: crate::superblock::Found, what: &str) -> Opti
 fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
     use crate::superblock::{self, Decision};
     let Backing::Vnode(path) = &a.backing else { return Ok(()) };
+    // Behind a crypt layer the image holds ciphertext: what the file
+    // system is, is read at the Examine step, through the opened layer.
+    if plan.steps.iter().any(|s| matches!(s, Step::Crypt(_))) {
+        return Ok(());
+    }
     let Some(e) = plan.steps.iter().find_map(|s| match s {
         Step::Examine(e) => Some(e),
         _ => None,

@@ -102,19 +102,25 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
         )));
     }
     // The disk already that size (a run stopped after extending it, by
-    // SIGTERM or kill -9) with a file system still smaller: the grower
-    // runs again. A grower leaves up to a block group or allocation group
-    // of the disk unused, so only a file system more than that short
-    // counts; a stale superblock only makes it look smaller, and running a
-    // grower on a file system already grown does nothing.
-    let fs_short = found.fs_size.is_some_and(|fs| fs.saturating_add(GROWER_SLACK) < size);
+    // SIGTERM or kill -9) with a file system smaller than its grower would
+    // make it: the grower runs again. A grower may leave a last block or
+    // allocation group out, so the file system is compared with what the
+    // grower makes on this disk ([`crate::superblock::Growth::grown`]), not
+    // with the disk: a grow of any size resumes, and one that finished is
+    // not run again. A stale superblock only makes it look smaller, and
+    // running a grower on a file system already grown does nothing.
+    let mounted = found.attached.as_ref().is_some_and(|a| a.mount_point.is_some());
+    let fs_short = match (found.fs_size, found.growth) {
+        (Some(fs), Some(g)) => fs < g.grown(size, mounted),
+        (Some(fs), None) => fs.saturating_add(GROWER_SLACK) < size,
+        (None, _) => false,
+    };
     if size == found.disk_size && !fs_short {
         return Ok(Outcome::Nothing { size });
     }
     if found.attached.as_ref().is_some_and(|a| a.device.read_only) {
         return Err(Error::plain(format!("{shown}: attached read-only; nothing changed")));
     }
-    let mounted = found.attached.as_ref().is_some_and(|a| a.mount_point.is_some());
     let (check, grow) = tools(&found.fstype, mounted)?;
     if let Some(why) = &found.refusal {
         return Err(Error::plain(why.clone()));
@@ -136,11 +142,12 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     Ok(Outcome::Steps(steps))
 }
 
-/// How much of a disk a grower may leave unused: a last block group too
-/// small to hold its own inode table and bitmaps (resize2fs drops it: about
-/// 2 MiB with 4 KiB blocks), a last XFS allocation group under 64 blocks.
-/// A file system shorter than this is grown again; one shorter by less is
-/// taken as grown (a grow by less than this cannot be resumed).
+/// Where the backend gives no [`crate::superblock::Growth`] for a file
+/// system whose size it read: how much of a disk a grower may leave
+/// unused (a last ext4 block group too small for its inode table and
+/// bitmaps, about 2 MiB with 4 KiB blocks; a last XFS allocation group
+/// under 64 blocks). Every file system mount_md grows on Linux has a
+/// `Growth`; this bound is only the fallback.
 const GROWER_SLACK: u64 = 4 << 20;
 
 /// How to run.

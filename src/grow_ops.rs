@@ -98,6 +98,10 @@ pub struct Found {
     /// the kernel has not written back yet, never run ahead of it);
     /// `None` where the backend cannot tell (UFS).
     pub fs_size: Option<u64>,
+    /// What the grower would make of the file system on a disk of a given
+    /// size, from the same superblock ([`crate::superblock::growth`]);
+    /// `None` where the backend cannot tell.
+    pub growth: Option<crate::superblock::Growth>,
     /// Why the grower could not run here, found before anything changes
     /// (a mounted ext4 without CAP_SYS_RESOURCE): a grow that needs it is
     /// refused with this.

@@ -214,7 +214,8 @@ pub fn release<P: Platform + ?Sized>(
     notes: &mut Vec<Note>,
 ) -> Result<Released> {
     let mut table = None;
-    let chosen = choose(p, target, &mut table)?;
+    let mut locks = Vec::new();
+    let chosen = lock_chosen(p, target, &mut table, &mut locks)?;
     let mut out = Released::default();
     if chosen.is_empty() {
         return Ok(out);
@@ -223,7 +224,43 @@ pub fn release<P: Platform + ?Sized>(
     for u in &chosen {
         release_one(p, u, mounts, force, notes, &mut out)?;
     }
+    drop(locks);
     Ok(out)
+}
+
+/// [`choose`], then the lock of each chosen unit's image, which a mount and
+/// `-r` hold while they work on it: `-u` waits for them (bounded, saying
+/// for what) and holds the locks, in `locks`, until it is done, so that
+/// neither sees the unit half released, nor `-u` a grow half done. A lock
+/// that had to be waited for means the units and mounts read before may
+/// have changed meanwhile (a mount finished, a `-r` detached its unit):
+/// they are read again.
+fn lock_chosen<P: Platform + ?Sized>(
+    p: &mut P,
+    target: &Target,
+    table: &mut Option<Vec<MountRec>>,
+    locks: &mut Vec<(FileId, crate::platform::ImageLock)>,
+) -> Result<Vec<UnitInfo>> {
+    let mut looks = 0;
+    loop {
+        let chosen = choose(p, target, table)?;
+        let mut waited = false;
+        for u in &chosen {
+            let Some(file) = u.backing else { continue };
+            if locks.iter().any(|(f, _)| *f == file) {
+                continue;
+            }
+            if let Some(lock) = p.lock_image_of(u)? {
+                waited |= lock.waited;
+                locks.push((file, lock));
+            }
+        }
+        looks += 1;
+        if !waited || looks >= 3 {
+            return Ok(chosen);
+        }
+        *table = None;
+    }
 }
 
 /// `mount_md -N -u`: the same look-ups and refusals as [`release`], then

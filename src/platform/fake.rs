@@ -454,11 +454,11 @@ impl Platform for Fake {
 
     fn read_start(&mut self, from: Head<'_, Handle>, _len: usize) -> Result<Option<Vec<u8>>> {
         match from {
-            // What the unit itself starts with ([`Fake::head`]); through a
-            // crypt layer, nothing yet.
+            // What the image, and so the unit, starts with
+            // ([`Fake::head`]); through a crypt layer, nothing yet.
             Head::Disk(d) if d.layer.is_none() => Ok(Some(self.head.clone())),
             Head::Disk(_) => Ok(Some(Vec::new())),
-            Head::Image(_) => Ok(None),
+            Head::Image(_) => Ok(Some(self.head.clone())),
         }
     }
 

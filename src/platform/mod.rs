@@ -134,6 +134,15 @@ pub enum PathKind {
     File(FileId),
 }
 
+/// The image lock `-u` holds while it releases a unit
+/// ([`Platform::lock_image_of`]); dropping it lets go.
+pub struct ImageLock {
+    /// The lock had to be waited for: what was read before may be stale.
+    pub waited: bool,
+    /// What holds the lock (a descriptor; the FreeBSD model's handle).
+    pub guard: Box<dyn std::any::Any>,
+}
+
 /// What releasing a unit did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detached {
@@ -355,6 +364,16 @@ pub trait Platform {
     fn mounts(&mut self) -> Result<Vec<MountRec>>;
     /// What `path` is (following symlinks, as umount(8) does).
     fn identify(&mut self, path: &Path) -> Result<PathKind>;
+    /// Takes the lock a mount and `-r` take on the image `u` holds, for as
+    /// long as the answer lives, waiting for it as they do (bounded, saying
+    /// for what): `-u` holds it while it unmounts and detaches, so that a
+    /// mount or a `-r` of the same image never runs beside it. `None` where
+    /// the unit's file has no name to open it by (a memory disk, a deleted
+    /// or replaced image): nothing else can lock it by a name either. The
+    /// default locks nothing.
+    fn lock_image_of(&mut self, _u: &UnitInfo) -> Result<Option<ImageLock>> {
+        Ok(None)
+    }
     /// What lets go of a busy root by itself, and how long `-u` waits for
     /// it after the second of retries every busy unmount gets: FreeBSD's
     /// dying jail. `None`: a busy root stays busy.

@@ -84,6 +84,16 @@ fn an_existing_image_needs_its_header() {
     let o = run_on(fake, &argv("mount_md -P --encrypt=luks2 --key-file=/etc/k -F /img md /mnt"));
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert_eq!(crypt_calls(&o.fake.calls), ["attach", "open 0", "mount /dev/mapper/fake-luks2-0"]);
+    // Without -P the file system is made through the layer, which is
+    // empty: the header at the image's start is no file system to keep.
+    let mut fake = Fake::new();
+    fake.head = o.fake.head.clone();
+    let o = run_on(fake, &argv("mount_md --encrypt=luks2 --key-file=/etc/k -F /img md /mnt"));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(
+        crypt_calls(&o.fake.calls),
+        ["attach", "open 0", "format /dev/mapper/fake-luks2-0", "mount /dev/mapper/fake-luks2-0"]
+    );
 }
 
 #[test]

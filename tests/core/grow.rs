@@ -17,6 +17,7 @@ fn found(mounted: Option<&str>, attached: bool, fstype: &str) -> Found {
         }),
         fstype: fstype.into(),
         fs_size: Some(64 * MIB),
+        growth: None,
         refusal: None,
     }
 }
@@ -270,6 +271,58 @@ fn a_file_system_smaller_than_its_disk_is_grown() {
     // What a grower leaves unused is not a grow to resume.
     f.fs_size = Some(64 * MIB - 512 * 1024);
     assert_eq!(plan(&f, 64 * MIB).unwrap(), Outcome::Nothing { size: 64 * MIB });
+}
+
+/// A grow of less than 4 MiB cut short (the disk grown, the file system
+/// not) resumes: the file system is compared with what its grower makes of
+/// the disk, from its superblock, not with the disk less a fixed slack;
+/// and what the grower leaves out (a last allocation group under 64
+/// blocks, a last ext4 group too small for its bookkeeping) is not taken
+/// for a grow to finish.
+#[test]
+fn a_small_grow_cut_short_resumes() {
+    use mount_md::superblock::{Backups, Growth};
+    // XFS, 4 KiB blocks, 16 MiB allocation groups, 62 MiB grown to 64.
+    let xfs = Growth::Xfs { block: 4096, dblocks: 62 * 256, agblocks: 4096 };
+    let mut m = found(Some("/j"), true, "xfs");
+    m.fs_size = Some(62 * MIB);
+    m.growth = Some(xfs);
+    assert_eq!(steps(&m, 64 * MIB), [GrowStep::GrowFs(Tool::XfsGrowfs)]);
+    // Grown to 64 MiB + 128 KiB: 32 blocks into a new allocation group,
+    // which xfs_growfs leaves out, so the file system stays 64 MiB.
+    m.fs_size = Some(64 * MIB);
+    m.growth = Some(Growth::Xfs { block: 4096, dblocks: 64 * 256, agblocks: 4096 });
+    m.disk_size = 64 * MIB + 128 * 1024;
+    m.image_len = m.disk_size;
+    assert_eq!(plan(&m, m.disk_size).unwrap(), Outcome::Nothing { size: m.disk_size });
+    // ext4, 1 KiB blocks, 8 MiB groups: 63 MiB grown to 64 offline.
+    let ext = |blocks: u64| Growth::Ext {
+        block: 1024,
+        blocks,
+        first_data_block: 1,
+        blocks_per_group: 8192,
+        itb_per_group: 256,
+        desc_per_block: 32,
+        reserved_gdt: 256,
+        backups: Backups::Sparse,
+        cluster: 1,
+        blocks_32: true,
+    };
+    let mut f = found(None, false, "ext4");
+    f.fs_size = Some(63 * MIB);
+    f.growth = Some(ext(63 * 1024));
+    assert_eq!(
+        steps(&f, 64 * MIB),
+        [GrowStep::Attach, GrowStep::CheckFs(Tool::E2fsck), GrowStep::GrowFs(Tool::Resize2fs), GrowStep::Detach]
+    );
+    // Eight whole groups (8 × 8192 blocks after block 0), on a disk of
+    // 64 MiB + 64 KiB: a ninth group of 63 blocks, which resize2fs leaves
+    // out (it cannot hold its 256 inode table blocks): nothing to finish.
+    f.fs_size = Some((64 * 1024 + 1) * 1024);
+    f.growth = Some(ext(64 * 1024 + 1));
+    f.disk_size = 64 * MIB + 64 * 1024;
+    f.image_len = f.disk_size;
+    assert_eq!(plan(&f, f.disk_size).unwrap(), Outcome::Nothing { size: f.disk_size });
 }
 
 /// A mounted ext4 without CAP_SYS_RESOURCE is refused by the plan, after

@@ -8,6 +8,7 @@
 mod support;
 
 mod abi;
+mod boot_again;
 mod crypt;
 mod fsck;
 mod geli;

@@ -110,6 +110,50 @@ fn a_rerun_finishes_an_offline_ext4_grow_cut_short() {
     assert_nothing_left(&tmp);
 }
 
+/// A grow by less than 4 MiB cut short resumes too: the file system is
+/// compared with what resize2fs makes of the disk, not with the disk less
+/// a slack; and once it is grown, the same `-r` again does nothing.
+#[test]
+fn a_rerun_finishes_a_one_mib_offline_ext4_grow_cut_short() {
+    require_loop!();
+    let tmp = TempDir::new("grow-resume-small-ext4");
+    let image = tmp.join("img");
+    mkfs("ext4", &image, 64 * MIB, &[]);
+    std::fs::File::options().write(true).open(&image).unwrap().set_len(65 * MIB).unwrap();
+    let out = mdmfs(args!["-r", "-s", "65m", &image]);
+    ok(&out);
+    assert_eq!(ext4_size(&image), 65 * MIB, "{}", text(&out.stderr));
+    e2fsck_clean(&image).unwrap();
+    let again = mdmfs(args!["-X", "-r", "-s", "65m", &image]);
+    ok(&again);
+    assert!(text(&again.stderr).contains("already"), "{}", text(&again.stderr));
+    assert_nothing_left(&tmp);
+}
+
+#[test]
+fn a_rerun_finishes_a_one_mib_online_xfs_grow_cut_short() {
+    require_loop!();
+    require_tools!("mkfs.xfs", "xfs_growfs", "xfs_repair");
+    require_kernel_fs!("xfs");
+    let tmp = TempDir::new("grow-resume-small-xfs");
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs("xfs", &image, 320 * MIB, &[]);
+    let mut loops = LoopGuard::default();
+    ok(&mdmfs(args!["-P", "-F", &image, "md", &dir]));
+    let (guard, _) = mounted(&dir, &image, &mut loops);
+    std::fs::File::options().write(true).open(&image).unwrap().set_len(321 * MIB).unwrap();
+    let dev = mount_at(&dir).unwrap().source;
+    assert!(Command::new("losetup").arg("-c").arg(&dev).status().unwrap().success());
+    let out = mdmfs(args!["-r", "-s", "321m", &dir]);
+    ok(&out);
+    assert_eq!(xfs_size(&dir), 321 * MIB, "{}", text(&out.stderr));
+    ok(&mdmfs(args!["-u", &dir]));
+    drop(guard);
+    xfs_repair_clean(&image).unwrap();
+    assert_nothing_left(&tmp);
+}
+
 #[test]
 fn a_rerun_finishes_an_online_xfs_grow_cut_short() {
     require_loop!();

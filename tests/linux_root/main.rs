@@ -20,6 +20,7 @@ mod create_crash;
 mod crypt;
 mod direct_io;
 mod direct_io_4k;
+mod exclusion;
 mod failures;
 mod fstab;
 mod grow;

@@ -243,6 +243,14 @@ fn locate<S: MdSys>(fb: &mut FreeBsd<S>, located: &Located) -> Result<Target> {
     Ok(Target::Unit(md, mounts.first().map(|m| m.on.clone())))
 }
 
+/// The size of the UFS file system whose first bytes are `head`, and what
+/// growfs would make of it ([`crate::superblock::Growth`]); `None` for
+/// anything else.
+fn ufs_size(head: &[u8]) -> (Option<u64>, Option<crate::superblock::Growth>) {
+    let found = crate::superblock::probe(head);
+    (crate::superblock::fs_size(head, found), crate::superblock::growth(head, found))
+}
+
 /// What [`locate`] found.
 enum Target {
     /// A unit of ours and where it is mounted.
@@ -288,6 +296,11 @@ pub fn target<'a, S: MdSys>(
             if !image.handle.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", file.display())));
             }
+            // The file system's size and growfs's rule from the unit's
+            // superblock, so that a rerun after a grow cut short between
+            // MDIOCRESIZE and growfs runs growfs again.
+            let head = fb.sys.read_start(&dev, crate::superblock::PROBE_LEN).unwrap_or_default();
+            let (fs_size, growth) = ufs_size(&head);
             let found = Found {
                 image: file.clone(),
                 image_len: image.handle.size,
@@ -301,7 +314,8 @@ pub fn target<'a, S: MdSys>(
                     mount_point,
                 }),
                 fstype: "ufs".into(),
-                fs_size: None,
+                fs_size,
+                growth,
                 refusal: None,
             };
             (found, Run { fb, image, realpath: file, unit: Some(u.unit), offline: false })
@@ -313,13 +327,16 @@ pub fn target<'a, S: MdSys>(
                 return Err(Error::plain(format!("{}: not writable; nothing changed", p.display())));
             }
             let realpath = fb.sys.realpath(&p)?;
+            let head = fb.sys.image_start(&p, crate::superblock::PROBE_LEN)?.unwrap_or_default();
+            let (fs_size, growth) = ufs_size(&head);
             let found = Found {
                 image: p.clone(),
                 image_len: image.handle.size,
                 disk_size: image.handle.size,
                 attached: None,
                 fstype: "ufs".into(),
-                fs_size: None,
+                fs_size,
+                growth,
                 refusal: None,
             };
             (found, Run { fb, image, realpath, unit: None, offline: true })

@@ -288,4 +288,12 @@ pub trait MdSys {
     fn set_owner(&mut self, root: &Self::Root, fspath: &Path, uid: u32, gid: u32) -> Result<()>;
     /// Copies the skeleton `from` into the mounted root.
     fn copy_skeleton(&mut self, root: &Self::Root, fspath: &Path, from: &Path) -> Result<()>;
+    /// The root of the file system mounted on `fspath`, opened, if a
+    /// skeleton copy into it did not finish (it holds
+    /// [`posix::UNFINISHED`]); `None` otherwise. `sys::Kernel`:
+    /// [`posix::open_root`] and [`posix::unfinished_copy`].
+    fn unfinished_copy(&mut self, fspath: &Path) -> Result<Option<Self::Root>>;
+    /// The image lock `-u` holds while it releases a unit
+    /// ([`posix::lock_existing`]: the file at `path` if it is still `id`).
+    fn lock_image(&mut self, path: &Path, id: FileId) -> Result<Option<crate::platform::ImageLock>>;
 }

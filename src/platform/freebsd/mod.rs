@@ -521,6 +521,30 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.copy_skeleton(&m.root, &m.mount_point, from)
     }
 
+    /// The file md(4) recorded for the unit, where it still is (its
+    /// published name for an image `--create` made), if it is the file the
+    /// unit holds ([`MdSys::lock_image`]).
+    fn lock_image_of(&mut self, u: &UnitInfo) -> Result<Option<crate::platform::ImageLock>> {
+        let Some(id) = u.backing.filter(|_| u.backing_exact) else { return Ok(None) };
+        let Some(file) = self.sys.query(u.device.unit).ok().and_then(|q| q.file) else { return Ok(None) };
+        let Some((path, now)) = self.unit_file(&file) else { return Ok(None) };
+        if now != id {
+            return Ok(None);
+        }
+        self.sys.lock_image(&path, id)
+    }
+
+    /// The mount on `mount_point` (found mounted from this image by the
+    /// lifecycle) if its root holds [`posix::UNFINISHED`]: a `-k` copy cut
+    /// short (kill -9, a crash), which this run finishes.
+    fn unfinished_copy(&mut self, mount_point: &Path) -> Result<Option<Mounted<S::Root>>> {
+        let fspath = self.sys.resolve_mount_point(mount_point)?;
+        let Some(root) = self.sys.unfinished_copy(&fspath)? else { return Ok(None) };
+        let read_only = self.sys.mounted_read_only(&root, &fspath)?;
+        let fstype = self.mounts()?.into_iter().rev().find(|m| m.on == fspath).map(|m| m.fstype).unwrap_or_default();
+        Ok(Some(Mounted { mount_point: fspath, fstype, read_only, root }))
+    }
+
     fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)
     }

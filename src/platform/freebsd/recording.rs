@@ -604,4 +604,14 @@ impl MdSys for Recorder {
         self.calls.push(SysCall::CopySkeleton { fspath: root.clone(), from: from.to_path_buf() });
         self.maybe_fail("skel", format!("skel copy from {}", from.display()))
     }
+
+    /// The recorder takes no locks.
+    fn lock_image(&mut self, _path: &Path, _id: FileId) -> Result<Option<crate::platform::ImageLock>> {
+        Ok(None)
+    }
+
+    /// The recorder's copies always finish.
+    fn unfinished_copy(&mut self, _fspath: &Path) -> Result<Option<PathBuf>> {
+        Ok(None)
+    }
 }

@@ -171,6 +171,16 @@ impl MdSys for Kernel {
         posix::copy_skeleton(from, root, fspath)
     }
 
+    fn lock_image(&mut self, path: &Path, id: crate::platform::FileId) -> Result<Option<crate::platform::ImageLock>> {
+        Ok(posix::lock_existing(path, id)?
+            .map(|(fd, waited)| crate::platform::ImageLock { waited, guard: Box::new(fd) }))
+    }
+
+    fn unfinished_copy(&mut self, fspath: &Path) -> Result<Option<OwnedFd>> {
+        let root = posix::open_root(fspath)?;
+        Ok(posix::unfinished_copy(&root).then_some(root))
+    }
+
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
         let mut file: Option<Vec<u8>> = req.file.as_ref().map(|f| f.as_bytes_with_nul().to_vec());
         // mdconfig hands the kernel a zeroed PATH_MAX label buffer.

@@ -31,6 +31,7 @@ use nix::fcntl::OFlag;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 fn show(p: &Path) -> String {
     p.display().to_string()
@@ -58,12 +59,14 @@ fn bound_to<S: LoopSys>(sys: &mut S, id: FileId) -> Result<Vec<u32>> {
 }
 
 /// Reads the start of the image to tell its file system type and size.
-fn probe_image(img: &posix::Image, shown: &str) -> Result<(String, Option<u64>)> {
+fn probe_image(img: &posix::Image, shown: &str) -> Result<(String, Option<u64>, Option<superblock::Growth>)> {
     let buf = posix::read_start(&img.fd, superblock::PROBE_LEN)
         .map_err(|e| crate::error::from_io(format!("{shown}: read superblock"), &e))?;
     let found = superblock::probe(&buf);
     match found {
-        superblock::Found::Mountable(t) => Ok((t.to_string(), superblock::fs_size(&buf, found))),
+        superblock::Found::Mountable(t) => {
+            Ok((t.to_string(), superblock::fs_size(&buf, found), superblock::growth(&buf, found)))
+        }
         superblock::Found::Ufs(_) => Err(Error::text(shown, "a UFS file system: grow it on FreeBSD; nothing changed")),
         _ => Err(Error::text(shown, "no file system mount_md knows how to grow; nothing changed")),
     }
@@ -283,37 +286,48 @@ fn has_cap_sys_resource() -> bool {
     eff.and_then(|e| u64::from_str_radix(e, 16).ok()).is_none_or(|caps| caps & (1 << CAP_SYS_RESOURCE) != 0)
 }
 
+/// How long `-r` waits for a unit no mount here uses to be let go by a
+/// file system still shutting down (its mount just went away) before it
+/// takes the unit for mounted elsewhere.
+const CLAIM_WAIT: Duration = Duration::from_secs(2);
+
+/// A process in another mount namespace that has the file system on
+/// device `rdev` mounted (`major:minor`, the third field of
+/// `/proc/PID/mountinfo`), one process per namespace looked at; `None`
+/// when none has (or /proc cannot tell). Read only to word a refusal.
+fn mounted_elsewhere(rdev: u64) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let want = format!("{}:{}", nix::sys::stat::major(rdev as _), nix::sys::stat::minor(rdev as _));
+    let own = std::fs::metadata("/proc/self/ns/mnt").ok().map(|m| m.ino());
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(ns) = std::fs::metadata(format!("/proc/{pid}/ns/mnt")).map(|m| m.ino()) else { continue };
+        if Some(ns) == own || seen.contains(&ns) {
+            continue;
+        }
+        seen.push(ns);
+        let Ok(table) = std::fs::read(format!("/proc/{pid}/mountinfo")) else { continue };
+        if table.split(|&b| b == b'\n').any(|l| l.split(|&b| b == b' ').nth(2) == Some(want.as_bytes())) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
 /// Whether the file at `p` is the one the kernel says backs a unit.
 fn same_file(p: &Path, backing: Option<FileId>) -> bool {
     nix::sys::stat::stat(p).is_ok_and(|st| Some(posix::file_id(&st)) == backing)
 }
 
-/// Opens and checks unit `u` of ours, mounted as `mounts` say, for a grow.
+/// Opens and checks unit `u` of ours for a grow, under its image's lock.
 fn found_unit<'a, S: LoopSys>(
     linux: &'a mut Linux<S>,
     u: &UnitInfo,
-    mounts: &[MountRec],
     named: Option<&Path>,
 ) -> Result<(Found, LinuxGrow<'a, S>)> {
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
-    let dev = linux.sys.open_device(unit, OFlag::O_RDONLY).map_err(|e| Error::sys(node.clone(), e))?;
-    let info = linux.sys.get_status(&dev).map_err(|e| match e {
-        Errno::ENXIO => Error::plain(format!("{node}: not attached")),
-        e => Error::sys(node.clone(), e),
-    })?;
-    // Not mounted in this namespace but claimed (mounted in another mount
-    // namespace, a container's): the offline path would run e2fsck and
-    // resize2fs on a mounted file system. Refused before anything changes.
-    if mounts.is_empty() && units::claimed(&mut linux.sys, unit) {
-        return Err(Error::plain(format!(
-            "{node}: in use but not mounted here (mounted in another mount namespace?); \
-             grow it from where it is mounted; nothing changed"
-        )));
-    }
-    if info.lo_offset != 0 {
-        return Err(Error::plain(format!("{node}: attached at an offset into its file; nothing changed")));
-    }
     // The image by the path sysfs shows, or, where it shows none (a path
     // longer than a page), by the path the target named; either way it
     // must be the very file the unit holds (below).
@@ -341,15 +355,67 @@ fn found_unit<'a, S: LoopSys>(
             )))
         }
     };
+    // The image's lock first, as a mount and `-u` take it (`-u` holds it
+    // while it unmounts and detaches), and the unit opened only then: a
+    // descriptor on it held while waiting would keep a `-u`'s detach from
+    // finishing. What was found before the wait is read again after it.
     let image = posix::open_image(&path, None, false)?;
-    // Read again under the image's lock: another `-r` that held it may have
-    // grown the image and the limit meanwhile.
-    let info = linux.sys.get_status(&dev).map_err(|e| Error::sys(node.clone(), e))?;
+    let released = || {
+        Error::plain(format!(
+            "{node}: released while waiting for its image's lock (by mount_md -u, or an unmount); \
+             nothing changed; to grow the image offline: mount_md -r -s SIZE {}",
+            path.display()
+        ))
+    };
+    let dev = match linux.sys.open_device(unit, OFlag::O_RDONLY) {
+        Ok(d) => d,
+        Err(Errno::ENOENT | Errno::ENXIO) => return Err(released()),
+        Err(e) => return Err(Error::sys(node.clone(), e)),
+    };
+    let info = match linux.sys.get_status(&dev) {
+        Ok(i) => i,
+        Err(Errno::ENXIO) => return Err(released()),
+        Err(e) => return Err(Error::sys(node.clone(), e)),
+    };
+    if u.backing.is_some_and(|b| (b.dev, b.ino) != (info.lo_device, info.lo_inode)) {
+        return Err(released());
+    }
     let id = posix::file_id(&image.stat);
     // Still the file the unit was found by, and the one it holds.
     if Some(id) != u.backing || (id.dev, id.ino) != (info.lo_device, info.lo_inode) {
         return Err(Error::plain(format!("{}: not the file {node} is bound to; nothing changed", path.display())));
     }
+    let mounts: Vec<MountRec> =
+        crate::platform::Platform::mounts(linux)?.into_iter().filter(|m| m.dev == u.rdev).collect();
+    // Not mounted in this namespace but claimed: mounted in another mount
+    // namespace (a container's), or a mount going away (unmounted lazily,
+    // or by someone not taking the lock, its file system still shutting
+    // down): the offline path would run e2fsck and resize2fs on a mounted
+    // file system. A claim that goes within a moment was the latter;
+    // otherwise refused before anything changes, saying which it is.
+    if mounts.is_empty() && units::claimed(&mut linux.sys, unit) {
+        let mut waited = Duration::ZERO;
+        while waited < CLAIM_WAIT && units::claimed(&mut linux.sys, unit) {
+            linux.sys.sleep(units::STEP);
+            waited += units::STEP;
+        }
+        if units::claimed(&mut linux.sys, unit) {
+            return Err(Error::plain(match mounted_elsewhere(u.rdev) {
+                Some(pid) => format!(
+                    "{node}: mounted in another mount namespace (process {pid}'s), not here; \
+                     grow it from where it is mounted; nothing changed"
+                ),
+                None => format!(
+                    "{node}: in use but mounted in no mount namespace (unmounted lazily and still busy, \
+                     or held by another device); nothing changed; try again once it is let go"
+                ),
+            }));
+        }
+    }
+    if info.lo_offset != 0 {
+        return Err(Error::plain(format!("{node}: attached at an offset into its file; nothing changed")));
+    }
+    let mounts = &mounts[..];
     if !image.writable {
         return Err(Error::plain(format!("{}: not writable; nothing changed", path.display())));
     }
@@ -373,7 +439,10 @@ fn found_unit<'a, S: LoopSys>(
     };
     // The file system's size as the disk's superblock has it.
     let head = linux.sys.read_head(&dev, superblock::PROBE_LEN).unwrap_or_default();
-    let fs_size = superblock::fs_size(&head, superblock::probe(&head));
+    let (fs_size, growth) = {
+        let probed = superblock::probe(&head);
+        (superblock::fs_size(&head, probed), superblock::growth(&head, probed))
+    };
     // ext4 grows online through EXT4_IOC_RESIZE_FS, which needs
     // CAP_SYS_RESOURCE (fs/ext4/ioctl.c `ext4_ioctl_group_add` and
     // `EXT4_IOC_RESIZE_FS`: `capable(CAP_SYS_RESOURCE)`): without it,
@@ -402,6 +471,7 @@ fn found_unit<'a, S: LoopSys>(
         }),
         fstype,
         fs_size,
+        growth,
         refusal,
     };
     let image = opened(&path, image);
@@ -428,7 +498,7 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
     if !bound_to(&mut linux.sys, posix::file_id(&image.stat))?.is_empty() {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
-    let (fstype, fs_size) = probe_image(&image, &shown)?;
+    let (fstype, fs_size, growth) = probe_image(&image, &shown)?;
     #[allow(clippy::unnecessary_cast)]
     let image_len = image.stat.st_size as u64;
     let found = Found {
@@ -438,6 +508,7 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
         attached: None,
         fstype,
         fs_size,
+        growth,
         refusal: None,
     };
     let image = opened(path, image);
@@ -460,7 +531,8 @@ pub fn target<'a, S: LoopSys>(
                 show(&u.device.path)
             )))
         }
-        Located::Unit(u, mounts) => found_unit(linux, u, mounts, named)?,
+        // The mounts the lifecycle saw are read again under the lock.
+        Located::Unit(u, _) => found_unit(linux, u, named)?,
         Located::Image(p) => found_image(linux, p)?,
     };
     Ok((found, Box::new(ops)))
@@ -603,6 +675,7 @@ pub fn made<'a, S: LoopSys>(
         }),
         fstype: fstype.clone(),
         fs_size: superblock::fs_size(&head, probed),
+        growth: superblock::growth(&head, probed),
         refusal: None,
     };
     let ops = MadeGrow {

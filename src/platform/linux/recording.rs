@@ -34,6 +34,8 @@ pub enum LoopCall {
         data: Option<String>,
     },
     SetCapacity(u32),
+    /// LOOP_SET_DIRECT_IO 0 and LOOP_SET_BLOCK_SIZE 512 on a unit.
+    MakeBuffered(u32),
     /// BLKROSET on a unit.
     SetReadOnly(u32, bool),
 }
@@ -52,6 +54,8 @@ pub struct FakeLoop {
     pub backing_name: Option<Vec<u8>>,
     /// Made read-only with BLKROSET.
     pub read_only: bool,
+    /// The logical block size the kernel gave it (0: 512).
+    pub block_size: u32,
 }
 
 /// The double.
@@ -223,6 +227,19 @@ impl LoopSys for Recorder {
     fn direct_io_result(&mut self, dev: &u32, _asked: loopdev::DirectIo) -> nix::Result<bool> {
         let info = self.entry(*dev)?.info.ok_or(Errno::ENXIO)?;
         Ok(info.lo_flags & loopdev::LO_FLAGS_DIRECT_IO != 0)
+    }
+
+    fn logical_block_size(&mut self, unit: u32) -> Option<u32> {
+        self.loops.get(&unit).map(|l| l.block_size.max(512))
+    }
+
+    fn make_buffered(&mut self, dev: &u32) -> nix::Result<()> {
+        self.calls.push(LoopCall::MakeBuffered(*dev));
+        let l = self.entry(*dev)?;
+        let info = l.info.as_mut().ok_or(Errno::ENXIO)?;
+        info.lo_flags &= !loopdev::LO_FLAGS_DIRECT_IO;
+        l.block_size = 512;
+        Ok(())
     }
 
     fn clr_fd(&mut self, dev: &u32) -> nix::Result<()> {

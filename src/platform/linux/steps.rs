@@ -168,7 +168,23 @@ impl<S: LoopSys> Linux<S> {
                     if !use_configure {
                         self.debug("LOOP_CONFIGURE unsupported; used LOOP_SET_FD + LOOP_SET_STATUS64".into());
                     }
-                    let on = self.sys.direct_io_result(&dev, dio);
+                    let mut on = self.sys.direct_io_result(&dev, dio);
+                    if let Some(fine) = self.too_fine_for(unit, dio, &on, b) {
+                        // The kernel picked a logical block size the image's
+                        // file system cannot be mounted on: buffered, with
+                        // 512-byte blocks, before anything mounts it.
+                        match self.sys.make_buffered(&dev) {
+                            Ok(()) => {
+                                dio = fine;
+                                on = self.sys.direct_io_result(&dev, dio);
+                            }
+                            Err(e) => self.debug(format!(
+                                "{}: LOOP_SET_DIRECT_IO 0 + LOOP_SET_BLOCK_SIZE 512: {}",
+                                node.display(),
+                                e.desc()
+                            )),
+                        }
+                    }
                     self.debug(loopdev::direct_io_note(&node, &b.name, dio, on));
                     if attempt > 0 {
                         self.debug(format!("{}: attached after {attempt} lost race(s)", node.display()));
@@ -183,6 +199,36 @@ impl<S: LoopSys> Linux<S> {
             format!("cannot find an unused loop device after {} attempts", loopdev::ATTEMPTS),
             last,
         ))
+    }
+
+    /// Where the kernel picked the logical block size of a direct-I/O unit
+    /// itself (statx reported no alignment for the image, so none was
+    /// asked: [`loopdev::DirectIo::Ask`] with 0), what it picked, read back
+    /// from sysfs: above 512 bytes (recent kernels take the host disk's, for a
+    /// host file system that does direct I/O without reporting its
+    /// alignment, such as a FUSE block device), the image's superblock is
+    /// read, and a file system working in smaller units gives
+    /// [`loopdev::DirectIo::TooFine`]: the unit is made buffered.
+    fn too_fine_for(
+        &mut self,
+        unit: u32,
+        dio: loopdev::DirectIo,
+        on: &nix::Result<bool>,
+        b: &Source,
+    ) -> Option<loopdev::DirectIo> {
+        if dio != (loopdev::DirectIo::Ask { block_size: 0 }) || !matches!(on, Ok(true)) {
+            return None;
+        }
+        let picked = self.sys.logical_block_size(unit).filter(|n| *n > 512)?;
+        let head = posix::read_start(&b.file, crate::superblock::PROBE_LEN).ok()?;
+        let found = crate::superblock::probe(&head);
+        match loopdev::fit_to_fs(
+            loopdev::DirectIo::Ask { block_size: picked },
+            crate::superblock::io_unit(&head, found),
+        ) {
+            fine @ loopdev::DirectIo::TooFine { .. } => Some(fine),
+            _ => None,
+        }
     }
 
     /// One attempt, under the loop-control lock: pick a unit, open it,

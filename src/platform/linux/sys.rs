@@ -74,6 +74,13 @@ pub trait LoopSys {
     /// After a bind: whether the device really does direct I/O
     /// (`direct_io_result` in this file).
     fn direct_io_result(&mut self, dev: &Self::Dev, asked: loopdev::DirectIo) -> nix::Result<bool>;
+    /// `/sys/block/loopN/queue/logical_block_size`: the logical block size
+    /// the kernel gave a bound unit; `None` where sysfs does not say.
+    fn logical_block_size(&mut self, unit: u32) -> Option<u32>;
+    /// A bound device made buffered with 512-byte logical blocks:
+    /// LOOP_SET_DIRECT_IO 0, then LOOP_SET_BLOCK_SIZE 512
+    /// (drivers/block/loop.c `loop_set_dio`, `loop_set_block_size`).
+    fn make_buffered(&mut self, dev: &Self::Dev) -> nix::Result<()>;
     fn clr_fd(&mut self, dev: &Self::Dev) -> nix::Result<()>;
     /// LOOP_GET_STATUS64 (ENXIO: not bound).
     fn get_status(&mut self, dev: &Self::Dev) -> nix::Result<LoopInfo64>;
@@ -225,6 +232,17 @@ impl LoopSys for Kernel {
 
     fn direct_io_result(&mut self, dev: &OwnedFd, asked: loopdev::DirectIo) -> nix::Result<bool> {
         direct_io_result(dev, asked)
+    }
+
+    fn logical_block_size(&mut self, unit: u32) -> Option<u32> {
+        let raw = std::fs::read_to_string(format!("/sys/block/loop{unit}/queue/logical_block_size")).ok()?;
+        raw.trim().parse().ok()
+    }
+
+    fn make_buffered(&mut self, dev: &OwnedFd) -> nix::Result<()> {
+        set_direct_io(dev, false)?;
+        // SAFETY: the argument is an integer passed by value.
+        unsafe { ioctl::set_block_size(dev.as_raw_fd(), 512) }.map(drop)
     }
 
     fn clr_fd(&mut self, dev: &OwnedFd) -> nix::Result<()> {
@@ -409,6 +427,7 @@ mod ioctl {
     nix::ioctl_write_ptr_bad!(set_status64, l::LOOP_SET_STATUS64, LoopInfo64);
     nix::ioctl_read_bad!(get_status64, l::LOOP_GET_STATUS64, LoopInfo64);
     nix::ioctl_write_int_bad!(set_direct_io, l::LOOP_SET_DIRECT_IO);
+    nix::ioctl_write_int_bad!(set_block_size, l::LOOP_SET_BLOCK_SIZE);
     nix::ioctl_none_bad!(set_capacity, l::LOOP_SET_CAPACITY);
     nix::ioctl_write_ptr_bad!(blkroset, l::BLKROSET, libc::c_int);
 }

@@ -38,7 +38,7 @@ pub const BUSY_RETRY: Duration = Duration::from_secs(1);
 /// of the unit (the kernel detaches it then).
 pub const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
-const STEP: Duration = Duration::from_millis(10);
+pub(super) const STEP: Duration = Duration::from_millis(10);
 
 /// Loop units that may be bound ([`LoopSys::loop_units`]), whatever
 /// their size: a unit another tool bound to an image while it was empty

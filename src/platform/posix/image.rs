@@ -150,6 +150,28 @@ pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: boo
     open_existing(w, path, read_only)
 }
 
+/// Takes the lock [`open_image`] takes on the file at `path`, if that is
+/// still the file `id` names (the one a unit holds), waiting for it as
+/// [`open_image`] does (at most [`LOCK_WAIT`], saying for what): `-u` holds
+/// it while it releases the unit, so that it never runs beside a mount or
+/// a `-r` of the same image. `None` when `path` cannot be opened by the
+/// symlink rule or names another file now: then no mount or `-r` can lock
+/// that file by that name either. The flag says whether the lock had to be
+/// waited for (what the caller read before may be stale).
+pub fn lock_existing(path: &Path, id: crate::platform::FileId) -> Result<Option<(OwnedFd, bool)>> {
+    let Ok(w) = walk_path(path) else { return Ok(None) };
+    let Ok((fd, st)) = open_regular(&w.parent, &w.name, path, OFlag::O_RDONLY) else { return Ok(None) };
+    if super::file_id(&st) != id {
+        return Ok(None);
+    }
+    let shown = crate::error::quoted(path);
+    if try_lock(&fd).map_err(|e| Error::sys(shown.clone(), e))? {
+        return Ok(Some((fd, false)));
+    }
+    wait_lock(&fd, &st, &shown, " (another mount_md run is working on it)")?;
+    Ok(Some((fd, true)))
+}
+
 /// [`open_image`] for `--create --from=BASE`: a missing image is made as
 /// `--create` makes one (temporary name, published by
 /// [`Image::publish`]), filled from `base` by

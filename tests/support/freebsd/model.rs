@@ -205,6 +205,36 @@ pub struct Kernel {
     pub geli: Geli,
     /// How many times fsck_ufs really checked a file system.
     pub fsck_checks: u32,
+    /// The size in bytes of the UFS file system in a file (set by
+    /// [`Model::image`], newfs and growfs, or by a test for an image grown
+    /// elsewhere); a file not listed holds one as large as itself.
+    pub ufs_bytes: BTreeMap<FileId, u64>,
+    /// Mount points whose root holds a skeleton copy's
+    /// `.mount_md-skeleton-unfinished` (a run killed during `-k`:
+    /// [`Model::cut_copy_short`]).
+    pub unfinished: Vec<PathBuf>,
+}
+
+/// The geometry the model's UFS superblocks have (sys/ufs/ffs/fs.h
+/// `struct fs`): 4 KiB fragments (`fs_fsize`), cylinder groups of 16384
+/// fragments (`fs_fpg`, 64 MiB), the first data fragment of a group at
+/// 1024 (`fs_dblkno`).
+pub const UFS_FSIZE: u64 = 4096;
+pub const UFS_FPG: u64 = 16_384;
+pub const UFS_DBLKNO: u64 = 1024;
+
+/// growfs(8) on a disk of `disk` bytes (sbin/growfs/growfs.c `main`): the
+/// disk in fragments, less a last cylinder group with no room for a data
+/// block (`fs_size <= cgdmin(fs_ncg - 1)`: "no room to allocate last
+/// cylinder group"); `None` when that is not larger than `now` ("not
+/// enough new space", exit 1).
+pub fn growfs_size(now: u64, disk: u64) -> Option<u64> {
+    let mut n = disk / UFS_FSIZE;
+    let ncg = n.div_ceil(UFS_FPG);
+    if n % UFS_FPG != 0 && n <= (ncg - 1) * UFS_FPG + UFS_DBLKNO {
+        n = (ncg - 1) * UFS_FPG;
+    }
+    (n * UFS_FSIZE > now).then_some(n * UFS_FSIZE)
 }
 
 /// A handle on the kernel; clones share it.
@@ -277,6 +307,8 @@ impl Model {
             geli: Geli::default(),
             fsck_checks: 0,
             log: Vec::new(),
+            ufs_bytes: BTreeMap::new(),
+            unfinished: Vec::new(),
         })))
     }
 
@@ -300,12 +332,22 @@ impl Model {
                 k.next_ino
             });
             let dev = k.host.dev();
+            // A UFS made on the whole image (newfs on an md disk of its size).
+            if matches!(content, Content::Ufs { .. }) {
+                k.ufs_bytes.insert(FileId { dev, ino }, size / UFS_FSIZE * UFS_FSIZE);
+            }
             k.files.insert(
                 path.as_ref().to_path_buf(),
                 File { id: FileId { dev, ino }, size, writable: true, content, owners: ROOTS },
             );
         }
         self
+    }
+
+    /// What a run killed (kill -9) during its `-k` copy into the mount on
+    /// `on` leaves: the mount, its root holding the unfinished-copy file.
+    pub fn cut_copy_short(&self, on: &str) {
+        self.k().unfinished.push(PathBuf::from(on));
     }
 
     /// unlink(2) of `path`. A unit holding the file keeps it (its vnode
@@ -581,6 +623,15 @@ impl Kernel {
         }
     }
 
+    /// The size of the UFS in file `id` ([`Kernel::ufs_bytes`]; else the
+    /// file's size).
+    pub fn ufs_size_of(&mut self, id: FileId) -> u64 {
+        match self.ufs_bytes.get(&id) {
+            Some(n) => *n,
+            None => self.file_by_id(id).map_or(0, |f| f.size / UFS_FSIZE * UFS_FSIZE),
+        }
+    }
+
     /// The file `id`: named by a path, or kept by a unit only.
     fn file_by_id(&mut self, id: FileId) -> Option<&mut File> {
         if self.files.values().any(|f| f.id == id) {
@@ -659,6 +710,25 @@ fn unknown_option(name: &str, legal: &[&str]) -> bool {
 
 // `impl MdSys for Model`: each backend call answered from the state above.
 mod sys;
+
+/// A UFS2 superblock at 64 KiB of `b` (sys/ufs/ffs/fs.h `SBLOCK_UFS2`,
+/// `struct fs`): `fs_magic` (1372), `fs_clean` (209), `FS_FLAGS_UPDATED`
+/// in `fs_old_flags` (211), `fs_fsize` (52), `fs_dblkno` (20), `fs_fpg`
+/// (188) and `fs_size` in fragments (int64 at 1080), for a file system of
+/// `size` bytes. A buffer too short for it stays zeros.
+fn ufs_superblock(b: &mut [u8], clean: bool, size: u64) {
+    let at = 65_536;
+    if b.len() < at + 1376 {
+        return;
+    }
+    b[at + 1372..at + 1376].copy_from_slice(&0x1954_0119u32.to_le_bytes());
+    b[at + 209] = u8::from(clean);
+    b[at + 211] = 0x80;
+    b[at + 52..at + 56].copy_from_slice(&(UFS_FSIZE as i32).to_le_bytes());
+    b[at + 20..at + 24].copy_from_slice(&(UFS_DBLKNO as i32).to_le_bytes());
+    b[at + 188..at + 192].copy_from_slice(&(UFS_FPG as i32).to_le_bytes());
+    b[at + 1080..at + 1088].copy_from_slice(&((size / UFS_FSIZE) as i64).to_le_bytes());
+}
 
 /// The model's mounted root: an open file on the mount it was opened on,
 /// closed when dropped.

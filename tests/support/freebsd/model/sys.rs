@@ -344,10 +344,29 @@ impl MdSys for Model {
         Model::resize(self, req.unit, req.mediasize, req.options).map_err(|e| Error::sys("MDIOCRESIZE", e))
     }
 
-    /// growfs only logs.
+    /// growfs(8) `-y /dev/mdN`: the UFS in the unit's file grows to what
+    /// [`growfs_size`] says of the unit's `mediasize`, or growfs fails as
+    /// growfs.c does when that adds nothing.
     fn run_growfs(&mut self, argv: &[OsString]) -> Result<()> {
-        self.k().log.push(format!("run {argv:?}"));
-        Ok(())
+        let mut k = self.k();
+        k.log.push(format!("run {argv:?}"));
+        let dev = PathBuf::from(argv.last().cloned().unwrap_or_default());
+        let Some((unit, false)) = k.node(&dev) else {
+            return Err(Error::text(
+                "growfs exited with error code 1",
+                format!("growfs: {}: no such disk", dev.display()),
+            ));
+        };
+        let (mediasize, store) = (k.units[&unit].mediasize, k.units[&unit].store.clone());
+        let Store::Vnode(id) = store else { return Ok(()) };
+        let now = k.ufs_size_of(id);
+        match growfs_size(now, mediasize) {
+            Some(to) => {
+                k.ufs_bytes.insert(id, to);
+                Ok(())
+            }
+            None => Err(Error::text("growfs exited with error code 1", "growfs: not enough new space")),
+        }
     }
 
     fn extend(&mut self, image: &OpenedImage, _: u64, to: u64) -> Result<()> {
@@ -385,6 +404,11 @@ impl MdSys for Model {
         if let Some(c) = k.content_of(unit).and_then(|c| layer(c, layered)) {
             *c = Content::Ufs { clean: true, fsmnt: PathBuf::new(), softdep };
         }
+        // newfs makes the file system the disk's size, in whole fragments.
+        if let (Store::Vnode(id), false) = (k.units[&unit].store.clone(), layered) {
+            let size = k.units[&unit].mediasize / UFS_FSIZE * UFS_FSIZE;
+            k.ufs_bytes.insert(id, size);
+        }
         k.retaste(unit);
         Ok(())
     }
@@ -399,17 +423,30 @@ impl MdSys for Model {
             return Err(err(node.display().to_string(), Errno::ENOENT));
         };
         let mut b = vec![0u8; len];
-        let at = 65_536;
         let ufs = match k.content_of(unit).and_then(|c| layer(c, uzip)) {
             Some(Content::Ufs { clean, .. }) => Some(*clean),
             _ => None,
         };
-        if let (Some(clean), true) = (ufs, len >= at + 1376) {
-            b[at + 1372..at + 1376].copy_from_slice(&0x1954_0119u32.to_le_bytes());
-            b[at + 209] = u8::from(clean);
-            b[at + 211] = 0x80;
+        let size = match k.units[&unit].store {
+            Store::Vnode(id) if !uzip => k.ufs_size_of(id),
+            _ => k.units[&unit].mediasize,
+        };
+        if let Some(clean) = ufs {
+            ufs_superblock(&mut b, clean, size);
         }
         Ok(b)
+    }
+
+    /// The start of an image file as read before it is attached (the
+    /// superblock of the UFS in it, as on a disk).
+    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
+        let mut k = self.k();
+        let Some(f) = k.files.get(path).cloned() else { return Ok(None) };
+        let mut b = vec![0u8; len];
+        if let Content::Ufs { clean, .. } = f.content {
+            ufs_superblock(&mut b, clean, k.ufs_size_of(f.id));
+        }
+        Ok(Some(b))
     }
 
     /// geli(8) on the model ([`super::geli`]), the key read from what
@@ -684,8 +721,26 @@ impl MdSys for Model {
         Ok(())
     }
 
+    /// The copy is a log line; the root holds `posix::UNFINISHED` while it
+    /// runs ([`Kernel::unfinished`]), gone when it returns.
     fn copy_skeleton(&mut self, root: &RootHandle, _: &Path, from: &Path) -> Result<()> {
-        self.k().log(format!("copy {} into root of {}", from.display(), root.on.display()));
+        let mut k = self.k();
+        k.log(format!("copy {} into root of {}", from.display(), root.on.display()));
+        k.unfinished.retain(|on| *on != root.on);
         Ok(())
+    }
+
+    /// flock(2) of the image, logged; the model runs one process, so it
+    /// is never held by another.
+    fn lock_image(&mut self, path: &Path, _id: FileId) -> Result<Option<mount_md::platform::ImageLock>> {
+        self.k().log(format!("flock {}", path.display()));
+        Ok(Some(mount_md::platform::ImageLock { waited: false, guard: Box::new(()) }))
+    }
+
+    fn unfinished_copy(&mut self, fspath: &Path) -> Result<Option<RootHandle>> {
+        if !self.k().unfinished.iter().any(|on| on == fspath) {
+            return Ok(None);
+        }
+        self.open_mounted_root((), fspath).map(Some)
     }
 }

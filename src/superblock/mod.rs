@@ -13,6 +13,8 @@
 //!   btrfs have no such flag to read: their log is replayed by the kernel.
 //! * [`decide`]: what `--fsck` makes of that.
 #![forbid(unsafe_code)]
+mod growth;
+pub use growth::{growth, Backups, Growth, UfsGeometry};
 
 /// Bytes to read from the start of the device: enough for every magic
 /// below (UFS2 may sit at 256 KiB).
@@ -177,6 +179,10 @@ pub fn fs_size(buf: &[u8], found: Found) -> Option<u64> {
             blocks.checked_mul(block)
         }
         Found::Mountable("btrfs") => Some(u64::from_le_bytes(buf.get(0x10070..0x10078)?.try_into().ok()?)),
+        Found::Ufs(_) => {
+            let u = growth::ufs_geometry(buf)?;
+            u.frags.checked_mul(u.fsize)
+        }
         _ => None,
     }
 }
@@ -554,6 +560,27 @@ mod tests {
         let mut b = vec![0u8; EXT_SB + 0x3A];
         b[EXT_SB + 0x38..].copy_from_slice(&EXT_MAGIC.to_le_bytes());
         assert_eq!(probe(&b), Found::Mountable("ext2"));
+    }
+
+    /// UFS2 as FreeBSD lays it out (sys/ufs/ffs/fs.h `struct fs` at 64
+    /// KiB): the size is `fs_size` fragments of `fs_fsize` bytes, and
+    /// growfs leaves out a last cylinder group with no room for a data
+    /// block (sbin/growfs/growfs.c `main`).
+    #[test]
+    fn ufs_sizes_and_growth() {
+        let mut b = vec![0u8; PROBE_LEN];
+        let at = 65_536;
+        b[at + 1372..at + 1376].copy_from_slice(&FS_UFS2_MAGIC.to_le_bytes());
+        b[at + 52..at + 56].copy_from_slice(&4096i32.to_le_bytes());
+        b[at + 20..at + 24].copy_from_slice(&1024i32.to_le_bytes());
+        b[at + 188..at + 192].copy_from_slice(&16384i32.to_le_bytes());
+        b[at + 1080..at + 1088].copy_from_slice(&16384i64.to_le_bytes());
+        let found = probe(&b);
+        assert_eq!(fs_size(&b, found), Some(64 << 20));
+        let g = growth(&b, found).unwrap();
+        assert_eq!(g.grown(128 << 20, true), 128 << 20);
+        assert_eq!(g.grown(65 << 20, false), 64 << 20, "a group of 256 fragments is left out");
+        assert_eq!(g.grown(72 << 20, false), 72 << 20);
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! every step already done, newest first (unmount what it mounted, detach
 //! what it attached), then returns the original error.
 #![forbid(unsafe_code)]
+use crate::check::{before_attach, format_consent, fstype_of, layered, unmountable, Before};
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, Decision, Existing, Occupant};
+use crate::lifecycle;
 use crate::plan::{Attach, Examine, FsType, Plan, Step};
 use crate::platform::{
-    Describe, Device, Disk, FileId, Fit, GrowOf, Head, Helper, MountOf, Mounted, Note, Opened, PathKind, Platform,
-    RootAttr, UnmountOf,
+    Describe, Device, Disk, Fit, GrowOf, Head, Helper, MountOf, Mounted, Note, Opened, Platform, RootAttr, UnmountOf,
 };
 use crate::request::{Backing, ReleaseRequest, Target};
 
@@ -23,47 +23,7 @@ enum Flow {
     Finish,
 }
 
-/// The one check of `plan` against the system, run before the first step
-/// by the real run and by `-N` alike, so that a dry run refuses where the
-/// run would refuse before changing anything; nothing changes. In the
-/// order a user meets them: what the plan itself refuses
-/// ([`Plan::refusal`]: `-o ro` without `-P`, `-T tmpfs`) and what this
-/// system cannot do at all (the first part of [`Platform::check`]), both
-/// a bad invocation ([`Error::as_unsupported`]); what the files say (the
-/// rest of [`Platform::check`]); then the lifecycle's look-ups the run
-/// makes again at its Attach and Examine steps (the image by its identity,
-/// what the mount point holds, what the image's first bytes hold). The
-/// look-ups are skipped for mount.md `-N namespace`, whose tables are
-/// another namespace's.
-pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P) -> Result<()> {
-    if let Some(why) = plan.refusal() {
-        return Err(Error::plain(why).as_unsupported());
-    }
-    platform.check(plan)?;
-    if plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_))) {
-        return Ok(());
-    }
-    let Some(a) = plan.steps.iter().find_map(|s| match s {
-        Step::Attach(a) => Some(a),
-        _ => None,
-    }) else {
-        return Ok(());
-    };
-    let image = match &a.backing {
-        Backing::Vnode(path) => match platform.identify(path) {
-            Ok(PathKind::File(id)) => Some(id),
-            Ok(_) => None,
-            // Not there yet (`--create`): nothing can be attached to it.
-            Err(e) if matches!(e.errno(), Some(nix::errno::Errno::ENOENT)) => None,
-            Err(e) => return Err(e),
-        },
-        Backing::Swap | Backing::Malloc => None,
-    };
-    before_attach(platform, a, &plan.mount_point, image, fstype_of(plan))?;
-    examine_image(plan, platform, a)
-}
-
-/// Runs `plan`, already accepted by [`check`]; `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
+/// Runs `plan`, already accepted by [`crate::check::check`]; `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
 /// On error, the system is as it was before (as far as the platform could
 /// undo) and the first error is returned.
 ///
@@ -91,6 +51,11 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         ro_noted: false,
         layered: layered(plan),
         probed: None,
+        attach: plan.steps.iter().find_map(|s| match s {
+            Step::Attach(a) => Some(a),
+            _ => None,
+        }),
+        looked: None,
     };
     let mut skip_to_mounted = false;
     for step in &plan.steps {
@@ -174,6 +139,11 @@ struct Run<'p, 'o, 'w, P: Describe> {
     /// The file system type Examine read from the disk's superblock: a
     /// mount that probes uses it instead of reading the disk again.
     probed: Option<String>,
+    /// The plan's Attach step, and what the lifecycle said of it once the
+    /// image was opened and locked (dropped when a pre-detach changed the
+    /// units, so that Attach looks again).
+    attach: Option<&'p Attach>,
+    looked: Option<(Before, Vec<Device>)>,
 }
 
 impl<P: Describe> Run<'_, '_, '_, P> {
@@ -200,11 +170,20 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 if let Some(made) = made {
                     self.debug_line(&format!("{}: {}", o.path.display(), made.line()));
                 }
+                // Under the image's lock, before anything changes: the one
+                // scan of the units holding it.
+                if let Some(a) = self.attach {
+                    let id = self.image.as_ref().map(|i| i.id);
+                    self.looked = Some(before_attach(&mut *self.platform, a, self.mount_point, id, self.fstype, true)?);
+                }
             }
             Step::PreDetach(unit) => {
                 let mut notes = Vec::new();
                 let r = lifecycle::predetach(&mut *self.platform, *unit, &mut notes);
                 self.show(notes);
+                if matches!(r, Ok(true)) {
+                    self.looked = None;
+                }
                 if let Err(e) = r {
                     self.debug_line(&format!("{e} (ignored)"));
                 }
@@ -308,7 +287,10 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
         let image_id = self.image.as_ref().map(|i| i.id);
-        let (before, stale) = before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype)?;
+        let (before, stale) = match self.looked.take() {
+            Some(looked) => looked,
+            None => before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype, true)?,
+        };
         // Best effort: a stale unit holds another file, so one that cannot
         // be detached (opened meanwhile, going away by itself) harms
         // nothing here; it is said under -X and left.
@@ -563,176 +545,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             let _ = writeln!(self.io.err, "DEBUG: {text}");
         }
     }
-}
-
-/// What the lifecycle rules say before a disk is attached.
-enum Before {
-    Attach,
-    /// Already done (`mount -a` twice): the device it is mounted from.
-    AlreadyMounted(std::path::PathBuf),
-    /// A leftover unit of ours nobody uses: take it over or replace it.
-    Leftover(Existing),
-}
-
-/// The lifecycle's look-ups before attaching `a` for `mount_point` (the
-/// image known as `image`); nothing changes. A disk is not mounted over a
-/// file system already mounted there ([`lifecycle::occupant`]); one image
-/// has one attachment: already mounted here is done, attached and in use
-/// elsewhere is refused, another tool's unit is refused, a leftover of ours
-/// is reported ([`lifecycle::decide`]), and so are stale units of ours for
-/// the mount point holding another file ([`lifecycle::find_attached`]).
-/// Made by [`check`] and again by the Attach step.
-fn before_attach<P: Platform + ?Sized>(
-    p: &mut P,
-    a: &Attach,
-    mount_point: &std::path::Path,
-    image: Option<FileId>,
-    fstype: Option<&str>,
-) -> Result<(Before, Vec<Device>)> {
-    match lifecycle::occupant(p, mount_point, image)? {
-        Occupant::Free | Occupant::ThisImage => {}
-        // `mount -a` again with a memory-disk line: its disk is there (a
-        // memory disk of ours for this mount point, of the type asked).
-        Occupant::Ours(u, m, true)
-            if matches!(a.backing, Backing::Swap | Backing::Malloc) && fstype.is_none_or(|t| t == m.fstype) =>
-        {
-            return Ok((Before::AlreadyMounted(u.device.path), Vec::new()));
-        }
-        Occupant::Ours(u, ..) => return Err(over(mount_point, &u.device.path.display().to_string())),
-        Occupant::Other(m) => return Err(over(mount_point, &m.source)),
-    }
-    if let (Backing::Vnode(path), Some(id)) = (&a.backing, image) {
-        let (existing, stale) = lifecycle::find_attached(p, id, mount_point)?;
-        let before = match lifecycle::decide(&existing) {
-            Decision::Attach => Before::Attach,
-            Decision::AlreadyMounted(e) => return Ok((Before::AlreadyMounted(e.unit.device.path), Vec::new())),
-            // In use: the next step is where it is used, and whose it is
-            // to release (-u refuses another tool's unit).
-            Decision::InUse(e) if e.unit.owner.is_foreign() => {
-                return Err(Error::plain(format!(
-                    "{}: already attached as {} by another tool, and in use (when nothing uses it, {}{} detaches it)",
-                    crate::error::quoted(path),
-                    e.unit.device.path.display(),
-                    P::DETACH_BY_HAND,
-                    e.unit.device.unit
-                )));
-            }
-            Decision::InUse(e) => {
-                return Err(Error::plain(format!(
-                    "{}: already attached as {}, and in use (mount_md --list shows it; mount_md -u {} releases it)",
-                    crate::error::quoted(path),
-                    e.unit.device.path.display(),
-                    e.unit.device.path.display()
-                )));
-            }
-            Decision::Foreign(e) => return Err(lifecycle::foreign::<P>(&crate::error::quoted(path), &e.unit.device)),
-            Decision::Leftover(e) => Before::Leftover(e),
-        };
-        return Ok((before, stale));
-    }
-    Ok((Before::Attach, Vec::new()))
-}
-
-/// The refusal to format over what an image already holds: a file
-/// system or other signature it recognises, or else any byte that is not
-/// zero in its first [`crate::superblock::EMPTY_LEN`] bytes (mdmfs formats
-/// whatever it is given; mount_md asks for `--reformat`).
-fn format_consent(head: &[u8], found: crate::superblock::Found, what: String) -> Option<Error> {
-    if let Some(fs) = found.name() {
-        return Some(Error::text(
-            what,
-            format!(
-                "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
-            ),
-        ));
-    }
-    (!crate::superblock::empty(head)).then(|| {
-        Error::text(
-            what,
-            "is not empty (its first MiB holds data mount_md does not recognise); \
-             not formatting it (--reformat formats it anyway)",
-        )
-    })
-}
-
-/// Why a kept (`-P`) image cannot be mounted, known from its first bytes:
-/// it holds nothing at all (an image made with dd or truncate and never
-/// formatted). A file system larger than the disk `-s` makes is not a
-/// refusal: the disk is made its size ([`Run::fit_to_fs`]).
-fn unmountable(head: &[u8], found: crate::superblock::Found, what: &str) -> Option<Error> {
-    use crate::superblock;
-    // Nothing read is not "empty": a platform that cannot read its disks
-    // sees nothing.
-    (found == superblock::Found::Unknown && !head.is_empty() && superblock::empty(head)).then(|| {
-        Error::text(
-            what,
-            "is empty (all zeros where a file system begins): there is nothing to mount; \
-             drop -P to format it, or use --create to make and format a missing image",
-        )
-    })
-}
-
-/// [`check`]: what the superblock of an image that exists would make the run
-/// refuse (formatting over a file system; `--fsck=always` on one it cannot
-/// check; a disk read-only under `always`). Read from the image file: the
-/// disk starts where the image does.
-fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
-    use crate::superblock::{self, Decision};
-    let Backing::Vnode(path) = &a.backing else { return Ok(()) };
-    // Behind a crypt layer the image holds ciphertext: what the file
-    // system is, is read at the Examine step, through the opened layer.
-    if plan.steps.iter().any(|s| matches!(s, Step::Crypt(_))) {
-        return Ok(());
-    }
-    let Some(e) = plan.steps.iter().find_map(|s| match s {
-        Step::Examine(e) => Some(e),
-        _ => None,
-    }) else {
-        return Ok(());
-    };
-    let len = match e {
-        Examine::BeforeFormat => superblock::EMPTY_LEN,
-        Examine::BeforeMount(_) => superblock::PROBE_LEN,
-    };
-    let Some(head) = platform.read_start(Head::Image(path), len)? else { return Ok(()) };
-    let found = superblock::probe(&head);
-    let what = crate::error::quoted(path);
-    match e {
-        Examine::BeforeFormat => format_consent(&head, found, what).map_or(Ok(()), Err),
-        Examine::BeforeMount(policy) => {
-            if let Some(e) = unmountable(&head, found, &what).filter(|_| !layered(plan)) {
-                return Err(e);
-            }
-            match superblock::decide(*policy, found, &superblock::health(&head, found), a.read_only) {
-                Decision::Refuse(why) => Err(Error::text(what, why)),
-                _ => Ok(()),
-            }
-        }
-    }
-}
-
-/// The plan mounts a layer above the disk (a suffix such as `.uzip`).
-fn layered(plan: &Plan) -> bool {
-    plan.steps.iter().any(|s| matches!(s, Step::Mount(m) if !m.suffix.is_empty()))
-}
-
-/// The type the plan mounts, when it names one.
-fn fstype_of(plan: &Plan) -> Option<&str> {
-    plan.steps.iter().find_map(|s| match s {
-        Step::Mount(m) => match &m.fstype {
-            crate::plan::FsType::Named(t) => Some(t.as_str()),
-            crate::plan::FsType::Probe => None,
-        },
-        _ => None,
-    })
-}
-
-/// The refusal to mount a disk over a file system already mounted there.
-fn over(mount_point: &std::path::Path, source: &str) -> Error {
-    Error::plain(format!(
-        "{}: already a mount point (of {source}); not mounting over it (unmount it first)",
-        crate::error::quoted(mount_point)
-    ))
 }
 
 /// What a step needs that an earlier step makes; its absence is a plan

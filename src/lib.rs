@@ -18,6 +18,7 @@
 #[cfg(no_backend)]
 compile_error!("mount_md has a backend for Linux (loop devices) and FreeBSD (md disks) only");
 
+pub mod check;
 pub mod cli;
 pub mod crypt;
 pub mod device;

@@ -70,7 +70,7 @@ pub fn run<P: Describe>(
         Command::Mount(req) => {
             let plan = plan::build(&req, P::DEFAULTS);
             // The one check, the same under -N: nothing runs unless it passes.
-            let checked = exec::check(&plan, platform);
+            let checked = crate::check::check(&plan, platform, req.dry_run);
             // What it noted, said before its refusal or the first step.
             exec::print_notes(platform.take_notes(), req.debug, &mut io);
             match checked {

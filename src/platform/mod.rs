@@ -330,7 +330,7 @@ pub trait Platform {
     const NODE_PREFIX: &'static str;
 
     /// Refuses a plan this platform cannot carry out, before anything runs
-    /// (the same under `-N`, as part of [`crate::exec::check`]): first
+    /// (the same under `-N`, as part of [`crate::check::check`]): first
     /// what this system cannot do at all, known from the plan alone
     /// (marked [`crate::error::Error::as_unsupported`]), then what its
     /// files say ([`preflight::check`] where they are real; the recording

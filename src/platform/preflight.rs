@@ -1,4 +1,4 @@
-//! The files' part of the check of a plan ([`crate::exec::check`]):
+//! The files' part of the check of a plan ([`crate::check::check`]):
 //! what the real files say, looked at before the first step runs, by the
 //! real run and by `-N` alike, so both refuse with the same message.
 //!

@@ -173,7 +173,7 @@ fn predetach_failure_is_ignored_and_only_shown_under_x() {
     let ours = || Fake::new().with_unit(4, Path::new("/old"), mark_for(Path::new("/m")), false);
     let o = run_on(ours(), &argv("mount_md -P -F /i md4 /m"));
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-    assert_eq!(o.fake.calls[1..3], [Call::Units, Call::DetachUnit(4)]);
+    assert_eq!(o.fake.calls[1..4], [Call::Units, Call::Units, Call::DetachUnit(4)], "{:?}", o.fake.calls);
     let mut fake = ours();
     fake.fail = Some(("predetach", Errno::EBUSY));
     let o = run_on(fake, &argv("mount_md -X -P -F /i md4 /m"));

@@ -1,0 +1,226 @@
+//! The one check of a plan against the system ([`check`]), and the
+//! look-ups and refusals it shares with the executor's Attach and Examine
+//! steps: which units hold the image and what the mount point holds
+//! (`before_attach`), and what an image's first bytes allow
+//! (`format_consent`, `unmountable`).
+#![forbid(unsafe_code)]
+use crate::error::{Error, Result};
+use crate::lifecycle::{self, Decision, Existing, Occupant};
+use crate::plan::{Attach, Examine, Plan, Step};
+use crate::platform::{Device, FileId, Head, PathKind, Platform};
+use crate::request::Backing;
+
+/// The one check of `plan` against the system, run before the first step
+/// by the real run and by `-N` alike, so that a dry run refuses where the
+/// run would refuse before changing anything; nothing changes. In the
+/// order a user meets them: what the plan itself refuses
+/// ([`Plan::refusal`]: `-o ro` without `-P`, `-T tmpfs`) and what this
+/// system cannot do at all (the first part of [`Platform::check`]), both
+/// a bad invocation ([`Error::as_unsupported`]); what the files say (the
+/// rest of [`Platform::check`]); then the lifecycle's look-ups (what the
+/// mount point holds, what the image's first bytes hold, and which units
+/// hold the image). The last of them, a scan of every unit, the run makes
+/// once, under the image's lock, right after opening the image and before
+/// its first change ([`crate::exec`]); a dry run, which takes no lock,
+/// makes it here (`dry_run`). The look-ups are skipped for mount.md
+/// `-N namespace`, whose tables are another namespace's.
+pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, dry_run: bool) -> Result<()> {
+    if let Some(why) = plan.refusal() {
+        return Err(Error::plain(why).as_unsupported());
+    }
+    platform.check(plan)?;
+    if plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_))) {
+        return Ok(());
+    }
+    let Some(a) = plan.steps.iter().find_map(|s| match s {
+        Step::Attach(a) => Some(a),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let image = match &a.backing {
+        Backing::Vnode(path) => match platform.identify(path) {
+            Ok(PathKind::File(id)) => Some(id),
+            Ok(_) => None,
+            // Not there yet (`--create`): nothing can be attached to it.
+            Err(e) if matches!(e.errno(), Some(nix::errno::Errno::ENOENT)) => None,
+            Err(e) => return Err(e),
+        },
+        Backing::Swap | Backing::Malloc => None,
+    };
+    before_attach(platform, a, &plan.mount_point, image, fstype_of(plan), dry_run)?;
+    examine_image(plan, platform, a)
+}
+
+/// What the lifecycle rules say before a disk is attached.
+pub(crate) enum Before {
+    Attach,
+    /// Already done (`mount -a` twice): the device it is mounted from.
+    AlreadyMounted(std::path::PathBuf),
+    /// A leftover unit of ours nobody uses: take it over or replace it.
+    Leftover(Existing),
+}
+
+/// The lifecycle's look-ups before attaching `a` for `mount_point` (the
+/// image known as `image`); nothing changes. A disk is not mounted over a
+/// file system already mounted there ([`lifecycle::occupant`]); one image
+/// has one attachment: already mounted here is done, attached and in use
+/// elsewhere is refused, another tool's unit is refused, a leftover of ours
+/// is reported ([`lifecycle::decide`]), and so are stale units of ours for
+/// the mount point holding another file ([`lifecycle::find_attached`]).
+/// The units holding the image are looked for only with `holders` (a
+/// scan of every unit): by a dry run's [`check`], and by the run once it
+/// holds the image's lock.
+pub(crate) fn before_attach<P: Platform + ?Sized>(
+    p: &mut P,
+    a: &Attach,
+    mount_point: &std::path::Path,
+    image: Option<FileId>,
+    fstype: Option<&str>,
+    holders: bool,
+) -> Result<(Before, Vec<Device>)> {
+    match lifecycle::occupant(p, mount_point, image)? {
+        Occupant::Free | Occupant::ThisImage => {}
+        // `mount -a` again with a memory-disk line: its disk is there (a
+        // memory disk of ours for this mount point, of the type asked).
+        Occupant::Ours(u, m, true)
+            if matches!(a.backing, Backing::Swap | Backing::Malloc) && fstype.is_none_or(|t| t == m.fstype) =>
+        {
+            return Ok((Before::AlreadyMounted(u.device.path), Vec::new()));
+        }
+        Occupant::Ours(u, ..) => return Err(over(mount_point, &u.device.path.display().to_string())),
+        Occupant::Other(m) => return Err(over(mount_point, &m.source)),
+    }
+    if let (Backing::Vnode(path), Some(id), true) = (&a.backing, image, holders) {
+        let (existing, stale) = lifecycle::find_attached(p, id, mount_point)?;
+        let before = match lifecycle::decide(&existing) {
+            Decision::Attach => Before::Attach,
+            Decision::AlreadyMounted(e) => return Ok((Before::AlreadyMounted(e.unit.device.path), Vec::new())),
+            // In use: the next step is where it is used, and whose it is
+            // to release (-u refuses another tool's unit).
+            Decision::InUse(e) if e.unit.owner.is_foreign() => {
+                return Err(Error::plain(format!(
+                    "{}: already attached as {} by another tool, and in use (when nothing uses it, {}{} detaches it)",
+                    crate::error::quoted(path),
+                    e.unit.device.path.display(),
+                    P::DETACH_BY_HAND,
+                    e.unit.device.unit
+                )));
+            }
+            Decision::InUse(e) => {
+                return Err(Error::plain(format!(
+                    "{}: already attached as {}, and in use (mount_md --list shows it; mount_md -u {} releases it)",
+                    crate::error::quoted(path),
+                    e.unit.device.path.display(),
+                    e.unit.device.path.display()
+                )));
+            }
+            Decision::Foreign(e) => return Err(lifecycle::foreign::<P>(&crate::error::quoted(path), &e.unit.device)),
+            Decision::Leftover(e) => Before::Leftover(e),
+        };
+        return Ok((before, stale));
+    }
+    Ok((Before::Attach, Vec::new()))
+}
+
+/// The refusal to format over what an image already holds: a file
+/// system or other signature it recognises, or else any byte that is not
+/// zero in its first [`crate::superblock::EMPTY_LEN`] bytes (mdmfs formats
+/// whatever it is given; mount_md asks for `--reformat`).
+pub(crate) fn format_consent(head: &[u8], found: crate::superblock::Found, what: String) -> Option<Error> {
+    if let Some(fs) = found.name() {
+        return Some(Error::text(
+            what,
+            format!(
+                "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
+            ),
+        ));
+    }
+    (!crate::superblock::empty(head)).then(|| {
+        Error::text(
+            what,
+            "is not empty (its first MiB holds data mount_md does not recognise); \
+             not formatting it (--reformat formats it anyway)",
+        )
+    })
+}
+
+/// Why a kept (`-P`) image cannot be mounted, known from its first bytes:
+/// it holds nothing at all (an image made with dd or truncate and never
+/// formatted). A file system larger than the disk `-s` makes is not a
+/// refusal: the disk is made its size ([`Run::fit_to_fs`]).
+pub(crate) fn unmountable(head: &[u8], found: crate::superblock::Found, what: &str) -> Option<Error> {
+    use crate::superblock;
+    // Nothing read is not "empty": a platform that cannot read its disks
+    // sees nothing.
+    (found == superblock::Found::Unknown && !head.is_empty() && superblock::empty(head)).then(|| {
+        Error::text(
+            what,
+            "is empty (all zeros where a file system begins): there is nothing to mount; \
+             drop -P to format it, or use --create to make and format a missing image",
+        )
+    })
+}
+
+/// [`check`]: what the superblock of an image that exists would make the run
+/// refuse (formatting over a file system; `--fsck=always` on one it cannot
+/// check; a disk read-only under `always`). Read from the image file: the
+/// disk starts where the image does.
+fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
+    use crate::superblock::{self, Decision};
+    let Backing::Vnode(path) = &a.backing else { return Ok(()) };
+    // Behind a crypt layer the image holds ciphertext: what the file
+    // system is, is read at the Examine step, through the opened layer.
+    if plan.steps.iter().any(|s| matches!(s, Step::Crypt(_))) {
+        return Ok(());
+    }
+    let Some(e) = plan.steps.iter().find_map(|s| match s {
+        Step::Examine(e) => Some(e),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let len = match e {
+        Examine::BeforeFormat => superblock::EMPTY_LEN,
+        Examine::BeforeMount(_) => superblock::PROBE_LEN,
+    };
+    let Some(head) = platform.read_start(Head::Image(path), len)? else { return Ok(()) };
+    let found = superblock::probe(&head);
+    let what = crate::error::quoted(path);
+    match e {
+        Examine::BeforeFormat => format_consent(&head, found, what).map_or(Ok(()), Err),
+        Examine::BeforeMount(policy) => {
+            if let Some(e) = unmountable(&head, found, &what).filter(|_| !layered(plan)) {
+                return Err(e);
+            }
+            match superblock::decide(*policy, found, &superblock::health(&head, found), a.read_only) {
+                Decision::Refuse(why) => Err(Error::text(what, why)),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The plan mounts a layer above the disk (a suffix such as `.uzip`).
+pub(crate) fn layered(plan: &Plan) -> bool {
+    plan.steps.iter().any(|s| matches!(s, Step::Mount(m) if !m.suffix.is_empty()))
+}
+
+/// The type the plan mounts, when it names one.
+pub(crate) fn fstype_of(plan: &Plan) -> Option<&str> {
+    plan.steps.iter().find_map(|s| match s {
+        Step::Mount(m) => match &m.fstype {
+            crate::plan::FsType::Named(t) => Some(t.as_str()),
+            crate::plan::FsType::Probe => None,
+        },
+        _ => None,
+    })
+}
+
+/// The refusal to mount a disk over a file system already mounted there.
+fn over(mount_point: &std::path::Path, source: &str) -> Error {
+    Error::plain(format!(
+        "{}: already a mount point (of {source}); not mounting over it (unmount it first)",
+        crate::error::quoted(mount_point)
+    ))
+}

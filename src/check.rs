@@ -32,12 +32,7 @@ pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, dry_run: bool)
     if plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_))) {
         return Ok(());
     }
-    let Some(a) = plan.steps.iter().find_map(|s| match s {
-        Step::Attach(a) => Some(a),
-        _ => None,
-    }) else {
-        return Ok(());
-    };
+    let Some(a) = plan.attach() else { return Ok(()) };
     let image = match &a.backing {
         Backing::Vnode(path) => match platform.identify(path) {
             Ok(PathKind::File(id)) => Some(id),

@@ -51,10 +51,7 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         ro_noted: false,
         layered: layered(plan),
         probed: None,
-        attach: plan.steps.iter().find_map(|s| match s {
-            Step::Attach(a) => Some(a),
-            _ => None,
-        }),
+        attach: plan.attach(),
         looked: None,
     };
     let mut skip_to_mounted = false;

@@ -197,6 +197,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan's Attach step (none for tmpfs).
+    pub fn attach(&self) -> Option<&Attach> {
+        self.steps.iter().find_map(|s| match s {
+            Step::Attach(a) => Some(a),
+            _ => None,
+        })
+    }
+
     /// Why the plan cannot work, known before anything runs: formatting a
     /// disk that is attached read-only (`-o ro` without `-P`) would only
     /// fail late, in the formatter; a skeleton cannot go into a read-only

@@ -60,10 +60,7 @@ fn size(n: u64) -> String {
 /// The plan's steps in words, one a line, each with the condition it runs
 /// under.
 pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
-    let unit = plan.steps.iter().find_map(|s| match s {
-        Step::Attach(a) => Some(a.unit),
-        _ => None,
-    });
+    let unit = plan.attach().map(|a| a.unit);
     let disk = match unit {
         Some(Unit::Fixed(n)) => format!("{}{n}", v.node),
         _ => format!("the {}", v.disk),

@@ -283,31 +283,29 @@ fn progress_on_a_terminal_only() {
     ok(&run(&bin(), args!["--create", "-s", "48m", "-T", "ext2", "-F", host_img, "md", host]));
     let (host_guard, _) = mounted(&host, &host_img, &mut loops);
     let inner = host.join("z.img");
+    // `line` run on a terminal zero-fills 16 MiB of `inner`, and says so.
+    let zero_fills_on_a_terminal = |line: &str| {
+        let out = std::process::Command::new("script").args(["-qec", line, "/dev/null"]).output().unwrap();
+        let said = text(&out.stdout);
+        assert!(out.status.success(), "{said}");
+        assert!(
+            said.contains(&format!("\rmount_md: zero-filling {}: ", inner.display())) && said.contains(" of 16M ("),
+            "{said:?}"
+        );
+    };
     let line = format!(
         "MOUNT_MD_PROGRESS_AFTER=0 '{}' --create -s 16m -F '{}' md '{}'",
         bin().display(),
         inner.display(),
         mnt.display()
     );
-    let out = std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
-    let said = text(&out.stdout);
-    assert!(out.status.success(), "{said}");
-    assert!(
-        said.contains(&format!("\rmount_md: zero-filling {}: ", inner.display())) && said.contains(" of 16M ("),
-        "{said:?}"
-    );
+    zero_fills_on_a_terminal(&line);
     let (guard, _) = mounted(&mnt, &inner, &mut loops);
     ok(&run(&bin(), args!["-u", mnt]));
     drop(guard);
     // -r extends it the same way: its new tail zero-filled, and said so.
     let line = format!("MOUNT_MD_PROGRESS_AFTER=0 '{}' -r -s 32m '{}'", bin().display(), inner.display());
-    let out = std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
-    let said = text(&out.stdout);
-    assert!(out.status.success(), "{said}");
-    assert!(
-        said.contains(&format!("\rmount_md: zero-filling {}: ", inner.display())) && said.contains(" of 16M ("),
-        "{said:?}"
-    );
+    zero_fills_on_a_terminal(&line);
     assert_eq!(std::fs::metadata(&inner).unwrap().len(), 32 * MIB);
     ok(&run(&bin(), args!["-u", host]));
     drop(host_guard);

@@ -134,9 +134,9 @@ impl<S: LoopSys> Linux<S> {
     /// Linux cannot do at all, and a mount point that is not a directory.
     pub(super) fn refusal(&mut self, plan: &Plan) -> Result<()> {
         self.mount_point = Some(plan.mount_point.clone());
-        self.fixed_unit = plan.steps.iter().find_map(|s| match s {
-            Step::Attach(Attach { unit: Unit::Fixed(n), .. }) => Some(*n),
-            _ => None,
+        self.fixed_unit = plan.attach().and_then(|a| match a.unit {
+            Unit::Fixed(n) => Some(n),
+            Unit::Auto => None,
         });
         let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
         for step in &plan.steps {

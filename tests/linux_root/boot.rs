@@ -294,7 +294,7 @@ fn a_held_lock_is_a_bounded_wait() {
     let mnt = tmp.dir("mnt");
     let img = tmp.join("a.img");
     make_image(&img, 16 * MIB, true);
-    let mut holder = hold_lock(&img, 60);
+    let mut holder = hold_lock(&lock_of(&img), 60);
     struct Kill<'a>(&'a mut std::process::Child);
     impl Drop for Kill<'_> {
         fn drop(&mut self) {

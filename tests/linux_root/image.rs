@@ -276,7 +276,7 @@ fn a_held_lock_is_waited_for_a_bounded_time() {
     let t = TempDir::new("image-held");
     let p = t.0.join("a.img");
     fs::write(&p, vec![0u8; 4096]).unwrap();
-    let holder = fs::File::open(&p).unwrap();
+    let holder = fs::File::open(crate::support::lock_of(&p)).unwrap();
     // SAFETY: flock on a descriptor this test owns.
     assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&holder), libc::LOCK_EX) }, 0);
     let start = std::time::Instant::now();

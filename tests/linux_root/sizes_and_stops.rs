@@ -99,7 +99,7 @@ fn a_stop_signal_ends_a_lock_wait_at_once() {
     let img = tmp.join("j.img");
     let mnt = tmp.dir("mnt");
     make_image(&img, 32 * MIB, true);
-    let lock = hold_lock(&img);
+    let lock = hold_lock(&lock_of(&img));
     let mut child = Command::new(bin())
         .args(["-P", "-F"])
         .arg(&img)

@@ -284,3 +284,73 @@ fn list_shows_no_c1_control() {
     }
     unmount_and_check_no_leak(guard, &tmp);
 }
+
+/// `flock(1 … sleep)` as uid 65534 on `path`, returned once /proc/locks
+/// shows its lock (at most 5 s); killed when dropped.
+struct NobodyLock(std::process::Child);
+
+impl NobodyLock {
+    fn hold(path: &Path) -> NobodyLock {
+        let child = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "flock", "-x"])
+            .arg(path)
+            .args(["sleep", "120"])
+            .spawn()
+            .expect("setpriv");
+        let held = NobodyLock(child);
+        let start = std::time::Instant::now();
+        while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {} ", held.0.id())) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "flock as nobody never held {}",
+                path.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        held
+    }
+}
+
+impl Drop for NobodyLock {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// flock(2) needs nothing but a descriptor, so anyone who can read an
+/// image (root's own at 0644, or a tenant's) could lock it. mount_md's
+/// lock is a file only root can open: a lock another user holds on the
+/// image, or on its directory, stalls no mount, `-u`, `-r` or `--create`.
+#[test]
+fn a_lock_someone_else_holds_on_the_image_or_its_directory_stalls_nothing() {
+    require_loop!();
+    require_tools!("flock", "setpriv");
+    let tmp = TempDir::new("untrusted-lock");
+    set_mode(&tmp.0, 0o755);
+    let img = tmp.join("j.img");
+    make_image(&img, 32 * MIB, true);
+    set_mode(&img, 0o644);
+    let mnt = tmp.dir("mnt");
+    let mut loops = LoopGuard::default();
+    let _on_image = NobodyLock::hold(&img);
+    let _on_dir = NobodyLock::hold(&tmp.0);
+    // A wait for a lock says so at once ("waiting up to 10 s for its lock").
+    let quick = |args: &[&dyn AsRef<OsStr>]| {
+        let out = call(args);
+        let err = text(&out.stderr);
+        assert!(out.status.success() && !err.contains("waiting"), "{err}");
+    };
+    quick(&[&"-P", &"-F", &img, &"md", &mnt]);
+    let (guard, _) = mounted(&mnt, &img, &mut loops);
+    quick(&[&"-u", &mnt]);
+    drop(guard);
+    quick(&[&"-r", &"-s", &"48m", &img]);
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 48 * MIB);
+    let new = tmp.join("new.img");
+    quick(&[&"--create", &"-s", &"16m", &"-F", &new, &"md", &mnt]);
+    let (guard, _) = mounted(&mnt, &new, &mut loops);
+    quick(&[&"-u", &mnt]);
+    drop(guard);
+    assert_nothing_left(&tmp);
+}

@@ -317,3 +317,15 @@ pub fn in_own_namespace(script: &str, args: &[&std::ffi::OsStr]) -> Output {
         .output()
         .expect("unshare")
 }
+
+/// The file mount_md locks for `image` ([`mount_md::platform::posix::lock_path`]),
+/// made as a run makes it, for a test to hold the image's lock as another
+/// run would.
+pub fn lock_of(image: &Path) -> PathBuf {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let st = std::fs::metadata(image).unwrap();
+    let path = mount_md::platform::posix::lock_path(mount_md::platform::FileId { dev: st.dev(), ino: st.ino() });
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(mount_md::platform::posix::LOCK_DIR);
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).unwrap();
+    path
+}

@@ -72,19 +72,19 @@ impl<S: LoopSys> Describe for Linux<S> {
                 let tmp = o.path.file_name().map(|n| show(Path::new(&posix::temp_name(n)))).unwrap_or_default();
                 let create = match o.create {
                     Some((size, crate::request::CreateMode::Reserve)) => format!(
-                        "if missing: flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
+                        "if missing: flock(<dir's lock file>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
                          fallocate(<img>, 0, 0, {size}) (zeros written where the file system cannot); renameat2(RENAME_NOREPLACE) once formatted; ",
                         mount::quoted(&tmp)
                     ),
                     Some((size, crate::request::CreateMode::Sparse)) => format!(
-                        "if missing: flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
+                        "if missing: flock(<dir's lock file>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
                          ftruncate(<img>, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
                         mount::quoted(&tmp)
                     ),
                     None => match &o.from {
                         Some(b) => format!(
                             "if missing: open {} read-only, locked; refuse it if a unit has it attached read-write; \
-                             flock(<dir>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); ioctl(<img>, FICLONE, <base>){}; \
+                             flock(<dir's lock file>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); ioctl(<img>, FICLONE, <base>){}; \
                              renameat2(RENAME_NOREPLACE) once it has its own UUID; ",
                             mount::quoted(&show(&b.path)),
                             mount::quoted(&tmp),
@@ -98,7 +98,7 @@ impl<S: LoopSys> Describe for Linux<S> {
                 };
                 format!(
                     "{create}openat({}, {mode}|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
-                     flock(<img>, LOCK_EX) (at most {} s)",
+                     flock(<img's lock file>, LOCK_EX) (at most {} s)",
                     mount::quoted(&show(&o.path)),
                     posix::LOCK_WAIT.as_secs()
                 )
@@ -176,7 +176,7 @@ mod tests {
             lines,
             [
                 "openat(\"/i m/g\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
-                 flock(<img>, LOCK_EX) (at most 10 s)",
+                 flock(<img's lock file>, LOCK_EX) (at most 10 s)",
                 "flock(/dev/loop-control, LOCK_EX); ioctl(/dev/loop-control, LOOP_CTL_GET_FREE); \
                  ioctl(/dev/loop?, LOOP_CONFIGURE, fd=<img>, flags=AUTOCLEAR|DIRECT_IO, lo_file_name=\"mount_md:/\")",
                 "wait for /dev/loop? (at most 5 s)",
@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(
             l.describe(&p.steps[0], None, None),
             "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
-             flock(<img>, LOCK_EX) (at most 10 s)"
+             flock(<img's lock file>, LOCK_EX) (at most 10 s)"
         );
         assert_eq!(p.steps[1].kind(), "predetach");
         assert_eq!(l.describe(&p.steps[1], None, None), "ioctl(/dev/loop4, LOOP_CLR_FD) if bound and not in use");
@@ -214,10 +214,10 @@ mod tests {
         let p = plan(&["mount_md", "--create=sparse", "-s", "1m", "-F", "/n", "md", "/"]);
         assert_eq!(
             l.describe(&p.steps[0], None, None),
-            "if missing: flock(<dir>, LOCK_EX); openat(\".n.mount_md-new\", O_CREAT|O_EXCL, 0600); \
+            "if missing: flock(<dir's lock file>, LOCK_EX); openat(\".n.mount_md-new\", O_CREAT|O_EXCL, 0600); \
              ftruncate(<img>, 1048576); renameat2(RENAME_NOREPLACE) once formatted; \
              openat(\"/n\", O_RDWR|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
-             flock(<img>, LOCK_EX) (at most 10 s)"
+             flock(<img's lock file>, LOCK_EX) (at most 10 s)"
         );
         let p = plan(&["mount_md", "-s", "1m", "tmpfs", "/"]);
         assert_eq!(

@@ -1,5 +1,6 @@
-//! The backing image: opened once (created for `--create`), locked with
-//! flock(2) for as long as a run holds it, allocated, published, read.
+//! The backing image: opened once (created for `--create`), locked (see
+//! [`super::lock`]) for as long as a run holds it, allocated, published,
+//! read.
 #![forbid(unsafe_code)]
 use super::*;
 use crate::error::{Error, Result};
@@ -8,10 +9,10 @@ use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::linkat;
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// How `--create` makes a missing image.
 pub use crate::request::CreateMode;
@@ -22,11 +23,15 @@ pub struct Image {
     /// Open read-write when possible, else read-only: what a loop device
     /// is bound to.
     pub fd: OwnedFd,
-    /// A second open file description of the same file carrying the
-    /// `flock(LOCK_EX)`. flock belongs to the open file description, and a
-    /// loop device keeps `fd`'s description for as long as it is bound: a
-    /// lock on `fd` would outlive this process and block the next run.
+    /// The image's lock ([`super::take`]): its lock file, or where there
+    /// is none a second open file description of the image. Never `fd`:
+    /// flock belongs to the open file description, and a loop device
+    /// keeps `fd`'s for as long as it is bound, so a lock on it would
+    /// outlive this process and block the next run.
     _lock: OwnedFd,
+    /// `--create`: the `flock` of the temporary itself until it is
+    /// published, which tells a later run that its creator is alive.
+    _creating: Option<OwnedFd>,
     pub writable: bool,
     /// This run created the file (`--create`); rollback removes it.
     pub created: bool,
@@ -44,14 +49,6 @@ pub struct Image {
     /// `--from`: how this run made it from its base.
     pub made: Option<crate::platform::clone::Made>,
 }
-
-/// How long a run waits for a lock another process holds (the image's, or
-/// its directory's while an image is being created there) before it gives
-/// up with nothing changed.
-pub const LOCK_WAIT: Duration = Duration::from_secs(10);
-
-/// How often a lock wait looks for a stop signal.
-const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// The temporary name `--create` makes an image under, in the same
 /// directory: `.<name>.mount_md-new`. Fixed, so that a run can find and
@@ -150,26 +147,22 @@ pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: boo
     open_existing(w, path, read_only)
 }
 
-/// Takes the lock [`open_image`] takes on the file at `path`, if that is
-/// still the file `id` names (the one a unit holds), waiting for it as
-/// [`open_image`] does (at most [`LOCK_WAIT`], saying for what): `-u` holds
-/// it while it releases the unit, so that it never runs beside a mount or
-/// a `-r` of the same image. `None` when `path` cannot be opened by the
-/// symlink rule or names another file now: then no mount or `-r` can lock
-/// that file by that name either. The flag says whether the lock had to be
-/// waited for (what the caller read before may be stale).
+/// Takes the lock [`open_image`] takes on the file `id` (the one a unit
+/// holds, at `path`), waiting for it as [`open_image`] does (at most
+/// [`LOCK_WAIT`], saying for what): `-u` holds it while it releases the
+/// unit, so that it never runs beside a mount or a `-r` of the same image.
+/// `None` only where there is no lock file ([`super::take`]) and `path`
+/// cannot be opened by the symlink rule or names another file now. The
+/// flag says whether the lock had to be waited for (what the caller read
+/// before may be stale).
 pub fn lock_existing(path: &Path, id: crate::platform::FileId) -> Result<Option<(OwnedFd, bool)>> {
-    let Ok(w) = walk_path(path) else { return Ok(None) };
-    let Ok((fd, st)) = open_regular(&w.parent, &w.name, path, OFlag::O_RDONLY) else { return Ok(None) };
-    if super::file_id(&st) != id {
-        return Ok(None);
-    }
-    let shown = crate::error::quoted(path);
-    if try_lock(&fd).map_err(|e| Error::sys(shown.clone(), e))? {
-        return Ok(Some((fd, false)));
-    }
-    wait_lock(&fd, &st, &shown, " (another mount_md run is working on it)")?;
-    Ok(Some((fd, true)))
+    // Without a lock file, the file itself, if `path` still names it.
+    let itself = || {
+        let Ok(w) = walk_path(path) else { return Ok(None) };
+        let Ok((fd, st)) = open_regular(&w.parent, &w.name, path, OFlag::O_RDONLY) else { return Ok(None) };
+        Ok((super::file_id(&st) == id).then_some((fd, st)))
+    };
+    take(id, itself, &crate::error::quoted(path), " (another mount_md run is working on it)")
 }
 
 /// [`open_image`] for `--create --from=BASE`: a missing image is made as
@@ -239,19 +232,24 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
         }
         Err(e) => return Err(e),
     };
-    let (lock_fd, locked) = open_regular(&dir, &name, path, OFlag::O_RDONLY)?;
-    wait_lock(&lock_fd, &locked, &shown(), "")?;
-    // Both descriptions must be of one file (the name could have been
-    // swapped between the two opens).
-    if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
-        return Err(Error::plain(format!("{} was replaced while opening it", shown())));
-    }
+    let itself = || {
+        let (fd, locked) = open_regular(&dir, &name, path, OFlag::O_RDONLY)?;
+        // Both descriptions must be of one file (the name could have been
+        // swapped between the two opens).
+        if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
+            return Err(Error::plain(format!("{} was replaced while opening it", shown())));
+        }
+        Ok(Some((fd, locked)))
+    };
+    let (lock_fd, _) =
+        take(file_id(&stat), itself, &shown(), "")?.ok_or_else(|| Error::plain("internal error: no lock"))?;
     // Read again now that it is ours: the run that held the lock may have
     // changed its length (a `-r` growing it).
     let stat = fstat(&fd).map_err(|e| Error::sys(shown(), e))?;
     Ok(Image {
         fd,
         _lock: lock_fd,
+        _creating: None,
         writable,
         created: false,
         stat,
@@ -274,9 +272,10 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
     loop {
         // Creators take turns per directory: while this is held, a
         // temporary nobody has locked can only be an interrupted run's.
-        let dir_lock = open_dir_at(dir, ".").map_err(|e| Error::sys(shown(), e))?;
-        let dir_st = fstat(&dir_lock).map_err(|e| Error::sys(shown(), e))?;
-        wait_lock(&dir_lock, &dir_st, &shown(), " (another run is creating an image in its directory)")?;
+        let dir_st = fstat(dir).map_err(|e| Error::sys(shown(), e))?;
+        let itself = || Ok(Some((open_dir_at(dir, ".").map_err(|e| Error::sys(shown(), e))?, dir_st)));
+        let why = " (another run is creating an image in its directory)";
+        let dir_lock = take(file_id(&dir_st), itself, &shown(), why)?;
         match openat(d, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()) {
             Ok(t) => {
                 if try_lock(&t).map_err(|e| Error::sys(shown(), e))? {
@@ -332,6 +331,10 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
         // Locked before the directory lock goes: a temporary is never seen
         // unlocked while its run is alive.
         lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
+        // The new image's own lock, as a run that opens it takes it; where
+        // there is no lock file, the temporary's flock is that lock too.
+        let st = fstat(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
+        let image_lock = take(file_id(&st), || Ok(None), &shown(), "")?.map(|(l, _)| l);
         drop(dir_lock);
         let remove = || {
             let _ = nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
@@ -365,9 +368,14 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             }
         };
         let dir = nix::unistd::dup(dir).map_err(|e| Error::sys(shown(), e))?;
+        let (lock, creating) = match image_lock {
+            Some(l) => (l, Some(lock_fd)),
+            None => (lock_fd, None),
+        };
         return Ok(Some(Image {
             fd,
-            _lock: lock_fd,
+            _lock: lock,
+            _creating: creating,
             writable: true,
             created: true,
             stat,
@@ -470,140 +478,6 @@ fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> 
     }
     linkat(d, from, d, to, AtFlags::empty())?;
     nix::unistd::unlinkat(d, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
-}
-
-fn lock(fd: &OwnedFd) -> nix::Result<()> {
-    super::sys::flock(fd.as_fd(), libc::LOCK_EX)
-}
-
-/// `flock(LOCK_EX | LOCK_NB)`: whether it was taken.
-fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
-    match super::sys::flock(fd.as_fd(), libc::LOCK_EX | libc::LOCK_NB) {
-        Ok(()) => Ok(true),
-        Err(Errno::EWOULDBLOCK | Errno::EINTR) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Takes the lock on `fd` (the file `st` describes, `what` in messages),
-/// waiting at most [`LOCK_WAIT`]. The wait is announced once, at once,
-/// with who holds the lock where the system says (/proc/locks); after it
-/// the run gives up, having changed nothing.
-pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
-    wait_lock_quietly(fd, st, what, why, Duration::ZERO)
-}
-
-/// [`wait_lock`], saying nothing for the first `quiet` of the wait: for a
-/// lock that cooperating runs take in turns many times a second
-/// (`/dev/loop-control`), only a wait that lasts is worth a line.
-///
-/// The wait itself is a blocking `flock(LOCK_EX)` in a helper thread, on a
-/// duplicate of `fd` (the same open file description, so the lock it gets
-/// is this descriptor's): the kernel queues blocked waiters, where polling
-/// with `LOCK_NB` could lose every turn to others under contention. If the
-/// bound passes first, the run fails; should the thread get the lock after
-/// that, it holds it only until this process exits, moments later. A
-/// thread that got the lock is joined before this returns: the run is
-/// single-threaded again, as `unshare(CLONE_NEWNS)` needs (a new image
-/// grown mounted, [`crate::platform::Platform::grow`]).
-pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
-    if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
-        return Ok(());
-    }
-    let dup = fd.try_clone().map_err(|e| crate::error::from_io(what.to_string(), &e))?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let _ = tx.send(super::sys::flock(dup.as_fd(), libc::LOCK_EX));
-    });
-    // Waits up to `d` for the thread, in slices: a stop signal (held, see
-    // hold_stop_signals) ends the wait at once, naming the signal.
-    let wait = |d: Duration| -> Option<Result<()>> {
-        let until = Instant::now() + d;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left.min(STOP_POLL)) {
-                Ok(Ok(())) => return Some(Ok(())),
-                Ok(Err(e)) => return Some(Err(Error::sys(what.to_string(), e))),
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            }
-            if let Some(signal) = pending_stop() {
-                return Some(Err(Error::text(
-                    what.to_string(),
-                    format!("{signal} while waiting for its lock; nothing changed"),
-                )));
-            }
-            if left.is_zero() {
-                return None;
-            }
-        }
-    };
-    if let Some(r) = wait(quiet) {
-        // The thread sent its answer and ends: wait for it (a later
-        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
-        // after a stop signal, while it still waits in flock.
-        if r.is_ok() {
-            let _ = waiter.join();
-        }
-        return r;
-    }
-    let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
-    say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
-    if let Some(r) = wait(LOCK_WAIT.saturating_sub(quiet)) {
-        // The thread sent its answer and ends: wait for it (a later
-        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
-        // after a stop signal, while it still waits in flock.
-        if r.is_ok() {
-            let _ = waiter.join();
-        }
-        return r;
-    }
-    Err(Error::text(
-        what.to_string(),
-        format!(
-            "still locked after {} s{holder}{why}; giving up, nothing changed; run again once {} is done",
-            LOCK_WAIT.as_secs(),
-            if holder.is_empty() { "its holder" } else { "that process" }
-        ),
-    ))
-}
-
-/// Who holds a `flock` on the file `st` describes: `pid N (comm)` from
-/// /proc/locks (read as bytes) and /proc/N/comm. Linux only; `None`
-/// where the system does not say.
-fn lock_holder(st: &FileStat) -> Option<String> {
-    #[cfg(target_os = "linux")]
-    {
-        #[allow(clippy::unnecessary_cast)]
-        let (dev, ino) = (st.st_dev as u64, st.st_ino as u64);
-        let key = format!("{:02x}:{:02x}:{ino}", libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
-        let table = std::fs::read("/proc/locks").ok()?;
-        let pid = holder_pid(&table, &key)?;
-        let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let comm = String::from_utf8_lossy(&comm).trim().to_string();
-        Some(if comm.is_empty() { format!("pid {pid}") } else { format!("pid {pid} ({comm})") })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = st;
-        None
-    }
-}
-
-/// The pid of the first `FLOCK` line of /proc/locks for `key`
-/// (`maj:min:inode`, as the kernel prints it).
-pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
-    table.split(|b| *b == b'\n').find_map(|line| {
-        let line = std::str::from_utf8(line).ok()?;
-        let f: Vec<&str> = line.split_whitespace().collect();
-        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's
-        // line starts with "1: ->" and is skipped.
-        let at = f.iter().position(|w| *w == "FLOCK")?;
-        if f.get(at.checked_sub(1)?) == Some(&"->") {
-            return None;
-        }
-        (f.get(at + 4) == Some(&key)).then(|| f.get(at + 3)?.parse().ok())?
-    })
 }
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {

@@ -6,10 +6,11 @@
 //! root that swaps a directory for a symlink cannot redirect a chmod, chown
 //! or copy onto the host (mdmfs's chmod/chown-by-path race).
 //!
-//! One file per concern: `root`, `skeleton`, `walk`, `image`,
+//! One file per concern: `root`, `skeleton`, `walk`, `image`, `lock`,
 //! `spawn`, `signals`, `progress` (the line long work shows on a
 //! terminal).
 mod image;
+mod lock;
 pub mod progress;
 mod root;
 mod setid;
@@ -20,6 +21,7 @@ pub(in crate::platform) mod sys;
 mod walk;
 
 pub use image::*;
+pub use lock::*;
 pub use root::*;
 pub use setid::*;
 pub use signals::*;

@@ -1,0 +1,242 @@
+//! The locks runs take in turns: on an image (mounts, `-u`, `-r`), on a
+//! directory while an image is created in it, on `/dev/loop-control`.
+//! Each wait is bounded ([`LOCK_WAIT`]), says what it waits for and who
+//! holds the lock, and ends at once on a stop signal.
+//!
+//! An image's or a directory's lock is an `flock` of a file of mount_md's
+//! own, named by the device and inode of what it locks, in [`LOCK_DIR`], a
+//! directory only root can open ([`take`]): `flock` needs no more than a
+//! descriptor, so a lock on the image itself could be taken by anyone who
+//! can read it, and would stall every mount, `-u` and `-r` of it. A run
+//! that may not make that directory (not root) locks the file itself.
+#![forbid(unsafe_code)]
+use super::*;
+use crate::error::{Error, Result};
+use crate::platform::FileId;
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{fstat, FileStat, Mode};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// Where mount_md's lock files are: a directory of root's that no one else
+/// can open (mode 0700), made by the first run that needs it. Its files
+/// are empty and are never removed while the system runs (removing one
+/// could let two runs hold "the" lock at once); the directory is on a
+/// file system the system clears at boot.
+#[cfg(target_os = "linux")]
+pub const LOCK_DIR: &str = "/run/mount_md";
+#[cfg(not(target_os = "linux"))]
+pub const LOCK_DIR: &str = "/var/run/mount_md";
+
+/// Takes the lock of the file `id` (`what` in messages, `why` after the
+/// holder), waiting at most [`LOCK_WAIT`]: an `flock` of `LOCK_DIR/DEV-INO`,
+/// or, where this process may not use [`LOCK_DIR`] (not root: EACCES,
+/// EPERM; a read-only /run: EROFS), of what `itself` opens (the file;
+/// `None`: nothing to lock, and so is the answer). Returns the descriptor
+/// holding the lock, and whether the lock had to be waited for (what the
+/// caller read before may be stale).
+pub fn take(
+    id: FileId,
+    itself: impl FnOnce() -> Result<Option<(OwnedFd, FileStat)>>,
+    what: &str,
+    why: &str,
+) -> Result<Option<(OwnedFd, bool)>> {
+    let Some((fd, st)) = (match lock_file(id)? {
+        Some(l) => Some(l),
+        None => itself()?,
+    }) else {
+        return Ok(None);
+    };
+    if try_lock(&fd).map_err(|e| Error::sys(what.to_string(), e))? {
+        return Ok(Some((fd, false)));
+    }
+    wait_lock(&fd, &st, what, why)?;
+    Ok(Some((fd, true)))
+}
+
+/// The lock file of the file `id`: `LOCK_DIR/DEV-INO`.
+pub fn lock_path(id: FileId) -> std::path::PathBuf {
+    std::path::Path::new(LOCK_DIR).join(format!("{}-{}", id.dev, id.ino))
+}
+
+/// `LOCK_DIR/DEV-INO` opened (made if missing, 0600); `None` where this
+/// process may not make or open [`LOCK_DIR`]. A [`LOCK_DIR`] that is not
+/// root's, or that others can write, is refused: names in it could be
+/// someone else's files.
+fn lock_file(id: FileId) -> Result<Option<(OwnedFd, FileStat)>> {
+    let unusable = |e: Errno| matches!(e, Errno::EACCES | Errno::EPERM | Errno::EROFS);
+    match nix::unistd::mkdir(LOCK_DIR, Mode::from_bits_truncate(0o700)) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) if unusable(e) => return Ok(None),
+        Err(e) => return Err(Error::sys(format!("cannot make {LOCK_DIR}"), e)),
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let dir = match nix::fcntl::open(LOCK_DIR, flags, Mode::empty()) {
+        Ok(d) => d,
+        Err(e) if unusable(e) => return Ok(None),
+        Err(e) => return Err(Error::sys(LOCK_DIR.to_string(), e)),
+    };
+    let st = fstat(&dir).map_err(|e| Error::sys(LOCK_DIR.to_string(), e))?;
+    #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
+    if st.st_uid != 0 || u32::from(st.st_mode) & 0o022 != 0 {
+        return Err(Error::text(
+            LOCK_DIR.to_string(),
+            "is not root's alone (owned by someone else, or writable by others); \
+             mount_md keeps its locks there: remove it, and the next run makes it again",
+        ));
+    }
+    let path = lock_path(id);
+    let name = path.file_name().unwrap_or_default();
+    let fd = openat(
+        &dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )
+    .map_err(|e| Error::sys(path.display().to_string(), e))?;
+    let st = fstat(&fd).map_err(|e| Error::sys(path.display().to_string(), e))?;
+    Ok(Some((fd, st)))
+}
+
+/// How long a run waits for a lock another process holds (the image's, or
+/// its directory's while an image is being created there) before it gives
+/// up with nothing changed.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// How often a lock wait looks for a stop signal.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+pub(super) fn lock(fd: &OwnedFd) -> nix::Result<()> {
+    super::sys::flock(fd.as_fd(), libc::LOCK_EX)
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: whether it was taken.
+pub(super) fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
+    match super::sys::flock(fd.as_fd(), libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => Ok(true),
+        Err(Errno::EWOULDBLOCK | Errno::EINTR) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the lock on `fd` (the file `st` describes, `what` in messages),
+/// waiting at most [`LOCK_WAIT`]. The wait is announced once, at once,
+/// with who holds the lock where the system says (/proc/locks); after it
+/// the run gives up, having changed nothing.
+pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
+    wait_lock_quietly(fd, st, what, why, Duration::ZERO)
+}
+
+/// [`wait_lock`], saying nothing for the first `quiet` of the wait: for a
+/// lock that cooperating runs take in turns many times a second
+/// (`/dev/loop-control`), only a wait that lasts is worth a line.
+///
+/// The wait itself is a blocking `flock(LOCK_EX)` in a helper thread, on a
+/// duplicate of `fd` (the same open file description, so the lock it gets
+/// is this descriptor's): the kernel queues blocked waiters, where polling
+/// with `LOCK_NB` could lose every turn to others under contention. If the
+/// bound passes first, the run fails; should the thread get the lock after
+/// that, it holds it only until this process exits, moments later. A
+/// thread that got the lock is joined before this returns: the run is
+/// single-threaded again, as `unshare(CLONE_NEWNS)` needs (a new image
+/// grown mounted, [`crate::platform::Platform::grow`]).
+pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
+    if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
+        return Ok(());
+    }
+    let dup = fd.try_clone().map_err(|e| crate::error::from_io(what.to_string(), &e))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = tx.send(super::sys::flock(dup.as_fd(), libc::LOCK_EX));
+    });
+    // Waits up to `d` for the thread, in slices: a stop signal (held, see
+    // hold_stop_signals) ends the wait at once, naming the signal.
+    let wait = |d: Duration| -> Option<Result<()>> {
+        let until = Instant::now() + d;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left.min(STOP_POLL)) {
+                Ok(Ok(())) => return Some(Ok(())),
+                Ok(Err(e)) => return Some(Err(Error::sys(what.to_string(), e))),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(signal) = pending_stop() {
+                return Some(Err(Error::text(
+                    what.to_string(),
+                    format!("{signal} while waiting for its lock; nothing changed"),
+                )));
+            }
+            if left.is_zero() {
+                return None;
+            }
+        }
+    };
+    if let Some(r) = wait(quiet) {
+        // The thread sent its answer and ends: wait for it (a later
+        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
+        // after a stop signal, while it still waits in flock.
+        if r.is_ok() {
+            let _ = waiter.join();
+        }
+        return r;
+    }
+    let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
+    say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
+    if let Some(r) = wait(LOCK_WAIT.saturating_sub(quiet)) {
+        // The thread sent its answer and ends: wait for it (a later
+        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
+        // after a stop signal, while it still waits in flock.
+        if r.is_ok() {
+            let _ = waiter.join();
+        }
+        return r;
+    }
+    Err(Error::text(
+        what.to_string(),
+        format!(
+            "still locked after {} s{holder}{why}; giving up, nothing changed; run again once {} is done",
+            LOCK_WAIT.as_secs(),
+            if holder.is_empty() { "its holder" } else { "that process" }
+        ),
+    ))
+}
+
+/// Who holds a `flock` on the file `st` describes: `pid N (comm)` from
+/// /proc/locks (read as bytes) and /proc/N/comm. Linux only; `None`
+/// where the system does not say.
+fn lock_holder(st: &FileStat) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        #[allow(clippy::unnecessary_cast)]
+        let (dev, ino) = (st.st_dev as u64, st.st_ino as u64);
+        let key = format!("{:02x}:{:02x}:{ino}", libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let table = std::fs::read("/proc/locks").ok()?;
+        let pid = holder_pid(&table, &key)?;
+        let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let comm = String::from_utf8_lossy(&comm).trim().to_string();
+        Some(if comm.is_empty() { format!("pid {pid}") } else { format!("pid {pid} ({comm})") })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = st;
+        None
+    }
+}
+
+/// The pid of the first `FLOCK` line of /proc/locks for `key`
+/// (`maj:min:inode`, as the kernel prints it).
+pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
+    table.split(|b| *b == b'\n').find_map(|line| {
+        let line = std::str::from_utf8(line).ok()?;
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's
+        // line starts with "1: ->" and is skipped.
+        let at = f.iter().position(|w| *w == "FLOCK")?;
+        if f.get(at.checked_sub(1)?) == Some(&"->") {
+            return None;
+        }
+        (f.get(at + 4) == Some(&key)).then(|| f.get(at + 3)?.parse().ok())?
+    })
+}

@@ -243,12 +243,12 @@ fn online_ext4_grow_without_cap_sys_resource_is_refused_first() {
     assert_nothing_left(&tmp);
 }
 
-/// Waits (bounded) until nobody holds the image's lock: a grower a killed
-/// run started holds it to its end.
+/// Waits (bounded) until nobody holds the image's lock ([`lock_of`]): a
+/// grower a killed run started holds it to its end.
 fn settle(image: &Path) {
     let start = Instant::now();
     loop {
-        let f = std::fs::File::open(image).unwrap();
+        let f = std::fs::File::open(lock_of(image)).unwrap();
         match nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock) {
             Ok(_) => return,
             Err(_) if start.elapsed() < Duration::from_secs(60) => std::thread::sleep(Duration::from_millis(20)),
@@ -346,4 +346,48 @@ fn kill_9_during_an_online_xfs_grow() {
     require_tools!("mkfs.xfs", "xfs_growfs", "xfs_repair");
     require_kernel_fs!("xfs");
     killed_grows("xfs", 4);
+}
+
+/// A rerun of `-r IMAGE` while a killed run's grower still holds the
+/// image's lock and its unit (attached for the offline grow, mounted
+/// nowhere): once the grower lets both go, the rerun grows the image
+/// offline, not "released while waiting". Played here by the test: it
+/// holds the unit open (so autoclear keeps it after the unmount) and the
+/// image's lock, and lets go of both while the rerun waits.
+#[test]
+fn a_rerun_waiting_for_a_killed_runs_grower_finishes_offline() {
+    require_loop!();
+    let tmp = TempDir::new("grow-after-grower");
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs("ext4", &image, 16 * MIB, &[]);
+    let mut loops = LoopGuard::default();
+    ok(&mdmfs(args!["-P", "-F", &image, "md", &dir]));
+    let (guard, info) = mounted(&dir, &image, &mut loops);
+    let unit = std::fs::File::open(&info.source).unwrap();
+    let lock = std::fs::File::open(lock_of(&image)).unwrap();
+    let lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| e).unwrap();
+    assert!(Command::new("umount").arg(&dir).status().unwrap().success());
+    drop(guard);
+    let rerun = Command::new(bin())
+        .args(["-r", "-s", "24m"])
+        .arg(&image)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let go once the rerun waits (it says so at once).
+    let start = Instant::now();
+    while !std::fs::read_to_string("/proc/locks").unwrap().contains(" -> FLOCK ") {
+        assert!(start.elapsed() < Duration::from_secs(5), "the rerun never waited for the lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(unit);
+    assert!(wait_no_loops(&image, Duration::from_secs(5)).is_empty(), "the unit outlived its last opener");
+    drop(lock);
+    let out = rerun.wait_with_output().unwrap();
+    ok(&out);
+    assert_eq!(ext4_size(&image), 24 * MIB, "{}", text(&out.stderr));
+    e2fsck_clean(&image).unwrap();
+    assert_nothing_left(&tmp);
 }

@@ -1,5 +1,6 @@
-//! Linux side of `mount_md -r` and `mount_md --list`: what the backend
-//! answers ([`target`], [`row`]); the core drives both.
+//! Linux side of `mount_md -r`: what the backend answers ([`target`],
+//! [`made`]); the core drives it. (`--list`'s row of a unit is
+//! [`super::units::row`].)
 //!
 //! * The unit is found by [`crate::lifecycle::locate`], the rules `-u` uses,
 //!   over the backend's primitives: a mount point by the device number of
@@ -16,6 +17,7 @@
 //! * Not attached: attach (marked `mount_md:` with no mount point,
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
 use super::sys::LoopSys;
+use super::units::{disk_size, usage_of};
 use super::{loopdev, memory_name, mkfs, opened, units, Held, Linux};
 use crate::device::Unit;
 use crate::error::{Error, Result};
@@ -25,7 +27,6 @@ use crate::platform::{extend, posix, FileId, MountRec, UnitInfo};
 use crate::platform::{Disk, Opened, Platform};
 use crate::request::Backing;
 use crate::superblock;
-use crate::unit::Listed;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::{OsStr, OsString};
@@ -35,20 +36,6 @@ use std::time::Duration;
 
 fn show(p: &Path) -> String {
     p.display().to_string()
-}
-
-pub(super) fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
-    let mut raw = std::fs::read(format!("/sys/block/loop{unit}/{rel}")).ok()?;
-    if raw.last() == Some(&b'\n') {
-        raw.pop();
-    }
-    Some(raw)
-}
-
-/// The loop device's size in bytes, as the kernel has it now.
-pub(super) fn disk_size(unit: u32) -> Option<u64> {
-    let sectors: u64 = std::str::from_utf8(&sys_read(unit, "size")?).ok()?.trim().parse().ok()?;
-    Some(sectors * 512)
 }
 
 /// The loop units bound to the file `id`, as the kernel reports their
@@ -320,12 +307,24 @@ fn same_file(p: &Path, backing: Option<FileId>) -> bool {
     nix::sys::stat::stat(p).is_ok_and(|st| Some(posix::file_id(&st)) == backing)
 }
 
-/// Opens and checks unit `u` of ours for a grow, under its image's lock.
-fn found_unit<'a, S: LoopSys>(
-    linux: &'a mut Linux<S>,
+/// Unit `u` of ours under its image's lock, opened and read again: the
+/// image, the unit's descriptor and status.
+struct Locked<D> {
+    path: PathBuf,
+    image: posix::Image,
+    dev: D,
+    info: super::loopdev::LoopInfo64,
+}
+
+/// Takes the image's lock of unit `u` of ours and opens the unit then
+/// ([`Locked`]); `Err` with the image's path when the unit was let go
+/// while the lock was waited for.
+#[allow(clippy::type_complexity)]
+fn lock_unit<S: LoopSys>(
+    linux: &mut Linux<S>,
     u: &UnitInfo,
     named: Option<&Path>,
-) -> Result<(Found, LinuxGrow<'a, S>)> {
+) -> Result<std::result::Result<Locked<S::Dev>, PathBuf>> {
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
     // The image by the path sysfs shows, or, where it shows none (a path
@@ -360,26 +359,31 @@ fn found_unit<'a, S: LoopSys>(
     // descriptor on it held while waiting would keep a `-u`'s detach from
     // finishing. What was found before the wait is read again after it.
     let image = posix::open_image(&path, None, false)?;
-    let released = || {
-        Error::plain(format!(
-            "{node}: released while waiting for its image's lock (by mount_md -u, or an unmount); \
-             nothing changed; to grow the image offline: mount_md -r -s SIZE {}",
-            path.display()
-        ))
-    };
     let dev = match linux.sys.open_device(unit, OFlag::O_RDONLY) {
         Ok(d) => d,
-        Err(Errno::ENOENT | Errno::ENXIO) => return Err(released()),
-        Err(e) => return Err(Error::sys(node.clone(), e)),
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Err(path)),
+        Err(e) => return Err(Error::sys(node, e)),
     };
     let info = match linux.sys.get_status(&dev) {
         Ok(i) => i,
-        Err(Errno::ENXIO) => return Err(released()),
-        Err(e) => return Err(Error::sys(node.clone(), e)),
+        Err(Errno::ENXIO) => return Ok(Err(path)),
+        Err(e) => return Err(Error::sys(node, e)),
     };
     if u.backing.is_some_and(|b| (b.dev, b.ino) != (info.lo_device, info.lo_inode)) {
-        return Err(released());
+        return Ok(Err(path));
     }
+    Ok(Ok(Locked { path, image, dev, info }))
+}
+
+/// Checks unit `u` of ours, [`Locked`], for a grow.
+fn found_unit<'a, S: LoopSys>(
+    linux: &'a mut Linux<S>,
+    u: &UnitInfo,
+    locked: Locked<S::Dev>,
+) -> Result<(Found, LinuxGrow<'a, S>)> {
+    let Locked { path, image, dev, info } = locked;
+    let unit = u.device.unit;
+    let node = show(&loopdev::node(unit));
     let id = posix::file_id(&image.stat);
     // Still the file the unit was found by, and the one it holds.
     if Some(id) != u.backing || (id.dev, id.ino) != (info.lo_device, info.lo_inode) {
@@ -532,7 +536,25 @@ pub fn target<'a, S: LoopSys>(
             )))
         }
         // The mounts the lifecycle saw are read again under the lock.
-        Located::Unit(u, _) => found_unit(linux, u, named)?,
+        Located::Unit(u, seen) => match lock_unit(linux, u, named)? {
+            Ok(locked) => found_unit(linux, u, locked)?,
+            // Let go while the lock was waited for. Attached but not
+            // mounted, and the target the image itself: a unit an
+            // offline grow attached, whose run was killed and whose
+            // grower, left to finish, held the lock; the image, attached
+            // nowhere now, is grown offline (or found grown).
+            Err(path) if seen.is_empty() && named.is_some_and(|p| same_file(p, u.backing)) => {
+                found_image(linux, &path)?
+            }
+            Err(path) => {
+                return Err(Error::plain(format!(
+                    "{}: released while waiting for its image's lock (by mount_md -u, or an unmount); \
+                     nothing changed; to grow the image offline: mount_md -r -s SIZE {}",
+                    show(&u.device.path),
+                    path.display()
+                )))
+            }
+        },
         Located::Image(p) => found_image(linux, p)?,
     };
     Ok((found, Box::new(ops)))
@@ -688,73 +710,6 @@ pub fn made<'a, S: LoopSys>(
         mount_point: mount_point.to_path_buf(),
     };
     Ok((found, Box::new(ops)))
-}
-
-/// `mount_md --list`: the row of bound unit `u`, mounted as `mount` says.
-/// The backing file's path may not be readable in sysfs (longer than a
-/// page: ENAMETOOLONG): the unit is listed all the same, its image unknown.
-pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
-    let unit = u.device.unit;
-    let node = loopdev::node(unit);
-    // The mark and the backing file's identity need the device opened;
-    // a normal user may not (`losetup -l` reads sysfs only): those are
-    // then unknown, the rest comes from sysfs.
-    let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
-        Ok(r) => Some(r),
-        // Detached between the two looks.
-        Err(Errno::ENXIO | Errno::ENOENT) => return Ok(None),
-        Err(Errno::EACCES | Errno::EPERM) => None,
-        Err(e) => return Err(Error::sys(show(&node), e)),
-    };
-    let mark = info.as_ref().map(|i| {
-        let field = &i.lo_file_name;
-        field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec()
-    });
-    // btrfs gives its mounts an anonymous device of their own (the table
-    // was matched through its source): no device to check there.
-    let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
-    let (image, deleted) = match &info {
-        Some(i) => deleted_name(sys.backing_name(unit), (i.lo_device, i.lo_inode)),
-        None => (sys.backing_name(unit), None),
-    };
-    Ok(Some(Listed {
-        unit,
-        device: node,
-        image,
-        deleted,
-        size: disk_size(unit),
-        usage,
-        direct_io: sys_read(unit, "loop/dio").map(|d| d == b"1"),
-        mark: mark.filter(|t| !t.is_empty()),
-        crypt: super::crypt::layer_of(u).map(|node| ("luks2".to_string(), node)),
-    }))
-}
-
-/// The kernel shows an unlinked backing file as its last path with
-/// ` (deleted)` appended (fs/d_path.c `d_path`), which a file could also be
-/// named. The name without that suffix and whether the file is gone: it is
-/// not when the name as shown is the unit's own file (lstat, by device
-/// and inode).
-fn deleted_name(shown: Option<Vec<u8>>, id: (u64, u64)) -> (Option<Vec<u8>>, Option<bool>) {
-    use std::os::unix::fs::MetadataExt;
-    let Some(name) = shown else { return (None, None) };
-    let Some(stem) = name.strip_suffix(b" (deleted)") else { return (Some(name), Some(false)) };
-    let os = std::ffi::OsStr::from_bytes(&name);
-    match std::fs::symlink_metadata(os) {
-        Ok(m) if (m.dev(), m.ino()) == id => (Some(name), Some(false)),
-        _ => (Some(stem.to_vec()), Some(true)),
-    }
-}
-
-/// What statvfs says of the file system mounted at `mp`, if it is still
-/// the one on device `rdev` when that can be told ([`posix::usage`]).
-fn usage_of(mp: &Path, rdev: Option<u64>) -> Option<crate::unit::Usage> {
-    let st = nix::sys::stat::stat(mp).ok()?;
-    #[allow(clippy::unnecessary_cast)]
-    if rdev.is_some_and(|rdev| st.st_dev as u64 != rdev) {
-        return None;
-    }
-    posix::usage(mp)
 }
 
 #[cfg(test)]

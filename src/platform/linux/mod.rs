@@ -354,7 +354,7 @@ impl<S: LoopSys> Platform for Linux<S> {
             remount::set_read_only(&mut self.sys, u, read_only)?;
         }
         let unit = u.device.unit;
-        Ok(DiskNow { read_only: self.sys.disk_read_only(unit), size: grow::disk_size(unit) })
+        Ok(DiskNow { read_only: self.sys.disk_read_only(unit), size: units::disk_size(unit) })
     }
 
     fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
@@ -543,7 +543,7 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
         let units = units::list_visible(&mut self.sys)?;
-        super::listing(units, mounts, |u, m| grow::row(&mut self.sys, u, m))
+        super::listing(units, mounts, |u, m| units::row(&mut self.sys, u, m))
     }
 
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {

@@ -17,12 +17,14 @@
 //!   the file's identity.
 //! * [`release`] and [`detach_idle`]: the two ways a unit found this way is
 //!   detached (after `-u` unmounted it; a leftover nobody uses).
+//! * [`row`]: what `--list` shows of a unit (sysfs, and its status where
+//!   this process may open it).
 use super::loopdev::{self, LoopInfo64};
 use super::mountinfo;
 use super::sys::LoopSys;
 use crate::error::{Error, Result};
 use crate::mark::{self, LINUX_CAPACITY};
-use crate::platform::{Device, FileId, Owner, PathKind, UnitInfo, Which};
+use crate::platform::{Device, FileId, Listed, MountRec, Owner, PathKind, UnitInfo, Which};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::os::unix::ffi::OsStrExt;
@@ -331,4 +333,86 @@ pub fn detach_idle<S: LoopSys>(sys: &mut S, unit: u32) -> Result<()> {
 fn mounted_here<S: LoopSys>(sys: &mut S, unit: u32) -> Result<bool> {
     let Some(u) = get(sys, unit)? else { return Ok(false) };
     Ok(mounts(sys)?.iter().any(|e| e.dev == u.rdev))
+}
+/// A file of unit `unit`'s in sysfs (`/sys/block/loopN/REL`), without its
+/// newline.
+pub(super) fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
+    let mut raw = std::fs::read(format!("/sys/block/loop{unit}/{rel}")).ok()?;
+    if raw.last() == Some(&b'\n') {
+        raw.pop();
+    }
+    Some(raw)
+}
+
+/// The loop device's size in bytes, as the kernel has it now.
+pub(super) fn disk_size(unit: u32) -> Option<u64> {
+    let sectors: u64 = std::str::from_utf8(&sys_read(unit, "size")?).ok()?.trim().parse().ok()?;
+    Some(sectors * 512)
+}
+
+/// `mount_md --list`: the row of bound unit `u`, mounted as `mount` says.
+/// The backing file's path may not be readable in sysfs (longer than a
+/// page: ENAMETOOLONG): the unit is listed all the same, its image unknown.
+pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
+    let unit = u.device.unit;
+    let node = loopdev::node(unit);
+    // The mark and the backing file's identity need the device opened;
+    // a normal user may not (`losetup -l` reads sysfs only): those are
+    // then unknown, the rest comes from sysfs.
+    let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
+        Ok(r) => Some(r),
+        // Detached between the two looks.
+        Err(Errno::ENXIO | Errno::ENOENT) => return Ok(None),
+        Err(Errno::EACCES | Errno::EPERM) => None,
+        Err(e) => return Err(Error::sys(node.display().to_string(), e)),
+    };
+    let mark = info.as_ref().map(|i| {
+        let field = &i.lo_file_name;
+        field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec()
+    });
+    // btrfs gives its mounts an anonymous device of their own (the table
+    // was matched through its source): no device to check there.
+    let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
+    let (image, deleted) = match &info {
+        Some(i) => deleted_name(sys.backing_name(unit), (i.lo_device, i.lo_inode)),
+        None => (sys.backing_name(unit), None),
+    };
+    Ok(Some(Listed {
+        unit,
+        device: node,
+        image,
+        deleted,
+        size: disk_size(unit),
+        usage,
+        direct_io: sys_read(unit, "loop/dio").map(|d| d == b"1"),
+        mark: mark.filter(|t| !t.is_empty()),
+        crypt: super::crypt::layer_of(u).map(|node| ("luks2".to_string(), node)),
+    }))
+}
+
+/// The kernel shows an unlinked backing file as its last path with
+/// ` (deleted)` appended (fs/d_path.c `d_path`), which a file could also be
+/// named. The name without that suffix and whether the file is gone: it is
+/// not when the name as shown is the unit's own file (lstat, by device
+/// and inode).
+fn deleted_name(shown: Option<Vec<u8>>, id: (u64, u64)) -> (Option<Vec<u8>>, Option<bool>) {
+    use std::os::unix::fs::MetadataExt;
+    let Some(name) = shown else { return (None, None) };
+    let Some(stem) = name.strip_suffix(b" (deleted)") else { return (Some(name), Some(false)) };
+    let os = std::ffi::OsStr::from_bytes(&name);
+    match std::fs::symlink_metadata(os) {
+        Ok(m) if (m.dev(), m.ino()) == id => (Some(name), Some(false)),
+        _ => (Some(stem.to_vec()), Some(true)),
+    }
+}
+
+/// What statvfs says of the file system mounted at `mp`, if it is still
+/// the one on device `rdev` when that can be told ([`posix::usage`]).
+pub(super) fn usage_of(mp: &Path, rdev: Option<u64>) -> Option<crate::unit::Usage> {
+    let st = nix::sys::stat::stat(mp).ok()?;
+    #[allow(clippy::unnecessary_cast)]
+    if rdev.is_some_and(|rdev| st.st_dev as u64 != rdev) {
+        return None;
+    }
+    crate::platform::posix::usage(mp)
 }

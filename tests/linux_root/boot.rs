@@ -274,8 +274,18 @@ fn a_fifo_as_image_never_blocks() {
 /// and who holds it, gives up after 10 s, and has changed nothing.
 /// flock(1) holding `path`'s lock for `secs` seconds, returned once
 /// /proc/locks shows it held (at most 5 s).
+/// In a process group of its own, which the caller kills whole: flock(1)
+/// and its `sleep` (which, with `-o`, does not hold the lock).
 fn hold_lock(path: &Path, secs: u32) -> std::process::Child {
-    let holder = Command::new("flock").arg("-x").arg(path).arg("sleep").arg(secs.to_string()).spawn().unwrap();
+    use std::os::unix::process::CommandExt;
+    let holder = Command::new("flock")
+        .args(["-o", "-x"])
+        .arg(path)
+        .arg("sleep")
+        .arg(secs.to_string())
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let pid = holder.id();
     let start = std::time::Instant::now();
     while !std::fs::read_to_string("/proc/locks").unwrap().contains(&format!(" {pid} "))
@@ -298,7 +308,8 @@ fn a_held_lock_is_a_bounded_wait() {
     struct Kill<'a>(&'a mut std::process::Child);
     impl Drop for Kill<'_> {
         fn drop(&mut self) {
-            let _ = self.0.kill();
+            // SAFETY: kill(2) of the process group this test started.
+            unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
             let _ = self.0.wait();
         }
     }

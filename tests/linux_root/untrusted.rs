@@ -286,15 +286,17 @@ fn list_shows_no_c1_control() {
 }
 
 /// `flock(1 … sleep)` as uid 65534 on `path`, returned once /proc/locks
-/// shows its lock (at most 5 s); killed when dropped.
+/// shows its lock (at most 5 s); its process group killed when dropped.
 struct NobodyLock(std::process::Child);
 
 impl NobodyLock {
     fn hold(path: &Path) -> NobodyLock {
+        use std::os::unix::process::CommandExt;
         let child = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "flock", "-x"])
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "flock", "-o", "-x"])
             .arg(path)
             .args(["sleep", "120"])
+            .process_group(0)
             .spawn()
             .expect("setpriv");
         let held = NobodyLock(child);
@@ -313,7 +315,8 @@ impl NobodyLock {
 
 impl Drop for NobodyLock {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // SAFETY: kill(2) of the process group this test started.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
         let _ = self.0.wait();
     }
 }

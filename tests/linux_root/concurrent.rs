@@ -83,17 +83,24 @@ fn racing_losetup() {
         ));
         children.push((false, spawn(Command::new("losetup").arg("-f").arg("--show").arg(&theirs[i]))));
     }
+    // Every child waited for, and every device losetup got recorded for
+    // the guard to detach, before anything is asserted.
+    let outs: Vec<(bool, std::process::Output)> =
+        children.into_iter().map(|(mine, c)| (mine, c.wait_with_output().unwrap())).collect();
+    for (_, out) in outs.iter().filter(|(mine, out)| !mine && out.status.success()) {
+        let dev = text(&out.stdout).trim().to_string();
+        if let Some(img) = backing_file(dev.trim_start_matches("/dev/")) {
+            loops.record(&dev, &img);
+        }
+    }
     let mut lost = 0;
-    for (mine, c) in children {
-        let out = c.wait_with_output().unwrap();
+    for (mine, out) in &outs {
         assert!(out.status.success(), "{}", text(&out.stderr));
-        if mine {
+        if *mine {
             lost += text(&out.stderr).lines().filter(|l| l.contains("lost race")).count();
         } else {
             let dev = text(&out.stdout).trim().to_string();
-            let name = dev.trim_start_matches("/dev/").to_string();
-            let img = backing_file(&name).expect("losetup's device is still bound");
-            loops.record(&dev, &img);
+            assert!(backing_file(dev.trim_start_matches("/dev/")).is_some(), "losetup's {dev} is still bound");
         }
     }
     eprintln!("{lost} mount_md process(es) lost the race to losetup at least once and retried");

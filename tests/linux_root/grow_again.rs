@@ -24,6 +24,28 @@ fn mkfs(fstype: &str, image: &Path, size: u64, extra: &[&str]) {
     assert!(st.success(), "mkfs.{fstype}");
 }
 
+/// A `fstype` file system of `size` bytes made in an image in a new
+/// temporary directory (`name`) and mounted through mount_md (`-P`).
+struct Fresh {
+    tmp: TempDir,
+    image: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    loops: LoopGuard,
+    guard: MountGuard,
+    info: MountInfo,
+}
+
+fn mount_fresh(name: &str, fstype: &str, size: u64) -> Fresh {
+    let tmp = TempDir::new(name);
+    let image = tmp.join("img");
+    let dir = tmp.dir("mnt");
+    mkfs(fstype, &image, size, &[]);
+    let mut loops = LoopGuard::default();
+    ok(&mdmfs(args!["-P", "-F", &image, "md", &dir]));
+    let (guard, info) = mounted(&dir, &image, &mut loops);
+    Fresh { tmp, image, dir, loops, guard, info }
+}
+
 /// The size of the ext4 file system in an image, from its superblock.
 fn ext4_size(image: &Path) -> u64 {
     let out = Command::new("dumpe2fs").arg("-h").arg(image).output().expect("dumpe2fs");
@@ -135,13 +157,7 @@ fn a_rerun_finishes_a_one_mib_online_xfs_grow_cut_short() {
     require_loop!();
     require_tools!("mkfs.xfs", "xfs_growfs", "xfs_repair");
     require_kernel_fs!("xfs");
-    let tmp = TempDir::new("grow-resume-small-xfs");
-    let image = tmp.join("img");
-    let dir = tmp.dir("mnt");
-    mkfs("xfs", &image, 320 * MIB, &[]);
-    let mut loops = LoopGuard::default();
-    ok(&mdmfs(args!["-P", "-F", &image, "md", &dir]));
-    let (guard, _) = mounted(&dir, &image, &mut loops);
+    let Fresh { tmp, image, dir, loops: _loops, guard, .. } = mount_fresh("grow-resume-small-xfs", "xfs", 320 * MIB);
     std::fs::File::options().write(true).open(&image).unwrap().set_len(321 * MIB).unwrap();
     let dev = mount_at(&dir).unwrap().source;
     assert!(Command::new("losetup").arg("-c").arg(&dev).status().unwrap().success());
@@ -159,13 +175,7 @@ fn a_rerun_finishes_an_online_xfs_grow_cut_short() {
     require_loop!();
     require_tools!("mkfs.xfs", "xfs_growfs", "xfs_repair");
     require_kernel_fs!("xfs");
-    let tmp = TempDir::new("grow-resume-xfs");
-    let image = tmp.join("img");
-    let dir = tmp.dir("mnt");
-    mkfs("xfs", &image, 320 * MIB, &[]);
-    let mut loops = LoopGuard::default();
-    ok(&mdmfs(args!["-P", "-F", &image, "md", &dir]));
-    let (guard, _) = mounted(&dir, &image, &mut loops);
+    let Fresh { tmp, image, dir, loops: _loops, guard, .. } = mount_fresh("grow-resume-xfs", "xfs", 320 * MIB);
     assert_eq!(xfs_size(&dir), 320 * MIB);
     // As a run killed after extending the image and the disk leaves them.
     std::fs::File::options().write(true).open(&image).unwrap().set_len(400 * MIB).unwrap();
@@ -216,13 +226,7 @@ fn a_grow_then_the_unchanged_line_mounts() {
 fn online_ext4_grow_without_cap_sys_resource_is_refused_first() {
     require_loop!();
     require_tools!("capsh");
-    let tmp = TempDir::new("grow-nocap");
-    let image = tmp.join("img");
-    let dir = tmp.dir("mnt");
-    mkfs("ext4", &image, 64 * MIB, &[]);
-    let mut loops = LoopGuard::default();
-    ok(&mdmfs(args!["-P", "-F", &image, "md", &dir]));
-    let (guard, _) = mounted(&dir, &image, &mut loops);
+    let Fresh { tmp, image, dir, loops: _loops, guard, .. } = mount_fresh("grow-nocap", "ext4", 64 * MIB);
     for dry in [true, false] {
         let n = if dry { "-N" } else { "-X" };
         let out = Command::new(tool("capsh").unwrap())
@@ -357,13 +361,7 @@ fn kill_9_during_an_online_xfs_grow() {
 #[test]
 fn a_rerun_waiting_for_a_killed_runs_grower_finishes_offline() {
     require_loop!();
-    let tmp = TempDir::new("grow-after-grower");
-    let image = tmp.join("img");
-    let dir = tmp.dir("mnt");
-    mkfs("ext4", &image, 16 * MIB, &[]);
-    let mut loops = LoopGuard::default();
-    ok(&mdmfs(args!["-P", "-F", &image, "md", &dir]));
-    let (guard, info) = mounted(&dir, &image, &mut loops);
+    let Fresh { tmp, image, dir, loops: _loops, guard, info } = mount_fresh("grow-after-grower", "ext4", 16 * MIB);
     let unit = std::fs::File::open(&info.source).unwrap();
     let lock = std::fs::File::open(lock_of(&image)).unwrap();
     let lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| e).unwrap();

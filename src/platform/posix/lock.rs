@@ -8,7 +8,8 @@
 //! directory only root can open ([`take`]): `flock` needs no more than a
 //! descriptor, so a lock on the image itself could be taken by anyone who
 //! can read it, and would stall every mount, `-u` and `-r` of it. A run
-//! that may not make that directory (not root) locks the file itself.
+//! that cannot make that directory (not root, a read-only or missing /run)
+//! locks the file itself.
 #![forbid(unsafe_code)]
 use super::*;
 use crate::error::{Error, Result};
@@ -31,8 +32,8 @@ pub const LOCK_DIR: &str = "/var/run/mount_md";
 
 /// Takes the lock of the file `id` (`what` in messages, `why` after the
 /// holder), waiting at most [`LOCK_WAIT`]: an `flock` of `LOCK_DIR/DEV-INO`,
-/// or, where this process may not use [`LOCK_DIR`] (not root: EACCES,
-/// EPERM; a read-only /run: EROFS), of what `itself` opens (the file;
+/// or, where this process cannot use [`LOCK_DIR`] (`lock_file_in`: not
+/// root, a read-only or missing /run), of what `itself` opens (the file;
 /// `None`: nothing to lock, and so is the answer). Returns the descriptor
 /// holding the lock, and whether the lock had to be waited for (what the
 /// caller read before may be stale).
@@ -61,36 +62,45 @@ pub fn lock_path(id: FileId) -> std::path::PathBuf {
 }
 
 /// `LOCK_DIR/DEV-INO` opened (made if missing, 0600); `None` where this
-/// process may not make or open [`LOCK_DIR`]. A [`LOCK_DIR`] that is not
-/// root's, or that others can write, is refused: names in it could be
-/// someone else's files.
+/// process may not make or open [`LOCK_DIR`] (see [`lock_file_in`]).
 fn lock_file(id: FileId) -> Result<Option<(OwnedFd, FileStat)>> {
-    let unusable = |e: Errno| matches!(e, Errno::EACCES | Errno::EPERM | Errno::EROFS);
-    match nix::unistd::mkdir(LOCK_DIR, Mode::from_bits_truncate(0o700)) {
+    lock_file_in(std::path::Path::new(LOCK_DIR), id)
+}
+
+/// `dir/DEV-INO` opened (made if missing, 0600), `dir` made 0700 if
+/// missing. `None` where this process may not make or open `dir`: not
+/// root (EACCES, EPERM), a read-only file system (EROFS), no parent
+/// directory (ENOENT, ENOTDIR: a container without /run). A `dir` that is
+/// not root's, or that others can write, is refused: names in it could be
+/// someone else's files.
+fn lock_file_in(dir: &std::path::Path, id: FileId) -> Result<Option<(OwnedFd, FileStat)>> {
+    let unusable = |e: Errno| matches!(e, Errno::EACCES | Errno::EPERM | Errno::EROFS | Errno::ENOENT | Errno::ENOTDIR);
+    let shown = dir.display().to_string();
+    match nix::unistd::mkdir(dir, Mode::from_bits_truncate(0o700)) {
         Ok(()) | Err(Errno::EEXIST) => {}
         Err(e) if unusable(e) => return Ok(None),
-        Err(e) => return Err(Error::sys(format!("cannot make {LOCK_DIR}"), e)),
+        Err(e) => return Err(Error::sys(format!("cannot make {shown}"), e)),
     }
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let dir = match nix::fcntl::open(LOCK_DIR, flags, Mode::empty()) {
+    let fd_dir = match nix::fcntl::open(dir, flags, Mode::empty()) {
         Ok(d) => d,
         Err(e) if unusable(e) => return Ok(None),
-        Err(e) => return Err(Error::sys(LOCK_DIR.to_string(), e)),
+        Err(e) => return Err(Error::sys(shown, e)),
     };
-    let st = fstat(&dir).map_err(|e| Error::sys(LOCK_DIR.to_string(), e))?;
+    let st = fstat(&fd_dir).map_err(|e| Error::sys(shown.clone(), e))?;
     #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
     if st.st_uid != 0 || u32::from(st.st_mode) & 0o022 != 0 {
         return Err(Error::text(
-            LOCK_DIR.to_string(),
+            shown,
             "is not root's alone (owned by someone else, or writable by others); \
              mount_md keeps its locks there: remove it, and the next run makes it again",
         ));
     }
-    let path = lock_path(id);
-    let name = path.file_name().unwrap_or_default();
+    let name = format!("{}-{}", id.dev, id.ino);
+    let path = dir.join(&name);
     let fd = openat(
-        &dir,
-        name,
+        &fd_dir,
+        name.as_str(),
         OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::from_bits_truncate(0o600),
     )
@@ -239,4 +249,42 @@ pub fn holder_pid(table: &[u8], key: &str) -> Option<u32> {
         }
         (f.get(at + 4) == Some(&key)).then(|| f.get(at + 3)?.parse().ok())?
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    const ID: FileId = FileId { dev: 2049, ino: 77 };
+
+    #[test]
+    fn no_lock_directory_where_it_cannot_be_made() {
+        let missing = std::path::Path::new("/nonexistent-mount_md-test/locks");
+        assert!(lock_file_in(missing, ID).unwrap().is_none());
+    }
+
+    /// As root: the directory made 0700, the file `DEV-INO` 0600 in it;
+    /// a directory others can write is refused.
+    #[test]
+    fn the_lock_directory_is_roots_alone() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: the lock directory's rules are root's (run as root)");
+            return;
+        }
+        let base = std::env::temp_dir().join(format!("mount_md-test-lockdir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir(&base).unwrap();
+        let dir = base.join("locks");
+        let (_, st) = lock_file_in(&dir, ID).unwrap().unwrap();
+        #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
+        let mode = u32::from(st.st_mode);
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(dir.join("2049-77").is_file());
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = lock_file_in(&dir, ID).unwrap_err().to_string();
+        std::fs::remove_dir_all(&base).unwrap();
+        assert!(e.ends_with("is not root's alone (owned by someone else, or writable by others); mount_md keeps its locks there: remove it, and the next run makes it again"), "{e}");
+    }
 }

@@ -181,40 +181,6 @@ fn online_grow_ext4_while_writing() {
     online_grow("ext4", 64 * MIB, 128 * MIB, false);
 }
 
-/// Without CAP_SYS_RESOURCE (some containers drop it even for root) an
-/// online ext4 grow is refused before anything changes (issue 23; it used
-/// to extend the image and then fail in resize2fs).
-#[test]
-fn online_ext4_without_cap_sys_resource_is_refused_with_nothing_changed() {
-    require_loop!();
-    if have_cap_sys_resource() {
-        skip_optional("this host can grow ext4 online (grow_again drops the capability with capsh)");
-        return;
-    }
-    let tmp = TempDir::new("grow-online-fail");
-    let image = tmp.join("img");
-    let dir = tmp.dir("mnt");
-    mkfs("ext4", &image, 64 * MIB);
-    let mut loops = LoopGuard::default();
-    let (guard, before) = mount(&image, &dir, &mut loops);
-    let out = mdmfs(args!["-r", "-s", "128m", &dir]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert_eq!(
-        err,
-        format!(
-            "mount_md: {}: growing a mounted ext4 needs CAP_SYS_RESOURCE, which this process lacks \
-             (a container drops it); unmount it and grow it offline; nothing changed\n",
-            image.display()
-        )
-    );
-    assert_eq!(mount_at(&dir).unwrap().source, before.source);
-    assert_eq!(std::fs::metadata(&image).unwrap().len(), 64 * MIB);
-    ok(&mdmfs(args!["-u", &dir]));
-    drop(guard);
-    assert_nothing_left(&tmp);
-}
-
 #[test]
 fn offline_grow_ext4() {
     require_loop!();

@@ -31,13 +31,14 @@ fn have_host(fstype: &str) -> bool {
 }
 
 /// A host file system of `fstype` in an image of `size` bytes under
-/// `tmp`, mounted through mount_md on `tmp/host`.
+/// `tmp`, mounted through mount_md on `tmp/host`: the tests' own, whatever
+/// `/tmp` is on.
 fn host(tmp: &TempDir, fstype: &str, size: u64, loops: &mut LoopGuard) -> (MountGuard, PathBuf) {
     let image = tmp.join(format!("host-{fstype}.img"));
     File::create(&image).unwrap().set_len(size).unwrap();
     let mkfs = tool(&format!("mkfs.{fstype}")).unwrap();
     let mut cmd = Command::new(mkfs);
-    cmd.args(["-q", "-f"]);
+    cmd.args(["-q", if fstype == "ext4" { "-F" } else { "-f" }]);
     if fstype == "xfs" {
         cmd.args(["-m", "reflink=1"]);
     }
@@ -160,12 +161,9 @@ fn a_1g_base_clones_on_btrfs() {
 fn an_ext4_host_copies_keeping_holes() {
     require_loop!();
     let tmp = TempDir::new("template-ext4");
-    let st = nix::sys::statfs::statfs(tmp.path()).unwrap();
-    if st.filesystem_type() != nix::sys::statfs::EXT4_SUPER_MAGIC {
-        skip_optional(&format!("{} is not on ext4", tmp.path().display()));
-        return;
-    }
-    let (b, c) = (tmp.join("base.img"), tmp.join("copy.img"));
+    let mut loops = LoopGuard::default();
+    let (guard, dir) = host(&tmp, "ext4", 2 * GIB, &mut loops);
+    let (b, c) = (dir.join("base.img"), dir.join("copy.img"));
     let pieces = base(&b);
     let e = make_from_base(&mut Kernel::default(), &open(&b, false), &open(&c, true), Policy::Require).unwrap_err();
     assert!(e.text().contains("--clone=require forbids a copy"), "{}", e.text());
@@ -177,6 +175,8 @@ fn an_ext4_host_copies_keeping_holes() {
     assert!(same_bytes(&c, &pieces));
     let (bb, cb) = (std::fs::metadata(&b).unwrap().blocks(), std::fs::metadata(&c).unwrap().blocks());
     assert!(cb * 512 <= 33 * MIB, "holes kept: the copy has {cb} blocks, the base {bb}");
+    drop(guard);
+    assert_nothing_left(&tmp);
 }
 
 /// The tools that give a copy its own UUID, run on copies of freshly made
@@ -315,12 +315,10 @@ fn from_a_1g_base_on_btrfs() {
 fn from_a_base_on_ext4_copies_keeping_holes() {
     require_loop!();
     let tmp = TempDir::new("template-from-ext4");
-    if nix::sys::statfs::statfs(tmp.path()).unwrap().filesystem_type() != nix::sys::statfs::EXT4_SUPER_MAGIC {
-        skip_optional(&format!("{} is not on ext4", tmp.path().display()));
-        return;
-    }
-    let (base, data) = make_base(&tmp, tmp.path(), "ext4");
-    let j1 = tmp.join("j1.img");
+    let mut loops = LoopGuard::default();
+    let (host_guard, host) = host(&tmp, "ext4", 3 * GIB, &mut loops);
+    let (base, data) = make_base(&tmp, &host, "ext4");
+    let j1 = host.join("j1.img");
     let m1 = tmp.dir("j1");
     let from = format!("--from={}", base.display());
     let out = mdmfs(args!["--create", &from, "--clone=require", "-F", &j1, "md", &m1]);
@@ -333,8 +331,7 @@ fn from_a_base_on_ext4_copies_keeping_holes() {
             j1.display()
         )
     );
-    assert!(!j1.exists() && !tmp.join(".j1.img.mount_md-new").exists(), "nothing left");
-    let mut loops = LoopGuard::default();
+    assert!(!j1.exists() && !host.join(".j1.img.mount_md-new").exists(), "nothing left");
     let out = mdmfs(args!["-X", "--create", &from, "-F", &j1, "md", &m1]);
     ok(&out);
     let (g1, _) = mounted(&m1, &j1, &mut loops);
@@ -346,6 +343,7 @@ fn from_a_base_on_ext4_copies_keeping_holes() {
     assert_eq!(c.len(), GIB);
     assert!(c.blocks() <= b.blocks() + 2048, "holes kept: the copy has {} blocks, the base {}", c.blocks(), b.blocks());
     assert_ne!(uuid_of(&base), uuid_of(&j1));
+    drop(host_guard);
     assert_nothing_left(&tmp);
 }
 

@@ -121,15 +121,12 @@ pub fn check(plan: &Plan) -> Result<()> {
                         )));
                     }
                 }
-                let size = plan.steps.iter().find_map(|s| match s {
-                    Step::Attach(a) => Some(match (&a.backing, a.size.filter(|s| *s > 0)) {
-                        (_, Some(s)) => Some(s),
-                        (Backing::Vnode(_), None) => image.map(|(i, _)| i.len),
-                        _ => None,
-                    }),
+                let size = plan.attach().and_then(|a| match (&a.backing, a.size.filter(|s| *s > 0)) {
+                    (_, Some(s)) => Some(s),
+                    (Backing::Vnode(_), None) => image.map(|(i, _)| i.len),
                     _ => None,
                 });
-                if let (Some(Some(size)), Some(min)) = (size, installed_minimum(&f.fstype)) {
+                if let (Some(size), Some(min)) = (size, installed_minimum(&f.fstype)) {
                     if size < min {
                         return Err(Error::plain(format!(
                             "a disk of {size} bytes is too small for {} (at least {min} bytes)",

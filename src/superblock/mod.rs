@@ -582,21 +582,4 @@ mod tests {
         assert_eq!(g.grown(65 << 20, false), 64 << 20, "a group of 256 fragments is left out");
         assert_eq!(g.grown(72 << 20, false), 72 << 20);
     }
-
-    #[test]
-    fn sector_sizes() {
-        let mut xfs = vec![0u8; 4096];
-        xfs[..4].copy_from_slice(b"XFSB");
-        xfs[102..104].copy_from_slice(&512u16.to_be_bytes());
-        assert_eq!(io_unit(&xfs, probe(&xfs)), Some(512));
-        let mut ext = vec![0u8; 4096];
-        ext[EXT_SB + 0x38..EXT_SB + 0x3A].copy_from_slice(&EXT_MAGIC.to_le_bytes());
-        ext[EXT_SB + 24..EXT_SB + 28].copy_from_slice(&2u32.to_le_bytes());
-        assert_eq!(io_unit(&ext, probe(&ext)), Some(4096));
-        let mut btrfs = vec![0u8; 0x10100];
-        btrfs[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
-        btrfs[0x10090..0x10094].copy_from_slice(&4096u32.to_le_bytes());
-        assert_eq!(io_unit(&btrfs, probe(&btrfs)), Some(4096));
-        assert_eq!(io_unit(&[0u8; 4096], Found::Unknown), None);
-    }
 }

@@ -17,6 +17,7 @@ use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One recorded operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub enum SysCall {
     Truncate(u64),
     Resize(ResizeRequest),
     Growfs(Vec<String>),
+    /// geli(8), with its arguments.
+    Geli(Vec<String>),
 }
 
 /// One recorded question.
@@ -115,17 +118,32 @@ pub struct Recorder {
     /// `remove`, `attach`, `detach`, `query`, `ident`, `list`, `mounts`,
     /// `wait`, `newfs`, `nmount`, `unmount`, `statfs`, `chmod`, `chown`,
     /// `extend`, `resize`, `growfs`,
-    /// `skel`.
+    /// `skel`, and `geli init`, `geli attach`, `geli detach`.
     pub fail: Vec<(&'static str, Errno)>,
+    /// Called as the first operation of this kind (a `fail` kind) starts:
+    /// a test that holds the stop signals sends itself one there.
+    pub during: Option<(&'static str, fn())>,
     /// The kernel's errmsg when `nmount` fails.
     pub errmsg: String,
     /// Mounts come out read-only.
     pub read_only_fs: bool,
     pub page_size: u64,
-    /// The first bytes of every disk (a superblock); empty: none.
+    /// The first bytes of every disk (a superblock, or a geli image's
+    /// ciphertext); empty: none.
     pub disk_start: Vec<u8>,
     /// Every mounted root opened (right after nmount), by mount point.
     pub roots: Vec<PathBuf>,
+    /// Each root handed out holds a clone: [`Recorder::open_roots`].
+    open: Arc<()>,
+}
+
+/// A mounted root the recorder handed out: counted by
+/// [`Recorder::open_roots`] until it is dropped.
+#[derive(Debug)]
+pub struct Root {
+    /// The mount point it was opened for (recorded calls name it).
+    pub of: PathBuf,
+    _open: Arc<()>,
 }
 
 impl Default for Recorder {
@@ -144,11 +162,13 @@ impl Default for Recorder {
             busy_detaches: 0,
             no_idents: false,
             fail: Vec::new(),
+            during: None,
             errmsg: String::new(),
             read_only_fs: false,
             page_size: 4096,
             disk_start: Vec::new(),
             roots: Vec::new(),
+            open: Arc::new(()),
         }
     }
 }
@@ -218,6 +238,12 @@ impl Recorder {
         self.attached.is_empty() && self.mounted.is_empty()
     }
 
+    /// How many mounted roots are still open: 0 once a run is over,
+    /// whether it succeeded or was rolled back.
+    pub fn open_roots(&self) -> usize {
+        Arc::strong_count(&self.open) - 1
+    }
+
     /// Operations of the kinds that change something, in order.
     pub fn changes(&self) -> Vec<&SysCall> {
         self.calls
@@ -239,6 +265,9 @@ impl Recorder {
     }
 
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
+        if let Some((_, f)) = self.during.take_if(|(k, _)| *k == kind) {
+            f();
+        }
         match self.fail.iter().position(|(k, _)| *k == kind) {
             Some(i) => {
                 let (_, errno) = self.fail.remove(i);
@@ -254,8 +283,7 @@ impl Recorder {
 
 impl MdSys for Recorder {
     type Pin = ();
-    /// The mount point the root was opened for (recorded calls name it).
-    type Root = PathBuf;
+    type Root = Root;
 
     /// No real files to look at: the recorded run is the check.
     fn preflight(&self, _plan: &crate::plan::Plan) -> Result<()> {
@@ -540,8 +568,21 @@ impl MdSys for Recorder {
         self.maybe_fail("newfs", "newfs")
     }
 
-    fn read_start(&mut self, _node: &Path, len: usize) -> Result<Vec<u8>> {
+    /// A geli provider (`/dev/mdN.eli`) reads as nothing yet.
+    fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {
+        if node.extension().is_some_and(|e| e == "eli") {
+            return Ok(Vec::new());
+        }
         Ok(self.disk_start.iter().copied().take(len).collect())
+    }
+
+    /// Records geli's arguments; the provider is not modelled (`geli_on`
+    /// finds none).
+    fn run_geli(&mut self, args: &[OsString], _key: Option<&crate::platform::keyed::Key>) -> Result<()> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let verb = format!("geli {}", args.first().map_or("", String::as_str));
+        self.calls.push(SysCall::Geli(args));
+        self.maybe_fail(&verb, verb.clone())
     }
 
     fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
@@ -578,30 +619,30 @@ impl MdSys for Recorder {
         Ok(())
     }
 
-    /// Counts the open in [`Recorder::roots`]; the handle is the path.
-    fn open_mounted_root(&mut self, _pin: (), fspath: &Path) -> Result<PathBuf> {
+    /// Counts the open in [`Recorder::roots`].
+    fn open_mounted_root(&mut self, _pin: (), fspath: &Path) -> Result<Root> {
         self.roots.push(fspath.to_path_buf());
-        Ok(fspath.to_path_buf())
+        Ok(Root { of: fspath.to_path_buf(), _open: self.open.clone() })
     }
 
-    fn mounted_read_only(&mut self, root: &PathBuf, _fspath: &Path) -> Result<bool> {
-        self.calls.push(SysCall::ReadOnlyCheck(root.clone()));
+    fn mounted_read_only(&mut self, root: &Root, _fspath: &Path) -> Result<bool> {
+        self.calls.push(SysCall::ReadOnlyCheck(root.of.clone()));
         self.maybe_fail("statfs", "statvfs")?;
         Ok(self.read_only_fs)
     }
 
-    fn set_mode(&mut self, root: &PathBuf, fspath: &Path, mode: u32) -> Result<()> {
-        self.calls.push(SysCall::SetMode(root.clone(), mode));
+    fn set_mode(&mut self, root: &Root, fspath: &Path, mode: u32) -> Result<()> {
+        self.calls.push(SysCall::SetMode(root.of.clone(), mode));
         self.maybe_fail("chmod", format!("chmod: {}", fspath.display()))
     }
 
-    fn set_owner(&mut self, root: &PathBuf, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
-        self.calls.push(SysCall::SetOwner(root.clone(), uid, gid));
+    fn set_owner(&mut self, root: &Root, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
+        self.calls.push(SysCall::SetOwner(root.of.clone(), uid, gid));
         self.maybe_fail("chown", format!("chown {} to {uid}:{gid}", fspath.display()))
     }
 
-    fn copy_skeleton(&mut self, root: &PathBuf, _fspath: &Path, from: &Path) -> Result<()> {
-        self.calls.push(SysCall::CopySkeleton { fspath: root.clone(), from: from.to_path_buf() });
+    fn copy_skeleton(&mut self, root: &Root, _fspath: &Path, from: &Path) -> Result<()> {
+        self.calls.push(SysCall::CopySkeleton { fspath: root.of.clone(), from: from.to_path_buf() });
         self.maybe_fail("skel", format!("skel copy from {}", from.display()))
     }
 
@@ -611,7 +652,7 @@ impl MdSys for Recorder {
     }
 
     /// The recorder's copies always finish.
-    fn unfinished_copy(&mut self, _fspath: &Path) -> Result<Option<PathBuf>> {
+    fn unfinished_copy(&mut self, _fspath: &Path) -> Result<Option<Root>> {
         Ok(None)
     }
 }

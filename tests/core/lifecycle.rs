@@ -1,32 +1,56 @@
-//! Lifecycle rules decided by the core, on the recording platform: one
-//! image one attachment, `--create`, and `-u`.
+//! Lifecycle rules decided by the core, on the FreeBSD backend over its
+//! recording syscall layer: one image one attachment, `--create`, and `-u`.
 use crate::support::*;
 use mount_md::cli::CliError;
-use mount_md::platform::fake::{mark_for, Call, Fake};
-use mount_md::platform::Owner;
+use mount_md::mark;
+use mount_md::platform::freebsd::recording::{Recorder, SysCall};
+use mount_md::platform::freebsd::FreeBsd;
 use mount_md::request::{Command, CreateMode, Target};
 use nix::errno::Errno;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// A fake where unit `unit` is backed by /img (ours, marked for /j), and,
-/// if `mounted_at` says so, mounted there; `held`: open by someone.
-fn leftover(unit: u32, mounted_at: Option<&str>, held: bool) -> Fake {
-    leftover_of(Fake::new(), unit, mounted_at, held, mark_for(Path::new("/j")))
+/// Whose a unit is: mount_md's, marked for a mount point (with the
+/// identity of the image it was attached for), or another tool's.
+#[derive(Clone, Copy)]
+enum Owner {
+    Ours(&'static str),
+    Foreign,
 }
 
-fn leftover_of(fake: Fake, unit: u32, mounted_at: Option<&str>, held: bool, owner: Owner) -> Fake {
-    let fake = fake.with_unit(unit, Path::new("/img"), owner, held);
+const OURS: Owner = Owner::Ours("/j");
+const FOREIGN: Owner = Owner::Foreign;
+
+/// A recorder where unit `unit` is a 1 GiB disk backed by /img (ours,
+/// marked for /j), and, if `mounted_at` says so, mounted there; `held`:
+/// open by someone.
+fn leftover(unit: u32, mounted_at: Option<&str>, held: bool) -> Recorder {
+    leftover_of(recorder(), unit, mounted_at, held, OURS)
+}
+
+fn leftover_of(sys: Recorder, unit: u32, mounted_at: Option<&str>, held: bool, owner: Owner) -> Recorder {
+    backed_by(sys, unit, "/img", owner, held, mounted_at)
+}
+
+/// Unit `unit` backed by `image`, `owner`'s, open by someone if `held`,
+/// mounted at `mounted_at`.
+fn backed_by(sys: Recorder, unit: u32, image: &str, owner: Owner, held: bool, mounted_at: Option<&str>) -> Recorder {
+    let mut sys = sys.with_leftover(unit, image, GIB, false);
+    let label = match owner {
+        Owner::Ours(at) => mark::encode_with_file(at.as_bytes(), sys.id_of(Path::new(image)), mark::FREEBSD_CAPACITY),
+        Owner::Foreign => Vec::new(),
+    };
+    let mut sys = sys.with_label(unit, &label);
+    sys.units.get_mut(&unit).unwrap().held = held;
     match mounted_at {
-        Some(at) => fake.with_mount(unit, at),
-        None => fake,
+        Some(at) => sys.with_mount(&format!("/dev/md{unit}"), at),
+        None => sys,
     }
 }
 
-fn changes(f: &Fake) -> Vec<&Call> {
-    f.calls
+fn changes(s: &Recorder) -> Vec<&SysCall> {
+    s.calls
         .iter()
-        .filter(|c| matches!(c, Call::Attach(_) | Call::Detach(_) | Call::Mount { .. } | Call::Format { .. }))
+        .filter(|c| matches!(c, SysCall::Attach(_) | SysCall::Detach(_) | SysCall::Nmount(_) | SysCall::Newfs { .. }))
         .collect()
 }
 
@@ -36,39 +60,40 @@ const SEED: &str = "mount_md -o rw -P -F/img md /j";
 fn already_mounted_here_is_success_and_changes_nothing() {
     let o = run_on(leftover(3, Some("/j"), false), &argv(SEED));
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-    assert!(changes(&o.fake).is_empty());
+    assert!(changes(&o.sys).is_empty());
     // Whoever attached it: it is mounted where asked.
-    let fake = leftover_of(Fake::new(), 3, Some("/j"), false, Owner::Foreign);
-    let o = run_on(fake, &argv(&SEED.replace("-P", "-X -P")));
+    let sys = leftover_of(recorder(), 3, Some("/j"), false, FOREIGN);
+    let o = run_on(sys, &argv(&SEED.replace("-P", "-X -P")));
     assert!(o.stderr.contains("DEBUG: already mounted: /dev/md3 on /j\n"), "{}", o.stderr);
 }
 
 #[test]
 fn attached_and_in_use_elsewhere_is_refused() {
-    for fake in [leftover(2, Some("/elsewhere"), false), leftover(2, None, true)] {
-        let o = run_on(fake, &argv(SEED));
+    for sys in [leftover(2, Some("/elsewhere"), false), leftover(2, None, true)] {
+        let o = run_on(sys, &argv(SEED));
         assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /img: already attached as /dev/md2, and in use (mount_md --list shows it; mount_md -u /dev/md2 releases it)\n"));
-        assert!(changes(&o.fake).is_empty());
+        assert!(changes(&o.sys).is_empty());
     }
 }
 
 #[test]
 fn an_idle_unit_another_tool_attached_is_refused_not_replaced() {
-    let fake = leftover_of(Fake::new(), 4, None, false, Owner::Foreign);
-    let o = run_on(fake, &argv(SEED));
+    let sys = leftover_of(recorder(), 4, None, false, FOREIGN);
+    let o = run_on(sys, &argv(SEED));
     assert_eq!(
         (o.status, o.stderr.as_str()),
         (1, "mount_md: /img: /dev/md4 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, mdconfig -d -u 4 detaches it)\n")
     );
-    assert!(changes(&o.fake).is_empty());
-    assert!(o.fake.attached.contains(&4));
+    assert!(changes(&o.sys).is_empty());
+    assert!(o.sys.attached.contains(&4));
 }
 
 #[test]
 fn an_attach_is_marked_for_its_mount_point() {
     let o = run_line(SEED);
     assert_eq!(o.status, 0, "{}", o.stderr);
-    assert_eq!(o.fake.units[&0].owner, mark_for(Path::new("/j")));
+    let label = &o.sys.units[&0].label;
+    assert!(label.starts_with(b"mount_md:") && label.ends_with(b":/j"), "{}", String::from_utf8_lossy(label));
 }
 
 #[test]
@@ -82,7 +107,7 @@ fn t_with_a_disk_takes_only_file_systems_on_a_disk() {
                 format!("mount_md: -T {t}: not a file system on a disk (for a tmpfs, use tmpfs as the md-device)\n"),
                 "{line}"
             );
-            assert!(o.fake.calls.is_empty(), "{line}");
+            assert!(o.untouched(), "{line}");
         }
     }
     // tmpfs as the md-device is still a tmpfs.
@@ -91,34 +116,27 @@ fn t_with_a_disk_takes_only_file_systems_on_a_disk() {
 
 #[test]
 fn an_unused_leftover_is_reused_or_replaced_never_doubled() {
-    let mut fake = leftover(5, None, false);
-    fake.reuse_ok = true;
-    let o = run_on(fake, &argv(SEED));
+    let o = run_on(leftover(5, None, false), &argv(SEED));
     assert_eq!(o.status, 0, "{}", o.stderr);
-    assert!(!o.fake.calls.iter().any(|c| matches!(c, Call::Attach(_))), "no second unit");
-    assert!(o.fake.calls.contains(&Call::Mount {
-        fstype: "ufs".into(),
-        device: "/dev/md5".into(),
-        mount_point: "/j".into(),
-        options: vec!["rw".into()]
-    }));
-    assert_eq!(o.fake.attached.len(), 1);
+    assert!(!o.sys.calls.iter().any(|c| matches!(c, SysCall::Attach(_))), "no second unit");
+    assert_eq!(o.sys.mount_from[Path::new("/j")], "/dev/md5");
+    assert_eq!(o.sys.attached.len(), 1);
 
-    // Not reusable (say, another size): detached, then attached afresh.
-    let fake = leftover(5, None, false);
-    let o = run_on(fake, &argv(SEED));
+    // Not reusable (another size): detached, then attached afresh.
+    let mut sys = leftover(5, None, false);
+    sys.units.get_mut(&5).unwrap().mediasize = GIB / 2;
+    let o = run_on(sys, &argv(SEED));
     assert_eq!(o.status, 0);
-    let seq: Vec<&Call> = changes(&o.fake);
-    assert!(matches!(seq[..], [Call::Detach(5), Call::Attach(_), Call::Mount { .. }]), "{seq:?}");
-    assert_eq!(o.fake.attached.len(), 1);
+    let seq: Vec<&SysCall> = changes(&o.sys);
+    assert!(matches!(seq[..], [SysCall::Detach(5), SysCall::Attach(_), SysCall::Nmount(_)]), "{seq:?}");
+    assert_eq!(o.sys.attached.len(), 1);
 
     // A reused unit was there before: a failure later leaves it attached.
-    let mut fake = leftover_of(Fake::failing_at("mount", Errno::EINVAL), 5, None, false, mark_for(Path::new("/j")));
-    fake.reuse_ok = true;
-    let o = run_on(fake, &argv(SEED));
+    let sys = leftover_of(recorder().failing_at("nmount", Errno::EINVAL), 5, None, false, OURS);
+    let o = run_on(sys, &argv(SEED));
     assert_eq!(o.status, 1);
-    assert_eq!(o.fake.attached.iter().copied().collect::<Vec<_>>(), vec![5]);
-    assert!(o.fake.mounted.is_empty());
+    assert_eq!(o.sys.attached.iter().copied().collect::<Vec<_>>(), vec![5]);
+    assert!(o.sys.mounted.is_empty());
 }
 
 #[test]
@@ -151,37 +169,45 @@ fn create_parsing() {
     );
 }
 
-fn missing_image_fake() -> Fake {
-    let mut fake = Fake::new();
-    fake.images = Some(BTreeSet::new());
-    fake
+/// A recorder that knows no image: /img is missing.
+fn missing_image() -> Recorder {
+    Recorder::new()
+}
+
+fn created(s: &Recorder) -> bool {
+    s.calls.iter().any(|c| matches!(c, SysCall::CreateImage(_)))
+}
+
+fn formatted(s: &Recorder) -> bool {
+    s.calls.iter().any(|c| matches!(c, SysCall::Newfs { .. }))
 }
 
 #[test]
 fn create_makes_formats_and_on_failure_removes_the_image() {
     // -P --create on a missing image: created, formatted once, mounted.
-    let o = run_on(missing_image_fake(), &argv("mount_md -P --create -s 64m -F/img md /j"));
+    let o = run_on(missing_image(), &argv("mount_md -P --create -s 64m -F/img md /j"));
     assert_eq!(o.status, 0, "{}", o.stderr);
-    assert_eq!(o.fake.created, BTreeSet::from([PathBuf::from("/img")]));
-    assert!(o.fake.calls.iter().any(|c| matches!(c, Call::Format { .. })));
+    assert!(created(&o.sys) && formatted(&o.sys));
+    assert!(o.sys.files.contains_key(Path::new("/img")), "published under its name");
     // Second boot: the image exists, -P keeps its file system.
-    let mut fake = Fake::new();
-    fake.images = Some(BTreeSet::from([PathBuf::from("/img")]));
-    let o = run_on(fake, &argv("mount_md -P --create -s 64m -F/img md /j"));
+    let o = run_on(o.sys, &argv("mount_md -u /j"));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    let mut sys = o.sys;
+    sys.calls.clear();
+    let o = run_on(sys, &argv("mount_md -P --create -s 64m -F/img md /j"));
     assert_eq!(o.status, 0);
-    assert!(!o.fake.calls.iter().any(|c| matches!(c, Call::Format { .. })));
-    assert!(o.fake.created.is_empty());
+    assert!(!created(&o.sys) && !formatted(&o.sys));
     // Any failure after creating removes the half-made image again.
-    for step in ["attach", "wait", "format", "mount"] {
-        let mut fake = missing_image_fake();
-        fake.fail = Some((step, Errno::ENOSPC));
-        let o = run_on(fake, &argv("mount_md -P --create -s 64m -F/img md /j"));
+    for step in ["attach", "wait", "newfs", "nmount"] {
+        let o =
+            run_on(missing_image().failing_at(step, Errno::ENOSPC), &argv("mount_md -P --create -s 64m -F/img md /j"));
         assert_eq!(o.status, 1, "{step}");
-        assert!(o.fake.is_clean(), "{step}");
-        assert_eq!(o.fake.calls.last(), Some(&Call::RemoveImage("/img".into())), "{step}");
+        assert!(o.sys.is_clean(), "{step}");
+        assert!(matches!(o.sys.calls.last(), Some(SysCall::RemoveImage(_))), "{step}: {:?}", o.sys.calls);
+        assert!(o.sys.files.is_empty(), "{step}: {:?}", o.sys.files);
     }
     // Without --create a missing image is just an error.
-    let o = run_on(missing_image_fake(), &argv("mount_md -P -F/img md /j"));
+    let o = run_on(missing_image(), &argv("mount_md -P -F/img md /j"));
     assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /img: No such file or directory\n"));
 }
 
@@ -193,80 +219,79 @@ fn release_command() {
     // mount, then -u on the mount point: unmounted and detached
     let o = run_line(SEED);
     assert_eq!(o.status, 0);
-    let o = run_on(o.fake, &argv("mount_md -u -X /j"));
+    let o = run_on(o.sys, &argv("mount_md -u -X /j"));
     assert_eq!(o.status, 0);
-    assert!(o.fake.is_clean());
+    assert!(o.sys.is_clean());
     assert_eq!(o.stderr, "DEBUG: unmounted /j\nDEBUG: detached /dev/md0\n");
     // again: nothing to do is success, said under -X only
-    let o = run_on(o.fake, &argv("mount_md -u /j"));
+    let o = run_on(o.sys, &argv("mount_md -u /j"));
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-    let o = run_on(o.fake, &argv("mount_md -u -X /j"));
+    let o = run_on(o.sys, &argv("mount_md -u -X /j"));
     assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: /j: not mounted, not attached: nothing to do\n"));
     // -N says what it would do
     let o = run_line("mount_md -uN md4");
     assert_eq!((o.status, o.stdout.as_str()), (0, "unit 4: not mounted, not attached: nothing to do\n"));
-    assert!(o.fake.is_clean());
+    assert!(o.sys.is_clean());
     // ... after the same look-ups as -u: each unmount and detach, nothing done
     let o = run_on(leftover(1, Some("/j"), false), &argv("mount_md -N -u /j"));
     assert_eq!(
         (o.status, o.stdout.as_str()),
         (0, "unmount /j (refused if it is busy; -f forces)\ndetach /dev/md1 (refused while it is open; -f forces)\n")
     );
-    assert!(changes(&o.fake).is_empty() && !o.fake.calls.iter().any(|c| matches!(c, Call::Unmount(_))));
+    assert!(o.sys.calls.is_empty(), "{:?}", o.sys.calls);
     // ... and refuses what -u refuses
-    let o = run_on(leftover_of(Fake::new(), 1, Some("/j"), false, Owner::Foreign), &argv("mount_md -N -u /j"));
+    let o = run_on(leftover_of(recorder(), 1, Some("/j"), false, FOREIGN), &argv("mount_md -N -u /j"));
     assert_eq!(o.status, 1, "{}", o.stderr);
     assert!(o.stderr.contains("was not attached by mount_md"), "{}", o.stderr);
     // busy for a moment (a holder going away): retried, then done
-    let mut fake = leftover(1, Some("/j"), false);
-    fake.fail = Some(("unmount", Errno::EBUSY));
-    let o = run_on(fake, &argv("mount_md -u /j"));
+    let o = run_on(leftover(1, Some("/j"), false).failing_at("unmount", Errno::EBUSY), &argv("mount_md -u /j"));
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-    assert_eq!(o.fake.calls.iter().filter(|c| **c == Call::Unmount("/j".into())).count(), 2);
-    assert!(o.fake.is_clean());
-    // busy for good: nothing detached, exit 1 after ten tries; -f forces
-    let mut fake = leftover(1, Some("/j"), false);
-    fake.fail = Some(("unmount", Errno::EBUSY));
-    fake.fail_always = true;
-    let o = run_on(fake, &argv("mount_md -u /j"));
-    assert_eq!(
-        (o.status, o.stderr.as_str()),
-        (1, "mount_md: unmount of /j: in use, nothing detached (-f forces): Device or resource busy\n")
+    assert_eq!(o.sys.calls.iter().filter(|c| **c == SysCall::Unmount("/j".into())).count(), 2);
+    assert!(o.sys.is_clean());
+    // busy for good: nothing detached, exit 1 once the tries are over; -f
+    // forces. (How many tries: ten, and on FreeBSD then a dying jail's
+    // wait: freebsd_double's `release_busy_changes_nothing_and_force_forces`,
+    // linux_double's `u_of_a_busy_mount_and_of_a_held_unit`.)
+    let mut sys = leftover(1, Some("/j"), false);
+    sys.fail = vec![("unmount", Errno::EBUSY); 1000];
+    let o = run_on(sys, &argv("mount_md -u /j"));
+    assert_eq!(o.status, 1);
+    assert!(
+        o.stderr.ends_with("mount_md: unmount of /j: in use, nothing detached (-f forces): Device or resource busy\n"),
+        "{}",
+        o.stderr
     );
-    let mut want = vec![Call::Units];
-    want.extend(std::iter::repeat_n(Call::Unmount("/j".into()), 10));
-    assert_eq!(o.fake.calls, want);
-    let mut fake = o.fake;
-    fake.fail = None;
-    let o = run_on(fake, &argv("mount_md -u -f /j"));
+    assert!(o.sys.changes().iter().all(|c| **c == SysCall::Unmount("/j".into())), "{:?}", o.sys.changes());
+    assert_eq!((o.sys.attached.len(), o.sys.mounted.len()), (1, 1));
+    let mut sys = o.sys;
+    sys.fail.clear();
+    let o = run_on(sys, &argv("mount_md -u -f /j"));
     assert_eq!(o.status, 0, "{}", o.stderr);
-    assert!(o.fake.is_clean());
+    assert!(o.sys.is_clean());
 }
 
 #[test]
 fn release_touches_only_what_mount_md_attached() {
     // By mount point, image and unit: refused whole, nothing changed.
     for target in ["/j", "/img", "md6"] {
-        let fake = leftover_of(Fake::new(), 6, Some("/j"), false, Owner::Foreign);
-        let o = run_on(fake, &argv(&format!("mount_md -u {target}")));
+        let sys = leftover_of(recorder(), 6, Some("/j"), false, FOREIGN);
+        let o = run_on(sys, &argv(&format!("mount_md -u {target}")));
         let shown = if target == "md6" { String::new() } else { format!("{target}: ") };
         assert_eq!(
             (o.status, o.stderr.as_str()),
             (1, format!("mount_md: {shown}/dev/md6 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, mdconfig -d -u 6 detaches it)\n").as_str()),
             "{target}"
         );
-        assert_eq!(o.fake.calls, [Call::Units], "{target}");
-        assert_eq!(o.fake.mounted, [PathBuf::from("/j")]);
+        assert!(o.sys.calls.is_empty(), "{target}: {:?}", o.sys.calls);
+        assert_eq!(o.sys.mounted, [PathBuf::from("/j")]);
     }
     // An image backing one unit of ours and one of another tool's: neither.
-    let fake = leftover_of(leftover(1, None, false), 2, None, false, Owner::Foreign);
-    let o = run_on(fake, &argv("mount_md -u /img"));
+    let sys = leftover_of(leftover(1, None, false), 2, None, false, FOREIGN);
+    let o = run_on(sys, &argv("mount_md -u /img"));
     assert_eq!(o.status, 1);
-    assert_eq!(o.fake.attached.len(), 2);
+    assert_eq!(o.sys.attached.len(), 2);
     // A mount that is not from a disk at all.
-    let mut fake = Fake::new();
-    fake.mounted.push("/t".into());
-    let o = run_on(fake, &argv("mount_md -u /t"));
+    let o = run_on(recorder().with_mount("tmpfs", "/t"), &argv("mount_md -u /t"));
     assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /t: mounted from tmpfs, not an md(4) disk\n"));
 }
 
@@ -275,12 +300,12 @@ fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
     // jail(8) unmounts, then runs exec.release with the directory.
     let o = run_on(leftover(3, None, false), &argv("mount_md -u -X /j"));
     assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: detached /dev/md3\n"));
-    assert!(o.fake.is_clean());
+    assert!(o.sys.is_clean());
     // Only a mark that names it.
-    for fake in [leftover(3, None, true), leftover(3, Some("/elsewhere"), false)] {
-        let o = run_on(fake, &argv("mount_md -u /k"));
+    for sys in [leftover(3, None, true), leftover(3, Some("/elsewhere"), false)] {
+        let o = run_on(sys, &argv("mount_md -u /k"));
         assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-        assert_eq!(o.fake.attached.len(), 1);
+        assert_eq!(o.sys.attached.len(), 1);
     }
     // Held open: never "nothing to do"; refused, and -f forces it.
     let o = run_on(leftover(3, None, true), &argv("mount_md -u /j"));
@@ -288,33 +313,34 @@ fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
         (o.status, o.stderr.as_str()),
         (1, "mount_md: detach /dev/md3: still open (-f forces): Device or resource busy\n")
     );
-    assert_eq!(o.fake.attached.len(), 1);
+    assert_eq!(o.sys.attached.len(), 1);
+    // (md(4) detaches with MD_FORCE at once; Linux's autoclear, detached
+    // when its last user closes it: linux_double's
+    // `u_of_a_busy_mount_and_of_a_held_unit`.)
     let o = run_on(leftover(3, None, true), &argv("mount_md -u -f /j"));
-    assert_eq!(o.status, 0, "{}", o.stderr);
-    assert_eq!(o.stderr, "mount_md: /dev/md3: still in use; detached when its last user closes it\n");
+    assert_eq!((o.status, o.stderr.as_str()), (0, ""));
+    assert_eq!(o.sys.changes(), [&SysCall::DetachForced(3)]);
+    assert!(o.sys.is_clean());
     // Mounted somewhere else: it serves that mount; said, left alone.
     let o = run_on(leftover(3, Some("/elsewhere"), false), &argv("mount_md -u /j"));
     assert_eq!(
         (o.status, o.stderr.as_str()),
         (1, "mount_md: /j: /dev/md3 is mounted on /elsewhere; left alone (mount_md -u /elsewhere releases it there)\n")
     );
-    assert_eq!((o.fake.attached.len(), o.fake.mounted.len()), (1, 1));
+    assert_eq!((o.sys.attached.len(), o.sys.mounted.len()), (1, 1));
 }
 
 #[test]
 fn what_cannot_be_checked_is_an_error() {
-    for kind in ["units", "mounts"] {
-        let mut fake = leftover(1, Some("/j"), false);
-        fake.fail = Some((kind, Errno::EACCES));
-        let o = run_on(fake, &argv("mount_md -u /j"));
-        assert_eq!((o.status, o.stderr.as_str()), (1, format!("mount_md: {kind}: Permission denied\n").as_str()));
-        assert_eq!(o.fake.mounted.len(), 1, "{kind}");
+    for (kind, what) in [("list", "sysctl kern.geom.confxml"), ("mounts", "getfsstat")] {
+        let sys = leftover(1, Some("/j"), false).failing_at(kind, Errno::EACCES);
+        let o = run_on(sys, &argv("mount_md -u /j"));
+        assert_eq!((o.status, o.stderr.as_str()), (1, format!("mount_md: {what}: Permission denied\n").as_str()));
+        assert_eq!(o.sys.mounted.len(), 1, "{kind}");
         // Mounting too: the check that the image is free is not skipped.
-        let mut fake = leftover(1, None, false);
-        fake.fail = Some((kind, Errno::EACCES));
-        let o = run_on(fake, &argv(SEED));
+        let o = run_on(leftover(1, None, false).failing_at(kind, Errno::EACCES), &argv(SEED));
         assert_eq!(o.status, 1, "{kind}");
-        assert!(changes(&o.fake).is_empty(), "{kind}");
+        assert!(changes(&o.sys).is_empty(), "{kind}");
     }
 }
 
@@ -329,35 +355,33 @@ fn grow_locates_by_the_release_rules() {
         Err(e) => Err(e.to_string()),
     };
     // By mount point, image and unit number: the same unit, with its mount.
-    let mut f = leftover(3, Some("/j"), false);
+    let mut f = FreeBsd::with_sys(leftover(3, Some("/j"), false));
     for t in [path("/j"), path("/img"), Target::Unit(3)] {
         assert_eq!(unit_of(locate(&mut f, &t)), Ok((3, vec![PathBuf::from("/j")])), "{t:?}");
     }
     // Unmounted (jail(8) stop): the directory finds it by its mark.
-    let mut f = leftover(3, None, false);
+    let mut f = FreeBsd::with_sys(leftover(3, None, false));
     assert_eq!(unit_of(locate(&mut f, &path("/j"))), Ok((3, vec![])));
     // An image nothing attached is grown offline.
-    let mut f = Fake::new();
-    f.images = Some(BTreeSet::from([PathBuf::from("/other.img")]));
+    let mut f = FreeBsd::with_sys(recorder());
     assert_eq!(locate(&mut f, &path("/other.img")), Ok(Located::Image("/other.img".into())));
     // Refusals, each with nothing changed.
-    let mut f = leftover_of(Fake::new(), 3, Some("/j"), false, Owner::Foreign);
+    let mut f = FreeBsd::with_sys(leftover_of(recorder(), 3, Some("/j"), false, FOREIGN));
     assert_eq!(
         unit_of(locate(&mut f, &path("/j"))),
         Err("/dev/md3: not attached by mount_md (it carries no mount_md mark); nothing changed".into())
     );
-    let mut f = Fake::new();
+    // (A directory that names nothing: linux_double's
+    // `a_target_that_names_nothing_is_not_grown`; FreeBSD takes any path
+    // no mark names for an image.)
+    let mut f = FreeBsd::with_sys(recorder());
     assert_eq!(unit_of(locate(&mut f, &Target::Unit(4))), Err("/dev/md4: not attached".into()));
-    assert_eq!(
-        unit_of(locate(&mut f, &path("/nowhere"))),
-        Err("/nowhere: not a mount point, an image file or a unit; nothing changed".into())
-    );
-    let mut f = leftover(3, None, false).with_unit(5, Path::new("/img"), mark_for(Path::new("/k")), false);
+    let mut f = FreeBsd::with_sys(backed_by(leftover(3, None, false), 5, "/img", Owner::Ours("/k"), false, None));
     assert_eq!(
         unit_of(locate(&mut f, &path("/img"))),
         Err("/img: attached as 2 units (/dev/md3, /dev/md5); nothing changed".into())
     );
-    assert!(f.calls.iter().all(|c| matches!(c, Call::Units)), "{:?}", f.calls);
+    assert!(f.sys().calls.is_empty(), "{:?}", f.sys().calls);
 }
 
 /// Long mount points: a cut mark carries the hash of the whole path, so
@@ -366,24 +390,22 @@ fn grow_locates_by_the_release_rules() {
 /// runs) that several units share make it choose none.
 #[test]
 fn cut_marks_name_one_directory() {
-    use mount_md::mark::{decode, encode, Mark, LINUX_CAPACITY};
-    let base = format!("/var/jails/{}", "x".repeat(60));
+    use mount_md::mark::{encode, FREEBSD_CAPACITY};
+    let base = format!("/var/jails/{}", "x".repeat(FREEBSD_CAPACITY));
     let (j1, j2) = (format!("{base}/j1"), format!("{base}/j2"));
-    let marked = |p: &str| Owner::Ours(decode(&encode(p.as_bytes(), LINUX_CAPACITY), LINUX_CAPACITY).unwrap());
-    let fake = Fake::new().with_unit(1, Path::new("/a.img"), marked(&j1), false).with_unit(
-        2,
-        Path::new("/b.img"),
-        marked(&j2),
-        false,
-    );
-    let o = run_on(fake, &argv(&format!("mount_md -u -X {j1}")));
+    let labelled = |sys: Recorder, unit: u32, image: &str, label: &[u8]| {
+        backed_by(sys, unit, image, FOREIGN, false, None).with_label(unit, label)
+    };
+    let marked = |p: &str| encode(p.as_bytes(), FREEBSD_CAPACITY);
+    let sys = labelled(labelled(recorder(), 1, "/a.img", &marked(&j1)), 2, "/b.img", &marked(&j2));
+    let o = run_on(sys, &argv(&format!("mount_md -u -X {j1}")));
     assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: detached /dev/md1\n"));
-    assert_eq!(o.fake.attached.iter().copied().collect::<Vec<_>>(), [2]);
+    assert_eq!(o.sys.attached.iter().copied().collect::<Vec<_>>(), [2]);
     // Old cut marks, no hash: both fit; neither is touched.
-    let old = Owner::Ours(Mark { mount_point: base.as_bytes()[..40].to_vec(), truncated: true, hash: None });
-    let fake =
-        Fake::new().with_unit(1, Path::new("/a.img"), old.clone(), false).with_unit(2, Path::new("/b.img"), old, false);
-    let o = run_on(fake, &argv(&format!("mount_md -u {j1}")));
+    let mut old = b"mount_md:".to_vec();
+    old.extend_from_slice(&base.as_bytes()[..FREEBSD_CAPACITY - 1 - old.len()]);
+    let sys = labelled(labelled(recorder(), 1, "/a.img", &old), 2, "/b.img", &old);
+    let o = run_on(sys, &argv(&format!("mount_md -u {j1}")));
     assert_eq!(o.status, 1);
     assert!(
         o.stderr
@@ -391,7 +413,7 @@ fn cut_marks_name_one_directory() {
         "{}",
         o.stderr
     );
-    assert_eq!(o.fake.attached.len(), 2);
+    assert_eq!(o.sys.attached.len(), 2);
 }
 
 /// A disk is never mounted over a file system already mounted there: the
@@ -401,26 +423,31 @@ fn cut_marks_name_one_directory() {
 fn no_disk_is_mounted_over_another_mount() {
     let o = run_line("mount_md -M -s 16m md /mnt");
     assert_eq!(o.status, 0, "{}", o.stderr);
-    let o = run_on(o.fake, &argv("mount_md -X -M -s 16m md /mnt"));
+    let o = run_on(o.sys, &argv("mount_md -X -M -s 16m md /mnt"));
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert!(o.stderr.ends_with("DEBUG: already mounted: /dev/md0 on /mnt\n"), "{}", o.stderr);
-    assert_eq!((o.fake.attached.len(), o.fake.mounted.len()), (1, 1));
-    // A memory-disk line asking for another type is another line: refused.
-    let o = run_on(o.fake, &argv("mount_md -M -s 16m -T xfs md /mnt"));
+    assert_eq!((o.sys.attached.len(), o.sys.mounted.len()), (1, 1));
+    // A memory-disk line asking for another type than the one mounted is
+    // another line: refused. (newfs makes only UFS: the mount is made to
+    // say msdosfs.)
+    let mut sys = o.sys;
+    sys.mount_type.insert("/mnt".into(), "msdosfs".into());
+    let o = run_on(sys, &argv("mount_md -M -s 16m md /mnt"));
     assert_eq!(o.status, 1, "{}", o.stderr);
-    assert!(o.stderr.ends_with("already a mount point (of /dev/md0); not mounting over it (unmount it first)\n"));
+    assert!(
+        o.stderr.ends_with("already a mount point (of /dev/md0); not mounting over it (unmount it first)\n"),
+        "{}",
+        o.stderr
+    );
     // Someone else's mount there, or another image of ours: refused.
-    for fake in [
-        Fake::new().with_unit(4, Path::new("/other.img"), Owner::Foreign, false).with_mount(4, "/mnt"),
-        leftover(3, Some("/mnt"), false),
-    ] {
-        let before = fake.calls.len();
-        let o = run_on(fake, &argv("mount_md -P -F /new.img md /mnt"));
+    for sys in [backed_by(recorder(), 4, "/other.img", FOREIGN, false, Some("/mnt")), leftover(3, Some("/mnt"), false)]
+    {
+        let o = run_on(sys, &argv("mount_md -P -F /new.img md /mnt"));
         assert_eq!(o.status, 1, "{}", o.stderr);
         let refused =
             |n: u32| format!("/mnt: already a mount point (of /dev/md{n}); not mounting over it (unmount it first)\n");
         assert!(o.stderr.ends_with(&refused(4)) || o.stderr.ends_with(&refused(3)), "{}", o.stderr);
-        assert!(!o.fake.calls[before..].iter().any(|c| matches!(c, Call::Attach(_))), "{:?}", o.fake.calls);
+        assert!(!o.sys.calls.iter().any(|c| matches!(c, SysCall::Attach(_))), "{:?}", o.sys.calls);
     }
 }
 
@@ -437,25 +464,21 @@ fn the_run_refuses_where_a_dry_run_does_before_changing_anything() {
     let in_use_and_md5_idle = || {
         // /img in use as md2; md5 an idle unit of ours for /j, which the
         // run's pre-detach of a fixed unit would detach.
-        leftover(2, Some("/elsewhere"), false).with_unit(5, Path::new("/old"), mark_for(Path::new("/j")), false)
+        backed_by(leftover(2, Some("/elsewhere"), false), 5, "/old", OURS, false, None)
     };
-    let foreign = || leftover_of(Fake::new(), 4, None, false, Owner::Foreign);
-    let cases: [(&dyn Fn() -> Fake, &str, &str, i32); 5] = [
+    let foreign = || leftover_of(recorder(), 4, None, false, FOREIGN);
+    let cases: [(&dyn Fn() -> Recorder, &str, &str, i32); 5] = [
         (&in_use_and_md5_idle, "mount_md -P -F/img md5 /j", "mount_md -N -P -F/img md5 /j", 1),
         (&foreign, SEED, "mount_md -N -o rw -P -F/img md /j", 1),
         (&foreign, "mount.md md /j -o rw,-P,-F/img", "mount.md -f md /j -o rw,-P,-F/img", 32),
         (&in_use_and_md5_idle, "mount.md md5 /j -o -P,-F/img", "mount.md -f md5 /j -o -P,-F/img", 32),
         (&foreign, "mount.md md /j -o ro,-F/img", "mount.md -f md /j -o ro,-F/img", 1),
     ];
-    for (fake, line, dry_line, status) in cases {
-        let dry = run_on(fake(), &argv(dry_line));
-        let run = run_on(fake(), &argv(line));
+    for (sys, line, dry_line, status) in cases {
+        let dry = run_on(sys(), &argv(dry_line));
+        let run = run_on(sys(), &argv(line));
         assert_eq!(run.status, status, "{line}: {}", run.stderr);
         assert_eq!((dry.status, dry.stderr.as_str()), (run.status, run.stderr.as_str()), "{line}");
-        let reads = |c: &Call| match c {
-            Call::OpenImage(o) => o.create.is_none(),
-            c => *c == Call::Units,
-        };
-        assert!(run.fake.calls.iter().all(reads), "{line}: {:?}", run.fake.calls);
+        assert!(run.sys.calls.is_empty(), "{line}: {:?}", run.sys.calls);
     }
 }

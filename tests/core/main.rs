@@ -1,6 +1,6 @@
 //! The pure core, on any system, no root: the command line, plans and the
-//! executor on the recording platform, the lifecycle rules, `-r`'s steps,
-//! and property tests of the parsers.
+//! executor on the FreeBSD backend over its recording syscall double, the
+//! lifecycle rules, `-r`'s steps, and property tests of the parsers.
 #[macro_use]
 #[path = "../support/mod.rs"]
 mod support;

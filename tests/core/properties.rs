@@ -70,7 +70,7 @@ proptest! {
         let name = ["mount_md", "mount_mfs", "mount.md"][flavor];
         let mut argv = vec![OsString::from(name)];
         argv.extend(words.into_iter().map(OsString::from_vec));
-        let o = run_on(mount_md::platform::fake::Fake::new(), &argv);
+        let o = run_on(recorder(), &argv);
         prop_assert!([0, 1, 32].contains(&o.status));
         if o.status != 0 {
             prop_assert!(o.stderr.starts_with(&format!("{name}: ")) || o.stderr.starts_with("usage: "), "{}", o.stderr);

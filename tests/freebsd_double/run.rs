@@ -1,12 +1,11 @@
 //! The 2006 article's fstab line, and the modern one, end to end through
 //! `run::run`: the argv FreeBSD's mount(8) (6.x and modern) and jail(8)
 //! build for them, then what the FreeBSD backend (over a recording syscall
-//! layer) does with it; and every rollback path. (The same argv through
-//! the recording platform, and its rollbacks: tests/core/exec.rs.)
+//! layer) does with it; and every rollback path. (The core's view of the
+//! same runs, and its rollbacks: tests/core/exec.rs.)
 use crate::support::freebsd::{c, jail_commands, mount_6x_argv, mount_modern_argv, run, words};
 use crate::support::GIB;
 use mount_md::error::strerror;
-use mount_md::platform::fake::{Call, Fake};
 use mount_md::platform::freebsd::abi::{MD_CLUSTER, MD_COMPRESS, MD_READONLY, MD_VNODE};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::requests::{AttachRequest, IoValue, NmountRequest};
@@ -312,12 +311,16 @@ fn a_failed_rollback_is_reported_after_the_first_error() {
     );
 }
 
+/// The plan mounts FreeBSD's default type, ufs, unless `-T` names another
+/// (which the FreeBSD check then refuses on an md disk).
 #[test]
 fn plan_fstype_is_ufs_unless_t() {
-    let mut fake = Fake::new();
-    run(&words("mount_md -P -T msdosfs -F /img md /m"), &mut fake);
-    let Some(Call::Mount { fstype, .. }) = fake.calls.iter().find(|c| matches!(c, Call::Mount { .. })) else {
-        panic!()
-    };
-    assert_eq!(fstype, "msdosfs");
+    use mount_md::plan::{build, FsType, Step};
+    use mount_md::platform::Platform;
+    for (t, fstype) in [("", "ufs"), ("-T msdosfs ", "msdosfs")] {
+        let req = crate::support::parse_line(&format!("mount_md -P {t}-F /img md /m")).unwrap();
+        let plan = build(&req, <FreeBsd<Recorder> as Platform>::DEFAULTS);
+        let Some(Step::Mount(m)) = plan.steps.iter().find(|s| matches!(s, Step::Mount(_))) else { panic!("{plan:?}") };
+        assert_eq!(m.fstype, FsType::Named(fstype.into()), "{t}");
+    }
 }

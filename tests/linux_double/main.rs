@@ -330,3 +330,61 @@ fn each_refusal_of_the_check_keeps_its_exit_status() {
     );
     assert!(l.sys().calls.is_empty(), "{:?}", l.sys().calls);
 }
+
+/// `-r` and `locate` refuse a directory that is not a mount point and that
+/// no mark names: nothing to grow, nothing changed.
+#[test]
+fn a_target_that_names_nothing_is_not_grown() {
+    use mount_md::lifecycle::locate;
+    use mount_md::request::Target;
+    let plain = Statx { is_dir: true, dev: 1, ino: 3, mnt_id: Some(1), mount_root: Some(false), rdev: None };
+    let mut rec = Recorder::new();
+    rec.paths.insert(b"/j".to_vec(), plain);
+    rec.paths.insert(b"/nowhere".to_vec(), plain);
+    let mut l = Linux::with_sys(rec);
+    let (code, err) = run(&mut l, "mount_md -r -s 2g /j");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "mount_md: /j: not a mount point, an image file or a unit; nothing changed\n")
+    );
+    assert_eq!(
+        locate(&mut l, &Target::Path("/nowhere".into())).unwrap_err().to_string(),
+        "/nowhere: not a mount point, an image file or a unit; nothing changed"
+    );
+    assert!(l.sys().calls.is_empty(), "{:?}", l.sys().calls);
+}
+
+/// `-u` of a mount that stays busy: ten tries, then refused with nothing
+/// detached, and `-f` detaches lazily; `-u -f` of a unit of ours that
+/// someone holds open: autoclear, gone when its last user closes it.
+#[test]
+fn u_of_a_busy_mount_and_of_a_held_unit() {
+    let mut rec = Recorder::new().with_unit(1, bound(5, 6, LO_FLAGS_AUTOCLEAR, &ours("/j"))).with_mount(40, 1, "/j");
+    rec.paths.insert(b"/j".to_vec(), dir(40));
+    rec.unmount_error = Some(nix::errno::Errno::EBUSY);
+    let mut l = Linux::with_sys(rec);
+    let (code, err) = run(&mut l, "mount_md -u /j");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "mount_md: unmount of /j: in use, nothing detached (-f forces): Device or resource busy\n")
+    );
+    assert_eq!(l.sys().calls, vec![LoopCall::Unmount("/j".into(), false); 10]);
+    assert!(l.sys().loops[&1].info.is_some());
+    let (code, err) = run(&mut l, "mount_md -u -f /j");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(l.sys().calls[10..], [LoopCall::Unmount("/j".into(), true), LoopCall::ClrFd(1)]);
+
+    let mut rec = Recorder::new().with_unit(3, bound(5, 6, LO_FLAGS_AUTOCLEAR, &ours("/j")));
+    rec.loops.get_mut(&3).unwrap().open_elsewhere = true;
+    rec.paths.insert(
+        b"/j".to_vec(),
+        Statx { is_dir: true, dev: 1, ino: 3, mnt_id: Some(1), mount_root: Some(false), rdev: None },
+    );
+    let mut l = Linux::with_sys(rec);
+    let (code, err) = run(&mut l, "mount_md -u -f /j");
+    assert_eq!(
+        (code, err.as_str()),
+        (0, "mount_md: /dev/loop3: still in use; detached when its last user closes it\n")
+    );
+    assert_eq!(l.sys().calls, [LoopCall::ClrFd(3)]);
+}

@@ -101,6 +101,38 @@ exec "$0" -P -s 64m --create --encrypt=luks2 "--key-file=$1" -F "$2" md "$3" </d
     );
 }
 
+/// An image that exists but holds no LUKS2 header is neither opened nor
+/// formatted, with or without -P: one line, no loop device left, the
+/// image's bytes as they were.
+#[test]
+fn an_image_without_a_luks2_header_is_refused() {
+    require_loop!();
+    if let Some(why) = dm_missing() {
+        skip_optional(&why);
+        return;
+    }
+    let tmp = TempDir::new("crypt-noheader");
+    let (img, mnt) = (tmp.join("plain.img"), tmp.dir("mnt"));
+    let bytes = MARKER.repeat(4096);
+    std::fs::write(&img, &bytes).unwrap();
+    let key = key_file(&tmp, "k", b"0123456789abcdef", 0o600);
+    let k = format!("--key-file={}", key.display());
+    let (i, m) = (img.to_str().unwrap(), mnt.to_str().unwrap());
+    for p in [&["-P"][..], &[]] {
+        let mut args = p.to_vec();
+        args.extend(["--encrypt=luks2", &k, "-F", i, "md", m]);
+        let out = mount_md(&args);
+        assert_ne!(out.status.code(), Some(0), "{p:?}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("mount_md: {i}: holds no LUKS2 header: not opened and not formatted (--create --encrypt=luks2 makes one on a new image)\n"),
+            "{p:?}"
+        );
+        assert_eq!(loops_backed_by(tmp.path()), Vec::<String>::new(), "{p:?}");
+        assert_eq!(std::fs::read(&img).unwrap(), bytes, "{p:?}");
+    }
+}
+
 /// Create, write, release, mount again: the data is there, the image is
 /// LUKS2 and holds no plaintext of what was written; a wrong key opens
 /// nothing; -u leaves no dm target.

@@ -8,7 +8,8 @@
 //!   only for a host property a test needs the opposite of;
 //! * [`TempDir`], a scratch directory removed on drop;
 //! * [`TestHost`], a fixed user/group table, and ways to parse a command
-//!   line and to run the whole program on the recording platform;
+//!   line and to run the whole program on the FreeBSD backend over its
+//!   recording syscall double;
 //! * [`linux`] (Linux only): mount table and loop device readers and
 //!   cleanup guards for the tests that run as root;
 //! * [`schema`]: a small JSON Schema check for `--list --json`;
@@ -18,7 +19,8 @@
 use mount_md::cli::{self, CliError, Host};
 use mount_md::flavor::{progname, Flavor};
 use mount_md::owner::IdLookup;
-use mount_md::platform::fake::Fake;
+use mount_md::platform::freebsd::recording::Recorder;
+use mount_md::platform::freebsd::FreeBsd;
 use mount_md::request::{Command, Request};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -297,25 +299,46 @@ pub fn parse_line(line: &str) -> Result<Request, CliError> {
     parse(&argv(line))
 }
 
+/// The image files the core's tests name: [`recorder`] knows each.
+pub const IMAGES: [&str; 8] =
+    ["/jails/10.0.0.1/rootfs.volume", "/img", "/i", "/old", "/a.img", "/b.img", "/other.img", "/new.img"];
+
+/// A recording FreeBSD syscall layer that knows every one of [`IMAGES`] as
+/// a writable 1 GiB file (its realpath as named); nothing attached, nothing
+/// mounted.
+pub fn recorder() -> Recorder {
+    IMAGES.iter().fold(Recorder::new(), |r, i| r.with_file(i, i, GIB))
+}
+
 /// What one run of the program did.
 pub struct Outcome {
     pub status: i32,
     pub stdout: String,
     pub stderr: String,
-    pub fake: Fake,
+    /// The syscall layer after the run.
+    pub sys: Recorder,
 }
 
-/// Runs the program on a given fake.
-pub fn run_on(fake: Fake, words: &[OsString]) -> Outcome {
-    let mut fake = fake;
+impl Outcome {
+    /// Nothing was asked of the system, nothing done.
+    pub fn untouched(&self) -> bool {
+        self.sys.calls.is_empty() && self.sys.asked.is_empty()
+    }
+}
+
+/// Runs the program on the FreeBSD backend over `sys`.
+pub fn run_on(sys: Recorder, words: &[OsString]) -> Outcome {
+    let mut fb = FreeBsd::with_sys(sys);
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let status = mount_md::run::run(words, &mut fake, &TestHost, &mut out, &mut err);
-    // Whatever happened, the executor let go of every image, disk and root
-    // it was handed.
-    assert_eq!(fake.open_handles(), 0, "handles left open after {words:?}");
-    Outcome { status, stdout: String::from_utf8_lossy(&out).into(), stderr: String::from_utf8_lossy(&err).into(), fake }
+    let status = mount_md::run::run(words, &mut fb, &TestHost, &mut out, &mut err);
+    let sys = fb.into_sys();
+    // Whatever happened, the executor let go of every mounted root it
+    // opened.
+    assert_eq!(sys.open_roots(), 0, "roots left open after {words:?}");
+    Outcome { status, stdout: String::from_utf8_lossy(&out).into(), stderr: String::from_utf8_lossy(&err).into(), sys }
 }
 
+/// Runs a command line on [`recorder`].
 pub fn run_line(line: &str) -> Outcome {
-    run_on(Fake::new(), &argv(line))
+    run_on(recorder(), &argv(line))
 }

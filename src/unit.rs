@@ -16,7 +16,8 @@
 //! each field only if the kernel prints it, with its open count), and
 //! `geom::UnitQuery` is MDIOCQUERY's answer for one unit by number (with
 //! its exact flags and sector size). The recording doubles keep their own
-//! kernel's state (`fake::FakeUnit`, `freebsd::recording::RecUnit`).
+//! kernel's state (`linux::recording::FakeLoop`,
+//! `freebsd::recording::RecUnit`).
 #![forbid(unsafe_code)]
 use std::path::PathBuf;
 

@@ -1,11 +1,13 @@
 //! Whole command lines, every flavor: parsing must never panic, and a
-//! request that parses must plan and run on the recording platform.
+//! request that parses must plan and run on the FreeBSD backend over its
+//! recording syscall double.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use mount_md::cli::{self, Host};
 use mount_md::flavor::Flavor;
 use mount_md::owner::IdLookup;
-use mount_md::platform::fake::Fake;
+use mount_md::platform::freebsd::recording::Recorder;
+use mount_md::platform::freebsd::FreeBsd;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
@@ -31,10 +33,11 @@ fuzz_target!(|data: &[u8]| {
     argv.extend(rest.split(|&b| b == 0).map(|w| OsString::from_vec(w.to_vec())));
     let flavor = Flavor::from_name(name);
     let _ = cli::parse(flavor, &argv, &H);
-    // The whole program on the recording platform (nothing real runs).
-    let mut fake = Fake::new();
+    // The whole program over the recording syscall double (nothing real
+    // changes).
+    let mut fb = FreeBsd::with_sys(Recorder::new().with_file("/img", "/img", 1 << 30));
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let status = mount_md::run::run(&argv, &mut fake, &H, &mut out, &mut err);
+    let status = mount_md::run::run(&argv, &mut fb, &H, &mut out, &mut err);
     assert!(matches!(status, 0 | 1 | 2 | 32));
-    assert_eq!(fake.open_handles(), 0, "the executor let go of every handle");
+    assert_eq!(fb.sys().open_roots(), 0, "the executor let go of every mounted root");
 });

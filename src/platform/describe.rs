@@ -1,5 +1,5 @@
-//! Platform-neutral one-line descriptions of steps, used by the fake and
-//! by platforms for steps they have nothing more exact to say about.
+//! Platform-neutral one-line descriptions of steps, used by platforms for
+//! steps they have nothing more exact to say about.
 use super::Device;
 use crate::plan::{Examine, FsType, Step};
 use crate::request::Backing;

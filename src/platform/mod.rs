@@ -2,8 +2,6 @@
 //! the executor decides order and rollback. Implementations:
 //! * `linux`   — loop(4) devices, mount(2) (cfg `loop_backend`);
 //! * `freebsd` — md(4) ioctls on /dev/mdctl, nmount(2) (cfg `md_backend`);
-//! * `fake`  — records every call and can be told to fail, for tests
-//!   (feature `test-support`, never in the shipped binary);
 //!
 //! Any other system has no backend and does not compile (see `build.rs`).
 //!
@@ -16,8 +14,6 @@ use std::path::{Path, PathBuf};
 pub mod clone;
 pub mod describe;
 pub mod extend;
-#[cfg(any(test, feature = "test-support"))]
-pub mod fake;
 pub mod freebsd;
 pub mod keyed;
 #[cfg(loop_backend)]

@@ -388,3 +388,38 @@ fn u_of_a_busy_mount_and_of_a_held_unit() {
     );
     assert_eq!(l.sys().calls, [LoopCall::ClrFd(3)]);
 }
+
+/// `--encrypt=luks2` on an image that exists but holds no LUKS2 header
+/// (the double's disk reads as zeros): the executor refuses it before any
+/// crypt helper runs, with or without -P, and detaches the unit it
+/// attached for the look. The plan is executed directly: the check before
+/// it asks the real kernel for device-mapper. (The real-kernel twin,
+/// linux_root's crypt test, needs device-mapper.)
+#[test]
+fn luks2_over_an_image_without_a_header_is_refused() {
+    let tmp = support::TempDir::new("double-luks");
+    let (img, key) = (tmp.join("plain.img"), tmp.join("k"));
+    std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+    for p in ["-P ", ""] {
+        let line = format!("mount_md {p}--encrypt=luks2 --key-file={} -F {} md /j", key.display(), img.display());
+        let argv: Vec<OsString> = line.split(' ').map(OsString::from).collect();
+        let Ok(mount_md::request::Command::Mount(req)) =
+            mount_md::cli::parse(mount_md::flavor::Flavor::Mdmfs, &argv, &SystemHost)
+        else {
+            panic!("{line}: not a mount")
+        };
+        let plan = mount_md::plan::build(&req, <Linux<Recorder> as Platform>::DEFAULTS);
+        let mut l = Linux::with_sys(Recorder::new());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = mount_md::output::Output { prog: "mount_md", out: &mut out, err: &mut err };
+        let e = mount_md::exec::execute(&plan, &mut l, false, &mut io).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}: holds no LUKS2 header: not opened and not formatted (--create --encrypt=luks2 makes one on a new image)", img.display()),
+            "{p}"
+        );
+        let rec = l.into_sys();
+        assert_eq!(binds(&rec.calls).len(), 1, "{p}: attached once, for the look");
+        assert!(rec.loops.values().all(|u| u.info.is_none()), "{p}: detached again");
+    }
+}

@@ -345,10 +345,7 @@ pub trait Platform {
     fn remove_image(&mut self, image: Opened<Self::Image>) -> Result<()>;
     /// Gives the image this run created (under a temporary name) its final
     /// name, once it has been formatted: fsync, rename without replacing.
-    /// The default has nothing to rename.
-    fn publish_image(&mut self, _image: &mut Opened<Self::Image>) -> Result<()> {
-        Ok(())
-    }
+    fn publish_image(&mut self, image: &mut Opened<Self::Image>) -> Result<()>;
     /// The attached units `which` asks for (every one, or the one a number
     /// or device number names), each with what the kernel says backs it
     /// and the mark it carries. A unit that cannot be read (no permission)
@@ -365,11 +362,8 @@ pub trait Platform {
     /// for what): `-u` holds it while it unmounts and detaches, so that a
     /// mount or a `-r` of the same image never runs beside it. `None` where
     /// the unit's file has no name to open it by (a memory disk, a deleted
-    /// or replaced image): nothing else can lock it by a name either. The
-    /// default locks nothing.
-    fn lock_image_of(&mut self, _u: &UnitInfo) -> Result<Option<ImageLock>> {
-        Ok(None)
-    }
+    /// or replaced image): nothing else can lock it by a name either.
+    fn lock_image_of(&mut self, u: &UnitInfo) -> Result<Option<ImageLock>>;
     /// What lets go of a busy root by itself, and how long `-u` waits for
     /// it after the second of retries every busy unmount gets: FreeBSD's
     /// dying jail. `None`: a busy root stays busy.
@@ -383,10 +377,7 @@ pub trait Platform {
     /// executor then undoes what the run did
     /// ([`posix::hold_stop_signals`]). The recording doubles and the
     /// FreeBSD model advance their own clock instead of sleeping.
-    fn pause(&mut self, d: std::time::Duration) -> Option<&'static str> {
-        std::thread::sleep(d);
-        None
-    }
+    fn pause(&mut self, d: std::time::Duration) -> Option<&'static str>;
     /// An idle unit of ours (the core asks only about one whose mark is
     /// mount_md's and that nothing uses): taken over if `fit` is given
     /// and it fits ([`Fit`]), or else detached (`None`), so that the
@@ -431,23 +422,14 @@ pub trait Platform {
     /// The file system mounted at `mount_point` (one the lifecycle found
     /// already mounted from this image), if a skeleton copy into it did not
     /// finish (`posix::UNFINISHED` in its root): the next run finishes it.
-    /// The default: a copy always finishes.
-    fn unfinished_copy(&mut self, mount_point: &Path) -> Result<Option<Mounted<Self::Root>>> {
-        let _ = mount_point;
-        Ok(None)
-    }
+    fn unfinished_copy(&mut self, mount_point: &Path) -> Result<Option<Mounted<Self::Root>>>;
     /// Warnings and debug lines gathered since the last call.
     fn take_notes(&mut self) -> Vec<Note>;
 
     /// What this system finds at a target to grow and its way of doing
     /// each step of the grow ([`crate::grow`]): `mount_md -r`'s target, or
     /// an image this run made from its base ([`GrowOf`]).
-    fn grow<'a>(&'a mut self, of: GrowOf<'a, Self::Hold, Self::Image>) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
-        Err(crate::error::Error::plain(match of {
-            GrowOf::Target { .. } => "growing an image (-r) is not supported on this system",
-            GrowOf::Made { .. } => crate::template::NO_GROW_MADE,
-        }))
-    }
+    fn grow<'a>(&'a mut self, of: GrowOf<'a, Self::Hold, Self::Image>) -> Result<(Found, Box<dyn GrowOps + 'a>)>;
     /// The system can make an attached disk read-only and writable again
     /// (a remount's `ro` then covers the disk too).
     const DISK_RO_SETTABLE: bool = false;
@@ -455,29 +437,16 @@ pub trait Platform {
     /// writable (`false`) first when `set` says so
     /// ([`Platform::DISK_RO_SETTABLE`]): `-o remount` reads and sets it,
     /// and `-u` leaves a disk attached writable writable again.
-    fn disk(&mut self, _u: &UnitInfo, set: Option<bool>) -> Result<DiskNow> {
-        Err(crate::error::Error::plain(match set {
-            None => "-o remount is not supported on this system",
-            Some(_) => "this system cannot change an attached disk's read-only state",
-        }))
-    }
+    fn disk(&mut self, u: &UnitInfo, set: Option<bool>) -> Result<DiskNow>;
     /// `-o remount`: the mount `m` of unit `u` takes `options` (the
     /// mount's own, then those asked for; later ones win).
-    fn remount(&mut self, _u: &UnitInfo, _m: &MountRec, _options: &[String]) -> Result<()> {
-        Err(crate::error::Error::plain("-o remount is not supported on this system"))
-    }
+    fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()>;
     /// `mount_md --list`: every attached unit (as a normal user, also
     /// those it can only see, whose owner is then unknown: `false`), each
     /// with what the backend reads of it given `mounts` ([`Platform::mounts`];
     /// the unit's is the first of its device, [`mount_of`]). A unit that
-    /// went away meanwhile is left out ([`crate::list::collect`]). The
-    /// default lists nothing, and refuses when there is something.
-    fn list(&mut self, _mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, Listed)>> {
-        match self.units(Which::All)?.is_empty() {
-            true => Ok(Vec::new()),
-            false => Err(crate::error::Error::plain("--list is not supported on this system")),
-        }
-    }
+    /// went away meanwhile is left out ([`crate::list::collect`]).
+    fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, Listed)>>;
 }
 
 /// How a platform says what a step will do, for `-N` and `-X`: kept apart

@@ -12,7 +12,9 @@
 //! assertions below compare them, the size and every field offset with the
 //! numbers sys/sys/mdioctl.h and sys/sys/ioccom.h give, so any build for any target (including each
 //! `freebsd-build --check`) re-proves them.
+use crate::error::{Error, Result};
 use libc::{c_char, c_int, c_uint, c_ulong};
+use nix::errno::Errno;
 use std::mem::{offset_of, size_of};
 
 /// The only version any FreeBSD kernel accepts (`EINVAL` otherwise).
@@ -118,6 +120,12 @@ impl MdIoctl {
             md_label: std::ptr::null_mut(),
             md_pad: [0; MDNPAD],
         }
+    }
+
+    /// [`MdIoctl::zeroed`] with the unit, options and size set.
+    pub fn new(unit: u32, options: c_uint, mediasize: u64) -> Result<Self> {
+        let md_mediasize = i64::try_from(mediasize).map_err(|_| Error::sys("md_mediasize", Errno::EOVERFLOW))?;
+        Ok(MdIoctl { md_unit: unit, md_options: options, md_mediasize, ..Self::zeroed() })
     }
 }
 

@@ -76,13 +76,7 @@ pub fn resize_request(unit: u32, mediasize: u64) -> Result<ResizeRequest> {
 /// unit, mediasize and options set, every pointer null (resize reads no
 /// file or label).
 pub fn resize_mdio(req: &ResizeRequest) -> Result<super::abi::MdIoctl> {
-    let mut mdio = super::abi::MdIoctl::zeroed();
-    mdio.md_version = super::abi::MDIOVERSION;
-    mdio.md_unit = req.unit as c_uint;
-    mdio.md_options = req.options;
-    mdio.md_mediasize =
-        i64::try_from(req.mediasize).map_err(|_| Error::sys("md_mediasize", nix::errno::Errno::EOVERFLOW))?;
-    Ok(mdio)
+    super::abi::MdIoctl::new(req.unit, req.options, req.mediasize)
 }
 
 /// `/sbin/growfs -y /dev/mdN`: `-y` answers growfs's question itself

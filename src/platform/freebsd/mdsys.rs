@@ -76,6 +76,15 @@ impl OpenedImage {
     }
 }
 
+/// Runs `argv` (`argv[0]` its absolute path) as mkfs is run on Linux
+/// ([`posix::run_captured`]: argument vector, cleared environment, output
+/// captured, bounded); a program that cannot be started is named.
+pub(super) fn exec(argv: &[OsString], loud: bool) -> Result<posix::Captured> {
+    let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("empty argv"))?;
+    posix::run_captured(Path::new(prog), args, loud)
+        .map_err(|e| Error { what: format!("exec: {}", prog.to_string_lossy()), ..e })
+}
+
 /// How long to wait for `/dev/mdN` after the attach, and for a GEOM
 /// provider stacked on it (`/dev/md0.uzip`) before nmount.
 pub const NODE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -135,9 +144,7 @@ pub trait MdSys {
     /// Runs growfs (`argv[0]` its absolute path) as newfs is run
     /// ([`posix::run_captured`]); its output, on one line, becomes the error.
     fn run_growfs(&mut self, argv: &[OsString]) -> Result<()> {
-        let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("empty argv"))?;
-        let done = posix::run_captured(Path::new(prog), args, false)
-            .map_err(|e| Error { what: format!("exec: {}", prog.to_string_lossy()), ..e })?;
+        let done = exec(argv, false)?;
         if done.status.success() {
             return Ok(());
         }

@@ -4,7 +4,7 @@
 //! calls both systems share are in `platform::posix`.
 use super::abi::{self, MdIoctl};
 use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
-use super::requests::{device_path, show_argv, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
+use super::requests::{device_path, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
 use super::MdSys;
 use crate::error::{from_io, Error, Result};
 use crate::platform::posix;
@@ -188,23 +188,18 @@ impl MdSys for Kernel {
             Some(l) => l.as_bytes_with_nul().to_vec(),
             None => vec![0; abi::PATH_MAX],
         };
-        let mut mdio = MdIoctl::zeroed();
-        mdio.md_version = abi::MDIOVERSION;
-        mdio.md_type = req.md_type;
-        mdio.md_options = req.options;
-        mdio.md_unit = req.unit as c_uint;
-        mdio.md_mediasize = i64::try_from(req.mediasize).map_err(|_| Error::sys("md_mediasize", Errno::EOVERFLOW))?;
-        mdio.md_file = file.as_mut().map_or(std::ptr::null_mut(), |f| f.as_mut_ptr().cast::<c_char>());
-        mdio.md_label = label.as_mut_ptr().cast::<c_char>();
+        let mut mdio = MdIoctl {
+            md_type: req.md_type,
+            md_file: file.as_mut().map_or(std::ptr::null_mut(), |f| f.as_mut_ptr().cast::<c_char>()),
+            md_label: label.as_mut_ptr().cast::<c_char>(),
+            ..MdIoctl::new(req.unit, req.options, req.mediasize)?
+        };
         self.ioctl(abi::MDIOCATTACH, "MDIOCATTACH", &mut mdio)?;
         Ok(mdio.md_unit)
     }
 
     fn detach(&mut self, unit: u32, force: bool) -> Result<()> {
-        let mut mdio = MdIoctl::zeroed();
-        mdio.md_version = abi::MDIOVERSION;
-        mdio.md_unit = unit as c_uint;
-        mdio.md_options = if force { abi::MD_FORCE } else { 0 };
+        let mut mdio = MdIoctl::new(unit, if force { abi::MD_FORCE } else { 0 }, 0)?;
         self.ioctl(abi::MDIOCDETACH, "MDIOCDETACH", &mut mdio)
             .map_err(|e| Error { what: format!("detach /dev/md{unit}"), ..e })
     }
@@ -214,11 +209,11 @@ impl MdSys for Kernel {
         // (md.c `kern_mdquery_locked`): PATH_MAX buffers, as mdconfig's.
         let mut file = vec![0u8; abi::PATH_MAX];
         let mut label = vec![0u8; abi::PATH_MAX];
-        let mut mdio = MdIoctl::zeroed();
-        mdio.md_version = abi::MDIOVERSION;
-        mdio.md_unit = unit as c_uint;
-        mdio.md_file = file.as_mut_ptr().cast::<c_char>();
-        mdio.md_label = label.as_mut_ptr().cast::<c_char>();
+        let mut mdio = MdIoctl {
+            md_file: file.as_mut_ptr().cast::<c_char>(),
+            md_label: label.as_mut_ptr().cast::<c_char>(),
+            ..MdIoctl::new(unit, 0, 0)?
+        };
         self.ioctl(abi::MDIOCQUERY, "MDIOCQUERY", &mut mdio)
             .map_err(|e| Error { what: format!("query /dev/md{unit}"), ..e })?;
         let path = CStr::from_bytes_until_nul(&file).map(|c| c.to_bytes().to_vec()).unwrap_or_default();
@@ -344,30 +339,16 @@ impl MdSys for Kernel {
     }
 
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
-        let what = || format!("unmount of {}", crate::error::quoted(fspath));
-        let p = CString::new(fspath.as_os_str().as_bytes()).map_err(|_| Error::text(what(), "contains a NUL byte"))?;
-        let flags = if force { libc::MNT_FORCE } else { 0 };
-        // SAFETY: `p` is a valid NUL-terminated path.
-        if unsafe { libc::unmount(p.as_ptr(), flags) } == -1 {
-            return Err(Error::sys(what(), Errno::last()));
-        }
-        Ok(())
+        let p = CString::new(fspath.as_os_str().as_bytes())
+            .map_err(|_| Error::text(format!("unmount of {}", crate::error::quoted(fspath)), "contains a NUL byte"))?;
+        unmount(&p, 0, force, fspath)
     }
 
     fn unmount_fsid(&mut self, fsid: [i32; 2], on: &Path, force: bool) -> Result<()> {
-        let what = || format!("unmount of {}", crate::error::quoted(on));
         let p = CString::new(format!("FSID:{}:{}", fsid[0], fsid[1])).expect("no NUL");
-        let flags = libc::MNT_BYFSID | if force { libc::MNT_FORCE } else { 0 };
-        // SAFETY: `p` is a valid NUL-terminated string.
-        if unsafe { libc::unmount(p.as_ptr(), flags) } == -1 {
-            return Err(Error::sys(what(), Errno::last()));
-        }
-        Ok(())
+        unmount(&p, libc::MNT_BYFSID, force, on)
     }
 
-    /// Run as mkfs is on Linux ([`posix::run_captured`]): argument vector,
-    /// cleared environment, output captured (bounded) and shown in full on
-    /// failure.
     fn resize(&mut self, req: &super::grow::ResizeRequest) -> Result<()> {
         let mut mdio = super::grow::resize_mdio(req)?;
         self.ioctl(abi::MDIOCRESIZE, "MDIOCRESIZE", &mut mdio)
@@ -375,13 +356,22 @@ impl MdSys for Kernel {
     }
 
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
-        let (prog, args) = argv.split_first().ok_or_else(|| Error::plain("newfs: empty argv"))?;
-        let done = crate::platform::posix::run_captured(Path::new(prog), args, loud)
-            .map_err(|e| Error { what: format!("exec: {}", show_argv(&argv[..1])), ..e })?;
+        let done = super::mdsys::exec(argv, loud)?;
         if done.status.success() {
             return Ok(());
         }
-        let lines = crate::platform::posix::output_lines(&done.output, "newfs: ");
-        Err(crate::platform::posix::helper_failed("newfs".into(), done.status, &lines))
+        let lines = posix::output_lines(&done.output, "newfs: ");
+        Err(posix::helper_failed("newfs".into(), done.status, &lines))
     }
+}
+
+/// unmount(2) of `target`: a path, or with `MNT_BYFSID` in `flags` an
+/// `FSID:` string; `on` names the mount in messages.
+fn unmount(target: &CStr, flags: c_int, force: bool, on: &Path) -> Result<()> {
+    let flags = flags | if force { libc::MNT_FORCE } else { 0 };
+    // SAFETY: `target` is a valid NUL-terminated string.
+    if unsafe { libc::unmount(target.as_ptr(), flags) } == -1 {
+        return Err(Error::sys(format!("unmount of {}", crate::error::quoted(on)), Errno::last()));
+    }
+    Ok(())
 }

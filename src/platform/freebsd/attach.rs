@@ -21,28 +21,18 @@ impl<S: MdSys> FreeBsd<S> {
                 Ok(ident) => Ok(match ident_match(&ident, id) {
                     IdentMatch::No => false,
                     IdentMatch::Exact => true,
-                    IdentMatch::Candidate => self.file_is(dev.unit, None, id),
+                    IdentMatch::Candidate => self.queried_file(dev.unit, None) == Some(id),
                 }),
                 // A kernel without idents: the path it recorded, stat'ed.
                 Err(e) if matches!(e.errno(), Some(Errno::ENOTTY | Errno::EOPNOTSUPP)) => {
-                    Ok(self.file_is(dev.unit, None, id))
+                    Ok(self.queried_file(dev.unit, None) == Some(id))
                 }
                 Err(e) => Err(e),
             }
         });
-        let failure = match checked {
-            Ok(true) => return Ok(()),
-            Ok(false) => Error::plain(format!(
-                "{}: replaced while attaching; detached {}",
-                img_path.display(),
-                dev.path.display()
-            )),
-            Err(e) => e,
-        };
-        if let Err(d) = self.detach_settled(dev.unit, false) {
-            self.note(Note::Warning(format!("rollback: {d}")));
-        }
-        Err(failure)
+        self.or_detach(dev.unit, checked, || {
+            format!("{}: replaced while attaching; detached {}", img_path.display(), dev.path.display())
+        })
     }
 
     /// After MDIOCATTACH: the mark reads back (MDIOCQUERY's `md_label`). A
@@ -52,27 +42,27 @@ impl<S: MdSys> FreeBsd<S> {
     /// refuse it at every stop): the unit is detached again and the attach
     /// fails.
     pub(super) fn verify_mark(&mut self, dev: &Device, want: &[u8]) -> Result<()> {
-        let kept = match self.sys.query(dev.unit) {
-            Ok(q) => q.label.as_deref() == Some(want),
-            Err(e) => {
-                self.rollback_detach(dev.unit);
-                return Err(e);
-            }
-        };
-        if kept {
-            return Ok(());
-        }
-        self.rollback_detach(dev.unit);
-        Err(Error::plain(format!(
-            "{}: the kernel did not keep mount_md's mark (md_label), which needs FreeBSD 12.0 or later; detached",
-            dev.path.display()
-        )))
+        let kept = self.sys.query(dev.unit).map(|q| q.label.as_deref() == Some(want));
+        self.or_detach(dev.unit, kept, || {
+            format!(
+                "{}: the kernel did not keep mount_md's mark (md_label), which needs FreeBSD 12.0 or later; detached",
+                dev.path.display()
+            )
+        })
     }
 
-    pub(super) fn rollback_detach(&mut self, unit: u32) {
+    /// A check after MDIOCATTACH that did not pass (`failure` says why) or
+    /// could not be made: the unit is detached again.
+    fn or_detach(&mut self, unit: u32, checked: Result<bool>, failure: impl FnOnce() -> String) -> Result<()> {
+        let e = match checked {
+            Ok(true) => return Ok(()),
+            Ok(false) => Error::plain(failure()),
+            Err(e) => e,
+        };
         if let Err(d) = self.detach_settled(unit, false) {
             self.note(Note::Warning(format!("rollback: {d}")));
         }
+        Err(e)
     }
 
     /// MDIOCATTACH of `req`. For a vnode disk (`vnode`: the path given and

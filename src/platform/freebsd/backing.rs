@@ -2,35 +2,18 @@
 //! what the kernel holds: the mark, the GEOM ident, the file MDIOCQUERY
 //! reports (stat'ed, by device and inode), and a mount's `f_mntfromname`
 //! by `st_rdev`.
-use super::geom::{self, ident_match, md_unit_of, vnode_ident, FileId, IdentMatch, MdUnit, MountEntry};
+use super::geom::{self, md_unit_of, vnode_ident, FileId, MdUnit, MountEntry};
 use super::{abi, posix, FreeBsd, MdSys};
 use crate::error::Result;
 use crate::mark;
 use std::path::{Path, PathBuf};
 
 impl<S: MdSys> FreeBsd<S> {
-    /// Whether `unit` is backed by the file `id`. Our mark names the file
-    /// exactly; else an ident under 31 characters is exact; a cut one (ZFS) or none at all (an old kernel) is
-    /// settled by the file MDIOCQUERY reports (exact bytes; the confxml
-    /// `<file>` when the query fails), stat'ed and compared by device and
-    /// inode.
-    pub fn backed_by(&mut self, u: &MdUnit, id: FileId) -> bool {
-        if u.md_type != Some(abi::MD_VNODE) {
-            return false;
-        }
-        if let Some(exact) = u.label.as_deref().and_then(mark::file) {
-            return exact == id;
-        }
-        match u.ident.as_deref().map(|i| ident_match(i, id)) {
-            Some(IdentMatch::No) => false,
-            Some(IdentMatch::Exact) => true,
-            Some(IdentMatch::Candidate) | None => self.file_is(u.unit, u.file.as_deref(), id),
-        }
-    }
-
     /// The device and inode of the file a vnode unit holds: from our mark;
-    /// from a whole ident; from a cut one (or none) by stat'ing the file MDIOCQUERY
-    /// reports, kept only if it gives back the same ident.
+    /// from a whole ident; from a cut one (ZFS) or none at all (an old
+    /// kernel) by stat'ing the file MDIOCQUERY reports (exact bytes; the
+    /// confxml `<file>` when the query fails), kept only if it gives back
+    /// the same ident.
     pub fn backing_id(&mut self, u: &MdUnit) -> Option<FileId> {
         if u.md_type != Some(abi::MD_VNODE) {
             return None;
@@ -43,30 +26,22 @@ impl<S: MdSys> FreeBsd<S> {
         if let Some(id) = u.ident.as_deref().and_then(geom::parse_ident) {
             return Some(id);
         }
-        let file = match self.sys.query(u.unit) {
-            Ok(q) => q.file,
-            Err(_) => u.file.clone(),
-        }?;
-        let id = self.stat_unit_file(&file)?;
+        let id = self.queried_file(u.unit, u.file.as_deref())?;
         match u.ident.as_deref() {
             Some(ident) if ident != vnode_ident(id) => None,
             _ => Some(id),
         }
     }
 
-    /// Whether the file `unit` was attached with is `id` now.
-    pub(super) fn file_is(&mut self, unit: u32, listed: Option<&Path>, id: FileId) -> bool {
+    /// The identity of the file `unit` was attached with, by the path
+    /// MDIOCQUERY reports (`listed` when the query fails) as
+    /// [`FreeBsd::unit_file`] finds it.
+    pub(super) fn queried_file(&mut self, unit: u32, listed: Option<&Path>) -> Option<FileId> {
         let file = match self.sys.query(unit) {
             Ok(q) => q.file,
             Err(_) => listed.map(Path::to_path_buf),
-        };
-        file.is_some_and(|f| self.stat_unit_file(&f) == Some(id))
-    }
-
-    /// The identity of the file a unit was attached with, by the path md(4)
-    /// recorded ([`FreeBsd::unit_file`]).
-    pub(super) fn stat_unit_file(&self, file: &Path) -> Option<FileId> {
-        self.unit_file(file).map(|(_, id)| id)
+        }?;
+        self.unit_file(&file).map(|(_, id)| id)
     }
 
     /// Where the file a unit was attached with is now, and its identity,
@@ -89,17 +64,10 @@ impl<S: MdSys> FreeBsd<S> {
     /// `f_mntfromname` names is, by `st_rdev`, an md unit or a provider
     /// stacked on one. A tmpfs whose source text reads `/dev/md0` is not.
     pub fn mount_unit(&mut self, m: &MountEntry) -> Option<u32> {
-        self.mount_provider(m).map(|(unit, _)| unit)
-    }
-
-    /// [`FreeBsd::mount_unit`] with the kernel's name of the node
-    /// (`md3`, `md3.uzip`).
-    pub fn mount_provider(&mut self, m: &MountEntry) -> Option<(u32, String)> {
         if !m.on_disk() {
             return None;
         }
-        let name = self.sys.device_name(&m.from).ok().flatten()?;
-        md_unit_of(&name).map(|unit| (unit, name))
+        md_unit_of(&self.sys.device_name(&m.from).ok().flatten()?)
     }
 
     /// Mounts with the unit each is of.

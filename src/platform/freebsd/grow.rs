@@ -17,7 +17,7 @@
 //!   uses, over the backend's primitives: the unit of a mount by the
 //!   `st_rdev` of the node its `f_mntfromname` names
 //!   ([`FreeBsd::mount_unit`]), never by the source text; the unit backed
-//!   by an image by [`FreeBsd::backed_by`] (a cut ident, as on ZFS, is
+//!   by an image by [`FreeBsd::backing_id`] (a cut ident, as on ZFS, is
 //!   confirmed through the file MDIOCQUERY reports); a directory jail(8)
 //!   unmounted by the mark naming it.
 //!
@@ -280,7 +280,7 @@ pub fn target<'a, S: MdSys>(
             let file = fb.unit_file(&file).map_or(file, |(now, _)| now);
             let image =
                 fb.sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false, from: None })?;
-            if !fb.backed_by(&u, image.id) {
+            if fb.backing_id(&u) != Some(image.id) {
                 return Err(Error::plain(format!(
                     "{}: not the file {} is backed by; nothing changed",
                     file.display(),

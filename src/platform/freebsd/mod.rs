@@ -17,7 +17,7 @@
 //!   other unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>
 //!   -INO<st_ino>`) is whole and equal; a cut ident (31 characters, as on
 //!   ZFS) is only a candidate, confirmed by stat'ing the file MDIOCQUERY
-//!   reports and comparing device and inode ([`FreeBsd::backed_by`]), and
+//!   reports and comparing device and inode ([`FreeBsd::backing_id`]), and
 //!   never reused or released as an image's unit (`backing_exact`);
 //! * a mount belongs to a unit when its type lives on a disk and the node its
 //!   `f_mntfromname` names is, by `st_rdev`, that unit's device or a GEOM

@@ -4,7 +4,7 @@
 //! detaching the disk detaches the provider first. geli is run through
 //! [`MdSys::run_geli`] as newfs is run, the key on its standard input.
 use super::mdsys::MdSys;
-use super::FreeBsd;
+use super::{named, FreeBsd};
 use crate::crypt::{self, Scheme};
 use crate::error::{Error, Result};
 use crate::plan::Crypt;
@@ -83,10 +83,4 @@ impl<S: MdSys> FreeBsd<S> {
 /// `/dev/md3` → `md3`.
 fn unit_name(device: &Path) -> String {
     device.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-/// geli's failure, naming the image it was for.
-fn named(mut e: Error, shown: &str) -> Error {
-    e.what = format!("{} on {shown}", e.what);
-    e
 }

@@ -84,7 +84,7 @@ pub struct FreeBsd<S: MdSys> {
 /// What a run holds of the md disk it attached or took over
 /// ([`Disk::hold`]). md(4) needs no descriptor kept open (nothing
 /// autoclears), so this is only what the later steps need to know.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MdHold {
     /// `attach` already waited for `/dev/mdN` (to read its ident).
     node_ready: bool,
@@ -260,9 +260,15 @@ fn fstype_of(m: &Mount) -> String {
     }
 }
 
-/// The image behind a disk for messages, else the device itself.
-fn shown_image(disk: &Disk<MdHold>) -> &Path {
-    disk.hold.image.as_deref().unwrap_or(&disk.device.path)
+/// The image behind a disk for messages, quoted, else the device itself.
+fn shown_image(disk: &Disk<MdHold>) -> String {
+    crate::error::quoted(disk.hold.image.as_deref().unwrap_or(&disk.device.path))
+}
+
+/// `e`, naming the image it was for (`shown`).
+fn named(mut e: Error, shown: &str) -> Error {
+    e.what = format!("{} on {shown}", e.what);
+    e
 }
 
 impl<S: MdSys> Platform for FreeBsd<S> {
@@ -340,10 +346,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 rdev: unit_key(u.unit),
                 backing,
                 backing_exact,
-                owner: match mark_of(u.label.as_deref()) {
-                    Some(m) => Owner::Ours(m),
-                    None => Owner::Foreign,
-                },
+                owner: mark_of(u.label.as_deref()).map_or(Owner::Foreign, Owner::Ours),
                 autoclear: false,
             });
         }
@@ -490,10 +493,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             _ => None,
         };
         let device = self.attach_checked(&req, vnode)?;
-        let hold = match vnode.zip(image) {
-            Some((_, img)) => MdHold { node_ready: true, image: Some(img.path.clone()) },
-            None => MdHold::default(),
-        };
+        let hold = MdHold { node_ready: vnode.is_some(), image: vnode.and(image).map(|i| i.path.clone()) };
         Ok(Disk { device, hold, layer: None })
     }
 
@@ -596,8 +596,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn read_start(&mut self, from: Head<'_, MdHold>, len: usize) -> Result<Option<Vec<u8>>> {
         match from {
-            Head::Disk(disk) => Ok(Some(self.read_start(disk, len)?)),
-            Head::Image(path) => self.image_start(path, len),
+            Head::Disk(disk) => Ok(Some(self.sys.read_start(disk.top(), len)?)),
+            Head::Image(path) => self.sys.image_start(path, len),
         }
     }
 
@@ -620,21 +620,17 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                     Err(Error::plain(format!("{program} is not run on FreeBSD: only UFS copies are mounted here")))
                 }
             },
-            Helper::CryptHeader(c) => {
-                let shown = crate::error::quoted(shown_image(disk));
-                self.crypt_header(&disk.device.path, &shown, c).map(|()| None)
-            }
+            Helper::CryptHeader(c) => self.crypt_header(&disk.device.path, &shown_image(disk), c).map(|()| None),
             Helper::CryptOpen(c) => {
-                let shown = crate::error::quoted(shown_image(disk));
-                Ok(Some(self.crypt_open(&disk.device.path, &shown, c)?.display().to_string()))
+                Ok(Some(self.crypt_open(&disk.device.path, &shown_image(disk), c)?.display().to_string()))
             }
         }
     }
 
     fn set_root(&mut self, m: &Mounted<S::Root>, attr: RootAttr) -> Result<()> {
         match attr {
-            RootAttr::Mode(mode) => self.set_mode(m, mode),
-            RootAttr::Owner(uid, gid) => self.set_owner(m, uid, gid),
+            RootAttr::Mode(mode) => self.sys.set_mode(&m.root, &m.mount_point, mode),
+            RootAttr::Owner(uid, gid) => self.sys.set_owner(&m.root, &m.mount_point, uid, gid),
         }
     }
 }
@@ -660,12 +656,6 @@ impl<S: MdSys> FreeBsd<S> {
                 && m.access.is_some_and(|(_, w, e)| w.saturating_sub(own.0) + e.saturating_sub(own.1) > 0)
         }))
     }
-    fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
-        self.sys.image_start(path, len)
-    }
-    fn read_start(&mut self, disk: &Disk<MdHold>, len: usize) -> Result<Vec<u8>> {
-        self.sys.read_start(disk.top(), len)
-    }
     fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
         let dev = &disk.device;
         let fstype = fstype_of(m);
@@ -690,10 +680,7 @@ impl<S: MdSys> FreeBsd<S> {
     }
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         // The error names the image, not only the unit.
-        self.sys.run_newfs(&newfs_argv(f, disk.top()), f.loud).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
-            e
-        })
+        self.sys.run_newfs(&newfs_argv(f, disk.top()), f.loud).map_err(|e| named(e, &shown_image(disk)))
     }
     /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`
     /// (`-f -p` with `force`).
@@ -702,19 +689,10 @@ impl<S: MdSys> FreeBsd<S> {
             return Ok(None);
         }
         let argv = fsck::fsck_argv(disk.top(), force);
-        let output = self.sys.run_fsck(&argv).map_err(|mut e| {
-            e.what = format!("{} on {}", e.what, crate::error::quoted(shown_image(disk)));
-            e
-        })?;
+        let output = self.sys.run_fsck(&argv).map_err(|e| named(e, &shown_image(disk)))?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
             self.note(Note::Debug(format!("fsck_ufs: {line}")));
         }
         Ok(Some(fsck::shown(&argv)))
-    }
-    fn set_mode(&mut self, m: &Mounted<S::Root>, mode: u32) -> Result<()> {
-        self.sys.set_mode(&m.root, &m.mount_point, mode)
-    }
-    fn set_owner(&mut self, m: &Mounted<S::Root>, uid: u32, gid: u32) -> Result<()> {
-        self.sys.set_owner(&m.root, &m.mount_point, uid, gid)
     }
 }

@@ -85,31 +85,33 @@ pub fn growfs_argv(device: &Path) -> Vec<OsString> {
     vec![GROWFS.into(), "-y".into(), device.as_os_str().to_os_string()]
 }
 
-/// The grow of one image, as it runs.
-struct Run<'a, S: MdSys> {
+/// The grow of one image, as it runs, and its steps.
+struct Ops<'a, S: MdSys> {
     fb: &'a mut FreeBsd<S>,
     image: Opened<OpenedImage>,
     realpath: PathBuf,
     unit: Option<u32>,
     /// The image was not attached: this run attaches it for the grow.
     offline: bool,
+    /// The size the disk is to have (what an offline attach asks for).
+    to: u64,
 }
 
-impl<S: MdSys> Run<'_, S> {
+impl<S: MdSys> Ops<'_, S> {
     fn device(&self) -> PathBuf {
         self.unit.map(device_path).unwrap_or_else(|| PathBuf::from("/dev/md?"))
     }
 
-    fn attach_request(&self, size: u64) -> Result<AttachRequest> {
+    fn attach_request(&self) -> Result<AttachRequest> {
         let a = Attach {
             unit: Unit::Auto,
             backing: Backing::Vnode(self.image.path.clone()),
-            size: Some(size),
+            size: Some(self.to),
             read_only: false,
             direct_io: true,
             formats: Formats::Never,
         };
-        let b = BackingFile { path: self.realpath.clone(), size, regular: true, writable: true };
+        let b = BackingFile { path: self.realpath.clone(), size: self.to, regular: true, writable: true };
         let (mut req, _) = attach_request(&a, Some(&b), self.fb.sys.page_size())?;
         let label = mark::encode(b"", mark::FREEBSD_CAPACITY);
         req.label = Some(CString::new(label).map_err(|_| Error::plain("mark holds a NUL"))?);
@@ -117,32 +119,26 @@ impl<S: MdSys> Run<'_, S> {
     }
 }
 
-struct Ops<'a, S: MdSys> {
-    run: Run<'a, S>,
-    /// The size the disk is to have (what an offline attach asks for).
-    to: u64,
-}
-
 impl<S: MdSys> GrowOps for Ops<'_, S> {
     fn fs_bytes(&mut self, mounted_on: Option<&Path>) -> Option<u64> {
-        self.run.fb.sys.usage(mounted_on?).map(|u| u.size)
+        self.fb.sys.usage(mounted_on?).map(|u| u.size)
     }
 
     fn interrupted(&mut self) -> Option<&'static str> {
-        crate::platform::Platform::pause(&mut *self.run.fb, std::time::Duration::ZERO)
+        crate::platform::Platform::pause(&mut *self.fb, std::time::Duration::ZERO)
     }
 
     fn describe(&self, step: &GrowStep) -> String {
-        let dev = self.run.device();
+        let dev = self.device();
         match step {
             GrowStep::ExtendImage { from, to } => {
-                format!("posix_fallocate({}, {from}, {})", self.run.image.path.display(), to - from)
+                format!("posix_fallocate({}, {from}, {})", self.image.path.display(), to - from)
             }
-            GrowStep::Attach => match self.run.attach_request(self.to) {
+            GrowStep::Attach => match self.attach_request() {
                 Ok(r) => format!("ioctl(/dev/mdctl, MDIOCATTACH, {}) label=\"mount_md:\"", r.describe()),
                 Err(e) => format!("MDIOCATTACH: {e}"),
             },
-            GrowStep::SetCapacity { to, .. } => match resize_request(self.run.unit.unwrap_or(0), *to) {
+            GrowStep::SetCapacity { to, .. } => match resize_request(self.unit.unwrap_or(0), *to) {
                 Ok(r) => r.describe(),
                 Err(e) => format!("MDIOCRESIZE: {e}"),
             },
@@ -150,60 +146,51 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
                 Tool::Growfs => show_argv(&growfs_argv(&dev)),
                 t => grow::show_argv(&t.argv(&dev.display().to_string(), None)),
             },
-            GrowStep::Detach => format!(
-                "ioctl(/dev/mdctl, MDIOCDETACH, {})",
-                super::requests::describe_detach(self.run.unit.unwrap_or(0))
-            ),
+            GrowStep::Detach => {
+                format!("ioctl(/dev/mdctl, MDIOCDETACH, {})", super::requests::describe_detach(self.unit.unwrap_or(0)))
+            }
         }
     }
 
     fn run(&mut self, step: &GrowStep) -> Result<()> {
-        let r = &mut self.run;
         match step {
-            GrowStep::ExtendImage { from, to } => r.fb.sys.extend(&r.image.handle, *from, *to),
+            GrowStep::ExtendImage { from, to } => self.fb.sys.extend(&self.image.handle, *from, *to),
             GrowStep::Attach => {
                 // The kernel opens the file by path: the new unit is checked
                 // to hold the one we hold, as after a mount's attach (and
                 // detached again if not).
-                let req = r.attach_request(self.to)?;
-                let dev = r.fb.attach_checked(&req, Some((&r.image.handle.path, r.image.id)))?;
-                r.unit = Some(dev.unit);
+                let req = self.attach_request()?;
+                let dev = self.fb.attach_checked(&req, Some((&self.image.handle.path, self.image.id)))?;
+                self.unit = Some(dev.unit);
                 Ok(())
             }
             GrowStep::SetCapacity { to, .. } => {
-                let req = resize_request(r.unit.ok_or_else(|| Error::plain("internal error: no unit"))?, *to)?;
-                r.fb.sys.resize(&req)
+                let req = resize_request(self.unit.ok_or_else(|| Error::plain("internal error: no unit"))?, *to)?;
+                self.fb.sys.resize(&req)
             }
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => match t {
-                Tool::Growfs => r.fb.sys.run_growfs(&growfs_argv(&r.device())),
+                Tool::Growfs => self.fb.sys.run_growfs(&growfs_argv(&self.device())),
                 t => Err(Error::plain(format!("{t:?}: not a FreeBSD program"))),
             },
-            GrowStep::Detach => match r.unit.take() {
-                Some(u) => r.fb.detach_settled(u, false),
-                None => Ok(()),
-            },
+            GrowStep::Detach => self.unit.take().map_or(Ok(()), |u| self.fb.detach_settled(u, false)),
         }
     }
 
     /// Offline the unit is gone again: say how to attach it by hand.
     fn finish_hint(&self, step: &GrowStep) -> String {
-        match self.run.offline {
+        match self.offline {
             true => format!(
                 "md=$(mdconfig -a -t vnode -f {}) && growfs -y /dev/$md; mdconfig -d -u $md",
-                self.run.image.path.display()
+                self.image.path.display()
             ),
             false => self.describe(step),
         }
     }
 
     fn undo(&mut self, step: &GrowStep) -> Result<()> {
-        let r = &mut self.run;
         match step {
-            GrowStep::ExtendImage { from, .. } => r.fb.sys.truncate(&r.image.handle, *from),
-            GrowStep::Attach => match r.unit.take() {
-                Some(u) => r.fb.detach_settled(u, false),
-                None => Ok(()),
-            },
+            GrowStep::ExtendImage { from, .. } => self.fb.sys.truncate(&self.image.handle, *from),
+            GrowStep::Attach => self.unit.take().map_or(Ok(()), |u| self.fb.detach_settled(u, false)),
             // md(4) is not shrunk back: the image stays larger.
             GrowStep::SetCapacity { .. } => Err(Error::plain("the md disk is not shrunk back on FreeBSD")),
             _ => Ok(()),
@@ -211,17 +198,12 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
     }
 }
 
-/// The unit `-r` is about, found by the rules `-u` uses
-/// ([`crate::lifecycle::locate`]), with its md(4) entry and the mount point of
-/// its first mount; `None` with the image when nothing is attached. A
-/// mount on a provider stacked on the unit (`md3.uzip`, by the kernel's
+/// The md(4) entry of the unit `-r` is about, found by the rules `-u` uses
+/// ([`crate::lifecycle::locate`]), and the mount point of its first mount.
+/// A mount on a provider stacked on the unit (`md3.uzip`, by the kernel's
 /// name of the node its `f_mntfromname` names) is not a disk growfs can
 /// grow.
-fn locate<S: MdSys>(fb: &mut FreeBsd<S>, located: &Located) -> Result<Target> {
-    let (u, mounts) = match located {
-        Located::Image(p) => return Ok(Target::Image(p.clone())),
-        Located::Unit(u, mounts) => (u, mounts),
-    };
+fn unit_of<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mounts: &[MountRec]) -> Result<(MdUnit, Option<PathBuf>)> {
     let whole = format!("md{}", u.device.unit);
     for m in mounts {
         if fb.sys.device_name(Path::new(&m.source))?.as_deref() != Some(whole.as_str()) {
@@ -234,23 +216,7 @@ fn locate<S: MdSys>(fb: &mut FreeBsd<S>, located: &Located) -> Result<Target> {
     }
     let md = fb.sys.list_units()?.into_iter().find(|m| m.unit == u.device.unit);
     let md = md.ok_or_else(|| Error::plain(format!("{}: not attached", u.device.path.display())))?;
-    Ok(Target::Unit(md, mounts.first().map(|m| m.on.clone())))
-}
-
-/// The size of the UFS file system whose first bytes are `head`, and what
-/// growfs would make of it ([`crate::superblock::Growth`]); `None` for
-/// anything else.
-fn ufs_size(head: &[u8]) -> (Option<u64>, Option<crate::superblock::Growth>) {
-    let found = crate::superblock::probe(head);
-    (crate::superblock::fs_size(head, found), crate::superblock::growth(head, found))
-}
-
-/// What [`locate`] found.
-enum Target {
-    /// A unit of ours and where it is mounted.
-    Unit(MdUnit, Option<PathBuf>),
-    /// An image nothing has attached.
-    Image(PathBuf),
+    Ok((md, mounts.first().map(|m| m.on.clone())))
 }
 
 /// What `-r` finds at the target the lifecycle located
@@ -261,15 +227,16 @@ pub fn target<'a, S: MdSys>(
     located: &Located,
     size: u64,
 ) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
-    let (found, run) = match locate(fb, located)? {
-        Target::Unit(u, _) if fb.sys.geli_on(u.unit)?.is_some() => {
-            return Err(Error::plain(format!(
-                "{}: has a crypt layer, which -r does not grow yet; nothing changed",
-                device_path(u.unit).display()
-            )))
-        }
-        Target::Unit(u, mount_point) => {
+    let (image, realpath, attached, disk_size, head) = match located {
+        Located::Unit(u, mounts) => {
+            let (u, mount_point) = unit_of(fb, u, mounts)?;
             let dev = device_path(u.unit);
+            if fb.sys.geli_on(u.unit)?.is_some() {
+                return Err(Error::plain(format!(
+                    "{}: has a crypt layer, which -r does not grow yet; nothing changed",
+                    dev.display()
+                )));
+            }
             let q = fb.sys.query(u.unit)?;
             let file = q.file.filter(|_| q.md_type == super::abi::MD_VNODE).ok_or_else(|| {
                 Error::plain(format!("{}: not backed by an image file; nothing changed", dev.display()))
@@ -294,49 +261,35 @@ pub fn target<'a, S: MdSys>(
             // superblock, so that a rerun after a grow cut short between
             // MDIOCRESIZE and growfs runs growfs again.
             let head = fb.sys.read_start(&dev, crate::superblock::PROBE_LEN).unwrap_or_default();
-            let (fs_size, growth) = ufs_size(&head);
-            let found = Found {
-                image: file.clone(),
-                image_len: image.handle.size,
-                disk_size: q.mediasize,
-                attached: Some(Attached {
-                    device: crate::unit::Device {
-                        unit: u.unit,
-                        path: dev,
-                        read_only: q.options & super::abi::MD_READONLY != 0,
-                    },
-                    mount_point,
-                }),
-                fstype: "ufs".into(),
-                fs_size,
-                growth,
-                refusal: None,
-            };
-            (found, Run { fb, image, realpath: file, unit: Some(u.unit), offline: false })
+            let read_only = q.options & super::abi::MD_READONLY != 0;
+            let device = crate::unit::Device { unit: u.unit, path: dev, read_only };
+            (image, file, Some(Attached { device, mount_point }), q.mediasize, head)
         }
-        Target::Image(p) => {
+        Located::Image(p) => {
             let image =
                 fb.sys.open_image(&OpenImage { path: p.clone(), create: None, read_only: false, from: None })?;
             if !image.handle.writable {
                 return Err(Error::plain(format!("{}: not writable; nothing changed", p.display())));
             }
-            let realpath = fb.sys.realpath(&p)?;
-            let head = fb.sys.image_start(&p, crate::superblock::PROBE_LEN)?.unwrap_or_default();
-            let (fs_size, growth) = ufs_size(&head);
-            let found = Found {
-                image: p.clone(),
-                image_len: image.handle.size,
-                disk_size: image.handle.size,
-                attached: None,
-                fstype: "ufs".into(),
-                fs_size,
-                growth,
-                refusal: None,
-            };
-            (found, Run { fb, image, realpath, unit: None, offline: true })
+            let realpath = fb.sys.realpath(p)?;
+            let head = fb.sys.image_start(p, crate::superblock::PROBE_LEN)?.unwrap_or_default();
+            let disk_size = image.handle.size;
+            (image, realpath, None, disk_size, head)
         }
     };
-    Ok((found, Box::new(Ops { run, to: size })))
+    let probed = crate::superblock::probe(&head);
+    let found = Found {
+        image: image.path.clone(),
+        image_len: image.handle.size,
+        disk_size,
+        fstype: "ufs".into(),
+        fs_size: crate::superblock::fs_size(&head, probed),
+        growth: crate::superblock::growth(&head, probed),
+        refusal: None,
+        attached,
+    };
+    let unit = found.attached.as_ref().map(|a| a.device.unit);
+    Ok((found, Box::new(Ops { fb, image, realpath, unit, offline: unit.is_none(), to: size })))
 }
 
 /// `mount_md --list` on FreeBSD: the row of unit `u`, mounted as `mount`

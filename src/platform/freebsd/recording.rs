@@ -264,6 +264,12 @@ impl Recorder {
             .count()
     }
 
+    /// Records `call`, then fails if a failure of `kind` is due.
+    fn record(&mut self, call: SysCall, kind: &str, what: impl Into<String>) -> Result<()> {
+        self.calls.push(call);
+        self.maybe_fail(kind, what)
+    }
+
     fn maybe_fail(&mut self, kind: &str, what: impl Into<String>) -> Result<()> {
         if let Some((_, f)) = self.during.take_if(|(k, _)| *k == kind) {
             f();
@@ -291,8 +297,7 @@ impl MdSys for Recorder {
     }
 
     fn resize(&mut self, req: &ResizeRequest) -> Result<()> {
-        self.calls.push(SysCall::Resize(req.clone()));
-        self.maybe_fail("resize", "resize")?;
+        self.record(SysCall::Resize(req.clone()), "resize", "resize")?;
         if let Some(u) = self.units.get_mut(&req.unit) {
             u.mediasize = req.mediasize;
         }
@@ -300,13 +305,11 @@ impl MdSys for Recorder {
     }
 
     fn run_growfs(&mut self, argv: &[OsString]) -> Result<()> {
-        self.calls.push(SysCall::Growfs(argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()));
-        self.maybe_fail("growfs", "growfs")
+        self.record(SysCall::Growfs(strings(argv)), "growfs", "growfs")
     }
 
     fn extend(&mut self, _: &OpenedImage, from: u64, to: u64) -> Result<()> {
-        self.calls.push(SysCall::Extend(from, to));
-        self.maybe_fail("extend", "extend")
+        self.record(SysCall::Extend(from, to), "extend", "extend")
     }
 
     fn truncate(&mut self, _: &OpenedImage, len: u64) -> Result<()> {
@@ -319,8 +322,7 @@ impl MdSys for Recorder {
     }
 
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
-        self.calls.push(SysCall::Attach(req.clone()));
-        self.maybe_fail("attach", "ioctl(/dev/mdctl, MDIOCATTACH)")?;
+        self.record(SysCall::Attach(req.clone()), "attach", "ioctl(/dev/mdctl, MDIOCATTACH)")?;
         let unit = if req.autounit() {
             (0..).find(|u| !self.attached.contains(u)).unwrap_or(0)
         } else if self.attached.contains(&req.unit) {
@@ -352,8 +354,8 @@ impl MdSys for Recorder {
     }
 
     fn detach(&mut self, unit: u32, force: bool) -> Result<()> {
-        self.calls.push(if force { SysCall::DetachForced(unit) } else { SysCall::Detach(unit) });
-        self.maybe_fail("detach", format!("detach /dev/md{unit}"))?;
+        let call = if force { SysCall::DetachForced(unit) } else { SysCall::Detach(unit) };
+        self.record(call, "detach", format!("detach /dev/md{unit}"))?;
         if !self.attached.contains(&unit) {
             return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::ENOENT));
         }
@@ -454,8 +456,7 @@ impl MdSys for Recorder {
     }
 
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
-        self.calls.push(SysCall::Nmount(req.clone()));
-        self.maybe_fail("nmount", req.from())?;
+        self.record(SysCall::Nmount(req.clone()), "nmount", req.from())?;
         if let Some(IoValue::Text(p)) = req.get("fspath") {
             let on = PathBuf::from(p.to_string_lossy().into_owned());
             self.mounted.push(on.clone());
@@ -469,8 +470,8 @@ impl MdSys for Recorder {
 
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
         let p = fspath.to_path_buf();
-        self.calls.push(if force { SysCall::UnmountForced(p) } else { SysCall::Unmount(p) });
-        self.maybe_fail("unmount", format!("unmount of {}", fspath.display()))?;
+        let call = if force { SysCall::UnmountForced(p) } else { SysCall::Unmount(p) };
+        self.record(call, "unmount", format!("unmount of {}", fspath.display()))?;
         self.mounted.retain(|p| p != fspath);
         self.mount_from.remove(fspath);
         self.mount_type.remove(fspath);
@@ -516,8 +517,7 @@ impl MdSys for Recorder {
         }
         let image = &mut image.handle;
         let to = &crate::platform::posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
-        self.calls.push(SysCall::PublishImage(to.to_path_buf()));
-        self.maybe_fail("publish", to.display().to_string())?;
+        self.record(SysCall::PublishImage(to.to_path_buf()), "publish", to.display().to_string())?;
         if let Some(b) = self.files.remove(&image.path) {
             if let Some(id) = self.ids.remove(&b.path) {
                 self.ids.insert(to.to_path_buf(), id);
@@ -533,8 +533,7 @@ impl MdSys for Recorder {
             return Ok(());
         }
         let image = &image.handle;
-        self.calls.push(SysCall::RemoveImage(image.path.clone()));
-        self.maybe_fail("remove", image.path.display().to_string())?;
+        self.record(SysCall::RemoveImage(image.path.clone()), "remove", image.path.display().to_string())?;
         if let Some(b) = self.files.remove(&image.path) {
             self.ids.remove(&b.path);
         }
@@ -544,16 +543,8 @@ impl MdSys for Recorder {
     /// Known images by their realpath; any other path is a directory of
     /// its own (a mount point).
     fn stat_file(&self, path: &Path) -> Result<FileId> {
-        if let Some(id) = self.ids.get(path) {
-            return Ok(*id);
-        }
-        if let Some(b) = self.files.get(path) {
-            if let Some(id) = self.ids.get(&b.path) {
-                return Ok(*id);
-            }
-        }
-        let ino = path.as_os_str().len() as u64;
-        Ok(FileId { dev: 1, ino })
+        let known = self.ids.get(path).or_else(|| self.files.get(path).and_then(|b| self.ids.get(&b.path)));
+        Ok(known.copied().unwrap_or(FileId { dev: 1, ino: path.as_os_str().len() as u64 }))
     }
 
     /// Known images resolve as [`Recorder::files`] says; other paths are
@@ -563,9 +554,7 @@ impl MdSys for Recorder {
     }
 
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
-        let argv = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        self.calls.push(SysCall::Newfs { argv, loud });
-        self.maybe_fail("newfs", "newfs")
+        self.record(SysCall::Newfs { argv: strings(argv), loud }, "newfs", "newfs")
     }
 
     /// A geli provider (`/dev/mdN.eli`) reads as nothing yet.
@@ -579,15 +568,13 @@ impl MdSys for Recorder {
     /// Records geli's arguments; the provider is not modelled (`geli_on`
     /// finds none).
     fn run_geli(&mut self, args: &[OsString], _key: Option<&crate::platform::keyed::Key>) -> Result<()> {
-        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args = strings(args);
         let verb = format!("geli {}", args.first().map_or("", String::as_str));
-        self.calls.push(SysCall::Geli(args));
-        self.maybe_fail(&verb, verb.clone())
+        self.record(SysCall::Geli(args), &verb, verb.clone())
     }
 
     fn run_fsck(&mut self, argv: &[OsString]) -> Result<String> {
-        self.calls.push(SysCall::Fsck(argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()));
-        self.maybe_fail("fsck", "fsck_ufs -p")?;
+        self.record(SysCall::Fsck(strings(argv)), "fsck", "fsck_ufs -p")?;
         Ok("** /dev/md0\n** Phase 1 - Check Blocks and Sizes\n".into())
     }
 
@@ -603,8 +590,7 @@ impl MdSys for Recorder {
     }
 
     fn wait_for_node(&mut self, node: &Path) -> Result<()> {
-        self.calls.push(SysCall::WaitForNode(node.to_path_buf()));
-        self.maybe_fail("wait", node.display().to_string())
+        self.record(SysCall::WaitForNode(node.to_path_buf()), "wait", node.display().to_string())
     }
 
     fn pause(&mut self, d: std::time::Duration) {
@@ -626,24 +612,22 @@ impl MdSys for Recorder {
     }
 
     fn mounted_read_only(&mut self, root: &Root, _fspath: &Path) -> Result<bool> {
-        self.calls.push(SysCall::ReadOnlyCheck(root.of.clone()));
-        self.maybe_fail("statfs", "statvfs")?;
+        self.record(SysCall::ReadOnlyCheck(root.of.clone()), "statfs", "statvfs")?;
         Ok(self.read_only_fs)
     }
 
     fn set_mode(&mut self, root: &Root, fspath: &Path, mode: u32) -> Result<()> {
-        self.calls.push(SysCall::SetMode(root.of.clone(), mode));
-        self.maybe_fail("chmod", format!("chmod: {}", fspath.display()))
+        self.record(SysCall::SetMode(root.of.clone(), mode), "chmod", format!("chmod: {}", fspath.display()))
     }
 
     fn set_owner(&mut self, root: &Root, fspath: &Path, uid: u32, gid: u32) -> Result<()> {
-        self.calls.push(SysCall::SetOwner(root.of.clone(), uid, gid));
-        self.maybe_fail("chown", format!("chown {} to {uid}:{gid}", fspath.display()))
+        let what = format!("chown {} to {uid}:{gid}", fspath.display());
+        self.record(SysCall::SetOwner(root.of.clone(), uid, gid), "chown", what)
     }
 
     fn copy_skeleton(&mut self, root: &Root, _fspath: &Path, from: &Path) -> Result<()> {
-        self.calls.push(SysCall::CopySkeleton { fspath: root.of.clone(), from: from.to_path_buf() });
-        self.maybe_fail("skel", format!("skel copy from {}", from.display()))
+        let call = SysCall::CopySkeleton { fspath: root.of.clone(), from: from.to_path_buf() };
+        self.record(call, "skel", format!("skel copy from {}", from.display()))
     }
 
     /// The recorder takes no locks.
@@ -655,4 +639,9 @@ impl MdSys for Recorder {
     fn unfinished_copy(&mut self, _fspath: &Path) -> Result<Option<Root>> {
         Ok(None)
     }
+}
+
+/// An argv as the recorded call keeps it.
+fn strings(argv: &[OsString]) -> Vec<String> {
+    argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()
 }

@@ -49,7 +49,7 @@ pub const MD_CACHE: c_uint = 0x100;
 pub const MD_MUSTDEALLOC: c_uint = 0x200;
 
 /// Names of the `md_options` bits, lowest first (for `describe`).
-pub const MD_OPTION_NAMES: [(c_uint, &str); 10] = [
+const MD_OPTION_NAMES: [(c_uint, &str); 10] = [
     (MD_CLUSTER, "MD_CLUSTER"),
     (MD_RESERVE, "MD_RESERVE"),
     (MD_AUTOUNIT, "MD_AUTOUNIT"),
@@ -62,21 +62,30 @@ pub const MD_OPTION_NAMES: [(c_uint, &str); 10] = [
     (MD_MUSTDEALLOC, "MD_MUSTDEALLOC"),
 ];
 
+/// Each `md_types` value, its name, and the word `kern.geom.confxml`
+/// gives it (md.c `g_md_dumpconf`).
+pub const MD_TYPES: [(c_uint, &str, &str); 5] = [
+    (MD_MALLOC, "MD_MALLOC", "malloc"),
+    (MD_PRELOAD, "MD_PRELOAD", "preload"),
+    (MD_VNODE, "MD_VNODE", "vnode"),
+    (MD_SWAP, "MD_SWAP", "swap"),
+    (MD_NULL, "MD_NULL", "null"),
+];
+
 /// The name of an `md_types` value.
 pub fn type_name(t: c_uint) -> &'static str {
-    match t {
-        MD_MALLOC => "MD_MALLOC",
-        MD_PRELOAD => "MD_PRELOAD",
-        MD_VNODE => "MD_VNODE",
-        MD_SWAP => "MD_SWAP",
-        MD_NULL => "MD_NULL",
-        _ => "?",
-    }
+    MD_TYPES.iter().find(|(v, ..)| *v == t).map_or("?", |(_, name, _)| name)
 }
 
 /// `MD_CLUSTER|MD_AUTOUNIT|MD_COMPRESS`, or `0` when empty.
 pub fn options_names(options: c_uint) -> String {
-    let names: Vec<&str> = MD_OPTION_NAMES.iter().filter(|(bit, _)| options & bit != 0).map(|(_, n)| *n).collect();
+    bit_names(options.into(), &MD_OPTION_NAMES.map(|(bit, name)| (u64::from(bit), name)))
+}
+
+/// The names in `table` of the bits set in `bits`, joined by `|`; `0`
+/// when none is.
+pub fn bit_names(bits: u64, table: &[(u64, &str)]) -> String {
+    let names: Vec<&str> = table.iter().filter(|(bit, _)| bits & bit != 0).map(|(_, n)| *n).collect();
     if names.is_empty() {
         "0".to_string()
     } else {

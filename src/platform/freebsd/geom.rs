@@ -28,7 +28,7 @@
 //!   but tab, newline and return become `?`. [`parse_confxml`] reads bytes
 //!   and decodes `&#xNN;` back to the byte, so a non-ASCII file name comes
 //!   back exactly (a name with a control byte does not: MDIOCQUERY has it).
-use super::abi::{MD_IDENT_LEN, MD_MALLOC, MD_NULL, MD_PRELOAD, MD_SWAP, MD_VNODE};
+use super::abi::{MD_IDENT_LEN, MD_TYPES};
 use libc::c_uint;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -196,14 +196,7 @@ pub fn parse_confxml(xml: impl AsRef<[u8]>) -> Vec<MdUnit> {
 }
 
 fn type_from_name(name: &str) -> Option<c_uint> {
-    Some(match name {
-        "malloc" => MD_MALLOC,
-        "preload" => MD_PRELOAD,
-        "vnode" => MD_VNODE,
-        "swap" => MD_SWAP,
-        "null" => MD_NULL,
-        _ => return None,
-    })
+    MD_TYPES.iter().find(|(.., word)| *word == name).map(|(t, ..)| *t)
 }
 
 /// Every `start … end` span of `text` (not nested), `start` included.

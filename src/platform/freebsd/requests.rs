@@ -5,8 +5,8 @@
 //! MNT_* flags from mount(8)'s standard option table, and newfs(8)'s argv.
 //! Only the syscall layer (`sys.rs`) turns these into raw structs.
 use super::abi::{
-    options_names, type_name, MD_AUTOUNIT, MD_CLUSTER, MD_COMPRESS, MD_MALLOC, MD_READONLY, MD_RESERVE, MD_SWAP,
-    MD_VNODE,
+    bit_names, options_names, type_name, MD_AUTOUNIT, MD_CLUSTER, MD_COMPRESS, MD_MALLOC, MD_READONLY, MD_RESERVE,
+    MD_SWAP, MD_VNODE,
 };
 use crate::device::Unit;
 use crate::error::{from_io, Error, Result};
@@ -107,27 +107,21 @@ pub fn inspect_backing(file: &Path) -> Result<BackingFile> {
 /// `kern_mdattach_locked`: mediasize below the sector size is EINVAL;
 /// `mdcreate_swap`: a size that is not a multiple of the page size is EDOM).
 pub fn validate_size(backing: &Backing, size: Option<u64>, page_size: u64) -> Result<()> {
-    match backing {
-        Backing::Vnode(_) => match size {
-            Some(s) if s < SECTOR => {
-                Err(Error::plain(format!("-s {s}B: a disk must be at least one {SECTOR}-byte sector")))
-            }
-            _ => Ok(()),
-        },
-        Backing::Swap | Backing::Malloc => {
-            let s = size
-                .filter(|s| *s > 0)
-                .ok_or_else(|| Error::plain("must specify -s for swap- or malloc-backed disks (a size above zero)"))?;
-            if matches!(backing, Backing::Swap) && s % page_size != 0 {
-                return Err(Error::plain(format!(
-                    "-s {s}B: a swap-backed disk must be a multiple of the page size ({page_size} bytes)"
-                )));
-            }
-            if s < SECTOR {
-                return Err(Error::plain(format!("-s {s}B: a disk must be at least one {SECTOR}-byte sector")));
-            }
-            Ok(())
+    let size = match backing {
+        Backing::Vnode(_) => size,
+        Backing::Swap | Backing::Malloc => Some(
+            size.filter(|s| *s > 0)
+                .ok_or_else(|| Error::plain("must specify -s for swap- or malloc-backed disks (a size above zero)"))?,
+        ),
+    };
+    match size {
+        Some(s) if matches!(backing, Backing::Swap) && s % page_size != 0 => Err(Error::plain(format!(
+            "-s {s}B: a swap-backed disk must be a multiple of the page size ({page_size} bytes)"
+        ))),
+        Some(s) if s < SECTOR => {
+            Err(Error::plain(format!("-s {s}B: a disk must be at least one {SECTOR}-byte sector")))
         }
+        _ => Ok(()),
     }
 }
 
@@ -240,7 +234,7 @@ impl NmountRequest {
             .collect();
         let mut s = format!("nmount({})", items.join(", "));
         if self.flags != 0 {
-            s.push_str(&format!(" flags={}", mnt_flag_names(self.flags)));
+            s.push_str(&format!(" flags={}", bit_names(self.flags, MNT_NAMES)));
         }
         s
     }
@@ -340,16 +334,6 @@ pub fn mnt_option_words(flags: u64) -> Vec<String> {
     out
 }
 
-/// `MNT_RDONLY|MNT_NOATIME`.
-pub fn mnt_flag_names(flags: u64) -> String {
-    let names: Vec<&str> = MNT_NAMES.iter().filter(|(b, _)| flags & b != 0).map(|(_, n)| *n).collect();
-    if names.is_empty() {
-        "0".into()
-    } else {
-        names.join("|")
-    }
-}
-
 /// The MNT_* flags getmntopts(3) computes from options with the standard
 /// table: a `no` prefix negates, `name=value` matches on `name`, case is
 /// ignored, unknown names are skipped (mount_fs.c runs it silently).
@@ -445,10 +429,10 @@ pub fn nmount_request(
         };
         iov.push((cstring("mount option", name)?, value));
     }
-    iov.push((cstring("fstype", "fstype")?, IoValue::Text(cstring("fstype", fstype)?)));
-    iov.push((cstring("fspath", "fspath")?, IoValue::Text(cstring("fspath", fspath.as_os_str().as_bytes())?)));
-    iov.push((cstring("from", "from")?, IoValue::Text(cstring("from", rmslashes(from.as_bytes()))?)));
-    iov.push((cstring("errmsg", "errmsg")?, IoValue::Errmsg));
+    iov.push((c"fstype".into(), IoValue::Text(cstring("fstype", fstype)?)));
+    iov.push((c"fspath".into(), IoValue::Text(cstring("fspath", fspath.as_os_str().as_bytes())?)));
+    iov.push((c"from".into(), IoValue::Text(cstring("from", rmslashes(from.as_bytes()))?)));
+    iov.push((c"errmsg".into(), IoValue::Errmsg));
     Ok(NmountRequest { iov, flags: mnt_flags(&opts) })
 }
 

@@ -22,18 +22,13 @@ pub struct EliProvider {
 pub fn eli_over(xml: impl AsRef<[u8]>, unit: u32) -> Option<EliProvider> {
     let text = String::from_utf8_lossy(xml.as_ref());
     let class = blocks(&text, "<class id=", "</class>").find(|b| tag(b, "name") == Some("ELI"))?;
-    let want = format!("md{unit}.eli");
-    // Bound first: the iterator borrows `text`, which the tail would outlive.
-    #[allow(clippy::let_and_return)]
-    let found =
-        blocks(class, "<provider id=", "</provider>").find(|p| tag(p, "name") == Some(want.as_str())).map(|p| {
-            EliProvider {
-                name: want.clone(),
-                mediasize: tag(p, "mediasize").and_then(|v| v.trim().parse().ok()),
-                access: tag(p, "mode").and_then(parse_mode),
-            }
-        });
-    found
+    let name = format!("md{unit}.eli");
+    let p = blocks(class, "<provider id=", "</provider>").find(|p| tag(p, "name") == Some(name.as_str()))?;
+    Some(EliProvider {
+        mediasize: tag(p, "mediasize").and_then(|v| v.trim().parse().ok()),
+        access: tag(p, "mode").and_then(parse_mode),
+        name,
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use crate::crypt::{self, Scheme};
 use crate::error::{Error, Result};
 use crate::plan::Crypt;
 use crate::platform::keyed::{self, Key};
-use crate::platform::Layer;
 use std::path::{Path, PathBuf};
 
 impl<S: MdSys> FreeBsd<S> {
@@ -41,7 +40,7 @@ impl<S: MdSys> FreeBsd<S> {
     pub(super) fn crypt_header(&mut self, device: &Path, shown: &str, c: &Crypt) -> Result<()> {
         self.key(c, shown, true)?;
         let key = self.key.as_ref().expect("set above");
-        let args = crypt::geli_init_argv(&unit_name(device), key.geli());
+        let args = crypt::geli_init_argv(&node_name(device), key.geli());
         self.sys.run_geli(&args, Some(key)).map_err(|e| named(e, shown))
     }
 
@@ -49,7 +48,7 @@ impl<S: MdSys> FreeBsd<S> {
     pub(super) fn crypt_open(&mut self, device: &Path, shown: &str, c: &Crypt) -> Result<PathBuf> {
         self.key(c, shown, false)?;
         let key = self.key.as_ref().expect("set above");
-        let unit = unit_name(device);
+        let unit = node_name(device);
         let args = crypt::geli_attach_argv(&unit, key.geli(), c.read_only);
         self.sys.run_geli(&args, Some(key)).map_err(|e| named(e, shown))?;
         let node = Path::new("/dev").join(crypt::geli_provider(&unit));
@@ -62,8 +61,7 @@ impl<S: MdSys> FreeBsd<S> {
 
     /// `geli detach mdN.eli`.
     pub(super) fn close_layer(&mut self, node: &Path) -> Result<()> {
-        let name = node.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        self.sys.run_geli(&crypt::geli_detach_argv(&name), None)
+        self.sys.run_geli(&crypt::geli_detach_argv(&node_name(node)), None)
     }
 
     /// Detaches the geli provider on md unit `unit` (a unit of ours), if
@@ -74,13 +72,9 @@ impl<S: MdSys> FreeBsd<S> {
             None => Ok(()),
         }
     }
-
-    pub(super) fn close(&mut self, layer: &Layer) -> Result<()> {
-        self.close_layer(&layer.node)
-    }
 }
 
-/// `/dev/md3` → `md3`.
-fn unit_name(device: &Path) -> String {
+/// `/dev/md3` → `md3`, `/dev/md3.eli` → `md3.eli`.
+fn node_name(device: &Path) -> String {
     device.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }

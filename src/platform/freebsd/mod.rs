@@ -96,7 +96,7 @@ pub struct MdHold {
 impl FreeBsd<sys::Kernel> {
     /// The real thing.
     pub fn new() -> Self {
-        Self::with_sys(sys::Kernel::new())
+        Self::with_sys(sys::Kernel::default())
     }
 }
 
@@ -158,24 +158,20 @@ impl<S: MdSys> FreeBsd<S> {
         Ok(())
     }
 
-    /// Whether the plan formats the disk this run attaches (backed by
-    /// `image`): always without `-P`; with `-P --create` only when this run
-    /// created the image.
-    fn formats(a: &Attach, image: Option<&Opened<OpenedImage>>) -> bool {
-        match a.formats {
+    /// `-o ro` becomes MD_READONLY only for a vnode disk that will not be
+    /// formatted (always formatted without `-P`; with `-P --create` when
+    /// this run created the image): md.c `mdcreate_malloc` answers EINVAL
+    /// to MD_READONLY, and newfs cannot write a disk the kernel opened
+    /// without FWRITE (`mdcreate_vnode`; `g_md_access` answers EROFS to a
+    /// writer). Swap disks are always formatted. The mount itself is
+    /// read-only either way.
+    fn effective_read_only(a: &Attach, image: Option<&Opened<OpenedImage>>) -> bool {
+        let formats = match a.formats {
             Formats::Always => true,
             Formats::IfCreated => image.is_some_and(|i| i.created),
             Formats::Never => false,
-        }
-    }
-
-    /// `-o ro` becomes MD_READONLY only for a vnode disk that will not be
-    /// formatted: md.c `mdcreate_malloc` answers EINVAL to MD_READONLY, and
-    /// newfs cannot write a disk the kernel opened without FWRITE
-    /// (`mdcreate_vnode`; `g_md_access` answers EROFS to a writer). Swap
-    /// disks are always formatted. The mount itself is read-only either way.
-    fn effective_read_only(&self, a: &Attach, image: Option<&Opened<OpenedImage>>) -> bool {
-        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !Self::formats(a, image)
+        };
+        a.read_only && matches!(a.backing, Backing::Vnode(_)) && !formats
     }
 
     /// The mark stored in `md_label` for `mount_point`: the mount point as
@@ -217,7 +213,7 @@ impl<S: MdSys> FreeBsd<S> {
             _ => None,
         };
         let mut a = a.clone();
-        a.read_only = self.effective_read_only(&a, image);
+        a.read_only = Self::effective_read_only(&a, image);
         let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
         let file = image.filter(|_| matches!(a.backing, Backing::Vnode(_))).map(|i| i.id);
         let m = self.mark_bytes(mount_point, file);
@@ -499,7 +495,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn detach(&mut self, disk: Disk<MdHold>) -> Result<()> {
         if let Some(layer) = &disk.layer {
-            self.close(layer)?;
+            self.close_layer(&layer.node)?;
         }
         self.detach_settled(disk.device.unit, false)
     }

@@ -31,10 +31,6 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    pub fn new() -> Self {
-        Kernel { ctl: None }
-    }
-
     /// /dev/mdctl, opened read-write once; if it is missing, geom_md is
     /// loaded first, as mdconfig(8) does.
     fn ctl(&mut self) -> Result<&File> {

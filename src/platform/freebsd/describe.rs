@@ -24,7 +24,6 @@ impl<S: MdSys> Describe for FreeBsd<S> {
             }
             Step::WaitForNode => format!("wait for {name}"),
             Step::Crypt(c) => {
-                use std::os::unix::ffi::OsStrExt;
                 let mp = self.mount_point.clone().unwrap_or_default();
                 crate::crypt::describe(&c.encrypt, c.read_only, Path::new(&name), mp.as_os_str().as_bytes())
             }

@@ -54,28 +54,6 @@ pub struct OpenedImage {
     pub handle: Option<posix::Image>,
 }
 
-impl OpenedImage {
-    /// Wraps what [`posix::open_image`] opened at `path`.
-    pub fn from_posix(path: &Path, image: posix::Image) -> Opened<OpenedImage> {
-        #[allow(clippy::unnecessary_cast)] // st_size's width differs between targets
-        let size = image.stat.st_size as u64;
-        Opened {
-            path: path.to_path_buf(),
-            id: posix::file_id(&image.stat),
-            created: image.created,
-            untrusted: image.untrusted(),
-            made: image.made,
-            handle: OpenedImage {
-                // A created image has a temporary name until it is published.
-                path: if image.created { image.current_path() } else { path.to_path_buf() },
-                size,
-                writable: image.writable,
-                handle: Some(image),
-            },
-        }
-    }
-}
-
 /// Runs `argv` (`argv[0]` its absolute path) as mkfs is run on Linux
 /// ([`posix::run_captured`]: argument vector, cleared environment, output
 /// captured, bounded); a program that cannot be started is named.
@@ -197,7 +175,22 @@ pub trait MdSys {
             Some(b) => posix::open_image_from(&o.path, b, o.read_only, &mut |_| Ok(()))?,
             None => posix::open_image(&o.path, o.create, o.read_only)?,
         };
-        Ok(OpenedImage::from_posix(&o.path, image))
+        #[allow(clippy::unnecessary_cast)] // st_size's width differs between targets
+        let size = image.stat.st_size as u64;
+        Ok(Opened {
+            path: o.path.clone(),
+            id: posix::file_id(&image.stat),
+            created: image.created,
+            untrusted: image.untrusted(),
+            made: image.made,
+            handle: OpenedImage {
+                // A created image has a temporary name until it is published.
+                path: if image.created { image.current_path() } else { o.path.clone() },
+                size,
+                writable: image.writable,
+                handle: Some(image),
+            },
+        })
     }
     /// Removes the image this run created, if its name still points at it.
     fn remove_image(&mut self, image: &Opened<OpenedImage>) -> Result<()> {

@@ -9,20 +9,10 @@
 //!   /dev/mdN` (growfs(8) grows a mounted UFS as well).
 //! * Not attached: the image is extended, attached (`MDIOCATTACH`,
 //!   `md_label` = `mount_md:`), grown with growfs, detached.
-//! * A unit counts as mount_md's when its label (`md_label`, read back
-//!   with `MDIOCQUERY`) carries the mark ([`crate::mark`]). The file system
-//!   is taken to be UFS, as mdmfs assumes for md disks.
-//!
 //! * The unit is found by [`crate::lifecycle::locate`], the rules `-u`
-//!   uses, over the backend's primitives: the unit of a mount by the
-//!   `st_rdev` of the node its `f_mntfromname` names
-//!   ([`FreeBsd::mount_unit`]), never by the source text; the unit backed
-//!   by an image by [`FreeBsd::backing_id`] (a cut ident, as on ZFS, is
-//!   confirmed through the file MDIOCQUERY reports); a directory jail(8)
-//!   unmounted by the mark naming it.
-//!
-//! The logic runs over [`FreeBsd`] with any [`MdSys`], so the doubles test
-//! it on any host.
+//!   uses, over the backend's identity primitives (the module [`super`]
+//!   says which); the file system is taken to be UFS, as mdmfs assumes for
+//!   md disks.
 use super::geom::MdUnit;
 use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
 use super::{FreeBsd, MdSys, Opened, OpenedImage};

@@ -17,12 +17,12 @@ impl<S: MdSys> FreeBsd<S> {
     /// terminal to ask on.
     pub(super) fn check_crypt(&mut self, c: &Crypt) -> Result<()> {
         if c.encrypt.scheme != Scheme::Geli {
-            return Err(Error::plain("--encrypt=luks2 is Linux's; on FreeBSD use --encrypt=geli".to_string()));
+            return Err(Error::plain("--encrypt=luks2 is Linux's; on FreeBSD use --encrypt=geli"));
         }
         match &c.encrypt.key_file {
             Some(path) => self.sys.open_key(path).map(drop),
             None if keyed::stdin_is_terminal() => Ok(()),
-            None => Err(Error::plain(keyed::NO_KEY.to_string())),
+            None => Err(Error::plain(keyed::NO_KEY)),
         }
     }
 

@@ -399,12 +399,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         };
         let Some(fsid) = fsid_of(m.id) else { return self.sys.unmount(&m.on, force) };
         match self.sys.unmount_fsid(fsid, &m.on, force) {
-            Err(e) if e.errno() == Some(Errno::ENOENT) => {
-                if Platform::mounts(self)?.iter().any(|x| x.id == m.id) {
-                    self.sys.unmount(&m.on, force)
-                } else {
-                    Err(e)
-                }
+            Err(e) if e.errno() == Some(Errno::ENOENT) && Platform::mounts(self)?.iter().any(|x| x.id == m.id) => {
+                self.sys.unmount(&m.on, force)
             }
             r => r,
         }
@@ -416,9 +412,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         // The unit is ours (its mark): so is the geli provider on it.
         self.close_geli_on(u.device.unit)?;
         match self.detach_settled(u.device.unit, force) {
-            Ok(()) => Ok(Detached::Now),
-            Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(Detached::Now),
-            Err(e) => Err(e),
+            Err(e) if e.errno() != Some(Errno::ENOENT) => Err(e),
+            _ => Ok(Detached::Now),
         }
     }
 

@@ -3,7 +3,7 @@
 //! and the mounted root opened after nmount(2).
 use super::geom::{ident_match, vnode_ident, FileId, IdentMatch};
 use super::mdsys::{MdSys, DETACH_POLL, DETACH_TRIES};
-use super::requests::{device_path, AttachRequest};
+use super::requests::{device_path, AttachRequest, NmountRequest};
 use super::{Device, FreeBsd, Mounted, Note};
 use crate::error::{Error, Result};
 use nix::errno::Errno;
@@ -118,11 +118,13 @@ impl<S: MdSys> FreeBsd<S> {
         }
     }
 
-    /// After a successful nmount: open the new root through the pinned
-    /// parent and read the mount's flags through it; if either fails,
-    /// unmount again (the executor only undoes mounts it was told about)
-    /// and report the first error.
-    pub(super) fn finish_mount(&mut self, pin: S::Pin, fspath: PathBuf, fstype: String) -> Result<Mounted<S::Root>> {
+    /// nmount(2) of `req` on `fspath` (its parent pinned first), then the
+    /// new root opened through the pinned parent and the mount's flags read
+    /// through it; if either fails, unmount again (the executor only undoes
+    /// mounts it was told about) and report the first error.
+    pub(super) fn nmount(&mut self, req: &NmountRequest, fspath: PathBuf, fstype: String) -> Result<Mounted<S::Root>> {
+        let pin = self.sys.pin_mount_point(&fspath)?;
+        self.sys.nmount(req)?;
         let opened = self.sys.open_mounted_root(pin, &fspath).and_then(|root| {
             let read_only = self.sys.mounted_read_only(&root, &fspath)?;
             Ok((root, read_only))

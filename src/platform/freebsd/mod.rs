@@ -444,12 +444,11 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         // We ask for 512-byte sectors; the kernel cuts a partial last one off.
         let want = req.mediasize - req.mediasize % 512;
         let q_ro = q.options & abi::MD_READONLY != 0;
-        let want_label = req.label.as_ref().map(|l| l.as_bytes().to_vec());
         let misfit = if q.md_type != abi::MD_VNODE {
             Some(format!("type {}", abi::type_name(q.md_type)))
         } else if mark_of(q.label.as_deref()).is_none() {
             Some("not attached by mount_md".to_string())
-        } else if want_label.is_some() && q.label != want_label {
+        } else if q.label.as_deref() != req.label.as_ref().map(|l| l.as_bytes()) {
             Some(format!("marked {}", String::from_utf8_lossy(q.label.as_deref().unwrap_or_default())))
         } else if q.sectorsize != 512 {
             Some(format!("sectorsize {}, want 512", q.sectorsize))
@@ -637,14 +636,12 @@ impl<S: MdSys> FreeBsd<S> {
         // run killed between its attach and its mount leaves: its hold on
         // the unit (g_eli.c `g_eli_create`: r1w1e1) does not make the unit
         // used; [`Platform::reuse`] closes it.
-        let idle_eli = match self.sys.geli_on(u.device.unit)? {
-            Some(eli) => matches!(u.owner, crate::platform::Owner::Ours(_)) && eli.access == Some((0, 0, 0)),
-            None => false,
-        };
-        let own = if idle_eli { (1, 1) } else { (0, 0) };
+        let idle_eli = self.sys.geli_on(u.device.unit)?.is_some_and(|eli| eli.access == Some((0, 0, 0)))
+            && matches!(u.owner, Owner::Ours(_));
+        let own = u32::from(idle_eli);
         Ok(self.sys.list_units()?.iter().any(|m| {
             m.unit == u.device.unit
-                && m.access.is_some_and(|(_, w, e)| w.saturating_sub(own.0) + e.saturating_sub(own.1) > 0)
+                && m.access.is_some_and(|(_, w, e)| w.saturating_sub(own) + e.saturating_sub(own) > 0)
         }))
     }
     fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
@@ -658,16 +655,12 @@ impl<S: MdSys> FreeBsd<S> {
             self.sys.wait_for_node(Path::new(&from))?;
         }
         let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
-        let pin = self.sys.pin_mount_point(&fspath)?;
-        self.sys.nmount(&req)?;
-        self.finish_mount(pin, fspath, fstype)
+        self.nmount(&req, fspath, fstype)
     }
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
         let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
         let req = tmpfs_request(t, &fspath)?;
-        let pin = self.sys.pin_mount_point(&fspath)?;
-        self.sys.nmount(&req)?;
-        self.finish_mount(pin, fspath, "tmpfs".into())
+        self.nmount(&req, fspath, "tmpfs".into())
     }
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         // The error names the image, not only the unit.

@@ -519,14 +519,13 @@ pub fn last_of_pairs(options: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn words(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn pairs_come_down_to_their_last_word() {
-        assert_eq!(last_of_pairs(&words(&["rw", "nosuid", "noatime", "ro", "suid", "rw"])), ["noatime", "suid"]);
-        assert_eq!(last_of_pairs(&words(&["rw", "nosuid", "ro"])), ["nosuid", "ro"]);
+        assert_eq!(
+            last_of_pairs(&["rw", "nosuid", "noatime", "ro", "suid", "rw"].map(String::from)),
+            ["noatime", "suid"]
+        );
+        assert_eq!(last_of_pairs(&["rw", "nosuid", "ro"].map(String::from)), ["nosuid", "ro"]);
     }
 
     #[test]

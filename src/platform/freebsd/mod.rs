@@ -332,21 +332,18 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// Every md unit: its backing file as [`FreeBsd::backing_id`] settles
     /// it, and its owner by the mark in `md_label`.
     fn units(&mut self, which: Which) -> Result<Vec<UnitInfo>> {
-        let mut out = Vec::new();
-        for u in self.sys.list_units()?.into_iter().filter(|u| which.matches_unit(u.unit, unit_key(u.unit))) {
-            let backing = self.backing_id(&u);
-            let backing_exact = u.label.as_deref().and_then(mark::file).is_some()
-                || u.ident.as_deref().and_then(geom::parse_ident).is_some();
-            out.push(UnitInfo {
+        let units = self.sys.list_units()?.into_iter().filter(|u| which.matches_unit(u.unit, unit_key(u.unit)));
+        Ok(units
+            .map(|u| UnitInfo {
                 device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
                 rdev: unit_key(u.unit),
-                backing,
-                backing_exact,
+                backing: self.backing_id(&u),
+                backing_exact: u.label.as_deref().and_then(mark::file).is_some()
+                    || u.ident.as_deref().and_then(geom::parse_ident).is_some(),
                 owner: mark_of(u.label.as_deref()).map_or(Owner::Foreign, Owner::Ours),
                 autoclear: false,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// getfsstat(2), each mount keyed to the unit its `f_mntfromname` node

@@ -514,10 +514,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     fn lock_image_of(&mut self, u: &UnitInfo) -> Result<Option<crate::platform::ImageLock>> {
         let Some(id) = u.backing.filter(|_| u.backing_exact) else { return Ok(None) };
         let Some(file) = self.sys.query(u.device.unit).ok().and_then(|q| q.file) else { return Ok(None) };
-        let Some((path, now)) = self.unit_file(&file) else { return Ok(None) };
-        if now != id {
-            return Ok(None);
-        }
+        let Some((path, _)) = self.unit_file(&file).filter(|(_, now)| *now == id) else { return Ok(None) };
         self.sys.lock_image(&path, id)
     }
 

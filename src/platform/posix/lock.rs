@@ -43,7 +43,7 @@ pub fn take(
     what: &str,
     why: &str,
 ) -> Result<Option<(OwnedFd, bool)>> {
-    let Some((fd, st)) = (match lock_file(id)? {
+    let Some((fd, st)) = (match lock_file_in(std::path::Path::new(LOCK_DIR), id)? {
         Some(l) => Some(l),
         None => itself()?,
     }) else {
@@ -59,12 +59,6 @@ pub fn take(
 /// The lock file of the file `id`: `LOCK_DIR/DEV-INO`.
 pub fn lock_path(id: FileId) -> std::path::PathBuf {
     std::path::Path::new(LOCK_DIR).join(format!("{}-{}", id.dev, id.ino))
-}
-
-/// `LOCK_DIR/DEV-INO` opened (made if missing, 0600); `None` where this
-/// process may not make or open [`LOCK_DIR`] (see [`lock_file_in`]).
-fn lock_file(id: FileId) -> Result<Option<(OwnedFd, FileStat)>> {
-    lock_file_in(std::path::Path::new(LOCK_DIR), id)
 }
 
 /// `dir/DEV-INO` opened (made if missing, 0600), `dir` made 0700 if
@@ -183,34 +177,30 @@ pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, qui
             }
         }
     };
-    if let Some(r) = wait(quiet) {
-        // The thread sent its answer and ends: wait for it (a later
-        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
-        // after a stop signal, while it still waits in flock.
-        if r.is_ok() {
-            let _ = waiter.join();
-        }
-        return r;
+    let mut answer = wait(quiet);
+    let mut holder = String::new();
+    if answer.is_none() {
+        holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
+        say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
+        answer = wait(LOCK_WAIT.saturating_sub(quiet));
     }
-    let holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
-    say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
-    if let Some(r) = wait(LOCK_WAIT.saturating_sub(quiet)) {
-        // The thread sent its answer and ends: wait for it (a later
-        // unshare(CLONE_NEWNS) refuses a process with other threads). Not
-        // after a stop signal, while it still waits in flock.
-        if r.is_ok() {
-            let _ = waiter.join();
-        }
-        return r;
+    let Some(r) = answer else {
+        return Err(Error::text(
+            what.to_string(),
+            format!(
+                "still locked after {} s{holder}{why}; giving up, nothing changed; run again once {} is done",
+                LOCK_WAIT.as_secs(),
+                if holder.is_empty() { "its holder" } else { "that process" }
+            ),
+        ));
+    };
+    // The thread sent its answer and ends: wait for it (a later
+    // unshare(CLONE_NEWNS) refuses a process with other threads). Not
+    // after a stop signal, while it still waits in flock.
+    if r.is_ok() {
+        let _ = waiter.join();
     }
-    Err(Error::text(
-        what.to_string(),
-        format!(
-            "still locked after {} s{holder}{why}; giving up, nothing changed; run again once {} is done",
-            LOCK_WAIT.as_secs(),
-            if holder.is_empty() { "its holder" } else { "that process" }
-        ),
-    ))
+    r
 }
 
 /// Who holds a `flock` on the file `st` describes: `pid N (comm)` from

@@ -157,29 +157,31 @@ pub fn output_lines(output: &str, prefix: &str) -> Vec<String> {
 /// after it, as a grow's do): its output lines joined by `; `, or, if it
 /// printed nothing, its exit status or signal.
 pub fn failure_line(c: &Captured) -> String {
-    use std::os::unix::process::ExitStatusExt;
     let why = output_lines(&c.output, "").join("; ");
-    match (why.is_empty(), c.status.code(), c.status.signal()) {
-        (false, ..) => why,
-        (true, Some(code), _) => format!("exited with error code {code}"),
-        (true, None, Some(s)) => format!("killed by signal {s}"),
-        (true, None, None) => "failed".to_string(),
+    if why.is_empty() {
+        ended(c.status)
+    } else {
+        why
+    }
+}
+
+/// Its exit status or signal.
+fn ended(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with error code {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "failed".to_string(),
     }
 }
 
 /// The error for a helper that failed: `<what>: <how it ended>`, then its
 /// output — on the same line if it is one line, else indented below.
 pub fn helper_failed(what: String, status: std::process::ExitStatus, lines: &[String]) -> Error {
-    use std::os::unix::process::ExitStatusExt;
-    let how = match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exited with error code {c}"),
-        (None, Some(s)) => format!("killed by signal {s}"),
-        _ => "failed".to_string(),
-    };
     match lines {
-        [] => Error::text(what, how),
+        [] => Error::text(what, ended(status)),
         [one] => Error::text(what, one.clone()),
-        many => Error::text(what, format!("{how}:\n    {}", many.join("\n    "))),
+        many => Error::text(what, format!("{}:\n    {}", ended(status), many.join("\n    "))),
     }
 }
 

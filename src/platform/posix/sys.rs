@@ -116,19 +116,22 @@ pub fn outlive_parent(_cmd: &mut std::process::Command, _keep: Vec<std::os::fd::
 /// a boot timeout), mount_md's loop descriptor closes and autoclear frees
 /// the device, and the next run may be given the same `/dev/loopN`. A
 /// formatter left running would open that node by name and write into the
-/// next run's image. `PR_SET_PDEATHSIG` (linux/kernel/sys.c `prctl`) sends
-/// it SIGKILL when its parent goes; if the parent is already gone by then,
-/// the child exits at once.
-#[cfg(target_os = "linux")]
+/// next run's image; on FreeBSD, newfs, fsck_ufs or growfs left running
+/// would keep `/dev/mdN` open, and the next run's detach of the leftover
+/// unit would find it busy. The child asks for SIGKILL when its parent
+/// goes (`pdeathsig_kill`); if the parent is already gone by then, it
+/// exits at once.
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 pub fn die_with_parent(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     let parent = nix::unistd::getpid();
     // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (prctl, getppid, _exit); it
-    // touches no memory shared with the parent and allocates nothing.
+    // makes async-signal-safe system calls (prctl or procctl, getppid,
+    // _exit); it touches no memory shared with the parent and allocates
+    // nothing.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            if pdeathsig_kill() != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             block(&stop_set(), true);
@@ -140,33 +143,24 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
     }
 }
 
-/// FreeBSD: `procctl(P_PID, 0, PROC_PDEATHSIG_CTL, SIGKILL)`, the same
-/// request (sys/kern/kern_procctl.c `pdeathsig_ctl`, FreeBSD 11.2 and
-/// later): newfs, fsck_ufs or growfs left running would keep `/dev/mdN`
-/// open, and the next run's detach of the leftover unit would find it busy.
-#[cfg(target_os = "freebsd")]
-pub fn die_with_parent(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    let parent = nix::unistd::getpid();
-    // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (procctl, getppid, _exit) with
-    // a pointer to its own stack variable, which outlives the call; it
-    // touches no memory shared with the parent and allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            let mut signal: libc::c_int = libc::SIGKILL;
-            let data: *mut libc::c_int = &mut signal;
-            if libc::procctl(libc::P_PID, 0, libc::PROC_PDEATHSIG_CTL, data.cast()) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            block(&stop_set(), true);
-            if libc::getppid() != parent.as_raw() {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
+/// `PR_SET_PDEATHSIG` SIGKILL (linux/kernel/sys.c `prctl`).
+#[cfg(target_os = "linux")]
+fn pdeathsig_kill() -> libc::c_int {
+    // SAFETY: prctl(2) with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) }
 }
+
+/// `procctl(P_PID, 0, PROC_PDEATHSIG_CTL, SIGKILL)`, the same request
+/// (sys/kern/kern_procctl.c `pdeathsig_ctl`, FreeBSD 11.2 and later).
+#[cfg(target_os = "freebsd")]
+fn pdeathsig_kill() -> libc::c_int {
+    let mut signal: libc::c_int = libc::SIGKILL;
+    let data: *mut libc::c_int = &mut signal;
+    // SAFETY: procctl(2) with a pointer to its own stack variable, which
+    // outlives the call.
+    unsafe { libc::procctl(libc::P_PID, 0, libc::PROC_PDEATHSIG_CTL, data.cast()) }
+}
+
 /// Elsewhere the helper outlives a killed mount_md.
 #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
 pub fn die_with_parent(_cmd: &mut std::process::Command) {}

@@ -48,16 +48,16 @@ pub trait LoopSys {
     /// for another allocator, then fails saying who holds it.
     fn lock_control(&mut self) -> crate::error::Result<()>;
     fn unlock_control(&mut self);
-    /// LOOP_CTL_GET_FREE.
+    /// LOOP_CTL_GET_FREE: a free index (possibly newly created); not reserved.
     fn get_free(&mut self) -> nix::Result<u32>;
-    /// LOOP_CTL_ADD (EEXIST when it exists).
+    /// LOOP_CTL_ADD: creates `/dev/loopN` (EEXIST when it exists).
     fn ctl_add(&mut self, unit: u32) -> nix::Result<()>;
     /// open(2) of `/dev/loopN` with `flags` (O_CLOEXEC added).
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<Self::Dev>;
     /// Waits, bounded, for `/dev/loopN` to appear.
     fn wait_for_node(&mut self, unit: u32, timeout: Duration);
     /// LOOP_CONFIGURE with `block_size` (or LOOP_SET_FD + LOOP_SET_STATUS64
-    /// before 5.8); see `bind` in this file.
+    /// before 5.8); see [`Kernel`]'s.
     fn bind(
         &mut self,
         dev: &Self::Dev,
@@ -72,7 +72,7 @@ pub trait LoopSys {
     /// alignment, `None` when the kernel does not report one.
     fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32>;
     /// After a bind: whether the device really does direct I/O
-    /// (`direct_io_result` in this file).
+    /// (see [`Kernel`]'s).
     fn direct_io_result(&mut self, dev: &Self::Dev, asked: loopdev::DirectIo) -> nix::Result<bool>;
     /// `/sys/block/loopN/queue/logical_block_size`: the logical block size
     /// the kernel gave a bound unit; `None` where sysfs does not say.
@@ -141,12 +141,24 @@ pub trait LoopSys {
     ) -> nix::Result<()>;
     /// LOOP_SET_CAPACITY (`-r`: the device takes its file's new size).
     fn set_capacity(&mut self, dev: &Self::Dev) -> nix::Result<()>;
-    /// BLKROSET: the device read-only or writable (a remount's `ro`/`rw`).
+    /// BLKROSET: the device read-only or writable, as `blockdev
+    /// --setro`/`--setrw` do (a remount's `ro`/`rw`: nothing writes to the
+    /// image below the file system, block/ioctl.c `blkdev_roset`).
     fn set_read_only(&mut self, dev: &Self::Dev, read_only: bool) -> nix::Result<()>;
     /// Whether the device is read-only now (sysfs `ro`: attached so, or
     /// made so with BLKROSET, which the kernel keeps past a detach).
     fn disk_read_only(&mut self, unit: u32) -> bool;
     fn sleep(&mut self, d: Duration);
+}
+
+/// A file of unit `unit`'s in sysfs (`/sys/block/loopN/REL`), without its
+/// newline.
+pub(super) fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
+    let mut raw = std::fs::read(format!("/sys/block/loop{unit}/{rel}")).ok()?;
+    if raw.last() == Some(&b'\n') {
+        raw.pop();
+    }
+    Some(raw)
 }
 
 /// The real kernel.
@@ -195,11 +207,15 @@ impl LoopSys for Kernel {
     }
 
     fn get_free(&mut self) -> nix::Result<u32> {
-        get_free(self.control()?)
+        // SAFETY: the request takes no argument; the fd is valid.
+        let n = unsafe { ioctl::ctl_get_free(self.control()?.as_raw_fd()) }?;
+        u32::try_from(n).map_err(|_| Errno::EINVAL)
     }
 
     fn ctl_add(&mut self, unit: u32) -> nix::Result<()> {
-        ctl_add(self.control()?, unit)
+        let n = libc::c_int::try_from(unit).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: the argument is an integer passed by value.
+        unsafe { ioctl::ctl_add(self.control()?.as_raw_fd(), n) }.map(drop)
     }
 
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
@@ -210,16 +226,67 @@ impl LoopSys for Kernel {
         let _ = crate::platform::posix::wait_for_node(&loopdev::node(unit), timeout);
     }
 
+    /// Binds `file` to the opened loop device. LOOP_CONFIGURE does it in one
+    /// step, with `block_size` as the device's logical block size (0: the
+    /// kernel's default); without it, LOOP_SET_FD then LOOP_SET_STATUS64 (and
+    /// if the latter fails, the binding we just made is ours to undo). EBUSY
+    /// from either first call means someone else owns the device: it is left
+    /// alone.
+    ///
+    /// A kernel that refuses the direct I/O request or the block size says
+    /// EINVAL, the same word by which one before 5.8 says it has no
+    /// LOOP_CONFIGURE: so an EINVAL with either asked for is retried once
+    /// without them (buffered, default block size) before LOOP_CONFIGURE is
+    /// given up for LOOP_SET_FD. [`LoopSys::direct_io_result`] then says
+    /// what the kernel really did.
     fn bind(
         &mut self,
         dev: &OwnedFd,
         file: BorrowedFd<'_>,
         info: &LoopInfo64,
         block_size: u32,
-        configure: &mut bool,
+        use_configure: &mut bool,
     ) -> nix::Result<()> {
-        let file = file.try_clone_to_owned().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))?;
-        bind(dev, &file, info, block_size, configure)
+        if *use_configure {
+            let fd = u32::try_from(file.as_raw_fd()).map_err(|_| Errno::EBADF)?;
+            let mut cfg = LoopConfig { fd, block_size, info: *info, reserved: [0; 8] };
+            let mut r = configure(dev, &cfg);
+            let asked = block_size != 0 || info.lo_flags & LO_FLAGS_DIRECT_IO != 0;
+            if r == Err(Errno::EINVAL) && asked {
+                cfg.block_size = 0;
+                cfg.info.lo_flags &= !LO_FLAGS_DIRECT_IO;
+                r = configure(dev, &cfg);
+            }
+            match r {
+                Err(e) if no_configure(e) => *use_configure = false,
+                r => return r,
+            }
+        }
+        // SAFETY: the argument is a descriptor passed by value.
+        unsafe { ioctl::set_fd(dev.as_raw_fd(), file.as_raw_fd()) }?;
+        // LOOP_SET_FD cannot set read-only by flag: the file's open mode does.
+        // Direct I/O, if asked for, is switched on afterwards by
+        // direct_io_result (LOOP_SET_DIRECT_IO).
+        let mut status = *info;
+        status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
+        let mut last = Errno::EAGAIN;
+        for _ in 0..ATTEMPTS {
+            match set_status64(dev, &status) {
+                Ok(()) => return Ok(()),
+                Err(Errno::EAGAIN) => {
+                    last = Errno::EAGAIN;
+                    std::thread::sleep(backoff(1));
+                }
+                Err(e) => {
+                    last = e;
+                    break;
+                }
+            }
+        }
+        let _ = clr_fd(dev);
+        // Not EBUSY: the caller must not think the device is someone else's
+        // and retry on it after we cleared it; report what failed.
+        Err(if last == Errno::EBUSY { Errno::EIO } else { last })
     }
 
     fn sync_file(&mut self, file: BorrowedFd<'_>) -> nix::Result<()> {
@@ -227,16 +294,27 @@ impl LoopSys for Kernel {
     }
 
     fn dio_align(&mut self, file: BorrowedFd<'_>) -> Option<u32> {
-        dio_offset_align_raw(file.as_raw_fd())
+        statx_dio(file.as_raw_fd(), c"", libc::AT_EMPTY_PATH)
     }
 
-    fn direct_io_result(&mut self, dev: &OwnedFd, asked: loopdev::DirectIo) -> nix::Result<bool> {
-        direct_io_result(dev, asked)
+    /// After [`LoopSys::bind`]: whether the device really does direct I/O,
+    /// from the flags LOOP_GET_STATUS64 reports (the kernel clears
+    /// `LO_FLAGS_DIRECT_IO` when it cannot). Where it was asked for and is off, LOOP_SET_DIRECT_IO
+    /// is tried once, for kernels that ignore the flag in LOOP_CONFIGURE or
+    /// took the LOOP_SET_FD path; its refusal only means buffered I/O.
+    fn direct_io_result(&mut self, dev: &OwnedFd, asked: DirectIo) -> nix::Result<bool> {
+        let on = |i: LoopInfo64| i.lo_flags & LO_FLAGS_DIRECT_IO != 0;
+        if on(get_status64(dev)?) {
+            return Ok(true);
+        }
+        if !matches!(asked, DirectIo::Ask { .. }) || set_direct_io(dev, true).is_err() {
+            return Ok(false);
+        }
+        Ok(on(get_status64(dev)?))
     }
 
     fn logical_block_size(&mut self, unit: u32) -> Option<u32> {
-        let raw = std::fs::read_to_string(format!("/sys/block/loop{unit}/queue/logical_block_size")).ok()?;
-        raw.trim().parse().ok()
+        std::str::from_utf8(&sys_read(unit, "queue/logical_block_size")?).ok()?.trim().parse().ok()
     }
 
     fn make_buffered(&mut self, dev: &OwnedFd) -> nix::Result<()> {
@@ -271,11 +349,7 @@ impl LoopSys for Kernel {
     }
 
     fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>> {
-        let mut raw = std::fs::read(format!("/sys/block/loop{unit}/loop/backing_file")).ok()?;
-        if raw.last() == Some(&b'\n') {
-            raw.pop();
-        }
-        Some(raw)
+        sys_read(unit, "loop/backing_file")
     }
 
     fn holders(&mut self, unit: u32) -> usize {
@@ -406,15 +480,19 @@ impl LoopSys for Kernel {
     }
 
     fn set_capacity(&mut self, dev: &OwnedFd) -> nix::Result<()> {
-        set_capacity(dev)
+        // SAFETY: the request takes no argument; the fd is a valid open loop device.
+        unsafe { ioctl::set_capacity(dev.as_raw_fd()) }.map(drop)
     }
 
     fn set_read_only(&mut self, dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
-        set_read_only(dev, read_only)
+        let v: libc::c_int = read_only.into();
+        // SAFETY: the argument points at a valid int for the call's duration;
+        // the fd is a valid open block device.
+        unsafe { ioctl::blkroset(dev.as_raw_fd(), &v) }.map(drop)
     }
 
     fn disk_read_only(&mut self, unit: u32) -> bool {
-        std::fs::read(format!("/sys/block/loop{unit}/ro")).is_ok_and(|r| r.starts_with(b"1"))
+        sys_read(unit, "ro").is_some_and(|r| r.starts_with(b"1"))
     }
 
     fn sleep(&mut self, d: Duration) {
@@ -443,29 +521,10 @@ mod ioctl {
     nix::ioctl_write_ptr_bad!(blkroset, l::BLKROSET, libc::c_int);
 }
 
-/// LOOP_CTL_GET_FREE: a free index (possibly newly created); not reserved.
-fn get_free(control: &OwnedFd) -> nix::Result<u32> {
-    // SAFETY: the request takes no argument; the fd is valid.
-    let n = unsafe { ioctl::ctl_get_free(control.as_raw_fd()) }?;
-    u32::try_from(n).map_err(|_| Errno::EINVAL)
-}
-
-/// LOOP_CTL_ADD: creates `/dev/loopN`; EEXIST when it exists already.
-fn ctl_add(control: &OwnedFd, unit: u32) -> nix::Result<()> {
-    let n = libc::c_int::try_from(unit).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: the argument is an integer passed by value.
-    unsafe { ioctl::ctl_add(control.as_raw_fd(), n) }.map(drop)
-}
-
 fn configure(dev: &OwnedFd, cfg: &LoopConfig) -> nix::Result<()> {
     // SAFETY: `cfg` is a valid, fully initialised `struct loop_config`
     // that outlives the call; the kernel only reads it.
     unsafe { ioctl::configure(dev.as_raw_fd(), cfg) }.map(drop)
-}
-
-fn set_fd(dev: &OwnedFd, file: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the argument is a descriptor passed by value.
-    unsafe { ioctl::set_fd(dev.as_raw_fd(), file.as_raw_fd()) }.map(drop)
 }
 
 fn set_status64(dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
@@ -481,86 +540,9 @@ fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
     Ok(info)
 }
 
-/// LOOP_SET_CAPACITY: the device re-reads its backing file's size.
-fn set_capacity(dev: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the request takes no argument; the fd is a valid open loop device.
-    unsafe { ioctl::set_capacity(dev.as_raw_fd()) }.map(drop)
-}
-
-/// BLKROSET: makes the device read-only (`true`) or writable again, as
-/// `blockdev --setro`/`--setrw` do; a remount to `ro` uses it so nothing
-/// writes to the image below the file system, block/ioctl.c `blkdev_roset`.
-fn set_read_only(dev: &OwnedFd, read_only: bool) -> nix::Result<()> {
-    let v: libc::c_int = read_only.into();
-    // SAFETY: the argument points at a valid int for the call's duration;
-    // the fd is a valid open block device.
-    unsafe { ioctl::blkroset(dev.as_raw_fd(), &v) }.map(drop)
-}
-
 fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
     // SAFETY: the request takes no argument; the fd is valid.
     unsafe { ioctl::clr_fd(dev.as_raw_fd()) }.map(drop)
-}
-
-/// Binds `file` to the opened loop device. LOOP_CONFIGURE does it in one
-/// step, with `block_size` as the device's logical block size (0: the
-/// kernel's default); without it, LOOP_SET_FD then LOOP_SET_STATUS64 (and
-/// if the latter fails, the binding we just made is ours to undo). EBUSY
-/// from either first call means someone else owns the device: it is left
-/// alone.
-///
-/// A kernel that refuses the direct I/O request or the block size says
-/// EINVAL, the same word by which one before 5.8 says it has no
-/// LOOP_CONFIGURE: so an EINVAL with either asked for is retried once
-/// without them (buffered, default block size) before LOOP_CONFIGURE is
-/// given up for LOOP_SET_FD. [`direct_io_result`] then says what the
-/// kernel really did.
-fn bind(
-    dev: &OwnedFd,
-    file: &OwnedFd,
-    info: &LoopInfo64,
-    block_size: u32,
-    use_configure: &mut bool,
-) -> nix::Result<()> {
-    if *use_configure {
-        let fd = u32::try_from(file.as_raw_fd()).map_err(|_| Errno::EBADF)?;
-        let mut cfg = LoopConfig { fd, block_size, info: *info, reserved: [0; 8] };
-        let mut r = configure(dev, &cfg);
-        let asked = block_size != 0 || info.lo_flags & LO_FLAGS_DIRECT_IO != 0;
-        if r == Err(Errno::EINVAL) && asked {
-            cfg.block_size = 0;
-            cfg.info.lo_flags &= !LO_FLAGS_DIRECT_IO;
-            r = configure(dev, &cfg);
-        }
-        match r {
-            Err(e) if no_configure(e) => *use_configure = false,
-            r => return r,
-        }
-    }
-    set_fd(dev, file)?;
-    // LOOP_SET_FD cannot set read-only by flag: the file's open mode does.
-    // Direct I/O, if asked for, is switched on afterwards by
-    // direct_io_result (LOOP_SET_DIRECT_IO).
-    let mut status = *info;
-    status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
-    let mut last = Errno::EAGAIN;
-    for _ in 0..ATTEMPTS {
-        match set_status64(dev, &status) {
-            Ok(()) => return Ok(()),
-            Err(Errno::EAGAIN) => {
-                last = Errno::EAGAIN;
-                std::thread::sleep(backoff(1));
-            }
-            Err(e) => {
-                last = e;
-                break;
-            }
-        }
-    }
-    let _ = clr_fd(dev);
-    // Not EBUSY: the caller must not think the device is someone else's
-    // and retry on it after we cleared it; report what failed.
-    Err(if last == Errno::EBUSY { Errno::EIO } else { last })
 }
 
 /// LOOP_SET_DIRECT_IO: switch direct I/O on a bound device on (1) or off.
@@ -569,38 +551,19 @@ fn set_direct_io(dev: &OwnedFd, on: bool) -> nix::Result<()> {
     unsafe { ioctl::set_direct_io(dev.as_raw_fd(), libc::c_int::from(on)) }.map(drop)
 }
 
-/// `stx_dio_offset_align` of the open file, or `None` if the kernel does
-/// not report `STATX_DIOALIGN` for it.
-fn dio_offset_align_raw(fd: RawFd) -> Option<u32> {
-    statx_dio(fd, c"", libc::AT_EMPTY_PATH)
-}
-
-/// The same for a path (the `-N` line, before anything is opened).
+/// [`LoopSys::dio_align`] of a path (the `-N` line, before anything is
+/// opened).
 pub fn dio_offset_align_of(path: &std::path::Path) -> Option<u32> {
     let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).ok()?;
     statx_dio(libc::AT_FDCWD, &c, 0)
 }
 
+/// `stx_dio_offset_align`, or `None` if the kernel does not report
+/// `STATX_DIOALIGN` for the file.
 fn statx_dio(dirfd: RawFd, path: &std::ffi::CStr, flags: libc::c_int) -> Option<u32> {
     // SAFETY: an all-zero `struct statx` is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: `path` is NUL-terminated, `stx` is valid and writable.
     let r = unsafe { libc::statx(dirfd, path.as_ptr(), flags, libc::STATX_DIOALIGN, &mut stx) };
     (r == 0 && stx.stx_mask & libc::STATX_DIOALIGN != 0).then_some(stx.stx_dio_offset_align)
-}
-
-/// After [`bind`]: whether the device really does direct I/O, from the
-/// flags LOOP_GET_STATUS64 reports (the kernel clears `LO_FLAGS_DIRECT_IO`
-/// when it cannot). Where it was asked for and is off, LOOP_SET_DIRECT_IO
-/// is tried once, for kernels that ignore the flag in LOOP_CONFIGURE or
-/// took the LOOP_SET_FD path; its refusal only means buffered I/O.
-fn direct_io_result(dev: &OwnedFd, asked: DirectIo) -> nix::Result<bool> {
-    let on = |i: LoopInfo64| i.lo_flags & LO_FLAGS_DIRECT_IO != 0;
-    if on(get_status64(dev)?) {
-        return Ok(true);
-    }
-    if !matches!(asked, DirectIo::Ask { .. }) || set_direct_io(dev, true).is_err() {
-        return Ok(false);
-    }
-    Ok(on(get_status64(dev)?))
 }

@@ -21,7 +21,7 @@
 //!   this process may open it).
 use super::loopdev::{self, LoopInfo64};
 use super::mountinfo;
-use super::sys::LoopSys;
+use super::sys::{sys_read, LoopSys};
 use crate::error::{Error, Result};
 use crate::mark::{self, LINUX_CAPACITY};
 use crate::platform::{Device, FileId, Listed, MountRec, Owner, PathKind, UnitInfo, Which};
@@ -333,15 +333,6 @@ pub fn detach_idle<S: LoopSys>(sys: &mut S, unit: u32) -> Result<()> {
 fn mounted_here<S: LoopSys>(sys: &mut S, unit: u32) -> Result<bool> {
     let Some(u) = get(sys, unit)? else { return Ok(false) };
     Ok(mounts(sys)?.iter().any(|e| e.dev == u.rdev))
-}
-/// A file of unit `unit`'s in sysfs (`/sys/block/loopN/REL`), without its
-/// newline.
-pub(super) fn sys_read(unit: u32, rel: &str) -> Option<Vec<u8>> {
-    let mut raw = std::fs::read(format!("/sys/block/loop{unit}/{rel}")).ok()?;
-    if raw.last() == Some(&b'\n') {
-        raw.pop();
-    }
-    Some(raw)
 }
 
 /// The loop device's size in bytes, as the kernel has it now.

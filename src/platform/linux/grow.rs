@@ -677,7 +677,7 @@ pub fn made<'a, S: LoopSys>(
         return Err(Error::text(shown, "has a crypt layer, which -s does not grow yet with --from"));
     }
     let unit = disk.device.unit;
-    let head = linux.read_start(disk, superblock::PROBE_LEN)?;
+    let head = linux.read_head(disk, superblock::PROBE_LEN)?;
     let probed = superblock::probe(&head);
     let fstype = match probed {
         superblock::Found::Mountable(t) => t.to_string(),

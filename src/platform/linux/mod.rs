@@ -26,7 +26,7 @@
 use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
-use crate::plan::{Attach, Defaults, Format, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
+use crate::plan::{Attach, Defaults, FsType, Mount, OpenImage, Plan, Step, TmpfsMount};
 use crate::platform::{DiskNow, Fit, GrowOf, Head, Helper, MountOf, RootAttr, UnitState, UnmountOf, Which};
 use crate::request::Backing;
 use loopdev::{LoopInfo64, LOOP_CONTROL};
@@ -549,14 +549,14 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {
         match what {
             UnitState::Held => self.held(u),
-            UnitState::MemoryBacked => Ok(self.memory_backed(u)),
+            UnitState::MemoryBacked => Ok(self.sys.backing_name(u.device.unit).is_some_and(|n| memory_name(&n))),
         }
     }
 
     fn read_start(&mut self, from: Head<'_, Held<S::Dev>>, len: usize) -> Result<Option<Vec<u8>>> {
         match from {
-            Head::Disk(disk) => Ok(Some(self.read_start(disk, len)?)),
-            Head::Image(path) => self.image_start(path, len),
+            Head::Disk(disk) => Ok(Some(self.read_head(disk, len)?)),
+            Head::Image(path) => posix::image_start(path, len),
         }
     }
 
@@ -569,7 +569,7 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     fn helper(&mut self, disk: &Disk<Held<S::Dev>>, job: Helper<'_>) -> Result<Option<String>> {
         match job {
-            Helper::Format(f) => self.format(disk, f).map(|()| None),
+            Helper::Format(f) => mkfs::run(f, disk.top(), &shown_image(disk)).map(|()| None),
             Helper::Fsck(fs, force) => self.fsck(disk, fs, force),
             Helper::NewIdentity(head) => {
                 let ran = crate::platform::clone::give_new_identity(
@@ -591,8 +591,8 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     fn set_root(&mut self, m: &Mounted<OwnedFd>, attr: RootAttr) -> Result<()> {
         match attr {
-            RootAttr::Mode(mode) => self.set_mode(m, mode),
-            RootAttr::Owner(uid, gid) => self.set_owner(m, uid, gid),
+            RootAttr::Mode(mode) => posix::set_mode(&m.root, &m.mount_point, mode),
+            RootAttr::Owner(uid, gid) => posix::set_owner(&m.root, &m.mount_point, uid, gid),
         }
     }
 }

@@ -101,20 +101,18 @@ impl<S: LoopSys> Linux<S> {
         let (grow, sizelimit) = sizing(a.size, Some(len));
         let mut grown_from = None;
         if let Some(size) = grow {
-            {
-                // As md(4) with -s: the device is that large; the file grows
-                // sparsely to match (never shrinks; a failed run shrinks it
-                // back, see restore_length).
-                if read_only {
-                    return Err(Error::text(
-                        crate::error::quoted(path),
-                        format!("is {len} bytes and read-only: cannot extend it to {size} bytes for -s"),
-                    ));
-                }
-                img.extend_to(size)?;
-                grown_from = Some(len);
-                self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
+            // As md(4) with -s: the device is that large; the file grows
+            // sparsely to match (never shrinks; a failed run shrinks it
+            // back, see restore_length).
+            if read_only {
+                return Err(Error::text(
+                    crate::error::quoted(path),
+                    format!("is {len} bytes and read-only: cannot extend it to {size} bytes for -s"),
+                ));
             }
+            img.extend_to(size)?;
+            grown_from = Some(len);
+            self.debug(format!("{}: extended sparsely from {len} to {size} bytes for -s", path.display()));
         }
         Ok(Source { file, name: path.clone(), image: Some(path.clone()), read_only, sizelimit, grown_from })
     }
@@ -241,42 +239,36 @@ impl<S: LoopSys> Linux<S> {
         block_size: u32,
         use_configure: &mut bool,
     ) -> Result<Attempt<S::Dev>> {
-        {
-            let unit = match a.unit {
-                Unit::Auto => self.sys.get_free().map_err(|e| {
-                    Error::explained(
-                        LOOP_CONTROL,
-                        "cannot find an unused loop device (losetup -l lists them; the loop module's max_loop \
-                             limits how many there are)",
-                        e,
-                    )
-                })?,
-                Unit::Fixed(n) => match self.sys.ctl_add(n) {
-                    Ok(()) | Err(Errno::EEXIST) => n,
-                    Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
-                },
-            };
-            let node = loopdev::node(unit);
-            let fixed = matches!(a.unit, Unit::Fixed(_));
-            // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
-            // device: try again. Nothing of ours is bound to it.
-            let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
-            let dev = match self.open_loop(unit) {
-                Ok(d) => d,
-                Err(e) if retry(e) => return Ok(Attempt::Lost(e)),
-                Err(e) => return Err(Error::sys(show(&node), e)),
-            };
-            match self.sys.bind(&dev, b.file.as_fd(), info, block_size, use_configure) {
-                Ok(()) => Ok(Attempt::Bound(unit, dev)),
-                Err(e) if retry(e) => Ok(Attempt::Lost(e)),
-                Err(Errno::EBUSY) => {
-                    Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY))
-                }
-                Err(e) => Err(Error::explained(
-                    show(&node),
-                    format!("failed to set up loop device for {}", b.name.display()),
+        let unit = match a.unit {
+            Unit::Auto => self.sys.get_free().map_err(|e| {
+                Error::explained(
+                    LOOP_CONTROL,
+                    "cannot find an unused loop device (losetup -l lists them; the loop module's max_loop \
+                     limits how many there are)",
                     e,
-                )),
+                )
+            })?,
+            Unit::Fixed(n) => match self.sys.ctl_add(n) {
+                Ok(()) | Err(Errno::EEXIST) => n,
+                Err(e) => return Err(Error::sys(format!("{LOOP_CONTROL}: LOOP_CTL_ADD {n}"), e)),
+            },
+        };
+        let node = loopdev::node(unit);
+        let fixed = matches!(a.unit, Unit::Fixed(_));
+        // Another allocator took (EBUSY) or removed (ENXIO, ENODEV) the
+        // device: try again. Nothing of ours is bound to it.
+        let retry = |e: Errno| loopdev::lost_race(e) && !(fixed && e == Errno::EBUSY);
+        let dev = match self.open_loop(unit) {
+            Ok(d) => d,
+            Err(e) if retry(e) => return Ok(Attempt::Lost(e)),
+            Err(e) => return Err(Error::sys(show(&node), e)),
+        };
+        match self.sys.bind(&dev, b.file.as_fd(), info, block_size, use_configure) {
+            Ok(()) => Ok(Attempt::Bound(unit, dev)),
+            Err(e) if retry(e) => Ok(Attempt::Lost(e)),
+            Err(Errno::EBUSY) => Err(Error::explained(show(&node), "already attached to another file", Errno::EBUSY)),
+            Err(e) => {
+                Err(Error::explained(show(&node), format!("failed to set up loop device for {}", b.name.display()), e))
             }
         }
     }
@@ -350,9 +342,7 @@ impl<S: LoopSys> Linux<S> {
             superblock::Found::Unknown => Err(Error::text(what, "no recognised file system (use -T to name one)")),
         }
     }
-}
 
-impl<S: LoopSys> Linux<S> {
     pub(super) fn held(&mut self, u: &UnitInfo) -> Result<bool> {
         // A dm-crypt target of ours on it that nobody has open (nothing
         // mounted on it) is what a run killed between its open and its
@@ -362,16 +352,6 @@ impl<S: LoopSys> Linux<S> {
             return Ok(self.sys.holders(u.device.unit) > 1);
         }
         Ok(units::claimed(&mut self.sys, u.device.unit))
-    }
-    /// Memory disks are backed by mount_md's memfd.
-    pub(super) fn memory_backed(&mut self, u: &UnitInfo) -> bool {
-        self.sys.backing_name(u.device.unit).is_some_and(|n| memory_name(&n))
-    }
-    pub(super) fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
-        posix::image_start(path, len)
-    }
-    pub(super) fn read_start(&mut self, disk: &Disk<Held<S::Dev>>, len: usize) -> Result<Vec<u8>> {
-        self.read_head(disk, len)
     }
     pub(super) fn mount_disk(&mut self, disk: &Disk<Held<S::Dev>>, m: &Mount) -> Result<Mounted<OwnedFd>> {
         let dev = &disk.device;
@@ -413,9 +393,6 @@ impl<S: LoopSys> Linux<S> {
         let root = self.open_root(&pin, &t.mount_point)?;
         Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only, root })
     }
-    pub(super) fn format(&mut self, disk: &Disk<Held<S::Dev>>, f: &Format) -> Result<()> {
-        mkfs::run(f, disk.top(), &shown_image(disk))
-    }
     /// ext2/3/4 only: `e2fsck -p` (`-f -p` with `force`). Its summary
     /// goes to `-X`.
     pub(super) fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str, force: bool) -> Result<Option<String>> {
@@ -427,11 +404,5 @@ impl<S: LoopSys> Linux<S> {
             self.debug(format!("e2fsck: {line}"));
         }
         Ok(Some(ran))
-    }
-    pub(super) fn set_mode(&mut self, m: &Mounted<OwnedFd>, mode: u32) -> Result<()> {
-        posix::set_mode(&m.root, &m.mount_point, mode)
-    }
-    pub(super) fn set_owner(&mut self, m: &Mounted<OwnedFd>, uid: u32, gid: u32) -> Result<()> {
-        posix::set_owner(&m.root, &m.mount_point, uid, gid)
     }
 }

@@ -641,19 +641,6 @@ mod tests {
         assert_eq!(refusal(&["mount.md", "md", "/", "-o", "rw,noatime,-P,-F/i"]), Ok(()));
     }
 
-    /// `-E mdconfig` has nothing to name on Linux either; `-X` says so.
-    #[test]
-    fn mdconfig_path_is_ignored_and_said() {
-        let mut l = Linux::new();
-        l.check(&plan(&["mount_md", "-E", "/sbin/mdconfig", "-s", "64m", "md", "/"])).unwrap();
-        assert_eq!(
-            l.take_notes(),
-            [Note::Debug(
-                "-E /sbin/mdconfig: ignored; mount_md attaches loop devices itself and runs no mdconfig".into()
-            )]
-        );
-    }
-
     #[test]
     fn refusal_refuses() {
         let e = |args: &[&str]| refusal(args).unwrap_err();

@@ -92,12 +92,9 @@ pub struct Recorder {
 /// A `loop_info64` bound to the file `(dev, ino)`, with `flags` and the
 /// `lo_file_name` `name`.
 pub fn bound(dev: u64, ino: u64, flags: u32, name: &[u8]) -> LoopInfo64 {
-    let mut i = LoopInfo64::new(flags, 0, std::path::Path::new(""));
-    i.lo_device = dev;
-    i.lo_inode = ino;
-    let n = name.len().min(loopdev::LO_NAME_SIZE - 1);
-    i.lo_file_name[..n].copy_from_slice(&name[..n]);
-    i
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::path::Path::new(std::ffi::OsStr::from_bytes(name));
+    LoopInfo64 { lo_device: dev, lo_inode: ino, ..LoopInfo64::new(flags, 0, name) }
 }
 
 /// The device number the double gives `/dev/loopN`.
@@ -213,12 +210,12 @@ impl LoopSys for Recorder {
         Ok(())
     }
 
-    /// The double's backing files report no alignment: the kernel would
-    /// pick the block size.
     fn sync_file(&mut self, _file: BorrowedFd<'_>) -> nix::Result<()> {
         Ok(())
     }
 
+    /// The double's backing files report no alignment: the kernel would
+    /// pick the block size.
     fn dio_align(&mut self, _file: BorrowedFd<'_>) -> Option<u32> {
         None
     }

@@ -71,15 +71,16 @@ impl<S: LoopSys> Describe for Linux<S> {
                 let mode = if o.read_only { "O_RDONLY" } else { "O_RDWR" };
                 let tmp = o.path.file_name().map(|n| show(Path::new(&posix::temp_name(n)))).unwrap_or_default();
                 let create = match o.create {
-                    Some((size, crate::request::CreateMode::Reserve)) => format!(
-                        "if missing: flock(<dir's lock file>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
-                         fallocate(<img>, 0, 0, {size}) (zeros written where the file system cannot); renameat2(RENAME_NOREPLACE) once formatted; ",
-                        mount::quoted(&tmp)
-                    ),
-                    Some((size, crate::request::CreateMode::Sparse)) => format!(
-                        "if missing: flock(<dir's lock file>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); \
-                         ftruncate(<img>, {size}); renameat2(RENAME_NOREPLACE) once formatted; ",
-                        mount::quoted(&tmp)
+                    Some((size, mode)) => format!(
+                        "if missing: flock(<dir's lock file>, LOCK_EX); openat({}, O_CREAT|O_EXCL, 0600); {}; \
+                         renameat2(RENAME_NOREPLACE) once formatted; ",
+                        mount::quoted(&tmp),
+                        match mode {
+                            crate::request::CreateMode::Reserve => {
+                                format!("fallocate(<img>, 0, 0, {size}) (zeros written where the file system cannot)")
+                            }
+                            crate::request::CreateMode::Sparse => format!("ftruncate(<img>, {size})"),
+                        }
                     ),
                     None => match &o.from {
                         Some(b) => format!(
@@ -132,10 +133,7 @@ impl<S: LoopSys> Describe for Linux<S> {
                 )
             }
             Step::MountTmpfs(t) => {
-                let mut s = mount::split(&t.options);
-                if let Some(size) = t.size {
-                    s.data.push(format!("size={size}"));
-                }
+                let s = requests::tmpfs_call(t);
                 format!(
                     "mount(\"tmpfs\", {}, \"tmpfs\", {}, {}); {}",
                     mount::quoted(&show(&t.mount_point)),

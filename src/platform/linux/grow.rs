@@ -18,7 +18,7 @@
 //!   autoclear), `e2fsck -f -p` + `resize2fs`, detach.
 use super::sys::LoopSys;
 use super::units::{disk_size, usage_of};
-use super::{loopdev, memory_name, mkfs, opened, units, Held, Linux};
+use super::{loopdev, memory_name, mkfs, opened, show, units, Held, Linux};
 use crate::device::Unit;
 use crate::error::{Error, Result};
 use crate::grow_ops::{self as grow, Attached, Found, GrowOps, GrowStep, Located, Tool};
@@ -33,10 +33,6 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn show(p: &Path) -> String {
-    p.display().to_string()
-}
 
 /// The loop units bound to the file `id`, as the kernel reports their
 /// backing files (`LOOP_GET_STATUS64` `lo_device`/`lo_inode`).
@@ -359,14 +355,10 @@ fn lock_unit<S: LoopSys>(
     // descriptor on it held while waiting would keep a `-u`'s detach from
     // finishing. What was found before the wait is read again after it.
     let image = posix::open_image(&path, None, false)?;
-    let dev = match linux.sys.open_device(unit, OFlag::O_RDONLY) {
-        Ok(d) => d,
+    let opened = linux.sys.open_device(unit, OFlag::O_RDONLY);
+    let (dev, info) = match opened.and_then(|dev| linux.sys.get_status(&dev).map(|info| (dev, info))) {
+        Ok(r) => r,
         Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Err(path)),
-        Err(e) => return Err(Error::sys(node, e)),
-    };
-    let info = match linux.sys.get_status(&dev) {
-        Ok(i) => i,
-        Err(Errno::ENXIO) => return Ok(Err(path)),
         Err(e) => return Err(Error::sys(node, e)),
     };
     if u.backing.is_some_and(|b| (b.dev, b.ino) != (info.lo_device, info.lo_inode)) {
@@ -397,13 +389,9 @@ fn found_unit<'a, S: LoopSys>(
     // down): the offline path would run e2fsck and resize2fs on a mounted
     // file system. A claim that goes within a moment was the latter;
     // otherwise refused before anything changes, saying which it is.
-    if mounts.is_empty() && units::claimed(&mut linux.sys, unit) {
-        let mut waited = Duration::ZERO;
-        while waited < CLAIM_WAIT && units::claimed(&mut linux.sys, unit) {
-            linux.sys.sleep(units::STEP);
-            waited += units::STEP;
-        }
-        if units::claimed(&mut linux.sys, unit) {
+    let mut waited = Duration::ZERO;
+    while mounts.is_empty() && units::claimed(&mut linux.sys, unit) {
+        if waited >= CLAIM_WAIT {
             return Err(Error::plain(match mounted_elsewhere(u.rdev) {
                 Some(pid) => format!(
                     "{node}: mounted in another mount namespace (process {pid}'s), not here; \
@@ -415,11 +403,12 @@ fn found_unit<'a, S: LoopSys>(
                 ),
             }));
         }
+        linux.sys.sleep(units::STEP);
+        waited += units::STEP;
     }
     if info.lo_offset != 0 {
         return Err(Error::plain(format!("{node}: attached at an offset into its file; nothing changed")));
     }
-    let mounts = &mounts[..];
     if !image.writable {
         return Err(Error::plain(format!("{}: not writable; nothing changed", path.display())));
     }

@@ -457,18 +457,16 @@ impl<S: LoopSys> Platform for Linux<S> {
     /// A mount this run made: its root closed first (a descriptor on it
     /// keeps the mount busy), and a busy one detached lazily.
     fn unmount(&mut self, what: UnmountOf<'_, OwnedFd>) -> Result<()> {
-        let m = match what {
-            UnmountOf::Made(m) => m,
+        let on = match what {
+            UnmountOf::Made(Mounted { mount_point, root, .. }) => {
+                drop(root);
+                mount_point
+            }
             UnmountOf::Found(m, force) => {
-                let on = &m.on;
-                return self
-                    .sys
-                    .unmount(on, force)
-                    .map_err(|e| Error::sys(format!("unmount {}", crate::error::quoted(on)), e));
+                let what = format!("unmount {}", crate::error::quoted(&m.on));
+                return self.sys.unmount(&m.on, force).map_err(|e| Error::sys(what, e));
             }
         };
-        let Mounted { mount_point: on, root, .. } = m;
-        drop(root);
         let what = || format!("unmount {}", crate::error::quoted(&on));
         match self.sys.unmount(&on, false) {
             Err(Errno::EBUSY) => {

@@ -5,6 +5,7 @@
 use super::loopdev::{self, LoopInfo64};
 use super::mount;
 use crate::mark;
+use crate::plan::TmpfsMount;
 use nix::mount::MsFlags;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -67,6 +68,15 @@ pub struct MountCall {
     pub dropped: Vec<String>,
     /// MS_RDONLY was added because the device is read-only.
     pub forced_ro: bool,
+}
+
+/// What mount(2) gets for a tmpfs: its `-o`, with `size=` from `-s`.
+pub fn tmpfs_call(t: &TmpfsMount) -> mount::Split {
+    let mut s = mount::split(&t.options);
+    if let Some(size) = t.size {
+        s.data.push(format!("size={size}"));
+    }
+    s
 }
 
 pub fn mount_call(options: &[String], device_read_only: bool) -> MountCall {

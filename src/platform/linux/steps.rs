@@ -384,10 +384,7 @@ impl<S: LoopSys> Linux<S> {
         Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only, root })
     }
     pub(super) fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<OwnedFd>> {
-        let mut s = mount::split(&t.options);
-        if let Some(size) = t.size {
-            s.data.push(format!("size={size}"));
-        }
+        let s = requests::tmpfs_call(t);
         let pin = do_mount(&mut self.sys, "tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
         let read_only = s.flags.contains(MsFlags::MS_RDONLY);
         let root = self.open_root(&pin, &t.mount_point)?;

@@ -236,7 +236,7 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
         let (fd, locked) = open_regular(&dir, &name, path, OFlag::O_RDONLY)?;
         // Both descriptions must be of one file (the name could have been
         // swapped between the two opens).
-        if (locked.st_dev, locked.st_ino) != (stat.st_dev, stat.st_ino) {
+        if file_id(&locked) != file_id(&stat) {
             return Err(Error::plain(format!("{} was replaced while opening it", shown())));
         }
         Ok(Some((fd, locked)))
@@ -267,7 +267,6 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
     let (dir, name) = (&w.parent, w.name.as_os_str());
     let shown = || crate::error::quoted(path);
     let tmp = temp_name(name);
-    let d = dir;
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         // Creators take turns per directory: while this is held, a
@@ -276,10 +275,10 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
         let itself = || Ok(Some((open_dir_at(dir, ".").map_err(|e| Error::sys(shown(), e))?, dir_st)));
         let why = " (another run is creating an image in its directory)";
         let dir_lock = take(file_id(&dir_st), itself, &shown(), why)?;
-        match openat(d, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()) {
+        match openat(dir, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()) {
             Ok(t) => {
                 if try_lock(&t).map_err(|e| Error::sys(shown(), e))? {
-                    nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                    nix::unistd::unlinkat(dir, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
                         .map_err(|e| Error::sys(format!("remove {}", Path::new(&tmp).display()), e))?;
                     say_now(&format!(
                         "{}: removed {}, left by an interrupted --create",
@@ -301,7 +300,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(refuse_symlink(dir, &tmp, path, e)),
         }
-        match fstatat(d, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
             Ok(_) => return Ok(None),
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys(shown(), e)),
@@ -326,7 +325,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             }
         };
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | NOFOLLOW;
-        let lock_fd = openat(d, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
+        let lock_fd = openat(dir, tmp.as_os_str(), flags, Mode::from_bits_truncate(0o600))
             .map_err(|e| refuse_symlink(dir, &tmp, path, e))?;
         // Locked before the directory lock goes: a temporary is never seen
         // unlocked while its run is alive.
@@ -336,37 +335,27 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
         let st = fstat(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
         let image_lock = take(file_id(&st), || Ok(None), &shown(), "")?.map(|(l, _)| l);
         drop(dir_lock);
-        let remove = || {
-            let _ = nix::unistd::unlinkat(d, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-        };
-        let mut made = None;
-        match (&fill, base) {
-            (Fill::Allocate(size, mode), _) => {
-                if let Err(e) = allocate(&lock_fd, *size, *mode, &shown()) {
-                    remove();
-                    return Err(Error::sys(format!("{}: cannot create image", shown()), e));
+        // Filled and opened, or removed again.
+        let filled = || -> Result<_> {
+            let made = match (&fill, &base) {
+                (Fill::Allocate(size, mode), _) => {
+                    allocate(&lock_fd, *size, *mode, &shown())
+                        .map_err(|e| Error::sys(format!("{}: cannot create image", shown()), e))?;
+                    None
                 }
-            }
-            (Fill::Base(..), Some((base, policy))) => {
-                let mut k = crate::platform::clone::Kernel { watch_stop: true };
-                match crate::platform::clone::make_from_base(&mut k, &base.fd, &lock_fd, policy) {
-                    Ok(m) => made = Some(m),
-                    Err(f) => {
-                        remove();
-                        return Err(Error::text(shown(), f.text()));
-                    }
+                (Fill::Base(..), Some((base, policy))) => {
+                    let mut k = crate::platform::clone::Kernel { watch_stop: true };
+                    let made = crate::platform::clone::make_from_base(&mut k, &base.fd, &lock_fd, *policy)
+                        .map_err(|f| Error::text(shown(), f.text()))?;
+                    Some(made)
                 }
-            }
-            (Fill::Base(..), None) => unreachable!("the base is opened above"),
-        }
-        let opened = open_regular(dir, &tmp, path, OFlag::O_RDWR);
-        let (fd, stat) = match opened {
-            Ok(r) => r,
-            Err(e) => {
-                remove();
-                return Err(e);
-            }
+                (Fill::Base(..), None) => unreachable!("the base is opened above"),
+            };
+            Ok((open_regular(dir, &tmp, path, OFlag::O_RDWR)?, made))
         };
+        let ((fd, stat), made) = filled().inspect_err(|_| {
+            let _ = nix::unistd::unlinkat(dir, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        })?;
         let dir = nix::unistd::dup(dir).map_err(|e| Error::sys(shown(), e))?;
         let (lock, creating) = match image_lock {
             Some(l) => (l, Some(lock_fd)),
@@ -445,7 +434,7 @@ impl Image {
         }
         let d = &self.dir;
         if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-            if (st.st_dev, st.st_ino) == (self.stat.st_dev, self.stat.st_ino) {
+            if file_id(&st) == file_id(&self.stat) {
                 nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
                     .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
             }

@@ -125,12 +125,12 @@ fn is_ancestor(st: &FileStat, dir: &OwnedFd) -> nix::Result<bool> {
     // Deeper than this no real path goes (PATH_MAX / 2).
     for _ in 0..2048 {
         let here = fstat(&cur)?;
-        if (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino) {
+        if file_id(&here) == file_id(st) {
             return Ok(true);
         }
         let up = open_dir_at(&cur, "..")?;
         let parent = fstat(&up)?;
-        if (parent.st_dev, parent.st_ino) == (here.st_dev, here.st_ino) {
+        if file_id(&parent) == file_id(&here) {
             return Ok(false); // the root
         }
         cur = up;
@@ -159,28 +159,23 @@ struct Frame {
     path: std::path::PathBuf,
     /// Device and inode of the source and target directory, to check that
     /// `..` leads back to them.
-    src_id: (u64, u64),
-    dst_id: (u64, u64),
+    src_id: crate::platform::FileId,
+    dst_id: crate::platform::FileId,
     /// The source directory's metadata, applied once it is filled (the
     /// root's is applied by the caller).
     meta: Option<FileStat>,
 }
 
-#[allow(clippy::unnecessary_cast)]
-fn id(st: &FileStat) -> (u64, u64) {
-    (st.st_dev as u64, st.st_ino as u64)
-}
-
 fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result::Result<(), CopyError> {
     let top = |e: Errno| (std::path::PathBuf::new(), CopyFault::Errno(e));
-    let root_id = id(&fstat(root).map_err(top)?);
+    let root_id = file_id(&fstat(root).map_err(top)?);
     // Files with more than one link: where the first copy went, relative
     // to the target root.
-    let mut links: HashMap<(u64, u64), std::path::PathBuf> = HashMap::new();
+    let mut links: HashMap<crate::platform::FileId, std::path::PathBuf> = HashMap::new();
     let mut stack = vec![Frame {
         names: read_dir_names(&src).map_err(top)?.into_iter(),
         path: std::path::PathBuf::new(),
-        src_id: id(&fstat(&src).map_err(top)?),
+        src_id: file_id(&fstat(&src).map_err(top)?),
         dst_id: root_id,
         meta: None,
     }];
@@ -198,7 +193,10 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
             // Back up one level, checking `..` is where we came from.
             src = open_dir_at(&src, "..").map_err(|e| fail(e.into()))?;
             dst = open_dir_at(&dst, "..").map_err(|e| fail(e.into()))?;
-            let back = (id(&fstat(&src).map_err(|e| fail(e.into()))?), id(&fstat(&dst).map_err(|e| fail(e.into()))?));
+            let back = (
+                file_id(&fstat(&src).map_err(|e| fail(e.into()))?),
+                file_id(&fstat(&dst).map_err(|e| fail(e.into()))?),
+            );
             if back != (parent.src_id, parent.dst_id) {
                 return Err(fail(CopyFault::Text("moved while it was being copied")));
             }
@@ -211,7 +209,7 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
         let fail = |e: Errno| (rel.clone(), CopyFault::Errno(e));
         let st = fstatat(&src, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(fail)?;
         let kind = kind_of(&st);
-        let key = id(&st);
+        let key = file_id(&st);
         if kind == SFlag::S_IFDIR && key == root_id {
             return Err((rel, CopyFault::Text("is the mount point: the skeleton contains it")));
         }
@@ -254,7 +252,7 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
                 let s = open_dir_at(&src, name.as_os_str()).map_err(fail)?;
                 let d = open_dir_at(&dst, name.as_os_str()).map_err(fail)?;
                 let names = read_dir_names(&s).map_err(fail)?;
-                let dst_id = id(&fstat(&d).map_err(fail)?);
+                let dst_id = file_id(&fstat(&d).map_err(fail)?);
                 stack.push(Frame { names: names.into_iter(), path: rel, src_id: key, dst_id, meta: Some(st) });
                 (src, dst) = (s, d);
                 continue;

@@ -34,18 +34,13 @@ pub enum LinkRisk {
 impl LinkRisk {
     /// The refusal, for the link at `link` (as messages show a path).
     pub fn message(&self, link: &str) -> String {
-        match self {
-            LinkRisk::LinkOwner(uid) => format!("{link} is a symbolic link owned by uid {uid}, not followed"),
-            LinkRisk::DirOwner(uid) => {
-                format!("{link} is a symbolic link in a directory owned by uid {uid}, not followed")
-            }
-            LinkRisk::DirGroupWritable => {
-                format!("{link} is a symbolic link in a group-writable directory, not followed")
-            }
-            LinkRisk::DirWorldWritable => {
-                format!("{link} is a symbolic link in a world-writable directory, not followed")
-            }
-        }
+        let whose = match self {
+            LinkRisk::LinkOwner(uid) => format!("owned by uid {uid}"),
+            LinkRisk::DirOwner(uid) => format!("in a directory owned by uid {uid}"),
+            LinkRisk::DirGroupWritable => "in a group-writable directory".to_string(),
+            LinkRisk::DirWorldWritable => "in a world-writable directory".to_string(),
+        };
+        format!("{link} is a symbolic link {whose}, not followed")
     }
 }
 

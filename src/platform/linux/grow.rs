@@ -34,13 +34,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The loop units bound to the file `id`, as the kernel reports their
-/// backing files (`LOOP_GET_STATUS64` `lo_device`/`lo_inode`).
-fn bound_to<S: LoopSys>(sys: &mut S, id: FileId) -> Result<Vec<u32>> {
-    let units = units::list(sys)?;
-    Ok(units.into_iter().filter(|u| u.backing == Some(id)).map(|u| u.device.unit).collect())
-}
-
 /// Reads the start of the image to tell its file system type and size.
 fn probe_image(img: &posix::Image, shown: &str) -> Result<(String, Option<u64>, Option<superblock::Growth>)> {
     let buf = posix::read_start(&img.fd, superblock::PROBE_LEN)
@@ -432,10 +425,7 @@ fn found_unit<'a, S: LoopSys>(
     };
     // The file system's size as the disk's superblock has it.
     let head = linux.sys.read_head(&dev, superblock::PROBE_LEN).unwrap_or_default();
-    let (fs_size, growth) = {
-        let probed = superblock::probe(&head);
-        (superblock::fs_size(&head, probed), superblock::growth(&head, probed))
-    };
+    let probed = superblock::probe(&head);
     // ext4 grows online through EXT4_IOC_RESIZE_FS, which needs
     // CAP_SYS_RESOURCE (fs/ext4/ioctl.c `ext4_ioctl_group_add` and
     // `EXT4_IOC_RESIZE_FS`: `capable(CAP_SYS_RESOURCE)`): without it,
@@ -463,8 +453,8 @@ fn found_unit<'a, S: LoopSys>(
             mount_point: mount_point.clone(),
         }),
         fstype,
-        fs_size,
-        growth,
+        fs_size: superblock::fs_size(&head, probed),
+        growth: superblock::growth(&head, probed),
         refusal,
     };
     let image = opened(&path, image);
@@ -487,8 +477,10 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
     if !image.writable {
         return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
     }
-    // Attached meanwhile (the lock is ours now, so not any more after this).
-    if !bound_to(&mut linux.sys, posix::file_id(&image.stat))?.is_empty() {
+    // Attached meanwhile (the lock is ours now, so not any more after this);
+    // by the backing file the kernel reports (`lo_device`/`lo_inode`).
+    let id = posix::file_id(&image.stat);
+    if units::list(&mut linux.sys)?.iter().any(|u| u.backing == Some(id)) {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
     let (fstype, fs_size, growth) = probe_image(&image, &shown)?;

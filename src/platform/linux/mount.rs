@@ -63,24 +63,15 @@ fn userspace_only(opt: &str) -> bool {
 /// Options that would make mount(2) do something other than mount a new
 /// file system: refused by `check()`.
 pub fn refused(opt: &str) -> bool {
-    matches!(
-        opt,
-        "remount"
-            | "bind"
-            | "rbind"
-            | "move"
-            | "shared"
-            | "rshared"
-            | "slave"
-            | "rslave"
-            | "private"
-            | "rprivate"
-            | "unbindable"
-            | "runbindable"
-    ) || opt.starts_with("make-")
-        // mount(8)'s loop options that change what is mounted: mount_md
-        // attaches the whole image itself (`-s` limits it).
-        || ["offset=", "sizelimit=", "encryption="].iter().any(|p| opt.starts_with(p))
+    const WORDS: &[&str] = &["remount", "bind", "rbind", "move"];
+    // Propagation changes, each also with `r` (recursive) in front.
+    const PROPAGATION: &[&str] = &["shared", "slave", "private", "unbindable"];
+    // mount(8)'s loop options that change what is mounted: mount_md
+    // attaches the whole image itself (`-s` limits it).
+    const PREFIXES: &[&str] = &["make-", "offset=", "sizelimit=", "encryption="];
+    WORDS.contains(&opt)
+        || PROPAGATION.contains(&opt.strip_prefix('r').unwrap_or(opt))
+        || PREFIXES.iter().any(|p| opt.starts_with(p))
 }
 
 /// The options split for mount(2).
@@ -201,8 +192,13 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert!(refused("bind") && refused("remount") && refused("make-private") && refused("rshared"));
-        assert!(!refused("ro") && !refused("discard"));
+        for o in ["bind", "rbind", "remount", "move", "make-private", "offset=1", "sizelimit=1", "encryption=x"] {
+            assert!(refused(o), "{o}");
+        }
+        for o in ["shared", "slave", "private", "unbindable"] {
+            assert!(refused(o) && refused(&format!("r{o}")), "{o}");
+        }
+        assert!(!refused("ro") && !refused("discard") && !refused("rw") && !refused("relatime"));
     }
 
     #[test]

@@ -128,10 +128,6 @@ impl Recorder {
 impl LoopSys for Recorder {
     type Dev = u32;
 
-    fn open_control(&mut self) -> nix::Result<()> {
-        Ok(())
-    }
-
     fn lock_control(&mut self) -> crate::error::Result<()> {
         assert!(!self.locked, "loop-control locked twice");
         self.locked = true;

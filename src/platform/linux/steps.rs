@@ -121,7 +121,6 @@ impl<S: LoopSys> Linux<S> {
     /// the allocation race handled as util-linux and systemd do. Returns
     /// the unit and its open descriptor.
     pub(super) fn attach_loop(&mut self, a: &Attach, b: &Source, mount_point: &Path) -> Result<(u32, S::Dev)> {
-        self.sys.open_control().map_err(|e| Error::sys(LOOP_CONTROL, e))?;
         let mut dio = loopdev::direct_io_for(a.direct_io, self.sys.dio_align(b.file.as_fd()));
         if matches!(dio, loopdev::DirectIo::Ask { block_size } if block_size > 512) {
             // A host whose direct I/O needs more than 512-byte units: the

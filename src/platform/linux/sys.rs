@@ -14,7 +14,7 @@ use crate::platform::posix;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
@@ -41,11 +41,10 @@ const STAMP: &std::ffi::CStr = c"trusted.mount_md.skeleton";
 pub trait LoopSys {
     /// An open `/dev/loopN`.
     type Dev;
-    /// Opens `/dev/loop-control` (once; later calls reuse it).
-    fn open_control(&mut self) -> nix::Result<()>;
-    /// `flock(LOCK_EX)` of loop-control, until [`LoopSys::unlock_control`];
-    /// waits at most [`posix::LOCK_WAIT`]
-    /// for another allocator, then fails saying who holds it.
+    /// `flock(LOCK_EX)` of `/dev/loop-control` (opened the first time,
+    /// then reused), until [`LoopSys::unlock_control`]; waits at most
+    /// [`posix::LOCK_WAIT`] for another allocator, then fails saying who
+    /// holds it.
     fn lock_control(&mut self) -> crate::error::Result<()>;
     fn unlock_control(&mut self);
     /// LOOP_CTL_GET_FREE: a free index (possibly newly created); not reserved.
@@ -180,16 +179,13 @@ impl Kernel {
 impl LoopSys for Kernel {
     type Dev = OwnedFd;
 
-    fn open_control(&mut self) -> nix::Result<()> {
-        if self.control.is_none() {
-            self.control = Some(loopdev::open_control()?);
-        }
-        Ok(())
-    }
-
     fn lock_control(&mut self) -> crate::error::Result<()> {
-        let fd = self.control().map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
-        let st = nix::sys::stat::fstat(fd).map_err(|e| crate::error::Error::sys(loopdev::LOOP_CONTROL, e))?;
+        let what = |e: Errno| crate::error::Error::sys(loopdev::LOOP_CONTROL, e);
+        if self.control.is_none() {
+            self.control = Some(loopdev::open_control().map_err(what)?);
+        }
+        let fd = self.control().map_err(what)?;
+        let st = nix::sys::stat::fstat(fd).map_err(what)?;
         crate::platform::posix::wait_lock_quietly(
             fd,
             &st,
@@ -201,8 +197,7 @@ impl LoopSys for Kernel {
 
     fn unlock_control(&mut self) {
         if let Ok(fd) = self.control() {
-            // SAFETY: plain flock(2) on a descriptor we own.
-            unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_UN) };
+            let _ = posix::sys::flock(fd.as_fd(), libc::LOCK_UN);
         }
     }
 

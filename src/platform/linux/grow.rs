@@ -354,7 +354,7 @@ fn lock_unit<S: LoopSys>(
         Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Err(path)),
         Err(e) => return Err(Error::sys(node, e)),
     };
-    if u.backing.is_some_and(|b| (b.dev, b.ino) != (info.lo_device, info.lo_inode)) {
+    if u.backing.is_some_and(|b| b != info.backing()) {
         return Ok(Err(path));
     }
     Ok(Ok(Locked { path, image, dev, info }))
@@ -371,7 +371,7 @@ fn found_unit<'a, S: LoopSys>(
     let node = show(&loopdev::node(unit));
     let id = posix::file_id(&image.stat);
     // Still the file the unit was found by, and the one it holds.
-    if Some(id) != u.backing || (id.dev, id.ino) != (info.lo_device, info.lo_inode) {
+    if Some(id) != u.backing || id != info.backing() {
         return Err(Error::plain(format!("{}: not the file {node} is bound to; nothing changed", path.display())));
     }
     let mounts: Vec<MountRec> =

@@ -117,6 +117,12 @@ impl LoopInfo64 {
         }
     }
 
+    /// The backing file's device and inode, as the kernel holds it
+    /// (drivers/block/loop.c `loop_get_status`).
+    pub fn backing(&self) -> crate::platform::FileId {
+        crate::platform::FileId { dev: self.lo_device, ino: self.lo_inode }
+    }
+
     /// Flags, size limit and the (truncated) file name for the kernel.
     pub fn new(flags: u32, sizelimit: u64, name: &Path) -> Self {
         let mut info = LoopInfo64::zeroed();

@@ -385,11 +385,8 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
         crypt::close_ours(u)?;
         let unit = u.device.unit;
-        let Some(bound) = u.backing.map(|b| (b.dev, b.ino)) else { return Ok(Detached::Now) };
-        match units::release(&mut self.sys, unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))? {
-            units::Release::Detached => Ok(Detached::Now),
-            units::Release::OnLastClose => Ok(Detached::OnLastClose),
-        }
+        let Some(bound) = u.backing else { return Ok(Detached::Now) };
+        units::release(&mut self.sys, unit, bound, force).map_err(|e| Error::sys(show(&u.device.path), e))
     }
 
     fn pause(&mut self, d: std::time::Duration) -> Option<&'static str> {

@@ -24,7 +24,7 @@ use super::mountinfo;
 use super::sys::{sys_read, LoopSys};
 use crate::error::{Error, Result};
 use crate::mark::{self, LINUX_CAPACITY};
-use crate::platform::{Device, FileId, Listed, MountRec, Owner, PathKind, UnitInfo, Which};
+use crate::platform::{Detached, Device, FileId, Listed, MountRec, Owner, PathKind, UnitInfo, Which};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::os::unix::ffi::OsStrExt;
@@ -61,7 +61,7 @@ pub fn info_of(unit: u32, rdev: u64, st: &LoopInfo64) -> UnitInfo {
     UnitInfo {
         device: Device { unit, path: loopdev::node(unit), read_only: st.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 },
         rdev,
-        backing: Some(FileId { dev: st.lo_device, ino: st.lo_inode }),
+        backing: Some(st.backing()),
         backing_exact: true,
         owner,
         autoclear: st.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0,
@@ -225,21 +225,10 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
     })
 }
 
-/// What [`release`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Release {
-    /// Detached, by this call or by autoclear (or it had gone already).
-    Detached,
-    /// Forced, and still open elsewhere (a lazily unmounted file system, a
-    /// process holding the node): autoclear is set, so the kernel detaches
-    /// it when its last user closes it.
-    OnLastClose,
-}
-
-/// The backing `(lo_device, lo_inode)` of `/dev/loopN`, or `None`.
-fn binding<S: LoopSys>(sys: &mut S, unit: u32) -> Option<(u64, u64)> {
+/// The backing file of `/dev/loopN`, or `None`.
+fn binding<S: LoopSys>(sys: &mut S, unit: u32) -> Option<FileId> {
     let dev = sys.open_device(unit, OFlag::O_RDONLY).ok()?;
-    sys.get_status(&dev).ok().map(|i| (i.lo_device, i.lo_inode))
+    sys.get_status(&dev).ok().map(|i| i.backing())
 }
 
 /// Makes sure `/dev/loopN`, bound to `bound` (read before its file systems
@@ -247,21 +236,22 @@ fn binding<S: LoopSys>(sys: &mut S, unit: u32) -> Option<(u64, u64)> {
 /// same file (autoclear off, or not run yet), then waits, bounded, for it
 /// to be free. Once autoclear has freed the unit, another run may take the
 /// number at once: a unit bound to anything else is not ours and is left
-/// alone. With `force`, a device still in use is left to autoclear instead
-/// of being an error.
-pub fn release<S: LoopSys>(sys: &mut S, unit: u32, bound: (u64, u64), force: bool) -> nix::Result<Release> {
+/// alone. With `force`, a device still in use (a lazily unmounted file
+/// system, a process holding the node) is left to autoclear, which
+/// detaches it when its last user closes it, instead of being an error.
+pub fn release<S: LoopSys>(sys: &mut S, unit: u32, bound: FileId, force: bool) -> nix::Result<Detached> {
     let dev = match sys.open_device(unit, OFlag::O_RDONLY) {
         Ok(d) => d,
-        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Release::Detached),
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Detached::Now),
         Err(e) => return Err(e),
     };
     // While this descriptor is open the binding cannot change under us:
     // autoclear waits for the last close, and a LOOP_CLR_FD by anyone
     // else only sets autoclear.
     match sys.get_status(&dev) {
-        Err(Errno::ENXIO) => return Ok(Release::Detached),
+        Err(Errno::ENXIO) => return Ok(Detached::Now),
         Err(e) => return Err(e),
-        Ok(i) if (i.lo_device, i.lo_inode) != bound => return Ok(Release::Detached),
+        Ok(i) if i.backing() != bound => return Ok(Detached::Now),
         // A remount to ro made the device read-only (BLKROSET), which the
         // kernel keeps past the detach: the next user of the unit would
         // find it read-only. Attached writable, it leaves writable.
@@ -281,15 +271,15 @@ pub fn release<S: LoopSys>(sys: &mut S, unit: u32, bound: (u64, u64), force: boo
         // A lazily unmounted file system still claims the device, for as
         // long as anything inside it is open: no use waiting for that.
         if force && claimed(sys, unit) {
-            return Ok(Release::OnLastClose);
+            return Ok(Detached::OnLastClose);
         }
         if waited >= RELEASE_WAIT {
-            return if force { Ok(Release::OnLastClose) } else { Err(Errno::EBUSY) };
+            return if force { Ok(Detached::OnLastClose) } else { Err(Errno::EBUSY) };
         }
         sys.sleep(STEP);
         waited += STEP;
     }
-    Ok(Release::Detached)
+    Ok(Detached::Now)
 }
 
 /// Detaches a unit nobody uses (mdmfs's pre-detach; a leftover being

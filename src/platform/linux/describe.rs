@@ -16,25 +16,19 @@ fn describe_root(mount_point: &Path) -> String {
 }
 
 fn describe_attach(a: &Attach, mount_point: &Path) -> String {
-    let dio = loopdev::direct_io_for(
-        a.direct_io,
-        match &a.backing {
-            Backing::Vnode(p) => super::sys::dio_offset_align_of(p),
-            Backing::Swap | Backing::Malloc => None,
-        },
-    );
-    let (open_part, fd_name, sizelimit) = match &a.backing {
+    let (align, open_part, fd_name, sizelimit) = match &a.backing {
         Backing::Vnode(p) => {
             let len = std::fs::metadata(p).map(|m| m.len()).ok();
             let (grow, limit) = sizing(a.size, len);
             let grow = grow.map(|s| format!("ftruncate({}, {s})", mount::quoted(&show(p)))).unwrap_or_default();
-            (grow, "<img>", limit)
+            (super::sys::dio_offset_align_of(p), grow, "<img>", limit)
         }
         Backing::Swap | Backing::Malloc => {
             let size = a.size.map(|s| s.to_string()).unwrap_or_else(|| "<-s missing>".into());
-            (format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", 0)
+            (None, format!("memfd_create(\"mount_md\", MFD_CLOEXEC); ftruncate(<memfd>, {size})"), "<memfd>", 0)
         }
     };
+    let dio = loopdev::direct_io_for(a.direct_io, align);
     let info = loop_info(a.read_only, sizelimit, &mark_of(mount_point), dio.flag());
     let (find, node) = match a.unit {
         Unit::Auto => ("ioctl(/dev/loop-control, LOOP_CTL_GET_FREE)".to_string(), "/dev/loop?".to_string()),

@@ -444,14 +444,7 @@ fn found_unit<'a, S: LoopSys>(
         image: path.clone(),
         image_len,
         disk_size: disk_size(unit).unwrap_or(image_len),
-        attached: Some(Attached {
-            device: crate::unit::Device {
-                unit,
-                path: loopdev::node(unit),
-                read_only: info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0,
-            },
-            mount_point: mount_point.clone(),
-        }),
+        attached: Some(Attached { device: u.device.clone(), mount_point: mount_point.clone() }),
         fstype,
         fs_size: superblock::fs_size(&head, probed),
         growth: superblock::growth(&head, probed),
@@ -673,7 +666,7 @@ pub fn made<'a, S: LoopSys>(
         image_len,
         disk_size: disk_size(unit).unwrap_or(image_len),
         attached: Some(Attached {
-            device: crate::unit::Device { unit, path: loopdev::node(unit), read_only: disk.device.read_only },
+            device: disk.device.clone(),
             mount_point: online.then(|| mount_point.to_path_buf()),
         }),
         fstype: fstype.clone(),

@@ -280,7 +280,6 @@ impl<S: LoopSys> Platform for Linux<S> {
     type Image = posix::Image;
     type Hold = Held<S::Dev>;
     type Root = OwnedFd;
-    /// MS_NOSUID and MS_NODEV.
     const HARDENING: &'static [&'static str] = &["nosuid", "nodev"];
     const WORDS: crate::plan::words::Vocabulary = crate::plan::words::LINUX;
 

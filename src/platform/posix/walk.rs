@@ -271,21 +271,21 @@ pub(super) fn refuse_symlink(dir: &OwnedFd, name: &OsStr, walked: &Path, e: Errn
 
 /// Opens a directory (a mount point) refusing symlinks in every component.
 pub fn open_dir_no_symlinks(path: &Path) -> Result<OwnedFd> {
-    if path.as_os_str() == "/" {
-        return open_root(path);
-    }
-    let w = walk(path, false, false)?;
-    open_dir_at(&w.parent, w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, path, e))
+    open_dir(path, false).map(|(dir, _)| dir)
 }
 
 /// A directory (a mount point) reached by `walk`: its descriptor, and
 /// the walk (the directory holding it and its name there). `/` has no
 /// walk.
 pub fn open_dir_walked(path: &Path) -> Result<(OwnedFd, Option<Walked>)> {
+    open_dir(path, true)
+}
+
+fn open_dir(path: &Path, follow: bool) -> Result<(OwnedFd, Option<Walked>)> {
     if path.as_os_str() == "/" {
         return Ok((open_root(path)?, None));
     }
-    let w = walk(path, true, false)?;
+    let w = walk(path, follow, false)?;
     let dir = open_dir_at(&w.parent, w.name.as_os_str()).map_err(|e| refuse_symlink(&w.parent, &w.name, &w.path, e))?;
     Ok((dir, Some(w)))
 }

@@ -450,9 +450,8 @@ impl Image {
         if size <= current {
             return Ok(false);
         }
-        let len = i64::try_from(size).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
-        #[allow(clippy::useless_conversion)]
-        nix::unistd::ftruncate(&self.fd, len.try_into().map_err(|_| Error::sys("image size", Errno::EFBIG))?)
+        let len = libc::off_t::try_from(size).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
+        nix::unistd::ftruncate(&self.fd, len)
             .map_err(|e| Error::sys(format!("extend {}", crate::error::quoted(&self.given)), e))?;
         Ok(true)
     }
@@ -471,12 +470,7 @@ fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> 
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {
     match mode {
-        CreateMode::Sparse => {
-            let len = i64::try_from(size).map_err(|_| Errno::EFBIG)?;
-            #[allow(clippy::useless_conversion)]
-            let len: libc::off_t = len.try_into().map_err(|_| Errno::EFBIG)?;
-            nix::unistd::ftruncate(fd, len)
-        }
+        CreateMode::Sparse => nix::unistd::ftruncate(fd, libc::off_t::try_from(size).map_err(|_| Errno::EFBIG)?),
         // ZFS is refused before this (see NO_RESERVE_ON_ZFS).
         CreateMode::Reserve => crate::platform::extend::reserve(fd, 0, size, what),
     }

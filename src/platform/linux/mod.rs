@@ -326,18 +326,12 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
-        Ok(units::mounts(&mut self.sys)?
-            .into_iter()
-            .map(|e| MountRec {
-                id: e.id,
-                // On mount_md's crypt layer: the unit under it.
-                dev: dmcrypt::unit_under(Path::new("/sys"), e.dev).unwrap_or(e.dev),
-                on: e.target,
-                fstype: e.fstype,
-                source: e.source,
-                options: e.options.split(',').filter(|o| !o.is_empty()).map(str::to_string).collect(),
-            })
-            .collect())
+        let mut mounts = units::mounts(&mut self.sys)?;
+        for m in &mut mounts {
+            // On mount_md's crypt layer: the unit under it.
+            m.dev = dmcrypt::unit_under(Path::new("/sys"), m.dev).unwrap_or(m.dev);
+        }
+        Ok(mounts)
     }
 
     fn identify(&mut self, path: &Path) -> Result<PathKind> {

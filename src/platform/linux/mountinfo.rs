@@ -3,29 +3,12 @@
 //! space, tab, newline and backslash in paths escaped as `\ooo`. A path is
 //! any bytes (not necessarily UTF-8); the table is never guessed at: a
 //! table that cannot be read or parsed is an error.
+use crate::platform::MountRec;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 pub const PATH: &str = "/proc/self/mountinfo";
-
-/// One mounted file system.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The mount id (first field), unique in this table.
-    pub id: u64,
-    /// The device number of the mounted file system (`major:minor`), as
-    /// `makedev(3)` builds it, comparable with `st_rdev` of a block node.
-    pub dev: u64,
-    /// Where it is mounted.
-    pub target: PathBuf,
-    /// The mount source (`/dev/loop3`, `tmpfs`): for messages only.
-    pub source: String,
-    pub fstype: String,
-    /// The mount's own options (`rw,nosuid,nodev,relatime`): `ro`/`rw`
-    /// here is the mount's, whatever the disk's.
-    pub options: String,
-}
 
 /// Undoes the kernel's `\ooo` escapes.
 fn unescape(b: &[u8]) -> Vec<u8> {
@@ -52,8 +35,9 @@ fn number<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
 }
 
 /// One line: `id parent major:minor root target options [optional...] -
-/// fstype source superoptions`.
-fn parse_line(line: &[u8]) -> Option<Entry> {
+/// fstype source superoptions`. The device number is `major:minor` as
+/// `makedev(3)` builds it, comparable with `st_rdev` of a block node.
+fn parse_line(line: &[u8]) -> Option<MountRec> {
     let fields: Vec<&[u8]> = line.split(|&c| c == b' ').collect();
     let sep = fields.iter().position(|f| *f == b"-")?;
     if sep < 6 {
@@ -65,16 +49,16 @@ fn parse_line(line: &[u8]) -> Option<Entry> {
         let colon = mm.iter().position(|&c| c == b':')?;
         (number::<u32>(&mm[..colon])?, number::<u32>(&mm[colon + 1..])?)
     };
-    let target = PathBuf::from(OsString::from_vec(unescape(fields[4])));
+    let on = PathBuf::from(OsString::from_vec(unescape(fields[4])));
     let fstype = String::from_utf8_lossy(&unescape(fields.get(sep + 1)?)).into_owned();
     let source = String::from_utf8_lossy(&unescape(fields.get(sep + 2)?)).into_owned();
-    let options = String::from_utf8_lossy(fields[5]).into_owned();
-    Some(Entry { id, dev: libc::makedev(major, minor), target, source, fstype, options })
+    let options = String::from_utf8_lossy(fields[5]).split(',').filter(|o| !o.is_empty()).map(str::to_string).collect();
+    Some(MountRec { id, dev: libc::makedev(major, minor), on, source, fstype, options })
 }
 
 /// Parses mountinfo bytes; a line that does not parse makes the whole
 /// table an error (it would otherwise hide a mount).
-pub fn parse(bytes: &[u8]) -> std::result::Result<Vec<Entry>, usize> {
+pub fn parse(bytes: &[u8]) -> std::result::Result<Vec<MountRec>, usize> {
     bytes
         .split(|&c| c == b'\n')
         .enumerate()
@@ -96,20 +80,20 @@ mod tests {
         let e = parse(text).unwrap();
         assert_eq!(
             e[0],
-            Entry {
+            MountRec {
                 id: 36,
                 dev: libc::makedev(7, 3),
-                target: "/mnt/a b".into(),
+                on: "/mnt/a b".into(),
                 source: "/dev/loop3".into(),
                 fstype: "ext4".into(),
-                options: "rw,noatime".into()
+                options: vec!["rw".into(), "noatime".into()]
             }
         );
-        assert_eq!(e[1].target, PathBuf::from("/t\\x"));
+        assert_eq!(e[1].on, PathBuf::from("/t\\x"));
         assert_eq!(e[1].source, "tmpfs");
-        assert_eq!(e[1].options, "rw");
+        assert_eq!(e[1].options, ["rw"]);
         // Not UTF-8: kept as bytes; the decoy's source is only text.
-        assert_eq!(e[2].target.as_os_str().as_bytes(), b"/n\xff\xfe");
+        assert_eq!(e[2].on.as_os_str().as_bytes(), b"/n\xff\xfe");
         assert_eq!((e[2].dev, e[2].fstype.as_str()), (libc::makedev(0, 6), "tmpfs"));
     }
 

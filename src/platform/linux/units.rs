@@ -155,7 +155,7 @@ pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<UnitInfo>> {
 
 /// This namespace's mounts, in mount order, each with the device number
 /// it is matched to a unit by (`btrfs_device`).
-pub fn mounts<S: LoopSys>(sys: &mut S) -> Result<Vec<mountinfo::Entry>> {
+pub fn mounts<S: LoopSys>(sys: &mut S) -> Result<Vec<MountRec>> {
     let bytes = sys.mountinfo().map_err(|e| crate::error::from_io(mountinfo::PATH, &e))?;
     let mut entries =
         mountinfo::parse(&bytes).map_err(|line| Error::text(mountinfo::PATH, format!("cannot parse line {line}")))?;
@@ -171,7 +171,7 @@ pub fn mounts<S: LoopSys>(sys: &mut S) -> Result<Vec<mountinfo::Entry>> {
 /// names as its source (`/dev/loopN`, the device btrfs opened) is asked for
 /// its `st_rdev`. Only a btrfs mount gets this, so a decoy of another type
 /// named like a loop device is still matched by its own device number.
-fn btrfs_device<S: LoopSys>(sys: &mut S, e: &mountinfo::Entry) -> u64 {
+fn btrfs_device<S: LoopSys>(sys: &mut S, e: &MountRec) -> u64 {
     if libc::major(e.dev) != 0 || e.fstype != "btrfs" || !e.source.starts_with("/dev/") {
         return e.dev;
     }
@@ -201,7 +201,7 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
                 true => path.to_path_buf(),
                 false => std::env::current_dir().map_err(|e| crate::error::from_io(shown(), &e))?.join(path),
             };
-            return match mounts(sys)?.into_iter().rev().find(|e| e.target == abs) {
+            return match mounts(sys)?.into_iter().rev().find(|e| e.on == abs) {
                 Some(e) => Ok(PathKind::MountRoot(e.id)),
                 None => Err(Error::sys(shown(), Errno::EIO)),
             };
@@ -219,7 +219,7 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
     }
     // A kernel before 5.8: the mount table by the resolved path.
     let real = std::fs::canonicalize(path).map_err(|e| crate::error::from_io(shown(), &e))?;
-    Ok(match mounts(sys)?.into_iter().rev().find(|e| e.target == real) {
+    Ok(match mounts(sys)?.into_iter().rev().find(|e| e.on == real) {
         Some(e) => PathKind::MountRoot(e.id),
         None => PathKind::Dir(real),
     })

@@ -54,8 +54,6 @@ pub struct FakeLoop {
     pub backing_name: Option<Vec<u8>>,
     /// Made read-only with BLKROSET.
     pub read_only: bool,
-    /// The logical block size the kernel gave it (0: 512).
-    pub block_size: u32,
 }
 
 /// The double.
@@ -66,8 +64,6 @@ pub struct Recorder {
     /// Units another allocator binds between our pick and our bind (each
     /// once): our bind then fails with EBUSY.
     pub stolen: Vec<u32>,
-    /// The kernel predates LOOP_CONFIGURE (before 5.8).
-    pub no_configure: bool,
     /// `/proc/self/mountinfo`; `None`: unreadable (EACCES).
     pub mountinfo: Option<Vec<u8>>,
     /// Opening a loop node fails with EACCES (an unprivileged user).
@@ -179,13 +175,10 @@ impl LoopSys for Recorder {
         _file: BorrowedFd<'_>,
         info: &LoopInfo64,
         _block_size: u32,
-        configure: &mut bool,
+        _configure: &mut bool,
     ) -> nix::Result<()> {
         let unit = *dev;
         assert!(self.locked, "bind outside the loop-control lock");
-        if self.no_configure {
-            *configure = false;
-        }
         let end = info.lo_file_name.iter().position(|&c| c == 0).unwrap_or(loopdev::LO_NAME_SIZE);
         self.calls.push(LoopCall::Bind {
             unit,
@@ -222,16 +215,15 @@ impl LoopSys for Recorder {
         Ok(info.lo_flags & loopdev::LO_FLAGS_DIRECT_IO != 0)
     }
 
+    /// Every unit of the double has 512-byte logical blocks.
     fn logical_block_size(&mut self, unit: u32) -> Option<u32> {
-        self.loops.get(&unit).map(|l| l.block_size.max(512))
+        self.loops.contains_key(&unit).then_some(512)
     }
 
     fn make_buffered(&mut self, dev: &u32) -> nix::Result<()> {
         self.calls.push(LoopCall::MakeBuffered(*dev));
-        let l = self.entry(*dev)?;
-        let info = l.info.as_mut().ok_or(Errno::ENXIO)?;
+        let info = self.entry(*dev)?.info.as_mut().ok_or(Errno::ENXIO)?;
         info.lo_flags &= !loopdev::LO_FLAGS_DIRECT_IO;
-        l.block_size = 512;
         Ok(())
     }
 

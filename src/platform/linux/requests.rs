@@ -43,16 +43,12 @@ pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8], extra: u32) -> Lo
 
 /// `flags=AUTOCLEAR|READ_ONLY[, sizelimit=N], lo_file_name="…"`.
 pub fn describe_info(info: &LoopInfo64) -> String {
-    let mut flags = Vec::new();
-    if info.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0 {
-        flags.push("AUTOCLEAR");
-    }
-    if info.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 {
-        flags.push("READ_ONLY");
-    }
-    if info.lo_flags & loopdev::LO_FLAGS_DIRECT_IO != 0 {
-        flags.push("DIRECT_IO");
-    }
+    let names = [
+        (loopdev::LO_FLAGS_AUTOCLEAR, "AUTOCLEAR"),
+        (loopdev::LO_FLAGS_READ_ONLY, "READ_ONLY"),
+        (loopdev::LO_FLAGS_DIRECT_IO, "DIRECT_IO"),
+    ];
+    let flags: Vec<&str> = names.iter().filter(|(f, _)| info.lo_flags & f != 0).map(|(_, n)| *n).collect();
     let limit = if info.lo_sizelimit > 0 { format!(", sizelimit={}", info.lo_sizelimit) } else { String::new() };
     let end = info.lo_file_name.iter().position(|&c| c == 0).unwrap_or(info.lo_file_name.len());
     let name = String::from_utf8_lossy(&info.lo_file_name[..end]);

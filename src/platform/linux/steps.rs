@@ -37,6 +37,13 @@ pub(super) fn swap_needs_size() -> Error {
     Error::plain("swap- and malloc-backed disks need a size on Linux (-s)")
 }
 
+/// The unit the file system in `file` reads and writes in, by its
+/// superblock ([`superblock::io_unit`]); `None` if it cannot be told.
+fn fs_unit(file: &OwnedFd) -> Option<u32> {
+    let head = posix::read_start(file, superblock::PROBE_LEN).ok()?;
+    superblock::io_unit(&head, superblock::probe(&head))
+}
+
 /// mount(2) on a pinned mount point, with the errno turned into words a
 /// user can act on. Returns the pinned target, for the new root.
 pub(super) fn do_mount<S: LoopSys>(
@@ -125,10 +132,7 @@ impl<S: LoopSys> Linux<S> {
         if matches!(dio, loopdev::DirectIo::Ask { block_size } if block_size > 512) {
             // A host whose direct I/O needs more than 512-byte units: the
             // file system the image already holds may need smaller ones.
-            if let Ok(head) = posix::read_start(&b.file, crate::superblock::PROBE_LEN) {
-                let found = crate::superblock::probe(&head);
-                dio = loopdev::fit_to_fs(dio, crate::superblock::io_unit(&head, found));
-            }
+            dio = loopdev::fit_to_fs(dio, fs_unit(&b.file));
         }
         if dio.flag() != 0 {
             // Switching a loop device to direct I/O writes the backing
@@ -217,12 +221,7 @@ impl<S: LoopSys> Linux<S> {
             return None;
         }
         let picked = self.sys.logical_block_size(unit).filter(|n| *n > 512)?;
-        let head = posix::read_start(&b.file, crate::superblock::PROBE_LEN).ok()?;
-        let found = crate::superblock::probe(&head);
-        match loopdev::fit_to_fs(
-            loopdev::DirectIo::Ask { block_size: picked },
-            crate::superblock::io_unit(&head, found),
-        ) {
+        match loopdev::fit_to_fs(loopdev::DirectIo::Ask { block_size: picked }, fs_unit(&b.file)) {
             fine @ loopdev::DirectIo::TooFine { .. } => Some(fine),
             _ => None,
         }

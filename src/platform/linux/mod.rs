@@ -99,7 +99,7 @@ pub struct Linux<S: LoopSys = Kernel> {
 
 impl Linux<Kernel> {
     pub fn new() -> Self {
-        Self::with_sys(Kernel::new())
+        Self::with_sys(Kernel::default())
     }
 }
 

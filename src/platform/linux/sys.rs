@@ -167,10 +167,6 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     fn control(&self) -> nix::Result<&OwnedFd> {
         self.control.as_ref().ok_or(Errno::EBADF)
     }

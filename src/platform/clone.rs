@@ -22,8 +22,7 @@
 //!
 //! The policy ([`make_from_base`]) is generic over [`CloneSys`], the few
 //! system calls it needs: [`Kernel`] makes them for real (the raw ones
-//! through `posix::sys`), and the FreeBSD kernel model of the tests
-//! answers them as FreeBSD would.
+//! through `posix::sys`), and this file's tests answer them from memory.
 #![forbid(unsafe_code)]
 use super::posix::sys;
 use nix::errno::Errno;
@@ -45,17 +44,6 @@ pub enum Method {
     PlainCopy,
 }
 
-impl Method {
-    /// What `-X` says was done.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Method::Clone => "a clone sharing every block with the base",
-            Method::KernelCopy => "a copy by copy_file_range (in the kernel or on the file server), holes kept",
-            Method::PlainCopy => "a plain copy (read and write), holes kept",
-        }
-    }
-}
-
 /// What [`make_from_base`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Made {
@@ -71,10 +59,14 @@ impl Made {
     /// The `-X` line: `made from the base in 0.004 s: a clone sharing …`.
     pub fn line(&self) -> String {
         let secs = self.took.as_secs_f64();
-        match self.method {
-            Method::Clone => format!("made from the base in {secs:.3} s: {}", self.method.describe()),
-            m => format!("made from the base in {secs:.3} s: {} ({} bytes of data)", m.describe(), self.copied),
-        }
+        let copy = match self.method {
+            Method::Clone => {
+                return format!("made from the base in {secs:.3} s: a clone sharing every block with the base")
+            }
+            Method::KernelCopy => "a copy by copy_file_range (in the kernel or on the file server)",
+            Method::PlainCopy => "a plain copy (read and write)",
+        };
+        format!("made from the base in {secs:.3} s: {copy}, holes kept ({} bytes of data)", self.copied)
     }
 }
 
@@ -170,14 +162,15 @@ pub fn make_from_base<S: CloneSys>(sys: &mut S, from: &S::F, to: &S::F, policy: 
     if policy == Policy::Require && !clones {
         return Err(Failed::NoClone(why));
     }
+    // A copy that clones never falls back to read and write (`plain_ok`
+    // is false), and `--clone=require` without one stopped above.
     let (copied, kernel) = copy_data(sys, from, to, len, !clones)?;
-    let method = match (clones && kernel, kernel) {
-        (true, _) => Method::Clone,
-        (false, true) => Method::KernelCopy,
-        (false, false) if policy == Policy::Require => return Err(Failed::NoClone(why)),
-        (false, false) => Method::PlainCopy,
+    let (method, copied) = match (clones, kernel) {
+        (true, _) => (Method::Clone, 0),
+        (false, true) => (Method::KernelCopy, copied),
+        (false, false) => (Method::PlainCopy, copied),
     };
-    Ok(Made { method, copied: if method == Method::Clone { 0 } else { copied }, len, took: started.elapsed() })
+    Ok(Made { method, copied, len, took: started.elapsed() })
 }
 
 /// Copies each data segment of `from` (up to `len`) to the same offset of

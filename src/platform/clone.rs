@@ -24,6 +24,7 @@
 //! system calls it needs: [`Kernel`] makes them for real (the raw ones
 //! through `posix::sys`), and this file's tests answer them from memory.
 #![forbid(unsafe_code)]
+use super::extend::off;
 use super::posix::sys;
 use nix::errno::Errno;
 use std::time::{Duration, Instant};
@@ -292,10 +293,6 @@ pub struct Kernel {
     /// Whether stop signals are looked at between chunks
     /// ([`crate::platform::posix::pending_stop`]).
     pub watch_stop: bool,
-}
-
-fn off(at: u64) -> Result<libc::off_t, Errno> {
-    libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)
 }
 
 impl CloneSys for Kernel {

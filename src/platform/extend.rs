@@ -10,10 +10,9 @@ use crate::error::{Error, Result};
 use nix::errno::Errno;
 use std::os::fd::OwnedFd;
 
-fn off(n: u64) -> Result<libc::off_t> {
-    let n = i64::try_from(n).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
-    #[allow(clippy::useless_conversion)]
-    libc::off_t::try_from(n).map_err(|_| Error::sys("image size", Errno::EFBIG))
+/// A file offset or length as `off_t`: EFBIG past what it holds.
+pub fn off(n: u64) -> std::result::Result<libc::off_t, Errno> {
+    libc::off_t::try_from(n).map_err(|_| Errno::EFBIG)
 }
 
 /// Allocates bytes `from..to` of the file (which is `from` bytes long),
@@ -42,9 +41,7 @@ pub fn allocate_range(fd: &OwnedFd, from: u64, to: u64, what: &str) -> Result<()
 /// then taken where the file system stores zeros as it stores data (not
 /// one that compresses or deduplicates them).
 pub fn reserve(fd: &OwnedFd, from: u64, to: u64, what: &str) -> std::result::Result<(), Errno> {
-    let at = libc::off_t::try_from(i64::try_from(from).map_err(|_| Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
-    let len = libc::off_t::try_from(i64::try_from(to - from).map_err(|_| Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
-    match preallocate(fd, at, len) {
+    match preallocate(fd, off(from)?, off(to - from)?) {
         Err(Errno::EINVAL | Errno::EOPNOTSUPP) => {
             super::posix::progress::begin(&format!("zero-filling {what}"), Some(to - from));
             let r = write_zeros(fd, from, to);
@@ -81,8 +78,7 @@ fn write_zeros(fd: &OwnedFd, from: u64, to: u64) -> std::result::Result<(), Errn
     let mut at = from;
     while at < to {
         let n = usize::try_from((to - at).min(chunk.len() as u64)).unwrap_or(chunk.len());
-        let pos = libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)?;
-        let wrote = nix::sys::uio::pwrite(fd, &chunk[..n], pos)?;
+        let wrote = nix::sys::uio::pwrite(fd, &chunk[..n], off(at)?)?;
         at += wrote as u64;
         super::posix::progress::add(wrote as u64);
     }
@@ -91,7 +87,8 @@ fn write_zeros(fd: &OwnedFd, from: u64, to: u64) -> std::result::Result<(), Errn
 
 /// Cuts the file back to `len` bytes (rollback of [`allocate_range`]).
 pub fn truncate(fd: &OwnedFd, len: u64, what: &str) -> Result<()> {
-    nix::unistd::ftruncate(fd, off(len)?).map_err(|e| Error::sys(format!("{what}: cut back to {len} bytes"), e))
+    let n = off(len).map_err(|e| Error::sys("image size", e))?;
+    nix::unistd::ftruncate(fd, n).map_err(|e| Error::sys(format!("{what}: cut back to {len} bytes"), e))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::platform::posix;
 use nix::fcntl::OFlag;
 use nix::sys::stat::{fstat, Mode};
 use std::ffi::OsString;
+use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::process::Stdio;
@@ -90,15 +91,7 @@ impl Key {
             }
             Key::Passphrase(secret) => {
                 let (r, w) = nix::unistd::pipe().map_err(|e| Error::sys("pipe", e))?;
-                let mut done = 0;
-                while done < secret.bytes().len() {
-                    match nix::unistd::write(&w, &secret.bytes()[done..]) {
-                        Ok(n) => done += n,
-                        Err(nix::errno::Errno::EINTR) => {}
-                        Err(e) => return Err(Error::sys("pipe", e)),
-                    }
-                }
-                drop(w);
+                std::fs::File::from(w).write_all(secret.bytes()).map_err(|e| crate::error::from_io("pipe", &e))?;
                 Ok(Stdio::from(r))
             }
         }
@@ -155,7 +148,7 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
     use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
     let stdin = std::io::stdin();
     if !stdin_is_terminal() {
-        return Err(Error::plain(NO_KEY.to_string()));
+        return Err(Error::plain(NO_KEY));
     }
     let saved = tcgetattr(stdin.as_fd()).map_err(|e| Error::sys("terminal", e))?;
     let mut quiet = saved.clone();
@@ -175,12 +168,12 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
     };
     let first = ask(&format!("Enter passphrase for {what}: "))?;
     if first.bytes().is_empty() {
-        return Err(Error::plain("empty passphrase".to_string()));
+        return Err(Error::plain("empty passphrase"));
     }
     if confirm {
         let again = ask(&format!("Verify passphrase for {what}: "))?;
         if again.bytes() != first.bytes() {
-            return Err(Error::plain("passphrases do not match".to_string()));
+            return Err(Error::plain("passphrases do not match"));
         }
     }
     Ok(first)
@@ -190,19 +183,14 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
 /// vector, only `PATH`=[`posix::HELPER_PATH`] in the environment, output
 /// captured and bounded, killed with mount_md, named on standard error if
 /// it runs past [`posix::HELPER_NOTICE`]), with `key` as its standard input
-/// (`/dev/null` without one).
-pub fn run_keyed(program: &Path, args: &[OsString], key: Option<&Key>) -> Result<posix::Captured> {
+/// (`/dev/null` without one); answers its output. A failure is one error
+/// naming `what` (`cryptsetup open /dev/loop7`), with the helper's own lines.
+pub fn run_checked(program: &Path, args: &[OsString], key: Option<&Key>, what: String) -> Result<String> {
     let stdin = match key {
         Some(k) => k.stdin()?,
         None => Stdio::null(),
     };
-    posix::run_fed(program, args, stdin)
-}
-
-/// Runs a crypt helper and turns a failure into one error naming `what`
-/// (`cryptsetup open /dev/loop7`), with the helper's own lines.
-pub fn run_checked(program: &Path, args: &[OsString], key: Option<&Key>, what: String) -> Result<String> {
-    let done = run_keyed(program, args, key)?;
+    let done = posix::run_fed(program, args, stdin)?;
     if !done.status.success() {
         let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let lines = posix::output_lines(&done.output, &format!("{name}: "));
@@ -214,7 +202,6 @@ pub fn run_checked(program: &Path, args: &[OsString], key: Option<&Key>, what: S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
 
     fn scratch(name: &str) -> std::path::PathBuf {
@@ -241,16 +228,14 @@ mod tests {
                 return;
             }
         };
-        let cat = Path::new("/bin/cat");
+        let cat = |key| run_checked(Path::new("/bin/cat"), &[], key, "cat".into()).unwrap();
         for _ in 0..2 {
-            let out = run_keyed(cat, &[], Some(&key)).unwrap();
-            assert!(out.status.success());
-            assert_eq!(out.output.as_bytes(), b"sekrit\0bytes");
+            assert_eq!(cat(Some(&key)).as_bytes(), b"sekrit\0bytes");
         }
         let pass = Key::Passphrase(Secret::new(b"correct horse".to_vec()));
-        assert_eq!(run_keyed(cat, &[], Some(&pass)).unwrap().output, "correct horse");
-        assert_eq!(run_keyed(cat, &[], None).unwrap().output, "");
-        let env = run_keyed(Path::new("/usr/bin/env"), &[], Some(&pass)).unwrap().output;
+        assert_eq!(cat(Some(&pass)), "correct horse");
+        assert_eq!(cat(None), "");
+        let env = run_checked(Path::new("/usr/bin/env"), &[], Some(&pass), "env".into()).unwrap();
         assert_eq!(env.trim(), format!("PATH={}", posix::HELPER_PATH));
         assert_eq!(pass.shown(), "the passphrase");
         assert!(format!("{pass:?}").contains("Secret(..)") && !format!("{pass:?}").contains("horse"));

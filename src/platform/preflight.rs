@@ -22,15 +22,23 @@ use nix::errno::Errno;
 use nix::fcntl::{open, AtFlags, OFlag};
 use nix::sys::stat::{fstatat, Mode};
 
-/// The smallest disk each formatter can make a file system on; smaller
-/// sizes fail in mkfs anyway, after a device was attached. Deliberately low
-/// bounds (mke2fs fails at 96 KiB; mkfs.btrfs's own minimum is 114294784
-/// bytes) but for xfs, whose floor depends on the version installed
-/// ([`xfs_minimum`]): this is the older mkfs.xfs's, 16 MiB.
-pub fn minimum_size(fstype: &str) -> Option<u64> {
+/// The smallest disk each formatter installed here can make a file system
+/// on; smaller sizes fail in mkfs anyway, after a device was attached.
+/// Deliberately low bounds (mke2fs fails at 96 KiB; mkfs.btrfs's own
+/// minimum is 114294784 bytes) but for xfs, whose floor depends on the
+/// version installed ([`xfs_minimum`]): `mkfs.xfs -V` is asked (by absolute
+/// path, cleared environment); without one, the older floor.
+fn minimum_size(fstype: &str) -> Option<u64> {
     match fstype {
         "ext2" | "ext3" | "ext4" => Some(100 << 10),
-        "xfs" => Some(16 << 20),
+        "xfs" => {
+            let prog = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"]
+                .iter()
+                .map(|d| std::path::Path::new(d).join("mkfs.xfs"))
+                .find(|p| p.is_file());
+            let version = prog.and_then(|p| posix::run_captured(&p, &["-V".into()], false).ok());
+            Some(version.map_or(16 << 20, |out| xfs_minimum(&out.output)))
+        }
         "btrfs" => Some(114_294_784),
         _ => None,
     }
@@ -47,21 +55,6 @@ pub fn xfs_minimum(version: &str) -> u64 {
         (Some(major), Some(minor)) if (major, minor) >= (5, 19) => 300 << 20,
         _ => 16 << 20,
     }
-}
-
-/// [`minimum_size`] as the formatter installed here has it: for xfs, asks
-/// `mkfs.xfs -V` (by absolute path, cleared environment); without one,
-/// the older floor.
-fn installed_minimum(fstype: &str) -> Option<u64> {
-    if fstype != "xfs" {
-        return minimum_size(fstype);
-    }
-    let prog = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"]
-        .iter()
-        .map(|d| std::path::Path::new(d).join("mkfs.xfs"))
-        .find(|p| p.is_file());
-    let version = prog.and_then(|p| posix::run_captured(&p, &["-V".into()], false).ok());
-    Some(version.map_or(16 << 20, |out| xfs_minimum(&out.output)))
 }
 
 /// What the image check found.
@@ -87,12 +80,11 @@ pub fn check(plan: &Plan) -> Result<()> {
                 return Ok(());
             }
             Step::OpenImage(o) => {
-                let to_create = match o.create.map(drop).or(o.from.as_ref().map(drop)) {
-                    Some(()) => {
-                        let (dir, name) = posix::walk_to_parent(&o.path)?;
-                        matches!(fstatat(&dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW), Err(Errno::ENOENT))
-                    }
-                    None => false,
+                let to_create = if o.create.is_some() || o.from.is_some() {
+                    let (dir, name) = posix::walk_to_parent(&o.path)?;
+                    matches!(fstatat(&dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW), Err(Errno::ENOENT))
+                } else {
+                    false
                 };
                 if let (true, Some(b)) = (to_create, &o.from) {
                     // The base opens as the run will open it.
@@ -109,24 +101,21 @@ pub fn check(plan: &Plan) -> Result<()> {
                 image = Some((facts, &o.path));
             }
             Step::Format(f) => {
-                let formats = !f.only_if_created || image.is_some_and(|(i, _)| i.to_create);
-                if !formats {
+                if f.only_if_created && !image.is_some_and(|(i, _)| i.to_create) {
                     continue;
                 }
-                if let Some((facts, path)) = image {
-                    if !facts.writable {
-                        return Err(Error::plain(format!(
-                            "{}: not writable, so it cannot be formatted (add -P to mount its file system read-only)",
-                            crate::error::quoted(path)
-                        )));
-                    }
+                if let Some((_, path)) = image.filter(|(i, _)| !i.writable) {
+                    return Err(Error::plain(format!(
+                        "{}: not writable, so it cannot be formatted (add -P to mount its file system read-only)",
+                        crate::error::quoted(path)
+                    )));
                 }
                 let size = plan.attach().and_then(|a| match (&a.backing, a.size.filter(|s| *s > 0)) {
                     (_, Some(s)) => Some(s),
                     (Backing::Vnode(_), None) => image.map(|(i, _)| i.len),
                     _ => None,
                 });
-                if let (Some(size), Some(min)) = (size, installed_minimum(&f.fstype)) {
+                if let (Some(size), Some(min)) = (size, minimum_size(&f.fstype)) {
                     if size < min {
                         return Err(Error::plain(format!(
                             "a disk of {size} bytes is too small for {} (at least {min} bytes)",

@@ -25,7 +25,7 @@
 //! through `posix::sys`), and this file's tests answer them from memory.
 #![forbid(unsafe_code)]
 use super::extend::off;
-use super::posix::sys;
+use super::posix::{self, sys};
 use nix::errno::Errno;
 use std::time::{Duration, Instant};
 
@@ -273,7 +273,6 @@ pub fn give_new_identity(
     find: impl Fn(&str) -> crate::error::Result<std::path::PathBuf>,
     image: &str,
 ) -> crate::error::Result<Option<&'static str>> {
-    use crate::platform::posix;
     use crate::template::{new_identity, Identity};
     let Identity::Run { program, args } = new_identity(start) else { return Ok(None) };
     let path = find(program)?;
@@ -364,7 +363,7 @@ impl CloneSys for Kernel {
 
     fn stop(&mut self) -> Option<&'static str> {
         if self.watch_stop {
-            crate::platform::posix::pending_stop()
+            posix::pending_stop()
         } else {
             None
         }

@@ -62,14 +62,6 @@ pub enum Key {
 }
 
 impl Key {
-    /// How messages name it (never its bytes).
-    pub fn shown(&self) -> String {
-        match self {
-            Key::File { shown, .. } => format!("key file {shown}"),
-            Key::Passphrase(_) => "the passphrase".to_string(),
-        }
-    }
-
     pub fn geli(&self) -> crypt::GeliKey {
         match self {
             Key::File { .. } => crypt::GeliKey::File,
@@ -237,7 +229,6 @@ mod tests {
         assert_eq!(cat(None), "");
         let env = run_checked(Path::new("/usr/bin/env"), &[], Some(&pass), "env".into()).unwrap();
         assert_eq!(env.trim(), format!("PATH={}", posix::HELPER_PATH));
-        assert_eq!(pass.shown(), "the passphrase");
         assert!(format!("{pass:?}").contains("Secret(..)") && !format!("{pass:?}").contains("horse"));
         std::fs::remove_dir_all(&d).unwrap();
     }

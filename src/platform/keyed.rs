@@ -90,19 +90,6 @@ impl Key {
     }
 }
 
-/// The stat values [`crypt::key_file_problem`] judges.
-fn key_stat(st: &nix::sys::stat::FileStat) -> KeyFileStat {
-    #[allow(clippy::unnecessary_cast)]
-    let fmt = st.st_mode as u32 & libc::S_IFMT as u32;
-    #[allow(clippy::unnecessary_cast)]
-    KeyFileStat {
-        regular: fmt == libc::S_IFREG as u32,
-        uid: st.st_uid,
-        mode: st.st_mode as u32 & 0o7777,
-        size: st.st_size as u64,
-    }
-}
-
 /// Opens and checks `--key-file=path`: the path walked under the symlink
 /// rule, the file opened `O_NOFOLLOW | O_NONBLOCK` (a FIFO put there
 /// cannot make the open wait), then judged by fstat of what was opened.
@@ -117,7 +104,14 @@ pub fn open_key_file(path: &Path) -> Result<Key> {
     )
     .map_err(|e| Error::sys(format!("key file {shown}"), e))?;
     let st = fstat(&fd).map_err(|e| Error::sys(format!("key file {shown}"), e))?;
-    if let Some(why) = crypt::key_file_problem(&key_stat(&st)) {
+    #[allow(clippy::unnecessary_cast)]
+    let judged = KeyFileStat {
+        regular: st.st_mode as u32 & libc::S_IFMT as u32 == libc::S_IFREG as u32,
+        uid: st.st_uid,
+        mode: st.st_mode as u32 & 0o7777,
+        size: st.st_size as u64,
+    };
+    if let Some(why) = crypt::key_file_problem(&judged) {
         return Err(Error::plain(format!("key file {shown} {why}")));
     }
     Ok(Key::File { fd, shown })

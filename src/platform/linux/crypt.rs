@@ -29,7 +29,7 @@ pub fn check(c: &Crypt) -> Result<()> {
     match &c.encrypt.key_file {
         Some(path) => keyed::open_key_file(path).map(drop)?,
         None if keyed::stdin_is_terminal() => {}
-        None => return Err(Error::plain(keyed::NO_KEY.to_string())),
+        None => return Err(Error::plain(keyed::NO_KEY)),
     }
     if let Some(why) = super::dmcrypt::missing_device_mapper() {
         return Err(Error::plain(why));

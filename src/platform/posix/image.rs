@@ -450,7 +450,7 @@ impl Image {
         if size <= current {
             return Ok(false);
         }
-        let len = libc::off_t::try_from(size).map_err(|_| Error::sys("image size", Errno::EFBIG))?;
+        let len = crate::platform::extend::off(size).map_err(|e| Error::sys("image size", e))?;
         nix::unistd::ftruncate(&self.fd, len)
             .map_err(|e| Error::sys(format!("extend {}", crate::error::quoted(&self.given)), e))?;
         Ok(true)
@@ -470,7 +470,7 @@ fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> 
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {
     match mode {
-        CreateMode::Sparse => nix::unistd::ftruncate(fd, libc::off_t::try_from(size).map_err(|_| Errno::EFBIG)?),
+        CreateMode::Sparse => nix::unistd::ftruncate(fd, crate::platform::extend::off(size)?),
         // ZFS is refused before this (see NO_RESERVE_ON_ZFS).
         CreateMode::Reserve => crate::platform::extend::reserve(fd, 0, size, what),
     }

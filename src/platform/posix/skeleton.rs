@@ -325,14 +325,14 @@ fn copy_sparse(from: &OwnedFd, to: &OwnedFd) -> nix::Result<()> {
         if chunk.iter().any(|&b| b != 0) {
             let mut done = 0;
             while done < n {
-                let pos = libc::off_t::try_from(at + done as u64).map_err(|_| Errno::EFBIG)?;
+                let pos = crate::platform::extend::off(at + done as u64)?;
                 done += nix::sys::uio::pwrite(to, &chunk[done..], pos)?;
             }
         }
         at += n as u64;
         super::progress::add(n as u64);
     }
-    nix::unistd::ftruncate(to, libc::off_t::try_from(at).map_err(|_| Errno::EFBIG)?)
+    nix::unistd::ftruncate(to, crate::platform::extend::off(at)?)
 }
 
 fn times(st: &FileStat) -> (TimeSpec, TimeSpec) {

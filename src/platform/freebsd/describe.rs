@@ -18,7 +18,7 @@ impl<S: MdSys> Describe for FreeBsd<S> {
                 let what = match self.request_for(a, image, &mp) {
                     Ok((req, _)) => req.describe(),
                     // Under -N the image may not be there yet: say why.
-                    Err(e) => format!("{{{}: {e}}}", crate::platform::describe::generic(step, "/dev/md", dev)),
+                    Err(e) => format!("{{{}: {e}}}", attach_words(a)),
                 };
                 format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)
             }
@@ -45,7 +45,39 @@ impl<S: MdSys> Describe for FreeBsd<S> {
                 Ok(r) => r.describe(),
                 Err(e) => format!("nmount: {e}"),
             },
-            _ => crate::platform::describe::generic(step, "/dev/md", dev),
+            Step::EnterNamespace(ns) => format!("enter mount namespace {}", ns.display()),
+            Step::OpenImage(o) => {
+                let create = match o.create {
+                    Some((size, mode)) => format!(" (create {size} bytes, {mode:?})").to_lowercase(),
+                    None => String::new(),
+                };
+                let ro = if o.read_only { " readonly" } else { "" };
+                format!("open and lock {}{ro}{create}", o.path.display())
+            }
+            Step::SetMode { mode, .. } => format!("chmod {mode:o} (mounted root)"),
+            Step::SetOwner { uid, gid } => format!("chown {uid}:{gid} (mounted root)"),
+            Step::CopySkeleton(p) => format!("copy {} into the mounted root", p.display()),
+            Step::NewIdentity { grow_to } => format!(
+                "give the file system on {name} a new UUID, {}then publish the image",
+                grow_to.map_or(String::new(), |s| format!("grow it to {s} bytes if it is smaller, "))
+            ),
         }
     }
+}
+
+/// An attach in words, where its MDIOCATTACH request cannot be built yet
+/// (under -N the image may not exist).
+fn attach_words(a: &Attach) -> String {
+    let what = match &a.backing {
+        Backing::Swap => "swap".to_string(),
+        Backing::Malloc => "malloc".to_string(),
+        Backing::Vnode(p) => format!("vnode {}", p.display()),
+    };
+    let unit = match a.unit {
+        crate::device::Unit::Auto => "auto".to_string(),
+        crate::device::Unit::Fixed(n) => n.to_string(),
+    };
+    let size = a.size.map(|s| format!(" size={s}")).unwrap_or_default();
+    let ro = if a.read_only { " readonly" } else { "" };
+    format!("attach {what} unit={unit}{size}{ro}")
 }

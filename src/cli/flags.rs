@@ -77,6 +77,14 @@ impl Flag {
             (None, None) => String::new(),
         }
     }
+
+    /// Whether the option occurrence `opt` is this flag.
+    fn is(&self, opt: &Opt) -> bool {
+        match opt.long {
+            Some(l) => self.long == Some(l),
+            None => self.short == Some(opt.letter),
+        }
+    }
 }
 
 const fn short(c: char, arg: Arg, modes: u8, help: &'static str) -> Flag {
@@ -230,21 +238,12 @@ pub fn union_longs() -> Vec<(&'static str, LongArg)> {
 
 /// The flag an option occurrence is, in `mode`.
 pub fn lookup(mode: Mode, opt: &Opt) -> Option<&'static Flag> {
-    flags_for(mode).find(|f| match opt.long {
-        Some(l) => f.long == Some(l),
-        None => f.short == Some(opt.letter),
-    })
+    flags_for(mode).find(|f| f.is(opt))
 }
 
 /// The mode an option occurrence selects, if it is `-u`, `-r` or `--list`.
 pub fn selected_mode(opt: &Opt) -> Option<(Mode, &'static Flag)> {
-    FLAGS.iter().find_map(|f| {
-        let hit = match opt.long {
-            Some(l) => f.long == Some(l),
-            None => f.short == Some(opt.letter),
-        };
-        f.selects.filter(|_| hit).map(|m| (m, f))
-    })
+    FLAGS.iter().find_map(|f| f.selects.filter(|_| f.is(opt)).map(|m| (m, f)))
 }
 
 /// The flag that selects `mode` (`None` for Mount).
@@ -252,15 +251,14 @@ pub fn selector(mode: Mode) -> Option<&'static Flag> {
     FLAGS.iter().find(|f| f.selects == Some(mode))
 }
 
-/// `[-x arg]` / `[--name=value]` as the usage shows it.
-fn usage_item(f: &Flag) -> String {
+/// `-x arg` / `--name=value` / `--name[=value]`, as the usage (in
+/// brackets) and `--help` show it.
+fn spelled(f: &Flag) -> String {
     match (f.short, f.long, f.arg) {
-        (Some(c), _, Arg::Required(a)) => format!("[-{c} {a}]"),
-        (Some(c), _, _) => format!("[-{c}]"),
-        (None, Some(l), Arg::Required(a)) => format!("[--{l}={a}]"),
-        (None, Some(l), Arg::Optional(a)) => format!("[--{l}[={a}]]"),
-        (None, Some(l), Arg::None) => format!("[--{l}]"),
-        (None, None, _) => String::new(),
+        (Some(c), _, Arg::Required(a)) => format!("-{c} {a}"),
+        (None, Some(l), Arg::Required(a)) => format!("--{l}={a}"),
+        (None, Some(l), Arg::Optional(a)) => format!("--{l}[={a}]"),
+        _ => f.name(),
     }
 }
 
@@ -289,7 +287,7 @@ fn synopsis(mode: Mode) -> Vec<String> {
         if required_here || (f.arg == Arg::None && f.short.is_some()) {
             continue;
         }
-        words.push(usage_item(f));
+        words.push(format!("[{}]", spelled(f)));
     }
     match mode {
         Mode::Mount => words.extend(["md-device".to_string(), "mount-point".to_string()]),
@@ -337,15 +335,7 @@ pub fn help(prog: &str) -> String {
     let mut out = usage(prog);
     out.push_str("\noptions:\n");
     for f in FLAGS {
-        let name = match (f.short, f.long, f.arg) {
-            (Some(c), _, Arg::Required(a)) => format!("-{c} {a}"),
-            (Some(c), _, _) => format!("-{c}"),
-            (None, Some(l), Arg::Required(a)) => format!("--{l}={a}"),
-            (None, Some(l), Arg::Optional(a)) => format!("--{l}[={a}]"),
-            (None, Some(l), Arg::None) => format!("--{l}"),
-            (None, None, _) => continue,
-        };
-        out.push_str(&help_line(&name, f.help));
+        out.push_str(&help_line(&spelled(f), f.help));
     }
     out.push_str("\nSee mount_md(8).\n");
     out

@@ -5,7 +5,7 @@
 //! path a Unix file name can be), the order of flags inside one word
 //! (`-SU` and `-US` differ), and BSD's exact diagnostics.
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 
 /// One option occurrence: the letter and, for `x:` letters, its argument.
 /// A long option (`--create=sparse`) has letter `-` and its name in `long`.
@@ -19,6 +19,14 @@ pub struct Opt {
 impl Opt {
     pub fn short(letter: char, arg: Option<OsString>) -> Self {
         Opt { letter, long: None, arg }
+    }
+
+    /// `-x` or `--name`, as messages show it.
+    pub fn name(&self) -> String {
+        match self.long {
+            Some(l) => format!("--{l}"),
+            None => format!("-{}", self.letter),
+        }
     }
 }
 
@@ -140,30 +148,16 @@ fn long_option(body: &[u8], longs: Longs<'_>) -> Result<Opt, GetoptError> {
     }
 }
 
-/// `OsString` from a `&str`, for tests and for words we build ourselves.
-pub fn os(s: &str) -> OsString {
-    OsString::from(s)
-}
-
-/// The bytes of an argument as text, when they are UTF-8.
-pub fn text(arg: &OsStr) -> Option<&str> {
-    arg.to_str()
-}
-
-/// Raw bytes back into an `OsString`.
-pub fn from_bytes(b: Vec<u8>) -> OsString {
-    OsString::from_vec(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
 
     fn words(s: &str) -> Vec<OsString> {
-        s.split(' ').filter(|w| !w.is_empty()).map(os).collect()
+        s.split(' ').filter(|w| !w.is_empty()).map(OsString::from).collect()
     }
     fn o(letter: char, arg: Option<&str>) -> Opt {
-        Opt::short(letter, arg.map(os))
+        Opt::short(letter, arg.map(OsString::from))
     }
     const LONGS: Longs<'static> = &[("create", LongArg::Optional), ("flag", LongArg::No), ("need", LongArg::Required)];
 
@@ -205,7 +199,7 @@ mod tests {
         assert_eq!(long("--create"), Ok(vec![Opt { letter: '-', long: Some("create"), arg: None }]));
         assert_eq!(
             long("--create=sparse"),
-            Ok(vec![Opt { letter: '-', long: Some("create"), arg: Some(os("sparse")) }])
+            Ok(vec![Opt { letter: '-', long: Some("create"), arg: Some("sparse".into()) }])
         );
         assert_eq!(long("--nope"), Err(GetoptError::IllegalLong("nope".into())));
         assert_eq!(long("--flag=1"), Err(GetoptError::LongUnexpectedArgument("flag".into())));
@@ -216,7 +210,7 @@ mod tests {
 
     #[test]
     fn non_utf8_arguments_survive() {
-        let raw = from_bytes(b"-F/img\xff".to_vec());
+        let raw = OsString::from_vec(b"-F/img\xff".to_vec());
         let (opts, _) = getopt(&[raw], "F:", &[], Style::StopAtOperand).unwrap();
         assert_eq!(opts[0].arg.as_deref().unwrap().as_bytes(), b"/img\xff");
     }

@@ -9,14 +9,14 @@
 //! `--fsck=never`); the rest are mount options. The mount_md items are
 //! parsed by the very same getopt and switch as mount_md's own command
 //! line, so every dialect yields the same [`Request`].
-use super::flags;
+use super::flags::{self, Mode};
 use super::getopt::{self, getopt, Style};
 use super::mdmfs::{self, HelperExtras};
 use super::{info_request, split_option_list, unquote, CliError, Host};
 use crate::flavor::Flavor;
 use crate::request::Request;
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 /// Parses `mount.md` arguments (argv without `argv[0]`).
@@ -35,7 +35,7 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
             'o' => items.extend(split_option_list(opt.arg.as_deref().unwrap_or_default().as_bytes())),
             't' => {
                 // `-t md.ext4`: util-linux adds -t only for a subtype.
-                let t = getopt::text(opt.arg.as_deref().unwrap_or_default()).unwrap_or_default();
+                let t = opt.arg.as_deref().and_then(|a| a.to_str()).unwrap_or_default();
                 extras.subtype = t.split_once('.').map(|(_, sub)| sub.to_string()).filter(|s| !s.is_empty());
             }
             'h' => return Err(CliError::Usage(None)),
@@ -46,12 +46,13 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     let mut mount_options = Vec::new();
     for item in items {
         if item.len() > 1 && item[0] == b'-' {
-            dash_words.push(getopt::from_bytes(strip_equals(&unquote(item))));
+            dash_words.push(OsString::from_vec(strip_equals(&unquote(item))));
         } else {
-            mount_options.push(getopt::from_bytes(item.to_vec()));
+            mount_options.push(OsString::from_vec(item.to_vec()));
         }
     }
-    let (mut mdmfs_opts, stray) = getopt(&dash_words, &mdmfs::spec(), &mdmfs::longs(), Style::StopAtOperand)?;
+    let (mut mdmfs_opts, stray) =
+        getopt(&dash_words, &flags::spec(Mode::Mount), &flags::longs(Mode::Mount), Style::StopAtOperand)?;
     if let Some(word) = stray.first() {
         return Err(CliError::Fatal(format!("{}: not an mdmfs option", word.to_string_lossy())));
     }
@@ -66,7 +67,7 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
 /// take an argument, so a path that merely contains `=` is left alone.
 fn strip_equals(item: &[u8]) -> Vec<u8> {
     match item {
-        [b'-', letter, b'=', rest @ ..] if getopt::lookup(&mdmfs::spec(), *letter) == Some(true) => {
+        [b'-', letter, b'=', rest @ ..] if getopt::lookup(&flags::spec(Mode::Mount), *letter) == Some(true) => {
             let mut v = vec![b'-', *letter];
             v.extend_from_slice(rest);
             v

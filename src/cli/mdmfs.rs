@@ -12,19 +12,8 @@ use crate::owner::{parse_owner, OwnerError};
 use crate::request::{Backing, CreateMode, FsckPolicy, ModeSetting, NewfsOpt, Request};
 use crate::size::parse_size;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-
-/// The mount mode's getopt string: current mdmfs's, letter for letter
-/// (generated from [`flags::FLAGS`]).
-pub fn spec() -> String {
-    flags::spec(Mode::Mount)
-}
-
-/// Our long options (none in mdmfs): `--create`, `--fsck`, ….
-pub fn longs() -> Vec<(&'static str, LongArg)> {
-    flags::longs(Mode::Mount)
-}
 
 /// Options a `mount.md` caller adds on top of the mdmfs ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,7 +34,7 @@ impl From<GetoptError> for CliError {
 
 /// Parses mdmfs-style arguments (argv without `argv[0]`).
 pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
-    let (spec, longs) = (spec(), longs());
+    let (spec, longs) = (flags::spec(Mode::Mount), flags::longs(Mode::Mount));
     let plain = getopt(args, &spec, &longs, Style::StopAtOperand);
     // More than two operands, or `--fsck` without its value: perhaps
     // FreeBSD mount(8) split an `-x=value` item in two.
@@ -75,7 +64,7 @@ pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Reque
 /// Only tried when plain parsing leaves more than two operands, which mdmfs
 /// would silently ignore.
 pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
-    let (spec, longs) = (spec(), longs());
+    let (spec, longs) = (flags::spec(Mode::Mount), flags::longs(Mode::Mount));
     let last_options = args.len().saturating_sub(2);
     let mut out: Vec<OsString> = Vec::with_capacity(args.len());
     let mut i = 0;
@@ -125,12 +114,13 @@ fn glue(out: &mut [OsString], tail: &OsStr) {
         let mut joined = std::mem::take(last).into_encoded_bytes();
         joined.push(b'=');
         joined.extend_from_slice(tail.as_bytes());
-        *last = getopt::from_bytes(joined);
+        *last = OsString::from_vec(joined);
     }
 }
 
-fn utf8(letter: char, arg: &OsStr) -> Result<&str, CliError> {
-    getopt::text(arg)
+/// An option's argument as text, or the complaint that it is not UTF-8.
+pub(crate) fn utf8(letter: char, arg: &OsStr) -> Result<&str, CliError> {
+    arg.to_str()
         .ok_or_else(|| CliError::Fatal(format!("-{letter}: argument is not valid UTF-8: {}", arg.to_string_lossy())))
 }
 
@@ -315,8 +305,8 @@ pub fn interpret(
     if let Some(s) = size_arg {
         req.size = Some(parse_size(s).map_err(|e| CliError::Fatal(e.to_string()))?);
     }
-    let device = getopt::text(device)
-        .ok_or_else(|| CliError::Fatal(format!("bad device unit: {}", device.to_string_lossy())))?;
+    let device =
+        device.to_str().ok_or_else(|| CliError::Fatal(format!("bad device unit: {}", device.to_string_lossy())))?;
     req.device = parse_device(device).map_err(CliError::Fatal)?;
     // `auto` means tmpfs only when nothing asks for a disk (deviation: mdmfs
     // would silently drop -F or -M and mount a tmpfs).

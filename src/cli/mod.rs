@@ -13,7 +13,6 @@ pub mod getopt;
 pub mod helper;
 pub mod mdmfs;
 pub mod modes;
-pub mod release;
 pub mod usage;
 
 use crate::flavor::Flavor;
@@ -49,7 +48,7 @@ pub fn parse(flavor: Flavor, argv: &[OsString], host: &dyn Host) -> Result<Comma
         Flavor::LinuxHelper => helper::parse(args, host).and_then(mount_or_remount),
         _ => match select_mode(args)? {
             Mode::Mount => mdmfs::parse(flavor, args, host).and_then(mount_or_remount),
-            Mode::Release => release::parse(args).map(Command::Release),
+            Mode::Release => modes::parse_release(args).map(Command::Release),
             Mode::Grow => modes::parse_grow(args).map(Command::Grow),
             Mode::List => modes::parse_list(args).map(Command::List),
         },
@@ -100,8 +99,7 @@ pub fn select_mode(args: &[OsString]) -> Result<Mode, CliError> {
                 if let Some(sel) =
                     Mode::ALL.into_iter().find(|m| flags::lookup(*m, o).is_some()).and_then(flags::selector)
                 {
-                    let name = o.long.map(|l| format!("--{l}")).unwrap_or_else(|| format!("-{}", o.letter));
-                    return Err(CliError::Usage(Some(format!("{name} needs {}", sel.name()))));
+                    return Err(CliError::Usage(Some(format!("{} needs {}", o.name(), sel.name()))));
                 }
             }
         }
@@ -110,14 +108,23 @@ pub fn select_mode(args: &[OsString]) -> Result<Mode, CliError> {
     if let Some((_, other)) = selected.iter().find(|(m, _)| *m != mode) {
         return Err(CliError::Usage(Some(format!("{} and {} cannot be combined", flag.name(), other.name()))));
     }
-    let stray = opts.iter().find(|o| flags::lookup(mode, o).is_none()).map(|o| match o.long {
-        Some(l) => format!("--{l}"),
-        None => format!("-{}", o.letter),
-    });
+    let stray = opts.iter().find(|o| flags::lookup(mode, o).is_none()).map(getopt::Opt::name);
     Err(CliError::Usage(Some(match stray {
         Some(name) => format!("{name} cannot be used with {}", flag.name()),
         None => format!("{}: bad arguments", flag.name()),
     })))
+}
+
+/// The options and operands of `-u`, `-r` or `--list` (`mode`), read by
+/// that mode's own grammar, after `--help`, `--version`, `--completion`
+/// and `-h`.
+fn mode_options(mode: Mode, args: &[OsString]) -> Result<(Vec<getopt::Opt>, Vec<OsString>), CliError> {
+    let (opts, operands) = getopt(args, &flags::spec(mode), &flags::longs(mode), Style::StopAtOperand)?;
+    info_request(&opts)?;
+    if opts.iter().any(|o| o.letter == 'h') {
+        return Err(CliError::Usage(None));
+    }
+    Ok((opts, operands))
 }
 
 /// The help/version options, wherever they are among the options.
@@ -190,17 +197,12 @@ mod tests {
     #[test]
     fn modes_by_getopt_rules() {
         let m = |s: &str| select_mode(&words(s));
-        assert_eq!(m("-F/usr/jails/x.img -P md /j"), Ok(Mode::Mount));
-        assert_eq!(m("-k/usr/share/skel -F /i md /j"), Ok(Mode::Mount));
         assert_eq!(m("-o rw -Fu md /j"), Ok(Mode::Mount));
         assert_eq!(m("-u /j"), Ok(Mode::Release));
-        assert_eq!(m("-X -u /j"), Ok(Mode::Release));
-        assert_eq!(m("-N -u /"), Ok(Mode::Release));
         assert_eq!(m("-fu /j"), Ok(Mode::Release));
         assert_eq!(m("-Xf -u md3"), Ok(Mode::Release));
         assert_eq!(m("-r -s 2g /j"), Ok(Mode::Grow));
         assert_eq!(m("-s 2g -N -r /j"), Ok(Mode::Grow));
-        assert_eq!(m("--json --list"), Ok(Mode::List));
         assert_eq!(m("-u -P /j"), Err(CliError::Usage(Some("-P cannot be used with -u".into()))));
         assert_eq!(m("-P -u /j"), Err(CliError::Usage(Some("-P cannot be used with -u".into()))));
         assert_eq!(m("-u -r /j"), Err(CliError::Usage(Some("-u and -r cannot be combined".into()))));

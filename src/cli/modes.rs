@@ -1,29 +1,41 @@
-//! The modes added to mdmfs besides `-u` ([`super::release`]):
-//! `-r -s SIZE [-NX] target` (grow an image) and `--list [--json] [--all] [--bytes]`.
-use super::flags::{self, Mode};
-use super::getopt::{self, getopt, Style};
-use super::release::one_target;
-use super::{info_request, CliError};
-use crate::request::{GrowRequest, ListRequest};
+//! The modes added to mdmfs: `-u [-fNX] target` (unmount and detach),
+//! `-r -s SIZE [-NX] target` (grow an image) and `--list [--json] [--all]
+//! [--bytes]`. The target of `-u` and `-r` is a mount point, an image
+//! file, or a unit (`md3`, `/dev/md3`, `loop3`, `/dev/loop3`).
+use super::flags::Mode;
+use super::CliError;
+use crate::request::{GrowRequest, ListRequest, ReleaseRequest, Target};
 use crate::size::parse_size;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// `-u [-fNX] target`: `-f` forces, `-N` says what it would do, `-X`
+/// explains.
+pub fn parse_release(args: &[OsString]) -> Result<ReleaseRequest, CliError> {
+    let (opts, operands) = super::mode_options(Mode::Release, args)?;
+    let target = one_target("-u", &operands)?;
+    let mut req = ReleaseRequest { target, force: false, dry_run: false, debug: false };
+    for o in opts {
+        match o.letter {
+            'f' => req.force = true,
+            'N' => req.dry_run = true,
+            'X' => req.debug = true,
+            _ => {} // 'u'
+        }
+    }
+    Ok(req)
+}
 
 /// `-r -s SIZE [-NX] target`.
 pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
-    let (opts, operands) = getopt(args, &flags::spec(Mode::Grow), &flags::longs(Mode::Grow), Style::StopAtOperand)?;
-    info_request(&opts)?;
-    if opts.iter().any(|o| o.letter == 'h') {
-        return Err(CliError::Usage(None));
-    }
+    let (opts, operands) = super::mode_options(Mode::Grow, args)?;
     let target = one_target("-r", &operands)?;
     let (mut size, mut size_note, mut dry_run, mut debug) = (None, None, false, false);
     for o in &opts {
         match o.letter {
             's' => {
-                let arg = o.arg.as_deref().unwrap_or_default();
-                let text = getopt::text(arg).ok_or_else(|| {
-                    CliError::Fatal(format!("-s: argument is not valid UTF-8: {}", arg.to_string_lossy()))
-                })?;
+                let text = super::mdmfs::utf8('s', o.arg.as_deref().unwrap_or_default())?;
                 size = Some(parse_size(text).map_err(|e| CliError::Fatal(e.to_string()))?);
                 size_note = crate::size::sectors_note(text);
             }
@@ -38,11 +50,7 @@ pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
 
 /// `--list [--json] [--all] [--bytes]`.
 pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
-    let (opts, operands) = getopt(args, &flags::spec(Mode::List), &flags::longs(Mode::List), Style::StopAtOperand)?;
-    info_request(&opts)?;
-    if opts.iter().any(|o| o.letter == 'h') {
-        return Err(CliError::Usage(None));
-    }
+    let (opts, operands) = super::mode_options(Mode::List, args)?;
     if let Some(extra) = operands.first() {
         return Err(super::extra_operand(extra));
     }
@@ -58,10 +66,36 @@ pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
     Ok(req)
 }
 
+/// The one operand of `-u` and `-r`.
+fn one_target(mode: &str, operands: &[OsString]) -> Result<Target, CliError> {
+    match operands {
+        [target] => Ok(target_of(target)),
+        [] => Err(CliError::Usage(Some(format!("{mode}: missing target (a mount point, an image or a unit)")))),
+        [_, extra, ..] => Err(super::extra_operand(extra)),
+    }
+}
+
+/// `md3`, `/dev/md3`, `loop3`, `/dev/loop3` name a unit; anything else is
+/// a path (write `./md3` for a directory called md3).
+pub fn target_of(word: &OsString) -> Target {
+    let b = word.as_bytes();
+    let b = b.strip_prefix(b"/dev/").unwrap_or(b);
+    let digits = b.strip_prefix(b"md").or_else(|| b.strip_prefix(b"loop"));
+    match digits
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+    {
+        Some(d) => match d.parse::<u32>() {
+            Ok(n) => Target::Unit(n),
+            Err(_) => Target::Path(PathBuf::from(word)),
+        },
+        None => Target::Path(PathBuf::from(word)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Target;
 
     fn words(s: &str) -> Vec<OsString> {
         s.split(' ').map(OsString::from).collect()
@@ -100,5 +134,28 @@ mod tests {
         assert_eq!(parse_list(&words("--list --bytes")), Ok(ListRequest { json: false, all: false, bytes: true }));
         assert_eq!(parse_list(&words("--list x")), Err(CliError::Usage(Some("unexpected operand 'x'".into()))));
         assert_eq!(parse_list(&words("--list --version")), Err(CliError::Version));
+    }
+
+    #[test]
+    fn targets_and_flags() {
+        let r = parse_release(&words("-u -f -X md3")).unwrap();
+        assert_eq!((r.target, r.force, r.debug, r.dry_run), (Target::Unit(3), true, true, false));
+        assert_eq!(parse_release(&words("-u /dev/loop12")).unwrap().target, Target::Unit(12));
+        assert_eq!(parse_release(&words("-u /var/jails/x")).unwrap().target, Target::Path("/var/jails/x".into()));
+        assert_eq!(parse_release(&words("-u ./md3")).unwrap().target, Target::Path("./md3".into()));
+        assert_eq!(parse_release(&words("-u md")).unwrap().target, Target::Path("md".into()));
+        assert_eq!(
+            parse_release(&words("-u")),
+            Err(CliError::Usage(Some("-u: missing target (a mount point, an image or a unit)".into())))
+        );
+        assert_eq!(parse_release(&words("-u a b")), Err(CliError::Usage(Some("unexpected operand 'b'".into()))));
+        assert_eq!(
+            parse_release(&words("-u /j -f")),
+            Err(CliError::Usage(Some("option -f after the operands (options come first)".into())))
+        );
+        assert_eq!(parse_release(&words("-u --help")), Err(CliError::Help));
+        assert_eq!(parse_release(&words("-h -u")), Err(CliError::Usage(None)));
+        let r = parse_release(&words("-X -N -u /")).unwrap();
+        assert_eq!((r.target, r.force, r.debug, r.dry_run), (Target::Path("/".into()), false, true, true));
     }
 }

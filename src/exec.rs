@@ -37,21 +37,18 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         platform,
         io,
         debug,
+        plan,
         mount_point: &plan.mount_point,
-        fstype: fstype_of(plan),
         image_path: None,
         image: None,
         disk: None,
         attached: false,
         mounted: None,
         adopted: false,
-        copies: plan.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_))),
         keeps: plan.steps.iter().any(|s| matches!(s, Step::Examine(Examine::BeforeMount(_)))),
         fs_size: None,
         ro_noted: false,
-        layered: layered(plan),
         probed: None,
-        attach: plan.attach(),
         looked: None,
     };
     let mut skip_to_mounted = false;
@@ -103,9 +100,8 @@ struct Run<'p, 'o, 'w, P: Describe> {
     platform: &'p mut P,
     io: &'o mut Output<'w>,
     debug: bool,
+    plan: &'p Plan,
     mount_point: &'p std::path::Path,
-    /// The file system type the plan mounts, when it names one.
-    fstype: Option<&'p str>,
     /// The `-F` image as given, for messages about what it holds (set
     /// before it is opened, so that a failed open names it too).
     image_path: Option<std::path::PathBuf>,
@@ -121,8 +117,6 @@ struct Run<'p, 'o, 'w, P: Describe> {
     /// `mounted` is an earlier run's mount whose skeleton copy this run
     /// finishes: rollback leaves it mounted.
     adopted: bool,
-    /// The plan copies a skeleton (`-k`).
-    copies: bool,
     /// The plan mounts the file system the image holds (`-P`).
     keeps: bool,
     /// With `keeps`: the size of the file system the image holds, from its
@@ -130,16 +124,12 @@ struct Run<'p, 'o, 'w, P: Describe> {
     fs_size: Option<u64>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
-    /// The file system lives in a layer above the disk (`md.uzip`), not at
-    /// its start.
-    layered: bool,
     /// The file system type Examine read from the disk's superblock: a
     /// mount that probes uses it instead of reading the disk again.
     probed: Option<String>,
-    /// The plan's Attach step, and what the lifecycle said of it once the
-    /// image was opened and locked (dropped when a pre-detach changed the
-    /// units, so that Attach looks again).
-    attach: Option<&'p Attach>,
+    /// What the lifecycle said of the plan's Attach step once the image
+    /// was opened and locked (dropped when a pre-detach changed the units,
+    /// so that Attach looks again).
     looked: Option<(Before, Vec<Device>)>,
 }
 
@@ -169,9 +159,10 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 }
                 // Under the image's lock, before anything changes: the one
                 // scan of the units holding it.
-                if let Some(a) = self.attach {
+                if let Some(a) = self.plan.attach() {
                     let id = self.image.as_ref().map(|i| i.id);
-                    self.looked = Some(before_attach(&mut *self.platform, a, self.mount_point, id, self.fstype, true)?);
+                    let fstype = fstype_of(self.plan);
+                    self.looked = Some(before_attach(&mut *self.platform, a, self.mount_point, id, fstype, true)?);
                 }
             }
             Step::PreDetach(unit) => {
@@ -286,7 +277,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let image_id = self.image.as_ref().map(|i| i.id);
         let (before, stale) = match self.looked.take() {
             Some(looked) => looked,
-            None => before_attach(&mut *self.platform, a, self.mount_point, image_id, self.fstype, true)?,
+            None => before_attach(&mut *self.platform, a, self.mount_point, image_id, fstype_of(self.plan), true)?,
         };
         // Best effort: a stale unit holds another file, so one that cannot
         // be detached (opened meanwhile, going away by itself) harms
@@ -304,8 +295,10 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         }
         match before {
             Before::Attach => {}
-            Before::AlreadyMounted(dev) if self.copies => {
-                if let Some(m) = self.platform.unfinished_copy(self.mount_point)? {
+            Before::AlreadyMounted(dev) => {
+                let copies = self.plan.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_)));
+                let unfinished = if copies { self.platform.unfinished_copy(self.mount_point)? } else { None };
+                if let Some(m) = unfinished {
                     self.warn(&format!(
                         "{}: already mounted from {}, but an earlier run's skeleton copy did not finish; finishing it",
                         crate::error::quoted(self.mount_point),
@@ -315,10 +308,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                     self.adopted = true;
                     return Ok(Flow::Finish);
                 }
-                self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
-                return Ok(Flow::AlreadyMounted);
-            }
-            Before::AlreadyMounted(dev) => {
                 self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
                 return Ok(Flow::AlreadyMounted);
             }
@@ -424,7 +413,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Examine::BeforeFormat => return format_consent(&head, found, what).map_or(Ok(()), Err),
             Examine::BeforeMount(policy) => *policy,
         };
-        if let Some(e) = unmountable(&head, found, &what).filter(|_| !self.layered) {
+        if let Some(e) = unmountable(&head, found, &what).filter(|_| !layered(self.plan)) {
             return Err(e);
         }
         let health = superblock::health(&head, found);

@@ -290,11 +290,7 @@ pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &Target, force: bool) ->
         });
     }
     if lines.is_empty() {
-        let what = match target {
-            Target::Unit(n) => format!("unit {n}"),
-            Target::Path(path) => crate::error::quoted(path),
-        };
-        lines.push(format!("{what}: not mounted, not attached: nothing to do"));
+        lines.push(format!("{}: not mounted, not attached: nothing to do", shown(target)));
     }
     Ok(lines)
 }
@@ -499,18 +495,13 @@ fn refuse_nested(m: &MountRec, u: &UnitInfo, mounts: &[MountRec]) -> Result<()> 
     }
 }
 
-/// Whether the mount `m` is still in the table (by its id).
-fn still_mounted<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> {
-    Ok(p.mounts()?.iter().any(|x| x.id == m.id))
-}
-
 /// After an unmount that said "not mounted" (EINVAL, ENOENT): whether `m`
 /// is gone from the table, looking again for up to [`SETTLE`] while it is
 /// still listed (another `-u` unmounting it at the same moment can make
 /// ours fail before the table shows its own unmount finished).
 fn gone_soon<P: Platform + ?Sized>(p: &mut P, m: &MountRec) -> Result<bool> {
     let mut waited = Duration::ZERO;
-    while still_mounted(p, m)? {
+    while p.mounts()?.iter().any(|x| x.id == m.id) {
         if waited >= SETTLE {
             return Ok(false);
         }

@@ -209,15 +209,11 @@ pub fn execute(
             Ok(()) => {
                 done.push(step);
             }
-            Err(e) if done.iter().any(|d| matches!(d, GrowStep::GrowFs(_))) => {
+            Err(e) if grown => {
                 // Only the detach is left: the grow is done and stays.
-                let to = steps.iter().find_map(|s| match s {
-                    GrowStep::ExtendImage { to, .. } => Some(*to),
-                    _ => None,
-                });
                 let tail = format!(
                     "the image and its file system were grown to {} bytes; the unit is still attached",
-                    to.unwrap_or_default()
+                    new_size(steps).unwrap_or_default()
                 );
                 return Err(Error { what: e.what, why: append(e.why, &tail), ..e });
             }
@@ -255,11 +251,7 @@ pub fn execute(
     }
     // The disk is now `size` bytes: a line that mounts it with a smaller
     // -s would cut it (with -P it is mounted at its size, with a warning).
-    let size = steps.iter().rev().find_map(|s| match s {
-        GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
-        _ => None,
-    });
-    let size = size.unwrap_or(found.disk_size);
+    let size = new_size(steps).unwrap_or(found.disk_size);
     let fs_after = ops.fs_bytes(mounted_on.as_deref());
     let _ = writeln!(io.out, "{}", report(found, size, fs_before, fs_after));
     let _ = writeln!(
@@ -293,11 +285,7 @@ pub fn report(found: &Found, to: u64, fs_before: Option<u64>, fs_after: Option<u
 
 /// Adds to a failure what it left behind.
 fn explain(e: Error, found: &Found, steps: &[GrowStep], larger: bool, hint: Option<String>) -> Error {
-    let to = steps.iter().find_map(|s| match s {
-        GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
-        _ => None,
-    });
-    let tail = match (larger, to) {
+    let tail = match (larger, new_size(steps)) {
         (true, Some(to)) => format!(
             "the image stays {to} bytes (was {}), its file system intact at its old size; \
              once the cause is fixed, finish with: {}",
@@ -307,6 +295,16 @@ fn explain(e: Error, found: &Found, steps: &[GrowStep], larger: bool, hint: Opti
         _ => "nothing changed".to_string(),
     };
     Error { what: e.what, why: append(e.why, &tail), ..e }
+}
+
+/// The size the steps make the image and disk (ExtendImage and
+/// SetCapacity both grow to the size asked for); `None` when neither
+/// grows (a resumed grow of a disk already that size).
+fn new_size(steps: &[GrowStep]) -> Option<u64> {
+    steps.iter().find_map(|s| match s {
+        GrowStep::ExtendImage { to, .. } | GrowStep::SetCapacity { to, .. } => Some(*to),
+        _ => None,
+    })
 }
 
 fn append(why: crate::error::Why, tail: &str) -> crate::error::Why {

@@ -108,19 +108,20 @@ pub struct Request {
 }
 
 impl Request {
-    /// Does `-o` ask for a read-only mount? The last of `ro`/`rdonly` and
-    /// `rw`/`noro` wins, as in mount(8).
+    /// Does `-o` ask for a read-only mount?
     pub fn read_only(&self) -> bool {
-        let mut ro = false;
-        for o in &self.mount_options {
-            match o.as_str() {
-                "ro" | "rdonly" => ro = true,
-                "rw" | "noro" => ro = false,
-                _ => {}
-            }
-        }
-        ro
+        read_only_after(&self.mount_options, false)
     }
+}
+
+/// Whether `options` leave a mount read-only that is `now` so: the last of
+/// `ro`/`rdonly` and `rw`/`noro` wins, as in mount(8).
+fn read_only_after(options: &[String], now: bool) -> bool {
+    options.iter().fold(now, |ro, o| match o.as_str() {
+        "ro" | "rdonly" => true,
+        "rw" | "noro" => false,
+        _ => ro,
+    })
 }
 
 /// What `mount_md -u` and `-r` name: a unit, or a path (a mount point or
@@ -226,13 +227,8 @@ impl RemountRequest {
         })
     }
 
-    /// Read-only after the remount: the last of `ro`/`rdonly` and
-    /// `rw`/`noro` given, else as it is now.
+    /// Read-only after the remount, from read-only `now`.
     pub fn read_only(&self, now: bool) -> bool {
-        self.options.iter().fold(now, |ro, o| match o.as_str() {
-            "ro" | "rdonly" => true,
-            "rw" | "noro" => false,
-            _ => ro,
-        })
+        read_only_after(&self.options, now)
     }
 }

@@ -161,13 +161,13 @@ pub fn classify(e: &Error) -> Failure {
 /// The real thing: this process's argv, the native platform, stdio.
 pub fn main() -> i32 {
     let argv: Vec<OsString> = std::env::args_os().collect();
+    let prog = progname(argv.first().map(|a| a.as_os_str()));
     if let Some(why) = platform::posix::set_id() {
-        let prog = progname(argv.first().map(|a| a.as_os_str()));
         let _ = writeln!(std::io::stderr(), "{prog}: {why}");
         return Flavor::from_name(&prog).exit_status(Failure::Permission);
     }
     // Long work shows a progress line, on a terminal only.
-    platform::posix::progress::enable_on_terminal(&progname(argv.first().map(|a| a.as_os_str())));
+    platform::posix::progress::enable_on_terminal(&prog);
     let mut platform = native();
     // A stop signal is noticed between steps and undoes the run.
     platform::posix::hold_stop_signals();

@@ -267,11 +267,7 @@ pub fn health(buf: &[u8], found: Found) -> Health {
             if state & EXT4_ERROR_FS != 0 {
                 why.push("errors recorded");
             }
-            if why.is_empty() {
-                Health::Clean
-            } else {
-                Health::NotClean(why.join(", "))
-            }
+            verdict(why)
         }
         Found::Ufs(_) => {
             let Some((at, big, _)) = ufs_super(buf) else { return Health::Unknown };
@@ -295,16 +291,21 @@ pub fn health(buf: &[u8], found: Found) -> Health {
             if flags & FS_NEEDSFSCK != 0 {
                 why.push("FS_NEEDSFSCK");
             }
-            if why.is_empty() {
-                Health::Clean
-            } else {
-                if flags & FS_SUJ != 0 {
-                    why.push("soft updates journal to replay");
-                }
-                Health::NotClean(why.join(", "))
+            if !why.is_empty() && flags & FS_SUJ != 0 {
+                why.push("soft updates journal to replay");
             }
+            verdict(why)
         }
         _ => Health::Unknown,
+    }
+}
+
+/// Clean when no flag said why not.
+fn verdict(why: Vec<&str>) -> Health {
+    if why.is_empty() {
+        Health::Clean
+    } else {
+        Health::NotClean(why.join(", "))
     }
 }
 

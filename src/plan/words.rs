@@ -5,8 +5,8 @@
 #![forbid(unsafe_code)]
 use super::{Examine, FsType, Plan, Step};
 use crate::device::Unit;
+use crate::error::quoted;
 use crate::request::{Backing, CreateMode, FsckPolicy};
-use std::path::Path;
 
 /// How a system names its disks and tools.
 #[derive(Debug, Clone, Copy)]
@@ -41,12 +41,6 @@ pub const FREEBSD: Vocabulary = Vocabulary {
     checker: "fsck_ufs -p",
 };
 
-/// A path as an admin would type it: in single quotes when it holds a
-/// space or a quote.
-fn path(p: &Path) -> String {
-    crate::error::quoted(p)
-}
-
 /// `2 GiB (2147483648 bytes)`, or bytes alone below a KiB.
 fn size(n: u64) -> String {
     let h = crate::size::human(n);
@@ -69,14 +63,14 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
     let mut lines = Vec::new();
     for step in &plan.steps {
         let line = match step {
-            Step::EnterNamespace(ns) => format!("enter the mount namespace of {}", path(ns)),
+            Step::EnterNamespace(ns) => format!("enter the mount namespace of {}", quoted(ns)),
             Step::OpenImage(o) => {
                 let how = if o.read_only { "read-only" } else { "read-write" };
                 match (o.create, &o.from) {
                     (_, Some(base)) => format!(
                         "open {} {how}, making it from {} if it does not exist (a clone where the host can)",
-                        path(&o.path),
-                        path(&base.path)
+                        quoted(&o.path),
+                        quoted(&base.path)
                     ),
                     (Some((n, mode)), None) => {
                         let blocks = match mode {
@@ -85,17 +79,17 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
                         };
                         format!(
                             "open {} {how}, creating it if it does not exist ({}, {blocks})",
-                            path(&o.path),
+                            quoted(&o.path),
                             size(n)
                         )
                     }
-                    (None, None) => format!("open {} {how} and lock it", path(&o.path)),
+                    (None, None) => format!("open {} {how} and lock it", quoted(&o.path)),
                 }
             }
             Step::PreDetach(n) => format!("detach {}{n} if it is attached and not in use (-D keeps it)", v.node),
             Step::Attach(a) => {
                 let what = match &a.backing {
-                    Backing::Vnode(p) => format!("attach {} as {}", path(p), v.a_disk),
+                    Backing::Vnode(p) => format!("attach {} as {}", quoted(p), v.a_disk),
                     Backing::Swap => format!("attach a swap-backed {}", v.disk),
                     Backing::Malloc => format!("attach a memory-backed {}", v.disk),
                 };
@@ -155,17 +149,17 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
                 };
                 let opts =
                     if m.options.is_empty() { String::new() } else { format!(", options {}", m.options.join(",")) };
-                format!("mount {disk}{} on {} ({t}{opts})", m.suffix, path(&m.mount_point))
+                format!("mount {disk}{} on {} ({t}{opts})", m.suffix, quoted(&m.mount_point))
             }
             Step::MountTmpfs(t) => {
                 let of = t.size.map(|n| format!(" of {}", size(n))).unwrap_or_default();
                 let opts =
                     if t.options.is_empty() { String::new() } else { format!(", options {}", t.options.join(",")) };
-                format!("mount a tmpfs{of} on {}{}", path(&t.mount_point), opts)
+                format!("mount a tmpfs{of} on {}{}", quoted(&t.mount_point), opts)
             }
-            Step::SetMode { mode, .. } => format!("set the mode of {} to {mode:04o}", path(&plan.mount_point)),
-            Step::SetOwner { uid, gid } => format!("set the owner of {} to {uid}:{gid}", path(&plan.mount_point)),
-            Step::CopySkeleton(p) => format!("copy {} into {}", path(p), path(&plan.mount_point)),
+            Step::SetMode { mode, .. } => format!("set the mode of {} to {mode:04o}", quoted(&plan.mount_point)),
+            Step::SetOwner { uid, gid } => format!("set the owner of {} to {uid}:{gid}", quoted(&plan.mount_point)),
+            Step::CopySkeleton(p) => format!("copy {} into {}", quoted(p), quoted(&plan.mount_point)),
         };
         lines.push(line);
     }
@@ -178,49 +172,16 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Attach, Format, Mount, OpenImage};
-    use crate::request::NewfsOpt;
+    use crate::plan::{of_line, Defaults};
 
-    fn plan(steps: Vec<Step>) -> Plan {
-        Plan { steps, mount_point: "/var/jails/j1".into(), mdconfig_path: None }
-    }
+    /// mdmfs's: the Linux line names its type.
+    const DEFAULTS: Defaults = Defaults { fstype: "ufs", probe_preserved: false, tmpfs_available: true };
 
     #[test]
     fn a_new_image_in_words() {
-        let p = plan(vec![
-            Step::OpenImage(OpenImage {
-                path: "/srv/j1.img".into(),
-                create: Some((2 << 30, CreateMode::Reserve)),
-                read_only: false,
-                from: None,
-            }),
-            Step::Attach(Attach {
-                unit: Unit::Auto,
-                backing: Backing::Vnode("/srv/j1.img".into()),
-                size: Some(2 << 30),
-                read_only: false,
-                direct_io: true,
-                formats: crate::plan::Formats::Always,
-            }),
-            Step::WaitForNode,
-            Step::Format(Format {
-                fstype: "ext4".into(),
-                options: vec![NewfsOpt { letter: 'i', value: Some("8192".into()) }],
-                soft_updates: true,
-                loud: false,
-                only_if_created: true,
-            }),
-            Step::Examine(Examine::BeforeMount(FsckPolicy::Auto)),
-            Step::Mount(Mount {
-                fstype: FsType::Named("ext4".into()),
-                options: vec!["rw".into(), "noatime".into()],
-                suffix: String::new(),
-                mount_point: "/var/jails/j1".into(),
-                sloppy: false,
-            }),
-            Step::SetMode { mode: 0o755, explicit: true },
-            Step::SetOwner { uid: 0, gid: 0 },
-        ]);
+        let line =
+            "mount_md -P --create -s 2g -F /srv/j1.img -T ext4 -i 8192 -o rw,noatime -p 0755 -w 0:0 md /var/jails/j1";
+        let p = of_line(&line.split(' ').collect::<Vec<_>>(), DEFAULTS);
         assert_eq!(
             describe(&p, &LINUX),
             [
@@ -238,31 +199,7 @@ mod tests {
 
     #[test]
     fn a_fixed_md_unit_on_freebsd() {
-        let p = plan(vec![
-            Step::PreDetach(3),
-            Step::Attach(Attach {
-                unit: Unit::Fixed(3),
-                backing: Backing::Swap,
-                size: Some(64 << 20),
-                read_only: false,
-                direct_io: true,
-                formats: crate::plan::Formats::Always,
-            }),
-            Step::Format(Format {
-                fstype: "ufs".into(),
-                options: vec![],
-                soft_updates: true,
-                loud: false,
-                only_if_created: false,
-            }),
-            Step::Mount(Mount {
-                fstype: FsType::Named("ufs".into()),
-                options: vec![],
-                suffix: String::new(),
-                mount_point: "/tmp/x y".into(),
-                sloppy: false,
-            }),
-        ]);
+        let p = of_line(&["mdmfs", "-s", "64m", "md3", "/tmp/x y"], DEFAULTS);
         assert_eq!(
             describe(&p, &FREEBSD),
             [

@@ -241,73 +241,57 @@ pub fn has_header(scheme: Scheme, start: &[u8], last: &[u8]) -> bool {
     }
 }
 
-fn os(v: Vec<String>) -> Vec<OsString> {
-    v.into_iter().map(OsString::from).collect()
-}
-
-fn path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+/// Words as an argument vector.
+fn os(words: &[&str]) -> Vec<OsString> {
+    words.iter().map(OsString::from).collect()
 }
 
 /// `cryptsetup luksFormat`: a LUKS2 header on `device`, the key read from
 /// standard input. `--batch-mode`: no question on a terminal (mount_md
 /// only formats what it created, or what `--reformat` names).
 pub fn luks_format_argv(device: &Path, kdf: Option<&Kdf>) -> Vec<OsString> {
-    let mut v: Vec<String> = vec!["luksFormat".into(), "--batch-mode".into(), "--type".into(), "luks2".into()];
-    v.extend(["--key-file".into(), "-".into()]);
-    if let Some(k) = kdf {
-        v.extend(k.cryptsetup_args());
-    }
-    v.push(path(device));
-    os(v)
+    let mut v = os(&["luksFormat", "--batch-mode", "--type", "luks2", "--key-file", "-"]);
+    v.extend(kdf.map(Kdf::cryptsetup_args).unwrap_or_default().into_iter().map(OsString::from));
+    v.push(device.into());
+    v
 }
 
 /// `cryptsetup open`: the LUKS2 header on `device` opened as the dm target
 /// `name`, the key read from standard input.
 pub fn luks_open_argv(device: &Path, name: &str, read_only: bool) -> Vec<OsString> {
-    let mut v: Vec<String> = vec!["open".into(), "--type".into(), "luks2".into(), "--key-file".into(), "-".into()];
+    let mut v = os(&["open", "--type", "luks2", "--key-file", "-"]);
     if read_only {
         v.push("--readonly".into());
     }
-    v.extend([path(device), name.to_string()]);
-    os(v)
+    v.extend([device.into(), name.into()]);
+    v
 }
 
 /// `cryptsetup open --test-passphrase`: checks the key against the header
 /// on `device` (the whole key derivation, no device-mapper target made):
 /// what an unlock costs, measured without mounting.
 pub fn luks_test_key_argv(device: &Path) -> Vec<OsString> {
-    os(vec![
-        "open".into(),
-        "--test-passphrase".into(),
-        "--type".into(),
-        "luks2".into(),
-        "--key-file".into(),
-        "-".into(),
-        path(device),
-    ])
+    let mut v = os(&["open", "--test-passphrase", "--type", "luks2", "--key-file", "-"]);
+    v.push(device.into());
+    v
 }
 
 /// `cryptsetup close`.
 pub fn luks_close_argv(name: &str) -> Vec<OsString> {
-    os(vec!["close".into(), name.to_string()])
+    os(&["close", name])
 }
 
 /// `cryptsetup resize`: the target `name` grown to all of its (grown)
 /// device. LUKS2 needs the volume key: from the kernel keyring where
 /// `open` left it, else from the key on standard input (`keyed`).
 pub fn luks_resize_argv(name: &str, keyed: bool) -> Vec<OsString> {
-    let mut v: Vec<String> = vec!["resize".into()];
-    if keyed {
-        v.extend(["--key-file".into(), "-".into()]);
-    }
-    v.push(name.to_string());
-    os(v)
+    let key: &[&str] = if keyed { &["--key-file", "-"] } else { &[] };
+    os(&[&["resize"], key, &[name]].concat())
 }
 
 /// `cryptsetup status`.
 pub fn luks_status_argv(name: &str) -> Vec<OsString> {
-    os(vec!["status".into(), name.to_string()])
+    os(&["status", name])
 }
 
 /// How geli gets the key: a key file on standard input and no passphrase
@@ -324,49 +308,42 @@ pub enum GeliKey {
 /// 4096-byte sectors. With a key file `-P -K -` (no passphrase, no
 /// PKCS#5v2: `eli_init` refuses `-i` with `-P`); with a passphrase `-J -`.
 pub fn geli_init_argv(provider: &str, key: GeliKey) -> Vec<OsString> {
-    let mut v: Vec<String> =
-        ["init", "-B", "none", "-e", "AES-XTS", "-l", "256", "-s", "4096"].map(String::from).to_vec();
-    match key {
-        GeliKey::File => v.extend(["-P", "-K", "-"].map(String::from)),
-        GeliKey::Passphrase => v.extend(["-J", "-"].map(String::from)),
-    }
-    v.push(provider.to_string());
-    os(v)
+    let key: &[&str] = match key {
+        GeliKey::File => &["-P", "-K", "-"],
+        GeliKey::Passphrase => &["-J", "-"],
+    };
+    os(&[&["init", "-B", "none", "-e", "AES-XTS", "-l", "256", "-s", "4096"], key, &[provider]].concat())
 }
 
 /// `geli attach`: `provider.eli` appears. `-p -k -` with a key file
 /// (geom_eli.c `eli_genkey_passphrase`: "Missing -p flag." otherwise for
 /// metadata made with `-P`); `-j -` with a passphrase; `-r` read-only.
 pub fn geli_attach_argv(provider: &str, key: GeliKey, read_only: bool) -> Vec<OsString> {
-    let mut v: Vec<String> = vec!["attach".into()];
-    match key {
-        GeliKey::File => v.extend(["-p", "-k", "-"].map(String::from)),
-        GeliKey::Passphrase => v.extend(["-j", "-"].map(String::from)),
-    }
-    if read_only {
-        v.push("-r".into());
-    }
-    v.push(provider.to_string());
-    os(v)
+    let key: &[&str] = match key {
+        GeliKey::File => &["-p", "-k", "-"],
+        GeliKey::Passphrase => &["-j", "-"],
+    };
+    let ro: &[&str] = if read_only { &["-r"] } else { &[] };
+    os(&[&["attach"], key, ro, &[provider]].concat())
 }
 
 /// `geli detach provider.eli`.
 pub fn geli_detach_argv(eli: &str) -> Vec<OsString> {
-    os(vec!["detach".into(), eli.to_string()])
+    os(&["detach", eli])
 }
 
 /// `geli resize -s OLDSIZE provider`: moves the metadata from the last
 /// sector of the old size to the last sector of the unit now (geom_eli.c
 /// `eli_resize`).
 pub fn geli_resize_argv(provider: &str, old_size: u64) -> Vec<OsString> {
-    os(vec!["resize".into(), "-s".into(), old_size.to_string(), provider.to_string()])
+    os(&["resize", "-s", &old_size.to_string(), provider])
 }
 
 /// What `-N` and `-X` say the crypt step runs on `device` (`/dev/loop?`,
 /// `/dev/md3`) for `mount_point`: the argument vectors, and where the key
 /// comes from (never the key).
 pub fn describe(e: &Encrypt, read_only: bool, device: &Path, mount_point: &[u8]) -> String {
-    let line = |v: Vec<OsString>| v.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ");
+    let line = |v: Vec<OsString>| crate::grow_ops::show_argv(&v);
     let key = match &e.key_file {
         Some(k) => format!("the key from {} on standard input", crate::error::quoted(k)),
         None => "the passphrase asked on the terminal, through a pipe".to_string(),

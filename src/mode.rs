@@ -55,13 +55,8 @@ fn apply_clause(clause: &str, mut mode: u32, umask: u32) -> Option<u32> {
                 'x' => 0o111,
                 // X: execute if it is a directory or anything has x; the
                 // base 0777 always has x (getmode(set, 0777)).
-                'X' => {
-                    if mode & 0o111 != 0 {
-                        0o111
-                    } else {
-                        0
-                    }
-                }
+                'X' if mode & 0o111 != 0 => 0o111,
+                'X' => 0,
                 's' => SETID,
                 't' => STICKY,
                 'u' => copy_class((mode & 0o700) >> 6),

@@ -187,17 +187,10 @@ mod tests {
         assert_eq!(in_use(base, &[], &[]), None);
     }
 
-    fn ext(ro_compat: u32) -> Vec<u8> {
-        let mut b = vec![0u8; 4096];
-        b[1024 + 0x38..1024 + 0x3A].copy_from_slice(&0xEF53u16.to_le_bytes());
-        b[1024 + 0x5C..1024 + 0x60].copy_from_slice(&4u32.to_le_bytes()); // has_journal
-        b[1024 + 0x60..1024 + 0x64].copy_from_slice(&0x2C2u32.to_le_bytes()); // extents, 64bit, flex_bg
-        b[1024 + 0x64..1024 + 0x68].copy_from_slice(&ro_compat.to_le_bytes());
-        b
-    }
-
     #[test]
     fn each_file_system_its_tool() {
+        // has_journal; extents, 64bit, flex_bg; with and without metadata_csum.
+        let ext = |ro_compat| crate::superblock::tests::ext(4, 0x2C2, ro_compat);
         assert_eq!(
             new_identity(&ext(0x400 | 0x3)),
             Identity::Run { program: "tune2fs", args: &["-O", "metadata_csum_seed", "-U", "random"] }

@@ -371,10 +371,11 @@ pub fn decide(policy: FsckPolicy, found: Found, health: &Health, read_only: bool
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ext(compat: u32, incompat: u32, ro_compat: u32) -> Vec<u8> {
+    /// An ext2/3/4 superblock with these feature words.
+    pub(crate) fn ext(compat: u32, incompat: u32, ro_compat: u32) -> Vec<u8> {
         let mut b = vec![0u8; 4096];
         b[EXT_SB + 0x38..EXT_SB + 0x3A].copy_from_slice(&EXT_MAGIC.to_le_bytes());
         b[EXT_SB + 0x5C..EXT_SB + 0x60].copy_from_slice(&compat.to_le_bytes());

@@ -253,7 +253,7 @@ pub fn selector(mode: Mode) -> Option<&'static Flag> {
 
 /// `-x arg` / `--name=value` / `--name[=value]`, as the usage (in
 /// brackets) and `--help` show it.
-fn spelled(f: &Flag) -> String {
+pub(super) fn spelled(f: &Flag) -> String {
     match (f.short, f.long, f.arg) {
         (Some(c), _, Arg::Required(a)) => format!("-{c} {a}"),
         (None, Some(l), Arg::Required(a)) => format!("--{l}={a}"),

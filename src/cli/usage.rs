@@ -18,13 +18,7 @@ pub fn help_text(flavor: Flavor, prog: &str) -> String {
             let mut out = flags::helper_usage(prog);
             out.push_str("\nhelper options:\n");
             for f in flags::HELPER_FLAGS {
-                let name = match (f.short, f.long, f.arg) {
-                    (Some(c), _, flags::Arg::Required(a)) => format!("-{c} {a}"),
-                    (Some(c), _, _) => format!("-{c}"),
-                    (None, Some(l), _) => format!("--{l}"),
-                    (None, None, _) => continue,
-                };
-                out.push_str(&flags::help_line(&name, f.help));
+                out.push_str(&flags::help_line(&flags::spelled(f), f.help));
             }
             out.push_str("\nmount_md options in the -o list:\n\n");
             out.push_str(&flags::help("mount_md"));

@@ -320,15 +320,16 @@ fn zsh_action(v: &Value) -> String {
 fn zsh_spec(f: &Flag, values: bool) -> String {
     let name = f.name();
     let help = zq(f.help);
-    match f.arg {
-        Arg::None => format!("'{name}[{help}]'"),
-        Arg::Required(a) if values => format!("'{name}[{help}]:{}:{}'", zq(a), zsh_action(&value(a))),
-        Arg::Optional(a) if values => format!("'{name}[{help}]::{}:{}'", zq(a), zsh_action(&value(a))),
-        // `-F img` or `-Fimg`; `--fsck=never` only.
-        Arg::Required(a) if f.short.is_some() => format!("'{name}+[{help}]:{}:{}'", zq(a), zsh_action(&value(a))),
-        Arg::Required(a) => format!("'{name}=-[{help}]:{}:{}'", zq(a), zsh_action(&value(a))),
-        Arg::Optional(a) => format!("'{name}=-[{help}]::{}:{}'", zq(a), zsh_action(&value(a))),
-    }
+    let (Arg::Required(a) | Arg::Optional(a)) = f.arg else { return format!("'{name}[{help}]'") };
+    // `-F img` or `-Fimg`; `--fsck=never` only (an optional value is a
+    // long option's).
+    let attached = match (values, f.short) {
+        (true, _) => "",
+        (false, Some(_)) => "+",
+        (false, None) => "=-",
+    };
+    let colons = if matches!(f.arg, Arg::Optional(_)) { "::" } else { ":" };
+    format!("'{name}{attached}[{help}]{colons}{}:{}'", zq(a), zsh_action(&value(a)))
 }
 
 fn zsh_array(out: &mut String, var: &str, specs: impl Iterator<Item = String>) {

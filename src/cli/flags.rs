@@ -20,22 +20,17 @@ pub enum Mode {
 
 impl Mode {
     const fn bit(self) -> u8 {
-        match self {
-            Mode::Mount => 1,
-            Mode::Release => 2,
-            Mode::Grow => 4,
-            Mode::List => 8,
-        }
+        1 << self as u8
     }
 
     /// Every mode, the default (Mount) first.
     pub const ALL: [Mode; 4] = [Mode::Mount, Mode::Release, Mode::Grow, Mode::List];
 }
 
-const MOUNT: u8 = 1;
-const RELEASE: u8 = 2;
-const GROW: u8 = 4;
-const LIST: u8 = 8;
+const MOUNT: u8 = Mode::Mount.bit();
+const RELEASE: u8 = Mode::Release.bit();
+const GROW: u8 = Mode::Grow.bit();
+const LIST: u8 = Mode::List.bit();
 const EVERY: u8 = MOUNT | RELEASE | GROW | LIST;
 
 /// Whether an option takes an argument, and its name in the usage text.

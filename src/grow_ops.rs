@@ -42,16 +42,8 @@ impl Tool {
         match self {
             Tool::E2fsck => words(&["e2fsck", "-f", "-p", device]),
             Tool::Resize2fs => words(&["resize2fs", device]),
-            Tool::XfsGrowfs => {
-                let mut a = words(&["xfs_growfs"]);
-                a.push(mp());
-                a
-            }
-            Tool::BtrfsResize => {
-                let mut a = words(&["btrfs", "filesystem", "resize", "max"]);
-                a.push(mp());
-                a
-            }
+            Tool::XfsGrowfs => [words(&["xfs_growfs"]), vec![mp()]].concat(),
+            Tool::BtrfsResize => [words(&["btrfs", "filesystem", "resize", "max"]), vec![mp()]].concat(),
             Tool::Growfs => words(&["growfs", "-y", device]),
         }
     }

@@ -187,10 +187,11 @@ pub fn unquote(item: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn words(s: &str) -> Vec<OsString> {
+    /// A command line split at spaces (argv without `argv[0]`).
+    pub(crate) fn words(s: &str) -> Vec<OsString> {
         s.split(' ').map(OsString::from).collect()
     }
 

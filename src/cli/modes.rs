@@ -96,10 +96,7 @@ pub fn target_of(word: &OsString) -> Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(s: &str) -> Vec<OsString> {
-        s.split(' ').map(OsString::from).collect()
-    }
+    use crate::cli::tests::words;
 
     #[test]
     fn grow() {

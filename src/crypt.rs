@@ -276,7 +276,6 @@ pub fn luks_test_key_argv(device: &Path) -> Vec<OsString> {
     v
 }
 
-/// `cryptsetup close`.
 pub fn luks_close_argv(name: &str) -> Vec<OsString> {
     os(&["close", name])
 }
@@ -289,7 +288,6 @@ pub fn luks_resize_argv(name: &str, keyed: bool) -> Vec<OsString> {
     os(&[&["resize"], key, &[name]].concat())
 }
 
-/// `cryptsetup status`.
 pub fn luks_status_argv(name: &str) -> Vec<OsString> {
     os(&["status", name])
 }
@@ -327,7 +325,6 @@ pub fn geli_attach_argv(provider: &str, key: GeliKey, read_only: bool) -> Vec<Os
     os(&[&["attach"], key, ro, &[provider]].concat())
 }
 
-/// `geli detach provider.eli`.
 pub fn geli_detach_argv(eli: &str) -> Vec<OsString> {
     os(&["detach", eli])
 }

@@ -168,7 +168,7 @@ pub fn main() -> i32 {
     }
     // Long work shows a progress line, on a terminal only.
     platform::posix::progress::enable_on_terminal(&prog);
-    let mut platform = native();
+    let mut platform = Native::new();
     // A stop signal is noticed between steps and undoes the run.
     platform::posix::hold_stop_signals();
     run(&argv, &mut platform, &SystemHost, &mut std::io::stdout(), &mut std::io::stderr())
@@ -180,8 +180,3 @@ pub fn main() -> i32 {
 pub type Native = platform::linux::Linux;
 #[cfg(md_backend)]
 pub type Native = platform::freebsd::FreeBsd<platform::freebsd::sys::Kernel>;
-
-/// The platform of the machine we run on.
-pub fn native() -> Native {
-    Native::new()
-}

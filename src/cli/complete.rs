@@ -26,7 +26,6 @@ impl Shell {
     }
 }
 
-/// The script for `shell`.
 pub fn script(shell: Shell) -> String {
     match shell {
         Shell::Bash => bash(),

@@ -163,7 +163,6 @@ pub const FLAGS: &[Flag] = &[
     long("completion", R("bash|zsh"), EVERY, "print the shell's completion script on standard output and exit 0"),
 ];
 
-/// The flags valid in `mode`.
 pub fn flags_for(mode: Mode) -> impl Iterator<Item = &'static Flag> {
     FLAGS.iter().filter(move |f| f.valid_in(mode))
 }
@@ -199,12 +198,10 @@ fn longs_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<(&'static str, Lon
         .collect()
 }
 
-/// The getopt string of one mode.
 pub fn spec(mode: Mode) -> String {
     spec_of(flags_for(mode))
 }
 
-/// The long options of one mode.
 pub fn longs(mode: Mode) -> Vec<(&'static str, LongArg)> {
     longs_of(flags_for(mode))
 }
@@ -379,17 +376,14 @@ pub const HELPER_FLAGS: &[Flag] = &[
     long("version", N, MOUNT, "print the version on standard output and exit 0"),
 ];
 
-/// mount.md's getopt string.
 pub fn helper_spec() -> String {
     spec_of(HELPER_FLAGS.iter())
 }
 
-/// mount.md's long options.
 pub fn helper_longs() -> Vec<(&'static str, LongArg)> {
     longs_of(HELPER_FLAGS.iter())
 }
 
-/// mount.md's usage text.
 pub fn helper_usage(prog: &str) -> String {
     format!(
         "usage: {prog} md-device mount-point [-fnsv] [-N namespace] [-o options]\n\
@@ -401,7 +395,6 @@ pub fn helper_usage(prog: &str) -> String {
     )
 }
 
-/// The version line.
 pub fn version(prog: &str) -> String {
     format!("{prog} (mount_md) {}\n", env!("CARGO_PKG_VERSION"))
 }

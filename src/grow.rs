@@ -206,16 +206,14 @@ pub fn execute(
             None => (ops.run(step), true),
         };
         match ran {
-            Ok(()) => {
-                done.push(step);
-            }
+            Ok(()) => done.push(step),
             Err(e) if grown => {
                 // Only the detach is left: the grow is done and stays.
                 let tail = format!(
                     "the image and its file system were grown to {} bytes; the unit is still attached",
                     new_size(steps).unwrap_or_default()
                 );
-                return Err(Error { what: e.what, why: append(e.why, &tail), ..e });
+                return Err(append(e, &tail));
             }
             Err(e) => {
                 // A grower that failed may have begun to use the new space:
@@ -239,7 +237,7 @@ pub fn execute(
                     }
                 }
                 if opts.scratch {
-                    return Err(Error { what: e.what, why: append(e.why, "the new image is removed"), ..e });
+                    return Err(append(e, "the new image is removed"));
                 }
                 return Err(explain(e, found, steps, larger, hint));
             }
@@ -294,7 +292,7 @@ fn explain(e: Error, found: &Found, steps: &[GrowStep], larger: bool, hint: Opti
         ),
         _ => "nothing changed".to_string(),
     };
-    Error { what: e.what, why: append(e.why, &tail), ..e }
+    append(e, &tail)
 }
 
 /// The size the steps make the image and disk (ExtendImage and
@@ -307,12 +305,14 @@ fn new_size(steps: &[GrowStep]) -> Option<u64> {
     })
 }
 
-fn append(why: crate::error::Why, tail: &str) -> crate::error::Why {
+/// `e` with what its failure left behind said after its cause.
+fn append(e: Error, tail: &str) -> Error {
     use crate::error::{strerror, Why};
-    match why {
+    let why = match e.why {
         Why::Errno(n) => Why::Text(format!("{} ({tail})", strerror(n))),
         Why::Explained(t, n) => Why::Text(format!("{t}: {} ({tail})", strerror(n))),
         Why::Text(t) => Why::Text(format!("{t} ({tail})")),
         Why::Nothing => Why::Text(tail.to_string()),
-    }
+    };
+    Error { why, ..e }
 }

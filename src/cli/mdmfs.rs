@@ -241,13 +241,9 @@ pub fn interpret(
                     let path = arg
                         .filter(|a| !a.is_empty())
                         .ok_or_else(|| CliError::Fatal("--from: no base image named".into()))?;
-                    req.from
-                        .get_or_insert_with(|| crate::template::Base {
-                            path: PathBuf::new(),
-                            clone: Default::default(),
-                            size: None,
-                        })
-                        .path = PathBuf::from(path);
+                    // Its clone policy and size are set once every option is read.
+                    let path = PathBuf::from(path);
+                    req.from = Some(crate::template::Base { path, clone: Default::default(), size: None });
                 }
                 Some("clone") => {
                     let clone = match value()? {

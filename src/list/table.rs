@@ -230,17 +230,16 @@ mod tests {
 
     #[test]
     fn human_sizes() {
-        let h = |n| human(n);
-        assert_eq!(h(0), "0B");
-        assert_eq!(h(1023), "1023B");
-        assert_eq!(h(1024), "1.0K");
-        assert_eq!(h(1536), "1.5K");
-        assert_eq!(h(10 * 1024), "10K");
-        assert_eq!(h(1024 * 1024 - 1), "1.0M");
-        assert_eq!(h(2 << 30), "2.0G");
-        assert_eq!(h(20 << 30), "20G");
-        assert_eq!(h(1_006_632_960), "960M");
-        assert_eq!(h(u64::MAX), "16E");
+        assert_eq!(human(0), "0B");
+        assert_eq!(human(1023), "1023B");
+        assert_eq!(human(1024), "1.0K");
+        assert_eq!(human(1536), "1.5K");
+        assert_eq!(human(10 * 1024), "10K");
+        assert_eq!(human(1024 * 1024 - 1), "1.0M");
+        assert_eq!(human(2 << 30), "2.0G");
+        assert_eq!(human(20 << 30), "20G");
+        assert_eq!(human(1_006_632_960), "960M");
+        assert_eq!(human(u64::MAX), "16E");
     }
 
     #[test]

@@ -372,13 +372,6 @@ mod tests {
     }
 
     #[test]
-    fn schemes() {
-        assert_eq!(Scheme::parse("luks2"), Ok(Scheme::Luks2));
-        assert_eq!(Scheme::parse("geli"), Ok(Scheme::Geli));
-        assert!(Scheme::parse("luks1").unwrap_err().contains("expected luks2"));
-    }
-
-    #[test]
     fn kdf_forms() {
         assert_eq!(Kdf::parse("argon2id:65536:200"), Ok(Kdf::Argon2 { id: true, memory_kib: 65536, time_ms: 200 }));
         assert_eq!(Kdf::parse("argon2i:64m:50"), Ok(Kdf::Argon2 { id: false, memory_kib: 65536, time_ms: 50 }));

@@ -163,29 +163,6 @@ pub enum Step {
     },
 }
 
-impl Step {
-    /// Short name for messages and failure injection.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Step::EnterNamespace(_) => "namespace",
-            Step::OpenImage(_) => "open",
-            Step::PreDetach(_) => "predetach",
-            Step::Attach(_) => "attach",
-            Step::WaitForNode => "wait",
-            Step::Crypt(_) => "crypt",
-            Step::Examine(Examine::BeforeFormat) => "guard",
-            Step::Examine(Examine::BeforeMount(_)) => "fsck",
-            Step::Format(_) => "format",
-            Step::Mount(_) => "mount",
-            Step::MountTmpfs(_) => "tmpfs",
-            Step::SetMode { .. } => "chmod",
-            Step::SetOwner { .. } => "chown",
-            Step::CopySkeleton(_) => "skel",
-            Step::NewIdentity { .. } => "identity",
-        }
-    }
-}
-
 /// The steps, in order, plus what the executor needs to report on them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {

@@ -195,7 +195,7 @@ mod tests {
             "openat(\"/nonexistent\", O_RDONLY|O_NOFOLLOW|O_NONBLOCK) (a symlink only if nobody else can change it); \
              flock(<img's lock file>, LOCK_EX) (at most 10 s)"
         );
-        assert_eq!(p.steps[1].kind(), "predetach");
+        assert_eq!(p.steps[1], Step::PreDetach(4));
         assert_eq!(l.describe(&p.steps[1], None, None), "ioctl(/dev/loop4, LOOP_CLR_FD) if bound and not in use");
         assert_eq!(
             l.describe(&p.steps[2], None, None),
@@ -223,7 +223,7 @@ mod tests {
         let l = Linux::new();
         let attach = |args: &[&str]| {
             let p = plan(args);
-            let a = p.steps.iter().find(|s| s.kind() == "attach").expect("attach step").clone();
+            let a = p.steps.iter().find(|s| matches!(s, Step::Attach(_))).expect("attach step").clone();
             l.describe(&a, None, None)
         };
         let flags = |line: String| {

@@ -288,10 +288,6 @@ pub fn luks_resize_argv(name: &str, keyed: bool) -> Vec<OsString> {
     os(&[&["resize"], key, &[name]].concat())
 }
 
-pub fn luks_status_argv(name: &str) -> Vec<OsString> {
-    os(&["status", name])
-}
-
 /// How geli gets the key: a key file on standard input and no passphrase
 /// (`-P`/`-p`), or a passphrase on standard input and no key file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -472,7 +468,6 @@ mod tests {
         assert_eq!(strs(&luks_close_argv("mount_md-00")), ["close", "mount_md-00"]);
         assert_eq!(strs(&luks_resize_argv("n", true)), ["resize", "--key-file", "-", "n"]);
         assert_eq!(strs(&luks_resize_argv("n", false)), ["resize", "n"]);
-        assert_eq!(strs(&luks_status_argv("n")), ["status", "n"]);
     }
 
     #[test]

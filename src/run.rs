@@ -1,7 +1,7 @@
 //! The one linear main, as FreeBSD's sbin tools have it: name → flavor,
 //! argv → request, request → plan, plan → platform; one line on failure.
 #![forbid(unsafe_code)]
-use crate::cli::{self, usage, CliError, Host};
+use crate::cli::{self, CliError, Host};
 use crate::error::Error;
 use crate::exec;
 use crate::flavor::{progname, Failure, Flavor};
@@ -30,7 +30,7 @@ pub fn run<P: Describe>(
             if let Some(line) = line {
                 let _ = writeln!(err, "{prog}: {line}");
             }
-            let _ = write!(err, "{}", usage::usage_text(flavor, &prog));
+            let _ = write!(err, "{}", cli::flags::usage_text(flavor, &prog));
             return flavor.exit_status(Failure::Usage);
         }
         Err(CliError::Fatal(msg)) => {
@@ -38,7 +38,7 @@ pub fn run<P: Describe>(
             return flavor.exit_status(Failure::Usage);
         }
         Err(CliError::Help) => {
-            let _ = write!(out, "{}", usage::help_text(flavor, &prog));
+            let _ = write!(out, "{}", cli::flags::help_text(flavor, &prog));
             return 0;
         }
         Err(CliError::Version) => {

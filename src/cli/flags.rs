@@ -1,9 +1,10 @@
 //! The one table of command-line options. The getopt strings, the long
-//! option lists, the usage text and the shell completions
+//! option lists, the usage and `--help` texts and the shell completions
 //! ([`super::complete`]) are generated from it, and
 //! `tests/repo/manpage.rs` checks the man page against it, so an option is
 //! spelled once here and once in its `match` arm.
 use super::getopt::{LongArg, Opt};
+use crate::flavor::Flavor;
 
 /// What a command line asks mount_md to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +246,7 @@ pub fn selector(mode: Mode) -> Option<&'static Flag> {
 
 /// `-x arg` / `--name=value` / `--name[=value]`, as the usage (in
 /// brackets) and `--help` show it.
-pub(super) fn spelled(f: &Flag) -> String {
+fn spelled(f: &Flag) -> String {
     match (f.short, f.long, f.arg) {
         (Some(c), _, Arg::Required(a)) => format!("-{c} {a}"),
         (None, Some(l), Arg::Required(a)) => format!("--{l}={a}"),
@@ -334,7 +335,7 @@ pub fn help(prog: &str) -> String {
 }
 
 /// `  name   text`, the text wrapped at 79 columns under itself.
-pub fn help_line(name: &str, text: &str) -> String {
+fn help_line(name: &str, text: &str) -> String {
     const INDENT: usize = 31;
     let mut out = format!("  {name:<28} ");
     let mut col = out.len().max(INDENT);
@@ -397,6 +398,32 @@ pub fn helper_usage(prog: &str) -> String {
 
 pub fn version(prog: &str) -> String {
     format!("{prog} (mount_md) {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// The usage text for `prog` (`mount.md`'s is util-linux's documented
+/// helper synopsis), ending in a newline.
+pub fn usage_text(flavor: Flavor, prog: &str) -> String {
+    match flavor {
+        Flavor::LinuxHelper => helper_usage(prog),
+        _ => usage(prog),
+    }
+}
+
+/// `--help`.
+pub fn help_text(flavor: Flavor, prog: &str) -> String {
+    match flavor {
+        Flavor::LinuxHelper => {
+            let mut out = helper_usage(prog);
+            out.push_str("\nhelper options:\n");
+            for f in HELPER_FLAGS {
+                out.push_str(&help_line(&spelled(f), f.help));
+            }
+            out.push_str("\nmount_md options in the -o list:\n\n");
+            out.push_str(&help("mount_md"));
+            out
+        }
+        _ => help(prog),
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ pub mod getopt;
 pub mod helper;
 pub mod mdmfs;
 pub mod modes;
-pub mod usage;
 
 use crate::flavor::Flavor;
 use crate::request::Command;

@@ -3,15 +3,12 @@
 //! ([`collect`]) from what the backend answers, and printed by [`table`]
 //! (a table for people, a JSON object for monitors).
 //!
-//! Paths and marks are the bytes the kernel gave. In text, space,
-//! backslash, every control character (C0 such as tab, newline and
-//! escape; DEL; C1, U+0080 to U+009F) and every byte that is not UTF-8 are
-//! written in octal a byte at a time (`\040`, `\134`, `\011`, `\012`,
-//! `\033`, `\177`, `\302\233`), as /proc/self/mountinfo and fstab(5) write
-//! the first four, so every line splits at spaces and prints nothing a
-//! terminal would act on. In JSON, control characters are escaped and
-//! bytes that are not UTF-8 become U+FFFD (lossy for such names: the text
-//! form keeps them, in octal).
+//! Paths and marks are the bytes the kernel gave. In text they are
+//! escaped in octal ([`escape_field`]: `\040`, `\134`, `\011`, `\012` as
+//! /proc/self/mountinfo and fstab(5) write them), so every line splits at
+//! spaces and prints nothing a terminal would act on; in JSON
+//! ([`json_string`]) a name that is not UTF-8 is lossy, the text form
+//! keeps it.
 #![forbid(unsafe_code)]
 pub mod table;
 

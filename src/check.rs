@@ -1,14 +1,14 @@
 //! The one check of a plan against the system ([`check`]), and the
 //! look-ups and refusals it shares with the executor's Attach and Examine
 //! steps: which units hold the image and what the mount point holds
-//! (`before_attach`), and what an image's first bytes allow
-//! (`format_consent`, `unmountable`).
+//! (`before_attach`), and what an image's first bytes allow (`judge`).
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Existing, Occupant};
 use crate::plan::{Attach, Examine, Plan, Step};
 use crate::platform::{Device, FileId, Head, PathKind, Platform};
 use crate::request::Backing;
+use crate::superblock::{self, Found};
 
 /// The one check of `plan` against the system, run before the first step
 /// by the real run and by `-N` alike, so that a dry run refuses where the
@@ -118,43 +118,58 @@ pub(crate) fn before_attach<P: Platform + ?Sized>(
     Ok((Before::Attach, Vec::new()))
 }
 
-/// The refusal to format over what an image already holds: a file
-/// system or other signature it recognises, or else any byte that is not
-/// zero in its first [`crate::superblock::EMPTY_LEN`] bytes (mdmfs formats
-/// whatever it is given; mount_md asks for `--reformat`).
-pub(crate) fn format_consent(head: &[u8], found: crate::superblock::Found, what: String) -> Option<Error> {
-    if let Some(fs) = found.name() {
-        return Some(Error::text(
-            what,
-            format!(
-                "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
-            ),
-        ));
-    }
-    (!crate::superblock::empty(head)).then(|| {
-        Error::text(
-            what,
-            "is not empty (its first MiB holds data mount_md does not recognise); \
-             not formatting it (--reformat formats it anyway)",
-        )
-    })
-}
-
-/// Why a kept (`-P`) image cannot be mounted, known from its first bytes:
-/// it holds nothing at all (an image made with dd or truncate and never
-/// formatted). A file system larger than the disk `-s` makes is not a
-/// refusal: the disk is made its size ([`Run::fit_to_fs`]).
-pub(crate) fn unmountable(head: &[u8], found: crate::superblock::Found, what: &str) -> Option<Error> {
-    use crate::superblock;
+/// What the Examine step `e` makes of a disk's first bytes `head` (as
+/// [`superblock::probe`] found them, `found`), the one rule for [`check`]
+/// on the image file and for the run on the attached disk; `what` names
+/// the image.
+///
+/// * Before a format: a file system or other signature it recognises is
+///   refused, and so is any byte that is not zero in its first
+///   [`superblock::EMPTY_LEN`] bytes (mdmfs formats whatever it is given;
+///   mount_md asks for `--reformat`).
+/// * Before mounting a kept (`-P`) file system: nothing at all is refused
+///   (an image made with dd or truncate and never formatted), unless the
+///   file system lives in a layer above the disk (`layered`). A file
+///   system larger than the disk `-s` makes is not a refusal: the disk is
+///   made its size ([`Run::fit_to_fs`]). Then `--fsck` decides
+///   (`read_only`: the disk is attached read-only).
+pub(crate) fn judge(
+    e: &Examine,
+    head: &[u8],
+    found: Found,
+    what: &str,
+    layered: bool,
+    read_only: bool,
+) -> Result<Option<superblock::Decision>> {
+    let policy = match e {
+        Examine::BeforeMount(policy) => *policy,
+        Examine::BeforeFormat => {
+            return match found.name() {
+                Some(fs) => Err(Error::text(
+                    what,
+                    format!(
+                        "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
+                    ),
+                )),
+                None if !superblock::empty(head) => Err(Error::text(
+                    what,
+                    "is not empty (its first MiB holds data mount_md does not recognise); \
+                     not formatting it (--reformat formats it anyway)",
+                )),
+                None => Ok(None),
+            }
+        }
+    };
     // Nothing read is not "empty": a platform that cannot read its disks
     // sees nothing.
-    (found == superblock::Found::Unknown && !head.is_empty() && superblock::empty(head)).then(|| {
-        Error::text(
+    if found == Found::Unknown && !head.is_empty() && superblock::empty(head) && !layered {
+        return Err(Error::text(
             what,
             "is empty (all zeros where a file system begins): there is nothing to mount; \
              drop -P to format it, or use --create to make and format a missing image",
-        )
-    })
+        ));
+    }
+    Ok(Some(superblock::decide(policy, found, &superblock::health(head, found), read_only)))
 }
 
 /// [`check`]: what the superblock of an image that exists would make the run
@@ -162,7 +177,6 @@ pub(crate) fn unmountable(head: &[u8], found: crate::superblock::Found, what: &s
 /// check; a disk read-only under `always`). Read from the image file: the
 /// disk starts where the image does.
 fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
-    use crate::superblock::{self, Decision};
     let Backing::Vnode(path) = &a.backing else { return Ok(()) };
     // Behind a crypt layer the image holds ciphertext: what the file
     // system is, is read at the Examine step, through the opened layer.
@@ -180,19 +194,10 @@ fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach
         Examine::BeforeMount(_) => superblock::PROBE_LEN,
     };
     let Some(head) = platform.read_start(Head::Image(path), len)? else { return Ok(()) };
-    let found = superblock::probe(&head);
     let what = crate::error::quoted(path);
-    match e {
-        Examine::BeforeFormat => format_consent(&head, found, what).map_or(Ok(()), Err),
-        Examine::BeforeMount(policy) => {
-            if let Some(e) = unmountable(&head, found, &what).filter(|_| !layered(plan)) {
-                return Err(e);
-            }
-            match superblock::decide(*policy, found, &superblock::health(&head, found), a.read_only) {
-                Decision::Refuse(why) => Err(Error::text(what, why)),
-                _ => Ok(()),
-            }
-        }
+    match judge(e, &head, superblock::probe(&head), &what, layered(plan), a.read_only)? {
+        Some(superblock::Decision::Refuse(why)) => Err(Error::text(what, why)),
+        _ => Ok(()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! every step already done, newest first (unmount what it mounted, detach
 //! what it attached), then returns the original error.
 #![forbid(unsafe_code)]
-use crate::check::{before_attach, format_consent, fstype_of, layered, unmountable, Before};
+use crate::check::{before_attach, fstype_of, judge, layered, Before};
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::plan::{Attach, Examine, FsType, Plan, Step};
@@ -409,25 +409,18 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         if let (Examine::BeforeMount(_), superblock::Found::Mountable(t)) = (e, found) {
             self.probed = Some(t.to_string());
         }
-        let policy = match e {
-            Examine::BeforeFormat => return format_consent(&head, found, what).map_or(Ok(()), Err),
-            Examine::BeforeMount(policy) => *policy,
-        };
-        if let Some(e) = unmountable(&head, found, &what).filter(|_| !layered(self.plan)) {
-            return Err(e);
-        }
-        let health = superblock::health(&head, found);
-        match superblock::decide(policy, found, &health, read_only) {
+        let Some(decision) = judge(e, &head, found, &what, layered(self.plan), read_only)? else { return Ok(()) };
+        match decision {
             Decision::Mount(why) => self.debug_line(&format!("{what}: {why}")),
             Decision::Warn(why) => self.warn(&format!("{what}: {why}")),
             Decision::Refuse(why) => return Err(Error::text(what, why)),
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
-                let force = policy == FsckPolicy::Always;
+                let force = *e == Examine::BeforeMount(FsckPolicy::Always);
                 let disk = need(&self.disk, "a device before attaching one")?;
                 match self.platform.helper(disk, Helper::Fsck(fs, force))? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
-                    None if policy == FsckPolicy::Always => {
+                    None if force => {
                         return Err(Error::text(
                             what,
                             format!(

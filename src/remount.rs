@@ -195,7 +195,6 @@ mod tests {
             dry_run: false,
             show_plan: false,
             debug: false,
-            namespace: None,
         }
     }
 

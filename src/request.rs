@@ -202,7 +202,6 @@ pub struct RemountRequest {
     pub dry_run: bool,
     pub show_plan: bool,
     pub debug: bool,
-    pub namespace: Option<PathBuf>,
 }
 
 impl RemountRequest {
@@ -223,7 +222,6 @@ impl RemountRequest {
             dry_run: req.dry_run,
             show_plan: req.show_plan,
             debug: req.debug,
-            namespace: req.namespace.clone(),
         })
     }
 

@@ -102,8 +102,7 @@ struct Run<'p, 'o, 'w, P: Describe> {
     debug: bool,
     plan: &'p Plan,
     mount_point: &'p std::path::Path,
-    /// The `-F` image as given, for messages about what it holds (set
-    /// before it is opened, so that a failed open names it too).
+    /// The `-F` image as given, for messages about what it holds.
     image_path: Option<std::path::PathBuf>,
     /// The opened image; rollback removes it if this run created it.
     image: Option<Opened<P::Image>>,

@@ -236,51 +236,13 @@ pub(crate) fn of_line(args: &[&str], defaults: Defaults) -> Plan {
 ///   only name the device as its source, and any text may stand there;
 /// * `None`: a name not known here (Linux then asks /proc/filesystems).
 pub fn on_a_disk(fstype: &str) -> Option<bool> {
-    const ON: &[&str] = &["ufs", "msdosfs", "cd9660", "ext2fs", "udf"];
-    const NOT_ON: &[&str] = &[
-        "tmpfs",
-        "ramfs",
-        "proc",
-        "procfs",
-        "linprocfs",
-        "sysfs",
-        "linsysfs",
-        "devpts",
-        "devtmpfs",
-        "devfs",
-        "fdescfs",
-        "cgroup",
-        "cgroup2",
-        "mqueue",
-        "mqueuefs",
-        "debugfs",
-        "tracefs",
-        "securityfs",
-        "configfs",
-        "bpf",
-        "pstore",
-        "hugetlbfs",
-        "autofs",
-        "fusectl",
-        "binfmt_misc",
-        "efivarfs",
-        "nsfs",
-        "overlay",
-        "nullfs",
-        "unionfs",
-        "nfs",
-        "nfs4",
-        "smbfs",
-        "cifs",
-        "fuse",
-        "rpc_pipefs",
-    ];
-    if ON.contains(&fstype) {
-        Some(true)
-    } else if NOT_ON.contains(&fstype) {
-        Some(false)
-    } else {
-        None
+    match fstype {
+        "ufs" | "msdosfs" | "cd9660" | "ext2fs" | "udf" => Some(true),
+        "tmpfs" | "ramfs" | "proc" | "procfs" | "linprocfs" | "sysfs" | "linsysfs" | "devpts" | "devtmpfs"
+        | "devfs" | "fdescfs" | "cgroup" | "cgroup2" | "mqueue" | "mqueuefs" | "debugfs" | "tracefs" | "securityfs"
+        | "configfs" | "bpf" | "pstore" | "hugetlbfs" | "autofs" | "fusectl" | "binfmt_misc" | "efivarfs" | "nsfs"
+        | "overlay" | "nullfs" | "unionfs" | "nfs" | "nfs4" | "smbfs" | "cifs" | "fuse" | "rpc_pipefs" => Some(false),
+        _ => None,
     }
 }
 

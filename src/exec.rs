@@ -167,12 +167,11 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Step::PreDetach(unit) => {
                 let mut notes = Vec::new();
                 let r = lifecycle::predetach(&mut *self.platform, *unit, &mut notes);
-                self.show(notes);
-                if matches!(r, Ok(true)) {
-                    self.looked = None;
-                }
-                if let Err(e) = r {
-                    self.debug_line(&format!("{e} (ignored)"));
+                print_notes(notes, self.debug, self.io);
+                match r {
+                    Ok(true) => self.looked = None,
+                    Ok(false) => {}
+                    Err(e) => self.debug_line(&format!("{e} (ignored)")),
                 }
             }
             Step::Attach(a) => return self.attach(a),
@@ -506,12 +505,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     }
 
     fn flush_notes(&mut self) {
-        let notes = self.platform.take_notes();
-        self.show(notes);
-    }
-
-    fn show(&mut self, notes: Vec<Note>) {
-        print_notes(notes, self.debug, self.io);
+        print_notes(self.platform.take_notes(), self.debug, self.io);
     }
 
     fn warn(&mut self, text: &str) {

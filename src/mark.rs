@@ -116,8 +116,7 @@ pub fn file(field: &[u8]) -> Option<FileId> {
 /// if the mark has one, is read by [`file()`].
 pub fn decode(field: &[u8], capacity: usize) -> Option<Mark> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    let text = &field[..end];
-    let rest = split_file(text.strip_prefix(PREFIX)?).1;
+    let rest = split_file(field[..end].strip_prefix(PREFIX)?).1;
     if end < capacity.saturating_sub(1) {
         return Some(Mark { mount_point: rest.to_vec(), truncated: false, hash: None });
     }

@@ -226,10 +226,9 @@ impl Found {
     /// The name used in messages and for `-T` (`ext4`, `ufs`).
     pub fn name(self) -> Option<&'static str> {
         match self {
-            Found::Mountable(t) => Some(t),
+            Found::Mountable(t) | Found::Other(t) => Some(t),
             Found::Ufs(_) => Some("ufs"),
             Found::JournalDevice => Some("ext3/ext4 external journal"),
-            Found::Other(t) => Some(t),
             Found::Unknown => None,
         }
     }

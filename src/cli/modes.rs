@@ -81,16 +81,11 @@ pub fn target_of(word: &OsString) -> Target {
     let b = word.as_bytes();
     let b = b.strip_prefix(b"/dev/").unwrap_or(b);
     let digits = b.strip_prefix(b"md").or_else(|| b.strip_prefix(b"loop"));
-    match digits
+    let unit = digits
         .and_then(|d| std::str::from_utf8(d).ok())
-        .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
-    {
-        Some(d) => match d.parse::<u32>() {
-            Ok(n) => Target::Unit(n),
-            Err(_) => Target::Path(PathBuf::from(word)),
-        },
-        None => Target::Path(PathBuf::from(word)),
-    }
+        .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
+        .and_then(|d| d.parse::<u32>().ok());
+    unit.map_or_else(|| Target::Path(PathBuf::from(word)), Target::Unit)
 }
 
 #[cfg(test)]

@@ -37,16 +37,12 @@ pub fn parse_device(arg: &str) -> Result<DeviceArg, String> {
     }
     let bad = |s: &str| format!("bad device unit: {s}");
     let rest = arg.strip_prefix("/dev/").unwrap_or(arg);
-    let (had_md, rest) = match rest.strip_prefix("md") {
-        Some(r) => (true, r),
-        None => (false, rest),
-    };
+    let (had_md, rest) = rest.strip_prefix("md").map_or((false, rest), |r| (true, r));
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        if !had_md {
-            return Err(bad(rest));
-        }
-        return Ok(DeviceArg::Md { unit: Unit::Auto, suffix: rest.to_string() });
+    match (digits, had_md) {
+        (0, false) => return Err(bad(rest)),
+        (0, true) => return Ok(DeviceArg::Md { unit: Unit::Auto, suffix: rest.to_string() }),
+        _ => {}
     }
     // The kernel refuses units above INT_MAX (md.c); refuse them here.
     let unit = rest[..digits].parse::<u32>().ok().filter(|u| *u <= i32::MAX as u32).ok_or_else(|| bad(rest))?;

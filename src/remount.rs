@@ -115,6 +115,11 @@ pub fn plan(req: &RemountRequest, m: &Mounted, disk_ro_settable: bool) -> std::r
 /// then runs the steps; making the disk writable is undone if the remount
 /// then fails. `-N` prints the steps instead.
 pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Output<'_>) -> Result<()> {
+    // mount.md -N: the mount is in that namespace (entering it changes
+    // nothing but this process, so a dry run enters it too).
+    if let Some(ns) = &req.namespace {
+        p.enter_namespace(ns)?;
+    }
     let mp = crate::error::quoted(&req.mount_point);
     let not_mounted = || Error::plain(format!("{mp}: not a mount point; nothing to remount"));
     let id = match p.identify(&req.mount_point)? {
@@ -195,6 +200,7 @@ mod tests {
             dry_run: false,
             show_plan: false,
             debug: false,
+            namespace: None,
         }
     }
 

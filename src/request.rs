@@ -202,6 +202,8 @@ pub struct RemountRequest {
     pub dry_run: bool,
     pub show_plan: bool,
     pub debug: bool,
+    /// mount.md `-N ns`: the mount namespace the mount is in.
+    pub namespace: Option<PathBuf>,
 }
 
 impl RemountRequest {
@@ -222,6 +224,7 @@ impl RemountRequest {
             dry_run: req.dry_run,
             show_plan: req.show_plan,
             debug: req.debug,
+            namespace: req.namespace.clone(),
         })
     }
 

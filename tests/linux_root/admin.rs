@@ -332,3 +332,47 @@ fn grow_reports_old_and_new_sizes() {
     );
     assert_nothing_left(&tmp);
 }
+
+/// libmount passes `-N ns` to a helper when mount(8) works in another
+/// mount namespace (`mount -N ns -o remount,ro DIR`): the remount is made
+/// there, as the mount was, not in mount.md's own namespace (where DIR is
+/// no mount point at all).
+#[test]
+fn a_remount_with_dash_n_is_made_in_that_namespace() {
+    use std::io::BufRead;
+    require_loop!(alone); // it makes a mount namespace
+    let tmp = TempDir::new("admin-ns-remount");
+    let img = tmp.join("ns.img");
+    make_image(&img, 16 << 20, true);
+    let mnt = tmp.dir("mnt");
+    let mut loops = LoopGuard::default();
+    let child = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", "echo ready && exec sleep 600"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    let mut holder = Holder(child);
+    let mut line = String::new();
+    std::io::BufReader::new(holder.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let pid = holder.0.id();
+    let ns = format!("/proc/{pid}/ns/mnt");
+    // The mount's options as that namespace has them.
+    let options_there = || -> Option<String> {
+        let table = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+        let at = mnt.to_str().unwrap();
+        table.lines().map(|l| l.split(' ').collect::<Vec<_>>()).find(|f| f[4] == at).map(|f| f[5].to_string())
+    };
+    let helper = flavor(&tmp, "mount.md");
+    ok(&run(&helper, args!["md", mnt, "-N", ns, "-o", format!("-P,-F{}", img.display())]));
+    for dev in loops_backed_by(tmp.path()) {
+        loops.record(&dev, &img);
+    }
+    assert!(mount_at(&mnt).is_none(), "mounted there, not here");
+    assert!(options_there().is_some_and(|o| o.split(',').any(|w| w == "rw")), "{:?}", options_there());
+    let out = run(&helper, args!["md", mnt, "-N", ns, "-o", format!("-P,-F{},remount,ro", img.display())]);
+    ok(&out);
+    assert!(options_there().is_some_and(|o| o.split(',').any(|w| w == "ro")), "{:?}", options_there());
+    assert!(mount_at(&mnt).is_none(), "nothing mounted here");
+    drop(holder);
+}

@@ -355,19 +355,16 @@ impl MdSys for Recorder {
 
     fn detach(&mut self, unit: u32, force: bool) -> Result<()> {
         let call = if force { SysCall::DetachForced(unit) } else { SysCall::Detach(unit) };
-        self.record(call, "detach", format!("detach /dev/md{unit}"))?;
+        let what = format!("detach /dev/md{unit}");
+        self.record(call, "detach", what.clone())?;
         if !self.attached.contains(&unit) {
-            return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::ENOENT));
-        }
-        let mounted = self.mounts_of(unit) > 0;
-        let settling = self.busy_detaches > 0;
-        if settling && !force {
-            self.busy_detaches -= 1;
-            return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::EBUSY));
+            return Err(Error::sys(what, Errno::ENOENT));
         }
         let held = self.units.get(&unit).is_some_and(|u| u.held);
-        if (mounted || held) && !force {
-            return Err(Error::sys(format!("detach /dev/md{unit}"), Errno::EBUSY));
+        if !force && (self.busy_detaches > 0 || self.mounts_of(unit) > 0 || held) {
+            // A settling re-taste answers EBUSY once per count.
+            self.busy_detaches = self.busy_detaches.saturating_sub(1);
+            return Err(Error::sys(what, Errno::EBUSY));
         }
         self.attached.remove(&unit);
         self.units.remove(&unit);
@@ -376,11 +373,9 @@ impl MdSys for Recorder {
 
     fn query(&mut self, unit: u32) -> Result<UnitQuery> {
         self.asked.push(Asked::Query(unit));
-        self.maybe_fail("query", format!("ioctl(/dev/mdctl, MDIOCQUERY) of md{unit}"))?;
-        let u = self
-            .units
-            .get(&unit)
-            .ok_or_else(|| Error::sys(format!("ioctl(/dev/mdctl, MDIOCQUERY) of md{unit}"), Errno::ENOENT))?;
+        let what = format!("ioctl(/dev/mdctl, MDIOCQUERY) of md{unit}");
+        self.maybe_fail("query", what.clone())?;
+        let u = self.units.get(&unit).ok_or_else(|| Error::sys(what, Errno::ENOENT))?;
         Ok(UnitQuery {
             md_type: u.md_type,
             options: if u.read_only { MD_READONLY } else { 0 },
@@ -415,8 +410,7 @@ impl MdSys for Recorder {
         self.maybe_fail("list", "sysctl kern.geom.confxml")?;
         let mut out = Vec::new();
         for (&unit, u) in &self.units {
-            let mounts = self.mounts_of(unit) as u32;
-            let opens = mounts + u32::from(u.held);
+            let opens = self.mounts_of(unit) as u32 + u32::from(u.held);
             out.push(MdUnit {
                 unit,
                 md_type: Some(u.md_type),

@@ -174,23 +174,13 @@ impl<S: MdSys> FreeBsd<S> {
         a.read_only && matches!(a.backing, Backing::Vnode(_)) && !formats
     }
 
-    /// The mark stored in `md_label` for `mount_point`: the mount point as
-    /// nmount will be given it (realpath), or as written when it cannot be
-    /// resolved yet (a dry run).
-    fn mark_bytes(&self, mount_point: &Path, image: Option<FileId>) -> Vec<u8> {
-        let real = self.sys.resolve_mount_point(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
-        match image {
-            Some(id) => mark::encode_with_file(real.as_os_str().as_bytes(), id, mark::FREEBSD_CAPACITY),
-            None => mark::encode(real.as_os_str().as_bytes(), mark::FREEBSD_CAPACITY),
-        }
-    }
-
     /// The attach request for `a`. The path handed to the kernel is the
     /// realpath of the image we hold open (its temporary name, for one this
     /// run is creating), as mdconfig gives it; size and writability come
     /// from that image (a dry run, which opens nothing, inspects `a`'s).
-    /// The mark names `mount_point`, and the image by its device and inode
-    /// (whole: md(4)'s own ident is cut on ZFS).
+    /// The mark names `mount_point` as nmount will be given it (realpath;
+    /// as written when it cannot be resolved yet, a dry run), and the image
+    /// by its device and inode (whole: md(4)'s own ident is cut on ZFS).
     fn request_for(
         &self,
         a: &Attach,
@@ -215,8 +205,12 @@ impl<S: MdSys> FreeBsd<S> {
         let mut a = a.clone();
         a.read_only = Self::effective_read_only(&a, image);
         let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
-        let file = image.filter(|_| matches!(a.backing, Backing::Vnode(_))).map(|i| i.id);
-        let m = self.mark_bytes(mount_point, file);
+        let real = self.sys.resolve_mount_point(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
+        let real = real.as_os_str().as_bytes();
+        let m = match image.filter(|_| matches!(a.backing, Backing::Vnode(_))) {
+            Some(i) => mark::encode_with_file(real, i.id, mark::FREEBSD_CAPACITY),
+            None => mark::encode(real, mark::FREEBSD_CAPACITY),
+        };
         req.label = Some(std::ffi::CString::new(m).map_err(|_| Error::plain("mount point: contains a NUL byte"))?);
         Ok((req, notes))
     }

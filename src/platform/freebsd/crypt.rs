@@ -67,10 +67,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// Detaches the geli provider on md unit `unit` (a unit of ours), if
     /// one is attached.
     pub(super) fn close_geli_on(&mut self, unit: u32) -> Result<()> {
-        match self.sys.geli_on(unit)? {
-            Some(eli) => self.close_layer(&Path::new("/dev").join(&eli.name)),
-            None => Ok(()),
-        }
+        self.sys.geli_on(unit)?.map_or(Ok(()), |eli| self.close_layer(&Path::new("/dev").join(&eli.name)))
     }
 }
 

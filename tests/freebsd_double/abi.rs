@@ -53,7 +53,7 @@ fn options_are_named_by_their_bits() {
 
 #[test]
 fn zeroed_struct_is_version_zero_with_null_pointers() {
-    let m = abi::MdIoctl::zeroed();
+    let m = abi::MdIoctl::new(0, 0, 0).unwrap();
     assert_eq!(m.md_version, 0);
     assert!(m.md_file.is_null() && m.md_label.is_null());
     assert!(m.md_pad.iter().all(|p| *p == 0));

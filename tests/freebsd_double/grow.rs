@@ -7,7 +7,7 @@
 use crate::support::GIB;
 use mount_md::output::Output;
 use mount_md::platform::freebsd::abi;
-use mount_md::platform::freebsd::grow::{growfs_argv, resize_mdio, resize_request, ResizeRequest};
+use mount_md::platform::freebsd::grow::{growfs_argv, resize_request, ResizeRequest};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
 use mount_md::request::{GrowRequest, Target};
@@ -67,7 +67,7 @@ fn resize_request_and_number() {
     let r = resize_request(3, 2 * GIB).unwrap();
     assert_eq!(r, ResizeRequest { unit: 3, mediasize: 2 * GIB, options: 0 });
     assert_eq!(r.describe(), "ioctl(/dev/mdctl, MDIOCRESIZE, {unit=3, mediasize=2147483648, options=0})");
-    let m = resize_mdio(&r).unwrap();
+    let m = abi::MdIoctl::new(r.unit, r.options, r.mediasize).unwrap();
     assert_eq!((m.md_version, m.md_unit, m.md_mediasize, m.md_options), (0, 3, 2 * GIB as i64, 0));
     assert!(m.md_file.is_null() && m.md_label.is_null() && m.md_sectorsize == 0);
     assert!(resize_request(3, 2 * GIB + 1).is_err());

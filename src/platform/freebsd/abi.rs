@@ -113,28 +113,24 @@ pub struct MdIoctl {
 }
 
 impl MdIoctl {
-    /// All zeros (null pointers), as mdconfig starts from.
-    pub fn zeroed() -> Self {
-        MdIoctl {
+    /// All zeros (null pointers) as mdconfig starts from, but the unit,
+    /// options and size.
+    pub fn new(unit: u32, options: c_uint, mediasize: u64) -> Result<Self> {
+        let md_mediasize = i64::try_from(mediasize).map_err(|_| Error::sys("md_mediasize", Errno::EOVERFLOW))?;
+        Ok(MdIoctl {
             md_version: MDIOVERSION,
-            md_unit: 0,
+            md_unit: unit,
             md_type: 0,
             md_file: std::ptr::null_mut(),
-            md_mediasize: 0,
+            md_mediasize,
             md_sectorsize: 0,
-            md_options: 0,
+            md_options: options,
             md_base: 0,
             md_fwheads: 0,
             md_fwsectors: 0,
             md_label: std::ptr::null_mut(),
             md_pad: [0; MDNPAD],
-        }
-    }
-
-    /// [`MdIoctl::zeroed`] with the unit, options and size set.
-    pub fn new(unit: u32, options: c_uint, mediasize: u64) -> Result<Self> {
-        let md_mediasize = i64::try_from(mediasize).map_err(|_| Error::sys("md_mediasize", Errno::EOVERFLOW))?;
-        Ok(MdIoctl { md_unit: unit, md_options: options, md_mediasize, ..Self::zeroed() })
+        })
     }
 }
 

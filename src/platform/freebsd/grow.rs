@@ -62,13 +62,6 @@ pub fn resize_request(unit: u32, mediasize: u64) -> Result<ResizeRequest> {
     Ok(ResizeRequest { unit, mediasize, options: 0 })
 }
 
-/// The `struct md_ioctl` an MDIOCRESIZE hands the kernel: version 0,
-/// unit, mediasize and options set, every pointer null (resize reads no
-/// file or label).
-pub fn resize_mdio(req: &ResizeRequest) -> Result<super::abi::MdIoctl> {
-    super::abi::MdIoctl::new(req.unit, req.options, req.mediasize)
-}
-
 /// `/sbin/growfs -y /dev/mdN`: `-y` answers growfs's question itself
 /// (there is nobody to ask).
 pub fn growfs_argv(device: &Path) -> Vec<OsString> {

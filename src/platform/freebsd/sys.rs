@@ -346,7 +346,8 @@ impl MdSys for Kernel {
     }
 
     fn resize(&mut self, req: &super::grow::ResizeRequest) -> Result<()> {
-        let mut mdio = super::grow::resize_mdio(req)?;
+        // Every pointer null: resize reads no file or label.
+        let mut mdio = MdIoctl::new(req.unit, req.options, req.mediasize)?;
         self.ioctl(abi::MDIOCRESIZE, "MDIOCRESIZE", &mut mdio)
             .map_err(|e| Error { what: format!("resize /dev/md{}", req.unit), ..e })
     }

@@ -15,6 +15,7 @@
 use crate::error::{Error, Result};
 use libc::{c_char, c_int, c_uint, c_ulong};
 use nix::errno::Errno;
+use std::ffi::CStr;
 use std::mem::{offset_of, size_of};
 
 /// The only version any FreeBSD kernel accepts (`EINVAL` otherwise).
@@ -24,8 +25,8 @@ pub const MDNPAD: usize = 96;
 /// The control device.
 pub const MDCTL_PATH: &str = "/dev/mdctl";
 /// Kernel module file and the module name it registers.
-pub const GEOM_MD_FILE: &str = "geom_md";
-pub const GEOM_MD_MODULE: &str = "g_md";
+pub const GEOM_MD_FILE: &CStr = c"geom_md";
+pub const GEOM_MD_MODULE: &CStr = c"g_md";
 /// Buffer size mdconfig gives `md_file`/`md_label` (PATH_MAX).
 pub const PATH_MAX: usize = 1024;
 

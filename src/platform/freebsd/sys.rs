@@ -113,14 +113,12 @@ fn sysctl_bytes(name: &str) -> Result<Vec<u8>> {
 
 /// `kld_isloaded("g_md") || kld_load("geom_md")`.
 fn load_geom_md() -> Result<()> {
-    let module = CString::new(abi::GEOM_MD_MODULE).expect("no NUL");
-    let file = CString::new(abi::GEOM_MD_FILE).expect("no NUL");
-    // SAFETY: both are valid NUL-terminated strings that outlive the calls.
-    if unsafe { modfind(module.as_ptr()) } != -1 {
+    // SAFETY: both are valid NUL-terminated static strings.
+    if unsafe { modfind(abi::GEOM_MD_MODULE.as_ptr()) } != -1 {
         return Ok(());
     }
     // SAFETY: as above.
-    if unsafe { kldload(file.as_ptr()) } == -1 {
+    if unsafe { kldload(abi::GEOM_MD_FILE.as_ptr()) } == -1 {
         let e = Errno::last();
         if e != Errno::EEXIST {
             return Err(Error::sys("failed to load geom_md module", e));

@@ -67,6 +67,7 @@ use requests::{
 };
 
 /// The FreeBSD platform over a set of system operations.
+#[derive(Default)]
 pub struct FreeBsd<S: MdSys> {
     sys: S,
     /// Warnings and debug lines for the executor ([`Platform::take_notes`]).
@@ -96,14 +97,7 @@ pub struct MdHold {
 impl FreeBsd<sys::Kernel> {
     /// The real thing.
     pub fn new() -> Self {
-        Self::with_sys(sys::Kernel::default())
-    }
-}
-
-#[cfg(md_backend)]
-impl Default for FreeBsd<sys::Kernel> {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }
 

@@ -526,7 +526,6 @@ mod tests {
         assert_eq!((made.method, made.copied, made.len), (Method::Clone, 0, 64 << 20));
         assert_eq!(m.calls, ["clone"]);
         same(&m);
-        assert!(made.line().starts_with("made from the base in "), "{}", made.line());
     }
 
     #[test]
@@ -556,11 +555,6 @@ mod tests {
         let e = make_from_base(&mut m, &0, &1, Policy::Require).unwrap_err();
         assert_eq!(e, Failed::NoClone(Errno::EOPNOTSUPP));
         assert_eq!(m.calls, ["clone"], "nothing copied");
-        assert_eq!(
-            e.text(),
-            "cannot be made a clone of its base (Operation not supported), and --clone=require forbids a copy \
-             (--clone=auto copies it)"
-        );
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub struct RecUnit {
 }
 
 /// The recording double.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Recorder {
     pub calls: Vec<SysCall>,
     pub asked: Vec<Asked>,
@@ -127,7 +127,6 @@ pub struct Recorder {
     pub errmsg: String,
     /// Mounts come out read-only.
     pub read_only_fs: bool,
-    pub page_size: u64,
     /// The first bytes of every disk (a superblock, or a geli image's
     /// ciphertext); empty: none.
     pub disk_start: Vec<u8>,
@@ -144,33 +143,6 @@ pub struct Root {
     /// The mount point it was opened for (recorded calls name it).
     pub of: PathBuf,
     _open: Arc<()>,
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Recorder {
-            calls: Vec::new(),
-            asked: Vec::new(),
-            files: BTreeMap::new(),
-            ids: BTreeMap::new(),
-            replaced: BTreeSet::new(),
-            attached: BTreeSet::new(),
-            units: BTreeMap::new(),
-            mounted: Vec::new(),
-            mount_from: BTreeMap::new(),
-            mount_type: BTreeMap::new(),
-            busy_detaches: 0,
-            no_idents: false,
-            fail: Vec::new(),
-            during: None,
-            errmsg: String::new(),
-            read_only_fs: false,
-            page_size: 4096,
-            disk_start: Vec::new(),
-            roots: Vec::new(),
-            open: Arc::new(()),
-        }
-    }
 }
 
 impl Recorder {
@@ -573,7 +545,7 @@ impl MdSys for Recorder {
     }
 
     fn page_size(&self) -> u64 {
-        self.page_size
+        4096
     }
 
     fn inspect_backing(&self, file: &Path) -> Result<BackingFile> {

@@ -71,13 +71,10 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
     let text = |b: &[u8]| String::from_utf8_lossy(&escape_field(b)).into_owned();
     let dash = || "-".to_string();
     let size = |n: u64| if bytes { n.to_string() } else { human(n) };
-    let mounted = r.mount_point.is_some();
-    // Not mounted: nothing to say (`-`); mounted but unread: `?`.
-    let fs = |pick: fn(&Usage) -> u64| match (&r.listed.usage, mounted) {
-        (Some(u), _) => size(pick(u)),
-        (None, true) => "?".into(),
-        (None, false) => dash(),
-    };
+    // A field of the mount that is missing: `-` when not mounted (nothing
+    // to say), `?` when mounted but unread.
+    let unread = || if r.mount_point.is_some() { "?".to_string() } else { dash() };
+    let fs = |pick: fn(&Usage) -> u64| r.listed.usage.as_ref().map(|u| size(pick(u))).unwrap_or_else(unread);
     let image = match (&r.listed.image, r.listed.deleted) {
         // The kernel's own form for an unlinked file (the JSON says it apart).
         (Some(name), Some(true)) => text(&[name.as_slice(), b" (deleted)"].concat()),
@@ -88,21 +85,12 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
         text(r.listed.device.as_os_str().as_encoded_bytes()),
         image,
         r.mount_point.as_deref().map(text).unwrap_or_else(dash),
-        match (&r.fstype, mounted) {
-            (Some(t), _) => text(t.as_bytes()),
-            (None, true) => "?".into(),
-            (None, false) => dash(),
-        },
+        r.fstype.as_deref().map(|t| text(t.as_bytes())).unwrap_or_else(unread),
         r.listed.size.map(size).unwrap_or_else(|| "?".into()),
         fs(|u| u.size),
         fs(|u| u.used),
         fs(|u| u.available),
-        match r.read_only {
-            Some(true) => "ro".into(),
-            Some(false) => "rw".into(),
-            None if mounted => "?".into(),
-            None => dash(),
-        },
+        r.read_only.map(|ro| if ro { "ro" } else { "rw" }.to_string()).unwrap_or_else(unread),
         match r.listed.direct_io {
             Some(true) => "on".into(),
             Some(false) => "off".into(),

@@ -9,7 +9,7 @@ use crate::plan::{Attach, Examine, FsType, Plan, Step};
 use crate::platform::{
     Describe, Device, Disk, Fit, GrowOf, Head, Helper, MountOf, Mounted, Note, Opened, Platform, RootAttr, UnmountOf,
 };
-use crate::request::{Backing, ReleaseRequest, Target};
+use crate::request::{Backing, ReleaseRequest};
 
 use crate::output::Output;
 
@@ -529,10 +529,6 @@ fn need<'a, T>(slot: &'a Option<T>, what: &str) -> Result<&'a T> {
 /// Nothing to do is success (so a jail's `exec.release` can run it every
 /// time), said under `-X`; what could not be checked is an error.
 pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io: &mut Output<'_>) -> Result<()> {
-    let target = match &req.target {
-        Target::Unit(n) => format!("unit {n}"),
-        Target::Path(p) => p.display().to_string(),
-    };
     if req.dry_run {
         for line in lifecycle::preview(platform, &req.target, req.force)? {
             let _ = writeln!(io.out, "{line}");
@@ -552,6 +548,7 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
             let _ = writeln!(io.err, "DEBUG: detached {}", d.path.display());
         }
         if done.unmounted.is_empty() && done.detached.is_empty() {
+            let target = lifecycle::shown(&req.target);
             let _ = writeln!(io.err, "DEBUG: {target}: not mounted, not attached: nothing to do");
         }
     }

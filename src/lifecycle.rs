@@ -322,7 +322,8 @@ fn choose<P: Platform + ?Sized>(
     Ok(chosen)
 }
 
-fn shown(target: &Target) -> String {
+/// A target as messages name it: `unit 3`, or its path.
+pub(crate) fn shown(target: &Target) -> String {
     match target {
         Target::Unit(n) => format!("unit {n}"),
         Target::Path(path) => crate::error::quoted(path),

@@ -204,18 +204,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 self.mounted = Some(self.platform.mount(MountOf::Disk(disk, &m))?);
             }
             Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount(MountOf::Tmpfs(t))?),
-            Step::SetMode { mode, explicit } => {
-                if self.root_writable(*explicit)? {
-                    let m = need(&self.mounted, "a mount before mounting")?;
-                    self.platform.set_root(m, RootAttr::Mode(*mode))?
-                }
-            }
-            Step::SetOwner { uid, gid } => {
-                if self.root_writable(true)? {
-                    let m = need(&self.mounted, "a mount before mounting")?;
-                    self.platform.set_root(m, RootAttr::Owner(*uid, *gid))?
-                }
-            }
+            Step::SetMode { mode, explicit } => self.set_root(RootAttr::Mode(*mode), *explicit)?,
+            Step::SetOwner { uid, gid } => self.set_root(RootAttr::Owner(*uid, *gid), true)?,
             Step::NewIdentity { grow_to } => {
                 // Only an image this run made from its base; it is
                 // published once its file system has its own identity.
@@ -450,14 +440,13 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         Some(crate::plan::Mount { options, ..m.clone() })
     }
 
-    /// Whether the mounted root may be chmod'ed and chown'ed: not when it
-    /// is read-only, which is skipped as mdmfs does, with a warning if the
-    /// user asked (`-p`, `-w`), with a debug line if only compat mode
-    /// implied it.
-    fn root_writable(&mut self, explicit: bool) -> Result<bool> {
+    /// chmod or chown of the mounted root; skipped when it is read-only,
+    /// as mdmfs does, with a warning if the user asked (`-p`, `-w`), with
+    /// a debug line if only compat mode implied it.
+    fn set_root(&mut self, attr: RootAttr, explicit: bool) -> Result<()> {
         let m = need(&self.mounted, "a mount before mounting")?;
         if !m.read_only {
-            return Ok(true);
+            return self.platform.set_root(m, attr);
         }
         let text = format!("Not changing mode/owner of {} since it is read-only", crate::error::quoted(&m.mount_point));
         if !self.ro_noted {
@@ -468,7 +457,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 self.debug_line(&text);
             }
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Undoes what this run did, newest first, each undo step consuming

@@ -151,10 +151,8 @@ fn long_option(body: &[u8], longs: Longs<'_>) -> Result<Opt, GetoptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::tests::words;
 
-    fn words(s: &str) -> Vec<OsString> {
-        s.split(' ').filter(|w| !w.is_empty()).map(OsString::from).collect()
-    }
     fn o(letter: char, arg: Option<&str>) -> Opt {
         Opt::short(letter, arg.map(OsString::from))
     }

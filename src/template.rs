@@ -202,8 +202,7 @@ mod tests {
         let mut btrfs = vec![0u8; 0x10048];
         btrfs[0x10040..].copy_from_slice(b"_BHRfS_M");
         assert_eq!(new_identity(&btrfs), Identity::Run { program: "btrfstune", args: &["-m"] });
-        let mut ufs = vec![0u8; 65_536 + 1376];
-        ufs[65_536 + 1372..65_536 + 1376].copy_from_slice(&0x1954_0119u32.to_le_bytes());
+        let ufs = crate::superblock::tests::ufs2(1, 0x80, 0, false);
         assert!(matches!(new_identity(&ufs), Identity::Kept(_)));
         assert!(matches!(new_identity(&[0u8; 4096]), Identity::Kept(_)));
     }

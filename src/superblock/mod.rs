@@ -478,7 +478,7 @@ pub(crate) mod tests {
     }
 
     /// A UFS2 superblock at 64 KiB with these fields, little- or big-endian.
-    fn ufs2(clean: u8, old_flags: u8, flags: u32, big: bool) -> Vec<u8> {
+    pub(crate) fn ufs2(clean: u8, old_flags: u8, flags: u32, big: bool) -> Vec<u8> {
         let at = 65_536;
         let mut b = vec![0u8; PROBE_LEN];
         let put = |v: u32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
@@ -543,9 +543,8 @@ pub(crate) mod tests {
     /// block (sbin/growfs/growfs.c `main`).
     #[test]
     fn ufs_sizes_and_growth() {
-        let mut b = vec![0u8; PROBE_LEN];
+        let mut b = ufs2(1, 0x80, 0, false);
         let at = 65_536;
-        b[at + 1372..at + 1376].copy_from_slice(&FS_UFS2_MAGIC.to_le_bytes());
         b[at + 52..at + 56].copy_from_slice(&4096i32.to_le_bytes());
         b[at + 20..at + 24].copy_from_slice(&1024i32.to_le_bytes());
         b[at + 188..at + 192].copy_from_slice(&16384i32.to_le_bytes());

@@ -327,17 +327,16 @@ pub fn usage(prog: &str) -> String {
 pub fn help(prog: &str) -> String {
     let mut out = usage(prog);
     out.push_str("\noptions:\n");
-    for f in FLAGS {
-        out.push_str(&help_line(&spelled(f), f.help));
-    }
+    out.extend(FLAGS.iter().map(help_line));
     out.push_str("\nSee mount_md(8).\n");
     out
 }
 
-/// `  name   text`, the text wrapped at 79 columns under itself.
-fn help_line(name: &str, text: &str) -> String {
+/// `  name   text` for `f` ([`spelled`], its help), the text wrapped at
+/// 79 columns under itself.
+fn help_line(f: &Flag) -> String {
     const INDENT: usize = 31;
-    let mut out = format!("  {name:<28} ");
+    let mut out = format!("  {:<28} ", spelled(f));
     let mut col = out.len().max(INDENT);
     if out.len() > INDENT {
         out.push('\n');
@@ -345,7 +344,7 @@ fn help_line(name: &str, text: &str) -> String {
         col = INDENT;
     }
     let mut first = true;
-    for word in text.split(' ') {
+    for word in f.help.split(' ') {
         if !first && col + 1 + word.len() > 79 {
             out.push('\n');
             out.push_str(&" ".repeat(INDENT));
@@ -415,9 +414,7 @@ pub fn help_text(flavor: Flavor, prog: &str) -> String {
         Flavor::LinuxHelper => {
             let mut out = helper_usage(prog);
             out.push_str("\nhelper options:\n");
-            for f in HELPER_FLAGS {
-                out.push_str(&help_line(&spelled(f), f.help));
-            }
+            out.extend(HELPER_FLAGS.iter().map(help_line));
             out.push_str("\nmount_md options in the -o list:\n\n");
             out.push_str(&help("mount_md"));
             out

@@ -43,19 +43,17 @@ pub const FREEBSD: Vocabulary = Vocabulary {
 
 /// `2 GiB (2147483648 bytes)`, or bytes alone below a KiB.
 fn size(n: u64) -> String {
-    let h = crate::size::human(n);
     if n < 1024 {
         format!("{n} bytes")
     } else {
-        format!("{}iB ({n} bytes)", h)
+        format!("{}iB ({n} bytes)", crate::size::human(n))
     }
 }
 
 /// The plan's steps in words, one a line, each with the condition it runs
 /// under.
 pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
-    let unit = plan.attach().map(|a| a.unit);
-    let disk = match unit {
+    let disk = match plan.attach().map(|a| a.unit) {
         Some(Unit::Fixed(n)) => format!("{}{n}", v.node),
         _ => format!("the {}", v.disk),
     };

@@ -175,10 +175,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 }
             }
             Step::Attach(a) => return self.attach(a),
-            Step::WaitForNode => {
-                let disk = need(&self.disk, "a device before attaching one")?;
-                self.platform.wait_for_node(disk)?
-            }
+            Step::WaitForNode => self.platform.wait_for_node(need(&self.disk, "a device before attaching one")?)?,
             Step::Crypt(c) => self.crypt(c)?,
             Step::Examine(e) => self.examine(e)?,
             Step::Format(f) if f.only_if_created && !self.created() => {
@@ -225,8 +222,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 }
             }
             Step::CopySkeleton(from) => {
-                let m = need(&self.mounted, "a mount before mounting")?;
-                self.platform.copy_skeleton(m, from)?
+                self.platform.copy_skeleton(need(&self.mounted, "a mount before mounting")?, from)?
             }
         }
         Ok(Flow::Next)

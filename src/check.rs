@@ -24,15 +24,15 @@ use crate::superblock::{self, Found};
 /// its first change ([`crate::exec`]); a dry run, which takes no lock,
 /// makes it here (`dry_run`). The look-ups are skipped for mount.md
 /// `-N namespace`, whose tables are another namespace's.
-pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, dry_run: bool) -> Result<()> {
+pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, dry_run: bool) -> Result<Checked> {
     if let Some(why) = plan.refusal() {
         return Err(Error::plain(why).as_unsupported());
     }
     platform.check(plan)?;
     if plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_))) {
-        return Ok(());
+        return Ok(Checked::default());
     }
-    let Some(a) = plan.attach() else { return Ok(()) };
+    let Some(a) = plan.attach() else { return Ok(Checked::default()) };
     let image = match &a.backing {
         Backing::Vnode(path) => match platform.identify(path) {
             Ok(PathKind::File(id)) => Some(id),
@@ -44,7 +44,17 @@ pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, dry_run: bool)
         Backing::Swap | Backing::Malloc => None,
     };
     before_attach(platform, a, &plan.mount_point, image, fstype_of(plan), dry_run)?;
-    examine_image(plan, platform, a)
+    Ok(Checked { fs_size: examine_image(plan, platform, a)? })
+}
+
+/// What [`check`] read that the run needs again.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// `-P`: the size of the file system the image holds, by its
+    /// superblock (`Some(None)`: none found); `None` where the check did
+    /// not read it (mount.md `-N`, a crypt layer, `--create`), and the run
+    /// reads it itself.
+    pub fs_size: Option<Option<u64>>,
 }
 
 /// What the lifecycle rules say before a disk is attached.
@@ -175,29 +185,31 @@ pub(crate) fn judge(
 /// [`check`]: what the superblock of an image that exists would make the run
 /// refuse (formatting over a file system; `--fsck=always` on one it cannot
 /// check; a disk read-only under `always`). Read from the image file: the
-/// disk starts where the image does.
-fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<()> {
-    let Backing::Vnode(path) = &a.backing else { return Ok(()) };
+/// disk starts where the image does. Answers, for `-P`, the size of the
+/// file system it holds ([`Checked::fs_size`]).
+fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<Option<Option<u64>>> {
+    let Backing::Vnode(path) = &a.backing else { return Ok(None) };
     // Behind a crypt layer the image holds ciphertext: what the file
     // system is, is read at the Examine step, through the opened layer.
     if plan.steps.iter().any(|s| matches!(s, Step::Crypt(_))) {
-        return Ok(());
+        return Ok(None);
     }
     let Some(e) = plan.steps.iter().find_map(|s| match s {
         Step::Examine(e) => Some(e),
         _ => None,
     }) else {
-        return Ok(());
+        return Ok(None);
     };
     let len = match e {
         Examine::BeforeFormat => superblock::EMPTY_LEN,
         Examine::BeforeMount(_) => superblock::PROBE_LEN,
     };
-    let Some(head) = platform.read_start(Head::Image(path), len)? else { return Ok(()) };
+    let Some(head) = platform.read_start(Head::Image(path), len)? else { return Ok(None) };
     let what = crate::error::quoted(path);
-    match judge(e, &head, superblock::probe(&head), &what, layered(plan), a.read_only)? {
+    let found = superblock::probe(&head);
+    match judge(e, &head, found, &what, layered(plan), a.read_only)? {
         Some(superblock::Decision::Refuse(why)) => Err(Error::text(what, why)),
-        _ => Ok(()),
+        _ => Ok(matches!(e, Examine::BeforeMount(_)).then(|| superblock::fs_size(&head, found))),
     }
 }
 

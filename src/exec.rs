@@ -2,7 +2,7 @@
 //! every step already done, newest first (unmount what it mounted, detach
 //! what it attached), then returns the original error.
 #![forbid(unsafe_code)]
-use crate::check::{before_attach, fstype_of, judge, layered, Before};
+use crate::check::{before_attach, fstype_of, judge, layered, Before, Checked};
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::plan::{Attach, Examine, FsType, Plan, Step};
@@ -23,7 +23,8 @@ enum Flow {
     Finish,
 }
 
-/// Runs `plan`, already accepted by [`crate::check::check`]; `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
+/// Runs `plan`, already accepted by [`crate::check::check`] (which read
+/// `checked`); `debug` prints `DEBUG:` lines on `err` as steps run (`-X`).
 /// On error, the system is as it was before (as far as the platform could
 /// undo) and the first error is returned.
 ///
@@ -32,7 +33,13 @@ enum Flow {
 /// successful run lets go of them in that order, newest first (the root,
 /// then the loop descriptor, then the image and its lock); a failed one
 /// hands them to the undo steps, newest first.
-pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut Output<'_>) -> Result<()> {
+pub fn execute<P: Describe>(
+    plan: &Plan,
+    checked: &Checked,
+    platform: &mut P,
+    debug: bool,
+    io: &mut Output<'_>,
+) -> Result<()> {
     let mut run = Run {
         platform,
         io,
@@ -46,7 +53,7 @@ pub fn execute<P: Describe>(plan: &Plan, platform: &mut P, debug: bool, io: &mut
         mounted: None,
         adopted: false,
         keeps: plan.steps.iter().any(|s| matches!(s, Step::Examine(Examine::BeforeMount(_)))),
-        fs_size: None,
+        fs_size: checked.fs_size,
         ro_noted: false,
         probed: None,
         looked: None,
@@ -119,8 +126,8 @@ struct Run<'p, 'o, 'w, P: Describe> {
     /// The plan mounts the file system the image holds (`-P`).
     keeps: bool,
     /// With `keeps`: the size of the file system the image holds, from its
-    /// superblock.
-    fs_size: Option<u64>,
+    /// superblock, once read ([`Checked::fs_size`]).
+    fs_size: Option<Option<u64>>,
     /// The read-only notice is given once, not once per skipped step.
     ro_noted: bool,
     /// The file system type Examine read from the disk's superblock: a
@@ -142,10 +149,12 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         match step {
             Step::EnterNamespace(ns) => self.platform.enter_namespace(ns)?,
             Step::OpenImage(o) => {
-                if self.keeps {
-                    // Before the image is opened and locked by this run.
+                if self.keeps && self.fs_size.is_none() {
+                    // Not read by the check: read before the image is
+                    // opened and locked by this run.
                     let head = self.platform.read_start(Head::Image(&o.path), crate::superblock::PROBE_LEN)?;
-                    self.fs_size = head.and_then(|h| crate::superblock::fs_size(&h, crate::superblock::probe(&h)));
+                    self.fs_size =
+                        Some(head.and_then(|h| crate::superblock::fs_size(&h, crate::superblock::probe(&h))));
                 }
                 self.image_path = Some(o.path.clone());
                 let image = self.image.insert(self.platform.open_image(o)?);
@@ -354,10 +363,10 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// cut the file system short and the kernel refuse it, so the disk is
     /// made the file system's size, with one warning naming what to update.
     /// The superblock was read from the image file, where the disk starts,
-    /// just before the image was opened ([`Run::fs_size`]).
+    /// before the image was opened ([`Run::fs_size`]).
     fn fit_to_fs(&mut self, a: &Attach) -> Option<Attach> {
         let (Some(size), Backing::Vnode(path)) = (a.size.filter(|s| *s > 0), &a.backing) else { return None };
-        let fs = self.fs_size.filter(|fs| *fs > size)?;
+        let fs = self.fs_size.flatten().filter(|fs| *fs > size)?;
         self.warn(&format!(
             "{}: its file system is {fs} bytes, more than -s {size}: mounted at its size; \
              update -s to {} in the options (fourth field) of its fstab line",

@@ -74,13 +74,13 @@ pub fn run<P: Describe>(
             // What it noted, said before its refusal or the first step.
             exec::print_notes(platform.take_notes(), req.debug, &mut io);
             match checked {
-                Ok(()) if req.dry_run => {
+                Ok(_) if req.dry_run => {
                     if req.show_plan {
                         show_plan(&plan, platform, req.debug, &mut io);
                     }
                     Ok(())
                 }
-                Ok(()) => exec::execute(&plan, platform, req.debug, &mut io),
+                Ok(checked) => exec::execute(&plan, &checked, platform, req.debug, &mut io),
                 Err(e) => Err(e),
             }
         }

@@ -100,9 +100,14 @@ fn a_p_line_with_a_smaller_s_mounts_at_the_file_systems_size() {
     let (code, _, err) = run(&m, &format!("mount_md -r -s 128m {J1}"));
     assert_eq!(code, 0, "{err}");
     assert_eq!(run(&m, &format!("mount_md -u {J1}")).0, 0);
+    let before = m.k().log.len();
     let (code, _, err) = run(&m, &line);
     assert_eq!(code, 0, "{err}\n{}", log(&m));
     assert!(err.contains("more than -s 67108864: mounted at its size; update -s to 128m"), "{err}");
+    // The image's superblock is read once, by the check, which hands the
+    // executor the file system's size (issue 21: probed once per run).
+    let reads = m.k().log[before..].iter().filter(|l| l.starts_with("read the start of ")).count();
+    assert_eq!(reads, 1, "{}", log(&m));
     let unit = m.unit_numbers()[0];
     assert_eq!(m.k().units[&unit].mediasize, 128 * MIB / UFS_FSIZE * UFS_FSIZE);
 }

@@ -415,7 +415,7 @@ fn luks2_over_an_image_without_a_header_is_refused() {
         let mut l = Linux::with_sys(Recorder::new());
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut io = mount_md::output::Output { prog: "mount_md", out: &mut out, err: &mut err };
-        let e = mount_md::exec::execute(&plan, &mut l, false, &mut io).unwrap_err();
+        let e = mount_md::exec::execute(&plan, &Default::default(), &mut l, false, &mut io).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!("{}: holds no LUKS2 header: not opened and not formatted (--create --encrypt=luks2 makes one on a new image)", img.display()),

@@ -441,6 +441,7 @@ impl MdSys for Model {
     /// superblock of the UFS in it, as on a disk).
     fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
         let mut k = self.k();
+        k.log.push(format!("read the start of {}", path.display()));
         let Some(f) = k.files.get(path).cloned() else { return Ok(None) };
         let mut b = vec![0u8; len];
         if let Content::Ufs { clean, .. } = f.content {

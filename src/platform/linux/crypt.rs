@@ -3,13 +3,14 @@
 //! through `/dev/mapper/<name>`; detaching the disk closes it first.
 //! cryptsetup is run as mkfs is ([`keyed::run_checked`]: absolute path,
 //! cleared environment, the key on standard input, its lines in the error).
+use super::dmcrypt::Layer;
 use super::sys::LoopSys;
 use super::{mkfs, Linux, NODE_WAIT};
 use crate::crypt::{self, Scheme};
 use crate::error::{Error, Result};
 use crate::plan::Crypt;
 use crate::platform::keyed::{self, Key};
-use crate::platform::{posix, Layer};
+use crate::platform::posix;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,7 @@ pub fn cryptsetup() -> Result<PathBuf> {
 /// device-mapper in the kernel, and cryptsetup.
 pub fn check(c: &Crypt) -> Result<()> {
     if c.encrypt.scheme != Scheme::Luks2 {
-        return Err(Error::plain("--encrypt=geli is FreeBSD's; on Linux use --encrypt=luks2".to_string()));
+        return Err(Error::plain("--encrypt=geli is FreeBSD's; on Linux use --encrypt=luks2"));
     }
     match &c.encrypt.key_file {
         Some(path) => keyed::open_key_file(path).map(drop)?,
@@ -84,11 +85,6 @@ pub fn close_layer(node: &Path) -> Result<()> {
     Ok(())
 }
 
-/// [`close_layer`] for the layer of a disk.
-pub fn close(layer: &Layer) -> Result<()> {
-    close_layer(&layer.node)
-}
-
 /// Whether the dm name `name` is the one mount_md gives the mount point
 /// `mark` names: for a whole mark by the mount point, for a cut one by the
 /// hash it carries (the same hash [`crypt::dm_name`] uses).
@@ -104,11 +100,7 @@ pub fn mark_names(mark: &crate::mark::Mark, name: &[u8]) -> bool {
 /// one is open (`--list`).
 pub fn layer_of(u: &crate::platform::UnitInfo) -> Option<PathBuf> {
     let crate::platform::Owner::Ours(mark) = &u.owner else { return None };
-    let layers = super::dmcrypt::layers_over(Path::new("/sys"), &format!("loop{}", u.device.unit)).ok()?;
-    layers
-        .iter()
-        .find(|l| l.crypt.is_some() && crypt::is_ours_name(&l.name) && mark_names(mark, &l.name))
-        .map(|l| l.node())
+    ours_on(u.device.unit, Some(mark)).ok()?.first().map(Layer::node)
 }
 
 /// Whether `u` carries a crypt layer of ours ([`layer_of`]) that nobody
@@ -125,28 +117,28 @@ pub fn idle_layer(u: &crate::platform::UnitInfo) -> bool {
 /// Closes the dm-crypt targets with a name of mount_md's on loop unit
 /// `unit`, which the lifecycle detaches only when it is ours.
 pub fn close_ours_on(unit: u32) -> Result<()> {
+    ours_on(unit, None)?.iter().try_for_each(|l| close_layer(&l.node()))
+}
+
+/// Closes the crypt layers mount_md opened on the loop unit `u`: only a
+/// dm-crypt target whose name is the one for the mount point the unit's
+/// mark names. Others' targets are left; the unit's detach then fails on
+/// them as busy.
+pub fn close_ours(u: &crate::platform::UnitInfo) -> Result<()> {
+    let crate::platform::Owner::Ours(mark) = &u.owner else { return Ok(()) };
+    ours_on(u.device.unit, Some(mark))?.iter().try_for_each(|l| close_layer(&l.node()))
+}
+
+/// The dm-crypt targets with a name of mount_md's on loop unit `unit`,
+/// found in sysfs ([`super::dmcrypt::layers_over`]); with `mark`, only
+/// the one named for the mount point that mark names.
+fn ours_on(unit: u32, mark: Option<&crate::mark::Mark>) -> Result<Vec<Layer>> {
     let loop_name = format!("loop{unit}");
     let layers = super::dmcrypt::layers_over(Path::new("/sys"), &loop_name)
         .map_err(|e| crate::error::from_io(format!("/sys/block/{loop_name}/holders"), &e))?;
-    for l in layers.iter().filter(|l| l.crypt.is_some() && crypt::is_ours_name(&l.name)) {
-        close_layer(&l.node())?;
-    }
-    Ok(())
-}
-
-/// Closes the crypt layers mount_md opened on the loop unit `u` (found in
-/// sysfs, [`super::dmcrypt::layers_over`]): only a dm-crypt target whose
-/// name is the one for the mount point the unit's mark names. Others'
-/// targets are left; the unit's detach then fails on them as busy.
-pub fn close_ours(u: &crate::platform::UnitInfo) -> Result<()> {
-    let crate::platform::Owner::Ours(mark) = &u.owner else { return Ok(()) };
-    let loop_name = format!("loop{}", u.device.unit);
-    let layers = super::dmcrypt::layers_over(Path::new("/sys"), &loop_name)
-        .map_err(|e| crate::error::from_io(format!("/sys/block/{loop_name}/holders"), &e))?;
-    for l in layers.iter().filter(|l| l.crypt.is_some() && crypt::is_ours_name(&l.name) && mark_names(mark, &l.name)) {
-        close_layer(&l.node())?;
-    }
-    Ok(())
+    let ours =
+        |l: &Layer| l.crypt.is_some() && crypt::is_ours_name(&l.name) && mark.is_none_or(|m| mark_names(m, &l.name));
+    Ok(layers.into_iter().filter(ours).collect())
 }
 
 #[cfg(test)]

@@ -425,7 +425,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn detach(&mut self, disk: Disk<Held<S::Dev>>) -> Result<()> {
         let Disk { device, hold, layer } = disk;
         if let Some(l) = &layer {
-            crypt::close(l)?;
+            crypt::close_layer(&l.node)?;
         }
         self.sys.clr_fd(&hold.fd).map_err(|e| Error::sys(format!("{}: LOOP_CLR_FD", device.path.display()), e))?;
         let Held { fd, grown_from, .. } = hold;

@@ -8,7 +8,7 @@
 //! `dm/uuid` (linux/drivers/md/dm-sysfs.c `dm_attr_name_show`,
 //! `dm_attr_uuid_show`) give its name and the UUID cryptsetup set
 //! (`CRYPT-LUKS2-<uuid>-<name>`, cryptsetup lib/libdevmapper.c
-//! `dm_prepare_uuid`), and `dev` its device number. A layer is mount_md's when its name is one
+//! `dm_prepare_uuid`). A layer is mount_md's when its name is one
 //! [`crate::crypt::dm_name`] makes and the loop unit under it carries
 //! mount_md's mark for the same mount point: the caller checks both.
 use std::path::{Path, PathBuf};
@@ -22,8 +22,6 @@ pub struct Layer {
     pub name: Vec<u8>,
     /// The crypt type its UUID names (`luks2`), if it is a crypt target.
     pub crypt: Option<String>,
-    /// `major:minor` from `dev`.
-    pub rdev: (u32, u32),
 }
 
 impl Layer {
@@ -75,12 +73,9 @@ pub fn layers_over(sysfs: &Path, loop_name: &str) -> std::io::Result<Vec<Layer>>
             continue;
         }
         let dir = sysfs.join("block").join(&kernel_name);
-        let (Ok(name), Ok(dev)) = (std::fs::read(dir.join("dm/name")), std::fs::read(dir.join("dev"))) else {
-            continue;
-        };
+        let Ok(name) = std::fs::read(dir.join("dm/name")) else { continue };
         let uuid = std::fs::read(dir.join("dm/uuid")).unwrap_or_default();
-        let Some(rdev) = parse_dev(&dev) else { continue };
-        out.push(Layer { kernel_name, name: trim_nl(name), crypt: crypt_type(&trim_nl(uuid)), rdev });
+        out.push(Layer { kernel_name, name: trim_nl(name), crypt: crypt_type(&trim_nl(uuid)) });
     }
     out.sort_by(|a, b| a.kernel_name.cmp(&b.kernel_name));
     Ok(out)
@@ -206,21 +201,19 @@ mod tests {
         let b = root.join("block");
         std::fs::create_dir_all(b.join("loop7/holders")).unwrap();
         std::fs::create_dir_all(b.join("loop8/holders")).unwrap();
-        for (dm, name, uuid, dev) in [
-            ("dm-2", "mount_md-0011223344556677\n", "CRYPT-LUKS2-abc-mount_md-0011223344556677\n", "253:2\n"),
-            ("dm-5", "vg-lv\n", "LVM-xyz\n", "253:5\n"),
+        for (dm, name, uuid) in [
+            ("dm-2", "mount_md-0011223344556677\n", "CRYPT-LUKS2-abc-mount_md-0011223344556677\n"),
+            ("dm-5", "vg-lv\n", "LVM-xyz\n"),
         ] {
             std::fs::create_dir_all(b.join(dm).join("dm")).unwrap();
             std::fs::write(b.join(dm).join("dm/name"), name).unwrap();
             std::fs::write(b.join(dm).join("dm/uuid"), uuid).unwrap();
-            std::fs::write(b.join(dm).join("dev"), dev).unwrap();
             std::fs::create_dir(b.join("loop7/holders").join(dm)).unwrap();
         }
         let got = layers_over(&root, "loop7").unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].name, b"mount_md-0011223344556677");
         assert_eq!(got[0].crypt.as_deref(), Some("luks2"));
-        assert_eq!(got[0].rdev, (253, 2));
         assert_eq!(got[0].node(), Path::new("/dev/mapper/mount_md-0011223344556677"));
         assert_eq!(got[1].crypt, None);
         assert!(layers_over(&root, "loop8").unwrap().is_empty());

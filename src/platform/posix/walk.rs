@@ -202,13 +202,9 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
                     dir = d;
                     continue;
                 }
-                // O_NOFOLLOW on a symlink: Linux says ELOOP, FreeBSD EMLINK.
                 Err(e) => match link(&dir) {
                     Some(st) if follow => Some(st),
-                    Some(_) => {
-                        return Err(Error::plain(format!("{} is a symbolic link", crate::error::quoted(&shown))))
-                    }
-                    None => return Err(Error::sys(crate::error::quoted(&shown), e)),
+                    _ => return Err(refuse_symlink(&dir, name.as_os_str(), &shown, e)),
                 },
             }
         };
@@ -261,8 +257,7 @@ pub fn walk_target(path: &Path) -> Result<Walked> {
 /// Turns an `O_NOFOLLOW` failure into "… is a symbolic link" when that is
 /// what it was (Linux says ELOOP, FreeBSD EMLINK), else the plain error.
 pub(super) fn refuse_symlink(dir: &OwnedFd, name: &OsStr, walked: &Path, e: Errno) -> Error {
-    let is_link = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map(|st| is_link(&st)).unwrap_or(false);
-    if is_link {
+    if fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| is_link(&st)) {
         Error::plain(format!("{} is a symbolic link", crate::error::quoted(walked)))
     } else {
         Error::sys(crate::error::quoted(walked), e)

@@ -352,7 +352,7 @@ fn a_short_wait_for_the_loop_control_lock_says_nothing() {
     assert_nothing_left(&tmp);
 }
 
-/// The bounded wait for `/dev/loop-control`'s lock (`wait_lock_quietly`,
+/// The bounded wait for `/dev/loop-control`'s lock (`wait_lock`,
 /// which the Linux backend takes it with), on a file of the test's own:
 /// holding the real loop-control lock would stall every other attach on
 /// the machine. A holder that lets go within the bound is waited for.
@@ -367,7 +367,7 @@ fn a_held_lock_that_lets_go_is_waited_for() {
     let st = nix::sys::stat::fstat(&fd).unwrap();
     let start = std::time::Instant::now();
     let quiet = mount_md::platform::linux::loopdev::CONTROL_QUIET;
-    mount_md::platform::posix::wait_lock_quietly(&fd, &st, "lock", "", quiet).unwrap();
+    assert!(mount_md::platform::posix::wait_lock(&fd, &st, "lock", "", quiet).unwrap());
     let waited = start.elapsed();
     let _ = holder.wait();
     assert!(waited >= std::time::Duration::from_millis(5500), "{waited:?}");

@@ -182,13 +182,8 @@ impl LoopSys for Kernel {
         }
         let fd = self.control().map_err(what)?;
         let st = nix::sys::stat::fstat(fd).map_err(what)?;
-        crate::platform::posix::wait_lock_quietly(
-            fd,
-            &st,
-            loopdev::LOOP_CONTROL,
-            " (another program is allocating a loop device)",
-            loopdev::CONTROL_QUIET,
-        )
+        let why = " (another program is allocating a loop device)";
+        posix::wait_lock(fd, &st, loopdev::LOOP_CONTROL, why, loopdev::CONTROL_QUIET).map(drop)
     }
 
     fn unlock_control(&mut self) {

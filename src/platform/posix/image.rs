@@ -9,10 +9,10 @@ use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::linkat;
 use std::ffi::{OsStr, OsString};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How `--create` makes a missing image.
 pub use crate::request::CreateMode;
@@ -290,7 +290,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
                     // (bounded), then look again.
                     drop(dir_lock);
                     let st = fstat(&t).map_err(|e| Error::sys(shown(), e))?;
-                    wait_lock(&t, &st, &shown(), " (another run is creating it)")?;
+                    wait_lock(&t, &st, &shown(), " (another run is creating it)", Duration::ZERO)?;
                     if Instant::now() > deadline {
                         return Err(Error::text(shown(), "another run keeps creating it; giving up"));
                     }
@@ -329,7 +329,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             .map_err(|e| refuse_symlink(dir, &tmp, path, e))?;
         // Locked before the directory lock goes: a temporary is never seen
         // unlocked while its run is alive.
-        lock(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
+        super::sys::flock(lock_fd.as_fd(), libc::LOCK_EX).map_err(|e| Error::sys(shown(), e))?;
         // The new image's own lock, as a run that opens it takes it; where
         // there is no lock file, the temporary's flock is that lock too.
         let st = fstat(&lock_fd).map_err(|e| Error::sys(shown(), e))?;

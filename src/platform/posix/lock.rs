@@ -49,11 +49,8 @@ pub fn take(
     }) else {
         return Ok(None);
     };
-    if try_lock(&fd).map_err(|e| Error::sys(what.to_string(), e))? {
-        return Ok(Some((fd, false)));
-    }
-    wait_lock(&fd, &st, what, why)?;
-    Ok(Some((fd, true)))
+    let waited = wait_lock(&fd, &st, what, why, Duration::ZERO)?;
+    Ok(Some((fd, waited)))
 }
 
 /// The lock file of the file `id`: `LOCK_DIR/DEV-INO`.
@@ -111,10 +108,6 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// How often a lock wait looks for a stop signal.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
-pub(super) fn lock(fd: &OwnedFd) -> nix::Result<()> {
-    super::sys::flock(fd.as_fd(), libc::LOCK_EX)
-}
-
 /// `flock(LOCK_EX | LOCK_NB)`: whether it was taken.
 pub(super) fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
     match super::sys::flock(fd.as_fd(), libc::LOCK_EX | libc::LOCK_NB) {
@@ -125,16 +118,12 @@ pub(super) fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
 }
 
 /// Takes the lock on `fd` (the file `st` describes, `what` in messages),
-/// waiting at most [`LOCK_WAIT`]. The wait is announced once, at once,
-/// with who holds the lock where the system says (/proc/locks); after it
-/// the run gives up, having changed nothing.
-pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<()> {
-    wait_lock_quietly(fd, st, what, why, Duration::ZERO)
-}
-
-/// [`wait_lock`], saying nothing for the first `quiet` of the wait: for a
-/// lock that cooperating runs take in turns many times a second
-/// (`/dev/loop-control`), only a wait that lasts is worth a line.
+/// waiting at most [`LOCK_WAIT`]; answers whether it had to wait. A wait
+/// is announced once, with who holds the lock where the system says
+/// (/proc/locks), after `quiet` (zero: at once; for a lock that
+/// cooperating runs take in turns many times a second,
+/// `/dev/loop-control`, only a wait that lasts is worth a line); after the
+/// bound the run gives up, having changed nothing.
 ///
 /// The wait itself is a blocking `flock(LOCK_EX)` in a helper thread, on a
 /// duplicate of `fd` (the same open file description, so the lock it gets
@@ -145,9 +134,9 @@ pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str) -> Result<(
 /// thread that got the lock is joined before this returns: the run is
 /// single-threaded again, as `unshare(CLONE_NEWNS)` needs (a new image
 /// grown mounted, [`crate::platform::Platform::grow`]).
-pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<()> {
+pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<bool> {
     if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
-        return Ok(());
+        return Ok(false);
     }
     let dup = fd.try_clone().map_err(|e| crate::error::from_io(what.to_string(), &e))?;
     let (tx, rx) = std::sync::mpsc::channel();
@@ -200,7 +189,7 @@ pub fn wait_lock_quietly(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, qui
     if r.is_ok() {
         let _ = waiter.join();
     }
-    r
+    r.map(|()| true)
 }
 
 /// Who holds a `flock` on the file `st` describes: `pid N (comm)` from

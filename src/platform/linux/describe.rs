@@ -108,7 +108,7 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::Examine(e) => crate::platform::describe::examine(e, &node, "e2fsck"),
             Step::Format(f) => match mkfs::argv(f, &node) {
                 Ok(args) => format!("mkfs.{} {}", f.fstype, args.join(" ")),
-                Err(c) => format!("mkfs.{}: option -{c} has no meaning", f.fstype),
+                Err(e) => format!("mkfs.{}: {e}", f.fstype),
             },
             Step::Mount(m) => {
                 let t = match &m.fstype {

@@ -20,8 +20,8 @@ fn is_ext(t: &str) -> bool {
     matches!(t, "ext2" | "ext3" | "ext4")
 }
 
-/// The mkfs argv (without the program) for `f` on `device`, or the first
-/// newfs option that has no meaning for this type.
+/// The mkfs argv (without the program) for `f` on `device`, or the
+/// refusal of the first newfs option that has no meaning for this type.
 ///
 /// * ext2/3/4: `-b` block size → `-b`, `-i` bytes per inode → `-i`,
 ///   `-m` reserved percentage → `-m`;
@@ -33,27 +33,22 @@ fn is_ext(t: &str) -> bool {
 /// Discard is always off (`-E nodiscard`, `-K`): on a loop device a discard
 /// punches holes in the image file, which would undo `--create=reserve`
 /// and any space the admin preallocated. newfs(8) does not discard either.
-pub fn argv(f: &Format, device: &str) -> std::result::Result<Vec<String>, char> {
+pub fn argv(f: &Format, device: &str) -> Result<Vec<String>> {
     let t = f.fstype.as_str();
-    let mut args: Vec<String> = Vec::new();
-    if is_ext(t) {
-        if !f.loud {
-            args.push("-q".into());
-        }
-        args.extend(["-F".into(), "-E".into(), "nodiscard".into()]);
-    } else if matches!(t, "xfs" | "btrfs") {
-        if !f.loud {
-            args.push("-q".into());
-        }
-        args.extend(["-f".into(), "-K".into()]);
-    }
+    let forced: &[&str] = match t {
+        t if is_ext(t) => &["-F", "-E", "nodiscard"],
+        "xfs" | "btrfs" => &["-f", "-K"],
+        _ => &[],
+    };
+    let quiet = (!f.loud && !forced.is_empty()).then_some("-q");
+    let mut args: Vec<String> = quiet.iter().chain(forced).map(|a| a.to_string()).collect();
     for o in &f.options {
         let v = o.value.clone().unwrap_or_default();
         match (o.letter, t) {
             ('n', _) => {}
             ('b' | 'i' | 'm', t) if is_ext(t) => args.extend([format!("-{}", o.letter), v]),
             ('b', "xfs") => args.extend(["-b".to_string(), format!("size={v}")]),
-            (c, _) => return Err(c),
+            (c, _) => return Err(Error::plain(format!("option -{c} has no meaning for {t} on Linux (drop it)"))),
         }
     }
     args.push(device.to_string());
@@ -79,8 +74,7 @@ pub fn program(name: &str) -> Result<PathBuf> {
 /// failure the error names the image and carries mkfs's output (bounded).
 pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
-    let args = argv(f, &device.display().to_string())
-        .map_err(|c| Error::plain(format!("option -{c} has no meaning for {} on Linux (drop it)", f.fstype)))?;
+    let args = argv(f, &device.display().to_string())?;
     let program = find(&f.fstype)?;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let done = posix::run_captured(&program, &args, f.loud)?;
@@ -152,14 +146,16 @@ mod tests {
         );
         assert_eq!(argv(&fmt("btrfs", &[], false), "/d").unwrap(), ["-q", "-f", "-K", "/d"]);
         assert_eq!(argv(&fmt("vfat", &[], false), "/d").unwrap(), ["/d"]);
-        assert_eq!(argv(&fmt("xfs", &[('i', Some("1"))], false), "/d"), Err('i'));
+        let e = argv(&fmt("xfs", &[('i', Some("1"))], false), "/d").unwrap_err();
+        assert_eq!(e.to_string(), "option -i has no meaning for xfs on Linux (drop it)");
     }
 
     #[test]
     fn refusals() {
         for c in ['a', 'c', 'd', 'e', 'f', 'l', 'O', 'v', 't'] {
             let value = if matches!(c, 'l' | 't') { None } else { Some("1") };
-            assert_eq!(argv(&fmt("ext4", &[(c, value)], false), "/d"), Err(c), "-{c}");
+            let e = argv(&fmt("ext4", &[(c, value)], false), "/d").unwrap_err();
+            assert_eq!(e.to_string(), format!("option -{c} has no meaning for ext4 on Linux (drop it)"));
         }
     }
 

@@ -159,9 +159,7 @@ impl<S: LoopSys> Linux<S> {
                     if !mkfs::valid_type(&f.fstype) {
                         return Err(Error::text(format!("-T {}", f.fstype), "not a file system type"));
                     }
-                    mkfs::argv(f, "/dev/loop?").map_err(|c| {
-                        Error::plain(format!("option -{c} has no meaning for {} on Linux (drop it)", f.fstype))
-                    })?;
+                    mkfs::argv(f, "/dev/loop?")?;
                     // A run that always formats needs its mkfs: said before
                     // anything is created or attached (and under -N).
                     if !f.only_if_created {

@@ -430,10 +430,7 @@ fn found_unit<'a, S: LoopSys>(
     // CAP_SYS_RESOURCE (fs/ext4/ioctl.c `ext4_ioctl_group_add` and
     // `EXT4_IOC_RESIZE_FS`: `capable(CAP_SYS_RESOURCE)`): without it,
     // refused before the image is extended, -N alike.
-    let refusal = (!mounts.is_empty()
-        && matches!(fstype.as_str(), "ext2" | "ext3" | "ext4")
-        && !has_cap_sys_resource())
-    .then(|| {
+    let refusal = (!mounts.is_empty() && mkfs::is_ext(&fstype) && !has_cap_sys_resource()).then(|| {
         format!(
             "{shown}: growing a mounted {fstype} needs CAP_SYS_RESOURCE, which this process lacks \
                  (a container drops it); unmount it and grow it offline; nothing changed"

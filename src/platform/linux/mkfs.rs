@@ -16,7 +16,7 @@ pub fn valid_type(t: &str) -> bool {
     !t.is_empty() && t.len() <= 32 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn is_ext(t: &str) -> bool {
+pub(super) fn is_ext(t: &str) -> bool {
     matches!(t, "ext2" | "ext3" | "ext4")
 }
 

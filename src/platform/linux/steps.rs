@@ -391,7 +391,7 @@ impl<S: LoopSys> Linux<S> {
     /// ext2/3/4 only: `e2fsck -p` (`-f -p` with `force`). Its summary
     /// goes to `-X`.
     pub(super) fn fsck(&mut self, disk: &Disk<Held<S::Dev>>, fs: &str, force: bool) -> Result<Option<String>> {
-        if !matches!(fs, "ext2" | "ext3" | "ext4") {
+        if !mkfs::is_ext(fs) {
             return Ok(None);
         }
         let (ran, output) = mkfs::e2fsck(disk.top(), &shown_image(disk), force)?;

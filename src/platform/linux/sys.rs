@@ -33,11 +33,11 @@ pub struct Statx {
     pub rdev: Option<u64>,
 }
 
-/// The loop(4) and kernel-table operations the Linux backend needs.
 /// The extended attribute that says which attachment's skeleton copy
 /// finished ([`LoopSys::skeleton_stamp`]).
 const STAMP: &std::ffi::CStr = c"trusted.mount_md.skeleton";
 
+/// The loop(4) and kernel-table operations the Linux backend needs.
 pub trait LoopSys {
     /// An open `/dev/loopN`.
     type Dev;

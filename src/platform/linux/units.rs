@@ -175,10 +175,7 @@ fn btrfs_device<S: LoopSys>(sys: &mut S, e: &MountRec) -> u64 {
     if libc::major(e.dev) != 0 || e.fstype != "btrfs" || !e.source.starts_with("/dev/") {
         return e.dev;
     }
-    match sys.statx(None, e.source.as_bytes()) {
-        Ok(st) if st.rdev.is_some() => st.rdev.unwrap_or(e.dev),
-        _ => e.dev,
-    }
+    sys.statx(None, e.source.as_bytes()).ok().and_then(|st| st.rdev).unwrap_or(e.dev)
 }
 
 /// Whether `/dev/loopN` is claimed: mounted (here or in any namespace),

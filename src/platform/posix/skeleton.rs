@@ -347,22 +347,19 @@ fn times(st: &FileStat) -> (TimeSpec, TimeSpec) {
 /// Owner first (chown clears set-id bits), then mode, then times.
 fn apply_meta_fd(fd: &OwnedFd, st: &FileStat) -> nix::Result<()> {
     fchown(fd, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))?;
-    #[allow(clippy::useless_conversion)]
-    fchmod(fd, Mode::from_bits_truncate((st.st_mode & 0o7777).try_into().unwrap_or_default()))?;
+    fchmod(fd, Mode::from_bits_truncate(st.st_mode & 0o7777))?;
     let (a, m) = times(st);
     nix::sys::stat::futimens(fd, &a, &m)
 }
 
 fn apply_meta_at(dir: &OwnedFd, name: &OsStr, st: &FileStat, kind: SFlag) -> nix::Result<()> {
-    let d = dir;
-    fchownat(d, name, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    fchownat(dir, name, Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
     if kind != SFlag::S_IFLNK {
         // fchmodat has no portable no-follow flag, but this entry is one we
         // just created ourselves and it is not a symlink.
-        #[allow(clippy::useless_conversion)]
-        let mode = Mode::from_bits_truncate((st.st_mode & 0o7777).try_into().unwrap_or_default());
-        nix::sys::stat::fchmodat(d, name, mode, nix::sys::stat::FchmodatFlags::FollowSymlink)?;
+        let mode = Mode::from_bits_truncate(st.st_mode & 0o7777);
+        nix::sys::stat::fchmodat(dir, name, mode, nix::sys::stat::FchmodatFlags::FollowSymlink)?;
     }
     let (a, m) = times(st);
-    utimensat(d, name, &a, &m, UtimensatFlags::NoFollowSymlink)
+    utimensat(dir, name, &a, &m, UtimensatFlags::NoFollowSymlink)
 }

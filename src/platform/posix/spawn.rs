@@ -37,7 +37,7 @@ pub const HELPER_NOTICE: Duration = Duration::from_secs(10);
 /// through to ours instead. Still running after [`HELPER_NOTICE`], it is
 /// named on standard error (pid, how long), once.
 pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Captured> {
-    run_noticed(program, args, loud, HELPER_NOTICE, |text| say_now(&text))
+    spawn_captured(program, args, loud, HELPER_NOTICE, |text| say_now(&text), std::process::Stdio::null(), None)
 }
 
 /// [`run_captured`] with `stdin` as the helper's standard input (a key
@@ -58,19 +58,9 @@ pub fn run_to_its_end(program: &Path, args: &[OsString], keep: &[std::os::fd::Ra
     spawn_captured(program, args, false, HELPER_NOTICE, |text| say_now(&text), std::process::Stdio::null(), Some(keep))
 }
 
-/// [`run_captured`], with the notice after `after` given to `notice`.
-pub fn run_noticed(
-    program: &Path,
-    args: &[OsString],
-    loud: bool,
-    after: Duration,
-    notice: impl FnOnce(String) + Send + 'static,
-) -> Result<Captured> {
-    spawn_captured(program, args, loud, after, notice, std::process::Stdio::null(), None)
-}
-
-/// The one spawn: `stdin` as its standard input; dying with mount_md, or
-/// with `to_its_end` the descriptors it inherits ([`run_to_its_end`]).
+/// The one spawn: `stdin` as its standard input; the notice after `after`
+/// given to `notice`; dying with mount_md, or with `to_its_end` the
+/// descriptors it inherits ([`run_to_its_end`]).
 fn spawn_captured(
     program: &Path,
     args: &[OsString],
@@ -193,24 +183,22 @@ mod tests {
     /// one that ends in time is not named.
     #[test]
     fn a_long_helper_is_named_while_it_runs() {
-        use std::path::Path;
         use std::time::Duration;
         let (tx, rx) = std::sync::mpsc::channel();
-        let slow = [std::ffi::OsString::from("0.3")];
-        let tx2 = tx.clone();
-        let done = super::run_noticed(Path::new("/bin/sleep"), &slow, false, Duration::from_millis(50), move |t| {
-            let _ = tx2.send(t);
-        })
-        .unwrap();
-        assert!(done.status.success());
+        let sleep = |secs: &str, after: Duration| {
+            let tx = tx.clone();
+            let notice = move |t| {
+                let _ = tx.send(t);
+            };
+            let args = [std::ffi::OsString::from(secs)];
+            let null = std::process::Stdio::null();
+            super::spawn_captured(std::path::Path::new("/bin/sleep"), &args, false, after, notice, null, None).unwrap()
+        };
+        assert!(sleep("0.3", Duration::from_millis(50)).status.success());
         let said: Vec<String> = rx.try_iter().collect();
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(said[0].starts_with("still waiting for /bin/sleep (pid "), "{}", said[0]);
-        let quick = [std::ffi::OsString::from("0")];
-        super::run_noticed(Path::new("/bin/sleep"), &quick, false, Duration::from_secs(5), move |t| {
-            let _ = tx.send(t);
-        })
-        .unwrap();
+        sleep("0", Duration::from_secs(5));
         assert_eq!(rx.try_iter().count(), 0);
     }
 

@@ -138,9 +138,7 @@ impl<S: LoopSys> Describe for Linux<S> {
             }
             Step::SetMode { mode, .. } => format!("fchmod({root}, {mode:04o})"),
             Step::SetOwner { uid, gid } => format!("fchown({root}, {uid}, {gid})"),
-            Step::CopySkeleton(p) => {
-                format!("copy {} into {root}", mount::quoted(&show(p)))
-            }
+            Step::CopySkeleton(p) => format!("copy {} into {root}", mount::quoted(&show(p))),
             Step::NewIdentity { grow_to } => format!(
                 "tune2fs -U random | xfs_admin -U generate | btrfstune -m {node} (by its file system), {}then publish the image",
                 grow_to.map_or(String::new(), |s| format!(

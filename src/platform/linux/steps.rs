@@ -83,10 +83,9 @@ impl<S: LoopSys> Linux<S> {
             Backing::Vnode(p) => p,
             Backing::Swap | Backing::Malloc => {
                 let size = a.size.filter(|s| *s > 0).ok_or_else(swap_needs_size)?;
-                let name = c"mount_md";
-                let file = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+                let file = nix::sys::memfd::memfd_create(c"mount_md", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
                     .map_err(|e| Error::sys("memfd_create", e))?;
-                let len = i64::try_from(size).map_err(|_| Error::sys("memfd_create", Errno::EFBIG))?;
+                let len = crate::platform::extend::off(size).map_err(|e| Error::sys("memfd_create", e))?;
                 nix::unistd::ftruncate(&file, len).map_err(|e| Error::sys(format!("memfd: ftruncate {size}"), e))?;
                 return Ok(Source {
                     file,
@@ -284,7 +283,7 @@ impl<S: LoopSys> Linux<S> {
 
     /// Puts the image back to the length `len` it had before `-s` grew it.
     pub(super) fn restore_length(&mut self, file: &OwnedFd, len: u64) {
-        let shrunk = i64::try_from(len).ok().and_then(|l| nix::unistd::ftruncate(file, l).ok());
+        let shrunk = crate::platform::extend::off(len).ok().and_then(|l| nix::unistd::ftruncate(file, l).ok());
         if shrunk.is_none() {
             self.warn(format!(
                 "could not give the image back its length of {len} bytes (truncate -s {len} on it does)"

@@ -352,7 +352,7 @@ pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> R
     // was matched through its source): no device to check there.
     let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
     let (image, deleted) = match &info {
-        Some(i) => deleted_name(sys.backing_name(unit), (i.lo_device, i.lo_inode)),
+        Some(i) => deleted_name(sys.backing_name(unit), i.backing()),
         None => (sys.backing_name(unit), None),
     };
     Ok(Some(Listed {
@@ -373,13 +373,11 @@ pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> R
 /// named. The name without that suffix and whether the file is gone: it is
 /// not when the name as shown is the unit's own file (lstat, by device
 /// and inode).
-fn deleted_name(shown: Option<Vec<u8>>, id: (u64, u64)) -> (Option<Vec<u8>>, Option<bool>) {
-    use std::os::unix::fs::MetadataExt;
+fn deleted_name(shown: Option<Vec<u8>>, id: FileId) -> (Option<Vec<u8>>, Option<bool>) {
     let Some(name) = shown else { return (None, None) };
     let Some(stem) = name.strip_suffix(b" (deleted)") else { return (Some(name), Some(false)) };
-    let os = std::ffi::OsStr::from_bytes(&name);
-    match std::fs::symlink_metadata(os) {
-        Ok(m) if (m.dev(), m.ino()) == id => (Some(name), Some(false)),
+    match nix::sys::stat::lstat(std::ffi::OsStr::from_bytes(&name)) {
+        Ok(st) if crate::platform::posix::file_id(&st) == id => (Some(name), Some(false)),
         _ => (Some(stem.to_vec()), Some(true)),
     }
 }

@@ -339,24 +339,14 @@ fn grow_reports_old_and_new_sizes() {
 /// no mount point at all).
 #[test]
 fn a_remount_with_dash_n_is_made_in_that_namespace() {
-    use std::io::BufRead;
     require_loop!(alone); // it makes a mount namespace
     let tmp = TempDir::new("admin-ns-remount");
     let img = tmp.join("ns.img");
     make_image(&img, 16 << 20, true);
     let mnt = tmp.dir("mnt");
     let mut loops = LoopGuard::default();
-    let child = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", "echo ready && exec sleep 600"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("unshare");
-    let mut holder = Holder(child);
-    let mut line = String::new();
-    std::io::BufReader::new(holder.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
-    let pid = holder.0.id();
-    let ns = format!("/proc/{pid}/ns/mnt");
+    let holder = Holder::in_namespace("true", &[]);
+    let (pid, ns) = (holder.0.id(), holder.namespace());
     // The mount's options as that namespace has them.
     let options_there = || -> Option<String> {
         let table = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();

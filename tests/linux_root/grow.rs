@@ -418,19 +418,11 @@ fn an_image_mounted_in_another_namespace_is_not_grown_offline() {
     let image = tmp.join("img");
     let dir = tmp.dir("mnt");
     mkfs("ext4", &image, 32 * MIB);
-    let mut holder = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", r#""$1" -P -F "$2" md "$3" && exec sleep 60"#, "sh"])
-        .args([bin().as_os_str(), image.as_os_str(), dir.as_os_str()])
-        .spawn()
-        .expect("unshare");
-    let start = std::time::Instant::now();
-    while loops_backed_by(&image).is_empty() && start.elapsed() < std::time::Duration::from_secs(10) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let holder =
+        Holder::in_namespace(r#""$0" -P -F "$1" md "$2""#, &[bin().as_os_str(), image.as_os_str(), dir.as_os_str()]);
     let attached = loops_backed_by(&image);
     let out = mdmfs(args!["-r", "-s", "48m", &image]);
-    let _ = holder.kill();
-    let _ = holder.wait();
+    drop(holder);
     assert_eq!(attached.len(), 1, "mounted in the other namespace");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("mounted in another mount namespace (process "), "{}", text(&out.stderr));

@@ -7,13 +7,11 @@ use crate::support::*;
 use nix::fcntl::{openat, renameat, OFlag, AT_FDCWD};
 use nix::sys::stat::{mkdirat, Mode};
 use std::ffi::{OsStr, OsString};
-use std::io::BufRead;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-/// A child process killed (and reaped) on drop.
 /// The loop device (`loop3`) whose backing file, as sysfs shows it, is `p`.
 fn loop_of(p: &Path) -> String {
     let found: Vec<String> = loops_backed_by(p).into_iter().filter(|n| backing_file(n).as_deref() == Some(p)).collect();
@@ -44,25 +42,8 @@ fn an_attachment_made_in_another_mount_namespace_is_seen() {
     let mut loops = LoopGuard::default();
     // A namespace of its own where b is a bind mount of a: there the image
     // is b/x.img, a path that leads nowhere from here.
-    let child = Command::new("unshare")
-        .args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            "mount --bind \"$0\" \"$1\" && echo ready && exec sleep 600",
-        ])
-        .arg(&a)
-        .arg(&b)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("unshare");
-    let mut holder = Holder(child);
-    let mut line = String::new();
-    std::io::BufReader::new(holder.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
-    let ns = format!("/proc/{}/ns/mnt", holder.0.id());
+    let holder = Holder::in_namespace(r#"mount --bind "$0" "$1""#, &[a.as_os_str(), b.as_os_str()]);
+    let ns = holder.namespace();
     let helper = flavor(&tmp, "mount.md");
     let theirs = b.join("x.img");
     ok(&run(&helper, args!["md", m1, "-N", ns, "-o", format!("-P,-F{}", theirs.display())]));

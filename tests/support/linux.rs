@@ -32,6 +32,33 @@ impl Drop for Holder {
     }
 }
 
+impl Holder {
+    /// A process in a private mount namespace of its own that has run
+    /// `setup` (a shell command; `$0`, `$1`… are `args`) and then sleeps;
+    /// returns once `setup` has succeeded. Its namespace is
+    /// `/proc/PID/ns/mnt`, and it goes with the process.
+    pub fn in_namespace(setup: &str, args: &[&OsStr]) -> Holder {
+        use std::io::BufRead;
+        let child = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg(format!("{setup} && echo ready && exec sleep 600"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("unshare");
+        let mut holder = Holder(child);
+        let mut line = String::new();
+        std::io::BufReader::new(holder.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "namespace set-up: {setup}");
+        holder
+    }
+
+    /// Its mount namespace, as mount.md `-N` takes it.
+    pub fn namespace(&self) -> String {
+        format!("/proc/{}/ns/mnt", self.0.id())
+    }
+}
+
 /// Unmounts its mount point on drop if it is still mounted (lazily if busy).
 pub struct MountGuard(pub PathBuf);
 

@@ -21,11 +21,11 @@ impl<S: MdSys> FreeBsd<S> {
                 Ok(ident) => Ok(match ident_match(&ident, id) {
                     IdentMatch::No => false,
                     IdentMatch::Exact => true,
-                    IdentMatch::Candidate => self.queried_file(dev.unit, None) == Some(id),
+                    IdentMatch::Candidate => self.queried_file(dev.unit, None).is_some_and(|(_, f)| f == id),
                 }),
                 // A kernel without idents: the path it recorded, stat'ed.
                 Err(e) if matches!(e.errno(), Some(Errno::ENOTTY | Errno::EOPNOTSUPP)) => {
-                    Ok(self.queried_file(dev.unit, None) == Some(id))
+                    Ok(self.queried_file(dev.unit, None).is_some_and(|(_, f)| f == id))
                 }
                 Err(e) => Err(e),
             }
@@ -65,10 +65,11 @@ impl<S: MdSys> FreeBsd<S> {
         Err(e)
     }
 
-    /// MDIOCATTACH of `req`. For a vnode disk (`vnode`: the path given and
-    /// the identity of the file we hold), the new unit is then checked to
-    /// hold that very file (`verify_backing`, which detaches it
-    /// again if not). Used by the mount path and by `-r`'s offline attach.
+    /// MDIOCATTACH of `req`. A labelled unit is then checked to carry
+    /// the label asked for (`verify_mark`), and for a vnode disk (`vnode`:
+    /// the path given and the identity of the file we hold) to hold that
+    /// very file (`verify_backing`); each detaches it again if not. Used by
+    /// the mount path and by `-r`'s offline attach.
     pub fn attach_checked(&mut self, req: &AttachRequest, vnode: Option<(&Path, FileId)>) -> Result<Device> {
         let unit = self.sys.attach(req)?;
         let path = device_path(unit);

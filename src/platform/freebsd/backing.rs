@@ -8,6 +8,13 @@ use crate::error::Result;
 use crate::mark;
 use std::path::{Path, PathBuf};
 
+/// The file a unit names whole, with no look-up: by our mark, else by a
+/// whole ident. md(4) holds the vnode it opened, whatever the path it
+/// recorded names by now.
+pub(super) fn exact_id(u: &MdUnit) -> Option<FileId> {
+    u.label.as_deref().and_then(mark::file).or_else(|| u.ident.as_deref().and_then(geom::parse_ident))
+}
+
 impl<S: MdSys> FreeBsd<S> {
     /// The device and inode of the file a vnode unit holds: from our mark;
     /// from a whole ident; from a cut one (ZFS) or none at all (an old
@@ -18,30 +25,25 @@ impl<S: MdSys> FreeBsd<S> {
         if u.md_type != Some(abi::MD_VNODE) {
             return None;
         }
-        // Our mark names the file whole: md(4) holds the vnode it opened,
-        // whatever the path it recorded names by now.
-        if let Some(id) = u.label.as_deref().and_then(mark::file) {
+        if let Some(id) = exact_id(u) {
             return Some(id);
         }
-        if let Some(id) = u.ident.as_deref().and_then(geom::parse_ident) {
-            return Some(id);
-        }
-        let id = self.queried_file(u.unit, u.file.as_deref())?;
+        let (_, id) = self.queried_file(u.unit, u.file.as_deref())?;
         match u.ident.as_deref() {
             Some(ident) if ident != vnode_ident(id) => None,
             _ => Some(id),
         }
     }
 
-    /// The identity of the file `unit` was attached with, by the path
-    /// MDIOCQUERY reports (`listed` when the query fails) as
+    /// Where the file `unit` was attached with is now, and its identity,
+    /// by the path MDIOCQUERY reports (`listed` when the query fails) as
     /// [`FreeBsd::unit_file`] finds it.
-    pub(super) fn queried_file(&mut self, unit: u32, listed: Option<&Path>) -> Option<FileId> {
+    pub(super) fn queried_file(&mut self, unit: u32, listed: Option<&Path>) -> Option<(PathBuf, FileId)> {
         let file = match self.sys.query(unit) {
             Ok(q) => q.file,
             Err(_) => listed.map(Path::to_path_buf),
         }?;
-        self.unit_file(&file).map(|(_, id)| id)
+        self.unit_file(&file)
     }
 
     /// Where the file a unit was attached with is now, and its identity,

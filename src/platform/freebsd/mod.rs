@@ -326,8 +326,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
                 device: Device { unit: u.unit, path: device_path(u.unit), read_only: u.read_only.unwrap_or(false) },
                 rdev: unit_key(u.unit),
                 backing: self.backing_id(&u),
-                backing_exact: u.label.as_deref().and_then(mark::file).is_some()
-                    || u.ident.as_deref().and_then(geom::parse_ident).is_some(),
+                backing_exact: backing::exact_id(&u).is_some(),
                 owner: mark_of(u.label.as_deref()).map_or(Owner::Foreign, Owner::Ours),
                 autoclear: false,
             })
@@ -490,8 +489,6 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.sys.publish_image(image)
     }
 
-    /// Closes the mounted root first: a descriptor on it keeps the mount
-    /// busy.
     fn copy_skeleton(&mut self, m: &Mounted<S::Root>, from: &Path) -> Result<()> {
         self.sys.copy_skeleton(&m.root, &m.mount_point, from)
     }
@@ -501,8 +498,9 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// unit holds ([`MdSys::lock_image`]).
     fn lock_image_of(&mut self, u: &UnitInfo) -> Result<Option<crate::platform::ImageLock>> {
         let Some(id) = u.backing.filter(|_| u.backing_exact) else { return Ok(None) };
-        let Some(file) = self.sys.query(u.device.unit).ok().and_then(|q| q.file) else { return Ok(None) };
-        let Some((path, _)) = self.unit_file(&file).filter(|(_, now)| *now == id) else { return Ok(None) };
+        let Some((path, _)) = self.queried_file(u.device.unit, None).filter(|(_, now)| *now == id) else {
+            return Ok(None);
+        };
         self.sys.lock_image(&path, id)
     }
 
@@ -513,7 +511,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let fspath = self.sys.resolve_mount_point(mount_point)?;
         let Some(root) = self.sys.unfinished_copy(&fspath)? else { return Ok(None) };
         let read_only = self.sys.mounted_read_only(&root, &fspath)?;
-        let fstype = self.mounts()?.into_iter().rev().find(|m| m.on == fspath).map(|m| m.fstype).unwrap_or_default();
+        let fstype =
+            self.sys.mounts()?.into_iter().rev().find(|m| m.on == fspath).map(|m| m.fstype).unwrap_or_default();
         Ok(Some(Mounted { mount_point: fspath, fstype, read_only, root }))
     }
 

@@ -20,8 +20,9 @@ use crate::superblock::{self, Found};
 /// rest of [`Platform::check`]); then the lifecycle's look-ups (what the
 /// mount point holds, what the image's first bytes hold, and which units
 /// hold the image). The last of them, a scan of every unit, the run makes
-/// once, under the image's lock, right after opening the image and before
-/// its first change ([`crate::exec`]); a dry run, which takes no lock,
+/// under the image's lock, right after opening the image and before its
+/// first change ([`crate::exec`]; again after mdmfs's pre-detach of a
+/// fixed unit, which changed the units); a dry run, which takes no lock,
 /// makes it here (`dry_run`). The look-ups are skipped for mount.md
 /// `-N namespace`, whose tables are another namespace's.
 pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, dry_run: bool) -> Result<Checked> {
@@ -51,9 +52,9 @@ pub fn check<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, dry_run: bool)
 #[derive(Debug, Default)]
 pub struct Checked {
     /// `-P`: the size of the file system the image holds, by its
-    /// superblock (`Some(None)`: none found); `None` where the check did
-    /// not read it (mount.md `-N`, a crypt layer, `--create`), and the run
-    /// reads it itself.
+    /// superblock (`Some(None)`: none found, or none to find behind a crypt
+    /// layer); `None` where the check did not read it (mount.md `-N`, an
+    /// image `--create` makes), and the run reads it itself.
     pub fs_size: Option<Option<u64>>,
 }
 
@@ -190,9 +191,10 @@ pub(crate) fn judge(
 fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach) -> Result<Option<Option<u64>>> {
     let Backing::Vnode(path) = &a.backing else { return Ok(None) };
     // Behind a crypt layer the image holds ciphertext: what the file
-    // system is, is read at the Examine step, through the opened layer.
+    // system is, is read at the Examine step, through the opened layer,
+    // and no size can be read from the image (nor by the run).
     if plan.steps.iter().any(|s| matches!(s, Step::Crypt(_))) {
-        return Ok(None);
+        return Ok(Some(None));
     }
     let Some(e) = plan.steps.iter().find_map(|s| match s {
         Step::Examine(e) => Some(e),

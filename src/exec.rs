@@ -150,8 +150,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Step::EnterNamespace(ns) => self.platform.enter_namespace(ns)?,
             Step::OpenImage(o) => {
                 if self.keeps && self.fs_size.is_none() {
-                    // Not read by the check: read before the image is
-                    // opened and locked by this run.
+                    // Not read by the check (mount.md -N, an image not
+                    // there yet): read before the image is opened and
+                    // locked by this run.
                     let head = self.platform.read_start(Head::Image(&o.path), crate::superblock::PROBE_LEN)?;
                     self.fs_size =
                         Some(head.and_then(|h| crate::superblock::fs_size(&h, crate::superblock::probe(&h))));
@@ -165,8 +166,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 if let Some(made) = made {
                     self.debug_line(&format!("{}: {}", o.path.display(), made.line()));
                 }
-                // Under the image's lock, before anything changes: the one
-                // scan of the units holding it.
+                // Under the image's lock, before anything changes: the
+                // scan of the units holding it (made again at Attach only
+                // if a pre-detach changed the units).
                 if let Some(a) = self.plan.attach() {
                     let id = self.image.as_ref().map(|i| i.id);
                     let fstype = fstype_of(self.plan);

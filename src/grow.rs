@@ -146,8 +146,9 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
 /// system whose size it read: how much of a disk a grower may leave
 /// unused (a last ext4 block group too small for its inode table and
 /// bitmaps, about 2 MiB with 4 KiB blocks; a last XFS allocation group
-/// under 64 blocks). Every file system mount_md grows on Linux has a
-/// `Growth`; this bound is only the fallback.
+/// under 64 blocks). Every file system mount_md grows (ext2/3/4, XFS,
+/// btrfs, UFS) has a `Growth` where its superblock reads whole; this bound
+/// is only the fallback.
 const GROWER_SLACK: u64 = 4 << 20;
 
 /// How to run.

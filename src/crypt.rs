@@ -14,6 +14,7 @@
 //! `STDIN_FILENO`), and mount_md hands them either the key file it opened
 //! and checked or a pipe holding the typed passphrase.
 #![forbid(unsafe_code)]
+use crate::grow_ops::words;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -241,16 +242,11 @@ pub fn has_header(scheme: Scheme, start: &[u8], last: &[u8]) -> bool {
     }
 }
 
-/// Words as an argument vector.
-fn os(words: &[&str]) -> Vec<OsString> {
-    words.iter().map(OsString::from).collect()
-}
-
 /// `cryptsetup luksFormat`: a LUKS2 header on `device`, the key read from
 /// standard input. `--batch-mode`: no question on a terminal (mount_md
 /// only formats what it created, or what `--reformat` names).
 pub fn luks_format_argv(device: &Path, kdf: Option<&Kdf>) -> Vec<OsString> {
-    let mut v = os(&["luksFormat", "--batch-mode", "--type", "luks2", "--key-file", "-"]);
+    let mut v = words(&["luksFormat", "--batch-mode", "--type", "luks2", "--key-file", "-"]);
     v.extend(kdf.map(Kdf::cryptsetup_args).unwrap_or_default().into_iter().map(OsString::from));
     v.push(device.into());
     v
@@ -259,7 +255,7 @@ pub fn luks_format_argv(device: &Path, kdf: Option<&Kdf>) -> Vec<OsString> {
 /// `cryptsetup open`: the LUKS2 header on `device` opened as the dm target
 /// `name`, the key read from standard input.
 pub fn luks_open_argv(device: &Path, name: &str, read_only: bool) -> Vec<OsString> {
-    let mut v = os(&["open", "--type", "luks2", "--key-file", "-"]);
+    let mut v = words(&["open", "--type", "luks2", "--key-file", "-"]);
     if read_only {
         v.push("--readonly".into());
     }
@@ -271,13 +267,13 @@ pub fn luks_open_argv(device: &Path, name: &str, read_only: bool) -> Vec<OsStrin
 /// on `device` (the whole key derivation, no device-mapper target made):
 /// what an unlock costs, measured without mounting.
 pub fn luks_test_key_argv(device: &Path) -> Vec<OsString> {
-    let mut v = os(&["open", "--test-passphrase", "--type", "luks2", "--key-file", "-"]);
+    let mut v = words(&["open", "--test-passphrase", "--type", "luks2", "--key-file", "-"]);
     v.push(device.into());
     v
 }
 
 pub fn luks_close_argv(name: &str) -> Vec<OsString> {
-    os(&["close", name])
+    words(&["close", name])
 }
 
 /// `cryptsetup resize`: the target `name` grown to all of its (grown)
@@ -285,7 +281,7 @@ pub fn luks_close_argv(name: &str) -> Vec<OsString> {
 /// `open` left it, else from the key on standard input (`keyed`).
 pub fn luks_resize_argv(name: &str, keyed: bool) -> Vec<OsString> {
     let key: &[&str] = if keyed { &["--key-file", "-"] } else { &[] };
-    os(&[&["resize"], key, &[name]].concat())
+    words(&[&["resize"], key, &[name]].concat())
 }
 
 /// How geli gets the key: a key file on standard input and no passphrase
@@ -306,7 +302,7 @@ pub fn geli_init_argv(provider: &str, key: GeliKey) -> Vec<OsString> {
         GeliKey::File => &["-P", "-K", "-"],
         GeliKey::Passphrase => &["-J", "-"],
     };
-    os(&[&["init", "-B", "none", "-e", "AES-XTS", "-l", "256", "-s", "4096"], key, &[provider]].concat())
+    words(&[&["init", "-B", "none", "-e", "AES-XTS", "-l", "256", "-s", "4096"], key, &[provider]].concat())
 }
 
 /// `geli attach`: `provider.eli` appears. `-p -k -` with a key file
@@ -318,18 +314,18 @@ pub fn geli_attach_argv(provider: &str, key: GeliKey, read_only: bool) -> Vec<Os
         GeliKey::Passphrase => &["-j", "-"],
     };
     let ro: &[&str] = if read_only { &["-r"] } else { &[] };
-    os(&[&["attach"], key, ro, &[provider]].concat())
+    words(&[&["attach"], key, ro, &[provider]].concat())
 }
 
 pub fn geli_detach_argv(eli: &str) -> Vec<OsString> {
-    os(&["detach", eli])
+    words(&["detach", eli])
 }
 
 /// `geli resize -s OLDSIZE provider`: moves the metadata from the last
 /// sector of the old size to the last sector of the unit now (geom_eli.c
 /// `eli_resize`).
 pub fn geli_resize_argv(provider: &str, old_size: u64) -> Vec<OsString> {
-    os(&["resize", "-s", &old_size.to_string(), provider])
+    words(&["resize", "-s", &old_size.to_string(), provider])
 }
 
 /// What `-N` and `-X` say the crypt step runs on `device` (`/dev/loop?`,

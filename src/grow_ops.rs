@@ -38,7 +38,6 @@ impl Tool {
     /// The argv, program name first (the platform finds its absolute path).
     pub fn argv(self, device: &str, mount_point: Option<&Path>) -> Vec<OsString> {
         let mp = || mount_point.map(|p| p.as_os_str().to_os_string()).unwrap_or_else(|| "<mount point>".into());
-        let words = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
         match self {
             Tool::E2fsck => words(&["e2fsck", "-f", "-p", device]),
             Tool::Resize2fs => words(&["resize2fs", device]),
@@ -88,7 +87,7 @@ pub struct Found {
     /// The file system's own size, from its superblock (read from the
     /// image, or from the disk when attached: it may lag behind a grow
     /// the kernel has not written back yet, never run ahead of it);
-    /// `None` where the backend cannot tell (UFS).
+    /// `None` where no superblock it knows could be read.
     pub fs_size: Option<u64>,
     /// What the grower would make of the file system on a disk of a given
     /// size, from the same superblock ([`crate::superblock::growth`]);
@@ -135,6 +134,11 @@ pub trait GrowOps {
     fn fs_bytes(&mut self, _mounted_on: Option<&std::path::Path>) -> Option<u64> {
         None
     }
+}
+
+/// An argv from words.
+pub fn words(w: &[&str]) -> Vec<OsString> {
+    w.iter().map(OsString::from).collect()
 }
 
 /// `resize2fs /dev/loop3`, for describe lines and messages.

@@ -3,6 +3,7 @@
 use crate::support::freebsd::c;
 use crate::support::GIB;
 use mount_md::device::Unit;
+use mount_md::grow_ops::show_argv;
 use mount_md::plan::{Attach, Format, Formats, TmpfsMount};
 use mount_md::platform::freebsd::abi::*;
 use mount_md::platform::freebsd::requests::*;

@@ -28,7 +28,7 @@ impl<S: MdSys> Describe for FreeBsd<S> {
                 crate::crypt::describe(&c.encrypt, c.read_only, Path::new(&name), mp.as_os_str().as_bytes())
             }
             Step::Examine(e) => crate::platform::describe::examine(e, &name, fsck::FSCK_UFS),
-            Step::Format(f) => show_argv(&newfs_argv(f, Path::new(&name))),
+            Step::Format(f) => crate::grow_ops::show_argv(&newfs_argv(f, Path::new(&name))),
             Step::Mount(m) => {
                 let from = mount_from(Path::new(&name), &m.suffix);
                 let ro = dev.is_some_and(|d| d.read_only);

@@ -14,7 +14,7 @@
 //!   says which); the file system is taken to be UFS, as mdmfs assumes for
 //!   md disks.
 use super::geom::MdUnit;
-use super::requests::{attach_request, device_path, show_argv, AttachRequest, BackingFile};
+use super::requests::{attach_request, device_path, AttachRequest, BackingFile};
 use super::{FreeBsd, MdSys, Opened, OpenedImage};
 use crate::device::Unit;
 use crate::error::{Error, Result};
@@ -126,7 +126,7 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
                 Err(e) => format!("MDIOCRESIZE: {e}"),
             },
             GrowStep::CheckFs(t) | GrowStep::GrowFs(t) => match t {
-                Tool::Growfs => show_argv(&growfs_argv(&dev)),
+                Tool::Growfs => grow::show_argv(&growfs_argv(&dev)),
                 t => grow::show_argv(&t.argv(&dev.display().to_string(), None)),
             },
             GrowStep::Detach => {

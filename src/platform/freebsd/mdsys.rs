@@ -126,7 +126,7 @@ pub trait MdSys {
         if done.status.success() {
             return Ok(());
         }
-        Err(Error::text(requests::show_argv(argv), posix::failure_line(&done)))
+        Err(Error::text(crate::grow_ops::show_argv(argv), posix::failure_line(&done)))
     }
     /// Allocates the image's bytes `from..to` ([`crate::platform::extend`]).
     fn extend(&mut self, image: &OpenedImage, from: u64, to: u64) -> Result<()> {

@@ -62,8 +62,8 @@ pub mod sys;
 
 use geom::{FileId, MdUnit, MountEntry, UnitQuery};
 use requests::{
-    attach_request, describe_detach, device_path, mount_from, newfs_argv, nmount_request, show_argv, tmpfs_request,
-    AttachRequest, BackingFile, NmountRequest,
+    attach_request, describe_detach, device_path, mount_from, newfs_argv, nmount_request, tmpfs_request, AttachRequest,
+    BackingFile, NmountRequest,
 };
 
 /// The FreeBSD platform over a set of system operations.

@@ -473,11 +473,6 @@ pub fn newfs_argv(f: &Format, device: &Path) -> Vec<OsString> {
     argv
 }
 
-/// `argv` as one line, for `describe` and messages.
-pub fn show_argv(argv: &[OsString]) -> String {
-    argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
-}
-
 /// `/dev/md0` + suffix.
 pub fn mount_from(dev: &Path, suffix: &str) -> OsString {
     let mut v = dev.as_os_str().to_os_string().into_vec();

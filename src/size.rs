@@ -133,6 +133,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn human_sizes() {
+        assert_eq!(human(0), "0B");
+        assert_eq!(human(1023), "1023B");
+        assert_eq!(human(1024), "1.0K");
+        assert_eq!(human(1536), "1.5K");
+        assert_eq!(human(10 * 1024), "10K");
+        assert_eq!(human(1024 * 1024 - 1), "1.0M");
+        assert_eq!(human(2 << 30), "2.0G");
+        assert_eq!(human(20 << 30), "20G");
+        assert_eq!(human(1_006_632_960), "960M");
+        assert_eq!(human(u64::MAX), "16E");
+    }
+
+    #[test]
     fn reminders() {
         assert_eq!(as_s(640 << 20), "640m");
         assert_eq!(as_s(2 << 30), "2g");

@@ -71,7 +71,7 @@ impl<S: LoopSys> Describe for Linux<S> {
                         mount::quoted(&tmp),
                         match mode {
                             crate::request::CreateMode::Reserve => {
-                                format!("fallocate(<img>, 0, 0, {size}) (zeros written where the file system cannot)")
+                                crate::platform::extend::describe_linux("<img>", 0, size)
                             }
                             crate::request::CreateMode::Sparse => format!("ftruncate(<img>, {size})"),
                         }

@@ -273,7 +273,6 @@ const CLAIM_WAIT: Duration = Duration::from_secs(2);
 /// when none has (or /proc cannot tell). Read only to word a refusal.
 fn mounted_elsewhere(rdev: u64) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
-    let want = format!("{}:{}", nix::sys::stat::major(rdev as _), nix::sys::stat::minor(rdev as _));
     let own = std::fs::metadata("/proc/self/ns/mnt").ok().map(|m| m.ino());
     let mut seen = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
@@ -284,7 +283,7 @@ fn mounted_elsewhere(rdev: u64) -> Option<u32> {
         }
         seen.push(ns);
         let Ok(table) = std::fs::read(format!("/proc/{pid}/mountinfo")) else { continue };
-        if table.split(|&b| b == b'\n').any(|l| l.split(|&b| b == b' ').nth(2) == Some(want.as_bytes())) {
+        if super::mountinfo::parse(&table).is_ok_and(|mounts| mounts.iter().any(|m| m.dev == rdev)) {
             return Some(pid);
         }
     }
@@ -370,8 +369,9 @@ fn found_unit<'a, S: LoopSys>(
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
     let id = posix::file_id(&image.stat);
-    // Still the file the unit was found by, and the one it holds.
-    if Some(id) != u.backing || id != info.backing() {
+    // Still the file the unit was found by (which the unit still holds:
+    // lock_unit read its status again).
+    if Some(id) != u.backing {
         return Err(Error::plain(format!("{}: not the file {node} is bound to; nothing changed", path.display())));
     }
     let mounts: Vec<MountRec> =

@@ -155,9 +155,9 @@ pub fn open_device(unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
 /// it in turns many times a second; only a holder that keeps it is named.
 pub const CONTROL_QUIET: Duration = Duration::from_secs(5);
 
-/// A random number below `n` (n > 0): std's per-process random hash keys
-/// (seeded from getrandom(2) once, new keys each call), with nothing
-/// hashed.
+/// A random number below `n` (n > 0): std's random hash keys (seeded from
+/// the system once per thread, different for each `RandomState`), with
+/// nothing hashed.
 fn random_below(n: u64) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     std::collections::hash_map::RandomState::new().build_hasher().finish() % n.max(1)

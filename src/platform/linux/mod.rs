@@ -352,9 +352,10 @@ impl<S: LoopSys> Platform for Linux<S> {
         remount::remount(&mut self.sys, u, m, options)
     }
 
-    /// The image by the name sysfs shows (or, for a deleted name, the name
-    /// a `--create` published it under), if that is still the file the
-    /// unit holds ([`posix::lock_existing`]).
+    /// The image by the name sysfs shows, or, where that name was deleted,
+    /// by the name without its " (deleted)" or the name a `--create`
+    /// published it under; the first that is still the file the unit holds
+    /// ([`posix::lock_existing`]).
     fn lock_image_of(&mut self, u: &UnitInfo) -> Result<Option<super::ImageLock>> {
         let Some(file) = u.backing else { return Ok(None) };
         use std::os::unix::ffi::OsStrExt;

@@ -7,8 +7,9 @@
 //! or copy onto the host (mdmfs's chmod/chown-by-path race).
 //!
 //! One file per concern: `root`, `skeleton`, `walk`, `image`, `lock`,
-//! `spawn`, `signals`, `progress` (the line long work shows on a
-//! terminal).
+//! `spawn`, `signals`, `setid` (whether this process was started set-id),
+//! `progress` (the line long work shows on a terminal), and `sys` (the raw
+//! calls, all of this folder's `unsafe` outside its tests).
 mod image;
 mod lock;
 pub mod progress;

@@ -126,9 +126,9 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     let parent = nix::unistd::getpid();
     // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (prctl or procctl, getppid,
-    // _exit); it touches no memory shared with the parent and allocates
-    // nothing.
+    // makes async-signal-safe calls (prctl or procctl, sigemptyset,
+    // sigaddset, sigprocmask, getppid, _exit); it touches no memory shared
+    // with the parent and allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
             if pdeathsig_kill() != 0 {

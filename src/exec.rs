@@ -45,7 +45,6 @@ pub fn execute<P: Describe>(
         io,
         debug,
         plan,
-        mount_point: &plan.mount_point,
         image_path: None,
         image: None,
         disk: None,
@@ -108,7 +107,6 @@ struct Run<'p, 'o, 'w, P: Describe> {
     io: &'o mut Output<'w>,
     debug: bool,
     plan: &'p Plan,
-    mount_point: &'p std::path::Path,
     /// The `-F` image as given, for messages about what it holds.
     image_path: Option<std::path::PathBuf>,
     /// The opened image; rollback removes it if this run created it.
@@ -172,7 +170,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 if let Some(a) = self.plan.attach() {
                     let id = self.image.as_ref().map(|i| i.id);
                     let fstype = fstype_of(self.plan);
-                    self.looked = Some(before_attach(&mut *self.platform, a, self.mount_point, id, fstype, true)?);
+                    self.looked =
+                        Some(before_attach(&mut *self.platform, a, &self.plan.mount_point, id, fstype, true)?);
                 }
             }
             Step::PreDetach(unit) => {
@@ -248,7 +247,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let disk = need(&self.disk, "a device before attaching one")?;
         let image = need(&self.image, "an image before opening one")?;
         let started = std::time::Instant::now();
-        let (found, mut ops) = self.platform.grow(GrowOf::Made { disk, image, mount_point: self.mount_point })?;
+        let (found, mut ops) = self.platform.grow(GrowOf::Made { disk, image, mount_point: &self.plan.mount_point })?;
         let outcome = crate::grow::plan(&found, size)?;
         let opts = crate::grow::Options { dry_run: false, debug: self.debug, scratch: true };
         crate::grow::execute(&found, &outcome, ops.as_mut(), opts, self.io)?;
@@ -272,7 +271,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let image_id = self.image.as_ref().map(|i| i.id);
         let (before, stale) = match self.looked.take() {
             Some(looked) => looked,
-            None => before_attach(&mut *self.platform, a, self.mount_point, image_id, fstype_of(self.plan), true)?,
+            None => {
+                before_attach(&mut *self.platform, a, &self.plan.mount_point, image_id, fstype_of(self.plan), true)?
+            }
         };
         // Best effort: a stale unit holds another file, so one that cannot
         // be detached (opened meanwhile, going away by itself) harms
@@ -281,7 +282,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             let what = format!(
                 "{}, left attached for {} by an earlier run, holding another file",
                 dev.path.display(),
-                self.mount_point.display()
+                self.plan.mount_point.display()
             );
             match self.platform.reuse(&dev, None) {
                 Ok(_) => self.debug_line(&format!("detached {what}")),
@@ -292,23 +293,23 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Before::Attach => {}
             Before::AlreadyMounted(dev) => {
                 let copies = self.plan.steps.iter().any(|s| matches!(s, Step::CopySkeleton(_)));
-                let unfinished = if copies { self.platform.unfinished_copy(self.mount_point)? } else { None };
+                let unfinished = if copies { self.platform.unfinished_copy(&self.plan.mount_point)? } else { None };
                 if let Some(m) = unfinished {
                     self.warn(&format!(
                         "{}: already mounted from {}, but an earlier run's skeleton copy did not finish; finishing it",
-                        crate::error::quoted(self.mount_point),
+                        crate::error::quoted(&self.plan.mount_point),
                         dev.display()
                     ));
                     self.mounted = Some(m);
                     self.adopted = true;
                     return Ok(Flow::Finish);
                 }
-                self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.mount_point.display()));
+                self.debug_line(&format!("already mounted: {} on {}", dev.display(), self.plan.mount_point.display()));
                 return Ok(Flow::AlreadyMounted);
             }
             Before::Leftover(e) => match self.platform.reuse(
                 &e.unit.device,
-                Some(Fit { attach: a, image: self.image.as_ref(), mount_point: self.mount_point }),
+                Some(Fit { attach: a, image: self.image.as_ref(), mount_point: &self.plan.mount_point }),
             )? {
                 Some(disk) => {
                     let shown = disk.device.path.display().to_string();
@@ -327,7 +328,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let widened = if kept { self.fit_to_fs(a) } else { None };
         let a = widened.as_ref().unwrap_or(a);
         let image = self.image.as_ref().filter(|_| matches!(a.backing, Backing::Vnode(_)));
-        self.disk = Some(self.platform.attach(a, image, self.mount_point)?);
+        self.disk = Some(self.platform.attach(a, image, &self.plan.mount_point)?);
         self.attached = true;
         Ok(Flow::Next)
     }

@@ -8,7 +8,7 @@ use crate::support::GIB;
 use mount_md::output::Output;
 use mount_md::platform::freebsd::abi;
 use mount_md::platform::freebsd::grow::{growfs_argv, resize_request, ResizeRequest};
-use mount_md::platform::freebsd::recording::{Recorder, SysCall};
+use mount_md::platform::freebsd::recording::{Asked, Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
 use mount_md::request::{GrowRequest, Target};
 use nix::errno::Errno;
@@ -109,6 +109,12 @@ fn online_by_mount_point_image_and_unit() {
         );
         // Nothing attached, detached, mounted or unmounted on the way.
         assert!(other_changes(&sys).is_empty(), "{:?}", sys.changes());
+        // kern.geom.confxml: read to locate the unit (for the image's path
+        // first to look for a mark naming it) and for a geli layer on it;
+        // the located unit's entry is not read again.
+        let reads = if target == Target::Path("/img".into()) { 3 } else { 2 };
+        let read = sys.asked.iter().filter(|a| matches!(a, Asked::ListUnits | Asked::Geli(_))).count();
+        assert_eq!(read, reads, "{target:?}: {:?}", sys.asked);
     }
 }
 

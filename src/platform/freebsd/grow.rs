@@ -13,7 +13,6 @@
 //!   uses, over the backend's identity primitives (the module [`super`]
 //!   says which); the file system is taken to be UFS, as mdmfs assumes for
 //!   md disks.
-use super::geom::MdUnit;
 use super::requests::{attach_request, device_path, AttachRequest, BackingFile};
 use super::{FreeBsd, MdSys, Opened, OpenedImage};
 use crate::device::Unit;
@@ -181,12 +180,11 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
     }
 }
 
-/// The md(4) entry of the unit `-r` is about, found by the rules `-u` uses
-/// ([`crate::lifecycle::locate`]), and the mount point of its first mount.
-/// A mount on a provider stacked on the unit (`md3.uzip`, by the kernel's
-/// name of the node its `f_mntfromname` names) is not a disk growfs can
-/// grow.
-fn unit_of<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mounts: &[MountRec]) -> Result<(MdUnit, Option<PathBuf>)> {
+/// The mount point of the first mount of the unit `-r` is about (found by
+/// the rules `-u` uses, [`crate::lifecycle::locate`]). A mount on a
+/// provider stacked on the unit (`md3.uzip`, by the kernel's name of the
+/// node its `f_mntfromname` names) is not a disk growfs can grow.
+fn mount_point_of<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mounts: &[MountRec]) -> Result<Option<PathBuf>> {
     let whole = format!("md{}", u.device.unit);
     for m in mounts {
         if fb.sys.device_name(Path::new(&m.source))?.as_deref() != Some(whole.as_str()) {
@@ -197,9 +195,7 @@ fn unit_of<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mounts: &[MountRec]) -> 
             )));
         }
     }
-    let md = fb.sys.list_units()?.into_iter().find(|m| m.unit == u.device.unit);
-    let md = md.ok_or_else(|| Error::plain(format!("{}: not attached", u.device.path.display())))?;
-    Ok((md, mounts.first().map(|m| m.on.clone())))
+    Ok(mounts.first().map(|m| m.on.clone()))
 }
 
 /// What `-r` finds at the target the lifecycle located
@@ -212,15 +208,15 @@ pub fn target<'a, S: MdSys>(
 ) -> Result<(Found, Box<dyn GrowOps + 'a>)> {
     let (image, realpath, attached, disk_size, head) = match located {
         Located::Unit(u, mounts) => {
-            let (u, mount_point) = unit_of(fb, u, mounts)?;
-            let dev = device_path(u.unit);
-            if fb.sys.geli_on(u.unit)?.is_some() {
+            let mount_point = mount_point_of(fb, u, mounts)?;
+            let (unit, dev) = (u.device.unit, u.device.path.clone());
+            if fb.sys.geli_on(unit)?.is_some() {
                 return Err(Error::plain(format!(
                     "{}: has a crypt layer, which -r does not grow yet; nothing changed",
                     dev.display()
                 )));
             }
-            let q = fb.sys.query(u.unit)?;
+            let q = fb.sys.query(unit)?;
             let file = q.file.filter(|_| q.md_type == super::abi::MD_VNODE).ok_or_else(|| {
                 Error::plain(format!("{}: not backed by an image file; nothing changed", dev.display()))
             })?;
@@ -230,7 +226,7 @@ pub fn target<'a, S: MdSys>(
             let file = fb.unit_file(&file).map_or(file, |(now, _)| now);
             let image =
                 fb.sys.open_image(&OpenImage { path: file.clone(), create: None, read_only: false, from: None })?;
-            if fb.backing_id(&u) != Some(image.id) {
+            if u.backing != Some(image.id) {
                 return Err(Error::plain(format!(
                     "{}: not the file {} is backed by; nothing changed",
                     file.display(),
@@ -245,7 +241,7 @@ pub fn target<'a, S: MdSys>(
             // MDIOCRESIZE and growfs runs growfs again.
             let head = fb.sys.read_start(&dev, crate::superblock::PROBE_LEN).unwrap_or_default();
             let read_only = q.options & super::abi::MD_READONLY != 0;
-            let device = crate::unit::Device { unit: u.unit, path: dev, read_only };
+            let device = crate::unit::Device { unit, path: dev, read_only };
             (image, file, Some(Attached { device, mount_point }), q.mediasize, head)
         }
         Located::Image(p) => {

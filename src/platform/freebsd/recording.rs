@@ -69,7 +69,10 @@ pub enum Asked {
     Stat(PathBuf),
     Query(u32),
     Ident(u32),
+    /// `list_units`: a read of `kern.geom.confxml`.
     ListUnits,
+    /// `geli_on` of a unit: another read of `kern.geom.confxml`.
+    Geli(u32),
     Mounts,
 }
 
@@ -373,7 +376,8 @@ impl MdSys for Recorder {
     }
 
     /// The recording double has no geli.
-    fn geli_on(&mut self, _unit: u32) -> Result<Option<super::eli::EliProvider>> {
+    fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>> {
+        self.asked.push(Asked::Geli(unit));
         Ok(None)
     }
 

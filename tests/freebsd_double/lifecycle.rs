@@ -102,6 +102,23 @@ fn attached_and_in_use_elsewhere_is_refused_and_nothing_changes() {
     assert!(fb.sys().calls.is_empty());
 }
 
+/// Whether a unit is held reads `kern.geom.confxml` once; only a unit of
+/// ours that something holds is looked at again, for an idle geli layer
+/// of ours (which does not count).
+#[test]
+fn held_reads_confxml_once_unless_a_unit_of_ours_is_held() {
+    use mount_md::platform::{Platform, UnitState, Which};
+    for (held, reads) in [(false, vec![Asked::ListUnits]), (true, vec![Asked::ListUnits, Asked::Geli(4)])] {
+        let mut sys = rec().with_leftover(4, IMG, GIB, false);
+        sys.units.get_mut(&4).unwrap().held = held;
+        let mut fb = FreeBsd::with_sys(sys);
+        let u = fb.units(Which::All).unwrap().remove(0);
+        let before = fb.sys().asked.len();
+        assert_eq!(fb.unit_is(&u, UnitState::Held).unwrap(), held);
+        assert_eq!(fb.sys().asked[before..], reads);
+    }
+}
+
 #[test]
 fn other_images_units_are_not_ours() {
     let sys = rec().with_file("/other.img", "/other.img", GIB).with_leftover(0, "/other.img", GIB, false);

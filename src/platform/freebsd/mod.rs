@@ -613,17 +613,17 @@ impl<S: MdSys> FreeBsd<S> {
     /// for a moment with `r1w0e0` only: that does not count, the detach's
     /// EBUSY retry outlasts it.
     fn held(&mut self, u: &UnitInfo) -> Result<bool> {
+        let access = self.sys.list_units()?.into_iter().find(|m| m.unit == u.device.unit).and_then(|m| m.access);
+        let Some((_, w, e)) = access.filter(|(_, w, e)| w + e > 0) else { return Ok(false) };
         // A geli provider of ours on it that nothing holds open is what a
         // run killed between its attach and its mount leaves: its hold on
         // the unit (g_eli.c `g_eli_create`: r1w1e1) does not make the unit
-        // used; [`Platform::reuse`] closes it.
-        let idle_eli = self.sys.geli_on(u.device.unit)?.is_some_and(|eli| eli.access == Some((0, 0, 0)))
-            && matches!(u.owner, Owner::Ours(_));
+        // used; [`Platform::reuse`] closes it. Only a unit something holds
+        // can have one, so only then is confxml read a second time.
+        let idle_eli = matches!(u.owner, Owner::Ours(_))
+            && self.sys.geli_on(u.device.unit)?.is_some_and(|eli| eli.access == Some((0, 0, 0)));
         let own = u32::from(idle_eli);
-        Ok(self.sys.list_units()?.iter().any(|m| {
-            m.unit == u.device.unit
-                && m.access.is_some_and(|(_, w, e)| w.saturating_sub(own) + e.saturating_sub(own) > 0)
-        }))
+        Ok(w.saturating_sub(own) + e.saturating_sub(own) > 0)
     }
     fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
         let dev = &disk.device;

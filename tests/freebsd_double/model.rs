@@ -7,7 +7,7 @@ use crate::support::MIB;
 use mount_md::platform::freebsd::abi::{
     MD_AUTOUNIT, MD_CLUSTER, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_READONLY, MD_RESERVE, MD_SWAP, MD_VNODE,
 };
-use mount_md::platform::freebsd::geom::{escape, ident_match, parse_confxml, FileId, IdentMatch};
+use mount_md::platform::freebsd::geom::{escape, parse_confxml, parse_ident, vnode_ident, FileId};
 use mount_md::platform::freebsd::requests::{
     check_disk_fstype, mount8_only, nmount_request, AttachRequest, IoValue, NmountRequest,
 };
@@ -182,16 +182,15 @@ fn confxml_is_rendered_as_geom_dump_c_escapes_and_read_back_exactly() {
 }
 
 #[test]
-fn an_ident_under_31_characters_is_exact_a_cut_one_a_candidate() {
+fn an_ident_under_31_characters_names_its_file_a_cut_one_none() {
     let ufs = FileId { dev: 90, ino: 1234 };
-    assert_eq!(ident_match("MD-DEV90-INO1234", ufs), IdentMatch::Exact);
-    assert_eq!(ident_match("MD-DEV90-INO1235", ufs), IdentMatch::No);
+    assert_eq!(parse_ident(&vnode_ident(ufs)), Some(ufs));
     let dev = Host::Zfs.dev();
     let (a, b) = (FileId { dev, ino: 1234 }, FileId { dev, ino: 1299 });
     let cut = crate::support::freebsd::model::ident(a);
-    assert_eq!(cut.len(), 31);
-    assert_eq!(ident_match(&cut, a), IdentMatch::Candidate);
-    assert_eq!(ident_match(&cut, b), IdentMatch::Candidate, "one dataset, one ident");
+    assert_eq!((cut.len(), parse_ident(&cut)), (31, None));
+    assert_eq!(cut, vnode_ident(a));
+    assert_eq!(cut, vnode_ident(b), "one dataset, one ident");
 }
 
 #[test]
@@ -211,7 +210,6 @@ fn options_only_mount8_knows_never_reach_nmount() {
 
 #[test]
 fn the_backing_file_of_a_unit_by_its_ident_or_its_file() {
-    use mount_md::platform::freebsd::geom::parse_ident;
     use mount_md::platform::freebsd::FreeBsd;
     assert_eq!(parse_ident("MD-DEV90-INO12"), Some(FileId { dev: 90, ino: 12 }));
     assert_eq!(parse_ident("MD-DEV18446744073709551615-INO1"), None, "cut");

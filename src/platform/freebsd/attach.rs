@@ -1,7 +1,7 @@
 //! MDIOCATTACH checked (the unit backed by the very file the run holds and
 //! carrying its mark, or detached again), MDIOCDETACH with EBUSY retried,
 //! and the mounted root opened after nmount(2).
-use super::geom::{ident_match, vnode_ident, FileId, IdentMatch};
+use super::geom::{vnode_ident, FileId};
 use super::mdsys::{MdSys, DETACH_POLL, DETACH_TRIES};
 use super::requests::{device_path, AttachRequest, NmountRequest};
 use super::{Device, FreeBsd, Mounted, Note};
@@ -17,18 +17,13 @@ impl<S: MdSys> FreeBsd<S> {
     /// left to wait for.
     pub(super) fn verify_backing(&mut self, dev: &Device, img_path: &Path, id: FileId) -> Result<()> {
         let checked = self.sys.wait_for_node(&dev.path).and_then(|()| {
-            match self.sys.disk_ident(dev.unit) {
-                Ok(ident) => Ok(match ident_match(&ident, id) {
-                    IdentMatch::No => false,
-                    IdentMatch::Exact => true,
-                    IdentMatch::Candidate => self.queried_file(dev.unit, None).is_some_and(|(_, f)| f == id),
-                }),
+            let ident = match self.sys.disk_ident(dev.unit) {
+                Ok(ident) => Some(ident),
                 // A kernel without idents: the path it recorded, stat'ed.
-                Err(e) if matches!(e.errno(), Some(Errno::ENOTTY | Errno::EOPNOTSUPP)) => {
-                    Ok(self.queried_file(dev.unit, None).is_some_and(|(_, f)| f == id))
-                }
-                Err(e) => Err(e),
-            }
+                Err(e) if matches!(e.errno(), Some(Errno::ENOTTY | Errno::EOPNOTSUPP)) => None,
+                Err(e) => return Err(e),
+            };
+            Ok(self.ident_file(dev.unit, ident.as_deref(), None) == Some(id))
         });
         self.or_detach(dev.unit, checked, || {
             format!("{}: replaced while attaching; detached {}", img_path.display(), dev.path.display())

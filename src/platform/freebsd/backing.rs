@@ -16,20 +16,27 @@ pub(super) fn exact_id(u: &MdUnit) -> Option<FileId> {
 }
 
 impl<S: MdSys> FreeBsd<S> {
-    /// The device and inode of the file a vnode unit holds: from our mark;
-    /// from a whole ident; from a cut one (ZFS) or none at all (an old
-    /// kernel) by stat'ing the file MDIOCQUERY reports (exact bytes; the
-    /// confxml `<file>` when the query fails), kept only if it gives back
-    /// the same ident.
+    /// The device and inode of the file a vnode unit holds: from our mark
+    /// or a whole ident (`exact_id`), else as `ident_file` confirms it (the
+    /// confxml `<file>` when the query fails).
     pub fn backing_id(&mut self, u: &MdUnit) -> Option<FileId> {
         if u.md_type != Some(abi::MD_VNODE) {
             return None;
         }
-        if let Some(id) = exact_id(u) {
+        exact_id(u).or_else(|| self.ident_file(u.unit, u.ident.as_deref(), u.file.as_deref()))
+    }
+
+    /// The file a vnode unit holds by its `ident`, never by the mark (right
+    /// after MDIOCATTACH the mark only says what was asked for): a whole
+    /// ident names it; with a cut one (ZFS) or none at all (an old kernel),
+    /// the file MDIOCQUERY reports (exact bytes; `listed` when the query
+    /// fails), stat'ed, kept only if it gives back the same ident.
+    pub(super) fn ident_file(&mut self, unit: u32, ident: Option<&str>, listed: Option<&Path>) -> Option<FileId> {
+        if let Some(id) = ident.and_then(geom::parse_ident) {
             return Some(id);
         }
-        let (_, id) = self.queried_file(u.unit, u.file.as_deref())?;
-        match u.ident.as_deref() {
+        let (_, id) = self.queried_file(unit, listed)?;
+        match ident {
             Some(ident) if ident != vnode_ident(id) => None,
             _ => Some(id),
         }

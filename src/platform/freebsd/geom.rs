@@ -16,11 +16,11 @@
 //!   UFS, ZFS and tmpfs set it. On one that did not, the check after the
 //!   attach would fail safe: the unit is detached and the mount refused.)
 //!   md.c's `char ident[32]` keeps 31 characters: an ident shorter than
-//!   that is whole, so equal idents mean the same file ([`IdentMatch::Exact`]);
-//!   a 31-character one may have been cut (on ZFS `st_dev` has 19–20 digits
-//!   and only a digit or two of the inode survive), so equality is only a
-//!   [`IdentMatch::Candidate`] that the caller confirms through the unit's
-//!   file (MDIOCQUERY `md_file`, stat'ed, compared by device and inode).
+//!   that is whole and names its file ([`parse_ident`]); a 31-character one
+//!   may have been cut (on ZFS `st_dev` has 19–20 digits and only a digit
+//!   or two of the inode survive), so equality is only a candidate that the
+//!   backend confirms through the unit's file (MDIOCQUERY `md_file`,
+//!   stat'ed, compared by device and inode: [`super::FreeBsd::backing_id`]).
 //! * [`md_unit_of`] says which unit a device name (`md3`, `md3.uzip`) is.
 //! * Text in the document is escaped by sys/geom/geom_dump.c
 //!   `g_conf_cat_escaped`/`g_conf_printf_escaped`: `& < > ' "` and every
@@ -110,29 +110,6 @@ pub fn vnode_ident(id: FileId) -> String {
     let mut s = format!("MD-DEV{}-INO{}", id.dev, id.ino);
     s.truncate(MD_IDENT_LEN - 1);
     s
-}
-
-/// What a unit's ident says about the file `id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdentMatch {
-    /// Another file.
-    No,
-    /// Whole (under 31 characters) and equal: this file.
-    Exact,
-    /// Equal, but 31 characters long, so possibly cut: several files may
-    /// share it; confirm through the unit's file.
-    Candidate,
-}
-
-/// Compares a unit's ident with the one md.c would give the file `id`.
-pub fn ident_match(ident: &str, id: FileId) -> IdentMatch {
-    if ident != vnode_ident(id) {
-        IdentMatch::No
-    } else if ident.len() < MD_IDENT_LEN - 1 {
-        IdentMatch::Exact
-    } else {
-        IdentMatch::Candidate
-    }
 }
 
 /// The file a whole ident names: `MD-DEV90-INO12` → (90, 12). A cut

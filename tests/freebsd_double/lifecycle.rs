@@ -119,6 +119,19 @@ fn held_reads_confxml_once_unless_a_unit_of_ours_is_held() {
     }
 }
 
+/// A mount point is known by its mount's id alone: no stat or devname of
+/// any mount's node (which `mounts` does to key each mount to its unit).
+#[test]
+fn identify_reads_the_mount_table_without_looking_up_devices() {
+    use mount_md::platform::{PathKind, Platform};
+    let sys = rec().with_leftover(0, IMG, GIB, false).with_mount("/dev/ada0p2", "/").with_mount("/dev/md0", MNT);
+    let mut fb = FreeBsd::with_sys(sys);
+    let kind = fb.identify(Path::new(MNT)).unwrap();
+    assert_eq!(fb.sys().asked, [Asked::Mounts]);
+    let id = fb.mounts().unwrap().into_iter().find(|m| m.on == Path::new(MNT)).unwrap().id;
+    assert_eq!(kind, PathKind::MountRoot(id));
+}
+
 #[test]
 fn other_images_units_are_not_ours() {
     let sys = rec().with_file("/other.img", "/other.img", GIB).with_leftover(0, "/other.img", GIB, false);

@@ -356,8 +356,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// unmounted it before exec.release); else the file (an image).
     fn identify(&mut self, path: &Path) -> Result<PathKind> {
         let real = self.sys.realpath(path)?;
-        if let Some(m) = Platform::mounts(self)?.into_iter().rev().find(|m| m.on == real) {
-            return Ok(PathKind::MountRoot(m.id));
+        // Only the mount's id is wanted, not the unit it is of (which
+        // `mounts` finds with a stat and a devname per disk mount).
+        if let Some((i, m)) = self.sys.mounts()?.into_iter().enumerate().rev().find(|(_, m)| m.on == real) {
+            return Ok(PathKind::MountRoot(mount_id(m.fsid, i)));
         }
         let bytes = real.as_os_str().as_bytes();
         if self.sys.list_units()?.iter().any(|u| mark_of(u.label.as_deref()).is_some_and(|m| m.names(bytes))) {

@@ -74,6 +74,8 @@ pub enum Asked {
     /// `geli_on` of a unit: another read of `kern.geom.confxml`.
     Geli(u32),
     Mounts,
+    /// stat(2) and devname(3) of a mount's `from` node.
+    DeviceName(PathBuf),
 }
 
 /// What the double's kernel knows about an attached unit: its state, from
@@ -420,6 +422,7 @@ impl MdSys for Recorder {
 
     /// `/dev/mdN` (and `/dev/mdN.suffix`) of an attached unit is `mdN…`.
     fn device_name(&mut self, node: &Path) -> Result<Option<String>> {
+        self.asked.push(Asked::DeviceName(node.to_path_buf()));
         let name = node.to_string_lossy();
         let Some(rest) = name.strip_prefix("/dev/") else { return Ok(None) };
         Ok(super::geom::md_unit_of(rest).filter(|u| self.attached.contains(u)).map(|_| rest.to_string()))

@@ -305,14 +305,14 @@ struct Locked<D> {
 }
 
 /// Takes the image's lock of unit `u` of ours and opens the unit then
-/// ([`Locked`]); `Err` with the image's path when the unit was let go
-/// while the lock was waited for.
+/// ([`Locked`]); `Err` with the image's path and the image, opened and
+/// locked, when the unit was let go while the lock was waited for.
 #[allow(clippy::type_complexity)]
 fn lock_unit<S: LoopSys>(
     linux: &mut Linux<S>,
     u: &UnitInfo,
     named: Option<&Path>,
-) -> Result<std::result::Result<Locked<S::Dev>, PathBuf>> {
+) -> Result<std::result::Result<Locked<S::Dev>, (PathBuf, posix::Image)>> {
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
     // The image by the path sysfs shows, or, where it shows none (a path
@@ -350,11 +350,11 @@ fn lock_unit<S: LoopSys>(
     let opened = linux.sys.open_device(unit, OFlag::O_RDONLY);
     let (dev, info) = match opened.and_then(|dev| linux.sys.get_status(&dev).map(|info| (dev, info))) {
         Ok(r) => r,
-        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Err(path)),
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Err((path, image))),
         Err(e) => return Err(Error::sys(node, e)),
     };
     if u.backing.is_some_and(|b| b != info.backing()) {
-        return Ok(Err(path));
+        return Ok(Err((path, image)));
     }
     Ok(Ok(Locked { path, image, dev, info }))
 }
@@ -461,23 +461,22 @@ fn found_unit<'a, S: LoopSys>(
     Ok((found, ops))
 }
 
-fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(Found, LinuxGrow<'a, S>)> {
-    let image = posix::open_image(path, None, false)?;
-    let shown = show(path);
-    if !image.writable {
+/// Checks an image attached nowhere, opened and locked, for an offline grow.
+fn found_image<S: LoopSys>(linux: &mut Linux<S>, image: Opened<posix::Image>) -> Result<(Found, LinuxGrow<'_, S>)> {
+    let shown = show(&image.path);
+    if !image.handle.writable {
         return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
     }
     // Attached meanwhile (the lock is ours now, so not any more after this);
     // by the backing file the kernel reports (`lo_device`/`lo_inode`).
-    let id = posix::file_id(&image.stat);
-    if units::list(&mut linux.sys)?.iter().any(|u| u.backing == Some(id)) {
+    if units::list(&mut linux.sys)?.iter().any(|u| u.backing == Some(image.id)) {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
-    let (fstype, fs_size, growth) = probe_image(&image, &shown)?;
+    let (fstype, fs_size, growth) = probe_image(&image.handle, &shown)?;
     #[allow(clippy::unnecessary_cast)]
-    let image_len = image.stat.st_size as u64;
+    let image_len = image.handle.stat.st_size as u64;
     let found = Found {
-        image: path.to_path_buf(),
+        image: image.path.clone(),
         image_len,
         disk_size: image_len,
         attached: None,
@@ -486,7 +485,6 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
         growth,
         refusal: None,
     };
-    let image = opened(path, image);
     let ops =
         LinuxGrow { linux, image, shown, unit: None, dev: None, mount_point: None, offline: true, limited: false };
     Ok((found, ops))
@@ -513,11 +511,11 @@ pub fn target<'a, S: LoopSys>(
             // mounted, and the target the image itself: a unit an
             // offline grow attached, whose run was killed and whose
             // grower, left to finish, held the lock; the image, attached
-            // nowhere now, is grown offline (or found grown).
-            Err(path) if seen.is_empty() && named.is_some_and(|p| same_file(p, u.backing)) => {
-                found_image(linux, &path)?
+            // nowhere now, is grown offline (or found grown), still locked.
+            Err((path, image)) if seen.is_empty() && named.is_some_and(|p| same_file(p, u.backing)) => {
+                found_image(linux, opened(&path, image))?
             }
-            Err(path) => {
+            Err((path, _)) => {
                 return Err(Error::plain(format!(
                     "{}: released while waiting for its image's lock (by mount_md -u, or an unmount); \
                      nothing changed; to grow the image offline: mount_md -r -s SIZE {}",
@@ -526,7 +524,7 @@ pub fn target<'a, S: LoopSys>(
                 )))
             }
         },
-        Located::Image(p) => found_image(linux, p)?,
+        Located::Image(p) => found_image(linux, opened(p, posix::open_image(p, None, false)?))?,
     };
     Ok((found, Box::new(ops)))
 }

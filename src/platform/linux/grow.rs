@@ -223,10 +223,7 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
     fn fs_bytes(&mut self, mounted_on: Option<&Path>) -> Option<u64> {
         match mounted_on {
             Some(on) => usage_of(on, None).map(|u| u.size),
-            None => {
-                let head = posix::read_start(&self.image.handle.fd, crate::superblock::PROBE_LEN).ok()?;
-                crate::superblock::fs_size(&head, crate::superblock::probe(&head))
-            }
+            None => probe_image(&self.image.handle, &self.shown).ok()?.1,
         }
     }
 

@@ -223,10 +223,7 @@ impl<S: LoopSys> GrowOps for LinuxGrow<'_, S> {
     fn fs_bytes(&mut self, mounted_on: Option<&Path>) -> Option<u64> {
         match mounted_on {
             Some(on) => usage_of(on, None).map(|u| u.size),
-            None => {
-                let head = posix::read_start(&self.image.handle.fd, crate::superblock::PROBE_LEN).ok()?;
-                crate::superblock::fs_size(&head, crate::superblock::probe(&head))
-            }
+            None => probe_image(&self.image.handle, &self.shown).ok()?.1,
         }
     }
 
@@ -298,21 +295,20 @@ fn same_file(p: &Path, backing: Option<FileId>) -> bool {
 /// Unit `u` of ours under its image's lock, opened and read again: the
 /// image, the unit's descriptor and status.
 struct Locked<D> {
-    path: PathBuf,
-    image: posix::Image,
+    image: Opened<posix::Image>,
     dev: D,
     info: super::loopdev::LoopInfo64,
 }
 
 /// Takes the image's lock of unit `u` of ours and opens the unit then
-/// ([`Locked`]); `Err` with the image's path when the unit was let go
-/// while the lock was waited for.
+/// ([`Locked`]); `Err` with the image, opened and locked, when the unit
+/// was let go while the lock was waited for.
 #[allow(clippy::type_complexity)]
 fn lock_unit<S: LoopSys>(
     linux: &mut Linux<S>,
     u: &UnitInfo,
     named: Option<&Path>,
-) -> Result<std::result::Result<Locked<S::Dev>, PathBuf>> {
+) -> Result<std::result::Result<Locked<S::Dev>, Opened<posix::Image>>> {
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
     // The image by the path sysfs shows, or, where it shows none (a path
@@ -346,17 +342,17 @@ fn lock_unit<S: LoopSys>(
     // while it unmounts and detaches), and the unit opened only then: a
     // descriptor on it held while waiting would keep a `-u`'s detach from
     // finishing. What was found before the wait is read again after it.
-    let image = posix::open_image(&path, None, false)?;
+    let image = opened(&path, posix::open_image(&path, None, false)?);
     let opened = linux.sys.open_device(unit, OFlag::O_RDONLY);
     let (dev, info) = match opened.and_then(|dev| linux.sys.get_status(&dev).map(|info| (dev, info))) {
         Ok(r) => r,
-        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Err(path)),
+        Err(Errno::ENOENT | Errno::ENXIO) => return Ok(Err(image)),
         Err(e) => return Err(Error::sys(node, e)),
     };
     if u.backing.is_some_and(|b| b != info.backing()) {
-        return Ok(Err(path));
+        return Ok(Err(image));
     }
-    Ok(Ok(Locked { path, image, dev, info }))
+    Ok(Ok(Locked { image, dev, info }))
 }
 
 /// Checks unit `u` of ours, [`Locked`], for a grow.
@@ -365,14 +361,14 @@ fn found_unit<'a, S: LoopSys>(
     u: &UnitInfo,
     locked: Locked<S::Dev>,
 ) -> Result<(Found, LinuxGrow<'a, S>)> {
-    let Locked { path, image, dev, info } = locked;
+    let Locked { image, dev, info } = locked;
     let unit = u.device.unit;
     let node = show(&loopdev::node(unit));
-    let id = posix::file_id(&image.stat);
+    let shown = show(&image.path);
     // Still the file the unit was found by (which the unit still holds:
     // lock_unit read its status again).
-    if Some(id) != u.backing {
-        return Err(Error::plain(format!("{}: not the file {node} is bound to; nothing changed", path.display())));
+    if Some(image.id) != u.backing {
+        return Err(Error::plain(format!("{shown}: not the file {node} is bound to; nothing changed")));
     }
     let mounts: Vec<MountRec> =
         crate::platform::Platform::mounts(linux)?.into_iter().filter(|m| m.dev == u.rdev).collect();
@@ -402,11 +398,11 @@ fn found_unit<'a, S: LoopSys>(
     if info.lo_offset != 0 {
         return Err(Error::plain(format!("{node}: attached at an offset into its file; nothing changed")));
     }
-    if !image.writable {
-        return Err(Error::plain(format!("{}: not writable; nothing changed", path.display())));
+    if !image.handle.writable {
+        return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
     }
     #[allow(clippy::unnecessary_cast)]
-    let image_len = image.stat.st_size as u64;
+    let image_len = image.handle.stat.st_size as u64;
     // A limit equal to the file (`-s` at attach, as `--create -s` leaves
     // it) is grown with the file; one smaller than the file is a disk the
     // admin meant to be smaller than its image.
@@ -418,10 +414,9 @@ fn found_unit<'a, S: LoopSys>(
             info.lo_sizelimit
         )));
     }
-    let shown = show(&path);
     let fstype = match mounts.first() {
         Some(m) => m.fstype.clone(),
-        None => probe_image(&image, &shown)?.0,
+        None => probe_image(&image.handle, &shown)?.0,
     };
     // The file system's size as the disk's superblock has it.
     let head = linux.sys.read_head(&dev, superblock::PROBE_LEN).unwrap_or_default();
@@ -438,7 +433,7 @@ fn found_unit<'a, S: LoopSys>(
     });
     let mount_point = mounts.first().map(|m| m.on.clone());
     let found = Found {
-        image: path.clone(),
+        image: image.path.clone(),
         image_len,
         disk_size: disk_size(unit).unwrap_or(image_len),
         attached: Some(Attached { device: u.device.clone(), mount_point: mount_point.clone() }),
@@ -447,7 +442,6 @@ fn found_unit<'a, S: LoopSys>(
         growth: superblock::growth(&head, probed),
         refusal,
     };
-    let image = opened(&path, image);
     let ops = LinuxGrow {
         linux,
         image,
@@ -461,23 +455,22 @@ fn found_unit<'a, S: LoopSys>(
     Ok((found, ops))
 }
 
-fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(Found, LinuxGrow<'a, S>)> {
-    let image = posix::open_image(path, None, false)?;
-    let shown = show(path);
-    if !image.writable {
+/// Checks an image attached nowhere, opened and locked, for an offline grow.
+fn found_image<S: LoopSys>(linux: &mut Linux<S>, image: Opened<posix::Image>) -> Result<(Found, LinuxGrow<'_, S>)> {
+    let shown = show(&image.path);
+    if !image.handle.writable {
         return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
     }
     // Attached meanwhile (the lock is ours now, so not any more after this);
     // by the backing file the kernel reports (`lo_device`/`lo_inode`).
-    let id = posix::file_id(&image.stat);
-    if units::list(&mut linux.sys)?.iter().any(|u| u.backing == Some(id)) {
+    if units::list(&mut linux.sys)?.iter().any(|u| u.backing == Some(image.id)) {
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
-    let (fstype, fs_size, growth) = probe_image(&image, &shown)?;
+    let (fstype, fs_size, growth) = probe_image(&image.handle, &shown)?;
     #[allow(clippy::unnecessary_cast)]
-    let image_len = image.stat.st_size as u64;
+    let image_len = image.handle.stat.st_size as u64;
     let found = Found {
-        image: path.to_path_buf(),
+        image: image.path.clone(),
         image_len,
         disk_size: image_len,
         attached: None,
@@ -486,7 +479,6 @@ fn found_image<'a, S: LoopSys>(linux: &'a mut Linux<S>, path: &Path) -> Result<(
         growth,
         refusal: None,
     };
-    let image = opened(path, image);
     let ops =
         LinuxGrow { linux, image, shown, unit: None, dev: None, mount_point: None, offline: true, limited: false };
     Ok((found, ops))
@@ -513,20 +505,20 @@ pub fn target<'a, S: LoopSys>(
             // mounted, and the target the image itself: a unit an
             // offline grow attached, whose run was killed and whose
             // grower, left to finish, held the lock; the image, attached
-            // nowhere now, is grown offline (or found grown).
-            Err(path) if seen.is_empty() && named.is_some_and(|p| same_file(p, u.backing)) => {
-                found_image(linux, &path)?
+            // nowhere now, is grown offline (or found grown), still locked.
+            Err(image) if seen.is_empty() && named.is_some_and(|p| same_file(p, u.backing)) => {
+                found_image(linux, image)?
             }
-            Err(path) => {
+            Err(image) => {
                 return Err(Error::plain(format!(
                     "{}: released while waiting for its image's lock (by mount_md -u, or an unmount); \
                      nothing changed; to grow the image offline: mount_md -r -s SIZE {}",
                     show(&u.device.path),
-                    path.display()
+                    image.path.display()
                 )))
             }
         },
-        Located::Image(p) => found_image(linux, p)?,
+        Located::Image(p) => found_image(linux, opened(p, posix::open_image(p, None, false)?))?,
     };
     Ok((found, Box::new(ops)))
 }

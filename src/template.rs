@@ -72,11 +72,11 @@ impl Writer {
 
 /// The first unit (as the kernel reports them) that has the file `base`
 /// attached read-write, by mount_md or any other tool, with where it is
-/// mounted (mounts matched by device number). A base attached read-only
+/// mounted ([`MountRec::belongs_to`]). A base attached read-only
 /// is fine: nothing can change it while it is copied.
 pub fn in_use(base: FileId, units: &[UnitInfo], mounts: &[MountRec]) -> Option<Writer> {
     let u = units.iter().find(|u| u.backing == Some(base) && !u.device.read_only)?;
-    let mounted_on = mounts.iter().filter(|m| m.dev == u.rdev).map(|m| m.on.clone()).collect();
+    let mounted_on = mounts.iter().filter(|m| m.belongs_to(u)).map(|m| m.on.clone()).collect();
     Some(Writer { node: u.device.path.clone(), mounted_on })
 }
 

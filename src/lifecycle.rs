@@ -365,15 +365,11 @@ fn resolve<P: Platform + ?Sized>(
     };
     let chosen = match &kind {
         PathKind::MountRoot(id) => {
-            let mounts = mount_table(p, table)?;
-            let m = mounts
-                .iter()
-                .find(|m| m.id == *id)
-                .ok_or_else(|| Error::text(shown(target), "mount vanished from the mount table"))?;
+            // In the table the look above found it in.
+            let m = mount_table(p, table)?.iter().find(|m| m.id == *id).expect("found above");
             // The mount's device number names its unit: one unit read,
             // whatever the number attached.
-            let dev = m.dev;
-            match p.units(Which::Device(dev))?.into_iter().next() {
+            match p.units(Which::Device(m.dev))?.into_iter().next() {
                 Some(u) => vec![u],
                 None => {
                     return Err(Error::plain(format!(

@@ -101,8 +101,8 @@ pub enum Occupant {
     ThisImage,
     /// Mounted from a unit of ours whose mark names this mount point (an
     /// earlier run of the same line, or another line for this mount
-    /// point): the unit, the mount, and whether it is a memory disk.
-    Ours(UnitInfo, MountRec, bool),
+    /// point): the unit and the mount.
+    Ours(UnitInfo, MountRec),
     /// Mounted from anything else.
     Other(MountRec),
 }
@@ -123,10 +123,7 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     let unit = p.units(Which::Device(m.dev))?.into_iter().next();
     Ok(match unit {
         Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
-        Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => {
-            let memory = p.unit_is(&u, UnitState::MemoryBacked)?;
-            Occupant::Ours(u, m, memory)
-        }
+        Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => Occupant::Ours(u, m),
         _ => Occupant::Other(m),
     })
 }

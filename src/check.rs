@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Existing, Occupant};
 use crate::plan::{Attach, Examine, Plan, Step};
-use crate::platform::{Device, FileId, Head, PathKind, Platform};
+use crate::platform::{Device, FileId, Head, PathKind, Platform, UnitState};
 use crate::request::Backing;
 use crate::superblock::{self, Found};
 
@@ -89,8 +89,10 @@ pub(crate) fn before_attach<P: Platform + ?Sized>(
         Occupant::Free | Occupant::ThisImage => {}
         // `mount -a` again with a memory-disk line: its disk is there (a
         // memory disk of ours for this mount point, of the type asked).
-        Occupant::Ours(u, m, true)
-            if matches!(a.backing, Backing::Swap | Backing::Malloc) && fstype.is_none_or(|t| t == m.fstype) =>
+        Occupant::Ours(u, m)
+            if matches!(a.backing, Backing::Swap | Backing::Malloc)
+                && fstype.is_none_or(|t| t == m.fstype)
+                && p.unit_is(&u, UnitState::MemoryBacked)? =>
         {
             return Ok((Before::AlreadyMounted(u.device.path), Vec::new()));
         }

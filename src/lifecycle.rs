@@ -7,7 +7,7 @@
 //! * a unit is known by the device and inode of its backing file as the
 //!   kernel reports them, never by a path resolved from our view;
 //! * a mount belongs to a unit when its device number is the unit's, never
-//!   by its source text;
+//!   by its source text ([`MountRec::belongs_to`]);
 //! * mount_md touches only units that carry its mark ([`crate::mark`]):
 //!   for anything another tool attached, `-u` says so and changes nothing,
 //!   and a leftover is reused or replaced only if it is ours;
@@ -62,24 +62,24 @@ pub fn find_attached<P: Platform + ?Sized>(
         let mounts = p.mounts()?;
         let mut unused = Vec::new();
         for u in stale {
-            if !mounts.iter().any(|m| m.dev == u.rdev) && !p.unit_is(&u, UnitState::Held)? {
+            if !mounts.iter().any(|m| m.belongs_to(&u)) && !p.unit_is(&u, UnitState::Held)? {
                 unused.push(u.device);
             }
         }
         // Where the mount point is, by the kernel's mount id (a path that
         // cannot be looked at is simply not "here").
         let here = match p.identify(mount_point) {
-            Ok(PathKind::MountRoot(id)) => mounts.iter().find(|m| m.id == id).map(|m| m.dev),
+            Ok(PathKind::MountRoot(id)) => mounts.iter().find(|m| m.id == id),
             _ => None,
         };
         let mut found = Vec::new();
         let mut settling = false;
         for u in units {
-            let mounted = mounts.iter().any(|m| m.dev == u.rdev);
+            let mounted = mounts.iter().any(|m| m.belongs_to(&u));
             let in_use = mounted || p.unit_is(&u, UnitState::Held)?;
             // Unused with autoclear: going away (whoever attached it).
             settling |= !in_use && u.autoclear;
-            found.push(Existing { mounted_here: here == Some(u.rdev), in_use, unit: u });
+            found.push(Existing { mounted_here: here.is_some_and(|m| m.belongs_to(&u)), in_use, unit: u });
         }
         if !settling || waited >= SETTLE {
             return Ok((found, unused));
@@ -101,8 +101,8 @@ pub enum Occupant {
     ThisImage,
     /// Mounted from a unit of ours whose mark names this mount point (an
     /// earlier run of the same line, or another line for this mount
-    /// point): the unit, the mount, and whether it is a memory disk.
-    Ours(UnitInfo, MountRec, bool),
+    /// point): the unit and the mount.
+    Ours(UnitInfo, MountRec),
     /// Mounted from anything else.
     Other(MountRec),
 }
@@ -123,10 +123,7 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     let unit = p.units(Which::Device(m.dev))?.into_iter().next();
     Ok(match unit {
         Some(u) if image.is_some() && u.backing == image => Occupant::ThisImage,
-        Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => {
-            let memory = p.unit_is(&u, UnitState::MemoryBacked)?;
-            Occupant::Ours(u, m, memory)
-        }
+        Some(u) if matches!(&u.owner, Owner::Ours(k) if k.names(m.on.as_os_str().as_bytes())) => Occupant::Ours(u, m),
         _ => Occupant::Other(m),
     })
 }
@@ -271,7 +268,7 @@ pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &Target, force: bool) ->
     let mounts = if chosen.is_empty() { &[][..] } else { mount_table(p, &mut table)? };
     let mut lines = Vec::new();
     for u in &chosen {
-        for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
+        for m in mounts.iter().rev().filter(|m| m.belongs_to(u)) {
             if force {
                 refuse_nested(m, u, mounts)?;
             }
@@ -365,15 +362,11 @@ fn resolve<P: Platform + ?Sized>(
     };
     let chosen = match &kind {
         PathKind::MountRoot(id) => {
-            let mounts = mount_table(p, table)?;
-            let m = mounts
-                .iter()
-                .find(|m| m.id == *id)
-                .ok_or_else(|| Error::text(shown(target), "mount vanished from the mount table"))?;
+            // In the table the look above found it in.
+            let m = mount_table(p, table)?.iter().find(|m| m.id == *id).expect("found above");
             // The mount's device number names its unit: one unit read,
             // whatever the number attached.
-            let dev = m.dev;
-            match p.units(Which::Device(dev))?.into_iter().next() {
+            match p.units(Which::Device(m.dev))?.into_iter().next() {
                 Some(u) => vec![u],
                 None => {
                     return Err(Error::plain(format!(
@@ -392,7 +385,7 @@ fn resolve<P: Platform + ?Sized>(
             for u in p.units(Which::All)?.into_iter().filter(|u| matches!(&u.owner, Owner::Ours(m) if m.names(bytes))) {
                 // Marked for this directory but mounted somewhere else: it
                 // serves that mount now, and says so rather than vanish.
-                if let Some(m) = mounts.iter().find(|m| m.dev == u.rdev) {
+                if let Some(m) = mounts.iter().find(|m| m.belongs_to(&u)) {
                     return Err(Error::plain(format!(
                         "{}: {} is mounted on {}; left alone (mount_md -u {} releases it there)",
                         shown(target),
@@ -470,7 +463,7 @@ pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &Target) -> Result<Locate
             u.device.path.display()
         )));
     }
-    let mounts = mount_table(p, &mut table)?.iter().filter(|m| m.dev == u.rdev).cloned().collect();
+    let mounts = mount_table(p, &mut table)?.iter().filter(|m| m.belongs_to(&u)).cloned().collect();
     Ok(Located::Unit(u, mounts))
 }
 
@@ -486,7 +479,7 @@ const UNMOUNT_PAUSE: Duration = Duration::from_millis(100);
 /// mounted inside `m` (a jail's devfs, a tmpfs on a subdirectory), whose
 /// owner `-u` must not touch. Unmount those first.
 fn refuse_nested(m: &MountRec, u: &UnitInfo, mounts: &[MountRec]) -> Result<()> {
-    match mounts.iter().find(|x| x.dev != u.rdev && x.on != m.on && x.on.starts_with(&m.on)) {
+    match mounts.iter().find(|x| !x.belongs_to(u) && x.on != m.on && x.on.starts_with(&m.on)) {
         Some(inner) => Err(Error::plain(format!(
             "{}: {} is mounted inside it, and -f would unmount it too; unmount it first",
             crate::error::quoted(&m.on),
@@ -559,7 +552,7 @@ fn release_one<P: Platform + ?Sized>(
     out: &mut Released,
 ) -> Result<()> {
     if force {
-        for m in mounts.iter().filter(|m| m.dev == u.rdev) {
+        for m in mounts.iter().filter(|m| m.belongs_to(u)) {
             refuse_nested(m, u, mounts)?;
         }
     }
@@ -569,7 +562,7 @@ fn release_one<P: Platform + ?Sized>(
     if P::DISK_RO_SETTABLE && !u.device.read_only && p.disk(u, None)?.read_only {
         p.disk(u, Some(false))?;
     }
-    for m in mounts.iter().rev().filter(|m| m.dev == u.rdev) {
+    for m in mounts.iter().rev().filter(|m| m.belongs_to(u)) {
         match unmount_settled(p, m, force, notes) {
             Ok(()) => out.unmounted.push(m.on.clone()),
             // Not mounted any more: someone else (another `-u`, a jail

@@ -62,7 +62,7 @@ impl Owner {
 pub struct UnitInfo {
     pub device: Device,
     /// The device number of its node (`st_rdev` of `/dev/loopN`): mounts
-    /// are matched to the unit by this, never by their source text.
+    /// are matched to the unit by this ([`MountRec::belongs_to`]).
     pub rdev: u64,
     /// The backing file, when it is one (vnode/loop units).
     pub backing: Option<FileId>,
@@ -100,6 +100,12 @@ impl MountRec {
     /// Mounted read-only.
     pub fn read_only(&self) -> bool {
         self.options.iter().any(|o| o == "ro")
+    }
+
+    /// Mounted from unit `u`: the one rule that ties a mount to a unit, by
+    /// the device number of the unit's node, never by the source text.
+    pub fn belongs_to(&self, u: &UnitInfo) -> bool {
+        self.dev == u.rdev
     }
 }
 

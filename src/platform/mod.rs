@@ -213,10 +213,10 @@ pub struct DiskNow {
     pub size: Option<u64>,
 }
 
-/// The mount of unit `u` that `--list` shows: the first of its device in
-/// `mounts`, matched by device number as the lifecycle matches.
+/// The mount of unit `u` that `--list` shows: the first in `mounts` that
+/// [belongs to](MountRec::belongs_to) it.
 pub fn mount_of<'m>(mounts: &'m [MountRec], u: &UnitInfo) -> Option<&'m MountRec> {
-    mounts.iter().find(|m| m.dev == u.rdev)
+    mounts.iter().find(|m| m.belongs_to(u))
 }
 
 /// A backend's [`Platform::list`]: each of `units` (with whether its

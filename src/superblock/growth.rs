@@ -2,7 +2,7 @@
 //! from the superblock fields each grower's rule reads: so that `-r` can
 //! tell a grow cut short from one the grower finished leaving a tail.
 #![forbid(unsafe_code)]
-use super::{be32, fs_size, io_unit, le16, le32, ufs_super, Found, EXT_SB};
+use super::{be32, fs_size, io_unit, le16, le32, ufs_super, xfs_blocks, Found, EXT_SB};
 
 /// What growfs reads of a UFS superblock (FreeBSD sys/ufs/ffs/fs.h
 /// `struct fs`): `fs_fsize` (int32 at 52), `fs_dblkno` (int32 at 20),
@@ -220,12 +220,10 @@ pub fn growth(buf: &[u8], found: Found) -> Option<Growth> {
                 blocks_32: !is_64,
             })
         }
-        Found::Mountable("xfs") => Some(Growth::Xfs {
-            block: u64::from(be32(buf, 4)?),
-            dblocks: u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?),
-            agblocks: u64::from(be32(buf, 84)?),
-        })
-        .filter(|g| matches!(g, Growth::Xfs { block, .. } if *block > 0)),
+        Found::Mountable("xfs") => match xfs_blocks(buf)? {
+            (0, _) => None,
+            (block, dblocks) => Some(Growth::Xfs { block, dblocks, agblocks: u64::from(be32(buf, 84)?) }),
+        },
         Found::Mountable("btrfs") => {
             Some(Growth::Btrfs { total_bytes: fs_size(buf, found)?, sectorsize: u64::from(le32(buf, 0x10000 + 0x90)?) })
         }

@@ -173,11 +173,7 @@ pub fn fs_size(buf: &[u8], found: Found) -> Option<u64> {
             let hi = if incompat & 0x80 != 0 { u64::from(le32(buf, EXT_SB + 0x150)?) } else { 0 };
             (hi << 32 | lo).checked_mul(block)
         }
-        Found::Mountable("xfs") => {
-            let block = u64::from(be32(buf, 4)?);
-            let blocks = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
-            blocks.checked_mul(block)
-        }
+        Found::Mountable("xfs") => xfs_blocks(buf).and_then(|(block, blocks)| blocks.checked_mul(block)),
         Found::Mountable("btrfs") => Some(u64::from_le_bytes(buf.get(0x10070..0x10078)?.try_into().ok()?)),
         Found::Ufs(_) => {
             let u = growth::ufs_geometry(buf)?;
@@ -185,6 +181,12 @@ pub fn fs_size(buf: &[u8], found: Found) -> Option<u64> {
         }
         _ => None,
     }
+}
+
+/// XFS `sb_blocksize` and `sb_dblocks` (xfs_format.h `struct xfs_dsb`,
+/// big-endian u32 at 4 and u64 at 8): its block size and size in blocks.
+fn xfs_blocks(buf: &[u8]) -> Option<(u64, u64)> {
+    Some((u64::from(be32(buf, 4)?), u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?)))
 }
 
 /// The signatures of what is not a file system mount_md mounts, but must
@@ -400,6 +402,7 @@ pub(crate) mod tests {
         x[8..16].copy_from_slice(&81920u64.to_be_bytes());
         x[102..104].copy_from_slice(&512u16.to_be_bytes());
         assert_eq!((fs_size(&x, probe(&x)), io_unit(&x, probe(&x))), (Some(320 << 20), Some(512)));
+        assert_eq!(growth(&x, probe(&x)), Some(Growth::Xfs { block: 4096, dblocks: 81920, agblocks: 0 }));
         let mut b = vec![0u8; 0x10100];
         b[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
         b[0x10070..0x10078].copy_from_slice(&(256u64 << 20).to_le_bytes());

@@ -371,7 +371,7 @@ fn found_unit<'a, S: LoopSys>(
         return Err(Error::plain(format!("{shown}: not the file {node} is bound to; nothing changed")));
     }
     let mounts: Vec<MountRec> =
-        crate::platform::Platform::mounts(linux)?.into_iter().filter(|m| m.dev == u.rdev).collect();
+        crate::platform::Platform::mounts(linux)?.into_iter().filter(|m| m.belongs_to(u)).collect();
     // Not mounted in this namespace but claimed: mounted in another mount
     // namespace (a container's), or a mount going away (unmounted lazily,
     // or by someone not taking the lock, its file system still shutting

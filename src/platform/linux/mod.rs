@@ -528,8 +528,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
-        let units = units::list_visible(&mut self.sys)?;
-        super::listing(units, mounts, |u, m| units::row(&mut self.sys, u, m))
+        units::list_visible(&mut self.sys, mounts)
     }
 
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {

@@ -68,9 +68,8 @@ pub fn info_of(unit: u32, rdev: u64, st: &LoopInfo64) -> UnitInfo {
     }
 }
 
-/// One unit, if bound. A node that cannot be opened for a reason other
-/// than "not there" (no permission) is an error: its owner cannot be told.
-pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
+/// [`get`], with the status the unit was read from.
+fn status<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<(UnitInfo, LoopInfo64)>> {
     let node = loopdev::node(unit);
     let dev = match sys.open_device(unit, OFlag::O_RDONLY) {
         Ok(d) => d,
@@ -83,7 +82,13 @@ pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
         Err(e) => return Err(Error::sys(format!("{}: LOOP_GET_STATUS64", node.display()), e)),
     };
     let rdev = sys.rdev(&dev).map_err(|e| Error::sys(node.display().to_string(), e))?;
-    Ok(Some(info_of(unit, rdev, &st)))
+    Ok(Some((info_of(unit, rdev, &st), st)))
+}
+
+/// One unit, if bound. A node that cannot be opened for a reason other
+/// than "not there" (no permission) is an error: its owner cannot be told.
+pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
+    Ok(status(sys, unit)?.map(|(u, _)| u))
 }
 
 /// The bound loop devices `which` asks for: one is read directly (by its
@@ -104,16 +109,17 @@ pub fn some<S: LoopSys>(sys: &mut S, which: Which) -> Result<Vec<UnitInfo>> {
 }
 
 /// `--list`: every bound loop device, with whether its owner could be
-/// read. A unit this process may not open (a normal user) is described
-/// from sysfs and /dev, as `losetup -l` does: bound when
-/// `/sys/block/loopN/loop` exists, read-only from its `ro`, its device
-/// number from stat(2) of the node; its owner unknown.
-pub fn list_visible<S: LoopSys>(sys: &mut S) -> Result<Vec<(UnitInfo, bool)>> {
+/// read, and its [`row`] (mounted as `mounts` say). A unit this process
+/// may not open (a normal user) is described from sysfs and /dev, as
+/// `losetup -l` does: bound when `/sys/block/loopN/loop` exists, read-only
+/// from its `ro`, its device number from stat(2) of the node; its owner
+/// and mark unknown.
+pub fn list_visible<S: LoopSys>(sys: &mut S, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, Listed)>> {
     let mut out = Vec::new();
     for n in candidates(sys)? {
-        match get(sys, n) {
-            Ok(Some(u)) => out.push((u, true)),
-            Ok(None) => {}
+        let (u, st) = match status(sys, n) {
+            Ok(Some((u, st))) => (u, Some(st)),
+            Ok(None) => continue,
             Err(e) if matches!(e.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
                 if !std::path::Path::new(&format!("/sys/block/loop{n}/loop")).exists() {
                     continue;
@@ -124,20 +130,20 @@ pub fn list_visible<S: LoopSys>(sys: &mut S) -> Result<Vec<(UnitInfo, bool)>> {
                     continue;
                 };
                 let device = Device { unit: n, path: node, read_only: sys.disk_read_only(n) };
-                out.push((
-                    UnitInfo {
-                        device,
-                        rdev,
-                        backing: None,
-                        owner: Owner::Foreign,
-                        autoclear: false,
-                        backing_exact: true,
-                    },
-                    false,
-                ));
+                let u = UnitInfo {
+                    device,
+                    rdev,
+                    backing: None,
+                    owner: Owner::Foreign,
+                    autoclear: false,
+                    backing_exact: true,
+                };
+                (u, None)
             }
             Err(e) => return Err(e),
-        }
+        };
+        let listed = row(sys, &u, crate::platform::mount_of(mounts, &u), st.as_ref());
+        out.push((u, st.is_some(), listed));
     }
     Ok(out)
 }
@@ -329,35 +335,28 @@ pub(super) fn disk_size(unit: u32) -> Option<u64> {
 }
 
 /// `mount_md --list`: the row of bound unit `u`, mounted as `mount` says.
-/// The backing file's path may not be readable in sysfs (longer than a
-/// page: ENAMETOOLONG): the unit is listed all the same, its image unknown.
-pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
+/// Its mark is read from `status`, the status `u` was read from; `None`
+/// where this process may not open the unit (`losetup -l` reads sysfs
+/// only): the mark and the backing file's identity are then unknown, the
+/// rest comes from sysfs. The backing file's path may not be readable in
+/// sysfs (longer than a page: ENAMETOOLONG): the unit is listed all the
+/// same, its image unknown.
+pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>, status: Option<&LoopInfo64>) -> Listed {
     let unit = u.device.unit;
-    let node = loopdev::node(unit);
-    // The mark and the backing file's identity need the device opened;
-    // a normal user may not (`losetup -l` reads sysfs only): those are
-    // then unknown, the rest comes from sysfs.
-    let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
-        Ok(r) => Some(r),
-        // Detached between the two looks.
-        Err(Errno::ENXIO | Errno::ENOENT) => return Ok(None),
-        Err(Errno::EACCES | Errno::EPERM) => None,
-        Err(e) => return Err(Error::sys(node.display().to_string(), e)),
-    };
-    let mark = info.as_ref().map(|i| {
+    let mark = status.map(|i| {
         let field = &i.lo_file_name;
         field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec()
     });
     // btrfs gives its mounts an anonymous device of their own (the table
     // was matched through its source): no device to check there.
     let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
-    let (image, deleted) = match &info {
-        Some(i) => deleted_name(sys.backing_name(unit), i.backing()),
+    let (image, deleted) = match u.backing {
+        Some(id) => deleted_name(sys.backing_name(unit), id),
         None => (sys.backing_name(unit), None),
     };
-    Ok(Some(Listed {
+    Listed {
         unit,
-        device: node,
+        device: loopdev::node(unit),
         image,
         deleted,
         size: disk_size(unit),
@@ -365,7 +364,7 @@ pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> R
         direct_io: sys_read(unit, "loop/dio").map(|d| d == b"1"),
         mark: mark.filter(|t| !t.is_empty()),
         crypt: super::crypt::layer_of(u).map(|node| ("luks2".to_string(), node)),
-    }))
+    }
 }
 
 /// The kernel shows an unlinked backing file as its last path with

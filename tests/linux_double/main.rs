@@ -426,3 +426,27 @@ fn luks2_over_an_image_without_a_header_is_refused() {
         assert!(rec.loops.values().all(|u| u.info.is_none()), "{p}: detached again");
     }
 }
+
+/// The image's path from the name sysfs shows (`units::image_path`, the
+/// rule -u's lock, -r and --list share): a name without ` (deleted)` as it
+/// is; one with it only while it is the unit's file, else the path given,
+/// the name without the suffix or its published name, by device and inode.
+#[test]
+fn the_image_path_from_the_name_sysfs_shows() {
+    use mount_md::platform::linux::units::image_path;
+    use std::os::unix::fs::MetadataExt;
+    let dir = support::TempDir::new("image-path");
+    let img = dir.join("a.img");
+    std::fs::write(&img, b"").unwrap();
+    let md = std::fs::metadata(&img).unwrap();
+    let id = mount_md::platform::FileId { dev: md.dev(), ino: md.ino() };
+    let shown = |name: &str| format!("{}/{name}", dir.0.display()).into_bytes();
+    assert_eq!(image_path(&shown("a.img"), id, None), Ok(img.clone()));
+    assert_eq!(image_path(&shown("b.img (deleted)"), id, None), Err(dir.join("b.img")));
+    assert_eq!(image_path(&shown("b.img (deleted)"), id, Some(&img)), Ok(img.clone()));
+    assert_eq!(image_path(&shown(".a.img.mount_md-new (deleted)"), id, None), Ok(img.clone()));
+    std::fs::hard_link(&img, dir.join("c (deleted)")).unwrap();
+    assert_eq!(image_path(&shown("c (deleted)"), id, None), Ok(dir.join("c (deleted)")));
+    std::fs::write(dir.join("d"), b"").unwrap();
+    assert_eq!(image_path(&shown("d (deleted)"), id, None), Err(dir.join("d")), "another file by that name");
+}

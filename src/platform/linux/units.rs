@@ -24,11 +24,13 @@ use super::mountinfo;
 use super::sys::{sys_read, LoopSys};
 use crate::error::{Error, Result};
 use crate::mark::{self, LINUX_CAPACITY};
+use crate::platform::posix;
 use crate::platform::{Detached, Device, FileId, Listed, MountRec, Owner, PathKind, UnitInfo, Which};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::ffi::OsStr;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a detach that finds the unit busy (EBUSY: a prober such as
@@ -350,9 +352,12 @@ pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>, stat
     // btrfs gives its mounts an anonymous device of their own (the table
     // was matched through its source): no device to check there.
     let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
-    let (image, deleted) = match u.backing {
-        Some(id) => deleted_name(sys.backing_name(unit), id),
-        None => (sys.backing_name(unit), None),
+    let (image, deleted) = match (sys.backing_name(unit), u.backing) {
+        (Some(shown), Some(id)) => match image_path(&shown, id, None) {
+            Ok(path) => (Some(path.into_os_string().into_vec()), Some(false)),
+            Err(stem) => (Some(stem.into_os_string().into_vec()), Some(true)),
+        },
+        (shown, _) => (shown, None),
     };
     Listed {
         unit,
@@ -367,18 +372,21 @@ pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>, stat
     }
 }
 
-/// The kernel shows an unlinked backing file as its last path with
-/// ` (deleted)` appended (fs/d_path.c `d_path`), which a file could also be
-/// named. The name without that suffix and whether the file is gone: it is
-/// not when the name as shown is the unit's own file (lstat, by device
-/// and inode).
-fn deleted_name(shown: Option<Vec<u8>>, id: FileId) -> (Option<Vec<u8>>, Option<bool>) {
-    let Some(name) = shown else { return (None, None) };
-    let Some(stem) = name.strip_suffix(b" (deleted)") else { return (Some(name), Some(false)) };
-    match nix::sys::stat::lstat(std::ffi::OsStr::from_bytes(&name)) {
-        Ok(st) if crate::platform::posix::file_id(&st) == id => (Some(name), Some(false)),
-        _ => (Some(stem.to_vec()), Some(true)),
-    }
+/// The path of the image a unit holds (the file `id`), from the name sysfs
+/// shows for it (`shown`). The kernel appends ` (deleted)` to an unlinked
+/// backing file's last path (fs/d_path.c `d_path`), which a file could
+/// also be named: such a name is taken only while it is the unit's file,
+/// else the first of `named` (a path the caller was given), the name
+/// without the suffix and its `--create` published name (link and unlink
+/// where renameat2 is missing, as on FUSE) that is, by stat(2)'s device
+/// and inode. `Err` with the name without the suffix: none of them is.
+pub fn image_path(shown: &[u8], id: FileId, named: Option<&Path>) -> std::result::Result<PathBuf, PathBuf> {
+    let as_shown = PathBuf::from(OsStr::from_bytes(shown));
+    let Some(stem) = shown.strip_suffix(b" (deleted)") else { return Ok(as_shown) };
+    let stem = PathBuf::from(OsStr::from_bytes(stem));
+    let candidates = [Some(as_shown), named.map(Path::to_path_buf), Some(stem.clone()), posix::published_name(&stem)];
+    let is_it = |p: &PathBuf| nix::sys::stat::stat(p.as_path()).is_ok_and(|st| posix::file_id(&st) == id);
+    candidates.into_iter().flatten().find(is_it).ok_or(stem)
 }
 
 /// What statvfs says of the file system mounted at `mp`, if it is still

@@ -113,9 +113,9 @@ pub fn some<S: LoopSys>(sys: &mut S, which: Which) -> Result<Vec<UnitInfo>> {
 /// `--list`: every bound loop device, with whether its owner could be
 /// read, and its [`row`] (mounted as `mounts` say). A unit this process
 /// may not open (a normal user) is described from sysfs and /dev, as
-/// `losetup -l` does: bound when `/sys/block/loopN/loop` exists, read-only
-/// from its `ro`, its device number from stat(2) of the node; its owner
-/// and mark unknown.
+/// `losetup -l` does: bound as [`LoopSys::loop_units`] found it (its
+/// `loop/backing_file`), read-only from its `ro`, its device number from
+/// stat(2) of the node; its owner and mark unknown.
 pub fn list_visible<S: LoopSys>(sys: &mut S, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, Listed)>> {
     let mut out = Vec::new();
     for n in candidates(sys)? {
@@ -123,9 +123,6 @@ pub fn list_visible<S: LoopSys>(sys: &mut S, mounts: &[MountRec]) -> Result<Vec<
             Ok(Some((u, st))) => (u, Some(st)),
             Ok(None) => continue,
             Err(e) if matches!(e.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
-                if !std::path::Path::new(&format!("/sys/block/loop{n}/loop")).exists() {
-                    continue;
-                }
                 let node = loopdev::node(n);
                 #[allow(clippy::unnecessary_cast)]
                 let Ok(rdev) = nix::sys::stat::stat(&node).map(|st| st.st_rdev as u64) else {

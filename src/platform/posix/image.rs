@@ -215,9 +215,9 @@ fn open_regular(dir: &OwnedFd, name: &OsStr, path: &Path, flags: OFlag) -> Resul
     let fd = openat(dir, name, flags | NOFOLLOW, Mode::empty()).map_err(|e| refuse_symlink(dir, name, path, e))?;
     let st = fstat(&fd).map_err(|e| Error::sys(path.display().to_string(), e))?;
     regular(&st, path)?;
-    let fl = nix::fcntl::fcntl(&fd, nix::fcntl::F_GETFL).map_err(|e| Error::sys("fcntl", e))?;
-    let fl = OFlag::from_bits_truncate(fl) & !OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(&fd, nix::fcntl::F_SETFL(fl)).map_err(|e| Error::sys("fcntl", e))?;
+    // O_NONBLOCK is its one status flag `flags` lacks, and F_SETFL sets only
+    // status flags (Linux fs/fcntl.c `setfl`, FreeBSD kern_descrip.c `kern_fcntl`).
+    nix::fcntl::fcntl(&fd, nix::fcntl::F_SETFL(flags)).map_err(|e| Error::sys("fcntl", e))?;
     Ok((fd, st))
 }
 

@@ -116,6 +116,12 @@ fn units_say_whose_they_are_and_what_backs_them() {
     assert_eq!((units[0].rdev, units[0].autoclear), (rdev_of(1), true));
     assert_eq!(units[0].backing.map(|b| (b.dev, b.ino)), Some((5, 6)));
     assert_eq!(units[1].owner, Owner::Foreign);
+    // --list reads each unit once (one open), its mark from that read.
+    let opened = l.sys().opens;
+    let listed = l.list(&[]).unwrap();
+    assert_eq!(l.sys().opens - opened, 2);
+    let marks: Vec<_> = listed.iter().map(|(_, known, r)| (*known, r.mark.clone())).collect();
+    assert_eq!(marks, [(true, Some(ours("/j"))), (true, Some(b"/srv/x.img".to_vec()))]);
     // No permission to look: an error, never an empty list.
     let mut rec = l.into_sys();
     rec.deny = true;

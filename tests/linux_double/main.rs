@@ -116,6 +116,12 @@ fn units_say_whose_they_are_and_what_backs_them() {
     assert_eq!((units[0].rdev, units[0].autoclear), (rdev_of(1), true));
     assert_eq!(units[0].backing.map(|b| (b.dev, b.ino)), Some((5, 6)));
     assert_eq!(units[1].owner, Owner::Foreign);
+    // --list reads each unit once (one open), its mark from that read.
+    let opened = l.sys().opens;
+    let listed = l.list(&[]).unwrap();
+    assert_eq!(l.sys().opens - opened, 2);
+    let marks: Vec<_> = listed.iter().map(|(_, known, r)| (*known, r.mark.clone())).collect();
+    assert_eq!(marks, [(true, Some(ours("/j"))), (true, Some(b"/srv/x.img".to_vec()))]);
     // No permission to look: an error, never an empty list.
     let mut rec = l.into_sys();
     rec.deny = true;
@@ -425,4 +431,28 @@ fn luks2_over_an_image_without_a_header_is_refused() {
         assert_eq!(binds(&rec.calls).len(), 1, "{p}: attached once, for the look");
         assert!(rec.loops.values().all(|u| u.info.is_none()), "{p}: detached again");
     }
+}
+
+/// The image's path from the name sysfs shows (`units::image_path`, the
+/// rule -u's lock, -r and --list share): a name without ` (deleted)` as it
+/// is; one with it only while it is the unit's file, else the path given,
+/// the name without the suffix or its published name, by device and inode.
+#[test]
+fn the_image_path_from_the_name_sysfs_shows() {
+    use mount_md::platform::linux::units::image_path;
+    use std::os::unix::fs::MetadataExt;
+    let dir = support::TempDir::new("image-path");
+    let img = dir.join("a.img");
+    std::fs::write(&img, b"").unwrap();
+    let md = std::fs::metadata(&img).unwrap();
+    let id = mount_md::platform::FileId { dev: md.dev(), ino: md.ino() };
+    let shown = |name: &str| format!("{}/{name}", dir.0.display()).into_bytes();
+    assert_eq!(image_path(&shown("a.img"), id, None), Ok(img.clone()));
+    assert_eq!(image_path(&shown("b.img (deleted)"), id, None), Err(dir.join("b.img")));
+    assert_eq!(image_path(&shown("b.img (deleted)"), id, Some(&img)), Ok(img.clone()));
+    assert_eq!(image_path(&shown(".a.img.mount_md-new (deleted)"), id, None), Ok(img.clone()));
+    std::fs::hard_link(&img, dir.join("c (deleted)")).unwrap();
+    assert_eq!(image_path(&shown("c (deleted)"), id, None), Ok(dir.join("c (deleted)")));
+    std::fs::write(dir.join("d"), b"").unwrap();
+    assert_eq!(image_path(&shown("d (deleted)"), id, None), Err(dir.join("d")), "another file by that name");
 }

@@ -364,10 +364,9 @@ fn a_held_lock_that_lets_go_is_waited_for() {
     std::fs::write(&file, b"").unwrap();
     let mut holder = hold_lock(&file, 6);
     let fd: std::os::fd::OwnedFd = std::fs::File::open(&file).unwrap().into();
-    let st = nix::sys::stat::fstat(&fd).unwrap();
     let start = std::time::Instant::now();
     let quiet = mount_md::platform::linux::loopdev::CONTROL_QUIET;
-    assert!(mount_md::platform::posix::wait_lock(&fd, &st, "lock", "", quiet).unwrap());
+    assert!(mount_md::platform::posix::wait_lock(&fd, "lock", "", quiet).unwrap());
     let waited = start.elapsed();
     let _ = holder.wait();
     assert!(waited >= std::time::Duration::from_millis(5500), "{waited:?}");

@@ -7,7 +7,7 @@ use super::geom::{parse_confxml, MdUnit, MountEntry, UnitQuery};
 use super::requests::{device_path, AttachRequest, IoValue, NmountRequest, ERRMSG_LEN};
 use super::MdSys;
 use crate::error::{from_io, Error, Result};
-use crate::platform::posix;
+use crate::platform::posix::{self, sys::c_chars};
 use libc::{c_char, c_int, c_uint, c_void};
 use nix::errno::Errno;
 use std::ffi::{CStr, CString, OsString};
@@ -62,12 +62,6 @@ impl Kernel {
         }
         Ok(())
     }
-}
-
-/// The bytes of a fixed C char array up to its first NUL.
-#[allow(clippy::unnecessary_cast)] // c_char is u8 on arm64, i8 on x86
-fn c_chars(a: &[c_char]) -> Vec<u8> {
-    a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
 }
 
 /// `fsid_t`'s two ints (`val[2]` in sys/sys/types.h; libc keeps the field

@@ -352,26 +352,20 @@ impl<S: LoopSys> Platform for Linux<S> {
         remount::remount(&mut self.sys, u, m, options)
     }
 
-    /// The image by the name sysfs shows, or, where that name was deleted,
-    /// by the name without its " (deleted)" or the name a `--create`
-    /// published it under; the first that is still the file the unit holds
-    /// ([`posix::lock_existing`]).
+    /// The image by the path [`units::image_path`] finds, else by the name
+    /// sysfs shows: a file with no name left is still locked, by its
+    /// identity, where there are lock files ([`posix::lock_existing`]).
     fn lock_image_of(&mut self, u: &UnitInfo) -> Result<Option<super::ImageLock>> {
         let Some(file) = u.backing else { return Ok(None) };
-        use std::os::unix::ffi::OsStrExt;
         let Some(raw) = self.sys.backing_name(u.device.unit) else { return Ok(None) };
         if memory_name(&raw) {
             return Ok(None);
         }
-        let stem = raw.strip_suffix(b" (deleted)").map(|s| PathBuf::from(std::ffi::OsStr::from_bytes(s)));
-        let published = stem.as_deref().and_then(posix::published_name);
-        let named = PathBuf::from(std::ffi::OsStr::from_bytes(&raw));
-        for path in [Some(named), stem, published].into_iter().flatten() {
-            if let Some((fd, waited)) = posix::lock_existing(&path, file)? {
-                return Ok(Some(super::ImageLock { waited, guard: Box::new(fd) }));
-            }
-        }
-        Ok(None)
+        use std::os::unix::ffi::OsStrExt;
+        let path =
+            units::image_path(&raw, file, None).unwrap_or_else(|_| PathBuf::from(std::ffi::OsStr::from_bytes(&raw)));
+        let lock = posix::lock_existing(&path, file)?;
+        Ok(lock.map(|(fd, waited)| super::ImageLock { waited, guard: Box::new(fd) }))
     }
 
     fn release_unit(&mut self, u: &UnitInfo, force: bool) -> Result<Detached> {
@@ -528,8 +522,7 @@ impl<S: LoopSys> Platform for Linux<S> {
     }
 
     fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
-        let units = units::list_visible(&mut self.sys)?;
-        super::listing(units, mounts, |u, m| units::row(&mut self.sys, u, m))
+        units::list_visible(&mut self.sys, mounts)
     }
 
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {

@@ -181,9 +181,8 @@ impl LoopSys for Kernel {
             self.control = Some(loopdev::open_control().map_err(what)?);
         }
         let fd = self.control().map_err(what)?;
-        let st = nix::sys::stat::fstat(fd).map_err(what)?;
         let why = " (another program is allocating a loop device)";
-        posix::wait_lock(fd, &st, loopdev::LOOP_CONTROL, why, loopdev::CONTROL_QUIET).map(drop)
+        posix::wait_lock(fd, loopdev::LOOP_CONTROL, why, loopdev::CONTROL_QUIET).map(drop)
     }
 
     fn unlock_control(&mut self) {

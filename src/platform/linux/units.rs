@@ -24,11 +24,13 @@ use super::mountinfo;
 use super::sys::{sys_read, LoopSys};
 use crate::error::{Error, Result};
 use crate::mark::{self, LINUX_CAPACITY};
+use crate::platform::posix;
 use crate::platform::{Detached, Device, FileId, Listed, MountRec, Owner, PathKind, UnitInfo, Which};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::ffi::OsStr;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a detach that finds the unit busy (EBUSY: a prober such as
@@ -68,9 +70,8 @@ pub fn info_of(unit: u32, rdev: u64, st: &LoopInfo64) -> UnitInfo {
     }
 }
 
-/// One unit, if bound. A node that cannot be opened for a reason other
-/// than "not there" (no permission) is an error: its owner cannot be told.
-pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
+/// [`get`], with the status the unit was read from.
+fn status<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<(UnitInfo, LoopInfo64)>> {
     let node = loopdev::node(unit);
     let dev = match sys.open_device(unit, OFlag::O_RDONLY) {
         Ok(d) => d,
@@ -83,7 +84,13 @@ pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
         Err(e) => return Err(Error::sys(format!("{}: LOOP_GET_STATUS64", node.display()), e)),
     };
     let rdev = sys.rdev(&dev).map_err(|e| Error::sys(node.display().to_string(), e))?;
-    Ok(Some(info_of(unit, rdev, &st)))
+    Ok(Some((info_of(unit, rdev, &st), st)))
+}
+
+/// One unit, if bound. A node that cannot be opened for a reason other
+/// than "not there" (no permission) is an error: its owner cannot be told.
+pub fn get<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<UnitInfo>> {
+    Ok(status(sys, unit)?.map(|(u, _)| u))
 }
 
 /// The bound loop devices `which` asks for: one is read directly (by its
@@ -104,40 +111,38 @@ pub fn some<S: LoopSys>(sys: &mut S, which: Which) -> Result<Vec<UnitInfo>> {
 }
 
 /// `--list`: every bound loop device, with whether its owner could be
-/// read. A unit this process may not open (a normal user) is described
-/// from sysfs and /dev, as `losetup -l` does: bound when
-/// `/sys/block/loopN/loop` exists, read-only from its `ro`, its device
-/// number from stat(2) of the node; its owner unknown.
-pub fn list_visible<S: LoopSys>(sys: &mut S) -> Result<Vec<(UnitInfo, bool)>> {
+/// read, and its [`row`] (mounted as `mounts` say). A unit this process
+/// may not open (a normal user) is described from sysfs and /dev, as
+/// `losetup -l` does: bound as [`LoopSys::loop_units`] found it (its
+/// `loop/backing_file`), read-only from its `ro`, its device number from
+/// stat(2) of the node; its owner and mark unknown.
+pub fn list_visible<S: LoopSys>(sys: &mut S, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, Listed)>> {
     let mut out = Vec::new();
     for n in candidates(sys)? {
-        match get(sys, n) {
-            Ok(Some(u)) => out.push((u, true)),
-            Ok(None) => {}
+        let (u, st) = match status(sys, n) {
+            Ok(Some((u, st))) => (u, Some(st)),
+            Ok(None) => continue,
             Err(e) if matches!(e.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
-                if !std::path::Path::new(&format!("/sys/block/loop{n}/loop")).exists() {
-                    continue;
-                }
                 let node = loopdev::node(n);
                 #[allow(clippy::unnecessary_cast)]
                 let Ok(rdev) = nix::sys::stat::stat(&node).map(|st| st.st_rdev as u64) else {
                     continue;
                 };
                 let device = Device { unit: n, path: node, read_only: sys.disk_read_only(n) };
-                out.push((
-                    UnitInfo {
-                        device,
-                        rdev,
-                        backing: None,
-                        owner: Owner::Foreign,
-                        autoclear: false,
-                        backing_exact: true,
-                    },
-                    false,
-                ));
+                let u = UnitInfo {
+                    device,
+                    rdev,
+                    backing: None,
+                    owner: Owner::Foreign,
+                    autoclear: false,
+                    backing_exact: true,
+                };
+                (u, None)
             }
             Err(e) => return Err(e),
-        }
+        };
+        let listed = row(sys, &u, crate::platform::mount_of(mounts, &u), st.as_ref());
+        out.push((u, st.is_some(), listed));
     }
     Ok(out)
 }
@@ -329,35 +334,31 @@ pub(super) fn disk_size(unit: u32) -> Option<u64> {
 }
 
 /// `mount_md --list`: the row of bound unit `u`, mounted as `mount` says.
-/// The backing file's path may not be readable in sysfs (longer than a
-/// page: ENAMETOOLONG): the unit is listed all the same, its image unknown.
-pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
+/// Its mark is read from `status`, the status `u` was read from; `None`
+/// where this process may not open the unit (`losetup -l` reads sysfs
+/// only): the mark and the backing file's identity are then unknown, the
+/// rest comes from sysfs. The backing file's path may not be readable in
+/// sysfs (longer than a page: ENAMETOOLONG): the unit is listed all the
+/// same, its image unknown.
+pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>, status: Option<&LoopInfo64>) -> Listed {
     let unit = u.device.unit;
-    let node = loopdev::node(unit);
-    // The mark and the backing file's identity need the device opened;
-    // a normal user may not (`losetup -l` reads sysfs only): those are
-    // then unknown, the rest comes from sysfs.
-    let info = match sys.open_device(unit, OFlag::O_RDONLY).and_then(|fd| sys.get_status(&fd)) {
-        Ok(r) => Some(r),
-        // Detached between the two looks.
-        Err(Errno::ENXIO | Errno::ENOENT) => return Ok(None),
-        Err(Errno::EACCES | Errno::EPERM) => None,
-        Err(e) => return Err(Error::sys(node.display().to_string(), e)),
-    };
-    let mark = info.as_ref().map(|i| {
+    let mark = status.map(|i| {
         let field = &i.lo_file_name;
         field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec()
     });
     // btrfs gives its mounts an anonymous device of their own (the table
     // was matched through its source): no device to check there.
     let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));
-    let (image, deleted) = match &info {
-        Some(i) => deleted_name(sys.backing_name(unit), i.backing()),
-        None => (sys.backing_name(unit), None),
+    let (image, deleted) = match (sys.backing_name(unit), u.backing) {
+        (Some(shown), Some(id)) => match image_path(&shown, id, None) {
+            Ok(path) => (Some(path.into_os_string().into_vec()), Some(false)),
+            Err(stem) => (Some(stem.into_os_string().into_vec()), Some(true)),
+        },
+        (shown, _) => (shown, None),
     };
-    Ok(Some(Listed {
+    Listed {
         unit,
-        device: node,
+        device: loopdev::node(unit),
         image,
         deleted,
         size: disk_size(unit),
@@ -365,21 +366,24 @@ pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>) -> R
         direct_io: sys_read(unit, "loop/dio").map(|d| d == b"1"),
         mark: mark.filter(|t| !t.is_empty()),
         crypt: super::crypt::layer_of(u).map(|node| ("luks2".to_string(), node)),
-    }))
+    }
 }
 
-/// The kernel shows an unlinked backing file as its last path with
-/// ` (deleted)` appended (fs/d_path.c `d_path`), which a file could also be
-/// named. The name without that suffix and whether the file is gone: it is
-/// not when the name as shown is the unit's own file (lstat, by device
-/// and inode).
-fn deleted_name(shown: Option<Vec<u8>>, id: FileId) -> (Option<Vec<u8>>, Option<bool>) {
-    let Some(name) = shown else { return (None, None) };
-    let Some(stem) = name.strip_suffix(b" (deleted)") else { return (Some(name), Some(false)) };
-    match nix::sys::stat::lstat(std::ffi::OsStr::from_bytes(&name)) {
-        Ok(st) if crate::platform::posix::file_id(&st) == id => (Some(name), Some(false)),
-        _ => (Some(stem.to_vec()), Some(true)),
-    }
+/// The path of the image a unit holds (the file `id`), from the name sysfs
+/// shows for it (`shown`). The kernel appends ` (deleted)` to an unlinked
+/// backing file's last path (fs/d_path.c `d_path`), which a file could
+/// also be named: such a name is taken only while it is the unit's file,
+/// else the first of `named` (a path the caller was given), the name
+/// without the suffix and its `--create` published name (link and unlink
+/// where renameat2 is missing, as on FUSE) that is, by stat(2)'s device
+/// and inode. `Err` with the name without the suffix: none of them is.
+pub fn image_path(shown: &[u8], id: FileId, named: Option<&Path>) -> std::result::Result<PathBuf, PathBuf> {
+    let as_shown = PathBuf::from(OsStr::from_bytes(shown));
+    let Some(stem) = shown.strip_suffix(b" (deleted)") else { return Ok(as_shown) };
+    let stem = PathBuf::from(OsStr::from_bytes(stem));
+    let candidates = [Some(as_shown), named.map(Path::to_path_buf), Some(stem.clone()), posix::published_name(&stem)];
+    let is_it = |p: &PathBuf| nix::sys::stat::stat(p.as_path()).is_ok_and(|st| posix::file_id(&st) == id);
+    candidates.into_iter().flatten().find(is_it).ok_or(stem)
 }
 
 /// What statvfs says of the file system mounted at `mp`, if it is still

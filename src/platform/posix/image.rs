@@ -160,7 +160,7 @@ pub fn lock_existing(path: &Path, id: crate::platform::FileId) -> Result<Option<
     let itself = || {
         let Ok(w) = walk_path(path) else { return Ok(None) };
         let Ok((fd, st)) = open_regular(&w.parent, &w.name, path, OFlag::O_RDONLY) else { return Ok(None) };
-        Ok((super::file_id(&st) == id).then_some((fd, st)))
+        Ok((super::file_id(&st) == id).then_some(fd))
     };
     take(id, itself, &crate::error::quoted(path), " (another mount_md run is working on it)")
 }
@@ -215,9 +215,9 @@ fn open_regular(dir: &OwnedFd, name: &OsStr, path: &Path, flags: OFlag) -> Resul
     let fd = openat(dir, name, flags | NOFOLLOW, Mode::empty()).map_err(|e| refuse_symlink(dir, name, path, e))?;
     let st = fstat(&fd).map_err(|e| Error::sys(path.display().to_string(), e))?;
     regular(&st, path)?;
-    let fl = nix::fcntl::fcntl(&fd, nix::fcntl::F_GETFL).map_err(|e| Error::sys("fcntl", e))?;
-    let fl = OFlag::from_bits_truncate(fl) & !OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(&fd, nix::fcntl::F_SETFL(fl)).map_err(|e| Error::sys("fcntl", e))?;
+    // O_NONBLOCK is its one status flag `flags` lacks, and F_SETFL sets only
+    // status flags (Linux fs/fcntl.c `setfl`, FreeBSD kern_descrip.c `kern_fcntl`).
+    nix::fcntl::fcntl(&fd, nix::fcntl::F_SETFL(flags)).map_err(|e| Error::sys("fcntl", e))?;
     Ok((fd, st))
 }
 
@@ -239,7 +239,7 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
         if file_id(&locked) != file_id(&stat) {
             return Err(Error::plain(format!("{} was replaced while opening it", shown())));
         }
-        Ok(Some((fd, locked)))
+        Ok(Some(fd))
     };
     let (lock_fd, _) =
         take(file_id(&stat), itself, &shown(), "")?.ok_or_else(|| Error::plain("internal error: no lock"))?;
@@ -272,7 +272,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
         // Creators take turns per directory: while this is held, a
         // temporary nobody has locked can only be an interrupted run's.
         let dir_st = fstat(dir).map_err(|e| Error::sys(shown(), e))?;
-        let itself = || Ok(Some((open_dir_at(dir, ".").map_err(|e| Error::sys(shown(), e))?, dir_st)));
+        let itself = || Ok(Some(open_dir_at(dir, ".").map_err(|e| Error::sys(shown(), e))?));
         let why = " (another run is creating an image in its directory)";
         let dir_lock = take(file_id(&dir_st), itself, &shown(), why)?;
         match openat(dir, tmp.as_os_str(), OFlag::O_RDONLY | NOFOLLOW, Mode::empty()) {
@@ -289,8 +289,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
                     // Another run is making this very image: wait for it
                     // (bounded), then look again.
                     drop(dir_lock);
-                    let st = fstat(&t).map_err(|e| Error::sys(shown(), e))?;
-                    wait_lock(&t, &st, &shown(), " (another run is creating it)", Duration::ZERO)?;
+                    wait_lock(&t, &shown(), " (another run is creating it)", Duration::ZERO)?;
                     if Instant::now() > deadline {
                         return Err(Error::text(shown(), "another run keeps creating it; giving up"));
                     }

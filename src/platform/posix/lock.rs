@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::platform::FileId;
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, FileStat, Mode};
+use nix::sys::stat::{fstat, Mode};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -39,17 +39,17 @@ pub const LOCK_DIR: &str = "/var/run/mount_md";
 /// caller read before may be stale).
 pub fn take(
     id: FileId,
-    itself: impl FnOnce() -> Result<Option<(OwnedFd, FileStat)>>,
+    itself: impl FnOnce() -> Result<Option<OwnedFd>>,
     what: &str,
     why: &str,
 ) -> Result<Option<(OwnedFd, bool)>> {
-    let Some((fd, st)) = (match lock_file_in(std::path::Path::new(LOCK_DIR), id)? {
+    let Some(fd) = (match lock_file_in(std::path::Path::new(LOCK_DIR), id)? {
         Some(l) => Some(l),
         None => itself()?,
     }) else {
         return Ok(None);
     };
-    let waited = wait_lock(&fd, &st, what, why, Duration::ZERO)?;
+    let waited = wait_lock(&fd, what, why, Duration::ZERO)?;
     Ok(Some((fd, waited)))
 }
 
@@ -64,7 +64,7 @@ pub fn lock_path(id: FileId) -> std::path::PathBuf {
 /// directory (ENOENT, ENOTDIR: a container without /run). A `dir` that is
 /// not root's, or that others can write, is refused: names in it could be
 /// someone else's files.
-fn lock_file_in(dir: &std::path::Path, id: FileId) -> Result<Option<(OwnedFd, FileStat)>> {
+fn lock_file_in(dir: &std::path::Path, id: FileId) -> Result<Option<OwnedFd>> {
     let unusable = |e: Errno| matches!(e, Errno::EACCES | Errno::EPERM | Errno::EROFS | Errno::ENOENT | Errno::ENOTDIR);
     let shown = dir.display().to_string();
     match nix::unistd::mkdir(dir, Mode::from_bits_truncate(0o700)) {
@@ -96,8 +96,7 @@ fn lock_file_in(dir: &std::path::Path, id: FileId) -> Result<Option<(OwnedFd, Fi
         Mode::from_bits_truncate(0o600),
     )
     .map_err(|e| Error::sys(path.display().to_string(), e))?;
-    let st = fstat(&fd).map_err(|e| Error::sys(path.display().to_string(), e))?;
-    Ok(Some((fd, st)))
+    Ok(Some(fd))
 }
 
 /// How long a run waits for a lock another process holds (the image's, or
@@ -117,13 +116,13 @@ pub(super) fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
     }
 }
 
-/// Takes the lock on `fd` (the file `st` describes, `what` in messages),
-/// waiting at most [`LOCK_WAIT`]; answers whether it had to wait. A wait
-/// is announced once, with who holds the lock where the system says
-/// (/proc/locks), after `quiet` (zero: at once; for a lock that
-/// cooperating runs take in turns many times a second,
-/// `/dev/loop-control`, only a wait that lasts is worth a line); after the
-/// bound the run gives up, having changed nothing.
+/// Takes the lock on `fd` (`what` in messages), waiting at most
+/// [`LOCK_WAIT`]; answers whether it had to wait. A wait is announced
+/// once, with who holds the lock where the system says (/proc/locks),
+/// after `quiet` (zero: at once; for a lock that cooperating runs take in
+/// turns many times a second, `/dev/loop-control`, only a wait that lasts
+/// is worth a line); after the bound the run gives up, having changed
+/// nothing.
 ///
 /// The wait itself is a blocking `flock(LOCK_EX)` in a helper thread, on a
 /// duplicate of `fd` (the same open file description, so the lock it gets
@@ -134,7 +133,7 @@ pub(super) fn try_lock(fd: &OwnedFd) -> nix::Result<bool> {
 /// thread that got the lock is joined before this returns: the run is
 /// single-threaded again, as `unshare(CLONE_NEWNS)` needs (a new image
 /// grown mounted, [`crate::platform::Platform::grow`]).
-pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Duration) -> Result<bool> {
+pub fn wait_lock(fd: &OwnedFd, what: &str, why: &str, quiet: Duration) -> Result<bool> {
     if try_lock(fd).map_err(|e| Error::sys(what.to_string(), e))? {
         return Ok(false);
     }
@@ -169,7 +168,7 @@ pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Dura
     let mut answer = wait(quiet);
     let mut holder = String::new();
     if answer.is_none() {
-        holder = lock_holder(st).map(|h| format!(", held by {h}")).unwrap_or_default();
+        holder = lock_holder(fd).map(|h| format!(", held by {h}")).unwrap_or_default();
         say_now(&format!("{what}: waiting up to {} s for its lock{holder}{why}", LOCK_WAIT.as_secs()));
         answer = wait(LOCK_WAIT.saturating_sub(quiet));
     }
@@ -192,12 +191,14 @@ pub fn wait_lock(fd: &OwnedFd, st: &FileStat, what: &str, why: &str, quiet: Dura
     r.map(|()| true)
 }
 
-/// Who holds a `flock` on the file `st` describes: `pid N (comm)` from
-/// /proc/locks (read as bytes) and /proc/N/comm. Linux only; `None`
-/// where the system does not say.
-fn lock_holder(st: &FileStat) -> Option<String> {
+/// Who holds a `flock` on the file `fd` is: `pid N (comm)` from
+/// /proc/locks (read as bytes, by the file's `fstat`, taken only for a
+/// wait) and /proc/N/comm. Linux only; `None` where the system does not
+/// say.
+fn lock_holder(fd: &OwnedFd) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
+        let st = fstat(fd).ok()?;
         #[allow(clippy::unnecessary_cast)]
         let (dev, ino) = (st.st_dev as u64, st.st_ino as u64);
         let key = format!("{:02x}:{:02x}:{ino}", libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
@@ -209,7 +210,7 @@ fn lock_holder(st: &FileStat) -> Option<String> {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = st;
+        let _ = fd;
         None
     }
 }
@@ -255,11 +256,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir(&base).unwrap();
         let dir = base.join("locks");
-        let (_, st) = lock_file_in(&dir, ID).unwrap().unwrap();
-        #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
-        let mode = u32::from(st.st_mode);
-        assert_eq!(mode & 0o777, 0o600);
-        assert!(dir.join("2049-77").is_file());
+        lock_file_in(&dir, ID).unwrap().unwrap();
+        let file = std::fs::metadata(dir.join("2049-77")).unwrap();
+        assert!(file.is_file());
+        assert_eq!(file.permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = lock_file_in(&dir, ID).unwrap_err().to_string();

@@ -198,9 +198,14 @@ pub fn fstatfs_names(fd: BorrowedFd<'_>) -> Option<(Vec<u8>, Vec<u8>)> {
     }
     // SAFETY: fstatfs returned 0, so it filled the buffer (zeroed before).
     let st = unsafe { st.assume_init() };
-    #[allow(clippy::unnecessary_cast)] // c_char is i8 on amd64 and i386, u8 on arm64
-    let text = |a: &[libc::c_char]| a.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect::<Vec<u8>>();
-    Some((text(&st.f_fstypename), text(&st.f_mntfromname)))
+    Some((c_chars(&st.f_fstypename), c_chars(&st.f_mntfromname)))
+}
+
+/// The bytes of a fixed C char array up to its first NUL.
+#[cfg(target_os = "freebsd")]
+#[allow(clippy::unnecessary_cast)] // c_char is i8 on amd64 and i386, u8 on arm64
+pub fn c_chars(a: &[libc::c_char]) -> Vec<u8> {
+    a.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect()
 }
 
 /// An integer sysctl by name (sysctlbyname(3)).

@@ -171,7 +171,10 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
                 return Err(Error::text(what, "not a file name"));
             }
             Some(Step::Root) => {
-                dir = open_dir_at(AT_FDCWD, "/").map_err(|e| Error::sys(given(), e))?;
+                // A path's own root is where the walk started; a link's is not.
+                if followed > 0 {
+                    dir = open_dir_at(AT_FDCWD, "/").map_err(|e| Error::sys(given(), e))?;
+                }
                 shown = std::path::PathBuf::from("/");
                 continue;
             }

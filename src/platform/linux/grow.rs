@@ -319,13 +319,9 @@ fn lock_unit<S: LoopSys>(
             return Err(Error::plain(format!("{node}: a memory disk, with no image file to grow; nothing changed")))
         }
         // The name it was attached by is gone: the file itself may live on
-        // under another name (a `--create` published by link and unlink
-        // where renameat2 is missing, as on FUSE): the target's own path,
-        // or the published name of a temporary; checked by identity below.
+        // under another name, found by identity (units::image_path).
         (Some(raw), named) if raw.ends_with(b" (deleted)") => {
-            let gone = PathBuf::from(OsStr::from_bytes(&raw[..raw.len() - b" (deleted)".len()]));
-            let candidates = [named.map(Path::to_path_buf), posix::published_name(&gone)];
-            match candidates.into_iter().flatten().find(|p| p.is_file() && same_file(p, u.backing)) {
+            match u.backing.and_then(|id| super::units::image_path(&raw, id, named).ok()) {
                 Some(p) => p,
                 None => return Err(Error::plain(format!("{node}: its image file was deleted; nothing changed"))),
             }

@@ -324,7 +324,7 @@ pub fn detach_idle<S: LoopSys>(sys: &mut S, unit: u32) -> Result<()> {
 /// Whether a mount in this namespace uses `/dev/loopN` (by device number).
 fn mounted_here<S: LoopSys>(sys: &mut S, unit: u32) -> Result<bool> {
     let Some(u) = get(sys, unit)? else { return Ok(false) };
-    Ok(mounts(sys)?.iter().any(|e| e.dev == u.rdev))
+    Ok(mounts(sys)?.iter().any(|e| e.belongs_to(&u)))
 }
 
 /// The loop device's size in bytes, as the kernel has it now.

@@ -219,23 +219,6 @@ pub fn mount_of<'m>(mounts: &'m [MountRec], u: &UnitInfo) -> Option<&'m MountRec
     mounts.iter().find(|m| m.belongs_to(u))
 }
 
-/// A backend's [`Platform::list`]: each of `units` (with whether its
-/// owner could be read) and what `row` reads of it given its mount
-/// ([`mount_of`]); one that went away meanwhile (`None`) is left out.
-pub fn listing(
-    units: Vec<(UnitInfo, bool)>,
-    mounts: &[MountRec],
-    mut row: impl FnMut(&UnitInfo, Option<&MountRec>) -> Result<Option<Listed>>,
-) -> Result<Vec<(UnitInfo, bool, Listed)>> {
-    let mut out = Vec::new();
-    for (u, known) in units {
-        if let Some(l) = row(&u, mount_of(mounts, &u))? {
-            out.push((u, known, l));
-        }
-    }
-    Ok(out)
-}
-
 /// What [`Platform::mount`] mounts.
 #[derive(Debug)]
 pub enum MountOf<'a, H> {

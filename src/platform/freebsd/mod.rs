@@ -556,8 +556,15 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     }
 
     fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
-        let units = Platform::units(self, Which::All)?.into_iter().map(|u| (u, true)).collect();
-        super::listing(units, mounts, |u, m| grow::row(self, u, m))
+        // Each unit with what grow::row reads of it; one that went away
+        // meanwhile (None) is left out.
+        let mut out = Vec::new();
+        for u in Platform::units(self, Which::All)? {
+            if let Some(l) = grow::row(self, &u, super::mount_of(mounts, &u))? {
+                out.push((u, true, l));
+            }
+        }
+        Ok(out)
     }
 
     fn unit_is(&mut self, u: &UnitInfo, what: UnitState) -> Result<bool> {

@@ -108,7 +108,7 @@ fn attached_and_in_use_elsewhere_is_refused_and_nothing_changes() {
 #[test]
 fn held_reads_confxml_once_unless_a_unit_of_ours_is_held() {
     use mount_md::platform::{Platform, UnitState, Which};
-    for (held, reads) in [(false, vec![Asked::ListUnits]), (true, vec![Asked::ListUnits, Asked::Geli(4)])] {
+    for (held, reads) in [(false, vec![Asked::ListUnits]), (true, vec![Asked::ListUnits, Asked::Geli])] {
         let mut sys = rec().with_leftover(4, IMG, GIB, false);
         sys.units.get_mut(&4).unwrap().held = held;
         let mut fb = FreeBsd::with_sys(sys);

@@ -18,17 +18,29 @@ pub struct EliProvider {
     pub access: Option<(u32, u32, u32)>,
 }
 
-/// The `.eli` provider on md unit `unit`, if geli is attached to it.
-pub fn eli_over(xml: impl AsRef<[u8]>, unit: u32) -> Option<EliProvider> {
+/// What geli appends to the name of the provider it is attached on.
+pub const SUFFIX: &str = ".eli";
+
+/// The `.eli` providers on md units (`mdN.eli`) in a confxml document.
+pub fn eli_providers(xml: impl AsRef<[u8]>) -> Vec<EliProvider> {
     let text = String::from_utf8_lossy(xml.as_ref());
-    let class = blocks(&text, "<class id=", "</class>").find(|b| tag(b, "name") == Some("ELI"))?;
-    let name = format!("md{unit}.eli");
-    let p = blocks(class, "<provider id=", "</provider>").find(|p| tag(p, "name") == Some(name.as_str()))?;
-    Some(EliProvider {
-        mediasize: tag(p, "mediasize").and_then(|v| v.trim().parse().ok()),
-        access: tag(p, "mode").and_then(parse_mode),
-        name,
-    })
+    let Some(class) = blocks(&text, "<class id=", "</class>").find(|b| tag(b, "name") == Some("ELI")) else {
+        return Vec::new();
+    };
+    let on_md = |name: &str| {
+        let unit = name.strip_prefix("md").and_then(|n| n.strip_suffix(SUFFIX));
+        unit.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    blocks(class, "<provider id=", "</provider>")
+        .filter_map(|p| {
+            let name = tag(p, "name").filter(|n| on_md(n))?;
+            Some(EliProvider {
+                name: name.to_string(),
+                mediasize: tag(p, "mediasize").and_then(|v| v.trim().parse().ok()),
+                access: tag(p, "mode").and_then(parse_mode),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -52,12 +64,11 @@ mod tests {
 </mesh>";
 
     #[test]
-    fn finds_the_eli_provider_of_a_unit() {
-        let e = eli_over(XML, 3).unwrap();
-        assert_eq!(e.name, "md3.eli");
-        assert_eq!(e.mediasize, Some(67104768));
-        assert_eq!(e.access, Some((1, 1, 0)));
-        assert_eq!(eli_over(XML, 13), None);
-        assert_eq!(eli_over("<mesh></mesh>", 3), None);
+    fn finds_the_eli_providers_on_md_units() {
+        let all = eli_providers(XML);
+        assert_eq!(all, [EliProvider { name: "md3.eli".into(), mediasize: Some(67104768), access: Some((1, 1, 0)) }]);
+        assert_eq!(eli_providers("<mesh></mesh>"), []);
+        let on_ada = XML.replace("md3.eli", "ada0p3.eli");
+        assert_eq!(eli_providers(on_ada), [], "a layer on a disk that is no md unit");
     }
 }

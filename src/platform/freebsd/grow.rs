@@ -13,6 +13,7 @@
 //!   uses, over the backend's identity primitives (the module [`super`]
 //!   says which); the file system is taken to be UFS, as mdmfs assumes for
 //!   md disks.
+use super::eli::EliProvider;
 use super::requests::{attach_request, device_path, AttachRequest, BackingFile};
 use super::{FreeBsd, MdSys, Opened, OpenedImage};
 use crate::device::Unit;
@@ -272,8 +273,13 @@ pub fn target<'a, S: MdSys>(
 }
 
 /// `mount_md --list` on FreeBSD: the row of unit `u`, mounted as `mount`
-/// says, from its MDIOCQUERY.
-pub fn row<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mount: Option<&MountRec>) -> Result<Option<Listed>> {
+/// says, from its MDIOCQUERY; its geli layer, if any, among `layers`.
+pub fn row<S: MdSys>(
+    fb: &mut FreeBsd<S>,
+    u: &UnitInfo,
+    mount: Option<&MountRec>,
+    layers: &[EliProvider],
+) -> Result<Option<Listed>> {
     let unit = u.device.unit;
     let q = match fb.sys.query(unit) {
         Ok(q) => q,
@@ -281,6 +287,7 @@ pub fn row<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mount: Option<&MountRec>
         Err(e) => return Err(e),
     };
     let label = q.label.unwrap_or_default();
+    let eli = format!("md{unit}{}", super::eli::SUFFIX);
     Ok(Some(Listed {
         unit,
         device: device_path(unit),
@@ -293,6 +300,6 @@ pub fn row<S: MdSys>(fb: &mut FreeBsd<S>, u: &UnitInfo, mount: Option<&MountRec>
         // md(4) has no direct-I/O switch of its own to report.
         direct_io: None,
         mark: (!label.is_empty()).then_some(label),
-        crypt: fb.sys.geli_on(unit)?.map(|e| ("geli".to_string(), Path::new("/dev").join(e.name))),
+        crypt: layers.iter().find(|e| e.name == eli).map(|e| ("geli".to_string(), Path::new("/dev").join(&e.name))),
     }))
 }

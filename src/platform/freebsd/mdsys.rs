@@ -93,9 +93,14 @@ pub trait MdSys {
     fn disk_ident(&mut self, unit: u32) -> Result<String>;
     /// Every md unit (the MD class of `kern.geom.confxml`).
     fn list_units(&mut self) -> Result<Vec<MdUnit>>;
-    /// The geli provider attached on md unit `unit` (the ELI class of
-    /// `kern.geom.confxml`, [`super::eli::eli_over`]).
-    fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>>;
+    /// Every geli provider on an md unit, from one read of
+    /// `kern.geom.confxml` (its ELI class, [`super::eli::eli_providers`]).
+    fn geli_layers(&mut self) -> Result<Vec<super::eli::EliProvider>>;
+    /// The geli provider attached on md unit `unit`, if any.
+    fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>> {
+        let name = format!("md{unit}{}", super::eli::SUFFIX);
+        Ok(self.geli_layers()?.into_iter().find(|e| e.name == name))
+    }
     /// Every mounted file system (getfsstat(2)), in mount order.
     fn mounts(&mut self) -> Result<Vec<MountEntry>>;
     /// The kernel's name for the character device at `node` (stat(2), then

@@ -557,10 +557,13 @@ impl<S: MdSys> Platform for FreeBsd<S> {
 
     fn list(&mut self, mounts: &[MountRec]) -> Result<Vec<(UnitInfo, bool, crate::unit::Listed)>> {
         // Each unit with what grow::row reads of it; one that went away
-        // meanwhile (None) is left out.
+        // meanwhile (None) is left out. The geli layers are read once for
+        // all units: each read of kern.geom.confxml lists every unit.
+        let units = Platform::units(self, Which::All)?;
+        let layers = self.sys.geli_layers()?;
         let mut out = Vec::new();
-        for u in Platform::units(self, Which::All)? {
-            if let Some(l) = grow::row(self, &u, super::mount_of(mounts, &u))? {
+        for u in units {
+            if let Some(l) = grow::row(self, &u, super::mount_of(mounts, &u), &layers)? {
                 out.push((u, true, l));
             }
         }

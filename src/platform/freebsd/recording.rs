@@ -71,8 +71,8 @@ pub enum Asked {
     Ident(u32),
     /// `list_units`: a read of `kern.geom.confxml`.
     ListUnits,
-    /// `geli_on` of a unit: another read of `kern.geom.confxml`.
-    Geli(u32),
+    /// `geli_layers`: another read of `kern.geom.confxml`.
+    Geli,
     Mounts,
     /// stat(2) and devname(3) of a mount's `from` node.
     DeviceName(PathBuf),
@@ -378,9 +378,9 @@ impl MdSys for Recorder {
     }
 
     /// The recording double has no geli.
-    fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>> {
-        self.asked.push(Asked::Geli(unit));
-        Ok(None)
+    fn geli_layers(&mut self) -> Result<Vec<super::eli::EliProvider>> {
+        self.asked.push(Asked::Geli);
+        Ok(Vec::new())
     }
 
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {

@@ -239,8 +239,8 @@ impl MdSys for Kernel {
         Ok(parse_confxml(&xml))
     }
 
-    fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>> {
-        Ok(super::eli::eli_over(sysctl_bytes("kern.geom.confxml")?, unit))
+    fn geli_layers(&mut self) -> Result<Vec<super::eli::EliProvider>> {
+        Ok(super::eli::eli_providers(sysctl_bytes("kern.geom.confxml")?))
     }
 
     fn mounts(&mut self) -> Result<Vec<MountEntry>> {

@@ -147,15 +147,15 @@ impl MdSys for Model {
 
     /// `kern.geom.confxml`, rendered and read back with the backend's own
     /// parser.
-    /// g_eli.c `g_eli_create`'s provider `mdN.eli`, as confxml lists it.
-    fn geli_on(&mut self, unit: u32) -> Result<Option<mount_md::platform::freebsd::eli::EliProvider>> {
+    /// g_eli.c `g_eli_create`'s providers `mdN.eli`, as confxml lists them.
+    fn geli_layers(&mut self) -> Result<Vec<mount_md::platform::freebsd::eli::EliProvider>> {
         let k = self.0.borrow();
-        let name = format!("md{unit}");
-        Ok(k.geli.attached.get(&name).map(|e| mount_md::platform::freebsd::eli::EliProvider {
+        let layers = k.geli.attached.iter().map(|(name, e)| mount_md::platform::freebsd::eli::EliProvider {
             name: format!("{name}.eli"),
             mediasize: Some(e.mediasize),
             access: Some((e.open, e.open, e.open)),
-        }))
+        });
+        Ok(layers.collect())
     }
 
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {

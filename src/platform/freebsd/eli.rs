@@ -43,6 +43,13 @@ pub fn eli_providers(xml: impl AsRef<[u8]>) -> Vec<EliProvider> {
         .collect()
 }
 
+/// The provider among `layers` that geli attached on md unit `unit`
+/// (`md3` gives `md3.eli`), if any.
+pub fn on_unit(layers: &[EliProvider], unit: u32) -> Option<&EliProvider> {
+    let name = format!("md{unit}{SUFFIX}");
+    layers.iter().find(|e| e.name == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +74,7 @@ mod tests {
     fn finds_the_eli_providers_on_md_units() {
         let all = eli_providers(XML);
         assert_eq!(all, [EliProvider { name: "md3.eli".into(), mediasize: Some(67104768), access: Some((1, 1, 0)) }]);
+        assert_eq!((on_unit(&all, 3), on_unit(&all, 13)), (Some(&all[0]), None));
         assert_eq!(eli_providers("<mesh></mesh>"), []);
         let on_ada = XML.replace("md3.eli", "ada0p3.eli");
         assert_eq!(eli_providers(on_ada), [], "a layer on a disk that is no md unit");

@@ -287,7 +287,6 @@ pub fn row<S: MdSys>(
         Err(e) => return Err(e),
     };
     let label = q.label.unwrap_or_default();
-    let eli = format!("md{unit}{}", super::eli::SUFFIX);
     Ok(Some(Listed {
         unit,
         device: device_path(unit),
@@ -300,6 +299,6 @@ pub fn row<S: MdSys>(
         // md(4) has no direct-I/O switch of its own to report.
         direct_io: None,
         mark: (!label.is_empty()).then_some(label),
-        crypt: layers.iter().find(|e| e.name == eli).map(|e| ("geli".to_string(), Path::new("/dev").join(&e.name))),
+        crypt: super::eli::on_unit(layers, unit).map(|e| ("geli".to_string(), Path::new("/dev").join(&e.name))),
     }))
 }

@@ -98,8 +98,7 @@ pub trait MdSys {
     fn geli_layers(&mut self) -> Result<Vec<super::eli::EliProvider>>;
     /// The geli provider attached on md unit `unit`, if any.
     fn geli_on(&mut self, unit: u32) -> Result<Option<super::eli::EliProvider>> {
-        let name = format!("md{unit}{}", super::eli::SUFFIX);
-        Ok(self.geli_layers()?.into_iter().find(|e| e.name == name))
+        Ok(super::eli::on_unit(&self.geli_layers()?, unit).cloned())
     }
     /// Every mounted file system (getfsstat(2)), in mount order.
     fn mounts(&mut self) -> Result<Vec<MountEntry>>;

@@ -270,8 +270,6 @@ fn a_fifo_as_image_never_blocks() {
     }
 }
 
-/// A lock held by another process: mount_md says once what it waits for
-/// and who holds it, gives up after 10 s, and has changed nothing.
 /// flock(1) holding `path`'s lock for `secs` seconds, returned once
 /// /proc/locks shows it held (at most 5 s).
 /// In a process group of its own, which the caller kills whole: flock(1)
@@ -296,6 +294,8 @@ fn hold_lock(path: &Path, secs: u32) -> std::process::Child {
     holder
 }
 
+/// A lock held by another process: mount_md says once what it waits for
+/// and who holds it, gives up after 10 s, and has changed nothing.
 #[test]
 fn a_held_lock_is_a_bounded_wait() {
     require_loop!();

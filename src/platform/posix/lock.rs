@@ -55,7 +55,12 @@ pub fn take(
 
 /// The lock file of the file `id`: `LOCK_DIR/DEV-INO`.
 pub fn lock_path(id: FileId) -> std::path::PathBuf {
-    std::path::Path::new(LOCK_DIR).join(format!("{}-{}", id.dev, id.ino))
+    std::path::Path::new(LOCK_DIR).join(lock_name(id))
+}
+
+/// The name of the file `id`'s lock file in its directory: `DEV-INO`.
+fn lock_name(id: FileId) -> String {
+    format!("{}-{}", id.dev, id.ino)
 }
 
 /// `dir/DEV-INO` opened (made if missing, 0600), `dir` made 0700 if
@@ -87,7 +92,7 @@ fn lock_file_in(dir: &std::path::Path, id: FileId) -> Result<Option<OwnedFd>> {
              mount_md keeps its locks there: remove it, and the next run makes it again",
         ));
     }
-    let name = format!("{}-{}", id.dev, id.ino);
+    let name = lock_name(id);
     let path = dir.join(&name);
     let fd = openat(
         &fd_dir,

@@ -45,7 +45,6 @@ pub fn execute<P: Describe>(
         io,
         debug,
         plan,
-        image_path: None,
         image: None,
         disk: None,
         attached: false,
@@ -107,8 +106,6 @@ struct Run<'p, 'o, 'w, P: Describe> {
     io: &'o mut Output<'w>,
     debug: bool,
     plan: &'p Plan,
-    /// The `-F` image as given, for messages about what it holds.
-    image_path: Option<std::path::PathBuf>,
     /// The opened image; rollback removes it if this run created it.
     image: Option<Opened<P::Image>>,
     /// The disk the run works on: attached by it, or a leftover taken over.
@@ -155,7 +152,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                     self.fs_size =
                         Some(head.and_then(|h| crate::superblock::fs_size(&h, crate::superblock::probe(&h))));
                 }
-                self.image_path = Some(o.path.clone());
                 let image = self.image.insert(self.platform.open_image(o)?);
                 let made = image.made;
                 if image.created {
@@ -342,7 +338,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     fn crypt(&mut self, c: &crate::plan::Crypt) -> Result<()> {
         use crate::crypt::{luks_version, Scheme};
         let disk = need(&self.disk, "a device before attaching one")?;
-        let what = crate::error::quoted(self.image_path.as_ref().unwrap_or(&disk.device.path));
+        let what = crate::error::quoted(self.image.as_ref().map_or(&disk.device.path, |i| &i.path));
         if self.created() {
             self.platform.helper(disk, Helper::CryptHeader(c))?;
         } else if c.encrypt.scheme == Scheme::Luks2 {
@@ -390,7 +386,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             return Ok(());
         }
         let disk = need(&self.disk, "a device before attaching one")?;
-        let what = crate::error::quoted(self.image_path.as_ref().unwrap_or(&disk.device.path));
+        let what = crate::error::quoted(self.image.as_ref().map_or(&disk.device.path, |i| &i.path));
         let read_only = disk.device.read_only;
         let first = match e {
             Examine::BeforeFormat => superblock::EMPTY_LEN,
@@ -436,7 +432,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// under `-X`; `None` for root's own image (mount `m` as it is).
     fn harden(&mut self, m: &crate::plan::Mount) -> Option<crate::plan::Mount> {
         let why = self.image.as_ref()?.untrusted.clone()?;
-        let what = crate::error::quoted(self.image_path.as_deref().unwrap_or(std::path::Path::new("the image")));
+        let what = crate::error::quoted(&self.image.as_ref()?.path);
         let (options, warnings) = crate::trust::harden(&m.options, P::HARDENING);
         let added: Vec<&str> = options[m.options.len()..].iter().map(String::as_str).collect();
         if !added.is_empty() {

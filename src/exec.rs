@@ -62,33 +62,29 @@ pub fn execute<P: Describe>(
             skip_to_mounted = !matches!(step, Step::Mount(_));
             continue;
         }
-        if let Some(signal) = run.platform.pause(std::time::Duration::ZERO) {
-            run.rollback();
-            if run.adopted {
-                return Err(Error::plain(format!(
-                    "stopped by {signal}; the skeleton copy is still unfinished (the next run finishes it)"
-                )));
+        let result = match run.platform.pause(std::time::Duration::ZERO) {
+            Some(signal) if run.adopted => Err(Error::plain(format!("stopped by {signal}"))),
+            Some(signal) => Err(Error::plain(format!("stopped by {signal}; what this run did is undone"))),
+            None => {
+                if run.debug {
+                    let line = run.platform.describe(step, run.disk.as_ref().map(|d| &d.device), run.image.as_ref());
+                    let _ = writeln!(run.io.err, "DEBUG: {line}");
+                }
+                run.step(step)
             }
-            return Err(Error::plain(format!("stopped by {signal}; what this run did is undone")));
-        }
-        if run.debug {
-            let line = run.platform.describe(step, run.disk.as_ref().map(|d| &d.device), run.image.as_ref());
-            let _ = writeln!(run.io.err, "DEBUG: {line}");
-        }
-        let result = run.step(step);
+        };
         run.flush_notes();
         match result {
             Ok(Flow::Next) => {}
             Ok(Flow::AlreadyMounted) => break,
             Ok(Flow::Finish) => skip_to_mounted = true,
-            Err(e) if run.adopted => {
-                run.rollback();
-                return Err(Error::plain(format!(
-                    "{e}; the skeleton copy is still unfinished (the next run finishes it)"
-                )));
-            }
             Err(e) => {
                 run.rollback();
+                if run.adopted {
+                    return Err(Error::plain(format!(
+                        "{e}; the skeleton copy is still unfinished (the next run finishes it)"
+                    )));
+                }
                 return Err(e);
             }
         }

@@ -160,10 +160,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 // scan of the units holding it (made again at Attach only
                 // if a pre-detach changed the units).
                 if let Some(a) = self.plan.attach() {
-                    let id = self.image.as_ref().map(|i| i.id);
-                    let fstype = fstype_of(self.plan);
-                    self.looked =
-                        Some(before_attach(&mut *self.platform, a, &self.plan.mount_point, id, fstype, true)?);
+                    self.looked = Some(self.look(a)?);
                 }
             }
             Step::PreDetach(unit) => {
@@ -260,13 +257,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     /// replaced) rather than joined by a second unit
     /// ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
-        let image_id = self.image.as_ref().map(|i| i.id);
-        let (before, stale) = match self.looked.take() {
-            Some(looked) => looked,
-            None => {
-                before_attach(&mut *self.platform, a, &self.plan.mount_point, image_id, fstype_of(self.plan), true)?
-            }
-        };
+        let (before, stale) = self.looked.take().map_or_else(|| self.look(a), Ok)?;
         // Best effort: a stale unit holds another file, so one that cannot
         // be detached (opened meanwhile, going away by itself) harms
         // nothing here; it is said under -X and left.
@@ -323,6 +314,13 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         self.disk = Some(self.platform.attach(a, image, &self.plan.mount_point)?);
         self.attached = true;
         Ok(Flow::Next)
+    }
+
+    /// The lifecycle's look-ups before attaching `a` ([`before_attach`]),
+    /// the scan of the units holding the opened image included.
+    fn look(&mut self, a: &Attach) -> Result<(Before, Vec<Device>)> {
+        let image = self.image.as_ref().map(|i| i.id);
+        before_attach(&mut *self.platform, a, &self.plan.mount_point, image, fstype_of(self.plan), true)
     }
 
     /// Opens the crypt layer on the attached disk: on an image this run

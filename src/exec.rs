@@ -252,10 +252,9 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     }
 
     /// One image, one attachment: an image already mounted here is done; one
-    /// attached and in use elsewhere is refused; one another tool attached
-    /// is refused; a leftover of ours nobody uses is taken over (or
-    /// replaced) rather than joined by a second unit
-    /// ([`lifecycle::decide`]).
+    /// attached and in use elsewhere is refused; one another tool attached is
+    /// refused; a leftover of ours nobody uses is taken over (or replaced)
+    /// rather than joined by a second unit ([`lifecycle::decide`]).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
         let (before, stale) = self.looked.take().map_or_else(|| self.look(a), Ok)?;
         // Best effort: a stale unit holds another file, so one that cannot

@@ -128,9 +128,8 @@ pub fn occupant<P: Platform + ?Sized>(p: &mut P, mount_point: &Path, image: Opti
     })
 }
 
-/// A unit that already has the image attached, as
-/// [`Platform::units`] reported it, and how it is used
-/// ([`find_attached`], before attaching).
+/// A unit that already has the image attached, as [`Platform::units`]
+/// reported it, and how it is used ([`find_attached`], before attaching).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existing {
     pub unit: UnitInfo,

@@ -17,8 +17,7 @@ pub enum Backing {
 
 /// One newfs option, in command-line order. `letter` is the mdmfs letter
 /// (what the user typed, used in messages); the FreeBSD request builder's
-/// `newfs_argv` says what newfs
-/// sees.
+/// `newfs_argv` says what newfs sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewfsOpt {
     pub letter: char,
@@ -29,11 +28,10 @@ pub struct NewfsOpt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateMode {
     /// Every block allocated up front (fallocate on Linux, posix_fallocate on
-    /// FreeBSD, or zeros written),
-    /// as `dd if=/dev/zero` gave the 2006 article: the space the image
-    /// promises is there where blocks, once allocated, stay the file's.
-    /// Refused on ZFS, where no reservation inside a file holds
-    /// (`posix::NO_RESERVE_ON_ZFS`).
+    /// FreeBSD, or zeros written), as `dd if=/dev/zero` gave the 2006
+    /// article: the space the image promises is there where blocks, once
+    /// allocated, stay the file's. Refused on ZFS, where no reservation
+    /// inside a file holds (`posix::NO_RESERVE_ON_ZFS`).
     Reserve,
     /// A sparse file: instant, but the host may run out under the image.
     Sparse,

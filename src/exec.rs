@@ -89,7 +89,6 @@ pub fn execute<P: Describe>(
             }
         }
     }
-    // Let go, newest first.
     drop(run.mounted.take());
     drop(run.disk.take());
     drop(run.image.take());

@@ -83,16 +83,10 @@ fn bash_word(f: &Flag) -> String {
     }
 }
 
-/// The short letters of `mode` that take no argument, for a pattern that
-/// recognises a bundle such as `-fu`.
+/// The short letters of `mode` that take no argument (the getopt string of
+/// those flags), for a pattern that recognises a bundle such as `-fu`.
 fn bundle_letters(mode: Mode) -> String {
-    let mut s = String::new();
-    for f in flags::flags_for(mode).filter(|f| f.arg == Arg::None) {
-        if let Some(c) = f.short.filter(|c| !s.contains(*c)) {
-            s.push(c);
-        }
-    }
-    s
+    flags::spec_of(flags::flags_for(mode).filter(|f| f.arg == Arg::None))
 }
 
 fn bash_value(v: &Value) -> String {

@@ -168,7 +168,7 @@ pub fn flags_for(mode: Mode) -> impl Iterator<Item = &'static Flag> {
     FLAGS.iter().filter(move |f| f.valid_in(mode))
 }
 
-fn spec_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> String {
+pub(super) fn spec_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> String {
     let mut s = String::new();
     for f in flags {
         if let Some(c) = f.short {
@@ -211,15 +211,7 @@ pub fn longs(mode: Mode) -> Vec<(&'static str, LongArg)> {
 /// mode: what a command line is read with to find out which mode it asks
 /// for, so that a `u` inside `-F/usr/x.img` is an argument, not `-u`.
 pub fn union_spec() -> String {
-    let mut s = spec(Mode::Mount);
-    for f in FLAGS.iter().filter(|f| f.selects.is_some()) {
-        if let Some(c) = f.short {
-            if !s.contains(c) {
-                s.push(c);
-            }
-        }
-    }
-    s
+    spec_of(flags_for(Mode::Mount).chain(FLAGS.iter().filter(|f| f.selects.is_some())))
 }
 
 /// Every long option of every mode (for the same purpose).

@@ -216,9 +216,7 @@ pub fn union_spec() -> String {
 
 /// Every long option of every mode (for the same purpose).
 pub fn union_longs() -> Vec<(&'static str, LongArg)> {
-    let mut v = longs_of(FLAGS.iter());
-    v.dedup_by(|a, b| a.0 == b.0);
-    v
+    longs_of(FLAGS.iter())
 }
 
 /// The flag an option occurrence is, in `mode`.

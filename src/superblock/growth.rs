@@ -18,11 +18,8 @@ pub struct UfsGeometry {
 
 pub(super) fn ufs_geometry(buf: &[u8]) -> Option<UfsGeometry> {
     let (at, big, version) = ufs_super(buf)?;
-    let i32_at = |o: usize| -> Option<u64> {
-        let b: [u8; 4] = buf.get(at + o..at + o + 4)?.try_into().ok()?;
-        let v = if big { i32::from_be_bytes(b) } else { i32::from_le_bytes(b) };
-        u64::try_from(v).ok()
-    };
+    let read = if big { be32 } else { le32 };
+    let i32_at = |o: usize| u64::try_from(read(buf, at + o)? as i32).ok();
     let frags = if version == 2 {
         let b: [u8; 8] = buf.get(at + 1080..at + 1088)?.try_into().ok()?;
         u64::try_from(if big { i64::from_be_bytes(b) } else { i64::from_le_bytes(b) }).ok()?

@@ -414,19 +414,5 @@ mod tests {
         assert_eq!(value("auto|always|never"), Value::Words(vec!["auto", "always", "never"]));
         assert_eq!(value("file"), Value::Files);
         assert_eq!(value("size"), Value::Nothing);
-        assert_eq!(Shell::from_arg(Some("zsh".as_ref())), Ok(Shell::Zsh));
-        assert_eq!(
-            Shell::from_arg(Some("fish".as_ref())),
-            Err("--completion: unknown shell 'fish' (bash or zsh)".into())
-        );
-    }
-
-    #[test]
-    fn every_option_in_both_scripts() {
-        let (b, z) = (bash(), zsh());
-        for f in flags::FLAGS.iter().chain(flags::HELPER_FLAGS) {
-            assert!(b.contains(&format!(" {}", bash_word(f))), "{} not in the bash script", f.name());
-            assert!(z.contains(&format!("'{}", f.name())), "{} not in the zsh script", f.name());
-        }
     }
 }

@@ -14,7 +14,6 @@ pub mod table;
 
 use crate::error::Result;
 use crate::platform::{mount_of, Platform};
-pub use crate::unit::Listed;
 use std::fmt::Write as _;
 use table::{Row, Whose};
 

@@ -1,6 +1,4 @@
-//! What a file system's grower makes of it on a larger disk ([`Growth`]),
-//! from the superblock fields each grower's rule reads: so that `-r` can
-//! tell a grow cut short from one the grower finished leaving a tail.
+//! What a file system's grower makes of it on a larger disk: [`Growth`].
 #![forbid(unsafe_code)]
 use super::{be32, fs_size, io_unit, le16, le32, ufs_super, xfs_blocks, Found, EXT_SB};
 

@@ -311,8 +311,7 @@ fn verdict(why: Vec<&str>) -> Health {
 }
 
 /// `--fsck`: when to run the system's checker (`e2fsck -p`, `fsck_ufs -p`;
-/// `-f -p` for `Always`)
-/// on a kept (`-P`) file system before mounting it.
+/// `-f -p` for `Always`) on a kept (`-P`) file system before mounting it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FsckPolicy {
     /// Only when the superblock says it is not clean (the default).

@@ -327,25 +327,22 @@ pub fn help(prog: &str) -> String {
 fn help_line(f: &Flag) -> String {
     const INDENT: usize = 31;
     let mut out = format!("  {:<28} ", spelled(f));
-    let mut col = out.len().max(INDENT);
     if out.len() > INDENT {
         out.push('\n');
         out.push_str(&" ".repeat(INDENT));
-        col = INDENT;
     }
-    let mut first = true;
-    for word in f.help.split(' ') {
-        if !first && col + 1 + word.len() > 79 {
+    let mut col = INDENT;
+    for (i, word) in f.help.split(' ').enumerate() {
+        if i > 0 && col + 1 + word.len() > 79 {
             out.push('\n');
             out.push_str(&" ".repeat(INDENT));
             col = INDENT;
-        } else if !first {
+        } else if i > 0 {
             out.push(' ');
             col += 1;
         }
         out.push_str(word);
         col += word.len();
-        first = false;
     }
     out.push('\n');
     out

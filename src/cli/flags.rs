@@ -184,7 +184,7 @@ pub(super) fn spec_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> String {
     s
 }
 
-fn longs_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<(&'static str, LongArg)> {
+pub(super) fn longs_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<(&'static str, LongArg)> {
     flags
         .filter_map(|f| {
             f.long.map(|l| {
@@ -363,14 +363,6 @@ pub const HELPER_FLAGS: &[Flag] = &[
     long("version", N, MOUNT, "print the version on standard output and exit 0"),
 ];
 
-pub fn helper_spec() -> String {
-    spec_of(HELPER_FLAGS.iter())
-}
-
-pub fn helper_longs() -> Vec<(&'static str, LongArg)> {
-    longs_of(HELPER_FLAGS.iter())
-}
-
 pub fn helper_usage(prog: &str) -> String {
     format!(
         "usage: {prog} md-device mount-point [-fnsv] [-N namespace] [-o options]\n\
@@ -421,7 +413,7 @@ mod tests {
         assert_eq!(spec(Mode::Grow), "hNrs:X");
         assert_eq!(spec(Mode::List), "h");
         assert_eq!(union_spec(), "a:b:Cc:Dd:E:e:F:f:hi:k:LlMm:NnO:o:Pp:Ss:tT:Uv:w:Xru");
-        assert_eq!(helper_spec(), "fhnN:o:st:v");
+        assert_eq!(spec_of(HELPER_FLAGS.iter()), "fhnN:o:st:v");
         assert!(helper_usage("mount.md").lines().all(|l| l.len() <= 79));
     }
 

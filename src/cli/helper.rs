@@ -9,7 +9,7 @@
 //! `--fsck=never`); the rest are mount options. The mount_md items are
 //! parsed by the very same getopt and switch as mount_md's own command
 //! line, so every dialect yields the same [`Request`].
-use super::flags::{self, Mode};
+use super::flags::{self, Mode, HELPER_FLAGS};
 use super::getopt::{self, getopt, Style};
 use super::mdmfs::{self, HelperExtras};
 use super::{info_request, split_option_list, unquote, CliError, Host};
@@ -21,7 +21,8 @@ use std::path::PathBuf;
 
 /// Parses `mount.md` arguments (argv without `argv[0]`).
 pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
-    let (opts, operands) = getopt(args, &flags::helper_spec(), &flags::helper_longs(), Style::Permute)?;
+    let (opts, operands) =
+        getopt(args, &flags::spec_of(HELPER_FLAGS.iter()), &flags::longs_of(HELPER_FLAGS.iter()), Style::Permute)?;
     info_request(&opts)?;
     let mut extras = HelperExtras::default();
     let mut items: Vec<&[u8]> = Vec::new();

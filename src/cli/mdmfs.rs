@@ -85,20 +85,14 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
             }
             continue;
         }
-        // Walk the letters of this option word the way getopt does.
-        let mut attached = false;
-        let mut takes_next = false;
-        for (j, &c) in word.iter().enumerate().skip(1) {
-            if getopt::lookup(&spec, c) == Some(true) {
-                attached = j + 1 < word.len();
-                takes_next = !attached;
-                break;
-            }
-        }
-        if takes_next && i < args.len() {
+        // Walk the letters of this option word the way getopt does: the
+        // first that takes an argument has it attached, or in the next word.
+        let letter = word.iter().enumerate().skip(1).find(|&(_, &c)| getopt::lookup(&spec, c) == Some(true));
+        let attached = letter.map(|(j, _)| j + 1 < word.len());
+        if attached == Some(false) && i < args.len() {
             out.push(args[i].clone());
             i += 1;
-        } else if attached {
+        } else if attached == Some(true) {
             while i < last_options && !args[i].as_bytes().starts_with(b"-") {
                 glue(&mut out, &args[i]);
                 i += 1;

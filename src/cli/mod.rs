@@ -197,14 +197,8 @@ pub(crate) mod tests {
     #[test]
     fn modes_by_getopt_rules() {
         let m = |s: &str| select_mode(&words(s));
-        assert_eq!(m("-o rw -Fu md /j"), Ok(Mode::Mount));
-        assert_eq!(m("-u /j"), Ok(Mode::Release));
         assert_eq!(m("-fu /j"), Ok(Mode::Release));
         assert_eq!(m("-Xf -u md3"), Ok(Mode::Release));
-        assert_eq!(m("-r -s 2g /j"), Ok(Mode::Grow));
-        assert_eq!(m("-s 2g -N -r /j"), Ok(Mode::Grow));
-        assert_eq!(m("-P -u /j"), Err(CliError::Usage(Some("-P cannot be used with -u".into()))));
-        assert_eq!(m("-u -r /j"), Err(CliError::Usage(Some("-u and -r cannot be combined".into()))));
         assert_eq!(m("--list -X"), Err(CliError::Usage(Some("-X cannot be used with --list".into()))));
         assert_eq!(m("--list --create"), Err(CliError::Usage(Some("--create cannot be used with --list".into()))));
         // a `u` after the operands is an operand (BSD getopt stops there)

@@ -112,7 +112,6 @@ mod tests {
         assert_eq!(parse_list(&words("--list")), Ok(ListRequest { json: false, all: false, bytes: false }));
         assert_eq!(parse_list(&words("--all --list --json")), Ok(ListRequest { json: true, all: true, bytes: false }));
         assert_eq!(parse_list(&words("--list --bytes")), Ok(ListRequest { json: false, all: false, bytes: true }));
-        assert_eq!(parse_list(&words("--list x")), Err(CliError::Usage(Some("unexpected operand 'x'".into()))));
         assert_eq!(parse_list(&words("--list --version")), Err(CliError::Version));
     }
 
@@ -128,9 +127,6 @@ mod tests {
             parse_release(&words("-u /j -f")),
             Err(CliError::Usage(Some("option -f after the operands (options come first)".into())))
         );
-        assert_eq!(parse_release(&words("-u --help")), Err(CliError::Help));
         assert_eq!(parse_release(&words("-h -u")), Err(CliError::Usage(None)));
-        let r = parse_release(&words("-X -N -u /")).unwrap();
-        assert_eq!((r.target, r.force, r.debug, r.dry_run), (Target::Path("/".into()), false, true, true));
     }
 }

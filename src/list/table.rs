@@ -124,17 +124,8 @@ pub fn text(rows: &[Row], bytes: bool) -> Vec<u8> {
     }
     let mut out = String::new();
     for l in &lines {
-        let mut line = String::new();
-        for (i, f) in l.iter().enumerate() {
-            if i > 0 {
-                line.push(' ');
-            }
-            line.push_str(f);
-            if i + 1 < l.len() {
-                line.extend(std::iter::repeat_n(' ', widths[i] - f.chars().count()));
-            }
-        }
-        out.push_str(line.trim_end());
+        let padded: Vec<String> = l.iter().zip(widths).map(|(f, w)| format!("{f:<w$}")).collect();
+        out.push_str(padded.join(" ").trim_end());
         out.push('\n');
     }
     out.into_bytes()

@@ -1,6 +1,4 @@
-//! What a file system's grower makes of it on a larger disk ([`Growth`]),
-//! from the superblock fields each grower's rule reads: so that `-r` can
-//! tell a grow cut short from one the grower finished leaving a tail.
+//! What a file system's grower makes of it on a larger disk: [`Growth`].
 #![forbid(unsafe_code)]
 use super::{be32, fs_size, io_unit, le16, le32, ufs_super, xfs_blocks, Found, EXT_SB};
 
@@ -18,11 +16,8 @@ pub struct UfsGeometry {
 
 pub(super) fn ufs_geometry(buf: &[u8]) -> Option<UfsGeometry> {
     let (at, big, version) = ufs_super(buf)?;
-    let i32_at = |o: usize| -> Option<u64> {
-        let b: [u8; 4] = buf.get(at + o..at + o + 4)?.try_into().ok()?;
-        let v = if big { i32::from_be_bytes(b) } else { i32::from_le_bytes(b) };
-        u64::try_from(v).ok()
-    };
+    let read = if big { be32 } else { le32 };
+    let i32_at = |o: usize| u64::try_from(read(buf, at + o)? as i32).ok();
     let frags = if version == 2 {
         let b: [u8; 8] = buf.get(at + 1080..at + 1088)?.try_into().ok()?;
         u64::try_from(if big { i64::from_be_bytes(b) } else { i64::from_le_bytes(b) }).ok()?

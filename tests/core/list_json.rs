@@ -4,7 +4,7 @@
 //! the schema forbids.
 use crate::support::schema;
 use mount_md::list::table::{json, Row, Usage, Whose};
-use mount_md::list::Listed;
+use mount_md::unit::Listed;
 use serde_json::Value;
 
 fn rows() -> Vec<Row> {

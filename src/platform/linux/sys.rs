@@ -256,7 +256,7 @@ impl LoopSys for Kernel {
         status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
         let mut last = Errno::EAGAIN;
         for _ in 0..ATTEMPTS {
-            match set_status64(dev, &status) {
+            match self.set_status(dev, &status) {
                 Ok(()) => return Ok(()),
                 Err(Errno::EAGAIN) => {
                     last = Errno::EAGAIN;
@@ -268,7 +268,7 @@ impl LoopSys for Kernel {
                 }
             }
         }
-        let _ = clr_fd(dev);
+        let _ = self.clr_fd(dev);
         // Not EBUSY: the caller must not think the device is someone else's
         // and retry on it after we cleared it; report what failed.
         Err(if last == Errno::EBUSY { Errno::EIO } else { last })
@@ -289,13 +289,13 @@ impl LoopSys for Kernel {
     /// took the LOOP_SET_FD path; its refusal only means buffered I/O.
     fn direct_io_result(&mut self, dev: &OwnedFd, asked: DirectIo) -> nix::Result<bool> {
         let on = |i: LoopInfo64| i.lo_flags & LO_FLAGS_DIRECT_IO != 0;
-        if on(get_status64(dev)?) {
+        if on(self.get_status(dev)?) {
             return Ok(true);
         }
         if !matches!(asked, DirectIo::Ask { .. }) || set_direct_io(dev, true).is_err() {
             return Ok(false);
         }
-        Ok(on(get_status64(dev)?))
+        Ok(on(self.get_status(dev)?))
     }
 
     fn logical_block_size(&mut self, unit: u32) -> Option<u32> {
@@ -309,15 +309,20 @@ impl LoopSys for Kernel {
     }
 
     fn clr_fd(&mut self, dev: &OwnedFd) -> nix::Result<()> {
-        clr_fd(dev)
+        // SAFETY: the request takes no argument; the fd is valid.
+        unsafe { ioctl::clr_fd(dev.as_raw_fd()) }.map(drop)
     }
 
     fn get_status(&mut self, dev: &OwnedFd) -> nix::Result<LoopInfo64> {
-        get_status64(dev)
+        let mut info = LoopInfo64::zeroed();
+        // SAFETY: `info` is a valid, writable `struct loop_info64`.
+        unsafe { ioctl::get_status64(dev.as_raw_fd(), &mut info) }?;
+        Ok(info)
     }
 
     fn set_status(&mut self, dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
-        set_status64(dev, info)
+        // SAFETY: `info` is a valid `struct loop_info64`; the kernel only reads it.
+        unsafe { ioctl::set_status64(dev.as_raw_fd(), info) }.map(drop)
     }
 
     fn rdev(&mut self, dev: &OwnedFd) -> nix::Result<u64> {
@@ -510,24 +515,6 @@ fn configure(dev: &OwnedFd, cfg: &LoopConfig) -> nix::Result<()> {
     // SAFETY: `cfg` is a valid, fully initialised `struct loop_config`
     // that outlives the call; the kernel only reads it.
     unsafe { ioctl::configure(dev.as_raw_fd(), cfg) }.map(drop)
-}
-
-fn set_status64(dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
-    // SAFETY: `info` is a valid `struct loop_info64`; the kernel only reads it.
-    unsafe { ioctl::set_status64(dev.as_raw_fd(), info) }.map(drop)
-}
-
-/// LOOP_GET_STATUS64: the binding, or ENXIO when the device is unbound.
-fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
-    let mut info = LoopInfo64::zeroed();
-    // SAFETY: `info` is a valid, writable `struct loop_info64`.
-    unsafe { ioctl::get_status64(dev.as_raw_fd(), &mut info) }?;
-    Ok(info)
-}
-
-fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the request takes no argument; the fd is valid.
-    unsafe { ioctl::clr_fd(dev.as_raw_fd()) }.map(drop)
 }
 
 /// LOOP_SET_DIRECT_IO: switch direct I/O on a bound device on (1) or off.

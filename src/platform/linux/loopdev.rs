@@ -11,10 +11,7 @@
 //! sees is the one include/uapi/linux/loop.h declares.
 #![forbid(unsafe_code)]
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 use std::mem::{offset_of, size_of};
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -138,17 +135,6 @@ impl LoopInfo64 {
 /// `/dev/loopN`.
 pub fn node(unit: u32) -> PathBuf {
     PathBuf::from(format!("/dev/loop{unit}"))
-}
-
-pub fn open_control() -> nix::Result<OwnedFd> {
-    open(LOOP_CONTROL, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-}
-
-/// Opens `/dev/loopN` with `flags` (`O_CLOEXEC` added): `O_RDWR` to bind
-/// it (the open mode decides whether the kernel lets the device be
-/// writable at all), `O_RDONLY` to read its status, `O_EXCL` to claim it.
-pub fn open_device(unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
-    open(&node(unit), flags | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 /// How long a wait for `/dev/loop-control`'s lock stays silent: runs take

@@ -12,7 +12,8 @@ use super::loopdev::{
 };
 use crate::platform::posix;
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -51,7 +52,9 @@ pub trait LoopSys {
     fn get_free(&mut self) -> nix::Result<u32>;
     /// LOOP_CTL_ADD: creates `/dev/loopN` (EEXIST when it exists).
     fn ctl_add(&mut self, unit: u32) -> nix::Result<()>;
-    /// open(2) of `/dev/loopN` with `flags` (O_CLOEXEC added).
+    /// open(2) of `/dev/loopN` with `flags` (O_CLOEXEC added): `O_RDWR` to
+    /// bind it (the open mode decides whether the kernel lets the device be
+    /// writable at all), `O_RDONLY` to read its status, `O_EXCL` to claim it.
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<Self::Dev>;
     /// Waits, bounded, for `/dev/loopN` to appear.
     fn wait_for_node(&mut self, unit: u32, timeout: Duration);
@@ -178,7 +181,8 @@ impl LoopSys for Kernel {
     fn lock_control(&mut self) -> crate::error::Result<()> {
         let what = |e: Errno| crate::error::Error::sys(loopdev::LOOP_CONTROL, e);
         if self.control.is_none() {
-            self.control = Some(loopdev::open_control().map_err(what)?);
+            let flags = OFlag::O_RDWR | OFlag::O_CLOEXEC;
+            self.control = Some(open(loopdev::LOOP_CONTROL, flags, Mode::empty()).map_err(what)?);
         }
         let fd = self.control().map_err(what)?;
         let why = " (another program is allocating a loop device)";
@@ -204,7 +208,7 @@ impl LoopSys for Kernel {
     }
 
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
-        loopdev::open_device(unit, flags)
+        open(&loopdev::node(unit), flags | OFlag::O_CLOEXEC, Mode::empty())
     }
 
     fn wait_for_node(&mut self, unit: u32, timeout: Duration) {

@@ -121,13 +121,12 @@ impl LoopInfo64 {
     }
 
     /// Flags, size limit and the (truncated) file name for the kernel.
-    pub fn new(flags: u32, sizelimit: u64, name: &Path) -> Self {
+    pub fn new(flags: u32, sizelimit: u64, name: &[u8]) -> Self {
         let mut info = LoopInfo64::zeroed();
         info.lo_flags = flags;
         info.lo_sizelimit = sizelimit;
-        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str());
-        let n = bytes.len().min(LO_NAME_SIZE - 1);
-        info.lo_file_name[..n].copy_from_slice(&bytes[..n]);
+        let n = name.len().min(LO_NAME_SIZE - 1);
+        info.lo_file_name[..n].copy_from_slice(&name[..n]);
         info
     }
 }
@@ -286,7 +285,7 @@ mod tests {
     #[test]
     fn info_name_is_truncated_and_terminated() {
         let long = "x".repeat(100);
-        let info = LoopInfo64::new(LO_FLAGS_AUTOCLEAR, 4096, Path::new(&long));
+        let info = LoopInfo64::new(LO_FLAGS_AUTOCLEAR, 4096, long.as_bytes());
         assert_eq!(info.lo_flags, LO_FLAGS_AUTOCLEAR);
         assert_eq!(info.lo_sizelimit, 4096);
         assert_eq!(info.lo_file_name[62], b'x');

@@ -88,8 +88,6 @@ pub struct Recorder {
 /// A `loop_info64` bound to the file `(dev, ino)`, with `flags` and the
 /// `lo_file_name` `name`.
 pub fn bound(dev: u64, ino: u64, flags: u32, name: &[u8]) -> LoopInfo64 {
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::path::Path::new(std::ffi::OsStr::from_bytes(name));
     LoopInfo64 { lo_device: dev, lo_inode: ino, ..LoopInfo64::new(flags, 0, name) }
 }
 

@@ -7,7 +7,6 @@ use super::mount;
 use crate::mark;
 use crate::plan::TmpfsMount;
 use nix::mount::MsFlags;
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -38,7 +37,7 @@ pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8], extra: u32) -> Lo
     if read_only {
         flags |= loopdev::LO_FLAGS_READ_ONLY;
     }
-    LoopInfo64::new(flags, sizelimit, Path::new(OsStr::from_bytes(mark)))
+    LoopInfo64::new(flags, sizelimit, mark)
 }
 
 /// `flags=AUTOCLEAR|READ_ONLY[, sizelimit=N], lo_file_name="…"`.

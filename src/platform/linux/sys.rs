@@ -494,12 +494,8 @@ impl LoopSys for Kernel {
     }
 }
 
-// What `Kernel` does for real: every raw loop(4) call and the statx(2)
-// of direct I/O alignment, the only `unsafe` of the Linux backend with
-// the `Kernel` methods above.
-
 /// The loop(4) and block ioctls, declared once (nix's macros make
-/// `unsafe fn`s; each call below says why it is sound).
+/// `unsafe fn`s; each call says why it is sound).
 mod ioctl {
     use super::loopdev::{self as l, LoopConfig, LoopInfo64};
     nix::ioctl_none_bad!(ctl_get_free, l::LOOP_CTL_GET_FREE);

@@ -115,14 +115,14 @@ impl<S: LoopSys> Describe for Linux<S> {
                     FsType::Named(t) => t.clone(),
                     FsType::Probe => "<probed>".to_string(),
                 };
-                let c = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
+                let (c, _) = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
                 format!(
                     "mount({}, {}, {}, {}, {}); {}",
                     mount::quoted(&format!("{node}{}", m.suffix)),
                     mount::quoted(&show(&m.mount_point)),
                     mount::quoted(&t),
                     mount::flag_names(c.flags),
-                    mount::quoted(&c.data),
+                    mount::quoted(&c.data_string()),
                     describe_root(&m.mount_point)
                 )
             }

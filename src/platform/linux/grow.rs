@@ -2,12 +2,8 @@
 //! [`made`]); the core drives it. (`--list`'s row of a unit is
 //! [`super::units::row`].)
 //!
-//! * The unit is found by [`crate::lifecycle::locate`], the rules `-u` uses,
-//!   over the backend's primitives: a mount point by the device number of
-//!   what is mounted there, a directory that is not mounted by the mark
-//!   naming it, an image by its device and inode among bound loop devices,
-//!   a unit by its number. Only a unit carrying mount_md's mark
-//!   (`lo_file_name`; see [`crate::mark`]) is grown.
+//! * The unit is found by [`crate::lifecycle::locate`], the rules `-u` uses
+//!   (only a unit carrying mount_md's mark is grown).
 //! * The image is opened through the path sysfs shows and accepted only if
 //!   its device and inode are the ones `LOOP_GET_STATUS64` reports for the
 //!   unit; it is locked (`flock`) as a mount locks it.

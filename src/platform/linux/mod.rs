@@ -2,9 +2,8 @@
 //!
 //! * attach — [`loopdev`]: `LOOP_CTL_GET_FREE` + `LOOP_CONFIGURE` under a
 //!   `flock` of `/dev/loop-control`, always `LO_FLAGS_AUTOCLEAR`, so the
-//!   device goes away by itself when the file system is unmounted. The loop
-//!   descriptor is held until the run is over (until mount(2) has returned
-//!   at least), or autoclear would tear the device down under mkfs.
+//!   device goes away by itself when the file system is unmounted
+//!   ([`Held`] says why the run holds its descriptor).
 //! * swap- and malloc-backed disks (`-M`, or no `-F`) are backed by an
 //!   anonymous memfd of the `-s` size: swappable memory that vanishes with
 //!   the loop device, leaving nothing in any file system.
@@ -12,17 +11,11 @@
 //!   `-P` without `-T` reads the type from the superblock ([`crate::superblock::probe`]).
 //!
 //! Shape (as the FreeBSD backend): [`requests`] builds what the kernel is
-//! given (`loop_info64`, the mount call) for both the real call and its
-//! `-N` description; [`sys::LoopSys`] is the thin seam holding every loop(4)
-//! call (with `-r`'s LOOP_SET_CAPACITY), mount(2) and umount2(2), the
-//! kernel-table reads and statx(2) ([`sys::Kernel`] for real,
-//! `recording::Recorder` in tests, feature `test-support`); [`Linux`],
+//! given; [`sys::LoopSys`] is the thin seam of system calls; [`Linux`],
 //! [`units`] and [`grow`] are the policy, generic over it (the steps that
 //! take more than one call are in `steps.rs`, their `-N` lines in
-//! `describe.rs`): the attach race loop, the binding checks, the mount call
-//! and the lifecycle primitives run without root against the recorder. The image itself, sysfs's size
-//! and read-only attributes and the helper programs are outside the seam
-//! (plain files and processes).
+//! `describe.rs`). The image itself, sysfs's size and read-only attributes
+//! and the helper programs are outside the seam (plain files and processes).
 use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};

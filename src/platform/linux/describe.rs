@@ -102,7 +102,6 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::Attach(a) => describe_attach(a, &mp),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
             Step::Crypt(c) => {
-                use std::os::unix::ffi::OsStrExt;
                 crate::crypt::describe(&c.encrypt, c.read_only, Path::new(&unit_node), mp.as_os_str().as_bytes())
             }
             Step::Examine(e) => crate::platform::describe::examine(e, &node, "e2fsck"),

@@ -27,6 +27,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -139,7 +140,6 @@ impl<S: LoopSys> Linux<S> {
                 }
                 Step::Crypt(c) => {
                     crypt::check(c)?;
-                    use std::os::unix::ffi::OsStrExt;
                     let name = crate::crypt::dm_name(plan.mount_point.as_os_str().as_bytes());
                     self.layer_node = Some(Path::new("/dev/mapper").join(name));
                 }
@@ -354,7 +354,6 @@ impl<S: LoopSys> Platform for Linux<S> {
         if memory_name(&raw) {
             return Ok(None);
         }
-        use std::os::unix::ffi::OsStrExt;
         let path =
             units::image_path(&raw, file, None).unwrap_or_else(|_| PathBuf::from(std::ffi::OsStr::from_bytes(&raw)));
         let lock = posix::lock_existing(&path, file)?;

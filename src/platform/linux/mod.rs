@@ -60,6 +60,7 @@ const NODE_WAIT: Duration = Duration::from_secs(5);
 /// descriptor, open until the executor lets go of the disk at the end of
 /// the run (or hands it to [`Platform::detach`]), so that autoclear cannot
 /// tear the device down under mkfs or before mount(2) has returned.
+#[derive(Debug)]
 pub struct Held<D> {
     fd: D,
     /// The image, for messages (`None` for memfd-backed disks).
@@ -67,12 +68,6 @@ pub struct Held<D> {
     /// The image's length before `-s` extended it, with a descriptor of it,
     /// so that a rollback can put it back.
     grown_from: Option<(OwnedFd, u64)>,
-}
-
-impl<D> std::fmt::Debug for Held<D> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Held").field("image", &self.image).finish_non_exhaustive()
-    }
 }
 
 /// The Linux platform: the policy, over the loop(4) operations of `S`

@@ -55,11 +55,6 @@ pub fn argv(f: &Format, device: &str) -> Result<Vec<String>> {
     Ok(args)
 }
 
-/// `/usr/sbin/mkfs.ext4`, from [`SEARCH`].
-pub fn find(fstype: &str) -> Result<PathBuf> {
-    program(&format!("mkfs.{fstype}"))
-}
-
 /// The program `name` (`e2fsck`, `resize2fs`), from [`SEARCH`], never
 /// from the caller's `$PATH`.
 pub fn program(name: &str) -> Result<PathBuf> {
@@ -75,7 +70,7 @@ pub fn program(name: &str) -> Result<PathBuf> {
 pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
     let args = argv(f, &device.display().to_string())?;
-    let program = find(&f.fstype)?;
+    let program = program(&name)?;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let done = posix::run_captured(&program, &args, f.loud)?;
     if done.status.success() {

@@ -151,7 +151,7 @@ impl<S: LoopSys> Linux<S> {
                     // A run that always formats needs its mkfs: said before
                     // anything is created or attached (and under -N).
                     if !f.only_if_created {
-                        mkfs::find(&f.fstype)?;
+                        mkfs::program(&format!("mkfs.{}", f.fstype))?;
                     }
                 }
                 Step::Mount(m) => {

@@ -393,7 +393,6 @@ fn found_unit<'a, S: LoopSys>(
     if !image.handle.writable {
         return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
     }
-    #[allow(clippy::unnecessary_cast)]
     let image_len = image.handle.stat.st_size as u64;
     // A limit equal to the file (`-s` at attach, as `--create -s` leaves
     // it) is grown with the file; one smaller than the file is a disk the
@@ -459,7 +458,6 @@ fn found_image<S: LoopSys>(linux: &mut Linux<S>, image: Opened<posix::Image>) ->
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
     let (fstype, fs_size, growth) = probe_image(&image.handle, &shown)?;
-    #[allow(clippy::unnecessary_cast)]
     let image_len = image.handle.stat.st_size as u64;
     let found = Found {
         image: image.path.clone(),
@@ -639,7 +637,6 @@ pub fn made<'a, S: LoopSys>(
         _ => return Err(Error::text(shown, "no file system mount_md knows how to grow (-s with --from)")),
     };
     let st = nix::sys::stat::fstat(&image.handle.fd).map_err(|e| Error::sys(shown.clone(), e))?;
-    #[allow(clippy::unnecessary_cast)]
     let image_len = st.st_size as u64;
     let online = matches!(fstype.as_str(), "xfs" | "btrfs");
     let found = Found {

@@ -102,7 +102,6 @@ impl<S: LoopSys> Linux<S> {
         let img = &image.ok_or_else(|| Error::text(crate::error::quoted(path), "not opened"))?.handle;
         let read_only = a.read_only || !img.writable;
         let file = img.fd.try_clone().map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))?;
-        #[allow(clippy::unnecessary_cast)]
         let len = img.stat.st_size as u64;
         let (grow, sizelimit) = sizing(a.size, Some(len));
         let mut grown_from = None;

@@ -351,8 +351,7 @@ impl LoopSys for Kernel {
     }
 
     fn attachment(&mut self, dev: u64) -> Option<Vec<u8>> {
-        #[allow(clippy::useless_conversion)]
-        let (major, minor) = (libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let (major, minor) = (libc::major(dev), libc::minor(dev));
         let seq = std::fs::read(format!("/sys/dev/block/{major}:{minor}/diskseq")).ok()?;
         let boot = std::fs::read("/proc/sys/kernel/random/boot_id").ok()?;
         let mut v = boot.trim_ascii().to_vec();

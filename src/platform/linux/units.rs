@@ -145,13 +145,7 @@ pub fn list_visible<S: LoopSys>(sys: &mut S, mounts: &[MountRec]) -> Result<Vec<
 
 /// Every bound loop device.
 pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<UnitInfo>> {
-    let mut out = Vec::new();
-    for n in candidates(sys)? {
-        if let Some(u) = get(sys, n)? {
-            out.push(u);
-        }
-    }
-    Ok(out)
+    candidates(sys)?.into_iter().filter_map(|n| get(sys, n).transpose()).collect()
 }
 
 /// This namespace's mounts, in mount order, each with the device number

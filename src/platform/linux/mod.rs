@@ -41,7 +41,6 @@ pub mod mount;
 pub mod mountinfo;
 #[cfg(any(test, feature = "test-support"))]
 pub mod recording;
-pub mod remount;
 pub mod requests;
 mod steps;
 use steps::{mark_of, swap_needs_size};
@@ -329,15 +328,24 @@ impl<S: LoopSys> Platform for Linux<S> {
     /// The loop device's read-only state and size from sysfs (`ro`,
     /// `size`), after `BLKROSET` when asked to set it.
     fn disk(&mut self, u: &UnitInfo, set: Option<bool>) -> Result<DiskNow> {
-        if let Some(read_only) = set {
-            remount::set_read_only(&mut self.sys, u, read_only)?;
-        }
         let unit = u.device.unit;
+        if let Some(read_only) = set {
+            let what = || format!("{}: BLKROSET", loopdev::node(unit).display());
+            let dev = self.sys.open_device(unit, OFlag::O_RDONLY).map_err(|e| Error::sys(what(), e))?;
+            self.sys.set_read_only(&dev, read_only).map_err(|e| Error::sys(what(), e))?;
+        }
         Ok(DiskNow { read_only: self.sys.disk_read_only(unit), size: units::disk_size(unit) })
     }
 
+    /// `-o remount`: mount(2) with `MS_REMOUNT` (fs/namespace.c
+    /// `do_remount`: the file system's flags and, without `MS_BIND`, the
+    /// mount's own too) on the mount point the table shows, through the same
+    /// pinned, symlink-checked path a mount takes.
     fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
-        remount::remount(&mut self.sys, u, m, options)
+        let s = mount::split(options);
+        let source = u.device.path.display().to_string();
+        steps::do_mount(&mut self.sys, &source, &m.on, &m.fstype, s.flags | MsFlags::MS_REMOUNT, &s.data_string())
+            .map(drop)
     }
 
     /// The image by the path [`units::image_path`] finds, else by the name

@@ -14,11 +14,6 @@ use crate::platform::posix;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// cryptsetup, from mkfs's directories, never `$PATH`.
-pub fn cryptsetup() -> Result<PathBuf> {
-    mkfs::program("cryptsetup")
-}
-
 /// What a plan's crypt step needs of this system, said before anything
 /// is created or attached (and under `-N`): LUKS2 (geli is FreeBSD's), a
 /// key (a key file that passes the rules, or a terminal to ask on),
@@ -35,7 +30,7 @@ pub fn check(c: &Crypt) -> Result<()> {
     if let Some(why) = super::dmcrypt::missing_device_mapper() {
         return Err(Error::plain(why));
     }
-    cryptsetup().map(drop)
+    mkfs::program("cryptsetup").map(drop)
 }
 
 impl<S: LoopSys> Linux<S> {
@@ -53,7 +48,7 @@ impl<S: LoopSys> Linux<S> {
 
     /// `cryptsetup luksFormat` on the unit of an image this run created.
     pub(super) fn crypt_header(&mut self, device: &Path, shown: &str, c: &Crypt) -> Result<()> {
-        let program = cryptsetup()?;
+        let program = mkfs::program("cryptsetup")?;
         let key = self.key(c, shown, true)?;
         let args = crypt::luks_format_argv(device, c.encrypt.kdf.as_ref());
         keyed::run_checked(&program, &args, Some(key), format!("{shown}: cryptsetup luksFormat"))?;
@@ -63,7 +58,7 @@ impl<S: LoopSys> Linux<S> {
     /// `cryptsetup open` on the unit; answers `/dev/mapper/<name>` once
     /// its node is there.
     pub(super) fn crypt_open(&mut self, device: &Path, shown: &str, c: &Crypt, mount_point: &Path) -> Result<PathBuf> {
-        let program = cryptsetup()?;
+        let program = mkfs::program("cryptsetup")?;
         let name = crypt::dm_name(mount_point.as_os_str().as_bytes());
         let key = self.key(c, shown, false)?;
         let args = crypt::luks_open_argv(device, &name, c.read_only);
@@ -81,7 +76,8 @@ impl<S: LoopSys> Linux<S> {
 /// `cryptsetup close` of a layer mount_md opened (`/dev/mapper/<name>`).
 pub fn close_layer(node: &Path) -> Result<()> {
     let name = node.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    keyed::run_checked(&cryptsetup()?, &crypt::luks_close_argv(&name), None, format!("cryptsetup close {name}"))?;
+    let program = mkfs::program("cryptsetup")?;
+    keyed::run_checked(&program, &crypt::luks_close_argv(&name), None, format!("cryptsetup close {name}"))?;
     Ok(())
 }
 

@@ -102,7 +102,6 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::Attach(a) => describe_attach(a, &mp),
             Step::WaitForNode => format!("wait for {node} (at most {} s)", NODE_WAIT.as_secs()),
             Step::Crypt(c) => {
-                use std::os::unix::ffi::OsStrExt;
                 crate::crypt::describe(&c.encrypt, c.read_only, Path::new(&unit_node), mp.as_os_str().as_bytes())
             }
             Step::Examine(e) => crate::platform::describe::examine(e, &node, "e2fsck"),
@@ -115,14 +114,14 @@ impl<S: LoopSys> Describe for Linux<S> {
                     FsType::Named(t) => t.clone(),
                     FsType::Probe => "<probed>".to_string(),
                 };
-                let c = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
+                let (c, _) = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
                 format!(
                     "mount({}, {}, {}, {}, {}); {}",
                     mount::quoted(&format!("{node}{}", m.suffix)),
                     mount::quoted(&show(&m.mount_point)),
                     mount::quoted(&t),
                     mount::flag_names(c.flags),
-                    mount::quoted(&c.data),
+                    mount::quoted(&c.data_string()),
                     describe_root(&m.mount_point)
                 )
             }

@@ -2,12 +2,8 @@
 //! [`made`]); the core drives it. (`--list`'s row of a unit is
 //! [`super::units::row`].)
 //!
-//! * The unit is found by [`crate::lifecycle::locate`], the rules `-u` uses,
-//!   over the backend's primitives: a mount point by the device number of
-//!   what is mounted there, a directory that is not mounted by the mark
-//!   naming it, an image by its device and inode among bound loop devices,
-//!   a unit by its number. Only a unit carrying mount_md's mark
-//!   (`lo_file_name`; see [`crate::mark`]) is grown.
+//! * The unit is found by [`crate::lifecycle::locate`], the rules `-u` uses
+//!   (only a unit carrying mount_md's mark is grown).
 //! * The image is opened through the path sysfs shows and accepted only if
 //!   its device and inode are the ones `LOOP_GET_STATUS64` reports for the
 //!   unit; it is locked (`flock`) as a mount locks it.
@@ -397,7 +393,6 @@ fn found_unit<'a, S: LoopSys>(
     if !image.handle.writable {
         return Err(Error::plain(format!("{shown}: not writable; nothing changed")));
     }
-    #[allow(clippy::unnecessary_cast)]
     let image_len = image.handle.stat.st_size as u64;
     // A limit equal to the file (`-s` at attach, as `--create -s` leaves
     // it) is grown with the file; one smaller than the file is a disk the
@@ -463,7 +458,6 @@ fn found_image<S: LoopSys>(linux: &mut Linux<S>, image: Opened<posix::Image>) ->
         return Err(Error::plain(format!("{shown}: attached while looking at it; try again")));
     }
     let (fstype, fs_size, growth) = probe_image(&image.handle, &shown)?;
-    #[allow(clippy::unnecessary_cast)]
     let image_len = image.handle.stat.st_size as u64;
     let found = Found {
         image: image.path.clone(),
@@ -643,7 +637,6 @@ pub fn made<'a, S: LoopSys>(
         _ => return Err(Error::text(shown, "no file system mount_md knows how to grow (-s with --from)")),
     };
     let st = nix::sys::stat::fstat(&image.handle.fd).map_err(|e| Error::sys(shown.clone(), e))?;
-    #[allow(clippy::unnecessary_cast)]
     let image_len = st.st_size as u64;
     let online = matches!(fstype.as_str(), "xfs" | "btrfs");
     let found = Found {

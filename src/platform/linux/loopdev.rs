@@ -11,10 +11,7 @@
 //! sees is the one include/uapi/linux/loop.h declares.
 #![forbid(unsafe_code)]
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 use std::mem::{offset_of, size_of};
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -124,13 +121,12 @@ impl LoopInfo64 {
     }
 
     /// Flags, size limit and the (truncated) file name for the kernel.
-    pub fn new(flags: u32, sizelimit: u64, name: &Path) -> Self {
+    pub fn new(flags: u32, sizelimit: u64, name: &[u8]) -> Self {
         let mut info = LoopInfo64::zeroed();
         info.lo_flags = flags;
         info.lo_sizelimit = sizelimit;
-        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str());
-        let n = bytes.len().min(LO_NAME_SIZE - 1);
-        info.lo_file_name[..n].copy_from_slice(&bytes[..n]);
+        let n = name.len().min(LO_NAME_SIZE - 1);
+        info.lo_file_name[..n].copy_from_slice(&name[..n]);
         info
     }
 }
@@ -138,17 +134,6 @@ impl LoopInfo64 {
 /// `/dev/loopN`.
 pub fn node(unit: u32) -> PathBuf {
     PathBuf::from(format!("/dev/loop{unit}"))
-}
-
-pub fn open_control() -> nix::Result<OwnedFd> {
-    open(LOOP_CONTROL, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-}
-
-/// Opens `/dev/loopN` with `flags` (`O_CLOEXEC` added): `O_RDWR` to bind
-/// it (the open mode decides whether the kernel lets the device be
-/// writable at all), `O_RDONLY` to read its status, `O_EXCL` to claim it.
-pub fn open_device(unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
-    open(&node(unit), flags | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 /// How long a wait for `/dev/loop-control`'s lock stays silent: runs take
@@ -300,7 +285,7 @@ mod tests {
     #[test]
     fn info_name_is_truncated_and_terminated() {
         let long = "x".repeat(100);
-        let info = LoopInfo64::new(LO_FLAGS_AUTOCLEAR, 4096, Path::new(&long));
+        let info = LoopInfo64::new(LO_FLAGS_AUTOCLEAR, 4096, long.as_bytes());
         assert_eq!(info.lo_flags, LO_FLAGS_AUTOCLEAR);
         assert_eq!(info.lo_sizelimit, 4096);
         assert_eq!(info.lo_file_name[62], b'x');

@@ -55,11 +55,6 @@ pub fn argv(f: &Format, device: &str) -> Result<Vec<String>> {
     Ok(args)
 }
 
-/// `/usr/sbin/mkfs.ext4`, from [`SEARCH`].
-pub fn find(fstype: &str) -> Result<PathBuf> {
-    program(&format!("mkfs.{fstype}"))
-}
-
 /// The program `name` (`e2fsck`, `resize2fs`), from [`SEARCH`], never
 /// from the caller's `$PATH`.
 pub fn program(name: &str) -> Result<PathBuf> {
@@ -75,7 +70,7 @@ pub fn program(name: &str) -> Result<PathBuf> {
 pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
     let args = argv(f, &device.display().to_string())?;
-    let program = find(&f.fstype)?;
+    let program = program(&name)?;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let done = posix::run_captured(&program, &args, f.loud)?;
     if done.status.success() {
@@ -86,15 +81,17 @@ pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     Err(posix::helper_failed(format!("{name} on {image}"), done.status, &lines))
 }
 
-/// `e2fsck [-f] -p <device>`, found as mkfs is and run the same way.
+/// `e2fsck [-f] -p <device>` (`-p`: repair what is safe without asking,
+/// stop on anything else), found as mkfs is and run the same way.
 /// Success is exit 0, 1 (errors corrected) or 2 (corrected, reboot advised
 /// — for the root file system only); anything else stops the mount with
 /// e2fsck's own output. Returns what ran (`e2fsck -f -p`) and that output
 /// (its summary line) on success.
 pub fn e2fsck(device: &Path, image: &str, force: bool) -> Result<(String, String)> {
     let program = program("e2fsck")?;
-    let args = e2fsck_argv(device, force);
-    let shown = format!("e2fsck {}", crate::platform::describe::checker_flags(force).join(" "));
+    let flags = crate::platform::describe::checker_flags(force);
+    let args: Vec<std::ffi::OsString> = flags.iter().map(Into::into).chain([device.as_os_str().into()]).collect();
+    let shown = format!("e2fsck {}", flags.join(" "));
     let done = posix::run_captured(&program, &args, false)?;
     match done.status.code() {
         Some(c) if c & !3 == 0 => Ok((shown, done.output)),
@@ -103,14 +100,6 @@ pub fn e2fsck(device: &Path, image: &str, force: bool) -> Result<(String, String
             Err(posix::helper_failed(format!("{shown} on {image}"), done.status, &lines))
         }
     }
-}
-
-/// e2fsck's arguments: with `force`, `-f` (check it even if it is marked
-/// clean, which `-p` alone skips: "clean, N/M files"), preen (`-p`: repair
-/// what is safe without asking, stop on anything else), the device.
-pub fn e2fsck_argv(device: &Path, force: bool) -> Vec<std::ffi::OsString> {
-    let flags = crate::platform::describe::checker_flags(force).iter().map(|f| f.into());
-    flags.chain([device.as_os_str().to_os_string()]).collect()
 }
 
 #[cfg(test)]
@@ -163,7 +152,5 @@ mod tests {
     fn names() {
         assert!(valid_type("ext4") && valid_type("fuse-x") && valid_type("ntfs3"));
         assert!(!valid_type("") && !valid_type("../x") && !valid_type("a b") && !valid_type("e/x"));
-        assert_eq!(e2fsck_argv(Path::new("/dev/loop3"), false), ["-p", "/dev/loop3"]);
-        assert_eq!(e2fsck_argv(Path::new("/dev/loop3"), true), ["-f", "-p", "/dev/loop3"]);
     }
 }

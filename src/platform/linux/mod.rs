@@ -2,9 +2,8 @@
 //!
 //! * attach — [`loopdev`]: `LOOP_CTL_GET_FREE` + `LOOP_CONFIGURE` under a
 //!   `flock` of `/dev/loop-control`, always `LO_FLAGS_AUTOCLEAR`, so the
-//!   device goes away by itself when the file system is unmounted. The loop
-//!   descriptor is held until the run is over (until mount(2) has returned
-//!   at least), or autoclear would tear the device down under mkfs.
+//!   device goes away by itself when the file system is unmounted
+//!   ([`Held`] says why the run holds its descriptor).
 //! * swap- and malloc-backed disks (`-M`, or no `-F`) are backed by an
 //!   anonymous memfd of the `-s` size: swappable memory that vanishes with
 //!   the loop device, leaving nothing in any file system.
@@ -12,17 +11,11 @@
 //!   `-P` without `-T` reads the type from the superblock ([`crate::superblock::probe`]).
 //!
 //! Shape (as the FreeBSD backend): [`requests`] builds what the kernel is
-//! given (`loop_info64`, the mount call) for both the real call and its
-//! `-N` description; [`sys::LoopSys`] is the thin seam holding every loop(4)
-//! call (with `-r`'s LOOP_SET_CAPACITY), mount(2) and umount2(2), the
-//! kernel-table reads and statx(2) ([`sys::Kernel`] for real,
-//! `recording::Recorder` in tests, feature `test-support`); [`Linux`],
+//! given; [`sys::LoopSys`] is the thin seam of system calls; [`Linux`],
 //! [`units`] and [`grow`] are the policy, generic over it (the steps that
 //! take more than one call are in `steps.rs`, their `-N` lines in
-//! `describe.rs`): the attach race loop, the binding checks, the mount call
-//! and the lifecycle primitives run without root against the recorder. The image itself, sysfs's size
-//! and read-only attributes and the helper programs are outside the seam
-//! (plain files and processes).
+//! `describe.rs`). The image itself, sysfs's size and read-only attributes
+//! and the helper programs are outside the seam (plain files and processes).
 use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, PathKind, Platform, UnitInfo};
 use crate::device::Unit;
 use crate::error::{Error, Result};
@@ -34,6 +27,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,7 +41,6 @@ pub mod mount;
 pub mod mountinfo;
 #[cfg(any(test, feature = "test-support"))]
 pub mod recording;
-pub mod remount;
 pub mod requests;
 mod steps;
 use steps::{mark_of, swap_needs_size};
@@ -66,6 +59,7 @@ const NODE_WAIT: Duration = Duration::from_secs(5);
 /// descriptor, open until the executor lets go of the disk at the end of
 /// the run (or hands it to [`Platform::detach`]), so that autoclear cannot
 /// tear the device down under mkfs or before mount(2) has returned.
+#[derive(Debug)]
 pub struct Held<D> {
     fd: D,
     /// The image, for messages (`None` for memfd-backed disks).
@@ -73,12 +67,6 @@ pub struct Held<D> {
     /// The image's length before `-s` extended it, with a descriptor of it,
     /// so that a rollback can put it back.
     grown_from: Option<(OwnedFd, u64)>,
-}
-
-impl<D> std::fmt::Debug for Held<D> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Held").field("image", &self.image).finish_non_exhaustive()
-    }
 }
 
 /// The Linux platform: the policy, over the loop(4) operations of `S`
@@ -146,7 +134,6 @@ impl<S: LoopSys> Linux<S> {
                 }
                 Step::Crypt(c) => {
                     crypt::check(c)?;
-                    use std::os::unix::ffi::OsStrExt;
                     let name = crate::crypt::dm_name(plan.mount_point.as_os_str().as_bytes());
                     self.layer_node = Some(Path::new("/dev/mapper").join(name));
                 }
@@ -163,7 +150,7 @@ impl<S: LoopSys> Linux<S> {
                     // A run that always formats needs its mkfs: said before
                     // anything is created or attached (and under -N).
                     if !f.only_if_created {
-                        mkfs::find(&f.fstype)?;
+                        mkfs::program(&format!("mkfs.{}", f.fstype))?;
                     }
                 }
                 Step::Mount(m) => {
@@ -341,15 +328,24 @@ impl<S: LoopSys> Platform for Linux<S> {
     /// The loop device's read-only state and size from sysfs (`ro`,
     /// `size`), after `BLKROSET` when asked to set it.
     fn disk(&mut self, u: &UnitInfo, set: Option<bool>) -> Result<DiskNow> {
-        if let Some(read_only) = set {
-            remount::set_read_only(&mut self.sys, u, read_only)?;
-        }
         let unit = u.device.unit;
+        if let Some(read_only) = set {
+            let what = || format!("{}: BLKROSET", loopdev::node(unit).display());
+            let dev = self.sys.open_device(unit, OFlag::O_RDONLY).map_err(|e| Error::sys(what(), e))?;
+            self.sys.set_read_only(&dev, read_only).map_err(|e| Error::sys(what(), e))?;
+        }
         Ok(DiskNow { read_only: self.sys.disk_read_only(unit), size: units::disk_size(unit) })
     }
 
+    /// `-o remount`: mount(2) with `MS_REMOUNT` (fs/namespace.c
+    /// `do_remount`: the file system's flags and, without `MS_BIND`, the
+    /// mount's own too) on the mount point the table shows, through the same
+    /// pinned, symlink-checked path a mount takes.
     fn remount(&mut self, u: &UnitInfo, m: &MountRec, options: &[String]) -> Result<()> {
-        remount::remount(&mut self.sys, u, m, options)
+        let s = mount::split(options);
+        let source = u.device.path.display().to_string();
+        steps::do_mount(&mut self.sys, &source, &m.on, &m.fstype, s.flags | MsFlags::MS_REMOUNT, &s.data_string())
+            .map(drop)
     }
 
     /// The image by the path [`units::image_path`] finds, else by the name
@@ -361,7 +357,6 @@ impl<S: LoopSys> Platform for Linux<S> {
         if memory_name(&raw) {
             return Ok(None);
         }
-        use std::os::unix::ffi::OsStrExt;
         let path =
             units::image_path(&raw, file, None).unwrap_or_else(|_| PathBuf::from(std::ffi::OsStr::from_bytes(&raw)));
         let lock = posix::lock_existing(&path, file)?;
@@ -623,14 +618,6 @@ mod tests {
     #[test]
     fn refusal_refuses() {
         let e = |args: &[&str]| refusal(args).unwrap_err();
-        assert_eq!(
-            e(&["mount_md", "-l", "-F", "/i", "md", "/"]),
-            "option -l has no meaning for ext4 on Linux (drop it)"
-        );
-        assert_eq!(
-            e(&["mount_md", "-i", "1", "-T", "xfs", "-F", "/i", "md", "/"]),
-            "option -i has no meaning for xfs on Linux (drop it)"
-        );
         assert!(e(&["mount_md", "-T", "ufs", "-F", "/i", "md", "/"]).contains("cannot make UFS"));
         assert!(e(&["mount_md", "-T", "../x", "-F", "/i", "md", "/"]).contains("not a file system type"));
         assert_eq!(
@@ -643,7 +630,6 @@ mod tests {
             "mount option offset=1048576 has no meaning for mount_md"
         );
         assert!(e(&["mount_md", "-F", "/i", "md", "/nonexistent/x"]).ends_with("No such file or directory"));
-        assert!(e(&["mount_md", "-F", "/i", "md", "/proc/self/status"]).ends_with("Not a directory"));
         // In another mount namespace the mount point is not ours to look at.
         assert_eq!(refusal(&["mount.md", "md", "/nonexistent/x", "-N", "/proc/1/ns/mnt", "-o", "-P,-F/i"]), Ok(()));
     }

@@ -49,9 +49,6 @@ pub struct FakeLoop {
     pub claimed: bool,
     /// Open by someone else: LOOP_CLR_FD only sets autoclear.
     pub open_elsewhere: bool,
-    pub holders: usize,
-    /// What sysfs shows as its backing file.
-    pub backing_name: Option<Vec<u8>>,
     /// Made read-only with BLKROSET.
     pub read_only: bool,
 }
@@ -88,8 +85,6 @@ pub struct Recorder {
 /// A `loop_info64` bound to the file `(dev, ino)`, with `flags` and the
 /// `lo_file_name` `name`.
 pub fn bound(dev: u64, ino: u64, flags: u32, name: &[u8]) -> LoopInfo64 {
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::path::Path::new(std::ffi::OsStr::from_bytes(name));
     LoopInfo64 { lo_device: dev, lo_inode: ino, ..LoopInfo64::new(flags, 0, name) }
 }
 
@@ -261,16 +256,16 @@ impl LoopSys for Recorder {
         Ok(vec![0; len])
     }
 
-    fn backing_name(&mut self, unit: u32) -> Option<Vec<u8>> {
-        self.loops.get(&unit).and_then(|l| l.backing_name.clone())
+    fn backing_name(&mut self, _unit: u32) -> Option<Vec<u8>> {
+        None
     }
 
     fn raw_fd(&self, _dev: &u32) -> Option<std::os::fd::RawFd> {
         None
     }
 
-    fn holders(&mut self, unit: u32) -> usize {
-        self.loops.get(&unit).map_or(0, |l| l.holders)
+    fn holders(&mut self, _unit: u32) -> usize {
+        0
     }
 
     fn unit_of_rdev(&mut self, rdev: u64) -> Option<u32> {

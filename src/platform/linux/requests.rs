@@ -7,7 +7,6 @@ use super::mount;
 use crate::mark;
 use crate::plan::TmpfsMount;
 use nix::mount::MsFlags;
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -38,7 +37,7 @@ pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8], extra: u32) -> Lo
     if read_only {
         flags |= loopdev::LO_FLAGS_READ_ONLY;
     }
-    LoopInfo64::new(flags, sizelimit, Path::new(OsStr::from_bytes(mark)))
+    LoopInfo64::new(flags, sizelimit, mark)
 }
 
 /// `flags=AUTOCLEAR|READ_ONLY[, sizelimit=N], lo_file_name="…"`.
@@ -55,17 +54,6 @@ pub fn describe_info(info: &LoopInfo64) -> String {
     format!("flags={}{limit}, lo_file_name={}", flags.join("|"), mount::quoted(&name))
 }
 
-/// What mount(2) gets for `-o` on a device that may be read-only.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountCall {
-    pub flags: MsFlags,
-    pub data: String,
-    /// Userspace-only options dropped (said under `-X`).
-    pub dropped: Vec<String>,
-    /// MS_RDONLY was added because the device is read-only.
-    pub forced_ro: bool,
-}
-
 /// What mount(2) gets for a tmpfs: its `-o`, with `size=` from `-s`.
 pub fn tmpfs_call(t: &TmpfsMount) -> mount::Split {
     let mut s = mount::split(&t.options);
@@ -75,14 +63,15 @@ pub fn tmpfs_call(t: &TmpfsMount) -> mount::Split {
     s
 }
 
-pub fn mount_call(options: &[String], device_read_only: bool) -> MountCall {
-    let s = mount::split(options);
+/// What mount(2) gets for `-o` on a device that may be read-only, and
+/// whether MS_RDONLY was added because the device is read-only.
+pub fn mount_call(options: &[String], device_read_only: bool) -> (mount::Split, bool) {
+    let mut s = mount::split(options);
     let forced_ro = device_read_only && !s.flags.contains(MsFlags::MS_RDONLY);
-    let mut flags = s.flags;
     if forced_ro {
-        flags |= MsFlags::MS_RDONLY;
+        s.flags |= MsFlags::MS_RDONLY;
     }
-    MountCall { flags, data: s.data_string(), dropped: s.dropped, forced_ro }
+    (s, forced_ro)
 }
 
 #[cfg(test)]
@@ -116,9 +105,9 @@ mod tests {
 
     #[test]
     fn mount_calls() {
-        let c = mount_call(&["noatime".into(), "errors=remount-ro".into(), "nofail".into()], true);
+        let (c, forced_ro) = mount_call(&["noatime".into(), "errors=remount-ro".into(), "nofail".into()], true);
         assert_eq!(c.flags, MsFlags::MS_NOATIME | MsFlags::MS_RDONLY);
-        assert_eq!((c.data.as_str(), c.dropped.len(), c.forced_ro), ("errors=remount-ro", 1, true));
-        assert!(!mount_call(&["ro".into()], true).forced_ro);
+        assert_eq!((c.data_string().as_str(), c.dropped.len(), forced_ro), ("errors=remount-ro", 1, true));
+        assert!(!mount_call(&["ro".into()], true).1);
     }
 }

@@ -102,7 +102,6 @@ impl<S: LoopSys> Linux<S> {
         let img = &image.ok_or_else(|| Error::text(crate::error::quoted(path), "not opened"))?.handle;
         let read_only = a.read_only || !img.writable;
         let file = img.fd.try_clone().map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))?;
-        #[allow(clippy::unnecessary_cast)]
         let len = img.stat.st_size as u64;
         let (grow, sizelimit) = sizing(a.size, Some(len));
         let mut grown_from = None;
@@ -360,15 +359,15 @@ impl<S: LoopSys> Linux<S> {
                 t
             }
         };
-        let c = mount_call(&m.options, dev.read_only);
+        let (c, forced_ro) = mount_call(&m.options, dev.read_only);
         if !c.dropped.is_empty() {
             self.debug(format!("ignored userspace-only options: {}", c.dropped.join(",")));
         }
-        if c.forced_ro {
+        if forced_ro {
             self.debug(format!("{} is read-only: mounting with MS_RDONLY", dev.path.display()));
         }
         let source = format!("{}{}", disk.top().display(), m.suffix);
-        let data = c.data;
+        let data = c.data_string();
         let pin = match do_mount(&mut self.sys, &source, &m.mount_point, &fstype, c.flags, &data) {
             Err(e) if m.sloppy && e.errno() == Some(Errno::EINVAL) && !data.is_empty() => {
                 self.warn(format!("sloppy: {fstype} refused options {data}; mounting without them"));

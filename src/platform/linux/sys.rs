@@ -12,7 +12,8 @@ use super::loopdev::{
 };
 use crate::platform::posix;
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -51,7 +52,9 @@ pub trait LoopSys {
     fn get_free(&mut self) -> nix::Result<u32>;
     /// LOOP_CTL_ADD: creates `/dev/loopN` (EEXIST when it exists).
     fn ctl_add(&mut self, unit: u32) -> nix::Result<()>;
-    /// open(2) of `/dev/loopN` with `flags` (O_CLOEXEC added).
+    /// open(2) of `/dev/loopN` with `flags` (O_CLOEXEC added): `O_RDWR` to
+    /// bind it (the open mode decides whether the kernel lets the device be
+    /// writable at all), `O_RDONLY` to read its status, `O_EXCL` to claim it.
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<Self::Dev>;
     /// Waits, bounded, for `/dev/loopN` to appear.
     fn wait_for_node(&mut self, unit: u32, timeout: Duration);
@@ -178,7 +181,8 @@ impl LoopSys for Kernel {
     fn lock_control(&mut self) -> crate::error::Result<()> {
         let what = |e: Errno| crate::error::Error::sys(loopdev::LOOP_CONTROL, e);
         if self.control.is_none() {
-            self.control = Some(loopdev::open_control().map_err(what)?);
+            let flags = OFlag::O_RDWR | OFlag::O_CLOEXEC;
+            self.control = Some(open(loopdev::LOOP_CONTROL, flags, Mode::empty()).map_err(what)?);
         }
         let fd = self.control().map_err(what)?;
         let why = " (another program is allocating a loop device)";
@@ -204,7 +208,7 @@ impl LoopSys for Kernel {
     }
 
     fn open_device(&mut self, unit: u32, flags: OFlag) -> nix::Result<OwnedFd> {
-        loopdev::open_device(unit, flags)
+        open(&loopdev::node(unit), flags | OFlag::O_CLOEXEC, Mode::empty())
     }
 
     fn wait_for_node(&mut self, unit: u32, timeout: Duration) {
@@ -256,7 +260,7 @@ impl LoopSys for Kernel {
         status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
         let mut last = Errno::EAGAIN;
         for _ in 0..ATTEMPTS {
-            match set_status64(dev, &status) {
+            match self.set_status(dev, &status) {
                 Ok(()) => return Ok(()),
                 Err(Errno::EAGAIN) => {
                     last = Errno::EAGAIN;
@@ -268,7 +272,7 @@ impl LoopSys for Kernel {
                 }
             }
         }
-        let _ = clr_fd(dev);
+        let _ = self.clr_fd(dev);
         // Not EBUSY: the caller must not think the device is someone else's
         // and retry on it after we cleared it; report what failed.
         Err(if last == Errno::EBUSY { Errno::EIO } else { last })
@@ -289,13 +293,13 @@ impl LoopSys for Kernel {
     /// took the LOOP_SET_FD path; its refusal only means buffered I/O.
     fn direct_io_result(&mut self, dev: &OwnedFd, asked: DirectIo) -> nix::Result<bool> {
         let on = |i: LoopInfo64| i.lo_flags & LO_FLAGS_DIRECT_IO != 0;
-        if on(get_status64(dev)?) {
+        if on(self.get_status(dev)?) {
             return Ok(true);
         }
         if !matches!(asked, DirectIo::Ask { .. }) || set_direct_io(dev, true).is_err() {
             return Ok(false);
         }
-        Ok(on(get_status64(dev)?))
+        Ok(on(self.get_status(dev)?))
     }
 
     fn logical_block_size(&mut self, unit: u32) -> Option<u32> {
@@ -309,15 +313,20 @@ impl LoopSys for Kernel {
     }
 
     fn clr_fd(&mut self, dev: &OwnedFd) -> nix::Result<()> {
-        clr_fd(dev)
+        // SAFETY: the request takes no argument; the fd is valid.
+        unsafe { ioctl::clr_fd(dev.as_raw_fd()) }.map(drop)
     }
 
     fn get_status(&mut self, dev: &OwnedFd) -> nix::Result<LoopInfo64> {
-        get_status64(dev)
+        let mut info = LoopInfo64::zeroed();
+        // SAFETY: `info` is a valid, writable `struct loop_info64`.
+        unsafe { ioctl::get_status64(dev.as_raw_fd(), &mut info) }?;
+        Ok(info)
     }
 
     fn set_status(&mut self, dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
-        set_status64(dev, info)
+        // SAFETY: `info` is a valid `struct loop_info64`; the kernel only reads it.
+        unsafe { ioctl::set_status64(dev.as_raw_fd(), info) }.map(drop)
     }
 
     fn rdev(&mut self, dev: &OwnedFd) -> nix::Result<u64> {
@@ -342,8 +351,7 @@ impl LoopSys for Kernel {
     }
 
     fn attachment(&mut self, dev: u64) -> Option<Vec<u8>> {
-        #[allow(clippy::useless_conversion)]
-        let (major, minor) = (libc::major(dev as libc::dev_t), libc::minor(dev as libc::dev_t));
+        let (major, minor) = (libc::major(dev), libc::minor(dev));
         let seq = std::fs::read(format!("/sys/dev/block/{major}:{minor}/diskseq")).ok()?;
         let boot = std::fs::read("/proc/sys/kernel/random/boot_id").ok()?;
         let mut v = boot.trim_ascii().to_vec();
@@ -485,12 +493,8 @@ impl LoopSys for Kernel {
     }
 }
 
-// What `Kernel` does for real: every raw loop(4) call and the statx(2)
-// of direct I/O alignment, the only `unsafe` of the Linux backend with
-// the `Kernel` methods above.
-
 /// The loop(4) and block ioctls, declared once (nix's macros make
-/// `unsafe fn`s; each call below says why it is sound).
+/// `unsafe fn`s; each call says why it is sound).
 mod ioctl {
     use super::loopdev::{self as l, LoopConfig, LoopInfo64};
     nix::ioctl_none_bad!(ctl_get_free, l::LOOP_CTL_GET_FREE);
@@ -510,24 +514,6 @@ fn configure(dev: &OwnedFd, cfg: &LoopConfig) -> nix::Result<()> {
     // SAFETY: `cfg` is a valid, fully initialised `struct loop_config`
     // that outlives the call; the kernel only reads it.
     unsafe { ioctl::configure(dev.as_raw_fd(), cfg) }.map(drop)
-}
-
-fn set_status64(dev: &OwnedFd, info: &LoopInfo64) -> nix::Result<()> {
-    // SAFETY: `info` is a valid `struct loop_info64`; the kernel only reads it.
-    unsafe { ioctl::set_status64(dev.as_raw_fd(), info) }.map(drop)
-}
-
-/// LOOP_GET_STATUS64: the binding, or ENXIO when the device is unbound.
-fn get_status64(dev: &OwnedFd) -> nix::Result<LoopInfo64> {
-    let mut info = LoopInfo64::zeroed();
-    // SAFETY: `info` is a valid, writable `struct loop_info64`.
-    unsafe { ioctl::get_status64(dev.as_raw_fd(), &mut info) }?;
-    Ok(info)
-}
-
-fn clr_fd(dev: &OwnedFd) -> nix::Result<()> {
-    // SAFETY: the request takes no argument; the fd is valid.
-    unsafe { ioctl::clr_fd(dev.as_raw_fd()) }.map(drop)
 }
 
 /// LOOP_SET_DIRECT_IO: switch direct I/O on a bound device on (1) or off.

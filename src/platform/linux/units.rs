@@ -54,22 +54,6 @@ fn candidates<S: LoopSys>(sys: &mut S) -> Result<Vec<u32>> {
     Ok(units)
 }
 
-/// What a status says about its unit.
-pub fn info_of(unit: u32, rdev: u64, st: &LoopInfo64) -> UnitInfo {
-    let owner = match mark::decode(&st.lo_file_name, LINUX_CAPACITY) {
-        Some(m) => Owner::Ours(m),
-        None => Owner::Foreign,
-    };
-    UnitInfo {
-        device: Device { unit, path: loopdev::node(unit), read_only: st.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 },
-        rdev,
-        backing: Some(st.backing()),
-        backing_exact: true,
-        owner,
-        autoclear: st.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0,
-    }
-}
-
 /// [`get`], with the status the unit was read from.
 fn status<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<(UnitInfo, LoopInfo64)>> {
     let node = loopdev::node(unit);
@@ -84,7 +68,19 @@ fn status<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<(UnitInfo, LoopIn
         Err(e) => return Err(Error::sys(format!("{}: LOOP_GET_STATUS64", node.display()), e)),
     };
     let rdev = sys.rdev(&dev).map_err(|e| Error::sys(node.display().to_string(), e))?;
-    Ok(Some((info_of(unit, rdev, &st), st)))
+    let owner = match mark::decode(&st.lo_file_name, LINUX_CAPACITY) {
+        Some(m) => Owner::Ours(m),
+        None => Owner::Foreign,
+    };
+    let u = UnitInfo {
+        device: Device { unit, path: node, read_only: st.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 },
+        rdev,
+        backing: Some(st.backing()),
+        backing_exact: true,
+        owner,
+        autoclear: st.lo_flags & loopdev::LO_FLAGS_AUTOCLEAR != 0,
+    };
+    Ok(Some((u, st)))
 }
 
 /// One unit, if bound. A node that cannot be opened for a reason other
@@ -149,13 +145,7 @@ pub fn list_visible<S: LoopSys>(sys: &mut S, mounts: &[MountRec]) -> Result<Vec<
 
 /// Every bound loop device.
 pub fn list<S: LoopSys>(sys: &mut S) -> Result<Vec<UnitInfo>> {
-    let mut out = Vec::new();
-    for n in candidates(sys)? {
-        if let Some(u) = get(sys, n)? {
-            out.push(u);
-        }
-    }
-    Ok(out)
+    candidates(sys)?.into_iter().filter_map(|n| get(sys, n).transpose()).collect()
 }
 
 /// This namespace's mounts, in mount order, each with the device number

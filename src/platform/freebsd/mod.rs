@@ -118,10 +118,6 @@ impl<S: MdSys> FreeBsd<S> {
         self.sys
     }
 
-    fn note(&mut self, n: Note) {
-        self.notes.push(n);
-    }
-
     /// What [`Platform::check`] refuses before looking at any file: what
     /// FreeBSD cannot do at all.
     fn refusal(&mut self, plan: &Plan) -> Result<()> {
@@ -280,7 +276,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.refusal(plan).map_err(Error::as_unsupported)?;
         self.mount_point = Some(plan.mount_point.clone());
         if let Some(mdconfig) = &plan.mdconfig_path {
-            self.note(Note::Debug(format!(
+            self.notes.push(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",
                 mdconfig.display()
             )));
@@ -302,7 +298,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             }
         }
         let img = self.sys.open_image(o)?;
-        self.note(Note::Debug(format!(
+        self.notes.push(Note::Debug(format!(
             "opened {} (dev {}, inode {}, {}){}",
             o.path.display(),
             img.id.dev,
@@ -449,7 +445,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         };
         match misfit {
             Some(why) => {
-                self.note(Note::Debug(format!("{} does not fit: {why}", dev.path.display())));
+                self.notes.push(Note::Debug(format!("{} does not fit: {why}", dev.path.display())));
                 self.detach_settled(unit, false)?;
                 Ok(None)
             }
@@ -668,7 +664,7 @@ impl<S: MdSys> FreeBsd<S> {
         let argv = fsck::fsck_argv(disk.top(), force);
         let output = self.sys.run_fsck(&argv).map_err(|e| named(e, &shown_image(disk)))?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
-            self.note(Note::Debug(format!("fsck_ufs: {line}")));
+            self.notes.push(Note::Debug(format!("fsck_ufs: {line}")));
         }
         Ok(Some(fsck::shown(&argv)))
     }

@@ -213,10 +213,6 @@ fn unit_key(unit: u32) -> u64 {
     (1 << 32) | u64::from(unit)
 }
 
-/// How long `-u` waits for a dying jail to let go of its root (2×MSL of
-/// TCP's TIME_WAIT, 60 s by default, and some margin).
-pub const BUSY_ROOT_WAIT: Duration = Duration::from_secs(70);
-
 /// A mount's id in the core's tables: its `f_fsid` (both halves); a mount
 /// getfsstat shows with a zero fsid (to a caller that is not root) gets
 /// its place in the table, flagged, and is unmounted by path.
@@ -260,9 +256,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// A removed jail's prison keeps `pr_root` referenced until its last
     /// reference goes (sys/kern/kern_jail.c `prison_deref`), sockets in
     /// TIME_WAIT among them: 2×MSL, 60 s by default (`net.inet.tcp.msl`
-    /// 30000 ms). Its root's unmount is EBUSY meanwhile.
-    const BUSY_ROOT: Option<(std::time::Duration, &'static str)> =
-        Some((BUSY_ROOT_WAIT, "a dying jail's last references to its root (sockets in TIME_WAIT)"));
+    /// 30000 ms). Its root's unmount is EBUSY meanwhile: `-u` waits that
+    /// and some margin.
+    const BUSY_ROOT: Option<(Duration, &'static str)> =
+        Some((Duration::from_secs(70), "a dying jail's last references to its root (sockets in TIME_WAIT)"));
     type Image = OpenedImage;
     type Hold = MdHold;
     type Root = S::Root;

@@ -11,26 +11,12 @@
 //! the tests' stateful model of md(4), GEOM and VFS
 //! (tests/support/freebsd/model.rs) behaves as the kernel sources say.
 //!
-//! Identity, by what the kernel holds:
-//! * a unit of ours names its image whole in its mark
-//!   (`mount_md:dev=<st_dev>,ino=<st_ino>:…`, [`crate::mark::file`]); any
-//!   other unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>
-//!   -INO<st_ino>`) is whole and equal; a cut ident (31 characters, as on
-//!   ZFS) is only a candidate, confirmed by stat'ing the file MDIOCQUERY
-//!   reports and comparing device and inode ([`FreeBsd::backing_id`]), and
-//!   never reused or released as an image's unit (`backing_exact`);
-//! * a mount belongs to a unit when its type lives on a disk and the node its
-//!   `f_mntfromname` names is, by `st_rdev`, that unit's device or a GEOM
-//!   provider on it (`md3.uzip`) ([`FreeBsd::mount_unit`]);
-//! * every unit mount_md attaches carries the mark `mount_md:<mount point>`
-//!   in `md_label` (crate::mark); `-u` touches only marked units, and finds a
-//!   unit by the mark after jail(8) has already unmounted its directory.
-//!
-//! The image is opened without following symlinks and locked, and the
-//! executor holds that descriptor for the run (the check before it
-//! opens, locks and lets go once); after MDIOCATTACH (the kernel
-//! opens the file again, by path) the unit must be backed by the very file
-//! we hold, or it is detached again.
+//! Identity, by what the kernel holds: which file backs a unit and which
+//! unit a mount is of is told in `backing.rs`; that a new unit holds the
+//! very image the run holds open is checked in `attach.rs`. Every unit
+//! mount_md attaches carries the mark `mount_md:<mount point>` in
+//! `md_label` (crate::mark); `-u` touches only marked units, and finds a
+//! unit by the mark after jail(8) has already unmounted its directory.
 use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform, UnitInfo};
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
@@ -207,8 +193,7 @@ impl<S: MdSys> FreeBsd<S> {
 }
 
 /// The key mounts and units are matched by in the core lifecycle: derived
-/// from the unit number, which [`FreeBsd::mount_unit`] finds for a mount by
-/// the `st_rdev` of the node its `f_mntfromname` names (never by the text).
+/// from the unit number, which [`FreeBsd::mount_unit`] finds for a mount.
 fn unit_key(unit: u32) -> u64 {
     (1 << 32) | u64::from(unit)
 }
@@ -326,9 +311,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             .collect())
     }
 
-    /// getfsstat(2), each mount keyed to the unit its `f_mntfromname` node
-    /// is by `st_rdev` ([`FreeBsd::mount_unit`]); a mount on no md unit
-    /// gets key 0. Its id is its `f_fsid` (`mount_id`).
+    /// getfsstat(2), each mount keyed to its unit ([`FreeBsd::mount_unit`];
+    /// 0 for none); its id is its `f_fsid` (`mount_id`).
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(self
             .mounts_with_units()?

@@ -91,16 +91,12 @@ impl<S: MdSys> FreeBsd<S> {
     pub fn detach_settled(&mut self, unit: u32, force: bool) -> Result<()> {
         let mut tries = 0;
         loop {
-            let e = match self.sys.detach(unit, force) {
-                Ok(()) => return Ok(()),
-                Err(e) => e,
-            };
+            let Err(e) = self.sys.detach(unit, force) else { return Ok(()) };
             tries += 1;
             if e.errno() != Some(Errno::EBUSY) || force || tries >= DETACH_TRIES {
                 return Err(e);
             }
-            let mounted = self.mounts_with_units()?.iter().any(|(_, u)| *u == Some(unit));
-            if mounted {
+            if self.mounts_with_units()?.iter().any(|(_, u)| *u == Some(unit)) {
                 return Err(e);
             }
             if tries == 1 {

@@ -324,9 +324,6 @@ const _: () = assert!(same_requests(&I386, &expected::I386_REQUESTS));
 const _: () = assert!(size_of::<MdIoctlIlp32>() == expected::ILP32_SIZE);
 const _: () = assert!(same_offsets(&ILP32_OFFSETS, &expected::ILP32_OFFSETS));
 const _: () = assert!(same_requests(&ILP32, &expected::ILP32_REQUESTS));
-// MDIOCLIST (3) only existed up to FreeBSD 13; its number is pinned too.
-const _: () = assert!(DIOCGIDENT == 0x4100_6489);
-const _: () = assert!(iowr(MD_GROUP, 3, expected::LP64_SIZE) == 0xC1C0_6D03);
 
 // The struct actually handed to the kernel, checked against its target's ABI.
 #[cfg(md_abi = "lp64")]

@@ -55,7 +55,7 @@ impl<S: MdSys> FreeBsd<S> {
             Err(e) => e,
         };
         if let Err(d) = self.detach_settled(unit, false) {
-            self.note(Note::Warning(format!("rollback: {d}")));
+            self.notes.push(Note::Warning(format!("rollback: {d}")));
         }
         Err(e)
     }
@@ -68,14 +68,14 @@ impl<S: MdSys> FreeBsd<S> {
     pub fn attach_checked(&mut self, req: &AttachRequest, vnode: Option<(&Path, FileId)>) -> Result<Device> {
         let unit = self.sys.attach(req)?;
         let path = device_path(unit);
-        self.note(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
+        self.notes.push(Note::Debug(format!("attached {} {}", path.display(), req.describe())));
         let device = Device { unit, path, read_only: req.read_only() };
         if let Some(label) = &req.label {
             self.verify_mark(&device, label.as_bytes())?;
         }
         if let Some((given, id)) = vnode {
             self.verify_backing(&device, given, id)?;
-            self.note(Note::Debug(format!(
+            self.notes.push(Note::Debug(format!(
                 "{} is backed by {} ({})",
                 device.path.display(),
                 given.display(),
@@ -91,20 +91,16 @@ impl<S: MdSys> FreeBsd<S> {
     pub fn detach_settled(&mut self, unit: u32, force: bool) -> Result<()> {
         let mut tries = 0;
         loop {
-            let e = match self.sys.detach(unit, force) {
-                Ok(()) => return Ok(()),
-                Err(e) => e,
-            };
+            let Err(e) = self.sys.detach(unit, force) else { return Ok(()) };
             tries += 1;
             if e.errno() != Some(Errno::EBUSY) || force || tries >= DETACH_TRIES {
                 return Err(e);
             }
-            let mounted = self.mounts_with_units()?.iter().any(|(_, u)| *u == Some(unit));
-            if mounted {
+            if self.mounts_with_units()?.iter().any(|(_, u)| *u == Some(unit)) {
                 return Err(e);
             }
             if tries == 1 {
-                self.note(Note::Debug(format!(
+                self.notes.push(Note::Debug(format!(
                     "{}: busy with no mount on it (GEOM re-taste?); retrying for up to {} ms",
                     device_path(unit).display(),
                     DETACH_POLL.as_millis() * u128::from(DETACH_TRIES)
@@ -129,7 +125,7 @@ impl<S: MdSys> FreeBsd<S> {
             Ok((root, read_only)) => Ok(Mounted { mount_point: fspath, fstype, read_only, root }),
             Err(e) => {
                 if let Err(u) = self.sys.unmount(&fspath, false) {
-                    self.note(Note::Warning(format!("rollback: {u}")));
+                    self.notes.push(Note::Warning(format!("rollback: {u}")));
                 }
                 Err(e)
             }

@@ -82,12 +82,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// Mounts with the unit each is of.
     pub(super) fn mounts_with_units(&mut self) -> Result<Vec<(MountEntry, Option<u32>)>> {
         let mounts = self.sys.mounts()?;
-        Ok(mounts
-            .into_iter()
-            .map(|m| {
-                let u = self.mount_unit(&m);
-                (m, u)
-            })
-            .collect())
+        let units: Vec<_> = mounts.iter().map(|m| self.mount_unit(m)).collect();
+        Ok(mounts.into_iter().zip(units).collect())
     }
 }

@@ -17,7 +17,6 @@ impl<S: MdSys> Describe for FreeBsd<S> {
                 let mp = self.mount_point.clone().unwrap_or_else(|| PathBuf::from("<mount point>"));
                 let what = match self.request_for(a, image, &mp) {
                     Ok((req, _)) => req.describe(),
-                    // Under -N the image may not be there yet: say why.
                     Err(e) => format!("{{{}: {e}}}", attach_words(a)),
                 };
                 format!("ioctl({}, MDIOCATTACH, {what})", abi::MDCTL_PATH)

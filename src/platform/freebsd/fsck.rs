@@ -1,6 +1,6 @@
 //! `fsck_ufs -p` before mounting a kept UFS file system that is not clean
-//! (see [`crate::superblock::health`]), and reading a unit's first bytes
-//! for that test. Plain code: it compiles and its argv is tested anywhere.
+//! (see [`crate::superblock::health`]). Plain code: it compiles and its
+//! argv is tested anywhere.
 //!
 //! fsck_ufs (fsck_ffs) in preen mode repairs what is safe to repair without
 //! asking, replays a soft-updates journal, and exits 8 (`EEXIT`) on
@@ -54,12 +54,4 @@ pub fn run(argv: &[OsString]) -> Result<String> {
         }
     }
     Err(Error::text(shown(argv), "asked to be run again twice; run it by hand"))
-}
-
-/// The first `len` bytes of the disk `node` (fewer if it is smaller);
-/// `len` is a multiple of 512, as reads from a FreeBSD disk must be.
-pub fn read_start(node: &Path, len: usize) -> Result<Vec<u8>> {
-    let what = || format!("{}: read superblock", node.display());
-    let file = std::fs::File::open(node).map_err(|e| crate::error::from_io(what(), &e))?;
-    posix::read_start(&file.into(), len).map_err(|e| crate::error::from_io(what(), &e))
 }

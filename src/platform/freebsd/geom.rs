@@ -142,8 +142,7 @@ pub fn parse_confxml(xml: impl AsRef<[u8]>) -> Vec<MdUnit> {
     // Markup is ASCII; only the escaped text may hold other bytes, and it
     // is decoded from its escapes, never from this lossy view.
     let text = String::from_utf8_lossy(xml.as_ref());
-    let xml: &str = &text;
-    let Some(class) = blocks(xml, "<class id=", "</class>").find(|b| tag(b, "name") == Some("MD")) else {
+    let Some(class) = blocks(&text, "<class id=", "</class>").find(|b| tag(b, "name") == Some("MD")) else {
         return Vec::new();
     };
     let mut units = Vec::new();

@@ -139,9 +139,6 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
         match step {
             GrowStep::ExtendImage { from, to } => self.fb.sys.extend(&self.image.handle, *from, *to),
             GrowStep::Attach => {
-                // The kernel opens the file by path: the new unit is checked
-                // to hold the one we hold, as after a mount's attach (and
-                // detached again if not).
                 let req = self.attach_request()?;
                 let dev = self.fb.attach_checked(&req, Some((&self.image.handle.path, self.image.id)))?;
                 self.unit = Some(dev.unit);

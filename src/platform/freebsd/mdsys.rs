@@ -147,9 +147,13 @@ pub trait MdSys {
     fn usage(&mut self, on: &Path) -> Option<crate::unit::Usage> {
         crate::platform::posix::usage(on)
     }
-    /// The first `len` bytes of the disk `node`, for its superblock.
+    /// The first `len` bytes of the disk `node` (fewer if it is smaller),
+    /// for its superblock; `len` is a multiple of 512, as reads from a
+    /// FreeBSD disk must be.
     fn read_start(&mut self, node: &Path, len: usize) -> Result<Vec<u8>> {
-        fsck::read_start(node, len)
+        let what = || format!("{}: read superblock", node.display());
+        let file = std::fs::File::open(node).map_err(|e| crate::error::from_io(what(), &e))?;
+        posix::read_start(&file.into(), len).map_err(|e| crate::error::from_io(what(), &e))
     }
     /// `-N`: the start of the image at `path` ([`posix::image_start`]).
     fn image_start(&mut self, path: &Path, len: usize) -> Result<Option<Vec<u8>>> {

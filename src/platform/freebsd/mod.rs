@@ -11,26 +11,12 @@
 //! the tests' stateful model of md(4), GEOM and VFS
 //! (tests/support/freebsd/model.rs) behaves as the kernel sources say.
 //!
-//! Identity, by what the kernel holds:
-//! * a unit of ours names its image whole in its mark
-//!   (`mount_md:dev=<st_dev>,ino=<st_ino>:…`, [`crate::mark::file`]); any
-//!   other unit is backed by the image when its GEOM ident (`MD-DEV<st_dev>
-//!   -INO<st_ino>`) is whole and equal; a cut ident (31 characters, as on
-//!   ZFS) is only a candidate, confirmed by stat'ing the file MDIOCQUERY
-//!   reports and comparing device and inode ([`FreeBsd::backing_id`]), and
-//!   never reused or released as an image's unit (`backing_exact`);
-//! * a mount belongs to a unit when its type lives on a disk and the node its
-//!   `f_mntfromname` names is, by `st_rdev`, that unit's device or a GEOM
-//!   provider on it (`md3.uzip`) ([`FreeBsd::mount_unit`]);
-//! * every unit mount_md attaches carries the mark `mount_md:<mount point>`
-//!   in `md_label` (crate::mark); `-u` touches only marked units, and finds a
-//!   unit by the mark after jail(8) has already unmounted its directory.
-//!
-//! The image is opened without following symlinks and locked, and the
-//! executor holds that descriptor for the run (the check before it
-//! opens, locks and lets go once); after MDIOCATTACH (the kernel
-//! opens the file again, by path) the unit must be backed by the very file
-//! we hold, or it is detached again.
+//! Identity, by what the kernel holds: which file backs a unit and which
+//! unit a mount is of is told in `backing.rs`; that a new unit holds the
+//! very image the run holds open is checked in `attach.rs`. Every unit
+//! mount_md attaches carries the mark `mount_md:<mount point>` in
+//! `md_label` (crate::mark); `-u` touches only marked units, and finds a
+//! unit by the mark after jail(8) has already unmounted its directory.
 use super::{posix, Detached, Device, Disk, MountRec, Mounted, Note, Opened, Owner, PathKind, Platform, UnitInfo};
 use crate::error::{Error, Result};
 use crate::mark::{self, Mark};
@@ -116,10 +102,6 @@ impl<S: MdSys> FreeBsd<S> {
     }
     pub fn into_sys(self) -> S {
         self.sys
-    }
-
-    fn note(&mut self, n: Note) {
-        self.notes.push(n);
     }
 
     /// What [`Platform::check`] refuses before looking at any file: what
@@ -211,15 +193,10 @@ impl<S: MdSys> FreeBsd<S> {
 }
 
 /// The key mounts and units are matched by in the core lifecycle: derived
-/// from the unit number, which [`FreeBsd::mount_unit`] finds for a mount by
-/// the `st_rdev` of the node its `f_mntfromname` names (never by the text).
+/// from the unit number, which [`FreeBsd::mount_unit`] finds for a mount.
 fn unit_key(unit: u32) -> u64 {
     (1 << 32) | u64::from(unit)
 }
-
-/// How long `-u` waits for a dying jail to let go of its root (2×MSL of
-/// TCP's TIME_WAIT, 60 s by default, and some margin).
-pub const BUSY_ROOT_WAIT: Duration = Duration::from_secs(70);
 
 /// A mount's id in the core's tables: its `f_fsid` (both halves); a mount
 /// getfsstat shows with a zero fsid (to a caller that is not root) gets
@@ -264,9 +241,10 @@ impl<S: MdSys> Platform for FreeBsd<S> {
     /// A removed jail's prison keeps `pr_root` referenced until its last
     /// reference goes (sys/kern/kern_jail.c `prison_deref`), sockets in
     /// TIME_WAIT among them: 2×MSL, 60 s by default (`net.inet.tcp.msl`
-    /// 30000 ms). Its root's unmount is EBUSY meanwhile.
-    const BUSY_ROOT: Option<(std::time::Duration, &'static str)> =
-        Some((BUSY_ROOT_WAIT, "a dying jail's last references to its root (sockets in TIME_WAIT)"));
+    /// 30000 ms). Its root's unmount is EBUSY meanwhile: `-u` waits that
+    /// and some margin.
+    const BUSY_ROOT: Option<(Duration, &'static str)> =
+        Some((Duration::from_secs(70), "a dying jail's last references to its root (sockets in TIME_WAIT)"));
     type Image = OpenedImage;
     type Hold = MdHold;
     type Root = S::Root;
@@ -280,7 +258,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         self.refusal(plan).map_err(Error::as_unsupported)?;
         self.mount_point = Some(plan.mount_point.clone());
         if let Some(mdconfig) = &plan.mdconfig_path {
-            self.note(Note::Debug(format!(
+            self.notes.push(Note::Debug(format!(
                 "-E {}: ignored; mount_md attaches with MDIOCATTACH itself and runs no mdconfig",
                 mdconfig.display()
             )));
@@ -302,7 +280,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             }
         }
         let img = self.sys.open_image(o)?;
-        self.note(Note::Debug(format!(
+        self.notes.push(Note::Debug(format!(
             "opened {} (dev {}, inode {}, {}){}",
             o.path.display(),
             img.id.dev,
@@ -333,9 +311,8 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             .collect())
     }
 
-    /// getfsstat(2), each mount keyed to the unit its `f_mntfromname` node
-    /// is by `st_rdev` ([`FreeBsd::mount_unit`]); a mount on no md unit
-    /// gets key 0. Its id is its `f_fsid` (`mount_id`).
+    /// getfsstat(2), each mount keyed to its unit ([`FreeBsd::mount_unit`];
+    /// 0 for none); its id is its `f_fsid` (`mount_id`).
     fn mounts(&mut self) -> Result<Vec<MountRec>> {
         Ok(self
             .mounts_with_units()?
@@ -449,7 +426,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         };
         match misfit {
             Some(why) => {
-                self.note(Note::Debug(format!("{} does not fit: {why}", dev.path.display())));
+                self.notes.push(Note::Debug(format!("{} does not fit: {why}", dev.path.display())));
                 self.detach_settled(unit, false)?;
                 Ok(None)
             }
@@ -668,7 +645,7 @@ impl<S: MdSys> FreeBsd<S> {
         let argv = fsck::fsck_argv(disk.top(), force);
         let output = self.sys.run_fsck(&argv).map_err(|e| named(e, &shown_image(disk)))?;
         for line in output.lines().filter(|l| !l.trim().is_empty()) {
-            self.note(Note::Debug(format!("fsck_ufs: {line}")));
+            self.notes.push(Note::Debug(format!("fsck_ufs: {line}")));
         }
         Ok(Some(fsck::shown(&argv)))
     }

@@ -372,18 +372,16 @@ pub fn rmslashes(path: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Options only mount(8) understands: sbin/mount/mount.c drops `noauto`,
-/// `late`, `failok`, `userquota`, `groupquota` (with or without a value)
-/// before it execs a helper or calls nmount, and takes `mountprog=` for
-/// itself. Run directly (an rc.d script, `mount_md -o late,...`), mount_md
-/// drops them too; passed on, ffs_mount would refuse `noauto`, `late`,
-/// `failok` and `mountprog` ("mount option `<late>` is unknown").
-pub const MOUNT8_ONLY: [&str; 6] = ["noauto", "late", "failok", "userquota", "groupquota", "mountprog"];
-
-/// Whether mount(8) keeps `option` to itself (see [`MOUNT8_ONLY`]).
+/// Whether `option` is one only mount(8) understands: sbin/mount/mount.c
+/// drops `noauto`, `late`, `failok`, `userquota`, `groupquota` (with or
+/// without a value) before it execs a helper or calls nmount, and takes
+/// `mountprog=` for itself. Run directly (an rc.d script, `mount_md -o
+/// late,...`), mount_md drops them too; passed on, ffs_mount would refuse
+/// `noauto`, `late`, `failok` and `mountprog` ("mount option `<late>` is
+/// unknown").
 pub fn mount8_only(option: &str) -> bool {
     let name = option.split_once('=').map_or(option, |(n, _)| n);
-    MOUNT8_ONLY.contains(&name)
+    ["noauto", "late", "failok", "userquota", "groupquota", "mountprog"].contains(&name)
 }
 
 /// The file system types mount_md mounts from an md disk itself: UFS,
@@ -407,7 +405,7 @@ pub fn check_disk_fstype(fstype: &str) -> Result<()> {
 }
 
 /// The nmount(2) list mount(8) sends for `-o` options `options` on a
-/// device (those in [`MOUNT8_ONLY`] left out): each option as (name, value-or-flag), split at the first `=`,
+/// device (those [`mount8_only`] names left out): each option as (name, value-or-flag), split at the first `=`,
 /// then `fstype`, `fspath`, `from`, `errmsg`. `force_ro` (the disk was
 /// attached read-only) appends `ro` after the user's options, so it wins.
 pub fn nmount_request(

@@ -13,8 +13,7 @@ use nix::errno::Errno;
 use std::ffi::{CStr, CString, OsString};
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -235,8 +234,7 @@ impl MdSys for Kernel {
     }
 
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {
-        let xml = sysctl_bytes("kern.geom.confxml")?;
-        Ok(parse_confxml(&xml))
+        Ok(parse_confxml(sysctl_bytes("kern.geom.confxml")?))
     }
 
     fn geli_layers(&mut self) -> Result<Vec<super::eli::EliProvider>> {

@@ -139,12 +139,10 @@ pub(super) fn say_now(text: &str) {
 /// serialised per directory by a `flock` of the directory.
 pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
     let w = walk_path(path)?;
-    if let Some((size, mode)) = create {
-        if let Some(img) = create_image(&w, path, Fill::Allocate(size, mode), read_only)? {
-            return Ok(img);
-        }
+    match create {
+        Some((size, mode)) => create_image(w, path, Fill::Allocate(size, mode), read_only),
+        None => open_existing(w, path, read_only),
     }
-    open_existing(w, path, read_only)
 }
 
 /// Takes the lock [`open_image`] takes on the file `id` (the one a unit
@@ -179,11 +177,7 @@ pub fn open_image_from(
     read_only: bool,
     check: &mut dyn FnMut(crate::platform::FileId) -> Result<()>,
 ) -> Result<Image> {
-    let w = walk_path(path)?;
-    if let Some(img) = create_image(&w, path, Fill::Base(base, check), read_only)? {
-        return Ok(img);
-    }
-    open_existing(w, path, read_only)
+    create_image(walk_path(path)?, path, Fill::Base(base, check), read_only)
 }
 
 /// What a created image is filled with.
@@ -262,8 +256,8 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
     })
 }
 
-/// `--create`: `None` when the image exists (open it as usual).
-fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> Result<Option<Image>> {
+/// `--create`: an image that exists is opened as usual.
+fn create_image(w: Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> Result<Image> {
     let (dir, name) = (&w.parent, w.name.as_os_str());
     let shown = || crate::error::quoted(path);
     let tmp = temp_name(name);
@@ -300,7 +294,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             Err(e) => return Err(refuse_symlink(dir, &tmp, path, e)),
         }
         match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(_) => return Ok(None),
+            Ok(_) => return open_existing(w, path, read_only),
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys(shown(), e)),
         }
@@ -360,7 +354,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             Some(l) => (l, Some(lock_fd)),
             None => (lock_fd, None),
         };
-        return Ok(Some(Image {
+        return Ok(Image {
             fd,
             _lock: lock,
             _creating: creating,
@@ -370,10 +364,10 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             dir,
             name: tmp,
             given: path.to_path_buf(),
-            walked: w.path.clone(),
+            walked: w.path,
             unpublished: Some(name.to_os_string()),
             made,
-        }));
+        });
     }
 }
 

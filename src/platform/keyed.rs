@@ -165,24 +165,15 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
     Ok(first)
 }
 
-/// Runs `program` as [`posix::run_captured`] does (absolute path, argument
-/// vector, only `PATH`=[`posix::HELPER_PATH`] in the environment, output
-/// captured and bounded, killed with mount_md, named on standard error if
-/// it runs past [`posix::HELPER_NOTICE`]), with `key` as its standard input
-/// (`/dev/null` without one); answers its output. A failure is one error
-/// naming `what` (`cryptsetup open /dev/loop7`), with the helper's own lines.
+/// Runs `program` as [`posix::run_fed`] does, with `key` as its standard
+/// input (`/dev/null` without one); `what` names it in a failure
+/// (`cryptsetup open /dev/loop7`).
 pub fn run_checked(program: &Path, args: &[OsString], key: Option<&Key>, what: String) -> Result<String> {
     let stdin = match key {
         Some(k) => k.stdin()?,
         None => Stdio::null(),
     };
-    let done = posix::run_fed(program, args, stdin)?;
-    if !done.status.success() {
-        let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let lines = posix::output_lines(&done.output, &format!("{name}: "));
-        return Err(posix::helper_failed(what, done.status, &lines));
-    }
-    Ok(done.output)
+    posix::run_fed(program, args, stdin, what)
 }
 
 #[cfg(test)]

@@ -398,7 +398,7 @@ pub fn refuse_in_use<P: super::Platform + ?Sized>(
     let units = p.units(super::Which::All)?;
     let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
     match crate::template::in_use(id, &units, &mounts) {
-        Some(w) => Err(crate::error::Error::text(crate::error::quoted(base), w.text())),
+        Some(why) => Err(crate::error::Error::text(crate::error::quoted(base), why)),
         None => Ok(()),
     }
 }

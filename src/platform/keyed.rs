@@ -26,9 +26,6 @@ use std::process::Stdio;
 pub struct Secret(Vec<u8>);
 
 impl Secret {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Secret(bytes)
-    }
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
@@ -146,7 +143,7 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
         let mut line = String::new();
         let read = stdin.read_line(&mut line);
         let _ = tcsetattr(stdin.as_fd(), SetArg::TCSAFLUSH, &saved);
-        let secret = Secret::new(line.trim_end_matches(['\n', '\r']).as_bytes().to_vec());
+        let secret = Secret(line.trim_end_matches(['\n', '\r']).as_bytes().to_vec());
         let mut line = line.into_bytes();
         line.iter_mut().for_each(wipe);
         read.map_err(|e| crate::error::from_io("terminal", &e))?;
@@ -209,7 +206,7 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(cat(Some(&key)).as_bytes(), b"sekrit\0bytes");
         }
-        let pass = Key::Passphrase(Secret::new(b"correct horse".to_vec()));
+        let pass = Key::Passphrase(Secret(b"correct horse".to_vec()));
         assert_eq!(cat(Some(&pass)), "correct horse");
         assert_eq!(cat(None), "");
         let env = run_checked(Path::new("/usr/bin/env"), &[], Some(&pass), "env".into()).unwrap();

@@ -425,10 +425,9 @@ impl Image {
         if !self.created {
             return Ok(());
         }
-        let d = &self.dir;
-        if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        if let Ok(st) = fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
             if file_id(&st) == file_id(&self.stat) {
-                nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                nix::unistd::unlinkat(&self.dir, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
                     .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
             }
         }
@@ -451,14 +450,13 @@ impl Image {
 }
 
 fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> {
-    let d = dir;
     #[cfg(target_os = "linux")]
-    match nix::fcntl::renameat2(d, from, d, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
+    match nix::fcntl::renameat2(dir, from, dir, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
         Err(Errno::EINVAL | Errno::ENOSYS) => {}
         other => return other,
     }
-    linkat(d, from, d, to, AtFlags::empty())?;
-    nix::unistd::unlinkat(d, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
+    linkat(dir, from, dir, to, AtFlags::empty())?;
+    nix::unistd::unlinkat(dir, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
 }
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {

@@ -282,13 +282,10 @@ pub fn give_new_identity(
     Ok(Some(program))
 }
 
-/// The real system calls, on open files.
+/// The real system calls, on open files; stop signals are looked at
+/// between chunks ([`crate::platform::posix::pending_stop`]).
 #[derive(Debug, Default)]
-pub struct Kernel {
-    /// Whether stop signals are looked at between chunks
-    /// ([`crate::platform::posix::pending_stop`]).
-    pub watch_stop: bool,
-}
+pub struct Kernel {}
 
 impl CloneSys for Kernel {
     type F = std::os::fd::OwnedFd;
@@ -358,11 +355,7 @@ impl CloneSys for Kernel {
     }
 
     fn stop(&mut self) -> Option<&'static str> {
-        if self.watch_stop {
-            posix::pending_stop()
-        } else {
-            None
-        }
+        posix::pending_stop()
     }
 }
 

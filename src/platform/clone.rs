@@ -125,9 +125,7 @@ pub trait CloneSys {
     fn set_len(&mut self, f: &Self::F, len: u64) -> Result<(), Errno>;
     /// A stop signal that arrived meanwhile, by name (looked at between
     /// chunks of a copy).
-    fn stop(&mut self) -> Option<&'static str> {
-        None
-    }
+    fn stop(&mut self) -> Option<&'static str>;
 }
 
 /// What a copy moves per call: bounded, so that a stop signal is noticed

@@ -14,7 +14,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// How `--create` makes a missing image.
 pub use crate::request::CreateMode;
 
 /// A backing image, opened and locked; the lock lasts as long as this.

@@ -83,7 +83,7 @@ fn spawn_captured(
     let mut cmd = Command::new(program);
     cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(stdin);
     match to_its_end {
-        None => die_with_parent(&mut cmd),
+        None => super::sys::die_with_parent(&mut cmd),
         Some(keep) => super::sys::outlive_parent(&mut cmd, keep.to_vec()),
     }
     let shown = || program.display().to_string();

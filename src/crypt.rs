@@ -257,14 +257,6 @@ pub fn luks_close_argv(name: &str) -> Vec<OsString> {
     words(&["close", name])
 }
 
-/// `cryptsetup resize`: the target `name` grown to all of its (grown)
-/// device. LUKS2 needs the volume key: from the kernel keyring where
-/// `open` left it, else from the key on standard input (`keyed`).
-pub fn luks_resize_argv(name: &str, keyed: bool) -> Vec<OsString> {
-    let key: &[&str] = if keyed { &["--key-file", "-"] } else { &[] };
-    words(&[&["resize"], key, &[name]].concat())
-}
-
 /// How geli gets the key: a key file on standard input and no passphrase
 /// (`-P`/`-p`), or a passphrase on standard input and no key file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,8 +428,6 @@ mod tests {
             ["open", "--type", "luks2", "--key-file", "-", "--readonly", "/dev/loop7", "mount_md-00"]
         );
         assert_eq!(strs(&luks_close_argv("mount_md-00")), ["close", "mount_md-00"]);
-        assert_eq!(strs(&luks_resize_argv("n", true)), ["resize", "--key-file", "-", "n"]);
-        assert_eq!(strs(&luks_resize_argv("n", false)), ["resize", "n"]);
     }
 
     #[test]

@@ -429,13 +429,4 @@ mod tests {
         );
         assert_eq!(strs(&luks_close_argv("mount_md-00")), ["close", "mount_md-00"]);
     }
-
-    #[test]
-    fn geli_argvs_read_the_key_from_stdin() {
-        // With a key file: tests/freebsd_double/crypt.rs reads them in -N -X.
-        assert_eq!(strs(&geli_init_argv("md3", GeliKey::Passphrase))[9..], ["-J", "-", "md3"]);
-        assert_eq!(strs(&geli_attach_argv("md3", GeliKey::Passphrase, true)), ["attach", "-j", "-", "-r", "md3"]);
-        assert_eq!(strs(&geli_detach_argv(&geli_provider("md3"))), ["detach", "md3.eli"]);
-        assert_eq!(strs(&geli_resize_argv("md3", 1048576)), ["resize", "-s", "1048576", "md3"]);
-    }
 }

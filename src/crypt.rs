@@ -1,6 +1,6 @@
 //! The crypt layer (`--encrypt`): what sits between the attached unit and
 //! the file system, as pure functions — the names mount_md gives it, the
-//! rules a key file must meet, how a crypt header is recognised, and the
+//! rules a key file must meet, how a LUKS header is recognised, and the
 //! argument vectors of the two tools that do the work:
 //!
 //! * Linux: cryptsetup(8) with a LUKS2 header, a device-mapper target named
@@ -223,25 +223,6 @@ pub fn luks_version(buf: &[u8]) -> Option<u16> {
     (buf.len() >= 8 && buf.starts_with(LUKS_MAGIC)).then(|| u16::from_be_bytes([buf[6], buf[7]]))
 }
 
-/// geli's magic, the first field of its metadata in the provider's last
-/// sector (sys/geom/eli/g_eli.h `G_ELI_MAGIC`, read by geom_eli.c
-/// `eli_metadata_read` through `g_metadata_read`).
-pub const GELI_MAGIC: &[u8] = b"GEOM::ELI";
-
-/// Whether the last sector `sector` of a unit holds geli metadata.
-pub fn geli_metadata(sector: &[u8]) -> bool {
-    sector.starts_with(GELI_MAGIC) && sector.get(GELI_MAGIC.len()) == Some(&0)
-}
-
-/// Whether the header that opens `--encrypt=scheme` is there: LUKS2 at the
-/// start (`start`), geli in the last sector (`last`).
-pub fn has_header(scheme: Scheme, start: &[u8], last: &[u8]) -> bool {
-    match scheme {
-        Scheme::Luks2 => luks_version(start) == Some(2),
-        Scheme::Geli => geli_metadata(last),
-    }
-}
-
 /// `cryptsetup luksFormat`: a LUKS2 header on `device`, the key read from
 /// standard input. `--batch-mode`: no question on a terminal (mount_md
 /// only formats what it created, or what `--reformat` names).
@@ -274,14 +255,6 @@ pub fn luks_test_key_argv(device: &Path) -> Vec<OsString> {
 
 pub fn luks_close_argv(name: &str) -> Vec<OsString> {
     words(&["close", name])
-}
-
-/// `cryptsetup resize`: the target `name` grown to all of its (grown)
-/// device. LUKS2 needs the volume key: from the kernel keyring where
-/// `open` left it, else from the key on standard input (`keyed`).
-pub fn luks_resize_argv(name: &str, keyed: bool) -> Vec<OsString> {
-    let key: &[&str] = if keyed { &["--key-file", "-"] } else { &[] };
-    words(&[&["resize"], key, &[name]].concat())
 }
 
 /// How geli gets the key: a key file on standard input and no passphrase
@@ -424,13 +397,6 @@ mod tests {
         assert_eq!(luks_version(&luks2), Some(2));
         assert_eq!(luks_version(b"LUKS\xba\xbe\x00\x01"), Some(1));
         assert_eq!(luks_version(b"LUKS\xba"), None);
-        assert!(has_header(Scheme::Luks2, &luks2, &[]));
-        assert!(!has_header(Scheme::Luks2, b"LUKS\xba\xbe\x00\x01", &[]));
-        let mut eli = b"GEOM::ELI\0".to_vec();
-        eli.resize(512, 0);
-        assert!(has_header(Scheme::Geli, &[], &eli));
-        assert!(!has_header(Scheme::Geli, &luks2, &[0; 512]));
-        assert!(!geli_metadata(b"GEOM::ELIX"));
     }
 
     #[test]
@@ -462,16 +428,5 @@ mod tests {
             ["open", "--type", "luks2", "--key-file", "-", "--readonly", "/dev/loop7", "mount_md-00"]
         );
         assert_eq!(strs(&luks_close_argv("mount_md-00")), ["close", "mount_md-00"]);
-        assert_eq!(strs(&luks_resize_argv("n", true)), ["resize", "--key-file", "-", "n"]);
-        assert_eq!(strs(&luks_resize_argv("n", false)), ["resize", "n"]);
-    }
-
-    #[test]
-    fn geli_argvs_read_the_key_from_stdin() {
-        // With a key file: tests/freebsd_double/crypt.rs reads them in -N -X.
-        assert_eq!(strs(&geli_init_argv("md3", GeliKey::Passphrase))[9..], ["-J", "-", "md3"]);
-        assert_eq!(strs(&geli_attach_argv("md3", GeliKey::Passphrase, true)), ["attach", "-j", "-", "-r", "md3"]);
-        assert_eq!(strs(&geli_detach_argv(&geli_provider("md3"))), ["detach", "md3.eli"]);
-        assert_eq!(strs(&geli_resize_argv("md3", 1048576)), ["resize", "-s", "1048576", "md3"]);
     }
 }

@@ -46,38 +46,20 @@ pub fn smaller_than_base(base: &std::path::Path, base_len: u64, size: Option<u64
     ))
 }
 
-/// A unit that has the base attached read-write, and where it is mounted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Writer {
-    /// `/dev/loop3`, `/dev/md3`.
-    pub node: PathBuf,
-    /// Where its file system is mounted (none: attached, not mounted; it
-    /// can still be written through the device).
-    pub mounted_on: Vec<PathBuf>,
-}
-
-impl Writer {
-    /// The message after `<base>: `.
-    pub fn text(&self) -> String {
-        let where_ = match self.mounted_on.as_slice() {
-            [] => "not mounted".to_string(),
-            on => format!("mounted on {}", on.iter().map(|p| crate::error::quoted(p)).collect::<Vec<_>>().join(", ")),
-        };
-        format!(
-            "is attached read-write as {} ({where_}): a copy of it could be torn; detach it or attach it read-only first",
-            self.node.display()
-        )
-    }
-}
-
-/// The first unit (as the kernel reports them) that has the file `base`
-/// attached read-write, by mount_md or any other tool, with where it is
-/// mounted ([`MountRec::belongs_to`]). A base attached read-only
-/// is fine: nothing can change it while it is copied.
-pub fn in_use(base: FileId, units: &[UnitInfo], mounts: &[MountRec]) -> Option<Writer> {
+/// Why `base` may not be copied now (the message after `<base>: `), or
+/// `None`: the first unit (as the kernel reports them) that has the file
+/// attached read-write, by mount_md or any other tool, and where it is
+/// mounted ([`MountRec::belongs_to`]; not mounted, it can still be written
+/// through the device). A base attached read-only is fine: nothing can
+/// change it while it is copied.
+pub fn in_use(base: FileId, units: &[UnitInfo], mounts: &[MountRec]) -> Option<String> {
     let u = units.iter().find(|u| u.backing == Some(base) && !u.device.read_only)?;
-    let mounted_on = mounts.iter().filter(|m| m.belongs_to(u)).map(|m| m.on.clone()).collect();
-    Some(Writer { node: u.device.path.clone(), mounted_on })
+    let on: Vec<String> = mounts.iter().filter(|m| m.belongs_to(u)).map(|m| crate::error::quoted(&m.on)).collect();
+    let where_ = if on.is_empty() { "not mounted".to_string() } else { format!("mounted on {}", on.join(", ")) };
+    Some(format!(
+        "is attached read-write as {} ({where_}): a copy of it could be torn; detach it or attach it read-only first",
+        u.device.path.display()
+    ))
 }
 
 /// How a copy of a base gets its own file system identity, so that base
@@ -168,11 +150,11 @@ mod tests {
         let mounts = [mount(0x703, "/j/base"), mount(0x700, "/elsewhere")];
         let w = in_use(base, &units, &mounts).unwrap();
         // Its message whole is tests/freebsd_double/template.rs's.
-        assert_eq!(w, Writer { node: "/dev/loop3".into(), mounted_on: vec!["/j/base".into()] });
+        assert!(w.contains(" /dev/loop3 (mounted on /j/base):"), "{w}");
         // Another tool's unit counts the same, mounted or not.
         let units = [unit(5, 42, false, Owner::Foreign)];
         let w = in_use(base, &units, &[]).unwrap();
-        assert!(w.text().contains("/dev/loop5 (not mounted)"), "{}", w.text());
+        assert!(w.contains("/dev/loop5 (not mounted)"), "{w}");
     }
 
     #[test]

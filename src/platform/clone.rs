@@ -125,9 +125,7 @@ pub trait CloneSys {
     fn set_len(&mut self, f: &Self::F, len: u64) -> Result<(), Errno>;
     /// A stop signal that arrived meanwhile, by name (looked at between
     /// chunks of a copy).
-    fn stop(&mut self) -> Option<&'static str> {
-        None
-    }
+    fn stop(&mut self) -> Option<&'static str>;
 }
 
 /// What a copy moves per call: bounded, so that a stop signal is noticed
@@ -278,21 +276,14 @@ pub fn give_new_identity(
     let path = find(program)?;
     let mut argv: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
     argv.push(device.as_os_str().to_os_string());
-    let done = posix::run_captured(&path, &argv, false)?;
-    if done.status.success() {
-        return Ok(Some(program));
-    }
-    let lines = posix::output_lines(&done.output, &format!("{program}: "));
-    Err(posix::helper_failed(format!("{program} on {image}"), done.status, &lines))
+    posix::run_fed(&path, &argv, std::process::Stdio::null(), format!("{program} on {image}"))?;
+    Ok(Some(program))
 }
 
-/// The real system calls, on open files.
+/// The real system calls, on open files; stop signals are looked at
+/// between chunks ([`crate::platform::posix::pending_stop`]).
 #[derive(Debug, Default)]
-pub struct Kernel {
-    /// Whether stop signals are looked at between chunks
-    /// ([`crate::platform::posix::pending_stop`]).
-    pub watch_stop: bool,
-}
+pub struct Kernel {}
 
 impl CloneSys for Kernel {
     type F = std::os::fd::OwnedFd;
@@ -362,11 +353,7 @@ impl CloneSys for Kernel {
     }
 
     fn stop(&mut self) -> Option<&'static str> {
-        if self.watch_stop {
-            posix::pending_stop()
-        } else {
-            None
-        }
+        posix::pending_stop()
     }
 }
 
@@ -402,7 +389,7 @@ pub fn refuse_in_use<P: super::Platform + ?Sized>(
     let units = p.units(super::Which::All)?;
     let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
     match crate::template::in_use(id, &units, &mounts) {
-        Some(w) => Err(crate::error::Error::text(crate::error::quoted(base), w.text())),
+        Some(why) => Err(crate::error::Error::text(crate::error::quoted(base), why)),
         None => Ok(()),
     }
 }

@@ -1,11 +1,9 @@
 //! Allocating an image's bytes, the same for `--create=reserve` and for
-//! `-r`'s new tail on Linux and FreeBSD ([`reserve`]: `fallocate` on
-//! Linux, `posix_fallocate` on FreeBSD, or zeros written, with a progress
-//! line on a terminal, where the file system cannot preallocate), so the space
-//! the bigger image promises is there where zeros are stored as data. On
-//! ZFS it is not (copy-on-write allocates anew at every write, and
-//! compression stores zeros as holes; `--create=reserve` is refused there,
-//! see `posix::NO_RESERVE_ON_ZFS`): the grown tail is written, not held.
+//! `-r`'s new tail on Linux and FreeBSD ([`reserve`]), so the space the
+//! bigger image promises is there where zeros are stored as data. On ZFS
+//! it is not (copy-on-write allocates anew at every write, and compression
+//! stores zeros as holes; `--create=reserve` is refused there, see
+//! `posix::NO_RESERVE_ON_ZFS`): the grown tail is written, not held.
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use std::os::fd::OwnedFd;

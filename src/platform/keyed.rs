@@ -26,9 +26,6 @@ use std::process::Stdio;
 pub struct Secret(Vec<u8>);
 
 impl Secret {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Secret(bytes)
-    }
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
@@ -146,7 +143,7 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
         let mut line = String::new();
         let read = stdin.read_line(&mut line);
         let _ = tcsetattr(stdin.as_fd(), SetArg::TCSAFLUSH, &saved);
-        let secret = Secret::new(line.trim_end_matches(['\n', '\r']).as_bytes().to_vec());
+        let secret = Secret(line.trim_end_matches(['\n', '\r']).as_bytes().to_vec());
         let mut line = line.into_bytes();
         line.iter_mut().for_each(wipe);
         read.map_err(|e| crate::error::from_io("terminal", &e))?;
@@ -165,24 +162,15 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
     Ok(first)
 }
 
-/// Runs `program` as [`posix::run_captured`] does (absolute path, argument
-/// vector, only `PATH`=[`posix::HELPER_PATH`] in the environment, output
-/// captured and bounded, killed with mount_md, named on standard error if
-/// it runs past [`posix::HELPER_NOTICE`]), with `key` as its standard input
-/// (`/dev/null` without one); answers its output. A failure is one error
-/// naming `what` (`cryptsetup open /dev/loop7`), with the helper's own lines.
+/// Runs `program` as [`posix::run_fed`] does, with `key` as its standard
+/// input (`/dev/null` without one); `what` names it in a failure
+/// (`cryptsetup open /dev/loop7`).
 pub fn run_checked(program: &Path, args: &[OsString], key: Option<&Key>, what: String) -> Result<String> {
     let stdin = match key {
         Some(k) => k.stdin()?,
         None => Stdio::null(),
     };
-    let done = posix::run_fed(program, args, stdin)?;
-    if !done.status.success() {
-        let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let lines = posix::output_lines(&done.output, &format!("{name}: "));
-        return Err(posix::helper_failed(what, done.status, &lines));
-    }
-    Ok(done.output)
+    posix::run_fed(program, args, stdin, what)
 }
 
 #[cfg(test)]
@@ -218,7 +206,7 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(cat(Some(&key)).as_bytes(), b"sekrit\0bytes");
         }
-        let pass = Key::Passphrase(Secret::new(b"correct horse".to_vec()));
+        let pass = Key::Passphrase(Secret(b"correct horse".to_vec()));
         assert_eq!(cat(Some(&pass)), "correct horse");
         assert_eq!(cat(None), "");
         let env = run_checked(Path::new("/usr/bin/env"), &[], Some(&pass), "env".into()).unwrap();

@@ -32,10 +32,8 @@ fn minimum_size(fstype: &str) -> Option<u64> {
     match fstype {
         "ext2" | "ext3" | "ext4" => Some(100 << 10),
         "xfs" => {
-            let prog = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"]
-                .iter()
-                .map(|d| std::path::Path::new(d).join("mkfs.xfs"))
-                .find(|p| p.is_file());
+            let prog =
+                posix::HELPER_PATH.split(':').map(|d| std::path::Path::new(d).join("mkfs.xfs")).find(|p| p.is_file());
             let version = prog.and_then(|p| posix::run_captured(&p, &["-V".into()], false).ok());
             Some(version.map_or(16 << 20, |out| xfs_minimum(&out.output)))
         }

@@ -14,7 +14,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// How `--create` makes a missing image.
 pub use crate::request::CreateMode;
 
 /// A backing image, opened and locked; the lock lasts as long as this.
@@ -139,12 +138,10 @@ pub(super) fn say_now(text: &str) {
 /// serialised per directory by a `flock` of the directory.
 pub fn open_image(path: &Path, create: Option<(u64, CreateMode)>, read_only: bool) -> Result<Image> {
     let w = walk_path(path)?;
-    if let Some((size, mode)) = create {
-        if let Some(img) = create_image(&w, path, Fill::Allocate(size, mode), read_only)? {
-            return Ok(img);
-        }
+    match create {
+        Some((size, mode)) => create_image(w, path, Fill::Allocate(size, mode), read_only),
+        None => open_existing(w, path, read_only),
     }
-    open_existing(w, path, read_only)
 }
 
 /// Takes the lock [`open_image`] takes on the file `id` (the one a unit
@@ -179,11 +176,7 @@ pub fn open_image_from(
     read_only: bool,
     check: &mut dyn FnMut(crate::platform::FileId) -> Result<()>,
 ) -> Result<Image> {
-    let w = walk_path(path)?;
-    if let Some(img) = create_image(&w, path, Fill::Base(base, check), read_only)? {
-        return Ok(img);
-    }
-    open_existing(w, path, read_only)
+    create_image(walk_path(path)?, path, Fill::Base(base, check), read_only)
 }
 
 /// What a created image is filled with.
@@ -262,8 +255,8 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
     })
 }
 
-/// `--create`: `None` when the image exists (open it as usual).
-fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> Result<Option<Image>> {
+/// `--create`: an image that exists is opened as usual.
+fn create_image(w: Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> Result<Image> {
     let (dir, name) = (&w.parent, w.name.as_os_str());
     let shown = || crate::error::quoted(path);
     let tmp = temp_name(name);
@@ -300,7 +293,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             Err(e) => return Err(refuse_symlink(dir, &tmp, path, e)),
         }
         match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(_) => return Ok(None),
+            Ok(_) => return open_existing(w, path, read_only),
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys(shown(), e)),
         }
@@ -343,7 +336,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
                     None
                 }
                 (Fill::Base(..), Some((base, policy))) => {
-                    let mut k = crate::platform::clone::Kernel { watch_stop: true };
+                    let mut k = crate::platform::clone::Kernel {};
                     let made = crate::platform::clone::make_from_base(&mut k, &base.fd, &lock_fd, *policy)
                         .map_err(|f| Error::text(shown(), f.text()))?;
                     Some(made)
@@ -360,7 +353,7 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             Some(l) => (l, Some(lock_fd)),
             None => (lock_fd, None),
         };
-        return Ok(Some(Image {
+        return Ok(Image {
             fd,
             _lock: lock,
             _creating: creating,
@@ -370,10 +363,10 @@ fn create_image(w: &Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) ->
             dir,
             name: tmp,
             given: path.to_path_buf(),
-            walked: w.path.clone(),
+            walked: w.path,
             unpublished: Some(name.to_os_string()),
             made,
-        }));
+        });
     }
 }
 
@@ -431,10 +424,9 @@ impl Image {
         if !self.created {
             return Ok(());
         }
-        let d = &self.dir;
-        if let Ok(st) = fstatat(d, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        if let Ok(st) = fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
             if file_id(&st) == file_id(&self.stat) {
-                nix::unistd::unlinkat(d, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                nix::unistd::unlinkat(&self.dir, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
                     .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
             }
         }
@@ -457,14 +449,13 @@ impl Image {
 }
 
 fn rename_noreplace(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> nix::Result<()> {
-    let d = dir;
     #[cfg(target_os = "linux")]
-    match nix::fcntl::renameat2(d, from, d, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
+    match nix::fcntl::renameat2(dir, from, dir, to, nix::fcntl::RenameFlags::RENAME_NOREPLACE) {
         Err(Errno::EINVAL | Errno::ENOSYS) => {}
         other => return other,
     }
-    linkat(d, from, d, to, AtFlags::empty())?;
-    nix::unistd::unlinkat(d, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
+    linkat(dir, from, dir, to, AtFlags::empty())?;
+    nix::unistd::unlinkat(dir, from, nix::unistd::UnlinkatFlags::NoRemoveDir)
 }
 
 fn allocate(fd: &OwnedFd, size: u64, mode: CreateMode, what: &str) -> nix::Result<()> {

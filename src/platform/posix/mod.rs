@@ -28,5 +28,4 @@ pub use setid::*;
 pub use signals::*;
 pub use skeleton::*;
 pub use spawn::*;
-pub use sys::die_with_parent;
 pub use walk::*;

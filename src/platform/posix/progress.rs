@@ -89,17 +89,14 @@ pub fn end() {
 
 /// The line of a helper program that counts no bytes (a check, a grow):
 /// the time it has run, from a thread of its own while it runs.
-pub struct Ticker {
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub struct Ticker(Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>);
 
 impl Ticker {
     /// Starts the line for `what` (`e2fsck -p /dev/loop3`); a no-op when
     /// the line is off.
     pub fn start(what: &str) -> Ticker {
         if !ON.load(Ordering::Relaxed) {
-            return Ticker { stop: None, thread: None };
+            return Ticker(None);
         }
         let prog = STATE.lock().map(|s| s.0.clone()).unwrap_or_default();
         let mut meter = meter(format!("{prog}: {what}"), None);
@@ -116,15 +113,15 @@ impl Ticker {
                 say(&text);
             }
         });
-        Ticker { stop: Some(stop), thread: Some(thread) }
+        Ticker(Some((stop, thread)))
     }
 }
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some((stop, thread)) = self.0.take() {
+            drop(stop);
+            let _ = thread.join();
         }
     }
 }

@@ -7,7 +7,7 @@ use super::sys::STOP_SIGNALS;
 /// arrives is noticed between steps ([`pending_stop`]) and the run undoes
 /// what it did instead of dying half-way (a mounted disk half-copied, an
 /// image grown under a file system that was not). The helpers inherit the
-/// hold (see [`super::die_with_parent`]) and finish their step; SIGKILL still
+/// hold (see `sys::die_with_parent`) and finish their step; SIGKILL still
 /// ends everything, and the helpers with it.
 pub fn hold_stop_signals() {
     super::sys::block(&super::sys::stop_set(), false);

@@ -41,9 +41,17 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
 }
 
 /// [`run_captured`] with `stdin` as the helper's standard input (a key
-/// for cryptsetup or geli, [`crate::platform::keyed`]), output captured.
-pub fn run_fed(program: &Path, args: &[OsString], stdin: std::process::Stdio) -> Result<Captured> {
-    spawn_captured(program, args, false, HELPER_NOTICE, |text| say_now(&text), stdin, None)
+/// for cryptsetup or geli, [`crate::platform::keyed`]); answers its
+/// output. A failure is one error naming `what` ([`helper_failed`]), with
+/// the helper's own lines, its name taken off their start.
+pub fn run_fed(program: &Path, args: &[OsString], stdin: std::process::Stdio, what: String) -> Result<String> {
+    let done = spawn_captured(program, args, false, HELPER_NOTICE, |text| say_now(&text), stdin, None)?;
+    if !done.status.success() {
+        let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let lines = output_lines(&done.output, &format!("{name}: "));
+        return Err(helper_failed(what, done.status, &lines));
+    }
+    Ok(done.output)
 }
 
 /// [`run_captured`] for a helper that must not be cut short because
@@ -75,7 +83,7 @@ fn spawn_captured(
     let mut cmd = Command::new(program);
     cmd.args(args).env_clear().env("PATH", HELPER_PATH).stdin(stdin);
     match to_its_end {
-        None => die_with_parent(&mut cmd),
+        None => super::sys::die_with_parent(&mut cmd),
         Some(keep) => super::sys::outlive_parent(&mut cmd, keep.to_vec()),
     }
     let shown = || program.display().to_string();

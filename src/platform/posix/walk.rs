@@ -191,9 +191,9 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
         };
         shown.push(&name);
         let link = |dir: &OwnedFd| fstatat(dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok().filter(is_link);
-        let found = if todo.is_empty() {
+        let link_st = if todo.is_empty() {
             match link(&dir) {
-                Some(st) if follow => Some(st),
+                Some(st) if follow => st,
                 _ => {
                     let path = if followed == 0 { path.to_path_buf() } else { shown };
                     return Ok(Walked { parent: dir, name, path, followed });
@@ -206,12 +206,11 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
                     continue;
                 }
                 Err(e) => match link(&dir) {
-                    Some(st) if follow => Some(st),
+                    Some(st) if follow => st,
                     _ => return Err(refuse_symlink(&dir, name.as_os_str(), &shown, e)),
                 },
             }
         };
-        let Some(link_st) = found else { continue };
         // The link's owner (above), the directory's owner and mode, and the
         // target are three calls: once the rule holds, only root or the
         // caller could swap the link in between, and they are trusted.

@@ -12,8 +12,6 @@ use super::geom::{blocks, parse_mode, tag};
 pub struct EliProvider {
     /// `md3.eli`.
     pub name: String,
-    /// `<mediasize>`, bytes.
-    pub mediasize: Option<u64>,
     /// `<mode>rXwYeZ</mode>`: a mount holds it open.
     pub access: Option<(u32, u32, u32)>,
 }
@@ -34,11 +32,7 @@ pub fn eli_providers(xml: impl AsRef<[u8]>) -> Vec<EliProvider> {
     blocks(class, "<provider id=", "</provider>")
         .filter_map(|p| {
             let name = tag(p, "name").filter(|n| on_md(n))?;
-            Some(EliProvider {
-                name: name.to_string(),
-                mediasize: tag(p, "mediasize").and_then(|v| v.trim().parse().ok()),
-                access: tag(p, "mode").and_then(parse_mode),
-            })
+            Some(EliProvider { name: name.to_string(), access: tag(p, "mode").and_then(parse_mode) })
         })
         .collect()
 }
@@ -73,7 +67,7 @@ mod tests {
     #[test]
     fn finds_the_eli_providers_on_md_units() {
         let all = eli_providers(XML);
-        assert_eq!(all, [EliProvider { name: "md3.eli".into(), mediasize: Some(67104768), access: Some((1, 1, 0)) }]);
+        assert_eq!(all, [EliProvider { name: "md3.eli".into(), access: Some((1, 1, 0)) }]);
         assert_eq!((on_unit(&all, 3), on_unit(&all, 13)), (Some(&all[0]), None));
         assert_eq!(eli_providers("<mesh></mesh>"), []);
         let on_ada = XML.replace("md3.eli", "ada0p3.eli");

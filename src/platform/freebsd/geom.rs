@@ -43,8 +43,6 @@ pub use crate::unit::FileId;
 pub struct MdUnit {
     pub unit: u32,
     pub md_type: Option<c_uint>,
-    /// `<length>`, bytes.
-    pub mediasize: Option<u64>,
     /// `<access>read-only</access>`.
     pub read_only: Option<bool>,
     /// `<ident>`, vnode units only.
@@ -159,7 +157,6 @@ pub fn parse_confxml(xml: impl AsRef<[u8]>) -> Vec<MdUnit> {
         units.push(MdUnit {
             unit,
             md_type: tag(config, "type").and_then(type_from_name),
-            mediasize: tag(config, "length").or_else(|| tag(p, "mediasize")).and_then(|v| v.trim().parse().ok()),
             read_only: tag(config, "access").map(|a| a == "read-only"),
             ident: tag(config, "ident").map(|i| String::from_utf8_lossy(&unescape(i)).into_owned()),
             file: tag(config, "file").map(|f| PathBuf::from(OsString::from_vec(unescape(f)))),

@@ -4,7 +4,7 @@
 //! mounted from where, and can fail any operation once.
 //!
 //! Operations that change something go to [`Recorder::calls`]; questions
-//! (open, stat, query, ident, the unit and mount lists) to
+//! (open, query, ident, the unit and mount lists, a mount's device name) to
 //! [`Recorder::asked`].
 use super::abi::{MD_READONLY, MD_VNODE};
 use super::geom::{vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
@@ -66,7 +66,6 @@ pub enum SysCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Asked {
     OpenImage(PathBuf),
-    Stat(PathBuf),
     Query(u32),
     Ident(u32),
     /// `list_units`: a read of `kern.geom.confxml`.
@@ -392,7 +391,6 @@ impl MdSys for Recorder {
             out.push(MdUnit {
                 unit,
                 md_type: Some(u.md_type),
-                mediasize: Some(u.mediasize),
                 read_only: Some(u.read_only),
                 ident: if self.no_idents { None } else { u.file.as_ref().map(|(_, id)| vnode_ident(*id)) },
                 file: u.file.as_ref().map(|(p, _)| p.clone()),

@@ -152,7 +152,6 @@ impl MdSys for Model {
         let k = self.0.borrow();
         let layers = k.geli.attached.iter().map(|(name, e)| mount_md::platform::freebsd::eli::EliProvider {
             name: format!("{name}.eli"),
-            mediasize: Some(e.mediasize),
             access: Some((e.open, e.open, e.open)),
         });
         Ok(layers.collect())

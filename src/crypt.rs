@@ -133,16 +133,6 @@ impl Kdf {
             }
         }
     }
-
-    /// As `--kdf=` takes it (for `-N` and messages).
-    pub fn shown(&self) -> String {
-        match *self {
-            Kdf::Argon2 { id, memory_kib, time_ms } => {
-                format!("{}:{memory_kib}k:{time_ms}", if id { "argon2id" } else { "argon2i" })
-            }
-            Kdf::Pbkdf2 { time_ms } => format!("pbkdf2:{time_ms}"),
-        }
-    }
 }
 
 /// What every device-mapper name mount_md gives begins with.
@@ -294,13 +284,6 @@ pub fn geli_detach_argv(eli: &str) -> Vec<OsString> {
     words(&["detach", eli])
 }
 
-/// `geli resize -s OLDSIZE provider`: moves the metadata from the last
-/// sector of the old size to the last sector of the unit now (geom_eli.c
-/// `eli_resize`).
-pub fn geli_resize_argv(provider: &str, old_size: u64) -> Vec<OsString> {
-    words(&["resize", "-s", &old_size.to_string(), provider])
-}
-
 /// What `-N` and `-X` say the crypt step runs on `device` (`/dev/loop?`,
 /// `/dev/md3`) for `mount_point`: the argument vectors, and where the key
 /// comes from (never the key).
@@ -340,7 +323,7 @@ mod tests {
     fn kdf_forms() {
         assert_eq!(Kdf::parse("argon2id:65536:200"), Ok(Kdf::Argon2 { id: true, memory_kib: 65536, time_ms: 200 }));
         assert_eq!(Kdf::parse("argon2i:64m:50"), Ok(Kdf::Argon2 { id: false, memory_kib: 65536, time_ms: 50 }));
-        assert_eq!(Kdf::parse("argon2id:1g:1000").unwrap().shown(), "argon2id:1048576k:1000");
+        assert_eq!(Kdf::parse("argon2id:1g:1000"), Ok(Kdf::Argon2 { id: true, memory_kib: 1 << 20, time_ms: 1000 }));
         assert_eq!(Kdf::parse("pbkdf2:100"), Ok(Kdf::Pbkdf2 { time_ms: 100 }));
         for bad in ["", "argon2id", "argon2id:64m", "argon2id:16:100", "argon2id:5g:100", "argon2id:64m:0"] {
             assert!(Kdf::parse(bad).is_err(), "{bad}");

@@ -5,6 +5,7 @@
 //! the unit.
 use crate::support::freebsd::c;
 use crate::support::*;
+use mount_md::crypt::Kdf;
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
 use mount_md::platform::freebsd::requests::IoValue;
 use nix::errno::Errno;
@@ -133,5 +134,5 @@ fn option_rules() {
     .unwrap();
     let e = r.encrypt.unwrap();
     assert_eq!(e.key_file, Some(PathBuf::from("/etc/k")));
-    assert_eq!(e.kdf.unwrap().shown(), "argon2id:65536k:200");
+    assert_eq!(e.kdf, Some(Kdf::Argon2 { id: true, memory_kib: 65536, time_ms: 200 }));
 }

@@ -51,8 +51,6 @@ pub struct Made {
     pub method: Method,
     /// Bytes of data the copy moved (0 for a clone).
     pub copied: u64,
-    /// The base's length, which the new image now has.
-    pub len: u64,
     pub took: Duration,
 }
 
@@ -151,9 +149,8 @@ fn no_kernel_copy(e: Errno) -> bool {
 /// holds part of it: the caller removes it.
 pub fn make_from_base<S: CloneSys>(sys: &mut S, from: &S::F, to: &S::F, policy: Policy) -> Result<Made, Failed> {
     let started = Instant::now();
-    let len = sys.len(from).map_err(|e| Failed::Io("fstat", e))?;
     let why = match sys.clone_file(from, to) {
-        Ok(()) => return Ok(Made { method: Method::Clone, copied: 0, len, took: started.elapsed() }),
+        Ok(()) => return Ok(Made { method: Method::Clone, copied: 0, took: started.elapsed() }),
         Err(e) if no_clone_here(e) => e,
         Err(e) => return Err(Failed::Io("clone", e)),
     };
@@ -163,13 +160,14 @@ pub fn make_from_base<S: CloneSys>(sys: &mut S, from: &S::F, to: &S::F, policy: 
     }
     // A copy that clones never falls back to read and write (`plain_ok`
     // is false), and `--clone=require` without one stopped above.
+    let len = sys.len(from).map_err(|e| Failed::Io("fstat", e))?;
     let (copied, kernel) = copy_data(sys, from, to, len, !clones)?;
     let (method, copied) = match (clones, kernel) {
         (true, _) => (Method::Clone, 0),
         (false, true) => (Method::KernelCopy, copied),
         (false, false) => (Method::PlainCopy, copied),
     };
-    Ok(Made { method, copied, len, took: started.elapsed() })
+    Ok(Made { method, copied, took: started.elapsed() })
 }
 
 /// Copies each data segment of `from` (up to `len`) to the same offset of
@@ -510,7 +508,7 @@ mod tests {
     fn a_clone_first() {
         let mut m = mem();
         let made = make_from_base(&mut m, &0, &1, Policy::Require).unwrap();
-        assert_eq!((made.method, made.copied, made.len), (Method::Clone, 0, 64 << 20));
+        assert_eq!((made.method, made.copied, m.files[1].len), (Method::Clone, 0, 64 << 20));
         assert_eq!(m.calls, ["clone"]);
         same(&m);
     }

@@ -124,7 +124,7 @@ fn clone_on(fstype: &str) {
     let before = used(&dir);
     let made = make_from_base(&mut Kernel::default(), &open(&b, false), &open(&c, true), Policy::Require).unwrap();
     eprintln!("{fstype}: {}", made.line());
-    assert_eq!((made.method, made.copied, made.len), (Method::Clone, 0, GIB));
+    assert_eq!((made.method, made.copied), (Method::Clone, 0));
     assert_eq!(std::fs::metadata(&c).unwrap().len(), GIB);
     assert!(same_bytes(&c, &pieces));
     // Every data extent is shared with the base, and the host's space
@@ -171,7 +171,8 @@ fn an_ext4_host_copies_keeping_holes() {
     std::fs::remove_file(&c).unwrap();
     let made = make_from_base(&mut Kernel::default(), &open(&b, false), &open(&c, true), Policy::Auto).unwrap();
     eprintln!("ext4: {}", made.line());
-    assert_eq!((made.method, made.copied, made.len), (Method::KernelCopy, 32 * MIB, GIB));
+    assert_eq!((made.method, made.copied), (Method::KernelCopy, 32 * MIB));
+    assert_eq!(std::fs::metadata(&c).unwrap().len(), GIB);
     assert!(same_bytes(&c, &pieces));
     let (bb, cb) = (std::fs::metadata(&b).unwrap().blocks(), std::fs::metadata(&c).unwrap().blocks());
     assert!(cb * 512 <= 33 * MIB, "holes kept: the copy has {cb} blocks, the base {bb}");

@@ -575,7 +575,7 @@ impl MdSys for Model {
             use mount_md::platform::clone::{Made, Method};
             let method = if clones { Method::Clone } else { Method::KernelCopy };
             let copied = if clones { 0 } else { base.size };
-            made = Some(Made { method, copied, len: base.size, took: std::time::Duration::from_millis(1) });
+            made = Some(Made { method, copied, took: std::time::Duration::from_millis(1) });
             k.next_ino += 1;
             let id = FileId { dev: k.host.dev(), ino: k.next_ino };
             let tmp = o.path.with_file_name(posix::temp_name(o.path.file_name().unwrap_or_default()));

@@ -293,7 +293,12 @@ fn create_image(w: Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> 
             Err(e) => return Err(refuse_symlink(dir, &tmp, path, e)),
         }
         match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(_) => return open_existing(w, path, read_only),
+            Ok(_) => {
+                // Opened as usual, without holding up the directory's
+                // other creators while it waits for the image's lock.
+                drop(dir_lock);
+                return open_existing(w, path, read_only);
+            }
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys(shown(), e)),
         }

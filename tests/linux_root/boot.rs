@@ -332,6 +332,62 @@ fn a_held_lock_is_a_bounded_wait() {
     assert_nothing_left(&tmp);
 }
 
+/// `--create` that finds, after waiting for another creator's temporary,
+/// the image made meanwhile, waits for that image's lock without holding
+/// the directory's creation lock: another `--create` in the same
+/// directory goes ahead meanwhile.
+#[test]
+fn a_wait_for_an_image_made_meanwhile_holds_up_no_other_creator() {
+    require_loop!();
+    require_tools!("flock");
+    use std::io::BufRead;
+    let tmp = TempDir::new("create-wait");
+    let (mnt_a, mnt_b) = (tmp.dir("a"), tmp.dir("b"));
+    let (img_a, img_b) = (tmp.join("a.img"), tmp.join("b.img"));
+    let temp = tmp.join(mount_md::platform::posix::temp_name(std::ffi::OsStr::new("a.img")));
+    std::fs::write(&temp, b"").unwrap();
+    struct Kill(std::process::Child, bool);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // SAFETY: kill(2) of a process (or, for flock(1), the process
+            // group) this test started.
+            unsafe { libc::kill(if self.1 { -(self.0.id() as i32) } else { self.0.id() as i32 }, libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
+    // "Another run" making a.img: its temporary, locked.
+    let maker = Kill(hold_lock(&temp, 60), true);
+    let mut waiter = Kill(
+        Command::new(bin())
+            .args(args!["--create", "-s", "16m", "-F", img_a, "md", mnt_a])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        false,
+    );
+    let mut err = std::io::BufReader::new(waiter.0.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("(another run is creating it)"), "{line}");
+    // It published a.img and still holds a.img's lock (it goes on to
+    // attach and mount); its temporary is let go.
+    make_image(&img_a, 16 * MIB, true);
+    let _holder = Kill(hold_lock(&lock_of(&img_a), 60), true);
+    drop(maker);
+    line.clear();
+    while !line.contains("waiting up to 10 s for its lock") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "the first creator ended");
+    }
+    let out = run(&bin(), args!["--create", "-s", "16m", "-F", img_b, "md", mnt_b]);
+    ok(&out);
+    assert_eq!(text(&out.stderr), "");
+    assert!(waiter.0.try_wait().unwrap().is_none(), "the second creator waited until the first gave up");
+    ok(&run(&bin(), args!["-u", mnt_b]));
+    drop(waiter);
+    assert_nothing_left(&tmp);
+}
+
 /// Allocators that cooperate hold `/dev/loop-control`'s lock in turns, for
 /// moments: a wait for it says nothing for its first five seconds. (The
 /// real lock is held here for a second, so this test runs alone.)

@@ -30,9 +30,9 @@ enum Flow {
 ///
 /// The executor owns what the run holds: the opened image, the attached
 /// disk and the mounted root, as the handles the platform returned. A
-/// successful run lets go of them in that order, newest first (the root,
-/// then the loop descriptor, then the image and its lock); a failed one
-/// hands them to the undo steps, newest first.
+/// successful run lets go of them newest first (the root, then the loop
+/// descriptor, then the image and its lock); a failed one hands them to
+/// the undo steps, newest first.
 pub fn execute<P: Describe>(
     plan: &Plan,
     checked: &Checked,
@@ -130,7 +130,6 @@ struct Run<'p, 'o, 'w, P: Describe> {
 }
 
 impl<P: Describe> Run<'_, '_, '_, P> {
-    /// This run created the image (`--create`).
     fn created(&self) -> bool {
         self.image.as_ref().is_some_and(|i| i.created)
     }
@@ -183,7 +182,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 let disk = need(&self.disk, "a device before attaching one")?;
                 self.platform.helper(disk, Helper::Format(f))?;
                 if let Some(image) = self.image.as_mut().filter(|i| i.created) {
-                    // Only now, formatted, does a new image get its name.
                     self.platform.publish_image(image)?;
                 }
             }
@@ -295,7 +293,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 Some(disk) => {
                     let shown = disk.device.path.display().to_string();
                     self.debug_line(&format!("reusing {shown}, left attached by an earlier run"));
-                    // It was there before this run: rollback leaves it.
                     self.disk = Some(disk);
                     return Ok(Flow::Next);
                 }

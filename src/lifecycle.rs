@@ -361,7 +361,6 @@ fn resolve<P: Platform + ?Sized>(
     };
     let chosen = match &kind {
         PathKind::MountRoot(id) => {
-            // In the table the look above found it in.
             let m = mount_table(p, table)?.iter().find(|m| m.id == *id).expect("found above");
             // The mount's device number names its unit: one unit read,
             // whatever the number attached.
@@ -427,11 +426,9 @@ fn resolve<P: Platform + ?Sized>(
 }
 
 /// The one unit (or unattached image) `-r target` is about, by the rules
-/// `-u` uses (`resolve`): a unit by number, by the mount on a mount
-/// point, by its mark for a directory that is not mounted, by its backing
-/// file for an image. A unit another tool attached, a target that names
-/// nothing growable, and an image attached twice are errors, with nothing
-/// changed.
+/// `-u` uses (`resolve`). A unit another tool attached, a target that
+/// names nothing growable, and an image attached twice are errors, with
+/// nothing changed.
 pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &Target) -> Result<Located> {
     let mut table = None;
     let (mut chosen, kind) = resolve(p, target, &mut table)?;

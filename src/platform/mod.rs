@@ -4,8 +4,6 @@
 //! * `freebsd` — md(4) ioctls on /dev/mdctl, nmount(2) (cfg `md_backend`);
 //!
 //! Any other system has no backend and does not compile (see `build.rs`).
-//!
-//! All `unsafe` code and every system call of the crate live below here.
 use crate::error::Result;
 use crate::grow_ops::{Found, GrowOps, Located};
 use crate::plan::{Attach, Crypt, Defaults, Format, Mount, OpenImage, Plan, Step, TmpfsMount};

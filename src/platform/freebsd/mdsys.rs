@@ -78,10 +78,9 @@ pub const NODE_POLL: Duration = Duration::from_millis(10);
 pub const DETACH_POLL: Duration = Duration::from_millis(50);
 pub const DETACH_TRIES: u32 = 20;
 
-/// The system operations the FreeBSD backend needs. The required methods
-/// are the md(4)/mount syscalls and the newfs exec; the provided ones are
-/// plain POSIX (shared with Linux through [`posix`]) and are overridden
-/// only by test doubles.
+/// The system operations the FreeBSD backend needs. The provided methods
+/// (most of them plain POSIX, shared with Linux through [`posix`]) are
+/// overridden only by test doubles, but for [`MdSys::unmount_fsid`].
 pub trait MdSys {
     /// MDIOCATTACH; returns the unit the kernel used.
     fn attach(&mut self, req: &AttachRequest) -> Result<u32>;
@@ -192,7 +191,6 @@ pub trait MdSys {
             untrusted: image.untrusted(),
             made: image.made,
             handle: OpenedImage {
-                // A created image has a temporary name until it is published.
                 path: if image.created { image.current_path() } else { o.path.clone() },
                 size,
                 writable: image.writable,

@@ -633,7 +633,6 @@ impl<S: MdSys> FreeBsd<S> {
         self.nmount(&req, fspath, "tmpfs".into())
     }
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
-        // The error names the image, not only the unit.
         self.sys.run_newfs(&newfs_argv(f, disk.top()), f.loud).map_err(|e| named(e, &shown_image(disk)))
     }
     /// UFS only (base has no other checker): `fsck_ufs -p /dev/mdN`

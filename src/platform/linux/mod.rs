@@ -287,7 +287,6 @@ impl<S: LoopSys> Platform for Linux<S> {
 
     fn open_image(&mut self, o: &OpenImage) -> Result<Opened<posix::Image>> {
         let img = match &o.from {
-            // The base is refused while a unit has it attached read-write.
             Some(b) => posix::open_image_from(&o.path, b, o.read_only, &mut |id| {
                 super::clone::refuse_in_use(&mut *self, &b.path, id)
             })?,
@@ -479,7 +478,6 @@ impl<S: LoopSys> Platform for Linux<S> {
     fn unfinished_copy(&mut self, mount_point: &Path) -> Result<Option<Mounted<OwnedFd>>> {
         let root = posix::open_root(mount_point)?;
         let st = nix::sys::stat::fstat(&root).map_err(|e| Error::sys(mount_point.display().to_string(), e))?;
-        // The mount by the device its root is on, as the kernel says.
         #[allow(clippy::unnecessary_cast)]
         let dev = st.st_dev as u64;
         let mut stale = || -> bool {

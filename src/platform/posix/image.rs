@@ -38,7 +38,6 @@ pub struct Image {
     dir: OwnedFd,
     /// Its name in `dir` now: the temporary name until [`Image::publish`].
     name: OsString,
-    /// The path as given.
     given: std::path::PathBuf,
     /// The path as walked (each symlink followed replaced by its target):
     /// where `dir` is, by name.
@@ -332,7 +331,6 @@ fn create_image(w: Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> 
         let st = fstat(&lock_fd).map_err(|e| Error::sys(shown(), e))?;
         let image_lock = take(file_id(&st), || Ok(None), &shown(), "")?.map(|(l, _)| l);
         drop(dir_lock);
-        // Filled and opened, or removed again.
         let filled = || -> Result<_> {
             let made = match (&fill, &base) {
                 (Fill::Allocate(size, mode), _) => {

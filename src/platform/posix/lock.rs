@@ -187,9 +187,7 @@ pub fn wait_lock(fd: &OwnedFd, what: &str, why: &str, quiet: Duration) -> Result
             ),
         ));
     };
-    // The thread sent its answer and ends: wait for it (a later
-    // unshare(CLONE_NEWNS) refuses a process with other threads). Not
-    // after a stop signal, while it still waits in flock.
+    // Not after a stop signal, while the thread still waits in flock.
     if r.is_ok() {
         let _ = waiter.join();
     }

@@ -1,15 +1,13 @@
-//! What Linux and FreeBSD do alike: set up the mounted root through a
-//! descriptor of it, copy a skeleton tree, wait for a device node.
+//! What Linux and FreeBSD do alike, one file per concern: `root`,
+//! `skeleton`, `walk`, `image`, `lock`, `spawn`, `signals`, `setid`
+//! (whether this process was started set-id), `progress` (the line long
+//! work shows on a terminal), and `sys` (the raw calls, all of this
+//! folder's `unsafe` outside its tests).
 //!
 //! Everything is done relative to directory descriptors opened with
 //! `O_NOFOLLOW`, never by re-resolving a path after the mount, so a jailed
 //! root that swaps a directory for a symlink cannot redirect a chmod, chown
 //! or copy onto the host (mdmfs's chmod/chown-by-path race).
-//!
-//! One file per concern: `root`, `skeleton`, `walk`, `image`, `lock`,
-//! `spawn`, `signals`, `setid` (whether this process was started set-id),
-//! `progress` (the line long work shows on a terminal), and `sys` (the raw
-//! calls, all of this folder's `unsafe` outside its tests).
 mod image;
 mod lock;
 pub mod progress;

@@ -235,16 +235,15 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
     }
 }
 
-/// Walks `path` to its last component (`walk`), following only the
-/// symlinks nobody but root or the caller can change, the last
-/// component's included. Returns the directory holding where the path
-/// leads and the name there (not a symlink when looked at; the caller
-/// opens it with `O_NOFOLLOW`).
+/// [`walk_path`], without the path as walked.
 pub fn walk_to_parent(path: &Path) -> Result<(OwnedFd, OsString)> {
     walk(path, true, false).map(|w| (w.parent, w.name))
 }
 
-/// [`walk_to_parent`], with the path as walked.
+/// Walks `path` to its last component (`walk`, the last component's
+/// symlink followed too): the directory holding where the path leads and
+/// the name there (not a symlink when looked at; the caller opens it with
+/// `O_NOFOLLOW`).
 pub fn walk_path(path: &Path) -> Result<Walked> {
     walk(path, true, false)
 }

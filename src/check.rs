@@ -144,7 +144,7 @@ pub(crate) fn before_attach<P: Platform + ?Sized>(
 ///   (an image made with dd or truncate and never formatted), unless the
 ///   file system lives in a layer above the disk (`layered`). A file
 ///   system larger than the disk `-s` makes is not a refusal: the disk is
-///   made its size ([`Run::fit_to_fs`]). Then `--fsck` decides
+///   made its size (`Run::fit_to_fs` in [`crate::exec`]). Then `--fsck` decides
 ///   (`read_only`: the disk is attached read-only).
 pub(crate) fn judge(
     e: &Examine,

@@ -154,9 +154,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 if let Some(made) = made {
                     self.debug_line(&format!("{}: {}", o.path.display(), made.line()));
                 }
-                // Under the image's lock, before anything changes: the
-                // scan of the units holding it (made again at Attach only
-                // if a pre-detach changed the units).
                 if let Some(a) = self.plan.attach() {
                     self.looked = Some(self.look(a)?);
                 }
@@ -248,10 +245,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         Ok(())
     }
 
-    /// One image, one attachment: an image already mounted here is done; one
-    /// attached and in use elsewhere is refused; one another tool attached is
-    /// refused; a leftover of ours nobody uses is taken over (or replaced)
-    /// rather than joined by a second unit ([`lifecycle::decide`]).
+    /// One image, one attachment ([`before_attach`], [`lifecycle::decide`]):
+    /// a leftover of ours nobody uses is taken over (or replaced).
     fn attach(&mut self, a: &Attach) -> Result<Flow> {
         let (before, stale) = self.looked.take().map_or_else(|| self.look(a), Ok)?;
         // Best effort: a stale unit holds another file, so one that cannot

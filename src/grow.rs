@@ -209,7 +209,6 @@ pub fn execute(
         match ran {
             Ok(()) => done.push(step),
             Err(e) if grown => {
-                // Only the detach is left: the grow is done and stays.
                 let tail = format!(
                     "the image and its file system were grown to {} bytes; the unit is still attached",
                     new_size(steps).unwrap_or_default()
@@ -217,11 +216,8 @@ pub fn execute(
                 return Err(append(e, &tail));
             }
             Err(e) => {
-                // A grower that failed may have begun to use the new space:
-                // the image stays larger. Before it, the disk is given its
-                // old size back (a stop signal, a failed check): the file
-                // system never used the new blocks; if that cannot be
-                // undone, the image stays larger too.
+                // The module text's rules; a disk whose old size cannot be
+                // given back leaves the image larger too.
                 let mut larger = attempted && matches!(step, GrowStep::GrowFs(_));
                 let hint = steps.iter().find(|s| matches!(s, GrowStep::GrowFs(_))).map(|s| ops.finish_hint(s));
                 for d in done.iter().rev() {

@@ -356,9 +356,8 @@ impl CloneSys for Kernel {
 }
 
 /// FreeBSD: whether copy_file_range between these two files is served by
-/// ZFS block cloning: both on ZFS, on one pool (the part of
-/// `f_mntfromname` before the first `/`), and `vfs.zfs.bclone_enabled` is 1
-/// (`zfs_freebsd_copy_file_range` in
+/// ZFS block cloning: both on one ZFS pool (`zfs_pool`), and
+/// `vfs.zfs.bclone_enabled` is 1 (`zfs_freebsd_copy_file_range` in
 /// `sys/contrib/openzfs/module/os/freebsd/zfs/zfs_vnops_os.c` clones only
 /// then). The pool's `feature@block_cloning` cannot be read without
 /// libzfs: where it is off ZFS copies instead, and says nothing.

@@ -171,7 +171,6 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
         match step {
             GrowStep::ExtendImage { from, .. } => self.fb.sys.truncate(&self.image.handle, *from),
             GrowStep::Attach => self.unit.take().map_or(Ok(()), |u| self.fb.detach_settled(u, false)),
-            // md(4) is not shrunk back: the image stays larger.
             GrowStep::SetCapacity { .. } => Err(Error::plain("the md disk is not shrunk back on FreeBSD")),
             _ => Ok(()),
         }
@@ -293,7 +292,6 @@ pub fn row<S: MdSys>(
         deleted: None,
         size: Some(q.mediasize),
         usage: mount.and_then(|m| fb.sys.usage(&m.on)),
-        // md(4) has no direct-I/O switch of its own to report.
         direct_io: None,
         mark: (!label.is_empty()).then_some(label),
         crypt: super::eli::on_unit(layers, unit).map(|e| ("geli".to_string(), Path::new("/dev").join(&e.name))),

@@ -301,11 +301,11 @@ impl<S: LoopSys> Linux<S> {
         }
     }
 
-    /// The start of the disk, through the loop descriptor held.
+    /// The start of the disk ([`Disk::top`]): through the crypt layer's
+    /// node, else through the loop descriptor held.
     pub(super) fn read_head(&mut self, disk: &Disk<Held<S::Dev>>, len: usize) -> Result<Vec<u8>> {
         let what = || format!("{}: read superblock", disk.top().display());
         if let Some(layer) = &disk.layer {
-            // Through the crypt layer: what the file system is made on.
             let fd = nix::fcntl::open(&layer.node, OFlag::O_RDONLY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
                 .map_err(|e| Error::sys(what(), e))?;
             return posix::read_start(&fd, len).map_err(|e| crate::error::from_io(what(), &e));
@@ -315,8 +315,6 @@ impl<S: LoopSys> Linux<S> {
 
     pub(super) fn probe(&mut self, disk: &Disk<Held<S::Dev>>) -> Result<String> {
         let what = shown_image(disk);
-        // ext2/3/4 and XFS are told by the first 4 KiB; only when those do
-        // not match is the rest (btrfs at 64 KiB, UFS up to 256 KiB) read.
         let mut found = superblock::probe(&self.read_head(disk, superblock::FIRST_LEN)?);
         if found == superblock::Found::Unknown {
             found = superblock::probe(&self.read_head(disk, superblock::PROBE_LEN)?);

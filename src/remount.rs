@@ -2,8 +2,8 @@
 //! as util-linux does for its own helpers (`mount -o remount,ro /j` on a
 //! mount.md line calls `mount.md md /j -o <fstab options>,remount,ro`),
 //! and FreeBSD's `mount -u` (which passes `-o update,…` to the mount
-//! program). Pure: what the new option list
-//! is, what cannot change and the steps in their order.
+//! program). [`plan`] is pure: the new option list, what cannot change
+//! and the steps in their order; [`run`] carries them out.
 //!
 //! What a remount changes: the mount's flags (`ro`/`rw`, `nosuid`,
 //! `noexec`, `noatime`, …) and file-system options the kernel lets change

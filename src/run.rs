@@ -69,7 +69,6 @@ pub fn run<P: Describe>(
     let result = match cmd {
         Command::Mount(req) => {
             let plan = plan::build(&req, P::DEFAULTS);
-            // The one check, the same under -N: nothing runs unless it passes.
             let checked = crate::check::check(&plan, platform, req.dry_run);
             // What it noted, said before its refusal or the first step.
             exec::print_notes(platform.take_notes(), req.debug, &mut io);
@@ -166,7 +165,6 @@ pub fn main() -> i32 {
         let _ = writeln!(std::io::stderr(), "{prog}: {why}");
         return Flavor::from_name(&prog).exit_status(Failure::Permission);
     }
-    // Long work shows a progress line, on a terminal only.
     platform::posix::progress::enable_on_terminal(&prog);
     let mut platform = Native::new();
     // A stop signal is noticed between steps and undoes the run.

@@ -200,11 +200,4 @@ mod tests {
         }
         assert!(!refused("ro") && !refused("discard") && !refused("rw") && !refused("relatime"));
     }
-
-    #[test]
-    fn names() {
-        assert_eq!(flag_names(MsFlags::empty()), "0");
-        assert_eq!(flag_names(MsFlags::MS_RDONLY | MsFlags::MS_NOATIME), "MS_RDONLY|MS_NOATIME");
-        assert_eq!(quoted("/a b"), "\"/a b\"");
-    }
 }

@@ -89,21 +89,6 @@ mod tests {
     }
 
     #[test]
-    fn info_and_its_description() {
-        let i = loop_info(true, 4096, &mark_for(Path::new("/j")), 0);
-        assert_eq!(i.lo_flags, loopdev::LO_FLAGS_AUTOCLEAR | loopdev::LO_FLAGS_READ_ONLY);
-        assert_eq!(describe_info(&i), "flags=AUTOCLEAR|READ_ONLY, sizelimit=4096, lo_file_name=\"mount_md:/j\"");
-        let i = loop_info(false, 0, &mark_for(Path::new("/j")), loopdev::LO_FLAGS_DIRECT_IO);
-        assert_eq!(describe_info(&i), "flags=AUTOCLEAR|DIRECT_IO, lo_file_name=\"mount_md:/j\"");
-        // A long mount point: cut, ending in the hash of the whole path.
-        let long = "x".repeat(100);
-        let i = loop_info(false, 0, &mark_for(Path::new(&long)), 0);
-        assert_eq!(i.lo_file_name[..46], *format!("mount_md:{}", &long[..37]).as_bytes());
-        assert_eq!(i.lo_file_name[46..63], *format!("#{:016x}", mark::hash(long.as_bytes())).as_bytes());
-        assert_eq!(i.lo_file_name[63], 0);
-    }
-
-    #[test]
     fn mount_calls() {
         let (c, forced_ro) = mount_call(&["noatime".into(), "errors=remount-ro".into(), "nofail".into()], true);
         assert_eq!(c.flags, MsFlags::MS_NOATIME | MsFlags::MS_RDONLY);

@@ -192,15 +192,6 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_mark_without_a_hash_names_any_directory_it_begins() {
-        let mut old = PREFIX.to_vec();
-        old.extend(vec![b'a'; LINUX_CAPACITY - 1 - PREFIX.len()]);
-        let m = decode(&old, LINUX_CAPACITY).unwrap();
-        assert!(m.truncated && !m.is_exact());
-        assert!(m.names(&[b'a'; 80]) && m.names(&[b'a'; 90]));
-    }
-
-    #[test]
     fn a_freebsd_mark_names_the_image_exactly() {
         let id = FileId { dev: 12_736_845_312_519_347_813, ino: 1234 };
         let field = encode_with_file(b"/var/jails/j1", id, FREEBSD_CAPACITY);

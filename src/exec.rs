@@ -194,7 +194,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 self.mounted = Some(self.platform.mount(MountOf::Disk(disk, &m))?);
             }
             Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount(MountOf::Tmpfs(t))?),
-            Step::SetMode { mode, explicit } => self.set_root(RootAttr::Mode(*mode), *explicit)?,
+            Step::SetMode(m) => self.set_root(RootAttr::Mode(m.mode), m.explicit)?,
             Step::SetOwner { uid, gid } => self.set_root(RootAttr::Owner(*uid, *gid), true)?,
             Step::NewIdentity { grow_to } => {
                 // Only an image this run made from its base; it is

@@ -4,7 +4,7 @@
 pub mod words;
 
 use crate::device::{DeviceArg, Unit};
-use crate::request::{Backing, CreateMode, FsckPolicy, NewfsOpt, Request};
+use crate::request::{Backing, CreateMode, FsckPolicy, ModeSetting, NewfsOpt, Request};
 use std::path::PathBuf;
 
 /// What a platform fills in where the command line is silent.
@@ -140,12 +140,8 @@ pub enum Step {
     Format(Format),
     Mount(Mount),
     MountTmpfs(TmpfsMount),
-    /// chmod of the mounted root. `explicit` is false for compat mode's
-    /// implied 01777.
-    SetMode {
-        mode: u32,
-        explicit: bool,
-    },
+    /// chmod of the mounted root (`-p`, or compat mode's implied 01777).
+    SetMode(ModeSetting),
     /// chown of the mounted root (`-w`).
     SetOwner {
         uid: u32,
@@ -330,9 +326,7 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
             sloppy: req.sloppy,
         }));
     }
-    if let Some(m) = req.mode {
-        steps.push(Step::SetMode { mode: m.mode, explicit: m.explicit });
-    }
+    steps.extend(req.mode.map(Step::SetMode));
     if let Some((uid, gid)) = req.owner {
         steps.push(Step::SetOwner { uid, gid });
     }

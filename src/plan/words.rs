@@ -155,7 +155,7 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
                     if t.options.is_empty() { String::new() } else { format!(", options {}", t.options.join(",")) };
                 format!("mount a tmpfs{of} on {}{}", quoted(&t.mount_point), opts)
             }
-            Step::SetMode { mode, .. } => format!("set the mode of {} to {mode:04o}", quoted(&plan.mount_point)),
+            Step::SetMode(m) => format!("set the mode of {} to {:04o}", quoted(&plan.mount_point), m.mode),
             Step::SetOwner { uid, gid } => format!("set the owner of {} to {uid}:{gid}", quoted(&plan.mount_point)),
             Step::CopySkeleton(p) => format!("copy {} into {}", quoted(p), quoted(&plan.mount_point)),
         };

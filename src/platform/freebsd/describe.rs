@@ -53,7 +53,7 @@ impl<S: MdSys> Describe for FreeBsd<S> {
                 let ro = if o.read_only { " readonly" } else { "" };
                 format!("open and lock {}{ro}{create}", o.path.display())
             }
-            Step::SetMode { mode, .. } => format!("chmod {mode:o} (mounted root)"),
+            Step::SetMode(m) => format!("chmod {:o} (mounted root)", m.mode),
             Step::SetOwner { uid, gid } => format!("chown {uid}:{gid} (mounted root)"),
             Step::CopySkeleton(p) => format!("copy {} into the mounted root", p.display()),
             Step::NewIdentity { grow_to } => format!(

@@ -135,7 +135,7 @@ impl<S: LoopSys> Describe for Linux<S> {
                     describe_root(&t.mount_point)
                 )
             }
-            Step::SetMode { mode, .. } => format!("fchmod({root}, {mode:04o})"),
+            Step::SetMode(m) => format!("fchmod({root}, {:04o})", m.mode),
             Step::SetOwner { uid, gid } => format!("fchown({root}, {uid}, {gid})"),
             Step::CopySkeleton(p) => format!("copy {} into {root}", mount::quoted(&show(p))),
             Step::NewIdentity { grow_to } => format!(

@@ -575,7 +575,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
             // UFS needs nothing (ffs_mountfs gives a duplicate fs_id a new
             // fsid); no other file system is made or mounted here.
             Helper::NewIdentity(head) => match crate::template::new_identity(head) {
-                crate::template::Identity::Kept(_) => Ok(None),
+                crate::template::Identity::Kept => Ok(None),
                 crate::template::Identity::Run { program, .. } => {
                     Err(Error::plain(format!("{program} is not run on FreeBSD: only UFS copies are mounted here")))
                 }

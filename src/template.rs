@@ -100,11 +100,10 @@ const EXT4_METADATA_CSUM: u32 = 0x400;
 ///   `/dev/ufsid/` names, taken from `fs_id`, are shared);
 /// * anything else: kept as it is.
 pub fn new_identity(start: &[u8]) -> Identity {
-    use crate::superblock::{probe, Found};
+    use crate::superblock::{le32, probe, Found};
     match probe(start) {
         Found::Mountable("ext2" | "ext3" | "ext4") => {
-            let ro_compat =
-                start.get(1024 + 0x64..1024 + 0x68).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or_default()));
+            let ro_compat = le32(start, 1024 + 0x64).unwrap_or(0);
             let args: &'static [&'static str] = if ro_compat & EXT4_METADATA_CSUM != 0 {
                 &["-O", "metadata_csum_seed", "-U", "random"]
             } else {

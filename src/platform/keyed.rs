@@ -92,10 +92,10 @@ impl Key {
 /// cannot make the open wait), then judged by fstat of what was opened.
 pub fn open_key_file(path: &Path) -> Result<Key> {
     let shown = crate::error::quoted(path);
-    let walked = posix::walk_to_parent(path)?;
+    let walked = posix::walk_path(path)?;
     let fd = nix::fcntl::openat(
-        &walked.0,
-        walked.1.as_os_str(),
+        &walked.parent,
+        walked.name.as_os_str(),
         OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
         Mode::empty(),
     )

@@ -79,8 +79,8 @@ pub fn check(plan: &Plan) -> Result<()> {
             }
             Step::OpenImage(o) => {
                 let to_create = if o.create.is_some() || o.from.is_some() {
-                    let (dir, name) = posix::walk_to_parent(&o.path)?;
-                    matches!(fstatat(&dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW), Err(Errno::ENOENT))
+                    let w = posix::walk_path(&o.path)?;
+                    matches!(fstatat(&w.parent, w.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW), Err(Errno::ENOENT))
                 } else {
                     false
                 };

@@ -452,9 +452,8 @@ impl LoopSys for Kernel {
         let flags = if lazy { MntFlags::MNT_DETACH } else { MntFlags::empty() };
         match nix::mount::umount2(on, flags) {
             Err(Errno::ENAMETOOLONG) => {
-                let (dir, name) =
-                    crate::platform::posix::walk_to_parent(on).map_err(|e| e.errno().unwrap_or(Errno::ENAMETOOLONG))?;
-                let via = std::path::Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
+                let w = crate::platform::posix::walk_path(on).map_err(|e| e.errno().unwrap_or(Errno::ENAMETOOLONG))?;
+                let via = std::path::Path::new(&format!("/proc/self/fd/{}", w.parent.as_raw_fd())).join(w.name);
                 nix::mount::umount2(&via, flags)
             }
             r => r,

@@ -235,15 +235,10 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
     }
 }
 
-/// [`walk_path`], without the path as walked.
-pub fn walk_to_parent(path: &Path) -> Result<(OwnedFd, OsString)> {
-    walk(path, true, false).map(|w| (w.parent, w.name))
-}
-
 /// Walks `path` to its last component (`walk`, the last component's
-/// symlink followed too): the directory holding where the path leads and
-/// the name there (not a symlink when looked at; the caller opens it with
-/// `O_NOFOLLOW`).
+/// symlink followed too): the directory holding where the path leads, the
+/// name there (not a symlink when looked at; the caller opens it with
+/// `O_NOFOLLOW`), and the path as walked.
 pub fn walk_path(path: &Path) -> Result<Walked> {
     walk(path, true, false)
 }

@@ -344,11 +344,7 @@ impl MdSys for Kernel {
 
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
         let done = super::mdsys::exec(argv, loud)?;
-        if done.status.success() {
-            return Ok(());
-        }
-        let lines = posix::output_lines(&done.output, "newfs: ");
-        Err(posix::helper_failed("newfs".into(), done.status, &lines))
+        posix::succeeded(done, "newfs", "newfs".into()).map(drop)
     }
 }
 

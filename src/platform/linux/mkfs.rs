@@ -73,12 +73,7 @@ pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let program = program(&name)?;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let done = posix::run_captured(&program, &args, f.loud)?;
-    if done.status.success() {
-        return Ok(());
-    }
-    // mke2fs prefixes its messages with its own name; ours already says it.
-    let lines = posix::output_lines(&done.output, &format!("{name}: "));
-    Err(posix::helper_failed(format!("{name} on {image}"), done.status, &lines))
+    posix::succeeded(done, &name, format!("{name} on {image}")).map(drop)
 }
 
 /// `e2fsck [-f] -p <device>` (`-p`: repair what is safe without asking,

@@ -42,12 +42,19 @@ pub fn run_captured(program: &Path, args: &[OsString], loud: bool) -> Result<Cap
 
 /// [`run_captured`] with `stdin` as the helper's standard input (a key
 /// for cryptsetup or geli, [`crate::platform::keyed`]); answers its
-/// output. A failure is one error naming `what` ([`helper_failed`]), with
-/// the helper's own lines, its name taken off their start.
+/// output, or fails as [`succeeded`] says.
 pub fn run_fed(program: &Path, args: &[OsString], stdin: std::process::Stdio, what: String) -> Result<String> {
     let done = spawn_captured(program, args, false, HELPER_NOTICE, |text| say_now(&text), stdin, None)?;
+    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    succeeded(done, &name, what)
+}
+
+/// The output of a helper that exited 0; else one error naming `what`
+/// ([`helper_failed`]), with the helper's own lines, `name: ` taken off
+/// their start (mke2fs and newfs begin theirs with their own name; ours
+/// already says it).
+pub fn succeeded(done: Captured, name: &str, what: String) -> Result<String> {
     if !done.status.success() {
-        let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let lines = output_lines(&done.output, &format!("{name}: "));
         return Err(helper_failed(what, done.status, &lines));
     }

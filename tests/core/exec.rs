@@ -56,7 +56,7 @@ fn article_case_attaches_and_mounts_and_nothing_else() {
     assert_eq!(a.file, Some(c("/jails/10.0.0.1/rootfs.volume")));
     assert_eq!(nmount_text(&o, "from"), Some(IoValue::Text(c("/dev/md0"))));
     assert_eq!(nmount_text(&o, "fspath"), Some(IoValue::Text(c("/var/jails/10.0.0.1"))));
-    assert_eq!(o.sys.attached.iter().copied().collect::<Vec<_>>(), vec![0]);
+    assert_eq!(o.sys.units.keys().copied().collect::<Vec<_>>(), vec![0]);
     assert_eq!(o.sys.mounted, vec![PathBuf::from("/var/jails/10.0.0.1")]);
 
     // The same line as modern mount(8) and as util-linux mount(8) hand it
@@ -94,7 +94,7 @@ fn failure_at_each_step_rolls_back_everything() {
     for step in ["open", "attach", "wait", "newfs", "nmount", "statfs", "chmod", "chown", "skel"] {
         let o = run_on(recorder().failing_at(step, Errno::EIO), &argv(line));
         assert_eq!(o.status, 1, "{step}");
-        assert!(o.sys.is_clean(), "{step}: left {:?} / {:?}", o.sys.attached, o.sys.mounted);
+        assert!(o.sys.is_clean(), "{step}: left {:?} / {:?}", o.sys.units.keys(), o.sys.mounted);
         let lines: Vec<&str> = o.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{step}: {}", o.stderr);
         assert!(
@@ -160,7 +160,7 @@ fn predetach_failure_is_ignored_and_only_shown_under_x() {
     assert!(o.stderr.contains("DEBUG: /dev/md4 was not attached by mount_md; left alone\n"), "{}", o.stderr);
     assert!(!o.sys.calls.iter().any(|c| matches!(c, SysCall::Detach(_))));
     assert_eq!(o.status, 1);
-    assert!(o.sys.attached.contains(&4));
+    assert!(o.sys.units.contains_key(&4));
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn tmpfs_and_auto() {
     );
     let o = run_line("mount_md -s 32m auto /t");
     assert_eq!(nmount_text(&o, "fstype"), Some(IoValue::Text(c("tmpfs"))));
-    assert!(o.sys.attached.is_empty());
+    assert!(o.sys.units.is_empty());
     // -l (multilabel) keeps `auto` on md
     let o = run_line("mount_md -l -s 32m auto /t");
     assert!(matches!(o.sys.calls[0], SysCall::Attach(_)));

@@ -85,7 +85,7 @@ fn an_idle_unit_another_tool_attached_is_refused_not_replaced() {
         (1, "mount_md: /img: /dev/md4 was not attached by mount_md; left alone (another tool attached it: when nothing uses it, mdconfig -d -u 4 detaches it)\n")
     );
     assert!(changes(&o.sys).is_empty());
-    assert!(o.sys.attached.contains(&4));
+    assert!(o.sys.units.contains_key(&4));
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn an_unused_leftover_is_reused_or_replaced_never_doubled() {
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert!(!o.sys.calls.iter().any(|c| matches!(c, SysCall::Attach(_))), "no second unit");
     assert_eq!(o.sys.mount_from[Path::new("/j")], "/dev/md5");
-    assert_eq!(o.sys.attached.len(), 1);
+    assert_eq!(o.sys.units.len(), 1);
 
     // Not reusable (another size): detached, then attached afresh.
     let mut sys = leftover(5, None, false);
@@ -129,13 +129,13 @@ fn an_unused_leftover_is_reused_or_replaced_never_doubled() {
     assert_eq!(o.status, 0);
     let seq: Vec<&SysCall> = changes(&o.sys);
     assert!(matches!(seq[..], [SysCall::Detach(5), SysCall::Attach(_), SysCall::Nmount(_)]), "{seq:?}");
-    assert_eq!(o.sys.attached.len(), 1);
+    assert_eq!(o.sys.units.len(), 1);
 
     // A reused unit was there before: a failure later leaves it attached.
     let sys = leftover_of(recorder().failing_at("nmount", Errno::EINVAL), 5, None, false, OURS);
     let o = run_on(sys, &argv(SEED));
     assert_eq!(o.status, 1);
-    assert_eq!(o.sys.attached.iter().copied().collect::<Vec<_>>(), vec![5]);
+    assert_eq!(o.sys.units.keys().copied().collect::<Vec<_>>(), vec![5]);
     assert!(o.sys.mounted.is_empty());
 }
 
@@ -262,7 +262,7 @@ fn release_command() {
         o.stderr
     );
     assert!(o.sys.changes().iter().all(|c| **c == SysCall::Unmount("/j".into())), "{:?}", o.sys.changes());
-    assert_eq!((o.sys.attached.len(), o.sys.mounted.len()), (1, 1));
+    assert_eq!((o.sys.units.len(), o.sys.mounted.len()), (1, 1));
     let mut sys = o.sys;
     sys.fail.clear();
     let o = run_on(sys, &argv("mount_md -u -f /j"));
@@ -289,7 +289,7 @@ fn release_touches_only_what_mount_md_attached() {
     let sys = leftover_of(leftover(1, None, false), 2, None, false, FOREIGN);
     let o = run_on(sys, &argv("mount_md -u /img"));
     assert_eq!(o.status, 1);
-    assert_eq!(o.sys.attached.len(), 2);
+    assert_eq!(o.sys.units.len(), 2);
     // A mount that is not from a disk at all.
     let o = run_on(recorder().with_mount("tmpfs", "/t"), &argv("mount_md -u /t"));
     assert_eq!((o.status, o.stderr.as_str()), (1, "mount_md: /t: mounted from tmpfs, not an md(4) disk\n"));
@@ -305,7 +305,7 @@ fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
     for sys in [leftover(3, None, true), leftover(3, Some("/elsewhere"), false)] {
         let o = run_on(sys, &argv("mount_md -u /k"));
         assert_eq!((o.status, o.stderr.as_str()), (0, ""));
-        assert_eq!(o.sys.attached.len(), 1);
+        assert_eq!(o.sys.units.len(), 1);
     }
     // Held open: never "nothing to do"; refused, and -f forces it.
     let o = run_on(leftover(3, None, true), &argv("mount_md -u /j"));
@@ -313,7 +313,7 @@ fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
         (o.status, o.stderr.as_str()),
         (1, "mount_md: detach /dev/md3: still open (-f forces): Device or resource busy\n")
     );
-    assert_eq!(o.sys.attached.len(), 1);
+    assert_eq!(o.sys.units.len(), 1);
     // (md(4) detaches with MD_FORCE at once; Linux's autoclear, detached
     // when its last user closes it: linux_double's
     // `u_of_a_busy_mount_and_of_a_held_unit`.)
@@ -327,7 +327,7 @@ fn release_of_an_unmounted_directory_finds_its_unit_by_the_mark() {
         (o.status, o.stderr.as_str()),
         (1, "mount_md: /j: /dev/md3 is mounted on /elsewhere; left alone (mount_md -u /elsewhere releases it there)\n")
     );
-    assert_eq!((o.sys.attached.len(), o.sys.mounted.len()), (1, 1));
+    assert_eq!((o.sys.units.len(), o.sys.mounted.len()), (1, 1));
 }
 
 #[test]
@@ -400,7 +400,7 @@ fn cut_marks_name_one_directory() {
     let sys = labelled(labelled(recorder(), 1, "/a.img", &marked(&j1)), 2, "/b.img", &marked(&j2));
     let o = run_on(sys, &argv(&format!("mount_md -u -X {j1}")));
     assert_eq!((o.status, o.stderr.as_str()), (0, "DEBUG: detached /dev/md1\n"));
-    assert_eq!(o.sys.attached.iter().copied().collect::<Vec<_>>(), [2]);
+    assert_eq!(o.sys.units.keys().copied().collect::<Vec<_>>(), [2]);
     // Old cut marks, no hash: both fit; neither is touched.
     let mut old = b"mount_md:".to_vec();
     old.extend_from_slice(&base.as_bytes()[..FREEBSD_CAPACITY - 1 - old.len()]);
@@ -413,7 +413,7 @@ fn cut_marks_name_one_directory() {
         "{}",
         o.stderr
     );
-    assert_eq!(o.sys.attached.len(), 2);
+    assert_eq!(o.sys.units.len(), 2);
 }
 
 /// A disk is never mounted over a file system already mounted there: the
@@ -426,7 +426,7 @@ fn no_disk_is_mounted_over_another_mount() {
     let o = run_on(o.sys, &argv("mount_md -X -M -s 16m md /mnt"));
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert!(o.stderr.ends_with("DEBUG: already mounted: /dev/md0 on /mnt\n"), "{}", o.stderr);
-    assert_eq!((o.sys.attached.len(), o.sys.mounted.len()), (1, 1));
+    assert_eq!((o.sys.units.len(), o.sys.mounted.len()), (1, 1));
     // A memory-disk line asking for another type than the one mounted is
     // another line: refused. (newfs makes only UFS: the mount is made to
     // say msdosfs.)

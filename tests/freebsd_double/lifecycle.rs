@@ -31,7 +31,7 @@ fn attaches(sys: &Recorder) -> usize {
 }
 
 fn units(sys: &Recorder) -> Vec<u32> {
-    sys.attached.iter().copied().collect()
+    sys.units.keys().copied().collect()
 }
 
 fn nmount_from(sys: &Recorder) -> Vec<String> {
@@ -293,7 +293,6 @@ fn release_by_unit() {
 /// The double is not Clone (it holds no handles, but keep it simple).
 fn sys_clone(s: &Recorder) -> Recorder {
     let mut r = rec();
-    r.attached = s.attached.clone();
     r.units = s.units.clone();
     r.mounted = s.mounted.clone();
     r.mount_from = s.mount_from.clone();

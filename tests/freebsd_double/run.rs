@@ -89,7 +89,7 @@ fn article_through_the_freebsd_backend_starts_no_process() {
         ]
     );
     assert!(!sys.calls.iter().any(|c| matches!(c, SysCall::Newfs { .. })), "-P must not run newfs");
-    assert_eq!(sys.attached.iter().copied().collect::<Vec<_>>(), [0]);
+    assert_eq!(sys.units.keys().copied().collect::<Vec<_>>(), [0]);
     assert_eq!(sys.mounted, [PathBuf::from(MNT)]);
 }
 
@@ -278,7 +278,7 @@ fn every_failure_rolls_back_completely() {
         assert_eq!(code, 1, "{kind}");
         assert!(err.ends_with(&format!("{}\n", strerror(Errno::EIO))), "{kind}: {err}");
         let sys = fb.sys();
-        assert!(sys.is_clean(), "{kind}: attached {:?} mounted {:?}", sys.attached, sys.mounted);
+        assert!(sys.is_clean(), "{kind}: attached {:?} mounted {:?}", sys.units.keys(), sys.mounted);
         let attached = sys.calls.iter().any(|c| matches!(c, SysCall::Attach(_)));
         let detached_last = sys.calls.last() == Some(&SysCall::Detach(3));
         assert_eq!(detached_last, kind != "attach", "{kind}: {:?}", sys.calls);

@@ -104,8 +104,7 @@ pub struct Recorder {
     /// Files (by realpath) that the kernel, opening them by path at
     /// MDIOCATTACH, finds replaced by another file.
     pub replaced: BTreeSet<PathBuf>,
-    pub attached: BTreeSet<u32>,
-    /// What the kernel knows about each attached unit.
+    /// Each attached unit, by number, with what the kernel knows about it.
     pub units: BTreeMap<u32, RecUnit>,
     /// Mount points, in mount order.
     pub mounted: Vec<PathBuf>,
@@ -177,7 +176,6 @@ impl Recorder {
     pub fn with_leftover(mut self, unit: u32, given: &str, mediasize: u64, read_only: bool) -> Self {
         let real = self.files[Path::new(given)].path.clone();
         let id = self.id_of(&real);
-        self.attached.insert(unit);
         let label = crate::mark::encode(b"", crate::mark::FREEBSD_CAPACITY);
         self.units.insert(
             unit,
@@ -211,7 +209,7 @@ impl Recorder {
 
     /// Nothing attached, nothing mounted.
     pub fn is_clean(&self) -> bool {
-        self.attached.is_empty() && self.mounted.is_empty()
+        self.units.is_empty() && self.mounted.is_empty()
     }
 
     /// How many mounted roots are still open: 0 once a run is over,
@@ -300,8 +298,8 @@ impl MdSys for Recorder {
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
         self.record(SysCall::Attach(req.clone()), "attach", "ioctl(/dev/mdctl, MDIOCATTACH)")?;
         let unit = if req.autounit() {
-            (0..).find(|u| !self.attached.contains(u)).unwrap_or(0)
-        } else if self.attached.contains(&req.unit) {
+            (0..).find(|u| !self.units.contains_key(u)).unwrap_or(0)
+        } else if self.units.contains_key(&req.unit) {
             return Err(Error::sys("ioctl(/dev/mdctl, MDIOCATTACH)", Errno::EBUSY));
         } else {
             req.unit
@@ -314,7 +312,6 @@ impl MdSys for Recorder {
             }
             (real, id)
         });
-        self.attached.insert(unit);
         self.units.insert(
             unit,
             RecUnit {
@@ -333,7 +330,7 @@ impl MdSys for Recorder {
         let call = if force { SysCall::DetachForced(unit) } else { SysCall::Detach(unit) };
         let what = format!("detach /dev/md{unit}");
         self.record(call, "detach", what.clone())?;
-        if !self.attached.contains(&unit) {
+        if !self.units.contains_key(&unit) {
             return Err(Error::sys(what, Errno::ENOENT));
         }
         let held = self.units.get(&unit).is_some_and(|u| u.held);
@@ -342,7 +339,6 @@ impl MdSys for Recorder {
             self.busy_detaches = self.busy_detaches.saturating_sub(1);
             return Err(Error::sys(what, Errno::EBUSY));
         }
-        self.attached.remove(&unit);
         self.units.remove(&unit);
         Ok(())
     }
@@ -423,7 +419,7 @@ impl MdSys for Recorder {
         self.asked.push(Asked::DeviceName(node.to_path_buf()));
         let name = node.to_string_lossy();
         let Some(rest) = name.strip_prefix("/dev/") else { return Ok(None) };
-        Ok(super::geom::md_unit_of(rest).filter(|u| self.attached.contains(u)).map(|_| rest.to_string()))
+        Ok(super::geom::md_unit_of(rest).filter(|u| self.units.contains_key(u)).map(|_| rest.to_string()))
     }
 
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {

@@ -58,6 +58,7 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
         _ => format!("the {}", v.disk),
     };
     let created = plan.steps.iter().any(|s| matches!(s, Step::OpenImage(o) if o.create.is_some()));
+    let options = |o: &[String]| if o.is_empty() { String::new() } else { format!(", options {}", o.join(",")) };
     let mut lines = Vec::new();
     for step in &plan.steps {
         let line = match step {
@@ -145,15 +146,11 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
                     FsType::Named(t) => t.clone(),
                     FsType::Probe => "the type the image holds".to_string(),
                 };
-                let opts =
-                    if m.options.is_empty() { String::new() } else { format!(", options {}", m.options.join(",")) };
-                format!("mount {disk}{} on {} ({t}{opts})", m.suffix, quoted(&m.mount_point))
+                format!("mount {disk}{} on {} ({t}{})", m.suffix, quoted(&m.mount_point), options(&m.options))
             }
             Step::MountTmpfs(t) => {
                 let of = t.size.map(|n| format!(" of {}", size(n))).unwrap_or_default();
-                let opts =
-                    if t.options.is_empty() { String::new() } else { format!(", options {}", t.options.join(",")) };
-                format!("mount a tmpfs{of} on {}{}", quoted(&t.mount_point), opts)
+                format!("mount a tmpfs{of} on {}{}", quoted(&t.mount_point), options(&t.options))
             }
             Step::SetMode(m) => format!("set the mode of {} to {:04o}", quoted(&plan.mount_point), m.mode),
             Step::SetOwner { uid, gid } => format!("set the owner of {} to {uid}:{gid}", quoted(&plan.mount_point)),

@@ -111,8 +111,6 @@ pub struct Walked {
     /// with each followed link replaced by its target (what messages
     /// show, and what names the file again by path).
     pub path: std::path::PathBuf,
-    /// How many symlinks were followed.
-    pub followed: u32,
 }
 
 /// One component still to walk.
@@ -165,7 +163,7 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
         let name = match todo.pop() {
             // The path ends at a directory (`.`, `..`): with `dot`, the
             // directory itself, as `.` in it.
-            None if dot => return Ok(Walked { parent: dir, name: ".".into(), path: shown, followed }),
+            None if dot => return Ok(Walked { parent: dir, name: ".".into(), path: shown }),
             None => {
                 let what = last_link.as_deref().map_or_else(given, crate::error::quoted);
                 return Err(Error::text(what, "not a file name"));
@@ -196,7 +194,7 @@ fn walk(path: &Path, follow: bool, dot: bool) -> Result<Walked> {
                 Some(st) if follow => st,
                 _ => {
                     let path = if followed == 0 { path.to_path_buf() } else { shown };
-                    return Ok(Walked { parent: dir, name, path, followed });
+                    return Ok(Walked { parent: dir, name, path });
                 }
             }
         } else {

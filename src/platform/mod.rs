@@ -81,8 +81,6 @@ pub struct Layer {
 #[derive(Debug)]
 pub struct Mounted<R> {
     pub mount_point: PathBuf,
-    /// The file system type actually mounted (after probing).
-    pub fstype: String,
     /// Mounted read-only: mode and owner are then left alone.
     pub read_only: bool,
     pub root: R,

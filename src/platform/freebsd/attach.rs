@@ -114,7 +114,7 @@ impl<S: MdSys> FreeBsd<S> {
     /// new root opened through the pinned parent and the mount's flags read
     /// through it; if either fails, unmount again (the executor only undoes
     /// mounts it was told about) and report the first error.
-    pub(super) fn nmount(&mut self, req: &NmountRequest, fspath: PathBuf, fstype: String) -> Result<Mounted<S::Root>> {
+    pub(super) fn nmount(&mut self, req: &NmountRequest, fspath: PathBuf) -> Result<Mounted<S::Root>> {
         let pin = self.sys.pin_mount_point(&fspath)?;
         self.sys.nmount(req)?;
         let opened = self.sys.open_mounted_root(pin, &fspath).and_then(|root| {
@@ -122,7 +122,7 @@ impl<S: MdSys> FreeBsd<S> {
             Ok((root, read_only))
         });
         match opened {
-            Ok((root, read_only)) => Ok(Mounted { mount_point: fspath, fstype, read_only, root }),
+            Ok((root, read_only)) => Ok(Mounted { mount_point: fspath, read_only, root }),
             Err(e) => {
                 if let Err(u) = self.sys.unmount(&fspath, false) {
                     self.notes.push(Note::Warning(format!("rollback: {u}")));

@@ -490,9 +490,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         let fspath = self.sys.resolve_mount_point(mount_point)?;
         let Some(root) = self.sys.unfinished_copy(&fspath)? else { return Ok(None) };
         let read_only = self.sys.mounted_read_only(&root, &fspath)?;
-        let fstype =
-            self.sys.mounts()?.into_iter().rev().find(|m| m.on == fspath).map(|m| m.fstype).unwrap_or_default();
-        Ok(Some(Mounted { mount_point: fspath, fstype, read_only, root }))
+        Ok(Some(Mounted { mount_point: fspath, read_only, root }))
     }
 
     fn take_notes(&mut self) -> Vec<Note> {
@@ -625,12 +623,12 @@ impl<S: MdSys> FreeBsd<S> {
             self.sys.wait_for_node(Path::new(&from))?;
         }
         let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
-        self.nmount(&req, fspath, fstype)
+        self.nmount(&req, fspath)
     }
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
         let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
         let req = tmpfs_request(t, &fspath)?;
-        self.nmount(&req, fspath, "tmpfs".into())
+        self.nmount(&req, fspath)
     }
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         self.sys.run_newfs(&newfs_argv(f, disk.top()), f.loud).map_err(|e| named(e, &shown_image(disk)))

@@ -490,14 +490,8 @@ impl<S: LoopSys> Platform for Linux<S> {
         if !posix::unfinished_copy(&root) && !stale() {
             return Ok(None);
         }
-        let fstype = units::mounts(&mut self.sys)?
-            .into_iter()
-            .rev()
-            .find(|e| e.dev == dev)
-            .map(|e| e.fstype)
-            .unwrap_or_default();
         let read_only = posix::is_read_only(&root)?;
-        Ok(Some(Mounted { mount_point: mount_point.to_path_buf(), fstype, read_only, root }))
+        Ok(Some(Mounted { mount_point: mount_point.to_path_buf(), read_only, root }))
     }
 
     fn take_notes(&mut self) -> Vec<Note> {

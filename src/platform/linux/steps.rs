@@ -375,14 +375,14 @@ impl<S: LoopSys> Linux<S> {
         };
         let root = self.open_root(&pin, &m.mount_point)?;
         let read_only = c.flags.contains(MsFlags::MS_RDONLY) || posix::is_read_only(&root).unwrap_or(false);
-        Ok(Mounted { mount_point: m.mount_point.clone(), fstype, read_only, root })
+        Ok(Mounted { mount_point: m.mount_point.clone(), read_only, root })
     }
     pub(super) fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<OwnedFd>> {
         let s = requests::tmpfs_call(t);
         let pin = do_mount(&mut self.sys, "tmpfs", &t.mount_point, "tmpfs", s.flags, &s.data_string())?;
         let read_only = s.flags.contains(MsFlags::MS_RDONLY);
         let root = self.open_root(&pin, &t.mount_point)?;
-        Ok(Mounted { mount_point: t.mount_point.clone(), fstype: "tmpfs".into(), read_only, root })
+        Ok(Mounted { mount_point: t.mount_point.clone(), read_only, root })
     }
     /// ext2/3/4 only: `e2fsck -p` (`-f -p` with `force`). Its summary
     /// goes to `-X`.

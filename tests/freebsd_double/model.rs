@@ -2,12 +2,12 @@
 //! the FreeBSD sources say, and the pure readers the backend uses on what
 //! the kernel reports (ident comparison, confxml escapes, mount(8)-only
 //! options).
-use crate::support::freebsd::model::{Content, Host, Model};
+use crate::support::freebsd::model::{escape, Content, Host, Model};
 use crate::support::MIB;
 use mount_md::platform::freebsd::abi::{
     MD_AUTOUNIT, MD_CLUSTER, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_READONLY, MD_RESERVE, MD_SWAP, MD_VNODE,
 };
-use mount_md::platform::freebsd::geom::{escape, parse_confxml, parse_ident, vnode_ident, FileId};
+use mount_md::platform::freebsd::geom::{parse_confxml, parse_ident, vnode_ident, FileId};
 use mount_md::platform::freebsd::requests::{
     check_disk_fstype, mount8_only, nmount_request, AttachRequest, IoValue, NmountRequest,
 };

@@ -238,19 +238,3 @@ fn unescape(s: &str) -> Vec<u8> {
     out.extend_from_slice(rest.as_bytes());
     out
 }
-
-/// geom_dump.c `g_conf_cat_escaped`, for test doubles that render a
-/// confxml document as the kernel does.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &c in bytes {
-        if matches!(c, b'&' | b'<' | b'>' | b'\'' | b'"') || c > 0x7e {
-            out.push_str(&format!("&#x{c:X};"));
-        } else if matches!(c, b'\t' | b'\n' | b'\r') || c > 0x1f {
-            out.push(c as char);
-        } else {
-            out.push('?');
-        }
-    }
-    out
-}

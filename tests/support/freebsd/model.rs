@@ -21,7 +21,7 @@ use mount_md::platform::freebsd::abi::{
     MD_SWAP, MD_VERIFY, MD_VNODE,
 };
 use mount_md::platform::freebsd::geom::{
-    escape, md_unit_of, parse_confxml, vnode_ident, FileId, MdUnit, MountEntry, UnitQuery,
+    md_unit_of, parse_confxml, vnode_ident, FileId, MdUnit, MountEntry, UnitQuery,
 };
 use mount_md::platform::freebsd::grow::ResizeRequest;
 use mount_md::platform::freebsd::requests::{mnt, AttachRequest, BackingFile, IoValue, NmountRequest};
@@ -786,4 +786,20 @@ impl Disks for Kernel {
             c => *c = Content::Geli { meta: md, inner: Box::new(Content::Empty) },
         }
     }
+}
+
+/// geom_dump.c `g_conf_cat_escaped`: text in a confxml document as the
+/// kernel renders it.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &c in bytes {
+        if matches!(c, b'&' | b'<' | b'>' | b'\'' | b'"') || c > 0x7e {
+            out.push_str(&format!("&#x{c:X};"));
+        } else if matches!(c, b'\t' | b'\n' | b'\r') || c > 0x1f {
+            out.push(c as char);
+        } else {
+            out.push('?');
+        }
+    }
+    out
 }

@@ -2,7 +2,8 @@
 //! the FreeBSD sources say, and the pure readers the backend uses on what
 //! the kernel reports (ident comparison, confxml escapes, mount(8)-only
 //! options).
-use crate::support::freebsd::model::{escape, Content, Host, Model};
+use crate::support::freebsd::escape;
+use crate::support::freebsd::model::{Content, Host, Model};
 use crate::support::MIB;
 use mount_md::platform::freebsd::abi::{
     MD_AUTOUNIT, MD_CLUSTER, MD_COMPRESS, MD_FORCE, MD_MALLOC, MD_READONLY, MD_RESERVE, MD_SWAP, MD_VNODE,

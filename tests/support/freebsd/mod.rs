@@ -125,3 +125,19 @@ pub fn jail_commands(line: &str) -> (Vec<String>, Vec<String>) {
 pub mod geli;
 pub mod jail;
 pub mod model;
+
+/// geom_dump.c `g_conf_cat_escaped`: text in a confxml document as the
+/// kernel renders it.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &c in bytes {
+        if matches!(c, b'&' | b'<' | b'>' | b'\'' | b'"') || c > 0x7e {
+            out.push_str(&format!("&#x{c:X};"));
+        } else if matches!(c, b'\t' | b'\n' | b'\r') || c > 0x1f {
+            out.push(c as char);
+        } else {
+            out.push('?');
+        }
+    }
+    out
+}

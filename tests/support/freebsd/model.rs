@@ -13,6 +13,7 @@
 //! process credentials, and file contents beyond "empty / UFS clean or not /
 //! uzip around UFS".
 #![allow(dead_code)]
+use super::escape;
 use super::geli::{Disks, Geli, OnDisk};
 use mount_md::error::{Error, Result};
 use mount_md::plan::{OpenImage, Plan, Step};
@@ -786,20 +787,4 @@ impl Disks for Kernel {
             c => *c = Content::Geli { meta: md, inner: Box::new(Content::Empty) },
         }
     }
-}
-
-/// geom_dump.c `g_conf_cat_escaped`: text in a confxml document as the
-/// kernel renders it.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &c in bytes {
-        if matches!(c, b'&' | b'<' | b'>' | b'\'' | b'"') || c > 0x7e {
-            out.push_str(&format!("&#x{c:X};"));
-        } else if matches!(c, b'\t' | b'\n' | b'\r') || c > 0x1f {
-            out.push(c as char);
-        } else {
-            out.push('?');
-        }
-    }
-    out
 }

@@ -106,12 +106,9 @@ pub struct Recorder {
     pub replaced: BTreeSet<PathBuf>,
     /// Each attached unit, by number, with what the kernel knows about it.
     pub units: BTreeMap<u32, RecUnit>,
-    /// Mount points, in mount order.
-    pub mounted: Vec<PathBuf>,
-    /// Each mount point's `from`.
-    pub mount_from: BTreeMap<PathBuf, String>,
-    /// Each mount point's type (`ufs` when not recorded).
-    pub mount_type: BTreeMap<PathBuf, String>,
+    /// Mounts in mount order: mount point, `from` and type (`ufs` when
+    /// nmount names none).
+    pub mounted: Vec<(PathBuf, String, String)>,
     /// The next this many non-forced detaches answer EBUSY (a GEOM
     /// re-taste holding the provider).
     pub busy_detaches: u32,
@@ -196,9 +193,7 @@ impl Recorder {
     /// a ZFS dataset otherwise.
     pub fn with_mount(mut self, from: &str, on: &str) -> Self {
         let fstype = if from.starts_with("/dev/") { "ufs" } else { "zfs" };
-        self.mount_type.insert(PathBuf::from(on), fstype.into());
-        self.mounted.push(PathBuf::from(on));
-        self.mount_from.insert(PathBuf::from(on), from.to_string());
+        self.mounted.push((PathBuf::from(on), from.to_string(), fstype.into()));
         self
     }
 
@@ -229,11 +224,10 @@ impl Recorder {
     /// How many mounts hold `unit` open: those of a disk type whose
     /// `from` names it (a tmpfs mounted with any source text holds nothing).
     fn mounts_of(&self, unit: u32) -> usize {
-        self.mount_from
+        self.mounted
             .iter()
-            .filter(|(on, f)| {
-                let ty = self.mount_type.get(*on).map_or("ufs", String::as_str);
-                crate::plan::on_a_disk(ty) == Some(true) && super::geom::md_unit_of(f) == Some(unit)
+            .filter(|(_, from, ty)| {
+                crate::plan::on_a_disk(ty) == Some(true) && super::geom::md_unit_of(from) == Some(unit)
             })
             .count()
     }
@@ -404,10 +398,10 @@ impl MdSys for Recorder {
             .mounted
             .iter()
             .enumerate()
-            .map(|(i, on)| MountEntry {
-                from: PathBuf::from(self.mount_from.get(on).cloned().unwrap_or_default()),
+            .map(|(i, (on, from, fstype))| MountEntry {
+                from: PathBuf::from(from),
                 on: on.clone(),
-                fstype: self.mount_type.get(on).cloned().unwrap_or_else(|| "ufs".into()),
+                fstype: fstype.clone(),
                 flags: 0,
                 fsid: [0x100 + i as i32, 0x35],
             })
@@ -425,12 +419,11 @@ impl MdSys for Recorder {
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
         self.record(SysCall::Nmount(req.clone()), "nmount", req.from())?;
         if let Some(IoValue::Text(p)) = req.get("fspath") {
-            let on = PathBuf::from(p.to_string_lossy().into_owned());
-            self.mounted.push(on.clone());
-            if let Some(IoValue::Text(t)) = req.get("fstype") {
-                self.mount_type.insert(on.clone(), t.to_string_lossy().into_owned());
-            }
-            self.mount_from.insert(on, req.from());
+            let fstype = match req.get("fstype") {
+                Some(IoValue::Text(t)) => t.to_string_lossy().into_owned(),
+                _ => "ufs".into(),
+            };
+            self.mounted.push((PathBuf::from(p.to_string_lossy().into_owned()), req.from(), fstype));
         }
         Ok(())
     }
@@ -439,9 +432,7 @@ impl MdSys for Recorder {
         let p = fspath.to_path_buf();
         let call = if force { SysCall::UnmountForced(p) } else { SysCall::Unmount(p) };
         self.record(call, "unmount", format!("unmount of {}", fspath.display()))?;
-        self.mounted.retain(|p| p != fspath);
-        self.mount_from.remove(fspath);
-        self.mount_type.remove(fspath);
+        self.mounted.retain(|(on, _, _)| on != fspath);
         Ok(())
     }
 

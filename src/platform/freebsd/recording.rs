@@ -324,10 +324,7 @@ impl MdSys for Recorder {
         let call = if force { SysCall::DetachForced(unit) } else { SysCall::Detach(unit) };
         let what = format!("detach /dev/md{unit}");
         self.record(call, "detach", what.clone())?;
-        if !self.units.contains_key(&unit) {
-            return Err(Error::sys(what, Errno::ENOENT));
-        }
-        let held = self.units.get(&unit).is_some_and(|u| u.held);
+        let Some(&RecUnit { held, .. }) = self.units.get(&unit) else { return Err(Error::sys(what, Errno::ENOENT)) };
         if !force && (self.busy_detaches > 0 || self.mounts_of(unit) > 0 || held) {
             // A settling re-taste answers EBUSY once per count.
             self.busy_detaches = self.busy_detaches.saturating_sub(1);

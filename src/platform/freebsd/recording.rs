@@ -183,9 +183,7 @@ impl Recorder {
 
     /// Sets the label of an attached unit (an empty one: another tool's).
     pub fn with_label(mut self, unit: u32, label: &[u8]) -> Self {
-        if let Some(u) = self.units.get_mut(&unit) {
-            u.label = label.to_vec();
-        }
+        self.units.get_mut(&unit).expect("with_label of an attached unit").label = label.to_vec();
         self
     }
 

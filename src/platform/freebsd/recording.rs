@@ -3,9 +3,8 @@
 //! are attached (with what the kernel would say about them) and what is
 //! mounted from where, and can fail any operation once.
 //!
-//! Operations that change something go to [`Recorder::calls`]; questions
-//! (open, query, ident, the unit and mount lists, a mount's device name) to
-//! [`Recorder::asked`].
+//! Operations go to [`Recorder::calls`] (those that change something:
+//! [`Recorder::changes`]); questions to [`Recorder::asked`].
 use super::abi::{MD_READONLY, MD_VNODE};
 use super::geom::{vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
 use super::grow::ResizeRequest;

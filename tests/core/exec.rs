@@ -6,7 +6,7 @@ use crate::support::*;
 use mount_md::platform::freebsd::recording::{Asked, SysCall};
 use mount_md::platform::freebsd::requests::IoValue;
 use nix::errno::Errno;
-use std::path::PathBuf;
+use std::path::Path;
 
 const ARTICLE_6X: &str = "mount_md -P -F/jails/10.0.0.1/rootfs.volume md /var/jails/10.0.0.1";
 
@@ -57,7 +57,7 @@ fn article_case_attaches_and_mounts_and_nothing_else() {
     assert_eq!(nmount_text(&o, "from"), Some(IoValue::Text(c("/dev/md0"))));
     assert_eq!(nmount_text(&o, "fspath"), Some(IoValue::Text(c("/var/jails/10.0.0.1"))));
     assert_eq!(o.sys.units.keys().copied().collect::<Vec<_>>(), vec![0]);
-    assert_eq!(o.sys.mounted, vec![PathBuf::from("/var/jails/10.0.0.1")]);
+    assert_eq!(mounted_on(&o.sys), [Path::new("/var/jails/10.0.0.1")]);
 
     // The same line as modern mount(8) and as util-linux mount(8) hand it
     // over: the same operations, `rw` now passed on.

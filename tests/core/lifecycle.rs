@@ -119,7 +119,7 @@ fn an_unused_leftover_is_reused_or_replaced_never_doubled() {
     let o = run_on(leftover(5, None, false), &argv(SEED));
     assert_eq!(o.status, 0, "{}", o.stderr);
     assert!(!o.sys.calls.iter().any(|c| matches!(c, SysCall::Attach(_))), "no second unit");
-    assert_eq!(o.sys.mount_from[Path::new("/j")], "/dev/md5");
+    assert!(o.sys.mounted.iter().any(|(on, from, _)| on == Path::new("/j") && from == "/dev/md5"));
     assert_eq!(o.sys.units.len(), 1);
 
     // Not reusable (another size): detached, then attached afresh.
@@ -283,7 +283,7 @@ fn release_touches_only_what_mount_md_attached() {
             "{target}"
         );
         assert!(o.sys.calls.is_empty(), "{target}: {:?}", o.sys.calls);
-        assert_eq!(o.sys.mounted, [PathBuf::from("/j")]);
+        assert_eq!(mounted_on(&o.sys), [Path::new("/j")]);
     }
     // An image backing one unit of ours and one of another tool's: neither.
     let sys = leftover_of(leftover(1, None, false), 2, None, false, FOREIGN);
@@ -431,7 +431,7 @@ fn no_disk_is_mounted_over_another_mount() {
     // another line: refused. (newfs makes only UFS: the mount is made to
     // say msdosfs.)
     let mut sys = o.sys;
-    sys.mount_type.insert("/mnt".into(), "msdosfs".into());
+    sys.mounted.iter_mut().find(|(on, _, _)| on == Path::new("/mnt")).unwrap().2 = "msdosfs".into();
     let o = run_on(sys, &argv("mount_md -M -s 16m md /mnt"));
     assert_eq!(o.status, 1, "{}", o.stderr);
     assert!(

@@ -4,13 +4,13 @@
 //! `mount_md -u`; plus the pure readers of `kern.geom.confxml` and of a
 //! mount's `from`.
 use crate::support::freebsd::{c, mount_6x_argv, run, words};
-use crate::support::GIB;
+use crate::support::{mounted_on, GIB};
 use mount_md::platform::freebsd::abi::{MD_SWAP, MD_VNODE};
 use mount_md::platform::freebsd::geom::{md_unit_of, parse_confxml, vnode_ident, FileId, MdUnit};
 use mount_md::platform::freebsd::recording::{Asked, Recorder, SysCall};
 use mount_md::platform::freebsd::FreeBsd;
 use nix::errno::Errno;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const ARTICLE: &str = "md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume 0 0";
 const IMG: &str = "/jails/10.0.0.1/rootfs.volume";
@@ -51,7 +51,7 @@ fn article_attaches_once_checks_the_ident_and_mounts() {
     let sys = fb.sys();
     assert_eq!(attaches(sys), 1);
     assert_eq!(units(sys), [0]);
-    assert_eq!(sys.mounted, [PathBuf::from(MNT)]);
+    assert_eq!(mounted_on(sys), [Path::new(MNT)]);
     assert_eq!(nmount_from(sys), ["/dev/md0"]);
     // Opened before anything else but the check's look-ups (which change
     // nothing); the ident asked right after the attach.
@@ -272,7 +272,7 @@ fn release_by_image_takes_every_unit_backed_by_it() {
         [SysCall::Unmount("/a/nested".into()), SysCall::Unmount("/a".into()), SysCall::Detach(1), SysCall::Detach(3)]
     );
     assert_eq!(units(&sys), [2]);
-    assert_eq!(sys.mounted, [PathBuf::from("/b")]);
+    assert_eq!(mounted_on(&sys), [Path::new("/b")]);
 }
 
 #[test]
@@ -295,8 +295,6 @@ fn sys_clone(s: &Recorder) -> Recorder {
     let mut r = rec();
     r.units = s.units.clone();
     r.mounted = s.mounted.clone();
-    r.mount_from = s.mount_from.clone();
-    r.mount_type = s.mount_type.clone();
     r
 }
 
@@ -329,7 +327,7 @@ fn release_busy_changes_nothing_and_force_forces() {
     assert_eq!(unmounts, 10 + 140);
     assert!(!sys.calls.iter().any(|c| matches!(c, SysCall::Detach(_))), "{:?}", sys.calls);
     assert_eq!(units(&sys), [0]);
-    assert_eq!(sys.mounted, [PathBuf::from(MNT)]);
+    assert_eq!(mounted_on(&sys), [Path::new(MNT)]);
 
     // -f: MNT_FORCE and MD_FORCE.
     let sys = rec().with_leftover(0, IMG, GIB, false).with_mount("/dev/md0", MNT);
@@ -639,7 +637,7 @@ fn release_refuses_units_without_the_mark() {
 fn a_tmpfs_named_like_our_device_is_not_our_mount() {
     let mut sys = rec().with_leftover(0, IMG, GIB, false).with_label(0, b"mount_md:/var/jails/10.0.0.1");
     sys = sys.with_mount("/dev/md0", "/decoy");
-    sys.mount_type.insert(PathBuf::from("/decoy"), "tmpfs".into());
+    sys.mounted.iter_mut().find(|(on, _, _)| on == Path::new("/decoy")).unwrap().2 = "tmpfs".into();
     let (code, err, sys) = release(sys, "mount_md -u /decoy");
     assert_eq!(code, 1);
     assert_eq!(err, "mount_md: /decoy: mounted from /dev/md0, not an md(4) disk\n");

@@ -4,7 +4,7 @@
 //! layer) does with it; and every rollback path. (The core's view of the
 //! same runs, and its rollbacks: tests/core/exec.rs.)
 use crate::support::freebsd::{c, jail_commands, mount_6x_argv, mount_modern_argv, run, words};
-use crate::support::GIB;
+use crate::support::{mounted_on, GIB};
 use mount_md::error::strerror;
 use mount_md::platform::freebsd::abi::{MD_CLUSTER, MD_COMPRESS, MD_READONLY, MD_VNODE};
 use mount_md::platform::freebsd::recording::{Recorder, SysCall};
@@ -12,7 +12,7 @@ use mount_md::platform::freebsd::requests::{AttachRequest, IoValue, NmountReques
 use mount_md::platform::freebsd::FreeBsd;
 use nix::errno::Errno;
 use std::ffi::CString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const ARTICLE: &str = "md /var/jails/10.0.0.1 md rw,-P,-F/jails/10.0.0.1/rootfs.volume 0 0";
 const MODERN: &str =
@@ -90,7 +90,7 @@ fn article_through_the_freebsd_backend_starts_no_process() {
     );
     assert!(!sys.calls.iter().any(|c| matches!(c, SysCall::Newfs { .. })), "-P must not run newfs");
     assert_eq!(sys.units.keys().copied().collect::<Vec<_>>(), [0]);
-    assert_eq!(sys.mounted, [PathBuf::from(MNT)]);
+    assert_eq!(mounted_on(&sys), [Path::new(MNT)]);
 }
 
 #[test]

@@ -310,6 +310,11 @@ pub fn recorder() -> Recorder {
     IMAGES.iter().fold(Recorder::new(), |r, i| r.with_file(i, i, GIB))
 }
 
+/// The double's mount points, in mount order.
+pub fn mounted_on(sys: &Recorder) -> Vec<&Path> {
+    sys.mounted.iter().map(|(on, _, _)| on.as_path()).collect()
+}
+
 /// What one run of the program did.
 pub struct Outcome {
     pub status: i32,

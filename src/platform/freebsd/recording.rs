@@ -3,9 +3,8 @@
 //! are attached (with what the kernel would say about them) and what is
 //! mounted from where, and can fail any operation once.
 //!
-//! Operations that change something go to [`Recorder::calls`]; questions
-//! (open, query, ident, the unit and mount lists, a mount's device name) to
-//! [`Recorder::asked`].
+//! Operations go to [`Recorder::calls`] (those that change something:
+//! [`Recorder::changes`]); questions to [`Recorder::asked`].
 use super::abi::{MD_READONLY, MD_VNODE};
 use super::geom::{vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
 use super::grow::ResizeRequest;
@@ -106,22 +105,19 @@ pub struct Recorder {
     pub replaced: BTreeSet<PathBuf>,
     /// Each attached unit, by number, with what the kernel knows about it.
     pub units: BTreeMap<u32, RecUnit>,
-    /// Mount points, in mount order.
-    pub mounted: Vec<PathBuf>,
-    /// Each mount point's `from`.
-    pub mount_from: BTreeMap<PathBuf, String>,
-    /// Each mount point's type (`ufs` when not recorded).
-    pub mount_type: BTreeMap<PathBuf, String>,
+    /// Mounts in mount order: mount point, `from` and type (`ufs` when
+    /// nmount names none).
+    pub mounted: Vec<(PathBuf, String, String)>,
     /// The next this many non-forced detaches answer EBUSY (a GEOM
     /// re-taste holding the provider).
     pub busy_detaches: u32,
     /// Answer DIOCGIDENT with ENOTTY (a kernel without md idents).
     pub no_idents: bool,
     /// Fail the first operation of each listed kind, once: `open`,
-    /// `remove`, `attach`, `detach`, `query`, `ident`, `list`, `mounts`,
-    /// `wait`, `newfs`, `nmount`, `unmount`, `statfs`, `chmod`, `chown`,
-    /// `extend`, `resize`, `growfs`,
-    /// `skel`, and `geli init`, `geli attach`, `geli detach`.
+    /// `publish`, `remove`, `attach`, `detach`, `ident`, `list`, `mounts`,
+    /// `wait`, `newfs`, `fsck`, `nmount`, `unmount`, `statfs`, `chmod`,
+    /// `chown`, `extend`, `resize`, `growfs`, `skel`, and `geli init`,
+    /// `geli attach`, `geli detach`.
     pub fail: Vec<(&'static str, Errno)>,
     /// Called as the first operation of this kind (a `fail` kind) starts:
     /// a test that holds the stop signals sends itself one there.
@@ -186,9 +182,7 @@ impl Recorder {
 
     /// Sets the label of an attached unit (an empty one: another tool's).
     pub fn with_label(mut self, unit: u32, label: &[u8]) -> Self {
-        if let Some(u) = self.units.get_mut(&unit) {
-            u.label = label.to_vec();
-        }
+        self.units.get_mut(&unit).expect("with_label of an attached unit").label = label.to_vec();
         self
     }
 
@@ -196,9 +190,7 @@ impl Recorder {
     /// a ZFS dataset otherwise.
     pub fn with_mount(mut self, from: &str, on: &str) -> Self {
         let fstype = if from.starts_with("/dev/") { "ufs" } else { "zfs" };
-        self.mount_type.insert(PathBuf::from(on), fstype.into());
-        self.mounted.push(PathBuf::from(on));
-        self.mount_from.insert(PathBuf::from(on), from.to_string());
+        self.mounted.push((PathBuf::from(on), from.to_string(), fstype.into()));
         self
     }
 
@@ -229,11 +221,10 @@ impl Recorder {
     /// How many mounts hold `unit` open: those of a disk type whose
     /// `from` names it (a tmpfs mounted with any source text holds nothing).
     fn mounts_of(&self, unit: u32) -> usize {
-        self.mount_from
+        self.mounted
             .iter()
-            .filter(|(on, f)| {
-                let ty = self.mount_type.get(*on).map_or("ufs", String::as_str);
-                crate::plan::on_a_disk(ty) == Some(true) && super::geom::md_unit_of(f) == Some(unit)
+            .filter(|(_, from, ty)| {
+                crate::plan::on_a_disk(ty) == Some(true) && super::geom::md_unit_of(from) == Some(unit)
             })
             .count()
     }
@@ -330,10 +321,7 @@ impl MdSys for Recorder {
         let call = if force { SysCall::DetachForced(unit) } else { SysCall::Detach(unit) };
         let what = format!("detach /dev/md{unit}");
         self.record(call, "detach", what.clone())?;
-        if !self.units.contains_key(&unit) {
-            return Err(Error::sys(what, Errno::ENOENT));
-        }
-        let held = self.units.get(&unit).is_some_and(|u| u.held);
+        let Some(&RecUnit { held, .. }) = self.units.get(&unit) else { return Err(Error::sys(what, Errno::ENOENT)) };
         if !force && (self.busy_detaches > 0 || self.mounts_of(unit) > 0 || held) {
             // A settling re-taste answers EBUSY once per count.
             self.busy_detaches = self.busy_detaches.saturating_sub(1);
@@ -346,7 +334,6 @@ impl MdSys for Recorder {
     fn query(&mut self, unit: u32) -> Result<UnitQuery> {
         self.asked.push(Asked::Query(unit));
         let what = format!("ioctl(/dev/mdctl, MDIOCQUERY) of md{unit}");
-        self.maybe_fail("query", what.clone())?;
         let u = self.units.get(&unit).ok_or_else(|| Error::sys(what, Errno::ENOENT))?;
         Ok(UnitQuery {
             md_type: u.md_type,
@@ -404,10 +391,10 @@ impl MdSys for Recorder {
             .mounted
             .iter()
             .enumerate()
-            .map(|(i, on)| MountEntry {
-                from: PathBuf::from(self.mount_from.get(on).cloned().unwrap_or_default()),
+            .map(|(i, (on, from, fstype))| MountEntry {
+                from: PathBuf::from(from),
                 on: on.clone(),
-                fstype: self.mount_type.get(on).cloned().unwrap_or_else(|| "ufs".into()),
+                fstype: fstype.clone(),
                 flags: 0,
                 fsid: [0x100 + i as i32, 0x35],
             })
@@ -425,12 +412,11 @@ impl MdSys for Recorder {
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
         self.record(SysCall::Nmount(req.clone()), "nmount", req.from())?;
         if let Some(IoValue::Text(p)) = req.get("fspath") {
-            let on = PathBuf::from(p.to_string_lossy().into_owned());
-            self.mounted.push(on.clone());
-            if let Some(IoValue::Text(t)) = req.get("fstype") {
-                self.mount_type.insert(on.clone(), t.to_string_lossy().into_owned());
-            }
-            self.mount_from.insert(on, req.from());
+            let fstype = match req.get("fstype") {
+                Some(IoValue::Text(t)) => t.to_string_lossy().into_owned(),
+                _ => "ufs".into(),
+            };
+            self.mounted.push((PathBuf::from(p.to_string_lossy().into_owned()), req.from(), fstype));
         }
         Ok(())
     }
@@ -439,9 +425,7 @@ impl MdSys for Recorder {
         let p = fspath.to_path_buf();
         let call = if force { SysCall::UnmountForced(p) } else { SysCall::Unmount(p) };
         self.record(call, "unmount", format!("unmount of {}", fspath.display()))?;
-        self.mounted.retain(|p| p != fspath);
-        self.mount_from.remove(fspath);
-        self.mount_type.remove(fspath);
+        self.mounted.retain(|(on, _, _)| on != fspath);
         Ok(())
     }
 

@@ -206,8 +206,7 @@ impl LoopSys for Recorder {
 
     /// What was asked is what the double's kernel did.
     fn direct_io_result(&mut self, dev: &u32, _asked: loopdev::DirectIo) -> nix::Result<bool> {
-        let info = self.entry(*dev)?.info.ok_or(Errno::ENXIO)?;
-        Ok(info.lo_flags & loopdev::LO_FLAGS_DIRECT_IO != 0)
+        Ok(self.get_status(dev)?.lo_flags & loopdev::LO_FLAGS_DIRECT_IO != 0)
     }
 
     /// Every unit of the double has 512-byte logical blocks.
@@ -332,7 +331,7 @@ impl LoopSys for Recorder {
 
     fn set_capacity(&mut self, dev: &u32) -> nix::Result<()> {
         self.calls.push(LoopCall::SetCapacity(*dev));
-        self.entry(*dev)?.info.map(drop).ok_or(Errno::ENXIO)
+        self.get_status(dev).map(drop)
     }
 
     fn disk_read_only(&mut self, unit: u32) -> bool {

@@ -16,7 +16,7 @@ use crate::request::Backing;
 use libc::c_uint;
 use nix::errno::Errno;
 use std::ffi::{CString, OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -341,11 +341,8 @@ pub fn mnt_flags<S: AsRef<str>>(options: &[S]) -> u64 {
     let mut flags = 0u64;
     for opt in options {
         let opt = opt.as_ref();
-        let (negative, rest) = match opt.get(..2) {
-            Some("no") => (true, &opt[2..]),
-            _ => (false, opt),
-        };
-        let name = rest.split('=').next().unwrap_or_default();
+        let (negative, rest) = opt.strip_prefix("no").map_or((false, opt), |rest| (true, rest));
+        let name = rest.split_once('=').map_or(rest, |(n, _)| n);
         if let Some((_, inverse, bit)) = STD_OPTS.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) {
             if negative == *inverse {
                 flags |= bit;
@@ -359,13 +356,8 @@ pub fn mnt_flags<S: AsRef<str>>(options: &[S]) -> u64 {
 
 /// mount(8)'s rmslashes: collapse `//`, drop a trailing `/`.
 pub fn rmslashes(path: &[u8]) -> Vec<u8> {
-    let mut out: Vec<u8> = Vec::with_capacity(path.len());
-    for &b in path {
-        if b == b'/' && out.last() == Some(&b'/') {
-            continue;
-        }
-        out.push(b);
-    }
+    let mut out = path.to_vec();
+    out.dedup_by(|b, prev| *b == b'/' && *prev == b'/');
     if out.len() > 1 && out.last() == Some(&b'/') {
         out.pop();
     }
@@ -473,9 +465,9 @@ pub fn newfs_argv(f: &Format, device: &Path) -> Vec<OsString> {
 
 /// `/dev/md0` + suffix.
 pub fn mount_from(dev: &Path, suffix: &str) -> OsString {
-    let mut v = dev.as_os_str().to_os_string().into_vec();
-    v.extend_from_slice(suffix.as_bytes());
-    OsString::from_vec(v)
+    let mut v = dev.as_os_str().to_os_string();
+    v.push(suffix);
+    v
 }
 
 /// `options` with each flag pair (`ro`/`rw`, `nosuid`/`suid`, …) down to

@@ -44,16 +44,12 @@ fn parse_line(line: &[u8]) -> Option<MountRec> {
         return None;
     }
     let id = number(fields[0])?;
-    let (major, minor) = {
-        let mm = fields[2];
-        let colon = mm.iter().position(|&c| c == b':')?;
-        (number::<u32>(&mm[..colon])?, number::<u32>(&mm[colon + 1..])?)
-    };
+    let (major, minor) = std::str::from_utf8(fields[2]).ok()?.split_once(':')?;
     let on = PathBuf::from(OsString::from_vec(unescape(fields[4])));
     let fstype = String::from_utf8_lossy(&unescape(fields.get(sep + 1)?)).into_owned();
     let source = String::from_utf8_lossy(&unescape(fields.get(sep + 2)?)).into_owned();
     let options = String::from_utf8_lossy(fields[5]).split(',').filter(|o| !o.is_empty()).map(str::to_string).collect();
-    Some(MountRec { id, dev: libc::makedev(major, minor), on, source, fstype, options })
+    Some(MountRec { id, dev: libc::makedev(major.parse().ok()?, minor.parse().ok()?), on, source, fstype, options })
 }
 
 /// Parses mountinfo bytes; a line that does not parse makes the whole

@@ -354,10 +354,7 @@ impl LoopSys for Kernel {
         let (major, minor) = (libc::major(dev), libc::minor(dev));
         let seq = std::fs::read(format!("/sys/dev/block/{major}:{minor}/diskseq")).ok()?;
         let boot = std::fs::read("/proc/sys/kernel/random/boot_id").ok()?;
-        let mut v = boot.trim_ascii().to_vec();
-        v.push(b' ');
-        v.extend_from_slice(seq.trim_ascii());
-        Some(v)
+        Some([boot.trim_ascii(), seq.trim_ascii()].join(&b' '))
     }
 
     fn skeleton_stamp(&mut self, dir: &OwnedFd) -> nix::Result<Option<Vec<u8>>> {
@@ -390,18 +387,15 @@ impl LoopSys for Kernel {
             .find(|p| std::path::Path::new(p).is_dir())
             .unwrap_or("/sys/block");
         let dir = std::fs::File::open(path)?;
-        let mut units = Vec::new();
-        for e in std::fs::read_dir(path)?.flatten() {
-            let name = e.file_name();
-            let Some(n) = name.to_str().and_then(|n| n.strip_prefix("loop")).and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
-            let bound = format!("loop{n}/loop/backing_file");
-            if nix::sys::stat::fstatat(&dir, bound.as_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).is_ok() {
-                units.push(n);
-            }
-        }
-        Ok(units)
+        let bound = |n: &u32| {
+            let file = format!("loop{n}/loop/backing_file");
+            nix::sys::stat::fstatat(&dir, file.as_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
+        };
+        Ok(std::fs::read_dir(path)?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_prefix("loop")?.parse::<u32>().ok())
+            .filter(bound)
+            .collect())
     }
 
     fn unit_of_rdev(&mut self, rdev: u64) -> Option<u32> {

@@ -332,10 +332,7 @@ pub(super) fn disk_size(unit: u32) -> Option<u64> {
 /// same, its image unknown.
 pub fn row<S: LoopSys>(sys: &mut S, u: &UnitInfo, mount: Option<&MountRec>, status: Option<&LoopInfo64>) -> Listed {
     let unit = u.device.unit;
-    let mark = status.map(|i| {
-        let field = &i.lo_file_name;
-        field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())].to_vec()
-    });
+    let mark = status.map(|i| i.lo_file_name.split(|&b| b == 0).next().unwrap_or_default().to_vec());
     // btrfs gives its mounts an anonymous device of their own (the table
     // was matched through its source): no device to check there.
     let usage = mount.and_then(|m| usage_of(&m.on, Some(u.rdev).filter(|_| m.fstype != "btrfs")));

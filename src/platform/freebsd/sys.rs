@@ -171,10 +171,7 @@ impl MdSys for Kernel {
     fn attach(&mut self, req: &AttachRequest) -> Result<u32> {
         let mut file: Option<Vec<u8>> = req.file.as_ref().map(|f| f.as_bytes_with_nul().to_vec());
         // mdconfig hands the kernel a zeroed PATH_MAX label buffer.
-        let mut label: Vec<u8> = match &req.label {
-            Some(l) => l.as_bytes_with_nul().to_vec(),
-            None => vec![0; abi::PATH_MAX],
-        };
+        let mut label = req.label.as_ref().map_or_else(|| vec![0; abi::PATH_MAX], |l| l.as_bytes_with_nul().to_vec());
         let mut mdio = MdIoctl {
             md_type: req.md_type,
             md_file: file.as_mut().map_or(std::ptr::null_mut(), |f| f.as_mut_ptr().cast::<c_char>()),

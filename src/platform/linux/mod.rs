@@ -482,10 +482,7 @@ impl<S: LoopSys> Platform for Linux<S> {
         let dev = st.st_dev as u64;
         let mut stale = || -> bool {
             let Some(now) = self.sys.attachment(dev) else { return false };
-            match self.sys.skeleton_stamp(&root) {
-                Ok(stamp) => stamp.as_deref() != Some(now.as_slice()),
-                Err(_) => false,
-            }
+            self.sys.skeleton_stamp(&root).is_ok_and(|stamp| stamp.as_deref() != Some(now.as_slice()))
         };
         if !posix::unfinished_copy(&root) && !stale() {
             return Ok(None);
@@ -574,10 +571,8 @@ fn kernel_says_nodev(fstype: &str) -> bool {
 }
 
 fn check_options(options: &[String]) -> Result<()> {
-    match options.iter().find(|o| mount::refused(o)) {
-        Some(o) => Err(Error::plain(format!("mount option {o} has no meaning for mount_md"))),
-        None => Ok(()),
-    }
+    let refused = options.iter().find(|o| mount::refused(o));
+    refused.map_or(Ok(()), |o| Err(Error::plain(format!("mount option {o} has no meaning for mount_md"))))
 }
 
 #[cfg(test)]

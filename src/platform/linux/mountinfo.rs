@@ -39,10 +39,7 @@ fn number<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
 /// `makedev(3)` builds it, comparable with `st_rdev` of a block node.
 fn parse_line(line: &[u8]) -> Option<MountRec> {
     let fields: Vec<&[u8]> = line.split(|&c| c == b' ').collect();
-    let sep = fields.iter().position(|f| *f == b"-")?;
-    if sep < 6 {
-        return None;
-    }
+    let sep = fields.iter().position(|f| *f == b"-").filter(|&sep| sep >= 6)?;
     let id = number(fields[0])?;
     let (major, minor) = std::str::from_utf8(fields[2]).ok()?.split_once(':')?;
     let on = PathBuf::from(OsString::from_vec(unescape(fields[4])));

@@ -219,10 +219,8 @@ impl<S: LoopSys> Linux<S> {
             return None;
         }
         let picked = self.sys.logical_block_size(unit).filter(|n| *n > 512)?;
-        match loopdev::fit_to_fs(loopdev::DirectIo::Ask { block_size: picked }, fs_unit(&b.file)) {
-            fine @ loopdev::DirectIo::TooFine { .. } => Some(fine),
-            _ => None,
-        }
+        let fine = loopdev::fit_to_fs(loopdev::DirectIo::Ask { block_size: picked }, fs_unit(&b.file));
+        Some(fine).filter(|f| matches!(f, loopdev::DirectIo::TooFine { .. }))
     }
 
     /// One attempt, under the loop-control lock: pick a unit, open it,

@@ -68,10 +68,7 @@ fn status<S: LoopSys>(sys: &mut S, unit: u32) -> Result<Option<(UnitInfo, LoopIn
         Err(e) => return Err(Error::sys(format!("{}: LOOP_GET_STATUS64", node.display()), e)),
     };
     let rdev = sys.rdev(&dev).map_err(|e| Error::sys(node.display().to_string(), e))?;
-    let owner = match mark::decode(&st.lo_file_name, LINUX_CAPACITY) {
-        Some(m) => Owner::Ours(m),
-        None => Owner::Foreign,
-    };
+    let owner = mark::decode(&st.lo_file_name, LINUX_CAPACITY).map_or(Owner::Foreign, Owner::Ours);
     let u = UnitInfo {
         device: Device { unit, path: node, read_only: st.lo_flags & loopdev::LO_FLAGS_READ_ONLY != 0 },
         rdev,
@@ -193,10 +190,8 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
                 true => path.to_path_buf(),
                 false => std::env::current_dir().map_err(|e| crate::error::from_io(shown(), &e))?.join(path),
             };
-            return match mounts(sys)?.into_iter().rev().find(|e| e.on == abs) {
-                Some(e) => Ok(PathKind::MountRoot(e.id)),
-                None => Err(Error::sys(shown(), Errno::EIO)),
-            };
+            let found = mounts(sys)?.into_iter().rev().find(|e| e.on == abs);
+            return found.map(|e| PathKind::MountRoot(e.id)).ok_or_else(|| Error::sys(shown(), Errno::EIO));
         }
         r => r?,
     };
@@ -211,10 +206,8 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
     }
     // A kernel before 5.8: the mount table by the resolved path.
     let real = std::fs::canonicalize(path).map_err(|e| crate::error::from_io(shown(), &e))?;
-    Ok(match mounts(sys)?.into_iter().rev().find(|e| e.on == real) {
-        Some(e) => PathKind::MountRoot(e.id),
-        None => PathKind::Dir(real),
-    })
+    let found = mounts(sys)?.into_iter().rev().find(|e| e.on == real);
+    Ok(found.map_or(PathKind::Dir(real), |e| PathKind::MountRoot(e.id)))
 }
 
 /// The backing file of `/dev/loopN`, or `None`.

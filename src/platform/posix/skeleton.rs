@@ -102,10 +102,7 @@ fn refuse_containing(from: &Path, st: &FileStat, dir: &OwnedFd) -> Result<()> {
 pub fn check_skeleton(from: &Path, mount_point: &Path) -> Result<()> {
     let src = open_skeleton(from)?;
     let st = fstat(&src).map_err(|e| Error::sys(format!("skel copy from {}", crate::error::quoted(from)), e))?;
-    match open_dir_walked(mount_point) {
-        Ok((dir, _)) => refuse_containing(from, &st, &dir),
-        Err(_) => Ok(()),
-    }
+    open_dir_walked(mount_point).map_or(Ok(()), |(dir, _)| refuse_containing(from, &st, &dir))
 }
 
 /// Opens the skeleton directory `from` as the image is opened: walked a

@@ -56,10 +56,7 @@ impl Kernel {
         // size is encoded in `request` and asserted in abi.rs); the pointers
         // it holds point to buffers the caller keeps alive for this call.
         let r = unsafe { libc::ioctl(fd, request, mdio as *mut MdIoctl) };
-        if r == -1 {
-            return Err(Error::sys(format!("ioctl({}, {name})", abi::MDCTL_PATH), Errno::last()));
-        }
-        Ok(())
+        Errno::result(r).map(drop).map_err(|e| Error::sys(format!("ioctl({}, {name})", abi::MDCTL_PATH), e))
     }
 }
 
@@ -80,9 +77,7 @@ fn sysctl_bytes(name: &str) -> Result<Vec<u8>> {
         let mut len: libc::size_t = 0;
         // SAFETY: a size query: no buffer, `len` receives the size.
         let r = unsafe { libc::sysctlbyname(cname.as_ptr(), std::ptr::null_mut(), &mut len, std::ptr::null(), 0) };
-        if r == -1 {
-            return Err(Error::sys(format!("sysctl {name}"), Errno::last()));
-        }
+        Errno::result(r).map_err(|e| Error::sys(format!("sysctl {name}"), e))?;
         let mut buf = vec![0u8; len + len / 4 + 4096];
         let mut got = buf.len();
         // SAFETY: `buf` is `got` bytes long and outlives the call; the
@@ -90,11 +85,10 @@ fn sysctl_bytes(name: &str) -> Result<Vec<u8>> {
         let r = unsafe {
             libc::sysctlbyname(cname.as_ptr(), buf.as_mut_ptr().cast::<c_void>(), &mut got, std::ptr::null(), 0)
         };
-        if r == -1 {
-            match Errno::last() {
-                Errno::ENOMEM => continue,
-                e => return Err(Error::sys(format!("sysctl {name}"), e)),
-            }
+        match Errno::result(r) {
+            Ok(_) => {}
+            Err(Errno::ENOMEM) => continue,
+            Err(e) => return Err(Error::sys(format!("sysctl {name}"), e)),
         }
         buf.truncate(got);
         if buf.last() == Some(&0) {
@@ -111,13 +105,10 @@ fn load_geom_md() -> Result<()> {
         return Ok(());
     }
     // SAFETY: as above.
-    if unsafe { kldload(abi::GEOM_MD_FILE.as_ptr()) } == -1 {
-        let e = Errno::last();
-        if e != Errno::EEXIST {
-            return Err(Error::sys("failed to load geom_md module", e));
-        }
+    match Errno::result(unsafe { kldload(abi::GEOM_MD_FILE.as_ptr()) }) {
+        Err(e) if e != Errno::EEXIST => Err(Error::sys("failed to load geom_md module", e)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 impl MdSys for Kernel {
@@ -223,9 +214,7 @@ impl MdSys for Kernel {
         // SAFETY: DIOCGIDENT writes at most DISK_IDENT_SIZE bytes (encoded in
         // the request) into `ident`, which outlives the call.
         let r = unsafe { libc::ioctl(dev.as_raw_fd(), abi::DIOCGIDENT, ident.as_mut_ptr()) };
-        if r == -1 {
-            return Err(Error::sys(what(), Errno::last()));
-        }
+        Errno::result(r).map_err(|e| Error::sys(what(), e))?;
         let text = CStr::from_bytes_until_nul(&ident).map_err(|_| Error::text(what(), "ident not terminated"))?;
         Ok(text.to_string_lossy().into_owned())
     }
@@ -247,10 +236,7 @@ impl MdSys for Kernel {
             // SAFETY: `buf` holds `cap` structs, exactly `bytes` long; the
             // kernel writes at most that many.
             let n = unsafe { libc::getfsstat(buf.as_mut_ptr(), bytes, libc::MNT_NOWAIT) };
-            if n == -1 {
-                return Err(Error::sys("getfsstat", Errno::last()));
-            }
-            let n = n as usize;
+            let n = Errno::result(n).map_err(|e| Error::sys("getfsstat", e))? as usize;
             if n >= cap {
                 cap = n * 2;
                 continue; // mounts were added meanwhile: ask again
@@ -350,8 +336,6 @@ impl MdSys for Kernel {
 fn unmount(target: &CStr, flags: c_int, force: bool, on: &Path) -> Result<()> {
     let flags = flags | if force { libc::MNT_FORCE } else { 0 };
     // SAFETY: `target` is a valid NUL-terminated string.
-    if unsafe { libc::unmount(target.as_ptr(), flags) } == -1 {
-        return Err(Error::sys(format!("unmount of {}", crate::error::quoted(on)), Errno::last()));
-    }
-    Ok(())
+    let r = unsafe { libc::unmount(target.as_ptr(), flags) };
+    Errno::result(r).map(drop).map_err(|e| Error::sys(format!("unmount of {}", crate::error::quoted(on)), e))
 }

@@ -178,8 +178,7 @@ impl<S: MdSys> FreeBsd<S> {
             }),
             _ => None,
         };
-        let mut a = a.clone();
-        a.read_only = Self::effective_read_only(&a, image);
+        let a = Attach { read_only: Self::effective_read_only(a, image), ..a.clone() };
         let (mut req, notes) = attach_request(&a, backing.as_ref(), self.sys.page_size())?;
         let real = self.sys.resolve_mount_point(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
         let real = real.as_os_str().as_bytes();

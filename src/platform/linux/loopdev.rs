@@ -122,9 +122,7 @@ impl LoopInfo64 {
 
     /// Flags, size limit and the (truncated) file name for the kernel.
     pub fn new(flags: u32, sizelimit: u64, name: &[u8]) -> Self {
-        let mut info = LoopInfo64::zeroed();
-        info.lo_flags = flags;
-        info.lo_sizelimit = sizelimit;
+        let mut info = LoopInfo64 { lo_flags: flags, lo_sizelimit: sizelimit, ..LoopInfo64::zeroed() };
         let n = name.len().min(LO_NAME_SIZE - 1);
         info.lo_file_name[..n].copy_from_slice(&name[..n]);
         info

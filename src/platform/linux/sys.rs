@@ -256,8 +256,7 @@ impl LoopSys for Kernel {
         // LOOP_SET_FD cannot set read-only by flag: the file's open mode does.
         // Direct I/O, if asked for, is switched on afterwards by
         // direct_io_result (LOOP_SET_DIRECT_IO).
-        let mut status = *info;
-        status.lo_flags &= LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN;
+        let status = LoopInfo64 { lo_flags: info.lo_flags & (LO_FLAGS_AUTOCLEAR | LO_FLAGS_PARTSCAN), ..*info };
         let mut last = Errno::EAGAIN;
         for _ in 0..ATTEMPTS {
             match self.set_status(dev, &status) {

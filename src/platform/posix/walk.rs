@@ -124,14 +124,12 @@ enum Step {
 /// Pushes the components of `path` on `todo`, the first one last.
 fn push_steps(todo: &mut Vec<Step>, path: &Path) {
     use std::path::Component;
-    for c in path.components().rev() {
-        todo.push(match c {
-            Component::RootDir | Component::Prefix(_) => Step::Root,
-            Component::ParentDir => Step::Up,
-            Component::CurDir => Step::Here,
-            Component::Normal(n) => Step::Name(n.to_os_string()),
-        });
-    }
+    todo.extend(path.components().rev().map(|c| match c {
+        Component::RootDir | Component::Prefix(_) => Step::Root,
+        Component::ParentDir => Step::Up,
+        Component::CurDir => Step::Here,
+        Component::Normal(n) => Step::Name(n.to_os_string()),
+    }));
 }
 
 fn is_link(st: &FileStat) -> bool {

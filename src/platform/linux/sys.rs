@@ -261,10 +261,7 @@ impl LoopSys for Kernel {
         for _ in 0..ATTEMPTS {
             match self.set_status(dev, &status) {
                 Ok(()) => return Ok(()),
-                Err(Errno::EAGAIN) => {
-                    last = Errno::EAGAIN;
-                    std::thread::sleep(backoff(1));
-                }
+                Err(Errno::EAGAIN) => std::thread::sleep(backoff(1)),
                 Err(e) => {
                     last = e;
                     break;

@@ -234,11 +234,10 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
             }
             _ => {}
         }
-        if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
-            if let Some(first) = links.get(&key) {
-                linkat(root, first.as_os_str(), &dst, name.as_os_str(), AtFlags::empty()).map_err(fail)?;
-                continue;
-            }
+        let linked = kind != SFlag::S_IFDIR && st.st_nlink > 1;
+        if let Some(first) = links.get(&key).filter(|_| linked) {
+            linkat(root, first.as_os_str(), &dst, name.as_os_str(), AtFlags::empty()).map_err(fail)?;
+            continue;
         }
         let perm = Mode::from_bits_truncate(0o700);
         match kind {
@@ -266,7 +265,7 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
             }
         }
         apply_meta_at(&dst, &name, &st, kind).map_err(fail)?;
-        if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
+        if linked {
             links.insert(key, rel);
         }
     }

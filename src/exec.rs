@@ -459,18 +459,13 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             let r = self.platform.unmount(UnmountOf::Made(m));
             self.undone(r);
         }
-        match self.disk.take() {
-            Some(disk) if self.attached => {
-                let r = self.platform.detach(disk);
-                self.undone(r);
-            }
-            other => drop(other),
+        if let Some(disk) = self.disk.take().filter(|_| self.attached) {
+            let r = self.platform.detach(disk);
+            self.undone(r);
         }
-        if let Some(image) = self.image.take() {
-            if image.created {
-                let r = self.platform.remove_image(image);
-                self.undone(r);
-            }
+        if let Some(image) = self.image.take().filter(|i| i.created) {
+            let r = self.platform.remove_image(image);
+            self.undone(r);
         }
     }
 

@@ -171,14 +171,10 @@ pub fn flags_for(mode: Mode) -> impl Iterator<Item = &'static Flag> {
 pub(super) fn spec_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> String {
     let mut s = String::new();
     for f in flags {
-        if let Some(c) = f.short {
-            if s.contains(c) {
-                continue;
-            }
-            s.push(c);
-            if matches!(f.arg, Arg::Required(_)) {
-                s.push(':');
-            }
+        let Some(c) = f.short.filter(|c| !s.contains(*c)) else { continue };
+        s.push(c);
+        if matches!(f.arg, Arg::Required(_)) {
+            s.push(':');
         }
     }
     s

@@ -79,10 +79,9 @@ fn mount_or_remount(r: crate::request::Request) -> Result<Command, CliError> {
 /// (`-u -P /j`), which is refused by name.
 pub fn select_mode(args: &[OsString]) -> Result<Mode, CliError> {
     for mode in [Mode::Release, Mode::Grow, Mode::List] {
-        if let Ok((opts, _)) = getopt(args, &flags::spec(mode), &flags::longs(mode), Style::StopAtOperand) {
-            if opts.iter().any(|o| flags::selected_mode(o).is_some_and(|(m, _)| m == mode)) {
-                return Ok(mode);
-            }
+        let own = getopt(args, &flags::spec(mode), &flags::longs(mode), Style::StopAtOperand);
+        if own.is_ok_and(|(opts, _)| opts.iter().any(|o| flags::selected_mode(o).is_some_and(|(m, _)| m == mode))) {
+            return Ok(mode);
         }
     }
     let Ok((opts, _)) = getopt(args, &flags::union_spec(), &flags::union_longs(), Style::StopAtOperand) else {
@@ -93,13 +92,10 @@ pub fn select_mode(args: &[OsString]) -> Result<Mode, CliError> {
     let selected: Vec<(Mode, &flags::Flag)> = opts.iter().filter_map(flags::selected_mode).collect();
     let Some(&(mode, flag)) = selected.first() else {
         // An option of another mode without that mode's option.
-        for o in &opts {
-            if flags::lookup(Mode::Mount, o).is_none() {
-                if let Some(sel) =
-                    Mode::ALL.into_iter().find(|m| flags::lookup(*m, o).is_some()).and_then(flags::selector)
-                {
-                    return Err(CliError::Usage(Some(format!("{} needs {}", o.name(), sel.name()))));
-                }
+        for o in opts.iter().filter(|o| flags::lookup(Mode::Mount, o).is_none()) {
+            if let Some(sel) = Mode::ALL.into_iter().find(|m| flags::lookup(*m, o).is_some()).and_then(flags::selector)
+            {
+                return Err(CliError::Usage(Some(format!("{} needs {}", o.name(), sel.name()))));
             }
         }
         return Ok(Mode::Mount);

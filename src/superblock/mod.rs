@@ -276,12 +276,9 @@ pub fn health(buf: &[u8], found: Found) -> Health {
                 return Health::Unknown;
             };
             let read = if big { be32 } else { le32 };
-            let flags = if u32::from(old) & FS_FLAGS_UPDATED != 0 {
-                let Some(f) = read(buf, at + UFS_FLAGS_OFF) else { return Health::Unknown };
-                f
-            } else {
-                u32::from(old)
-            };
+            let old = u32::from(old);
+            let flags = if old & FS_FLAGS_UPDATED != 0 { read(buf, at + UFS_FLAGS_OFF) } else { Some(old) };
+            let Some(flags) = flags else { return Health::Unknown };
             let mut why = Vec::new();
             if clean == 0 {
                 why.push("fs_clean is 0");

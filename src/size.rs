@@ -78,30 +78,20 @@ pub fn as_s(bytes: u64) -> String {
 /// negative, or it overflows 64 bits.
 fn strtoumax_base0(s: &str) -> Option<(u64, &str)> {
     let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    let t = match t.as_bytes().first() {
-        Some(b'+') => &t[1..],
-        Some(b'-') => return None,
-        _ => t,
-    };
-    let b = t.as_bytes();
-    // "0x" counts as a hex prefix only when a hex digit follows; otherwise
-    // strtoumax reads the "0" and leaves "x…" as the tail.
-    let (radix, digits) = if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
-        (16, &t[2..])
-    } else if b.first() == Some(&b'0') {
-        (8, t)
-    } else {
-        (10, t)
-    };
-    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
-    if end == 0 {
+    if t.starts_with('-') {
         return None;
     }
-    let mut v: u64 = 0;
-    for c in digits[..end].chars() {
-        v = v.checked_mul(u64::from(radix))?.checked_add(u64::from(c.to_digit(radix)?))?;
-    }
-    Some((v, &digits[end..]))
+    let t = t.strip_prefix('+').unwrap_or(t);
+    // "0x" counts as a hex prefix only when a hex digit follows; otherwise
+    // strtoumax reads the "0" and leaves "x…" as the tail.
+    let (radix, digits) = match t.as_bytes() {
+        [b'0', b'x' | b'X', h, ..] if h.is_ascii_hexdigit() => (16, &t[2..]),
+        [b'0', ..] => (8, t),
+        _ => (10, t),
+    };
+    let end = digits.find(|c: char| !c.is_digit(radix)).unwrap_or(digits.len());
+    // No digit (from_str_radix refuses ""), or more than 64 bits: None.
+    Some((u64::from_str_radix(&digits[..end], radix).ok()?, &digits[end..]))
 }
 
 /// `n` bytes as people read them: `512B`, `4.0K`, `1.5G`, `20G` (binary

@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Decision, Existing, Occupant};
-use crate::plan::{Attach, Examine, Plan, Step};
+use crate::plan::{Attach, Examine, FsType, Mount, Plan, Step};
 use crate::platform::{Device, FileId, Head, PathKind, Platform, UnitState};
 use crate::request::Backing;
 use crate::superblock::{self, Found};
@@ -225,10 +225,7 @@ pub(crate) fn layered(plan: &Plan) -> bool {
 /// The type the plan mounts, when it names one.
 pub(crate) fn fstype_of(plan: &Plan) -> Option<&str> {
     plan.steps.iter().find_map(|s| match s {
-        Step::Mount(m) => match &m.fstype {
-            crate::plan::FsType::Named(t) => Some(t.as_str()),
-            crate::plan::FsType::Probe => None,
-        },
+        Step::Mount(Mount { fstype: FsType::Named(t), .. }) => Some(t.as_str()),
         _ => None,
     })
 }

@@ -29,7 +29,7 @@ pub fn parse_size(arg: &str) -> Result<u64, SizeError> {
         return Err(invalid());
     }
     let shift = match suffix {
-        None => return value.checked_mul(512).filter(|v| *v <= MAX_BYTES).ok_or_else(invalid),
+        None => 9, // 512-byte sectors
         Some('b' | 'B') => 0,
         Some('k' | 'K') => 10,
         Some('m' | 'M') => 20,

@@ -97,10 +97,7 @@ fn split_file(rest: &[u8]) -> (Option<FileId>, &[u8]) {
         let file = FileId { dev: dev.parse().ok()?, ino: ino.parse().ok()? };
         (file_part(file) == rest[..=colon]).then_some((file, &rest[colon + 1..]))
     })();
-    match parsed {
-        Some((file, tail)) => (Some(file), tail),
-        None => (None, rest),
-    }
+    parsed.map_or((None, rest), |(file, tail)| (Some(file), tail))
 }
 
 /// The image a marked unit was attached with, as the mark names it
@@ -126,10 +123,8 @@ pub fn decode(field: &[u8], capacity: usize) -> Option<Mark> {
         let h = u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
         (hex.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())).then_some((head, h))
     });
-    Some(match hashed {
-        Some((head, h)) => Mark { mount_point: head.to_vec(), truncated: true, hash: Some(h) },
-        None => Mark { mount_point: rest.to_vec(), truncated: true, hash: None },
-    })
+    let (head, h) = hashed.map_or((rest, None), |(head, h)| (head, Some(h)));
+    Some(Mark { mount_point: head.to_vec(), truncated: true, hash: h })
 }
 
 impl Mark {

@@ -245,9 +245,7 @@ pub fn on_a_disk(fstype: &str) -> Option<bool> {
 /// Builds the plan for a request (mdmfs's order of operations: sbin/mdmfs/mdmfs.c `main`).
 pub fn build(req: &Request, defaults: Defaults) -> Plan {
     let mut steps = Vec::new();
-    if let Some(ns) = &req.namespace {
-        steps.push(Step::EnterNamespace(ns.clone()));
-    }
+    steps.extend(req.namespace.clone().map(Step::EnterNamespace));
     let use_tmpfs = match req.device {
         DeviceArg::Tmpfs => true,
         DeviceArg::Auto => defaults.tmpfs_available && !req.multilabel,
@@ -327,11 +325,7 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
         }));
     }
     steps.extend(req.mode.map(Step::SetMode));
-    if let Some((uid, gid)) = req.owner {
-        steps.push(Step::SetOwner { uid, gid });
-    }
-    if let Some(skel) = &req.skel {
-        steps.push(Step::CopySkeleton(skel.clone()));
-    }
+    steps.extend(req.owner.map(|(uid, gid)| Step::SetOwner { uid, gid }));
+    steps.extend(req.skel.clone().map(Step::CopySkeleton));
     Plan { steps, mount_point: req.mount_point.clone(), mdconfig_path: req.mdconfig_path.clone() }
 }

@@ -183,14 +183,12 @@ pub(super) fn spec_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> String {
 pub(super) fn longs_of<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<(&'static str, LongArg)> {
     flags
         .filter_map(|f| {
-            f.long.map(|l| {
-                let kind = match f.arg {
-                    Arg::None => LongArg::No,
-                    Arg::Required(_) => LongArg::Required,
-                    Arg::Optional(_) => LongArg::Optional,
-                };
-                (l, kind)
-            })
+            let kind = match f.arg {
+                Arg::None => LongArg::No,
+                Arg::Required(_) => LongArg::Required,
+                Arg::Optional(_) => LongArg::Optional,
+            };
+            Some((f.long?, kind))
         })
         .collect()
 }

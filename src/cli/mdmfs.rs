@@ -182,10 +182,7 @@ pub fn interpret(
                     return Err(CliError::Usage(Some("only one of -F file and -M may be given".into())));
                 }
                 have_type = true;
-                req.backing = match arg {
-                    Some(path) => Backing::Vnode(PathBuf::from(path)),
-                    None => Backing::Malloc,
-                };
+                req.backing = arg.map_or(Backing::Malloc, |path| Backing::Vnode(PathBuf::from(path)));
             }
             'h' => return Err(CliError::Usage(None)),
             'k' => req.skel = arg.map(PathBuf::from),
@@ -292,9 +289,7 @@ pub fn interpret(
             _ => super::extra_operand(&operands[2]),
         });
     };
-    if let Some(s) = size_arg {
-        req.size = Some(parse_size(s).map_err(|e| CliError::Fatal(e.to_string()))?);
-    }
+    req.size = size_arg.map(parse_size).transpose().map_err(|e| CliError::Fatal(e.to_string()))?;
     let device =
         device.to_str().ok_or_else(|| CliError::Fatal(format!("bad device unit: {}", device.to_string_lossy())))?;
     req.device = parse_device(device).map_err(CliError::Fatal)?;
@@ -326,9 +321,7 @@ pub fn interpret(
         return Err(CliError::Fatal("--create requires -F file and -s size".into()));
     }
     req.encrypt = encryption(scheme, key_file, kdf, &req)?;
-    if req.create.is_some() {
-        req.size_note = size_arg.and_then(crate::size::sectors_note);
-    }
+    req.size_note = size_arg.filter(|_| req.create.is_some()).and_then(crate::size::sectors_note);
     Ok(req)
 }
 

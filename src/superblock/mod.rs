@@ -261,14 +261,10 @@ pub fn health(buf: &[u8], found: Found) -> Health {
     match found {
         Found::Mountable("ext2" | "ext3" | "ext4") => {
             let Some(state) = le16(buf, EXT_SB + EXT_STATE) else { return Health::Unknown };
-            let mut why = Vec::new();
-            if state & EXT4_VALID_FS == 0 {
-                why.push("not cleanly unmounted");
-            }
-            if state & EXT4_ERROR_FS != 0 {
-                why.push("errors recorded");
-            }
-            verdict(why)
+            verdict(&[
+                (state & EXT4_VALID_FS == 0, "not cleanly unmounted"),
+                (state & EXT4_ERROR_FS != 0, "errors recorded"),
+            ])
         }
         Found::Ufs(_) => {
             let Some((at, big, _)) = ufs_super(buf) else { return Health::Unknown };
@@ -279,27 +275,21 @@ pub fn health(buf: &[u8], found: Found) -> Health {
             let old = u32::from(old);
             let flags = if old & FS_FLAGS_UPDATED != 0 { read(buf, at + UFS_FLAGS_OFF) } else { Some(old) };
             let Some(flags) = flags else { return Health::Unknown };
-            let mut why = Vec::new();
-            if clean == 0 {
-                why.push("fs_clean is 0");
-            }
-            if flags & FS_UNCLEAN != 0 {
-                why.push("FS_UNCLEAN");
-            }
-            if flags & FS_NEEDSFSCK != 0 {
-                why.push("FS_NEEDSFSCK");
-            }
-            if !why.is_empty() && flags & FS_SUJ != 0 {
-                why.push("soft updates journal to replay");
-            }
-            verdict(why)
+            let unclean = clean == 0 || flags & (FS_UNCLEAN | FS_NEEDSFSCK) != 0;
+            verdict(&[
+                (clean == 0, "fs_clean is 0"),
+                (flags & FS_UNCLEAN != 0, "FS_UNCLEAN"),
+                (flags & FS_NEEDSFSCK != 0, "FS_NEEDSFSCK"),
+                (unclean && flags & FS_SUJ != 0, "soft updates journal to replay"),
+            ])
         }
         _ => Health::Unknown,
     }
 }
 
-/// Clean when no flag said why not.
-fn verdict(why: Vec<&str>) -> Health {
+/// Clean when no flag said why not; else the words of those that did.
+fn verdict(flags: &[(bool, &str)]) -> Health {
+    let why: Vec<&str> = flags.iter().filter(|(set, _)| *set).map(|(_, words)| *words).collect();
     if why.is_empty() {
         Health::Clean
     } else {

@@ -12,7 +12,7 @@ use crate::owner::{parse_owner, OwnerError};
 use crate::request::{Backing, CreateMode, FsckPolicy, ModeSetting, NewfsOpt, Request};
 use crate::size::parse_size;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 /// Options a `mount.md` caller adds on top of the mdmfs ones.
@@ -105,10 +105,8 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
 /// Appends `=tail` to the last word of `out`.
 fn glue(out: &mut [OsString], tail: &OsStr) {
     if let Some(last) = out.last_mut() {
-        let mut joined = std::mem::take(last).into_encoded_bytes();
-        joined.push(b'=');
-        joined.extend_from_slice(tail.as_bytes());
-        *last = OsString::from_vec(joined);
+        last.push("=");
+        last.push(tail);
     }
 }
 

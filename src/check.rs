@@ -198,12 +198,7 @@ fn examine_image<P: Platform + ?Sized>(plan: &Plan, platform: &mut P, a: &Attach
     if plan.steps.iter().any(|s| matches!(s, Step::Crypt(_))) {
         return Ok(Some(None));
     }
-    let Some(e) = plan.steps.iter().find_map(|s| match s {
-        Step::Examine(e) => Some(e),
-        _ => None,
-    }) else {
-        return Ok(None);
-    };
+    let Some(Step::Examine(e)) = plan.steps.iter().find(|s| matches!(s, Step::Examine(_))) else { return Ok(None) };
     let len = match e {
         Examine::BeforeFormat => superblock::EMPTY_LEN,
         Examine::BeforeMount(_) => superblock::PROBE_LEN,

@@ -172,10 +172,7 @@ pub struct Plan {
 impl Plan {
     /// The plan's Attach step (none for tmpfs).
     pub fn attach(&self) -> Option<&Attach> {
-        self.steps.iter().find_map(|s| match s {
-            Step::Attach(a) => Some(a),
-            _ => None,
-        })
+        self.steps.iter().find_map(|s| if let Step::Attach(a) = s { Some(a) } else { None })
     }
 
     /// Why the plan cannot work, known before anything runs: formatting a

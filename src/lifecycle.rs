@@ -265,25 +265,20 @@ pub fn preview<P: Platform + ?Sized>(p: &mut P, target: &Target, force: bool) ->
     let mut table = None;
     let chosen = choose(p, target, &mut table)?;
     let mounts = if chosen.is_empty() { &[][..] } else { mount_table(p, &mut table)? };
+    let (unmount, detach) = if force {
+        ("forced", "if still in use, when its last user closes it")
+    } else {
+        ("refused if it is busy; -f forces", "refused while it is open; -f forces")
+    };
     let mut lines = Vec::new();
     for u in &chosen {
         for m in mounts.iter().rev().filter(|m| m.belongs_to(u)) {
             if force {
                 refuse_nested(m, u, mounts)?;
             }
-            let on = crate::error::quoted(&m.on);
-            lines.push(if force {
-                format!("unmount {on} (forced)")
-            } else {
-                format!("unmount {on} (refused if it is busy; -f forces)")
-            });
+            lines.push(format!("unmount {} ({unmount})", crate::error::quoted(&m.on)));
         }
-        let dev = u.device.path.display();
-        lines.push(if force {
-            format!("detach {dev} (if still in use, when its last user closes it)")
-        } else {
-            format!("detach {dev} (refused while it is open; -f forces)")
-        });
+        lines.push(format!("detach {} ({detach})", u.device.path.display()));
     }
     if lines.is_empty() {
         lines.push(format!("{}: not mounted, not attached: nothing to do", shown(target)));

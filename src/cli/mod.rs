@@ -156,14 +156,22 @@ pub(crate) fn extra_operand(word: &std::ffi::OsStr) -> CliError {
 /// `context="system_u:object_r:tmp_t:s0:c127,c456"`. Empty items are
 /// dropped; quotes are kept (see [`unquote`]).
 pub fn split_option_list(list: &[u8]) -> Vec<&[u8]> {
-    // `split` asks about each byte once, in order: the state is the quotes seen.
+    let mut items = Vec::new();
+    let mut start = 0;
     let mut quoted = false;
-    list.split(|&b| {
-        quoted ^= b == b'"';
-        b == b',' && !quoted
-    })
-    .filter(|i| !i.is_empty())
-    .collect()
+    for (i, &b) in list.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                items.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&list[start..]);
+    items.retain(|i| !i.is_empty());
+    items
 }
 
 /// Drops the double quotes of a mount_md option item from fstab

@@ -385,10 +385,8 @@ pub fn refuse_in_use<P: super::Platform + ?Sized>(
 ) -> crate::error::Result<()> {
     let units = p.units(super::Which::All)?;
     let mounts = if units.iter().any(|u| u.backing == Some(id)) { p.mounts()? } else { Vec::new() };
-    match crate::template::in_use(id, &units, &mounts) {
-        Some(why) => Err(crate::error::Error::text(crate::error::quoted(base), why)),
-        None => Ok(()),
-    }
+    crate::template::in_use(id, &units, &mounts)
+        .map_or(Ok(()), |why| Err(crate::error::Error::text(crate::error::quoted(base), why)))
 }
 
 #[cfg(test)]

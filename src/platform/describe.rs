@@ -5,10 +5,7 @@ use crate::request::FsckPolicy;
 
 /// `/dev/md3`, or `<prefix>?` when the unit is not known yet.
 pub fn device_name(prefix: &str, dev: Option<&Device>) -> String {
-    match dev {
-        Some(d) => d.path.display().to_string(),
-        None => format!("{prefix}?"),
-    }
+    dev.map_or_else(|| format!("{prefix}?"), |d| d.path.display().to_string())
 }
 
 /// The checker's flags: preen (`-p`), and with `force` (`--fsck=always`)

@@ -166,10 +166,7 @@ pub fn ask_passphrase(what: &str, confirm: bool) -> Result<Secret> {
 /// input (`/dev/null` without one); `what` names it in a failure
 /// (`cryptsetup open /dev/loop7`).
 pub fn run_checked(program: &Path, args: &[OsString], key: Option<&Key>, what: String) -> Result<String> {
-    let stdin = match key {
-        Some(k) => k.stdin()?,
-        None => Stdio::null(),
-    };
+    let stdin = key.map_or_else(|| Ok(Stdio::null()), Key::stdin)?;
     posix::run_fed(program, args, stdin, what)
 }
 

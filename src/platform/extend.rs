@@ -21,14 +21,12 @@ pub fn allocate_range(fd: &OwnedFd, from: u64, to: u64, what: &str) -> Result<()
     if to <= from {
         return Ok(());
     }
-    let fail = |e: Errno| Error::sys(format!("{what}: allocate {} bytes", to - from), e);
-    let r = reserve(fd, from, to, what).map_err(fail);
-    if let Err(e) = &r {
-        if let Err(cut) = truncate(fd, from, what) {
-            return Err(Error::text(what.to_string(), format!("{e}; and then: {cut}")));
-        }
+    let Err(e) = reserve(fd, from, to, what) else { return Ok(()) };
+    let e = Error::sys(format!("{what}: allocate {} bytes", to - from), e);
+    match truncate(fd, from, what) {
+        Ok(()) => Err(e),
+        Err(cut) => Err(Error::text(what.to_string(), format!("{e}; and then: {cut}"))),
     }
-    r
 }
 
 /// Allocates bytes `from..to` of the file, making it at least `to` bytes

@@ -113,13 +113,11 @@ pub fn check(plan: &Plan) -> Result<()> {
                     (Backing::Vnode(_), None) => image.map(|(i, _)| i.len),
                     _ => None,
                 });
-                if let (Some(size), Some(min)) = (size, minimum_size(&f.fstype)) {
-                    if size < min {
-                        return Err(Error::plain(format!(
-                            "a disk of {size} bytes is too small for {} (at least {min} bytes)",
-                            f.fstype
-                        )));
-                    }
+                if let Some((size, min)) = size.zip(minimum_size(&f.fstype)).filter(|(size, min)| size < min) {
+                    return Err(Error::plain(format!(
+                        "a disk of {size} bytes is too small for {} (at least {min} bytes)",
+                        f.fstype
+                    )));
                 }
             }
             Step::CopySkeleton(from) => {

@@ -427,11 +427,10 @@ impl Image {
         if !self.created {
             return Ok(());
         }
-        if let Ok(st) = fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-            if file_id(&st) == file_id(&self.stat) {
-                nix::unistd::unlinkat(&self.dir, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
-                    .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
-            }
+        let at = fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
+        if at.is_ok_and(|st| file_id(&st) == file_id(&self.stat)) {
+            nix::unistd::unlinkat(&self.dir, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+                .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
         }
         Ok(())
     }

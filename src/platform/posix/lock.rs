@@ -43,12 +43,11 @@ pub fn take(
     what: &str,
     why: &str,
 ) -> Result<Option<(OwnedFd, bool)>> {
-    let Some(fd) = (match lock_file_in(std::path::Path::new(LOCK_DIR), id)? {
+    let fd = match lock_file_in(std::path::Path::new(LOCK_DIR), id)? {
         Some(l) => Some(l),
         None => itself()?,
-    }) else {
-        return Ok(None);
     };
+    let Some(fd) = fd else { return Ok(None) };
     let waited = wait_lock(&fd, what, why, Duration::ZERO)?;
     Ok(Some((fd, waited)))
 }

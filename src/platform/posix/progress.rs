@@ -65,25 +65,21 @@ pub fn add(n: u64) {
     if !ON.load(Ordering::Relaxed) {
         return;
     }
-    if let Ok(mut s) = STATE.lock() {
-        if let Some(w) = s.1.as_mut() {
-            w.done += n;
-            if let Some(text) = w.meter.tick(Some(w.done), w.started.elapsed()) {
-                say(&text);
-            }
-        }
+    let Ok(mut s) = STATE.lock() else { return };
+    let Some(w) = s.1.as_mut() else { return };
+    w.done += n;
+    if let Some(text) = w.meter.tick(Some(w.done), w.started.elapsed()) {
+        say(&text);
     }
 }
 
 /// The work is over: its line, if one was drawn, gets its final numbers
 /// and a newline.
 pub fn end() {
-    if let Ok(mut s) = STATE.lock() {
-        if let Some(mut w) = s.1.take() {
-            if let Some(text) = w.meter.finish(Some(w.done), w.started.elapsed()) {
-                say(&text);
-            }
-        }
+    let Ok(mut s) = STATE.lock() else { return };
+    let Some(mut w) = s.1.take() else { return };
+    if let Some(text) = w.meter.finish(Some(w.done), w.started.elapsed()) {
+        say(&text);
     }
 }
 

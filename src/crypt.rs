@@ -152,9 +152,8 @@ pub fn dm_name(mount_point: &[u8]) -> String {
 
 /// Whether `name` has the shape of a name [`dm_name`] makes.
 pub fn is_ours_name(name: &[u8]) -> bool {
-    name.len() == DM_PREFIX.len() + 16
-        && name.starts_with(DM_PREFIX.as_bytes())
-        && name[DM_PREFIX.len()..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    name.strip_prefix(DM_PREFIX.as_bytes())
+        .is_some_and(|hex| hex.len() == 16 && hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// Whether the dm name `name` is the one mount_md gives `mount_point`.
@@ -218,7 +217,7 @@ pub fn luks_version(buf: &[u8]) -> Option<u16> {
 /// only formats what it created, or what `--reformat` names).
 pub fn luks_format_argv(device: &Path, kdf: Option<&Kdf>) -> Vec<OsString> {
     let mut v = words(&["luksFormat", "--batch-mode", "--type", "luks2", "--key-file", "-"]);
-    v.extend(kdf.map(Kdf::cryptsetup_args).unwrap_or_default().into_iter().map(OsString::from));
+    v.extend(kdf.into_iter().flat_map(Kdf::cryptsetup_args).map(OsString::from));
     v.push(device.into());
     v
 }

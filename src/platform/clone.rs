@@ -272,8 +272,7 @@ pub fn give_new_identity(
     use crate::template::{new_identity, Identity};
     let Identity::Run { program, args } = new_identity(start) else { return Ok(None) };
     let path = find(program)?;
-    let mut argv: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-    argv.push(device.as_os_str().to_os_string());
+    let argv: Vec<std::ffi::OsString> = args.iter().map(Into::into).chain([device.into()]).collect();
     posix::run_fed(&path, &argv, std::process::Stdio::null(), format!("{program} on {image}"))?;
     Ok(Some(program))
 }
@@ -403,12 +402,8 @@ mod tests {
 
     impl MemFile {
         fn byte(&self, at: u64) -> u8 {
-            for (o, d) in self.data.range(..=at).rev().take(1) {
-                if at < o + d.len() as u64 {
-                    return d[(at - o) as usize];
-                }
-            }
-            0
+            let last = self.data.range(..=at).next_back();
+            last.and_then(|(o, d)| d.get((at - o) as usize)).copied().unwrap_or(0)
         }
     }
 
@@ -427,13 +422,11 @@ mod tests {
         type F = usize;
         fn clone_file(&mut self, from: &usize, to: &usize) -> Result<(), Errno> {
             self.calls.push("clone");
-            match self.clone {
-                Some(e) => Err(e),
-                None => {
-                    self.files[*to] = self.files[*from].clone();
-                    Ok(())
-                }
+            if let Some(e) = self.clone {
+                return Err(e);
             }
+            self.files[*to] = self.files[*from].clone();
+            Ok(())
         }
         fn copy_clones(&mut self, _: &usize, _: &usize) -> bool {
             self.clones_on_copy

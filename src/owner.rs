@@ -19,10 +19,7 @@ pub enum OwnerError {
 
 /// Parses `-w`. Returns (uid, gid).
 pub fn parse_owner<L: IdLookup + ?Sized>(arg: &str, ids: &L) -> Result<(u32, u32), OwnerError> {
-    let (user, group) = arg.split_once(':').ok_or(OwnerError::Usage)?;
-    if user.is_empty() || group.is_empty() {
-        return Err(OwnerError::Usage);
-    }
+    let (user, group) = arg.split_once(':').filter(|(u, g)| !u.is_empty() && !g.is_empty()).ok_or(OwnerError::Usage)?;
     let uid = resolve(user, |n| ids.uid_of(n)).ok_or_else(|| OwnerError::Invalid(format!("invalid user: {user}")))?;
     let gid =
         resolve(group, |n| ids.gid_of(n)).ok_or_else(|| OwnerError::Invalid(format!("invalid group: {group}")))?;

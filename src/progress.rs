@@ -48,10 +48,7 @@ impl Meter {
     /// run by another program) after `elapsed`: what to write now, if
     /// anything.
     pub fn tick(&mut self, done: Option<u64>, elapsed: Duration) -> Option<String> {
-        let due = match self.last {
-            None => elapsed >= self.first,
-            Some(t) => elapsed.saturating_sub(t) >= EVERY,
-        };
+        let due = self.last.map_or(elapsed >= self.first, |t| elapsed.saturating_sub(t) >= EVERY);
         if !due {
             return None;
         }

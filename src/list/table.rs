@@ -91,12 +91,8 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
         fs(|u| u.used),
         fs(|u| u.available),
         r.read_only.map(|ro| if ro { "ro" } else { "rw" }.to_string()).unwrap_or_else(unread),
-        match r.listed.direct_io {
-            Some(true) => "on".into(),
-            Some(false) => "off".into(),
-            // Not known, or not a switch this system has (md(4)).
-            None => dash(),
-        },
+        // `-`: not known, or not a switch this system has (md(4)).
+        r.listed.direct_io.map(|on| if on { "on" } else { "off" }.to_string()).unwrap_or_else(dash),
         match r.whose {
             Whose::MountMd => "mount_md".into(),
             Whose::Foreign => "foreign".into(),

@@ -25,10 +25,9 @@ use table::{Row, Whose};
 /// mount table, the rest as the backend reads it.
 pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Row>> {
     let mounts = p.mounts()?;
-    let mut out = Vec::new();
-    for (u, known, l) in p.list(&mounts)? {
+    let rows = p.list(&mounts)?.into_iter().map(|(u, known, l)| {
         let mount = mount_of(&mounts, &u);
-        out.push(Row {
+        Row {
             mount_point: mount.map(|m| m.on.clone().into_os_string().into_encoded_bytes()),
             fstype: mount.map(|m| m.fstype.clone()),
             read_only: mount.map(|m| m.read_only()),
@@ -38,9 +37,9 @@ pub fn collect<P: Platform + ?Sized>(p: &mut P) -> Result<Vec<Row>> {
                 (true, false) => Whose::MountMd,
             },
             listed: l,
-        });
-    }
-    Ok(out)
+        }
+    });
+    Ok(rows.collect())
 }
 
 /// Bytes with space, backslash, every control character and every byte

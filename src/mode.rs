@@ -19,11 +19,7 @@ pub fn parse_mode(arg: &str, umask: u32) -> Option<u32> {
         let v = u32::from_str_radix(arg, 8).ok()?;
         return (v <= ALL_BITS).then_some(v);
     }
-    let mut mode: u32 = 0o777;
-    for clause in arg.split(',') {
-        mode = apply_clause(clause, mode, umask)?;
-    }
-    Some(mode)
+    arg.split(',').try_fold(0o777, |mode, clause| apply_clause(clause, mode, umask))
 }
 
 /// One `[ugoa]*([+-=][rwxXstugo]*)+` clause.

@@ -97,8 +97,7 @@ pub fn plan(req: &RemountRequest, m: &Mounted, disk_ro_settable: bool) -> std::r
             ));
         }
     }
-    let mut options = m.options.clone();
-    options.extend(req.options.iter().cloned());
+    let options = [m.options.as_slice(), &req.options].concat();
     let mut steps = Vec::new();
     if !ro && m.disk_read_only && disk_ro_settable {
         steps.push(Step::DiskWritable);

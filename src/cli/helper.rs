@@ -43,15 +43,10 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
             _ => {} // --help, --version: answered above
         }
     }
-    let mut dash_words = Vec::new();
-    let mut mount_options = Vec::new();
-    for item in items {
-        if item.len() > 1 && item[0] == b'-' {
-            dash_words.push(OsString::from_vec(strip_equals(&unquote(item))));
-        } else {
-            mount_options.push(OsString::from_vec(item.to_vec()));
-        }
-    }
+    let (dash_items, mount_options): (Vec<&[u8]>, Vec<&[u8]>) =
+        items.into_iter().partition(|item| matches!(item, [b'-', _, ..]));
+    let dash_words: Vec<OsString> =
+        dash_items.into_iter().map(|item| OsString::from_vec(strip_equals(&unquote(item)))).collect();
     let (mut mdmfs_opts, stray) =
         getopt(&dash_words, &flags::spec(Mode::Mount), &flags::longs(Mode::Mount), Style::StopAtOperand)?;
     if let Some(word) = stray.first() {
@@ -59,7 +54,7 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     }
     info_request(&mdmfs_opts)?;
     // Mount options go last, as util-linux orders VFS options before the rest.
-    mdmfs_opts.extend(mount_options.into_iter().map(|o| getopt::Opt::short('o', Some(o))));
+    mdmfs_opts.extend(mount_options.into_iter().map(|o| getopt::Opt::short('o', Some(OsString::from_vec(o.to_vec())))));
     mdmfs::interpret(Flavor::LinuxHelper, &mdmfs_opts, &operands, extras, host)
 }
 
@@ -69,9 +64,7 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
 fn strip_equals(item: &[u8]) -> Vec<u8> {
     match item {
         [b'-', letter, b'=', rest @ ..] if getopt::lookup(&flags::spec(Mode::Mount), *letter) == Some(true) => {
-            let mut v = vec![b'-', *letter];
-            v.extend_from_slice(rest);
-            v
+            [&[b'-', *letter], rest].concat()
         }
         _ => item.to_vec(),
     }

@@ -23,7 +23,6 @@
 #![forbid(unsafe_code)]
 use super::{escape_field, json_string};
 use crate::unit::Listed;
-use std::fmt::Write as _;
 
 /// Who attached a unit, by its mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,48 +132,43 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// The JSON object `{"mount_md": [...]}` (with a final newline).
 pub fn json(rows: &[Row]) -> String {
-    let mut s = String::from("{\"mount_md\": [");
-    for (i, r) in rows.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let owner = match r.whose {
-            Whose::MountMd => "\"mount_md\"",
-            Whose::Foreign => "\"foreign\"",
-            Whose::Unknown => "null",
-        };
-        let _ = write!(
-            s,
-            "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"deleted\": {}, \"mountpoint\": {}, \"type\": {}, \
-             \"size\": {}, \"fs_size\": {}, \"used\": {}, \"available\": {}, \"readonly\": {}, \"direct_io\": {}, \
-             \"owner\": {owner}, \"mark\": {}, \"crypt\": {}}}",
-            json_string(r.listed.device.as_os_str().as_encoded_bytes()),
-            r.listed.unit,
-            opt(r.listed.image.as_deref().map(json_string)),
-            opt(r.listed.deleted),
-            opt(r.mount_point.as_deref().map(json_string)),
-            opt(r.fstype.as_deref().map(|t| json_string(t.as_bytes()))),
-            opt(r.listed.size),
-            opt(r.listed.usage.map(|u| u.size)),
-            opt(r.listed.usage.map(|u| u.used)),
-            opt(r.listed.usage.map(|u| u.available)),
-            opt(r.read_only),
-            opt(r.listed.direct_io),
-            opt(r.listed.mark.as_deref().map(json_string)),
-            opt(r.listed.crypt.as_ref().map(|(t, d)| {
-                format!(
-                    "{{\"type\": {}, \"device\": {}}}",
-                    json_string(t.as_bytes()),
-                    json_string(d.as_os_str().as_encoded_bytes())
-                )
-            })),
-        );
-    }
-    if !rows.is_empty() {
-        s.push('\n');
-    }
-    s.push_str("]}\n");
-    s
+    let objects: Vec<String> = rows.iter().map(object).collect();
+    let end = if rows.is_empty() { "" } else { "\n" };
+    format!("{{\"mount_md\": [{}{end}]}}\n", objects.join(","))
+}
+
+/// One row's object, on a line of its own.
+fn object(r: &Row) -> String {
+    let owner = match r.whose {
+        Whose::MountMd => "\"mount_md\"",
+        Whose::Foreign => "\"foreign\"",
+        Whose::Unknown => "null",
+    };
+    format!(
+        "\n  {{\"device\": {}, \"unit\": {}, \"image\": {}, \"deleted\": {}, \"mountpoint\": {}, \"type\": {}, \
+         \"size\": {}, \"fs_size\": {}, \"used\": {}, \"available\": {}, \"readonly\": {}, \"direct_io\": {}, \
+         \"owner\": {owner}, \"mark\": {}, \"crypt\": {}}}",
+        json_string(r.listed.device.as_os_str().as_encoded_bytes()),
+        r.listed.unit,
+        opt(r.listed.image.as_deref().map(json_string)),
+        opt(r.listed.deleted),
+        opt(r.mount_point.as_deref().map(json_string)),
+        opt(r.fstype.as_deref().map(|t| json_string(t.as_bytes()))),
+        opt(r.listed.size),
+        opt(r.listed.usage.map(|u| u.size)),
+        opt(r.listed.usage.map(|u| u.used)),
+        opt(r.listed.usage.map(|u| u.available)),
+        opt(r.read_only),
+        opt(r.listed.direct_io),
+        opt(r.listed.mark.as_deref().map(json_string)),
+        opt(r.listed.crypt.as_ref().map(|(t, d)| {
+            format!(
+                "{{\"type\": {}, \"device\": {}}}",
+                json_string(t.as_bytes()),
+                json_string(d.as_os_str().as_encoded_bytes())
+            )
+        })),
+    )
 }
 
 #[cfg(test)]

@@ -283,18 +283,13 @@ complete -F _mount_md mount_md mount.md
 /// Text for inside a single-quoted `_arguments` spec: `'` closes and
 /// reopens the quotes, and `[ ] :` are escaped for `_arguments`.
 fn zq(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        match c {
-            '\'' => out.push_str("'\\''"),
-            '[' | ']' | ':' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
+    text.chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '[' | ']' | ':' | '\\' => format!("\\{c}"),
+            _ => c.to_string(),
+        })
+        .collect()
 }
 
 fn zsh_action(v: &Value) -> String {

@@ -121,9 +121,8 @@ pub fn run<P: Platform + ?Sized>(p: &mut P, req: &RemountRequest, io: &mut Outpu
     }
     let mp = crate::error::quoted(&req.mount_point);
     let not_mounted = || Error::plain(format!("{mp}: not a mount point; nothing to remount"));
-    let id = match p.identify(&req.mount_point)? {
-        PathKind::MountRoot(id) => id,
-        _ => return Err(not_mounted()),
+    let PathKind::MountRoot(id) = p.identify(&req.mount_point)? else {
+        return Err(not_mounted());
     };
     let Located::Unit(u, mounts) = lifecycle::locate(p, &Target::Path(req.mount_point.clone()))? else {
         return Err(not_mounted());

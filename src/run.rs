@@ -97,10 +97,7 @@ pub fn run<P: Describe>(
     };
     match result {
         Ok(()) => 0,
-        Err(e) => {
-            let failure = classify(&e);
-            report(&mut io, flavor, &e, failure)
-        }
+        Err(e) => report(&mut io, flavor, &e, classify(&e)),
     }
 }
 

@@ -56,10 +56,10 @@ pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
     }
     let mut req = ListRequest { json: false, all: false, bytes: false };
     for o in &opts {
-        match (o.letter, o.long) {
-            (_, Some("json")) => req.json = true,
-            (_, Some("all")) => req.all = true,
-            (_, Some("bytes")) => req.bytes = true,
+        match o.long {
+            Some("json") => req.json = true,
+            Some("all") => req.all = true,
+            Some("bytes") => req.bytes = true,
             _ => {} // --list
         }
     }

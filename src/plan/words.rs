@@ -120,15 +120,11 @@ pub fn describe(plan: &Plan, v: &Vocabulary) -> Vec<String> {
             Step::Examine(Examine::BeforeFormat) => {
                 format!("check that {disk} holds no file system (none is formatted over)")
             }
-            Step::Examine(Examine::BeforeMount(FsckPolicy::Auto)) => {
-                format!("check the file system with {} if it is not clean", v.checker)
-            }
-            Step::Examine(Examine::BeforeMount(FsckPolicy::Always)) => {
-                format!("check the file system with {}", v.checker)
-            }
-            Step::Examine(Examine::BeforeMount(FsckPolicy::Never)) => {
-                "warn if the file system is not clean (--fsck=never)".to_string()
-            }
+            Step::Examine(Examine::BeforeMount(policy)) => match policy {
+                FsckPolicy::Auto => format!("check the file system with {} if it is not clean", v.checker),
+                FsckPolicy::Always => format!("check the file system with {}", v.checker),
+                FsckPolicy::Never => "warn if the file system is not clean (--fsck=never)".to_string(),
+            },
             Step::Format(f) => {
                 let opts: Vec<String> = f
                     .options

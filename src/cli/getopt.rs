@@ -81,18 +81,17 @@ pub fn getopt(
 ) -> Result<(Vec<Opt>, Vec<OsString>), GetoptError> {
     let mut opts = Vec::new();
     let mut operands = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let word = args[i].as_bytes();
-        i += 1;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let word = arg.as_bytes();
         if word == b"--" {
-            operands.extend(args[i..].iter().cloned());
+            operands.extend(rest.cloned());
             break;
         }
         if word.len() < 2 || word[0] != b'-' {
-            operands.push(args[i - 1].clone());
+            operands.push(arg.clone());
             if style == Style::StopAtOperand {
-                operands.extend(args[i..].iter().cloned());
+                operands.extend(rest.cloned());
                 break;
             }
             continue;
@@ -101,23 +100,16 @@ pub fn getopt(
             opts.push(long_option(&word[2..], longs)?);
             continue;
         }
-        let mut j = 1;
-        while j < word.len() {
-            let c = word[j];
-            j += 1;
+        for (j, &c) in word.iter().enumerate().skip(1) {
             let letter = char::from(c);
             let shown = if c.is_ascii() { letter } else { char::REPLACEMENT_CHARACTER };
             match lookup(spec, c) {
                 None => return Err(GetoptError::Illegal(shown)),
                 Some(false) => opts.push(Opt::short(letter, None)),
                 Some(true) => {
-                    let arg = if j < word.len() {
-                        OsStr::from_bytes(&word[j..]).to_os_string()
-                    } else if i < args.len() {
-                        i += 1;
-                        args[i - 1].clone()
-                    } else {
-                        return Err(GetoptError::MissingArgument(letter));
+                    let arg = match &word[j + 1..] {
+                        [] => rest.next().cloned().ok_or(GetoptError::MissingArgument(letter))?,
+                        attached => OsStr::from_bytes(attached).to_os_string(),
                     };
                     opts.push(Opt::short(letter, Some(arg)));
                     break;

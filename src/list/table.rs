@@ -111,12 +111,7 @@ fn fields(r: &Row, bytes: bool) -> [String; 12] {
 pub fn text(rows: &[Row], bytes: bool) -> Vec<u8> {
     let mut lines: Vec<[String; 12]> = vec![HEADER.map(String::from)];
     lines.extend(rows.iter().map(|r| fields(r, bytes)));
-    let mut widths = [0usize; 12];
-    for l in &lines {
-        for (w, f) in widths.iter_mut().zip(l) {
-            *w = (*w).max(f.chars().count());
-        }
-    }
+    let widths: [usize; 12] = std::array::from_fn(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0));
     let mut out = String::new();
     for l in &lines {
         let padded: Vec<String> = l.iter().zip(widths).map(|(f, w)| format!("{f:<w$}")).collect();

@@ -54,10 +54,10 @@ pub struct Row {
 
 /// The units to show: mount_md's and those whose mark could not be read;
 /// with `all` other tools' too. In unit order.
-pub fn select(rows: Vec<Row>, all: bool) -> Vec<Row> {
-    let mut shown: Vec<Row> = rows.into_iter().filter(|r| all || r.whose != Whose::Foreign).collect();
-    shown.sort_by_key(|r| r.listed.unit);
-    shown
+pub fn select(mut rows: Vec<Row>, all: bool) -> Vec<Row> {
+    rows.retain(|r| all || r.whose != Whose::Foreign);
+    rows.sort_by_key(|r| r.listed.unit);
+    rows
 }
 
 use crate::size::human;

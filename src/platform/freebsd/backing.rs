@@ -36,20 +36,14 @@ impl<S: MdSys> FreeBsd<S> {
             return Some(id);
         }
         let (_, id) = self.queried_file(unit, listed)?;
-        match ident {
-            Some(ident) if ident != vnode_ident(id) => None,
-            _ => Some(id),
-        }
+        ident.is_none_or(|ident| ident == vnode_ident(id)).then_some(id)
     }
 
     /// Where the file `unit` was attached with is now, and its identity,
     /// by the path MDIOCQUERY reports (`listed` when the query fails) as
     /// [`FreeBsd::unit_file`] finds it.
     pub(super) fn queried_file(&mut self, unit: u32, listed: Option<&Path>) -> Option<(PathBuf, FileId)> {
-        let file = match self.sys.query(unit) {
-            Ok(q) => q.file,
-            Err(_) => listed.map(Path::to_path_buf),
-        }?;
+        let file = self.sys.query(unit).map(|q| q.file).unwrap_or_else(|_| listed.map(Path::to_path_buf))?;
         self.unit_file(&file)
     }
 

@@ -158,13 +158,10 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
 
     /// Offline the unit is gone again: say how to attach it by hand.
     fn finish_hint(&self, step: &GrowStep) -> String {
-        match self.offline {
-            true => format!(
-                "md=$(mdconfig -a -t vnode -f {}) && growfs -y /dev/$md; mdconfig -d -u $md",
-                self.image.path.display()
-            ),
-            false => self.describe(step),
+        if !self.offline {
+            return self.describe(step);
         }
+        format!("md=$(mdconfig -a -t vnode -f {}) && growfs -y /dev/$md; mdconfig -d -u $md", self.image.path.display())
     }
 
     fn undo(&mut self, step: &GrowStep) -> Result<()> {

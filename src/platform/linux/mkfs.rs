@@ -88,13 +88,11 @@ pub fn e2fsck(device: &Path, image: &str, force: bool) -> Result<(String, String
     let args: Vec<std::ffi::OsString> = flags.iter().map(Into::into).chain([device.as_os_str().into()]).collect();
     let shown = format!("e2fsck {}", flags.join(" "));
     let done = posix::run_captured(&program, &args, false)?;
-    match done.status.code() {
-        Some(c) if c & !3 == 0 => Ok((shown, done.output)),
-        _ => {
-            let lines = posix::output_lines(&done.output, "");
-            Err(posix::helper_failed(format!("{shown} on {image}"), done.status, &lines))
-        }
+    if done.status.code().is_some_and(|c| c & !3 == 0) {
+        return Ok((shown, done.output));
     }
+    let lines = posix::output_lines(&done.output, "");
+    Err(posix::helper_failed(format!("{shown} on {image}"), done.status, &lines))
 }
 
 #[cfg(test)]

@@ -69,9 +69,8 @@ pub fn program(name: &str) -> Result<PathBuf> {
 /// failure the error names the image and carries mkfs's output (bounded).
 pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
-    let args = argv(f, &device.display().to_string())?;
+    let args: Vec<std::ffi::OsString> = argv(f, &device.display().to_string())?.into_iter().map(Into::into).collect();
     let program = program(&name)?;
-    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let done = posix::run_captured(&program, &args, f.loud)?;
     posix::succeeded(done, &name, format!("{name} on {image}")).map(drop)
 }

@@ -53,14 +53,8 @@ impl<S: MdSys> FreeBsd<S> {
     /// `mdcreate_vnode` keeps the path it was given: when that name is
     /// gone, the published name ([`posix::published_name`]) is used.
     pub(super) fn unit_file(&self, file: &Path) -> Option<(PathBuf, FileId)> {
-        match self.sys.stat_file(file) {
-            Ok(id) => Some((file.to_path_buf(), id)),
-            Err(_) => {
-                let published = posix::published_name(file)?;
-                let id = self.sys.stat_file(&published).ok()?;
-                Some((published, id))
-            }
-        }
+        let stat = |path: PathBuf| self.sys.stat_file(&path).ok().map(|id| (path, id));
+        stat(file.to_path_buf()).or_else(|| stat(posix::published_name(file)?))
     }
 
     /// The unit a mount is of: its type lives on a disk, and the node its

@@ -36,20 +36,14 @@ impl<S: MdSys> FreeBsd<S> {
             return Some(id);
         }
         let (_, id) = self.queried_file(unit, listed)?;
-        match ident {
-            Some(ident) if ident != vnode_ident(id) => None,
-            _ => Some(id),
-        }
+        ident.is_none_or(|ident| ident == vnode_ident(id)).then_some(id)
     }
 
     /// Where the file `unit` was attached with is now, and its identity,
     /// by the path MDIOCQUERY reports (`listed` when the query fails) as
     /// [`FreeBsd::unit_file`] finds it.
     pub(super) fn queried_file(&mut self, unit: u32, listed: Option<&Path>) -> Option<(PathBuf, FileId)> {
-        let file = match self.sys.query(unit) {
-            Ok(q) => q.file,
-            Err(_) => listed.map(Path::to_path_buf),
-        }?;
+        let file = self.sys.query(unit).map(|q| q.file).unwrap_or_else(|_| listed.map(Path::to_path_buf))?;
         self.unit_file(&file)
     }
 
@@ -59,14 +53,8 @@ impl<S: MdSys> FreeBsd<S> {
     /// `mdcreate_vnode` keeps the path it was given: when that name is
     /// gone, the published name ([`posix::published_name`]) is used.
     pub(super) fn unit_file(&self, file: &Path) -> Option<(PathBuf, FileId)> {
-        match self.sys.stat_file(file) {
-            Ok(id) => Some((file.to_path_buf(), id)),
-            Err(_) => {
-                let published = posix::published_name(file)?;
-                let id = self.sys.stat_file(&published).ok()?;
-                Some((published, id))
-            }
-        }
+        let stat = |path: PathBuf| self.sys.stat_file(&path).ok().map(|id| (path, id));
+        stat(file.to_path_buf()).or_else(|| stat(posix::published_name(file)?))
     }
 
     /// The unit a mount is of: its type lives on a disk, and the node its

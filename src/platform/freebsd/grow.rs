@@ -158,13 +158,10 @@ impl<S: MdSys> GrowOps for Ops<'_, S> {
 
     /// Offline the unit is gone again: say how to attach it by hand.
     fn finish_hint(&self, step: &GrowStep) -> String {
-        match self.offline {
-            true => format!(
-                "md=$(mdconfig -a -t vnode -f {}) && growfs -y /dev/$md; mdconfig -d -u $md",
-                self.image.path.display()
-            ),
-            false => self.describe(step),
+        if !self.offline {
+            return self.describe(step);
         }
+        format!("md=$(mdconfig -a -t vnode -f {}) && growfs -y /dev/$md; mdconfig -d -u $md", self.image.path.display())
     }
 
     fn undo(&mut self, step: &GrowStep) -> Result<()> {
@@ -282,7 +279,6 @@ pub fn row<S: MdSys>(
         Err(e) if e.errno() == Some(nix::errno::Errno::ENOENT) => return Ok(None), // detached meanwhile
         Err(e) => return Err(e),
     };
-    let label = q.label.unwrap_or_default();
     Ok(Some(Listed {
         unit,
         device: device_path(unit),
@@ -293,7 +289,7 @@ pub fn row<S: MdSys>(
         size: Some(q.mediasize),
         usage: mount.and_then(|m| fb.sys.usage(&m.on)),
         direct_io: None,
-        mark: (!label.is_empty()).then_some(label),
+        mark: q.label.filter(|l| !l.is_empty()),
         crypt: super::eli::on_unit(layers, unit).map(|e| ("geli".to_string(), Path::new("/dev").join(&e.name))),
     }))
 }

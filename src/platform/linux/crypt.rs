@@ -51,8 +51,7 @@ impl<S: LoopSys> Linux<S> {
         let program = mkfs::program("cryptsetup")?;
         let key = self.key(c, shown, true)?;
         let args = crypt::luks_format_argv(device, c.encrypt.kdf.as_ref());
-        keyed::run_checked(&program, &args, Some(key), format!("{shown}: cryptsetup luksFormat"))?;
-        Ok(())
+        keyed::run_checked(&program, &args, Some(key), format!("{shown}: cryptsetup luksFormat")).map(drop)
     }
 
     /// `cryptsetup open` on the unit; answers `/dev/mapper/<name>` once
@@ -77,8 +76,7 @@ impl<S: LoopSys> Linux<S> {
 pub fn close_layer(node: &Path) -> Result<()> {
     let name = node.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let program = mkfs::program("cryptsetup")?;
-    keyed::run_checked(&program, &crypt::luks_close_argv(&name), None, format!("cryptsetup close {name}"))?;
-    Ok(())
+    keyed::run_checked(&program, &crypt::luks_close_argv(&name), None, format!("cryptsetup close {name}")).map(drop)
 }
 
 /// Whether the dm name `name` is the one mount_md gives the mount point

@@ -110,16 +110,13 @@ impl<S: LoopSys> Describe for Linux<S> {
                 Err(e) => format!("mkfs.{}: {e}", f.fstype),
             },
             Step::Mount(m) => {
-                let t = match &m.fstype {
-                    FsType::Named(t) => t.clone(),
-                    FsType::Probe => "<probed>".to_string(),
-                };
+                let t = if let FsType::Named(t) = &m.fstype { t } else { "<probed>" };
                 let (c, _) = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
                 format!(
                     "mount({}, {}, {}, {}, {}); {}",
                     mount::quoted(&format!("{node}{}", m.suffix)),
                     mount::quoted(&show(&m.mount_point)),
-                    mount::quoted(&t),
+                    mount::quoted(t),
                     mount::flag_names(c.flags),
                     mount::quoted(&c.data_string()),
                     describe_root(&m.mount_point)

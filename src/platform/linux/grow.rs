@@ -106,12 +106,9 @@ impl<S: LoopSys> LinuxGrow<'_, S> {
     }
 
     fn detach(&mut self) -> Result<()> {
-        match self.dev.take() {
+        match self.dev.take_if(|d| matches!(d, Dev::Attached(_))) {
             Some(Dev::Attached(disk)) => self.linux.detach(disk),
-            other => {
-                self.dev = other;
-                Ok(())
-            }
+            _ => Ok(()),
         }
     }
 
@@ -317,10 +314,8 @@ fn lock_unit<S: LoopSys>(
         // The name it was attached by is gone: the file itself may live on
         // under another name, found by identity (units::image_path).
         (Some(raw), named) if raw.ends_with(b" (deleted)") => {
-            match u.backing.and_then(|id| super::units::image_path(&raw, id, named).ok()) {
-                Some(p) => p,
-                None => return Err(Error::plain(format!("{node}: its image file was deleted; nothing changed"))),
-            }
+            let found = u.backing.and_then(|id| super::units::image_path(&raw, id, named).ok());
+            found.ok_or_else(|| Error::plain(format!("{node}: its image file was deleted; nothing changed")))?
         }
         (Some(raw), _) => PathBuf::from(OsStr::from_bytes(&raw)),
         (None, Some(p)) if p.is_file() => p.to_path_buf(),

@@ -69,9 +69,8 @@ pub fn program(name: &str) -> Result<PathBuf> {
 /// failure the error names the image and carries mkfs's output (bounded).
 pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
-    let args = argv(f, &device.display().to_string())?;
+    let args: Vec<std::ffi::OsString> = argv(f, &device.display().to_string())?.into_iter().map(Into::into).collect();
     let program = program(&name)?;
-    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let done = posix::run_captured(&program, &args, f.loud)?;
     posix::succeeded(done, &name, format!("{name} on {image}")).map(drop)
 }
@@ -88,13 +87,11 @@ pub fn e2fsck(device: &Path, image: &str, force: bool) -> Result<(String, String
     let args: Vec<std::ffi::OsString> = flags.iter().map(Into::into).chain([device.as_os_str().into()]).collect();
     let shown = format!("e2fsck {}", flags.join(" "));
     let done = posix::run_captured(&program, &args, false)?;
-    match done.status.code() {
-        Some(c) if c & !3 == 0 => Ok((shown, done.output)),
-        _ => {
-            let lines = posix::output_lines(&done.output, "");
-            Err(posix::helper_failed(format!("{shown} on {image}"), done.status, &lines))
-        }
+    if done.status.code().is_some_and(|c| c & !3 == 0) {
+        return Ok((shown, done.output));
     }
+    let lines = posix::output_lines(&done.output, "");
+    Err(posix::helper_failed(format!("{shown} on {image}"), done.status, &lines))
 }
 
 #[cfg(test)]

@@ -385,30 +385,19 @@ mod tests {
     fn cryptsetup_argvs_read_the_key_from_stdin() {
         let dev = Path::new("/dev/loop7");
         let kdf = Kdf::parse("pbkdf2:10").unwrap();
-        assert_eq!(
-            strs(&luks_format_argv(dev, Some(&kdf))),
-            [
-                "luksFormat",
-                "--batch-mode",
-                "--type",
-                "luks2",
-                "--key-file",
-                "-",
-                "--pbkdf",
-                "pbkdf2",
-                "--iter-time",
-                "10",
-                "/dev/loop7"
-            ]
-        );
-        assert_eq!(
-            strs(&luks_format_argv(dev, None)),
-            ["luksFormat", "--batch-mode", "--type", "luks2", "--key-file", "-", "/dev/loop7"]
-        );
-        assert_eq!(
-            strs(&luks_open_argv(dev, "mount_md-00", true)),
-            ["open", "--type", "luks2", "--key-file", "-", "--readonly", "/dev/loop7", "mount_md-00"]
-        );
-        assert_eq!(strs(&luks_close_argv("mount_md-00")), ["close", "mount_md-00"]);
+        for (argv, want) in [
+            (
+                luks_format_argv(dev, Some(&kdf)),
+                "luksFormat --batch-mode --type luks2 --key-file - --pbkdf pbkdf2 --iter-time 10 /dev/loop7",
+            ),
+            (luks_format_argv(dev, None), "luksFormat --batch-mode --type luks2 --key-file - /dev/loop7"),
+            (
+                luks_open_argv(dev, "mount_md-00", true),
+                "open --type luks2 --key-file - --readonly /dev/loop7 mount_md-00",
+            ),
+            (luks_close_argv("mount_md-00"), "close mount_md-00"),
+        ] {
+            assert_eq!(strs(&argv), want.split(' ').collect::<Vec<_>>());
+        }
     }
 }

@@ -98,18 +98,15 @@ mod tests {
 
     #[test]
     fn control_bytes_are_escaped() {
-        assert_eq!(
-            escape_field(b"a b\\c\td\ne\x1b[31mf\x7fg\xff"),
-            b"a\\040b\\134c\\011d\\012e\\033[31mf\\177g\\377".to_vec()
-        );
+        assert_eq!(escape_field(b"a b\\c\td\ne\x1b[31mf\x7fg\xff"), b"a\\040b\\134c\\011d\\012e\\033[31mf\\177g\\377");
     }
 
     #[test]
     fn c1_controls_and_raw_high_bytes_are_escaped() {
         // U+009B (CSI) in UTF-8, then a raw 0x9B byte, then printable é.
-        assert_eq!(escape_field("a\u{9b}31m".as_bytes()), b"a\\302\\23331m".to_vec());
-        assert_eq!(escape_field(b"a\x9b31m\xff"), b"a\\23331m\\377".to_vec());
-        assert_eq!(escape_field("caf\u{e9}".as_bytes()), "caf\u{e9}".as_bytes().to_vec());
+        assert_eq!(escape_field("a\u{9b}31m".as_bytes()), b"a\\302\\23331m");
+        assert_eq!(escape_field(b"a\x9b31m\xff"), b"a\\23331m\\377");
+        assert_eq!(escape_field("caf\u{e9}".as_bytes()), "caf\u{e9}".as_bytes());
         assert!(escape_field(&(0u8..=255).collect::<Vec<_>>()).iter().all(|&c| (0x21..0x7f).contains(&c)));
         assert_eq!(json_string("x\u{9b}y".as_bytes()), r#""x\u009by""#);
     }

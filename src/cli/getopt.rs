@@ -154,10 +154,7 @@ mod tests {
     fn bsd_rules() {
         let (opts, ops) =
             getopt(&words("-PXF/img -o -P -s 1g md /mnt extra"), "F:o:s:PX", &[], Style::StopAtOperand).unwrap();
-        assert_eq!(
-            opts,
-            vec![o('P', None), o('X', None), o('F', Some("/img")), o('o', Some("-P")), o('s', Some("1g"))]
-        );
+        assert_eq!(opts, [o('P', None), o('X', None), o('F', Some("/img")), o('o', Some("-P")), o('s', Some("1g"))]);
         assert_eq!(ops, words("md /mnt extra"));
         // stops at the first operand; "--" ends options; "-" is an operand
         let (opts, ops) = getopt(&words("md -P"), "P", &[], Style::StopAtOperand).unwrap();

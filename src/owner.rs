@@ -60,16 +60,14 @@ mod tests {
 
     #[test]
     fn refused() {
+        let invalid = |why: &str| Err(OwnerError::Invalid(why.into()));
         assert_eq!(parse_owner("www", &Table), Err(OwnerError::Usage));
         assert_eq!(parse_owner(":wheel", &Table), Err(OwnerError::Usage));
         assert_eq!(parse_owner("www:", &Table), Err(OwnerError::Usage));
-        assert_eq!(
-            parse_owner("nobodyhere:wheel", &Table),
-            Err(OwnerError::Invalid("invalid user: nobodyhere".into()))
-        );
-        assert_eq!(parse_owner("www:nogroup", &Table), Err(OwnerError::Invalid("invalid group: nogroup".into())));
-        assert_eq!(parse_owner("4294967295:0", &Table), Err(OwnerError::Invalid("invalid user: 4294967295".into())));
-        assert_eq!(parse_owner("0:99999999999", &Table), Err(OwnerError::Invalid("invalid group: 99999999999".into())));
-        assert_eq!(parse_owner("12ab:0", &Table), Err(OwnerError::Invalid("invalid user: 12ab".into())));
+        assert_eq!(parse_owner("nobodyhere:wheel", &Table), invalid("invalid user: nobodyhere"));
+        assert_eq!(parse_owner("www:nogroup", &Table), invalid("invalid group: nogroup"));
+        assert_eq!(parse_owner("4294967295:0", &Table), invalid("invalid user: 4294967295"));
+        assert_eq!(parse_owner("0:99999999999", &Table), invalid("invalid group: 99999999999"));
+        assert_eq!(parse_owner("12ab:0", &Table), invalid("invalid user: 12ab"));
     }
 }

@@ -414,13 +414,15 @@ pub(crate) mod tests {
         assert_eq!(probe(&ext(0x0, 0x8, 0x0)), Found::JournalDevice);
     }
 
+    /// What probe finds in zeroes with `magic` at `off`.
+    fn with(off: usize, magic: &[u8]) -> Found {
+        let mut b = vec![0u8; PROBE_LEN];
+        b[off..off + magic.len()].copy_from_slice(magic);
+        probe(&b)
+    }
+
     #[test]
     fn other_signatures_are_found() {
-        let with = |off: usize, magic: &[u8]| {
-            let mut b = vec![0u8; PROBE_LEN];
-            b[off..off + magic.len()].copy_from_slice(magic);
-            probe(&b)
-        };
         assert_eq!(with(4086, b"SWAPSPACE2"), Found::Other("swap"));
         assert_eq!(with(65_526, b"SWAPSPACE2"), Found::Other("swap"));
         assert_eq!(with(0, b"LUKS\xba\xbe"), Found::Other("crypto_LUKS"));
@@ -441,12 +443,8 @@ pub(crate) mod tests {
 
     #[test]
     fn ufs() {
-        let mut b = vec![0u8; PROBE_LEN];
-        b[8192 + 1372..8192 + 1376].copy_from_slice(&FS_UFS1_MAGIC.to_le_bytes());
-        assert_eq!(probe(&b), Found::Ufs(1));
-        let mut b = vec![0u8; PROBE_LEN];
-        b[262_144 + 1372..262_144 + 1376].copy_from_slice(&FS_UFS2_MAGIC.to_be_bytes());
-        assert_eq!(probe(&b), Found::Ufs(2));
+        assert_eq!(with(8192 + 1372, &FS_UFS1_MAGIC.to_le_bytes()), Found::Ufs(1));
+        assert_eq!(with(262_144 + 1372, &FS_UFS2_MAGIC.to_be_bytes()), Found::Ufs(2));
     }
 
     fn ext_state(state: u16) -> Vec<u8> {

@@ -486,6 +486,10 @@ mod tests {
         Mem { files: vec![base, MemFile::default()], ..Default::default() }
     }
 
+    fn make(m: &mut Mem, policy: Policy) -> Result<Made, Failed> {
+        make_from_base(m, &0, &1, policy)
+    }
+
     fn same(m: &Mem) {
         let (a, b) = (&m.files[0], &m.files[1]);
         assert_eq!(a.len, b.len);
@@ -497,7 +501,7 @@ mod tests {
     #[test]
     fn a_clone_first() {
         let mut m = mem();
-        let made = make_from_base(&mut m, &0, &1, Policy::Require).unwrap();
+        let made = make(&mut m, Policy::Require).unwrap();
         assert_eq!((made.method, made.copied, m.files[1].len), (Method::Clone, 0, 64 << 20));
         assert_eq!(m.calls, ["clone"]);
         same(&m);
@@ -506,7 +510,7 @@ mod tests {
     #[test]
     fn else_a_kernel_copy_of_the_data_only() {
         let mut m = Mem { clone: Some(Errno::EOPNOTSUPP), ..mem() };
-        let made = make_from_base(&mut m, &0, &1, Policy::Auto).unwrap();
+        let made = make(&mut m, Policy::Auto).unwrap();
         assert_eq!((made.method, made.copied), (Method::KernelCopy, 4 * 4096));
         assert_eq!(m.calls, ["clone", "copy_range", "copy_range"]);
         same(&m);
@@ -517,7 +521,7 @@ mod tests {
     #[test]
     fn else_a_plain_copy_of_the_data_only() {
         let mut m = Mem { clone: Some(Errno::EXDEV), range: Some(Errno::EXDEV), ..mem() };
-        let made = make_from_base(&mut m, &0, &1, Policy::Auto).unwrap();
+        let made = make(&mut m, Policy::Auto).unwrap();
         assert_eq!((made.method, made.copied), (Method::PlainCopy, 4 * 4096));
         assert_eq!(m.calls, ["clone", "copy_range", "read", "read"]);
         same(&m);
@@ -527,7 +531,7 @@ mod tests {
     #[test]
     fn require_refuses_to_copy() {
         let mut m = Mem { clone: Some(Errno::EOPNOTSUPP), ..mem() };
-        let e = make_from_base(&mut m, &0, &1, Policy::Require).unwrap_err();
+        let e = make(&mut m, Policy::Require).unwrap_err();
         assert_eq!(e, Failed::NoClone(Errno::EOPNOTSUPP));
         assert_eq!(m.calls, ["clone"], "nothing copied");
     }
@@ -536,32 +540,26 @@ mod tests {
     fn a_copy_the_file_system_serves_by_cloning_is_a_clone() {
         // FreeBSD on ZFS with block cloning: copy_file_range clones.
         let mut m = Mem { clone: Some(Errno::EOPNOTSUPP), clones_on_copy: true, ..mem() };
-        let made = make_from_base(&mut m, &0, &1, Policy::Require).unwrap();
+        let made = make(&mut m, Policy::Require).unwrap();
         assert_eq!((made.method, made.copied), (Method::Clone, 0));
         same(&m);
         // ... but one that falls back to read and write is not.
         let mut m = Mem { clone: Some(Errno::EOPNOTSUPP), range: Some(Errno::EXDEV), clones_on_copy: true, ..mem() };
-        assert_eq!(
-            make_from_base(&mut m, &0, &1, Policy::Require).unwrap_err(),
-            Failed::Io("copy_file_range", Errno::EXDEV)
-        );
+        assert_eq!(make(&mut m, Policy::Require).unwrap_err(), Failed::Io("copy_file_range", Errno::EXDEV));
     }
 
     #[test]
     fn real_errors_stop_it() {
         let mut m = Mem { clone: Some(Errno::EIO), ..mem() };
-        assert_eq!(make_from_base(&mut m, &0, &1, Policy::Auto).unwrap_err(), Failed::Io("clone", Errno::EIO));
+        assert_eq!(make(&mut m, Policy::Auto).unwrap_err(), Failed::Io("clone", Errno::EIO));
         let mut m = Mem { clone: Some(Errno::EOPNOTSUPP), range: Some(Errno::ENOSPC), ..mem() };
-        assert_eq!(
-            make_from_base(&mut m, &0, &1, Policy::Auto).unwrap_err(),
-            Failed::Io("copy_file_range", Errno::ENOSPC)
-        );
+        assert_eq!(make(&mut m, Policy::Auto).unwrap_err(), Failed::Io("copy_file_range", Errno::ENOSPC));
     }
 
     #[test]
     fn a_stop_signal_ends_the_copy() {
         let mut m = Mem { clone: Some(Errno::EOPNOTSUPP), stop_after: Some(2), ..mem() };
-        let e = make_from_base(&mut m, &0, &1, Policy::Auto).unwrap_err();
+        let e = make(&mut m, Policy::Auto).unwrap_err();
         assert_eq!(e, Failed::Stopped("SIGTERM"));
         assert_eq!(e.text(), "stopped by SIGTERM while making it from its base");
     }
@@ -570,7 +568,7 @@ mod tests {
     fn an_empty_or_all_hole_base() {
         let mut m = Mem { clone: Some(Errno::EOPNOTSUPP), ..mem() };
         m.files[0].data.clear();
-        let made = make_from_base(&mut m, &0, &1, Policy::Auto).unwrap();
+        let made = make(&mut m, Policy::Auto).unwrap();
         assert_eq!((made.copied, m.files[1].len), (0, 64 << 20));
     }
 }

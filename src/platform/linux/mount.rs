@@ -163,22 +163,20 @@ mod tests {
 
     #[test]
     fn later_wins() {
-        assert_eq!(split(&opts("ro,rw")).flags, MsFlags::empty());
-        assert_eq!(split(&opts("rw,ro")).flags, MsFlags::MS_RDONLY);
-        assert_eq!(split(&opts("rdonly")).flags, MsFlags::MS_RDONLY);
-        assert_eq!(split(&opts("nodev,dev,suid,exec,async,atime")).flags, MsFlags::empty());
-        assert_eq!(
-            split(&opts("sync,dirsync,mand")).flags,
-            MsFlags::MS_SYNCHRONOUS | MsFlags::MS_DIRSYNC | MsFlags::MS_MANDLOCK
-        );
-        assert_eq!(split(&opts("noatime,relatime")).flags, MsFlags::MS_RELATIME);
-        assert_eq!(split(&opts("relatime,noatime")).flags, MsFlags::MS_NOATIME);
-        assert_eq!(split(&opts("strictatime,norelatime")).flags, MsFlags::MS_STRICTATIME);
-        assert_eq!(
-            split(&opts("lazytime,nodiratime,silent")).flags,
-            MsFlags::MS_LAZYTIME | MsFlags::MS_NODIRATIME | MsFlags::MS_SILENT
-        );
-        assert_eq!(split(&opts("silent,loud,iversion,noiversion,nolazytime,diratime,nomand")).flags, MsFlags::empty());
+        for (o, flags) in [
+            ("ro,rw", MsFlags::empty()),
+            ("rw,ro", MsFlags::MS_RDONLY),
+            ("rdonly", MsFlags::MS_RDONLY),
+            ("nodev,dev,suid,exec,async,atime", MsFlags::empty()),
+            ("sync,dirsync,mand", MsFlags::MS_SYNCHRONOUS | MsFlags::MS_DIRSYNC | MsFlags::MS_MANDLOCK),
+            ("noatime,relatime", MsFlags::MS_RELATIME),
+            ("relatime,noatime", MsFlags::MS_NOATIME),
+            ("strictatime,norelatime", MsFlags::MS_STRICTATIME),
+            ("lazytime,nodiratime,silent", MsFlags::MS_LAZYTIME | MsFlags::MS_NODIRATIME | MsFlags::MS_SILENT),
+            ("silent,loud,iversion,noiversion,nolazytime,diratime,nomand", MsFlags::empty()),
+        ] {
+            assert_eq!(split(&opts(o)).flags, flags, "{o}");
+        }
         assert_eq!(split(&opts("nosymfollow")).flags.bits(), 256);
     }
 

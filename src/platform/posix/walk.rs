@@ -338,16 +338,13 @@ mod tests {
 
     #[test]
     fn refusals_read_as_messages() {
-        let m = |r: LinkRisk| r.message("/x/l");
-        assert_eq!(m(LinkRisk::LinkOwner(65534)), "/x/l is a symbolic link owned by uid 65534, not followed");
-        assert_eq!(m(LinkRisk::DirOwner(5)), "/x/l is a symbolic link in a directory owned by uid 5, not followed");
-        assert_eq!(
-            m(LinkRisk::DirGroupWritable),
-            "/x/l is a symbolic link in a group-writable directory, not followed"
-        );
-        assert_eq!(
-            m(LinkRisk::DirWorldWritable),
-            "/x/l is a symbolic link in a world-writable directory, not followed"
-        );
+        for (risk, text) in [
+            (LinkRisk::LinkOwner(65534), "/x/l is a symbolic link owned by uid 65534, not followed"),
+            (LinkRisk::DirOwner(5), "/x/l is a symbolic link in a directory owned by uid 5, not followed"),
+            (LinkRisk::DirGroupWritable, "/x/l is a symbolic link in a group-writable directory, not followed"),
+            (LinkRisk::DirWorldWritable, "/x/l is a symbolic link in a world-writable directory, not followed"),
+        ] {
+            assert_eq!(risk.message("/x/l"), text, "{risk:?}");
+        }
     }
 }

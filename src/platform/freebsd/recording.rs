@@ -239,16 +239,12 @@ impl Recorder {
         if let Some((_, f)) = self.during.take_if(|(k, _)| *k == kind) {
             f();
         }
-        match self.fail.iter().position(|(k, _)| *k == kind) {
-            Some(i) => {
-                let (_, errno) = self.fail.remove(i);
-                if kind == "nmount" && !self.errmsg.is_empty() {
-                    return Err(Error::explained(what, self.errmsg.clone(), errno));
-                }
-                Err(Error::sys(what, errno))
-            }
-            None => Ok(()),
+        let Some(i) = self.fail.iter().position(|(k, _)| *k == kind) else { return Ok(()) };
+        let (_, errno) = self.fail.remove(i);
+        if kind == "nmount" && !self.errmsg.is_empty() {
+            return Err(Error::explained(what, self.errmsg.clone(), errno));
         }
+        Err(Error::sys(what, errno))
     }
 }
 
@@ -411,13 +407,12 @@ impl MdSys for Recorder {
 
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
         self.record(SysCall::Nmount(req.clone()), "nmount", req.from())?;
-        if let Some(IoValue::Text(p)) = req.get("fspath") {
-            let fstype = match req.get("fstype") {
-                Some(IoValue::Text(t)) => t.to_string_lossy().into_owned(),
-                _ => "ufs".into(),
-            };
-            self.mounted.push((PathBuf::from(p.to_string_lossy().into_owned()), req.from(), fstype));
-        }
+        let Some(IoValue::Text(p)) = req.get("fspath") else { return Ok(()) };
+        let fstype = match req.get("fstype") {
+            Some(IoValue::Text(t)) => t.to_string_lossy().into_owned(),
+            _ => "ufs".into(),
+        };
+        self.mounted.push((PathBuf::from(p.to_string_lossy().into_owned()), req.from(), fstype));
         Ok(())
     }
 

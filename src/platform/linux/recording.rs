@@ -224,17 +224,13 @@ impl LoopSys for Recorder {
     fn clr_fd(&mut self, dev: &u32) -> nix::Result<()> {
         self.calls.push(LoopCall::ClrFd(*dev));
         let l = self.entry(*dev)?;
-        match &mut l.info {
-            None => Err(Errno::ENXIO),
-            Some(i) if l.open_elsewhere => {
-                i.lo_flags |= loopdev::LO_FLAGS_AUTOCLEAR;
-                Ok(())
-            }
-            Some(_) => {
-                l.info = None;
-                Ok(())
-            }
+        let info = l.info.as_mut().ok_or(Errno::ENXIO)?;
+        if l.open_elsewhere {
+            info.lo_flags |= loopdev::LO_FLAGS_AUTOCLEAR;
+        } else {
+            l.info = None;
         }
+        Ok(())
     }
 
     fn get_status(&mut self, dev: &u32) -> nix::Result<LoopInfo64> {

@@ -233,15 +233,6 @@ pub fn luks_open_argv(device: &Path, name: &str, read_only: bool) -> Vec<OsStrin
     v
 }
 
-/// `cryptsetup open --test-passphrase`: checks the key against the header
-/// on `device` (the whole key derivation, no device-mapper target made):
-/// what an unlock costs, measured without mounting.
-pub fn luks_test_key_argv(device: &Path) -> Vec<OsString> {
-    let mut v = words(&["open", "--test-passphrase", "--type", "luks2", "--key-file", "-"]);
-    v.push(device.into());
-    v
-}
-
 pub fn luks_close_argv(name: &str) -> Vec<OsString> {
     words(&["close", name])
 }

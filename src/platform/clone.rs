@@ -279,8 +279,8 @@ pub fn give_new_identity(
 
 /// The real system calls, on open files; stop signals are looked at
 /// between chunks ([`crate::platform::posix::pending_stop`]).
-#[derive(Debug, Default)]
-pub struct Kernel {}
+#[derive(Debug)]
+pub struct Kernel;
 
 impl CloneSys for Kernel {
     type F = std::os::fd::OwnedFd;

@@ -122,7 +122,7 @@ fn clone_on(fstype: &str) {
     let (b, c) = (dir.join("base.img"), dir.join("clone.img"));
     let pieces = base(&b);
     let before = used(&dir);
-    let made = make_from_base(&mut Kernel::default(), &open(&b, false), &open(&c, true), Policy::Require).unwrap();
+    let made = make_from_base(&mut Kernel, &open(&b, false), &open(&c, true), Policy::Require).unwrap();
     eprintln!("{fstype}: {}", made.line());
     assert_eq!((made.method, made.copied), (Method::Clone, 0));
     assert_eq!(std::fs::metadata(&c).unwrap().len(), GIB);
@@ -165,11 +165,11 @@ fn an_ext4_host_copies_keeping_holes() {
     let (guard, dir) = host(&tmp, "ext4", 2 * GIB, &mut loops);
     let (b, c) = (dir.join("base.img"), dir.join("copy.img"));
     let pieces = base(&b);
-    let e = make_from_base(&mut Kernel::default(), &open(&b, false), &open(&c, true), Policy::Require).unwrap_err();
+    let e = make_from_base(&mut Kernel, &open(&b, false), &open(&c, true), Policy::Require).unwrap_err();
     assert!(e.text().contains("--clone=require forbids a copy"), "{}", e.text());
     assert_eq!(std::fs::metadata(&c).unwrap().len(), 0, "nothing written");
     std::fs::remove_file(&c).unwrap();
-    let made = make_from_base(&mut Kernel::default(), &open(&b, false), &open(&c, true), Policy::Auto).unwrap();
+    let made = make_from_base(&mut Kernel, &open(&b, false), &open(&c, true), Policy::Auto).unwrap();
     eprintln!("ext4: {}", made.line());
     assert_eq!((made.method, made.copied), (Method::KernelCopy, 32 * MIB));
     assert_eq!(std::fs::metadata(&c).unwrap().len(), GIB);

@@ -339,7 +339,7 @@ fn create_image(w: Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> 
                     None
                 }
                 (Fill::Base(..), Some((base, policy))) => {
-                    let mut k = crate::platform::clone::Kernel {};
+                    let mut k = crate::platform::clone::Kernel;
                     let made = crate::platform::clone::make_from_base(&mut k, &base.fd, &lock_fd, *policy)
                         .map_err(|f| Error::text(shown(), f.text()))?;
                     Some(made)

@@ -4,11 +4,8 @@
 //! disagree.
 use super::loopdev::{self, LoopInfo64};
 use super::mount;
-use crate::mark;
 use crate::plan::TmpfsMount;
 use nix::mount::MsFlags;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 /// The image's size handling for `-s`: `(grow the file to, lo_sizelimit)`.
 /// With `-s` the device is exactly that large (the file grown sparsely
@@ -21,12 +18,6 @@ pub fn sizing(size: Option<u64>, len: Option<u64>) -> (Option<u64>, u64) {
         (Some(s), _) => (None, s),
         (None, _) => (None, 0),
     }
-}
-
-/// The mark for a unit attached for `mount_point` (as resolved by the
-/// caller): `mount_md:<path>`, cut to `lo_file_name`.
-pub fn mark_for(mount_point: &Path) -> Vec<u8> {
-    mark::encode(mount_point.as_os_str().as_bytes(), mark::LINUX_CAPACITY)
 }
 
 /// `struct loop_info64` for LOOP_CONFIGURE: always autoclear, read-only

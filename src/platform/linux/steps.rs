@@ -26,11 +26,11 @@ pub(super) struct Source {
 }
 
 /// The mark stored in `lo_file_name` for a unit attached for
-/// `mount_point`: the path resolved if it can be (so that `-u DIR` can
-/// match it), else as given.
+/// `mount_point`: `mount_md:<path>`, the path resolved if it can be (so
+/// that `-u DIR` can match it), else as given.
 pub(super) fn mark_of(mount_point: &Path) -> Vec<u8> {
     let real = std::fs::canonicalize(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
-    requests::mark_for(&real)
+    crate::mark::encode(real.as_os_str().as_bytes(), crate::mark::LINUX_CAPACITY)
 }
 
 pub(super) fn swap_needs_size() -> Error {

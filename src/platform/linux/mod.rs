@@ -71,6 +71,7 @@ pub struct Held<D> {
 
 /// The Linux platform: the policy, over the loop(4) operations of `S`
 /// ([`Kernel`] for real, `recording::Recorder` in tests).
+#[derive(Default)]
 pub struct Linux<S: LoopSys = Kernel> {
     sys: S,
     notes: Vec<Note>,
@@ -88,12 +89,6 @@ pub struct Linux<S: LoopSys = Kernel> {
 impl Linux<Kernel> {
     pub fn new() -> Self {
         Self::with_sys(Kernel::default())
-    }
-}
-
-impl Default for Linux<Kernel> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

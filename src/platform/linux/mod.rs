@@ -117,10 +117,7 @@ impl<S: LoopSys> Linux<S> {
     /// Linux cannot do at all, and a mount point that is not a directory.
     pub(super) fn refusal(&mut self, plan: &Plan) -> Result<()> {
         self.mount_point = Some(plan.mount_point.clone());
-        self.fixed_unit = plan.attach().and_then(|a| match a.unit {
-            Unit::Fixed(n) => Some(n),
-            Unit::Auto => None,
-        });
+        self.fixed_unit = plan.attach().and_then(|a| if let Unit::Fixed(n) = a.unit { Some(n) } else { None });
         let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
         for step in &plan.steps {
             match step {

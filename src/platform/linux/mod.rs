@@ -195,7 +195,6 @@ fn is_ufs(t: &str) -> bool {
     matches!(t, "ufs" | "ffs")
 }
 
-/// The handle of an image opened as `path`.
 fn opened(path: &Path, img: posix::Image) -> Opened<posix::Image> {
     let untrusted = img.untrusted();
     let (id, made) = (posix::file_id(&img.stat), img.made);
@@ -239,7 +238,6 @@ impl Target {
         Ok(Target { _dir: dir, parent, pinned })
     }
 
-    /// The root of what is now mounted on the target.
     fn mounted_root(&self, mount_point: &Path) -> Result<OwnedFd> {
         match &self.parent {
             Some((parent, name)) => posix::open_dir_at(parent, name.as_os_str())

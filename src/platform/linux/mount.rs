@@ -4,7 +4,6 @@
 //! to the file system in the comma-separated data string, in order.
 use nix::mount::MsFlags;
 
-/// How one known option changes the flags.
 #[derive(Debug, Clone, Copy)]
 enum Effect {
     Set(MsFlags),

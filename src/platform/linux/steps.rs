@@ -6,14 +6,12 @@
 use super::*;
 use crate::superblock;
 
-/// How one attempt at binding a unit ended.
 pub(super) enum Attempt<D> {
     Bound(u32, D),
     /// Another allocator took or removed the unit: pick again.
     Lost(Errno),
 }
 
-/// What the loop device will be bound to.
 pub(super) struct Source {
     pub(super) file: OwnedFd,
     /// For messages.

@@ -207,7 +207,6 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
     Ok(found.map_or(PathKind::Dir(real), |e| PathKind::MountRoot(e.id)))
 }
 
-/// The backing file of `/dev/loopN`, or `None`.
 fn binding<S: LoopSys>(sys: &mut S, unit: u32) -> Option<FileId> {
     let dev = sys.open_device(unit, OFlag::O_RDONLY).ok()?;
     sys.get_status(&dev).ok().map(|i| i.backing())

@@ -423,19 +423,16 @@ impl<S: LoopSys> Platform for Linux<S> {
     /// A mount this run made: its root closed first (a descriptor on it
     /// keeps the mount busy), and a busy one detached lazily.
     fn unmount(&mut self, what: UnmountOf<'_, OwnedFd>) -> Result<()> {
-        let on = match what {
+        let (on, made, lazy) = match what {
             UnmountOf::Made(Mounted { mount_point, root, .. }) => {
                 drop(root);
-                mount_point
+                (mount_point, true, false)
             }
-            UnmountOf::Found(m, force) => {
-                let what = format!("unmount {}", crate::error::quoted(&m.on));
-                return self.sys.unmount(&m.on, force).map_err(|e| Error::sys(what, e));
-            }
+            UnmountOf::Found(m, force) => (m.on.clone(), false, force),
         };
         let what = || format!("unmount {}", crate::error::quoted(&on));
-        match self.sys.unmount(&on, false) {
-            Err(Errno::EBUSY) => {
+        match self.sys.unmount(&on, lazy) {
+            Err(Errno::EBUSY) if made => {
                 self.warn(format!("{} is busy; detaching it lazily", crate::error::quoted(&on)));
                 self.sys.unmount(&on, true).map_err(|e| Error::sys(what(), e))
             }

@@ -40,8 +40,7 @@ pub fn describe_info(info: &LoopInfo64) -> String {
     ];
     let flags: Vec<&str> = names.iter().filter(|(f, _)| info.lo_flags & f != 0).map(|(_, n)| *n).collect();
     let limit = if info.lo_sizelimit > 0 { format!(", sizelimit={}", info.lo_sizelimit) } else { String::new() };
-    let end = info.lo_file_name.iter().position(|&c| c == 0).unwrap_or(info.lo_file_name.len());
-    let name = String::from_utf8_lossy(&info.lo_file_name[..end]);
+    let name = String::from_utf8_lossy(info.lo_file_name.split(|&c| c == 0).next().unwrap_or_default());
     format!("flags={}{limit}, lo_file_name={}", flags.join("|"), mount::quoted(&name))
 }
 

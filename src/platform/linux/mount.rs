@@ -7,23 +7,24 @@ use nix::mount::MsFlags;
 const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256); // MS_NOSYMFOLLOW, Linux 5.10
 
 /// The VFS options (mount(8) "FILESYSTEM-INDEPENDENT MOUNT OPTIONS"): the
-/// names that set each flag, then the names that clear it.
-const TABLE: &[(&[&str], &[&str], MsFlags)] = &[
-    (&["ro", "rdonly"], &["rw", "noro"], MsFlags::MS_RDONLY), // rdonly: FreeBSD's spelling
-    (&["nosuid"], &["suid"], MsFlags::MS_NOSUID),
-    (&["nodev"], &["dev"], MsFlags::MS_NODEV),
-    (&["noexec"], &["exec"], MsFlags::MS_NOEXEC),
-    (&["sync"], &["async"], MsFlags::MS_SYNCHRONOUS),
-    (&["dirsync"], &[], MsFlags::MS_DIRSYNC),
-    (&["mand"], &["nomand"], MsFlags::MS_MANDLOCK),
-    (&["noatime"], &["atime"], MsFlags::MS_NOATIME),
-    (&["nodiratime"], &["diratime"], MsFlags::MS_NODIRATIME),
-    (&["relatime"], &["norelatime"], MsFlags::MS_RELATIME),
-    (&["strictatime"], &["nostrictatime"], MsFlags::MS_STRICTATIME),
-    (&["lazytime"], &["nolazytime"], MsFlags::MS_LAZYTIME),
-    (&["iversion"], &["noiversion"], MsFlags::MS_I_VERSION),
-    (&["silent"], &["loud"], MsFlags::MS_SILENT),
-    (&["nosymfollow"], &["symfollow"], NOSYMFOLLOW),
+/// names that set each flag, the names that clear it, and the flag's own
+/// name for `-N`/`-X` lines; in the flags' bit order.
+const TABLE: &[(&[&str], &[&str], MsFlags, &str)] = &[
+    (&["ro", "rdonly"], &["rw", "noro"], MsFlags::MS_RDONLY, "MS_RDONLY"), // rdonly: FreeBSD's spelling
+    (&["nosuid"], &["suid"], MsFlags::MS_NOSUID, "MS_NOSUID"),
+    (&["nodev"], &["dev"], MsFlags::MS_NODEV, "MS_NODEV"),
+    (&["noexec"], &["exec"], MsFlags::MS_NOEXEC, "MS_NOEXEC"),
+    (&["sync"], &["async"], MsFlags::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
+    (&["mand"], &["nomand"], MsFlags::MS_MANDLOCK, "MS_MANDLOCK"),
+    (&["dirsync"], &[], MsFlags::MS_DIRSYNC, "MS_DIRSYNC"),
+    (&["nosymfollow"], &["symfollow"], NOSYMFOLLOW, "MS_NOSYMFOLLOW"),
+    (&["noatime"], &["atime"], MsFlags::MS_NOATIME, "MS_NOATIME"),
+    (&["nodiratime"], &["diratime"], MsFlags::MS_NODIRATIME, "MS_NODIRATIME"),
+    (&["silent"], &["loud"], MsFlags::MS_SILENT, "MS_SILENT"),
+    (&["relatime"], &["norelatime"], MsFlags::MS_RELATIME, "MS_RELATIME"),
+    (&["iversion"], &["noiversion"], MsFlags::MS_I_VERSION, "MS_I_VERSION"),
+    (&["strictatime"], &["nostrictatime"], MsFlags::MS_STRICTATIME, "MS_STRICTATIME"),
+    (&["lazytime"], &["nolazytime"], MsFlags::MS_LAZYTIME, "MS_LAZYTIME"),
 ];
 
 /// Options that mean something to mount(8) or fstab only, never to the
@@ -69,8 +70,8 @@ impl Split {
 pub fn split(options: &[String]) -> Split {
     let mut s = Split { flags: MsFlags::empty(), data: Vec::new(), dropped: Vec::new() };
     for opt in options.iter().filter(|o| !o.is_empty()) {
-        let set = TABLE.iter().find(|(on, ..)| on.contains(&opt.as_str())).map(|(.., f)| *f);
-        let cleared = TABLE.iter().find(|(_, off, _)| off.contains(&opt.as_str())).map(|(.., f)| *f);
+        let set = TABLE.iter().find(|(on, ..)| on.contains(&opt.as_str())).map(|(.., f, _)| *f);
+        let cleared = TABLE.iter().find(|(_, off, ..)| off.contains(&opt.as_str())).map(|(.., f, _)| *f);
         match (set, cleared) {
             (Some(f), _) => {
                 s.flags |= f;
@@ -92,24 +93,7 @@ pub fn split(options: &[String]) -> Split {
 
 /// `MS_RDONLY|MS_NOATIME`, or `0`, for `-N`/`-X` lines.
 pub fn flag_names(flags: MsFlags) -> String {
-    const NAMES: &[(MsFlags, &str)] = &[
-        (MsFlags::MS_RDONLY, "MS_RDONLY"),
-        (MsFlags::MS_NOSUID, "MS_NOSUID"),
-        (MsFlags::MS_NODEV, "MS_NODEV"),
-        (MsFlags::MS_NOEXEC, "MS_NOEXEC"),
-        (MsFlags::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
-        (MsFlags::MS_MANDLOCK, "MS_MANDLOCK"),
-        (MsFlags::MS_DIRSYNC, "MS_DIRSYNC"),
-        (NOSYMFOLLOW, "MS_NOSYMFOLLOW"),
-        (MsFlags::MS_NOATIME, "MS_NOATIME"),
-        (MsFlags::MS_NODIRATIME, "MS_NODIRATIME"),
-        (MsFlags::MS_SILENT, "MS_SILENT"),
-        (MsFlags::MS_RELATIME, "MS_RELATIME"),
-        (MsFlags::MS_I_VERSION, "MS_I_VERSION"),
-        (MsFlags::MS_STRICTATIME, "MS_STRICTATIME"),
-        (MsFlags::MS_LAZYTIME, "MS_LAZYTIME"),
-    ];
-    let names: Vec<&str> = NAMES.iter().filter(|(f, _)| flags.contains(*f)).map(|(_, n)| *n).collect();
+    let names: Vec<&str> = TABLE.iter().filter(|(.., f, _)| flags.contains(*f)).map(|(.., n)| *n).collect();
     if names.is_empty() {
         "0".to_string()
     } else {

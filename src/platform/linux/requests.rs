@@ -24,11 +24,8 @@ pub fn sizing(size: Option<u64>, len: Option<u64>) -> (Option<u64>, u64) {
 /// if asked, `extra` flags (`LO_FLAGS_DIRECT_IO`), the size limit, and the
 /// mark in `lo_file_name`.
 pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8], extra: u32) -> LoopInfo64 {
-    let mut flags = loopdev::LO_FLAGS_AUTOCLEAR | extra;
-    if read_only {
-        flags |= loopdev::LO_FLAGS_READ_ONLY;
-    }
-    LoopInfo64::new(flags, sizelimit, mark)
+    let ro = if read_only { loopdev::LO_FLAGS_READ_ONLY } else { 0 };
+    LoopInfo64::new(loopdev::LO_FLAGS_AUTOCLEAR | ro | extra, sizelimit, mark)
 }
 
 /// `flags=AUTOCLEAR|READ_ONLY[, sizelimit=N], lo_file_name="…"`.
@@ -47,9 +44,7 @@ pub fn describe_info(info: &LoopInfo64) -> String {
 /// What mount(2) gets for a tmpfs: its `-o`, with `size=` from `-s`.
 pub fn tmpfs_call(t: &TmpfsMount) -> mount::Split {
     let mut s = mount::split(&t.options);
-    if let Some(size) = t.size {
-        s.data.push(format!("size={size}"));
-    }
+    s.data.extend(t.size.map(|size| format!("size={size}")));
     s
 }
 

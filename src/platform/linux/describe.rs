@@ -3,16 +3,25 @@
 use super::*;
 use crate::platform::Describe;
 
-/// How the mounted root is opened right after the mount.
-fn describe_root(mount_point: &Path) -> String {
-    match (mount_point.parent(), mount_point.file_name()) {
+/// mount(2) of `source` on `mount_point` with the flags and data of `s`,
+/// and how the mounted root is opened right after it.
+fn describe_mount(source: &str, mount_point: &Path, fstype: &str, s: &mount::Split) -> String {
+    let root = match (mount_point.parent(), mount_point.file_name()) {
         (Some(parent), Some(name)) => format!(
             "openat(<{}>, {}, O_DIRECTORY|O_NOFOLLOW)",
             parent.display(),
             mount::quoted(&name.to_string_lossy())
         ),
         _ => format!("open({}, O_DIRECTORY|O_NOFOLLOW)", mount::quoted(&show(mount_point))),
-    }
+    };
+    format!(
+        "mount({}, {}, {}, {}, {}); {root}",
+        mount::quoted(source),
+        mount::quoted(&show(mount_point)),
+        mount::quoted(fstype),
+        mount::flag_names(s.flags),
+        mount::quoted(&s.data_string())
+    )
 }
 
 fn describe_attach(a: &Attach, mount_point: &Path) -> String {
@@ -112,26 +121,9 @@ impl<S: LoopSys> Describe for Linux<S> {
             Step::Mount(m) => {
                 let t = if let FsType::Named(t) = &m.fstype { t } else { "<probed>" };
                 let (c, _) = mount_call(&m.options, dev.is_some_and(|d| d.read_only));
-                format!(
-                    "mount({}, {}, {}, {}, {}); {}",
-                    mount::quoted(&format!("{node}{}", m.suffix)),
-                    mount::quoted(&show(&m.mount_point)),
-                    mount::quoted(t),
-                    mount::flag_names(c.flags),
-                    mount::quoted(&c.data_string()),
-                    describe_root(&m.mount_point)
-                )
+                describe_mount(&format!("{node}{}", m.suffix), &m.mount_point, t, &c)
             }
-            Step::MountTmpfs(t) => {
-                let s = requests::tmpfs_call(t);
-                format!(
-                    "mount(\"tmpfs\", {}, \"tmpfs\", {}, {}); {}",
-                    mount::quoted(&show(&t.mount_point)),
-                    mount::flag_names(s.flags),
-                    mount::quoted(&s.data_string()),
-                    describe_root(&t.mount_point)
-                )
-            }
+            Step::MountTmpfs(t) => describe_mount("tmpfs", &t.mount_point, "tmpfs", &requests::tmpfs_call(t)),
             Step::SetMode(m) => format!("fchmod({root}, {:04o})", m.mode),
             Step::SetOwner { uid, gid } => format!("fchown({root}, {uid}, {gid})"),
             Step::CopySkeleton(p) => format!("copy {} into {root}", mount::quoted(&show(p))),

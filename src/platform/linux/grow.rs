@@ -60,7 +60,6 @@ struct LinuxGrow<'a, S: LoopSys> {
     limited: bool,
 }
 
-/// The loop device a grow works on.
 enum Dev<D> {
     /// The unit the image was found attached as.
     Found(D),

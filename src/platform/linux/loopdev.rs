@@ -200,18 +200,14 @@ pub enum DirectIo {
 impl DirectIo {
     /// The flag to add to `lo_flags`.
     pub fn flag(self) -> u32 {
-        match self {
-            DirectIo::Ask { .. } => LO_FLAGS_DIRECT_IO,
-            _ => 0,
-        }
+        let DirectIo::Ask { .. } = self else { return 0 };
+        LO_FLAGS_DIRECT_IO
     }
 
     /// The `block_size` of `struct loop_config`.
     pub fn block_size(self) -> u32 {
-        match self {
-            DirectIo::Ask { block_size } => block_size,
-            _ => 0,
-        }
+        let DirectIo::Ask { block_size } = self else { return 0 };
+        block_size
     }
 }
 

@@ -71,6 +71,7 @@ pub struct Held<D> {
 
 /// The Linux platform: the policy, over the loop(4) operations of `S`
 /// ([`Kernel`] for real, `recording::Recorder` in tests).
+#[derive(Default)]
 pub struct Linux<S: LoopSys = Kernel> {
     sys: S,
     notes: Vec<Note>,
@@ -88,12 +89,6 @@ pub struct Linux<S: LoopSys = Kernel> {
 impl Linux<Kernel> {
     pub fn new() -> Self {
         Self::with_sys(Kernel::default())
-    }
-}
-
-impl Default for Linux<Kernel> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -122,10 +117,7 @@ impl<S: LoopSys> Linux<S> {
     /// Linux cannot do at all, and a mount point that is not a directory.
     pub(super) fn refusal(&mut self, plan: &Plan) -> Result<()> {
         self.mount_point = Some(plan.mount_point.clone());
-        self.fixed_unit = plan.attach().and_then(|a| match a.unit {
-            Unit::Fixed(n) => Some(n),
-            Unit::Auto => None,
-        });
+        self.fixed_unit = plan.attach().and_then(|a| if let Unit::Fixed(n) = a.unit { Some(n) } else { None });
         let in_other_ns = plan.steps.iter().any(|s| matches!(s, Step::EnterNamespace(_)));
         for step in &plan.steps {
             match step {
@@ -203,7 +195,6 @@ fn is_ufs(t: &str) -> bool {
     matches!(t, "ufs" | "ffs")
 }
 
-/// The handle of an image opened as `path`.
 fn opened(path: &Path, img: posix::Image) -> Opened<posix::Image> {
     let untrusted = img.untrusted();
     let (id, made) = (posix::file_id(&img.stat), img.made);
@@ -247,7 +238,6 @@ impl Target {
         Ok(Target { _dir: dir, parent, pinned })
     }
 
-    /// The root of what is now mounted on the target.
     fn mounted_root(&self, mount_point: &Path) -> Result<OwnedFd> {
         match &self.parent {
             Some((parent, name)) => posix::open_dir_at(parent, name.as_os_str())
@@ -433,19 +423,16 @@ impl<S: LoopSys> Platform for Linux<S> {
     /// A mount this run made: its root closed first (a descriptor on it
     /// keeps the mount busy), and a busy one detached lazily.
     fn unmount(&mut self, what: UnmountOf<'_, OwnedFd>) -> Result<()> {
-        let on = match what {
+        let (on, made, lazy) = match what {
             UnmountOf::Made(Mounted { mount_point, root, .. }) => {
                 drop(root);
-                mount_point
+                (mount_point, true, false)
             }
-            UnmountOf::Found(m, force) => {
-                let what = format!("unmount {}", crate::error::quoted(&m.on));
-                return self.sys.unmount(&m.on, force).map_err(|e| Error::sys(what, e));
-            }
+            UnmountOf::Found(m, force) => (m.on.clone(), false, force),
         };
         let what = || format!("unmount {}", crate::error::quoted(&on));
-        match self.sys.unmount(&on, false) {
-            Err(Errno::EBUSY) => {
+        match self.sys.unmount(&on, lazy) {
+            Err(Errno::EBUSY) if made => {
                 self.warn(format!("{} is busy; detaching it lazily", crate::error::quoted(&on)));
                 self.sys.unmount(&on, true).map_err(|e| Error::sys(what(), e))
             }

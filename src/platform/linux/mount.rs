@@ -4,52 +4,28 @@
 //! to the file system in the comma-separated data string, in order.
 use nix::mount::MsFlags;
 
-/// How one known option changes the flags.
-#[derive(Debug, Clone, Copy)]
-enum Effect {
-    Set(MsFlags),
-    Clear(MsFlags),
-}
-
 const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256); // MS_NOSYMFOLLOW, Linux 5.10
 
-/// The VFS options (mount(8) "FILESYSTEM-INDEPENDENT MOUNT OPTIONS").
-const TABLE: &[(&str, Effect)] = {
-    use Effect::{Clear, Set};
-    &[
-        ("ro", Set(MsFlags::MS_RDONLY)),
-        ("rdonly", Set(MsFlags::MS_RDONLY)), // FreeBSD's spelling
-        ("rw", Clear(MsFlags::MS_RDONLY)),
-        ("noro", Clear(MsFlags::MS_RDONLY)),
-        ("nosuid", Set(MsFlags::MS_NOSUID)),
-        ("suid", Clear(MsFlags::MS_NOSUID)),
-        ("nodev", Set(MsFlags::MS_NODEV)),
-        ("dev", Clear(MsFlags::MS_NODEV)),
-        ("noexec", Set(MsFlags::MS_NOEXEC)),
-        ("exec", Clear(MsFlags::MS_NOEXEC)),
-        ("sync", Set(MsFlags::MS_SYNCHRONOUS)),
-        ("async", Clear(MsFlags::MS_SYNCHRONOUS)),
-        ("dirsync", Set(MsFlags::MS_DIRSYNC)),
-        ("mand", Set(MsFlags::MS_MANDLOCK)),
-        ("nomand", Clear(MsFlags::MS_MANDLOCK)),
-        ("noatime", Set(MsFlags::MS_NOATIME)),
-        ("atime", Clear(MsFlags::MS_NOATIME)),
-        ("nodiratime", Set(MsFlags::MS_NODIRATIME)),
-        ("diratime", Clear(MsFlags::MS_NODIRATIME)),
-        ("relatime", Set(MsFlags::MS_RELATIME)),
-        ("norelatime", Clear(MsFlags::MS_RELATIME)),
-        ("strictatime", Set(MsFlags::MS_STRICTATIME)),
-        ("nostrictatime", Clear(MsFlags::MS_STRICTATIME)),
-        ("lazytime", Set(MsFlags::MS_LAZYTIME)),
-        ("nolazytime", Clear(MsFlags::MS_LAZYTIME)),
-        ("iversion", Set(MsFlags::MS_I_VERSION)),
-        ("noiversion", Clear(MsFlags::MS_I_VERSION)),
-        ("silent", Set(MsFlags::MS_SILENT)),
-        ("loud", Clear(MsFlags::MS_SILENT)),
-        ("nosymfollow", Set(NOSYMFOLLOW)),
-        ("symfollow", Clear(NOSYMFOLLOW)),
-    ]
-};
+/// The VFS options (mount(8) "FILESYSTEM-INDEPENDENT MOUNT OPTIONS"): the
+/// names that set each flag, the names that clear it, and the flag's own
+/// name for `-N`/`-X` lines; in the flags' bit order.
+const TABLE: &[(&[&str], &[&str], MsFlags, &str)] = &[
+    (&["ro", "rdonly"], &["rw", "noro"], MsFlags::MS_RDONLY, "MS_RDONLY"), // rdonly: FreeBSD's spelling
+    (&["nosuid"], &["suid"], MsFlags::MS_NOSUID, "MS_NOSUID"),
+    (&["nodev"], &["dev"], MsFlags::MS_NODEV, "MS_NODEV"),
+    (&["noexec"], &["exec"], MsFlags::MS_NOEXEC, "MS_NOEXEC"),
+    (&["sync"], &["async"], MsFlags::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
+    (&["mand"], &["nomand"], MsFlags::MS_MANDLOCK, "MS_MANDLOCK"),
+    (&["dirsync"], &[], MsFlags::MS_DIRSYNC, "MS_DIRSYNC"),
+    (&["nosymfollow"], &["symfollow"], NOSYMFOLLOW, "MS_NOSYMFOLLOW"),
+    (&["noatime"], &["atime"], MsFlags::MS_NOATIME, "MS_NOATIME"),
+    (&["nodiratime"], &["diratime"], MsFlags::MS_NODIRATIME, "MS_NODIRATIME"),
+    (&["silent"], &["loud"], MsFlags::MS_SILENT, "MS_SILENT"),
+    (&["relatime"], &["norelatime"], MsFlags::MS_RELATIME, "MS_RELATIME"),
+    (&["iversion"], &["noiversion"], MsFlags::MS_I_VERSION, "MS_I_VERSION"),
+    (&["strictatime"], &["nostrictatime"], MsFlags::MS_STRICTATIME, "MS_STRICTATIME"),
+    (&["lazytime"], &["nolazytime"], MsFlags::MS_LAZYTIME, "MS_LAZYTIME"),
+];
 
 /// Options that mean something to mount(8) or fstab only, never to the
 /// kernel: dropped (util-linux strips most before calling a helper).
@@ -94,9 +70,11 @@ impl Split {
 pub fn split(options: &[String]) -> Split {
     let mut s = Split { flags: MsFlags::empty(), data: Vec::new(), dropped: Vec::new() };
     for opt in options.iter().filter(|o| !o.is_empty()) {
-        match TABLE.iter().find(|(name, _)| name == opt) {
-            Some((_, Effect::Set(f))) => {
-                s.flags |= *f;
+        let set = TABLE.iter().find(|(on, ..)| on.contains(&opt.as_str())).map(|(.., f, _)| *f);
+        let cleared = TABLE.iter().find(|(_, off, ..)| off.contains(&opt.as_str())).map(|(.., f, _)| *f);
+        match (set, cleared) {
+            (Some(f), _) => {
+                s.flags |= f;
                 // atime family: choosing one clears the others, as libmount does.
                 if f.intersects(MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME) {
                     s.flags.remove(MsFlags::MS_NOATIME);
@@ -105,9 +83,9 @@ pub fn split(options: &[String]) -> Split {
                     s.flags.remove(MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME);
                 }
             }
-            Some((_, Effect::Clear(f))) => s.flags.remove(*f),
-            None if userspace_only(opt) => s.dropped.push(opt.clone()),
-            None => s.data.push(opt.clone()),
+            (_, Some(f)) => s.flags.remove(f),
+            _ if userspace_only(opt) => s.dropped.push(opt.clone()),
+            _ => s.data.push(opt.clone()),
         }
     }
     s
@@ -115,24 +93,7 @@ pub fn split(options: &[String]) -> Split {
 
 /// `MS_RDONLY|MS_NOATIME`, or `0`, for `-N`/`-X` lines.
 pub fn flag_names(flags: MsFlags) -> String {
-    const NAMES: &[(MsFlags, &str)] = &[
-        (MsFlags::MS_RDONLY, "MS_RDONLY"),
-        (MsFlags::MS_NOSUID, "MS_NOSUID"),
-        (MsFlags::MS_NODEV, "MS_NODEV"),
-        (MsFlags::MS_NOEXEC, "MS_NOEXEC"),
-        (MsFlags::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
-        (MsFlags::MS_MANDLOCK, "MS_MANDLOCK"),
-        (MsFlags::MS_DIRSYNC, "MS_DIRSYNC"),
-        (NOSYMFOLLOW, "MS_NOSYMFOLLOW"),
-        (MsFlags::MS_NOATIME, "MS_NOATIME"),
-        (MsFlags::MS_NODIRATIME, "MS_NODIRATIME"),
-        (MsFlags::MS_SILENT, "MS_SILENT"),
-        (MsFlags::MS_RELATIME, "MS_RELATIME"),
-        (MsFlags::MS_I_VERSION, "MS_I_VERSION"),
-        (MsFlags::MS_STRICTATIME, "MS_STRICTATIME"),
-        (MsFlags::MS_LAZYTIME, "MS_LAZYTIME"),
-    ];
-    let names: Vec<&str> = NAMES.iter().filter(|(f, _)| flags.contains(*f)).map(|(_, n)| *n).collect();
+    let names: Vec<&str> = TABLE.iter().filter(|(.., f, _)| flags.contains(*f)).map(|(.., n)| *n).collect();
     if names.is_empty() {
         "0".to_string()
     } else {

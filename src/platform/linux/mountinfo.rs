@@ -30,17 +30,13 @@ fn unescape(b: &[u8]) -> Vec<u8> {
     out
 }
 
-fn number<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
-    std::str::from_utf8(b).ok()?.parse().ok()
-}
-
 /// One line: `id parent major:minor root target options [optional...] -
 /// fstype source superoptions`. The device number is `major:minor` as
 /// `makedev(3)` builds it, comparable with `st_rdev` of a block node.
 fn parse_line(line: &[u8]) -> Option<MountRec> {
     let fields: Vec<&[u8]> = line.split(|&c| c == b' ').collect();
     let sep = fields.iter().position(|f| *f == b"-").filter(|&sep| sep >= 6)?;
-    let id = number(fields[0])?;
+    let id = std::str::from_utf8(fields[0]).ok()?.parse().ok()?;
     let (major, minor) = std::str::from_utf8(fields[2]).ok()?.split_once(':')?;
     let on = PathBuf::from(OsString::from_vec(unescape(fields[4])));
     let fstype = String::from_utf8_lossy(&unescape(fields.get(sep + 1)?)).into_owned();

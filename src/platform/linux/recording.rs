@@ -174,12 +174,11 @@ impl LoopSys for Recorder {
     ) -> nix::Result<()> {
         let unit = *dev;
         assert!(self.locked, "bind outside the loop-control lock");
-        let end = info.lo_file_name.iter().position(|&c| c == 0).unwrap_or(loopdev::LO_NAME_SIZE);
         self.calls.push(LoopCall::Bind {
             unit,
             flags: info.lo_flags,
             sizelimit: info.lo_sizelimit,
-            name: info.lo_file_name[..end].to_vec(),
+            name: info.lo_file_name.split(|&c| c == 0).next().unwrap_or_default().to_vec(),
         });
         if let Some(i) = self.stolen.iter().position(|&u| u == unit) {
             self.stolen.remove(i);

@@ -4,11 +4,8 @@
 //! disagree.
 use super::loopdev::{self, LoopInfo64};
 use super::mount;
-use crate::mark;
 use crate::plan::TmpfsMount;
 use nix::mount::MsFlags;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 /// The image's size handling for `-s`: `(grow the file to, lo_sizelimit)`.
 /// With `-s` the device is exactly that large (the file grown sparsely
@@ -23,21 +20,12 @@ pub fn sizing(size: Option<u64>, len: Option<u64>) -> (Option<u64>, u64) {
     }
 }
 
-/// The mark for a unit attached for `mount_point` (as resolved by the
-/// caller): `mount_md:<path>`, cut to `lo_file_name`.
-pub fn mark_for(mount_point: &Path) -> Vec<u8> {
-    mark::encode(mount_point.as_os_str().as_bytes(), mark::LINUX_CAPACITY)
-}
-
 /// `struct loop_info64` for LOOP_CONFIGURE: always autoclear, read-only
 /// if asked, `extra` flags (`LO_FLAGS_DIRECT_IO`), the size limit, and the
 /// mark in `lo_file_name`.
 pub fn loop_info(read_only: bool, sizelimit: u64, mark: &[u8], extra: u32) -> LoopInfo64 {
-    let mut flags = loopdev::LO_FLAGS_AUTOCLEAR | extra;
-    if read_only {
-        flags |= loopdev::LO_FLAGS_READ_ONLY;
-    }
-    LoopInfo64::new(flags, sizelimit, mark)
+    let ro = if read_only { loopdev::LO_FLAGS_READ_ONLY } else { 0 };
+    LoopInfo64::new(loopdev::LO_FLAGS_AUTOCLEAR | ro | extra, sizelimit, mark)
 }
 
 /// `flags=AUTOCLEAR|READ_ONLY[, sizelimit=N], lo_file_name="…"`.
@@ -49,17 +37,14 @@ pub fn describe_info(info: &LoopInfo64) -> String {
     ];
     let flags: Vec<&str> = names.iter().filter(|(f, _)| info.lo_flags & f != 0).map(|(_, n)| *n).collect();
     let limit = if info.lo_sizelimit > 0 { format!(", sizelimit={}", info.lo_sizelimit) } else { String::new() };
-    let end = info.lo_file_name.iter().position(|&c| c == 0).unwrap_or(info.lo_file_name.len());
-    let name = String::from_utf8_lossy(&info.lo_file_name[..end]);
+    let name = String::from_utf8_lossy(info.lo_file_name.split(|&c| c == 0).next().unwrap_or_default());
     format!("flags={}{limit}, lo_file_name={}", flags.join("|"), mount::quoted(&name))
 }
 
 /// What mount(2) gets for a tmpfs: its `-o`, with `size=` from `-s`.
 pub fn tmpfs_call(t: &TmpfsMount) -> mount::Split {
     let mut s = mount::split(&t.options);
-    if let Some(size) = t.size {
-        s.data.push(format!("size={size}"));
-    }
+    s.data.extend(t.size.map(|size| format!("size={size}")));
     s
 }
 

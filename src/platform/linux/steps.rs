@@ -6,14 +6,12 @@
 use super::*;
 use crate::superblock;
 
-/// How one attempt at binding a unit ended.
 pub(super) enum Attempt<D> {
     Bound(u32, D),
     /// Another allocator took or removed the unit: pick again.
     Lost(Errno),
 }
 
-/// What the loop device will be bound to.
 pub(super) struct Source {
     pub(super) file: OwnedFd,
     /// For messages.
@@ -26,11 +24,11 @@ pub(super) struct Source {
 }
 
 /// The mark stored in `lo_file_name` for a unit attached for
-/// `mount_point`: the path resolved if it can be (so that `-u DIR` can
-/// match it), else as given.
+/// `mount_point`: `mount_md:<path>`, the path resolved if it can be (so
+/// that `-u DIR` can match it), else as given.
 pub(super) fn mark_of(mount_point: &Path) -> Vec<u8> {
     let real = std::fs::canonicalize(mount_point).unwrap_or_else(|_| mount_point.to_path_buf());
-    requests::mark_for(&real)
+    crate::mark::encode(real.as_os_str().as_bytes(), crate::mark::LINUX_CAPACITY)
 }
 
 pub(super) fn swap_needs_size() -> Error {

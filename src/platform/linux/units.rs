@@ -186,10 +186,7 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
         // even to a stat of its root: a mount point is then found in the
         // table by the path it is mounted on.
         Err(e) if e.errno() == Some(Errno::EIO) => {
-            let abs = match path.is_absolute() {
-                true => path.to_path_buf(),
-                false => std::env::current_dir().map_err(|e| crate::error::from_io(shown(), &e))?.join(path),
-            };
+            let abs = std::path::absolute(path).map_err(|e| crate::error::from_io(shown(), &e))?;
             let found = mounts(sys)?.into_iter().rev().find(|e| e.on == abs);
             return found.map(|e| PathKind::MountRoot(e.id)).ok_or_else(|| Error::sys(shown(), Errno::EIO));
         }
@@ -210,7 +207,6 @@ pub fn identify<S: LoopSys>(sys: &mut S, path: &Path) -> Result<PathKind> {
     Ok(found.map_or(PathKind::Dir(real), |e| PathKind::MountRoot(e.id)))
 }
 
-/// The backing file of `/dev/loopN`, or `None`.
 fn binding<S: LoopSys>(sys: &mut S, unit: u32) -> Option<FileId> {
     let dev = sys.open_device(unit, OFlag::O_RDONLY).ok()?;
     sys.get_status(&dev).ok().map(|i| i.backing())

@@ -294,17 +294,10 @@ impl MdSys for Kernel {
         // SAFETY: every iovec points into `req` or `errmsg`, both alive
         // until the call returns; only errmsg is written, within its length.
         let r = unsafe { libc::nmount(iov.as_mut_ptr(), iov.len() as c_uint, req.flags_arg()) };
-        if r == -1 {
-            let errno = Errno::last();
-            let text =
-                CStr::from_bytes_until_nul(&errmsg).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-            return Err(if text.is_empty() {
-                Error::sys(req.from(), errno)
-            } else {
-                Error::explained(req.from(), text, errno)
-            });
-        }
-        Ok(())
+        Errno::result(r).map(drop).map_err(|errno| match CStr::from_bytes_until_nul(&errmsg) {
+            Ok(text) if !text.is_empty() => Error::explained(req.from(), text.to_string_lossy(), errno),
+            _ => Error::sys(req.from(), errno),
+        })
     }
 
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {

@@ -422,9 +422,7 @@ pub fn nmount_request(
 /// `-s` gave one, then fstype=tmpfs, fspath, from=tmp, errmsg.
 pub fn tmpfs_request(t: &TmpfsMount, fspath: &Path) -> Result<NmountRequest> {
     let mut options = t.options.clone();
-    if let Some(size) = t.size.filter(|s| *s != 0) {
-        options.push(format!("size={size}"));
-    }
+    options.extend(t.size.filter(|s| *s != 0).map(|size| format!("size={size}")));
     nmount_request("tmpfs", &options, fspath, OsStr::new(TMPFS_FROM), false)
 }
 
@@ -444,9 +442,7 @@ pub fn newfs_argv(f: &Format, device: &Path) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec![NEWFS.into()];
     for o in &f.options {
         argv.push(format!("-{}", newfs_flag(o)).into());
-        if let Some(v) = &o.value {
-            argv.push(v.into());
-        }
+        argv.extend(o.value.as_ref().map(OsString::from));
     }
     if f.soft_updates {
         argv.push("-U".into());

@@ -364,10 +364,9 @@ impl MdSys for Recorder {
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {
         self.asked.push(Asked::ListUnits);
         self.maybe_fail("list", "sysctl kern.geom.confxml")?;
-        let mut out = Vec::new();
-        for (&unit, u) in &self.units {
+        let units = self.units.iter().map(|(&unit, u)| {
             let opens = self.mounts_of(unit) as u32 + u32::from(u.held);
-            out.push(MdUnit {
+            MdUnit {
                 unit,
                 md_type: Some(u.md_type),
                 read_only: Some(u.read_only),
@@ -375,9 +374,9 @@ impl MdSys for Recorder {
                 file: u.file.as_ref().map(|(p, _)| p.clone()),
                 label: Some(u.label.clone()),
                 access: Some((opens, opens, opens)),
-            });
-        }
-        Ok(out)
+            }
+        });
+        Ok(units.collect())
     }
 
     fn mounts(&mut self) -> Result<Vec<MountEntry>> {

@@ -278,7 +278,6 @@ macro_rules! offsets_of {
     };
 }
 
-pub const NATIVE_OFFSETS: Offsets = offsets_of!(MdIoctl);
 pub const LP64_OFFSETS: Offsets = offsets_of!(MdIoctlLp64);
 pub const I386_OFFSETS: Offsets = offsets_of!(MdIoctlI386);
 pub const ILP32_OFFSETS: Offsets = offsets_of!(MdIoctlIlp32);
@@ -334,4 +333,4 @@ type Twin = MdIoctlI386;
 #[cfg(md_abi = "ilp32")]
 type Twin = MdIoctlIlp32;
 const _: () = assert!(size_of::<MdIoctl>() == size_of::<Twin>());
-const _: () = assert!(same_offsets(&NATIVE_OFFSETS, &offsets_of!(Twin)));
+const _: () = assert!(same_offsets(&offsets_of!(MdIoctl), &offsets_of!(Twin)));

@@ -612,7 +612,6 @@ impl<S: MdSys> FreeBsd<S> {
         Ok(w.saturating_sub(own) + e.saturating_sub(own) > 0)
     }
     fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
-        let dev = &disk.device;
         let fstype = fstype_of(m);
         let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
         let from = mount_from(disk.top(), &m.suffix);
@@ -621,7 +620,7 @@ impl<S: MdSys> FreeBsd<S> {
             // appears only after it tasted the new unit.
             self.sys.wait_for_node(Path::new(&from))?;
         }
-        let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
+        let req = nmount_request(&fstype, &m.options, &fspath, &from, disk.device.read_only)?;
         self.nmount(&req, fspath)
     }
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {

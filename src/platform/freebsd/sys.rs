@@ -319,8 +319,7 @@ impl MdSys for Kernel {
     }
 
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
-        let done = super::mdsys::exec(argv, loud)?;
-        posix::succeeded(done, "newfs", "newfs".into()).map(drop)
+        posix::succeeded(super::mdsys::exec(argv, loud)?, "newfs", "newfs".into()).map(drop)
     }
 }
 

@@ -177,20 +177,16 @@ pub(super) fn blocks<'a>(text: &'a str, start: &'a str, end: &'a str) -> impl It
     let mut rest = text;
     std::iter::from_fn(move || {
         let from = rest.find(start)?;
-        let len = rest[from..].find(end)?;
-        let block = &rest[from..from + len];
-        rest = &rest[from + len + end.len()..];
+        let (block, after) = rest[from..].split_once(end)?;
+        rest = after;
         Some(block)
     })
 }
 
 /// The text of the first `<name>…</name>` in `block`.
 pub(super) fn tag<'a>(block: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let from = block.find(&open)? + open.len();
-    let len = block[from..].find(&close)?;
-    Some(&block[from..from + len])
+    let (_, rest) = block.split_once(&format!("<{name}>"))?;
+    rest.split_once(&format!("</{name}>")).map(|(text, _)| text)
 }
 
 /// `r1w1e1` → (1, 1, 1).

@@ -203,11 +203,10 @@ pub(super) fn parse_mode(mode: &str) -> Option<(u32, u32, u32)> {
 fn unescape(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.extend_from_slice(&rest.as_bytes()[..i]);
-        rest = &rest[i..];
-        let decoded = rest.find(';').and_then(|end| {
-            let b = match &rest[1..end] {
+    while let Some((text, after)) = rest.split_once('&') {
+        out.extend_from_slice(text.as_bytes());
+        let decoded = after.split_once(';').and_then(|(entity, tail)| {
+            let b = match entity {
                 "amp" => b'&',
                 "lt" => b'<',
                 "gt" => b'>',
@@ -218,18 +217,12 @@ fn unescape(s: &str) -> Vec<u8> {
                     None => e.strip_prefix('#')?.parse().ok()?,
                 },
             };
-            Some((b, end))
+            Some((b, tail))
         });
-        match decoded {
-            Some((b, end)) => {
-                out.push(b);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push(b'&');
-                rest = &rest[1..];
-            }
-        }
+        // Not an entity: the `&` stays as it is.
+        let (b, tail) = decoded.unwrap_or((b'&', after));
+        out.push(b);
+        rest = tail;
     }
     out.extend_from_slice(rest.as_bytes());
     out

@@ -277,15 +277,12 @@ impl MdSys for Kernel {
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
         let mut errmsg = [0u8; ERRMSG_LEN];
         let mut iov: Vec<libc::iovec> = Vec::with_capacity(req.iov.len() * 2);
+        let text = |t: &CStr| libc::iovec { iov_base: t.as_ptr() as *mut c_void, iov_len: t.to_bytes_with_nul().len() };
         for (name, value) in &req.iov {
-            let name = name.as_bytes_with_nul();
-            iov.push(libc::iovec { iov_base: name.as_ptr() as *mut c_void, iov_len: name.len() });
+            iov.push(text(name));
             iov.push(match value {
                 IoValue::Flag => libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 },
-                IoValue::Text(t) => {
-                    let t = t.as_bytes_with_nul();
-                    libc::iovec { iov_base: t.as_ptr() as *mut c_void, iov_len: t.len() }
-                }
+                IoValue::Text(t) => text(t),
                 IoValue::Errmsg => {
                     libc::iovec { iov_base: errmsg.as_mut_ptr().cast::<c_void>(), iov_len: errmsg.len() }
                 }

@@ -47,10 +47,7 @@ pub fn run(argv: &[OsString]) -> Result<String> {
         match done.status.code() {
             Some(0) => return Ok(output),
             Some(ERERUN) => continue,
-            _ => {
-                let lines = posix::output_lines(&output, "");
-                return Err(posix::helper_failed(shown(argv), done.status, &lines));
-            }
+            _ => return Err(posix::helper_failed(shown(argv), done.status, &posix::output_lines(&output, ""))),
         }
     }
     Err(Error::text(shown(argv), "asked to be run again twice; run it by hand"))

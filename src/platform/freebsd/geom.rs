@@ -177,20 +177,16 @@ pub(super) fn blocks<'a>(text: &'a str, start: &'a str, end: &'a str) -> impl It
     let mut rest = text;
     std::iter::from_fn(move || {
         let from = rest.find(start)?;
-        let len = rest[from..].find(end)?;
-        let block = &rest[from..from + len];
-        rest = &rest[from + len + end.len()..];
+        let (block, after) = rest[from..].split_once(end)?;
+        rest = after;
         Some(block)
     })
 }
 
 /// The text of the first `<name>…</name>` in `block`.
 pub(super) fn tag<'a>(block: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let from = block.find(&open)? + open.len();
-    let len = block[from..].find(&close)?;
-    Some(&block[from..from + len])
+    let (_, rest) = block.split_once(&format!("<{name}>"))?;
+    rest.split_once(&format!("</{name}>")).map(|(text, _)| text)
 }
 
 /// `r1w1e1` → (1, 1, 1).
@@ -207,11 +203,10 @@ pub(super) fn parse_mode(mode: &str) -> Option<(u32, u32, u32)> {
 fn unescape(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.extend_from_slice(&rest.as_bytes()[..i]);
-        rest = &rest[i..];
-        let decoded = rest.find(';').and_then(|end| {
-            let b = match &rest[1..end] {
+    while let Some((text, after)) = rest.split_once('&') {
+        out.extend_from_slice(text.as_bytes());
+        let decoded = after.split_once(';').and_then(|(entity, tail)| {
+            let b = match entity {
                 "amp" => b'&',
                 "lt" => b'<',
                 "gt" => b'>',
@@ -222,18 +217,12 @@ fn unescape(s: &str) -> Vec<u8> {
                     None => e.strip_prefix('#')?.parse().ok()?,
                 },
             };
-            Some((b, end))
+            Some((b, tail))
         });
-        match decoded {
-            Some((b, end)) => {
-                out.push(b);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push(b'&');
-                rest = &rest[1..];
-            }
-        }
+        // Not an entity: the `&` stays as it is.
+        let (b, tail) = decoded.unwrap_or((b'&', after));
+        out.push(b);
+        rest = tail;
     }
     out.extend_from_slice(rest.as_bytes());
     out

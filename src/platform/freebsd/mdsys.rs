@@ -215,8 +215,7 @@ pub trait MdSys {
     }
     /// stat(2): the identity of the file at `path`.
     fn stat_file(&self, path: &Path) -> Result<FileId> {
-        let st = nix::sys::stat::stat(path).map_err(|e| Error::sys(path.display().to_string(), e))?;
-        Ok(posix::file_id(&st))
+        nix::sys::stat::stat(path).map(|st| posix::file_id(&st)).map_err(|e| Error::sys(path.display().to_string(), e))
     }
     /// realpath(3), as umount(8) resolves its argument, of the path the
     /// symlink rule reaches ([`posix::walk_target`]): a symlink someone

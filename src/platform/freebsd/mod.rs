@@ -341,8 +341,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         if self.sys.list_units()?.iter().any(|u| mark_of(u.label.as_deref()).is_some_and(|m| m.names(bytes))) {
             return Ok(PathKind::Dir(real));
         }
-        let id = self.sys.stat_file(&real)?;
-        Ok(PathKind::File(id))
+        self.sys.stat_file(&real).map(PathKind::File)
     }
 
     /// A mount this run made: its root closed first, then by path. One
@@ -514,8 +513,7 @@ impl<S: MdSys> Platform for FreeBsd<S> {
         if set.is_some() {
             return Err(Error::plain("this system cannot change an attached disk's read-only state"));
         }
-        let q = self.sys.query(u.device.unit)?;
-        Ok(DiskNow { read_only: u.device.read_only, size: Some(q.mediasize) })
+        Ok(DiskNow { read_only: u.device.read_only, size: Some(self.sys.query(u.device.unit)?.mediasize) })
     }
 
     /// nmount(2) with MNT_UPDATE (sys/kern/vfs_mount.c
@@ -612,7 +610,6 @@ impl<S: MdSys> FreeBsd<S> {
         Ok(w.saturating_sub(own) + e.saturating_sub(own) > 0)
     }
     fn mount_disk(&mut self, disk: &Disk<MdHold>, m: &Mount) -> Result<Mounted<S::Root>> {
-        let dev = &disk.device;
         let fstype = fstype_of(m);
         let fspath = self.sys.resolve_mount_point(&m.mount_point)?;
         let from = mount_from(disk.top(), &m.suffix);
@@ -621,13 +618,11 @@ impl<S: MdSys> FreeBsd<S> {
             // appears only after it tasted the new unit.
             self.sys.wait_for_node(Path::new(&from))?;
         }
-        let req = nmount_request(&fstype, &m.options, &fspath, &from, dev.read_only)?;
-        self.nmount(&req, fspath)
+        self.nmount(&nmount_request(&fstype, &m.options, &fspath, &from, disk.device.read_only)?, fspath)
     }
     fn mount_tmpfs(&mut self, t: &TmpfsMount) -> Result<Mounted<S::Root>> {
         let fspath = self.sys.resolve_mount_point(&t.mount_point)?;
-        let req = tmpfs_request(t, &fspath)?;
-        self.nmount(&req, fspath)
+        self.nmount(&tmpfs_request(t, &fspath)?, fspath)
     }
     fn format(&mut self, disk: &Disk<MdHold>, f: &Format) -> Result<()> {
         self.sys.run_newfs(&newfs_argv(f, disk.top()), f.loud).map_err(|e| named(e, &shown_image(disk)))

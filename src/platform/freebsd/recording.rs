@@ -6,12 +6,12 @@
 //! Operations go to [`Recorder::calls`] (those that change something:
 //! [`Recorder::changes`]); questions to [`Recorder::asked`].
 use super::abi::{MD_READONLY, MD_VNODE};
-use super::geom::{vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
+use super::geom::{md_unit_of, vnode_ident, FileId, MdUnit, MountEntry, UnitQuery};
 use super::grow::ResizeRequest;
 use super::requests::{AttachRequest, BackingFile, IoValue, NmountRequest};
-use super::{MdSys, Opened, OpenedImage};
+use super::{posix, MdSys, Opened, OpenedImage};
 use crate::error::{Error, Result};
-use crate::plan::OpenImage;
+use crate::plan::{on_a_disk, OpenImage};
 use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -223,9 +223,7 @@ impl Recorder {
     fn mounts_of(&self, unit: u32) -> usize {
         self.mounted
             .iter()
-            .filter(|(_, from, ty)| {
-                crate::plan::on_a_disk(ty) == Some(true) && super::geom::md_unit_of(from) == Some(unit)
-            })
+            .filter(|(_, from, ty)| on_a_disk(ty) == Some(true) && md_unit_of(from) == Some(unit))
             .count()
     }
 
@@ -364,10 +362,9 @@ impl MdSys for Recorder {
     fn list_units(&mut self) -> Result<Vec<MdUnit>> {
         self.asked.push(Asked::ListUnits);
         self.maybe_fail("list", "sysctl kern.geom.confxml")?;
-        let mut out = Vec::new();
-        for (&unit, u) in &self.units {
+        let units = self.units.iter().map(|(&unit, u)| {
             let opens = self.mounts_of(unit) as u32 + u32::from(u.held);
-            out.push(MdUnit {
+            MdUnit {
                 unit,
                 md_type: Some(u.md_type),
                 read_only: Some(u.read_only),
@@ -375,9 +372,9 @@ impl MdSys for Recorder {
                 file: u.file.as_ref().map(|(p, _)| p.clone()),
                 label: Some(u.label.clone()),
                 access: Some((opens, opens, opens)),
-            });
-        }
-        Ok(out)
+            }
+        });
+        Ok(units.collect())
     }
 
     fn mounts(&mut self) -> Result<Vec<MountEntry>> {
@@ -402,7 +399,7 @@ impl MdSys for Recorder {
         self.asked.push(Asked::DeviceName(node.to_path_buf()));
         let name = node.to_string_lossy();
         let Some(rest) = name.strip_prefix("/dev/") else { return Ok(None) };
-        Ok(super::geom::md_unit_of(rest).filter(|u| self.units.contains_key(u)).map(|_| rest.to_string()))
+        Ok(md_unit_of(rest).filter(|u| self.units.contains_key(u)).map(|_| rest.to_string()))
     }
 
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
@@ -433,12 +430,11 @@ impl MdSys for Recorder {
         let (created, at) = match (self.files.get(&o.path), create) {
             (Some(_), _) => (false, o.path.clone()),
             (None, Some(_)) if o.read_only => {
-                return Err(Error::text(o.path.display().to_string(), crate::platform::posix::NO_READ_ONLY_CREATE));
+                return Err(Error::text(o.path.display().to_string(), posix::NO_READ_ONLY_CREATE));
             }
             (None, Some((size, _))) => {
                 self.calls.push(SysCall::CreateImage(o.path.clone()));
-                let tmp =
-                    o.path.with_file_name(crate::platform::posix::temp_name(o.path.file_name().unwrap_or_default()));
+                let tmp = o.path.with_file_name(posix::temp_name(o.path.file_name().unwrap_or_default()));
                 self.files.insert(tmp.clone(), BackingFile { path: tmp.clone(), size, regular: true, writable: true });
                 (true, tmp)
             }
@@ -462,7 +458,7 @@ impl MdSys for Recorder {
             return Ok(());
         }
         let image = &mut image.handle;
-        let to = &crate::platform::posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
+        let to = &posix::published_name(&image.path).unwrap_or_else(|| image.path.clone());
         self.record(SysCall::PublishImage(to.to_path_buf()), "publish", to.display().to_string())?;
         if let Some(b) = self.files.remove(&image.path) {
             if let Some(id) = self.ids.remove(&b.path) {

@@ -53,18 +53,12 @@ impl AttachRequest {
     }
     /// `{type=MD_VNODE, file=/img, mediasize=…, options=…}`.
     pub fn describe(&self) -> String {
-        let mut s = format!("{{type={}", type_name(self.md_type));
-        if let Some(f) = &self.file {
-            s.push_str(&format!(", file={}", f.to_string_lossy()));
-        }
-        if let Some(l) = &self.label {
-            s.push_str(&format!(", label={}", l.to_string_lossy()));
-        }
-        if !self.autounit() {
-            s.push_str(&format!(", unit={}", self.unit));
-        }
-        s.push_str(&format!(", mediasize={}, options={}}}", self.mediasize, options_names(self.options)));
-        s
+        let t = type_name(self.md_type);
+        let file = self.file.as_ref().map(|f| format!(", file={}", f.to_string_lossy())).unwrap_or_default();
+        let label = self.label.as_ref().map(|l| format!(", label={}", l.to_string_lossy())).unwrap_or_default();
+        let unit = if self.autounit() { String::new() } else { format!(", unit={}", self.unit) };
+        let options = options_names(self.options);
+        format!("{{type={t}{file}{label}{unit}, mediasize={}, options={options}}}", self.mediasize)
     }
 }
 
@@ -232,11 +226,9 @@ impl NmountRequest {
                 IoValue::Text(t) => format!("{}={}", n.to_string_lossy(), t.to_string_lossy()),
             })
             .collect();
-        let mut s = format!("nmount({})", items.join(", "));
-        if self.flags != 0 {
-            s.push_str(&format!(" flags={}", bit_names(self.flags, MNT_NAMES)));
-        }
-        s
+        let flags =
+            if self.flags == 0 { String::new() } else { format!(" flags={}", bit_names(self.flags, MNT_NAMES)) };
+        format!("nmount({}){flags}", items.join(", "))
     }
 }
 
@@ -430,9 +422,7 @@ pub fn nmount_request(
 /// `-s` gave one, then fstype=tmpfs, fspath, from=tmp, errmsg.
 pub fn tmpfs_request(t: &TmpfsMount, fspath: &Path) -> Result<NmountRequest> {
     let mut options = t.options.clone();
-    if let Some(size) = t.size.filter(|s| *s != 0) {
-        options.push(format!("size={size}"));
-    }
+    options.extend(t.size.filter(|s| *s != 0).map(|size| format!("size={size}")));
     nmount_request("tmpfs", &options, fspath, OsStr::new(TMPFS_FROM), false)
 }
 
@@ -452,9 +442,7 @@ pub fn newfs_argv(f: &Format, device: &Path) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec![NEWFS.into()];
     for o in &f.options {
         argv.push(format!("-{}", newfs_flag(o)).into());
-        if let Some(v) = &o.value {
-            argv.push(v.into());
-        }
+        argv.extend(o.value.as_ref().map(OsString::from));
     }
     if f.soft_updates {
         argv.push("-U".into());

@@ -277,15 +277,12 @@ impl MdSys for Kernel {
     fn nmount(&mut self, req: &NmountRequest) -> Result<()> {
         let mut errmsg = [0u8; ERRMSG_LEN];
         let mut iov: Vec<libc::iovec> = Vec::with_capacity(req.iov.len() * 2);
+        let text = |t: &CStr| libc::iovec { iov_base: t.as_ptr() as *mut c_void, iov_len: t.to_bytes_with_nul().len() };
         for (name, value) in &req.iov {
-            let name = name.as_bytes_with_nul();
-            iov.push(libc::iovec { iov_base: name.as_ptr() as *mut c_void, iov_len: name.len() });
+            iov.push(text(name));
             iov.push(match value {
                 IoValue::Flag => libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 },
-                IoValue::Text(t) => {
-                    let t = t.as_bytes_with_nul();
-                    libc::iovec { iov_base: t.as_ptr() as *mut c_void, iov_len: t.len() }
-                }
+                IoValue::Text(t) => text(t),
                 IoValue::Errmsg => {
                     libc::iovec { iov_base: errmsg.as_mut_ptr().cast::<c_void>(), iov_len: errmsg.len() }
                 }
@@ -294,17 +291,10 @@ impl MdSys for Kernel {
         // SAFETY: every iovec points into `req` or `errmsg`, both alive
         // until the call returns; only errmsg is written, within its length.
         let r = unsafe { libc::nmount(iov.as_mut_ptr(), iov.len() as c_uint, req.flags_arg()) };
-        if r == -1 {
-            let errno = Errno::last();
-            let text =
-                CStr::from_bytes_until_nul(&errmsg).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-            return Err(if text.is_empty() {
-                Error::sys(req.from(), errno)
-            } else {
-                Error::explained(req.from(), text, errno)
-            });
-        }
-        Ok(())
+        Errno::result(r).map(drop).map_err(|errno| match CStr::from_bytes_until_nul(&errmsg) {
+            Ok(text) if !text.is_empty() => Error::explained(req.from(), text.to_string_lossy(), errno),
+            _ => Error::sys(req.from(), errno),
+        })
     }
 
     fn unmount(&mut self, fspath: &Path, force: bool) -> Result<()> {
@@ -326,8 +316,7 @@ impl MdSys for Kernel {
     }
 
     fn run_newfs(&mut self, argv: &[OsString], loud: bool) -> Result<()> {
-        let done = super::mdsys::exec(argv, loud)?;
-        posix::succeeded(done, "newfs", "newfs".into()).map(drop)
+        posix::succeeded(super::mdsys::exec(argv, loud)?, "newfs", "newfs".into()).map(drop)
     }
 }
 

@@ -510,21 +510,16 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
     let mut notes = Vec::new();
     let done = lifecycle::release(platform, &req.target, req.force, &mut notes);
     notes.extend(platform.take_notes());
-    print_notes(notes, req.debug, io);
-    let done = done?;
-    if req.debug {
-        for m in &done.unmounted {
-            let _ = writeln!(io.err, "DEBUG: unmounted {}", m.display());
-        }
-        for d in &done.detached {
-            let _ = writeln!(io.err, "DEBUG: detached {}", d.path.display());
-        }
+    if let Ok(done) = &done {
+        notes.extend(done.unmounted.iter().map(|m| Note::Debug(format!("unmounted {}", m.display()))));
+        notes.extend(done.detached.iter().map(|d| Note::Debug(format!("detached {}", d.path.display()))));
         if done.unmounted.is_empty() && done.detached.is_empty() {
             let target = lifecycle::shown(&req.target);
-            let _ = writeln!(io.err, "DEBUG: {target}: not mounted, not attached: nothing to do");
+            notes.push(Note::Debug(format!("{target}: not mounted, not attached: nothing to do")));
         }
     }
-    Ok(())
+    print_notes(notes, req.debug, io);
+    done.map(drop)
 }
 
 /// The one note printer: a warning as `<prog>: <text>`, a debug line as

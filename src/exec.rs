@@ -188,9 +188,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 if let (FsType::Probe, Some(t)) = (&m.fstype, &self.probed) {
                     let line = format!("{}: found {t}", disk.device.path.display());
                     m.fstype = FsType::Named(t.clone());
-                    self.debug_line(&line);
+                    print_notes([Note::Debug(line)], self.debug, self.io);
                 }
-                let disk = need(&self.disk, "a device before attaching one")?;
                 self.mounted = Some(self.platform.mount(MountOf::Disk(disk, &m))?);
             }
             Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount(MountOf::Tmpfs(t))?),
@@ -393,7 +392,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
                 let force = *e == Examine::BeforeMount(FsckPolicy::Always);
-                let disk = need(&self.disk, "a device before attaching one")?;
                 match self.platform.helper(disk, Helper::Fsck(fs, force))? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if force => {
@@ -439,11 +437,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let text = format!("Not changing mode/owner of {} since it is read-only", crate::error::quoted(&m.mount_point));
         if !self.ro_noted {
             self.ro_noted = true;
-            if explicit {
-                self.warn(&text);
-            } else {
-                self.debug_line(&text);
-            }
+            let note = if explicit { Note::Warning(text) } else { Note::Debug(text) };
+            print_notes([note], self.debug, self.io);
         }
         Ok(())
     }
@@ -481,13 +476,11 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     }
 
     fn warn(&mut self, text: &str) {
-        let _ = writeln!(self.io.err, "{}: {text}", self.io.prog);
+        print_notes([Note::Warning(text.to_string())], self.debug, self.io);
     }
 
     fn debug_line(&mut self, text: &str) {
-        if self.debug {
-            let _ = writeln!(self.io.err, "DEBUG: {text}");
-        }
+        print_notes([Note::Debug(text.to_string())], self.debug, self.io);
     }
 }
 

@@ -119,16 +119,12 @@ pub fn probe(buf: &[u8]) -> Found {
             return Found::JournalDevice;
         }
         let old_ro = ro_compat & !EXT23_RO_COMPAT == 0;
-        return Found::Mountable(if compat & COMPAT_HAS_JOURNAL != 0 {
-            if incompat & !EXT3_INCOMPAT == 0 && old_ro {
-                "ext3"
-            } else {
-                "ext4"
-            }
-        } else if incompat & !EXT2_INCOMPAT == 0 && old_ro {
-            "ext2"
-        } else {
-            "ext4"
+        let journal = compat & COMPAT_HAS_JOURNAL != 0;
+        let understood = if journal { EXT3_INCOMPAT } else { EXT2_INCOMPAT };
+        return Found::Mountable(match (incompat & !understood == 0 && old_ro, journal) {
+            (true, true) => "ext3",
+            (true, false) => "ext2",
+            (false, _) => "ext4",
         });
     }
     if be32(buf, 0) == Some(0x5846_5342) {

@@ -205,19 +205,14 @@ fn other(buf: &[u8]) -> Option<&'static str> {
         (512 + 24, b"LVM2 001", "LVM2_member"),
         (512, b"EFI PART", "gpt partition table"),
         (32_769, b"CD001", "iso9660"),
+        (1024, b"\x10\x20\xf5\xf2", "f2fs"), // F2FS_SUPER_MAGIC 0xF2F52010, little-endian
     ];
     if let Some((_, _, name)) = found.iter().find(|(off, magic, _)| at(*off, magic)) {
         return Some(name);
     }
-    if le32(buf, 1024) == Some(0xF2F5_2010) {
-        return Some("f2fs");
-    }
     // A boot sector's signature with none of the above: a disk image with
     // a DOS partition table.
-    if at(510, &[0x55, 0xAA]) {
-        return Some("dos partition table");
-    }
-    None
+    at(510, &[0x55, 0xAA]).then_some("dos partition table")
 }
 
 impl Found {

@@ -362,12 +362,7 @@ fn resolve<P: Platform + ?Sized>(
             match p.units(Which::Device(m.dev))?.into_iter().next() {
                 Some(u) => vec![u],
                 None => {
-                    return Err(Error::plain(format!(
-                        "{}: mounted from {}, not {}",
-                        shown(target),
-                        m.source,
-                        P::DISK_NAME
-                    )))
+                    return Err(Error::text(shown(target), format!("mounted from {}, not {}", m.source, P::DISK_NAME)))
                 }
             }
         }
@@ -434,18 +429,14 @@ pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &Target) -> Result<Locate
         }
         (0, Some(PathKind::File(_)), Target::Path(path)) => return Ok(Located::Image(path.clone())),
         (0, _, _) => {
-            return Err(Error::plain(format!(
-                "{}: not a mount point, an image file or a unit; nothing changed",
-                shown(target)
-            )));
+            return Err(Error::text(shown(target), "not a mount point, an image file or a unit; nothing changed"))
         }
         (n, _, _) => {
             let names: Vec<String> = chosen.iter().map(|u| u.device.path.display().to_string()).collect();
-            return Err(Error::plain(format!(
-                "{}: attached as {n} units ({}); nothing changed",
+            return Err(Error::text(
                 shown(target),
-                names.join(", ")
-            )));
+                format!("attached as {n} units ({}); nothing changed", names.join(", ")),
+            ));
         }
     };
     if u.owner.is_foreign() {

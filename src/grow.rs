@@ -221,16 +221,14 @@ pub fn execute(
                 let mut larger = attempted && matches!(step, GrowStep::GrowFs(_));
                 let hint = steps.iter().find(|s| matches!(s, GrowStep::GrowFs(_))).map(|s| ops.finish_hint(s));
                 for d in done.iter().rev() {
-                    let undo = match d {
-                        GrowStep::Attach => true,
-                        GrowStep::SetCapacity { .. } | GrowStep::ExtendImage { .. } => !larger,
-                        _ => false,
+                    let undone = match d {
+                        GrowStep::Attach => ops.undo(d),
+                        GrowStep::SetCapacity { .. } | GrowStep::ExtendImage { .. } if !larger => ops.undo(d),
+                        _ => Ok(()),
                     };
-                    if undo {
-                        if let Err(u) = ops.undo(d) {
-                            let _ = writeln!(io.err, "{}: rollback: {u}", io.prog);
-                            larger |= matches!(d, GrowStep::SetCapacity { .. });
-                        }
+                    if let Err(u) = undone {
+                        let _ = writeln!(io.err, "{}: rollback: {u}", io.prog);
+                        larger |= matches!(d, GrowStep::SetCapacity { .. });
                     }
                 }
                 if opts.scratch {

@@ -176,8 +176,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 self.debug_line("-P: keeping the image's file system");
             }
             Step::Format(f) => {
-                let disk = need(&self.disk, "a device before attaching one")?;
-                self.platform.helper(disk, Helper::Format(f))?;
+                self.platform.helper(need(&self.disk, "a device before attaching one")?, Helper::Format(f))?;
                 if let Some(image) = self.image.as_mut().filter(|i| i.created) {
                     self.platform.publish_image(image)?;
                 }

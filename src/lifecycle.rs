@@ -75,8 +75,7 @@ pub fn find_attached<P: Platform + ?Sized>(
         let mut found = Vec::new();
         let mut settling = false;
         for u in units {
-            let mounted = mounts.iter().any(|m| m.belongs_to(&u));
-            let in_use = mounted || p.unit_is(&u, UnitState::Held)?;
+            let in_use = mounts.iter().any(|m| m.belongs_to(&u)) || p.unit_is(&u, UnitState::Held)?;
             // Unused with autoclear: going away (whoever attached it).
             settling |= !in_use && u.autoclear;
             found.push(Existing { mounted_here: here.is_some_and(|m| m.belongs_to(&u)), in_use, unit: u });
@@ -195,8 +194,7 @@ pub fn predetach<P: Platform + ?Sized>(p: &mut P, unit: u32, notes: &mut Vec<Not
         notes.push(Note::Debug(format!("{} was not attached by mount_md; left alone", u.device.path.display())));
         return Ok(false);
     }
-    let device = Device { unit, path: crate::platform::node::<P>(unit), read_only: false };
-    p.reuse(&device, None)?;
+    p.reuse(&Device { unit, path: crate::platform::node::<P>(unit), read_only: false }, None)?;
     Ok(true)
 }
 
@@ -388,8 +386,7 @@ fn resolve<P: Platform + ?Sized>(
             }
             // A cut mark without its hash names every directory it begins:
             // with more than one unit to choose from, choose none.
-            let inexact = |u: &UnitInfo| matches!(&u.owner, Owner::Ours(m) if !m.is_exact());
-            if v.len() > 1 && v.iter().any(inexact) {
+            if v.len() > 1 && v.iter().any(|u| matches!(&u.owner, Owner::Ours(m) if !m.is_exact())) {
                 let names: Vec<String> = v.iter().map(|u| u.device.path.display().to_string()).collect();
                 return Err(Error::plain(format!(
                     "{}: the cut marks of {} all fit it; name the unit or the image; nothing done",

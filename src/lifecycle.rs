@@ -155,19 +155,13 @@ pub enum Decision {
 
 /// The rule, pure: mounted here wins, then in use, then foreign, then ours.
 pub fn decide(existing: &[Existing]) -> Decision {
-    if let Some(e) = existing.iter().find(|e| e.mounted_here) {
-        return Decision::AlreadyMounted(e.clone());
-    }
-    if let Some(e) = existing.iter().find(|e| e.in_use) {
-        return Decision::InUse(e.clone());
-    }
-    if let Some(e) = existing.iter().find(|e| e.unit.owner.is_foreign()) {
-        return Decision::Foreign(e.clone());
-    }
-    match existing.first() {
-        Some(e) => Decision::Leftover(e.clone()),
-        None => Decision::Attach,
-    }
+    let first = |test: fn(&Existing) -> bool| existing.iter().find(|e| test(e)).cloned();
+    first(|e| e.mounted_here)
+        .map(Decision::AlreadyMounted)
+        .or_else(|| first(|e| e.in_use).map(Decision::InUse))
+        .or_else(|| first(|e| e.unit.owner.is_foreign()).map(Decision::Foreign))
+        .or_else(|| existing.first().cloned().map(Decision::Leftover))
+        .unwrap_or(Decision::Attach)
 }
 
 /// The error for a unit another tool attached: `-u` refuses it, so the

@@ -125,21 +125,16 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     if let Some(why) = &found.refusal {
         return Err(Error::plain(why.clone()));
     }
-    let mut steps = Vec::new();
-    if size > found.image_len {
-        steps.push(GrowStep::ExtendImage { from: found.image_len, to: size });
-    }
-    match &found.attached {
-        Some(_) if size > found.disk_size => steps.push(GrowStep::SetCapacity { from: found.disk_size, to: size }),
-        Some(_) => {}
-        None => steps.push(GrowStep::Attach),
-    }
-    steps.extend(check.map(GrowStep::CheckFs));
-    steps.push(GrowStep::GrowFs(grow));
-    if found.attached.is_none() {
-        steps.push(GrowStep::Detach);
-    }
-    Ok(Outcome::Steps(steps))
+    let offline = found.attached.is_none();
+    let steps = [
+        (size > found.image_len).then_some(GrowStep::ExtendImage { from: found.image_len, to: size }),
+        offline.then_some(GrowStep::Attach),
+        (!offline && size > found.disk_size).then_some(GrowStep::SetCapacity { from: found.disk_size, to: size }),
+        check.map(GrowStep::CheckFs),
+        Some(GrowStep::GrowFs(grow)),
+        offline.then_some(GrowStep::Detach),
+    ];
+    Ok(Outcome::Steps(steps.into_iter().flatten().collect()))
 }
 
 /// Where the backend gives no [`crate::superblock::Growth`] for a file

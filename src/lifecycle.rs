@@ -333,14 +333,11 @@ fn resolve<P: Platform + ?Sized>(
     let mut looks = 0;
     let kind = loop {
         let kind = p.identify(path)?;
-        let gone = match &kind {
-            PathKind::MountRoot(id) => !mount_table(p, table)?.iter().any(|m| m.id == *id),
-            _ => false,
-        };
-        looks += 1;
-        if !gone {
+        let PathKind::MountRoot(id) = &kind else { break kind };
+        if mount_table(p, table)?.iter().any(|m| m.id == *id) {
             break kind;
         }
+        looks += 1;
         if looks >= 3 {
             return Err(Error::text(shown(target), "mount vanished from the mount table"));
         }

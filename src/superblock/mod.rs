@@ -96,17 +96,14 @@ const FS_FLAGS_UPDATED: u32 = 0x80;
 
 /// A UFS superblock found in `buf`: its offset, byte order and version.
 fn ufs_super(buf: &[u8]) -> Option<(usize, bool, u8)> {
-    for at in UFS_SBLOCKS {
-        let m = at + UFS_MAGIC_OFF;
-        for (big, v) in [(false, le32(buf, m)), (true, be32(buf, m))] {
-            match v {
-                Some(FS_UFS1_MAGIC) => return Some((at, big, 1)),
-                Some(FS_UFS2_MAGIC) => return Some((at, big, 2)),
-                _ => {}
-            }
+    UFS_SBLOCKS.into_iter().flat_map(|at| [(at, false), (at, true)]).find_map(|(at, big)| {
+        let read = if big { be32 } else { le32 };
+        match read(buf, at + UFS_MAGIC_OFF)? {
+            FS_UFS1_MAGIC => Some((at, big, 1)),
+            FS_UFS2_MAGIC => Some((at, big, 2)),
+            _ => None,
         }
-    }
-    None
+    })
 }
 
 /// Looks at the first bytes of a device (as read; a short read is fine).

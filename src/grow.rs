@@ -65,10 +65,7 @@ pub enum Outcome {
 /// and its run.
 pub fn run<P: Platform + ?Sized>(p: &mut P, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
     let located = lifecycle::locate(p, &req.target)?;
-    let named = match &req.target {
-        Target::Path(path) => Some(path.as_path()),
-        Target::Unit(_) => None,
-    };
+    let named = if let Target::Path(path) = &req.target { Some(path.as_path()) } else { None };
     let (found, mut ops) = p.grow(GrowOf::Target { target: &located, named, size: req.size })?;
     let outcome = plan(&found, req.size)?;
     execute(&found, &outcome, ops.as_mut(), Options { dry_run: req.dry_run, debug: req.debug, scratch: false }, io)

@@ -518,14 +518,10 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
 /// `DEBUG: <text>` under `-X` (`debug`).
 pub fn print_notes(notes: impl IntoIterator<Item = Note>, debug: bool, io: &mut Output<'_>) {
     for note in notes {
-        match note {
-            Note::Warning(t) => {
-                let _ = writeln!(io.err, "{}: {t}", io.prog);
-            }
-            Note::Debug(t) if debug => {
-                let _ = writeln!(io.err, "DEBUG: {t}");
-            }
-            Note::Debug(_) => {}
-        }
+        let _ = match note {
+            Note::Warning(t) => writeln!(io.err, "{}: {t}", io.prog),
+            Note::Debug(t) if debug => writeln!(io.err, "DEBUG: {t}"),
+            Note::Debug(_) => Ok(()),
+        };
     }
 }

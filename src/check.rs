@@ -154,24 +154,21 @@ pub(crate) fn judge(
     layered: bool,
     read_only: bool,
 ) -> Result<Option<superblock::Decision>> {
-    let policy = match e {
-        Examine::BeforeMount(policy) => *policy,
-        Examine::BeforeFormat => {
-            return match found.name() {
-                Some(fs) => Err(Error::text(
-                    what,
-                    format!(
-                        "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
-                    ),
-                )),
-                None if !superblock::empty(head) => Err(Error::text(
-                    what,
-                    "is not empty (its first MiB holds data mount_md does not recognise); \
-                     not formatting it (--reformat formats it anyway)",
-                )),
-                None => Ok(None),
-            }
-        }
+    let Examine::BeforeMount(policy) = *e else {
+        return match found.name() {
+            Some(fs) => Err(Error::text(
+                what,
+                format!(
+                    "already holds a file system ({fs}); not formatting it (-P mounts it as it is, --reformat replaces it)"
+                ),
+            )),
+            None if !superblock::empty(head) => Err(Error::text(
+                what,
+                "is not empty (its first MiB holds data mount_md does not recognise); \
+                 not formatting it (--reformat formats it anyway)",
+            )),
+            None => Ok(None),
+        };
     };
     // Nothing read is not "empty": a platform that cannot read its disks
     // sees nothing.

@@ -66,11 +66,9 @@ impl Error {
 /// The C library's strerror(3) text for `errno` (nix's own table words some
 /// differently; users expect what every other tool on the system prints).
 pub fn strerror(errno: Errno) -> String {
-    let text = std::io::Error::from_raw_os_error(errno as i32).to_string();
-    match text.rfind(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
+    let mut text = std::io::Error::from_raw_os_error(errno as i32).to_string();
+    text.truncate(text.rfind(" (os error ").unwrap_or(text.len()));
+    text
 }
 
 impl fmt::Display for Error {

@@ -176,8 +176,7 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 self.debug_line("-P: keeping the image's file system");
             }
             Step::Format(f) => {
-                let disk = need(&self.disk, "a device before attaching one")?;
-                self.platform.helper(disk, Helper::Format(f))?;
+                self.platform.helper(need(&self.disk, "a device before attaching one")?, Helper::Format(f))?;
                 if let Some(image) = self.image.as_mut().filter(|i| i.created) {
                     self.platform.publish_image(image)?;
                 }
@@ -188,9 +187,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
                 if let (FsType::Probe, Some(t)) = (&m.fstype, &self.probed) {
                     let line = format!("{}: found {t}", disk.device.path.display());
                     m.fstype = FsType::Named(t.clone());
-                    self.debug_line(&line);
+                    print_notes([Note::Debug(line)], self.debug, self.io);
                 }
-                let disk = need(&self.disk, "a device before attaching one")?;
                 self.mounted = Some(self.platform.mount(MountOf::Disk(disk, &m))?);
             }
             Step::MountTmpfs(t) => self.mounted = Some(self.platform.mount(MountOf::Tmpfs(t))?),
@@ -393,7 +391,6 @@ impl<P: Describe> Run<'_, '_, '_, P> {
             Decision::Check(why) => {
                 let fs = found.name().unwrap_or_default();
                 let force = *e == Examine::BeforeMount(FsckPolicy::Always);
-                let disk = need(&self.disk, "a device before attaching one")?;
                 match self.platform.helper(disk, Helper::Fsck(fs, force))? {
                     Some(checker) => self.warn(&format!("{what}: {why}: checked with {checker}")),
                     None if force => {
@@ -439,11 +436,8 @@ impl<P: Describe> Run<'_, '_, '_, P> {
         let text = format!("Not changing mode/owner of {} since it is read-only", crate::error::quoted(&m.mount_point));
         if !self.ro_noted {
             self.ro_noted = true;
-            if explicit {
-                self.warn(&text);
-            } else {
-                self.debug_line(&text);
-            }
+            let note = if explicit { Note::Warning(text) } else { Note::Debug(text) };
+            print_notes([note], self.debug, self.io);
         }
         Ok(())
     }
@@ -481,13 +475,11 @@ impl<P: Describe> Run<'_, '_, '_, P> {
     }
 
     fn warn(&mut self, text: &str) {
-        let _ = writeln!(self.io.err, "{}: {text}", self.io.prog);
+        print_notes([Note::Warning(text.to_string())], self.debug, self.io);
     }
 
     fn debug_line(&mut self, text: &str) {
-        if self.debug {
-            let _ = writeln!(self.io.err, "DEBUG: {text}");
-        }
+        print_notes([Note::Debug(text.to_string())], self.debug, self.io);
     }
 }
 
@@ -510,35 +502,26 @@ pub fn release<P: Platform + ?Sized>(req: &ReleaseRequest, platform: &mut P, io:
     let mut notes = Vec::new();
     let done = lifecycle::release(platform, &req.target, req.force, &mut notes);
     notes.extend(platform.take_notes());
-    print_notes(notes, req.debug, io);
-    let done = done?;
-    if req.debug {
-        for m in &done.unmounted {
-            let _ = writeln!(io.err, "DEBUG: unmounted {}", m.display());
-        }
-        for d in &done.detached {
-            let _ = writeln!(io.err, "DEBUG: detached {}", d.path.display());
-        }
+    if let Ok(done) = &done {
+        notes.extend(done.unmounted.iter().map(|m| Note::Debug(format!("unmounted {}", m.display()))));
+        notes.extend(done.detached.iter().map(|d| Note::Debug(format!("detached {}", d.path.display()))));
         if done.unmounted.is_empty() && done.detached.is_empty() {
             let target = lifecycle::shown(&req.target);
-            let _ = writeln!(io.err, "DEBUG: {target}: not mounted, not attached: nothing to do");
+            notes.push(Note::Debug(format!("{target}: not mounted, not attached: nothing to do")));
         }
     }
-    Ok(())
+    print_notes(notes, req.debug, io);
+    done.map(drop)
 }
 
 /// The one note printer: a warning as `<prog>: <text>`, a debug line as
 /// `DEBUG: <text>` under `-X` (`debug`).
 pub fn print_notes(notes: impl IntoIterator<Item = Note>, debug: bool, io: &mut Output<'_>) {
     for note in notes {
-        match note {
-            Note::Warning(t) => {
-                let _ = writeln!(io.err, "{}: {t}", io.prog);
-            }
-            Note::Debug(t) if debug => {
-                let _ = writeln!(io.err, "DEBUG: {t}");
-            }
-            Note::Debug(_) => {}
-        }
+        let _ = match note {
+            Note::Warning(t) => writeln!(io.err, "{}: {t}", io.prog),
+            Note::Debug(t) if debug => writeln!(io.err, "DEBUG: {t}"),
+            Note::Debug(_) => Ok(()),
+        };
     }
 }

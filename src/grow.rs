@@ -65,10 +65,7 @@ pub enum Outcome {
 /// and its run.
 pub fn run<P: Platform + ?Sized>(p: &mut P, req: &GrowRequest, io: &mut Output<'_>) -> Result<()> {
     let located = lifecycle::locate(p, &req.target)?;
-    let named = match &req.target {
-        Target::Path(path) => Some(path.as_path()),
-        Target::Unit(_) => None,
-    };
+    let named = if let Target::Path(path) = &req.target { Some(path.as_path()) } else { None };
     let (found, mut ops) = p.grow(GrowOf::Target { target: &located, named, size: req.size })?;
     let outcome = plan(&found, req.size)?;
     execute(&found, &outcome, ops.as_mut(), Options { dry_run: req.dry_run, debug: req.debug, scratch: false }, io)
@@ -125,21 +122,16 @@ pub fn plan(found: &Found, size: u64) -> Result<Outcome> {
     if let Some(why) = &found.refusal {
         return Err(Error::plain(why.clone()));
     }
-    let mut steps = Vec::new();
-    if size > found.image_len {
-        steps.push(GrowStep::ExtendImage { from: found.image_len, to: size });
-    }
-    match &found.attached {
-        Some(_) if size > found.disk_size => steps.push(GrowStep::SetCapacity { from: found.disk_size, to: size }),
-        Some(_) => {}
-        None => steps.push(GrowStep::Attach),
-    }
-    steps.extend(check.map(GrowStep::CheckFs));
-    steps.push(GrowStep::GrowFs(grow));
-    if found.attached.is_none() {
-        steps.push(GrowStep::Detach);
-    }
-    Ok(Outcome::Steps(steps))
+    let offline = found.attached.is_none();
+    let steps = [
+        (size > found.image_len).then_some(GrowStep::ExtendImage { from: found.image_len, to: size }),
+        offline.then_some(GrowStep::Attach),
+        (!offline && size > found.disk_size).then_some(GrowStep::SetCapacity { from: found.disk_size, to: size }),
+        check.map(GrowStep::CheckFs),
+        Some(GrowStep::GrowFs(grow)),
+        offline.then_some(GrowStep::Detach),
+    ];
+    Ok(Outcome::Steps(steps.into_iter().flatten().collect()))
 }
 
 /// Where the backend gives no [`crate::superblock::Growth`] for a file
@@ -221,16 +213,14 @@ pub fn execute(
                 let mut larger = attempted && matches!(step, GrowStep::GrowFs(_));
                 let hint = steps.iter().find(|s| matches!(s, GrowStep::GrowFs(_))).map(|s| ops.finish_hint(s));
                 for d in done.iter().rev() {
-                    let undo = match d {
-                        GrowStep::Attach => true,
-                        GrowStep::SetCapacity { .. } | GrowStep::ExtendImage { .. } => !larger,
-                        _ => false,
+                    let undone = match d {
+                        GrowStep::Attach => ops.undo(d),
+                        GrowStep::SetCapacity { .. } | GrowStep::ExtendImage { .. } if !larger => ops.undo(d),
+                        _ => Ok(()),
                     };
-                    if undo {
-                        if let Err(u) = ops.undo(d) {
-                            let _ = writeln!(io.err, "{}: rollback: {u}", io.prog);
-                            larger |= matches!(d, GrowStep::SetCapacity { .. });
-                        }
+                    if let Err(u) = undone {
+                        let _ = writeln!(io.err, "{}: rollback: {u}", io.prog);
+                        larger |= matches!(d, GrowStep::SetCapacity { .. });
                     }
                 }
                 if opts.scratch {

@@ -119,10 +119,8 @@ pub trait GrowOps {
     fn run(&mut self, step: &GrowStep) -> Result<()>;
     /// Undo a done ExtendImage (cut the image back) or Attach (detach).
     fn undo(&mut self, step: &GrowStep) -> Result<()>;
-    /// A stop signal that arrived (checked between steps); the default: none.
-    fn interrupted(&mut self) -> Option<&'static str> {
-        None
-    }
+    /// A stop signal that arrived (checked between steps).
+    fn interrupted(&mut self) -> Option<&'static str>;
     /// The command that finishes `step` (a GrowFs) by hand after it failed
     /// and the image stayed larger. Called before any rollback.
     fn finish_hint(&self, step: &GrowStep) -> String {

@@ -75,8 +75,7 @@ pub fn find_attached<P: Platform + ?Sized>(
         let mut found = Vec::new();
         let mut settling = false;
         for u in units {
-            let mounted = mounts.iter().any(|m| m.belongs_to(&u));
-            let in_use = mounted || p.unit_is(&u, UnitState::Held)?;
+            let in_use = mounts.iter().any(|m| m.belongs_to(&u)) || p.unit_is(&u, UnitState::Held)?;
             // Unused with autoclear: going away (whoever attached it).
             settling |= !in_use && u.autoclear;
             found.push(Existing { mounted_here: here.is_some_and(|m| m.belongs_to(&u)), in_use, unit: u });
@@ -156,19 +155,13 @@ pub enum Decision {
 
 /// The rule, pure: mounted here wins, then in use, then foreign, then ours.
 pub fn decide(existing: &[Existing]) -> Decision {
-    if let Some(e) = existing.iter().find(|e| e.mounted_here) {
-        return Decision::AlreadyMounted(e.clone());
-    }
-    if let Some(e) = existing.iter().find(|e| e.in_use) {
-        return Decision::InUse(e.clone());
-    }
-    if let Some(e) = existing.iter().find(|e| e.unit.owner.is_foreign()) {
-        return Decision::Foreign(e.clone());
-    }
-    match existing.first() {
-        Some(e) => Decision::Leftover(e.clone()),
-        None => Decision::Attach,
-    }
+    let first = |test: fn(&Existing) -> bool| existing.iter().find(|e| test(e)).cloned();
+    first(|e| e.mounted_here)
+        .map(Decision::AlreadyMounted)
+        .or_else(|| first(|e| e.in_use).map(Decision::InUse))
+        .or_else(|| first(|e| e.unit.owner.is_foreign()).map(Decision::Foreign))
+        .or_else(|| existing.first().cloned().map(Decision::Leftover))
+        .unwrap_or(Decision::Attach)
 }
 
 /// The error for a unit another tool attached: `-u` refuses it, so the
@@ -195,8 +188,7 @@ pub fn predetach<P: Platform + ?Sized>(p: &mut P, unit: u32, notes: &mut Vec<Not
         notes.push(Note::Debug(format!("{} was not attached by mount_md; left alone", u.device.path.display())));
         return Ok(false);
     }
-    let device = Device { unit, path: crate::platform::node::<P>(unit), read_only: false };
-    p.reuse(&device, None)?;
+    p.reuse(&Device { unit, path: crate::platform::node::<P>(unit), read_only: false }, None)?;
     Ok(true)
 }
 
@@ -341,14 +333,11 @@ fn resolve<P: Platform + ?Sized>(
     let mut looks = 0;
     let kind = loop {
         let kind = p.identify(path)?;
-        let gone = match &kind {
-            PathKind::MountRoot(id) => !mount_table(p, table)?.iter().any(|m| m.id == *id),
-            _ => false,
-        };
-        looks += 1;
-        if !gone {
+        let PathKind::MountRoot(id) = &kind else { break kind };
+        if mount_table(p, table)?.iter().any(|m| m.id == *id) {
             break kind;
         }
+        looks += 1;
         if looks >= 3 {
             return Err(Error::text(shown(target), "mount vanished from the mount table"));
         }
@@ -362,12 +351,7 @@ fn resolve<P: Platform + ?Sized>(
             match p.units(Which::Device(m.dev))?.into_iter().next() {
                 Some(u) => vec![u],
                 None => {
-                    return Err(Error::plain(format!(
-                        "{}: mounted from {}, not {}",
-                        shown(target),
-                        m.source,
-                        P::DISK_NAME
-                    )))
+                    return Err(Error::text(shown(target), format!("mounted from {}, not {}", m.source, P::DISK_NAME)))
                 }
             }
         }
@@ -393,8 +377,7 @@ fn resolve<P: Platform + ?Sized>(
             }
             // A cut mark without its hash names every directory it begins:
             // with more than one unit to choose from, choose none.
-            let inexact = |u: &UnitInfo| matches!(&u.owner, Owner::Ours(m) if !m.is_exact());
-            if v.len() > 1 && v.iter().any(inexact) {
+            if v.len() > 1 && v.iter().any(|u| matches!(&u.owner, Owner::Ours(m) if !m.is_exact())) {
                 let names: Vec<String> = v.iter().map(|u| u.device.path.display().to_string()).collect();
                 return Err(Error::plain(format!(
                     "{}: the cut marks of {} all fit it; name the unit or the image; nothing done",
@@ -434,18 +417,14 @@ pub fn locate<P: Platform + ?Sized>(p: &mut P, target: &Target) -> Result<Locate
         }
         (0, Some(PathKind::File(_)), Target::Path(path)) => return Ok(Located::Image(path.clone())),
         (0, _, _) => {
-            return Err(Error::plain(format!(
-                "{}: not a mount point, an image file or a unit; nothing changed",
-                shown(target)
-            )));
+            return Err(Error::text(shown(target), "not a mount point, an image file or a unit; nothing changed"))
         }
         (n, _, _) => {
             let names: Vec<String> = chosen.iter().map(|u| u.device.path.display().to_string()).collect();
-            return Err(Error::plain(format!(
-                "{}: attached as {n} units ({}); nothing changed",
+            return Err(Error::text(
                 shown(target),
-                names.join(", ")
-            )));
+                format!("attached as {n} units ({}); nothing changed", names.join(", ")),
+            ));
         }
     };
     if u.owner.is_foreign() {

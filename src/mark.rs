@@ -62,8 +62,7 @@ pub fn hash(mount_point: &[u8]) -> u64 {
 /// and ends in the hash of the whole mount point.
 pub fn encode(mount_point: &[u8], capacity: usize) -> Vec<u8> {
     let room = capacity.saturating_sub(1);
-    let mut out = PREFIX.to_vec();
-    out.extend_from_slice(mount_point);
+    let mut out = [PREFIX, mount_point].concat();
     if out.len() < room {
         return out;
     }

@@ -290,8 +290,7 @@ pub fn build(req: &Request, defaults: Defaults) -> Plan {
         let fstype = req.fstype.clone().unwrap_or_else(|| defaults.fstype.to_string());
         // -P keeps the image's file system; with --create a brand-new
         // image has none yet, so that one is formatted all the same.
-        let vnode = matches!(req.backing, Backing::Vnode(_));
-        if req.newfs && vnode && !req.reformat {
+        if req.newfs && matches!(req.backing, Backing::Vnode(_)) && !req.reformat {
             // Never format over a file system nobody asked to replace.
             steps.push(Step::Examine(Examine::BeforeFormat));
         }

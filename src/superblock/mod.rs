@@ -96,17 +96,14 @@ const FS_FLAGS_UPDATED: u32 = 0x80;
 
 /// A UFS superblock found in `buf`: its offset, byte order and version.
 fn ufs_super(buf: &[u8]) -> Option<(usize, bool, u8)> {
-    for at in UFS_SBLOCKS {
-        let m = at + UFS_MAGIC_OFF;
-        for (big, v) in [(false, le32(buf, m)), (true, be32(buf, m))] {
-            match v {
-                Some(FS_UFS1_MAGIC) => return Some((at, big, 1)),
-                Some(FS_UFS2_MAGIC) => return Some((at, big, 2)),
-                _ => {}
-            }
+    UFS_SBLOCKS.into_iter().flat_map(|at| [(at, false), (at, true)]).find_map(|(at, big)| {
+        let read = if big { be32 } else { le32 };
+        match read(buf, at + UFS_MAGIC_OFF)? {
+            FS_UFS1_MAGIC => Some((at, big, 1)),
+            FS_UFS2_MAGIC => Some((at, big, 2)),
+            _ => None,
         }
-    }
-    None
+    })
 }
 
 /// Looks at the first bytes of a device (as read; a short read is fine).
@@ -119,16 +116,12 @@ pub fn probe(buf: &[u8]) -> Found {
             return Found::JournalDevice;
         }
         let old_ro = ro_compat & !EXT23_RO_COMPAT == 0;
-        return Found::Mountable(if compat & COMPAT_HAS_JOURNAL != 0 {
-            if incompat & !EXT3_INCOMPAT == 0 && old_ro {
-                "ext3"
-            } else {
-                "ext4"
-            }
-        } else if incompat & !EXT2_INCOMPAT == 0 && old_ro {
-            "ext2"
-        } else {
-            "ext4"
+        let journal = compat & COMPAT_HAS_JOURNAL != 0;
+        let understood = if journal { EXT3_INCOMPAT } else { EXT2_INCOMPAT };
+        return Found::Mountable(match (incompat & !understood == 0 && old_ro, journal) {
+            (true, true) => "ext3",
+            (true, false) => "ext2",
+            (false, _) => "ext4",
         });
     }
     if be32(buf, 0) == Some(0x5846_5342) {
@@ -209,19 +202,14 @@ fn other(buf: &[u8]) -> Option<&'static str> {
         (512 + 24, b"LVM2 001", "LVM2_member"),
         (512, b"EFI PART", "gpt partition table"),
         (32_769, b"CD001", "iso9660"),
+        (1024, b"\x10\x20\xf5\xf2", "f2fs"), // F2FS_SUPER_MAGIC 0xF2F52010, little-endian
     ];
     if let Some((_, _, name)) = found.iter().find(|(off, magic, _)| at(*off, magic)) {
         return Some(name);
     }
-    if le32(buf, 1024) == Some(0xF2F5_2010) {
-        return Some("f2fs");
-    }
     // A boot sector's signature with none of the above: a disk image with
     // a DOS partition table.
-    if at(510, &[0x55, 0xAA]) {
-        return Some("dos partition table");
-    }
-    None
+    at(510, &[0x55, 0xAA]).then_some("dos partition table")
 }
 
 impl Found {

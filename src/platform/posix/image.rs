@@ -111,11 +111,7 @@ pub fn published_name(path: &Path) -> Option<std::path::PathBuf> {
 /// Writes a line on standard error at once, as err(3) would: used for what
 /// must be seen while it happens (a wait), not after the step.
 pub(super) fn say_now(text: &str) {
-    let prog = std::env::args_os()
-        .next()
-        .map(|a| Path::new(&a).file_name().map(OsStr::to_os_string).unwrap_or(a))
-        .unwrap_or_else(|| "mount_md".into());
-    eprintln!("{}: {text}", prog.to_string_lossy());
+    eprintln!("{}: {text}", crate::flavor::progname(std::env::args_os().next().as_deref()));
 }
 
 /// Opens the image at `path`, following a symlink in the path (the last

@@ -274,15 +274,10 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
 
 /// Names in a directory, without `.` and `..`, sorted for a stable order.
 fn read_dir_names(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
-    let fd = open_dir_at(dir, ".")?;
-    let mut d = nix::dir::Dir::from_fd(fd)?;
-    let mut names = Vec::new();
-    for entry in d.iter() {
-        let name = OsStr::from_bytes(entry?.file_name().to_bytes()).to_os_string();
-        if name != "." && name != ".." {
-            names.push(name);
-        }
-    }
+    let mut d = nix::dir::Dir::from_fd(open_dir_at(dir, ".")?)?;
+    let entries = d.iter().map(|entry| entry.map(|e| OsStr::from_bytes(e.file_name().to_bytes()).to_os_string()));
+    let mut names: Vec<OsString> = entries.collect::<nix::Result<_>>()?;
+    names.retain(|n| n != "." && n != "..");
     names.sort();
     Ok(names)
 }

@@ -29,14 +29,10 @@ pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Reque
     // FreeBSD mount(8) split an `-x=value` item in two.
     let (opts, operands) = match plain {
         Ok((_, ref operands)) if operands.len() <= 2 => plain?,
-        _ => {
-            let repaired = rejoin_split_values(args);
-            if repaired.len() != args.len() {
-                getopt(&repaired, &spec, &longs, Style::StopAtOperand)?
-            } else {
-                plain?
-            }
-        }
+        _ => match rejoin_split_values(args) {
+            repaired if repaired.len() != args.len() => getopt(&repaired, &spec, &longs, Style::StopAtOperand)?,
+            _ => plain?,
+        },
     };
     info_request(&opts)?;
     interpret(flavor, &opts, &operands, host)

@@ -87,7 +87,6 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
     out
 }
 
-/// Appends `=tail` to the last word of `out`.
 fn glue(out: &mut [OsString], tail: &OsStr) {
     if let Some(last) = out.last_mut() {
         last.push("=");

@@ -13,7 +13,6 @@ pub fn hold_stop_signals() {
     super::sys::block(&super::sys::stop_set(), false);
 }
 
-/// The name of a stop signal.
 fn signal_name(s: libc::c_int) -> &'static str {
     match s {
         libc::SIGTERM => "SIGTERM",

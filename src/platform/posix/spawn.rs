@@ -162,7 +162,6 @@ pub fn failure_line(c: &Captured) -> String {
     }
 }
 
-/// Its exit status or signal.
 fn ended(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {

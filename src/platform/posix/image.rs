@@ -92,11 +92,8 @@ const TEMP_SUFFIX: &str = ".mount_md-new";
 /// exist.
 pub fn image_start(path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
     match open_image(path, None, true) {
-        Ok(img) => {
-            read_start(&img.fd, len).map(Some).map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))
-        }
         Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(None),
-        Err(e) => Err(e),
+        img => read_start(&img?.fd, len).map(Some).map_err(|e| crate::error::from_io(crate::error::quoted(path), &e)),
     }
 }
 
@@ -212,11 +209,10 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
     let shown = || crate::error::quoted(path);
     let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
     let ((fd, stat), writable) = match open_regular(dir, name, path, rw) {
-        Ok(r) => (r, !read_only),
         Err(e) if !read_only && matches!(e.errno(), Some(Errno::EACCES | Errno::EROFS | Errno::EPERM)) => {
             (open_regular(dir, name, path, OFlag::O_RDONLY)?, false)
         }
-        Err(e) => return Err(e),
+        opened => (opened?, !read_only),
     };
     let itself = || {
         let (fd, locked) = open_regular(dir, name, path, OFlag::O_RDONLY)?;

@@ -24,14 +24,11 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     let (opts, operands) =
         getopt(args, &flags::spec_of(HELPER_FLAGS.iter()), &flags::longs_of(HELPER_FLAGS.iter()), Style::Permute)?;
     info_request(&opts)?;
-    let (mut fake, mut verbose, mut sloppy, mut namespace, mut subtype) = (false, false, false, None, None);
+    let (mut namespace, mut subtype) = (None, None);
     let mut items: Vec<&[u8]> = Vec::new();
     for opt in &opts {
         match opt.letter {
-            'f' => fake = true,
             'n' => {} // we never write /etc/mtab
-            's' => sloppy = true,
-            'v' => verbose = true,
             'N' => namespace = opt.arg.as_deref().map(PathBuf::from),
             'o' => items.extend(split_option_list(opt.arg.as_deref().unwrap_or_default().as_bytes())),
             't' => {
@@ -40,7 +37,7 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
                 subtype = t.split_once('.').map(|(_, sub)| sub.to_string()).filter(|s| !s.is_empty());
             }
             'h' => return Err(CliError::Usage(None)),
-            _ => {} // --help, --version: answered above
+            _ => {} // -f, -s, -v: read below; --help, --version: answered above
         }
     }
     let (dash_items, mount_options): (Vec<&[u8]>, Vec<&[u8]>) =
@@ -57,10 +54,11 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     mdmfs_opts.extend(mount_options.into_iter().map(|o| getopt::Opt::short('o', Some(OsString::from_vec(o.to_vec())))));
     let mut req = mdmfs::interpret(Flavor::LinuxHelper, &mdmfs_opts, &operands, host)?;
     // The helper's own options, on top of what the -o list says.
-    req.dry_run |= fake;
-    req.show_plan |= fake && verbose;
-    req.debug |= verbose;
-    req.sloppy = sloppy;
+    let given = |letter| opts.iter().any(|o| o.letter == letter);
+    req.dry_run |= given('f');
+    req.show_plan |= given('f') && given('v');
+    req.debug |= given('v');
+    req.sloppy = given('s');
     req.namespace = namespace;
     req.fstype = req.fstype.or(subtype);
     Ok(req)

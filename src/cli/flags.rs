@@ -67,11 +67,7 @@ impl Flag {
 
     /// `-x` or `--name`, as messages show it.
     pub fn name(&self) -> String {
-        match (self.short, self.long) {
-            (Some(c), _) => format!("-{c}"),
-            (None, Some(l)) => format!("--{l}"),
-            (None, None) => String::new(),
-        }
+        self.short.map_or_else(|| format!("--{}", self.long.unwrap_or_default()), |c| format!("-{c}"))
     }
 
     /// Whether the option occurrence `opt` is this flag.

@@ -238,10 +238,7 @@ fn spelled(f: &Flag) -> String {
 /// Words of one synopsis line for `mode`: the selecting flag, required
 /// flags, the bundle of flags without argument, then the rest.
 fn synopsis(mode: Mode) -> Vec<String> {
-    let mut words = Vec::new();
-    if let Some(sel) = selector(mode) {
-        words.push(sel.name());
-    }
+    let mut words: Vec<String> = selector(mode).map(Flag::name).into_iter().collect();
     let shown = |f: &&Flag| {
         f.selects.is_none() && !matches!(f.long, Some("help" | "version" | "completion")) && f.short != Some('h')
     };
@@ -255,13 +252,9 @@ fn synopsis(mode: Mode) -> Vec<String> {
     if !bundle.is_empty() {
         words.push(format!("[-{}]", bundle.iter().collect::<String>()));
     }
-    for f in flags_for(mode).filter(shown) {
-        let required_here = mode == Mode::Grow && f.short == Some('s');
-        if required_here || (f.arg == Arg::None && f.short.is_some()) {
-            continue;
-        }
-        words.push(format!("[{}]", spelled(f)));
-    }
+    // The rest: a letter with an argument (but -r's -s, required above) or a long option.
+    let rest = |f: &&Flag| !(mode == Mode::Grow && f.short == Some('s')) && (f.arg != Arg::None || f.short.is_none());
+    words.extend(flags_for(mode).filter(shown).filter(rest).map(|f| format!("[{}]", spelled(f))));
     match mode {
         Mode::Mount => words.extend(["md-device".to_string(), "mount-point".to_string()]),
         Mode::Release | Mode::Grow => words.push("mount-point|image|unit".into()),

@@ -204,11 +204,6 @@ pub fn union_spec() -> String {
     spec_of(flags_for(Mode::Mount).chain(FLAGS.iter().filter(|f| f.selects.is_some())))
 }
 
-/// Every long option of every mode (for the same purpose).
-pub fn union_longs() -> Vec<(&'static str, LongArg)> {
-    longs_of(FLAGS.iter())
-}
-
 /// The flag an option occurrence is, in `mode`.
 pub fn lookup(mode: Mode, opt: &Opt) -> Option<&'static Flag> {
     flags_for(mode).find(|f| f.is(opt))

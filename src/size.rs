@@ -23,11 +23,9 @@ const MAX_BYTES: u64 = i64::MAX as u64;
 pub fn parse_size(arg: &str) -> Result<u64, SizeError> {
     let invalid = || SizeError::Invalid(arg.to_string());
     let (value, rest) = strtoumax_base0(arg).ok_or_else(invalid)?;
+    // At most one suffix letter.
     let mut chars = rest.chars();
-    let suffix = chars.next();
-    if chars.next().is_some() {
-        return Err(invalid());
-    }
+    let (suffix, None) = (chars.next(), chars.next()) else { return Err(invalid()) };
     let shift = match suffix {
         None => 9, // 512-byte sectors
         Some('b' | 'B') => 0,

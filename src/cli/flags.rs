@@ -67,11 +67,7 @@ impl Flag {
 
     /// `-x` or `--name`, as messages show it.
     pub fn name(&self) -> String {
-        match (self.short, self.long) {
-            (Some(c), _) => format!("-{c}"),
-            (None, Some(l)) => format!("--{l}"),
-            (None, None) => String::new(),
-        }
+        self.short.map_or_else(|| format!("--{}", self.long.unwrap_or_default()), |c| format!("-{c}"))
     }
 
     /// Whether the option occurrence `opt` is this flag.
@@ -208,11 +204,6 @@ pub fn union_spec() -> String {
     spec_of(flags_for(Mode::Mount).chain(FLAGS.iter().filter(|f| f.selects.is_some())))
 }
 
-/// Every long option of every mode (for the same purpose).
-pub fn union_longs() -> Vec<(&'static str, LongArg)> {
-    longs_of(FLAGS.iter())
-}
-
 /// The flag an option occurrence is, in `mode`.
 pub fn lookup(mode: Mode, opt: &Opt) -> Option<&'static Flag> {
     flags_for(mode).find(|f| f.is(opt))
@@ -242,10 +233,7 @@ fn spelled(f: &Flag) -> String {
 /// Words of one synopsis line for `mode`: the selecting flag, required
 /// flags, the bundle of flags without argument, then the rest.
 fn synopsis(mode: Mode) -> Vec<String> {
-    let mut words = Vec::new();
-    if let Some(sel) = selector(mode) {
-        words.push(sel.name());
-    }
+    let mut words: Vec<String> = selector(mode).map(Flag::name).into_iter().collect();
     let shown = |f: &&Flag| {
         f.selects.is_none() && !matches!(f.long, Some("help" | "version" | "completion")) && f.short != Some('h')
     };
@@ -259,13 +247,9 @@ fn synopsis(mode: Mode) -> Vec<String> {
     if !bundle.is_empty() {
         words.push(format!("[-{}]", bundle.iter().collect::<String>()));
     }
-    for f in flags_for(mode).filter(shown) {
-        let required_here = mode == Mode::Grow && f.short == Some('s');
-        if required_here || (f.arg == Arg::None && f.short.is_some()) {
-            continue;
-        }
-        words.push(format!("[{}]", spelled(f)));
-    }
+    // The rest: a letter with an argument (but -r's -s, required above) or a long option.
+    let rest = |f: &&Flag| !(mode == Mode::Grow && f.short == Some('s')) && (f.arg != Arg::None || f.short.is_none());
+    words.extend(flags_for(mode).filter(shown).filter(rest).map(|f| format!("[{}]", spelled(f))));
     match mode {
         Mode::Mount => words.extend(["md-device".to_string(), "mount-point".to_string()]),
         Mode::Release | Mode::Grow => words.push("mount-point|image|unit".into()),
@@ -274,15 +258,23 @@ fn synopsis(mode: Mode) -> Vec<String> {
     words
 }
 
-/// Wraps `words` after `prog` into lines of at most 76 columns, BSD style
-/// (continuation lines start with a tab).
-fn wrap(first: &str, words: &[String]) -> String {
+/// `words` after `first`, a space apart, in lines of at most `width`
+/// columns: a word that would pass it starts a new line (never the first
+/// word), which begins with `indent`, `indent_cols` columns wide.
+fn wrap<'a>(
+    first: &str,
+    words: impl IntoIterator<Item = &'a str>,
+    width: usize,
+    indent: &str,
+    indent_cols: usize,
+) -> String {
     let mut out = String::from(first);
-    let mut col = first.len();
-    for w in words {
-        if col + 1 + w.len() > 76 && col > first.len() {
-            out.push_str("\n\t");
-            col = 8;
+    let mut col = first.len() - first.rfind('\n').map_or(0, |i| i + 1);
+    for (i, w) in words.into_iter().enumerate() {
+        if i > 0 && col + 1 + w.len() > width {
+            out.push('\n');
+            out.push_str(indent);
+            col = indent_cols;
         } else {
             out.push(' ');
             col += 1;
@@ -300,7 +292,8 @@ pub fn usage(prog: &str) -> String {
     let mut out = String::new();
     for (i, mode) in Mode::ALL.into_iter().enumerate() {
         let lead = if i == 0 { format!("usage: {prog}") } else { format!("       {prog}") };
-        out.push_str(&wrap(&lead, &synopsis(mode)));
+        // BSD style: at most 76 columns, continuation lines start with a tab.
+        out.push_str(&wrap(&lead, synopsis(mode).iter().map(String::as_str), 76, "\t", 8));
     }
     out.push_str(&format!("       {prog} --help | --version\n"));
     out.push_str(&format!("       {prog} --completion=bash|zsh\n"));
@@ -319,27 +312,10 @@ pub fn help(prog: &str) -> String {
 /// `  name   text` for `f` ([`spelled`], its help), the text wrapped at
 /// 79 columns under itself.
 fn help_line(f: &Flag) -> String {
-    const INDENT: usize = 31;
-    let mut out = format!("  {:<28} ", spelled(f));
-    if out.len() > INDENT {
-        out.push('\n');
-        out.push_str(&" ".repeat(INDENT));
-    }
-    let mut col = INDENT;
-    for (i, word) in f.help.split(' ').enumerate() {
-        if i > 0 && col + 1 + word.len() > 79 {
-            out.push('\n');
-            out.push_str(&" ".repeat(INDENT));
-            col = INDENT;
-        } else if i > 0 {
-            out.push(' ');
-            col += 1;
-        }
-        out.push_str(word);
-        col += word.len();
-    }
-    out.push('\n');
-    out
+    let name = format!("  {:<28}", spelled(f));
+    // A name too long for its column has the line to itself.
+    let first = if name.len() > 30 { format!("{name} \n{}", " ".repeat(30)) } else { name };
+    wrap(&first, f.help.split(' '), 79, &" ".repeat(31), 31)
 }
 
 /// The options util-linux mount(8) gives a `mount.md` helper

@@ -11,7 +11,7 @@
 //! line, so every dialect yields the same [`Request`].
 use super::flags::{self, Mode, HELPER_FLAGS};
 use super::getopt::{self, getopt, Style};
-use super::mdmfs::{self, HelperExtras};
+use super::mdmfs;
 use super::{info_request, split_option_list, unquote, CliError, Host};
 use crate::flavor::Flavor;
 use crate::request::Request;
@@ -24,23 +24,20 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     let (opts, operands) =
         getopt(args, &flags::spec_of(HELPER_FLAGS.iter()), &flags::longs_of(HELPER_FLAGS.iter()), Style::Permute)?;
     info_request(&opts)?;
-    let mut extras = HelperExtras::default();
+    let (mut namespace, mut subtype) = (None, None);
     let mut items: Vec<&[u8]> = Vec::new();
     for opt in &opts {
         match opt.letter {
-            'f' => extras.fake = true,
             'n' => {} // we never write /etc/mtab
-            's' => extras.sloppy = true,
-            'v' => extras.verbose = true,
-            'N' => extras.namespace = opt.arg.as_deref().map(PathBuf::from),
+            'N' => namespace = opt.arg.as_deref().map(PathBuf::from),
             'o' => items.extend(split_option_list(opt.arg.as_deref().unwrap_or_default().as_bytes())),
             't' => {
                 // `-t md.ext4`: util-linux adds -t only for a subtype.
                 let t = opt.arg.as_deref().and_then(|a| a.to_str()).unwrap_or_default();
-                extras.subtype = t.split_once('.').map(|(_, sub)| sub.to_string()).filter(|s| !s.is_empty());
+                subtype = t.split_once('.').map(|(_, sub)| sub.to_string()).filter(|s| !s.is_empty());
             }
             'h' => return Err(CliError::Usage(None)),
-            _ => {} // --help, --version: answered above
+            _ => {} // -f, -s, -v: read below; --help, --version: answered above
         }
     }
     let (dash_items, mount_options): (Vec<&[u8]>, Vec<&[u8]>) =
@@ -55,7 +52,16 @@ pub fn parse(args: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     info_request(&mdmfs_opts)?;
     // Mount options go last, as util-linux orders VFS options before the rest.
     mdmfs_opts.extend(mount_options.into_iter().map(|o| getopt::Opt::short('o', Some(OsString::from_vec(o.to_vec())))));
-    mdmfs::interpret(Flavor::LinuxHelper, &mdmfs_opts, &operands, extras, host)
+    let mut req = mdmfs::interpret(Flavor::LinuxHelper, &mdmfs_opts, &operands, host)?;
+    // The helper's own options, on top of what the -o list says.
+    let given = |letter| opts.iter().any(|o| o.letter == letter);
+    req.dry_run |= given('f');
+    req.show_plan |= given('f') && given('v');
+    req.debug |= given('v');
+    req.sloppy = given('s');
+    req.namespace = namespace;
+    req.fstype = req.fstype.or(subtype);
+    Ok(req)
 }
 
 /// `-F=/img` → `-F/img`: in fstab the `=` reads naturally, and util-linux

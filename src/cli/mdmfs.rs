@@ -15,17 +15,6 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// Options a `mount.md` caller adds on top of the mdmfs ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HelperExtras {
-    pub fake: bool,
-    pub verbose: bool,
-    pub sloppy: bool,
-    pub namespace: Option<PathBuf>,
-    /// The `sub` of `-t md.sub`: a file system type for the mount.
-    pub subtype: Option<String>,
-}
-
 impl From<GetoptError> for CliError {
     fn from(e: GetoptError) -> Self {
         CliError::Usage(Some(e.to_string()))
@@ -40,17 +29,13 @@ pub fn parse(flavor: Flavor, args: &[OsString], host: &dyn Host) -> Result<Reque
     // FreeBSD mount(8) split an `-x=value` item in two.
     let (opts, operands) = match plain {
         Ok((_, ref operands)) if operands.len() <= 2 => plain?,
-        _ => {
-            let repaired = rejoin_split_values(args);
-            if repaired.len() != args.len() {
-                getopt(&repaired, &spec, &longs, Style::StopAtOperand)?
-            } else {
-                plain?
-            }
-        }
+        _ => match rejoin_split_values(args) {
+            repaired if repaired.len() != args.len() => getopt(&repaired, &spec, &longs, Style::StopAtOperand)?,
+            _ => plain?,
+        },
     };
     info_request(&opts)?;
-    interpret(flavor, &opts, &operands, HelperExtras::default(), host)
+    interpret(flavor, &opts, &operands, host)
 }
 
 /// Undoes FreeBSD mount(8)'s split of an fstab item `-F/a=b` into the two
@@ -102,7 +87,6 @@ pub fn rejoin_split_values(args: &[OsString]) -> Vec<OsString> {
     out
 }
 
-/// Appends `=tail` to the last word of `out`.
 fn glue(out: &mut [OsString], tail: &OsStr) {
     if let Some(last) = out.last_mut() {
         last.push("=");
@@ -119,13 +103,7 @@ pub(crate) fn utf8(letter: char, arg: &OsStr) -> Result<&str, CliError> {
 /// Turns ordered option occurrences and operands into a [`Request`],
 /// following mdmfs's main() switch; the checks after the loop come in
 /// mdmfs's order so the same bad command line gives the same message.
-pub fn interpret(
-    flavor: Flavor,
-    opts: &[Opt],
-    operands: &[OsString],
-    extras: HelperExtras,
-    host: &dyn Host,
-) -> Result<Request, CliError> {
+pub fn interpret(flavor: Flavor, opts: &[Opt], operands: &[OsString], host: &dyn Host) -> Result<Request, CliError> {
     let mut req = Request {
         device: DeviceArg::Md { unit: crate::device::Unit::Auto, suffix: String::new() },
         mount_point: PathBuf::new(),
@@ -145,11 +123,11 @@ pub fn interpret(
         predetach: true,
         mdconfig_path: None,
         loud: false,
-        dry_run: extras.fake,
-        show_plan: extras.fake && extras.verbose,
-        debug: extras.verbose,
-        sloppy: extras.sloppy,
-        namespace: extras.namespace,
+        dry_run: false,
+        show_plan: false,
+        debug: false,
+        sloppy: false,
+        namespace: None,
         create: None,
         from: None,
         fsck: FsckPolicy::Auto,
@@ -297,9 +275,6 @@ pub fn interpret(
         req.device = DeviceArg::Md { unit: crate::device::Unit::Auto, suffix: String::new() };
     }
     req.mount_point = PathBuf::from(mount_point);
-    if req.fstype.is_none() {
-        req.fstype = extras.subtype;
-    }
     if !req.newfs && req.device != DeviceArg::Tmpfs && !matches!(req.backing, Backing::Vnode(_)) {
         return Err(CliError::Fatal("-P requires a vnode-backed disk".into()));
     }

@@ -84,7 +84,8 @@ pub fn select_mode(args: &[OsString]) -> Result<Mode, CliError> {
             return Ok(mode);
         }
     }
-    let Ok((opts, _)) = getopt(args, &flags::union_spec(), &flags::union_longs(), Style::StopAtOperand) else {
+    let Ok((opts, _)) = getopt(args, &flags::union_spec(), &flags::longs_of(flags::FLAGS.iter()), Style::StopAtOperand)
+    else {
         // The mount grammar gives the error (it is the union's subset).
         return Ok(Mode::Mount);
     };

@@ -15,37 +15,23 @@ use std::path::PathBuf;
 pub fn parse_release(args: &[OsString]) -> Result<ReleaseRequest, CliError> {
     let (opts, operands) = super::mode_options(Mode::Release, args)?;
     let target = one_target("-u", &operands)?;
-    let mut req = ReleaseRequest { target, force: false, dry_run: false, debug: false };
-    for o in opts {
-        match o.letter {
-            'f' => req.force = true,
-            'N' => req.dry_run = true,
-            'X' => req.debug = true,
-            _ => {} // 'u'
-        }
-    }
-    Ok(req)
+    let given = |letter| opts.iter().any(|o| o.letter == letter);
+    Ok(ReleaseRequest { target, force: given('f'), dry_run: given('N'), debug: given('X') })
 }
 
 /// `-r -s SIZE [-NX] target`.
 pub fn parse_grow(args: &[OsString]) -> Result<GrowRequest, CliError> {
     let (opts, operands) = super::mode_options(Mode::Grow, args)?;
     let target = one_target("-r", &operands)?;
-    let (mut size, mut size_note, mut dry_run, mut debug) = (None, None, false, false);
-    for o in &opts {
-        match o.letter {
-            's' => {
-                let text = super::mdmfs::utf8('s', o.arg.as_deref().unwrap_or_default())?;
-                size = Some(parse_size(text).map_err(|e| CliError::Fatal(e.to_string()))?);
-                size_note = crate::size::sectors_note(text);
-            }
-            'N' => dry_run = true,
-            'X' => debug = true,
-            _ => {} // 'r'
-        }
+    let (mut size, mut size_note) = (None, None);
+    for o in opts.iter().filter(|o| o.letter == 's') {
+        let text = super::mdmfs::utf8('s', o.arg.as_deref().unwrap_or_default())?;
+        size = Some(parse_size(text).map_err(|e| CliError::Fatal(e.to_string()))?);
+        size_note = crate::size::sectors_note(text);
     }
     let size = size.ok_or_else(|| CliError::Usage(Some("-r needs -s size".into())))?;
-    Ok(GrowRequest { target, size, size_note, dry_run, debug })
+    let given = |letter| opts.iter().any(|o| o.letter == letter);
+    Ok(GrowRequest { target, size, size_note, dry_run: given('N'), debug: given('X') })
 }
 
 /// `--list [--json] [--all] [--bytes]`.
@@ -54,16 +40,8 @@ pub fn parse_list(args: &[OsString]) -> Result<ListRequest, CliError> {
     if let Some(extra) = operands.first() {
         return Err(super::extra_operand(extra));
     }
-    let mut req = ListRequest { json: false, all: false, bytes: false };
-    for o in &opts {
-        match o.long {
-            Some("json") => req.json = true,
-            Some("all") => req.all = true,
-            Some("bytes") => req.bytes = true,
-            _ => {} // --list
-        }
-    }
-    Ok(req)
+    let given = |name| opts.iter().any(|o| o.long == Some(name));
+    Ok(ListRequest { json: given("json"), all: given("all"), bytes: given("bytes") })
 }
 
 /// The one operand of `-u` and `-r`.

@@ -78,11 +78,9 @@ pub fn check(plan: &Plan) -> Result<()> {
                 return Ok(());
             }
             Step::OpenImage(o) => {
-                let to_create = if o.create.is_some() || o.from.is_some() {
+                let to_create = (o.create.is_some() || o.from.is_some()) && {
                     let w = posix::walk_path(&o.path)?;
                     matches!(fstatat(&w.parent, w.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW), Err(Errno::ENOENT))
-                } else {
-                    false
                 };
                 if let (true, Some(b)) = (to_create, &o.from) {
                     // The base opens as the run will open it.

@@ -35,13 +35,11 @@ pub struct Image {
     /// This run created the file (`--create`); rollback removes it.
     pub created: bool,
     pub stat: FileStat,
-    dir: OwnedFd,
-    /// Its name in `dir` now: the temporary name until [`Image::publish`].
-    name: OsString,
+    /// Where the walk of its path ended: the directory holding it, its name
+    /// there now (the temporary name until [`Image::publish`]), and the
+    /// path as walked (each symlink followed replaced by its target).
+    at: Walked,
     given: std::path::PathBuf,
-    /// The path as walked (each symlink followed replaced by its target):
-    /// where `dir` is, by name.
-    walked: std::path::PathBuf,
     /// A created image's final name, until [`Image::publish`] gives it.
     unpublished: Option<OsString>,
     /// `--from`: how this run made it from its base.
@@ -94,11 +92,8 @@ const TEMP_SUFFIX: &str = ".mount_md-new";
 /// exist.
 pub fn image_start(path: &Path, len: usize) -> Result<Option<Vec<u8>>> {
     match open_image(path, None, true) {
-        Ok(img) => {
-            read_start(&img.fd, len).map(Some).map_err(|e| crate::error::from_io(crate::error::quoted(path), &e))
-        }
         Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(None),
-        Err(e) => Err(e),
+        img => read_start(&img?.fd, len).map(Some).map_err(|e| crate::error::from_io(crate::error::quoted(path), &e)),
     }
 }
 
@@ -113,11 +108,7 @@ pub fn published_name(path: &Path) -> Option<std::path::PathBuf> {
 /// Writes a line on standard error at once, as err(3) would: used for what
 /// must be seen while it happens (a wait), not after the step.
 pub(super) fn say_now(text: &str) {
-    let prog = std::env::args_os()
-        .next()
-        .map(|a| Path::new(&a).file_name().map(OsStr::to_os_string).unwrap_or(a))
-        .unwrap_or_else(|| "mount_md".into());
-    eprintln!("{}: {text}", prog.to_string_lossy());
+    eprintln!("{}: {text}", crate::flavor::progname(std::env::args_os().next().as_deref()));
 }
 
 /// Opens the image at `path`, following a symlink in the path (the last
@@ -214,18 +205,17 @@ fn open_regular(dir: &OwnedFd, name: &OsStr, path: &Path, flags: OFlag) -> Resul
 }
 
 fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
-    let Walked { parent: dir, name, path: walked, .. } = w;
+    let (dir, name) = (&w.parent, &w.name);
     let shown = || crate::error::quoted(path);
     let rw = if read_only { OFlag::O_RDONLY } else { OFlag::O_RDWR };
-    let ((fd, stat), writable) = match open_regular(&dir, &name, path, rw) {
-        Ok(r) => (r, !read_only),
+    let ((fd, stat), writable) = match open_regular(dir, name, path, rw) {
         Err(e) if !read_only && matches!(e.errno(), Some(Errno::EACCES | Errno::EROFS | Errno::EPERM)) => {
-            (open_regular(&dir, &name, path, OFlag::O_RDONLY)?, false)
+            (open_regular(dir, name, path, OFlag::O_RDONLY)?, false)
         }
-        Err(e) => return Err(e),
+        opened => (opened?, !read_only),
     };
     let itself = || {
-        let (fd, locked) = open_regular(&dir, &name, path, OFlag::O_RDONLY)?;
+        let (fd, locked) = open_regular(dir, name, path, OFlag::O_RDONLY)?;
         // Both descriptions must be of one file (the name could have been
         // swapped between the two opens).
         if file_id(&locked) != file_id(&stat) {
@@ -245,10 +235,8 @@ fn open_existing(w: Walked, path: &Path, read_only: bool) -> Result<Image> {
         writable,
         created: false,
         stat,
-        dir,
-        name,
+        at: w,
         given: path.to_path_buf(),
-        walked,
         unpublished: None,
         made: None,
     })
@@ -351,7 +339,6 @@ fn create_image(w: Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> 
         let ((fd, stat), made) = filled().inspect_err(|_| {
             let _ = nix::unistd::unlinkat(dir, tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
         })?;
-        let dir = nix::unistd::dup(dir).map_err(|e| Error::sys(shown(), e))?;
         let (lock, creating) = match image_lock {
             Some(l) => (l, Some(lock_fd)),
             None => (lock_fd, None),
@@ -363,11 +350,9 @@ fn create_image(w: Walked, path: &Path, mut fill: Fill<'_>, read_only: bool) -> 
             writable: true,
             created: true,
             stat,
-            dir,
-            name: tmp,
-            given: path.to_path_buf(),
-            walked: w.path,
             unpublished: Some(name.to_os_string()),
+            at: Walked { name: tmp, ..w },
+            given: path.to_path_buf(),
             made,
         });
     }
@@ -387,7 +372,7 @@ impl Image {
         #[allow(clippy::useless_conversion)] // mode_t is u16 on FreeBSD
         let (uid, mode) = (self.stat.st_uid, u32::from(self.stat.st_mode));
         // A directory that cannot be looked at counts as someone else's.
-        let (dir_uid, dir_mode) = match fstat(&self.dir) {
+        let (dir_uid, dir_mode) = match fstat(&self.at.parent) {
             #[allow(clippy::useless_conversion)]
             Ok(d) => (d.st_uid, u32::from(d.st_mode)),
             Err(_) => (u32::MAX, 0o40777),
@@ -399,7 +384,7 @@ impl Image {
     /// that is not published yet (what FreeBSD's md(4) must open), in the
     /// directory the walk reached (through any symlink it followed).
     pub fn current_path(&self) -> std::path::PathBuf {
-        self.walked.with_file_name(&self.name)
+        self.at.path.with_file_name(&self.at.name)
     }
 
     /// Gives a created image its final name, once it holds its file
@@ -412,13 +397,13 @@ impl Image {
         let Some(target) = self.unpublished.clone() else { return Ok(()) };
         let shown = || self.given.display().to_string();
         nix::unistd::fsync(&self.fd).map_err(|e| Error::sys(format!("fsync {}", shown()), e))?;
-        rename_noreplace(&self.dir, &self.name, &target).map_err(|e| match e {
+        rename_noreplace(&self.at.parent, &self.at.name, &target).map_err(|e| match e {
             Errno::EEXIST => Error::text(shown(), "appeared while this run was creating it; left as it is"),
-            e => Error::sys(format!("rename {} to {}", Path::new(&self.name).display(), shown()), e),
+            e => Error::sys(format!("rename {} to {}", Path::new(&self.at.name).display(), shown()), e),
         })?;
-        self.name = target;
+        self.at.name = target;
         self.unpublished = None;
-        nix::unistd::fsync(&self.dir).map_err(|e| Error::sys(format!("fsync directory of {}", shown()), e))
+        nix::unistd::fsync(&self.at.parent).map_err(|e| Error::sys(format!("fsync directory of {}", shown()), e))
     }
 
     /// Removes the file this run created (rollback), under whichever name
@@ -427,9 +412,9 @@ impl Image {
         if !self.created {
             return Ok(());
         }
-        let at = fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
+        let at = fstatat(&self.at.parent, self.at.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
         if at.is_ok_and(|st| file_id(&st) == file_id(&self.stat)) {
-            nix::unistd::unlinkat(&self.dir, self.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+            nix::unistd::unlinkat(&self.at.parent, self.at.name.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
                 .map_err(|e| Error::sys(crate::error::quoted(&self.given), e))?;
         }
         Ok(())

@@ -43,11 +43,8 @@ pub fn take(
     what: &str,
     why: &str,
 ) -> Result<Option<(OwnedFd, bool)>> {
-    let fd = match lock_file_in(std::path::Path::new(LOCK_DIR), id)? {
-        Some(l) => Some(l),
-        None => itself()?,
-    };
-    let Some(fd) = fd else { return Ok(None) };
+    let lock_file = lock_file_in(std::path::Path::new(LOCK_DIR), id)?;
+    let Some(fd) = lock_file.map_or_else(itself, |l| Ok(Some(l)))? else { return Ok(None) };
     let waited = wait_lock(&fd, what, why, Duration::ZERO)?;
     Ok(Some((fd, waited)))
 }

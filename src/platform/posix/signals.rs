@@ -13,7 +13,6 @@ pub fn hold_stop_signals() {
     super::sys::block(&super::sys::stop_set(), false);
 }
 
-/// The name of a stop signal.
 fn signal_name(s: libc::c_int) -> &'static str {
     match s {
         libc::SIGTERM => "SIGTERM",
@@ -27,24 +26,4 @@ fn signal_name(s: libc::c_int) -> &'static str {
 /// The first stop signal waiting for this process, if any, by name.
 pub fn pending_stop() -> Option<&'static str> {
     super::sys::pending(&STOP_SIGNALS).map(signal_name)
-}
-
-#[cfg(test)]
-mod tests {
-
-    /// A held stop signal waits, and is seen by name.
-    #[test]
-    fn a_held_stop_signal_is_seen() {
-        // On a thread of its own: the hold and the signal are the thread's.
-        std::thread::spawn(|| {
-            super::hold_stop_signals();
-            assert_eq!(super::pending_stop(), None);
-            // SAFETY: raise(3) to this thread; the signal is held, so it
-            // only waits (and goes with the thread).
-            unsafe { libc::raise(libc::SIGTERM) };
-            assert_eq!(super::pending_stop(), Some("SIGTERM"));
-        })
-        .join()
-        .unwrap();
-    }
 }

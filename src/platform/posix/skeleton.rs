@@ -140,12 +140,6 @@ enum CopyFault {
     Text(&'static str),
 }
 
-impl From<Errno> for CopyFault {
-    fn from(e: Errno) -> Self {
-        CopyFault::Errno(e)
-    }
-}
-
 type CopyError = (std::path::PathBuf, CopyFault);
 
 /// One directory being copied: what is left of its entries, and what the
@@ -182,20 +176,17 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
         }
         let Some(name) = frame.names.next() else {
             let done = stack.pop().expect("a frame");
-            let fail = |e: CopyFault| (done.path.clone(), e);
+            let fail = |e: Errno| (done.path.clone(), CopyFault::Errno(e));
             if let Some(st) = &done.meta {
-                apply_meta_fd(&dst, st).map_err(|e| fail(e.into()))?;
+                apply_meta_fd(&dst, st).map_err(fail)?;
             }
             let Some(parent) = stack.last() else { break };
             // Back up one level, checking `..` is where we came from.
-            src = open_dir_at(&src, "..").map_err(|e| fail(e.into()))?;
-            dst = open_dir_at(&dst, "..").map_err(|e| fail(e.into()))?;
-            let back = (
-                file_id(&fstat(&src).map_err(|e| fail(e.into()))?),
-                file_id(&fstat(&dst).map_err(|e| fail(e.into()))?),
-            );
+            src = open_dir_at(&src, "..").map_err(fail)?;
+            dst = open_dir_at(&dst, "..").map_err(fail)?;
+            let back = (file_id(&fstat(&src).map_err(fail)?), file_id(&fstat(&dst).map_err(fail)?));
             if back != (parent.src_id, parent.dst_id) {
-                return Err(fail(CopyFault::Text("moved while it was being copied")));
+                return Err((done.path.clone(), CopyFault::Text("moved while it was being copied")));
             }
             continue;
         };
@@ -274,15 +265,10 @@ fn copy_tree(mut src: OwnedFd, mut dst: OwnedFd, root: &OwnedFd) -> std::result:
 
 /// Names in a directory, without `.` and `..`, sorted for a stable order.
 fn read_dir_names(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
-    let fd = open_dir_at(dir, ".")?;
-    let mut d = nix::dir::Dir::from_fd(fd)?;
-    let mut names = Vec::new();
-    for entry in d.iter() {
-        let name = OsStr::from_bytes(entry?.file_name().to_bytes()).to_os_string();
-        if name != "." && name != ".." {
-            names.push(name);
-        }
-    }
+    let mut d = nix::dir::Dir::from_fd(open_dir_at(dir, ".")?)?;
+    let entries = d.iter().map(|entry| entry.map(|e| OsStr::from_bytes(e.file_name().to_bytes()).to_os_string()));
+    let mut names: Vec<OsString> = entries.collect::<nix::Result<_>>()?;
+    names.retain(|n| n != "." && n != "..");
     names.sort();
     Ok(names)
 }

@@ -118,19 +118,11 @@ fn spawn_captured(
     });
     let mut kept = Vec::new();
     if let Some(r) = reader {
+        // The first OUTPUT_BYTES are kept; the rest is read to the end all
+        // the same (a helper never blocks on a full pipe) and dropped.
         let mut pipe = std::fs::File::from(r);
-        let mut buf = [0u8; 8192];
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let room = OUTPUT_BYTES.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
+        let _ = (&mut pipe).take(OUTPUT_BYTES as u64).read_to_end(&mut kept);
+        let _ = std::io::copy(&mut pipe, &mut std::io::sink());
     }
     let status = child.wait().map_err(|e| crate::error::from_io(shown(), &e));
     drop(finished);
@@ -170,7 +162,6 @@ pub fn failure_line(c: &Captured) -> String {
     }
 }
 
-/// Its exit status or signal.
 fn ended(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {

@@ -242,7 +242,7 @@ mod tests {
             eprintln!("skipped: a key file must be owned by root, and this is not root");
             return;
         }
-        let Ok(cs) = crate::platform::linux::mkfs::program("cryptsetup") else {
+        let Ok(cs) = crate::platform::posix::program("cryptsetup") else {
             panic!("cryptsetup is not installed (tests/run installs cryptsetup-bin)");
         };
         let d = scratch("luks");

@@ -32,8 +32,7 @@ fn minimum_size(fstype: &str) -> Option<u64> {
     match fstype {
         "ext2" | "ext3" | "ext4" => Some(100 << 10),
         "xfs" => {
-            let prog =
-                posix::HELPER_PATH.split(':').map(|d| std::path::Path::new(d).join("mkfs.xfs")).find(|p| p.is_file());
+            let prog = posix::program("mkfs.xfs").ok();
             let version = prog.and_then(|p| posix::run_captured(&p, &["-V".into()], false).ok());
             Some(version.map_or(16 << 20, |out| xfs_minimum(&out.output)))
         }

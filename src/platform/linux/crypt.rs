@@ -5,7 +5,7 @@
 //! cleared environment, the key on standard input, its lines in the error).
 use super::dmcrypt::Layer;
 use super::sys::LoopSys;
-use super::{mkfs, Linux, NODE_WAIT};
+use super::{Linux, NODE_WAIT};
 use crate::crypt::{self, Scheme};
 use crate::error::{Error, Result};
 use crate::plan::Crypt;
@@ -30,7 +30,7 @@ pub fn check(c: &Crypt) -> Result<()> {
     if let Some(why) = super::dmcrypt::missing_device_mapper() {
         return Err(Error::plain(why));
     }
-    mkfs::program("cryptsetup").map(drop)
+    posix::program("cryptsetup").map(drop)
 }
 
 impl<S: LoopSys> Linux<S> {
@@ -48,7 +48,7 @@ impl<S: LoopSys> Linux<S> {
 
     /// `cryptsetup luksFormat` on the unit of an image this run created.
     pub(super) fn crypt_header(&mut self, device: &Path, shown: &str, c: &Crypt) -> Result<()> {
-        let program = mkfs::program("cryptsetup")?;
+        let program = posix::program("cryptsetup")?;
         let key = self.key(c, shown, true)?;
         let args = crypt::luks_format_argv(device, c.encrypt.kdf.as_ref());
         keyed::run_checked(&program, &args, Some(key), format!("{shown}: cryptsetup luksFormat")).map(drop)
@@ -57,7 +57,7 @@ impl<S: LoopSys> Linux<S> {
     /// `cryptsetup open` on the unit; answers `/dev/mapper/<name>` once
     /// its node is there.
     pub(super) fn crypt_open(&mut self, device: &Path, shown: &str, c: &Crypt, mount_point: &Path) -> Result<PathBuf> {
-        let program = mkfs::program("cryptsetup")?;
+        let program = posix::program("cryptsetup")?;
         let name = crypt::dm_name(mount_point.as_os_str().as_bytes());
         let key = self.key(c, shown, false)?;
         let args = crypt::luks_open_argv(device, &name, c.read_only);
@@ -75,7 +75,7 @@ impl<S: LoopSys> Linux<S> {
 /// `cryptsetup close` of a layer mount_md opened (`/dev/mapper/<name>`).
 pub fn close_layer(node: &Path) -> Result<()> {
     let name = node.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let program = mkfs::program("cryptsetup")?;
+    let program = posix::program("cryptsetup")?;
     keyed::run_checked(&program, &crypt::luks_close_argv(&name), None, format!("cryptsetup close {name}")).map(drop)
 }
 

@@ -158,7 +158,7 @@ fn resize_unit<S: LoopSys>(sys: &mut S, fd: &S::Dev, unit: u32, to: u64, limited
 /// becomes the error.
 fn run_tool(tool: Tool, argv: &[OsString], keep: Option<&[std::os::fd::RawFd]>) -> Result<()> {
     let (name, args) = argv.split_first().ok_or_else(|| Error::plain("internal error: empty argv"))?;
-    let program = mkfs::program(&name.to_string_lossy())?;
+    let program = posix::program(&name.to_string_lossy())?;
     let done = match keep {
         None => posix::run_captured(&program, args, false)?,
         Some(keep) => posix::run_to_its_end(&program, args, keep)?,

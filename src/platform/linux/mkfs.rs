@@ -5,11 +5,7 @@
 use crate::error::{Error, Result};
 use crate::plan::Format;
 use crate::platform::posix;
-use std::path::{Path, PathBuf};
-
-/// Where mkfs programs are looked for, in order. Never `$PATH`: what runs
-/// as root must not depend on the caller's environment.
-pub const SEARCH: [&str; 4] = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"];
+use std::path::Path;
 
 /// A file system type that can safely become part of a program name.
 pub fn valid_type(t: &str) -> bool {
@@ -55,22 +51,12 @@ pub fn argv(f: &Format, device: &str) -> Result<Vec<String>> {
     Ok(args)
 }
 
-/// The program `name` (`e2fsck`, `resize2fs`), from [`SEARCH`], never
-/// from the caller's `$PATH`.
-pub fn program(name: &str) -> Result<PathBuf> {
-    SEARCH
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| Error::text(name, format!("not found in {}", SEARCH.join(":"))))
-}
-
 /// Runs mkfs on `device`; `image` names what is behind it in messages. On
 /// failure the error names the image and carries mkfs's output (bounded).
 pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
     let name = format!("mkfs.{}", f.fstype);
     let args: Vec<std::ffi::OsString> = argv(f, &device.display().to_string())?.into_iter().map(Into::into).collect();
-    let program = program(&name)?;
+    let program = posix::program(&name)?;
     let done = posix::run_captured(&program, &args, f.loud)?;
     posix::succeeded(done, &name, format!("{name} on {image}")).map(drop)
 }
@@ -82,7 +68,7 @@ pub fn run(f: &Format, device: &Path, image: &str) -> Result<()> {
 /// e2fsck's own output. Returns what ran (`e2fsck -f -p`) and that output
 /// (its summary line) on success.
 pub fn e2fsck(device: &Path, image: &str, force: bool) -> Result<(String, String)> {
-    let program = program("e2fsck")?;
+    let program = posix::program("e2fsck")?;
     let flags = crate::platform::describe::checker_flags(force);
     let args: Vec<std::ffi::OsString> = flags.iter().map(Into::into).chain([device.as_os_str().into()]).collect();
     let shown = format!("e2fsck {}", flags.join(" "));

@@ -142,7 +142,7 @@ impl<S: LoopSys> Linux<S> {
                     // A run that always formats needs its mkfs: said before
                     // anything is created or attached (and under -N).
                     if !f.only_if_created {
-                        mkfs::program(&format!("mkfs.{}", f.fstype))?;
+                        posix::program(&format!("mkfs.{}", f.fstype))?;
                     }
                 }
                 Step::Mount(m) => {
@@ -525,7 +525,7 @@ impl<S: LoopSys> Platform for Linux<S> {
                 let ran = crate::platform::clone::give_new_identity(
                     &disk.device.path,
                     head,
-                    mkfs::program,
+                    posix::program,
                     &shown_image(disk),
                 )?;
                 Ok(ran.map(str::to_string))

@@ -11,6 +11,17 @@ use std::time::Duration;
 /// run themselves: the system directories, never the caller's `$PATH`.
 pub const HELPER_PATH: &str = "/sbin:/usr/sbin:/bin:/usr/bin";
 
+/// The program `name` (`mkfs.ext4`, `e2fsck`, `cryptsetup`), looked for in
+/// [`HELPER_PATH`] in order, never in the caller's `$PATH`: what runs as
+/// root must not depend on the caller's environment.
+pub fn program(name: &str) -> Result<std::path::PathBuf> {
+    HELPER_PATH
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::text(name, format!("not found in {HELPER_PATH}")))
+}
+
 /// At most this many lines of a helper's output go into a message.
 pub const OUTPUT_LINES: usize = 40;
 /// And at most this many bytes are kept while reading it.

@@ -3,6 +3,17 @@ use super::Device;
 use crate::plan::Examine;
 use crate::request::FsckPolicy;
 
+/// A flag set as the C headers spell one: the names of the flags set,
+/// joined by `|`; `0` when none is.
+pub fn flag_set<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.is_empty() {
+        "0".to_string()
+    } else {
+        names.join("|")
+    }
+}
+
 /// `/dev/md3`, or `<prefix>?` when the unit is not known yet.
 pub fn device_name(prefix: &str, dev: Option<&Device>) -> String {
     dev.map_or_else(|| format!("{prefix}?"), |d| d.path.display().to_string())

@@ -83,15 +83,10 @@ pub fn options_names(options: c_uint) -> String {
     bit_names(options.into(), &MD_OPTION_NAMES.map(|(bit, name)| (u64::from(bit), name)))
 }
 
-/// The names in `table` of the bits set in `bits`, joined by `|`; `0`
-/// when none is.
+/// The names in `table` of the bits set in `bits`, as a flag set
+/// ([`crate::platform::describe::flag_set`]).
 pub fn bit_names(bits: u64, table: &[(u64, &str)]) -> String {
-    let names: Vec<&str> = table.iter().filter(|(bit, _)| bits & bit != 0).map(|(_, n)| *n).collect();
-    if names.is_empty() {
-        "0".to_string()
-    } else {
-        names.join("|")
-    }
+    crate::platform::describe::flag_set(table.iter().filter(|(bit, _)| bits & bit != 0).map(|(_, n)| *n))
 }
 
 /// `struct md_ioctl` for the target this crate is compiled for.

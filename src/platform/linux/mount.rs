@@ -93,12 +93,7 @@ pub fn split(options: &[String]) -> Split {
 
 /// `MS_RDONLY|MS_NOATIME`, or `0`, for `-N`/`-X` lines.
 pub fn flag_names(flags: MsFlags) -> String {
-    let names: Vec<&str> = TABLE.iter().filter(|(.., f, _)| flags.contains(*f)).map(|(.., n)| *n).collect();
-    if names.is_empty() {
-        "0".to_string()
-    } else {
-        names.join("|")
-    }
+    crate::platform::describe::flag_set(TABLE.iter().filter(|(.., f, _)| flags.contains(*f)).map(|(.., n)| *n))
 }
 
 /// A quoted C-ish string for descriptions: `"/mnt/a b"`.
